@@ -11,7 +11,7 @@ struct ValueError : std::runtime_error { using std::runtime_error::runtime_error
 struct TypeError : std::runtime_error { using std::runtime_error::runtime_error; };
 struct IndexError : std::runtime_error { using std::runtime_error::runtime_error; };
 struct MemoryError : std::runtime_error { using std::runtime_error::runtime_error; };
-// Plain std::runtime_error becomes Python's RuntimeError.
+struct RuntimeError : std::runtime_error { using std::runtime_error::runtime_error; };
 
 }  // namespace fg
 

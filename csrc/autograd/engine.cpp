@@ -1,0 +1,99 @@
+#include <unordered_map>
+#include <unordered_set>
+
+#include "autograd/node.h"
+#include "core/error.h"
+#include "ops/ops.h"
+
+namespace fg {
+
+static thread_local bool grad_mode = true;
+
+bool grad_enabled() { return grad_mode; }
+void set_grad_enabled(bool enabled) { grad_mode = enabled; }
+
+bool needs_grad(std::initializer_list<Tensor> inputs) {
+  if (!grad_mode) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+void record(Tensor& out, const char* name, std::initializer_list<Tensor> inputs,
+            BackwardFn backward) {
+  if (!needs_grad(inputs)) return;
+  auto node = std::make_shared<Node>();
+  node->name = name;
+  for (const Tensor& t : inputs) node->inputs.push_back(t.defined() && t.requires_grad() ? t : Tensor());
+  node->backward = std::move(backward);
+  out.impl()->grad_fn = std::move(node);
+  out.impl()->requires_grad = true;
+}
+
+// Nodes in an order where every node comes before the nodes of its inputs. Owning
+// pointers, so that freeing the graph as it runs cannot free a node still to be visited.
+static std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>& root) {
+  std::vector<std::shared_ptr<Node>> postorder;
+  std::unordered_set<Node*> seen{root.get()};
+  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{root, 0}};  // graphs can be deep
+  while (!stack.empty()) {
+    auto& [node, next_input] = stack.back();
+    if (next_input < node->inputs.size()) {
+      const Tensor& input = node->inputs[next_input++];
+      if (!input.defined() || !input.grad_fn()) continue;
+      const std::shared_ptr<Node>& child = input.grad_fn();
+      if (seen.insert(child.get()).second) stack.push_back({child, 0});
+    } else {
+      postorder.push_back(node);
+      stack.pop_back();
+    }
+  }
+  return {postorder.rbegin(), postorder.rend()};
+}
+
+static void accumulate_into_leaf(const Tensor& leaf, const Tensor& grad) {
+  Tensor existing = leaf.grad();
+  if (existing.defined())
+    ops::add_(existing, grad);
+  else
+    leaf.impl()->grad = ops::clone(grad).impl_ptr();  // own buffer: grad may alias another's
+}
+
+void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph) {
+  NoGradGuard no_grad;  // backward rules call public ops; they must not record
+  if (root.is_leaf()) {
+    accumulate_into_leaf(root, gradient);
+    return;
+  }
+  std::vector<std::shared_ptr<Node>> order = topological_order(root.grad_fn());
+  std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), gradient}};
+  for (const std::shared_ptr<Node>& node : order) {
+    FG_CHECK(!node->released, RuntimeError,
+             "[backward] trying to backward through the graph a second time (or to use a "
+             "result after its graph was freed); its buffers were freed by the first backward. "
+             "Pass retain_graph=True to the first backward to keep them");
+    auto found = pending.find(node.get());
+    if (found == pending.end()) continue;  // no gradient reached this node
+    Tensor dout = std::move(found->second);
+    pending.erase(found);
+    std::vector<Tensor> dinputs = node->backward(dout);
+    for (size_t i = 0; i < node->inputs.size(); ++i) {
+      const Tensor& input = node->inputs[i];
+      if (!input.defined() || !dinputs[i].defined()) continue;
+      if (input.is_leaf()) {
+        accumulate_into_leaf(input, dinputs[i]);
+      } else {
+        Tensor& slot = pending[input.grad_fn().get()];
+        slot = slot.defined() ? ops::add(slot, dinputs[i]) : dinputs[i];
+      }
+    }
+    if (!retain_graph) {
+      node->backward = nullptr;  // frees what the rule captured
+      node->released = true;
+    }
+  }
+  if (!retain_graph)
+    for (const std::shared_ptr<Node>& node : order) node->inputs.clear();
+}
+
+}  // namespace fg

@@ -1,0 +1,47 @@
+// A recorded op: the inputs it differentiates into and the rule that maps the gradient of
+// its output to the gradients of those inputs. Ops record nodes with fg::record().
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace fg {
+
+// Returns one gradient per input, in order; an undefined Tensor means "no gradient".
+using BackwardFn = std::function<std::vector<Tensor>(const Tensor& dout)>;
+
+struct Node {
+  std::string name;
+  std::vector<Tensor> inputs;  // the op's tensor inputs, undefined where not differentiated
+  BackwardFn backward;
+  bool released = false;       // the graph was freed by a backward without retain_graph
+};
+
+// Thread-local grad mode (no_grad switches it off).
+bool grad_enabled();
+void set_grad_enabled(bool enabled);
+
+struct NoGradGuard {
+  NoGradGuard() : previous_(grad_enabled()) { set_grad_enabled(false); }
+  ~NoGradGuard() { set_grad_enabled(previous_); }
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// True when grad mode is on and any input requires grad: the op must record a node.
+bool needs_grad(std::initializer_list<Tensor> inputs);
+
+// Makes `out` the result of a node over `inputs`, if needs_grad(inputs). Inputs that do not
+// require grad are stored undefined, so their gradients are never computed or kept.
+void record(Tensor& out, const char* name, std::initializer_list<Tensor> inputs,
+            BackwardFn backward);
+
+// Runs the graph below `root`, accumulating into the .grad of leaves (engine.cpp).
+void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph);
+
+}  // namespace fg

@@ -1,0 +1,31 @@
+#include "core/storage.h"
+
+#include <cstdlib>
+
+#include "core/error.h"
+
+namespace fg {
+
+std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
+  FG_CHECK(device.is_cpu(), RuntimeError,
+           "[alloc] device " << device.str() << " is not supported by this build yet");
+  constexpr size_t alignment = 64;
+  // aligned_alloc wants a multiple of the alignment; never ask for zero bytes.
+  size_t padded = (nbytes + alignment - 1) / alignment * alignment;
+  if (padded == 0) padded = alignment;
+  void* data = padded >= nbytes ? std::aligned_alloc(alignment, padded) : nullptr;
+  FG_CHECK(data != nullptr, MemoryError,
+           "[alloc] could not allocate " << nbytes << " bytes on the cpu");
+  return std::shared_ptr<Storage>(new Storage(data, nbytes, device, [data] { std::free(data); }));
+}
+
+std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, Device device,
+                                       std::function<void()> release) {
+  return std::shared_ptr<Storage>(new Storage(data, nbytes, device, std::move(release)));
+}
+
+Storage::~Storage() {
+  if (release_) release_();
+}
+
+}  // namespace fg

@@ -1,0 +1,34 @@
+// A reference-counted buffer. CPU buffers are 64-byte aligned; a Storage may also wrap
+// memory owned by someone else (a numpy array), released through a callback.
+#pragma once
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+#include "core/device.h"
+
+namespace fg {
+
+class Storage {
+ public:
+  static std::shared_ptr<Storage> allocate(size_t nbytes, Device device);
+  static std::shared_ptr<Storage> wrap(void* data, size_t nbytes, Device device,
+                                       std::function<void()> release);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  size_t nbytes() const { return nbytes_; }
+  Device device() const { return device_; }
+
+ private:
+  Storage(void* data, size_t nbytes, Device device, std::function<void()> release)
+      : data_(data), nbytes_(nbytes), device_(device), release_(std::move(release)) {}
+  void* data_;
+  size_t nbytes_;
+  Device device_;
+  std::function<void()> release_;
+};
+
+}  // namespace fg

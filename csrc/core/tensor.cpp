@@ -1,0 +1,87 @@
+#include "core/tensor.h"
+
+#include "core/error.h"
+
+namespace fg {
+
+std::ostream& operator<<(std::ostream& os, const Shape& shape) {
+  os << '(';
+  for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
+  return os << (shape.size() == 1 ? ",)" : ")");
+}
+
+int64_t shape_numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  return n;
+}
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+  int64_t numel = 1;
+  for (int64_t s : shape) {
+    FG_CHECK(s >= 0, ValueError, "[empty] sizes must be non-negative, got " << shape);
+    // Refuse sizes whose byte count overflows before asking the allocator.
+    FG_CHECK(s == 0 || numel <= INT64_MAX / 8 / s, MemoryError,
+             "[empty] shape " << shape << " is too large to allocate");
+    numel *= s;
+  }
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = Storage::allocate(static_cast<size_t>(numel) * dtype_size(dtype), device);
+  impl->shape = shape;
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+Tensor Tensor::from_storage(std::shared_ptr<Storage> storage, const Shape& shape, DType dtype) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::move(storage);
+  impl->shape = shape;
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim(d, dim(), "size")]; }
+
+void Tensor::set_requires_grad(bool flag) {
+  FG_CHECK(is_leaf() || flag, RuntimeError,
+           "[requires_grad_] can only change requires_grad of a leaf tensor; use detach()");
+  FG_CHECK(!flag || dtype() == DType::Float32, TypeError,
+           "[requires_grad_] only float32 tensors can require gradients, got "
+               << dtype_name(dtype()));
+  impl_->requires_grad = flag;
+}
+
+void Tensor::set_grad(const Tensor& grad) {
+  if (grad.defined()) {
+    FG_CHECK(grad.shape() == shape(), ValueError,
+             "[grad] expected a gradient of shape " << shape() << ", got " << grad.shape());
+    FG_CHECK(grad.dtype() == dtype(), TypeError,
+             "[grad] expected a gradient of dtype " << dtype_name(dtype()) << ", got "
+                                                   << dtype_name(grad.dtype()));
+    FG_CHECK(grad.device() == device(), ValueError,
+             "[grad] expected a gradient on " << device().str() << ", got "
+                                              << grad.device().str());
+  }
+  impl_->grad = grad.impl_ptr();
+}
+
+Tensor Tensor::detach() const { return alias(shape()); }
+
+Tensor Tensor::alias(const Shape& shape, int64_t extra_offset) const {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = impl_->storage;
+  impl->offset = impl_->offset + extra_offset;
+  impl->shape = shape;
+  impl->dtype = impl_->dtype;
+  return Tensor(std::move(impl));
+}
+
+int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
+  int64_t lo = ndim == 0 ? -1 : -ndim, hi = ndim == 0 ? 0 : ndim - 1;
+  FG_CHECK(dim >= lo && dim <= hi, IndexError,
+           "[" << op << "] dimension out of range (expected to be in [" << lo << ", " << hi
+               << "], got " << dim << ")");
+  return dim < 0 ? dim + (ndim == 0 ? 1 : ndim) : dim;
+}
+
+}  // namespace fg

@@ -1,0 +1,81 @@
+// Tensor: shared storage + shape + offset + dtype. Every tensor is contiguous and row-major
+// (views only reshape or take whole rows of the first axis), so kernels see plain buffers.
+// A Tensor is a cheap handle: copies share one TensorImpl, as Python references do.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <vector>
+
+#include "core/device.h"
+#include "core/dtype.h"
+#include "core/storage.h"
+
+namespace fg {
+
+using Shape = std::vector<int64_t>;
+std::ostream& operator<<(std::ostream& os, const Shape& shape);  // prints (2, 3)
+int64_t shape_numel(const Shape& shape);
+
+struct Node;
+class Tensor;
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  int64_t offset = 0;  // in elements
+  Shape shape;
+  DType dtype = DType::Float32;
+  bool requires_grad = false;
+  std::shared_ptr<TensorImpl> grad;  // leaves only; accumulated by backward
+  std::shared_ptr<Node> grad_fn;     // set on results of recorded ops
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+  static Tensor empty(const Shape& shape, DType dtype, Device device);
+  // A tensor over existing storage (a numpy array's, say); no copy.
+  static Tensor from_storage(std::shared_ptr<Storage> storage, const Shape& shape, DType dtype);
+
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const { return impl_->shape; }
+  int64_t dim() const { return static_cast<int64_t>(impl_->shape.size()); }
+  int64_t numel() const { return shape_numel(impl_->shape); }
+  int64_t size(int64_t d) const;  // negative d counts from the end
+  DType dtype() const { return impl_->dtype; }
+  Device device() const { return impl_->storage->device(); }
+  const std::shared_ptr<Storage>& storage() const { return impl_->storage; }
+  int64_t storage_offset() const { return impl_->offset; }
+
+  void* raw_data() const {
+    return static_cast<char*>(impl_->storage->data()) + impl_->offset * dtype_size(dtype());
+  }
+  template <typename T>
+  T* data() const { return static_cast<T*>(raw_data()); }
+
+  // Autograd state.
+  bool requires_grad() const { return impl_->requires_grad; }
+  void set_requires_grad(bool flag);  // leaves only; float32 only
+  Tensor grad() const { return Tensor(impl_->grad); }
+  void set_grad(const Tensor& grad);  // same shape, dtype and device; or undefined to clear
+  const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
+  bool is_leaf() const { return impl_->grad_fn == nullptr; }
+
+  // Same storage, no history.
+  Tensor detach() const;
+  // Same storage, new shape of equal numel, no history (ops/shape.cpp records the view op).
+  Tensor alias(const Shape& shape, int64_t extra_offset = 0) const;
+
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  bool same(const Tensor& other) const { return impl_ == other.impl_; }
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+// Normalizes a possibly negative dimension index for a tensor of `ndim` dims.
+int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);
+
+}  // namespace fg

@@ -1,0 +1,172 @@
+#include <cmath>
+#include <vector>
+
+#include "cpu/parallel.h"
+#include "cpu/vec_math.h"
+#include "kernels.h"
+
+namespace fg::cpu {
+
+// ---- binary ops with broadcasting ------------------------------------------------------
+
+template <typename Out, typename In, typename Op>
+static inline void binary_row(Out* out, const In* a, const In* b, int64_t a_step, int64_t b_step,
+                              int64_t n, Op op) {
+  // The three common stride patterns get their own loops so that each vectorizes.
+  if (a_step == 1 && b_step == 1)
+    for (int64_t i = 0; i < n; ++i) out[i] = op(a[i], b[i]);
+  else if (a_step == 1)
+    for (int64_t i = 0; i < n; ++i) out[i] = op(a[i], b[0]);
+  else if (b_step == 1)
+    for (int64_t i = 0; i < n; ++i) out[i] = op(a[0], b[i]);
+  else
+    for (int64_t i = 0; i < n; ++i) out[i] = op(a[0], b[0]);
+}
+
+// Runs rows [row_begin, row_end) of the broadcast, a row being the innermost dimension.
+template <typename Out, typename In, typename Op>
+static void binary_rows(Out* out, const In* a, const In* b, const int64_t* shape,
+                        const int64_t* a_strides, const int64_t* b_strides, int ndim,
+                        int64_t row_begin, int64_t row_end, Op op) {
+  int64_t n = ndim ? shape[ndim - 1] : 1;
+  int64_t a_step = ndim ? a_strides[ndim - 1] : 0, b_step = ndim ? b_strides[ndim - 1] : 0;
+  for (int64_t row = row_begin; row < row_end; ++row) {
+    int64_t a_offset = 0, b_offset = 0;
+    for (int64_t d = ndim - 2, rest = row; d >= 0; --d) {
+      int64_t index = rest % shape[d];
+      rest /= shape[d];
+      a_offset += index * a_strides[d];
+      b_offset += index * b_strides[d];
+    }
+    binary_row(out + row * n, a + a_offset, b + b_offset, a_step, b_step, n, op);
+  }
+}
+
+template <typename Out, typename In, typename Op>
+static void binary_broadcast(Out* out, const In* a, const In* b, const int64_t* shape,
+                             const int64_t* a_strides, const int64_t* b_strides, int ndim,
+                             Op op) {
+  int64_t n = ndim ? shape[ndim - 1] : 1, rows = 1;
+  for (int d = 0; d + 1 < ndim; ++d) rows *= shape[d];
+  if (n == 0 || rows == 0) return;
+  int64_t row_grain = std::max<int64_t>(1, kElementwiseGrain / n);
+  parallel_for(rows, row_grain, [&](int64_t begin, int64_t end) {
+    binary_rows(out, a, b, shape, a_strides, b_strides, ndim, begin, end, op);
+  });
+}
+
+// FG_SIMD clones must be plain functions, so each op gets its own small entry point.
+#define FG_BINARY_ENTRY(name, Out, In, expr)                                               \
+  FG_SIMD static void name(Out* out, const In* a, const In* b, const int64_t* shape,       \
+                           const int64_t* as, const int64_t* bs, int ndim) {               \
+    binary_broadcast(out, a, b, shape, as, bs, ndim, [](In x, In y) -> Out { return expr; }); \
+  }
+
+FG_BINARY_ENTRY(add_kernel, float, float, x + y)
+FG_BINARY_ENTRY(sub_kernel, float, float, x - y)
+FG_BINARY_ENTRY(mul_kernel, float, float, x * y)
+FG_BINARY_ENTRY(div_kernel, float, float, x / y)
+FG_BINARY_ENTRY(eq_f32, bool, float, x == y)
+FG_BINARY_ENTRY(ne_f32, bool, float, x != y)
+FG_BINARY_ENTRY(lt_f32, bool, float, x < y)
+FG_BINARY_ENTRY(le_f32, bool, float, x <= y)
+FG_BINARY_ENTRY(gt_f32, bool, float, x > y)
+FG_BINARY_ENTRY(ge_f32, bool, float, x >= y)
+FG_BINARY_ENTRY(eq_i64, bool, int64_t, x == y)
+FG_BINARY_ENTRY(ne_i64, bool, int64_t, x != y)
+FG_BINARY_ENTRY(lt_i64, bool, int64_t, x < y)
+FG_BINARY_ENTRY(le_i64, bool, int64_t, x <= y)
+FG_BINARY_ENTRY(gt_i64, bool, int64_t, x > y)
+FG_BINARY_ENTRY(ge_i64, bool, int64_t, x >= y)
+#undef FG_BINARY_ENTRY
+
+// a, b broadcast to out (shape[ndim]) -> out
+void binary(BinaryOp op, float* out, const float* a, const float* b, const int64_t* shape,
+            const int64_t* a_strides, const int64_t* b_strides, int ndim) {
+  using Kernel = void (*)(float*, const float*, const float*, const int64_t*, const int64_t*,
+                          const int64_t*, int);
+  static constexpr Kernel kernels[] = {add_kernel, sub_kernel, mul_kernel, div_kernel};
+  kernels[static_cast<int>(op)](out, a, b, shape, a_strides, b_strides, ndim);
+}
+
+// a, b broadcast to out (shape[ndim]) -> out (bool)
+void compare(CompareOp op, bool* out, const float* a, const float* b, const int64_t* shape,
+             const int64_t* a_strides, const int64_t* b_strides, int ndim) {
+  using Kernel = void (*)(bool*, const float*, const float*, const int64_t*, const int64_t*,
+                          const int64_t*, int);
+  static constexpr Kernel kernels[] = {eq_f32, ne_f32, lt_f32, le_f32, gt_f32, ge_f32};
+  kernels[static_cast<int>(op)](out, a, b, shape, a_strides, b_strides, ndim);
+}
+
+void compare(CompareOp op, bool* out, const int64_t* a, const int64_t* b, const int64_t* shape,
+             const int64_t* a_strides, const int64_t* b_strides, int ndim) {
+  using Kernel = void (*)(bool*, const int64_t*, const int64_t*, const int64_t*,
+                          const int64_t*, const int64_t*, int);
+  static constexpr Kernel kernels[] = {eq_i64, ne_i64, lt_i64, le_i64, gt_i64, ge_i64};
+  kernels[static_cast<int>(op)](out, a, b, shape, a_strides, b_strides, ndim);
+}
+
+// ---- unary ops: x (n) -> y (n) -------------------------------------------------------
+
+FG_ELEMENTWISE_KERNEL(neg_forward, (float* y, const float* x, int64_t n), (y, x, n), y[i] = -x[i])
+FG_ELEMENTWISE_KERNEL(exp_forward, (float* y, const float* x, int64_t n), (y, x, n), y[i] = vexp(x[i]))
+FG_ELEMENTWISE_KERNEL(log_forward, (float* y, const float* x, int64_t n), (y, x, n),
+              y[i] = std::log(x[i]))
+FG_ELEMENTWISE_KERNEL(sqrt_forward, (float* y, const float* x, int64_t n), (y, x, n),
+              y[i] = std::sqrt(x[i]))
+FG_ELEMENTWISE_KERNEL(abs_forward, (float* y, const float* x, int64_t n), (y, x, n),
+              y[i] = std::fabs(x[i]))
+// d|x| = sign(x), 0 at 0 (NaN propagates through the product)
+FG_ELEMENTWISE_KERNEL(abs_backward, (float* dx, const float* dy, const float* x, int64_t n),
+              (dx, dy, x, n),
+              dx[i] = dy[i] * (x[i] > 0 ? 1.0f : (x[i] < 0 ? -1.0f : (x[i] == 0 ? 0.0f : x[i]))))
+FG_ELEMENTWISE_KERNEL(pow_forward, (float* y, const float* x, float exponent, int64_t n),
+              (y, x, exponent, n), y[i] = std::pow(x[i], exponent))
+FG_ELEMENTWISE_KERNEL(pow_backward,
+              (float* dx, const float* dy, const float* x, float exponent, int64_t n),
+              (dx, dy, x, exponent, n),
+              dx[i] = exponent == 0.0f ? 0.0f : dy[i] * exponent * std::pow(x[i], exponent - 1.0f))
+// NaN inputs stay NaN: the comparisons are false for NaN.
+FG_ELEMENTWISE_KERNEL(clamp_forward, (float* y, const float* x, float lo, float hi, int64_t n),
+              (y, x, lo, hi, n), y[i] = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]))
+// The gradient passes where lo <= x <= hi, as in PyTorch.
+FG_ELEMENTWISE_KERNEL(clamp_backward,
+              (float* dx, const float* dy, const float* x, float lo, float hi, int64_t n),
+              (dx, dy, x, lo, hi, n), dx[i] = (x[i] >= lo && x[i] <= hi) ? dy[i] : 0.0f)
+FG_ELEMENTWISE_KERNEL(add_inplace, (float* y, const float* x, int64_t n), (y, x, n), y[i] += x[i])
+
+
+// ---- casts and fills -------------------------------------------------------------------
+
+template <typename Dst, typename Src>
+void cast(Dst* y, const Src* x, int64_t n) {
+  parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      if constexpr (std::is_same_v<Dst, bool>)
+        y[i] = x[i] != Src(0);
+      else
+        y[i] = static_cast<Dst>(x[i]);
+    }
+  });
+}
+
+template <typename T>
+void fill(T* y, T value, int64_t n) {
+  parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    std::fill(y + begin, y + end, value);
+  });
+}
+
+#define FG_INSTANTIATE_CASTS(Dst)                        \
+  template void cast<Dst, float>(Dst*, const float*, int64_t);     \
+  template void cast<Dst, int64_t>(Dst*, const int64_t*, int64_t); \
+  template void cast<Dst, bool>(Dst*, const bool*, int64_t);       \
+  template void cast<Dst, uint8_t>(Dst*, const uint8_t*, int64_t); \
+  template void fill<Dst>(Dst*, Dst, int64_t);
+FG_INSTANTIATE_CASTS(float)
+FG_INSTANTIATE_CASTS(int64_t)
+FG_INSTANTIATE_CASTS(bool)
+FG_INSTANTIATE_CASTS(uint8_t)
+#undef FG_INSTANTIATE_CASTS
+
+}  // namespace fg::cpu

@@ -1,0 +1,62 @@
+// Threading and vectorization helpers shared by the CPU kernels.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+// A kernel's inner loop marked FG_SIMD is compiled twice, for baseline x86-64 and for
+// Haswell (AVX2 + FMA), and the loader picks the clone the CPU runs. Keep OpenMP regions
+// out of such functions: call them from parallel_for instead.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FG_SIMD __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define FG_SIMD
+#endif
+
+namespace fg::cpu {
+
+// Elements below which an elementwise kernel stays on one thread: waking the pool costs
+// more than it saves on small tensors.
+constexpr int64_t kElementwiseGrain = 1 << 15;
+
+// Calls body(begin, end) over [0, n) split into contiguous chunks, one per thread, using at
+// most n / grain threads.
+template <typename Body>
+void parallel_for(int64_t n, int64_t grain, const Body& body) {
+#ifdef _OPENMP
+  int64_t max_threads = std::min<int64_t>(omp_get_max_threads(), n / std::max<int64_t>(grain, 1));
+  if (max_threads > 1 && !omp_in_parallel()) {
+#pragma omp parallel num_threads(static_cast<int>(max_threads))
+    {
+      int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+      int64_t chunk = (n + threads - 1) / threads;
+      int64_t begin = std::min(n, t * chunk), end = std::min(n, begin + chunk);
+      if (begin < end) body(begin, end);
+    }
+    return;
+  }
+#endif
+  if (n > 0) body(0, n);
+}
+
+}  // namespace fg::cpu
+
+#define FG_UNPAREN(...) __VA_ARGS__
+
+// Defines the elementwise kernel `void name params` (its last parameter is `int64_t n`) whose
+// element i does `body`: a vectorized FG_SIMD loop over a range, run by parallel_for.
+// `args` names the parameters in order, e.g. (y, x, n).
+#define FG_ELEMENTWISE_KERNEL(name, params, args, body)                               \
+  FG_SIMD static void name##_range(int64_t begin, FG_UNPAREN params) {                \
+    for (int64_t i = begin; i < n; ++i) body;                                         \
+  }                                                                                   \
+  void name params {                                                                  \
+    ::fg::cpu::parallel_for(n, ::fg::cpu::kElementwiseGrain,                          \
+                            [&](int64_t begin, int64_t end) {                         \
+                              int64_t n = end;                                        \
+                              name##_range(begin, FG_UNPAREN args);                   \
+                            });                                                       \
+  }

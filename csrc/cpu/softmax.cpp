@@ -1,0 +1,83 @@
+#include <cmath>
+#include <limits>
+
+#include "cpu/parallel.h"
+#include "cpu/vec_math.h"
+#include "kernels.h"
+
+namespace fg::cpu {
+
+// The softmax axis has n elements spaced `inner` apart; there are outer * inner such lines.
+// Lines are independent, so threads split them.
+template <typename LineFn>
+static void for_each_line(int64_t outer, int64_t n, int64_t inner, const LineFn& line) {
+  int64_t lines = outer * inner;
+  int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(n, 1));
+  parallel_for(lines, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t l = begin; l < end; ++l) line((l / inner) * n * inner + l % inner);
+  });
+}
+
+static float line_max(const float* x, int64_t n, int64_t stride) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t k = 0; k < n; ++k) {
+    float v = x[k * stride];
+    if (v > m || v != v) m = v;
+    if (m != m) break;  // NaN: the whole line is NaN
+  }
+  return m;
+}
+
+// x (outer, n, inner) -> y (outer, n, inner)
+void softmax_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inner) {
+  for_each_line(outer, n, inner, [&](int64_t start) {
+    const float* xl = x + start;
+    float* yl = y + start;
+    float m = line_max(xl, n, inner);
+    if (m == -std::numeric_limits<float>::infinity()) m = 0;  // all -inf: NaN like PyTorch
+    double total = 0;
+    for (int64_t k = 0; k < n; ++k) total += (yl[k * inner] = vexp(xl[k * inner] - m));
+    float scale = static_cast<float>(1.0 / total);
+    for (int64_t k = 0; k < n; ++k) yl[k * inner] *= scale;
+  });
+}
+
+// dy, y (outer, n, inner) -> dx = y (dy - sum(dy y))
+void softmax_backward(float* dx, const float* dy, const float* y, int64_t outer, int64_t n,
+                      int64_t inner) {
+  for_each_line(outer, n, inner, [&](int64_t start) {
+    double dot = 0;
+    for (int64_t k = 0; k < n; ++k) dot += dy[start + k * inner] * y[start + k * inner];
+    for (int64_t k = 0; k < n; ++k) {
+      int64_t i = start + k * inner;
+      dx[i] = y[i] * (dy[i] - static_cast<float>(dot));
+    }
+  });
+}
+
+// x (outer, n, inner) -> y = x - max - log(sum(exp(x - max)))
+void log_softmax_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inner) {
+  for_each_line(outer, n, inner, [&](int64_t start) {
+    float m = line_max(x + start, n, inner);
+    if (m == -std::numeric_limits<float>::infinity()) m = 0;
+    double total = 0;
+    for (int64_t k = 0; k < n; ++k) total += vexp(x[start + k * inner] - m);
+    float shift = m + static_cast<float>(std::log(total));
+    for (int64_t k = 0; k < n; ++k) y[start + k * inner] = x[start + k * inner] - shift;
+  });
+}
+
+// dy, y (outer, n, inner) -> dx = dy - exp(y) sum(dy)
+void log_softmax_backward(float* dx, const float* dy, const float* y, int64_t outer, int64_t n,
+                          int64_t inner) {
+  for_each_line(outer, n, inner, [&](int64_t start) {
+    double total = 0;
+    for (int64_t k = 0; k < n; ++k) total += dy[start + k * inner];
+    for (int64_t k = 0; k < n; ++k) {
+      int64_t i = start + k * inner;
+      dx[i] = dy[i] - vexp(y[i]) * static_cast<float>(total);
+    }
+  });
+}
+
+}  // namespace fg::cpu

@@ -1,0 +1,53 @@
+// Branch-free float32 exp and tanh (Cephes polynomials) that the compiler can vectorize,
+// unlike the libm calls. Accurate to a few ulp over the whole float range.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+namespace fg::cpu {
+
+inline float bits_to_float(int32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+inline float vexp(float x) {
+  const float hi = 88.3762626647949f, lo = -87.3365447505531f;
+  float clamped = x > hi ? hi : (x < lo ? lo : x);
+  // exp(x) = 2^k * exp(r), k = round(x / ln 2), r = x - k ln 2 in two parts for accuracy.
+  float kf = clamped * 1.44269504088896341f + 0.5f;
+  int32_t k = static_cast<int32_t>(kf);
+  k -= static_cast<float>(k) > kf;  // floor
+  float fk = static_cast<float>(k);
+  float r = clamped - fk * 0.693359375f + fk * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  float y = (p * r * r + r + 1.0f) * bits_to_float((k + 127) << 23);
+  y = x > hi ? __builtin_inff() : y;
+  y = x < lo ? 0.0f : y;  // below float's normal range
+  return x != x ? x : y;  // NaN stays NaN
+}
+
+inline float vsigmoid(float x) { return 1.0f / (1.0f + vexp(-x)); }
+
+inline float vtanh(float x) {
+  float ax = x < 0 ? -x : x;
+  // |x| >= 0.625: from exp, no cancellation there; below, an odd polynomial.
+  float big = 1.0f - 2.0f / (vexp(2.0f * ax) + 1.0f);
+  big = x < 0 ? -big : big;
+  float z = x * x;
+  float p = -5.70498872745e-3f;
+  p = p * z + 2.06390887954e-2f;
+  p = p * z - 5.37397155531e-2f;
+  p = p * z + 1.33314422036e-1f;
+  p = p * z - 3.33332819422e-1f;
+  float small = p * z * x + x;
+  return ax < 0.625f ? small : big;
+}
+
+}  // namespace fg::cpu

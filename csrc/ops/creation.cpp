@@ -1,0 +1,180 @@
+// Creation, copies and casts, and the checks every op shares.
+#include <cmath>
+#include <mutex>
+
+#include "core/error.h"
+#include "kernels.h"
+#include "ops/ops.h"
+
+namespace fg::ops {
+
+void check_float32(const Tensor& x, const char* op, const char* name) {
+  FG_CHECK(x.dtype() == DType::Float32, TypeError,
+           "[" << op << "] expected " << name << " to be float32, got " << dtype_name(x.dtype()));
+}
+
+void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
+  FG_CHECK(a.device() == b.device(), ValueError,
+           "[" << op << "] expected tensors on one device, got " << a.device().str() << " and "
+               << b.device().str());
+}
+
+void check_cpu(const Tensor& x, const char* op) {
+  FG_CHECK(x.device().is_cpu(), RuntimeError,
+           "[" << op << "] has no kernel for " << x.device().str() << " in this build");
+}
+
+// Calls fn(T* pointer) with x's data typed by its dtype.
+template <typename Fn>
+static void with_typed_data(const Tensor& x, const Fn& fn) {
+  switch (x.dtype()) {
+    case DType::Float32: return fn(x.data<float>());
+    case DType::Int64: return fn(x.data<int64_t>());
+    case DType::Bool: return fn(x.data<bool>());
+    case DType::UInt8: return fn(x.data<uint8_t>());
+  }
+}
+
+Tensor empty(const Shape& shape, DType dtype, Device device) {
+  return Tensor::empty(shape, dtype, device);
+}
+
+Tensor full(const Shape& shape, double value, DType dtype, Device device) {
+  Tensor out = empty(shape, dtype, device);
+  fill_(out, value);
+  return out;
+}
+
+Tensor zeros(const Shape& shape, DType dtype, Device device) {
+  return full(shape, 0.0, dtype, device);
+}
+
+Tensor scalar_tensor(double value, DType dtype, Device device) {
+  return full({}, value, dtype, device);
+}
+
+void fill_(Tensor& dst, double value) {
+  check_cpu(dst, "fill_");
+  FG_CHECK(dst.dtype() == DType::Float32 || std::isfinite(value), ValueError,
+           "[fill_] cannot store " << value << " in a " << dtype_name(dst.dtype()) << " tensor");
+  with_typed_data(dst, [&](auto* data) {
+    using T = std::remove_pointer_t<decltype(data)>;
+    T typed = std::is_same_v<T, bool> ? T(value != 0) : static_cast<T>(value);
+    cpu::fill(data, typed, dst.numel());
+  });
+}
+
+Tensor arange(double start, double end, double step, DType dtype, Device device) {
+  FG_CHECK(std::isfinite(start) && std::isfinite(end) && std::isfinite(step), ValueError,
+           "[arange] expected finite start, end and step, got " << start << ", " << end << ", "
+                                                                 << step);
+  FG_CHECK(step != 0, ValueError, "[arange] step must be nonzero");
+  FG_CHECK(dtype == DType::Float32 || dtype == DType::Int64, TypeError,
+           "[arange] expected dtype float32 or int64, got " << dtype_name(dtype));
+  double count = std::ceil((end - start) / step);
+  FG_CHECK(count < 1e15, ValueError, "[arange] too many elements: " << count);
+  Tensor out = empty({count > 0 ? static_cast<int64_t>(count) : 0}, dtype, device);
+  check_cpu(out, "arange");
+  for (int64_t i = 0; i < out.numel(); ++i) {
+    if (dtype == DType::Float32)
+      out.data<float>()[i] = static_cast<float>(start + i * step);
+    else
+      out.data<int64_t>()[i] = static_cast<int64_t>(start + i * step);
+  }
+  return out;
+}
+
+// The global Philox stream: each draw takes the next unused block of counters.
+static std::mutex generator_mutex;
+static uint64_t generator_seed = 0x5eed, generator_offset = 0;
+
+void manual_seed(uint64_t seed) {
+  std::lock_guard<std::mutex> lock(generator_mutex);
+  generator_seed = seed;
+  generator_offset = 0;
+}
+
+std::pair<uint64_t, uint64_t> reserve_random_blocks(int64_t n) {
+  std::lock_guard<std::mutex> lock(generator_mutex);
+  uint64_t offset = generator_offset;
+  generator_offset += static_cast<uint64_t>((n + 3) / 4);
+  return {generator_seed, offset};
+}
+
+Tensor rand(const Shape& shape, Device device) {
+  Tensor out = empty(shape, DType::Float32, device);
+  check_cpu(out, "rand");
+  auto [seed, offset] = reserve_random_blocks(out.numel());
+  cpu::uniform(out.data<float>(), seed, offset, out.numel());
+  return out;
+}
+
+Tensor randn(const Shape& shape, Device device) {
+  Tensor out = empty(shape, DType::Float32, device);
+  check_cpu(out, "randn");
+  auto [seed, offset] = reserve_random_blocks(out.numel());
+  cpu::normal(out.data<float>(), seed, offset, out.numel());
+  return out;
+}
+
+void copy_(Tensor& dst, const Tensor& src) {
+  FG_CHECK(dst.shape() == src.shape(), ValueError,
+           "[copy_] expected a source of shape " << dst.shape() << ", got " << src.shape());
+  check_same_device(dst, src, "copy_");
+  check_cpu(dst, "copy_");
+  with_typed_data(dst, [&](auto* out) {
+    with_typed_data(src, [&](auto* in) { cpu::cast(out, in, dst.numel()); });
+  });
+}
+
+Tensor clone(const Tensor& x) {
+  Tensor out = empty(x.shape(), x.dtype(), x.device());
+  copy_(out, x);
+  record(out, "clone", {x}, [](const Tensor& dout) { return std::vector<Tensor>{dout}; });
+  return out;
+}
+
+Tensor to_dtype(const Tensor& x, DType dtype) {
+  if (dtype == x.dtype()) return x;
+  Tensor out = empty(x.shape(), dtype, x.device());
+  copy_(out, x);
+  return out;  // a cast off float32 ends the graph, as in PyTorch
+}
+
+Tensor to_device(const Tensor& x, Device device) {
+  if (device == x.device()) return x;
+  FG_CHECK(device.is_cpu(), RuntimeError,
+           "[to] device " << device.str() << " is not supported by this build yet");
+  return x;  // unreachable until a second device exists
+}
+
+void add_(Tensor& dst, const Tensor& src) {
+  check_float32(dst, "add_", "the destination");
+  check_float32(src, "add_", "the source");
+  FG_CHECK(dst.shape() == src.shape(), ValueError,
+           "[add_] expected a source of shape " << dst.shape() << ", got " << src.shape());
+  check_same_device(dst, src, "add_");
+  check_cpu(dst, "add_");
+  cpu::add_inplace(dst.data<float>(), src.data<float>(), dst.numel());
+}
+
+void backward(const Tensor& root, const Tensor& gradient, bool retain_graph) {
+  FG_CHECK(root.requires_grad(), RuntimeError,
+           "[backward] the tensor does not require grad and has no grad_fn");
+  Tensor seed = gradient;
+  if (!seed.defined()) {
+    FG_CHECK(root.numel() == 1, RuntimeError,
+             "[backward] grad can be implicitly created only for scalar outputs; got shape "
+                 << root.shape() << ", pass gradient=");
+    seed = full(root.shape(), 1.0, DType::Float32, root.device());
+  } else {
+    check_float32(seed, "backward", "gradient");
+    FG_CHECK(seed.shape() == root.shape(), ValueError,
+             "[backward] expected a gradient of shape " << root.shape() << ", got "
+                                                        << seed.shape());
+    check_same_device(seed, root, "backward");
+  }
+  run_backward(root, seed, retain_graph);
+}
+
+}  // namespace fg::ops

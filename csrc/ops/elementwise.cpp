@@ -1,0 +1,226 @@
+// Arithmetic with numpy broadcasting, unary math and comparisons.
+#include <cmath>
+
+#include "core/error.h"
+#include "kernels.h"
+#include "ops/ops.h"
+
+namespace fg::ops {
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  size_t ndim = std::max(a.size(), b.size());
+  Shape out(ndim);
+  for (size_t i = 0; i < ndim; ++i) {
+    int64_t da = i < ndim - a.size() ? 1 : a[i - (ndim - a.size())];
+    int64_t db = i < ndim - b.size() ? 1 : b[i - (ndim - b.size())];
+    FG_CHECK(da == db || da == 1 || db == 1, ValueError,
+             "[" << op << "] shapes " << a << " and " << b << " cannot be broadcast together");
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+// Strides of x (shape `in`) read as `out`, right-aligned: 0 where x is broadcast.
+static std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
+  std::vector<int64_t> strides(out.size(), 0);
+  int64_t stride = 1;
+  for (size_t k = 0; k < in.size(); ++k) {
+    size_t i = in.size() - 1 - k, o = out.size() - 1 - k;
+    strides[o] = in[i] == 1 ? 0 : stride;
+    stride *= in[i];
+  }
+  return strides;
+}
+
+// Runs a broadcast kernel(out, a, b, shape, a_strides, b_strides, ndim), after merging
+// neighbouring dimensions that broadcast alike so the inner loop is as long as possible.
+template <typename Kernel>
+static void run_broadcast(const Shape& out_shape, const Tensor& a, const Tensor& b,
+                          const Kernel& kernel) {
+  std::vector<int64_t> as = broadcast_strides(a.shape(), out_shape);
+  std::vector<int64_t> bs = broadcast_strides(b.shape(), out_shape);
+  std::vector<int64_t> shape, a_strides, b_strides;
+  for (size_t d = 0; d < out_shape.size(); ++d) {
+    if (out_shape[d] == 1) continue;
+    bool mergeable = !shape.empty() && a_strides.back() == as[d] * out_shape[d] &&
+                     b_strides.back() == bs[d] * out_shape[d];
+    if (mergeable) {
+      shape.back() *= out_shape[d];
+      a_strides.back() = as[d];
+      b_strides.back() = bs[d];
+    } else {
+      shape.push_back(out_shape[d]);
+      a_strides.push_back(as[d]);
+      b_strides.push_back(bs[d]);
+    }
+  }
+  kernel(shape.data(), a_strides.data(), b_strides.data(), static_cast<int>(shape.size()));
+}
+
+Tensor sum_to(const Tensor& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  std::vector<int64_t> dims;
+  size_t lead = x.shape().size() - shape.size();
+  for (size_t d = 0; d < x.shape().size(); ++d)
+    if (d < lead || (shape[d - lead] == 1 && x.shape()[d] != 1)) dims.push_back(d);
+  return reshape(sum(x, dims, true), shape);
+}
+
+static Tensor binary_op(cpu::BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
+  check_float32(a, name, "the first operand");
+  check_float32(b, name, "the second operand");
+  check_same_device(a, b, name);
+  check_cpu(a, name);
+  Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), DType::Float32, a.device());
+  run_broadcast(out.shape(), a, b, [&](const int64_t* shape, const int64_t* as,
+                                       const int64_t* bs, int ndim) {
+    cpu::binary(op, out.data<float>(), a.data<float>(), b.data<float>(), shape, as, bs, ndim);
+  });
+  return out;
+}
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_op(cpu::BinaryOp::Add, "add", a, b);
+  record(out, "add", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& dout) {
+    return std::vector<Tensor>{sum_to(dout, sa), sum_to(dout, sb)};
+  });
+  return out;
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_op(cpu::BinaryOp::Sub, "sub", a, b);
+  bool grad_b = b.requires_grad();
+  record(out, "sub", {a, b}, [sa = a.shape(), sb = b.shape(), grad_b](const Tensor& dout) {
+    return std::vector<Tensor>{sum_to(dout, sa), grad_b ? sum_to(neg(dout), sb) : Tensor()};
+  });
+  return out;
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_op(cpu::BinaryOp::Mul, "mul", a, b);
+  bool grad_a = a.requires_grad(), grad_b = b.requires_grad();
+  record(out, "mul", {a, b}, [a = a.detach(), b = b.detach(), grad_a, grad_b](const Tensor& dout) {
+    return std::vector<Tensor>{grad_a ? sum_to(mul(dout, b), a.shape()) : Tensor(),
+                               grad_b ? sum_to(mul(dout, a), b.shape()) : Tensor()};
+  });
+  return out;
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_op(cpu::BinaryOp::Div, "div", a, b);
+  bool grad_b = b.requires_grad();
+  record(out, "div", {a, b},
+         [sa = a.shape(), b = b.detach(), out = out.detach(), grad_b](const Tensor& dout) {
+           Tensor da = div(dout, b);  // d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b
+           return std::vector<Tensor>{sum_to(da, sa),
+                                      grad_b ? sum_to(neg(mul(da, out)), b.shape()) : Tensor()};
+         });
+  return out;
+}
+
+// Unary float32 op: validates x and allocates the output.
+static Tensor unary_output(const Tensor& x, const char* op) {
+  check_float32(x, op, "the input");
+  check_cpu(x, op);
+  return empty(x.shape(), DType::Float32, x.device());
+}
+
+Tensor neg(const Tensor& x) {
+  Tensor out = unary_output(x, "neg");
+  cpu::neg_forward(out.data<float>(), x.data<float>(), x.numel());
+  record(out, "neg", {x}, [](const Tensor& dout) { return std::vector<Tensor>{neg(dout)}; });
+  return out;
+}
+
+Tensor pow(const Tensor& x, double exponent) {
+  FG_CHECK(!std::isnan(exponent), ValueError, "[pow] expected a number as exponent, got nan");
+  Tensor out = unary_output(x, "pow");
+  float e = static_cast<float>(exponent);
+  cpu::pow_forward(out.data<float>(), x.data<float>(), e, x.numel());
+  record(out, "pow", {x}, [x = x.detach(), e](const Tensor& dout) {
+    Tensor dx = empty(x.shape(), DType::Float32, x.device());
+    cpu::pow_backward(dx.data<float>(), dout.data<float>(), x.data<float>(), e, x.numel());
+    return std::vector<Tensor>{dx};
+  });
+  return out;
+}
+
+Tensor exp(const Tensor& x) {
+  Tensor out = unary_output(x, "exp");
+  cpu::exp_forward(out.data<float>(), x.data<float>(), x.numel());
+  record(out, "exp", {x}, [out = out.detach()](const Tensor& dout) {
+    return std::vector<Tensor>{mul(dout, out)};
+  });
+  return out;
+}
+
+Tensor log(const Tensor& x) {
+  Tensor out = unary_output(x, "log");
+  cpu::log_forward(out.data<float>(), x.data<float>(), x.numel());
+  record(out, "log", {x}, [x = x.detach()](const Tensor& dout) {
+    return std::vector<Tensor>{div(dout, x)};
+  });
+  return out;
+}
+
+Tensor sqrt(const Tensor& x) {
+  Tensor out = unary_output(x, "sqrt");
+  cpu::sqrt_forward(out.data<float>(), x.data<float>(), x.numel());
+  record(out, "sqrt", {x}, [out = out.detach()](const Tensor& dout) {
+    return std::vector<Tensor>{div(dout, mul(out, scalar_tensor(2.0, DType::Float32, out.device())))};
+  });
+  return out;
+}
+
+Tensor abs(const Tensor& x) {
+  Tensor out = unary_output(x, "abs");
+  cpu::abs_forward(out.data<float>(), x.data<float>(), x.numel());
+  record(out, "abs", {x}, [x = x.detach()](const Tensor& dout) {
+    Tensor dx = empty(x.shape(), DType::Float32, x.device());
+    cpu::abs_backward(dx.data<float>(), dout.data<float>(), x.data<float>(), x.numel());
+    return std::vector<Tensor>{dx};
+  });
+  return out;
+}
+
+Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
+  FG_CHECK(min || max, ValueError, "[clamp] expected at least one of min and max");
+  FG_CHECK(!(min && std::isnan(*min)) && !(max && std::isnan(*max)), ValueError,
+           "[clamp] expected numbers as bounds, got nan");
+  Tensor out = unary_output(x, "clamp");
+  float lo = min ? static_cast<float>(*min) : -INFINITY;
+  float hi = max ? static_cast<float>(*max) : INFINITY;
+  cpu::clamp_forward(out.data<float>(), x.data<float>(), lo, hi, x.numel());
+  record(out, "clamp", {x}, [x = x.detach(), lo, hi](const Tensor& dout) {
+    Tensor dx = empty(x.shape(), DType::Float32, x.device());
+    cpu::clamp_backward(dx.data<float>(), dout.data<float>(), x.data<float>(), lo, hi,
+                        x.numel());
+    return std::vector<Tensor>{dx};
+  });
+  return out;
+}
+
+Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
+  static const char* names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
+  const char* name = names[static_cast<int>(op)];
+  FG_CHECK(a.dtype() == b.dtype(), TypeError,
+           "[" << name << "] expected operands of one dtype, got " << dtype_name(a.dtype())
+               << " and " << dtype_name(b.dtype()));
+  FG_CHECK(a.dtype() == DType::Float32 || a.dtype() == DType::Int64, TypeError,
+           "[" << name << "] expected float32 or int64 operands, got " << dtype_name(a.dtype()));
+  check_same_device(a, b, name);
+  check_cpu(a, name);
+  Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), DType::Bool, a.device());
+  auto cpu_op = static_cast<cpu::CompareOp>(op);
+  run_broadcast(out.shape(), a, b, [&](const int64_t* shape, const int64_t* as,
+                                       const int64_t* bs, int ndim) {
+    if (a.dtype() == DType::Float32)
+      cpu::compare(cpu_op, out.data<bool>(), a.data<float>(), b.data<float>(), shape, as, bs, ndim);
+    else
+      cpu::compare(cpu_op, out.data<bool>(), a.data<int64_t>(), b.data<int64_t>(), shape, as,
+                   bs, ndim);
+  });
+  return out;
+}
+
+}  // namespace fg::ops

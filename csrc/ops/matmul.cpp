@@ -1,0 +1,94 @@
+// matmul (2-D and batched 3-D) and the raw GEMM entry used by tests and benchmarks.
+#include "core/error.h"
+#include "kernels.h"
+#include "ops/ops.h"
+
+namespace fg::ops {
+
+// C[i] (M, N) = op(A[i]) @ op(B[i]) for i < batch, strides in elements. A stride of 0 reuses
+// one matrix for every i; an output stride of 0 sums the products into one matrix.
+static void batched_gemm(Tensor C, const Tensor& A, const Tensor& B, bool trans_a,
+                         bool trans_b, int64_t batch, int64_t M, int64_t N, int64_t K,
+                         int64_t stride_c, int64_t stride_a, int64_t stride_b) {
+  for (int64_t i = 0; i < batch; ++i)
+    cpu::gemm(C.data<float>() + i * stride_c, A.data<float>() + i * stride_a,
+              B.data<float>() + i * stride_b, nullptr, trans_a, trans_b, stride_c == 0 && i > 0,
+              M, N, K);
+  if (batch == 0 && stride_c == 0) fill_(C, 0.0);
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  check_float32(a, "matmul", "the first operand");
+  check_float32(b, "matmul", "the second operand");
+  check_same_device(a, b, "matmul");
+  check_cpu(a, "matmul");
+  FG_CHECK((a.dim() == 2 || a.dim() == 3) && (b.dim() == 2 || b.dim() == 3), ValueError,
+           "[matmul] expected 2-D or 3-D operands, got shapes " << a.shape() << " and "
+                                                                << b.shape());
+  int64_t K = a.shape().back();
+  FG_CHECK(b.size(-2) == K, ValueError,
+           "[matmul] inner dimensions differ: shapes " << a.shape() << " and " << b.shape());
+  if (a.dim() == 3 && b.dim() == 2) {  // one GEMM over all rows of the batch
+    Tensor rows = matmul(reshape(a, {a.shape()[0] * a.shape()[1], K}), b);
+    return reshape(rows, {a.shape()[0], a.shape()[1], b.shape()[1]});
+  }
+  FG_CHECK(a.dim() < 3 || b.dim() < 3 || a.shape()[0] == b.shape()[0], ValueError,
+           "[matmul] batch sizes differ: shapes " << a.shape() << " and " << b.shape());
+  int64_t batch = a.dim() == 3 ? a.shape()[0] : b.dim() == 3 ? b.shape()[0] : 1;
+  int64_t M = a.size(-2), N = b.size(-1);
+  bool batched = a.dim() == 3 || b.dim() == 3;
+  Tensor out = empty(batched ? Shape{batch, M, N} : Shape{M, N}, DType::Float32, a.device());
+  int64_t sa = a.dim() == 3 ? M * K : 0, sb = b.dim() == 3 ? K * N : 0;
+  batched_gemm(out, a, b, false, false, batch, M, N, K, M * N, sa, sb);
+  bool grad_a = a.requires_grad(), grad_b = b.requires_grad();
+  record(out, "matmul", {a, b},
+         [a = a.detach(), b = b.detach(), grad_a, grad_b, batch, M, N, K, sa, sb](
+             const Tensor& dout) {
+           Tensor da, db;
+           if (grad_a) {  // da = dout @ b^T
+             da = empty(a.shape(), DType::Float32, a.device());
+             batched_gemm(da, dout, b, false, true, batch, M, K, N, sa, M * N, sb);
+           }
+           if (grad_b) {  // db = a^T @ dout
+             db = empty(b.shape(), DType::Float32, b.device());
+             batched_gemm(db, a, dout, true, false, batch, K, N, M, sb, sa, M * N);
+           }
+           return std::vector<Tensor>{da, db};
+         });
+  return out;
+}
+
+Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a, bool trans_b,
+            Tensor out) {
+  check_float32(a, "gemm", "a");
+  check_float32(b, "gemm", "b");
+  check_same_device(a, b, "gemm");
+  check_cpu(a, "gemm");
+  FG_CHECK(a.dim() == 2 && b.dim() == 2, ValueError,
+           "[gemm] expected 2-D operands, got shapes " << a.shape() << " and " << b.shape());
+  int64_t M = a.shape()[trans_a], K = a.shape()[!trans_a];
+  int64_t N = b.shape()[!trans_b];
+  FG_CHECK(b.shape()[trans_b] == K, ValueError,
+           "[gemm] inner dimensions differ: op(a) is (" << M << ", " << K << "), op(b) is ("
+                                                        << b.shape()[trans_b] << ", " << N << ")");
+  if (bias.defined()) {
+    check_float32(bias, "gemm", "bias");
+    check_same_device(a, bias, "gemm");
+    FG_CHECK(bias.shape() == Shape{N}, ValueError,
+             "[gemm] expected bias of shape (" << N << ",), got " << bias.shape());
+  }
+  bool accumulate = out.defined();
+  if (accumulate) {
+    check_float32(out, "gemm", "out");
+    check_same_device(a, out, "gemm");
+    FG_CHECK(out.shape() == (Shape{M, N}), ValueError,
+             "[gemm] expected out of shape (" << M << ", " << N << "), got " << out.shape());
+  } else {
+    out = empty({M, N}, DType::Float32, a.device());
+  }
+  cpu::gemm(out.data<float>(), a.data<float>(), b.data<float>(),
+            bias.defined() ? bias.data<float>() : nullptr, trans_a, trans_b, accumulate, M, N, K);
+  return out;
+}
+
+}  // namespace fg::ops

@@ -1,0 +1,103 @@
+// The public ops. Each validates its inputs ("[op] expected ..., got ..."), runs the
+// kernel for the inputs' device and records its backward rule, written right below it.
+#pragma once
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "autograd/node.h"
+#include "core/tensor.h"
+
+namespace fg::ops {
+
+// ---- creation (ops/creation.cpp) ----
+Tensor empty(const Shape& shape, DType dtype, Device device);
+Tensor full(const Shape& shape, double value, DType dtype, Device device);
+Tensor zeros(const Shape& shape, DType dtype, Device device);
+Tensor scalar_tensor(double value, DType dtype, Device device);  // 0-d
+Tensor arange(double start, double end, double step, DType dtype, Device device);
+Tensor rand(const Shape& shape, Device device);   // uniform [0, 1), Philox
+Tensor randn(const Shape& shape, Device device);  // standard normal, Philox
+void manual_seed(uint64_t seed);
+// (seed, first counter) for a draw of n numbers from the global Philox stream
+std::pair<uint64_t, uint64_t> reserve_random_blocks(int64_t n);
+Tensor clone(const Tensor& x);                    // recorded: gradient passes through
+Tensor to_dtype(const Tensor& x, DType dtype);    // a copy; float32 -> float32 is a clone
+Tensor to_device(const Tensor& x, Device device);
+void add_(Tensor& dst, const Tensor& src);        // in place, same shape; not recorded
+void fill_(Tensor& dst, double value);            // in place; not recorded
+void copy_(Tensor& dst, const Tensor& src);       // in place, same shape, any dtypes
+
+// ---- elementwise (ops/elementwise.cpp) ----
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+Tensor sum_to(const Tensor& x, const Shape& shape);  // undoes broadcasting (for backward)
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor neg(const Tensor& x);
+Tensor pow(const Tensor& x, double exponent);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor abs(const Tensor& x);
+Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max);
+enum class CompareOp { Eq, Ne, Lt, Le, Gt, Ge };
+Tensor compare(CompareOp op, const Tensor& a, const Tensor& b);  // -> bool
+
+// ---- reductions (ops/reduce.cpp) ----
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);  // {} = all
+Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);
+Tensor max(const Tensor& x);                                                  // 0-d
+std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim);    // values, indices
+Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim);
+
+// ---- shape (ops/shape.cpp) ----
+Tensor reshape(const Tensor& x, const Shape& shape);  // a view; one -1 allowed
+Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim);
+Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1);  // a copy
+Tensor select(const Tensor& x, int64_t index);                   // x[i], a view
+Tensor slice(const Tensor& x, int64_t start, int64_t stop, int64_t step);  // x[a:b:c]
+Tensor index_select(const Tensor& x, const Tensor& indices);     // x[idx], int64 indices
+
+// ---- matmul and linear (ops/matmul.cpp, ops/linear.cpp) ----
+Tensor matmul(const Tensor& a, const Tensor& b);
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);  // bias may be undefined
+// out = op(a) @ op(b) (+ bias), or out += ... when `out` is given (the raw GEMM, for tests)
+Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a, bool trans_b,
+            Tensor out);
+
+// ---- activations (ops/activation.cpp) ----
+Tensor relu(const Tensor& x);
+Tensor leaky_relu(const Tensor& x, double negative_slope);
+Tensor gelu(const Tensor& x, const std::string& approximate);  // "none" | "tanh"
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor silu(const Tensor& x);
+Tensor softmax(const Tensor& x, int64_t dim);
+Tensor log_softmax(const Tensor& x, int64_t dim);
+
+// ---- losses (ops/loss.cpp) ----
+enum class Reduction { None, Mean, Sum };
+Reduction parse_reduction(const std::string& reduction, const char* op);
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction,
+                     double label_smoothing);
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction);
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction);
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction);
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                        Reduction reduction);
+
+// ---- dropout (ops/dropout.cpp) ----
+Tensor dropout(const Tensor& x, double p, bool training);
+
+// ---- autograd entry ----
+void backward(const Tensor& root, const Tensor& gradient, bool retain_graph);
+
+// ---- checks shared by the ops ----
+void check_float32(const Tensor& x, const char* op, const char* name);
+void check_same_device(const Tensor& a, const Tensor& b, const char* op);
+void check_cpu(const Tensor& x, const char* op);  // until the CUDA backend lands
+
+}  // namespace fg::ops

@@ -1,0 +1,123 @@
+// Reductions: sum, mean, max, argmax over dimensions.
+#include <algorithm>
+#include <set>
+
+#include "core/error.h"
+#include "kernels.h"
+#include "ops/ops.h"
+
+namespace fg::ops {
+
+// The tensor seen as (outer, n, inner) around dimensions [first, last].
+struct Split {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+static Split split_at(const Shape& shape, int64_t first, int64_t last) {
+  Split s;
+  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d)
+    (d < first ? s.outer : d <= last ? s.n : s.inner) *= shape[d];
+  return s;
+}
+
+static std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t ndim,
+                                           const char* op) {
+  std::set<int64_t> unique;
+  for (int64_t d : dims)
+    FG_CHECK(unique.insert(wrap_dim(d, ndim, op)).second, ValueError,
+             "[" << op << "] dimension " << d << " appears more than once");
+  if (dims.empty())
+    for (int64_t d = 0; d < ndim; ++d) unique.insert(d);
+  return {unique.begin(), unique.end()};
+}
+
+static Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& dims, bool keepdim) {
+  Shape out;
+  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+    bool reduced = std::find(dims.begin(), dims.end(), d) != dims.end();
+    if (!reduced) out.push_back(shape[d]);
+    else if (keepdim) out.push_back(1);
+  }
+  return out;
+}
+
+// Broadcasts t (x's shape with reduced dims kept as 1) back to `shape`.
+static Tensor expand_to(const Tensor& t, const Shape& shape) {
+  return add(zeros(shape, DType::Float32, t.device()), t);
+}
+
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  check_float32(x, "sum", "the input");
+  check_cpu(x, "sum");
+  std::vector<int64_t> reduce = normalize_dims(dims, x.dim(), "sum");
+  // Reduce runs of neighbouring dimensions at once, the last run first.
+  Tensor current = x;
+  for (size_t end = reduce.size(); end > 0;) {
+    size_t begin = end - 1;
+    while (begin > 0 && reduce[begin - 1] == reduce[begin] - 1) --begin;
+    Split s = split_at(current.shape(), reduce[begin], reduce[end - 1]);
+    Shape kept = current.shape();
+    for (size_t i = begin; i < end; ++i) kept[reduce[i]] = 1;
+    Tensor next = empty(kept, DType::Float32, x.device());
+    cpu::sum_forward(next.data<float>(), current.data<float>(), s.outer, s.n, s.inner);
+    current = next;
+    end = begin;
+  }
+  Tensor out = current.same(x) ? clone(x).detach() : current.detach();
+  out = out.alias(reduced_shape(x.shape(), reduce, keepdim));
+  record(out, "sum", {x}, [shape = x.shape(), kept = reduced_shape(x.shape(), reduce, true)](
+                              const Tensor& dout) {
+    return std::vector<Tensor>{expand_to(reshape(dout, kept), shape)};
+  });
+  return out;
+}
+
+Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  check_float32(x, "mean", "the input");
+  int64_t count = 1;
+  for (int64_t d : normalize_dims(dims, x.dim(), "mean")) count *= x.shape()[d];
+  // An empty mean is 0 / 0 = nan, as in numpy and PyTorch.
+  return div(sum(x, dims, keepdim), scalar_tensor(static_cast<double>(count), DType::Float32,
+                                                  x.device()));
+}
+
+std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
+  check_float32(x, "max", "the input");
+  check_cpu(x, "max");
+  int64_t d = wrap_dim(dim, x.dim(), "max");
+  Split s = split_at(x.shape(), d, d);
+  FG_CHECK(s.n > 0, ValueError,
+           "[max] cannot reduce over dimension " << dim << " of size 0 (shape " << x.shape()
+                                                 << "): a maximum of nothing is undefined");
+  Shape out_shape = reduced_shape(x.shape(), {d}, keepdim);
+  Tensor values = empty(out_shape, DType::Float32, x.device());
+  Tensor indices = empty(out_shape, DType::Int64, x.device());
+  cpu::max_forward(values.data<float>(), indices.data<int64_t>(), x.data<float>(), s.outer, s.n,
+                   s.inner);
+  record(values, "max", {x}, [indices = indices, shape = x.shape(), s](const Tensor& dout) {
+    Tensor dx = empty(shape, DType::Float32, dout.device());
+    cpu::max_backward(dx.data<float>(), dout.data<float>(), indices.data<int64_t>(), s.outer,
+                      s.n, s.inner);
+    return std::vector<Tensor>{dx};
+  });
+  return {values, indices};
+}
+
+Tensor max(const Tensor& x) {
+  FG_CHECK(x.numel() > 0, ValueError,
+           "[max] expected a non-empty tensor, got shape " << x.shape());
+  Tensor values = max(reshape(x, {x.numel()}), 0, false).first;
+  return values;
+}
+
+Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  NoGradGuard no_grad;  // indices have no gradient
+  if (!dim) {
+    FG_CHECK(x.numel() > 0, ValueError,
+             "[argmax] expected a non-empty tensor, got shape " << x.shape());
+    Tensor index = max(reshape(x, {x.numel()}), 0, false).second;
+    return keepdim ? reshape(index, Shape(x.dim(), 1)) : index;
+  }
+  return max(x, *dim, keepdim).second;
+}
+
+}  // namespace fg::ops

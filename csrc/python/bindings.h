@@ -1,0 +1,19 @@
+// Shared pieces of the pybind11 bindings.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "core/tensor.h"
+
+namespace fg::python {
+
+namespace py = pybind11;
+
+void bind_tensor(py::module_& m);   // tensor.cpp
+void bind_ops(py::module_& m);      // ops.cpp
+
+Device parse_device(const py::object& device);  // None -> cpu; str or device object
+DType parse_dtype(const py::object& dtype, DType fallback);  // None -> fallback
+
+}  // namespace fg::python

@@ -1,0 +1,134 @@
+// The ops as module functions, under PyTorch's names and argument names. forgegrad's
+// Python layer attaches the unary and reduction ones to Tensor as methods too.
+#include "core/error.h"
+#include "ops/ops.h"
+#include "python/bindings.h"
+
+namespace fg::python {
+
+static std::vector<int64_t> parse_dims(const py::object& dim) {
+  if (dim.is_none()) return {};
+  if (py::isinstance<py::int_>(dim)) return {dim.cast<int64_t>()};
+  FG_CHECK(py::isinstance<py::tuple>(dim) || py::isinstance<py::list>(dim), TypeError,
+           "[sum] expected dim to be an int, a tuple of ints or None");
+  std::vector<int64_t> dims = dim.cast<std::vector<int64_t>>();
+  FG_CHECK(!dims.empty(), ValueError, "[sum] expected at least one dimension in dim");
+  return dims;
+}
+
+static Tensor optional_tensor(const py::object& t) {
+  return t.is_none() ? Tensor() : t.cast<Tensor>();
+}
+
+void bind_ops(py::module_& m) {
+  using namespace py::literals;
+
+  // creation
+  m.def("empty", [](const Shape& shape, py::object dtype, py::object device) {
+    return ops::empty(shape, parse_dtype(dtype, DType::Float32), parse_device(device));
+  }, "shape"_a, "dtype"_a = py::none(), "device"_a = py::none());
+  m.def("full", [](const Shape& shape, double value, py::object dtype, py::object device) {
+    return ops::full(shape, value, parse_dtype(dtype, DType::Float32), parse_device(device));
+  }, "shape"_a, "fill_value"_a, "dtype"_a = py::none(), "device"_a = py::none());
+  m.def("arange", [](double start, double end, double step, py::object dtype, py::object device) {
+    return ops::arange(start, end, step, parse_dtype(dtype, DType::Float32), parse_device(device));
+  }, "start"_a, "end"_a, "step"_a, "dtype"_a, "device"_a = py::none());
+  m.def("rand", [](const Shape& shape, py::object device) {
+    return ops::rand(shape, parse_device(device));
+  }, "shape"_a, "device"_a = py::none());
+  m.def("randn", [](const Shape& shape, py::object device) {
+    return ops::randn(shape, parse_device(device));
+  }, "shape"_a, "device"_a = py::none());
+  m.def("manual_seed", [](py::int_ seed) {
+    // Any Python int, reduced to 64 bits as PyTorch does.
+    py::int_ mask(0xFFFFFFFFFFFFFFFFull);
+    ops::manual_seed(py::reinterpret_steal<py::int_>(PyNumber_And(seed.ptr(), mask.ptr()))
+                         .cast<uint64_t>());
+  }, "seed"_a);
+  m.def("clone", &ops::clone, "input"_a);
+  m.def("_to_dtype", &ops::to_dtype, "input"_a, "dtype"_a);
+  m.def("_to_device", [](const Tensor& x, py::object device) {
+    return ops::to_device(x, parse_device(device));
+  }, "input"_a, "device"_a);
+  m.def("_fill_", [](Tensor& t, double value) { ops::fill_(t, value); return t; });
+  m.def("_copy_", [](Tensor& t, const Tensor& src) { ops::copy_(t, src); return t; });
+
+  // elementwise
+  m.def("add", &ops::add, "input"_a, "other"_a);
+  m.def("sub", &ops::sub, "input"_a, "other"_a);
+  m.def("mul", &ops::mul, "input"_a, "other"_a);
+  m.def("div", &ops::div, "input"_a, "other"_a);
+  m.def("neg", &ops::neg, "input"_a);
+  m.def("exp", &ops::exp, "input"_a);
+  m.def("log", &ops::log, "input"_a);
+  m.def("sqrt", &ops::sqrt, "input"_a);
+  m.def("abs", &ops::abs, "input"_a);
+  m.def("clamp", [](const Tensor& x, std::optional<double> min, std::optional<double> max) {
+    return ops::clamp(x, min, max);
+  }, "input"_a, "min"_a = py::none(), "max"_a = py::none());
+
+  // reductions
+  m.def("sum", [](const Tensor& x, py::object dim, bool keepdim) {
+    return ops::sum(x, parse_dims(dim), keepdim);
+  }, "input"_a, "dim"_a = py::none(), "keepdim"_a = false);
+  m.def("mean", [](const Tensor& x, py::object dim, bool keepdim) {
+    return ops::mean(x, parse_dims(dim), keepdim);
+  }, "input"_a, "dim"_a = py::none(), "keepdim"_a = false);
+  m.def("_max", [](const Tensor& x) { return ops::max(x); }, "input"_a);
+  m.def("_max_dim", [](const Tensor& x, int64_t dim, bool keepdim) {
+    return ops::max(x, dim, keepdim);
+  }, "input"_a, "dim"_a, "keepdim"_a = false);
+  m.def("argmax", [](const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+    return ops::argmax(x, dim, keepdim);
+  }, "input"_a, "dim"_a = py::none(), "keepdim"_a = false);
+
+  // shape
+  m.def("_reshape", &ops::reshape, "input"_a, "shape"_a);
+  m.def("flatten", &ops::flatten, "input"_a, "start_dim"_a = 0, "end_dim"_a = -1);
+  m.def("transpose", &ops::transpose, "input"_a, "dim0"_a, "dim1"_a);
+
+  // matmul, linear, the raw GEMM
+  m.def("matmul", &ops::matmul, "input"_a, "other"_a);
+  m.def("linear", [](const Tensor& x, const Tensor& weight, py::object bias) {
+    return ops::linear(x, weight, optional_tensor(bias));
+  }, "input"_a, "weight"_a, "bias"_a = py::none());
+  m.def("gemm", [](const Tensor& a, const Tensor& b, py::object bias, bool trans_a, bool trans_b,
+                   py::object out) {
+    return ops::gemm(a, b, optional_tensor(bias), trans_a, trans_b, optional_tensor(out));
+  }, "a"_a, "b"_a, "bias"_a = py::none(), "trans_a"_a = false, "trans_b"_a = false,
+     "out"_a = py::none());
+
+  // activations
+  m.def("relu", &ops::relu, "input"_a);
+  m.def("leaky_relu", &ops::leaky_relu, "input"_a, "negative_slope"_a = 0.01);
+  m.def("gelu", &ops::gelu, "input"_a, "approximate"_a = "none");
+  m.def("tanh", &ops::tanh, "input"_a);
+  m.def("sigmoid", &ops::sigmoid, "input"_a);
+  m.def("silu", &ops::silu, "input"_a);
+  m.def("softmax", &ops::softmax, "input"_a, "dim"_a = -1);
+  m.def("log_softmax", &ops::log_softmax, "input"_a, "dim"_a = -1);
+  m.def("dropout", &ops::dropout, "input"_a, "p"_a = 0.5, "training"_a = true);
+
+  // losses
+  m.def("cross_entropy", [](const Tensor& input, const Tensor& target, const std::string& reduction,
+                            double label_smoothing) {
+    return ops::cross_entropy(input, target, ops::parse_reduction(reduction, "cross_entropy"),
+                              label_smoothing);
+  }, "input"_a, "target"_a, "reduction"_a = "mean", "label_smoothing"_a = 0.0);
+  m.def("nll_loss", [](const Tensor& input, const Tensor& target, const std::string& reduction) {
+    return ops::nll_loss(input, target, ops::parse_reduction(reduction, "nll_loss"));
+  }, "input"_a, "target"_a, "reduction"_a = "mean");
+  m.def("mse_loss", [](const Tensor& input, const Tensor& target, const std::string& reduction) {
+    return ops::mse_loss(input, target, ops::parse_reduction(reduction, "mse_loss"));
+  }, "input"_a, "target"_a, "reduction"_a = "mean");
+  m.def("l1_loss", [](const Tensor& input, const Tensor& target, const std::string& reduction) {
+    return ops::l1_loss(input, target, ops::parse_reduction(reduction, "l1_loss"));
+  }, "input"_a, "target"_a, "reduction"_a = "mean");
+  m.def("binary_cross_entropy_with_logits",
+        [](const Tensor& input, const Tensor& target, const std::string& reduction) {
+          return ops::binary_cross_entropy_with_logits(
+              input, target, ops::parse_reduction(reduction, "binary_cross_entropy_with_logits"));
+        }, "input"_a, "target"_a, "reduction"_a = "mean");
+}
+
+}  // namespace fg::python

@@ -1,0 +1,250 @@
+// The Tensor class: attributes, numpy exchange, operators, indexing. Every entry checks
+// dtype, shape and device (in the op it calls) before touching a pointer.
+#include <cctype>
+#include <cstring>
+
+#include "core/error.h"
+#include "ops/ops.h"
+#include "python/bindings.h"
+
+namespace fg::python {
+
+static py::dtype numpy_dtype(DType dtype) {
+  switch (dtype) {
+    case DType::Float32: return py::dtype::of<float>();
+    case DType::Int64: return py::dtype::of<int64_t>();
+    case DType::Bool: return py::dtype("bool");
+    default: return py::dtype::of<uint8_t>();
+  }
+}
+
+static DType dtype_of_array(const py::array& array, const char* op) {
+  char kind = array.dtype().kind();
+  size_t size = array.itemsize();
+  if (kind == 'f' && size == 4) return DType::Float32;
+  if (kind == 'i' && size == 8) return DType::Int64;
+  if (kind == 'b') return DType::Bool;
+  if (kind == 'u' && size == 1) return DType::UInt8;
+  throw TypeError(std::string("[") + op + "] expected a float32, int64, bool or uint8 array, got " +
+                  py::str(array.dtype()).cast<std::string>() +
+                  " (forgegrad.tensor converts other dtypes)");
+}
+
+static Shape shape_of_array(const py::array& array) {
+  return Shape(array.shape(), array.shape() + array.ndim());
+}
+
+// Shares the array's memory when it is C-contiguous and aligned, else copies it.
+static Tensor from_numpy(const py::array& array) {
+  DType dtype = dtype_of_array(array, "from_numpy");
+  bool shareable = (array.flags() & py::array::c_style) &&
+                   reinterpret_cast<uintptr_t>(array.data()) % dtype_size(dtype) == 0;
+  if (!shareable) {
+    py::array contiguous = py::array::ensure(array, py::array::c_style | py::array::forcecast);
+    return from_numpy(contiguous);
+  }
+  PyObject* owner = array.ptr();
+  Py_INCREF(owner);
+  auto storage = Storage::wrap(const_cast<void*>(array.data()), array.nbytes(), Device{}, [owner] {
+    py::gil_scoped_acquire gil;  // the last reference may drop in a GIL-free backward
+    Py_DECREF(owner);
+  });
+  return Tensor::from_storage(std::move(storage), shape_of_array(array), dtype);
+}
+
+// A copy into forgegrad's own aligned storage.
+static Tensor copy_from_numpy(const py::array& array) {
+  DType dtype = dtype_of_array(array, "tensor");
+  py::array contiguous = py::array::ensure(array, py::array::c_style);
+  Tensor out = Tensor::empty(shape_of_array(contiguous), dtype, Device{});
+  std::memcpy(out.raw_data(), contiguous.data(), contiguous.nbytes());
+  return out;
+}
+
+static py::array to_numpy(const Tensor& t) {
+  FG_CHECK(!t.requires_grad(), RuntimeError,
+           "[numpy] can't call numpy() on a tensor that requires grad; use "
+           "tensor.detach().numpy()");
+  FG_CHECK(t.device().is_cpu(), TypeError,
+           "[numpy] can't convert a " << t.device().str() << " tensor to numpy; call .cpu() first");
+  std::vector<py::ssize_t> strides(t.dim());
+  py::ssize_t stride = static_cast<py::ssize_t>(dtype_size(t.dtype()));
+  for (int64_t d = t.dim() - 1; d >= 0; --d) {
+    strides[d] = stride;
+    stride *= t.shape()[d];
+  }
+  // The capsule keeps the storage alive as long as the array.
+  auto* keep = new std::shared_ptr<Storage>(t.storage());
+  py::capsule owner(keep, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
+  return py::array(numpy_dtype(t.dtype()), t.shape(), strides, t.raw_data(), owner);
+}
+
+// A Python scalar as a 0-d tensor matching `like` (float32 unless comparing int64).
+static Tensor scalar_like(double value, const Tensor& like) {
+  DType dtype = like.dtype() == DType::Int64 ? DType::Int64 : DType::Float32;
+  return ops::scalar_tensor(value, dtype, like.device());
+}
+
+// Reads a Python operand (Tensor or number) for an op with `self`.
+static Tensor operand(const py::object& other, const Tensor& self, const char* op) {
+  if (py::isinstance<Tensor>(other)) return other.cast<Tensor>();
+  if (py::isinstance<py::bool_>(other) || py::isinstance<py::int_>(other) ||
+      py::isinstance<py::float_>(other)) {
+    double value = other.cast<double>();
+    if (py::isinstance<py::int_>(other) && self.dtype() == DType::Int64)
+      return ops::scalar_tensor(value, DType::Int64, self.device());
+    return scalar_like(value, self);
+  }
+  throw TypeError(std::string("[") + op + "] expected a Tensor or a number, got " +
+                  py::str(py::type::of(other).attr("__name__")).cast<std::string>());
+}
+
+static Tensor get_item(const Tensor& t, const py::object& key) {
+  if (py::isinstance<py::tuple>(key)) {
+    py::tuple items = key.cast<py::tuple>();
+    FG_CHECK(items.size() == 1, IndexError,
+             "[index] only the first axis can be indexed, got " << items.size() << " indices");
+    return get_item(t, items[0]);
+  }
+  if (py::isinstance<py::bool_>(key))
+    throw TypeError("[index] boolean indices are not supported");
+  if (py::isinstance<py::slice>(key)) {
+    FG_CHECK(t.dim() > 0, IndexError, "[index] cannot slice a 0-d tensor");
+    py::ssize_t start, stop, step, length;
+    key.cast<py::slice>().compute(t.shape()[0], &start, &stop, &step, &length);
+    FG_CHECK(step > 0, ValueError, "[index] slice steps must be positive, got " << step);
+    return ops::slice(t, start, stop, step);
+  }
+  bool sequence = py::isinstance<Tensor>(key) || py::isinstance<py::array>(key) ||
+                  py::isinstance<py::list>(key);
+  if (!sequence && py::hasattr(key, "__index__"))  // int, numpy integer scalars
+    return ops::select(t, key.attr("__index__")().cast<int64_t>());
+  Tensor indices;
+  if (py::isinstance<Tensor>(key)) {
+    indices = key.cast<Tensor>();
+  } else {
+    FG_CHECK(sequence, TypeError,
+             "[index] expected an int, a slice or integer indices, got "
+                 << py::str(py::type::of(key).attr("__name__")).cast<std::string>());
+    py::array array = py::module_::import("numpy").attr("asarray")(key);
+    char kind = array.dtype().kind();
+    FG_CHECK(array.size() == 0 || kind == 'i' || kind == 'u', TypeError,
+             "[index] expected integer indices, got an array of "
+                 << py::str(array.dtype()).cast<std::string>());
+    indices = copy_from_numpy(array.attr("astype")("int64").cast<py::array>());
+  }
+  FG_CHECK(indices.dtype() == DType::Int64, TypeError,
+           "[index] expected int64 indices, got " << dtype_name(indices.dtype()));
+  return ops::index_select(t, indices);
+}
+
+void bind_tensor(py::module_& m) {
+  py::class_<Node, std::shared_ptr<Node>>(m, "Node")
+      .def_property_readonly("name", [](const Node& n) { return n.name; })
+      .def("__repr__", [](const Node& n) {
+        std::string camel;  // "log_softmax" -> "LogSoftmaxBackward", as PyTorch names them
+        for (size_t i = 0; i < n.name.size(); ++i) {
+          if (n.name[i] == '_') continue;
+          bool word_start = i == 0 || n.name[i - 1] == '_';
+          camel += word_start ? static_cast<char>(std::toupper(n.name[i])) : n.name[i];
+        }
+        return "<" + camel + "Backward>";
+      });
+
+  py::class_<Tensor> tensor(m, "Tensor", py::dynamic_attr());
+  tensor
+      .def(py::init([](const Tensor& other) { return other.detach(); }),
+           "A new leaf sharing other's storage")
+      .def_property_readonly("shape", [](const Tensor& t) { return py::tuple(py::cast(t.shape())); })
+      .def_property_readonly("ndim", &Tensor::dim)
+      .def("dim", &Tensor::dim)
+      .def("numel", &Tensor::numel)
+      .def("size", [](const Tensor& t, py::object dim) -> py::object {
+        if (dim.is_none()) return py::tuple(py::cast(t.shape()));
+        return py::int_(t.size(dim.cast<int64_t>()));
+      }, py::arg("dim") = py::none())
+      .def("__len__", [](const Tensor& t) {
+        FG_CHECK(t.dim() > 0, TypeError, "[len] len() of a 0-d tensor");
+        return t.shape()[0];
+      })
+      .def_property_readonly("dtype", &Tensor::dtype)
+      .def_property_readonly("device", &Tensor::device)
+      .def_property("requires_grad", &Tensor::requires_grad, &Tensor::set_requires_grad)
+      .def("requires_grad_", [](Tensor& t, bool flag) { t.set_requires_grad(flag); return t; },
+           py::arg("requires_grad") = true)
+      .def_property("grad",
+                    [](const Tensor& t) -> py::object {
+                      return t.grad().defined() ? py::cast(t.grad()) : py::none();
+                    },
+                    [](Tensor& t, const py::object& g) {
+                      t.set_grad(g.is_none() ? Tensor() : g.cast<Tensor>());
+                    })
+      .def_property_readonly("grad_fn", &Tensor::grad_fn)
+      .def_property_readonly("is_leaf", &Tensor::is_leaf)
+      .def("backward",
+           [](const Tensor& t, const py::object& gradient, bool retain_graph) {
+             Tensor g = gradient.is_none() ? Tensor() : gradient.cast<Tensor>();
+             py::gil_scoped_release no_gil;
+             ops::backward(t, g, retain_graph);
+           },
+           py::arg("gradient") = py::none(), py::arg("retain_graph") = false)
+      .def("detach", &Tensor::detach)
+      .def("numpy", &to_numpy)
+      .def("item", [](const Tensor& t) -> py::object {
+        FG_CHECK(t.numel() == 1, ValueError,
+                 "[item] only one-element tensors can be converted to a Python scalar, got shape "
+                     << t.shape());
+        switch (t.dtype()) {
+          case DType::Float32: return py::float_(*t.data<float>());
+          case DType::Int64: return py::int_(*t.data<int64_t>());
+          case DType::Bool: return py::bool_(*t.data<bool>());
+          default: return py::int_(*t.data<uint8_t>());
+        }
+      })
+      .def("_storage_offset", &Tensor::storage_offset)
+      .def("_data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw_data()); })
+      .def("__array__", [](const Tensor& t, py::object dtype, py::object copy) {
+        py::array a = to_numpy(t.detach());
+        return dtype.is_none() ? a : a.attr("astype")(dtype).cast<py::array>();
+      }, py::arg("dtype") = py::none(), py::arg("copy") = py::none())
+      .def_property_readonly_static("__array_priority__", [](py::object) { return 1000; })
+      .def("__getitem__", &get_item);
+
+  // Arithmetic: a Python number on either side becomes a 0-d tensor.
+  using BinaryFn = Tensor (*)(const Tensor&, const Tensor&);
+  auto bind_binary = [&](const char* name, const char* rname, BinaryFn fn, const char* op) {
+    tensor.def(name, [fn, op](const Tensor& a, const py::object& b) { return fn(a, operand(b, a, op)); });
+    tensor.def(rname, [fn, op](const Tensor& a, const py::object& b) { return fn(operand(b, a, op), a); });
+  };
+  bind_binary("__add__", "__radd__", ops::add, "add");
+  bind_binary("__sub__", "__rsub__", ops::sub, "sub");
+  bind_binary("__mul__", "__rmul__", ops::mul, "mul");
+  bind_binary("__truediv__", "__rtruediv__", ops::div, "div");
+  bind_binary("__matmul__", "__rmatmul__", ops::matmul, "matmul");
+  tensor.def("__neg__", &ops::neg);
+  tensor.def("__pow__", [](const Tensor& x, const py::object& exponent) {
+    FG_CHECK(!py::isinstance<Tensor>(exponent), TypeError,
+             "[pow] expected a number as exponent, got a Tensor");
+    FG_CHECK(py::isinstance<py::int_>(exponent) || py::isinstance<py::float_>(exponent), TypeError,
+             "[pow] expected a number as exponent");
+    return ops::pow(x, exponent.cast<double>());
+  });
+
+  auto bind_compare = [&](const char* name, ops::CompareOp op, const char* op_name) {
+    tensor.def(name, [op, op_name](const Tensor& a, const py::object& b) {
+      return ops::compare(op, a, operand(b, a, op_name));
+    });
+  };
+  bind_compare("__eq__", ops::CompareOp::Eq, "eq");
+  bind_compare("__ne__", ops::CompareOp::Ne, "ne");
+  bind_compare("__lt__", ops::CompareOp::Lt, "lt");
+  bind_compare("__le__", ops::CompareOp::Le, "le");
+  bind_compare("__gt__", ops::CompareOp::Gt, "gt");
+  bind_compare("__ge__", ops::CompareOp::Ge, "ge");
+  tensor.attr("__hash__") = py::none();  // like numpy arrays: == is elementwise
+
+  m.def("from_numpy", &from_numpy, py::arg("array"));
+  m.def("_copy_from_numpy", &copy_from_numpy, py::arg("array"));
+}
+
+}  // namespace fg::python

@@ -1,0 +1,119 @@
+"""Tensor methods that read best in Python: repr, conversions, and the op methods,
+which are the functions of ``forgegrad._C`` attached to the class."""
+import builtins
+import collections
+import functools
+
+import numpy as np
+
+from . import _C
+
+Tensor = _C.Tensor
+
+MaxResult = collections.namedtuple("max", ["values", "indices"])
+
+
+def max(input, dim=None, keepdim=False):
+    """The largest element, or ``(values, indices)`` along ``dim``, as ``torch.max``."""
+    if dim is None:
+        return _C._max(input)
+    return MaxResult(*_C._max_dim(input, dim, keepdim))
+
+
+def _shape_args(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return list(shape[0])
+    return list(shape)
+
+
+def reshape(input, *shape):
+    """A view with a new shape (one dimension may be -1)."""
+    return _C._reshape(input, _shape_args(shape))
+
+
+def _repr(self):
+    array = self.detach().numpy()
+    if self.dtype == _C.dtype.float32:
+        body = np.array2string(array, separator=", ", prefix="tensor(",
+                               formatter={"float_kind": lambda v: f"{v:.4f}"})
+    else:
+        body = np.array2string(array, separator=", ", prefix="tensor(")
+    extras = []
+    if self.dtype not in (_C.dtype.float32, _C.dtype.int64):
+        extras.append(f"dtype={self.dtype}")
+    if self.device.type != "cpu":
+        extras.append(f"device='{self.device}'")
+    if self.grad_fn is not None:
+        extras.append(f"grad_fn={self.grad_fn!r}")
+    elif self.requires_grad:
+        extras.append("requires_grad=True")
+    return "tensor(" + ", ".join([body] + extras) + ")"
+
+
+def _to(self, *args, **kwargs):
+    """``t.to(dtype)``, ``t.to(device)``, ``t.to(device, dtype)``, or by keyword."""
+    dtype, device = kwargs.pop("dtype", None), kwargs.pop("device", None)
+    if kwargs:
+        raise TypeError(f"[to] unexpected arguments {sorted(kwargs)}")
+    for arg in args:
+        if isinstance(arg, _C.dtype):
+            dtype = arg
+        elif isinstance(arg, (str, _C.device)):
+            device = arg
+        else:
+            raise TypeError(f"[to] expected a dtype or a device, got {arg!r}")
+    out = self if device is None else _C._to_device(self, device)
+    return out if dtype is None else _C._to_dtype(out, dtype)
+
+
+def _single_value(self, kind):
+    if self.numel() != 1:
+        raise ValueError(f"[{kind}] only one-element tensors convert to a Python {kind}, "
+                         f"got shape {self.shape}")
+    return self.item()
+
+
+_METHODS = {
+    "__repr__": _repr,
+    "__str__": _repr,
+    "tolist": lambda self: self.detach().numpy().tolist(),
+    "to": _to,
+    "float": lambda self: _C._to_dtype(self, _C.dtype.float32),
+    "long": lambda self: _C._to_dtype(self, _C.dtype.int64),
+    "bool": lambda self: _C._to_dtype(self, _C.dtype.bool),
+    "cpu": lambda self: _C._to_device(self, "cpu"),
+    "cuda": lambda self, device="cuda": _C._to_device(self, device),
+    "contiguous": lambda self: self,  # every forgegrad tensor is contiguous
+    "__bool__": lambda self: builtins.bool(_single_value(self, "bool")),
+    "__float__": lambda self: float(_single_value(self, "float")),
+    "__int__": lambda self: int(_single_value(self, "int")),
+    "max": max,
+    "reshape": reshape,
+    "view": reshape,
+    "T": property(lambda self: _transpose_2d(self)),
+    "fill_": functools.partialmethod(_C._fill_),
+    "zero_": lambda self: _C._fill_(self, 0.0),
+    "copy_": functools.partialmethod(_C._copy_),
+}
+
+def _transpose_2d(self):
+    if self.ndim > 2:
+        raise ValueError(f"[T] expects a tensor of at most 2 dimensions, got shape {self.shape}; "
+                         "use transpose(dim0, dim1)")
+    return self if self.ndim < 2 else _C.transpose(self, 0, 1)
+
+
+# The op functions whose first argument is the tensor become methods of the same name.
+_OP_METHODS = ["exp", "log", "sqrt", "abs", "clamp", "sum", "mean", "argmax", "flatten",
+               "transpose", "matmul", "relu", "tanh", "sigmoid", "softmax", "log_softmax",
+               "clone", "add", "sub", "mul", "div", "neg"]
+
+
+def _install():
+    for name, method in _METHODS.items():
+        setattr(Tensor, name, method)
+    for name in _OP_METHODS:
+        setattr(Tensor, name, functools.partialmethod(getattr(_C, name)))
+
+
+_install()

@@ -1,0 +1,53 @@
+"""Grad mode: ``no_grad`` and friends, as context managers and decorators."""
+import functools
+
+from . import _C
+
+
+class set_grad_enabled:
+    """Turns gradient recording on or off: at once, or for a ``with`` block."""
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+        self.previous = _C.is_grad_enabled()
+        _C._set_grad_enabled(self.mode)  # like torch: takes effect on construction
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _C._set_grad_enabled(self.previous)
+        return False
+
+
+class _GradModeContext:
+    mode = True
+
+    def __enter__(self):
+        self.previous = _C.is_grad_enabled()
+        _C._set_grad_enabled(self.mode)
+        return self
+
+    def __exit__(self, *exc):
+        _C._set_grad_enabled(self.previous)
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Ops inside record no graph: ``with fg.no_grad(): ...`` or ``@fg.no_grad()``."""
+
+    mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Turns recording back on inside a ``no_grad`` region."""
+
+    mode = True

@@ -1,0 +1,100 @@
+"""Creation functions: ``tensor``, ``zeros``, ``randn`` and the rest, as in PyTorch."""
+import builtins
+
+import numpy as np
+
+from . import _C
+
+_FROM_NUMPY_KIND = {"f": _C.dtype.float32, "i": _C.dtype.int64, "u": _C.dtype.int64,
+                    "b": _C.dtype.bool}
+_TO_NUMPY = {_C.dtype.float32: np.float32, _C.dtype.int64: np.int64, _C.dtype.bool: np.bool_,
+             _C.dtype.uint8: np.uint8}
+
+
+def _size(size):
+    """zeros(2, 3) and zeros((2, 3)) alike."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if isinstance(s, builtins.bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"[size] expected integer sizes, got {size!r}")
+    return [int(s) for s in size]
+
+
+def _finish(t, requires_grad):
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new tensor holding a copy of ``data`` (nested lists, numbers, numpy arrays, Tensors).
+
+    Python floats and float arrays become float32, ints int64, bools bool, unless ``dtype``
+    says otherwise.
+    """
+    if isinstance(data, _C.Tensor):
+        data = data.detach().numpy()
+    array = np.asarray(data)
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"[tensor] expected numbers, got data of numpy dtype {array.dtype}")
+    if array.dtype == np.uint8 and dtype is None:
+        target = _C.dtype.uint8
+    else:
+        target = dtype if dtype is not None else _FROM_NUMPY_KIND[array.dtype.kind]
+    if not isinstance(target, _C.dtype):
+        raise TypeError(f"[tensor] expected a forgegrad dtype, got {target!r}")
+    if target != _C.dtype.float32 and array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"[tensor] cannot store non-finite values as {target}")
+    out = _C._copy_from_numpy(np.ascontiguousarray(array, dtype=_TO_NUMPY[target]))
+    return _finish(_C._to_device(out, device), requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    return _finish(_C.empty(_size(size), dtype, device), requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    return _finish(_C.full(_size(size), 0.0, dtype, device), requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    return _finish(_C.full(_size(size), 1.0, dtype, device), requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    if dtype is None:  # like torch: the fill value's type decides
+        dtype = (_C.dtype.bool if isinstance(fill_value, builtins.bool) else
+                 _C.dtype.int64 if isinstance(fill_value, (int, np.integer)) else
+                 _C.dtype.float32)
+    return _finish(_C.full(_size((size,)), float(fill_value), dtype, device), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        integral = all(isinstance(v, (int, np.integer)) and not isinstance(v, builtins.bool)
+                       for v in (start, end, step))
+        dtype = _C.dtype.int64 if integral else _C.dtype.float32
+    return _finish(_C.arange(float(start), float(end), float(step), dtype, device), requires_grad)
+
+
+def rand(*size, device=None, requires_grad=False):
+    """Uniform on [0, 1), from the Philox stream ``manual_seed`` sets."""
+    return _finish(_C.rand(_size(size), device), requires_grad)
+
+
+def randn(*size, device=None, requires_grad=False):
+    """Standard normal, from the Philox stream ``manual_seed`` sets."""
+    return _finish(_C.randn(_size(size), device), requires_grad)
+
+
+def zeros_like(t, dtype=None, device=None, requires_grad=False):
+    return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device,
+                 requires_grad=requires_grad)
+
+
+def ones_like(t, dtype=None, device=None, requires_grad=False):
+    return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device,
+                requires_grad=requires_grad)

@@ -1,0 +1,17 @@
+"""``forgegrad.info()``: what this build is and what it runs on."""
+from . import _C
+
+
+def info():
+    """A dict: version, whether CUDA was compiled in and is usable, CPU features, the SIMD
+    instruction set the kernels use, and the OpenMP thread count."""
+    device_count = _C.cuda_device_count()
+    return {
+        "version": _C.__version__,
+        "cuda_compiled": bool(_C.cuda_compiled),
+        "cuda_available": device_count > 0,
+        "cuda_device_count": device_count,
+        "cpu_features": list(_C.cpu_features()),
+        "isa": _C.get_isa(),
+        "num_threads": _C.get_num_threads(),
+    }

@@ -1,0 +1,231 @@
+"""Checking helpers: forward against a float64 numpy reference, backward against float64
+central differences of that reference.
+
+    check_forward(fg.exp, np.exp, (7, 33), device=device)
+    check_backward(fg.exp, np.exp, (7, 33), device=device)
+
+Inputs are drawn at random (never zeros, never exactly on a kink), rounded to float32, and
+the reference is evaluated in float64 on exactly those float32 values, so the only error
+measured is the library's float32 arithmetic.
+
+Error measure: |got - ref| <= atol + rtol * |ref| elementwise, where atol defaults to
+0.1 * rtol * max(1, max|ref|) (a tiny norm-wise floor, so results that cancel to ~0 are not
+judged by their own magnitude).  The default rtol is 1e-5 forward and 2e-5 backward, well
+under the house bound of 1e-4 for float32 CPU math.
+"""
+import math
+
+import numpy as np
+
+import forgegrad as fg
+
+FWD_RTOL = 1e-5
+BWD_RTOL = 2e-5
+EPS = 1e-6  # central-difference step, applied in float64
+
+RNG = np.random.default_rng(0)
+
+# Shapes that are not multiples of any tile size, plus a couple of 2-D/3-D ones.
+SHAPES = [(1,), (7,), (33,), (129,), (7, 33), (33, 129), (3, 7, 5)]
+LARGE_SHAPES = [(513, 1031), ((1 << 20) + 3,)]
+
+
+CUDA_SKIP_REASON = "no CUDA device: forgegrad.info()['cuda_available'] is False"
+
+
+def cuda_available():
+    return bool(fg.info()["cuda_available"])
+
+
+def reseed(seed):
+    global RNG
+    RNG = np.random.default_rng(seed)
+
+
+def rng():
+    return RNG
+
+
+# ----------------------------------------------------------------------------- inputs
+def make_input(shape, domain=(-2.0, 2.0), avoid=(), distinct=False):
+    """A random float32 array of `shape`.
+
+    domain: (low, high), or "nonzero" (|x| in [0.5, 2], random sign), or "positive"
+    ([0.1, 3]).  avoid: kink points; values within 1e-3 of one are moved 2e-3 away, so a
+    central difference never straddles a kink.  distinct: all values pairwise at least
+    ~1e-4 apart (for max/argmax: no ties, and no near-ties a difference step could flip).
+    """
+    if isinstance(shape, int):
+        shape = (shape,)
+    shape = tuple(shape)
+    n = int(np.prod(shape)) if shape else 1
+    if distinct:
+        low, high = domain if isinstance(domain, tuple) else (-2.0, 2.0)
+        x = low + (high - low) * (RNG.permutation(n) + 0.5) / n
+        x = x.reshape(shape)
+    elif domain == "nonzero":
+        x = RNG.uniform(0.5, 2.0, size=shape) * RNG.choice([-1.0, 1.0], size=shape)
+    elif domain == "positive":
+        x = RNG.uniform(0.1, 3.0, size=shape)
+    else:
+        low, high = domain
+        x = RNG.uniform(low, high, size=shape)
+    x = np.asarray(x, dtype=np.float64)
+    for k in avoid:
+        near = np.abs(x - k) < 1e-3
+        x = np.where(near, np.where(x >= k, k + 2e-3, k - 2e-3), x)
+    return x.astype(np.float32)
+
+
+def _make_inputs(shapes, domain, domains, avoid, distinct):
+    if domains is None:
+        domains = [domain] * len(shapes)
+    out = []
+    for s, d in zip(shapes, domains):
+        if isinstance(s, np.ndarray):
+            out.append(s)
+        else:
+            out.append(make_input(s, d, avoid=avoid, distinct=distinct))
+    return out
+
+
+def to_numpy(t):
+    """A Tensor's values as a numpy array (copy-free on CPU)."""
+    t = t.detach()
+    if t.device.type != "cpu":
+        t = t.to("cpu")
+    return np.asarray(t.numpy())
+
+
+def as_tensor(x, device, requires_grad=False):
+    return fg.tensor(x, device=device, requires_grad=requires_grad)
+
+
+# ------------------------------------------------------------------------- comparison
+def assert_close(got, ref, rtol=FWD_RTOL, atol=None, what="result"):
+    got = np.asarray(got, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    assert got.shape == ref.shape, f"{what}: shape {got.shape} != reference {ref.shape}"
+    nan_g, nan_r = np.isnan(got), np.isnan(ref)
+    assert np.array_equal(nan_g, nan_r), (
+        f"{what}: NaN positions differ (got {int(nan_g.sum())} NaNs, reference {int(nan_r.sum())})")
+    inf_r = np.isinf(ref)
+    assert np.array_equal(got[inf_r], ref[inf_r]), f"{what}: infinities differ"
+    fin = ~(nan_r | inf_r)
+    assert np.all(np.isfinite(got[fin])), f"{what}: non-finite where the reference is finite"
+    if not fin.any():
+        return
+    g, r = got[fin], ref[fin]
+    if atol is None:
+        atol = 0.1 * rtol * max(1.0, float(np.max(np.abs(r))))
+    err = np.abs(g - r)
+    bound = atol + rtol * np.abs(r)
+    bad = err > bound
+    if bad.any():
+        i = int(np.argmax(err / bound))
+        rel = err / np.maximum(np.abs(r), 1e-300)
+        raise AssertionError(
+            f"{what}: {int(bad.sum())}/{r.size} elements out of tolerance "
+            f"(rtol={rtol:g}, atol={atol:g}); worst: got {g[i]!r}, reference {r[i]!r}, "
+            f"abs err {err[i]:.3g}, rel err {rel[i]:.3g}")
+
+
+# ------------------------------------------------------------------------------ checks
+def check_forward(fg_fn, np_fn, *shapes, device="cpu", rtol=FWD_RTOL, atol=None,
+                  domain=(-2.0, 2.0), domains=None, avoid=(), distinct=False, inputs=None):
+    """fg_fn(*tensors) in float32 against np_fn(*arrays) in float64. Returns the output."""
+    xs = inputs if inputs is not None else _make_inputs(shapes, domain, domains, avoid, distinct)
+    ts = [as_tensor(x, device) for x in xs]
+    out = fg_fn(*ts)
+    ref = np_fn(*[x.astype(np.float64) if x.dtype == np.float32 else x for x in xs])
+    ref = np.asarray(ref)
+    assert isinstance(out, fg.Tensor), f"expected a Tensor, got {type(out)}"
+    assert tuple(out.shape) == ref.shape, f"shape {tuple(out.shape)} != reference {ref.shape}"
+    assert out.dtype == fg.float32, f"dtype {out.dtype} != float32"
+    assert out.device.type == fg.device(device).type
+    assert_close(to_numpy(out), ref, rtol=rtol, atol=atol, what="forward")
+    return out
+
+
+def numeric_grad(f, xs, i, indices, eps=EPS):
+    """Central differences of the float64 scalar f(*xs) wrt xs[i] at the flat `indices`."""
+    xs = [x.copy() for x in xs]
+    flat = xs[i].reshape(-1)
+    grad = np.zeros(len(indices))
+    for k, j in enumerate(indices):
+        old = flat[j]
+        flat[j] = old + eps
+        fp = f(*xs)
+        flat[j] = old - eps
+        fm = f(*xs)
+        flat[j] = old
+        grad[k] = (fp - fm) / (2 * eps)
+    return grad
+
+
+def check_backward(fg_fn, np_fn, *shapes, device="cpu", rtol=BWD_RTOL, atol=None,
+                   domain=(-2.0, 2.0), domains=None, avoid=(), distinct=False, inputs=None,
+                   wrt=None, max_checks=200, eps=EPS):
+    """loss = sum(fg_fn(*x) * g) for a random g; each x.grad against central differences of
+    sum(np_fn(*x) * g) in float64.  `wrt`: indices of the inputs that require grad (default:
+    every float32 input).  At most `max_checks` random elements per input are differenced."""
+    xs = inputs if inputs is not None else _make_inputs(shapes, domain, domains, avoid, distinct)
+    if wrt is None:
+        wrt = [i for i, x in enumerate(xs) if x.dtype == np.float32]
+    x64 = [x.astype(np.float64) if x.dtype == np.float32 else x for x in xs]
+    ref = np.asarray(np_fn(*x64))
+    g32 = RNG.uniform(-1.0, 1.0, size=ref.shape).astype(np.float32)
+    g64 = g32.astype(np.float64)
+    ts = [as_tensor(x, device, requires_grad=(i in wrt)) for i, x in enumerate(xs)]
+    out = fg_fn(*ts)
+    assert tuple(out.shape) == ref.shape, f"shape {tuple(out.shape)} != reference {ref.shape}"
+    loss = (out * as_tensor(g32, device)).sum()
+    loss.backward()
+
+    def f(*a):
+        return float(np.sum(np.asarray(np_fn(*a)) * g64))
+
+    for i in wrt:
+        t = ts[i]
+        assert t.grad is not None, f"input {i}: .grad is None after backward"
+        got = to_numpy(t.grad)
+        assert got.shape == xs[i].shape, f"input {i}: grad shape {got.shape} != {xs[i].shape}"
+        n = xs[i].size
+        idx = np.arange(n) if n <= max_checks else np.sort(RNG.choice(n, max_checks, replace=False))
+        num = numeric_grad(f, x64, i, idx, eps)
+        assert_close(got.reshape(-1)[idx], num, rtol=rtol, atol=atol, what=f"grad of input {i}")
+    return ts
+
+
+# ----------------------------------------------------------------- float64 references
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def np_gelu(x):
+    return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+
+
+def np_gelu_tanh(x):
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def np_sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def np_log_softmax(x, axis=-1):
+    m = np.max(x, axis=axis, keepdims=True)
+    z = x - m
+    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+def np_softmax(x, axis=-1):
+    return np.exp(np_log_softmax(x, axis))
+
+
+def np_reduce(v, reduction):
+    if reduction == "mean":
+        return np.mean(v)
+    if reduction == "sum":
+        return np.sum(v)
+    return v

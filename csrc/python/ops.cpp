@@ -20,6 +20,13 @@ static Tensor optional_tensor(const py::object& t) {
   return t.is_none() ? Tensor() : t.cast<Tensor>();
 }
 
+// In-place writes would bypass autograd: allowed on tensors that record nothing.
+static void check_in_place(const Tensor& t, const char* op) {
+  FG_CHECK(!(grad_enabled() && t.requires_grad()), RuntimeError,
+           "[" << op << "] a tensor that requires grad cannot be changed in place while "
+               "gradients are recorded; wrap the update in forgegrad.no_grad()");
+}
+
 void bind_ops(py::module_& m) {
   using namespace py::literals;
 
@@ -50,8 +57,16 @@ void bind_ops(py::module_& m) {
   m.def("_to_device", [](const Tensor& x, py::object device) {
     return ops::to_device(x, parse_device(device));
   }, "input"_a, "device"_a);
-  m.def("_fill_", [](Tensor& t, double value) { ops::fill_(t, value); return t; });
-  m.def("_copy_", [](Tensor& t, const Tensor& src) { ops::copy_(t, src); return t; });
+  m.def("_fill_", [](Tensor& t, double value) {
+    check_in_place(t, "fill_");
+    ops::fill_(t, value);
+    return t;
+  });
+  m.def("_copy_", [](Tensor& t, const Tensor& src) {
+    check_in_place(t, "copy_");
+    ops::copy_(t, src);
+    return t;
+  });
 
   // elementwise
   m.def("add", &ops::add, "input"_a, "other"_a);

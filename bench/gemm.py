@@ -1,0 +1,79 @@
+"""SGEMM: forgegrad's hand-written kernel against numpy's BLAS, GFLOP/s side by side.
+
+    python bench/gemm.py [--repeat 7] [--json out.json]
+
+Each shape and transpose form is timed for both libraries in the same process, alternating,
+taking the best of --repeat runs (this machine is shared: the best run is the least
+disturbed). The ratio forgegrad / numpy is the figure that counts.
+"""
+import argparse
+import json
+import platform
+import time
+
+import numpy as np
+
+import forgegrad as fg
+from forgegrad import _C
+
+# (M, N, K): the squares, and the shapes an MLP 784-256-... trains with.
+SHAPES = [(1024, 1024, 1024), (2048, 2048, 2048), (256, 256, 784), (64, 256, 784)]
+FORMS = ["NN", "NT", "TN"]
+
+
+def operands(M, N, K, form, rng):
+    a = rng.standard_normal((K, M) if form[0] == "T" else (M, K), dtype=np.float32)
+    b = rng.standard_normal((N, K) if form[1] == "T" else (K, N), dtype=np.float32)
+    return a, b
+
+
+def best_seconds(fn, repeat, min_time=0.2):
+    """Best per-call time over `repeat` runs of enough calls to last min_time."""
+    fn()
+    start, calls = time.perf_counter(), 0
+    while time.perf_counter() - start < min_time / 4:
+        fn()
+        calls += 1
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        best = min(best, (time.perf_counter() - start) / calls)
+    return best
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--json", help="write the table here as JSON")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    rows = []
+    print(f"forgegrad {fg.__version__} isa={_C.get_isa()} threads={fg.get_num_threads()}, "
+          f"numpy {np.__version__}, {platform.processor() or platform.machine()}")
+    print(f"{'M':>5} {'N':>5} {'K':>5} {'form':>4} {'forgegrad':>10} {'numpy':>10} {'ratio':>6}")
+    for M, N, K in SHAPES:
+        for form in FORMS:
+            a, b = operands(M, N, K, form, rng)
+            ta, tb = form[0] == "T", form[1] == "T"
+            fa, fb = fg.from_numpy(a), fg.from_numpy(b)
+            na, nb = (a.T if ta else a), (b.T if tb else b)  # views: BLAS gets the flags
+            error = np.abs(_C.gemm(fa, fb, trans_a=ta, trans_b=tb).numpy() - na @ nb).max()
+            assert error < 1e-3 * np.sqrt(K), f"{form} {M}x{N}x{K}: max error {error}"
+            flops = 2.0 * M * N * K
+            ours = flops / best_seconds(lambda: _C.gemm(fa, fb, trans_a=ta, trans_b=tb),
+                                        args.repeat) / 1e9
+            theirs = flops / best_seconds(lambda: na @ nb, args.repeat) / 1e9
+            rows.append({"M": M, "N": N, "K": K, "form": form, "forgegrad_gflops": ours,
+                         "numpy_gflops": theirs, "ratio": ours / theirs})
+            print(f"{M:5d} {N:5d} {K:5d} {form:>4} {ours:10.1f} {theirs:10.1f} "
+                  f"{ours / theirs:6.2f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"bench": "gemm", "isa": _C.get_isa(), "threads": fg.get_num_threads(),
+                       "rows": rows}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -62,8 +62,9 @@ void log_softmax_forward(float* y, const float* x, int64_t outer, int64_t n, int
     if (m == -std::numeric_limits<float>::infinity()) m = 0;
     double total = 0;
     for (int64_t k = 0; k < n; ++k) total += vexp(x[start + k * inner] - m);
-    float shift = m + static_cast<float>(std::log(total));
-    for (int64_t k = 0; k < n; ++k) y[start + k * inner] = x[start + k * inner] - shift;
+    // (x - m) first: exact for the large entries, so huge logits keep full precision.
+    float log_total = static_cast<float>(std::log(total));
+    for (int64_t k = 0; k < n; ++k) y[start + k * inner] = (x[start + k * inner] - m) - log_total;
   });
 }
 

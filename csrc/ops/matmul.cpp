@@ -22,9 +22,19 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   check_float32(b, "matmul", "the second operand");
   check_same_device(a, b, "matmul");
   check_cpu(a, "matmul");
-  FG_CHECK((a.dim() == 2 || a.dim() == 3) && (b.dim() == 2 || b.dim() == 3), ValueError,
-           "[matmul] expected 2-D or 3-D operands, got shapes " << a.shape() << " and "
-                                                                << b.shape());
+  FG_CHECK(a.dim() >= 1 && a.dim() <= 3 && b.dim() >= 1 && b.dim() <= 3, ValueError,
+           "[matmul] expected 1-D, 2-D or 3-D operands, got shapes " << a.shape() << " and "
+                                                                     << b.shape());
+  if (a.dim() == 1 || b.dim() == 1) {  // vectors: as a row / a column, then dropped again
+    FG_CHECK(a.shape().back() == b.size(b.dim() == 1 ? 0 : -2), ValueError,
+             "[matmul] inner dimensions differ: shapes " << a.shape() << " and " << b.shape());
+    Tensor product = matmul(a.dim() == 1 ? reshape(a, {1, a.shape()[0]}) : a,
+                            b.dim() == 1 ? reshape(b, {b.shape()[0], 1}) : b);
+    Shape shape = product.shape();
+    if (b.dim() == 1) shape.pop_back();
+    if (a.dim() == 1) shape.erase(shape.end() - (b.dim() == 1 ? 1 : 2));
+    return reshape(product, shape);
+  }
   int64_t K = a.shape().back();
   FG_CHECK(b.size(-2) == K, ValueError,
            "[matmul] inner dimensions differ: shapes " << a.shape() << " and " << b.shape());

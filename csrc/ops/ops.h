@@ -54,7 +54,8 @@ std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim);    //
 Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim);
 
 // ---- shape (ops/shape.cpp) ----
-Tensor reshape(const Tensor& x, const Shape& shape);  // a view; one -1 allowed
+// A view; one -1 allowed. `op` names the caller in errors (reshape, view).
+Tensor reshape(const Tensor& x, const Shape& shape, const char* op = "reshape");
 Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim);
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1);  // a copy
 Tensor select(const Tensor& x, int64_t index);                   // x[i], a view

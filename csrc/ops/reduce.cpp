@@ -80,14 +80,16 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
                                                   x.device()));
 }
 
-std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
-  check_float32(x, "max", "the input");
-  check_cpu(x, "max");
-  int64_t d = wrap_dim(dim, x.dim(), "max");
+// max along dim, for max and argmax (`op` names the caller in errors).
+static std::pair<Tensor, Tensor> max_along(const Tensor& x, int64_t dim, bool keepdim,
+                                           const char* op) {
+  check_float32(x, op, "the input");
+  check_cpu(x, op);
+  int64_t d = wrap_dim(dim, x.dim(), op);
   Split s = split_at(x.shape(), d, d);
   FG_CHECK(s.n > 0, ValueError,
-           "[max] cannot reduce over dimension " << dim << " of size 0 (shape " << x.shape()
-                                                 << "): a maximum of nothing is undefined");
+           "[" << op << "] cannot reduce over dimension " << dim << " of size 0 (shape "
+               << x.shape() << "): a maximum of nothing is undefined");
   Shape out_shape = reduced_shape(x.shape(), {d}, keepdim);
   Tensor values = empty(out_shape, DType::Float32, x.device());
   Tensor indices = empty(out_shape, DType::Int64, x.device());
@@ -102,6 +104,10 @@ std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
   return {values, indices};
 }
 
+std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
+  return max_along(x, dim, keepdim, "max");
+}
+
 Tensor max(const Tensor& x) {
   FG_CHECK(x.numel() > 0, ValueError,
            "[max] expected a non-empty tensor, got shape " << x.shape());
@@ -114,10 +120,10 @@ Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
   if (!dim) {
     FG_CHECK(x.numel() > 0, ValueError,
              "[argmax] expected a non-empty tensor, got shape " << x.shape());
-    Tensor index = max(reshape(x, {x.numel()}), 0, false).second;
+    Tensor index = max_along(reshape(x, {x.numel()}), 0, false, "argmax").second;
     return keepdim ? reshape(index, Shape(x.dim(), 1)) : index;
   }
-  return max(x, *dim, keepdim).second;
+  return max_along(x, *dim, keepdim, "argmax").second;
 }
 
 }  // namespace fg::ops

@@ -6,26 +6,26 @@
 
 namespace fg::ops {
 
-Tensor reshape(const Tensor& x, const Shape& shape) {
+Tensor reshape(const Tensor& x, const Shape& shape, const char* op) {
   Shape resolved = shape;
   int64_t known = 1, infer_at = -1;
   for (size_t d = 0; d < shape.size(); ++d) {
     if (shape[d] == -1) {
-      FG_CHECK(infer_at < 0, ValueError, "[reshape] only one dimension can be -1, got " << shape);
+      FG_CHECK(infer_at < 0, ValueError, "[" << op << "] only one dimension can be -1, got " << shape);
       infer_at = static_cast<int64_t>(d);
     } else {
-      FG_CHECK(shape[d] >= 0, ValueError, "[reshape] invalid shape " << shape);
+      FG_CHECK(shape[d] >= 0, ValueError, "[" << op << "] invalid shape " << shape);
       known *= shape[d];
     }
   }
   if (infer_at >= 0) {
     FG_CHECK(known != 0 && x.numel() % known == 0, ValueError,
-             "[reshape] shape " << shape << " is invalid for a tensor of " << x.numel()
+             "[" << op << "] shape " << shape << " is invalid for a tensor of " << x.numel()
                                 << " elements");
     resolved[infer_at] = x.numel() / known;
   }
   FG_CHECK(shape_numel(resolved) == x.numel(), ValueError,
-           "[reshape] shape " << shape << " is invalid for a tensor of shape " << x.shape()
+           "[" << op << "] shape " << shape << " is invalid for a tensor of shape " << x.shape()
                               << " (" << x.numel() << " elements)");
   Tensor out = x.alias(resolved);
   record(out, "reshape", {x}, [in_shape = x.shape()](const Tensor& dout) {

@@ -57,15 +57,17 @@ void bind_ops(py::module_& m) {
   m.def("_to_device", [](const Tensor& x, py::object device) {
     return ops::to_device(x, parse_device(device));
   }, "input"_a, "device"_a);
-  m.def("_fill_", [](Tensor& t, double value) {
+  m.def("_fill_", [](py::object self, double value) {
+    Tensor& t = self.cast<Tensor&>();
     check_in_place(t, "fill_");
     ops::fill_(t, value);
-    return t;
+    return self;
   });
-  m.def("_copy_", [](Tensor& t, const Tensor& src) {
+  m.def("_copy_", [](py::object self, const Tensor& src) {
+    Tensor& t = self.cast<Tensor&>();
     check_in_place(t, "copy_");
     ops::copy_(t, src);
-    return t;
+    return self;
   });
 
   // elementwise
@@ -98,7 +100,10 @@ void bind_ops(py::module_& m) {
   }, "input"_a, "dim"_a = py::none(), "keepdim"_a = false);
 
   // shape
-  m.def("_reshape", &ops::reshape, "input"_a, "shape"_a);
+  m.def("_reshape", [](const Tensor& x, const Shape& shape) { return ops::reshape(x, shape); },
+        "input"_a, "shape"_a);
+  m.def("_view", [](const Tensor& x, const Shape& shape) { return ops::reshape(x, shape, "view"); },
+        "input"_a, "shape"_a);
   m.def("flatten", &ops::flatten, "input"_a, "start_dim"_a = 0, "end_dim"_a = -1);
   m.def("transpose", &ops::transpose, "input"_a, "dim0"_a, "dim1"_a);
 

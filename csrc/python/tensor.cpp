@@ -170,7 +170,11 @@ void bind_tensor(py::module_& m) {
       .def_property_readonly("dtype", &Tensor::dtype)
       .def_property_readonly("device", &Tensor::device)
       .def_property("requires_grad", &Tensor::requires_grad, &Tensor::set_requires_grad)
-      .def("requires_grad_", [](Tensor& t, bool flag) { t.set_requires_grad(flag); return t; },
+      .def("requires_grad_",
+           [](py::object self, bool flag) {
+             self.cast<Tensor&>().set_requires_grad(flag);
+             return self;  // the same Python object, as PyTorch returns
+           },
            py::arg("requires_grad") = true)
       .def_property("grad",
                     [](const Tensor& t) -> py::object {

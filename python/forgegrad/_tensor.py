@@ -89,7 +89,7 @@ _METHODS = {
     "__int__": lambda self: int(_single_value(self, "int")),
     "max": max,
     "reshape": reshape,
-    "view": reshape,
+    "view": lambda self, *shape: _C._view(self, _shape_args(shape)),
     "T": property(lambda self: _transpose_2d(self)),
     "fill_": functools.partialmethod(_C._fill_),
     "zero_": lambda self: _C._fill_(self, 0.0),

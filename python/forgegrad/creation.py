@@ -46,7 +46,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         raise TypeError(f"[tensor] expected a forgegrad dtype, got {target!r}")
     if target != _C.dtype.float32 and array.dtype.kind == "f" and not np.isfinite(array).all():
         raise ValueError(f"[tensor] cannot store non-finite values as {target}")
-    out = _C._copy_from_numpy(np.ascontiguousarray(array, dtype=_TO_NUMPY[target]))
+    out = _C._copy_from_numpy(np.asarray(array, dtype=_TO_NUMPY[target], order="C"))
     return _finish(_C._to_device(out, device), requires_grad)
 
 

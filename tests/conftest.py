@@ -8,7 +8,6 @@
 """
 import zlib
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -20,7 +19,7 @@ import helpers
 # allocation-heavy); the `device` fixture is a plain string, so reusing it across examples is safe.
 settings.register_profile(
     "forgegrad",
-    max_examples=30,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

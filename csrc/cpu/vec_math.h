@@ -13,7 +13,8 @@ inline float bits_to_float(int32_t bits) {
 }
 
 inline float vexp(float x) {
-  const float hi = 88.3762626647949f, lo = -87.3365447505531f;
+  // Beyond hi the result overflows float; below lo it underflows even the subnormals.
+  const float hi = 88.72283905206835f, lo = -103.97207708f;
   float clamped = x > hi ? hi : (x < lo ? lo : x);
   // exp(x) = 2^k * exp(r), k = round(x / ln 2), r = x - k ln 2 in two parts for accuracy.
   float kf = clamped * 1.44269504088896341f + 0.5f;
@@ -27,9 +28,12 @@ inline float vexp(float x) {
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
-  float y = (p * r * r + r + 1.0f) * bits_to_float((k + 127) << 23);
+  // 2^k as two normal powers of two: k spans [-150, 128], past one float exponent's range.
+  int32_t k_half = k >> 1;
+  float y = (p * r * r + r + 1.0f) * bits_to_float((k_half + 127) << 23) *
+            bits_to_float((k - k_half + 127) << 23);
   y = x > hi ? __builtin_inff() : y;
-  y = x < lo ? 0.0f : y;  // below float's normal range
+  y = x < lo ? 0.0f : y;
   return x != x ? x : y;  // NaN stays NaN
 }
 

@@ -45,6 +45,13 @@ Tensor full(const Shape& shape, double value, DType dtype, Device device) {
   return out;
 }
 
+Tensor full_int64(const Shape& shape, int64_t value, Device device) {
+  Tensor out = empty(shape, DType::Int64, device);
+  check_cpu(out, "full");
+  cpu::fill(out.data<int64_t>(), value, out.numel());
+  return out;
+}
+
 Tensor zeros(const Shape& shape, DType dtype, Device device) {
   return full(shape, 0.0, dtype, device);
 }

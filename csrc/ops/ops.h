@@ -14,6 +14,7 @@ namespace fg::ops {
 // ---- creation (ops/creation.cpp) ----
 Tensor empty(const Shape& shape, DType dtype, Device device);
 Tensor full(const Shape& shape, double value, DType dtype, Device device);
+Tensor full_int64(const Shape& shape, int64_t value, Device device);  // exact past 2^53
 Tensor zeros(const Shape& shape, DType dtype, Device device);
 Tensor scalar_tensor(double value, DType dtype, Device device);  // 0-d
 Tensor arange(double start, double end, double step, DType dtype, Device device);

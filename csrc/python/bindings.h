@@ -14,6 +14,7 @@ void bind_tensor(py::module_& m);   // tensor.cpp
 void bind_ops(py::module_& m);      // ops.cpp
 
 Device parse_device(const py::object& device);  // None -> cpu; str or device object
+std::string type_name(const py::object& o);       // "list", "ndarray", ...
 DType parse_dtype(const py::object& dtype, DType fallback);  // None -> fallback
 
 }  // namespace fg::python

@@ -14,7 +14,7 @@ Device parse_device(const py::object& device) {
   if (py::isinstance<Device>(device)) return device.cast<Device>();
   if (py::isinstance<py::str>(device)) return Device::parse(device.cast<std::string>());
   throw TypeError("[device] expected a device or a string such as 'cpu' or 'cuda', got " +
-                  py::str(py::type::of(device).attr("__name__")).cast<std::string>());
+                  type_name(device));
 }
 
 DType parse_dtype(const py::object& dtype, DType fallback) {
@@ -59,6 +59,8 @@ PYBIND11_MODULE(_C, m) {
       PyErr_SetString(PyExc_MemoryError, e.what());
     } catch (const fg::RuntimeError& e) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
+    } catch (const py::cast_error& e) {  // an argument of the wrong type
+      PyErr_SetString(PyExc_TypeError, e.what());
     }
   });
 

@@ -37,6 +37,9 @@ void bind_ops(py::module_& m) {
   m.def("full", [](const Shape& shape, double value, py::object dtype, py::object device) {
     return ops::full(shape, value, parse_dtype(dtype, DType::Float32), parse_device(device));
   }, "shape"_a, "fill_value"_a, "dtype"_a = py::none(), "device"_a = py::none());
+  m.def("full_int64", [](const Shape& shape, int64_t value, py::object device) {
+    return ops::full_int64(shape, value, parse_device(device));
+  }, "shape"_a, "fill_value"_a, "device"_a = py::none());
   m.def("arange", [](double start, double end, double step, py::object dtype, py::object device) {
     return ops::arange(start, end, step, parse_dtype(dtype, DType::Float32), parse_device(device));
   }, "start"_a, "end"_a, "step"_a, "dtype"_a, "device"_a = py::none());

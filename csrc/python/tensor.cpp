@@ -79,24 +79,28 @@ static py::array to_numpy(const Tensor& t) {
   return py::array(numpy_dtype(t.dtype()), t.shape(), strides, t.raw_data(), owner);
 }
 
-// A Python scalar as a 0-d tensor matching `like` (float32 unless comparing int64).
-static Tensor scalar_like(double value, const Tensor& like) {
-  DType dtype = like.dtype() == DType::Int64 ? DType::Int64 : DType::Float32;
-  return ops::scalar_tensor(value, dtype, like.device());
+// Reads a Python operand (Tensor or number, numpy scalars included) for an op with `self`.
+// An integer meets an int64 tensor as int64; every other number is float32.
+std::string type_name(const py::object& o) {
+  return py::str(py::type::of(o).attr("__name__")).cast<std::string>();
 }
 
-// Reads a Python operand (Tensor or number) for an op with `self`.
+// Python numbers and numpy scalars; not Tensors, arrays or strings.
+static bool is_number(const py::object& o) {
+  return !py::isinstance<Tensor>(o) && !py::isinstance<py::array>(o) &&
+         !py::isinstance<py::str>(o) && py::hasattr(o, "__float__");
+}
+
 static Tensor operand(const py::object& other, const Tensor& self, const char* op) {
   if (py::isinstance<Tensor>(other)) return other.cast<Tensor>();
-  if (py::isinstance<py::bool_>(other) || py::isinstance<py::int_>(other) ||
-      py::isinstance<py::float_>(other)) {
-    double value = other.cast<double>();
-    if (py::isinstance<py::int_>(other) && self.dtype() == DType::Int64)
-      return ops::scalar_tensor(value, DType::Int64, self.device());
-    return scalar_like(value, self);
-  }
-  throw TypeError(std::string("[") + op + "] expected a Tensor or a number, got " +
-                  py::str(py::type::of(other).attr("__name__")).cast<std::string>());
+  if (!is_number(other))
+    throw TypeError(std::string("[") + op + "] expected a Tensor or a number, got " +
+                    type_name(other));
+  bool integer = py::hasattr(other, "__index__") && !py::isinstance<py::bool_>(other);
+  if (integer && self.dtype() == DType::Int64)
+    return ops::full_int64({}, other.attr("__index__")().cast<int64_t>(), self.device());
+  return ops::scalar_tensor(other.attr("__float__")().cast<double>(), DType::Float32,
+                            self.device());
 }
 
 static Tensor get_item(const Tensor& t, const py::object& key) {
@@ -125,7 +129,7 @@ static Tensor get_item(const Tensor& t, const py::object& key) {
   } else {
     FG_CHECK(sequence, TypeError,
              "[index] expected an int, a slice or integer indices, got "
-                 << py::str(py::type::of(key).attr("__name__")).cast<std::string>());
+                 << type_name(key));
     py::array array = py::module_::import("numpy").attr("asarray")(key);
     char kind = array.dtype().kind();
     FG_CHECK(array.size() == 0 || kind == 'i' || kind == 'u', TypeError,
@@ -227,11 +231,9 @@ void bind_tensor(py::module_& m) {
   bind_binary("__matmul__", "__rmatmul__", ops::matmul, "matmul");
   tensor.def("__neg__", &ops::neg);
   tensor.def("__pow__", [](const Tensor& x, const py::object& exponent) {
-    FG_CHECK(!py::isinstance<Tensor>(exponent), TypeError,
-             "[pow] expected a number as exponent, got a Tensor");
-    FG_CHECK(py::isinstance<py::int_>(exponent) || py::isinstance<py::float_>(exponent), TypeError,
-             "[pow] expected a number as exponent");
-    return ops::pow(x, exponent.cast<double>());
+    FG_CHECK(is_number(exponent), TypeError,
+             "[pow] expected a number as exponent, got " << type_name(exponent));
+    return ops::pow(x, exponent.attr("__float__")().cast<double>());
   });
 
   auto bind_compare = [&](const char* name, ops::CompareOp op, const char* op_name) {
@@ -245,7 +247,10 @@ void bind_tensor(py::module_& m) {
   bind_compare("__le__", ops::CompareOp::Le, "le");
   bind_compare("__gt__", ops::CompareOp::Gt, "gt");
   bind_compare("__ge__", ops::CompareOp::Ge, "ge");
-  tensor.attr("__hash__") = py::none();  // like numpy arrays: == is elementwise
+  // == is elementwise, yet tensors hash by identity, as in PyTorch (parameters key dicts).
+  tensor.attr("__hash__") = py::module_::import("builtins").attr("object").attr("__hash__");
+  // numpy defers to Tensor's reflected operators (np.float32(2) * t is a Tensor).
+  tensor.attr("__array_ufunc__") = py::none();
 
   m.def("from_numpy", &from_numpy, py::arg("array"));
   m.def("_copy_from_numpy", &copy_from_numpy, py::arg("array"));

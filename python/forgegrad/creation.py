@@ -67,6 +67,8 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
         dtype = (_C.dtype.bool if isinstance(fill_value, builtins.bool) else
                  _C.dtype.int64 if isinstance(fill_value, (int, np.integer)) else
                  _C.dtype.float32)
+    if dtype == _C.dtype.int64 and isinstance(fill_value, (int, np.integer)):
+        return _finish(_C.full_int64(_size((size,)), int(fill_value), device), requires_grad)
     return _finish(_C.full(_size((size,)), float(fill_value), dtype, device), requires_grad)
 
 
@@ -90,11 +92,18 @@ def randn(*size, device=None, requires_grad=False):
     return _finish(_C.randn(_size(size), device), requires_grad)
 
 
+def _check_tensor(t, op):
+    if not isinstance(t, _C.Tensor):
+        raise TypeError(f"[{op}] expected a Tensor, got {type(t).__name__}")
+
+
 def zeros_like(t, dtype=None, device=None, requires_grad=False):
+    _check_tensor(t, "zeros_like")
     return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device,
                  requires_grad=requires_grad)
 
 
 def ones_like(t, dtype=None, device=None, requires_grad=False):
+    _check_tensor(t, "ones_like")
     return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device,
                 requires_grad=requires_grad)

@@ -1,0 +1,360 @@
+// CPU SGEMM, BLIS/Goto style. One thread's share of C is computed as
+//   for each column block (nc) of B:          packed B block (kc, nc) lives in L3
+//     for each depth block (kc):              pack op(B) block into NR-column panels
+//       for each row block (mc) of A:         pack op(A) block into MR-row panels (L2)
+//         for each NR panel of B:             B panel (kc, NR) stays in L1 ...
+//           for each MR panel of A:           ... while the A panels stream past it
+//             micro-kernel: C tile (MR, NR) += A panel^T @ B panel
+// Packing reads A and B in whatever layout they are stored, so transposes cost nothing past
+// the packing and the micro-kernels see one layout. Threads split C into a grid of
+// rectangles of whole tiles, each packing its own panels, so no thread waits on another.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <limits>
+
+#include "core/cpu_features.h"
+#include "core/error.h"
+#include "cpu/gemm_kernels.h"
+#include "kernels.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#ifdef __SSE2__
+#include <xmmintrin.h>
+#endif
+
+namespace fg::cpu {
+namespace {
+
+// op(X) element (r, c) is data[r * row_stride + c * col_stride]: the same view serves a
+// matrix stored as is (row_stride = columns, col_stride = 1) and a transposed one.
+struct MatrixView {
+  const float* data;
+  int64_t row_stride, col_stride;
+  MatrixView offset(int64_t r, int64_t c) const {
+    return {data + r * row_stride + c * col_stride, row_stride, col_stride};
+  }
+};
+
+// A micro-kernel with the block sizes of the three cache levels that suit the CPUs that run
+// it: the B panel (kc, NR) fits in L1 beside a streaming A panel, the packed A block (mc, kc)
+// in half of L2, the packed B block (kc, nc) in a share of L3. mc is a multiple of MR and nc
+// of NR.
+struct GemmConfig {
+  GemmMicroKernel kernel;
+  int64_t mc, kc, nc;
+};
+
+// The portable micro-kernel: plain C++ that the compiler vectorizes for baseline x86-64.
+constexpr int kScalarMR = 4;
+constexpr int kScalarNR = 8;
+
+// a_panel (kc, 4), b_panel (kc, 8) -> c tile (4, 8), row stride ldc
+void gemm_micro_kernel_scalar(float* c, const float* a_panel, const float* b_panel,
+                              const float* bias, bool load_c, int64_t ldc, int64_t kc) {
+  constexpr int MR = kScalarMR, NR = kScalarNR;
+  float acc[MR][NR] = {};
+  for (int64_t k = 0; k < kc; ++k) {
+    const float* a = a_panel + k * MR;
+    const float* b = b_panel + k * NR;
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
+  }
+  for (int i = 0; i < MR; ++i) {
+    float* row = c + i * ldc;
+    for (int j = 0; j < NR; ++j)
+      row[j] = acc[i][j] + (bias ? bias[j] : 0.0f) + (load_c ? row[j] : 0.0f);
+  }
+}
+
+constexpr GemmConfig kScalarConfig{gemm_micro_kernel_scalar, 128, 256, 4096};
+// Zen / Haswell class: 32 KiB L1d, >= 256 KiB L2. B panel 16 KiB, A block 144 KiB. Larger kc
+// (384, 512) measured the same on Zen 3.
+constexpr GemmConfig kAvx2Config{gemm_micro_kernel_avx2, 144, 256, 4080};
+// Skylake-SP class: 32-48 KiB L1d, 1-2 MiB L2. B panel 32 KiB (streams from L2 at worst,
+// which its bandwidth covers at 24 FMAs per 128 bytes), A block 144 KiB.
+constexpr GemmConfig kAvx512Config{gemm_micro_kernel_avx512, 144, 256, 4096};
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t multiple) { return ceil_div(a, multiple) * multiple; }
+
+// The block size that splits `total` into the fewest blocks of at most `max_block`, all of
+// nearly equal size (a multiple of `multiple`), rather than full blocks and a thin rest.
+int64_t even_block(int64_t total, int64_t max_block, int64_t multiple) {
+  int64_t blocks = ceil_div(total, max_block);
+  return round_up(ceil_div(total, blocks), multiple);
+}
+
+// A thread's packing buffer (64-byte aligned), grown on demand and kept for the thread's
+// life, so that calls in steady state allocate nothing.
+enum PackSlot { kPackA = 0, kPackB = 1 };
+float* thread_pack_buffer(PackSlot slot, int64_t floats) {
+  struct Buffer {
+    float* data = nullptr;
+    int64_t capacity = 0;
+    ~Buffer() { std::free(data); }
+  };
+  thread_local Buffer buffers[2];
+  Buffer& buffer = buffers[slot];
+  if (buffer.capacity < floats) {
+    std::free(buffer.data);
+    size_t bytes = static_cast<size_t>(round_up(floats * int64_t(sizeof(float)), 64));
+    buffer.data = static_cast<float*>(std::aligned_alloc(64, bytes));
+    buffer.capacity = buffer.data ? floats : 0;
+    FG_CHECK(buffer.data, MemoryError,
+             "[gemm] could not allocate a " << bytes << "-byte packing buffer");
+  }
+  return buffer.data;
+}
+
+// lines (kLanes, kc) with unit stride along k -> panel (kc, kLanes): a transpose, done in
+// 4 x 4 blocks in SSE registers, which every x86-64 CPU has.
+template <int kLanes>
+void pack_transposed_lines(float* panel, const float* src, int64_t lane_stride, int64_t kc) {
+  static_assert(kLanes % 2 == 0, "lanes are transposed four or two at a time");
+  int64_t k = 0;
+#ifdef __SSE2__
+  for (; k + 4 <= kc; k += 4) {
+    float* out = panel + k * kLanes;
+    const float* in = src + k;
+    int l = 0;
+    for (; l + 4 <= kLanes; l += 4) {
+      __m128 r0 = _mm_loadu_ps(in + (l + 0) * lane_stride);
+      __m128 r1 = _mm_loadu_ps(in + (l + 1) * lane_stride);
+      __m128 r2 = _mm_loadu_ps(in + (l + 2) * lane_stride);
+      __m128 r3 = _mm_loadu_ps(in + (l + 3) * lane_stride);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      _mm_storeu_ps(out + 0 * kLanes + l, r0);
+      _mm_storeu_ps(out + 1 * kLanes + l, r1);
+      _mm_storeu_ps(out + 2 * kLanes + l, r2);
+      _mm_storeu_ps(out + 3 * kLanes + l, r3);
+    }
+    if (l < kLanes) {  // two lanes left, when kLanes % 4 == 2
+      __m128 r0 = _mm_loadu_ps(in + (l + 0) * lane_stride);
+      __m128 r1 = _mm_loadu_ps(in + (l + 1) * lane_stride);
+      __m128 k01 = _mm_unpacklo_ps(r0, r1), k23 = _mm_unpackhi_ps(r0, r1);
+      _mm_storel_pi(reinterpret_cast<__m64*>(out + 0 * kLanes + l), k01);
+      _mm_storeh_pi(reinterpret_cast<__m64*>(out + 1 * kLanes + l), k01);
+      _mm_storel_pi(reinterpret_cast<__m64*>(out + 2 * kLanes + l), k23);
+      _mm_storeh_pi(reinterpret_cast<__m64*>(out + 3 * kLanes + l), k23);
+    }
+  }
+#endif
+  for (; k < kc; ++k)
+    for (int l = 0; l < kLanes; ++l) panel[k * kLanes + l] = src[l * lane_stride + k];
+}
+
+// Packs a block of op(A) (its rows are the lanes) or of op(B) (its columns are the lanes):
+// block (lanes, kc) -> ceil(lanes / kLanes) panels (kc, kLanes), k-major, zero past `lanes`.
+// Element (lane l, depth k) of the block is src[l * lane_stride + k * depth_stride], and one
+// of the two strides is 1, as the operand is stored as is or transposed.
+template <int kLanes>
+void pack_block(float* packed, const float* src, int64_t lane_stride, int64_t depth_stride,
+                int64_t lanes, int64_t kc) {
+  int64_t full_lanes = lanes / kLanes * kLanes;
+  if (lane_stride == 1) {
+    // Lanes contiguous (A transposed, B as is): read the block in memory order, one line of
+    // depth k at a time, dealing kLanes-wide pieces to the panels, so that the hardware
+    // prefetcher sees sequential streams instead of a column walk across rows.
+    for (int64_t k = 0; k < kc; ++k)
+      for (int64_t l0 = 0; l0 < full_lanes; l0 += kLanes)
+        std::memcpy(packed + l0 * kc + k * kLanes, src + k * depth_stride + l0,
+                    kLanes * sizeof(float));
+  } else {
+    // Each lane contiguous along k (A as is, B transposed).
+    for (int64_t l0 = 0; l0 < full_lanes; l0 += kLanes)
+      pack_transposed_lines<kLanes>(packed + l0 * kc, src + l0 * lane_stride, lane_stride, kc);
+  }
+  if (full_lanes == lanes) return;
+  float* panel = packed + full_lanes * kc;
+  const float* edge = src + full_lanes * lane_stride;
+  int64_t edge_lanes = lanes - full_lanes;
+  for (int64_t k = 0; k < kc; ++k)
+    for (int64_t l = 0; l < kLanes; ++l)
+      panel[k * kLanes + l] = l < edge_lanes ? edge[l * lane_stride + k * depth_stride] : 0.0f;
+}
+
+// op(A) block (mc, kc) -> ceil(mc / MR) panels (kc, MR); rows past mc are zero.
+template <int MR>
+void pack_a_block(float* packed, MatrixView a, int64_t mc, int64_t kc) {
+  pack_block<MR>(packed, a.data, a.row_stride, a.col_stride, mc, kc);
+}
+
+// op(B) block (kc, nc) -> ceil(nc / NR) panels (kc, NR); columns past nc are zero.
+template <int NR>
+void pack_b_block(float* packed, MatrixView b, int64_t kc, int64_t nc) {
+  pack_block<NR>(packed, b.data, b.col_stride, b.row_stride, nc, kc);
+}
+
+// a_panel (kc, MR), b_panel (kc, NR) -> c tile (rows, cols), rows <= MR, cols <= NR
+// The kernels write whole tiles only, so an edge tile goes through a scratch tile.
+template <int MR, int NR>
+void store_edge_tile(float* c, const float* a_panel, const float* b_panel, const float* bias,
+                     bool load_c, GemmMicroKernel kernel, int64_t ldc, int64_t kc,
+                     int64_t rows, int64_t cols) {
+  alignas(64) float tile[MR * NR];
+  kernel(tile, a_panel, b_panel, nullptr, false, NR, kc);
+  for (int64_t i = 0; i < rows; ++i) {
+    float* row = c + i * ldc;
+    for (int64_t j = 0; j < cols; ++j)
+      row[j] = tile[i * NR + j] + (bias ? bias[j] : 0.0f) + (load_c ? row[j] : 0.0f);
+  }
+}
+
+// op(A) (m, k), op(B) (k, n), bias (n) or null -> c (m, n), row stride ldc
+// One thread's rectangle of C, computed serially by the loop nest described at the top.
+template <int MR, int NR>
+void gemm_rectangle(float* c, MatrixView a, MatrixView b, const float* bias, bool accumulate,
+                    const GemmConfig& config, int64_t ldc, int64_t m, int64_t n, int64_t k) {
+  int64_t mc_max = even_block(m, config.mc, MR);
+  int64_t kc_max = even_block(k, config.kc, 1);
+  int64_t nc_max = even_block(n, config.nc, NR);
+  float* packed_a = thread_pack_buffer(kPackA, mc_max * kc_max);
+  float* packed_b = thread_pack_buffer(kPackB, nc_max * kc_max);
+
+  for (int64_t jc = 0; jc < n; jc += nc_max) {
+    int64_t nc = std::min(nc_max, n - jc);
+    for (int64_t pc = 0; pc < k; pc += kc_max) {
+      int64_t kc = std::min(kc_max, k - pc);
+      // The first depth block applies the epilogue: C is overwritten unless accumulating,
+      // and the bias is added once. Later depth blocks add to what the first stored.
+      bool load_c = accumulate || pc > 0;
+      const float* bias_block = (pc == 0 && bias) ? bias + jc : nullptr;
+      pack_b_block<NR>(packed_b, b.offset(pc, jc), kc, nc);
+
+      for (int64_t ic = 0; ic < m; ic += mc_max) {
+        int64_t mc = std::min(mc_max, m - ic);
+        pack_a_block<MR>(packed_a, a.offset(ic, pc), mc, kc);
+
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const float* b_panel = packed_b + jr * kc;
+          const float* bias_tile = bias_block ? bias_block + jr : nullptr;
+          int64_t cols = std::min<int64_t>(NR, nc - jr);
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const float* a_panel = packed_a + ir * kc;
+            float* c_tile = c + (ic + ir) * ldc + jc + jr;
+            int64_t rows = std::min<int64_t>(MR, mc - ir);
+            if (rows == MR && cols == NR)
+              config.kernel(c_tile, a_panel, b_panel, bias_tile, load_c, ldc, kc);
+            else
+              store_edge_tile<MR, NR>(c_tile, a_panel, b_panel, bias_tile, load_c,
+                                      config.kernel, ldc, kc, rows, cols);
+          }
+        }
+      }
+    }
+  }
+}
+
+// How the threads split C: a grid of grid_rows x grid_cols rectangles whose edges fall on
+// whole MR x NR tiles.
+struct ThreadGrid {
+  int64_t grid_rows, grid_cols;
+};
+
+// Below this many multiply-adds per thread, waking another thread costs more than it saves.
+constexpr int64_t kMinMultiplyAddsPerThread = int64_t(1) << 17;
+// Packing one element costs about as much as this many multiply-adds in the micro-kernel.
+constexpr int64_t kPackCostInMultiplyAdds = 8;
+
+// The grid that uses the most threads, and among those the least work per thread: each
+// thread multiplies (m_t, K) @ (K, n_t) and packs m_t x K + K x n_t elements.
+ThreadGrid choose_thread_grid(int MR, int NR, int64_t M, int64_t N, int64_t K) {
+  int64_t max_threads = 1;
+#ifdef _OPENMP
+  if (!omp_in_parallel()) max_threads = omp_get_max_threads();
+#endif
+  // In double: M * N * K can pass the int64 range before the division.
+  double multiply_adds = double(M) * double(N) * double(K);
+  int64_t threads = static_cast<int64_t>(
+      std::clamp(multiply_adds / kMinMultiplyAddsPerThread, 1.0, double(max_threads)));
+  int64_t m_panels = ceil_div(M, MR), n_panels = ceil_div(N, NR);
+  for (; threads > 1; --threads) {
+    ThreadGrid best{0, 0};
+    int64_t best_cost = std::numeric_limits<int64_t>::max();
+    for (int64_t grid_rows = 1; grid_rows <= threads; ++grid_rows) {
+      int64_t grid_cols = threads / grid_rows;
+      if (grid_rows * grid_cols != threads || grid_rows > m_panels || grid_cols > n_panels)
+        continue;
+      int64_t m_t = ceil_div(m_panels, grid_rows) * MR, n_t = ceil_div(n_panels, grid_cols) * NR;
+      int64_t cost = m_t * n_t + kPackCostInMultiplyAdds * (m_t + n_t);
+      if (cost < best_cost) best = {grid_rows, grid_cols}, best_cost = cost;
+    }
+    if (best.grid_rows > 0) return best;
+  }
+  return {1, 1};
+}
+
+// op(A) (M, K), op(B) (K, N), bias (N) or null -> C (M, N), split among the threads
+template <int MR, int NR>
+void gemm_parallel(float* C, MatrixView a, MatrixView b, const float* bias, bool accumulate,
+                   const GemmConfig& config, int64_t M, int64_t N, int64_t K) {
+  ThreadGrid grid = choose_thread_grid(MR, NR, M, N, K);
+  int64_t m_panels = ceil_div(M, MR), n_panels = ceil_div(N, NR);
+  int64_t rectangles = grid.grid_rows * grid.grid_cols;
+
+  // rectangle r -> its rows and columns of C (whole tiles, split as evenly as they go)
+  auto run_rectangle = [&](int64_t r) {
+    int64_t gr = r / grid.grid_cols, gc = r % grid.grid_cols;
+    int64_t m0 = m_panels * gr / grid.grid_rows * MR;
+    int64_t m1 = std::min(M, m_panels * (gr + 1) / grid.grid_rows * MR);
+    int64_t n0 = n_panels * gc / grid.grid_cols * NR;
+    int64_t n1 = std::min(N, n_panels * (gc + 1) / grid.grid_cols * NR);
+    if (m0 >= m1 || n0 >= n1) return;
+    gemm_rectangle<MR, NR>(C + m0 * N + n0, a.offset(m0, 0), b.offset(0, n0),
+                           bias ? bias + n0 : nullptr, accumulate, config, N, m1 - m0,
+                           n1 - n0, K);
+  };
+
+  if (rectangles == 1) return run_rectangle(0);
+#ifdef _OPENMP
+  // An exception must not leave the parallel region: keep the first and rethrow it after.
+  std::exception_ptr error;
+#pragma omp parallel num_threads(static_cast<int>(rectangles))
+  {
+    // The team may be smaller than asked for; its threads then share out the rectangles.
+    for (int64_t r = omp_get_thread_num(); r < rectangles; r += omp_get_num_threads()) {
+      try {
+        run_rectangle(r);
+      } catch (...) {
+#pragma omp critical(fg_gemm_error)
+        if (!error) error = std::current_exception();
+      }
+    }
+  }
+  if (error) std::rethrow_exception(error);
+#endif
+}
+
+// C (M, N) = [C] + bias: the whole product when K == 0
+void gemm_empty_product(float* C, const float* bias, bool accumulate, int64_t M, int64_t N) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j)
+      C[i * N + j] = (accumulate ? C[i * N + j] : 0.0f) + (bias ? bias[j] : 0.0f);
+}
+
+}  // namespace
+
+// A (M, K) or (K, M) if trans_a, B (K, N) or (N, K) if trans_b, bias (N) or null -> C (M, N)
+void gemm(float* C, const float* A, const float* B, const float* bias, bool trans_a,
+          bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) return gemm_empty_product(C, bias, accumulate, M, N);
+  MatrixView a = trans_a ? MatrixView{A, 1, M} : MatrixView{A, K, 1};
+  MatrixView b = trans_b ? MatrixView{B, 1, K} : MatrixView{B, N, 1};
+  switch (active_isa()) {
+    case Isa::AVX512:
+      return gemm_parallel<kAvx512MR, kAvx512NR>(C, a, b, bias, accumulate, kAvx512Config, M,
+                                                 N, K);
+    case Isa::AVX2:
+      return gemm_parallel<kAvx2MR, kAvx2NR>(C, a, b, bias, accumulate, kAvx2Config, M, N, K);
+    default:
+      return gemm_parallel<kScalarMR, kScalarNR>(C, a, b, bias, accumulate, kScalarConfig, M,
+                                                 N, K);
+  }
+}
+
+}  // namespace fg::cpu

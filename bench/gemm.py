@@ -2,9 +2,9 @@
 
     python bench/gemm.py [--repeat 7] [--json out.json]
 
-Each shape and transpose form is timed for both libraries in the same process, alternating,
-taking the best of --repeat runs (this machine is shared: the best run is the least
-disturbed). The ratio forgegrad / numpy is the figure that counts.
+Each shape and transpose form is timed for both libraries in the same process, in
+alternating rounds, taking the best of --repeat rounds (this machine is shared: the best
+round is the least disturbed). The ratio forgegrad / numpy is the figure that counts.
 """
 import argparse
 import json
@@ -27,25 +27,37 @@ def operands(M, N, K, form, rng):
     return a, b
 
 
-def best_seconds(fn, repeat, min_time=0.2):
-    """Best per-call time over `repeat` runs of enough calls to last min_time."""
+def calls_for(fn, min_time):
+    """How many calls of fn last about min_time (after one warm-up call)."""
     fn()
     start, calls = time.perf_counter(), 0
-    while time.perf_counter() - start < min_time / 4:
+    while time.perf_counter() - start < min_time:
         fn()
         calls += 1
-    best = float("inf")
+    return max(calls, 1)
+
+
+def best_seconds_interleaved(fns, repeat, min_time=0.05, settle=0.2):
+    """Best per-call time of each fn over `repeat` rounds; every round times each fn in
+    turn, so both sides see the same disturbances of this shared machine. Before each
+    timing it sleeps `settle` seconds: the thread pools of OpenMP and OpenBLAS spin a while
+    after their work, and a spinning pool would steal the cores from the next library."""
+    counts = [calls_for(fn, min_time) for fn in fns]
+    best = [float("inf")] * len(fns)
     for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        best = min(best, (time.perf_counter() - start) / calls)
+        for i, (fn, calls) in enumerate(zip(fns, counts)):
+            time.sleep(settle)
+            fn()  # wakes this library's threads
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            best[i] = min(best[i], (time.perf_counter() - start) / calls)
     return best
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--json", help="write the table here as JSON")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
@@ -62,9 +74,9 @@ def main():
             error = np.abs(_C.gemm(fa, fb, trans_a=ta, trans_b=tb).numpy() - na @ nb).max()
             assert error < 1e-3 * np.sqrt(K), f"{form} {M}x{N}x{K}: max error {error}"
             flops = 2.0 * M * N * K
-            ours = flops / best_seconds(lambda: _C.gemm(fa, fb, trans_a=ta, trans_b=tb),
-                                        args.repeat) / 1e9
-            theirs = flops / best_seconds(lambda: na @ nb, args.repeat) / 1e9
+            ours_s, theirs_s = best_seconds_interleaved(
+                [lambda: _C.gemm(fa, fb, trans_a=ta, trans_b=tb), lambda: na @ nb], args.repeat)
+            ours, theirs = flops / ours_s / 1e9, flops / theirs_s / 1e9
             rows.append({"M": M, "N": N, "K": K, "form": form, "forgegrad_gflops": ours,
                          "numpy_gflops": theirs, "ratio": ours / theirs})
             print(f"{M:5d} {N:5d} {K:5d} {form:>4} {ours:10.1f} {theirs:10.1f} "

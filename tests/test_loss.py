@@ -73,13 +73,22 @@ def test_mse_large(device):
 
 
 # ------------------------------------------------------------------- classification
+# name: (forgegrad loss, numpy reference, input domain: logits, or log-probabilities)
+CLASS_LOSSES = {
+    "cross_entropy": (F.cross_entropy, np_cross_entropy, (-4.0, 4.0)),
+    "nll_loss": (F.nll_loss, np_nll, (-4.0, 0.0)),
+}
+
+
 @pytest.mark.parametrize("shape", CLASS_SHAPES, ids=str)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_cross_entropy(reduction, shape, device, rng):
-    x = make_input(shape, (-4.0, 4.0))
+@pytest.mark.parametrize("loss", list(CLASS_LOSSES))
+def test_class_loss(loss, reduction, shape, device, rng):
+    fg_loss, np_loss, domain = CLASS_LOSSES[loss]
+    x = make_input(shape, domain)
     t = _targets(shape[0], shape[1], rng)
-    fn = lambda a, b: F.cross_entropy(a, b, reduction=reduction)
-    ref = lambda a, b: np_cross_entropy(a, b, reduction)
+    fn = lambda a, b: fg_loss(a, b, reduction=reduction)
+    ref = lambda a, b: np_loss(a, b, reduction)
     check_forward(fn, ref, inputs=[x, t], device=device)
     check_backward(fn, ref, inputs=[x, t], device=device)
 
@@ -130,15 +139,6 @@ def test_cross_entropy_matches_log_softmax_nll(device, rng):
     assert_close(a, b)
 
 
-@pytest.mark.parametrize("shape", CLASS_SHAPES, ids=str)
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_nll_loss(reduction, shape, device, rng):
-    x = make_input(shape, (-4.0, 0.0))
-    t = _targets(shape[0], shape[1], rng)
-    fn = lambda a, b: F.nll_loss(a, b, reduction=reduction)
-    ref = lambda a, b: np_nll(a, b, reduction)
-    check_forward(fn, ref, inputs=[x, t], device=device)
-    check_backward(fn, ref, inputs=[x, t], device=device)
 
 
 def test_nll_loss_repeated_targets(device):

@@ -145,6 +145,13 @@ def _op(x, t):
     return x.T if t else x
 
 
+def _gemm_operands(m, k, n, trans_a, trans_b):
+    """Random a, b stored for the given transposes, and op(a) @ op(b) in float64."""
+    a = make_input((k, m) if trans_a else (m, k))
+    b = make_input((n, k) if trans_b else (k, n))
+    return a, b, _op(a.astype(np.float64), trans_a) @ _op(b.astype(np.float64), trans_b)
+
+
 GEMM_SIZES = [(1, 1, 1), (1, 7, 33), (7, 1, 129), (33, 129, 1), (129, 33, 7), (7, 7, 7),
               (17, 129, 33), (67, 258, 131), (6, 16, 8), (16, 6, 24)]
 
@@ -155,10 +162,8 @@ GEMM_SIZES = [(1, 1, 1), (1, 7, 33), (7, 1, 129), (33, 129, 1), (129, 33, 7), (7
 @pytest.mark.parametrize("isa", ISAS)
 def test_gemm(isa, trans_a, trans_b, m, k, n, restore_isa):
     _use_isa(isa)
-    a = make_input((k, m) if trans_a else (m, k))
-    b = make_input((n, k) if trans_b else (k, n))
+    a, b, ref = _gemm_operands(m, k, n, trans_a, trans_b)
     out = _C.gemm(fg.tensor(a), fg.tensor(b), trans_a=trans_a, trans_b=trans_b)
-    ref = _op(a.astype(np.float64), trans_a) @ _op(b.astype(np.float64), trans_b)
     assert tuple(out.shape) == (m, n)
     assert_close(to_numpy(out), ref, atol=_gemm_atol(k))
 
@@ -169,10 +174,8 @@ def test_gemm(isa, trans_a, trans_b, m, k, n, restore_isa):
 def test_gemm_bias_and_out(isa, trans_a, trans_b, restore_isa):
     _use_isa(isa)
     m, k, n = 33, 129, 7
-    a = make_input((k, m) if trans_a else (m, k))
-    b = make_input((n, k) if trans_b else (k, n))
+    a, b, prod = _gemm_operands(m, k, n, trans_a, trans_b)
     bias = make_input((n,))
-    prod = _op(a.astype(np.float64), trans_a) @ _op(b.astype(np.float64), trans_b)
     ta, tb = fg.tensor(a), fg.tensor(b)
     out = _C.gemm(ta, tb, bias=fg.tensor(bias), trans_a=trans_a, trans_b=trans_b)
     assert_close(to_numpy(out), prod + bias, atol=_gemm_atol(k))
@@ -192,10 +195,8 @@ def test_gemm_bias_and_out(isa, trans_a, trans_b, restore_isa):
 def test_gemm_out_with_bias(isa, trans_a, trans_b, restore_isa):
     _use_isa(isa)
     m, k, n = 7, 33, 129
-    a = make_input((k, m) if trans_a else (m, k))
-    b = make_input((n, k) if trans_b else (k, n))
+    a, b, prod = _gemm_operands(m, k, n, trans_a, trans_b)
     bias, c0 = make_input((n,)), make_input((m, n))
-    prod = _op(a.astype(np.float64), trans_a) @ _op(b.astype(np.float64), trans_b)
     c = fg.tensor(c0)
     _C.gemm(fg.tensor(a), fg.tensor(b), bias=fg.tensor(bias), trans_a=trans_a,
             trans_b=trans_b, out=c)
@@ -212,10 +213,8 @@ def test_gemm_out_with_bias(isa, trans_a, trans_b, restore_isa):
 def test_gemm_large(isa, trans, m, k, n, restore_isa):
     _use_isa(isa)
     trans_a, trans_b = trans[0] == "T", trans[1] == "T"
-    a = make_input((k, m) if trans_a else (m, k))
-    b = make_input((n, k) if trans_b else (k, n))
+    a, b, ref = _gemm_operands(m, k, n, trans_a, trans_b)
     out = _C.gemm(fg.tensor(a), fg.tensor(b), trans_a=trans_a, trans_b=trans_b)
-    ref = _op(a.astype(np.float64), trans_a) @ _op(b.astype(np.float64), trans_b)
     assert_close(to_numpy(out), ref, atol=_gemm_atol(k))
 
 
@@ -225,10 +224,8 @@ def test_gemm_hypothesis(m, k, n, trans_a, trans_b, isa, restore_isa):
     if isa not in _available_isas():
         isa = "scalar"
     _C.set_isa(isa)
-    a = make_input((k, m) if trans_a else (m, k))
-    b = make_input((n, k) if trans_b else (k, n))
+    a, b, ref = _gemm_operands(m, k, n, trans_a, trans_b)
     out = _C.gemm(fg.tensor(a), fg.tensor(b), trans_a=trans_a, trans_b=trans_b)
-    ref = _op(a.astype(np.float64), trans_a) @ _op(b.astype(np.float64), trans_b)
     assert_close(to_numpy(out), ref, atol=_gemm_atol(k))
 
 

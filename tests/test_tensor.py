@@ -232,6 +232,16 @@ def test_from_numpy_keeps_array_alive():
     assert t.sum().item() == 3000.0
 
 
+def test_from_numpy_read_only_is_copied():
+    # A tensor's memory can be written (copy_, fill_), so read-only memory is never shared.
+    a = np.arange(4, dtype=np.float32)
+    a.flags.writeable = False
+    t = fg.from_numpy(a)
+    t.fill_(7.0)
+    assert a.tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert t.tolist() == [7.0] * 4
+
+
 def test_from_numpy_float64_raises():
     with pytest.raises(TypeError):
         fg.from_numpy(np.zeros(3))

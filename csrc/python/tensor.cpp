@@ -34,15 +34,15 @@ static Shape shape_of_array(const py::array& array) {
   return Shape(array.shape(), array.shape() + array.ndim());
 }
 
-// Shares the array's memory when it is C-contiguous and aligned, else copies it.
+static Tensor copy_from_numpy(const py::array& array);
+
+// Shares the array's memory when it is C-contiguous, aligned and writeable (a tensor's
+// memory can be written through it); else copies it.
 static Tensor from_numpy(const py::array& array) {
   DType dtype = dtype_of_array(array, "from_numpy");
-  bool shareable = (array.flags() & py::array::c_style) &&
+  bool shareable = (array.flags() & py::array::c_style) && array.writeable() &&
                    reinterpret_cast<uintptr_t>(array.data()) % dtype_size(dtype) == 0;
-  if (!shareable) {
-    py::array contiguous = py::array::ensure(array, py::array::c_style | py::array::forcecast);
-    return from_numpy(contiguous);
-  }
+  if (!shareable) return copy_from_numpy(array);
   PyObject* owner = array.ptr();
   Py_INCREF(owner);
   auto storage = Storage::wrap(const_cast<void*>(array.data()), array.nbytes(), Device{}, [owner] {

@@ -108,20 +108,23 @@ std::pair<uint64_t, uint64_t> reserve_random_blocks(int64_t n) {
   return {generator_seed, offset};
 }
 
-Tensor rand(const Shape& shape, Device device) {
+// A float32 tensor filled by kernel(out, seed, offset, n) from the next Philox counters.
+template <typename Kernel>
+static Tensor random_tensor(const Shape& shape, Device device, const char* op,
+                            const Kernel& kernel) {
   Tensor out = empty(shape, DType::Float32, device);
-  check_cpu(out, "rand");
+  check_cpu(out, op);
   auto [seed, offset] = reserve_random_blocks(out.numel());
-  cpu::uniform(out.data<float>(), seed, offset, out.numel());
+  kernel(out.data<float>(), seed, offset, out.numel());
   return out;
 }
 
+Tensor rand(const Shape& shape, Device device) {
+  return random_tensor(shape, device, "rand", cpu::uniform);
+}
+
 Tensor randn(const Shape& shape, Device device) {
-  Tensor out = empty(shape, DType::Float32, device);
-  check_cpu(out, "randn");
-  auto [seed, offset] = reserve_random_blocks(out.numel());
-  cpu::normal(out.data<float>(), seed, offset, out.numel());
-  return out;
+  return random_tensor(shape, device, "randn", cpu::normal);
 }
 
 void copy_(Tensor& dst, const Tensor& src) {

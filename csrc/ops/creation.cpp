@@ -19,6 +19,14 @@ void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
                << b.device().str());
 }
 
+void check_bias(const Tensor& bias, const Tensor& like, int64_t n, const char* op) {
+  if (!bias.defined()) return;
+  check_float32(bias, op, "bias");
+  check_same_device(like, bias, op);
+  FG_CHECK(bias.shape() == Shape{n}, ValueError,
+           "[" << op << "] expected bias of shape (" << n << ",), got " << bias.shape());
+}
+
 void check_cpu(const Tensor& x, const char* op) {
   FG_CHECK(x.device().is_cpu(), RuntimeError,
            "[" << op << "] has no kernel for " << x.device().str() << " in this build");
@@ -152,10 +160,10 @@ Tensor to_dtype(const Tensor& x, DType dtype) {
 }
 
 Tensor to_device(const Tensor& x, Device device) {
-  if (device == x.device()) return x;
-  FG_CHECK(device.is_cpu(), RuntimeError,
+  // Every tensor lives on the CPU until the CUDA backend lands.
+  FG_CHECK(device == x.device(), RuntimeError,
            "[to] device " << device.str() << " is not supported by this build yet");
-  return x;  // unreachable until a second device exists
+  return x;
 }
 
 void add_(Tensor& dst, const Tensor& src) {

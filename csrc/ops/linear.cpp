@@ -19,12 +19,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                                                            << "), got " << x.shape());
   int64_t OUT = weight.shape()[0], IN = weight.shape()[1];
   int64_t rows = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
-  if (bias.defined()) {
-    check_float32(bias, "linear", "bias");
-    check_same_device(x, bias, "linear");
-    FG_CHECK(bias.shape() == Shape{OUT}, ValueError,
-             "[linear] expected bias of shape (" << OUT << ",), got " << bias.shape());
-  }
+  check_bias(bias, x, OUT, "linear");
   Shape out_shape = x.shape();
   out_shape.back() = OUT;
   Tensor out = empty(out_shape, DType::Float32, x.device());

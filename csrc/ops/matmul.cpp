@@ -81,12 +81,7 @@ Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a, 
   FG_CHECK(b.shape()[trans_b] == K, ValueError,
            "[gemm] inner dimensions differ: op(a) is (" << M << ", " << K << "), op(b) is ("
                                                         << b.shape()[trans_b] << ", " << N << ")");
-  if (bias.defined()) {
-    check_float32(bias, "gemm", "bias");
-    check_same_device(a, bias, "gemm");
-    FG_CHECK(bias.shape() == Shape{N}, ValueError,
-             "[gemm] expected bias of shape (" << N << ",), got " << bias.shape());
-  }
+  check_bias(bias, a, N, "gemm");
   bool accumulate = out.defined();
   if (accumulate) {
     check_float32(out, "gemm", "out");

@@ -100,6 +100,7 @@ void backward(const Tensor& root, const Tensor& gradient, bool retain_graph);
 // ---- checks shared by the ops ----
 void check_float32(const Tensor& x, const char* op, const char* name);
 void check_same_device(const Tensor& a, const Tensor& b, const char* op);
+void check_bias(const Tensor& bias, const Tensor& like, int64_t n, const char* op);  // (n) or undefined
 void check_cpu(const Tensor& x, const char* op);  // until the CUDA backend lands
 
 }  // namespace fg::ops

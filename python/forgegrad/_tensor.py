@@ -7,6 +7,7 @@ import functools
 import numpy as np
 
 from . import _C
+from .creation import _size
 
 Tensor = _C.Tensor
 
@@ -20,15 +21,9 @@ def max(input, dim=None, keepdim=False):
     return MaxResult(*_C._max_dim(input, dim, keepdim))
 
 
-def _shape_args(shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return list(shape[0])
-    return list(shape)
-
-
 def reshape(input, *shape):
     """A view with a new shape (one dimension may be -1)."""
-    return _C._reshape(input, _shape_args(shape))
+    return _C._reshape(input, _size(shape))
 
 
 def _repr(self):
@@ -89,7 +84,7 @@ _METHODS = {
     "__int__": lambda self: int(_single_value(self, "int")),
     "max": max,
     "reshape": reshape,
-    "view": lambda self, *shape: _C._view(self, _shape_args(shape)),
+    "view": lambda self, *shape: _C._view(self, _size(shape)),
     "T": property(lambda self: _transpose_2d(self)),
     "fill_": functools.partialmethod(_C._fill_),
     "zero_": lambda self: _C._fill_(self, 0.0),

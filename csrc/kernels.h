@@ -4,6 +4,21 @@
 #pragma once
 #include <cstdint>
 
+namespace fg {
+
+// Hyperparameters of the fused optimizer updates (the formulas of PyTorch's documentation).
+struct SgdOptions {
+  double lr, momentum, dampening, weight_decay;
+  bool nesterov, maximize;
+};
+struct AdamOptions {
+  double lr, beta1, beta2, eps, weight_decay;
+  bool amsgrad, maximize;
+  bool decoupled_weight_decay;  // AdamW: p *= 1 - lr * weight_decay, instead of g += wd * p
+};
+
+}  // namespace fg
+
 namespace fg::cpu {
 
 // ---- GEMM (csrc/cpu/gemm*.cpp) --------------------------------------------------------
@@ -113,5 +128,21 @@ void gather_rows(void* y, const void* x, const int64_t* indices, int64_t n_indic
 // dy (n_indices, row_size) -> dx (rows, row_size) += at indices (repeats accumulate)
 void scatter_add_rows(float* dx, const float* dy, const int64_t* indices, int64_t n_indices,
                       int64_t row_size);
+
+
+// ---- optimizer updates (csrc/cpu/optim.cpp) ---------------------------------------------
+// One call updates a whole parameter group in place: tensor i of `count` has sizes[i]
+// elements in params[i], grads[i] and each state buffer. The group's elements are split
+// evenly across threads as if they were one array.
+// momentum_buffers[i] is read only when momentum != 0; fresh[i]: that buffer is new and
+// starts as the gradient (PyTorch's first step).
+void sgd_step(float* const* params, float* const* momentum_buffers, const float* const* grads,
+              const bool* fresh, const SgdOptions& options, const int64_t* sizes,
+              int64_t count);
+// steps[i]: tensor i's step count including this step (for the bias corrections);
+// max_exp_avg_sqs is read only when options.amsgrad.
+void adam_step(float* const* params, float* const* exp_avgs, float* const* exp_avg_sqs,
+               float* const* max_exp_avg_sqs, const float* const* grads, const int64_t* steps,
+               const AdamOptions& options, const int64_t* sizes, int64_t count);
 
 }  // namespace fg::cpu

@@ -8,6 +8,7 @@
 
 #include "autograd/node.h"
 #include "core/tensor.h"
+#include "kernels.h"
 
 namespace fg::ops {
 
@@ -93,6 +94,16 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
 
 // ---- dropout (ops/dropout.cpp) ----
 Tensor dropout(const Tensor& x, double p, bool training);
+
+// ---- optimizer steps (ops/optim.cpp): one fused, in-place update of a parameter group ----
+// Undefined momentum buffers are created (starting as the gradient); returns the buffers.
+std::vector<Tensor> sgd_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                             std::vector<Tensor> momentum_buffers, const SgdOptions& options);
+// steps[i]: parameter i's step count including this step; max_exp_avg_sqs only for amsgrad.
+void adam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+               const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
+               const std::vector<Tensor>& max_exp_avg_sqs, const std::vector<int64_t>& steps,
+               const AdamOptions& options);
 
 // ---- autograd entry ----
 void backward(const Tensor& root, const Tensor& gradient, bool retain_graph);

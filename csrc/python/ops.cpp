@@ -152,6 +152,31 @@ void bind_ops(py::module_& m) {
           return ops::binary_cross_entropy_with_logits(
               input, target, ops::parse_reduction(reduction, "binary_cross_entropy_with_logits"));
         }, "input"_a, "target"_a, "reduction"_a = "mean");
+
+  // fused optimizer steps (the Python optimizers check hyperparameters before calling)
+  m.def("_sgd_step", [](const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                        const std::vector<py::object>& momentum_buffers, double lr,
+                        double momentum, double dampening, double weight_decay, bool nesterov,
+                        bool maximize) {
+    std::vector<Tensor> buffers;
+    for (const py::object& b : momentum_buffers) buffers.push_back(optional_tensor(b));
+    py::gil_scoped_release no_gil;
+    return ops::sgd_step(params, grads, std::move(buffers),
+                         {lr, momentum, dampening, weight_decay, nesterov, maximize});
+  }, "params"_a, "grads"_a, "momentum_buffers"_a, "lr"_a, "momentum"_a, "dampening"_a,
+     "weight_decay"_a, "nesterov"_a, "maximize"_a);
+  m.def("_adam_step", [](const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                         const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
+                         const std::vector<Tensor>& max_exp_avg_sqs,
+                         const std::vector<int64_t>& steps, double lr, double beta1, double beta2,
+                         double eps, double weight_decay, bool amsgrad, bool maximize,
+                         bool decoupled_weight_decay) {
+    py::gil_scoped_release no_gil;
+    ops::adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps,
+                   {lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay});
+  }, "params"_a, "grads"_a, "exp_avgs"_a, "exp_avg_sqs"_a, "max_exp_avg_sqs"_a, "steps"_a,
+     "lr"_a, "beta1"_a, "beta2"_a, "eps"_a, "weight_decay"_a, "amsgrad"_a, "maximize"_a,
+     "decoupled_weight_decay"_a);
 }
 
 }  // namespace fg::python

@@ -1,0 +1,105 @@
+// Fused optimizer updates: every parameter of a group in one pass over its elements, in
+// place, in PyTorch's order of operations (so results agree to float32 rounding).
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "cpu/parallel.h"
+#include "kernels.h"
+
+namespace fg::cpu {
+
+// Calls body(i, begin, end) over the elements of tensors 0..count-1 as if they were one
+// array split evenly across threads, so a group of many small tensors still uses every core.
+template <typename Body>
+static void for_each_tensor_range(const int64_t* sizes, int64_t count, const Body& body) {
+  std::vector<int64_t> starts(count + 1, 0);
+  for (int64_t i = 0; i < count; ++i) starts[i + 1] = starts[i] + sizes[i];
+  parallel_for(starts[count], kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    int64_t i = std::upper_bound(starts.begin(), starts.end(), begin) - starts.begin() - 1;
+    for (; i < count && starts[i] < end; ++i) {
+      int64_t first = std::max(begin, starts[i]), last = std::min(end, starts[i + 1]);
+      if (first < last) body(i, first - starts[i], last - starts[i]);
+    }
+  });
+}
+
+// ---- SGD ---------------------------------------------------------------------------------
+
+// p, buffer, grad (n): elements [begin, end) of one tensor
+FG_SIMD static void sgd_range(float* p, float* buffer, const float* grad, bool fresh,
+                              const SgdOptions& o, int64_t begin, int64_t end) {
+  const float lr = float(o.lr), momentum = float(o.momentum), weight_decay = float(o.weight_decay);
+  const float keep = float(1.0 - o.dampening);
+  for (int64_t i = begin; i < end; ++i) {
+    float g = o.maximize ? -grad[i] : grad[i];
+    if (weight_decay != 0.0f) g += weight_decay * p[i];
+    if (momentum != 0.0f) {
+      float b = fresh ? g : momentum * buffer[i] + keep * g;
+      buffer[i] = b;
+      g = o.nesterov ? g + momentum * b : b;
+    }
+    p[i] -= lr * g;
+  }
+}
+
+void sgd_step(float* const* params, float* const* momentum_buffers, const float* const* grads,
+              const bool* fresh, const SgdOptions& options, const int64_t* sizes,
+              int64_t count) {
+  for_each_tensor_range(sizes, count, [&](int64_t i, int64_t begin, int64_t end) {
+    sgd_range(params[i], options.momentum != 0.0 ? momentum_buffers[i] : nullptr, grads[i],
+              fresh[i], options, begin, end);
+  });
+}
+
+// ---- Adam and AdamW ----------------------------------------------------------------------
+
+// What one tensor's update needs besides its buffers: the step's bias corrections folded in.
+struct AdamScalars {
+  float beta1_complement, beta2, beta2_complement, eps, weight_decay, decay_factor;
+  float step_size;            // lr / (1 - beta1^t)
+  float bias_correction2_sqrt;  // sqrt(1 - beta2^t)
+};
+
+// p, m, v, v_max, grad (n): elements [begin, end) of one tensor
+FG_SIMD static void adam_range(float* p, float* m, float* v, float* v_max, const float* grad,
+                               const AdamScalars& s, const AdamOptions& o, int64_t begin,
+                               int64_t end) {
+  for (int64_t i = begin; i < end; ++i) {
+    float g = o.maximize ? -grad[i] : grad[i];
+    float param = p[i];
+    if (o.decoupled_weight_decay) param *= s.decay_factor;
+    else if (s.weight_decay != 0.0f) g += s.weight_decay * param;
+    float mi = m[i] + s.beta1_complement * (g - m[i]);  // PyTorch's lerp toward g
+    float vi = s.beta2 * v[i] + s.beta2_complement * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    if (o.amsgrad) {
+      vi = std::max(v_max[i], vi);
+      v_max[i] = vi;
+    }
+    float denom = std::sqrt(vi) / s.bias_correction2_sqrt + s.eps;
+    p[i] = param - s.step_size * (mi / denom);
+  }
+}
+
+void adam_step(float* const* params, float* const* exp_avgs, float* const* exp_avg_sqs,
+               float* const* max_exp_avg_sqs, const float* const* grads, const int64_t* steps,
+               const AdamOptions& options, const int64_t* sizes, int64_t count) {
+  std::vector<AdamScalars> scalars(count);
+  for (int64_t i = 0; i < count; ++i) {
+    double t = double(steps[i]);
+    scalars[i] = {float(1.0 - options.beta1), float(options.beta2), float(1.0 - options.beta2),
+                  float(options.eps), float(options.weight_decay),
+                  float(1.0 - options.lr * options.weight_decay),
+                  float(options.lr / (1.0 - std::pow(options.beta1, t))),
+                  float(std::sqrt(1.0 - std::pow(options.beta2, t)))};
+  }
+  for_each_tensor_range(sizes, count, [&](int64_t i, int64_t begin, int64_t end) {
+    adam_range(params[i], exp_avgs[i], exp_avg_sqs[i],
+               options.amsgrad ? max_exp_avg_sqs[i] : nullptr, grads[i], scalars[i], options,
+               begin, end);
+  });
+}
+
+}  // namespace fg::cpu

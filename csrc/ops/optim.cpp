@@ -1,0 +1,93 @@
+// The fused optimizer steps: check a whole parameter group, then update it in place with one
+// kernel call. Never recorded: an optimizer step is not part of any graph.
+#include <memory>
+
+#include "core/error.h"
+#include "kernels.h"
+#include "ops/ops.h"
+
+namespace fg::ops {
+
+// Each of `tensors` (one per parameter) must be a float32 buffer shaped like its parameter.
+static void check_like_params(const std::vector<Tensor>& params,
+                              const std::vector<Tensor>& tensors, const char* op,
+                              const char* name) {
+  FG_CHECK(tensors.size() == params.size(), ValueError,
+           "[" << op << "] expected " << params.size() << " " << name << " (one per parameter), got "
+               << tensors.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    FG_CHECK(tensors[i].defined(), ValueError,
+             "[" << op << "] " << name << "[" << i << "] is missing");
+    check_float32(tensors[i], op, name);
+    check_same_device(params[i], tensors[i], op);
+    FG_CHECK(tensors[i].shape() == params[i].shape(), ValueError,
+             "[" << op << "] expected " << name << "[" << i << "] of shape " << params[i].shape()
+                 << " like its parameter, got " << tensors[i].shape());
+  }
+}
+
+static void check_params(const std::vector<Tensor>& params, const char* op) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    FG_CHECK(params[i].defined(), ValueError, "[" << op << "] params[" << i << "] is missing");
+    check_float32(params[i], op, "params");
+    check_cpu(params[i], op);
+  }
+}
+
+template <typename T>
+static std::vector<T*> pointers(const std::vector<Tensor>& tensors) {
+  std::vector<T*> out;
+  for (const Tensor& t : tensors) out.push_back(t.defined() ? t.data<float>() : nullptr);
+  return out;
+}
+
+static std::vector<int64_t> sizes(const std::vector<Tensor>& tensors) {
+  std::vector<int64_t> out;
+  for (const Tensor& t : tensors) out.push_back(t.numel());
+  return out;
+}
+
+std::vector<Tensor> sgd_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                             std::vector<Tensor> momentum_buffers, const SgdOptions& options) {
+  check_params(params, "sgd_step");
+  check_like_params(params, grads, "sgd_step", "grads");
+  FG_CHECK(momentum_buffers.size() == params.size(), ValueError,
+           "[sgd_step] expected " << params.size() << " momentum buffers (None for a new one), got "
+                                  << momentum_buffers.size());
+  // Flags as a plain array: std::vector<bool> has no data().
+  std::unique_ptr<bool[]> fresh(new bool[params.size() + 1]());
+  if (options.momentum != 0.0) {
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (momentum_buffers[i].defined()) continue;
+      momentum_buffers[i] = empty(params[i].shape(), DType::Float32, params[i].device());
+      fresh[i] = true;
+    }
+    check_like_params(params, momentum_buffers, "sgd_step", "momentum_buffers");
+  }
+  cpu::sgd_step(pointers<float>(params).data(), pointers<float>(momentum_buffers).data(),
+                pointers<const float>(grads).data(), fresh.get(), options, sizes(params).data(),
+                int64_t(params.size()));
+  return momentum_buffers;
+}
+
+void adam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+               const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
+               const std::vector<Tensor>& max_exp_avg_sqs, const std::vector<int64_t>& steps,
+               const AdamOptions& options) {
+  check_params(params, "adam_step");
+  check_like_params(params, grads, "adam_step", "grads");
+  check_like_params(params, exp_avgs, "adam_step", "exp_avgs");
+  check_like_params(params, exp_avg_sqs, "adam_step", "exp_avg_sqs");
+  if (options.amsgrad) check_like_params(params, max_exp_avg_sqs, "adam_step", "max_exp_avg_sqs");
+  FG_CHECK(steps.size() == params.size(), ValueError,
+           "[adam_step] expected " << params.size() << " step counts, got " << steps.size());
+  for (int64_t step : steps)
+    FG_CHECK(step >= 1, ValueError, "[adam_step] expected step counts >= 1, got " << step);
+  cpu::adam_step(pointers<float>(params).data(), pointers<float>(exp_avgs).data(),
+                 pointers<float>(exp_avg_sqs).data(),
+                 options.amsgrad ? pointers<float>(max_exp_avg_sqs).data() : nullptr,
+                 pointers<const float>(grads).data(), steps.data(), options,
+                 sizes(params).data(), int64_t(params.size()));
+}
+
+}  // namespace fg::ops

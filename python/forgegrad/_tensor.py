@@ -3,6 +3,7 @@ which are the functions of ``forgegrad._C`` attached to the class."""
 import builtins
 import collections
 import functools
+import operator
 
 import numpy as np
 
@@ -68,6 +69,23 @@ def _single_value(self, kind):
     return self.item()
 
 
+def _in_place(op, name):
+    """``t.mul_(other)`` and the like: the result written back into t (which records nothing,
+    so like fill_ and copy_ it is refused on a tensor that requires grad while grad is on)."""
+    def method(self, other):
+        if self.requires_grad and _C.is_grad_enabled():
+            raise RuntimeError(f"[{name}] a tensor that requires grad cannot be changed in "
+                               "place while gradients are recorded; wrap the update in "
+                               "forgegrad.no_grad()")
+        result = op(self, other)
+        if result.shape != self.shape:
+            raise ValueError(f"[{name}] the result's shape {result.shape} cannot be written "
+                             f"into a tensor of shape {self.shape}")
+        return _C._copy_(self, result)
+    method.__name__ = name
+    return method
+
+
 _METHODS = {
     "__repr__": _repr,
     "__str__": _repr,
@@ -89,6 +107,10 @@ _METHODS = {
     "fill_": functools.partialmethod(_C._fill_),
     "zero_": lambda self: _C._fill_(self, 0.0),
     "copy_": functools.partialmethod(_C._copy_),
+    "add_": _in_place(operator.add, "add_"),
+    "sub_": _in_place(operator.sub, "sub_"),
+    "mul_": _in_place(operator.mul, "mul_"),
+    "div_": _in_place(operator.truediv, "div_"),
 }
 
 def _transpose_2d(self):

@@ -1,5 +1,15 @@
-"""Neural-network building blocks. ``functional`` holds the stateless ops; the Module layers
-come with the training API."""
-from . import functional
+"""Neural-network building blocks, as ``torch.nn``: ``Module`` and ``Parameter``, layers,
+losses, containers, ``init`` and ``utils``; ``functional`` holds the stateless ops."""
+from . import functional, init, utils
+from .module import Module, Parameter
+from .linear import Linear
+from .activation import ReLU, LeakyReLU, GELU, Tanh, Sigmoid, SiLU, Softmax, LogSoftmax
+from .dropout import Dropout
+from .container import Sequential, ModuleList
+from .loss import MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss
+from .flatten import Flatten, Identity
 
-__all__ = ["functional"]
+__all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU", "LeakyReLU",
+           "GELU", "Tanh", "Sigmoid", "SiLU", "Softmax", "LogSoftmax", "Dropout", "Flatten",
+           "Identity", "Sequential", "ModuleList", "MSELoss", "L1Loss", "CrossEntropyLoss",
+           "NLLLoss", "BCEWithLogitsLoss"]

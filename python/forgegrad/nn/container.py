@@ -1,0 +1,70 @@
+"""Containers: ``Sequential`` (modules applied in order) and ``ModuleList``."""
+import collections
+import operator
+
+from .module import Module
+
+
+class Sequential(Module):
+    """``Sequential(m0, m1, ...)`` or ``Sequential(OrderedDict(name=module, ...))``."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], collections.OrderedDict):
+            for name, module in modules[0].items():
+                self.add_module(name, module)
+        else:
+            for i, module in enumerate(modules):
+                self.add_module(str(i), module)
+
+    def _index(self, idx):
+        i = operator.index(idx)
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"[{type(self).__name__}] index {idx} is out of range for "
+                             f"{n} modules")
+        return list(self._modules)[i % n]
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return type(self)(collections.OrderedDict(list(self._modules.items())[idx]))
+        return self._modules[self._index(idx)]
+
+    def __setitem__(self, idx, module):
+        self.add_module(self._index(idx), module)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def forward(self, input):
+        for module in self:
+            input = module(input)
+        return input
+
+
+class ModuleList(Sequential):
+    """A list of Modules whose parameters the owner registers; it has no forward."""
+
+    def __init__(self, modules=()):
+        super().__init__(*modules)
+
+    def __getitem__(self, idx):
+        # A slice is a new ModuleList of those modules, renumbered from 0 (as PyTorch's).
+        if isinstance(idx, slice):
+            return type(self)(list(self._modules.values())[idx])
+        return super().__getitem__(idx)
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("[ModuleList] has no forward(); iterate over it instead")

@@ -1,0 +1,20 @@
+"""``Dropout``: zeroes elements with probability p in training mode (scaling the rest by
+1 / (1 - p)); the identity in eval mode."""
+import numbers
+
+from . import functional as F
+from .module import Module
+
+
+class Dropout(Module):
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+            raise ValueError(f"[Dropout] p must be a probability in [0, 1], got {p!r}")
+        self.p, self.inplace = float(p), inplace
+
+    def forward(self, input):
+        return F.dropout(input, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"

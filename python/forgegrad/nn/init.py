@@ -1,0 +1,112 @@
+"""Parameter initialization, as ``torch.nn.init``: each function fills a tensor in place
+(under no_grad) from forgegrad's Philox stream and returns it."""
+import math
+import numbers
+
+from .. import _C, creation
+from ..autograd import no_grad
+
+
+def _check(tensor, op):
+    if not isinstance(tensor, _C.Tensor):
+        raise TypeError(f"[{op}] expected a Tensor, got {type(tensor).__name__}")
+    if tensor.dtype != _C.dtype.float32:
+        raise TypeError(f"[{op}] expected a float32 tensor, got {tensor.dtype}")
+
+
+def _fill_from(tensor, values):
+    with no_grad():
+        tensor.copy_(values)
+    return tensor
+
+
+def calculate_gain(nonlinearity, param=None):
+    """The recommended gain for an activation, as torch.nn.init.calculate_gain."""
+    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+              "conv_transpose3d", "sigmoid")
+    if nonlinearity in linear:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else param
+        if isinstance(slope, bool) or not isinstance(slope, numbers.Real):
+            raise ValueError(f"[calculate_gain] negative_slope {slope!r} is not a number")
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"[calculate_gain] unsupported nonlinearity {nonlinearity!r}")
+
+
+def _calculate_fan_in_and_fan_out(tensor):
+    if tensor.ndim < 2:
+        raise ValueError(f"[init] fan in and fan out need a tensor of at least 2 dimensions, "
+                         f"got shape {tensor.shape}")
+    receptive = 1
+    for s in tensor.shape[2:]:
+        receptive *= s
+    return tensor.shape[1] * receptive, tensor.shape[0] * receptive
+
+
+def _fan(tensor, mode, op):
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"[{op}] mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def uniform_(tensor, a=0.0, b=1.0):
+    _check(tensor, "uniform_")
+    if not a <= b:
+        raise ValueError(f"[uniform_] expected a <= b, got a={a}, b={b}")
+    return _fill_from(tensor, creation.rand(tensor.shape, device=tensor.device) * (b - a) + a)
+
+
+def normal_(tensor, mean=0.0, std=1.0):
+    _check(tensor, "normal_")
+    if not std >= 0:
+        raise ValueError(f"[normal_] expected std >= 0, got {std}")
+    return _fill_from(tensor, creation.randn(tensor.shape, device=tensor.device) * std + mean)
+
+
+def constant_(tensor, val):
+    _check(tensor, "constant_")
+    with no_grad():
+        tensor.fill_(val)
+    return tensor
+
+
+def zeros_(tensor):
+    return constant_(tensor, 0.0)
+
+
+def ones_(tensor):
+    return constant_(tensor, 1.0)
+
+
+def xavier_uniform_(tensor, gain=1.0):
+    _check(tensor, "xavier_uniform_")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound)
+
+
+def xavier_normal_(tensor, gain=1.0):
+    _check(tensor, "xavier_normal_")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+    _check(tensor, "kaiming_uniform_")
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode, "kaiming_uniform_"))
+    bound = math.sqrt(3.0) * std
+    return uniform_(tensor, -bound, bound)
+
+
+def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+    _check(tensor, "kaiming_normal_")
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode, "kaiming_normal_"))
+    return normal_(tensor, 0.0, std)

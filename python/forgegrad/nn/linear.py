@@ -1,0 +1,39 @@
+"""``Linear``: y = x W^T + b with W (out_features, in_features), as torch.nn.Linear."""
+import math
+
+from .. import _C, creation
+from . import init
+from .module import Module, Parameter
+
+
+def _check_features(value, name):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"[Linear] {name} must be a positive int, got {value!r}")
+
+
+class Linear(Module):
+    def __init__(self, in_features, out_features, bias=True, device=None):
+        super().__init__()
+        _check_features(in_features, "in_features")
+        _check_features(out_features, "out_features")
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(creation.empty(out_features, in_features, device=device))
+        self.bias = Parameter(creation.empty(out_features, device=device)) if bias else None
+        if not bias:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """PyTorch's default: W ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform_ with a=sqrt(5)),
+        and b from the same range, so models start alike."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1.0 / math.sqrt(self.in_features)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        return _C.linear(input, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")

@@ -1,0 +1,293 @@
+"""``Module`` and ``Parameter``: PyTorch's module mechanics (registration by attribute,
+parameter and buffer trees, train/eval, state dicts, a printable tree)."""
+import collections
+
+from .. import _C
+from ..autograd import no_grad
+
+
+class Parameter(_C.Tensor):
+    """A Tensor a Module registers as a parameter: a leaf sharing ``data``'s storage, with
+    requires_grad=True by default."""
+
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = _C.empty([0], None, None)
+        if not isinstance(data, _C.Tensor):
+            raise TypeError(f"[Parameter] expected a Tensor, got {type(data).__name__}")
+        super().__init__(data)
+        self.requires_grad_(requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class Module:
+    """Base class of every layer and model: assign Parameters, buffers and sub-Modules as
+    attributes in ``__init__``, write ``forward``, call the module."""
+
+    def __init__(self):
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", {})
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"[{type(self).__name__}] defines no forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ---- registration ----
+    def _check_initialized(self):
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"[{type(self).__name__}] call super().__init__() before "
+                               "assigning parameters or modules")
+
+    def __setattr__(self, name, value):
+        if isinstance(value, Parameter):
+            self.register_parameter(name, value)
+        elif isinstance(value, Module):
+            self.add_module(name, value)
+        elif "_parameters" in self.__dict__ and name in self._parameters:
+            if value is not None:
+                raise TypeError(f"[{type(self).__name__}] cannot assign a "
+                                f"{type(value).__name__} to parameter '{name}' "
+                                "(expected a Parameter or None)")
+            self._parameters[name] = None
+        elif "_buffers" in self.__dict__ and name in self._buffers:
+            if value is not None and not isinstance(value, _C.Tensor):
+                raise TypeError(f"[{type(self).__name__}] cannot assign a "
+                                f"{type(value).__name__} to buffer '{name}'")
+            self._buffers[name] = value
+        else:
+            if "_modules" in self.__dict__ and name in self._modules:
+                if value is not None:
+                    raise TypeError(f"[{type(self).__name__}] cannot assign a "
+                                    f"{type(value).__name__} to submodule '{name}'")
+                self._modules[name] = None
+                return
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        # Only called when normal lookup fails: parameters, buffers and modules live in dicts.
+        for registry in ("_parameters", "_buffers", "_modules"):
+            table = self.__dict__.get(registry)
+            if table is not None and name in table:
+                return table[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for registry in ("_parameters", "_buffers", "_modules"):
+            table = self.__dict__.get(registry)
+            if table is not None and name in table:
+                del table[name]
+                self._non_persistent.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def _check_new_name(self, name, kind):
+        self._check_initialized()
+        if not isinstance(name, str) or not name or "." in name:
+            raise ValueError(f"[{type(self).__name__}] a {kind} name must be a non-empty "
+                             f"string without '.', got {name!r}")
+        for registry in ("_parameters", "_buffers", "_modules"):
+            if registry != kind and name in self.__dict__[registry]:
+                del self.__dict__[registry][name]
+        if name in self.__dict__:
+            object.__delattr__(self, name)
+
+    def register_parameter(self, name, param):
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"[{type(self).__name__}] parameter '{name}' must be a Parameter "
+                            f"or None, got {type(param).__name__}")
+        self._check_new_name(name, "_parameters")
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """A Tensor that is state but not a parameter; saved in state_dict when persistent."""
+        if tensor is not None and not isinstance(tensor, _C.Tensor):
+            raise TypeError(f"[{type(self).__name__}] buffer '{name}' must be a Tensor or "
+                            f"None, got {type(tensor).__name__}")
+        self._check_new_name(name, "_buffers")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+
+    def add_module(self, name, module):
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"[{type(self).__name__}] submodule '{name}' must be a Module or "
+                            f"None, got {type(module).__name__}")
+        self._check_new_name(name, "_modules")
+        self._modules[name] = module
+
+    register_module = add_module
+
+    # ---- traversal ----
+    def named_modules(self, prefix="", memo=None):
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is not None:
+                yield from module.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+
+    def modules(self):
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self):
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def children(self):
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, registry, prefix, recurse):
+        seen = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, value in getattr(module, registry).items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{module_prefix}.{name}" if module_prefix else name), value
+
+    def named_parameters(self, prefix="", recurse=True):
+        yield from self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix="", recurse=True):
+        yield from self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def apply(self, fn):
+        """fn(module) on every submodule, children first, then on self; returns self."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    # ---- modes and gradients ----
+    def train(self, mode=True):
+        if not isinstance(mode, bool):
+            raise TypeError(f"[train] mode must be True or False, got {mode!r}")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.parameters():
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.zero_()
+
+    # ---- devices ----
+    def to(self, device):
+        """Move every parameter and buffer to `device`, in place; returns self. Moving to
+        another device replaces the Parameter objects, so build the optimizer after moving."""
+        device = _C.device(device) if isinstance(device, str) else device
+        moves = []  # all copies made first: a failed move changes nothing
+        for module in self.modules():
+            for registry in ("_parameters", "_buffers"):
+                for name, t in getattr(module, registry).items():
+                    if t is not None and t.device != device:
+                        moves.append((module, registry, name, t, t.detach().to(device)))
+        for module, registry, name, old, new in moves:
+            if registry == "_parameters":
+                new = Parameter(new, old.requires_grad)
+            getattr(module, registry)[name] = new
+        return self
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device="cuda"):
+        return self.to(device)
+
+    # ---- state dicts ----
+    def state_dict(self, prefix=""):
+        """Parameters and persistent buffers by dotted name, detached (sharing storage)."""
+        out = collections.OrderedDict()
+        for module_prefix, module in self.named_modules(prefix.rstrip(".")):
+            lead = f"{module_prefix}." if module_prefix else ""
+            for name, p in module._parameters.items():
+                if p is not None:
+                    out[lead + name] = p.detach()
+            for name, b in module._buffers.items():
+                if b is not None and name not in module._non_persistent:
+                    out[lead + name] = b.detach()
+        return out
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values into the parameters and buffers. Missing and unexpected keys are
+        reported (an error when strict); shapes and dtypes are checked for every key before
+        anything is written, so a rejected load changes nothing."""
+        if not isinstance(state_dict, collections.abc.Mapping):
+            raise TypeError(f"[load_state_dict] expected a dict of Tensors, got "
+                            f"{type(state_dict).__name__}")
+        own = self.state_dict()
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        problems = []
+        if strict and missing:
+            problems.append("missing keys: " + ", ".join(missing))
+        if strict and unexpected:
+            problems.append("unexpected keys: " + ", ".join(unexpected))
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            if not isinstance(value, _C.Tensor):
+                problems.append(f"{key}: expected a Tensor, got {type(value).__name__}")
+            elif value.shape != target.shape or value.dtype != target.dtype:
+                problems.append(f"{key}: expected shape {target.shape} and dtype "
+                                f"{target.dtype}, got shape {value.shape} and dtype {value.dtype}")
+        if problems:
+            raise RuntimeError(f"[load_state_dict] cannot load into {type(self).__name__}: "
+                               + "; ".join(problems))
+        with no_grad():
+            for key, target in own.items():
+                if key in state_dict:
+                    target.copy_(state_dict[key].to(target.device))
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---- printing ----
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        lines = [f"({name}): " + repr(module).replace("\n", "\n  ")
+                 for name, module in self._modules.items()]
+        extra = self.extra_repr()
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        body = "\n  ".join(([extra] if extra else []) + lines)
+        return f"{type(self).__name__}(\n  {body}\n)"

@@ -1,0 +1,52 @@
+"""Gradient utilities: ``clip_grad_norm_``."""
+import math
+
+from .. import _C
+from ..autograd import no_grad
+
+
+def _grad_norm(grad, norm_type):
+    if norm_type == math.inf:
+        return grad.abs().max().item() if grad.numel() else 0.0
+    if norm_type == 2.0:
+        return math.sqrt((grad * grad).sum().item())  # the sum accumulates in float64
+    return (grad.abs() ** norm_type).sum().item() ** (1.0 / norm_type)
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """Scale the gradients of `parameters` in place so their global norm is at most
+    `max_norm`; returns the norm before clipping, as torch.nn.utils.clip_grad_norm_.
+
+    A non-finite total norm raises RuntimeError when error_if_nonfinite; otherwise, as in
+    PyTorch, the gradients are scaled by the non-finite factor (NaN, or 0 for an infinite
+    norm), which makes the problem visible in the next step rather than hiding it."""
+    if isinstance(parameters, _C.Tensor):
+        parameters = [parameters]
+    parameters = list(parameters)
+    for p in parameters:
+        if not isinstance(p, _C.Tensor):
+            raise TypeError(f"[clip_grad_norm_] expected Tensors, got {type(p).__name__}")
+    max_norm, norm_type = float(max_norm), float(norm_type)
+    if not max_norm >= 0:
+        raise ValueError(f"[clip_grad_norm_] max_norm must be >= 0, got {max_norm}")
+    if not norm_type > 0:
+        raise ValueError(f"[clip_grad_norm_] norm_type must be > 0 (or inf), got {norm_type}")
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return 0.0
+    with no_grad():
+        norms = [_grad_norm(g, norm_type) for g in grads]
+        if norm_type == math.inf:
+            # Python's max() drops a NaN that is not first; the norm must stay NaN.
+            total = math.nan if any(math.isnan(n) for n in norms) else max(norms)
+        else:
+            total = sum(n ** norm_type for n in norms) ** (1.0 / norm_type)
+        if error_if_nonfinite and not math.isfinite(total):
+            raise RuntimeError(f"[clip_grad_norm_] the total norm of order {norm_type} of the "
+                               f"gradients is {total}; set error_if_nonfinite=False to clip "
+                               "anyway")
+        coef = max_norm / (total + 1e-6)
+        coef = coef if math.isnan(coef) else min(coef, 1.0)
+        for g in grads:
+            g.mul_(coef)
+    return total

@@ -1,0 +1,183 @@
+"""``Optimizer``: parameter groups, state, ``zero_grad``, ``step`` and state dicts.
+
+A subclass supplies its defaults, a check of one group's hyperparameters, and ``_update``,
+the fused update of one group's parameters that have gradients; this class does the rest.
+"""
+import copy
+import math
+import numbers
+
+from .. import _C
+from ..autograd import enable_grad, no_grad
+
+
+class Optimizer:
+    # Keys every non-empty per-parameter state holds (checked when a state dict is loaded).
+    _state_keys = ()
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        self._check_group(self.defaults)
+        self.state = {}  # parameter Tensor -> dict (Tensors hash by identity)
+        self.param_groups = []
+        if isinstance(params, _C.Tensor):
+            raise TypeError(f"[{self._name}] params must be an iterable of Tensors or of dicts, "
+                            "got a single Tensor")
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"[{self._name}] got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    @property
+    def _name(self):
+        return type(self).__name__
+
+    # ---- the subclass's part ----
+    def _check_group(self, group):
+        """Raise ValueError for a hyperparameter out of range."""
+        raise NotImplementedError
+
+    def _update(self, group, params):
+        """Update `params` (those of `group` with a gradient) in place, under no_grad."""
+        raise NotImplementedError
+
+    # ---- groups ----
+    def add_param_group(self, param_group):
+        if not isinstance(param_group, dict):
+            raise TypeError(f"[{self._name}] a param group must be a dict, "
+                            f"got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group.get("params")
+        if params is None:
+            raise ValueError(f"[{self._name}] a param group needs a 'params' entry")
+        group["params"] = [params] if isinstance(params, _C.Tensor) else list(params)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        for p in group["params"]:
+            if not isinstance(p, _C.Tensor):
+                raise TypeError(f"[{self._name}] can only optimize Tensors, got {type(p).__name__}")
+            if p.dtype != _C.dtype.float32:
+                raise TypeError(f"[{self._name}] can only optimize float32 Tensors, got {p.dtype}")
+            if not p.is_leaf:
+                raise ValueError(f"[{self._name}] can only optimize leaf Tensors (a parameter, "
+                                 "not the result of an op)")
+            if id(p) in seen:
+                raise ValueError(f"[{self._name}] a parameter appears in more than one place "
+                                 "among the param groups")
+            seen.add(id(p))
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none=True):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.zero_()
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns closure's loss."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                params = [p for p in group["params"] if p.grad is not None]
+                if params:
+                    self._update(group, params)
+        return loss
+
+    # ---- state dicts (PyTorch's layout: parameters by index across the groups) ----
+    def state_dict(self):
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append(packed)
+        state = {index[id(p)]: dict(s) for p, s in self.state.items() if id(p) in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Take hyperparameters and state from `state_dict`. Everything is checked first: a
+        rejected state dict leaves the optimizer as it was."""
+        name = self._name
+        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+            raise ValueError(f"[{name}.load_state_dict] expected a dict with 'state' and "
+                             "'param_groups'")
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"[{name}.load_state_dict] the state dict has {len(saved_groups)} "
+                             f"param groups, the optimizer {len(self.param_groups)}")
+        params_by_index = {}
+        new_groups = []
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            saved_params = list(saved.get("params", ()))
+            if len(saved_params) != len(group["params"]):
+                raise ValueError(f"[{name}.load_state_dict] param group {i} has "
+                                 f"{len(saved_params)} parameters in the state dict, "
+                                 f"{len(group['params'])} in the optimizer")
+            params_by_index.update(zip(saved_params, group["params"]))
+            new_group = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
+            new_group["params"] = group["params"]
+            self._check_group(new_group)
+            new_groups.append(new_group)
+        new_state = {}
+        for index, saved in state_dict["state"].items():
+            if index not in params_by_index:
+                raise ValueError(f"[{name}.load_state_dict] state for parameter {index}, which "
+                                 "no param group lists")
+            p = params_by_index[index]
+            new_state[p] = self._checked_state(saved, p, index)
+        self.param_groups = new_groups
+        self.state = new_state
+
+    def _checked_state(self, saved, p, index):
+        """A copy of one parameter's saved state, on p's device, after checking it fits p."""
+        where = f"[{self._name}.load_state_dict] state of parameter {index}"
+        if not isinstance(saved, dict):
+            raise ValueError(f"{where}: expected a dict, got {type(saved).__name__}")
+        missing = [k for k in self._state_keys if k not in saved]
+        if saved and missing:
+            raise ValueError(f"{where}: missing {missing}")
+        state = {}
+        for key, value in saved.items():
+            if isinstance(value, _C.Tensor):
+                if value.shape != p.shape or value.dtype != p.dtype:
+                    raise ValueError(f"{where}: expected {key} of shape {p.shape} and dtype "
+                                     f"{p.dtype}, got shape {value.shape} and dtype {value.dtype}")
+                value = value.detach().to(p.device).clone()
+            elif key == "step" and (not isinstance(value, numbers.Integral) or value < 0):
+                raise ValueError(f"{where}: expected a step count >= 0, got {value!r}")
+            state[key] = value
+        return state
+
+    def __repr__(self):
+        lines = [f"{self._name} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
+        return "\n".join(lines + [")"])
+
+
+# ---- hyperparameter checks shared by the optimizers ----
+def check_number(optimizer, group, key, low=0.0, high=math.inf, high_inclusive=True):
+    """group[key] must be a real number in [low, high] (or [low, high))."""
+    value = group[key]
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
+        raise TypeError(f"[{optimizer._name}] {key} must be a number, got {value!r}")
+    if value < low or value > high or (value == high and not high_inclusive):
+        bracket = "]" if high_inclusive else ")"
+        raise ValueError(f"[{optimizer._name}] {key} must be in [{low}, {high}{bracket}, "
+                         f"got {value}")
+
+
+def check_flag(optimizer, group, key):
+    if not isinstance(group[key], bool):
+        raise TypeError(f"[{optimizer._name}] {key} must be True or False, got {group[key]!r}")

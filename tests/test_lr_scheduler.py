@@ -1,0 +1,470 @@
+"""optim.lr_scheduler: each schedule against its formula, written out here independently (as
+torch documents it, recursive where torch's form is recursive), on an optimizer with two param
+groups of different lrs; state dicts; SequentialLR's switching; ReduceLROnPlateau on scripted
+metrics; bad arguments."""
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+
+import forgegrad as fg
+from forgegrad.optim import SGD
+from forgegrad.optim.lr_scheduler import (CosineAnnealingLR, ExponentialLR, LinearLR,
+                                          LRScheduler, MultiStepLR, ReduceLROnPlateau,
+                                          SequentialLR, StepLR)
+
+BASE = (0.3, 0.02)  # the lrs of the two param groups
+
+
+def make_opt(lrs=BASE):
+    """SGD with one param group per lr: the first takes the default lr, the rest their own."""
+    groups = [{"params": [fg.zeros(3, requires_grad=True)]}]
+    groups += [{"params": [fg.zeros(2, requires_grad=True)], "lr": lr} for lr in lrs[1:]]
+    return SGD(groups, lr=lrs[0])
+
+
+def group_lrs(opt):
+    return [g["lr"] for g in opt.param_groups]
+
+
+def run(scheduler, epochs):
+    """The lrs of epochs 0 .. epochs-1, shape (epochs, groups): epoch 0 is set when the
+    scheduler is built, each step() moves to the next. Checks get_last_lr on the way."""
+    out = []
+    for _ in range(epochs):
+        assert scheduler.get_last_lr() == group_lrs(scheduler.optimizer)
+        out.append(group_lrs(scheduler.optimizer))
+        scheduler.step()
+    return np.array(out)
+
+
+def per_group(factors, bases=BASE):
+    """Expected lrs (epochs, groups) for schedules that scale each base lr by one factor."""
+    return np.outer(factors, bases)
+
+
+# ------------------------------------------------------------------------ each schedule
+def test_step_lr():
+    # torch's recursive form: multiply by gamma at every epoch > 0 divisible by step_size
+    n, step_size, gamma = 40, 7, 0.5
+    factors = [1.0]
+    for t in range(1, n):
+        factors.append(factors[-1] * (gamma if t % step_size == 0 else 1.0))
+    got = run(StepLR(make_opt(), step_size=step_size, gamma=gamma), n)
+    np.testing.assert_allclose(got, per_group(factors), rtol=1e-12)
+    assert got[6, 0] == pytest.approx(0.3) and got[7, 0] == pytest.approx(0.15)
+
+
+def test_multi_step_lr():
+    n, milestones, gamma = 50, [3, 10, 11, 30], 0.3
+    factors = [1.0]
+    for t in range(1, n):
+        factors.append(factors[-1] * (gamma if t in milestones else 1.0))
+    got = run(MultiStepLR(make_opt(), milestones=milestones, gamma=gamma), n)
+    np.testing.assert_allclose(got, per_group(factors), rtol=1e-12)
+
+
+def test_exponential_lr():
+    n, gamma = 60, 0.93
+    got = run(ExponentialLR(make_opt(), gamma=gamma), n)
+    np.testing.assert_allclose(got, per_group(gamma ** np.arange(n)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("eta_min", [0.0, 0.001])
+def test_cosine_annealing_lr(eta_min):
+    # Three periods: past T_max the lr climbs back to base_lr at 2 * T_max, then falls again.
+    n, t_max = 3 * 13 + 1, 13
+    t = np.arange(n)
+    expected = eta_min + (np.array(BASE) - eta_min) * (1 + np.cos(np.pi * t / t_max))[:, None] / 2
+    got = run(CosineAnnealingLR(make_opt(), T_max=t_max, eta_min=eta_min), n)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    assert got[t_max] == pytest.approx([eta_min, eta_min], abs=1e-15)
+    assert got[2 * t_max] == pytest.approx(BASE)
+
+
+def torch_cosine_recursive(base, eta_min, t_max, n):
+    """torch's chainable CosineAnnealingLR update (its docs' recursive formula)."""
+    lrs = [base]
+    for t in range(1, n):
+        prev = lrs[-1]
+        if (t - 1 - t_max) % (2 * t_max) == 0:  # leaving the minimum: the ratio below is 0/0
+            lrs.append(prev + (base - eta_min) * (1 - math.cos(math.pi / t_max)) / 2)
+        else:
+            lrs.append(eta_min + (prev - eta_min) * (1 + math.cos(math.pi * t / t_max))
+                       / (1 + math.cos(math.pi * (t - 1) / t_max)))
+    return lrs
+
+
+def test_cosine_closed_form_equals_torch_recursive_form():
+    # The module claims the closed form gives torch's values, past T_max as well.
+    n, t_max, eta_min = 4 * 10 + 1, 10, 0.002
+    got = run(CosineAnnealingLR(make_opt(), T_max=t_max, eta_min=eta_min), n)
+    for g, base in enumerate(BASE):
+        np.testing.assert_allclose(got[:, g], torch_cosine_recursive(base, eta_min, t_max, n),
+                                   rtol=1e-9)
+
+
+@pytest.mark.parametrize("start, end, total", [(1 / 3, 1.0, 5), (0.01, 1.0, 8),
+                                               (1.0, 0.25, 6), (0.5, 0.5, 3)])
+def test_linear_lr(start, end, total):
+    n = total + 10
+    factors = np.interp(np.arange(n), [0, total], [start, end])  # interp holds `end` after
+    got = run(LinearLR(make_opt(), start_factor=start, end_factor=end, total_iters=total), n)
+    np.testing.assert_allclose(got, per_group(factors), rtol=1e-12)
+
+
+def test_linear_lr_defaults_warm_up_from_a_third():
+    got = run(LinearLR(make_opt()), 7)
+    np.testing.assert_allclose(got[:, 0], 0.3 * np.array([1, 1.4, 1.8, 2.2, 2.6, 3, 3]) / 3,
+                               rtol=1e-12)
+
+
+def test_scheduled_lr_drives_the_optimizer():
+    # p's gradient is c at every step, so after the steps p = -c * (sum of the lrs used).
+    p = fg.zeros(3, requires_grad=True)
+    opt = SGD([p], lr=0.5)
+    sched = StepLR(opt, step_size=2, gamma=0.1)
+    c = fg.tensor([1.0, -2.0, 4.0])
+    for _ in range(5):
+        opt.zero_grad()
+        (p * c).sum().backward()
+        opt.step()
+        sched.step()
+    total_lr = 0.5 * (1 + 1 + 0.1 + 0.1 + 0.01)
+    np.testing.assert_allclose(p.detach().numpy(), -total_lr * np.array([1.0, -2.0, 4.0]),
+                               rtol=1e-6)
+
+
+# ------------------------------------------------------------------------ base class behaviour
+def test_initial_lr_is_recorded_and_shared():
+    opt = make_opt()
+    first = ExponentialLR(opt, gamma=0.5)
+    first.step()
+    assert [g["initial_lr"] for g in opt.param_groups] == list(BASE)
+    # A second scheduler built now starts from initial_lr, not from the lr the first one set.
+    second = StepLR(opt, step_size=3)
+    assert second.base_lrs == list(BASE)
+    assert group_lrs(opt) == pytest.approx(BASE)
+
+
+def test_last_epoch_resumes_from_initial_lr():
+    opt = make_opt()
+    StepLR(opt, step_size=3, gamma=0.5)
+    resumed = StepLR(opt, step_size=3, gamma=0.5, last_epoch=6)  # its first step is epoch 7
+    assert resumed.last_epoch == 7
+    assert group_lrs(opt) == pytest.approx([b * 0.25 for b in BASE])
+    with pytest.raises(KeyError, match=r"\[StepLR\] param_groups\[0\] has no 'initial_lr'"):
+        StepLR(make_opt(), step_size=3, last_epoch=6)
+
+
+def test_get_last_lr_is_a_copy():
+    sched = ExponentialLR(make_opt(), gamma=0.5)
+    sched.step()
+    last = sched.get_last_lr()
+    assert last == pytest.approx([0.15, 0.01])
+    last[0] = 123.0
+    assert sched.get_last_lr() == pytest.approx([0.15, 0.01])
+    assert sched.last_epoch == 1
+
+
+# ------------------------------------------------------------------------ state dicts
+def plain_values_only(value):
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and plain_values_only(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(plain_values_only(v) for v in value)
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def sequential(opt):
+    return SequentialLR(opt, [LinearLR(opt, start_factor=0.1, total_iters=4),
+                              CosineAnnealingLR(opt, T_max=6, eta_min=0.001),
+                              StepLR(opt, step_size=2, gamma=0.5)], milestones=[5, 12])
+
+
+SCHEDULES = {
+    "StepLR": lambda opt: StepLR(opt, step_size=3, gamma=0.5),
+    "MultiStepLR": lambda opt: MultiStepLR(opt, milestones=[2, 9, 11], gamma=0.2),
+    "ExponentialLR": lambda opt: ExponentialLR(opt, gamma=0.9),
+    "CosineAnnealingLR": lambda opt: CosineAnnealingLR(opt, T_max=7, eta_min=0.001),
+    "LinearLR": lambda opt: LinearLR(opt, start_factor=0.2, total_iters=10),
+    "SequentialLR": sequential,
+}
+
+
+@pytest.mark.parametrize("name", list(SCHEDULES))
+def test_state_dict_round_trip_continues_identically(name):
+    opt_a = make_opt()
+    sched_a = SCHEDULES[name](opt_a)
+    for _ in range(6):
+        sched_a.step()
+    state = sched_a.state_dict()
+    assert "optimizer" not in state and plain_values_only(state)
+    json.dumps(state)  # plain enough to sit in a checkpoint's JSON metadata
+
+    # A fresh run: optimizer and scheduler built as at the start, then both loaded.
+    opt_b = make_opt()
+    sched_b = SCHEDULES[name](opt_b)
+    opt_b.load_state_dict(opt_a.state_dict())
+    sched_b.load_state_dict(state)
+    state["_last_lr"][0] = 999.0  # the scheduler holds copies, not the dict it was given
+    assert sched_b.last_epoch == sched_a.last_epoch == 6
+    assert sched_b.get_last_lr() == sched_a.get_last_lr()
+    assert run(sched_b, 15).tolist() == run(sched_a, 15).tolist()
+
+
+def test_state_dict_is_a_copy():
+    sched = MultiStepLR(make_opt(), milestones=[2, 5])
+    state = sched.state_dict()
+    state["milestones"].append(3)
+    state["base_lrs"][0] = 7.0
+    assert sched.milestones == [2, 5] and sched.base_lrs == list(BASE)
+
+
+# ------------------------------------------------------------------------ SequentialLR
+def test_sequential_lr_matches_torch_docs_example():
+    # torch's docs: lr 0.05; 0.005 for epochs 0..19, then ExponentialLR(0.9) from its epoch 0.
+    # (ConstantLR(factor=0.1, total_iters=20) there is LinearLR with both factors 0.1 here.)
+    opt = make_opt([0.05])
+    first = LinearLR(opt, start_factor=0.1, end_factor=0.1, total_iters=20)
+    sched = SequentialLR(opt, [first, ExponentialLR(opt, gamma=0.9)], milestones=[20])
+    got = run(sched, 23)[:, 0]
+    np.testing.assert_allclose(got, [0.005] * 20 + [0.05, 0.045, 0.0405], rtol=1e-12)
+
+
+def test_sequential_lr_restarts_each_scheduler_at_its_milestone():
+    n, milestones = 25, (5, 12)
+    expected = []
+    for t in range(n):
+        if t < milestones[0]:  # LinearLR(start_factor=0.1, total_iters=4)
+            factor = np.interp(t, [0, 4], [0.1, 1.0])
+            expected.append([factor * b for b in BASE])
+        elif t < milestones[1]:  # CosineAnnealingLR(T_max=6, eta_min=0.001), from its epoch 0
+            local = t - milestones[0]
+            expected.append([0.001 + (b - 0.001) * (1 + math.cos(math.pi * local / 6)) / 2
+                             for b in BASE])
+        else:  # StepLR(step_size=2, gamma=0.5), from its epoch 0
+            local = t - milestones[1]
+            expected.append([b * 0.5 ** (local // 2) for b in BASE])
+    sched = sequential(make_opt())
+    got = run(sched, n)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert got[milestones[0]] == pytest.approx(BASE) and got[milestones[1]] == pytest.approx(BASE)
+    assert sched.last_epoch == n
+
+
+def test_sequential_lr_starts_a_scheduler_at_its_epoch_0_even_if_stepped_before():
+    opt = make_opt()
+    warm = LinearLR(opt, start_factor=0.5, total_iters=2)
+    decay = ExponentialLR(opt, gamma=0.5)
+    decay.step()
+    decay.step()
+    got = run(SequentialLR(opt, [warm, decay], milestones=[3]), 6)
+    np.testing.assert_allclose(got[:, 0], [0.15, 0.225, 0.3, 0.3, 0.15, 0.075], rtol=1e-12)
+
+
+class HalvingLR(LRScheduler):
+    """A custom scheduler written the torch way: chainable, from the group's current lr."""
+
+    def get_lr(self):
+        return [g["lr"] * (0.5 if self.last_epoch > 0 else 1.0)
+                for g in self.optimizer.param_groups]
+
+
+def test_custom_chainable_scheduler_in_sequential_lr():
+    opt = make_opt()
+    halving = HalvingLR(opt)
+    warm = LinearLR(opt, start_factor=0.1, total_iters=2)  # sets lr to 0.1 * base now
+    sched = SequentialLR(opt, [halving, warm], milestones=[3])  # starts again from base
+    got = run(sched, 6)
+    np.testing.assert_allclose(got, per_group([1, 0.5, 0.25, 0.1, 0.55, 1.0]), rtol=1e-12)
+
+
+# ------------------------------------------------------------------------ ReduceLROnPlateau
+def plateau_run(metrics, **kwargs):
+    """Steps a ReduceLROnPlateau through `metrics`; returns the lrs after each step."""
+    sched = ReduceLROnPlateau(make_opt(), **kwargs)
+    out = []
+    for m in metrics:
+        sched.step(m)
+        assert sched.get_last_lr() == group_lrs(sched.optimizer)
+        out.append(group_lrs(sched.optimizer))
+    return np.array(out)
+
+
+def reductions(lrs):
+    """The 1-based steps after which group 0's lr went down."""
+    before = np.concatenate([[BASE[0]], lrs[:-1, 0]])
+    return [i + 1 for i in np.flatnonzero(lrs[:, 0] < before)]
+
+
+def test_plateau_waits_patience_steps():
+    # patience=2: the third bad step in a row reduces; an improvement resets the count.
+    metrics = [10, 9, 9, 9, 9, 8, 8, 8, 8, 8, 7]
+    lrs = plateau_run(metrics, patience=2, factor=0.5)
+    assert reductions(lrs) == [5, 9]
+    np.testing.assert_allclose(lrs[-1], [b * 0.25 for b in BASE], rtol=1e-12)
+
+
+@pytest.mark.parametrize("cooldown, expected", [(0, [3, 5, 7, 9]), (2, [3, 7]), (5, [3, 10])])
+def test_plateau_cooldown(cooldown, expected):
+    # A flat metric: bad from step 2 on. After a reduction, `cooldown` steps do not count.
+    lrs = plateau_run([5.0] * 10, patience=1, cooldown=cooldown, factor=0.5)
+    assert reductions(lrs) == expected
+
+
+@pytest.mark.parametrize("mode, expected", [("rel", [2]), ("abs", [])])
+def test_plateau_threshold_mode(mode, expected):
+    # 9.5 after 10 improves by 5%: not enough against a relative 10% (needs < 9),
+    # enough against an absolute 0.1 (needs < 9.9).
+    lrs = plateau_run([10.0, 9.5], patience=0, threshold=0.1, threshold_mode=mode)
+    assert reductions(lrs) == expected
+
+
+def test_plateau_mode_max():
+    # Rising is good in max mode; a fall or a flat step is bad, and so is NaN.
+    lrs = plateau_run([1.0, 2.0, 3.0, 3.0, 2.0, 4.0, float("nan"), 3.0], mode="max", patience=1,
+                      factor=0.5)
+    assert reductions(lrs) == [5, 8]
+    # The same metrics in min mode: 1.0 stays the best, every later step is bad.
+    assert reductions(plateau_run([1.0, 2.0, 3.0, 3.0], patience=1)) == [3]
+
+
+def test_plateau_min_lr_per_group_and_eps():
+    lrs = plateau_run([1.0] * 5, patience=0, factor=0.1, min_lr=[0.01, 0.0])
+    np.testing.assert_allclose(lrs[:, 0], [0.3, 0.03, 0.01, 0.01, 0.01], rtol=1e-12)
+    np.testing.assert_allclose(lrs[:, 1], [0.02, 0.002, 2e-4, 2e-5, 2e-6], rtol=1e-12)
+    # A change no larger than eps is skipped: 0.3 -> 0.03 goes through, 0.02 -> 0.002 not.
+    lrs = plateau_run([1.0, 1.0], patience=0, factor=0.1, eps=0.05)
+    np.testing.assert_allclose(lrs[-1], [0.03, 0.02], rtol=1e-12)
+
+
+def test_plateau_takes_a_tensor_metric_and_round_trips():
+    opt_a = make_opt()
+    sched_a = ReduceLROnPlateau(opt_a, patience=1, cooldown=1, factor=0.5)
+    for m in [fg.tensor(3.0), fg.tensor([2.0]), 2.5, 2.5]:
+        sched_a.step(m)
+    assert sched_a.best == 2.0 and sched_a.get_last_lr() == pytest.approx([0.15, 0.01])
+    state = sched_a.state_dict()
+    assert "optimizer" not in state and plain_values_only(state)
+
+    opt_b = make_opt()
+    sched_b = ReduceLROnPlateau(opt_b)  # defaults, all replaced by the state dict
+    opt_b.load_state_dict(opt_a.state_dict())
+    sched_b.load_state_dict(state)
+    for m in [2.5, 2.5, 2.5, 1.0, 1.5, 1.5, 1.5]:
+        sched_a.step(m)
+        sched_b.step(m)
+        assert group_lrs(opt_b) == group_lrs(opt_a)
+    assert sched_b.state_dict() == sched_a.state_dict()
+
+
+# ------------------------------------------------------------------------ bad arguments
+def exact(message):
+    return "^" + re.escape(message) + "$"
+
+
+BAD = [
+    (lambda o: StepLR(o, step_size=0), ValueError,
+     exact("[StepLR] step_size must be a positive int, got 0")),
+    (lambda o: StepLR(o, step_size=2.5), TypeError, r"\[StepLR\] step_size must be a positive int"),
+    (lambda o: StepLR(o, step_size=True), TypeError, r"\[StepLR\] step_size"),
+    (lambda o: StepLR(o, step_size=3, gamma=0), ValueError,
+     exact("[StepLR] gamma must be a positive float, got 0")),
+    (lambda o: StepLR(o, step_size=3, gamma=float("nan")), ValueError, r"\[StepLR\] gamma"),
+    (lambda o: StepLR(o, step_size=3, last_epoch=-2), ValueError, r"\[StepLR\] last_epoch"),
+    (lambda o: MultiStepLR(o, milestones=[5, 3]), ValueError,
+     exact("[MultiStepLR] milestones must be strictly increasing, got [5, 3]")),
+    (lambda o: MultiStepLR(o, milestones=[3, 3]), ValueError, "strictly increasing"),
+    (lambda o: MultiStepLR(o, milestones=[-1, 3]), ValueError, r"\[MultiStepLR\] each milestone"),
+    (lambda o: MultiStepLR(o, milestones=5), TypeError,
+     r"\[MultiStepLR\] milestones must be a list"),
+    (lambda o: MultiStepLR(o, milestones=[2], gamma=-0.1), ValueError, r"\[MultiStepLR\] gamma"),
+    (lambda o: ExponentialLR(o, gamma=0.0), ValueError, r"\[ExponentialLR\] gamma"),
+    (lambda o: ExponentialLR(o, gamma="0.9"), TypeError, r"\[ExponentialLR\] gamma"),
+    (lambda o: CosineAnnealingLR(o, T_max=-5), ValueError,
+     exact("[CosineAnnealingLR] T_max must be a positive int, got -5")),
+    (lambda o: CosineAnnealingLR(o, T_max=0), ValueError, r"\[CosineAnnealingLR\] T_max"),
+    (lambda o: CosineAnnealingLR(o, T_max=10, eta_min=-0.1), ValueError,
+     r"\[CosineAnnealingLR\] eta_min"),
+    (lambda o: LinearLR(o, start_factor=0), ValueError,
+     exact("[LinearLR] start_factor must be in (0, 1], got 0")),
+    (lambda o: LinearLR(o, start_factor=1.5), ValueError, r"\[LinearLR\] start_factor"),
+    (lambda o: LinearLR(o, end_factor=1.1), ValueError, r"\[LinearLR\] end_factor"),
+    (lambda o: LinearLR(o, total_iters=0), ValueError, r"\[LinearLR\] total_iters"),
+    (lambda o: ReduceLROnPlateau(o, factor=1.0), ValueError,
+     exact("[ReduceLROnPlateau] factor must be in (0, 1), got 1.0")),
+    (lambda o: ReduceLROnPlateau(o, factor=0), ValueError, r"\[ReduceLROnPlateau\] factor"),
+    (lambda o: ReduceLROnPlateau(o, mode="mn"), ValueError,
+     exact("[ReduceLROnPlateau] mode must be 'min' or 'max', got 'mn'")),
+    (lambda o: ReduceLROnPlateau(o, threshold_mode="pct"), ValueError, "threshold_mode"),
+    (lambda o: ReduceLROnPlateau(o, patience=-1), ValueError, "patience"),
+    (lambda o: ReduceLROnPlateau(o, cooldown=1.5), TypeError, "cooldown"),
+    (lambda o: ReduceLROnPlateau(o, threshold=-1e-4), ValueError, "threshold"),
+    (lambda o: ReduceLROnPlateau(o, min_lr=[0.0]), ValueError,
+     exact("[ReduceLROnPlateau] expected 2 min_lrs (one per param group), got 1")),
+    (lambda o: ReduceLROnPlateau(o, min_lr=-1e-3), ValueError, "min_lr"),
+    (lambda o: SequentialLR(o, [StepLR(o, 2), StepLR(o, 3)], milestones=[]), ValueError,
+     exact("[SequentialLR] expected 1 milestones for 2 schedulers, got 0")),
+    (lambda o: SequentialLR(o, [StepLR(o, 2), StepLR(o, 3), StepLR(o, 4)], milestones=[6, 4]),
+     ValueError, r"\[SequentialLR\] milestones must be strictly increasing"),
+    (lambda o: SequentialLR(o, [StepLR(o, 2), StepLR(make_opt(), 3)], milestones=[4]),
+     ValueError, r"\[SequentialLR\] schedulers\[1\] \(StepLR\) schedules a different optimizer"),
+    (lambda o: SequentialLR(o, [StepLR(o, 2), ReduceLROnPlateau(o)], milestones=[4]),
+     ValueError, r"\[SequentialLR\] schedulers\[1\] is a ReduceLROnPlateau"),
+    (lambda o: SequentialLR(o, [StepLR(o, 2), "cosine"], milestones=[4]), TypeError,
+     r"\[SequentialLR\] schedulers\[1\] must be an LRScheduler, got str"),
+    (lambda o: SequentialLR(o, [], milestones=[]), ValueError, r"\[SequentialLR\] schedulers"),
+]
+
+
+@pytest.mark.parametrize("build, error, message", BAD, ids=[m for _, _, m in BAD])
+def test_bad_arguments(build, error, message):
+    opt = make_opt()
+    with pytest.raises(error, match=message):
+        build(opt)
+
+
+@pytest.mark.parametrize("build", [lambda o: StepLR(o, step_size=0),
+                                   lambda o: LinearLR(o, start_factor=2.0),
+                                   lambda o: ReduceLROnPlateau(o, factor=2.0)])
+def test_rejected_arguments_leave_the_optimizer_unchanged(build):
+    opt = make_opt()
+    before = opt.state_dict()
+    with pytest.raises(ValueError):
+        build(opt)
+    assert opt.state_dict() == before and "initial_lr" not in opt.param_groups[0]
+
+
+NOT_OPTIMIZERS = [None, "sgd", [fg.zeros(2, requires_grad=True)], {"lr": 0.1}]
+BUILDERS = {
+    "StepLR": lambda o: StepLR(o, 3),
+    "MultiStepLR": lambda o: MultiStepLR(o, [2]),
+    "ExponentialLR": lambda o: ExponentialLR(o, 0.9),
+    "CosineAnnealingLR": lambda o: CosineAnnealingLR(o, 10),
+    "LinearLR": LinearLR,
+    "ReduceLROnPlateau": ReduceLROnPlateau,
+    "SequentialLR": lambda o: SequentialLR(o, [], milestones=[]),
+}
+
+
+@pytest.mark.parametrize("name", list(BUILDERS))
+@pytest.mark.parametrize("not_an_optimizer", NOT_OPTIMIZERS, ids=repr)
+def test_not_an_optimizer_is_a_type_error(name, not_an_optimizer):
+    with pytest.raises(TypeError, match=rf"^\[{name}\] expected an Optimizer"):
+        BUILDERS[name](not_an_optimizer)
+
+
+def test_plateau_step_needs_a_number():
+    sched = ReduceLROnPlateau(make_opt())
+    with pytest.raises(TypeError, match=r"\[ReduceLROnPlateau\] step\(\) expects the monitored "
+                                        r"metric as a number, got str"):
+        sched.step("low")
+    assert sched.last_epoch == 0 and sched.num_bad_epochs == 0
+
+
+def test_base_class_needs_get_lr():
+    with pytest.raises(NotImplementedError):
+        LRScheduler(make_opt())

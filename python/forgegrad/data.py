@@ -1,0 +1,206 @@
+"""Datasets and batching: ``Dataset``, ``TensorDataset`` and ``DataLoader``, as in
+``torch.utils.data``.
+
+    loader = DataLoader(TensorDataset(X, y), batch_size=64, shuffle=True, seed=0)
+    for xb, yb in loader:      # forgegrad Tensors: float32 (64, ...) and int64 (64,)
+        ...
+
+A ``TensorDataset`` keeps its columns as numpy arrays, so the loader gathers a whole batch
+with one fancy-indexing call per column and hands the fresh array to ``from_numpy`` without
+copying it again. Any other dataset is read sample by sample and collated by stacking.
+"""
+import builtins
+import math
+
+import numpy as np
+
+from . import _C
+from .creation import rand, tensor
+
+__all__ = ["Dataset", "TensorDataset", "DataLoader"]
+
+# numpy kind -> the dtype forgegrad stores it as (float32 for math, int64 for labels).
+_STORE_AS = {"f": np.float32, "i": np.int64, "u": np.int64, "b": np.bool_}
+
+
+def _storable(array, op, what):
+    """``array`` (at least 1-d) as a C-contiguous array of the dtype forgegrad keeps for its
+    kind; no copy when it already is one."""
+    if array.dtype.kind not in _STORE_AS:
+        raise TypeError(f"[{op}] expected {what} of numbers (float, int or bool), "
+                        f"got numpy dtype {array.dtype}")
+    return np.ascontiguousarray(array, dtype=_STORE_AS[array.dtype.kind])
+
+
+def _to_numpy(value):
+    """A Tensor's values (detached, on the CPU) or anything numpy can read, as an array."""
+    if isinstance(value, _C.Tensor):
+        value = value.detach()
+        if value.device.type != "cpu":
+            value = value.to("cpu")
+        return value.numpy()
+    return np.asarray(value)
+
+
+class Dataset:
+    """Base class of map-style datasets: ``ds[i]`` is sample ``i``, ``len(ds)`` their number."""
+
+    def __getitem__(self, index):
+        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
+
+    def __len__(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement __len__")
+
+
+class TensorDataset(Dataset):
+    """Samples are the rows of equally long arrays: ``ds[i] == (a[i], b[i], ...)``.
+
+    Accepts numpy arrays and forgegrad Tensors, mixed. Columns are stored as numpy arrays
+    (float -> float32, integer -> int64, bool -> bool) in ``.arrays``. Like torch's, it
+    shares memory with its inputs where no conversion is needed; ``ds[i]`` returns copies.
+    """
+
+    def __init__(self, *arrays):
+        if not arrays:
+            raise ValueError("[TensorDataset] expected at least one array, got none")
+        stored = []
+        for k, a in enumerate(arrays):
+            if not isinstance(a, (np.ndarray, _C.Tensor)):
+                raise TypeError(f"[TensorDataset] expected numpy arrays or Tensors, "
+                                f"got {type(a).__name__} as argument {k}")
+            a = _to_numpy(a)
+            if a.ndim == 0:
+                raise ValueError(f"[TensorDataset] expected arrays with a first (sample) "
+                                 f"dimension, got a 0-d array as argument {k}")
+            stored.append(_storable(a, "TensorDataset", f"argument {k} to hold an array"))
+        sizes = [len(a) for a in stored]
+        if len(set(sizes)) > 1:
+            raise ValueError(f"[TensorDataset] expected arrays with the same first dimension, "
+                             f"got sizes {sizes}")
+        self.arrays = tuple(stored)
+
+    def __getitem__(self, index):
+        return tuple(tensor(a[index]) for a in self.arrays)
+
+    def __len__(self):
+        return len(self.arrays[0])
+
+    def __repr__(self):
+        cols = ", ".join(f"{a.shape} {a.dtype}" for a in self.arrays)
+        return f"TensorDataset(n={len(self)}, arrays=[{cols}])"
+
+
+def _check_dataset(dataset):
+    if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+        raise TypeError(f"[DataLoader] expected a dataset with __len__ and __getitem__, "
+                        f"got {type(dataset).__name__}")
+
+
+def _check_int(value, name, minimum):
+    if isinstance(value, builtins.bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"[DataLoader] expected an integer {name}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"[DataLoader] expected {name} >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_device(device):
+    if device is None or isinstance(device, _C.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"[DataLoader] expected a device or a string such as 'cpu', "
+                        f"got {device!r}")
+    return _C.device(device)  # raises ValueError for a bad string
+
+
+def _stack(values):
+    """One batch column from per-sample values (arrays, numbers, Tensors) as a Tensor."""
+    arrays = [_to_numpy(v) for v in values]
+    if len({a.shape for a in arrays}) > 1:
+        raise ValueError(f"[DataLoader] cannot stack samples of different shapes, "
+                         f"got {sorted({a.shape for a in arrays})}")
+    batch = _storable(np.stack(arrays), "DataLoader", "samples")
+    return _C.from_numpy(batch)
+
+
+def _collate(samples):
+    """Stack per-sample items field by field, as torch's default_collate does: tuples and
+    lists give a tuple of batches, dicts a dict, single values one Tensor."""
+    first = samples[0]
+    if isinstance(first, (tuple, list)):
+        if any(len(s) != len(first) for s in samples):
+            raise ValueError("[DataLoader] expected every sample to have the same number of "
+                             f"fields, got {sorted({len(s) for s in samples})}")
+        return tuple(_stack(field) for field in zip(*samples))
+    if isinstance(first, dict):
+        return {key: _stack([s[key] for s in samples]) for key in first}
+    return _stack(samples)
+
+
+class DataLoader:
+    """Iterates over a dataset in batches of forgegrad Tensors.
+
+    Each ``iter()`` is one epoch, in which every sample appears exactly once (less the short
+    last batch with ``drop_last=True``). With ``shuffle=True`` epoch ``k`` is permuted by
+    ``numpy.random.default_rng([seed, k])``, so a run's sequence of orders is reproducible
+    and changes from epoch to epoch; without ``seed`` the base seed is drawn from forgegrad's
+    generator when the loader is built, so ``forgegrad.manual_seed`` fixes it, as in torch.
+    ``device``: batches are moved there with ``.to(device)``.
+    """
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
+                 device=None):
+        _check_dataset(dataset)
+        self.dataset = dataset
+        self.batch_size = _check_int(batch_size, "batch_size", 1)
+        self.shuffle = builtins.bool(shuffle)
+        self.drop_last = builtins.bool(drop_last)
+        self.device = _check_device(device)
+        if seed is not None:
+            self.seed = (_check_int(seed, "seed", 0),)
+        elif self.shuffle:
+            # Two 24-bit draws (float32 has 24 mantissa bits) from the manual_seed stream.
+            self.seed = tuple(int(v) for v in (rand(2).numpy() * (1 << 24)).astype(np.int64))
+        else:
+            self.seed = None
+        self._epoch = 0
+
+    def __len__(self):
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self):
+        # Not a generator function: the epoch's order is fixed as soon as iter() is called.
+        n = len(self.dataset)
+        if self.shuffle:
+            order = np.random.default_rng([*self.seed, self._epoch]).permutation(n)
+        else:
+            order = np.arange(n)
+        self._epoch += 1
+        stop = len(self) * self.batch_size if self.drop_last else n
+        return self._batches(order[:stop])
+
+    def _batches(self, order):
+        fast = (isinstance(self.dataset, TensorDataset)
+                and type(self.dataset).__getitem__ is TensorDataset.__getitem__)
+        for start in range(0, len(order), self.batch_size):
+            index = order[start:start + self.batch_size]
+            if fast:
+                # Fancy indexing returns a fresh contiguous array that from_numpy wraps as is.
+                batch = tuple(_C.from_numpy(a[index]) for a in self.dataset.arrays)
+            else:
+                batch = _collate([self.dataset[int(i)] for i in index])
+            yield self._move(batch)
+
+    def _move(self, batch):
+        if self.device is None:
+            return batch
+        if isinstance(batch, tuple):
+            return tuple(t.to(self.device) for t in batch)
+        if isinstance(batch, dict):
+            return {k: t.to(self.device) for k, t in batch.items()}
+        return batch.to(self.device)
+
+    def __repr__(self):
+        return (f"DataLoader(dataset={self.dataset!r}, batch_size={self.batch_size}, "
+                f"shuffle={self.shuffle}, drop_last={self.drop_last})")

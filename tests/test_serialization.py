@@ -1,0 +1,278 @@
+"""save/load: checkpoints as safetensors files (tensors) plus JSON metadata (structure).
+
+Round trips restore exact types (int vs str keys, list vs tuple, int vs float, None, bools,
+non-finite floats) and bit-exact tensors; other tools see plain named tensors; a failed save
+never touches the previous file; bad files and bad objects give the documented errors.
+"""
+import json
+import math
+import os
+import re
+
+import numpy as np
+import pytest
+import safetensors.numpy
+
+import forgegrad as fg
+import forgegrad.serialization as serialization
+from forgegrad.serialization import load, save
+
+from helpers import as_tensor
+
+BAD_FILE = "is not a valid forgegrad/safetensors checkpoint"
+
+
+def randn(*shape):
+    return fg.tensor(np.random.default_rng(len(shape) + sum(shape)).standard_normal(shape))
+
+
+def assert_same(got, want, where="obj"):
+    """Structural equality with exact types; tensors equal bit for bit in dtype and shape."""
+    assert type(got) is type(want), f"{where}: {type(got).__name__} != {type(want).__name__}"
+    if isinstance(want, fg.Tensor):
+        assert got.dtype == want.dtype and tuple(got.shape) == tuple(want.shape), where
+        assert got.device.type == "cpu", where
+        np.testing.assert_array_equal(got.numpy(), want.detach().cpu().numpy(), err_msg=where)
+    elif isinstance(want, dict):
+        assert list(got) == list(want), f"{where}: keys {list(got)} != {list(want)}"
+        assert [type(k) for k in got] == [type(k) for k in want], f"{where}: key types"
+        for key in want:
+            assert_same(got[key], want[key], f"{where}[{key!r}]")
+    elif isinstance(want, (list, tuple)):
+        assert len(got) == len(want), where
+        for i, (g, w) in enumerate(zip(got, want)):
+            assert_same(g, w, f"{where}[{i}]")
+    elif isinstance(want, float) and math.isnan(want):
+        assert math.isnan(got), where
+    elif isinstance(want, float):
+        assert got == want and math.copysign(1, got) == math.copysign(1, want), where
+    else:
+        assert got == want, where
+
+
+def model_state():
+    return {
+        "0.weight": randn(4, 3),
+        "0.bias": randn(4),
+        "2.weight": randn(2, 4).T,  # a non-contiguous view saves as its values
+        "steps": fg.tensor(np.array([3, -1, 2**40], dtype=np.int64)),
+        "mask": fg.tensor(np.array([[True, False], [False, True]])),
+        "pixels": fg.tensor(np.array([0, 7, 255], dtype=np.uint8)),
+        "scale": fg.tensor(2.5),   # 0-dim
+        "empty": fg.zeros(0, 3),   # no elements
+    }
+
+
+def optimizer_state():
+    return {
+        "state": {0: {"step": 3, "exp_avg": randn(4, 3), "exp_avg_sq": randn(4, 3)},
+                  1: {"step": 3, "exp_avg": randn(4), "exp_avg_sq": randn(4),
+                      "max_exp_avg_sq": None}},
+        "param_groups": [{"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-8,
+                          "weight_decay": 0.0, "amsgrad": False, "maximize": True,
+                          "name": "encoder", "params": [0, 1],
+                          "clip": (float("inf"), -math.inf, float("nan"), -0.0)}],
+    }
+
+
+# ------------------------------------------------------------------------- round trips
+def test_flat_model_state_dict_round_trip_with_its_own_names(tmp_path):
+    sd = model_state()
+    path = tmp_path / "model.safetensors"
+    save(sd, path)
+    assert_same(load(path), sd)
+    # Other tools see the state dict's own names and the numpy dtypes the format names.
+    raw = safetensors.numpy.load_file(path)
+    assert sorted(raw) == sorted(sd)
+    assert {k: v.dtype for k, v in raw.items()} == {
+        "0.weight": np.float32, "0.bias": np.float32, "2.weight": np.float32,
+        "steps": np.int64, "mask": np.bool_, "pixels": np.uint8, "scale": np.float32,
+        "empty": np.float32}
+    assert raw["2.weight"].shape == (4, 2)
+    assert raw["scale"].shape == () and raw["empty"].shape == (0, 3)
+    np.testing.assert_array_equal(raw["2.weight"], sd["2.weight"].numpy())
+
+
+def test_optimizer_state_round_trip_keeps_types(tmp_path):
+    sd = optimizer_state()
+    save(sd, str(tmp_path / "opt.safetensors"))  # a str path as well as a Path
+    got = load(str(tmp_path / "opt.safetensors"))
+    assert_same(got, sd)
+    assert list(got["state"]) == [0, 1] and got["param_groups"][0]["betas"] == (0.9, 0.999)
+    assert sorted(safetensors.numpy.load_file(tmp_path / "opt.safetensors")) == [
+        "state.0.exp_avg", "state.0.exp_avg_sq", "state.1.exp_avg", "state.1.exp_avg_sq"]
+
+
+def test_combined_checkpoint_and_awkward_values_round_trip(tmp_path):
+    ckpt = {"model": model_state(), "optimizer": optimizer_state(), "epoch": 5,
+            "best": 0.125, "history": [{"loss": 1.5}, {"loss": 0.75}],
+            0: "int key", "0": "str key beside it", -3: [(), [], {}, ((1, 2.0), [None])],
+            "text": "ünïcode \"quoted\" \n", "big": 2**70, "tags": ("a", True, False)}
+    save(ckpt, tmp_path / "ckpt.safetensors")
+    assert_same(load(tmp_path / "ckpt.safetensors"), ckpt)
+    assert "model.0.weight" in safetensors.numpy.load_file(tmp_path / "ckpt.safetensors")
+
+
+def test_non_dict_roots_and_no_tensors(tmp_path):
+    for obj in ([randn(2), 1, "x"], (None,), fg.tensor([1, 2]), {}, 7.0):
+        save(obj, tmp_path / "x.safetensors")
+        assert_same(load(tmp_path / "x.safetensors"), obj)
+
+
+def test_save_overwrites_and_keeps_usual_permissions(tmp_path):
+    path = tmp_path / "m.safetensors"
+    save({"w": fg.zeros(2)}, path)
+    save({"w": fg.ones(3)}, path)
+    assert_same(load(path), {"w": fg.ones(3)})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0o600
+    assert os.listdir(tmp_path) == ["m.safetensors"]
+
+
+def test_tensor_on_any_device_loads_on_cpu(tmp_path, device):
+    t = as_tensor(np.arange(6, dtype=np.float32).reshape(2, 3), device)
+    save({"w": t}, tmp_path / "d.safetensors")
+    got = load(tmp_path / "d.safetensors")["w"]
+    assert got.device.type == "cpu"
+    np.testing.assert_array_equal(got.numpy(), np.arange(6, dtype=np.float32).reshape(2, 3))
+
+
+def test_plain_safetensors_file_loads_as_flat_dict(tmp_path):
+    # As a PyTorch state dict exported with safetensors looks: names, no forgegrad metadata.
+    arrays = {"fc.weight": np.arange(6, dtype=np.float32).reshape(2, 3),
+              "fc.bias": np.array([0.5, -0.5], dtype=np.float32),
+              "num_batches": np.array(4, dtype=np.int64),
+              "wide": np.array([1.5, 2.5]), "narrow": np.array([1, 2], dtype=np.int32)}
+    path = tmp_path / "torch.safetensors"
+    safetensors.numpy.save_file(arrays, path, metadata={"format": "pt"})
+    got = load(path)
+    assert sorted(got) == sorted(arrays)
+    assert all(isinstance(t, fg.Tensor) for t in got.values())
+    for name, array in arrays.items():
+        np.testing.assert_array_equal(got[name].numpy(), array)
+    assert got["wide"].dtype == fg.float32 and got["narrow"].dtype == fg.int64
+    assert got["fc.weight"].dtype == fg.float32 and got["fc.weight"].shape == (2, 3)
+
+
+def test_requires_grad_tensor_saves_detached_and_input_is_unchanged(tmp_path):
+    ckpt = {"model": model_state(), "optimizer": optimizer_state()}
+    w = ckpt["model"]["0.weight"]
+    w.requires_grad_(True)
+    (w * w).sum().backward()
+    grad = w.grad.numpy().copy()
+    before = {k: v.detach().numpy().copy() for k, v in ckpt["model"].items()}
+    structure = json.dumps(ckpt["optimizer"], default=lambda t: t.shape)
+    save(ckpt, tmp_path / "c.safetensors")
+    # The input: same tensors, values, flags and grads; same optimizer structure.
+    assert ckpt["model"]["0.weight"] is w and w.requires_grad
+    np.testing.assert_array_equal(w.grad.numpy(), grad)
+    for k, v in ckpt["model"].items():
+        np.testing.assert_array_equal(v.detach().numpy(), before[k])
+    assert json.dumps(ckpt["optimizer"], default=lambda t: t.shape) == structure
+    assert isinstance(ckpt["optimizer"]["param_groups"][0]["betas"], tuple)
+    # The file: the values, as a tensor that does not require grad.
+    got = load(tmp_path / "c.safetensors")["model"]["0.weight"]
+    assert not got.requires_grad
+    np.testing.assert_array_equal(got.numpy(), before["0.weight"])
+
+
+# --------------------------------------------------------------------------- atomicity
+def _fail_replace(*args, **kwargs):
+    raise OSError("disk full (simulated)")
+
+
+def _fail_serialize(tensors, metadata=None):
+    raise RuntimeError("writer crashed (simulated)")
+
+
+def _interrupt_fsync(fd):
+    assert os.fstat(fd).st_size > 100  # the temp file is written in full, then interrupted
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("target, attr, fake, error", [
+    (serialization.os, "replace", _fail_replace, OSError),
+    (serialization.safetensors.numpy, "save", _fail_serialize, RuntimeError),
+    (serialization.os, "fsync", _interrupt_fsync, KeyboardInterrupt),
+], ids=["replace", "writer", "interrupt"])
+def test_failed_save_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypatch, target, attr,
+                                                       fake, error):
+    path = tmp_path / "ckpt.safetensors"
+    save({"w": fg.ones(3), "epoch": 1}, path)
+    good = path.read_bytes()
+    monkeypatch.setattr(target, attr, fake)
+    with pytest.raises(error):
+        save({"w": fg.zeros(5), "epoch": 2}, path)
+    with pytest.raises(error):
+        save({"w": fg.zeros(5)}, tmp_path / "new.safetensors")
+    monkeypatch.undo()
+    assert path.read_bytes() == good
+    assert os.listdir(tmp_path) == ["ckpt.safetensors"]
+    assert load(path)["epoch"] == 1
+
+
+# ------------------------------------------------------------------------- bad files
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "nope.safetensors")
+
+
+def _good_bytes(tmp_path):
+    save({"model": model_state(), "epoch": 3}, tmp_path / "good.safetensors")
+    return (tmp_path / "good.safetensors").read_bytes()
+
+
+@pytest.mark.parametrize("corrupt", [
+    lambda good: good[:-7],                       # tensor data cut short
+    lambda good: good[:len(good) // 3],          # header cut short
+    lambda good: good[:5],                        # not even the header length
+    lambda good: b"",
+    lambda good: np.random.default_rng(1).bytes(len(good)),
+    lambda good: b"\x10" + good[1:],              # header length off by 16
+], ids=["truncated-data", "truncated-header", "five-bytes", "empty", "random", "bad-length"])
+def test_corrupt_file_is_value_error(tmp_path, corrupt):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(corrupt(_good_bytes(tmp_path)))
+    prefix = f"^\\[load\\] {re.escape(str(path))} {BAD_FILE}: "
+    with pytest.raises(ValueError, match=prefix) as info:
+        load(path)
+    assert info.value.__cause__ is not None  # safetensors' own error, chained
+
+
+@pytest.mark.parametrize("meta, reason", [
+    ("{not json", "Expecting property name"),
+    ('{"version": 1, "root": {"tensor": "nowhere"}}', "tensor 'nowhere'"),
+    ('{"version": 1, "root": {"set": [1, 2]}}', "unexpected node"),
+    ('{"version": 1, "root": {"dict": [[1.5, 0]]}}', "unexpected node"),
+    ('{"version": 1, "root": {"float": "1e9"}}', "unexpected node"),
+    ('{"version": 99, "root": 1}', "format version 99"),
+    ('{"version": 1}', "no 'root'"),
+    ("[1, 2]", "no 'root'"),
+])
+def test_bad_metadata_is_value_error(tmp_path, meta, reason):
+    path = tmp_path / "meta.safetensors"
+    safetensors.numpy.save_file({"w": np.ones(2, np.float32)}, path, metadata={"forgegrad": meta})
+    prefix = f"^\\[load\\] {re.escape(str(path))} {BAD_FILE}: "
+    with pytest.raises(ValueError, match=prefix + f".*{reason}"):
+        load(path)
+
+
+# ------------------------------------------------------------------------- bad objects
+@pytest.mark.parametrize("obj, where", [
+    ({"w": np.ones(3)}, "obj['w']"),
+    ({"state": {0: {"fn": lambda: 0}}}, "obj['state'][0]['fn']"),
+    ({"ids": [1, {2, 3}]}, "obj['ids'][1]"),
+    ({"lr": np.float32(0.1)}, "obj['lr']"),
+    ({"x": {1.5: fg.ones(1)}}, "1.5 (float) in obj['x']"),
+    ({"x": {(0, 1): 1}}, "(0, 1) (tuple) in obj['x']"),
+    ({"x": {True: 1}}, "True (bool) in obj['x']"),
+    ({"x": {None: 1}}, "None (NoneType) in obj['x']"),
+    ({"a.b": fg.ones(1), "a": {"b": fg.ones(1)}}, "obj['a.b'] and obj['a']['b']"),
+    ({"__metadata__": fg.ones(1)}, "obj['__metadata__']"),
+], ids=["ndarray", "lambda", "set", "numpy-scalar", "float-key", "tuple-key", "bool-key",
+        "none-key", "ambiguous-path", "reserved-name"])
+def test_unsupported_objects_are_type_errors_and_write_nothing(tmp_path, obj, where):
+    with pytest.raises(TypeError, match=r"^\[save\] .*" + re.escape(where)):
+        save(obj, tmp_path / "x.safetensors")
+    assert os.listdir(tmp_path) == []

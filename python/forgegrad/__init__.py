@@ -24,7 +24,11 @@ long = int64
 float = float32  # noqa: A001
 dtype = _C.dtype
 
-from . import nn  # noqa: E402  (nn uses the names above)
+from . import nn, optim, data, datasets  # noqa: E402  (they use the names above)
+from .data import Dataset, TensorDataset, DataLoader  # noqa: E402
+from .serialization import save, load  # noqa: E402
+from .train import (fit, evaluate, predict, History, Callback, EarlyStopping,  # noqa: E402
+                    ModelCheckpoint)
 
 __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "arange", "rand",
@@ -32,5 +36,7 @@ __all__ = [
     "set_grad_enabled", "is_grad_enabled", "float32", "int64", "bool", "uint8", "device",
     "info", "set_num_threads", "get_num_threads", "nn", "exp", "log", "sqrt", "abs", "clamp",
     "sum", "mean", "max", "argmax", "matmul", "reshape", "flatten", "transpose", "relu", "tanh",
-    "sigmoid", "softmax", "log_softmax", "clone",
+    "sigmoid", "softmax", "log_softmax", "clone", "optim", "data", "datasets", "Dataset",
+    "TensorDataset", "DataLoader", "save", "load", "fit", "evaluate", "predict", "History",
+    "Callback", "EarlyStopping", "ModelCheckpoint",
 ]

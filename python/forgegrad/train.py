@@ -1,0 +1,378 @@
+"""The training loop: ``fit`` (epochs of minibatch steps, validation, a progress bar),
+``evaluate``, ``predict``, the per-epoch ``History``, and the callbacks ``EarlyStopping`` and
+``ModelCheckpoint``.
+
+    history = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
+                  splits.train, splits.val, epochs=20)
+    history.plot("curves.png")   # train against validation: overfitting shows as a gap
+"""
+import math
+import os
+import time
+
+import numpy as np
+
+from . import _C
+from .autograd import no_grad
+from .data import DataLoader, Dataset, TensorDataset
+from .nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
+from .optim.lr_scheduler import ReduceLROnPlateau
+from .serialization import save
+
+__all__ = ["fit", "evaluate", "predict", "History", "Callback", "EarlyStopping",
+           "ModelCheckpoint"]
+
+
+# ---------------------------------------------------------------------------- data and metrics
+def _loader(data, batch_size, shuffle, seed, op):
+    """A DataLoader from a DataLoader, a Dataset, or an (inputs, targets) pair of arrays."""
+    if isinstance(data, DataLoader):
+        return data
+    if isinstance(data, tuple):
+        data = TensorDataset(*data)
+    if not isinstance(data, Dataset) and not (hasattr(data, "__getitem__")
+                                              and hasattr(data, "__len__")):
+        raise TypeError(f"[{op}] expected a DataLoader, a Dataset or an (inputs, targets) "
+                        f"tuple, got {type(data).__name__}")
+    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, seed=seed)
+
+
+def _correct(outputs, targets):
+    """How many predictions are right: argmax of (N, C) scores against class indices, or the
+    sign of logits against 0/1 targets of the same shape."""
+    out, tgt = outputs.detach().numpy(), targets.numpy()
+    if out.ndim == 2 and tgt.ndim == 1:
+        return int((out.argmax(axis=1) == tgt).sum()), len(tgt)
+    return int(((out > 0) == (tgt > 0.5)).sum()), tgt.size
+
+
+_METRICS = {"accuracy": _correct}
+
+
+def _metrics(metrics, loss_fn, op):
+    if metrics is None:  # accuracy for the classification losses
+        return ("accuracy",) if isinstance(loss_fn, (CrossEntropyLoss, NLLLoss,
+                                                     BCEWithLogitsLoss)) else ()
+    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    for name in metrics:
+        if name not in _METRICS:
+            raise ValueError(f"[{op}] unknown metric {name!r}; known: {sorted(_METRICS)}")
+    return metrics
+
+
+class _Totals:
+    """Sums over an epoch's batches: loss weighted by batch size, and metric counts."""
+
+    def __init__(self, metrics):
+        self.metrics, self.samples, self.loss = metrics, 0, 0.0
+        self.hits = {name: [0, 0] for name in metrics}
+
+    def add(self, loss, outputs, targets):
+        n = outputs.shape[0]
+        self.samples += n
+        self.loss += loss * n
+        for name in self.metrics:
+            right, total = _METRICS[name](outputs, targets)
+            self.hits[name][0] += right
+            self.hits[name][1] += total
+
+    def logs(self, prefix=""):
+        out = {prefix + "loss": self.loss / max(self.samples, 1)}
+        for name, (right, total) in self.hits.items():
+            out[prefix + name] = right / max(total, 1)
+        return out
+
+
+# ---------------------------------------------------------------------------- history
+class History:
+    """Per-epoch records: ``history.epochs`` is a list of dicts (epoch, loss, val_loss,
+    accuracy, val_accuracy, lr, time, samples_per_s); ``history["val_loss"]`` is one column."""
+
+    def __init__(self):
+        self.epochs = []
+        self.stopped_early = False
+        self.interrupted = False
+
+    def __getitem__(self, key):
+        return [record.get(key) for record in self.epochs]
+
+    def __len__(self):
+        return len(self.epochs)
+
+    @property
+    def history(self):
+        keys = dict.fromkeys(k for record in self.epochs for k in record)
+        return {k: self[k] for k in keys}
+
+    def best_epoch(self, monitor="val_loss", mode="auto"):
+        values = [(v, i) for i, v in enumerate(self[monitor]) if v is not None]
+        if not values:
+            raise ValueError(f"[History] no values recorded for {monitor!r}")
+        pick = max if _mode(monitor, mode, "History") == "max" else min
+        return self.epochs[pick(values)[1]]["epoch"]
+
+    def plot(self, path):
+        """Draw train against validation loss (and each metric) per epoch into `path`."""
+        try:
+            import matplotlib
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError as error:
+            raise ImportError('[History.plot] needs matplotlib: pip install "forgegrad[plot]"'
+                              ) from error
+        if not self.epochs:
+            raise ValueError("[History.plot] nothing to plot: no epoch has run")
+        names = ["loss"] + [k for k in self.epochs[0] if k in _METRICS]
+        fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4), squeeze=False)
+        epochs = self["epoch"]
+        for ax, name in zip(axes[0], names):
+            ax.plot(epochs, self[name], marker="o", label=f"train {name}")
+            if any(v is not None for v in self["val_" + name]):
+                ax.plot(epochs, self["val_" + name], marker="o", label=f"validation {name}")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(name)
+            ax.grid(alpha=0.3)
+            ax.legend()
+        fig.tight_layout()
+        fig.savefig(os.fspath(path), dpi=100)
+        plt.close(fig)
+        return path
+
+    def __repr__(self):
+        return f"History({len(self.epochs)} epochs, last={self.epochs[-1] if self.epochs else None})"
+
+
+# ---------------------------------------------------------------------------- callbacks
+class Callback:
+    """Hooks ``fit`` calls. ``on_epoch_end`` returns True to stop training."""
+
+    def on_train_begin(self, model, optimizer):
+        pass
+
+    def on_epoch_end(self, epoch, logs, model, optimizer):
+        return False
+
+    def on_train_end(self, model, optimizer):
+        pass
+
+
+def _mode(monitor, mode, op):
+    if mode == "auto":
+        return "max" if "acc" in monitor else "min"
+    if mode not in ("min", "max"):
+        raise ValueError(f"[{op}] mode must be 'auto', 'min' or 'max', got {mode!r}")
+    return mode
+
+
+class _Monitor:
+    """Tracks the best value of one logged quantity."""
+
+    def __init__(self, monitor, mode, min_delta, op):
+        self.monitor, self.op = monitor, op
+        self.mode = _mode(monitor, mode, op)
+        self.min_delta = abs(min_delta)
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def improved(self, logs):
+        if self.monitor not in logs:
+            raise ValueError(f"[{self.op}] monitors {self.monitor!r}, which is not logged "
+                             f"(logged: {sorted(logs)}); pass val_data to fit for val_ values")
+        value = logs[self.monitor]
+        better = (value < self.best - self.min_delta if self.mode == "min"
+                  else value > self.best + self.min_delta)
+        if better:
+            self.best = value
+        return better
+
+
+def _snapshot(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+class EarlyStopping(Callback):
+    """Stop when `monitor` has not improved for `patience` epochs; with restore_best, the
+    model ends with the weights of its best epoch (also when training ran to the end)."""
+
+    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
+                 restore_best=True):
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"[EarlyStopping] patience must be an int >= 0, got {patience!r}")
+        self.tracker = _Monitor(monitor, mode, min_delta, "EarlyStopping")
+        self.patience, self.restore_best = patience, restore_best
+        self.best_epoch, self.best_weights, self.wait = None, None, 0
+
+    def on_epoch_end(self, epoch, logs, model, optimizer):
+        if self.tracker.improved(logs):
+            self.best_epoch, self.wait = epoch, 0
+            if self.restore_best:
+                self.best_weights = _snapshot(model)
+            return False
+        self.wait += 1
+        return self.wait > self.patience
+
+    def on_train_end(self, model, optimizer):
+        if self.restore_best and self.best_weights is not None:
+            model.load_state_dict(self.best_weights)
+
+
+class ModelCheckpoint(Callback):
+    """Save the model's state dict to `path` (a safetensors file, written atomically) after
+    each epoch, or only when `monitor` improves with save_best_only. `path` may hold
+    ``{epoch}``, formatted per save."""
+
+    def __init__(self, path, monitor="val_loss", save_best_only=True, mode="auto"):
+        self.path, self.save_best_only = os.fspath(path), save_best_only
+        self.tracker = _Monitor(monitor, mode, 0.0, "ModelCheckpoint")
+        self.saved = []
+
+    def on_epoch_end(self, epoch, logs, model, optimizer):
+        if self.tracker.improved(logs) or not self.save_best_only:
+            path = self.path.format(epoch=epoch)
+            save(model.state_dict(), path)
+            self.saved.append(path)
+        return False
+
+
+# ---------------------------------------------------------------------------- the loop
+def _progress(loader, epoch, epochs, enabled):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=len(loader), desc=f"epoch {epoch}/{epochs}", unit="batch",
+                dynamic_ncols=True, leave=True)
+
+
+def _format(logs):
+    """Short progress-bar text: accuracies as percentages, rates as whole numbers."""
+    out = {}
+    for key, value in logs.items():
+        if key in ("epoch", "time"):
+            continue
+        if key.endswith(tuple(_METRICS)):
+            out[key] = f"{value:.1%}"
+        elif key.startswith("samples"):
+            out["samples/s"] = f"{value:.0f}"
+        else:
+            out[key] = f"{value:.4g}"
+    return out
+
+
+def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batch_size=64,
+        scheduler=None, callbacks=(), metrics=None, progress=True, seed=None):
+    """Train `model` for `epochs` passes over `train_data`; returns a History.
+
+    train_data / val_data: DataLoaders, Datasets or (inputs, targets) arrays (wrapped in
+    DataLoaders of `batch_size`, the training one shuffled with `seed`). metrics: names
+    to log beside the loss; default accuracy for the classification losses. scheduler:
+    stepped once per epoch (ReduceLROnPlateau with val_loss, or loss without val_data).
+    Ctrl-C ends training cleanly after the current batch: the History so far comes back
+    with ``interrupted`` set, and callbacks still finish (EarlyStopping restores weights).
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"[fit] epochs must be an int >= 0, got {epochs!r}")
+    if not callable(loss_fn):
+        raise TypeError(f"[fit] loss_fn must be callable, got {type(loss_fn).__name__}")
+    train_loader = _loader(train_data, batch_size, True, seed, "fit")
+    val_loader = None if val_data is None else _loader(val_data, batch_size, False, None, "fit")
+    metrics = _metrics(metrics, loss_fn, "fit")
+    callbacks = list(callbacks)
+    history = History()
+    for callback in callbacks:
+        callback.on_train_begin(model, optimizer)
+    try:
+        for epoch in range(1, epochs + 1):
+            bar = _progress(train_loader, epoch, epochs, progress)
+            start = time.perf_counter()
+            try:
+                totals = _train_epoch(model, loss_fn, optimizer, train_loader, metrics, bar)
+            except KeyboardInterrupt:
+                history.interrupted = True
+                if bar is not None:
+                    bar.close()
+                break
+            elapsed = time.perf_counter() - start
+            logs = {"epoch": epoch, **totals.logs()}
+            if val_loader is not None:
+                logs.update({f"val_{k}": v for k, v in
+                             evaluate(model, loss_fn, val_loader, metrics).items()})
+            logs.update(lr=optimizer.param_groups[0]["lr"], time=elapsed,
+                        samples_per_s=totals.samples / elapsed if elapsed > 0 else math.inf)
+            history.epochs.append(logs)
+            if bar is not None:
+                bar.set_postfix(_format(logs), refresh=False)
+                bar.close()
+            if scheduler is not None:
+                if isinstance(scheduler, ReduceLROnPlateau):
+                    scheduler.step(logs.get("val_loss", logs["loss"]))
+                else:
+                    scheduler.step()
+            stop = [c.on_epoch_end(epoch, logs, model, optimizer) for c in callbacks]
+            if any(stop):
+                history.stopped_early = True
+                break
+    finally:
+        for callback in callbacks:
+            callback.on_train_end(model, optimizer)
+    return history
+
+
+def _train_epoch(model, loss_fn, optimizer, loader, metrics, bar):
+    model.train()
+    totals = _Totals(metrics)
+    start = shown = time.perf_counter()
+    for inputs, targets in loader:
+        outputs = model(inputs)
+        loss = loss_fn(outputs, targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        totals.add(loss.item(), outputs, targets)
+        if bar is not None:
+            bar.update(1)
+            now = time.perf_counter()
+            if now - shown > 0.2:  # formatting every batch would cost more than small steps
+                shown = now
+                rate = totals.samples / (now - start)
+                bar.set_postfix(_format({**totals.logs(), "samples_per_s": rate}), refresh=False)
+    if totals.samples and not math.isfinite(totals.loss):
+        raise RuntimeError(f"[fit] the training loss became {totals.loss}; lower the "
+                                 "learning rate or clip gradients")
+    return totals
+
+
+def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
+    """Mean loss (and metrics) of `model` over `data`, in eval mode, without gradients; the
+    model's train/eval mode is restored afterwards."""
+    loader = _loader(data, batch_size, False, None, "evaluate")
+    metrics = _metrics(metrics, loss_fn, "evaluate")
+    totals = _Totals(metrics)
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            for inputs, targets in loader:
+                outputs = model(inputs)
+                totals.add(loss_fn(outputs, targets).item(), outputs, targets)
+    finally:
+        model.train(was_training)
+    return totals.logs()
+
+
+def predict(model, data, batch_size=256):
+    """`model`'s outputs for `data` (an array or Tensor of inputs, a Dataset whose first
+    column is the inputs, or a DataLoader), batch by batch in eval mode, as one Tensor."""
+    if isinstance(data, (np.ndarray, _C.Tensor)):
+        data = TensorDataset(data)
+    loader = _loader(data, batch_size, False, None, "predict")
+    was_training = model.training
+    model.eval()
+    outputs = []
+    try:
+        with no_grad():
+            for batch in loader:
+                outputs.append(model(batch[0]).numpy())
+    finally:
+        model.train(was_training)
+    if not outputs:
+        raise ValueError("[predict] got no inputs")
+    return _C.from_numpy(np.concatenate(outputs))

@@ -54,32 +54,40 @@ void sgd_step(float* const* params, float* const* momentum_buffers, const float*
 
 // ---- Adam and AdamW ----------------------------------------------------------------------
 
-// What one tensor's update needs besides its buffers: the step's bias corrections folded in.
+// What one tensor's update needs besides its buffers, with the options and the step's bias
+// corrections folded into plain numbers, so the loop has no branches and vectorizes.
 struct AdamScalars {
-  float beta1_complement, beta2, beta2_complement, eps, weight_decay, decay_factor;
-  float step_size;            // lr / (1 - beta1^t)
+  float sign;           // -1 to maximize
+  float l2;             // Adam's weight decay, added to the gradient (0 for AdamW)
+  float decay;          // AdamW's decoupled decay factor 1 - lr * weight_decay (1 for Adam)
+  float beta1_complement, beta2, beta2_complement, eps;
+  float step_size;              // lr / (1 - beta1^t)
   float bias_correction2_sqrt;  // sqrt(1 - beta2^t)
 };
 
-// p, m, v, v_max, grad (n): elements [begin, end) of one tensor
+// p, m, v, v_max, grad (n): elements [begin, end) of one tensor; v_max only with amsgrad
 FG_SIMD static void adam_range(float* p, float* m, float* v, float* v_max, const float* grad,
-                               const AdamScalars& s, const AdamOptions& o, int64_t begin,
-                               int64_t end) {
-  for (int64_t i = begin; i < end; ++i) {
-    float g = o.maximize ? -grad[i] : grad[i];
-    float param = p[i];
-    if (o.decoupled_weight_decay) param *= s.decay_factor;
-    else if (s.weight_decay != 0.0f) g += s.weight_decay * param;
-    float mi = m[i] + s.beta1_complement * (g - m[i]);  // PyTorch's lerp toward g
-    float vi = s.beta2 * v[i] + s.beta2_complement * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    if (o.amsgrad) {
-      vi = std::max(v_max[i], vi);
+                               const AdamScalars scalars, int64_t begin, int64_t end) {
+  const AdamScalars s = scalars;  // a local copy: stores to the buffers cannot change it
+  auto update = [&](int64_t i, float second_moment) {
+    float mi = m[i];
+    float denom = std::sqrt(second_moment) / s.bias_correction2_sqrt + s.eps;
+    p[i] = p[i] * s.decay - s.step_size * (mi / denom);
+  };
+  auto moments = [&](int64_t i) {
+    float g = s.sign * grad[i] + s.l2 * p[i];
+    m[i] += s.beta1_complement * (g - m[i]);  // PyTorch's lerp toward g
+    v[i] = s.beta2 * v[i] + s.beta2_complement * g * g;
+    return v[i];
+  };
+  if (v_max) {
+    for (int64_t i = begin; i < end; ++i) {
+      float vi = std::max(v_max[i], moments(i));
       v_max[i] = vi;
+      update(i, vi);
     }
-    float denom = std::sqrt(vi) / s.bias_correction2_sqrt + s.eps;
-    p[i] = param - s.step_size * (mi / denom);
+  } else {
+    for (int64_t i = begin; i < end; ++i) update(i, moments(i));
   }
 }
 
@@ -87,18 +95,19 @@ void adam_step(float* const* params, float* const* exp_avgs, float* const* exp_a
                float* const* max_exp_avg_sqs, const float* const* grads, const int64_t* steps,
                const AdamOptions& options, const int64_t* sizes, int64_t count) {
   std::vector<AdamScalars> scalars(count);
+  const bool decoupled = options.decoupled_weight_decay;
   for (int64_t i = 0; i < count; ++i) {
     double t = double(steps[i]);
-    scalars[i] = {float(1.0 - options.beta1), float(options.beta2), float(1.0 - options.beta2),
-                  float(options.eps), float(options.weight_decay),
-                  float(1.0 - options.lr * options.weight_decay),
-                  float(options.lr / (1.0 - std::pow(options.beta1, t))),
+    scalars[i] = {options.maximize ? -1.0f : 1.0f,
+                  decoupled ? 0.0f : float(options.weight_decay),
+                  decoupled ? float(1.0 - options.lr * options.weight_decay) : 1.0f,
+                  float(1.0 - options.beta1), float(options.beta2), float(1.0 - options.beta2),
+                  float(options.eps), float(options.lr / (1.0 - std::pow(options.beta1, t))),
                   float(std::sqrt(1.0 - std::pow(options.beta2, t)))};
   }
   for_each_tensor_range(sizes, count, [&](int64_t i, int64_t begin, int64_t end) {
     adam_range(params[i], exp_avgs[i], exp_avg_sqs[i],
-               options.amsgrad ? max_exp_avg_sqs[i] : nullptr, grads[i], scalars[i], options,
-               begin, end);
+               options.amsgrad ? max_exp_avg_sqs[i] : nullptr, grads[i], scalars[i], begin, end);
   });
 }
 

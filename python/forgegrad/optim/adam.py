@@ -11,6 +11,8 @@ class Adam(Optimizer):
     p = p - lr / (1 - b1^t) * m / (sqrt(v or v_max) / sqrt(1 - b2^t) + eps)."""
 
     _state_keys = ("step", "exp_avg", "exp_avg_sq")
+    _buffer_keys = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    _optional_buffer_keys = ("max_exp_avg_sq",)  # None when saved without amsgrad
     _decoupled_weight_decay = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
@@ -39,7 +41,7 @@ class Adam(Optimizer):
             if not state:
                 state = self.state[p] = {"step": 0, "exp_avg": creation.zeros_like(p),
                                          "exp_avg_sq": creation.zeros_like(p)}
-            if amsgrad and "max_exp_avg_sq" not in state:
+            if amsgrad and state.get("max_exp_avg_sq") is None:
                 state["max_exp_avg_sq"] = creation.zeros_like(p)
             state["step"] += 1
             states.append(state)

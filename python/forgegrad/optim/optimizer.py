@@ -14,6 +14,10 @@ from ..autograd import enable_grad, no_grad
 class Optimizer:
     # Keys every non-empty per-parameter state holds (checked when a state dict is loaded).
     _state_keys = ()
+    # Per-parameter state entries that are buffers shaped like the parameter: a loaded one
+    # must be such a Tensor, or None for those in _optional_buffer_keys ("not started yet").
+    _buffer_keys = ()
+    _optional_buffer_keys = ()
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
@@ -124,6 +128,9 @@ class Optimizer:
                                  f"{len(saved_params)} parameters in the state dict, "
                                  f"{len(group['params'])} in the optimizer")
             params_by_index.update(zip(saved_params, group["params"]))
+            missing = [k for k in self.defaults if k not in saved]
+            if missing:
+                raise ValueError(f"[{name}.load_state_dict] param group {i} has no {missing}")
             new_group = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
             new_group["params"] = group["params"]
             self._check_group(new_group)
@@ -155,6 +162,10 @@ class Optimizer:
                 value = value.detach().to(p.device).clone()
             elif key == "step" and (not isinstance(value, numbers.Integral) or value < 0):
                 raise ValueError(f"{where}: expected a step count >= 0, got {value!r}")
+            elif key in self._buffer_keys and not (value is None
+                                                   and key in self._optional_buffer_keys):
+                raise ValueError(f"{where}: expected {key} to be a Tensor of shape {p.shape}, "
+                                 f"got {type(value).__name__}")
             state[key] = value
         return state
 
@@ -170,9 +181,9 @@ class Optimizer:
 def check_number(optimizer, group, key, low=0.0, high=math.inf, high_inclusive=True):
     """group[key] must be a real number in [low, high] (or [low, high))."""
     value = group[key]
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"[{optimizer._name}] {key} must be a number, got {value!r}")
-    if value < low or value > high or (value == high and not high_inclusive):
+    if math.isnan(value) or value < low or value > high or (value == high and not high_inclusive):
         bracket = "]" if high_inclusive else ")"
         raise ValueError(f"[{optimizer._name}] {key} must be in [{low}, {high}{bracket}, "
                          f"got {value}")

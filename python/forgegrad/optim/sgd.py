@@ -9,6 +9,7 @@ class SGD(Optimizer):
     g = g + momentum * b if nesterov else b;  p = p - lr * g."""
 
     _state_keys = ("momentum_buffer",)
+    _buffer_keys = _optional_buffer_keys = ("momentum_buffer",)
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False, *, maximize=False):

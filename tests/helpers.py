@@ -239,3 +239,27 @@ def np_reduce(v, reduction):
     if reduction == "sum":
         return np.sum(v)
     return v
+
+
+# ----------------------------------------------------------------------------- loss references
+def np_mse(x, y, reduction="mean"):
+    return np_reduce((x - y) ** 2, reduction)
+
+
+def np_l1(x, y, reduction="mean"):
+    return np_reduce(np.abs(x - y), reduction)
+
+
+def np_cross_entropy(x, t, reduction="mean", label_smoothing=0.0):
+    lsm = np_log_softmax(x, axis=1)
+    nll = -lsm[np.arange(x.shape[0]), t]
+    smooth = -lsm.mean(axis=1)
+    return np_reduce((1.0 - label_smoothing) * nll + label_smoothing * smooth, reduction)
+
+
+def np_nll(x, t, reduction="mean"):
+    return np_reduce(-x[np.arange(x.shape[0]), t], reduction)
+
+
+def np_bce_logits(x, y, reduction="mean"):
+    return np_reduce(np.maximum(x, 0.0) - x * y + np.log1p(np.exp(-np.abs(x))), reduction)

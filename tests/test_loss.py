@@ -7,33 +7,11 @@ import pytest
 import forgegrad.nn.functional as F
 
 from helpers import (SHAPES, as_tensor, assert_close, check_backward, check_forward,
-                     make_input, np_log_softmax, np_reduce, to_numpy)
+                     make_input, np_bce_logits, np_cross_entropy, np_l1, np_log_softmax,
+                     np_mse, np_nll, to_numpy)
 
 REDUCTIONS = ["mean", "sum", "none"]
 CLASS_SHAPES = [(1, 1), (1, 7), (7, 1), (7, 33), (33, 129), (129, 7), (129, 2)]
-
-
-def np_mse(x, y, reduction="mean"):
-    return np_reduce((x - y) ** 2, reduction)
-
-
-def np_l1(x, y, reduction="mean"):
-    return np_reduce(np.abs(x - y), reduction)
-
-
-def np_cross_entropy(x, t, reduction="mean", label_smoothing=0.0):
-    lsm = np_log_softmax(x, axis=1)
-    nll = -lsm[np.arange(x.shape[0]), t]
-    smooth = -lsm.mean(axis=1)
-    return np_reduce((1.0 - label_smoothing) * nll + label_smoothing * smooth, reduction)
-
-
-def np_nll(x, t, reduction="mean"):
-    return np_reduce(-x[np.arange(x.shape[0]), t], reduction)
-
-
-def np_bce_logits(x, y, reduction="mean"):
-    return np_reduce(np.maximum(x, 0.0) - x * y + np.log1p(np.exp(-np.abs(x))), reduction)
 
 
 def _targets(n, c, rng):

@@ -36,7 +36,7 @@ __all__ = [
     "set_grad_enabled", "is_grad_enabled", "float32", "int64", "bool", "uint8", "device",
     "info", "set_num_threads", "get_num_threads", "nn", "exp", "log", "sqrt", "abs", "clamp",
     "sum", "mean", "max", "argmax", "matmul", "reshape", "flatten", "transpose", "relu", "tanh",
-    "sigmoid", "softmax", "log_softmax", "clone", "optim", "data", "datasets", "Dataset",
-    "TensorDataset", "DataLoader", "save", "load", "fit", "evaluate", "predict", "History",
-    "Callback", "EarlyStopping", "ModelCheckpoint",
+    "sigmoid", "softmax", "log_softmax", "clone", "add", "sub", "mul", "div", "neg", "optim",
+    "data", "datasets", "Dataset", "TensorDataset", "DataLoader", "save", "load", "fit",
+    "evaluate", "predict", "History", "Callback", "EarlyStopping", "ModelCheckpoint",
 ]

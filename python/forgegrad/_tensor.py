@@ -97,6 +97,7 @@ _METHODS = {
     "cpu": lambda self: _C._to_device(self, "cpu"),
     "cuda": lambda self, device="cuda": _C._to_device(self, device),
     "contiguous": lambda self: self,  # every forgegrad tensor is contiguous
+    "__deepcopy__": lambda self, memo: _deepcopy(self, memo),
     "__bool__": lambda self: builtins.bool(_single_value(self, "bool")),
     "__float__": lambda self: float(_single_value(self, "float")),
     "__int__": lambda self: int(_single_value(self, "int")),
@@ -112,6 +113,18 @@ _METHODS = {
     "mul_": _in_place(operator.mul, "mul_"),
     "div_": _in_place(operator.truediv, "div_"),
 }
+
+def _deepcopy(self, memo):
+    """copy.deepcopy of a leaf tensor (or Parameter): new storage, same requires_grad and a
+    copy of its grad, as in PyTorch (which, too, refuses results of ops)."""
+    if not self.is_leaf:
+        raise RuntimeError("[deepcopy] only leaf tensors can be deep-copied; detach() first")
+    out = type(self)(self.detach().clone())
+    out.requires_grad_(self.requires_grad)
+    if self.grad is not None:
+        out.grad = self.grad.clone()
+    return out
+
 
 def _transpose_2d(self):
     if self.ndim > 2:

@@ -130,15 +130,19 @@ class Module:
     register_module = add_module
 
     # ---- traversal ----
-    def named_modules(self, prefix="", memo=None):
+    def named_modules(self, prefix="", memo=None, remove_duplicate=True):
+        """(dotted name, module) for self and every submodule; a module reachable by two
+        paths comes once, unless remove_duplicate=False (as state_dict needs)."""
         memo = set() if memo is None else memo
-        if id(self) in memo:
-            return
-        memo.add(id(self))
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, module in self._modules.items():
             if module is not None:
-                yield from module.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+                yield from module.named_modules(f"{prefix}.{name}" if prefix else name, memo,
+                                                remove_duplicate)
 
     def modules(self):
         for _, module in self.named_modules():
@@ -234,9 +238,11 @@ class Module:
 
     # ---- state dicts ----
     def state_dict(self, prefix=""):
-        """Parameters and persistent buffers by dotted name, detached (sharing storage)."""
+        """Parameters and persistent buffers by dotted name, detached (sharing storage). As
+        in PyTorch, a module or parameter shared by two paths is listed under both."""
         out = collections.OrderedDict()
-        for module_prefix, module in self.named_modules(prefix.rstrip(".")):
+        for module_prefix, module in self.named_modules(prefix.rstrip("."),
+                                                        remove_duplicate=False):
             lead = f"{module_prefix}." if module_prefix else ""
             for name, p in module._parameters.items():
                 if p is not None:

@@ -259,12 +259,9 @@ def test_fit_resumed_from_file_equals_one_long_fit(tmp_path):
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
-        # DataLoader has no set_epoch or state_dict: its epoch counter is private and each
-        # iter() is one epoch (the order fixed as iter() is called, before any batch), so
-        # the one public way to position a fresh loader at epoch N is N calls of iter().
         loader = _loader()
-        for _ in range(ckpt["epoch"] if advance else 0):
-            iter(loader)
+        if advance:  # to the shuffle order of the epoch after the checkpoint
+            loader.set_epoch(ckpt["epoch"])
         fg.manual_seed(RESUME_SEED)
         history = fit(model, loss_fn, opt, loader, epochs=M_EPOCHS, scheduler=sched, **fit_kw)
         return model, opt, history
@@ -278,6 +275,40 @@ def test_fit_resumed_from_file_equals_one_long_fit(tmp_path):
     # Control: a loader left at epoch 0 replays epoch 0's shuffles, and the run differs.
     model3, _, _ = resume(seed=77, advance=False)
     assert not np.array_equal(arrays(model3)["0.weight"], want["model"]["0.weight"])
+
+
+def test_fit_from_arrays_resumes_with_initial_epoch(tmp_path):
+    loss_fn = nn.CrossEntropyLoss()
+    fit_kw = dict(batch_size=BATCH, seed=0, progress=False)
+
+    model, opt, sched = _fit_objects(seed=1)
+    straight = fit(model, loss_fn, opt, (X, Y), epochs=N_EPOCHS + M_EPOCHS, scheduler=sched,
+                   callbacks=[_ReseedAt(N_EPOCHS)], **fit_kw)
+    want = snapshot(model, opt)
+
+    model, opt, sched = _fit_objects(seed=1)
+    fit(model, loss_fn, opt, (X, Y), epochs=N_EPOCHS, scheduler=sched, **fit_kw)
+    path = tmp_path / "fit.safetensors"
+    fg.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+             "scheduler": sched.state_dict(), "epoch": N_EPOCHS}, path)
+
+    model, opt, sched = _fit_objects(seed=77)
+    ckpt = fg.load(path)
+    model.load_state_dict(ckpt["model"])
+    opt.load_state_dict(ckpt["optimizer"])
+    sched.load_state_dict(ckpt["scheduler"])
+    fg.manual_seed(RESUME_SEED)
+    resumed = fit(model, loss_fn, opt, (X, Y), epochs=N_EPOCHS + M_EPOCHS, scheduler=sched,
+                  initial_epoch=ckpt["epoch"], **fit_kw)
+    assert resumed["epoch"] == list(range(N_EPOCHS + 1, N_EPOCHS + M_EPOCHS + 1))
+    assert resumed["loss"] == straight["loss"][N_EPOCHS:]
+    assert_identical(snapshot(model, opt), want, "fit resumed from arrays")
+
+
+def test_fit_rejects_an_initial_epoch_past_the_last():
+    model, opt, _ = _fit_objects(seed=1)
+    with pytest.raises(ValueError, match="initial_epoch"):
+        fit(model, nn.CrossEntropyLoss(), opt, (X, Y), epochs=2, initial_epoch=3)
 
 
 # ------------------------------------------------------------------- other tools read it

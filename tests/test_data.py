@@ -177,6 +177,19 @@ def test_epoch_order_is_fixed_when_iteration_starts():
     np.testing.assert_array_equal(rows1, epoch_rows(fresh))
 
 
+def test_set_epoch_repositions_the_shuffle_sequence():
+    loader = DataLoader(id_dataset(30), batch_size=4, shuffle=True, seed=2)
+    orders = [epoch_rows(loader) for _ in range(4)]
+    assert loader.epoch == 4
+    resumed = DataLoader(id_dataset(30), batch_size=4, shuffle=True, seed=2)
+    resumed.set_epoch(2)
+    np.testing.assert_array_equal(epoch_rows(resumed), orders[2])
+    np.testing.assert_array_equal(epoch_rows(resumed), orders[3])
+    with pytest.raises(ValueError, match="epoch"):
+        resumed.set_epoch(-1)
+    assert resumed.epoch == 4  # a rejected set_epoch changes nothing
+
+
 def test_device_argument():
     loader = DataLoader(id_dataset(6), batch_size=4, device="cpu")
     assert loader.device == fg.device("cpu")

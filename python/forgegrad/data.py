@@ -145,7 +145,8 @@ class DataLoader:
     ``numpy.random.default_rng([seed, k])``, so a run's sequence of orders is reproducible
     and changes from epoch to epoch; without ``seed`` the base seed is drawn from forgegrad's
     generator when the loader is built, so ``forgegrad.manual_seed`` fixes it, as in torch.
-    ``device``: batches are moved there with ``.to(device)``.
+    ``device``: batches are moved there with ``.to(device)``. ``epoch`` is the number of
+    the next epoch (``set_epoch`` repositions it, to resume a run's sequence of orders).
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
@@ -163,7 +164,11 @@ class DataLoader:
             self.seed = tuple(int(v) for v in (rand(2).numpy() * (1 << 24)).astype(np.int64))
         else:
             self.seed = None
-        self._epoch = 0
+        self.epoch = 0
+
+    def set_epoch(self, epoch):
+        """Make the next ``iter()`` epoch number ``epoch`` (its shuffle order included)."""
+        self.epoch = _check_int(epoch, "epoch", 0)
 
     def __len__(self):
         n = len(self.dataset)
@@ -173,10 +178,10 @@ class DataLoader:
         # Not a generator function: the epoch's order is fixed as soon as iter() is called.
         n = len(self.dataset)
         if self.shuffle:
-            order = np.random.default_rng([*self.seed, self._epoch]).permutation(n)
+            order = np.random.default_rng([*self.seed, self.epoch]).permutation(n)
         else:
             order = np.arange(n)
-        self._epoch += 1
+        self.epoch += 1
         stop = len(self) * self.batch_size if self.drop_last else n
         return self._batches(order[:stop])
 

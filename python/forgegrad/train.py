@@ -258,21 +258,29 @@ def _format(logs):
 
 
 def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batch_size=64,
-        scheduler=None, callbacks=(), metrics=None, progress=True, seed=None):
-    """Train `model` for `epochs` passes over `train_data`; returns a History.
+        scheduler=None, callbacks=(), metrics=None, progress=True, seed=None, initial_epoch=0):
+    """Train `model` on `train_data` through epoch `epochs`; returns a History.
 
     train_data / val_data: DataLoaders, Datasets or (inputs, targets) arrays (wrapped in
     DataLoaders of `batch_size`, the training one shuffled with `seed`). metrics: names
     to log beside the loss; default accuracy for the classification losses. scheduler:
     stepped once per epoch (ReduceLROnPlateau with val_loss, or loss without val_data).
+    initial_epoch: resume a run after that many epochs (load the model, optimizer and
+    scheduler states first): training runs epochs initial_epoch + 1 .. epochs, and a loader
+    fit builds itself starts at that epoch's shuffle.
     Ctrl-C ends training cleanly after the current batch: the History so far comes back
     with ``interrupted`` set, and callbacks still finish (EarlyStopping restores weights).
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"[fit] epochs must be an int >= 0, got {epochs!r}")
+    for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"[fit] {name} must be an int >= 0, got {value!r}")
+    if initial_epoch > epochs:
+        raise ValueError(f"[fit] initial_epoch ({initial_epoch}) is past epochs ({epochs})")
     if not callable(loss_fn):
         raise TypeError(f"[fit] loss_fn must be callable, got {type(loss_fn).__name__}")
     train_loader = _loader(train_data, batch_size, True, seed, "fit")
+    if train_loader is not train_data:
+        train_loader.set_epoch(initial_epoch)
     val_loader = None if val_data is None else _loader(val_data, batch_size, False, None, "fit")
     metrics = _metrics(metrics, loss_fn, "fit")
     callbacks = list(callbacks)
@@ -280,7 +288,7 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
     for callback in callbacks:
         callback.on_train_begin(model, optimizer)
     try:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(initial_epoch + 1, epochs + 1):
             bar = _progress(train_loader, epoch, epochs, progress)
             start = time.perf_counter()
             try:

@@ -60,6 +60,12 @@ def restore_threads():
 
 
 @pytest.fixture
+def one_thread(restore_threads):
+    """forgegrad on one thread for the test (thread splits have their own tests)."""
+    fg.set_num_threads(1)
+
+
+@pytest.fixture
 def rng(_reseed):
     """numpy Generator seeded from the test id (the same stream the helpers draw from)."""
     return helpers.RNG

@@ -77,21 +77,26 @@ def _positive_int(text):
     return value
 
 
+def _non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an int >= 0, got {text}")
+    return value
+
+
 def _device(requested):
-    """auto: the GPU when this build has CUDA and one is present, else the CPU."""
-    if requested == "auto":
-        return "cuda" if _C.cuda_compiled and _C.cuda_device_count() > 0 else "cpu"
-    if requested == "cuda" and not (_C.cuda_compiled and _C.cuda_device_count() > 0):
-        raise SystemExit("forgegrad train: --device cuda, but no CUDA device is usable "
-                         "(see `forgegrad info`)")
-    return requested
+    """The device to train on. fit drives the CPU until the CUDA backend lands, so auto is
+    the CPU for now and an explicit cuda says why it cannot run."""
+    if requested == "cuda":
+        usable = _C.cuda_compiled and _C.cuda_device_count() > 0
+        raise SystemExit("forgegrad train: --device cuda: " +
+                         ("training on the GPU comes with the CUDA backend; use --device cpu"
+                          if usable else "no CUDA device is usable (see `forgegrad info`)"))
+    return "cpu"
 
 
 def train(args):
-    device = _device(args.device)
-    if device != "cpu":
-        raise SystemExit(f"forgegrad train: training on {device} comes with the CUDA backend; "
-                         "use --device cpu")
+    _device(args.device)
     _C.manual_seed(args.seed)
     try:
         data = DATASETS[args.dataset](seed=args.seed)
@@ -168,7 +173,7 @@ def parser():
     t.add_argument("--batch-size", type=_positive_int, default=32)
     t.add_argument("--epochs", type=_positive_int, default=30)
     t.add_argument("--scheduler", choices=SCHEDULERS, default="cosine")
-    t.add_argument("--early-stopping", type=int, default=0, metavar="PATIENCE",
+    t.add_argument("--early-stopping", type=_non_negative_int, default=0, metavar="PATIENCE",
                    help="stop after PATIENCE epochs without a better val_loss and restore "
                         "the best weights (0: off)")
     t.add_argument("--seed", type=int, default=0)

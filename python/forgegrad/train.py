@@ -197,8 +197,12 @@ class EarlyStopping(Callback):
                  restore_best=True):
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise ValueError(f"[EarlyStopping] patience must be an int >= 0, got {patience!r}")
-        self.tracker = _Monitor(monitor, mode, min_delta, "EarlyStopping")
+        self.monitor, self.mode, self.min_delta = monitor, mode, min_delta
         self.patience, self.restore_best = patience, restore_best
+        self.on_train_begin(None, None)
+
+    def on_train_begin(self, model, optimizer):  # each fit starts afresh
+        self.tracker = _Monitor(self.monitor, self.mode, self.min_delta, "EarlyStopping")
         self.best_epoch, self.best_weights, self.wait = None, None, 0
 
     def on_epoch_end(self, epoch, logs, model, optimizer):
@@ -208,7 +212,7 @@ class EarlyStopping(Callback):
                 self.best_weights = _snapshot(model)
             return False
         self.wait += 1
-        return self.wait > self.patience
+        return self.wait >= self.patience  # `patience` epochs in a row without improvement
 
     def on_train_end(self, model, optimizer):
         if self.restore_best and self.best_weights is not None:
@@ -222,11 +226,15 @@ class ModelCheckpoint(Callback):
 
     def __init__(self, path, monitor="val_loss", save_best_only=True, mode="auto"):
         self.path, self.save_best_only = os.fspath(path), save_best_only
-        self.tracker = _Monitor(monitor, mode, 0.0, "ModelCheckpoint")
+        self.monitor, self.mode = monitor, mode
+        self.on_train_begin(None, None)
+
+    def on_train_begin(self, model, optimizer):  # each fit starts afresh
+        self.tracker = _Monitor(self.monitor, self.mode, 0.0, "ModelCheckpoint")
         self.saved = []
 
     def on_epoch_end(self, epoch, logs, model, optimizer):
-        if self.tracker.improved(logs) or not self.save_best_only:
+        if not self.save_best_only or self.tracker.improved(logs):
             path = self.path.format(epoch=epoch)
             save(model.state_dict(), path)
             self.saved.append(path)
@@ -268,8 +276,9 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
     initial_epoch: resume a run after that many epochs (load the model, optimizer and
     scheduler states first): training runs epochs initial_epoch + 1 .. epochs, and a loader
     fit builds itself starts at that epoch's shuffle.
-    Ctrl-C ends training cleanly after the current batch: the History so far comes back
-    with ``interrupted`` set, and callbacks still finish (EarlyStopping restores weights).
+    Ctrl-C ends training cleanly where it is (the unfinished epoch is not logged): the
+    History so far comes back with ``interrupted`` set, and callbacks still finish
+    (EarlyStopping restores weights).
     """
     for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -290,31 +299,32 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
     try:
         for epoch in range(initial_epoch + 1, epochs + 1):
             bar = _progress(train_loader, epoch, epochs, progress)
-            start = time.perf_counter()
-            try:
+            try:  # Ctrl-C anywhere in the epoch (training, validation, callbacks) ends cleanly
+                start = time.perf_counter()
                 totals = _train_epoch(model, loss_fn, optimizer, train_loader, metrics, bar)
+                elapsed = time.perf_counter() - start
+                logs = {"epoch": epoch, **totals.logs()}
+                if val_loader is not None:
+                    logs.update({f"val_{k}": v for k, v in
+                                 evaluate(model, loss_fn, val_loader, metrics).items()})
+                logs.update(lr=optimizer.param_groups[0]["lr"], time=elapsed,
+                            samples_per_s=totals.samples / elapsed if elapsed > 0 else math.inf)
+                history.epochs.append(logs)
+                if bar is not None:
+                    bar.set_postfix(_format(logs), refresh=False)
+                    bar.close()
+                if scheduler is not None:
+                    if isinstance(scheduler, ReduceLROnPlateau):
+                        scheduler.step(logs.get("val_loss", logs["loss"]))
+                    else:
+                        scheduler.step()
+                stop = [c.on_epoch_end(epoch, logs, model, optimizer) for c in callbacks]
             except KeyboardInterrupt:
                 history.interrupted = True
-                if bar is not None:
-                    bar.close()
                 break
-            elapsed = time.perf_counter() - start
-            logs = {"epoch": epoch, **totals.logs()}
-            if val_loader is not None:
-                logs.update({f"val_{k}": v for k, v in
-                             evaluate(model, loss_fn, val_loader, metrics).items()})
-            logs.update(lr=optimizer.param_groups[0]["lr"], time=elapsed,
-                        samples_per_s=totals.samples / elapsed if elapsed > 0 else math.inf)
-            history.epochs.append(logs)
-            if bar is not None:
-                bar.set_postfix(_format(logs), refresh=False)
-                bar.close()
-            if scheduler is not None:
-                if isinstance(scheduler, ReduceLROnPlateau):
-                    scheduler.step(logs.get("val_loss", logs["loss"]))
-                else:
-                    scheduler.step()
-            stop = [c.on_epoch_end(epoch, logs, model, optimizer) for c in callbacks]
+            finally:
+                if bar is not None:
+                    bar.close()  # a no-op when already closed
             if any(stop):
                 history.stopped_early = True
                 break
@@ -378,7 +388,8 @@ def predict(model, data, batch_size=256):
     try:
         with no_grad():
             for batch in loader:
-                outputs.append(model(batch[0]).numpy())
+                inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
+                outputs.append(model(inputs).numpy())
     finally:
         model.train(was_training)
     if not outputs:

@@ -1,0 +1,588 @@
+"""fit, evaluate, predict, History and the callbacks: training reaches known accuracies,
+History records what was logged, the epoch loss is the batch-size-weighted mean, schedulers
+step once per epoch, EarlyStopping and ModelCheckpoint keep the best weights, Ctrl-C and
+diverging runs end as documented, and bad arguments give the documented exceptions.
+
+Every test pins forgegrad to one thread: results are the same for any thread count, and on a
+loaded two-core machine OpenMP's spin-waiting makes two threads 10-20x slower on these tiny
+models.
+"""
+import importlib.util
+import math
+
+import numpy as np
+import pytest
+
+import forgegrad as fg
+from forgegrad import nn, optim
+from forgegrad import train as train_module
+from forgegrad.data import DataLoader, Dataset, TensorDataset
+from forgegrad.train import Callback, EarlyStopping, History, ModelCheckpoint
+
+RECORD_KEYS = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "time",
+               "samples_per_s"}
+TIMING_KEYS = ("time", "samples_per_s")
+
+
+# Small models gain nothing from a second thread, and on a shared, loaded CI machine OpenMP's
+# spinning waits make them many times slower (see conftest.one_thread).
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def spirals():
+    return fg.datasets.spirals(n=300, classes=3, seed=0)
+
+
+def mlp(inputs, hidden, outputs, dropout=0.0):
+    layers, width = [], inputs
+    for size in hidden:
+        layers += [nn.Linear(width, size), nn.ReLU()]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        width = size
+    return nn.Sequential(*layers, nn.Linear(width, outputs))
+
+
+def weights(model):
+    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
+
+
+def assert_same_weights(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def without_timing(history):
+    return [{k: v for k, v in record.items() if k not in TIMING_KEYS}
+            for record in history.epochs]
+
+
+def noisy_split(seed, n, flip):
+    """A two-class problem on feature 0 with a fraction `flip` of the labels flipped."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 8)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    flipped = rng.random(n) < flip
+    y[flipped] = 1 - y[flipped]
+    return x, y
+
+
+def overfitting_run():
+    """40 noisy training samples, a wide model: val_loss is best at epoch 3, then climbs."""
+    fg.manual_seed(0)
+    model = mlp(8, [128, 128], 2)
+    optimizer = optim.Adam(model.parameters(), lr=3e-3)
+    return model, optimizer, noisy_split(1, 40, 0.3), noisy_split(2, 300, 0.0)
+
+
+class Snapshots(Callback):
+    """The weights after every epoch, by epoch number (run it before EarlyStopping, which
+    may change the weights in on_train_end but not in on_epoch_end)."""
+
+    def __init__(self):
+        self.by_epoch = {}
+
+    def on_epoch_end(self, epoch, logs, model, optimizer):
+        self.by_epoch[epoch] = weights(model)
+        return False
+
+
+class Recorder(Callback):
+    def __init__(self):
+        self.calls = []
+
+    def on_train_begin(self, model, optimizer):
+        self.calls.append("begin")
+
+    def on_epoch_end(self, epoch, logs, model, optimizer):
+        self.calls.append(epoch)
+        return False
+
+    def on_train_end(self, model, optimizer):
+        self.calls.append("end")
+
+
+# --------------------------------------------------------------------------- learning
+def test_fit_learns_spirals(spirals):
+    fg.manual_seed(0)
+    model = mlp(2, [64, 64], 3)
+    history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01),
+                     spirals.train, spirals.val, epochs=40, batch_size=32, progress=False,
+                     seed=0)
+    assert len(history) == 40 and not history.stopped_early and not history.interrupted
+    assert history["loss"][-1] < 0.5 * history["loss"][0]
+    assert max(history["val_accuracy"]) >= 0.9  # seen: 0.97
+    assert fg.evaluate(model, nn.CrossEntropyLoss(), spirals.test)["accuracy"] >= 0.9  # 1.0
+
+
+def test_fit_learns_digits():
+    pytest.importorskip("sklearn", reason="digits() needs scikit-learn (forgegrad[datasets])")
+    data = fg.datasets.digits(seed=0)
+    fg.manual_seed(0)
+    model = mlp(64, [128], 10)
+    loss_fn = nn.CrossEntropyLoss()
+    history = fg.fit(model, loss_fn, optim.Adam(model.parameters(), lr=5e-3), data.train,
+                     data.val, epochs=10, batch_size=32, progress=False, seed=0)
+    assert len(history) == 10
+    test = fg.evaluate(model, loss_fn, data.test)
+    assert test.keys() == {"loss", "accuracy"}
+    assert test["accuracy"] >= 0.95  # seen: 0.967
+
+
+# --------------------------------------------------------------------------- History
+def test_history_records_columns_and_best_epoch(spirals):
+    model = mlp(2, [16], 3)
+    history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.02),
+                     spirals.train, spirals.val, epochs=6, batch_size=32, progress=False,
+                     seed=0)
+    assert len(history) == len(history.epochs) == 6
+    for i, record in enumerate(history.epochs, start=1):
+        assert set(record) == RECORD_KEYS
+        assert record["epoch"] == i
+        assert record["lr"] == 0.02
+        assert 0.0 <= record["accuracy"] <= 1.0 and 0.0 <= record["val_accuracy"] <= 1.0
+        assert record["loss"] > 0 and record["val_loss"] > 0
+        assert record["time"] > 0
+        assert record["samples_per_s"] == pytest.approx(len(spirals.train) / record["time"])
+    assert history["loss"] == [r["loss"] for r in history.epochs]
+    assert history["missing"] == [None] * 6
+    columns = history.history
+    assert set(columns) == RECORD_KEYS
+    assert columns["val_loss"] == history["val_loss"] and columns["epoch"] == [1, 2, 3, 4, 5, 6]
+    val_loss, val_acc = history["val_loss"], history["val_accuracy"]
+    assert history.best_epoch() == 1 + val_loss.index(min(val_loss))
+    assert history.best_epoch("val_accuracy") == 1 + val_acc.index(max(val_acc))
+    assert history.best_epoch("val_accuracy", mode="min") == 1 + val_acc.index(min(val_acc))
+    assert history.best_epoch("loss", mode="max") == 1 + history["loss"].index(
+        max(history["loss"]))
+    with pytest.raises(ValueError, match=r"\[History\].*'nope'"):
+        history.best_epoch("nope")
+    with pytest.raises(ValueError, match=r"mode"):
+        history.best_epoch("val_loss", mode="lowest")
+    assert "6 epochs" in repr(history)
+
+
+def test_metrics_default_by_loss_and_unknown_metric():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((30, 3)).astype(np.float32)
+    labels, values = rng.integers(0, 2, 30), rng.standard_normal((30, 2)).astype(np.float32)
+
+    model = mlp(3, [4], 2)
+    opt = optim.SGD(model.parameters(), lr=0.01)
+    history = fg.fit(model, nn.CrossEntropyLoss(), opt, (x, labels), (x, labels), epochs=1,
+                     progress=False)
+    assert {"accuracy", "val_accuracy"} <= set(history.epochs[0])
+    history = fg.fit(model, nn.MSELoss(), opt, (x, values), (x, values), epochs=1,
+                     progress=False)
+    assert set(history.epochs[0]) == RECORD_KEYS - {"accuracy", "val_accuracy"}
+    history = fg.fit(model, nn.MSELoss(), opt, (x, values), epochs=1, progress=False)
+    assert set(history.epochs[0]) == {"epoch", "loss", "lr", "time", "samples_per_s"}
+    assert fg.evaluate(model, nn.MSELoss(), (x, values)).keys() == {"loss"}
+    history = fg.fit(model, nn.CrossEntropyLoss(), opt, (x, labels), epochs=1, metrics=(),
+                     progress=False)
+    assert "accuracy" not in history.epochs[0]
+
+    with pytest.raises(ValueError, match=r"\[fit\] unknown metric 'f1'"):
+        fg.fit(model, nn.CrossEntropyLoss(), opt, (x, labels), epochs=1, metrics=["f1"],
+               progress=False)
+    with pytest.raises(ValueError, match=r"\[evaluate\] unknown metric 'auc'"):
+        fg.evaluate(model, nn.CrossEntropyLoss(), (x, labels), metrics="auc")
+
+
+def test_train_data_as_loader_dataset_or_tuple_give_the_same_run(spirals):
+    def run(train_data):
+        fg.manual_seed(7)
+        model = mlp(2, [16], 3)
+        history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
+                         train_data, spirals.val, epochs=3, batch_size=32, progress=False,
+                         seed=5)
+        return without_timing(history), weights(model)
+
+    loader = run(DataLoader(spirals.train, batch_size=32, shuffle=True, seed=5))
+    dataset = run(spirals.train)
+    arrays = run(tuple(spirals.train.arrays))
+    assert loader[0] == dataset[0] == arrays[0]
+    assert_same_weights(loader[1], dataset[1])
+    assert_same_weights(loader[1], arrays[1])
+
+
+def test_fit_is_reproducible(spirals):
+    def run():
+        fg.manual_seed(11)
+        model = mlp(2, [32], 3, dropout=0.3)  # dropout masks come from the seeded stream
+        history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
+                         spirals.train, spirals.val, epochs=3, batch_size=16, progress=False,
+                         seed=2)
+        return without_timing(history), weights(model)
+
+    first, second = run(), run()
+    assert first[0] == second[0]
+    assert_same_weights(first[1], second[1])
+
+
+# --------------------------------------------------------------------------- the loop
+def test_epoch_loss_is_the_batch_size_weighted_mean(rng):
+    x = rng.standard_normal((100, 5)).astype(np.float32)
+    y = rng.integers(0, 3, 100)
+    data = TensorDataset(x, y)
+    loader = DataLoader(data, batch_size=32, shuffle=False)  # batches of 32, 32, 32, 4
+    model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3))  # no dropout
+    loss_fn = nn.CrossEntropyLoss()
+    before = weights(model)
+    batch_losses = [loss_fn(model(xb), yb).item() for xb, yb in loader]
+
+    history = fg.fit(model, loss_fn, optim.SGD(model.parameters(), lr=0.0), loader, epochs=2,
+                     progress=False)
+    assert_same_weights(weights(model), before)  # lr=0: the model never changes
+    expected = fg.evaluate(model, loss_fn, data)
+    weighted = np.average(batch_losses, weights=[32, 32, 32, 4])
+    assert history["loss"] == pytest.approx([expected["loss"]] * 2, rel=1e-6)
+    assert history["loss"][0] == pytest.approx(weighted, rel=1e-6)
+    assert abs(np.mean(batch_losses) - weighted) > 1e-3  # the unweighted mean is different
+    assert history["accuracy"] == [expected["accuracy"]] * 2
+
+
+def test_scheduler_steps_once_per_epoch(spirals):
+    model = mlp(2, [8], 3)
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    history = fg.fit(model, nn.CrossEntropyLoss(), optimizer, spirals.train, epochs=5,
+                     scheduler=scheduler, progress=False)
+    assert history["lr"] == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025])
+    # After 5 steps: 5 // 2 = 2 halvings.
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.025)
+
+
+class RecordingPlateau(optim.lr_scheduler.ReduceLROnPlateau):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seen = []
+
+    def step(self, metrics):
+        self.seen.append(metrics)
+        super().step(metrics)
+
+
+def test_reduce_lr_on_plateau_gets_val_loss_or_loss(spirals):
+    model = mlp(2, [8], 3)
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    plateau = RecordingPlateau(optimizer, factor=0.5, patience=0)
+    history = fg.fit(model, nn.CrossEntropyLoss(), optimizer, spirals.train, spirals.val,
+                     epochs=4, scheduler=plateau, progress=False)
+    assert plateau.seen == history["val_loss"]
+
+    plateau = RecordingPlateau(optimizer, factor=0.5, patience=0)
+    history = fg.fit(model, nn.CrossEntropyLoss(), optimizer, spirals.train, epochs=3,
+                     scheduler=plateau, progress=False)
+    assert plateau.seen == history["loss"]
+
+
+def test_reduce_lr_on_plateau_lowers_the_lr_when_val_loss_stalls():
+    model, optimizer, train, val = overfitting_run()
+    plateau = optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
+    history = fg.fit(model, nn.CrossEntropyLoss(), optimizer, train, val, epochs=8,
+                     batch_size=8, scheduler=plateau, progress=False, seed=0)
+    # val_loss is best at epoch 3 and then rises: two bad epochs (4, 5) halve the lr for 6.
+    assert history.best_epoch() == 3
+    assert history["lr"][:6] == pytest.approx([3e-3] * 5 + [1.5e-3])
+
+
+# --------------------------------------------------------------------------- EarlyStopping
+def test_early_stopping_restores_the_best_weights():
+    model, optimizer, train, val = overfitting_run()
+    snapshots, stopper, recorder = Snapshots(), EarlyStopping(patience=3), Recorder()
+    loss_fn = nn.CrossEntropyLoss()
+    history = fg.fit(model, loss_fn, optimizer, train, val, epochs=60, batch_size=8,
+                     callbacks=[snapshots, stopper, recorder], progress=False, seed=0)
+    best = history.best_epoch()
+    assert best == 3  # seen: 0.65, 0.59, 0.53, then rising
+    assert history.stopped_early and not history.interrupted
+    assert len(history) == best + 3 < 60  # stopped after `patience` epochs without a better one
+    assert stopper.best_epoch == best
+    assert recorder.calls == ["begin", *range(1, best + 4), "end"]
+    assert_same_weights(weights(model), snapshots.by_epoch[best])
+    assert fg.evaluate(model, loss_fn, val)["loss"] == pytest.approx(min(history["val_loss"]),
+                                                                     rel=1e-6)
+
+
+def test_early_stopping_without_restore_keeps_the_last_weights():
+    model, optimizer, train, val = overfitting_run()
+    snapshots = Snapshots()
+    history = fg.fit(model, nn.CrossEntropyLoss(), optimizer, train, val, epochs=60,
+                     batch_size=8, callbacks=[snapshots, EarlyStopping(patience=2,
+                                                                       restore_best=False)],
+                     progress=False, seed=0)
+    assert history.stopped_early and len(history) == 5
+    assert_same_weights(weights(model), snapshots.by_epoch[5])
+
+
+def test_early_stopping_restores_when_training_runs_to_the_end():
+    model, optimizer, train, val = overfitting_run()
+    snapshots = Snapshots()
+    history = fg.fit(model, nn.CrossEntropyLoss(), optimizer, train, val, epochs=5,
+                     batch_size=8, callbacks=[snapshots, EarlyStopping(patience=10)],
+                     progress=False, seed=0)
+    assert not history.stopped_early and len(history) == 5
+    assert_same_weights(weights(model), snapshots.by_epoch[3])
+
+
+def scripted(stopper, values, key):
+    model = nn.Linear(1, 1)
+    return [stopper.on_epoch_end(i, {key: v}, model, None) for i, v in enumerate(values, 1)]
+
+
+def test_early_stopping_modes_and_patience_on_scripted_values():
+    # min (val_loss): epochs 3 and 4 are no better than epoch 2 -> stop at epoch 4.
+    assert scripted(EarlyStopping(patience=2), [1.0, 0.5, 0.6, 0.5], "val_loss") == [
+        False, False, False, True]
+    # min_delta: an improvement smaller than it counts as none.
+    assert scripted(EarlyStopping(patience=1, min_delta=0.1), [1.0, 0.95], "val_loss") == [
+        False, True]
+    # auto is max for accuracies; explicit mode="max" for any key.
+    stopper = EarlyStopping(monitor="val_accuracy", patience=2)
+    assert scripted(stopper, [0.5, 0.7, 0.6, 0.65], "val_accuracy") == [False] * 3 + [True]
+    assert stopper.best_epoch == 2 and stopper.tracker.best == 0.7
+    assert scripted(EarlyStopping(monitor="score", mode="max", patience=1), [1, 2, 3, 2],
+                    "score") == [False, False, False, True]
+    assert scripted(EarlyStopping(monitor="score", mode="min", patience=1), [1, 2],
+                    "score") == [False, True]
+    # patience=0: the first epoch without improvement stops.
+    assert scripted(EarlyStopping(patience=0), [1.0, 1.0], "val_loss") == [False, True]
+
+
+def test_early_stopping_errors(spirals):
+    for patience in (-1, 1.5, True, "3"):
+        with pytest.raises(ValueError, match=r"\[EarlyStopping\] patience"):
+            EarlyStopping(patience=patience)
+    with pytest.raises(ValueError, match=r"\[EarlyStopping\] mode"):
+        EarlyStopping(mode="up")
+    model = mlp(2, [8], 3)
+    recorder = Recorder()
+    with pytest.raises(ValueError, match=r"\[EarlyStopping\] monitors 'val_loss', which is "
+                                         r"not logged.*pass val_data"):
+        fg.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+               spirals.train, epochs=2, callbacks=[EarlyStopping(), recorder],
+               progress=False)
+    assert recorder.calls[-1] == "end"  # callbacks finish when a callback raises
+
+
+# --------------------------------------------------------------------------- ModelCheckpoint
+def test_model_checkpoint_saves_only_improvements(tmp_path, monkeypatch):
+    saves = []
+    real_save = train_module.save
+
+    def counting_save(obj, path):
+        saves.append(path)
+        real_save(obj, path)
+
+    monkeypatch.setattr(train_module, "save", counting_save)
+    model, optimizer, train, val = overfitting_run()
+    path = tmp_path / "best.safetensors"
+    snapshots, checkpoint = Snapshots(), ModelCheckpoint(path)
+    history = fg.fit(model, nn.CrossEntropyLoss(), optimizer, train, val, epochs=8,
+                     batch_size=8, callbacks=[snapshots, checkpoint], progress=False, seed=0)
+    val_loss = history["val_loss"]
+    improvements = [i for i, v in enumerate(val_loss) if v < min(val_loss[:i], default=math.inf)]
+    assert improvements == [0, 1, 2]  # epochs 1-3 improve, 4-8 do not
+    assert saves == checkpoint.saved == [str(path)] * 3
+    fresh = mlp(8, [128, 128], 2)
+    fresh.load_state_dict(fg.load(path))
+    assert_same_weights(weights(fresh), snapshots.by_epoch[history.best_epoch()])
+
+
+def test_model_checkpoint_every_epoch(tmp_path, spirals):
+    model = mlp(2, [8], 3)
+    snapshots = Snapshots()
+    checkpoint = ModelCheckpoint(tmp_path / "epoch{epoch}.safetensors", save_best_only=False)
+    fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()), spirals.train,
+           epochs=3, callbacks=[snapshots, checkpoint], progress=False)  # no val_loss needed
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "epoch1.safetensors", "epoch2.safetensors", "epoch3.safetensors"]
+    for epoch in (1, 2, 3):
+        fresh = mlp(2, [8], 3)
+        fresh.load_state_dict(fg.load(tmp_path / f"epoch{epoch}.safetensors"))
+        assert_same_weights(weights(fresh), snapshots.by_epoch[epoch])
+
+
+def test_model_checkpoint_best_only_needs_the_monitored_value(tmp_path, spirals):
+    model = mlp(2, [8], 3)
+    with pytest.raises(ValueError, match=r"\[ModelCheckpoint\] monitors 'val_loss'"):
+        fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()), spirals.train,
+               epochs=1, callbacks=[ModelCheckpoint(tmp_path / "m.safetensors")],
+               progress=False)
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+class InterruptAt(nn.Module):
+    """Wraps a model; the `at`-th forward call made in `mode` raises KeyboardInterrupt."""
+
+    def __init__(self, inner, at, mode="train"):
+        super().__init__()
+        self.inner, self.at, self.mode, self.calls = inner, at, mode, 0
+
+    def forward(self, x):
+        if self.training == (self.mode == "train"):
+            self.calls += 1
+            if self.calls == self.at:
+                raise KeyboardInterrupt
+        return self.inner(x)
+
+
+class InterruptingCallback(Callback):
+    def on_epoch_end(self, epoch, logs, model, optimizer):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        return False
+
+
+@pytest.mark.parametrize("where,epochs_done", [
+    ("training batch", 1),  # 7 batches an epoch: the 10th is in epoch 2
+    ("validation", 1),      # the 2nd validation pass: epoch 2
+    ("callback", 2),        # on_epoch_end of epoch 2, after it was logged
+])
+def test_ctrl_c_returns_the_history_so_far(spirals, where, epochs_done):
+    model = mlp(2, [8], 3)
+    callbacks = [Recorder()]
+    if where == "training batch":
+        model = InterruptAt(model, 10)
+    elif where == "validation":
+        model = InterruptAt(model, 2, mode="eval")
+    else:
+        callbacks.append(InterruptingCallback())
+    history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
+                     spirals.train, spirals.val, epochs=5, batch_size=32, callbacks=callbacks,
+                     progress=False)
+    assert history.interrupted and not history.stopped_early
+    assert history["epoch"] == list(range(1, epochs_done + 1))
+    assert callbacks[0].calls[0] == "begin" and callbacks[0].calls[-1] == "end"
+
+
+def test_ctrl_c_with_progress_bar_and_early_stopping_restore(spirals, capsys):
+    model = InterruptAt(mlp(2, [8], 3), 17)  # in epoch 3
+    snapshots = Snapshots()
+    stopper = EarlyStopping(patience=10)
+    history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
+                     spirals.train, spirals.val, epochs=5, batch_size=32,
+                     callbacks=[snapshots, stopper], progress=True)
+    assert history.interrupted and len(history) == 2
+    assert_same_weights(weights(model), snapshots.by_epoch[history.best_epoch()])
+    assert "epoch 3/5" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- divergence
+def test_diverging_run_raises(rng):
+    x = rng.standard_normal((200, 5)).astype(np.float32)
+    y = rng.standard_normal((200, 1)).astype(np.float32)
+    model = nn.Linear(5, 1)
+    recorder = Recorder()
+    with pytest.raises(RuntimeError, match=r"\[fit\] the training loss became (nan|inf); "
+                                           r"lower the learning rate"):
+        fg.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=100.0), (x, y), epochs=3,
+               batch_size=10, callbacks=[recorder], progress=False)
+    assert recorder.calls == ["begin", "end"]
+
+
+# --------------------------------------------------------------------------- plot
+def test_history_plot_writes_a_png(tmp_path, spirals):
+    pytest.importorskip("matplotlib", reason="History.plot needs matplotlib (forgegrad[plot])")
+    model = mlp(2, [8], 3)
+    history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
+                     spirals.train, spirals.val, epochs=3, progress=False)
+    path = tmp_path / "curves.png"
+    assert history.plot(path) == path
+    data = path.read_bytes()
+    assert len(data) > 1000 and data[:8] == b"\x89PNG\r\n\x1a\n"
+
+    x = np.ones((8, 2), np.float32)  # a loss without metrics and no validation plots too
+    history = fg.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.01),
+                     (x, np.zeros((8, 3), np.float32)), epochs=2, progress=False)
+    history.plot(str(tmp_path / "mse.png"))
+    assert (tmp_path / "mse.png").stat().st_size > 0
+
+    with pytest.raises(ValueError, match=r"\[History.plot\] nothing to plot"):
+        History().plot(tmp_path / "empty.png")
+    assert not (tmp_path / "empty.png").exists()
+
+
+# --------------------------------------------------------------------------- evaluate, predict
+@pytest.mark.parametrize("training", [True, False])
+def test_evaluate_and_predict_restore_the_mode(spirals, training):
+    model = mlp(2, [8], 3, dropout=0.5)
+    model.train(training)
+    fg.evaluate(model, nn.CrossEntropyLoss(), spirals.val)
+    assert all(m.training == training for m in model.modules())
+    fg.predict(model, spirals.val)
+    assert all(m.training == training for m in model.modules())
+
+
+class InputsOnly(Dataset):
+    """A dataset whose samples are lone input arrays, not (input, target) tuples."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def __getitem__(self, i):
+        return self.x[i]
+
+    def __len__(self):
+        return len(self.x)
+
+
+def test_predict_matches_the_model_in_eval_mode(spirals):
+    model = mlp(2, [16], 3, dropout=0.5)
+    x, y = spirals.test.arrays
+    model.eval()
+    expected = model(fg.tensor(x)).detach().numpy()
+    model.train()
+    for data in (x, fg.tensor(x), spirals.test, TensorDataset(x),
+                 DataLoader(spirals.test, batch_size=7), InputsOnly(x)):
+        out = fg.predict(model, data, batch_size=7)
+        assert isinstance(out, fg.Tensor) and tuple(out.shape) == (len(x), 3)
+        np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6, atol=1e-6,
+                                   err_msg=type(data).__name__)
+    with pytest.raises(ValueError, match=r"\[predict\] got no inputs"):
+        fg.predict(model, np.zeros((0, 2), np.float32))
+
+
+def test_bad_arguments(spirals):
+    model = mlp(2, [8], 3)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    loss_fn = nn.CrossEntropyLoss()
+    for bad in (5, None, object()):
+        with pytest.raises(TypeError, match=r"\[fit\] expected a DataLoader, a Dataset or an "
+                                             r"\(inputs, targets\) tuple"):
+            fg.fit(model, loss_fn, opt, bad, epochs=1, progress=False)
+    with pytest.raises(TypeError, match=r"\[evaluate\] expected a DataLoader"):
+        fg.evaluate(model, loss_fn, 3.0)
+    for epochs in (-1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match=r"\[fit\] epochs must be an int >= 0"):
+            fg.fit(model, loss_fn, opt, spirals.train, epochs=epochs, progress=False)
+    with pytest.raises(TypeError, match=r"\[fit\] loss_fn must be callable"):
+        fg.fit(model, "cross_entropy", opt, spirals.train, epochs=1, progress=False)
+    before = weights(model)
+    history = fg.fit(model, loss_fn, opt, spirals.train, epochs=0, progress=False)
+    assert len(history) == 0 and not history.interrupted
+    assert_same_weights(weights(model), before)
+
+
+# --------------------------------------------------------------------------- progress bar
+@pytest.mark.skipif(importlib.util.find_spec("tqdm") is None, reason="progress bars need tqdm")
+def test_progress_bar_gives_the_same_run(spirals, capsys):
+    def run(progress):
+        fg.manual_seed(3)
+        model = mlp(2, [16], 3)
+        history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
+                         spirals.train, spirals.val, epochs=2, batch_size=32,
+                         progress=progress, seed=1)
+        return without_timing(history), weights(model)
+
+    quiet = run(False)
+    assert capsys.readouterr().err == ""
+    shown = run(True)
+    err = capsys.readouterr().err
+    assert "epoch 1/2" in err and "epoch 2/2" in err and "7/7" in err
+    assert "val_accuracy" in err  # the epoch's logs in the bar's postfix
+    assert quiet[0] == shown[0]
+    assert_same_weights(quiet[1], shown[1])

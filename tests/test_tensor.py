@@ -603,3 +603,49 @@ def test_negative_indices_in_index_tensor(device):
     t = as_tensor(x, device)
     idx = np.array([-1, 0, -7], np.int64)
     np.testing.assert_array_equal(to_numpy(t[as_tensor(idx, device)]), x[idx])
+
+
+# ----------------------------------------------------------------------------- in-place arithmetic
+@pytest.mark.parametrize("method, np_op", [("add_", np.add), ("sub_", np.subtract),
+                                           ("mul_", np.multiply), ("div_", np.divide)])
+def test_in_place_methods_write_into_the_same_storage(method, np_op):
+    a, b = make_input((7, 33)), make_input((33,), domain="nonzero")
+    t = fg.tensor(a)
+    pointer = t._data_ptr()
+    assert getattr(t, method)(fg.tensor(b)) is t and t._data_ptr() == pointer
+    assert_close(t.numpy(), np_op(a.astype(np.float64), b))
+
+
+def test_add_and_sub_take_alpha():
+    a, b = make_input((33,)), make_input((33,))
+    assert_close(fg.tensor(a).add_(fg.tensor(b), alpha=-0.5).numpy(),
+                 a - 0.5 * b.astype(np.float64))
+    assert_close(fg.tensor(a).sub_(fg.tensor(b), alpha=2).numpy(), a - 2.0 * b.astype(np.float64))
+    with pytest.raises(TypeError, match="alpha"):
+        fg.tensor(a).mul_(2.0, alpha=3)
+
+
+def test_augmented_assignment_updates_a_parameter_in_place():
+    # `p -= lr * p.grad` must change the parameter itself, not rebind a local name.
+    p = fg.tensor(make_input((7,)), requires_grad=True)
+    (p * p).sum().backward()
+    before, grad = p.detach().numpy().copy(), p.grad.numpy().copy()
+    alias = p
+    with fg.no_grad():
+        alias -= 0.1 * p.grad
+        alias *= 2.0
+    assert alias is p
+    assert_close(p.detach().numpy(), (before - 0.1 * grad.astype(np.float64)) * 2.0)
+
+
+def test_in_place_arithmetic_is_refused_where_it_would_bypass_autograd_or_broadcast():
+    p = fg.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"\[__isub__\].*no_grad"):
+        p -= 1.0
+    with pytest.raises(RuntimeError, match=r"\[mul_\]"):
+        p.mul_(2.0)
+    t = fg.ones(3)
+    with pytest.raises(ValueError, match=r"\[add_\].*shape \(2, 3\)"):
+        t.add_(fg.ones(2, 3))
+    np.testing.assert_array_equal(t.numpy(), np.ones(3, np.float32))  # unchanged
+    np.testing.assert_array_equal(p.detach().numpy(), np.ones(3, np.float32))

@@ -69,18 +69,24 @@ def _single_value(self, kind):
     return self.item()
 
 
-def _in_place(op, name):
-    """``t.mul_(other)`` and the like: the result written back into t (which records nothing,
-    so like fill_ and copy_ it is refused on a tensor that requires grad while grad is on)."""
-    def method(self, other):
+def _in_place(op, name, takes_alpha=False):
+    """``t.mul_(other)``, ``t += other`` and the like: the result written back into t. That
+    records nothing, so like fill_ and copy_ it is refused on a tensor that requires grad
+    while grad is on. ``add_``/``sub_`` take PyTorch's ``alpha`` (other scaled by it)."""
+    def method(self, other, *, alpha=1):
+        if alpha != 1:
+            if not takes_alpha:
+                raise TypeError(f"[{name}] takes no alpha")
+            other = other * alpha
         if self.requires_grad and _C.is_grad_enabled():
             raise RuntimeError(f"[{name}] a tensor that requires grad cannot be changed in "
                                "place while gradients are recorded; wrap the update in "
                                "forgegrad.no_grad()")
         result = op(self, other)
-        if result.shape != self.shape:
-            raise ValueError(f"[{name}] the result's shape {result.shape} cannot be written "
-                             f"into a tensor of shape {self.shape}")
+        if result.shape != self.shape or result.dtype != self.dtype:
+            raise ValueError(f"[{name}] the result (shape {result.shape}, {result.dtype}) "
+                             f"cannot be written into a tensor of shape {self.shape}, "
+                             f"{self.dtype}")
         return _C._copy_(self, result)
     method.__name__ = name
     return method
@@ -108,11 +114,18 @@ _METHODS = {
     "fill_": functools.partialmethod(_C._fill_),
     "zero_": lambda self: _C._fill_(self, 0.0),
     "copy_": functools.partialmethod(_C._copy_),
-    "add_": _in_place(operator.add, "add_"),
-    "sub_": _in_place(operator.sub, "sub_"),
+    "add_": _in_place(operator.add, "add_", takes_alpha=True),
+    "sub_": _in_place(operator.sub, "sub_", takes_alpha=True),
     "mul_": _in_place(operator.mul, "mul_"),
     "div_": _in_place(operator.truediv, "div_"),
+    # Without these, `p -= lr * p.grad` would rebind p to a new tensor, leaving the
+    # parameter unchanged.
+    "__iadd__": _in_place(operator.add, "__iadd__"),
+    "__isub__": _in_place(operator.sub, "__isub__"),
+    "__imul__": _in_place(operator.mul, "__imul__"),
+    "__itruediv__": _in_place(operator.truediv, "__itruediv__"),
 }
+
 
 def _deepcopy(self, memo):
     """copy.deepcopy of a leaf tensor (or Parameter): new storage, same requires_grad and a

@@ -6,12 +6,10 @@ of other models and missing keys are refused with clear errors and change nothin
 save keeps the previous checkpoint; ``ModelCheckpoint`` writes loadable files.
 
 Randomness at the resume point. Dropout draws from forgegrad's global Philox stream, and
-forgegrad has no way to read or save that stream's position (only ``manual_seed``), so a
-checkpoint cannot carry it; building the fresh model of the resumed run draws from it as
-well. Both runs therefore call ``forgegrad.manual_seed(RESUME_SEED)`` right before the
-steps after the resume point (the uninterrupted ``fit`` does it from a callback at the end
-of the same epoch). With that, every dropout mask matches and equality is exact; a control
-resumed with another seed shows the masks matter (the results then differ).
+building the fresh objects of the resumed run draws from it too; the checkpoint carries the
+stream's position (``get_rng_state``), restored with ``set_rng_state`` just before training
+continues, so every dropout mask matches and equality is exact. A control resumed without
+restoring it shows the masks matter (the results then differ).
 """
 import copy
 import os
@@ -31,7 +29,6 @@ from forgegrad.train import Callback, ModelCheckpoint, fit
 BAD_FILE = "is not a valid forgegrad/safetensors checkpoint"
 IN, HIDDEN, OUT = 6, 16, 3
 N_SAMPLES, BATCH = 64, 16
-RESUME_SEED = 2024
 
 # Fixed data and a fixed batch order (one index array per step), the same in every run.
 _DATA_RNG = np.random.default_rng(1234)
@@ -137,13 +134,11 @@ K, M = 5, 7
 def test_resume_from_file_equals_uninterrupted_run(tmp_path, kind):
     make_opt, make_sched = OPTIMIZERS[kind]
 
-    # The run that never stops: K steps, reseed (see the module docstring), M more steps.
+    # The run that never stops: K + M steps.
     model = make_mlp(seed=1)
     opt = make_opt(model.parameters())
     sched = make_sched(opt)
-    straight = train_steps(model, opt, sched, range(K))
-    fg.manual_seed(RESUME_SEED)
-    straight += train_steps(model, opt, sched, range(K, K + M))
+    straight = train_steps(model, opt, sched, range(K + M))
     want = snapshot(model, opt)
 
     # The interrupted run: the same K steps, then a checkpoint file.
@@ -154,7 +149,7 @@ def test_resume_from_file_equals_uninterrupted_run(tmp_path, kind):
     at_k = snapshot(model, opt)
     path = tmp_path / "ckpt.safetensors"
     fg.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-             "scheduler": sched.state_dict(), "step": K}, path)
+             "scheduler": sched.state_dict(), "step": K, "rng": fg.get_rng_state()}, path)
     del model, opt, sched
 
     # A fresh process would build everything anew: different init, empty optimizer state.
@@ -176,7 +171,7 @@ def test_resume_from_file_equals_uninterrupted_run(tmp_path, kind):
     assert opt2.param_groups[0]["lr"] == sched2.get_last_lr()[0] == straight[K][1]
     assert first == straight[:K]
 
-    fg.manual_seed(RESUME_SEED)
+    fg.set_rng_state(ckpt["rng"])
     resumed = train_steps(model2, opt2, sched2, range(K, K + M))
     got = snapshot(model2, opt2)
 
@@ -195,7 +190,7 @@ def test_resume_from_file_equals_uninterrupted_run(tmp_path, kind):
     if "step" in state0:
         assert state0["step"] == K + M
 
-    # Control: the same resume with another dropout stream gives other weights, so the
+    # Control: the same resume without restoring the stream gives other weights, so the
     # equality above depends on every mask matching (and dropout is really active).
     model3 = make_mlp(seed=5)
     opt3 = make_opt(model3.parameters())
@@ -204,26 +199,12 @@ def test_resume_from_file_equals_uninterrupted_run(tmp_path, kind):
     model3.load_state_dict(ckpt["model"])
     opt3.load_state_dict(ckpt["optimizer"])
     sched3.load_state_dict(ckpt["scheduler"])
-    fg.manual_seed(RESUME_SEED + 1)
     train_steps(model3, opt3, sched3, range(K, K + M))
     assert not np.array_equal(arrays(model3)["0.weight"], want["model"]["0.weight"])
 
 
 # ---------------------------------------------------------------------- the same via fit()
 N_EPOCHS, M_EPOCHS = 3, 2
-
-
-class _ReseedAt(Callback):
-    """Reseeds forgegrad's stream at the end of one epoch: the uninterrupted fit's
-    counterpart of the manual_seed the resumed run calls before its fit."""
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs, model, optimizer):
-        if epoch == self.epoch:
-            fg.manual_seed(RESUME_SEED)
-        return False
 
 
 def _fit_objects(seed):
@@ -242,8 +223,7 @@ def test_fit_resumed_from_file_equals_one_long_fit(tmp_path):
     fit_kw = dict(progress=False)
 
     model, opt, sched = _fit_objects(seed=1)
-    straight = fit(model, loss_fn, opt, _loader(), epochs=N_EPOCHS + M_EPOCHS, scheduler=sched,
-                   callbacks=[_ReseedAt(N_EPOCHS)], **fit_kw)
+    straight = fit(model, loss_fn, opt, _loader(), epochs=N_EPOCHS + M_EPOCHS, scheduler=sched, **fit_kw)
     want = snapshot(model, opt)
 
     model, opt, sched = _fit_objects(seed=1)
@@ -251,7 +231,8 @@ def test_fit_resumed_from_file_equals_one_long_fit(tmp_path):
     assert first["loss"] == straight["loss"][:N_EPOCHS]
     path = tmp_path / "fit.safetensors"
     fg.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-             "scheduler": sched.state_dict(), "epoch": N_EPOCHS}, path)
+             "scheduler": sched.state_dict(), "epoch": N_EPOCHS, "rng": fg.get_rng_state()},
+            path)
 
     def resume(seed, advance):
         model, opt, sched = _fit_objects(seed)
@@ -259,11 +240,13 @@ def test_fit_resumed_from_file_equals_one_long_fit(tmp_path):
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
-        loader = _loader()
-        if advance:  # to the shuffle order of the epoch after the checkpoint
-            loader.set_epoch(ckpt["epoch"])
-        fg.manual_seed(RESUME_SEED)
-        history = fit(model, loss_fn, opt, loader, epochs=M_EPOCHS, scheduler=sched, **fit_kw)
+        fg.set_rng_state(ckpt["rng"])
+        if advance:  # initial_epoch moves the fresh loader to the next epoch's shuffle
+            history = fit(model, loss_fn, opt, _loader(), epochs=N_EPOCHS + M_EPOCHS,
+                          initial_epoch=ckpt["epoch"], scheduler=sched, **fit_kw)
+        else:
+            history = fit(model, loss_fn, opt, _loader(), epochs=M_EPOCHS, scheduler=sched,
+                          **fit_kw)
         return model, opt, history
 
     model2, opt2, resumed = resume(seed=77, advance=True)
@@ -282,22 +265,22 @@ def test_fit_from_arrays_resumes_with_initial_epoch(tmp_path):
     fit_kw = dict(batch_size=BATCH, seed=0, progress=False)
 
     model, opt, sched = _fit_objects(seed=1)
-    straight = fit(model, loss_fn, opt, (X, Y), epochs=N_EPOCHS + M_EPOCHS, scheduler=sched,
-                   callbacks=[_ReseedAt(N_EPOCHS)], **fit_kw)
+    straight = fit(model, loss_fn, opt, (X, Y), epochs=N_EPOCHS + M_EPOCHS, scheduler=sched, **fit_kw)
     want = snapshot(model, opt)
 
     model, opt, sched = _fit_objects(seed=1)
     fit(model, loss_fn, opt, (X, Y), epochs=N_EPOCHS, scheduler=sched, **fit_kw)
     path = tmp_path / "fit.safetensors"
     fg.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-             "scheduler": sched.state_dict(), "epoch": N_EPOCHS}, path)
+             "scheduler": sched.state_dict(), "epoch": N_EPOCHS, "rng": fg.get_rng_state()},
+            path)
 
     model, opt, sched = _fit_objects(seed=77)
     ckpt = fg.load(path)
     model.load_state_dict(ckpt["model"])
     opt.load_state_dict(ckpt["optimizer"])
     sched.load_state_dict(ckpt["scheduler"])
-    fg.manual_seed(RESUME_SEED)
+    fg.set_rng_state(ckpt["rng"])
     resumed = fit(model, loss_fn, opt, (X, Y), epochs=N_EPOCHS + M_EPOCHS, scheduler=sched,
                   initial_epoch=ckpt["epoch"], **fit_kw)
     assert resumed["epoch"] == list(range(N_EPOCHS + 1, N_EPOCHS + M_EPOCHS + 1))

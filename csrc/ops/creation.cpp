@@ -109,6 +109,17 @@ void manual_seed(uint64_t seed) {
   generator_offset = 0;
 }
 
+std::pair<uint64_t, uint64_t> rng_state() {
+  std::lock_guard<std::mutex> lock(generator_mutex);
+  return {generator_seed, generator_offset};
+}
+
+void set_rng_state(uint64_t seed, uint64_t offset) {
+  std::lock_guard<std::mutex> lock(generator_mutex);
+  generator_seed = seed;
+  generator_offset = offset;
+}
+
 std::pair<uint64_t, uint64_t> reserve_random_blocks(int64_t n) {
   std::lock_guard<std::mutex> lock(generator_mutex);
   uint64_t offset = generator_offset;

@@ -22,6 +22,9 @@ Tensor arange(double start, double end, double step, DType dtype, Device device)
 Tensor rand(const Shape& shape, Device device);   // uniform [0, 1), Philox
 Tensor randn(const Shape& shape, Device device);  // standard normal, Philox
 void manual_seed(uint64_t seed);
+// The stream's position: (seed, next unused counter), to save and restore it exactly.
+std::pair<uint64_t, uint64_t> rng_state();
+void set_rng_state(uint64_t seed, uint64_t offset);
 // (seed, first counter) for a draw of n numbers from the global Philox stream
 std::pair<uint64_t, uint64_t> reserve_random_blocks(int64_t n);
 Tensor clone(const Tensor& x);                    // recorded: gradient passes through

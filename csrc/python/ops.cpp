@@ -55,6 +55,8 @@ void bind_ops(py::module_& m) {
     ops::manual_seed(py::reinterpret_steal<py::int_>(PyNumber_And(seed.ptr(), mask.ptr()))
                          .cast<uint64_t>());
   }, "seed"_a);
+  m.def("_get_rng_state", &ops::rng_state);
+  m.def("_set_rng_state", &ops::set_rng_state, "seed"_a, "offset"_a);
   m.def("clone", &ops::clone, "input"_a);
   m.def("_to_dtype", &ops::to_dtype, "input"_a, "dtype"_a);
   m.def("_to_device", [](const Tensor& x, py::object device) {

@@ -13,6 +13,7 @@ from .autograd import no_grad, enable_grad, set_grad_enabled
 from .creation import (tensor, zeros, ones, empty, full, arange, rand, randn, zeros_like,
                        ones_like)
 from .info import info
+from .random import get_rng_state, set_rng_state
 
 __version__ = _C.__version__
 
@@ -32,7 +33,8 @@ from .train import (fit, evaluate, predict, History, Callback, EarlyStopping,  #
 
 __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "arange", "rand",
-    "randn", "zeros_like", "ones_like", "manual_seed", "no_grad", "enable_grad",
+    "randn", "zeros_like", "ones_like", "manual_seed", "get_rng_state", "set_rng_state",
+    "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "float32", "int64", "bool", "uint8", "device",
     "info", "set_num_threads", "get_num_threads", "nn", "exp", "log", "sqrt", "abs", "clamp",
     "sum", "mean", "max", "argmax", "matmul", "reshape", "flatten", "transpose", "relu", "tanh",

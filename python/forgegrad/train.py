@@ -274,8 +274,8 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
     to log beside the loss; default accuracy for the classification losses. scheduler:
     stepped once per epoch (ReduceLROnPlateau with val_loss, or loss without val_data).
     initial_epoch: resume a run after that many epochs (load the model, optimizer and
-    scheduler states first): training runs epochs initial_epoch + 1 .. epochs, and a loader
-    fit builds itself starts at that epoch's shuffle.
+    scheduler states, and set_rng_state, first): training runs epochs initial_epoch + 1 ..
+    epochs, with the training loader moved to that epoch's shuffle.
     Ctrl-C ends training cleanly where it is (the unfinished epoch is not logged): the
     History so far comes back with ``interrupted`` set, and callbacks still finish
     (EarlyStopping restores weights).
@@ -288,7 +288,7 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
     if not callable(loss_fn):
         raise TypeError(f"[fit] loss_fn must be callable, got {type(loss_fn).__name__}")
     train_loader = _loader(train_data, batch_size, True, seed, "fit")
-    if train_loader is not train_data:
+    if initial_epoch or train_loader is not train_data:  # a loader of the caller's continues
         train_loader.set_epoch(initial_epoch)
     val_loader = None if val_data is None else _loader(val_data, batch_size, False, None, "fit")
     metrics = _metrics(metrics, loss_fn, "fit")

@@ -633,6 +633,9 @@ BAD_LOADS = {
     "negative-weight-decay": _edit_group(1, weight_decay=-0.1),
     "nan-lr": _edit_group(1, lr=float("nan")),
     "not-a-state-dict": lambda sd: sd.pop("state"),
+    "state-not-a-mapping": lambda sd: sd.__setitem__("state", []),
+    "group-not-a-dict": lambda sd: sd["param_groups"].__setitem__(1, 5),
+    "infinite-lr": _edit_group(1, lr=float("inf")),
     # A state buffer that is not a Tensor would otherwise be accepted and fail (or corrupt the
     # step count) at the next step(); a group missing a hyperparameter would fail there too.
     "state-buffer-not-a-tensor": _edit_state(3, exp_avg=[0.0] * 129),
@@ -706,6 +709,8 @@ BAD_ARGS = {
     "sgd-nesterov-with-dampening": (
         lambda: SGD([_p()], momentum=0.9, dampening=0.1, nesterov=True), ValueError),
     "sgd-lr-not-a-number": (lambda: SGD([_p()], lr="0.1"), TypeError),
+    "sgd-infinite-lr": (lambda: SGD([_p()], lr=float("inf")), ValueError),
+    "adam-infinite-weight-decay": (lambda: Adam([_p()], weight_decay=float("inf")), ValueError),
     "sgd-nesterov-not-a-bool": (lambda: SGD([_p()], momentum=0.9, nesterov=1), TypeError),
     "adam-negative-lr": (lambda: Adam([_p()], lr=-1e-3), ValueError),
     "adam-beta1-one": (lambda: Adam([_p()], betas=(1.0, 0.999)), ValueError),
@@ -843,3 +848,54 @@ def test_repr_lists_each_groups_hyperparameters():
     sgd = repr(SGD([ps[0]], lr=0.1, momentum=0.9, nesterov=True))
     assert sgd.startswith("SGD (") and "nesterov: True" in sgd and "momentum: 0.9" in sgd
     assert "dampening: 0.0" in sgd
+
+
+# ----------------------------------------------------------------------------- subclasses
+def test_a_pytorch_style_subclass_with_its_own_step_works():
+    class SignSGD(fg.optim.Optimizer):
+        def __init__(self, params, lr=0.01):
+            super().__init__(params, dict(lr=lr))
+
+        def step(self, closure=None):
+            with fg.no_grad():
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        if p.grad is not None:
+                            p -= group["lr"] * (p.grad / p.grad.abs())
+            return None
+
+    x = make_input((7,), domain="nonzero")
+    p = fg.tensor(x, requires_grad=True)
+    opt = SignSGD([p], lr=0.5)
+    (p * p).sum().backward()
+    opt.step()
+    assert_close(to_numpy(p), x - 0.5 * np.sign(x.astype(np.float64)))
+    with pytest.raises(ValueError, match="SignSGD"):
+        SignSGD([fg.zeros(2, requires_grad=True)], lr=-1.0)
+
+
+def test_a_subclass_without_an_update_rule_says_so():
+    class Nothing(fg.optim.Optimizer):
+        pass
+
+    p = fg.ones(2, requires_grad=True)
+    opt = Nothing([p], dict(lr=0.1))
+    p.sum().backward()
+    with pytest.raises(NotImplementedError, match=r"\[Nothing\].*_update"):
+        opt.step()
+
+
+def test_an_interrupted_adam_step_advances_no_step_count(monkeypatch):
+    p = fg.ones(3, requires_grad=True)
+    opt = Adam([p], lr=0.1)
+    p.sum().backward()
+    opt.step()
+    before = snapshot(opt)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fg.optim.adam._C, "_adam_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        opt.step()
+    assert_same_snapshot(snapshot(opt), before)

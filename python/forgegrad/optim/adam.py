@@ -35,12 +35,12 @@ class Adam(Optimizer):
 
     def _update(self, group, params):
         amsgrad = group["amsgrad"]
+        # The new state is built aside and stored only after the kernel ran, so an
+        # interrupted step leaves no step count advanced without its update.
         states = []
         for p in params:
-            state = self.state.get(p)
-            if not state:
-                state = self.state[p] = {"step": 0, "exp_avg": creation.zeros_like(p),
-                                         "exp_avg_sq": creation.zeros_like(p)}
+            state = dict(self.state.get(p) or {"step": 0, "exp_avg": creation.zeros_like(p),
+                                               "exp_avg_sq": creation.zeros_like(p)})
             if amsgrad and state.get("max_exp_avg_sq") is None:
                 state["max_exp_avg_sq"] = creation.zeros_like(p)
             state["step"] += 1
@@ -53,6 +53,8 @@ class Adam(Optimizer):
                       eps=group["eps"], weight_decay=group["weight_decay"], amsgrad=amsgrad,
                       maximize=group["maximize"],
                       decoupled_weight_decay=self._decoupled_weight_decay)
+        for p, state in zip(params, states):
+            self.state[p] = state
 
 
 class AdamW(Adam):

@@ -41,12 +41,14 @@ class Optimizer:
 
     # ---- the subclass's part ----
     def _check_group(self, group):
-        """Raise ValueError for a hyperparameter out of range."""
-        raise NotImplementedError
+        """Raise ValueError for a hyperparameter out of range (here: lr, when given, so a
+        PyTorch-style subclass that only writes __init__ and step() works)."""
+        if "lr" in group:
+            check_number(self, group, "lr")
 
     def _update(self, group, params):
         """Update `params` (those of `group` with a gradient) in place, under no_grad."""
-        raise NotImplementedError
+        raise NotImplementedError(f"[{self._name}] defines neither _update() nor step()")
 
     # ---- groups ----
     def add_param_group(self, param_group):
@@ -112,9 +114,12 @@ class Optimizer:
         """Take hyperparameters and state from `state_dict`. Everything is checked first: a
         rejected state dict leaves the optimizer as it was."""
         name = self._name
-        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
-            raise ValueError(f"[{name}.load_state_dict] expected a dict with 'state' and "
-                             "'param_groups'")
+        if (not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}
+                or not isinstance(state_dict["state"], dict)
+                or not isinstance(state_dict["param_groups"], (list, tuple))
+                or not all(isinstance(g, dict) for g in state_dict["param_groups"])):
+            raise ValueError(f"[{name}.load_state_dict] expected a dict with 'state' (a dict) "
+                             "and 'param_groups' (a list of dicts), as state_dict() makes")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"[{name}.load_state_dict] the state dict has {len(saved_groups)} "
@@ -183,10 +188,11 @@ def check_number(optimizer, group, key, low=0.0, high=math.inf, high_inclusive=T
     value = group[key]
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"[{optimizer._name}] {key} must be a number, got {value!r}")
-    if math.isnan(value) or value < low or value > high or (value == high and not high_inclusive):
+    if (not math.isfinite(value) or value < low or value > high
+            or (value == high and not high_inclusive)):
         bracket = "]" if high_inclusive else ")"
-        raise ValueError(f"[{optimizer._name}] {key} must be in [{low}, {high}{bracket}, "
-                         f"got {value}")
+        raise ValueError(f"[{optimizer._name}] {key} must be a finite number in "
+                         f"[{low}, {high}{bracket}, got {value}")
 
 
 def check_flag(optimizer, group, key):

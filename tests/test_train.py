@@ -477,11 +477,44 @@ def test_diverging_run_raises(rng):
     y = rng.standard_normal((200, 1)).astype(np.float32)
     model = nn.Linear(5, 1)
     recorder = Recorder()
-    with pytest.raises(RuntimeError, match=r"\[fit\] the training loss became (nan|inf); "
-                                           r"lower the learning rate"):
-        fg.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=100.0), (x, y), epochs=3,
-               batch_size=10, callbacks=[recorder], progress=False)
+    snapshots = []
+
+    class Watch(nn.Module):  # records the weights each batch sees
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            snapshots.append(weights(self.inner))
+            return self.inner(x)
+
+    with pytest.raises(RuntimeError, match=r"\[fit\] the training loss became (nan|inf) in "
+                                           r"epoch \d+, batch \d+; .*Lower the learning rate"):
+        fg.fit(Watch(model), nn.MSELoss(), optim.SGD(model.parameters(), lr=100.0), (x, y),
+               epochs=3, batch_size=10, callbacks=[recorder], progress=False)
     assert recorder.calls == ["begin", "end"]
+    # The non-finite batch took no step: the model keeps the weights that batch saw.
+    assert_same_weights(weights(model), snapshots[-1])
+
+
+def test_sum_reduction_logs_the_loss_per_sample(rng):
+    x = rng.standard_normal((50, 4)).astype(np.float32)
+    y = rng.standard_normal((50, 2)).astype(np.float32)
+    model = nn.Linear(4, 2)
+    mean = fg.evaluate(model, nn.MSELoss(), (x, y), batch_size=16)["loss"]
+    total = fg.evaluate(model, nn.MSELoss(reduction="sum"), (x, y), batch_size=16)["loss"]
+    assert math.isclose(total, 2 * mean, rel_tol=1e-5)  # sum over the 2 outputs of a sample
+    with pytest.raises(ValueError, match="reduction"):
+        fg.fit(model, nn.MSELoss(reduction="none"), optim.SGD(model.parameters()), (x, y))
+
+
+def test_empty_data_is_refused(rng):
+    x, y = np.zeros((0, 4), np.float32), np.zeros((0,), np.int64)
+    model = nn.Linear(4, 3)
+    with pytest.raises(ValueError, match=r"\[evaluate\] got no data"):
+        fg.evaluate(model, nn.CrossEntropyLoss(), (x, y))
+    with pytest.raises(ValueError, match=r"\[fit\] train_data yields no batches"):
+        fg.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters()), (x, y))
 
 
 # --------------------------------------------------------------------------- plot

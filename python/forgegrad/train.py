@@ -60,26 +60,35 @@ def _metrics(metrics, loss_fn, op):
     return metrics
 
 
-class _Totals:
-    """Sums over an epoch's batches: loss weighted by batch size, and metric counts."""
+def _reduction(loss_fn, op):
+    """How the loss of a batch combines its samples: 'mean' or 'sum' (logged per sample)."""
+    reduction = getattr(loss_fn, "reduction", "mean")
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"[{op}] needs a loss that reduces a batch to one number "
+                         f"(reduction 'mean' or 'sum'), got reduction={reduction!r}")
+    return reduction
 
-    def __init__(self, metrics):
-        self.metrics, self.samples, self.loss = metrics, 0, 0.0
+
+class _Totals:
+    """Sums over an epoch's batches: the per-sample loss and metric counts."""
+
+    def __init__(self, metrics, reduction):
+        self.metrics, self.reduction, self.samples, self.loss = metrics, reduction, 0, 0.0
         self.hits = {name: [0, 0] for name in metrics}
 
     def add(self, loss, outputs, targets):
         n = outputs.shape[0]
         self.samples += n
-        self.loss += loss * n
+        self.loss += loss * n if self.reduction == "mean" else loss
         for name in self.metrics:
             right, total = _METRICS[name](outputs, targets)
             self.hits[name][0] += right
             self.hits[name][1] += total
 
     def logs(self, prefix=""):
-        out = {prefix + "loss": self.loss / max(self.samples, 1)}
+        out = {prefix + "loss": self.loss / self.samples}
         for name, (right, total) in self.hits.items():
-            out[prefix + name] = right / max(total, 1)
+            out[prefix + name] = right / total
         return out
 
 
@@ -292,6 +301,11 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
         train_loader.set_epoch(initial_epoch)
     val_loader = None if val_data is None else _loader(val_data, batch_size, False, None, "fit")
     metrics = _metrics(metrics, loss_fn, "fit")
+    reduction = _reduction(loss_fn, "fit")
+    for name, loader in (("train_data", train_loader), ("val_data", val_loader)):
+        if loader is not None and len(loader) == 0:
+            raise ValueError(f"[fit] {name} yields no batches ({len(loader.dataset)} samples, "
+                             f"batch_size={loader.batch_size}, drop_last={loader.drop_last})")
     callbacks = list(callbacks)
     history = History()
     for callback in callbacks:
@@ -301,12 +315,14 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
             bar = _progress(train_loader, epoch, epochs, progress)
             try:  # Ctrl-C anywhere in the epoch (training, validation, callbacks) ends cleanly
                 start = time.perf_counter()
-                totals = _train_epoch(model, loss_fn, optimizer, train_loader, metrics, bar)
+                totals = _train_epoch(model, loss_fn, optimizer, train_loader, metrics,
+                                      reduction, epoch, bar)
                 elapsed = time.perf_counter() - start
                 logs = {"epoch": epoch, **totals.logs()}
                 if val_loader is not None:
                     logs.update({f"val_{k}": v for k, v in
-                                 evaluate(model, loss_fn, val_loader, metrics).items()})
+                                 _evaluate(model, loss_fn, val_loader, metrics,
+                                           reduction).items()})
                 logs.update(lr=optimizer.param_groups[0]["lr"], time=elapsed,
                             samples_per_s=totals.samples / elapsed if elapsed > 0 else math.inf)
                 history.epochs.append(logs)
@@ -334,17 +350,22 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
     return history
 
 
-def _train_epoch(model, loss_fn, optimizer, loader, metrics, bar):
+def _train_epoch(model, loss_fn, optimizer, loader, metrics, reduction, epoch, bar):
     model.train()
-    totals = _Totals(metrics)
+    totals = _Totals(metrics, reduction)
     start = shown = time.perf_counter()
-    for inputs, targets in loader:
+    for batch, (inputs, targets) in enumerate(loader, 1):
         outputs = model(inputs)
         loss = loss_fn(outputs, targets)
+        value = loss.item()
+        if not math.isfinite(value):  # stop before the step spreads it into the weights
+            raise RuntimeError(f"[fit] the training loss became {value} in epoch {epoch}, "
+                               f"batch {batch}; the model holds the weights before that "
+                               "batch. Lower the learning rate or clip gradients")
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        totals.add(loss.item(), outputs, targets)
+        totals.add(value, outputs, targets)
         if bar is not None:
             bar.update(1)
             now = time.perf_counter()
@@ -352,18 +373,21 @@ def _train_epoch(model, loss_fn, optimizer, loader, metrics, bar):
                 shown = now
                 rate = totals.samples / (now - start)
                 bar.set_postfix(_format({**totals.logs(), "samples_per_s": rate}), refresh=False)
-    if totals.samples and not math.isfinite(totals.loss):
-        raise RuntimeError(f"[fit] the training loss became {totals.loss}; lower the "
-                                 "learning rate or clip gradients")
     return totals
 
 
 def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
-    """Mean loss (and metrics) of `model` over `data`, in eval mode, without gradients; the
-    model's train/eval mode is restored afterwards."""
+    """Loss per sample (and metrics) of `model` over `data`, in eval mode, without
+    gradients; the model's train/eval mode is restored afterwards."""
     loader = _loader(data, batch_size, False, None, "evaluate")
-    metrics = _metrics(metrics, loss_fn, "evaluate")
-    totals = _Totals(metrics)
+    if len(loader) == 0:
+        raise ValueError("[evaluate] got no data to evaluate on")
+    return _evaluate(model, loss_fn, loader, _metrics(metrics, loss_fn, "evaluate"),
+                     _reduction(loss_fn, "evaluate"))
+
+
+def _evaluate(model, loss_fn, loader, metrics, reduction):
+    totals = _Totals(metrics, reduction)
     was_training = model.training
     model.eval()
     try:

@@ -45,6 +45,15 @@ def test_tensor_dataset_numpy_dtypes_and_items(rng):
         ds[23]
 
 
+def test_tensor_dataset_keeps_uint8_images_as_uint8(rng):
+    pixels = rng.integers(0, 256, size=(10, 4, 4), dtype=np.uint8)
+    ds = TensorDataset(pixels, np.arange(10))
+    assert ds.arrays[0].dtype == np.uint8
+    xb, _ = next(iter(DataLoader(ds, batch_size=4)))
+    assert xb.dtype == fg.uint8
+    np.testing.assert_array_equal(to_numpy(xb.float()), pixels[:4].astype(np.float32))
+
+
 def test_tensor_dataset_mixes_tensors_and_arrays(rng):
     x, y = make_xy(rng)
     xt = fg.tensor(x, requires_grad=True)

@@ -1138,3 +1138,28 @@ def test_state_dict_lists_a_shared_module_under_every_name_as_pytorch_does():
     fresh.load_state_dict(model.state_dict())
     np.testing.assert_array_equal(fresh[2].weight.detach().numpy(),
                                   shared.weight.detach().numpy())
+
+
+def test_clip_grad_norm_returns_a_0d_tensor_as_pytorch_does():
+    p = nn.Parameter(fg.tensor([3.0, 4.0]))
+    p.grad = fg.tensor([3.0, 4.0])
+    total = nn.utils.clip_grad_norm_([p], 1.0)
+    assert isinstance(total, fg.Tensor) and total.shape == () and total.item() == 5.0
+    assert isinstance(nn.utils.clip_grad_norm_([], 1.0), fg.Tensor)
+
+
+def test_sequential_insert_extend_and_del_renumber_as_pytorch():
+    a, b, c, d = nn.ReLU(), nn.Tanh(), nn.Sigmoid(), nn.Identity()
+    seq = nn.Sequential(a, b)
+    seq.extend([c])
+    seq.insert(1, d)
+    assert list(seq) == [a, d, b, c] and list(seq._modules) == ["0", "1", "2", "3"]
+    del seq[1]
+    assert list(seq) == [a, b, c] and list(seq._modules) == ["0", "1", "2"]
+    del seq[-2:]
+    assert list(seq) == [a]
+    with pytest.raises(IndexError):
+        del seq[5]
+    with pytest.raises(TypeError, match="insert"):
+        seq.insert(0, "relu")
+    assert list(seq) == [a]

@@ -19,7 +19,8 @@ from .creation import rand, tensor
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader"]
 
-# numpy kind -> the dtype forgegrad stores it as (float32 for math, int64 for labels).
+# numpy kind -> the dtype forgegrad stores it as (float32 for math, int64 for labels);
+# uint8 (image pixels) stays uint8, as in torch, for a `.float() / 255` in the model.
 _STORE_AS = {"f": np.float32, "i": np.int64, "u": np.int64, "b": np.bool_}
 
 
@@ -29,7 +30,8 @@ def _storable(array, op, what):
     if array.dtype.kind not in _STORE_AS:
         raise TypeError(f"[{op}] expected {what} of numbers (float, int or bool), "
                         f"got numpy dtype {array.dtype}")
-    return np.ascontiguousarray(array, dtype=_STORE_AS[array.dtype.kind])
+    dtype = np.uint8 if array.dtype == np.uint8 else _STORE_AS[array.dtype.kind]
+    return np.ascontiguousarray(array, dtype=dtype)
 
 
 def _to_numpy(value):

@@ -43,6 +43,34 @@ class Sequential(Module):
         self.add_module(str(len(self)), module)
         return self
 
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index, module):
+        """Put `module` before position `index`; the modules are renumbered from 0."""
+        if not isinstance(module, Module):
+            raise TypeError(f"[{type(self).__name__}] can only insert a Module, got "
+                            f"{type(module).__name__}")
+        modules = list(self._modules.values())
+        modules.insert(operator.index(index), module)
+        self._renumber(modules)
+        return self
+
+    def __delitem__(self, idx):
+        """Remove a module (or a slice of them); the rest are renumbered from 0."""
+        if not isinstance(idx, slice):
+            self._index(idx)  # IndexError when out of range
+        modules = list(self._modules.values())
+        del modules[idx]
+        self._renumber(modules)
+
+    def _renumber(self, modules):
+        self._modules.clear()
+        for i, module in enumerate(modules):
+            self._modules[str(i)] = module
+
     def forward(self, input):
         for module in self:
             input = module(input)
@@ -60,11 +88,6 @@ class ModuleList(Sequential):
         if isinstance(idx, slice):
             return type(self)(list(self._modules.values())[idx])
         return super().__getitem__(idx)
-
-    def extend(self, modules):
-        for module in modules:
-            self.append(module)
-        return self
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("[ModuleList] has no forward(); iterate over it instead")

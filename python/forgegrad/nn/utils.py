@@ -15,7 +15,8 @@ def _grad_norm(grad, norm_type):
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
     """Scale the gradients of `parameters` in place so their global norm is at most
-    `max_norm`; returns the norm before clipping, as torch.nn.utils.clip_grad_norm_.
+    `max_norm`; returns the norm before clipping as a 0-d Tensor, as
+    torch.nn.utils.clip_grad_norm_.
 
     A non-finite total norm raises RuntimeError when error_if_nonfinite; otherwise, as in
     PyTorch, the gradients are scaled by the non-finite factor (NaN, or 0 for an infinite
@@ -33,7 +34,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         raise ValueError(f"[clip_grad_norm_] norm_type must be > 0 (or inf), got {norm_type}")
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
-        return 0.0
+        return _C.full([], 0.0, None, None)
     with no_grad():
         norms = [_grad_norm(g, norm_type) for g in grads]
         if norm_type == math.inf:
@@ -49,4 +50,4 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         coef = coef if math.isnan(coef) else min(coef, 1.0)
         for g in grads:
             g.mul_(coef)
-    return total
+    return _C.full([], total, None, None)

@@ -134,8 +134,8 @@ void scatter_add_rows(float* dx, const float* dy, const int64_t* indices, int64_
 // One call updates a whole parameter group in place: tensor i of `count` has sizes[i]
 // elements in params[i], grads[i] and each state buffer. The group's elements are split
 // evenly across threads as if they were one array.
-// momentum_buffers[i] is read only when momentum != 0; fresh[i]: that buffer is new and
-// starts as the gradient (PyTorch's first step).
+// momentum_buffers[i] is used only when momentum != 0; fresh[i]: that buffer is new (zeroed)
+// and starts as the gradient (PyTorch's first step).
 void sgd_step(float* const* params, float* const* momentum_buffers, const float* const* grads,
               const bool* fresh, const SgdOptions& options, const int64_t* sizes,
               int64_t count);

@@ -26,29 +26,47 @@ static void for_each_tensor_range(const int64_t* sizes, int64_t count, const Bod
 
 // ---- SGD ---------------------------------------------------------------------------------
 
-// p, buffer, grad (n): elements [begin, end) of one tensor
-FG_SIMD static void sgd_range(float* p, float* buffer, const float* grad, bool fresh,
-                              const SgdOptions& o, int64_t begin, int64_t end) {
-  const float lr = float(o.lr), momentum = float(o.momentum), weight_decay = float(o.weight_decay);
-  const float keep = float(1.0 - o.dampening);
+// One tensor's SGD step with the options folded into plain numbers, so the loop has no
+// branches and vectorizes:  g = sign * grad + weight_decay * p;
+// b = carry * b + gain * g;  p -= lr * (keep_grad * g + take_buffer * b).
+struct SgdScalars {
+  float sign, weight_decay, lr;
+  float carry, gain;              // momentum and 1 - dampening; 0 and 1 for a fresh buffer
+  float keep_grad, take_buffer;   // nesterov: 1 and momentum; otherwise 0 and 1
+};
+
+// p, buffer, grad (n): elements [begin, end) of one tensor; buffer null without momentum
+FG_SIMD static void sgd_range(float* p, float* buffer, const float* grad,
+                              const SgdScalars scalars, int64_t begin, int64_t end) {
+  const SgdScalars s = scalars;  // a local copy: stores to the buffers cannot change it
+  if (!buffer) {
+    for (int64_t i = begin; i < end; ++i) p[i] -= s.lr * (s.sign * grad[i] + s.weight_decay * p[i]);
+    return;
+  }
   for (int64_t i = begin; i < end; ++i) {
-    float g = o.maximize ? -grad[i] : grad[i];
-    if (weight_decay != 0.0f) g += weight_decay * p[i];
-    if (momentum != 0.0f) {
-      float b = fresh ? g : momentum * buffer[i] + keep * g;
-      buffer[i] = b;
-      g = o.nesterov ? g + momentum * b : b;
-    }
-    p[i] -= lr * g;
+    float g = s.sign * grad[i] + s.weight_decay * p[i];
+    float b = s.carry * buffer[i] + s.gain * g;
+    buffer[i] = b;
+    p[i] -= s.lr * (s.keep_grad * g + s.take_buffer * b);
   }
 }
 
 void sgd_step(float* const* params, float* const* momentum_buffers, const float* const* grads,
               const bool* fresh, const SgdOptions& options, const int64_t* sizes,
               int64_t count) {
+  const bool momentum = options.momentum != 0.0;
+  std::vector<SgdScalars> scalars(count);
+  for (int64_t i = 0; i < count; ++i) {
+    scalars[i] = {options.maximize ? -1.0f : 1.0f, float(options.weight_decay),
+                  float(options.lr),
+                  fresh[i] ? 0.0f : float(options.momentum),
+                  fresh[i] ? 1.0f : float(1.0 - options.dampening),
+                  options.nesterov ? 1.0f : 0.0f,
+                  options.nesterov ? float(options.momentum) : 1.0f};
+  }
   for_each_tensor_range(sizes, count, [&](int64_t i, int64_t begin, int64_t end) {
-    sgd_range(params[i], options.momentum != 0.0 ? momentum_buffers[i] : nullptr, grads[i],
-              fresh[i], options, begin, end);
+    sgd_range(params[i], momentum ? momentum_buffers[i] : nullptr, grads[i], scalars[i], begin,
+              end);
   });
 }
 

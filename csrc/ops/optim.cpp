@@ -59,7 +59,8 @@ std::vector<Tensor> sgd_step(const std::vector<Tensor>& params, const std::vecto
   if (options.momentum != 0.0) {
     for (size_t i = 0; i < params.size(); ++i) {
       if (momentum_buffers[i].defined()) continue;
-      momentum_buffers[i] = empty(params[i].shape(), DType::Float32, params[i].device());
+      // Zeroed: the kernel multiplies a fresh buffer by 0 rather than branching on it.
+      momentum_buffers[i] = zeros(params[i].shape(), DType::Float32, params[i].device());
       fresh[i] = true;
     }
     check_like_params(params, momentum_buffers, "sgd_step", "momentum_buffers");

@@ -6,15 +6,15 @@ Each shape and transpose form is timed for both libraries in the same process, i
 alternating rounds, taking the best of --repeat rounds (this machine is shared: the best
 round is the least disturbed). The ratio forgegrad / numpy is the figure that counts.
 """
-import argparse
 import json
 import platform
-import time
 
 import numpy as np
 
 import forgegrad as fg
 from forgegrad import _C
+
+from timing import best_seconds_interleaved, parse_args
 
 # (M, N, K): the squares, and the shapes an MLP 784-256-... trains with.
 SHAPES = [(1024, 1024, 1024), (2048, 2048, 2048), (256, 256, 784), (64, 256, 784)]
@@ -27,39 +27,8 @@ def operands(M, N, K, form, rng):
     return a, b
 
 
-def calls_for(fn, min_time):
-    """How many calls of fn last about min_time (after one warm-up call)."""
-    fn()
-    start, calls = time.perf_counter(), 0
-    while time.perf_counter() - start < min_time:
-        fn()
-        calls += 1
-    return max(calls, 1)
-
-
-def best_seconds_interleaved(fns, repeat, min_time=0.05, settle=0.2):
-    """Best per-call time of each fn over `repeat` rounds; every round times each fn in
-    turn, so both sides see the same disturbances of this shared machine. Before each
-    timing it sleeps `settle` seconds: the thread pools of OpenMP and OpenBLAS spin a while
-    after their work, and a spinning pool would steal the cores from the next library."""
-    counts = [calls_for(fn, min_time) for fn in fns]
-    best = [float("inf")] * len(fns)
-    for _ in range(repeat):
-        for i, (fn, calls) in enumerate(zip(fns, counts)):
-            time.sleep(settle)
-            fn()  # wakes this library's threads
-            start = time.perf_counter()
-            for _ in range(calls):
-                fn()
-            best[i] = min(best[i], (time.perf_counter() - start) / calls)
-    return best
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=9)
-    parser.add_argument("--json", help="write the table here as JSON")
-    args = parser.parse_args()
+    args = parse_args(__doc__, repeat=9)
     rng = np.random.default_rng(0)
     rows = []
     print(f"forgegrad {fg.__version__} isa={_C.get_isa()} threads={fg.get_num_threads()}, "

@@ -79,33 +79,26 @@ struct AdamScalars {
   float l2;             // Adam's weight decay, added to the gradient (0 for AdamW)
   float decay;          // AdamW's decoupled decay factor 1 - lr * weight_decay (1 for Adam)
   float beta1_complement, beta2, beta2_complement, eps;
-  float step_size;              // lr / (1 - beta1^t)
-  float bias_correction2_sqrt;  // sqrt(1 - beta2^t)
+  float step_size;                  // lr / (1 - beta1^t)
+  float inv_bias_correction2_sqrt;  // 1 / sqrt(1 - beta2^t): a multiply in the loop, not a divide
 };
 
 // p, m, v, v_max, grad (n): elements [begin, end) of one tensor; v_max only with amsgrad
 FG_SIMD static void adam_range(float* p, float* m, float* v, float* v_max, const float* grad,
                                const AdamScalars scalars, int64_t begin, int64_t end) {
   const AdamScalars s = scalars;  // a local copy: stores to the buffers cannot change it
-  auto update = [&](int64_t i, float second_moment) {
-    float mi = m[i];
-    float denom = std::sqrt(second_moment) / s.bias_correction2_sqrt + s.eps;
-    p[i] = p[i] * s.decay - s.step_size * (mi / denom);
-  };
-  auto moments = [&](int64_t i) {
+  for (int64_t i = begin; i < end; ++i) {  // the v_max test is loop-invariant: hoisted
     float g = s.sign * grad[i] + s.l2 * p[i];
-    m[i] += s.beta1_complement * (g - m[i]);  // PyTorch's lerp toward g
-    v[i] = s.beta2 * v[i] + s.beta2_complement * g * g;
-    return v[i];
-  };
-  if (v_max) {
-    for (int64_t i = begin; i < end; ++i) {
-      float vi = std::max(v_max[i], moments(i));
+    float mi = m[i] + s.beta1_complement * (g - m[i]);  // PyTorch's lerp toward g
+    float vi = s.beta2 * v[i] + s.beta2_complement * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    if (v_max) {
+      vi = std::max(v_max[i], vi);
       v_max[i] = vi;
-      update(i, vi);
     }
-  } else {
-    for (int64_t i = begin; i < end; ++i) update(i, moments(i));
+    float denom = std::sqrt(vi) * s.inv_bias_correction2_sqrt + s.eps;
+    p[i] = p[i] * s.decay - s.step_size * (mi / denom);
   }
 }
 
@@ -121,7 +114,7 @@ void adam_step(float* const* params, float* const* exp_avgs, float* const* exp_a
                   decoupled ? float(1.0 - options.lr * options.weight_decay) : 1.0f,
                   float(1.0 - options.beta1), float(options.beta2), float(1.0 - options.beta2),
                   float(options.eps), float(options.lr / (1.0 - std::pow(options.beta1, t))),
-                  float(std::sqrt(1.0 - std::pow(options.beta2, t)))};
+                  float(1.0 / std::sqrt(1.0 - std::pow(options.beta2, t)))};
   }
   for_each_tensor_range(sizes, count, [&](int64_t i, int64_t begin, int64_t end) {
     adam_range(params[i], exp_avgs[i], exp_avg_sqs[i],

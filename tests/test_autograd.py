@@ -394,3 +394,51 @@ def test_gather_backward_many_repeats(pattern, device, restore_threads):
         xt[as_tensor(idx, device)].backward(as_tensor(g, device))
         # float32 sums of up to 2e5 terms of |g| <= 2: norm-wise 1e-5 of sum|g| (~n).
         assert_close(to_numpy(xt.grad), expected, atol=1e-5 * np.bincount(idx).max())
+
+
+# ----------------------------------------------------------------------------- in-place changes
+IN_PLACE_CHANGE = r"\[backward\] a tensor that \w+ used was changed in place"
+
+
+def test_backward_refuses_an_input_changed_in_place_after_the_op():
+    # linear's weight gradient needs x: changing x afterwards would give a wrong gradient.
+    from forgegrad import nn
+
+    layer = nn.Linear(3, 2)
+    x = fg.ones(4, 3)
+    y = layer(x).sum()
+    x.mul_(0.0)
+    with pytest.raises(RuntimeError, match=IN_PLACE_CHANGE):
+        y.backward()
+    assert layer.weight.grad is None  # nothing was accumulated
+
+
+def test_backward_refuses_an_output_changed_in_place_under_no_grad():
+    x = fg.tensor([0.5, 1.0], requires_grad=True)
+    y = x.exp()  # exp's backward reads its output
+    loss = y.sum()
+    with fg.no_grad():
+        y.fill_(0.0)
+    with pytest.raises(RuntimeError, match=IN_PLACE_CHANGE):
+        loss.backward()
+
+
+def test_an_optimizer_step_between_two_backwards_of_a_kept_graph_is_refused():
+    w = fg.tensor([1.0, 2.0], requires_grad=True)
+    x = fg.tensor([3.0, 4.0])
+    loss = (w * w * x).sum()
+    loss.backward(retain_graph=True)
+    fg.optim.SGD([w], lr=0.1).step()
+    with pytest.raises(RuntimeError, match=IN_PLACE_CHANGE):
+        loss.backward()
+
+
+def test_changes_after_backward_or_to_unrelated_tensors_are_fine():
+    w = fg.tensor([1.0, 2.0], requires_grad=True)
+    other = fg.ones(2)
+    loss = (w * w).sum()
+    other.add_(1.0)  # not part of the graph
+    loss.backward()
+    with fg.no_grad():
+        w -= 0.5 * w.grad  # after backward: the usual update
+    np.testing.assert_allclose(w.detach().numpy(), [0.0, 0.0])

@@ -649,3 +649,29 @@ def test_in_place_arithmetic_is_refused_where_it_would_bypass_autograd_or_broadc
         t.add_(fg.ones(2, 3))
     np.testing.assert_array_equal(t.numpy(), np.ones(3, np.float32))  # unchanged
     np.testing.assert_array_equal(p.detach().numpy(), np.ones(3, np.float32))
+
+
+def test_copy_between_overlapping_views_reads_the_source_first():
+    t = fg.arange(6.0)
+    t[1:6].copy_(t[0:5])
+    np.testing.assert_array_equal(t.numpy(), [0, 0, 1, 2, 3, 4])
+    u = fg.arange(6.0)
+    u[0:5].copy_(u[1:6])
+    np.testing.assert_array_equal(u.numpy(), [1, 2, 3, 4, 5, 5])
+
+
+@pytest.mark.parametrize("dtype, value", [(fg.uint8, 300), (fg.uint8, -1), (fg.int64, 1e30),
+                                          (fg.int64, float("nan")), (fg.bool, float("nan"))])
+def test_fill_refuses_values_the_dtype_cannot_hold(dtype, value):
+    t = fg.ones(3, dtype=dtype)
+    with pytest.raises(ValueError, match=r"\[fill_\] cannot store"):
+        t.fill_(value)
+    assert t.tolist() == fg.ones(3, dtype=dtype).tolist()
+
+
+def test_copy_into_integers_truncates_but_refuses_what_has_no_integer():
+    t = fg.zeros(3, dtype=fg.int64)
+    assert t.copy_(fg.tensor([1.7, -2.5, 3.0])).tolist() == [1, -2, 3]
+    with pytest.raises(ValueError, match=r"\[copy_\] cannot store nan \(element 1\)"):
+        t.copy_(fg.tensor([0.0, float("nan"), 1e30]))
+    assert t.tolist() == [1, -2, 3]

@@ -24,7 +24,11 @@ void record(Tensor& out, const char* name, std::initializer_list<Tensor> inputs,
   if (!needs_grad(inputs)) return;
   auto node = std::make_shared<Node>();
   node->name = name;
-  for (const Tensor& t : inputs) node->inputs.push_back(t.defined() && t.requires_grad() ? t : Tensor());
+  for (const Tensor& t : inputs) {
+    node->inputs.push_back(t.defined() && t.requires_grad() ? t : Tensor());
+    if (t.defined()) node->versions.push_back({t.storage(), t.storage()->version()});
+  }
+  node->versions.push_back({out.storage(), out.storage()->version()});
   node->backward = std::move(backward);
   out.impl()->grad_fn = std::move(node);
   out.impl()->requires_grad = true;
@@ -74,6 +78,14 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
              "Pass retain_graph=True to the first backward to keep them");
     auto found = pending.find(node.get());
     if (found == pending.end()) continue;  // no gradient reached this node
+    for (const SavedVersion& saved : node->versions) {
+      std::shared_ptr<Storage> storage = saved.storage.lock();
+      FG_CHECK(!storage || storage->version() == saved.version, RuntimeError,
+               "[backward] a tensor that " << node->name << " used was changed in place "
+               "afterwards (fill_, copy_, add_, +=, an optimizer step, ...), so its gradient "
+               "would be wrong; clone() the tensor before changing it, or change it after "
+               "backward()");
+    }
     Tensor dout = std::move(found->second);
     pending.erase(found);
     std::vector<Tensor> dinputs = node->backward(dout);

@@ -12,10 +12,18 @@ namespace fg {
 // Returns one gradient per input, in order; an undefined Tensor means "no gradient".
 using BackwardFn = std::function<std::vector<Tensor>(const Tensor& dout)>;
 
+// A storage an op read or wrote, and its version then: backward refuses to run a rule whose
+// tensors were changed in place since (weak: a storage nobody holds cannot be changed).
+struct SavedVersion {
+  std::weak_ptr<Storage> storage;
+  uint64_t version;
+};
+
 struct Node {
   std::string name;
   std::vector<Tensor> inputs;  // the op's tensor inputs, undefined where not differentiated
   BackwardFn backward;
+  std::vector<SavedVersion> versions;  // of every input and the output, at record time
   bool released = false;       // the graph was freed by a backward without retain_graph
 };
 

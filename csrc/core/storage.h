@@ -2,6 +2,7 @@
 // memory owned by someone else (a numpy array), released through a callback.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -21,6 +22,10 @@ class Storage {
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
+  // Counts in-place writes (fill_, copy_, add_, optimizer steps), shared by every view of
+  // this storage, so backward can tell that a tensor it saved was changed since.
+  uint64_t version() const { return version_; }
+  void bump_version() { ++version_; }
 
  private:
   Storage(void* data, size_t nbytes, Device device, std::function<void()> release)
@@ -29,6 +34,7 @@ class Storage {
   size_t nbytes_;
   Device device_;
   std::function<void()> release_;
+  uint64_t version_ = 0;
 };
 
 }  // namespace fg

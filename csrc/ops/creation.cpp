@@ -68,10 +68,23 @@ Tensor scalar_tensor(double value, DType dtype, Device device) {
   return full({}, value, dtype, device);
 }
 
+// Whether `value` fits `dtype` (integers take a truncated value, as PyTorch's do; NaN,
+// infinities and values out of range have no integer to become).
+static bool representable(double value, DType dtype) {
+  switch (dtype) {
+    case DType::Float32: return true;
+    case DType::Bool: return !std::isnan(value);
+    case DType::UInt8: return value > -1.0 && value < 256.0;
+    case DType::Int64: return value > -9223372036854775809.0 && value < 9223372036854775808.0;
+  }
+  return false;
+}
+
 void fill_(Tensor& dst, double value) {
   check_cpu(dst, "fill_");
-  FG_CHECK(dst.dtype() == DType::Float32 || std::isfinite(value), ValueError,
+  FG_CHECK(representable(value, dst.dtype()), ValueError,
            "[fill_] cannot store " << value << " in a " << dtype_name(dst.dtype()) << " tensor");
+  dst.storage()->bump_version();
   with_typed_data(dst, [&](auto* data) {
     using T = std::remove_pointer_t<decltype(data)>;
     T typed = std::is_same_v<T, bool> ? T(value != 0) : static_cast<T>(value);
@@ -151,8 +164,25 @@ void copy_(Tensor& dst, const Tensor& src) {
            "[copy_] expected a source of shape " << dst.shape() << ", got " << src.shape());
   check_same_device(dst, src, "copy_");
   check_cpu(dst, "copy_");
+  if (src.dtype() == DType::Float32 && dst.dtype() != DType::Float32) {
+    const float* values = src.data<float>();
+    for (int64_t i = 0; i < src.numel(); ++i)
+      FG_CHECK(representable(values[i], dst.dtype()), ValueError,
+               "[copy_] cannot store " << values[i] << " (element " << i << ") in a "
+                                       << dtype_name(dst.dtype()) << " tensor");
+  }
+  // Overlapping views of one storage (t[1:].copy_(t[:-1])) would read what was just
+  // written: copy through a temporary then.
+  const char* dst_begin = static_cast<const char*>(dst.raw_data());
+  const char* src_begin = static_cast<const char*>(src.raw_data());
+  int64_t dst_bytes = dst.numel() * dtype_size(dst.dtype());
+  int64_t src_bytes = src.numel() * dtype_size(src.dtype());
+  bool overlap = dst.storage() == src.storage() && dst_begin != src_begin &&
+                 dst_begin < src_begin + src_bytes && src_begin < dst_begin + dst_bytes;
+  Tensor source = overlap ? clone(src.detach()) : src;
+  dst.storage()->bump_version();
   with_typed_data(dst, [&](auto* out) {
-    with_typed_data(src, [&](auto* in) { cpu::cast(out, in, dst.numel()); });
+    with_typed_data(source, [&](auto* in) { cpu::cast(out, in, dst.numel()); });
   });
 }
 
@@ -184,6 +214,7 @@ void add_(Tensor& dst, const Tensor& src) {
            "[add_] expected a source of shape " << dst.shape() << ", got " << src.shape());
   check_same_device(dst, src, "add_");
   check_cpu(dst, "add_");
+  dst.storage()->bump_version();
   cpu::add_inplace(dst.data<float>(), src.data<float>(), dst.numel());
 }
 

@@ -34,6 +34,13 @@ static void check_params(const std::vector<Tensor>& params, const char* op) {
   }
 }
 
+// The update writes these in place: tensors that recorded them must see the change.
+static void bump_versions(std::initializer_list<const std::vector<Tensor>*> groups) {
+  for (const std::vector<Tensor>* group : groups)
+    for (const Tensor& t : *group)
+      if (t.defined()) t.storage()->bump_version();
+}
+
 template <typename T>
 static std::vector<T*> pointers(const std::vector<Tensor>& tensors) {
   std::vector<T*> out;
@@ -65,6 +72,7 @@ std::vector<Tensor> sgd_step(const std::vector<Tensor>& params, const std::vecto
     }
     check_like_params(params, momentum_buffers, "sgd_step", "momentum_buffers");
   }
+  bump_versions({&params, &momentum_buffers});
   cpu::sgd_step(pointers<float>(params).data(), pointers<float>(momentum_buffers).data(),
                 pointers<const float>(grads).data(), fresh.get(), options, sizes(params).data(),
                 int64_t(params.size()));
@@ -84,6 +92,7 @@ void adam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& gra
            "[adam_step] expected " << params.size() << " step counts, got " << steps.size());
   for (int64_t step : steps)
     FG_CHECK(step >= 1, ValueError, "[adam_step] expected step counts >= 1, got " << step);
+  bump_versions({&params, &exp_avgs, &exp_avg_sqs, &max_exp_avg_sqs});
   cpu::adam_step(pointers<float>(params).data(), pointers<float>(exp_avgs).data(),
                  pointers<float>(exp_avg_sqs).data(),
                  options.amsgrad ? pointers<float>(max_exp_avg_sqs).data() : nullptr,

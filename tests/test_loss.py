@@ -109,6 +109,19 @@ def test_cross_entropy_huge_logits(reduction, device):
     check_backward(fn, ref, inputs=[x, t], device=device, eps=1e-3)
 
 
+def test_cross_entropy_with_masked_logits(device):
+    # A -inf logit (a masked class) has probability 0: the loss stays finite without
+    # smoothing (0 * -inf must not turn it into NaN), and its gradient is 0 there.
+    x = as_tensor(np.array([[-np.inf, 0.0, 0.0], [1.0, -np.inf, 2.0]], np.float32), device)
+    x.requires_grad_()
+    t = as_tensor(np.array([1, 2], np.int64), device)
+    loss = F.cross_entropy(x, t, reduction="none")
+    assert_close(to_numpy(loss), [np.log(2.0), np.log1p(np.exp(-1.0))])
+    loss.sum().backward()
+    assert_close(to_numpy(x.grad), [[0.0, -0.5, 0.5],
+                                    [1 / (1 + np.e), 0.0, -1 / (1 + np.e)]])
+
+
 def test_cross_entropy_matches_log_softmax_nll(device, rng):
     x, t = make_input((33, 129)), _targets(33, 129, rng)
     tx, tt = as_tensor(x, device), as_tensor(t, device)

@@ -27,8 +27,9 @@ void cross_entropy_forward(float* losses, const float* logits, const int64_t* ta
       double exp_sum = 0;
       for (int64_t c = 0; c < C; ++c) exp_sum += vexp(x[c] - m);
       double lse = m + std::log(exp_sum);
-      double loss = lse - (1.0 - label_smoothing) * x[targets[r]] -
-                    (label_smoothing / C) * row_sum;
+      double loss = lse - (1.0 - label_smoothing) * x[targets[r]];
+      // Only with smoothing: 0 * sum would make a masked (-inf) logit's row NaN.
+      if (label_smoothing != 0.0f) loss -= (label_smoothing / C) * row_sum;
       losses[r] = static_cast<float>(loss);
     }
   });

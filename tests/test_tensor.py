@@ -675,3 +675,18 @@ def test_copy_into_integers_truncates_but_refuses_what_has_no_integer():
     with pytest.raises(ValueError, match=r"\[copy_\] cannot store nan \(element 1\)"):
         t.copy_(fg.tensor([0.0, float("nan"), 1e30]))
     assert t.tolist() == [1, -2, 3]
+
+
+def test_big_endian_arrays_are_read_by_value():
+    a = np.arange(5, dtype=">f4")
+    np.testing.assert_array_equal(fg.from_numpy(a).numpy(), np.arange(5, dtype=np.float32))
+    np.testing.assert_array_equal(fg.tensor(a.astype(">i8")).numpy(), np.arange(5))
+
+
+@pytest.mark.parametrize("array, dtype", [(np.array([2**64 - 1], np.uint64), None),
+                                          (np.array([300, 2]), fg.uint8),
+                                          (np.array([-1, 2]), fg.uint8),
+                                          (np.array([1e30]), fg.int64)])
+def test_tensor_refuses_integers_that_would_wrap(array, dtype):
+    with pytest.raises(ValueError, match=r"\[tensor\] values from .* do not fit"):
+        fg.tensor(array, dtype=dtype)

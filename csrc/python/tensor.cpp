@@ -36,11 +36,16 @@ static Shape shape_of_array(const py::array& array) {
 
 static Tensor copy_from_numpy(const py::array& array);
 
-// Shares the array's memory when it is C-contiguous, aligned and writeable (a tensor's
-// memory can be written through it); else copies it.
+static bool native_byte_order(const py::array& array) {
+  return array.dtype().attr("isnative").cast<bool>();
+}
+
+// Shares the array's memory when it is C-contiguous, aligned, writeable (a tensor's memory
+// can be written through it) and in this machine's byte order; else copies it.
 static Tensor from_numpy(const py::array& array) {
   DType dtype = dtype_of_array(array, "from_numpy");
-  bool shareable = (array.flags() & py::array::c_style) && array.writeable() &&
+  bool shareable = native_byte_order(array) && (array.flags() & py::array::c_style) &&
+                   array.writeable() &&
                    reinterpret_cast<uintptr_t>(array.data()) % dtype_size(dtype) == 0;
   if (!shareable) return copy_from_numpy(array);
   PyObject* owner = array.ptr();
@@ -55,6 +60,8 @@ static Tensor from_numpy(const py::array& array) {
 // A copy into forgegrad's own aligned storage.
 static Tensor copy_from_numpy(const py::array& array) {
   DType dtype = dtype_of_array(array, "tensor");
+  if (!native_byte_order(array))  // big-endian data, say: swap the bytes into a copy first
+    return copy_from_numpy(array.attr("astype")(array.dtype().attr("newbyteorder")("=")));
   py::array contiguous = py::array::ensure(array, py::array::c_style);
   Tensor out = Tensor::empty(shape_of_array(contiguous), dtype, Device{});
   std::memcpy(out.raw_data(), contiguous.data(), contiguous.nbytes());

@@ -417,3 +417,36 @@ def test_gemm_out_errors():
         _C.gemm(a, b, out=fg.zeros(6, 4))
     with pytest.raises(ValueError, match=r"gemm|matmul"):
         _C.gemm(a, b, out=fg.zeros(4, 6)[1:3])
+
+
+# ----------------------------------------------------------------------------- wrong argument types
+WRONG_TYPES = {
+    "linear-numpy-input": (lambda: F.linear(np.ones((2, 3), np.float32), fg.ones(4, 3)), "linear"),
+    "relu-list": (lambda: fg.relu([1.0, 2.0]), "relu"),
+    "matmul-float": (lambda: fg.matmul(fg.ones(2, 2), 2.0), "matmul"),
+    "cross-entropy-numpy-target": (
+        lambda: F.cross_entropy(fg.ones(2, 3), np.array([0, 1])), "cross_entropy"),
+    "fill-string": (lambda: fg.ones(3).fill_("a"), "fill_"),
+    "copy-numpy": (lambda: fg.ones(3).copy_(np.zeros(3, np.float32)), "copy_"),
+    "manual-seed-float": (lambda: fg.manual_seed(1.5), "manual_seed"),
+    "requires-grad-string": (lambda: fg.ones(3).requires_grad_("no"), "requires_grad_"),
+    "unknown-keyword": (lambda: fg.softmax(fg.ones(3), axis=0), "softmax"),
+}
+
+
+@pytest.mark.parametrize("case", list(WRONG_TYPES))
+def test_arguments_of_the_wrong_type_get_one_line_naming_the_op(case):
+    call, op = WRONG_TYPES[case]
+    with pytest.raises(TypeError) as error:
+        call()
+    message = str(error.value)
+    assert message.startswith(f"[{op}] got (") and "expected" in message
+    assert "incompatible function arguments" not in message and "\n" not in message
+
+
+def test_grad_and_backward_name_what_they_expected():
+    t = fg.ones(3, requires_grad=True)
+    with pytest.raises(TypeError, match=r"\[grad\] expected the gradient to be a Tensor or None"):
+        t.grad = np.ones(3, np.float32)
+    with pytest.raises(TypeError, match=r"\[backward\] expected gradient to be a Tensor"):
+        (t * 2).backward(np.ones(3, np.float32))

@@ -16,5 +16,7 @@ void bind_ops(py::module_& m);      // ops.cpp
 Device parse_device(const py::object& device);  // None -> cpu; str or device object
 std::string type_name(const py::object& o);       // "list", "ndarray", ...
 DType parse_dtype(const py::object& dtype, DType fallback);  // None -> fallback
+// A Tensor, or undefined for None; anything else is a TypeError naming `op` and `what`.
+Tensor optional_tensor(const py::object& t, const char* op, const char* what);
 
 }  // namespace fg::python

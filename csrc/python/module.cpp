@@ -24,6 +24,74 @@ DType parse_dtype(const py::object& dtype, DType fallback) {
                   py::str(dtype).cast<std::string>());
 }
 
+Tensor optional_tensor(const py::object& t, const char* op, const char* what) {
+  if (t.is_none()) return Tensor();
+  if (!py::isinstance<Tensor>(t))
+    throw TypeError(std::string("[") + op + "] expected " + what + " to be a Tensor or None, got " +
+                    type_name(t));
+  return t.cast<Tensor>();
+}
+
+// "Tensor(float32)" for a tensor, the type's name for anything else: how an argument is shown
+// in an error.
+static std::string describe_argument(const py::handle& arg) {
+  if (py::isinstance<Tensor>(arg))
+    return std::string("Tensor(") + dtype_name(arg.cast<const Tensor&>().dtype()) + ")";
+  return type_name(py::reinterpret_borrow<py::object>(arg));
+}
+
+// The signature lines of a pybind11 docstring, without the module prefix and return types.
+static std::string signatures(const std::string& name, const std::string& doc) {
+  std::string out, prefix = "forgegrad._C.";
+  size_t start = 0;
+  while (start < doc.size()) {
+    size_t end = doc.find('\n', start);
+    std::string line = doc.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    start = end == std::string::npos ? doc.size() : end + 1;
+    size_t at = line.find(name + "(");
+    if (at == std::string::npos || line.find("*args") != std::string::npos) continue;
+    line = line.substr(at, line.find(" -> ") == std::string::npos ? std::string::npos
+                                                                  : line.find(" -> ") - at);
+    for (size_t p; (p = line.find(prefix)) != std::string::npos;) line.erase(p, prefix.size());
+    out += (out.empty() ? "" : " or ") + line;
+  }
+  return out;
+}
+
+// Appends to every function of `scope` (a module, or a class when `methods`) a last overload
+// that takes anything: arguments that fit none of the real ones then get a one-line
+// TypeError naming the op, what came and what it takes, instead of pybind11's dump of C++
+// signatures and argument reprs. The real overloads are tried first, so calls that fit
+// pay nothing.
+static void add_argument_type_errors(py::object scope, bool methods) {
+  for (py::handle item : py::module_::import("builtins").attr("dir")(scope)) {
+    std::string name = item.cast<std::string>();
+    if (name.rfind("__", 0) == 0) continue;  // operators fall back to Python's own errors
+    py::object existing = scope.attr(name.c_str());
+    if (methods && PyInstanceMethod_Check(existing.ptr()))  // how pybind11 stores methods
+      existing = py::reinterpret_borrow<py::object>(PyInstanceMethod_GET_FUNCTION(existing.ptr()));
+    if (!PyCFunction_Check(existing.ptr())) continue;  // properties, enums, constants
+    std::string op = name[0] == '_' ? name.substr(1) : name;  // _fill_ is Tensor.fill_
+    std::string expected = signatures(name, py::str(existing.attr("__doc__")).cast<std::string>());
+    auto fallback = [op, expected, methods](py::args args, py::kwargs kwargs) -> py::object {
+      std::string got;
+      for (size_t i = methods ? 1 : 0; i < args.size(); ++i)
+        got += (got.empty() ? "" : ", ") + describe_argument(args[i]);
+      for (auto [key, value] : kwargs)
+        got += (got.empty() ? "" : ", ") + py::str(key).cast<std::string>() + "=" +
+               describe_argument(value);
+      throw TypeError("[" + op + "] got (" + got + "); expected " + expected +
+                      " (numpy arrays and lists become Tensors with forgegrad.tensor)");
+    };
+    if (methods)
+      scope.attr(name.c_str()) = py::cpp_function(fallback, py::name(name.c_str()),
+                                                  py::is_method(scope), py::sibling(existing));
+    else
+      scope.attr(name.c_str()) = py::cpp_function(fallback, py::name(name.c_str()),
+                                                  py::scope(scope), py::sibling(existing));
+  }
+}
+
 static int cuda_device_count() {
 #ifdef FORGEGRAD_WITH_CUDA
   return cuda::device_count();
@@ -116,4 +184,7 @@ PYBIND11_MODULE(_C, m) {
 #endif
   m.def("cuda_device_count", &cuda_device_count);
   m.attr("__version__") = FORGEGRAD_VERSION;
+
+  add_argument_type_errors(m, false);
+  add_argument_type_errors(m.attr("Tensor"), true);
 }

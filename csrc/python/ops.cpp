@@ -16,9 +16,6 @@ static std::vector<int64_t> parse_dims(const py::object& dim) {
   return dims;
 }
 
-static Tensor optional_tensor(const py::object& t) {
-  return t.is_none() ? Tensor() : t.cast<Tensor>();
-}
 
 // In-place writes would bypass autograd: allowed on tensors that record nothing.
 static void check_in_place(const Tensor& t, const char* op) {
@@ -115,11 +112,12 @@ void bind_ops(py::module_& m) {
   // matmul, linear, the raw GEMM
   m.def("matmul", &ops::matmul, "input"_a, "other"_a);
   m.def("linear", [](const Tensor& x, const Tensor& weight, py::object bias) {
-    return ops::linear(x, weight, optional_tensor(bias));
+    return ops::linear(x, weight, optional_tensor(bias, "linear", "bias"));
   }, "input"_a, "weight"_a, "bias"_a = py::none());
   m.def("gemm", [](const Tensor& a, const Tensor& b, py::object bias, bool trans_a, bool trans_b,
                    py::object out) {
-    return ops::gemm(a, b, optional_tensor(bias), trans_a, trans_b, optional_tensor(out));
+    return ops::gemm(a, b, optional_tensor(bias, "gemm", "bias"), trans_a, trans_b,
+                     optional_tensor(out, "gemm", "out"));
   }, "a"_a, "b"_a, "bias"_a = py::none(), "trans_a"_a = false, "trans_b"_a = false,
      "out"_a = py::none());
 
@@ -161,7 +159,8 @@ void bind_ops(py::module_& m) {
                         double momentum, double dampening, double weight_decay, bool nesterov,
                         bool maximize) {
     std::vector<Tensor> buffers;
-    for (const py::object& b : momentum_buffers) buffers.push_back(optional_tensor(b));
+    for (const py::object& b : momentum_buffers)
+      buffers.push_back(optional_tensor(b, "sgd_step", "each momentum buffer"));
     py::gil_scoped_release no_gil;
     return ops::sgd_step(params, grads, std::move(buffers),
                          {lr, momentum, dampening, weight_decay, nesterov, maximize});

@@ -192,13 +192,13 @@ void bind_tensor(py::module_& m) {
                       return t.grad().defined() ? py::cast(t.grad()) : py::none();
                     },
                     [](Tensor& t, const py::object& g) {
-                      t.set_grad(g.is_none() ? Tensor() : g.cast<Tensor>());
+                      t.set_grad(optional_tensor(g, "grad", "the gradient"));
                     })
       .def_property_readonly("grad_fn", &Tensor::grad_fn)
       .def_property_readonly("is_leaf", &Tensor::is_leaf)
       .def("backward",
            [](const Tensor& t, const py::object& gradient, bool retain_graph) {
-             Tensor g = gradient.is_none() ? Tensor() : gradient.cast<Tensor>();
+             Tensor g = optional_tensor(gradient, "backward", "gradient");
              py::gil_scoped_release no_gil;
              ops::backward(t, g, retain_graph);
            },

@@ -165,6 +165,29 @@ def test_errors_from_the_library_are_one_line_with_code_1(capsys):
     assert err.startswith("forgegrad train: [Adam] lr") and err.count("\n") == 1
 
 
+def test_out_of_memory_is_one_line_with_code_1(monkeypatch, capsys):
+    # A huge --hidden runs out of memory building the model; simulated, not allocated.
+    def huge(*args, **kwargs):
+        raise MemoryError("[empty] cannot allocate 400000000000 bytes")
+
+    monkeypatch.setattr(cli, "build_mlp", huge)
+    code, out, err = run(QUICK + ["--hidden", "100000000000"], capsys)
+    assert code == 1
+    assert err == "forgegrad train: [empty] cannot allocate 400000000000 bytes\n"
+
+
+@pytest.mark.parametrize("option", ["--save", "--plot"])
+def test_output_into_a_missing_directory_exits_before_training(option, tmp_path, capsys):
+    path = tmp_path / "missing" / "out.file"
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(QUICK + [option, str(path)])
+    assert str(exit_info.value.code) == (f"forgegrad train: {option} {path}: the directory "
+                                         f"'{path.parent}' does not exist")
+    assert capsys.readouterr().out == ""  # nothing loaded or trained
+    with pytest.raises(SystemExit, match="is a directory"):
+        cli.main(QUICK + [option, str(tmp_path)])
+
+
 def test_device_cuda_without_a_gpu_exits_with_a_message():
     if fg.info()["cuda_available"]:
         pytest.skip("a CUDA device is present here; this tests the message on machines "

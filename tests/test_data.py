@@ -83,6 +83,12 @@ def test_tensor_dataset_errors(rng):
         TensorDataset(np.array(["a", "b"]))
     with pytest.raises(ValueError, match=r"\[TensorDataset\].*0-d"):
         TensorDataset(np.array(1.0))
+    ds = TensorDataset(x, y)
+    for index in (23, 100, -24):
+        with pytest.raises(IndexError, match=rf"^\[TensorDataset\] index {index} is out of "
+                                             r"range for 23 samples$"):
+            ds[index]
+    assert np.array_equal(to_numpy(ds[-23][1]), y[0])  # negative indices count from the end
 
 
 # ------------------------------------------------------------------------ DataLoader
@@ -292,6 +298,26 @@ def test_collation_errors():
         list(DataLoader(Ragged(), batch_size=2))
     with pytest.raises(TypeError, match=r"\[DataLoader\].*<U3"):
         list(DataLoader(Strings(), batch_size=2))
+
+    class DictsWithOtherKeys(Ragged):
+        def __getitem__(self, i):
+            return {"x": np.zeros(2), "y": 1} if i == 0 else {"x": np.zeros(2), "label": 1}
+
+    with pytest.raises(ValueError, match=r"^\[DataLoader\] samples have different keys: "
+                                         r"\['x', 'y'\] and \['label', 'x'\]$"):
+        list(DataLoader(DictsWithOtherKeys(), batch_size=2))
+
+
+def test_first_batch_leaves_the_epoch_and_the_shuffle_alone():
+    # fit tries its model on _first_batch() before training: the first batch_size samples in
+    # dataset order, without using up an epoch of the loader's sequence of shuffles.
+    loader = DataLoader(id_dataset(10), batch_size=4, shuffle=True, seed=3)
+    xb, yb = loader._first_batch()
+    assert to_numpy(yb).tolist() == [0, 1, 2, 3] and loader.epoch == 0
+    again = DataLoader(id_dataset(10), batch_size=4, shuffle=True, seed=3)
+    assert np.array_equal(epoch_rows(loader), epoch_rows(again))
+    assert to_numpy(DataLoader(id_dataset(3), batch_size=4)._first_batch()[1]).tolist() == [
+        0, 1, 2]
 
 
 # ---------------------------------------------------------------------- bad arguments

@@ -317,8 +317,30 @@ def test_last_epoch_resumes_from_initial_lr():
     resumed = StepLR(opt, step_size=3, gamma=0.5, last_epoch=6)  # its first step is epoch 7
     assert resumed.last_epoch == 7
     assert group_lrs(opt) == pytest.approx([b * 0.25 for b in BASE])
-    with pytest.raises(KeyError, match=r"\[StepLR\] param_groups\[0\] has no 'initial_lr'"):
+    with pytest.raises(ValueError, match=r"\[StepLR\] resuming at last_epoch=6 needs "
+                                         r"'initial_lr' in every param group \(load the "
+                                         r"optimizer's state first\)"):
         StepLR(make_opt(), step_size=3, last_epoch=6)
+
+
+def test_resuming_without_initial_lr_in_some_group_changes_nothing():
+    opt = make_opt()
+    opt.param_groups[0]["initial_lr"] = BASE[0]  # the second group has none
+    with pytest.raises(ValueError, match=r"^\[StepLR\] resuming at last_epoch=5 needs "
+                                         r"'initial_lr' in every param group.*param_groups\[1\]"):
+        StepLR(opt, 2, last_epoch=5)
+    assert group_lrs(opt) == list(BASE) and "initial_lr" not in opt.param_groups[1]
+
+
+@pytest.mark.parametrize("name", ["StepLR", "ExponentialLR", "ReduceLROnPlateau"])
+@pytest.mark.parametrize("bad", ["0.1", None, [0.1]], ids=repr)
+def test_a_group_lr_that_is_not_a_number_is_refused_at_construction(name, bad):
+    opt = make_opt()
+    opt.param_groups[1]["lr"] = bad
+    with pytest.raises(TypeError, match=rf"^\[{name}\] param_groups\[1\]\['lr'\] must be a "
+                                        r"float >= 0, got "):
+        BUILDERS[name](opt)
+    assert "initial_lr" not in opt.param_groups[0] and opt.param_groups[0]["lr"] == BASE[0]
 
 
 def test_get_last_lr_is_a_copy():

@@ -317,6 +317,49 @@ def test_module_without_super_init():
             NoInit(what)
 
 
+def test_module_without_super_init_fails_clearly_when_used():
+    class NoInit(nn.Module):
+        def __init__(self):
+            pass
+
+    m = NoInit()
+    for use in (lambda: list(m.parameters()), lambda: m.state_dict(), lambda: m.train(),
+                lambda: m.training):
+        with pytest.raises(RuntimeError, match=r"^\[NoInit\] call super\(\).__init__\(\)"):
+            use()
+    with pytest.raises(AttributeError, match="no attribute 'other'"):
+        m.other  # other names stay an AttributeError (hasattr, copy and pickle rely on it)
+
+
+def test_register_refuses_a_name_taken_by_another_kind():
+    # As in PyTorch: register_buffer / register_parameter / add_module raise KeyError for a
+    # name that is already a parameter, buffer, submodule, plain attribute or method of
+    # another kind, and change nothing; attribute assignment keeps replacing.
+    lin = nn.Linear(2, 3)
+    lin.note = "plain"
+    weight, snap = lin.weight, _snapshot(lin)
+    cases = [(lambda: lin.add_module("weight", nn.ReLU()), "add_module", "weight"),
+             (lambda: lin.register_buffer("weight", fg.zeros(1)), "register_buffer", "weight"),
+             (lambda: lin.register_buffer("training", fg.zeros(1)), "register_buffer",
+              "training"),
+             (lambda: lin.register_buffer("forward", fg.zeros(1)), "register_buffer", "forward"),
+             (lambda: lin.register_parameter("note", None), "register_parameter", "note"),
+             (lambda: lin.add_module("train", nn.ReLU()), "add_module", "train")]
+    for register, op, name in cases:
+        with pytest.raises(KeyError, match=rf"\[{op}\] attribute '{name}' already exists"):
+            register()
+    assert lin.weight is weight and lin.note == "plain" and lin.training is True
+    assert list(lin._modules) == [] and list(lin._buffers) == []
+    _assert_same_snapshot(snap, _snapshot(lin))
+    assert callable(lin.forward) and callable(lin.train)
+    # Re-registering the same kind replaces; assignment replaces another kind.
+    lin.register_parameter("weight", nn.Parameter(fg.zeros(3, 2)))
+    lin.note = nn.ReLU()
+    assert "note" in lin._modules and "note" not in lin.__dict__
+    lin.weight = nn.Parameter(fg.ones(3, 2))
+    assert np.array_equal(to_numpy(lin.weight), np.ones((3, 2)))
+
+
 def test_to_cpu_returns_self_and_keeps_parameters():
     net = Net()
     before = list(net.parameters())
@@ -608,9 +651,28 @@ def test_dropout_reproducible_under_manual_seed():
     assert np.array_equal(a, b) and not np.array_equal(b, c)
 
 
-@pytest.mark.parametrize("bad", [-0.1, 1.5, True, "0.5", None, float("nan")])
+@pytest.mark.parametrize("make, message", [
+    (lambda: nn.CrossEntropyLoss(label_smoothing="0.1"), r"\[CrossEntropyLoss\] label_smoothing"),
+    (lambda: nn.Softmax(dim=1.0), r"\[Softmax\] dim must be an int or None, got 1.0"),
+    (lambda: nn.LogSoftmax(dim="1"), r"\[LogSoftmax\] dim"),
+    (lambda: nn.LeakyReLU("a"), r"\[LeakyReLU\] negative_slope must be a number, got 'a'"),
+    (lambda: nn.Flatten("a"), r"\[Flatten\] start_dim must be an int, got 'a'"),
+    (lambda: nn.Flatten(1, 2.0), r"\[Flatten\] end_dim must be an int, got 2.0"),
+], ids=["label_smoothing", "softmax", "logsoftmax", "leaky", "flatten-start", "flatten-end"])
+def test_layer_arguments_of_the_wrong_type_fail_at_construction(make, message):
+    with pytest.raises(TypeError, match="^" + message):
+        make()
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan")])
 def test_dropout_bad_p(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"\[Dropout\] p must be a probability"):
+        nn.Dropout(bad)
+
+
+@pytest.mark.parametrize("bad", [True, "0.5", None])
+def test_dropout_p_of_the_wrong_type(bad):
+    with pytest.raises(TypeError, match=r"\[Dropout\] p must be a number"):
         nn.Dropout(bad)
 
 
@@ -884,6 +946,31 @@ def test_init_type_errors():
         init.normal_(fg.tensor(np.array([1, 2], dtype=np.int64)))
 
 
+@pytest.mark.parametrize("fn", [init.xavier_uniform_, init.xavier_normal_,
+                                init.kaiming_uniform_, init.kaiming_normal_])
+@pytest.mark.parametrize("shape", [(0, 5), (5, 0), (0, 0)])
+def test_init_zero_element_tensors_are_returned_unchanged(fn, shape):
+    # As PyTorch's kaiming_*: a no-op with a warning (fan 0 would divide by zero).
+    t = fg.zeros(*shape)
+    with pytest.warns(UserWarning, match=rf"\[{fn.__name__}\] initializing a zero-element"):
+        assert fn(t, mode="fan_out") is t if "kaiming" in fn.__name__ else fn(t) is t
+    assert tuple(t.shape) == shape
+
+
+def test_init_values_must_be_numbers():
+    t = fg.tensor(make_input((4, 3)))
+    before = to_numpy(t).copy()
+    for fill, message in [
+            (lambda: init.uniform_(t, "a", "b"),
+             r"\[uniform_\] a and b must be numbers, got a='a', b='b'"),
+            (lambda: init.normal_(t, 0, "a"), r"\[normal_\] mean and std must be numbers"),
+            (lambda: init.constant_(t, "a"), r"\[constant_\] val must be a number"),
+            (lambda: init.xavier_uniform_(t, gain=None), r"\[xavier_uniform_\] gain")]:
+        with pytest.raises(TypeError, match="^" + message):
+            fill()
+    assert np.array_equal(to_numpy(t), before)
+
+
 def test_init_reproducible_under_manual_seed():
     fns = [lambda t: init.uniform_(t, -1, 1), init.normal_, init.xavier_uniform_,
            init.kaiming_normal_]
@@ -1040,6 +1127,15 @@ def test_clip_grad_norm_bad_arguments():
     with pytest.raises(TypeError):
         nn.utils.clip_grad_norm_([params[0], np.zeros(3)], 1.0)
     assert np.array_equal(to_numpy(params[0].grad), before)
+    for bad in (None, 5):
+        with pytest.raises(TypeError, match=r"^\[clip_grad_norm_\] expected an iterable of "
+                                            r"Tensors"):
+            nn.utils.clip_grad_norm_(bad, 1.0)
+    with pytest.raises(TypeError, match=r"^\[clip_grad_norm_\] max_norm must be a number"):
+        nn.utils.clip_grad_norm_(params, "a")
+    with pytest.raises(TypeError, match=r"^\[clip_grad_norm_\] norm_type must be a number"):
+        nn.utils.clip_grad_norm_(params, 1.0, norm_type="2")
+    assert np.array_equal(to_numpy(params[0].grad), before)
     # max_norm 0 is allowed: every gradient becomes 0
     nn.utils.clip_grad_norm_(params, 0.0)
     assert np.all(to_numpy(params[0].grad) == 0)
@@ -1163,3 +1259,19 @@ def test_sequential_insert_extend_and_del_renumber_as_pytorch():
     with pytest.raises(TypeError, match="insert"):
         seq.insert(0, "relu")
     assert list(seq) == [a]
+
+
+def test_sequential_append_and_extend_check_every_module_first():
+    tanh = nn.Tanh()
+    seq = nn.Sequential(nn.ReLU())
+    with pytest.raises(TypeError, match=r"^\[Sequential\] extend expects Modules, got int at "
+                                        r"position 1"):
+        seq.extend([tanh, 5])
+    with pytest.raises(TypeError, match=r"^\[Sequential\] can only append a Module, got str"):
+        seq.append("relu")
+    with pytest.raises(TypeError, match=r"^\[Sequential\] extend expects an iterable of "
+                                        r"Modules, got Tanh"):
+        seq.extend(tanh)
+    assert len(seq) == 1 and list(seq._modules) == ["0"]
+    seq.extend(seq)  # a Sequential is an iterable of Modules (its modules, taken first)
+    assert len(seq) == 2 and seq[0] is seq[1]

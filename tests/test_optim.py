@@ -748,6 +748,38 @@ def test_bad_constructor_arguments(case):
         make()
 
 
+@pytest.mark.parametrize("params, name", [(lambda: fg.nn.Linear(2, 3), "Linear"),
+                                          (lambda: fg.nn.Sequential(fg.nn.Linear(2, 2)),
+                                           "Sequential"),
+                                          (lambda: None, "NoneType"), (lambda: 5, "int")],
+                         ids=["module", "sequential", "none", "int"])
+def test_params_that_are_not_an_iterable_of_tensors(params, name):
+    # A Module instead of model.parameters() is the usual slip.
+    with pytest.raises(TypeError, match=r"^\[SGD\] params must be an iterable of Tensors or "
+                                        r"of dicts \(e.g. model.parameters\(\)\), got "
+                                        rf"{name}$"):
+        SGD(params())
+
+
+@pytest.mark.parametrize("cls, key, bad, error", [
+    (SGD, "lr", "x", TypeError), (SGD, "momentum", -1.0, ValueError),
+    (Adam, "betas", (0.9,), TypeError), (AdamW, "eps", None, TypeError)])
+def test_step_checks_every_group_before_updating_any(cls, key, bad, error):
+    # A bad hyperparameter set by hand in the second group is found before the first moves
+    # (and before the closure runs).
+    params = [fg.ones(3, requires_grad=True), fg.ones(2, requires_grad=True)]
+    opt = cls([{"params": [params[0]]}, {"params": [params[1]]}], lr=0.1)
+    for p in params:
+        p.grad = fg.ones(*p.shape)
+    opt.param_groups[1][key] = bad
+    calls = []
+    with pytest.raises(error, match=rf"^\[{cls.__name__}\] {key}"):
+        opt.step(lambda: calls.append(1))
+    assert calls == [] and opt.state == {}
+    for p in params:
+        assert np.array_equal(to_numpy(p), np.ones(p.shape, np.float32))
+
+
 def test_bad_grad_cannot_be_set():
     p = _p()
     opt = SGD([p], lr=0.1, momentum=0.9)

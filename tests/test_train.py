@@ -360,12 +360,27 @@ def test_early_stopping_errors(spirals):
         EarlyStopping(mode="up")
     model = mlp(2, [8], 3)
     recorder = Recorder()
-    with pytest.raises(ValueError, match=r"\[EarlyStopping\] monitors 'val_loss', which is "
-                                         r"not logged.*pass val_data"):
+    with pytest.raises(ValueError, match=r"\[fit\] EarlyStopping monitors 'val_loss', which "
+                                         r"fit logs only with val_data; pass val_data"):
         fg.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
                spirals.train, epochs=2, callbacks=[EarlyStopping(), recorder],
                progress=False)
-    assert recorder.calls[-1] == "end"  # callbacks finish when a callback raises
+    assert recorder.calls == []  # refused before training: no callback began
+
+
+class RaisingCallback(Callback):
+    def on_epoch_end(self, epoch, logs, model, optimizer):
+        raise ValueError("[RaisingCallback] boom")
+
+
+def test_callbacks_finish_when_a_callback_raises(spirals):
+    model = mlp(2, [8], 3)
+    recorder = Recorder()
+    with pytest.raises(ValueError, match=r"\[RaisingCallback\] boom"):
+        fg.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+               spirals.train, epochs=2, callbacks=[recorder, RaisingCallback()],
+               progress=False)
+    assert recorder.calls == ["begin", 1, "end"]
 
 
 # --------------------------------------------------------------------------- ModelCheckpoint
@@ -408,7 +423,7 @@ def test_model_checkpoint_every_epoch(tmp_path, spirals):
 
 def test_model_checkpoint_best_only_needs_the_monitored_value(tmp_path, spirals):
     model = mlp(2, [8], 3)
-    with pytest.raises(ValueError, match=r"\[ModelCheckpoint\] monitors 'val_loss'"):
+    with pytest.raises(ValueError, match=r"\[fit\] ModelCheckpoint monitors 'val_loss'"):
         fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()), spirals.train,
                epochs=1, callbacks=[ModelCheckpoint(tmp_path / "m.safetensors")],
                progress=False)
@@ -448,7 +463,9 @@ def test_ctrl_c_returns_the_history_so_far(spirals, where, epochs_done):
     if where == "training batch":
         model = InterruptAt(model, 10)
     elif where == "validation":
-        model = InterruptAt(model, 2, mode="eval")
+        # fit's check runs the model twice in eval mode before training (on the first
+        # batches of train_data and val_data); the 4th eval call is epoch 2's validation.
+        model = InterruptAt(model, 4, mode="eval")
     else:
         callbacks.append(InterruptingCallback())
     history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
@@ -598,6 +615,130 @@ def test_bad_arguments(spirals):
     history = fg.fit(model, loss_fn, opt, spirals.train, epochs=0, progress=False)
     assert len(history) == 0 and not history.interrupted
     assert_same_weights(weights(model), before)
+
+
+# --------------------------------------------------------------------------- setup checks
+SETUP_MISTAKES = {
+    "model-none": (lambda r: dict(model=None), TypeError,
+                   r"\[fit\] model must be a Module \(callable, with train\(\), eval\(\)"),
+    "model-class": (lambda r: dict(model=nn.Linear), TypeError,
+                    r"\[fit\] model is the class Linear; pass an instance: nn.Linear\(...\)"),
+    "loss-class": (lambda r: dict(loss_fn=nn.CrossEntropyLoss), TypeError,
+                   r"\[fit\] loss_fn is the class CrossEntropyLoss; pass an instance: "
+                   r"nn.CrossEntropyLoss\(\)$"),
+    "loss-not-a-tensor": (lambda r: dict(loss_fn=lambda out, target: 1.0), TypeError,
+                          r"\[fit\] loss_fn must return a Tensor, got float$"),
+    "optimizer-none": (lambda r: dict(optimizer=None), TypeError,
+                       r"\[fit\] optimizer must be an Optimizer"),
+    "scheduler": (lambda r: dict(scheduler=5), TypeError, r"\[fit\] scheduler must be"),
+    "scheduler-class": (lambda r: dict(scheduler=optim.lr_scheduler.StepLR), TypeError,
+                        r"\[fit\] scheduler is the class StepLR"),
+    "one-callback": (lambda r: dict(callbacks=EarlyStopping()), TypeError,
+                     r"\[fit\] callbacks must be a list of Callbacks, got a single "
+                     r"EarlyStopping; pass a list: callbacks=\[EarlyStopping\(...\)\]$"),
+    "callback-not-a-callback": (lambda r: dict(callbacks=[Recorder(), 5]), TypeError,
+                                r"\[fit\] callbacks\[1\] must be a Callback"),
+    "metrics": (lambda r: dict(metrics=5), TypeError,
+                r"\[fit\] metrics must be a metric name or a list of names, got 5$"),
+    "monitor-typo": (lambda r: dict(callbacks=[EarlyStopping(monitor="val_los")]), ValueError,
+                     r"\[fit\] EarlyStopping monitors 'val_los', which fit does not log; it "
+                     r"logs \['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr', "
+                     r"'time', 'samples_per_s'\]$"),
+    "monitor-val-without-val-data": (
+        lambda r: dict(val_data=None, callbacks=[ModelCheckpoint(r["dir"] / "m.safetensors")]),
+        ValueError, r"\[fit\] ModelCheckpoint monitors 'val_loss', which fit logs only with "
+                    r"val_data; pass val_data to fit, or monitor 'loss'$"),
+    "checkpoint-directory": (
+        lambda r: dict(callbacks=[ModelCheckpoint(r["dir"] / "missing" / "m.safetensors")]),
+        FileNotFoundError, r"\[ModelCheckpoint\] the directory '.*missing' of "),
+    "val-data-of-other-features": (
+        lambda r: dict(val_data=(np.zeros((5, 3), np.float32), np.zeros(5, np.int64))),
+        ValueError, r"\[linear\] "),
+    "batches-of-three": (
+        lambda r: dict(train_data=DataLoader(TensorDataset(r["x"], r["y"], r["y"]),
+                                             batch_size=32, shuffle=True, seed=0)),
+        ValueError, r"\[fit\] expected batches of \(inputs, targets\), got a tuple of 3$"),
+}
+
+
+@pytest.mark.parametrize("case", list(SETUP_MISTAKES))
+def test_setup_mistakes_fail_before_training_changes_anything(case, spirals, tmp_path):
+    # Found before the first step (not after an epoch of training): the model's weights and
+    # train/eval modes, the optimizer, the loader's epoch and the random stream are as they
+    # were. The model has dropout, and a module in eval mode that must stay so.
+    model = mlp(2, [8], 3, dropout=0.5)
+    model[2].eval()
+    modes = [m.training for m in model.modules()]
+    optimizer = optim.Adam(model.parameters())
+    loader = DataLoader(spirals.train, batch_size=32, shuffle=True, seed=0)
+    x, y = spirals.train.arrays
+    args = dict(model=model, loss_fn=nn.CrossEntropyLoss(), optimizer=optimizer,
+                train_data=loader, val_data=spirals.val, epochs=2, progress=False)
+    make, error, message = SETUP_MISTAKES[case]
+    args.update(make({"dir": tmp_path, "x": x, "y": y}))
+    before, rng = weights(model), fg.get_rng_state().numpy().copy()
+    with pytest.raises(error, match="^" + message):
+        fg.fit(**args)
+    assert_same_weights(weights(model), before)
+    assert [m.training for m in model.modules()] == modes
+    assert optimizer.state == {} and loader.epoch == 0
+    assert np.array_equal(fg.get_rng_state().numpy(), rng)
+
+
+def test_the_setup_check_leaves_the_run_as_it_was(spirals, monkeypatch):
+    # The trial pass on the first batches uses no epoch, shuffle or random number: a run with
+    # it is the run without it.
+    def run():
+        fg.manual_seed(0)
+        model = mlp(2, [16], 3, dropout=0.3)
+        loader = DataLoader(spirals.train, batch_size=32, shuffle=True)  # seeded by manual_seed
+        history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()), loader,
+                         spirals.val, epochs=2, progress=False)
+        return without_timing(history), weights(model), loader.epoch
+
+    checked = run()
+    monkeypatch.setattr(train_module, "_try_first_batches", lambda *args: None)
+    unchecked = run()
+    assert checked[0] == unchecked[0] and checked[2] == unchecked[2] == 2
+    assert_same_weights(checked[1], unchecked[1])
+
+
+def test_ctrl_c_in_the_setup_check_returns_an_empty_history(spirals):
+    model = InterruptAt(mlp(2, [8], 3), 1, mode="eval")  # the trial pass is in eval mode
+    recorder, before = Recorder(), weights(model)
+    history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
+                     spirals.train, spirals.val, epochs=2, callbacks=[recorder], progress=False)
+    assert history.interrupted and len(history) == 0 and recorder.calls == []
+    assert_same_weights(weights(model), before)
+
+
+def test_callback_arguments_are_checked_at_construction(tmp_path):
+    for path in ("m{step}.safetensors", "m{}.safetensors", "m{epoch.x}.safetensors", "m{epoch"):
+        with pytest.raises(ValueError, match=r"^\[ModelCheckpoint\] path .* may hold \{epoch\}"):
+            ModelCheckpoint(tmp_path / path)
+    ModelCheckpoint(tmp_path / "m{epoch:03d}.safetensors")  # a format spec is fine
+    with pytest.raises(TypeError, match=r"^\[ModelCheckpoint\] path must be a str or "
+                                        r"os.PathLike, got NoneType$"):
+        ModelCheckpoint(None)
+    with pytest.raises(TypeError, match=r"^\[ModelCheckpoint\] monitor must be"):
+        ModelCheckpoint(tmp_path / "m.safetensors", monitor=3)
+    with pytest.raises(TypeError, match=r"^\[EarlyStopping\] min_delta must be a number, "
+                                        r"got 'x'$"):
+        EarlyStopping(min_delta="x")
+    with pytest.raises(TypeError, match=r"^\[EarlyStopping\] monitor must be the name of a "
+                                        r"logged value"):
+        EarlyStopping(monitor=None)
+
+
+def test_predict_and_evaluate_need_a_model(spirals):
+    x, _ = spirals.val.arrays
+    with pytest.raises(TypeError, match=r"^\[predict\] model must be a Module"):
+        fg.predict(None, x)
+    with pytest.raises(TypeError, match=r"^\[evaluate\] model must be a Module"):
+        fg.evaluate(None, nn.CrossEntropyLoss(), spirals.val)
+    with pytest.raises(TypeError, match=r"^\[evaluate\] loss_fn is the class MSELoss; pass "
+                                        r"an instance: nn.MSELoss\(\)$"):
+        fg.evaluate(mlp(2, [8], 3), nn.MSELoss, spirals.val)
 
 
 # --------------------------------------------------------------------------- progress bar

@@ -5,6 +5,7 @@
     forgegrad info
 """
 import argparse
+import os
 import sys
 import time
 
@@ -95,8 +96,21 @@ def _device(requested):
     return "cpu"
 
 
+def _check_output(option, path):
+    """An output file's directory must exist before training starts, not after it."""
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        raise SystemExit(f"forgegrad train: {option} {path}: the directory {directory!r} "
+                         "does not exist")
+    if os.path.isdir(path):
+        raise SystemExit(f"forgegrad train: {option} {path}: is a directory; give a file name")
+
+
 def train(args):
     _device(args.device)
+    for option, path in (("--save", args.save), ("--plot", args.plot)):
+        if path:
+            _check_output(option, path)
     _C.manual_seed(args.seed)
     try:
         data = DATASETS[args.dataset](seed=args.seed)
@@ -192,7 +206,7 @@ def main(argv=None):
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, TypeError, RuntimeError, OSError) as error:
+    except (ValueError, TypeError, RuntimeError, OSError, MemoryError) as error:
         print(f"forgegrad {args.command}: {error}", file=sys.stderr)
         return 1
 

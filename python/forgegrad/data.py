@@ -82,6 +82,10 @@ class TensorDataset(Dataset):
         self.arrays = tuple(stored)
 
     def __getitem__(self, index):
+        n = len(self)
+        if (isinstance(index, (int, np.integer)) and not isinstance(index, builtins.bool)
+                and not -n <= index < n):
+            raise IndexError(f"[TensorDataset] index {index} is out of range for {n} samples")
         return tuple(tensor(a[index]) for a in self.arrays)
 
     def __len__(self):
@@ -135,6 +139,14 @@ def _collate(samples):
                              f"fields, got {sorted({len(s) for s in samples})}")
         return tuple(_stack(field) for field in zip(*samples))
     if isinstance(first, dict):
+        def keys(sample):
+            return "[" + ", ".join(sorted(map(repr, sample))) + "]"
+
+        for s in samples:
+            if not isinstance(s, dict) or s.keys() != first.keys():
+                other = keys(s) if isinstance(s, dict) else f"a {type(s).__name__}"
+                raise ValueError(f"[DataLoader] samples have different keys: {keys(first)} "
+                                 f"and {other}")
         return {key: _stack([s[key] for s in samples]) for key in first}
     return _stack(samples)
 
@@ -186,6 +198,14 @@ class DataLoader:
         self.epoch += 1
         stop = len(self) * self.batch_size if self.drop_last else n
         return self._batches(order[:stop])
+
+    def _first_batch(self):
+        """The batch of the first ``batch_size`` samples in dataset order, without moving
+        ``epoch`` or drawing a shuffle: fit tries the model on it before training."""
+        n = len(self.dataset)
+        if n == 0:
+            raise ValueError("[DataLoader] the dataset is empty: there is no first batch")
+        return next(self._batches(np.arange(min(n, self.batch_size))))
 
     def _batches(self, order):
         fast = (isinstance(self.dataset, TensorDataset)

@@ -7,6 +7,7 @@
     history.plot("curves.png")   # train against validation: overfitting shows as a gap
 """
 import math
+import numbers
 import os
 import time
 
@@ -16,11 +17,142 @@ from . import _C
 from .autograd import no_grad
 from .data import DataLoader, Dataset, TensorDataset
 from .nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
+from .nn.module import Module
 from .optim.lr_scheduler import ReduceLROnPlateau
 from .serialization import save
 
 __all__ = ["fit", "evaluate", "predict", "History", "Callback", "EarlyStopping",
            "ModelCheckpoint"]
+
+
+# ---------------------------------------------------------------------------- argument checks
+# Where the public classes are reached from, for "pass an instance: nn.MSELoss()".
+_PUBLIC_PREFIXES = (("forgegrad.nn", "nn."), ("forgegrad.optim.lr_scheduler",
+                                               "optim.lr_scheduler."),
+                    ("forgegrad.optim", "optim."))
+
+
+def _not_a_class(value, what, op, args="(...)"):
+    """A class passed where an instance belongs (nn.MSELoss for nn.MSELoss()) is a TypeError."""
+    if isinstance(value, type):
+        prefix = next((p for m, p in _PUBLIC_PREFIXES if value.__module__.startswith(m)), "")
+        raise TypeError(f"[{op}] {what} is the class {value.__name__}; pass an instance: "
+                        f"{prefix}{value.__name__}{args}")
+
+
+def _check_model(model, op):
+    _not_a_class(model, "model", op)
+    if not (callable(model) and callable(getattr(model, "train", None))
+            and callable(getattr(model, "eval", None)) and hasattr(model, "training")):
+        raise TypeError(f"[{op}] model must be a Module (callable, with train(), eval() and "
+                        f"training), got {type(model).__name__}")
+
+
+def _check_loss_fn(loss_fn, op):
+    _not_a_class(loss_fn, "loss_fn", op, args="()")
+    if not callable(loss_fn):
+        raise TypeError(f"[{op}] loss_fn must be callable, got {type(loss_fn).__name__}")
+
+
+def _check_optimizer(optimizer):
+    _not_a_class(optimizer, "optimizer", "fit")
+    groups = getattr(optimizer, "param_groups", None)
+    if (not isinstance(groups, list) or not groups
+            or not all(isinstance(g, dict) and "lr" in g for g in groups)
+            or not callable(getattr(optimizer, "step", None))
+            or not callable(getattr(optimizer, "zero_grad", None))):
+        raise TypeError("[fit] optimizer must be an Optimizer (param_groups with 'lr', step() "
+                        f"and zero_grad()), got {type(optimizer).__name__}")
+
+
+def _check_scheduler(scheduler):
+    if scheduler is None:
+        return
+    _not_a_class(scheduler, "scheduler", "fit")
+    if not callable(getattr(scheduler, "step", None)):
+        raise TypeError("[fit] scheduler must be an lr scheduler (with step()) or None, got "
+                        f"{type(scheduler).__name__}")
+
+
+_HOOKS = ("on_train_begin", "on_epoch_end", "on_train_end")
+
+
+def _check_callbacks(callbacks):
+    """The callbacks as a list, each checked to have the hooks fit calls."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback):
+        name = type(callbacks).__name__
+        raise TypeError(f"[fit] callbacks must be a list of Callbacks, got a single {name}; "
+                        f"pass a list: callbacks=[{name}(...)]")
+    if isinstance(callbacks, (str, bytes, dict)) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(f"[fit] callbacks must be a list of Callbacks, got "
+                        f"{type(callbacks).__name__}")
+    callbacks = list(callbacks)
+    for i, callback in enumerate(callbacks):
+        _not_a_class(callback, f"callbacks[{i}]", "fit")
+        if not all(callable(getattr(callback, hook, None)) for hook in _HOOKS):
+            raise TypeError(f"[fit] callbacks[{i}] must be a Callback (with "
+                            f"{', '.join(_HOOKS)}), got {type(callback).__name__}")
+    return callbacks
+
+
+def _logged_keys(metrics, validating):
+    """The keys of the logs fit records each epoch, in their order."""
+    train = ["loss", *metrics]
+    return ["epoch", *train, *(f"val_{k}" for k in train if validating), "lr", "time",
+            "samples_per_s"]
+
+
+def _check_monitors(callbacks, metrics, validating):
+    """Every callback that watches a logged value must watch one fit logs."""
+    logged = _logged_keys(metrics, validating)
+    for callback in callbacks:
+        monitor = callback._monitored() if isinstance(callback, Callback) else None
+        if monitor is None or monitor in logged:
+            continue
+        name = type(callback).__name__
+        if monitor.startswith("val_") and not validating and monitor[4:] in logged:
+            raise ValueError(f"[fit] {name} monitors {monitor!r}, which fit logs only with "
+                             f"val_data; pass val_data to fit, or monitor {monitor[4:]!r}")
+        raise ValueError(f"[fit] {name} monitors {monitor!r}, which fit does not log; it "
+                         f"logs {logged}")
+
+
+def _pair(batch, op):
+    """A batch as (inputs, targets)."""
+    if isinstance(batch, (tuple, list)) and len(batch) == 2:
+        return batch
+    what = type(batch).__name__
+    if isinstance(batch, (tuple, list)):
+        what += f" of {len(batch)}"
+    raise ValueError(f"[{op}] expected batches of (inputs, targets), got a {what}")
+
+
+def _check_loss(loss):
+    if not isinstance(loss, _C.Tensor):
+        raise TypeError(f"[fit] loss_fn must return a Tensor, got {type(loss).__name__}")
+    if loss.numel() != 1:
+        raise ValueError("[fit] loss_fn must return one number (a one-element Tensor), got "
+                         f"shape {tuple(loss.shape)}")
+
+
+def _try_first_batches(model, loss_fn, loaders):
+    """Run the model and the loss once on the first batch of each loader (in dataset order:
+    no epoch, shuffle or random number is used up), in eval mode without gradients, so that
+    a model, loss and data that do not fit together fail before training changes anything.
+    The train/eval mode of every module is put back."""
+    modules = list(model.modules()) if isinstance(model, Module) else [model]
+    modes = [(m, m.training) for m in modules]
+    model.eval()
+    try:
+        with no_grad():
+            for loader in loaders:
+                inputs, targets = _pair(loader._first_batch(), "fit")
+                _check_loss(loss_fn(model(inputs), targets))
+    finally:
+        for module, mode in modes:
+            module.training = mode
 
 
 # ---------------------------------------------------------------------------- data and metrics
@@ -53,8 +185,15 @@ def _metrics(metrics, loss_fn, op):
     if metrics is None:  # accuracy for the classification losses
         return ("accuracy",) if isinstance(loss_fn, (CrossEntropyLoss, NLLLoss,
                                                      BCEWithLogitsLoss)) else ()
-    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    elif isinstance(metrics, dict) or not hasattr(metrics, "__iter__"):
+        raise TypeError(f"[{op}] metrics must be a metric name or a list of names, "
+                        f"got {metrics!r}")
+    metrics = tuple(metrics)
     for name in metrics:
+        if not isinstance(name, str):
+            raise TypeError(f"[{op}] metrics must be names (strings), got {name!r}")
         if name not in _METRICS:
             raise ValueError(f"[{op}] unknown metric {name!r}; known: {sorted(_METRICS)}")
     return metrics
@@ -164,6 +303,17 @@ class Callback:
     def on_train_end(self, model, optimizer):
         pass
 
+    def _monitored(self):
+        """The logged value this callback needs (fit checks it is logged), or None."""
+        return None
+
+
+def _check_monitor(monitor, op):
+    if not isinstance(monitor, str):
+        raise TypeError(f"[{op}] monitor must be the name of a logged value such as "
+                        f"'val_loss', got {monitor!r}")
+    return monitor
+
 
 def _mode(monitor, mode, op):
     if mode == "auto":
@@ -206,13 +356,21 @@ class EarlyStopping(Callback):
                  restore_best=True):
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise ValueError(f"[EarlyStopping] patience must be an int >= 0, got {patience!r}")
-        self.monitor, self.mode, self.min_delta = monitor, mode, min_delta
+        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real):
+            raise TypeError(f"[EarlyStopping] min_delta must be a number, got {min_delta!r}")
+        if not math.isfinite(min_delta):
+            raise ValueError(f"[EarlyStopping] min_delta must be finite, got {min_delta!r}")
+        self.monitor = _check_monitor(monitor, "EarlyStopping")
+        self.mode, self.min_delta = mode, min_delta
         self.patience, self.restore_best = patience, restore_best
         self.on_train_begin(None, None)
 
     def on_train_begin(self, model, optimizer):  # each fit starts afresh
         self.tracker = _Monitor(self.monitor, self.mode, self.min_delta, "EarlyStopping")
         self.best_epoch, self.best_weights, self.wait = None, None, 0
+
+    def _monitored(self):
+        return self.monitor
 
     def on_epoch_end(self, epoch, logs, model, optimizer):
         if self.tracker.improved(logs):
@@ -231,16 +389,40 @@ class EarlyStopping(Callback):
 class ModelCheckpoint(Callback):
     """Save the model's state dict to `path` (a safetensors file, written atomically) after
     each epoch, or only when `monitor` improves with save_best_only. `path` may hold
-    ``{epoch}``, formatted per save."""
+    ``{epoch}``, formatted per save; its directory must exist when training begins."""
 
     def __init__(self, path, monitor="val_loss", save_best_only=True, mode="auto"):
-        self.path, self.save_best_only = os.fspath(path), save_best_only
-        self.monitor, self.mode = monitor, mode
-        self.on_train_begin(None, None)
+        path = os.fspath(path) if isinstance(path, os.PathLike) else path
+        if not isinstance(path, str):
+            raise TypeError(f"[ModelCheckpoint] path must be a str or os.PathLike, got "
+                            f"{type(path).__name__}")
+        try:
+            path.format(epoch=1)
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as error:
+            raise ValueError(f"[ModelCheckpoint] path {path!r} may hold {{epoch}} and no other "
+                             f"braces (double them: {{{{ }}}}); formatting it gave "
+                             f"{type(error).__name__}: {error}") from None
+        self.path, self.save_best_only = path, save_best_only
+        self.monitor, self.mode = _check_monitor(monitor, "ModelCheckpoint"), mode
+        self._reset()
 
-    def on_train_begin(self, model, optimizer):  # each fit starts afresh
+    def _reset(self):
         self.tracker = _Monitor(self.monitor, self.mode, 0.0, "ModelCheckpoint")
         self.saved = []
+
+    def _monitored(self):
+        return self.monitor if self.save_best_only else None
+
+    def on_train_begin(self, model, optimizer):  # each fit starts afresh
+        first = self.path.format(epoch=1)
+        directory = os.path.dirname(first) or "."
+        if not os.path.isdir(directory):
+            raise FileNotFoundError(f"[ModelCheckpoint] the directory {directory!r} of "
+                                    f"{self.path!r} does not exist; create it first")
+        if os.path.isdir(first):
+            raise ValueError(f"[ModelCheckpoint] path {first!r} is a directory; give a file "
+                             "name in it, such as 'model.safetensors'")
+        self._reset()
 
     def on_epoch_end(self, epoch, logs, model, optimizer):
         if not self.save_best_only or self.tracker.improved(logs):
@@ -288,26 +470,40 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
     Ctrl-C ends training cleanly where it is (the unfinished epoch is not logged): the
     History so far comes back with ``interrupted`` set, and callbacks still finish
     (EarlyStopping restores weights).
+    Before the first step fit checks its arguments (callbacks must monitor values it logs)
+    and runs the model and the loss once on the first batch of train_data and of val_data,
+    in eval mode without gradients: a setup mistake raises before training changes anything.
     """
     for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"[fit] {name} must be an int >= 0, got {value!r}")
     if initial_epoch > epochs:
         raise ValueError(f"[fit] initial_epoch ({initial_epoch}) is past epochs ({epochs})")
-    if not callable(loss_fn):
-        raise TypeError(f"[fit] loss_fn must be callable, got {type(loss_fn).__name__}")
-    train_loader = _loader(train_data, batch_size, True, seed, "fit")
-    if initial_epoch or train_loader is not train_data:  # a loader of the caller's continues
-        train_loader.set_epoch(initial_epoch)
-    val_loader = None if val_data is None else _loader(val_data, batch_size, False, None, "fit")
+    # Everything is checked before the first training step, so that a mistake in the setup
+    # fails at once and leaves the model, the optimizer and the loaders as they were.
+    _check_model(model, "fit")
+    _check_loss_fn(loss_fn, "fit")
+    _check_optimizer(optimizer)
+    _check_scheduler(scheduler)
+    callbacks = _check_callbacks(callbacks)
     metrics = _metrics(metrics, loss_fn, "fit")
     reduction = _reduction(loss_fn, "fit")
-    for name, loader in (("train_data", train_loader), ("val_data", val_loader)):
-        if loader is not None and len(loader) == 0:
+    _check_monitors(callbacks, metrics, val_data is not None)
+    train_loader = _loader(train_data, batch_size, True, seed, "fit")
+    val_loader = None if val_data is None else _loader(val_data, batch_size, False, None, "fit")
+    loaders = [loader for loader in (train_loader, val_loader) if loader is not None]
+    for name, loader in zip(("train_data", "val_data"), loaders):
+        if len(loader) == 0:
             raise ValueError(f"[fit] {name} yields no batches ({len(loader.dataset)} samples, "
                              f"batch_size={loader.batch_size}, drop_last={loader.drop_last})")
-    callbacks = list(callbacks)
     history = History()
+    try:
+        _try_first_batches(model, loss_fn, loaders)
+    except KeyboardInterrupt:  # nothing has started: an empty History
+        history.interrupted = True
+        return history
+    if initial_epoch or train_loader is not train_data:  # a loader of the caller's continues
+        train_loader.set_epoch(initial_epoch)
     for callback in callbacks:
         callback.on_train_begin(model, optimizer)
     try:
@@ -354,7 +550,8 @@ def _train_epoch(model, loss_fn, optimizer, loader, metrics, reduction, epoch, b
     model.train()
     totals = _Totals(metrics, reduction)
     start = shown = time.perf_counter()
-    for batch, (inputs, targets) in enumerate(loader, 1):
+    for batch, pair in enumerate(loader, 1):
+        inputs, targets = _pair(pair, "fit")
         outputs = model(inputs)
         loss = loss_fn(outputs, targets)
         value = loss.item()
@@ -379,6 +576,8 @@ def _train_epoch(model, loss_fn, optimizer, loader, metrics, reduction, epoch, b
 def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
     """Loss per sample (and metrics) of `model` over `data`, in eval mode, without
     gradients; the model's train/eval mode is restored afterwards."""
+    _check_model(model, "evaluate")
+    _check_loss_fn(loss_fn, "evaluate")
     loader = _loader(data, batch_size, False, None, "evaluate")
     if len(loader) == 0:
         raise ValueError("[evaluate] got no data to evaluate on")
@@ -392,7 +591,8 @@ def _evaluate(model, loss_fn, loader, metrics, reduction):
     model.eval()
     try:
         with no_grad():
-            for inputs, targets in loader:
+            for batch in loader:
+                inputs, targets = _pair(batch, "evaluate")
                 outputs = model(inputs)
                 totals.add(loss_fn(outputs, targets).item(), outputs, targets)
     finally:
@@ -403,6 +603,7 @@ def _evaluate(model, loss_fn, loader, metrics, reduction):
 def predict(model, data, batch_size=256):
     """`model`'s outputs for `data` (an array or Tensor of inputs, a Dataset whose first
     column is the inputs, or a DataLoader), batch by batch in eval mode, as one Tensor."""
+    _check_model(model, "predict")
     if isinstance(data, (np.ndarray, _C.Tensor)):
         data = TensorDataset(data)
     loader = _loader(data, batch_size, False, None, "predict")

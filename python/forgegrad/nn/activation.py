@@ -1,4 +1,6 @@
 """Activation layers, each a Module over its function in ``nn.functional``."""
+import numbers
+
 from . import functional as F
 from .module import Module
 
@@ -18,6 +20,9 @@ class ReLU(Module):
 class LeakyReLU(Module):
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
+            raise TypeError(f"[LeakyReLU] negative_slope must be a number, "
+                            f"got {negative_slope!r}")
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, input):
@@ -72,6 +77,8 @@ class Softmax(Module):
 
     def __init__(self, dim=None):
         super().__init__()
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, numbers.Integral)):
+            raise TypeError(f"[{type(self).__name__}] dim must be an int or None, got {dim!r}")
         self.dim = dim
 
     def forward(self, input):

@@ -39,20 +39,34 @@ class Sequential(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
+    def _check_module(self, module, what):
+        if not isinstance(module, Module):
+            raise TypeError(f"[{type(self).__name__}] can only {what} a Module, got "
+                            f"{type(module).__name__}")
+
     def append(self, module):
+        self._check_module(module, "append")
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules):
+        """Append each of `modules`; all are checked first, so a bad one appends none."""
+        if not hasattr(modules, "__iter__") or (isinstance(modules, Module)
+                                                 and not isinstance(modules, Sequential)):
+            raise TypeError(f"[{type(self).__name__}] extend expects an iterable of Modules, "
+                            f"got {type(modules).__name__} (append adds one module)")
+        modules = list(modules)
+        for i, module in enumerate(modules):
+            if not isinstance(module, Module):
+                raise TypeError(f"[{type(self).__name__}] extend expects Modules, got "
+                                f"{type(module).__name__} at position {i}")
         for module in modules:
             self.append(module)
         return self
 
     def insert(self, index, module):
         """Put `module` before position `index`; the modules are renumbered from 0."""
-        if not isinstance(module, Module):
-            raise TypeError(f"[{type(self).__name__}] can only insert a Module, got "
-                            f"{type(module).__name__}")
+        self._check_module(module, "insert")
         modules = list(self._modules.values())
         modules.insert(operator.index(index), module)
         self._renumber(modules)

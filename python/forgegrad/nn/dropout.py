@@ -9,7 +9,10 @@ from .module import Module
 class Dropout(Module):
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+        if isinstance(p, bool) or not isinstance(p, numbers.Real):
+            raise TypeError(f"[Dropout] p must be a number (a probability in [0, 1]), "
+                            f"got {p!r}")
+        if not 0 <= p <= 1:
             raise ValueError(f"[Dropout] p must be a probability in [0, 1], got {p!r}")
         self.p, self.inplace = float(p), inplace
 

@@ -2,6 +2,7 @@
 (under no_grad) from forgegrad's Philox stream and returns it."""
 import math
 import numbers
+import warnings
 
 from .. import _C, creation
 from ..autograd import no_grad
@@ -12,6 +13,15 @@ def _check(tensor, op):
         raise TypeError(f"[{op}] expected a Tensor, got {type(tensor).__name__}")
     if tensor.dtype != _C.dtype.float32:
         raise TypeError(f"[{op}] expected a float32 tensor, got {tensor.dtype}")
+
+
+def _check_numbers(op, **values):
+    bad = {k: v for k, v in values.items()
+           if isinstance(v, bool) or not isinstance(v, numbers.Real)}
+    if bad:
+        got = ", ".join(f"{k}={v!r}" for k, v in bad.items())
+        what = "must be a number" if len(values) == 1 else "must be numbers"
+        raise TypeError(f"[{op}] {' and '.join(values)} {what}, got {got}")
 
 
 def _fill_from(tensor, values):
@@ -57,8 +67,19 @@ def _fan(tensor, mode, op):
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _empty(tensor, op):
+    """A tensor without elements has no fan to scale by: as in PyTorch, initializing it is a
+    no-op with a warning (the caller returns it unchanged)."""
+    if tensor.numel():
+        return False
+    warnings.warn(f"[{op}] initializing a zero-element tensor (shape {tuple(tensor.shape)}) "
+                  "is a no-op", stacklevel=3)
+    return True
+
+
 def uniform_(tensor, a=0.0, b=1.0):
     _check(tensor, "uniform_")
+    _check_numbers("uniform_", a=a, b=b)
     if not a <= b:
         raise ValueError(f"[uniform_] expected a <= b, got a={a}, b={b}")
     return _fill_from(tensor, creation.rand(tensor.shape, device=tensor.device) * (b - a) + a)
@@ -66,6 +87,7 @@ def uniform_(tensor, a=0.0, b=1.0):
 
 def normal_(tensor, mean=0.0, std=1.0):
     _check(tensor, "normal_")
+    _check_numbers("normal_", mean=mean, std=std)
     if not std >= 0:
         raise ValueError(f"[normal_] expected std >= 0, got {std}")
     return _fill_from(tensor, creation.randn(tensor.shape, device=tensor.device) * std + mean)
@@ -73,6 +95,7 @@ def normal_(tensor, mean=0.0, std=1.0):
 
 def constant_(tensor, val):
     _check(tensor, "constant_")
+    _check_numbers("constant_", val=val)
     with no_grad():
         tensor.fill_(val)
     return tensor
@@ -88,6 +111,9 @@ def ones_(tensor):
 
 def xavier_uniform_(tensor, gain=1.0):
     _check(tensor, "xavier_uniform_")
+    _check_numbers("xavier_uniform_", gain=gain)
+    if _empty(tensor, "xavier_uniform_"):
+        return tensor
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound)
@@ -95,12 +121,17 @@ def xavier_uniform_(tensor, gain=1.0):
 
 def xavier_normal_(tensor, gain=1.0):
     _check(tensor, "xavier_normal_")
+    _check_numbers("xavier_normal_", gain=gain)
+    if _empty(tensor, "xavier_normal_"):
+        return tensor
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
 def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
     _check(tensor, "kaiming_uniform_")
+    if _empty(tensor, "kaiming_uniform_"):
+        return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode, "kaiming_uniform_"))
     bound = math.sqrt(3.0) * std
     return uniform_(tensor, -bound, bound)
@@ -108,5 +139,7 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
 
 def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
     _check(tensor, "kaiming_normal_")
+    if _empty(tensor, "kaiming_normal_"):
+        return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode, "kaiming_normal_"))
     return normal_(tensor, 0.0, std)

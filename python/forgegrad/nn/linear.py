@@ -18,8 +18,9 @@ class Linear(Module):
         _check_features(out_features, "out_features")
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(creation.empty(out_features, in_features, device=device))
-        self.bias = Parameter(creation.empty(out_features, device=device)) if bias else None
-        if not bias:
+        if bias:
+            self.bias = Parameter(creation.empty(out_features, device=device))
+        else:
             self.register_parameter("bias", None)
         self.reset_parameters()
 

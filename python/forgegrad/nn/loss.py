@@ -1,5 +1,7 @@
 """Loss layers, each a Module over its function in ``nn.functional``, with
 ``reduction='mean' | 'sum' | 'none'``."""
+import numbers
+
 from . import functional as F
 from .module import Module
 
@@ -36,6 +38,9 @@ class CrossEntropyLoss(_Loss):
 
     def __init__(self, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)
+        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
+            raise TypeError(f"[CrossEntropyLoss] label_smoothing must be a number in [0, 1], "
+                            f"got {label_smoothing!r}")
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"[CrossEntropyLoss] label_smoothing must be in [0, 1], "
                              f"got {label_smoothing}")

@@ -22,6 +22,9 @@ class Parameter(_C.Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+# The attributes Module.__init__ sets on every module.
+_OWN_ATTRIBUTES = ("training", "_parameters", "_buffers", "_non_persistent", "_modules")
+
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
@@ -49,10 +52,12 @@ class Module:
                                "assigning parameters or modules")
 
     def __setattr__(self, name, value):
+        # Assigning a Parameter or Module replaces an attribute of another kind by that name,
+        # as in PyTorch; the explicit register_parameter / add_module refuse to.
         if isinstance(value, Parameter):
-            self.register_parameter(name, value)
+            self._register("_parameters", name, value, "register_parameter", replace=True)
         elif isinstance(value, Module):
-            self.add_module(name, value)
+            self._register("_modules", name, value, "add_module", replace=True)
         elif "_parameters" in self.__dict__ and name in self._parameters:
             if value is not None:
                 raise TypeError(f"[{type(self).__name__}] cannot assign a "
@@ -75,6 +80,8 @@ class Module:
 
     def __getattr__(self, name):
         # Only called when normal lookup fails: parameters, buffers and modules live in dicts.
+        if name in _OWN_ATTRIBUTES:  # missing only when __init__ skipped Module.__init__
+            self._check_initialized()
         for registry in ("_parameters", "_buffers", "_modules"):
             table = self.__dict__.get(registry)
             if table is not None and name in table:
@@ -90,31 +97,39 @@ class Module:
                 return
         object.__delattr__(self, name)
 
-    def _check_new_name(self, name, kind):
+    def _register(self, kind, name, value, op, replace=False):
+        """Put `value` under `name` in the registry `kind` ("_parameters", ...). As in
+        PyTorch, a name that is already an attribute of another kind is a KeyError, except
+        that assignment (replace=True) replaces an instance attribute, parameter, buffer or
+        submodule; a class attribute (a method, a property) is never replaced."""
         self._check_initialized()
         if not isinstance(name, str) or not name or "." in name:
-            raise ValueError(f"[{type(self).__name__}] a {kind} name must be a non-empty "
-                             f"string without '.', got {name!r}")
+            raise ValueError(f"[{op}] a name must be a non-empty string without '.', "
+                             f"got {name!r}")
+        if name not in self.__dict__[kind] and (hasattr(type(self), name)
+                                                or (not replace and hasattr(self, name))):
+            raise KeyError(f"[{op}] attribute '{name}' already exists in "
+                           f"{type(self).__name__}")
         for registry in ("_parameters", "_buffers", "_modules"):
-            if registry != kind and name in self.__dict__[registry]:
-                del self.__dict__[registry][name]
-        if name in self.__dict__:
-            object.__delattr__(self, name)
+            if registry != kind:
+                self.__dict__[registry].pop(name, None)
+        if kind != "_buffers":
+            self._non_persistent.discard(name)
+        self.__dict__.pop(name, None)
+        self.__dict__[kind][name] = value
 
     def register_parameter(self, name, param):
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"[{type(self).__name__}] parameter '{name}' must be a Parameter "
                             f"or None, got {type(param).__name__}")
-        self._check_new_name(name, "_parameters")
-        self._parameters[name] = param
+        self._register("_parameters", name, param, "register_parameter")
 
     def register_buffer(self, name, tensor, persistent=True):
         """A Tensor that is state but not a parameter; saved in state_dict when persistent."""
         if tensor is not None and not isinstance(tensor, _C.Tensor):
             raise TypeError(f"[{type(self).__name__}] buffer '{name}' must be a Tensor or "
                             f"None, got {type(tensor).__name__}")
-        self._check_new_name(name, "_buffers")
-        self._buffers[name] = tensor
+        self._register("_buffers", name, tensor, "register_buffer")
         if persistent:
             self._non_persistent.discard(name)
         else:
@@ -124,8 +139,7 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"[{type(self).__name__}] submodule '{name}' must be a Module or "
                             f"None, got {type(module).__name__}")
-        self._check_new_name(name, "_modules")
-        self._modules[name] = module
+        self._register("_modules", name, module, "add_module")
 
     register_module = add_module
 
@@ -194,6 +208,7 @@ class Module:
     def train(self, mode=True):
         if not isinstance(mode, bool):
             raise TypeError(f"[train] mode must be True or False, got {mode!r}")
+        self._check_initialized()
         for module in self.modules():
             object.__setattr__(module, "training", mode)
         return self

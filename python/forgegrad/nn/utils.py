@@ -1,5 +1,6 @@
 """Gradient utilities: ``clip_grad_norm_``."""
 import math
+import numbers
 
 from .. import _C
 from ..autograd import no_grad
@@ -23,10 +24,16 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     norm), which makes the problem visible in the next step rather than hiding it."""
     if isinstance(parameters, _C.Tensor):
         parameters = [parameters]
+    if isinstance(parameters, (str, bytes)) or not hasattr(parameters, "__iter__"):
+        raise TypeError("[clip_grad_norm_] expected an iterable of Tensors (e.g. "
+                        f"model.parameters()), got {type(parameters).__name__}")
     parameters = list(parameters)
     for p in parameters:
         if not isinstance(p, _C.Tensor):
             raise TypeError(f"[clip_grad_norm_] expected Tensors, got {type(p).__name__}")
+    for name, value in (("max_norm", max_norm), ("norm_type", norm_type)):
+        if isinstance(value, bool) or not isinstance(value, (numbers.Real, _C.Tensor)):
+            raise TypeError(f"[clip_grad_norm_] {name} must be a number, got {value!r}")
     max_norm, norm_type = float(max_norm), float(norm_type)
     if not max_norm >= 0:
         raise ValueError(f"[clip_grad_norm_] max_norm must be >= 0, got {max_norm}")

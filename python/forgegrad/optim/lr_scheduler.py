@@ -47,6 +47,10 @@ def _check_optimizer(optimizer, name):
             or not all(isinstance(g, dict) and "lr" in g for g in groups)):
         raise TypeError(f"[{name}] expected an Optimizer (param_groups: a list of dicts "
                         f"with 'lr'), got {type(optimizer).__name__}")
+    for i, group in enumerate(groups):
+        for key in ("lr", "initial_lr"):
+            if key in group:
+                _non_negative_float(name, f"param_groups[{i}]['{key}']", group[key])
 
 
 def _int(name, arg, value, low):
@@ -148,12 +152,13 @@ class LRScheduler:
         name = type(self).__name__
         _check_optimizer(optimizer, name)
         last_epoch = _epoch(name, "last_epoch", last_epoch)
-        for i, group in enumerate(optimizer.param_groups):
-            if last_epoch == -1:
-                group.setdefault("initial_lr", float(group["lr"]))
-            elif "initial_lr" not in group:
-                raise KeyError(f"[{name}] param_groups[{i}] has no 'initial_lr': resuming at "
-                               f"last_epoch={last_epoch} needs the optimizer of the first run")
+        for i, group in enumerate(optimizer.param_groups):  # all checked before any is set
+            if last_epoch != -1 and "initial_lr" not in group:
+                raise ValueError(f"[{name}] resuming at last_epoch={last_epoch} needs "
+                                 "'initial_lr' in every param group (load the optimizer's "
+                                 f"state first); param_groups[{i}] has none")
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", float(group["lr"]))
         self.optimizer = optimizer
         self.base_lrs = [float(group["initial_lr"]) for group in optimizer.param_groups]
         self.last_epoch = last_epoch

@@ -9,6 +9,7 @@ import numbers
 
 from .. import _C
 from ..autograd import enable_grad, no_grad
+from ..nn.module import Module
 
 
 class Optimizer:
@@ -27,6 +28,10 @@ class Optimizer:
         if isinstance(params, _C.Tensor):
             raise TypeError(f"[{self._name}] params must be an iterable of Tensors or of dicts, "
                             "got a single Tensor")
+        if (isinstance(params, (Module, str, bytes, dict))
+                or not hasattr(params, "__iter__")):
+            raise TypeError(f"[{self._name}] params must be an iterable of Tensors or of dicts "
+                            f"(e.g. model.parameters()), got {type(params).__name__}")
         groups = list(params)
         if not groups:
             raise ValueError(f"[{self._name}] got an empty parameter list")
@@ -88,6 +93,8 @@ class Optimizer:
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns closure's loss."""
+        for group in self.param_groups:  # every group checked before any is updated
+            self._check_group(group)
         loss = None
         if closure is not None:
             with enable_grad():

@@ -54,6 +54,12 @@ def test_tensor_dataset_keeps_uint8_images_as_uint8(rng):
     np.testing.assert_array_equal(to_numpy(xb.float()), pixels[:4].astype(np.float32))
 
 
+def test_tensor_dataset_refuses_uint64_values_int64_cannot_hold():
+    with pytest.raises(ValueError, match=r"\[TensorDataset\].*more than int64"):
+        TensorDataset(np.array([1, 2**64 - 1], np.uint64))
+    assert TensorDataset(np.array([1, 2], np.uint64)).arrays[0].dtype == np.int64
+
+
 def test_tensor_dataset_mixes_tensors_and_arrays(rng):
     x, y = make_xy(rng)
     xt = fg.tensor(x, requires_grad=True)

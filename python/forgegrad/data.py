@@ -31,6 +31,9 @@ def _storable(array, op, what):
         raise TypeError(f"[{op}] expected {what} of numbers (float, int or bool), "
                         f"got numpy dtype {array.dtype}")
     dtype = np.uint8 if array.dtype == np.uint8 else _STORE_AS[array.dtype.kind]
+    if array.dtype == np.uint64 and array.size and array.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"[{op}] {what} holds values up to {array.max()}, more than int64 "
+                         "holds")
     return np.ascontiguousarray(array, dtype=dtype)
 
 

@@ -174,24 +174,33 @@ def parser():
 
     t = commands.add_parser("train", help="train an MLP classifier and report test accuracy",
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    t.add_argument("--dataset", choices=sorted(DATASETS), default="digits")
-    t.add_argument("--hidden", type=_hidden_sizes, default=[256, 256],
+    t.add_argument("--dataset", choices=sorted(DATASETS), default="digits",
+                   help="digits: scikit-learn's 8x8 images; spirals: 2-D; synthetic: MNIST-shaped")
+    t.add_argument("--hidden", type=_hidden_sizes, default="256,256",
                    help="hidden layer sizes, comma-separated")
-    t.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
-    t.add_argument("--dropout", type=_probability, default=0.2)
-    t.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), default="adam")
-    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu",
+                   help="after each hidden layer")
+    t.add_argument("--dropout", type=_probability, default=0.2,
+                   help="probability, after each hidden activation (0: none)")
+    t.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), default="adam",
+                   help="torch.optim's formulas, fused C++ updates")
+    t.add_argument("--lr", type=float, default=2e-3, help="learning rate")
     t.add_argument("--momentum", type=float, default=0.9, help="SGD only")
-    t.add_argument("--weight-decay", type=float, default=0.0)
-    t.add_argument("--label-smoothing", type=float, default=0.1)
-    t.add_argument("--batch-size", type=_positive_int, default=32)
-    t.add_argument("--epochs", type=_positive_int, default=30)
-    t.add_argument("--scheduler", choices=SCHEDULERS, default="cosine")
+    t.add_argument("--weight-decay", type=float, default=0.0,
+                   help="L2 for sgd and adam, decoupled for adamw")
+    t.add_argument("--label-smoothing", type=float, default=0.1,
+                   help="of the cross-entropy loss")
+    t.add_argument("--batch-size", type=_positive_int, default=32, help="training batch size")
+    t.add_argument("--epochs", type=_positive_int, default=30, help="passes over the data")
+    t.add_argument("--scheduler", choices=SCHEDULERS, default="cosine",
+                   help="learning-rate schedule, stepped once per epoch")
     t.add_argument("--early-stopping", type=_non_negative_int, default=0, metavar="PATIENCE",
                    help="stop after PATIENCE epochs without a better val_loss and restore "
                         "the best weights (0: off)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    t.add_argument("--seed", type=int, default=0,
+                   help="for the split, the initial weights, dropout and shuffles")
+    t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="auto: the CPU until the CUDA backend drives training")
     t.add_argument("--save", metavar="PATH", help="save the trained model (safetensors)")
     t.add_argument("--plot", metavar="PATH", help="plot train/validation curves (PNG)")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -690,3 +690,26 @@ def test_big_endian_arrays_are_read_by_value():
 def test_tensor_refuses_integers_that_would_wrap(array, dtype):
     with pytest.raises(ValueError, match=r"\[tensor\] values from .* do not fit"):
         fg.tensor(array, dtype=dtype)
+
+
+def test_augmented_assignment_in_a_graph_gives_a_recorded_tensor():
+    # loss /= 4, total += loss, h += x: as in PyTorch, the gradient flows through them.
+    w = fg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).sum()
+    loss /= 4
+    total = fg.zeros(())
+    total += loss
+    total += (3 * w).sum()
+    total.backward()
+    np.testing.assert_allclose(w.grad.numpy(), [2 * 1.0 / 4 + 3, 2 * 2.0 / 4 + 3])
+
+
+def test_explicit_in_place_methods_refuse_to_change_a_recorded_graph():
+    w = fg.tensor([1.0, 2.0], requires_grad=True)
+    h = w * 2
+    with pytest.raises(RuntimeError, match=r"\[add_\] would change a tensor of a recorded graph"):
+        h.add_(1.0)
+    acc = fg.zeros(2)
+    with pytest.raises(RuntimeError, match=r"\[mul_\]"):
+        acc.mul_(w)
+    np.testing.assert_array_equal(acc.numpy(), [0.0, 0.0])

@@ -88,6 +88,14 @@ Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a, 
     check_same_device(a, out, "gemm");
     FG_CHECK(out.shape() == (Shape{M, N}), ValueError,
              "[gemm] expected out of shape (" << M << ", " << N << "), got " << out.shape());
+    // The kernel reads a and b while it writes out: they must not share memory.
+    FG_CHECK(out.storage() != a.storage() && out.storage() != b.storage() &&
+                 (!bias.defined() || out.storage() != bias.storage()),
+             ValueError, "[gemm] out must not share memory with a, b or bias");
+    FG_CHECK(!(grad_enabled() && out.requires_grad()), RuntimeError,
+             "[gemm] out requires grad and would be written in place while gradients are "
+             "recorded; wrap the call in forgegrad.no_grad()");
+    out.storage()->bump_version();
   } else {
     out = empty({M, N}, DType::Float32, a.device());
   }

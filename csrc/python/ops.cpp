@@ -161,9 +161,14 @@ void bind_ops(py::module_& m) {
     std::vector<Tensor> buffers;
     for (const py::object& b : momentum_buffers)
       buffers.push_back(optional_tensor(b, "sgd_step", "each momentum buffer"));
-    py::gil_scoped_release no_gil;
-    return ops::sgd_step(params, grads, std::move(buffers),
-                         {lr, momentum, dampening, weight_decay, nesterov, maximize});
+    {
+      py::gil_scoped_release no_gil;
+      buffers = ops::sgd_step(params, grads, std::move(buffers),
+                              {lr, momentum, dampening, weight_decay, nesterov, maximize});
+    }
+    py::list out;  // None where there is no buffer (momentum 0), never an empty handle
+    for (const Tensor& b : buffers) out.append(b.defined() ? py::cast(b) : py::none());
+    return out;
   }, "params"_a, "grads"_a, "momentum_buffers"_a, "lr"_a, "momentum"_a, "dampening"_a,
      "weight_decay"_a, "nesterov"_a, "maximize"_a);
   m.def("_adam_step", [](const std::vector<Tensor>& params, const std::vector<Tensor>& grads,

@@ -69,19 +69,31 @@ def _single_value(self, kind):
     return self.item()
 
 
-def _in_place(op, name, takes_alpha=False):
-    """``t.mul_(other)``, ``t += other`` and the like: the result written back into t. That
-    records nothing, so like fill_ and copy_ it is refused on a tensor that requires grad
-    while grad is on. ``add_``/``sub_`` take PyTorch's ``alpha`` (other scaled by it)."""
+def _in_place(op, name, takes_alpha=False, augmented=False):
+    """``t.mul_(other)``, ``t += other`` and the like: the result written back into t.
+
+    A write into t is not recorded by autograd, so while gradients are recorded it is refused
+    on a leaf that requires grad (update parameters under no_grad), and where the result
+    would join a graph: there ``+=`` and friends give a new, recorded tensor instead (as
+    ``loss /= 4`` or ``total += loss`` mean), and ``add_`` and friends refuse. ``add_`` and
+    ``sub_`` take PyTorch's ``alpha`` (other scaled by it)."""
     def method(self, other, *, alpha=1):
         if alpha != 1:
             if not takes_alpha:
                 raise TypeError(f"[{name}] takes no alpha")
             other = other * alpha
-        if self.requires_grad and _C.is_grad_enabled():
-            raise RuntimeError(f"[{name}] a tensor that requires grad cannot be changed in "
-                               "place while gradients are recorded; wrap the update in "
+        recorded = _C.is_grad_enabled() and (
+            self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+        if recorded and self.is_leaf and self.requires_grad:
+            raise RuntimeError(f"[{name}] a leaf tensor that requires grad cannot be changed "
+                               "in place while gradients are recorded; wrap the update in "
                                "forgegrad.no_grad()")
+        if recorded:
+            if augmented:
+                return op(self, other)
+            raise RuntimeError(f"[{name}] would change a tensor of a recorded graph in place, "
+                               "which autograd does not record; write the out-of-place form "
+                               "(y = y + x), or use forgegrad.no_grad()")
         result = op(self, other)
         if result.shape != self.shape or result.dtype != self.dtype:
             raise ValueError(f"[{name}] the result (shape {result.shape}, {result.dtype}) "
@@ -104,6 +116,7 @@ _METHODS = {
     "cuda": lambda self, device="cuda": _C._to_device(self, device),
     "contiguous": lambda self: self,  # every forgegrad tensor is contiguous
     "__deepcopy__": lambda self, memo: _deepcopy(self, memo),
+    "__iter__": lambda self: _iter(self),
     "__bool__": lambda self: builtins.bool(_single_value(self, "bool")),
     "__float__": lambda self: float(_single_value(self, "float")),
     "__int__": lambda self: int(_single_value(self, "int")),
@@ -120,11 +133,18 @@ _METHODS = {
     "div_": _in_place(operator.truediv, "div_"),
     # Without these, `p -= lr * p.grad` would rebind p to a new tensor, leaving the
     # parameter unchanged.
-    "__iadd__": _in_place(operator.add, "__iadd__"),
-    "__isub__": _in_place(operator.sub, "__isub__"),
-    "__imul__": _in_place(operator.mul, "__imul__"),
-    "__itruediv__": _in_place(operator.truediv, "__itruediv__"),
+    "__iadd__": _in_place(operator.add, "__iadd__", augmented=True),
+    "__isub__": _in_place(operator.sub, "__isub__", augmented=True),
+    "__imul__": _in_place(operator.mul, "__imul__", augmented=True),
+    "__itruediv__": _in_place(operator.truediv, "__itruediv__", augmented=True),
 }
+
+
+def _iter(self):
+    """The rows along the first axis, as PyTorch iterates; a 0-d tensor has none to give."""
+    if self.ndim == 0:
+        raise TypeError("[iter] iteration over a 0-d tensor")
+    return (self[i] for i in range(self.shape[0]))
 
 
 def _deepcopy(self, memo):

@@ -760,3 +760,26 @@ def test_progress_bar_gives_the_same_run(spirals, capsys):
     assert "val_accuracy" in err  # the epoch's logs in the bar's postfix
     assert quiet[0] == shown[0]
     assert_same_weights(quiet[1], shown[1])
+
+
+def test_a_model_whose_outputs_do_not_fit_the_metrics_fails_before_any_step(rng):
+    class Scalar(nn.Module):  # returns one number per batch: no accuracy can be computed
+        def __init__(self):
+            super().__init__()
+            self.inner = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.inner(x).sum()
+
+    x = rng.standard_normal((20, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 20)
+    model = Scalar()
+    before = weights(model)
+    opt = optim.Adam(model.parameters())
+    loss_fn = lambda out, target: out * 0.0 + 1.0  # a custom loss that accepts it
+    with pytest.raises(ValueError, match=r"\[fit\] accuracy needs outputs with one row"):
+        fg.fit(model, loss_fn, opt, (x, y), epochs=1, metrics=["accuracy"], progress=False)
+    assert_same_weights(weights(model), before)
+    assert opt.state == {}
+    with pytest.raises(ValueError, match=r"\[predict\] expected the model to return"):
+        fg.predict(model, x)

@@ -137,11 +137,11 @@ def _check_loss(loss):
                          f"shape {tuple(loss.shape)}")
 
 
-def _try_first_batches(model, loss_fn, loaders):
+def _try_first_batches(model, loss_fn, loaders, metrics, reduction):
     """Run the model and the loss once on the first batch of each loader (in dataset order:
     no epoch, shuffle or random number is used up), in eval mode without gradients, so that
-    a model, loss and data that do not fit together fail before training changes anything.
-    The train/eval mode of every module is put back."""
+    a model, loss, metrics and data that do not fit together fail before training changes
+    anything. The train/eval mode of every module is put back."""
     modules = list(model.modules()) if isinstance(model, Module) else [model]
     modes = [(m, m.training) for m in modules]
     model.eval()
@@ -149,7 +149,10 @@ def _try_first_batches(model, loss_fn, loaders):
         with no_grad():
             for loader in loaders:
                 inputs, targets = _pair(loader._first_batch(), "fit")
-                _check_loss(loss_fn(model(inputs), targets))
+                outputs = model(inputs)
+                loss = loss_fn(outputs, targets)
+                _check_loss(loss)
+                _Totals(metrics, reduction).add(loss.item(), inputs, outputs, targets)
     finally:
         for module, mode in modes:
             module.training = mode
@@ -172,6 +175,12 @@ def _loader(data, batch_size, shuffle, seed, op):
 def _correct(outputs, targets):
     """How many predictions are right: argmax of (N, C) scores against class indices, or the
     sign of logits against 0/1 targets of the same shape."""
+    if not isinstance(outputs, _C.Tensor) or outputs.ndim == 0 or (
+            outputs.shape[0] != targets.shape[0]):
+        raise ValueError("[fit] accuracy needs outputs with one row per sample (a Tensor of "
+                         f"{targets.shape[0]} rows), got "
+                         + (f"shape {tuple(outputs.shape)}" if isinstance(outputs, _C.Tensor)
+                            else type(outputs).__name__))
     out, tgt = outputs.detach().numpy(), targets.numpy()
     if out.ndim == 2 and tgt.ndim == 1:
         return int((out.argmax(axis=1) == tgt).sum()), len(tgt)
@@ -215,8 +224,8 @@ class _Totals:
         self.metrics, self.reduction, self.samples, self.loss = metrics, reduction, 0, 0.0
         self.hits = {name: [0, 0] for name in metrics}
 
-    def add(self, loss, outputs, targets):
-        n = outputs.shape[0]
+    def add(self, loss, inputs, outputs, targets):
+        n = inputs.shape[0] if inputs.ndim else 1
         self.samples += n
         self.loss += loss * n if self.reduction == "mean" else loss
         for name in self.metrics:
@@ -498,7 +507,7 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
                              f"batch_size={loader.batch_size}, drop_last={loader.drop_last})")
     history = History()
     try:
-        _try_first_batches(model, loss_fn, loaders)
+        _try_first_batches(model, loss_fn, loaders, metrics, reduction)
     except KeyboardInterrupt:  # nothing has started: an empty History
         history.interrupted = True
         return history
@@ -562,7 +571,7 @@ def _train_epoch(model, loss_fn, optimizer, loader, metrics, reduction, epoch, b
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        totals.add(value, outputs, targets)
+        totals.add(value, inputs, outputs, targets)
         if bar is not None:
             bar.update(1)
             now = time.perf_counter()
@@ -594,7 +603,7 @@ def _evaluate(model, loss_fn, loader, metrics, reduction):
             for batch in loader:
                 inputs, targets = _pair(batch, "evaluate")
                 outputs = model(inputs)
-                totals.add(loss_fn(outputs, targets).item(), outputs, targets)
+                totals.add(loss_fn(outputs, targets).item(), inputs, outputs, targets)
     finally:
         model.train(was_training)
     return totals.logs()
@@ -614,7 +623,14 @@ def predict(model, data, batch_size=256):
         with no_grad():
             for batch in loader:
                 inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
-                outputs.append(model(inputs).numpy())
+                output = model(inputs)
+                if not isinstance(output, _C.Tensor) or output.ndim == 0:
+                    raise ValueError("[predict] expected the model to return a Tensor with one "
+                                     "row per input, got "
+                                     + (f"shape {tuple(output.shape)}"
+                                        if isinstance(output, _C.Tensor)
+                                        else type(output).__name__))
+                outputs.append(output.numpy())
     finally:
         model.train(was_training)
     if not outputs:

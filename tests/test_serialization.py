@@ -276,3 +276,29 @@ def test_unsupported_objects_are_type_errors_and_write_nothing(tmp_path, obj, wh
     with pytest.raises(TypeError, match=r"^\[save\] .*" + re.escape(where)):
         save(obj, tmp_path / "x.safetensors")
     assert os.listdir(tmp_path) == []
+
+
+def test_save_refuses_containers_that_contain_themselves_or_nest_too_deep(tmp_path):
+    looped = []
+    looped.append(looped)
+    nested = {}
+    inner = nested
+    for _ in range(150):
+        inner["x"] = {}
+        inner = inner["x"]
+    for obj, message in ((looped, "contains itself"), ({"a": nested}, "nests deeper")):
+        with pytest.raises(TypeError, match=rf"\[save\].*{message}"):
+            save(obj, tmp_path / "x.safetensors")
+    assert not os.listdir(tmp_path)
+    shared = [1, 2]
+    save({"a": shared, "b": shared}, tmp_path / "ok.safetensors")  # shared, not a loop
+    assert load(tmp_path / "ok.safetensors") == {"a": [1, 2], "b": [1, 2]}
+
+
+def test_load_refuses_metadata_nested_too_deep(tmp_path):
+    path = tmp_path / "deep.safetensors"
+    root = "[" * 5000 + "]" * 5000
+    safetensors.numpy.save_file({"t": np.zeros(1, np.float32)}, str(path),
+                                metadata={"forgegrad": '{"version": 1, "root": ' + root + "}"})
+    with pytest.raises(ValueError, match=r"\[load\].*not a valid"):
+        load(path)

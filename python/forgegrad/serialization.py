@@ -27,6 +27,7 @@ from .creation import tensor
 
 _META_KEY = "forgegrad"
 _VERSION = 1
+_MAX_DEPTH = 100  # nesting far beyond any state dict; deeper would exhaust Python's stack
 _SCALARS = (bool, int, str, type(None))
 
 
@@ -35,11 +36,30 @@ def _show(path):
     return "obj" + "".join(f"[{key!r}]" for key in path)
 
 
+def _unsupported(value, path):
+    return TypeError(f"[save] cannot store a {type(value).__name__} at {_show(path)}: "
+                     f"expected a Tensor, dict, list, tuple, int, float, bool, str or "
+                     f"None (convert numpy values with forgegrad.tensor or .item())")
+
+
 def _flatten(obj):
     """``obj`` -> (tensors {name: contiguous numpy array}, JSON-able skeleton)."""
-    tensors, owners = {}, {}
+    tensors, owners, open_containers = {}, {}, set()
 
     def walk(value, path):
+        if len(path) > _MAX_DEPTH:
+            raise TypeError(f"[save] {_show(path[:3])}... nests deeper than {_MAX_DEPTH} levels")
+        if isinstance(value, (list, tuple, dict)):
+            if id(value) in open_containers:
+                raise TypeError(f"[save] {_show(path)} contains itself")
+            open_containers.add(id(value))
+            try:
+                return walk_container(value, path)
+            finally:
+                open_containers.discard(id(value))
+        return walk_leaf(value, path)
+
+    def walk_leaf(value, path):
         if isinstance(value, Tensor):
             name = ".".join(str(key) for key in path)
             if name in owners:
@@ -55,6 +75,9 @@ def _flatten(obj):
             return value
         if type(value) is float:
             return value if math.isfinite(value) else {"float": repr(value)}
+        raise _unsupported(value, path)
+
+    def walk_container(value, path):
         if type(value) is list:
             return [walk(item, path + (i,)) for i, item in enumerate(value)]
         if type(value) is tuple:
@@ -65,19 +88,19 @@ def _flatten(obj):
                     raise TypeError(f"[save] dict keys must be str or int, got {key!r} "
                                     f"({type(key).__name__}) in {_show(path)}")
             return {"dict": [[key, walk(item, path + (key,))] for key, item in value.items()]}
-        raise TypeError(f"[save] cannot store a {type(value).__name__} at {_show(path)}: "
-                        f"expected a Tensor, dict, list, tuple, int, float, bool, str or "
-                        f"None (convert numpy values with forgegrad.tensor or .item())")
+        raise _unsupported(value, path)
 
     return tensors, walk(obj, ())
 
 
-def _unflatten(node, tensors):
+def _unflatten(node, tensors, depth=0):
     """The inverse of ``_flatten``; raises ValueError on a malformed skeleton."""
+    if depth > _MAX_DEPTH:
+        raise ValueError(f"its metadata nests deeper than {_MAX_DEPTH} levels")
     if type(node) in _SCALARS + (float,):
         return node
     if type(node) is list:
-        return [_unflatten(item, tensors) for item in node]
+        return [_unflatten(item, tensors, depth + 1) for item in node]
     if type(node) is dict and len(node) == 1:
         (tag, body), = node.items()
         if tag == "tensor" and type(body) is str:
@@ -85,11 +108,11 @@ def _unflatten(node, tensors):
                 raise ValueError(f"its metadata refers to tensor {body!r}, which it does not hold")
             return tensors[body]
         if tag == "tuple" and type(body) is list:
-            return tuple(_unflatten(item, tensors) for item in body)
+            return tuple(_unflatten(item, tensors, depth + 1) for item in body)
         if tag == "dict" and type(body) is list and all(
                 type(pair) is list and len(pair) == 2 and type(pair[0]) in (str, int)
                 for pair in body):
-            return {key: _unflatten(item, tensors) for key, item in body}
+            return {key: _unflatten(item, tensors, depth + 1) for key, item in body}
         if tag == "float" and body in ("inf", "-inf", "nan"):
             return float(body)
     raise ValueError(f"unexpected node in its metadata: {json.dumps(node)[:80]}")
@@ -154,5 +177,5 @@ def load(path):
             raise ValueError(f"format version {header.get('version')!r}, this forgegrad reads "
                              f"version {_VERSION}")
         return _unflatten(header["root"], tensors)
-    except ValueError as e:  # json.JSONDecodeError is a ValueError
+    except (ValueError, RecursionError) as e:  # json.JSONDecodeError is a ValueError
         raise invalid(e) from e

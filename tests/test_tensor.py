@@ -713,3 +713,19 @@ def test_explicit_in_place_methods_refuse_to_change_a_recorded_graph():
     with pytest.raises(RuntimeError, match=r"\[mul_\]"):
         acc.mul_(w)
     np.testing.assert_array_equal(acc.numpy(), [0.0, 0.0])
+
+
+def test_data_reads_detached_and_writes_values_in_place():
+    from forgegrad import nn
+
+    layer = nn.Linear(2, 2)
+    weight = layer.weight
+    assert not weight.data.requires_grad and weight.data._data_ptr() == weight._data_ptr()
+    layer.weight.data = fg.full((2, 2), 3.0)
+    assert layer.weight is weight and weight.requires_grad
+    np.testing.assert_array_equal(weight.detach().numpy(), np.full((2, 2), 3.0, np.float32))
+    with pytest.raises(ValueError, match=r"\[data\] expected a tensor of shape \(2, 2\)"):
+        layer.weight.data = fg.zeros(3)
+    with pytest.raises(TypeError, match=r"\[data\] expected a Tensor"):
+        layer.weight.data = np.zeros((2, 2), np.float32)
+    assert "Parameter containing" in str(weight)

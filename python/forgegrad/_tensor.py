@@ -117,6 +117,7 @@ _METHODS = {
     "contiguous": lambda self: self,  # every forgegrad tensor is contiguous
     "__deepcopy__": lambda self, memo: _deepcopy(self, memo),
     "__iter__": lambda self: _iter(self),
+    "data": property(lambda self: self.detach(), lambda self, value: _set_data(self, value)),
     "__bool__": lambda self: builtins.bool(_single_value(self, "bool")),
     "__float__": lambda self: float(_single_value(self, "float")),
     "__int__": lambda self: int(_single_value(self, "int")),
@@ -138,6 +139,18 @@ _METHODS = {
     "__imul__": _in_place(operator.mul, "__imul__", augmented=True),
     "__itruediv__": _in_place(operator.truediv, "__itruediv__", augmented=True),
 }
+
+
+def _set_data(self, value):
+    """``t.data = v``: the values of v written into t, which keeps its identity, its graph
+    role and every reference to it (PyTorch swaps the storage; forgegrad copies, so the
+    shape and dtype must match)."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"[data] expected a Tensor, got {type(value).__name__}")
+    if value.shape != self.shape or value.dtype != self.dtype:
+        raise ValueError(f"[data] expected a tensor of shape {self.shape} and {self.dtype}, got "
+                         f"shape {value.shape} and {value.dtype}")
+    _C._copy_(self.detach(), value.detach())
 
 
 def _iter(self):

@@ -21,6 +21,8 @@ class Parameter(_C.Tensor):
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
 
+    __str__ = __repr__
+
 
 # The attributes Module.__init__ sets on every module.
 _OWN_ATTRIBUTES = ("training", "_parameters", "_buffers", "_non_persistent", "_modules")

@@ -73,6 +73,7 @@ Tensor Tensor::alias(const Shape& shape, int64_t extra_offset) const {
   impl->offset = impl_->offset + extra_offset;
   impl->shape = shape;
   impl->dtype = impl_->dtype;
+  impl->copy_of_view = impl_->copy_of_view;
   return Tensor(std::move(impl));
 }
 

@@ -28,6 +28,9 @@ struct TensorImpl {
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;  // leaves only; accumulated by backward
   std::shared_ptr<Node> grad_fn;     // set on results of recorded ops
+  // A copy where PyTorch returns a view (transpose, a stepped slice): a write into it would
+  // not reach the tensor it came from, so the in-place ops refuse it. Views of it inherit it.
+  bool copy_of_view = false;
 };
 
 class Tensor {

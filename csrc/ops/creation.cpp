@@ -80,8 +80,16 @@ static bool representable(double value, DType dtype) {
   return false;
 }
 
+void check_writable(const Tensor& dst, const char* op) {
+  FG_CHECK(!dst.impl()->copy_of_view, RuntimeError,
+           "[" << op << "] this tensor is a copy (forgegrad's transpose and stepped slices "
+               "copy where PyTorch returns views), so writing into it would not change the "
+               "tensor it came from; clone() it to write into a copy of your own");
+}
+
 void fill_(Tensor& dst, double value) {
   check_cpu(dst, "fill_");
+  check_writable(dst, "fill_");
   FG_CHECK(representable(value, dst.dtype()), ValueError,
            "[fill_] cannot store " << value << " in a " << dtype_name(dst.dtype()) << " tensor");
   dst.storage()->bump_version();
@@ -164,6 +172,7 @@ void copy_(Tensor& dst, const Tensor& src) {
            "[copy_] expected a source of shape " << dst.shape() << ", got " << src.shape());
   check_same_device(dst, src, "copy_");
   check_cpu(dst, "copy_");
+  check_writable(dst, "copy_");
   if (src.dtype() == DType::Float32 && dst.dtype() != DType::Float32) {
     const float* values = src.data<float>();
     for (int64_t i = 0; i < src.numel(); ++i)
@@ -214,6 +223,7 @@ void add_(Tensor& dst, const Tensor& src) {
            "[add_] expected a source of shape " << dst.shape() << ", got " << src.shape());
   check_same_device(dst, src, "add_");
   check_cpu(dst, "add_");
+  check_writable(dst, "add_");
   dst.storage()->bump_version();
   cpu::add_inplace(dst.data<float>(), src.data<float>(), dst.numel());
 }

@@ -116,5 +116,6 @@ void check_float32(const Tensor& x, const char* op, const char* name);
 void check_same_device(const Tensor& a, const Tensor& b, const char* op);
 void check_bias(const Tensor& bias, const Tensor& like, int64_t n, const char* op);  // (n) or undefined
 void check_cpu(const Tensor& x, const char* op);  // until the CUDA backend lands
+void check_writable(const Tensor& dst, const char* op);  // not a copy_of_view
 
 }  // namespace fg::ops

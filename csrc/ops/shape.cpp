@@ -69,6 +69,7 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
   record(out, "transpose", {x}, [a, b](const Tensor& dout) {
     return std::vector<Tensor>{transpose(dout, a, b)};
   });
+  out.impl()->copy_of_view = true;
   return out;
 }
 
@@ -106,7 +107,9 @@ Tensor slice(const Tensor& x, int64_t start, int64_t stop, int64_t step) {
   }
   Tensor indices = empty({count}, DType::Int64, x.device());
   for (int64_t i = 0; i < count; ++i) indices.data<int64_t>()[i] = start + i * step;
-  return index_select(x, indices);
+  Tensor out = index_select(x, indices);
+  out.impl()->copy_of_view = true;
+  return out;
 }
 
 Tensor index_select(const Tensor& x, const Tensor& indices) {

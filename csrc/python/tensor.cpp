@@ -196,6 +196,8 @@ void bind_tensor(py::module_& m) {
                     })
       .def_property_readonly("grad_fn", &Tensor::grad_fn)
       .def_property_readonly("is_leaf", &Tensor::is_leaf)
+      .def_property_readonly("_copy_of_view",
+                             [](const Tensor& t) { return t.impl()->copy_of_view; })
       .def("backward",
            [](const Tensor& t, const py::object& gradient, bool retain_graph) {
              Tensor g = optional_tensor(gradient, "backward", "gradient");

@@ -94,6 +94,11 @@ def _in_place(op, name, takes_alpha=False, augmented=False):
             raise RuntimeError(f"[{name}] would change a tensor of a recorded graph in place, "
                                "which autograd does not record; write the out-of-place form "
                                "(y = y + x), or use forgegrad.no_grad()")
+        if self._copy_of_view:
+            raise RuntimeError(f"[{name}] this tensor is a copy (forgegrad's transpose and "
+                               "stepped slices copy where PyTorch returns views), so writing "
+                               "into it would not change the tensor it came from; clone() it "
+                               "to write into a copy of your own")
         result = op(self, other)
         if result.shape != self.shape or result.dtype != self.dtype:
             raise ValueError(f"[{name}] the result (shape {result.shape}, {result.dtype}) "
@@ -114,7 +119,9 @@ _METHODS = {
     "bool": lambda self: _C._to_dtype(self, _C.dtype.bool),
     "cpu": lambda self: _C._to_device(self, "cpu"),
     "cuda": lambda self, device="cuda": _C._to_device(self, device),
-    "contiguous": lambda self: self,  # every forgegrad tensor is contiguous
+    # Every forgegrad tensor is contiguous; where PyTorch's contiguous() would copy a view,
+    # this gives a copy too, one that may be written.
+    "contiguous": lambda self: self.clone() if self._copy_of_view else self,
     "__deepcopy__": lambda self, memo: _deepcopy(self, memo),
     "__iter__": lambda self: _iter(self),
     "data": property(lambda self: self.detach(), lambda self, value: _set_data(self, value)),

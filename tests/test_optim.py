@@ -640,6 +640,7 @@ BAD_LOADS = {
     "not-a-state-dict": lambda sd: sd.pop("state"),
     "state-not-a-mapping": lambda sd: sd.__setitem__("state", []),
     "group-not-a-dict": lambda sd: sd["param_groups"].__setitem__(1, 5),
+    "group-params-not-a-list": _edit_group(1, params=5),
     "infinite-lr": _edit_group(1, lr=float("inf")),
     # A state buffer that is not a Tensor would otherwise be accepted and fail (or corrupt the
     # step count) at the next step(); a group missing a hyperparameter would fail there too.

@@ -302,3 +302,8 @@ def test_load_refuses_metadata_nested_too_deep(tmp_path):
                                 metadata={"forgegrad": '{"version": 1, "root": ' + root + "}"})
     with pytest.raises(ValueError, match=r"\[load\].*not a valid"):
         load(path)
+
+
+def test_load_of_a_directory_says_so(tmp_path):
+    with pytest.raises(IsADirectoryError, match=r"\[load\].*is a directory"):
+        load(tmp_path)

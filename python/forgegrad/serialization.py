@@ -154,6 +154,8 @@ def load(path):
     safetensors file (a flat {name: Tensor} dict). Raises FileNotFoundError for a missing
     file and ValueError for one that is not a valid checkpoint."""
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"[load] {path} is a directory, not a checkpoint file")
 
     def invalid(reason):
         return ValueError(f"[load] {path} is not a valid forgegrad/safetensors checkpoint: "

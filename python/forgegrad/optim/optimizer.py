@@ -134,7 +134,11 @@ class Optimizer:
         params_by_index = {}
         new_groups = []
         for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
-            saved_params = list(saved.get("params", ()))
+            saved_params = saved.get("params", ())
+            if not isinstance(saved_params, (list, tuple)):
+                raise ValueError(f"[{name}.load_state_dict] param group {i}'s 'params' must be "
+                                 f"a list of parameter indices, got {saved_params!r}")
+            saved_params = list(saved_params)
             if len(saved_params) != len(group["params"]):
                 raise ValueError(f"[{name}.load_state_dict] param group {i} has "
                                  f"{len(saved_params)} parameters in the state dict, "

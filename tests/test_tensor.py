@@ -754,3 +754,11 @@ def test_copies_of_views_can_be_written_once_cloned_or_made_contiguous():
     assert t.sum().item() == 0.0
     t[1:3].fill_(2.0)  # a plain slice is a view and writes through
     assert t.sum().item() == 8.0
+
+
+def test_fill_of_an_int64_tensor_is_exact_past_2_53():
+    t = fg.zeros(2, dtype=fg.int64)
+    assert t.fill_(2**53 + 1).tolist() == [2**53 + 1] * 2
+    assert t.fill_(2**63 - 1).tolist() == [2**63 - 1] * 2
+    with pytest.raises(ValueError, match=r"\[fill_\] cannot store"):
+        t.fill_(2**63)

@@ -132,7 +132,7 @@ _METHODS = {
     "reshape": reshape,
     "view": lambda self, *shape: _C._view(self, _size(shape)),
     "T": property(lambda self: _transpose_2d(self)),
-    "fill_": functools.partialmethod(_C._fill_),
+    "fill_": lambda self, value: _fill(self, value),
     "zero_": lambda self: _C._fill_(self, 0.0),
     "copy_": functools.partialmethod(_C._copy_),
     "add_": _in_place(operator.add, "add_", takes_alpha=True),
@@ -158,6 +158,17 @@ def _set_data(self, value):
         raise ValueError(f"[data] expected a tensor of shape {self.shape} and {self.dtype}, got "
                          f"shape {value.shape} and {value.dtype}")
     _C._copy_(self.detach(), value.detach())
+
+
+def _fill(self, value):
+    """``t.fill_(value)``; an int into an int64 tensor goes exactly (past 2**53, where a
+    float would round it)."""
+    if (self.dtype == _C.dtype.int64 and isinstance(value, (int, np.integer))
+            and not isinstance(value, builtins.bool)):
+        if not -2**63 <= value < 2**63:
+            raise ValueError(f"[fill_] cannot store {value} in a int64 tensor")
+        return _C._copy_(self, _C.full_int64(list(self.shape), int(value), self.device))
+    return _C._fill_(self, value)
 
 
 def _iter(self):

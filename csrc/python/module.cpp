@@ -127,8 +127,17 @@ PYBIND11_MODULE(_C, m) {
       PyErr_SetString(PyExc_MemoryError, e.what());
     } catch (const fg::RuntimeError& e) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
-    } catch (const py::cast_error& e) {  // an argument of the wrong type
-      PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const py::cast_error& e) {  // inside a binding: a value C++ cannot take
+      // pybind11 says "Unable to cast Python instance of type <class 'int'> to C++ type '?'
+      // (#define ...)": keep the Python type, say what usually causes it.
+      std::string message = e.what(), type = "value";
+      size_t start = message.find("<class '"), end = message.find("'>", start);
+      if (start != std::string::npos && end != std::string::npos)
+        type = message.substr(start + 8, end - start - 8);
+      PyErr_SetString(PyExc_TypeError,
+                      ("[argument] a Python " + type + " could not be converted to what the op "
+                       "takes (a number out of range for int64 or float32, or a value of the "
+                       "wrong type)").c_str());
     }
   });
 

@@ -457,3 +457,11 @@ def test_grad_and_backward_name_what_they_expected():
 def test_integers_beyond_int64_are_a_readable_type_error(call):
     with pytest.raises(TypeError, match=r"^\[argument\] a Python int could not be converted"):
         call()
+
+
+@pytest.mark.parametrize("value", [None, "yes", 1])
+def test_requires_grad_takes_only_a_bool(value):
+    t = fg.ones(2)
+    with pytest.raises(TypeError, match=r"\[requires_grad\] expected True or False"):
+        t.requires_grad = value
+    assert t.requires_grad is False

@@ -180,7 +180,12 @@ void bind_tensor(py::module_& m) {
       })
       .def_property_readonly("dtype", &Tensor::dtype)
       .def_property_readonly("device", &Tensor::device)
-      .def_property("requires_grad", &Tensor::requires_grad, &Tensor::set_requires_grad)
+      .def_property("requires_grad", &Tensor::requires_grad,
+                    [](Tensor& t, const py::object& flag) {
+                      FG_CHECK(py::isinstance<py::bool_>(flag), TypeError,
+                               "[requires_grad] expected True or False, got " << type_name(flag));
+                      t.set_requires_grad(flag.cast<bool>());
+                    })
       .def("requires_grad_",
            [](py::object self, bool flag) {
              self.cast<Tensor&>().set_requires_grad(flag);

@@ -47,6 +47,11 @@ def torch_step(shapes, name, kwargs, rng, **flags):
     return getattr(torch.optim, name)(params, **kwargs, **flags).step
 
 
+def cell(value, width, fmt):
+    """A table cell: the number formatted, or a dash where there is none."""
+    return f"{value:{width}{fmt}}" if value is not None else f"{'-':>{width}}"
+
+
 def main():
     args = parse_args(__doc__, repeat=7)
     rng = np.random.default_rng(0)
@@ -73,7 +78,6 @@ def main():
             rows.append({"group": group, "optimizer": label, "forgegrad_ms": ms[0],
                          "torch_foreach_ms": ms[1], "torch_fused_ms": ms[2],
                          "speedup_vs_foreach": ratios[0], "speedup_vs_fused": ratios[1]})
-            cell = lambda v, width, fmt: f"{v:{width}{fmt}}" if v is not None else f"{'-':>{width}}"
             print(f"{group:>20} {label:>13} {ms[0]:12.3f} {cell(ms[1], 13, '.3f')} "
                   f"{cell(ms[2], 11, '.3f')} {cell(ratios[0], 10, '.2f')} "
                   f"{cell(ratios[1], 8, '.2f')}")

@@ -223,7 +223,8 @@ def test_fit_resumed_from_file_equals_one_long_fit(tmp_path):
     fit_kw = dict(progress=False)
 
     model, opt, sched = _fit_objects(seed=1)
-    straight = fit(model, loss_fn, opt, _loader(), epochs=N_EPOCHS + M_EPOCHS, scheduler=sched, **fit_kw)
+    straight = fit(model, loss_fn, opt, _loader(), epochs=N_EPOCHS + M_EPOCHS, scheduler=sched,
+                   **fit_kw)
     want = snapshot(model, opt)
 
     model, opt, sched = _fit_objects(seed=1)
@@ -265,7 +266,8 @@ def test_fit_from_arrays_resumes_with_initial_epoch(tmp_path):
     fit_kw = dict(batch_size=BATCH, seed=0, progress=False)
 
     model, opt, sched = _fit_objects(seed=1)
-    straight = fit(model, loss_fn, opt, (X, Y), epochs=N_EPOCHS + M_EPOCHS, scheduler=sched, **fit_kw)
+    straight = fit(model, loss_fn, opt, (X, Y), epochs=N_EPOCHS + M_EPOCHS, scheduler=sched,
+                   **fit_kw)
     want = snapshot(model, opt)
 
     model, opt, sched = _fit_objects(seed=1)

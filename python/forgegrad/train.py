@@ -296,7 +296,8 @@ class History:
         return path
 
     def __repr__(self):
-        return f"History({len(self.epochs)} epochs, last={self.epochs[-1] if self.epochs else None})"
+        last = self.epochs[-1] if self.epochs else None
+        return f"History({len(self.epochs)} epochs, last={last})"
 
 
 # ---------------------------------------------------------------------------- callbacks

@@ -263,3 +263,49 @@ def np_nll(x, t, reduction="mean"):
 
 def np_bce_logits(x, y, reduction="mean"):
     return np_reduce(np.maximum(x, 0.0) - x * y + np.log1p(np.exp(-np.abs(x))), reduction)
+
+
+# ----------------------------------------------------------------------------- models and state
+def model_arrays(model):
+    """A model's state as numpy copies (state_dict tensors share the parameters' storage)."""
+    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
+
+
+def assert_same_structure(got, want, where="obj"):
+    """Structural equality with exact Python types (dict keys included); Tensors and numpy
+    arrays equal bit for bit, with the same dtype and shape; floats by value and sign."""
+    assert type(got) is type(want), f"{where}: {type(got).__name__} != {type(want).__name__}"
+    if isinstance(want, fg.Tensor):
+        assert got.dtype == want.dtype and tuple(got.shape) == tuple(want.shape), where
+        assert got.device.type == "cpu", where
+        np.testing.assert_array_equal(got.numpy(), want.detach().cpu().numpy(), err_msg=where)
+    elif isinstance(want, np.ndarray):
+        assert got.dtype == want.dtype and got.shape == want.shape, where
+        assert np.array_equal(got, want), f"{where}: values differ"
+    elif isinstance(want, dict):
+        assert list(got) == list(want), f"{where}: keys {list(got)} != {list(want)}"
+        assert [type(k) for k in got] == [type(k) for k in want], f"{where}: key types"
+        for key in want:
+            assert_same_structure(got[key], want[key], f"{where}[{key!r}]")
+    elif isinstance(want, (list, tuple)):
+        assert len(got) == len(want), where
+        for i, (g, w) in enumerate(zip(got, want)):
+            assert_same_structure(g, w, f"{where}[{i}]")
+    elif isinstance(want, float) and math.isnan(want):
+        assert math.isnan(got), where
+    elif isinstance(want, float):
+        assert got == want and math.copysign(1, got) == math.copysign(1, want), where
+    else:
+        assert got == want, f"{where}: {got!r} != {want!r}"
+
+
+class EpochSnapshots(fg.Callback):
+    """The weights after every epoch, by epoch number (list it before EarlyStopping, which
+    may change the weights in on_train_end but not in on_epoch_end)."""
+
+    def __init__(self):
+        self.by_epoch = {}
+
+    def on_epoch_end(self, epoch, logs, model, optimizer):
+        self.by_epoch[epoch] = model_arrays(model)
+        return False

@@ -24,7 +24,9 @@ import forgegrad.serialization as serialization
 from forgegrad import nn, optim
 from forgegrad.data import DataLoader, TensorDataset
 from forgegrad.optim.lr_scheduler import CosineAnnealingLR, StepLR
-from forgegrad.train import Callback, ModelCheckpoint, fit
+from forgegrad.train import ModelCheckpoint, fit
+
+from helpers import EpochSnapshots, assert_same_structure, model_arrays
 
 BAD_FILE = "is not a valid forgegrad/safetensors checkpoint"
 IN, HIDDEN, OUT = 6, 16, 3
@@ -44,11 +46,6 @@ def make_mlp(seed, hidden=HIDDEN, out=OUT, p=0.1):
     return nn.Sequential(nn.Linear(IN, hidden), nn.ReLU(), nn.Dropout(p), nn.Linear(hidden, out))
 
 
-def arrays(model):
-    """The model's state as numpy copies (state_dict tensors share the parameters' storage)."""
-    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
-
-
 def frozen(obj):
     """A deep copy of a state dict with every Tensor as a numpy copy, for later comparison."""
     if isinstance(obj, fg.Tensor):
@@ -60,30 +57,12 @@ def frozen(obj):
     return copy.deepcopy(obj)
 
 
-def assert_identical(got, want, where="state"):
-    """Same structure, same Python types and values, numpy arrays bit-identical."""
-    assert type(got) is type(want), f"{where}: {type(got).__name__} != {type(want).__name__}"
-    if isinstance(want, np.ndarray):
-        assert got.dtype == want.dtype and got.shape == want.shape, where
-        assert np.array_equal(got, want), f"{where}: values differ"
-    elif isinstance(want, dict):
-        assert list(got) == list(want), f"{where}: keys {list(got)} != {list(want)}"
-        for k in want:
-            assert_identical(got[k], want[k], f"{where}[{k!r}]")
-    elif isinstance(want, (list, tuple)):
-        assert len(got) == len(want), where
-        for i, (g, w) in enumerate(zip(got, want)):
-            assert_identical(g, w, f"{where}[{i}]")
-    else:
-        assert got == want, f"{where}: {got!r} != {want!r}"
-
-
 def snapshot(model, opt):
-    return {"model": arrays(model), "optimizer": frozen(opt.state_dict())}
+    return {"model": model_arrays(model), "optimizer": frozen(opt.state_dict())}
 
 
 def assert_unchanged(model, opt, before):
-    assert_identical(snapshot(model, opt), before, "after the rejected load")
+    assert_same_structure(snapshot(model, opt), before, "after the rejected load")
 
 
 OPTIMIZERS = {
@@ -156,7 +135,7 @@ def test_resume_from_file_equals_uninterrupted_run(tmp_path, kind):
     model2 = make_mlp(seed=99)
     opt2 = make_opt(model2.parameters())
     sched2 = make_sched(opt2)
-    assert not np.array_equal(arrays(model2)["0.weight"], at_k["model"]["0.weight"])
+    assert not np.array_equal(model_arrays(model2)["0.weight"], at_k["model"]["0.weight"])
     assert opt2.state_dict()["state"] == {}
 
     ckpt = fg.load(path)
@@ -166,7 +145,7 @@ def test_resume_from_file_equals_uninterrupted_run(tmp_path, kind):
     sched2.load_state_dict(ckpt["scheduler"])
     # Restored exactly: weights, every state tensor and int step, lrs (the scheduler had
     # already changed them by step K), the scheduler's position.
-    assert_identical(snapshot(model2, opt2), at_k, "restored")
+    assert_same_structure(snapshot(model2, opt2), at_k, "restored")
     assert sched2.last_epoch == K
     assert opt2.param_groups[0]["lr"] == sched2.get_last_lr()[0] == straight[K][1]
     assert first == straight[:K]
@@ -176,8 +155,8 @@ def test_resume_from_file_equals_uninterrupted_run(tmp_path, kind):
     got = snapshot(model2, opt2)
 
     assert resumed == straight[K:], "losses and lrs after the resume point"
-    assert_identical(got["model"], want["model"], "parameters")
-    assert_identical(got["optimizer"], want["optimizer"], "optimizer state")
+    assert_same_structure(got["model"], want["model"], "parameters")
+    assert_same_structure(got["optimizer"], want["optimizer"], "optimizer state")
     # Not vacuous: training moved the weights, the lr schedule changed the lr on the way,
     # and the optimizer state holds the tensors this optimizer keeps.
     assert not np.array_equal(got["model"]["0.weight"], at_k["model"]["0.weight"])
@@ -200,7 +179,7 @@ def test_resume_from_file_equals_uninterrupted_run(tmp_path, kind):
     opt3.load_state_dict(ckpt["optimizer"])
     sched3.load_state_dict(ckpt["scheduler"])
     train_steps(model3, opt3, sched3, range(K, K + M))
-    assert not np.array_equal(arrays(model3)["0.weight"], want["model"]["0.weight"])
+    assert not np.array_equal(model_arrays(model3)["0.weight"], want["model"]["0.weight"])
 
 
 # ---------------------------------------------------------------------- the same via fit()
@@ -253,12 +232,12 @@ def test_fit_resumed_from_file_equals_one_long_fit(tmp_path):
     model2, opt2, resumed = resume(seed=77, advance=True)
     assert resumed["loss"] == straight["loss"][N_EPOCHS:]
     assert resumed["lr"] == straight["lr"][N_EPOCHS:]
-    assert_identical(snapshot(model2, opt2), want, "fit resumed")
+    assert_same_structure(snapshot(model2, opt2), want, "fit resumed")
     assert straight["lr"][0] != straight["lr"][-1]  # the schedule changed the lr
 
     # Control: a loader left at epoch 0 replays epoch 0's shuffles, and the run differs.
     model3, _, _ = resume(seed=77, advance=False)
-    assert not np.array_equal(arrays(model3)["0.weight"], want["model"]["0.weight"])
+    assert not np.array_equal(model_arrays(model3)["0.weight"], want["model"]["0.weight"])
 
 
 def test_fit_from_arrays_resumes_with_initial_epoch(tmp_path):
@@ -287,7 +266,7 @@ def test_fit_from_arrays_resumes_with_initial_epoch(tmp_path):
                   initial_epoch=ckpt["epoch"], **fit_kw)
     assert resumed["epoch"] == list(range(N_EPOCHS + 1, N_EPOCHS + M_EPOCHS + 1))
     assert resumed["loss"] == straight["loss"][N_EPOCHS:]
-    assert_identical(snapshot(model, opt), want, "fit resumed from arrays")
+    assert_same_structure(snapshot(model, opt), want, "fit resumed from arrays")
 
 
 def test_fit_rejects_an_initial_epoch_past_the_last():
@@ -305,7 +284,7 @@ def test_checkpoint_is_a_plain_safetensors_file_with_parameter_names(tmp_path):
     fg.save(model.state_dict(), tmp_path / "model.safetensors")
     raw = safetensors.numpy.load_file(tmp_path / "model.safetensors")
     assert sorted(raw) == sorted(names)
-    for name, value in arrays(model).items():
+    for name, value in model_arrays(model).items():
         assert raw[name].dtype == np.float32 and np.array_equal(raw[name], value), name
 
     # In a combined checkpoint the names get their key path as prefix.
@@ -396,7 +375,7 @@ def test_damaged_or_foreign_files_raise_value_error_and_change_nothing(tmp_path)
     # The intact file does load (the damage, not the setup, made those fail).
     (tmp_path / "good2.safetensors").write_bytes(raw)
     _restore(tmp_path / "good2.safetensors", model, opt)
-    assert not np.array_equal(arrays(model)["0.weight"], before["model"]["0.weight"])
+    assert not np.array_equal(model_arrays(model)["0.weight"], before["model"]["0.weight"])
 
 
 def test_no_header_bit_flip_loads_wrong_values_into_a_model(tmp_path):
@@ -406,14 +385,14 @@ def test_no_header_bit_flip_loads_wrong_values_into_a_model(tmp_path):
     model unchanged), or the flip hit the metadata key "forgegrad" itself, which makes the
     file a foreign safetensors file that loads as its flat {name: Tensor} dict: for a flat
     model state dict, the same weights. Nothing loads other values silently."""
-    want = arrays(make_mlp(seed=4))
+    want = model_arrays(make_mlp(seed=4))
     path = tmp_path / "m.safetensors"
     fg.save(make_mlp(seed=4).state_dict(), path)
     raw = path.read_bytes()
     (header_len,) = struct.unpack("<Q", raw[:8])
     key_at = raw.index(b'"forgegrad"') + 1
     target = make_mlp(seed=9)
-    before = arrays(target)
+    before = model_arrays(target)
     outcomes = {"load": 0, "load_state_dict": 0, "flat": 0}
     bad = tmp_path / "flipped.safetensors"
     for at in range(0, 8 + header_len):
@@ -430,11 +409,11 @@ def test_no_header_bit_flip_loads_wrong_values_into_a_model(tmp_path):
             target.load_state_dict(state)
         except RuntimeError as e:
             assert "keys" in str(e), f"byte {at}: {e}"
-            assert_identical(arrays(target), before, f"refused flip at {at}")
+            assert_same_structure(model_arrays(target), before, f"refused flip at {at}")
             outcomes["load_state_dict"] += 1
             continue
         assert key_at <= at < key_at + len("forgegrad"), f"byte {at} flipped, loads: {state}"
-        assert_identical(arrays(target), want, f"flip at {at}")
+        assert_same_structure(model_arrays(target), want, f"flip at {at}")
         outcomes["flat"] += 1
         for p, value in zip(target.parameters(), before.values()):  # back to `before`
             p.detach().copy_(fg.tensor(value))
@@ -511,7 +490,7 @@ def test_missing_key_under_strict_is_listed_and_changes_nothing(tmp_path):
     # strict=False loads the rest and reports the gap; 3.bias keeps its value.
     result = model.load_state_dict(state, strict=False)
     assert list(result.missing_keys) == ["3.bias"] and list(result.unexpected_keys) == []
-    now = arrays(model)
+    now = model_arrays(model)
     assert np.array_equal(now["3.bias"], before["model"]["3.bias"])
     assert np.array_equal(now["0.weight"], full["0.weight"].numpy())
 
@@ -524,7 +503,7 @@ def test_failed_save_keeps_previous_checkpoint(tmp_path, monkeypatch):
     old = snapshot(model, opt)
 
     train_steps(model, opt, StepLR(opt, step_size=10), range(4, 8))  # the state moves on
-    assert not np.array_equal(arrays(model)["0.weight"], old["model"]["0.weight"])
+    assert not np.array_equal(model_arrays(model)["0.weight"], old["model"]["0.weight"])
 
     def fail_replace(*args, **kwargs):
         raise OSError("disk full (simulated)")
@@ -541,21 +520,10 @@ def test_failed_save_keeps_previous_checkpoint(tmp_path, monkeypatch):
     fresh_opt = OPTIMIZERS["adam-amsgrad"][0](fresh.parameters())
     fresh.load_state_dict(ckpt["model"])
     fresh_opt.load_state_dict(ckpt["optimizer"])
-    assert_identical(snapshot(fresh, fresh_opt), old, "previous checkpoint")
+    assert_same_structure(snapshot(fresh, fresh_opt), old, "previous checkpoint")
 
 
 # ------------------------------------------------------------------------ ModelCheckpoint
-class _Snapshots(Callback):
-    """Records the weights at the end of each epoch (runs after ModelCheckpoint)."""
-
-    def __init__(self):
-        self.by_epoch = {}
-
-    def on_epoch_end(self, epoch, logs, model, optimizer):
-        self.by_epoch[epoch] = arrays(model)
-        return False
-
-
 def test_model_checkpoint_callback_files_restore_the_model(tmp_path):
     rng = np.random.default_rng(11)
     val = (rng.standard_normal((32, IN)).astype(np.float32),
@@ -564,7 +532,7 @@ def test_model_checkpoint_callback_files_restore_the_model(tmp_path):
     opt = optim.SGD(model.parameters(), lr=0.2, momentum=0.9)
     every = ModelCheckpoint(tmp_path / "epoch{epoch}.safetensors", save_best_only=False)
     best = ModelCheckpoint(tmp_path / "best.safetensors", monitor="val_loss")
-    snaps = _Snapshots()
+    snaps = EpochSnapshots()
     history = fit(model, nn.CrossEntropyLoss(), opt, _loader(), val, epochs=4,
                   callbacks=[every, best, snaps], progress=False)
     assert len(history) == 4
@@ -574,9 +542,10 @@ def test_model_checkpoint_callback_files_restore_the_model(tmp_path):
     for epoch in range(1, 5):
         fresh = make_mlp(seed=100 + epoch)
         fresh.load_state_dict(fg.load(tmp_path / f"epoch{epoch}.safetensors"))
-        assert_identical(arrays(fresh), snaps.by_epoch[epoch], f"epoch {epoch}")
-    assert_identical(arrays(fresh), arrays(model), "last epoch = the final model")
+        assert_same_structure(model_arrays(fresh), snaps.by_epoch[epoch], f"epoch {epoch}")
+    assert_same_structure(model_arrays(fresh), model_arrays(model), "last epoch = the final model")
 
     fresh = make_mlp(seed=200)
     fresh.load_state_dict(fg.load(tmp_path / "best.safetensors"))
-    assert_identical(arrays(fresh), snaps.by_epoch[history.best_epoch("val_loss")], "best")
+    best = history.best_epoch("val_loss")
+    assert_same_structure(model_arrays(fresh), snaps.by_epoch[best], "best")

@@ -17,37 +17,13 @@ import forgegrad as fg
 import forgegrad.serialization as serialization
 from forgegrad.serialization import load, save
 
-from helpers import as_tensor
+from helpers import as_tensor, assert_same_structure
 
 BAD_FILE = "is not a valid forgegrad/safetensors checkpoint"
 
 
 def randn(*shape):
     return fg.tensor(np.random.default_rng(len(shape) + sum(shape)).standard_normal(shape))
-
-
-def assert_same(got, want, where="obj"):
-    """Structural equality with exact types; tensors equal bit for bit in dtype and shape."""
-    assert type(got) is type(want), f"{where}: {type(got).__name__} != {type(want).__name__}"
-    if isinstance(want, fg.Tensor):
-        assert got.dtype == want.dtype and tuple(got.shape) == tuple(want.shape), where
-        assert got.device.type == "cpu", where
-        np.testing.assert_array_equal(got.numpy(), want.detach().cpu().numpy(), err_msg=where)
-    elif isinstance(want, dict):
-        assert list(got) == list(want), f"{where}: keys {list(got)} != {list(want)}"
-        assert [type(k) for k in got] == [type(k) for k in want], f"{where}: key types"
-        for key in want:
-            assert_same(got[key], want[key], f"{where}[{key!r}]")
-    elif isinstance(want, (list, tuple)):
-        assert len(got) == len(want), where
-        for i, (g, w) in enumerate(zip(got, want)):
-            assert_same(g, w, f"{where}[{i}]")
-    elif isinstance(want, float) and math.isnan(want):
-        assert math.isnan(got), where
-    elif isinstance(want, float):
-        assert got == want and math.copysign(1, got) == math.copysign(1, want), where
-    else:
-        assert got == want, where
 
 
 def model_state():
@@ -80,7 +56,7 @@ def test_flat_model_state_dict_round_trip_with_its_own_names(tmp_path):
     sd = model_state()
     path = tmp_path / "model.safetensors"
     save(sd, path)
-    assert_same(load(path), sd)
+    assert_same_structure(load(path), sd)
     # Other tools see the state dict's own names and the numpy dtypes the format names.
     raw = safetensors.numpy.load_file(path)
     assert sorted(raw) == sorted(sd)
@@ -97,7 +73,7 @@ def test_optimizer_state_round_trip_keeps_types(tmp_path):
     sd = optimizer_state()
     save(sd, str(tmp_path / "opt.safetensors"))  # a str path as well as a Path
     got = load(str(tmp_path / "opt.safetensors"))
-    assert_same(got, sd)
+    assert_same_structure(got, sd)
     assert list(got["state"]) == [0, 1] and got["param_groups"][0]["betas"] == (0.9, 0.999)
     assert sorted(safetensors.numpy.load_file(tmp_path / "opt.safetensors")) == [
         "state.0.exp_avg", "state.0.exp_avg_sq", "state.1.exp_avg", "state.1.exp_avg_sq"]
@@ -109,21 +85,21 @@ def test_combined_checkpoint_and_awkward_values_round_trip(tmp_path):
             0: "int key", "0": "str key beside it", -3: [(), [], {}, ((1, 2.0), [None])],
             "text": "ünïcode \"quoted\" \n", "big": 2**70, "tags": ("a", True, False)}
     save(ckpt, tmp_path / "ckpt.safetensors")
-    assert_same(load(tmp_path / "ckpt.safetensors"), ckpt)
+    assert_same_structure(load(tmp_path / "ckpt.safetensors"), ckpt)
     assert "model.0.weight" in safetensors.numpy.load_file(tmp_path / "ckpt.safetensors")
 
 
 def test_non_dict_roots_and_no_tensors(tmp_path):
     for obj in ([randn(2), 1, "x"], (None,), fg.tensor([1, 2]), {}, 7.0):
         save(obj, tmp_path / "x.safetensors")
-        assert_same(load(tmp_path / "x.safetensors"), obj)
+        assert_same_structure(load(tmp_path / "x.safetensors"), obj)
 
 
 def test_save_overwrites_and_keeps_usual_permissions(tmp_path):
     path = tmp_path / "m.safetensors"
     save({"w": fg.zeros(2)}, path)
     save({"w": fg.ones(3)}, path)
-    assert_same(load(path), {"w": fg.ones(3)})
+    assert_same_structure(load(path), {"w": fg.ones(3)})
     umask = os.umask(0)
     os.umask(umask)
     assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0o600

@@ -19,6 +19,8 @@ from forgegrad import train as train_module
 from forgegrad.data import DataLoader, Dataset, TensorDataset
 from forgegrad.train import Callback, EarlyStopping, History, ModelCheckpoint
 
+from helpers import EpochSnapshots, model_arrays
+
 RECORD_KEYS = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "time",
                "samples_per_s"}
 TIMING_KEYS = ("time", "samples_per_s")
@@ -42,10 +44,6 @@ def mlp(inputs, hidden, outputs, dropout=0.0):
             layers.append(nn.Dropout(dropout))
         width = size
     return nn.Sequential(*layers, nn.Linear(width, outputs))
-
-
-def weights(model):
-    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
 
 
 def assert_same_weights(a, b):
@@ -75,18 +73,6 @@ def overfitting_run():
     model = mlp(8, [128, 128], 2)
     optimizer = optim.Adam(model.parameters(), lr=3e-3)
     return model, optimizer, noisy_split(1, 40, 0.3), noisy_split(2, 300, 0.0)
-
-
-class Snapshots(Callback):
-    """The weights after every epoch, by epoch number (run it before EarlyStopping, which
-    may change the weights in on_train_end but not in on_epoch_end)."""
-
-    def __init__(self):
-        self.by_epoch = {}
-
-    def on_epoch_end(self, epoch, logs, model, optimizer):
-        self.by_epoch[epoch] = weights(model)
-        return False
 
 
 class Recorder(Callback):
@@ -198,7 +184,7 @@ def test_train_data_as_loader_dataset_or_tuple_give_the_same_run(spirals):
         history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
                          train_data, spirals.val, epochs=3, batch_size=32, progress=False,
                          seed=5)
-        return without_timing(history), weights(model)
+        return without_timing(history), model_arrays(model)
 
     loader = run(DataLoader(spirals.train, batch_size=32, shuffle=True, seed=5))
     dataset = run(spirals.train)
@@ -215,7 +201,7 @@ def test_fit_is_reproducible(spirals):
         history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
                          spirals.train, spirals.val, epochs=3, batch_size=16, progress=False,
                          seed=2)
-        return without_timing(history), weights(model)
+        return without_timing(history), model_arrays(model)
 
     first, second = run(), run()
     assert first[0] == second[0]
@@ -230,12 +216,12 @@ def test_epoch_loss_is_the_batch_size_weighted_mean(rng):
     loader = DataLoader(data, batch_size=32, shuffle=False)  # batches of 32, 32, 32, 4
     model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3))  # no dropout
     loss_fn = nn.CrossEntropyLoss()
-    before = weights(model)
+    before = model_arrays(model)
     batch_losses = [loss_fn(model(xb), yb).item() for xb, yb in loader]
 
     history = fg.fit(model, loss_fn, optim.SGD(model.parameters(), lr=0.0), loader, epochs=2,
                      progress=False)
-    assert_same_weights(weights(model), before)  # lr=0: the model never changes
+    assert_same_weights(model_arrays(model), before)  # lr=0: the model never changes
     expected = fg.evaluate(model, loss_fn, data)
     weighted = np.average(batch_losses, weights=[32, 32, 32, 4])
     assert history["loss"] == pytest.approx([expected["loss"]] * 2, rel=1e-6)
@@ -292,7 +278,7 @@ def test_reduce_lr_on_plateau_lowers_the_lr_when_val_loss_stalls():
 # --------------------------------------------------------------------------- EarlyStopping
 def test_early_stopping_restores_the_best_weights():
     model, optimizer, train, val = overfitting_run()
-    snapshots, stopper, recorder = Snapshots(), EarlyStopping(patience=3), Recorder()
+    snapshots, stopper, recorder = EpochSnapshots(), EarlyStopping(patience=3), Recorder()
     loss_fn = nn.CrossEntropyLoss()
     history = fg.fit(model, loss_fn, optimizer, train, val, epochs=60, batch_size=8,
                      callbacks=[snapshots, stopper, recorder], progress=False, seed=0)
@@ -302,30 +288,30 @@ def test_early_stopping_restores_the_best_weights():
     assert len(history) == best + 3 < 60  # stopped after `patience` epochs without a better one
     assert stopper.best_epoch == best
     assert recorder.calls == ["begin", *range(1, best + 4), "end"]
-    assert_same_weights(weights(model), snapshots.by_epoch[best])
+    assert_same_weights(model_arrays(model), snapshots.by_epoch[best])
     assert fg.evaluate(model, loss_fn, val)["loss"] == pytest.approx(min(history["val_loss"]),
                                                                      rel=1e-6)
 
 
 def test_early_stopping_without_restore_keeps_the_last_weights():
     model, optimizer, train, val = overfitting_run()
-    snapshots = Snapshots()
+    snapshots = EpochSnapshots()
     history = fg.fit(model, nn.CrossEntropyLoss(), optimizer, train, val, epochs=60,
                      batch_size=8, callbacks=[snapshots, EarlyStopping(patience=2,
                                                                        restore_best=False)],
                      progress=False, seed=0)
     assert history.stopped_early and len(history) == 5
-    assert_same_weights(weights(model), snapshots.by_epoch[5])
+    assert_same_weights(model_arrays(model), snapshots.by_epoch[5])
 
 
 def test_early_stopping_restores_when_training_runs_to_the_end():
     model, optimizer, train, val = overfitting_run()
-    snapshots = Snapshots()
+    snapshots = EpochSnapshots()
     history = fg.fit(model, nn.CrossEntropyLoss(), optimizer, train, val, epochs=5,
                      batch_size=8, callbacks=[snapshots, EarlyStopping(patience=10)],
                      progress=False, seed=0)
     assert not history.stopped_early and len(history) == 5
-    assert_same_weights(weights(model), snapshots.by_epoch[3])
+    assert_same_weights(model_arrays(model), snapshots.by_epoch[3])
 
 
 def scripted(stopper, values, key):
@@ -395,7 +381,7 @@ def test_model_checkpoint_saves_only_improvements(tmp_path, monkeypatch):
     monkeypatch.setattr(train_module, "save", counting_save)
     model, optimizer, train, val = overfitting_run()
     path = tmp_path / "best.safetensors"
-    snapshots, checkpoint = Snapshots(), ModelCheckpoint(path)
+    snapshots, checkpoint = EpochSnapshots(), ModelCheckpoint(path)
     history = fg.fit(model, nn.CrossEntropyLoss(), optimizer, train, val, epochs=8,
                      batch_size=8, callbacks=[snapshots, checkpoint], progress=False, seed=0)
     val_loss = history["val_loss"]
@@ -404,12 +390,12 @@ def test_model_checkpoint_saves_only_improvements(tmp_path, monkeypatch):
     assert saves == checkpoint.saved == [str(path)] * 3
     fresh = mlp(8, [128, 128], 2)
     fresh.load_state_dict(fg.load(path))
-    assert_same_weights(weights(fresh), snapshots.by_epoch[history.best_epoch()])
+    assert_same_weights(model_arrays(fresh), snapshots.by_epoch[history.best_epoch()])
 
 
 def test_model_checkpoint_every_epoch(tmp_path, spirals):
     model = mlp(2, [8], 3)
-    snapshots = Snapshots()
+    snapshots = EpochSnapshots()
     checkpoint = ModelCheckpoint(tmp_path / "epoch{epoch}.safetensors", save_best_only=False)
     fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()), spirals.train,
            epochs=3, callbacks=[snapshots, checkpoint], progress=False)  # no val_loss needed
@@ -418,7 +404,7 @@ def test_model_checkpoint_every_epoch(tmp_path, spirals):
     for epoch in (1, 2, 3):
         fresh = mlp(2, [8], 3)
         fresh.load_state_dict(fg.load(tmp_path / f"epoch{epoch}.safetensors"))
-        assert_same_weights(weights(fresh), snapshots.by_epoch[epoch])
+        assert_same_weights(model_arrays(fresh), snapshots.by_epoch[epoch])
 
 
 def test_model_checkpoint_best_only_needs_the_monitored_value(tmp_path, spirals):
@@ -478,13 +464,13 @@ def test_ctrl_c_returns_the_history_so_far(spirals, where, epochs_done):
 
 def test_ctrl_c_with_progress_bar_and_early_stopping_restore(spirals, capsys):
     model = InterruptAt(mlp(2, [8], 3), 17)  # in epoch 3
-    snapshots = Snapshots()
+    snapshots = EpochSnapshots()
     stopper = EarlyStopping(patience=10)
     history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
                      spirals.train, spirals.val, epochs=5, batch_size=32,
                      callbacks=[snapshots, stopper], progress=True)
     assert history.interrupted and len(history) == 2
-    assert_same_weights(weights(model), snapshots.by_epoch[history.best_epoch()])
+    assert_same_weights(model_arrays(model), snapshots.by_epoch[history.best_epoch()])
     assert "epoch 3/5" in capsys.readouterr().err
 
 
@@ -502,7 +488,7 @@ def test_diverging_run_raises(rng):
             self.inner = inner
 
         def forward(self, x):
-            snapshots.append(weights(self.inner))
+            snapshots.append(model_arrays(self.inner))
             return self.inner(x)
 
     with pytest.raises(RuntimeError, match=r"\[fit\] the training loss became (nan|inf) in "
@@ -511,7 +497,7 @@ def test_diverging_run_raises(rng):
                epochs=3, batch_size=10, callbacks=[recorder], progress=False)
     assert recorder.calls == ["begin", "end"]
     # The non-finite batch took no step: the model keeps the weights that batch saw.
-    assert_same_weights(weights(model), snapshots[-1])
+    assert_same_weights(model_arrays(model), snapshots[-1])
 
 
 def test_sum_reduction_logs_the_loss_per_sample(rng):
@@ -611,10 +597,10 @@ def test_bad_arguments(spirals):
             fg.fit(model, loss_fn, opt, spirals.train, epochs=epochs, progress=False)
     with pytest.raises(TypeError, match=r"\[fit\] loss_fn must be callable"):
         fg.fit(model, "cross_entropy", opt, spirals.train, epochs=1, progress=False)
-    before = weights(model)
+    before = model_arrays(model)
     history = fg.fit(model, loss_fn, opt, spirals.train, epochs=0, progress=False)
     assert len(history) == 0 and not history.interrupted
-    assert_same_weights(weights(model), before)
+    assert_same_weights(model_arrays(model), before)
 
 
 # --------------------------------------------------------------------------- setup checks
@@ -676,10 +662,10 @@ def test_setup_mistakes_fail_before_training_changes_anything(case, spirals, tmp
                 train_data=loader, val_data=spirals.val, epochs=2, progress=False)
     make, error, message = SETUP_MISTAKES[case]
     args.update(make({"dir": tmp_path, "x": x, "y": y}))
-    before, rng = weights(model), fg.get_rng_state().numpy().copy()
+    before, rng = model_arrays(model), fg.get_rng_state().numpy().copy()
     with pytest.raises(error, match="^" + message):
         fg.fit(**args)
-    assert_same_weights(weights(model), before)
+    assert_same_weights(model_arrays(model), before)
     assert [m.training for m in model.modules()] == modes
     assert optimizer.state == {} and loader.epoch == 0
     assert np.array_equal(fg.get_rng_state().numpy(), rng)
@@ -694,7 +680,7 @@ def test_the_setup_check_leaves_the_run_as_it_was(spirals, monkeypatch):
         loader = DataLoader(spirals.train, batch_size=32, shuffle=True)  # seeded by manual_seed
         history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()), loader,
                          spirals.val, epochs=2, progress=False)
-        return without_timing(history), weights(model), loader.epoch
+        return without_timing(history), model_arrays(model), loader.epoch
 
     checked = run()
     monkeypatch.setattr(train_module, "_try_first_batches", lambda *args: None)
@@ -705,11 +691,11 @@ def test_the_setup_check_leaves_the_run_as_it_was(spirals, monkeypatch):
 
 def test_ctrl_c_in_the_setup_check_returns_an_empty_history(spirals):
     model = InterruptAt(mlp(2, [8], 3), 1, mode="eval")  # the trial pass is in eval mode
-    recorder, before = Recorder(), weights(model)
+    recorder, before = Recorder(), model_arrays(model)
     history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
                      spirals.train, spirals.val, epochs=2, callbacks=[recorder], progress=False)
     assert history.interrupted and len(history) == 0 and recorder.calls == []
-    assert_same_weights(weights(model), before)
+    assert_same_weights(model_arrays(model), before)
 
 
 def test_callback_arguments_are_checked_at_construction(tmp_path):
@@ -750,7 +736,7 @@ def test_progress_bar_gives_the_same_run(spirals, capsys):
         history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
                          spirals.train, spirals.val, epochs=2, batch_size=32,
                          progress=progress, seed=1)
-        return without_timing(history), weights(model)
+        return without_timing(history), model_arrays(model)
 
     quiet = run(False)
     assert capsys.readouterr().err == ""
@@ -774,12 +760,12 @@ def test_a_model_whose_outputs_do_not_fit_the_metrics_fails_before_any_step(rng)
     x = rng.standard_normal((20, 4)).astype(np.float32)
     y = rng.integers(0, 3, 20)
     model = Scalar()
-    before = weights(model)
+    before = model_arrays(model)
     opt = optim.Adam(model.parameters())
     loss_fn = lambda out, target: out * 0.0 + 1.0  # a custom loss that accepts it
     with pytest.raises(ValueError, match=r"\[fit\] accuracy needs outputs with one row"):
         fg.fit(model, loss_fn, opt, (x, y), epochs=1, metrics=["accuracy"], progress=False)
-    assert_same_weights(weights(model), before)
+    assert_same_weights(model_arrays(model), before)
     assert opt.state == {}
     with pytest.raises(ValueError, match=r"\[predict\] expected the model to return"):
         fg.predict(model, x)

@@ -109,37 +109,42 @@ def ones_(tensor):
     return constant_(tensor, 1.0)
 
 
-def xavier_uniform_(tensor, gain=1.0):
-    _check(tensor, "xavier_uniform_")
-    _check_numbers("xavier_uniform_", gain=gain)
-    if _empty(tensor, "xavier_uniform_"):
+def _fill_with_std(tensor, std, uniform):
+    """Uniform on [-sqrt(3) std, sqrt(3) std] (that std), or normal with mean 0 and std."""
+    if uniform:
+        bound = math.sqrt(3.0) * std
+        return uniform_(tensor, -bound, bound)
+    return normal_(tensor, 0.0, std)
+
+
+def _xavier(tensor, gain, op, uniform):
+    _check(tensor, op)
+    _check_numbers(op, gain=gain)
+    if _empty(tensor, op):
         return tensor
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound)
+    return _fill_with_std(tensor, gain * math.sqrt(2.0 / (fan_in + fan_out)), uniform)
+
+
+def _kaiming(tensor, a, mode, nonlinearity, op, uniform):
+    _check(tensor, op)
+    if _empty(tensor, op):
+        return tensor
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode, op))
+    return _fill_with_std(tensor, std, uniform)
+
+
+def xavier_uniform_(tensor, gain=1.0):
+    return _xavier(tensor, gain, "xavier_uniform_", uniform=True)
 
 
 def xavier_normal_(tensor, gain=1.0):
-    _check(tensor, "xavier_normal_")
-    _check_numbers("xavier_normal_", gain=gain)
-    if _empty(tensor, "xavier_normal_"):
-        return tensor
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return _xavier(tensor, gain, "xavier_normal_", uniform=False)
 
 
 def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
-    _check(tensor, "kaiming_uniform_")
-    if _empty(tensor, "kaiming_uniform_"):
-        return tensor
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode, "kaiming_uniform_"))
-    bound = math.sqrt(3.0) * std
-    return uniform_(tensor, -bound, bound)
+    return _kaiming(tensor, a, mode, nonlinearity, "kaiming_uniform_", uniform=True)
 
 
 def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
-    _check(tensor, "kaiming_normal_")
-    if _empty(tensor, "kaiming_normal_"):
-        return tensor
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode, "kaiming_normal_"))
-    return normal_(tensor, 0.0, std)
+    return _kaiming(tensor, a, mode, nonlinearity, "kaiming_normal_", uniform=False)

@@ -4,6 +4,7 @@ import builtins
 import numpy as np
 
 from . import _C
+from ._checks import is_int
 
 _FROM_NUMPY_KIND = {"f": _C.dtype.float32, "i": _C.dtype.int64, "u": _C.dtype.int64,
                     "b": _C.dtype.bool}
@@ -16,7 +17,7 @@ def _size(size):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     for s in size:
-        if isinstance(s, builtins.bool) or not isinstance(s, (int, np.integer)):
+        if not is_int(s):
             raise TypeError(f"[size] expected integer sizes, got {size!r}")
     return [int(s) for s in size]
 

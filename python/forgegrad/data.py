@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _C
 from .creation import rand, tensor
+from ._checks import is_int
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader"]
 
@@ -106,7 +107,7 @@ def _check_dataset(dataset):
 
 
 def _check_int(value, name, minimum):
-    if isinstance(value, builtins.bool) or not isinstance(value, (int, np.integer)):
+    if not is_int(value):
         raise TypeError(f"[DataLoader] expected an integer {name}, got {value!r}")
     if value < minimum:
         raise ValueError(f"[DataLoader] expected {name} >= {minimum}, got {value}")

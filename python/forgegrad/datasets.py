@@ -13,13 +13,13 @@
 Every split is stratified (each class in the same proportion in train, val and test) and
 deterministic for a given seed. Features are float32, labels int64.
 """
-import builtins
 import dataclasses
 import math
 
 import numpy as np
 
 from .data import TensorDataset
+from ._checks import is_int, is_real
 
 __all__ = ["Splits", "digits", "spirals", "synthetic"]
 
@@ -40,7 +40,7 @@ class Splits:
 
 # ------------------------------------------------------------------------ validation
 def _check_int(op, name, value, minimum):
-    if isinstance(value, builtins.bool) or not isinstance(value, (int, np.integer)):
+    if not is_int(value):
         raise TypeError(f"[{op}] expected an integer {name}, got {value!r}")
     if value < minimum:
         raise ValueError(f"[{op}] expected {name} >= {minimum}, got {value}")
@@ -48,7 +48,7 @@ def _check_int(op, name, value, minimum):
 
 
 def _check_float(op, name, value, minimum=0.0):
-    if isinstance(value, builtins.bool) or not isinstance(value, (int, float, np.number)):
+    if not is_real(value):
         raise TypeError(f"[{op}] expected a number for {name}, got {value!r}")
     if not (math.isfinite(value) and value >= minimum):
         raise ValueError(f"[{op}] expected a finite {name} >= {minimum}, got {value}")
@@ -57,7 +57,7 @@ def _check_float(op, name, value, minimum=0.0):
 
 def _check_fractions(op, val_fraction, test_fraction):
     for name, f in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if isinstance(f, builtins.bool) or not isinstance(f, (int, float, np.number)):
+        if not is_real(f):
             raise TypeError(f"[{op}] expected a number for {name}, got {f!r}")
         if not 0.0 < f < 1.0:
             raise ValueError(f"[{op}] expected 0 < {name} < 1, got {f}")

@@ -7,7 +7,6 @@
     history.plot("curves.png")   # train against validation: overfitting shows as a gap
 """
 import math
-import numbers
 import os
 import time
 
@@ -20,6 +19,7 @@ from .nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
 from .nn.module import Module
 from .optim.lr_scheduler import ReduceLROnPlateau
 from .serialization import save
+from ._checks import is_int, is_real
 
 __all__ = ["fit", "evaluate", "predict", "History", "Callback", "EarlyStopping",
            "ModelCheckpoint"]
@@ -364,9 +364,9 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
                  restore_best=True):
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+        if not is_int(patience) or patience < 0:
             raise ValueError(f"[EarlyStopping] patience must be an int >= 0, got {patience!r}")
-        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real):
+        if not is_real(min_delta):
             raise TypeError(f"[EarlyStopping] min_delta must be a number, got {min_delta!r}")
         if not math.isfinite(min_delta):
             raise ValueError(f"[EarlyStopping] min_delta must be finite, got {min_delta!r}")
@@ -485,7 +485,7 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
     in eval mode without gradients: a setup mistake raises before training changes anything.
     """
     for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if not is_int(value) or value < 0:
             raise ValueError(f"[fit] {name} must be an int >= 0, got {value!r}")
     if initial_epoch > epochs:
         raise ValueError(f"[fit] initial_epoch ({initial_epoch}) is past epochs ({epochs})")

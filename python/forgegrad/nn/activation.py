@@ -1,8 +1,8 @@
 """Activation layers, each a Module over its function in ``nn.functional``."""
-import numbers
 
 from . import functional as F
 from .module import Module
+from .._checks import is_int, is_real
 
 
 class ReLU(Module):
@@ -20,7 +20,7 @@ class ReLU(Module):
 class LeakyReLU(Module):
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
+        if not is_real(negative_slope):
             raise TypeError(f"[LeakyReLU] negative_slope must be a number, "
                             f"got {negative_slope!r}")
         self.negative_slope, self.inplace = negative_slope, inplace
@@ -77,7 +77,7 @@ class Softmax(Module):
 
     def __init__(self, dim=None):
         super().__init__()
-        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, numbers.Integral)):
+        if dim is not None and (not is_int(dim)):
             raise TypeError(f"[{type(self).__name__}] dim must be an int or None, got {dim!r}")
         self.dim = dim
 

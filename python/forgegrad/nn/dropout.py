@@ -1,15 +1,15 @@
 """``Dropout``: zeroes elements with probability p in training mode (scaling the rest by
 1 / (1 - p)); the identity in eval mode."""
-import numbers
 
 from . import functional as F
 from .module import Module
+from .._checks import is_real
 
 
 class Dropout(Module):
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        if not is_real(p):
             raise TypeError(f"[Dropout] p must be a number (a probability in [0, 1]), "
                             f"got {p!r}")
         if not 0 <= p <= 1:

@@ -1,15 +1,15 @@
 """Shape layers: ``Flatten`` and ``Identity``."""
-import numbers
 
 from .. import _C
 from .module import Module
+from .._checks import is_int
 
 
 class Flatten(Module):
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
         for name, dim in (("start_dim", start_dim), ("end_dim", end_dim)):
-            if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+            if not is_int(dim):
                 raise TypeError(f"[Flatten] {name} must be an int, got {dim!r}")
         self.start_dim, self.end_dim = start_dim, end_dim
 

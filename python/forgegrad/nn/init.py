@@ -1,11 +1,11 @@
 """Parameter initialization, as ``torch.nn.init``: each function fills a tensor in place
 (under no_grad) from forgegrad's Philox stream and returns it."""
 import math
-import numbers
 import warnings
 
 from .. import _C, creation
 from ..autograd import no_grad
+from .._checks import is_real
 
 
 def _check(tensor, op):
@@ -17,7 +17,7 @@ def _check(tensor, op):
 
 def _check_numbers(op, **values):
     bad = {k: v for k, v in values.items()
-           if isinstance(v, bool) or not isinstance(v, numbers.Real)}
+           if not is_real(v)}
     if bad:
         got = ", ".join(f"{k}={v!r}" for k, v in bad.items())
         what = "must be a number" if len(values) == 1 else "must be numbers"
@@ -42,7 +42,7 @@ def calculate_gain(nonlinearity, param=None):
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else param
-        if isinstance(slope, bool) or not isinstance(slope, numbers.Real):
+        if not is_real(slope):
             raise ValueError(f"[calculate_gain] negative_slope {slope!r} is not a number")
         return math.sqrt(2.0 / (1 + slope ** 2))
     if nonlinearity == "selu":

@@ -4,10 +4,11 @@ import math
 from .. import _C, creation
 from . import init
 from .module import Module, Parameter
+from .._checks import is_int
 
 
 def _check_features(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if not is_int(value) or value <= 0:
         raise ValueError(f"[Linear] {name} must be a positive int, got {value!r}")
 
 

@@ -1,9 +1,9 @@
 """Loss layers, each a Module over its function in ``nn.functional``, with
 ``reduction='mean' | 'sum' | 'none'``."""
-import numbers
 
 from . import functional as F
 from .module import Module
+from .._checks import is_real
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -38,7 +38,7 @@ class CrossEntropyLoss(_Loss):
 
     def __init__(self, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)
-        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
+        if not is_real(label_smoothing):
             raise TypeError(f"[CrossEntropyLoss] label_smoothing must be a number in [0, 1], "
                             f"got {label_smoothing!r}")
         if not 0.0 <= label_smoothing <= 1.0:

@@ -1,9 +1,9 @@
 """Gradient utilities: ``clip_grad_norm_``."""
 import math
-import numbers
 
 from .. import _C
 from ..autograd import no_grad
+from .._checks import is_real
 
 
 def _grad_norm(grad, norm_type):
@@ -32,7 +32,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         if not isinstance(p, _C.Tensor):
             raise TypeError(f"[clip_grad_norm_] expected Tensors, got {type(p).__name__}")
     for name, value in (("max_norm", max_norm), ("norm_type", norm_type)):
-        if isinstance(value, bool) or not isinstance(value, (numbers.Real, _C.Tensor)):
+        if not (is_real(value) or isinstance(value, _C.Tensor)):
             raise TypeError(f"[clip_grad_norm_] {name} must be a number, got {value!r}")
     max_norm, norm_type = float(max_norm), float(norm_type)
     if not max_norm >= 0:

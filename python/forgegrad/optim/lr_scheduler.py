@@ -31,9 +31,10 @@ state, each value's type and range, one lr per param group) and on a rejection r
 """
 import copy
 import math
-import numbers
 from bisect import bisect_right
 from collections import Counter
+
+from .._checks import is_int, is_real
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
            "LinearLR", "SequentialLR", "ReduceLROnPlateau"]
@@ -56,7 +57,7 @@ def _check_optimizer(optimizer, name):
 def _int(name, arg, value, low):
     """``value`` as an int >= ``low``: TypeError for a non-int (bools too), else ValueError."""
     what = "a positive int" if low == 1 else f"an int >= {low}"
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_int(value):
         raise TypeError(f"[{name}] {arg} must be {what}, got {value!r}")
     if value < low:
         raise ValueError(f"[{name}] {arg} must be {what}, got {value!r}")
@@ -65,7 +66,7 @@ def _int(name, arg, value, low):
 
 def _float(name, arg, value, ok, what):
     """``value`` as a finite float for which ``ok`` holds; ``what`` says the allowed range."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise TypeError(f"[{name}] {arg} must be {what}, got {value!r}")
     if not math.isfinite(value) or not ok(float(value)):
         raise ValueError(f"[{name}] {arg} must be {what}, got {value!r}")
@@ -579,7 +580,7 @@ class ReduceLROnPlateau(LRScheduler):
             return _float_list(name, arg, value)
 
         def best(name, arg, value):  # +-inf before the first step; never NaN
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            if not is_real(value):
                 raise TypeError(f"[{name}] {arg} must be a number, got {value!r}")
             if math.isnan(value):
                 raise ValueError(f"[{name}] {arg} must not be NaN")

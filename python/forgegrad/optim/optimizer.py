@@ -10,6 +10,7 @@ import numbers
 from .. import _C
 from ..autograd import enable_grad, no_grad
 from ..nn.module import Module
+from .._checks import is_real
 
 
 class Optimizer:
@@ -197,7 +198,7 @@ class Optimizer:
 def check_number(optimizer, group, key, low=0.0, high=math.inf, high_inclusive=True):
     """group[key] must be a real number in [low, high] (or [low, high))."""
     value = group[key]
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise TypeError(f"[{optimizer._name}] {key} must be a number, got {value!r}")
     if (not math.isfinite(value) or value < low or value > high
             or (value == high and not high_inclusive)):

@@ -35,6 +35,7 @@ from bisect import bisect_right
 from collections import Counter
 
 from .._checks import is_int, is_real
+from .optimizer import has_param_groups
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
            "LinearLR", "SequentialLR", "ReduceLROnPlateau"]
@@ -42,13 +43,10 @@ __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnea
 
 # ------------------------------------------------------------------------ argument checks
 def _check_optimizer(optimizer, name):
-    # Duck-typed, so that anything holding param groups can be scheduled.
-    groups = getattr(optimizer, "param_groups", None)
-    if (not isinstance(groups, list) or not groups
-            or not all(isinstance(g, dict) and "lr" in g for g in groups)):
+    if not has_param_groups(optimizer):  # duck-typed: anything with param groups is scheduled
         raise TypeError(f"[{name}] expected an Optimizer (param_groups: a list of dicts "
                         f"with 'lr'), got {type(optimizer).__name__}")
-    for i, group in enumerate(groups):
+    for i, group in enumerate(optimizer.param_groups):
         for key in ("lr", "initial_lr"):
             if key in group:
                 _non_negative_float(name, f"param_groups[{i}]['{key}']", group[key])
@@ -168,6 +166,12 @@ class LRScheduler:
         else:
             self._step_to(last_epoch + 1)
 
+    def _take_settings(self, **arguments):
+        """Check each constructor argument with its ``_settings`` check and keep it, so that
+        construction and load_state_dict check alike."""
+        for key, value in arguments.items():
+            setattr(self, key, self._settings[key](type(self).__name__, key, value))
+
     def get_lr(self):
         """The lr of each param group at epoch ``self.last_epoch`` (just advanced), computed
         from the group's current lr."""
@@ -253,8 +257,7 @@ class StepLR(LRScheduler):
     _settings = {"step_size": _positive_int, "gamma": _positive_float}
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        self.step_size = _positive_int("StepLR", "step_size", step_size)
-        self.gamma = _positive_float("StepLR", "gamma", gamma)
+        self._take_settings(step_size=step_size, gamma=gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -279,8 +282,7 @@ class MultiStepLR(LRScheduler):
     _settings = {"milestones": _milestone_counter, "gamma": _positive_float}
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
-        self.milestones = _milestone_counter("MultiStepLR", "milestones", milestones)
-        self.gamma = _positive_float("MultiStepLR", "gamma", gamma)
+        self._take_settings(milestones=milestones, gamma=gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -307,7 +309,7 @@ class ExponentialLR(LRScheduler):
     _settings = {"gamma": _positive_float}
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
-        self.gamma = _positive_float("ExponentialLR", "gamma", gamma)
+        self._take_settings(gamma=gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -336,8 +338,7 @@ class CosineAnnealingLR(LRScheduler):
     _settings = {"T_max": _positive_int, "eta_min": _non_negative_float}
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
-        self.T_max = _positive_int("CosineAnnealingLR", "T_max", T_max)
-        self.eta_min = _non_negative_float("CosineAnnealingLR", "eta_min", eta_min)
+        self._take_settings(T_max=T_max, eta_min=eta_min)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -368,9 +369,8 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
                  last_epoch=-1):
-        self.start_factor = _start_factor("LinearLR", "start_factor", start_factor)
-        self.end_factor = _end_factor("LinearLR", "end_factor", end_factor)
-        self.total_iters = _positive_int("LinearLR", "total_iters", total_iters)
+        self._take_settings(start_factor=start_factor, end_factor=end_factor,
+                            total_iters=total_iters)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):

@@ -22,6 +22,16 @@ def _size(size):
     return [int(s) for s in size]
 
 
+def _check_fits(array, dtype, op):
+    """Values that an integer numpy `dtype` cannot hold are an error, not a wrap-around."""
+    if np.issubdtype(dtype, np.integer) and array.size:
+        limits = np.iinfo(dtype)
+        low, high = array.min(), array.max()
+        if low < limits.min or high > limits.max:
+            raise ValueError(f"[{op}] values from {low} to {high} do not fit "
+                             f"{np.dtype(dtype).name} ([{limits.min}, {limits.max}])")
+
+
 def _finish(t, requires_grad):
     if requires_grad:
         t.requires_grad_(True)
@@ -47,12 +57,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         raise TypeError(f"[tensor] expected a forgegrad dtype, got {target!r}")
     if target != _C.dtype.float32 and array.dtype.kind == "f" and not np.isfinite(array).all():
         raise ValueError(f"[tensor] cannot store non-finite values as {target}")
-    if target in (_C.dtype.int64, _C.dtype.uint8) and array.size:  # no silent wrap-around
-        limits = np.iinfo(_TO_NUMPY[target])
-        low, high = array.min(), array.max()
-        if low < limits.min or high > limits.max:
-            raise ValueError(f"[tensor] values from {low} to {high} do not fit {target} "
-                             f"([{limits.min}, {limits.max}])")
+    _check_fits(array, _TO_NUMPY[target], "tensor")
     out = _C._copy_from_numpy(np.asarray(array, dtype=_TO_NUMPY[target], order="C"))
     return _finish(_C._to_device(out, device), requires_grad)
 

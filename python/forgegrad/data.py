@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from . import _C
-from .creation import rand, tensor
+from .creation import _check_fits, rand, tensor
 from ._checks import is_int
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader"]
@@ -32,9 +32,8 @@ def _storable(array, op, what):
         raise TypeError(f"[{op}] expected {what} of numbers (float, int or bool), "
                         f"got numpy dtype {array.dtype}")
     dtype = np.uint8 if array.dtype == np.uint8 else _STORE_AS[array.dtype.kind]
-    if array.dtype == np.uint64 and array.size and array.max() > np.iinfo(np.int64).max:
-        raise ValueError(f"[{op}] {what} holds values up to {array.max()}, more than int64 "
-                         "holds")
+    if array.dtype.kind in "iu":
+        _check_fits(array, dtype, op)
     return np.ascontiguousarray(array, dtype=dtype)
 
 

@@ -18,6 +18,7 @@ from .data import DataLoader, Dataset, TensorDataset
 from .nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
 from .nn.module import Module
 from .optim.lr_scheduler import ReduceLROnPlateau
+from .optim.optimizer import has_param_groups
 from .serialization import save
 from ._checks import is_int, is_real
 
@@ -56,9 +57,7 @@ def _check_loss_fn(loss_fn, op):
 
 def _check_optimizer(optimizer):
     _not_a_class(optimizer, "optimizer", "fit")
-    groups = getattr(optimizer, "param_groups", None)
-    if (not isinstance(groups, list) or not groups
-            or not all(isinstance(g, dict) and "lr" in g for g in groups)
+    if (not has_param_groups(optimizer)
             or not callable(getattr(optimizer, "step", None))
             or not callable(getattr(optimizer, "zero_grad", None))):
         raise TypeError("[fit] optimizer must be an Optimizer (param_groups with 'lr', step() "

@@ -194,6 +194,14 @@ class Optimizer:
         return "\n".join(lines + [")"])
 
 
+def has_param_groups(optimizer):
+    """Whether `optimizer` holds param groups as an Optimizer does (a non-empty list of dicts
+    with 'lr'): what schedulers and fit need of one, duck-typed."""
+    groups = getattr(optimizer, "param_groups", None)
+    return (isinstance(groups, list) and bool(groups)
+            and all(isinstance(g, dict) and "lr" in g for g in groups))
+
+
 # ---- hyperparameter checks shared by the optimizers ----
 def check_number(optimizer, group, key, low=0.0, high=math.inf, high_inclusive=True):
     """group[key] must be a real number in [low, high] (or [low, high))."""

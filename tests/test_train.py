@@ -769,3 +769,13 @@ def test_a_model_whose_outputs_do_not_fit_the_metrics_fails_before_any_step(rng)
     assert opt.state == {}
     with pytest.raises(ValueError, match=r"\[predict\] expected the model to return"):
         fg.predict(model, x)
+
+
+def test_evaluate_and_predict_give_every_module_its_own_mode_back(rng):
+    x = rng.standard_normal((8, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 8)
+    model = nn.Sequential(nn.Linear(4, 3), nn.Dropout(0.5))
+    model[1].eval()  # a submodule the user froze in eval mode, the rest training
+    fg.evaluate(model, nn.CrossEntropyLoss(), (x, y))
+    fg.predict(model, x)
+    assert model.training and model[0].training and not model[1].training

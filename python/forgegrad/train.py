@@ -6,6 +6,7 @@
                   splits.train, splits.val, epochs=20)
     history.plot("curves.png")   # train against validation: overfitting shows as a gap
 """
+import contextlib
 import math
 import os
 import time
@@ -141,17 +142,25 @@ def _try_first_batches(model, loss_fn, loaders, metrics, reduction):
     no epoch, shuffle or random number is used up), in eval mode without gradients, so that
     a model, loss, metrics and data that do not fit together fail before training changes
     anything. The train/eval mode of every module is put back."""
+    with _inference(model):
+        for loader in loaders:
+            inputs, targets = _pair(loader._first_batch(), "fit")
+            outputs = model(inputs)
+            loss = loss_fn(outputs, targets)
+            _check_loss(loss)
+            _Totals(metrics, reduction).add(loss.item(), inputs, outputs, targets)
+
+
+@contextlib.contextmanager
+def _inference(model):
+    """Eval mode without gradients; afterwards every module has its own train/eval mode back
+    (not one flag for all, which would undo a submodule the user froze in eval mode)."""
     modules = list(model.modules()) if isinstance(model, Module) else [model]
     modes = [(m, m.training) for m in modules]
     model.eval()
     try:
         with no_grad():
-            for loader in loaders:
-                inputs, targets = _pair(loader._first_batch(), "fit")
-                outputs = model(inputs)
-                loss = loss_fn(outputs, targets)
-                _check_loss(loss)
-                _Totals(metrics, reduction).add(loss.item(), inputs, outputs, targets)
+            yield
     finally:
         for module, mode in modes:
             module.training = mode
@@ -596,16 +605,11 @@ def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
 
 def _evaluate(model, loss_fn, loader, metrics, reduction):
     totals = _Totals(metrics, reduction)
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            for batch in loader:
-                inputs, targets = _pair(batch, "evaluate")
-                outputs = model(inputs)
-                totals.add(loss_fn(outputs, targets).item(), inputs, outputs, targets)
-    finally:
-        model.train(was_training)
+    with _inference(model):
+        for batch in loader:
+            inputs, targets = _pair(batch, "evaluate")
+            outputs = model(inputs)
+            totals.add(loss_fn(outputs, targets).item(), inputs, outputs, targets)
     return totals.logs()
 
 
@@ -616,23 +620,17 @@ def predict(model, data, batch_size=256):
     if isinstance(data, (np.ndarray, _C.Tensor)):
         data = TensorDataset(data)
     loader = _loader(data, batch_size, False, None, "predict")
-    was_training = model.training
-    model.eval()
     outputs = []
-    try:
-        with no_grad():
-            for batch in loader:
-                inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
-                output = model(inputs)
-                if not isinstance(output, _C.Tensor) or output.ndim == 0:
-                    raise ValueError("[predict] expected the model to return a Tensor with one "
-                                     "row per input, got "
-                                     + (f"shape {tuple(output.shape)}"
-                                        if isinstance(output, _C.Tensor)
-                                        else type(output).__name__))
-                outputs.append(output.numpy())
-    finally:
-        model.train(was_training)
+    with _inference(model):
+        for batch in loader:
+            inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
+            output = model(inputs)
+            if not isinstance(output, _C.Tensor) or output.ndim == 0:
+                raise ValueError("[predict] expected the model to return a Tensor with one "
+                                 "row per input, got "
+                                 + (f"shape {tuple(output.shape)}"
+                                    if isinstance(output, _C.Tensor) else type(output).__name__))
+            outputs.append(output.numpy())
     if not outputs:
         raise ValueError("[predict] got no inputs")
     return _C.from_numpy(np.concatenate(outputs))

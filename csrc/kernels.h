@@ -21,6 +21,10 @@ struct AdamOptions {
 
 namespace fg::cpu {
 
+// The FG_SIMD clone that elementwise, activation and optimizer loops run on this CPU:
+// "x86-64-v4" (AVX-512), "x86-64-v3" (AVX2 + FMA) or "default" (csrc/cpu/simd_clone.cpp).
+const char* simd_clone();
+
 // ---- GEMM (csrc/cpu/gemm*.cpp) --------------------------------------------------------
 // C (M, N) = op(A) (M, K) @ op(B) (K, N)  [+ C if accumulate]  [+ bias (N) on every row]
 // A is stored (M, K), or (K, M) when trans_a; B is stored (K, N), or (N, K) when trans_b.

@@ -11,7 +11,7 @@ def test_info_keys_and_types():
     info = fg.info()
     assert isinstance(info, dict)
     expected = {"version": str, "cuda_compiled": bool, "cuda_available": bool,
-                "cpu_features": list, "isa": str, "num_threads": int}
+                "cpu_features": list, "isa": str, "simd_clone": str, "num_threads": int}
     for key, typ in expected.items():
         assert key in info, f"info() lacks {key!r}"
         assert isinstance(info[key], typ), f"info()[{key!r}] = {info[key]!r}"
@@ -38,6 +38,19 @@ def test_info_cpu_features_match_proc_cpuinfo():
             assert flag in feats, f"{flag} is in /proc/cpuinfo but not in info()['cpu_features']"
         else:
             assert flag not in feats, f"{flag} reported but the CPU lacks it"
+
+
+def test_simd_clone_is_the_widest_the_cpu_runs():
+    # The loader must pick the AVX2 or AVX-512 clone of the elementwise and optimizer loops
+    # wherever the CPU has the features (a clone keyed to a CPU model ran nowhere else).
+    flags = set(_C.cpu_features())
+    if {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= flags:
+        expected = "x86-64-v4"
+    elif {"avx2", "fma"} <= flags:
+        expected = "x86-64-v3"
+    else:
+        expected = "default"
+    assert fg.info()["simd_clone"] == expected
 
 
 def test_info_isa_follows_set_isa(restore_isa):

@@ -7,11 +7,15 @@
 #include <omp.h>
 #endif
 
-// A kernel's inner loop marked FG_SIMD is compiled twice, for baseline x86-64 and for
-// Haswell (AVX2 + FMA), and the loader picks the clone the CPU runs. Keep OpenMP regions
-// out of such functions: call them from parallel_for instead.
+// A kernel's inner loop marked FG_SIMD is compiled three times, for baseline x86-64,
+// x86-64-v3 (AVX2 + FMA) and x86-64-v4 (AVX-512), and the loader picks the widest clone the
+// CPU's features allow. (Not "arch=haswell": GCC dispatches that clone on the CPU model, so
+// it never ran on AMD or on any Intel core newer than Haswell.) Keep OpenMP regions out of
+// such functions: call them from parallel_for instead.
+// fg::cpu::simd_clone() (csrc/cpu/simd_clone.cpp) says which clone the loader picks here.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FG_SIMD __attribute__((target_clones("arch=haswell", "default")))
+#define FG_SIMD_CLONES 1
+#define FG_SIMD __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define FG_SIMD
 #endif

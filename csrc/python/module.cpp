@@ -2,6 +2,7 @@
 #include "autograd/node.h"
 #include "core/cpu_features.h"
 #include "core/error.h"
+#include "kernels.h"
 #include "python/bindings.h"
 #ifdef FORGEGRAD_WITH_CUDA
 #include "cuda/device.h"
@@ -184,6 +185,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("cpu_features", &cpu_feature_names);
   m.def("detected_isa", [] { return std::string(isa_name(detected_isa())); });
   m.def("get_isa", [] { return std::string(isa_name(active_isa())); });
+  m.def("simd_clone", [] { return std::string(cpu::simd_clone()); });
   m.def("set_isa", [](const std::string& name) { set_active_isa(parse_isa(name)); },
         py::arg("isa"));
 #ifdef FORGEGRAD_WITH_CUDA

@@ -4,7 +4,8 @@ from . import _C
 
 def info():
     """A dict: version, whether CUDA was compiled in and is usable, CPU features, the SIMD
-    instruction set the kernels use, and the OpenMP thread count."""
+    instruction set of the GEMM micro-kernels (``isa``) and the clone of the elementwise and
+    optimizer loops (``simd_clone``), and the OpenMP thread count."""
     device_count = _C.cuda_device_count()
     return {
         "version": _C.__version__,
@@ -13,5 +14,6 @@ def info():
         "cuda_device_count": device_count,
         "cpu_features": list(_C.cpu_features()),
         "isa": _C.get_isa(),
+        "simd_clone": _C.simd_clone(),
         "num_threads": _C.get_num_threads(),
     }

@@ -229,6 +229,52 @@ def test_gemm_hypothesis(m, k, n, trans_a, trans_b, isa, restore_isa):
     assert_close(to_numpy(out), ref, atol=_gemm_atol(k))
 
 
+# Register tile of each micro-kernel (MR rows, NR columns): the edge tiles are every row
+# count 1..MR (each an instance of its own) and every column count 1..NR (masked).
+TILES = {"scalar": (4, 8), "avx2": (6, 16), "avx512": (12, 32)}
+
+
+@pytest.mark.parametrize("trans", ["NN", "NT", "TN"])
+@pytest.mark.parametrize("isa", ISAS)
+def test_gemm_every_edge_tile(isa, trans, restore_isa):
+    _use_isa(isa)
+    mr, nr = TILES[isa]
+    trans_a, trans_b = trans[0] == "T", trans[1] == "T"
+    k = 37
+    for m in range(1, 2 * mr + 1):
+        for n in sorted({1, 2, nr // 2 - 1, nr - 1, nr, nr + 1, 2 * nr - 3}):
+            a, b, prod = _gemm_operands(m, k, n, trans_a, trans_b)
+            bias, c0 = make_input((n,)), make_input((m, n))
+            ta, tb, tbias = fg.tensor(a), fg.tensor(b), fg.tensor(bias)
+            out = _C.gemm(ta, tb, bias=tbias, trans_a=trans_a, trans_b=trans_b)
+            assert_close(to_numpy(out), prod + bias, atol=_gemm_atol(k), what=f"{m}x{n}")
+            # Accumulating into the first m rows of a larger buffer: the row after them,
+            # where a write past the last tile's columns would land, stays as it was.
+            buffer = fg.tensor(np.concatenate([c0, np.full((1, n), 7.0, np.float32)]))
+            _C.gemm(ta, tb, trans_a=trans_a, trans_b=trans_b, out=buffer[:m])
+            result = to_numpy(buffer)
+            assert_close(result[:m], c0 + prod, atol=_gemm_atol(k), what=f"{m}x{n} out=")
+            assert (result[m] == 7.0).all(), f"{m}x{n}: the GEMM wrote past its output"
+
+
+# Shapes the thread grid splits by columns (few rows), by rows (few columns) and both ways;
+# each large enough (past 2M multiply-adds a thread) for up to 4 threads to take part.
+@pytest.mark.parametrize("m,k,n", [(24, 300, 2048), (2048, 300, 24), (260, 300, 270),
+                                   (13, 4099, 200)], ids=str)
+@pytest.mark.parametrize("threads", [2, 3, 4])
+@pytest.mark.parametrize("isa", ISAS)
+def test_gemm_thread_splits(isa, threads, m, k, n, restore_isa, restore_threads):
+    _use_isa(isa)
+    fg.set_num_threads(threads)
+    for trans_a, trans_b in [(False, False), (False, True), (True, False)]:
+        a, b, prod = _gemm_operands(m, k, n, trans_a, trans_b)
+        bias = make_input((n,))
+        out = _C.gemm(fg.tensor(a), fg.tensor(b), bias=fg.tensor(bias), trans_a=trans_a,
+                      trans_b=trans_b)
+        assert_close(to_numpy(out), prod + bias, atol=_gemm_atol(k),
+                     what=f"trans_a={trans_a} trans_b={trans_b}")
+
+
 def test_isa_paths_agree(restore_isa):
     a, b = make_input((129, 257)), make_input((257, 67))
     results = {}

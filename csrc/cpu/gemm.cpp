@@ -52,9 +52,10 @@ struct GemmConfig {
 constexpr int kScalarMR = 4;
 constexpr int kScalarNR = 8;
 
-// a_panel (kc, 4), b_panel (kc, 8) -> c tile (4, 8), row stride ldc
+// a_panel (kc, 4), b_panel (kc, 8) -> c tile (rows, cols) of (4, 8), row stride ldc
 void gemm_micro_kernel_scalar(float* c, const float* a_panel, const float* b_panel,
-                              const float* bias, bool load_c, int64_t ldc, int64_t kc) {
+                              const float* bias, bool load_c, int64_t ldc, int64_t kc, int rows,
+                              int cols) {
   constexpr int MR = kScalarMR, NR = kScalarNR;
   float acc[MR][NR] = {};
   for (int64_t k = 0; k < kc; ++k) {
@@ -63,9 +64,9 @@ void gemm_micro_kernel_scalar(float* c, const float* a_panel, const float* b_pan
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
   }
-  for (int i = 0; i < MR; ++i) {
+  for (int i = 0; i < rows; ++i) {
     float* row = c + i * ldc;
-    for (int j = 0; j < NR; ++j)
+    for (int j = 0; j < cols; ++j)
       row[j] = acc[i][j] + (bias ? bias[j] : 0.0f) + (load_c ? row[j] : 0.0f);
   }
 }
@@ -74,8 +75,9 @@ constexpr GemmConfig kScalarConfig{gemm_micro_kernel_scalar, 128, 256, 4096};
 // Zen / Haswell class: 32 KiB L1d, >= 256 KiB L2. B panel 16 KiB, A block 144 KiB. Larger kc
 // (384, 512) measured the same on Zen 3.
 constexpr GemmConfig kAvx2Config{gemm_micro_kernel_avx2, 144, 256, 4080};
-// Skylake-SP class: 32-48 KiB L1d, 1-2 MiB L2. B panel 32 KiB (streams from L2 at worst,
-// which its bandwidth covers at 24 FMAs per 128 bytes), A block 144 KiB.
+// Skylake-SP and Zen 4/5 class: 32-48 KiB L1d, 1-2 MiB L2. B panel 32 KiB (streams from L2
+// at worst, which its bandwidth covers at 24 FMAs per 128 bytes), A block 144 KiB. On Zen 5
+// mc 240 or kc 320-384 measured the same or slower.
 constexpr GemmConfig kAvx512Config{gemm_micro_kernel_avx512, 144, 256, 4096};
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -189,21 +191,6 @@ void pack_b_block(float* packed, MatrixView b, int64_t kc, int64_t nc) {
   pack_block<NR>(packed, b.data, b.col_stride, b.row_stride, nc, kc);
 }
 
-// a_panel (kc, MR), b_panel (kc, NR) -> c tile (rows, cols), rows <= MR, cols <= NR
-// The kernels write whole tiles only, so an edge tile goes through a scratch tile.
-template <int MR, int NR>
-void store_edge_tile(float* c, const float* a_panel, const float* b_panel, const float* bias,
-                     bool load_c, GemmMicroKernel kernel, int64_t ldc, int64_t kc,
-                     int64_t rows, int64_t cols) {
-  alignas(64) float tile[MR * NR];
-  kernel(tile, a_panel, b_panel, nullptr, false, NR, kc);
-  for (int64_t i = 0; i < rows; ++i) {
-    float* row = c + i * ldc;
-    for (int64_t j = 0; j < cols; ++j)
-      row[j] = tile[i * NR + j] + (bias ? bias[j] : 0.0f) + (load_c ? row[j] : 0.0f);
-  }
-}
-
 // op(A) (m, k), op(B) (k, n), bias (n) or null -> c (m, n), row stride ldc
 // One thread's rectangle of C, computed serially by the loop nest described at the top.
 template <int MR, int NR>
@@ -232,16 +219,12 @@ void gemm_rectangle(float* c, MatrixView a, MatrixView b, const float* bias, boo
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const float* b_panel = packed_b + jr * kc;
           const float* bias_tile = bias_block ? bias_block + jr : nullptr;
-          int64_t cols = std::min<int64_t>(NR, nc - jr);
+          int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const float* a_panel = packed_a + ir * kc;
             float* c_tile = c + (ic + ir) * ldc + jc + jr;
-            int64_t rows = std::min<int64_t>(MR, mc - ir);
-            if (rows == MR && cols == NR)
-              config.kernel(c_tile, a_panel, b_panel, bias_tile, load_c, ldc, kc);
-            else
-              store_edge_tile<MR, NR>(c_tile, a_panel, b_panel, bias_tile, load_c,
-                                      config.kernel, ldc, kc, rows, cols);
+            int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+            config.kernel(c_tile, a_panel, b_panel, bias_tile, load_c, ldc, kc, rows, cols);
           }
         }
       }

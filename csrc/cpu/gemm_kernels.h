@@ -1,9 +1,10 @@
-// Micro-kernels of the CPU GEMM, private to csrc/cpu/gemm*.cpp. Each one computes a single
-// MR x NR tile of C from two packed panels that the driver (gemm.cpp) prepares:
+// Micro-kernels of the CPU GEMM, private to csrc/cpu/gemm*.cpp. Each one computes one tile
+// of C, up to MR x NR, from two packed panels that the driver (gemm.cpp) prepares:
 //   a_panel (kc, MR): column i of op(A) rows i0..i0+MR, stored k-major: a_panel[k * MR + i]
 //   b_panel (kc, NR): row k of op(B) columns j0..j0+NR, stored k-major: b_panel[k * NR + j]
-// Both are 64-byte aligned and zero-padded past the edges of A and B, so every kernel
-// always computes a full tile; the driver stores partial edge tiles itself.
+// Both are 64-byte aligned and zero-padded past the edges of A and B. An edge tile of
+// rows < MR runs a kernel instance unrolled for exactly that many rows, so it costs in
+// proportion to its rows; columns past `cols` are neither loaded nor stored (masks).
 //
 // Only declarations live here: the AVX2 and AVX-512 kernels are compiled with wider
 // instruction-set flags, and an inline function shared through this header could be
@@ -13,21 +14,25 @@
 
 namespace fg::cpu {
 
-// a_panel (kc, MR), b_panel (kc, NR) -> c tile (MR, NR), row stride ldc:
-//   c = a_panel^T @ b_panel  [+ c if load_c]  [+ bias (NR) on every row if bias != nullptr]
+// a_panel (kc, MR), b_panel (kc, NR) -> c tile (rows, cols), row stride ldc, with
+// 1 <= rows <= MR and 1 <= cols <= NR:
+//   c = a_panel^T @ b_panel  [+ c if load_c]  [+ bias (cols) on every row if bias != nullptr]
 using GemmMicroKernel = void (*)(float* c, const float* a_panel, const float* b_panel,
-                                 const float* bias, bool load_c, int64_t ldc, int64_t kc);
+                                 const float* bias, bool load_c, int64_t ldc, int64_t kc,
+                                 int rows, int cols);
 
 // AVX2 + FMA (gemm_avx2.cpp): 12 of the 16 ymm registers hold the 6 x 16 tile.
 constexpr int kAvx2MR = 6;
 constexpr int kAvx2NR = 16;
 void gemm_micro_kernel_avx2(float* c, const float* a_panel, const float* b_panel,
-                            const float* bias, bool load_c, int64_t ldc, int64_t kc);
+                            const float* bias, bool load_c, int64_t ldc, int64_t kc, int rows,
+                            int cols);
 
 // AVX-512 (gemm_avx512.cpp): 24 of the 32 zmm registers hold the 12 x 32 tile.
 constexpr int kAvx512MR = 12;
 constexpr int kAvx512NR = 32;
 void gemm_micro_kernel_avx512(float* c, const float* a_panel, const float* b_panel,
-                              const float* bias, bool load_c, int64_t ldc, int64_t kc);
+                              const float* bias, bool load_c, int64_t ldc, int64_t kc,
+                              int rows, int cols);
 
 }  // namespace fg::cpu

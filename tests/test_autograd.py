@@ -130,6 +130,26 @@ def test_backward_accumulates_across_graphs(device):
     assert_close(to_numpy(x.grad), 2.0 + 2 * x64)
 
 
+def test_leaf_grads_never_alias_other_buffers(device):
+    # A leaf may keep a gradient buffer that nothing else holds as its .grad; every other
+    # gradient is copied. Here each would alias: the caller's array, a sibling's gradient.
+    user = np.full((3, 4), 2.0, np.float32)
+    x64, x = leaf((3, 4), device)
+    x.clone().backward(fg.from_numpy(user).to(device))  # clone passes the gradient on
+    x.grad.add_(1.0)
+    np.testing.assert_array_equal(user, np.full((3, 4), 2.0))
+    _, a = leaf((5,), device)
+    _, b = leaf((5,), device)
+    (a + b).sum().backward()  # add hands one gradient to both inputs
+    a.grad.mul_(3.0)
+    np.testing.assert_array_equal(to_numpy(b.grad), np.ones(5))
+    np.testing.assert_array_equal(to_numpy(a.grad), np.full(5, 3.0))
+    _, w = leaf((4, 3), device)
+    (w * w).sum().backward()  # a fresh buffer, adopted; later backwards add into it
+    (w * w).sum().backward()
+    assert_close(to_numpy(w.grad), 4 * to_numpy(w).astype(np.float64))
+
+
 def test_grad_assignment(device):
     x64, x = leaf((3, 4), device)
     (x * 2.0).sum().backward()

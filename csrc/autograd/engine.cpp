@@ -55,10 +55,22 @@ static std::vector<std::shared_ptr<Node>> topological_order(const std::shared_pt
   return {postorder.rbegin(), postorder.rend()};
 }
 
-static void accumulate_into_leaf(const Tensor& leaf, const Tensor& grad) {
+// True when `grad` is the only handle on a buffer of forgegrad's own that it spans exactly,
+// so the leaf can keep it as .grad without a copy (nothing else can see or change it).
+static bool can_adopt(const Tensor& grad) {
+  const std::shared_ptr<Storage>& storage = grad.storage();
+  return grad.impl_ptr().use_count() == 1 && storage.use_count() == 1 &&
+         !storage->borrowed() && grad.storage_offset() == 0 &&
+         storage->nbytes() == size_t(grad.numel()) * dtype_size(grad.dtype()) &&
+         !grad.requires_grad() && grad.is_leaf() && !grad.impl()->copy_of_view;
+}
+
+static void accumulate_into_leaf(const Tensor& leaf, Tensor grad) {
   Tensor existing = leaf.grad();
   if (existing.defined())
     ops::add_(existing, grad);
+  else if (can_adopt(grad))
+    leaf.impl()->grad = grad.impl_ptr();
   else
     leaf.impl()->grad = ops::clone(grad).impl_ptr();  // own buffer: grad may alias another's
 }
@@ -93,10 +105,10 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
       const Tensor& input = node->inputs[i];
       if (!input.defined() || !dinputs[i].defined()) continue;
       if (input.is_leaf()) {
-        accumulate_into_leaf(input, dinputs[i]);
+        accumulate_into_leaf(input, std::move(dinputs[i]));
       } else {
         Tensor& slot = pending[input.grad_fn().get()];
-        slot = slot.defined() ? ops::add(slot, dinputs[i]) : dinputs[i];
+        slot = slot.defined() ? ops::add(slot, dinputs[i]) : std::move(dinputs[i]);
       }
     }
     if (!retain_graph) {

@@ -16,12 +16,13 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
   void* data = padded >= nbytes ? std::aligned_alloc(alignment, padded) : nullptr;
   FG_CHECK(data != nullptr, MemoryError,
            "[alloc] could not allocate " << nbytes << " bytes on the cpu");
-  return std::shared_ptr<Storage>(new Storage(data, nbytes, device, [data] { std::free(data); }));
+  return std::shared_ptr<Storage>(
+      new Storage(data, nbytes, device, [data] { std::free(data); }, false));
 }
 
 std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, Device device,
                                        std::function<void()> release) {
-  return std::shared_ptr<Storage>(new Storage(data, nbytes, device, std::move(release)));
+  return std::shared_ptr<Storage>(new Storage(data, nbytes, device, std::move(release), true));
 }
 
 Storage::~Storage() {

@@ -22,18 +22,23 @@ class Storage {
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
+  // Memory owned by someone else (wrap): never handed on as a buffer of forgegrad's own.
+  bool borrowed() const { return borrowed_; }
   // Counts in-place writes (fill_, copy_, add_, optimizer steps), shared by every view of
   // this storage, so backward can tell that a tensor it saved was changed since.
   uint64_t version() const { return version_; }
   void bump_version() { ++version_; }
 
  private:
-  Storage(void* data, size_t nbytes, Device device, std::function<void()> release)
-      : data_(data), nbytes_(nbytes), device_(device), release_(std::move(release)) {}
+  Storage(void* data, size_t nbytes, Device device, std::function<void()> release,
+          bool borrowed)
+      : data_(data), nbytes_(nbytes), device_(device), release_(std::move(release)),
+        borrowed_(borrowed) {}
   void* data_;
   size_t nbytes_;
   Device device_;
   std::function<void()> release_;
+  bool borrowed_;
   uint64_t version_ = 0;
 };
 

@@ -5,16 +5,36 @@
 Each shape and transpose form is timed for both libraries in the same process, in
 alternating rounds, taking the best of --repeat rounds (this machine is shared: the best
 round is the least disturbed). The ratio forgegrad / numpy is the figure that counts.
+numpy's OpenBLAS runs the kernel it picks for this CPU (the table's first line names it).
 """
 import json
+import os
 import platform
 
-import numpy as np
+# numpy's OpenBLAS is the yardstick, so let it pick its own kernel for this CPU: some
+# machines here set OPENBLAS_CORETYPE=Haswell (and OPENBLAS_L2_SIZE) for old OpenBLAS builds,
+# which holds a current one to AVX2 on AVX-512 CPUs. Every result is checked below.
+for variable in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+    os.environ.pop(variable, None)
 
-import forgegrad as fg
-from forgegrad import _C
+import numpy as np  # noqa: E402  (after the environment is set: OpenBLAS reads it on load)
 
-from timing import best_seconds_interleaved, parse_args
+import forgegrad as fg  # noqa: E402
+from forgegrad import _C  # noqa: E402
+
+from timing import best_seconds_interleaved, parse_args  # noqa: E402
+
+
+def openblas_kernel():
+    """The kernel family numpy's OpenBLAS runs (threadpoolctl, when installed)."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return "unknown kernel"
+    for pool in threadpoolctl.threadpool_info():
+        if pool.get("internal_api") == "openblas":
+            return f"OpenBLAS {pool.get('version')} {pool.get('architecture')}"
+    return "no OpenBLAS"
 
 # (M, N, K): the squares, and the shapes an MLP 784-256-... trains with.
 SHAPES = [(1024, 1024, 1024), (2048, 2048, 2048), (256, 256, 784), (64, 256, 784)]
@@ -32,7 +52,8 @@ def main():
     rng = np.random.default_rng(0)
     rows = []
     print(f"forgegrad {fg.__version__} isa={_C.get_isa()} threads={fg.get_num_threads()}, "
-          f"numpy {np.__version__}, {platform.processor() or platform.machine()}")
+          f"numpy {np.__version__} ({openblas_kernel()}), "
+          f"{platform.processor() or platform.machine()}")
     print(f"{'M':>5} {'N':>5} {'K':>5} {'form':>4} {'forgegrad':>10} {'numpy':>10} {'ratio':>6}")
     for M, N, K in SHAPES:
         for form in FORMS:
@@ -53,7 +74,7 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"bench": "gemm", "isa": _C.get_isa(), "threads": fg.get_num_threads(),
-                       "rows": rows}, f, indent=2)
+                       "numpy_blas": openblas_kernel(), "rows": rows}, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,9 @@ import numpy as np
 
 import forgegrad as fg
 
-from timing import best_seconds_interleaved, parse_args
+from timing import best_seconds_interleaved, cell, optional_torch, parse_args
 
-try:
-    import torch
-except ImportError:
-    torch = None
+torch = optional_torch(fg.get_num_threads())
 
 GROUPS = {"mlp-784-256-256-10": [(256, 784), (256,), (256, 256), (256,), (10, 256), (10,)],
           "wide-4.2M": [(2048, 1024), (2048,), (1024, 2048), (1024,), (10, 1024), (10,)]}
@@ -47,16 +44,9 @@ def torch_step(shapes, name, kwargs, rng, **flags):
     return getattr(torch.optim, name)(params, **kwargs, **flags).step
 
 
-def cell(value, width, fmt):
-    """A table cell: the number formatted, or a dash where there is none."""
-    return f"{value:{width}{fmt}}" if value is not None else f"{'-':>{width}}"
-
-
 def main():
     args = parse_args(__doc__, repeat=7)
     rng = np.random.default_rng(0)
-    if torch is not None:
-        torch.set_num_threads(fg.get_num_threads())
     print(f"forgegrad {fg.__version__} threads={fg.get_num_threads()}, "
           f"torch {torch.__version__ if torch else '(not installed)'}, "
           f"{platform.processor() or platform.machine()}")

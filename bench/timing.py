@@ -1,5 +1,5 @@
-"""What the benchmarks share: their command line, and timing in interleaved rounds where
-the best round wins."""
+"""What the benchmarks share: their command line, timing in interleaved rounds where the
+best round wins, PyTorch as an optional yardstick, and table cells."""
 import argparse
 import time
 
@@ -38,3 +38,18 @@ def best_seconds_interleaved(fns, repeat, min_time=0.05, settle=0.2):
                 fn()
             best[i] = min(best[i], (time.perf_counter() - start) / calls)
     return best
+
+
+def optional_torch(threads):
+    """PyTorch on `threads` threads, or None when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    return torch
+
+
+def cell(value, width, fmt):
+    """A table cell: the number formatted, or a dash where there is none."""
+    return f"{value:{width}{fmt}}" if value is not None else f"{'-':>{width}}"

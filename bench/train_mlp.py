@@ -17,12 +17,9 @@ import numpy as np
 import forgegrad as fg
 from forgegrad import nn, optim
 
-from timing import best_seconds_interleaved, parse_args
+from timing import best_seconds_interleaved, cell, optional_torch, parse_args
 
-try:
-    import torch
-except ImportError:
-    torch = None
+torch = optional_torch(fg.get_num_threads())
 
 SIZES = [784, 256, 256, 10]
 BATCHES = [32, 64, 256, 1024]
@@ -38,17 +35,8 @@ def initial_weights(rng):
     return layers
 
 
-def forgegrad_step(weights, x, y):
-    layers = []
-    for w, b in weights:
-        linear = nn.Linear(w.shape[1], w.shape[0])
-        linear.load_state_dict({"weight": fg.tensor(w), "bias": fg.tensor(b)})
-        layers += [linear, nn.ReLU()]
-    model = nn.Sequential(*layers[:-1])
-    optimizer = optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = nn.CrossEntropyLoss()
-    x, y = fg.tensor(x), fg.tensor(y)
-
+def training_step(model, optimizer, loss_fn, x, y):
+    """One step of the loop a user writes, the same text for both libraries."""
     def step():
         optimizer.zero_grad()
         loss = loss_fn(model(x), y)
@@ -56,6 +44,17 @@ def forgegrad_step(weights, x, y):
         optimizer.step()
         return loss
     return step
+
+
+def forgegrad_step(weights, x, y):
+    layers = []
+    for w, b in weights:
+        linear = nn.Linear(w.shape[1], w.shape[0])
+        linear.load_state_dict({"weight": fg.tensor(w), "bias": fg.tensor(b)})
+        layers += [linear, nn.ReLU()]
+    model = nn.Sequential(*layers[:-1])
+    return training_step(model, optim.Adam(model.parameters(), lr=1e-3), nn.CrossEntropyLoss(),
+                         fg.tensor(x), fg.tensor(y))
 
 
 def torch_step(weights, x, y, **adam_flags):
@@ -68,16 +67,8 @@ def torch_step(weights, x, y, **adam_flags):
         layers += [linear, torch.nn.ReLU()]
     model = torch.nn.Sequential(*layers[:-1])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, **adam_flags)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    x, y = torch.from_numpy(x), torch.from_numpy(y)
-
-    def step():
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-    return step
+    return training_step(model, optimizer, torch.nn.CrossEntropyLoss(), torch.from_numpy(x),
+                         torch.from_numpy(y))
 
 
 def check_same_training(ours, theirs, batch):
@@ -87,16 +78,9 @@ def check_same_training(ours, theirs, batch):
         assert abs(a - b) <= 1e-4 * max(1.0, abs(b)), f"batch {batch} step {i}: {a} vs {b}"
 
 
-def cell(value, width, fmt):
-    """A table cell: the number formatted, or a dash where there is none."""
-    return f"{value:{width}{fmt}}" if value is not None else f"{'-':>{width}}"
-
-
 def main():
     args = parse_args(__doc__, repeat=7)
     rng = np.random.default_rng(0)
-    if torch is not None:
-        torch.set_num_threads(fg.get_num_threads())
     print(f"forgegrad {fg.__version__} isa={fg.info()['isa']} threads={fg.get_num_threads()}, "
           f"torch {torch.__version__ if torch else '(not installed)'}, "
           f"{platform.processor() or platform.machine()}")

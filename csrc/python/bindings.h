@@ -12,6 +12,7 @@ namespace py = pybind11;
 
 void bind_tensor(py::module_& m);   // tensor.cpp
 void bind_ops(py::module_& m);      // ops.cpp
+void bind_dlpack(py::module_& m);   // dlpack.cpp: after bind_tensor
 
 Device parse_device(const py::object& device);  // None -> cpu; str or device object
 std::string type_name(const py::object& o);       // "list", "ndarray", ...

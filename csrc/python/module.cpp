@@ -177,6 +177,7 @@ PYBIND11_MODULE(_C, m) {
 
   bind_tensor(m);
   bind_ops(m);
+  bind_dlpack(m);
 
   m.def("is_grad_enabled", &grad_enabled);
   m.def("_set_grad_enabled", &set_grad_enabled, py::arg("enabled"));

@@ -4,7 +4,7 @@ The math lives in the C++ extension ``forgegrad._C``; this package is the thin,
 PyTorch-shaped layer over it.
 """
 from . import _C
-from ._C import Tensor, device, from_numpy, manual_seed, is_grad_enabled
+from ._C import Tensor, device, from_numpy, from_dlpack, manual_seed, is_grad_enabled
 from ._C import set_num_threads, get_num_threads
 from ._C import (exp, log, sqrt, abs, clamp, sum, mean, argmax, matmul, flatten, transpose,
                  relu, tanh, sigmoid, softmax, log_softmax, clone, add, sub, mul, div, neg)
@@ -32,7 +32,7 @@ from .train import (fit, evaluate, predict, History, Callback, EarlyStopping,  #
                     ModelCheckpoint)
 
 __all__ = [
-    "Tensor", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "arange", "rand",
+    "Tensor", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "arange", "rand",
     "randn", "zeros_like", "ones_like", "manual_seed", "get_rng_state", "set_rng_state",
     "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "float32", "int64", "bool", "uint8", "device",

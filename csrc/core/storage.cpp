@@ -3,12 +3,24 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#ifdef FORGEGRAD_WITH_CUDA
+#include "cuda/device.h"
+#endif
 
 namespace fg {
 
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
-  FG_CHECK(device.is_cpu(), RuntimeError,
-           "[alloc] device " << device.str() << " is not supported by this build yet");
+  if (device.is_cuda()) {
+#ifdef FORGEGRAD_WITH_CUDA
+    int index = device.index;
+    void* data = cuda::allocate(nbytes, index);
+    return std::shared_ptr<Storage>(
+        new Storage(data, nbytes, device, [data, index] { cuda::release(data, index); }, false));
+#else
+    throw RuntimeError("[alloc] this build of forgegrad has no CUDA support (" + device.str() +
+                       " asked); rebuild with nvcc present");
+#endif
+  }
   constexpr size_t alignment = 64;
   // aligned_alloc wants a multiple of the alignment; never ask for zero bytes.
   size_t padded = (nbytes + alignment - 1) / alignment * alignment;

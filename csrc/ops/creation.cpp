@@ -5,6 +5,9 @@
 #include "core/error.h"
 #include "kernels.h"
 #include "ops/ops.h"
+#ifdef FORGEGRAD_WITH_CUDA
+#include "cuda/device.h"
+#endif
 
 namespace fg::ops {
 
@@ -27,9 +30,15 @@ void check_bias(const Tensor& bias, const Tensor& like, int64_t n, const char* o
            "[" << op << "] expected bias of shape (" << n << ",), got " << bias.shape());
 }
 
-void check_cpu(const Tensor& x, const char* op) {
-  FG_CHECK(x.device().is_cpu(), RuntimeError,
-           "[" << op << "] has no kernel for " << x.device().str() << " in this build");
+// Fills x (its dtype T) with value on x's device.
+template <typename T>
+static void fill_typed(const Tensor& x, T value) {
+  if (x.device().is_cuda()) {
+    DeviceScope scope(x.device());
+    FG_ON_CUDA(cuda::fill(x.data<T>(), value, x.numel()));
+  } else {
+    cpu::fill(x.data<T>(), value, x.numel());
+  }
 }
 
 // Calls fn(T* pointer) with x's data typed by its dtype.
@@ -55,8 +64,7 @@ Tensor full(const Shape& shape, double value, DType dtype, Device device) {
 
 Tensor full_int64(const Shape& shape, int64_t value, Device device) {
   Tensor out = empty(shape, DType::Int64, device);
-  check_cpu(out, "full");
-  cpu::fill(out.data<int64_t>(), value, out.numel());
+  fill_typed(out, value);
   return out;
 }
 
@@ -88,15 +96,13 @@ void check_writable(const Tensor& dst, const char* op) {
 }
 
 void fill_(Tensor& dst, double value) {
-  check_cpu(dst, "fill_");
   check_writable(dst, "fill_");
   FG_CHECK(representable(value, dst.dtype()), ValueError,
            "[fill_] cannot store " << value << " in a " << dtype_name(dst.dtype()) << " tensor");
   dst.storage()->bump_version();
   with_typed_data(dst, [&](auto* data) {
     using T = std::remove_pointer_t<decltype(data)>;
-    T typed = std::is_same_v<T, bool> ? T(value != 0) : static_cast<T>(value);
-    cpu::fill(data, typed, dst.numel());
+    fill_typed(dst, std::is_same_v<T, bool> ? T(value != 0) : static_cast<T>(value));
   });
 }
 
@@ -109,15 +115,15 @@ Tensor arange(double start, double end, double step, DType dtype, Device device)
            "[arange] expected dtype float32 or int64, got " << dtype_name(dtype));
   double count = std::ceil((end - start) / step);
   FG_CHECK(count < 1e15, ValueError, "[arange] too many elements: " << count);
-  Tensor out = empty({count > 0 ? static_cast<int64_t>(count) : 0}, dtype, device);
-  check_cpu(out, "arange");
+  // Computed on the CPU, then moved: the values are the CPU's on every device.
+  Tensor out = empty({count > 0 ? static_cast<int64_t>(count) : 0}, dtype, Device{});
   for (int64_t i = 0; i < out.numel(); ++i) {
     if (dtype == DType::Float32)
       out.data<float>()[i] = static_cast<float>(start + i * step);
     else
       out.data<int64_t>()[i] = static_cast<int64_t>(start + i * step);
   }
-  return out;
+  return to_device(out, device);
 }
 
 // The global Philox stream: each draw takes the next unused block of counters.
@@ -148,33 +154,33 @@ std::pair<uint64_t, uint64_t> reserve_random_blocks(int64_t n) {
   return {generator_seed, offset};
 }
 
-// A float32 tensor filled by kernel(out, seed, offset, n) from the next Philox counters.
+// A float32 tensor filled by kernel(device, out, seed, offset, n) from the next Philox
+// counters.
 template <typename Kernel>
-static Tensor random_tensor(const Shape& shape, Device device, const char* op,
-                            const Kernel& kernel) {
+static Tensor random_tensor(const Shape& shape, Device device, const Kernel& kernel) {
   Tensor out = empty(shape, DType::Float32, device);
-  check_cpu(out, op);
   auto [seed, offset] = reserve_random_blocks(out.numel());
-  kernel(out.data<float>(), seed, offset, out.numel());
+  kernel(device, out.data<float>(), seed, offset, out.numel());
   return out;
 }
 
 Tensor rand(const Shape& shape, Device device) {
-  return random_tensor(shape, device, "rand", cpu::uniform);
+  return random_tensor(shape, device, FG_KERNELS(uniform));
 }
 
 Tensor randn(const Shape& shape, Device device) {
-  return random_tensor(shape, device, "randn", cpu::normal);
+  return random_tensor(shape, device, FG_KERNELS(normal));
 }
 
 void copy_(Tensor& dst, const Tensor& src) {
   FG_CHECK(dst.shape() == src.shape(), ValueError,
            "[copy_] expected a source of shape " << dst.shape() << ", got " << src.shape());
   check_same_device(dst, src, "copy_");
-  check_cpu(dst, "copy_");
   check_writable(dst, "copy_");
   if (src.dtype() == DType::Float32 && dst.dtype() != DType::Float32) {
-    const float* values = src.data<float>();
+    // Checked on the CPU: a GPU source is looked at through a host copy.
+    Tensor host = src.device().is_cpu() ? src : to_device(src.detach(), Device{});
+    const float* values = host.data<float>();
     for (int64_t i = 0; i < src.numel(); ++i)
       FG_CHECK(representable(values[i], dst.dtype()), ValueError,
                "[copy_] cannot store " << values[i] << " (element " << i << ") in a "
@@ -190,8 +196,14 @@ void copy_(Tensor& dst, const Tensor& src) {
                  dst_begin < src_begin + src_bytes && src_begin < dst_begin + dst_bytes;
   Tensor source = overlap ? clone(src.detach()) : src;
   dst.storage()->bump_version();
+  DeviceScope scope(dst.device());
   with_typed_data(dst, [&](auto* out) {
-    with_typed_data(source, [&](auto* in) { cpu::cast(out, in, dst.numel()); });
+    with_typed_data(source, [&](auto* in) {
+      if (dst.device().is_cuda())
+        FG_ON_CUDA(cuda::cast(out, in, dst.numel()));
+      else
+        cpu::cast(out, in, dst.numel());
+    });
   });
 }
 
@@ -209,11 +221,21 @@ Tensor to_dtype(const Tensor& x, DType dtype) {
   return out;  // a cast off float32 ends the graph, as in PyTorch
 }
 
+// The same values on another device; recorded, so gradients flow back to x's device.
 Tensor to_device(const Tensor& x, Device device) {
-  // Every tensor lives on the CPU until the CUDA backend lands.
-  FG_CHECK(device == x.device(), RuntimeError,
-           "[to] device " << device.str() << " is not supported by this build yet");
-  return x;
+  if (device == x.device()) return x;
+#ifdef FORGEGRAD_WITH_CUDA
+  Tensor out = empty(x.shape(), x.dtype(), device);
+  cuda::copy_bytes(out.raw_data(), device, x.raw_data(), x.device(),
+                   static_cast<size_t>(x.numel()) * dtype_size(x.dtype()));
+  record(out, "to", {x}, [from = x.device()](const Tensor& dout) {
+    return std::vector<Tensor>{to_device(dout, from)};
+  });
+  return out;
+#else
+  throw RuntimeError("[to] this build of forgegrad has no CUDA support (" + device.str() +
+                     " asked); rebuild with nvcc present");
+#endif
 }
 
 void add_(Tensor& dst, const Tensor& src) {
@@ -222,10 +244,9 @@ void add_(Tensor& dst, const Tensor& src) {
   FG_CHECK(dst.shape() == src.shape(), ValueError,
            "[add_] expected a source of shape " << dst.shape() << ", got " << src.shape());
   check_same_device(dst, src, "add_");
-  check_cpu(dst, "add_");
   check_writable(dst, "add_");
   dst.storage()->bump_version();
-  cpu::add_inplace(dst.data<float>(), src.data<float>(), dst.numel());
+  FG_LAUNCH(add_inplace, dst.device(), dst.data<float>(), src.data<float>(), dst.numel());
 }
 
 void backward(const Tensor& root, const Tensor& gradient, bool retain_graph) {

@@ -12,16 +12,17 @@ Tensor dropout(const Tensor& x, double p, bool training) {
   FG_CHECK(p >= 0.0 && p <= 1.0, ValueError,
            "[dropout] expected a probability p in [0, 1], got " << p);
   check_float32(x, "dropout", "the input");
-  check_cpu(x, "dropout");
   if (!training || p == 0.0) return x;
   int64_t n = x.numel();
   float prob = static_cast<float>(p);
   auto [seed, offset] = reserve_random_blocks(n);
   Tensor out = empty(x.shape(), DType::Float32, x.device());
-  cpu::dropout_forward(out.data<float>(), x.data<float>(), prob, seed, offset, n);
+  FG_LAUNCH(dropout_forward, out.device(), out.data<float>(), x.data<float>(), prob, seed, offset,
+            n);
   record(out, "dropout", {x}, [prob, seed = seed, offset = offset, n](const Tensor& dout) {
     Tensor dx = empty(dout.shape(), DType::Float32, dout.device());
-    cpu::dropout_backward(dx.data<float>(), dout.data<float>(), prob, seed, offset, n);
+    FG_LAUNCH(dropout_backward, dx.device(), dx.data<float>(), dout.data<float>(), prob, seed,
+              offset, n);
     return std::vector<Tensor>{dx};
   });
   return out;

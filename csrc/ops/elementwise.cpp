@@ -66,21 +66,21 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   return reshape(sum(x, dims, true), shape);
 }
 
-static Tensor binary_op(cpu::BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
+static Tensor binary_op(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
   check_float32(a, name, "the first operand");
   check_float32(b, name, "the second operand");
   check_same_device(a, b, name);
-  check_cpu(a, name);
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), DType::Float32, a.device());
-  run_broadcast(out.shape(), a, b, [&](const int64_t* shape, const int64_t* as,
-                                       const int64_t* bs, int ndim) {
-    cpu::binary(op, out.data<float>(), a.data<float>(), b.data<float>(), shape, as, bs, ndim);
-  });
+  run_broadcast(out.shape(), a, b,
+                [&](const int64_t* shape, const int64_t* as, const int64_t* bs, int ndim) {
+                  FG_LAUNCH(binary, out.device(), op, out.data<float>(), a.data<float>(),
+                            b.data<float>(), shape, as, bs, ndim);
+                });
   return out;
 }
 
 Tensor add(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_op(cpu::BinaryOp::Add, "add", a, b);
+  Tensor out = binary_op(BinaryOp::Add, "add", a, b);
   record(out, "add", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& dout) {
     return std::vector<Tensor>{sum_to(dout, sa), sum_to(dout, sb)};
   });
@@ -88,7 +88,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_op(cpu::BinaryOp::Sub, "sub", a, b);
+  Tensor out = binary_op(BinaryOp::Sub, "sub", a, b);
   bool grad_b = b.requires_grad();
   record(out, "sub", {a, b}, [sa = a.shape(), sb = b.shape(), grad_b](const Tensor& dout) {
     return std::vector<Tensor>{sum_to(dout, sa), grad_b ? sum_to(neg(dout), sb) : Tensor()};
@@ -97,7 +97,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_op(cpu::BinaryOp::Mul, "mul", a, b);
+  Tensor out = binary_op(BinaryOp::Mul, "mul", a, b);
   bool grad_a = a.requires_grad(), grad_b = b.requires_grad();
   record(out, "mul", {a, b}, [a = a.detach(), b = b.detach(), grad_a, grad_b](const Tensor& dout) {
     return std::vector<Tensor>{grad_a ? sum_to(mul(dout, b), a.shape()) : Tensor(),
@@ -107,7 +107,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_op(cpu::BinaryOp::Div, "div", a, b);
+  Tensor out = binary_op(BinaryOp::Div, "div", a, b);
   bool grad_b = b.requires_grad();
   record(out, "div", {a, b},
          [sa = a.shape(), b = b.detach(), out = out.detach(), grad_b](const Tensor& dout) {
@@ -121,13 +121,12 @@ Tensor div(const Tensor& a, const Tensor& b) {
 // Unary float32 op: validates x and allocates the output.
 static Tensor unary_output(const Tensor& x, const char* op) {
   check_float32(x, op, "the input");
-  check_cpu(x, op);
   return empty(x.shape(), DType::Float32, x.device());
 }
 
 Tensor neg(const Tensor& x) {
   Tensor out = unary_output(x, "neg");
-  cpu::neg_forward(out.data<float>(), x.data<float>(), x.numel());
+  FG_LAUNCH(neg_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());
   record(out, "neg", {x}, [](const Tensor& dout) { return std::vector<Tensor>{neg(dout)}; });
   return out;
 }
@@ -136,10 +135,11 @@ Tensor pow(const Tensor& x, double exponent) {
   FG_CHECK(!std::isnan(exponent), ValueError, "[pow] expected a number as exponent, got nan");
   Tensor out = unary_output(x, "pow");
   float e = static_cast<float>(exponent);
-  cpu::pow_forward(out.data<float>(), x.data<float>(), e, x.numel());
+  FG_LAUNCH(pow_forward, out.device(), out.data<float>(), x.data<float>(), e, x.numel());
   record(out, "pow", {x}, [x = x.detach(), e](const Tensor& dout) {
     Tensor dx = empty(x.shape(), DType::Float32, x.device());
-    cpu::pow_backward(dx.data<float>(), dout.data<float>(), x.data<float>(), e, x.numel());
+    FG_LAUNCH(pow_backward, dx.device(), dx.data<float>(), dout.data<float>(), x.data<float>(), e,
+              x.numel());
     return std::vector<Tensor>{dx};
   });
   return out;
@@ -147,7 +147,7 @@ Tensor pow(const Tensor& x, double exponent) {
 
 Tensor exp(const Tensor& x) {
   Tensor out = unary_output(x, "exp");
-  cpu::exp_forward(out.data<float>(), x.data<float>(), x.numel());
+  FG_LAUNCH(exp_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());
   record(out, "exp", {x}, [out = out.detach()](const Tensor& dout) {
     return std::vector<Tensor>{mul(dout, out)};
   });
@@ -156,7 +156,7 @@ Tensor exp(const Tensor& x) {
 
 Tensor log(const Tensor& x) {
   Tensor out = unary_output(x, "log");
-  cpu::log_forward(out.data<float>(), x.data<float>(), x.numel());
+  FG_LAUNCH(log_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());
   record(out, "log", {x}, [x = x.detach()](const Tensor& dout) {
     return std::vector<Tensor>{div(dout, x)};
   });
@@ -165,7 +165,7 @@ Tensor log(const Tensor& x) {
 
 Tensor sqrt(const Tensor& x) {
   Tensor out = unary_output(x, "sqrt");
-  cpu::sqrt_forward(out.data<float>(), x.data<float>(), x.numel());
+  FG_LAUNCH(sqrt_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());
   record(out, "sqrt", {x}, [out = out.detach()](const Tensor& dout) {
     return std::vector<Tensor>{div(dout, mul(out, scalar_tensor(2.0, DType::Float32, out.device())))};
   });
@@ -174,10 +174,11 @@ Tensor sqrt(const Tensor& x) {
 
 Tensor abs(const Tensor& x) {
   Tensor out = unary_output(x, "abs");
-  cpu::abs_forward(out.data<float>(), x.data<float>(), x.numel());
+  FG_LAUNCH(abs_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());
   record(out, "abs", {x}, [x = x.detach()](const Tensor& dout) {
     Tensor dx = empty(x.shape(), DType::Float32, x.device());
-    cpu::abs_backward(dx.data<float>(), dout.data<float>(), x.data<float>(), x.numel());
+    FG_LAUNCH(abs_backward, dx.device(), dx.data<float>(), dout.data<float>(), x.data<float>(),
+              x.numel());
     return std::vector<Tensor>{dx};
   });
   return out;
@@ -190,11 +191,11 @@ Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> m
   Tensor out = unary_output(x, "clamp");
   float lo = min ? static_cast<float>(*min) : -INFINITY;
   float hi = max ? static_cast<float>(*max) : INFINITY;
-  cpu::clamp_forward(out.data<float>(), x.data<float>(), lo, hi, x.numel());
+  FG_LAUNCH(clamp_forward, out.device(), out.data<float>(), x.data<float>(), lo, hi, x.numel());
   record(out, "clamp", {x}, [x = x.detach(), lo, hi](const Tensor& dout) {
     Tensor dx = empty(x.shape(), DType::Float32, x.device());
-    cpu::clamp_backward(dx.data<float>(), dout.data<float>(), x.data<float>(), lo, hi,
-                        x.numel());
+    FG_LAUNCH(clamp_backward, dx.device(), dx.data<float>(), dout.data<float>(), x.data<float>(),
+              lo, hi, x.numel());
     return std::vector<Tensor>{dx};
   });
   return out;
@@ -209,17 +210,21 @@ Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
   FG_CHECK(a.dtype() == DType::Float32 || a.dtype() == DType::Int64, TypeError,
            "[" << name << "] expected float32 or int64 operands, got " << dtype_name(a.dtype()));
   check_same_device(a, b, name);
-  check_cpu(a, name);
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), DType::Bool, a.device());
-  auto cpu_op = static_cast<cpu::CompareOp>(op);
-  run_broadcast(out.shape(), a, b, [&](const int64_t* shape, const int64_t* as,
-                                       const int64_t* bs, int ndim) {
-    if (a.dtype() == DType::Float32)
-      cpu::compare(cpu_op, out.data<bool>(), a.data<float>(), b.data<float>(), shape, as, bs, ndim);
-    else
-      cpu::compare(cpu_op, out.data<bool>(), a.data<int64_t>(), b.data<int64_t>(), shape, as,
-                   bs, ndim);
-  });
+  DeviceScope scope(a.device());
+  run_broadcast(
+      out.shape(), a, b, [&](const int64_t* shape, const int64_t* as, const int64_t* bs, int ndim) {
+        auto run = [&](const auto* a_data, const auto* b_data) {  // compare has two overloads
+          if (a.device().is_cuda())
+            FG_ON_CUDA(cuda::compare(op, out.data<bool>(), a_data, b_data, shape, as, bs, ndim));
+          else
+            cpu::compare(op, out.data<bool>(), a_data, b_data, shape, as, bs, ndim);
+        };
+        if (a.dtype() == DType::Float32)
+          run(a.data<float>(), b.data<float>());
+        else
+          run(a.data<int64_t>(), b.data<int64_t>());
+      });
   return out;
 }
 

@@ -10,7 +10,6 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   check_float32(x, "linear", "the input");
   check_float32(weight, "linear", "weight");
   check_same_device(x, weight, "linear");
-  check_cpu(x, "linear");
   FG_CHECK(weight.dim() == 2, ValueError,
            "[linear] expected a 2-D weight (out_features, in_features), got " << weight.shape());
   FG_CHECK(x.dim() >= 1 && x.shape().back() == weight.shape()[1], ValueError,
@@ -23,7 +22,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Shape out_shape = x.shape();
   out_shape.back() = OUT;
   Tensor out = empty(out_shape, DType::Float32, x.device());
-  cpu::gemm(out.data<float>(), x.data<float>(), weight.data<float>(),
+  FG_LAUNCH(gemm, out.device(), out.data<float>(), x.data<float>(), weight.data<float>(),
             bias.defined() ? bias.data<float>() : nullptr, false, true, false, rows, OUT, IN);
   bool grad_x = x.requires_grad(), grad_w = weight.requires_grad();
   bool grad_b = bias.defined() && bias.requires_grad();
@@ -33,13 +32,13 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
            Tensor dx, dweight, dbias;
            if (grad_x) {  // dx (rows, IN) = dout (rows, OUT) @ weight (OUT, IN)
              dx = empty(x.shape(), DType::Float32, x.device());
-             cpu::gemm(dx.data<float>(), dout.data<float>(), weight.data<float>(), nullptr, false,
-                       false, false, rows, IN, OUT);
+             FG_LAUNCH(gemm, dx.device(), dx.data<float>(), dout.data<float>(),
+                       weight.data<float>(), nullptr, false, false, false, rows, IN, OUT);
            }
            if (grad_w) {  // dweight (OUT, IN) = dout^T (OUT, rows) @ x (rows, IN)
              dweight = empty(weight.shape(), DType::Float32, x.device());
-             cpu::gemm(dweight.data<float>(), dout.data<float>(), x.data<float>(), nullptr, true,
-                       false, false, OUT, IN, rows);
+             FG_LAUNCH(gemm, dweight.device(), dweight.data<float>(), dout.data<float>(),
+                       x.data<float>(), nullptr, true, false, false, OUT, IN, rows);
            }
            if (grad_b) dbias = sum(reshape(dout, {rows, OUT}), {0}, false);
            return std::vector<Tensor>{dx, dweight, dbias};

@@ -27,7 +27,6 @@ static Tensor reduce(const Tensor& losses, Reduction reduction) {
 // Checks (N, C) float32 scores against (N) int64 class indices in [0, C).
 static void check_class_targets(const Tensor& scores, const Tensor& target, const char* op) {
   check_float32(scores, op, "the input");
-  check_cpu(scores, op);
   check_same_device(scores, target, op);
   FG_CHECK(scores.dim() == 2, ValueError,
            "[" << op << "] expected input of shape (N, C), got " << scores.shape());
@@ -38,7 +37,9 @@ static void check_class_targets(const Tensor& scores, const Tensor& target, cons
            "[" << op << "] expected target of shape (" << scores.shape()[0] << ",) for input "
                << scores.shape() << ", got " << target.shape());
   int64_t C = scores.shape()[1];
-  const int64_t* t = target.data<int64_t>();
+  // Checked on the CPU: GPU targets are looked at through a host copy.
+  Tensor host = target.device().is_cpu() ? target : to_device(target, Device{});
+  const int64_t* t = host.data<int64_t>();
   for (int64_t i = 0; i < target.numel(); ++i)
     FG_CHECK(t[i] >= 0 && t[i] < C, ValueError,
              "[" << op << "] target " << t[i] << " at position " << i << " is not a class in [0, "
@@ -53,14 +54,14 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
   int64_t N = logits.shape()[0], C = logits.shape()[1];
   float smoothing = static_cast<float>(label_smoothing);
   Tensor losses = empty({N}, DType::Float32, logits.device());
-  cpu::cross_entropy_forward(losses.data<float>(), logits.data<float>(), target.data<int64_t>(),
-                             smoothing, N, C);
+  FG_LAUNCH(cross_entropy_forward, losses.device(), losses.data<float>(), logits.data<float>(),
+            target.data<int64_t>(), smoothing, N, C);
   record(losses, "cross_entropy", {logits},
          [logits = logits.detach(), target, smoothing, N, C](const Tensor& dlosses) {
            Tensor dlogits = empty({N, C}, DType::Float32, logits.device());
-           cpu::cross_entropy_backward(dlogits.data<float>(), dlosses.data<float>(),
-                                       logits.data<float>(), target.data<int64_t>(), smoothing,
-                                       N, C);
+           FG_LAUNCH(cross_entropy_backward, dlogits.device(), dlogits.data<float>(),
+                     dlosses.data<float>(), logits.data<float>(), target.data<int64_t>(), smoothing,
+                     N, C);
            return std::vector<Tensor>{dlogits};
          });
   return reduce(losses, reduction);
@@ -70,12 +71,12 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reducti
   check_class_targets(log_probs, target, "nll_loss");
   int64_t N = log_probs.shape()[0], C = log_probs.shape()[1];
   Tensor losses = empty({N}, DType::Float32, log_probs.device());
-  cpu::nll_loss_forward(losses.data<float>(), log_probs.data<float>(), target.data<int64_t>(), N,
-                        C);
+  FG_LAUNCH(nll_loss_forward, losses.device(), losses.data<float>(), log_probs.data<float>(),
+            target.data<int64_t>(), N, C);
   record(losses, "nll_loss", {log_probs}, [target, N, C](const Tensor& dlosses) {
     Tensor dlog_probs = empty({N, C}, DType::Float32, dlosses.device());
-    cpu::nll_loss_backward(dlog_probs.data<float>(), dlosses.data<float>(),
-                           target.data<int64_t>(), N, C);
+    FG_LAUNCH(nll_loss_backward, dlog_probs.device(), dlog_probs.data<float>(),
+              dlosses.data<float>(), target.data<int64_t>(), N, C);
     return std::vector<Tensor>{dlog_probs};
   });
   return reduce(losses, reduction);
@@ -86,7 +87,6 @@ static void check_pointwise(const Tensor& input, const Tensor& target, const cha
   check_float32(input, op, "the input");
   check_float32(target, op, "the target");
   check_same_device(input, target, op);
-  check_cpu(input, op);
   FG_CHECK(input.shape() == target.shape(), ValueError,
            "[" << op << "] expected input and target of one shape, got " << input.shape()
                << " and " << target.shape());
@@ -108,15 +108,16 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
   check_pointwise(input, target, "binary_cross_entropy_with_logits");
   int64_t n = input.numel();
   Tensor losses = empty(input.shape(), DType::Float32, input.device());
-  cpu::bce_with_logits_forward(losses.data<float>(), input.data<float>(), target.data<float>(),
-                               n);
+  FG_LAUNCH(bce_with_logits_forward, losses.device(), losses.data<float>(), input.data<float>(),
+            target.data<float>(), n);
   bool grad_target = target.requires_grad();
   record(losses, "binary_cross_entropy_with_logits", {input, target},
          [x = input.detach(), t = target.detach(), grad_target, n](const Tensor& dlosses) {
            Tensor dx = empty(x.shape(), DType::Float32, x.device());
            Tensor dt = grad_target ? empty(t.shape(), DType::Float32, t.device()) : Tensor();
-           cpu::bce_with_logits_backward(dx.data<float>(), grad_target ? dt.data<float>() : nullptr,
-                                         dlosses.data<float>(), x.data<float>(), t.data<float>(), n);
+           FG_LAUNCH(bce_with_logits_backward, dx.device(), dx.data<float>(),
+                     grad_target ? dt.data<float>() : nullptr, dlosses.data<float>(),
+                     x.data<float>(), t.data<float>(), n);
            return std::vector<Tensor>{dx, dt};
          });
   return reduce(losses, reduction);

@@ -11,9 +11,9 @@ static void batched_gemm(Tensor C, const Tensor& A, const Tensor& B, bool trans_
                          bool trans_b, int64_t batch, int64_t M, int64_t N, int64_t K,
                          int64_t stride_c, int64_t stride_a, int64_t stride_b) {
   for (int64_t i = 0; i < batch; ++i)
-    cpu::gemm(C.data<float>() + i * stride_c, A.data<float>() + i * stride_a,
-              B.data<float>() + i * stride_b, nullptr, trans_a, trans_b, stride_c == 0 && i > 0,
-              M, N, K);
+    FG_LAUNCH(gemm, C.device(), C.data<float>() + i * stride_c, A.data<float>() + i * stride_a,
+              B.data<float>() + i * stride_b, nullptr, trans_a, trans_b, stride_c == 0 && i > 0, M,
+              N, K);
   if (batch == 0 && stride_c == 0) fill_(C, 0.0);
 }
 
@@ -21,7 +21,6 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   check_float32(a, "matmul", "the first operand");
   check_float32(b, "matmul", "the second operand");
   check_same_device(a, b, "matmul");
-  check_cpu(a, "matmul");
   FG_CHECK(a.dim() >= 1 && a.dim() <= 3 && b.dim() >= 1 && b.dim() <= 3, ValueError,
            "[matmul] expected 1-D, 2-D or 3-D operands, got shapes " << a.shape() << " and "
                                                                      << b.shape());
@@ -73,7 +72,6 @@ Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a, 
   check_float32(a, "gemm", "a");
   check_float32(b, "gemm", "b");
   check_same_device(a, b, "gemm");
-  check_cpu(a, "gemm");
   FG_CHECK(a.dim() == 2 && b.dim() == 2, ValueError,
            "[gemm] expected 2-D operands, got shapes " << a.shape() << " and " << b.shape());
   int64_t M = a.shape()[trans_a], K = a.shape()[!trans_a];
@@ -99,7 +97,7 @@ Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a, 
   } else {
     out = empty({M, N}, DType::Float32, a.device());
   }
-  cpu::gemm(out.data<float>(), a.data<float>(), b.data<float>(),
+  FG_LAUNCH(gemm, out.device(), out.data<float>(), a.data<float>(), b.data<float>(),
             bias.defined() ? bias.data<float>() : nullptr, trans_a, trans_b, accumulate, M, N, K);
   return out;
 }

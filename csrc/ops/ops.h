@@ -9,6 +9,7 @@
 #include "autograd/node.h"
 #include "core/tensor.h"
 #include "kernels.h"
+#include "ops/device_scope.h"
 
 namespace fg::ops {
 
@@ -48,7 +49,7 @@ Tensor log(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 Tensor abs(const Tensor& x);
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max);
-enum class CompareOp { Eq, Ne, Lt, Le, Gt, Ge };
+using CompareOp = ::fg::CompareOp;
 Tensor compare(CompareOp op, const Tensor& a, const Tensor& b);  // -> bool
 
 // ---- reductions (ops/reduce.cpp) ----
@@ -111,11 +112,41 @@ void adam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& gra
 // ---- autograd entry ----
 void backward(const Tensor& root, const Tensor& gradient, bool retain_graph);
 
+// ---- kernels by device ----
+// FG_LAUNCH(relu_forward, x.device(), y, x, n) runs cpu::relu_forward, or on a CUDA device
+// cuda::relu_forward with that device current; FG_KERNELS(relu_forward) is the pair as a
+// value. Kernels with overloads or template arguments are picked by hand:
+// if (cuda) FG_ON_CUDA(cuda::cast(...)); else cpu::cast(...).
+template <typename Fn>
+struct DeviceKernel {
+  Fn* cpu_kernel;
+  Fn* cuda_kernel;  // null in a build without CUDA, where no tensor is on a GPU
+  template <typename... Args>
+  void operator()(Device device, Args&&... args) const {
+    if (device.is_cuda()) {
+      DeviceScope scope(device);
+      return cuda_kernel(std::forward<Args>(args)...);
+    }
+    cpu_kernel(std::forward<Args>(args)...);
+  }
+};
+#ifdef FORGEGRAD_WITH_CUDA
+#define FG_ON_CUDA(call) call
+#define FG_KERNELS(name) \
+  ::fg::ops::DeviceKernel<decltype(::fg::cpu::name)> { ::fg::cpu::name, ::fg::cuda::name }
+#else
+// A CUDA-only statement: unreachable without CUDA, where no tensor is on a GPU.
+#define FG_ON_CUDA(call) throw ::fg::RuntimeError("[cuda] this build has no CUDA kernels")
+#define FG_KERNELS(name) \
+  ::fg::ops::DeviceKernel<decltype(::fg::cpu::name)> { ::fg::cpu::name, nullptr }
+#endif
+
+#define FG_LAUNCH(name, device, ...) FG_KERNELS(name)(device, __VA_ARGS__)
+
 // ---- checks shared by the ops ----
 void check_float32(const Tensor& x, const char* op, const char* name);
 void check_same_device(const Tensor& a, const Tensor& b, const char* op);
 void check_bias(const Tensor& bias, const Tensor& like, int64_t n, const char* op);  // (n) or undefined
-void check_cpu(const Tensor& x, const char* op);  // until the CUDA backend lands
 void check_writable(const Tensor& dst, const char* op);  // not a copy_of_view
 
 }  // namespace fg::ops

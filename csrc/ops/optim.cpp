@@ -26,11 +26,12 @@ static void check_like_params(const std::vector<Tensor>& params,
   }
 }
 
+// A group is updated by one kernel call, so its parameters share a device.
 static void check_params(const std::vector<Tensor>& params, const char* op) {
   for (size_t i = 0; i < params.size(); ++i) {
     FG_CHECK(params[i].defined(), ValueError, "[" << op << "] params[" << i << "] is missing");
     check_float32(params[i], op, "params");
-    check_cpu(params[i], op);
+    check_same_device(params[0], params[i], op);
   }
 }
 
@@ -72,10 +73,11 @@ std::vector<Tensor> sgd_step(const std::vector<Tensor>& params, const std::vecto
     }
     check_like_params(params, momentum_buffers, "sgd_step", "momentum_buffers");
   }
+  if (params.empty()) return momentum_buffers;
   bump_versions({&params, &momentum_buffers});
-  cpu::sgd_step(pointers<float>(params).data(), pointers<float>(momentum_buffers).data(),
-                pointers<const float>(grads).data(), fresh.get(), options, sizes(params).data(),
-                int64_t(params.size()));
+  FG_LAUNCH(sgd_step, params[0].device(), pointers<float>(params).data(),
+            pointers<float>(momentum_buffers).data(), pointers<const float>(grads).data(),
+            fresh.get(), options, sizes(params).data(), int64_t(params.size()));
   return momentum_buffers;
 }
 
@@ -92,12 +94,13 @@ void adam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& gra
            "[adam_step] expected " << params.size() << " step counts, got " << steps.size());
   for (int64_t step : steps)
     FG_CHECK(step >= 1, ValueError, "[adam_step] expected step counts >= 1, got " << step);
+  if (params.empty()) return;
   bump_versions({&params, &exp_avgs, &exp_avg_sqs, &max_exp_avg_sqs});
-  cpu::adam_step(pointers<float>(params).data(), pointers<float>(exp_avgs).data(),
-                 pointers<float>(exp_avg_sqs).data(),
-                 options.amsgrad ? pointers<float>(max_exp_avg_sqs).data() : nullptr,
-                 pointers<const float>(grads).data(), steps.data(), options,
-                 sizes(params).data(), int64_t(params.size()));
+  FG_LAUNCH(adam_step, params[0].device(), pointers<float>(params).data(),
+            pointers<float>(exp_avgs).data(), pointers<float>(exp_avg_sqs).data(),
+            options.amsgrad ? pointers<float>(max_exp_avg_sqs).data() : nullptr,
+            pointers<const float>(grads).data(), steps.data(), options, sizes(params).data(),
+            int64_t(params.size()));
 }
 
 }  // namespace fg::ops

@@ -47,7 +47,6 @@ static Tensor expand_to(const Tensor& t, const Shape& shape) {
 
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   check_float32(x, "sum", "the input");
-  check_cpu(x, "sum");
   std::vector<int64_t> reduce = normalize_dims(dims, x.dim(), "sum");
   // Reduce runs of neighbouring dimensions at once, the last run first.
   Tensor current = x;
@@ -58,7 +57,8 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
     Shape kept = current.shape();
     for (size_t i = begin; i < end; ++i) kept[reduce[i]] = 1;
     Tensor next = empty(kept, DType::Float32, x.device());
-    cpu::sum_forward(next.data<float>(), current.data<float>(), s.outer, s.n, s.inner);
+    FG_LAUNCH(sum_forward, next.device(), next.data<float>(), current.data<float>(), s.outer, s.n,
+              s.inner);
     current = next;
     end = begin;
   }
@@ -84,7 +84,6 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
 static std::pair<Tensor, Tensor> max_along(const Tensor& x, int64_t dim, bool keepdim,
                                            const char* op) {
   check_float32(x, op, "the input");
-  check_cpu(x, op);
   int64_t d = wrap_dim(dim, x.dim(), op);
   Split s = split_at(x.shape(), d, d);
   FG_CHECK(s.n > 0, ValueError,
@@ -93,12 +92,12 @@ static std::pair<Tensor, Tensor> max_along(const Tensor& x, int64_t dim, bool ke
   Shape out_shape = reduced_shape(x.shape(), {d}, keepdim);
   Tensor values = empty(out_shape, DType::Float32, x.device());
   Tensor indices = empty(out_shape, DType::Int64, x.device());
-  cpu::max_forward(values.data<float>(), indices.data<int64_t>(), x.data<float>(), s.outer, s.n,
-                   s.inner);
+  FG_LAUNCH(max_forward, values.device(), values.data<float>(), indices.data<int64_t>(),
+            x.data<float>(), s.outer, s.n, s.inner);
   record(values, "max", {x}, [indices = indices, shape = x.shape(), s](const Tensor& dout) {
     Tensor dx = empty(shape, DType::Float32, dout.device());
-    cpu::max_backward(dx.data<float>(), dout.data<float>(), indices.data<int64_t>(), s.outer,
-                      s.n, s.inner);
+    FG_LAUNCH(max_backward, dx.device(), dx.data<float>(), dout.data<float>(),
+              indices.data<int64_t>(), s.outer, s.n, s.inner);
     return std::vector<Tensor>{dx};
   });
   return {values, indices};

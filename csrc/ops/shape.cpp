@@ -52,7 +52,6 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
   int64_t a = wrap_dim(dim0, x.dim(), "transpose"), b = wrap_dim(dim1, x.dim(), "transpose");
   if (a == b) return reshape(x, x.shape());
   if (a > b) std::swap(a, b);
-  check_cpu(x, "transpose");
   Shape shape = x.shape();
   std::swap(shape[a], shape[b]);
   Tensor out = empty(shape, x.dtype(), x.device());
@@ -61,10 +60,22 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
   for (int64_t d = a + 1; d < b; ++d) middle *= x.shape()[d];
   for (int64_t d = b + 1; d < x.dim(); ++d) inner *= x.shape()[d];
   int64_t A = x.shape()[a], B = x.shape()[b];
+  auto swap = [&](auto* y, const auto* in) {  // swap_axes is a template: picked by hand
+    DeviceScope scope(x.device());
+    if (x.device().is_cuda())
+      FG_ON_CUDA(cuda::swap_axes(y, in, outer, A, middle, B, inner));
+    else
+      cpu::swap_axes(y, in, outer, A, middle, B, inner);
+  };
   switch (dtype_size(x.dtype())) {
-    case 4: cpu::swap_axes(out.data<float>(), x.data<float>(), outer, A, middle, B, inner); break;
-    case 8: cpu::swap_axes(out.data<int64_t>(), x.data<int64_t>(), outer, A, middle, B, inner); break;
-    default: cpu::swap_axes(out.data<uint8_t>(), x.data<uint8_t>(), outer, A, middle, B, inner);
+    case 4:
+      swap(out.data<float>(), x.data<float>());
+      break;
+    case 8:
+      swap(out.data<int64_t>(), x.data<int64_t>());
+      break;
+    default:
+      swap(out.data<uint8_t>(), x.data<uint8_t>());
   }
   record(out, "transpose", {x}, [a, b](const Tensor& dout) {
     return std::vector<Tensor>{transpose(dout, a, b)};
@@ -79,7 +90,8 @@ static Tensor row_range(const Tensor& x, int64_t start, int64_t count, Shape sha
   Tensor out = x.alias(shape, start * row);
   record(out, "select", {x}, [in_shape = x.shape(), start, count, row](const Tensor& dout) {
     Tensor dx = zeros(in_shape, DType::Float32, dout.device());
-    std::copy(dout.data<float>(), dout.data<float>() + count * row, dx.data<float>() + start * row);
+    Tensor rows = dx.alias({count * row}, start * row);
+    copy_(rows, reshape(dout, {count * row}));
     return std::vector<Tensor>{dx};
   });
   return out;
@@ -105,9 +117,9 @@ Tensor slice(const Tensor& x, int64_t start, int64_t stop, int64_t step) {
     shape[0] = count;
     return row_range(x, std::min(start, n), count, shape);
   }
-  Tensor indices = empty({count}, DType::Int64, x.device());
+  Tensor indices = empty({count}, DType::Int64, Device{});
   for (int64_t i = 0; i < count; ++i) indices.data<int64_t>()[i] = start + i * step;
-  Tensor out = index_select(x, indices);
+  Tensor out = index_select(x, to_device(indices, x.device()));
   out.impl()->copy_of_view = true;
   return out;
 }
@@ -119,26 +131,28 @@ Tensor index_select(const Tensor& x, const Tensor& indices) {
   FG_CHECK(indices.dim() == 1, ValueError,
            "[index] expected a 1-d index array, got shape " << indices.shape());
   check_same_device(x, indices, "index");
-  check_cpu(x, "index");
   int64_t n = x.shape()[0];
-  // Normalize negative indices into a private copy, checking bounds first.
-  Tensor normalized = empty(indices.shape(), DType::Int64, x.device());
+  // Normalize negative indices into a private copy, checking bounds first (on the CPU; GPU
+  // indices go through a host copy and come back normalized).
+  Tensor host = indices.device().is_cpu() ? indices : to_device(indices, Device{});
+  Tensor normalized = empty(indices.shape(), DType::Int64, Device{});
   for (int64_t i = 0; i < indices.numel(); ++i) {
-    int64_t k = indices.data<int64_t>()[i];
+    int64_t k = host.data<int64_t>()[i];
     FG_CHECK(k >= -n && k < n, IndexError,
              "[index] index " << k << " is out of bounds for dimension 0 with size " << n);
     normalized.data<int64_t>()[i] = k < 0 ? k + n : k;
   }
+  normalized = to_device(normalized, x.device());
   Shape shape = x.shape();
   shape[0] = indices.numel();
   Tensor out = empty(shape, x.dtype(), x.device());
   int64_t row = shape_numel(Shape(x.shape().begin() + 1, x.shape().end()));
-  cpu::gather_rows(out.raw_data(), x.raw_data(), normalized.data<int64_t>(), normalized.numel(),
-                   row * static_cast<int64_t>(dtype_size(x.dtype())));
+  FG_LAUNCH(gather_rows, x.device(), out.raw_data(), x.raw_data(), normalized.data<int64_t>(),
+            normalized.numel(), row * static_cast<int64_t>(dtype_size(x.dtype())));
   record(out, "index", {x}, [in_shape = x.shape(), normalized, row](const Tensor& dout) {
     Tensor dx = zeros(in_shape, DType::Float32, dout.device());
-    cpu::scatter_add_rows(dx.data<float>(), dout.data<float>(), normalized.data<int64_t>(),
-                          normalized.numel(), row);
+    FG_LAUNCH(scatter_add_rows, dx.device(), dx.data<float>(), dout.data<float>(),
+              normalized.data<int64_t>(), normalized.numel(), row);
     return std::vector<Tensor>{dx};
   });
   return out;

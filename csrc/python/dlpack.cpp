@@ -59,10 +59,14 @@ struct Export {
 
 DLDataType dl_dtype(DType dtype) {
   switch (dtype) {
-    case DType::Float32: return {kDLFloat, 32, 1};
-    case DType::Int64: return {kDLInt, 64, 1};
-    case DType::Bool: return {kDLBool, 8, 1};
-    default: return {kDLUInt, 8, 1};
+    case DType::Float32:
+      return {kDLFloat, 32, 1};
+    case DType::Int64:
+      return {kDLInt, 64, 1};
+    case DType::Bool:
+      return {kDLBool, 8, 1};
+    default:
+      return {kDLUInt, 8, 1};
   }
 }
 
@@ -70,9 +74,7 @@ DLDevice dl_device(Device device) {
   return device.is_cpu() ? DLDevice{kDLCPU, 0} : DLDevice{kDLCUDA, device.index};
 }
 
-void delete_export(DLManagedTensor* managed) {
-  delete static_cast<Export*>(managed->manager_ctx);
-}
+void delete_export(DLManagedTensor* managed) { delete static_cast<Export*>(managed->manager_ctx); }
 
 py::capsule to_dlpack(const Tensor& t) {
   auto* context = new Export{};
@@ -173,8 +175,7 @@ void gather_strided(char* out, const char* base, const DLTensor& dl, size_t size
 Tensor from_capsule(py::capsule capsule) {
   FG_CHECK(PyCapsule_IsValid(capsule.ptr(), kCapsuleName), ValueError,
            "[from_dlpack] expected an unused 'dltensor' capsule (a capsule can be taken once)");
-  auto* managed =
-      static_cast<DLManagedTensor*>(PyCapsule_GetPointer(capsule.ptr(), kCapsuleName));
+  auto* managed = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(capsule.ptr(), kCapsuleName));
   // From here on the tensor is ours: the capsule must not delete it.
   PyCapsule_SetName(capsule.ptr(), kUsedCapsuleName);
   auto release = [managed] {
@@ -225,7 +226,8 @@ Tensor from_dlpack(const py::object& x) {
   if (py::isinstance<py::capsule>(x)) return from_capsule(x.cast<py::capsule>());
   FG_CHECK(py::hasattr(x, "__dlpack__") && py::hasattr(x, "__dlpack_device__"), TypeError,
            "[from_dlpack] expected an object with __dlpack__ and __dlpack_device__ (or a "
-           "DLPack capsule), got " << type_name(x));
+           "DLPack capsule), got "
+               << type_name(x));
   auto device = x.attr("__dlpack_device__")().cast<std::pair<int32_t, int32_t>>();
   // CUDA producers are asked to order their work before the legacy default stream (1),
   // the stream forgegrad's kernels run on.

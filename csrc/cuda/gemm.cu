@@ -1,0 +1,168 @@
+// SGEMM on the GPU: C (M, N) = op(A) @ op(B) [+ C] [+ bias], the CPU's gemm
+// (csrc/cpu/gemm.cpp) being the reference. Each block computes a 128 x 128 tile of C with
+// 256 threads, 8 x 8 outputs a thread in registers (two 4 x 4 quadrants 64 apart, so the
+// shared-memory reads are float4s without bank conflicts). The k loop walks 8-deep slices:
+// op(A) and op(B) slices are staged in shared memory, k-major, and double buffered (the next
+// slice is fetched into registers while the current one is multiplied). Global loads are
+// 16-byte float4s along whichever axis the operand is contiguous in, wherever four
+// elements are in bounds and aligned; the transposes are template arguments.
+#include <cstdint>
+
+#include "cuda/launch.cuh"
+#include "kernels.h"
+
+namespace fg::cuda {
+namespace {
+
+constexpr int BM = 128, BN = 128, BK = 8, kGemmThreads = 256;
+
+// Four consecutive elements data[row * ld + col .. col + 3] of a (rows, cols) matrix, zero
+// past its edges.
+__device__ float4 load4(const float* data, int64_t row, int64_t col, int64_t rows, int64_t cols,
+                        int64_t ld) {
+  float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  if (row >= rows) return v;
+  const float* p = data + row * ld + col;
+  if (col + 3 < cols && (reinterpret_cast<uintptr_t>(p) & 15) == 0)
+    return *reinterpret_cast<const float4*>(p);
+  if (col + 0 < cols) v.x = p[0];
+  if (col + 1 < cols) v.y = p[1];
+  if (col + 2 < cols) v.z = p[2];
+  if (col + 3 < cols) v.w = p[3];
+  return v;
+}
+
+// The slice of op(A) (BM rows from m0, BK columns from k0) this thread fetches, and where it
+// goes in the k-major shared tile As[BK][BM].
+template <bool kTransA>
+struct ASlice {
+  __device__ static float4 load(const float* A, int64_t m0, int64_t k0, int64_t M, int64_t K,
+                                int t) {
+    if (kTransA)  // stored (K, M), contiguous along m: row k0 + t / 32, columns m0 + 4 (t % 32)
+      return load4(A, k0 + t / 32, m0 + (t % 32) * 4, K, M, M);
+    // stored (M, K), contiguous along k: row m0 + t / 2, columns k0 + 4 (t % 2)
+    return load4(A, m0 + t / 2, k0 + (t % 2) * 4, M, K, K);
+  }
+  __device__ static void store(float (*As)[BM], float4 v, int t) {
+    if (kTransA) {
+      int k = t / 32, m = (t % 32) * 4;
+      As[k][m] = v.x, As[k][m + 1] = v.y, As[k][m + 2] = v.z, As[k][m + 3] = v.w;
+    } else {
+      int m = t / 2, k = (t % 2) * 4;
+      As[k][m] = v.x, As[k + 1][m] = v.y, As[k + 2][m] = v.z, As[k + 3][m] = v.w;
+    }
+  }
+};
+
+// The slice of op(B) (BK rows from k0, BN columns from n0), to Bs[BK][BN].
+template <bool kTransB>
+struct BSlice {
+  __device__ static float4 load(const float* B, int64_t k0, int64_t n0, int64_t N, int64_t K,
+                                int t) {
+    if (kTransB)  // stored (N, K), contiguous along k: row n0 + t / 2, columns k0 + 4 (t % 2)
+      return load4(B, n0 + t / 2, k0 + (t % 2) * 4, N, K, K);
+    // stored (K, N), contiguous along n: row k0 + t / 32, columns n0 + 4 (t % 32)
+    return load4(B, k0 + t / 32, n0 + (t % 32) * 4, K, N, N);
+  }
+  __device__ static void store(float (*Bs)[BN], float4 v, int t) {
+    if (kTransB) {
+      int n = t / 2, k = (t % 2) * 4;
+      Bs[k][n] = v.x, Bs[k + 1][n] = v.y, Bs[k + 2][n] = v.z, Bs[k + 3][n] = v.w;
+    } else {
+      int k = t / 32, n = (t % 32) * 4;
+      Bs[k][n] = v.x, Bs[k][n + 1] = v.y, Bs[k][n + 2] = v.z, Bs[k][n + 3] = v.w;
+    }
+  }
+};
+
+// A (M, K) or (K, M), B (K, N) or (N, K), bias (N) or null -> C (M, N), one 128 x 128 tile
+// a block
+template <bool kTransA, bool kTransB>
+__global__ void __launch_bounds__(kGemmThreads)
+    gemm_kernel(float* C, const float* A, const float* B, const float* bias, bool accumulate,
+                int64_t M, int64_t N, int64_t K) {
+  __shared__ __align__(16) float As[2][BK][BM];
+  __shared__ __align__(16) float Bs[2][BK][BN];
+  const int t = threadIdx.x, tx = t % 16, ty = t / 16;
+  const int64_t m0 = int64_t(blockIdx.y) * BM, n0 = int64_t(blockIdx.x) * BN;
+
+  float acc[8][8] = {};
+  float4 a_next = ASlice<kTransA>::load(A, m0, 0, M, K, t);
+  float4 b_next = BSlice<kTransB>::load(B, 0, n0, N, K, t);
+  ASlice<kTransA>::store(As[0], a_next, t);
+  BSlice<kTransB>::store(Bs[0], b_next, t);
+  __syncthreads();
+
+  int buffer = 0;
+  for (int64_t k0 = 0; k0 < K; k0 += BK) {
+    bool more = k0 + BK < K;
+    if (more) {  // fetch the next slice while this one is multiplied
+      a_next = ASlice<kTransA>::load(A, m0, k0 + BK, M, K, t);
+      b_next = BSlice<kTransB>::load(B, k0 + BK, n0, N, K, t);
+    }
+#pragma unroll
+    for (int k = 0; k < BK; ++k) {
+      float a[8], b[8];
+      float4 a0 = *reinterpret_cast<const float4*>(&As[buffer][k][ty * 4]);
+      float4 a1 = *reinterpret_cast<const float4*>(&As[buffer][k][64 + ty * 4]);
+      float4 b0 = *reinterpret_cast<const float4*>(&Bs[buffer][k][tx * 4]);
+      float4 b1 = *reinterpret_cast<const float4*>(&Bs[buffer][k][64 + tx * 4]);
+      a[0] = a0.x, a[1] = a0.y, a[2] = a0.z, a[3] = a0.w;
+      a[4] = a1.x, a[5] = a1.y, a[6] = a1.z, a[7] = a1.w;
+      b[0] = b0.x, b[1] = b0.y, b[2] = b0.z, b[3] = b0.w;
+      b[4] = b1.x, b[5] = b1.y, b[6] = b1.z, b[7] = b1.w;
+#pragma unroll
+      for (int i = 0; i < 8; ++i)
+#pragma unroll
+        for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+    }
+    if (more) {
+      // The other buffer was last read before the previous barrier: safe to overwrite.
+      ASlice<kTransA>::store(As[buffer ^ 1], a_next, t);
+      BSlice<kTransB>::store(Bs[buffer ^ 1], b_next, t);
+      __syncthreads();
+      buffer ^= 1;
+    }
+  }
+
+  // Epilogue: rows ty*4 + {0..3} and 64 + ty*4 + {0..3}, columns likewise with tx.
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    int64_t m = m0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + i - 4);
+    if (m >= M) continue;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      int64_t n = n0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + j - 4);
+      if (n >= N) continue;
+      float v = acc[i][j] + (bias ? bias[n] : 0.0f);
+      float* c = C + m * N + n;
+      *c = accumulate ? *c + v : v;
+    }
+  }
+}
+
+template <bool kTransA, bool kTransB>
+void launch_gemm(float* C, const float* A, const float* B, const float* bias, bool accumulate,
+                 int64_t M, int64_t N, int64_t K) {
+  dim3 grid(static_cast<unsigned>((N + BN - 1) / BN), static_cast<unsigned>((M + BM - 1) / BM));
+  gemm_kernel<kTransA, kTransB><<<grid, kGemmThreads>>>(C, A, B, bias, accumulate, M, N, K);
+  FG_CUDA_CHECK_LAUNCH("gemm");
+}
+
+}  // namespace
+
+// A (M, K) or (K, M) if trans_a, B (K, N) or (N, K) if trans_b, bias (N) or null -> C (M, N)
+void gemm(float* C, const float* A, const float* B, const float* bias, bool trans_a, bool trans_b,
+          bool accumulate, int64_t M, int64_t N, int64_t K) {
+  if (M <= 0 || N <= 0) return;
+  FG_CHECK((M + BM - 1) / BM <= 65535, ValueError,
+           "[gemm] the CUDA kernel takes at most " << 65535 * BM << " rows, got " << M);
+  if (trans_a)
+    trans_b ? launch_gemm<true, true>(C, A, B, bias, accumulate, M, N, K)
+            : launch_gemm<true, false>(C, A, B, bias, accumulate, M, N, K);
+  else
+    trans_b ? launch_gemm<false, true>(C, A, B, bias, accumulate, M, N, K)
+            : launch_gemm<false, false>(C, A, B, bias, accumulate, M, N, K);
+}
+
+}  // namespace fg::cuda

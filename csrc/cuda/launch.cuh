@@ -1,0 +1,43 @@
+// What the CUDA kernels share: block sizes, grid-stride loops over n elements, and the
+// FG_CUDA_ELEMENTWISE macro that mirrors the CPU's FG_ELEMENTWISE_KERNEL, so that a kernel's
+// two versions read alike. Included by .cu files only.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "cuda/check.h"
+
+namespace fg::cuda {
+
+constexpr int kThreads = 256;
+
+// Enough blocks to cover n with kThreads each, capped: grid-stride loops do the rest.
+inline unsigned blocks_for(int64_t n) {
+  return static_cast<unsigned>(std::clamp<int64_t>((n + kThreads - 1) / kThreads, 1, 65535 * 8));
+}
+
+template <typename Body>
+__global__ void for_each_index(int64_t n, Body body) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    body(i);
+}
+
+// Runs body(i) for i in [0, n) on the current device's default stream; `name` names the
+// kernel in the error a failed launch raises.
+template <typename Body>
+void launch_for_each(const char* name, int64_t n, Body body) {
+  if (n <= 0) return;
+  for_each_index<<<blocks_for(n), kThreads>>>(n, body);
+  FG_CUDA_CHECK_LAUNCH(name);
+}
+
+}  // namespace fg::cuda
+
+// Defines `void name params` (its last parameter `int64_t n`) whose element i does `body`.
+#define FG_CUDA_ELEMENTWISE(name, params, body)                                 \
+  void name params {                                                            \
+    ::fg::cuda::launch_for_each(#name, n, [=] __device__(int64_t i) { body; }); \
+  }

@@ -1,0 +1,110 @@
+// Fused optimizer updates on the GPU: a multi-tensor launch per chunk of up to 32 tensors
+// of a group, each block updating one 4096-element slice of one tensor. The element math is
+// csrc/optim_math.h, the same code the CPU loops (csrc/cpu/optim.cpp) run.
+#include <vector>
+
+#include "cuda/launch.cuh"
+#include "kernels.h"
+#include "optim_math.h"
+
+namespace fg::cuda {
+namespace {
+
+constexpr int kMaxTensors = 32;  // per launch: the arguments stay under 4 KiB
+constexpr int64_t kSliceElements = 4096;
+
+// The tensors of one launch, by value in the kernel's arguments. first_block[t] is the
+// first block of tensor t; block b works on the tensor whose range holds it.
+template <typename Scalars>
+struct TensorList {
+  float* params[kMaxTensors];
+  float* buffers[kMaxTensors];   // momentum (SGD) or exp_avg (Adam); null when unused
+  float* buffers2[kMaxTensors];  // exp_avg_sq (Adam)
+  float* buffers3[kMaxTensors];  // max_exp_avg_sq (Adam with amsgrad)
+  const float* grads[kMaxTensors];
+  int64_t sizes[kMaxTensors];
+  int64_t first_block[kMaxTensors + 1];
+  Scalars scalars[kMaxTensors];
+  int count;
+};
+
+// update(list, t, i) for element i of tensor t, over every element of the list's tensors
+template <typename Scalars, typename Update>
+__global__ void multi_tensor_kernel(TensorList<Scalars> list, Update update) {
+  int t = 0;
+  while (t + 1 < list.count && list.first_block[t + 1] <= int64_t(blockIdx.x)) ++t;
+  int64_t begin = (int64_t(blockIdx.x) - list.first_block[t]) * kSliceElements;
+  int64_t end = min(list.sizes[t], begin + kSliceElements);
+  for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) update(list, t, i);
+}
+
+// Launches `update` over tensors [0, count), kMaxTensors at a time; fill(list, slot, i)
+// puts tensor i in slot `slot` of a list.
+template <typename Scalars, typename Fill, typename Update>
+void for_each_chunk(const char* name, const int64_t* sizes, int64_t count, Fill fill,
+                    Update update) {
+  for (int64_t first = 0; first < count; first += kMaxTensors) {
+    TensorList<Scalars> list{};
+    list.count = static_cast<int>(std::min<int64_t>(kMaxTensors, count - first));
+    int64_t blocks = 0;
+    for (int slot = 0; slot < list.count; ++slot) {
+      fill(list, slot, first + slot);
+      list.sizes[slot] = sizes[first + slot];
+      list.first_block[slot] = blocks;
+      blocks += (sizes[first + slot] + kSliceElements - 1) / kSliceElements;
+    }
+    list.first_block[list.count] = blocks;
+    if (blocks == 0) continue;
+    multi_tensor_kernel<<<static_cast<unsigned>(blocks), kThreads>>>(list, update);
+    FG_CUDA_CHECK_LAUNCH(name);
+  }
+}
+
+}  // namespace
+
+void sgd_step(float* const* params, float* const* momentum_buffers, const float* const* grads,
+              const bool* fresh, const SgdOptions& options, const int64_t* sizes, int64_t count) {
+  const bool momentum = options.momentum != 0.0;
+  for_each_chunk<SgdScalars>(
+      "sgd_step", sizes, count,
+      [&](TensorList<SgdScalars>& list, int slot, int64_t i) {
+        list.params[slot] = params[i];
+        list.buffers[slot] = momentum ? momentum_buffers[i] : nullptr;
+        list.grads[slot] = grads[i];
+        list.scalars[slot] = sgd_scalars(options, fresh[i]);
+      },
+      [] __device__(const TensorList<SgdScalars>& list, int t, int64_t i) {
+        float* buffer = list.buffers[t];
+        if (buffer)
+          sgd_update(list.params[t][i], buffer[i], list.grads[t][i], list.scalars[t]);
+        else
+          sgd_update(list.params[t][i], list.grads[t][i], list.scalars[t]);
+      });
+}
+
+void adam_step(float* const* params, float* const* exp_avgs, float* const* exp_avg_sqs,
+               float* const* max_exp_avg_sqs, const float* const* grads, const int64_t* steps,
+               const AdamOptions& options, const int64_t* sizes, int64_t count) {
+  const bool amsgrad = options.amsgrad;
+  for_each_chunk<AdamScalars>(
+      "adam_step", sizes, count,
+      [&](TensorList<AdamScalars>& list, int slot, int64_t i) {
+        list.params[slot] = params[i];
+        list.buffers[slot] = exp_avgs[i];
+        list.buffers2[slot] = exp_avg_sqs[i];
+        list.buffers3[slot] = amsgrad ? max_exp_avg_sqs[i] : nullptr;
+        list.grads[slot] = grads[i];
+        list.scalars[slot] = adam_scalars(options, steps[i]);
+      },
+      [] __device__(const TensorList<AdamScalars>& list, int t, int64_t i) {
+        float* v_max = list.buffers3[t];
+        if (v_max)
+          adam_update<true>(list.params[t][i], list.buffers[t][i], list.buffers2[t][i], v_max + i,
+                            list.grads[t][i], list.scalars[t]);
+        else
+          adam_update<false>(list.params[t][i], list.buffers[t][i], list.buffers2[t][i], nullptr,
+                             list.grads[t][i], list.scalars[t]);
+      });
+}
+
+}  // namespace fg::cuda

@@ -18,6 +18,7 @@ import pytest
 
 import forgegrad as fg
 from forgegrad import cli
+from helpers import CUDA_SKIP_REASON
 
 ACCURACY_LINE = re.compile(r"test accuracy: (\d+\.\d)%")
 QUICK = ["train", "--dataset", "spirals", "--epochs", "3", "--hidden", "32", "--no-progress"]
@@ -39,7 +40,7 @@ def test_train_spirals_prints_the_model_and_the_test_accuracy(capsys):
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert lines[0] == ("spirals: 210 train, 30 validation, 60 test samples, 2 features, "
-                        "3 classes")
+                        f"3 classes; training on {cli._device('auto')}")
     assert "Sequential(" in out and "Linear(in_features=2, out_features=256" in out
     assert "Dropout(p=0.2" in out and "Linear(in_features=256, out_features=3" in out
     assert re.search(r"^trained 30 epochs in [\d.]+ s \(\d+ samples/s\); last epoch: loss "
@@ -198,16 +199,21 @@ def test_device_cuda_without_a_gpu_exits_with_a_message():
                         r"\(see `forgegrad info`\)", str(exit_info.value.code))
 
 
-def test_device_auto_trains_on_the_cpu_when_a_gpu_is_present(monkeypatch, capsys):
-    # As if a GPU were present: auto must still train (on the CPU, as fit does for now),
-    # while an explicit --device cuda says that GPU training is not available.
-    monkeypatch.setattr(cli._C, "cuda_compiled", True)
+def test_device_auto_picks_the_gpu_when_one_is_usable(monkeypatch):
+    assert cli._device("cpu") == "cpu"
     monkeypatch.setattr(cli._C, "cuda_device_count", lambda: 1)
-    code, out, _ = run(QUICK + ["--device", "auto"], capsys)
-    assert code == 0 and ACCURACY_LINE.fullmatch(out.splitlines()[-1])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(QUICK + ["--device", "cuda"])
-    assert "use --device cpu" in str(exit_info.value.code)
+    assert cli._device("auto") == "cuda" and cli._device("cuda") == "cuda"
+    monkeypatch.setattr(cli._C, "cuda_device_count", lambda: 0)
+    assert cli._device("auto") == "cpu"
+
+
+@pytest.mark.cuda
+def test_train_on_the_gpu(capsys):
+    if not fg.info()["cuda_available"]:
+        pytest.skip(CUDA_SKIP_REASON)
+    code, out, _ = run(QUICK + ["--device", "cuda"], capsys)
+    assert code == 0 and "training on cuda" in out.splitlines()[0]
+    assert ACCURACY_LINE.fullmatch(out.splitlines()[-1])
 
 
 def test_digits_without_scikit_learn_says_what_to_install(monkeypatch, capsys):

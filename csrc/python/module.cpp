@@ -101,6 +101,32 @@ static int cuda_device_count() {
 #endif
 }
 
+// forgegrad.cuda's functions, by device index; RuntimeError in a build without CUDA.
+static void bind_cuda_runtime(py::module_& m) {
+#ifdef FORGEGRAD_WITH_CUDA
+  m.def("_cuda_device_name", [](int index) {
+    cuda::check_device(index, "get_device_name");
+    return cuda::device_name(index);
+  });
+  m.def("_cuda_synchronize", &cuda::synchronize, py::call_guard<py::gil_scoped_release>());
+  m.def("_cuda_memory_allocated", &cuda::memory_allocated);
+  m.def("_cuda_max_memory_allocated", &cuda::max_memory_allocated);
+  m.def("_cuda_memory_reserved", &cuda::memory_reserved);
+  m.def("_cuda_reset_peak_memory_stats", &cuda::reset_peak_memory_stats);
+  m.def("_cuda_empty_cache", &cuda::empty_cache);
+#else
+  for (const char* name : {"_cuda_device_name", "_cuda_synchronize", "_cuda_memory_allocated",
+                           "_cuda_max_memory_allocated", "_cuda_memory_reserved",
+                           "_cuda_reset_peak_memory_stats", "_cuda_empty_cache"}) {
+    std::string op = std::string(name).substr(6);
+    m.def(name, [op](py::args, py::kwargs) {
+      throw RuntimeError("[" + op + "] this build of forgegrad has no CUDA support (nvcc was "
+                         "not found when it was built)");
+    });
+  }
+#endif
+}
+
 static Isa parse_isa(const std::string& name) {
   if (name == "scalar") return Isa::Scalar;
   if (name == "avx2") return Isa::AVX2;
@@ -195,6 +221,7 @@ PYBIND11_MODULE(_C, m) {
   m.attr("cuda_compiled") = false;
 #endif
   m.def("cuda_device_count", &cuda_device_count);
+  bind_cuda_runtime(m);
   m.attr("__version__") = FORGEGRAD_VERSION;
 
   add_argument_type_errors(m, false);

@@ -86,6 +86,44 @@ static py::array to_numpy(const Tensor& t) {
   return py::array(numpy_dtype(t.dtype()), t.shape(), strides, t.raw_data(), owner);
 }
 
+// _move_to_(tensors, device): leaves' values (and their .grad) moved to another device in
+// place, so every reference to them (an optimizer's parameter list) sees the move, as
+// Module.to needs. Every copy is made before any tensor changes: a failure changes nothing.
+static void move_to_(const std::vector<Tensor>& tensors, const py::object& device) {
+  Device target = parse_device(device);
+  std::vector<std::pair<Tensor, Tensor>> moves;  // (tensor or its grad, its copy)
+  for (const Tensor& t : tensors) {
+    FG_CHECK(t.is_leaf(), RuntimeError, "[to] only leaf tensors can be moved in place");
+    moves.emplace_back(t, ops::to_device(t.detach(), target));
+    if (t.grad().defined()) moves.emplace_back(t.grad(), ops::to_device(t.grad(), target));
+  }
+  for (auto& [t, moved] : moves) {
+    t.impl()->storage = moved.storage();
+    t.impl()->offset = moved.storage_offset();
+  }
+}
+
+// CUDA tensors describe their memory to CuPy, Numba and others (version 3 of the protocol;
+// stream 1: the legacy default stream, which forgegrad's kernels run on). CPU tensors have
+// no such attribute, as in PyTorch.
+static py::dict cuda_array_interface(const Tensor& t) {
+  if (!t.device().is_cuda())
+    throw py::attribute_error("[__cuda_array_interface__] a " + t.device().str() +
+                              " tensor has no CUDA array interface; move it with .cuda()");
+  FG_CHECK(!t.requires_grad(), RuntimeError,
+           "[__cuda_array_interface__] can't export a tensor that requires grad; use "
+           "tensor.detach()");
+  static const char* typestrs[] = {"<f4", "<i8", "|b1", "|u1"};
+  py::dict interface;
+  interface["shape"] = py::tuple(py::cast(t.shape()));
+  interface["typestr"] = typestrs[static_cast<int>(t.dtype())];
+  interface["data"] = py::make_tuple(reinterpret_cast<uintptr_t>(t.raw_data()), false);
+  interface["strides"] = py::none();  // C-contiguous
+  interface["version"] = 3;
+  interface["stream"] = 1;
+  return interface;
+}
+
 // Reads a Python operand (Tensor or number, numpy scalars included) for an op with `self`.
 // An integer meets an int64 tensor as int64; every other number is float32.
 std::string type_name(const py::object& o) {
@@ -212,10 +250,11 @@ void bind_tensor(py::module_& m) {
            py::arg("gradient") = py::none(), py::arg("retain_graph") = false)
       .def("detach", &Tensor::detach)
       .def("numpy", &to_numpy)
-      .def("item", [](const Tensor& t) -> py::object {
-        FG_CHECK(t.numel() == 1, ValueError,
+      .def("item", [](const Tensor& gpu_or_cpu) -> py::object {
+        FG_CHECK(gpu_or_cpu.numel() == 1, ValueError,
                  "[item] only one-element tensors can be converted to a Python scalar, got shape "
-                     << t.shape());
+                     << gpu_or_cpu.shape());
+        Tensor t = ops::to_device(gpu_or_cpu.detach(), Device{});  // the value, on the host
         switch (t.dtype()) {
           case DType::Float32: return py::float_(*t.data<float>());
           case DType::Int64: return py::int_(*t.data<int64_t>());
@@ -223,6 +262,7 @@ void bind_tensor(py::module_& m) {
           default: return py::int_(*t.data<uint8_t>());
         }
       })
+      .def_property_readonly("__cuda_array_interface__", &cuda_array_interface)
       .def("_storage_offset", &Tensor::storage_offset)
       .def("_data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw_data()); })
       .def("__array__", [](const Tensor& t, py::object dtype, py::object copy) {
@@ -267,6 +307,7 @@ void bind_tensor(py::module_& m) {
   tensor.attr("__array_ufunc__") = py::none();
 
   m.def("from_numpy", &from_numpy, py::arg("array"));
+  m.def("_move_to_", &move_to_, py::arg("tensors"), py::arg("device"));
   m.def("_copy_from_numpy", &copy_from_numpy, py::arg("array"));
 }
 

@@ -25,7 +25,7 @@ long = int64
 float = float32  # noqa: A001
 dtype = _C.dtype
 
-from . import nn, optim, data, datasets  # noqa: E402  (they use the names above)
+from . import nn, optim, data, datasets, cuda  # noqa: E402  (they use the names above)
 from .data import Dataset, TensorDataset, DataLoader  # noqa: E402
 from .serialization import save, load  # noqa: E402
 from .train import (fit, evaluate, predict, History, Callback, EarlyStopping,  # noqa: E402
@@ -36,7 +36,7 @@ __all__ = [
     "randn", "zeros_like", "ones_like", "manual_seed", "get_rng_state", "set_rng_state",
     "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "float32", "int64", "bool", "uint8", "device",
-    "info", "set_num_threads", "get_num_threads", "nn", "exp", "log", "sqrt", "abs", "clamp",
+    "info", "set_num_threads", "get_num_threads", "nn", "cuda", "exp", "log", "sqrt", "abs", "clamp",
     "sum", "mean", "max", "argmax", "matmul", "reshape", "flatten", "transpose", "relu", "tanh",
     "sigmoid", "softmax", "log_softmax", "clone", "add", "sub", "mul", "div", "neg", "optim",
     "data", "datasets", "Dataset", "TensorDataset", "DataLoader", "save", "load", "fit",

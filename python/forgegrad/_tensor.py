@@ -28,7 +28,7 @@ def reshape(input, *shape):
 
 
 def _repr(self):
-    array = self.detach().numpy()
+    array = self.detach().cpu().numpy()
     if self.dtype == _C.dtype.float32:
         body = np.array2string(array, separator=", ", prefix="tensor(",
                                formatter={"float_kind": lambda v: f"{v:.4f}"})
@@ -112,7 +112,7 @@ def _in_place(op, name, takes_alpha=False, augmented=False):
 _METHODS = {
     "__repr__": _repr,
     "__str__": _repr,
-    "tolist": lambda self: self.detach().numpy().tolist(),
+    "tolist": lambda self: self.detach().cpu().numpy().tolist(),
     "to": _to,
     "float": lambda self: _C._to_dtype(self, _C.dtype.float32),
     "long": lambda self: _C._to_dtype(self, _C.dtype.int64),

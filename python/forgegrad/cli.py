@@ -86,14 +86,14 @@ def _non_negative_int(text):
 
 
 def _device(requested):
-    """The device to train on. fit drives the CPU until the CUDA backend lands, so auto is
-    the CPU for now and an explicit cuda says why it cannot run."""
-    if requested == "cuda":
-        usable = _C.cuda_compiled and _C.cuda_device_count() > 0
+    """The device to train on: auto is the GPU when one is usable, else the CPU; an explicit
+    cuda without a usable GPU says why it cannot run."""
+    usable = _C.cuda_device_count() > 0
+    if requested == "cuda" and not usable:
         raise SystemExit("forgegrad train: --device cuda: " +
-                         ("training on the GPU comes with the CUDA backend; use --device cpu"
-                          if usable else "no CUDA device is usable (see `forgegrad info`)"))
-    return "cpu"
+                         ("no CUDA device is usable (see `forgegrad info`)" if _C.cuda_compiled
+                          else "this build of forgegrad has no CUDA support"))
+    return "cuda" if requested == "cuda" or (requested == "auto" and usable) else "cpu"
 
 
 def _check_output(option, path):
@@ -107,7 +107,7 @@ def _check_output(option, path):
 
 
 def train(args):
-    _device(args.device)
+    device = _device(args.device)
     for option, path in (("--save", args.save), ("--plot", args.plot)):
         if path:
             _check_output(option, path)
@@ -117,7 +117,7 @@ def train(args):
     except ImportError as error:
         raise SystemExit(f"forgegrad train: {error}")
     model = build_mlp(data.num_features, args.hidden, data.num_classes, args.activation,
-                      args.dropout)
+                      args.dropout).to(device)
     optimizer = build_optimizer(args.optimizer, model.parameters(), args.lr, args.weight_decay,
                                 args.momentum)
     scheduler = build_scheduler(args.scheduler, optimizer, args.epochs)
@@ -125,7 +125,7 @@ def train(args):
     loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     print(f"{data.name}: {len(data.train)} train, {len(data.val)} validation, "
           f"{len(data.test)} test samples, {data.num_features} features, "
-          f"{data.num_classes} classes")
+          f"{data.num_classes} classes; training on {device}")
     print(model)
     start = time.perf_counter()
     history = fit(model, loss_fn, optimizer, data.train, data.val, epochs=args.epochs,
@@ -200,7 +200,7 @@ def parser():
     t.add_argument("--seed", type=int, default=0,
                    help="for the split, the initial weights, dropout and shuffles")
     t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                   help="auto: the CPU until the CUDA backend drives training")
+                   help="auto: the GPU when one is usable, else the CPU")
     t.add_argument("--save", metavar="PATH", help="save the trained model (safetensors)")
     t.add_argument("--plot", metavar="PATH", help="plot train/validation curves (PNG)")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -45,7 +45,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     says otherwise.
     """
     if isinstance(data, _C.Tensor):
-        data = data.detach().numpy()
+        data = data.detach().cpu().numpy()
     array = np.asarray(data)
     if array.dtype.kind not in "fiub":
         raise TypeError(f"[tensor] expected numbers, got data of numpy dtype {array.dtype}")

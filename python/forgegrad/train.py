@@ -119,14 +119,35 @@ def _check_monitors(callbacks, metrics, validating):
                          f"logs {logged}")
 
 
-def _pair(batch, op):
-    """A batch as (inputs, targets)."""
+def _pair(batch, op, device=None):
+    """A batch as (inputs, targets), its tensors moved to `device` when one is given."""
     if isinstance(batch, (tuple, list)) and len(batch) == 2:
-        return batch
+        return batch if device is None else tuple(_moved(t, device) for t in batch)
     what = type(batch).__name__
     if isinstance(batch, (tuple, list)):
         what += f" of {len(batch)}"
     raise ValueError(f"[{op}] expected batches of (inputs, targets), got a {what}")
+
+
+def _moved(value, device):
+    return value.to(device) if isinstance(value, _C.Tensor) and value.device != device else value
+
+
+def _parse_device(device, op):
+    if device is None or isinstance(device, _C.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"[{op}] expected device to be a device or a string such as 'cuda', "
+                        f"got {device!r}")
+    return _C.device(device)
+
+
+def _model_device(model):
+    """Where the model's parameters are (the first one's device), or None without any."""
+    if isinstance(model, Module):
+        for p in model.parameters():
+            return p.device
+    return None
 
 
 def _check_loss(loss):
@@ -137,14 +158,14 @@ def _check_loss(loss):
                          f"shape {tuple(loss.shape)}")
 
 
-def _try_first_batches(model, loss_fn, loaders, metrics, reduction):
+def _try_first_batches(model, loss_fn, loaders, metrics, reduction, device):
     """Run the model and the loss once on the first batch of each loader (in dataset order:
     no epoch, shuffle or random number is used up), in eval mode without gradients, so that
     a model, loss, metrics and data that do not fit together fail before training changes
     anything. The train/eval mode of every module is put back."""
     with _inference(model):
         for loader in loaders:
-            inputs, targets = _pair(loader._first_batch(), "fit")
+            inputs, targets = _pair(loader._first_batch(), "fit", device)
             outputs = model(inputs)
             loss = loss_fn(outputs, targets)
             _check_loss(loss)
@@ -189,7 +210,7 @@ def _correct(outputs, targets):
                          f"{targets.shape[0]} rows), got "
                          + (f"shape {tuple(outputs.shape)}" if isinstance(outputs, _C.Tensor)
                             else type(outputs).__name__))
-    out, tgt = outputs.detach().numpy(), targets.numpy()
+    out, tgt = outputs.detach().cpu().numpy(), targets.cpu().numpy()
     if out.ndim == 2 and tgt.ndim == 1:
         return int((out.argmax(axis=1) == tgt).sum()), len(tgt)
     return int(((out > 0) == (tgt > 0.5)).sum()), tgt.size
@@ -475,7 +496,8 @@ def _format(logs):
 
 
 def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batch_size=64,
-        scheduler=None, callbacks=(), metrics=None, progress=True, seed=None, initial_epoch=0):
+        scheduler=None, callbacks=(), metrics=None, progress=True, seed=None, initial_epoch=0,
+        device=None):
     """Train `model` on `train_data` through epoch `epochs`; returns a History.
 
     train_data / val_data: DataLoaders, Datasets or (inputs, targets) arrays (wrapped in
@@ -485,6 +507,8 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
     initial_epoch: resume a run after that many epochs (load the model, optimizer and
     scheduler states, and set_rng_state, first): training runs epochs initial_epoch + 1 ..
     epochs, with the training loader moved to that epoch's shuffle.
+    device: train there ('cuda', say): the model is moved first (its Parameters stay the
+    same objects, so the optimizer follows). Batches go to the model's device either way.
     Ctrl-C ends training cleanly where it is (the unfinished epoch is not logged): the
     History so far comes back with ``interrupted`` set, and callbacks still finish
     (EarlyStopping restores weights).
@@ -500,6 +524,7 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
     # Everything is checked before the first training step, so that a mistake in the setup
     # fails at once and leaves the model, the optimizer and the loaders as they were.
     _check_model(model, "fit")
+    device = _parse_device(device, "fit")
     _check_loss_fn(loss_fn, "fit")
     _check_optimizer(optimizer)
     _check_scheduler(scheduler)
@@ -515,11 +540,19 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
             raise ValueError(f"[fit] {name} yields no batches ({len(loader.dataset)} samples, "
                              f"batch_size={loader.batch_size}, drop_last={loader.drop_last})")
     history = History()
+    home = _model_device(model)
+    if device is not None and home is not None and device != home:
+        model.to(device)
+    device = device if device is not None else home  # where the batches go
     try:
-        _try_first_batches(model, loss_fn, loaders, metrics, reduction)
+        _try_first_batches(model, loss_fn, loaders, metrics, reduction, device)
     except KeyboardInterrupt:  # nothing has started: an empty History
         history.interrupted = True
         return history
+    except BaseException:
+        if home is not None and _model_device(model) != home:
+            model.to(home)  # a failed setup leaves the model where it was
+        raise
     if initial_epoch or train_loader is not train_data:  # a loader of the caller's continues
         train_loader.set_epoch(initial_epoch)
     for callback in callbacks:
@@ -530,13 +563,13 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
             try:  # Ctrl-C anywhere in the epoch (training, validation, callbacks) ends cleanly
                 start = time.perf_counter()
                 totals = _train_epoch(model, loss_fn, optimizer, train_loader, metrics,
-                                      reduction, epoch, bar)
+                                      reduction, epoch, bar, device)
                 elapsed = time.perf_counter() - start
                 logs = {"epoch": epoch, **totals.logs()}
                 if val_loader is not None:
                     logs.update({f"val_{k}": v for k, v in
                                  _evaluate(model, loss_fn, val_loader, metrics,
-                                           reduction).items()})
+                                           reduction, device).items()})
                 logs.update(lr=optimizer.param_groups[0]["lr"], time=elapsed,
                             samples_per_s=totals.samples / elapsed if elapsed > 0 else math.inf)
                 history.epochs.append(logs)
@@ -564,12 +597,12 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
     return history
 
 
-def _train_epoch(model, loss_fn, optimizer, loader, metrics, reduction, epoch, bar):
+def _train_epoch(model, loss_fn, optimizer, loader, metrics, reduction, epoch, bar, device):
     model.train()
     totals = _Totals(metrics, reduction)
     start = shown = time.perf_counter()
     for batch, pair in enumerate(loader, 1):
-        inputs, targets = _pair(pair, "fit")
+        inputs, targets = _pair(pair, "fit", device)
         outputs = model(inputs)
         loss = loss_fn(outputs, targets)
         value = loss.item()
@@ -593,21 +626,22 @@ def _train_epoch(model, loss_fn, optimizer, loader, metrics, reduction, epoch, b
 
 def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
     """Loss per sample (and metrics) of `model` over `data`, in eval mode, without
-    gradients; the model's train/eval mode is restored afterwards."""
+    gradients; the model's train/eval mode is restored afterwards. Batches go to the
+    model's device."""
     _check_model(model, "evaluate")
     _check_loss_fn(loss_fn, "evaluate")
     loader = _loader(data, batch_size, False, None, "evaluate")
     if len(loader) == 0:
         raise ValueError("[evaluate] got no data to evaluate on")
     return _evaluate(model, loss_fn, loader, _metrics(metrics, loss_fn, "evaluate"),
-                     _reduction(loss_fn, "evaluate"))
+                     _reduction(loss_fn, "evaluate"), _model_device(model))
 
 
-def _evaluate(model, loss_fn, loader, metrics, reduction):
+def _evaluate(model, loss_fn, loader, metrics, reduction, device):
     totals = _Totals(metrics, reduction)
     with _inference(model):
         for batch in loader:
-            inputs, targets = _pair(batch, "evaluate")
+            inputs, targets = _pair(batch, "evaluate", device)
             outputs = model(inputs)
             totals.add(loss_fn(outputs, targets).item(), inputs, outputs, targets)
     return totals.logs()
@@ -615,22 +649,24 @@ def _evaluate(model, loss_fn, loader, metrics, reduction):
 
 def predict(model, data, batch_size=256):
     """`model`'s outputs for `data` (an array or Tensor of inputs, a Dataset whose first
-    column is the inputs, or a DataLoader), batch by batch in eval mode, as one Tensor."""
+    column is the inputs, or a DataLoader), batch by batch in eval mode (on the model's
+    device), as one Tensor on the CPU."""
     _check_model(model, "predict")
     if isinstance(data, (np.ndarray, _C.Tensor)):
         data = TensorDataset(data)
     loader = _loader(data, batch_size, False, None, "predict")
+    device = _model_device(model)
     outputs = []
     with _inference(model):
         for batch in loader:
             inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
-            output = model(inputs)
+            output = model(inputs if device is None else _moved(inputs, device))
             if not isinstance(output, _C.Tensor) or output.ndim == 0:
                 raise ValueError("[predict] expected the model to return a Tensor with one "
                                  "row per input, got "
                                  + (f"shape {tuple(output.shape)}"
                                     if isinstance(output, _C.Tensor) else type(output).__name__))
-            outputs.append(output.numpy())
+            outputs.append(output.cpu().numpy())
     if not outputs:
         raise ValueError("[predict] got no inputs")
     return _C.from_numpy(np.concatenate(outputs))

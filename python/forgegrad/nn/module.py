@@ -232,19 +232,25 @@ class Module:
 
     # ---- devices ----
     def to(self, device):
-        """Move every parameter and buffer to `device`, in place; returns self. Moving to
-        another device replaces the Parameter objects, so build the optimizer after moving."""
+        """Move every parameter (with its .grad) and buffer to `device`; returns self. The
+        Parameter objects stay the same, as in PyTorch, so an optimizer built before the
+        move keeps updating them."""
         device = _C.device(device) if isinstance(device, str) else device
-        moves = []  # all copies made first: a failed move changes nothing
+        if not isinstance(device, _C.device):
+            raise TypeError(f"[to] expected a device or a string such as 'cuda', got {device!r}")
+        if device.type == "cuda":
+            from .. import cuda
+            if device.index >= cuda.device_count():  # before anything moves
+                raise RuntimeError(f"[to] no device {device}: this machine has "
+                                   f"{cuda.device_count()} CUDA devices")
+        buffers = []  # buffer copies first, so that a failed copy changes nothing
         for module in self.modules():
-            for registry in ("_parameters", "_buffers"):
-                for name, t in getattr(module, registry).items():
-                    if t is not None and t.device != device:
-                        moves.append((module, registry, name, t, t.detach().to(device)))
-        for module, registry, name, old, new in moves:
-            if registry == "_parameters":
-                new = Parameter(new, old.requires_grad)
-            getattr(module, registry)[name] = new
+            for name, t in module._buffers.items():
+                if t is not None and t.device != device:
+                    buffers.append((module, name, t.to(device)))
+        _C._move_to_([p for p in self.parameters() if p.device != device], device)
+        for module, name, moved in buffers:
+            module._buffers[name] = moved
         return self
 
     def cpu(self):

@@ -1,0 +1,61 @@
+"""``forgegrad.cuda``: the GPU, as ``torch.cuda`` names it. ``is_available()`` and
+``device_count()`` answer on any machine; the rest need a CUDA device and say so otherwise.
+
+Memory figures are the caching allocator's: ``memory_allocated`` counts the bytes that live
+tensors hold (rounded to the allocator's size classes), ``memory_reserved`` adds the blocks
+kept for reuse, which ``empty_cache`` hands back to the driver.
+"""
+from . import _C
+
+
+def is_available():
+    """Whether this build has CUDA and the machine a usable GPU."""
+    return device_count() > 0
+
+
+def device_count():
+    return _C.cuda_device_count()
+
+
+def _index(device):
+    """The device ordinal of None (the first GPU), an int, 'cuda', 'cuda:N' or a device."""
+    if device is None:
+        return 0
+    if isinstance(device, int) and not isinstance(device, bool):
+        return device
+    if isinstance(device, str):
+        device = _C.device(device)
+    if isinstance(device, _C.device) and device.type == "cuda":
+        return device.index
+    raise ValueError(f"[cuda] expected a CUDA device (None, an index, 'cuda' or 'cuda:N'), "
+                     f"got {device!r}")
+
+
+def get_device_name(device=None):
+    return _C._cuda_device_name(_index(device))
+
+
+def synchronize(device=None):
+    """Wait until every kernel launched on the device has finished."""
+    _C._cuda_synchronize(_index(device))
+
+
+def memory_allocated(device=None):
+    return _C._cuda_memory_allocated(_index(device))
+
+
+def max_memory_allocated(device=None):
+    return _C._cuda_max_memory_allocated(_index(device))
+
+
+def memory_reserved(device=None):
+    return _C._cuda_memory_reserved(_index(device))
+
+
+def reset_peak_memory_stats(device=None):
+    _C._cuda_reset_peak_memory_stats(_index(device))
+
+
+def empty_cache():
+    """Hand the cached, unused blocks back to the driver (live tensors keep theirs)."""
+    _C._cuda_empty_cache()

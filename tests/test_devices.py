@@ -128,7 +128,7 @@ def test_memory_statistics():
 @pytest.mark.cuda
 @needs_gpu
 def test_out_of_memory_is_a_memory_error_with_the_sizes():
-    with pytest.raises(MemoryError, match=r"\[cuda\] out of memory on cuda:0: asked for \d+"):
+    with pytest.raises(MemoryError, match=r"\[alloc\] out of memory on cuda:0: asked for \d+"):
         fg.empty(1 << 50, device="cuda")
     fg.ones(3, device="cuda")  # and the device still works
 

@@ -1,0 +1,87 @@
+#include "core/block_cache.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace fg {
+
+BlockCache::BlockCache(std::string device, RawAlloc raw_alloc, RawFree raw_free,
+                       size_t max_cached, bool caching)
+    : device_(std::move(device)),
+      raw_alloc_(raw_alloc),
+      raw_free_(raw_free),
+      max_cached_(max_cached),
+      caching_(caching) {}
+
+size_t BlockCache::size_class(size_t nbytes) {
+  constexpr size_t kSmall = 512, kLarge = size_t(2) << 20, kSmallLimit = size_t(1) << 20;
+  size_t unit = nbytes <= kSmallLimit ? kSmall : kLarge;
+  return (std::max<size_t>(nbytes, 1) + unit - 1) / unit * unit;
+}
+
+void* BlockCache::allocate(size_t nbytes) {
+  size_t size = size_class(nbytes);
+  FG_CHECK(size >= nbytes, MemoryError,
+           "[alloc] cannot allocate " << nbytes << " bytes on " << device_);
+  std::lock_guard<std::mutex> lock(mutex_);
+  void* block = nullptr;
+  auto found = free_blocks_.find(size);
+  if (found != free_blocks_.end()) {
+    block = found->second;
+    free_blocks_.erase(found);
+    cached_ -= size;
+  } else {
+    block = raw_alloc_(size);
+    if (!block && !free_blocks_.empty()) {  // the cache back to the system, then once more
+      free_cached();
+      block = raw_alloc_(size);
+    }
+    FG_CHECK(block, MemoryError,
+             "[alloc] out of memory on " << device_ << ": asked for " << nbytes
+                                         << " bytes; forgegrad's tensors hold " << allocated_
+                                         << " bytes there");
+  }
+  live_[block] = size;
+  allocated_ += size;
+  peak_ = std::max(peak_, allocated_);
+  return block;
+}
+
+void BlockCache::release(void* block) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = live_.find(block);
+  if (found == live_.end()) return;
+  size_t size = found->second;
+  live_.erase(found);
+  allocated_ -= size;
+  if (caching_ && cached_ + size <= max_cached_) {
+    free_blocks_.emplace(size, block);
+    cached_ += size;
+  } else {
+    raw_free_(block);
+  }
+}
+
+void BlockCache::free_cached() {
+  for (auto& entry : free_blocks_) raw_free_(entry.second);
+  free_blocks_.clear();
+  cached_ = 0;
+}
+
+void BlockCache::empty() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  free_cached();
+}
+
+BlockCache::Stats BlockCache::stats() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return {allocated_, peak_, cached_};
+}
+
+void BlockCache::reset_peak() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  peak_ = allocated_;
+}
+
+}  // namespace fg

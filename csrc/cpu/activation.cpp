@@ -12,7 +12,10 @@ namespace fg::cpu {
 FG_ELEMENTWISE_KERNEL(relu_forward, (float* y, const float* x, int64_t n), (y, x, n),
                      y[i] = x[i] < 0.0f ? 0.0f : x[i])
 FG_ELEMENTWISE_KERNEL(relu_backward, (float* dx, const float* dy, const float* x, int64_t n),
-                     (dx, dy, x, n), dx[i] = x[i] > 0.0f ? dy[i] : 0.0f)
+                     (dx, dy, x, n), {
+                       float g = dy[i];  // read either way: a conditional load would branch
+                       dx[i] = x[i] > 0.0f ? g : 0.0f;
+                     })
 
 FG_ELEMENTWISE_KERNEL(leaky_relu_forward, (float* y, const float* x, float slope, int64_t n),
                      (y, x, slope, n), y[i] = x[i] < 0.0f ? x[i] * slope : x[i])

@@ -132,7 +132,10 @@ FG_ELEMENTWISE_KERNEL(clamp_forward, (float* y, const float* x, float lo, float 
 // The gradient passes where lo <= x <= hi, as in PyTorch.
 FG_ELEMENTWISE_KERNEL(clamp_backward,
               (float* dx, const float* dy, const float* x, float lo, float hi, int64_t n),
-              (dx, dy, x, lo, hi, n), dx[i] = (x[i] >= lo && x[i] <= hi) ? dy[i] : 0.0f)
+              (dx, dy, x, lo, hi, n), {
+                float g = dy[i];  // read either way: a conditional load would branch
+                dx[i] = (x[i] >= lo && x[i] <= hi) ? g : 0.0f;
+              })
 FG_ELEMENTWISE_KERNEL(add_inplace, (float* y, const float* x, int64_t n), (y, x, n), y[i] += x[i])
 
 

@@ -32,9 +32,12 @@ inline float vexp(float x) {
   int32_t k_half = k >> 1;
   float y = (p * r * r + r + 1.0f) * bits_to_float((k_half + 127) << 23) *
             bits_to_float((k - k_half + 127) << 23);
-  y = x > hi ? __builtin_inff() : y;
-  y = x < lo ? 0.0f : y;
-  return x != x ? x : y;  // NaN stays NaN
+  // Past hi: inf (y is finite there, from the clamped x); below lo: 0; NaN stays NaN. As
+  // factors chosen from x alone, so that no branch of the loop needs y (a select on y lets
+  // the compiler sink y's computation into a branch, and the loop no longer vectorizes).
+  float scale = x > hi ? __builtin_inff() : (x < lo ? 0.0f : 1.0f);
+  float nan_or_zero = x != x ? x : 0.0f;
+  return y * scale + nan_or_zero;
 }
 
 inline float vsigmoid(float x) { return 1.0f / (1.0f + vexp(-x)); }

@@ -27,13 +27,13 @@ void* BlockCache::allocate(size_t nbytes) {
   std::lock_guard<std::mutex> lock(mutex_);
   void* block = nullptr;
   auto found = free_blocks_.find(size);
-  if (found != free_blocks_.end()) {
-    block = found->second;
-    free_blocks_.erase(found);
+  if (found != free_blocks_.end() && !found->second.empty()) {
+    block = found->second.back();
+    found->second.pop_back();
     cached_ -= size;
   } else {
     block = raw_alloc_(size);
-    if (!block && !free_blocks_.empty()) {  // the cache back to the system, then once more
+    if (!block && cached_ > 0) {  // the cache back to the system, then once more
       free_cached();
       block = raw_alloc_(size);
     }
@@ -56,7 +56,7 @@ void BlockCache::release(void* block) {
   live_.erase(found);
   allocated_ -= size;
   if (caching_ && cached_ + size <= max_cached_) {
-    free_blocks_.emplace(size, block);
+    free_blocks_[size].push_back(block);
     cached_ += size;
   } else {
     raw_free_(block);
@@ -64,7 +64,8 @@ void BlockCache::release(void* block) {
 }
 
 void BlockCache::free_cached() {
-  for (auto& entry : free_blocks_) raw_free_(entry.second);
+  for (auto& [size, blocks] : free_blocks_)
+    for (void* block : blocks) raw_free_(block);
   free_blocks_.clear();
   cached_ = 0;
 }

@@ -2,7 +2,8 @@
 // their size class, and the next allocation of that class takes one instead of asking the
 // system (page faults and zeroing on the CPU; cudaMalloc's device synchronization on a GPU).
 // Classes: multiples of 512 bytes up to 1 MiB, of 2 MiB above, so a training loop's tensors,
-// the same sizes every step, come back from the cache. When the system refuses, the cache is
+// the same sizes every step, come back from the cache; the block released last is taken
+// first, while it may still be in the caches of the CPU. When the system refuses, the cache is
 // handed back and the allocation tried once more; then MemoryError says what was asked and
 // what is held. Thread-safe.
 #pragma once
@@ -12,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace fg {
 
@@ -50,7 +52,7 @@ class BlockCache {
   size_t max_cached_;
   bool caching_;
   std::mutex mutex_;
-  std::multimap<size_t, void*> free_blocks_;  // size class -> block
+  std::map<size_t, std::vector<void*>> free_blocks_;  // size class -> blocks, last released last
   std::unordered_map<void*, size_t> live_;    // block -> its size class
   size_t allocated_ = 0, peak_ = 0, cached_ = 0;
 };

@@ -32,13 +32,13 @@ from .train import (fit, evaluate, predict, History, Callback, EarlyStopping,  #
                     ModelCheckpoint)
 
 __all__ = [
-    "Tensor", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "arange", "rand",
-    "randn", "zeros_like", "ones_like", "manual_seed", "get_rng_state", "set_rng_state",
-    "no_grad", "enable_grad",
-    "set_grad_enabled", "is_grad_enabled", "float32", "int64", "bool", "uint8", "device",
-    "info", "set_num_threads", "get_num_threads", "nn", "cuda", "exp", "log", "sqrt", "abs", "clamp",
-    "sum", "mean", "max", "argmax", "matmul", "reshape", "flatten", "transpose", "relu", "tanh",
-    "sigmoid", "softmax", "log_softmax", "clone", "add", "sub", "mul", "div", "neg", "optim",
-    "data", "datasets", "Dataset", "TensorDataset", "DataLoader", "save", "load", "fit",
-    "evaluate", "predict", "History", "Callback", "EarlyStopping", "ModelCheckpoint",
+    "Tensor", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "arange",
+    "rand", "randn", "zeros_like", "ones_like", "manual_seed", "get_rng_state", "set_rng_state",
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "float32", "int64", "bool",
+    "uint8", "device", "info", "set_num_threads", "get_num_threads", "nn", "cuda", "exp", "log",
+    "sqrt", "abs", "clamp", "sum", "mean", "max", "argmax", "matmul", "reshape", "flatten",
+    "transpose", "relu", "tanh", "sigmoid", "softmax", "log_softmax", "clone", "add", "sub",
+    "mul", "div", "neg", "optim", "data", "datasets", "Dataset", "TensorDataset", "DataLoader",
+    "save", "load", "fit", "evaluate", "predict", "History", "Callback", "EarlyStopping",
+    "ModelCheckpoint",
 ]

@@ -23,6 +23,24 @@ struct AdamOptions {
 
 }  // namespace fg
 
+// The instantiations of the templated kernels, which each device's file that defines them
+// writes inside its namespace: cast and fill for every dtype pair, swap_axes for every
+// element size.
+#define FG_INSTANTIATE_CAST_TO(Dst)                                \
+  template void cast<Dst, float>(Dst*, const float*, int64_t);     \
+  template void cast<Dst, int64_t>(Dst*, const int64_t*, int64_t); \
+  template void cast<Dst, bool>(Dst*, const bool*, int64_t);       \
+  template void cast<Dst, uint8_t>(Dst*, const uint8_t*, int64_t); \
+  template void fill<Dst>(Dst*, Dst, int64_t);
+#define FG_INSTANTIATE_CASTS() \
+  FG_INSTANTIATE_CAST_TO(float)  \
+  FG_INSTANTIATE_CAST_TO(int64_t) FG_INSTANTIATE_CAST_TO(bool) FG_INSTANTIATE_CAST_TO(uint8_t)
+#define FG_INSTANTIATE_SWAP_AXES_FOR(T) \
+  template void swap_axes<T>(T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t);
+#define FG_INSTANTIATE_SWAP_AXES() \
+  FG_INSTANTIATE_SWAP_AXES_FOR(float) FG_INSTANTIATE_SWAP_AXES_FOR(int64_t) \
+  FG_INSTANTIATE_SWAP_AXES_FOR(uint8_t)
+
 namespace fg::cpu {
 
 // The FG_SIMD clone that elementwise, activation and optimizer loops run on this CPU:

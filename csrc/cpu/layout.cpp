@@ -20,11 +20,7 @@ void swap_axes(T* y, const T* x, int64_t outer, int64_t A, int64_t middle, int64
                  }
                });
 }
-template void swap_axes<float>(float*, const float*, int64_t, int64_t, int64_t, int64_t, int64_t);
-template void swap_axes<int64_t>(int64_t*, const int64_t*, int64_t, int64_t, int64_t, int64_t,
-                                 int64_t);
-template void swap_axes<uint8_t>(uint8_t*, const uint8_t*, int64_t, int64_t, int64_t, int64_t,
-                                 int64_t);
+FG_INSTANTIATE_SWAP_AXES()
 
 // x (rows, row_bytes), indices (n_indices) -> y (n_indices, row_bytes)
 void gather_rows(void* y, const void* x, const int64_t* indices, int64_t n_indices,

@@ -146,16 +146,6 @@ void fill(T* y, T value, int64_t n) {
   launch_for_each("fill", n, [=] __device__(int64_t i) { y[i] = value; });
 }
 
-#define FG_INSTANTIATE_CASTS(Dst)                                  \
-  template void cast<Dst, float>(Dst*, const float*, int64_t);     \
-  template void cast<Dst, int64_t>(Dst*, const int64_t*, int64_t); \
-  template void cast<Dst, bool>(Dst*, const bool*, int64_t);       \
-  template void cast<Dst, uint8_t>(Dst*, const uint8_t*, int64_t); \
-  template void fill<Dst>(Dst*, Dst, int64_t);
-FG_INSTANTIATE_CASTS(float)
-FG_INSTANTIATE_CASTS(int64_t)
-FG_INSTANTIATE_CASTS(bool)
-FG_INSTANTIATE_CASTS(uint8_t)
-#undef FG_INSTANTIATE_CASTS
+FG_INSTANTIATE_CASTS()
 
 }  // namespace fg::cuda

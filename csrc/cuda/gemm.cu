@@ -32,45 +32,25 @@ __device__ float4 load4(const float* data, int64_t row, int64_t col, int64_t row
   return v;
 }
 
-// The slice of op(A) (BM rows from m0, BK columns from k0) this thread fetches, and where it
-// goes in the k-major shared tile As[BK][BM].
-template <bool kTransA>
-struct ASlice {
-  __device__ static float4 load(const float* A, int64_t m0, int64_t k0, int64_t M, int64_t K,
-                                int t) {
-    if (kTransA)  // stored (K, M), contiguous along m: row k0 + t / 32, columns m0 + 4 (t % 32)
-      return load4(A, k0 + t / 32, m0 + (t % 32) * 4, K, M, M);
-    // stored (M, K), contiguous along k: row m0 + t / 2, columns k0 + 4 (t % 2)
-    return load4(A, m0 + t / 2, k0 + (t % 2) * 4, M, K, K);
+// One operand's slice for a block: 128 rows (of op(A), or columns of op(B)) from r0, BK deep
+// from k0, fetched by the block's 256 threads, a float4 each, and stored k-major to
+// S[BK][128]. Element (r, k) of the operand is data[r * K + k] when it is contiguous along
+// k (kAlongK: A as is, B transposed), else data[k * R + r] (A transposed, B as is).
+template <bool kAlongK>
+struct Slice {
+  __device__ static float4 load(const float* data, int64_t r0, int64_t k0, int64_t R,
+                                int64_t K, int t) {
+    if (kAlongK)  // row r0 + t / 2, depths k0 + 4 (t % 2) ..
+      return load4(data, r0 + t / 2, k0 + (t % 2) * 4, R, K, K);
+    return load4(data, k0 + t / 32, r0 + (t % 32) * 4, K, R, R);  // depth k0 + t / 32
   }
-  __device__ static void store(float (*As)[BM], float4 v, int t) {
-    if (kTransA) {
-      int k = t / 32, m = (t % 32) * 4;
-      As[k][m] = v.x, As[k][m + 1] = v.y, As[k][m + 2] = v.z, As[k][m + 3] = v.w;
+  __device__ static void store(float (*S)[BM], float4 v, int t) {
+    if (kAlongK) {
+      int r = t / 2, k = (t % 2) * 4;
+      S[k][r] = v.x, S[k + 1][r] = v.y, S[k + 2][r] = v.z, S[k + 3][r] = v.w;
     } else {
-      int m = t / 2, k = (t % 2) * 4;
-      As[k][m] = v.x, As[k + 1][m] = v.y, As[k + 2][m] = v.z, As[k + 3][m] = v.w;
-    }
-  }
-};
-
-// The slice of op(B) (BK rows from k0, BN columns from n0), to Bs[BK][BN].
-template <bool kTransB>
-struct BSlice {
-  __device__ static float4 load(const float* B, int64_t k0, int64_t n0, int64_t N, int64_t K,
-                                int t) {
-    if (kTransB)  // stored (N, K), contiguous along k: row n0 + t / 2, columns k0 + 4 (t % 2)
-      return load4(B, n0 + t / 2, k0 + (t % 2) * 4, N, K, K);
-    // stored (K, N), contiguous along n: row k0 + t / 32, columns n0 + 4 (t % 32)
-    return load4(B, k0 + t / 32, n0 + (t % 32) * 4, K, N, N);
-  }
-  __device__ static void store(float (*Bs)[BN], float4 v, int t) {
-    if (kTransB) {
-      int n = t / 2, k = (t % 2) * 4;
-      Bs[k][n] = v.x, Bs[k + 1][n] = v.y, Bs[k + 2][n] = v.z, Bs[k + 3][n] = v.w;
-    } else {
-      int k = t / 32, n = (t % 32) * 4;
-      Bs[k][n] = v.x, Bs[k][n + 1] = v.y, Bs[k][n + 2] = v.z, Bs[k][n + 3] = v.w;
+      int k = t / 32, r = (t % 32) * 4;
+      S[k][r] = v.x, S[k][r + 1] = v.y, S[k][r + 2] = v.z, S[k][r + 3] = v.w;
     }
   }
 };
@@ -82,23 +62,25 @@ __global__ void __launch_bounds__(kGemmThreads)
     gemm_kernel(float* C, const float* A, const float* B, const float* bias, bool accumulate,
                 int64_t M, int64_t N, int64_t K) {
   __shared__ __align__(16) float As[2][BK][BM];
-  __shared__ __align__(16) float Bs[2][BK][BN];
+  __shared__ __align__(16) float Bs[2][BK][BN];  // BN == BM: both slices are 128 wide
   const int t = threadIdx.x, tx = t % 16, ty = t / 16;
   const int64_t m0 = int64_t(blockIdx.y) * BM, n0 = int64_t(blockIdx.x) * BN;
 
+  using ASlice = Slice<!kTransA>;
+  using BSlice = Slice<kTransB>;
   float acc[8][8] = {};
-  float4 a_next = ASlice<kTransA>::load(A, m0, 0, M, K, t);
-  float4 b_next = BSlice<kTransB>::load(B, 0, n0, N, K, t);
-  ASlice<kTransA>::store(As[0], a_next, t);
-  BSlice<kTransB>::store(Bs[0], b_next, t);
+  float4 a_next = ASlice::load(A, m0, 0, M, K, t);
+  float4 b_next = BSlice::load(B, n0, 0, N, K, t);
+  ASlice::store(As[0], a_next, t);
+  BSlice::store(Bs[0], b_next, t);
   __syncthreads();
 
   int buffer = 0;
   for (int64_t k0 = 0; k0 < K; k0 += BK) {
     bool more = k0 + BK < K;
     if (more) {  // fetch the next slice while this one is multiplied
-      a_next = ASlice<kTransA>::load(A, m0, k0 + BK, M, K, t);
-      b_next = BSlice<kTransB>::load(B, k0 + BK, n0, N, K, t);
+      a_next = ASlice::load(A, m0, k0 + BK, M, K, t);
+      b_next = BSlice::load(B, n0, k0 + BK, N, K, t);
     }
 #pragma unroll
     for (int k = 0; k < BK; ++k) {
@@ -118,8 +100,8 @@ __global__ void __launch_bounds__(kGemmThreads)
     }
     if (more) {
       // The other buffer was last read before the previous barrier: safe to overwrite.
-      ASlice<kTransA>::store(As[buffer ^ 1], a_next, t);
-      BSlice<kTransB>::store(Bs[buffer ^ 1], b_next, t);
+      ASlice::store(As[buffer ^ 1], a_next, t);
+      BSlice::store(Bs[buffer ^ 1], b_next, t);
       __syncthreads();
       buffer ^= 1;
     }

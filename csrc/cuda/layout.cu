@@ -15,11 +15,7 @@ void swap_axes(T* y, const T* x, int64_t outer, int64_t A, int64_t middle, int64
     y[i] = x[(((o * A + a) * middle + m) * B + b) * inner + e];
   });
 }
-template void swap_axes<float>(float*, const float*, int64_t, int64_t, int64_t, int64_t, int64_t);
-template void swap_axes<int64_t>(int64_t*, const int64_t*, int64_t, int64_t, int64_t, int64_t,
-                                 int64_t);
-template void swap_axes<uint8_t>(uint8_t*, const uint8_t*, int64_t, int64_t, int64_t, int64_t,
-                                 int64_t);
+FG_INSTANTIATE_SWAP_AXES()
 
 // x (rows, row_bytes), indices (n_indices) -> y (n_indices, row_bytes); whole 4-byte words
 // where the rows allow it

@@ -28,9 +28,45 @@ static float line_max(const float* x, int64_t n, int64_t stride) {
   return m;
 }
 
+// Contiguous rows (a softmax over the last axis, the common case) as FG_SIMD functions, so
+// that their loops run the widest clone. Outputs never alias inputs (ops allocate them).
+
+// x (n) -> y (n) = exp(x - max) / sum
+FG_SIMD static void softmax_row(float* y, const float* x, int64_t n) {
+  float m = row_max(x, n);
+  if (m == -std::numeric_limits<float>::infinity()) m = 0;  // all -inf: NaN like PyTorch
+  for (int64_t k = 0; k < n; ++k) y[k] = vexp(x[k] - m);
+  float scale = static_cast<float>(1.0 / sum_float64(y, n));
+  for (int64_t k = 0; k < n; ++k) y[k] *= scale;
+}
+
+// dy, y (n) -> dx = y (dy - sum(dy y))
+FG_SIMD static void softmax_backward_row(float* dx, const float* dy, const float* y, int64_t n) {
+  float dot = static_cast<float>(dot_float64(dy, y, n));
+  for (int64_t k = 0; k < n; ++k) dx[k] = y[k] * (dy[k] - dot);
+}
+
+// x (n) -> y = x - max - log(sum(exp(x - max))), the exps staged in y
+FG_SIMD static void log_softmax_row(float* y, const float* x, int64_t n) {
+  float m = row_max(x, n);
+  if (m == -std::numeric_limits<float>::infinity()) m = 0;
+  for (int64_t k = 0; k < n; ++k) y[k] = vexp(x[k] - m);
+  // (x - m) first: exact for the large entries, so huge logits keep full precision.
+  float log_total = static_cast<float>(std::log(sum_float64(y, n)));
+  for (int64_t k = 0; k < n; ++k) y[k] = (x[k] - m) - log_total;
+}
+
+// dy, y (n) -> dx = dy - exp(y) sum(dy)
+FG_SIMD static void log_softmax_backward_row(float* dx, const float* dy, const float* y,
+                                             int64_t n) {
+  float total = static_cast<float>(sum_float64(dy, n));
+  for (int64_t k = 0; k < n; ++k) dx[k] = dy[k] - vexp(y[k]) * total;
+}
+
 // x (outer, n, inner) -> y (outer, n, inner)
 void softmax_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inner) {
   for_each_line(outer, n, inner, [&](int64_t start) {
+    if (inner == 1) return softmax_row(y + start, x + start, n);
     const float* xl = x + start;
     float* yl = y + start;
     float m = line_max(xl, n, inner);
@@ -46,6 +82,7 @@ void softmax_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t
 void softmax_backward(float* dx, const float* dy, const float* y, int64_t outer, int64_t n,
                       int64_t inner) {
   for_each_line(outer, n, inner, [&](int64_t start) {
+    if (inner == 1) return softmax_backward_row(dx + start, dy + start, y + start, n);
     double dot = 0;
     for (int64_t k = 0; k < n; ++k) dot += dy[start + k * inner] * y[start + k * inner];
     for (int64_t k = 0; k < n; ++k) {
@@ -58,6 +95,7 @@ void softmax_backward(float* dx, const float* dy, const float* y, int64_t outer,
 // x (outer, n, inner) -> y = x - max - log(sum(exp(x - max)))
 void log_softmax_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inner) {
   for_each_line(outer, n, inner, [&](int64_t start) {
+    if (inner == 1) return log_softmax_row(y + start, x + start, n);
     float m = line_max(x + start, n, inner);
     if (m == -std::numeric_limits<float>::infinity()) m = 0;
     double total = 0;
@@ -72,6 +110,7 @@ void log_softmax_forward(float* y, const float* x, int64_t outer, int64_t n, int
 void log_softmax_backward(float* dx, const float* dy, const float* y, int64_t outer, int64_t n,
                           int64_t inner) {
   for_each_line(outer, n, inner, [&](int64_t start) {
+    if (inner == 1) return log_softmax_backward_row(dx + start, dy + start, y + start, n);
     double total = 0;
     for (int64_t k = 0; k < n; ++k) total += dy[start + k * inner];
     for (int64_t k = 0; k < n; ++k) {

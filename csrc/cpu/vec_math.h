@@ -1,5 +1,6 @@
 // Branch-free float32 exp and tanh (Cephes polynomials) that the compiler can vectorize,
-// unlike the libm calls. Accurate to a few ulp over the whole float range.
+// unlike the libm calls. Accurate to a few ulp over the whole float range. And the row
+// reductions the kernels share (float64 sums, the maximum), written to vectorize too.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -55,6 +56,42 @@ inline float vtanh(float x) {
   p = p * z - 3.33332819422e-1f;
   float small = p * z * x + x;
   return ax < 0.625f ? small : big;
+}
+
+// Sums of n contiguous floats, accumulated in float64 in eight interleaved partial sums:
+// one running sum cannot vectorize (each add waits for the one before), eight can.
+inline double sum_float64(const float* x, int64_t n) {
+  double partial[8] = {};
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int j = 0; j < 8; ++j) partial[j] += x[k + j];
+  double total = 0;
+  for (; k < n; ++k) total += x[k];
+  for (double p : partial) total += p;
+  return total;
+}
+
+// sum of a[k] * b[k], likewise
+inline double dot_float64(const float* a, const float* b, int64_t n) {
+  double partial[8] = {};
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int j = 0; j < 8; ++j) partial[j] += double(a[k + j]) * b[k + j];
+  double total = 0;
+  for (; k < n; ++k) total += double(a[k]) * b[k];
+  for (double p : partial) total += p;
+  return total;
+}
+
+// The largest of n contiguous floats; NaN if any is NaN, -inf for n == 0.
+inline float row_max(const float* x, int64_t n) {
+  float m = -__builtin_inff();
+  int any_nan = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    m = x[k] > m ? x[k] : m;
+    any_nan |= x[k] != x[k];
+  }
+  return any_nan ? __builtin_nanf("") : m;
 }
 
 }  // namespace fg::cpu

@@ -54,6 +54,17 @@ DeviceGuard::~DeviceGuard() {
   if (cudaGetDevice(&current) == cudaSuccess && current != previous_) cudaSetDevice(previous_);
 }
 
+void order_stream_after_default(int device, uintptr_t stream) {
+  DeviceGuard guard(device);
+  cudaEvent_t done;
+  FG_CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
+  cudaError_t status = cudaEventRecord(done, cudaStreamLegacy);
+  if (status == cudaSuccess)
+    status = cudaStreamWaitEvent(reinterpret_cast<cudaStream_t>(stream), done, 0);
+  cudaEventDestroy(done);  // the wait holds what it needs of the event
+  FG_CUDA_CHECK(status);
+}
+
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes) {
   if (nbytes == 0) return;
   if (dst_device.is_cuda() && src_device.is_cuda() && dst_device.index != src_device.index) {

@@ -3,6 +3,7 @@
 // defined only in a build with CUDA (csrc/cuda/device.cu, csrc/cuda/allocator.cpp).
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "core/device.h"
@@ -26,6 +27,10 @@ class DeviceGuard {
  private:
   int previous_;
 };
+
+// Makes `stream` (a cudaStream_t of another library, as an integer) wait for the work
+// launched so far on the default stream of `device`, which forgegrad's kernels run on.
+void order_stream_after_default(int device, uintptr_t stream);
 
 // nbytes from src on src_device to dst on dst_device, any pair of cpu and cuda:N, in order
 // with the kernels on the default stream; host memory on either side is free to reuse after.

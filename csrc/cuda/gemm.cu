@@ -64,7 +64,7 @@ __global__ void __launch_bounds__(kGemmThreads)
   __shared__ __align__(16) float As[2][BK][BM];
   __shared__ __align__(16) float Bs[2][BK][BN];  // BN == BM: both slices are 128 wide
   const int t = threadIdx.x, tx = t % 16, ty = t / 16;
-  const int64_t m0 = int64_t(blockIdx.y) * BM, n0 = int64_t(blockIdx.x) * BN;
+  const int64_t m0 = int64_t(blockIdx.x) * BM, n0 = int64_t(blockIdx.y) * BN;
 
   using ASlice = Slice<!kTransA>;
   using BSlice = Slice<kTransB>;
@@ -126,7 +126,8 @@ __global__ void __launch_bounds__(kGemmThreads)
 template <bool kTransA, bool kTransB>
 void launch_gemm(float* C, const float* A, const float* B, const float* bias, bool accumulate,
                  int64_t M, int64_t N, int64_t K) {
-  dim3 grid(static_cast<unsigned>((N + BN - 1) / BN), static_cast<unsigned>((M + BM - 1) / BM));
+  // Row tiles along x (up to 2^31 - 1 of them): M is the dimension that grows with the batch.
+  dim3 grid(static_cast<unsigned>((M + BM - 1) / BM), static_cast<unsigned>((N + BN - 1) / BN));
   gemm_kernel<kTransA, kTransB><<<grid, kGemmThreads>>>(C, A, B, bias, accumulate, M, N, K);
   FG_CUDA_CHECK_LAUNCH("gemm");
 }
@@ -137,8 +138,8 @@ void launch_gemm(float* C, const float* A, const float* B, const float* bias, bo
 void gemm(float* C, const float* A, const float* B, const float* bias, bool trans_a, bool trans_b,
           bool accumulate, int64_t M, int64_t N, int64_t K) {
   if (M <= 0 || N <= 0) return;
-  FG_CHECK((M + BM - 1) / BM <= 65535, ValueError,
-           "[gemm] the CUDA kernel takes at most " << 65535 * BM << " rows, got " << M);
+  FG_CHECK((N + BN - 1) / BN <= 65535, ValueError,
+           "[gemm] the CUDA kernel takes at most " << 65535 * BN << " columns, got " << N);
   if (trans_a)
     trans_b ? launch_gemm<true, true>(C, A, B, bias, accumulate, M, N, K)
             : launch_gemm<true, false>(C, A, B, bias, accumulate, M, N, K);

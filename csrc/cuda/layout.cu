@@ -21,7 +21,9 @@ FG_INSTANTIATE_SWAP_AXES()
 // where the rows allow it
 void gather_rows(void* y, const void* x, const int64_t* indices, int64_t n_indices,
                  int64_t row_bytes) {
-  if (row_bytes % 4 == 0) {
+  bool words = row_bytes % 4 == 0 &&
+               (reinterpret_cast<uintptr_t>(x) | reinterpret_cast<uintptr_t>(y)) % 4 == 0;
+  if (words) {  // a uint8 view can start at any byte: words only where both are aligned
     int64_t words = row_bytes / 4;
     auto* out = static_cast<uint32_t*>(y);
     auto* in = static_cast<const uint32_t*>(x);

@@ -8,6 +8,9 @@
 #include "core/error.h"
 #include "ops/ops.h"
 #include "python/bindings.h"
+#ifdef FORGEGRAD_WITH_CUDA
+#include "cuda/device.h"
+#endif
 
 namespace fg::python {
 namespace {
@@ -103,8 +106,10 @@ py::capsule to_dlpack(const Tensor& t) {
 }
 
 // t.__dlpack__(stream=None, max_version=None, dl_device=None, copy=None), as the Python
-// specification asks. Every forgegrad kernel runs on the default stream, so the stream a
-// CUDA consumer names needs no extra synchronization for work already launched there.
+// specification asks. forgegrad's kernels run on the legacy default stream: a CUDA consumer
+// naming a stream of its own (not None, -1 "no sync", 0 or 1 the legacy default, 2 the
+// per-thread default, which order after it by themselves) gets that stream made to wait
+// for them, since a non-blocking stream would not.
 py::capsule dunder_dlpack(const Tensor& t, const py::object& stream, const py::object& max_version,
                           const py::object& device, const py::object& copy) {
   FG_CHECK(!t.requires_grad(), RuntimeError,
@@ -117,7 +122,15 @@ py::capsule dunder_dlpack(const Tensor& t, const py::object& stream, const py::o
                              " tensor to another device; move it with .to() first");
   }
   bool force_copy = !copy.is_none() && copy.cast<bool>();
-  return to_dlpack(force_copy ? ops::clone(t.detach()) : t);
+  Tensor exported = force_copy ? ops::clone(t.detach()) : t;
+#ifdef FORGEGRAD_WITH_CUDA
+  if (exported.device().is_cuda() && !stream.is_none()) {
+    int64_t id = stream.cast<int64_t>();
+    if (id != -1 && id != 1 && id != 2 && id != 0)
+      cuda::order_stream_after_default(exported.device().index, static_cast<uintptr_t>(id));
+  }
+#endif
+  return to_dlpack(exported);
 }
 
 // ---- import -------------------------------------------------------------------------------

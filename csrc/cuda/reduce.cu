@@ -5,8 +5,46 @@
 
 namespace fg::cuda {
 
+namespace {
+
+constexpr int kSumWarps = 8;
+
+// x (outer, n, inner) -> y (outer, inner) for strided lines (inner > 1), such as a bias
+// gradient's sum over the rows of a batch. A block takes 32 neighbouring lines (one o,
+// 32 consecutive i), a lane each, and its 8 warps split the n elements between them (warp
+// w adds k = w, w + 8, ...), so that every load of a warp reads 32 neighbouring floats and
+// 8 times as many threads work as with a thread a line; the partial sums meet in shared
+// memory.
+__global__ void sum_strided_kernel(float* y, const float* x, int64_t n, int64_t inner) {
+  __shared__ double partial[kSumWarps][32];
+  int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  int64_t tiles = (inner + 31) / 32;  // blocks per o
+  int64_t o = blockIdx.x / tiles, i = (blockIdx.x % tiles) * 32 + lane;
+  double acc = 0;
+  if (i < inner) {
+    const float* line = x + o * n * inner + i;
+    for (int64_t k = warp; k < n; k += kSumWarps) acc += line[k * inner];
+  }
+  partial[warp][lane] = acc;
+  __syncthreads();  // every thread gets here: none returned early
+  if (warp == 0 && i < inner) {
+    double total = 0;
+    for (int w = 0; w < kSumWarps; ++w) total += partial[w][lane];
+    y[o * inner + i] = static_cast<float>(total);
+  }
+}
+
+}  // namespace
+
 // x (outer, n, inner) -> y (outer, inner)
 void sum_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inner) {
+  if (inner > 1) {
+    int64_t blocks = outer * ((inner + 31) / 32);
+    if (blocks == 0) return;
+    sum_strided_kernel<<<static_cast<unsigned>(blocks), kSumWarps * 32>>>(y, x, n, inner);
+    FG_CUDA_CHECK_LAUNCH("sum_forward");
+    return;
+  }
   launch_lines("sum_forward", outer, n, inner,
                [=] __device__(auto g, int64_t line, int64_t start, int64_t stride) {
                  constexpr int G = decltype(g)::kSize;

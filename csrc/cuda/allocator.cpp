@@ -33,9 +33,14 @@ std::unique_ptr<BlockCache> make_cache(int device) {
     FG_CUDA_CHECK(status);
     return block;
   };
+  // Runs in destructors (a tensor's last release), so it never throws: plain calls, and
+  // any error cleared rather than left for the next kernel launch to report.
   auto raw_free = [device](void* block) {
-    DeviceGuard guard(device);
+    int previous = -1;
+    if (cudaGetDevice(&previous) == cudaSuccess && previous != device) cudaSetDevice(device);
     cudaFree(block);
+    if (previous >= 0 && previous != device) cudaSetDevice(previous);
+    cudaGetLastError();
   };
   // The GPU's cache holds what the program used at its peak, as PyTorch's does.
   return std::make_unique<BlockCache>("cuda:" + std::to_string(device), raw_alloc, raw_free,
@@ -60,7 +65,12 @@ void* allocate(size_t nbytes, int device) {
   return cache(device).allocate(nbytes);
 }
 
-void release(void* ptr, int device) { cache(device).release(ptr); }
+void release(void* ptr, int device) {
+  try {
+    cache(device).release(ptr);
+  } catch (...) {  // from a destructor: a block lost is better than an abort
+  }
+}
 
 size_t memory_allocated(int device) {
   check_device(device, "memory_allocated");

@@ -9,7 +9,7 @@ namespace {
 
 constexpr int kSumWarps = 8;
 
-// x (outer, n, inner) -> y (outer, inner) for strided lines (inner > 1), such as a bias
+// x (outer, n, inner) -> y (outer, inner) for strided lines (inner >= 32), such as a bias
 // gradient's sum over the rows of a batch. A block takes 32 neighbouring lines (one o,
 // 32 consecutive i), a lane each, and its 8 warps split the n elements between them (warp
 // w adds k = w, w + 8, ...), so that every load of a warp reads 32 neighbouring floats and
@@ -38,9 +38,11 @@ __global__ void sum_strided_kernel(float* y, const float* x, int64_t n, int64_t 
 
 // x (outer, n, inner) -> y (outer, inner)
 void sum_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inner) {
-  if (inner > 1) {
+  if (inner >= 32) {  // narrower lines leave most of a block idle: a thread a line below
     int64_t blocks = outer * ((inner + 31) / 32);
     if (blocks == 0) return;
+    FG_CHECK(blocks <= 0x7FFFFFFF, ValueError,
+             "[sum] the CUDA kernel takes at most 2^31 - 1 blocks of 32 lines, got " << blocks);
     sum_strided_kernel<<<static_cast<unsigned>(blocks), kSumWarps * 32>>>(y, x, n, inner);
     FG_CUDA_CHECK_LAUNCH("sum_forward");
     return;

@@ -107,9 +107,10 @@ py::capsule to_dlpack(const Tensor& t) {
 
 // t.__dlpack__(stream=None, max_version=None, dl_device=None, copy=None), as the Python
 // specification asks. forgegrad's kernels run on the legacy default stream: a CUDA consumer
-// naming a stream of its own (not None, -1 "no sync", 0 or 1 the legacy default, 2 the
-// per-thread default, which order after it by themselves) gets that stream made to wait
-// for them, since a non-blocking stream would not.
+// naming a stream of its own (not None, -1 "no sync", 1 the legacy default or 2 the
+// per-thread default, which order after it by themselves; 0 is ambiguous and refused, as
+// the specification says) gets that stream made to wait for them, since a non-blocking
+// stream would not.
 py::capsule dunder_dlpack(const Tensor& t, const py::object& stream, const py::object& max_version,
                           const py::object& device, const py::object& copy) {
   FG_CHECK(!t.requires_grad(), RuntimeError,
@@ -126,7 +127,9 @@ py::capsule dunder_dlpack(const Tensor& t, const py::object& stream, const py::o
 #ifdef FORGEGRAD_WITH_CUDA
   if (exported.device().is_cuda() && !stream.is_none()) {
     int64_t id = stream.cast<int64_t>();
-    if (id != -1 && id != 1 && id != 2 && id != 0)
+    FG_CHECK(id == -1 || id >= 1, ValueError,
+             "[__dlpack__] expected stream None, -1, 1, 2 or a CUDA stream handle, got " << id);
+    if (id > 2)
       cuda::order_stream_after_default(exported.device().index, static_cast<uintptr_t>(id));
   }
 #endif

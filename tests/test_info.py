@@ -1,5 +1,6 @@
 """fg.info(), threads, and the module surface."""
 import numpy as np
+import pytest
 
 import forgegrad as fg
 from forgegrad import _C
@@ -79,6 +80,20 @@ def test_results_independent_of_threads(restore_threads):
     # Sums may be associated differently per thread count: norm-wise 1e-5 (see test_reduce).
     assert abs(a[1] - b[1]) <= 1e-5 * x.size
     np.testing.assert_allclose(a[2], b[2], atol=1e-5 * x.shape[0], rtol=0)
+
+
+@pytest.mark.parametrize("shapes", [((700, 600), (700, 600)), ((2, 300001), (300001,)),
+                                    ((3, 1, 200003), (1, 2, 200003)), ((5000, 70), (70,))],
+                         ids=str)
+@pytest.mark.parametrize("threads", [1, 2, 3, 4])
+def test_broadcast_splits_agree_with_numpy(shapes, threads, restore_threads):
+    # Threads split the broadcast by rows, or by columns where there are fewer rows than
+    # threads (same-shape operands merge into one row): every split writes every element.
+    fg.set_num_threads(threads)
+    a, b = make_input(shapes[0]), make_input(shapes[1])
+    ta, tb = fg.tensor(a), fg.tensor(b)
+    np.testing.assert_array_equal(to_numpy(ta * tb), a * b)
+    np.testing.assert_array_equal(to_numpy(ta > tb), a > b)
 
 
 def test_public_names():

@@ -10,8 +10,9 @@ namespace fg::cpu {
 // ---- binary ops with broadcasting ------------------------------------------------------
 
 template <typename Out, typename In, typename Op>
-static inline void binary_row(Out* out, const In* a, const In* b, int64_t a_step, int64_t b_step,
-                              int64_t n, Op op) {
+__attribute__((always_inline)) static inline void binary_row(Out* out, const In* a,
+                                                             const In* b, int64_t a_step,
+                                                             int64_t b_step, int64_t n, Op op) {
   // The three common stride patterns get their own loops so that each vectorizes.
   if (a_step == 1 && b_step == 1)
     for (int64_t i = 0; i < n; ++i) out[i] = op(a[i], b[i]);
@@ -23,43 +24,63 @@ static inline void binary_row(Out* out, const In* a, const In* b, int64_t a_step
     for (int64_t i = 0; i < n; ++i) out[i] = op(a[0], b[0]);
 }
 
-// Runs rows [row_begin, row_end) of the broadcast, a row being the innermost dimension.
+// Runs rows [row_begin, row_end), columns [col_begin, col_end) of the broadcast, a row
+// being the innermost dimension.
 template <typename Out, typename In, typename Op>
-static void binary_rows(Out* out, const In* a, const In* b, const int64_t* shape,
-                        const int64_t* a_strides, const int64_t* b_strides, int ndim,
-                        int64_t row_begin, int64_t row_end, Op op) {
+__attribute__((always_inline)) static inline void binary_block(
+    Out* out, const In* a, const In* b, const int64_t* shape, const int64_t* a_strides,
+    const int64_t* b_strides, int ndim, int64_t row_begin, int64_t row_end, int64_t col_begin,
+    int64_t col_end, Op op) {
   int64_t n = ndim ? shape[ndim - 1] : 1;
   int64_t a_step = ndim ? a_strides[ndim - 1] : 0, b_step = ndim ? b_strides[ndim - 1] : 0;
   for (int64_t row = row_begin; row < row_end; ++row) {
-    int64_t a_offset = 0, b_offset = 0;
+    int64_t a_offset = col_begin * a_step, b_offset = col_begin * b_step;
     for (int64_t d = ndim - 2, rest = row; d >= 0; --d) {
       int64_t index = rest % shape[d];
       rest /= shape[d];
       a_offset += index * a_strides[d];
       b_offset += index * b_strides[d];
     }
-    binary_row(out + row * n, a + a_offset, b + b_offset, a_step, b_step, n, op);
+    binary_row(out + row * n + col_begin, a + a_offset, b + b_offset, a_step, b_step,
+               col_end - col_begin, op);
   }
 }
 
-template <typename Out, typename In, typename Op>
-static void binary_broadcast(Out* out, const In* a, const In* b, const int64_t* shape,
-                             const int64_t* a_strides, const int64_t* b_strides, int ndim,
-                             Op op) {
+// Calls block(row_begin, row_end, col_begin, col_end) over the broadcast split across
+// threads: by rows, or by columns when there are fewer rows than threads (two tensors of
+// one shape merge into a single row).
+template <typename Block>
+static void for_each_block(const int64_t* shape, int ndim, const Block& block) {
   int64_t n = ndim ? shape[ndim - 1] : 1, rows = 1;
   for (int d = 0; d + 1 < ndim; ++d) rows *= shape[d];
   if (n == 0 || rows == 0) return;
-  int64_t row_grain = std::max<int64_t>(1, kElementwiseGrain / n);
-  parallel_for(rows, row_grain, [&](int64_t begin, int64_t end) {
-    binary_rows(out, a, b, shape, a_strides, b_strides, ndim, begin, end, op);
-  });
+  int threads = 1;
+#ifdef _OPENMP
+  threads = omp_get_max_threads();
+#endif
+  if (rows >= threads) {
+    parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / n),
+                 [&](int64_t begin, int64_t end) { block(begin, end, 0, n); });
+  } else {
+    parallel_for(n, std::max<int64_t>(1, kElementwiseGrain / rows),
+                 [&](int64_t begin, int64_t end) { block(0, rows, begin, end); });
+  }
 }
 
-// FG_SIMD clones must be plain functions, so each op gets its own small entry point.
-#define FG_BINARY_ENTRY(name, Out, In, expr)                                               \
-  FG_SIMD static void name(Out* out, const In* a, const In* b, const int64_t* shape,       \
-                           const int64_t* as, const int64_t* bs, int ndim) {               \
-    binary_broadcast(out, a, b, shape, as, bs, ndim, [](In x, In y) -> Out { return expr; }); \
+// FG_SIMD clones must be plain functions, so each op gets its own small function for a block
+// (the loops the clones vectorize), and an entry point that splits the work.
+#define FG_BINARY_ENTRY(name, Out, In, expr)                                                   \
+  FG_SIMD static void name##_block(Out* out, const In* a, const In* b, const int64_t* shape,   \
+                                   const int64_t* as, const int64_t* bs, int ndim,             \
+                                   int64_t r0, int64_t r1, int64_t c0, int64_t c1) {           \
+    binary_block(out, a, b, shape, as, bs, ndim, r0, r1, c0, c1,                               \
+                 [](In x, In y) -> Out { return expr; });                                      \
+  }                                                                                            \
+  static void name(Out* out, const In* a, const In* b, const int64_t* shape,                   \
+                   const int64_t* as, const int64_t* bs, int ndim) {                           \
+    for_each_block(shape, ndim, [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {          \
+      name##_block(out, a, b, shape, as, bs, ndim, r0, r1, c0, c1);                            \
+    });                                                                                        \
   }
 
 FG_BINARY_ENTRY(add_kernel, float, float, x + y)

@@ -104,7 +104,7 @@ static int cuda_device_count() {
 // forgegrad.cuda's functions, by device index; RuntimeError in a build without CUDA.
 static void bind_cuda_runtime(py::module_& m) {
 #ifdef FORGEGRAD_WITH_CUDA
-  m.def("_cuda_device_name", [](int index) {
+  m.def("_cuda_get_device_name", [](int index) {
     cuda::check_device(index, "get_device_name");
     return cuda::device_name(index);
   });
@@ -115,9 +115,10 @@ static void bind_cuda_runtime(py::module_& m) {
   m.def("_cuda_reset_peak_memory_stats", &cuda::reset_peak_memory_stats);
   m.def("_cuda_empty_cache", &cuda::empty_cache);
 #else
-  for (const char* name : {"_cuda_device_name", "_cuda_synchronize", "_cuda_memory_allocated",
-                           "_cuda_max_memory_allocated", "_cuda_memory_reserved",
-                           "_cuda_reset_peak_memory_stats", "_cuda_empty_cache"}) {
+  for (const char* name :
+       {"_cuda_get_device_name", "_cuda_synchronize", "_cuda_memory_allocated",
+        "_cuda_max_memory_allocated", "_cuda_memory_reserved", "_cuda_reset_peak_memory_stats",
+        "_cuda_empty_cache"}) {
     std::string op = std::string(name).substr(6);
     m.def(name, [op](py::args, py::kwargs) {
       throw RuntimeError("[" + op + "] this build of forgegrad has no CUDA support (nvcc was "

@@ -32,7 +32,7 @@ def _index(device):
 
 
 def get_device_name(device=None):
-    return _C._cuda_device_name(_index(device))
+    return _C._cuda_get_device_name(_index(device))
 
 
 def synchronize(device=None):

@@ -33,12 +33,7 @@ void check_bias(const Tensor& bias, const Tensor& like, int64_t n, const char* o
 // Fills x (its dtype T) with value on x's device.
 template <typename T>
 static void fill_typed(const Tensor& x, T value) {
-  if (x.device().is_cuda()) {
-    DeviceScope scope(x.device());
-    FG_ON_CUDA(cuda::fill(x.data<T>(), value, x.numel()));
-  } else {
-    cpu::fill(x.data<T>(), value, x.numel());
-  }
+  FG_LAUNCH(fill, x.device(), x.data<T>(), value, x.numel());
 }
 
 // Calls fn(T* pointer) with x's data typed by its dtype.
@@ -196,14 +191,8 @@ void copy_(Tensor& dst, const Tensor& src) {
                  dst_begin < src_begin + src_bytes && src_begin < dst_begin + dst_bytes;
   Tensor source = overlap ? clone(src.detach()) : src;
   dst.storage()->bump_version();
-  DeviceScope scope(dst.device());
   with_typed_data(dst, [&](auto* out) {
-    with_typed_data(source, [&](auto* in) {
-      if (dst.device().is_cuda())
-        FG_ON_CUDA(cuda::cast(out, in, dst.numel()));
-      else
-        cpu::cast(out, in, dst.numel());
-    });
+    with_typed_data(source, [&](auto* in) { FG_LAUNCH(cast, dst.device(), out, in, dst.numel()); });
   });
 }
 

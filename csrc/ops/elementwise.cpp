@@ -211,14 +211,11 @@ Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
            "[" << name << "] expected float32 or int64 operands, got " << dtype_name(a.dtype()));
   check_same_device(a, b, name);
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), DType::Bool, a.device());
-  DeviceScope scope(a.device());
   run_broadcast(
       out.shape(), a, b, [&](const int64_t* shape, const int64_t* as, const int64_t* bs, int ndim) {
-        auto run = [&](const auto* a_data, const auto* b_data) {  // compare has two overloads
-          if (a.device().is_cuda())
-            FG_ON_CUDA(cuda::compare(op, out.data<bool>(), a_data, b_data, shape, as, bs, ndim));
-          else
-            cpu::compare(op, out.data<bool>(), a_data, b_data, shape, as, bs, ndim);
+        auto run = [&](const auto* a_data, const auto* b_data) {
+          FG_LAUNCH(compare, a.device(), op, out.data<bool>(), a_data, b_data, shape, as, bs,
+                    ndim);
         };
         if (a.dtype() == DType::Float32)
           run(a.data<float>(), b.data<float>());

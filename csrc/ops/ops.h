@@ -114,9 +114,9 @@ void backward(const Tensor& root, const Tensor& gradient, bool retain_graph);
 
 // ---- kernels by device ----
 // FG_LAUNCH(relu_forward, x.device(), y, x, n) runs cpu::relu_forward, or on a CUDA device
-// cuda::relu_forward with that device current; FG_KERNELS(relu_forward) is the pair as a
-// value. Kernels with overloads or template arguments are picked by hand:
-// if (cuda) FG_ON_CUDA(cuda::cast(...)); else cpu::cast(...).
+// cuda::relu_forward with that device current; a call, so overloads and templates resolve
+// as in any call. FG_KERNELS(relu_forward) is the pair as a value, for ops that take kernels
+// as arguments.
 template <typename Fn>
 struct DeviceKernel {
   Fn* cpu_kernel;
@@ -141,7 +141,16 @@ struct DeviceKernel {
   ::fg::ops::DeviceKernel<decltype(::fg::cpu::name)> { ::fg::cpu::name, nullptr }
 #endif
 
-#define FG_LAUNCH(name, device, ...) FG_KERNELS(name)(device, __VA_ARGS__)
+#define FG_LAUNCH(name, device, ...)                                \
+  do {                                                              \
+    ::fg::Device fg_launch_device_ = (device);                      \
+    if (fg_launch_device_.is_cuda()) {                              \
+      ::fg::ops::DeviceScope fg_launch_scope_(fg_launch_device_);   \
+      FG_ON_CUDA(::fg::cuda::name(__VA_ARGS__));                    \
+    } else {                                                        \
+      ::fg::cpu::name(__VA_ARGS__);                                 \
+    }                                                               \
+  } while (0)
 
 // ---- checks shared by the ops ----
 void check_float32(const Tensor& x, const char* op, const char* name);

@@ -60,12 +60,8 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
   for (int64_t d = a + 1; d < b; ++d) middle *= x.shape()[d];
   for (int64_t d = b + 1; d < x.dim(); ++d) inner *= x.shape()[d];
   int64_t A = x.shape()[a], B = x.shape()[b];
-  auto swap = [&](auto* y, const auto* in) {  // swap_axes is a template: picked by hand
-    DeviceScope scope(x.device());
-    if (x.device().is_cuda())
-      FG_ON_CUDA(cuda::swap_axes(y, in, outer, A, middle, B, inner));
-    else
-      cpu::swap_axes(y, in, outer, A, middle, B, inner);
+  auto swap = [&](auto* y, const auto* in) {
+    FG_LAUNCH(swap_axes, x.device(), y, in, outer, A, middle, B, inner);
   };
   switch (dtype_size(x.dtype())) {
     case 4:

@@ -2,6 +2,8 @@
 never a number or a size to forgegrad; numpy scalars count as what they hold."""
 import numbers
 
+from . import _C
+
 
 def is_real(value):
     """A real number (int or float, Python or numpy), not a bool."""
@@ -11,3 +13,14 @@ def is_real(value):
 def is_int(value):
     """An integer (Python or numpy), not a bool."""
     return not isinstance(value, bool) and isinstance(value, numbers.Integral)
+
+
+def as_device(device, op):
+    """None (kept), a device, or a string such as 'cuda' (a ValueError when malformed) as a
+    device; anything else is a TypeError naming `op`."""
+    if device is None or isinstance(device, _C.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"[{op}] expected device to be a device or a string such as 'cpu' or "
+                        f"'cuda', got {device!r}")
+    return _C.device(device)

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _C
 from .creation import _check_fits, rand, tensor
-from ._checks import is_int
+from ._checks import as_device, is_int
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader"]
 
@@ -113,15 +113,6 @@ def _check_int(value, name, minimum):
     return int(value)
 
 
-def _check_device(device):
-    if device is None or isinstance(device, _C.device):
-        return device
-    if not isinstance(device, str):
-        raise TypeError(f"[DataLoader] expected a device or a string such as 'cpu', "
-                        f"got {device!r}")
-    return _C.device(device)  # raises ValueError for a bad string
-
-
 def _stack(values):
     """One batch column from per-sample values (arrays, numbers, Tensors) as a Tensor."""
     arrays = [_to_numpy(v) for v in values]
@@ -173,7 +164,7 @@ class DataLoader:
         self.batch_size = _check_int(batch_size, "batch_size", 1)
         self.shuffle = builtins.bool(shuffle)
         self.drop_last = builtins.bool(drop_last)
-        self.device = _check_device(device)
+        self.device = as_device(device, "DataLoader")
         if seed is not None:
             self.seed = (_check_int(seed, "seed", 0),)
         elif self.shuffle:

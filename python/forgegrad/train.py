@@ -21,7 +21,7 @@ from .nn.module import Module
 from .optim.lr_scheduler import ReduceLROnPlateau
 from .optim.optimizer import has_param_groups
 from .serialization import save
-from ._checks import is_int, is_real
+from ._checks import as_device, is_int, is_real
 
 __all__ = ["fit", "evaluate", "predict", "History", "Callback", "EarlyStopping",
            "ModelCheckpoint"]
@@ -131,15 +131,6 @@ def _pair(batch, op, device=None):
 
 def _moved(value, device):
     return value.to(device) if isinstance(value, _C.Tensor) and value.device != device else value
-
-
-def _parse_device(device, op):
-    if device is None or isinstance(device, _C.device):
-        return device
-    if not isinstance(device, str):
-        raise TypeError(f"[{op}] expected device to be a device or a string such as 'cuda', "
-                        f"got {device!r}")
-    return _C.device(device)
 
 
 def _model_device(model):
@@ -524,7 +515,7 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
     # Everything is checked before the first training step, so that a mistake in the setup
     # fails at once and leaves the model, the optimizer and the loaders as they were.
     _check_model(model, "fit")
-    device = _parse_device(device, "fit")
+    device = as_device(device, "fit")
     _check_loss_fn(loss_fn, "fit")
     _check_optimizer(optimizer)
     _check_scheduler(scheduler)

@@ -4,6 +4,7 @@ import collections
 
 from .. import _C
 from ..autograd import no_grad
+from .._checks import as_device
 
 
 class Parameter(_C.Tensor):
@@ -235,9 +236,9 @@ class Module:
         """Move every parameter (with its .grad) and buffer to `device`; returns self. The
         Parameter objects stay the same, as in PyTorch, so an optimizer built before the
         move keeps updating them."""
-        device = _C.device(device) if isinstance(device, str) else device
-        if not isinstance(device, _C.device):
-            raise TypeError(f"[to] expected a device or a string such as 'cuda', got {device!r}")
+        device = as_device(device, "to")
+        if device is None:
+            raise TypeError("[to] expected a device or a string such as 'cuda', got None")
         if device.type == "cuda":
             from .. import cuda
             if device.index >= cuda.device_count():  # before anything moves

@@ -65,6 +65,13 @@ def test_matmul_batched(shapes, device):
                    atol=_gemm_atol(max(max(s) for s in shapes)), max_checks=100)
 
 
+def test_matmul_many_batches(device):
+    # More matrices than a GPU grid's z axis holds (65535): the batch is split in launches.
+    a, b = make_input((70000, 2, 3)), make_input((70000, 3, 2))
+    out = to_numpy(as_tensor(a, device) @ as_tensor(b, device))
+    assert_close(out, np.matmul(a.astype(np.float64), b), atol=_gemm_atol(3))
+
+
 @pytest.mark.parametrize("shapes", [((7,), (7, 33)), ((129,), (129, 1)), ((33, 7), (7,)),
                                     ((1, 129), (129,)), ((7,), (7,)), ((129,), (129,))], ids=str)
 def test_matmul_1d(shapes, device):
@@ -120,6 +127,53 @@ def test_linear(xshape, out_f, bias, device):
     atol = _gemm_atol(max(in_f, out_f, xshape[0]))
     check_forward(F.linear, _np_linear, *shapes, device=device, atol=atol)
     check_backward(F.linear, _np_linear, *shapes, device=device, atol=atol, max_checks=100)
+
+
+def _np_linear_relu(x, w, b=None):
+    return np.maximum(_np_linear(x, w, b), 0.0)
+
+
+@pytest.mark.parametrize("xshape,out_f", [((1, 1), 1), ((7, 33), 129), ((3, 5, 33), 7),
+                                          ((64, 300), 40)], ids=str)
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_relu(xshape, out_f, bias, device):
+    # The ReLU in the GEMM's epilogue: against float64, and exactly what ReLU after linear
+    # gives, forward and backward (the same sums, in the same order).
+    in_f = xshape[-1]
+    shapes = [xshape, (out_f, in_f)] + ([(out_f,)] if bias else [])
+    fused = lambda *t: F.linear(*t, activation="relu")  # noqa: E731
+    atol = _gemm_atol(max(in_f, out_f, xshape[0]))
+    check_forward(fused, _np_linear_relu, *shapes, device=device, atol=atol)
+    check_backward(fused, _np_linear_relu, *shapes, device=device, atol=atol, max_checks=100)
+    arrays = [make_input(s) for s in shapes]
+    results = []
+    for run in (fused, lambda *t: F.relu(F.linear(*t))):
+        tensors = [as_tensor(x, device, requires_grad=True) for x in arrays]
+        out = run(*tensors)
+        (out * out).sum().backward()
+        results.append([to_numpy(out)] + [to_numpy(t.grad) for t in tensors])
+    for got, want in zip(*results):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_linear_relu_keeps_nan(device):
+    x = make_input((3, 5))
+    x[1, 2] = np.nan
+    w, b = make_input((4, 5)), make_input((4,))
+    out = to_numpy(F.linear(as_tensor(x, device), as_tensor(w, device), as_tensor(b, device),
+                            activation="relu"))
+    assert np.isnan(out[1]).all() and not np.isnan(out[[0, 2]]).any()
+    assert (out[[0, 2]] >= 0).all()
+
+
+def test_linear_rejects_activation(device):
+    x, w = as_tensor(make_input((2, 3)), device), as_tensor(make_input((4, 3)), device)
+    with pytest.raises(ValueError, match=r"\[linear\] expected activation None or 'relu', "
+                                         r"got 'gelu'"):
+        F.linear(x, w, activation="gelu")
+    with pytest.raises(TypeError, match=r"\[linear\] expected activation None or a str, "
+                                        r"got int"):
+        F.linear(x, w, activation=1)
 
 
 def test_linear_bias_keyword(device):
@@ -255,6 +309,31 @@ def test_gemm_every_edge_tile(isa, trans, restore_isa):
             result = to_numpy(buffer)
             assert_close(result[:m], c0 + prod, atol=_gemm_atol(k), what=f"{m}x{n} out=")
             assert (result[m] == 7.0).all(), f"{m}x{n}: the GEMM wrote past its output"
+
+
+@pytest.mark.parametrize("k", [0, 37, 600])  # 600: three depth blocks, ReLU after the last
+@pytest.mark.parametrize("trans", ["NN", "NT", "TN", "TT"])
+@pytest.mark.parametrize("isa", ISAS)
+def test_gemm_relu_epilogue(isa, trans, k, restore_isa):
+    # relu=True gives exactly ReLU of what relu=False gives, with the bias and with out=,
+    # on every edge tile; a ReLU applied before the last depth block would differ.
+    _use_isa(isa)
+    mr, nr = TILES[isa]
+    trans_a, trans_b = trans[0] == "T", trans[1] == "T"
+    for m in range(1, mr + 2):
+        for n in sorted({1, nr - 1, nr + 1}):
+            a, b, prod = _gemm_operands(m, k, n, trans_a, trans_b)
+            bias, c0 = make_input((n,)), make_input((m, n))
+            ta, tb, tbias = fg.tensor(a), fg.tensor(b), fg.tensor(bias)
+            plain = to_numpy(_C.gemm(ta, tb, bias=tbias, trans_a=trans_a, trans_b=trans_b))
+            fused = to_numpy(_C.gemm(ta, tb, bias=tbias, trans_a=trans_a, trans_b=trans_b,
+                                     relu=True))
+            np.testing.assert_array_equal(fused, np.maximum(plain, 0.0), err_msg=f"{m}x{n}")
+            assert_close(fused, np.maximum(prod + bias, 0.0), atol=_gemm_atol(k))
+            out = fg.tensor(c0)
+            _C.gemm(ta, tb, trans_a=trans_a, trans_b=trans_b, out=out, relu=True)
+            assert_close(to_numpy(out), np.maximum(c0 + prod, 0.0), atol=_gemm_atol(k),
+                         what=f"{m}x{n} out=")
 
 
 # Shapes the thread grid splits by columns (few rows), by rows (few columns) and both ways;

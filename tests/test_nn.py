@@ -710,6 +710,50 @@ def test_sequential_forward_indexing_slicing():
     assert isinstance(seq[1], nn.ReLU) and len(seq) == 3
 
 
+class _LoggedLinear(nn.Linear):
+    calls = 0
+
+    def forward(self, input):
+        _LoggedLinear.calls += 1
+        return super().forward(input)
+
+
+def test_sequential_fuses_linear_relu(device):
+    # Linear then ReLU runs as one op (one LinearBackward node, the ReLU in the GEMM), with
+    # exactly the outputs and gradients of the modules run one after the other.
+    fg.manual_seed(3)
+    model = nn.Sequential(nn.Linear(33, 64), nn.ReLU(), nn.Linear(64, 16), nn.ReLU(),
+                          nn.Linear(16, 5), nn.Tanh()).to(device)
+    x = make_input((9, 33))
+    results = []
+    for run in (model, lambda t: _run_one_by_one(model, t)):
+        model.zero_grad()
+        xt = as_tensor(x, device, requires_grad=True)
+        out = run(xt)
+        (out * out).sum().backward()
+        results.append([to_numpy(out), to_numpy(xt.grad)]
+                       + [to_numpy(p.grad) for p in model.parameters()])
+    for got, want in zip(*results):
+        np.testing.assert_array_equal(got, want)
+    assert repr(model[:2](as_tensor(x, device)).grad_fn) == "<LinearBackward>"
+
+
+def _run_one_by_one(model, x):
+    for module in model:
+        x = module(x)
+    return x
+
+
+def test_sequential_runs_subclass_forward():
+    # A subclass of Linear may have its own forward: it is called, not fused past.
+    _LoggedLinear.calls = 0
+    model = nn.Sequential(_LoggedLinear(3, 4), nn.ReLU(), nn.Linear(4, 2), nn.ReLU())
+    x = fg.tensor(make_input((2, 3)))
+    out = model(x)
+    assert _LoggedLinear.calls == 1
+    np.testing.assert_array_equal(to_numpy(out), to_numpy(_run_one_by_one(model, x)))
+
+
 def test_sequential_append_and_ordereddict_names():
     seq = nn.Sequential(collections.OrderedDict([("fc", nn.Linear(4, 3)), ("act", nn.ReLU())]))
     assert [n for n, _ in seq.named_children()] == ["fc", "act"]

@@ -54,8 +54,8 @@ constexpr int kScalarNR = 8;
 
 // a_panel (kc, 4), b_panel (kc, 8) -> c tile (rows, cols) of (4, 8), row stride ldc
 void gemm_micro_kernel_scalar(float* c, const float* a_panel, const float* b_panel,
-                              const float* bias, bool load_c, int64_t ldc, int64_t kc, int rows,
-                              int cols) {
+                              const float* bias, bool load_c, bool relu, int64_t ldc, int64_t kc,
+                              int rows, int cols) {
   constexpr int MR = kScalarMR, NR = kScalarNR;
   float acc[MR][NR] = {};
   for (int64_t k = 0; k < kc; ++k) {
@@ -66,8 +66,10 @@ void gemm_micro_kernel_scalar(float* c, const float* a_panel, const float* b_pan
   }
   for (int i = 0; i < rows; ++i) {
     float* row = c + i * ldc;
-    for (int j = 0; j < cols; ++j)
-      row[j] = acc[i][j] + (bias ? bias[j] : 0.0f) + (load_c ? row[j] : 0.0f);
+    for (int j = 0; j < cols; ++j) {
+      float v = acc[i][j] + (bias ? bias[j] : 0.0f) + (load_c ? row[j] : 0.0f);
+      row[j] = relu && v < 0.0f ? 0.0f : v;
+    }
   }
 }
 
@@ -195,7 +197,8 @@ void pack_b_block(float* packed, MatrixView b, int64_t kc, int64_t nc) {
 // One thread's rectangle of C, computed serially by the loop nest described at the top.
 template <int MR, int NR>
 void gemm_rectangle(float* c, MatrixView a, MatrixView b, const float* bias, bool accumulate,
-                    const GemmConfig& config, int64_t ldc, int64_t m, int64_t n, int64_t k) {
+                    bool relu, const GemmConfig& config, int64_t ldc, int64_t m, int64_t n,
+                    int64_t k) {
   int64_t mc_max = even_block(m, config.mc, MR);
   int64_t kc_max = even_block(k, config.kc, 1);
   int64_t nc_max = even_block(n, config.nc, NR);
@@ -206,10 +209,11 @@ void gemm_rectangle(float* c, MatrixView a, MatrixView b, const float* bias, boo
     int64_t nc = std::min(nc_max, n - jc);
     for (int64_t pc = 0; pc < k; pc += kc_max) {
       int64_t kc = std::min(kc_max, k - pc);
-      // The first depth block applies the epilogue: C is overwritten unless accumulating,
-      // and the bias is added once. Later depth blocks add to what the first stored.
+      // The first depth block overwrites C unless accumulating, and adds the bias once.
+      // Later depth blocks add to what the first stored; the last applies the ReLU.
       bool load_c = accumulate || pc > 0;
       const float* bias_block = (pc == 0 && bias) ? bias + jc : nullptr;
+      bool relu_block = relu && pc + kc == k;
       pack_b_block<NR>(packed_b, b.offset(pc, jc), kc, nc);
 
       for (int64_t ic = 0; ic < m; ic += mc_max) {
@@ -224,7 +228,8 @@ void gemm_rectangle(float* c, MatrixView a, MatrixView b, const float* bias, boo
             const float* a_panel = packed_a + ir * kc;
             float* c_tile = c + (ic + ir) * ldc + jc + jr;
             int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-            config.kernel(c_tile, a_panel, b_panel, bias_tile, load_c, ldc, kc, rows, cols);
+            config.kernel(c_tile, a_panel, b_panel, bias_tile, load_c, relu_block, ldc, kc, rows,
+                          cols);
           }
         }
       }
@@ -277,7 +282,7 @@ ThreadGrid choose_thread_grid(int MR, int NR, int64_t M, int64_t N, int64_t K) {
 // op(A) (M, K), op(B) (K, N), bias (N) or null -> C (M, N), split among the threads
 template <int MR, int NR>
 void gemm_parallel(float* C, MatrixView a, MatrixView b, const float* bias, bool accumulate,
-                   const GemmConfig& config, int64_t M, int64_t N, int64_t K) {
+                   bool relu, const GemmConfig& config, int64_t M, int64_t N, int64_t K) {
   ThreadGrid grid = choose_thread_grid(MR, NR, M, N, K);
   int64_t m_panels = ceil_div(M, MR), n_panels = ceil_div(N, NR);
   int64_t rectangles = grid.grid_rows * grid.grid_cols;
@@ -291,7 +296,7 @@ void gemm_parallel(float* C, MatrixView a, MatrixView b, const float* bias, bool
     int64_t n1 = std::min(N, n_panels * (gc + 1) / grid.grid_cols * NR);
     if (m0 >= m1 || n0 >= n1) return;
     gemm_rectangle<MR, NR>(C + m0 * N + n0, a.offset(m0, 0), b.offset(0, n0),
-                           bias ? bias + n0 : nullptr, accumulate, config, N, m1 - m0,
+                           bias ? bias + n0 : nullptr, accumulate, relu, config, N, m1 - m0,
                            n1 - n0, K);
   };
 
@@ -315,32 +320,44 @@ void gemm_parallel(float* C, MatrixView a, MatrixView b, const float* bias, bool
 #endif
 }
 
-// C (M, N) = [C] + bias: the whole product when K == 0
-void gemm_empty_product(float* C, const float* bias, bool accumulate, int64_t M, int64_t N) {
+// C (M, N) = relu?([C] + bias): the whole product when K == 0
+void gemm_empty_product(float* C, const float* bias, bool relu, bool accumulate, int64_t M,
+                        int64_t N) {
   for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j)
-      C[i * N + j] = (accumulate ? C[i * N + j] : 0.0f) + (bias ? bias[j] : 0.0f);
+    for (int64_t j = 0; j < N; ++j) {
+      float v = (accumulate ? C[i * N + j] : 0.0f) + (bias ? bias[j] : 0.0f);
+      C[i * N + j] = relu && v < 0.0f ? 0.0f : v;
+    }
 }
 
 }  // namespace
 
 // A (M, K) or (K, M) if trans_a, B (K, N) or (N, K) if trans_b, bias (N) or null -> C (M, N)
-void gemm(float* C, const float* A, const float* B, const float* bias, bool trans_a,
+void gemm(float* C, const float* A, const float* B, const float* bias, bool relu, bool trans_a,
           bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
   if (M <= 0 || N <= 0) return;
-  if (K <= 0) return gemm_empty_product(C, bias, accumulate, M, N);
+  if (K <= 0) return gemm_empty_product(C, bias, relu, accumulate, M, N);
   MatrixView a = trans_a ? MatrixView{A, 1, M} : MatrixView{A, K, 1};
   MatrixView b = trans_b ? MatrixView{B, 1, K} : MatrixView{B, N, 1};
   switch (active_isa()) {
     case Isa::AVX512:
-      return gemm_parallel<kAvx512MR, kAvx512NR>(C, a, b, bias, accumulate, kAvx512Config, M,
+      return gemm_parallel<kAvx512MR, kAvx512NR>(C, a, b, bias, accumulate, relu, kAvx512Config, M,
                                                  N, K);
     case Isa::AVX2:
-      return gemm_parallel<kAvx2MR, kAvx2NR>(C, a, b, bias, accumulate, kAvx2Config, M, N, K);
+      return gemm_parallel<kAvx2MR, kAvx2NR>(C, a, b, bias, accumulate, relu, kAvx2Config, M, N, K);
     default:
-      return gemm_parallel<kScalarMR, kScalarNR>(C, a, b, bias, accumulate, kScalarConfig, M,
+      return gemm_parallel<kScalarMR, kScalarNR>(C, a, b, bias, accumulate, relu, kScalarConfig, M,
                                                  N, K);
   }
+}
+
+// A[i] (M, K) or (K, M), B[i] (K, N) or (N, K) -> C[i] (M, N), for i < batch
+void gemm_batched(float* C, const float* A, const float* B, bool trans_a, bool trans_b,
+                  int64_t batch, int64_t stride_c, int64_t stride_a, int64_t stride_b, int64_t M,
+                  int64_t N, int64_t K) {
+  for (int64_t i = 0; i < batch; ++i)
+    gemm(C + i * stride_c, A + i * stride_a, B + i * stride_b, nullptr, false, trans_a, trans_b,
+         false, M, N, K);
 }
 
 }  // namespace fg::cpu

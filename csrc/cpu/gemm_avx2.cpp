@@ -34,7 +34,7 @@ struct Columns {
 // rows that is enough independent FMAs to cover their latency on both FMA ports.
 template <int ROWS>
 void tile(float* c, const float* a_panel, const float* b_panel, const float* bias, bool load_c,
-          int64_t ldc, int64_t kc, const Columns& columns) {
+          bool relu, int64_t ldc, int64_t kc, const Columns& columns) {
   // The C rows are needed only after the k loop; fetching them now hides the miss.
   for (int i = 0; i < ROWS; ++i) {
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
@@ -79,25 +79,28 @@ void tile(float* c, const float* a_panel, const float* b_panel, const float* bia
       acc0[i] = _mm256_add_ps(acc0[i], c0);
       acc1[i] = _mm256_add_ps(acc1[i], c1);
     }
+    if (relu) {  // max(0, v) is v when v is NaN, as relu_forward
+      acc0[i] = _mm256_max_ps(_mm256_setzero_ps(), acc0[i]);
+      acc1[i] = _mm256_max_ps(_mm256_setzero_ps(), acc1[i]);
+    }
     columns.store(row, acc0[i], acc1[i]);
   }
 }
 
-using Tile = void (*)(float*, const float*, const float*, const float*, bool, int64_t, int64_t,
-                      const Columns&);
+using Tile = void (*)(float*, const float*, const float*, const float*, bool, bool, int64_t,
+                      int64_t, const Columns&);
 constexpr Tile kTiles[MR] = {tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>};
 
 }  // namespace
 
-void gemm_micro_kernel_avx2(float* c, const float* a_panel, const float* b_panel,
-                            const float* bias, bool load_c, int64_t ldc, int64_t kc, int rows,
-                            int cols) {
+void gemm_micro_kernel_avx2(float* c, const float* a_panel, const float* b_panel, const float* bias,
+                            bool load_c, bool relu, int64_t ldc, int64_t kc, int rows, int cols) {
   // Lane j of the two masks is on (sign bit set) when column j < cols.
   const __m256i lane0 = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i lane1 = _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15);
   __m256i limit = _mm256_set1_epi32(cols);
   Columns columns{cols >= NR, _mm256_cmpgt_epi32(limit, lane0), _mm256_cmpgt_epi32(limit, lane1)};
-  kTiles[rows - 1](c, a_panel, b_panel, bias, load_c, ldc, kc, columns);
+  kTiles[rows - 1](c, a_panel, b_panel, bias, load_c, relu, ldc, kc, columns);
 }
 
 }  // namespace fg::cpu

@@ -15,7 +15,7 @@ constexpr int MR = kAvx512MR, NR = kAvx512NR;
 // rows, 24 accumulators + 2 B vectors + 1 broadcast fit in the 32 zmm registers.
 template <int ROWS>
 void tile(float* c, const float* a_panel, const float* b_panel, const float* bias, bool load_c,
-          int64_t ldc, int64_t kc, __mmask16 mask0, __mmask16 mask1) {
+          bool relu, int64_t ldc, int64_t kc, __mmask16 mask0, __mmask16 mask1) {
   // The C rows are needed only after the k loop; fetching them now hides the miss.
   for (int i = 0; i < ROWS; ++i) {
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
@@ -58,23 +58,27 @@ void tile(float* c, const float* a_panel, const float* b_panel, const float* bia
       acc0[i] = _mm512_add_ps(acc0[i], _mm512_maskz_loadu_ps(mask0, row));
       acc1[i] = _mm512_add_ps(acc1[i], _mm512_maskz_loadu_ps(mask1, row + 16));
     }
+    if (relu) {  // max(0, v) is v when v is NaN, as relu_forward
+      acc0[i] = _mm512_max_ps(_mm512_setzero_ps(), acc0[i]);
+      acc1[i] = _mm512_max_ps(_mm512_setzero_ps(), acc1[i]);
+    }
     _mm512_mask_storeu_ps(row, mask0, acc0[i]);
     _mm512_mask_storeu_ps(row + 16, mask1, acc1[i]);
   }
 }
 
-using Tile = void (*)(float*, const float*, const float*, const float*, bool, int64_t, int64_t,
-                      __mmask16, __mmask16);
+using Tile = void (*)(float*, const float*, const float*, const float*, bool, bool, int64_t,
+                      int64_t, __mmask16, __mmask16);
 constexpr Tile kTiles[MR] = {tile<1>, tile<2>, tile<3>, tile<4>,  tile<5>,  tile<6>,
                              tile<7>, tile<8>, tile<9>, tile<10>, tile<11>, tile<12>};
 
 }  // namespace
 
 void gemm_micro_kernel_avx512(float* c, const float* a_panel, const float* b_panel,
-                              const float* bias, bool load_c, int64_t ldc, int64_t kc,
+                              const float* bias, bool load_c, bool relu, int64_t ldc, int64_t kc,
                               int rows, int cols) {
   uint32_t lanes = cols >= NR ? 0xFFFFFFFFu : (1u << cols) - 1;
-  kTiles[rows - 1](c, a_panel, b_panel, bias, load_c, ldc, kc,
+  kTiles[rows - 1](c, a_panel, b_panel, bias, load_c, relu, ldc, kc,
                    static_cast<__mmask16>(lanes & 0xFFFF), static_cast<__mmask16>(lanes >> 16));
 }
 

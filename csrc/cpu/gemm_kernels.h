@@ -17,22 +17,22 @@ namespace fg::cpu {
 // a_panel (kc, MR), b_panel (kc, NR) -> c tile (rows, cols), row stride ldc, with
 // 1 <= rows <= MR and 1 <= cols <= NR:
 //   c = a_panel^T @ b_panel  [+ c if load_c]  [+ bias (cols) on every row if bias != nullptr]
+// then, if relu, c = max(c, 0) with NaN kept (as cpu::relu_forward).
 using GemmMicroKernel = void (*)(float* c, const float* a_panel, const float* b_panel,
-                                 const float* bias, bool load_c, int64_t ldc, int64_t kc,
+                                 const float* bias, bool load_c, bool relu, int64_t ldc, int64_t kc,
                                  int rows, int cols);
 
 // AVX2 + FMA (gemm_avx2.cpp): 12 of the 16 ymm registers hold the 6 x 16 tile.
 constexpr int kAvx2MR = 6;
 constexpr int kAvx2NR = 16;
-void gemm_micro_kernel_avx2(float* c, const float* a_panel, const float* b_panel,
-                            const float* bias, bool load_c, int64_t ldc, int64_t kc, int rows,
-                            int cols);
+void gemm_micro_kernel_avx2(float* c, const float* a_panel, const float* b_panel, const float* bias,
+                            bool load_c, bool relu, int64_t ldc, int64_t kc, int rows, int cols);
 
 // AVX-512 (gemm_avx512.cpp): 24 of the 32 zmm registers hold the 12 x 32 tile.
 constexpr int kAvx512MR = 12;
 constexpr int kAvx512NR = 32;
 void gemm_micro_kernel_avx512(float* c, const float* a_panel, const float* b_panel,
-                              const float* bias, bool load_c, int64_t ldc, int64_t kc,
+                              const float* bias, bool load_c, bool relu, int64_t ldc, int64_t kc,
                               int rows, int cols);
 
 }  // namespace fg::cpu

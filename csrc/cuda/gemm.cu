@@ -1,11 +1,13 @@
-// SGEMM on the GPU: C (M, N) = op(A) @ op(B) [+ C] [+ bias], the CPU's gemm
-// (csrc/cpu/gemm.cpp) being the reference. Each block computes a 128 x 128 tile of C with
+// SGEMM on the GPU: C (M, N) = relu?(op(A) @ op(B) [+ C] [+ bias]), the CPU's gemm
+// (csrc/cpu/gemm.cpp) being the reference; batched GEMM is the same kernel with the batch
+// index on the grid's z axis. Each block computes a 128 x 128 tile of C with
 // 256 threads, 8 x 8 outputs a thread in registers (two 4 x 4 quadrants 64 apart, so the
 // shared-memory reads are float4s without bank conflicts). The k loop walks 8-deep slices:
 // op(A) and op(B) slices are staged in shared memory, k-major, and double buffered (the next
 // slice is fetched into registers while the current one is multiplied). Global loads are
 // 16-byte float4s along whichever axis the operand is contiguous in, wherever four
 // elements are in bounds and aligned; the transposes are template arguments.
+#include <algorithm>
 #include <cstdint>
 
 #include "cuda/launch.cuh"
@@ -55,16 +57,26 @@ struct Slice {
   }
 };
 
-// A (M, K) or (K, M), B (K, N) or (N, K), bias (N) or null -> C (M, N), one 128 x 128 tile
-// a block
+// The epilogue's options: what is added to the product, and whether ReLU follows.
+struct Epilogue {
+  const float* bias;  // (N) or null
+  bool accumulate, relu;
+};
+
+// A[z] (M, K) or (K, M), B[z] (K, N) or (N, K), bias (N) or null -> C[z] (M, N), one 128 x 128
+// tile a block; matrix z of each operand starts z * stride elements in (a stride of 0 reuses
+// one matrix), z = z0 + blockIdx.z.
 template <bool kTransA, bool kTransB>
 __global__ void __launch_bounds__(kGemmThreads)
-    gemm_kernel(float* C, const float* A, const float* B, const float* bias, bool accumulate,
-                int64_t M, int64_t N, int64_t K) {
+    gemm_kernel(float* C, const float* A, const float* B, Epilogue epilogue, int64_t z0,
+                int64_t stride_c, int64_t stride_a, int64_t stride_b, int64_t M, int64_t N,
+                int64_t K) {
   __shared__ __align__(16) float As[2][BK][BM];
   __shared__ __align__(16) float Bs[2][BK][BN];  // BN == BM: both slices are 128 wide
   const int t = threadIdx.x, tx = t % 16, ty = t / 16;
   const int64_t m0 = int64_t(blockIdx.x) * BM, n0 = int64_t(blockIdx.y) * BN;
+  const int64_t z = z0 + blockIdx.z;
+  C += z * stride_c, A += z * stride_a, B += z * stride_b;
 
   using ASlice = Slice<!kTransA>;
   using BSlice = Slice<kTransB>;
@@ -116,36 +128,56 @@ __global__ void __launch_bounds__(kGemmThreads)
     for (int j = 0; j < 8; ++j) {
       int64_t n = n0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + j - 4);
       if (n >= N) continue;
-      float v = acc[i][j] + (bias ? bias[n] : 0.0f);
+      float v = acc[i][j] + (epilogue.bias ? epilogue.bias[n] : 0.0f);
       float* c = C + m * N + n;
-      *c = accumulate ? *c + v : v;
+      if (epilogue.accumulate) v += *c;
+      *c = epilogue.relu && v < 0.0f ? 0.0f : v;  // NaN kept, as relu_forward
     }
   }
 }
 
+constexpr int64_t kMaxGridYZ = 65535;
+
 template <bool kTransA, bool kTransB>
-void launch_gemm(float* C, const float* A, const float* B, const float* bias, bool accumulate,
-                 int64_t M, int64_t N, int64_t K) {
+void launch_gemm(float* C, const float* A, const float* B, Epilogue epilogue, int64_t batch,
+                 int64_t stride_c, int64_t stride_a, int64_t stride_b, int64_t M, int64_t N,
+                 int64_t K) {
   // Row tiles along x (up to 2^31 - 1 of them): M is the dimension that grows with the batch.
-  dim3 grid(static_cast<unsigned>((M + BM - 1) / BM), static_cast<unsigned>((N + BN - 1) / BN));
-  gemm_kernel<kTransA, kTransB><<<grid, kGemmThreads>>>(C, A, B, bias, accumulate, M, N, K);
-  FG_CUDA_CHECK_LAUNCH("gemm");
+  // The batch goes along z, in launches of at most 65535 matrices.
+  for (int64_t z0 = 0; z0 < batch; z0 += kMaxGridYZ) {
+    dim3 grid(static_cast<unsigned>((M + BM - 1) / BM), static_cast<unsigned>((N + BN - 1) / BN),
+              static_cast<unsigned>(std::min(kMaxGridYZ, batch - z0)));
+    gemm_kernel<kTransA, kTransB>
+        <<<grid, kGemmThreads>>>(C, A, B, epilogue, z0, stride_c, stride_a, stride_b, M, N, K);
+    FG_CUDA_CHECK_LAUNCH("gemm");
+  }
+}
+
+void launch_gemm(float* C, const float* A, const float* B, Epilogue epilogue, bool trans_a,
+                 bool trans_b, int64_t batch, int64_t stride_c, int64_t stride_a, int64_t stride_b,
+                 int64_t M, int64_t N, int64_t K) {
+  if (M <= 0 || N <= 0 || batch <= 0) return;
+  FG_CHECK((N + BN - 1) / BN <= kMaxGridYZ, ValueError,
+           "[gemm] the CUDA kernel takes at most " << kMaxGridYZ * BN << " columns, got " << N);
+  auto launch = trans_a ? (trans_b ? launch_gemm<true, true> : launch_gemm<true, false>)
+                        : (trans_b ? launch_gemm<false, true> : launch_gemm<false, false>);
+  launch(C, A, B, epilogue, batch, stride_c, stride_a, stride_b, M, N, K);
 }
 
 }  // namespace
 
 // A (M, K) or (K, M) if trans_a, B (K, N) or (N, K) if trans_b, bias (N) or null -> C (M, N)
-void gemm(float* C, const float* A, const float* B, const float* bias, bool trans_a, bool trans_b,
-          bool accumulate, int64_t M, int64_t N, int64_t K) {
-  if (M <= 0 || N <= 0) return;
-  FG_CHECK((N + BN - 1) / BN <= 65535, ValueError,
-           "[gemm] the CUDA kernel takes at most " << 65535 * BN << " columns, got " << N);
-  if (trans_a)
-    trans_b ? launch_gemm<true, true>(C, A, B, bias, accumulate, M, N, K)
-            : launch_gemm<true, false>(C, A, B, bias, accumulate, M, N, K);
-  else
-    trans_b ? launch_gemm<false, true>(C, A, B, bias, accumulate, M, N, K)
-            : launch_gemm<false, false>(C, A, B, bias, accumulate, M, N, K);
+void gemm(float* C, const float* A, const float* B, const float* bias, bool relu, bool trans_a,
+          bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
+  launch_gemm(C, A, B, Epilogue{bias, accumulate, relu}, trans_a, trans_b, 1, 0, 0, 0, M, N, K);
+}
+
+// A[i] (M, K) or (K, M), B[i] (K, N) or (N, K) -> C[i] (M, N), for i < batch
+void gemm_batched(float* C, const float* A, const float* B, bool trans_a, bool trans_b,
+                  int64_t batch, int64_t stride_c, int64_t stride_a, int64_t stride_b, int64_t M,
+                  int64_t N, int64_t K) {
+  launch_gemm(C, A, B, Epilogue{nullptr, false, false}, trans_a, trans_b, batch, stride_c, stride_a,
+              stride_b, M, N, K);
 }
 
 }  // namespace fg::cuda

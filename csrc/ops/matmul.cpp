@@ -6,15 +6,20 @@
 namespace fg::ops {
 
 // C[i] (M, N) = op(A[i]) @ op(B[i]) for i < batch, strides in elements. A stride of 0 reuses
-// one matrix for every i; an output stride of 0 sums the products into one matrix.
+// one matrix for every i; an output stride of 0 sums the products into one matrix (one GEMM
+// after another, each adding to C).
 static void batched_gemm(Tensor C, const Tensor& A, const Tensor& B, bool trans_a,
                          bool trans_b, int64_t batch, int64_t M, int64_t N, int64_t K,
                          int64_t stride_c, int64_t stride_a, int64_t stride_b) {
+  if (stride_c > 0) {
+    FG_LAUNCH(gemm_batched, C.device(), C.data<float>(), A.data<float>(), B.data<float>(), trans_a,
+              trans_b, batch, stride_c, stride_a, stride_b, M, N, K);
+    return;
+  }
   for (int64_t i = 0; i < batch; ++i)
-    FG_LAUNCH(gemm, C.device(), C.data<float>() + i * stride_c, A.data<float>() + i * stride_a,
-              B.data<float>() + i * stride_b, nullptr, trans_a, trans_b, stride_c == 0 && i > 0, M,
-              N, K);
-  if (batch == 0 && stride_c == 0) fill_(C, 0.0);
+    FG_LAUNCH(gemm, C.device(), C.data<float>(), A.data<float>() + i * stride_a,
+              B.data<float>() + i * stride_b, nullptr, false, trans_a, trans_b, i > 0, M, N, K);
+  if (batch == 0) fill_(C, 0.0);
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
@@ -68,7 +73,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a, bool trans_b,
-            Tensor out) {
+            Tensor out, bool relu) {
   check_float32(a, "gemm", "a");
   check_float32(b, "gemm", "b");
   check_same_device(a, b, "gemm");
@@ -98,7 +103,8 @@ Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a, 
     out = empty({M, N}, DType::Float32, a.device());
   }
   FG_LAUNCH(gemm, out.device(), out.data<float>(), a.data<float>(), b.data<float>(),
-            bias.defined() ? bias.data<float>() : nullptr, trans_a, trans_b, accumulate, M, N, K);
+            bias.defined() ? bias.data<float>() : nullptr, relu, trans_a, trans_b, accumulate, M, N,
+            K);
   return out;
 }
 

@@ -70,10 +70,13 @@ Tensor index_select(const Tensor& x, const Tensor& indices);     // x[idx], int6
 
 // ---- matmul and linear (ops/matmul.cpp, ops/linear.cpp) ----
 Tensor matmul(const Tensor& a, const Tensor& b);
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);  // bias may be undefined
-// out = op(a) @ op(b) (+ bias), or out += ... when `out` is given (the raw GEMM, for tests)
+// bias may be undefined; activation is "" (none) or "relu" (fused into the GEMM's epilogue)
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
+              const std::string& activation = "");
+// out = op(a) @ op(b) (+ bias), or out += ... when `out` is given, then relu(out) if relu
+// (the raw GEMM, for tests)
 Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a, bool trans_b,
-            Tensor out);
+            Tensor out, bool relu = false);
 
 // ---- activations (ops/activation.cpp) ----
 Tensor relu(const Tensor& x);

@@ -111,15 +111,20 @@ void bind_ops(py::module_& m) {
 
   // matmul, linear, the raw GEMM
   m.def("matmul", &ops::matmul, "input"_a, "other"_a);
-  m.def("linear", [](const Tensor& x, const Tensor& weight, py::object bias) {
-    return ops::linear(x, weight, optional_tensor(bias, "linear", "bias"));
-  }, "input"_a, "weight"_a, "bias"_a = py::none());
+  // activation=None | "relu": forgegrad's extension, the ReLU fused into the GEMM.
+  m.def("linear", [](const Tensor& x, const Tensor& weight, py::object bias,
+                     py::object activation) {
+    FG_CHECK(activation.is_none() || py::isinstance<py::str>(activation), TypeError,
+             "[linear] expected activation None or a str, got " << type_name(activation));
+    return ops::linear(x, weight, optional_tensor(bias, "linear", "bias"),
+                       activation.is_none() ? "" : activation.cast<std::string>());
+  }, "input"_a, "weight"_a, "bias"_a = py::none(), py::kw_only(), "activation"_a = py::none());
   m.def("gemm", [](const Tensor& a, const Tensor& b, py::object bias, bool trans_a, bool trans_b,
-                   py::object out) {
+                   py::object out, bool relu) {
     return ops::gemm(a, b, optional_tensor(bias, "gemm", "bias"), trans_a, trans_b,
-                     optional_tensor(out, "gemm", "out"));
+                     optional_tensor(out, "gemm", "out"), relu);
   }, "a"_a, "b"_a, "bias"_a = py::none(), "trans_a"_a = false, "trans_b"_a = false,
-     "out"_a = py::none());
+     "out"_a = py::none(), "relu"_a = false);
 
   // activations
   m.def("relu", &ops::relu, "input"_a);

@@ -2,11 +2,23 @@
 import collections
 import operator
 
+from .. import _C
+from .activation import ReLU
+from .linear import Linear
 from .module import Module
 
 
+def _linear_then_relu(modules, i):
+    # Exact types: a subclass may have its own forward.
+    return (type(modules[i]) is Linear and i + 1 < len(modules)
+            and type(modules[i + 1]) is ReLU)
+
+
 class Sequential(Module):
-    """``Sequential(m0, m1, ...)`` or ``Sequential(OrderedDict(name=module, ...))``."""
+    """``Sequential(m0, m1, ...)`` or ``Sequential(OrderedDict(name=module, ...))``.
+
+    A ``Linear`` directly followed by a ``ReLU`` runs as one op, the ReLU applied in the GEMM's
+    epilogue: the output and the gradients are those of the two run one after the other."""
 
     def __init__(self, *modules):
         super().__init__()
@@ -86,8 +98,15 @@ class Sequential(Module):
             self._modules[str(i)] = module
 
     def forward(self, input):
-        for module in self:
-            input = module(input)
+        modules = list(self)
+        i = 0
+        while i < len(modules):
+            if _linear_then_relu(modules, i):  # one GEMM with ReLU in its epilogue
+                input = _C.linear(input, modules[i].weight, modules[i].bias, activation="relu")
+                i += 2
+            else:
+                input = modules[i](input)
+                i += 1
         return input
 
 

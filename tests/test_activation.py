@@ -115,6 +115,15 @@ def test_softmax_large(op, device):
                        max_checks=20)
 
 
+@pytest.mark.parametrize("shape", [(5, 2047), (3, 2048), (2, 70001)], ids=str)
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_long_rows(op, shape, device):
+    # Rows from 2048 long get a block each on the GPU, below a warp.
+    make, ref = SOFTMAX[op]
+    check_forward(make(1), lambda x: ref(x, axis=1), shape, device=device)
+    check_backward(make(1), lambda x: ref(x, axis=1), shape, device=device, max_checks=20)
+
+
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
 def test_softmax_stable_for_huge_logits(op, device):
     make, ref = SOFTMAX[op]

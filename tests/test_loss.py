@@ -88,8 +88,10 @@ def test_cross_entropy_default_mean(device, rng):
     check_forward(F.cross_entropy, np_cross_entropy, inputs=[x, t], device=device)
 
 
-def test_cross_entropy_large(device, rng):
-    x, t = make_input((1031, 513), (-6.0, 6.0)), _targets(1031, 513, rng)
+@pytest.mark.parametrize("shape", [(1031, 513), (9, 5000)], ids=str)
+def test_cross_entropy_large(shape, device, rng):
+    # 5000 classes: a block a row on the GPU.
+    x, t = make_input(shape, (-6.0, 6.0)), _targets(*shape, rng)
     check_forward(F.cross_entropy, np_cross_entropy, inputs=[x, t], device=device)
     check_backward(F.cross_entropy, np_cross_entropy, inputs=[x, t], device=device,
                    max_checks=20)

@@ -211,6 +211,21 @@ def test_nan_propagates_through_reductions(device):
     assert t.argmax().item() == 2 * 33 + 5
 
 
+@pytest.mark.parametrize("n", [33, 2048, 5000, 70001])
+def test_max_ties_and_nan_in_long_rows(n, device):
+    # Whichever lane, warp or block sees them: the first of equal maxima, the first NaN.
+    x = np.zeros((3, n), dtype=np.float32)
+    x[1, n // 3] = x[1, n - 1] = 1.0
+    x[2, n // 2] = x[2, n - 2] = np.nan
+    x[2, n - 1] = np.inf
+    t = as_tensor(x, device)
+    v, i = t.max(dim=1)
+    np.testing.assert_array_equal(to_numpy(i), [0, n // 3, n // 2])
+    np.testing.assert_array_equal(to_numpy(v)[:2], [0.0, 1.0])
+    assert np.isnan(to_numpy(v)[2])
+    assert t.argmax().item() == 2 * n + n // 2
+
+
 def test_nan_first_element_max(device):
     # NaN in the very first slot (where a max loop often starts) must survive too.
     x = np.array([np.nan, 1.0, 2.0], dtype=np.float32)
@@ -248,8 +263,11 @@ def test_reduce_hypothesis(sd, keepdim, op, device):
     check_backward(fn, ref, shape, device=device, distinct=(op == "max"), max_checks=30)
 
 
-@pytest.mark.parametrize("shape,dim", [((3, 300007), 1), ((300007, 3), 0), ((2, 1031, 513), 1)],
-                         ids=str)
+# Rows on both sides of the GPU's line lengths: a block a row from 2048, chunks of 16384
+# summed by several blocks past that.
+@pytest.mark.parametrize("shape,dim", [((3, 300007), 1), ((300007, 3), 0), ((2, 1031, 513), 1),
+                                       ((5, 2047), 1), ((5, 2048), 1), ((4, 16384), 1),
+                                       ((4, 16385), 1), ((2, 32768), 1)], ids=str)
 def test_reductions_long_axis(shape, dim, device):
     n = shape[dim]
     check_forward(lambda t: t.sum(dim), lambda a: a.sum(dim), shape, device=device, atol=1e-5 * n)

@@ -1,6 +1,6 @@
-// What the CUDA kernels share: block sizes, grid-stride loops over n elements, and the
-// FG_CUDA_ELEMENTWISE macro that mirrors the CPU's FG_ELEMENTWISE_KERNEL, so that a kernel's
-// two versions read alike. Included by .cu files only.
+// What the CUDA kernels share: block sizes, grid-stride loops over n elements, scratch
+// memory, and the FG_CUDA_ELEMENTWISE macro that mirrors the CPU's FG_ELEMENTWISE_KERNEL, so
+// that a kernel's two versions read alike. Included by .cu files only.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "cuda/check.h"
+#include "cuda/device.h"
 
 namespace fg::cuda {
 
@@ -33,6 +34,26 @@ void launch_for_each(const char* name, int64_t n, Body body) {
   for_each_index<<<blocks_for(n), kThreads>>>(n, body);
   FG_CUDA_CHECK_LAUNCH(name);
 }
+
+// Device memory for one op's intermediate results, on the current device, from the caching
+// allocator. It goes back to the cache at scope exit while the op's kernels may still be
+// using it, which is safe: every kernel and copy runs in order on the default stream, so
+// whatever gets the block next runs after them.
+class DeviceScratch {
+ public:
+  explicit DeviceScratch(size_t nbytes) {
+    FG_CUDA_CHECK(cudaGetDevice(&device_));
+    data_ = allocate(nbytes, device_);
+  }
+  ~DeviceScratch() { release(data_, device_); }
+  DeviceScratch(const DeviceScratch&) = delete;
+  DeviceScratch& operator=(const DeviceScratch&) = delete;
+  void* data() const { return data_; }
+
+ private:
+  int device_ = 0;
+  void* data_ = nullptr;
+};
 
 }  // namespace fg::cuda
 

@@ -34,10 +34,47 @@ __global__ void sum_strided_kernel(float* y, const float* x, int64_t n, int64_t 
   }
 }
 
+// Contiguous lines longer than this are summed by several blocks, a chunk each, and the
+// chunks' sums then added per line: a block a line would leave most of the GPU idle when
+// the lines are few (a whole tensor's sum is one line).
+constexpr int64_t kSumChunk = 16 * 1024;
+
+// x (lines, n) -> partials (lines, chunks), the float64 sum of each chunk of kSumChunk
+__global__ void sum_chunks_kernel(double* partials, const float* x, int64_t n, int64_t chunks) {
+  int64_t line = blockIdx.x / chunks, begin = (blockIdx.x % chunks) * kSumChunk;
+  int64_t end = begin + kSumChunk < n ? begin + kSumChunk : n;
+  const float* row = x + line * n;
+  double acc = 0;
+  for (int64_t k = begin + threadIdx.x; k < end; k += kLineBlock) acc += row[k];
+  acc = LineGroup<kLineBlock>{static_cast<int>(threadIdx.x)}.sum(acc);
+  if (threadIdx.x == 0) partials[blockIdx.x] = acc;
+}
+
+// x (lines, n) -> y (lines), n > kSumChunk: chunks in parallel, then their sums per line
+void sum_long_lines(float* y, const float* x, int64_t lines, int64_t n) {
+  int64_t chunks = (n + kSumChunk - 1) / kSumChunk;
+  FG_CHECK(lines * chunks <= 0x7FFFFFFF, ValueError,
+           "[sum] the CUDA kernel takes at most 2^31 - 1 chunks of "
+               << kSumChunk << " elements, got " << lines * chunks);
+  DeviceScratch scratch(lines * chunks * sizeof(double));
+  double* partials = static_cast<double*>(scratch.data());
+  sum_chunks_kernel<<<static_cast<unsigned>(lines * chunks), kLineBlock>>>(partials, x, n, chunks);
+  FG_CUDA_CHECK_LAUNCH("sum_forward");
+  launch_lines("sum_forward", lines, chunks, 1,
+               [=] __device__(auto g, int64_t line, int64_t start, int64_t) {
+                 constexpr int G = decltype(g)::kSize;
+                 double acc = 0;
+                 for (int64_t k = g.lane; k < chunks; k += G) acc += partials[start + k];
+                 acc = g.sum(acc);
+                 if (g.lane == 0) y[line] = static_cast<float>(acc);
+               });
+}
+
 }  // namespace
 
 // x (outer, n, inner) -> y (outer, inner)
 void sum_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inner) {
+  if (inner == 1 && n > kSumChunk && outer > 0) return sum_long_lines(y, x, outer, n);
   if (inner >= 32) {  // narrower lines leave most of a block idle: a thread a line below
     int64_t blocks = outer * ((inner + 31) / 32);
     if (blocks == 0) return;
@@ -59,13 +96,14 @@ void sum_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inn
 
 namespace {
 
-// The better of two (value, index) candidates: a NaN (the first), else the larger value,
-// else the smaller index.
-__device__ void keep_better(float& value, int64_t& index, float other, int64_t other_index) {
-  bool nan = value != value, other_nan = other != other;
-  bool take = other_nan ? (!nan || other_index < index)
-                        : (!nan && (other > value || (other == value && other_index < index)));
-  if (take) value = other, index = other_index;
+// The better of two candidates: none loses, then a NaN (the first), else the larger value,
+// else the smaller index. Commutative, as LineGroup::reduce needs.
+__device__ Candidate better(Candidate a, Candidate b) {
+  if (a.index < 0 || b.index < 0) return a.index < 0 ? b : a;
+  bool a_nan = a.value != a.value, b_nan = b.value != b.value;
+  if (a_nan != b_nan) return a_nan ? a : b;
+  if (!a_nan && a.value != b.value) return a.value > b.value ? a : b;
+  return a.index < b.index ? a : b;
 }
 
 }  // namespace
@@ -76,27 +114,11 @@ void max_forward(float* values, int64_t* indices, const float* x, int64_t outer,
   launch_lines("max_forward", outer, n, inner,
                [=] __device__(auto g, int64_t line, int64_t start, int64_t stride) {
                  constexpr int G = decltype(g)::kSize;
-                 float best = NAN;
-                 int64_t best_k = -1;  // no candidate yet
-                 for (int64_t k = g.lane; k < n; k += G) {
-                   float v = x[start + k * stride];
-                   if (best_k < 0)
-                     best = v, best_k = k;
-                   else
-                     keep_better(best, best_k, v, k);
-                 }
-                 if constexpr (G > 1) {
-                   for (int offset = G / 2; offset > 0; offset >>= 1) {
-                     float other = __shfl_xor_sync(0xffffffffu, best, offset);
-                     int64_t other_k = __shfl_xor_sync(0xffffffffu, best_k, offset);
-                     if (other_k < 0) continue;
-                     if (best_k < 0)
-                       best = other, best_k = other_k;
-                     else
-                       keep_better(best, best_k, other, other_k);
-                   }
-                 }
-                 if (g.lane == 0) values[line] = best, indices[line] = best_k;
+                 Candidate best{NAN, -1};
+                 for (int64_t k = g.lane; k < n; k += G)
+                   best = better(best, Candidate{x[start + k * stride], k});
+                 best = g.reduce(best, better);
+                 if (g.lane == 0) values[line] = best.value, indices[line] = best.index;
                });
 }
 

@@ -182,3 +182,30 @@ def test_large_cpu_blocks_are_reused():
     assert second._data_ptr() == address
     second.fill_(2.0)
     np.testing.assert_array_equal(second.numpy()[:3], [2.0, 2.0, 2.0])
+
+
+@pytest.mark.cuda
+@needs_gpu
+def test_gpu_index_checks_see_every_change_to_the_indices():
+    # Targets copied from the host carry their bounds, so cross_entropy and indexing skip the
+    # copy back; a change since (in place, or through an exported alias) is still caught.
+    logits = fg.randn(4, 3, device="cuda")
+    target = fg.tensor([0, 2, 1, 2], device="cuda")
+    assert np.isfinite(nn.functional.cross_entropy(logits, target).item())
+    target[1:2].fill_(7)
+    with pytest.raises(ValueError, match=r"\[cross_entropy\] target 7 at position 1"):
+        nn.functional.cross_entropy(logits, target)
+    target = fg.tensor([0, 2, 1, 2], device="cuda")
+    alias = fg.from_dlpack(target)
+    alias.fill_(5)
+    with pytest.raises(ValueError, match=r"\[cross_entropy\] target 5 at position 0"):
+        nn.functional.cross_entropy(logits, target)
+    rows = fg.tensor([3, 0, 1], device="cuda")
+    np.testing.assert_array_equal(to_numpy(logits[rows]), to_numpy(logits)[[3, 0, 1]])
+    rows.fill_(4)
+    with pytest.raises(IndexError, match=r"\[index\] index 4 is out of bounds"):
+        logits[rows]
+    kept = fg.tensor([1, 2], device="cuda")
+    picked = logits[kept]
+    kept.fill_(0)  # after the op: its result and its backward keep the indices it used
+    np.testing.assert_array_equal(to_numpy(picked), to_numpy(logits)[[1, 2]])

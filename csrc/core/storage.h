@@ -29,6 +29,18 @@ class Storage {
   uint64_t version() const { return version_; }
   void bump_version() { ++version_; }
 
+  // Bounds of the int64 values it holds, where forgegrad knows them without reading them:
+  // set by a copy from the host (to_device), so that index checks on the GPU need no copy
+  // back. They hold until the next in-place write (the version moves) or until the memory
+  // is exported (DLPack, the CUDA array interface), whose writes the version cannot see.
+  bool index_bounds(int64_t& low, int64_t& high) const {
+    if (!bounds_.known || bounds_.version != version_) return false;
+    low = bounds_.low, high = bounds_.high;
+    return true;
+  }
+  void set_index_bounds(int64_t low, int64_t high) { bounds_ = {true, low, high, version_}; }
+  void forget_index_bounds() { bounds_.known = false; }
+
  private:
   Storage(void* data, size_t nbytes, Device device, std::function<void()> release,
           bool borrowed)
@@ -40,6 +52,11 @@ class Storage {
   std::function<void()> release_;
   bool borrowed_;
   uint64_t version_ = 0;
+  struct IndexBounds {
+    bool known = false;
+    int64_t low = 0, high = 0;
+    uint64_t version = 0;
+  } bounds_;
 };
 
 }  // namespace fg

@@ -1,4 +1,5 @@
 // Creation, copies and casts, and the checks every op shares.
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 
@@ -81,6 +82,12 @@ static bool representable(double value, DType dtype) {
     case DType::Int64: return value > -9223372036854775809.0 && value < 9223372036854775808.0;
   }
   return false;
+}
+
+bool known_within(const Tensor& indices, int64_t low, int64_t high) {
+  int64_t known_low, known_high;
+  return indices.storage()->index_bounds(known_low, known_high) && known_low >= low &&
+         known_high <= high;
 }
 
 void check_writable(const Tensor& dst, const char* op) {
@@ -217,6 +224,11 @@ Tensor to_device(const Tensor& x, Device device) {
   Tensor out = empty(x.shape(), x.dtype(), device);
   cuda::copy_bytes(out.raw_data(), device, x.raw_data(), x.device(),
                    static_cast<size_t>(x.numel()) * dtype_size(x.dtype()));
+  if (x.dtype() == DType::Int64 && x.device().is_cpu() && x.numel() > 0) {
+    // Indices on their way to the GPU: their bounds, for checks that then need no copy back.
+    auto [low, high] = std::minmax_element(x.data<int64_t>(), x.data<int64_t>() + x.numel());
+    out.storage()->set_index_bounds(*low, *high);
+  }
   record(out, "to", {x}, [from = x.device()](const Tensor& dout) {
     return std::vector<Tensor>{to_device(dout, from)};
   });

@@ -160,5 +160,8 @@ void check_float32(const Tensor& x, const char* op, const char* name);
 void check_same_device(const Tensor& a, const Tensor& b, const char* op);
 void check_bias(const Tensor& bias, const Tensor& like, int64_t n, const char* op);  // (n) or undefined
 void check_writable(const Tensor& dst, const char* op);  // not a copy_of_view
+// True when the int64 values of `indices` are known to lie in [low, high] without reading them
+// (a GPU tensor that to_device filled from the host, unchanged since): see Storage.
+bool known_within(const Tensor& indices, int64_t low, int64_t high);
 
 }  // namespace fg::ops

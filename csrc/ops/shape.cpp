@@ -128,17 +128,24 @@ Tensor index_select(const Tensor& x, const Tensor& indices) {
            "[index] expected a 1-d index array, got shape " << indices.shape());
   check_same_device(x, indices, "index");
   int64_t n = x.shape()[0];
-  // Normalize negative indices into a private copy, checking bounds first (on the CPU; GPU
-  // indices go through a host copy and come back normalized).
-  Tensor host = indices.device().is_cpu() ? indices : to_device(indices, Device{});
-  Tensor normalized = empty(indices.shape(), DType::Int64, Device{});
-  for (int64_t i = 0; i < indices.numel(); ++i) {
-    int64_t k = host.data<int64_t>()[i];
-    FG_CHECK(k >= -n && k < n, IndexError,
-             "[index] index " << k << " is out of bounds for dimension 0 with size " << n);
-    normalized.data<int64_t>()[i] = k < 0 ? k + n : k;
+  // Normalize negative indices into a private copy (which backward keeps), checking bounds
+  // first: on the CPU, with GPU indices looked at through a host copy unless their bounds
+  // are known to be in range.
+  Tensor normalized;
+  if (indices.device().is_cuda() && known_within(indices, 0, n - 1)) {
+    normalized = empty(indices.shape(), DType::Int64, indices.device());
+    copy_(normalized, indices);
+  } else {
+    Tensor host = indices.device().is_cpu() ? indices : to_device(indices, Device{});
+    normalized = empty(indices.shape(), DType::Int64, Device{});
+    for (int64_t i = 0; i < indices.numel(); ++i) {
+      int64_t k = host.data<int64_t>()[i];
+      FG_CHECK(k >= -n && k < n, IndexError,
+               "[index] index " << k << " is out of bounds for dimension 0 with size " << n);
+      normalized.data<int64_t>()[i] = k < 0 ? k + n : k;
+    }
+    normalized = to_device(normalized, x.device());
   }
-  normalized = to_device(normalized, x.device());
   Shape shape = x.shape();
   shape[0] = indices.numel();
   Tensor out = empty(shape, x.dtype(), x.device());

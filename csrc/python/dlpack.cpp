@@ -80,6 +80,7 @@ DLDevice dl_device(Device device) {
 void delete_export(DLManagedTensor* managed) { delete static_cast<Export*>(managed->manager_ctx); }
 
 py::capsule to_dlpack(const Tensor& t) {
+  t.storage()->forget_index_bounds();  // the consumer may write the memory
   auto* context = new Export{};
   context->storage = t.storage();
   context->shape = t.shape();

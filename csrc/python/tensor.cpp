@@ -113,6 +113,7 @@ static py::dict cuda_array_interface(const Tensor& t) {
   FG_CHECK(!t.requires_grad(), RuntimeError,
            "[__cuda_array_interface__] can't export a tensor that requires grad; use "
            "tensor.detach()");
+  t.storage()->forget_index_bounds();  // the consumer may write the memory
   static const char* typestrs[] = {"<f4", "<i8", "|b1", "|u1"};
   py::dict interface;
   interface["shape"] = py::tuple(py::cast(t.shape()));

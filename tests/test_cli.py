@@ -71,7 +71,8 @@ def test_default_train_reaches_the_readme_accuracy(capsys):
 def test_save_writes_a_model_that_build_mlp_loads(tmp_path, capsys):
     path = tmp_path / "model.safetensors"
     code, out, _ = run(["train", "--dataset", "spirals", "--epochs", "5", "--hidden", "16,8",
-                        "--dropout", "0.1", "--no-progress", "--save", str(path)], capsys)
+                        "--dropout", "0.1", "--no-progress", "--save", str(path),
+                        "--device", "cpu"], capsys)  # evaluated again on the cpu below
     assert code == 0 and f"saved the model's state dict to {path}" in out
     state = fg.load(path)
     model = cli.build_mlp(2, [16, 8], 3, dropout=0.1)

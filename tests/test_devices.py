@@ -1,6 +1,9 @@
 """Devices: forgegrad.cuda's API, moving tensors and modules between devices, fit and
 evaluate on a device, and __cuda_array_interface__. The GPU cases skip, saying why,
 without one; on any machine the errors without a GPU are checked."""
+import gc
+import os
+
 import numpy as np
 import pytest
 
@@ -111,6 +114,7 @@ def test_module_to_keeps_parameters_and_the_optimizer_follows():
 @pytest.mark.cuda
 @needs_gpu
 def test_memory_statistics():
+    gc.collect()  # garbage from earlier tests, freed midway, would move the counts
     fg.cuda.synchronize()
     before = fg.cuda.memory_allocated()
     t = fg.empty(1 << 20, device="cuda")
@@ -118,7 +122,10 @@ def test_memory_statistics():
     assert fg.cuda.max_memory_allocated() >= fg.cuda.memory_allocated()
     del t
     assert fg.cuda.memory_allocated() == before
-    assert fg.cuda.memory_reserved() >= 4 << 20  # cached for the next tensor of that size
+    if os.environ.get("FORGEGRAD_CUDA_NO_CACHE") == "1":  # freed at once (the memcheck run)
+        assert fg.cuda.memory_reserved() == fg.cuda.memory_allocated()
+    else:
+        assert fg.cuda.memory_reserved() >= 4 << 20  # cached for the next tensor of that size
     fg.cuda.empty_cache()
     fg.cuda.reset_peak_memory_stats()
     assert fg.cuda.max_memory_allocated() == fg.cuda.memory_allocated()
@@ -209,3 +216,27 @@ def test_gpu_index_checks_see_every_change_to_the_indices():
     picked = logits[kept]
     kept.fill_(0)  # after the op: its result and its backward keep the indices it used
     np.testing.assert_array_equal(to_numpy(picked), to_numpy(logits)[[1, 2]])
+
+
+@pytest.mark.cuda
+@needs_gpu
+def test_cpu_indices_serve_a_gpu_tensor():
+    # As in PyTorch: lists, arrays and CPU tensors index a GPU tensor; GPU indices a CPU
+    # tensor do not.
+    x = make_input((5, 3))
+    t = fg.tensor(x, device="cuda")
+    for key in ([4, 0, -1], np.array([4, 0, -1]), fg.tensor([4, 0, -1])):
+        np.testing.assert_array_equal(to_numpy(t[key]), x[[4, 0, -1]])
+    with pytest.raises(IndexError, match=r"\[index\] index 5 is out of bounds"):
+        t[[0, 5]]
+    with pytest.raises(ValueError, match=r"\[index\] expected indices on the cpu, got cuda:0"):
+        fg.tensor(x)[fg.tensor([0], device="cuda")]
+
+
+@pytest.mark.cuda
+@needs_gpu
+def test_rng_state_from_a_gpu_checkpoint():
+    state = fg.get_rng_state()
+    first = to_numpy(fg.rand(5))
+    fg.set_rng_state(state.cuda())  # as a checkpoint loaded onto the GPU holds it
+    np.testing.assert_array_equal(to_numpy(fg.rand(5)), first)

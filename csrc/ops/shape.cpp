@@ -126,7 +126,11 @@ Tensor index_select(const Tensor& x, const Tensor& indices) {
            "[index] expected int64 indices, got " << dtype_name(indices.dtype()));
   FG_CHECK(indices.dim() == 1, ValueError,
            "[index] expected a 1-d index array, got shape " << indices.shape());
-  check_same_device(x, indices, "index");
+  // Indices on the CPU serve a tensor on any device (as in PyTorch): checked there, then moved.
+  FG_CHECK(indices.device() == x.device() || indices.device().is_cpu(), ValueError,
+           "[index] expected indices on the cpu"
+               << (x.device().is_cpu() ? "" : " or " + x.device().str()) << ", got "
+               << indices.device().str());
   int64_t n = x.shape()[0];
   // Normalize negative indices into a private copy (which backward keeps), checking bounds
   // first: on the CPU, with GPU indices looked at through a host copy unless their bounds

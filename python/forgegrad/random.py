@@ -24,5 +24,5 @@ def set_rng_state(state):
     if state.dtype != _C.dtype.int64 or state.shape != (2,):
         raise ValueError(f"[set_rng_state] expected an int64 Tensor of shape (2,) from "
                          f"get_rng_state, got {state.dtype} of shape {state.shape}")
-    seed, offset = state.numpy().view(np.uint64).tolist()
+    seed, offset = state.cpu().numpy().view(np.uint64).tolist()  # a checkpoint's may be on a GPU
     _C._set_rng_state(seed, offset)

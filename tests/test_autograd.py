@@ -443,6 +443,22 @@ def test_backward_refuses_an_output_changed_in_place_under_no_grad():
         loss.backward()
 
 
+def test_backward_refuses_indices_changed_in_place(device):
+    # max and nll_loss write their gradient where the indices point: changed indices would
+    # write out of bounds, so backward refuses them, as any saved tensor changed in place.
+    x = fg.tensor(make_input((3, 4)), device=device, requires_grad=True)
+    values, indices = x.max(dim=1)
+    indices.fill_(10**12)
+    with pytest.raises(RuntimeError, match=IN_PLACE_CHANGE):
+        values.sum().backward()
+    target = fg.tensor([0, 3, 1], device=device)
+    loss = F.nll_loss(x.log_softmax(1), target)
+    target.fill_(10**12)
+    with pytest.raises(RuntimeError, match=IN_PLACE_CHANGE):
+        loss.backward()
+    assert x.grad is None
+
+
 def test_an_optimizer_step_between_two_backwards_of_a_kept_graph_is_refused():
     w = fg.tensor([1.0, 2.0], requires_grad=True)
     x = fg.tensor([3.0, 4.0])

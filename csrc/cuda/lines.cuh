@@ -40,7 +40,7 @@ __device__ inline Candidate shuffle_xor(Candidate c, int offset) {
 // lane of the group must call a reduction, and gets its result.
 template <int G>
 struct LineGroup {
-  static_assert(G == 1 || G == 32 || (G % 32 == 0 && G <= 1024), "a thread, a warp or a block");
+  static_assert(G == 1 || G == 32 || G == kLineBlock, "a thread, a warp or a whole block");
   static constexpr int kSize = G;
   int lane;
 
@@ -64,9 +64,13 @@ struct LineGroup {
   __device__ T sum(T v) const {
     return reduce(v, [](T a, T b) { return a + b; });
   }
-  // NaN wins, as on the CPU (a line with a NaN has a NaN maximum).
+  // NaN wins, as on the CPU (a line with a NaN has a NaN maximum); +0 over -0, so that the
+  // combine is commutative.
   __device__ float max(float v) const {
-    return reduce(v, [](float a, float b) { return (b != b || b > a) ? b : a; });
+    return reduce(v, [](float a, float b) {
+      if (a != a || b != b) return a != a ? a : b;
+      return a > b || (a == b && !signbit(a)) ? a : b;
+    });
   }
 };
 

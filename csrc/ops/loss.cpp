@@ -74,11 +74,13 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reducti
   Tensor losses = empty({N}, DType::Float32, log_probs.device());
   FG_LAUNCH(nll_loss_forward, losses.device(), losses.data<float>(), log_probs.data<float>(),
             target.data<int64_t>(), N, C);
-  record(losses, "nll_loss", {log_probs}, [target, N, C](const Tensor& dlosses) {
+  // target among the inputs: backward writes where it points, so a change to it in place
+  // must fail backward, not write out of bounds.
+  record(losses, "nll_loss", {log_probs, target}, [target, N, C](const Tensor& dlosses) {
     Tensor dlog_probs = empty({N, C}, DType::Float32, dlosses.device());
     FG_LAUNCH(nll_loss_backward, dlog_probs.device(), dlog_probs.data<float>(),
               dlosses.data<float>(), target.data<int64_t>(), N, C);
-    return std::vector<Tensor>{dlog_probs};
+    return std::vector<Tensor>{dlog_probs, Tensor()};
   });
   return reduce(losses, reduction);
 }

@@ -94,12 +94,15 @@ static std::pair<Tensor, Tensor> max_along(const Tensor& x, int64_t dim, bool ke
   Tensor indices = empty(out_shape, DType::Int64, x.device());
   FG_LAUNCH(max_forward, values.device(), values.data<float>(), indices.data<int64_t>(),
             x.data<float>(), s.outer, s.n, s.inner);
-  record(values, "max", {x}, [indices = indices, shape = x.shape(), s](const Tensor& dout) {
-    Tensor dx = empty(shape, DType::Float32, dout.device());
-    FG_LAUNCH(max_backward, dx.device(), dx.data<float>(), dout.data<float>(),
-              indices.data<int64_t>(), s.outer, s.n, s.inner);
-    return std::vector<Tensor>{dx};
-  });
+  // indices among the inputs: backward writes where they point, so a change to them in place
+  // (they are the user's too) must fail backward, not write out of bounds.
+  record(values, "max", {x, indices},
+         [indices = indices, shape = x.shape(), s](const Tensor& dout) {
+           Tensor dx = empty(shape, DType::Float32, dout.device());
+           FG_LAUNCH(max_backward, dx.device(), dx.data<float>(), dout.data<float>(),
+                     indices.data<int64_t>(), s.outer, s.n, s.inner);
+           return std::vector<Tensor>{dx, Tensor()};
+         });
   return {values, indices};
 }
 

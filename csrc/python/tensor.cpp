@@ -265,7 +265,10 @@ void bind_tensor(py::module_& m) {
       })
       .def_property_readonly("__cuda_array_interface__", &cuda_array_interface)
       .def("_storage_offset", &Tensor::storage_offset)
-      .def("_data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw_data()); })
+      .def("_data_ptr", [](const Tensor& t) {
+        t.storage()->forget_index_bounds();  // whoever holds the address may write there
+        return reinterpret_cast<uintptr_t>(t.raw_data());
+      })
       .def("__array__", [](const Tensor& t, py::object dtype, py::object copy) {
         py::array a = to_numpy(t.detach());
         return dtype.is_none() ? a : a.attr("astype")(dtype).cast<py::array>();

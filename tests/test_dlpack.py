@@ -1,5 +1,6 @@
 """DLPack exchange: Tensor.__dlpack__ / __dlpack_device__ and forgegrad.from_dlpack, with
 numpy on the CPU (zero-copy both ways) and with CuPy on a GPU where both are present."""
+import ctypes
 import gc
 
 import numpy as np
@@ -37,6 +38,25 @@ def test_views_and_offsets_export_their_own_elements():
     rows = t[2:4]  # a view with a storage offset
     np.testing.assert_array_equal(np.from_dlpack(rows), to_numpy(t)[2:4])
     np.testing.assert_array_equal(np.from_dlpack(t[3]), to_numpy(t)[3])
+
+
+class _DLTensor(ctypes.Structure):  # the head of DLPack's DLManagedTensor
+    _fields_ = [("data", ctypes.c_void_p), ("device_type", ctypes.c_int32),
+                ("device_id", ctypes.c_int32), ("ndim", ctypes.c_int32),
+                ("dtype", ctypes.c_uint32), ("shape", ctypes.c_void_p),
+                ("strides", ctypes.c_void_p), ("byte_offset", ctypes.c_uint64)]
+
+
+def test_views_export_their_first_element_as_data():
+    # PyTorch ignores byte_offset: a view's capsule must point at the view itself.
+    t = fg.tensor(make_input((5, 7)))
+    view = t[2:4]
+    capsule = view.__dlpack__()
+    get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+    get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    dl = _DLTensor.from_address(get_pointer(capsule, b"dltensor"))
+    assert dl.data == view._data_ptr() == t._data_ptr() + 2 * 7 * 4
+    assert dl.byte_offset == 0 and dl.ndim == 2
 
 
 def test_strided_numpy_arrays_are_copied():

@@ -88,8 +88,10 @@ py::capsule to_dlpack(const Tensor& t) {
   for (int64_t d = t.dim() - 2; d >= 0; --d)
     context->strides[d] = context->strides[d + 1] * t.shape()[d + 1];
   DLTensor& dl = context->managed.dl_tensor;
-  dl.data = t.storage()->data();
-  dl.byte_offset = static_cast<uint64_t>(t.storage_offset()) * dtype_size(t.dtype());
+  // The view's own first element, byte_offset 0: PyTorch ignores byte_offset (as numpy's
+  // exporter notes), and would read a view from the start of its storage.
+  dl.data = t.raw_data();
+  dl.byte_offset = 0;
   dl.device = dl_device(t.device());
   dl.ndim = static_cast<int32_t>(t.dim());
   dl.dtype = dl_dtype(t.dtype());

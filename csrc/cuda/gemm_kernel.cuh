@@ -1,0 +1,190 @@
+// The SGEMM kernels' device code; csrc/cuda/gemm.cu launches them. They use nothing of CUDA
+// but the built-in indices, __syncthreads, float4 and fmaf, so that tests/cuda_emulation
+// can compile them for the host, run their threads there and check them without a GPU.
+//
+// A block of 256 threads computes a BM x BM tile of C: thread (tx, ty) = (t % 16, t / 16)
+// holds (BM / 16)^2 outputs in registers, as 4 x 4 quadrants 64 apart (rows q * 64 + ty * 4
+// + i), so that its shared-memory reads are float4s without bank conflicts. The k loop walks
+// BK-deep slices: the op(A) and op(B) slices are staged in shared memory, k-major, and
+// double buffered (the next slice is fetched into registers while the current one is
+// multiplied). Global loads are 16-byte float4s along whichever axis the operand is
+// contiguous in, wherever four elements are in bounds and aligned. Two tiles:
+//   128 x 128, BK 8  (8 x 8 outputs a thread): large products;
+//   64 x 64,  BK 16  (4 x 4 outputs a thread): small ones, four times the blocks.
+// A product too small to fill the GPU even so splits K: each block multiplies one slice of
+// K into its own partial C, and gemm_add_slices adds the partials in order (no atomics, so
+// the result does not depend on timing).
+#pragma once
+#include <cstdint>
+
+namespace fg::cuda {
+
+constexpr int kGemmThreads = 256;
+
+// What is done to the product before it is stored.
+struct Epilogue {
+  const float* bias;  // (N) or null
+  bool accumulate;    // add what C holds
+  bool relu;          // then ReLU, NaN kept (as relu_forward)
+};
+
+__device__ inline void store_output(const Epilogue& e, float* C, float v, int64_t m, int64_t n,
+                                    int64_t N) {
+  float* c = C + m * N + n;
+  if (e.bias) v += e.bias[n];
+  if (e.accumulate) v += *c;
+  *c = e.relu && v < 0.0f ? 0.0f : v;
+}
+
+// The operands and what one launch covers. Launch z (blockIdx.z) is a matrix of the batch
+// (z0 + blockIdx.z, each operand stride elements apart; a stride of 0 reuses one matrix) or,
+// when partials is set, a slice of K: depths [z * k_per_slice, (z + 1) * k_per_slice) into
+// partials (slices, M, N), the epilogue left to gemm_add_slices.
+struct GemmArgs {
+  float* C;
+  const float* A;  // (M, K), or (K, M) when transposed
+  const float* B;  // (K, N), or (N, K) when transposed
+  Epilogue epilogue;
+  float* partials;
+  int64_t k_per_slice;
+  int64_t z0, stride_c, stride_a, stride_b;
+  int64_t M, N, K;
+};
+
+// Four consecutive elements data[row * ld + col .. col + 3] of a (rows, cols) matrix, zero
+// past its edges.
+__device__ inline float4 load4(const float* data, int64_t row, int64_t col, int64_t rows,
+                               int64_t cols, int64_t ld) {
+  float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  if (row >= rows) return v;
+  const float* p = data + row * ld + col;
+  if (col + 3 < cols && (reinterpret_cast<uintptr_t>(p) & 15) == 0)
+    return *reinterpret_cast<const float4*>(p);
+  if (col + 0 < cols) v.x = p[0];
+  if (col + 1 < cols) v.y = p[1];
+  if (col + 2 < cols) v.z = p[2];
+  if (col + 3 < cols) v.w = p[3];
+  return v;
+}
+
+// One operand's slice for a block: BM rows (of op(A), or columns of op(B)) from r0, BK deep
+// from k0, fetched by the 256 threads, a float4 each (BM * BK == 1024), and stored k-major
+// to S[BK][BM]. Element (r, k) of the operand is data[r * K + k] when it is contiguous along
+// k (kAlongK: A as is, B transposed), else data[k * R + r] (A transposed, B as is); depths
+// from k_end on read as zeros.
+template <int BM, int BK, bool kAlongK>
+struct Slice {
+  static_assert(BM * BK == 4 * kGemmThreads, "a float4 a thread");
+  static constexpr int kAlongKVectors = BK / 4;   // float4s along k in one row
+  static constexpr int kAcrossKVectors = BM / 4;  // float4s along r at one depth
+
+  __device__ static float4 load(const float* data, int64_t r0, int64_t k0, int64_t R, int64_t k_end,
+                                int64_t K, int t) {
+    if (kAlongK)
+      return load4(data, r0 + t / kAlongKVectors, k0 + (t % kAlongKVectors) * 4, R, k_end, K);
+    return load4(data, k0 + t / kAcrossKVectors, r0 + (t % kAcrossKVectors) * 4, k_end, R, R);
+  }
+  __device__ static void store(float (*S)[BM], float4 v, int t) {
+    if (kAlongK) {
+      int r = t / kAlongKVectors, k = (t % kAlongKVectors) * 4;
+      S[k][r] = v.x, S[k + 1][r] = v.y, S[k + 2][r] = v.z, S[k + 3][r] = v.w;
+    } else {
+      int k = t / kAcrossKVectors, r = (t % kAcrossKVectors) * 4;
+      S[k][r] = v.x, S[k][r + 1] = v.y, S[k][r + 2] = v.z, S[k][r + 3] = v.w;
+    }
+  }
+};
+
+// A[z] (M, K) or (K, M), B[z] (K, N) or (N, K) -> C[z] (M, N) (or one slice of K into
+// partials), one BM x BM tile a block: blockIdx.x along M, blockIdx.y along N. At most 128
+// registers a thread, so that two blocks fit a multiprocessor's 64K registers.
+template <int BM, int BK, bool kTransA, bool kTransB>
+__global__ void __launch_bounds__(kGemmThreads, 2) gemm_kernel(GemmArgs args) {
+  constexpr int Q = BM / 64, TM = 4 * Q;  // quadrants a side, outputs a side
+  __shared__ __align__(16) float As[2][BK][BM];
+  __shared__ __align__(16) float Bs[2][BK][BM];
+  const int t = threadIdx.x, tx = t % 16, ty = t / 16;
+  const int64_t M = args.M, N = args.N, K = args.K;
+  const int64_t m0 = int64_t(blockIdx.x) * BM, n0 = int64_t(blockIdx.y) * BM;
+  const float* A = args.A;
+  const float* B = args.B;
+  float* C = args.C;
+  int64_t k_begin = 0, k_end = K;
+  if (args.partials) {
+    k_begin = blockIdx.z * args.k_per_slice;
+    k_end = k_begin + args.k_per_slice < K ? k_begin + args.k_per_slice : K;
+  } else {
+    int64_t z = args.z0 + blockIdx.z;
+    C += z * args.stride_c, A += z * args.stride_a, B += z * args.stride_b;
+  }
+
+  using ASlice = Slice<BM, BK, !kTransA>;
+  using BSlice = Slice<BM, BK, kTransB>;
+  float acc[TM][TM] = {};
+  float4 a_next = ASlice::load(A, m0, k_begin, M, k_end, K, t);
+  float4 b_next = BSlice::load(B, n0, k_begin, N, k_end, K, t);
+  ASlice::store(As[0], a_next, t);
+  BSlice::store(Bs[0], b_next, t);
+  __syncthreads();
+
+  int buffer = 0;
+  for (int64_t k0 = k_begin; k0 < k_end; k0 += BK) {
+    bool more = k0 + BK < k_end;
+    if (more) {  // fetch the next slice while this one is multiplied
+      a_next = ASlice::load(A, m0, k0 + BK, M, k_end, K, t);
+      b_next = BSlice::load(B, n0, k0 + BK, N, k_end, K, t);
+    }
+#pragma unroll
+    for (int k = 0; k < BK; ++k) {
+      float a[TM], b[TM];
+#pragma unroll
+      for (int q = 0; q < Q; ++q) {
+        float4 av = *reinterpret_cast<const float4*>(&As[buffer][k][q * 64 + ty * 4]);
+        float4 bv = *reinterpret_cast<const float4*>(&Bs[buffer][k][q * 64 + tx * 4]);
+        a[4 * q] = av.x, a[4 * q + 1] = av.y, a[4 * q + 2] = av.z, a[4 * q + 3] = av.w;
+        b[4 * q] = bv.x, b[4 * q + 1] = bv.y, b[4 * q + 2] = bv.z, b[4 * q + 3] = bv.w;
+      }
+#pragma unroll
+      for (int i = 0; i < TM; ++i)
+#pragma unroll
+        for (int j = 0; j < TM; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+    }
+    if (more) {
+      // The other buffer was last read before the previous barrier: safe to overwrite.
+      ASlice::store(As[buffer ^ 1], a_next, t);
+      BSlice::store(Bs[buffer ^ 1], b_next, t);
+      __syncthreads();
+      buffer ^= 1;
+    }
+  }
+
+  // Output (i, j) of the thread: row (i / 4) * 64 + ty * 4 + i % 4, column likewise with tx.
+  float* partial = args.partials ? args.partials + int64_t(blockIdx.z) * M * N : nullptr;
+#pragma unroll
+  for (int i = 0; i < TM; ++i) {
+    int64_t m = m0 + (i / 4) * 64 + ty * 4 + i % 4;
+    if (m >= M) continue;
+#pragma unroll
+    for (int j = 0; j < TM; ++j) {
+      int64_t n = n0 + (j / 4) * 64 + tx * 4 + j % 4;
+      if (n >= N) continue;
+      if (partial)
+        partial[m * N + n] = acc[i][j];
+      else
+        store_output(args.epilogue, C, acc[i][j], m, n, N);
+    }
+  }
+}
+
+// partials (slices, M, N) -> C (M, N): the slices' sum, added in order, through the epilogue
+__global__ void gemm_add_slices(float* C, const float* partials, Epilogue epilogue, int64_t slices,
+                                int64_t M, int64_t N) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < M * N;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    float v = partials[i];
+    for (int64_t s = 1; s < slices; ++s) v += partials[s * M * N + i];
+    store_output(epilogue, C, v, i / N, i % N, N);
+  }
+}
+
+}  // namespace fg::cuda

@@ -57,7 +57,8 @@ template <int BM, int BK, bool kTransA, bool kTransB>
 void launch_tiles(const GemmArgs& args, int64_t grid_z) {
   dim3 grid(static_cast<unsigned>(ceil_div(args.M, BM)),
             static_cast<unsigned>(ceil_div(args.N, BM)), static_cast<unsigned>(grid_z));
-  gemm_kernel<BM, BK, kTransA, kTransB><<<grid, kGemmThreads>>>(args);
+  auto kernel = gemm_kernel<BM, BK, kTransA, kTransB>;
+  FG_LAUNCH_KERNEL(kernel, grid, kGemmThreads, args);
   FG_CUDA_CHECK_LAUNCH("gemm");
 }
 
@@ -83,7 +84,8 @@ void launch_gemm(float* C, const float* A, const float* B, Epilogue epilogue, bo
     args.partials = static_cast<float*>(scratch.data());
     args.k_per_slice = plan.k_per_slice;
     launch(args, trans_a, trans_b, plan.slices);
-    gemm_add_slices<<<blocks_for(M * N), kThreads>>>(C, args.partials, epilogue, plan.slices, M, N);
+    FG_LAUNCH_KERNEL(gemm_add_slices, blocks_for(M * N), kThreads, C, args.partials, epilogue,
+                     plan.slices, M, N);
     FG_CUDA_CHECK_LAUNCH("gemm");
     return;
   }

@@ -14,6 +14,13 @@ namespace fg::cuda {
 
 constexpr int kThreads = 256;
 
+// kernel<<<grid, block>>>(args...), spelled as a macro so that tests/cuda_emulation can run
+// the same launches on host threads. A kernel named with template arguments goes in through
+// a variable (the commas would split the macro's arguments).
+#ifndef FG_LAUNCH_KERNEL
+#define FG_LAUNCH_KERNEL(kernel, grid, block, ...) kernel<<<(grid), (block)>>>(__VA_ARGS__)
+#endif
+
 // Enough blocks to cover n with kThreads each, capped: grid-stride loops do the rest.
 inline unsigned blocks_for(int64_t n) {
   return static_cast<unsigned>(std::clamp<int64_t>((n + kThreads - 1) / kThreads, 1, 65535 * 8));
@@ -31,7 +38,7 @@ __global__ void for_each_index(int64_t n, Body body) {
 template <typename Body>
 void launch_for_each(const char* name, int64_t n, Body body) {
   if (n <= 0) return;
-  for_each_index<<<blocks_for(n), kThreads>>>(n, body);
+  FG_LAUNCH_KERNEL(for_each_index, blocks_for(n), kThreads, n, body);
   FG_CUDA_CHECK_LAUNCH(name);
 }
 

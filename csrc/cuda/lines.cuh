@@ -92,7 +92,7 @@ void launch_line_groups(const char* name, int64_t lines, int64_t n, int64_t inne
   int64_t blocks = (lines * G + kThreads - 1) / kThreads;
   FG_CHECK(blocks <= 0x7FFFFFFF, ValueError,
            "[" << name << "] the CUDA kernel takes at most 2^31 - 1 blocks, got " << blocks);
-  for_each_line<G><<<static_cast<unsigned>(blocks), kThreads>>>(lines, n, inner, fn);
+  FG_LAUNCH_KERNEL(for_each_line<G>, static_cast<unsigned>(blocks), kThreads, lines, n, inner, fn);
 }
 
 template <typename LineFn>

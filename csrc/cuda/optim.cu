@@ -55,7 +55,7 @@ void for_each_chunk(const char* name, const int64_t* sizes, int64_t count, Fill 
     }
     list.first_block[list.count] = blocks;
     if (blocks == 0) continue;
-    multi_tensor_kernel<<<static_cast<unsigned>(blocks), kThreads>>>(list, update);
+    FG_LAUNCH_KERNEL(multi_tensor_kernel, static_cast<unsigned>(blocks), kThreads, list, update);
     FG_CUDA_CHECK_LAUNCH(name);
   }
 }

@@ -58,7 +58,8 @@ void sum_long_lines(float* y, const float* x, int64_t lines, int64_t n) {
                << kSumChunk << " elements, got " << lines * chunks);
   DeviceScratch scratch(lines * chunks * sizeof(double));
   double* partials = static_cast<double*>(scratch.data());
-  sum_chunks_kernel<<<static_cast<unsigned>(lines * chunks), kLineBlock>>>(partials, x, n, chunks);
+  FG_LAUNCH_KERNEL(sum_chunks_kernel, static_cast<unsigned>(lines * chunks), kLineBlock, partials,
+                   x, n, chunks);
   FG_CUDA_CHECK_LAUNCH("sum_forward");
   launch_lines("sum_forward", lines, chunks, 1,
                [=] __device__(auto g, int64_t line, int64_t start, int64_t) {
@@ -80,7 +81,8 @@ void sum_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inn
     if (blocks == 0) return;
     FG_CHECK(blocks <= 0x7FFFFFFF, ValueError,
              "[sum] the CUDA kernel takes at most 2^31 - 1 blocks of 32 lines, got " << blocks);
-    sum_strided_kernel<<<static_cast<unsigned>(blocks), kSumWarps * 32>>>(y, x, n, inner);
+    FG_LAUNCH_KERNEL(sum_strided_kernel, static_cast<unsigned>(blocks), kSumWarps * 32, y, x, n,
+                     inner);
     FG_CUDA_CHECK_LAUNCH("sum_forward");
     return;
   }

@@ -1,13 +1,13 @@
-// Runs the CUDA SGEMM kernels (csrc/cuda/gemm_kernel.cuh) on the host through cuda_threads.h
-// and checks them against a float64 product: both tiles, every transpose, edge sizes, split
-// K, batches (with a reused operand), the epilogues, and misaligned operands (the scalar
-// loads). Outputs start as NaN, so an element never written fails; a guard after C catches
-// writes past it. Prints one line per failure and exits 1 if there is any.
+// Runs the CUDA SGEMM kernels (csrc/cuda/gemm_kernel.cuh) on the host, through the emulation
+// in cuda_runtime.h, and checks them against a float64 product: both tiles, every transpose,
+// edge sizes, split K, batches (with a reused operand), the epilogues, and misaligned
+// operands (the scalar loads). Outputs start as NaN, so an element never written fails; a
+// guard after C catches writes past it. Prints one line per failure and exits 1 if any.
 #include <cstdio>
 #include <random>
 #include <string>
 
-#include "cuda_threads.h"
+#include "cuda_runtime.h"
 // The kernels, compiled for the host:
 #include "cuda/gemm_kernel.cuh"
 

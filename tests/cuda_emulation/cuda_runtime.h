@@ -59,26 +59,29 @@ inline std::barrier<>* block_barrier = nullptr;
 inline std::vector<std::unique_ptr<std::barrier<>>> warp_barriers;
 inline uint64_t warp_slots[32][32];  // [warp][lane]: what each lane offers an exchange
 
-// Runs kernel() as the grid's blocks of block.x threads (1-D blocks), block after block.
+// Runs kernel() as the grid's blocks of block.x threads (1-D blocks), block after block:
+// block.x host threads take each block in turn, and all finish one before any starts the
+// next (so a __shared__ static belongs to one block at a time).
 inline void launch(dim3 grid, dim3 block, const std::function<void()>& kernel) {
   gridDim = grid, blockDim = block;
-  for (unsigned z = 0; z < grid.z; ++z)
-    for (unsigned y = 0; y < grid.y; ++y)
-      for (unsigned x = 0; x < grid.x; ++x) {
-        std::barrier<> barrier(block.x);
-        block_barrier = &barrier;
-        warp_barriers.clear();
-        for (unsigned w = 0; w < block.x / 32; ++w)
-          warp_barriers.push_back(std::make_unique<std::barrier<>>(32));
-        std::vector<std::thread> threads;
-        for (unsigned t = 0; t < block.x; ++t)
-          threads.emplace_back([&, t] {
-            threadIdx = dim3(t);
+  std::barrier<> barrier(block.x), block_done(block.x);
+  block_barrier = &barrier;
+  warp_barriers.clear();
+  for (unsigned w = 0; w < block.x / 32; ++w)
+    warp_barriers.push_back(std::make_unique<std::barrier<>>(32));
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < block.x; ++t)
+    threads.emplace_back([&, t] {
+      threadIdx = dim3(t);
+      for (unsigned z = 0; z < grid.z; ++z)
+        for (unsigned y = 0; y < grid.y; ++y)
+          for (unsigned x = 0; x < grid.x; ++x) {
             blockIdx = dim3(x, y, z);
             kernel();
-          });
-        for (std::thread& thread : threads) thread.join();
-      }
+            block_done.arrive_and_wait();
+          }
+    });
+  for (std::thread& thread : threads) thread.join();
 }
 
 }  // namespace emulation

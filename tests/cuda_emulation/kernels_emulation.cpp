@@ -1,0 +1,606 @@
+// Runs the CUDA kernels of csrc/cuda/*.cu but the GEMM (gemm_emulation.cpp has those) on
+// the host, through the emulation in cuda_runtime.h. The line kernels (a thread, a warp or a
+// block per line, and the chunked sum of long lines) are checked against float64
+// references, the multi-tensor Adam step against csrc/optim_math.h element by element; and
+// every kernel of the catalogue (csrc/kernel_list.h) against its CPU version, linked in:
+// bit for bit where both do the same IEEE operations, within a few float32 roundings where
+// the math library or the order of a sum differs. Outputs start as NaN, so an element never
+// written fails. Prints one line per failure and exits 1 if there is any.
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+#include <type_traits>
+
+#include "cuda_runtime.h"
+// The kernels' files, compiled for the host:
+#include "cuda/activation.cu"
+#include "cuda/elementwise.cu"
+#include "cuda/layout.cu"
+#include "cuda/loss.cu"
+#include "cuda/optim.cu"
+#include "cuda/random.cu"
+#include "cuda/reduce.cu"
+#include "cuda/softmax.cu"
+
+// DeviceScratch's memory (csrc/cuda/allocator.cpp on a GPU).
+namespace fg::cuda {
+void* allocate(size_t nbytes, int) { return std::malloc(nbytes); }
+void release(void* ptr, int) { std::free(ptr); }
+}  // namespace fg::cuda
+
+namespace {
+
+std::mt19937 rng(11);
+int64_t failures = 0, checks = 0;
+
+std::vector<float> random_values(int64_t n, float low = -3.0f, float high = 3.0f) {
+  std::uniform_real_distribution<float> uniform(low, high);
+  std::vector<float> v(n);
+  for (float& x : v) x = uniform(rng);
+  return v;
+}
+
+// |got - want| <= tolerance, elementwise; NaN only where want is NaN.
+void expect_close(const std::string& what, const std::vector<float>& got,
+                  const std::vector<double>& want, double tolerance) {
+  ++checks;
+  for (size_t i = 0; i < want.size(); ++i) {
+    double bound = tolerance * (1 + std::fabs(want[i]));
+    bool ok = std::isnan(want[i]) ? std::isnan(got[i]) : std::fabs(got[i] - want[i]) <= bound;
+    if (!ok) {
+      std::printf("FAIL %s: element %zu is %.9g, expected %.9g\n", what.c_str(), i, got[i],
+                  want[i]);
+      ++failures;
+      return;
+    }
+  }
+}
+
+struct Shape {
+  int64_t outer, n, inner;
+  std::string name(const char* op) const {
+    return std::string(op) + " (" + std::to_string(outer) + ", " + std::to_string(n) + ", " +
+           std::to_string(inner) + ")";
+  }
+};
+
+double at(const std::vector<float>& x, const Shape& s, int64_t o, int64_t k, int64_t i) {
+  return x[(o * s.n + k) * s.inner + i];
+}
+
+void check_sum_and_max(const Shape& s, bool with_nan) {
+  std::vector<float> x = random_values(s.outer * s.n * s.inner);
+  // Ties and NaNs: the first of equal maxima and the first NaN win.
+  for (int64_t o = 0; o < s.outer; ++o) {
+    x[(o * s.n + s.n / 2) * s.inner] = 5.0f;
+    x[(o * s.n + s.n - 1) * s.inner] = 5.0f;
+    if (with_nan && o % 2) {
+      x[(o * s.n + s.n / 3) * s.inner] = NAN;
+      x[(o * s.n + s.n - 1) * s.inner] = NAN;
+    }
+  }
+  int64_t lines = s.outer * s.inner;
+  std::vector<float> sums(lines, NAN), values(lines, NAN);
+  std::vector<int64_t> indices(lines, -7);
+  fg::cuda::sum_forward(sums.data(), x.data(), s.outer, s.n, s.inner);
+  fg::cuda::max_forward(values.data(), indices.data(), x.data(), s.outer, s.n, s.inner);
+  std::vector<double> want_sums(lines), want_values(lines);
+  for (int64_t o = 0; o < s.outer; ++o)
+    for (int64_t i = 0; i < s.inner; ++i) {
+      double total = 0, best = -INFINITY;
+      int64_t best_k = -1;
+      for (int64_t k = 0; k < s.n; ++k) {
+        double v = at(x, s, o, k, i);
+        total += v;
+        if (best_k < 0 || (std::isnan(v) && !std::isnan(best)) || (!std::isnan(best) && v > best))
+          best = v, best_k = k;
+      }
+      int64_t line = o * s.inner + i;
+      want_sums[line] = total, want_values[line] = best;
+      if (indices[line] != best_k) {
+        std::printf("FAIL %s: index %lld of line %lld, expected %lld\n", s.name("argmax").c_str(),
+                    (long long)indices[line], (long long)line, (long long)best_k);
+        ++failures;
+        return;
+      }
+    }
+  expect_close(s.name("sum"), sums, want_sums, 1e-6);
+  expect_close(s.name("max"), values, want_values, 0);
+}
+
+void check_softmax(const Shape& s) {
+  int64_t size = s.outer * s.n * s.inner;
+  std::vector<float> x = random_values(size), dy = random_values(size);
+  std::vector<float> y(size, NAN), log_y(size, NAN), dx(size, NAN), log_dx(size, NAN);
+  fg::cuda::softmax_forward(y.data(), x.data(), s.outer, s.n, s.inner);
+  fg::cuda::log_softmax_forward(log_y.data(), x.data(), s.outer, s.n, s.inner);
+  fg::cuda::softmax_backward(dx.data(), dy.data(), y.data(), s.outer, s.n, s.inner);
+  fg::cuda::log_softmax_backward(log_dx.data(), dy.data(), log_y.data(), s.outer, s.n, s.inner);
+  std::vector<double> want_y(size), want_log_y(size), want_dx(size), want_log_dx(size);
+  for (int64_t o = 0; o < s.outer; ++o)
+    for (int64_t i = 0; i < s.inner; ++i) {
+      double m = -INFINITY, total = 0, dot = 0, dy_sum = 0;
+      for (int64_t k = 0; k < s.n; ++k) m = std::max(m, at(x, s, o, k, i));
+      for (int64_t k = 0; k < s.n; ++k) total += std::exp(at(x, s, o, k, i) - m);
+      for (int64_t k = 0; k < s.n; ++k) {
+        double p = std::exp(at(x, s, o, k, i) - m) / total;
+        dot += at(dy, s, o, k, i) * p, dy_sum += at(dy, s, o, k, i);
+      }
+      for (int64_t k = 0; k < s.n; ++k) {
+        int64_t e = (o * s.n + k) * s.inner + i;
+        double p = std::exp(x[e] - m) / total;
+        want_y[e] = p, want_log_y[e] = x[e] - m - std::log(total);
+        want_dx[e] = p * (dy[e] - dot), want_log_dx[e] = dy[e] - p * dy_sum;
+      }
+    }
+  expect_close(s.name("softmax"), y, want_y, 1e-5);
+  expect_close(s.name("log_softmax"), log_y, want_log_y, 1e-5);
+  expect_close(s.name("softmax backward"), dx, want_dx, 1e-4);
+  expect_close(s.name("log_softmax backward"), log_dx, want_log_dx, 1e-4);
+}
+
+void check_cross_entropy(int64_t N, int64_t C, float smoothing) {
+  std::vector<float> x = random_values(N * C), dlosses = random_values(N);
+  std::vector<int64_t> targets(N);
+  for (int64_t r = 0; r < N; ++r) targets[r] = (r * 7919) % C;
+  std::vector<float> losses(N, NAN), dx(N * C, NAN);
+  fg::cuda::cross_entropy_forward(losses.data(), x.data(), targets.data(), smoothing, N, C);
+  fg::cuda::cross_entropy_backward(dx.data(), dlosses.data(), x.data(), targets.data(), smoothing,
+                                   N, C);
+  std::vector<double> want_losses(N), want_dx(N * C);
+  for (int64_t r = 0; r < N; ++r) {
+    const float* row = x.data() + r * C;
+    double m = -INFINITY, total = 0, row_sum = 0;
+    for (int64_t c = 0; c < C; ++c) m = std::max<double>(m, row[c]), row_sum += row[c];
+    for (int64_t c = 0; c < C; ++c) total += std::exp(row[c] - m);
+    double lse = m + std::log(total);
+    want_losses[r] = lse - (1 - smoothing) * row[targets[r]] - smoothing / C * row_sum;
+    for (int64_t c = 0; c < C; ++c) {
+      double target = (c == targets[r] ? 1 - smoothing : 0) + smoothing / C;
+      want_dx[r * C + c] = dlosses[r] * (std::exp(row[c] - lse) - target);
+    }
+  }
+  std::string name = "cross_entropy (" + std::to_string(N) + ", " + std::to_string(C) + ")";
+  expect_close(name, losses, want_losses, 1e-5);
+  expect_close(name + " backward", dx, want_dx, 1e-5);
+}
+
+// The multi-tensor Adam step against adam_update applied element by element: the same
+// numbers to the bit, whichever block and launch update an element.
+void check_adam(const std::vector<int64_t>& sizes, bool amsgrad) {
+  int64_t count = static_cast<int64_t>(sizes.size());
+  std::vector<std::vector<float>> p, m, v, v_max, g;
+  for (int64_t size : sizes) {
+    p.push_back(random_values(size));
+    m.push_back(random_values(size));
+    v.push_back(random_values(size, 0.0f, 1.0f));
+    v_max.push_back(random_values(size, 0.0f, 1.0f));
+    g.push_back(random_values(size));
+  }
+  auto want_p = p, want_m = m, want_v = v, want_v_max = v_max;
+  std::vector<float*> ps, ms, vs, v_maxes;
+  std::vector<const float*> gs;
+  std::vector<int64_t> steps;
+  for (int64_t t = 0; t < count; ++t) {
+    ps.push_back(p[t].data()), ms.push_back(m[t].data()), vs.push_back(v[t].data());
+    v_maxes.push_back(v_max[t].data()), gs.push_back(g[t].data()), steps.push_back(1 + t % 5);
+  }
+  fg::AdamOptions options{1e-3, 0.9, 0.999, 1e-8, 0.01, amsgrad, false, true};
+  fg::cuda::adam_step(ps.data(), ms.data(), vs.data(), v_maxes.data(), gs.data(), steps.data(),
+                      options, sizes.data(), count);
+  ++checks;
+  for (int64_t t = 0; t < count; ++t) {
+    fg::AdamScalars s = fg::adam_scalars(options, steps[t]);
+    for (int64_t i = 0; i < sizes[t]; ++i) {
+      if (amsgrad)
+        fg::adam_update<true>(want_p[t][i], want_m[t][i], want_v[t][i], &want_v_max[t][i], g[t][i],
+                              s);
+      else
+        fg::adam_update<false>(want_p[t][i], want_m[t][i], want_v[t][i], nullptr, g[t][i], s);
+      bool same = p[t][i] == want_p[t][i] && m[t][i] == want_m[t][i] && v[t][i] == want_v[t][i] &&
+                  v_max[t][i] == want_v_max[t][i];
+      if (!same) {
+        std::printf("FAIL adam_step (%lld tensors, amsgrad %d): tensor %lld element %lld\n",
+                    (long long)count, amsgrad, (long long)t, (long long)i);
+        ++failures;
+        return;
+      }
+    }
+  }
+}
+
+// ---- every kernel against its CPU version ----------------------------------------------
+
+constexpr int64_t kN = 3001;  // elements of the elementwise checks: 12 blocks, the last partial
+constexpr double kExact = 0, kRounding = 2e-6;
+
+// Random values with the awkward ones among them: zeros of both signs, infinities, NaN,
+// tiny and large magnitudes; only positive ones (and +0, +inf, NaN) when `positive`.
+std::vector<float> awkward_values(int64_t n, bool positive = false) {
+  std::vector<float> x = random_values(n, positive ? 0.01f : -4.0f, 4.0f);
+  const float specials[] = {0.0f,    -0.0f, INFINITY, -INFINITY, NAN,   1e-30f,
+                            -1e-30f, 90.0f, -90.0f,   1.0f,      -1.0f, 0.5f};
+  for (int k = 0; k < 12; ++k) {
+    float v = specials[k];
+    x[(k * 97) % n] = positive ? (v < 0 ? -v : v) : v;
+  }
+  return x;
+}
+
+// got (CUDA) against want (CPU): the same values (NaN for NaN, the same infinities and signed
+// zeros) when rtol is 0, else within rtol relative (1e-7 absolute near zero).
+template <typename T>
+void expect_same(const std::string& what, const std::vector<T>& got, const std::vector<T>& want,
+                 double rtol) {
+  ++checks;
+  for (size_t i = 0; i < want.size(); ++i) {
+    bool ok = got[i] == want[i];
+    if constexpr (std::is_floating_point_v<T>) {
+      double g = got[i], w = want[i];
+      if (std::isnan(w) || std::isnan(g))
+        ok = std::isnan(w) && std::isnan(g);
+      else if (rtol == 0 || std::isinf(w))
+        ok = g == w && std::signbit(g) == std::signbit(w);
+      else
+        ok = std::fabs(g - w) <= rtol * std::fabs(w) + 1e-7;
+    }
+    if (!ok) {
+      std::printf("FAIL %s: element %zu is %.9g on the GPU, %.9g on the CPU\n", what.c_str(), i,
+                  double(got[i]), double(want[i]));
+      ++failures;
+      return;
+    }
+  }
+}
+
+// fn(device, out) fills out (size elements) on either device; the results must agree. The
+// two outputs start different (NaN on the GPU's side), so an element one kernel leaves
+// unwritten fails.
+template <typename T, typename Fn>
+void expect_parity(const std::string& what, int64_t size, double rtol, Fn fn) {
+  std::unique_ptr<T[]> on_cpu(new T[size]), on_gpu(new T[size]);
+  std::fill(on_cpu.get(), on_cpu.get() + size, T(0));
+  std::fill(on_gpu.get(), on_gpu.get() + size, std::is_floating_point_v<T> ? T(NAN) : T(1));
+  fn(false, on_cpu.get());
+  fn(true, on_gpu.get());
+  expect_same(what, std::vector<T>(on_gpu.get(), on_gpu.get() + size),
+              std::vector<T>(on_cpu.get(), on_cpu.get() + size), rtol);
+}
+
+// A kernel as cpu:: or cuda:: by name, with the same arguments.
+#define FG_EITHER(gpu, name, ...) ((gpu) ? fg::cuda::name(__VA_ARGS__) : fg::cpu::name(__VA_ARGS__))
+
+void check_elementwise() {
+  const std::vector<float> x = awkward_values(kN), positive = awkward_values(kN, true);
+  const std::vector<float> dy = random_values(kN);
+  auto unary = [&](const char* name, const std::vector<float>& in, double rtol, auto kernel) {
+    expect_parity<float>(name, kN, rtol, [&](bool gpu, float* y) { kernel(gpu, y, in.data()); });
+  };
+#define FG_UNARY(name, in, rtol, ...)                              \
+  unary(#name, in, rtol, [&](bool gpu, float* y, const float* v) { \
+    FG_EITHER(gpu, name, y, v __VA_OPT__(, ) __VA_ARGS__, kN);     \
+  })
+#define FG_BACKWARD(name, in, rtol, ...)                                   \
+  unary(#name, in, rtol, [&](bool gpu, float* dx, const float* v) {        \
+    FG_EITHER(gpu, name, dx, dy.data(), v __VA_OPT__(, ) __VA_ARGS__, kN); \
+  })
+  FG_UNARY(neg_forward, x, kExact);
+  FG_UNARY(exp_forward, x, kRounding);
+  FG_UNARY(log_forward, positive, kRounding);
+  FG_UNARY(sqrt_forward, positive, kExact);
+  FG_UNARY(abs_forward, x, kExact);
+  FG_BACKWARD(abs_backward, x, kExact);
+  FG_UNARY(pow_forward, positive, kRounding, 2.5f);
+  FG_BACKWARD(pow_backward, positive, kRounding, 2.5f);
+  FG_UNARY(pow_forward, x, kRounding, 2.0f);
+  FG_BACKWARD(pow_backward, x, kRounding, 0.0f);
+  FG_UNARY(clamp_forward, x, kExact, -1.5f, 2.0f);
+  FG_BACKWARD(clamp_backward, x, kExact, -1.5f, 2.0f);
+  FG_UNARY(relu_forward, x, kExact);
+  FG_BACKWARD(relu_backward, x, kExact);
+  FG_UNARY(leaky_relu_forward, x, kExact, 0.1f);
+  FG_BACKWARD(leaky_relu_backward, x, kExact, 0.1f);
+  for (bool tanh_approximation : {false, true}) {
+    FG_UNARY(gelu_forward, x, kRounding, tanh_approximation);
+    FG_BACKWARD(gelu_backward, x, kRounding, tanh_approximation);
+  }
+  FG_UNARY(tanh_forward, x, kRounding);
+  FG_BACKWARD(tanh_backward, x, kRounding);
+  FG_UNARY(sigmoid_forward, x, kRounding);
+  FG_BACKWARD(sigmoid_backward, x, kRounding);
+  FG_UNARY(silu_forward, x, kRounding);
+  FG_BACKWARD(silu_backward, x, kRounding);
+#undef FG_UNARY
+#undef FG_BACKWARD
+  expect_parity<float>("add_inplace", kN, kExact, [&](bool gpu, float* y) {
+    std::copy(dy.begin(), dy.end(), y);
+    FG_EITHER(gpu, add_inplace, y, x.data(), kN);
+  });
+}
+
+void check_broadcast() {
+  // (3, 1, 5) and (1, 4, 5) to (3, 4, 5); a scalar against a row; equal shapes (one line).
+  struct Case {
+    std::vector<int64_t> shape, a_strides, b_strides;
+    int64_t a_size, b_size;
+  };
+  for (const Case& c : {Case{{3, 4, 5}, {5, 0, 1}, {0, 5, 1}, 15, 20},
+                        Case{{2, 7}, {0, 0}, {0, 1}, 1, 7}, Case{{600}, {1}, {1}, 600, 600}}) {
+    int64_t size = 1;
+    for (int64_t d : c.shape) size *= d;
+    int ndim = static_cast<int>(c.shape.size());
+    std::vector<float> a = awkward_values(c.a_size), b = random_values(c.b_size);
+    std::vector<int64_t> ia(c.a_size), ib(c.b_size);
+    for (int64_t k = 0; k < c.a_size; ++k) ia[k] = k % 5 - 2;
+    for (int64_t k = 0; k < c.b_size; ++k) ib[k] = k % 3 - 1;
+    std::string where = " over " + std::to_string(ndim) + " dims";
+    for (fg::BinaryOp op :
+         {fg::BinaryOp::Add, fg::BinaryOp::Sub, fg::BinaryOp::Mul, fg::BinaryOp::Div})
+      expect_parity<float>("binary " + std::to_string(int(op)) + where, size, kExact,
+                           [&](bool gpu, float* out) {
+                             FG_EITHER(gpu, binary, op, out, a.data(), b.data(), c.shape.data(),
+                                       c.a_strides.data(), c.b_strides.data(), ndim);
+                           });
+    for (fg::CompareOp op : {fg::CompareOp::Eq, fg::CompareOp::Ne, fg::CompareOp::Lt,
+                             fg::CompareOp::Le, fg::CompareOp::Gt, fg::CompareOp::Ge}) {
+      expect_parity<bool>("compare " + std::to_string(int(op)) + where, size, kExact,
+                          [&](bool gpu, bool* out) {
+                            FG_EITHER(gpu, compare, op, out, a.data(), b.data(), c.shape.data(),
+                                      c.a_strides.data(), c.b_strides.data(), ndim);
+                          });
+      expect_parity<bool>("compare int64 " + std::to_string(int(op)) + where, size, kExact,
+                          [&](bool gpu, bool* out) {
+                            FG_EITHER(gpu, compare, op, out, ia.data(), ib.data(), c.shape.data(),
+                                      c.a_strides.data(), c.b_strides.data(), ndim);
+                          });
+    }
+  }
+}
+
+void check_casts_and_fills() {
+  std::vector<float> x = random_values(kN, -300.0f, 300.0f);
+  x[5] = 0.0f, x[6] = -0.0f, x[7] = 0.5f;
+  expect_parity<int64_t>("cast float -> int64", kN, kExact,
+                         [&](bool gpu, int64_t* y) { FG_EITHER(gpu, cast, y, x.data(), kN); });
+  expect_parity<bool>("cast float -> bool", kN, kExact,
+                      [&](bool gpu, bool* y) { FG_EITHER(gpu, cast, y, x.data(), kN); });
+  std::vector<float> small = random_values(kN, 0.0f, 255.0f);
+  expect_parity<uint8_t>("cast float -> uint8", kN, kExact,
+                         [&](bool gpu, uint8_t* y) { FG_EITHER(gpu, cast, y, small.data(), kN); });
+  std::vector<int64_t> ints(kN);
+  for (int64_t k = 0; k < kN; ++k) ints[k] = (k * 7919) % 1001 - 500;
+  expect_parity<float>("cast int64 -> float", kN, kExact,
+                       [&](bool gpu, float* y) { FG_EITHER(gpu, cast, y, ints.data(), kN); });
+  expect_parity<float>("fill float", kN, kExact,
+                       [&](bool gpu, float* y) { FG_EITHER(gpu, fill, y, -2.5f, kN); });
+  expect_parity<int64_t>("fill int64", kN, kExact,
+                         [&](bool gpu, int64_t* y) { FG_EITHER(gpu, fill, y, int64_t(-7), kN); });
+}
+
+void check_random() {
+  // The same seed and offset give the same numbers on both devices, from any offset.
+  for (uint64_t offset : {uint64_t(0), uint64_t(5), uint64_t(1) << 33}) {
+    std::string at = " at offset " + std::to_string(offset);
+    expect_parity<float>("uniform" + at, kN, kExact,
+                         [&](bool gpu, float* y) { FG_EITHER(gpu, uniform, y, 42, offset, kN); });
+    expect_parity<float>("normal" + at, kN, kRounding,
+                         [&](bool gpu, float* y) { FG_EITHER(gpu, normal, y, 42, offset, kN); });
+    std::vector<float> x = random_values(kN);
+    expect_parity<float>("dropout_forward" + at, kN, kExact, [&](bool gpu, float* y) {
+      FG_EITHER(gpu, dropout_forward, y, x.data(), 0.3f, 7, offset, kN);
+    });
+    expect_parity<float>("dropout_backward" + at, kN, kExact, [&](bool gpu, float* dx) {
+      FG_EITHER(gpu, dropout_backward, dx, x.data(), 0.3f, 7, offset, kN);
+    });
+  }
+}
+
+void check_layout() {
+  const int64_t outer = 2, A = 3, middle = 4, B = 5, inner = 3,
+                size = outer * A * middle * B * inner;
+  std::vector<float> x = random_values(size);
+  expect_parity<float>("swap_axes float", size, kExact, [&](bool gpu, float* y) {
+    FG_EITHER(gpu, swap_axes, y, x.data(), outer, A, middle, B, inner);
+  });
+  std::vector<uint8_t> bytes(size);
+  for (int64_t k = 0; k < size; ++k) bytes[k] = uint8_t(k * 31);
+  expect_parity<uint8_t>("swap_axes uint8", size, kExact, [&](bool gpu, uint8_t* y) {
+    FG_EITHER(gpu, swap_axes, y, bytes.data(), outer, A, middle, B, inner);
+  });
+  std::vector<int64_t> indices = {4, 0, 9, 4, 1, 9, 9};
+  const int64_t n = static_cast<int64_t>(indices.size());
+  // Rows of 3 floats, and rows of 3 and 6 bytes (gathers that cannot move 4-byte words).
+  expect_parity<float>("gather_rows float", n * 3, kExact, [&](bool gpu, float* y) {
+    FG_EITHER(gpu, gather_rows, y, x.data(), indices.data(), n, 3 * sizeof(float));
+  });
+  for (int64_t row_bytes : {3, 6})
+    expect_parity<uint8_t>("gather_rows of " + std::to_string(row_bytes) + " bytes", n * row_bytes,
+                           kExact, [&](bool gpu, uint8_t* y) {
+                             FG_EITHER(gpu, gather_rows, y, bytes.data(), indices.data(), n,
+                                       row_bytes);
+                           });
+  std::vector<float> dy = random_values(n * 3);
+  expect_parity<float>("scatter_add_rows", 10 * 3, kRounding, [&](bool gpu, float* dx) {
+    std::fill(dx, dx + 30, 0.0f);
+    FG_EITHER(gpu, scatter_add_rows, dx, dy.data(), indices.data(), n, 3);
+  });
+}
+
+void check_lines_and_losses() {
+  for (Shape s : {Shape{70, 9, 1}, {3, 7, 5}, {2, 9, 40}, {3, 2048, 1}, {2, 16385, 1}}) {
+    int64_t size = s.outer * s.n * s.inner, lines = s.outer * s.inner;
+    std::vector<float> x = awkward_values(size), dy = random_values(size);
+    for (int64_t k = 0; k < size; k += 3) x[k] = std::isfinite(x[k]) ? x[k] : 1.0f;
+    std::vector<float> finite = random_values(size);
+    auto run = [&](const char* name, auto kernel, const std::vector<float>& in, int64_t n_out,
+                   double rtol) {
+      expect_parity<float>(s.name(name), n_out, rtol,
+                           [&](bool gpu, float* y) { kernel(gpu, y, in.data()); });
+    };
+    run(
+        "sum_forward",
+        [&](bool gpu, float* y, const float* v) {
+          FG_EITHER(gpu, sum_forward, y, v, s.outer, s.n, s.inner);
+        },
+        x, lines, 1e-6);
+    run(
+        "softmax_forward",
+        [&](bool gpu, float* y, const float* v) {
+          FG_EITHER(gpu, softmax_forward, y, v, s.outer, s.n, s.inner);
+        },
+        finite, size, kRounding);
+    run(
+        "log_softmax_forward",
+        [&](bool gpu, float* y, const float* v) {
+          FG_EITHER(gpu, log_softmax_forward, y, v, s.outer, s.n, s.inner);
+        },
+        finite, size, kRounding);
+    std::vector<float> y(size);
+    fg::cpu::softmax_forward(y.data(), finite.data(), s.outer, s.n, s.inner);
+    run(
+        "softmax_backward",
+        [&](bool gpu, float* dx, const float* v) {
+          FG_EITHER(gpu, softmax_backward, dx, dy.data(), v, s.outer, s.n, s.inner);
+        },
+        y, size, 1e-5);
+    expect_parity<float>(s.name("max values"), lines, kExact, [&](bool gpu, float* values) {
+      std::vector<int64_t> indices(lines);
+      FG_EITHER(gpu, max_forward, values, indices.data(), x.data(), s.outer, s.n, s.inner);
+    });
+    expect_parity<int64_t>(s.name("max indices"), lines, kExact, [&](bool gpu, int64_t* indices) {
+      std::vector<float> values(lines);
+      FG_EITHER(gpu, max_forward, values.data(), indices, x.data(), s.outer, s.n, s.inner);
+    });
+    std::vector<float> values(lines), dvalues = random_values(lines);
+    std::vector<int64_t> indices(lines);
+    fg::cpu::max_forward(values.data(), indices.data(), x.data(), s.outer, s.n, s.inner);
+    expect_parity<float>(s.name("max_backward"), size, kExact, [&](bool gpu, float* dx) {
+      FG_EITHER(gpu, max_backward, dx, dvalues.data(), indices.data(), s.outer, s.n, s.inner);
+    });
+  }
+  for (auto [N, C] : {std::pair<int64_t, int64_t>{70, 10}, {3, 2048}}) {
+    std::vector<float> logits = random_values(N * C), dlosses = random_values(N);
+    std::vector<int64_t> targets(N);
+    for (int64_t r = 0; r < N; ++r) targets[r] = (r * 13) % C;
+    std::string shape = " (" + std::to_string(N) + ", " + std::to_string(C) + ")";
+    expect_parity<float>("cross_entropy_forward" + shape, N, kRounding, [&](bool gpu, float* l) {
+      FG_EITHER(gpu, cross_entropy_forward, l, logits.data(), targets.data(), 0.1f, N, C);
+    });
+    expect_parity<float>("cross_entropy_backward" + shape, N * C, kRounding,
+                         [&](bool gpu, float* d) {
+                           FG_EITHER(gpu, cross_entropy_backward, d, dlosses.data(), logits.data(),
+                                     targets.data(), 0.1f, N, C);
+                         });
+    expect_parity<float>("nll_loss_forward" + shape, N, kExact, [&](bool gpu, float* l) {
+      FG_EITHER(gpu, nll_loss_forward, l, logits.data(), targets.data(), N, C);
+    });
+    expect_parity<float>("nll_loss_backward" + shape, N * C, kExact, [&](bool gpu, float* d) {
+      FG_EITHER(gpu, nll_loss_backward, d, dlosses.data(), targets.data(), N, C);
+    });
+  }
+  std::vector<float> x = awkward_values(kN), t = random_values(kN, 0.0f, 1.0f);
+  std::vector<float> dlosses = random_values(kN);
+  expect_parity<float>("bce_with_logits_forward", kN, kRounding, [&](bool gpu, float* l) {
+    FG_EITHER(gpu, bce_with_logits_forward, l, x.data(), t.data(), kN);
+  });
+  expect_parity<float>("bce_with_logits_backward dx", kN, kRounding, [&](bool gpu, float* dx) {
+    std::vector<float> dt(kN);
+    FG_EITHER(gpu, bce_with_logits_backward, dx, dt.data(), dlosses.data(), x.data(), t.data(), kN);
+  });
+  expect_parity<float>("bce_with_logits_backward dt", kN, kRounding, [&](bool gpu, float* dt) {
+    std::vector<float> dx(kN);
+    FG_EITHER(gpu, bce_with_logits_backward, dx.data(), dt, dlosses.data(), x.data(), t.data(), kN);
+  });
+}
+
+// Both optimizers over a group with more tensors than a launch takes and empty ones: the
+// CPU loop and the multi-tensor kernels run the same element math, so the same bits.
+void check_optimizers() {
+  std::vector<int64_t> sizes;
+  for (int t = 0; t < 35; ++t) sizes.push_back(t % 8 == 3 ? 0 : 1 + (t * 613) % 5000);
+  const int64_t count = static_cast<int64_t>(sizes.size());
+  int64_t total = 0;
+  for (int64_t size : sizes) total += size;
+  std::vector<float> grads = random_values(total), start = random_values(total);
+  std::vector<float> start_v = random_values(total, 0.0f, 1.0f);
+  // Runs `step` on copies of the state laid out as one array; the result holds p, then each
+  // buffer, one after another.
+  auto run = [&](int buffers, auto step) {
+    return [&, buffers, step](bool gpu, float* result) {
+      std::vector<std::vector<float>> state(buffers + 1);
+      state[0] = start;
+      for (int b = 1; b <= buffers; ++b) state[b] = b == 1 ? start : start_v;
+      std::vector<std::vector<float*>> pointers(buffers + 1);
+      std::vector<const float*> grad_pointers;
+      int64_t at = 0;
+      for (int64_t t = 0; t < count; ++t) {
+        for (int b = 0; b <= buffers; ++b) pointers[b].push_back(state[b].data() + at);
+        grad_pointers.push_back(grads.data() + at);
+        at += sizes[t];
+      }
+      step(gpu, pointers, grad_pointers);
+      for (int b = 0; b <= buffers; ++b)
+        std::copy(state[b].begin(), state[b].end(), result + b * total);
+    };
+  };
+  std::unique_ptr<bool[]> fresh(new bool[count]);
+  for (int64_t t = 0; t < count; ++t) fresh[t] = t % 3 == 0;
+  for (bool nesterov : {false, true}) {
+    fg::SgdOptions options{0.1, 0.9, nesterov ? 0.0 : 0.2, 0.01, nesterov, false};
+    expect_parity<float>(std::string("sgd_step nesterov ") + (nesterov ? "on" : "off"), 2 * total,
+                         kExact, run(1, [&](bool gpu, auto& p, const std::vector<const float*>& g) {
+                           FG_EITHER(gpu, sgd_step, p[0].data(), p[1].data(), g.data(), fresh.get(),
+                                     options, sizes.data(), count);
+                         }));
+  }
+  std::vector<int64_t> steps(count);
+  for (int64_t t = 0; t < count; ++t) steps[t] = 1 + t % 4;
+  for (bool decoupled : {false, true})
+    for (bool amsgrad : {false, true}) {
+      fg::AdamOptions options{1e-3, 0.9, 0.999, 1e-8, 0.05, amsgrad, !amsgrad, decoupled};
+      expect_parity<float>(
+          "adam_step decoupled " + std::to_string(decoupled) + " amsgrad " +
+              std::to_string(amsgrad),
+          4 * total, kExact, run(3, [&](bool gpu, auto& p, const std::vector<const float*>& g) {
+            FG_EITHER(gpu, adam_step, p[0].data(), p[1].data(), p[2].data(), p[3].data(), g.data(),
+                      steps.data(), options, sizes.data(), count);
+          }));
+    }
+}
+
+}  // namespace
+
+int main() {
+  // Strided lines (a thread each; sum's 8-warp kernel from 32 lines across), short
+  // contiguous ones (a warp), from 2048 (a block), and past 16384 (sum in chunks).
+  for (Shape s : {Shape{3, 5, 1},
+                  {2, 33, 1},
+                  {70, 9, 1},
+                  {3, 7, 5},
+                  {2, 9, 40},
+                  {2, 2047, 1},
+                  {3, 2048, 1},
+                  {2, 5000, 1},
+                  {1, 16384, 1},
+                  {2, 16385, 1},
+                  {1, 40000, 1}})
+    for (bool with_nan : {false, true}) check_sum_and_max(s, with_nan);
+  for (Shape s : {Shape{3, 5, 1}, {40, 33, 1}, {3, 7, 5}, {2, 2048, 1}, {2, 5000, 1}})
+    check_softmax(s);
+  for (auto [N, C] : {std::pair<int64_t, int64_t>{5, 3}, {70, 10}, {3, 2048}, {2, 5001}})
+    for (float smoothing : {0.0f, 0.1f}) check_cross_entropy(N, C, smoothing);
+  // More tensors than one launch takes (32), empty ones, and slices of 4096 with a remainder.
+  std::vector<int64_t> sizes;
+  for (int t = 0; t < 37; ++t) sizes.push_back(t % 9 == 4 ? 0 : 1 + (t * 997) % 9000);
+  for (bool amsgrad : {false, true}) check_adam(sizes, amsgrad);
+  check_elementwise();
+  check_broadcast();
+  check_casts_and_fills();
+  check_random();
+  check_layout();
+  check_lines_and_losses();
+  check_optimizers();
+  std::printf("%lld of %lld checks failed\n", (long long)failures, (long long)checks);
+  return failures ? 1 : 0;
+}

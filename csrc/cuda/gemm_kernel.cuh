@@ -15,6 +15,8 @@
 // K into its own partial C, and gemm_add_slices adds the partials in order (no atomics, so
 // the result does not depend on timing).
 #pragma once
+#include <cuda_runtime.h>
+
 #include <cstdint>
 
 namespace fg::cuda {

@@ -268,7 +268,7 @@ def np_bce_logits(x, y, reduction="mean"):
 # ----------------------------------------------------------------------------- models and state
 def model_arrays(model):
     """A model's state as numpy copies (state_dict tensors share the parameters' storage)."""
-    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    return {k: to_numpy(v).copy() for k, v in model.state_dict().items()}
 
 
 def assert_same_structure(got, want, where="obj"):

@@ -40,10 +40,12 @@ ORDER = [_DATA_RNG.permutation(N_SAMPLES)[:BATCH] for _ in range(40)]
 
 
 # ------------------------------------------------------------------------------ helpers
-def make_mlp(seed, hidden=HIDDEN, out=OUT, p=0.1):
-    """The MLP, initialized from forgegrad's stream seeded with `seed`."""
+def make_mlp(seed, hidden=HIDDEN, out=OUT, p=0.1, device="cpu"):
+    """The MLP, initialized from forgegrad's stream seeded with `seed`, on `device`."""
     fg.manual_seed(seed)
-    return nn.Sequential(nn.Linear(IN, hidden), nn.ReLU(), nn.Dropout(p), nn.Linear(hidden, out))
+    model = nn.Sequential(nn.Linear(IN, hidden), nn.ReLU(), nn.Dropout(p),
+                          nn.Linear(hidden, out))
+    return model.to(device)
 
 
 def frozen(obj):
@@ -83,11 +85,12 @@ def train_steps(model, opt, sched, steps):
     Returns (loss, lr used) per step."""
     loss_fn = nn.CrossEntropyLoss()
     model.train()
+    device = next(model.parameters()).device
     record = []
     for step in steps:
         idx = ORDER[step]
         lr = opt.param_groups[0]["lr"]
-        loss = loss_fn(model(fg.tensor(X[idx])), fg.tensor(Y[idx]))
+        loss = loss_fn(model(fg.tensor(X[idx], device=device)), fg.tensor(Y[idx], device=device))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -110,18 +113,18 @@ K, M = 5, 7
 
 
 @pytest.mark.parametrize("kind", list(OPTIMIZERS))
-def test_resume_from_file_equals_uninterrupted_run(tmp_path, kind):
+def test_resume_from_file_equals_uninterrupted_run(tmp_path, kind, device):
     make_opt, make_sched = OPTIMIZERS[kind]
 
     # The run that never stops: K + M steps.
-    model = make_mlp(seed=1)
+    model = make_mlp(seed=1, device=device)
     opt = make_opt(model.parameters())
     sched = make_sched(opt)
     straight = train_steps(model, opt, sched, range(K + M))
     want = snapshot(model, opt)
 
     # The interrupted run: the same K steps, then a checkpoint file.
-    model = make_mlp(seed=1)
+    model = make_mlp(seed=1, device=device)
     opt = make_opt(model.parameters())
     sched = make_sched(opt)
     first = train_steps(model, opt, sched, range(K))
@@ -132,7 +135,7 @@ def test_resume_from_file_equals_uninterrupted_run(tmp_path, kind):
     del model, opt, sched
 
     # A fresh process would build everything anew: different init, empty optimizer state.
-    model2 = make_mlp(seed=99)
+    model2 = make_mlp(seed=99, device=device)
     opt2 = make_opt(model2.parameters())
     sched2 = make_sched(opt2)
     assert not np.array_equal(model_arrays(model2)["0.weight"], at_k["model"]["0.weight"])
@@ -171,7 +174,7 @@ def test_resume_from_file_equals_uninterrupted_run(tmp_path, kind):
 
     # Control: the same resume without restoring the stream gives other weights, so the
     # equality above depends on every mask matching (and dropout is really active).
-    model3 = make_mlp(seed=5)
+    model3 = make_mlp(seed=5, device=device)
     opt3 = make_opt(model3.parameters())
     sched3 = make_sched(opt3)
     ckpt = fg.load(path)

@@ -129,15 +129,15 @@ def make_grads(shapes, steps=STEPS, scales=GRAD_SCALES):
              .astype(np.float32) for s in shapes] for k in range(steps)]
 
 
-def leaves(arrays):
-    return [fg.tensor(x, requires_grad=True) for x in arrays]
+def leaves(arrays, device="cpu"):
+    return [fg.tensor(x, requires_grad=True, device=device) for x in arrays]
 
 
 def fg_run(opt, ps, grads):
-    """Set each step's grads (None: no grad) and step."""
+    """Set each step's grads (None: no grad), on each parameter's device, and step."""
     for step_grads in grads:
         for p, g in zip(ps, step_grads):
-            p.grad = None if g is None else fg.tensor(g)
+            p.grad = None if g is None else fg.tensor(g, device=p.device)
         opt.step()
 
 
@@ -179,12 +179,13 @@ def assert_state_matches(cls, opt, ps, ref_states, hp):
             assert "max_exp_avg_sq" not in state
 
 
-def check_against_reference(cls, hp):
-    """STEPS steps of `cls(**hp)` on SHAPES, parameters checked against the reference after
-    every step (a missed or doubled element shows at the step it happens), state at the end."""
+def check_against_reference(cls, hp, device):
+    """STEPS steps of `cls(**hp)` on SHAPES on `device`, parameters checked against the
+    reference after every step (a missed or doubled element shows at the step it happens),
+    state at the end."""
     params0 = make_params(SHAPES)
     grads = make_grads(SHAPES)
-    ps = leaves(params0)
+    ps = leaves(params0, device)
     opt = cls(ps, **hp)
     refs = [x.astype(np.float64) for x in params0]
     ref_states = [{} for _ in ps]
@@ -220,10 +221,10 @@ SGD_CASES = [c for c in itertools.product([0.0, 0.9], [0.0, 0.3], [False, True],
     ids=[f"mom{m}-damp{d}-{'nesterov' if n else 'plain'}-wd{w}-{'max' if x else 'min'}"
          for m, d, n, w, x in SGD_CASES])
 def test_sgd_matches_reference(threads4, momentum, dampening, nesterov, weight_decay,
-                               maximize):
+                               maximize, device):
     check_against_reference(SGD, dict(lr=0.1, momentum=momentum, dampening=dampening,
                                       nesterov=nesterov, weight_decay=weight_decay,
-                                      maximize=maximize))
+                                      maximize=maximize), device)
 
 
 ADAM_HPS = {"default": {}, "betas0.8,0.95-eps1e-3": dict(betas=(0.8, 0.95), eps=1e-3)}
@@ -234,10 +235,10 @@ ADAM_CASES = list(itertools.product([0.0, 0.05], [False, True], [False, True], A
     "weight_decay,amsgrad,maximize,hps", ADAM_CASES,
     ids=[f"wd{w}-{'amsgrad' if a else 'adam'}-{'max' if x else 'min'}-{h}"
          for w, a, x, h in ADAM_CASES])
-def test_adam_matches_reference(threads4, weight_decay, amsgrad, maximize, hps):
+def test_adam_matches_reference(threads4, weight_decay, amsgrad, maximize, hps, device):
     hp = dict(lr=0.05, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
               **ADAM_HPS[hps])
-    _, _, ref_states = check_against_reference(Adam, hp)
+    _, _, ref_states = check_against_reference(Adam, hp, device)
     if amsgrad:
         # The data makes amsgrad matter: at the end v is below its running maximum by far
         # more than the tolerance for most elements (by ~0.1% with beta2 = 0.999, which lets v
@@ -255,9 +256,9 @@ ADAMW_CASES = list(itertools.product([0.0, 0.1], [False, True], [False, True]))
     "weight_decay,amsgrad,maximize", ADAMW_CASES,
     ids=[f"wd{w}-{'amsgrad' if a else 'adam'}-{'max' if x else 'min'}"
          for w, a, x in ADAMW_CASES])
-def test_adamw_matches_reference(threads4, weight_decay, amsgrad, maximize):
+def test_adamw_matches_reference(threads4, weight_decay, amsgrad, maximize, device):
     check_against_reference(AdamW, dict(lr=0.05, weight_decay=weight_decay, amsgrad=amsgrad,
-                                        maximize=maximize))
+                                        maximize=maximize), device)
 
 
 def test_adamw_default_weight_decay_is_decoupled():
@@ -524,7 +525,7 @@ RESUME_CASES = [(SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.0
 @pytest.mark.parametrize("via_file", [False, True], ids=["in-memory", "via-file"])
 @pytest.mark.parametrize("cls,hp", RESUME_CASES, ids=[f"{c.__name__}-{i}"
                                                       for i, (c, _) in enumerate(RESUME_CASES)])
-def test_state_dict_resume_is_bit_identical(tmp_path, cls, hp, via_file):
+def test_state_dict_resume_is_bit_identical(tmp_path, cls, hp, via_file, device):
     shapes = [(7,), (33, 5), (129,), (1031,)]
     x = make_params(shapes)
     g = make_grads(shapes, steps=6)
@@ -535,7 +536,7 @@ def test_state_dict_resume_is_bit_identical(tmp_path, cls, hp, via_file):
     def build(ps, **override):
         return cls([{"params": ps[:2]}, {"params": ps[2:], "lr": 0.02}], **dict(hp, **override))
 
-    ps = leaves(x)
+    ps = leaves(x, device)
     opt = build(ps)
     fg_run(opt, ps, g[:3])
     sd = opt.state_dict()
@@ -544,7 +545,7 @@ def test_state_dict_resume_is_bit_identical(tmp_path, cls, hp, via_file):
         sd = fg.load(tmp_path / "opt.safetensors")
     # A fresh optimizer over copies of the params, built with other hyperparameters: the
     # state dict's win. Loading copies the state (it does not alias the saved tensors).
-    ps2 = leaves(values(ps))
+    ps2 = leaves(values(ps), device)
     opt2 = build(ps2, lr=7.0)
     opt2.load_state_dict(sd)
     assert opt2.param_groups[0]["lr"] == hp["lr"] and opt2.param_groups[1]["lr"] == 0.02

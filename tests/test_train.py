@@ -19,7 +19,7 @@ from forgegrad import train as train_module
 from forgegrad.data import DataLoader, Dataset, TensorDataset
 from forgegrad.train import Callback, EarlyStopping, History, ModelCheckpoint
 
-from helpers import EpochSnapshots, model_arrays
+from helpers import EpochSnapshots, model_arrays, to_numpy
 
 RECORD_KEYS = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "time",
                "samples_per_s"}
@@ -67,10 +67,10 @@ def noisy_split(seed, n, flip):
     return x, y
 
 
-def overfitting_run():
+def overfitting_run(device="cpu"):
     """40 noisy training samples, a wide model: val_loss is best at epoch 3, then climbs."""
     fg.manual_seed(0)
-    model = mlp(8, [128, 128], 2)
+    model = mlp(8, [128, 128], 2).to(device)
     optimizer = optim.Adam(model.parameters(), lr=3e-3)
     return model, optimizer, noisy_split(1, 40, 0.3), noisy_split(2, 300, 0.0)
 
@@ -91,9 +91,9 @@ class Recorder(Callback):
 
 
 # --------------------------------------------------------------------------- learning
-def test_fit_learns_spirals(spirals):
+def test_fit_learns_spirals(spirals, device):
     fg.manual_seed(0)
-    model = mlp(2, [64, 64], 3)
+    model = mlp(2, [64, 64], 3).to(device)
     history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01),
                      spirals.train, spirals.val, epochs=40, batch_size=32, progress=False,
                      seed=0)
@@ -194,10 +194,10 @@ def test_train_data_as_loader_dataset_or_tuple_give_the_same_run(spirals):
     assert_same_weights(loader[1], arrays[1])
 
 
-def test_fit_is_reproducible(spirals):
+def test_fit_is_reproducible(spirals, device):
     def run():
         fg.manual_seed(11)
-        model = mlp(2, [32], 3, dropout=0.3)  # dropout masks come from the seeded stream
+        model = mlp(2, [32], 3, dropout=0.3).to(device)  # masks from the seeded stream
         history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
                          spirals.train, spirals.val, epochs=3, batch_size=16, progress=False,
                          seed=2)
@@ -276,8 +276,8 @@ def test_reduce_lr_on_plateau_lowers_the_lr_when_val_loss_stalls():
 
 
 # --------------------------------------------------------------------------- EarlyStopping
-def test_early_stopping_restores_the_best_weights():
-    model, optimizer, train, val = overfitting_run()
+def test_early_stopping_restores_the_best_weights(device):
+    model, optimizer, train, val = overfitting_run(device)
     snapshots, stopper, recorder = EpochSnapshots(), EarlyStopping(patience=3), Recorder()
     loss_fn = nn.CrossEntropyLoss()
     history = fg.fit(model, loss_fn, optimizer, train, val, epochs=60, batch_size=8,
@@ -566,17 +566,17 @@ class InputsOnly(Dataset):
         return len(self.x)
 
 
-def test_predict_matches_the_model_in_eval_mode(spirals):
-    model = mlp(2, [16], 3, dropout=0.5)
+def test_predict_matches_the_model_in_eval_mode(spirals, device):
+    model = mlp(2, [16], 3, dropout=0.5).to(device)
     x, y = spirals.test.arrays
     model.eval()
-    expected = model(fg.tensor(x)).detach().numpy()
+    expected = to_numpy(model(fg.tensor(x, device=device)))
     model.train()
     for data in (x, fg.tensor(x), spirals.test, TensorDataset(x),
                  DataLoader(spirals.test, batch_size=7), InputsOnly(x)):
         out = fg.predict(model, data, batch_size=7)
         assert isinstance(out, fg.Tensor) and tuple(out.shape) == (len(x), 3)
-        np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6, atol=1e-6,
+        np.testing.assert_allclose(to_numpy(out), expected, rtol=1e-6, atol=1e-6,
                                    err_msg=type(data).__name__)
     with pytest.raises(ValueError, match=r"\[predict\] got no inputs"):
         fg.predict(model, np.zeros((0, 2), np.float32))

@@ -53,7 +53,12 @@ inline dim3 blockDim, gridDim;
 // The runtime API forgegrad calls, over host memory: one emulated device, cuda:0, whose
 // memory is malloc's and whose copies are memcpy; every launch and copy has finished when it
 // returns, so streams and events have nothing to order.
-enum cudaError_t { cudaSuccess = 0, cudaErrorMemoryAllocation = 2, cudaErrorInvalidDevice = 101 };
+enum cudaError_t {
+  cudaSuccess = 0,
+  cudaErrorMemoryAllocation = 2,
+  cudaErrorInvalidConfiguration = 9,
+  cudaErrorInvalidDevice = 101
+};
 enum cudaMemcpyKind {
   cudaMemcpyHostToHost,
   cudaMemcpyHostToDevice,
@@ -83,9 +88,10 @@ inline cudaError_t cudaGetLastError() {
   return error;
 }
 inline const char* cudaGetErrorString(cudaError_t error) {
-  return error == cudaSuccess                 ? "no error"
-         : error == cudaErrorMemoryAllocation ? "out of memory"
-                                              : "invalid device ordinal";
+  return error == cudaSuccess                     ? "no error"
+         : error == cudaErrorMemoryAllocation     ? "out of memory"
+         : error == cudaErrorInvalidConfiguration ? "invalid configuration argument"
+                                                  : "invalid device ordinal";
 }
 inline cudaError_t cudaGetDeviceCount(int* count) {
   *count = 1;
@@ -181,6 +187,13 @@ inline uint64_t warp_slots[32][32];  // [warp][lane]: what each lane offers an e
 // block.x host threads take each block in turn, and all finish one before any starts the
 // next (so a __shared__ static belongs to one block at a time).
 inline void launch(dim3 grid, dim3 block, const std::function<void()>& kernel) {
+  // What a GPU refuses: an empty grid or block, more than 1024 threads a block, a grid past
+  // 2^31 - 1 blocks along x or 65535 along y or z. The error waits for cudaGetLastError.
+  if (grid.x == 0 || grid.y == 0 || grid.z == 0 || block.x == 0 || block.y * block.z != 1 ||
+      block.x > 1024 || grid.x > 0x7FFFFFFFu || grid.y > 65535 || grid.z > 65535) {
+    fail(cudaErrorInvalidConfiguration);
+    return;
+  }
   DeviceAccess access;  // launches from several host threads queue, as on a stream
   gridDim = grid, blockDim = block;
   std::barrier<> barrier(block.x), block_done(block.x);

@@ -19,8 +19,6 @@ constexpr int64_t kMaxGridYZ = 65535;
 constexpr int64_t kMinSliceDepth = 64;
 constexpr int64_t kSmallBK = 16;
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
 int multiprocessors() {  // of the current device, read once per device
   static std::atomic<int> counts[64];
   int device = 0;

@@ -21,9 +21,14 @@ constexpr int kThreads = 256;
 #define FG_LAUNCH_KERNEL(kernel, grid, block, ...) kernel<<<(grid), (block)>>>(__VA_ARGS__)
 #endif
 
+// How many pieces of `size` cover n (the last may be partial): blocks, tiles, chunks.
+__host__ __device__ inline int64_t ceil_div(int64_t n, int64_t size) {
+  return (n + size - 1) / size;
+}
+
 // Enough blocks to cover n with kThreads each, capped: grid-stride loops do the rest.
 inline unsigned blocks_for(int64_t n) {
-  return static_cast<unsigned>(std::clamp<int64_t>((n + kThreads - 1) / kThreads, 1, 65535 * 8));
+  return static_cast<unsigned>(std::clamp<int64_t>(ceil_div(n, kThreads), 1, 65535 * 8));
 }
 
 template <typename Body>

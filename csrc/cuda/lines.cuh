@@ -89,7 +89,7 @@ __global__ void for_each_line(int64_t lines, int64_t n, int64_t inner, LineFn fn
 template <int G, typename LineFn>
 void launch_line_groups(const char* name, int64_t lines, int64_t n, int64_t inner, LineFn fn) {
   static_assert(kThreads % G == 0, "a block holds whole groups");
-  int64_t blocks = (lines * G + kThreads - 1) / kThreads;
+  int64_t blocks = ceil_div(lines * G, kThreads);
   FG_CHECK(blocks <= 0x7FFFFFFF, ValueError,
            "[" << name << "] the CUDA kernel takes at most 2^31 - 1 blocks, got " << blocks);
   FG_LAUNCH_KERNEL(for_each_line<G>, static_cast<unsigned>(blocks), kThreads, lines, n, inner, fn);

@@ -51,7 +51,7 @@ void for_each_chunk(const char* name, const int64_t* sizes, int64_t count, Fill 
       fill(list, slot, first + slot);
       list.sizes[slot] = sizes[first + slot];
       list.first_block[slot] = blocks;
-      blocks += (sizes[first + slot] + kSliceElements - 1) / kSliceElements;
+      blocks += ceil_div(sizes[first + slot], kSliceElements);
     }
     list.first_block[list.count] = blocks;
     if (blocks == 0) continue;

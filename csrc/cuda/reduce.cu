@@ -18,7 +18,7 @@ constexpr int kSumWarps = 8;
 __global__ void sum_strided_kernel(float* y, const float* x, int64_t n, int64_t inner) {
   __shared__ double partial[kSumWarps][32];
   int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  int64_t tiles = (inner + 31) / 32;  // blocks per o
+  int64_t tiles = ceil_div(inner, 32);  // blocks per o
   int64_t o = blockIdx.x / tiles, i = (blockIdx.x % tiles) * 32 + lane;
   double acc = 0;
   if (i < inner) {
@@ -32,6 +32,20 @@ __global__ void sum_strided_kernel(float* y, const float* x, int64_t n, int64_t 
     for (int w = 0; w < kSumWarps; ++w) total += partial[w][lane];
     y[o * inner + i] = static_cast<float>(total);
   }
+}
+
+// x (outer, n, inner) -> y (outer, inner): each line a thread, a warp or a block
+// (launch_lines), summed in float64 whether x holds floats or float64 partial sums.
+template <typename T>
+void sum_lines(float* y, const T* x, int64_t outer, int64_t n, int64_t inner) {
+  launch_lines("sum_forward", outer, n, inner,
+               [=] __device__(auto g, int64_t line, int64_t start, int64_t stride) {
+                 constexpr int G = decltype(g)::kSize;
+                 double acc = 0;
+                 for (int64_t k = g.lane; k < n; k += G) acc += x[start + k * stride];
+                 acc = g.sum(acc);
+                 if (g.lane == 0) y[line] = static_cast<float>(acc);
+               });
 }
 
 // Contiguous lines longer than this are summed by several blocks, a chunk each, and the
@@ -52,7 +66,7 @@ __global__ void sum_chunks_kernel(double* partials, const float* x, int64_t n, i
 
 // x (lines, n) -> y (lines), n > kSumChunk: chunks in parallel, then their sums per line
 void sum_long_lines(float* y, const float* x, int64_t lines, int64_t n) {
-  int64_t chunks = (n + kSumChunk - 1) / kSumChunk;
+  int64_t chunks = ceil_div(n, kSumChunk);
   FG_CHECK(lines * chunks <= 0x7FFFFFFF, ValueError,
            "[sum] the CUDA kernel takes at most 2^31 - 1 chunks of "
                << kSumChunk << " elements, got " << lines * chunks);
@@ -61,14 +75,7 @@ void sum_long_lines(float* y, const float* x, int64_t lines, int64_t n) {
   FG_LAUNCH_KERNEL(sum_chunks_kernel, static_cast<unsigned>(lines * chunks), kLineBlock, partials,
                    x, n, chunks);
   FG_CUDA_CHECK_LAUNCH("sum_forward");
-  launch_lines("sum_forward", lines, chunks, 1,
-               [=] __device__(auto g, int64_t line, int64_t start, int64_t) {
-                 constexpr int G = decltype(g)::kSize;
-                 double acc = 0;
-                 for (int64_t k = g.lane; k < chunks; k += G) acc += partials[start + k];
-                 acc = g.sum(acc);
-                 if (g.lane == 0) y[line] = static_cast<float>(acc);
-               });
+  sum_lines(y, static_cast<const double*>(partials), lines, chunks, 1);
 }
 
 }  // namespace
@@ -77,7 +84,7 @@ void sum_long_lines(float* y, const float* x, int64_t lines, int64_t n) {
 void sum_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inner) {
   if (inner == 1 && n > kSumChunk && outer > 0) return sum_long_lines(y, x, outer, n);
   if (inner >= 32) {  // narrower lines leave most of a block idle: a thread a line below
-    int64_t blocks = outer * ((inner + 31) / 32);
+    int64_t blocks = outer * ceil_div(inner, 32);
     if (blocks == 0) return;
     FG_CHECK(blocks <= 0x7FFFFFFF, ValueError,
              "[sum] the CUDA kernel takes at most 2^31 - 1 blocks of 32 lines, got " << blocks);
@@ -86,14 +93,7 @@ void sum_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inn
     FG_CUDA_CHECK_LAUNCH("sum_forward");
     return;
   }
-  launch_lines("sum_forward", outer, n, inner,
-               [=] __device__(auto g, int64_t line, int64_t start, int64_t stride) {
-                 constexpr int G = decltype(g)::kSize;
-                 double acc = 0;
-                 for (int64_t k = g.lane; k < n; k += G) acc += x[start + k * stride];
-                 acc = g.sum(acc);
-                 if (g.lane == 0) y[line] = static_cast<float>(acc);
-               });
+  sum_lines(y, x, outer, n, inner);
 }
 
 namespace {

@@ -137,8 +137,7 @@ Tensor index_select(const Tensor& x, const Tensor& indices) {
   // are known to be in range.
   Tensor normalized;
   if (indices.device().is_cuda() && known_within(indices, 0, n - 1)) {
-    normalized = empty(indices.shape(), DType::Int64, indices.device());
-    copy_(normalized, indices);
+    normalized = clone(indices);
   } else {
     Tensor host = indices.device().is_cpu() ? indices : to_device(indices, Device{});
     normalized = empty(indices.shape(), DType::Int64, Device{});

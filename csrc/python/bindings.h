@@ -19,5 +19,8 @@ std::string type_name(const py::object& o);       // "list", "ndarray", ...
 DType parse_dtype(const py::object& dtype, DType fallback);  // None -> fallback
 // A Tensor, or undefined for None; anything else is a TypeError naming `op` and `what`.
 Tensor optional_tensor(const py::object& t, const char* op, const char* what);
+// The address of t's first element, handed to code outside forgegrad (DLPack, the CUDA array
+// interface, _data_ptr), which may write there: t's storage forgets its index bounds.
+void* exported_data(const Tensor& t);  // tensor.cpp
 
 }  // namespace fg::python

@@ -80,7 +80,6 @@ DLDevice dl_device(Device device) {
 void delete_export(DLManagedTensor* managed) { delete static_cast<Export*>(managed->manager_ctx); }
 
 py::capsule to_dlpack(const Tensor& t) {
-  t.storage()->forget_index_bounds();  // the consumer may write the memory
   auto* context = new Export{};
   context->storage = t.storage();
   context->shape = t.shape();
@@ -90,7 +89,7 @@ py::capsule to_dlpack(const Tensor& t) {
   DLTensor& dl = context->managed.dl_tensor;
   // The view's own first element, byte_offset 0: PyTorch ignores byte_offset (as numpy's
   // exporter notes), and would read a view from the start of its storage.
-  dl.data = t.raw_data();
+  dl.data = exported_data(t);
   dl.byte_offset = 0;
   dl.device = dl_device(t.device());
   dl.ndim = static_cast<int32_t>(t.dim());

@@ -103,6 +103,11 @@ static void move_to_(const std::vector<Tensor>& tensors, const py::object& devic
   }
 }
 
+void* exported_data(const Tensor& t) {
+  t.storage()->forget_index_bounds();
+  return t.raw_data();
+}
+
 // CUDA tensors describe their memory to CuPy, Numba and others (version 3 of the protocol;
 // stream 1: the legacy default stream, which forgegrad's kernels run on). CPU tensors have
 // no such attribute, as in PyTorch.
@@ -113,12 +118,11 @@ static py::dict cuda_array_interface(const Tensor& t) {
   FG_CHECK(!t.requires_grad(), RuntimeError,
            "[__cuda_array_interface__] can't export a tensor that requires grad; use "
            "tensor.detach()");
-  t.storage()->forget_index_bounds();  // the consumer may write the memory
   static const char* typestrs[] = {"<f4", "<i8", "|b1", "|u1"};
   py::dict interface;
   interface["shape"] = py::tuple(py::cast(t.shape()));
   interface["typestr"] = typestrs[static_cast<int>(t.dtype())];
-  interface["data"] = py::make_tuple(reinterpret_cast<uintptr_t>(t.raw_data()), false);
+  interface["data"] = py::make_tuple(reinterpret_cast<uintptr_t>(exported_data(t)), false);
   interface["strides"] = py::none();  // C-contiguous
   interface["version"] = 3;
   interface["stream"] = 1;
@@ -265,10 +269,8 @@ void bind_tensor(py::module_& m) {
       })
       .def_property_readonly("__cuda_array_interface__", &cuda_array_interface)
       .def("_storage_offset", &Tensor::storage_offset)
-      .def("_data_ptr", [](const Tensor& t) {
-        t.storage()->forget_index_bounds();  // whoever holds the address may write there
-        return reinterpret_cast<uintptr_t>(t.raw_data());
-      })
+      .def("_data_ptr",
+           [](const Tensor& t) { return reinterpret_cast<uintptr_t>(exported_data(t)); })
       .def("__array__", [](const Tensor& t, py::object dtype, py::object copy) {
         py::array a = to_numpy(t.detach());
         return dtype.is_none() ? a : a.attr("astype")(dtype).cast<py::array>();

@@ -29,7 +29,8 @@ def test_cuda_kernels_on_emulated_threads(driver, tmp_path):
         sources += [str(ROOT / "csrc" / "cpu" / f"{name}.cpp") for name in CPU_KERNELS]
     binary = tmp_path / "emulation"
     build = subprocess.run([COMPILER, "-std=c++20", "-O1", "-fopenmp", "-pthread",
-                            "-Wno-unknown-pragmas", f"-I{ROOT / 'csrc'}", f"-I{EMULATION}",
+                            "-Wno-unknown-pragmas", f"-I{ROOT / 'csrc'}", f"-I{ROOT}",
+                            f"-I{EMULATION}",
                             *sources, "-o", str(binary)], capture_output=True, text=True)
     assert build.returncode == 0, build.stderr
     # One OpenMP thread for the CPU side: the emulated GPU threads are many already.

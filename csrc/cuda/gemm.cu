@@ -17,7 +17,6 @@ constexpr int64_t kMaxGridYZ = 65535;
 // A slice of K at least this deep: 4 of the small tile's BK-deep steps, so that loading the
 // first slice and storing the partials stay a small part of a block's work.
 constexpr int64_t kMinSliceDepth = 64;
-constexpr int64_t kSmallBK = 16;
 
 int multiprocessors() {  // of the current device, read once per device
   static std::atomic<int> counts[64];
@@ -33,7 +32,7 @@ int multiprocessors() {  // of the current device, read once per device
 
 // How a product is cut into blocks: the tile, and the slices of K (1: no split).
 struct GemmPlan {
-  int tile;  // 128 or 64
+  bool large_tile;  // LargeTile, else SmallTile
   int64_t slices, k_per_slice;
 };
 
@@ -42,41 +41,33 @@ struct GemmPlan {
 // blocks, each slice at least kMinSliceDepth deep.
 GemmPlan plan_gemm(int64_t batch, int64_t M, int64_t N, int64_t K) {
   int64_t sms = multiprocessors();
-  if (batch * ceil_div(M, 128) * ceil_div(N, 128) >= sms || ceil_div(N, 64) > kMaxGridYZ)
-    return {128, 1, K};
-  int64_t tiles = ceil_div(M, 64) * ceil_div(N, 64);
+  if (batch * ceil_div(M, LargeTile::BM) * ceil_div(N, LargeTile::BN) >= sms ||
+      ceil_div(N, SmallTile::BN) > kMaxGridYZ)
+    return {true, 1, K};
+  int64_t tiles = ceil_div(M, SmallTile::BM) * ceil_div(N, SmallTile::BN);
   int64_t slices = std::min(ceil_div(sms, tiles), K / kMinSliceDepth);
-  if (batch > 1 || slices < 2) return {64, 1, K};
-  int64_t k_per_slice = ceil_div(ceil_div(K, slices), kSmallBK) * kSmallBK;
-  return {64, ceil_div(K, k_per_slice), k_per_slice};
+  if (batch > 1 || slices < 2) return {false, 1, K};
+  int64_t k_per_slice = ceil_div(ceil_div(K, slices), SmallTile::BK) * SmallTile::BK;
+  return {false, ceil_div(K, k_per_slice), k_per_slice};
 }
 
-template <int BM, int BK, bool kTransA, bool kTransB>
-void launch_tiles(const GemmArgs& args, int64_t grid_z) {
-  dim3 grid(static_cast<unsigned>(ceil_div(args.M, BM)),
-            static_cast<unsigned>(ceil_div(args.N, BM)), static_cast<unsigned>(grid_z));
-  auto kernel = gemm_kernel<BM, BK, kTransA, kTransB>;
-  FG_LAUNCH_KERNEL(kernel, grid, kGemmThreads, args);
-  FG_CUDA_CHECK_LAUNCH("gemm");
-}
-
-template <int BM, int BK>
+template <class Tile>
 void launch_tiles(const GemmArgs& args, bool trans_a, bool trans_b, int64_t grid_z) {
-  auto launch =
-      trans_a ? (trans_b ? launch_tiles<BM, BK, true, true> : launch_tiles<BM, BK, true, false>)
-              : (trans_b ? launch_tiles<BM, BK, false, true> : launch_tiles<BM, BK, false, false>);
-  launch(args, grid_z);
+  auto kernel = gemm_kernel_for<Tile>(trans_a, trans_b);
+  FG_LAUNCH_KERNEL(kernel, Tile::grid(args.M, args.N, grid_z), kGemmThreads, args);
+  FG_CUDA_CHECK_LAUNCH("gemm");
 }
 
 void launch_gemm(float* C, const float* A, const float* B, Epilogue epilogue, bool trans_a,
                  bool trans_b, int64_t batch, int64_t stride_c, int64_t stride_a, int64_t stride_b,
                  int64_t M, int64_t N, int64_t K) {
   if (M <= 0 || N <= 0 || batch <= 0) return;
-  FG_CHECK(ceil_div(N, 128) <= kMaxGridYZ, ValueError,
-           "[gemm] the CUDA kernel takes at most " << kMaxGridYZ * 128 << " columns, got " << N);
+  FG_CHECK(ceil_div(N, LargeTile::BN) <= kMaxGridYZ, ValueError,
+           "[gemm] the CUDA kernel takes at most " << kMaxGridYZ * LargeTile::BN << " columns, got "
+                                                   << N);
   GemmPlan plan = plan_gemm(batch, M, N, K);
   GemmArgs args{C, A, B, epilogue, nullptr, K, 0, stride_c, stride_a, stride_b, M, N, K};
-  auto launch = plan.tile == 128 ? launch_tiles<128, 8> : launch_tiles<64, 16>;
+  auto launch = plan.large_tile ? launch_tiles<LargeTile> : launch_tiles<SmallTile>;
   if (plan.slices > 1) {  // the partial products, then their sum through the epilogue
     DeviceScratch scratch(static_cast<size_t>(plan.slices * M * N) * sizeof(float));
     args.partials = static_cast<float*>(scratch.data());

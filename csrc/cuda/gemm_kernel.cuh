@@ -2,13 +2,14 @@
 // but the built-in indices, __syncthreads, float4 and fmaf, so that tests/cuda_emulation
 // can compile them for the host, run their threads there and check them without a GPU.
 //
-// A block of 256 threads computes a BM x BM tile of C: thread (tx, ty) = (t % 16, t / 16)
-// holds (BM / 16)^2 outputs in registers, as 4 x 4 quadrants 64 apart (rows q * 64 + ty * 4
-// + i), so that its shared-memory reads are float4s without bank conflicts. The k loop walks
-// BK-deep slices: the op(A) and op(B) slices are staged in shared memory, k-major, and
-// double buffered (the next slice is fetched into registers while the current one is
-// multiplied). Global loads are 16-byte float4s along whichever axis the operand is
-// contiguous in, wherever four elements are in bounds and aligned. Two tiles:
+// A block of 256 threads computes a BM x BN tile of C: thread (tx, ty) = (t % 16, t / 16)
+// holds (BM / 16) x (BN / 16) outputs in registers, in quadrants of 4 x 4 that lie 64 apart
+// (rows q * 64 + ty * 4 + i), so that its shared-memory reads are float4s without bank
+// conflicts. The k loop walks BK-deep slices: the op(A) and op(B) slices are staged in shared
+// memory, k-major, and double buffered (the next slice is fetched into registers while the
+// current one is multiplied). Global loads are 16-byte float4s along whichever axis the
+// operand is contiguous in, wherever four elements are in bounds and aligned. gemm.cu uses
+// two tiles (bench/gemm_tiles.py times others):
 //   128 x 128, BK 8  (8 x 8 outputs a thread): large products;
 //   64 x 64,  BK 16  (4 x 4 outputs a thread): small ones, four times the blocks.
 // A product too small to fill the GPU even so splits K: each block multiplies one slice of
@@ -22,6 +23,24 @@
 namespace fg::cuda {
 
 constexpr int kGemmThreads = 256;
+
+// A block's tile: BM x BN outputs, BK deep slices, and the blocks a multiprocessor should
+// hold at once (the register budget __launch_bounds__ gives a thread follows from it).
+template <int kBM, int kBN, int kBK, int kMinBlocks>
+struct TileShape {
+  static constexpr int BM = kBM, BN = kBN, BK = kBK, min_blocks = kMinBlocks;
+  static_assert(BM % 64 == 0 && BN % 64 == 0, "quadrants of 4 x 4 outputs, 64 apart");
+  static_assert(BK % 4 == 0 && BM * BK % (4 * kGemmThreads) == 0 &&
+                    BN * BK % (4 * kGemmThreads) == 0,
+                "whole float4s a thread for each operand's slice");
+  // The blocks that cover an (M, N) product, z launches deep.
+  static dim3 grid(int64_t M, int64_t N, int64_t z) {
+    return dim3(static_cast<unsigned>((M + BM - 1) / BM), static_cast<unsigned>((N + BN - 1) / BN),
+                static_cast<unsigned>(z));
+  }
+};
+using LargeTile = TileShape<128, 128, 8, 2>;
+using SmallTile = TileShape<64, 64, 16, 2>;
 
 // What is done to the product before it is stored.
 struct Epilogue {
@@ -69,45 +88,63 @@ __device__ inline float4 load4(const float* data, int64_t row, int64_t col, int6
   return v;
 }
 
-// One operand's slice for a block: BM rows (of op(A), or columns of op(B)) from r0, BK deep
-// from k0, fetched by the 256 threads, a float4 each (BM * BK == 1024), and stored k-major
-// to S[BK][BM]. Element (r, k) of the operand is data[r * K + k] when it is contiguous along
-// k (kAlongK: A as is, B transposed), else data[k * R + r] (A transposed, B as is); depths
-// from k_end on read as zeros.
-template <int BM, int BK, bool kAlongK>
+// One operand's slice for a block: R rows (of op(A), or columns of op(B)) from r0, BK deep
+// from k0, fetched by the 256 threads in float4s, kVectors a thread, and stored k-major to
+// S[BK][R]. Element (r, k) of the operand is data[r * K + k] when it is contiguous along k
+// (kAlongK: A as is, B transposed), else data[k * R + r] (A transposed, B as is); depths
+// from k_end on read as zeros. Vector v = t + i * 256 of the slice covers four elements
+// along the contiguous axis.
+template <int R, int BK, bool kAlongK>
 struct Slice {
-  static_assert(BM * BK == 4 * kGemmThreads, "a float4 a thread");
-  static constexpr int kAlongKVectors = BK / 4;   // float4s along k in one row
-  static constexpr int kAcrossKVectors = BM / 4;  // float4s along r at one depth
+  static constexpr int kVectors = R * BK / (4 * kGemmThreads);
+  static constexpr int kAlongKVectors = BK / 4;  // float4s along k in one row
+  static constexpr int kAcrossKVectors = R / 4;  // float4s along r at one depth
+  struct Fetched {
+    float4 v[kVectors];
+  };
 
-  __device__ static float4 load(const float* data, int64_t r0, int64_t k0, int64_t R, int64_t k_end,
-                                int64_t K, int t) {
-    if (kAlongK)
-      return load4(data, r0 + t / kAlongKVectors, k0 + (t % kAlongKVectors) * 4, R, k_end, K);
-    return load4(data, k0 + t / kAcrossKVectors, r0 + (t % kAcrossKVectors) * 4, k_end, R, R);
+  __device__ static Fetched load(const float* data, int64_t r0, int64_t k0, int64_t rows,
+                                 int64_t k_end, int64_t K, int t) {
+    Fetched f;
+#pragma unroll
+    for (int i = 0; i < kVectors; ++i) {
+      int v = t + i * kGemmThreads;
+      f.v[i] = kAlongK ? load4(data, r0 + v / kAlongKVectors, k0 + (v % kAlongKVectors) * 4, rows,
+                               k_end, K)
+                       : load4(data, k0 + v / kAcrossKVectors, r0 + (v % kAcrossKVectors) * 4,
+                               k_end, rows, rows);
+    }
+    return f;
   }
-  __device__ static void store(float (*S)[BM], float4 v, int t) {
-    if (kAlongK) {
-      int r = t / kAlongKVectors, k = (t % kAlongKVectors) * 4;
-      S[k][r] = v.x, S[k + 1][r] = v.y, S[k + 2][r] = v.z, S[k + 3][r] = v.w;
-    } else {
-      int k = t / kAcrossKVectors, r = (t % kAcrossKVectors) * 4;
-      S[k][r] = v.x, S[k][r + 1] = v.y, S[k][r + 2] = v.z, S[k][r + 3] = v.w;
+  __device__ static void store(float (*S)[R], const Fetched& f, int t) {
+#pragma unroll
+    for (int i = 0; i < kVectors; ++i) {
+      int v = t + i * kGemmThreads;
+      float4 x = f.v[i];
+      if (kAlongK) {
+        int r = v / kAlongKVectors, k = (v % kAlongKVectors) * 4;
+        S[k][r] = x.x, S[k + 1][r] = x.y, S[k + 2][r] = x.z, S[k + 3][r] = x.w;
+      } else {
+        int k = v / kAcrossKVectors, r = (v % kAcrossKVectors) * 4;
+        S[k][r] = x.x, S[k][r + 1] = x.y, S[k][r + 2] = x.z, S[k][r + 3] = x.w;
+      }
     }
   }
 };
 
 // A[z] (M, K) or (K, M), B[z] (K, N) or (N, K) -> C[z] (M, N) (or one slice of K into
-// partials), one BM x BM tile a block: blockIdx.x along M, blockIdx.y along N. At most 128
-// registers a thread, so that two blocks fit a multiprocessor's 64K registers.
-template <int BM, int BK, bool kTransA, bool kTransB>
-__global__ void __launch_bounds__(kGemmThreads, 2) gemm_kernel(GemmArgs args) {
-  constexpr int Q = BM / 64, TM = 4 * Q;  // quadrants a side, outputs a side
+// partials), one Tile::BM x Tile::BN tile a block: blockIdx.x along M, blockIdx.y along N.
+// At most 65536 / (256 * Tile::min_blocks) registers a thread, so that min_blocks blocks fit
+// a multiprocessor.
+template <class Tile, bool kTransA, bool kTransB>
+__global__ void __launch_bounds__(kGemmThreads, Tile::min_blocks) gemm_kernel(GemmArgs args) {
+  constexpr int BM = Tile::BM, BN = Tile::BN, BK = Tile::BK;
+  constexpr int QM = BM / 64, QN = BN / 64, TM = 4 * QM, TN = 4 * QN;  // quadrants, outputs
   __shared__ __align__(16) float As[2][BK][BM];
-  __shared__ __align__(16) float Bs[2][BK][BM];
+  __shared__ __align__(16) float Bs[2][BK][BN];
   const int t = threadIdx.x, tx = t % 16, ty = t / 16;
   const int64_t M = args.M, N = args.N, K = args.K;
-  const int64_t m0 = int64_t(blockIdx.x) * BM, n0 = int64_t(blockIdx.y) * BM;
+  const int64_t m0 = int64_t(blockIdx.x) * BM, n0 = int64_t(blockIdx.y) * BN;
   const float* A = args.A;
   const float* B = args.B;
   float* C = args.C;
@@ -121,10 +158,10 @@ __global__ void __launch_bounds__(kGemmThreads, 2) gemm_kernel(GemmArgs args) {
   }
 
   using ASlice = Slice<BM, BK, !kTransA>;
-  using BSlice = Slice<BM, BK, kTransB>;
-  float acc[TM][TM] = {};
-  float4 a_next = ASlice::load(A, m0, k_begin, M, k_end, K, t);
-  float4 b_next = BSlice::load(B, n0, k_begin, N, k_end, K, t);
+  using BSlice = Slice<BN, BK, kTransB>;
+  float acc[TM][TN] = {};
+  typename ASlice::Fetched a_next = ASlice::load(A, m0, k_begin, M, k_end, K, t);
+  typename BSlice::Fetched b_next = BSlice::load(B, n0, k_begin, N, k_end, K, t);
   ASlice::store(As[0], a_next, t);
   BSlice::store(Bs[0], b_next, t);
   __syncthreads();
@@ -138,18 +175,21 @@ __global__ void __launch_bounds__(kGemmThreads, 2) gemm_kernel(GemmArgs args) {
     }
 #pragma unroll
     for (int k = 0; k < BK; ++k) {
-      float a[TM], b[TM];
+      float a[TM], b[TN];
 #pragma unroll
-      for (int q = 0; q < Q; ++q) {
-        float4 av = *reinterpret_cast<const float4*>(&As[buffer][k][q * 64 + ty * 4]);
-        float4 bv = *reinterpret_cast<const float4*>(&Bs[buffer][k][q * 64 + tx * 4]);
-        a[4 * q] = av.x, a[4 * q + 1] = av.y, a[4 * q + 2] = av.z, a[4 * q + 3] = av.w;
-        b[4 * q] = bv.x, b[4 * q + 1] = bv.y, b[4 * q + 2] = bv.z, b[4 * q + 3] = bv.w;
+      for (int q = 0; q < QM; ++q) {
+        float4 v = *reinterpret_cast<const float4*>(&As[buffer][k][q * 64 + ty * 4]);
+        a[4 * q] = v.x, a[4 * q + 1] = v.y, a[4 * q + 2] = v.z, a[4 * q + 3] = v.w;
+      }
+#pragma unroll
+      for (int q = 0; q < QN; ++q) {
+        float4 v = *reinterpret_cast<const float4*>(&Bs[buffer][k][q * 64 + tx * 4]);
+        b[4 * q] = v.x, b[4 * q + 1] = v.y, b[4 * q + 2] = v.z, b[4 * q + 3] = v.w;
       }
 #pragma unroll
       for (int i = 0; i < TM; ++i)
 #pragma unroll
-        for (int j = 0; j < TM; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+        for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
     }
     if (more) {
       // The other buffer was last read before the previous barrier: safe to overwrite.
@@ -167,7 +207,7 @@ __global__ void __launch_bounds__(kGemmThreads, 2) gemm_kernel(GemmArgs args) {
     int64_t m = m0 + (i / 4) * 64 + ty * 4 + i % 4;
     if (m >= M) continue;
 #pragma unroll
-    for (int j = 0; j < TM; ++j) {
+    for (int j = 0; j < TN; ++j) {
       int64_t n = n0 + (j / 4) * 64 + tx * 4 + j % 4;
       if (n >= N) continue;
       if (partial)
@@ -176,6 +216,13 @@ __global__ void __launch_bounds__(kGemmThreads, 2) gemm_kernel(GemmArgs args) {
         store_output(args.epilogue, C, acc[i][j], m, n, N);
     }
   }
+}
+
+// The kernel for the operands' layouts.
+template <class Tile>
+auto gemm_kernel_for(bool trans_a, bool trans_b) {
+  return trans_a ? (trans_b ? gemm_kernel<Tile, true, true> : gemm_kernel<Tile, true, false>)
+                 : (trans_b ? gemm_kernel<Tile, false, true> : gemm_kernel<Tile, false, false>);
 }
 
 // partials (slices, M, N) -> C (M, N): the slices' sum, added in order, through the epilogue

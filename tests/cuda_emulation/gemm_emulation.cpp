@@ -1,14 +1,17 @@
 // Runs the CUDA SGEMM kernels (csrc/cuda/gemm_kernel.cuh) on the host, through the emulation
-// in cuda_runtime.h, and checks them against a float64 product: both tiles, every transpose,
-// edge sizes, split K, batches (with a reused operand), the epilogues, and misaligned
-// operands (the scalar loads). Outputs start as NaN, so an element never written fails; a
-// guard after C catches writes past it. Prints one line per failure and exits 1 if any.
+// in cuda_runtime.h, and checks them against a float64 product: gemm.cu's two tiles with
+// every transpose, edge sizes, split K, batches (with a reused operand), the epilogues, and
+// misaligned operands (the scalar loads); the candidate tiles of bench/gemm_tiles.h with
+// every transpose at edge sizes and with the epilogues. Outputs start as NaN, so an element never
+// written fails; a guard after C catches writes past it. Prints one line per failure and exits 1 if
+// any.
 #include <cstdio>
 #include <random>
 #include <string>
 
 #include "cuda_runtime.h"
 // The kernels, compiled for the host:
+#include "bench/gemm_tiles.h"
 #include "cuda/gemm_kernel.cuh"
 
 namespace {
@@ -25,8 +28,25 @@ std::vector<float> random_values(int64_t n) {
   return v;
 }
 
+template <class Tile>
+void launch(const GemmArgs& args, bool trans_a, bool trans_b, unsigned grid_z) {
+  auto kernel = fg::cuda::gemm_kernel_for<Tile>(trans_a, trans_b);
+  emulation::launch(Tile::grid(args.M, args.N, grid_z), {fg::cuda::kGemmThreads, 1, 1},
+                    [&] { kernel(args); });
+}
+
+struct TileEntry {
+  int bm, bn, bk, min_blocks;
+  void (*launch)(const GemmArgs&, bool trans_a, bool trans_b, unsigned grid_z);
+};
+#define FG_TILE_ENTRY(BM, BN, BK, BLOCKS) \
+  TileEntry{BM, BN, BK, BLOCKS, launch<fg::cuda::TileShape<BM, BN, BK, BLOCKS>>},
+const TileEntry kTiles[] = {FG_GEMM_TILES(FG_TILE_ENTRY)};
+const TileEntry& kLargeTile = kTiles[0];  // bench/gemm_tiles.h lists gemm.cu's two first
+const TileEntry& kSmallTile = kTiles[1];
+
 struct Case {
-  int tile;  // 128 (BK 8) or 64 (BK 16)
+  TileEntry tile;
   bool trans_a, trans_b;
   int64_t M, N, K;
   int64_t batch = 1, slices = 1;
@@ -35,26 +55,16 @@ struct Case {
 
   std::string name() const {
     char text[200];
-    std::snprintf(text, sizeof text,
-                  "tile %d %c%c M=%lld N=%lld K=%lld batch=%lld slices=%lld bias=%d acc=%d "
-                  "relu=%d reuse_a=%d misalign=%lld",
-                  tile, trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', (long long)M, (long long)N,
-                  (long long)K, (long long)batch, (long long)slices, bias, accumulate, relu,
-                  reuse_a, (long long)misalign);
+    std::snprintf(
+        text, sizeof text,
+        "tile %dx%dx%d/%d %c%c M=%lld N=%lld K=%lld batch=%lld slices=%lld bias=%d acc=%d "
+        "relu=%d reuse_a=%d misalign=%lld",
+        tile.bm, tile.bn, tile.bk, tile.min_blocks, trans_a ? 'T' : 'N', trans_b ? 'T' : 'N',
+        (long long)M, (long long)N, (long long)K, (long long)batch, (long long)slices, bias,
+        accumulate, relu, reuse_a, (long long)misalign);
     return text;
   }
 };
-
-template <int BM, int BK>
-void launch(const GemmArgs& args, bool trans_a, bool trans_b, unsigned grid_z) {
-  dim3 grid{unsigned((args.M + BM - 1) / BM), unsigned((args.N + BM - 1) / BM), grid_z};
-  dim3 block{fg::cuda::kGemmThreads, 1, 1};
-  using fg::cuda::gemm_kernel;
-  auto kernel =
-      trans_a ? (trans_b ? gemm_kernel<BM, BK, true, true> : gemm_kernel<BM, BK, true, false>)
-              : (trans_b ? gemm_kernel<BM, BK, false, true> : gemm_kernel<BM, BK, false, false>);
-  emulation::launch(grid, block, [&] { kernel(args); });
-}
 
 // Runs the case as csrc/cuda/gemm.cu would launch it; returns the number of bad elements.
 int64_t run(const Case& c) {
@@ -73,21 +83,20 @@ int64_t run(const Case& c) {
   Epilogue epilogue{c.bias ? bias.data() : nullptr, c.accumulate, c.relu};
   GemmArgs args{C.data(), A, B, epilogue, nullptr, K, 0, mn, c.reuse_a ? 0 : a_size,
                 b_size,   M, N, K};
-  auto launch_tile = c.tile == 128 ? launch<128, 8> : launch<64, 16>;
   std::vector<float> partials;
   if (c.slices > 1) {
     int64_t depth = (K + c.slices - 1) / c.slices;
-    args.k_per_slice = (depth + 15) / 16 * 16;
+    args.k_per_slice = (depth + c.tile.bk - 1) / c.tile.bk * c.tile.bk;
     int64_t slices = (K + args.k_per_slice - 1) / args.k_per_slice;
     partials.assign(slices * mn, NAN);
     args.partials = partials.data();
-    launch_tile(args, c.trans_a, c.trans_b, unsigned(slices));
+    c.tile.launch(args, c.trans_a, c.trans_b, unsigned(slices));
     // A small grid, so that the grid-stride loop takes several turns.
     emulation::launch({3, 1, 1}, {64, 1, 1}, [&] {
       fg::cuda::gemm_add_slices(C.data(), partials.data(), epilogue, slices, M, N);
     });
   } else {
-    launch_tile(args, c.trans_a, c.trans_b, unsigned(c.batch));
+    c.tile.launch(args, c.trans_a, c.trans_b, unsigned(c.batch));
   }
 
   int64_t bad = 0;
@@ -125,16 +134,27 @@ int64_t run(const Case& c) {
 
 }  // namespace
 
+template <class Shape>
+bool is(const TileEntry& tile) {
+  return tile.bm == Shape::BM && tile.bn == Shape::BN && tile.bk == Shape::BK &&
+         tile.min_blocks == Shape::min_blocks;
+}
+
 int main() {
+  if (!is<fg::cuda::LargeTile>(kLargeTile) || !is<fg::cuda::SmallTile>(kSmallTile)) {
+    std::printf("FAIL: bench/gemm_tiles.h does not list gemm.cu's LargeTile and SmallTile first\n");
+    return 1;
+  }
   std::vector<Case> cases;
-  for (int tile : {128, 64})
+  for (const TileEntry& tile : {kLargeTile, kSmallTile})
     for (int trans = 0; trans < 4; ++trans) {
       bool ta = trans & 1, tb = trans & 2;
+      int64_t side = tile.bm;  // square tiles
       // Edge sizes on both sides of the tiles, odd depths, and an empty one.
       for (auto [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1},
                              {7, 5, 3},
-                             {tile, tile, 16},
-                             {tile + 1, tile - 1, 33},
+                             {side, side, 16},
+                             {side + 1, side - 1, 33},
                              {130, 67, 21},
                              {3, 200, 9},
                              {65, 65, 0}})
@@ -153,15 +173,28 @@ int main() {
       batched.reuse_a = true;
       cases.push_back(batched);
     }
-  // Split K, as gemm.cu uses it (small tile): slices of 16-multiples with a short last one.
+  // Split K, as gemm.cu uses it (small tile): slices of BK-multiples with a short last one.
   for (int trans = 0; trans < 4; ++trans) {
-    Case split{64, bool(trans & 1), bool(trans & 2), 70, 66, 200};
+    Case split{kSmallTile, bool(trans & 1), bool(trans & 2), 70, 66, 200};
     split.slices = 3;
     cases.push_back(split);
     split.bias = split.relu = split.accumulate = true;
     split.K = 97;
     split.slices = 2;
     cases.push_back(split);
+  }
+  // The candidates: a tile and a bit in each direction, several slices deep, and an
+  // epilogue on a ragged edge.
+  for (const TileEntry& tile : kTiles) {
+    if (&tile == &kLargeTile || &tile == &kSmallTile) continue;
+    for (int trans = 0; trans < 4; ++trans) {
+      bool ta = trans & 1, tb = trans & 2;
+      cases.push_back({tile, ta, tb, tile.bm + 1, tile.bn - 1, 2 * tile.bk + 3});
+      Case epilogues{tile, ta, tb, 70, 75, 19};
+      epilogues.bias = epilogues.relu = epilogues.accumulate = true;
+      epilogues.misalign = 1;
+      cases.push_back(epilogues);
+    }
   }
 
   int64_t failed = 0;

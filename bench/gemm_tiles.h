@@ -7,7 +7,6 @@
 #define FG_GEMM_TILES(X)                                                            \
   X(128, 128, 8, 2)  /* LargeTile */                                                \
   X(64, 64, 16, 2)   /* SmallTile */                                                \
-  X(128, 128, 8, 1)  /* the large tile with twice the registers a thread */         \
   X(128, 128, 16, 2) /* half the barriers a depth */                                \
   X(128, 64, 16, 2)  /* narrower tiles: more blocks, 32 outputs a thread */         \
   X(64, 128, 16, 2)                                                                 \

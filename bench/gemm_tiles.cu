@@ -25,9 +25,10 @@ struct Entry {
   dim3 (*grid)(int64_t M, int64_t N, int64_t z);
 };
 
-#define FG_TILE_ENTRY(BM, BN, BK, BLOCKS)                                                \
-  Entry{#BM "x" #BN "x" #BK "/" #BLOCKS, gemm_kernel_for<TileShape<BM, BN, BK, BLOCKS>>, \
-        TileShape<BM, BN, BK, BLOCKS>::grid},
+#define FG_TILE_ENTRY(BM, BN, BK, BLOCKS, WARP_ROWS)               \
+  Entry{#BM "x" #BN "x" #BK "/" #BLOCKS "w" #WARP_ROWS,            \
+        gemm_kernel_for<TileShape<BM, BN, BK, BLOCKS, WARP_ROWS>>, \
+        TileShape<BM, BN, BK, BLOCKS, WARP_ROWS>::grid},
 const Entry kEntries[] = {FG_GEMM_TILES(FG_TILE_ENTRY)};
 constexpr int kCount = sizeof kEntries / sizeof kEntries[0];
 
@@ -41,7 +42,7 @@ extern "C" {
 
 int fg_tile_count() { return kCount; }
 
-// "BMxBNxBK/blocks", or null past the last tile
+// "BMxBNxBK/blocks" and "w" the rows a warp spans, or null past the last tile
 const char* fg_tile_name(int tile) {
   return tile >= 0 && tile < kCount ? kEntries[tile].name : nullptr;
 }

@@ -111,7 +111,7 @@ def main():
     print(f"SGEMM tiles on {gpu} (sm_{args.arch}) against cupy {cupy.__version__} (cuBLAS), "
           f"GFLOP/s, best of {args.repeat} rounds; the first tile is gemm.cu's for large "
           f"products")
-    print(f"{'M':>5} {'N':>5} {'K':>5} {'form':>4} {'tile':>13} {'regs':>4} {'local':>5} "
+    print(f"{'M':>5} {'N':>5} {'K':>5} {'form':>4} {'tile':>14} {'regs':>4} {'local':>5} "
           f"{'blk/SM':>6} {'GFLOP/s':>8} {'cuBLAS':>8} {'ratio':>6}")
     rng = np.random.default_rng(0)
     rows, failures = [], 0
@@ -150,7 +150,7 @@ def main():
             rows.append({"M": M, "N": N, "K": K, "form": form, "tile": tiles[tile],
                          "registers": registers, "local_bytes": local, "blocks_per_sm": blocks,
                          "gflops": gflops, "cublas_gflops": theirs, "ratio": gflops / theirs})
-            print(f"{M:5d} {N:5d} {K:5d} {form:>4} {tiles[tile]:>13} {registers:4d} "
+            print(f"{M:5d} {N:5d} {K:5d} {form:>4} {tiles[tile]:>14} {registers:4d} "
                   f"{local:5d} {blocks:6d} {gflops:8.0f} {theirs:8.0f} {gflops / theirs:6.2f}")
         if args.json:
             with open(args.json, "w") as f:

@@ -2,10 +2,13 @@
 // but the built-in indices, __syncthreads, float4 and fmaf, so that tests/cuda_emulation
 // can compile them for the host, run their threads there and check them without a GPU.
 //
-// A block of 256 threads computes a BM x BN tile of C: thread (tx, ty) = (t % 16, t / 16)
+// A block of 256 threads computes a BM x BN tile of C: thread (tx, ty) of a 16 x 16 grid
 // holds (BM / 16) x (BN / 16) outputs in registers, in quadrants of 4 x 4 that lie 64 apart
 // (rows q * 64 + ty * 4 + i), so that its shared-memory reads are float4s without bank
-// conflicts. The k loop walks BK-deep slices: the op(A) and op(B) slices are staged in shared
+// conflicts. A warp's 32 threads are warp_rows x (32 / warp_rows) of that grid: 2 x 16
+// (thread t at (t % 16, t / 16)) or 4 x 8, which reads 4 distinct float4s of the A slice
+// and 8 of B at a depth where 2 x 16 reads 2 and 16, one shared-memory pass for B instead
+// of two. The k loop walks BK-deep slices: the op(A) and op(B) slices are staged in shared
 // memory, k-major, and double buffered (the next slice is fetched into registers while the
 // current one is multiplied). Global loads are 16-byte float4s along whichever axis the
 // operand is contiguous in, wherever four elements are in bounds and aligned. gemm.cu uses
@@ -24,11 +27,15 @@ namespace fg::cuda {
 
 constexpr int kGemmThreads = 256;
 
-// A block's tile: BM x BN outputs, BK deep slices, and the blocks a multiprocessor should
-// hold at once (the register budget __launch_bounds__ gives a thread follows from it).
-template <int kBM, int kBN, int kBK, int kMinBlocks>
+// A block's tile: BM x BN outputs, BK deep slices, the blocks a multiprocessor should hold
+// at once (the register budget __launch_bounds__ gives a thread follows from it), and the
+// rows of the 16 x 16 thread grid a warp spans.
+template <int kBM, int kBN, int kBK, int kMinBlocks, int kWarpRows = 2>
 struct TileShape {
   static constexpr int BM = kBM, BN = kBN, BK = kBK, min_blocks = kMinBlocks;
+  static constexpr int warp_rows = kWarpRows, warp_columns = 32 / kWarpRows;
+  static_assert(warp_rows >= 2 && warp_rows <= 16 && 32 % warp_rows == 0,
+                "a warp spans whole rows of the 16 x 16 thread grid");
   static_assert(BM % 64 == 0 && BN % 64 == 0, "quadrants of 4 x 4 outputs, 64 apart");
   static_assert(BK % 4 == 0 && BM * BK % (4 * kGemmThreads) == 0 &&
                     BN * BK % (4 * kGemmThreads) == 0,
@@ -142,7 +149,10 @@ __global__ void __launch_bounds__(kGemmThreads, Tile::min_blocks) gemm_kernel(Ge
   constexpr int QM = BM / 64, QN = BN / 64, TM = 4 * QM, TN = 4 * QN;  // quadrants, outputs
   __shared__ __align__(16) float As[2][BK][BM];
   __shared__ __align__(16) float Bs[2][BK][BN];
-  const int t = threadIdx.x, tx = t % 16, ty = t / 16;
+  constexpr int kWarpsARow = 16 / Tile::warp_columns;
+  const int t = threadIdx.x, warp = t / 32, lane = t % 32;
+  const int ty = warp / kWarpsARow * Tile::warp_rows + lane / Tile::warp_columns;
+  const int tx = warp % kWarpsARow * Tile::warp_columns + lane % Tile::warp_columns;
   const int64_t M = args.M, N = args.N, K = args.K;
   const int64_t m0 = int64_t(blockIdx.x) * BM, n0 = int64_t(blockIdx.y) * BN;
   const float* A = args.A;

@@ -36,11 +36,12 @@ void launch(const GemmArgs& args, bool trans_a, bool trans_b, unsigned grid_z) {
 }
 
 struct TileEntry {
-  int bm, bn, bk, min_blocks;
+  int bm, bn, bk, min_blocks, warp_rows;
   void (*launch)(const GemmArgs&, bool trans_a, bool trans_b, unsigned grid_z);
 };
-#define FG_TILE_ENTRY(BM, BN, BK, BLOCKS) \
-  TileEntry{BM, BN, BK, BLOCKS, launch<fg::cuda::TileShape<BM, BN, BK, BLOCKS>>},
+#define FG_TILE_ENTRY(BM, BN, BK, BLOCKS, WARP_ROWS) \
+  TileEntry{BM,     BN,        BK,                   \
+            BLOCKS, WARP_ROWS, launch<fg::cuda::TileShape<BM, BN, BK, BLOCKS, WARP_ROWS>>},
 const TileEntry kTiles[] = {FG_GEMM_TILES(FG_TILE_ENTRY)};
 const TileEntry& kLargeTile = kTiles[0];  // bench/gemm_tiles.h lists gemm.cu's two first
 const TileEntry& kSmallTile = kTiles[1];
@@ -57,11 +58,11 @@ struct Case {
     char text[200];
     std::snprintf(
         text, sizeof text,
-        "tile %dx%dx%d/%d %c%c M=%lld N=%lld K=%lld batch=%lld slices=%lld bias=%d acc=%d "
+        "tile %dx%dx%d/%dw%d %c%c M=%lld N=%lld K=%lld batch=%lld slices=%lld bias=%d acc=%d "
         "relu=%d reuse_a=%d misalign=%lld",
-        tile.bm, tile.bn, tile.bk, tile.min_blocks, trans_a ? 'T' : 'N', trans_b ? 'T' : 'N',
-        (long long)M, (long long)N, (long long)K, (long long)batch, (long long)slices, bias,
-        accumulate, relu, reuse_a, (long long)misalign);
+        tile.bm, tile.bn, tile.bk, tile.min_blocks, tile.warp_rows, trans_a ? 'T' : 'N',
+        trans_b ? 'T' : 'N', (long long)M, (long long)N, (long long)K, (long long)batch,
+        (long long)slices, bias, accumulate, relu, reuse_a, (long long)misalign);
     return text;
   }
 };
@@ -137,7 +138,7 @@ int64_t run(const Case& c) {
 template <class Shape>
 bool is(const TileEntry& tile) {
   return tile.bm == Shape::BM && tile.bn == Shape::BN && tile.bk == Shape::BK &&
-         tile.min_blocks == Shape::min_blocks;
+         tile.min_blocks == Shape::min_blocks && tile.warp_rows == Shape::warp_rows;
 }
 
 int main() {

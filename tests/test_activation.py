@@ -117,7 +117,7 @@ def test_softmax_large(op, device):
 
 @pytest.mark.parametrize("shape", [(5, 2047), (3, 2048), (2, 70001)], ids=str)
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
-def test_softmax_long_rows(op, shape, device):
+def test_softmax_rows_of_a_block_each(op, shape, device):
     # Rows from 2048 long get a block each on the GPU, below a warp.
     make, ref = SOFTMAX[op]
     check_forward(make(1), lambda x: ref(x, axis=1), shape, device=device)
@@ -181,7 +181,7 @@ def test_softmax_on_offset_view(device):
 
 
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
-def test_softmax_long_rows(op, device):
+def test_softmax_rows_longer_than_a_block(op, device):
     # One row much longer than any block: a split (parallel) max/sum inside the row.
     make, ref = SOFTMAX[op]
     check_forward(make(1), lambda a: ref(a, axis=1), (3, 300007), device=device,

@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402  (after the environment is set: OpenBLAS reads 
 import forgegrad as fg  # noqa: E402
 from forgegrad import _C  # noqa: E402
 
-from timing import best_seconds_interleaved, gpu_sync, parse_args  # noqa: E402
+from timing import best_seconds_interleaved, gemm_operands, gpu_sync, parse_args  # noqa: E402
 
 
 def openblas_kernel():
@@ -42,12 +42,6 @@ SHAPES = {"cpu": [(1024, 1024, 1024), (2048, 2048, 2048), (256, 256, 784), (64, 
           "cuda": [(4096, 4096, 4096), (2048, 2048, 2048), (1024, 1024, 1024), (256, 256, 784),
                    (64, 256, 784), (1024, 256, 784)]}
 FORMS = ["NN", "NT", "TN"]
-
-
-def operands(M, N, K, form, rng):
-    a = rng.standard_normal((K, M) if form[0] == "T" else (M, K), dtype=np.float32)
-    b = rng.standard_normal((N, K) if form[1] == "T" else (K, N), dtype=np.float32)
-    return a, b
 
 
 def yardstick(device):
@@ -73,7 +67,7 @@ def main():
     print(f"{'M':>5} {'N':>5} {'K':>5} {'form':>4} {'forgegrad':>10} {label:>10} {'ratio':>6}")
     for M, N, K in SHAPES[args.device]:
         for form in FORMS:
-            a, b = operands(M, N, K, form, rng)
+            a, b = gemm_operands(M, N, K, form, rng)
             ta, tb = form[0] == "T", form[1] == "T"
             fa, fb = fg.tensor(a, device=args.device), fg.tensor(b, device=args.device)
             xa, xb = xp.asarray(a), xp.asarray(b)

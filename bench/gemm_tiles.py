@@ -25,6 +25,8 @@ import sys
 import cupy
 import numpy as np
 
+from timing import gemm_operands
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHAPES = [(4096, 4096, 4096, "NN"), (4096, 4096, 4096, "NT"), (4096, 4096, 4096, "TN"),
           (2048, 2048, 2048, "NN"), (8192, 1024, 1024, "NN")]
@@ -117,8 +119,7 @@ def main():
     rows, failures = [], 0
     for M, N, K, form in SHAPES:
         ta, tb = form[0] == "T", form[1] == "T"
-        a = cupy.asarray(rng.standard_normal((K, M) if ta else (M, K), dtype=np.float32))
-        b = cupy.asarray(rng.standard_normal((N, K) if tb else (K, N), dtype=np.float32))
+        a, b = (cupy.asarray(x) for x in gemm_operands(M, N, K, form, rng))
         op_a, op_b = (a.T if ta else a), (b.T if tb else b)
         reference = cupy.asnumpy(op_a @ op_b).astype(np.float64)
         c = cupy.empty((M, N), dtype=cupy.float32)

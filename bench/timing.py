@@ -1,5 +1,5 @@
 """What the benchmarks share: their command line, timing in interleaved rounds where the
-best round wins, PyTorch as an optional yardstick, and table cells."""
+best round wins, GEMM operands, PyTorch as an optional yardstick, and table cells."""
 import argparse
 import time
 
@@ -46,6 +46,14 @@ def best_seconds_interleaved(fns, repeat, min_time=0.05, settle=0.2, sync=lambda
             sync()
             best[i] = min(best[i], (time.perf_counter() - start) / calls)
     return best
+
+
+def gemm_operands(M, N, K, form, rng):
+    """Random float32 operands of an (M, N, K) product in `form` ("NN", "NT", "TN"): A as
+    (K, M) when the form transposes it, else (M, K); B as (N, K) or (K, N)."""
+    a = rng.standard_normal((K, M) if form[0] == "T" else (M, K), dtype="float32")
+    b = rng.standard_normal((N, K) if form[1] == "T" else (K, N), dtype="float32")
+    return a, b
 
 
 def gpu_sync():

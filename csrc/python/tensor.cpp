@@ -118,10 +118,9 @@ static py::dict cuda_array_interface(const Tensor& t) {
   FG_CHECK(!t.requires_grad(), RuntimeError,
            "[__cuda_array_interface__] can't export a tensor that requires grad; use "
            "tensor.detach()");
-  static const char* typestrs[] = {"<f4", "<i8", "|b1", "|u1"};
   py::dict interface;
   interface["shape"] = py::tuple(py::cast(t.shape()));
-  interface["typestr"] = typestrs[static_cast<int>(t.dtype())];
+  interface["typestr"] = numpy_dtype(t.dtype()).attr("str");
   interface["data"] = py::make_tuple(reinterpret_cast<uintptr_t>(exported_data(t)), false);
   interface["strides"] = py::none();  // C-contiguous
   interface["version"] = 3;

@@ -47,7 +47,7 @@ GemmPlan plan_gemm(int64_t batch, int64_t M, int64_t N, int64_t K) {
   int64_t tiles = ceil_div(M, SmallTile::BM) * ceil_div(N, SmallTile::BN);
   int64_t slices = std::min(ceil_div(sms, tiles), K / kMinSliceDepth);
   if (batch > 1 || slices < 2) return {false, 1, K};
-  int64_t k_per_slice = ceil_div(ceil_div(K, slices), SmallTile::BK) * SmallTile::BK;
+  int64_t k_per_slice = SmallTile::slice_depth(K, slices);
   return {false, ceil_div(K, k_per_slice), k_per_slice};
 }
 

@@ -40,6 +40,10 @@ struct TileShape {
   static_assert(BK % 4 == 0 && BM * BK % (4 * kGemmThreads) == 0 &&
                     BN * BK % (4 * kGemmThreads) == 0,
                 "whole float4s a thread for each operand's slice");
+  // The depth of each slice when K is split into about `slices`: whole BK-deep steps.
+  static int64_t slice_depth(int64_t K, int64_t slices) {
+    return ((K + slices - 1) / slices + BK - 1) / BK * BK;
+  }
   // The blocks that cover an (M, N) product, z launches deep.
   static dim3 grid(int64_t M, int64_t N, int64_t z) {
     return dim3(static_cast<unsigned>((M + BM - 1) / BM), static_cast<unsigned>((N + BN - 1) / BN),

@@ -38,10 +38,16 @@ void launch(const GemmArgs& args, bool trans_a, bool trans_b, unsigned grid_z) {
 struct TileEntry {
   int bm, bn, bk, min_blocks, warp_rows;
   void (*launch)(const GemmArgs&, bool trans_a, bool trans_b, unsigned grid_z);
+  int64_t (*slice_depth)(int64_t K, int64_t slices);
 };
-#define FG_TILE_ENTRY(BM, BN, BK, BLOCKS, WARP_ROWS) \
-  TileEntry{BM,     BN,        BK,                   \
-            BLOCKS, WARP_ROWS, launch<fg::cuda::TileShape<BM, BN, BK, BLOCKS, WARP_ROWS>>},
+#define FG_TILE_ENTRY(BM, BN, BK, BLOCKS, WARP_ROWS)                    \
+  TileEntry{BM,                                                         \
+            BN,                                                         \
+            BK,                                                         \
+            BLOCKS,                                                     \
+            WARP_ROWS,                                                  \
+            launch<fg::cuda::TileShape<BM, BN, BK, BLOCKS, WARP_ROWS>>, \
+            fg::cuda::TileShape<BM, BN, BK, BLOCKS, WARP_ROWS>::slice_depth},
 const TileEntry kTiles[] = {FG_GEMM_TILES(FG_TILE_ENTRY)};
 const TileEntry& kLargeTile = kTiles[0];  // bench/gemm_tiles.h lists gemm.cu's two first
 const TileEntry& kSmallTile = kTiles[1];
@@ -86,8 +92,7 @@ int64_t run(const Case& c) {
                 b_size,   M, N, K};
   std::vector<float> partials;
   if (c.slices > 1) {
-    int64_t depth = (K + c.slices - 1) / c.slices;
-    args.k_per_slice = (depth + c.tile.bk - 1) / c.tile.bk * c.tile.bk;
+    args.k_per_slice = c.tile.slice_depth(K, c.slices);
     int64_t slices = (K + args.k_per_slice - 1) / args.k_per_slice;
     partials.assign(slices * mn, NAN);
     args.partials = partials.data();

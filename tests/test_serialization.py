@@ -4,10 +4,12 @@ Round trips restore exact types (int vs str keys, list vs tuple, int vs float, N
 non-finite floats) and bit-exact tensors; other tools see plain named tensors; a failed save
 never touches the previous file; bad files and bad objects give the documented errors.
 """
+import gc
 import json
 import math
 import os
 import re
+import weakref
 
 import numpy as np
 import pytest
@@ -186,6 +188,30 @@ def test_failed_save_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypatch, ta
     assert path.read_bytes() == good
     assert os.listdir(tmp_path) == ["ckpt.safetensors"]
     assert load(path)["epoch"] == 1
+
+
+# ------------------------------------------------------------------------------ resources
+def test_save_and_load_leave_no_reference_cycles(tmp_path):
+    path = tmp_path / "c.safetensors"
+    gc.collect()
+    gc.disable()
+    try:
+        array = np.ones((64, 64), np.float32)
+        storage = weakref.ref(array)  # from_numpy's storage holds the array: freed with it
+        weight = fg.from_numpy(array)
+        del array
+        weight_object = weakref.ref(weight)
+        save({"model": {"w": weight}, "optimizer": optimizer_state()}, path)
+        del weight
+        assert weight_object() is None and storage() is None  # freed without the collector
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        save({"model": model_state(), "optimizer": optimizer_state(), "epoch": 1}, path)
+        load(path)
+        assert gc.collect() == 0, gc.garbage[:10]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
 
 
 # ------------------------------------------------------------------------- bad files

@@ -42,34 +42,41 @@ def _unsupported(value, path):
                      f"None (convert numpy values with forgegrad.tensor or .item())")
 
 
-def _flatten(obj):
-    """``obj`` -> (tensors {name: contiguous numpy array}, JSON-able skeleton)."""
-    tensors, owners, open_containers = {}, {}, set()
+class _Flattener:
+    """``obj`` -> (tensors {name: contiguous numpy array}, JSON-able skeleton), by ``run``.
+    A class rather than nested closures: closures that call each other form a reference cycle,
+    which kept every saved tensor alive until the cycle collector ran."""
 
-    def walk(value, path):
+    def __init__(self):
+        self.tensors, self.owners, self.open_containers = {}, {}, set()
+
+    def run(self, obj):
+        return self.tensors, self.walk(obj, ())
+
+    def walk(self, value, path):
         if len(path) > _MAX_DEPTH:
             raise TypeError(f"[save] {_show(path[:3])}... nests deeper than {_MAX_DEPTH} levels")
         if isinstance(value, (list, tuple, dict)):
-            if id(value) in open_containers:
+            if id(value) in self.open_containers:
                 raise TypeError(f"[save] {_show(path)} contains itself")
-            open_containers.add(id(value))
+            self.open_containers.add(id(value))
             try:
-                return walk_container(value, path)
+                return self.walk_container(value, path)
             finally:
-                open_containers.discard(id(value))
-        return walk_leaf(value, path)
+                self.open_containers.discard(id(value))
+        return self.walk_leaf(value, path)
 
-    def walk_leaf(value, path):
+    def walk_leaf(self, value, path):
         if isinstance(value, Tensor):
             name = ".".join(str(key) for key in path)
-            if name in owners:
-                raise TypeError(f"[save] {_show(owners[name])} and {_show(path)} would both be "
-                                f"stored as tensor {name!r}; rename one of the keys")
+            if name in self.owners:
+                raise TypeError(f"[save] {_show(self.owners[name])} and {_show(path)} would both "
+                                f"be stored as tensor {name!r}; rename one of the keys")
             if name == "__metadata__":
                 raise TypeError(f"[save] {_show(path)} would be stored as tensor {name!r}, a "
                                 f"name safetensors reserves; rename the key")
-            owners[name] = path
-            tensors[name] = np.asarray(value.detach().cpu().numpy(), order="C")
+            self.owners[name] = path
+            self.tensors[name] = np.asarray(value.detach().cpu().numpy(), order="C")
             return {"tensor": name}
         if type(value) in _SCALARS:
             return value
@@ -77,20 +84,18 @@ def _flatten(obj):
             return value if math.isfinite(value) else {"float": repr(value)}
         raise _unsupported(value, path)
 
-    def walk_container(value, path):
+    def walk_container(self, value, path):
         if type(value) is list:
-            return [walk(item, path + (i,)) for i, item in enumerate(value)]
+            return [self.walk(item, path + (i,)) for i, item in enumerate(value)]
         if type(value) is tuple:
-            return {"tuple": [walk(item, path + (i,)) for i, item in enumerate(value)]}
+            return {"tuple": [self.walk(item, path + (i,)) for i, item in enumerate(value)]}
         if isinstance(value, dict):  # OrderedDict and defaultdict load as plain dicts
             for key in value:
                 if type(key) not in (str, int):
                     raise TypeError(f"[save] dict keys must be str or int, got {key!r} "
                                     f"({type(key).__name__}) in {_show(path)}")
-            return {"dict": [[key, walk(item, path + (key,))] for key, item in value.items()]}
+            return {"dict": [[key, self.walk(item, path + (key,))] for key, item in value.items()]}
         raise _unsupported(value, path)
-
-    return tensors, walk(obj, ())
 
 
 def _unflatten(node, tensors, depth=0):
@@ -123,7 +128,7 @@ def save(obj, path):
     scalars) to ``path`` as a safetensors file, atomically: a failed save leaves the file
     that was there untouched. Tensors are saved detached; ``obj`` is not modified."""
     path = os.fspath(path)
-    tensors, root = _flatten(obj)
+    tensors, root = _Flattener().run(obj)
     metadata = {_META_KEY: json.dumps({"version": _VERSION, "root": root}, allow_nan=False)}
     data = safetensors.numpy.save(tensors, metadata=metadata)
     directory = os.path.dirname(os.path.abspath(path))

@@ -4,11 +4,16 @@ Round trips restore exact types (int vs str keys, list vs tuple, int vs float, N
 non-finite floats) and bit-exact tensors; other tools see plain named tensors; a failed save
 never touches the previous file; bad files and bad objects give the documented errors.
 """
+import errno
+import fcntl
 import gc
 import json
 import math
 import os
 import re
+import subprocess
+import sys
+import textwrap
 import weakref
 
 import numpy as np
@@ -190,6 +195,109 @@ def test_failed_save_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypatch, ta
     assert load(path)["epoch"] == 1
 
 
+def _run_python(code, *args):
+    """Run ``code`` in a fresh interpreter (so a kill or a resource limit hits only it)."""
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
+                            stdout=subprocess.PIPE, text=True)
+
+
+def test_save_disk_full_mid_write_keeps_old_file_and_leaves_no_temp(tmp_path):
+    # A real failing write (EFBIG under RLIMIT_FSIZE, as ENOSPC would fail), not a stand-in.
+    path = tmp_path / "ckpt.safetensors"
+    save({"w": fg.ones(3)}, path)
+    good = path.read_bytes()
+    child = _run_python("""
+        import resource, signal, sys
+        import forgegrad as fg
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
+        try:
+            fg.save({"w": fg.zeros(100_000)}, sys.argv[1])
+        except OSError as e:
+            print(e.errno)
+        """, path)
+    out, _ = child.communicate(timeout=60)
+    assert child.returncode == 0 and int(out) == errno.EFBIG
+    assert os.listdir(tmp_path) == ["ckpt.safetensors"] and path.read_bytes() == good
+
+
+def _temporaries(directory):
+    return sorted(name for name in os.listdir(directory) if name.endswith(".tmp"))
+
+
+def test_temporary_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    save({"w": fg.ones(3), "epoch": 1}, path)
+    good = path.read_bytes()
+    child = _run_python("""
+        import sys, time
+        import forgegrad as fg
+        import forgegrad.serialization as serialization
+        def stall(*args):
+            print("written", flush=True)
+            time.sleep(120)
+        serialization.os.replace = stall  # killed between the write and the rename
+        fg.save({"w": fg.zeros(100_000), "epoch": 2}, sys.argv[1])
+        """, path)
+    try:
+        assert child.stdout.readline() == "written\n"
+    finally:
+        child.kill()  # SIGKILL: no Python cleanup runs
+        child.wait(timeout=60)
+    stale, = _temporaries(tmp_path)
+    assert re.fullmatch(r"\.ckpt\.safetensors\.[0-9a-f]{16}\.tmp", stale)
+    assert path.read_bytes() == good and load(path)["epoch"] == 1
+    save({"epoch": 3}, path)  # within STALE_TEMP_SECONDS it may still be a save just begun
+    assert _temporaries(tmp_path) == [stale]
+    old = os.stat(tmp_path / stale).st_mtime - serialization.STALE_TEMP_SECONDS - 1
+    os.utime(tmp_path / stale, (old, old))
+    save({"epoch": 4}, path)
+    assert _temporaries(tmp_path) == [] and load(path) == {"epoch": 4}
+
+
+def test_stale_cleanup_spares_live_saves_and_every_other_file(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    old = os.stat(tmp_path).st_mtime - serialization.STALE_TEMP_SECONDS - 1
+
+    def plant(name, make=lambda p: p.write_bytes(b"x")):
+        make(tmp_path / name)
+        os.utime(tmp_path / name, (old, old), follow_symlinks=False)
+        return name
+
+    dead = plant(".ckpt.safetensors.0123456789abcdef.tmp")
+    live = plant(".ckpt.safetensors.fedcba9876543210.tmp")
+    kept = [live,
+            plant(".other.safetensors.0123456789abcdef.tmp"),   # another target's
+            plant(".ckpt.safetensors.0123456789ABCDEF.tmp"),    # not save's naming
+            plant(".ckpt.safetensors.0123.tmp"),
+            plant("ckpt.safetensors.0123456789abcdef.tmp"),
+            plant(".ckpt.safetensors.0123456789abcdef.tmp.bak"),
+            plant(".ckpt.safetensors.aaaaaaaaaaaaaaaa.tmp", lambda p: p.mkdir()),
+            plant(".ckpt.safetensors.bbbbbbbbbbbbbbbb.tmp",
+                  lambda p: p.symlink_to(tmp_path / ".other.safetensors.0123456789abcdef.tmp"))]
+    fd = os.open(tmp_path / live, os.O_WRONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # as a save in progress holds its temporary
+        save({"w": fg.ones(2)}, path)
+    finally:
+        os.close(fd)
+    assert sorted(os.listdir(tmp_path)) == sorted(kept + ["ckpt.safetensors"])
+    assert dead not in os.listdir(tmp_path)
+
+
+def test_save_through_a_symlink_replaces_the_file_it_names_and_keeps_permissions(tmp_path):
+    real = tmp_path / "run" / "epoch3.safetensors"
+    real.parent.mkdir()
+    save({"epoch": 3}, real)
+    os.chmod(real, 0o600)  # a private checkpoint stays private
+    link = tmp_path / "latest.safetensors"
+    link.symlink_to(real)
+    save({"epoch": 4}, link)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert load(real) == {"epoch": 4} and os.stat(real).st_mode & 0o777 == 0o600
+    assert sorted(os.listdir(real.parent)) == ["epoch3.safetensors"]
+
+
 # ------------------------------------------------------------------------------ resources
 def test_save_and_load_leave_no_reference_cycles(tmp_path):
     path = tmp_path / "c.safetensors"
@@ -309,3 +417,89 @@ def test_load_refuses_metadata_nested_too_deep(tmp_path):
 def test_load_of_a_directory_says_so(tmp_path):
     with pytest.raises(IsADirectoryError, match=r"\[load\].*is a directory"):
         load(tmp_path)
+
+
+# -------------------------------------------------------------------- limits on what load parses
+def _file_with_metadata(path, meta, tensors=None):
+    safetensors.numpy.save_file(tensors or {"t": np.zeros(1, np.float32)}, str(path),
+                                metadata={"forgegrad": meta})
+    return path
+
+
+def _forbid(monkeypatch, target, attr):
+    def forbidden(*args, **kwargs):
+        raise AssertionError(f"{attr} ran on a file over a limit")
+    monkeypatch.setattr(target, attr, forbidden)
+
+
+def test_load_refuses_a_header_over_the_limit_before_parsing_it(tmp_path, monkeypatch):
+    path = tmp_path / "wide.safetensors"
+    safetensors.numpy.save_file({f"t{i}": np.zeros(0, np.float32) for i in range(200)}, path)
+    header_bytes = int.from_bytes(path.read_bytes()[:8], "little")
+    monkeypatch.setattr(serialization, "MAX_HEADER_BYTES", header_bytes)
+    assert len(load(path)) == 200  # at the limit
+    monkeypatch.setattr(serialization, "MAX_HEADER_BYTES", header_bytes - 1)
+    _forbid(monkeypatch, serialization, "safe_open")
+    with pytest.raises(ValueError, match=rf"^\[load\] {re.escape(str(path))} .*header is "
+                                         rf"{header_bytes} bytes.*MAX_HEADER_BYTES"):
+        load(path)
+
+
+def test_load_refuses_the_reported_header_of_millions_of_empty_lists(tmp_path, monkeypatch):
+    # The report's file, scaled down: 60 MB of "[]," took 2.85 GB and 25 s to refuse.
+    lists = serialization.MAX_METADATA_VALUES // 2 + 1
+    path = _file_with_metadata(tmp_path / "lists.safetensors",
+                               '{"version": 1, "root": [' + ",".join(["[]"] * lists) + "]}")
+    _forbid(monkeypatch, serialization.json, "loads")
+    with pytest.raises(ValueError, match=r"^\[load\] .* JSON values, over the limit "
+                                         r"forgegrad\.serialization\.MAX_METADATA_VALUES"):
+        load(path)
+
+
+def test_load_counts_values_not_characters_inside_strings(tmp_path, monkeypatch):
+    monkeypatch.setattr(serialization, "MAX_METADATA_VALUES", 100)
+    text = 'a "quoted", [list] {of: things}, \\\\ ' * 50
+    save({"note": text, "w": fg.ones(2)}, tmp_path / "s.safetensors")
+    assert load(tmp_path / "s.safetensors")["note"] == text
+
+
+@pytest.mark.parametrize("meta, reason", [
+    ('{"version": 1, "root": ' + "[" * 400 + "]" * 400 + "}", "nests 401 JSON levels deep"),
+    ("]" * 10_000, "unbalanced brackets"),
+], ids=["deep", "unbalanced"])
+def test_load_refuses_deep_or_malformed_metadata_before_json_parses_it(tmp_path, monkeypatch,
+                                                                        meta, reason):
+    path = _file_with_metadata(tmp_path / "m.safetensors", meta)
+    _forbid(monkeypatch, serialization.json, "loads")
+    with pytest.raises(ValueError, match=rf"^\[load\] .*{BAD_FILE}: .*{reason}"):
+        load(path)
+
+
+def test_save_refuses_what_load_would_refuse_and_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(serialization, "MAX_METADATA_VALUES", 1000)
+    path = tmp_path / "x.safetensors"
+    saved = []
+    for n in range(980, 1020):  # straddles the limit: whatever save writes, load reads
+        try:
+            save({"history": list(range(n))}, path)
+        except ValueError as e:
+            assert re.match(r"\[save\] cannot write .*MAX_METADATA_VALUES = 1000", str(e))
+            continue
+        assert load(path) == {"history": list(range(n))}
+        saved.append(n)
+    assert saved and saved == list(range(980, saved[-1] + 1)) and saved[-1] < 1019
+    os.remove(path)
+    monkeypatch.setattr(serialization, "MAX_HEADER_BYTES", 1000)
+    with pytest.raises(ValueError, match=r"\[save\] .*header would be .*MAX_HEADER_BYTES"):
+        save({f"layer{i}.weight": fg.ones(1) for i in range(100)}, path)
+    assert os.listdir(tmp_path) == []
+
+
+def test_deepest_nesting_save_accepts_loads(tmp_path):
+    for leaf in (fg.ones(1), float("nan"), 1):
+        for wrap in (lambda x: {"k": x}, lambda x: (x,), lambda x: [x]):
+            obj = leaf
+            for _ in range(serialization._MAX_DEPTH):
+                obj = wrap(obj)
+            save(obj, tmp_path / "deep.safetensors")
+            assert_same_structure(load(tmp_path / "deep.safetensors"), obj)

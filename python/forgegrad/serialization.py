@@ -13,10 +13,15 @@ A safetensors file without that key (one exported from PyTorch, say) loads as a 
 lacks convert as ``forgegrad.tensor`` converts them (F64 -> float32, I32 -> int64).
 """
 import contextlib
+import errno
+import fcntl
 import json
 import math
 import os
+import re
 import secrets
+import stat
+import time
 
 import numpy as np
 import safetensors.numpy
@@ -28,6 +33,16 @@ from .creation import tensor
 _META_KEY = "forgegrad"
 _VERSION = 1
 _MAX_DEPTH = 100  # nesting far beyond any state dict; deeper would exhaust Python's stack
+_MAX_JSON_DEPTH = 3 * _MAX_DEPTH + 2  # a dict is 3 JSON levels, plus the header and a leaf
+# Limits on what load parses, so a crafted file cannot take gigabytes and minutes; save refuses
+# to write past them. A header holds ~100 bytes per tensor and the metadata ~25 values per
+# parameter with Adam's state, so they allow ~50,000 parameters; raise them for larger files.
+MAX_HEADER_BYTES = 16 * 2**20      # safetensors itself stops at 100 MB
+MAX_METADATA_VALUES = 1_000_000    # ~100 MB of Python objects at most
+STALE_TEMP_SECONDS = 60  # a save's temporary unlocked and untouched this long is a dead one's
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # unrolled: linear, no backtracking
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+_OPENERS = np.frombuffer(b"[{", np.uint8)
 _SCALARS = (bool, int, str, type(None))
 
 
@@ -123,41 +138,144 @@ def _unflatten(node, tensors, depth=0):
     raise ValueError(f"unexpected node in its metadata: {json.dumps(node)[:80]}")
 
 
+def _check_metadata(text):
+    """Refuse, before ``json.loads`` builds anything, metadata holding more than
+    MAX_METADATA_VALUES JSON values or nested deeper than _MAX_JSON_DEPTH (json.loads of 20
+    million empty lists took 2.85 GB and 25 s). Both are counted on the text with its strings
+    blanked out: every value or key but the first follows a '[', '{', ',' or ':', so the count
+    is an upper bound (exact but for empty containers), and save checks its own metadata the
+    same way, so a file save writes always loads. Raises ValueError saying which limit."""
+    structure = _JSON_STRING.sub('""', text)
+    values = 1 + sum(map(structure.count, "[{,:"))
+    if values > MAX_METADATA_VALUES:
+        raise ValueError(f"its metadata holds up to {values} JSON values, over the limit "
+                         f"forgegrad.serialization.MAX_METADATA_VALUES = {MAX_METADATA_VALUES}")
+    brackets = _NOT_A_BRACKET.sub("", structure)
+    if len(brackets) > 2 * values:  # more closers than openers: not JSON, and unbounded
+        raise ValueError("its metadata is not JSON: unbalanced brackets")
+    steps = np.isin(np.frombuffer(brackets.encode(), np.uint8), _OPENERS).astype(np.int32) * 2 - 1
+    depth = np.cumsum(steps).max(initial=0)
+    if depth > _MAX_JSON_DEPTH:
+        raise ValueError(f"its metadata nests {depth} JSON levels deep, over the limit of "
+                         f"{_MAX_JSON_DEPTH} ({_MAX_DEPTH} levels of containers)")
+
+
+def _remove_stale_temporaries(directory, name):
+    """Remove the temporaries that earlier saves of ``name`` left in ``directory`` when they
+    were killed (SIGKILL, power loss: nothing in Python runs). Stale means: named as ``save``
+    names them for this target, a regular file, untouched for STALE_TEMP_SECONDS, and not
+    locked: a live save holds an flock on its temporary until the rename, the kernel drops it
+    when the process dies, and this works across processes, containers and (through fcntl
+    locks) NFS clients, where a pid check would not. The age covers the instant between a
+    save creating its temporary and locking it. Best effort: errors leave the file alone."""
+    pattern = re.compile(rf"\.{re.escape(name)}\.[0-9a-f]{{16}}\.tmp")
+    oldest = time.time() - STALE_TEMP_SECONDS
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(directory):
+            if not pattern.fullmatch(entry.name):
+                continue
+            with contextlib.suppress(OSError):  # BlockingIOError: a live save holds it
+                info = entry.stat(follow_symlinks=False)
+                if not stat.S_ISREG(info.st_mode) or info.st_mtime > oldest:
+                    continue
+                fd = os.open(entry.path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    if os.path.samestat(os.fstat(fd), os.lstat(entry.path)):
+                        os.remove(entry.path)
+                finally:
+                    os.close(fd)
+
+
+def _fsync_directory(directory):
+    """Make a rename in ``directory`` durable. Filesystems that cannot sync a directory
+    (EINVAL) and directories we may write but not open are skipped; a failed sync (EIO)
+    raises, since the new file may then not survive a crash."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as e:
+        if e.errno not in (errno.EINVAL, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(fd)
+
+
 def save(obj, path):
     """Write ``obj`` (a state dict, or any nesting of dicts, lists, tuples, Tensors and JSON
-    scalars) to ``path`` as a safetensors file, atomically: a failed save leaves the file
-    that was there untouched. Tensors are saved detached; ``obj`` is not modified."""
-    path = os.fspath(path)
+    scalars) to ``path`` as a safetensors file, atomically: the data goes to a temporary file
+    beside the target (``.NAME.<random>.tmp``), is synced, and is renamed over the target,
+    so a failed or killed save leaves the file that was there untouched. Every failure Python
+    sees (exceptions, KeyboardInterrupt) removes the temporary; one a killed save left is
+    removed by a later save of the same target (see _remove_stale_temporaries). A symlink
+    at ``path`` stays and the file it names is replaced; an existing file keeps its
+    permission bits (a new one gets the umask's). Tensors are saved detached; ``obj`` is not
+    modified. Raises ValueError for an object larger than ``load`` accepts (the limits
+    MAX_HEADER_BYTES and MAX_METADATA_VALUES), before writing anything."""
+    target = os.path.realpath(os.fspath(path))
     tensors, root = _Flattener().run(obj)
-    metadata = {_META_KEY: json.dumps({"version": _VERSION, "root": root}, allow_nan=False)}
-    data = safetensors.numpy.save(tensors, metadata=metadata)
-    directory = os.path.dirname(os.path.abspath(path))
-    temp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
+    text = json.dumps({"version": _VERSION, "root": root}, allow_nan=False)
+    try:
+        _check_metadata(text)
+    except ValueError as e:
+        raise ValueError(f"[save] cannot write {path}: {e}; store long lists of numbers "
+                         f"as Tensors") from None
+    data = safetensors.numpy.save(tensors, metadata={_META_KEY: text})
+    header_bytes = int.from_bytes(data[:8], "little")
+    if header_bytes > MAX_HEADER_BYTES:
+        raise ValueError(f"[save] cannot write {path}: its safetensors header would be "
+                         f"{header_bytes} bytes, over the limit forgegrad.serialization."
+                         f"MAX_HEADER_BYTES = {MAX_HEADER_BYTES} (too many tensors for one file)")
+    directory, name = os.path.split(target)
+    _remove_stale_temporaries(directory, name)
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = None
+    temp = os.path.join(directory, f".{name}.{secrets.token_hex(8)}.tmp")
     # os.open rather than mkstemp: O_EXCL reserves the name as mkstemp does, and mode 0o666
     # lets the umask give the checkpoint the usual permissions (mkstemp's are 0o600).
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(fd, "wb") as f:
+        # Held until the rename: this temporary is live. Where the filesystem has no locks,
+        # other saves cannot lock it either, so they leave it alone.
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        if mode is not None:
+            os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb", closefd=False) as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
+        os.fsync(fd)
+        os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.remove(temp)
         raise
-    with contextlib.suppress(OSError, AttributeError):  # make the rename durable (POSIX)
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    finally:
+        os.close(fd)
+    _fsync_directory(directory)
+
+
+def _read_header_bytes(path):
+    """The header length a safetensors file declares (its first 8 bytes, little-endian), or
+    None where the file cannot hold such a header (safetensors then says what is wrong)."""
+    with open(path, "rb") as f:
+        prefix = f.read(8)
+        size = os.fstat(f.fileno()).st_size
+    declared = int.from_bytes(prefix, "little")
+    return declared if len(prefix) == 8 and 8 + declared <= size else None
 
 
 def load(path):
     """Read a checkpoint written by ``save`` (the same structure, with CPU Tensors), or any
     safetensors file (a flat {name: Tensor} dict). Raises FileNotFoundError for a missing
-    file and ValueError for one that is not a valid checkpoint."""
+    file and ValueError for one that is not a valid checkpoint, or that exceeds a limit on
+    what forgegrad parses: a header over MAX_HEADER_BYTES (checked before anything parses
+    it), metadata over MAX_METADATA_VALUES values or nested deeper than save writes
+    (checked before json.loads)."""
     path = os.fspath(path)
     if os.path.isdir(path):
         raise IsADirectoryError(f"[load] {path} is a directory, not a checkpoint file")
@@ -166,6 +284,10 @@ def load(path):
         return ValueError(f"[load] {path} is not a valid forgegrad/safetensors checkpoint: "
                           f"{reason}")
 
+    header_bytes = _read_header_bytes(path)  # OSError: missing file, permissions
+    if header_bytes is not None and header_bytes > MAX_HEADER_BYTES:
+        raise invalid(f"its header is {header_bytes} bytes, over the limit forgegrad."
+                      f"serialization.MAX_HEADER_BYTES = {MAX_HEADER_BYTES}")
     try:
         with safe_open(path, framework="np") as f:
             metadata = f.metadata() or {}
@@ -177,6 +299,7 @@ def load(path):
     if _META_KEY not in metadata:
         return tensors
     try:
+        _check_metadata(metadata[_META_KEY])
         header = json.loads(metadata[_META_KEY])
         if type(header) is not dict or "root" not in header:
             raise ValueError("its metadata has no 'root'")

@@ -33,8 +33,8 @@ void log_forward(float* y, const float* x, int64_t n);
 void sqrt_forward(float* y, const float* x, int64_t n);
 void abs_forward(float* y, const float* x, int64_t n);
 void abs_backward(float* dx, const float* dy, const float* x, int64_t n);
-void pow_forward(float* y, const float* x, float exponent, int64_t n);
-void pow_backward(float* dx, const float* dy, const float* x, float exponent, int64_t n);
+void pow_forward(float* y, const float* x, double exponent, int64_t n);
+void pow_backward(float* dx, const float* dy, const float* x, double exponent, int64_t n);
 void clamp_forward(float* y, const float* x, float lo, float hi, int64_t n);
 void clamp_backward(float* dx, const float* dy, const float* x, float lo, float hi, int64_t n);
 void add_inplace(float* y, const float* x, int64_t n);  // y += x

@@ -452,11 +452,10 @@ def test_grad_and_backward_name_what_they_expected():
         (t * 2).backward(np.ones(3, np.float32))
 
 
-@pytest.mark.parametrize("call", [lambda: fg.ones(2, 3).sum(2**70), lambda: fg.ones(3)[2**70]],
-                         ids=["sum-dim", "index"])
-def test_integers_beyond_int64_are_a_readable_type_error(call):
+def test_integers_beyond_int64_are_a_readable_type_error():
+    # (An index beyond int64 is an IndexError, as in numpy: tests/test_hardening_ops.py.)
     with pytest.raises(TypeError, match=r"^\[argument\] a Python int could not be converted"):
-        call()
+        fg.ones(2, 3).sum(2**70)
 
 
 @pytest.mark.parametrize("value", [None, "yes", 1])

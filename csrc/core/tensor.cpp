@@ -1,5 +1,7 @@
 #include "core/tensor.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace fg {
@@ -10,21 +12,26 @@ std::ostream& operator<<(std::ostream& os, const Shape& shape) {
   return os << (shape.size() == 1 ? ",)" : ")");
 }
 
-int64_t shape_numel(const Shape& shape) {
-  int64_t n = 1;
-  for (int64_t s : shape) n *= s;
-  return n;
+int64_t shape_numel(const Shape& shape, const char* op, size_t begin, size_t end) {
+  end = std::min(end, shape.size());
+  int64_t nonzero_product = 1;
+  bool has_zero = false;
+  for (size_t d = begin; d < end; ++d) {
+    FG_CHECK(shape[d] >= 0, ValueError,
+             "[" << op << "] sizes must be non-negative, got shape " << shape);
+    has_zero = has_zero || shape[d] == 0;
+    FG_CHECK(shape[d] == 0 ||
+                 (!__builtin_mul_overflow(nonzero_product, shape[d], &nonzero_product) &&
+                  nonzero_product <= kMaxNumel),
+             ValueError,
+             "[" << op << "] shape " << shape << " counts more than " << kMaxNumel
+                 << " elements (its sizes other than 0 multiplied), more than a tensor can hold");
+  }
+  return has_zero ? 0 : nonzero_product;
 }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
-  int64_t numel = 1;
-  for (int64_t s : shape) {
-    FG_CHECK(s >= 0, ValueError, "[empty] sizes must be non-negative, got " << shape);
-    // Refuse sizes whose byte count overflows before asking the allocator.
-    FG_CHECK(s == 0 || numel <= INT64_MAX / 8 / s, MemoryError,
-             "[empty] shape " << shape << " is too large to allocate");
-    numel *= s;
-  }
+  int64_t numel = shape_numel(shape, "empty");
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = Storage::allocate(static_cast<size_t>(numel) * dtype_size(dtype), device);
   impl->shape = shape;
@@ -33,6 +40,10 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 }
 
 Tensor Tensor::from_storage(std::shared_ptr<Storage> storage, const Shape& shape, DType dtype) {
+  FG_CHECK(static_cast<uint64_t>(shape_numel(shape, "from_storage")) <=
+               storage->nbytes() / dtype_size(dtype),
+           ValueError, "[from_storage] shape " << shape << " needs more than the "
+                                               << storage->nbytes() << " bytes given");
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::move(storage);
   impl->shape = shape;
@@ -68,9 +79,17 @@ void Tensor::set_grad(const Tensor& grad) {
 Tensor Tensor::detach() const { return alias(shape()); }
 
 Tensor Tensor::alias(const Shape& shape, int64_t extra_offset) const {
+  // Every view is checked to lie inside its storage, so no view can reach past it.
+  int64_t offset = impl_->offset + extra_offset;
+  uint64_t capacity = impl_->storage->nbytes() / dtype_size(dtype());
+  FG_CHECK(offset >= 0 && static_cast<uint64_t>(offset) <= capacity &&
+               static_cast<uint64_t>(shape_numel(shape, "view")) <= capacity - offset,
+           IndexError, "[view] shape " << shape << " at offset " << offset
+                                       << " reaches past a storage of " << capacity
+                                       << " elements");
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = impl_->storage;
-  impl->offset = impl_->offset + extra_offset;
+  impl->offset = offset;
   impl->shape = shape;
   impl->dtype = impl_->dtype;
   impl->copy_of_view = impl_->copy_of_view;

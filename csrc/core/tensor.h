@@ -15,7 +15,15 @@ namespace fg {
 
 using Shape = std::vector<int64_t>;
 std::ostream& operator<<(std::ostream& os, const Shape& shape);  // prints (2, 3)
-int64_t shape_numel(const Shape& shape);
+// The most elements a shape may count, zero sizes left out (numpy's rule): then every part
+// of a valid shape, and each count, stride and offset in bytes of any dtype, fits int64.
+constexpr int64_t kMaxNumel = INT64_MAX / 8;
+
+// The number of elements of shape[begin, end) (the whole shape by default). Every shape a
+// tensor takes is counted here, so every count is checked: a negative size, or sizes whose
+// product without the zeros exceeds kMaxNumel, raise ValueError naming `op`.
+int64_t shape_numel(const Shape& shape, const char* op = "numel", size_t begin = 0,
+                    size_t end = SIZE_MAX);
 
 struct Node;
 class Tensor;

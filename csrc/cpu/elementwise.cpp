@@ -3,6 +3,7 @@
 
 #include "cpu/parallel.h"
 #include "cpu/vec_math.h"
+#include "elementwise_math.h"
 #include "kernels.h"
 
 namespace fg::cpu {
@@ -141,22 +142,16 @@ FG_ELEMENTWISE_KERNEL(abs_forward, (float* y, const float* x, int64_t n), (y, x,
 FG_ELEMENTWISE_KERNEL(abs_backward, (float* dx, const float* dy, const float* x, int64_t n),
               (dx, dy, x, n),
               dx[i] = dy[i] * (x[i] > 0 ? 1.0f : (x[i] < 0 ? -1.0f : (x[i] == 0 ? 0.0f : x[i]))))
-FG_ELEMENTWISE_KERNEL(pow_forward, (float* y, const float* x, float exponent, int64_t n),
-              (y, x, exponent, n), y[i] = std::pow(x[i], exponent))
+FG_ELEMENTWISE_KERNEL(pow_forward, (float* y, const float* x, double exponent, int64_t n),
+              (y, x, exponent, n), y[i] = pow_value(x[i], exponent))
 FG_ELEMENTWISE_KERNEL(pow_backward,
-              (float* dx, const float* dy, const float* x, float exponent, int64_t n),
-              (dx, dy, x, exponent, n),
-              dx[i] = exponent == 0.0f ? 0.0f : dy[i] * exponent * std::pow(x[i], exponent - 1.0f))
-// NaN inputs stay NaN: the comparisons are false for NaN.
+              (float* dx, const float* dy, const float* x, double exponent, int64_t n),
+              (dx, dy, x, exponent, n), dx[i] = pow_gradient(dy[i], x[i], exponent))
 FG_ELEMENTWISE_KERNEL(clamp_forward, (float* y, const float* x, float lo, float hi, int64_t n),
-              (y, x, lo, hi, n), y[i] = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]))
-// The gradient passes where lo <= x <= hi, as in PyTorch.
+              (y, x, lo, hi, n), y[i] = clamp_value(x[i], lo, hi))
 FG_ELEMENTWISE_KERNEL(clamp_backward,
               (float* dx, const float* dy, const float* x, float lo, float hi, int64_t n),
-              (dx, dy, x, lo, hi, n), {
-                float g = dy[i];  // read either way: a conditional load would branch
-                dx[i] = (x[i] >= lo && x[i] <= hi) ? g : 0.0f;
-              })
+              (dx, dy, x, lo, hi, n), dx[i] = clamp_gradient(dy[i], x[i], lo, hi))
 FG_ELEMENTWISE_KERNEL(add_inplace, (float* y, const float* x, int64_t n), (y, x, n), y[i] += x[i])
 
 

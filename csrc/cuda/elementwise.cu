@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "cuda/launch.cuh"
+#include "elementwise_math.h"
 #include "kernels.h"
 
 namespace fg::cuda {
@@ -112,17 +113,16 @@ FG_CUDA_ELEMENTWISE(abs_forward, (float* y, const float* x, int64_t n), y[i] = f
 FG_CUDA_ELEMENTWISE(abs_backward, (float* dx, const float* dy, const float* x, int64_t n),
                     dx[i] = dy[i] *
                             (x[i] > 0 ? 1.0f : (x[i] < 0 ? -1.0f : (x[i] == 0 ? 0.0f : x[i]))))
-FG_CUDA_ELEMENTWISE(pow_forward, (float* y, const float* x, float exponent, int64_t n),
-                    y[i] = powf(x[i], exponent))
+FG_CUDA_ELEMENTWISE(pow_forward, (float* y, const float* x, double exponent, int64_t n),
+                    y[i] = pow_value(x[i], exponent))
 FG_CUDA_ELEMENTWISE(pow_backward,
-                    (float* dx, const float* dy, const float* x, float exponent, int64_t n),
-                    dx[i] = exponent == 0.0f ? 0.0f
-                                             : dy[i] * exponent * powf(x[i], exponent - 1.0f))
+                    (float* dx, const float* dy, const float* x, double exponent, int64_t n),
+                    dx[i] = pow_gradient(dy[i], x[i], exponent))
 FG_CUDA_ELEMENTWISE(clamp_forward, (float* y, const float* x, float lo, float hi, int64_t n),
-                    y[i] = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]))
+                    y[i] = clamp_value(x[i], lo, hi))
 FG_CUDA_ELEMENTWISE(clamp_backward,
                     (float* dx, const float* dy, const float* x, float lo, float hi, int64_t n),
-                    dx[i] = (x[i] >= lo && x[i] <= hi) ? dy[i] : 0.0f)
+                    dx[i] = clamp_gradient(dy[i], x[i], lo, hi))
 FG_CUDA_ELEMENTWISE(add_inplace, (float* y, const float* x, int64_t n), y[i] += x[i])
 
 // ---- casts and fills -------------------------------------------------------------------

@@ -108,23 +108,46 @@ void fill_(Tensor& dst, double value) {
   });
 }
 
+static void check_step_sign(bool ascending, bool descending, bool step_positive) {
+  FG_CHECK(step_positive ? !descending : !ascending, ValueError,
+           "[arange] upper bound and lower bound inconsistent with step sign");
+}
+
+Tensor arange(int64_t start, int64_t end, int64_t step, Device device) {
+  FG_CHECK(step != 0, ValueError, "[arange] step must be nonzero");
+  check_step_sign(end > start, end < start, step > 0);
+  // Counted and stepped in 128 bits: exact over all of int64 (end - start may not fit int64).
+  __int128 span = static_cast<__int128>(end) - start;
+  __int128 count = span == 0 ? 0 : (span - (step > 0 ? 1 : -1)) / step + 1;
+  FG_CHECK(count <= kMaxNumel, ValueError,
+           "[arange] too many elements: " << static_cast<double>(count));
+  Tensor out = empty({static_cast<int64_t>(count)}, DType::Int64, Device{});
+  int64_t* values = out.data<int64_t>();
+  for (int64_t i = 0; i < out.numel(); ++i)
+    values[i] = static_cast<int64_t>(start + static_cast<__int128>(i) * step);
+  return to_device(out, device);
+}
+
 Tensor arange(double start, double end, double step, DType dtype, Device device) {
   FG_CHECK(std::isfinite(start) && std::isfinite(end) && std::isfinite(step), ValueError,
            "[arange] expected finite start, end and step, got " << start << ", " << end << ", "
                                                                  << step);
-  FG_CHECK(step != 0, ValueError, "[arange] step must be nonzero");
   FG_CHECK(dtype == DType::Float32 || dtype == DType::Int64, TypeError,
            "[arange] expected dtype float32 or int64, got " << dtype_name(dtype));
+  if (dtype == DType::Int64) {  // as PyTorch: bounds and step truncated to int64 first
+    for (double v : {start, end, step})
+      FG_CHECK(representable(v, DType::Int64), ValueError, "[arange] " << v << " does not fit int64");
+    return arange(static_cast<int64_t>(start), static_cast<int64_t>(end),
+                  static_cast<int64_t>(step), device);
+  }
+  FG_CHECK(step != 0, ValueError, "[arange] step must be nonzero");
+  check_step_sign(end > start, end < start, step > 0);
   double count = std::ceil((end - start) / step);
   FG_CHECK(count < 1e15, ValueError, "[arange] too many elements: " << count);
-  // Computed on the CPU, then moved: the values are the CPU's on every device.
-  Tensor out = empty({count > 0 ? static_cast<int64_t>(count) : 0}, dtype, Device{});
-  for (int64_t i = 0; i < out.numel(); ++i) {
-    if (dtype == DType::Float32)
-      out.data<float>()[i] = static_cast<float>(start + i * step);
-    else
-      out.data<int64_t>()[i] = static_cast<int64_t>(start + i * step);
-  }
+  // Computed on the CPU in double, then moved: the values are the CPU's on every device.
+  Tensor out = empty({static_cast<int64_t>(count)}, DType::Float32, Device{});
+  for (int64_t i = 0; i < out.numel(); ++i)
+    out.data<float>()[i] = static_cast<float>(start + i * step);
   return to_device(out, device);
 }
 

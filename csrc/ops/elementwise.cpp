@@ -17,6 +17,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
              "[" << op << "] shapes " << a << " and " << b << " cannot be broadcast together");
     out[i] = da == 1 ? db : da;
   }
+  shape_numel(out, op);  // (1, 2**40) and (2**40, 1) are countable apart, not together
   return out;
 }
 
@@ -134,12 +135,11 @@ Tensor neg(const Tensor& x) {
 Tensor pow(const Tensor& x, double exponent) {
   FG_CHECK(!std::isnan(exponent), ValueError, "[pow] expected a number as exponent, got nan");
   Tensor out = unary_output(x, "pow");
-  float e = static_cast<float>(exponent);
-  FG_LAUNCH(pow_forward, out.device(), out.data<float>(), x.data<float>(), e, x.numel());
-  record(out, "pow", {x}, [x = x.detach(), e](const Tensor& dout) {
+  FG_LAUNCH(pow_forward, out.device(), out.data<float>(), x.data<float>(), exponent, x.numel());
+  record(out, "pow", {x}, [x = x.detach(), exponent](const Tensor& dout) {
     Tensor dx = empty(x.shape(), DType::Float32, x.device());
-    FG_LAUNCH(pow_backward, dx.device(), dx.data<float>(), dout.data<float>(), x.data<float>(), e,
-              x.numel());
+    FG_LAUNCH(pow_backward, dx.device(), dx.data<float>(), dout.data<float>(), x.data<float>(),
+              exponent, x.numel());
     return std::vector<Tensor>{dx};
   });
   return out;

@@ -20,6 +20,7 @@ Tensor full_int64(const Shape& shape, int64_t value, Device device);  // exact p
 Tensor zeros(const Shape& shape, DType dtype, Device device);
 Tensor scalar_tensor(double value, DType dtype, Device device);  // 0-d
 Tensor arange(double start, double end, double step, DType dtype, Device device);
+Tensor arange(int64_t start, int64_t end, int64_t step, Device device);  // int64, exact
 Tensor rand(const Shape& shape, Device device);   // uniform [0, 1), Philox
 Tensor randn(const Shape& shape, Device device);  // standard normal, Philox
 void manual_seed(uint64_t seed);

@@ -12,19 +12,20 @@ namespace fg::ops {
 struct Split {
   int64_t outer = 1, n = 1, inner = 1;
 };
-static Split split_at(const Shape& shape, int64_t first, int64_t last) {
-  Split s;
-  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d)
-    (d < first ? s.outer : d <= last ? s.n : s.inner) *= shape[d];
-  return s;
+static Split split_at(const Shape& shape, int64_t first, int64_t last, const char* op) {
+  return {shape_numel(shape, op, 0, first), shape_numel(shape, op, first, last + 1),
+          shape_numel(shape, op, last + 1)};
 }
 
+// The dimensions to reduce, sorted; none for a 0-d tensor, whose dimension 0 (or -1) names
+// the tensor itself, as in PyTorch: reducing over it gives the value back.
 static std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t ndim,
                                            const char* op) {
   std::set<int64_t> unique;
   for (int64_t d : dims)
     FG_CHECK(unique.insert(wrap_dim(d, ndim, op)).second, ValueError,
              "[" << op << "] dimension " << d << " appears more than once");
+  if (ndim == 0) return {};
   if (dims.empty())
     for (int64_t d = 0; d < ndim; ++d) unique.insert(d);
   return {unique.begin(), unique.end()};
@@ -53,7 +54,7 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   for (size_t end = reduce.size(); end > 0;) {
     size_t begin = end - 1;
     while (begin > 0 && reduce[begin - 1] == reduce[begin] - 1) --begin;
-    Split s = split_at(current.shape(), reduce[begin], reduce[end - 1]);
+    Split s = split_at(current.shape(), reduce[begin], reduce[end - 1], "sum");
     Shape kept = current.shape();
     for (size_t i = begin; i < end; ++i) kept[reduce[i]] = 1;
     Tensor next = empty(kept, DType::Float32, x.device());
@@ -73,8 +74,9 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
 
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   check_float32(x, "mean", "the input");
-  int64_t count = 1;
-  for (int64_t d : normalize_dims(dims, x.dim(), "mean")) count *= x.shape()[d];
+  Shape reduced_sizes;
+  for (int64_t d : normalize_dims(dims, x.dim(), "mean")) reduced_sizes.push_back(x.shape()[d]);
+  int64_t count = shape_numel(reduced_sizes, "mean");
   // An empty mean is 0 / 0 = nan, as in numpy and PyTorch.
   return div(sum(x, dims, keepdim), scalar_tensor(static_cast<double>(count), DType::Float32,
                                                   x.device()));
@@ -85,7 +87,7 @@ static std::pair<Tensor, Tensor> max_along(const Tensor& x, int64_t dim, bool ke
                                            const char* op) {
   check_float32(x, op, "the input");
   int64_t d = wrap_dim(dim, x.dim(), op);
-  Split s = split_at(x.shape(), d, d);
+  Split s = split_at(x.shape(), d, d, op);
   FG_CHECK(s.n > 0, ValueError,
            "[" << op << "] cannot reduce over dimension " << dim << " of size 0 (shape "
                << x.shape() << "): a maximum of nothing is undefined");
@@ -113,8 +115,21 @@ std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
 Tensor max(const Tensor& x) {
   FG_CHECK(x.numel() > 0, ValueError,
            "[max] expected a non-empty tensor, got shape " << x.shape());
-  Tensor values = max(reshape(x, {x.numel()}), 0, false).first;
-  return values;
+  Tensor value;
+  {
+    NoGradGuard no_grad;  // the rule below replaces max_along's, which picks one index
+    value = max(reshape(x, {x.numel()}), 0, false).first;
+  }
+  // The gradient is shared evenly by the elements equal to the maximum (by the NaNs when the
+  // maximum is NaN), as in PyTorch: mask = (x == value) + (x != x) * (value != value).
+  record(value, "max", {x}, [x = x.detach(), value = value.detach()](const Tensor& dout) {
+    auto as_float = [](const Tensor& t) { return to_dtype(t, DType::Float32); };
+    Tensor mask = add(as_float(compare(CompareOp::Eq, x, value)),
+                      mul(as_float(compare(CompareOp::Ne, x, x)),
+                          as_float(compare(CompareOp::Ne, value, value))));
+    return std::vector<Tensor>{mul(mask, div(dout, sum(mask, {}, false)))};
+  });
+  return value;
 }
 
 Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {

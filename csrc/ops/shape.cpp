@@ -8,23 +8,21 @@ namespace fg::ops {
 
 Tensor reshape(const Tensor& x, const Shape& shape, const char* op) {
   Shape resolved = shape;
-  int64_t known = 1, infer_at = -1;
+  int64_t infer_at = -1;
   for (size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] == -1) {
-      FG_CHECK(infer_at < 0, ValueError, "[" << op << "] only one dimension can be -1, got " << shape);
-      infer_at = static_cast<int64_t>(d);
-    } else {
-      FG_CHECK(shape[d] >= 0, ValueError, "[" << op << "] invalid shape " << shape);
-      known *= shape[d];
-    }
+    if (shape[d] != -1) continue;
+    FG_CHECK(infer_at < 0, ValueError, "[" << op << "] only one dimension can be -1, got " << shape);
+    infer_at = static_cast<int64_t>(d);
   }
   if (infer_at >= 0) {
+    resolved[infer_at] = 1;
+    int64_t known = shape_numel(resolved, op);  // checked: sizes whose count overflows int64
     FG_CHECK(known != 0 && x.numel() % known == 0, ValueError,
              "[" << op << "] shape " << shape << " is invalid for a tensor of " << x.numel()
                                 << " elements");
     resolved[infer_at] = x.numel() / known;
   }
-  FG_CHECK(shape_numel(resolved) == x.numel(), ValueError,
+  FG_CHECK(shape_numel(resolved, op) == x.numel(), ValueError,
            "[" << op << "] shape " << shape << " is invalid for a tensor of shape " << x.shape()
                               << " (" << x.numel() << " elements)");
   Tensor out = x.alias(resolved);
@@ -41,9 +39,7 @@ Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
   FG_CHECK(start <= end, ValueError,
            "[flatten] start_dim " << start_dim << " comes after end_dim " << end_dim);
   Shape shape(x.shape().begin(), x.shape().begin() + start);
-  int64_t merged = 1;
-  for (int64_t d = start; d <= end; ++d) merged *= x.shape()[d];
-  shape.push_back(merged);
+  shape.push_back(shape_numel(x.shape(), "flatten", start, end + 1));
   shape.insert(shape.end(), x.shape().begin() + end + 1, x.shape().end());
   return reshape(x, shape);
 }
@@ -55,10 +51,9 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
   Shape shape = x.shape();
   std::swap(shape[a], shape[b]);
   Tensor out = empty(shape, x.dtype(), x.device());
-  int64_t outer = 1, middle = 1, inner = 1;
-  for (int64_t d = 0; d < a; ++d) outer *= x.shape()[d];
-  for (int64_t d = a + 1; d < b; ++d) middle *= x.shape()[d];
-  for (int64_t d = b + 1; d < x.dim(); ++d) inner *= x.shape()[d];
+  int64_t outer = shape_numel(x.shape(), "transpose", 0, a);
+  int64_t middle = shape_numel(x.shape(), "transpose", a + 1, b);
+  int64_t inner = shape_numel(x.shape(), "transpose", b + 1);
   int64_t A = x.shape()[a], B = x.shape()[b];
   auto swap = [&](auto* y, const auto* in) {
     FG_LAUNCH(swap_axes, x.device(), y, in, outer, A, middle, B, inner);
@@ -82,7 +77,7 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
 
 // Rows [start, start + count) of x's first axis, as a view.
 static Tensor row_range(const Tensor& x, int64_t start, int64_t count, Shape shape) {
-  int64_t row = shape_numel(Shape(x.shape().begin() + 1, x.shape().end()));
+  int64_t row = shape_numel(x.shape(), "index", 1);
   Tensor out = x.alias(shape, start * row);
   record(out, "select", {x}, [in_shape = x.shape(), start, count, row](const Tensor& dout) {
     Tensor dx = zeros(in_shape, DType::Float32, dout.device());
@@ -107,7 +102,7 @@ Tensor slice(const Tensor& x, int64_t start, int64_t stop, int64_t step) {
   FG_CHECK(step > 0, ValueError, "[index] slice step must be positive, got " << step);
   int64_t n = x.shape()[0];
   // start and stop arrive already clamped to [0, n] by Python's slice.indices.
-  int64_t count = stop > start ? (stop - start + step - 1) / step : 0;
+  int64_t count = stop > start ? (stop - start - 1) / step + 1 : 0;  // no overflow for any step
   if (step == 1) {
     Shape shape = x.shape();
     shape[0] = count;
@@ -152,7 +147,7 @@ Tensor index_select(const Tensor& x, const Tensor& indices) {
   Shape shape = x.shape();
   shape[0] = indices.numel();
   Tensor out = empty(shape, x.dtype(), x.device());
-  int64_t row = shape_numel(Shape(x.shape().begin() + 1, x.shape().end()));
+  int64_t row = shape_numel(x.shape(), "index", 1);
   FG_LAUNCH(gather_rows, x.device(), out.raw_data(), x.raw_data(), normalized.data<int64_t>(),
             normalized.numel(), row * static_cast<int64_t>(dtype_size(x.dtype())));
   record(out, "index", {x}, [in_shape = x.shape(), normalized, row](const Tensor& dout) {

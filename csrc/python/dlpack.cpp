@@ -180,8 +180,7 @@ bool row_major(const DLTensor& dl) {
 // A strided CPU array -> a compact copy, element by element (bytes per element: size).
 void gather_strided(char* out, const char* base, const DLTensor& dl, size_t size) {
   std::vector<int64_t> index(dl.ndim, 0);
-  int64_t numel = 1;
-  for (int32_t d = 0; d < dl.ndim; ++d) numel *= dl.shape[d];
+  int64_t numel = shape_numel(Shape(dl.shape, dl.shape + dl.ndim), "from_dlpack");
   for (int64_t i = 0; i < numel; ++i) {
     int64_t offset = 0;
     for (int32_t d = 0; d < dl.ndim; ++d) offset += index[d] * dl.strides[d];
@@ -207,7 +206,7 @@ Tensor from_capsule(py::capsule capsule) {
   try {
     FG_CHECK(dl.ndim >= 0, ValueError, "[from_dlpack] negative ndim " << dl.ndim);
     shape.assign(dl.shape, dl.shape + dl.ndim);
-    for (int64_t s : shape) FG_CHECK(s >= 0, ValueError, "[from_dlpack] negative size " << s);
+    shape_numel(shape, "from_dlpack");  // a producer's sizes: non-negative, countable
     dtype = dtype_from_dl(dl.dtype);
     device = device_from_dl(dl.device);
   } catch (...) {

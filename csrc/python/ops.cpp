@@ -40,6 +40,9 @@ void bind_ops(py::module_& m) {
   m.def("arange", [](double start, double end, double step, py::object dtype, py::object device) {
     return ops::arange(start, end, step, parse_dtype(dtype, DType::Float32), parse_device(device));
   }, "start"_a, "end"_a, "step"_a, "dtype"_a, "device"_a = py::none());
+  m.def("_arange_int64", [](int64_t start, int64_t end, int64_t step, py::object device) {
+    return ops::arange(start, end, step, parse_device(device));
+  }, "start"_a, "end"_a, "step"_a, "device"_a = py::none());
   m.def("rand", [](const Shape& shape, py::object device) {
     return ops::rand(shape, parse_device(device));
   }, "shape"_a, "device"_a = py::none());

@@ -152,11 +152,48 @@ static Tensor operand(const py::object& other, const Tensor& self, const char* o
                             self.device());
 }
 
+// The message of an index past int64, which is out of bounds for any dimension.
+[[noreturn]] static void index_out_of_bounds(const std::string& index, const Tensor& t) {
+  throw IndexError("[index] index " + index + " is out of bounds for dimension 0 with size " +
+                   std::to_string(t.shape()[0]));
+}
+
+// A Python int or a numpy integer scalar of any kind as an int64 index.
+static int64_t index_value(const py::object& key, const Tensor& t) {
+  FG_CHECK(t.dim() > 0, IndexError, "[index] cannot index a 0-d tensor");
+  py::object index = key.attr("__index__")();
+  int overflow = 0;
+  long long value = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
+  if (overflow) index_out_of_bounds(py::str(index).cast<std::string>(), t);
+  return value;
+}
+
+// A list, tuple or array of integer indices as an int64 tensor. uint64 values past int64
+// are out of bounds (a cast to int64 would wrap them into negative, valid indices).
+static Tensor index_array(const py::object& key, const Tensor& t) {
+  FG_CHECK(t.dim() > 0, IndexError, "[index] cannot index a 0-d tensor");
+  py::array array = py::module_::import("numpy").attr("asarray")(key);
+  char kind = array.dtype().kind();
+  FG_CHECK(kind != 'b', TypeError, "[index] boolean indices are not supported");
+  FG_CHECK(array.size() == 0 || kind == 'i' || kind == 'u', TypeError,
+           "[index] expected integer indices, got an array of "
+               << py::str(array.dtype()).cast<std::string>());
+  if (kind == 'u' && array.itemsize() == 8) {
+    auto values = py::array_t<uint64_t, py::array::c_style | py::array::forcecast>::ensure(array);
+    for (py::ssize_t i = 0; i < values.size(); ++i)
+      if (values.data()[i] > static_cast<uint64_t>(INT64_MAX))
+        index_out_of_bounds(std::to_string(values.data()[i]), t);
+  }
+  return copy_from_numpy(array.attr("astype")("int64").cast<py::array>());
+}
+
 static Tensor get_item(const Tensor& t, const py::object& key) {
   if (py::isinstance<py::tuple>(key)) {
     py::tuple items = key.cast<py::tuple>();
     FG_CHECK(items.size() == 1, IndexError,
              "[index] only the first axis can be indexed, got " << items.size() << " indices");
+    // Inside an index tuple a tuple is a list of indices, as in numpy and PyTorch.
+    if (py::isinstance<py::tuple>(items[0])) return ops::index_select(t, index_array(items[0], t));
     return get_item(t, items[0]);
   }
   if (py::isinstance<py::bool_>(key))
@@ -168,27 +205,13 @@ static Tensor get_item(const Tensor& t, const py::object& key) {
     FG_CHECK(step > 0, ValueError, "[index] slice steps must be positive, got " << step);
     return ops::slice(t, start, stop, step);
   }
-  bool sequence = py::isinstance<Tensor>(key) || py::isinstance<py::array>(key) ||
-                  py::isinstance<py::list>(key);
+  if (py::isinstance<Tensor>(key)) return ops::index_select(t, key.cast<Tensor>());
+  bool sequence = py::isinstance<py::array>(key) || py::isinstance<py::list>(key);
   if (!sequence && py::hasattr(key, "__index__"))  // int, numpy integer scalars
-    return ops::select(t, key.attr("__index__")().cast<int64_t>());
-  Tensor indices;
-  if (py::isinstance<Tensor>(key)) {
-    indices = key.cast<Tensor>();
-  } else {
-    FG_CHECK(sequence, TypeError,
-             "[index] expected an int, a slice or integer indices, got "
-                 << type_name(key));
-    py::array array = py::module_::import("numpy").attr("asarray")(key);
-    char kind = array.dtype().kind();
-    FG_CHECK(array.size() == 0 || kind == 'i' || kind == 'u', TypeError,
-             "[index] expected integer indices, got an array of "
-                 << py::str(array.dtype()).cast<std::string>());
-    indices = copy_from_numpy(array.attr("astype")("int64").cast<py::array>());
-  }
-  FG_CHECK(indices.dtype() == DType::Int64, TypeError,
-           "[index] expected int64 indices, got " << dtype_name(indices.dtype()));
-  return ops::index_select(t, indices);
+    return ops::select(t, index_value(key, t));
+  FG_CHECK(sequence, TypeError,
+           "[index] expected an int, a slice or integer indices, got " << type_name(key));
+  return ops::index_select(t, index_array(key, t));
 }
 
 void bind_tensor(py::module_& m) {

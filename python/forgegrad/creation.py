@@ -85,12 +85,19 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """start, start + step, ... before end. Integer arguments give int64, exact over all of
+    int64 (a float would round them past 2**53); an int64 arange of other numbers truncates
+    them to integers first, as PyTorch does."""
     if end is None:
         start, end = 0, start
+    integral = all(is_int(v) for v in (start, end, step))
     if dtype is None:
-        integral = all(isinstance(v, (int, np.integer)) and not isinstance(v, builtins.bool)
-                       for v in (start, end, step))
         dtype = _C.dtype.int64 if integral else _C.dtype.float32
+    if integral and dtype == _C.dtype.int64:
+        for v in (start, end, step):
+            if not -2**63 <= v < 2**63:
+                raise ValueError(f"[arange] {v} does not fit int64")
+        return _finish(_C._arange_int64(int(start), int(end), int(step), device), requires_grad)
     return _finish(_C.arange(float(start), float(end), float(step), dtype, device), requires_grad)
 
 

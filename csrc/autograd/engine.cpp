@@ -34,6 +34,35 @@ void record(Tensor& out, const char* name, std::initializer_list<Tensor> inputs,
   out.impl()->requires_grad = true;
 }
 
+// What a node holds that can hold other nodes: its inputs, and the tensors its rule captured.
+struct NodeRemains {
+  std::vector<Tensor> inputs;
+  BackwardFn backward;
+};
+// The remains the outermost ~Node of this thread is freeing; null when none is running.
+static thread_local std::vector<NodeRemains>* nodes_being_freed = nullptr;
+
+// Freeing a node frees its tensors, whose grad_fn are nodes: plain destructors would recurse
+// once per op of a chain, and a graph of some 100,000 ops overflows the stack. So a node
+// freed while another is being freed hands its remains to that outer one, which frees them
+// in a loop: the stack holds at most two nodes' destructors, whatever the graph's depth.
+Node::~Node() {
+  NodeRemains remains{std::move(inputs), nullptr};
+  remains.backward.swap(backward);  // swap: a moved-from std::function need not be empty
+  if (nodes_being_freed) {
+    nodes_being_freed->push_back(std::move(remains));
+    return;
+  }
+  std::vector<NodeRemains> pending;
+  pending.push_back(std::move(remains));
+  nodes_being_freed = &pending;
+  while (!pending.empty()) {
+    NodeRemains next = std::move(pending.back());
+    pending.pop_back();
+  }  // `next` is freed here: the nodes it held last push their own remains onto `pending`
+  nodes_being_freed = nullptr;
+}
+
 // Nodes in an order where every node comes before the nodes of its inputs. Owning
 // pointers, so that freeing the graph as it runs cannot free a node still to be visited.
 static std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>& root) {

@@ -20,6 +20,11 @@ struct SavedVersion {
 };
 
 struct Node {
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  ~Node();  // frees the graph below it from a loop, never by recursion (engine.cpp)
+
   std::string name;
   std::vector<Tensor> inputs;  // the op's tensor inputs, undefined where not differentiated
   BackwardFn backward;

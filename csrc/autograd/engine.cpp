@@ -73,12 +73,15 @@ static std::vector<std::shared_ptr<Node>> topological_order(const std::shared_pt
   std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{root, 0}};  // graphs can be deep
   while (!stack.empty()) {
     auto& [node, next_input] = stack.back();
+    std::unique_lock<std::mutex> lock(node->mutex);
     if (next_input < node->inputs.size()) {
-      const Tensor& input = node->inputs[next_input++];
+      Tensor input = node->inputs[next_input++];
+      lock.unlock();
       if (!input.defined() || !input.grad_fn()) continue;
       const std::shared_ptr<Node>& child = input.grad_fn();
       if (seen.insert(child.get()).second) stack.push_back({child, 0});
     } else {
+      lock.unlock();
       postorder.push_back(node);
       stack.pop_back();
     }
@@ -124,6 +127,7 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
   std::vector<std::shared_ptr<Node>> order = topological_order(root.grad_fn());
   std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), gradient}};
   for (const std::shared_ptr<Node>& node : order) {
+    std::lock_guard<std::mutex> lock(node->mutex);
     FG_CHECK(!node->released, RuntimeError,
              "[backward] trying to backward through the graph a second time (or to use a "
              "result after its graph was freed); its buffers were freed by the first backward. "
@@ -157,7 +161,10 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
     }
   }
   if (!retain_graph)
-    for (const std::shared_ptr<Node>& node : order) node->inputs.clear();
+    for (const std::shared_ptr<Node>& node : order) {
+      std::lock_guard<std::mutex> lock(node->mutex);
+      node->inputs.clear();
+    }
 }
 
 }  // namespace fg

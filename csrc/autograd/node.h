@@ -2,6 +2,7 @@
 // its output to the gradients of those inputs. Ops record nodes with fg::record().
 #pragma once
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ struct Node {
   BackwardFn backward;
   std::vector<SavedVersion> versions;  // of every input and the output, at record time
   bool released = false;       // the graph was freed by a backward without retain_graph
+  // Guards inputs, backward and released: backward may run in several threads at once (the
+  // GIL is released) over one graph, which one of them may be freeing.
+  std::mutex mutex;
 };
 
 // Thread-local grad mode (no_grad switches it off).

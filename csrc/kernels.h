@@ -5,6 +5,8 @@
 #pragma once
 #include <cstdint>
 
+#include "core/host_device.h"
+
 namespace fg {
 
 enum class BinaryOp { Add, Sub, Mul, Div };
@@ -20,6 +22,12 @@ struct AdamOptions {
   bool amsgrad, maximize;
   bool decoupled_weight_decay;  // AdamW: p *= 1 - lr * weight_decay, instead of g += wd * p
 };
+
+// Whether a loss kernel's target is one of C classes. The ops check targets before each
+// kernel, so one outside [0, C) comes from a write they could not see (numpy's into a
+// from_numpy target, another thread's): its row's losses and gradients become NaN, and
+// nothing outside the row is read or written.
+FG_HOST_DEVICE inline bool is_class(int64_t target, int64_t C) { return target >= 0 && target < C; }
 
 }  // namespace fg
 

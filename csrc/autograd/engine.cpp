@@ -1,3 +1,5 @@
+#include <array>
+#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -34,6 +36,35 @@ void record(Tensor& out, const char* name, std::initializer_list<Tensor> inputs,
   out.impl()->requires_grad = true;
 }
 
+// What a node holds that can hold other nodes: its inputs, and the tensors its rule captured.
+struct NodeRemains {
+  std::vector<Tensor> inputs;
+  BackwardFn backward;
+};
+// The remains the outermost ~Node of this thread is freeing; null when none is running.
+static thread_local std::vector<NodeRemains>* nodes_being_freed = nullptr;
+
+// Freeing a node frees its tensors, whose grad_fn are nodes: plain destructors would recurse
+// once per op of a chain, and a graph of some 100,000 ops overflows the stack. So a node
+// freed while another is being freed hands its remains to that outer one, which frees them
+// in a loop: the stack holds at most two nodes' destructors, whatever the graph's depth.
+Node::~Node() {
+  NodeRemains remains{std::move(inputs), nullptr};
+  remains.backward.swap(backward);  // swap: a moved-from std::function need not be empty
+  if (nodes_being_freed) {
+    nodes_being_freed->push_back(std::move(remains));
+    return;
+  }
+  std::vector<NodeRemains> pending;
+  pending.push_back(std::move(remains));
+  nodes_being_freed = &pending;
+  while (!pending.empty()) {
+    NodeRemains next = std::move(pending.back());
+    pending.pop_back();
+  }  // `next` is freed here: the nodes it held last push their own remains onto `pending`
+  nodes_being_freed = nullptr;
+}
+
 // Nodes in an order where every node comes before the nodes of its inputs. Owning
 // pointers, so that freeing the graph as it runs cannot free a node still to be visited.
 static std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>& root) {
@@ -42,12 +73,15 @@ static std::vector<std::shared_ptr<Node>> topological_order(const std::shared_pt
   std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{root, 0}};  // graphs can be deep
   while (!stack.empty()) {
     auto& [node, next_input] = stack.back();
+    std::unique_lock<std::mutex> lock(node->mutex);
     if (next_input < node->inputs.size()) {
-      const Tensor& input = node->inputs[next_input++];
+      Tensor input = node->inputs[next_input++];
+      lock.unlock();
       if (!input.defined() || !input.grad_fn()) continue;
       const std::shared_ptr<Node>& child = input.grad_fn();
       if (seen.insert(child.get()).second) stack.push_back({child, 0});
     } else {
+      lock.unlock();
       postorder.push_back(node);
       stack.pop_back();
     }
@@ -65,7 +99,16 @@ static bool can_adopt(const Tensor& grad) {
          !grad.requires_grad() && grad.is_leaf() && !grad.impl()->copy_of_view;
 }
 
+// One lock per leaf, from a fixed table by the leaf's address: backward runs without the GIL,
+// so threads backpropagating into one shared leaf would otherwise race on its .grad (a
+// read-add-write, or two adoptions of which one is lost).
+static std::mutex& leaf_lock(const TensorImpl* leaf) {
+  static std::array<std::mutex, 64> locks;
+  return locks[(reinterpret_cast<uintptr_t>(leaf) / alignof(TensorImpl)) % locks.size()];
+}
+
 static void accumulate_into_leaf(const Tensor& leaf, Tensor grad) {
+  std::lock_guard<std::mutex> lock(leaf_lock(leaf.impl()));
   Tensor existing = leaf.grad();
   if (existing.defined())
     ops::add_(existing, grad);
@@ -84,6 +127,7 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
   std::vector<std::shared_ptr<Node>> order = topological_order(root.grad_fn());
   std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), gradient}};
   for (const std::shared_ptr<Node>& node : order) {
+    std::lock_guard<std::mutex> lock(node->mutex);
     FG_CHECK(!node->released, RuntimeError,
              "[backward] trying to backward through the graph a second time (or to use a "
              "result after its graph was freed); its buffers were freed by the first backward. "
@@ -117,7 +161,10 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
     }
   }
   if (!retain_graph)
-    for (const std::shared_ptr<Node>& node : order) node->inputs.clear();
+    for (const std::shared_ptr<Node>& node : order) {
+      std::lock_guard<std::mutex> lock(node->mutex);
+      node->inputs.clear();
+    }
 }
 
 }  // namespace fg

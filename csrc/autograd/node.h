@@ -2,6 +2,7 @@
 // its output to the gradients of those inputs. Ops record nodes with fg::record().
 #pragma once
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -20,11 +21,19 @@ struct SavedVersion {
 };
 
 struct Node {
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  ~Node();  // frees the graph below it from a loop, never by recursion (engine.cpp)
+
   std::string name;
   std::vector<Tensor> inputs;  // the op's tensor inputs, undefined where not differentiated
   BackwardFn backward;
   std::vector<SavedVersion> versions;  // of every input and the output, at record time
   bool released = false;       // the graph was freed by a backward without retain_graph
+  // Guards inputs, backward and released: backward may run in several threads at once (the
+  // GIL is released) over one graph, which one of them may be freeing.
+  std::mutex mutex;
 };
 
 // Thread-local grad mode (no_grad switches it off).

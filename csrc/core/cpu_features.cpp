@@ -5,10 +5,7 @@
 #include <cstring>
 
 #include "core/error.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "cpu/parallel.h"
 
 namespace fg {
 
@@ -73,19 +70,11 @@ std::vector<std::string> cpu_feature_names() {
   return names;
 }
 
-int get_num_threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
+int get_num_threads() { return cpu::thread_count(); }
 
 void set_num_threads(int n) {
   FG_CHECK(n >= 1, ValueError, "[set_num_threads] expected a thread count >= 1, got " << n);
-#ifdef _OPENMP
-  omp_set_num_threads(n);
-#endif
+  cpu::set_thread_count(n);
 }
 
 }  // namespace fg

@@ -55,11 +55,7 @@ static void for_each_block(const int64_t* shape, int ndim, const Block& block) {
   int64_t n = ndim ? shape[ndim - 1] : 1, rows = 1;
   for (int d = 0; d + 1 < ndim; ++d) rows *= shape[d];
   if (n == 0 || rows == 0) return;
-  int threads = 1;
-#ifdef _OPENMP
-  threads = omp_get_max_threads();
-#endif
-  if (rows >= threads) {
+  if (rows >= thread_count()) {
     parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / n),
                  [&](int64_t begin, int64_t end) { block(begin, end, 0, n); });
   } else {

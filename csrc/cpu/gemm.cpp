@@ -17,6 +17,7 @@
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "cpu/gemm_kernels.h"
+#include "cpu/parallel.h"
 #include "kernels.h"
 
 #ifdef _OPENMP
@@ -256,7 +257,7 @@ constexpr int64_t kPackCostInMultiplyAdds = 8;
 ThreadGrid choose_thread_grid(int MR, int NR, int64_t M, int64_t N, int64_t K) {
   int64_t max_threads = 1;
 #ifdef _OPENMP
-  if (!omp_in_parallel()) max_threads = omp_get_max_threads();
+  if (!omp_in_parallel()) max_threads = thread_count();
 #endif
   // In double: M * N * K can pass the int64 range before the division.
   double multiply_adds = double(M) * double(N) * double(K);

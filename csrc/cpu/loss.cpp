@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 
 #include "cpu/parallel.h"
@@ -18,6 +19,11 @@ void cross_entropy_forward(float* losses, const float* logits, const int64_t* ta
   parallel_for(N, row_grain(C), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float* x = logits + r * C;
+      int64_t t = targets[r];  // read once: it may be changing
+      if (!is_class(t, C)) {
+        losses[r] = NAN;
+        continue;
+      }
       float m = x[0];
       double row_sum = 0;
       for (int64_t c = 0; c < C; ++c) {
@@ -27,7 +33,7 @@ void cross_entropy_forward(float* losses, const float* logits, const int64_t* ta
       double exp_sum = 0;
       for (int64_t c = 0; c < C; ++c) exp_sum += vexp(x[c] - m);
       double lse = m + std::log(exp_sum);
-      double loss = lse - (1.0 - label_smoothing) * x[targets[r]];
+      double loss = lse - (1.0 - label_smoothing) * x[t];
       // Only with smoothing: 0 * sum would make a masked (-inf) logit's row NaN.
       if (label_smoothing != 0.0f) loss -= (label_smoothing / C) * row_sum;
       losses[r] = static_cast<float>(loss);
@@ -44,6 +50,11 @@ void cross_entropy_backward(float* dlogits, const float* dlosses, const float* l
     for (int64_t r = begin; r < end; ++r) {
       const float* x = logits + r * C;
       float* dx = dlogits + r * C;
+      int64_t t = targets[r];
+      if (!is_class(t, C)) {
+        std::fill(dx, dx + C, NAN);
+        continue;
+      }
       float m = x[0];
       for (int64_t c = 0; c < C; ++c)
         if (x[c] > m || x[c] != x[c]) m = x[c];
@@ -51,7 +62,7 @@ void cross_entropy_backward(float* dlogits, const float* dlosses, const float* l
       for (int64_t c = 0; c < C; ++c) exp_sum += (dx[c] = vexp(x[c] - m));
       float scale = static_cast<float>(dlosses[r] / exp_sum);
       for (int64_t c = 0; c < C; ++c) dx[c] = dx[c] * scale - dlosses[r] * off_target;
-      dx[targets[r]] -= dlosses[r] * (1.0f - label_smoothing);
+      dx[t] -= dlosses[r] * (1.0f - label_smoothing);
     }
   });
 }
@@ -59,14 +70,23 @@ void cross_entropy_backward(float* dlogits, const float* dlosses, const float* l
 // log_probs (N, C), targets (N) -> losses (N)
 void nll_loss_forward(float* losses, const float* log_probs, const int64_t* targets, int64_t N,
                       int64_t C) {
-  for (int64_t r = 0; r < N; ++r) losses[r] = -log_probs[r * C + targets[r]];
+  for (int64_t r = 0; r < N; ++r) {
+    int64_t t = targets[r];
+    losses[r] = is_class(t, C) ? -log_probs[r * C + t] : NAN;
+  }
 }
 
 // dlosses (N) -> dlog_probs (N, C), zero off the targets
 void nll_loss_backward(float* dlog_probs, const float* dlosses, const int64_t* targets,
                        int64_t N, int64_t C) {
   fill(dlog_probs, 0.0f, N * C);
-  for (int64_t r = 0; r < N; ++r) dlog_probs[r * C + targets[r]] = -dlosses[r];
+  for (int64_t r = 0; r < N; ++r) {
+    int64_t t = targets[r];
+    if (is_class(t, C))
+      dlog_probs[r * C + t] = -dlosses[r];
+    else
+      std::fill(dlog_probs + r * C, dlog_probs + (r + 1) * C, NAN);
+  }
 }
 
 // x, t (n) -> losses (n); the log1p(exp(-|x|)) form never overflows.

@@ -1,6 +1,7 @@
 // Threading and vectorization helpers shared by the CPU kernels.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 
 #ifdef _OPENMP
@@ -22,6 +23,23 @@
 
 namespace fg::cpu {
 
+// The number of threads every OpenMP region of forgegrad's may use: one count for the whole
+// process, as in PyTorch, so that fg.set_num_threads reaches threads started later too
+// (omp_set_num_threads sets only the calling thread's). It starts at OpenMP's default
+// (OMP_NUM_THREADS, else the cores); each region passes it as its num_threads clause.
+// Inline, so that the kernels need nothing outside csrc/cpu (tests/cuda_emulation links them
+// alone): the program or library holds one.
+inline std::atomic<int>& thread_count_setting() {
+#ifdef _OPENMP
+  static std::atomic<int> count{omp_get_max_threads()};
+#else
+  static std::atomic<int> count{1};
+#endif
+  return count;
+}
+inline int thread_count() { return thread_count_setting().load(std::memory_order_relaxed); }
+inline void set_thread_count(int n) { thread_count_setting().store(n, std::memory_order_relaxed); }
+
 // Elements per thread below which an elementwise kernel stays on one thread (about 50-100 us
 // of work). Waking the pool costs microseconds on an idle machine, but on a loaded one a
 // parallel region waits until the scheduler runs every thread: a small model's training step
@@ -33,7 +51,7 @@ constexpr int64_t kElementwiseGrain = 1 << 17;
 template <typename Body>
 void parallel_for(int64_t n, int64_t grain, const Body& body) {
 #ifdef _OPENMP
-  int64_t max_threads = std::min<int64_t>(omp_get_max_threads(), n / std::max<int64_t>(grain, 1));
+  int64_t max_threads = std::min<int64_t>(thread_count(), n / std::max<int64_t>(grain, 1));
   if (max_threads > 1 && !omp_in_parallel()) {
 #pragma omp parallel num_threads(static_cast<int>(max_threads))
     {

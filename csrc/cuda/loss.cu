@@ -27,7 +27,12 @@ void cross_entropy_forward(float* losses, const float* logits, const int64_t* ta
                  for (int64_t c = g.lane; c < C; c += G) exp_sum += expf(x[c] - m);
                  exp_sum = g.sum(exp_sum);
                  if (g.lane != 0) return;
-                 double loss = m + log(exp_sum) - (1.0 - label_smoothing) * x[targets[row]];
+                 int64_t t = targets[row];  // read once: it may be changing
+                 if (!is_class(t, C)) {
+                   losses[row] = NAN;
+                   return;
+                 }
+                 double loss = m + log(exp_sum) - (1.0 - label_smoothing) * x[t];
                  // Only with smoothing: 0 * sum would make a masked (-inf) logit's row NaN.
                  if (label_smoothing != 0.0f) loss -= (label_smoothing / C) * row_sum;
                  losses[row] = static_cast<float>(loss);
@@ -50,9 +55,10 @@ void cross_entropy_backward(float* dlogits, const float* dlosses, const float* l
                  for (int64_t c = g.lane; c < C; c += G) exp_sum += expf(x[c] - m);
                  float scale = static_cast<float>(dlosses[row] / g.sum(exp_sum));
                  int64_t t = targets[row];
+                 float invalid = is_class(t, C) ? 0.0f : NAN;
                  for (int64_t c = g.lane; c < C; c += G)
                    dx[c] = expf(x[c] - m) * scale - dlosses[row] * off_target -
-                           (c == t ? dlosses[row] * (1.0f - label_smoothing) : 0.0f);
+                           (c == t ? dlosses[row] * (1.0f - label_smoothing) : 0.0f) + invalid;
                });
 }
 
@@ -60,15 +66,23 @@ void cross_entropy_backward(float* dlogits, const float* dlosses, const float* l
 void nll_loss_forward(float* losses, const float* log_probs, const int64_t* targets, int64_t N,
                       int64_t C) {
   launch_for_each("nll_loss_forward", N,
-                  [=] __device__(int64_t r) { losses[r] = -log_probs[r * C + targets[r]]; });
+                  [=] __device__(int64_t r) {
+                    int64_t t = targets[r];
+                    losses[r] = is_class(t, C) ? -log_probs[r * C + t] : NAN;
+                  });
 }
 
 // dlosses (N) -> dlog_probs (N, C), zero off the targets
 void nll_loss_backward(float* dlog_probs, const float* dlosses, const int64_t* targets, int64_t N,
                        int64_t C) {
   fill(dlog_probs, 0.0f, N * C);
-  launch_for_each("nll_loss_backward", N,
-                  [=] __device__(int64_t r) { dlog_probs[r * C + targets[r]] = -dlosses[r]; });
+  launch_for_each("nll_loss_backward", N, [=] __device__(int64_t r) {
+    int64_t t = targets[r];
+    if (is_class(t, C))
+      dlog_probs[r * C + t] = -dlosses[r];
+    else
+      for (int64_t c = 0; c < C; ++c) dlog_probs[r * C + c] = NAN;
+  });
 }
 
 // x, t (n) -> losses (n) = max(x, 0) - x t + log(1 + exp(-|x|))

@@ -11,10 +11,11 @@ namespace fg::cpu {
 // x (n) -> y (n). NaN passes through (NaN < 0 is false, so it keeps x).
 FG_ELEMENTWISE_KERNEL(relu_forward, (float* y, const float* x, int64_t n), (y, x, n),
                      y[i] = x[i] < 0.0f ? 0.0f : x[i])
+// Zero where x <= 0, so a NaN input passes its gradient on, as in PyTorch.
 FG_ELEMENTWISE_KERNEL(relu_backward, (float* dx, const float* dy, const float* x, int64_t n),
                      (dx, dy, x, n), {
                        float g = dy[i];  // read either way: a conditional load would branch
-                       dx[i] = x[i] > 0.0f ? g : 0.0f;
+                       dx[i] = x[i] <= 0.0f ? 0.0f : g;
                      })
 
 FG_ELEMENTWISE_KERNEL(leaky_relu_forward, (float* y, const float* x, float slope, int64_t n),
@@ -66,13 +67,15 @@ FG_SIMD static void gelu_tanh_forward(float* y, const float* x, int64_t n) {
     y[i] = x[i] * vsigmoid(2.0f * u);
   }
 }
-// d/dx [x s] = s + x * 2 s (1 - s) * du/dx, s = sigmoid(2u)
+// d/dx [x s] = s + x * 2 s (1 - s) * du/dx, s = sigmoid(2u). Where s saturates, s (1 - s) is
+// 0 and x du/dx may be inf (|x| > 6e12 overflows x^3): the term is 0 there, not 0 * inf = NaN.
 FG_SIMD static void gelu_tanh_backward(float* dx, const float* dy, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     float u = kSqrt2OverPi * (x[i] + kGeluCubic * x[i] * x[i] * x[i]);
     float s = vsigmoid(2.0f * u);
+    float ds = 2.0f * s * (1.0f - s);
     float du = kSqrt2OverPi * (1.0f + 3.0f * kGeluCubic * x[i] * x[i]);
-    dx[i] = dy[i] * (s + x[i] * 2.0f * s * (1.0f - s) * du);
+    dx[i] = dy[i] * (s + (ds == 0.0f ? 0.0f : x[i] * ds * du));
   }
 }
 

@@ -134,10 +134,10 @@ FG_ELEMENTWISE_KERNEL(sqrt_forward, (float* y, const float* x, int64_t n), (y, x
               y[i] = std::sqrt(x[i]))
 FG_ELEMENTWISE_KERNEL(abs_forward, (float* y, const float* x, int64_t n), (y, x, n),
               y[i] = std::fabs(x[i]))
-// d|x| = sign(x), 0 at 0 (NaN propagates through the product)
+// d|x| = sign(x), 0 at 0 and at NaN: PyTorch's sign(NaN) is 0, so abs and l1_loss pass no
+// NaN gradient back from a NaN input.
 FG_ELEMENTWISE_KERNEL(abs_backward, (float* dx, const float* dy, const float* x, int64_t n),
-              (dx, dy, x, n),
-              dx[i] = dy[i] * (x[i] > 0 ? 1.0f : (x[i] < 0 ? -1.0f : (x[i] == 0 ? 0.0f : x[i]))))
+              (dx, dy, x, n), dx[i] = dy[i] * (x[i] > 0 ? 1.0f : (x[i] < 0 ? -1.0f : 0.0f)))
 FG_ELEMENTWISE_KERNEL(pow_forward, (float* y, const float* x, double exponent, int64_t n),
               (y, x, exponent, n), y[i] = pow_value(x[i], exponent))
 FG_ELEMENTWISE_KERNEL(pow_backward,

@@ -17,8 +17,9 @@ constexpr float kInvSqrt2 = 0.7071067811865476f, kInvSqrt2Pi = 0.398942280401432
 // x (n) -> y (n). NaN passes through (NaN < 0 is false, so it keeps x).
 FG_CUDA_ELEMENTWISE(relu_forward, (float* y, const float* x, int64_t n),
                     y[i] = x[i] < 0.0f ? 0.0f : x[i])
+// Zero where x <= 0, so a NaN input passes its gradient on, as in PyTorch.
 FG_CUDA_ELEMENTWISE(relu_backward, (float* dx, const float* dy, const float* x, int64_t n),
-                    dx[i] = x[i] > 0.0f ? dy[i] : 0.0f)
+                    dx[i] = x[i] <= 0.0f ? 0.0f : dy[i])
 
 FG_CUDA_ELEMENTWISE(leaky_relu_forward, (float* y, const float* x, float slope, int64_t n),
                     y[i] = x[i] < 0.0f ? x[i] * slope : x[i])
@@ -63,8 +64,9 @@ void gelu_backward(float* dx, const float* dy, const float* x, bool tanh_approxi
     if (tanh_approximation) {
       float u = kSqrt2OverPi * (v + kGeluCubic * v * v * v);
       float s = sigmoid(2.0f * u);
+      float ds = 2.0f * s * (1.0f - s);  // 0 where s saturates, and x du/dx may be inf there
       float du = kSqrt2OverPi * (1.0f + 3.0f * kGeluCubic * v * v);
-      dx[i] = dy[i] * (s + v * 2.0f * s * (1.0f - s) * du);
+      dx[i] = dy[i] * (s + (ds == 0.0f ? 0.0f : v * ds * du));
     } else {
       float cdf = 0.5f * erfcf(-v * kInvSqrt2);
       float pdf = kInvSqrt2Pi * expf(-0.5f * v * v);

@@ -109,10 +109,9 @@ FG_CUDA_ELEMENTWISE(exp_forward, (float* y, const float* x, int64_t n), y[i] = e
 FG_CUDA_ELEMENTWISE(log_forward, (float* y, const float* x, int64_t n), y[i] = logf(x[i]))
 FG_CUDA_ELEMENTWISE(sqrt_forward, (float* y, const float* x, int64_t n), y[i] = sqrtf(x[i]))
 FG_CUDA_ELEMENTWISE(abs_forward, (float* y, const float* x, int64_t n), y[i] = fabsf(x[i]))
-// d|x| = sign(x), 0 at 0 (NaN propagates through the product)
+// d|x| = sign(x), 0 at 0 and at NaN (PyTorch's sign(NaN) is 0)
 FG_CUDA_ELEMENTWISE(abs_backward, (float* dx, const float* dy, const float* x, int64_t n),
-                    dx[i] = dy[i] *
-                            (x[i] > 0 ? 1.0f : (x[i] < 0 ? -1.0f : (x[i] == 0 ? 0.0f : x[i]))))
+                    dx[i] = dy[i] * (x[i] > 0 ? 1.0f : (x[i] < 0 ? -1.0f : 0.0f)))
 FG_CUDA_ELEMENTWISE(pow_forward, (float* y, const float* x, double exponent, int64_t n),
                     y[i] = pow_value(x[i], exponent))
 FG_CUDA_ELEMENTWISE(pow_backward,

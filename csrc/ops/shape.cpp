@@ -33,9 +33,9 @@ Tensor reshape(const Tensor& x, const Shape& shape, const char* op) {
 }
 
 Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
-  if (x.dim() == 0) return reshape(x, {1});
   int64_t start = wrap_dim(start_dim, x.dim(), "flatten");
   int64_t end = wrap_dim(end_dim, x.dim(), "flatten");
+  if (x.dim() == 0) return reshape(x, {1});  // dims 0 and -1 only, as PyTorch checks
   FG_CHECK(start <= end, ValueError,
            "[flatten] start_dim " << start_dim << " comes after end_dim " << end_dim);
   Shape shape(x.shape().begin(), x.shape().begin() + start);

@@ -1,0 +1,884 @@
+"""The fuzz driver: hypothesis over one op family, run in a child process by test_fuzz.py.
+
+    python tests/fuzz_driver.py FAMILY CASE_FILE
+
+Every op is one line of SPECS: its name, the forgegrad call, a float64 numpy reference and the
+reference gradient (PyTorch's conventions at NaN, inf and 0 written out). Each case either
+gives the reference's answer (forward and backward) or raises a clean exception whose message
+names the op ("[op] ..."). The case is written to CASE_FILE before it runs, so that if the
+process dies by a signal, the parent names the case that killed it. Exits 0 when every case
+passed; otherwise hypothesis prints the shrunk failing case and the exit status is 1.
+
+Set CI to run the fixed derandomized sequence; FG_FUZZ_EXAMPLES sets the examples per family.
+"""
+import math
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
+
+import forgegrad as fg
+
+F = fg.nn.functional
+np.seterr(all="ignore")  # the references meet NaN and inf on purpose
+CLEAN_ERRORS = (ValueError, TypeError, IndexError, MemoryError, RuntimeError)
+MAX_EXAMPLES = int(os.environ.get("FG_FUZZ_EXAMPLES", "150"))
+CASE_FILE = None  # set by main()
+
+# ---- values ------------------------------------------------------------------------------
+
+# The values that broke things before: NaN, infinities, signed zeros, denormals, the float32
+# extremes, and the edges of exp's range.
+SPECIAL = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1e-40, -1e-40, 1.4e-45, 3e38, -3e38,
+           3.4028235e38, 1.1754944e-38, 88.8, -104.0, 1.0, -1.0, 1e-20, 1e20, 1e15, -1e15]
+MODERATE = st.floats(-4, 4, width=32)
+WILD = st.one_of(MODERATE, st.sampled_from(SPECIAL), st.floats(width=32))
+
+
+def arrays(shape, wild, positive=False):
+    """float32 arrays: moderate values (every gradient is checked) or wild ones."""
+    moderate = st.floats(0.0625, 4, width=32) if positive else MODERATE
+    return hnp.arrays(np.float32, shape, elements=WILD if wild else moderate)
+
+
+shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5)
+
+
+def describe(**parts):
+    def one(v):
+        if isinstance(v, list):
+            return "[" + ", ".join(one(x) for x in v) + "]"
+        if isinstance(v, np.ndarray):
+            return f"np.array({v.tolist()!r}, dtype=np.{v.dtype}).reshape({v.shape})"
+        return repr(v)
+    return ", ".join(f"{k}={one(v)}" for k, v in parts.items())
+
+
+def record_case(family, **parts):
+    text = f"[{family}] " + describe(**parts)
+    with open(CASE_FILE, "w") as f:
+        f.write(text + "\n")
+    return text
+
+
+# ---- comparison --------------------------------------------------------------------------
+
+def to_numpy(t):
+    return t.detach().numpy()
+
+
+def assert_close(actual, expected, what, rtol=1e-4, atol=1e-6, lenient=None):
+    """actual (forgegrad's float32) against expected (float64 rounded to float32): NaN where
+    NaN, the same infinity where infinite, close elsewhere. Positions where `lenient` is True
+    (inputs at the float32 extremes, where float32 intermediates overflow) are not compared."""
+    actual = np.asarray(actual)
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected = np.asarray(expected, dtype=np.float64).astype(np.float32).astype(np.float64)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape}, expected {expected.shape}"
+    if actual.dtype == np.bool_ or expected.size == 0:
+        assert np.array_equal(actual, expected.astype(actual.dtype)), f"{what}: {actual} != {expected}"
+        return
+    a = actual.astype(np.float64)
+    skip = np.zeros(a.shape, bool) if lenient is None else np.broadcast_to(lenient, a.shape)
+    bad_nan = np.isnan(expected) != np.isnan(a)
+    inf = np.isinf(expected) | np.isinf(a)
+    bad_inf = inf & ~np.isnan(expected) & ~np.isnan(a) & (a != expected)
+    finite = np.isfinite(expected) & np.isfinite(a)
+    with np.errstate(invalid="ignore", over="ignore"):
+        bad_value = finite & (np.abs(a - expected) > atol + rtol * np.abs(expected))
+    bad = (bad_nan | bad_inf | bad_value) & ~skip
+    assert not bad.any(), (f"{what}: {int(bad.sum())} of {bad.size} wrong; at "
+                           f"{np.argwhere(bad)[:4].tolist()}: got {a[bad][:4]}, "
+                           f"expected {expected[bad][:4]}")
+
+
+def extreme(*arrays_):
+    """Positions (broadcast) where an input is non-finite or near the float32 limits."""
+    masks = [~np.isfinite(x) | (np.abs(x) > 1e18) | ((x != 0) & (np.abs(x) < 1e-18))
+             for x in arrays_]
+    return np.broadcast_arrays(*masks)[0] if len(masks) == 1 else np.logical_or.reduce(
+        np.broadcast_arrays(*masks))
+
+
+def run_clean(op, fn):
+    """fn() -> (result, None), or (None, the exception) when it is a clean one."""
+    try:
+        return fn(), None
+    except CLEAN_ERRORS as e:
+        assert str(e).startswith("[") or isinstance(e, MemoryError), \
+            f"{op}: {type(e).__name__} without an [op] prefix: {e}"
+        return None, e
+
+
+def sum_to(g, shape):
+    """A broadcast gradient summed back to an input's shape."""
+    g = np.asarray(g, np.float64)
+    while g.ndim > len(shape):
+        g = g.sum(0)
+    for d, n in enumerate(shape):
+        if n == 1 and g.shape[d] != 1:
+            g = g.sum(d, keepdims=True)
+    return g.reshape(shape)
+
+
+def sign_torch(x):
+    """torch.sign: 0 at NaN (and at +-0), so that abs and l1_loss pass no NaN gradient."""
+    return np.where(np.isnan(x), 0.0, np.sign(x))
+
+
+def errstate(fn):
+    def wrapped(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+    return wrapped
+
+
+# ---- the op table ------------------------------------------------------------------------
+
+@dataclass(repr=False)
+class Spec:
+    name: str
+    fg: Callable                      # (*forgegrad tensors) -> tensor
+    ref: Callable                     # (*float64 arrays) -> array
+    grad: Optional[Callable] = None   # (g, *float64 arrays) -> gradient per input (broadcast)
+    positive: bool = False            # moderate values drawn from (0.05, 4): the op's domain
+    strict_wild: bool = False         # extremes compared too (the op's NaN/inf rules are exact)
+    rtol: float = 1e-4
+
+    def __repr__(self):
+        return self.name
+
+
+def _sig(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _phi(x):
+    return 0.5 * np.vectorize(math.erfc, otypes=[float])(-x / math.sqrt(2))
+
+
+_C0, _C1 = math.sqrt(2 / math.pi), 0.044715
+
+
+def _gelu_tanh(x):
+    return 0.5 * x * (1 + np.tanh(_C0 * (x + _C1 * x ** 3)))
+
+
+def _gelu_tanh_grad(x):
+    t = np.tanh(_C0 * (x + _C1 * x ** 3))
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _C0 * (1 + 3 * _C1 * x * x)
+
+
+UNARY = [
+    Spec("neg", lambda x: -x, lambda x: -x, lambda g, x: (-g,), strict_wild=True),
+    Spec("exp", fg.exp, np.exp, lambda g, x: (g * np.exp(x),)),
+    Spec("log", fg.log, np.log, lambda g, x: (g / x,), positive=True),
+    Spec("sqrt", fg.sqrt, np.sqrt, lambda g, x: (g / (2 * np.sqrt(x)),), positive=True),
+    Spec("abs", fg.abs, np.abs, lambda g, x: (g * sign_torch(x),), strict_wild=True),
+    Spec("relu", F.relu, lambda x: np.where(x < 0, 0.0, x),
+         lambda g, x: (np.where(x <= 0, 0.0, g),), strict_wild=True),  # NaN: gradient passes
+    Spec("leaky_relu", lambda x: F.leaky_relu(x, 0.2), lambda x: np.where(x < 0, 0.2 * x, x),
+         lambda g, x: (np.where(x > 0, g, 0.2 * g),), strict_wild=True),
+    Spec("gelu", F.gelu, lambda x: x * _phi(x),
+         lambda g, x: (g * (_phi(x) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)),)),
+    Spec("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"), _gelu_tanh,
+         lambda g, x: (g * _gelu_tanh_grad(x),)),
+    Spec("tanh", F.tanh, np.tanh, lambda g, x: (g * (1 - np.tanh(x) ** 2),)),
+    Spec("sigmoid", F.sigmoid, _sig, lambda g, x: (g * _sig(x) * (1 - _sig(x)),)),
+    Spec("silu", F.silu, lambda x: x * _sig(x),
+         lambda g, x: (g * _sig(x) * (1 + x * (1 - _sig(x))),)),
+    Spec("clamp", lambda x: fg.clamp(x, -1.0, 2.0), lambda x: np.minimum(np.maximum(x, -1), 2),
+         lambda g, x: (np.where((x >= -1) & (x <= 2), g, 0.0),), strict_wild=True),
+    # clamp with min > max: the max wins (PyTorch).
+    Spec("clamp_crossed", lambda x: fg.clamp(x, 2.0, -1.0), lambda x: np.full_like(x, -1.0),
+         lambda g, x: (np.zeros_like(x),), strict_wild=True),
+    Spec("pow2", lambda x: x ** 2, lambda x: x ** 2, lambda g, x: (2 * g * x,)),
+    Spec("pow3", lambda x: x ** 3, lambda x: x ** 3, lambda g, x: (3 * g * x * x,)),
+    Spec("pow_half", lambda x: x ** 0.5, np.sqrt, lambda g, x: (0.5 * g * x ** -0.5,),
+         positive=True),
+    Spec("pow_neg1", lambda x: x ** -1, lambda x: 1 / x, lambda g, x: (-g / (x * x),),
+         positive=True),
+    Spec("pow_big_odd", lambda x: x ** 2147483647, lambda x: np.power(x, 2147483647.0),
+         None, strict_wild=True),
+]
+
+BINARY = [
+    Spec("add", lambda a, b: a + b, lambda a, b: a + b, lambda g, a, b: (g, g), strict_wild=True),
+    Spec("sub", lambda a, b: a - b, lambda a, b: a - b, lambda g, a, b: (g, -g),
+         strict_wild=True),
+    Spec("mul", lambda a, b: a * b, lambda a, b: a * b, lambda g, a, b: (g * b, g * a),
+         strict_wild=True),
+    Spec("div", lambda a, b: a / b, lambda a, b: a / b,
+         lambda g, a, b: (g / b, -g * a / (b * b)), strict_wild=True),
+    Spec("eq", lambda a, b: a == b, np.equal, strict_wild=True),
+    Spec("ne", lambda a, b: a != b, np.not_equal, strict_wild=True),
+    Spec("lt", lambda a, b: a < b, np.less, strict_wild=True),
+    Spec("le", lambda a, b: a <= b, np.less_equal, strict_wild=True),
+    Spec("gt", lambda a, b: a > b, np.greater, strict_wild=True),
+    Spec("ge", lambda a, b: a >= b, np.greater_equal, strict_wild=True),
+]
+
+SPEC_BY_NAME = {s.name: s for s in UNARY + BINARY}
+
+
+def leaf(x, grad=True):
+    t = fg.tensor(x)
+    return t.requires_grad_() if grad and t.dtype == fg.float32 else t
+
+
+def check_grads(leaves, expected_grads, out_shape, lenient, what, rtol=1e-4):
+    """Each leaf's .grad against its expected gradient, given over the output's shape
+    (broadcast) and summed back to the leaf's; `lenient` (output shape) marks positions not
+    compared."""
+    for i, (t, expected) in enumerate(zip(leaves, expected_grads)):
+        if not t.requires_grad:
+            continue
+        skip = sum_to(np.broadcast_to(lenient, out_shape).astype(float), t.shape) > 0
+        assert t.grad is not None, f"{what}: no gradient for input {i}"
+        assert_close(to_numpy(t.grad), sum_to(np.broadcast_to(expected, out_shape), t.shape),
+                     f"{what} d(input {i})", rtol=rtol, lenient=skip)
+
+
+# ---- families ----------------------------------------------------------------------------
+
+@st.composite
+def elementwise_cases(draw, table, arity):
+    """(spec, wild, inputs, seed)"""
+    spec = SPEC_BY_NAME[draw(st.sampled_from([s.name for s in table]))]
+    wild = draw(st.booleans())
+    if arity == 2:
+        shape_a, shape_b = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3,
+                                                                  max_side=4)).input_shapes
+        if draw(st.integers(0, 9)) == 0:  # sometimes shapes that do not broadcast
+            shape_b = tuple(s + 1 for s in shape_b)
+        inputs = [draw(arrays(shape_a, wild)), draw(arrays(shape_b, wild))]
+    else:
+        inputs = [draw(arrays(draw(shapes), wild, spec.positive))]
+    return spec.name, wild, inputs, draw(st.integers(0, 2**31 - 1))
+
+
+def run_elementwise(case, family):
+    name, wild, inputs, seed = case
+    spec = SPEC_BY_NAME[name]
+    record_case(family, op=name, wild=wild, inputs=inputs, seed=seed)
+    x64 = [x.astype(np.float64) for x in inputs]
+    try:
+        expected = errstate(spec.ref)(*x64)
+    except ValueError:  # numpy could not broadcast: forgegrad must refuse cleanly
+        _, err = run_clean(spec.name, lambda: spec.fg(*[leaf(x) for x in inputs]))
+        assert err is not None, f"{spec.name}: shapes {[x.shape for x in inputs]} accepted"
+        return
+    leaves = [leaf(x, spec.grad is not None) for x in inputs]
+    out = spec.fg(*leaves)
+    lenient = None if (spec.strict_wild or not wild) else extreme(*x64)
+    assert_close(to_numpy(out), expected, spec.name, rtol=spec.rtol, lenient=lenient)
+    if spec.grad is None or out.dtype != fg.float32:
+        return
+    g = np.random.default_rng(seed).uniform(-2, 2, out.shape).astype(np.float32)
+    out.backward(fg.tensor(g))
+    expected_grads = errstate(spec.grad)(g.astype(np.float64), *x64)
+    # div's gradient -(g / b) (a / b) overflows float32 where the float64 one does not.
+    exact = not wild or (spec.strict_wild and spec.name != "div")
+    grad_lenient = np.zeros(out.shape, bool) if exact else np.broadcast_to(extreme(*x64), out.shape)
+    check_grads(leaves, expected_grads, out.shape, grad_lenient, spec.name, spec.rtol)
+
+
+def expect_same_outcome(op, fg_call, ref_call):
+    """Runs the numpy reference; where it refuses (bad dim, empty max...) forgegrad must
+    refuse cleanly too. Returns (forgegrad's result, the reference) or None after a refusal."""
+    try:
+        expected = errstate(ref_call)()
+    except (ValueError, IndexError, TypeError) as e:
+        _, err = run_clean(op, fg_call)
+        assert err is not None, f"{op}: numpy refused ({e}), forgegrad accepted"
+        return None
+    return fg_call(), expected
+
+
+def as_axis(dim, ndim):
+    """numpy's axis for a torch dim; a 0-d tensor reduces over dim 0 / -1 as over nothing."""
+    if ndim == 0:
+        dims = dim if isinstance(dim, tuple) else (dim,)
+        if dim is not None and all(d in (0, -1) for d in dims):
+            return ()
+    return dim
+
+
+# ---- reductions: sum, mean (dims, keepdim), max (full, dim), argmax -----------------------
+
+@st.composite
+def reduce_cases(draw):
+    op = draw(st.sampled_from(["sum", "mean", "max", "max_dim", "argmax"]))
+    x = draw(arrays(draw(shapes), draw(st.booleans())))
+    k = max(x.ndim, 1)
+    one_dim = st.integers(-k - 1, k)
+    if op in ("sum", "mean"):
+        dim = draw(st.one_of(st.none(), one_dim, st.lists(one_dim, min_size=1, max_size=3)
+                             .map(tuple)))
+    elif op == "max_dim":
+        dim = draw(one_dim)
+    elif op == "argmax":
+        dim = draw(st.one_of(st.none(), one_dim))
+    else:
+        dim = None
+    return op, x, dim, draw(st.booleans()), draw(st.integers(0, 2**31 - 1))
+
+
+def run_reduce(case, family):
+    op, x, dim, keepdim, seed = case
+    record_case(family, op=op, x=x, dim=dim, keepdim=keepdim, seed=seed)
+    x64 = x.astype(np.float64)
+    axis = as_axis(dim, x.ndim)
+    t = leaf(x)
+    if op in ("sum", "mean"):
+        def ref():
+            if isinstance(axis, tuple) and len(set(a % max(x.ndim, 1) for a in axis)) < len(axis):
+                raise ValueError("repeated dim")
+            total = np.sum(x64, axis=axis, keepdims=keepdim)
+            if op == "sum":
+                return total
+            # the float32 sum over the count, as PyTorch: mean([3e38, 3e38]) is inf
+            count = x.size // max(np.size(total), 1) if x.size else 0
+            return np.float32(total).astype(np.float64) / count
+        outcome = expect_same_outcome(op, lambda: getattr(fg, op)(t, dim=dim, keepdim=keepdim),
+                                      ref)
+        if outcome is None:
+            return
+        out, expected = outcome
+        assert_close(to_numpy(out), expected, op)
+        g = np.random.default_rng(seed).uniform(-2, 2, out.shape).astype(np.float32)
+        out.backward(fg.tensor(g))
+        g_keep = g.reshape(np.sum(x64, axis=axis, keepdims=True).shape)
+        count = x.size // g_keep.size if g_keep.size else 1  # elements per reduced value
+        expected_grad = np.broadcast_to(g_keep, x.shape) / (count if op == "mean" else 1)
+        assert_close(to_numpy(t.grad), expected_grad, f"{op} gradient")
+    elif op == "max":
+        outcome = expect_same_outcome(op, lambda: fg.max(t), lambda: np.max(x64))
+        if outcome is None:
+            return
+        out, expected = outcome
+        assert_close(to_numpy(out), expected, op)
+        out.backward()
+        # ties share the gradient evenly, as in PyTorch; a NaN maximum is shared by the NaNs
+        ties = np.isnan(x64) if np.isnan(expected) else x64 == expected
+        assert_close(to_numpy(t.grad), ties / ties.sum(), "max gradient")
+    elif op == "max_dim":
+        outcome = expect_same_outcome(op, lambda: fg.max(t, dim, keepdim),
+                                      lambda: np.max(x64, axis=axis, keepdims=keepdim))
+        if outcome is None:
+            return
+        (values, indices), expected = outcome
+        assert_close(to_numpy(values), expected, "max(dim) values")
+        expected_idx = np.zeros(np.shape(expected), np.int64) if x.ndim == 0 else \
+            np.argmax(x64, axis=dim, keepdims=keepdim)
+        assert np.array_equal(indices.numpy(), expected_idx), \
+            f"max(dim) indices {indices.numpy()} != {expected_idx}"
+        values.backward(fg.ones(values.shape))
+        if x.ndim:
+            hit = np.zeros(x.shape)
+            np.put_along_axis(hit, np.argmax(x64, axis=dim, keepdims=True), 1.0, axis=dim)
+            assert_close(to_numpy(t.grad), hit, "max(dim) gradient")
+    else:
+        def ref():
+            if dim is None:
+                return np.argmax(x64) if x.size else np.argmax(x64)  # empty: numpy refuses
+            return np.zeros((), np.int64) if x.ndim == 0 and axis == () else \
+                np.argmax(x64, axis=dim, keepdims=keepdim)
+        outcome = expect_same_outcome(op, lambda: fg.argmax(t, dim=dim, keepdim=keepdim), ref)
+        if outcome is None:
+            return
+        out, expected = outcome
+        if dim is None and keepdim:  # PyTorch keeps every dim as 1
+            expected = np.reshape(expected, (1,) * x.ndim)
+        assert np.array_equal(out.numpy(), expected), f"argmax {out.numpy()} != {expected}"
+
+
+# ---- softmax, log_softmax ----------------------------------------------------------------
+
+@errstate
+def softmax64(x, axis):
+    if x.ndim == 0:
+        x = x.reshape(1)
+        return softmax64(x, 0)[0], None
+    m = np.max(x, axis=axis, keepdims=True) if x.size else x
+    m = np.where(np.isneginf(m), 0.0, m)  # an all -inf line: NaN, as PyTorch gives
+    e = np.exp(x - m)
+    total = e.sum(axis=axis, keepdims=True)
+    return e / total, (x - m) - np.log(total)
+
+
+@st.composite
+def softmax_cases(draw):
+    x = draw(arrays(draw(shapes), draw(st.booleans())))
+    k = max(x.ndim, 1)
+    return (draw(st.sampled_from(["softmax", "log_softmax"])), x, draw(st.integers(-k - 1, k)),
+            draw(st.integers(0, 2**31 - 1)))
+
+
+def run_softmax(case, family):
+    op, x, dim, seed = case
+    record_case(family, op=op, x=x, dim=dim, seed=seed)
+    x64 = x.astype(np.float64)
+    t = leaf(x)
+    if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
+        _, err = run_clean(op, lambda: getattr(F, op)(t, dim))
+        assert err is not None, f"{op}: dim {dim} accepted for shape {x.shape}"
+        return
+    out = getattr(F, op)(t, dim)
+    if x.ndim == 0:
+        p = np.float64(1.0) if np.isfinite(x64) else np.float64(np.nan)
+        logp = np.log(p)
+    else:
+        p, logp = softmax64(x64, dim)
+    assert_close(to_numpy(out), p if op == "softmax" else logp, op, rtol=2e-4)
+    g = np.random.default_rng(seed).uniform(-2, 2, out.shape).astype(np.float32)
+    out.backward(fg.tensor(g))
+    g64, axis = g.astype(np.float64), (dim if x.ndim else None)
+    with np.errstate(all="ignore"):
+        if op == "softmax":
+            expected = p * (g64 - np.sum(g64 * p, axis=axis, keepdims=x.ndim > 0))
+        else:
+            expected = g64 - p * np.sum(g64, axis=axis, keepdims=x.ndim > 0)
+    # Lines holding a float32 extreme: the float32 products in the backward overflow.
+    lenient = np.broadcast_to(np.any(np.abs(x64) > 1e30, axis=axis, keepdims=x.ndim > 0),
+                              x.shape) & np.isfinite(p).all()
+    assert_close(to_numpy(t.grad), expected, f"{op} gradient", rtol=2e-4, atol=1e-5,
+                 lenient=lenient)
+
+
+# ---- losses ------------------------------------------------------------------------------
+
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+@st.composite
+def loss_cases(draw):
+    op = draw(st.sampled_from(["mse_loss", "l1_loss", "binary_cross_entropy_with_logits",
+                               "cross_entropy", "nll_loss"]))
+    wild = draw(st.booleans())
+    reduction = draw(st.sampled_from(REDUCTIONS + ["avg"] * (draw(st.integers(0, 19)) == 0)))
+    if op in ("cross_entropy", "nll_loss"):
+        n, c = draw(st.integers(0, 5)), draw(st.integers(0, 5))
+        x = draw(arrays((n, c), wild))
+        target = np.array(draw(st.lists(st.integers(-1 if c else 0, c if c else 0),
+                                        min_size=n, max_size=n)), np.int64)
+        smoothing = draw(st.sampled_from([0.0, 0.1, 0.5, 1.0, -0.1, 1.5])) \
+            if op == "cross_entropy" else 0.0
+    else:
+        shape = draw(shapes)
+        x = draw(arrays(shape, wild))
+        target = draw(arrays(shape, wild))
+        smoothing = 0.0
+    return op, x, target, reduction, smoothing, draw(st.integers(0, 2**31 - 1))
+
+
+@errstate
+def loss64(op, x, t, smoothing):
+    """(per-element losses, their gradient with respect to x and to t (or None))"""
+    if op == "mse_loss":
+        return (x - t) ** 2, 2 * (x - t), -2 * (x - t)
+    if op == "l1_loss":
+        return np.abs(x - t), sign_torch(x - t), -sign_torch(x - t)
+    if op == "binary_cross_entropy_with_logits":
+        return (np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x))), _sig(x) - t, -x)
+    n, c = x.shape
+    if not (0 <= smoothing <= 1) or np.any((t < 0) | (t >= c)):
+        raise ValueError("target or label_smoothing out of range")
+    rows = np.arange(n)
+    if op == "nll_loss":
+        dx = np.zeros_like(x)
+        dx[rows, t] = -1
+        return -x[rows, t], dx, None
+    p, logp = softmax64(x, 1) if x.size else (x, x)
+    q = np.full_like(x, smoothing / max(c, 1))
+    q[rows, t] += 1 - smoothing
+    # -sum(q log p), the smoothing part only where smoothing is on (0 * -inf is no term)
+    loss = -(1 - smoothing) * logp[rows, t]
+    if smoothing:
+        loss = loss - smoothing / max(c, 1) * logp.sum(1)
+    return loss, p - q, None
+
+
+def run_loss(case, family):
+    op, x, target, reduction, smoothing, seed = case
+    record_case(family, op=op, x=x, target=target, reduction=reduction,
+                label_smoothing=smoothing, seed=seed)
+    xt = leaf(x)
+    tt = leaf(target)
+    kwargs = {"reduction": reduction}
+    if op == "cross_entropy":
+        kwargs["label_smoothing"] = smoothing
+    x64 = x.astype(np.float64)
+
+    def ref():
+        if reduction not in REDUCTIONS:
+            raise ValueError("reduction")
+        losses, dx, dt = loss64(op, x64, target.astype(np.float64) if dt_float else target,
+                                smoothing)
+        return losses, dx, dt
+    dt_float = target.dtype == np.float32
+    outcome = expect_same_outcome(op, lambda: getattr(F, op)(xt, tt, **kwargs), ref)
+    if outcome is None:
+        return
+    out, (losses, dx, dt) = outcome
+    count = losses.size
+    with np.errstate(all="ignore"):
+        expected = {"none": losses, "sum": np.sum(losses),
+                    "mean": np.sum(losses) / count if count else np.nan}[reduction]
+    wild_inputs = extreme(x64) if op in ("cross_entropy", "nll_loss") else \
+        extreme(x64, target.astype(np.float64))
+    lenient = np.any(wild_inputs) & ~np.isnan(expected)
+    assert_close(to_numpy(out), expected, op, rtol=2e-4, atol=1e-5, lenient=lenient)
+    g = np.random.default_rng(seed).uniform(-2, 2, out.shape).astype(np.float64)
+    out.backward(fg.tensor(g.astype(np.float32)))
+    scale = {"none": 1.0, "sum": 1.0, "mean": 1.0 / count if count else 0.0}[reduction]
+    row_g = g.reshape(-1, 1) if op in ("cross_entropy", "nll_loss") and reduction == "none" \
+        else g
+    with np.errstate(all="ignore"):
+        expected_dx = row_g * scale * dx
+    # l1's gradient at NaN is exact (sign(NaN) = 0, PyTorch); elsewhere extremes may overflow
+    # float32 intermediates.
+    grad_lenient = np.zeros(x.shape, bool) if op == "l1_loss" else \
+        np.broadcast_to(np.any(wild_inputs, axis=-1, keepdims=True) if x.ndim else wild_inputs,
+                        x.shape)
+    assert_close(to_numpy(xt.grad), expected_dx, f"{op} d(input)", rtol=2e-4, atol=1e-5,
+                 lenient=grad_lenient)
+    if dt is not None and tt.grad is not None:
+        with np.errstate(all="ignore"):
+            expected_dt = g * scale * dt
+        assert_close(to_numpy(tt.grad), expected_dt, f"{op} d(target)", rtol=2e-4, atol=1e-5,
+                     lenient=None if op == "l1_loss" else extreme(x64, target.astype(float)))
+
+
+# ---- matmul and linear -------------------------------------------------------------------
+
+@st.composite
+def matmul_cases(draw):
+    op = draw(st.sampled_from(["matmul", "linear"]))
+    n, k, m, b = (draw(st.integers(0, 5)) for _ in range(4))
+    k2 = k if draw(st.integers(0, 9)) else k + 1  # sometimes inner dimensions that differ
+    if op == "matmul":
+        shape_a = draw(st.sampled_from([(k,), (n, k), (b, n, k)]))
+        shape_b = draw(st.sampled_from([(k2,), (k2, m), (b, k2, m)]))
+    else:
+        shape_a = draw(st.sampled_from([(k,), (n, k), (b, n, k)]))
+        shape_b = (m, k2)
+    wild = draw(st.booleans())
+    a, w = draw(arrays(shape_a, wild)), draw(arrays(shape_b, wild))
+    bias = draw(st.one_of(st.none(), arrays((m,), wild))) if op == "linear" else None
+    return op, a, w, bias, draw(st.integers(0, 2**31 - 1))
+
+
+def _matmul_grads(g, a, b):
+    """d(a @ b) for numpy matmul shapes: 1-D operands as rows/columns, batch dims summed."""
+    a2 = a[None] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    out_shape = np.matmul(a2, b2).shape
+    g2 = g.reshape(out_shape)
+    da = sum_to(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+    db = sum_to(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape) if b2.ndim >= 2 else None
+    if b2.ndim > a2.ndim or b2.ndim == 3 and a2.ndim == 3:
+        db = np.matmul(np.swapaxes(np.broadcast_to(a2, out_shape[:-2] + a2.shape[-2:]), -1, -2),
+                       g2)
+        db = db if b.ndim == 3 else db.sum(0)
+    return da, db.reshape(b.shape)
+
+
+def run_matmul(case, family):
+    op, a, w, bias, seed = case
+    record_case(family, op=op, a=a, w=w, bias=bias, seed=seed)
+    a64, w64 = a.astype(np.float64), w.astype(np.float64)
+    ta, tw = leaf(a), leaf(w)
+    tb = None if bias is None else leaf(bias)
+    if op == "matmul":
+        outcome = expect_same_outcome(op, lambda: fg.matmul(ta, tw), lambda: a64 @ w64)
+    else:
+        outcome = expect_same_outcome(
+            op, lambda: F.linear(ta, tw, tb),
+            lambda: a64 @ w64.T + (0 if bias is None else bias.astype(np.float64)))
+    if outcome is None:
+        return
+    out, expected = outcome
+    wild = extreme(a64).any() or extreme(w64).any() or (bias is not None and extreme(
+        bias.astype(np.float64)).any())
+    k = a.shape[-1]
+    scale = k * max(1.0, float(np.max(np.abs(a64), initial=0))) * max(
+        1.0, float(np.max(np.abs(w64), initial=0)))
+    lenient = np.full(np.shape(expected), bool(wild))
+    assert_close(to_numpy(out), expected, op, rtol=1e-4, atol=1e-6 * scale, lenient=lenient)
+    if wild:
+        return
+    g = np.random.default_rng(seed).uniform(-2, 2, out.shape)
+    out.backward(fg.tensor(g.astype(np.float32)))
+    g = g.astype(np.float32).astype(np.float64)
+    if op == "matmul":
+        da, dw = _matmul_grads(g, a64, w64)
+    else:
+        da, dwt = _matmul_grads(g, a64, w64.T)
+        dw = dwt.T
+        if tb is not None:
+            assert_close(to_numpy(tb.grad), sum_to(g, (1,) * (g.ndim - 1) + bias.shape)
+                         .reshape(bias.shape), "linear d(bias)", atol=1e-5 * scale)
+    assert_close(to_numpy(ta.grad), da, f"{op} d(input)", atol=1e-5 * scale)
+    assert_close(to_numpy(tw.grad), dw, f"{op} d(weight)", atol=1e-5 * scale)
+
+
+# ---- shapes: reshape, view, flatten, transpose, indexing, huge sizes ----------------------
+
+@st.composite
+def shape_cases(draw):
+    op = draw(st.sampled_from(["reshape", "view", "flatten", "transpose", "index_int",
+                               "index_slice", "index_tensor", "empty_huge"]))
+    shape = draw(shapes)
+    x = draw(arrays(shape, False))
+    k = max(x.ndim, 1)
+    if op in ("reshape", "view"):
+        size = x.size
+        target = draw(st.one_of(
+            st.permutations(shape).map(tuple),
+            st.just((size,)), st.just((-1,)),
+            st.lists(st.integers(-1, 6), max_size=4).map(tuple),
+            # element counts that overflow int64 (issue 12: view/reshape overflow)
+            st.sampled_from([(2**62 + 1, 4), (2**32, 2**32), (2**63 - 1, 2), (-1, 2**62)])))
+        arg = target
+    elif op == "flatten":
+        arg = (draw(st.integers(-k - 1, k)), draw(st.integers(-k - 1, k)))
+    elif op == "transpose":
+        arg = (draw(st.integers(-k - 1, k)), draw(st.integers(-k - 1, k)))
+    elif op == "index_int":
+        n = shape[0] if shape else 0
+        arg = draw(st.integers(-n - 2, n + 1))
+    elif op == "index_slice":
+        arg = slice(draw(st.one_of(st.none(), st.integers(-7, 7))),
+                    draw(st.one_of(st.none(), st.integers(-7, 7))),
+                    draw(st.one_of(st.none(), st.integers(1, 3))))
+    elif op == "index_tensor":
+        n = shape[0] if shape else 0
+        arg = np.array(draw(st.lists(st.integers(-n - 1, n), max_size=5)), np.int64)
+    else:
+        arg = tuple(draw(st.lists(st.sampled_from([2**20, 2**31, 2**40, 2**62, 0, 3]),
+                                  min_size=1, max_size=4)))
+    return op, x, arg, draw(st.integers(0, 2**31 - 1))
+
+
+def run_shape(case, family):
+    op, x, arg, seed = case
+    record_case(family, op=op, x=x, arg=arg, seed=seed)
+    x64 = x.astype(np.float64)
+    t = leaf(x)
+    if op == "empty_huge":
+        numel = math.prod(arg)
+        out, err = run_clean(op, lambda: fg.empty(arg))
+        if numel * 4 > 2**50:
+            assert err is not None, f"empty{arg}: {numel} elements allocated"
+        elif 0 < numel * 4 <= 2**30:
+            assert err is None and tuple(out.shape) == arg, f"empty{arg}: {err!r}"
+        else:  # may not fit this machine; empty ones forgegrad refuses (PyTorch makes them)
+            assert err is not None or tuple(out.shape) == arg
+        return
+
+    if op in ("reshape", "view") and x.size == 0 and max(arg, default=0) > 2**40:
+        # numpy cannot hold such a shape even empty; PyTorch gives it (zeros(0).reshape(-1,
+        # 2**62) is (0, 2**62)): either that or a clean refusal.
+        out, err = run_clean(op, lambda: t.reshape(*arg) if op == "reshape" else t.view(*arg))
+        assert err is not None or (out.numel() == 0 and all(
+            a in (-1, b) for a, b in zip(arg, out.shape))), f"{op}{arg}: {out.shape}"
+        return
+
+    def ref():
+        if op in ("reshape", "view"):
+            return x64.reshape(arg)
+        if op == "flatten":
+            if x.ndim == 0:
+                if arg[0] not in (0, -1) or arg[1] not in (0, -1):
+                    raise IndexError("dim")
+                return x64.reshape(1)
+            s, e = (np.core.multiarray.normalize_axis_index(d, x.ndim) for d in arg)
+            if s > e:
+                raise ValueError("start after end")
+            return x64.reshape(x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:])
+        if op == "transpose":
+            if x.ndim == 0:
+                if arg[0] not in (0, -1) or arg[1] not in (0, -1):
+                    raise IndexError("dim")
+                return x64
+            return np.swapaxes(x64, *arg)
+        if x.ndim == 0:
+            raise IndexError("0-d")
+        if op == "index_tensor":
+            return x64[arg]
+        return x64[arg]
+    call = {
+        "reshape": lambda: t.reshape(*arg),
+        "view": lambda: t.view(*arg),
+        "flatten": lambda: fg.flatten(t, *arg),
+        "transpose": lambda: fg.transpose(t, *arg),
+        "index_int": lambda: t[arg],
+        "index_slice": lambda: t[arg],
+        "index_tensor": lambda: t[fg.tensor(arg)],
+    }[op]
+    outcome = expect_same_outcome(op, call, ref)
+    if outcome is None:
+        return
+    out, expected = outcome
+    assert_close(to_numpy(out), expected, op)
+    g = np.random.default_rng(seed).uniform(-2, 2, out.shape)
+    out.backward(fg.tensor(g.astype(np.float32)))
+    g = g.astype(np.float32).astype(np.float64)
+    if op in ("reshape", "view", "flatten"):
+        expected_grad = g.reshape(x.shape)
+    elif op == "transpose":
+        expected_grad = g if x.ndim == 0 else np.swapaxes(g, *arg)
+    else:
+        expected_grad = np.zeros(x.shape)
+        np.add.at(expected_grad, arg, g)
+    assert_close(to_numpy(t.grad), expected_grad, f"{op} gradient")
+
+
+# ---- nn modules: Linear, Sequential -------------------------------------------------------
+
+@st.composite
+def nn_cases(draw):
+    n, d_in, hidden, d_out = (draw(st.integers(0, 6)) for _ in range(4))
+    return (draw(st.sampled_from(["Linear", "Sequential"])), draw(st.booleans()),
+            draw(arrays((n, d_in), False)), hidden, d_out, draw(st.integers(0, 2**31 - 1)))
+
+
+def run_nn(case, family):
+    kind, bias, x, hidden, d_out, seed = case
+    record_case(family, module=kind, bias=bias, x=x, hidden=hidden, out=d_out, seed=seed)
+    fg.manual_seed(seed)
+    d_in = x.shape[1]
+
+    def build():
+        if kind == "Linear":
+            return [fg.nn.Linear(d_in, d_out, bias=bias)]
+        return [fg.nn.Linear(d_in, hidden, bias=bias), fg.nn.ReLU(),
+                fg.nn.Linear(hidden, d_out, bias=bias), fg.nn.Tanh()]
+    layers, err = run_clean("Linear", build)
+    if err is not None:  # forgegrad refuses layers of 0 features (PyTorch makes them)
+        assert 0 in (d_in, d_out) or kind == "Sequential" and hidden == 0, err
+        return
+    model = layers[0] if kind == "Linear" else fg.nn.Sequential(*layers)
+    t = leaf(x)
+    out = model(t)
+    # numpy forward, keeping what the backward needs
+    h, saved = x.astype(np.float64), []
+    for layer in layers:
+        saved.append(h)
+        if isinstance(layer, fg.nn.Linear):
+            h = h @ to_numpy(layer.weight).astype(np.float64).T
+            if layer.bias is not None:
+                h = h + to_numpy(layer.bias)
+        elif isinstance(layer, fg.nn.ReLU):
+            h = np.maximum(h, 0)
+        else:
+            h = np.tanh(h)
+    assert_close(to_numpy(out), h, f"{kind} forward", atol=1e-5)
+    g = np.random.default_rng(seed).uniform(-2, 2, out.shape).astype(np.float32)
+    out.backward(fg.tensor(g))
+    g = g.astype(np.float64)
+    for layer, inp in zip(reversed(layers), reversed(saved)):
+        if isinstance(layer, fg.nn.Linear):
+            w = to_numpy(layer.weight).astype(np.float64)
+            assert_close(to_numpy(layer.weight.grad), g.T @ inp, f"{kind} d(weight)", atol=1e-5)
+            if layer.bias is not None:
+                assert_close(to_numpy(layer.bias.grad), g.sum(0), f"{kind} d(bias)", atol=1e-5)
+            g = g @ w
+        elif isinstance(layer, fg.nn.ReLU):
+            g = np.where(inp <= 0, 0.0, g)
+        else:
+            g = g * (1 - np.tanh(inp) ** 2)
+    assert_close(to_numpy(t.grad), g, f"{kind} d(input)", atol=1e-5)
+
+
+# ---- dtypes: every float op refuses other dtypes with a clean TypeError --------------------
+
+DTYPE_OPS = {
+    **{s.name: s.fg for s in UNARY},
+    **{s.name: (lambda f: lambda x: f(x, x))(s.fg) for s in BINARY},
+    "sum": fg.sum, "mean": fg.mean, "max": fg.max, "argmax": fg.argmax,
+    "softmax": F.softmax, "log_softmax": F.log_softmax, "matmul": lambda x: fg.matmul(x, fg.transpose(x, 0, -1)),
+    "mse_loss": lambda x: F.mse_loss(x, x), "cross_entropy": lambda x: F.cross_entropy(
+        x.reshape(1, -1), fg.tensor([0])),
+}
+
+
+@st.composite
+def dtype_cases(draw):
+    dtype = draw(st.sampled_from([np.int64, np.bool_, np.uint8, np.float64, np.int32,
+                                  np.float16]))
+    x = draw(hnp.arrays(dtype, draw(st.sampled_from([(3,), (2, 3)])),
+                        elements=st.integers(0, 1) if dtype == np.bool_ else st.integers(0, 9)))
+    return draw(st.sampled_from(sorted(DTYPE_OPS))), x, draw(st.booleans())
+
+
+def run_dtype(case, family):
+    op, x, via_from_numpy = case
+    record_case(family, op=op, x=x, via_from_numpy=via_from_numpy)
+    if via_from_numpy:
+        t, err = run_clean("from_numpy", lambda: fg.from_numpy(x))
+        if x.dtype in (np.float64, np.int32, np.float16):
+            assert isinstance(err, TypeError), f"from_numpy({x.dtype}) gave {t or err!r}"
+            return
+    else:
+        t = fg.tensor(x)
+    fn = DTYPE_OPS[op]
+    if t.dtype == fg.float32:
+        fn(t)  # tensor() converted to float32: the op runs
+        return
+    out, err = run_clean(op, lambda: fn(t))
+    # comparisons and argmax/max are defined on integers; the rest is float32 math
+    if err is None:
+        assert op in ("eq", "ne", "lt", "le", "gt", "ge", "argmax", "max"), \
+            f"{op} accepted {t.dtype}, gave {out}"
+    else:
+        assert isinstance(err, TypeError), f"{op} on {t.dtype}: {type(err).__name__}: {err}"
+
+
+# ---- driver ------------------------------------------------------------------------------
+
+FAMILIES = {
+    "unary": (elementwise_cases(UNARY, 1), run_elementwise),
+    "binary": (elementwise_cases(BINARY, 2), run_elementwise),
+    "reduce": (reduce_cases(), run_reduce),
+    "softmax": (softmax_cases(), run_softmax),
+    "loss": (loss_cases(), run_loss),
+    "matmul": (matmul_cases(), run_matmul),
+    "shape": (shape_cases(), run_shape),
+    "nn": (nn_cases(), run_nn),
+    "dtype": (dtype_cases(), run_dtype),
+    # test_fuzz.py's check that a crash is reported with its case
+    "crash_selftest": (st.just(None), lambda case, family: (
+        record_case(family, what="a deliberate segfault"), os.kill(os.getpid(), signal.SIGSEGV))),
+}
+
+
+def main(family, case_file):
+    global CASE_FILE
+    CASE_FILE = case_file
+    strategy, run = FAMILIES[family]
+    settings_ = settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
+                         derandomize=bool(os.environ.get("CI")), print_blob=True,
+                         suppress_health_check=list(HealthCheck))
+
+    @settings_
+    @given(strategy)
+    def fuzz(case):
+        run(case, family)
+    try:
+        fuzz()
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))

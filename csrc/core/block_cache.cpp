@@ -3,8 +3,18 @@
 #include <algorithm>
 
 #include "core/error.h"
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
 
 namespace fg {
+
+void sanitizer_mark(void* begin, size_t used, size_t size) {
+#ifdef __SANITIZE_ADDRESS__
+  ASAN_UNPOISON_MEMORY_REGION(begin, used);
+  ASAN_POISON_MEMORY_REGION(static_cast<char*>(begin) + used, size - used);
+#endif
+}
 
 BlockCache::BlockCache(std::string device, RawAlloc raw_alloc, RawFree raw_free,
                        size_t max_cached, bool caching)
@@ -42,6 +52,7 @@ void* BlockCache::allocate(size_t nbytes) {
                                          << " bytes; forgegrad's tensors hold " << allocated_
                                          << " bytes there");
   }
+  sanitizer_mark(block, nbytes, size);
   live_[block] = size;
   allocated_ += size;
   peak_ = std::max(peak_, allocated_);
@@ -56,6 +67,7 @@ void BlockCache::release(void* block) {
   live_.erase(found);
   allocated_ -= size;
   if (caching_ && cached_ + size <= max_cached_) {
+    sanitizer_mark(block, 0, size);
     free_blocks_[size].push_back(block);
     cached_ += size;
   } else {

@@ -17,6 +17,12 @@
 
 namespace fg {
 
+// Under AddressSanitizer (FORGEGRAD_SANITIZE): [begin + used, begin + size) is marked
+// unaddressable and [begin, begin + used) addressable, so an access past a tensor's bytes
+// into its block's slack, or into a cached block while it is free, is reported like an
+// overflow or a use after free of malloc's blocks. Nothing otherwise.
+void sanitizer_mark(void* begin, size_t used, size_t size);
+
 class BlockCache {
  public:
   // raw_alloc(bytes) returns null when the system has no memory for it (and throws for any

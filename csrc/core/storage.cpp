@@ -61,6 +61,7 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
   void* data = padded >= nbytes ? std::aligned_alloc(alignment, padded) : nullptr;
   FG_CHECK(data != nullptr, MemoryError,
            "[alloc] could not allocate " << nbytes << " bytes on the cpu");
+  sanitizer_mark(data, nbytes, padded);
   return std::shared_ptr<Storage>(
       new Storage(data, nbytes, device, [data] { std::free(data); }, false));
 }

@@ -16,7 +16,8 @@ inline float bits_to_float(int32_t bits) {
 inline float vexp(float x) {
   // Beyond hi the result overflows float; below lo it underflows even the subnormals.
   const float hi = 88.72283905206835f, lo = -103.97207708f;
-  float clamped = x > hi ? hi : (x < lo ? lo : x);
+  // NaN clamps to lo too (converting it to int below would be undefined); it is put back last.
+  float clamped = x > hi ? hi : (x >= lo ? x : lo);
   // exp(x) = 2^k * exp(r), k = round(x / ln 2), r = x - k ln 2 in two parts for accuracy.
   float kf = clamped * 1.44269504088896341f + 0.5f;
   int32_t k = static_cast<int32_t>(kf);

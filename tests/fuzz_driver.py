@@ -15,6 +15,7 @@ import math
 import os
 import signal
 import sys
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -841,6 +842,390 @@ def run_dtype(case, family):
         assert isinstance(err, TypeError), f"{op} on {t.dtype}: {type(err).__name__}: {err}"
 
 
+# ---- creation: arange, zeros/ones/full/empty, rand/randn, tensor --------------------------
+
+INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
+# What a test may allocate: counts up to this are checked value by value; from HUGE_COUNT on
+# a clean refusal is required (8 PB and more); counts in between are not run (they may fit).
+SMALL_COUNT, HUGE_COUNT = 4096, 2**50
+INT64_EDGES = [INT64_MIN, INT64_MIN + 1, INT64_MAX, INT64_MAX - 1, 2**53, 2**53 + 1, -2**53,
+               2**62, -2**62, 2**31, 0, 1, -1]
+BIG_INTS = st.one_of(st.integers(INT64_MIN, INT64_MAX), st.sampled_from(INT64_EDGES),
+                     st.sampled_from([2**63, -2**63 - 1, 2**64]))  # the last: past int64
+ANY_FLOAT = st.one_of(st.floats(-10, 10), st.sampled_from(
+    [math.nan, math.inf, -math.inf, 0.0, -0.0, 1e-300, 1e300, 2.0**63, -2.0**63, 1e15]),
+    st.floats())
+NUMPY_INT_TYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+                   np.uint64]
+NUMPY_DTYPES = [np.float16, np.float32, np.float64] + NUMPY_INT_TYPES + [np.bool_]
+
+
+def as_int_kind(draw, value):
+    """value as a Python int or, where it fits, a numpy integer scalar of a drawn kind."""
+    kinds = [t for t in NUMPY_INT_TYPES if np.iinfo(t).min <= value <= np.iinfo(t).max]
+    kind = draw(st.sampled_from([int] + kinds))
+    return kind(value)
+
+
+@st.composite
+def creation_cases(draw):
+    op = draw(st.sampled_from(["arange_int", "arange_near", "arange_float", "arange_truncated",
+                               "fill", "random", "tensor"]))
+    if op == "arange_int":  # free over int64 and past it: mostly huge counts or refusals
+        args = [draw(BIG_INTS) for _ in range(3)]
+        if draw(st.booleans()):
+            args[2] = draw(st.integers(-5, 5))
+        args = [as_int_kind(draw, v) for v in args]
+    elif op == "arange_near":  # short ranges anywhere in int64, the extremes included
+        start = draw(BIG_INTS.filter(lambda v: INT64_MIN <= v <= INT64_MAX))
+        step = draw(st.one_of(st.integers(-5, 5), st.sampled_from([2**62, -2**62, INT64_MAX,
+                                                                   INT64_MIN, 2**40])))
+        end = min(max(start + step * draw(st.integers(0, 40)) + draw(st.integers(-2, 2)),
+                      INT64_MIN), INT64_MAX)
+        args = [as_int_kind(draw, v) for v in (start, end, step)]
+    elif op in ("arange_float", "arange_truncated"):
+        start = draw(ANY_FLOAT)
+        step = draw(st.one_of(ANY_FLOAT, st.floats(-3, 3), st.sampled_from([0.1, -0.25, 1e-3])))
+        span = draw(st.one_of(st.floats(-50, 50), ANY_FLOAT))
+        end = start + span if draw(st.booleans()) else draw(ANY_FLOAT)
+        args = [start, end, step]
+    elif op == "fill":
+        sizes = draw(st.lists(st.one_of(st.integers(0, 5), st.sampled_from(
+            [-1, 2**31, 2**40, 2**62, 2**63, 2.0, None, "3", True])), max_size=4))
+        args = [draw(st.sampled_from(["zeros", "ones", "empty", "full", "full_tuple"])), sizes,
+                draw(st.one_of(ANY_FLOAT, BIG_INTS, st.booleans())),
+                draw(st.sampled_from([None, "float32", "int64", "bool", "uint8"]))]
+    elif op == "random":
+        args = [draw(st.sampled_from(["rand", "randn"])), draw(st.lists(st.one_of(
+            st.integers(0, 5), st.sampled_from([-1, 2**40, 2**62])), max_size=3)),
+            draw(st.integers(0, 2**31 - 1))]
+    else:
+        dtype = draw(st.sampled_from(NUMPY_DTYPES))
+        if np.issubdtype(dtype, np.integer):
+            info = np.iinfo(dtype)
+            elements = st.one_of(st.integers(info.min, info.max),
+                                 st.sampled_from([info.min, info.max, 0]))
+        elif dtype == np.bool_:
+            elements = st.booleans()
+        else:
+            elements = st.floats(width=np.finfo(dtype).bits) | st.sampled_from([0.5, -2.75])
+        x = draw(hnp.arrays(dtype, draw(shapes), elements=elements))
+        args = [x, draw(st.sampled_from(["array", "list"])),
+                draw(st.sampled_from([None, None, "float32", "int64", "bool", "uint8"]))]
+    return op, args
+
+
+FG_DTYPES = {"float32": fg.float32, "int64": fg.int64, "bool": fg.bool, "uint8": fg.uint8}
+NP_OF = {"float32": np.float32, "int64": np.int64, "bool": np.bool_, "uint8": np.uint8}
+
+
+def expect_refused(op, fn, *kinds):
+    """fn() must raise a clean exception (of `kinds` when given)."""
+    out, err = run_clean(op, fn)
+    assert err is not None, f"{op}: expected a refusal, got {out!r}"
+    assert not kinds or isinstance(err, kinds), f"{op}: {type(err).__name__}: {err}"
+
+
+def check_arange(op, call, length, values, integral):
+    """length: the reference count (None when the call must be refused); values(n): the
+    reference's n values."""
+    if length is None:
+        return expect_refused(op, call)
+    if SMALL_COUNT < length < HUGE_COUNT:
+        return  # might fit this machine: not run
+    out, err = run_clean(op, call)
+    if length >= HUGE_COUNT:
+        assert err is not None, f"{op}: {length} elements made: {out.shape}"
+        return
+    assert err is None, f"{op}: {err!r}"
+    assert out.dtype == (fg.int64 if integral else fg.float32), f"{op}: dtype {out.dtype}"
+    assert tuple(out.shape) == (length,), f"{op}: shape {out.shape}, expected ({length},)"
+    expected = values(length)
+    if integral:
+        assert out.numpy().tolist() == expected, f"{op}: {out.numpy().tolist()} != {expected}"
+    else:
+        assert_close(out.numpy(), expected, op, rtol=1e-6, atol=0)
+
+
+def int_arange_length(start, end, step):
+    """PyTorch's count, or None where it refuses (zero step, a step away from end)."""
+    if step == 0 or (end - start) * step < 0:
+        return None
+    return max(0, (end - start + step - (1 if step > 0 else -1)) // step)
+
+
+def run_creation(case, family):
+    op, args = case
+    record_case(family, op=op, args=args)
+    if op in ("arange_int", "arange_near"):
+        start, end, step = (int(v) for v in args)
+        fits = all(INT64_MIN <= v <= INT64_MAX for v in (start, end, step))
+        length = int_arange_length(start, end, step) if fits else None
+        check_arange(op, lambda: fg.arange(*args), length,
+                     lambda n: list(range(start, end, step)), integral=True)
+    elif op == "arange_float":
+        start, end, step = args
+        finite = all(math.isfinite(v) for v in args)
+        length = None
+        if finite and step != 0 and (end - start) * step >= 0:
+            quotient = (end - start) / step
+            length = math.ceil(quotient) if math.isfinite(quotient) else HUGE_COUNT
+        check_arange(op, lambda: fg.arange(start, end, step), length,
+                     lambda n: start + np.arange(n) * step, integral=False)
+    elif op == "arange_truncated":  # float bounds, dtype int64: truncated first (PyTorch)
+        fits = all(math.isfinite(v) and -2.0**63 <= v < 2.0**63 for v in args)
+        start, end, step = (int(v) if fits else 0 for v in args)
+        length = int_arange_length(start, end, step) if fits else None
+        check_arange(op, lambda: fg.arange(*args, dtype=fg.int64), length,
+                     lambda n: list(range(start, end, step)), integral=True)
+    elif op == "fill":
+        run_fill(*args)
+    elif op == "random":
+        run_random(*args)
+    else:
+        run_tensor(*args)
+
+
+def expected_numel(sizes):
+    """The element count of `sizes`, or the exception class a clean refusal must have."""
+    if any(isinstance(s, bool) or not isinstance(s, int) for s in sizes):
+        return TypeError
+    if any(s < 0 for s in sizes):  # a size past int64 may be found first: a TypeError
+        return ValueError if all(s <= INT64_MAX for s in sizes) else (ValueError, TypeError)
+    return math.prod(sizes)
+
+
+def check_made(op, call, sizes, bytes_per):
+    """Runs a creation call of `sizes`: a clean refusal where they are bad or past any
+    memory; else the tensor of that shape (returned; None when not run or refused). An empty
+    tensor whose other sizes multiply past any memory may be refused (PyTorch makes it)."""
+    numel = expected_numel(sizes)
+    if not isinstance(numel, int):
+        return expect_refused(op, call, numel)
+    if numel * bytes_per >= HUGE_COUNT:
+        return expect_refused(op, call)
+    if math.prod(s for s in sizes if s) > SMALL_COUNT and numel:
+        return None
+    out, err = run_clean(op, call)
+    assert err is None or numel == 0, f"{op}{tuple(sizes)}: {err!r}"
+    if err is not None:
+        return None
+    assert tuple(out.shape) == tuple(sizes), f"{op}: shape {out.shape}, expected {sizes}"
+    return out
+
+
+def full_reference(value, dtype_name):
+    """(dtype name, the value stored) for full(size, value, dtype), None where PyTorch
+    refuses; "either" where forgegrad may refuse or store (NaN as bool, inf as float32)."""
+    if dtype_name is None:
+        dtype_name = ("bool" if isinstance(value, bool) else
+                      "int64" if isinstance(value, int) else "float32")
+    if dtype_name == "float32":
+        stored = np.float32(value) if abs(float(value)) <= 3.4028235e38 or not math.isfinite(
+            value) else "either"
+        return dtype_name, stored
+    if dtype_name == "bool":
+        return dtype_name, ("either" if isinstance(value, float) and math.isnan(value)
+                            else bool(value))
+    if isinstance(value, float) and not math.isfinite(value):
+        return dtype_name, None
+    truncated = int(value)
+    info = np.iinfo(NP_OF[dtype_name])
+    if not info.min <= truncated <= info.max:
+        return dtype_name, None
+    if dtype_name == "uint8" and value < 0:  # in (-1, 0): truncates to 0; PyTorch refuses
+        return dtype_name, "either" if truncated == 0 else None
+    return dtype_name, truncated
+
+
+def run_fill(kind, sizes, value, dtype_name):
+    dtype = FG_DTYPES.get(dtype_name)
+    size_arg = tuple(sizes)
+    if kind in ("zeros", "ones", "empty"):
+        call = lambda: getattr(fg, kind)(*size_arg, dtype=dtype)  # noqa: E731
+        stored_dtype, stored = dtype_name or "float32", {"zeros": 0, "ones": 1}.get(kind)
+    else:
+        call = (lambda: fg.full(size_arg, value, dtype=dtype)) if kind == "full_tuple" else \
+            (lambda: fg.full(list(size_arg), value, dtype=dtype))
+        stored_dtype, stored = full_reference(value, dtype_name)
+        if stored is None:
+            if isinstance(expected_numel(sizes), int):
+                expect_refused(kind, call, ValueError, TypeError)
+            else:
+                expect_refused(kind, call)
+            return
+    if stored == "either":
+        out, err = run_clean(kind, call)
+        if err is not None:
+            return
+    bytes_per = np.dtype(NP_OF[stored_dtype]).itemsize
+    out = check_made(kind, call, sizes, bytes_per)
+    if out is None:
+        return
+    assert out.dtype == FG_DTYPES[stored_dtype], f"{kind}: dtype {out.dtype}, expected {stored_dtype}"
+    if stored is not None and stored != "either":
+        expected = np.full(size_arg, stored, NP_OF[stored_dtype])
+        assert np.array_equal(out.numpy(), expected, equal_nan=stored_dtype == "float32"), \
+            f"{kind}: {out.numpy()} != {expected}"
+
+
+def run_random(kind, sizes, seed):
+    fn = getattr(fg, kind)
+    fg.manual_seed(seed)
+    out = check_made(kind, lambda: fn(*sizes), sizes, 4)
+    if out is None:
+        return
+    values = out.numpy()
+    assert out.dtype == fg.float32 and np.isfinite(values).all(), f"{kind}: {values}"
+    if kind == "rand":
+        assert ((values >= 0) & (values < 1)).all(), f"rand outside [0, 1): {values}"
+    fg.manual_seed(seed)
+    assert np.array_equal(fn(*sizes).numpy(), values), f"{kind}: not reproducible"
+
+
+def tensor_reference(x, dtype_name):
+    """forgegrad.tensor's documented conversion of x: (dtype name, values, whether a refusal
+    is allowed too); None where it must refuse (values the target cannot hold)."""
+    if dtype_name is None:
+        dtype_name = {"f": "float32", "b": "bool"}.get(x.dtype.kind,
+                                                       "uint8" if x.dtype == np.uint8 else "int64")
+    target = NP_OF[dtype_name]
+    nonfinite = x.dtype.kind == "f" and not np.isfinite(x).all()
+    if dtype_name in ("float32", "bool"):
+        with np.errstate(all="ignore"):  # NaN/inf as bool: True in PyTorch, refused here
+            return dtype_name, x.astype(target), dtype_name == "bool" and nonfinite
+    if nonfinite:
+        return None
+    info = np.iinfo(target)
+    if x.size and (x.min() < info.min or x.max() > info.max):
+        return None  # (PyTorch truncates -0.5 into a uint8 0; forgegrad refuses it)
+    return dtype_name, np.trunc(x).astype(target) if x.dtype.kind == "f" else x.astype(target), \
+        False
+
+
+def run_tensor(x, form, dtype_name):
+    data = x if form == "array" else x.tolist()
+    # a list forgets the numpy dtype: Python floats, ints and bools as numpy reads them back
+    source = x if form == "array" else np.asarray(data) if x.ndim else np.asarray(x.item())
+    reference = tensor_reference(source, dtype_name)
+    call = lambda: fg.tensor(data, dtype=FG_DTYPES.get(dtype_name))  # noqa: E731
+    if reference is None:
+        return expect_refused("tensor", call, ValueError, TypeError)
+    expected_dtype, expected, may_refuse = reference
+    out, err = run_clean("tensor", call)
+    if err is not None and may_refuse:
+        return
+    assert err is None, f"tensor({x.dtype}, {form}, dtype={dtype_name}): {err!r}"
+    assert out.dtype == FG_DTYPES[expected_dtype], \
+        f"tensor({x.dtype}, {form}): dtype {out.dtype}, expected {expected_dtype}"
+    assert tuple(out.shape) == source.shape, f"tensor: shape {out.shape}, expected {source.shape}"
+    assert np.array_equal(out.numpy(), expected, equal_nan=expected_dtype == "float32"), \
+        f"tensor({x.dtype}, {form}, dtype={dtype_name}): {out.numpy()} != {expected}"
+
+
+# ---- indexing: __getitem__ with every kind of key, against numpy's x[key] -----------------
+
+# Keys numpy and PyTorch take that forgegrad refuses, by design (a clean exception, not an
+# answer): negative slice steps (PyTorch refuses them too), None, Ellipsis, (), boolean masks,
+# index arrays of other than one dimension (0-d ones included).
+REFUSABLE_KEYS = {"neg_step", "none", "ellipsis", "empty_tuple", "bool_array", "bool_tensor",
+                  "array_2d", "array_0d", "tensor_0d"}
+HUGE_INDICES = [INT64_MAX, INT64_MIN, 2**63, 2**64 - 1, -2**63 - 1, 2**62, -2**62]
+
+
+@st.composite
+def index_cases(draw):
+    x = draw(arrays(draw(shapes), False))
+    n = x.shape[0] if x.ndim else 0
+    small = st.integers(-n - 2, n + 1)
+    index_value = st.one_of(small, small, st.sampled_from(HUGE_INDICES))
+    kind = draw(st.sampled_from(
+        ["int", "slice", "neg_step", "list", "tuple_in_tuple", "tuple_1", "array", "array_2d",
+         "array_0d", "tensor", "tensor_0d", "bool_array", "bool_tensor", "none", "ellipsis",
+         "empty_tuple", "float_list"]))
+    bound = st.one_of(st.none(), st.integers(-7, 7), st.sampled_from([2**62, -2**62, 2**70,
+                                                                      -2**70]))
+    if kind == "int":
+        key = as_int_kind(draw, draw(index_value))
+    elif kind in ("slice", "neg_step"):
+        step = draw(st.one_of(st.none(), st.integers(0, 3), st.sampled_from([2**62, 2**70]))) \
+            if kind == "slice" else draw(st.sampled_from([-1, -2, -2**62]))
+        key = slice(draw(bound), draw(bound), step)
+    elif kind in ("list", "tuple_in_tuple", "tensor"):
+        values = draw(st.lists(index_value if draw(st.booleans()) else small, max_size=5))
+        key = values if kind == "list" else (tuple(values),) if kind == "tuple_in_tuple" \
+            else fg.tensor(np.array(values, np.int64)) if all(
+                INT64_MIN <= v <= INT64_MAX for v in values) else values
+    elif kind == "tuple_1":
+        key = (draw(st.one_of(small, st.builds(slice, bound, bound))),)
+    elif kind in ("array", "array_2d", "array_0d"):
+        dtype = draw(st.sampled_from(NUMPY_INT_TYPES))
+        info = np.iinfo(dtype)
+        elements = st.one_of(st.integers(max(-n - 2, info.min), min(n + 1, info.max)),
+                             st.sampled_from([info.min, info.max]))
+        shape = {"array": draw(st.integers(0, 5)), "array_2d": (draw(st.integers(0, 3)), 2),
+                 "array_0d": ()}[kind]
+        key = draw(hnp.arrays(dtype, shape, elements=elements))
+    elif kind == "tensor_0d":
+        key = fg.tensor(draw(small))
+    elif kind in ("bool_array", "bool_tensor"):
+        mask = draw(hnp.arrays(np.bool_, draw(st.sampled_from([n, n, n + 1]))))
+        key = mask if kind == "bool_array" else fg.tensor(mask)
+    elif kind == "float_list":
+        key = [draw(st.floats(-3, 3))]
+    else:
+        key = {"none": None, "ellipsis": Ellipsis, "empty_tuple": ()}[kind]
+    return x, kind, key, draw(st.integers(0, 2**31 - 1))
+
+
+def numpy_key(key, n):
+    """The key as numpy reads it, with PyTorch's meaning where numpy's differs: uint64
+    values past int64 are out of bounds (numpy wraps them into valid negative indices).
+    Raises IndexError where the key is out of bounds."""
+    if isinstance(key, fg.Tensor):
+        return key.numpy()
+    values = key[0] if isinstance(key, tuple) and len(key) == 1 and isinstance(key[0], tuple) \
+        else key
+    if (isinstance(values, (list, np.ndarray)) or values is not key) and \
+            np.asarray(values, dtype=object if isinstance(values, list) else None).dtype != bool:
+        flat = [int(v) for v in np.asarray(values, dtype=object).ravel()]
+        if any(not -n <= v < n for v in flat):
+            raise IndexError("index out of bounds")
+    if isinstance(key, np.ndarray) and key.dtype.kind == "u":
+        return key.astype(np.int64)
+    return key
+
+
+def run_index(case, family):
+    x, kind, key, seed = case
+    record_case(family, x=x, kind=kind, key=key, seed=seed)
+    x64 = x.astype(np.float64)
+    t = leaf(x)
+    n = x.shape[0] if x.ndim else 0
+
+    def ref():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy's deprecated forms refuse, as forgegrad
+            return x64[numpy_key(key, n)]
+    op = f"index[{kind}]"
+    try:
+        expected = ref()
+    except (IndexError, ValueError, TypeError, OverflowError) as e:
+        out, err = run_clean(op, lambda: t[key])
+        assert err is not None, f"{op}: numpy refused {key!r} ({e}), forgegrad gave {out!r}"
+        return
+    out, err = run_clean(op, lambda: t[key])
+    if err is not None:
+        assert kind in REFUSABLE_KEYS, f"{op}: refused {key!r}: {err!r}"
+        return
+    assert_close(to_numpy(out), expected, op)
+    g = np.random.default_rng(seed).uniform(-2, 2, out.shape).astype(np.float32)
+    out.backward(fg.tensor(g))
+    expected_grad = np.zeros(x.shape)
+    np.add.at(expected_grad, numpy_key(key, n), g.astype(np.float64))  # repeats sum
+    assert_close(to_numpy(t.grad), expected_grad, f"{op} gradient")
+
+
 # ---- driver ------------------------------------------------------------------------------
 
 FAMILIES = {
@@ -853,6 +1238,8 @@ FAMILIES = {
     "shape": (shape_cases(), run_shape),
     "nn": (nn_cases(), run_nn),
     "dtype": (dtype_cases(), run_dtype),
+    "creation": (creation_cases(), run_creation),
+    "index": (index_cases(), run_index),
     # test_fuzz.py's check that a crash is reported with its case
     "crash_selftest": (st.just(None), lambda case, family: (
         record_case(family, what="a deliberate segfault"), os.kill(os.getpid(), signal.SIGSEGV))),

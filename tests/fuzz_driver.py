@@ -1050,8 +1050,8 @@ def run_fill(kind, sizes, value, dtype_name):
             (lambda: fg.full(list(size_arg), value, dtype=dtype))
         stored_dtype, stored = full_reference(value, dtype_name)
         if stored is None:
-            if isinstance(expected_numel(sizes), int):
-                expect_refused(kind, call, ValueError, TypeError)
+            if isinstance(expected_numel(sizes), int):  # (the shape is allocated first)
+                expect_refused(kind, call, ValueError, TypeError, MemoryError)
             else:
                 expect_refused(kind, call)
             return

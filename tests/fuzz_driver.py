@@ -968,7 +968,7 @@ def run_creation(case, family):
         start, end, step = args
         finite = all(math.isfinite(v) for v in args)
         length = None
-        if finite and step != 0 and (end - start) * step >= 0:
+        if finite and step != 0 and not (end > start and step < 0 or end < start and step > 0):
             quotient = (end - start) / step
             length = math.ceil(quotient) if math.isfinite(quotient) else HUGE_COUNT
         check_arange(op, lambda: fg.arange(start, end, step), length,

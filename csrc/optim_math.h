@@ -30,13 +30,19 @@ inline SgdScalars sgd_scalars(const SgdOptions& options, bool fresh) {
 }
 
 // One element without momentum, and with its momentum buffer b.
+// The weight-decay term wd * p, 0 without weight decay even where p is inf or NaN (PyTorch
+// adds no term then; 0 * inf would make a NaN). A select, which vectorizes.
+FG_HOST_DEVICE inline float weight_decay_term(float weight_decay, float p) {
+  return weight_decay != 0.0f ? weight_decay * p : 0.0f;
+}
 FG_HOST_DEVICE inline void sgd_update(float& p, float grad, const SgdScalars& s) {
-  p -= s.lr * (s.sign * grad + s.weight_decay * p);
+  p -= s.lr * (s.sign * grad + weight_decay_term(s.weight_decay, p));
 }
 FG_HOST_DEVICE inline void sgd_update(float& p, float& b, float grad, const SgdScalars& s) {
-  float g = s.sign * grad + s.weight_decay * p;
+  float g = s.sign * grad + weight_decay_term(s.weight_decay, p);
   b = s.carry * b + s.gain * g;
-  p -= s.lr * (s.keep_grad * g + s.take_buffer * b);
+  // A select rather than keep_grad * g: 0 * an infinite g would make a NaN without nesterov.
+  p -= s.lr * (s.keep_grad != 0.0f ? g + s.take_buffer * b : b);
 }
 
 struct AdamScalars {
@@ -67,13 +73,13 @@ inline AdamScalars adam_scalars(const AdamOptions& options, int64_t step) {
 template <bool kAmsgrad>
 FG_HOST_DEVICE inline void adam_update(float& p, float& m, float& v, float* v_max, float grad,
                                        const AdamScalars& s) {
-  float g = s.sign * grad + s.l2 * p;
+  float g = s.sign * grad + weight_decay_term(s.l2, p);
   float mi = m + s.beta1_complement * (g - m);  // PyTorch's lerp toward g
   float vi = s.beta2 * v + s.beta2_complement * g * g;
   m = mi;
   v = vi;
   if constexpr (kAmsgrad) {
-    vi = vi > *v_max ? vi : *v_max;
+    vi = vi > *v_max || vi != vi ? vi : *v_max;  // a NaN propagates, as torch.maximum
     *v_max = vi;
   }
   float denom = sqrtf(vi) * s.inv_bias_correction2_sqrt + s.eps;

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 DRIVER = Path(__file__).with_name("fuzz_driver.py")
-FAMILIES = ["unary", "binary", "reduce", "softmax", "loss", "matmul", "shape", "nn", "dtype"]
+FAMILIES = ["unary", "binary", "reduce", "softmax", "loss", "matmul", "shape", "nn", "dtype",
+            "creation", "index", "modules", "optim", "save"]
 TIMEOUT_S = 300
 
 

@@ -129,6 +129,10 @@ def test_int64_arange_of_floats_truncates_them_first(device):
     # As PyTorch: bounds and step become int64 before counting.
     assert fg.arange(0, 2.5, 1, dtype=fg.int64, device=device).tolist() == [0, 1]
     assert fg.arange(0.5, 3.7, 1, dtype=fg.int64, device=device).tolist() == [0, 1, 2]
+    # -2**63 as a float fits int64 exactly (found by the fuzz suite: it was refused)
+    assert fg.arange(-2.0**63, -2.0**63 + 4096, 2048.0, dtype=fg.int64,
+                     device=device).tolist() == [-2**63, -2**63 + 2048]
+    assert fg.full((1,), -2.0**63, dtype=fg.int64, device=device).tolist() == [-2**63]
 
 
 def test_float_arange_counts_in_double(device):

@@ -22,6 +22,7 @@ Where the documented pseudo-code and torch's code differ, the reference follows 
 and says so (SGD's maximize with weight decay; Adam's amsgrad maximum, see the functions).
 """
 import itertools
+import math
 import re
 
 import numpy as np
@@ -938,3 +939,27 @@ def test_an_interrupted_adam_step_advances_no_step_count(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         opt.step()
     assert_same_snapshot(snapshot(opt), before)
+
+
+def test_an_infinite_gradient_or_parameter_stays_infinite_as_in_pytorch():
+    """Found by the fuzz suite: a 0 factor times inf made NaN where PyTorch adds no term
+    (SGD momentum without nesterov on a fresh buffer; weight decay 0 on an infinite p)."""
+    p = fg.tensor([0.0, 1.0], requires_grad=True)
+    opt = fg.optim.SGD([p], lr=1e-3, momentum=0.9)
+    p.grad = fg.tensor([math.inf, 1.0])
+    opt.step()
+    assert p.detach().numpy()[0] == -math.inf
+    for opt_class in (fg.optim.SGD, fg.optim.Adam):
+        q = fg.tensor([math.inf], requires_grad=True)
+        opt = opt_class([q], lr=0.1)
+        q.grad = fg.tensor([1.0])
+        opt.step()
+        assert q.detach().numpy()[0] == math.inf, opt_class
+
+
+def test_amsgrad_max_propagates_nan_as_torch_maximum():
+    p = fg.tensor([1.0], requires_grad=True)
+    opt = fg.optim.Adam([p], lr=0.1, amsgrad=True)
+    p.grad = fg.tensor([math.nan])
+    opt.step()
+    assert math.isnan(opt.state[p]["max_exp_avg_sq"].numpy()[0])

@@ -79,7 +79,8 @@ static bool representable(double value, DType dtype) {
     case DType::Float32: return true;
     case DType::Bool: return !std::isnan(value);
     case DType::UInt8: return value > -1.0 && value < 256.0;
-    case DType::Int64: return value > -9223372036854775809.0 && value < 9223372036854775808.0;
+    // -2**63 itself fits (a literal one below it would round to -2**63 as a double).
+    case DType::Int64: return value >= -9223372036854775808.0 && value < 9223372036854775808.0;
   }
   return false;
 }

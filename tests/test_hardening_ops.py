@@ -280,3 +280,18 @@ def test_full_max_backward_refuses_a_changed_input(device):
         y.add_(fg.tensor([5.0, 0.0], device=device))
     with pytest.raises(RuntimeError):
         m.backward()
+
+
+# ---- creation: values checked before the allocation, messages naming the op ----------------
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: fg.full((), 2**63), r"\[full\] 9223372036854775808 does not fit int64"),
+    (lambda: fg.full((2,), -2**63 - 1), r"\[full\] .* does not fit int64"),
+    # refused for its value, before asking for 2**40 elements
+    (lambda: fg.full((2**40,), float("nan"), dtype=fg.int64), r"\[full\] cannot store nan"),
+    (lambda: fg.tensor([[1, 2], [3]]), r"\[tensor\] expected a rectangular nesting"),
+])
+def test_creation_refuses_bad_values_by_name(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

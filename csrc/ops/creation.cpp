@@ -52,7 +52,26 @@ Tensor empty(const Shape& shape, DType dtype, Device device) {
   return Tensor::empty(shape, dtype, device);
 }
 
+// Whether `value` fits `dtype` (integers take a truncated value, as PyTorch's do; NaN,
+// infinities and values out of range have no integer to become).
+static bool representable(double value, DType dtype) {
+  switch (dtype) {
+    case DType::Float32: return true;
+    case DType::Bool: return !std::isnan(value);
+    case DType::UInt8: return value > -1.0 && value < 256.0;
+    // -2**63 itself fits (a literal one below it would round to -2**63 as a double).
+    case DType::Int64: return value >= -9223372036854775808.0 && value < 9223372036854775808.0;
+  }
+  return false;
+}
+
+static void check_representable(double value, DType dtype, const char* op) {
+  FG_CHECK(representable(value, dtype), ValueError,
+           "[" << op << "] cannot store " << value << " in a " << dtype_name(dtype) << " tensor");
+}
+
 Tensor full(const Shape& shape, double value, DType dtype, Device device) {
+  check_representable(value, dtype, "full");  // before a maybe huge allocation
   Tensor out = empty(shape, dtype, device);
   fill_(out, value);
   return out;
@@ -72,19 +91,6 @@ Tensor scalar_tensor(double value, DType dtype, Device device) {
   return full({}, value, dtype, device);
 }
 
-// Whether `value` fits `dtype` (integers take a truncated value, as PyTorch's do; NaN,
-// infinities and values out of range have no integer to become).
-static bool representable(double value, DType dtype) {
-  switch (dtype) {
-    case DType::Float32: return true;
-    case DType::Bool: return !std::isnan(value);
-    case DType::UInt8: return value > -1.0 && value < 256.0;
-    // -2**63 itself fits (a literal one below it would round to -2**63 as a double).
-    case DType::Int64: return value >= -9223372036854775808.0 && value < 9223372036854775808.0;
-  }
-  return false;
-}
-
 bool known_within(const Tensor& indices, int64_t low, int64_t high) {
   int64_t known_low, known_high;
   return indices.storage()->index_bounds(known_low, known_high) && known_low >= low &&
@@ -100,8 +106,7 @@ void check_writable(const Tensor& dst, const char* op) {
 
 void fill_(Tensor& dst, double value) {
   check_writable(dst, "fill_");
-  FG_CHECK(representable(value, dst.dtype()), ValueError,
-           "[fill_] cannot store " << value << " in a " << dtype_name(dst.dtype()) << " tensor");
+  check_representable(value, dst.dtype(), "fill_");
   dst.storage()->bump_version();
   with_typed_data(dst, [&](auto* data) {
     using T = std::remove_pointer_t<decltype(data)>;

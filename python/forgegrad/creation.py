@@ -32,6 +32,11 @@ def _check_fits(array, dtype, op):
                              f"{np.dtype(dtype).name} ([{limits.min}, {limits.max}])")
 
 
+def _check_int64(value, op):
+    if not -2**63 <= value < 2**63:
+        raise ValueError(f"[{op}] {value} does not fit int64")
+
+
 def _finish(t, requires_grad):
     if requires_grad:
         t.requires_grad_(True)
@@ -46,7 +51,10 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     """
     if isinstance(data, _C.Tensor):
         data = data.detach().cpu().numpy()
-    array = np.asarray(data)
+    try:
+        array = np.asarray(data)
+    except ValueError as e:  # ragged nesting, say
+        raise ValueError(f"[tensor] expected a rectangular nesting of numbers: {e}") from None
     if array.dtype.kind not in "fiub":
         raise TypeError(f"[tensor] expected numbers, got data of numpy dtype {array.dtype}")
     if array.dtype == np.uint8 and dtype is None:
@@ -80,6 +88,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
                  _C.dtype.int64 if isinstance(fill_value, (int, np.integer)) else
                  _C.dtype.float32)
     if dtype == _C.dtype.int64 and isinstance(fill_value, (int, np.integer)):
+        _check_int64(fill_value, "full")
         return _finish(_C.full_int64(_size((size,)), int(fill_value), device), requires_grad)
     return _finish(_C.full(_size((size,)), float(fill_value), dtype, device), requires_grad)
 
@@ -95,8 +104,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         dtype = _C.dtype.int64 if integral else _C.dtype.float32
     if integral and dtype == _C.dtype.int64:
         for v in (start, end, step):
-            if not -2**63 <= v < 2**63:
-                raise ValueError(f"[arange] {v} does not fit int64")
+            _check_int64(v, "arange")
         return _finish(_C._arange_int64(int(start), int(end), int(step), device), requires_grad)
     return _finish(_C.arange(float(start), float(end), float(step), dtype, device), requires_grad)
 

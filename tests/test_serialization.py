@@ -503,3 +503,11 @@ def test_deepest_nesting_save_accepts_loads(tmp_path):
                 obj = wrap(obj)
             save(obj, tmp_path / "deep.safetensors")
             assert_same_structure(load(tmp_path / "deep.safetensors"), obj)
+
+
+def test_load_refuses_an_unclosed_string_of_escapes_in_linear_time(tmp_path):
+    # '"' then \" repeated, never closed: a string pattern that restarts at every quote scans
+    # to the end from each one (0.8 s for 8,000; this file would take days).
+    path = _file_with_metadata(tmp_path / "escapes.safetensors", '"' + '\\"' * 2_000_000)
+    with pytest.raises(ValueError, match=rf"^\[load\] .*{BAD_FILE}"):
+        load(path)

@@ -40,7 +40,11 @@ _MAX_JSON_DEPTH = 3 * _MAX_DEPTH + 2  # a dict is 3 JSON levels, plus the header
 MAX_HEADER_BYTES = 16 * 2**20      # safetensors itself stops at 100 MB
 MAX_METADATA_VALUES = 1_000_000    # ~100 MB of Python objects at most
 STALE_TEMP_SECONDS = 60  # a save's temporary unlocked and untouched this long is a dead one's
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # unrolled: linear, no backtracking
+# Strings are blanked in two linear passes: escapes out first, then quote to quote. (One
+# pattern for strings with escapes rescans to the end from every quote of an unclosed one:
+# quadratic, days for a crafted 16 MB header.)
+_JSON_ESCAPE = re.compile(r"\\.", re.S)
+_JSON_STRING = re.compile(r'"[^"]*"')
 _NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
 _OPENERS = np.frombuffer(b"[{", np.uint8)
 _SCALARS = (bool, int, str, type(None))
@@ -145,7 +149,7 @@ def _check_metadata(text):
     blanked out: every value or key but the first follows a '[', '{', ',' or ':', so the count
     is an upper bound (exact but for empty containers), and save checks its own metadata the
     same way, so a file save writes always loads. Raises ValueError saying which limit."""
-    structure = _JSON_STRING.sub('""', text)
+    structure = _JSON_STRING.sub('""', _JSON_ESCAPE.sub("", text))
     values = 1 + sum(map(structure.count, "[{,:"))
     if values > MAX_METADATA_VALUES:
         raise ValueError(f"its metadata holds up to {values} JSON values, over the limit "

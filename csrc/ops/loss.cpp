@@ -24,19 +24,6 @@ static Tensor reduce(const Tensor& losses, Reduction reduction) {
   }
 }
 
-// Checks that every class index of `target` is in [0, C). Forward and backward both call it:
-// numpy writes into a from_numpy target between the two are not seen by the version check.
-static void check_class_indices(const Tensor& target, int64_t C, const char* op) {
-  if (target.device().is_cuda() && known_within(target, 0, C - 1)) return;
-  // Checked on the CPU: GPU targets are looked at through a host copy.
-  Tensor host = target.device().is_cpu() ? target : to_device(target, Device{});
-  const int64_t* t = host.data<int64_t>();
-  for (int64_t i = 0; i < target.numel(); ++i)
-    FG_CHECK(t[i] >= 0 && t[i] < C, ValueError,
-             "[" << op << "] target " << t[i] << " at position " << i << " is not a class in [0, "
-                 << C << ")");
-}
-
 // Checks (N, C) float32 scores against (N) int64 class indices in [0, C).
 static void check_class_targets(const Tensor& scores, const Tensor& target, const char* op) {
   check_float32(scores, op, "the input");
@@ -49,7 +36,22 @@ static void check_class_targets(const Tensor& scores, const Tensor& target, cons
   FG_CHECK(target.shape() == Shape{scores.shape()[0]}, ValueError,
            "[" << op << "] expected target of shape (" << scores.shape()[0] << ",) for input "
                << scores.shape() << ", got " << target.shape());
-  check_class_indices(target, scores.shape()[1], op);
+  int64_t C = scores.shape()[1];
+  if (target.device().is_cuda() && known_within(target, 0, C - 1)) return;
+  // Checked on the CPU: GPU targets are looked at through a host copy.
+  Tensor host = target.device().is_cpu() ? target : to_device(target, Device{});
+  const int64_t* t = host.data<int64_t>();
+  for (int64_t i = 0; i < target.numel(); ++i)
+    FG_CHECK(t[i] >= 0 && t[i] < C, ValueError,
+             "[" << op << "] target " << t[i] << " at position " << i << " is not a class in [0, "
+                 << C << ")");
+}
+
+// The classes the loss and its backward read: a copy of the target when backward will run,
+// so that writes nothing can see (numpy's into a from_numpy target) cannot give backward
+// other classes than the forward's. The target itself stays version-checked, as in PyTorch.
+static Tensor classes_for_backward(const Tensor& scores, const Tensor& target) {
+  return needs_grad({scores}) ? clone(target) : target;
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction,
@@ -59,16 +61,15 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
            "[cross_entropy] expected label_smoothing in [0, 1], got " << label_smoothing);
   int64_t N = logits.shape()[0], C = logits.shape()[1];
   float smoothing = static_cast<float>(label_smoothing);
+  Tensor classes = classes_for_backward(logits, target);
   Tensor losses = empty({N}, DType::Float32, logits.device());
   FG_LAUNCH(cross_entropy_forward, losses.device(), losses.data<float>(), logits.data<float>(),
-            target.data<int64_t>(), smoothing, N, C);
-  // target among the inputs: backward reads it, so a change to it in place must fail backward.
+            classes.data<int64_t>(), smoothing, N, C);
   record(losses, "cross_entropy", {logits, target},
-         [logits = logits.detach(), target, smoothing, N, C](const Tensor& dlosses) {
-           check_class_indices(target, C, "cross_entropy");
+         [logits = logits.detach(), classes, smoothing, N, C](const Tensor& dlosses) {
            Tensor dlogits = empty({N, C}, DType::Float32, logits.device());
            FG_LAUNCH(cross_entropy_backward, dlogits.device(), dlogits.data<float>(),
-                     dlosses.data<float>(), logits.data<float>(), target.data<int64_t>(), smoothing,
+                     dlosses.data<float>(), logits.data<float>(), classes.data<int64_t>(), smoothing,
                      N, C);
            return std::vector<Tensor>{dlogits, Tensor()};
          });
@@ -78,16 +79,14 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction) {
   check_class_targets(log_probs, target, "nll_loss");
   int64_t N = log_probs.shape()[0], C = log_probs.shape()[1];
+  Tensor classes = classes_for_backward(log_probs, target);
   Tensor losses = empty({N}, DType::Float32, log_probs.device());
   FG_LAUNCH(nll_loss_forward, losses.device(), losses.data<float>(), log_probs.data<float>(),
-            target.data<int64_t>(), N, C);
-  // target among the inputs: backward writes where it points, so a change to it in place
-  // must fail backward, not write out of bounds.
-  record(losses, "nll_loss", {log_probs, target}, [target, N, C](const Tensor& dlosses) {
-    check_class_indices(target, C, "nll_loss");
+            classes.data<int64_t>(), N, C);
+  record(losses, "nll_loss", {log_probs, target}, [classes, N, C](const Tensor& dlosses) {
     Tensor dlog_probs = empty({N, C}, DType::Float32, dlosses.device());
     FG_LAUNCH(nll_loss_backward, dlog_probs.device(), dlog_probs.data<float>(),
-              dlosses.data<float>(), target.data<int64_t>(), N, C);
+              dlosses.data<float>(), classes.data<int64_t>(), N, C);
     return std::vector<Tensor>{dlog_probs, Tensor()};
   });
   return reduce(losses, reduction);

@@ -1,4 +1,3 @@
-#include <array>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -99,17 +98,11 @@ static bool can_adopt(const Tensor& grad) {
          !grad.requires_grad() && grad.is_leaf() && !grad.impl()->copy_of_view;
 }
 
-// One lock per leaf, from a fixed table by the leaf's address: backward runs without the GIL,
-// so threads backpropagating into one shared leaf would otherwise race on its .grad (a
-// read-add-write, or two adoptions of which one is lost).
-static std::mutex& leaf_lock(const TensorImpl* leaf) {
-  static std::array<std::mutex, 64> locks;
-  return locks[(reinterpret_cast<uintptr_t>(leaf) / alignof(TensorImpl)) % locks.size()];
-}
-
+// Under the leaf's grad lock: threads backpropagating into one shared leaf would otherwise
+// race on its .grad (a read-add-write, or two adoptions of which one is lost).
 static void accumulate_into_leaf(const Tensor& leaf, Tensor grad) {
-  std::lock_guard<std::mutex> lock(leaf_lock(leaf.impl()));
-  Tensor existing = leaf.grad();
+  std::lock_guard<std::mutex> lock(grad_lock(leaf.impl()));
+  Tensor existing(leaf.impl()->grad);
   if (existing.defined())
     ops::add_(existing, grad);
   else if (can_adopt(grad))

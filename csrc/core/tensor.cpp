@@ -1,6 +1,8 @@
 #include "core/tensor.h"
 
 #include <algorithm>
+#include <array>
+#include <utility>
 
 #include "core/error.h"
 
@@ -73,7 +75,20 @@ void Tensor::set_grad(const Tensor& grad) {
              "[grad] expected a gradient on " << device().str() << ", got "
                                               << grad.device().str());
   }
-  impl_->grad = grad.impl_ptr();
+  std::shared_ptr<TensorImpl> previous;  // freed after the lock is released
+  std::lock_guard<std::mutex> lock(grad_lock(impl()));
+  previous = std::exchange(impl_->grad, grad.impl_ptr());
+}
+
+Tensor Tensor::grad() const {
+  std::lock_guard<std::mutex> lock(grad_lock(impl()));
+  return Tensor(impl_->grad);
+}
+
+std::mutex& grad_lock(const TensorImpl* impl) {
+  static std::array<std::mutex, 64> locks;
+  // >> 4: TensorImpls from make_shared are 16-byte aligned, so the low bits are all zero.
+  return locks[(reinterpret_cast<uintptr_t>(impl) >> 4) % locks.size()];
 }
 
 Tensor Tensor::detach() const { return alias(shape()); }

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <vector>
 
@@ -68,7 +69,7 @@ class Tensor {
   // Autograd state.
   bool requires_grad() const { return impl_->requires_grad; }
   void set_requires_grad(bool flag);  // leaves only; float32 only
-  Tensor grad() const { return Tensor(impl_->grad); }
+  Tensor grad() const;
   void set_grad(const Tensor& grad);  // same shape, dtype and device; or undefined to clear
   const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
   bool is_leaf() const { return impl_->grad_fn == nullptr; }
@@ -85,6 +86,10 @@ class Tensor {
  private:
   std::shared_ptr<TensorImpl> impl_;
 };
+
+// The lock every access to a tensor's .grad holds (one of a fixed table, by the tensor's
+// address): backward accumulates into leaves without the GIL, in as many threads as call it.
+std::mutex& grad_lock(const TensorImpl* impl);
 
 // Normalizes a possibly negative dimension index for a tensor of `ndim` dims.
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);

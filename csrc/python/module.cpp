@@ -1,7 +1,10 @@
 // The extension module forgegrad._C: errors, dtypes, devices, build and CPU information.
+#include <atomic>
+
 #include "autograd/node.h"
 #include "core/cpu_features.h"
 #include "core/error.h"
+#include "cpu/parallel.h"
 #include "kernels.h"
 #include "python/bindings.h"
 #ifdef FORGEGRAD_WITH_CUDA
@@ -210,6 +213,12 @@ PYBIND11_MODULE(_C, m) {
   m.def("_set_grad_enabled", &set_grad_enabled, py::arg("enabled"));
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("get_num_threads", &get_num_threads);
+  // For tests: the number of threads a parallel region of the CPU kernels runs on now.
+  m.def("_parallel_region_threads", [] {
+    std::atomic<int> chunks{0};
+    cpu::parallel_for(1 << 20, 1, [&](int64_t, int64_t) { ++chunks; });
+    return chunks.load();
+  });
   m.def("cpu_features", &cpu_feature_names);
   m.def("detected_isa", [] { return std::string(isa_name(detected_isa())); });
   m.def("get_isa", [] { return std::string(isa_name(active_isa())); });

@@ -1,7 +1,7 @@
 // The fused optimizer updates' math, shared by the CPU loops (csrc/cpu/optim.cpp) and the
 // CUDA multi-tensor kernels (csrc/cuda/optim.cu): the options and a step's bias corrections
-// folded into plain numbers once per tensor, then one element's update with no branches on
-// the options, in PyTorch's order of operations (so results agree to float32 rounding).
+// folded into plain numbers once per tensor, then one element's update with selects, not
+// branches, on the options, in PyTorch's order of operations (so results agree to float32 rounding).
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -29,12 +29,12 @@ inline SgdScalars sgd_scalars(const SgdOptions& options, bool fresh) {
           options.nesterov ? float(options.momentum) : 1.0f};
 }
 
-// One element without momentum, and with its momentum buffer b.
 // The weight-decay term wd * p, 0 without weight decay even where p is inf or NaN (PyTorch
 // adds no term then; 0 * inf would make a NaN). A select, which vectorizes.
 FG_HOST_DEVICE inline float weight_decay_term(float weight_decay, float p) {
   return weight_decay != 0.0f ? weight_decay * p : 0.0f;
 }
+// One element without momentum, and with its momentum buffer b.
 FG_HOST_DEVICE inline void sgd_update(float& p, float grad, const SgdScalars& s) {
   p -= s.lr * (s.sign * grad + weight_decay_term(s.weight_decay, p));
 }

@@ -152,15 +152,15 @@ static Tensor operand(const py::object& other, const Tensor& self, const char* o
                             self.device());
 }
 
-// The message of an index past int64, which is out of bounds for any dimension.
+// The error for an index past int64, which is out of bounds for any dimension.
 [[noreturn]] static void index_out_of_bounds(const std::string& index, const Tensor& t) {
+  FG_CHECK(t.dim() > 0, IndexError, "[index] cannot index a 0-d tensor");
   throw IndexError("[index] index " + index + " is out of bounds for dimension 0 with size " +
                    std::to_string(t.shape()[0]));
 }
 
 // A Python int or a numpy integer scalar of any kind as an int64 index.
 static int64_t index_value(const py::object& key, const Tensor& t) {
-  FG_CHECK(t.dim() > 0, IndexError, "[index] cannot index a 0-d tensor");
   py::object index = key.attr("__index__")();
   int overflow = 0;
   long long value = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
@@ -171,7 +171,6 @@ static int64_t index_value(const py::object& key, const Tensor& t) {
 // A list, tuple or array of integer indices as an int64 tensor. uint64 values past int64
 // are out of bounds (a cast to int64 would wrap them into negative, valid indices).
 static Tensor index_array(const py::object& key, const Tensor& t) {
-  FG_CHECK(t.dim() > 0, IndexError, "[index] cannot index a 0-d tensor");
   py::array array = py::module_::import("numpy").attr("asarray")(key);
   char kind = array.dtype().kind();
   FG_CHECK(kind != 'b', TypeError, "[index] boolean indices are not supported");

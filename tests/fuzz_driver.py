@@ -339,7 +339,10 @@ def run_reduce(case, family):
     t = leaf(x)
     if op in ("sum", "mean"):
         def ref():
-            if isinstance(axis, tuple) and len(set(a % max(x.ndim, 1) for a in axis)) < len(axis):
+            # a dim named twice is refused, on a 0-d tensor too (PyTorch: "dim 0 appears
+            # multiple times"), where the axis numpy gets is ()
+            dims = dim if isinstance(dim, tuple) else () if dim is None else (dim,)
+            if len(set(d % max(x.ndim, 1) for d in dims)) < len(dims):
                 raise ValueError("repeated dim")
             total = np.sum(x64, axis=axis, keepdims=keepdim)
             if op == "sum":

@@ -112,9 +112,11 @@ Tensor div(const Tensor& a, const Tensor& b) {
   bool grad_b = b.requires_grad();
   record(out, "div", {a, b},
          [sa = a.shape(), b = b.detach(), out = out.detach(), grad_b](const Tensor& dout) {
-           Tensor da = div(dout, b);  // d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b
-           return std::vector<Tensor>{sum_to(da, sa),
-                                      grad_b ? sum_to(neg(mul(da, out)), b.shape()) : Tensor()};
+           // d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b, as -(dout * out) / b: (dout / b) * out
+           // is inf * 0 = NaN where b is denormal and a is 0 (PyTorch gives -0).
+           Tensor db = grad_b ? neg(div(mul(dout, out), b)) : Tensor();
+           return std::vector<Tensor>{sum_to(div(dout, b), sa),
+                                      grad_b ? sum_to(db, b.shape()) : Tensor()};
          });
   return out;
 }

@@ -69,12 +69,18 @@ inline AdamScalars adam_scalars(const AdamOptions& options, int64_t step) {
           float(1.0 / std::sqrt(1.0 - std::pow(options.beta2, t)))};
 }
 
+// PyTorch's lerp: from start for weights below 0.5, from end above (exact at weight 1, where
+// start + 1 * (end - start) would cancel), so that m agrees with PyTorch's to the bit.
+FG_HOST_DEVICE inline float lerp(float start, float end, float weight) {
+  return weight < 0.5f ? start + weight * (end - start) : end - (end - start) * (1.0f - weight);
+}
+
 // One element: m, v (and v_max, with amsgrad) move toward the gradient, p takes the step.
 template <bool kAmsgrad>
 FG_HOST_DEVICE inline void adam_update(float& p, float& m, float& v, float* v_max, float grad,
                                        const AdamScalars& s) {
   float g = s.sign * grad + weight_decay_term(s.l2, p);
-  float mi = m + s.beta1_complement * (g - m);  // PyTorch's lerp toward g
+  float mi = lerp(m, g, s.beta1_complement);
   float vi = s.beta2 * v + s.beta2_complement * g * g;
   m = mi;
   v = vi;

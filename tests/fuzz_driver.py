@@ -244,7 +244,10 @@ def check_grads(leaves, expected_grads, out_shape, lenient, what, rtol=1e-4):
             continue
         skip = sum_to(np.broadcast_to(lenient, out_shape).astype(float), t.shape) > 0
         assert t.grad is not None, f"{what}: no gradient for input {i}"
-        assert_close(to_numpy(t.grad), sum_to(np.broadcast_to(expected, out_shape), t.shape),
+        # each element's gradient is a float32 before a broadcast input's are summed (so
+        # overflowed ones of both signs make NaN, as in PyTorch)
+        elementwise = errstate(lambda g: np.broadcast_to(g, out_shape).astype(np.float32))(expected)
+        assert_close(to_numpy(t.grad), sum_to(elementwise, t.shape),
                      f"{what} d(input {i})", rtol=rtol, lenient=skip)
 
 
@@ -357,7 +360,12 @@ def run_reduce(case, family):
         if outcome is None:
             return
         out, expected = outcome
-        assert_close(to_numpy(out), expected, op)
+        # float32 partial sums round, each by up to eps * sum |x|: where huge values cancel,
+        # that error stays in a small result (3e38 - 3e38 + 1 ...)
+        slack = 1.2e-7 * x.size * np.sum(np.abs(x64), axis=axis, keepdims=keepdim)
+        if op == "mean":
+            slack = slack / max(x.size // max(np.size(expected), 1), 1)
+        assert_close(to_numpy(out), expected, op, atol=1e-6 + slack)
         g = np.random.default_rng(seed).uniform(-2, 2, out.shape).astype(np.float32)
         out.backward(fg.tensor(g))
         g_keep = g.reshape(np.sum(x64, axis=axis, keepdims=True).shape)
@@ -540,7 +548,13 @@ def run_loss(case, family):
     wild_inputs = extreme(x64) if op in ("cross_entropy", "nll_loss") else \
         extreme(x64, target.astype(np.float64))
     lenient = np.any(wild_inputs) & ~np.isnan(expected)
-    assert_close(to_numpy(out), expected, op, rtol=2e-4, atol=1e-5, lenient=lenient)
+    # A class loss is logsumexp - the target's logit: float32 logits of size L leave an error
+    # up to eps * L in each row's loss (log 2 from logits of 2.2e12 comes out 0.69336)
+    slack = 0.0
+    if op in ("cross_entropy", "nll_loss"):
+        slack = 2.4e-7 * np.max(np.abs(x64), initial=0, where=np.isfinite(x64))
+        slack *= count if reduction == "sum" else 1
+    assert_close(to_numpy(out), expected, op, rtol=2e-4, atol=1e-5 + slack, lenient=lenient)
     g = np.random.default_rng(seed).uniform(-2, 2, out.shape).astype(np.float64)
     out.backward(fg.tensor(g.astype(np.float32)))
     scale = {"none": 1.0, "sum": 1.0, "mean": 1.0 / count if count else 0.0}[reduction]
@@ -1347,6 +1361,9 @@ def run_modules(case, family):
         for module in modules:
             forward, backward = layer_reference(module, h.ndim)
             h, keep = errstate(forward)(h)
+            # stored as float32 between layers, as forgegrad's are: a denormal LeakyReLU
+            # output that float32 rounds to 0 stops the next ReLU's gradient there too
+            h = errstate(lambda v: v.astype(np.float32).astype(np.float64))(h)
             saved.append(keep)
             backwards.append(backward)
     except (ValueError, IndexError, np.exceptions.AxisError) as e:  # a Softmax dim out of range
@@ -1377,7 +1394,8 @@ def run_dropout_train(t, x, p, seed):
     y = to_numpy(out).astype(np.float64)
     x64 = x.astype(np.float64)
     kept = x64 * (1.0 / (1 - p)) if p < 1 else np.zeros_like(x64)
-    is_kept = np.isclose(y, kept, rtol=1e-6, atol=0) & (y != 0)
+    # within a unit of float32's last place, denormals' too (3e-45 / 0.75 rounds to 4.2e-45)
+    is_kept = np.isclose(y, kept, rtol=1e-6, atol=1.5e-45) & (y != 0)
     assert (is_kept | (y == 0)).all(), f"Dropout({p}): {y} is neither 0 nor x / (1 - p)"
     g = np.random.default_rng(seed).uniform(-2, 2, out.shape).astype(np.float32)
     out.backward(fg.tensor(g))
@@ -1539,7 +1557,9 @@ def run_optim(case, family):
             if g is None:
                 continue
             g64 = g.astype(np.float64)
-            underflown[i] |= (g64 != 0) & (np.abs(g64) < 1e-18)
+            # Adam's gradient has its L2 term in it (a tiny parameter's makes a tiny gradient)
+            g_eff = g64 + h["weight_decay"] * expected[i] if kind == "Adam" else g64
+            underflown[i] |= (g_eff != 0) & (np.abs(g_eff) < 1e-18)
             expected[i] = sgd_reference(expected[i], g64, states[i], h) if kind == "SGD" else \
                 adam_reference(expected[i], g64, states[i], h, kind == "AdamW")
             what = f"{kind} step {step + 1} param {i}"
@@ -1552,12 +1572,8 @@ def run_optim(case, family):
                     assert state[key] == value, f"{what}: step {state[key]} != {value}"
                 else:
                     actual = to_numpy(state[key])
-                    # PyTorch's lerp for a weight 1 - beta1 >= 0.5 makes NaN of an infinite
-                    # gradient where forgegrad's m is that infinity; the parameter is NaN in both
-                    lenient = underflown[i] | (np.isnan(value) & np.isinf(actual)
-                                               if key == "exp_avg" else False)
                     assert_close(actual, value, f"{what} {key}", rtol=1e-4, atol=scale,
-                                 lenient=lenient)
+                                 lenient=underflown[i])
 
 
 def run_clip(leaves, params, grads, h):

@@ -155,6 +155,27 @@ def test_division_by_a_denormal_is_the_true_quotient(device):
         to_numpy(as_tensor([0.0], device) / as_tensor([0.0], device))[0])
 
 
+def test_gradient_of_zero_divided_by_a_denormal(device):
+    # d(a/b)/db = -(a/b)/b: 0 for a = 0 (PyTorch gives -0); (1/b) * (a/b) was inf * 0 = NaN
+    a = as_tensor(np.float32(0.0), device, requires_grad=True)
+    b = as_tensor(np.float32(1.4e-44), device, requires_grad=True)
+    (a / b).backward()
+    assert to_numpy(a.grad) == inf
+    assert to_numpy(b.grad) == 0 and np.signbit(to_numpy(b.grad))
+
+
+def test_adam_first_moment_with_beta1_zero_is_the_gradient_exactly(device):
+    # m = lerp(m, g, 1 - beta1) in PyTorch's form: exact at weight 1, where m + 1 * (g - m)
+    # cancelled (m came out 1.0004e-5 for g = 1e-5, and p moved by 0.10004 instead of 0.0999)
+    p = as_tensor(np.zeros(1, np.float32), device, requires_grad=True)
+    optimizer = fg.optim.Adam([p], lr=0.1, betas=(0.0, 0.0), eps=1e-8)
+    for g in (1.0, 1e-5):
+        p.grad = as_tensor(np.array([g], np.float32), device)
+        optimizer.step()
+    assert to_numpy(optimizer.state[p]["exp_avg"])[0] == np.float32(1e-5)
+    np.testing.assert_allclose(to_numpy(p), [-0.1 - 0.1 * 1e-5 / (1e-5 + 1e-8)], rtol=1e-6)
+
+
 def test_denormals_pass_through_arithmetic(device):
     a = np.array([1e-40, -1e-42, 1.4e-45], np.float32)
     np.testing.assert_array_equal(to_numpy(as_tensor(a, device) * as_tensor(1.0, device)), a)

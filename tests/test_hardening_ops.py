@@ -295,3 +295,15 @@ def test_full_max_backward_refuses_a_changed_input(device):
 def test_creation_refuses_bad_values_by_name(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+@pytest.mark.parametrize("args", [("a",), (True,), (0, 5, None), (0, False)])
+def test_arange_refuses_what_is_not_a_number_by_name(args):
+    # a bool is not a number to forgegrad: arange(True) gave a float32 [0.]
+    with pytest.raises(TypeError, match=r"\[arange\] expected real numbers"):
+        fg.arange(*args)
+
+
+def test_a_ragged_index_list_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"\[index\] expected a rectangular list of indices"):
+        fg.zeros(3)[[1, [2]]]

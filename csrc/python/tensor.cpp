@@ -171,7 +171,13 @@ static int64_t index_value(const py::object& key, const Tensor& t) {
 // A list, tuple or array of integer indices as an int64 tensor. uint64 values past int64
 // are out of bounds (a cast to int64 would wrap them into negative, valid indices).
 static Tensor index_array(const py::object& key, const Tensor& t) {
-  py::array array = py::module_::import("numpy").attr("asarray")(key);
+  py::array array;
+  try {
+    array = py::module_::import("numpy").attr("asarray")(key);
+  } catch (py::error_already_set& e) {
+    if (!e.matches(PyExc_ValueError)) throw;
+    throw ValueError(std::string("[index] expected a rectangular list of indices: ") + e.what());
+  }
   char kind = array.dtype().kind();
   FG_CHECK(kind != 'b', TypeError, "[index] boolean indices are not supported");
   FG_CHECK(array.size() == 0 || kind == 'i' || kind == 'u', TypeError,

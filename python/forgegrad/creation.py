@@ -99,6 +99,10 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     them to integers first, as PyTorch does."""
     if end is None:
         start, end = 0, start
+    for v in (start, end, step):
+        if isinstance(v, (builtins.bool, np.bool_)) or not hasattr(v, "__float__"):
+            raise TypeError(f"[arange] expected real numbers for start, end and step, got "
+                            f"{v!r} ({type(v).__name__})")
     integral = all(is_int(v) for v in (start, end, step))
     if dtype is None:
         dtype = _C.dtype.int64 if integral else _C.dtype.float32

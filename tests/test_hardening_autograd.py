@@ -90,11 +90,10 @@ def test_a_deep_graph_held_only_through_grad_fn_is_dropped_on_a_small_stack():
 
 
 # ------------------------------------------------------------------ threads
-def test_concurrent_backward_into_a_shared_leaf_accumulates_exactly():
-    # Was up to 7,192 of 65,536 elements short: the read-add-write of .grad raced.
-    w = fg.zeros((256, 256), requires_grad=True)
-    ones = fg.ones((256, 256))
-    threads, calls = 4, 500
+def start_backward_threads(w, threads, calls):
+    """Started threads that each call backward into the leaf w `calls` times, adding 1 to
+    each of its elements every time."""
+    ones = fg.ones(w.shape)
 
     def work():
         for _ in range(calls):
@@ -103,7 +102,14 @@ def test_concurrent_backward_into_a_shared_leaf_accumulates_exactly():
     workers = [threading.Thread(target=work) for _ in range(threads)]
     for t in workers:
         t.start()
-    for t in workers:
+    return workers
+
+
+def test_concurrent_backward_into_a_shared_leaf_accumulates_exactly():
+    # Was up to 7,192 of 65,536 elements short: the read-add-write of .grad raced.
+    w = fg.zeros((256, 256), requires_grad=True)
+    threads, calls = 4, 500
+    for t in start_backward_threads(w, threads, calls):
         t.join()
     assert np.array_equal(w.grad.numpy(), np.full((256, 256), float(threads * calls), np.float32))
 
@@ -113,16 +119,7 @@ def test_grad_read_and_cleared_from_python_while_threads_backpropagate():
     # data race on it could free a gradient twice (the sanitizer stage would report it). Every
     # gradient seen counts whole backward calls, and the last one is the same everywhere.
     w = fg.zeros((32, 32), requires_grad=True)
-    ones = fg.ones((32, 32))
-    threads, calls = 3, 300
-
-    def work():
-        for _ in range(calls):
-            (w * ones).sum().backward()
-
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    for t in workers:
-        t.start()
+    workers = start_backward_threads(w, threads=3, calls=300)
     while any(t.is_alive() for t in workers):
         seen = w.grad
         if seen is not None:

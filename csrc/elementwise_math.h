@@ -1,46 +1,327 @@
-// Elementwise math of one element, shared by the CPU kernels (csrc/cpu/elementwise.cpp) and
-// the CUDA kernels (csrc/cuda/elementwise.cu), so that both devices compute the same thing.
+// Elementwise math written once: functors of one element, templated on the element type,
+// that both devices apply (fg::cpu::map_elements in csrc/cpu/parallel.h, fg::cuda's in
+// csrc/cuda/launch.cuh; the kernels that apply them are csrc/*_kernels.h), so that the CPU
+// and CUDA versions cannot drift. Forward functors take x; backward ones take (dy, x) or
+// (dy, y) where the gradient comes from the output. Floating functors serve float and
+// double; integer arithmetic wraps around (two's complement, as in PyTorch) without UB.
 #pragma once
 #include <cmath>
+#include <cstdint>
+#include <type_traits>
 
 #include "core/host_device.h"
+#include "cpu/vec_math.h"
 
 namespace fg {
 
-// x clamped to [lo, hi] as PyTorch's min(max(x, lo), hi): hi wins where lo > hi, and NaN
-// stays NaN (every comparison with it is false).
-FG_HOST_DEVICE inline float clamp_value(float x, float lo, float hi) {
-  float at_least_lo = x < lo ? lo : x;
-  return at_least_lo > hi ? hi : at_least_lo;
+// ---- math of one value, per floating type ----------------------------------------------
+
+// exp and tanh: on the CPU, float goes through the branch-free vexp / vtanh, which the
+// FG_SIMD loops vectorize (libm's expf does not); the GPU and float64 use the math library.
+FG_HOST_DEVICE inline float exp_of(float x) {
+#ifdef __CUDA_ARCH__
+  return expf(x);
+#else
+  return cpu::vexp(x);
+#endif
+}
+FG_HOST_DEVICE inline double exp_of(double x) { return exp(x); }
+FG_HOST_DEVICE inline float tanh_of(float x) {
+#ifdef __CUDA_ARCH__
+  return tanhf(x);
+#else
+  return cpu::vtanh(x);
+#endif
+}
+FG_HOST_DEVICE inline double tanh_of(double x) { return tanh(x); }
+
+#define FG_MATH_OF(name, float_fn, double_fn)                               \
+  FG_HOST_DEVICE inline float name(float x) { return float_fn(x); }       \
+  FG_HOST_DEVICE inline double name(double x) { return double_fn(x); }
+FG_MATH_OF(log_of, logf, log)
+FG_MATH_OF(sqrt_of, sqrtf, sqrt)
+FG_MATH_OF(abs_of, fabsf, fabs)
+FG_MATH_OF(erfc_of, erfcf, erfc)
+FG_MATH_OF(log1p_of, log1pf, log1p)
+#undef FG_MATH_OF
+
+template <typename T>
+FG_HOST_DEVICE T sigmoid_of(T x) {
+  return T(1) / (T(1) + exp_of(-x));
 }
 
-// The gradient passes where lo <= x <= hi (nowhere when lo > hi), as in PyTorch.
-FG_HOST_DEVICE inline float clamp_gradient(float dy, float x, float lo, float hi) {
-  return x >= lo && x <= hi ? dy : 0.0f;
-}
+// ---- integer wrap-around -----------------------------------------------------------------
 
-// True where pow may run in float32 (twice as fast as double): the exponent is a float32
-// value below 2**24, so an integral one keeps its parity in e and e - 1. Elsewhere pow runs
-// in double, since float32 would round the exponent ((-1) ** 2147483647 is -1; as a float32
-// the exponent is the even 2**31).
+// Integers (not bool) whose + - * wrap around: computed in the unsigned type of their
+// promotion (unsigned int for the narrow ones, so that 65535 * 65535 cannot overflow an int),
+// and converted back modulo 2^bits, as PyTorch's two's complement results.
+template <typename T>
+inline constexpr bool kWrapsAround = std::is_integral_v<T> && !std::is_same_v<T, bool>;
+template <typename T>
+using WrapUnsigned = std::make_unsigned_t<decltype(+T())>;
+
+// What a sum accumulates in, on both devices: float64 for float and double (a float
+// accumulator loses digits once the sum dwarfs each term), uint64 for bool and the integers,
+// whose int64 sum wraps around.
+template <typename T>
+using SumAccumulator = std::conditional_t<std::is_floating_point_v<T>, double, uint64_t>;
+
+namespace math {
+
+// ---- binary ops and comparisons: (a, b) -> out ----------------------------------------------
+
+#define FG_WRAPPING_BINARY(Name, op)                                         \
+  template <typename T>                                                      \
+  struct Name {                                                              \
+    FG_HOST_DEVICE T operator()(T a, T b) const {                            \
+      if constexpr (kWrapsAround<T>)                                         \
+        return static_cast<T>(WrapUnsigned<T>(a) op WrapUnsigned<T>(b));     \
+      else                                                                   \
+        return a op b;                                                       \
+    }                                                                        \
+  };
+FG_WRAPPING_BINARY(Add, +)
+FG_WRAPPING_BINARY(Sub, -)
+FG_WRAPPING_BINARY(Mul, *)
+#undef FG_WRAPPING_BINARY
+
+template <typename T>
+struct Div {
+  static_assert(std::is_floating_point_v<T>, "true division: integers promote to float first");
+  FG_HOST_DEVICE T operator()(T a, T b) const { return a / b; }
+};
+
+#define FG_COMPARE(Name, op) \
+  template <typename T>      \
+  struct Name {              \
+    FG_HOST_DEVICE bool operator()(T a, T b) const { return a op b; } \
+  };
+FG_COMPARE(Eq, ==)
+FG_COMPARE(Ne, !=)
+FG_COMPARE(Lt, <)
+FG_COMPARE(Le, <=)
+FG_COMPARE(Gt, >)
+FG_COMPARE(Ge, >=)
+#undef FG_COMPARE
+
+// 0, for zeroing a gradient before scattering into it
+template <typename T>
+struct Zero {
+  FG_HOST_DEVICE T operator()() const { return T(0); }
+};
+
+// ---- unary math -----------------------------------------------------------------------------
+
+template <typename T>
+struct Neg {
+  FG_HOST_DEVICE T operator()(T x) const {
+    if constexpr (kWrapsAround<T>)
+      return static_cast<T>(WrapUnsigned<T>(0) - WrapUnsigned<T>(x));
+    else
+      return -x;
+  }
+};
+
+// |x|; the most negative integer stays itself, as in PyTorch
+template <typename T>
+struct Abs {
+  FG_HOST_DEVICE T operator()(T x) const {
+    if constexpr (std::is_floating_point_v<T>)
+      return abs_of(x);
+    else if constexpr (std::is_signed_v<T>)
+      return x < 0 ? Neg<T>{}(x) : x;
+    else
+      return x;
+  }
+};
+// d|x| = sign(x), 0 at 0 and at NaN: PyTorch's sign(NaN) is 0, so abs and l1_loss pass no
+// NaN gradient back from a NaN input.
+template <typename T>
+struct AbsBackward {
+  FG_HOST_DEVICE T operator()(T dy, T x) const {
+    return dy * (x > 0 ? T(1) : (x < 0 ? T(-1) : T(0)));
+  }
+};
+
+template <typename T>
+struct Exp {
+  FG_HOST_DEVICE T operator()(T x) const { return exp_of(x); }
+};
+template <typename T>
+struct Log {
+  FG_HOST_DEVICE T operator()(T x) const { return log_of(x); }
+};
+template <typename T>
+struct Sqrt {
+  FG_HOST_DEVICE T operator()(T x) const { return sqrt_of(x); }
+};
+
+// True where a float32 pow may run in float32 (twice as fast as double): the exponent is a
+// float32 value below 2**24, so an integral one keeps its parity in e and e - 1. Elsewhere
+// pow runs in double, since float32 would round the exponent ((-1) ** 2147483647 is -1; as a
+// float32 the exponent is the even 2**31).
 FG_HOST_DEVICE inline bool exponent_fits_float32(double exponent) {
   return static_cast<double>(static_cast<float>(exponent)) == exponent &&
          fabs(exponent) < 16777216.0;
 }
 
-FG_HOST_DEVICE inline float pow_value(float x, double exponent) {
-  if (exponent_fits_float32(exponent)) return powf(x, static_cast<float>(exponent));
-  return static_cast<float>(pow(static_cast<double>(x), exponent));
-}
-
-// d(x ** e)/dx = e * x ** (e - 1); 0 where e is 0, as in PyTorch.
-FG_HOST_DEVICE inline float pow_gradient(float dy, float x, double exponent) {
-  if (exponent == 0.0) return 0.0f;
-  if (exponent_fits_float32(exponent)) {
-    float e = static_cast<float>(exponent);
-    return dy * e * powf(x, e - 1.0f);
+template <typename T>
+struct Pow {
+  double exponent;
+  FG_HOST_DEVICE T operator()(T x) const {
+    if constexpr (std::is_same_v<T, float>)
+      if (exponent_fits_float32(exponent)) return powf(x, static_cast<float>(exponent));
+    return static_cast<T>(pow(static_cast<double>(x), exponent));
   }
-  return static_cast<float>(dy * exponent * pow(static_cast<double>(x), exponent - 1.0));
-}
+};
+// d(x ** e)/dx = e * x ** (e - 1); 0 where e is 0, as in PyTorch.
+template <typename T>
+struct PowBackward {
+  double exponent;
+  FG_HOST_DEVICE T operator()(T dy, T x) const {
+    if (exponent == 0.0) return T(0);
+    if constexpr (std::is_same_v<T, float>) {
+      if (exponent_fits_float32(exponent)) {
+        float e = static_cast<float>(exponent);
+        return dy * e * powf(x, e - 1.0f);
+      }
+    }
+    return static_cast<T>(dy * exponent * pow(static_cast<double>(x), exponent - 1.0));
+  }
+};
 
+// x clamped to [lo, hi] as PyTorch's min(max(x, lo), hi): hi wins where lo > hi, and NaN
+// stays NaN (every comparison with it is false).
+template <typename T>
+struct Clamp {
+  T lo, hi;
+  FG_HOST_DEVICE T operator()(T x) const {
+    T at_least_lo = x < lo ? lo : x;
+    return at_least_lo > hi ? hi : at_least_lo;
+  }
+};
+// The gradient passes where lo <= x <= hi (nowhere when lo > hi), as in PyTorch.
+template <typename T>
+struct ClampBackward {
+  T lo, hi;
+  FG_HOST_DEVICE T operator()(T dy, T x) const { return x >= lo && x <= hi ? dy : T(0); }
+};
+
+// ---- activations ----------------------------------------------------------------------------
+
+// NaN passes through (NaN < 0 is false, so it keeps x).
+template <typename T>
+struct Relu {
+  FG_HOST_DEVICE T operator()(T x) const { return x < T(0) ? T(0) : x; }
+};
+// Zero where x <= 0, so a NaN input passes its gradient on, as in PyTorch.
+template <typename T>
+struct ReluBackward {
+  FG_HOST_DEVICE T operator()(T dy, T x) const { return x <= T(0) ? T(0) : dy; }
+};
+
+template <typename T>
+struct LeakyRelu {
+  T slope;
+  FG_HOST_DEVICE T operator()(T x) const { return x < T(0) ? x * slope : x; }
+};
+template <typename T>
+struct LeakyReluBackward {
+  T slope;
+  FG_HOST_DEVICE T operator()(T dy, T x) const { return x > T(0) ? dy : dy * slope; }
+};
+
+template <typename T>
+struct Tanh {
+  FG_HOST_DEVICE T operator()(T x) const { return tanh_of(x); }
+};
+// from the output: dtanh = 1 - y^2
+template <typename T>
+struct TanhBackward {
+  FG_HOST_DEVICE T operator()(T dy, T y) const { return dy * (T(1) - y * y); }
+};
+
+template <typename T>
+struct Sigmoid {
+  FG_HOST_DEVICE T operator()(T x) const { return sigmoid_of(x); }
+};
+// from the output: dsigmoid = y (1 - y)
+template <typename T>
+struct SigmoidBackward {
+  FG_HOST_DEVICE T operator()(T dy, T y) const { return dy * y * (T(1) - y); }
+};
+
+template <typename T>
+struct Silu {
+  FG_HOST_DEVICE T operator()(T x) const { return x * sigmoid_of(x); }
+};
+// dsilu = s (1 + x (1 - s)), s = sigmoid(x)
+template <typename T>
+struct SiluBackward {
+  FG_HOST_DEVICE T operator()(T dy, T x) const {
+    T s = sigmoid_of(x);
+    return dy * s * (T(1) + x * (T(1) - s));
+  }
+};
+
+// GELU. Exact: x Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2 (erfc keeps precision for x << 0).
+// Tanh form: x (1 + tanh u) / 2 with u = sqrt(2/pi) (x + 0.044715 x^3), computed as
+// x sigmoid(2u), the same value without the cancellation of 1 + tanh u for x << 0.
+constexpr double kSqrt2OverPi = 0.7978845608028654, kGeluCubic = 0.044715;
+constexpr double kInvSqrt2 = 0.7071067811865476, kInvSqrt2Pi = 0.3989422804014327;
+
+template <typename T>
+struct GeluExact {
+  FG_HOST_DEVICE T operator()(T x) const { return T(0.5) * x * erfc_of(-x * T(kInvSqrt2)); }
+};
+template <typename T>
+struct GeluExactBackward {
+  FG_HOST_DEVICE T operator()(T dy, T x) const {
+    T cdf = T(0.5) * erfc_of(-x * T(kInvSqrt2));
+    T pdf = T(kInvSqrt2Pi) * exp_of(T(-0.5) * x * x);
+    return dy * (cdf + x * pdf);
+  }
+};
+template <typename T>
+struct GeluTanh {
+  FG_HOST_DEVICE T operator()(T x) const {
+    T u = T(kSqrt2OverPi) * (x + T(kGeluCubic) * x * x * x);
+    return x * sigmoid_of(T(2) * u);
+  }
+};
+// d/dx [x s] = s + x * 2 s (1 - s) * du/dx, s = sigmoid(2u). Where s saturates, s (1 - s) is
+// 0 and x du/dx may be inf (|x| > 6e12 overflows x^3 in float32): the term is 0 there, not
+// 0 * inf = NaN.
+template <typename T>
+struct GeluTanhBackward {
+  FG_HOST_DEVICE T operator()(T dy, T x) const {
+    T u = T(kSqrt2OverPi) * (x + T(kGeluCubic) * x * x * x);
+    T s = sigmoid_of(T(2) * u);
+    T ds = T(2) * s * (T(1) - s);
+    T du = T(kSqrt2OverPi) * (T(1) + T(3) * T(kGeluCubic) * x * x);
+    return dy * (s + (ds == T(0) ? T(0) : x * ds * du));
+  }
+};
+
+// ---- binary cross-entropy with logits -------------------------------------------------------
+
+// x, t -> max(x, 0) - x t + log(1 + exp(-|x|)); the log1p(exp(-|x|)) form never overflows.
+template <typename T>
+struct BceWithLogits {
+  FG_HOST_DEVICE T operator()(T x, T t) const {
+    return (x > T(0) ? x : T(0)) - x * t + log1p_of(exp_of(-abs_of(x)));
+  }
+};
+// dx = dloss (sigmoid(x) - t)
+template <typename T>
+struct BceWithLogitsBackwardX {
+  FG_HOST_DEVICE T operator()(T dloss, T x, T t) const { return dloss * (sigmoid_of(x) - t); }
+};
+// dt = -dloss x
+template <typename T>
+struct BceWithLogitsBackwardT {
+  FG_HOST_DEVICE T operator()(T dloss, T x) const { return -dloss * x; }
+};
+
+}  // namespace math
 }  // namespace fg

@@ -18,26 +18,40 @@ void gemm_batched(float* C, const float* A, const float* B, bool trans_a, bool t
                   int64_t N, int64_t K);
 
 // ---- elementwise (csrc/cpu/elementwise.cpp, csrc/cuda/elementwise.cu) ----------------------
+// Element math is one functor per op (csrc/elementwise_math.h) that both devices apply; the
+// templates below are instantiated for the types named at each group (kernels.h).
 // a, b broadcast to out (shape[ndim]); strides in elements, 0 along broadcast dimensions.
-// shape and strides are host arrays on every device.
-void binary(BinaryOp op, float* out, const float* a, const float* b, const int64_t* shape,
+// shape and strides are host arrays on every device. binary: every arithmetic type (Div only
+// floating: integers promote first; + - * wrap around); compare: those and bool.
+template <typename T>
+void binary(BinaryOp op, T* out, const T* a, const T* b, const int64_t* shape,
             const int64_t* a_strides, const int64_t* b_strides, int ndim);
-void compare(CompareOp op, bool* out, const float* a, const float* b, const int64_t* shape,
+template <typename T>
+void compare(CompareOp op, bool* out, const T* a, const T* b, const int64_t* shape,
              const int64_t* a_strides, const int64_t* b_strides, int ndim);
-void compare(CompareOp op, bool* out, const int64_t* a, const int64_t* b, const int64_t* shape,
-             const int64_t* a_strides, const int64_t* b_strides, int ndim);
-// x (n) -> y (n), and dy (n) -> dx (n)
-void neg_forward(float* y, const float* x, int64_t n);
-void exp_forward(float* y, const float* x, int64_t n);
-void log_forward(float* y, const float* x, int64_t n);
-void sqrt_forward(float* y, const float* x, int64_t n);
-void abs_forward(float* y, const float* x, int64_t n);
-void abs_backward(float* dx, const float* dy, const float* x, int64_t n);
-void pow_forward(float* y, const float* x, double exponent, int64_t n);
-void pow_backward(float* dx, const float* dy, const float* x, double exponent, int64_t n);
-void clamp_forward(float* y, const float* x, float lo, float hi, int64_t n);
-void clamp_backward(float* dx, const float* dy, const float* x, float lo, float hi, int64_t n);
-void add_inplace(float* y, const float* x, int64_t n);  // y += x
+// x (n) -> y (n), and dy (n) -> dx (n): float and double; neg and abs every arithmetic type.
+template <typename T>
+void neg_forward(T* y, const T* x, int64_t n);
+template <typename T>
+void exp_forward(T* y, const T* x, int64_t n);
+template <typename T>
+void log_forward(T* y, const T* x, int64_t n);
+template <typename T>
+void sqrt_forward(T* y, const T* x, int64_t n);
+template <typename T>
+void abs_forward(T* y, const T* x, int64_t n);
+template <typename T>
+void abs_backward(T* dx, const T* dy, const T* x, int64_t n);
+template <typename T>
+void pow_forward(T* y, const T* x, double exponent, int64_t n);
+template <typename T>
+void pow_backward(T* dx, const T* dy, const T* x, double exponent, int64_t n);
+template <typename T>
+void clamp_forward(T* y, const T* x, double lo, double hi, int64_t n);  // bounds as T
+template <typename T>
+void clamp_backward(T* dx, const T* dy, const T* x, double lo, double hi, int64_t n);
+template <typename T>
+void add_inplace(T* y, const T* x, int64_t n);  // y += x
 // x (n) of any dtype -> y (n) of another; bool/uint8 outputs are x != 0.
 template <typename Dst, typename Src>
 void cast(Dst* y, const Src* x, int64_t n);
@@ -45,66 +59,94 @@ template <typename T>
 void fill(T* y, T value, int64_t n);
 
 // ---- activations (csrc/cpu/activation.cpp, csrc/cuda/activation.cu) ------------------------
-void relu_forward(float* y, const float* x, int64_t n);
-void relu_backward(float* dx, const float* dy, const float* x, int64_t n);
-void leaky_relu_forward(float* y, const float* x, float slope, int64_t n);
-void leaky_relu_backward(float* dx, const float* dy, const float* x, float slope, int64_t n);
-void gelu_forward(float* y, const float* x, bool tanh_approximation, int64_t n);
-void gelu_backward(float* dx, const float* dy, const float* x, bool tanh_approximation,
-                   int64_t n);
-void tanh_forward(float* y, const float* x, int64_t n);
-void tanh_backward(float* dx, const float* dy, const float* y, int64_t n);  // from the output
-void sigmoid_forward(float* y, const float* x, int64_t n);
-void sigmoid_backward(float* dx, const float* dy, const float* y, int64_t n);
-void silu_forward(float* y, const float* x, int64_t n);
-void silu_backward(float* dx, const float* dy, const float* x, int64_t n);
+// float and double; x (n) -> y (n), dy (n) -> dx (n). Scalars are converted to T.
+template <typename T>
+void relu_forward(T* y, const T* x, int64_t n);
+template <typename T>
+void relu_backward(T* dx, const T* dy, const T* x, int64_t n);
+template <typename T>
+void leaky_relu_forward(T* y, const T* x, double slope, int64_t n);
+template <typename T>
+void leaky_relu_backward(T* dx, const T* dy, const T* x, double slope, int64_t n);
+template <typename T>
+void gelu_forward(T* y, const T* x, bool tanh_approximation, int64_t n);
+template <typename T>
+void gelu_backward(T* dx, const T* dy, const T* x, bool tanh_approximation, int64_t n);
+template <typename T>
+void tanh_forward(T* y, const T* x, int64_t n);
+template <typename T>
+void tanh_backward(T* dx, const T* dy, const T* y, int64_t n);  // from the output
+template <typename T>
+void sigmoid_forward(T* y, const T* x, int64_t n);
+template <typename T>
+void sigmoid_backward(T* dx, const T* dy, const T* y, int64_t n);  // from the output
+template <typename T>
+void silu_forward(T* y, const T* x, int64_t n);
+template <typename T>
+void silu_backward(T* dx, const T* dy, const T* x, int64_t n);
 
 // ---- softmax along the middle axis of (outer, n, inner) ------------------------------------
-// (csrc/cpu/softmax.cpp, csrc/cuda/softmax.cu)
-void softmax_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inner);
-void softmax_backward(float* dx, const float* dy, const float* y, int64_t outer, int64_t n,
-                      int64_t inner);
-void log_softmax_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inner);
-void log_softmax_backward(float* dx, const float* dy, const float* y, int64_t outer, int64_t n,
+// (csrc/cpu/softmax.cpp, csrc/cuda/softmax.cu); float and double, sums in float64.
+template <typename T>
+void softmax_forward(T* y, const T* x, int64_t outer, int64_t n, int64_t inner);
+template <typename T>
+void softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t n, int64_t inner);
+template <typename T>
+void log_softmax_forward(T* y, const T* x, int64_t outer, int64_t n, int64_t inner);
+template <typename T>
+void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t n,
                           int64_t inner);
 
 // ---- reductions along the middle axis of (outer, n, inner) ---------------------------------
 // (csrc/cpu/reduce.cpp, csrc/cuda/reduce.cu)
-// x (outer, n, inner) -> y (outer, inner); sums accumulate in float64.
-void sum_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inner);
+// x (outer, n, inner) -> y (outer, inner). Out = T = float or double, accumulated in float64;
+// or Out = int64_t for T = bool and every integer type (PyTorch's int64 sums), wrapping.
+template <typename Out, typename T>
+void sum_forward(Out* y, const T* x, int64_t outer, int64_t n, int64_t inner);
 // x (outer, n, inner) -> values, indices (outer, inner); NaN wins, first index on ties.
-void max_forward(float* values, int64_t* indices, const float* x, int64_t outer, int64_t n,
+// Every arithmetic type.
+template <typename T>
+void max_forward(T* values, int64_t* indices, const T* x, int64_t outer, int64_t n,
                  int64_t inner);
-// dvalues, indices (outer, inner) -> dx (outer, n, inner), zero off the maxima
-void max_backward(float* dx, const float* dvalues, const int64_t* indices, int64_t outer,
-                  int64_t n, int64_t inner);
+// dvalues, indices (outer, inner) -> dx (outer, n, inner), zero off the maxima; float, double
+template <typename T>
+void max_backward(T* dx, const T* dvalues, const int64_t* indices, int64_t outer, int64_t n,
+                  int64_t inner);
 
-// ---- losses (csrc/cpu/loss.cpp, csrc/cuda/loss.cu) -----------------------------------------
+// ---- losses (csrc/cpu/loss.cpp, csrc/cuda/loss.cu); float and double -----------------------
 // logits (N, C), targets (N) in [0, C) -> losses (N); fused log-softmax, label smoothing.
-void cross_entropy_forward(float* losses, const float* logits, const int64_t* targets,
-                           float label_smoothing, int64_t N, int64_t C);
+template <typename T>
+void cross_entropy_forward(T* losses, const T* logits, const int64_t* targets,
+                           double label_smoothing, int64_t N, int64_t C);
 // dlosses (N) -> dlogits (N, C)
-void cross_entropy_backward(float* dlogits, const float* dlosses, const float* logits,
-                            const int64_t* targets, float label_smoothing, int64_t N, int64_t C);
+template <typename T>
+void cross_entropy_backward(T* dlogits, const T* dlosses, const T* logits,
+                            const int64_t* targets, double label_smoothing, int64_t N,
+                            int64_t C);
 // log_probs (N, C), targets (N) -> losses (N) = -log_probs[i, targets[i]]
-void nll_loss_forward(float* losses, const float* log_probs, const int64_t* targets, int64_t N,
+template <typename T>
+void nll_loss_forward(T* losses, const T* log_probs, const int64_t* targets, int64_t N,
                       int64_t C);
-void nll_loss_backward(float* dlog_probs, const float* dlosses, const int64_t* targets,
-                       int64_t N, int64_t C);
+template <typename T>
+void nll_loss_backward(T* dlog_probs, const T* dlosses, const int64_t* targets, int64_t N,
+                       int64_t C);
 // x, t (n) -> losses (n) = max(x, 0) - x t + log(1 + exp(-|x|))
-void bce_with_logits_forward(float* losses, const float* x, const float* t, int64_t n);
-void bce_with_logits_backward(float* dx, float* dt, const float* dlosses, const float* x,
-                              const float* t, int64_t n);  // dt may be null
+template <typename T>
+void bce_with_logits_forward(T* losses, const T* x, const T* t, int64_t n);
+template <typename T>
+void bce_with_logits_backward(T* dx, T* dt, const T* dlosses, const T* x, const T* t,
+                              int64_t n);  // dt may be null
 
 // ---- random numbers: Philox 4x32-10 (csrc/cpu/random.cpp, csrc/cuda/random.cu) -------------
 // Element i draws from counter (offset + i / 4), lane i % 4, key `seed`.
 void uniform(float* y, uint64_t seed, uint64_t offset, int64_t n);
 void normal(float* y, uint64_t seed, uint64_t offset, int64_t n);
-// x (n) -> y (n): zero where the element's uniform draw is < p, else x / (1 - p)
-void dropout_forward(float* y, const float* x, float p, uint64_t seed, uint64_t offset,
-                     int64_t n);
-void dropout_backward(float* dx, const float* dy, float p, uint64_t seed, uint64_t offset,
-                      int64_t n);
+// x (n) -> y (n): zero where the element's float32 uniform draw is < p (as a float32), else
+// x / (1 - p); float and double (the same mask for both).
+template <typename T>
+void dropout_forward(T* y, const T* x, double p, uint64_t seed, uint64_t offset, int64_t n);
+template <typename T>
+void dropout_backward(T* dx, const T* dy, double p, uint64_t seed, uint64_t offset, int64_t n);
 
 // ---- layout (csrc/cpu/layout.cpp, csrc/cuda/layout.cu) -------------------------------------
 // x (outer, A, middle, B, inner) -> y (outer, B, middle, A, inner); T is any element type

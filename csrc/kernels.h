@@ -49,6 +49,90 @@ FG_HOST_DEVICE inline bool is_class(int64_t target, int64_t C) { return target >
   FG_INSTANTIATE_SWAP_AXES_FOR(float) FG_INSTANTIATE_SWAP_AXES_FOR(int64_t) \
   FG_INSTANTIATE_SWAP_AXES_FOR(uint8_t)
 
+// The element types of the math kernels (kernel_list.h), as X-macro lists: X(T) per type.
+#define FG_FLOATING_TYPES(X) X(float) X(double)
+#define FG_INTEGER_TYPES(X) X(int64_t) X(int32_t) X(int16_t) X(int8_t) X(uint8_t)
+#define FG_ARITHMETIC_TYPES(X) FG_FLOATING_TYPES(X) FG_INTEGER_TYPES(X)
+
+// Instantiations of the math kernels, written by each device's file that defines them.
+#define FG_INSTANTIATE_BROADCAST_FOR(T)                                                   \
+  template void binary<T>(BinaryOp, T*, const T*, const T*, const int64_t*, const int64_t*, \
+                          const int64_t*, int);                                           \
+  template void compare<T>(CompareOp, bool*, const T*, const T*, const int64_t*,           \
+                           const int64_t*, const int64_t*, int);
+#define FG_INSTANTIATE_BROADCAST()                \
+  FG_ARITHMETIC_TYPES(FG_INSTANTIATE_BROADCAST_FOR) \
+  template void compare<bool>(CompareOp, bool*, const bool*, const bool*, const int64_t*, \
+                              const int64_t*, const int64_t*, int);
+
+#define FG_INSTANTIATE_NEG_ABS_FOR(T)             \
+  template void neg_forward<T>(T*, const T*, int64_t); \
+  template void abs_forward<T>(T*, const T*, int64_t);
+#define FG_INSTANTIATE_UNARY_FOR(T)                                                         \
+  template void exp_forward<T>(T*, const T*, int64_t);                                     \
+  template void log_forward<T>(T*, const T*, int64_t);                                     \
+  template void sqrt_forward<T>(T*, const T*, int64_t);                                    \
+  template void abs_backward<T>(T*, const T*, const T*, int64_t);                          \
+  template void pow_forward<T>(T*, const T*, double, int64_t);                             \
+  template void pow_backward<T>(T*, const T*, const T*, double, int64_t);                  \
+  template void clamp_forward<T>(T*, const T*, double, double, int64_t);                   \
+  template void clamp_backward<T>(T*, const T*, const T*, double, double, int64_t);        \
+  template void add_inplace<T>(T*, const T*, int64_t);
+#define FG_INSTANTIATE_UNARY()                               \
+  FG_ARITHMETIC_TYPES(FG_INSTANTIATE_NEG_ABS_FOR)       \
+  FG_FLOATING_TYPES(FG_INSTANTIATE_UNARY_FOR)
+
+#define FG_INSTANTIATE_ACTIVATIONS_FOR(T)                                       \
+  template void relu_forward<T>(T*, const T*, int64_t);                        \
+  template void relu_backward<T>(T*, const T*, const T*, int64_t);             \
+  template void leaky_relu_forward<T>(T*, const T*, double, int64_t);          \
+  template void leaky_relu_backward<T>(T*, const T*, const T*, double, int64_t); \
+  template void gelu_forward<T>(T*, const T*, bool, int64_t);                  \
+  template void gelu_backward<T>(T*, const T*, const T*, bool, int64_t);       \
+  template void tanh_forward<T>(T*, const T*, int64_t);                        \
+  template void tanh_backward<T>(T*, const T*, const T*, int64_t);             \
+  template void sigmoid_forward<T>(T*, const T*, int64_t);                     \
+  template void sigmoid_backward<T>(T*, const T*, const T*, int64_t);          \
+  template void silu_forward<T>(T*, const T*, int64_t);                        \
+  template void silu_backward<T>(T*, const T*, const T*, int64_t);
+#define FG_INSTANTIATE_ACTIVATIONS() FG_FLOATING_TYPES(FG_INSTANTIATE_ACTIVATIONS_FOR)
+
+#define FG_INSTANTIATE_SOFTMAX_FOR(T)                                                      \
+  template void softmax_forward<T>(T*, const T*, int64_t, int64_t, int64_t);              \
+  template void softmax_backward<T>(T*, const T*, const T*, int64_t, int64_t, int64_t);   \
+  template void log_softmax_forward<T>(T*, const T*, int64_t, int64_t, int64_t);          \
+  template void log_softmax_backward<T>(T*, const T*, const T*, int64_t, int64_t, int64_t);
+#define FG_INSTANTIATE_SOFTMAX() FG_FLOATING_TYPES(FG_INSTANTIATE_SOFTMAX_FOR)
+
+#define FG_INSTANTIATE_FLOATING_SUM_FOR(T)                                             \
+  template void sum_forward<T, T>(T*, const T*, int64_t, int64_t, int64_t);           \
+  template void max_backward<T>(T*, const T*, const int64_t*, int64_t, int64_t, int64_t);
+#define FG_INSTANTIATE_INTEGER_SUM_FOR(T) \
+  template void sum_forward<int64_t, T>(int64_t*, const T*, int64_t, int64_t, int64_t);
+#define FG_INSTANTIATE_MAX_FOR(T) \
+  template void max_forward<T>(T*, int64_t*, const T*, int64_t, int64_t, int64_t);
+#define FG_INSTANTIATE_REDUCTIONS()                    \
+  FG_FLOATING_TYPES(FG_INSTANTIATE_FLOATING_SUM_FOR)   \
+  FG_INTEGER_TYPES(FG_INSTANTIATE_INTEGER_SUM_FOR)     \
+  FG_INSTANTIATE_INTEGER_SUM_FOR(bool)                 \
+  FG_ARITHMETIC_TYPES(FG_INSTANTIATE_MAX_FOR)
+
+#define FG_INSTANTIATE_LOSSES_FOR(T)                                                           \
+  template void cross_entropy_forward<T>(T*, const T*, const int64_t*, double, int64_t,       \
+                                         int64_t);                                            \
+  template void cross_entropy_backward<T>(T*, const T*, const T*, const int64_t*, double,     \
+                                          int64_t, int64_t);                                  \
+  template void nll_loss_forward<T>(T*, const T*, const int64_t*, int64_t, int64_t);          \
+  template void nll_loss_backward<T>(T*, const T*, const int64_t*, int64_t, int64_t);         \
+  template void bce_with_logits_forward<T>(T*, const T*, const T*, int64_t);                  \
+  template void bce_with_logits_backward<T>(T*, T*, const T*, const T*, const T*, int64_t);
+#define FG_INSTANTIATE_LOSSES() FG_FLOATING_TYPES(FG_INSTANTIATE_LOSSES_FOR)
+
+#define FG_INSTANTIATE_DROPOUT_FOR(T)                                                   \
+  template void dropout_forward<T>(T*, const T*, double, uint64_t, uint64_t, int64_t);  \
+  template void dropout_backward<T>(T*, const T*, double, uint64_t, uint64_t, int64_t);
+#define FG_INSTANTIATE_DROPOUT() FG_FLOATING_TYPES(FG_INSTANTIATE_DROPOUT_FOR)
+
 namespace fg::cpu {
 
 // The FG_SIMD clone that elementwise, activation and optimizer loops run on this CPU:

@@ -1,8 +1,8 @@
 #include <cmath>
 #include <vector>
 
+#include "core/error.h"
 #include "cpu/parallel.h"
-#include "cpu/vec_math.h"
 #include "elementwise_math.h"
 #include "kernels.h"
 
@@ -64,91 +64,63 @@ static void for_each_block(const int64_t* shape, int ndim, const Block& block) {
   }
 }
 
-// FG_SIMD clones must be plain functions, so each op gets its own small function for a block
-// (the loops the clones vectorize), and an entry point that splits the work.
-#define FG_BINARY_ENTRY(name, Out, In, expr)                                                   \
-  FG_SIMD static void name##_block(Out* out, const In* a, const In* b, const int64_t* shape,   \
-                                   const int64_t* as, const int64_t* bs, int ndim,             \
-                                   int64_t r0, int64_t r1, int64_t c0, int64_t c1) {           \
-    binary_block(out, a, b, shape, as, bs, ndim, r0, r1, c0, c1,                               \
-                 [](In x, In y) -> Out { return expr; });                                      \
-  }                                                                                            \
-  static void name(Out* out, const In* a, const In* b, const int64_t* shape,                   \
-                   const int64_t* as, const int64_t* bs, int ndim) {                           \
-    for_each_block(shape, ndim, [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {          \
-      name##_block(out, a, b, shape, as, bs, ndim, r0, r1, c0, c1);                            \
-    });                                                                                        \
-  }
+// The loops of a block, as an FG_SIMD function so that each runs its widest clone.
+template <typename Out, typename In, typename Op>
+FG_SIMD static void broadcast_block(Out* out, const In* a, const In* b, const int64_t* shape,
+                                    const int64_t* as, const int64_t* bs, int ndim, int64_t r0,
+                                    int64_t r1, int64_t c0, int64_t c1, Op op) {
+  binary_block(out, a, b, shape, as, bs, ndim, r0, r1, c0, c1, op);
+}
 
-FG_BINARY_ENTRY(add_kernel, float, float, x + y)
-FG_BINARY_ENTRY(sub_kernel, float, float, x - y)
-FG_BINARY_ENTRY(mul_kernel, float, float, x * y)
-FG_BINARY_ENTRY(div_kernel, float, float, x / y)
-FG_BINARY_ENTRY(eq_f32, bool, float, x == y)
-FG_BINARY_ENTRY(ne_f32, bool, float, x != y)
-FG_BINARY_ENTRY(lt_f32, bool, float, x < y)
-FG_BINARY_ENTRY(le_f32, bool, float, x <= y)
-FG_BINARY_ENTRY(gt_f32, bool, float, x > y)
-FG_BINARY_ENTRY(ge_f32, bool, float, x >= y)
-FG_BINARY_ENTRY(eq_i64, bool, int64_t, x == y)
-FG_BINARY_ENTRY(ne_i64, bool, int64_t, x != y)
-FG_BINARY_ENTRY(lt_i64, bool, int64_t, x < y)
-FG_BINARY_ENTRY(le_i64, bool, int64_t, x <= y)
-FG_BINARY_ENTRY(gt_i64, bool, int64_t, x > y)
-FG_BINARY_ENTRY(ge_i64, bool, int64_t, x >= y)
-#undef FG_BINARY_ENTRY
+// out = op(a, b) over the broadcast, split across threads
+template <typename Out, typename In, typename Op>
+static void broadcast_apply(Out* out, const In* a, const In* b, const int64_t* shape,
+                            const int64_t* as, const int64_t* bs, int ndim, Op op) {
+  for_each_block(shape, ndim, [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    broadcast_block(out, a, b, shape, as, bs, ndim, r0, r1, c0, c1, op);
+  });
+}
 
 // a, b broadcast to out (shape[ndim]) -> out
-void binary(BinaryOp op, float* out, const float* a, const float* b, const int64_t* shape,
+template <typename T>
+void binary(BinaryOp op, T* out, const T* a, const T* b, const int64_t* shape,
             const int64_t* a_strides, const int64_t* b_strides, int ndim) {
-  using Kernel = void (*)(float*, const float*, const float*, const int64_t*, const int64_t*,
-                          const int64_t*, int);
-  static constexpr Kernel kernels[] = {add_kernel, sub_kernel, mul_kernel, div_kernel};
-  kernels[static_cast<int>(op)](out, a, b, shape, a_strides, b_strides, ndim);
+  switch (op) {
+    case BinaryOp::Add:
+      return broadcast_apply(out, a, b, shape, a_strides, b_strides, ndim, math::Add<T>{});
+    case BinaryOp::Sub:
+      return broadcast_apply(out, a, b, shape, a_strides, b_strides, ndim, math::Sub<T>{});
+    case BinaryOp::Mul:
+      return broadcast_apply(out, a, b, shape, a_strides, b_strides, ndim, math::Mul<T>{});
+    case BinaryOp::Div:
+      if constexpr (std::is_floating_point_v<T>)
+        return broadcast_apply(out, a, b, shape, a_strides, b_strides, ndim, math::Div<T>{});
+      else
+        FG_CHECK(false, TypeError, "[div] the kernel divides floating tensors only (true "
+                                   "division promotes integers to float first)");
+  }
 }
 
 // a, b broadcast to out (shape[ndim]) -> out (bool)
-void compare(CompareOp op, bool* out, const float* a, const float* b, const int64_t* shape,
+template <typename T>
+void compare(CompareOp op, bool* out, const T* a, const T* b, const int64_t* shape,
              const int64_t* a_strides, const int64_t* b_strides, int ndim) {
-  using Kernel = void (*)(bool*, const float*, const float*, const int64_t*, const int64_t*,
-                          const int64_t*, int);
-  static constexpr Kernel kernels[] = {eq_f32, ne_f32, lt_f32, le_f32, gt_f32, ge_f32};
-  kernels[static_cast<int>(op)](out, a, b, shape, a_strides, b_strides, ndim);
+  auto run = [&](auto fn) { broadcast_apply(out, a, b, shape, a_strides, b_strides, ndim, fn); };
+  switch (op) {
+    case CompareOp::Eq: return run(math::Eq<T>{});
+    case CompareOp::Ne: return run(math::Ne<T>{});
+    case CompareOp::Lt: return run(math::Lt<T>{});
+    case CompareOp::Le: return run(math::Le<T>{});
+    case CompareOp::Gt: return run(math::Gt<T>{});
+    case CompareOp::Ge: return run(math::Ge<T>{});
+  }
 }
 
-void compare(CompareOp op, bool* out, const int64_t* a, const int64_t* b, const int64_t* shape,
-             const int64_t* a_strides, const int64_t* b_strides, int ndim) {
-  using Kernel = void (*)(bool*, const int64_t*, const int64_t*, const int64_t*,
-                          const int64_t*, const int64_t*, int);
-  static constexpr Kernel kernels[] = {eq_i64, ne_i64, lt_i64, le_i64, gt_i64, ge_i64};
-  kernels[static_cast<int>(op)](out, a, b, shape, a_strides, b_strides, ndim);
-}
+FG_INSTANTIATE_BROADCAST()
 
 // ---- unary ops: x (n) -> y (n) -------------------------------------------------------
 
-FG_ELEMENTWISE_KERNEL(neg_forward, (float* y, const float* x, int64_t n), (y, x, n), y[i] = -x[i])
-FG_ELEMENTWISE_KERNEL(exp_forward, (float* y, const float* x, int64_t n), (y, x, n), y[i] = vexp(x[i]))
-FG_ELEMENTWISE_KERNEL(log_forward, (float* y, const float* x, int64_t n), (y, x, n),
-              y[i] = std::log(x[i]))
-FG_ELEMENTWISE_KERNEL(sqrt_forward, (float* y, const float* x, int64_t n), (y, x, n),
-              y[i] = std::sqrt(x[i]))
-FG_ELEMENTWISE_KERNEL(abs_forward, (float* y, const float* x, int64_t n), (y, x, n),
-              y[i] = std::fabs(x[i]))
-// d|x| = sign(x), 0 at 0 and at NaN: PyTorch's sign(NaN) is 0, so abs and l1_loss pass no
-// NaN gradient back from a NaN input.
-FG_ELEMENTWISE_KERNEL(abs_backward, (float* dx, const float* dy, const float* x, int64_t n),
-              (dx, dy, x, n), dx[i] = dy[i] * (x[i] > 0 ? 1.0f : (x[i] < 0 ? -1.0f : 0.0f)))
-FG_ELEMENTWISE_KERNEL(pow_forward, (float* y, const float* x, double exponent, int64_t n),
-              (y, x, exponent, n), y[i] = pow_value(x[i], exponent))
-FG_ELEMENTWISE_KERNEL(pow_backward,
-              (float* dx, const float* dy, const float* x, double exponent, int64_t n),
-              (dx, dy, x, exponent, n), dx[i] = pow_gradient(dy[i], x[i], exponent))
-FG_ELEMENTWISE_KERNEL(clamp_forward, (float* y, const float* x, float lo, float hi, int64_t n),
-              (y, x, lo, hi, n), y[i] = clamp_value(x[i], lo, hi))
-FG_ELEMENTWISE_KERNEL(clamp_backward,
-              (float* dx, const float* dy, const float* x, float lo, float hi, int64_t n),
-              (dx, dy, x, lo, hi, n), dx[i] = clamp_gradient(dy[i], x[i], lo, hi))
-FG_ELEMENTWISE_KERNEL(add_inplace, (float* y, const float* x, int64_t n), (y, x, n), y[i] += x[i])
+#include "elementwise_kernels.h"
 
 
 // ---- casts and fills -------------------------------------------------------------------

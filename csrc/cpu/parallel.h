@@ -66,21 +66,16 @@ void parallel_for(int64_t n, int64_t grain, const Body& body) {
   if (n > 0) body(0, n);
 }
 
+// The one CPU loop of the elementwise kernels: out[i] = op(in[i]...) for i in [0, n), a
+// vectorized FG_SIMD loop over each thread's range. `name` is for the CUDA version's errors.
+template <typename Op, typename Out, typename... In>
+FG_SIMD void map_range(int64_t begin, int64_t end, Op op, Out* out, const In*... in) {
+  for (int64_t i = begin; i < end; ++i) out[i] = op(in[i]...);
+}
+template <typename Op, typename Out, typename... In>
+void map_elements(const char*, Op op, Out* out, int64_t n, const In*... in) {
+  parallel_for(n, kElementwiseGrain,
+               [&](int64_t begin, int64_t end) { map_range(begin, end, op, out, in...); });
+}
+
 }  // namespace fg::cpu
-
-#define FG_UNPAREN(...) __VA_ARGS__
-
-// Defines the elementwise kernel `void name params` (its last parameter is `int64_t n`) whose
-// element i does `body`: a vectorized FG_SIMD loop over a range, run by parallel_for.
-// `args` names the parameters in order, e.g. (y, x, n).
-#define FG_ELEMENTWISE_KERNEL(name, params, args, body)                               \
-  FG_SIMD static void name##_range(int64_t begin, FG_UNPAREN params) {                \
-    for (int64_t i = begin; i < n; ++i) body;                                         \
-  }                                                                                   \
-  void name params {                                                                  \
-    ::fg::cpu::parallel_for(n, ::fg::cpu::kElementwiseGrain,                          \
-                            [&](int64_t begin, int64_t end) {                         \
-                              int64_t n = end;                                        \
-                              name##_range(begin, FG_UNPAREN args);                   \
-                            });                                                       \
-  }

@@ -39,18 +39,22 @@ void normal(float* y, uint64_t seed, uint64_t offset, int64_t n) {
 }
 
 // x (n) -> y (n), dropping element i when its uniform draw is < p
-void dropout_forward(float* y, const float* x, float p, uint64_t seed, uint64_t offset,
-                     int64_t n) {
-  float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+template <typename T>
+void dropout_forward(T* y, const T* x, double p, uint64_t seed, uint64_t offset, int64_t n) {
+  // The draw is a float32 whatever T, compared with p as a float32: one mask for every dtype.
+  float p32 = static_cast<float>(p);
+  T scale = p32 < 1.0f ? T(1) / (T(1) - T(p32)) : T(0);
   for_each_block(seed, offset, n, [&](int64_t i, const Philox4& r, int lane) {
-    y[i] = uint_to_unit_float(r.v[lane]) < p ? 0.0f : x[i] * scale;
+    y[i] = uint_to_unit_float(r.v[lane]) < p32 ? T(0) : x[i] * scale;
   });
 }
 
 // dy (n) -> dx (n), the same mask regenerated from (seed, offset)
-void dropout_backward(float* dx, const float* dy, float p, uint64_t seed, uint64_t offset,
-                      int64_t n) {
+template <typename T>
+void dropout_backward(T* dx, const T* dy, double p, uint64_t seed, uint64_t offset, int64_t n) {
   dropout_forward(dx, dy, p, seed, offset, n);
 }
+
+FG_INSTANTIATE_DROPOUT()
 
 }  // namespace fg::cpu

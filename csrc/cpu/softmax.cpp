@@ -3,6 +3,7 @@
 
 #include "cpu/parallel.h"
 #include "cpu/vec_math.h"
+#include "elementwise_math.h"
 #include "kernels.h"
 
 namespace fg::cpu {
@@ -18,10 +19,11 @@ static void for_each_line(int64_t outer, int64_t n, int64_t inner, const LineFn&
   });
 }
 
-static float line_max(const float* x, int64_t n, int64_t stride) {
-  float m = -std::numeric_limits<float>::infinity();
+template <typename T>
+static T line_max(const T* x, int64_t n, int64_t stride) {
+  T m = -std::numeric_limits<T>::infinity();
   for (int64_t k = 0; k < n; ++k) {
-    float v = x[k * stride];
+    T v = x[k * stride];
     if (v > m || v != v) m = v;
     if (m != m) break;  // NaN: the whole line is NaN
   }
@@ -32,54 +34,59 @@ static float line_max(const float* x, int64_t n, int64_t stride) {
 // that their loops run the widest clone. Outputs never alias inputs (ops allocate them).
 
 // x (n) -> y (n) = exp(x - max) / sum
-FG_SIMD static void softmax_row(float* y, const float* x, int64_t n) {
-  float m = row_max(x, n);
-  if (m == -std::numeric_limits<float>::infinity()) m = 0;  // all -inf: NaN like PyTorch
-  for (int64_t k = 0; k < n; ++k) y[k] = vexp(x[k] - m);
-  float scale = static_cast<float>(1.0 / sum_float64(y, n));
+template <typename T>
+FG_SIMD static void softmax_row(T* y, const T* x, int64_t n) {
+  T m = row_max(x, n);
+  if (m == -std::numeric_limits<T>::infinity()) m = 0;  // all -inf: NaN like PyTorch
+  for (int64_t k = 0; k < n; ++k) y[k] = exp_of(x[k] - m);
+  T scale = static_cast<T>(1.0 / sum_float64(y, n));
   for (int64_t k = 0; k < n; ++k) y[k] *= scale;
 }
 
 // dy, y (n) -> dx = y (dy - sum(dy y))
-FG_SIMD static void softmax_backward_row(float* dx, const float* dy, const float* y, int64_t n) {
-  float dot = static_cast<float>(dot_float64(dy, y, n));
+template <typename T>
+FG_SIMD static void softmax_backward_row(T* dx, const T* dy, const T* y, int64_t n) {
+  T dot = static_cast<T>(dot_float64(dy, y, n));
   for (int64_t k = 0; k < n; ++k) dx[k] = y[k] * (dy[k] - dot);
 }
 
 // x (n) -> y = x - max - log(sum(exp(x - max))), the exps staged in y
-FG_SIMD static void log_softmax_row(float* y, const float* x, int64_t n) {
-  float m = row_max(x, n);
-  if (m == -std::numeric_limits<float>::infinity()) m = 0;
-  for (int64_t k = 0; k < n; ++k) y[k] = vexp(x[k] - m);
+template <typename T>
+FG_SIMD static void log_softmax_row(T* y, const T* x, int64_t n) {
+  T m = row_max(x, n);
+  if (m == -std::numeric_limits<T>::infinity()) m = 0;
+  for (int64_t k = 0; k < n; ++k) y[k] = exp_of(x[k] - m);
   // (x - m) first: exact for the large entries, so huge logits keep full precision.
-  float log_total = static_cast<float>(std::log(sum_float64(y, n)));
+  T log_total = static_cast<T>(std::log(sum_float64(y, n)));
   for (int64_t k = 0; k < n; ++k) y[k] = (x[k] - m) - log_total;
 }
 
 // dy, y (n) -> dx = dy - exp(y) sum(dy)
-FG_SIMD static void log_softmax_backward_row(float* dx, const float* dy, const float* y,
-                                             int64_t n) {
-  float total = static_cast<float>(sum_float64(dy, n));
-  for (int64_t k = 0; k < n; ++k) dx[k] = dy[k] - vexp(y[k]) * total;
+template <typename T>
+FG_SIMD static void log_softmax_backward_row(T* dx, const T* dy, const T* y, int64_t n) {
+  T total = static_cast<T>(sum_float64(dy, n));
+  for (int64_t k = 0; k < n; ++k) dx[k] = dy[k] - exp_of(y[k]) * total;
 }
 
 // x (outer, n, inner) -> y (outer, n, inner)
-void softmax_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inner) {
+template <typename T>
+void softmax_forward(T* y, const T* x, int64_t outer, int64_t n, int64_t inner) {
   for_each_line(outer, n, inner, [&](int64_t start) {
     if (inner == 1) return softmax_row(y + start, x + start, n);
-    const float* xl = x + start;
-    float* yl = y + start;
-    float m = line_max(xl, n, inner);
-    if (m == -std::numeric_limits<float>::infinity()) m = 0;  // all -inf: NaN like PyTorch
+    const T* xl = x + start;
+    T* yl = y + start;
+    T m = line_max(xl, n, inner);
+    if (m == -std::numeric_limits<T>::infinity()) m = 0;  // all -inf: NaN like PyTorch
     double total = 0;
-    for (int64_t k = 0; k < n; ++k) total += (yl[k * inner] = vexp(xl[k * inner] - m));
-    float scale = static_cast<float>(1.0 / total);
+    for (int64_t k = 0; k < n; ++k) total += (yl[k * inner] = exp_of(xl[k * inner] - m));
+    T scale = static_cast<T>(1.0 / total);
     for (int64_t k = 0; k < n; ++k) yl[k * inner] *= scale;
   });
 }
 
 // dy, y (outer, n, inner) -> dx = y (dy - sum(dy y))
-void softmax_backward(float* dx, const float* dy, const float* y, int64_t outer, int64_t n,
+template <typename T>
+void softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t n,
                       int64_t inner) {
   for_each_line(outer, n, inner, [&](int64_t start) {
     if (inner == 1) return softmax_backward_row(dx + start, dy + start, y + start, n);
@@ -87,27 +94,29 @@ void softmax_backward(float* dx, const float* dy, const float* y, int64_t outer,
     for (int64_t k = 0; k < n; ++k) dot += dy[start + k * inner] * y[start + k * inner];
     for (int64_t k = 0; k < n; ++k) {
       int64_t i = start + k * inner;
-      dx[i] = y[i] * (dy[i] - static_cast<float>(dot));
+      dx[i] = y[i] * (dy[i] - static_cast<T>(dot));
     }
   });
 }
 
 // x (outer, n, inner) -> y = x - max - log(sum(exp(x - max)))
-void log_softmax_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inner) {
+template <typename T>
+void log_softmax_forward(T* y, const T* x, int64_t outer, int64_t n, int64_t inner) {
   for_each_line(outer, n, inner, [&](int64_t start) {
     if (inner == 1) return log_softmax_row(y + start, x + start, n);
-    float m = line_max(x + start, n, inner);
-    if (m == -std::numeric_limits<float>::infinity()) m = 0;
+    T m = line_max(x + start, n, inner);
+    if (m == -std::numeric_limits<T>::infinity()) m = 0;
     double total = 0;
-    for (int64_t k = 0; k < n; ++k) total += vexp(x[start + k * inner] - m);
+    for (int64_t k = 0; k < n; ++k) total += exp_of(x[start + k * inner] - m);
     // (x - m) first: exact for the large entries, so huge logits keep full precision.
-    float log_total = static_cast<float>(std::log(total));
+    T log_total = static_cast<T>(std::log(total));
     for (int64_t k = 0; k < n; ++k) y[start + k * inner] = (x[start + k * inner] - m) - log_total;
   });
 }
 
 // dy, y (outer, n, inner) -> dx = dy - exp(y) sum(dy)
-void log_softmax_backward(float* dx, const float* dy, const float* y, int64_t outer, int64_t n,
+template <typename T>
+void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t n,
                           int64_t inner) {
   for_each_line(outer, n, inner, [&](int64_t start) {
     if (inner == 1) return log_softmax_backward_row(dx + start, dy + start, y + start, n);
@@ -115,9 +124,11 @@ void log_softmax_backward(float* dx, const float* dy, const float* y, int64_t ou
     for (int64_t k = 0; k < n; ++k) total += dy[start + k * inner];
     for (int64_t k = 0; k < n; ++k) {
       int64_t i = start + k * inner;
-      dx[i] = dy[i] - vexp(y[i]) * static_cast<float>(total);
+      dx[i] = dy[i] - exp_of(y[i]) * static_cast<T>(total);
     }
   });
 }
+
+FG_INSTANTIATE_SOFTMAX()
 
 }  // namespace fg::cpu

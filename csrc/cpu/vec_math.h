@@ -59,21 +59,28 @@ inline float vtanh(float x) {
   return ax < 0.625f ? small : big;
 }
 
-// Sums of n contiguous floats, accumulated in float64 in eight interleaved partial sums:
-// one running sum cannot vectorize (each add waits for the one before), eight can.
-inline double sum_float64(const float* x, int64_t n) {
-  double partial[8] = {};
+// Sums of n contiguous values in Acc (float64 for floats, uint64 for integers, which wrap),
+// in eight interleaved partial sums: one running sum cannot vectorize (each add waits for the
+// one before), eight can.
+template <typename Acc, typename T>
+inline Acc sum_in(const T* x, int64_t n) {
+  Acc partial[8] = {};
   int64_t k = 0;
   for (; k + 8 <= n; k += 8)
-    for (int j = 0; j < 8; ++j) partial[j] += x[k + j];
-  double total = 0;
-  for (; k < n; ++k) total += x[k];
-  for (double p : partial) total += p;
+    for (int j = 0; j < 8; ++j) partial[j] += static_cast<Acc>(x[k + j]);
+  Acc total = 0;
+  for (; k < n; ++k) total += static_cast<Acc>(x[k]);
+  for (Acc p : partial) total += p;
   return total;
+}
+template <typename T>
+inline double sum_float64(const T* x, int64_t n) {
+  return sum_in<double>(x, n);
 }
 
 // sum of a[k] * b[k], likewise
-inline double dot_float64(const float* a, const float* b, int64_t n) {
+template <typename T>
+inline double dot_float64(const T* a, const T* b, int64_t n) {
   double partial[8] = {};
   int64_t k = 0;
   for (; k + 8 <= n; k += 8)
@@ -84,15 +91,16 @@ inline double dot_float64(const float* a, const float* b, int64_t n) {
   return total;
 }
 
-// The largest of n contiguous floats; NaN if any is NaN, -inf for n == 0.
-inline float row_max(const float* x, int64_t n) {
-  float m = -__builtin_inff();
+// The largest of n contiguous floats or doubles; NaN if any is NaN, -inf for n == 0.
+template <typename T>
+inline T row_max(const T* x, int64_t n) {
+  T m = -__builtin_inff();
   int any_nan = 0;
   for (int64_t k = 0; k < n; ++k) {
     m = x[k] > m ? x[k] : m;
     any_nan |= x[k] != x[k];
   }
-  return any_nan ? __builtin_nanf("") : m;
+  return any_nan ? T(__builtin_nanf("")) : m;
 }
 
 }  // namespace fg::cpu

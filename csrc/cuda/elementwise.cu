@@ -52,77 +52,46 @@ void broadcast_apply(const char* name, Out* out, const In* a, const In* b, const
   });
 }
 
-template <typename In>
-void compare_apply(CompareOp op, bool* out, const In* a, const In* b, const Broadcast& bc) {
-  switch (op) {
-    case CompareOp::Eq:
-      return broadcast_apply("eq", out, a, b, bc, [] __device__(In x, In y) { return x == y; });
-    case CompareOp::Ne:
-      return broadcast_apply("ne", out, a, b, bc, [] __device__(In x, In y) { return x != y; });
-    case CompareOp::Lt:
-      return broadcast_apply("lt", out, a, b, bc, [] __device__(In x, In y) { return x < y; });
-    case CompareOp::Le:
-      return broadcast_apply("le", out, a, b, bc, [] __device__(In x, In y) { return x <= y; });
-    case CompareOp::Gt:
-      return broadcast_apply("gt", out, a, b, bc, [] __device__(In x, In y) { return x > y; });
-    case CompareOp::Ge:
-      return broadcast_apply("ge", out, a, b, bc, [] __device__(In x, In y) { return x >= y; });
-  }
-}
-
 }  // namespace
 
 // a, b broadcast to out (shape[ndim]) -> out
-void binary(BinaryOp op, float* out, const float* a, const float* b, const int64_t* shape,
+template <typename T>
+void binary(BinaryOp op, T* out, const T* a, const T* b, const int64_t* shape,
             const int64_t* a_strides, const int64_t* b_strides, int ndim) {
   Broadcast bc = make_broadcast(shape, a_strides, b_strides, ndim, "binary");
   switch (op) {
-    case BinaryOp::Add:
-      return broadcast_apply("add", out, a, b, bc,
-                             [] __device__(float x, float y) { return x + y; });
-    case BinaryOp::Sub:
-      return broadcast_apply("sub", out, a, b, bc,
-                             [] __device__(float x, float y) { return x - y; });
-    case BinaryOp::Mul:
-      return broadcast_apply("mul", out, a, b, bc,
-                             [] __device__(float x, float y) { return x * y; });
+    case BinaryOp::Add: return broadcast_apply("add", out, a, b, bc, math::Add<T>{});
+    case BinaryOp::Sub: return broadcast_apply("sub", out, a, b, bc, math::Sub<T>{});
+    case BinaryOp::Mul: return broadcast_apply("mul", out, a, b, bc, math::Mul<T>{});
     case BinaryOp::Div:
-      return broadcast_apply("div", out, a, b, bc,
-                             [] __device__(float x, float y) { return x / y; });
+      if constexpr (std::is_floating_point_v<T>)
+        return broadcast_apply("div", out, a, b, bc, math::Div<T>{});
+      else
+        FG_CHECK(false, TypeError, "[div] the kernel divides floating tensors only (true "
+                                   "division promotes integers to float first)");
   }
 }
 
-void compare(CompareOp op, bool* out, const float* a, const float* b, const int64_t* shape,
+// a, b broadcast to out (shape[ndim]) -> out (bool)
+template <typename T>
+void compare(CompareOp op, bool* out, const T* a, const T* b, const int64_t* shape,
              const int64_t* a_strides, const int64_t* b_strides, int ndim) {
-  compare_apply(op, out, a, b, make_broadcast(shape, a_strides, b_strides, ndim, "compare"));
+  Broadcast bc = make_broadcast(shape, a_strides, b_strides, ndim, "compare");
+  switch (op) {
+    case CompareOp::Eq: return broadcast_apply("eq", out, a, b, bc, math::Eq<T>{});
+    case CompareOp::Ne: return broadcast_apply("ne", out, a, b, bc, math::Ne<T>{});
+    case CompareOp::Lt: return broadcast_apply("lt", out, a, b, bc, math::Lt<T>{});
+    case CompareOp::Le: return broadcast_apply("le", out, a, b, bc, math::Le<T>{});
+    case CompareOp::Gt: return broadcast_apply("gt", out, a, b, bc, math::Gt<T>{});
+    case CompareOp::Ge: return broadcast_apply("ge", out, a, b, bc, math::Ge<T>{});
+  }
 }
 
-void compare(CompareOp op, bool* out, const int64_t* a, const int64_t* b, const int64_t* shape,
-             const int64_t* a_strides, const int64_t* b_strides, int ndim) {
-  compare_apply(op, out, a, b, make_broadcast(shape, a_strides, b_strides, ndim, "compare"));
-}
+FG_INSTANTIATE_BROADCAST()
 
 // ---- unary ops: x (n) -> y (n) -------------------------------------------------------
 
-FG_CUDA_ELEMENTWISE(neg_forward, (float* y, const float* x, int64_t n), y[i] = -x[i])
-FG_CUDA_ELEMENTWISE(exp_forward, (float* y, const float* x, int64_t n), y[i] = expf(x[i]))
-FG_CUDA_ELEMENTWISE(log_forward, (float* y, const float* x, int64_t n), y[i] = logf(x[i]))
-FG_CUDA_ELEMENTWISE(sqrt_forward, (float* y, const float* x, int64_t n), y[i] = sqrtf(x[i]))
-FG_CUDA_ELEMENTWISE(abs_forward, (float* y, const float* x, int64_t n), y[i] = fabsf(x[i]))
-// d|x| = sign(x), 0 at 0 and at NaN (PyTorch's sign(NaN) is 0)
-FG_CUDA_ELEMENTWISE(abs_backward, (float* dx, const float* dy, const float* x, int64_t n),
-                    dx[i] = dy[i] * (x[i] > 0 ? 1.0f : (x[i] < 0 ? -1.0f : 0.0f)))
-FG_CUDA_ELEMENTWISE(pow_forward, (float* y, const float* x, double exponent, int64_t n),
-                    y[i] = pow_value(x[i], exponent))
-FG_CUDA_ELEMENTWISE(pow_backward,
-                    (float* dx, const float* dy, const float* x, double exponent, int64_t n),
-                    dx[i] = pow_gradient(dy[i], x[i], exponent))
-FG_CUDA_ELEMENTWISE(clamp_forward, (float* y, const float* x, float lo, float hi, int64_t n),
-                    y[i] = clamp_value(x[i], lo, hi))
-FG_CUDA_ELEMENTWISE(clamp_backward,
-                    (float* dx, const float* dy, const float* x, float lo, float hi, int64_t n),
-                    dx[i] = clamp_gradient(dy[i], x[i], lo, hi))
-FG_CUDA_ELEMENTWISE(add_inplace, (float* y, const float* x, int64_t n), y[i] += x[i])
+#include "elementwise_kernels.h"
 
 // ---- casts and fills -------------------------------------------------------------------
 

@@ -1,6 +1,5 @@
 // What the CUDA kernels share: block sizes, grid-stride loops over n elements, scratch
-// memory, and the FG_CUDA_ELEMENTWISE macro that mirrors the CPU's FG_ELEMENTWISE_KERNEL, so
-// that a kernel's two versions read alike. Included by .cu files only.
+// memory, and map_elements, the CUDA twin of fg::cpu::map_elements. Included by .cu files only.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -47,6 +46,23 @@ void launch_for_each(const char* name, int64_t n, Body body) {
   FG_CUDA_CHECK_LAUNCH(name);
 }
 
+template <typename Op, typename Out, typename... In>
+__global__ void map_elements_kernel(int64_t n, Op op, Out* out, const In*... in) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    out[i] = op(in[i]...);
+}
+
+// The one CUDA launch of the elementwise kernels: out[i] = op(in[i]...) for i in [0, n), as
+// fg::cpu::map_elements. (A kernel, not a lambda: extended lambdas cannot capture a pack.)
+template <typename Op, typename Out, typename... In>
+void map_elements(const char* name, Op op, Out* out, int64_t n, const In*... in) {
+  if (n <= 0) return;
+  auto kernel = map_elements_kernel<Op, Out, In...>;
+  FG_LAUNCH_KERNEL(kernel, blocks_for(n), kThreads, n, op, out, in...);
+  FG_CUDA_CHECK_LAUNCH(name);
+}
+
 // Device memory for one op's intermediate results, on the current device, from the caching
 // allocator. It goes back to the cache at scope exit while the op's kernels may still be
 // using it, which is safe: every kernel and copy runs in order on the default stream, so
@@ -68,9 +84,3 @@ class DeviceScratch {
 };
 
 }  // namespace fg::cuda
-
-// Defines `void name params` (its last parameter `int64_t n`) whose element i does `body`.
-#define FG_CUDA_ELEMENTWISE(name, params, body)                                 \
-  void name params {                                                            \
-    ::fg::cuda::launch_for_each(#name, n, [=] __device__(int64_t i) { body; }); \
-  }

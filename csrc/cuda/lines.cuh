@@ -8,6 +8,7 @@
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <type_traits>
 
 #include "cuda/launch.cuh"
 
@@ -18,22 +19,28 @@ namespace fg::cuda {
 constexpr int64_t kBlockLineLength = 2048;
 constexpr int kLineBlock = kThreads;
 
-__device__ inline float shuffle_xor(float v, int offset) {
-  return __shfl_xor_sync(0xffffffffu, v, offset);
-}
-__device__ inline double shuffle_xor(double v, int offset) {
-  return __shfl_xor_sync(0xffffffffu, v, offset);
+// Lane i gets v of lane i ^ offset. CUDA's shuffles take 32- and 64-bit words: narrower
+// types go through an int, and int64_t / uint64_t (long on Linux) through long long.
+template <typename T>
+__device__ inline T shuffle_xor(T v, int offset) {
+  if constexpr (sizeof(T) < 4)
+    return static_cast<T>(__shfl_xor_sync(0xffffffffu, static_cast<int>(v), offset));
+  else if constexpr (std::is_integral_v<T> && sizeof(T) == 8)
+    return static_cast<T>(
+        __shfl_xor_sync(0xffffffffu, static_cast<unsigned long long>(v), offset));
+  else
+    return __shfl_xor_sync(0xffffffffu, v, offset);
 }
 
 // A value and its index along the line, for argmax.
+template <typename T>
 struct Candidate {
-  float value;
+  T value;
   int64_t index;  // -1: no candidate yet
 };
-__device__ inline Candidate shuffle_xor(Candidate c, int offset) {
-  return {
-      __shfl_xor_sync(0xffffffffu, c.value, offset),
-      static_cast<int64_t>(__shfl_xor_sync(0xffffffffu, static_cast<long long>(c.index), offset))};
+template <typename T>
+__device__ inline Candidate<T> shuffle_xor(Candidate<T> c, int offset) {
+  return {shuffle_xor(c.value, offset), shuffle_xor(c.index, offset)};
 }
 
 // G threads share one line: 1, 32 (a warp) or kLineBlock (a block). lane in [0, G). Every
@@ -66,8 +73,9 @@ struct LineGroup {
   }
   // NaN wins, as on the CPU (a line with a NaN has a NaN maximum); +0 over -0, so that the
   // combine is commutative.
-  __device__ float max(float v) const {
-    return reduce(v, [](float a, float b) {
+  template <typename T>
+  __device__ T max(T v) const {
+    return reduce(v, [](T a, T b) {
       if (a != a || b != b) return a != a ? a : b;
       return a > b || (a == b && !signbit(a)) ? a : b;
     });

@@ -1,6 +1,8 @@
 // Reductions along the middle axis of (outer, n, inner); the CPU versions
-// (csrc/cpu/reduce.cpp) are the reference: float64 sums, NaN wins the max, first index on ties.
+// (csrc/cpu/reduce.cpp) are the reference: float64 sums (int64 ones for integers), NaN wins
+// the max, first index on ties.
 #include "cuda/lines.cuh"
+#include "elementwise_math.h"
 #include "kernels.h"
 
 namespace fg::cuda {
@@ -15,36 +17,39 @@ constexpr int kSumWarps = 8;
 // w adds k = w, w + 8, ...), so that every load of a warp reads 32 neighbouring floats and
 // 8 times as many threads work as with a thread a line; the partial sums meet in shared
 // memory.
-__global__ void sum_strided_kernel(float* y, const float* x, int64_t n, int64_t inner) {
-  __shared__ double partial[kSumWarps][32];
+template <typename Out, typename T>
+__global__ void sum_strided_kernel(Out* y, const T* x, int64_t n, int64_t inner) {
+  using Acc = SumAccumulator<T>;
+  __shared__ Acc partial[kSumWarps][32];
   int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   int64_t tiles = ceil_div(inner, 32);  // blocks per o
   int64_t o = blockIdx.x / tiles, i = (blockIdx.x % tiles) * 32 + lane;
-  double acc = 0;
+  Acc acc = 0;
   if (i < inner) {
-    const float* line = x + o * n * inner + i;
-    for (int64_t k = warp; k < n; k += kSumWarps) acc += line[k * inner];
+    const T* line = x + o * n * inner + i;
+    for (int64_t k = warp; k < n; k += kSumWarps) acc += static_cast<Acc>(line[k * inner]);
   }
   partial[warp][lane] = acc;
   __syncthreads();  // every thread gets here: none returned early
   if (warp == 0 && i < inner) {
-    double total = 0;
+    Acc total = 0;
     for (int w = 0; w < kSumWarps; ++w) total += partial[w][lane];
-    y[o * inner + i] = static_cast<float>(total);
+    y[o * inner + i] = static_cast<Out>(total);
   }
 }
 
 // x (outer, n, inner) -> y (outer, inner): each line a thread, a warp or a block
-// (launch_lines), summed in float64 whether x holds floats or float64 partial sums.
-template <typename T>
-void sum_lines(float* y, const T* x, int64_t outer, int64_t n, int64_t inner) {
+// (launch_lines), summed in SumAccumulator<T>: x holds the inputs, or their partial sums.
+template <typename Out, typename T>
+void sum_lines(Out* y, const T* x, int64_t outer, int64_t n, int64_t inner) {
   launch_lines("sum_forward", outer, n, inner,
                [=] __device__(auto g, int64_t line, int64_t start, int64_t stride) {
                  constexpr int G = decltype(g)::kSize;
-                 double acc = 0;
-                 for (int64_t k = g.lane; k < n; k += G) acc += x[start + k * stride];
+                 SumAccumulator<T> acc = 0;
+                 for (int64_t k = g.lane; k < n; k += G)
+                   acc += static_cast<SumAccumulator<T>>(x[start + k * stride]);
                  acc = g.sum(acc);
-                 if (g.lane == 0) y[line] = static_cast<float>(acc);
+                 if (g.lane == 0) y[line] = static_cast<Out>(acc);
                });
 }
 
@@ -53,43 +58,50 @@ void sum_lines(float* y, const T* x, int64_t outer, int64_t n, int64_t inner) {
 // the lines are few (a whole tensor's sum is one line).
 constexpr int64_t kSumChunk = 16 * 1024;
 
-// x (lines, n) -> partials (lines, chunks), the float64 sum of each chunk of kSumChunk
-__global__ void sum_chunks_kernel(double* partials, const float* x, int64_t n, int64_t chunks) {
+// x (lines, n) -> partials (lines, chunks), the sum of each chunk of kSumChunk
+template <typename T>
+__global__ void sum_chunks_kernel(SumAccumulator<T>* partials, const T* x, int64_t n,
+                                  int64_t chunks) {
   int64_t line = blockIdx.x / chunks, begin = (blockIdx.x % chunks) * kSumChunk;
   int64_t end = begin + kSumChunk < n ? begin + kSumChunk : n;
-  const float* row = x + line * n;
-  double acc = 0;
-  for (int64_t k = begin + threadIdx.x; k < end; k += kLineBlock) acc += row[k];
+  const T* row = x + line * n;
+  SumAccumulator<T> acc = 0;
+  for (int64_t k = begin + threadIdx.x; k < end; k += kLineBlock)
+    acc += static_cast<SumAccumulator<T>>(row[k]);
   acc = LineGroup<kLineBlock>{static_cast<int>(threadIdx.x)}.sum(acc);
   if (threadIdx.x == 0) partials[blockIdx.x] = acc;
 }
 
 // x (lines, n) -> y (lines), n > kSumChunk: chunks in parallel, then their sums per line
-void sum_long_lines(float* y, const float* x, int64_t lines, int64_t n) {
+template <typename Out, typename T>
+void sum_long_lines(Out* y, const T* x, int64_t lines, int64_t n) {
+  using Acc = SumAccumulator<T>;
   int64_t chunks = ceil_div(n, kSumChunk);
   FG_CHECK(lines * chunks <= 0x7FFFFFFF, ValueError,
            "[sum] the CUDA kernel takes at most 2^31 - 1 chunks of "
                << kSumChunk << " elements, got " << lines * chunks);
-  DeviceScratch scratch(lines * chunks * sizeof(double));
-  double* partials = static_cast<double*>(scratch.data());
-  FG_LAUNCH_KERNEL(sum_chunks_kernel, static_cast<unsigned>(lines * chunks), kLineBlock, partials,
-                   x, n, chunks);
+  DeviceScratch scratch(lines * chunks * sizeof(Acc));
+  Acc* partials = static_cast<Acc*>(scratch.data());
+  auto kernel = sum_chunks_kernel<T>;
+  FG_LAUNCH_KERNEL(kernel, static_cast<unsigned>(lines * chunks), kLineBlock, partials, x, n,
+                   chunks);
   FG_CUDA_CHECK_LAUNCH("sum_forward");
-  sum_lines(y, static_cast<const double*>(partials), lines, chunks, 1);
+  sum_lines(y, static_cast<const Acc*>(partials), lines, chunks, 1);
 }
 
 }  // namespace
 
 // x (outer, n, inner) -> y (outer, inner)
-void sum_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inner) {
+template <typename Out, typename T>
+void sum_forward(Out* y, const T* x, int64_t outer, int64_t n, int64_t inner) {
   if (inner == 1 && n > kSumChunk && outer > 0) return sum_long_lines(y, x, outer, n);
   if (inner >= 32) {  // narrower lines leave most of a block idle: a thread a line below
     int64_t blocks = outer * ceil_div(inner, 32);
     if (blocks == 0) return;
     FG_CHECK(blocks <= 0x7FFFFFFF, ValueError,
              "[sum] the CUDA kernel takes at most 2^31 - 1 blocks of 32 lines, got " << blocks);
-    FG_LAUNCH_KERNEL(sum_strided_kernel, static_cast<unsigned>(blocks), kSumWarps * 32, y, x, n,
-                     inner);
+    auto kernel = sum_strided_kernel<Out, T>;
+    FG_LAUNCH_KERNEL(kernel, static_cast<unsigned>(blocks), kSumWarps * 32, y, x, n, inner);
     FG_CUDA_CHECK_LAUNCH("sum_forward");
     return;
   }
@@ -100,7 +112,8 @@ namespace {
 
 // The better of two candidates: none loses, then a NaN (the first), else the larger value,
 // else the smaller index. Commutative, as LineGroup::reduce needs.
-__device__ Candidate better(Candidate a, Candidate b) {
+template <typename T>
+__device__ Candidate<T> better(Candidate<T> a, Candidate<T> b) {
   if (a.index < 0 || b.index < 0) return a.index < 0 ? b : a;
   bool a_nan = a.value != a.value, b_nan = b.value != b.value;
   if (a_nan != b_nan) return a_nan ? a : b;
@@ -111,26 +124,30 @@ __device__ Candidate better(Candidate a, Candidate b) {
 }  // namespace
 
 // x (outer, n, inner) -> values, indices (outer, inner); n >= 1
-void max_forward(float* values, int64_t* indices, const float* x, int64_t outer, int64_t n,
+template <typename T>
+void max_forward(T* values, int64_t* indices, const T* x, int64_t outer, int64_t n,
                  int64_t inner) {
   launch_lines("max_forward", outer, n, inner,
                [=] __device__(auto g, int64_t line, int64_t start, int64_t stride) {
                  constexpr int G = decltype(g)::kSize;
-                 Candidate best{NAN, -1};
+                 Candidate<T> best{T(0), -1};
                  for (int64_t k = g.lane; k < n; k += G)
-                   best = better(best, Candidate{x[start + k * stride], k});
-                 best = g.reduce(best, better);
+                   best = better(best, Candidate<T>{x[start + k * stride], k});
+                 best = g.reduce(best, better<T>);
                  if (g.lane == 0) values[line] = best.value, indices[line] = best.index;
                });
 }
 
 // dvalues, indices (outer, inner) -> dx (outer, n, inner), zero off the maxima
-void max_backward(float* dx, const float* dvalues, const int64_t* indices, int64_t outer, int64_t n,
+template <typename T>
+void max_backward(T* dx, const T* dvalues, const int64_t* indices, int64_t outer, int64_t n,
                   int64_t inner) {
-  fill(dx, 0.0f, outer * n * inner);
+  map_elements("max_backward", math::Zero<T>{}, dx, outer * n * inner);
   launch_for_each("max_backward", outer * inner, [=] __device__(int64_t l) {
     dx[((l / inner) * n + indices[l]) * inner + l % inner] = dvalues[l];
   });
 }
+
+FG_INSTANTIATE_REDUCTIONS()
 
 }  // namespace fg::cuda

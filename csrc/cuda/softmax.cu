@@ -3,45 +3,47 @@
 #include <cmath>
 
 #include "cuda/lines.cuh"
+#include "elementwise_math.h"
 #include "kernels.h"
 
 namespace fg::cuda {
 namespace {
 
 // The line's maximum, 0 for an all -inf line (which then gives NaN, as PyTorch does).
-template <typename Group>
-__device__ float line_max(const Group& g, const float* x, int64_t start, int64_t stride,
-                          int64_t n) {
-  float m = -INFINITY;
+template <typename Group, typename T>
+__device__ T line_max(const Group& g, const T* x, int64_t start, int64_t stride, int64_t n) {
+  T m = -INFINITY;
   for (int64_t k = g.lane; k < n; k += Group::kSize) {
-    float v = x[start + k * stride];
+    T v = x[start + k * stride];
     m = (v != v || v > m) ? v : m;
   }
   m = g.max(m);
-  return m == -INFINITY ? 0.0f : m;
+  return m == -INFINITY ? T(0) : m;
 }
 
 }  // namespace
 
 // x (outer, n, inner) -> y (outer, n, inner)
-void softmax_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inner) {
+template <typename T>
+void softmax_forward(T* y, const T* x, int64_t outer, int64_t n, int64_t inner) {
   launch_lines("softmax_forward", outer, n, inner,
                [=] __device__(auto g, int64_t, int64_t start, int64_t stride) {
                  constexpr int G = decltype(g)::kSize;
-                 float m = line_max(g, x, start, stride, n);
+                 T m = line_max(g, x, start, stride, n);
                  double total = 0;
                  for (int64_t k = g.lane; k < n; k += G) {
-                   float e = expf(x[start + k * stride] - m);
+                   T e = exp_of(x[start + k * stride] - m);
                    y[start + k * stride] = e;
                    total += e;
                  }
-                 float scale = static_cast<float>(1.0 / g.sum(total));
+                 T scale = static_cast<T>(1.0 / g.sum(total));
                  for (int64_t k = g.lane; k < n; k += G) y[start + k * stride] *= scale;
                });
 }
 
 // dy, y (outer, n, inner) -> dx = y (dy - sum(dy y))
-void softmax_backward(float* dx, const float* dy, const float* y, int64_t outer, int64_t n,
+template <typename T>
+void softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t n,
                       int64_t inner) {
   launch_lines("softmax_backward", outer, n, inner,
                [=] __device__(auto g, int64_t, int64_t start, int64_t stride) {
@@ -49,7 +51,7 @@ void softmax_backward(float* dx, const float* dy, const float* y, int64_t outer,
                  double dot = 0;
                  for (int64_t k = g.lane; k < n; k += G)
                    dot += dy[start + k * stride] * y[start + k * stride];
-                 float d = static_cast<float>(g.sum(dot));
+                 T d = static_cast<T>(g.sum(dot));
                  for (int64_t k = g.lane; k < n; k += G) {
                    int64_t i = start + k * stride;
                    dx[i] = y[i] * (dy[i] - d);
@@ -58,33 +60,37 @@ void softmax_backward(float* dx, const float* dy, const float* y, int64_t outer,
 }
 
 // x (outer, n, inner) -> y = x - max - log(sum(exp(x - max)))
-void log_softmax_forward(float* y, const float* x, int64_t outer, int64_t n, int64_t inner) {
+template <typename T>
+void log_softmax_forward(T* y, const T* x, int64_t outer, int64_t n, int64_t inner) {
   launch_lines("log_softmax_forward", outer, n, inner,
                [=] __device__(auto g, int64_t, int64_t start, int64_t stride) {
                  constexpr int G = decltype(g)::kSize;
-                 float m = line_max(g, x, start, stride, n);
+                 T m = line_max(g, x, start, stride, n);
                  double total = 0;
-                 for (int64_t k = g.lane; k < n; k += G) total += expf(x[start + k * stride] - m);
-                 float log_total = static_cast<float>(log(g.sum(total)));
+                 for (int64_t k = g.lane; k < n; k += G) total += exp_of(x[start + k * stride] - m);
+                 T log_total = static_cast<T>(log(g.sum(total)));
                  for (int64_t k = g.lane; k < n; k += G)
                    y[start + k * stride] = (x[start + k * stride] - m) - log_total;
                });
 }
 
 // dy, y (outer, n, inner) -> dx = dy - exp(y) sum(dy)
-void log_softmax_backward(float* dx, const float* dy, const float* y, int64_t outer, int64_t n,
+template <typename T>
+void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t n,
                           int64_t inner) {
   launch_lines("log_softmax_backward", outer, n, inner,
                [=] __device__(auto g, int64_t, int64_t start, int64_t stride) {
                  constexpr int G = decltype(g)::kSize;
                  double total = 0;
                  for (int64_t k = g.lane; k < n; k += G) total += dy[start + k * stride];
-                 float t = static_cast<float>(g.sum(total));
+                 T t = static_cast<T>(g.sum(total));
                  for (int64_t k = g.lane; k < n; k += G) {
                    int64_t i = start + k * stride;
-                   dx[i] = dy[i] - expf(y[i]) * t;
+                   dx[i] = dy[i] - exp_of(y[i]) * t;
                  }
                });
 }
+
+FG_INSTANTIATE_SOFTMAX()
 
 }  // namespace fg::cuda

@@ -27,7 +27,7 @@ static Tensor activation(const char* name, const Tensor& x, bool save_output,
 }
 
 Tensor relu(const Tensor& x) {
-  return activation("relu", x, false, FG_KERNELS(relu_forward), FG_KERNELS(relu_backward));
+  return activation("relu", x, false, FG_KERNELS(relu_forward<float>), FG_KERNELS(relu_backward<float>));
 }
 
 Tensor leaky_relu(const Tensor& x, double negative_slope) {
@@ -59,15 +59,15 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
 }
 
 Tensor tanh(const Tensor& x) {
-  return activation("tanh", x, true, FG_KERNELS(tanh_forward), FG_KERNELS(tanh_backward));
+  return activation("tanh", x, true, FG_KERNELS(tanh_forward<float>), FG_KERNELS(tanh_backward<float>));
 }
 
 Tensor sigmoid(const Tensor& x) {
-  return activation("sigmoid", x, true, FG_KERNELS(sigmoid_forward), FG_KERNELS(sigmoid_backward));
+  return activation("sigmoid", x, true, FG_KERNELS(sigmoid_forward<float>), FG_KERNELS(sigmoid_backward<float>));
 }
 
 Tensor silu(const Tensor& x) {
-  return activation("silu", x, false, FG_KERNELS(silu_forward), FG_KERNELS(silu_backward));
+  return activation("silu", x, false, FG_KERNELS(silu_forward<float>), FG_KERNELS(silu_backward<float>));
 }
 
 // forward(device, y, x, outer, n, inner); backward(device, dx, dy, y, outer, n, inner) along
@@ -91,12 +91,12 @@ static Tensor softmax_like(const char* name, const Tensor& x, int64_t dim, const
 }
 
 Tensor softmax(const Tensor& x, int64_t dim) {
-  return softmax_like("softmax", x, dim, FG_KERNELS(softmax_forward), FG_KERNELS(softmax_backward));
+  return softmax_like("softmax", x, dim, FG_KERNELS(softmax_forward<float>), FG_KERNELS(softmax_backward<float>));
 }
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
-  return softmax_like("log_softmax", x, dim, FG_KERNELS(log_softmax_forward),
-                      FG_KERNELS(log_softmax_backward));
+  return softmax_like("log_softmax", x, dim, FG_KERNELS(log_softmax_forward<float>),
+                      FG_KERNELS(log_softmax_backward<float>));
 }
 
 }  // namespace fg::ops

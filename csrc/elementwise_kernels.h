@@ -1,0 +1,54 @@
+// The unary math kernels, defined once for both devices: csrc/cpu/elementwise.cpp includes
+// this inside namespace fg::cpu and csrc/cuda/elementwise.cu inside fg::cuda, each after its
+// map_elements (the CPU's OpenMP + FG_SIMD loop, the GPU's grid-stride launch) and
+// elementwise_math.h (the functors). Declarations: kernel_list.h. No includes, no guard.
+
+// x (n) -> y (n)
+template <typename T>
+void neg_forward(T* y, const T* x, int64_t n) {
+  map_elements("neg_forward", math::Neg<T>{}, y, n, x);
+}
+template <typename T>
+void exp_forward(T* y, const T* x, int64_t n) {
+  map_elements("exp_forward", math::Exp<T>{}, y, n, x);
+}
+template <typename T>
+void log_forward(T* y, const T* x, int64_t n) {
+  map_elements("log_forward", math::Log<T>{}, y, n, x);
+}
+template <typename T>
+void sqrt_forward(T* y, const T* x, int64_t n) {
+  map_elements("sqrt_forward", math::Sqrt<T>{}, y, n, x);
+}
+template <typename T>
+void abs_forward(T* y, const T* x, int64_t n) {
+  map_elements("abs_forward", math::Abs<T>{}, y, n, x);
+}
+// dy, x (n) -> dx (n)
+template <typename T>
+void abs_backward(T* dx, const T* dy, const T* x, int64_t n) {
+  map_elements("abs_backward", math::AbsBackward<T>{}, dx, n, dy, x);
+}
+template <typename T>
+void pow_forward(T* y, const T* x, double exponent, int64_t n) {
+  map_elements("pow_forward", math::Pow<T>{exponent}, y, n, x);
+}
+template <typename T>
+void pow_backward(T* dx, const T* dy, const T* x, double exponent, int64_t n) {
+  map_elements("pow_backward", math::PowBackward<T>{exponent}, dx, n, dy, x);
+}
+template <typename T>
+void clamp_forward(T* y, const T* x, double lo, double hi, int64_t n) {
+  map_elements("clamp_forward", math::Clamp<T>{T(lo), T(hi)}, y, n, x);
+}
+template <typename T>
+void clamp_backward(T* dx, const T* dy, const T* x, double lo, double hi, int64_t n) {
+  map_elements("clamp_backward", math::ClampBackward<T>{T(lo), T(hi)}, dx, n, dy, x);
+}
+// y (n) += x (n)
+template <typename T>
+void add_inplace(T* y, const T* x, int64_t n) {
+  map_elements("add_inplace", math::Add<T>{}, y, n, static_cast<const T*>(y), x);
+}
+
+FG_INSTANTIATE_UNARY()

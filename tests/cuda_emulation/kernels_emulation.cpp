@@ -7,6 +7,7 @@
 // the math library or the order of a sum differs. Outputs start as NaN, so an element never
 // written fails. Prints one line per failure and exits 1 if there is any.
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <random>
 #include <string>
@@ -271,18 +272,38 @@ void expect_parity(const std::string& what, int64_t size, double rtol, Fn fn) {
 // A kernel as cpu:: or cuda:: by name, with the same arguments.
 #define FG_EITHER(gpu, name, ...) ((gpu) ? fg::cuda::name(__VA_ARGS__) : fg::cpu::name(__VA_ARGS__))
 
+// The values of a float vector as T (exactly, for float and double).
+template <typename T>
+std::vector<T> as(const std::vector<float>& v) {
+  return std::vector<T>(v.begin(), v.end());
+}
+
+template <typename T>
+const char* type_name() {
+  if constexpr (std::is_same_v<T, float>) return "float";
+  if constexpr (std::is_same_v<T, double>) return "double";
+  if constexpr (std::is_same_v<T, int64_t>) return "int64";
+  if constexpr (std::is_same_v<T, int32_t>) return "int32";
+  if constexpr (std::is_same_v<T, int16_t>) return "int16";
+  if constexpr (std::is_same_v<T, int8_t>) return "int8";
+  if constexpr (std::is_same_v<T, uint8_t>) return "uint8";
+  if constexpr (std::is_same_v<T, bool>) return "bool";
+}
+
+template <typename T>
 void check_elementwise() {
-  const std::vector<float> x = awkward_values(kN), positive = awkward_values(kN, true);
-  const std::vector<float> dy = random_values(kN);
-  auto unary = [&](const char* name, const std::vector<float>& in, double rtol, auto kernel) {
-    expect_parity<float>(name, kN, rtol, [&](bool gpu, float* y) { kernel(gpu, y, in.data()); });
+  const std::vector<T> x = as<T>(awkward_values(kN)), positive = as<T>(awkward_values(kN, true));
+  const std::vector<T> dy = as<T>(random_values(kN));
+  auto unary = [&](const char* name, const std::vector<T>& in, double rtol, auto kernel) {
+    expect_parity<T>(std::string(name) + " " + type_name<T>(), kN, rtol,
+                     [&](bool gpu, T* y) { kernel(gpu, y, in.data()); });
   };
-#define FG_UNARY(name, in, rtol, ...)                              \
-  unary(#name, in, rtol, [&](bool gpu, float* y, const float* v) { \
-    FG_EITHER(gpu, name, y, v __VA_OPT__(, ) __VA_ARGS__, kN);     \
+#define FG_UNARY(name, in, rtol, ...)                      \
+  unary(#name, in, rtol, [&](bool gpu, T* y, const T* v) { \
+    FG_EITHER(gpu, name, y, v __VA_OPT__(, ) __VA_ARGS__, kN); \
   })
 #define FG_BACKWARD(name, in, rtol, ...)                                   \
-  unary(#name, in, rtol, [&](bool gpu, float* dx, const float* v) {        \
+  unary(#name, in, rtol, [&](bool gpu, T* dx, const T* v) {                \
     FG_EITHER(gpu, name, dx, dy.data(), v __VA_OPT__(, ) __VA_ARGS__, kN); \
   })
   FG_UNARY(neg_forward, x, kExact);
@@ -313,12 +334,13 @@ void check_elementwise() {
   FG_BACKWARD(silu_backward, x, kRounding);
 #undef FG_UNARY
 #undef FG_BACKWARD
-  expect_parity<float>("add_inplace", kN, kExact, [&](bool gpu, float* y) {
+  expect_parity<T>(std::string("add_inplace ") + type_name<T>(), kN, kExact, [&](bool gpu, T* y) {
     std::copy(dy.begin(), dy.end(), y);
     FG_EITHER(gpu, add_inplace, y, x.data(), kN);
   });
 }
 
+template <typename T>
 void check_broadcast() {
   // (3, 1, 5) and (1, 4, 5) to (3, 4, 5); a scalar against a row; equal shapes (one line).
   struct Case {
@@ -330,15 +352,16 @@ void check_broadcast() {
     int64_t size = 1;
     for (int64_t d : c.shape) size *= d;
     int ndim = static_cast<int>(c.shape.size());
-    std::vector<float> a = awkward_values(c.a_size), b = random_values(c.b_size);
+    std::vector<T> a = as<T>(awkward_values(c.a_size)), b = as<T>(random_values(c.b_size));
     std::vector<int64_t> ia(c.a_size), ib(c.b_size);
     for (int64_t k = 0; k < c.a_size; ++k) ia[k] = k % 5 - 2;
     for (int64_t k = 0; k < c.b_size; ++k) ib[k] = k % 3 - 1;
-    std::string where = " over " + std::to_string(ndim) + " dims";
+    std::string where = std::string(" ") + type_name<T>() + " over " + std::to_string(ndim) +
+                        " dims";
     for (fg::BinaryOp op :
          {fg::BinaryOp::Add, fg::BinaryOp::Sub, fg::BinaryOp::Mul, fg::BinaryOp::Div})
-      expect_parity<float>("binary " + std::to_string(int(op)) + where, size, kExact,
-                           [&](bool gpu, float* out) {
+      expect_parity<T>("binary " + std::to_string(int(op)) + where, size, kExact,
+                           [&](bool gpu, T* out) {
                              FG_EITHER(gpu, binary, op, out, a.data(), b.data(), c.shape.data(),
                                        c.a_strides.data(), c.b_strides.data(), ndim);
                            });
@@ -427,89 +450,92 @@ void check_layout() {
   });
 }
 
+template <typename T>
 void check_lines_and_losses() {
+  const std::string type = std::string(" ") + type_name<T>();
   for (Shape s : {Shape{70, 9, 1}, {3, 7, 5}, {2, 9, 40}, {3, 2048, 1}, {2, 16385, 1}}) {
     int64_t size = s.outer * s.n * s.inner, lines = s.outer * s.inner;
-    std::vector<float> x = awkward_values(size), dy = random_values(size);
-    for (int64_t k = 0; k < size; k += 3) x[k] = std::isfinite(x[k]) ? x[k] : 1.0f;
-    std::vector<float> finite = random_values(size);
-    auto run = [&](const char* name, auto kernel, const std::vector<float>& in, int64_t n_out,
+    std::vector<float> x32 = awkward_values(size);
+    for (int64_t k = 0; k < size; k += 3) x32[k] = std::isfinite(x32[k]) ? x32[k] : 1.0f;
+    std::vector<T> x = as<T>(x32), dy = as<T>(random_values(size));
+    std::vector<T> finite = as<T>(random_values(size));
+    auto run = [&](const char* name, auto kernel, const std::vector<T>& in, int64_t n_out,
                    double rtol) {
-      expect_parity<float>(s.name(name), n_out, rtol,
-                           [&](bool gpu, float* y) { kernel(gpu, y, in.data()); });
+      expect_parity<T>(s.name(name) + type, n_out, rtol,
+                       [&](bool gpu, T* y) { kernel(gpu, y, in.data()); });
     };
     run(
         "sum_forward",
-        [&](bool gpu, float* y, const float* v) {
+        [&](bool gpu, T* y, const T* v) {
           FG_EITHER(gpu, sum_forward, y, v, s.outer, s.n, s.inner);
         },
         x, lines, 1e-6);
     run(
         "softmax_forward",
-        [&](bool gpu, float* y, const float* v) {
+        [&](bool gpu, T* y, const T* v) {
           FG_EITHER(gpu, softmax_forward, y, v, s.outer, s.n, s.inner);
         },
         finite, size, kRounding);
     run(
         "log_softmax_forward",
-        [&](bool gpu, float* y, const float* v) {
+        [&](bool gpu, T* y, const T* v) {
           FG_EITHER(gpu, log_softmax_forward, y, v, s.outer, s.n, s.inner);
         },
         finite, size, kRounding);
-    std::vector<float> y(size);
+    std::vector<T> y(size);
     fg::cpu::softmax_forward(y.data(), finite.data(), s.outer, s.n, s.inner);
     run(
         "softmax_backward",
-        [&](bool gpu, float* dx, const float* v) {
+        [&](bool gpu, T* dx, const T* v) {
           FG_EITHER(gpu, softmax_backward, dx, dy.data(), v, s.outer, s.n, s.inner);
         },
         y, size, 1e-5);
-    expect_parity<float>(s.name("max values"), lines, kExact, [&](bool gpu, float* values) {
+    expect_parity<T>(s.name("max values") + type, lines, kExact, [&](bool gpu, T* values) {
       std::vector<int64_t> indices(lines);
       FG_EITHER(gpu, max_forward, values, indices.data(), x.data(), s.outer, s.n, s.inner);
     });
-    expect_parity<int64_t>(s.name("max indices"), lines, kExact, [&](bool gpu, int64_t* indices) {
-      std::vector<float> values(lines);
+    expect_parity<int64_t>(s.name("max indices") + type, lines, kExact, [&](bool gpu, int64_t* indices) {
+      std::vector<T> values(lines);
       FG_EITHER(gpu, max_forward, values.data(), indices, x.data(), s.outer, s.n, s.inner);
     });
-    std::vector<float> values(lines), dvalues = random_values(lines);
+    std::vector<T> values(lines), dvalues = as<T>(random_values(lines));
     std::vector<int64_t> indices(lines);
     fg::cpu::max_forward(values.data(), indices.data(), x.data(), s.outer, s.n, s.inner);
-    expect_parity<float>(s.name("max_backward"), size, kExact, [&](bool gpu, float* dx) {
+    expect_parity<T>(s.name("max_backward") + type, size, kExact, [&](bool gpu, T* dx) {
       FG_EITHER(gpu, max_backward, dx, dvalues.data(), indices.data(), s.outer, s.n, s.inner);
     });
   }
   for (auto [N, C] : {std::pair<int64_t, int64_t>{70, 10}, {3, 2048}}) {
-    std::vector<float> logits = random_values(N * C), dlosses = random_values(N);
+    std::vector<T> logits = as<T>(random_values(N * C)), dlosses = as<T>(random_values(N));
     std::vector<int64_t> targets(N);
     for (int64_t r = 0; r < N; ++r) targets[r] = (r * 13) % C;
-    std::string shape = " (" + std::to_string(N) + ", " + std::to_string(C) + ")";
-    expect_parity<float>("cross_entropy_forward" + shape, N, kRounding, [&](bool gpu, float* l) {
+    std::string shape = " (" + std::to_string(N) + ", " + std::to_string(C) + ")" + type;
+    expect_parity<T>("cross_entropy_forward" + shape, N, kRounding, [&](bool gpu, T* l) {
       FG_EITHER(gpu, cross_entropy_forward, l, logits.data(), targets.data(), 0.1f, N, C);
     });
-    expect_parity<float>("cross_entropy_backward" + shape, N * C, kRounding,
-                         [&](bool gpu, float* d) {
+    expect_parity<T>("cross_entropy_backward" + shape, N * C, kRounding,
+                         [&](bool gpu, T* d) {
                            FG_EITHER(gpu, cross_entropy_backward, d, dlosses.data(), logits.data(),
                                      targets.data(), 0.1f, N, C);
                          });
-    expect_parity<float>("nll_loss_forward" + shape, N, kExact, [&](bool gpu, float* l) {
+    expect_parity<T>("nll_loss_forward" + shape, N, kExact, [&](bool gpu, T* l) {
       FG_EITHER(gpu, nll_loss_forward, l, logits.data(), targets.data(), N, C);
     });
-    expect_parity<float>("nll_loss_backward" + shape, N * C, kExact, [&](bool gpu, float* d) {
+    expect_parity<T>("nll_loss_backward" + shape, N * C, kExact, [&](bool gpu, T* d) {
       FG_EITHER(gpu, nll_loss_backward, d, dlosses.data(), targets.data(), N, C);
     });
   }
-  std::vector<float> x = awkward_values(kN), t = random_values(kN, 0.0f, 1.0f);
-  std::vector<float> dlosses = random_values(kN);
-  expect_parity<float>("bce_with_logits_forward", kN, kRounding, [&](bool gpu, float* l) {
+  std::vector<T> x = as<T>(awkward_values(kN)), t = as<T>(random_values(kN, 0.0f, 1.0f));
+  std::vector<T> dlosses = as<T>(random_values(kN));
+  expect_parity<T>("bce_with_logits_forward" + type, kN, kRounding, [&](bool gpu, T* l) {
     FG_EITHER(gpu, bce_with_logits_forward, l, x.data(), t.data(), kN);
   });
-  expect_parity<float>("bce_with_logits_backward dx", kN, kRounding, [&](bool gpu, float* dx) {
-    std::vector<float> dt(kN);
+  expect_parity<T>("bce_with_logits_backward dx" + type, kN, kRounding, [&](bool gpu, T* dx) {
+    std::vector<T> dt(kN);
     FG_EITHER(gpu, bce_with_logits_backward, dx, dt.data(), dlosses.data(), x.data(), t.data(), kN);
   });
-  expect_parity<float>("bce_with_logits_backward dt", kN, kRounding, [&](bool gpu, float* dt) {
-    std::vector<float> dx(kN);
+  expect_parity<T>("bce_with_logits_backward dt" + type, kN, kRounding, [&](bool gpu, T* dt) {
+    std::vector<T> dx(kN);
     FG_EITHER(gpu, bce_with_logits_backward, dx.data(), dt, dlosses.data(), x.data(), t.data(), kN);
   });
 }
@@ -569,6 +595,245 @@ void check_optimizers() {
     }
 }
 
+// ---- integers: wrap-around arithmetic, comparisons, int64 sums, max ---------------------------
+
+// Values of T across its whole range, its extremes among them, so that + - * and neg wrap.
+template <typename T>
+std::vector<T> integer_values(int64_t n) {
+  std::uniform_int_distribution<int64_t> pick(std::numeric_limits<T>::min(),
+                                              std::numeric_limits<T>::max());
+  std::vector<T> v(n);
+  for (T& x : v) x = static_cast<T>(pick(rng));
+  const T specials[] = {std::numeric_limits<T>::min(), std::numeric_limits<T>::max(), T(0), T(1),
+                        static_cast<T>(-1)};
+  for (int k = 0; k < 5; ++k) v[(k * 31) % n] = specials[k];
+  return v;
+}
+
+// The two's complement result of a op b, computed in uint64 and truncated to T.
+template <typename T>
+T wrapped(fg::BinaryOp op, T a, T b) {
+  uint64_t x = static_cast<uint64_t>(a), y = static_cast<uint64_t>(b);
+  return static_cast<T>(op == fg::BinaryOp::Add ? x + y : op == fg::BinaryOp::Sub ? x - y : x * y);
+}
+
+template <typename T>
+void check_integers() {
+  const std::string type = std::string(" ") + type_name<T>();
+  // (3, 1, 5) and (1, 4, 5) to (3, 4, 5)
+  std::vector<int64_t> shape = {3, 4, 5}, as_ = {5, 0, 1}, bs = {0, 5, 1};
+  std::vector<T> a = integer_values<T>(15), b = integer_values<T>(20);
+  for (fg::BinaryOp op : {fg::BinaryOp::Add, fg::BinaryOp::Sub, fg::BinaryOp::Mul}) {
+    std::string what = "binary " + std::to_string(int(op)) + type;
+    expect_parity<T>(what, 60, kExact, [&](bool gpu, T* out) {
+      FG_EITHER(gpu, binary, op, out, a.data(), b.data(), shape.data(), as_.data(), bs.data(), 3);
+    });
+    std::vector<T> got(60), want(60);
+    fg::cpu::binary(op, got.data(), a.data(), b.data(), shape.data(), as_.data(), bs.data(), 3);
+    for (int64_t i = 0; i < 3; ++i)
+      for (int64_t j = 0; j < 4; ++j)
+        for (int64_t k = 0; k < 5; ++k)
+          want[(i * 4 + j) * 5 + k] = wrapped(op, a[i * 5 + k], b[j * 5 + k]);
+    expect_same(what + " against uint64", got, want, kExact);
+  }
+  for (fg::CompareOp op : {fg::CompareOp::Eq, fg::CompareOp::Ne, fg::CompareOp::Lt,
+                           fg::CompareOp::Le, fg::CompareOp::Gt, fg::CompareOp::Ge})
+    expect_parity<bool>("compare " + std::to_string(int(op)) + type, 60, kExact,
+                        [&](bool gpu, bool* out) {
+                          FG_EITHER(gpu, compare, op, out, a.data(), b.data(), shape.data(),
+                                    as_.data(), bs.data(), 3);
+                        });
+  std::vector<T> x = integer_values<T>(kN);
+  expect_parity<T>("neg_forward" + type, kN, kExact,
+                   [&](bool gpu, T* y) { FG_EITHER(gpu, neg_forward, y, x.data(), kN); });
+  expect_parity<T>("abs_forward" + type, kN, kExact,
+                   [&](bool gpu, T* y) { FG_EITHER(gpu, abs_forward, y, x.data(), kN); });
+  std::vector<T> negated(kN), absolute(kN), want_neg(kN), want_abs(kN);
+  fg::cpu::neg_forward(negated.data(), x.data(), kN);
+  fg::cpu::abs_forward(absolute.data(), x.data(), kN);
+  for (int64_t i = 0; i < kN; ++i) {
+    want_neg[i] = static_cast<T>(uint64_t(0) - static_cast<uint64_t>(x[i]));
+    want_abs[i] = x[i] < 0 ? want_neg[i] : x[i];  // the minimum stays itself
+  }
+  expect_same("neg_forward against uint64" + type, negated, want_neg, kExact);
+  expect_same("abs_forward against uint64" + type, absolute, want_abs, kExact);
+  // Sums into int64 (wrapping) and max / argmax, on every kind of line.
+  for (Shape s : {Shape{70, 9, 1}, {3, 7, 5}, {2, 9, 40}, {3, 2048, 1}, {2, 16385, 1}}) {
+    int64_t size = s.outer * s.n * s.inner, lines = s.outer * s.inner;
+    std::vector<T> v = integer_values<T>(size);
+    expect_parity<int64_t>(s.name("sum_forward") + type, lines, kExact, [&](bool gpu, int64_t* y) {
+      FG_EITHER(gpu, sum_forward, y, v.data(), s.outer, s.n, s.inner);
+    });
+    std::vector<int64_t> sums(lines), want_sums(lines);
+    std::vector<T> values(lines), want_values(lines);
+    std::vector<int64_t> indices(lines), want_indices(lines);
+    fg::cpu::sum_forward(sums.data(), v.data(), s.outer, s.n, s.inner);
+    fg::cpu::max_forward(values.data(), indices.data(), v.data(), s.outer, s.n, s.inner);
+    for (int64_t o = 0; o < s.outer; ++o)
+      for (int64_t i = 0; i < s.inner; ++i) {
+        uint64_t total = 0;
+        int64_t best = 0;
+        for (int64_t k = 0; k < s.n; ++k) {
+          T e = v[(o * s.n + k) * s.inner + i];
+          total += static_cast<uint64_t>(static_cast<int64_t>(e));
+          if (e > v[(o * s.n + best) * s.inner + i]) best = k;
+        }
+        want_sums[o * s.inner + i] = static_cast<int64_t>(total);
+        want_indices[o * s.inner + i] = best;
+        want_values[o * s.inner + i] = v[(o * s.n + best) * s.inner + i];
+      }
+    expect_same(s.name("sum_forward against uint64") + type, sums, want_sums, kExact);
+    expect_same(s.name("max values against a loop") + type, values, want_values, kExact);
+    expect_same(s.name("max indices against a loop") + type, indices, want_indices, kExact);
+    expect_parity<T>(s.name("max values") + type, lines, kExact, [&](bool gpu, T* y) {
+      std::vector<int64_t> at(lines);
+      FG_EITHER(gpu, max_forward, y, at.data(), v.data(), s.outer, s.n, s.inner);
+    });
+    expect_parity<int64_t>(s.name("max indices") + type, lines, kExact, [&](bool gpu, int64_t* at) {
+      std::vector<T> y(lines);
+      FG_EITHER(gpu, max_forward, y.data(), at, v.data(), s.outer, s.n, s.inner);
+    });
+  }
+}
+
+// bool: comparisons, and sums that count the trues
+void check_bools() {
+  std::unique_ptr<bool[]> a(new bool[60]), b(new bool[60]);
+  for (int k = 0; k < 60; ++k) a[k] = (k * 7) % 3 == 0, b[k] = k % 2 == 0;
+  std::vector<int64_t> shape = {60}, unit = {1};
+  for (fg::CompareOp op : {fg::CompareOp::Eq, fg::CompareOp::Ne, fg::CompareOp::Lt,
+                           fg::CompareOp::Le, fg::CompareOp::Gt, fg::CompareOp::Ge})
+    expect_parity<bool>("compare bool " + std::to_string(int(op)), 60, kExact,
+                        [&](bool gpu, bool* out) {
+                          FG_EITHER(gpu, compare, op, out, a.get(), b.get(), shape.data(),
+                                    unit.data(), unit.data(), 1);
+                        });
+  for (Shape s : {Shape{3, 20, 1}, {1, 60, 1}, {2, 10, 3}}) {
+    expect_parity<int64_t>(s.name("sum_forward bool"), s.outer * s.inner, kExact,
+                           [&](bool gpu, int64_t* y) {
+                             FG_EITHER(gpu, sum_forward, y, a.get(), s.outer, s.n, s.inner);
+                           });
+    std::vector<int64_t> got(s.outer * s.inner), want(s.outer * s.inner, 0);
+    fg::cpu::sum_forward(got.data(), a.get(), s.outer, s.n, s.inner);
+    for (int64_t o = 0; o < s.outer; ++o)
+      for (int64_t k = 0; k < s.n; ++k)
+        for (int64_t i = 0; i < s.inner; ++i) want[o * s.inner + i] += a[(o * s.n + k) * s.inner + i];
+    expect_same(s.name("sum_forward bool against a count"), got, want, kExact);
+  }
+}
+
+// ---- the float64 kernels against long double references ---------------------------------------
+
+// got (double) against want (long double): within rtol relative, NaN for NaN.
+void expect_close_long(const std::string& what, const std::vector<double>& got,
+                       const std::vector<long double>& want, double rtol) {
+  ++checks;
+  for (size_t i = 0; i < want.size(); ++i) {
+    long double g = got[i], w = want[i];
+    bool ok = std::isnan(w) ? std::isnan(g)
+                            : (std::isinf(w) ? g == w : fabsl(g - w) <= rtol * (1 + fabsl(w)));
+    if (!ok) {
+      std::printf("FAIL %s: element %zu is %.17g, expected %.17Lg\n", what.c_str(), i, got[i], w);
+      ++failures;
+      return;
+    }
+  }
+}
+
+void check_float64_references() {
+  constexpr double kTight = 1e-14;
+  std::vector<double> x = as<double>(awkward_values(kN)), positive = as<double>(awkward_values(kN, true));
+  std::vector<double> dy = as<double>(random_values(kN));
+  auto unary = [&](const char* name, const std::vector<double>& in, auto kernel, auto reference) {
+    std::vector<double> got(kN, NAN);
+    std::vector<long double> want(kN);
+    kernel(got.data(), in.data());
+    for (int64_t i = 0; i < kN; ++i) want[i] = reference(static_cast<long double>(in[i]), i);
+    expect_close_long(std::string(name) + " double", got, want, kTight);
+  };
+  using L = long double;
+  unary("exp_forward", x, [](double* y, const double* v) { fg::cpu::exp_forward(y, v, kN); },
+        [](L v, int64_t) { return expl(v); });
+  unary("log_forward", positive, [](double* y, const double* v) { fg::cpu::log_forward(y, v, kN); },
+        [](L v, int64_t) { return logl(v); });
+  unary("sqrt_forward", positive,
+        [](double* y, const double* v) { fg::cpu::sqrt_forward(y, v, kN); },
+        [](L v, int64_t) { return sqrtl(v); });
+  unary("tanh_forward", x, [](double* y, const double* v) { fg::cpu::tanh_forward(y, v, kN); },
+        [](L v, int64_t) { return tanhl(v); });
+  unary("sigmoid_forward", x,
+        [](double* y, const double* v) { fg::cpu::sigmoid_forward(y, v, kN); },
+        [](L v, int64_t) { return 1 / (1 + expl(-v)); });
+  unary("silu_forward", x, [](double* y, const double* v) { fg::cpu::silu_forward(y, v, kN); },
+        [](L v, int64_t) { return v / (1 + expl(-v)); });
+  unary("gelu_forward exact", x,
+        [](double* y, const double* v) { fg::cpu::gelu_forward(y, v, false, kN); },
+        [](L v, int64_t) { return v * erfcl(-v / sqrtl(2)) / 2; });
+  unary("silu_backward", x,
+        [&](double* y, const double* v) { fg::cpu::silu_backward(y, dy.data(), v, kN); },
+        [&](L v, int64_t i) {
+          L s = 1 / (1 + expl(-v));
+          return dy[i] * s * (1 + v * (1 - s));
+        });
+  unary("pow_forward 2.5", positive,
+        [](double* y, const double* v) { fg::cpu::pow_forward(y, v, 2.5, kN); },
+        [](L v, int64_t) { return powl(v, 2.5L); });
+  // Softmax, sums and cross-entropy along lines.
+  Shape s{3, 7, 5};
+  int64_t size = s.outer * s.n * s.inner, lines = s.outer * s.inner;
+  std::vector<double> v = as<double>(random_values(size));
+  std::vector<double> y(size, NAN), sums(lines, NAN);
+  fg::cpu::softmax_forward(y.data(), v.data(), s.outer, s.n, s.inner);
+  fg::cpu::sum_forward(sums.data(), v.data(), s.outer, s.n, s.inner);
+  std::vector<long double> want_y(size), want_sums(lines);
+  for (int64_t o = 0; o < s.outer; ++o)
+    for (int64_t i = 0; i < s.inner; ++i) {
+      long double total = 0, exp_total = 0;
+      for (int64_t k = 0; k < s.n; ++k) {
+        total += v[(o * s.n + k) * s.inner + i];
+        exp_total += expl(v[(o * s.n + k) * s.inner + i]);
+      }
+      want_sums[o * s.inner + i] = total;
+      for (int64_t k = 0; k < s.n; ++k)
+        want_y[(o * s.n + k) * s.inner + i] = expl(v[(o * s.n + k) * s.inner + i]) / exp_total;
+    }
+  expect_close_long(s.name("softmax_forward double"), y, want_y, kTight);
+  expect_close_long(s.name("sum_forward double"), sums, want_sums, kTight);
+  const int64_t N = 5, C = 9;
+  std::vector<double> logits = as<double>(random_values(N * C)), losses(N, NAN);
+  std::vector<int64_t> targets = {0, 8, 3, 3, 5};
+  fg::cpu::cross_entropy_forward(losses.data(), logits.data(), targets.data(), 0.1, N, C);
+  std::vector<long double> want_losses(N);
+  for (int64_t r = 0; r < N; ++r) {
+    long double lse = 0, mean = 0;
+    for (int64_t c = 0; c < C; ++c) lse += expl(logits[r * C + c]), mean += logits[r * C + c];
+    lse = logl(lse);
+    want_losses[r] = lse - 0.9L * logits[r * C + targets[r]] - 0.1L * mean / C;
+  }
+  expect_close_long("cross_entropy_forward double", losses, want_losses, kTight);
+}
+
+// Dropout in double keeps the float32 kernel's mask (p compared as a float32), and scales
+// by 1 / (1 - p) in double.
+void check_dropout_double() {
+  std::vector<float> x32 = random_values(kN);
+  std::vector<double> x = as<double>(x32);
+  expect_parity<double>("dropout_forward double", kN, kExact, [&](bool gpu, double* y) {
+    FG_EITHER(gpu, dropout_forward, y, x.data(), 0.3, 7, 5, kN);
+  });
+  std::vector<float> y32(kN);
+  std::vector<double> y(kN);
+  fg::cpu::dropout_forward(y32.data(), x32.data(), 0.3, 7, 5, kN);
+  fg::cpu::dropout_forward(y.data(), x.data(), 0.3, 7, 5, kN);
+  ++checks;
+  for (int64_t i = 0; i < kN; ++i)
+    if ((y32[i] == 0) != (y[i] == 0) || (y[i] != 0 && std::fabs(y[i] - x[i] / (1 - double(0.3f))) > 1e-12)) {
+      std::printf("FAIL dropout_forward double: element %lld\n", (long long)i);
+      ++failures;
+      return;
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -594,12 +859,23 @@ int main() {
   std::vector<int64_t> sizes;
   for (int t = 0; t < 37; ++t) sizes.push_back(t % 9 == 4 ? 0 : 1 + (t * 997) % 9000);
   for (bool amsgrad : {false, true}) check_adam(sizes, amsgrad);
-  check_elementwise();
-  check_broadcast();
+  check_elementwise<float>();
+  check_elementwise<double>();
+  check_broadcast<float>();
+  check_broadcast<double>();
   check_casts_and_fills();
   check_random();
   check_layout();
-  check_lines_and_losses();
+  check_lines_and_losses<float>();
+  check_lines_and_losses<double>();
+  check_integers<int64_t>();
+  check_integers<int32_t>();
+  check_integers<int16_t>();
+  check_integers<int8_t>();
+  check_integers<uint8_t>();
+  check_bools();
+  check_float64_references();
+  check_dropout_double();
   check_optimizers();
   std::printf("%lld of %lld checks failed\n", (long long)failures, (long long)checks);
   return failures ? 1 : 0;

@@ -242,9 +242,13 @@ def test_from_numpy_read_only_is_copied():
     assert t.tolist() == [7.0] * 4
 
 
-def test_from_numpy_float64_raises():
-    with pytest.raises(TypeError):
-        fg.from_numpy(np.zeros(3))
+def test_from_numpy_float64_shares_memory_and_other_dtypes_raise():
+    a = np.zeros(3)
+    t = fg.from_numpy(a)
+    a[1] = 2.5
+    assert t.dtype == fg.float64 and t.tolist() == [0.0, 2.5, 0.0]
+    with pytest.raises(TypeError, match="uint16"):
+        fg.from_numpy(np.zeros(3, np.uint16))
 
 
 def test_from_numpy_writes_visible_to_ops():

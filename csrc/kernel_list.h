@@ -52,7 +52,10 @@ template <typename T>
 void clamp_backward(T* dx, const T* dy, const T* x, double lo, double hi, int64_t n);
 template <typename T>
 void add_inplace(T* y, const T* x, int64_t n);  // y += x
-// x (n) of any dtype -> y (n) of another; bool/uint8 outputs are x != 0.
+
+// ---- casts and fills (csrc/cpu/cast.cpp, csrc/cuda/cast.cu) ---------------------------------
+// x (n) of any of the 10 dtypes -> y (n) of any; value rules in cast_math.h (NaN -> 0 and
+// saturation into integers, x != 0 into bool, round to nearest even into float16/bfloat16).
 template <typename Dst, typename Src>
 void cast(Dst* y, const Src* x, int64_t n);
 template <typename T>

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 
+#include "core/half.h"
 #include "core/host_device.h"
 
 namespace fg {
@@ -32,22 +33,27 @@ FG_HOST_DEVICE inline bool is_class(int64_t target, int64_t C) { return target >
 }  // namespace fg
 
 // The instantiations of the templated kernels, which each device's file that defines them
-// writes inside its namespace: cast and fill for every dtype pair, swap_axes for every
-// element size.
-#define FG_INSTANTIATE_CAST_TO(Dst)                                \
-  template void cast<Dst, float>(Dst*, const float*, int64_t);     \
-  template void cast<Dst, int64_t>(Dst*, const int64_t*, int64_t); \
-  template void cast<Dst, bool>(Dst*, const bool*, int64_t);       \
-  template void cast<Dst, uint8_t>(Dst*, const uint8_t*, int64_t); \
+// writes inside its namespace: cast (csrc/cpu/cast.cpp, csrc/cuda/cast.cu) for every pair of
+// the 10 dtypes and fill for each, swap_axes for every element size.
+#define FG_INSTANTIATE_CAST(Dst, Src) template void cast<Dst, Src>(Dst*, const Src*, int64_t);
+#define FG_INSTANTIATE_CASTS_TO(Dst)                                                       \
+  FG_INSTANTIATE_CAST(Dst, float) FG_INSTANTIATE_CAST(Dst, double)                         \
+  FG_INSTANTIATE_CAST(Dst, Half) FG_INSTANTIATE_CAST(Dst, BFloat16)                        \
+  FG_INSTANTIATE_CAST(Dst, int64_t) FG_INSTANTIATE_CAST(Dst, int32_t)                      \
+  FG_INSTANTIATE_CAST(Dst, int16_t) FG_INSTANTIATE_CAST(Dst, int8_t)                       \
+  FG_INSTANTIATE_CAST(Dst, uint8_t) FG_INSTANTIATE_CAST(Dst, bool)                         \
   template void fill<Dst>(Dst*, Dst, int64_t);
-#define FG_INSTANTIATE_CASTS() \
-  FG_INSTANTIATE_CAST_TO(float)  \
-  FG_INSTANTIATE_CAST_TO(int64_t) FG_INSTANTIATE_CAST_TO(bool) FG_INSTANTIATE_CAST_TO(uint8_t)
+#define FG_INSTANTIATE_CASTS()                                                             \
+  FG_INSTANTIATE_CASTS_TO(float) FG_INSTANTIATE_CASTS_TO(double)                           \
+  FG_INSTANTIATE_CASTS_TO(Half) FG_INSTANTIATE_CASTS_TO(BFloat16)                          \
+  FG_INSTANTIATE_CASTS_TO(int64_t) FG_INSTANTIATE_CASTS_TO(int32_t)                        \
+  FG_INSTANTIATE_CASTS_TO(int16_t) FG_INSTANTIATE_CASTS_TO(int8_t)                         \
+  FG_INSTANTIATE_CASTS_TO(uint8_t) FG_INSTANTIATE_CASTS_TO(bool)
 #define FG_INSTANTIATE_SWAP_AXES_FOR(T) \
   template void swap_axes<T>(T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t);
 #define FG_INSTANTIATE_SWAP_AXES() \
   FG_INSTANTIATE_SWAP_AXES_FOR(float) FG_INSTANTIATE_SWAP_AXES_FOR(int64_t) \
-  FG_INSTANTIATE_SWAP_AXES_FOR(uint8_t)
+  FG_INSTANTIATE_SWAP_AXES_FOR(uint16_t) FG_INSTANTIATE_SWAP_AXES_FOR(uint8_t)
 
 // The element types of the math kernels (kernel_list.h), as X-macro lists: X(T) per type.
 #define FG_FLOATING_TYPES(X) X(float) X(double)

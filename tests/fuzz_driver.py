@@ -849,16 +849,12 @@ def dtype_cases(draw):
 def run_dtype(case, family):
     op, x, via_from_numpy = case
     record_case(family, op=op, x=x, via_from_numpy=via_from_numpy)
-    if via_from_numpy:
-        t, err = run_clean("from_numpy", lambda: fg.from_numpy(x))
-        if x.dtype in (np.float64, np.int32, np.float16):
-            assert isinstance(err, TypeError), f"from_numpy({x.dtype}) gave {t or err!r}"
-            return
-    else:
-        t = fg.tensor(x)
+    # Every numpy dtype drawn has a forgegrad equivalent, which both keep.
+    t = fg.from_numpy(x) if via_from_numpy else fg.tensor(x)
+    assert t.dtype == FG_DTYPES[x.dtype.name], f"{x.dtype} became {t.dtype}"
     fn = DTYPE_OPS[op]
     if t.dtype == fg.float32:
-        fn(t)  # tensor() converted to float32: the op runs
+        fn(t)  # float32 math: the op runs
         return
     out, err = run_clean(op, lambda: fn(t))
     # comparisons and argmax/max are defined on integers; the rest is float32 math
@@ -942,8 +938,11 @@ def creation_cases(draw):
     return op, args
 
 
-FG_DTYPES = {"float32": fg.float32, "int64": fg.int64, "bool": fg.bool, "uint8": fg.uint8}
-NP_OF = {"float32": np.float32, "int64": np.int64, "bool": np.bool_, "uint8": np.uint8}
+NP_OF = {"float32": np.float32, "float64": np.float64, "float16": np.float16,
+         "int64": np.int64, "int32": np.int32, "int16": np.int16, "int8": np.int8,
+         "bool": np.bool_, "uint8": np.uint8}
+FG_DTYPES = {name: getattr(fg, name) for name in NP_OF}
+FLOATING_NAMES = ("float32", "float64", "float16")
 
 
 def expect_refused(op, fn, *kinds):
@@ -1110,15 +1109,19 @@ def run_random(kind, sizes, seed):
     assert np.array_equal(fn(*sizes).numpy(), values), f"{kind}: not reproducible"
 
 
-def tensor_reference(x, dtype_name):
+def tensor_reference(x, dtype_name, from_array):
     """forgegrad.tensor's documented conversion of x: (dtype name, values, whether a refusal
-    is allowed too); None where it must refuse (values the target cannot hold)."""
+    is allowed too); None where it must refuse (values the target cannot hold). A numpy
+    array keeps its dtype (where forgegrad has it), as torch.tensor; Python numbers read as
+    float32, int64 or bool."""
+    if dtype_name is None and from_array and x.dtype.name in NP_OF:
+        dtype_name = x.dtype.name
     if dtype_name is None:
         dtype_name = {"f": "float32", "b": "bool"}.get(x.dtype.kind,
                                                        "uint8" if x.dtype == np.uint8 else "int64")
     target = NP_OF[dtype_name]
     nonfinite = x.dtype.kind == "f" and not np.isfinite(x).all()
-    if dtype_name in ("float32", "bool"):
+    if dtype_name in FLOATING_NAMES + ("bool",):
         with np.errstate(all="ignore"):  # NaN/inf as bool: True in PyTorch, refused here
             return dtype_name, x.astype(target), dtype_name == "bool" and nonfinite
     if nonfinite:
@@ -1134,7 +1137,7 @@ def run_tensor(x, form, dtype_name):
     data = x if form == "array" else x.tolist()
     # a list forgets the numpy dtype: Python floats, ints and bools as numpy reads them back
     source = x if form == "array" else np.asarray(data) if x.ndim else np.asarray(x.item())
-    reference = tensor_reference(source, dtype_name)
+    reference = tensor_reference(source, dtype_name, form == "array")
     call = lambda: fg.tensor(data, dtype=FG_DTYPES.get(dtype_name))  # noqa: E731
     if reference is None:
         return expect_refused("tensor", call, ValueError, TypeError)
@@ -1146,7 +1149,7 @@ def run_tensor(x, form, dtype_name):
     assert out.dtype == FG_DTYPES[expected_dtype], \
         f"tensor({x.dtype}, {form}): dtype {out.dtype}, expected {expected_dtype}"
     assert tuple(out.shape) == source.shape, f"tensor: shape {out.shape}, expected {source.shape}"
-    assert np.array_equal(out.numpy(), expected, equal_nan=expected_dtype == "float32"), \
+    assert np.array_equal(out.numpy(), expected, equal_nan=expected_dtype in FLOATING_NAMES), \
         f"tensor({x.dtype}, {form}, dtype={dtype_name}): {out.numpy()} != {expected}"
 
 

@@ -65,7 +65,7 @@ def test_tensor_dataset_mixes_tensors_and_arrays(rng):
     xt = fg.tensor(x, requires_grad=True)
     ds = TensorDataset(xt, y)
     assert ds.arrays[0].dtype == np.float32 and ds.arrays[1].dtype == np.int64
-    np.testing.assert_array_equal(ds.arrays[0], to_numpy(xt))
+    np.testing.assert_array_equal(ds.arrays[0], to_numpy(xt).astype(np.float32))
     assert not ds[0][0].requires_grad
 
 

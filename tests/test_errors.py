@@ -283,7 +283,7 @@ def test_from_numpy_bad_input():
     with pytest.raises(TypeError):
         fg.from_numpy([1.0, 2.0])
     with pytest.raises(TypeError):
-        fg.from_numpy(np.zeros(3, np.float64))
+        fg.from_numpy(np.zeros(3, np.uint16))
     with pytest.raises(TypeError):
         fg.from_numpy(np.zeros(3, np.complex64))
 

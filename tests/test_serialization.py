@@ -30,7 +30,8 @@ BAD_FILE = "is not a valid forgegrad/safetensors checkpoint"
 
 
 def randn(*shape):
-    return fg.tensor(np.random.default_rng(len(shape) + sum(shape)).standard_normal(shape))
+    return fg.tensor(np.random.default_rng(len(shape) + sum(shape)).standard_normal(shape),
+                     dtype=fg.float32)
 
 
 def model_state():
@@ -134,7 +135,7 @@ def test_plain_safetensors_file_loads_as_flat_dict(tmp_path):
     assert all(isinstance(t, fg.Tensor) for t in got.values())
     for name, array in arrays.items():
         np.testing.assert_array_equal(got[name].numpy(), array)
-    assert got["wide"].dtype == fg.float32 and got["narrow"].dtype == fg.int64
+    assert got["wide"].dtype == fg.float64 and got["narrow"].dtype == fg.int32  # as stored
     assert got["fc.weight"].dtype == fg.float32 and got["fc.weight"].shape == (2, 3)
 
 

@@ -58,9 +58,9 @@ def test_tensor_from_python(data, dtype, shape, device):
 
 
 @pytest.mark.parametrize("arr,dtype", [
-    (np.array([1.25, -2.5], np.float64), fg.float32),
+    (np.array([1.25, -2.5], np.float64), fg.float64),  # torch.tensor keeps numpy's dtype
     (np.array([[1.5]], np.float32), fg.float32),
-    (np.array([1, -2, 3], np.int32), fg.int64),
+    (np.array([1, -2, 3], np.int32), fg.int32),
     (np.array([1, -2, 3], np.int64), fg.int64),
     (np.array([True, False, True]), fg.bool),
 ], ids=lambda v: str(getattr(v, "dtype", v)))
@@ -81,9 +81,10 @@ def test_tensor_copies_its_input():
     assert u.dtype == fg.float32
 
 
-def test_tensor_float64_rounds_to_float32():
+def test_tensor_float64_rounds_to_float32_when_asked():
     x = np.array([0.1, 1 / 3, -2.7182818284590452, 3e38], np.float64)
-    np.testing.assert_array_equal(fg.tensor(x).numpy(), x.astype(np.float32))
+    np.testing.assert_array_equal(fg.tensor(x, dtype=fg.float32).numpy(), x.astype(np.float32))
+    np.testing.assert_array_equal(fg.tensor(x.tolist()).numpy(), x.astype(np.float32))
 
 
 def test_tensor_dtype_and_requires_grad_args(device):
@@ -242,9 +243,13 @@ def test_from_numpy_read_only_is_copied():
     assert t.tolist() == [7.0] * 4
 
 
-def test_from_numpy_float64_raises():
-    with pytest.raises(TypeError):
-        fg.from_numpy(np.zeros(3))
+def test_from_numpy_float64_shares_memory_and_other_dtypes_raise():
+    a = np.zeros(3)
+    t = fg.from_numpy(a)
+    a[1] = 2.5
+    assert t.dtype == fg.float64 and t.tolist() == [0.0, 2.5, 0.0]
+    with pytest.raises(TypeError, match="uint16"):
+        fg.from_numpy(np.zeros(3, np.uint16))
 
 
 def test_from_numpy_writes_visible_to_ops():

@@ -58,8 +58,8 @@ int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim(d, dim(), "size"
 void Tensor::set_requires_grad(bool flag) {
   FG_CHECK(is_leaf() || flag, RuntimeError,
            "[requires_grad_] can only change requires_grad of a leaf tensor; use detach()");
-  FG_CHECK(!flag || dtype() == DType::Float32, TypeError,
-           "[requires_grad_] only float32 tensors can require gradients, got "
+  FG_CHECK(!flag || is_floating(dtype()), TypeError,
+           "[requires_grad_] only Tensors of floating point dtype can require gradients, got "
                << dtype_name(dtype()));
   impl_->requires_grad = flag;
 }

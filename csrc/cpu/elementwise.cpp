@@ -123,27 +123,4 @@ FG_INSTANTIATE_BROADCAST()
 #include "elementwise_kernels.h"
 
 
-// ---- casts and fills -------------------------------------------------------------------
-
-template <typename Dst, typename Src>
-void cast(Dst* y, const Src* x, int64_t n) {
-  parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      if constexpr (std::is_same_v<Dst, bool>)
-        y[i] = x[i] != Src(0);
-      else
-        y[i] = static_cast<Dst>(x[i]);
-    }
-  });
-}
-
-template <typename T>
-void fill(T* y, T value, int64_t n) {
-  parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-    std::fill(y + begin, y + end, value);
-  });
-}
-
-FG_INSTANTIATE_CASTS()
-
 }  // namespace fg::cpu

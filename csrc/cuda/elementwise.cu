@@ -1,4 +1,5 @@
-// Elementwise kernels: broadcast binary ops and comparisons, unary math, casts and fills.
+// Elementwise kernels: broadcast binary ops and comparisons, unary math (casts and fills:
+// cast.cu).
 // The CPU versions (csrc/cpu/elementwise.cpp) are the reference.
 #include <cmath>
 
@@ -92,28 +93,5 @@ FG_INSTANTIATE_BROADCAST()
 // ---- unary ops: x (n) -> y (n) -------------------------------------------------------
 
 #include "elementwise_kernels.h"
-
-// ---- casts and fills -------------------------------------------------------------------
-
-// bool outputs are x != 0; every other cast is static_cast
-template <typename Dst, typename Src>
-__device__ Dst cast_value(Src x) {
-  if constexpr (std::is_same_v<Dst, bool>)
-    return x != Src(0);
-  else
-    return static_cast<Dst>(x);
-}
-
-template <typename Dst, typename Src>
-void cast(Dst* y, const Src* x, int64_t n) {
-  launch_for_each("cast", n, [=] __device__(int64_t i) { y[i] = cast_value<Dst>(x[i]); });
-}
-
-template <typename T>
-void fill(T* y, T value, int64_t n) {
-  launch_for_each("fill", n, [=] __device__(int64_t i) { y[i] = value; });
-}
-
-FG_INSTANTIATE_CASTS()
 
 }  // namespace fg::cuda

@@ -1,8 +1,11 @@
 // Creation, copies and casts, and the checks every op shares.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <mutex>
 
+#include "cast_math.h"
+#include "core/dispatch.h"
 #include "core/error.h"
 #include "kernels.h"
 #include "ops/ops.h"
@@ -37,32 +40,27 @@ static void fill_typed(const Tensor& x, T value) {
   FG_LAUNCH(fill, x.device(), x.data<T>(), value, x.numel());
 }
 
-// Calls fn(T* pointer) with x's data typed by its dtype.
-template <typename Fn>
-static void with_typed_data(const Tensor& x, const Fn& fn) {
-  switch (x.dtype()) {
-    case DType::Float32: return fn(x.data<float>());
-    case DType::Int64: return fn(x.data<int64_t>());
-    case DType::Bool: return fn(x.data<bool>());
-    case DType::UInt8: return fn(x.data<uint8_t>());
-  }
-}
-
 Tensor empty(const Shape& shape, DType dtype, Device device) {
   return Tensor::empty(shape, dtype, device);
 }
 
 // Whether `value` fits `dtype` (integers take a truncated value, as PyTorch's do; NaN,
-// infinities and values out of range have no integer to become).
+// infinities and values out of range have no integer to become). Floating dtypes take any
+// value (out of range: +-inf).
 static bool representable(double value, DType dtype) {
-  switch (dtype) {
-    case DType::Float32: return true;
-    case DType::Bool: return !std::isnan(value);
-    case DType::UInt8: return value > -1.0 && value < 256.0;
-    // -2**63 itself fits (a literal one below it would round to -2**63 as a double).
-    case DType::Int64: return value >= -9223372036854775808.0 && value < 9223372036854775808.0;
-  }
-  return false;
+  return dispatch_dtype(dtype, "representable", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (std::is_same_v<T, bool>) {
+      return !std::isnan(value);
+    } else if constexpr (std::is_integral_v<T>) {
+      // min is exact as a double; max + 1.0 is too (2**63 for int64, where max rounds up).
+      double whole = std::trunc(value);
+      return whole >= double(std::numeric_limits<T>::min()) &&
+             whole < double(std::numeric_limits<T>::max()) + 1.0;
+    } else {
+      return true;
+    }
+  });
 }
 
 static void check_representable(double value, DType dtype, const char* op) {
@@ -108,9 +106,9 @@ void fill_(Tensor& dst, double value) {
   check_writable(dst, "fill_");
   check_representable(value, dst.dtype(), "fill_");
   dst.storage()->bump_version();
-  with_typed_data(dst, [&](auto* data) {
-    using T = std::remove_pointer_t<decltype(data)>;
-    fill_typed(dst, std::is_same_v<T, bool> ? T(value != 0) : static_cast<T>(value));
+  dispatch_dtype(dst.dtype(), "fill_", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    fill_typed(dst, cast_value<T>(value));
   });
 }
 
@@ -138,23 +136,23 @@ Tensor arange(double start, double end, double step, DType dtype, Device device)
   FG_CHECK(std::isfinite(start) && std::isfinite(end) && std::isfinite(step), ValueError,
            "[arange] expected finite start, end and step, got " << start << ", " << end << ", "
                                                                  << step);
-  FG_CHECK(dtype == DType::Float32 || dtype == DType::Int64, TypeError,
-           "[arange] expected dtype float32 or int64, got " << dtype_name(dtype));
-  if (dtype == DType::Int64) {  // as PyTorch: bounds and step truncated to int64 first
+  FG_CHECK(dtype != DType::Bool, TypeError, "[arange] expected a numeric dtype, got bool");
+  if (is_integral(dtype, false)) {  // as PyTorch: bounds and step truncated to int64 first
     for (double v : {start, end, step})
       FG_CHECK(representable(v, DType::Int64), ValueError, "[arange] " << v << " does not fit int64");
-    return arange(static_cast<int64_t>(start), static_cast<int64_t>(end),
-                  static_cast<int64_t>(step), device);
+    Tensor values = arange(static_cast<int64_t>(start), static_cast<int64_t>(end),
+                           static_cast<int64_t>(step), device);
+    return to_dtype(values, dtype);
   }
   FG_CHECK(step != 0, ValueError, "[arange] step must be nonzero");
   check_step_sign(end > start, end < start, step > 0);
   double count = std::ceil((end - start) / step);
   FG_CHECK(count < 1e15, ValueError, "[arange] too many elements: " << count);
-  // Computed on the CPU in double, then moved: the values are the CPU's on every device.
-  Tensor out = empty({static_cast<int64_t>(count)}, DType::Float32, Device{});
-  for (int64_t i = 0; i < out.numel(); ++i)
-    out.data<float>()[i] = static_cast<float>(start + i * step);
-  return to_device(out, device);
+  // Computed on the CPU in double, rounded once to dtype, then moved: the values are the
+  // CPU's on every device.
+  Tensor values = empty({static_cast<int64_t>(count)}, DType::Float64, Device{});
+  for (int64_t i = 0; i < values.numel(); ++i) values.data<double>()[i] = start + i * step;
+  return to_device(to_dtype(values, dtype), device);
 }
 
 // The global Philox stream: each draw takes the next unused block of counters.
@@ -185,22 +183,26 @@ std::pair<uint64_t, uint64_t> reserve_random_blocks(int64_t n) {
   return {generator_seed, offset};
 }
 
-// A float32 tensor filled by kernel(device, out, seed, offset, n) from the next Philox
-// counters.
+// A tensor of a floating dtype filled by kernel(device, out, seed, offset, n) from the next
+// Philox counters. The kernels draw float32; other dtypes are those draws cast (so float64
+// values carry float32's 24 random bits, and one seed gives the same numbers in every dtype).
 template <typename Kernel>
-static Tensor random_tensor(const Shape& shape, Device device, const Kernel& kernel) {
+static Tensor random_tensor(const Shape& shape, DType dtype, Device device, const char* op,
+                            const Kernel& kernel) {
+  FG_CHECK(is_floating(dtype), TypeError,
+           "[" << op << "] expected a floating-point dtype, got " << dtype_name(dtype));
   Tensor out = empty(shape, DType::Float32, device);
   auto [seed, offset] = reserve_random_blocks(out.numel());
   kernel(device, out.data<float>(), seed, offset, out.numel());
-  return out;
+  return to_dtype(out, dtype);
 }
 
-Tensor rand(const Shape& shape, Device device) {
-  return random_tensor(shape, device, FG_KERNELS(uniform));
+Tensor rand(const Shape& shape, DType dtype, Device device) {
+  return random_tensor(shape, dtype, device, "rand", FG_KERNELS(uniform));
 }
 
-Tensor randn(const Shape& shape, Device device) {
-  return random_tensor(shape, device, FG_KERNELS(normal));
+Tensor randn(const Shape& shape, DType dtype, Device device) {
+  return random_tensor(shape, dtype, device, "randn", FG_KERNELS(normal));
 }
 
 void copy_(Tensor& dst, const Tensor& src) {
@@ -208,10 +210,11 @@ void copy_(Tensor& dst, const Tensor& src) {
            "[copy_] expected a source of shape " << dst.shape() << ", got " << src.shape());
   check_same_device(dst, src, "copy_");
   check_writable(dst, "copy_");
-  if (src.dtype() == DType::Float32 && dst.dtype() != DType::Float32) {
-    // Checked on the CPU: a GPU source is looked at through a host copy.
-    Tensor host = src.device().is_cpu() ? src : to_device(src.detach(), Device{});
-    const float* values = host.data<float>();
+  if (is_floating(src.dtype()) && !is_floating(dst.dtype())) {
+    // Checked on the CPU in float64 (exact for every floating dtype): a GPU source is looked
+    // at through a host copy.
+    Tensor host = to_device(to_dtype(src.detach(), DType::Float64), Device{});
+    const double* values = host.data<double>();
     for (int64_t i = 0; i < src.numel(); ++i)
       FG_CHECK(representable(values[i], dst.dtype()), ValueError,
                "[copy_] cannot store " << values[i] << " (element " << i << ") in a "
@@ -227,8 +230,12 @@ void copy_(Tensor& dst, const Tensor& src) {
                  dst_begin < src_begin + src_bytes && src_begin < dst_begin + dst_bytes;
   Tensor source = overlap ? clone(src.detach()) : src;
   dst.storage()->bump_version();
-  with_typed_data(dst, [&](auto* out) {
-    with_typed_data(source, [&](auto* in) { FG_LAUNCH(cast, dst.device(), out, in, dst.numel()); });
+  dispatch_dtype(dst.dtype(), "copy_", [&](auto out_tag) {
+    using Out = typename decltype(out_tag)::type;
+    dispatch_dtype(source.dtype(), "copy_", [&](auto in_tag) {
+      using In = typename decltype(in_tag)::type;
+      FG_LAUNCH(cast, dst.device(), dst.data<Out>(), source.data<In>(), dst.numel());
+    });
   });
 }
 
@@ -243,7 +250,13 @@ Tensor to_dtype(const Tensor& x, DType dtype) {
   if (dtype == x.dtype()) return x;
   Tensor out = empty(x.shape(), dtype, x.device());
   copy_(out, x);
-  return out;  // a cast off float32 ends the graph, as in PyTorch
+  // Between floating dtypes the gradient is cast back; a cast to an integer or bool dtype
+  // ends the graph, as in PyTorch.
+  if (is_floating(x.dtype()) && is_floating(dtype))
+    record(out, "to", {x}, [from = x.dtype()](const Tensor& dout) {
+      return std::vector<Tensor>{to_dtype(dout, from)};
+    });
+  return out;
 }
 
 // The same values on another device; recorded, so gradients flow back to x's device.
@@ -287,9 +300,11 @@ void backward(const Tensor& root, const Tensor& gradient, bool retain_graph) {
     FG_CHECK(root.numel() == 1, RuntimeError,
              "[backward] grad can be implicitly created only for scalar outputs; got shape "
                  << root.shape() << ", pass gradient=");
-    seed = full(root.shape(), 1.0, DType::Float32, root.device());
+    seed = full(root.shape(), 1.0, root.dtype(), root.device());
   } else {
-    check_float32(seed, "backward", "gradient");
+    FG_CHECK(seed.dtype() == root.dtype(), TypeError,
+             "[backward] expected a gradient of dtype " << dtype_name(root.dtype()) << ", got "
+                                                        << dtype_name(seed.dtype()));
     FG_CHECK(seed.shape() == root.shape(), ValueError,
              "[backward] expected a gradient of shape " << root.shape() << ", got "
                                                         << seed.shape());

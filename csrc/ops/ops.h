@@ -21,8 +21,8 @@ Tensor zeros(const Shape& shape, DType dtype, Device device);
 Tensor scalar_tensor(double value, DType dtype, Device device);  // 0-d
 Tensor arange(double start, double end, double step, DType dtype, Device device);
 Tensor arange(int64_t start, int64_t end, int64_t step, Device device);  // int64, exact
-Tensor rand(const Shape& shape, Device device);   // uniform [0, 1), Philox
-Tensor randn(const Shape& shape, Device device);  // standard normal, Philox
+Tensor rand(const Shape& shape, DType dtype, Device device);  // uniform [0, 1), Philox
+Tensor randn(const Shape& shape, DType dtype, Device device);  // standard normal, Philox
 void manual_seed(uint64_t seed);
 // The stream's position: (seed, next unused counter), to save and restore it exactly.
 std::pair<uint64_t, uint64_t> rng_state();

@@ -65,6 +65,9 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
     case 8:
       swap(out.data<int64_t>(), x.data<int64_t>());
       break;
+    case 2:
+      swap(out.data<uint16_t>(), x.data<uint16_t>());
+      break;
     default:
       swap(out.data<uint8_t>(), x.data<uint8_t>());
   }

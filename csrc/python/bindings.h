@@ -10,6 +10,7 @@ namespace fg::python {
 
 namespace py = pybind11;
 
+void bind_dtypes(py::module_& m);   // dtypes.cpp: before the others
 void bind_tensor(py::module_& m);   // tensor.cpp
 void bind_ops(py::module_& m);      // ops.cpp
 void bind_dlpack(py::module_& m);   // dlpack.cpp: after bind_tensor

@@ -16,7 +16,7 @@ namespace fg::python {
 namespace {
 
 enum DLDeviceType : int32_t { kDLCPU = 1, kDLCUDA = 2 };
-enum DLDataTypeCode : uint8_t { kDLInt = 0, kDLUInt = 1, kDLFloat = 2, kDLBool = 6 };
+enum DLDataTypeCode : uint8_t { kDLInt = 0, kDLUInt = 1, kDLFloat = 2, kDLBfloat = 4, kDLBool = 6 };
 
 struct DLDevice {
   int32_t device_type;
@@ -61,16 +61,13 @@ struct Export {
 };
 
 DLDataType dl_dtype(DType dtype) {
-  switch (dtype) {
-    case DType::Float32:
-      return {kDLFloat, 32, 1};
-    case DType::Int64:
-      return {kDLInt, 64, 1};
-    case DType::Bool:
-      return {kDLBool, 8, 1};
-    default:
-      return {kDLUInt, 8, 1};
-  }
+  uint8_t bits = static_cast<uint8_t>(8 * dtype_size(dtype));
+  uint8_t code = dtype == DType::BFloat16 ? kDLBfloat
+                 : is_floating(dtype)     ? kDLFloat
+                 : dtype == DType::Bool   ? kDLBool
+                 : dtype == DType::UInt8  ? kDLUInt
+                                          : kDLInt;
+  return {code, bits, 1};
 }
 
 DLDevice dl_device(Device device) {
@@ -141,16 +138,15 @@ py::capsule dunder_dlpack(const Tensor& t, const py::object& stream, const py::o
 // ---- import -------------------------------------------------------------------------------
 
 DType dtype_from_dl(const DLDataType& dt) {
-  if (dt.lanes == 1) {
-    if (dt.code == kDLFloat && dt.bits == 32) return DType::Float32;
-    if (dt.code == kDLInt && dt.bits == 64) return DType::Int64;
-    if (dt.code == kDLBool && dt.bits == 8) return DType::Bool;
-    if (dt.code == kDLUInt && dt.bits == 8) return DType::UInt8;
+  for (int d = 0; d < kDTypeCount && dt.lanes == 1; ++d) {
+    DLDataType ours = dl_dtype(static_cast<DType>(d));
+    if (ours.code == dt.code && ours.bits == dt.bits) return static_cast<DType>(d);
   }
   static const char* kinds[] = {"int", "uint", "float", "opaque", "bfloat", "complex", "bool"};
   std::string kind = dt.code < 7 ? kinds[dt.code] : "code " + std::to_string(dt.code) + " ";
-  throw TypeError("[from_dlpack] expected float32, int64, bool or uint8 data, got " + kind +
-                  std::to_string(dt.bits) + (dt.lanes == 1 ? "" : " x" + std::to_string(dt.lanes)) +
+  throw TypeError("[from_dlpack] expected data of a forgegrad dtype (float, int, uint8, bool), "
+                  "got " + kind + std::to_string(dt.bits) +
+                  (dt.lanes == 1 ? "" : " x" + std::to_string(dt.lanes)) +
                   " (forgegrad.tensor converts other dtypes, with a copy)");
 }
 

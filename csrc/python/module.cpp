@@ -1,4 +1,5 @@
-// The extension module forgegrad._C: errors, dtypes, devices, build and CPU information.
+// The extension module forgegrad._C: errors, dtypes (dtypes.cpp), devices, build and CPU
+// information.
 #include <atomic>
 
 #include "autograd/node.h"
@@ -24,7 +25,7 @@ Device parse_device(const py::object& device) {
 DType parse_dtype(const py::object& dtype, DType fallback) {
   if (dtype.is_none()) return fallback;
   if (py::isinstance<DType>(dtype)) return dtype.cast<DType>();
-  throw TypeError("[dtype] expected forgegrad.float32, int64, bool or uint8, got " +
+  throw TypeError("[dtype] expected a forgegrad dtype (forgegrad.float32, int64, ...), got " +
                   py::str(dtype).cast<std::string>());
 }
 
@@ -172,17 +173,7 @@ PYBIND11_MODULE(_C, m) {
     }
   });
 
-  py::enum_<DType> dtype(m, "dtype");
-  dtype.value("float32", DType::Float32)
-      .value("int64", DType::Int64)
-      .value("bool", DType::Bool)
-      .value("uint8", DType::UInt8)
-      .def_property_readonly("itemsize", [](DType d) { return dtype_size(d); });
-  // Replaced, not overloaded: py::enum_ already defines both.
-  py::cpp_function dtype_repr([](DType d) { return std::string("forgegrad.") + dtype_name(d); },
-                              py::is_method(dtype));
-  dtype.attr("__repr__") = dtype_repr;
-  dtype.attr("__str__") = dtype_repr;
+  bind_dtypes(m);
 
   py::class_<Device>(m, "device")
       .def(py::init([](const std::string& spec) { return Device::parse(spec); }), py::arg("type"))

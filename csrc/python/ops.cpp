@@ -43,12 +43,12 @@ void bind_ops(py::module_& m) {
   m.def("_arange_int64", [](int64_t start, int64_t end, int64_t step, py::object device) {
     return ops::arange(start, end, step, parse_device(device));
   }, "start"_a, "end"_a, "step"_a, "device"_a = py::none());
-  m.def("rand", [](const Shape& shape, py::object device) {
-    return ops::rand(shape, parse_device(device));
-  }, "shape"_a, "device"_a = py::none());
-  m.def("randn", [](const Shape& shape, py::object device) {
-    return ops::randn(shape, parse_device(device));
-  }, "shape"_a, "device"_a = py::none());
+  m.def("rand", [](const Shape& shape, py::object dtype, py::object device) {
+    return ops::rand(shape, parse_dtype(dtype, DType::Float32), parse_device(device));
+  }, "shape"_a, "dtype"_a = py::none(), "device"_a = py::none());
+  m.def("randn", [](const Shape& shape, py::object dtype, py::object device) {
+    return ops::randn(shape, parse_dtype(dtype, DType::Float32), parse_device(device));
+  }, "shape"_a, "dtype"_a = py::none(), "device"_a = py::none());
   m.def("manual_seed", [](py::int_ seed) {
     // Any Python int, reduced to 64 bits as PyTorch does.
     py::int_ mask(0xFFFFFFFFFFFFFFFFull);

@@ -3,31 +3,39 @@
 #include <cctype>
 #include <cstring>
 
+#include "core/dispatch.h"
 #include "core/error.h"
 #include "ops/ops.h"
 #include "python/bindings.h"
 
 namespace fg::python {
 
-static py::dtype numpy_dtype(DType dtype) {
-  switch (dtype) {
-    case DType::Float32: return py::dtype::of<float>();
-    case DType::Int64: return py::dtype::of<int64_t>();
-    case DType::Bool: return py::dtype("bool");
-    default: return py::dtype::of<uint8_t>();
-  }
+// numpy's dtype for `dtype` (numpy has no bfloat16: PyTorch's TypeError, naming it).
+static py::dtype numpy_dtype(DType dtype, const char* op) {
+  FG_CHECK(dtype != DType::BFloat16, TypeError,
+           "[" << op << "] numpy has no bfloat16 (got unsupported dtype bfloat16); convert "
+               "with .float() first");
+  static const char* names[] = {"float32", "int64", "bool",  "uint8", "float64",
+                                "float16", "",      "int32", "int16", "int8"};
+  return py::dtype(names[static_cast<int>(dtype)]);
 }
 
+// The forgegrad dtype of a numpy array: every numpy dtype with an equivalent; a TypeError
+// naming the others (uint16, complex64, ...).
 static DType dtype_of_array(const py::array& array, const char* op) {
   char kind = array.dtype().kind();
   size_t size = array.itemsize();
-  if (kind == 'f' && size == 4) return DType::Float32;
-  if (kind == 'i' && size == 8) return DType::Int64;
-  if (kind == 'b') return DType::Bool;
-  if (kind == 'u' && size == 1) return DType::UInt8;
-  throw TypeError(std::string("[") + op + "] expected a float32, int64, bool or uint8 array, got " +
+  for (int d = 0; d < kDTypeCount; ++d) {
+    DType dtype = static_cast<DType>(d);
+    char ours = dtype == DType::Bool    ? 'b'
+                : dtype == DType::UInt8 ? 'u'
+                : is_floating(dtype)    ? 'f'
+                                        : 'i';
+    if (dtype != DType::BFloat16 && ours == kind && dtype_size(dtype) == size) return dtype;
+  }
+  throw TypeError(std::string("[") + op + "] numpy dtype " +
                   py::str(array.dtype()).cast<std::string>() +
-                  " (forgegrad.tensor converts other dtypes)");
+                  " has no forgegrad equivalent (float64/32/16, int64/32/16/8, uint8, bool)");
 }
 
 static Shape shape_of_array(const py::array& array) {
@@ -83,7 +91,7 @@ static py::array to_numpy(const Tensor& t) {
   // The capsule keeps the storage alive as long as the array.
   auto* keep = new std::shared_ptr<Storage>(t.storage());
   py::capsule owner(keep, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
-  return py::array(numpy_dtype(t.dtype()), t.shape(), strides, t.raw_data(), owner);
+  return py::array(numpy_dtype(t.dtype(), "numpy"), t.shape(), strides, t.raw_data(), owner);
 }
 
 // _move_to_(tensors, device): leaves' values (and their .grad) moved to another device in
@@ -120,7 +128,7 @@ static py::dict cuda_array_interface(const Tensor& t) {
            "tensor.detach()");
   py::dict interface;
   interface["shape"] = py::tuple(py::cast(t.shape()));
-  interface["typestr"] = numpy_dtype(t.dtype()).attr("str");
+  interface["typestr"] = numpy_dtype(t.dtype(), "__cuda_array_interface__").attr("str");
   interface["data"] = py::make_tuple(reinterpret_cast<uintptr_t>(exported_data(t)), false);
   interface["strides"] = py::none();  // C-contiguous
   interface["version"] = 3;
@@ -287,12 +295,13 @@ void bind_tensor(py::module_& m) {
                  "[item] only one-element tensors can be converted to a Python scalar, got shape "
                      << gpu_or_cpu.shape());
         Tensor t = ops::to_device(gpu_or_cpu.detach(), Device{});  // the value, on the host
-        switch (t.dtype()) {
-          case DType::Float32: return py::float_(*t.data<float>());
-          case DType::Int64: return py::int_(*t.data<int64_t>());
-          case DType::Bool: return py::bool_(*t.data<bool>());
-          default: return py::int_(*t.data<uint8_t>());
-        }
+        return dispatch_dtype(t.dtype(), "item", [&](auto tag) -> py::object {
+          using T = typename decltype(tag)::type;
+          T value = *t.data<T>();
+          if constexpr (std::is_same_v<T, bool>) return py::bool_(value);
+          else if constexpr (std::is_integral_v<T>) return py::int_(value);
+          else return py::float_(static_cast<double>(value));
+        });
       })
       .def_property_readonly("__cuda_array_interface__", &cuda_array_interface)
       .def("_storage_offset", &Tensor::storage_offset)

@@ -17,12 +17,24 @@ from .random import get_rng_state, set_rng_state
 
 __version__ = _C.__version__
 
+# ---- dtypes and type promotion (the op table absorbs promote_types, result_type, can_cast)
+from ._C import promote_types, result_type, can_cast  # noqa: E402
 float32 = _C.dtype.float32
+float64 = _C.dtype.float64
+float16 = _C.dtype.float16
+bfloat16 = _C.dtype.bfloat16
 int64 = _C.dtype.int64
-bool = _C.dtype.bool  # noqa: A001  (torch.bool, shadowing the builtin inside this module only)
+int32 = _C.dtype.int32
+int16 = _C.dtype.int16
+int8 = _C.dtype.int8
 uint8 = _C.dtype.uint8
-long = int64
+bool = _C.dtype.bool  # noqa: A001  (torch.bool, shadowing the builtin inside this module only)
 float = float32  # noqa: A001
+double = float64
+half = float16
+long = int64
+int = int32  # noqa: A001
+short = int16
 dtype = _C.dtype
 
 from . import nn, optim, data, datasets, cuda  # noqa: E402  (they use the names above)
@@ -35,7 +47,9 @@ __all__ = [
     "Tensor", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "arange",
     "rand", "randn", "zeros_like", "ones_like", "manual_seed", "get_rng_state", "set_rng_state",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "float32", "int64", "bool",
-    "uint8", "device", "info", "set_num_threads", "get_num_threads", "nn", "cuda", "exp", "log",
+    "uint8", "float64", "float16", "bfloat16", "int32", "int16", "int8", "promote_types",
+    "result_type", "can_cast", "device", "info", "set_num_threads", "get_num_threads", "nn",
+    "cuda", "exp", "log",
     "sqrt", "abs", "clamp", "sum", "mean", "max", "argmax", "matmul", "reshape", "flatten",
     "transpose", "relu", "tanh", "sigmoid", "softmax", "log_softmax", "clone", "add", "sub",
     "mul", "div", "neg", "optim", "data", "datasets", "Dataset", "TensorDataset", "DataLoader",

@@ -27,9 +27,16 @@ def reshape(input, *shape):
     return _C._reshape(input, _size(shape))
 
 
+def _numpy_values(self):
+    """The values as a numpy array (detached, on the CPU; bfloat16, which numpy lacks, as
+    float32, which holds it exactly)."""
+    t = self.detach().cpu()
+    return (t.float() if t.dtype == _C.dtype.bfloat16 else t).numpy()
+
+
 def _repr(self):
-    array = self.detach().cpu().numpy()
-    if self.dtype == _C.dtype.float32:
+    array = _numpy_values(self)
+    if self.dtype.is_floating_point:
         body = np.array2string(array, separator=", ", prefix="tensor(",
                                formatter={"float_kind": lambda v: f"{v:.4f}"})
     else:
@@ -112,11 +119,22 @@ def _in_place(op, name, takes_alpha=False, augmented=False):
 _METHODS = {
     "__repr__": _repr,
     "__str__": _repr,
-    "tolist": lambda self: self.detach().cpu().numpy().tolist(),
+    "tolist": lambda self: _numpy_values(self).tolist(),
     "to": _to,
+    # ---- dtype methods (the op table absorbs them)
     "float": lambda self: _C._to_dtype(self, _C.dtype.float32),
+    "double": lambda self: _C._to_dtype(self, _C.dtype.float64),
+    "half": lambda self: _C._to_dtype(self, _C.dtype.float16),
+    "bfloat16": lambda self: _C._to_dtype(self, _C.dtype.bfloat16),
     "long": lambda self: _C._to_dtype(self, _C.dtype.int64),
+    "int": lambda self: _C._to_dtype(self, _C.dtype.int32),
+    "short": lambda self: _C._to_dtype(self, _C.dtype.int16),
+    "char": lambda self: _C._to_dtype(self, _C.dtype.int8),
+    "byte": lambda self: _C._to_dtype(self, _C.dtype.uint8),
     "bool": lambda self: _C._to_dtype(self, _C.dtype.bool),
+    "type": lambda self, dtype=None: _type(self, dtype),
+    "is_floating_point": lambda self: self.dtype.is_floating_point,
+    "element_size": lambda self: self.dtype.itemsize,
     "cpu": lambda self: _C._to_device(self, "cpu"),
     "cuda": lambda self, device="cuda": _C._to_device(self, device),
     # Every forgegrad tensor is contiguous; where PyTorch's contiguous() would copy a view,
@@ -146,6 +164,31 @@ _METHODS = {
     "__imul__": _in_place(operator.mul, "__imul__", augmented=True),
     "__itruediv__": _in_place(operator.truediv, "__itruediv__", augmented=True),
 }
+
+
+# dtype <-> PyTorch's legacy tensor type names, for Tensor.type()
+_TYPE_NAMES = {_C.dtype.float32: "FloatTensor", _C.dtype.float64: "DoubleTensor",
+               _C.dtype.float16: "HalfTensor", _C.dtype.bfloat16: "BFloat16Tensor",
+               _C.dtype.int64: "LongTensor", _C.dtype.int32: "IntTensor",
+               _C.dtype.int16: "ShortTensor", _C.dtype.int8: "CharTensor",
+               _C.dtype.uint8: "ByteTensor", _C.dtype.bool: "BoolTensor"}
+
+
+def _type(self, dtype):
+    """``t.type()``: the type's name, 'forgegrad.FloatTensor' (a GPU tensor's
+    'forgegrad.cuda.FloatTensor'), as torch's; ``t.type(dtype)``: t cast to dtype (a dtype, or
+    such a name)."""
+    prefix = "forgegrad." if self.device.type == "cpu" else "forgegrad.cuda."
+    if dtype is None:
+        return prefix + _TYPE_NAMES[self.dtype]
+    if isinstance(dtype, str):
+        by_name = {name: d for d, name in _TYPE_NAMES.items()}
+        name = dtype.rsplit(".", 1)[-1]
+        if not dtype.startswith("forgegrad.") or name not in by_name:
+            raise TypeError(f"[type] expected a dtype or a name such as "
+                            f"'forgegrad.FloatTensor', got {dtype!r}")
+        dtype = by_name[name]
+    return _C._to_dtype(self, dtype)
 
 
 def _set_data(self, value):

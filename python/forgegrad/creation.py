@@ -6,10 +6,15 @@ import numpy as np
 from . import _C
 from ._checks import is_int
 
+# Python numbers (and lists of them) by numpy kind: floats the default float32, as PyTorch.
 _FROM_NUMPY_KIND = {"f": _C.dtype.float32, "i": _C.dtype.int64, "u": _C.dtype.int64,
                     "b": _C.dtype.bool}
-_TO_NUMPY = {_C.dtype.float32: np.float32, _C.dtype.int64: np.int64, _C.dtype.bool: np.bool_,
-             _C.dtype.uint8: np.uint8}
+# Each dtype's numpy equivalent; bfloat16 has none, and travels as float64 (rounded once).
+_TO_NUMPY = {_C.dtype.float32: np.float32, _C.dtype.float64: np.float64,
+             _C.dtype.float16: np.float16, _C.dtype.bfloat16: np.float64,
+             _C.dtype.int64: np.int64, _C.dtype.int32: np.int32, _C.dtype.int16: np.int16,
+             _C.dtype.int8: np.int8, _C.dtype.uint8: np.uint8, _C.dtype.bool: np.bool_}
+_FROM_NUMPY = {np.dtype(v): k for k, v in _TO_NUMPY.items() if k != _C.dtype.bfloat16}
 
 
 def _size(size):
@@ -46,28 +51,34 @@ def _finish(t, requires_grad):
 def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of ``data`` (nested lists, numbers, numpy arrays, Tensors).
 
-    Python floats and float arrays become float32, ints int64, bools bool, unless ``dtype``
-    says otherwise.
+    The dtype, unless ``dtype`` says otherwise, is as in PyTorch: a Tensor's or a numpy
+    array's own (float64 stays float64; numpy dtypes without an equivalent, uint16 say,
+    become int64), and for Python numbers: floats float32, ints int64, bools bool.
     """
+    if dtype is not None and not isinstance(dtype, _C.dtype):
+        raise TypeError(f"[tensor] expected a forgegrad dtype, got {dtype!r}")
     if isinstance(data, _C.Tensor):
-        data = data.detach().cpu().numpy()
+        out = _C._to_dtype(data.detach().clone(), dtype or data.dtype)
+        return _finish(_C._to_device(out, device), requires_grad)
     try:
         array = np.asarray(data)
     except ValueError as e:  # ragged nesting, say
         raise ValueError(f"[tensor] expected a rectangular nesting of numbers: {e}") from None
     if array.dtype.kind not in "fiub":
         raise TypeError(f"[tensor] expected numbers, got data of numpy dtype {array.dtype}")
-    if array.dtype == np.uint8 and dtype is None:
-        target = _C.dtype.uint8
+    from_numpy_data = isinstance(data, (np.ndarray, np.generic))
+    if dtype is not None:
+        target = dtype
+    elif from_numpy_data and array.dtype in _FROM_NUMPY:
+        target = _FROM_NUMPY[array.dtype]
     else:
-        target = dtype if dtype is not None else _FROM_NUMPY_KIND[array.dtype.kind]
-    if not isinstance(target, _C.dtype):
-        raise TypeError(f"[tensor] expected a forgegrad dtype, got {target!r}")
-    if target != _C.dtype.float32 and array.dtype.kind == "f" and not np.isfinite(array).all():
+        target = _FROM_NUMPY_KIND[array.dtype.kind]
+    if (not target.is_floating_point and array.dtype.kind == "f"
+            and not np.isfinite(array).all()):
         raise ValueError(f"[tensor] cannot store non-finite values as {target}")
     _check_fits(array, _TO_NUMPY[target], "tensor")
     out = _C._copy_from_numpy(np.asarray(array, dtype=_TO_NUMPY[target], order="C"))
-    return _finish(_C._to_device(out, device), requires_grad)
+    return _finish(_C._to_device(_C._to_dtype(out, target), device), requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
@@ -113,14 +124,16 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     return _finish(_C.arange(float(start), float(end), float(step), dtype, device), requires_grad)
 
 
-def rand(*size, device=None, requires_grad=False):
-    """Uniform on [0, 1), from the Philox stream ``manual_seed`` sets."""
-    return _finish(_C.rand(_size(size), device), requires_grad)
+def rand(*size, dtype=None, device=None, requires_grad=False):
+    """Uniform on [0, 1), from the Philox stream ``manual_seed`` sets. Drawn in float32; a
+    float64, float16 or bfloat16 dtype gets those draws cast (the same numbers per seed)."""
+    return _finish(_C.rand(_size(size), dtype, device), requires_grad)
 
 
-def randn(*size, device=None, requires_grad=False):
-    """Standard normal, from the Philox stream ``manual_seed`` sets."""
-    return _finish(_C.randn(_size(size), device), requires_grad)
+def randn(*size, dtype=None, device=None, requires_grad=False):
+    """Standard normal, from the Philox stream ``manual_seed`` sets. Drawn in float32, as
+    ``rand``."""
+    return _finish(_C.randn(_size(size), dtype, device), requires_grad)
 
 
 def _check_tensor(t, op):

@@ -9,8 +9,9 @@ string for the same Python value, a JSON list for a list, or one of the one-key 
 ``{"dict": [[key, NODE], ...]}`` (str or int keys, in order), ``{"tuple": [NODE, ...]}``,
 ``{"tensor": NAME}`` and ``{"float": "inf" | "-inf" | "nan"}``.
 A safetensors file without that key (one exported from PyTorch, say) loads as a flat
-{name: Tensor} dict. Tensors load on the CPU, with requires_grad=False; dtypes forgegrad
-lacks convert as ``forgegrad.tensor`` converts them (F64 -> float32, I32 -> int64).
+{name: Tensor} dict. Tensors load on the CPU, with requires_grad=False, in their own dtype
+(F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL); dtypes forgegrad lacks convert as
+``forgegrad.tensor`` converts them (U16 -> int64).
 """
 import contextlib
 import errno
@@ -27,6 +28,7 @@ import numpy as np
 import safetensors.numpy
 from safetensors import safe_open
 
+from . import _C
 from ._C import Tensor
 from .creation import tensor
 
@@ -59,6 +61,52 @@ def _unsupported(value, path):
     return TypeError(f"[save] cannot store a {type(value).__name__} at {_show(path)}: "
                      f"expected a Tensor, dict, list, tuple, int, float, bool, str or "
                      f"None (convert numpy values with forgegrad.tensor or .item())")
+
+
+def _as_array(t):
+    """t's values as a C-contiguous numpy array for safetensors.numpy; a bfloat16 tensor's as
+    its uint16 bit patterns (numpy has no bfloat16), which _mark_bfloat16 then labels BF16."""
+    t = t.detach().cpu()
+    if t.dtype == _C.dtype.bfloat16:  # float32 holds it exactly: its top 16 bits are it
+        return (np.ascontiguousarray(t.float().numpy()).view(np.uint32) >> 16).astype(np.uint16)
+    return np.asarray(t.numpy(), order="C")
+
+
+def _header(data):
+    """(JSON header, where the tensors' bytes start) of a safetensors file's bytes."""
+    size = int.from_bytes(data[:8], "little")
+    return json.loads(bytes(data[8:8 + size])), 8 + size
+
+
+def _mark_bfloat16(data, names):
+    """The safetensors bytes with the named U16 tensors relabelled BF16 (offsets are relative
+    to the data, which stays as is; the header stays padded to 8 bytes, as safetensors pads)."""
+    if not names:
+        return data
+    header, start = _header(data)
+    for name in names:
+        header[name]["dtype"] = "BF16"
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + data[start:]
+
+
+def _read_bfloat16(path, name):
+    """A BF16 tensor of a safetensors file, which safetensors' numpy reader refuses."""
+    with open(path, "rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        entry = json.loads(f.read(size))[name]
+        begin, end = entry["data_offsets"]
+        f.seek(8 + size + begin)
+        bits = np.frombuffer(f.read(end - begin), dtype="<u2").reshape(entry["shape"])
+    values = (bits.astype(np.uint32) << 16).view(np.float32)
+    return _C._to_dtype(_C.from_numpy(np.ascontiguousarray(values)), _C.dtype.bfloat16)
+
+
+def _load_tensor(f, path, name):
+    if f.get_slice(name).get_dtype() == "BF16":
+        return _read_bfloat16(path, name)
+    return tensor(f.get_tensor(name))
 
 
 class _Flattener:
@@ -95,7 +143,7 @@ class _Flattener:
                 raise TypeError(f"[save] {_show(path)} would be stored as tensor {name!r}, a "
                                 f"name safetensors reserves; rename the key")
             self.owners[name] = path
-            self.tensors[name] = np.asarray(value.detach().cpu().numpy(), order="C")
+            self.tensors[name] = _as_array(value)
             return {"tensor": name}
         if type(value) in _SCALARS:
             return value
@@ -227,7 +275,9 @@ def save(obj, path):
     except ValueError as e:
         raise ValueError(f"[save] cannot write {path}: {e}; store long lists of numbers "
                          f"as Tensors") from None
-    data = safetensors.numpy.save(tensors, metadata={_META_KEY: text})
+    bfloat16_names = [name for name, array in tensors.items() if array.dtype == np.uint16]
+    data = _mark_bfloat16(safetensors.numpy.save(tensors, metadata={_META_KEY: text}),
+                          bfloat16_names)
     header_bytes = int.from_bytes(data[:8], "little")
     if header_bytes > MAX_HEADER_BYTES:
         raise ValueError(f"[save] cannot write {path}: its safetensors header would be "
@@ -295,7 +345,7 @@ def load(path):
     try:
         with safe_open(path, framework="np") as f:
             metadata = f.metadata() or {}
-            tensors = {name: tensor(f.get_tensor(name)) for name in f.keys()}
+            tensors = {name: _load_tensor(f, path, name) for name in f.keys()}
     except OSError:  # missing file, permissions: the OS's own error
         raise
     except Exception as e:  # safetensors' SafetensorError, dtypes numpy cannot hold, ...

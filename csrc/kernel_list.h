@@ -30,6 +30,7 @@ void compare(CompareOp op, bool* out, const int64_t* a, const int64_t* b, const 
 void neg_forward(float* y, const float* x, int64_t n);
 void exp_forward(float* y, const float* x, int64_t n);
 void log_forward(float* y, const float* x, int64_t n);
+void log1p_forward(float* y, const float* x, int64_t n);  // log(1 + x), exact near 0
 void sqrt_forward(float* y, const float* x, int64_t n);
 void abs_forward(float* y, const float* x, int64_t n);
 void abs_backward(float* dx, const float* dy, const float* x, int64_t n);

@@ -62,6 +62,7 @@ OP_DB = [
     OpInfo("neg", np.negative, sample((33,))),
     OpInfo("exp", np.exp, sample((7, 33))),
     OpInfo("log", np.log, sample((7, 33)), domain="positive"),
+    OpInfo("log1p", np.log1p, sample((7, 33)), sample((1,)), domain=(-0.9, 3.0)),
     OpInfo("sqrt", np.sqrt, sample((7, 33)), domain="positive"),
     OpInfo("abs", np.abs, sample((7, 33)), domain="nonzero"),
     OpInfo("clamp", lambda x, min=None, max=None: np.clip(x, min, max),

@@ -130,6 +130,8 @@ FG_ELEMENTWISE_KERNEL(neg_forward, (float* y, const float* x, int64_t n), (y, x,
 FG_ELEMENTWISE_KERNEL(exp_forward, (float* y, const float* x, int64_t n), (y, x, n), y[i] = vexp(x[i]))
 FG_ELEMENTWISE_KERNEL(log_forward, (float* y, const float* x, int64_t n), (y, x, n),
               y[i] = std::log(x[i]))
+FG_ELEMENTWISE_KERNEL(log1p_forward, (float* y, const float* x, int64_t n), (y, x, n),
+              y[i] = std::log1p(x[i]))
 FG_ELEMENTWISE_KERNEL(sqrt_forward, (float* y, const float* x, int64_t n), (y, x, n),
               y[i] = std::sqrt(x[i]))
 FG_ELEMENTWISE_KERNEL(abs_forward, (float* y, const float* x, int64_t n), (y, x, n),

@@ -107,6 +107,7 @@ void compare(CompareOp op, bool* out, const int64_t* a, const int64_t* b, const 
 FG_CUDA_ELEMENTWISE(neg_forward, (float* y, const float* x, int64_t n), y[i] = -x[i])
 FG_CUDA_ELEMENTWISE(exp_forward, (float* y, const float* x, int64_t n), y[i] = expf(x[i]))
 FG_CUDA_ELEMENTWISE(log_forward, (float* y, const float* x, int64_t n), y[i] = logf(x[i]))
+FG_CUDA_ELEMENTWISE(log1p_forward, (float* y, const float* x, int64_t n), y[i] = log1pf(x[i]))
 FG_CUDA_ELEMENTWISE(sqrt_forward, (float* y, const float* x, int64_t n), y[i] = sqrtf(x[i]))
 FG_CUDA_ELEMENTWISE(abs_forward, (float* y, const float* x, int64_t n), y[i] = fabsf(x[i]))
 // d|x| = sign(x), 0 at 0 and at NaN (PyTorch's sign(NaN) is 0)

@@ -16,6 +16,7 @@
 // Keep each family together; a new op is one line here plus its op_db entry in tests/op_db.py.
 
 // ---- creation, random state, copies (the public creation functions wrap these in creation.py)
+FG_OP(_size, parse_shape, (), 0)  // _size(*sizes): the shape zeros(2, 3) or zeros((2, 3)) means
 FG_OP(empty, empty_op, ("shape"_a, "dtype"_a = py::none(), "device"_a = py::none()), 0)
 FG_OP(full, full_op, ("shape"_a, "fill_value"_a, "dtype"_a = py::none(), "device"_a = py::none()), 0)
 FG_OP(full_int64, full_int64_op, ("shape"_a, "fill_value"_a, "device"_a = py::none()), 0)

@@ -86,15 +86,19 @@ py::object max_op(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
   return result_type(values, indices);
 }
 
-// reshape(2, 3) and reshape((2, 3)) alike: integer sizes (Python or numpy), never bools.
+// zeros(2, 3) and zeros((2, 3)) alike (and reshape(2, 3), reshape((2, 3))): integer sizes
+// (Python or numpy), never bools.
 Shape parse_shape(const py::args& args) {
   py::tuple size = args;
   if (args.size() == 1 && (py::isinstance<py::tuple>(args[0]) || py::isinstance<py::list>(args[0])))
     size = py::tuple(args[0]);
-  py::object integral = py::module_::import("numbers").attr("Integral");
   Shape shape;
   for (py::handle s : size) {
-    FG_CHECK(!PyBool_Check(s.ptr()) && py::isinstance(s, integral), TypeError,
+    // A Python int is the common case; numpy integers are numbers.Integral too.
+    bool integer = PyLong_CheckExact(s.ptr()) ||
+                   (!PyBool_Check(s.ptr()) &&
+                    py::isinstance(s, py::module_::import("numbers").attr("Integral")));
+    FG_CHECK(integer, TypeError,
              "[size] expected integer sizes, got " << py::repr(size).cast<std::string>());
     shape.push_back(py::int_(py::reinterpret_borrow<py::object>(s)).cast<int64_t>());
   }

@@ -17,6 +17,10 @@ void log_forward(T* y, const T* x, int64_t n) {
   map_elements("log_forward", math::Log<T>{}, y, n, x);
 }
 template <typename T>
+void log1p_forward(T* y, const T* x, int64_t n) {
+  map_elements("log1p_forward", math::Log1p<T>{}, y, n, x);
+}
+template <typename T>
 void sqrt_forward(T* y, const T* x, int64_t n) {
   map_elements("sqrt_forward", math::Sqrt<T>{}, y, n, x);
 }

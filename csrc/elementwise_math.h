@@ -152,6 +152,10 @@ struct Log {
   FG_HOST_DEVICE T operator()(T x) const { return log_of(x); }
 };
 template <typename T>
+struct Log1p {
+  FG_HOST_DEVICE T operator()(T x) const { return log1p_of(x); }
+};
+template <typename T>
 struct Sqrt {
   FG_HOST_DEVICE T operator()(T x) const { return sqrt_of(x); }
 };

@@ -37,6 +37,8 @@ void exp_forward(T* y, const T* x, int64_t n);
 template <typename T>
 void log_forward(T* y, const T* x, int64_t n);
 template <typename T>
+void log1p_forward(T* y, const T* x, int64_t n);  // log(1 + x), exact near 0
+template <typename T>
 void sqrt_forward(T* y, const T* x, int64_t n);
 template <typename T>
 void abs_forward(T* y, const T* x, int64_t n);

@@ -77,6 +77,7 @@ FG_HOST_DEVICE inline bool is_class(int64_t target, int64_t C) { return target >
 #define FG_INSTANTIATE_UNARY_FOR(T)                                                         \
   template void exp_forward<T>(T*, const T*, int64_t);                                     \
   template void log_forward<T>(T*, const T*, int64_t);                                     \
+  template void log1p_forward<T>(T*, const T*, int64_t);                                   \
   template void sqrt_forward<T>(T*, const T*, int64_t);                                    \
   template void abs_backward<T>(T*, const T*, const T*, int64_t);                          \
   template void pow_forward<T>(T*, const T*, double, int64_t);                             \

@@ -365,3 +365,11 @@ def test_numpy_scalar_operands(scalar, device):
     assert_close(to_numpy(scalar * t), s * x64)
     assert_close(to_numpy(scalar - t), s - x64)
     assert_close(to_numpy(scalar / t), s / x64)
+
+
+def test_log1p_is_exact_near_zero_where_log_of_one_plus_x_is_not(device):
+    # 1 + 1e-8 rounds to 1 in float32: log(1 + x) would give 0, log1p gives x.
+    x = np.array([1e-8, -3e-9, 2e-30, 0.0], dtype=np.float32)
+    got = fg.tensor(x, device=device).log1p()
+    assert_close(to_numpy(got), np.log1p(x.astype(np.float64)), rtol=1e-6)
+    assert to_numpy(fg.log1p(fg.tensor([-1.0, -2.0], device=device))).tolist()[0] == -np.inf

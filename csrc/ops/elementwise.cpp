@@ -165,6 +165,15 @@ Tensor log(const Tensor& x) {
   return out;
 }
 
+Tensor log1p(const Tensor& x) {
+  Tensor out = unary_output(x, "log1p");
+  FG_LAUNCH(log1p_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());
+  record(out, "log1p", {x}, [x = x.detach()](const Tensor& dout) {
+    return std::vector<Tensor>{div(dout, add(x, scalar_tensor(1.0, DType::Float32, x.device())))};
+  });
+  return out;
+}
+
 Tensor sqrt(const Tensor& x) {
   Tensor out = unary_output(x, "sqrt");
   FG_LAUNCH(sqrt_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());

@@ -1,5 +1,6 @@
-// The ops as module functions, under PyTorch's names and argument names. forgegrad's
-// Python layer attaches the unary and reduction ones to Tensor as methods too.
+// The ops as module functions, under PyTorch's names and argument names: the op table
+// (python/op_table.h) expanded into bindings, and the adapters it names for ops whose
+// Python arguments need parsing before the C++ op takes them.
 #include "core/error.h"
 #include "ops/ops.h"
 #include "python/bindings.h"
@@ -24,173 +25,192 @@ static void check_in_place(const Tensor& t, const char* op) {
                "gradients are recorded; wrap the update in forgegrad.no_grad()");
 }
 
+namespace {
+
+// ---- adapters named by the op table ----
+Tensor empty_op(const Shape& shape, py::object dtype, py::object device) {
+  return ops::empty(shape, parse_dtype(dtype, DType::Float32), parse_device(device));
+}
+Tensor full_op(const Shape& shape, double value, py::object dtype, py::object device) {
+  return ops::full(shape, value, parse_dtype(dtype, DType::Float32), parse_device(device));
+}
+Tensor full_int64_op(const Shape& shape, int64_t value, py::object device) {
+  return ops::full_int64(shape, value, parse_device(device));
+}
+Tensor arange_op(double start, double end, double step, py::object dtype, py::object device) {
+  return ops::arange(start, end, step, parse_dtype(dtype, DType::Float32), parse_device(device));
+}
+Tensor arange_int64_op(int64_t start, int64_t end, int64_t step, py::object device) {
+  return ops::arange(start, end, step, parse_device(device));
+}
+Tensor rand_op(const Shape& shape, py::object dtype, py::object device) {
+  return ops::rand(shape, parse_dtype(dtype, DType::Float32), parse_device(device));
+}
+Tensor randn_op(const Shape& shape, py::object dtype, py::object device) {
+  return ops::randn(shape, parse_dtype(dtype, DType::Float32), parse_device(device));
+}
+void manual_seed_op(py::int_ seed) {
+  // Any Python int, reduced to 64 bits as PyTorch does.
+  py::int_ mask(0xFFFFFFFFFFFFFFFFull);
+  ops::manual_seed(
+      py::reinterpret_steal<py::int_>(PyNumber_And(seed.ptr(), mask.ptr())).cast<uint64_t>());
+}
+Tensor to_device_op(const Tensor& x, py::object device) {
+  return ops::to_device(x, parse_device(device));
+}
+py::object fill_op(py::object self, double value) {
+  Tensor& t = self.cast<Tensor&>();
+  check_in_place(t, "fill_");
+  ops::fill_(t, value);
+  return self;
+}
+py::object copy_op(py::object self, const Tensor& src) {
+  Tensor& t = self.cast<Tensor&>();
+  check_in_place(t, "copy_");
+  ops::copy_(t, src);
+  return self;
+}
+
+Tensor sum_op(const Tensor& x, py::object dim, bool keepdim) {
+  return ops::sum(x, parse_dims(dim), keepdim);
+}
+Tensor mean_op(const Tensor& x, py::object dim, bool keepdim) {
+  return ops::mean(x, parse_dims(dim), keepdim);
+}
+// max(input): the largest element; max(input, dim): (values, indices), a named tuple as
+// torch.max gives.
+py::object max_op(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  if (!dim) return py::cast(ops::max(x));
+  auto [values, indices] = ops::max(x, *dim, keepdim);
+  py::object result_type = py::module_::import("forgegrad._C").attr("_MaxResult");
+  return result_type(values, indices);
+}
+
+// zeros(2, 3) and zeros((2, 3)) alike (and reshape(2, 3), reshape((2, 3))): integer sizes
+// (Python or numpy), never bools.
+Shape parse_shape(const py::args& args) {
+  py::tuple size = args;
+  if (args.size() == 1 && (py::isinstance<py::tuple>(args[0]) || py::isinstance<py::list>(args[0])))
+    size = py::tuple(args[0]);
+  Shape shape;
+  for (py::handle s : size) {
+    // A Python int is the common case; numpy integers are numbers.Integral too.
+    bool integer = PyLong_CheckExact(s.ptr()) ||
+                   (!PyBool_Check(s.ptr()) &&
+                    py::isinstance(s, py::module_::import("numbers").attr("Integral")));
+    FG_CHECK(integer, TypeError,
+             "[size] expected integer sizes, got " << py::repr(size).cast<std::string>());
+    shape.push_back(py::int_(py::reinterpret_borrow<py::object>(s)).cast<int64_t>());
+  }
+  return shape;
+}
+Tensor reshape_op(const Tensor& x, const py::args& shape) {
+  return ops::reshape(x, parse_shape(shape));
+}
+Tensor view_op(const Tensor& x, const py::args& shape) {
+  return ops::reshape(x, parse_shape(shape), "view");
+}
+
+Tensor linear_op(const Tensor& x, const Tensor& weight, py::object bias, py::object activation) {
+  FG_CHECK(activation.is_none() || py::isinstance<py::str>(activation), TypeError,
+           "[linear] expected activation None or a str, got " << type_name(activation));
+  return ops::linear(x, weight, optional_tensor(bias, "linear", "bias"),
+                     activation.is_none() ? "" : activation.cast<std::string>());
+}
+Tensor gemm_op(const Tensor& a, const Tensor& b, py::object bias, bool trans_a, bool trans_b,
+               py::object out, bool relu) {
+  return ops::gemm(a, b, optional_tensor(bias, "gemm", "bias"), trans_a, trans_b,
+                   optional_tensor(out, "gemm", "out"), relu);
+}
+
+Tensor cross_entropy_op(const Tensor& input, const Tensor& target, const std::string& reduction,
+                        double label_smoothing) {
+  return ops::cross_entropy(input, target, ops::parse_reduction(reduction, "cross_entropy"),
+                            label_smoothing);
+}
+Tensor nll_loss_op(const Tensor& input, const Tensor& target, const std::string& reduction) {
+  return ops::nll_loss(input, target, ops::parse_reduction(reduction, "nll_loss"));
+}
+Tensor mse_loss_op(const Tensor& input, const Tensor& target, const std::string& reduction) {
+  return ops::mse_loss(input, target, ops::parse_reduction(reduction, "mse_loss"));
+}
+Tensor l1_loss_op(const Tensor& input, const Tensor& target, const std::string& reduction) {
+  return ops::l1_loss(input, target, ops::parse_reduction(reduction, "l1_loss"));
+}
+Tensor bce_with_logits_op(const Tensor& input, const Tensor& target,
+                          const std::string& reduction) {
+  return ops::binary_cross_entropy_with_logits(
+      input, target, ops::parse_reduction(reduction, "binary_cross_entropy_with_logits"));
+}
+
+py::list sgd_step_op(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                     const std::vector<py::object>& momentum_buffers, double lr, double momentum,
+                     double dampening, double weight_decay, bool nesterov, bool maximize) {
+  std::vector<Tensor> buffers;
+  for (const py::object& b : momentum_buffers)
+    buffers.push_back(optional_tensor(b, "sgd_step", "each momentum buffer"));
+  {
+    py::gil_scoped_release no_gil;
+    buffers = ops::sgd_step(params, grads, std::move(buffers),
+                            {lr, momentum, dampening, weight_decay, nesterov, maximize});
+  }
+  py::list out;  // None where there is no buffer (momentum 0), never an empty handle
+  for (const Tensor& b : buffers) out.append(b.defined() ? py::cast(b) : py::none());
+  return out;
+}
+void adam_step_op(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                  const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
+                  const std::vector<Tensor>& max_exp_avg_sqs, const std::vector<int64_t>& steps,
+                  double lr, double beta1, double beta2, double eps, double weight_decay,
+                  bool amsgrad, bool maximize, bool decoupled_weight_decay) {
+  py::gil_scoped_release no_gil;
+  ops::adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps,
+                 {lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay});
+}
+
+// ---- the table's expansion ----
+// Where an op goes besides forgegrad._C (the `where` column of op_table.h).
+constexpr int kMethod = 1, kForgegrad = 2, kFunctional = 4;
+
+// An argument's record for _op_table: (name, default), the default a Python value, or
+// _C._REQUIRED when there is none; keyword_only for those after py::kw_only().
+struct ArgRecorder {
+  py::list& out;
+  py::object required;
+  bool keyword_only = false;
+  void operator()(const py::arg& a) { out.append(py::make_tuple(a.name, required, keyword_only)); }
+  void operator()(const py::arg_v& a) {
+    out.append(py::make_tuple(a.name, a.value ? a.value : py::none(), keyword_only));
+  }
+  void operator()(const py::kw_only&) { keyword_only = true; }
+};
+
+template <typename Fn, typename... Args>
+void define_op(py::module_& m, py::list& table, const char* name, Fn fn, int where,
+               const std::tuple<Args...>& args) {
+  std::apply([&](const auto&... a) { m.def(name, fn, a...); }, args);
+  py::list arg_records;
+  ArgRecorder record{arg_records, m.attr("_REQUIRED")};
+  std::apply([&](const auto&... a) { (record(a), ...); }, args);
+  table.append(py::make_tuple(name, py::tuple(arg_records), bool(where & kMethod),
+                              bool(where & kForgegrad), bool(where & kFunctional)));
+}
+
+}  // namespace
+
 void bind_ops(py::module_& m) {
   using namespace py::literals;
-
-  // creation
-  m.def("empty", [](const Shape& shape, py::object dtype, py::object device) {
-    return ops::empty(shape, parse_dtype(dtype, DType::Float32), parse_device(device));
-  }, "shape"_a, "dtype"_a = py::none(), "device"_a = py::none());
-  m.def("full", [](const Shape& shape, double value, py::object dtype, py::object device) {
-    return ops::full(shape, value, parse_dtype(dtype, DType::Float32), parse_device(device));
-  }, "shape"_a, "fill_value"_a, "dtype"_a = py::none(), "device"_a = py::none());
-  m.def("full_int64", [](const Shape& shape, int64_t value, py::object device) {
-    return ops::full_int64(shape, value, parse_device(device));
-  }, "shape"_a, "fill_value"_a, "device"_a = py::none());
-  m.def("arange", [](double start, double end, double step, py::object dtype, py::object device) {
-    return ops::arange(start, end, step, parse_dtype(dtype, DType::Float32), parse_device(device));
-  }, "start"_a, "end"_a, "step"_a, "dtype"_a, "device"_a = py::none());
-  m.def("_arange_int64", [](int64_t start, int64_t end, int64_t step, py::object device) {
-    return ops::arange(start, end, step, parse_device(device));
-  }, "start"_a, "end"_a, "step"_a, "device"_a = py::none());
-  m.def("rand", [](const Shape& shape, py::object dtype, py::object device) {
-    return ops::rand(shape, parse_dtype(dtype, DType::Float32), parse_device(device));
-  }, "shape"_a, "dtype"_a = py::none(), "device"_a = py::none());
-  m.def("randn", [](const Shape& shape, py::object dtype, py::object device) {
-    return ops::randn(shape, parse_dtype(dtype, DType::Float32), parse_device(device));
-  }, "shape"_a, "dtype"_a = py::none(), "device"_a = py::none());
-  m.def("manual_seed", [](py::int_ seed) {
-    // Any Python int, reduced to 64 bits as PyTorch does.
-    py::int_ mask(0xFFFFFFFFFFFFFFFFull);
-    ops::manual_seed(py::reinterpret_steal<py::int_>(PyNumber_And(seed.ptr(), mask.ptr()))
-                         .cast<uint64_t>());
-  }, "seed"_a);
-  m.def("_get_rng_state", &ops::rng_state);
-  m.def("_set_rng_state", &ops::set_rng_state, "seed"_a, "offset"_a);
-  m.def("clone", &ops::clone, "input"_a);
-  m.def("_to_dtype", &ops::to_dtype, "input"_a, "dtype"_a);
-  m.def("_to_device", [](const Tensor& x, py::object device) {
-    return ops::to_device(x, parse_device(device));
-  }, "input"_a, "device"_a);
-  m.def("_fill_", [](py::object self, double value) {
-    Tensor& t = self.cast<Tensor&>();
-    check_in_place(t, "fill_");
-    ops::fill_(t, value);
-    return self;
-  });
-  m.def("_copy_", [](py::object self, const Tensor& src) {
-    Tensor& t = self.cast<Tensor&>();
-    check_in_place(t, "copy_");
-    ops::copy_(t, src);
-    return self;
-  });
-
-  // elementwise
-  m.def("add", &ops::add, "input"_a, "other"_a);
-  m.def("sub", &ops::sub, "input"_a, "other"_a);
-  m.def("mul", &ops::mul, "input"_a, "other"_a);
-  m.def("div", &ops::div, "input"_a, "other"_a);
-  m.def("neg", &ops::neg, "input"_a);
-  m.def("exp", &ops::exp, "input"_a);
-  m.def("log", &ops::log, "input"_a);
-  m.def("sqrt", &ops::sqrt, "input"_a);
-  m.def("abs", &ops::abs, "input"_a);
-  m.def("clamp", [](const Tensor& x, std::optional<double> min, std::optional<double> max) {
-    return ops::clamp(x, min, max);
-  }, "input"_a, "min"_a = py::none(), "max"_a = py::none());
-
-  // reductions
-  m.def("sum", [](const Tensor& x, py::object dim, bool keepdim) {
-    return ops::sum(x, parse_dims(dim), keepdim);
-  }, "input"_a, "dim"_a = py::none(), "keepdim"_a = false);
-  m.def("mean", [](const Tensor& x, py::object dim, bool keepdim) {
-    return ops::mean(x, parse_dims(dim), keepdim);
-  }, "input"_a, "dim"_a = py::none(), "keepdim"_a = false);
-  m.def("_max", [](const Tensor& x) { return ops::max(x); }, "input"_a);
-  m.def("_max_dim", [](const Tensor& x, int64_t dim, bool keepdim) {
-    return ops::max(x, dim, keepdim);
-  }, "input"_a, "dim"_a, "keepdim"_a = false);
-  m.def("argmax", [](const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
-    return ops::argmax(x, dim, keepdim);
-  }, "input"_a, "dim"_a = py::none(), "keepdim"_a = false);
-
-  // shape
-  m.def("_reshape", [](const Tensor& x, const Shape& shape) { return ops::reshape(x, shape); },
-        "input"_a, "shape"_a);
-  m.def("_view", [](const Tensor& x, const Shape& shape) { return ops::reshape(x, shape, "view"); },
-        "input"_a, "shape"_a);
-  m.def("flatten", &ops::flatten, "input"_a, "start_dim"_a = 0, "end_dim"_a = -1);
-  m.def("transpose", &ops::transpose, "input"_a, "dim0"_a, "dim1"_a);
-
-  // matmul, linear, the raw GEMM
-  m.def("matmul", &ops::matmul, "input"_a, "other"_a);
-  // activation=None | "relu": forgegrad's extension, the ReLU fused into the GEMM.
-  m.def("linear", [](const Tensor& x, const Tensor& weight, py::object bias,
-                     py::object activation) {
-    FG_CHECK(activation.is_none() || py::isinstance<py::str>(activation), TypeError,
-             "[linear] expected activation None or a str, got " << type_name(activation));
-    return ops::linear(x, weight, optional_tensor(bias, "linear", "bias"),
-                       activation.is_none() ? "" : activation.cast<std::string>());
-  }, "input"_a, "weight"_a, "bias"_a = py::none(), py::kw_only(), "activation"_a = py::none());
-  m.def("gemm", [](const Tensor& a, const Tensor& b, py::object bias, bool trans_a, bool trans_b,
-                   py::object out, bool relu) {
-    return ops::gemm(a, b, optional_tensor(bias, "gemm", "bias"), trans_a, trans_b,
-                     optional_tensor(out, "gemm", "out"), relu);
-  }, "a"_a, "b"_a, "bias"_a = py::none(), "trans_a"_a = false, "trans_b"_a = false,
-     "out"_a = py::none(), "relu"_a = false);
-
-  // activations
-  m.def("relu", &ops::relu, "input"_a);
-  m.def("leaky_relu", &ops::leaky_relu, "input"_a, "negative_slope"_a = 0.01);
-  m.def("gelu", &ops::gelu, "input"_a, "approximate"_a = "none");
-  m.def("tanh", &ops::tanh, "input"_a);
-  m.def("sigmoid", &ops::sigmoid, "input"_a);
-  m.def("silu", &ops::silu, "input"_a);
-  m.def("softmax", &ops::softmax, "input"_a, "dim"_a = -1);
-  m.def("log_softmax", &ops::log_softmax, "input"_a, "dim"_a = -1);
-  m.def("dropout", &ops::dropout, "input"_a, "p"_a = 0.5, "training"_a = true);
-
-  // losses
-  m.def("cross_entropy", [](const Tensor& input, const Tensor& target, const std::string& reduction,
-                            double label_smoothing) {
-    return ops::cross_entropy(input, target, ops::parse_reduction(reduction, "cross_entropy"),
-                              label_smoothing);
-  }, "input"_a, "target"_a, "reduction"_a = "mean", "label_smoothing"_a = 0.0);
-  m.def("nll_loss", [](const Tensor& input, const Tensor& target, const std::string& reduction) {
-    return ops::nll_loss(input, target, ops::parse_reduction(reduction, "nll_loss"));
-  }, "input"_a, "target"_a, "reduction"_a = "mean");
-  m.def("mse_loss", [](const Tensor& input, const Tensor& target, const std::string& reduction) {
-    return ops::mse_loss(input, target, ops::parse_reduction(reduction, "mse_loss"));
-  }, "input"_a, "target"_a, "reduction"_a = "mean");
-  m.def("l1_loss", [](const Tensor& input, const Tensor& target, const std::string& reduction) {
-    return ops::l1_loss(input, target, ops::parse_reduction(reduction, "l1_loss"));
-  }, "input"_a, "target"_a, "reduction"_a = "mean");
-  m.def("binary_cross_entropy_with_logits",
-        [](const Tensor& input, const Tensor& target, const std::string& reduction) {
-          return ops::binary_cross_entropy_with_logits(
-              input, target, ops::parse_reduction(reduction, "binary_cross_entropy_with_logits"));
-        }, "input"_a, "target"_a, "reduction"_a = "mean");
-
-  // fused optimizer steps (the Python optimizers check hyperparameters before calling)
-  m.def("_sgd_step", [](const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
-                        const std::vector<py::object>& momentum_buffers, double lr,
-                        double momentum, double dampening, double weight_decay, bool nesterov,
-                        bool maximize) {
-    std::vector<Tensor> buffers;
-    for (const py::object& b : momentum_buffers)
-      buffers.push_back(optional_tensor(b, "sgd_step", "each momentum buffer"));
-    {
-      py::gil_scoped_release no_gil;
-      buffers = ops::sgd_step(params, grads, std::move(buffers),
-                              {lr, momentum, dampening, weight_decay, nesterov, maximize});
-    }
-    py::list out;  // None where there is no buffer (momentum 0), never an empty handle
-    for (const Tensor& b : buffers) out.append(b.defined() ? py::cast(b) : py::none());
-    return out;
-  }, "params"_a, "grads"_a, "momentum_buffers"_a, "lr"_a, "momentum"_a, "dampening"_a,
-     "weight_decay"_a, "nesterov"_a, "maximize"_a);
-  m.def("_adam_step", [](const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
-                         const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
-                         const std::vector<Tensor>& max_exp_avg_sqs,
-                         const std::vector<int64_t>& steps, double lr, double beta1, double beta2,
-                         double eps, double weight_decay, bool amsgrad, bool maximize,
-                         bool decoupled_weight_decay) {
-    py::gil_scoped_release no_gil;
-    ops::adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps,
-                   {lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay});
-  }, "params"_a, "grads"_a, "exp_avgs"_a, "exp_avg_sqs"_a, "max_exp_avg_sqs"_a, "steps"_a,
-     "lr"_a, "beta1"_a, "beta2"_a, "eps"_a, "weight_decay"_a, "amsgrad"_a, "maximize"_a,
-     "decoupled_weight_decay"_a);
+  m.attr("_REQUIRED") = py::module_::import("inspect").attr("Parameter").attr("empty");
+  m.attr("_MaxResult") = py::module_::import("collections")
+                             .attr("namedtuple")("max", py::make_tuple("values", "indices"),
+                                                 "module"_a = "forgegrad");
+  // (name, ((argument, default, keyword_only), ...), is_method, in_forgegrad, in_functional)
+  py::list table;
+#define FG_OP(name, function, arguments, where) \
+  define_op(m, table, #name, function, where, std::make_tuple arguments);
+#include "python/op_table.h"
+#undef FG_OP
+  m.attr("_op_table") = table;
 }
 
 }  // namespace fg::python

@@ -3,12 +3,11 @@
 The math lives in the C++ extension ``forgegrad._C``; this package is the thin,
 PyTorch-shaped layer over it.
 """
-from . import _C
-from ._C import Tensor, device, from_numpy, from_dlpack, manual_seed, is_grad_enabled
+from . import _C, _ops, _tensor  # noqa: F401  (_tensor: the Python-written Tensor methods)
+from ._C import Tensor, device, from_numpy, from_dlpack, is_grad_enabled
 from ._C import set_num_threads, get_num_threads
-from ._C import (exp, log, sqrt, abs, clamp, sum, mean, argmax, matmul, flatten, transpose,
-                 relu, tanh, sigmoid, softmax, log_softmax, clone, add, sub, mul, div, neg)
-from ._tensor import max, reshape
+# The ops (exp, sum, matmul, relu, manual_seed, ...) as the op table declares them.
+globals().update(_ops.exports("forgegrad"))
 from .autograd import no_grad, enable_grad, set_grad_enabled
 from .creation import (tensor, zeros, ones, empty, full, arange, rand, randn, zeros_like,
                        ones_like)
@@ -45,14 +44,11 @@ from .train import (fit, evaluate, predict, History, Callback, EarlyStopping,  #
 
 __all__ = [
     "Tensor", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "arange",
-    "rand", "randn", "zeros_like", "ones_like", "manual_seed", "get_rng_state", "set_rng_state",
+    "rand", "randn", "zeros_like", "ones_like", "get_rng_state", "set_rng_state",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "float32", "int64", "bool",
     "uint8", "float64", "float16", "bfloat16", "int32", "int16", "int8", "promote_types",
     "result_type", "can_cast", "device", "info", "set_num_threads", "get_num_threads", "nn",
-    "cuda", "exp", "log",
-    "sqrt", "abs", "clamp", "sum", "mean", "max", "argmax", "matmul", "reshape", "flatten",
-    "transpose", "relu", "tanh", "sigmoid", "softmax", "log_softmax", "clone", "add", "sub",
-    "mul", "div", "neg", "optim", "data", "datasets", "Dataset", "TensorDataset", "DataLoader",
+    "cuda", "optim", "data", "datasets", "Dataset", "TensorDataset", "DataLoader",
     "save", "load", "fit", "evaluate", "predict", "History", "Callback", "EarlyStopping",
     "ModelCheckpoint",
-]
+] + list(_ops.exports("forgegrad"))

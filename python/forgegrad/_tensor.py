@@ -1,30 +1,14 @@
-"""Tensor methods that read best in Python: repr, conversions, and the op methods,
-which are the functions of ``forgegrad._C`` attached to the class."""
+"""Tensor methods that read best in Python: repr, conversions, in-place updates. (The op
+methods come from the op table: see _ops.py.)"""
 import builtins
-import collections
 import functools
 import operator
 
 import numpy as np
 
 from . import _C
-from .creation import _size
 
 Tensor = _C.Tensor
-
-MaxResult = collections.namedtuple("max", ["values", "indices"])
-
-
-def max(input, dim=None, keepdim=False):
-    """The largest element, or ``(values, indices)`` along ``dim``, as ``torch.max``."""
-    if dim is None:
-        return _C._max(input)
-    return MaxResult(*_C._max_dim(input, dim, keepdim))
-
-
-def reshape(input, *shape):
-    """A view with a new shape (one dimension may be -1)."""
-    return _C._reshape(input, _size(shape))
 
 
 def _numpy_values(self):
@@ -146,9 +130,6 @@ _METHODS = {
     "__bool__": lambda self: builtins.bool(_single_value(self, "bool")),
     "__float__": lambda self: float(_single_value(self, "float")),
     "__int__": lambda self: int(_single_value(self, "int")),
-    "max": max,
-    "reshape": reshape,
-    "view": lambda self, *shape: _C._view(self, _size(shape)),
     "T": property(lambda self: _transpose_2d(self)),
     "fill_": lambda self, value: _fill(self, value),
     "zero_": lambda self: _C._fill_(self, 0.0),
@@ -240,17 +221,9 @@ def _transpose_2d(self):
     return self if self.ndim < 2 else _C.transpose(self, 0, 1)
 
 
-# The op functions whose first argument is the tensor become methods of the same name.
-_OP_METHODS = ["exp", "log", "sqrt", "abs", "clamp", "sum", "mean", "argmax", "flatten",
-               "transpose", "matmul", "relu", "tanh", "sigmoid", "softmax", "log_softmax",
-               "clone", "add", "sub", "mul", "div", "neg"]
-
-
 def _install():
     for name, method in _METHODS.items():
         setattr(Tensor, name, method)
-    for name in _OP_METHODS:
-        setattr(Tensor, name, functools.partialmethod(getattr(_C, name)))
 
 
 _install()

@@ -18,13 +18,8 @@ _FROM_NUMPY = {np.dtype(v): k for k, v in _TO_NUMPY.items() if k != _C.dtype.bfl
 
 
 def _size(size):
-    """zeros(2, 3) and zeros((2, 3)) alike (and reshape(2, 3), reshape((2, 3)))."""
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    for s in size:
-        if not is_int(s):
-            raise TypeError(f"[size] expected integer sizes, got {size!r}")
-    return [int(s) for s in size]
+    """zeros(2, 3) and zeros((2, 3)) alike, as reshape parses its sizes."""
+    return _C._size(*size)
 
 
 def _check_fits(array, dtype, op):

@@ -312,6 +312,7 @@ void check_elementwise() {
   FG_UNARY(neg_forward, x, kExact);
   FG_UNARY(exp_forward, x, kRounding);
   FG_UNARY(log_forward, positive, kRounding);
+  FG_UNARY(log1p_forward, positive, kRounding);
   FG_UNARY(sqrt_forward, positive, kExact);
   FG_UNARY(abs_forward, x, kExact);
   FG_BACKWARD(abs_backward, x, kExact);

@@ -1,8 +1,7 @@
-"""Stateless ops under PyTorch's names and signatures (``torch.nn.functional``)."""
-from .._C import (relu, leaky_relu, gelu, tanh, sigmoid, silu, softmax, log_softmax, linear,
-                  dropout, mse_loss, l1_loss, cross_entropy, nll_loss,
-                  binary_cross_entropy_with_logits)
+"""Stateless ops under PyTorch's names and signatures (``torch.nn.functional``), as the op
+table (csrc/python/op_table.h) declares them."""
+from .. import _ops
 
-__all__ = ["relu", "leaky_relu", "gelu", "tanh", "sigmoid", "silu", "softmax", "log_softmax",
-           "linear", "dropout", "mse_loss", "l1_loss", "cross_entropy", "nll_loss",
-           "binary_cross_entropy_with_logits"]
+globals().update(_ops.exports("functional"))
+
+__all__ = list(_ops.exports("functional"))

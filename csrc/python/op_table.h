@@ -1,0 +1,105 @@
+// The op table: ONE line per op binding. csrc/python/ops.cpp expands it into the module's
+// functions (m.def, with these argument names and defaults, shown by help()) and into
+// forgegrad._C._op_table, which python/forgegrad/_ops.py reads at import to attach Tensor
+// methods and fill the exports (forgegrad, forgegrad.nn.functional, their __all__); the tests
+// iterate the same list (tests/test_op_table.py, tests/op_db.py).
+//
+//   FG_OP(name, function, (arguments), where)
+//
+// name       the Python name (a leading _ marks a helper the Python layer wraps)
+// function   &ops::name where the C++ op's signature takes the arguments as they come, else
+//            an adapter (a small parser) defined in ops.cpp above the #include of this table
+// arguments  pybind11 annotations in parentheses: "input"_a, "dim"_a = -1, py::kw_only(), or ()
+// where      0 (only in forgegrad._C), or any of kMethod (a Tensor method, the tensor its
+//            first argument), kForgegrad (forgegrad.name), kFunctional (nn.functional.name)
+//
+// Keep each family together; a new op is one line here plus its op_db entry in tests/op_db.py.
+
+// ---- creation, random state, copies (the public creation functions wrap these in creation.py)
+FG_OP(_size, parse_shape, (), 0)  // _size(*sizes): the shape zeros(2, 3) or zeros((2, 3)) means
+FG_OP(empty, empty_op, ("shape"_a, "dtype"_a = py::none(), "device"_a = py::none()), 0)
+FG_OP(full, full_op, ("shape"_a, "fill_value"_a, "dtype"_a = py::none(), "device"_a = py::none()), 0)
+FG_OP(full_int64, full_int64_op, ("shape"_a, "fill_value"_a, "device"_a = py::none()), 0)
+FG_OP(arange, arange_op, ("start"_a, "end"_a, "step"_a, "dtype"_a, "device"_a = py::none()), 0)
+FG_OP(_arange_int64, arange_int64_op, ("start"_a, "end"_a, "step"_a, "device"_a = py::none()), 0)
+FG_OP(rand, rand_op, ("shape"_a, "dtype"_a = py::none(), "device"_a = py::none()), 0)
+FG_OP(randn, randn_op, ("shape"_a, "dtype"_a = py::none(), "device"_a = py::none()), 0)
+FG_OP(manual_seed, manual_seed_op, ("seed"_a), kForgegrad)
+FG_OP(_get_rng_state, &ops::rng_state, (), 0)
+FG_OP(_set_rng_state, &ops::set_rng_state, ("seed"_a, "offset"_a), 0)
+FG_OP(clone, &ops::clone, ("input"_a), kMethod | kForgegrad)
+FG_OP(_to_dtype, &ops::to_dtype, ("input"_a, "dtype"_a), 0)
+FG_OP(_to_device, to_device_op, ("input"_a, "device"_a), 0)
+FG_OP(_fill_, fill_op, ("self"_a, "value"_a), 0)
+FG_OP(_copy_, copy_op, ("self"_a, "src"_a), 0)
+
+// ---- elementwise
+FG_OP(add, &ops::add, ("input"_a, "other"_a), kMethod | kForgegrad)
+FG_OP(sub, &ops::sub, ("input"_a, "other"_a), kMethod | kForgegrad)
+FG_OP(mul, &ops::mul, ("input"_a, "other"_a), kMethod | kForgegrad)
+FG_OP(div, &ops::div, ("input"_a, "other"_a), kMethod | kForgegrad)
+FG_OP(neg, &ops::neg, ("input"_a), kMethod | kForgegrad)
+FG_OP(exp, &ops::exp, ("input"_a), kMethod | kForgegrad)
+FG_OP(log, &ops::log, ("input"_a), kMethod | kForgegrad)
+FG_OP(log1p, &ops::log1p, ("input"_a), kMethod | kForgegrad)
+FG_OP(sqrt, &ops::sqrt, ("input"_a), kMethod | kForgegrad)
+FG_OP(abs, &ops::abs, ("input"_a), kMethod | kForgegrad)
+FG_OP(clamp, &ops::clamp, ("input"_a, "min"_a = py::none(), "max"_a = py::none()),
+      kMethod | kForgegrad)
+
+// ---- reductions
+FG_OP(sum, sum_op, ("input"_a, "dim"_a = py::none(), "keepdim"_a = false), kMethod | kForgegrad)
+FG_OP(mean, mean_op, ("input"_a, "dim"_a = py::none(), "keepdim"_a = false), kMethod | kForgegrad)
+FG_OP(max, max_op, ("input"_a, "dim"_a = py::none(), "keepdim"_a = false), kMethod | kForgegrad)
+FG_OP(argmax, &ops::argmax, ("input"_a, "dim"_a = py::none(), "keepdim"_a = false),
+      kMethod | kForgegrad)
+
+// ---- shape
+FG_OP(reshape, reshape_op, ("input"_a), kMethod | kForgegrad)  // reshape(input, *shape)
+FG_OP(view, view_op, ("input"_a), kMethod)                     // t.view(*shape)
+FG_OP(flatten, &ops::flatten, ("input"_a, "start_dim"_a = 0, "end_dim"_a = -1),
+      kMethod | kForgegrad)
+FG_OP(transpose, &ops::transpose, ("input"_a, "dim0"_a, "dim1"_a), kMethod | kForgegrad)
+
+// ---- matmul, linear, the raw GEMM
+FG_OP(matmul, &ops::matmul, ("input"_a, "other"_a), kMethod | kForgegrad)
+// activation=None | "relu": forgegrad's extension, the ReLU fused into the GEMM.
+FG_OP(linear, linear_op,
+      ("input"_a, "weight"_a, "bias"_a = py::none(), py::kw_only(), "activation"_a = py::none()),
+      kFunctional)
+FG_OP(gemm, gemm_op,
+      ("a"_a, "b"_a, "bias"_a = py::none(), "trans_a"_a = false, "trans_b"_a = false,
+       "out"_a = py::none(), "relu"_a = false),
+      0)
+
+// ---- activations
+FG_OP(relu, &ops::relu, ("input"_a), kMethod | kForgegrad | kFunctional)
+FG_OP(leaky_relu, &ops::leaky_relu, ("input"_a, "negative_slope"_a = 0.01), kFunctional)
+FG_OP(gelu, &ops::gelu, ("input"_a, "approximate"_a = "none"), kFunctional)
+FG_OP(tanh, &ops::tanh, ("input"_a), kMethod | kForgegrad | kFunctional)
+FG_OP(sigmoid, &ops::sigmoid, ("input"_a), kMethod | kForgegrad | kFunctional)
+FG_OP(silu, &ops::silu, ("input"_a), kFunctional)
+FG_OP(softmax, &ops::softmax, ("input"_a, "dim"_a = -1), kMethod | kForgegrad | kFunctional)
+FG_OP(log_softmax, &ops::log_softmax, ("input"_a, "dim"_a = -1),
+      kMethod | kForgegrad | kFunctional)
+FG_OP(dropout, &ops::dropout, ("input"_a, "p"_a = 0.5, "training"_a = true), kFunctional)
+
+// ---- losses
+FG_OP(cross_entropy, cross_entropy_op,
+      ("input"_a, "target"_a, "reduction"_a = "mean", "label_smoothing"_a = 0.0), kFunctional)
+FG_OP(nll_loss, nll_loss_op, ("input"_a, "target"_a, "reduction"_a = "mean"), kFunctional)
+FG_OP(mse_loss, mse_loss_op, ("input"_a, "target"_a, "reduction"_a = "mean"), kFunctional)
+FG_OP(l1_loss, l1_loss_op, ("input"_a, "target"_a, "reduction"_a = "mean"), kFunctional)
+FG_OP(binary_cross_entropy_with_logits, bce_with_logits_op,
+      ("input"_a, "target"_a, "reduction"_a = "mean"), kFunctional)
+
+// ---- fused optimizer steps (the Python optimizers check hyperparameters before calling)
+FG_OP(_sgd_step, sgd_step_op,
+      ("params"_a, "grads"_a, "momentum_buffers"_a, "lr"_a, "momentum"_a, "dampening"_a,
+       "weight_decay"_a, "nesterov"_a, "maximize"_a),
+      0)
+FG_OP(_adam_step, adam_step_op,
+      ("params"_a, "grads"_a, "exp_avgs"_a, "exp_avg_sqs"_a, "max_exp_avg_sqs"_a, "steps"_a,
+       "lr"_a, "beta1"_a, "beta2"_a, "eps"_a, "weight_decay"_a, "amsgrad"_a, "maximize"_a,
+       "decoupled_weight_decay"_a),
+      0)

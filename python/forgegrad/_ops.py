@@ -1,0 +1,32 @@
+"""The op table (csrc/python/op_table.h, one line per op) as Python sees it: each op's
+argument names and defaults and where it goes. At import this attaches the Tensor methods;
+``forgegrad`` and ``forgegrad.nn.functional`` take their op exports from ``exports``."""
+import collections
+import functools
+
+from . import _C
+
+Arg = collections.namedtuple("Arg", ["name", "default", "keyword_only"])
+Arg.required = property(lambda self: self.default is _C._REQUIRED)
+
+OpEntry = collections.namedtuple("OpEntry", ["name", "args", "is_method", "in_forgegrad",
+                                             "in_functional"])
+
+OPS = tuple(OpEntry(name, tuple(Arg(*a) for a in args), is_method, in_forgegrad, in_functional)
+            for name, args, is_method, in_forgegrad, in_functional in _C._op_table)
+
+
+def exports(namespace):
+    """{name: function} of the ops that ``namespace`` ("forgegrad" or "functional") exports."""
+    field = {"forgegrad": "in_forgegrad", "functional": "in_functional"}[namespace]
+    return {op.name: getattr(_C, op.name) for op in OPS if getattr(op, field)}
+
+
+def _install_methods():
+    # The tensor is the op's first argument: t.sum(1) is forgegrad.sum(t, 1).
+    for op in OPS:
+        if op.is_method:
+            setattr(_C.Tensor, op.name, functools.partialmethod(getattr(_C, op.name)))
+
+
+_install_methods()

@@ -1,0 +1,115 @@
+"""The op database: for every public op of the op table (csrc/python/op_table.h), sample
+inputs, a float64 numpy reference, and whether it has a gradient. tests/test_op_db.py runs
+each op forward against its reference and backward against central differences of it, and
+tests/test_op_table.py fails when a public op has no entry here.
+
+    OpInfo("exp", np.exp, Sample((7, 33)))
+
+A Sample gives the op's tensor inputs, as shapes (random float32 values from `domain`) or
+as arrays (integer targets, say), and its other arguments as keywords; `call` says how to
+call the op when that is not op(*tensors, **kwargs) (max(x, dim) gives (values, indices)).
+"""
+import collections
+
+import numpy as np
+
+from helpers import np_bce_logits, np_cross_entropy, np_gelu, np_gelu_tanh, np_l1
+from helpers import np_log_softmax, np_mse, np_nll, np_sigmoid, np_softmax
+
+Sample = collections.namedtuple("Sample", ["inputs", "kwargs"])
+
+
+def sample(*inputs, **kwargs):
+    return Sample(inputs, kwargs)
+
+
+class OpInfo:
+    """One op's test recipe. grad: its float inputs get a gradient (checked by finite
+    differences); domain, avoid, distinct: how inputs are drawn (see helpers.make_input);
+    untested_here: why an op without samples is tested elsewhere (and where)."""
+
+    def __init__(self, name, ref=None, *samples, grad=True, call=None, domain=(-2.0, 2.0),
+                 domains=None, avoid=(), distinct=False, untested_here=None):
+        assert samples or untested_here, f"{name}: give samples, or say where it is tested"
+        self.name, self.ref, self.samples, self.grad = name, ref, samples, grad
+        self.call = call or (lambda op, *tensors, **kwargs: op(*tensors, **kwargs))
+        self.domain, self.domains, self.avoid, self.distinct = domain, domains, avoid, distinct
+        self.untested_here = untested_here
+
+    def __repr__(self):
+        return self.name
+
+
+_targets = np.random.default_rng(7).integers(0, 5, size=7)  # class indices for 7 rows of 5
+
+
+def _max_values(op, x, **kwargs):
+    return op(x, **kwargs).values
+
+
+def _np_max(x, dim=None, keepdim=False):
+    return np.max(x, axis=dim, keepdims=keepdim)
+
+
+OP_DB = [
+    OpInfo("manual_seed", untested_here="not a tensor op: tests/test_dropout_random.py"),
+    OpInfo("clone", lambda x: x.copy(), sample((7, 33))),
+    # elementwise
+    OpInfo("add", np.add, sample((7, 33), (33,)), sample((7, 1), (1, 5))),
+    OpInfo("sub", np.subtract, sample((7, 33), (7, 33)), sample((3, 1), (5,))),
+    OpInfo("mul", np.multiply, sample((7, 33), (33,))),
+    OpInfo("div", np.divide, sample((7, 33), (7, 33)), domains=[(-2.0, 2.0), "nonzero"]),
+    OpInfo("neg", np.negative, sample((33,))),
+    OpInfo("exp", np.exp, sample((7, 33))),
+    OpInfo("log", np.log, sample((7, 33)), domain="positive"),
+    OpInfo("log1p", np.log1p, sample((7, 33)), sample((1,)), domain=(-0.9, 3.0)),
+    OpInfo("sqrt", np.sqrt, sample((7, 33)), domain="positive"),
+    OpInfo("abs", np.abs, sample((7, 33)), domain="nonzero"),
+    OpInfo("clamp", lambda x, min=None, max=None: np.clip(x, min, max),
+           sample((7, 33), min=-0.5, max=0.75), sample((33,), min=0.25), avoid=(-0.5, 0.75, 0.25)),
+    # reductions
+    OpInfo("sum", lambda x, dim=None, keepdim=False: np.sum(x, axis=dim, keepdims=keepdim),
+           sample((7, 33)), sample((3, 7, 5), dim=(0, 2)), sample((7, 33), dim=1, keepdim=True)),
+    OpInfo("mean", lambda x, dim=None, keepdim=False: np.mean(x, axis=dim, keepdims=keepdim),
+           sample((7, 33)), sample((3, 7, 5), dim=1, keepdim=True)),
+    OpInfo("max", _np_max, sample((7, 33)), distinct=True),
+    OpInfo("max", _np_max, sample((7, 33), dim=1), sample((3, 7, 5), dim=0, keepdim=True),
+           call=_max_values, distinct=True),
+    OpInfo("argmax", lambda x, dim=None, keepdim=False: np.argmax(x, axis=dim, keepdims=keepdim),
+           sample((7, 33)), sample((7, 33), dim=0), grad=False, distinct=True),
+    # shape
+    OpInfo("reshape", np.reshape, sample((7, 33), shape=(33, 7)),
+           call=lambda op, x, shape: op(x, *shape)),
+    OpInfo("view", np.reshape, sample((3, 7, 5), shape=(21, -1)),
+           call=lambda op, x, shape: op(x, *shape)),
+    OpInfo("flatten", lambda x, start_dim=0: x.reshape(x.shape[:start_dim] + (-1,)),
+           sample((3, 7, 5)), sample((3, 7, 5), start_dim=1)),
+    OpInfo("transpose", lambda x, dim0, dim1: np.swapaxes(x, dim0, dim1),
+           sample((7, 33), dim0=0, dim1=1), sample((3, 7, 5), dim0=0, dim1=2)),
+    OpInfo("matmul", np.matmul, sample((7, 33), (33, 5)), sample((33,), (33, 7))),
+    OpInfo("linear", lambda x, w, b: x @ w.T + b, sample((7, 33), (5, 33), (5,))),
+    # activations
+    OpInfo("relu", lambda x: np.maximum(x, 0.0), sample((7, 33)), avoid=(0.0,)),
+    OpInfo("leaky_relu", lambda x, negative_slope=0.01: np.where(x > 0, x, negative_slope * x),
+           sample((7, 33)), sample((33,), negative_slope=0.2), avoid=(0.0,)),
+    OpInfo("gelu", lambda x, approximate="none": (np_gelu if approximate == "none"
+                                                  else np_gelu_tanh)(x),
+           sample((7, 33)), sample((33,), approximate="tanh")),
+    OpInfo("tanh", np.tanh, sample((7, 33))),
+    OpInfo("sigmoid", np_sigmoid, sample((7, 33))),
+    OpInfo("silu", lambda x: x * np_sigmoid(x), sample((7, 33))),
+    OpInfo("softmax", lambda x, dim=-1: np_softmax(x, dim), sample((7, 33)), sample((3, 7, 5), dim=1)),
+    OpInfo("log_softmax", lambda x, dim=-1: np_log_softmax(x, dim), sample((7, 33)),
+           sample((3, 7, 5), dim=0)),
+    # training=False: the identity (its random masks are tests/test_dropout_random.py's)
+    OpInfo("dropout", lambda x, p, training: x, sample((7, 33), p=0.5, training=False)),
+    # losses
+    OpInfo("cross_entropy", np_cross_entropy, sample((7, 5), _targets),
+           sample((7, 5), _targets, reduction="sum", label_smoothing=0.1)),
+    OpInfo("nll_loss", np_nll, sample((7, 5), _targets), sample((7, 5), _targets, reduction="none")),
+    OpInfo("mse_loss", np_mse, sample((7, 33), (7, 33)), sample((33,), (33,), reduction="sum")),
+    OpInfo("l1_loss", np_l1, sample((7, 33), (7, 33), reduction="none"), sample((33,), (33,)),
+           domains=[(-2.0, -0.5), (0.5, 2.0)]),
+    OpInfo("binary_cross_entropy_with_logits", np_bce_logits, sample((7, 33), (7, 33)),
+           sample((33,), (33,), reduction="none"), domains=[(-2.0, 2.0), (0.0, 1.0)]),
+]

@@ -1,0 +1,50 @@
+"""Every op of tests/op_db.py, forward against its float64 numpy reference and backward
+against central differences of it, on each device; its Tensor method gives the same."""
+import numpy as np
+import pytest
+
+import forgegrad as fg
+from forgegrad import _ops
+from helpers import _make_inputs, as_tensor, assert_close, check_backward, to_numpy
+from op_db import OP_DB
+
+TABLE = {op.name: op for op in _ops.OPS}
+CASES = [(info, i, s) for info in OP_DB for i, s in enumerate(info.samples)]
+IDS = [f"{info.name}-{i}" for info, i, _ in CASES]
+
+
+def inputs(info, s):
+    return _make_inputs(s.inputs, info.domain, info.domains, info.avoid, info.distinct)
+
+
+def as_float64(xs):
+    return [x.astype(np.float64) if x.dtype == np.float32 else x for x in xs]
+
+
+@pytest.mark.parametrize("info, index, s", CASES, ids=IDS)
+def test_forward(info, index, s, device):
+    xs = inputs(info, s)
+    out = info.call(getattr(fg._C, info.name), *[as_tensor(x, device) for x in xs], **s.kwargs)
+    ref = np.asarray(info.ref(*as_float64(xs), **s.kwargs))
+    want = fg.int64 if np.issubdtype(ref.dtype, np.integer) else fg.float32
+    assert out.dtype == want and out.device.type == fg.device(device).type
+    assert tuple(out.shape) == ref.shape
+    assert_close(to_numpy(out), ref, what=f"{info.name} forward")
+
+
+@pytest.mark.parametrize("info, index, s", [c for c in CASES if c[0].grad],
+                         ids=[i for c, i in zip(CASES, IDS) if c[0].grad])
+def test_backward(info, index, s, device):
+    op = getattr(fg._C, info.name)
+    check_backward(lambda *ts: info.call(op, *ts, **s.kwargs),
+                   lambda *xs: info.ref(*xs, **s.kwargs), inputs=inputs(info, s), device=device)
+
+
+@pytest.mark.parametrize("info, index, s", [c for c in CASES if TABLE[c[0].name].is_method],
+                         ids=[i for c, i in zip(CASES, IDS) if TABLE[c[0].name].is_method])
+def test_method_matches_function(info, index, s):
+    tensors = [as_tensor(x, "cpu") for x in inputs(info, s)]
+    function = info.call(getattr(fg._C, info.name), *tensors, **s.kwargs)
+    method = info.call(lambda first, *rest, **kw: getattr(first, info.name)(*rest, **kw),
+                       *tensors, **s.kwargs)
+    np.testing.assert_array_equal(to_numpy(method), to_numpy(function))

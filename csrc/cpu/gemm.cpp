@@ -14,7 +14,6 @@
 #include <cstring>
 #include <exception>
 #include <limits>
-#include <type_traits>
 
 #include "core/cpu_features.h"
 #include "core/error.h"
@@ -81,9 +80,9 @@ void gemm_micro_kernel_scalar(T* c, const T* a_panel, const T* b_panel, const T*
   }
 }
 
-// The block sizes of each instruction set, in elements; a double block has the bytes of the
-// float one (the same kc: a B panel row of NR doubles is as long as one of NR floats; half
-// the mc and nc), so that it fits the same caches.
+// The block sizes of each instruction set, in elements. The double blocks take the bytes of
+// the float ones, so that they fit the same caches: the same kc (a double kernel's NR is half
+// the float one's, the same bytes a row of the B panel) and half the mc and nc.
 // Scalar: L1 32 KiB, L2 >= 256 KiB.
 template <class T>
 constexpr GemmConfig<T> kScalarConfig{gemm_micro_kernel_scalar<T>, 128 * 4 / sizeof(T), 256,

@@ -1,4 +1,5 @@
-"""SGEMM: forgegrad's hand-written kernel against numpy's BLAS, GFLOP/s side by side.
+"""GEMM: forgegrad's hand-written kernel against numpy's BLAS, GFLOP/s side by side, in
+float32 and (on the CPU) float64.
 
     python bench/gemm.py [--device cpu|cuda] [--repeat 7] [--json out.json]
 
@@ -6,11 +7,21 @@ Each shape and transpose form is timed for both libraries in the same process, i
 alternating rounds, taking the best of --repeat rounds (this machine is shared: the best
 round is the least disturbed). The ratio forgegrad / numpy is the figure that counts.
 numpy's OpenBLAS runs the kernel it picks for this CPU (the table's first line names it).
-With --device cuda the yardstick is cuBLAS through CuPy, on the GPU's square and MLP shapes.
+With --device cuda the yardstick is cuBLAS through CuPy, on the GPU's square and MLP shapes
+(float32 only).
+
+The float64 rows time cpu::gemm's double overload through a ctypes library built here from
+the GEMM's sources (bench/gemm_double.cpp; needs g++), as forgegrad has no float64 tensors yet
+to reach it through _C.gemm.
 """
+import ctypes
 import json
 import os
+import pathlib
 import platform
+import shutil
+import subprocess
+import tempfile
 
 # numpy's OpenBLAS is the yardstick, so let it pick its own kernel for this CPU: some
 # machines here set OPENBLAS_CORETYPE=Haswell (and OPENBLAS_L2_SIZE) for old OpenBLAS builds,
@@ -42,6 +53,43 @@ SHAPES = {"cpu": [(1024, 1024, 1024), (2048, 2048, 2048), (256, 256, 784), (64, 
           "cuda": [(4096, 4096, 4096), (2048, 2048, 2048), (1024, 1024, 1024), (256, 256, 784),
                    (64, 256, 784), (1024, 256, 784)]}
 FORMS = ["NN", "NT", "TN"]
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+# The sources of the CPU GEMM, each with the instruction-set flags CMakeLists.txt gives it.
+DOUBLE_GEMM_SOURCES = {
+    "csrc/cpu/gemm.cpp": [],
+    "csrc/core/cpu_features.cpp": [],
+    "csrc/cpu/gemm_avx2.cpp": ["-mavx2", "-mfma"],
+    "csrc/cpu/gemm_avx512.cpp": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mfma"],
+    "bench/gemm_double.cpp": [],
+}
+
+
+def double_gemm():
+    """cpu::gemm in double as f(a, b, trans_a, trans_b) -> C, on float64 numpy arrays stored
+    as the flags say (built with -O3, as the extension is)."""
+    compiler = os.environ.get("CXX") or shutil.which("g++")
+    build = pathlib.Path(tempfile.mkdtemp(prefix="fg_gemm_double_"))
+    objects = []
+    for source, flags in DOUBLE_GEMM_SOURCES.items():
+        obj = build / (pathlib.Path(source).stem + ".o")
+        subprocess.run([compiler, "-std=c++20", "-O3", "-fPIC", "-fopenmp", "-c", *flags,
+                        f"-I{ROOT / 'csrc'}", str(ROOT / source), "-o", str(obj)], check=True)
+        objects.append(str(obj))
+    library = build / "libgemm_double.so"
+    subprocess.run([compiler, "-shared", "-fopenmp", *objects, "-o", str(library)], check=True)
+    gemm = ctypes.CDLL(str(library)).fg_gemm_double
+    pointer = ctypes.POINTER(ctypes.c_double)
+    gemm.argtypes = [pointer, pointer, pointer, ctypes.c_int, ctypes.c_int, ctypes.c_int64,
+                     ctypes.c_int64, ctypes.c_int64]
+    gemm.restype = None
+
+    def multiply(a, b, trans_a, trans_b):
+        M, K = (a.shape[1], a.shape[0]) if trans_a else a.shape
+        N = b.shape[0] if trans_b else b.shape[1]
+        c = np.empty((M, N))
+        gemm(*(x.ctypes.data_as(pointer) for x in (c, a, b)), trans_a, trans_b, M, N, K)
+        return c
+    return multiply
 
 
 def yardstick(device):
@@ -64,26 +112,38 @@ def main():
           f"threads={fg.get_num_threads()}), against {name}, "
           f"{platform.processor() or platform.machine()}")
     label = name.split()[0]
-    print(f"{'M':>5} {'N':>5} {'K':>5} {'form':>4} {'forgegrad':>10} {label:>10} {'ratio':>6}")
-    for M, N, K in SHAPES[args.device]:
-        for form in FORMS:
-            a, b = gemm_operands(M, N, K, form, rng)
-            ta, tb = form[0] == "T", form[1] == "T"
-            fa, fb = fg.tensor(a, device=args.device), fg.tensor(b, device=args.device)
-            xa, xb = xp.asarray(a), xp.asarray(b)
-            xa, xb = (xa.T if ta else xa), (xb.T if tb else xb)  # views: BLAS gets the flags
-            ours_out = _C.gemm(fa, fb, trans_a=ta, trans_b=tb).cpu().numpy()
-            error = np.abs(ours_out - to_host(xa @ xb)).max()
-            assert error < 1e-3 * np.sqrt(K), f"{form} {M}x{N}x{K}: max error {error}"
-            flops = 2.0 * M * N * K
-            ours_s, theirs_s = best_seconds_interleaved(
-                [lambda: _C.gemm(fa, fb, trans_a=ta, trans_b=tb), lambda: xa @ xb],
-                args.repeat, settle=settle, sync=sync)
-            ours, theirs = flops / ours_s / 1e9, flops / theirs_s / 1e9
-            rows.append({"M": M, "N": N, "K": K, "form": form, "forgegrad_gflops": ours,
-                         "yardstick_gflops": theirs, "ratio": ours / theirs})
-            print(f"{M:5d} {N:5d} {K:5d} {form:>4} {ours:10.1f} {theirs:10.1f} "
-                  f"{ours / theirs:6.2f}")
+    print(f"{'dtype':>7} {'M':>5} {'N':>5} {'K':>5} {'form':>4} {'forgegrad':>10} {label:>10} "
+          f"{'ratio':>6}")
+    # float32 through _C.gemm, then (CPU) float64 through the ctypes library.
+    gemm64 = double_gemm() if args.device == "cpu" else None
+    for dtype in ["float32"] + (["float64"] if gemm64 else []):
+        for M, N, K in SHAPES[args.device]:
+            for form in FORMS:
+                a, b = gemm_operands(M, N, K, form, rng)
+                ta, tb = form[0] == "T", form[1] == "T"
+                if dtype == "float32":
+                    fa, fb = fg.tensor(a, device=args.device), fg.tensor(b, device=args.device)
+                    ours_fn = lambda: _C.gemm(fa, fb, trans_a=ta, trans_b=tb)  # noqa: E731
+                    tolerance = 1e-3 * np.sqrt(K)
+                else:
+                    a, b = a.astype(np.float64), b.astype(np.float64)
+                    ours_fn = lambda: gemm64(a, b, ta, tb)  # noqa: E731
+                    tolerance = 1e-11 * np.sqrt(K)
+                xa, xb = xp.asarray(a), xp.asarray(b)
+                xa, xb = (xa.T if ta else xa), (xb.T if tb else xb)  # views: BLAS gets the flags
+                ours_out = ours_fn()
+                ours_out = ours_out if dtype == "float64" else ours_out.cpu().numpy()
+                error = np.abs(ours_out - to_host(xa @ xb)).max()
+                assert error < tolerance, f"{dtype} {form} {M}x{N}x{K}: max error {error}"
+                flops = 2.0 * M * N * K
+                ours_s, theirs_s = best_seconds_interleaved(
+                    [ours_fn, lambda: xa @ xb], args.repeat, settle=settle, sync=sync)
+                ours, theirs = flops / ours_s / 1e9, flops / theirs_s / 1e9
+                rows.append({"dtype": dtype, "M": M, "N": N, "K": K, "form": form,
+                             "forgegrad_gflops": ours, "yardstick_gflops": theirs,
+                             "ratio": ours / theirs})
+                print(f"{dtype:>7} {M:5d} {N:5d} {K:5d} {form:>4} {ours:10.1f} {theirs:10.1f} "
+                      f"{ours / theirs:6.2f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"bench": "gemm", "device": args.device, "isa": _C.get_isa(),

@@ -1,4 +1,4 @@
-// The SGEMM kernel of csrc/cuda/gemm_kernel.cuh with each tile of bench/gemm_tiles.h, as a
+// The float GEMM kernel of csrc/cuda/gemm_kernel.cuh with each tile of bench/gemm_tiles.h, as a
 // shared library that bench/gemm_tiles.py loads with ctypes to time the tiles against cuBLAS
 // in one process. Plain products (no epilogue, no split of K) in all four forms, on the
 // default stream.
@@ -17,7 +17,7 @@ using fg::cuda::GemmArgs;
 using fg::cuda::kGemmThreads;
 using fg::cuda::TileShape;
 
-using Kernel = void (*)(GemmArgs);
+using Kernel = void (*)(GemmArgs<float>);
 
 struct Entry {
   const char* name;
@@ -25,9 +25,9 @@ struct Entry {
   dim3 (*grid)(int64_t M, int64_t N, int64_t z);
 };
 
-#define FG_TILE_ENTRY(BM, BN, BK, BLOCKS, WARP_ROWS)               \
-  Entry{#BM "x" #BN "x" #BK "/" #BLOCKS "w" #WARP_ROWS,            \
-        gemm_kernel_for<TileShape<BM, BN, BK, BLOCKS, WARP_ROWS>>, \
+#define FG_TILE_ENTRY(BM, BN, BK, BLOCKS, WARP_ROWS)                      \
+  Entry{#BM "x" #BN "x" #BK "/" #BLOCKS "w" #WARP_ROWS,                   \
+        gemm_kernel_for<float, TileShape<BM, BN, BK, BLOCKS, WARP_ROWS>>, \
         TileShape<BM, BN, BK, BLOCKS, WARP_ROWS>::grid},
 const Entry kEntries[] = {FG_GEMM_TILES(FG_TILE_ENTRY)};
 constexpr int kCount = sizeof kEntries / sizeof kEntries[0];
@@ -68,7 +68,8 @@ int fg_tile_gemm(int tile, int trans_a, int trans_b, float* C, const float* A, c
                  int64_t M, int64_t N, int64_t K) {
   Kernel kernel = find(tile, trans_a, trans_b);
   if (!kernel || M <= 0 || N <= 0) return cudaErrorInvalidValue;
-  GemmArgs args{C, A, B, Epilogue{nullptr, false, false}, nullptr, K, 0, 0, 0, 0, M, N, K};
+  GemmArgs<float> args{C, A, B, Epilogue<float>{nullptr, false, false}, nullptr, K, 0, 0, 0, 0,
+                       M, N, K};
   kernel<<<kEntries[tile].grid(M, N, 1), kGemmThreads>>>(args);
   return cudaGetLastError();
 }

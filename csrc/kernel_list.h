@@ -7,13 +7,19 @@
 // then relu(C) if relu (the epilogue of linear(activation='relu'); NaN kept, as relu_forward).
 // A is stored (M, K), or (K, M) when trans_a; B is stored (K, N), or (N, K) when trans_b.
 // K == 0 gives C = bias (or 0, or C unchanged when accumulating). On the CPU multi-threaded
-// (OpenMP) with the micro-kernel chosen from fg::active_isa().
+// (OpenMP) with the micro-kernel chosen from fg::active_isa(). In float and in double (one
+// implementation, templated; the double one accumulates in double).
 void gemm(float* C, const float* A, const float* B, const float* bias, bool relu, bool trans_a,
           bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K);
+void gemm(double* C, const double* A, const double* B, const double* bias, bool relu,
+          bool trans_a, bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K);
 // C[i] (M, N) = op(A[i]) @ op(B[i]) for i < batch; matrix i of an operand starts i * stride
 // elements in. A stride of 0 reuses one A or B for every i; stride_c > 0 (distinct outputs).
 // On the GPU one launch covers the batch.
 void gemm_batched(float* C, const float* A, const float* B, bool trans_a, bool trans_b,
+                  int64_t batch, int64_t stride_c, int64_t stride_a, int64_t stride_b, int64_t M,
+                  int64_t N, int64_t K);
+void gemm_batched(double* C, const double* A, const double* B, bool trans_a, bool trans_b,
                   int64_t batch, int64_t stride_c, int64_t stride_a, int64_t stride_b, int64_t M,
                   int64_t N, int64_t K);
 

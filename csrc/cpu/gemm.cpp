@@ -1,4 +1,5 @@
-// CPU SGEMM, BLIS/Goto style. One thread's share of C is computed as
+// CPU GEMM in float and double (one driver, templated on the element type T), BLIS/Goto
+// style. One thread's share of C is computed as
 //   for each column block (nc) of B:          packed B block (kc, nc) lives in L3
 //     for each depth block (kc):              pack op(B) block into NR-column panels
 //       for each row block (mc) of A:         pack op(A) block into MR-row panels (L2)
@@ -32,8 +33,9 @@ namespace {
 
 // op(X) element (r, c) is data[r * row_stride + c * col_stride]: the same view serves a
 // matrix stored as is (row_stride = columns, col_stride = 1) and a transposed one.
+template <class T>
 struct MatrixView {
-  const float* data;
+  const T* data;
   int64_t row_stride, col_stride;
   MatrixView offset(int64_t r, int64_t c) const {
     return {data + r * row_stride + c * col_stride, row_stride, col_stride};
@@ -44,44 +46,58 @@ struct MatrixView {
 // it: the B panel (kc, NR) fits in L1 beside a streaming A panel, the packed A block (mc, kc)
 // in half of L2, the packed B block (kc, nc) in a share of L3. mc is a multiple of MR and nc
 // of NR.
+template <class T>
 struct GemmConfig {
-  GemmMicroKernel kernel;
+  GemmMicroKernel<T> kernel;
   int64_t mc, kc, nc;
 };
 
-// The portable micro-kernel: plain C++ that the compiler vectorizes for baseline x86-64.
-constexpr int kScalarMR = 4;
-constexpr int kScalarNR = 8;
+// The portable micro-kernel: plain C++ that the compiler vectorizes for baseline x86-64
+// (SSE2: 4 floats or 2 doubles a register), 4 rows of two 16-byte vectors' columns.
+template <class T>
+struct ScalarBlock {
+  static constexpr int MR = 4, NR = 2 * 16 / sizeof(T);
+};
 
-// a_panel (kc, 4), b_panel (kc, 8) -> c tile (rows, cols) of (4, 8), row stride ldc
-void gemm_micro_kernel_scalar(float* c, const float* a_panel, const float* b_panel,
-                              const float* bias, bool load_c, bool relu, int64_t ldc, int64_t kc,
-                              int rows, int cols) {
-  constexpr int MR = kScalarMR, NR = kScalarNR;
-  float acc[MR][NR] = {};
+// a_panel (kc, MR), b_panel (kc, NR) -> c tile (rows, cols) of (MR, NR), row stride ldc
+template <class T>
+void gemm_micro_kernel_scalar(T* c, const T* a_panel, const T* b_panel, const T* bias, bool load_c,
+                              bool relu, int64_t ldc, int64_t kc, int rows, int cols) {
+  constexpr int MR = ScalarBlock<T>::MR, NR = ScalarBlock<T>::NR;
+  T acc[MR][NR] = {};
   for (int64_t k = 0; k < kc; ++k) {
-    const float* a = a_panel + k * MR;
-    const float* b = b_panel + k * NR;
+    const T* a = a_panel + k * MR;
+    const T* b = b_panel + k * NR;
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
   }
   for (int i = 0; i < rows; ++i) {
-    float* row = c + i * ldc;
+    T* row = c + i * ldc;
     for (int j = 0; j < cols; ++j) {
-      float v = acc[i][j] + (bias ? bias[j] : 0.0f) + (load_c ? row[j] : 0.0f);
-      row[j] = relu && v < 0.0f ? 0.0f : v;
+      T v = acc[i][j] + (bias ? bias[j] : T(0)) + (load_c ? row[j] : T(0));
+      row[j] = relu && v < T(0) ? T(0) : v;
     }
   }
 }
 
-constexpr GemmConfig kScalarConfig{gemm_micro_kernel_scalar, 128, 256, 4096};
+// The block sizes of each instruction set, in elements. The double blocks take the bytes of
+// the float ones, so that they fit the same caches: the same kc (a double kernel's NR is half
+// the float one's, the same bytes a row of the B panel) and half the mc and nc.
+// Scalar: L1 32 KiB, L2 >= 256 KiB.
+template <class T>
+constexpr GemmConfig<T> kScalarConfig{gemm_micro_kernel_scalar<T>, 128 * 4 / sizeof(T), 256,
+                                      4096 * 4 / sizeof(T)};
 // Zen / Haswell class: 32 KiB L1d, >= 256 KiB L2. B panel 16 KiB, A block 144 KiB. Larger kc
-// (384, 512) measured the same on Zen 3.
-constexpr GemmConfig kAvx2Config{gemm_micro_kernel_avx2, 144, 256, 4080};
+// (384, 512) measured the same on Zen 3 (float).
+template <class T>
+constexpr GemmConfig<T> kAvx2Config{gemm_micro_kernel_avx2, 144 * 4 / sizeof(T), 256,
+                                    4080 * 4 / sizeof(T)};
 // Skylake-SP and Zen 4/5 class: 32-48 KiB L1d, 1-2 MiB L2. B panel 32 KiB (streams from L2
 // at worst, which its bandwidth covers at 24 FMAs per 128 bytes), A block 144 KiB. On Zen 5
-// mc 240 or kc 320-384 measured the same or slower.
-constexpr GemmConfig kAvx512Config{gemm_micro_kernel_avx512, 144, 256, 4096};
+// mc 240 or kc 320-384 measured the same or slower (float).
+template <class T>
+constexpr GemmConfig<T> kAvx512Config{gemm_micro_kernel_avx512, 144 * 4 / sizeof(T), 256,
+                                      4096 * 4 / sizeof(T)};
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t multiple) { return ceil_div(a, multiple) * multiple; }
@@ -93,22 +109,23 @@ int64_t even_block(int64_t total, int64_t max_block, int64_t multiple) {
   return round_up(ceil_div(total, blocks), multiple);
 }
 
-// A thread's packing buffer (64-byte aligned), grown on demand and kept for the thread's
-// life, so that calls in steady state allocate nothing.
+// A thread's packing buffer (64-byte aligned) of each element type, grown on demand and
+// kept for the thread's life, so that calls in steady state allocate nothing.
 enum PackSlot { kPackA = 0, kPackB = 1 };
-float* thread_pack_buffer(PackSlot slot, int64_t floats) {
+template <class T>
+T* thread_pack_buffer(PackSlot slot, int64_t elements) {
   struct Buffer {
-    float* data = nullptr;
+    T* data = nullptr;
     int64_t capacity = 0;
     ~Buffer() { std::free(data); }
   };
   thread_local Buffer buffers[2];
   Buffer& buffer = buffers[slot];
-  if (buffer.capacity < floats) {
+  if (buffer.capacity < elements) {
     std::free(buffer.data);
-    size_t bytes = static_cast<size_t>(round_up(floats * int64_t(sizeof(float)), 64));
-    buffer.data = static_cast<float*>(std::aligned_alloc(64, bytes));
-    buffer.capacity = buffer.data ? floats : 0;
+    size_t bytes = static_cast<size_t>(round_up(elements * int64_t(sizeof(T)), 64));
+    buffer.data = static_cast<T*>(std::aligned_alloc(64, bytes));
+    buffer.capacity = buffer.data ? elements : 0;
     FG_CHECK(buffer.data, MemoryError,
              "[gemm] could not allocate a " << bytes << "-byte packing buffer");
   }
@@ -116,7 +133,28 @@ float* thread_pack_buffer(PackSlot slot, int64_t floats) {
 }
 
 // lines (kLanes, kc) with unit stride along k -> panel (kc, kLanes): a transpose, done in
-// 4 x 4 blocks in SSE registers, which every x86-64 CPU has.
+// 4 x 4 blocks (floats) or 2 x 2 blocks (doubles) in SSE registers, which every x86-64 CPU
+// has.
+template <int kLanes>
+void pack_transposed_lines(double* panel, const double* src, int64_t lane_stride, int64_t kc) {
+  static_assert(kLanes % 2 == 0, "lanes are transposed two at a time");
+  int64_t k = 0;
+#ifdef __SSE2__
+  for (; k + 2 <= kc; k += 2) {
+    double* out = panel + k * kLanes;
+    const double* in = src + k;
+    for (int l = 0; l < kLanes; l += 2) {
+      __m128d r0 = _mm_loadu_pd(in + (l + 0) * lane_stride);
+      __m128d r1 = _mm_loadu_pd(in + (l + 1) * lane_stride);
+      _mm_storeu_pd(out + 0 * kLanes + l, _mm_unpacklo_pd(r0, r1));
+      _mm_storeu_pd(out + 1 * kLanes + l, _mm_unpackhi_pd(r0, r1));
+    }
+  }
+#endif
+  for (; k < kc; ++k)
+    for (int l = 0; l < kLanes; ++l) panel[k * kLanes + l] = src[l * lane_stride + k];
+}
+
 template <int kLanes>
 void pack_transposed_lines(float* panel, const float* src, int64_t lane_stride, int64_t kc) {
   static_assert(kLanes % 2 == 0, "lanes are transposed four or two at a time");
@@ -156,8 +194,8 @@ void pack_transposed_lines(float* panel, const float* src, int64_t lane_stride, 
 // block (lanes, kc) -> ceil(lanes / kLanes) panels (kc, kLanes), k-major, zero past `lanes`.
 // Element (lane l, depth k) of the block is src[l * lane_stride + k * depth_stride], and one
 // of the two strides is 1, as the operand is stored as is or transposed.
-template <int kLanes>
-void pack_block(float* packed, const float* src, int64_t lane_stride, int64_t depth_stride,
+template <int kLanes, class T>
+void pack_block(T* packed, const T* src, int64_t lane_stride, int64_t depth_stride,
                 int64_t lanes, int64_t kc) {
   int64_t full_lanes = lanes / kLanes * kLanes;
   if (lane_stride == 1) {
@@ -167,44 +205,44 @@ void pack_block(float* packed, const float* src, int64_t lane_stride, int64_t de
     for (int64_t k = 0; k < kc; ++k)
       for (int64_t l0 = 0; l0 < full_lanes; l0 += kLanes)
         std::memcpy(packed + l0 * kc + k * kLanes, src + k * depth_stride + l0,
-                    kLanes * sizeof(float));
+                    kLanes * sizeof(T));
   } else {
     // Each lane contiguous along k (A as is, B transposed).
     for (int64_t l0 = 0; l0 < full_lanes; l0 += kLanes)
       pack_transposed_lines<kLanes>(packed + l0 * kc, src + l0 * lane_stride, lane_stride, kc);
   }
   if (full_lanes == lanes) return;
-  float* panel = packed + full_lanes * kc;
-  const float* edge = src + full_lanes * lane_stride;
+  T* panel = packed + full_lanes * kc;
+  const T* edge = src + full_lanes * lane_stride;
   int64_t edge_lanes = lanes - full_lanes;
   for (int64_t k = 0; k < kc; ++k)
     for (int64_t l = 0; l < kLanes; ++l)
-      panel[k * kLanes + l] = l < edge_lanes ? edge[l * lane_stride + k * depth_stride] : 0.0f;
+      panel[k * kLanes + l] = l < edge_lanes ? edge[l * lane_stride + k * depth_stride] : T(0);
 }
 
 // op(A) block (mc, kc) -> ceil(mc / MR) panels (kc, MR); rows past mc are zero.
-template <int MR>
-void pack_a_block(float* packed, MatrixView a, int64_t mc, int64_t kc) {
+template <int MR, class T>
+void pack_a_block(T* packed, MatrixView<T> a, int64_t mc, int64_t kc) {
   pack_block<MR>(packed, a.data, a.row_stride, a.col_stride, mc, kc);
 }
 
 // op(B) block (kc, nc) -> ceil(nc / NR) panels (kc, NR); columns past nc are zero.
-template <int NR>
-void pack_b_block(float* packed, MatrixView b, int64_t kc, int64_t nc) {
+template <int NR, class T>
+void pack_b_block(T* packed, MatrixView<T> b, int64_t kc, int64_t nc) {
   pack_block<NR>(packed, b.data, b.col_stride, b.row_stride, nc, kc);
 }
 
 // op(A) (m, k), op(B) (k, n), bias (n) or null -> c (m, n), row stride ldc
 // One thread's rectangle of C, computed serially by the loop nest described at the top.
-template <int MR, int NR>
-void gemm_rectangle(float* c, MatrixView a, MatrixView b, const float* bias, bool accumulate,
-                    bool relu, const GemmConfig& config, int64_t ldc, int64_t m, int64_t n,
+template <int MR, int NR, class T>
+void gemm_rectangle(T* c, MatrixView<T> a, MatrixView<T> b, const T* bias, bool accumulate,
+                    bool relu, const GemmConfig<T>& config, int64_t ldc, int64_t m, int64_t n,
                     int64_t k) {
   int64_t mc_max = even_block(m, config.mc, MR);
   int64_t kc_max = even_block(k, config.kc, 1);
   int64_t nc_max = even_block(n, config.nc, NR);
-  float* packed_a = thread_pack_buffer(kPackA, mc_max * kc_max);
-  float* packed_b = thread_pack_buffer(kPackB, nc_max * kc_max);
+  T* packed_a = thread_pack_buffer<T>(kPackA, mc_max * kc_max);
+  T* packed_b = thread_pack_buffer<T>(kPackB, nc_max * kc_max);
 
   for (int64_t jc = 0; jc < n; jc += nc_max) {
     int64_t nc = std::min(nc_max, n - jc);
@@ -213,7 +251,7 @@ void gemm_rectangle(float* c, MatrixView a, MatrixView b, const float* bias, boo
       // The first depth block overwrites C unless accumulating, and adds the bias once.
       // Later depth blocks add to what the first stored; the last applies the ReLU.
       bool load_c = accumulate || pc > 0;
-      const float* bias_block = (pc == 0 && bias) ? bias + jc : nullptr;
+      const T* bias_block = (pc == 0 && bias) ? bias + jc : nullptr;
       bool relu_block = relu && pc + kc == k;
       pack_b_block<NR>(packed_b, b.offset(pc, jc), kc, nc);
 
@@ -222,12 +260,12 @@ void gemm_rectangle(float* c, MatrixView a, MatrixView b, const float* bias, boo
         pack_a_block<MR>(packed_a, a.offset(ic, pc), mc, kc);
 
         for (int64_t jr = 0; jr < nc; jr += NR) {
-          const float* b_panel = packed_b + jr * kc;
-          const float* bias_tile = bias_block ? bias_block + jr : nullptr;
+          const T* b_panel = packed_b + jr * kc;
+          const T* bias_tile = bias_block ? bias_block + jr : nullptr;
           int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
           for (int64_t ir = 0; ir < mc; ir += MR) {
-            const float* a_panel = packed_a + ir * kc;
-            float* c_tile = c + (ic + ir) * ldc + jc + jr;
+            const T* a_panel = packed_a + ir * kc;
+            T* c_tile = c + (ic + ir) * ldc + jc + jr;
             int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
             config.kernel(c_tile, a_panel, b_panel, bias_tile, load_c, relu_block, ldc, kc, rows,
                           cols);
@@ -281,9 +319,9 @@ ThreadGrid choose_thread_grid(int MR, int NR, int64_t M, int64_t N, int64_t K) {
 }
 
 // op(A) (M, K), op(B) (K, N), bias (N) or null -> C (M, N), split among the threads
-template <int MR, int NR>
-void gemm_parallel(float* C, MatrixView a, MatrixView b, const float* bias, bool accumulate,
-                   bool relu, const GemmConfig& config, int64_t M, int64_t N, int64_t K) {
+template <int MR, int NR, class T>
+void gemm_parallel(T* C, MatrixView<T> a, MatrixView<T> b, const T* bias, bool accumulate,
+                   bool relu, const GemmConfig<T>& config, int64_t M, int64_t N, int64_t K) {
   ThreadGrid grid = choose_thread_grid(MR, NR, M, N, K);
   int64_t m_panels = ceil_div(M, MR), n_panels = ceil_div(N, NR);
   int64_t rectangles = grid.grid_rows * grid.grid_cols;
@@ -322,43 +360,66 @@ void gemm_parallel(float* C, MatrixView a, MatrixView b, const float* bias, bool
 }
 
 // C (M, N) = relu?([C] + bias): the whole product when K == 0
-void gemm_empty_product(float* C, const float* bias, bool relu, bool accumulate, int64_t M,
-                        int64_t N) {
+template <class T>
+void gemm_empty_product(T* C, const T* bias, bool relu, bool accumulate, int64_t M, int64_t N) {
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
-      float v = (accumulate ? C[i * N + j] : 0.0f) + (bias ? bias[j] : 0.0f);
-      C[i * N + j] = relu && v < 0.0f ? 0.0f : v;
+      T v = (accumulate ? C[i * N + j] : T(0)) + (bias ? bias[j] : T(0));
+      C[i * N + j] = relu && v < T(0) ? T(0) : v;
     }
 }
 
-}  // namespace
-
 // A (M, K) or (K, M) if trans_a, B (K, N) or (N, K) if trans_b, bias (N) or null -> C (M, N)
-void gemm(float* C, const float* A, const float* B, const float* bias, bool relu, bool trans_a,
-          bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
+template <class T>
+void gemm_any(T* C, const T* A, const T* B, const T* bias, bool relu, bool trans_a, bool trans_b,
+              bool accumulate, int64_t M, int64_t N, int64_t K) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) return gemm_empty_product(C, bias, relu, accumulate, M, N);
-  MatrixView a = trans_a ? MatrixView{A, 1, M} : MatrixView{A, K, 1};
-  MatrixView b = trans_b ? MatrixView{B, 1, K} : MatrixView{B, N, 1};
+  MatrixView<T> a = trans_a ? MatrixView<T>{A, 1, M} : MatrixView<T>{A, K, 1};
+  MatrixView<T> b = trans_b ? MatrixView<T>{B, 1, K} : MatrixView<T>{B, N, 1};
   switch (active_isa()) {
     case Isa::AVX512:
-      return gemm_parallel<kAvx512MR, kAvx512NR>(C, a, b, bias, accumulate, relu, kAvx512Config, M,
-                                                 N, K);
+      return gemm_parallel<Avx512Block<T>::MR, Avx512Block<T>::NR>(
+          C, a, b, bias, accumulate, relu, kAvx512Config<T>, M, N, K);
     case Isa::AVX2:
-      return gemm_parallel<kAvx2MR, kAvx2NR>(C, a, b, bias, accumulate, relu, kAvx2Config, M, N, K);
+      return gemm_parallel<Avx2Block<T>::MR, Avx2Block<T>::NR>(C, a, b, bias, accumulate, relu,
+                                                               kAvx2Config<T>, M, N, K);
     default:
-      return gemm_parallel<kScalarMR, kScalarNR>(C, a, b, bias, accumulate, relu, kScalarConfig, M,
-                                                 N, K);
+      return gemm_parallel<ScalarBlock<T>::MR, ScalarBlock<T>::NR>(
+          C, a, b, bias, accumulate, relu, kScalarConfig<T>, M, N, K);
   }
 }
 
 // A[i] (M, K) or (K, M), B[i] (K, N) or (N, K) -> C[i] (M, N), for i < batch
+template <class T>
+void gemm_batched_any(T* C, const T* A, const T* B, bool trans_a, bool trans_b, int64_t batch,
+                      int64_t stride_c, int64_t stride_a, int64_t stride_b, int64_t M, int64_t N,
+                      int64_t K) {
+  for (int64_t i = 0; i < batch; ++i)
+    gemm_any(C + i * stride_c, A + i * stride_a, B + i * stride_b, static_cast<const T*>(nullptr),
+             false, trans_a, trans_b, false, M, N, K);
+}
+
+}  // namespace
+
+void gemm(float* C, const float* A, const float* B, const float* bias, bool relu, bool trans_a,
+          bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
+  gemm_any(C, A, B, bias, relu, trans_a, trans_b, accumulate, M, N, K);
+}
+void gemm(double* C, const double* A, const double* B, const double* bias, bool relu,
+          bool trans_a, bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
+  gemm_any(C, A, B, bias, relu, trans_a, trans_b, accumulate, M, N, K);
+}
+
 void gemm_batched(float* C, const float* A, const float* B, bool trans_a, bool trans_b,
                   int64_t batch, int64_t stride_c, int64_t stride_a, int64_t stride_b, int64_t M,
                   int64_t N, int64_t K) {
-  for (int64_t i = 0; i < batch; ++i)
-    gemm(C + i * stride_c, A + i * stride_a, B + i * stride_b, nullptr, false, trans_a, trans_b,
-         false, M, N, K);
+  gemm_batched_any(C, A, B, trans_a, trans_b, batch, stride_c, stride_a, stride_b, M, N, K);
+}
+void gemm_batched(double* C, const double* A, const double* B, bool trans_a, bool trans_b,
+                  int64_t batch, int64_t stride_c, int64_t stride_a, int64_t stride_b, int64_t M,
+                  int64_t N, int64_t K) {
+  gemm_batched_any(C, A, B, trans_a, trans_b, batch, stride_c, stride_a, stride_b, M, N, K);
 }
 
 }  // namespace fg::cpu

@@ -1,4 +1,4 @@
-// SGEMM on the GPU: C (M, N) = relu?(op(A) @ op(B) [+ C] [+ bias]), the CPU's gemm
+// GEMM on the GPU, float and double: C (M, N) = relu?(op(A) @ op(B) [+ C] [+ bias]), the CPU's gemm
 // (csrc/cpu/gemm.cpp) being the reference; batched GEMM is the same kernel with the batch
 // index on the grid's z axis. The kernels are in gemm_kernel.cuh; this file picks the tile
 // and the split of K for each product, and launches.
@@ -51,14 +51,15 @@ GemmPlan plan_gemm(int64_t batch, int64_t M, int64_t N, int64_t K) {
   return {false, ceil_div(K, k_per_slice), k_per_slice};
 }
 
-template <class Tile>
-void launch_tiles(const GemmArgs& args, bool trans_a, bool trans_b, int64_t grid_z) {
-  auto kernel = gemm_kernel_for<Tile>(trans_a, trans_b);
+template <class T, class Tile>
+void launch_tiles(const GemmArgs<T>& args, bool trans_a, bool trans_b, int64_t grid_z) {
+  auto kernel = gemm_kernel_for<T, Tile>(trans_a, trans_b);
   FG_LAUNCH_KERNEL(kernel, Tile::grid(args.M, args.N, grid_z), kGemmThreads, args);
   FG_CUDA_CHECK_LAUNCH("gemm");
 }
 
-void launch_gemm(float* C, const float* A, const float* B, Epilogue epilogue, bool trans_a,
+template <class T>
+void launch_gemm(T* C, const T* A, const T* B, Epilogue<T> epilogue, bool trans_a,
                  bool trans_b, int64_t batch, int64_t stride_c, int64_t stride_a, int64_t stride_b,
                  int64_t M, int64_t N, int64_t K) {
   if (M <= 0 || N <= 0 || batch <= 0) return;
@@ -66,14 +67,14 @@ void launch_gemm(float* C, const float* A, const float* B, Epilogue epilogue, bo
            "[gemm] the CUDA kernel takes at most " << kMaxGridYZ * LargeTile::BN << " columns, got "
                                                    << N);
   GemmPlan plan = plan_gemm(batch, M, N, K);
-  GemmArgs args{C, A, B, epilogue, nullptr, K, 0, stride_c, stride_a, stride_b, M, N, K};
-  auto launch = plan.large_tile ? launch_tiles<LargeTile> : launch_tiles<SmallTile>;
+  GemmArgs<T> args{C, A, B, epilogue, nullptr, K, 0, stride_c, stride_a, stride_b, M, N, K};
+  auto launch = plan.large_tile ? launch_tiles<T, LargeTile> : launch_tiles<T, SmallTile>;
   if (plan.slices > 1) {  // the partial products, then their sum through the epilogue
-    DeviceScratch scratch(static_cast<size_t>(plan.slices * M * N) * sizeof(float));
-    args.partials = static_cast<float*>(scratch.data());
+    DeviceScratch scratch(static_cast<size_t>(plan.slices * M * N) * sizeof(T));
+    args.partials = static_cast<T*>(scratch.data());
     args.k_per_slice = plan.k_per_slice;
     launch(args, trans_a, trans_b, plan.slices);
-    FG_LAUNCH_KERNEL(gemm_add_slices, blocks_for(M * N), kThreads, C, args.partials, epilogue,
+    FG_LAUNCH_KERNEL(gemm_add_slices<T>, blocks_for(M * N), kThreads, C, args.partials, epilogue,
                      plan.slices, M, N);
     FG_CUDA_CHECK_LAUNCH("gemm");
     return;
@@ -90,15 +91,27 @@ void launch_gemm(float* C, const float* A, const float* B, Epilogue epilogue, bo
 // A (M, K) or (K, M) if trans_a, B (K, N) or (N, K) if trans_b, bias (N) or null -> C (M, N)
 void gemm(float* C, const float* A, const float* B, const float* bias, bool relu, bool trans_a,
           bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
-  launch_gemm(C, A, B, Epilogue{bias, accumulate, relu}, trans_a, trans_b, 1, 0, 0, 0, M, N, K);
+  launch_gemm(C, A, B, Epilogue<float>{bias, accumulate, relu}, trans_a, trans_b, 1, 0, 0, 0, M,
+              N, K);
+}
+void gemm(double* C, const double* A, const double* B, const double* bias, bool relu,
+          bool trans_a, bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
+  launch_gemm(C, A, B, Epilogue<double>{bias, accumulate, relu}, trans_a, trans_b, 1, 0, 0, 0, M,
+              N, K);
 }
 
 // A[i] (M, K) or (K, M), B[i] (K, N) or (N, K) -> C[i] (M, N), for i < batch
 void gemm_batched(float* C, const float* A, const float* B, bool trans_a, bool trans_b,
                   int64_t batch, int64_t stride_c, int64_t stride_a, int64_t stride_b, int64_t M,
                   int64_t N, int64_t K) {
-  launch_gemm(C, A, B, Epilogue{nullptr, false, false}, trans_a, trans_b, batch, stride_c, stride_a,
-              stride_b, M, N, K);
+  launch_gemm(C, A, B, Epilogue<float>{nullptr, false, false}, trans_a, trans_b, batch, stride_c,
+              stride_a, stride_b, M, N, K);
+}
+void gemm_batched(double* C, const double* A, const double* B, bool trans_a, bool trans_b,
+                  int64_t batch, int64_t stride_c, int64_t stride_a, int64_t stride_b, int64_t M,
+                  int64_t N, int64_t K) {
+  launch_gemm(C, A, B, Epilogue<double>{nullptr, false, false}, trans_a, trans_b, batch, stride_c,
+              stride_a, stride_b, M, N, K);
 }
 
 }  // namespace fg::cuda

@@ -72,10 +72,18 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a, bool trans_b,
-            Tensor out, bool relu) {
-  check_float32(a, "gemm", "a");
-  check_float32(b, "gemm", "b");
+// x must have a's dtype: the GEMM does not promote.
+static void check_dtype_like_a(const Tensor& x, const Tensor& a, const char* name) {
+  FG_CHECK(x.dtype() == a.dtype(), TypeError,
+           "[gemm] expected " << name << " of a's dtype " << dtype_name(a.dtype()) << ", got "
+                              << dtype_name(x.dtype()));
+}
+
+// gemm in the element type T of a, b, bias and out.
+template <class T>
+static Tensor gemm_in(const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a,
+                      bool trans_b, Tensor out, bool relu) {
+  check_dtype_like_a(b, a, "b");
   check_same_device(a, b, "gemm");
   FG_CHECK(a.dim() == 2 && b.dim() == 2, ValueError,
            "[gemm] expected 2-D operands, got shapes " << a.shape() << " and " << b.shape());
@@ -84,10 +92,15 @@ Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a, 
   FG_CHECK(b.shape()[trans_b] == K, ValueError,
            "[gemm] inner dimensions differ: op(a) is (" << M << ", " << K << "), op(b) is ("
                                                         << b.shape()[trans_b] << ", " << N << ")");
-  check_bias(bias, a, N, "gemm");
+  if (bias.defined()) {
+    check_dtype_like_a(bias, a, "bias");
+    check_same_device(a, bias, "gemm");
+    FG_CHECK(bias.shape() == Shape{N}, ValueError,
+             "[gemm] expected bias of shape (" << N << ",), got " << bias.shape());
+  }
   bool accumulate = out.defined();
   if (accumulate) {
-    check_float32(out, "gemm", "out");
+    check_dtype_like_a(out, a, "out");
     check_same_device(a, out, "gemm");
     FG_CHECK(out.shape() == (Shape{M, N}), ValueError,
              "[gemm] expected out of shape (" << M << ", " << N << "), got " << out.shape());
@@ -100,12 +113,24 @@ Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a, 
              "recorded; wrap the call in forgegrad.no_grad()");
     out.storage()->bump_version();
   } else {
-    out = empty({M, N}, DType::Float32, a.device());
+    out = empty({M, N}, a.dtype(), a.device());
   }
-  FG_LAUNCH(gemm, out.device(), out.data<float>(), a.data<float>(), b.data<float>(),
-            bias.defined() ? bias.data<float>() : nullptr, relu, trans_a, trans_b, accumulate, M, N,
+  FG_LAUNCH(gemm, out.device(), out.data<T>(), a.data<T>(), b.data<T>(),
+            bias.defined() ? bias.data<T>() : nullptr, relu, trans_a, trans_b, accumulate, M, N,
             K);
   return out;
+}
+
+// The kernel is chosen by a's dtype; b, bias and out must share it. Float64 joins when the
+// float64 dtype exists (cpu::gemm and cuda::gemm have double overloads).
+Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a, bool trans_b,
+            Tensor out, bool relu) {
+  switch (a.dtype()) {
+    case DType::Float32: return gemm_in<float>(a, b, bias, trans_a, trans_b, out, relu);
+    default:
+      throw TypeError(std::string("[gemm] expected a to be float32, got ") +
+                      dtype_name(a.dtype()));
+  }
 }
 
 }  // namespace fg::ops

@@ -1,11 +1,12 @@
-// Runs the CUDA SGEMM kernels (csrc/cuda/gemm_kernel.cuh) on the host, through the emulation
-// in cuda_runtime.h, and checks them against a float64 product: gemm.cu's two tiles with
-// every transpose, edge sizes, split K, batches (with a reused operand), the epilogues, and
-// misaligned operands (the scalar loads); the candidate tiles of bench/gemm_tiles.h with
-// every transpose at edge sizes and with the epilogues. Outputs start as NaN, so an element never
-// written fails; a guard after C catches writes past it. Prints one line per failure and exits 1 if
-// any.
+// Runs the CUDA GEMM kernels (csrc/cuda/gemm_kernel.cuh) on the host, through the emulation
+// in cuda_runtime.h, and checks them against a long double product: gemm.cu's two tiles in
+// float and in double with every transpose, edge sizes, split K, batches (with a reused
+// operand), the epilogues, and misaligned operands (the scalar loads); the candidate tiles of
+// bench/gemm_tiles.h (float) with every transpose at edge sizes and with the epilogues.
+// Outputs start as NaN, so an element never written fails; a guard after C catches writes
+// past it. Prints one line per failure and exits 1 if any.
 #include <cstdio>
+#include <limits>
 #include <random>
 #include <string>
 
@@ -21,32 +22,40 @@ using fg::cuda::GemmArgs;
 
 std::mt19937 rng(7);
 
-std::vector<float> random_values(int64_t n) {
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = uniform(rng);
+template <class T>
+std::vector<T> random_values(int64_t n) {
+  std::uniform_real_distribution<T> uniform(-1, 1);
+  std::vector<T> v(n);
+  for (T& x : v) x = uniform(rng);
   return v;
 }
 
-template <class Tile>
-void launch(const GemmArgs& args, bool trans_a, bool trans_b, unsigned grid_z) {
-  auto kernel = fg::cuda::gemm_kernel_for<Tile>(trans_a, trans_b);
+template <class T, class Tile>
+void launch(const GemmArgs<T>& args, bool trans_a, bool trans_b, unsigned grid_z) {
+  auto kernel = fg::cuda::gemm_kernel_for<T, Tile>(trans_a, trans_b);
   emulation::launch(Tile::grid(args.M, args.N, grid_z), {fg::cuda::kGemmThreads, 1, 1},
                     [&] { kernel(args); });
 }
 
+template <class T>
+using Launch = void (*)(const GemmArgs<T>&, bool trans_a, bool trans_b, unsigned grid_z);
+
 struct TileEntry {
   int bm, bn, bk, min_blocks, warp_rows;
-  void (*launch)(const GemmArgs&, bool trans_a, bool trans_b, unsigned grid_z);
+  Launch<float> launch_float;
+  Launch<double> launch_double;
   int64_t (*slice_depth)(int64_t K, int64_t slices);
+  Launch<float> launcher(float) const { return launch_float; }
+  Launch<double> launcher(double) const { return launch_double; }
 };
-#define FG_TILE_ENTRY(BM, BN, BK, BLOCKS, WARP_ROWS)                    \
-  TileEntry{BM,                                                         \
-            BN,                                                         \
-            BK,                                                         \
-            BLOCKS,                                                     \
-            WARP_ROWS,                                                  \
-            launch<fg::cuda::TileShape<BM, BN, BK, BLOCKS, WARP_ROWS>>, \
+#define FG_TILE_ENTRY(BM, BN, BK, BLOCKS, WARP_ROWS)                            \
+  TileEntry{BM,                                                                 \
+            BN,                                                                 \
+            BK,                                                                 \
+            BLOCKS,                                                             \
+            WARP_ROWS,                                                          \
+            launch<float, fg::cuda::TileShape<BM, BN, BK, BLOCKS, WARP_ROWS>>,  \
+            launch<double, fg::cuda::TileShape<BM, BN, BK, BLOCKS, WARP_ROWS>>, \
             fg::cuda::TileShape<BM, BN, BK, BLOCKS, WARP_ROWS>::slice_depth},
 const TileEntry kTiles[] = {FG_GEMM_TILES(FG_TILE_ENTRY)};
 const TileEntry& kLargeTile = kTiles[0];  // bench/gemm_tiles.h lists gemm.cu's two first
@@ -58,13 +67,14 @@ struct Case {
   int64_t M, N, K;
   int64_t batch = 1, slices = 1;
   bool bias = false, accumulate = false, relu = false, reuse_a = false;
-  int64_t misalign = 0;  // floats by which A and B start past an aligned address
+  int64_t misalign = 0;  // elements by which A and B start past an aligned address
+  bool in_double = false;
 
   std::string name() const {
     char text[200];
     std::snprintf(
-        text, sizeof text,
-        "tile %dx%dx%d/%dw%d %c%c M=%lld N=%lld K=%lld batch=%lld slices=%lld bias=%d acc=%d "
+        text, sizeof text, in_double ? "double" : "float",
+        "%s tile %dx%dx%d/%dw%d %c%c M=%lld N=%lld K=%lld batch=%lld slices=%lld bias=%d acc=%d "
         "relu=%d reuse_a=%d misalign=%lld",
         tile.bm, tile.bn, tile.bk, tile.min_blocks, tile.warp_rows, trans_a ? 'T' : 'N',
         trans_b ? 'T' : 'N', (long long)M, (long long)N, (long long)K, (long long)batch,
@@ -73,70 +83,78 @@ struct Case {
   }
 };
 
-// Runs the case as csrc/cuda/gemm.cu would launch it; returns the number of bad elements.
-int64_t run(const Case& c) {
+// Runs the case as csrc/cuda/gemm.cu would launch it, in T; returns the number of bad
+// elements.
+template <class T>
+int64_t run_in(const Case& c) {
   const int64_t M = c.M, N = c.N, K = c.K, mn = M * N, guard = 37;
   int64_t a_size = M * K, b_size = K * N;
-  std::vector<float> a_store = random_values(c.misalign + (c.reuse_a ? 1 : c.batch) * a_size);
-  std::vector<float> b_store = random_values(c.misalign + c.batch * b_size);
-  const float* A = a_store.data() + c.misalign;
-  const float* B = b_store.data() + c.misalign;
-  std::vector<float> bias = random_values(N);
-  std::vector<float> start = random_values(c.batch * mn);
-  std::vector<float> C(c.batch * mn + guard, NAN);
-  for (int64_t i = 0; i < guard; ++i) C[c.batch * mn + i] = 12345.0f;
+  std::vector<T> a_store = random_values<T>(c.misalign + (c.reuse_a ? 1 : c.batch) * a_size);
+  std::vector<T> b_store = random_values<T>(c.misalign + c.batch * b_size);
+  const T* A = a_store.data() + c.misalign;
+  const T* B = b_store.data() + c.misalign;
+  std::vector<T> bias = random_values<T>(N);
+  std::vector<T> start = random_values<T>(c.batch * mn);
+  std::vector<T> C(c.batch * mn + guard, NAN);
+  for (int64_t i = 0; i < guard; ++i) C[c.batch * mn + i] = T(12345);
   if (c.accumulate) std::copy(start.begin(), start.end(), C.begin());
 
-  Epilogue epilogue{c.bias ? bias.data() : nullptr, c.accumulate, c.relu};
-  GemmArgs args{C.data(), A, B, epilogue, nullptr, K, 0, mn, c.reuse_a ? 0 : a_size,
-                b_size,   M, N, K};
-  std::vector<float> partials;
+  Epilogue<T> epilogue{c.bias ? bias.data() : nullptr, c.accumulate, c.relu};
+  GemmArgs<T> args{C.data(), A, B, epilogue, nullptr, K, 0, mn, c.reuse_a ? 0 : a_size,
+                   b_size,   M, N, K};
+  Launch<T> launch = c.tile.launcher(T());
+  std::vector<T> partials;
   if (c.slices > 1) {
     args.k_per_slice = c.tile.slice_depth(K, c.slices);
     int64_t slices = (K + args.k_per_slice - 1) / args.k_per_slice;
     partials.assign(slices * mn, NAN);
     args.partials = partials.data();
-    c.tile.launch(args, c.trans_a, c.trans_b, unsigned(slices));
+    launch(args, c.trans_a, c.trans_b, unsigned(slices));
     // A small grid, so that the grid-stride loop takes several turns.
     emulation::launch({3, 1, 1}, {64, 1, 1}, [&] {
       fg::cuda::gemm_add_slices(C.data(), partials.data(), epilogue, slices, M, N);
     });
   } else {
-    c.tile.launch(args, c.trans_a, c.trans_b, unsigned(c.batch));
+    launch(args, c.trans_a, c.trans_b, unsigned(c.batch));
   }
 
+  // Rounding error of a sum of K products, plus the bias and C: a few units of T's epsilon
+  // for each term, of the terms' magnitude.
+  const long double tolerance = 4.0L * (K + 2) * std::numeric_limits<T>::epsilon();
   int64_t bad = 0;
   for (int64_t z = 0; z < c.batch; ++z) {
-    const float* a = A + (c.reuse_a ? 0 : z * a_size);
-    const float* b = B + z * b_size;
+    const T* a = A + (c.reuse_a ? 0 : z * a_size);
+    const T* b = B + z * b_size;
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < N; ++n) {
-        double sum = 0, magnitude = 0;
+        long double sum = 0, magnitude = 0;
         for (int64_t k = 0; k < K; ++k) {
-          double x = c.trans_a ? a[k * M + m] : a[m * K + k];
-          double y = c.trans_b ? b[n * K + k] : b[k * N + n];
+          long double x = c.trans_a ? a[k * M + m] : a[m * K + k];
+          long double y = c.trans_b ? b[n * K + k] : b[k * N + n];
           sum += x * y, magnitude += std::fabs(x * y);
         }
         if (c.bias) sum += bias[n];
         if (c.accumulate) sum += start[z * mn + m * N + n];
         if (c.relu && sum < 0) sum = 0;
-        double got = C[z * mn + m * N + n];
-        if (!(std::fabs(got - sum) <= 1e-5 * (magnitude + 1.0))) {
+        long double got = C[z * mn + m * N + n];
+        if (!(std::fabs(got - sum) <= tolerance * (magnitude + 1.0L))) {
           if (bad < 3)
-            std::printf("FAIL %s: C[%lld][%lld][%lld] = %g, expected %g\n", c.name().c_str(),
-                        (long long)z, (long long)m, (long long)n, got, sum);
+            std::printf("FAIL %s: C[%lld][%lld][%lld] = %.17Lg, expected %.17Lg\n",
+                        c.name().c_str(), (long long)z, (long long)m, (long long)n, got, sum);
           ++bad;
         }
       }
   }
   for (int64_t i = 0; i < guard; ++i)
-    if (C[c.batch * mn + i] != 12345.0f) {
+    if (C[c.batch * mn + i] != T(12345)) {
       std::printf("FAIL %s: wrote past C\n", c.name().c_str());
       ++bad;
       break;
     }
   return bad;
 }
+
+int64_t run(const Case& c) { return c.in_double ? run_in<double>(c) : run_in<float>(c); }
 
 }  // namespace
 
@@ -188,6 +206,12 @@ int main() {
     split.K = 97;
     split.slices = 2;
     cases.push_back(split);
+  }
+  // gemm.cu's cases again in double.
+  for (size_t i = 0, gemm_cu_cases = cases.size(); i < gemm_cu_cases; ++i) {
+    Case in_double = cases[i];
+    in_double.in_double = true;
+    cases.push_back(in_double);
   }
   // The candidates: a tile and a bit in each direction, several slices deep, and an
   // epilogue on a ragged edge.

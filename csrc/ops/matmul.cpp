@@ -121,14 +121,14 @@ static Tensor gemm_in(const Tensor& a, const Tensor& b, const Tensor& bias, bool
   return out;
 }
 
-// The kernel is chosen by a's dtype; b, bias and out must share it. Float64 joins when the
-// float64 dtype exists (cpu::gemm and cuda::gemm have double overloads).
+// The kernel is chosen by a's dtype; b, bias and out must share it.
 Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a, bool trans_b,
             Tensor out, bool relu) {
   switch (a.dtype()) {
     case DType::Float32: return gemm_in<float>(a, b, bias, trans_a, trans_b, out, relu);
+    case DType::Float64: return gemm_in<double>(a, b, bias, trans_a, trans_b, out, relu);
     default:
-      throw TypeError(std::string("[gemm] expected a to be float32, got ") +
+      throw TypeError(std::string("[gemm] expected a to be float32 or float64, got ") +
                       dtype_name(a.dtype()));
   }
 }

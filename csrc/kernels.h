@@ -32,8 +32,7 @@ FG_HOST_DEVICE inline bool is_class(int64_t target, int64_t C) { return target >
 }  // namespace fg
 
 // The instantiations of the templated kernels, which each device's file that defines them
-// writes inside its namespace: cast and fill for every dtype pair, swap_axes for every
-// element size.
+// writes inside its namespace: cast and fill for every dtype pair.
 #define FG_INSTANTIATE_CAST_TO(Dst)                                \
   template void cast<Dst, float>(Dst*, const float*, int64_t);     \
   template void cast<Dst, int64_t>(Dst*, const int64_t*, int64_t); \
@@ -43,11 +42,6 @@ FG_HOST_DEVICE inline bool is_class(int64_t target, int64_t C) { return target >
 #define FG_INSTANTIATE_CASTS() \
   FG_INSTANTIATE_CAST_TO(float)  \
   FG_INSTANTIATE_CAST_TO(int64_t) FG_INSTANTIATE_CAST_TO(bool) FG_INSTANTIATE_CAST_TO(uint8_t)
-#define FG_INSTANTIATE_SWAP_AXES_FOR(T) \
-  template void swap_axes<T>(T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t);
-#define FG_INSTANTIATE_SWAP_AXES() \
-  FG_INSTANTIATE_SWAP_AXES_FOR(float) FG_INSTANTIATE_SWAP_AXES_FOR(int64_t) \
-  FG_INSTANTIATE_SWAP_AXES_FOR(uint8_t)
 
 namespace fg::cpu {
 

@@ -1,21 +1,56 @@
-// Layout kernels: axis swaps, row gathers and scatter-adds; the CPU versions
+// Layout kernels: strided copies, row gathers and scatter-adds; the CPU versions
 // (csrc/cpu/layout.cpp) are the reference.
+#include <type_traits>
+
+#include "core/error.h"
 #include "cuda/launch.cuh"
 #include "kernels.h"
 
 namespace fg::cuda {
 
-// x (outer, A, middle, B, inner) -> y (outer, B, middle, A, inner)
-template <typename T>
-void swap_axes(T* y, const T* x, int64_t outer, int64_t A, int64_t middle, int64_t B,
-               int64_t inner) {
-  launch_for_each("swap_axes", outer * B * middle * A * inner, [=] __device__(int64_t i) {
-    int64_t e = i % inner, r = i / inner;  // r: output row (o, b, m, a)
-    int64_t a = r % A, m = (r / A) % middle, b = (r / A / middle) % B, o = r / A / middle / B;
-    y[i] = x[(((o * A + a) * middle + m) * B + b) * inner + e];
-  });
+constexpr int kMaxCopyDims = 16;
+
+// shape and both strides, passed by value into the kernel
+struct CopyLayout {
+  int64_t shape[kMaxCopyDims], dst_strides[kMaxCopyDims], src_strides[kMaxCopyDims];
+  int ndim;
+};
+
+// x (shape[ndim]) at src_strides -> y (shape[ndim]) at dst_strides; thread i copies element
+// i in row-major order, so neighbouring threads touch neighbouring elements of the last dim
+void strided_copy(void* y, const void* x, int64_t element_size, const int64_t* shape,
+                  const int64_t* dst_strides, const int64_t* src_strides, int ndim) {
+  FG_CHECK(ndim <= kMaxCopyDims, ValueError,
+           "[strided_copy] the CUDA kernel copies at most " << kMaxCopyDims
+               << " dimensions (after merging), got " << ndim);
+  CopyLayout layout;
+  int64_t n = 1;
+  for (int d = 0; d < ndim; ++d) {
+    layout.shape[d] = shape[d], layout.dst_strides[d] = dst_strides[d];
+    layout.src_strides[d] = src_strides[d], n *= shape[d];
+  }
+  layout.ndim = ndim;
+  auto run = [&](auto* out) {
+    using T = std::remove_pointer_t<decltype(out)>;
+    const T* in = static_cast<const T*>(x);
+    launch_for_each("strided_copy", n, [=] __device__(int64_t i) {
+      int64_t dst_offset = 0, src_offset = 0;
+      for (int d = layout.ndim - 1; d >= 0; --d) {
+        int64_t index = i % layout.shape[d];
+        i /= layout.shape[d];
+        dst_offset += index * layout.dst_strides[d];
+        src_offset += index * layout.src_strides[d];
+      }
+      out[dst_offset] = in[src_offset];
+    });
+  };
+  switch (element_size) {
+    case 1: return run(static_cast<uint8_t*>(y));
+    case 2: return run(static_cast<uint16_t*>(y));
+    case 4: return run(static_cast<uint32_t*>(y));
+    default: return run(static_cast<uint64_t*>(y));
+  }
 }
-FG_INSTANTIATE_SWAP_AXES()
 
 // x (rows, row_bytes), indices (n_indices) -> y (n_indices, row_bytes); whole 4-byte words
 // where the rows allow it

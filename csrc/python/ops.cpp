@@ -107,7 +107,7 @@ void bind_ops(py::module_& m) {
   // shape
   m.def("_reshape", [](const Tensor& x, const Shape& shape) { return ops::reshape(x, shape); },
         "input"_a, "shape"_a);
-  m.def("_view", [](const Tensor& x, const Shape& shape) { return ops::reshape(x, shape, "view"); },
+  m.def("_view", [](const Tensor& x, const Shape& shape) { return ops::view(x, shape); },
         "input"_a, "shape"_a);
   m.def("flatten", &ops::flatten, "input"_a, "start_dim"_a = 0, "end_dim"_a = -1);
   m.def("transpose", &ops::transpose, "input"_a, "dim0"_a, "dim1"_a);
@@ -191,6 +191,35 @@ void bind_ops(py::module_& m) {
   }, "params"_a, "grads"_a, "exp_avgs"_a, "exp_avg_sqs"_a, "max_exp_avg_sqs"_a, "steps"_a,
      "lr"_a, "beta1"_a, "beta2"_a, "eps"_a, "weight_decay"_a, "amsgrad"_a, "maximize"_a,
      "decoupled_weight_decay"_a);
+
+  // ---- views and layout (issue 13, part A); the op table takes these over ----
+  auto int_list = [](const py::object& dims, const char* op) {  // an int or a sequence of ints
+    if (py::isinstance<py::int_>(dims)) return std::vector<int64_t>{dims.cast<int64_t>()};
+    FG_CHECK(py::isinstance<py::tuple>(dims) || py::isinstance<py::list>(dims), TypeError,
+             "[" << op << "] expected an int or a sequence of ints, got " << type_name(dims));
+    return dims.cast<std::vector<int64_t>>();
+  };
+  m.def("contiguous", &ops::contiguous, "input"_a);
+  m.def("_permute", &ops::permute, "input"_a, "dims"_a);
+  m.def("movedim", [int_list](const Tensor& x, py::object source, py::object destination) {
+    return ops::movedim(x, int_list(source, "movedim"), int_list(destination, "movedim"));
+  }, "input"_a, "source"_a, "destination"_a);
+  m.def("swapaxes", &ops::transpose, "input"_a, "axis0"_a, "axis1"_a);
+  m.def("swapdims", &ops::transpose, "input"_a, "dim0"_a, "dim1"_a);
+  m.def("_matrix_transpose", &ops::matrix_transpose, "input"_a);
+  m.def("_reverse_dims", &ops::reverse_dims, "input"_a);
+  m.def("_expand", &ops::expand, "input"_a, "size"_a);
+  m.def("broadcast_to", &ops::expand, "input"_a, "size"_a);
+  m.def("narrow", &ops::narrow, "input"_a, "dim"_a, "start"_a, "length"_a);
+  m.def("select", &ops::select, "input"_a, "dim"_a, "index"_a);
+  m.def("unsqueeze", &ops::unsqueeze, "input"_a, "dim"_a);
+  m.def("squeeze", [int_list](const Tensor& x, py::object dim) {
+    return ops::squeeze(x, dim.is_none() ? std::nullopt
+                                         : std::optional(int_list(dim, "squeeze")));
+  }, "input"_a, "dim"_a = py::none());
+  m.def("unflatten", &ops::unflatten, "input"_a, "dim"_a, "sizes"_a);
+  m.def("diagonal", &ops::diagonal, "input"_a, "offset"_a = 0, "dim1"_a = 0, "dim2"_a = 1);
+  m.def("_unfold", &ops::unfold, "input"_a, "dimension"_a, "size"_a, "step"_a);
 }
 
 }  // namespace fg::python

@@ -9,6 +9,10 @@ from ._C import set_num_threads, get_num_threads
 from ._C import (exp, log, sqrt, abs, clamp, sum, mean, argmax, matmul, flatten, transpose,
                  relu, tanh, sigmoid, softmax, log_softmax, clone, add, sub, mul, div, neg)
 from ._tensor import max, reshape
+# views and layout (issue 13, part A)
+from ._C import (contiguous, movedim, swapaxes, swapdims, broadcast_to, narrow, select,
+                 unsqueeze, squeeze, unflatten, diagonal)
+from ._tensor import permute, t
 from .autograd import no_grad, enable_grad, set_grad_enabled
 from .creation import (tensor, zeros, ones, empty, full, arange, rand, randn, zeros_like,
                        ones_like)
@@ -41,4 +45,6 @@ __all__ = [
     "mul", "div", "neg", "optim", "data", "datasets", "Dataset", "TensorDataset", "DataLoader",
     "save", "load", "fit", "evaluate", "predict", "History", "Callback", "EarlyStopping",
     "ModelCheckpoint",
+    "contiguous", "movedim", "swapaxes", "swapdims", "broadcast_to", "narrow", "select",
+    "unsqueeze", "squeeze", "unflatten", "diagonal", "permute", "t",
 ]

@@ -94,11 +94,6 @@ def _in_place(op, name, takes_alpha=False, augmented=False):
             raise RuntimeError(f"[{name}] would change a tensor of a recorded graph in place, "
                                "which autograd does not record; write the out-of-place form "
                                "(y = y + x), or use forgegrad.no_grad()")
-        if self._copy_of_view:
-            raise RuntimeError(f"[{name}] this tensor is a copy (forgegrad's transpose and "
-                               "stepped slices copy where PyTorch returns views), so writing "
-                               "into it would not change the tensor it came from; clone() it "
-                               "to write into a copy of your own")
         result = op(self, other)
         if result.shape != self.shape or result.dtype != self.dtype:
             raise ValueError(f"[{name}] the result (shape {result.shape}, {result.dtype}) "
@@ -119,9 +114,6 @@ _METHODS = {
     "bool": lambda self: _C._to_dtype(self, _C.dtype.bool),
     "cpu": lambda self: _C._to_device(self, "cpu"),
     "cuda": lambda self, device="cuda": _C._to_device(self, device),
-    # Every forgegrad tensor is contiguous; where PyTorch's contiguous() would copy a view,
-    # this gives a copy too, one that may be written.
-    "contiguous": lambda self: self.clone() if self._copy_of_view else self,
     "__deepcopy__": lambda self, memo: _deepcopy(self, memo),
     "__iter__": lambda self: _iter(self),
     "data": property(lambda self: self.detach(), lambda self, value: _set_data(self, value)),
@@ -131,7 +123,6 @@ _METHODS = {
     "max": max,
     "reshape": reshape,
     "view": lambda self, *shape: _C._view(self, _size(shape)),
-    "T": property(lambda self: _transpose_2d(self)),
     "fill_": lambda self, value: _fill(self, value),
     "zero_": lambda self: _C._fill_(self, 0.0),
     "copy_": functools.partialmethod(_C._copy_),
@@ -190,23 +181,61 @@ def _deepcopy(self, memo):
     return out
 
 
-def _transpose_2d(self):
-    if self.ndim > 2:
-        raise ValueError(f"[T] expects a tensor of at most 2 dimensions, got shape {self.shape}; "
-                         "use transpose(dim0, dim1)")
-    return self if self.ndim < 2 else _C.transpose(self, 0, 1)
-
-
 # The op functions whose first argument is the tensor become methods of the same name.
 _OP_METHODS = ["exp", "log", "sqrt", "abs", "clamp", "sum", "mean", "argmax", "flatten",
                "transpose", "matmul", "relu", "tanh", "sigmoid", "softmax", "log_softmax",
                "clone", "add", "sub", "mul", "div", "neg"]
 
 
+# ---- views and layout (issue 13, part A); the op table takes these over ----
+
+def _sizes(args):
+    """``f(2, 3)`` or ``f((2, 3))`` as a list of ints, as torch's size arguments."""
+    return list(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else list(args)
+
+
+def permute(input, *dims):
+    """A view with the dims reordered: ``permute(x, (2, 0, 1))`` or ``x.permute(2, 0, 1)``."""
+    return _C._permute(input, _sizes(dims))
+
+
+def expand(input, *sizes):
+    """A view repeating size-1 dims (stride 0) to ``sizes``; -1 keeps a size."""
+    return _C._expand(input, _sizes(sizes))
+
+
+def t(input):
+    """The transpose of a tensor of at most 2 dims (a view), as ``torch.t``."""
+    if input.ndim > 2:
+        raise RuntimeError(f"[t] expects a tensor with <= 2 dimensions, but self is "
+                           f"{input.ndim}D")
+    return _C._reverse_dims(input)
+
+
+def unfold(input, dimension, size, step):
+    """A view of every window of ``size`` elements along ``dimension``, ``step`` apart (a new
+    last dim holds each window's elements), as ``Tensor.unfold``."""
+    return _C._unfold(input, dimension, size, step)
+
+
+_VIEW_METHODS = {
+    "permute": permute,
+    "expand": expand,
+    "expand_as": lambda self, other: _C._expand(self, list(other.shape)),
+    "t": t,
+    "unfold": unfold,
+    # T reverses every dim (deprecated by PyTorch beyond 2-D, still given); mT swaps the last two.
+    "T": property(lambda self: _C._reverse_dims(self)),
+    "mT": property(lambda self: _C._matrix_transpose(self)),
+}
+_VIEW_OP_METHODS = ["contiguous", "movedim", "swapaxes", "swapdims", "broadcast_to", "narrow",
+                    "select", "unsqueeze", "squeeze", "unflatten", "diagonal"]
+
+
 def _install():
-    for name, method in _METHODS.items():
+    for name, method in {**_METHODS, **_VIEW_METHODS}.items():
         setattr(Tensor, name, method)
-    for name in _OP_METHODS:
+    for name in _OP_METHODS + _VIEW_OP_METHODS:
         setattr(Tensor, name, functools.partialmethod(getattr(_C, name)))
 
 

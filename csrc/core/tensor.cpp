@@ -140,8 +140,10 @@ Tensor Tensor::as_strided(const Shape& shape, const Shape& strides, int64_t offs
     fits = strides[d] >= 0 && !__builtin_mul_overflow(shape[d] - 1, strides[d], &reach) &&
            !__builtin_add_overflow(last, reach, &last);
   }
-  FG_CHECK(fits && (numel == 0 ? static_cast<uint64_t>(offset) <= capacity
-                               : static_cast<uint64_t>(last) < capacity),
+  // An empty view reaches nothing (PyTorch checks no bounds then); its offset is kept inside
+  // the storage all the same, so that its pointer stays one into the buffer.
+  if (numel == 0 && fits) offset = std::min<int64_t>(offset, static_cast<int64_t>(capacity));
+  FG_CHECK(fits && (numel == 0 || static_cast<uint64_t>(last) < capacity),
            IndexError, "[" << op << "] shape " << shape << " with strides " << strides
                            << " at offset " << offset << " reaches past a storage of "
                            << capacity << " elements");

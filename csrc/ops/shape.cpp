@@ -178,7 +178,7 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
   int64_t a = wrap_dim(dim0, x.dim(), "transpose"), b = wrap_dim(dim1, x.dim(), "transpose");
   std::vector<int64_t> dims(x.dim());
   std::iota(dims.begin(), dims.end(), 0);
-  std::swap(dims[a], dims[b]);
+  if (a != b) std::swap(dims[a], dims[b]);  // a 0-d tensor has dims 0 and -1, both none
   return permute(x, dims);
 }
 

@@ -233,10 +233,12 @@ static Tensor basic_index(const Tensor& t, const std::vector<py::object>& items)
            "[index] too many indices for a tensor of dimension " << t.dim() << " (got " << named
                                                                   << ")");
   Tensor out = t;
-  int64_t dim = 0;  // the dim of `out` the next item applies to
+  int64_t dim = 0;         // the dim of `out` the next item applies to
+  int64_t source_dim = 0;  // and the dim of t it came from, for errors
   for (const py::object& item : items) {
     if (item.is(py::ellipsis())) {
       dim += t.dim() - named;
+      source_dim += t.dim() - named;
     } else if (item.is_none()) {
       out = ops::unsqueeze(out, dim++);
     } else if (py::isinstance<py::slice>(item)) {
@@ -244,10 +246,16 @@ static Tensor basic_index(const Tensor& t, const std::vector<py::object>& items)
       item.cast<py::slice>().compute(out.shape()[dim], &start, &stop, &step, &length);
       FG_CHECK(step > 0, ValueError, "[index] slice steps must be positive, got " << step);
       out = ops::slice(out, dim++, start, stop, step);
+      ++source_dim;
     } else if (py::isinstance<py::bool_>(item)) {
       throw TypeError("[index] boolean indices are not supported");
     } else if (py::hasattr(item, "__index__")) {  // int, numpy integer scalars
-      out = ops::select(out, dim, index_value(item, out));
+      int64_t index = index_value(item, out), size = out.shape()[dim];
+      FG_CHECK(index >= -size && index < size, IndexError,
+               "[index] index " << index << " is out of bounds for dimension " << source_dim
+                                << " with size " << size);
+      out = ops::select(out, dim, index);
+      ++source_dim;
     } else {
       throw TypeError("[index] expected an int, a slice, None, Ellipsis or integer indices, got " +
                       type_name(item));

@@ -219,6 +219,7 @@ def unfold(input, dimension, size, step):
 
 
 _VIEW_METHODS = {
+    "contiguous": lambda self: self if self.is_contiguous() else _C.contiguous(self),
     "permute": permute,
     "expand": expand,
     "expand_as": lambda self, other: _C._expand(self, list(other.shape)),
@@ -228,7 +229,7 @@ _VIEW_METHODS = {
     "T": property(lambda self: _C._reverse_dims(self)),
     "mT": property(lambda self: _C._matrix_transpose(self)),
 }
-_VIEW_OP_METHODS = ["contiguous", "movedim", "swapaxes", "swapdims", "broadcast_to", "narrow",
+_VIEW_OP_METHODS = ["movedim", "swapaxes", "swapdims", "broadcast_to", "narrow",
                     "select", "unsqueeze", "squeeze", "unflatten", "diagonal"]
 
 

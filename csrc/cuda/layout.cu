@@ -1,7 +1,5 @@
 // Layout kernels: strided copies, row gathers and scatter-adds; the CPU versions
 // (csrc/cpu/layout.cpp) are the reference.
-#include <type_traits>
-
 #include "core/error.h"
 #include "cuda/launch.cuh"
 #include "kernels.h"
@@ -16,8 +14,23 @@ struct CopyLayout {
   int ndim;
 };
 
-// x (shape[ndim]) at src_strides -> y (shape[ndim]) at dst_strides; thread i copies element
-// i in row-major order, so neighbouring threads touch neighbouring elements of the last dim
+// y[layout] = x[layout] for n elements of one type; thread i copies element i in row-major
+// order, so neighbouring threads touch neighbouring elements of the last dim
+template <typename T>
+void strided_copy_typed(T* y, const T* x, CopyLayout layout, int64_t n) {
+  launch_for_each("strided_copy", n, [=] __device__(int64_t i) {
+    int64_t dst_offset = 0, src_offset = 0;
+    for (int d = layout.ndim - 1; d >= 0; --d) {
+      int64_t index = i % layout.shape[d];
+      i /= layout.shape[d];
+      dst_offset += index * layout.dst_strides[d];
+      src_offset += index * layout.src_strides[d];
+    }
+    y[dst_offset] = x[src_offset];
+  });
+}
+
+// x (shape[ndim]) at src_strides -> y (shape[ndim]) at dst_strides
 void strided_copy(void* y, const void* x, int64_t element_size, const int64_t* shape,
                   const int64_t* dst_strides, const int64_t* src_strides, int ndim) {
   FG_CHECK(ndim <= kMaxCopyDims, ValueError,
@@ -30,25 +43,18 @@ void strided_copy(void* y, const void* x, int64_t element_size, const int64_t* s
     layout.src_strides[d] = src_strides[d], n *= shape[d];
   }
   layout.ndim = ndim;
-  auto run = [&](auto* out) {
-    using T = std::remove_pointer_t<decltype(out)>;
-    const T* in = static_cast<const T*>(x);
-    launch_for_each("strided_copy", n, [=] __device__(int64_t i) {
-      int64_t dst_offset = 0, src_offset = 0;
-      for (int d = layout.ndim - 1; d >= 0; --d) {
-        int64_t index = i % layout.shape[d];
-        i /= layout.shape[d];
-        dst_offset += index * layout.dst_strides[d];
-        src_offset += index * layout.src_strides[d];
-      }
-      out[dst_offset] = in[src_offset];
-    });
-  };
   switch (element_size) {
-    case 1: return run(static_cast<uint8_t*>(y));
-    case 2: return run(static_cast<uint16_t*>(y));
-    case 4: return run(static_cast<uint32_t*>(y));
-    default: return run(static_cast<uint64_t*>(y));
+    case 1:
+      return strided_copy_typed(static_cast<uint8_t*>(y), static_cast<const uint8_t*>(x), layout, n);
+    case 2:
+      return strided_copy_typed(static_cast<uint16_t*>(y), static_cast<const uint16_t*>(x), layout,
+                                n);
+    case 4:
+      return strided_copy_typed(static_cast<uint32_t*>(y), static_cast<const uint32_t*>(x), layout,
+                                n);
+    default:
+      return strided_copy_typed(static_cast<uint64_t*>(y), static_cast<const uint64_t*>(x), layout,
+                                n);
   }
 }
 

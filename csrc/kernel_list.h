@@ -160,10 +160,12 @@ template <typename T>
 void dropout_backward(T* dx, const T* dy, double p, uint64_t seed, uint64_t offset, int64_t n);
 
 // ---- layout (csrc/cpu/layout.cpp, csrc/cuda/layout.cu) -------------------------------------
-// x (outer, A, middle, B, inner) -> y (outer, B, middle, A, inner); T is any element type
-template <typename T>
-void swap_axes(T* y, const T* x, int64_t outer, int64_t A, int64_t middle, int64_t B,
-               int64_t inner);
+// x (shape[ndim]) read at src_strides -> y (shape[ndim]) written at dst_strides: strides in
+// elements (0 repeats an element), elements of element_size 1, 2, 4 or 8 bytes; y must not
+// overlap x. shape and strides are host arrays on every device; the caller merges dimensions
+// first (ops::strided_copy), so the last one is the longest run.
+void strided_copy(void* y, const void* x, int64_t element_size, const int64_t* shape,
+                  const int64_t* dst_strides, const int64_t* src_strides, int ndim);
 // x (rows, row_size), indices (n_indices) -> y (n_indices, row_size); any element type
 void gather_rows(void* y, const void* x, const int64_t* indices, int64_t n_indices,
                  int64_t row_bytes);

@@ -34,7 +34,7 @@ FG_HOST_DEVICE inline bool is_class(int64_t target, int64_t C) { return target >
 
 // The instantiations of the templated kernels, which each device's file that defines them
 // writes inside its namespace: cast (csrc/cpu/cast.cpp, csrc/cuda/cast.cu) for every pair of
-// the 10 dtypes and fill for each, swap_axes for every element size.
+// the 10 dtypes and fill for each.
 #define FG_INSTANTIATE_CAST(Dst, Src) template void cast<Dst, Src>(Dst*, const Src*, int64_t);
 #define FG_INSTANTIATE_CASTS_TO(Dst)                                                       \
   FG_INSTANTIATE_CAST(Dst, float) FG_INSTANTIATE_CAST(Dst, double)                         \
@@ -49,11 +49,6 @@ FG_HOST_DEVICE inline bool is_class(int64_t target, int64_t C) { return target >
   FG_INSTANTIATE_CASTS_TO(int64_t) FG_INSTANTIATE_CASTS_TO(int32_t)                        \
   FG_INSTANTIATE_CASTS_TO(int16_t) FG_INSTANTIATE_CASTS_TO(int8_t)                         \
   FG_INSTANTIATE_CASTS_TO(uint8_t) FG_INSTANTIATE_CASTS_TO(bool)
-#define FG_INSTANTIATE_SWAP_AXES_FOR(T) \
-  template void swap_axes<T>(T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t);
-#define FG_INSTANTIATE_SWAP_AXES() \
-  FG_INSTANTIATE_SWAP_AXES_FOR(float) FG_INSTANTIATE_SWAP_AXES_FOR(int64_t) \
-  FG_INSTANTIATE_SWAP_AXES_FOR(uint16_t) FG_INSTANTIATE_SWAP_AXES_FOR(uint8_t)
 
 // The element types of the math kernels (kernel_list.h), as X-macro lists: X(T) per type.
 #define FG_FLOATING_TYPES(X) X(float) X(double)

@@ -13,6 +13,8 @@ import collections
 
 import numpy as np
 
+import forgegrad as fg
+
 from helpers import np_bce_logits, np_cross_entropy, np_gelu, np_gelu_tanh, np_l1
 from helpers import np_log_softmax, np_mse, np_nll, np_sigmoid, np_softmax
 
@@ -86,6 +88,37 @@ OP_DB = [
            sample((3, 7, 5)), sample((3, 7, 5), start_dim=1)),
     OpInfo("transpose", lambda x, dim0, dim1: np.swapaxes(x, dim0, dim1),
            sample((7, 33), dim0=0, dim1=1), sample((3, 7, 5), dim0=0, dim1=2)),
+    # views
+    OpInfo("permute", np.transpose, sample((3, 7, 5), axes=(2, 0, 1)),
+           call=lambda op, x, axes: op(x, *axes)),
+    OpInfo("movedim", np.moveaxis, sample((3, 7, 5), source=0, destination=2)),
+    OpInfo("swapaxes", lambda x, axis0, axis1: np.swapaxes(x, axis0, axis1),
+           sample((3, 7, 5), axis0=0, axis1=2)),
+    OpInfo("swapdims", lambda x, dim0, dim1: np.swapaxes(x, dim0, dim1),
+           sample((3, 7, 5), dim0=2, dim1=1)),
+    OpInfo("t", np.transpose, sample((7, 33)), sample((7,))),
+    OpInfo("expand", np.broadcast_to, sample((7, 1), shape=(3, 7, 33)),
+           call=lambda op, x, shape: op(x, *shape)),
+    OpInfo("expand_as", lambda x: np.broadcast_to(x, (3, 7, 33)), sample((7, 1)),
+           call=lambda op, x: op(x, fg.empty(3, 7, 33))),  # only other's shape counts
+    OpInfo("broadcast_to", lambda x, size: np.broadcast_to(x, size),
+           sample((7, 1), size=(3, 7, 33))),
+    OpInfo("narrow", lambda x, dim, start, length: np.take(x, range(start, start + length), dim),
+           sample((7, 33), dim=1, start=3, length=5)),
+    OpInfo("select", lambda x, dim, index: np.take(x, index, dim),
+           sample((7, 33), dim=1, index=4), sample((7, 33), dim=0, index=-1)),
+    OpInfo("unsqueeze", lambda x, dim: np.expand_dims(x, dim), sample((7, 33), dim=1),
+           sample((7, 33), dim=-1)),
+    OpInfo("squeeze", lambda x, dim=None: np.squeeze(x, dim), sample((7, 1, 33)),
+           sample((7, 1, 33), dim=1)),
+    OpInfo("unflatten", lambda x, dim, sizes: x.reshape(x.shape[:dim] + sizes + x.shape[dim + 1:]),
+           sample((7, 33), dim=1, sizes=(3, 11))),
+    OpInfo("diagonal", lambda x, offset=0, dim1=0, dim2=1: np.diagonal(x, offset, dim1, dim2),
+           sample((7, 33)), sample((3, 7, 5), offset=1, dim1=1, dim2=2)),
+    OpInfo("unfold", lambda x, dimension, size, step: np.take(
+               np.lib.stride_tricks.sliding_window_view(x, size, axis=dimension),
+               range(0, x.shape[dimension] - size + 1, step), dimension),
+           sample((7, 33), dimension=1, size=5, step=3)),
     OpInfo("matmul", np.matmul, sample((7, 33), (33, 5)), sample((33,), (33, 7))),
     OpInfo("linear", lambda x, w, b: x @ w.T + b, sample((7, 33), (5, 33), (5,))),
     # activations

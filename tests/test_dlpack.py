@@ -59,12 +59,20 @@ def test_views_export_their_first_element_as_data():
     assert dl.byte_offset == 0 and dl.ndim == 2
 
 
-def test_strided_numpy_arrays_are_copied():
+def test_strided_numpy_arrays_are_shared_as_views():
     a = make_input((6, 8))
     for view in (a[:, ::2], a.T, a[::3]):
         t = fg.from_dlpack(view)
         np.testing.assert_array_equal(t.numpy(), view)
-        assert not np.shares_memory(t.numpy(), a)
+        assert t.stride() == tuple(s // 4 for s in view.strides)
+        assert np.shares_memory(t.numpy(), a)
+
+
+def test_negative_strides_are_copied():
+    a = make_input((6, 8))
+    t = fg.from_dlpack(a[::-1, ::2])
+    np.testing.assert_array_equal(t.numpy(), a[::-1, ::2])
+    assert t.is_contiguous() and not np.shares_memory(t.numpy(), a)
 
 
 def test_zero_dim_and_empty():

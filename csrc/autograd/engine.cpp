@@ -95,7 +95,7 @@ static bool can_adopt(const Tensor& grad) {
   return grad.impl_ptr().use_count() == 1 && storage.use_count() == 1 &&
          !storage->borrowed() && grad.storage_offset() == 0 &&
          storage->nbytes() == size_t(grad.numel()) * dtype_size(grad.dtype()) &&
-         !grad.requires_grad() && grad.is_leaf() && !grad.impl()->copy_of_view;
+         !grad.requires_grad() && grad.is_leaf() && grad.is_contiguous();
 }
 
 // Under the leaf's grad lock: threads backpropagating into one shared leaf would otherwise
@@ -135,7 +135,8 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
                "would be wrong; clone() the tensor before changing it, or change it after "
                "backward()");
     }
-    Tensor dout = std::move(found->second);
+    // Backward rules hand their gradients to kernels: contiguous, whatever view made them.
+    Tensor dout = ops::contiguous(found->second);
     pending.erase(found);
     std::vector<Tensor> dinputs = node->backward(dout);
     for (size_t i = 0; i < node->inputs.size(); ++i) {

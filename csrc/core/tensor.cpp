@@ -32,11 +32,22 @@ int64_t shape_numel(const Shape& shape, const char* op, size_t begin, size_t end
   return has_zero ? 0 : nonzero_product;
 }
 
+Shape contiguous_strides(const Shape& shape) {
+  Shape strides(shape.size());
+  int64_t stride = 1;
+  for (size_t k = shape.size(); k-- > 0;) {
+    strides[k] = stride;
+    stride *= std::max<int64_t>(shape[k], 1);  // fits: shape_numel checked the shape
+  }
+  return strides;
+}
+
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   int64_t numel = shape_numel(shape, "empty");
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = Storage::allocate(static_cast<size_t>(numel) * dtype_size(dtype), device);
   impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
   return Tensor(std::move(impl));
 }
@@ -49,11 +60,31 @@ Tensor Tensor::from_storage(std::shared_ptr<Storage> storage, const Shape& shape
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::move(storage);
   impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
   return Tensor(std::move(impl));
 }
 
 int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim(d, dim(), "size")]; }
+int64_t Tensor::stride(int64_t d) const { return strides()[wrap_dim(d, dim(), "stride")]; }
+
+bool Tensor::is_contiguous() const {
+  int64_t expected = 1;
+  for (size_t k = impl_->shape.size(); k-- > 0;) {
+    if (impl_->shape[k] == 0) return true;
+    if (impl_->shape[k] == 1) continue;
+    if (impl_->strides[k] != expected) return false;
+    expected *= impl_->shape[k];
+  }
+  return true;
+}
+
+void* Tensor::raw_data() const {
+  FG_CHECK(is_contiguous(), RuntimeError,
+           "[kernel] internal: a non-contiguous tensor (shape " << shape() << ", strides "
+               << strides() << ") was passed to a kernel; the op must call ops::contiguous");
+  return strided_data();
+}
 
 void Tensor::set_requires_grad(bool flag) {
   FG_CHECK(is_leaf() || flag, RuntimeError,
@@ -91,24 +122,42 @@ std::mutex& grad_lock(const TensorImpl* impl) {
   return locks[(reinterpret_cast<uintptr_t>(impl) >> 4) % locks.size()];
 }
 
-Tensor Tensor::detach() const { return alias(shape()); }
+Tensor Tensor::detach() const { return as_strided(shape(), strides(), storage_offset()); }
 
-Tensor Tensor::alias(const Shape& shape, int64_t extra_offset) const {
-  // Every view is checked to lie inside its storage, so no view can reach past it.
-  int64_t offset = impl_->offset + extra_offset;
+Tensor Tensor::as_strided(const Shape& shape, const Shape& strides, int64_t offset,
+                          const char* op) const {
+  // Every view is checked to lie inside its storage, so no view can reach past it: the last
+  // element it reaches, offset + sum((size - 1) * stride), must be below the capacity.
+  FG_CHECK(shape.size() == strides.size(), ValueError,
+           "[" << op << "] expected one stride per dimension, got shape " << shape
+               << " and strides " << strides);
+  int64_t numel = shape_numel(shape, op);
   uint64_t capacity = impl_->storage->nbytes() / dtype_size(dtype());
-  FG_CHECK(offset >= 0 && static_cast<uint64_t>(offset) <= capacity &&
-               static_cast<uint64_t>(shape_numel(shape, "view")) <= capacity - offset,
-           IndexError, "[view] shape " << shape << " at offset " << offset
-                                       << " reaches past a storage of " << capacity
-                                       << " elements");
+  int64_t last = offset;
+  bool fits = offset >= 0;
+  for (size_t d = 0; d < shape.size() && fits && numel > 0; ++d) {
+    int64_t reach = 0;
+    fits = strides[d] >= 0 && !__builtin_mul_overflow(shape[d] - 1, strides[d], &reach) &&
+           !__builtin_add_overflow(last, reach, &last);
+  }
+  // An empty view reaches nothing (PyTorch checks no bounds then); its offset is kept inside
+  // the storage all the same, so that its pointer stays one into the buffer.
+  if (numel == 0 && fits) offset = std::min<int64_t>(offset, static_cast<int64_t>(capacity));
+  FG_CHECK(fits && (numel == 0 || static_cast<uint64_t>(last) < capacity),
+           IndexError, "[" << op << "] shape " << shape << " with strides " << strides
+                           << " at offset " << offset << " reaches past a storage of "
+                           << capacity << " elements");
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = impl_->storage;
   impl->offset = offset;
   impl->shape = shape;
+  impl->strides = strides;
   impl->dtype = impl_->dtype;
-  impl->copy_of_view = impl_->copy_of_view;
   return Tensor(std::move(impl));
+}
+
+Tensor Tensor::alias(const Shape& shape, int64_t extra_offset) const {
+  return as_strided(shape, contiguous_strides(shape), impl_->offset + extra_offset, "view");
 }
 
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {

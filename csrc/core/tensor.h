@@ -1,6 +1,8 @@
-// Tensor: shared storage + shape + offset + dtype. Every tensor is contiguous and row-major
-// (views only reshape or take whole rows of the first axis), so kernels see plain buffers.
-// A Tensor is a cheap handle: copies share one TensorImpl, as Python references do.
+// Tensor: shared storage + shape + strides + offset + dtype. Views (transpose, slices,
+// expand, ...) share the storage with their own strides; kernels see plain row-major buffers,
+// so an op makes its inputs contiguous first (ops::contiguous), and data<T>() refuses a
+// tensor that is not. A Tensor is a cheap handle: copies share one TensorImpl, as Python
+// references do.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -25,6 +27,8 @@ constexpr int64_t kMaxNumel = INT64_MAX / 8;
 // product without the zeros exceeds kMaxNumel, raise ValueError naming `op`.
 int64_t shape_numel(const Shape& shape, const char* op = "numel", size_t begin = 0,
                     size_t end = SIZE_MAX);
+// Row-major strides (in elements) of a contiguous tensor of `shape`.
+Shape contiguous_strides(const Shape& shape);
 
 struct Node;
 class Tensor;
@@ -33,13 +37,11 @@ struct TensorImpl {
   std::shared_ptr<Storage> storage;
   int64_t offset = 0;  // in elements
   Shape shape;
+  Shape strides;  // in elements, one per dimension; never negative
   DType dtype = DType::Float32;
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;  // leaves only; accumulated by backward
   std::shared_ptr<Node> grad_fn;     // set on results of recorded ops
-  // A copy where PyTorch returns a view (transpose, a stepped slice): a write into it would
-  // not reach the tensor it came from, so the in-place ops refuse it. Views of it inherit it.
-  bool copy_of_view = false;
 };
 
 class Tensor {
@@ -59,12 +61,20 @@ class Tensor {
   Device device() const { return impl_->storage->device(); }
   const std::shared_ptr<Storage>& storage() const { return impl_->storage; }
   int64_t storage_offset() const { return impl_->offset; }
+  const Shape& strides() const { return impl_->strides; }
+  int64_t stride(int64_t d) const;  // negative d counts from the end
+  // Row-major without gaps; the strides of size-1 dimensions do not matter (PyTorch's rule).
+  bool is_contiguous() const;
 
-  void* raw_data() const {
-    return static_cast<char*>(impl_->storage->data()) + impl_->offset * dtype_size(dtype());
-  }
+  // The buffer a kernel reads or writes: refuses a tensor that is not contiguous, so an op
+  // that forgot ops::contiguous fails loudly instead of reading the wrong elements.
+  void* raw_data() const;
   template <typename T>
   T* data() const { return static_cast<T*>(raw_data()); }
+  // The first element, for code that walks the strides itself (strided copy, numpy, DLPack).
+  void* strided_data() const {
+    return static_cast<char*>(impl_->storage->data()) + impl_->offset * dtype_size(dtype());
+  }
 
   // Autograd state.
   bool requires_grad() const { return impl_->requires_grad; }
@@ -74,9 +84,14 @@ class Tensor {
   const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
   bool is_leaf() const { return impl_->grad_fn == nullptr; }
 
-  // Same storage, no history.
+  // Same storage and strides, no history.
   Tensor detach() const;
-  // Same storage, new shape of equal numel, no history (ops/shape.cpp records the view op).
+  // A view of the same storage with the given shape, strides and storage offset (in
+  // elements), no history (ops/shape.cpp records the view ops). Checked: every element it can
+  // reach lies inside the storage, else IndexError naming `op`.
+  Tensor as_strided(const Shape& shape, const Shape& strides, int64_t offset,
+                    const char* op = "as_strided") const;
+  // as_strided with row-major strides, `extra_offset` elements past this tensor's start.
   Tensor alias(const Shape& shape, int64_t extra_offset = 0) const;
 
   TensorImpl* impl() const { return impl_.get(); }

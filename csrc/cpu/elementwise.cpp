@@ -14,15 +14,18 @@ template <typename Out, typename In, typename Op>
 __attribute__((always_inline)) static inline void binary_row(Out* out, const In* a,
                                                              const In* b, int64_t a_step,
                                                              int64_t b_step, int64_t n, Op op) {
-  // The three common stride patterns get their own loops so that each vectorizes.
+  // The common stride patterns (0 or 1) get their own loops so that each vectorizes; views
+  // (a transposed operand, a stepped slice) take the general one.
   if (a_step == 1 && b_step == 1)
     for (int64_t i = 0; i < n; ++i) out[i] = op(a[i], b[i]);
-  else if (a_step == 1)
+  else if (a_step == 1 && b_step == 0)
     for (int64_t i = 0; i < n; ++i) out[i] = op(a[i], b[0]);
-  else if (b_step == 1)
+  else if (a_step == 0 && b_step == 1)
     for (int64_t i = 0; i < n; ++i) out[i] = op(a[0], b[i]);
-  else
+  else if (a_step == 0 && b_step == 0)
     for (int64_t i = 0; i < n; ++i) out[i] = op(a[0], b[0]);
+  else
+    for (int64_t i = 0; i < n; ++i) out[i] = op(a[i * a_step], b[i * b_step]);
 }
 
 // Runs rows [row_begin, row_end), columns [col_begin, col_end) of the broadcast, a row

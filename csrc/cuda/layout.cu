@@ -1,21 +1,62 @@
-// Layout kernels: axis swaps, row gathers and scatter-adds; the CPU versions
+// Layout kernels: strided copies, row gathers and scatter-adds; the CPU versions
 // (csrc/cpu/layout.cpp) are the reference.
+#include "core/error.h"
 #include "cuda/launch.cuh"
 #include "kernels.h"
 
 namespace fg::cuda {
 
-// x (outer, A, middle, B, inner) -> y (outer, B, middle, A, inner)
+constexpr int kMaxCopyDims = 16;
+
+// shape and both strides, passed by value into the kernel
+struct CopyLayout {
+  int64_t shape[kMaxCopyDims], dst_strides[kMaxCopyDims], src_strides[kMaxCopyDims];
+  int ndim;
+};
+
+// y[layout] = x[layout] for n elements of one type; thread i copies element i in row-major
+// order, so neighbouring threads touch neighbouring elements of the last dim
 template <typename T>
-void swap_axes(T* y, const T* x, int64_t outer, int64_t A, int64_t middle, int64_t B,
-               int64_t inner) {
-  launch_for_each("swap_axes", outer * B * middle * A * inner, [=] __device__(int64_t i) {
-    int64_t e = i % inner, r = i / inner;  // r: output row (o, b, m, a)
-    int64_t a = r % A, m = (r / A) % middle, b = (r / A / middle) % B, o = r / A / middle / B;
-    y[i] = x[(((o * A + a) * middle + m) * B + b) * inner + e];
+void strided_copy_typed(T* y, const T* x, CopyLayout layout, int64_t n) {
+  launch_for_each("strided_copy", n, [=] __device__(int64_t i) {
+    int64_t dst_offset = 0, src_offset = 0;
+    for (int d = layout.ndim - 1; d >= 0; --d) {
+      int64_t index = i % layout.shape[d];
+      i /= layout.shape[d];
+      dst_offset += index * layout.dst_strides[d];
+      src_offset += index * layout.src_strides[d];
+    }
+    y[dst_offset] = x[src_offset];
   });
 }
-FG_INSTANTIATE_SWAP_AXES()
+
+// x (shape[ndim]) at src_strides -> y (shape[ndim]) at dst_strides
+void strided_copy(void* y, const void* x, int64_t element_size, const int64_t* shape,
+                  const int64_t* dst_strides, const int64_t* src_strides, int ndim) {
+  FG_CHECK(ndim <= kMaxCopyDims, ValueError,
+           "[strided_copy] the CUDA kernel copies at most " << kMaxCopyDims
+               << " dimensions (after merging), got " << ndim);
+  CopyLayout layout;
+  int64_t n = 1;
+  for (int d = 0; d < ndim; ++d) {
+    layout.shape[d] = shape[d], layout.dst_strides[d] = dst_strides[d];
+    layout.src_strides[d] = src_strides[d], n *= shape[d];
+  }
+  layout.ndim = ndim;
+  switch (element_size) {
+    case 1:
+      return strided_copy_typed(static_cast<uint8_t*>(y), static_cast<const uint8_t*>(x), layout, n);
+    case 2:
+      return strided_copy_typed(static_cast<uint16_t*>(y), static_cast<const uint16_t*>(x), layout,
+                                n);
+    case 4:
+      return strided_copy_typed(static_cast<uint32_t*>(y), static_cast<const uint32_t*>(x), layout,
+                                n);
+    default:
+      return strided_copy_typed(static_cast<uint64_t*>(y), static_cast<const uint64_t*>(x), layout,
+                                n);
+  }
+}
 
 // x (rows, row_bytes), indices (n_indices) -> y (n_indices, row_bytes); whole 4-byte words
 // where the rows allow it

@@ -11,8 +11,9 @@ namespace fg::ops {
 // forward(device, y, x, n); backward(device, dx, dy, saved, n) where saved is x, or y if
 // save_output (FG_KERNELS pairs, or lambdas that bind extra arguments).
 template <typename Forward, typename Backward>
-static Tensor activation(const char* name, const Tensor& x, bool save_output,
+static Tensor activation(const char* name, const Tensor& input, bool save_output,
                          const Forward& forward, const Backward& backward) {
+  Tensor x = contiguous(input);
   check_float32(x, name, "the input");
   Tensor out = empty(x.shape(), DType::Float32, x.device());
   forward(x.device(), out.data<float>(), x.data<float>(), x.numel());
@@ -73,8 +74,9 @@ Tensor silu(const Tensor& x) {
 // forward(device, y, x, outer, n, inner); backward(device, dx, dy, y, outer, n, inner) along
 // `dim`
 template <typename Forward, typename Backward>
-static Tensor softmax_like(const char* name, const Tensor& x, int64_t dim, const Forward& forward,
-                           const Backward& backward) {
+static Tensor softmax_like(const char* name, const Tensor& input, int64_t dim,
+                           const Forward& forward, const Backward& backward) {
+  Tensor x = contiguous(input);
   check_float32(x, name, "the input");
   int64_t d = wrap_dim(dim, x.dim(), name);
   int64_t outer = 1, n = x.dim() ? x.shape()[d] : 1, inner = 1;

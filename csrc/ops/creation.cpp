@@ -96,15 +96,23 @@ bool known_within(const Tensor& indices, int64_t low, int64_t high) {
 }
 
 void check_writable(const Tensor& dst, const char* op) {
-  FG_CHECK(!dst.impl()->copy_of_view, RuntimeError,
-           "[" << op << "] this tensor is a copy (forgegrad's transpose and stepped slices "
-               "copy where PyTorch returns views), so writing into it would not change the "
-               "tensor it came from; clone() it to write into a copy of your own");
+  for (int64_t d = 0; d < dst.dim(); ++d)
+    FG_CHECK(dst.strides()[d] != 0 || dst.shape()[d] <= 1, RuntimeError,
+             "[" << op << "] unsupported operation: more than one element of the written-to "
+                    "tensor refers to a single memory location (an expanded tensor); clone() "
+                    "it first");
 }
 
 void fill_(Tensor& dst, double value) {
   check_writable(dst, "fill_");
   check_representable(value, dst.dtype(), "fill_");
+  if (!dst.is_contiguous()) {  // one element filled, then repeated into the view (stride 0)
+    Tensor one = empty({}, dst.dtype(), dst.device());
+    fill_(one, value);
+    dst.storage()->bump_version();
+    strided_copy(dst, one.as_strided(dst.shape(), Shape(dst.dim(), 0), 0));
+    return;
+  }
   dst.storage()->bump_version();
   dispatch_dtype(dst.dtype(), "fill_", [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -220,23 +228,35 @@ void copy_(Tensor& dst, const Tensor& src) {
                "[copy_] cannot store " << values[i] << " (element " << i << ") in a "
                                        << dtype_name(dst.dtype()) << " tensor");
   }
+  if (dst.numel() == 0) return;
   // Overlapping views of one storage (t[1:].copy_(t[:-1])) would read what was just
-  // written: copy through a temporary then.
-  const char* dst_begin = static_cast<const char*>(dst.raw_data());
-  const char* src_begin = static_cast<const char*>(src.raw_data());
-  int64_t dst_bytes = dst.numel() * dtype_size(dst.dtype());
-  int64_t src_bytes = src.numel() * dtype_size(src.dtype());
-  bool overlap = dst.storage() == src.storage() && dst_begin != src_begin &&
-                 dst_begin < src_begin + src_bytes && src_begin < dst_begin + dst_bytes;
+  // written: copy through a temporary then (a copy onto the very same view is safe).
+  auto span = [](const Tensor& t) {
+    int64_t last = 0;
+    for (int64_t d = 0; d < t.dim(); ++d) last += (t.shape()[d] - 1) * t.strides()[d];
+    const char* begin = static_cast<const char*>(t.strided_data());
+    return std::make_pair(begin, begin + (last + 1) * dtype_size(t.dtype()));
+  };
+  auto [dst_begin, dst_end] = span(dst);
+  auto [src_begin, src_end] = span(src);
+  bool same_view = dst_begin == src_begin && dst.strides() == src.strides() &&
+                   dst.dtype() == src.dtype();
+  bool overlap = dst.storage() == src.storage() && !same_view && dst_begin < src_end &&
+                 src_begin < dst_end;
   Tensor source = overlap ? clone(src.detach()) : src;
   dst.storage()->bump_version();
+  if (dst.dtype() == source.dtype()) return strided_copy(dst, source);
+  // A cast runs on row-major buffers: into dst itself when it is contiguous.
+  Tensor converted = dst.is_contiguous() ? dst : empty(dst.shape(), dst.dtype(), dst.device());
+  Tensor input = contiguous(source.detach());
   dispatch_dtype(dst.dtype(), "copy_", [&](auto out_tag) {
     using Out = typename decltype(out_tag)::type;
-    dispatch_dtype(source.dtype(), "copy_", [&](auto in_tag) {
+    dispatch_dtype(input.dtype(), "copy_", [&](auto in_tag) {
       using In = typename decltype(in_tag)::type;
-      FG_LAUNCH(cast, dst.device(), dst.data<Out>(), source.data<In>(), dst.numel());
+      FG_LAUNCH(cast, dst.device(), converted.data<Out>(), input.data<In>(), dst.numel());
     });
   });
+  if (!converted.same(dst)) strided_copy(dst, converted);
 }
 
 Tensor clone(const Tensor& x) {
@@ -264,11 +284,12 @@ Tensor to_device(const Tensor& x, Device device) {
   if (device == x.device()) return x;
 #ifdef FORGEGRAD_WITH_CUDA
   Tensor out = empty(x.shape(), x.dtype(), device);
-  cuda::copy_bytes(out.raw_data(), device, x.raw_data(), x.device(),
+  Tensor source = contiguous(x.detach());
+  cuda::copy_bytes(out.raw_data(), device, source.raw_data(), x.device(),
                    static_cast<size_t>(x.numel()) * dtype_size(x.dtype()));
   if (x.dtype() == DType::Int64 && x.device().is_cpu() && x.numel() > 0) {
     // Indices on their way to the GPU: their bounds, for checks that then need no copy back.
-    auto [low, high] = std::minmax_element(x.data<int64_t>(), x.data<int64_t>() + x.numel());
+    auto [low, high] = std::minmax_element(source.data<int64_t>(), source.data<int64_t>() + x.numel());
     out.storage()->set_index_bounds(*low, *high);
   }
   record(out, "to", {x}, [from = x.device()](const Tensor& dout) {
@@ -288,8 +309,10 @@ void add_(Tensor& dst, const Tensor& src) {
            "[add_] expected a source of shape " << dst.shape() << ", got " << src.shape());
   check_same_device(dst, src, "add_");
   check_writable(dst, "add_");
+  if (!dst.is_contiguous()) return copy_(dst, add(dst.detach(), src.detach()));
+  Tensor source = contiguous(src.detach());
   dst.storage()->bump_version();
-  FG_LAUNCH(add_inplace, dst.device(), dst.data<float>(), src.data<float>(), dst.numel());
+  FG_LAUNCH(add_inplace, dst.device(), dst.data<float>(), source.data<float>(), dst.numel());
 }
 
 void backward(const Tensor& root, const Tensor& gradient, bool retain_graph) {

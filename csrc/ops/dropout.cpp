@@ -8,11 +8,12 @@
 
 namespace fg::ops {
 
-Tensor dropout(const Tensor& x, double p, bool training) {
+Tensor dropout(const Tensor& x_any, double p, bool training) {
+  Tensor x = contiguous(x_any);
   FG_CHECK(p >= 0.0 && p <= 1.0, ValueError,
            "[dropout] expected a probability p in [0, 1], got " << p);
   check_float32(x, "dropout", "the input");
-  if (!training || p == 0.0) return x;
+  if (!training || p == 0.0) return x_any;
   int64_t n = x.numel();
   float prob = static_cast<float>(p);
   auto [seed, offset] = reserve_random_blocks(n);

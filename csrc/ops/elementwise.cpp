@@ -21,40 +21,24 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
-// Strides of x (shape `in`) read as `out`, right-aligned: 0 where x is broadcast.
-static std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
-  std::vector<int64_t> strides(out.size(), 0);
-  int64_t stride = 1;
-  for (size_t k = 0; k < in.size(); ++k) {
-    size_t i = in.size() - 1 - k, o = out.size() - 1 - k;
-    strides[o] = in[i] == 1 ? 0 : stride;
-    stride *= in[i];
+// x's strides read as `out`'s shape, right-aligned: 0 where x is broadcast.
+static Shape broadcast_strides(const Tensor& x, const Shape& out) {
+  Shape strides(out.size(), 0);
+  for (size_t k = 0; k < x.shape().size(); ++k) {
+    size_t i = x.shape().size() - 1 - k, o = out.size() - 1 - k;
+    strides[o] = x.shape()[i] == 1 ? 0 : x.strides()[i];
   }
   return strides;
 }
 
-// Runs a broadcast kernel(out, a, b, shape, a_strides, b_strides, ndim), after merging
-// neighbouring dimensions that broadcast alike so the inner loop is as long as possible.
+// Runs a broadcast kernel(out, a, b, shape, a_strides, b_strides, ndim) on a and b at their
+// own strides (views need no copy), after merging neighbouring dimensions that both step
+// through alike (the output is row-major) so the inner loop is as long as possible.
 template <typename Kernel>
 static void run_broadcast(const Shape& out_shape, const Tensor& a, const Tensor& b,
                           const Kernel& kernel) {
-  std::vector<int64_t> as = broadcast_strides(a.shape(), out_shape);
-  std::vector<int64_t> bs = broadcast_strides(b.shape(), out_shape);
-  std::vector<int64_t> shape, a_strides, b_strides;
-  for (size_t d = 0; d < out_shape.size(); ++d) {
-    if (out_shape[d] == 1) continue;
-    bool mergeable = !shape.empty() && a_strides.back() == as[d] * out_shape[d] &&
-                     b_strides.back() == bs[d] * out_shape[d];
-    if (mergeable) {
-      shape.back() *= out_shape[d];
-      a_strides.back() = as[d];
-      b_strides.back() = bs[d];
-    } else {
-      shape.push_back(out_shape[d]);
-      a_strides.push_back(as[d]);
-      b_strides.push_back(bs[d]);
-    }
-  }
+  Shape a_strides = broadcast_strides(a, out_shape), b_strides = broadcast_strides(b, out_shape);
+  Shape shape = merge_dims(out_shape, {&a_strides, &b_strides});
   kernel(shape.data(), a_strides.data(), b_strides.data(), static_cast<int>(shape.size()));
 }
 
@@ -74,8 +58,9 @@ static Tensor binary_op(BinaryOp op, const char* name, const Tensor& a, const Te
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), DType::Float32, a.device());
   run_broadcast(out.shape(), a, b,
                 [&](const int64_t* shape, const int64_t* as, const int64_t* bs, int ndim) {
-                  FG_LAUNCH(binary, out.device(), op, out.data<float>(), a.data<float>(),
-                            b.data<float>(), shape, as, bs, ndim);
+                  FG_LAUNCH(binary, out.device(), op, out.data<float>(),
+                            static_cast<const float*>(a.strided_data()),
+                            static_cast<const float*>(b.strided_data()), shape, as, bs, ndim);
                 });
   return out;
 }
@@ -127,14 +112,16 @@ static Tensor unary_output(const Tensor& x, const char* op) {
   return empty(x.shape(), DType::Float32, x.device());
 }
 
-Tensor neg(const Tensor& x) {
+Tensor neg(const Tensor& x_any) {
+  Tensor x = contiguous(x_any);
   Tensor out = unary_output(x, "neg");
   FG_LAUNCH(neg_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());
   record(out, "neg", {x}, [](const Tensor& dout) { return std::vector<Tensor>{neg(dout)}; });
   return out;
 }
 
-Tensor pow(const Tensor& x, double exponent) {
+Tensor pow(const Tensor& x_any, double exponent) {
+  Tensor x = contiguous(x_any);
   FG_CHECK(!std::isnan(exponent), ValueError, "[pow] expected a number as exponent, got nan");
   Tensor out = unary_output(x, "pow");
   FG_LAUNCH(pow_forward, out.device(), out.data<float>(), x.data<float>(), exponent, x.numel());
@@ -147,7 +134,8 @@ Tensor pow(const Tensor& x, double exponent) {
   return out;
 }
 
-Tensor exp(const Tensor& x) {
+Tensor exp(const Tensor& x_any) {
+  Tensor x = contiguous(x_any);
   Tensor out = unary_output(x, "exp");
   FG_LAUNCH(exp_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());
   record(out, "exp", {x}, [out = out.detach()](const Tensor& dout) {
@@ -156,7 +144,8 @@ Tensor exp(const Tensor& x) {
   return out;
 }
 
-Tensor log(const Tensor& x) {
+Tensor log(const Tensor& x_any) {
+  Tensor x = contiguous(x_any);
   Tensor out = unary_output(x, "log");
   FG_LAUNCH(log_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());
   record(out, "log", {x}, [x = x.detach()](const Tensor& dout) {
@@ -165,7 +154,8 @@ Tensor log(const Tensor& x) {
   return out;
 }
 
-Tensor log1p(const Tensor& x) {
+Tensor log1p(const Tensor& x_any) {
+  Tensor x = contiguous(x_any);
   Tensor out = unary_output(x, "log1p");
   FG_LAUNCH(log1p_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());
   record(out, "log1p", {x}, [x = x.detach()](const Tensor& dout) {
@@ -174,7 +164,8 @@ Tensor log1p(const Tensor& x) {
   return out;
 }
 
-Tensor sqrt(const Tensor& x) {
+Tensor sqrt(const Tensor& x_any) {
+  Tensor x = contiguous(x_any);
   Tensor out = unary_output(x, "sqrt");
   FG_LAUNCH(sqrt_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());
   record(out, "sqrt", {x}, [out = out.detach()](const Tensor& dout) {
@@ -183,7 +174,8 @@ Tensor sqrt(const Tensor& x) {
   return out;
 }
 
-Tensor abs(const Tensor& x) {
+Tensor abs(const Tensor& x_any) {
+  Tensor x = contiguous(x_any);
   Tensor out = unary_output(x, "abs");
   FG_LAUNCH(abs_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());
   record(out, "abs", {x}, [x = x.detach()](const Tensor& dout) {
@@ -195,7 +187,8 @@ Tensor abs(const Tensor& x) {
   return out;
 }
 
-Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
+Tensor clamp(const Tensor& x_any, std::optional<double> min, std::optional<double> max) {
+  Tensor x = contiguous(x_any);
   FG_CHECK(min || max, ValueError, "[clamp] expected at least one of min and max");
   FG_CHECK(!(min && std::isnan(*min)) && !(max && std::isnan(*max)), ValueError,
            "[clamp] expected numbers as bounds, got nan");
@@ -229,9 +222,10 @@ Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
                     ndim);
         };
         if (a.dtype() == DType::Float32)
-          run(a.data<float>(), b.data<float>());
+          run(static_cast<const float*>(a.strided_data()), static_cast<const float*>(b.strided_data()));
         else
-          run(a.data<int64_t>(), b.data<int64_t>());
+          run(static_cast<const int64_t*>(a.strided_data()),
+              static_cast<const int64_t*>(b.strided_data()));
       });
   return out;
 }

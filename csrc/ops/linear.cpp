@@ -8,8 +8,10 @@ namespace fg::ops {
 
 // x (..., IN), weight (OUT, IN), bias (OUT) -> y (..., OUT); y = relu(...) if activation is
 // "relu", which saves the forward a second pass over y (and a kernel launch on the GPU).
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
+Tensor linear(const Tensor& x_any, const Tensor& weight_any, const Tensor& bias_any,
               const std::string& activation) {
+  Tensor x = contiguous(x_any), weight = contiguous(weight_any);
+  Tensor bias = bias_any.defined() ? contiguous(bias_any) : bias_any;
   check_float32(x, "linear", "the input");
   check_float32(weight, "linear", "weight");
   check_same_device(x, weight, "linear");

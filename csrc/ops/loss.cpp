@@ -39,7 +39,7 @@ static void check_class_targets(const Tensor& scores, const Tensor& target, cons
   int64_t C = scores.shape()[1];
   if (target.device().is_cuda() && known_within(target, 0, C - 1)) return;
   // Checked on the CPU: GPU targets are looked at through a host copy.
-  Tensor host = target.device().is_cpu() ? target : to_device(target, Device{});
+  Tensor host = to_device(contiguous(target), Device{});
   const int64_t* t = host.data<int64_t>();
   for (int64_t i = 0; i < target.numel(); ++i)
     FG_CHECK(t[i] >= 0 && t[i] < C, ValueError,
@@ -51,11 +51,12 @@ static void check_class_targets(const Tensor& scores, const Tensor& target, cons
 // so that writes nothing can see (numpy's into a from_numpy target) cannot give backward
 // other classes than the forward's. The target itself stays version-checked, as in PyTorch.
 static Tensor classes_for_backward(const Tensor& scores, const Tensor& target) {
-  return needs_grad({scores}) ? clone(target) : target;
+  return needs_grad({scores}) ? clone(target) : contiguous(target);
 }
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction,
+Tensor cross_entropy(const Tensor& logits_any, const Tensor& target, Reduction reduction,
                      double label_smoothing) {
+  Tensor logits = contiguous(logits_any);
   check_class_targets(logits, target, "cross_entropy");
   FG_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0, ValueError,
            "[cross_entropy] expected label_smoothing in [0, 1], got " << label_smoothing);
@@ -76,7 +77,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
   return reduce(losses, reduction);
 }
 
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction) {
+Tensor nll_loss(const Tensor& log_probs_any, const Tensor& target, Reduction reduction) {
+  Tensor log_probs = contiguous(log_probs_any);
   check_class_targets(log_probs, target, "nll_loss");
   int64_t N = log_probs.shape()[0], C = log_probs.shape()[1];
   Tensor classes = classes_for_backward(log_probs, target);
@@ -113,8 +115,9 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
   return reduce(abs(sub(input, target)), reduction);
 }
 
-Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+Tensor binary_cross_entropy_with_logits(const Tensor& input_any, const Tensor& target_any,
                                         Reduction reduction) {
+  Tensor input = contiguous(input_any), target = contiguous(target_any);
   check_pointwise(input, target, "binary_cross_entropy_with_logits");
   int64_t n = input.numel();
   Tensor losses = empty(input.shape(), DType::Float32, input.device());

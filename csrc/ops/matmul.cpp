@@ -22,7 +22,8 @@ static void batched_gemm(Tensor C, const Tensor& A, const Tensor& B, bool trans_
   if (batch == 0) fill_(C, 0.0);
 }
 
-Tensor matmul(const Tensor& a, const Tensor& b) {
+Tensor matmul(const Tensor& a_any, const Tensor& b_any) {
+  Tensor a = contiguous(a_any), b = contiguous(b_any);
   check_float32(a, "matmul", "the first operand");
   check_float32(b, "matmul", "the second operand");
   check_same_device(a, b, "matmul");
@@ -81,8 +82,10 @@ static void check_dtype_like_a(const Tensor& x, const Tensor& a, const char* nam
 
 // gemm in the element type T of a, b, bias and out.
 template <class T>
-static Tensor gemm_in(const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a,
-                      bool trans_b, Tensor out, bool relu) {
+static Tensor gemm_in(const Tensor& a_any, const Tensor& b_any, const Tensor& bias_any,
+                      bool trans_a, bool trans_b, Tensor out, bool relu) {
+  Tensor a = contiguous(a_any), b = contiguous(b_any);
+  Tensor bias = bias_any.defined() ? contiguous(bias_any) : bias_any;
   check_dtype_like_a(b, a, "b");
   check_same_device(a, b, "gemm");
   FG_CHECK(a.dim() == 2 && b.dim() == 2, ValueError,
@@ -104,6 +107,9 @@ static Tensor gemm_in(const Tensor& a, const Tensor& b, const Tensor& bias, bool
     check_same_device(a, out, "gemm");
     FG_CHECK(out.shape() == (Shape{M, N}), ValueError,
              "[gemm] expected out of shape (" << M << ", " << N << "), got " << out.shape());
+    FG_CHECK(out.is_contiguous(), ValueError,
+             "[gemm] expected a contiguous out (the GEMM adds into it), got strides "
+                 << out.strides());
     // The kernel reads a and b while it writes out: they must not share memory.
     FG_CHECK(out.storage() != a.storage() && out.storage() != b.storage() &&
                  (!bias.defined() || out.storage() != bias.storage()),

@@ -61,13 +61,37 @@ Tensor max(const Tensor& x);                                                  //
 std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim);    // values, indices
 Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim);
 
-// ---- shape (ops/shape.cpp) ----
-// A view; one -1 allowed. `op` names the caller in errors (reshape, view).
+// ---- shape and views (ops/shape.cpp) ----
+// Views share x's storage (and its version counter): a write through one reaches x.
+// x itself when it is contiguous, else a row-major copy; recorded (the gradient passes).
+Tensor contiguous(const Tensor& x);
+// Drops size-1 dimensions and merges neighbours that every operand steps through as one
+// (strides[k][d] == strides[k][d + 1] * shape[d + 1]), so a kernel's inner loop runs long.
+// Returns the merged shape; strides are merged in place.
+Shape merge_dims(const Shape& shape, std::vector<Shape*> strides);
+// dst's elements = src's (same shape and dtype, any strides; not recorded, no checks): the
+// strided copy kernel. dst must not overlap src.
+void strided_copy(const Tensor& dst, const Tensor& src);
+// A view when x's strides allow it (PyTorch's computeStride rule), else a copy; one -1
+// allowed. `op` names the caller in errors.
 Tensor reshape(const Tensor& x, const Shape& shape, const char* op = "reshape");
+Tensor view(const Tensor& x, const Shape& shape);  // a view, or RuntimeError as PyTorch
 Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim);
-Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1);  // a copy
-Tensor select(const Tensor& x, int64_t index);                   // x[i], a view
-Tensor slice(const Tensor& x, int64_t start, int64_t stop, int64_t step);  // x[a:b:c]
+Tensor unflatten(const Tensor& x, int64_t dim, const Shape& sizes);
+Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1);
+Tensor permute(const Tensor& x, const std::vector<int64_t>& dims);
+Tensor movedim(const Tensor& x, const std::vector<int64_t>& source,
+               const std::vector<int64_t>& destination);
+Tensor matrix_transpose(const Tensor& x);   // mT: the last two dims swapped
+Tensor reverse_dims(const Tensor& x);       // T: every dim reversed
+Tensor expand(const Tensor& x, const Shape& shape);  // -1 keeps a size; stride 0 broadcasts
+Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length);
+Tensor select(const Tensor& x, int64_t dim, int64_t index);  // x[..., i, ...], dim removed
+Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t stop, int64_t step);
+Tensor unsqueeze(const Tensor& x, int64_t dim);
+Tensor squeeze(const Tensor& x, std::optional<std::vector<int64_t>> dims);  // none: all 1s
+Tensor diagonal(const Tensor& x, int64_t offset, int64_t dim1, int64_t dim2);
+Tensor unfold(const Tensor& x, int64_t dim, int64_t size, int64_t step);  // sliding windows
 Tensor index_select(const Tensor& x, const Tensor& indices);     // x[idx], int64 indices
 
 // ---- matmul and linear (ops/matmul.cpp, ops/linear.cpp) ----
@@ -161,7 +185,8 @@ struct DeviceKernel {
 void check_float32(const Tensor& x, const char* op, const char* name);
 void check_same_device(const Tensor& a, const Tensor& b, const char* op);
 void check_bias(const Tensor& bias, const Tensor& like, int64_t n, const char* op);  // (n) or undefined
-void check_writable(const Tensor& dst, const char* op);  // not a copy_of_view
+// dst can be written: no two of its elements share memory (an expanded tensor's do)
+void check_writable(const Tensor& dst, const char* op);
 // True when the int64 values of `indices` are known to lie in [low, high] without reading them
 // (a GPU tensor that to_device filled from the host, unchanged since): see Storage.
 bool known_within(const Tensor& indices, int64_t low, int64_t high);

@@ -8,6 +8,13 @@
 
 namespace fg::ops {
 
+// The fused kernels walk each tensor as one row-major run of elements.
+static void check_updatable(const Tensor& t, const char* op, const char* name, size_t i) {
+  FG_CHECK(t.is_contiguous(), ValueError,
+           "[" << op << "] expected contiguous tensors, got " << name << "[" << i
+               << "] with strides " << t.strides() << " (a view); use a contiguous copy");
+}
+
 // Each of `tensors` (one per parameter) must be a float32 buffer shaped like its parameter.
 static void check_like_params(const std::vector<Tensor>& params,
                               const std::vector<Tensor>& tensors, const char* op,
@@ -23,6 +30,7 @@ static void check_like_params(const std::vector<Tensor>& params,
     FG_CHECK(tensors[i].shape() == params[i].shape(), ValueError,
              "[" << op << "] expected " << name << "[" << i << "] of shape " << params[i].shape()
                  << " like its parameter, got " << tensors[i].shape());
+    check_updatable(tensors[i], op, name, i);
   }
 }
 
@@ -31,6 +39,7 @@ static void check_params(const std::vector<Tensor>& params, const char* op) {
   for (size_t i = 0; i < params.size(); ++i) {
     FG_CHECK(params[i].defined(), ValueError, "[" << op << "] params[" << i << "] is missing");
     check_float32(params[i], op, "params");
+    check_updatable(params[i], op, "params", i);
     check_same_device(params[0], params[i], op);
   }
 }

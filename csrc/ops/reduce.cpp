@@ -46,7 +46,8 @@ static Tensor expand_to(const Tensor& t, const Shape& shape) {
   return add(zeros(shape, DType::Float32, t.device()), t);
 }
 
-Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+Tensor sum(const Tensor& x_any, const std::vector<int64_t>& dims, bool keepdim) {
+  Tensor x = contiguous(x_any);
   check_float32(x, "sum", "the input");
   std::vector<int64_t> reduce = normalize_dims(dims, x.dim(), "sum");
   // Reduce runs of neighbouring dimensions at once, the last run first.
@@ -83,8 +84,9 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
 }
 
 // max along dim, for max and argmax (`op` names the caller in errors).
-static std::pair<Tensor, Tensor> max_along(const Tensor& x, int64_t dim, bool keepdim,
+static std::pair<Tensor, Tensor> max_along(const Tensor& x_any, int64_t dim, bool keepdim,
                                            const char* op) {
+  Tensor x = contiguous(x_any);
   check_float32(x, op, "the input");
   int64_t d = wrap_dim(dim, x.dim(), op);
   Split s = split_at(x.shape(), d, d, op);

@@ -80,9 +80,7 @@ py::capsule to_dlpack(const Tensor& t) {
   auto* context = new Export{};
   context->storage = t.storage();
   context->shape = t.shape();
-  context->strides.assign(t.shape().size(), 1);
-  for (int64_t d = t.dim() - 2; d >= 0; --d)
-    context->strides[d] = context->strides[d + 1] * t.shape()[d + 1];
+  context->strides = t.strides();  // a view exports its own strides: no copy
   DLTensor& dl = context->managed.dl_tensor;
   // The view's own first element, byte_offset 0: PyTorch ignores byte_offset (as numpy's
   // exporter notes), and would read a view from the start of its storage.
@@ -161,16 +159,9 @@ Device device_from_dl(const DLDevice& device) {
                    (device.device_type == kDLCUDA ? " (CUDA; this build has no CUDA)" : ""));
 }
 
-// Whether strides (in elements) describe a compact row-major layout; size-1 dimensions may
-// carry any stride.
-bool row_major(const DLTensor& dl) {
-  if (!dl.strides) return true;
-  int64_t expected = 1;
-  for (int32_t d = dl.ndim - 1; d >= 0; --d) {
-    if (dl.shape[d] != 1 && dl.strides[d] != expected) return false;
-    expected *= dl.shape[d];
-  }
-  return true;
+// The strides (in elements) of a DLPack tensor, row-major where it gives none.
+Shape strides_of(const DLTensor& dl, const Shape& shape) {
+  return dl.strides ? Shape(dl.strides, dl.strides + dl.ndim) : contiguous_strides(shape);
 }
 
 // A strided CPU array -> a compact copy, element by element (bytes per element: size).
@@ -211,23 +202,34 @@ Tensor from_capsule(py::capsule capsule) {
   }
   size_t size = dtype_size(dtype);
   char* base = static_cast<char*>(dl.data) + dl.byte_offset;
-  size_t nbytes = static_cast<size_t>(shape_numel(shape)) * size;
-  bool aligned = reinterpret_cast<uintptr_t>(base) % size == 0;
-  if (row_major(dl) && aligned) {
-    auto storage = Storage::wrap(base, nbytes, device, release);
-    return Tensor::from_storage(std::move(storage), shape, dtype);
+  Shape strides = strides_of(dl, shape);
+  // Shared as a view when its strides are ones a tensor can have (none negative): the
+  // storage spans up to the last element it reaches.
+  int64_t last = 0;
+  bool positive = true;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] <= 1) strides[d] = std::max<int64_t>(strides[d], 0);
+    positive = positive && strides[d] >= 0;
+    last += (shape[d] - 1) * strides[d];
   }
-  // A layout forgegrad's kernels cannot read in place: copied on the CPU, refused elsewhere.
+  bool aligned = reinterpret_cast<uintptr_t>(base) % size == 0;
+  int64_t numel = shape_numel(shape);
+  if (positive && aligned) {
+    size_t nbytes = numel == 0 ? 0 : static_cast<size_t>(last + 1) * size;
+    Tensor flat = Tensor::from_storage(Storage::wrap(base, nbytes, device, release),
+                                       {numel == 0 ? 0 : last + 1}, dtype);
+    return flat.as_strided(shape, strides, 0, "from_dlpack");
+  }
+  // A layout a tensor cannot have: copied on the CPU, refused elsewhere.
   if (!device.is_cpu()) {
     release();
-    throw ValueError("[from_dlpack] expected a C-contiguous " + device.str() +
-                     " tensor; make it contiguous first (its strides are not row-major)");
+    throw ValueError("[from_dlpack] expected a " + device.str() +
+                     " tensor without negative strides or misaligned data; copy it first");
   }
   Tensor out = Tensor::empty(shape, dtype, device);
-  if (row_major(dl))
-    std::memcpy(out.raw_data(), base, nbytes);
-  else
-    gather_strided(static_cast<char*>(out.raw_data()), base, dl, size);
+  DLTensor layout = dl;
+  layout.strides = strides.data();
+  gather_strided(static_cast<char*>(out.raw_data()), base, layout, size);
   release();
   return out;
 }

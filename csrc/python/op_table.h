@@ -61,6 +61,27 @@ FG_OP(flatten, &ops::flatten, ("input"_a, "start_dim"_a = 0, "end_dim"_a = -1),
       kMethod | kForgegrad)
 FG_OP(transpose, &ops::transpose, ("input"_a, "dim0"_a, "dim1"_a), kMethod | kForgegrad)
 
+// ---- views (metadata only: they share the input's storage) and layout
+FG_OP(_contiguous, &ops::contiguous, ("input"_a), 0)  // Tensor.contiguous
+FG_OP(permute, permute_op, ("input"_a), kMethod | kForgegrad)  // permute(input, *dims)
+FG_OP(movedim, movedim_op, ("input"_a, "source"_a, "destination"_a), kMethod | kForgegrad)
+FG_OP(swapaxes, &ops::transpose, ("input"_a, "axis0"_a, "axis1"_a), kMethod | kForgegrad)
+FG_OP(swapdims, &ops::transpose, ("input"_a, "dim0"_a, "dim1"_a), kMethod | kForgegrad)
+FG_OP(t, t_op, ("input"_a), kMethod | kForgegrad)
+FG_OP(_matrix_transpose, &ops::matrix_transpose, ("input"_a), 0)  // Tensor.mT
+FG_OP(_reverse_dims, &ops::reverse_dims, ("input"_a), 0)          // Tensor.T
+FG_OP(expand, expand_op, ("input"_a), kMethod)                    // t.expand(*sizes)
+FG_OP(expand_as, expand_as_op, ("input"_a, "other"_a), kMethod)
+FG_OP(broadcast_to, &ops::expand, ("input"_a, "size"_a), kMethod | kForgegrad)
+FG_OP(narrow, &ops::narrow, ("input"_a, "dim"_a, "start"_a, "length"_a), kMethod | kForgegrad)
+FG_OP(select, &ops::select, ("input"_a, "dim"_a, "index"_a), kMethod | kForgegrad)
+FG_OP(unsqueeze, &ops::unsqueeze, ("input"_a, "dim"_a), kMethod | kForgegrad)
+FG_OP(squeeze, squeeze_op, ("input"_a, "dim"_a = py::none()), kMethod | kForgegrad)
+FG_OP(unflatten, &ops::unflatten, ("input"_a, "dim"_a, "sizes"_a), kMethod | kForgegrad)
+FG_OP(diagonal, &ops::diagonal, ("input"_a, "offset"_a = 0, "dim1"_a = 0, "dim2"_a = 1),
+      kMethod | kForgegrad)
+FG_OP(unfold, &ops::unfold, ("input"_a, "dimension"_a, "size"_a, "step"_a), kMethod)
+
 // ---- matmul, linear, the raw GEMM
 FG_OP(matmul, &ops::matmul, ("input"_a, "other"_a), kMethod | kForgegrad)
 // activation=None | "relu": forgegrad's extension, the ReLU fused into the GEMM.

@@ -108,7 +108,33 @@ Tensor reshape_op(const Tensor& x, const py::args& shape) {
   return ops::reshape(x, parse_shape(shape));
 }
 Tensor view_op(const Tensor& x, const py::args& shape) {
-  return ops::reshape(x, parse_shape(shape), "view");
+  return ops::view(x, parse_shape(shape));
+}
+// permute(2, 0, 1) and permute((2, 0, 1)) alike; expand likewise (-1 keeps a size).
+Tensor permute_op(const Tensor& x, const py::args& dims) {
+  return ops::permute(x, parse_shape(dims));
+}
+Tensor expand_op(const Tensor& x, const py::args& sizes) {
+  return ops::expand(x, parse_shape(sizes));
+}
+Tensor expand_as_op(const Tensor& x, const Tensor& other) { return ops::expand(x, other.shape()); }
+Tensor t_op(const Tensor& x) {
+  FG_CHECK(x.dim() <= 2, RuntimeError,
+           "[t] expects a tensor with <= 2 dimensions, but self is " << x.dim() << "D");
+  return ops::reverse_dims(x);
+}
+// An int or a sequence of ints: movedim's source and destination, squeeze's dim.
+static std::vector<int64_t> int_list(const py::object& dims, const char* op) {
+  if (py::isinstance<py::int_>(dims)) return {dims.cast<int64_t>()};
+  FG_CHECK(py::isinstance<py::tuple>(dims) || py::isinstance<py::list>(dims), TypeError,
+           "[" << op << "] expected an int or a sequence of ints, got " << type_name(dims));
+  return dims.cast<std::vector<int64_t>>();
+}
+Tensor movedim_op(const Tensor& x, py::object source, py::object destination) {
+  return ops::movedim(x, int_list(source, "movedim"), int_list(destination, "movedim"));
+}
+Tensor squeeze_op(const Tensor& x, py::object dim) {
+  return ops::squeeze(x, dim.is_none() ? std::nullopt : std::optional(int_list(dim, "squeeze")));
 }
 
 Tensor linear_op(const Tensor& x, const Tensor& weight, py::object bias, py::object activation) {

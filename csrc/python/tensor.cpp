@@ -48,21 +48,37 @@ static bool native_byte_order(const py::array& array) {
   return array.dtype().attr("isnative").cast<bool>();
 }
 
-// Shares the array's memory when it is C-contiguous, aligned, writeable (a tensor's memory
-// can be written through it) and in this machine's byte order; else copies it.
+// Shares the array's memory, strides included (a view of it stays a view), when it is
+// aligned, writeable (a tensor's memory can be written through it) and in this machine's
+// byte order; else copies it. Negative strides are refused, as PyTorch does.
 static Tensor from_numpy(const py::array& array) {
   DType dtype = dtype_of_array(array, "from_numpy");
-  bool shareable = native_byte_order(array) && (array.flags() & py::array::c_style) &&
-                   array.writeable() &&
-                   reinterpret_cast<uintptr_t>(array.data()) % dtype_size(dtype) == 0;
+  int64_t size = static_cast<int64_t>(dtype_size(dtype));
+  Shape strides(array.ndim());
+  int64_t last = 0;  // the last element's offset, in elements
+  bool whole_elements = true;
+  for (py::ssize_t d = 0; d < array.ndim(); ++d) {
+    FG_CHECK(array.strides(d) >= 0 || array.shape(d) <= 1, ValueError,
+             "[from_numpy] at least one stride in the given numpy array is negative, which is "
+             "not supported; copy the array first (np.ascontiguousarray or array.copy())");
+    whole_elements = whole_elements && array.strides(d) % size == 0;
+    strides[d] = array.strides(d) < 0 ? 0 : array.strides(d) / size;  // size <= 1 then
+    last += (array.shape(d) - 1) * strides[d];
+  }
+  bool shareable = native_byte_order(array) && whole_elements && array.writeable() &&
+                   reinterpret_cast<uintptr_t>(array.data()) % size == 0;
   if (!shareable) return copy_from_numpy(array);
+  Shape shape = shape_of_array(array);
+  if (array.size() == 0) return copy_from_numpy(array);  // nothing to share
+  size_t nbytes = static_cast<size_t>(last + 1) * size;
   PyObject* owner = array.ptr();
   Py_INCREF(owner);
-  auto storage = Storage::wrap(const_cast<void*>(array.data()), array.nbytes(), Device{}, [owner] {
+  auto storage = Storage::wrap(const_cast<void*>(array.data()), nbytes, Device{}, [owner] {
     py::gil_scoped_acquire gil;  // the last reference may drop in a GIL-free backward
     Py_DECREF(owner);
   });
-  return Tensor::from_storage(std::move(storage), shape_of_array(array), dtype);
+  Tensor flat = Tensor::from_storage(std::move(storage), {last + 1}, dtype);
+  return flat.as_strided(shape, strides, 0, "from_numpy");
 }
 
 // A copy into forgegrad's own aligned storage.
@@ -82,16 +98,14 @@ static py::array to_numpy(const Tensor& t) {
            "tensor.detach().numpy()");
   FG_CHECK(t.device().is_cpu(), TypeError,
            "[numpy] can't convert a " << t.device().str() << " tensor to numpy; call .cpu() first");
+  // The tensor's own strides: the array shares its memory, views included, as in PyTorch.
   std::vector<py::ssize_t> strides(t.dim());
-  py::ssize_t stride = static_cast<py::ssize_t>(dtype_size(t.dtype()));
-  for (int64_t d = t.dim() - 1; d >= 0; --d) {
-    strides[d] = stride;
-    stride *= t.shape()[d];
-  }
+  for (int64_t d = 0; d < t.dim(); ++d)
+    strides[d] = static_cast<py::ssize_t>(t.strides()[d] * dtype_size(t.dtype()));
   // The capsule keeps the storage alive as long as the array.
   auto* keep = new std::shared_ptr<Storage>(t.storage());
   py::capsule owner(keep, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
-  return py::array(numpy_dtype(t.dtype(), "numpy"), t.shape(), strides, t.raw_data(), owner);
+  return py::array(numpy_dtype(t.dtype(), "numpy"), t.shape(), strides, t.strided_data(), owner);
 }
 
 // _move_to_(tensors, device): leaves' values (and their .grad) moved to another device in
@@ -108,12 +122,13 @@ static void move_to_(const std::vector<Tensor>& tensors, const py::object& devic
   for (auto& [t, moved] : moves) {
     t.impl()->storage = moved.storage();
     t.impl()->offset = moved.storage_offset();
+    t.impl()->strides = moved.strides();
   }
 }
 
 void* exported_data(const Tensor& t) {
   t.storage()->forget_index_bounds();
-  return t.raw_data();
+  return t.strided_data();
 }
 
 // CUDA tensors describe their memory to CuPy, Numba and others (version 3 of the protocol;
@@ -130,7 +145,9 @@ static py::dict cuda_array_interface(const Tensor& t) {
   interface["shape"] = py::tuple(py::cast(t.shape()));
   interface["typestr"] = numpy_dtype(t.dtype(), "__cuda_array_interface__").attr("str");
   interface["data"] = py::make_tuple(reinterpret_cast<uintptr_t>(exported_data(t)), false);
-  interface["strides"] = py::none();  // C-contiguous
+  py::list strides;  // in bytes; None means C-contiguous
+  for (int64_t stride : t.strides()) strides.append(stride * int64_t(dtype_size(t.dtype())));
+  interface["strides"] = t.is_contiguous() ? py::object(py::none()) : py::object(py::tuple(strides));
   interface["version"] = 3;
   interface["stream"] = 1;
   return interface;
@@ -200,31 +217,79 @@ static Tensor index_array(const py::object& key, const Tensor& t) {
   return copy_from_numpy(array.attr("astype")("int64").cast<py::array>());
 }
 
+// An index that selects by values (a Tensor, list or array: advanced indexing), rather than
+// by position (an int, slice, None or Ellipsis: basic indexing, always a view).
+static bool is_advanced(const py::object& item) {
+  return py::isinstance<Tensor>(item) || py::isinstance<py::array>(item) ||
+         py::isinstance<py::list>(item) || py::isinstance<py::tuple>(item);
+}
+
+// Basic indexing, numpy's rules: an int selects (the dim goes), a slice narrows with a
+// positive step, None inserts a dim of size 1, Ellipsis stands for the dims not named.
+static Tensor basic_index(const Tensor& t, const std::vector<py::object>& items) {
+  int64_t named = 0;  // dims the items consume
+  bool ellipsis = false;
+  for (const py::object& item : items) {
+    if (item.is(py::ellipsis())) {
+      FG_CHECK(!ellipsis, IndexError, "[index] an index can only have a single ellipsis ('...')");
+      ellipsis = true;
+    } else if (!item.is_none()) {
+      ++named;
+    }
+  }
+  FG_CHECK(named <= t.dim(), IndexError,
+           "[index] too many indices for a tensor of dimension " << t.dim() << " (got " << named
+                                                                  << ")");
+  Tensor out = t;
+  int64_t dim = 0;         // the dim of `out` the next item applies to
+  int64_t source_dim = 0;  // and the dim of t it came from, for errors
+  for (const py::object& item : items) {
+    if (item.is(py::ellipsis())) {
+      dim += t.dim() - named;
+      source_dim += t.dim() - named;
+    } else if (item.is_none()) {
+      out = ops::unsqueeze(out, dim++);
+    } else if (py::isinstance<py::slice>(item)) {
+      py::ssize_t start, stop, step, length;
+      item.cast<py::slice>().compute(out.shape()[dim], &start, &stop, &step, &length);
+      FG_CHECK(step > 0, ValueError, "[index] slice steps must be positive, got " << step);
+      out = ops::slice(out, dim++, start, stop, step);
+      ++source_dim;
+    } else if (py::isinstance<py::bool_>(item)) {
+      throw TypeError("[index] boolean indices are not supported");
+    } else if (py::hasattr(item, "__index__")) {  // int, numpy integer scalars
+      int64_t index = index_value(item, out), size = out.shape()[dim];
+      FG_CHECK(index >= -size && index < size, IndexError,
+               "[index] index " << index << " is out of bounds for dimension " << source_dim
+                                << " with size " << size);
+      out = ops::select(out, dim, index);
+      ++source_dim;
+    } else {
+      throw TypeError("[index] expected an int, a slice, None, Ellipsis or integer indices, got " +
+                      type_name(item));
+    }
+  }
+  return out;
+}
+
+// t[key]: the key is split into its items, each basic (a view) or advanced (a gather). Only a
+// single advanced item, on the first axis, is supported so far.
 static Tensor get_item(const Tensor& t, const py::object& key) {
+  std::vector<py::object> items;
   if (py::isinstance<py::tuple>(key)) {
-    py::tuple items = key.cast<py::tuple>();
-    FG_CHECK(items.size() == 1, IndexError,
-             "[index] only the first axis can be indexed, got " << items.size() << " indices");
-    // Inside an index tuple a tuple is a list of indices, as in numpy and PyTorch.
-    if (py::isinstance<py::tuple>(items[0])) return ops::index_select(t, index_array(items[0], t));
-    return get_item(t, items[0]);
+    for (py::handle item : key.cast<py::tuple>()) items.push_back(py::reinterpret_borrow<py::object>(item));
+  } else {
+    items.push_back(key);
   }
-  if (py::isinstance<py::bool_>(key))
-    throw TypeError("[index] boolean indices are not supported");
-  if (py::isinstance<py::slice>(key)) {
-    FG_CHECK(t.dim() > 0, IndexError, "[index] cannot slice a 0-d tensor");
-    py::ssize_t start, stop, step, length;
-    key.cast<py::slice>().compute(t.shape()[0], &start, &stop, &step, &length);
-    FG_CHECK(step > 0, ValueError, "[index] slice steps must be positive, got " << step);
-    return ops::slice(t, start, stop, step);
-  }
-  if (py::isinstance<Tensor>(key)) return ops::index_select(t, key.cast<Tensor>());
-  bool sequence = py::isinstance<py::array>(key) || py::isinstance<py::list>(key);
-  if (!sequence && py::hasattr(key, "__index__"))  // int, numpy integer scalars
-    return ops::select(t, index_value(key, t));
-  FG_CHECK(sequence, TypeError,
-           "[index] expected an int, a slice or integer indices, got " << type_name(key));
-  return ops::index_select(t, index_array(key, t));
+  size_t advanced = 0;
+  for (const py::object& item : items) advanced += is_advanced(item);
+  if (advanced == 0) return basic_index(t, items);
+  FG_CHECK(items.size() == 1, IndexError,
+           "[index] an index of tensors, lists or arrays (advanced indexing) is supported only "
+           "alone, on the first axis");
+  const py::object& index = items[0];
+  if (py::isinstance<Tensor>(index)) return ops::index_select(t, index.cast<Tensor>());
+  return ops::index_select(t, index_array(index, t));
 }
 
 void bind_tensor(py::module_& m) {
@@ -279,8 +344,6 @@ void bind_tensor(py::module_& m) {
                     })
       .def_property_readonly("grad_fn", &Tensor::grad_fn)
       .def_property_readonly("is_leaf", &Tensor::is_leaf)
-      .def_property_readonly("_copy_of_view",
-                             [](const Tensor& t) { return t.impl()->copy_of_view; })
       .def("backward",
            [](const Tensor& t, const py::object& gradient, bool retain_graph) {
              Tensor g = optional_tensor(gradient, "backward", "gradient");
@@ -294,7 +357,8 @@ void bind_tensor(py::module_& m) {
         FG_CHECK(gpu_or_cpu.numel() == 1, ValueError,
                  "[item] only one-element tensors can be converted to a Python scalar, got shape "
                      << gpu_or_cpu.shape());
-        Tensor t = ops::to_device(gpu_or_cpu.detach(), Device{});  // the value, on the host
+        // the value, on the host
+        Tensor t = ops::to_device(ops::contiguous(gpu_or_cpu.detach()), Device{});
         return dispatch_dtype(t.dtype(), "item", [&](auto tag) -> py::object {
           using T = typename decltype(tag)::type;
           T value = *t.data<T>();
@@ -304,7 +368,12 @@ void bind_tensor(py::module_& m) {
         });
       })
       .def_property_readonly("__cuda_array_interface__", &cuda_array_interface)
-      .def("_storage_offset", &Tensor::storage_offset)
+      .def("storage_offset", &Tensor::storage_offset)
+      .def("is_contiguous", &Tensor::is_contiguous)
+      .def("stride", [](const Tensor& t, py::object dim) -> py::object {
+        if (dim.is_none()) return py::tuple(py::cast(t.strides()));
+        return py::int_(t.stride(dim.cast<int64_t>()));
+      }, py::arg("dim") = py::none())
       .def("_data_ptr",
            [](const Tensor& t) { return reinterpret_cast<uintptr_t>(exported_data(t)); })
       .def("__array__", [](const Tensor& t, py::object dtype, py::object copy) {

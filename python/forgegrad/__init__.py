@@ -16,7 +16,7 @@ from .random import get_rng_state, set_rng_state
 
 __version__ = _C.__version__
 
-# ---- dtypes and type promotion (the op table absorbs promote_types, result_type, can_cast)
+# ---- dtypes and type promotion
 from ._C import promote_types, result_type, can_cast  # noqa: E402
 float32 = _C.dtype.float32
 float64 = _C.dtype.float64

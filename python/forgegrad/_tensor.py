@@ -85,11 +85,6 @@ def _in_place(op, name, takes_alpha=False, augmented=False):
             raise RuntimeError(f"[{name}] would change a tensor of a recorded graph in place, "
                                "which autograd does not record; write the out-of-place form "
                                "(y = y + x), or use forgegrad.no_grad()")
-        if self._copy_of_view:
-            raise RuntimeError(f"[{name}] this tensor is a copy (forgegrad's transpose and "
-                               "stepped slices copy where PyTorch returns views), so writing "
-                               "into it would not change the tensor it came from; clone() it "
-                               "to write into a copy of your own")
         result = op(self, other)
         if result.shape != self.shape or result.dtype != self.dtype:
             raise ValueError(f"[{name}] the result (shape {result.shape}, {result.dtype}) "
@@ -105,7 +100,7 @@ _METHODS = {
     "__str__": _repr,
     "tolist": lambda self: _numpy_values(self).tolist(),
     "to": _to,
-    # ---- dtype methods (the op table absorbs them)
+    # ---- dtype conversions
     "float": lambda self: _C._to_dtype(self, _C.dtype.float32),
     "double": lambda self: _C._to_dtype(self, _C.dtype.float64),
     "half": lambda self: _C._to_dtype(self, _C.dtype.float16),
@@ -121,16 +116,17 @@ _METHODS = {
     "element_size": lambda self: self.dtype.itemsize,
     "cpu": lambda self: _C._to_device(self, "cpu"),
     "cuda": lambda self, device="cuda": _C._to_device(self, device),
-    # Every forgegrad tensor is contiguous; where PyTorch's contiguous() would copy a view,
-    # this gives a copy too, one that may be written.
-    "contiguous": lambda self: self.clone() if self._copy_of_view else self,
     "__deepcopy__": lambda self, memo: _deepcopy(self, memo),
     "__iter__": lambda self: _iter(self),
     "data": property(lambda self: self.detach(), lambda self, value: _set_data(self, value)),
     "__bool__": lambda self: builtins.bool(_single_value(self, "bool")),
     "__float__": lambda self: float(_single_value(self, "float")),
     "__int__": lambda self: int(_single_value(self, "int")),
-    "T": property(lambda self: _transpose_2d(self)),
+    # T reverses every dim (deprecated by PyTorch beyond 2-D, still given); mT swaps the last two.
+    "T": property(lambda self: _C._reverse_dims(self)),
+    # self itself when already contiguous, as PyTorch (the op would give a new handle)
+    "contiguous": lambda self: self if self.is_contiguous() else _C._contiguous(self),
+    "mT": property(lambda self: _C._matrix_transpose(self)),
     "fill_": lambda self, value: _fill(self, value),
     "zero_": lambda self: _C._fill_(self, 0.0),
     "copy_": functools.partialmethod(_C._copy_),
@@ -212,13 +208,6 @@ def _deepcopy(self, memo):
     if self.grad is not None:
         out.grad = self.grad.clone()
     return out
-
-
-def _transpose_2d(self):
-    if self.ndim > 2:
-        raise ValueError(f"[T] expects a tensor of at most 2 dimensions, got shape {self.shape}; "
-                         "use transpose(dim0, dim1)")
-    return self if self.ndim < 2 else _C.transpose(self, 0, 1)
 
 
 def _install():

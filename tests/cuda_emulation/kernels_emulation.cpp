@@ -463,17 +463,34 @@ void check_random() {
 }
 
 void check_layout() {
-  const int64_t outer = 2, A = 3, middle = 4, B = 5, inner = 3,
-                size = outer * A * middle * B * inner;
+  const int64_t size = 2 * 3 * 4 * 5 * 3;
   std::vector<float> x = random_values(size);
-  expect_parity<float>("swap_axes float", size, kExact, [&](bool gpu, float* y) {
-    FG_EITHER(gpu, swap_axes, y, x.data(), outer, A, middle, B, inner);
-  });
   std::vector<uint8_t> bytes(size);
   for (int64_t k = 0; k < size; ++k) bytes[k] = uint8_t(k * 31);
-  expect_parity<uint8_t>("swap_axes uint8", size, kExact, [&](bool gpu, uint8_t* y) {
-    FG_EITHER(gpu, swap_axes, y, bytes.data(), outer, A, middle, B, inner);
-  });
+  std::vector<uint16_t> halves(size);
+  for (int64_t k = 0; k < size; ++k) halves[k] = uint16_t(k * 977);
+  std::vector<int64_t> longs(size);
+  for (int64_t k = 0; k < size; ++k) longs[k] = k * 1000003 - 7;
+  // x (2, 3, 4, 5, 3) with its dims reversed, into a row-major (3, 5, 4, 3, 2); then rows
+  // of 7 elements read with a stride of 2 and repeated 4 times (a stride 0).
+  const int64_t permuted_shape[] = {3, 5, 4, 3, 2}, permuted_strides[] = {1, 3, 15, 60, 180};
+  const int64_t permuted_dst[] = {120, 24, 6, 2, 1};
+  const int64_t repeat_shape[] = {4, 7}, repeat_src[] = {0, 2}, repeat_dst[] = {7, 1};
+  auto check_size = [&](const char* name, auto* values) {
+    using T = std::remove_pointer_t<decltype(values)>;
+    expect_parity<T>(std::string("strided_copy permute ") + name, size, kExact,
+                     [&](bool gpu, T* y) {
+                       FG_EITHER(gpu, strided_copy, y, values, sizeof(T), permuted_shape,
+                                 permuted_dst, permuted_strides, 5);
+                     });
+    expect_parity<T>(std::string("strided_copy repeat ") + name, 28, kExact, [&](bool gpu, T* y) {
+      FG_EITHER(gpu, strided_copy, y, values, sizeof(T), repeat_shape, repeat_dst, repeat_src, 2);
+    });
+  };
+  check_size("1 byte", bytes.data());
+  check_size("2 bytes", halves.data());
+  check_size("4 bytes", x.data());
+  check_size("8 bytes", longs.data());
   std::vector<int64_t> indices = {4, 0, 9, 4, 1, 9, 9};
   const int64_t n = static_cast<int64_t>(indices.size());
   // Rows of 3 floats, and rows of 3 and 6 bytes (gathers that cannot move 4-byte words).

@@ -181,6 +181,15 @@ struct DeviceKernel {
     }                                                               \
   } while (0)
 
+// ---- float16 and bfloat16: storage types ----
+// An op on them computes in float32 and rounds its result back once (as PyTorch's CPU ops
+// do); other dtypes reach op unchanged. to_dtype is recorded, so gradients flow through.
+template <typename Op>
+Tensor with_float32_compute(const Tensor& x, Op&& op) {
+  if (x.dtype() != DType::Float16 && x.dtype() != DType::BFloat16) return op(x);
+  return to_dtype(op(to_dtype(x, DType::Float32)), x.dtype());
+}
+
 // ---- checks shared by the ops ----
 void check_float32(const Tensor& x, const char* op, const char* name);
 void check_same_device(const Tensor& a, const Tensor& b, const char* op);

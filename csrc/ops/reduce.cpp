@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/dispatch.h"
 #include "core/error.h"
 #include "kernels.h"
 #include "ops/ops.h"
@@ -41,36 +42,49 @@ static Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& dims,
   return out;
 }
 
-// Broadcasts t (x's shape with reduced dims kept as 1) back to `shape`.
-static Tensor expand_to(const Tensor& t, const Shape& shape) {
-  return add(zeros(shape, DType::Float32, t.device()), t);
-}
+// The dtype a sum gives: x's own for floating x, int64 for integers and bool (as PyTorch).
+static DType sum_dtype(DType dtype) { return is_floating(dtype) ? dtype : DType::Int64; }
 
 Tensor sum(const Tensor& x_any, const std::vector<int64_t>& dims, bool keepdim) {
-  Tensor x = contiguous(x_any);
-  check_float32(x, "sum", "the input");
-  std::vector<int64_t> reduce = normalize_dims(dims, x.dim(), "sum");
-  // Reduce runs of neighbouring dimensions at once, the last run first.
-  Tensor current = x;
-  for (size_t end = reduce.size(); end > 0;) {
-    size_t begin = end - 1;
-    while (begin > 0 && reduce[begin - 1] == reduce[begin] - 1) --begin;
-    Split s = split_at(current.shape(), reduce[begin], reduce[end - 1], "sum");
-    Shape kept = current.shape();
-    for (size_t i = begin; i < end; ++i) kept[reduce[i]] = 1;
-    Tensor next = empty(kept, DType::Float32, x.device());
-    FG_LAUNCH(sum_forward, next.device(), next.data<float>(), current.data<float>(), s.outer, s.n,
-              s.inner);
-    current = next;
-    end = begin;
-  }
-  Tensor out = current.same(x) ? clone(x).detach() : current.detach();
-  out = out.alias(reduced_shape(x.shape(), reduce, keepdim));
-  record(out, "sum", {x}, [shape = x.shape(), kept = reduced_shape(x.shape(), reduce, true)](
-                              const Tensor& dout) {
-    return std::vector<Tensor>{expand_to(reshape(dout, kept), shape)};
+  return with_float32_compute(x_any, [&](const Tensor& x_math) {
+    Tensor x = contiguous(x_math);
+    std::vector<int64_t> reduce = normalize_dims(dims, x.dim(), "sum");
+    DType out_dtype = sum_dtype(x.dtype());
+    // Reduce runs of neighbouring dimensions at once, the last run first; after the first
+    // run the partial sums are already of the output's dtype.
+    Tensor current = x;
+    for (size_t end = reduce.size(); end > 0;) {
+      size_t begin = end - 1;
+      while (begin > 0 && reduce[begin - 1] == reduce[begin] - 1) --begin;
+      Split s = split_at(current.shape(), reduce[begin], reduce[end - 1], "sum");
+      Shape kept = current.shape();
+      for (size_t i = begin; i < end; ++i) kept[reduce[i]] = 1;
+      Tensor next = empty(kept, out_dtype, x.device());
+      dispatch_dtype(current.dtype(), "sum", [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
+          throw RuntimeError("[sum] float16 and bfloat16 are summed in float32");
+        } else if constexpr (std::is_floating_point_v<T>) {
+          FG_LAUNCH(sum_forward, next.device(), next.data<T>(), current.data<T>(), s.outer, s.n,
+                    s.inner);
+        } else {
+          FG_LAUNCH(sum_forward, next.device(), next.data<int64_t>(), current.data<T>(), s.outer,
+                    s.n, s.inner);
+        }
+      });
+      current = next;
+      end = begin;
+    }
+    Tensor out = current.same(x) ? to_dtype(clone(x), out_dtype).detach() : current.detach();
+    out = out.alias(reduced_shape(x.shape(), reduce, keepdim));
+    if (!is_floating(x.dtype())) return out;
+    // The gradient: dout broadcast back over the reduced dimensions.
+    record(out, "sum", {x}, [shape = x.shape(), kept = reduced_shape(x.shape(), reduce, true)](
+                                const Tensor& dout) {
+      return std::vector<Tensor>{contiguous(expand(reshape(dout, kept), shape))};
+    });
+    return out;
   });
-  return out;
 }
 
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {

@@ -171,11 +171,20 @@ FG_HOST_DEVICE inline bool exponent_fits_float32(double exponent) {
 
 template <typename T>
 struct Pow {
-  double exponent;
+  double exponent;  // on integers a whole number >= 0 (the op checks): squaring, wrapping
   FG_HOST_DEVICE T operator()(T x) const {
-    if constexpr (std::is_same_v<T, float>)
-      if (exponent_fits_float32(exponent)) return powf(x, static_cast<float>(exponent));
-    return static_cast<T>(pow(static_cast<double>(x), exponent));
+    if constexpr (kWrapsAround<T>) {
+      WrapUnsigned<T> result = 1, base = WrapUnsigned<T>(x);
+      for (uint64_t e = static_cast<uint64_t>(exponent); e != 0; e >>= 1) {
+        if (e & 1) result = static_cast<WrapUnsigned<T>>(result * base);
+        base = static_cast<WrapUnsigned<T>>(base * base);
+      }
+      return static_cast<T>(result);
+    } else {
+      if constexpr (std::is_same_v<T, float>)
+        if (exponent_fits_float32(exponent)) return powf(x, static_cast<float>(exponent));
+      return static_cast<T>(pow(static_cast<double>(x), exponent));
+    }
   }
 };
 // d(x ** e)/dx = e * x ** (e - 1); 0 where e is 0, as in PyTorch.

@@ -35,7 +35,8 @@ void binary(BinaryOp op, T* out, const T* a, const T* b, const int64_t* shape,
 template <typename T>
 void compare(CompareOp op, bool* out, const T* a, const T* b, const int64_t* shape,
              const int64_t* a_strides, const int64_t* b_strides, int ndim);
-// x (n) -> y (n), and dy (n) -> dx (n): float and double; neg and abs every arithmetic type.
+// x (n) -> y (n), and dy (n) -> dx (n): float and double; neg, abs, pow_forward (a whole
+// exponent >= 0 on integers, wrapping) and clamp_forward (bounds within T) every arithmetic type.
 template <typename T>
 void neg_forward(T* y, const T* x, int64_t n);
 template <typename T>

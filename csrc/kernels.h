@@ -66,22 +66,22 @@ FG_HOST_DEVICE inline bool is_class(int64_t target, int64_t C) { return target >
   template void compare<bool>(CompareOp, bool*, const bool*, const bool*, const int64_t*, \
                               const int64_t*, const int64_t*, int);
 
-#define FG_INSTANTIATE_NEG_ABS_FOR(T)             \
-  template void neg_forward<T>(T*, const T*, int64_t); \
-  template void abs_forward<T>(T*, const T*, int64_t);
+#define FG_INSTANTIATE_ARITHMETIC_UNARY_FOR(T)                             \
+  template void neg_forward<T>(T*, const T*, int64_t);                      \
+  template void abs_forward<T>(T*, const T*, int64_t);                      \
+  template void pow_forward<T>(T*, const T*, double, int64_t);              \
+  template void clamp_forward<T>(T*, const T*, double, double, int64_t);
 #define FG_INSTANTIATE_UNARY_FOR(T)                                                         \
   template void exp_forward<T>(T*, const T*, int64_t);                                     \
   template void log_forward<T>(T*, const T*, int64_t);                                     \
   template void log1p_forward<T>(T*, const T*, int64_t);                                   \
   template void sqrt_forward<T>(T*, const T*, int64_t);                                    \
   template void abs_backward<T>(T*, const T*, const T*, int64_t);                          \
-  template void pow_forward<T>(T*, const T*, double, int64_t);                             \
   template void pow_backward<T>(T*, const T*, const T*, double, int64_t);                  \
-  template void clamp_forward<T>(T*, const T*, double, double, int64_t);                   \
   template void clamp_backward<T>(T*, const T*, const T*, double, double, int64_t);        \
   template void add_inplace<T>(T*, const T*, int64_t);
 #define FG_INSTANTIATE_UNARY()                               \
-  FG_ARITHMETIC_TYPES(FG_INSTANTIATE_NEG_ABS_FOR)       \
+  FG_ARITHMETIC_TYPES(FG_INSTANTIATE_ARITHMETIC_UNARY_FOR)       \
   FG_FLOATING_TYPES(FG_INSTANTIATE_UNARY_FOR)
 
 #define FG_INSTANTIATE_ACTIVATIONS_FOR(T)                                       \

@@ -131,6 +131,34 @@ def assert_close(got, ref, rtol=FWD_RTOL, atol=None, what="result"):
 
 
 # ------------------------------------------------------------------------------ checks
+def gradcheck(fn, *arrays, device="cpu", eps=1e-6, rtol=1e-6, atol=1e-7, max_checks=60):
+    """fn's backward in float64 against central differences of fn itself: the arrays become
+    float64 tensors that require grad, out.backward(g) for a random g, and each input's
+    gradient is compared with (sum(fn(x + eps) * g) - sum(fn(x - eps) * g)) / (2 eps) at up
+    to max_checks random elements (float64 differences are good to ~1e-9 of the loss)."""
+    xs = [np.asarray(a, dtype=np.float64) for a in arrays]
+    ts = [as_tensor(x, device, requires_grad=True) for x in xs]
+    out = fn(*ts)
+    g = RNG.uniform(-1.0, 1.0, size=tuple(out.shape))
+    out.backward(as_tensor(g, device))
+
+    def loss(values):
+        return float(np.sum(to_numpy(fn(*[as_tensor(v, device) for v in values])) * g))
+
+    for i, t in enumerate(ts):
+        assert t.grad is not None, f"input {i}: .grad is None after backward"
+        got = to_numpy(t.grad).reshape(-1)
+        n = xs[i].size
+        idx = np.arange(n) if n <= max_checks else RNG.choice(n, max_checks, replace=False)
+        num = np.empty(len(idx))
+        for j, k in enumerate(idx):
+            plus, minus = [x.copy() for x in xs], [x.copy() for x in xs]
+            plus[i].reshape(-1)[k] += eps
+            minus[i].reshape(-1)[k] -= eps
+            num[j] = (loss(plus) - loss(minus)) / (2 * eps)
+        assert_close(got[idx], num, rtol=rtol, atol=atol, what=f"float64 grad of input {i}")
+
+
 def check_forward(fg_fn, np_fn, *shapes, device="cpu", rtol=FWD_RTOL, atol=None,
                   domain=(-2.0, 2.0), domains=None, avoid=(), distinct=False, inputs=None):
     """fg_fn(*tensors) in float32 against np_fn(*arrays) in float64. Returns the output."""

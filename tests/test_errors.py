@@ -37,25 +37,10 @@ def test_binary_shape_mismatch(op, shapes, device):
         BIN[op](f32(shapes[0], device), f32(shapes[1], device))
 
 
-@pytest.mark.parametrize("op", list(BIN))
-def test_binary_needs_float32(op, device):
-    x = f32((3,), device)
-    i = i64([1, 2, 3], device)
-    b = as_tensor(np.array([True, False, True]), device)
-    for a, c in ((i, x), (x, i), (i, i), (b, x), (x, b)):
-        with pytest.raises(TypeError, match=op):
-            BIN[op](a, c)
-    with pytest.raises(TypeError):
-        BIN[op](i, 2)
-    with pytest.raises(TypeError):
-        BIN[op](2.0, i)
-
-
 def test_unary_needs_float32(device):
     i = i64([1, 2, 3], device)
-    for name, fn in [("neg", lambda t: -t), ("exp", fg.exp), ("log", fg.log), ("sqrt", fg.sqrt),
-                     ("abs", fg.abs), ("pow", lambda t: t ** 2.0),
-                     ("clamp", lambda t: t.clamp(min=0.0)), ("relu", F.relu),
+    # the element math promotes integers (tests/test_promotion_ops.py); these do not yet
+    for name, fn in [("relu", F.relu),
                      ("tanh", F.tanh), ("sigmoid", F.sigmoid), ("gelu", F.gelu),
                      ("silu", F.silu), ("leaky_relu", F.leaky_relu),
                      ("softmax", lambda t: F.softmax(t, 0)),
@@ -89,10 +74,6 @@ def test_clamp_needs_a_bound(device):
 
 def test_compare_errors(device):
     x = f32((3,), device)
-    with pytest.raises(TypeError):
-        x < i64([1, 2, 3], device)
-    with pytest.raises(TypeError):
-        i64([1, 2, 3], device) == x
     with pytest.raises(ValueError):
         x < f32((4,), device)
 
@@ -101,7 +82,7 @@ def test_compare_errors(device):
 @pytest.mark.parametrize("sa,sb", [
     ((7,), (5,)), ((7,), (5, 3)), ((3, 7), (5,)), ((), (3,)), ((3, 3), ()),
     ((7, 33), (32, 5)), ((2, 3, 4), (3, 4, 5)),
-    ((2, 3, 4), (2, 5, 6)), ((2, 3, 4), (5, 6)), ((2, 2, 3, 4), (2, 2, 4, 5)),
+    ((2, 3, 4), (2, 5, 6)), ((2, 3, 4), (5, 6)), ((2, 2, 3, 4), (3, 2, 4, 5)),
     ((2, 3), (2, 4, 5)), ((3, 4), (5, 4)),
 ], ids=str)
 def test_matmul_shapes(sa, sb, device):

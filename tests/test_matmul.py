@@ -10,8 +10,8 @@ import forgegrad as fg
 import forgegrad.nn.functional as F
 from forgegrad import _C
 
-from helpers import (as_tensor, assert_close, check_backward, check_forward, make_input,
-                     to_numpy)
+from helpers import (as_tensor, assert_close, check_backward, check_forward, gradcheck,
+                     make_input, to_numpy)
 
 ODD = [1, 7, 33, 129]
 ISAS = ["scalar", "avx2", "avx512"]
@@ -110,6 +110,152 @@ def test_matmul_hypothesis(m, k, n, batch, device):
     check_forward(lambda a, b: a @ b, _matmul_np, sa, (k, n), device=device, atol=_gemm_atol(k))
     check_backward(lambda a, b: a @ b, _matmul_np, sa, (k, n), device=device,
                    atol=_gemm_atol(max(m, k, n)), max_checks=25)
+
+
+# ------------------------------------------------- any rank, broadcast batches, views
+RANK_SHAPES = [
+    ((4,), (4,)), ((3, 4), (4,)), ((4,), (4, 5)), ((4,), (2, 4, 5)), ((2, 3, 4), (4,)),
+    ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)), ((2, 1, 3, 4), (5, 4, 6)),
+    ((2, 5, 3, 4), (5, 4, 6)), ((1, 3, 4), (2, 1, 4, 5)), ((2, 2, 3, 4), (2, 2, 4, 3)),
+    ((4,), (3, 2, 4, 1)), ((3, 1, 1, 4), (2, 4, 2)),
+]
+
+
+@pytest.mark.parametrize("sa,sb", RANK_SHAPES, ids=str)
+def test_matmul_ranks(sa, sb, device):
+    check_forward(lambda a, b: a @ b, _matmul_np, sa, sb, device=device, atol=_gemm_atol(4))
+    gradcheck(fg.matmul, make_input(sa), make_input(sb), device=device)
+
+
+# Views of a (4, 6, 6) tensor, as forgegrad and as numpy spell them.
+VIEWS = {
+    "transposed": (lambda t: t.mT, lambda a: a.swapaxes(-1, -2)),                    # (4, 6, 6)
+    "permuted": (lambda t: t.permute(1, 0, 2), lambda a: a.transpose(1, 0, 2)),      # (6, 4, 6)
+    "sliced rows": (lambda t: t[:, 1:5], lambda a: a[:, 1:5]),                       # (4, 4, 6)
+    "stepped": (lambda t: t[:, ::2, ::2], lambda a: a[:, ::2, ::2]),                 # (4, 3, 3)
+    "expanded": (lambda t: t[:1].expand(4, 6, 6),
+                 lambda a: np.broadcast_to(a[:1], (4, 6, 6))),                       # (4, 6, 6)
+    "column slice": (lambda t: t[..., 1:4], lambda a: a[..., 1:4]),                  # (4, 6, 3)
+    "batch transposed": (lambda t: t.transpose(0, 2), lambda a: a.transpose(2, 1, 0)),  # (6, 6, 4)
+}
+
+
+@pytest.mark.parametrize("left,right", [
+    ("transposed", "transposed"), ("transposed", "expanded"), ("sliced rows", "transposed"),
+    ("expanded", "expanded"), ("stepped", "stepped"), ("column slice", "stepped"),
+    ("batch transposed", "permuted"), ("permuted", "batch transposed")], ids=str)
+def test_matmul_of_views(left, right, device):
+    # Any strided operand: transposes go to the GEMM as flags, the rest are copied first.
+    a, b = make_input((4, 6, 6)), make_input((4, 6, 6))
+    (fa, na), (fb, nb) = VIEWS[left], VIEWS[right]
+    got = fa(as_tensor(a, device)) @ fb(as_tensor(b, device))
+    assert_close(to_numpy(got), np.matmul(na(a).astype(np.float64), nb(b)), atol=_gemm_atol(6))
+    gradcheck(lambda x, y: fa(x) @ fb(y), a, b, device=device, max_checks=20)
+
+
+def test_transposed_operands_are_not_copied():
+    # a.T @ b reads a where it lies: the product of a transposed view matches, and changing a
+    # afterwards (a copy would hide it) is seen by the next product through the same view.
+    a = fg.tensor(make_input((5, 3)))
+    at = a.T
+    b = fg.tensor(make_input((5, 4)))
+    first = to_numpy(at @ b)
+    assert_close(first, to_numpy(a).T.astype(np.float64) @ to_numpy(b), atol=_gemm_atol(5))
+    a.copy_(a * 2)
+    assert_close(to_numpy(at @ b), 2 * first, atol=_gemm_atol(5))
+
+
+@pytest.mark.parametrize("sa,sb", [((0, 4), (4, 3)), ((3, 0), (0, 4)), ((2, 0, 3, 4), (4, 5)),
+                                   ((3, 4), (4, 0)), ((0,), (0,))], ids=str)
+def test_matmul_empty(sa, sb, device):
+    a, b = np.zeros(sa, np.float32), np.zeros(sb, np.float32)
+    got = fg.matmul(as_tensor(a, device), as_tensor(b, device))
+    np.testing.assert_array_equal(to_numpy(got), np.matmul(a, b))
+
+
+def test_matmul_float64_and_half(device):
+    a, b = make_input((3, 5, 7)).astype(np.float64), make_input((7, 4)).astype(np.float64)
+    got = as_tensor(a, device) @ as_tensor(b, device)
+    assert got.dtype == fg.float64
+    assert_close(to_numpy(got), a @ b, rtol=1e-12, atol=1e-12)
+    for dtype in (fg.float16, fg.bfloat16):
+        h = as_tensor(a, device).to(dtype) @ as_tensor(b, device).to(dtype)
+        assert h.dtype == dtype
+        assert_close(to_numpy(h.float()), a @ b, rtol=2e-2, atol=5e-2)
+
+
+def test_matmul_errors(device):
+    f32, f64 = as_tensor(make_input((3, 4)), device), as_tensor(make_input((4, 2)), device).double()
+    with pytest.raises(TypeError, match=r"\[matmul\] expected both operands to have the same "
+                                        r"dtype, got float32 and float64"):
+        f32 @ f64
+    with pytest.raises(ValueError, match=r"\[matmul\] inner dimensions differ"):
+        f32 @ f32
+    with pytest.raises(ValueError, match=r"\[matmul\] the batch dimensions of shapes "
+                                         r"\(2, 3, 4\) and \(4, 4, 5\) cannot be broadcast"):
+        fg.zeros(2, 3, 4, device=device) @ fg.zeros(4, 4, 5, device=device)
+    with pytest.raises(ValueError, match=r"\[matmul\] expected operands of at least one "
+                                         r"dimension"):
+        fg.tensor(1.0, device=device) @ f32
+    with pytest.raises(TypeError, match=r"\[matmul\] expected a floating-point tensor, got int64"):
+        fg.ones(2, 2, dtype=fg.int64, device=device) @ fg.ones(2, 2, dtype=fg.int64, device=device)
+
+
+# ------------------------------------------------------------------ the named products
+def _addmm_np(c, a, b, beta=1.0, alpha=1.0):
+    return beta * c + alpha * (a @ b)
+
+
+NAMED = [
+    ("mm", np.matmul, [(7, 33), (33, 5)], {}),
+    ("bmm", np.matmul, [(3, 7, 5), (3, 5, 4)], {}),
+    ("mv", np.matmul, [(7, 33), (33,)], {}),
+    ("dot", np.dot, [(33,), (33,)], {}),
+    ("vdot", np.vdot, [(33,), (33,)], {}),
+    ("outer", np.outer, [(7,), (5,)], {}),
+    ("ger", np.outer, [(7,), (5,)], {}),
+    ("inner", np.inner, [(3, 7, 5), (4, 5)], {}),
+    ("inner", np.inner, [(5,), (5,)], {}),
+    ("addmm", _addmm_np, [(5,), (7, 33), (33, 5)], {}),
+    ("addmm", _addmm_np, [(7, 5), (7, 3), (3, 5)], {"beta": 0.5, "alpha": 2.0}),
+    ("baddbmm", _addmm_np, [(3, 7, 4), (3, 7, 5), (3, 5, 4)], {"alpha": -1.5}),
+    ("addmv", _addmm_np, [(7,), (7, 33), (33,)], {"beta": 2.0}),
+]
+
+
+@pytest.mark.parametrize("name,ref,shapes,kwargs", NAMED, ids=lambda v: str(v))
+def test_named_products(name, ref, shapes, kwargs, device):
+    arrays = [make_input(s) for s in shapes]
+    want = np.asarray(ref(*[a.astype(np.float64) for a in arrays], **kwargs))
+    tensors = [as_tensor(a, device) for a in arrays]
+    for got in (getattr(fg, name)(*tensors, **kwargs), getattr(tensors[0], name)(*tensors[1:], **kwargs)):
+        assert_close(to_numpy(got), want, atol=_gemm_atol(33))
+    gradcheck(lambda *t: getattr(fg, name)(*t, **kwargs), *arrays, device=device, max_checks=20)
+
+
+def test_addmm_beta_zero_ignores_input(device):
+    # As PyTorch: with beta=0 the input is not read, so its NaNs do not reach the result.
+    c = np.full((2, 2), np.nan, np.float32)
+    a, b = make_input((2, 3)), make_input((3, 2))
+    got = fg.addmm(as_tensor(c, device), as_tensor(a, device), as_tensor(b, device), beta=0)
+    assert_close(to_numpy(got), a.astype(np.float64) @ b, atol=_gemm_atol(3))
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: fg.mm(fg.zeros(2, 3), fg.zeros(3)), r"\[mm\] expected the second operand to be 2-D"),
+    (lambda: fg.mm(fg.zeros(2, 3), fg.zeros(2, 3)), r"\[mm\] shapes \(2, 3\) and \(2, 3\) cannot"),
+    (lambda: fg.bmm(fg.zeros(2, 2, 3), fg.zeros(3, 3, 2)), r"\[bmm\] expected equal batch sizes"),
+    (lambda: fg.mv(fg.zeros(2, 3), fg.zeros(2)), r"\[mv\] shapes \(2, 3\) and \(2,\) cannot"),
+    (lambda: fg.dot(fg.zeros(3), fg.zeros(4)), r"\[dot\] expected vectors of the same length"),
+    (lambda: fg.outer(fg.zeros(2, 2), fg.zeros(3)), r"\[outer\] expected the first operand to be 1-D"),
+    (lambda: fg.addmm(fg.zeros(3, 3), fg.zeros(2, 3), fg.zeros(3, 2)),
+     r"\[addmm\] expected input broadcastable to \(2, 2\), got \(3, 3\)"),
+    (lambda: fg.addmm(fg.zeros(2, 2).double(), fg.zeros(2, 3), fg.zeros(3, 2)),
+     r"\[addmm\] expected input of the operands' dtype float32, got float64"),
+], ids=range(8))
+def test_named_product_errors(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
 
 
 # ---------------------------------------------------------------------------- linear

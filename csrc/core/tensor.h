@@ -40,6 +40,9 @@ struct TensorImpl {
   Shape strides;  // in elements, one per dimension; never negative
   DType dtype = DType::Float32;
   bool requires_grad = false;
+  // A Python number an op received, as a 0-d tensor: in type promotion it only lifts the
+  // result's category (int64 tensor * 2.5 is float32, float16 tensor * 2.0 stays float16).
+  bool wrapped_number = false;
   std::shared_ptr<TensorImpl> grad;  // leaves only; accumulated by backward
   std::shared_ptr<Node> grad_fn;     // set on results of recorded ops
 };
@@ -83,6 +86,7 @@ class Tensor {
   void set_grad(const Tensor& grad);  // same shape, dtype and device; or undefined to clear
   const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
   bool is_leaf() const { return impl_->grad_fn == nullptr; }
+  bool is_wrapped_number() const { return impl_->wrapped_number; }
 
   // Same storage and strides, no history.
   Tensor detach() const;

@@ -28,8 +28,10 @@ void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
 
 void check_bias(const Tensor& bias, const Tensor& like, int64_t n, const char* op) {
   if (!bias.defined()) return;
-  check_float32(bias, op, "bias");
   check_same_device(like, bias, op);
+  FG_CHECK(bias.dtype() == like.dtype(), TypeError,
+           "[" << op << "] expected bias of dtype " << dtype_name(like.dtype()) << ", got "
+               << dtype_name(bias.dtype()));
   FG_CHECK(bias.shape() == Shape{n}, ValueError,
            "[" << op << "] expected bias of shape (" << n << ",), got " << bias.shape());
 }
@@ -303,16 +305,21 @@ Tensor to_device(const Tensor& x, Device device) {
 }
 
 void add_(Tensor& dst, const Tensor& src) {
-  check_float32(dst, "add_", "the destination");
-  check_float32(src, "add_", "the source");
+  FG_CHECK(dst.dtype() == src.dtype(), TypeError,
+           "[add_] expected a source of dtype " << dtype_name(dst.dtype()) << ", got "
+                                                << dtype_name(src.dtype()));
   FG_CHECK(dst.shape() == src.shape(), ValueError,
            "[add_] expected a source of shape " << dst.shape() << ", got " << src.shape());
   check_same_device(dst, src, "add_");
   check_writable(dst, "add_");
-  if (!dst.is_contiguous()) return copy_(dst, add(dst.detach(), src.detach()));
+  bool has_kernel = dst.dtype() == DType::Float32 || dst.dtype() == DType::Float64;
+  if (!dst.is_contiguous() || !has_kernel) return copy_(dst, add(dst.detach(), src.detach()));
   Tensor source = contiguous(src.detach());
   dst.storage()->bump_version();
-  FG_LAUNCH(add_inplace, dst.device(), dst.data<float>(), source.data<float>(), dst.numel());
+  dispatch_floating(dst.dtype(), "add_", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    FG_LAUNCH(add_inplace, dst.device(), dst.data<T>(), source.data<T>(), dst.numel());
+  });
 }
 
 void backward(const Tensor& root, const Tensor& gradient, bool retain_graph) {

@@ -1,7 +1,10 @@
 // Arithmetic with numpy broadcasting, unary math and comparisons.
 #include <cmath>
+#include <limits>
 
+#include "core/dispatch.h"
 #include "core/error.h"
+#include "core/promotion.h"
 #include "kernels.h"
 #include "ops/ops.h"
 
@@ -51,182 +54,315 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   return reshape(sum(x, dims, true), shape);
 }
 
-static Tensor binary_op(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
-  check_float32(a, name, "the first operand");
-  check_float32(b, name, "the second operand");
-  check_same_device(a, b, name);
-  Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), DType::Float32, a.device());
-  run_broadcast(out.shape(), a, b,
-                [&](const int64_t* shape, const int64_t* as, const int64_t* bs, int ndim) {
-                  FG_LAUNCH(binary, out.device(), op, out.data<float>(),
-                            static_cast<const float*>(a.strided_data()),
-                            static_cast<const float*>(b.strided_data()), shape, as, bs, ndim);
-                });
-  return out;
+// ---- type promotion -------------------------------------------------------------------------
+
+static OperandKind promotion_kind(const Tensor& t) {
+  if (t.is_wrapped_number()) return OperandKind::Number;
+  return t.dim() == 0 ? OperandKind::ZeroDim : OperandKind::Dimensioned;
 }
 
-Tensor add(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_op(BinaryOp::Add, "add", a, b);
-  record(out, "add", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& dout) {
-    return std::vector<Tensor>{sum_to(dout, sa), sum_to(dout, sb)};
+DType result_type(const Tensor& a, const Tensor& b) {
+  return fg::result_type({{a.dtype(), promotion_kind(a)}, {b.dtype(), promotion_kind(b)}});
+}
+
+// The dtype a result of dtype `result` is computed in: float16 and bfloat16 in float32 (rounded
+// back once, as PyTorch's CPU ops), bool in uint8 (cast back: nonzero is true), others as is.
+static DType compute_dtype(DType result) {
+  if (result == DType::Float16 || result == DType::BFloat16) return DType::Float32;
+  return result == DType::Bool ? DType::UInt8 : result;
+}
+
+// compute(a, b) on both operands converted to the dtype that computes `result`, cast back to
+// it. The conversions are recorded, so gradients reach each operand in its own dtype.
+template <typename Compute>
+static Tensor in_result_type(const Tensor& a, const Tensor& b, DType result, const char* op,
+                             Compute compute) {
+  check_same_device(a, b, op);
+  DType dtype = compute_dtype(result);
+  return to_dtype(compute(to_dtype(a, dtype), to_dtype(b, dtype)), result);
+}
+
+// a op b broadcast, both of one arithmetic dtype.
+static Tensor binary_kernel(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
+  Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), a.dtype(), a.device());
+  dispatch_arithmetic(a.dtype(), name, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    run_broadcast(out.shape(), a, b,
+                  [&](const int64_t* shape, const int64_t* as, const int64_t* bs, int ndim) {
+                    FG_LAUNCH(binary, out.device(), op, out.data<T>(),
+                              static_cast<const T*>(a.strided_data()),
+                              static_cast<const T*>(b.strided_data()), shape, as, bs, ndim);
+                  });
   });
   return out;
 }
 
-Tensor sub(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_op(BinaryOp::Sub, "sub", a, b);
-  bool grad_b = b.requires_grad();
-  record(out, "sub", {a, b}, [sa = a.shape(), sb = b.shape(), grad_b](const Tensor& dout) {
-    return std::vector<Tensor>{sum_to(dout, sa), grad_b ? sum_to(neg(dout), sb) : Tensor()};
+Tensor add(const Tensor& a_any, const Tensor& b_any) {
+  return in_result_type(a_any, b_any, result_type(a_any, b_any), "add",
+                        [](const Tensor& a, const Tensor& b) {
+    Tensor out = binary_kernel(BinaryOp::Add, "add", a, b);
+    record(out, "add", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& dout) {
+      return std::vector<Tensor>{sum_to(dout, sa), sum_to(dout, sb)};
+    });
+    return out;
   });
-  return out;
 }
 
-Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_op(BinaryOp::Mul, "mul", a, b);
-  bool grad_a = a.requires_grad(), grad_b = b.requires_grad();
-  record(out, "mul", {a, b}, [a = a.detach(), b = b.detach(), grad_a, grad_b](const Tensor& dout) {
-    return std::vector<Tensor>{grad_a ? sum_to(mul(dout, b), a.shape()) : Tensor(),
-                               grad_b ? sum_to(mul(dout, a), b.shape()) : Tensor()};
+Tensor sub(const Tensor& a_any, const Tensor& b_any) {
+  DType result = result_type(a_any, b_any);
+  FG_CHECK(result != DType::Bool, TypeError,
+           "[sub] subtracting bool tensors is not supported; use ^ (logical_xor) instead");
+  return in_result_type(a_any, b_any, result, "sub", [](const Tensor& a, const Tensor& b) {
+    Tensor out = binary_kernel(BinaryOp::Sub, "sub", a, b);
+    bool grad_b = b.requires_grad();
+    record(out, "sub", {a, b}, [sa = a.shape(), sb = b.shape(), grad_b](const Tensor& dout) {
+      return std::vector<Tensor>{sum_to(dout, sa), grad_b ? sum_to(neg(dout), sb) : Tensor()};
+    });
+    return out;
   });
-  return out;
 }
 
-Tensor div(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_op(BinaryOp::Div, "div", a, b);
-  bool grad_b = b.requires_grad();
-  record(out, "div", {a, b},
-         [sa = a.shape(), b = b.detach(), out = out.detach(), grad_b](const Tensor& dout) {
-           // d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b, as -(dout * out) / b: (dout / b) * out
-           // is inf * 0 = NaN where b is denormal and a is 0 (PyTorch gives -0).
-           Tensor db = grad_b ? neg(div(mul(dout, out), b)) : Tensor();
-           return std::vector<Tensor>{sum_to(div(dout, b), sa),
-                                      grad_b ? sum_to(db, b.shape()) : Tensor()};
-         });
-  return out;
+Tensor mul(const Tensor& a_any, const Tensor& b_any) {
+  return in_result_type(a_any, b_any, result_type(a_any, b_any), "mul",
+                        [](const Tensor& a, const Tensor& b) {
+    Tensor out = binary_kernel(BinaryOp::Mul, "mul", a, b);
+    bool grad_a = a.requires_grad(), grad_b = b.requires_grad();
+    record(out, "mul", {a, b},
+           [a = a.detach(), b = b.detach(), grad_a, grad_b](const Tensor& dout) {
+             return std::vector<Tensor>{grad_a ? sum_to(mul(dout, b), a.shape()) : Tensor(),
+                                        grad_b ? sum_to(mul(dout, a), b.shape()) : Tensor()};
+           });
+    return out;
+  });
 }
 
-// Unary float32 op: validates x and allocates the output.
-static Tensor unary_output(const Tensor& x, const char* op) {
-  check_float32(x, op, "the input");
-  return empty(x.shape(), DType::Float32, x.device());
+// True division: integers and bool divide in the default float dtype, float32.
+Tensor div(const Tensor& a_any, const Tensor& b_any) {
+  DType result = result_type(a_any, b_any);
+  if (!is_floating(result)) result = kDefaultFloatDType;
+  return in_result_type(a_any, b_any, result, "div", [](const Tensor& a, const Tensor& b) {
+    Tensor out = binary_kernel(BinaryOp::Div, "div", a, b);
+    bool grad_b = b.requires_grad();
+    record(out, "div", {a, b},
+           [sa = a.shape(), b = b.detach(), out = out.detach(), grad_b](const Tensor& dout) {
+             // d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b, as -(dout * out) / b: (dout / b) * out
+             // is inf * 0 = NaN where b is denormal and a is 0 (PyTorch gives -0).
+             Tensor db = grad_b ? neg(div(mul(dout, out), b)) : Tensor();
+             return std::vector<Tensor>{sum_to(div(dout, b), sa),
+                                        grad_b ? sum_to(db, b.shape()) : Tensor()};
+           });
+    return out;
+  });
 }
+
+// ---- unary math ------------------------------------------------------------------------------
+
+// op(x) for an op whose values are real numbers (exp, log, sqrt, ...): integer and bool x
+// become float32 (PyTorch's result type), float16 and bfloat16 compute in float32.
+template <typename Op>
+static Tensor floating_unary(const Tensor& x, Op op) {
+  if (!is_floating(x.dtype())) return op(to_dtype(x, kDefaultFloatDType));
+  return with_float32_compute(x, op);
+}
+
+#define FG_FLOATING_UNARY(kernel, op_name, out, x)                                         \
+  dispatch_floating((x).dtype(), op_name, [&](auto tag) {                                  \
+    using T = typename decltype(tag)::type;                                                \
+    FG_LAUNCH(kernel, (out).device(), (out).template data<T>(), (x).template data<T>(),    \
+              (x).numel());                                                                \
+  })
 
 Tensor neg(const Tensor& x_any) {
-  Tensor x = contiguous(x_any);
-  Tensor out = unary_output(x, "neg");
-  FG_LAUNCH(neg_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());
-  record(out, "neg", {x}, [](const Tensor& dout) { return std::vector<Tensor>{neg(dout)}; });
-  return out;
+  FG_CHECK(x_any.dtype() != DType::Bool, TypeError,
+           "[neg] negation of a bool tensor is not supported; use ~ (logical_not) instead");
+  return with_float32_compute(x_any, [](const Tensor& x_in) {
+    Tensor x = contiguous(x_in);
+    Tensor out = empty(x.shape(), x.dtype(), x.device());
+    dispatch_arithmetic(x.dtype(), "neg", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      FG_LAUNCH(neg_forward, out.device(), out.data<T>(), x.data<T>(), x.numel());
+    });
+    record(out, "neg", {x}, [](const Tensor& dout) { return std::vector<Tensor>{neg(dout)}; });
+    return out;
+  });
 }
 
+// Integer x to the power of a whole exponent >= 0 keeps its dtype (bool becomes int64); a
+// fractional exponent gives float32, a negative whole one is refused (as in PyTorch).
 Tensor pow(const Tensor& x_any, double exponent) {
-  Tensor x = contiguous(x_any);
   FG_CHECK(!std::isnan(exponent), ValueError, "[pow] expected a number as exponent, got nan");
-  Tensor out = unary_output(x, "pow");
-  FG_LAUNCH(pow_forward, out.device(), out.data<float>(), x.data<float>(), exponent, x.numel());
-  record(out, "pow", {x}, [x = x.detach(), exponent](const Tensor& dout) {
-    Tensor dx = empty(x.shape(), DType::Float32, x.device());
-    FG_LAUNCH(pow_backward, dx.device(), dx.data<float>(), dout.data<float>(), x.data<float>(),
-              exponent, x.numel());
-    return std::vector<Tensor>{dx};
+  if (!is_floating(x_any.dtype())) {
+    bool whole = exponent == std::floor(exponent) && std::fabs(exponent) < 9.2e18;
+    FG_CHECK(!whole || exponent >= 0, ValueError,
+             "[pow] integers to negative integer powers are not allowed, got exponent "
+                 << exponent << " for a " << dtype_name(x_any.dtype()) << " tensor");
+    Tensor x = to_dtype(contiguous(x_any), whole ? (x_any.dtype() == DType::Bool ? DType::Int64
+                                                                                 : x_any.dtype())
+                                                 : kDefaultFloatDType);
+    if (!whole) return pow(x, exponent);
+    Tensor out = empty(x.shape(), x.dtype(), x.device());
+    dispatch_arithmetic(x.dtype(), "pow", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      FG_LAUNCH(pow_forward, out.device(), out.data<T>(), x.data<T>(), exponent, x.numel());
+    });
+    return out;
+  }
+  return with_float32_compute(x_any, [exponent](const Tensor& x_in) {
+    Tensor x = contiguous(x_in);
+    Tensor out = empty(x.shape(), x.dtype(), x.device());
+    dispatch_floating(x.dtype(), "pow", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      FG_LAUNCH(pow_forward, out.device(), out.data<T>(), x.data<T>(), exponent, x.numel());
+    });
+    record(out, "pow", {x}, [x = x.detach(), exponent](const Tensor& dout) {
+      Tensor dx = empty(x.shape(), x.dtype(), x.device());
+      dispatch_floating(x.dtype(), "pow", [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        FG_LAUNCH(pow_backward, dx.device(), dx.data<T>(), dout.data<T>(), x.data<T>(),
+                  exponent, x.numel());
+      });
+      return std::vector<Tensor>{dx};
+    });
+    return out;
   });
-  return out;
 }
 
 Tensor exp(const Tensor& x_any) {
-  Tensor x = contiguous(x_any);
-  Tensor out = unary_output(x, "exp");
-  FG_LAUNCH(exp_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());
-  record(out, "exp", {x}, [out = out.detach()](const Tensor& dout) {
-    return std::vector<Tensor>{mul(dout, out)};
+  return floating_unary(x_any, [](const Tensor& x_in) {
+    Tensor x = contiguous(x_in);
+    Tensor out = empty(x.shape(), x.dtype(), x.device());
+    FG_FLOATING_UNARY(exp_forward, "exp", out, x);
+    record(out, "exp", {x}, [out = out.detach()](const Tensor& dout) {
+      return std::vector<Tensor>{mul(dout, out)};
+    });
+    return out;
   });
-  return out;
 }
 
 Tensor log(const Tensor& x_any) {
-  Tensor x = contiguous(x_any);
-  Tensor out = unary_output(x, "log");
-  FG_LAUNCH(log_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());
-  record(out, "log", {x}, [x = x.detach()](const Tensor& dout) {
-    return std::vector<Tensor>{div(dout, x)};
+  return floating_unary(x_any, [](const Tensor& x_in) {
+    Tensor x = contiguous(x_in);
+    Tensor out = empty(x.shape(), x.dtype(), x.device());
+    FG_FLOATING_UNARY(log_forward, "log", out, x);
+    record(out, "log", {x}, [x = x.detach()](const Tensor& dout) {
+      return std::vector<Tensor>{div(dout, x)};
+    });
+    return out;
   });
-  return out;
 }
 
 Tensor log1p(const Tensor& x_any) {
-  Tensor x = contiguous(x_any);
-  Tensor out = unary_output(x, "log1p");
-  FG_LAUNCH(log1p_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());
-  record(out, "log1p", {x}, [x = x.detach()](const Tensor& dout) {
-    return std::vector<Tensor>{div(dout, add(x, scalar_tensor(1.0, DType::Float32, x.device())))};
+  return floating_unary(x_any, [](const Tensor& x_in) {
+    Tensor x = contiguous(x_in);
+    Tensor out = empty(x.shape(), x.dtype(), x.device());
+    FG_FLOATING_UNARY(log1p_forward, "log1p", out, x);
+    record(out, "log1p", {x}, [x = x.detach()](const Tensor& dout) {
+      return std::vector<Tensor>{div(dout, add(x, scalar_tensor(1.0, x.dtype(), x.device())))};
+    });
+    return out;
   });
-  return out;
 }
 
 Tensor sqrt(const Tensor& x_any) {
-  Tensor x = contiguous(x_any);
-  Tensor out = unary_output(x, "sqrt");
-  FG_LAUNCH(sqrt_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());
-  record(out, "sqrt", {x}, [out = out.detach()](const Tensor& dout) {
-    return std::vector<Tensor>{div(dout, mul(out, scalar_tensor(2.0, DType::Float32, out.device())))};
+  return floating_unary(x_any, [](const Tensor& x_in) {
+    Tensor x = contiguous(x_in);
+    Tensor out = empty(x.shape(), x.dtype(), x.device());
+    FG_FLOATING_UNARY(sqrt_forward, "sqrt", out, x);
+    record(out, "sqrt", {x}, [out = out.detach()](const Tensor& dout) {
+      return std::vector<Tensor>{
+          div(dout, mul(out, scalar_tensor(2.0, out.dtype(), out.device())))};
+    });
+    return out;
   });
-  return out;
 }
 
 Tensor abs(const Tensor& x_any) {
-  Tensor x = contiguous(x_any);
-  Tensor out = unary_output(x, "abs");
-  FG_LAUNCH(abs_forward, out.device(), out.data<float>(), x.data<float>(), x.numel());
-  record(out, "abs", {x}, [x = x.detach()](const Tensor& dout) {
-    Tensor dx = empty(x.shape(), DType::Float32, x.device());
-    FG_LAUNCH(abs_backward, dx.device(), dx.data<float>(), dout.data<float>(), x.data<float>(),
-              x.numel());
-    return std::vector<Tensor>{dx};
+  return with_float32_compute(x_any, [](const Tensor& x_in) {
+    Tensor x = contiguous(x_in);
+    Tensor out = empty(x.shape(), x.dtype(), x.device());
+    dispatch_arithmetic(x.dtype(), "abs", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      FG_LAUNCH(abs_forward, out.device(), out.data<T>(), x.data<T>(), x.numel());
+    });
+    record(out, "abs", {x}, [x = x.detach()](const Tensor& dout) {
+      Tensor dx = empty(x.shape(), x.dtype(), x.device());
+      dispatch_floating(x.dtype(), "abs", [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        FG_LAUNCH(abs_backward, dx.device(), dx.data<T>(), dout.data<T>(), x.data<T>(),
+                  x.numel());
+      });
+      return std::vector<Tensor>{dx};
+    });
+    return out;
   });
-  return out;
+}
+
+// Bounds for an integer tensor of type T: rounded inward (x >= 1.5 is x >= 2) and saturated to
+// T's range, so converting them to T is exact.
+template <typename T>
+static double integer_bound(double bound, bool lower) {
+  double rounded = lower ? std::ceil(bound) : std::floor(bound);
+  double low = static_cast<double>(std::numeric_limits<T>::min());
+  // the largest double <= max: 2^63 - 1 itself rounds up to 2^63, past int64
+  double high = std::nextafter(static_cast<double>(std::numeric_limits<T>::max()), 0.0);
+  if (std::numeric_limits<T>::max() < (int64_t(1) << 53))
+    high = static_cast<double>(std::numeric_limits<T>::max());
+  return std::min(std::max(rounded, low), high);
 }
 
 Tensor clamp(const Tensor& x_any, std::optional<double> min, std::optional<double> max) {
-  Tensor x = contiguous(x_any);
   FG_CHECK(min || max, ValueError, "[clamp] expected at least one of min and max");
   FG_CHECK(!(min && std::isnan(*min)) && !(max && std::isnan(*max)), ValueError,
            "[clamp] expected numbers as bounds, got nan");
-  Tensor out = unary_output(x, "clamp");
-  float lo = min ? static_cast<float>(*min) : -INFINITY;
-  float hi = max ? static_cast<float>(*max) : INFINITY;
-  FG_LAUNCH(clamp_forward, out.device(), out.data<float>(), x.data<float>(), lo, hi, x.numel());
-  record(out, "clamp", {x}, [x = x.detach(), lo, hi](const Tensor& dout) {
-    Tensor dx = empty(x.shape(), DType::Float32, x.device());
-    FG_LAUNCH(clamp_backward, dx.device(), dx.data<float>(), dout.data<float>(), x.data<float>(),
-              lo, hi, x.numel());
-    return std::vector<Tensor>{dx};
+  return with_float32_compute(x_any, [&](const Tensor& x_in) {
+    Tensor x = contiguous(x_in);
+    Tensor out = empty(x.shape(), x.dtype(), x.device());
+    double lo = min ? *min : -INFINITY, hi = max ? *max : INFINITY;
+    dispatch_arithmetic(x.dtype(), "clamp", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      if constexpr (std::is_integral_v<T>) {
+        FG_LAUNCH(clamp_forward, out.device(), out.data<T>(), x.data<T>(),
+                  integer_bound<T>(lo, true), integer_bound<T>(hi, false), x.numel());
+      } else {
+        FG_LAUNCH(clamp_forward, out.device(), out.data<T>(), x.data<T>(), lo, hi, x.numel());
+      }
+    });
+    record(out, "clamp", {x}, [x = x.detach(), lo, hi](const Tensor& dout) {
+      Tensor dx = empty(x.shape(), x.dtype(), x.device());
+      dispatch_floating(x.dtype(), "clamp", [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        FG_LAUNCH(clamp_backward, dx.device(), dx.data<T>(), dout.data<T>(), x.data<T>(), lo,
+                  hi, x.numel());
+      });
+      return std::vector<Tensor>{dx};
+    });
+    return out;
   });
-  return out;
 }
 
-Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
+// ---- comparisons: in the operands' result type, -> bool --------------------------------------
+
+Tensor compare(CompareOp op, const Tensor& a_any, const Tensor& b_any) {
   static const char* names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
   const char* name = names[static_cast<int>(op)];
-  FG_CHECK(a.dtype() == b.dtype(), TypeError,
-           "[" << name << "] expected operands of one dtype, got " << dtype_name(a.dtype())
-               << " and " << dtype_name(b.dtype()));
-  FG_CHECK(a.dtype() == DType::Float32 || a.dtype() == DType::Int64, TypeError,
-           "[" << name << "] expected float32 or int64 operands, got " << dtype_name(a.dtype()));
-  check_same_device(a, b, name);
+  check_same_device(a_any, b_any, name);
+  DType result = result_type(a_any, b_any);
+  DType dtype = result == DType::Bool ? DType::Bool : compute_dtype(result);
+  Tensor a = to_dtype(a_any.detach(), dtype), b = to_dtype(b_any.detach(), dtype);
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), DType::Bool, a.device());
-  run_broadcast(
-      out.shape(), a, b, [&](const int64_t* shape, const int64_t* as, const int64_t* bs, int ndim) {
-        auto run = [&](const auto* a_data, const auto* b_data) {
-          FG_LAUNCH(compare, a.device(), op, out.data<bool>(), a_data, b_data, shape, as, bs,
-                    ndim);
-        };
-        if (a.dtype() == DType::Float32)
-          run(static_cast<const float*>(a.strided_data()), static_cast<const float*>(b.strided_data()));
-        else
-          run(static_cast<const int64_t*>(a.strided_data()),
-              static_cast<const int64_t*>(b.strided_data()));
-      });
+  dispatch_dtype(dtype, name, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
+      throw RuntimeError(std::string("[") + name + "] float16 and bfloat16 compare in float32");
+    } else {
+      run_broadcast(out.shape(), a, b,
+                    [&](const int64_t* shape, const int64_t* as, const int64_t* bs, int ndim) {
+                      FG_LAUNCH(compare, a.device(), op, out.data<bool>(),
+                                static_cast<const T*>(a.strided_data()),
+                                static_cast<const T*>(b.strided_data()), shape, as, bs, ndim);
+                    });
+    }
+  });
   return out;
 }
 

@@ -1,76 +1,258 @@
-// matmul (2-D and batched 3-D) and the raw GEMM entry used by tests and benchmarks.
+// Matrix products: matmul of any rank (batch dimensions broadcast; transposed views reach the
+// GEMM as its trans flags), the named forms (mm, bmm, mv, dot, outer, inner, addmm, ...) and
+// the raw GEMM entry used by tests and benchmarks.
+#include "core/dispatch.h"
 #include "core/error.h"
 #include "kernels.h"
 #include "ops/ops.h"
 
 namespace fg::ops {
 
-// C[i] (M, N) = op(A[i]) @ op(B[i]) for i < batch, strides in elements. A stride of 0 reuses
-// one matrix for every i; an output stride of 0 sums the products into one matrix (one GEMM
-// after another, each adding to C).
-static void batched_gemm(Tensor C, const Tensor& A, const Tensor& B, bool trans_a,
-                         bool trans_b, int64_t batch, int64_t M, int64_t N, int64_t K,
-                         int64_t stride_c, int64_t stride_a, int64_t stride_b) {
-  if (stride_c > 0) {
-    FG_LAUNCH(gemm_batched, C.device(), C.data<float>(), A.data<float>(), B.data<float>(), trans_a,
-              trans_b, batch, stride_c, stride_a, stride_b, M, N, K);
-    return;
-  }
-  for (int64_t i = 0; i < batch; ++i)
-    FG_LAUNCH(gemm, C.device(), C.data<float>(), A.data<float>() + i * stride_a,
-              B.data<float>() + i * stride_b, nullptr, false, trans_a, trans_b, i > 0, M, N, K);
-  if (batch == 0) fill_(C, 0.0);
+// How the last two dimensions of an operand reach the GEMM: as stored (row-major), or as the
+// transpose of a row-major matrix (a .mT view: the GEMM's trans flag); anything else is copied.
+enum class MatrixLayout { RowMajor, Transposed, Other };
+
+static MatrixLayout matrix_layout(const Tensor& x) {
+  int64_t rows = x.size(-2), cols = x.size(-1);
+  int64_t row_stride = x.strides()[x.dim() - 2], col_stride = x.strides()[x.dim() - 1];
+  if ((cols == 1 || col_stride == 1) && (rows == 1 || row_stride == cols))
+    return MatrixLayout::RowMajor;
+  if ((rows == 1 || row_stride == 1) && (cols == 1 || col_stride == rows))
+    return MatrixLayout::Transposed;
+  return MatrixLayout::Other;
 }
 
-Tensor matmul(const Tensor& a_any, const Tensor& b_any) {
-  Tensor a = contiguous(a_any), b = contiguous(b_any);
-  check_float32(a, "matmul", "the first operand");
-  check_float32(b, "matmul", "the second operand");
-  check_same_device(a, b, "matmul");
-  FG_CHECK(a.dim() >= 1 && a.dim() <= 3 && b.dim() >= 1 && b.dim() <= 3, ValueError,
-           "[matmul] expected 1-D, 2-D or 3-D operands, got shapes " << a.shape() << " and "
-                                                                     << b.shape());
-  if (a.dim() == 1 || b.dim() == 1) {  // vectors: as a row / a column, then dropped again
-    FG_CHECK(a.shape().back() == b.size(b.dim() == 1 ? 0 : -2), ValueError,
-             "[matmul] inner dimensions differ: shapes " << a.shape() << " and " << b.shape());
-    Tensor product = matmul(a.dim() == 1 ? reshape(a, {1, a.shape()[0]}) : a,
-                            b.dim() == 1 ? reshape(b, {b.shape()[0], 1}) : b);
-    Shape shape = product.shape();
-    if (b.dim() == 1) shape.pop_back();
-    if (a.dim() == 1) shape.erase(shape.end() - (b.dim() == 1 ? 1 : 2));
-    return reshape(product, shape);
+// x's strides over the batch dimensions `batch` (right-aligned; 0 where x is broadcast).
+static Shape batch_strides(const Tensor& x, const Shape& batch) {
+  Shape strides(batch.size(), 0);
+  int64_t x_batch = x.dim() - 2;
+  for (int64_t k = 0; k < x_batch; ++k) {
+    size_t o = batch.size() - 1 - k, i = x_batch - 1 - k;
+    strides[o] = x.shape()[i] == 1 ? 0 : x.strides()[i];
   }
-  int64_t K = a.shape().back();
-  FG_CHECK(b.size(-2) == K, ValueError,
-           "[matmul] inner dimensions differ: shapes " << a.shape() << " and " << b.shape());
-  if (a.dim() == 3 && b.dim() == 2) {  // one GEMM over all rows of the batch
-    Tensor rows = matmul(reshape(a, {a.shape()[0] * a.shape()[1], K}), b);
-    return reshape(rows, {a.shape()[0], a.shape()[1], b.shape()[1]});
+  return strides;
+}
+
+// C[i] = op(A[i]) @ op(B[i]) for every index i of `batch`, each operand at its own batch
+// strides (0: one matrix for all). Dimensions that all three step through alike are merged, so
+// the usual cases are one batched GEMM; the rest loop over the outer dimensions.
+template <class T>
+static void gemm_over_batch(Device device, T* C, const T* A, const T* B, bool trans_a,
+                            bool trans_b, Shape batch, Shape stride_c, Shape stride_a,
+                            Shape stride_b, int64_t M, int64_t N, int64_t K) {
+  Shape shape = merge_dims(batch, {&stride_c, &stride_a, &stride_b});
+  if (shape.empty()) {
+    FG_LAUNCH(gemm, device, C, A, B, nullptr, false, trans_a, trans_b, false, M, N, K);
+    return;
   }
-  FG_CHECK(a.dim() < 3 || b.dim() < 3 || a.shape()[0] == b.shape()[0], ValueError,
-           "[matmul] batch sizes differ: shapes " << a.shape() << " and " << b.shape());
-  int64_t batch = a.dim() == 3 ? a.shape()[0] : b.dim() == 3 ? b.shape()[0] : 1;
-  int64_t M = a.size(-2), N = b.size(-1);
-  bool batched = a.dim() == 3 || b.dim() == 3;
-  Tensor out = empty(batched ? Shape{batch, M, N} : Shape{M, N}, DType::Float32, a.device());
-  int64_t sa = a.dim() == 3 ? M * K : 0, sb = b.dim() == 3 ? K * N : 0;
-  batched_gemm(out, a, b, false, false, batch, M, N, K, M * N, sa, sb);
-  bool grad_a = a.requires_grad(), grad_b = b.requires_grad();
-  record(out, "matmul", {a, b},
-         [a = a.detach(), b = b.detach(), grad_a, grad_b, batch, M, N, K, sa, sb](
-             const Tensor& dout) {
+  int64_t outer = shape_numel(Shape(shape.begin(), shape.end() - 1), "matmul");
+  for (int64_t o = 0; o < outer; ++o) {
+    int64_t offset_c = 0, offset_a = 0, offset_b = 0;
+    for (int64_t d = static_cast<int64_t>(shape.size()) - 2, rest = o; d >= 0; --d) {
+      int64_t i = rest % shape[d];
+      rest /= shape[d];
+      offset_c += i * stride_c[d];
+      offset_a += i * stride_a[d];
+      offset_b += i * stride_b[d];
+    }
+    FG_LAUNCH(gemm_batched, device, C + offset_c, A + offset_a, B + offset_b, trans_a, trans_b,
+              shape.back(), stride_c.back(), stride_a.back(), stride_b.back(), M, N, K);
+  }
+}
+
+// The rows of x's leading dimensions (all but the last) as one (rows, cols) row-major matrix,
+// when its strides allow: a (B, T, K) contiguous tensor against a 2-D b is one GEMM.
+static bool rows_merge(const Tensor& x) {
+  Shape lead(x.shape().begin(), x.shape().end() - 1);
+  Shape strides(x.strides().begin(), x.strides().end() - 1);
+  Shape merged = merge_dims(lead, {&strides});
+  return (x.size(-1) == 1 || x.strides().back() == 1) &&
+         (merged.empty() || (merged.size() == 1 && strides[0] == x.size(-1)));
+}
+
+// matmul of operands with at least two dimensions each, the batch dimensions broadcast.
+static Tensor matmul_matrices(const Tensor& a_any, const Tensor& b_any) {
+  int64_t M = a_any.size(-2), K = a_any.size(-1), N = b_any.size(-1);
+  FG_CHECK(b_any.size(-2) == K, ValueError,
+           "[matmul] inner dimensions differ: shapes " << a_any.shape() << " and "
+                                                       << b_any.shape() << " (" << K
+                                                       << " != " << b_any.size(-2) << ")");
+  Shape batch;
+  try {
+    batch = broadcast_shapes(Shape(a_any.shape().begin(), a_any.shape().end() - 2),
+                             Shape(b_any.shape().begin(), b_any.shape().end() - 2), "matmul");
+  } catch (const ValueError&) {  // the message names the whole shapes, not just their batches
+    FG_CHECK(false, ValueError,
+             "[matmul] the batch dimensions of shapes " << a_any.shape() << " and "
+                                                        << b_any.shape()
+                                                        << " cannot be broadcast together");
+  }
+  Shape out_shape = batch;
+  out_shape.push_back(M);
+  out_shape.push_back(N);
+  Tensor out = empty(out_shape, a_any.dtype(), a_any.device());
+  if (out.numel() > 0) {
+    Tensor a = matrix_layout(a_any) == MatrixLayout::Other ? contiguous(a_any.detach()) : a_any;
+    Tensor b = matrix_layout(b_any) == MatrixLayout::Other ? contiguous(b_any.detach()) : b_any;
+    bool trans_a = matrix_layout(a) == MatrixLayout::Transposed;
+    bool trans_b = matrix_layout(b) == MatrixLayout::Transposed;
+    dispatch_floating(a.dtype(), "matmul", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      T* C = out.data<T>();
+      const T* A = static_cast<const T*>(a.strided_data());
+      const T* B = static_cast<const T*>(b.strided_data());
+      if (b.dim() == 2 && !trans_a && rows_merge(a)) {  // every row of a against one b
+        FG_LAUNCH(gemm, out.device(), C, A, B, nullptr, false, false, trans_b, false,
+                  out.numel() / N, N, K);
+        return;
+      }
+      Shape stride_c(batch.size());
+      for (int64_t d = static_cast<int64_t>(batch.size()) - 1, step = M * N; d >= 0; --d) {
+        stride_c[d] = step;
+        step *= batch[d];
+      }
+      gemm_over_batch(out.device(), C, A, B, trans_a, trans_b, batch, stride_c,
+                      batch_strides(a, batch), batch_strides(b, batch), M, N, K);
+    });
+  }
+  bool grad_a = a_any.requires_grad(), grad_b = b_any.requires_grad();
+  record(out, "matmul", {a_any, b_any},
+         [a = a_any.detach(), b = b_any.detach(), grad_a, grad_b](const Tensor& dout) {
            Tensor da, db;
-           if (grad_a) {  // da = dout @ b^T
-             da = empty(a.shape(), DType::Float32, a.device());
-             batched_gemm(da, dout, b, false, true, batch, M, K, N, sa, M * N, sb);
-           }
-           if (grad_b) {  // db = a^T @ dout
-             db = empty(b.shape(), DType::Float32, b.device());
-             batched_gemm(db, a, dout, true, false, batch, K, N, M, sb, sa, M * N);
+           // Transposes are views the GEMM takes as flags; broadcast batches are summed back.
+           if (grad_a) da = sum_to(matmul(dout, matrix_transpose(b)), a.shape());
+           if (grad_b && b.dim() == 2 && a.dim() > 2) {  // one GEMM over all rows of the batch
+             int64_t rows = shape_numel(Shape(a.shape().begin(), a.shape().end() - 1));
+             db = matmul(matrix_transpose(reshape(a, {rows, a.size(-1)})),
+                         reshape(dout, {rows, dout.size(-1)}));
+           } else if (grad_b) {
+             db = sum_to(matmul(matrix_transpose(a), dout), b.shape());
            }
            return std::vector<Tensor>{da, db};
          });
   return out;
+}
+
+static void check_matmul_operands(const Tensor& a, const Tensor& b, const char* op) {
+  check_same_device(a, b, op);
+  FG_CHECK(a.dtype() == b.dtype(), TypeError,
+           "[" << op << "] expected both operands to have the same dtype, got "
+               << dtype_name(a.dtype()) << " and " << dtype_name(b.dtype()));
+  FG_CHECK(a.dim() >= 1 && b.dim() >= 1, ValueError,
+           "[" << op << "] expected operands of at least one dimension, got shapes "
+               << a.shape() << " and " << b.shape());
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  check_matmul_operands(a, b, "matmul");
+  if (a.dtype() == DType::Float16 || a.dtype() == DType::BFloat16)
+    return to_dtype(matmul(to_dtype(a, DType::Float32), to_dtype(b, DType::Float32)), a.dtype());
+  dispatch_floating(a.dtype(), "matmul", [](auto) {});
+  // A vector is a row (on the left) or a column (on the right), dropped from the result.
+  Tensor product = matmul_matrices(a.dim() == 1 ? unsqueeze(a, 0) : a,
+                                   b.dim() == 1 ? unsqueeze(b, -1) : b);
+  if (b.dim() == 1) product = squeeze(product, std::vector<int64_t>{-1});
+  if (a.dim() == 1) product = squeeze(product, std::vector<int64_t>{b.dim() == 1 ? -1 : -2});
+  return product;
+}
+
+static void check_dims(const Tensor& x, int64_t dims, const char* op, const char* name) {
+  FG_CHECK(x.dim() == dims, ValueError,
+           "[" << op << "] expected " << name << " to be " << dims << "-D, got shape "
+               << x.shape());
+}
+
+Tensor mm(const Tensor& a, const Tensor& b) {
+  check_dims(a, 2, "mm", "the first operand");
+  check_dims(b, 2, "mm", "the second operand");
+  FG_CHECK(a.size(1) == b.size(0), ValueError,
+           "[mm] shapes " << a.shape() << " and " << b.shape() << " cannot be multiplied");
+  return matmul(a, b);
+}
+
+Tensor bmm(const Tensor& a, const Tensor& b) {
+  check_dims(a, 3, "bmm", "the first operand");
+  check_dims(b, 3, "bmm", "the second operand");
+  FG_CHECK(a.size(0) == b.size(0), ValueError,
+           "[bmm] expected equal batch sizes, got shapes " << a.shape() << " and " << b.shape());
+  FG_CHECK(a.size(2) == b.size(1), ValueError,
+           "[bmm] shapes " << a.shape() << " and " << b.shape() << " cannot be multiplied");
+  return matmul(a, b);
+}
+
+Tensor mv(const Tensor& a, const Tensor& v) {
+  check_dims(a, 2, "mv", "the matrix");
+  check_dims(v, 1, "mv", "the vector");
+  FG_CHECK(a.size(1) == v.size(0), ValueError,
+           "[mv] shapes " << a.shape() << " and " << v.shape() << " cannot be multiplied");
+  return matmul(a, v);
+}
+
+Tensor dot(const Tensor& a, const Tensor& b) {
+  check_dims(a, 1, "dot", "the first operand");
+  check_dims(b, 1, "dot", "the second operand");
+  FG_CHECK(a.size(0) == b.size(0), ValueError,
+           "[dot] expected vectors of the same length, got shapes " << a.shape() << " and "
+                                                                  << b.shape());
+  return matmul(a, b);
+}
+
+Tensor outer(const Tensor& a, const Tensor& b) {
+  check_dims(a, 1, "outer", "the first operand");
+  check_dims(b, 1, "outer", "the second operand");
+  return matmul(unsqueeze(a, 1), unsqueeze(b, 0));  // a GEMM with K = 1
+}
+
+// Sums over the last dimension of both: a (..., K), b (..., K) -> a's leading + b's leading.
+Tensor inner(const Tensor& a, const Tensor& b) {
+  if (a.dim() == 0 || b.dim() == 0) return mul(a, b);
+  FG_CHECK(a.size(-1) == b.size(-1), ValueError,
+           "[inner] expected equal last dimensions, got shapes " << a.shape() << " and "
+                                                                 << b.shape());
+  Shape out_shape(a.shape().begin(), a.shape().end() - 1);
+  out_shape.insert(out_shape.end(), b.shape().begin(), b.shape().end() - 1);
+  int64_t K = a.size(-1);
+  auto rows = [K](const Tensor& x) {  // (..., K) as (rows, K), also when K is 0
+    return reshape(x, {shape_numel(Shape(x.shape().begin(), x.shape().end() - 1)), K});
+  };
+  return reshape(matmul(rows(a), matrix_transpose(rows(b))), out_shape);
+}
+
+// beta * input + alpha * product, PyTorch's rule for the add*-products: beta = 0 ignores input
+// (its NaNs too), and factors of 1 cost nothing.
+static Tensor scaled_sum(const Tensor& input, const Tensor& product, double beta, double alpha,
+                         const char* op) {
+  check_same_device(input, product, op);
+  FG_CHECK(input.dtype() == product.dtype(), TypeError,
+           "[" << op << "] expected input of the operands' dtype " << dtype_name(product.dtype())
+               << ", got " << dtype_name(input.dtype()));
+  const Shape &from = input.shape(), &to = product.shape();
+  bool broadcastable = from.size() <= to.size();
+  for (size_t k = 0; broadcastable && k < from.size(); ++k) {
+    int64_t size = from[from.size() - 1 - k];
+    broadcastable = size == 1 || size == to[to.size() - 1 - k];
+  }
+  FG_CHECK(broadcastable, ValueError,
+           "[" << op << "] expected input broadcastable to " << product.shape() << ", got "
+               << input.shape());
+  auto scaled = [](const Tensor& x, double factor) {
+    return factor == 1 ? x : mul(x, scalar_tensor(factor, x.dtype(), x.device()));
+  };
+  if (beta == 0) return scaled(product, alpha);
+  return add(scaled(input, beta), scaled(product, alpha));
+}
+
+Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta, double alpha) {
+  return scaled_sum(input, mm(a, b), beta, alpha, "addmm");
+}
+
+Tensor baddbmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta,
+               double alpha) {
+  return scaled_sum(input, bmm(a, b), beta, alpha, "baddbmm");
+}
+
+Tensor addmv(const Tensor& input, const Tensor& a, const Tensor& v, double beta, double alpha) {
+  return scaled_sum(input, mv(a, v), beta, alpha, "addmv");
 }
 
 // x must have a's dtype: the GEMM does not promote.

@@ -39,12 +39,17 @@ void copy_(Tensor& dst, const Tensor& src);       // in place, same shape, any d
 // ---- elementwise (ops/elementwise.cpp) ----
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 Tensor sum_to(const Tensor& x, const Shape& shape);  // undoes broadcasting (for backward)
+// PyTorch's result type of a binary op on a and b (a wrapped number only lifts the category)
+DType result_type(const Tensor& a, const Tensor& b);
+// The arithmetic promotes (int + float -> float32, int8 + int16 -> int16, ...); float16 and
+// bfloat16 compute in float32. Integer + - * wrap around; div is true division (float32 for
+// integers); sub refuses bool.
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
 Tensor neg(const Tensor& x);
-Tensor pow(const Tensor& x, double exponent);
+Tensor pow(const Tensor& x, double exponent);  // integers: whole exponents >= 0 stay integer
 Tensor exp(const Tensor& x);
 Tensor log(const Tensor& x);
 Tensor log1p(const Tensor& x);  // log(1 + x), exact for small x
@@ -95,7 +100,17 @@ Tensor unfold(const Tensor& x, int64_t dim, int64_t size, int64_t step);  // sli
 Tensor index_select(const Tensor& x, const Tensor& indices);     // x[idx], int64 indices
 
 // ---- matmul and linear (ops/matmul.cpp, ops/linear.cpp) ----
-Tensor matmul(const Tensor& a, const Tensor& b);
+Tensor matmul(const Tensor& a, const Tensor& b);  // any rank, batch dimensions broadcast
+Tensor mm(const Tensor& a, const Tensor& b);      // 2-D @ 2-D
+Tensor bmm(const Tensor& a, const Tensor& b);     // (B, M, K) @ (B, K, N)
+Tensor mv(const Tensor& a, const Tensor& v);      // 2-D @ 1-D
+Tensor dot(const Tensor& a, const Tensor& b);     // 1-D . 1-D -> 0-d
+Tensor outer(const Tensor& a, const Tensor& b);   // (M) x (N) -> (M, N)
+Tensor inner(const Tensor& a, const Tensor& b);   // sums over both last dimensions
+// beta * input + alpha * (a @ b), input broadcast to the product's shape
+Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta, double alpha);
+Tensor baddbmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta, double alpha);
+Tensor addmv(const Tensor& input, const Tensor& a, const Tensor& v, double beta, double alpha);
 // bias may be undefined; activation is "" (none) or "relu" (fused into the GEMM's epilogue)
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
               const std::string& activation = "");
@@ -193,7 +208,8 @@ Tensor with_float32_compute(const Tensor& x, Op&& op) {
 // ---- checks shared by the ops ----
 void check_float32(const Tensor& x, const char* op, const char* name);
 void check_same_device(const Tensor& a, const Tensor& b, const char* op);
-void check_bias(const Tensor& bias, const Tensor& like, int64_t n, const char* op);  // (n) or undefined
+// bias: undefined, or (n) of like's dtype and device
+void check_bias(const Tensor& bias, const Tensor& like, int64_t n, const char* op);
 // dst can be written: no two of its elements share memory (an expanded tensor's do)
 void check_writable(const Tensor& dst, const char* op);
 // True when the int64 values of `indices` are known to lie in [low, high] without reading them

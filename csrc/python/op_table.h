@@ -84,6 +84,23 @@ FG_OP(unfold, &ops::unfold, ("input"_a, "dimension"_a, "size"_a, "step"_a), kMet
 
 // ---- matmul, linear, the raw GEMM
 FG_OP(matmul, &ops::matmul, ("input"_a, "other"_a), kMethod | kForgegrad)
+FG_OP(mm, &ops::mm, ("input"_a, "mat2"_a), kMethod | kForgegrad)
+FG_OP(bmm, &ops::bmm, ("input"_a, "mat2"_a), kMethod | kForgegrad)
+FG_OP(mv, &ops::mv, ("input"_a, "vec"_a), kMethod | kForgegrad)
+FG_OP(dot, &ops::dot, ("input"_a, "tensor"_a), kMethod | kForgegrad)
+FG_OP(vdot, &ops::dot, ("input"_a, "other"_a), kMethod | kForgegrad)  // real dtypes: dot
+FG_OP(outer, &ops::outer, ("input"_a, "vec2"_a), kMethod | kForgegrad)
+FG_OP(ger, &ops::outer, ("input"_a, "vec2"_a), kMethod | kForgegrad)  // outer's old name
+FG_OP(inner, &ops::inner, ("input"_a, "other"_a), kMethod | kForgegrad)
+FG_OP(addmm, &ops::addmm,
+      ("input"_a, "mat1"_a, "mat2"_a, py::kw_only(), "beta"_a = 1.0, "alpha"_a = 1.0),
+      kMethod | kForgegrad)
+FG_OP(baddbmm, &ops::baddbmm,
+      ("input"_a, "batch1"_a, "batch2"_a, py::kw_only(), "beta"_a = 1.0, "alpha"_a = 1.0),
+      kMethod | kForgegrad)
+FG_OP(addmv, &ops::addmv,
+      ("input"_a, "mat"_a, "vec"_a, py::kw_only(), "beta"_a = 1.0, "alpha"_a = 1.0),
+      kMethod | kForgegrad)
 // activation=None | "relu": forgegrad's extension, the ReLU fused into the GEMM.
 FG_OP(linear, linear_op,
       ("input"_a, "weight"_a, "bias"_a = py::none(), py::kw_only(), "activation"_a = py::none()),

@@ -5,6 +5,7 @@
 
 #include "core/dispatch.h"
 #include "core/error.h"
+#include "core/promotion.h"
 #include "ops/ops.h"
 #include "python/bindings.h"
 
@@ -153,8 +154,6 @@ static py::dict cuda_array_interface(const Tensor& t) {
   return interface;
 }
 
-// Reads a Python operand (Tensor or number, numpy scalars included) for an op with `self`.
-// An integer meets an int64 tensor as int64; every other number is float32.
 std::string type_name(const py::object& o) {
   return py::str(py::type::of(o).attr("__name__")).cast<std::string>();
 }
@@ -165,16 +164,25 @@ static bool is_number(const py::object& o) {
          !py::isinstance<py::str>(o) && py::hasattr(o, "__float__");
 }
 
+// Reads a Python operand (Tensor or number, numpy scalars included) for an op with `self`. A
+// number becomes a 0-d bool, int64 or float64 tensor on self's device, marked as a wrapped
+// number: in type promotion it only lifts the category (int tensor * 2.5 is float32).
 static Tensor operand(const py::object& other, const Tensor& self, const char* op) {
   if (py::isinstance<Tensor>(other)) return other.cast<Tensor>();
   if (!is_number(other))
     throw TypeError(std::string("[") + op + "] expected a Tensor or a number, got " +
                     type_name(other));
-  bool integer = py::hasattr(other, "__index__") && !py::isinstance<py::bool_>(other);
-  if (integer && self.dtype() == DType::Int64)
-    return ops::full_int64({}, other.attr("__index__")().cast<int64_t>(), self.device());
-  return ops::scalar_tensor(other.attr("__float__")().cast<double>(), DType::Float32,
-                            self.device());
+  Tensor number;
+  std::string kind = type_name(other);  // numpy's bool scalar is "bool" (numpy 1: "bool_")
+  if (kind == "bool" || kind == "bool_")
+    number = ops::scalar_tensor(other.attr("__bool__")().cast<bool>(), DType::Bool, self.device());
+  else if (py::hasattr(other, "__index__"))
+    number = ops::full_int64({}, other.attr("__index__")().cast<int64_t>(), self.device());
+  else
+    number = ops::scalar_tensor(other.attr("__float__")().cast<double>(), DType::Float64,
+                                self.device());
+  number.impl()->wrapped_number = true;
+  return number;
 }
 
 // The error for an index past int64, which is out of bounds for any dimension.
@@ -398,7 +406,11 @@ void bind_tensor(py::module_& m) {
   tensor.def("__pow__", [](const Tensor& x, const py::object& exponent) {
     FG_CHECK(is_number(exponent), TypeError,
              "[pow] expected a number as exponent, got " << type_name(exponent));
-    return ops::pow(x, exponent.attr("__float__")().cast<double>());
+    // An integer tensor to a float power is float32, whatever the value (x ** 2.0 too).
+    bool integral = py::hasattr(exponent, "__index__");
+    bool to_float = !integral && !is_floating(x.dtype());
+    return ops::pow(to_float ? ops::to_dtype(x, kDefaultFloatDType) : x,
+                    exponent.attr("__float__")().cast<double>());
   });
 
   auto bind_compare = [&](const char* name, ops::CompareOp op, const char* op_name) {

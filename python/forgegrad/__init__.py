@@ -12,6 +12,7 @@ from .autograd import no_grad, enable_grad, set_grad_enabled
 from .creation import (tensor, zeros, ones, empty, full, arange, rand, randn, zeros_like,
                        ones_like)
 from .info import info
+from ._einsum import einsum
 from .random import get_rng_state, set_rng_state
 
 __version__ = _C.__version__
@@ -50,5 +51,5 @@ __all__ = [
     "result_type", "can_cast", "device", "info", "set_num_threads", "get_num_threads", "nn",
     "cuda", "optim", "data", "datasets", "Dataset", "TensorDataset", "DataLoader",
     "save", "load", "fit", "evaluate", "predict", "History", "Callback", "EarlyStopping",
-    "ModelCheckpoint",
+    "ModelCheckpoint", "einsum",
 ] + list(_ops.exports("forgegrad"))

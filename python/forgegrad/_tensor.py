@@ -86,10 +86,12 @@ def _in_place(op, name, takes_alpha=False, augmented=False):
                                "which autograd does not record; write the out-of-place form "
                                "(y = y + x), or use forgegrad.no_grad()")
         result = op(self, other)
-        if result.shape != self.shape or result.dtype != self.dtype:
-            raise ValueError(f"[{name}] the result (shape {result.shape}, {result.dtype}) "
-                             f"cannot be written into a tensor of shape {self.shape}, "
-                             f"{self.dtype}")
+        if result.shape != self.shape:
+            raise ValueError(f"[{name}] the result of shape {result.shape} cannot be written "
+                             f"into a tensor of shape {self.shape}")
+        if not _C.can_cast(result.dtype, self.dtype):  # PyTorch's rule: float into int64, no
+            raise RuntimeError(f"[{name}] result type {result.dtype} can't be cast to the "
+                               f"desired output type {self.dtype}")
         return _C._copy_(self, result)
     method.__name__ = name
     return method
@@ -122,6 +124,7 @@ _METHODS = {
     "__bool__": lambda self: builtins.bool(_single_value(self, "bool")),
     "__float__": lambda self: float(_single_value(self, "float")),
     "__int__": lambda self: int(_single_value(self, "int")),
+    "__abs__": lambda self: _C.abs(self),
     # T reverses every dim (deprecated by PyTorch beyond 2-D, still given); mT swaps the last two.
     "T": property(lambda self: _C._reverse_dims(self)),
     # self itself when already contiguous, as PyTorch (the op would give a new handle)

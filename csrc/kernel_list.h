@@ -170,8 +170,14 @@ void strided_copy(void* y, const void* x, int64_t element_size, const int64_t* s
 // x (rows, row_size), indices (n_indices) -> y (n_indices, row_size); any element type
 void gather_rows(void* y, const void* x, const int64_t* indices, int64_t n_indices,
                  int64_t row_bytes);
-// dy (n_indices, row_size) -> dx (rows, row_size) += at indices (repeats accumulate)
-void scatter_add_rows(float* dx, const float* dy, const int64_t* indices, int64_t n_indices,
+// x (n_indices, row_bytes) -> y (rows, row_bytes) at indices; any element type; where an index
+// repeats, one of its rows lands (the last on the CPU)
+void scatter_rows(void* y, const void* x, const int64_t* indices, int64_t n_indices,
+                  int64_t row_bytes);
+// dy (n_indices, row_size) -> dx (rows, row_size) += at indices (repeats accumulate); float,
+// double
+template <typename T>
+void scatter_add_rows(T* dx, const T* dy, const int64_t* indices, int64_t n_indices,
                       int64_t row_size);
 
 

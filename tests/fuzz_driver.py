@@ -833,12 +833,12 @@ DTYPE_OPS = {
        for s in BINARY},
     "sum": (fg.sum, np.sum), "mean": (fg.mean, np.mean), "max": (fg.max, np.max),
     "argmax": (fg.argmax, np.argmax),
-    "softmax": (F.softmax, lambda x: softmax64(x, -1)),
-    "log_softmax": (F.log_softmax, lambda x: np.log(softmax64(x, -1))),
+    "softmax": (F.softmax, lambda x: softmax64(x, -1)[0]),
+    "log_softmax": (F.log_softmax, lambda x: softmax64(x, -1)[1]),
     "matmul": (lambda x: fg.matmul(x, fg.transpose(x, 0, -1)), lambda x: x @ x.swapaxes(0, -1)),
     "mse_loss": (lambda x: F.mse_loss(x, x), lambda x: np.float64(0)),
     "cross_entropy": (lambda x: F.cross_entropy(x.reshape(1, -1), fg.tensor([0])),
-                      lambda x: -np.log(softmax64(x.reshape(1, -1), -1))[0, 0]),
+                      lambda x: -softmax64(x.reshape(1, -1), -1)[1][0, 0]),
 }
 
 

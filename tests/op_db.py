@@ -43,6 +43,14 @@ class OpInfo:
 
 
 _targets = np.random.default_rng(7).integers(0, 5, size=7)  # class indices for 7 rows of 5
+_mask = np.random.default_rng(8).random((7, 5)) < 0.5
+_rows = np.array([4, 0, 6])
+
+
+def _np_index_put(x, rows, values):
+    out = x.copy()
+    out[rows] = values
+    return out
 
 
 def _max_values(op, x, **kwargs):
@@ -119,6 +127,17 @@ OP_DB = [
                np.lib.stride_tricks.sliding_window_view(x, size, axis=dimension),
                range(0, x.shape[dimension] - size + 1, step), dimension),
            sample((7, 33), dimension=1, size=5, step=3)),
+    # indexing
+    OpInfo("index_select", lambda x, i: np.take(x, i, 1), sample((7, 33), _rows),
+           call=lambda op, x, i: op(x, 1, i)),
+    OpInfo("nonzero", np.argwhere, sample(_mask), grad=False),
+    OpInfo("argwhere", np.argwhere, sample(_mask), grad=False),
+    OpInfo("where", np.where, sample(_mask, (7, 5), (7, 5)), sample(_mask, (7, 1), (5,))),
+    OpInfo("masked_fill", lambda x, m, value: np.where(m, value, x), sample((7, 5), _mask, value=0.5)),
+    OpInfo("masked_select", lambda x, m: x[m], sample((7, 5), _mask)),
+    OpInfo("index_put", _np_index_put, sample((7, 5), _rows, (3, 5)), sample((7, 5), _rows, (5,)),
+           call=lambda op, x, rows, values: op(x, (rows,), values)),
+    OpInfo("index_put_", untested_here="in place: tests/test_indexing.py"),
     OpInfo("matmul", np.matmul, sample((7, 33), (33, 5)), sample((33,), (33, 7)),
            sample((2, 1, 3, 4), (5, 4, 6))),
     OpInfo("mm", np.matmul, sample((7, 33), (33, 5))),

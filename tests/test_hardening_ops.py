@@ -197,14 +197,21 @@ def test_numpy_integer_indices_of_every_kind(index, expected, device):
     assert x[index].cpu().tolist() == expected
 
 
-@pytest.mark.parametrize("index", [
-    True, np.bool_(True), [True, False, True], np.array([], dtype=bool),
-    np.array([True, False, True]),
-])
-def test_boolean_indices_are_refused(index, device):
+@pytest.mark.parametrize("index", [True, np.bool_(True)])
+def test_boolean_scalar_indices_are_refused(index, device):
     x = fg.tensor([1.0, 2.0, 3.0], device=device)
     with pytest.raises(TypeError, match="bool"):
         x[index]
+
+
+@pytest.mark.parametrize("index", [[True, False, True], np.array([True, False, True])])
+def test_boolean_masks_select(index, device):
+    assert fg.tensor([1.0, 2.0, 3.0], device=device)[index].cpu().tolist() == [1.0, 3.0]
+
+
+def test_a_mask_of_the_wrong_shape_is_refused(device):
+    with pytest.raises(IndexError, match=r"the shape of the mask \(0,\)"):
+        fg.tensor([1.0, 2.0, 3.0], device=device)[np.array([], dtype=bool)]
 
 
 def test_index_gradient_with_unsigned_indices(device):

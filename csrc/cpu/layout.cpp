@@ -59,11 +59,23 @@ void gather_rows(void* y, const void* x, const int64_t* indices, int64_t n_indic
                });
 }
 
+// x (n_indices, row_bytes) -> y (rows, row_bytes) at indices. Serial, so that the last of
+// repeated indices wins, every time.
+void scatter_rows(void* y, const void* x, const int64_t* indices, int64_t n_indices,
+                  int64_t row_bytes) {
+  for (int64_t i = 0; i < n_indices; ++i)
+    std::memcpy(static_cast<char*>(y) + indices[i] * row_bytes,
+                static_cast<const char*>(x) + i * row_bytes, row_bytes);
+}
+
 // dy (n_indices, row_size) -> dx (rows, row_size) += at indices. Serial over indices, so
 // repeated indices accumulate without races.
-void scatter_add_rows(float* dx, const float* dy, const int64_t* indices, int64_t n_indices,
+template <typename T>
+void scatter_add_rows(T* dx, const T* dy, const int64_t* indices, int64_t n_indices,
                       int64_t row_size) {
-  for (int64_t i = 0; i < n_indices; ++i) add_inplace(dx + indices[i] * row_size, dy + i * row_size, row_size);
+  for (int64_t i = 0; i < n_indices; ++i)
+    add_inplace(dx + indices[i] * row_size, dy + i * row_size, row_size);
 }
+FG_INSTANTIATE_SCATTER_ADD()
 
 }  // namespace fg::cpu

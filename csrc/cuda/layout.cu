@@ -80,13 +80,25 @@ void gather_rows(void* y, const void* x, const int64_t* indices, int64_t n_indic
   });
 }
 
+// x (n_indices, row_bytes) -> y (rows, row_bytes) at indices; bytes, as any element type
+void scatter_rows(void* y, const void* x, const int64_t* indices, int64_t n_indices,
+                  int64_t row_bytes) {
+  auto* out = static_cast<uint8_t*>(y);
+  auto* in = static_cast<const uint8_t*>(x);
+  launch_for_each("scatter_rows", n_indices * row_bytes, [=] __device__(int64_t i) {
+    out[indices[i / row_bytes] * row_bytes + i % row_bytes] = in[i];
+  });
+}
+
 // dy (n_indices, row_size) -> dx (rows, row_size) += at indices; atomics let repeated
 // indices accumulate
-void scatter_add_rows(float* dx, const float* dy, const int64_t* indices, int64_t n_indices,
+template <typename T>
+void scatter_add_rows(T* dx, const T* dy, const int64_t* indices, int64_t n_indices,
                       int64_t row_size) {
   launch_for_each("scatter_add_rows", n_indices * row_size, [=] __device__(int64_t i) {
     atomicAdd(dx + indices[i / row_size] * row_size + i % row_size, dy[i]);
   });
 }
+FG_INSTANTIATE_SCATTER_ADD()
 
 }  // namespace fg::cuda

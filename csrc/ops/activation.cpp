@@ -2,6 +2,7 @@
 // saved output.
 #include <cmath>
 
+#include "core/dispatch.h"
 #include "core/error.h"
 #include "kernels.h"
 #include "ops/ops.h"
@@ -9,96 +10,131 @@
 namespace fg::ops {
 
 // forward(device, y, x, n); backward(device, dx, dy, saved, n) where saved is x, or y if
-// save_output (FG_KERNELS pairs, or lambdas that bind extra arguments).
+// save_output: generic lambdas, called with T* for the input's dtype (float or double; float16
+// and bfloat16 compute in float32).
 template <typename Forward, typename Backward>
 static Tensor activation(const char* name, const Tensor& input, bool save_output,
                          const Forward& forward, const Backward& backward) {
-  Tensor x = contiguous(input);
-  check_float32(x, name, "the input");
-  Tensor out = empty(x.shape(), DType::Float32, x.device());
-  forward(x.device(), out.data<float>(), x.data<float>(), x.numel());
-  Tensor saved = save_output ? out.detach() : x.detach();
-  record(out, name, {x}, [saved, backward](const Tensor& dout) {
-    Tensor dx = empty(saved.shape(), DType::Float32, saved.device());
-    backward(saved.device(), dx.data<float>(), dout.data<float>(), saved.data<float>(),
-             saved.numel());
-    return std::vector<Tensor>{dx};
+  return with_float32_compute(input, [&](const Tensor& x_in) {
+    Tensor x = contiguous(x_in);
+    Tensor out = empty(x.shape(), x.dtype(), x.device());
+    dispatch_floating(x.dtype(), name, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      forward(x.device(), out.data<T>(), x.data<T>(), x.numel());
+    });
+    Tensor saved = save_output ? out.detach() : x.detach();
+    record(out, name, {x}, [saved, backward, name](const Tensor& dout) {
+      Tensor dx = empty(saved.shape(), saved.dtype(), saved.device());
+      dispatch_floating(saved.dtype(), name, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        backward(saved.device(), dx.data<T>(), dout.data<T>(), saved.data<T>(), saved.numel());
+      });
+      return std::vector<Tensor>{dx};
+    });
+    return out;
   });
-  return out;
 }
 
+// A kernel as the generic lambda activation() calls: FG_FORWARD(gelu_forward, use_tanh) runs
+// gelu_forward(y, x, use_tanh, n) on the device; the extra arguments are captured.
+#define FG_FORWARD(kernel, ...)                                            \
+  [=](Device device, auto* y, const auto* x, int64_t n) {                  \
+    FG_LAUNCH(kernel, device, y, x, ##__VA_ARGS__, n);                     \
+  }
+#define FG_BACKWARD(kernel, ...)                                                       \
+  [=](Device device, auto* dx, const auto* dy, const auto* saved, int64_t n) {         \
+    FG_LAUNCH(kernel, device, dx, dy, saved, ##__VA_ARGS__, n);                        \
+  }
+
+// relu on integers is max(x, 0), as in PyTorch
 Tensor relu(const Tensor& x) {
-  return activation("relu", x, false, FG_KERNELS(relu_forward<float>), FG_KERNELS(relu_backward<float>));
+  if (!is_floating(x.dtype()) && x.dtype() != DType::Bool) return clamp(x, 0.0, std::nullopt);
+  return activation("relu", x, false, FG_FORWARD(relu_forward), FG_BACKWARD(relu_backward));
 }
 
 Tensor leaky_relu(const Tensor& x, double negative_slope) {
   FG_CHECK(std::isfinite(negative_slope), ValueError,
            "[leaky_relu] expected a finite negative_slope, got " << negative_slope);
-  float slope = static_cast<float>(negative_slope);
-  return activation(
-      "leaky_relu", x, false,
-      [slope](Device device, float* y, const float* in, int64_t n) {
-        FG_LAUNCH(leaky_relu_forward, device, y, in, slope, n);
-      },
-      [slope](Device device, float* dx, const float* dy, const float* in, int64_t n) {
-        FG_LAUNCH(leaky_relu_backward, device, dx, dy, in, slope, n);
-      });
+  return activation("leaky_relu", x, false, FG_FORWARD(leaky_relu_forward, negative_slope),
+                    FG_BACKWARD(leaky_relu_backward, negative_slope));
 }
 
 Tensor gelu(const Tensor& x, const std::string& approximate) {
   FG_CHECK(approximate == "none" || approximate == "tanh", ValueError,
            "[gelu] expected approximate='none' or 'tanh', got '" << approximate << "'");
   bool use_tanh = approximate == "tanh";
-  return activation(
-      "gelu", x, false,
-      [use_tanh](Device device, float* y, const float* in, int64_t n) {
-        FG_LAUNCH(gelu_forward, device, y, in, use_tanh, n);
-      },
-      [use_tanh](Device device, float* dx, const float* dy, const float* in, int64_t n) {
-        FG_LAUNCH(gelu_backward, device, dx, dy, in, use_tanh, n);
-      });
+  return activation("gelu", x, false, FG_FORWARD(gelu_forward, use_tanh),
+                    FG_BACKWARD(gelu_backward, use_tanh));
 }
 
-Tensor tanh(const Tensor& x) {
-  return activation("tanh", x, true, FG_KERNELS(tanh_forward<float>), FG_KERNELS(tanh_backward<float>));
+// tanh and sigmoid of integers are float32, as other real-valued math (floating_math)
+Tensor tanh(const Tensor& x_any) {
+  return floating_math(x_any, [](const Tensor& x) {
+    return activation("tanh", x, true, FG_FORWARD(tanh_forward), FG_BACKWARD(tanh_backward));
+  });
 }
 
-Tensor sigmoid(const Tensor& x) {
-  return activation("sigmoid", x, true, FG_KERNELS(sigmoid_forward<float>), FG_KERNELS(sigmoid_backward<float>));
+Tensor sigmoid(const Tensor& x_any) {
+  return floating_math(x_any, [](const Tensor& x) {
+    return activation("sigmoid", x, true, FG_FORWARD(sigmoid_forward),
+                      FG_BACKWARD(sigmoid_backward));
+  });
 }
 
 Tensor silu(const Tensor& x) {
-  return activation("silu", x, false, FG_KERNELS(silu_forward<float>), FG_KERNELS(silu_backward<float>));
+  return activation("silu", x, false, FG_FORWARD(silu_forward), FG_BACKWARD(silu_backward));
 }
 
+#undef FG_FORWARD
+#undef FG_BACKWARD
+
 // forward(device, y, x, outer, n, inner); backward(device, dx, dy, y, outer, n, inner) along
-// `dim`
+// `dim`, generic over T* as activation's.
 template <typename Forward, typename Backward>
 static Tensor softmax_like(const char* name, const Tensor& input, int64_t dim,
                            const Forward& forward, const Backward& backward) {
-  Tensor x = contiguous(input);
-  check_float32(x, name, "the input");
-  int64_t d = wrap_dim(dim, x.dim(), name);
-  int64_t outer = 1, n = x.dim() ? x.shape()[d] : 1, inner = 1;
-  for (int64_t i = 0; i < d; ++i) outer *= x.shape()[i];
-  for (int64_t i = d + 1; i < x.dim(); ++i) inner *= x.shape()[i];
-  Tensor out = empty(x.shape(), DType::Float32, x.device());
-  forward(x.device(), out.data<float>(), x.data<float>(), outer, n, inner);
-  record(out, name, {x}, [y = out.detach(), outer, n, inner, backward](const Tensor& dout) {
-    Tensor dx = empty(y.shape(), DType::Float32, y.device());
-    backward(y.device(), dx.data<float>(), dout.data<float>(), y.data<float>(), outer, n, inner);
-    return std::vector<Tensor>{dx};
+  return with_float32_compute(input, [&](const Tensor& x_in) {
+    Tensor x = contiguous(x_in);
+    int64_t d = wrap_dim(dim, x.dim(), name);
+    int64_t outer = 1, n = x.dim() ? x.shape()[d] : 1, inner = 1;
+    for (int64_t i = 0; i < d; ++i) outer *= x.shape()[i];
+    for (int64_t i = d + 1; i < x.dim(); ++i) inner *= x.shape()[i];
+    Tensor out = empty(x.shape(), x.dtype(), x.device());
+    dispatch_floating(x.dtype(), name, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      forward(x.device(), out.data<T>(), x.data<T>(), outer, n, inner);
+    });
+    record(out, name, {x},
+           [y = out.detach(), outer, n, inner, backward, name](const Tensor& dout) {
+             Tensor dx = empty(y.shape(), y.dtype(), y.device());
+             dispatch_floating(y.dtype(), name, [&](auto tag) {
+               using T = typename decltype(tag)::type;
+               backward(y.device(), dx.data<T>(), dout.data<T>(), y.data<T>(), outer, n, inner);
+             });
+             return std::vector<Tensor>{dx};
+           });
+    return out;
   });
-  return out;
 }
 
 Tensor softmax(const Tensor& x, int64_t dim) {
-  return softmax_like("softmax", x, dim, FG_KERNELS(softmax_forward<float>), FG_KERNELS(softmax_backward<float>));
+  return softmax_like(
+      "softmax", x, dim,
+      [](Device device, auto* y, const auto* in, int64_t outer, int64_t n, int64_t inner) {
+        FG_LAUNCH(softmax_forward, device, y, in, outer, n, inner);
+      },
+      [](Device device, auto* dx, const auto* dy, const auto* y, int64_t outer, int64_t n,
+         int64_t inner) { FG_LAUNCH(softmax_backward, device, dx, dy, y, outer, n, inner); });
 }
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
-  return softmax_like("log_softmax", x, dim, FG_KERNELS(log_softmax_forward<float>),
-                      FG_KERNELS(log_softmax_backward<float>));
+  return softmax_like(
+      "log_softmax", x, dim,
+      [](Device device, auto* y, const auto* in, int64_t outer, int64_t n, int64_t inner) {
+        FG_LAUNCH(log_softmax_forward, device, y, in, outer, n, inner);
+      },
+      [](Device device, auto* dx, const auto* dy, const auto* y, int64_t outer, int64_t n,
+         int64_t inner) { FG_LAUNCH(log_softmax_backward, device, dx, dy, y, outer, n, inner); });
 }
 
 }  // namespace fg::ops

@@ -157,14 +157,6 @@ Tensor div(const Tensor& a_any, const Tensor& b_any) {
 
 // ---- unary math ------------------------------------------------------------------------------
 
-// op(x) for an op whose values are real numbers (exp, log, sqrt, ...): integer and bool x
-// become float32 (PyTorch's result type), float16 and bfloat16 compute in float32.
-template <typename Op>
-static Tensor floating_unary(const Tensor& x, Op op) {
-  if (!is_floating(x.dtype())) return op(to_dtype(x, kDefaultFloatDType));
-  return with_float32_compute(x, op);
-}
-
 #define FG_FLOATING_UNARY(kernel, op_name, out, x)                                         \
   dispatch_floating((x).dtype(), op_name, [&](auto tag) {                                  \
     using T = typename decltype(tag)::type;                                                \
@@ -228,7 +220,7 @@ Tensor pow(const Tensor& x_any, double exponent) {
 }
 
 Tensor exp(const Tensor& x_any) {
-  return floating_unary(x_any, [](const Tensor& x_in) {
+  return floating_math(x_any, [](const Tensor& x_in) {
     Tensor x = contiguous(x_in);
     Tensor out = empty(x.shape(), x.dtype(), x.device());
     FG_FLOATING_UNARY(exp_forward, "exp", out, x);
@@ -240,7 +232,7 @@ Tensor exp(const Tensor& x_any) {
 }
 
 Tensor log(const Tensor& x_any) {
-  return floating_unary(x_any, [](const Tensor& x_in) {
+  return floating_math(x_any, [](const Tensor& x_in) {
     Tensor x = contiguous(x_in);
     Tensor out = empty(x.shape(), x.dtype(), x.device());
     FG_FLOATING_UNARY(log_forward, "log", out, x);
@@ -252,7 +244,7 @@ Tensor log(const Tensor& x_any) {
 }
 
 Tensor log1p(const Tensor& x_any) {
-  return floating_unary(x_any, [](const Tensor& x_in) {
+  return floating_math(x_any, [](const Tensor& x_in) {
     Tensor x = contiguous(x_in);
     Tensor out = empty(x.shape(), x.dtype(), x.device());
     FG_FLOATING_UNARY(log1p_forward, "log1p", out, x);
@@ -264,7 +256,7 @@ Tensor log1p(const Tensor& x_any) {
 }
 
 Tensor sqrt(const Tensor& x_any) {
-  return floating_unary(x_any, [](const Tensor& x_in) {
+  return floating_math(x_any, [](const Tensor& x_in) {
     Tensor x = contiguous(x_in);
     Tensor out = empty(x.shape(), x.dtype(), x.device());
     FG_FLOATING_UNARY(sqrt_forward, "sqrt", out, x);

@@ -1,6 +1,7 @@
 // The public ops. Each validates its inputs ("[op] expected ..., got ..."), runs the
 // kernel for the inputs' device and records its backward rule, written right below it.
 #pragma once
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -98,6 +99,31 @@ Tensor squeeze(const Tensor& x, std::optional<std::vector<int64_t>> dims);  // n
 Tensor diagonal(const Tensor& x, int64_t offset, int64_t dim1, int64_t dim2);
 Tensor unfold(const Tensor& x, int64_t dim, int64_t size, int64_t step);  // sliding windows
 Tensor index_select(const Tensor& x, const Tensor& indices);     // x[idx], int64 indices
+
+// ---- advanced indexing (ops/index.cpp) ----
+// indices: one per leading dimension of x, undefined for a full slice; integer tensors,
+// broadcast together (numpy's rule places their dimensions where the indexed ones were when
+// those are adjacent, else in front). Out of range -> IndexError, negatives wrap.
+Tensor index(const Tensor& x, const std::vector<Tensor>& indices);
+// Runs write(target) to change x in place, without recording. When the change must be
+// recorded (grad mode is on and an input requires grad), the write goes to a copy of x and
+// the handle x is rebound to it, so what x's history saved stays unchanged; the old tensor is
+// returned, for the recording op's input (x becomes the op's result). Views of x taken before
+// then no longer see x. A leaf that requires grad is refused (RuntimeError, as in PyTorch).
+// Undefined when nothing is to be recorded.
+Tensor write_in_place(Tensor& x, std::initializer_list<Tensor> inputs, const char* op,
+                      const std::function<void(Tensor&)>& write);
+// x[indices] = values (values broadcast, converted to x's dtype), or += with accumulate;
+// recorded: x becomes the op's result, its history kept by the op's input
+void index_put_(Tensor& x, const std::vector<Tensor>& indices, const Tensor& values,
+                bool accumulate);
+Tensor index_put(const Tensor& x, const std::vector<Tensor>& indices, const Tensor& values,
+                 bool accumulate);
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);  // 0-d or 1-d index
+Tensor nonzero(const Tensor& x);  // (count, x.dim()) int64 positions of the nonzero elements
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);  // broadcast, promoted
+Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value);  // value 0-d
+Tensor masked_select(const Tensor& x, const Tensor& mask);  // 1-d, in row-major order
 
 // ---- matmul and linear (ops/matmul.cpp, ops/linear.cpp) ----
 Tensor matmul(const Tensor& a, const Tensor& b);  // any rank, batch dimensions broadcast
@@ -203,6 +229,13 @@ template <typename Op>
 Tensor with_float32_compute(const Tensor& x, Op&& op) {
   if (x.dtype() != DType::Float16 && x.dtype() != DType::BFloat16) return op(x);
   return to_dtype(op(to_dtype(x, DType::Float32)), x.dtype());
+}
+// An op whose values are real numbers (exp, log, sqrt, tanh, ...): integer and bool x become
+// float32 first (PyTorch's result type), float16 and bfloat16 compute in float32.
+template <typename Op>
+Tensor floating_math(const Tensor& x, Op&& op) {
+  if (!is_floating(x.dtype())) return op(to_dtype(x, DType::Float32));
+  return with_float32_compute(x, op);
 }
 
 // ---- checks shared by the ops ----

@@ -88,37 +88,48 @@ Tensor sum(const Tensor& x_any, const std::vector<int64_t>& dims, bool keepdim) 
 }
 
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
-  check_float32(x, "mean", "the input");
+  FG_CHECK(is_floating(x.dtype()), TypeError,
+           "[mean] could not infer the output dtype: expected a floating-point input, got "
+               << dtype_name(x.dtype()) << " (convert it with .float() first)");
   Shape reduced_sizes;
   for (int64_t d : normalize_dims(dims, x.dim(), "mean")) reduced_sizes.push_back(x.shape()[d]);
   int64_t count = shape_numel(reduced_sizes, "mean");
   // An empty mean is 0 / 0 = nan, as in numpy and PyTorch.
-  return div(sum(x, dims, keepdim), scalar_tensor(static_cast<double>(count), DType::Float32,
+  return div(sum(x, dims, keepdim), scalar_tensor(static_cast<double>(count), x.dtype(),
                                                   x.device()));
 }
 
 // max along dim, for max and argmax (`op` names the caller in errors).
 static std::pair<Tensor, Tensor> max_along(const Tensor& x_any, int64_t dim, bool keepdim,
                                            const char* op) {
+  if (x_any.dtype() == DType::Float16 || x_any.dtype() == DType::BFloat16) {
+    auto [values, indices] = max_along(to_dtype(x_any, DType::Float32), dim, keepdim, op);
+    return {to_dtype(values, x_any.dtype()), indices};  // exact: the maxima are x's values
+  }
   Tensor x = contiguous(x_any);
-  check_float32(x, op, "the input");
   int64_t d = wrap_dim(dim, x.dim(), op);
   Split s = split_at(x.shape(), d, d, op);
   FG_CHECK(s.n > 0, ValueError,
            "[" << op << "] cannot reduce over dimension " << dim << " of size 0 (shape "
                << x.shape() << "): a maximum of nothing is undefined");
   Shape out_shape = reduced_shape(x.shape(), {d}, keepdim);
-  Tensor values = empty(out_shape, DType::Float32, x.device());
+  Tensor values = empty(out_shape, x.dtype(), x.device());
   Tensor indices = empty(out_shape, DType::Int64, x.device());
-  FG_LAUNCH(max_forward, values.device(), values.data<float>(), indices.data<int64_t>(),
-            x.data<float>(), s.outer, s.n, s.inner);
+  dispatch_arithmetic(x.dtype(), op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    FG_LAUNCH(max_forward, values.device(), values.data<T>(), indices.data<int64_t>(),
+              x.data<T>(), s.outer, s.n, s.inner);
+  });
   // indices among the inputs: backward writes where they point, so a change to them in place
   // (they are the user's too) must fail backward, not write out of bounds.
   record(values, "max", {x, indices},
          [indices = indices, shape = x.shape(), s](const Tensor& dout) {
-           Tensor dx = empty(shape, DType::Float32, dout.device());
-           FG_LAUNCH(max_backward, dx.device(), dx.data<float>(), dout.data<float>(),
-                     indices.data<int64_t>(), s.outer, s.n, s.inner);
+           Tensor dx = empty(shape, dout.dtype(), dout.device());
+           dispatch_floating(dout.dtype(), "max", [&](auto tag) {
+             using T = typename decltype(tag)::type;
+             FG_LAUNCH(max_backward, dx.device(), dx.data<T>(), dout.data<T>(),
+                       indices.data<int64_t>(), s.outer, s.n, s.inner);
+           });
            return std::vector<Tensor>{dx, Tensor()};
          });
   return {values, indices};
@@ -139,7 +150,7 @@ Tensor max(const Tensor& x) {
   // The gradient is shared evenly by the elements equal to the maximum (by the NaNs when the
   // maximum is NaN), as in PyTorch: mask = (x == value) + (x != x) * (value != value).
   record(value, "max", {x}, [x = x.detach(), value = value.detach()](const Tensor& dout) {
-    auto as_float = [](const Tensor& t) { return to_dtype(t, DType::Float32); };
+    auto as_float = [&x](const Tensor& t) { return to_dtype(t, x.dtype()); };
     Tensor mask = add(as_float(compare(CompareOp::Eq, x, value)),
                       mul(as_float(compare(CompareOp::Ne, x, x)),
                           as_float(compare(CompareOp::Ne, value, value))));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/dispatch.h"
 #include "core/error.h"
 #include "kernels.h"
 #include "ops/ops.h"
@@ -391,9 +392,12 @@ Tensor index_select(const Tensor& x, const Tensor& indices) {
   FG_LAUNCH(gather_rows, x.device(), out.raw_data(), source.raw_data(), normalized.data<int64_t>(),
             normalized.numel(), row * static_cast<int64_t>(dtype_size(x.dtype())));
   record(out, "index", {source}, [in_shape = x.shape(), normalized, row](const Tensor& dout) {
-    Tensor dx = zeros(in_shape, DType::Float32, dout.device());
-    FG_LAUNCH(scatter_add_rows, dx.device(), dx.data<float>(), dout.data<float>(),
-              normalized.data<int64_t>(), normalized.numel(), row);
+    Tensor dx = zeros(in_shape, dout.dtype(), dout.device());
+    dispatch_floating(dout.dtype(), "index", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      FG_LAUNCH(scatter_add_rows, dx.device(), dx.data<T>(), dout.data<T>(),
+                normalized.data<int64_t>(), normalized.numel(), row);
+    });
     return std::vector<Tensor>{dx};
   });
   return out;

@@ -17,6 +17,8 @@ void bind_dlpack(py::module_& m);   // dlpack.cpp: after bind_tensor
 
 Device parse_device(const py::object& device);  // None -> cpu; str or device object
 std::string type_name(const py::object& o);       // "list", "ndarray", ...
+// A Tensor, or a Python number as a 0-d wrapped number on self's device (tensor.cpp)
+Tensor operand(const py::object& other, const Tensor& self, const char* op);
 DType parse_dtype(const py::object& dtype, DType fallback);  // None -> fallback
 // A Tensor, or undefined for None; anything else is a TypeError naming `op` and `what`.
 Tensor optional_tensor(const py::object& t, const char* op, const char* what);

@@ -82,6 +82,18 @@ FG_OP(diagonal, &ops::diagonal, ("input"_a, "offset"_a = 0, "dim1"_a = 0, "dim2"
       kMethod | kForgegrad)
 FG_OP(unfold, &ops::unfold, ("input"_a, "dimension"_a, "size"_a, "step"_a), kMethod)
 
+// ---- indexing (x[key] and x[key] = value are Tensor.__getitem__ / __setitem__)
+FG_OP(index_select, index_select_op, ("input"_a, "dim"_a, "index"_a), kMethod | kForgegrad)
+FG_OP(nonzero, nonzero_op, ("input"_a, py::kw_only(), "as_tuple"_a = false), kMethod | kForgegrad)
+FG_OP(argwhere, &ops::nonzero, ("input"_a), kMethod | kForgegrad)
+FG_OP(where, where_op, ("condition"_a, "input"_a = py::none(), "other"_a = py::none()), kForgegrad)
+FG_OP(masked_fill, masked_fill_op, ("input"_a, "mask"_a, "value"_a), kMethod | kForgegrad)
+FG_OP(masked_select, &ops::masked_select, ("input"_a, "mask"_a), kMethod | kForgegrad)
+FG_OP(index_put, index_put_op, ("input"_a, "indices"_a, "values"_a, "accumulate"_a = false),
+      kMethod | kForgegrad)
+FG_OP(index_put_, index_put__op, ("input"_a, "indices"_a, "values"_a, "accumulate"_a = false),
+      kMethod)
+
 // ---- matmul, linear, the raw GEMM
 FG_OP(matmul, &ops::matmul, ("input"_a, "other"_a), kMethod | kForgegrad)
 FG_OP(mm, &ops::mm, ("input"_a, "mat2"_a), kMethod | kForgegrad)

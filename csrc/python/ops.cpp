@@ -137,6 +137,47 @@ Tensor squeeze_op(const Tensor& x, py::object dim) {
   return ops::squeeze(x, dim.is_none() ? std::nullopt : std::optional(int_list(dim, "squeeze")));
 }
 
+// nonzero(as_tuple=True), and where(condition): one index tensor per dimension
+static py::object as_columns(const Tensor& positions, int64_t ndim) {
+  py::tuple columns(ndim);
+  for (int64_t d = 0; d < ndim; ++d) columns[d] = ops::select(positions, 1, d);
+  return columns;
+}
+py::object nonzero_op(const Tensor& x, bool as_tuple) {
+  Tensor positions = ops::nonzero(x);
+  return as_tuple ? as_columns(positions, x.dim()) : py::cast(positions);
+}
+py::object where_op(const Tensor& condition, py::object input, py::object other) {
+  if (input.is_none() && other.is_none()) return as_columns(ops::nonzero(condition), condition.dim());
+  FG_CHECK(!input.is_none() && !other.is_none(), TypeError,
+           "[where] expected both input and other, or neither");
+  return py::cast(ops::where(condition, operand(input, condition, "where"),
+                             operand(other, condition, "where")));
+}
+Tensor masked_fill_op(const Tensor& x, const Tensor& mask, py::object value) {
+  return ops::masked_fill(x, mask, operand(value, x, "masked_fill"));
+}
+// indices: a tuple (or list) of index tensors, None for a full slice
+static std::vector<Tensor> index_tuple(py::object indices, const char* op) {
+  FG_CHECK(py::isinstance<py::tuple>(indices) || py::isinstance<py::list>(indices), TypeError,
+           "[" << op << "] expected indices as a tuple of tensors, got " << type_name(indices));
+  std::vector<Tensor> out;
+  for (py::handle item : indices) out.push_back(optional_tensor(py::reinterpret_borrow<py::object>(item), op, "indices"));
+  return out;
+}
+Tensor index_put_op(const Tensor& x, py::object indices, py::object values, bool accumulate) {
+  return ops::index_put(x, index_tuple(indices, "index_put"), operand(values, x, "index_put"),
+                        accumulate);
+}
+Tensor index_put__op(Tensor& x, py::object indices, py::object values, bool accumulate) {
+  ops::index_put_(x, index_tuple(indices, "index_put_"), operand(values, x, "index_put_"),
+                  accumulate);
+  return x;
+}
+Tensor index_select_op(const Tensor& x, int64_t dim, const Tensor& index) {
+  return ops::index_select(x, dim, index);
+}
+
 Tensor linear_op(const Tensor& x, const Tensor& weight, py::object bias, py::object activation) {
   FG_CHECK(activation.is_none() || py::isinstance<py::str>(activation), TypeError,
            "[linear] expected activation None or a str, got " << type_name(activation));

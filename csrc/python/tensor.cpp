@@ -167,7 +167,7 @@ static bool is_number(const py::object& o) {
 // Reads a Python operand (Tensor or number, numpy scalars included) for an op with `self`. A
 // number becomes a 0-d bool, int64 or float64 tensor on self's device, marked as a wrapped
 // number: in type promotion it only lifts the category (int tensor * 2.5 is float32).
-static Tensor operand(const py::object& other, const Tensor& self, const char* op) {
+Tensor operand(const py::object& other, const Tensor& self, const char* op) {
   if (py::isinstance<Tensor>(other)) return other.cast<Tensor>();
   if (!is_number(other))
     throw TypeError(std::string("[") + op + "] expected a Tensor or a number, got " +
@@ -201,7 +201,8 @@ static int64_t index_value(const py::object& key, const Tensor& t) {
   return value;
 }
 
-// A list, tuple or array of integer indices as an int64 tensor. uint64 values past int64
+// A list, tuple or array of integer indices as an int64 tensor (of bools: a bool mask).
+// uint64 values past int64
 // are out of bounds (a cast to int64 would wrap them into negative, valid indices).
 static Tensor index_array(const py::object& key, const Tensor& t) {
   py::array array;
@@ -212,7 +213,7 @@ static Tensor index_array(const py::object& key, const Tensor& t) {
     throw ValueError(std::string("[index] expected a rectangular list of indices: ") + e.what());
   }
   char kind = array.dtype().kind();
-  FG_CHECK(kind != 'b', TypeError, "[index] boolean indices are not supported");
+  if (kind == 'b') return copy_from_numpy(array);  // a mask
   FG_CHECK(array.size() == 0 || kind == 'i' || kind == 'u', TypeError,
            "[index] expected integer indices, got an array of "
                << py::str(array.dtype()).cast<std::string>());
@@ -232,15 +233,58 @@ static bool is_advanced(const py::object& item) {
          py::isinstance<py::list>(item) || py::isinstance<py::tuple>(item);
 }
 
-// Basic indexing, numpy's rules: an int selects (the dim goes), a slice narrows with a
-// positive step, None inserts a dim of size 1, Ellipsis stands for the dims not named.
-static Tensor basic_index(const Tensor& t, const std::vector<py::object>& items) {
-  int64_t named = 0;  // dims the items consume
+// One view step of a key's basic part, replayable on any tensor of the same shape (backward
+// replays a __setitem__'s key on the gradient).
+struct ViewStep {
+  enum Kind { Select, Slice, Unsqueeze } kind;
+  int64_t dim, start = 0, stop = 0, step = 1;
+  Tensor apply(const Tensor& t) const {
+    switch (kind) {
+      case Select: return ops::select(t, dim, start);
+      case Slice: return ops::slice(t, dim, start, stop, step);
+      default: return ops::unsqueeze(t, dim);
+    }
+  }
+};
+
+// A key, numpy's and PyTorch's rules: its basic items as view steps, and its advanced items as
+// index tensors on the dimensions of that view (undefined elsewhere); a bool mask of k
+// dimensions is the k index tensors of its nonzero positions. Ints select first, so advanced
+// dimensions are placed as PyTorch places them.
+struct ParsedKey {
+  std::vector<ViewStep> steps;
+  std::vector<Tensor> indices;
+  bool advanced = false;
+  Tensor view_of(const Tensor& t) const {
+    Tensor out = t;
+    for (const ViewStep& step : steps) out = step.apply(out);
+    return out;
+  }
+};
+
+static Tensor as_index_tensor(const py::object& item, const Tensor& t) {
+  return py::isinstance<Tensor>(item) ? item.cast<Tensor>() : index_array(item, t);
+}
+
+static ParsedKey parse_key(const Tensor& t, const py::object& key) {
+  std::vector<py::object> items;
+  if (py::isinstance<py::tuple>(key)) {
+    for (py::handle item : key.cast<py::tuple>()) items.push_back(py::reinterpret_borrow<py::object>(item));
+  } else {
+    items.push_back(key);
+  }
+  // The index tensors, read once; the dims each item consumes.
+  std::vector<Tensor> tensors(items.size());
+  int64_t named = 0;
   bool ellipsis = false;
-  for (const py::object& item : items) {
+  for (size_t i = 0; i < items.size(); ++i) {
+    const py::object& item = items[i];
     if (item.is(py::ellipsis())) {
       FG_CHECK(!ellipsis, IndexError, "[index] an index can only have a single ellipsis ('...')");
       ellipsis = true;
+    } else if (is_advanced(item)) {
+      tensors[i] = as_index_tensor(item, t);
+      named += tensors[i].dtype() == DType::Bool ? tensors[i].dim() : 1;
     } else if (!item.is_none()) {
       ++named;
     }
@@ -248,56 +292,117 @@ static Tensor basic_index(const Tensor& t, const std::vector<py::object>& items)
   FG_CHECK(named <= t.dim(), IndexError,
            "[index] too many indices for a tensor of dimension " << t.dim() << " (got " << named
                                                                   << ")");
-  Tensor out = t;
-  int64_t dim = 0;         // the dim of `out` the next item applies to
-  int64_t source_dim = 0;  // and the dim of t it came from, for errors
-  for (const py::object& item : items) {
+  ParsedKey parsed;
+  Tensor view = t;
+  std::vector<std::pair<int64_t, Tensor>> placed;  // (dim of the view, index tensor)
+  int64_t dim = 0, source_dim = 0;  // the view's dim the next item applies to, and t's
+  auto step = [&](ViewStep s) {
+    view = s.apply(view);
+    parsed.steps.push_back(s);
+  };
+  for (size_t i = 0; i < items.size(); ++i) {
+    const py::object& item = items[i];
     if (item.is(py::ellipsis())) {
       dim += t.dim() - named;
       source_dim += t.dim() - named;
     } else if (item.is_none()) {
-      out = ops::unsqueeze(out, dim++);
+      step({ViewStep::Unsqueeze, dim++});
+    } else if (tensors[i].defined() && tensors[i].dtype() == DType::Bool) {
+      const Tensor& mask = tensors[i];
+      Shape covered(view.shape().begin() + dim, view.shape().begin() + dim + mask.dim());
+      FG_CHECK(mask.shape() == covered, IndexError,
+               "[index] the shape of the mask " << mask.shape() << " at index " << i
+                                                << " does not match the shape of the indexed "
+                                                   "dimensions " << covered);
+      Tensor found = ops::nonzero(mask);
+      for (int64_t d = 0; d < mask.dim(); ++d) placed.push_back({dim++, ops::select(found, 1, d)});
+      source_dim += mask.dim();
+      parsed.advanced = true;
+    } else if (tensors[i].defined()) {
+      placed.push_back({dim++, tensors[i]});
+      ++source_dim;
+      parsed.advanced = true;
     } else if (py::isinstance<py::slice>(item)) {
-      py::ssize_t start, stop, step, length;
-      item.cast<py::slice>().compute(out.shape()[dim], &start, &stop, &step, &length);
-      FG_CHECK(step > 0, ValueError, "[index] slice steps must be positive, got " << step);
-      out = ops::slice(out, dim++, start, stop, step);
+      py::ssize_t start, stop, slice_step, length;
+      item.cast<py::slice>().compute(view.shape()[dim], &start, &stop, &slice_step, &length);
+      FG_CHECK(slice_step > 0, ValueError, "[index] slice steps must be positive, got " << slice_step);
+      step({ViewStep::Slice, dim++, start, stop, slice_step});
       ++source_dim;
     } else if (py::isinstance<py::bool_>(item)) {
       throw TypeError("[index] boolean indices are not supported");
     } else if (py::hasattr(item, "__index__")) {  // int, numpy integer scalars
-      int64_t index = index_value(item, out), size = out.shape()[dim];
+      int64_t index = index_value(item, view), size = view.shape()[dim];
       FG_CHECK(index >= -size && index < size, IndexError,
                "[index] index " << index << " is out of bounds for dimension " << source_dim
                                 << " with size " << size);
-      out = ops::select(out, dim, index);
+      step({ViewStep::Select, dim, index});
       ++source_dim;
     } else {
-      throw TypeError("[index] expected an int, a slice, None, Ellipsis or integer indices, got " +
-                      type_name(item));
+      throw TypeError("[index] expected an int, a slice, None, Ellipsis, a tensor or integer "
+                      "indices, got " + type_name(item));
     }
   }
-  return out;
+  for (auto& [d, index] : placed) {
+    if (parsed.indices.size() <= static_cast<size_t>(d)) parsed.indices.resize(d + 1);
+    parsed.indices[d] = index;
+  }
+  return parsed;
 }
 
-// t[key]: the key is split into its items, each basic (a view) or advanced (a gather). Only a
-// single advanced item, on the first axis, is supported so far.
+// t[key]: a view for a basic key, a gather (ops::index) of that view for an advanced one.
 static Tensor get_item(const Tensor& t, const py::object& key) {
-  std::vector<py::object> items;
-  if (py::isinstance<py::tuple>(key)) {
-    for (py::handle item : key.cast<py::tuple>()) items.push_back(py::reinterpret_borrow<py::object>(item));
+  ParsedKey parsed = parse_key(t, key);
+  Tensor view = parsed.view_of(t);
+  return parsed.advanced ? ops::index(view, parsed.indices) : view;
+}
+
+// t[key] = value: value (a number, Tensor, array or list) broadcast into what the key picks,
+// converted to t's dtype. Recorded for autograd as t's new history (t's old history is kept
+// by the op's input): the overwritten elements get no gradient, value gets theirs.
+static void set_item(Tensor& t, const py::object& key, const py::object& value_object) {
+  ParsedKey parsed = parse_key(t, key);
+  Tensor value;
+  if (py::isinstance<Tensor>(value_object)) {
+    value = value_object.cast<Tensor>();
+  } else if (is_number(value_object)) {
+    value = operand(value_object, t, "setitem");
   } else {
-    items.push_back(key);
+    value = ops::to_device(copy_from_numpy(py::module_::import("numpy").attr("asarray")(value_object)),
+                           t.device());
   }
-  size_t advanced = 0;
-  for (const py::object& item : items) advanced += is_advanced(item);
-  if (advanced == 0) return basic_index(t, items);
-  FG_CHECK(items.size() == 1, IndexError,
-           "[index] an index of tensors, lists or arrays (advanced indexing) is supported only "
-           "alone, on the first axis");
-  const py::object& index = items[0];
-  if (py::isinstance<Tensor>(index)) return ops::index_select(t, index.cast<Tensor>());
-  return ops::index_select(t, index_array(index, t));
+  ops::check_same_device(t, value, "setitem");
+  Tensor converted = ops::to_dtype(value, t.dtype());
+  Tensor before = ops::write_in_place(t, {t, converted}, "setitem", [&](Tensor& target) {
+    Tensor view = parsed.view_of(target);
+    if (parsed.advanced) {
+      ops::index_put_(view, parsed.indices, converted, false);
+      return;
+    }
+    FG_CHECK(ops::broadcast_shapes(converted.shape(), view.shape(), "setitem") == view.shape(),
+             ValueError,
+             "[setitem] a value of shape " << converted.shape()
+                                           << " cannot be broadcast to the indexed shape "
+                                           << view.shape());
+    ops::check_writable(view, "setitem");
+    // a private copy when the value overlaps the target (x[1:] = x[:-1])
+    Tensor source = converted.storage() == target.storage() ? ops::clone(converted) : converted;
+    ops::copy_(view, ops::expand(source, view.shape()));
+  });
+  if (!before.defined()) return;
+  record(t, "setitem", {before, converted},
+         [parsed, value_shape = converted.shape()](const Tensor& dout) {
+           Tensor dt = ops::clone(dout);
+           {  // what was overwritten gets no gradient
+             NoGradGuard no_grad;
+             Tensor region = parsed.view_of(dt);
+             if (parsed.advanced) ops::index_put_(region, parsed.indices,
+                                                  ops::zeros({}, dt.dtype(), dt.device()), false);
+             else ops::fill_(region, 0.0);
+           }
+           Tensor picked = parsed.view_of(dout);
+           if (parsed.advanced) picked = ops::index(picked, parsed.indices);
+           return std::vector<Tensor>{dt, ops::sum_to(picked, value_shape)};
+         });
 }
 
 void bind_tensor(py::module_& m) {
@@ -389,7 +494,8 @@ void bind_tensor(py::module_& m) {
         return dtype.is_none() ? a : a.attr("astype")(dtype).cast<py::array>();
       }, py::arg("dtype") = py::none(), py::arg("copy") = py::none())
       .def_property_readonly_static("__array_priority__", [](py::object) { return 1000; })
-      .def("__getitem__", &get_item);
+      .def("__getitem__", &get_item)
+      .def("__setitem__", &set_item);
 
   // Arithmetic: a Python number on either side becomes a 0-d tensor.
   using BinaryFn = Tensor (*)(const Tensor&, const Tensor&);

@@ -24,6 +24,15 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
+bool broadcastable_to(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  for (size_t k = 0; k < from.size(); ++k) {
+    int64_t size = from[from.size() - 1 - k];
+    if (size != 1 && size != to[to.size() - 1 - k]) return false;
+  }
+  return true;
+}
+
 // x's strides read as `out`'s shape, right-aligned: 0 where x is broadcast.
 static Shape broadcast_strides(const Tensor& x, const Shape& out) {
   Shape strides(out.size(), 0);

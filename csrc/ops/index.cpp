@@ -157,8 +157,7 @@ void index_put_(Tensor& x, const std::vector<Tensor>& indices, const Tensor& val
   check_same_device(x, values_any, "index_put_");
   IndexPlan plan = plan_index(x, indices, "index_put_");
   Shape result_shape = plan.result_shape();
-  FG_CHECK(broadcast_shapes(values_any.shape(), result_shape, "index_put_") == result_shape,
-           ValueError,
+  FG_CHECK(broadcastable_to(values_any.shape(), result_shape), ValueError,
            "[index_put_] values of shape " << values_any.shape()
                                            << " cannot be broadcast to the indexed shape "
                                            << result_shape);
@@ -234,7 +233,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value) {
   FG_CHECK(value.dim() == 0, ValueError,
            "[masked_fill] expected a number or a 0-d tensor as value, got shape "
                << value.shape());
-  FG_CHECK(broadcast_shapes(x.shape(), mask.shape(), "masked_fill") == x.shape(), ValueError,
+  FG_CHECK(broadcastable_to(mask.shape(), x.shape()), ValueError,
            "[masked_fill] mask of shape " << mask.shape() << " does not broadcast to the input's "
                                           << x.shape());
   return where(mask, to_dtype(value, x.dtype()), x);

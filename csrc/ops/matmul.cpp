@@ -226,13 +226,7 @@ static Tensor scaled_sum(const Tensor& input, const Tensor& product, double beta
   FG_CHECK(input.dtype() == product.dtype(), TypeError,
            "[" << op << "] expected input of the operands' dtype " << dtype_name(product.dtype())
                << ", got " << dtype_name(input.dtype()));
-  const Shape &from = input.shape(), &to = product.shape();
-  bool broadcastable = from.size() <= to.size();
-  for (size_t k = 0; broadcastable && k < from.size(); ++k) {
-    int64_t size = from[from.size() - 1 - k];
-    broadcastable = size == 1 || size == to[to.size() - 1 - k];
-  }
-  FG_CHECK(broadcastable, ValueError,
+  FG_CHECK(broadcastable_to(input.shape(), product.shape()), ValueError,
            "[" << op << "] expected input broadcastable to " << product.shape() << ", got "
                << input.shape());
   auto scaled = [](const Tensor& x, double factor) {

@@ -39,6 +39,7 @@ void copy_(Tensor& dst, const Tensor& src);       // in place, same shape, any d
 
 // ---- elementwise (ops/elementwise.cpp) ----
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+bool broadcastable_to(const Shape& from, const Shape& to);  // expand(from -> to) would work
 Tensor sum_to(const Tensor& x, const Shape& shape);  // undoes broadcasting (for backward)
 // PyTorch's result type of a binary op on a and b (a wrapped number only lifts the category)
 DType result_type(const Tensor& a, const Tensor& b);

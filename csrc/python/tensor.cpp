@@ -378,8 +378,7 @@ static void set_item(Tensor& t, const py::object& key, const py::object& value_o
       ops::index_put_(view, parsed.indices, converted, false);
       return;
     }
-    FG_CHECK(ops::broadcast_shapes(converted.shape(), view.shape(), "setitem") == view.shape(),
-             ValueError,
+    FG_CHECK(ops::broadcastable_to(converted.shape(), view.shape()), ValueError,
              "[setitem] a value of shape " << converted.shape()
                                            << " cannot be broadcast to the indexed shape "
                                            << view.shape());

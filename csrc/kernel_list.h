@@ -188,11 +188,14 @@ void scatter_add_rows(T* dx, const T* dy, const int64_t* indices, int64_t n_indi
 // (one multi-tensor launch per chunk of tensors on a GPU) as if they were one array.
 // momentum_buffers[i] is used only when momentum != 0; fresh[i]: that buffer is new (zeroed)
 // and starts as the gradient (PyTorch's first step).
-void sgd_step(float* const* params, float* const* momentum_buffers, const float* const* grads,
+// In float and double (T: the parameters', buffers' and gradients' type).
+template <typename T>
+void sgd_step(T* const* params, T* const* momentum_buffers, const T* const* grads,
               const bool* fresh, const SgdOptions& options, const int64_t* sizes,
               int64_t count);
 // steps[i]: tensor i's step count including this step (for the bias corrections);
 // max_exp_avg_sqs is read only when options.amsgrad.
-void adam_step(float* const* params, float* const* exp_avgs, float* const* exp_avg_sqs,
-               float* const* max_exp_avg_sqs, const float* const* grads, const int64_t* steps,
+template <typename T>
+void adam_step(T* const* params, T* const* exp_avgs, T* const* exp_avg_sqs,
+               T* const* max_exp_avg_sqs, const T* const* grads, const int64_t* steps,
                const AdamOptions& options, const int64_t* sizes, int64_t count);

@@ -130,6 +130,13 @@ FG_HOST_DEVICE inline bool is_class(int64_t target, int64_t C) { return target >
   template void bce_with_logits_backward<T>(T*, T*, const T*, const T*, const T*, int64_t);
 #define FG_INSTANTIATE_LOSSES() FG_FLOATING_TYPES(FG_INSTANTIATE_LOSSES_FOR)
 
+#define FG_INSTANTIATE_OPTIM_FOR(T)                                                         \
+  template void sgd_step<T>(T* const*, T* const*, const T* const*, const bool*,             \
+                            const SgdOptions&, const int64_t*, int64_t);                    \
+  template void adam_step<T>(T* const*, T* const*, T* const*, T* const*, const T* const*,   \
+                             const int64_t*, const AdamOptions&, const int64_t*, int64_t);
+#define FG_INSTANTIATE_OPTIM() FG_FLOATING_TYPES(FG_INSTANTIATE_OPTIM_FOR)
+
 #define FG_INSTANTIATE_SCATTER_ADD_FOR(T) \
   template void scatter_add_rows<T>(T*, const T*, const int64_t*, int64_t, int64_t);
 #define FG_INSTANTIATE_SCATTER_ADD() FG_FLOATING_TYPES(FG_INSTANTIATE_SCATTER_ADD_FOR)

@@ -27,23 +27,34 @@ static void for_each_tensor_range(const int64_t* sizes, int64_t count, const Bod
 
 // ---- SGD ---------------------------------------------------------------------------------
 
-// p, buffer, grad (n): elements [begin, end) of one tensor; buffer null without momentum
-FG_SIMD static void sgd_range(float* p, float* buffer, const float* grad,
-                              const SgdScalars scalars, int64_t begin, int64_t end) {
-  const SgdScalars s = scalars;  // a local copy: stores to the buffers cannot change it
+// p, buffer, grad (n): elements [begin, end) of one tensor; buffer null without momentum.
+// The float loop is compiled for each instruction set (FG_SIMD), the double one as is.
+template <typename T>
+static inline void sgd_range_of(T* p, T* buffer, const T* grad, const SgdScalars<T> scalars,
+                                int64_t begin, int64_t end) {
+  const SgdScalars<T> s = scalars;  // a local copy: stores to the buffers cannot change it
   if (!buffer) {
     for (int64_t i = begin; i < end; ++i) sgd_update(p[i], grad[i], s);
     return;
   }
   for (int64_t i = begin; i < end; ++i) sgd_update(p[i], buffer[i], grad[i], s);
 }
+FG_SIMD static void sgd_range(float* p, float* buffer, const float* grad,
+                              const SgdScalars<float> s, int64_t begin, int64_t end) {
+  sgd_range_of(p, buffer, grad, s, begin, end);
+}
+static void sgd_range(double* p, double* buffer, const double* grad, const SgdScalars<double> s,
+                      int64_t begin, int64_t end) {
+  sgd_range_of(p, buffer, grad, s, begin, end);
+}
 
-void sgd_step(float* const* params, float* const* momentum_buffers, const float* const* grads,
+template <typename T>
+void sgd_step(T* const* params, T* const* momentum_buffers, const T* const* grads,
               const bool* fresh, const SgdOptions& options, const int64_t* sizes,
               int64_t count) {
   const bool momentum = options.momentum != 0.0;
-  std::vector<SgdScalars> scalars(count);
-  for (int64_t i = 0; i < count; ++i) scalars[i] = sgd_scalars(options, fresh[i]);
+  std::vector<SgdScalars<T>> scalars(count);
+  for (int64_t i = 0; i < count; ++i) scalars[i] = sgd_scalars<T>(options, fresh[i]);
   for_each_tensor_range(sizes, count, [&](int64_t i, int64_t begin, int64_t end) {
     sgd_range(params[i], momentum ? momentum_buffers[i] : nullptr, grads[i], scalars[i], begin,
               end);
@@ -53,26 +64,39 @@ void sgd_step(float* const* params, float* const* momentum_buffers, const float*
 // ---- Adam and AdamW ----------------------------------------------------------------------
 
 // p, m, v, v_max, grad (n): elements [begin, end) of one tensor; v_max only with amsgrad
-FG_SIMD static void adam_range(float* p, float* m, float* v, float* v_max, const float* grad,
-                               const AdamScalars scalars, int64_t begin, int64_t end) {
-  const AdamScalars s = scalars;  // a local copy: stores to the buffers cannot change it
+template <typename T>
+static inline void adam_range_of(T* p, T* m, T* v, T* v_max, const T* grad,
+                                 const AdamScalars<T> scalars, int64_t begin, int64_t end) {
+  const AdamScalars<T> s = scalars;  // a local copy: stores to the buffers cannot change it
   if (v_max) {
     for (int64_t i = begin; i < end; ++i)
       adam_update<true>(p[i], m[i], v[i], v_max + i, grad[i], s);
     return;
   }
-  for (int64_t i = begin; i < end; ++i) adam_update<false>(p[i], m[i], v[i], nullptr, grad[i], s);
+  for (int64_t i = begin; i < end; ++i)
+    adam_update<false>(p[i], m[i], v[i], static_cast<T*>(nullptr), grad[i], s);
+}
+FG_SIMD static void adam_range(float* p, float* m, float* v, float* v_max, const float* grad,
+                               const AdamScalars<float> s, int64_t begin, int64_t end) {
+  adam_range_of(p, m, v, v_max, grad, s, begin, end);
+}
+static void adam_range(double* p, double* m, double* v, double* v_max, const double* grad,
+                       const AdamScalars<double> s, int64_t begin, int64_t end) {
+  adam_range_of(p, m, v, v_max, grad, s, begin, end);
 }
 
-void adam_step(float* const* params, float* const* exp_avgs, float* const* exp_avg_sqs,
-               float* const* max_exp_avg_sqs, const float* const* grads, const int64_t* steps,
+template <typename T>
+void adam_step(T* const* params, T* const* exp_avgs, T* const* exp_avg_sqs,
+               T* const* max_exp_avg_sqs, const T* const* grads, const int64_t* steps,
                const AdamOptions& options, const int64_t* sizes, int64_t count) {
-  std::vector<AdamScalars> scalars(count);
-  for (int64_t i = 0; i < count; ++i) scalars[i] = adam_scalars(options, steps[i]);
+  std::vector<AdamScalars<T>> scalars(count);
+  for (int64_t i = 0; i < count; ++i) scalars[i] = adam_scalars<T>(options, steps[i]);
   for_each_tensor_range(sizes, count, [&](int64_t i, int64_t begin, int64_t end) {
     adam_range(params[i], exp_avgs[i], exp_avg_sqs[i],
                options.amsgrad ? max_exp_avg_sqs[i] : nullptr, grads[i], scalars[i], begin, end);
   });
 }
+
+FG_INSTANTIATE_OPTIM()
 
 }  // namespace fg::cpu

@@ -15,13 +15,13 @@ constexpr int64_t kSliceElements = 4096;
 
 // The tensors of one launch, by value in the kernel's arguments. first_block[t] is the
 // first block of tensor t; block b works on the tensor whose range holds it.
-template <typename Scalars>
+template <typename T, typename Scalars>
 struct TensorList {
-  float* params[kMaxTensors];
-  float* buffers[kMaxTensors];   // momentum (SGD) or exp_avg (Adam); null when unused
-  float* buffers2[kMaxTensors];  // exp_avg_sq (Adam)
-  float* buffers3[kMaxTensors];  // max_exp_avg_sq (Adam with amsgrad)
-  const float* grads[kMaxTensors];
+  T* params[kMaxTensors];
+  T* buffers[kMaxTensors];   // momentum (SGD) or exp_avg (Adam); null when unused
+  T* buffers2[kMaxTensors];  // exp_avg_sq (Adam)
+  T* buffers3[kMaxTensors];  // max_exp_avg_sq (Adam with amsgrad)
+  const T* grads[kMaxTensors];
   int64_t sizes[kMaxTensors];
   int64_t first_block[kMaxTensors + 1];
   Scalars scalars[kMaxTensors];
@@ -29,8 +29,8 @@ struct TensorList {
 };
 
 // update(list, t, i) for element i of tensor t, over every element of the list's tensors
-template <typename Scalars, typename Update>
-__global__ void multi_tensor_kernel(TensorList<Scalars> list, Update update) {
+template <typename List, typename Update>
+__global__ void multi_tensor_kernel(List list, Update update) {
   int t = 0;
   while (t + 1 < list.count && list.first_block[t + 1] <= int64_t(blockIdx.x)) ++t;
   int64_t begin = (int64_t(blockIdx.x) - list.first_block[t]) * kSliceElements;
@@ -40,11 +40,11 @@ __global__ void multi_tensor_kernel(TensorList<Scalars> list, Update update) {
 
 // Launches `update` over tensors [0, count), kMaxTensors at a time; fill(list, slot, i)
 // puts tensor i in slot `slot` of a list.
-template <typename Scalars, typename Fill, typename Update>
+template <typename List, typename Fill, typename Update>
 void for_each_chunk(const char* name, const int64_t* sizes, int64_t count, Fill fill,
                     Update update) {
   for (int64_t first = 0; first < count; first += kMaxTensors) {
-    TensorList<Scalars> list{};
+    List list{};
     list.count = static_cast<int>(std::min<int64_t>(kMaxTensors, count - first));
     int64_t blocks = 0;
     for (int slot = 0; slot < list.count; ++slot) {
@@ -62,19 +62,21 @@ void for_each_chunk(const char* name, const int64_t* sizes, int64_t count, Fill 
 
 }  // namespace
 
-void sgd_step(float* const* params, float* const* momentum_buffers, const float* const* grads,
+template <typename T>
+void sgd_step(T* const* params, T* const* momentum_buffers, const T* const* grads,
               const bool* fresh, const SgdOptions& options, const int64_t* sizes, int64_t count) {
+  using List = TensorList<T, SgdScalars<T>>;
   const bool momentum = options.momentum != 0.0;
-  for_each_chunk<SgdScalars>(
+  for_each_chunk<List>(
       "sgd_step", sizes, count,
-      [&](TensorList<SgdScalars>& list, int slot, int64_t i) {
+      [&](List& list, int slot, int64_t i) {
         list.params[slot] = params[i];
         list.buffers[slot] = momentum ? momentum_buffers[i] : nullptr;
         list.grads[slot] = grads[i];
-        list.scalars[slot] = sgd_scalars(options, fresh[i]);
+        list.scalars[slot] = sgd_scalars<T>(options, fresh[i]);
       },
-      [] __device__(const TensorList<SgdScalars>& list, int t, int64_t i) {
-        float* buffer = list.buffers[t];
+      [] __device__(const List& list, int t, int64_t i) {
+        T* buffer = list.buffers[t];
         if (buffer)
           sgd_update(list.params[t][i], buffer[i], list.grads[t][i], list.scalars[t]);
         else
@@ -82,29 +84,33 @@ void sgd_step(float* const* params, float* const* momentum_buffers, const float*
       });
 }
 
-void adam_step(float* const* params, float* const* exp_avgs, float* const* exp_avg_sqs,
-               float* const* max_exp_avg_sqs, const float* const* grads, const int64_t* steps,
+template <typename T>
+void adam_step(T* const* params, T* const* exp_avgs, T* const* exp_avg_sqs,
+               T* const* max_exp_avg_sqs, const T* const* grads, const int64_t* steps,
                const AdamOptions& options, const int64_t* sizes, int64_t count) {
+  using List = TensorList<T, AdamScalars<T>>;
   const bool amsgrad = options.amsgrad;
-  for_each_chunk<AdamScalars>(
+  for_each_chunk<List>(
       "adam_step", sizes, count,
-      [&](TensorList<AdamScalars>& list, int slot, int64_t i) {
+      [&](List& list, int slot, int64_t i) {
         list.params[slot] = params[i];
         list.buffers[slot] = exp_avgs[i];
         list.buffers2[slot] = exp_avg_sqs[i];
         list.buffers3[slot] = amsgrad ? max_exp_avg_sqs[i] : nullptr;
         list.grads[slot] = grads[i];
-        list.scalars[slot] = adam_scalars(options, steps[i]);
+        list.scalars[slot] = adam_scalars<T>(options, steps[i]);
       },
-      [] __device__(const TensorList<AdamScalars>& list, int t, int64_t i) {
-        float* v_max = list.buffers3[t];
+      [] __device__(const List& list, int t, int64_t i) {
+        T* v_max = list.buffers3[t];
         if (v_max)
           adam_update<true>(list.params[t][i], list.buffers[t][i], list.buffers2[t][i], v_max + i,
                             list.grads[t][i], list.scalars[t]);
         else
-          adam_update<false>(list.params[t][i], list.buffers[t][i], list.buffers2[t][i], nullptr,
-                             list.grads[t][i], list.scalars[t]);
+          adam_update<false>(list.params[t][i], list.buffers[t][i], list.buffers2[t][i],
+                             static_cast<T*>(nullptr), list.grads[t][i], list.scalars[t]);
       });
 }
+
+FG_INSTANTIATE_OPTIM()
 
 }  // namespace fg::cuda

@@ -15,11 +15,6 @@
 
 namespace fg::ops {
 
-void check_float32(const Tensor& x, const char* op, const char* name) {
-  FG_CHECK(x.dtype() == DType::Float32, TypeError,
-           "[" << op << "] expected " << name << " to be float32, got " << dtype_name(x.dtype()));
-}
-
 void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
   FG_CHECK(a.device() == b.device(), ValueError,
            "[" << op << "] expected tensors on one device, got " << a.device().str() << " and "

@@ -45,7 +45,8 @@ static IndexPlan plan_index(const Tensor& x, const std::vector<Tensor>& indices,
              "[" << op << "] tensors used as indices must be integer (int64, int32, ...) or bool "
                             "tensors, got " << dtype_name(dtype));
     FG_CHECK(indices[d].device() == x.device() || indices[d].device().is_cpu(), ValueError,
-             "[" << op << "] expected indices on the cpu or " << x.device().str() << ", got "
+             "[" << op << "] expected indices on the cpu"
+                 << (x.device().is_cpu() ? "" : " or " + x.device().str()) << ", got "
                  << indices[d].device().str());
     plan.index_shape = broadcast_shapes(plan.index_shape, indices[d].shape(), op);
     indexed.push_back(static_cast<int64_t>(d));

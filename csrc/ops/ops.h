@@ -240,7 +240,6 @@ Tensor floating_math(const Tensor& x, Op&& op) {
 }
 
 // ---- checks shared by the ops ----
-void check_float32(const Tensor& x, const char* op, const char* name);
 void check_same_device(const Tensor& a, const Tensor& b, const char* op);
 // bias: undefined, or (n) of like's dtype and device
 void check_bias(const Tensor& bias, const Tensor& like, int64_t n, const char* op);

@@ -2,6 +2,7 @@
 // kernel call. Never recorded: an optimizer step is not part of any graph.
 #include <memory>
 
+#include "core/dispatch.h"
 #include "core/error.h"
 #include "kernels.h"
 #include "ops/ops.h"
@@ -15,7 +16,7 @@ static void check_updatable(const Tensor& t, const char* op, const char* name, s
                << "] with strides " << t.strides() << " (a view); use a contiguous copy");
 }
 
-// Each of `tensors` (one per parameter) must be a float32 buffer shaped like its parameter.
+// Each of `tensors` (one per parameter) must be a buffer of its parameter's dtype and shape.
 static void check_like_params(const std::vector<Tensor>& params,
                               const std::vector<Tensor>& tensors, const char* op,
                               const char* name) {
@@ -25,7 +26,9 @@ static void check_like_params(const std::vector<Tensor>& params,
   for (size_t i = 0; i < params.size(); ++i) {
     FG_CHECK(tensors[i].defined(), ValueError,
              "[" << op << "] " << name << "[" << i << "] is missing");
-    check_float32(tensors[i], op, name);
+    FG_CHECK(tensors[i].dtype() == params[i].dtype(), TypeError,
+             "[" << op << "] expected " << name << "[" << i << "] of its parameter's dtype "
+                 << dtype_name(params[i].dtype()) << ", got " << dtype_name(tensors[i].dtype()));
     check_same_device(params[i], tensors[i], op);
     FG_CHECK(tensors[i].shape() == params[i].shape(), ValueError,
              "[" << op << "] expected " << name << "[" << i << "] of shape " << params[i].shape()
@@ -38,7 +41,14 @@ static void check_like_params(const std::vector<Tensor>& params,
 static void check_params(const std::vector<Tensor>& params, const char* op) {
   for (size_t i = 0; i < params.size(); ++i) {
     FG_CHECK(params[i].defined(), ValueError, "[" << op << "] params[" << i << "] is missing");
-    check_float32(params[i], op, "params");
+    FG_CHECK(params[i].dtype() == DType::Float32 || params[i].dtype() == DType::Float64,
+             TypeError,
+             "[" << op << "] expected float32 or float64 parameters, got "
+                 << dtype_name(params[i].dtype()) << " for params[" << i
+                 << "] (keep a float32 master copy of float16 or bfloat16 weights)");
+    FG_CHECK(params[i].dtype() == params[0].dtype(), TypeError,
+             "[" << op << "] expected the parameters of a group to share a dtype, got "
+                 << dtype_name(params[0].dtype()) << " and " << dtype_name(params[i].dtype()));
     check_updatable(params[i], op, "params", i);
     check_same_device(params[0], params[i], op);
   }
@@ -54,7 +64,8 @@ static void bump_versions(std::initializer_list<const std::vector<Tensor>*> grou
 template <typename T>
 static std::vector<T*> pointers(const std::vector<Tensor>& tensors) {
   std::vector<T*> out;
-  for (const Tensor& t : tensors) out.push_back(t.defined() ? t.data<float>() : nullptr);
+  for (const Tensor& t : tensors)
+    out.push_back(t.defined() ? t.data<std::remove_const_t<T>>() : nullptr);
   return out;
 }
 
@@ -77,16 +88,19 @@ std::vector<Tensor> sgd_step(const std::vector<Tensor>& params, const std::vecto
     for (size_t i = 0; i < params.size(); ++i) {
       if (momentum_buffers[i].defined()) continue;
       // Zeroed: the kernel multiplies a fresh buffer by 0 rather than branching on it.
-      momentum_buffers[i] = zeros(params[i].shape(), DType::Float32, params[i].device());
+      momentum_buffers[i] = zeros(params[i].shape(), params[i].dtype(), params[i].device());
       fresh[i] = true;
     }
     check_like_params(params, momentum_buffers, "sgd_step", "momentum_buffers");
   }
   if (params.empty()) return momentum_buffers;
   bump_versions({&params, &momentum_buffers});
-  FG_LAUNCH(sgd_step, params[0].device(), pointers<float>(params).data(),
-            pointers<float>(momentum_buffers).data(), pointers<const float>(grads).data(),
-            fresh.get(), options, sizes(params).data(), int64_t(params.size()));
+  dispatch_floating(params[0].dtype(), "sgd_step", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    FG_LAUNCH(sgd_step, params[0].device(), pointers<T>(params).data(),
+              pointers<T>(momentum_buffers).data(), pointers<const T>(grads).data(), fresh.get(),
+              options, sizes(params).data(), int64_t(params.size()));
+  });
   return momentum_buffers;
 }
 
@@ -105,11 +119,14 @@ void adam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& gra
     FG_CHECK(step >= 1, ValueError, "[adam_step] expected step counts >= 1, got " << step);
   if (params.empty()) return;
   bump_versions({&params, &exp_avgs, &exp_avg_sqs, &max_exp_avg_sqs});
-  FG_LAUNCH(adam_step, params[0].device(), pointers<float>(params).data(),
-            pointers<float>(exp_avgs).data(), pointers<float>(exp_avg_sqs).data(),
-            options.amsgrad ? pointers<float>(max_exp_avg_sqs).data() : nullptr,
-            pointers<const float>(grads).data(), steps.data(), options, sizes(params).data(),
-            int64_t(params.size()));
+  dispatch_floating(params[0].dtype(), "adam_step", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    FG_LAUNCH(adam_step, params[0].device(), pointers<T>(params).data(),
+              pointers<T>(exp_avgs).data(), pointers<T>(exp_avg_sqs).data(),
+              options.amsgrad ? pointers<T>(max_exp_avg_sqs).data() : nullptr,
+              pointers<const T>(grads).data(), steps.data(), options, sizes(params).data(),
+              int64_t(params.size()));
+  });
 }
 
 }  // namespace fg::ops

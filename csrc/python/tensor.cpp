@@ -109,21 +109,27 @@ static py::array to_numpy(const Tensor& t) {
   return py::array(numpy_dtype(t.dtype(), "numpy"), t.shape(), strides, t.strided_data(), owner);
 }
 
-// _move_to_(tensors, device): leaves' values (and their .grad) moved to another device in
-// place, so every reference to them (an optimizer's parameter list) sees the move, as
-// Module.to needs. Every copy is made before any tensor changes: a failure changes nothing.
-static void move_to_(const std::vector<Tensor>& tensors, const py::object& device) {
-  Device target = parse_device(device);
+// _move_to_(tensors, device, dtype): leaves' values (and their .grad) moved to another device
+// and/or converted to another dtype in place, so every reference to them (an optimizer's
+// parameter list) sees the change, as Module.to needs. Every copy is made before any tensor
+// changes: a failure changes nothing.
+static void move_to_(const std::vector<Tensor>& tensors, const py::object& device,
+                     const py::object& dtype) {
+  auto convert = [&](const Tensor& t) {
+    Tensor out = device.is_none() ? t : ops::to_device(t, parse_device(device));
+    return dtype.is_none() ? out : ops::to_dtype(out, parse_dtype(dtype, t.dtype()));
+  };
   std::vector<std::pair<Tensor, Tensor>> moves;  // (tensor or its grad, its copy)
   for (const Tensor& t : tensors) {
     FG_CHECK(t.is_leaf(), RuntimeError, "[to] only leaf tensors can be moved in place");
-    moves.emplace_back(t, ops::to_device(t.detach(), target));
-    if (t.grad().defined()) moves.emplace_back(t.grad(), ops::to_device(t.grad(), target));
+    moves.emplace_back(t, convert(t.detach()));
+    if (t.grad().defined()) moves.emplace_back(t.grad(), convert(t.grad()));
   }
   for (auto& [t, moved] : moves) {
     t.impl()->storage = moved.storage();
     t.impl()->offset = moved.storage_offset();
     t.impl()->strides = moved.strides();
+    t.impl()->dtype = moved.dtype();
   }
 }
 
@@ -535,7 +541,8 @@ void bind_tensor(py::module_& m) {
   tensor.attr("__array_ufunc__") = py::none();
 
   m.def("from_numpy", &from_numpy, py::arg("array"));
-  m.def("_move_to_", &move_to_, py::arg("tensors"), py::arg("device"));
+  m.def("_move_to_", &move_to_, py::arg("tensors"), py::arg("device") = py::none(),
+        py::arg("dtype") = py::none());
   m.def("_copy_from_numpy", &copy_from_numpy, py::arg("array"));
 }
 

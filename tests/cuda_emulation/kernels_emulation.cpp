@@ -195,13 +195,14 @@ void check_adam(const std::vector<int64_t>& sizes, bool amsgrad) {
                       options, sizes.data(), count);
   ++checks;
   for (int64_t t = 0; t < count; ++t) {
-    fg::AdamScalars s = fg::adam_scalars(options, steps[t]);
+    fg::AdamScalars<float> s = fg::adam_scalars<float>(options, steps[t]);
     for (int64_t i = 0; i < sizes[t]; ++i) {
       if (amsgrad)
         fg::adam_update<true>(want_p[t][i], want_m[t][i], want_v[t][i], &want_v_max[t][i], g[t][i],
                               s);
       else
-        fg::adam_update<false>(want_p[t][i], want_m[t][i], want_v[t][i], nullptr, g[t][i], s);
+        fg::adam_update<false>(want_p[t][i], want_m[t][i], want_v[t][i], static_cast<float*>(nullptr),
+                               g[t][i], s);
       bool same = p[t][i] == want_p[t][i] && m[t][i] == want_m[t][i] && v[t][i] == want_v[t][i] &&
                   v_max[t][i] == want_v_max[t][i];
       if (!same) {

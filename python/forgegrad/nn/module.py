@@ -232,27 +232,60 @@ class Module:
                 p.grad.zero_()
 
     # ---- devices ----
-    def to(self, device):
-        """Move every parameter (with its .grad) and buffer to `device`; returns self. The
-        Parameter objects stay the same, as in PyTorch, so an optimizer built before the
-        move keeps updating them."""
-        device = as_device(device, "to")
-        if device is None:
-            raise TypeError("[to] expected a device or a string such as 'cuda', got None")
-        if device.type == "cuda":
+    def to(self, *args, device=None, dtype=None):
+        """Move every parameter (with its .grad) and buffer to a device and/or convert the
+        floating ones to a floating dtype: to(device), to(dtype), to(device, dtype), as
+        PyTorch; returns self. The Parameter objects stay the same, as in PyTorch, so an
+        optimizer built before keeps updating them. Integer buffers keep their dtype."""
+        for arg in args:
+            if isinstance(arg, _C.dtype):
+                dtype = arg
+            else:
+                device = arg
+        if device is not None:
+            device = as_device(device, "to")
+        if device is None and dtype is None:
+            raise TypeError("[to] expected a device, a dtype or both, got neither")
+        if dtype is not None and not dtype.is_floating_point:
+            raise TypeError(f"[to] nn.Module.to only accepts floating point dtypes, got {dtype}")
+        if device is not None and device.type == "cuda":
             from .. import cuda
             if device.index >= cuda.device_count():  # before anything moves
                 raise RuntimeError(f"[to] no device {device}: this machine has "
                                    f"{cuda.device_count()} CUDA devices")
+
+        def changes(t):
+            return ((device is not None and t.device != device)
+                    or (dtype is not None and t.dtype.is_floating_point and t.dtype != dtype))
+
+        def target_dtype(t):
+            return dtype if dtype is not None and t.dtype.is_floating_point else None
+
         buffers = []  # buffer copies first, so that a failed copy changes nothing
         for module in self.modules():
             for name, t in module._buffers.items():
-                if t is not None and t.device != device:
-                    buffers.append((module, name, t.to(device)))
-        _C._move_to_([p for p in self.parameters() if p.device != device], device)
+                if t is not None and changes(t):
+                    moved = t.to(device) if device is not None else t
+                    if target_dtype(t) is not None:
+                        moved = moved.to(target_dtype(t))
+                    buffers.append((module, name, moved))
+        params = [p for p in self.parameters() if changes(p)]
+        _C._move_to_(params, device, dtype)
         for module, name, moved in buffers:
             module._buffers[name] = moved
         return self
+
+    def double(self):
+        return self.to(_C.dtype.float64)
+
+    def float(self):
+        return self.to(_C.dtype.float32)
+
+    def half(self):
+        return self.to(_C.dtype.float16)
+
+    def bfloat16(self):
+        return self.to(_C.dtype.bfloat16)
 
     def cpu(self):
         return self.to("cpu")

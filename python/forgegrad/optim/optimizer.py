@@ -70,8 +70,10 @@ class Optimizer:
         for p in group["params"]:
             if not isinstance(p, _C.Tensor):
                 raise TypeError(f"[{self._name}] can only optimize Tensors, got {type(p).__name__}")
-            if p.dtype != _C.dtype.float32:
-                raise TypeError(f"[{self._name}] can only optimize float32 Tensors, got {p.dtype}")
+            if p.dtype not in (_C.dtype.float32, _C.dtype.float64):
+                raise TypeError(f"[{self._name}] can only optimize float32 and float64 Tensors, "
+                                f"got {p.dtype} (keep a float32 master copy of float16 or "
+                                f"bfloat16 weights)")
             if not p.is_leaf:
                 raise ValueError(f"[{self._name}] can only optimize leaf Tensors (a parameter, "
                                  "not the result of an op)")

@@ -147,6 +147,7 @@ def gradcheck(fn, *arrays, device="cpu", eps=1e-6, rtol=1e-6, atol=1e-7, max_che
 
     for i, t in enumerate(ts):
         assert t.grad is not None, f"input {i}: .grad is None after backward"
+        assert t.grad.dtype == fg.float64, f"input {i}: a {t.grad.dtype} gradient"
         got = to_numpy(t.grad).reshape(-1)
         n = xs[i].size
         idx = np.arange(n) if n <= max_checks else RNG.choice(n, max_checks, replace=False)

@@ -1,11 +1,12 @@
 """Every op of tests/op_db.py, forward against its float64 numpy reference and backward
-against central differences of it, on each device; its Tensor method gives the same."""
+against central differences of it (and in float64 against central differences of the op
+itself), on each device; its Tensor method gives the same."""
 import numpy as np
 import pytest
 
 import forgegrad as fg
 from forgegrad import _ops
-from helpers import _make_inputs, as_tensor, assert_close, check_backward, to_numpy
+from helpers import _make_inputs, as_tensor, assert_close, check_backward, gradcheck, to_numpy
 from op_db import OP_DB
 
 TABLE = {op.name: op for op in _ops.OPS}
@@ -38,6 +39,23 @@ def test_backward(info, index, s, device):
     op = getattr(fg._C, info.name)
     check_backward(lambda *ts: info.call(op, *ts, **s.kwargs),
                    lambda *xs: info.ref(*xs, **s.kwargs), inputs=inputs(info, s), device=device)
+
+
+@pytest.mark.parametrize("info, index, s", [c for c in CASES if c[0].grad],
+                         ids=[i for c, i in zip(CASES, IDS) if c[0].grad])
+def test_backward_float64(info, index, s, device):
+    # The op's own float64 backward against central differences of the op itself.
+    xs = inputs(info, s)
+    floats = [i for i, x in enumerate(xs) if x.dtype == np.float32]
+    op = getattr(fg._C, info.name)
+
+    def fn(*float_tensors):
+        args = [as_tensor(x, device) for x in xs]
+        for i, t in zip(floats, float_tensors):
+            args[i] = t
+        return info.call(op, *args, **s.kwargs)
+
+    gradcheck(fn, *[xs[i] for i in floats], device=device, max_checks=20)
 
 
 @pytest.mark.parametrize("info, index, s", [c for c in CASES if TABLE[c[0].name].is_method],

@@ -51,7 +51,7 @@ Tensor contiguous(const Tensor& x) {
 template <typename ViewOf>
 static Tensor record_view(Tensor out, const char* name, const Tensor& x, ViewOf view_of) {
   record(out, name, {x}, [in_shape = x.shape(), view_of](const Tensor& dout) {
-    Tensor dx = zeros(in_shape, DType::Float32, dout.device());
+    Tensor dx = zeros(in_shape, dout.dtype(), dout.device());
     Tensor target = view_of(dx);
     copy_(target, dout);
     return std::vector<Tensor>{dx};
@@ -345,7 +345,7 @@ Tensor unfold(const Tensor& x, int64_t dim, int64_t size, int64_t step) {
   // Windows may overlap: the gradient of element k of every window is added into the
   // elements k, k + step, ... of dx, one k at a time (no two of those coincide).
   record(out, "unfold", {x}, [in_shape = x.shape(), d, size, step, windows](const Tensor& dout) {
-    Tensor dx = zeros(in_shape, DType::Float32, dout.device());
+    Tensor dx = zeros(in_shape, dout.dtype(), dout.device());
     for (int64_t k = 0; k < size && windows > 0; ++k) {
       Tensor target = slice(dx, d, k, k + (windows - 1) * step + 1, step);
       add_(target, select(dout, -1, k));

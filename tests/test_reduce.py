@@ -7,8 +7,8 @@ from hypothesis.extra import numpy as hnp
 
 import forgegrad as fg
 
-from helpers import (as_tensor, assert_close, check_backward, check_forward, make_input,
-                     to_numpy)
+from helpers import (as_tensor, assert_close, check_backward, check_forward, gradcheck,
+                     make_input, to_numpy)
 
 # (shape, dim) cases; dim None = reduce everything.
 CASES = [
@@ -278,3 +278,17 @@ def test_reductions_long_axis(shape, dim, device):
     assert_close(to_numpy(v), x.max(dim))
     np.testing.assert_array_equal(to_numpy(i), x.argmax(dim))
     np.testing.assert_array_equal(to_numpy(t.argmax(dim)), x.argmax(dim))
+
+
+@pytest.mark.parametrize("dims,keepdim", [((0,), False), ((1,), True), ((0, 2), False),
+                                          (None, False), ((2, 1), True), ((-1,), False)], ids=str)
+def test_sum_of_a_permuted_view(dims, keepdim, device):
+    # A permutation of a contiguous layout is summed where it lies (in memory order), the
+    # result permuted back; values, shapes and gradients as for a contiguous copy.
+    x = make_input((3, 4, 5))
+    view = lambda t: t.permute(2, 0, 1)  # noqa: E731
+    want = x.transpose(2, 0, 1).astype(np.float64).sum(axis=dims, keepdims=keepdim)
+    got = view(as_tensor(x, device)).sum(dims, keepdim=keepdim)
+    assert tuple(got.shape) == want.shape
+    assert_close(to_numpy(got), want)
+    gradcheck(lambda t: view(t).sum(dims, keepdim=keepdim), x, device=device, max_checks=20)

@@ -45,7 +45,33 @@ static Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& dims,
 // The dtype a sum gives: x's own for floating x, int64 for integers and bool (as PyTorch).
 static DType sum_dtype(DType dtype) { return is_floating(dtype) ? dtype : DType::Int64; }
 
+// x's dimensions from the largest stride to the smallest: x permuted so is contiguous when
+// x is a permutation of a contiguous layout (a transpose, a permute), with no gaps.
+static std::vector<int64_t> memory_order(const Tensor& x) {
+  std::vector<int64_t> order(x.dim());
+  for (int64_t d = 0; d < x.dim(); ++d) order[d] = d;
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return x.strides()[a] > x.strides()[b];
+  });
+  return order;
+}
+
 Tensor sum(const Tensor& x_any, const std::vector<int64_t>& dims, bool keepdim) {
+  if (!x_any.is_contiguous() && x_any.dim() > 1) {
+    // A permuted layout is summed where it lies, in memory order, with no copy; the result
+    // is permuted back (a view of it).
+    std::vector<int64_t> order = memory_order(x_any);
+    Tensor in_memory_order = permute(x_any, order);
+    if (in_memory_order.is_contiguous()) {
+      std::vector<int64_t> reduced = normalize_dims(dims, x_any.dim(), "sum"), mapped;
+      for (int64_t d : reduced)
+        mapped.push_back(std::find(order.begin(), order.end(), d) - order.begin());
+      std::vector<int64_t> back(order.size());
+      for (size_t i = 0; i < order.size(); ++i) back[order[i]] = static_cast<int64_t>(i);
+      Tensor out = permute(sum(in_memory_order, mapped, true), back);
+      return keepdim ? out : squeeze(out, reduced);
+    }
+  }
   return with_float32_compute(x_any, [&](const Tensor& x_math) {
     Tensor x = contiguous(x_math);
     std::vector<int64_t> reduce = normalize_dims(dims, x.dim(), "sum");

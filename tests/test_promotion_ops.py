@@ -182,3 +182,14 @@ def test_mixed_dtype_gradients_flow_back_in_each_dtype(device):
     assert a.grad.dtype == fg.float32 and b.grad.dtype == fg.float64
     np.testing.assert_allclose(to_numpy(a.grad), to_numpy(b), rtol=1e-6)
     np.testing.assert_allclose(to_numpy(b.grad), to_numpy(a), rtol=1e-12)
+
+
+def test_function_and_method_forms_take_numbers(device):
+    t = fg.tensor([1.0, 2.0], device=device)
+    i = fg.tensor([1, 2], device=device)
+    assert fg.add(t, 1).tolist() == [2.0, 3.0] and t.mul(2).tolist() == [2.0, 4.0]
+    assert t.add(t, alpha=2).tolist() == [3.0, 6.0]  # other * alpha, as PyTorch
+    assert fg.sub(t, 1, alpha=0.5).tolist() == [0.5, 1.5]
+    assert i.add(1).dtype == fg.int64 and i.div(2).tolist() == [0.5, 1.0]
+    with pytest.raises(TypeError, match=r"\[mul\] expected a Tensor or a number, got str"):
+        t.mul("2")

@@ -137,6 +137,23 @@ Tensor squeeze_op(const Tensor& x, py::object dim) {
   return ops::squeeze(x, dim.is_none() ? std::nullopt : std::optional(int_list(dim, "squeeze")));
 }
 
+// The arithmetic as functions and methods: other may be a Python number, as for the
+// operators; add and sub scale it by alpha first, as PyTorch.
+Tensor add_op(const Tensor& a, py::object b, py::object alpha) {
+  Tensor other = operand(b, a, "add");
+  if (!(py::isinstance<py::int_>(alpha) && alpha.cast<int64_t>() == 1))
+    other = ops::mul(other, operand(alpha, a, "add"));
+  return ops::add(a, other);
+}
+Tensor sub_op(const Tensor& a, py::object b, py::object alpha) {
+  Tensor other = operand(b, a, "sub");
+  if (!(py::isinstance<py::int_>(alpha) && alpha.cast<int64_t>() == 1))
+    other = ops::mul(other, operand(alpha, a, "sub"));
+  return ops::sub(a, other);
+}
+Tensor mul_op(const Tensor& a, py::object b) { return ops::mul(a, operand(b, a, "mul")); }
+Tensor div_op(const Tensor& a, py::object b) { return ops::div(a, operand(b, a, "div")); }
+
 // nonzero(as_tuple=True), and where(condition): one index tensor per dimension
 static py::object as_columns(const Tensor& positions, int64_t ndim) {
   py::tuple columns(ndim);

@@ -58,6 +58,9 @@ def test_integer_inputs(device):
     assert fg.tanh(i).dtype == fg.float32 and fg.sigmoid(i).dtype == fg.float32
     assert i.max().item() == 3 and i.max(1).values.dtype == fg.int64
     assert fg.argmax(i).item() == 2
+    mask = fg.tensor([[False, True], [False, False]], device=device)
+    assert mask.max().item() is True and mask.max(1).values.cpu().tolist() == [True, False]
+    assert fg.argmax(mask).item() == 1
     with pytest.raises(TypeError, match=r"\[mean\] could not infer the output dtype"):
         i.mean()
     with pytest.raises(TypeError, match=r"\[mse_loss\] expected input and target of one dtype"):

@@ -128,9 +128,11 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
 // max along dim, for max and argmax (`op` names the caller in errors).
 static std::pair<Tensor, Tensor> max_along(const Tensor& x_any, int64_t dim, bool keepdim,
                                            const char* op) {
-  if (x_any.dtype() == DType::Float16 || x_any.dtype() == DType::BFloat16) {
-    auto [values, indices] = max_along(to_dtype(x_any, DType::Float32), dim, keepdim, op);
-    return {to_dtype(values, x_any.dtype()), indices};  // exact: the maxima are x's values
+  if (x_any.dtype() == DType::Float16 || x_any.dtype() == DType::BFloat16 ||
+      x_any.dtype() == DType::Bool) {  // through float32 (bool: uint8), exact either way
+    DType wider = x_any.dtype() == DType::Bool ? DType::UInt8 : DType::Float32;
+    auto [values, indices] = max_along(to_dtype(x_any, wider), dim, keepdim, op);
+    return {to_dtype(values, x_any.dtype()), indices};
   }
   Tensor x = contiguous(x_any);
   int64_t d = wrap_dim(dim, x.dim(), op);

@@ -137,7 +137,8 @@ def test_integer_unary_math(device):
     assert (i ** 2.0).dtype == fg.float32  # a float exponent: float32, as PyTorch
     assert (i.to(fg.int8) ** 3).tolist() == [-27, 0, 8, 87]  # 343 wraps to 87 in int8
     assert i.clamp(-1, 3).tolist() == [-1, 0, 2, 3] and i.clamp(-1, 3).dtype == fg.int64
-    assert i.clamp(min=0.5).tolist() == [1, 1, 2, 7]  # bounds round inward
+    assert i.clamp(min=0.5).tolist() == [0.5, 0.5, 2.0, 7.0]  # a float bound: float32
+    assert i.clamp(min=0.5).dtype == fg.float32
     for fn in (fg.exp, fg.log1p, fg.sqrt):
         assert fn(i.abs()).dtype == fg.float32
     np.testing.assert_allclose(to_numpy(fg.exp(i)), np.exp([-3.0, 0, 2, 7]), rtol=1e-6)

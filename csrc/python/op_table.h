@@ -44,7 +44,7 @@ FG_OP(log, &ops::log, ("input"_a), kMethod | kForgegrad)
 FG_OP(log1p, &ops::log1p, ("input"_a), kMethod | kForgegrad)
 FG_OP(sqrt, &ops::sqrt, ("input"_a), kMethod | kForgegrad)
 FG_OP(abs, &ops::abs, ("input"_a), kMethod | kForgegrad)
-FG_OP(clamp, &ops::clamp, ("input"_a, "min"_a = py::none(), "max"_a = py::none()),
+FG_OP(clamp, clamp_op, ("input"_a, "min"_a = py::none(), "max"_a = py::none()),
       kMethod | kForgegrad)
 
 // ---- reductions

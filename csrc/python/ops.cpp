@@ -154,6 +154,16 @@ Tensor sub_op(const Tensor& a, py::object b, py::object alpha) {
 Tensor mul_op(const Tensor& a, py::object b) { return ops::mul(a, operand(b, a, "mul")); }
 Tensor div_op(const Tensor& a, py::object b) { return ops::div(a, operand(b, a, "div")); }
 
+// clamp's bounds as PyTorch types them: a float bound makes an integer tensor float32.
+Tensor clamp_op(const Tensor& x, py::object min, py::object max) {
+  auto bound = [](const py::object& b) {
+    return b.is_none() ? std::nullopt : std::optional<double>(b.attr("__float__")().cast<double>());
+  };
+  auto is_float = [](const py::object& b) { return !b.is_none() && !py::hasattr(b, "__index__"); };
+  bool to_float = !is_floating(x.dtype()) && (is_float(min) || is_float(max));
+  return ops::clamp(to_float ? ops::to_dtype(x, DType::Float32) : x, bound(min), bound(max));
+}
+
 // nonzero(as_tuple=True), and where(condition): one index tensor per dimension
 static py::object as_columns(const Tensor& positions, int64_t ndim) {
   py::tuple columns(ndim);

@@ -129,3 +129,11 @@ def test_module_dtype_conversions(device):
         optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(TypeError, match=r"\[to\] nn.Module.to only accepts floating point"):
         model.to(fg.int64)
+
+
+def test_load_state_dict_converts_dtypes(device):
+    source = nn.Linear(3, 2).to(device)
+    target = nn.Linear(3, 2).to(device).double()
+    target.load_state_dict(source.state_dict())
+    assert target.weight.dtype == fg.float64
+    np.testing.assert_array_equal(to_numpy(target.weight), to_numpy(source.weight))

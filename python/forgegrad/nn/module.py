@@ -310,9 +310,10 @@ class Module:
         return out
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copy values into the parameters and buffers. Missing and unexpected keys are
-        reported (an error when strict); shapes and dtypes are checked for every key before
-        anything is written, so a rejected load changes nothing."""
+        """Copy values into the parameters and buffers, converted to their dtypes (a float32
+        checkpoint loads into a float64 model), as PyTorch. Missing and unexpected keys are
+        reported (an error when strict); shapes are checked and values converted for every key
+        before anything is written, so a rejected load changes nothing."""
         if not isinstance(state_dict, collections.abc.Mapping):
             raise TypeError(f"[load_state_dict] expected a dict of Tensors, got "
                             f"{type(state_dict).__name__}")
@@ -330,16 +331,16 @@ class Module:
             value = state_dict[key]
             if not isinstance(value, _C.Tensor):
                 problems.append(f"{key}: expected a Tensor, got {type(value).__name__}")
-            elif value.shape != target.shape or value.dtype != target.dtype:
-                problems.append(f"{key}: expected shape {target.shape} and dtype "
-                                f"{target.dtype}, got shape {value.shape} and dtype {value.dtype}")
+            elif value.shape != target.shape:
+                problems.append(f"{key}: expected shape {target.shape}, got shape {value.shape}")
         if problems:
             raise RuntimeError(f"[load_state_dict] cannot load into {type(self).__name__}: "
                                + "; ".join(problems))
-        with no_grad():
-            for key, target in own.items():
-                if key in state_dict:
-                    target.copy_(state_dict[key].to(target.device))
+        with no_grad():  # every conversion first: one that fails (NaN into int) writes nothing
+            converted = {key: state_dict[key].to(target.device).to(target.dtype)
+                         for key, target in own.items() if key in state_dict}
+            for key, value in converted.items():
+                own[key].copy_(value)
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing ----

@@ -228,7 +228,8 @@ def test_named_products(name, ref, shapes, kwargs, device):
     arrays = [make_input(s) for s in shapes]
     want = np.asarray(ref(*[a.astype(np.float64) for a in arrays], **kwargs))
     tensors = [as_tensor(a, device) for a in arrays]
-    for got in (getattr(fg, name)(*tensors, **kwargs), getattr(tensors[0], name)(*tensors[1:], **kwargs)):
+    method = getattr(tensors[0], name)
+    for got in (getattr(fg, name)(*tensors, **kwargs), method(*tensors[1:], **kwargs)):
         assert_close(to_numpy(got), want, atol=_gemm_atol(33))
     gradcheck(lambda *t: getattr(fg, name)(*t, **kwargs), *arrays, device=device, max_checks=20)
 
@@ -247,7 +248,8 @@ def test_addmm_beta_zero_ignores_input(device):
     (lambda: fg.bmm(fg.zeros(2, 2, 3), fg.zeros(3, 3, 2)), r"\[bmm\] expected equal batch sizes"),
     (lambda: fg.mv(fg.zeros(2, 3), fg.zeros(2)), r"\[mv\] shapes \(2, 3\) and \(2,\) cannot"),
     (lambda: fg.dot(fg.zeros(3), fg.zeros(4)), r"\[dot\] expected vectors of the same length"),
-    (lambda: fg.outer(fg.zeros(2, 2), fg.zeros(3)), r"\[outer\] expected the first operand to be 1-D"),
+    (lambda: fg.outer(fg.zeros(2, 2), fg.zeros(3)),
+     r"\[outer\] expected the first operand to be 1-D"),
     (lambda: fg.addmm(fg.zeros(3, 3), fg.zeros(2, 3), fg.zeros(3, 2)),
      r"\[addmm\] expected input broadcastable to \(2, 2\), got \(3, 3\)"),
     (lambda: fg.addmm(fg.zeros(2, 2).double(), fg.zeros(2, 3), fg.zeros(3, 2)),

@@ -242,7 +242,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value) {
 
 Tensor masked_select(const Tensor& x, const Tensor& mask) {
   Shape shape = broadcast_shapes(x.shape(), mask.shape(), "masked_select");
-  if (shape.empty()) return reshape(index(reshape(x, {1}), mask_indices(reshape(mask, {1}), "masked_select")), {-1});
+  if (shape.empty()) shape = {1};  // both 0-d: one element; the result is 1-d all the same
   return index(expand(x, shape), mask_indices(contiguous(expand(mask, shape)), "masked_select"));
 }
 

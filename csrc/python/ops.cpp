@@ -175,7 +175,8 @@ py::object nonzero_op(const Tensor& x, bool as_tuple) {
   return as_tuple ? as_columns(positions, x.dim()) : py::cast(positions);
 }
 py::object where_op(const Tensor& condition, py::object input, py::object other) {
-  if (input.is_none() && other.is_none()) return as_columns(ops::nonzero(condition), condition.dim());
+  if (input.is_none() && other.is_none())
+    return as_columns(ops::nonzero(condition), condition.dim());
   FG_CHECK(!input.is_none() && !other.is_none(), TypeError,
            "[where] expected both input and other, or neither");
   return py::cast(ops::where(condition, operand(input, condition, "where"),
@@ -189,7 +190,8 @@ static std::vector<Tensor> index_tuple(py::object indices, const char* op) {
   FG_CHECK(py::isinstance<py::tuple>(indices) || py::isinstance<py::list>(indices), TypeError,
            "[" << op << "] expected indices as a tuple of tensors, got " << type_name(indices));
   std::vector<Tensor> out;
-  for (py::handle item : indices) out.push_back(optional_tensor(py::reinterpret_borrow<py::object>(item), op, "indices"));
+  for (py::handle item : indices)
+    out.push_back(optional_tensor(py::reinterpret_borrow<py::object>(item), op, "indices"));
   return out;
 }
 Tensor index_put_op(const Tensor& x, py::object indices, py::object values, bool accumulate) {

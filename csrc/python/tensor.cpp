@@ -331,7 +331,8 @@ static ParsedKey parse_key(const Tensor& t, const py::object& key) {
     } else if (py::isinstance<py::slice>(item)) {
       py::ssize_t start, stop, slice_step, length;
       item.cast<py::slice>().compute(view.shape()[dim], &start, &stop, &slice_step, &length);
-      FG_CHECK(slice_step > 0, ValueError, "[index] slice steps must be positive, got " << slice_step);
+      FG_CHECK(slice_step > 0, ValueError,
+               "[index] slice steps must be positive, got " << slice_step);
       step({ViewStep::Slice, dim++, start, stop, slice_step});
       ++source_dim;
     } else if (py::isinstance<py::bool_>(item)) {
@@ -373,8 +374,8 @@ static void set_item(Tensor& t, const py::object& key, const py::object& value_o
   } else if (is_number(value_object)) {
     value = operand(value_object, t, "setitem");
   } else {
-    value = ops::to_device(copy_from_numpy(py::module_::import("numpy").attr("asarray")(value_object)),
-                           t.device());
+    py::array array = py::module_::import("numpy").attr("asarray")(value_object);
+    value = ops::to_device(copy_from_numpy(array), t.device());
   }
   ops::check_same_device(t, value, "setitem");
   Tensor converted = ops::to_dtype(value, t.dtype());

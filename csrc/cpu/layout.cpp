@@ -37,11 +37,11 @@ static void strided_copy_typed(T* y, const T* x, const int64_t* shape, const int
 
 // A transposing copy: the last dimension is contiguous in y (dst stride 1) and dimension
 // `across` in x (src stride 1). Walking either one alone misses the cache on the other side
-// at every element, so the two are copied in kTile x kTile blocks, which stay in L1.
+// at every element, so the two are copied in kTile x kTile blocks, which stay in cache.
 template <typename T>
 static void transposing_copy(T* y, const T* x, const int64_t* shape, const int64_t* dst_strides,
                              const int64_t* src_strides, int ndim, int across) {
-  constexpr int64_t kTile = 32;
+  constexpr int64_t kTile = 64;
   int last = ndim - 1;
   int64_t rows = shape[across], cols = shape[last];
   int64_t row_tiles = (rows + kTile - 1) / kTile, col_tiles = (cols + kTile - 1) / kTile;

@@ -127,6 +127,20 @@ OP_DB = [
                np.lib.stride_tricks.sliding_window_view(x, size, axis=dimension),
                range(0, x.shape[dimension] - size + 1, step), dimension),
            sample((7, 33), dimension=1, size=5, step=3)),
+    # joining and splitting (the split family: one piece, a view, compared)
+    OpInfo("cat", lambda a, b, dim=0: np.concatenate([a, b], dim), sample((3, 5), (4, 5)),
+           sample((3, 5), (3, 2), dim=1), call=lambda op, a, b, **kw: op([a, b], **kw)),
+    OpInfo("concat", lambda a, b: np.concatenate([a, b]), sample((3, 5), (4, 5)),
+           call=lambda op, a, b: op((a, b))),
+    OpInfo("concatenate", lambda a, b, axis=0: np.concatenate([a, b], axis),
+           sample((3, 5), (3, 2), axis=-1), call=lambda op, a, b, **kw: op([a, b], **kw)),
+    OpInfo("stack", lambda a, b, dim=0: np.stack([a, b], dim), sample((3, 5), (3, 5), dim=1),
+           call=lambda op, a, b, **kw: op([a, b], **kw)),
+    OpInfo("split", lambda x: np.split(x, [3, 6], 1)[2], sample((4, 7)),
+           call=lambda op, x: op(x, 3, 1)[2]),
+    OpInfo("chunk", lambda x: x[3:6], sample((7, 5)),  # pieces of ceil(7 / 3) rows
+           call=lambda op, x: op(x, 3)[1]),
+    OpInfo("unbind", lambda x: x[:, 2], sample((4, 5)), call=lambda op, x: op(x, 1)[2]),
     # indexing
     OpInfo("index_select", lambda x, i: np.take(x, i, 1), sample((7, 33), _rows),
            call=lambda op, x, i: op(x, 1, i)),

@@ -13,14 +13,14 @@ static thread_local bool grad_mode = true;
 bool grad_enabled() { return grad_mode; }
 void set_grad_enabled(bool enabled) { grad_mode = enabled; }
 
-bool needs_grad(std::initializer_list<Tensor> inputs) {
+bool needs_grad(const std::vector<Tensor>& inputs) {
   if (!grad_mode) return false;
   for (const Tensor& t : inputs)
     if (t.defined() && t.requires_grad()) return true;
   return false;
 }
 
-void record(Tensor& out, const char* name, std::initializer_list<Tensor> inputs,
+void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs,
             BackwardFn backward) {
   if (!needs_grad(inputs)) return;
   auto node = std::make_shared<Node>();

@@ -51,11 +51,11 @@ struct NoGradGuard {
 };
 
 // True when grad mode is on and any input requires grad: the op must record a node.
-bool needs_grad(std::initializer_list<Tensor> inputs);
+bool needs_grad(const std::vector<Tensor>& inputs);
 
 // Makes `out` the result of a node over `inputs`, if needs_grad(inputs). Inputs that do not
 // require grad are stored undefined, so their gradients are never computed or kept.
-void record(Tensor& out, const char* name, std::initializer_list<Tensor> inputs,
+void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs,
             BackwardFn backward);
 
 // Runs the graph below `root`, accumulating into the .grad of leaves (engine.cpp).

@@ -83,7 +83,7 @@ static IndexPlan plan_index(const Tensor& x, const std::vector<Tensor>& indices,
   return plan;
 }
 
-Tensor write_in_place(Tensor& x, std::initializer_list<Tensor> inputs, const char* op,
+Tensor write_in_place(Tensor& x, const std::vector<Tensor>& inputs, const char* op,
                       const std::function<void(Tensor&)>& write) {
   bool recorded = needs_grad(inputs);
   NoGradGuard no_grad;  // the write itself is not recorded: the caller records it

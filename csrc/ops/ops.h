@@ -101,6 +101,14 @@ Tensor diagonal(const Tensor& x, int64_t offset, int64_t dim1, int64_t dim2);
 Tensor unfold(const Tensor& x, int64_t dim, int64_t size, int64_t step);  // sliding windows
 Tensor index_select(const Tensor& x, const Tensor& indices);     // x[idx], int64 indices
 
+// ---- joining and splitting (ops/join.cpp) ----
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim);    // dtypes promoted
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim);  // along a new dimension
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim);
+std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim);  // views
+std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim);
+std::vector<Tensor> unbind(const Tensor& x, int64_t dim);  // selects
+
 // ---- advanced indexing (ops/index.cpp) ----
 // indices: one per leading dimension of x, undefined for a full slice; integer tensors,
 // broadcast together (numpy's rule places their dimensions where the indexed ones were when
@@ -112,7 +120,7 @@ Tensor index(const Tensor& x, const std::vector<Tensor>& indices);
 // returned, for the recording op's input (x becomes the op's result). Views of x taken before
 // then no longer see x. A leaf that requires grad is refused (RuntimeError, as in PyTorch).
 // Undefined when nothing is to be recorded.
-Tensor write_in_place(Tensor& x, std::initializer_list<Tensor> inputs, const char* op,
+Tensor write_in_place(Tensor& x, const std::vector<Tensor>& inputs, const char* op,
                       const std::function<void(Tensor&)>& write);
 // x[indices] = values (values broadcast, converted to x's dtype), or += with accumulate;
 // recorded: x becomes the op's result, its history kept by the op's input

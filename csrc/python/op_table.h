@@ -61,6 +61,16 @@ FG_OP(flatten, &ops::flatten, ("input"_a, "start_dim"_a = 0, "end_dim"_a = -1),
       kMethod | kForgegrad)
 FG_OP(transpose, &ops::transpose, ("input"_a, "dim0"_a, "dim1"_a), kMethod | kForgegrad)
 
+// ---- joining and splitting (split, chunk and unbind give views)
+FG_OP(cat, cat_op, ("tensors"_a, "dim"_a = 0), kForgegrad)
+FG_OP(concat, cat_op, ("tensors"_a, "dim"_a = 0), kForgegrad)
+FG_OP(concatenate, cat_op, ("tensors"_a, "axis"_a = 0), kForgegrad)
+FG_OP(stack, stack_op, ("tensors"_a, "dim"_a = 0), kForgegrad)
+FG_OP(split, split_op, ("tensor"_a, "split_size_or_sections"_a, "dim"_a = 0),
+      kMethod | kForgegrad)
+FG_OP(chunk, chunk_op, ("input"_a, "chunks"_a, "dim"_a = 0), kMethod | kForgegrad)
+FG_OP(unbind, unbind_op, ("input"_a, "dim"_a = 0), kMethod | kForgegrad)
+
 // ---- views (metadata only: they share the input's storage) and layout
 FG_OP(_contiguous, &ops::contiguous, ("input"_a), 0)  // Tensor.contiguous
 FG_OP(permute, permute_op, ("input"_a), kMethod | kForgegrad)  // permute(input, *dims)

@@ -154,6 +154,34 @@ Tensor sub_op(const Tensor& a, py::object b, py::object alpha) {
 Tensor mul_op(const Tensor& a, py::object b) { return ops::mul(a, operand(b, a, "mul")); }
 Tensor div_op(const Tensor& a, py::object b) { return ops::div(a, operand(b, a, "div")); }
 
+// Tensor lists: a list or tuple of Tensors, checked by name.
+static std::vector<Tensor> tensor_list(const py::object& tensors, const char* op) {
+  FG_CHECK(py::isinstance<py::list>(tensors) || py::isinstance<py::tuple>(tensors), TypeError,
+           "[" << op << "] expected a list or tuple of Tensors, got " << type_name(tensors));
+  std::vector<Tensor> out;
+  for (py::handle item : tensors) {
+    FG_CHECK(py::isinstance<Tensor>(item), TypeError,
+             "[" << op << "] expected Tensors in the list, got "
+                 << type_name(py::reinterpret_borrow<py::object>(item)));
+    out.push_back(item.cast<Tensor>());
+  }
+  return out;
+}
+Tensor cat_op(py::object tensors, int64_t dim) { return ops::cat(tensor_list(tensors, "cat"), dim); }
+Tensor stack_op(py::object tensors, int64_t dim) {
+  return ops::stack(tensor_list(tensors, "stack"), dim);
+}
+// split(tensor, split_size_or_sections, dim): an int size, or a list of sizes
+py::tuple split_op(const Tensor& x, py::object split_size_or_sections, int64_t dim) {
+  if (py::isinstance<py::int_>(split_size_or_sections))
+    return py::cast(ops::split(x, split_size_or_sections.cast<int64_t>(), dim));
+  return py::cast(ops::split(x, int_list(split_size_or_sections, "split"), dim));
+}
+py::tuple chunk_op(const Tensor& x, int64_t chunks, int64_t dim) {
+  return py::cast(ops::chunk(x, chunks, dim));
+}
+py::tuple unbind_op(const Tensor& x, int64_t dim) { return py::cast(ops::unbind(x, dim)); }
+
 // clamp's bounds as PyTorch types them: a float bound makes an integer tensor float32.
 Tensor clamp_op(const Tensor& x, py::object min, py::object max) {
   auto bound = [](const py::object& b) {

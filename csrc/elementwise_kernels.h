@@ -28,6 +28,16 @@ template <typename T>
 void abs_forward(T* y, const T* x, int64_t n) {
   map_elements("abs_forward", math::Abs<T>{}, y, n, x);
 }
+template <typename T>
+void unary_math(UnaryMath op, T* y, const T* x, int64_t n) {
+  switch (op) {
+#define FG_UNARY_MATH_CASE(Name, name)                                 \
+  case UnaryMath::Name:                                                \
+    return map_elements(#name "_forward", math::Name<T>{}, y, n, x);
+    FG_FOR_EACH_UNARY_MATH(FG_UNARY_MATH_CASE)
+#undef FG_UNARY_MATH_CASE
+  }
+}
 // dy, x (n) -> dx (n)
 template <typename T>
 void abs_backward(T* dx, const T* dy, const T* x, int64_t n) {

@@ -11,6 +11,7 @@
 
 #include "core/host_device.h"
 #include "cpu/vec_math.h"
+#include "unary_math_list.h"
 
 namespace fg {
 
@@ -151,6 +152,33 @@ template <typename T>
 struct Log {
   FG_HOST_DEVICE T operator()(T x) const { return log_of(x); }
 };
+// The unary math of FG_FOR_EACH_UNARY_MATH: the math library's function of the type's
+// precision (sinf for float, sin for double), or a short formula.
+FG_HOST_DEVICE inline float rsqrt_value(float x) { return 1.0f / sqrtf(x); }
+FG_HOST_DEVICE inline double rsqrt_value(double x) { return 1.0 / sqrt(x); }
+template <typename T>
+FG_HOST_DEVICE T reciprocal_value(T x) { return T(1) / x; }
+template <typename T>
+FG_HOST_DEVICE T sign_value(T x) { return x > T(0) ? T(1) : x < T(0) ? T(-1) : x; }  // NaN: NaN
+// round half to even, as PyTorch and numpy (rint under the default rounding mode)
+FG_HOST_DEVICE inline float round_value(float x) { return rintf(x); }
+FG_HOST_DEVICE inline double round_value(double x) { return rint(x); }
+#define FG_LIBM_OF(name)                                                      \
+  FG_HOST_DEVICE inline float name##_value(float x) { return name##f(x); }  \
+  FG_HOST_DEVICE inline double name##_value(double x) { return name(x); }
+FG_LIBM_OF(sin) FG_LIBM_OF(cos) FG_LIBM_OF(tan) FG_LIBM_OF(asin) FG_LIBM_OF(acos)
+FG_LIBM_OF(atan) FG_LIBM_OF(sinh) FG_LIBM_OF(cosh) FG_LIBM_OF(asinh) FG_LIBM_OF(acosh)
+FG_LIBM_OF(atanh) FG_LIBM_OF(exp2) FG_LIBM_OF(expm1) FG_LIBM_OF(log2) FG_LIBM_OF(log10)
+FG_LIBM_OF(floor) FG_LIBM_OF(ceil) FG_LIBM_OF(trunc) FG_LIBM_OF(erf) FG_LIBM_OF(erfc)
+#undef FG_LIBM_OF
+#define FG_UNARY_MATH_FUNCTOR(Name, name)                                  \
+  template <typename T>                                                    \
+  struct Name {                                                            \
+    FG_HOST_DEVICE T operator()(T x) const { return name##_value(x); }    \
+  };
+FG_FOR_EACH_UNARY_MATH(FG_UNARY_MATH_FUNCTOR)
+#undef FG_UNARY_MATH_FUNCTOR
+
 template <typename T>
 struct Log1p {
   FG_HOST_DEVICE T operator()(T x) const { return log1p_of(x); }

@@ -45,6 +45,10 @@ template <typename T>
 void log_forward(T* y, const T* x, int64_t n);
 template <typename T>
 void log1p_forward(T* y, const T* x, int64_t n);  // log(1 + x), exact near 0
+// y = op(x) for the unary math of FG_FOR_EACH_UNARY_MATH (sin, erf, floor, ...); backward
+// rules are compositions (ops/unary_math.cpp)
+template <typename T>
+void unary_math(UnaryMath op, T* y, const T* x, int64_t n);
 template <typename T>
 void sqrt_forward(T* y, const T* x, int64_t n);
 template <typename T>

@@ -7,11 +7,16 @@
 
 #include "core/half.h"
 #include "core/host_device.h"
+#include "unary_math_list.h"
 
 namespace fg {
 
 enum class BinaryOp { Add, Sub, Mul, Div };
 enum class CompareOp { Eq, Ne, Lt, Le, Gt, Ge };
+// The real-valued unary math (csrc/unary_math_list.h), one kernel for all.
+#define FG_UNARY_MATH_ENUM(Name, name) Name,
+enum class UnaryMath { FG_FOR_EACH_UNARY_MATH(FG_UNARY_MATH_ENUM) };
+#undef FG_UNARY_MATH_ENUM
 
 // Hyperparameters of the fused optimizer updates (the formulas of PyTorch's documentation).
 struct SgdOptions {
@@ -75,6 +80,7 @@ FG_HOST_DEVICE inline bool is_class(int64_t target, int64_t C) { return target >
   template void exp_forward<T>(T*, const T*, int64_t);                                     \
   template void log_forward<T>(T*, const T*, int64_t);                                     \
   template void log1p_forward<T>(T*, const T*, int64_t);                                   \
+  template void unary_math<T>(UnaryMath, T*, const T*, int64_t);                           \
   template void sqrt_forward<T>(T*, const T*, int64_t);                                    \
   template void abs_backward<T>(T*, const T*, const T*, int64_t);                          \
   template void pow_backward<T>(T*, const T*, const T*, double, int64_t);                  \

@@ -10,6 +10,7 @@ as arrays (integer targets, say), and its other arguments as keywords; `call` sa
 call the op when that is not op(*tensors, **kwargs) (max(x, dim) gives (values, indices)).
 """
 import collections
+import math
 
 import numpy as np
 
@@ -75,6 +76,32 @@ OP_DB = [
     OpInfo("log1p", np.log1p, sample((7, 33)), sample((1,)), domain=(-0.9, 3.0)),
     OpInfo("sqrt", np.sqrt, sample((7, 33)), domain="positive"),
     OpInfo("abs", np.abs, sample((7, 33)), domain="nonzero"),
+    OpInfo("sin", np.sin, sample((7, 33))),
+    OpInfo("cos", np.cos, sample((7, 33))),
+    OpInfo("tan", np.tan, sample((7, 33)), domain=(-1.2, 1.2)),
+    OpInfo("asin", np.arcsin, sample((7, 33)), domain=(-0.9, 0.9)),
+    OpInfo("acos", np.arccos, sample((7, 33)), domain=(-0.9, 0.9)),
+    OpInfo("atan", np.arctan, sample((7, 33))),
+    OpInfo("sinh", np.sinh, sample((7, 33))),
+    OpInfo("cosh", np.cosh, sample((7, 33))),
+    OpInfo("asinh", np.arcsinh, sample((7, 33))),
+    OpInfo("acosh", np.arccosh, sample((7, 33)), domain=(1.1, 3.0)),
+    OpInfo("atanh", np.arctanh, sample((7, 33)), domain=(-0.9, 0.9)),
+    OpInfo("exp2", np.exp2, sample((7, 33))),
+    OpInfo("expm1", np.expm1, sample((7, 33))),
+    OpInfo("log2", np.log2, sample((7, 33)), domain="positive"),
+    OpInfo("log10", np.log10, sample((7, 33)), domain="positive"),
+    OpInfo("rsqrt", lambda x: 1 / np.sqrt(x), sample((7, 33)), domain="positive"),
+    OpInfo("reciprocal", np.reciprocal, sample((7, 33)), domain="nonzero"),
+    OpInfo("erf", lambda x: np.vectorize(math.erf)(x), sample((7, 33))),
+    OpInfo("erfc", lambda x: np.vectorize(math.erfc)(x), sample((7, 33))),
+    OpInfo("floor", np.floor, sample((7, 33)), grad=False),
+    OpInfo("ceil", np.ceil, sample((7, 33)), grad=False),
+    OpInfo("round", np.round, sample((7, 33)), grad=False),
+    OpInfo("trunc", np.trunc, sample((7, 33)), grad=False),
+    OpInfo("sign", np.sign, sample((7, 33)), grad=False),
+    OpInfo("frac", lambda x: x - np.trunc(x), sample((7, 33)), avoid=(-1.0, 0.0, 1.0)),
+    OpInfo("square", np.square, sample((7, 33))),
     OpInfo("clamp", lambda x, min=None, max=None: np.clip(x, min, max),
            sample((7, 33), min=-0.5, max=0.75), sample((33,), min=0.25), avoid=(-0.5, 0.75, 0.25)),
     # reductions

@@ -194,3 +194,18 @@ def test_function_and_method_forms_take_numbers(device):
     assert i.add(1).dtype == fg.int64 and i.div(2).tolist() == [0.5, 1.0]
     with pytest.raises(TypeError, match=r"\[mul\] expected a Tensor or a number, got str"):
         t.mul("2")
+
+
+def test_unary_math_dtypes_and_edges(device):
+    i = fg.tensor([-2, 0, 3], device=device)
+    assert fg.sin(i).dtype == fg.float32 and fg.erf(i).dtype == fg.float32
+    for fn in (fg.floor, fg.ceil, fg.round, fg.trunc, fg.sign, fg.square):
+        assert fn(i).dtype == fg.int64
+    assert fg.sign(i).tolist() == [-1, 0, 1] and fg.square(i).tolist() == [4, 0, 9]
+    x = fg.tensor([-2.5, -1.5, 0.5, 1.5, 2.5, float("nan")], device=device)
+    np.testing.assert_array_equal(to_numpy(fg.round(x)), [-2.0, -2.0, 0.0, 2.0, 2.0, np.nan])
+    assert np.isnan(to_numpy(fg.sign(x))[-1])  # NaN keeps its NaN, as PyTorch
+    h = fg.tensor([0.5, 1.0], device=device).half()
+    assert fg.sin(h).dtype == fg.float16 and fg.rsqrt(h).dtype == fg.float16
+    with pytest.raises(TypeError, match=r"\[frac\] expected a floating-point tensor"):
+        fg.frac(i)

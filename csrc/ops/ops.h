@@ -57,6 +57,13 @@ Tensor log(const Tensor& x);
 Tensor log1p(const Tensor& x);  // log(1 + x), exact for small x
 Tensor sqrt(const Tensor& x);
 Tensor abs(const Tensor& x);
+// The unary math of csrc/unary_math_list.h (ops/unary_math.cpp): real-valued ones give
+// float32 for integers; floor, ceil, round (half to even), trunc and sign keep integers.
+#define FG_DECLARE_UNARY_MATH(Name, name) Tensor name(const Tensor& x);
+FG_FOR_EACH_UNARY_MATH(FG_DECLARE_UNARY_MATH)
+#undef FG_DECLARE_UNARY_MATH
+Tensor frac(const Tensor& x);    // x - trunc(x)
+Tensor square(const Tensor& x);  // x * x, integers too
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max);
 using CompareOp = ::fg::CompareOp;
 Tensor compare(CompareOp op, const Tensor& a, const Tensor& b);  // -> bool

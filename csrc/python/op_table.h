@@ -44,6 +44,11 @@ FG_OP(log, &ops::log, ("input"_a), kMethod | kForgegrad)
 FG_OP(log1p, &ops::log1p, ("input"_a), kMethod | kForgegrad)
 FG_OP(sqrt, &ops::sqrt, ("input"_a), kMethod | kForgegrad)
 FG_OP(abs, &ops::abs, ("input"_a), kMethod | kForgegrad)
+#define FG_UNARY_MATH_ENTRY(Name, name) FG_OP(name, &ops::name, ("input"_a), kMethod | kForgegrad)
+FG_FOR_EACH_UNARY_MATH(FG_UNARY_MATH_ENTRY)
+#undef FG_UNARY_MATH_ENTRY
+FG_OP(frac, &ops::frac, ("input"_a), kMethod | kForgegrad)
+FG_OP(square, &ops::square, ("input"_a), kMethod | kForgegrad)
 FG_OP(clamp, clamp_op, ("input"_a, "min"_a = py::none(), "max"_a = py::none()),
       kMethod | kForgegrad)
 

@@ -337,6 +337,12 @@ void check_elementwise() {
   FG_BACKWARD(sigmoid_backward, x, kRounding);
   FG_UNARY(silu_forward, x, kRounding);
   FG_BACKWARD(silu_backward, x, kRounding);
+#define FG_UNARY_MATH_CHECK(Name, name)                                \
+  unary(#name, x, kRounding, [&](bool gpu, T* y, const T* v) {         \
+    FG_EITHER(gpu, unary_math, fg::UnaryMath::Name, y, v, kN);         \
+  });
+  FG_FOR_EACH_UNARY_MATH(FG_UNARY_MATH_CHECK)
+#undef FG_UNARY_MATH_CHECK
 #undef FG_UNARY
 #undef FG_BACKWARD
   expect_parity<T>(std::string("add_inplace ") + type_name<T>(), kN, kExact, [&](bool gpu, T* y) {
@@ -492,6 +498,13 @@ void check_layout() {
   check_size("2 bytes", halves.data());
   check_size("4 bytes", x.data());
   check_size("8 bytes", longs.data());
+  // A (40, 50) transpose: the tiled transposing copy on the CPU.
+  std::vector<float> wide = random_values(40 * 50);
+  const int64_t transpose_shape[] = {50, 40}, transpose_src[] = {1, 50}, transpose_dst[] = {40, 1};
+  expect_parity<float>("strided_copy transpose", 40 * 50, kExact, [&](bool gpu, float* y) {
+    FG_EITHER(gpu, strided_copy, y, wide.data(), sizeof(float), transpose_shape, transpose_dst,
+              transpose_src, 2);
+  });
   std::vector<int64_t> indices = {4, 0, 9, 4, 1, 9, 9};
   const int64_t n = static_cast<int64_t>(indices.size());
   // Rows of 3 floats, and rows of 3 and 6 bytes (gathers that cannot move 4-byte words).
@@ -504,6 +517,11 @@ void check_layout() {
                              FG_EITHER(gpu, gather_rows, y, bytes.data(), indices.data(), n,
                                        row_bytes);
                            });
+  std::vector<int64_t> distinct = {4, 0, 9, 1};  // a scatter's rows land once each
+  expect_parity<float>("scatter_rows", 10 * 3, kExact, [&](bool gpu, float* y) {
+    std::fill(y, y + 30, 0.0f);
+    FG_EITHER(gpu, scatter_rows, y, x.data(), distinct.data(), 4, 3 * sizeof(float));
+  });
   std::vector<float> dy = random_values(n * 3);
   expect_parity<float>("scatter_add_rows", 10 * 3, kRounding, [&](bool gpu, float* dx) {
     std::fill(dx, dx + 30, 0.0f);

@@ -139,17 +139,16 @@ Tensor squeeze_op(const Tensor& x, py::object dim) {
 
 // The arithmetic as functions and methods: other may be a Python number, as for the
 // operators; add and sub scale it by alpha first, as PyTorch.
+static Tensor times_alpha(const Tensor& a, py::object b, py::object alpha, const char* op) {
+  Tensor other = operand(b, a, op);
+  bool one = py::isinstance<py::int_>(alpha) && alpha.cast<int64_t>() == 1;
+  return one ? other : ops::mul(other, operand(alpha, a, op));
+}
 Tensor add_op(const Tensor& a, py::object b, py::object alpha) {
-  Tensor other = operand(b, a, "add");
-  if (!(py::isinstance<py::int_>(alpha) && alpha.cast<int64_t>() == 1))
-    other = ops::mul(other, operand(alpha, a, "add"));
-  return ops::add(a, other);
+  return ops::add(a, times_alpha(a, b, alpha, "add"));
 }
 Tensor sub_op(const Tensor& a, py::object b, py::object alpha) {
-  Tensor other = operand(b, a, "sub");
-  if (!(py::isinstance<py::int_>(alpha) && alpha.cast<int64_t>() == 1))
-    other = ops::mul(other, operand(alpha, a, "sub"));
-  return ops::sub(a, other);
+  return ops::sub(a, times_alpha(a, b, alpha, "sub"));
 }
 Tensor mul_op(const Tensor& a, py::object b) { return ops::mul(a, operand(b, a, "mul")); }
 Tensor div_op(const Tensor& a, py::object b) { return ops::div(a, operand(b, a, "div")); }

@@ -11,6 +11,7 @@
 
 #include "core/host_device.h"
 #include "cpu/vec_math.h"
+#include "kernels.h"
 #include "unary_math_list.h"
 
 namespace fg {
@@ -171,6 +172,11 @@ FG_LIBM_OF(atan) FG_LIBM_OF(sinh) FG_LIBM_OF(cosh) FG_LIBM_OF(asinh) FG_LIBM_OF(
 FG_LIBM_OF(atanh) FG_LIBM_OF(exp2) FG_LIBM_OF(expm1) FG_LIBM_OF(log2) FG_LIBM_OF(log10)
 FG_LIBM_OF(floor) FG_LIBM_OF(ceil) FG_LIBM_OF(trunc) FG_LIBM_OF(erf) FG_LIBM_OF(erfc)
 #undef FG_LIBM_OF
+#define FG_LIBM2_OF(name)                                                                 \
+  FG_HOST_DEVICE inline float name##_value(float a, float b) { return name##f(a, b); }   \
+  FG_HOST_DEVICE inline double name##_value(double a, double b) { return name(a, b); }
+FG_LIBM2_OF(fmod) FG_LIBM2_OF(copysign) FG_LIBM2_OF(pow) FG_LIBM2_OF(atan2) FG_LIBM2_OF(hypot)
+#undef FG_LIBM2_OF
 #define FG_UNARY_MATH_FUNCTOR(Name, name)                                  \
   template <typename T>                                                    \
   struct Name {                                                            \
@@ -178,6 +184,151 @@ FG_LIBM_OF(floor) FG_LIBM_OF(ceil) FG_LIBM_OF(trunc) FG_LIBM_OF(erf) FG_LIBM_OF(
   };
 FG_FOR_EACH_UNARY_MATH(FG_UNARY_MATH_FUNCTOR)
 #undef FG_UNARY_MATH_FUNCTOR
+
+// ---- the binary math of binary_op_list.h beyond + - * / --------------------------------------
+
+// Integer division guards: a zero divisor gives 0 (the ops refuse it first; the guard keeps a
+// write they could not see from trapping), and a signed -1 divisor negates (INT_MIN / -1 traps).
+template <typename T>
+FG_HOST_DEVICE bool divides_trivially(T b) {
+  if constexpr (std::is_signed_v<T>) return b == T(0) || b == T(-1);
+  return b == T(0);
+}
+// true division rounded toward zero
+template <typename T>
+struct DivTrunc {
+  FG_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point_v<T>) {
+      return trunc_value(a / b);
+    } else {
+      if (divides_trivially(b)) return b == T(0) ? T(0) : Neg<T>{}(a);
+      return static_cast<T>(a / b);
+    }
+  }
+};
+// true division rounded down; for floats PyTorch's formula through fmod, which is exact
+// where floor(a / b) would round a / b first
+template <typename T>
+struct DivFloor {
+  FG_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point_v<T>) {
+      if (b == T(0)) return a / b;
+      T mod = fmod_value(a, b);
+      T div = (a - mod) / b;
+      if (mod != T(0) && (b < T(0)) != (mod < T(0))) div -= T(1);
+      if (div == T(0)) return copysign_value(T(0), a / b);
+      T floored = floor_value(div);
+      return div - floored > T(0.5) ? floored + T(1) : floored;
+    } else {
+      if (divides_trivially(b)) return b == T(0) ? T(0) : Neg<T>{}(a);
+      T quotient = static_cast<T>(a / b);
+      if constexpr (std::is_signed_v<T>)
+        if (static_cast<T>(a % b) != T(0) && ((a < T(0)) != (b < T(0)))) --quotient;
+      return quotient;
+    }
+  }
+};
+// Python's a % b: the sign of b
+template <typename T>
+struct Remainder {
+  FG_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point_v<T>) {
+      T mod = fmod_value(a, b);
+      return mod != T(0) && (b < T(0)) != (mod < T(0)) ? mod + b : mod;
+    } else {
+      if (divides_trivially(b)) return T(0);
+      T mod = static_cast<T>(a % b);
+      if constexpr (std::is_signed_v<T>)
+        if (mod != T(0) && (b < T(0)) != (mod < T(0))) mod = static_cast<T>(mod + b);
+      return mod;
+    }
+  }
+};
+// C's fmod: the sign of a
+template <typename T>
+struct Fmod {
+  FG_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point_v<T>) return fmod_value(a, b);
+    else return divides_trivially(b) ? T(0) : static_cast<T>(a % b);
+  }
+};
+// maximum/minimum propagate NaN; fmax/fmin return the other operand where one is NaN
+template <typename T>
+struct Maximum {
+  FG_HOST_DEVICE T operator()(T a, T b) const { return a != a ? a : (b != b || b > a) ? b : a; }
+};
+template <typename T>
+struct Minimum {
+  FG_HOST_DEVICE T operator()(T a, T b) const { return a != a ? a : (b != b || b < a) ? b : a; }
+};
+template <typename T>
+struct Fmax {
+  FG_HOST_DEVICE T operator()(T a, T b) const { return b != b || a > b ? a : b; }
+};
+template <typename T>
+struct Fmin {
+  FG_HOST_DEVICE T operator()(T a, T b) const { return b != b || a < b ? a : b; }
+};
+// a ** b elementwise. Integers: squaring with wrap-around; a negative exponent gives
+// 1 / a ** |b| truncated (0 unless a is 1 or -1), as PyTorch.
+template <typename T>
+struct PowTensor {
+  FG_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point_v<T>) {
+      return pow_value(a, b);
+    } else {
+      if constexpr (std::is_signed_v<T>) {
+        if (b < T(0)) return a == T(1) ? T(1) : a == T(-1) ? ((b & 1) ? T(-1) : T(1)) : T(0);
+      }
+      WrapUnsigned<T> result = 1, base = WrapUnsigned<T>(a);
+      for (uint64_t e = static_cast<uint64_t>(b); e != 0; e >>= 1) {
+        if (e & 1) result = static_cast<WrapUnsigned<T>>(result * base);
+        base = static_cast<WrapUnsigned<T>>(base * base);
+      }
+      return static_cast<T>(result);
+    }
+  }
+};
+template <typename T>
+struct Atan2 {
+  FG_HOST_DEVICE T operator()(T a, T b) const { return atan2_value(a, b); }
+};
+template <typename T>
+struct Hypot {
+  FG_HOST_DEVICE T operator()(T a, T b) const { return hypot_value(a, b); }
+};
+#define FG_BITWISE(Name, op)                                                              \
+  template <typename T>                                                                   \
+  struct Name {                                                                           \
+    FG_HOST_DEVICE T operator()(T a, T b) const { return static_cast<T>(a op b); }        \
+  };
+FG_BITWISE(BitwiseAnd, &)
+FG_BITWISE(BitwiseOr, |)
+FG_BITWISE(BitwiseXor, ^)
+#undef FG_BITWISE
+template <typename T>
+FG_HOST_DEVICE bool is_negative(T x) {
+  if constexpr (std::is_signed_v<T>) return x < T(0);
+  return false;
+}
+// Shifts by a count outside [0, bits) shift everything out, as PyTorch: << gives 0, >> the
+// sign (0 or -1). << wraps (computed unsigned).
+template <typename T>
+struct LeftShift {
+  FG_HOST_DEVICE T operator()(T a, T b) const {
+    constexpr int bits = 8 * sizeof(T);
+    if (is_negative(b) || static_cast<int64_t>(b) >= bits) return T(0);
+    return static_cast<T>(WrapUnsigned<T>(a) << static_cast<int>(b));
+  }
+};
+template <typename T>
+struct RightShift {
+  FG_HOST_DEVICE T operator()(T a, T b) const {
+    constexpr int bits = 8 * sizeof(T);
+    if (is_negative(b) || static_cast<int64_t>(b) >= bits) return is_negative(a) ? T(-1) : T(0);
+    return static_cast<T>(a >> static_cast<int>(b));
+  }
+};
 
 template <typename T>
 struct Log1p {
@@ -365,4 +516,32 @@ struct BceWithLogitsBackwardT {
 };
 
 }  // namespace math
+
+// Which element types each binary op's kernel takes (binary_op_list.h).
+enum class BinaryTypes { Arithmetic, Floating, Integer };
+template <typename T>
+constexpr bool binary_takes(BinaryTypes types) {
+  if (types == BinaryTypes::Floating) return std::is_floating_point_v<T>;
+  if (types == BinaryTypes::Integer) return std::is_integral_v<T>;
+  return true;
+}
+
+// Calls apply(name, functor) with op's functor of T, for the binary kernel of a device;
+// false when op's kernel does not take T.
+template <typename T, typename Apply>
+bool visit_binary(BinaryOp op, const Apply& apply) {
+  switch (op) {
+#define FG_BINARY_CASE(Name, types)                                  \
+  case BinaryOp::Name:                                               \
+    if constexpr (binary_takes<T>(BinaryTypes::types)) {             \
+      apply(#Name, math::Name<T>{});                                 \
+      return true;                                                   \
+    }                                                                \
+    return false;
+    FG_FOR_EACH_BINARY_OP(FG_BINARY_CASE)
+#undef FG_BINARY_CASE
+  }
+  return false;
+}
+
 }  // namespace fg

@@ -27,8 +27,9 @@ void gemm_batched(double* C, const double* A, const double* B, bool trans_a, boo
 // Element math is one functor per op (csrc/elementwise_math.h) that both devices apply; the
 // templates below are instantiated for the types named at each group (kernels.h).
 // a, b broadcast to out (shape[ndim]); strides in elements, 0 along broadcast dimensions.
-// shape and strides are host arrays on every device. binary: every arithmetic type (Div only
-// floating: integers promote first; + - * wrap around); compare: those and bool.
+// shape and strides are host arrays on every device. binary: every arithmetic type, each op
+// on the types binary_op_list.h names (another is a TypeError); integer + - * wrap around, an
+// integer division by zero gives 0 (the ops refuse it before); compare: those and bool.
 template <typename T>
 void binary(BinaryOp op, T* out, const T* a, const T* b, const int64_t* shape,
             const int64_t* a_strides, const int64_t* b_strides, int ndim);

@@ -7,11 +7,14 @@
 
 #include "core/half.h"
 #include "core/host_device.h"
+#include "binary_op_list.h"
 #include "unary_math_list.h"
 
 namespace fg {
 
-enum class BinaryOp { Add, Sub, Mul, Div };
+#define FG_BINARY_OP_ENUM(Name, types) Name,
+enum class BinaryOp { FG_FOR_EACH_BINARY_OP(FG_BINARY_OP_ENUM) };
+#undef FG_BINARY_OP_ENUM
 enum class CompareOp { Eq, Ne, Lt, Le, Gt, Ge };
 // The real-valued unary math (csrc/unary_math_list.h), one kernel for all.
 #define FG_UNARY_MATH_ENUM(Name, name) Name,

@@ -46,6 +46,12 @@ class OpInfo:
 _targets = np.random.default_rng(7).integers(0, 5, size=7)  # class indices for 7 rows of 5
 _mask = np.random.default_rng(8).random((7, 5)) < 0.5
 _rows = np.array([4, 0, 6])
+_ints = np.random.default_rng(9).integers(-50, 50, size=(7, 5))
+_small_ints = np.random.default_rng(10).integers(-4, 5, size=(5,))  # ties with _ints' rows
+_divisors = np.array([3, -7, 2, -1, 5])
+_shifts = np.array([0, 1, 3, 7, 2])
+_floats = np.array([[0.0, -1.5, np.nan, np.inf, -np.inf], [2.0, 1e-9, -0.0, 3.0, np.nan]])
+_near = _floats + np.array([[0.0, 1e-6, np.nan, np.inf, 1.0], [1e-4, 0.0, 0.0, -1e-12, 0.0]])
 
 
 def _np_index_put(x, rows, values):
@@ -70,6 +76,49 @@ OP_DB = [
     OpInfo("sub", np.subtract, sample((7, 33), (7, 33)), sample((3, 1), (5,))),
     OpInfo("mul", np.multiply, sample((7, 33), (33,))),
     OpInfo("div", np.divide, sample((7, 33), (7, 33)), domains=[(-2.0, 2.0), "nonzero"]),
+    OpInfo("multiply", np.multiply, sample((7, 5), (5,))),
+    OpInfo("divide", np.divide, sample((7, 5), (5,)), domains=[(-2.0, 2.0), "nonzero"]),
+    OpInfo("true_divide", np.divide, sample((7, 5), (5,)), domains=[(-2.0, 2.0), "nonzero"]),
+    OpInfo("div", lambda a, b, rounding_mode: (
+               np.floor_divide(a, b) if rounding_mode == "floor"
+               else np.trunc(a / b).astype(np.result_type(a, b))),
+           sample((7, 5), (5,), rounding_mode="floor"), sample((7, 5), (5,), rounding_mode="trunc"),
+           sample(_ints, _divisors, rounding_mode="floor"), grad=False,
+           domains=[(-2.0, 2.0), "nonzero"]),
+    OpInfo("floor_divide", np.floor_divide, sample((7, 5), (5,)), sample(_ints, _divisors),
+           grad=False, domains=[(-2.0, 2.0), "nonzero"]),
+    OpInfo("remainder", np.remainder, sample((7, 5), (5,)), domains=[(-2.0, 2.0), "nonzero"]),
+    OpInfo("remainder", np.remainder, sample(_ints, _divisors), grad=False),
+    OpInfo("fmod", np.fmod, sample((7, 5), (5,)), domains=[(-2.0, 2.0), "nonzero"]),
+    OpInfo("fmod", np.fmod, sample(_ints, _divisors), grad=False),
+    # distinct draws of 42 and 7 values never tie (their grids are offset)
+    OpInfo("maximum", np.maximum, sample((6, 7), (7,)), distinct=True),
+    OpInfo("maximum", np.maximum, sample(_ints, _small_ints), grad=False),
+    OpInfo("minimum", np.minimum, sample((6, 7), (7,)), distinct=True),
+    OpInfo("minimum", np.minimum, sample(_ints, _small_ints), grad=False),
+    OpInfo("fmax", np.fmax, sample((6, 7), (7,)), distinct=True),
+    OpInfo("fmin", np.fmin, sample((6, 7), (7,)), distinct=True),
+    OpInfo("pow", lambda x, y=None, exponent=None: np.power(x, exponent if y is None else y),
+           sample((7, 5), (5,)), sample((7, 5), exponent=3.0), sample((7, 5), exponent=-0.5),
+           domains=["positive", (-2.0, 2.0)]),
+    OpInfo("pow", np.power, sample(np.abs(_ints), np.array([0, 1, 2, 3, 5])), grad=False),
+    OpInfo("atan2", np.arctan2, sample((7, 5), (5,)), domains=[(-2.0, 2.0), "nonzero"]),
+    OpInfo("arctan2", np.arctan2, sample((7, 5), (7, 5)), domains=[(-2.0, 2.0), "nonzero"]),
+    OpInfo("hypot", np.hypot, sample((7, 5), (5,)), domain="nonzero"),
+    OpInfo("lerp", lambda a, b, w: a + w * (b - a), sample((7, 5), (7, 5), (5,)),
+           domains=[(-2.0, 2.0), (-2.0, 2.0), (0.0, 1.0)]),
+    OpInfo("lerp", lambda a, b, weight: a + weight * (b - a), sample((7, 5), (5,), weight=0.75)),
+    OpInfo("bitwise_and", np.bitwise_and, sample(_ints, _divisors), grad=False),
+    OpInfo("bitwise_or", np.bitwise_or, sample(_ints, _divisors), grad=False),
+    OpInfo("bitwise_xor", np.bitwise_xor, sample(_ints, _divisors), grad=False),
+    OpInfo("bitwise_left_shift", np.left_shift, sample(_ints, _shifts), grad=False),
+    OpInfo("bitwise_right_shift", np.right_shift, sample(_ints, _shifts), grad=False),
+    OpInfo("bitwise_not", np.invert, sample(_ints), sample(_mask), grad=False),
+    OpInfo("logical_and", np.logical_and, sample(_ints, _small_ints), sample((7, 5), _mask),
+           grad=False),
+    OpInfo("logical_or", np.logical_or, sample(_ints, _small_ints), grad=False),
+    OpInfo("logical_xor", np.logical_xor, sample(_ints, _small_ints), grad=False),
+    OpInfo("logical_not", np.logical_not, sample(_small_ints), sample(_floats), grad=False),
     OpInfo("neg", np.negative, sample((33,))),
     OpInfo("exp", np.exp, sample((7, 33))),
     OpInfo("log", np.log, sample((7, 33)), domain="positive"),
@@ -104,6 +153,34 @@ OP_DB = [
     OpInfo("square", np.square, sample((7, 33))),
     OpInfo("clamp", lambda x, min=None, max=None: np.clip(x, min, max),
            sample((7, 33), min=-0.5, max=0.75), sample((33,), min=0.25), avoid=(-0.5, 0.75, 0.25)),
+    OpInfo("clip", lambda x, min=None, max=None: np.clip(x, min, max),
+           sample((7, 5), min=-0.5, max=0.75), avoid=(-0.5, 0.75)),
+    OpInfo("clamp_min", lambda x, min: np.maximum(x, min), sample((7, 5), min=0.25),
+           avoid=(0.25,)),
+    OpInfo("clamp_max", lambda x, max: np.minimum(x, max), sample((7, 5), max=0.25),
+           avoid=(0.25,)),
+    OpInfo("clamp", lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
+           sample((6, 7), (7,), (6, 1)), call=lambda op, x, lo, hi: op(x, lo, hi),
+           domains=[(-2.0, 2.0), (-1.9, -0.1), (0.1, 1.9)], distinct=True),
+    # comparisons and tests
+    OpInfo("eq", np.equal, sample(_ints, _small_ints), sample(_floats, _near), grad=False),
+    OpInfo("ne", np.not_equal, sample(_ints, _small_ints), grad=False),
+    OpInfo("not_equal", np.not_equal, sample(_floats, _near), grad=False),
+    OpInfo("lt", np.less, sample(_ints, _small_ints), grad=False),
+    OpInfo("less", np.less, sample(_floats, _near), grad=False),
+    OpInfo("le", np.less_equal, sample(_ints, _small_ints), grad=False),
+    OpInfo("less_equal", np.less_equal, sample(_floats, _near), grad=False),
+    OpInfo("gt", np.greater, sample(_ints, _small_ints), grad=False),
+    OpInfo("greater", np.greater, sample(_floats, _near), grad=False),
+    OpInfo("ge", np.greater_equal, sample(_ints, _small_ints), grad=False),
+    OpInfo("greater_equal", np.greater_equal, sample(_floats, _near), grad=False),
+    OpInfo("isclose", np.isclose, sample(_floats, _near), sample(_floats, _near, equal_nan=True),
+           sample(_floats, _near, rtol=1e-3, atol=0.0), sample(_ints, _ints), grad=False),
+    OpInfo("allclose", untested_here="returns a Python bool: tests/test_binary_math.py"),
+    OpInfo("equal", untested_here="returns a Python bool: tests/test_binary_math.py"),
+    OpInfo("isnan", np.isnan, sample(_floats), sample(_ints), grad=False),
+    OpInfo("isinf", np.isinf, sample(_floats), sample(_ints), grad=False),
+    OpInfo("isfinite", np.isfinite, sample(_floats), sample(_ints), grad=False),
     # reductions
     OpInfo("sum", lambda x, dim=None, keepdim=False: np.sum(x, axis=dim, keepdims=keepdim),
            sample((7, 33)), sample((3, 7, 5), dim=(0, 2)), sample((7, 33), dim=1, keepdim=True)),

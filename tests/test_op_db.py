@@ -27,7 +27,8 @@ def test_forward(info, index, s, device):
     xs = inputs(info, s)
     out = info.call(getattr(fg._C, info.name), *[as_tensor(x, device) for x in xs], **s.kwargs)
     ref = np.asarray(info.ref(*as_float64(xs), **s.kwargs))
-    want = fg.int64 if np.issubdtype(ref.dtype, np.integer) else fg.float32
+    want = (fg.bool if ref.dtype == bool else
+            fg.int64 if np.issubdtype(ref.dtype, np.integer) else fg.float32)
     assert out.dtype == want and out.device.type == fg.device(device).type
     assert tuple(out.shape) == ref.shape
     assert_close(to_numpy(out), ref, what=f"{info.name} forward")

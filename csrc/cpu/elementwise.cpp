@@ -88,20 +88,11 @@ static void broadcast_apply(Out* out, const In* a, const In* b, const int64_t* s
 template <typename T>
 void binary(BinaryOp op, T* out, const T* a, const T* b, const int64_t* shape,
             const int64_t* a_strides, const int64_t* b_strides, int ndim) {
-  switch (op) {
-    case BinaryOp::Add:
-      return broadcast_apply(out, a, b, shape, a_strides, b_strides, ndim, math::Add<T>{});
-    case BinaryOp::Sub:
-      return broadcast_apply(out, a, b, shape, a_strides, b_strides, ndim, math::Sub<T>{});
-    case BinaryOp::Mul:
-      return broadcast_apply(out, a, b, shape, a_strides, b_strides, ndim, math::Mul<T>{});
-    case BinaryOp::Div:
-      if constexpr (std::is_floating_point_v<T>)
-        return broadcast_apply(out, a, b, shape, a_strides, b_strides, ndim, math::Div<T>{});
-      else
-        FG_CHECK(false, TypeError, "[div] the kernel divides floating tensors only (true "
-                                   "division promotes integers to float first)");
-  }
+  bool took = visit_binary<T>(op, [&](const char*, auto fn) {
+    broadcast_apply(out, a, b, shape, a_strides, b_strides, ndim, fn);
+  });
+  FG_CHECK(took, TypeError, "[binary] op " << static_cast<int>(op)
+                                           << "'s kernel does not take this element type");
 }
 
 // a, b broadcast to out (shape[ndim]) -> out (bool)

@@ -60,17 +60,11 @@ template <typename T>
 void binary(BinaryOp op, T* out, const T* a, const T* b, const int64_t* shape,
             const int64_t* a_strides, const int64_t* b_strides, int ndim) {
   Broadcast bc = make_broadcast(shape, a_strides, b_strides, ndim, "binary");
-  switch (op) {
-    case BinaryOp::Add: return broadcast_apply("add", out, a, b, bc, math::Add<T>{});
-    case BinaryOp::Sub: return broadcast_apply("sub", out, a, b, bc, math::Sub<T>{});
-    case BinaryOp::Mul: return broadcast_apply("mul", out, a, b, bc, math::Mul<T>{});
-    case BinaryOp::Div:
-      if constexpr (std::is_floating_point_v<T>)
-        return broadcast_apply("div", out, a, b, bc, math::Div<T>{});
-      else
-        FG_CHECK(false, TypeError, "[div] the kernel divides floating tensors only (true "
-                                   "division promotes integers to float first)");
-  }
+  bool took = visit_binary<T>(op, [&](const char* name, auto fn) {
+    broadcast_apply(name, out, a, b, bc, fn);
+  });
+  FG_CHECK(took, TypeError, "[binary] op " << static_cast<int>(op)
+                                           << "'s kernel does not take this element type");
 }
 
 // a, b broadcast to out (shape[ndim]) -> out (bool)

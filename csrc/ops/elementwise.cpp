@@ -70,29 +70,28 @@ static OperandKind promotion_kind(const Tensor& t) {
   return t.dim() == 0 ? OperandKind::ZeroDim : OperandKind::Dimensioned;
 }
 
-DType result_type(const Tensor& a, const Tensor& b) {
-  return fg::result_type({{a.dtype(), promotion_kind(a)}, {b.dtype(), promotion_kind(b)}});
+DType result_type(const Tensor& a, const Tensor& b) { return result_type({a, b}); }
+
+DType result_type(const std::vector<Tensor>& operands) {
+  std::vector<PromotionOperand> kinds;
+  for (const Tensor& t : operands)
+    if (t.defined()) kinds.push_back({t.dtype(), promotion_kind(t)});
+  return fg::result_type(kinds);
 }
 
-// The dtype a result of dtype `result` is computed in: float16 and bfloat16 in float32 (rounded
-// back once, as PyTorch's CPU ops), bool in uint8 (cast back: nonzero is true), others as is.
-static DType compute_dtype(DType result) {
+DType compute_dtype(DType result) {
   if (result == DType::Float16 || result == DType::BFloat16) return DType::Float32;
   return result == DType::Bool ? DType::UInt8 : result;
 }
 
-// compute(a, b) on both operands converted to the dtype that computes `result`, cast back to
-// it. The conversions are recorded, so gradients reach each operand in its own dtype.
-template <typename Compute>
-static Tensor in_result_type(const Tensor& a, const Tensor& b, DType result, const char* op,
-                             Compute compute) {
+Tensor in_result_type(const Tensor& a, const Tensor& b, DType result, const char* op,
+                      const std::function<Tensor(const Tensor&, const Tensor&)>& compute) {
   check_same_device(a, b, op);
   DType dtype = compute_dtype(result);
   return to_dtype(compute(to_dtype(a, dtype), to_dtype(b, dtype)), result);
 }
 
-// a op b broadcast, both of one arithmetic dtype.
-static Tensor binary_kernel(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
+Tensor binary_kernel(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), a.dtype(), a.device());
   dispatch_arithmetic(a.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;

@@ -43,9 +43,19 @@ bool broadcastable_to(const Shape& from, const Shape& to);  // expand(from -> to
 Tensor sum_to(const Tensor& x, const Shape& shape);  // undoes broadcasting (for backward)
 // PyTorch's result type of a binary op on a and b (a wrapped number only lifts the category)
 DType result_type(const Tensor& a, const Tensor& b);
+DType result_type(const std::vector<Tensor>& operands);  // undefined ones skipped
 // The arithmetic promotes (int + float -> float32, int8 + int16 -> int16, ...); float16 and
 // bfloat16 compute in float32. Integer + - * wrap around; div is true division (float32 for
 // integers); sub refuses bool.
+// The dtype a result of dtype `result` is computed in: float16 and bfloat16 in float32 (rounded
+// back once, as PyTorch's CPU ops), bool in uint8 (cast back: nonzero is true), others as is.
+DType compute_dtype(DType result);
+// compute(a, b) on both operands converted to compute_dtype(result), cast back to `result`. The
+// conversions are recorded, so gradients reach each operand in its own dtype.
+Tensor in_result_type(const Tensor& a, const Tensor& b, DType result, const char* op,
+                      const std::function<Tensor(const Tensor&, const Tensor&)>& compute);
+// a op b broadcast, both of one dtype op's kernel takes (binary_op_list.h); not recorded
+Tensor binary_kernel(BinaryOp op, const char* name, const Tensor& a, const Tensor& b);
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
@@ -67,6 +77,43 @@ Tensor square(const Tensor& x);  // x * x, integers too
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max);
 using CompareOp = ::fg::CompareOp;
 Tensor compare(CompareOp op, const Tensor& a, const Tensor& b);  // -> bool
+
+// ---- the binary math beyond + - * / (ops/binary_math.cpp) ----
+// Operands promote as add's; an integer division by zero is a RuntimeError (PyTorch's
+// ZeroDivisionError), bool refused where PyTorch refuses it. Rounded divisions have zero
+// gradients, as PyTorch's.
+Tensor div(const Tensor& a, const Tensor& b, const std::string& rounding_mode);  // trunc, floor
+Tensor floor_divide(const Tensor& a, const Tensor& b);
+Tensor remainder(const Tensor& a, const Tensor& b);  // Python's %: the sign of b
+Tensor fmod(const Tensor& a, const Tensor& b);       // C's fmod: the sign of a
+Tensor maximum(const Tensor& a, const Tensor& b);    // NaN propagates
+Tensor minimum(const Tensor& a, const Tensor& b);
+Tensor fmax(const Tensor& a, const Tensor& b);       // NaN ignored where the other is a number
+Tensor fmin(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, const Tensor& b);        // elementwise exponents
+Tensor atan2(const Tensor& a, const Tensor& b);      // floating results
+Tensor hypot(const Tensor& a, const Tensor& b);
+// integers and bool (shifts: integers)
+Tensor bitwise_and(const Tensor& a, const Tensor& b);
+Tensor bitwise_or(const Tensor& a, const Tensor& b);
+Tensor bitwise_xor(const Tensor& a, const Tensor& b);
+Tensor bitwise_left_shift(const Tensor& a, const Tensor& b);
+Tensor bitwise_right_shift(const Tensor& a, const Tensor& b);
+Tensor bitwise_not(const Tensor& x);
+// -> bool: x != 0 combined
+Tensor logical_and(const Tensor& a, const Tensor& b);
+Tensor logical_or(const Tensor& a, const Tensor& b);
+Tensor logical_xor(const Tensor& a, const Tensor& b);
+Tensor logical_not(const Tensor& x);
+// clamp with tensor bounds (either may be undefined): min(max(x, lo), hi), NaN bounds propagate;
+// the gradient goes to x where lo <= x <= hi, else to the bound that won
+Tensor clamp(const Tensor& x, const Tensor& lo, const Tensor& hi);
+Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight);
+// |a - b| <= atol + rtol |b| (and a == b, which covers infinities); -> bool
+Tensor isclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan);
+Tensor isnan(const Tensor& x);
+Tensor isinf(const Tensor& x);
+Tensor isfinite(const Tensor& x);
 
 // ---- reductions (ops/reduce.cpp) ----
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);  // {} = all

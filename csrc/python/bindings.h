@@ -19,6 +19,7 @@ Device parse_device(const py::object& device);  // None -> cpu; str or device ob
 std::string type_name(const py::object& o);       // "list", "ndarray", ...
 // A Tensor, or a Python number as a 0-d wrapped number on self's device (tensor.cpp)
 Tensor operand(const py::object& other, const Tensor& self, const char* op);
+bool is_number(const py::object& o);  // Python numbers and numpy scalars
 DType parse_dtype(const py::object& dtype, DType fallback);  // None -> fallback
 // A Tensor, or undefined for None; anything else is a TypeError naming `op` and `what`.
 Tensor optional_tensor(const py::object& t, const char* op, const char* what);

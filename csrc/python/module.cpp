@@ -146,13 +146,25 @@ PYBIND11_MODULE(_C, m) {
   using namespace fg::python;
   m.doc() = "forgegrad's C++ core";
 
+  // forgegrad's ValueError and TypeError are also RuntimeErrors, so that code written
+  // against PyTorch (which raises RuntimeError for shape and dtype errors) catches them.
+  static PyObject* value_error = PyErr_NewException(
+      "forgegrad.ValueError", py::make_tuple(py::handle(PyExc_ValueError),
+                                             py::handle(PyExc_RuntimeError)).release().ptr(),
+      nullptr);
+  static PyObject* type_error = PyErr_NewException(
+      "forgegrad.TypeError", py::make_tuple(py::handle(PyExc_TypeError),
+                                            py::handle(PyExc_RuntimeError)).release().ptr(),
+      nullptr);
+  m.attr("ValueError") = py::handle(value_error);
+  m.attr("TypeError") = py::handle(type_error);
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const fg::ValueError& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
+      PyErr_SetString(value_error, e.what());
     } catch (const fg::TypeError& e) {
-      PyErr_SetString(PyExc_TypeError, e.what());
+      PyErr_SetString(type_error, e.what());
     } catch (const fg::IndexError& e) {
       PyErr_SetString(PyExc_IndexError, e.what());
     } catch (const fg::MemoryError& e) {

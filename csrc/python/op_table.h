@@ -11,7 +11,8 @@
 //            an adapter (a small parser) defined in ops.cpp above the #include of this table
 // arguments  pybind11 annotations in parentheses: "input"_a, "dim"_a = -1, py::kw_only(), or ()
 // where      0 (only in forgegrad._C), or any of kMethod (a Tensor method, the tensor its
-//            first argument), kForgegrad (forgegrad.name), kFunctional (nn.functional.name)
+//            first argument), kForgegrad (forgegrad.name), kFunctional (nn.functional.name),
+//            kInPlace (also Tensor.name_: the result written back into the tensor)
 //
 // Keep each family together; a new op is one line here plus its op_db entry in tests/op_db.py.
 
@@ -34,23 +35,79 @@ FG_OP(_fill_, fill_op, ("self"_a, "value"_a), 0)
 FG_OP(_copy_, copy_op, ("self"_a, "src"_a), 0)
 
 // ---- elementwise
-FG_OP(add, add_op, ("input"_a, "other"_a, py::kw_only(), "alpha"_a = 1), kMethod | kForgegrad)
-FG_OP(sub, sub_op, ("input"_a, "other"_a, py::kw_only(), "alpha"_a = 1), kMethod | kForgegrad)
-FG_OP(mul, mul_op, ("input"_a, "other"_a), kMethod | kForgegrad)
-FG_OP(div, div_op, ("input"_a, "other"_a), kMethod | kForgegrad)
-FG_OP(neg, &ops::neg, ("input"_a), kMethod | kForgegrad)
-FG_OP(exp, &ops::exp, ("input"_a), kMethod | kForgegrad)
-FG_OP(log, &ops::log, ("input"_a), kMethod | kForgegrad)
-FG_OP(log1p, &ops::log1p, ("input"_a), kMethod | kForgegrad)
-FG_OP(sqrt, &ops::sqrt, ("input"_a), kMethod | kForgegrad)
-FG_OP(abs, &ops::abs, ("input"_a), kMethod | kForgegrad)
-#define FG_UNARY_MATH_ENTRY(Name, name) FG_OP(name, &ops::name, ("input"_a), kMethod | kForgegrad)
+FG_OP(add, add_op, ("input"_a, "other"_a, py::kw_only(), "alpha"_a = 1), kMethod | kForgegrad | kInPlace)
+FG_OP(sub, sub_op, ("input"_a, "other"_a, py::kw_only(), "alpha"_a = 1), kMethod | kForgegrad | kInPlace)
+FG_OP(mul, mul_op, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(multiply, mul_op, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(div, div_op, ("input"_a, "other"_a, py::kw_only(), "rounding_mode"_a = py::none()),
+      kMethod | kForgegrad | kInPlace)
+FG_OP(divide, div_op, ("input"_a, "other"_a, py::kw_only(), "rounding_mode"_a = py::none()),
+      kMethod | kForgegrad | kInPlace)
+FG_OP(true_divide, div_op, ("input"_a, "other"_a, py::kw_only(), "rounding_mode"_a = py::none()),
+      kMethod | kForgegrad | kInPlace)
+FG_OP(floor_divide, floor_divide_op, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(remainder, remainder_op, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(fmod, fmod_op, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(pow, pow_op, ("input"_a, "exponent"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(maximum, maximum_op, ("input"_a, "other"_a), kMethod | kForgegrad)
+FG_OP(minimum, minimum_op, ("input"_a, "other"_a), kMethod | kForgegrad)
+FG_OP(fmax, fmax_op, ("input"_a, "other"_a), kMethod | kForgegrad)
+FG_OP(fmin, fmin_op, ("input"_a, "other"_a), kMethod | kForgegrad)
+FG_OP(atan2, atan2_op, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(arctan2, atan2_op, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(hypot, hypot_op, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(lerp, lerp_op, ("input"_a, "end"_a, "weight"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(bitwise_and, bitwise_and_op, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(bitwise_or, bitwise_or_op, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(bitwise_xor, bitwise_xor_op, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(bitwise_left_shift, bitwise_left_shift_op, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(bitwise_right_shift, bitwise_right_shift_op, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(bitwise_not, &ops::bitwise_not, ("input"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(logical_and, logical_and_op, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(logical_or, logical_or_op, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(logical_xor, logical_xor_op, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(logical_not, &ops::logical_not, ("input"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(neg, &ops::neg, ("input"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(exp, &ops::exp, ("input"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(log, &ops::log, ("input"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(log1p, &ops::log1p, ("input"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(sqrt, &ops::sqrt, ("input"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(abs, &ops::abs, ("input"_a), kMethod | kForgegrad | kInPlace)
+#define FG_UNARY_MATH_ENTRY(Name, name) \
+  FG_OP(name, &ops::name, ("input"_a), kMethod | kForgegrad | kInPlace)
 FG_FOR_EACH_UNARY_MATH(FG_UNARY_MATH_ENTRY)
 #undef FG_UNARY_MATH_ENTRY
-FG_OP(frac, &ops::frac, ("input"_a), kMethod | kForgegrad)
-FG_OP(square, &ops::square, ("input"_a), kMethod | kForgegrad)
+FG_OP(frac, &ops::frac, ("input"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(square, &ops::square, ("input"_a), kMethod | kForgegrad | kInPlace)
 FG_OP(clamp, clamp_op, ("input"_a, "min"_a = py::none(), "max"_a = py::none()),
+      kMethod | kForgegrad | kInPlace)
+FG_OP(clip, clamp_op, ("input"_a, "min"_a = py::none(), "max"_a = py::none()),
+      kMethod | kForgegrad | kInPlace)
+FG_OP(clamp_min, clamp_min_op, ("input"_a, "min"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(clamp_max, clamp_max_op, ("input"_a, "max"_a), kMethod | kForgegrad | kInPlace)
+
+// ---- comparisons and tests (-> bool)
+FG_OP(eq, compare_op<CompareOp::Eq>, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(ne, compare_op<CompareOp::Ne>, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(not_equal, compare_op<CompareOp::Ne>, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(lt, compare_op<CompareOp::Lt>, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(less, compare_op<CompareOp::Lt>, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(le, compare_op<CompareOp::Le>, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(less_equal, compare_op<CompareOp::Le>, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(gt, compare_op<CompareOp::Gt>, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(greater, compare_op<CompareOp::Gt>, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(ge, compare_op<CompareOp::Ge>, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(greater_equal, compare_op<CompareOp::Ge>, ("input"_a, "other"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(isclose, isclose_op,
+      ("input"_a, "other"_a, "rtol"_a = 1e-05, "atol"_a = 1e-08, "equal_nan"_a = false),
       kMethod | kForgegrad)
+FG_OP(allclose, allclose_op,
+      ("input"_a, "other"_a, "rtol"_a = 1e-05, "atol"_a = 1e-08, "equal_nan"_a = false),
+      kMethod | kForgegrad)
+FG_OP(equal, equal_op, ("input"_a, "other"_a), kMethod | kForgegrad)
+FG_OP(isnan, &ops::isnan, ("input"_a), kMethod | kForgegrad)
+FG_OP(isinf, &ops::isinf, ("input"_a), kMethod | kForgegrad)
+FG_OP(isfinite, &ops::isfinite, ("input"_a), kMethod | kForgegrad)
 
 // ---- reductions
 FG_OP(sum, sum_op, ("input"_a, "dim"_a = py::none(), "keepdim"_a = false), kMethod | kForgegrad)
@@ -138,11 +195,11 @@ FG_OP(gemm, gemm_op,
       0)
 
 // ---- activations
-FG_OP(relu, &ops::relu, ("input"_a), kMethod | kForgegrad | kFunctional)
+FG_OP(relu, &ops::relu, ("input"_a), kMethod | kForgegrad | kFunctional | kInPlace)
 FG_OP(leaky_relu, &ops::leaky_relu, ("input"_a, "negative_slope"_a = 0.01), kFunctional)
 FG_OP(gelu, &ops::gelu, ("input"_a, "approximate"_a = "none"), kFunctional)
-FG_OP(tanh, &ops::tanh, ("input"_a), kMethod | kForgegrad | kFunctional)
-FG_OP(sigmoid, &ops::sigmoid, ("input"_a), kMethod | kForgegrad | kFunctional)
+FG_OP(tanh, &ops::tanh, ("input"_a), kMethod | kForgegrad | kFunctional | kInPlace)
+FG_OP(sigmoid, &ops::sigmoid, ("input"_a), kMethod | kForgegrad | kFunctional | kInPlace)
 FG_OP(silu, &ops::silu, ("input"_a), kFunctional)
 FG_OP(softmax, &ops::softmax, ("input"_a, "dim"_a = -1), kMethod | kForgegrad | kFunctional)
 FG_OP(log_softmax, &ops::log_softmax, ("input"_a, "dim"_a = -1),

@@ -2,6 +2,7 @@
 // (python/op_table.h) expanded into bindings, and the adapters it names for ops whose
 // Python arguments need parsing before the C++ op takes them.
 #include "core/error.h"
+#include "core/promotion.h"
 #include "ops/ops.h"
 #include "python/bindings.h"
 
@@ -150,8 +151,78 @@ Tensor add_op(const Tensor& a, py::object b, py::object alpha) {
 Tensor sub_op(const Tensor& a, py::object b, py::object alpha) {
   return ops::sub(a, times_alpha(a, b, alpha, "sub"));
 }
-Tensor mul_op(const Tensor& a, py::object b) { return ops::mul(a, operand(b, a, "mul")); }
-Tensor div_op(const Tensor& a, py::object b) { return ops::div(a, operand(b, a, "div")); }
+// A binary op's operands: either may be a Python number or a numpy array, not both.
+static std::pair<Tensor, Tensor> operand_pair(py::object a, py::object b, const char* op) {
+  if (py::isinstance<Tensor>(a)) {
+    Tensor x = a.cast<Tensor>();
+    return {x, operand(b, x, op)};
+  }
+  FG_CHECK(py::isinstance<Tensor>(b), TypeError,
+           "[" << op << "] expected a Tensor among the operands, got " << type_name(a) << " and "
+               << type_name(b));
+  Tensor y = b.cast<Tensor>();
+  return {operand(a, y, op), y};
+}
+Tensor mul_op(py::object a, py::object b) {
+  auto [x, y] = operand_pair(a, b, "mul");
+  return ops::mul(x, y);
+}
+Tensor div_op(py::object a, py::object b, py::object rounding_mode) {
+  auto [x, y] = operand_pair(a, b, "div");
+  if (rounding_mode.is_none()) return ops::div(x, y);
+  FG_CHECK(py::isinstance<py::str>(rounding_mode), TypeError,
+           "[div] expected rounding_mode None, 'trunc' or 'floor', got "
+               << type_name(rounding_mode));
+  return ops::div(x, y, rounding_mode.cast<std::string>());
+}
+#define FG_BINARY_ADAPTER(name)                          \
+  Tensor name##_op(py::object a, py::object b) {         \
+    auto [x, y] = operand_pair(a, b, #name);             \
+    return ops::name(x, y);                              \
+  }
+FG_BINARY_ADAPTER(floor_divide) FG_BINARY_ADAPTER(remainder) FG_BINARY_ADAPTER(fmod)
+FG_BINARY_ADAPTER(maximum) FG_BINARY_ADAPTER(minimum) FG_BINARY_ADAPTER(fmax)
+FG_BINARY_ADAPTER(fmin) FG_BINARY_ADAPTER(atan2) FG_BINARY_ADAPTER(hypot)
+FG_BINARY_ADAPTER(bitwise_and) FG_BINARY_ADAPTER(bitwise_or) FG_BINARY_ADAPTER(bitwise_xor)
+FG_BINARY_ADAPTER(bitwise_left_shift) FG_BINARY_ADAPTER(bitwise_right_shift)
+FG_BINARY_ADAPTER(logical_and) FG_BINARY_ADAPTER(logical_or) FG_BINARY_ADAPTER(logical_xor)
+#undef FG_BINARY_ADAPTER
+
+template <CompareOp op>
+Tensor compare_op(py::object a, py::object b) {
+  static const char* names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
+  auto [x, y] = operand_pair(a, b, names[static_cast<int>(op)]);
+  return ops::compare(op, x, y);
+}
+
+// pow(input, exponent): a number exponent keeps the scalar kernel (an integer tensor to a
+// float power is float32, whatever the value); a tensor exponent or a number base broadcasts.
+Tensor pow_op(py::object input, py::object exponent) {
+  if (py::isinstance<Tensor>(input) && is_number(exponent)) {
+    Tensor x = input.cast<Tensor>();
+    bool to_float = !py::hasattr(exponent, "__index__") && !is_floating(x.dtype());
+    return ops::pow(to_float ? ops::to_dtype(x, kDefaultFloatDType) : x,
+                    exponent.attr("__float__")().cast<double>());
+  }
+  auto [x, y] = operand_pair(input, exponent, "pow");
+  return ops::pow(x, y);
+}
+
+Tensor isclose_op(const Tensor& a, py::object b, double rtol, double atol, bool equal_nan) {
+  return ops::isclose(a, operand(b, a, "isclose"), rtol, atol, equal_nan);
+}
+static bool none_true(const Tensor& mask) {
+  Tensor count = ops::to_device(ops::sum(mask, {}, false), Device{});
+  return count.data<int64_t>()[0] == 0;
+}
+bool allclose_op(const Tensor& a, py::object b, double rtol, double atol, bool equal_nan) {
+  return none_true(ops::logical_not(ops::isclose(a, operand(b, a, "allclose"), rtol, atol,
+                                                 equal_nan)));
+}
+// same shape and elements
+bool equal_op(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() && none_true(ops::compare(CompareOp::Ne, a, b));
+}
 
 // Tensor lists: a list or tuple of Tensors, checked by name.
 static std::vector<Tensor> tensor_list(const py::object& tensors, const char* op) {
@@ -181,14 +252,24 @@ py::tuple chunk_op(const Tensor& x, int64_t chunks, int64_t dim) {
 }
 py::tuple unbind_op(const Tensor& x, int64_t dim) { return py::cast(ops::unbind(x, dim)); }
 
-// clamp's bounds as PyTorch types them: a float bound makes an integer tensor float32.
+// clamp's bounds: numbers or tensors. Number bounds as PyTorch types them: a float bound
+// makes an integer tensor float32; a tensor bound promotes as an operand.
 Tensor clamp_op(const Tensor& x, py::object min, py::object max) {
+  if (py::isinstance<Tensor>(min) || py::isinstance<Tensor>(max)) {
+    auto bound = [&](const py::object& b) { return b.is_none() ? Tensor() : operand(b, x, "clamp"); };
+    return ops::clamp(x, bound(min), bound(max));
+  }
   auto bound = [](const py::object& b) {
     return b.is_none() ? std::nullopt : std::optional<double>(b.attr("__float__")().cast<double>());
   };
   auto is_float = [](const py::object& b) { return !b.is_none() && !py::hasattr(b, "__index__"); };
   bool to_float = !is_floating(x.dtype()) && (is_float(min) || is_float(max));
   return ops::clamp(to_float ? ops::to_dtype(x, DType::Float32) : x, bound(min), bound(max));
+}
+Tensor clamp_min_op(const Tensor& x, py::object min) { return clamp_op(x, min, py::none()); }
+Tensor clamp_max_op(const Tensor& x, py::object max) { return clamp_op(x, py::none(), max); }
+Tensor lerp_op(const Tensor& start, const Tensor& end, py::object weight) {
+  return ops::lerp(start, end, operand(weight, start, "lerp"));
 }
 
 // nonzero(as_tuple=True), and where(condition): one index tensor per dimension
@@ -293,7 +374,7 @@ void adam_step_op(const std::vector<Tensor>& params, const std::vector<Tensor>& 
 
 // ---- the table's expansion ----
 // Where an op goes besides forgegrad._C (the `where` column of op_table.h).
-constexpr int kMethod = 1, kForgegrad = 2, kFunctional = 4;
+constexpr int kMethod = 1, kForgegrad = 2, kFunctional = 4, kInPlace = 8;
 
 // An argument's record for _op_table: (name, default), the default a Python value, or
 // _C._REQUIRED when there is none; keyword_only for those after py::kw_only().
@@ -316,7 +397,8 @@ void define_op(py::module_& m, py::list& table, const char* name, Fn fn, int whe
   ArgRecorder record{arg_records, m.attr("_REQUIRED")};
   std::apply([&](const auto&... a) { (record(a), ...); }, args);
   table.append(py::make_tuple(name, py::tuple(arg_records), bool(where & kMethod),
-                              bool(where & kForgegrad), bool(where & kFunctional)));
+                              bool(where & kForgegrad), bool(where & kFunctional),
+                              bool(where & kInPlace)));
 }
 
 }  // namespace
@@ -327,7 +409,8 @@ void bind_ops(py::module_& m) {
   m.attr("_MaxResult") = py::module_::import("collections")
                              .attr("namedtuple")("max", py::make_tuple("values", "indices"),
                                                  "module"_a = "forgegrad");
-  // (name, ((argument, default, keyword_only), ...), is_method, in_forgegrad, in_functional)
+  // (name, ((argument, default, keyword_only), ...), is_method, in_forgegrad, in_functional,
+  //  has_in_place)
   py::list table;
 #define FG_OP(name, function, arguments, where) \
   define_op(m, table, #name, function, where, std::make_tuple arguments);

@@ -165,7 +165,7 @@ std::string type_name(const py::object& o) {
 }
 
 // Python numbers and numpy scalars; not Tensors, arrays or strings.
-static bool is_number(const py::object& o) {
+bool is_number(const py::object& o) {
   return !py::isinstance<Tensor>(o) && !py::isinstance<py::array>(o) &&
          !py::isinstance<py::str>(o) && py::hasattr(o, "__float__");
 }
@@ -175,8 +175,11 @@ static bool is_number(const py::object& o) {
 // number: in type promotion it only lifts the category (int tensor * 2.5 is float32).
 Tensor operand(const py::object& other, const Tensor& self, const char* op) {
   if (py::isinstance<Tensor>(other)) return other.cast<Tensor>();
+  // a numpy array: a tensor of its dtype, copied to self's device
+  if (py::isinstance<py::array>(other))
+    return ops::to_device(copy_from_numpy(other.cast<py::array>()), self.device());
   if (!is_number(other))
-    throw TypeError(std::string("[") + op + "] expected a Tensor or a number, got " +
+    throw TypeError(std::string("[") + op + "] expected a Tensor, a number or a numpy array, got " +
                     type_name(other));
   Tensor number;
   std::string kind = type_name(other);  // numpy's bool scalar is "bool" (numpy 1: "bool_")
@@ -514,15 +517,18 @@ void bind_tensor(py::module_& m) {
   bind_binary("__mul__", "__rmul__", ops::mul, "mul");
   bind_binary("__truediv__", "__rtruediv__", ops::div, "div");
   bind_binary("__matmul__", "__rmatmul__", ops::matmul, "matmul");
+  bind_binary("__mod__", "__rmod__", ops::remainder, "remainder");
+  bind_binary("__floordiv__", "__rfloordiv__", ops::floor_divide, "floor_divide");
+  bind_binary("__and__", "__rand__", ops::bitwise_and, "bitwise_and");
+  bind_binary("__or__", "__ror__", ops::bitwise_or, "bitwise_or");
+  bind_binary("__xor__", "__rxor__", ops::bitwise_xor, "bitwise_xor");
+  bind_binary("__lshift__", "__rlshift__", ops::bitwise_left_shift, "bitwise_left_shift");
+  bind_binary("__rshift__", "__rrshift__", ops::bitwise_right_shift, "bitwise_right_shift");
   tensor.def("__neg__", &ops::neg);
-  tensor.def("__pow__", [](const Tensor& x, const py::object& exponent) {
-    FG_CHECK(is_number(exponent), TypeError,
-             "[pow] expected a number as exponent, got " << type_name(exponent));
-    // An integer tensor to a float power is float32, whatever the value (x ** 2.0 too).
-    bool integral = py::hasattr(exponent, "__index__");
-    bool to_float = !integral && !is_floating(x.dtype());
-    return ops::pow(to_float ? ops::to_dtype(x, kDefaultFloatDType) : x,
-                    exponent.attr("__float__")().cast<double>());
+  tensor.def("__invert__", &ops::bitwise_not);
+  // ** is the op table's pow (a number exponent keeps the scalar kernel); 2 ** x broadcasts.
+  tensor.def("__rpow__", [](const Tensor& x, const py::object& base) {
+    return ops::pow(operand(base, x, "pow"), x);
   });
 
   auto bind_compare = [&](const char* name, ops::CompareOp op, const char* op_name) {

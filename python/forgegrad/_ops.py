@@ -5,15 +5,16 @@ import collections
 import functools
 
 from . import _C
+from ._tensor import in_place_method
 
 Arg = collections.namedtuple("Arg", ["name", "default", "keyword_only"])
 Arg.required = property(lambda self: self.default is _C._REQUIRED)
 
 OpEntry = collections.namedtuple("OpEntry", ["name", "args", "is_method", "in_forgegrad",
-                                             "in_functional"])
+                                             "in_functional", "has_in_place"])
 
-OPS = tuple(OpEntry(name, tuple(Arg(*a) for a in args), is_method, in_forgegrad, in_functional)
-            for name, args, is_method, in_forgegrad, in_functional in _C._op_table)
+OPS = tuple(OpEntry(name, tuple(Arg(*a) for a in args), *where)
+            for name, args, *where in _C._op_table)
 
 
 def exports(namespace):
@@ -27,6 +28,8 @@ def _install_methods():
     for op in OPS:
         if op.is_method:
             setattr(_C.Tensor, op.name, functools.partialmethod(getattr(_C, op.name)))
+        if op.has_in_place:
+            setattr(_C.Tensor, op.name + "_", in_place_method(getattr(_C, op.name), op.name + "_"))
 
 
 _install_methods()

@@ -60,32 +60,27 @@ def _single_value(self, kind):
     return self.item()
 
 
-def _in_place(op, name, takes_alpha=False, augmented=False):
-    """``t.mul_(other)``, ``t += other`` and the like: the result written back into t.
+def in_place_method(op, name, augmented=False):
+    """``t.mul_(other)``, ``t += other`` and the like: op(t, ...) written back into t.
 
     A write into t is not recorded by autograd, so while gradients are recorded it is refused
     on a leaf that requires grad (update parameters under no_grad), and where the result
     would join a graph: there ``+=`` and friends give a new, recorded tensor instead (as
-    ``loss /= 4`` or ``total += loss`` mean), and ``add_`` and friends refuse. ``add_`` and
-    ``sub_`` take PyTorch's ``alpha`` (other scaled by it)."""
-    def method(self, other, *, alpha=1):
-        if alpha != 1:
-            if not takes_alpha:
-                raise TypeError(f"[{name}] takes no alpha")
-            other = other * alpha
-        recorded = _C.is_grad_enabled() and (
-            self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+    ``loss /= 4`` or ``total += loss`` mean), and ``add_`` and friends refuse."""
+    def method(self, *args, **kwargs):
+        recorded = _C.is_grad_enabled() and (self.requires_grad or builtins.any(
+            isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())))
         if recorded and self.is_leaf and self.requires_grad:
             raise RuntimeError(f"[{name}] a leaf tensor that requires grad cannot be changed "
                                "in place while gradients are recorded; wrap the update in "
                                "forgegrad.no_grad()")
         if recorded:
             if augmented:
-                return op(self, other)
+                return op(self, *args, **kwargs)
             raise RuntimeError(f"[{name}] would change a tensor of a recorded graph in place, "
                                "which autograd does not record; write the out-of-place form "
                                "(y = y + x), or use forgegrad.no_grad()")
-        result = op(self, other)
+        result = op(self, *args, **kwargs)
         if result.shape != self.shape:
             raise ValueError(f"[{name}] the result of shape {result.shape} cannot be written "
                              f"into a tensor of shape {self.shape}")
@@ -133,17 +128,17 @@ _METHODS = {
     "fill_": lambda self, value: _fill(self, value),
     "zero_": lambda self: _C._fill_(self, 0.0),
     "copy_": functools.partialmethod(_C._copy_),
-    "add_": _in_place(operator.add, "add_", takes_alpha=True),
-    "sub_": _in_place(operator.sub, "sub_", takes_alpha=True),
-    "mul_": _in_place(operator.mul, "mul_"),
-    "div_": _in_place(operator.truediv, "div_"),
-    # Without these, `p -= lr * p.grad` would rebind p to a new tensor, leaving the
-    # parameter unchanged.
-    "__iadd__": _in_place(operator.add, "__iadd__", augmented=True),
-    "__isub__": _in_place(operator.sub, "__isub__", augmented=True),
-    "__imul__": _in_place(operator.mul, "__imul__", augmented=True),
-    "__itruediv__": _in_place(operator.truediv, "__itruediv__", augmented=True),
+    "__pow__": lambda self, exponent: _C.pow(self, exponent),
 }
+
+
+# Without these, `p -= lr * p.grad` would rebind p to a new tensor, leaving the parameter
+# unchanged. (add_ and the other op_name_ forms come from the op table.)
+for _name, _op in [("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "truediv"),
+                   ("floordiv", "floordiv"), ("mod", "mod"), ("pow", "pow"), ("and", "and_"),
+                   ("or", "or_"), ("xor", "xor"), ("lshift", "lshift"), ("rshift", "rshift")]:
+    _METHODS[f"__i{_name}__"] = in_place_method(getattr(operator, _op), f"__i{_name}__",
+                                                augmented=True)
 
 
 # dtype <-> PyTorch's legacy tensor type names, for Tensor.type()

@@ -351,6 +351,17 @@ void check_elementwise() {
   });
 }
 
+// Every op of binary_op_list.h whose kernel takes T.
+template <typename T>
+std::vector<fg::BinaryOp> binary_ops_taking() {
+  std::vector<fg::BinaryOp> ops;
+#define FG_BINARY_OP_IF_TAKES(Name, types) \
+  if (fg::binary_takes<T>(fg::BinaryTypes::types)) ops.push_back(fg::BinaryOp::Name);
+  FG_FOR_EACH_BINARY_OP(FG_BINARY_OP_IF_TAKES)
+#undef FG_BINARY_OP_IF_TAKES
+  return ops;
+}
+
 template <typename T>
 void check_broadcast() {
   // (3, 1, 5) and (1, 4, 5) to (3, 4, 5); a scalar against a row; equal shapes (one line).
@@ -369,8 +380,7 @@ void check_broadcast() {
     for (int64_t k = 0; k < c.b_size; ++k) ib[k] = k % 3 - 1;
     std::string where = std::string(" ") + type_name<T>() + " over " + std::to_string(ndim) +
                         " dims";
-    for (fg::BinaryOp op :
-         {fg::BinaryOp::Add, fg::BinaryOp::Sub, fg::BinaryOp::Mul, fg::BinaryOp::Div})
+    for (fg::BinaryOp op : binary_ops_taking<T>())
       expect_parity<T>("binary " + std::to_string(int(op)) + where, size, kExact,
                            [&](bool gpu, T* out) {
                              FG_EITHER(gpu, binary, op, out, a.data(), b.data(), c.shape.data(),
@@ -715,6 +725,13 @@ void check_integers() {
           want[(i * 4 + j) * 5 + k] = wrapped(op, a[i * 5 + k], b[j * 5 + k]);
     expect_same(what + " against uint64", got, want, kExact);
   }
+  // the integer division family (a zero divisor guarded to 0), extremes, pow, bitwise
+  for (fg::BinaryOp op : binary_ops_taking<T>())
+    expect_parity<T>("binary " + std::to_string(int(op)) + type, 60, kExact,
+                     [&](bool gpu, T* out) {
+                       FG_EITHER(gpu, binary, op, out, a.data(), b.data(), shape.data(),
+                                 as_.data(), bs.data(), 3);
+                     });
   for (fg::CompareOp op : {fg::CompareOp::Eq, fg::CompareOp::Ne, fg::CompareOp::Lt,
                            fg::CompareOp::Le, fg::CompareOp::Gt, fg::CompareOp::Ge})
     expect_parity<bool>("compare " + std::to_string(int(op)) + type, 60, kExact,

@@ -43,4 +43,28 @@ void gelu_backward(T* dx, const T* dy, const T* x, bool tanh_approximation, int6
     map_elements("gelu_backward", math::GeluExactBackward<T>{}, dx, n, dy, x);
 }
 
+template <typename T>
+void activation_forward(T* y, const T* x, Activation op, const ActivationParams& params,
+                        int64_t n) {
+  switch (op) {
+#define FG_ACTIVATION_CASE(Name)                                                         \
+  case Activation::Name:                                                                 \
+    return map_elements(#Name "_forward", math::ForwardOf<math::Name<T>, T>{{params}}, y, n, x);
+    FG_FOR_EACH_ACTIVATION(FG_ACTIVATION_CASE)
+#undef FG_ACTIVATION_CASE
+  }
+}
+template <typename T>
+void activation_backward(T* dx, const T* dy, const T* x, Activation op,
+                         const ActivationParams& params, int64_t n) {
+  switch (op) {
+#define FG_ACTIVATION_CASE(Name)                                                          \
+  case Activation::Name:                                                                  \
+    return map_elements(#Name "_backward", math::BackwardOf<math::Name<T>, T>{{params}}, dx, \
+                        n, dy, x);
+    FG_FOR_EACH_ACTIVATION(FG_ACTIVATION_CASE)
+#undef FG_ACTIVATION_CASE
+  }
+}
+
 FG_INSTANTIATE_ACTIVATIONS()

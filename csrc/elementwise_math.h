@@ -495,6 +495,148 @@ struct GeluTanhBackward {
   }
 };
 
+// ---- the parametrized activations (activation_list.h): forward and backward side by side --
+
+// Applies F's forward, or its backward, as the one-element functor map_elements takes.
+template <typename F, typename T>
+struct ForwardOf {
+  F f;
+  FG_HOST_DEVICE T operator()(T x) const { return f.forward(x); }
+};
+template <typename F, typename T>
+struct BackwardOf {
+  F f;
+  FG_HOST_DEVICE T operator()(T dy, T x) const { return f.backward(dy, x); }
+};
+
+// log(1 + exp(beta x)) / beta; x itself past beta x > threshold. a = beta, b = threshold
+template <typename T>
+struct Softplus {
+  ActivationParams p;
+  FG_HOST_DEVICE T forward(T x) const {
+    T z = T(p.a) * x;
+    return z > T(p.b) ? x : log1p_of(exp_of(z)) / T(p.a);
+  }
+  FG_HOST_DEVICE T backward(T dy, T x) const {
+    T z = T(p.a) * x;
+    return z > T(p.b) ? dy : dy * sigmoid_of(z);
+  }
+};
+// The ELU family: scale (x > 0 ? x : alpha (exp(x input_scale) - 1)); elu (alpha, 1, 1), selu
+// (its alpha and scale, 1), celu (alpha, 1, 1 / alpha). a = alpha, b = scale, c = input_scale
+template <typename T>
+struct Elu {
+  ActivationParams p;
+  FG_HOST_DEVICE T forward(T x) const {
+    return x > T(0) ? T(p.b) * x : T(p.b) * T(p.a) * expm1_value(x * T(p.c));
+  }
+  FG_HOST_DEVICE T backward(T dy, T x) const {
+    return x > T(0) ? dy * T(p.b) : dy * T(p.b) * T(p.a) * T(p.c) * exp_of(x * T(p.c));
+  }
+};
+// x tanh(softplus(x))
+template <typename T>
+struct Mish {
+  ActivationParams p;
+  FG_HOST_DEVICE T forward(T x) const { return x * tanh_of(log1p_of(exp_of(x))); }
+  FG_HOST_DEVICE T backward(T dy, T x) const {
+    T t = tanh_of(log1p_of(exp_of(x)));
+    return dy * (t + x * sigmoid_of(x) * (T(1) - t * t));
+  }
+};
+// x clamped to [min_val, max_val] (NaN passes); the gradient passes strictly inside.
+// a = min_val, b = max_val
+template <typename T>
+struct Hardtanh {
+  ActivationParams p;
+  FG_HOST_DEVICE T forward(T x) const { return x < T(p.a) ? T(p.a) : x > T(p.b) ? T(p.b) : x; }
+  FG_HOST_DEVICE T backward(T dy, T x) const {
+    return x <= T(p.a) || x >= T(p.b) ? T(0) : dy;
+  }
+};
+// relu6(x + 3) / 6
+template <typename T>
+struct Hardsigmoid {
+  ActivationParams p;
+  FG_HOST_DEVICE T forward(T x) const {
+    return x <= T(-3) ? T(0) : x >= T(3) ? T(1) : x / T(6) + T(0.5);
+  }
+  FG_HOST_DEVICE T backward(T dy, T x) const {
+    return x > T(-3) && x < T(3) ? dy / T(6) : T(0);
+  }
+};
+// x relu6(x + 3) / 6
+template <typename T>
+struct Hardswish {
+  ActivationParams p;
+  FG_HOST_DEVICE T forward(T x) const {
+    return x <= T(-3) ? T(0) : x >= T(3) ? x : x * (x + T(3)) / T(6);
+  }
+  FG_HOST_DEVICE T backward(T dy, T x) const {
+    return x < T(-3) ? T(0) : x <= T(3) ? dy * (x / T(3) + T(0.5)) : dy;
+  }
+};
+// log sigmoid(x) = min(x, 0) - log(1 + exp(-|x|)), which never overflows; its derivative
+// sigmoid(-x) from the same exp(-|x|)
+template <typename T>
+struct Logsigmoid {
+  ActivationParams p;
+  FG_HOST_DEVICE T forward(T x) const {
+    return (x < T(0) ? x : T(0)) - log1p_of(exp_of(-abs_of(x)));
+  }
+  FG_HOST_DEVICE T backward(T dy, T x) const {
+    T z = exp_of(-abs_of(x));
+    return dy * (x >= T(0) ? z : T(1)) / (T(1) + z);
+  }
+};
+// x / (1 + |x|)
+template <typename T>
+struct Softsign {
+  ActivationParams p;
+  FG_HOST_DEVICE T forward(T x) const { return x / (T(1) + abs_of(x)); }
+  FG_HOST_DEVICE T backward(T dy, T x) const {
+    T d = T(1) + abs_of(x);
+    return dy / (d * d);
+  }
+};
+// x - tanh(x)
+template <typename T>
+struct Tanhshrink {
+  ActivationParams p;
+  FG_HOST_DEVICE T forward(T x) const { return x - tanh_of(x); }
+  FG_HOST_DEVICE T backward(T dy, T x) const {
+    T t = tanh_of(x);
+    return dy * t * t;
+  }
+};
+// x where x > threshold, else value (NaN stays NaN). a = threshold, b = value
+template <typename T>
+struct Threshold {
+  ActivationParams p;
+  FG_HOST_DEVICE T forward(T x) const { return x <= T(p.a) ? T(p.b) : x; }
+  FG_HOST_DEVICE T backward(T dy, T x) const { return x <= T(p.a) ? T(0) : dy; }
+};
+// x moved toward 0 by lambd, 0 within [-lambd, lambd]. a = lambd
+template <typename T>
+struct Softshrink {
+  ActivationParams p;
+  FG_HOST_DEVICE T forward(T x) const {
+    return x > T(p.a) ? x - T(p.a) : x < -T(p.a) ? x + T(p.a) : T(0);
+  }
+  FG_HOST_DEVICE T backward(T dy, T x) const {
+    return x > T(p.a) || x < -T(p.a) ? dy : T(0);
+  }
+};
+// x, 0 within [-lambd, lambd]. a = lambd
+template <typename T>
+struct Hardshrink {
+  ActivationParams p;
+  FG_HOST_DEVICE T forward(T x) const { return x >= -T(p.a) && x <= T(p.a) ? T(0) : x; }
+  FG_HOST_DEVICE T backward(T dy, T x) const {
+    return x >= -T(p.a) && x <= T(p.a) ? T(0) : dy;
+  }
+};
+
 // ---- binary cross-entropy with logits -------------------------------------------------------
 
 // x, t -> max(x, 0) - x t + log(1 + exp(-|x|)); the log1p(exp(-|x|)) form never overflows.

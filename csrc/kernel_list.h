@@ -79,6 +79,13 @@ void fill(T* y, T value, int64_t n);
 // float and double; x (n) -> y (n), dy (n) -> dx (n). Scalars are converted to T.
 template <typename T>
 void relu_forward(T* y, const T* x, int64_t n);
+// the parametrized activations of activation_list.h: y = op(x; params), dx = dy op'(x; params)
+template <typename T>
+void activation_forward(T* y, const T* x, Activation op, const ActivationParams& params,
+                        int64_t n);
+template <typename T>
+void activation_backward(T* dx, const T* dy, const T* x, Activation op,
+                         const ActivationParams& params, int64_t n);
 template <typename T>
 void relu_backward(T* dx, const T* dy, const T* x, int64_t n);
 template <typename T>

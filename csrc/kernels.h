@@ -7,6 +7,7 @@
 
 #include "core/half.h"
 #include "core/host_device.h"
+#include "activation_list.h"
 #include "binary_op_list.h"
 #include "unary_math_list.h"
 
@@ -20,6 +21,15 @@ enum class CompareOp { Eq, Ne, Lt, Le, Gt, Ge };
 #define FG_UNARY_MATH_ENUM(Name, name) Name,
 enum class UnaryMath { FG_FOR_EACH_UNARY_MATH(FG_UNARY_MATH_ENUM) };
 #undef FG_UNARY_MATH_ENUM
+
+// The parametrized activations (csrc/activation_list.h) and their parameters, whose meaning
+// each functor gives (math::Softplus: a = beta, b = threshold; ...).
+#define FG_ACTIVATION_ENUM(Name) Name,
+enum class Activation { FG_FOR_EACH_ACTIVATION(FG_ACTIVATION_ENUM) };
+#undef FG_ACTIVATION_ENUM
+struct ActivationParams {
+  double a = 0, b = 0, c = 0;
+};
 
 // Hyperparameters of the fused optimizer updates (the formulas of PyTorch's documentation).
 struct SgdOptions {
@@ -105,7 +115,11 @@ FG_HOST_DEVICE inline bool is_class(int64_t target, int64_t C) { return target >
   template void sigmoid_forward<T>(T*, const T*, int64_t);                     \
   template void sigmoid_backward<T>(T*, const T*, const T*, int64_t);          \
   template void silu_forward<T>(T*, const T*, int64_t);                        \
-  template void silu_backward<T>(T*, const T*, const T*, int64_t);
+  template void silu_backward<T>(T*, const T*, const T*, int64_t);                \
+  template void activation_forward<T>(T*, const T*, Activation, const ActivationParams&, \
+                                      int64_t);                                         \
+  template void activation_backward<T>(T*, const T*, const T*, Activation,              \
+                                       const ActivationParams&, int64_t);
 #define FG_INSTANTIATE_ACTIVATIONS() FG_FLOATING_TYPES(FG_INSTANTIATE_ACTIVATIONS_FOR)
 
 #define FG_INSTANTIATE_SOFTMAX_FOR(T)                                                      \

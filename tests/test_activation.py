@@ -1,5 +1,6 @@
 """Activations: F.relu, leaky_relu, gelu (exact and tanh), tanh, sigmoid, silu, softmax and
-log_softmax over any dim, and the Tensor-method spellings."""
+log_softmax over any dim, and the Tensor-method spellings; the parametrized activations and
+their modules."""
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -7,6 +8,7 @@ from hypothesis.extra import numpy as hnp
 
 import forgegrad as fg
 import forgegrad.nn.functional as F
+from forgegrad import nn
 
 from helpers import (LARGE_SHAPES, SHAPES, as_tensor, assert_close, check_backward,
                      check_forward, make_input, np_gelu, np_gelu_tanh, np_log_softmax,
@@ -198,3 +200,101 @@ def test_softmax_nan_stays_in_its_row(op, device):
     out = to_numpy(make(1)(as_tensor(x, device)))
     assert np.isnan(out[2]).all()
     assert not np.isnan(np.delete(out, 2, axis=0)).any()
+
+
+# ---- the parametrized activations (values and gradients: tests/op_db.py) ----------------------
+
+MODULES = [(nn.Softplus(beta=2.0), F.softplus, dict(beta=2.0)), (nn.ELU(0.5), F.elu, dict(alpha=0.5)),
+           (nn.SELU(), F.selu, {}), (nn.CELU(2.0), F.celu, dict(alpha=2.0)), (nn.Mish(), F.mish, {}),
+           (nn.Hardtanh(-2.0, 2.0), F.hardtanh, dict(min_val=-2.0, max_val=2.0)),
+           (nn.ReLU6(), F.relu6, {}), (nn.Hardsigmoid(), F.hardsigmoid, {}),
+           (nn.Hardswish(), F.hardswish, {}), (nn.LogSigmoid(), F.logsigmoid, {}),
+           (nn.Softsign(), F.softsign, {}), (nn.Tanhshrink(), F.tanhshrink, {}),
+           (nn.Threshold(0.1, 20.0), F.threshold, dict(threshold=0.1, value=20.0)),
+           (nn.Softshrink(1.0), F.softshrink, dict(lambd=1.0)),
+           (nn.Hardshrink(1.0), F.hardshrink, dict(lambd=1.0)), (nn.GLU(0), F.glu, dict(dim=0))]
+
+
+@pytest.mark.parametrize("module, function, kwargs", MODULES,
+                         ids=[type(m).__name__ for m, _, _ in MODULES])
+def test_activation_modules_call_their_functions(module, function, kwargs, device):
+    x = as_tensor(make_input((6, 5), domain=(-4.0, 4.0)), device)
+    np.testing.assert_array_equal(to_numpy(module(x)), to_numpy(function(x, **kwargs)))
+    assert type(module).__name__ in repr(module)
+    for value in kwargs.values():
+        assert str(value) in repr(module)
+
+
+@pytest.mark.parametrize("dtype", [fg.float64, fg.float16, fg.bfloat16])
+def test_parametrized_activations_keep_the_dtype(dtype):
+    x = fg.tensor([-2.0, -0.5, 0.5, 2.0], dtype=dtype)
+    for function in (F.softplus, F.elu, F.mish, F.hardswish, F.logsigmoid, F.softshrink):
+        out = function(x)
+        assert out.dtype == dtype
+        np.testing.assert_allclose(to_numpy(out.float()),
+                                   to_numpy(function(x.float())), rtol=1e-2, atol=1e-2)
+
+
+def test_activations_are_stable_far_out():
+    x = fg.tensor([-1000.0, -80.0, 80.0, 1000.0])
+    np.testing.assert_allclose(to_numpy(F.logsigmoid(x)), [-1000.0, -80.0, 0.0, 0.0], atol=1e-30)
+    np.testing.assert_allclose(to_numpy(F.softplus(x)), [0.0, 0.0, 80.0, 1000.0], atol=1e-30)
+    np.testing.assert_allclose(to_numpy(F.mish(x)), [0.0, 0.0, 80.0, 1000.0], atol=1e-30)
+    x.requires_grad_()
+    F.logsigmoid(x).sum().backward()
+    np.testing.assert_allclose(to_numpy(x.grad), [1.0, 1.0, 0.0, 0.0], atol=1e-30)
+
+
+def test_activation_integer_input_is_refused():
+    with pytest.raises(TypeError, match=r"\[Elu\]"):
+        F.elu(fg.tensor([1, 2]))
+
+
+def test_activation_argument_errors():
+    with pytest.raises(ValueError, match=r"\[hardtanh\] expected min_val <= max_val"):
+        F.hardtanh(fg.ones(2), 1.0, -1.0)
+    with pytest.raises(ValueError, match=r"\[celu\] ZeroDivisionError"):
+        F.celu(fg.ones(2), 0.0)
+    with pytest.raises(ValueError, match=r"\[softshrink\] expected lambd >= 0"):
+        F.softshrink(fg.ones(2), -1.0)
+    with pytest.raises(ValueError, match=r"\[glu\] expected an even size"):
+        F.glu(fg.ones(3))
+    with pytest.raises(ValueError, match=r"\[prelu\] expected 1 weight or one per channel"):
+        F.prelu(fg.ones(2, 3), fg.ones(2))
+    with pytest.raises(TypeError, match=r"\[ELU\] alpha must be a number"):
+        nn.ELU("a")
+
+
+def test_inplace_writes_into_a_tensor_outside_a_graph():
+    x = fg.tensor([-1.0, 2.0, 9.0])
+    out = F.relu6(x, inplace=True)
+    assert x.tolist() == [0.0, 2.0, 6.0] and out._data_ptr() == x._data_ptr()
+    y = fg.tensor([-1.0, 2.0])
+    F.relu(y, inplace=True)
+    assert y.tolist() == [0.0, 2.0]
+    # inside a recorded graph: out of place, so the gradient stays right
+    w = fg.tensor([-1.0, 2.0], requires_grad=True)
+    out = F.elu(w * 1.0, inplace=True)
+    out.sum().backward()
+    np.testing.assert_allclose(to_numpy(w.grad), [np.exp(-1.0), 1.0], rtol=1e-6)
+
+
+def test_prelu_learns_its_weight(device):
+    m = nn.PReLU(3, init=0.1).to(device)
+    assert [name for name, _ in m.named_parameters()] == ["weight"]
+    x = as_tensor(np.array([[[-1.0, 2.0]], [[-3.0, -1.0]], [[4.0, -2.0]]], np.float32)[None, :, 0],
+                  device)  # (1, 3, 2)
+    out = m(x)
+    np.testing.assert_allclose(to_numpy(out), [[[-0.1, 2.0], [-0.3, -0.1], [4.0, -0.2]]], rtol=1e-6)
+    out.sum().backward()
+    np.testing.assert_allclose(to_numpy(m.weight.grad), [-1.0, -4.0, -2.0])
+
+
+def test_softmax_dtype_casts_first():
+    x = fg.tensor([[1, 2, 3]])
+    out = F.softmax(x, 1, dtype=fg.float64)
+    assert out.dtype == fg.float64
+    np.testing.assert_allclose(to_numpy(out), np_softmax(np.array([[1.0, 2.0, 3.0]]), 1))
+    assert x.log_softmax(1, dtype=fg.float32).dtype == fg.float32
+    np.testing.assert_allclose(to_numpy(F.softmin(fg.tensor([1.0, 2.0]), 0)),
+                               np_softmax(np.array([-1.0, -2.0]), 0), rtol=1e-6)

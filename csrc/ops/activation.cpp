@@ -85,8 +85,48 @@ Tensor silu(const Tensor& x) {
   return activation("silu", x, false, FG_FORWARD(silu_forward), FG_BACKWARD(silu_backward));
 }
 
+static const char* activation_name(Activation op) {
+  switch (op) {
+#define FG_ACTIVATION_NAME(Name) \
+  case Activation::Name:         \
+    return #Name;
+    FG_FOR_EACH_ACTIVATION(FG_ACTIVATION_NAME)
+#undef FG_ACTIVATION_NAME
+  }
+  return "activation";
+}
+
+Tensor apply_activation(Activation op, const Tensor& x, const ActivationParams& params) {
+  return activation(activation_name(op), x, false, FG_FORWARD(activation_forward, op, params),
+                    FG_BACKWARD(activation_backward, op, params));
+}
+
 #undef FG_FORWARD
 #undef FG_BACKWARD
+
+// where(x > 0, x, weight x), weight one value or one per channel (dim 1)
+Tensor prelu(const Tensor& x, const Tensor& weight) {
+  FG_CHECK(weight.dim() <= 1, ValueError,
+           "[prelu] expected a 0-d or 1-d weight, got shape " << weight.shape());
+  int64_t channels = x.dim() >= 2 ? x.shape()[1] : 1;
+  FG_CHECK(weight.numel() == 1 || weight.numel() == channels, ValueError,
+           "[prelu] expected 1 weight or one per channel (" << channels << ", dim 1 of input "
+                                                             << x.shape() << "), got "
+                                                             << weight.numel());
+  Shape per_channel(std::max<int64_t>(x.dim() - 1, 1), 1);
+  per_channel[0] = weight.numel();
+  Tensor w = weight.numel() == 1 ? reshape(weight, {}) : reshape(weight, per_channel);
+  return where(compare(CompareOp::Gt, x, scalar_tensor(0, x.dtype(), x.device())), x, mul(w, x));
+}
+
+// a * sigmoid(b), a and b the two halves of x along dim
+Tensor glu(const Tensor& x, int64_t dim) {
+  FG_CHECK(x.dim() > 0, ValueError, "[glu] expected a tensor of at least one dimension");
+  int64_t d = wrap_dim(dim, x.dim(), "glu"), size = x.shape()[d];
+  FG_CHECK(size % 2 == 0, ValueError,
+           "[glu] expected an even size along dim " << dim << ", got " << size);
+  return mul(narrow(x, d, 0, size / 2), sigmoid(narrow(x, d, size / 2, size / 2)));
+}
 
 // forward(device, y, x, outer, n, inner); backward(device, dx, dy, y, outer, n, inner) along
 // `dim`, generic over T* as activation's.

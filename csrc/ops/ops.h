@@ -215,6 +215,10 @@ Tensor gelu(const Tensor& x, const std::string& approximate);  // "none" | "tanh
 Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor silu(const Tensor& x);
+// the parametrized activations of csrc/activation_list.h, params as each functor reads them
+Tensor apply_activation(Activation op, const Tensor& x, const ActivationParams& params);
+Tensor prelu(const Tensor& x, const Tensor& weight);  // weight: 1 value or 1 per channel
+Tensor glu(const Tensor& x, int64_t dim);             // first half * sigmoid(second half)
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
 

@@ -195,15 +195,36 @@ FG_OP(gemm, gemm_op,
       0)
 
 // ---- activations
-FG_OP(relu, &ops::relu, ("input"_a), kMethod | kForgegrad | kFunctional | kInPlace)
+FG_OP(relu, relu_op, ("input"_a, "inplace"_a = false), kMethod | kForgegrad | kFunctional | kInPlace)
 FG_OP(leaky_relu, &ops::leaky_relu, ("input"_a, "negative_slope"_a = 0.01), kFunctional)
 FG_OP(gelu, &ops::gelu, ("input"_a, "approximate"_a = "none"), kFunctional)
 FG_OP(tanh, &ops::tanh, ("input"_a), kMethod | kForgegrad | kFunctional | kInPlace)
 FG_OP(sigmoid, &ops::sigmoid, ("input"_a), kMethod | kForgegrad | kFunctional | kInPlace)
 FG_OP(silu, &ops::silu, ("input"_a), kFunctional)
-FG_OP(softmax, &ops::softmax, ("input"_a, "dim"_a = -1), kMethod | kForgegrad | kFunctional)
-FG_OP(log_softmax, &ops::log_softmax, ("input"_a, "dim"_a = -1),
+FG_OP(softmax, softmax_op, ("input"_a, "dim"_a = -1, py::kw_only(), "dtype"_a = py::none()),
       kMethod | kForgegrad | kFunctional)
+FG_OP(log_softmax, log_softmax_op,
+      ("input"_a, "dim"_a = -1, py::kw_only(), "dtype"_a = py::none()),
+      kMethod | kForgegrad | kFunctional)
+FG_OP(softplus, softplus_op, ("input"_a, "beta"_a = 1.0, "threshold"_a = 20.0), kFunctional)
+FG_OP(elu, elu_op, ("input"_a, "alpha"_a = 1.0, "inplace"_a = false), kFunctional)
+FG_OP(selu, selu_op, ("input"_a, "inplace"_a = false), kForgegrad | kFunctional)
+FG_OP(celu, celu_op, ("input"_a, "alpha"_a = 1.0, "inplace"_a = false), kForgegrad | kFunctional)
+FG_OP(mish, mish_op, ("input"_a, "inplace"_a = false), kFunctional)
+FG_OP(hardtanh, hardtanh_op,
+      ("input"_a, "min_val"_a = -1.0, "max_val"_a = 1.0, "inplace"_a = false), kFunctional)
+FG_OP(relu6, relu6_op, ("input"_a, "inplace"_a = false), kFunctional)
+FG_OP(hardsigmoid, hardsigmoid_op, ("input"_a, "inplace"_a = false), kFunctional)
+FG_OP(hardswish, hardswish_op, ("input"_a, "inplace"_a = false), kFunctional)
+FG_OP(logsigmoid, logsigmoid_op, ("input"_a), kFunctional)
+FG_OP(softsign, softsign_op, ("input"_a), kFunctional)
+FG_OP(tanhshrink, tanhshrink_op, ("input"_a), kFunctional)
+FG_OP(threshold, threshold_op, ("input"_a, "threshold"_a, "value"_a, "inplace"_a = false),
+      kForgegrad | kFunctional)
+FG_OP(softshrink, softshrink_op, ("input"_a, "lambd"_a = 0.5), kFunctional)
+FG_OP(hardshrink, hardshrink_op, ("input"_a, "lambd"_a = 0.5), kMethod | kForgegrad | kFunctional)
+FG_OP(prelu, &ops::prelu, ("input"_a, "weight"_a), kForgegrad | kFunctional)
+FG_OP(glu, &ops::glu, ("input"_a, "dim"_a = -1), kFunctional)
 FG_OP(dropout, &ops::dropout, ("input"_a, "p"_a = 0.5, "training"_a = true), kFunctional)
 
 // ---- losses

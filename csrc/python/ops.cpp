@@ -315,6 +315,72 @@ Tensor index_select_op(const Tensor& x, int64_t dim, const Tensor& index) {
   return ops::index_select(x, dim, index);
 }
 
+// The activations' inplace=True: the result written into x when x is not part of a
+// recorded graph (an in-place write is not recorded); inside one, the result out of place,
+// as the modules compute (nn.ReLU(inplace=True)).
+static Tensor maybe_in_place(Tensor x, const Tensor& result, bool inplace) {
+  if (!inplace || (grad_enabled() && x.requires_grad())) return result;
+  FG_CHECK(result.shape() == x.shape() && result.dtype() == x.dtype(), TypeError,
+           "[activation] inplace=True needs a floating input, got " << dtype_name(x.dtype()));
+  ops::copy_(x, result);
+  return x;
+}
+static Tensor activate(Activation op, const Tensor& x, ActivationParams params,
+                       bool inplace = false) {
+  return maybe_in_place(x, ops::apply_activation(op, x, params), inplace);
+}
+Tensor relu_op(const Tensor& x, bool inplace) { return maybe_in_place(x, ops::relu(x), inplace); }
+Tensor softplus_op(const Tensor& x, double beta, double threshold) {
+  FG_CHECK(beta != 0, ValueError, "[softplus] expected beta != 0");
+  return activate(Activation::Softplus, x, {beta, threshold});
+}
+Tensor elu_op(const Tensor& x, double alpha, bool inplace) {
+  return activate(Activation::Elu, x, {alpha, 1.0, 1.0}, inplace);
+}
+Tensor selu_op(const Tensor& x, bool inplace) {
+  return activate(Activation::Elu, x, {1.6732632423543772, 1.0507009873554805, 1.0}, inplace);
+}
+Tensor celu_op(const Tensor& x, double alpha, bool inplace) {
+  FG_CHECK(alpha != 0, ValueError, "[celu] ZeroDivisionError: alpha must not be 0");
+  return activate(Activation::Elu, x, {alpha, 1.0, 1.0 / alpha}, inplace);
+}
+Tensor mish_op(const Tensor& x, bool inplace) { return activate(Activation::Mish, x, {}, inplace); }
+Tensor hardtanh_op(const Tensor& x, double min_val, double max_val, bool inplace) {
+  FG_CHECK(min_val <= max_val, ValueError,
+           "[hardtanh] expected min_val <= max_val, got " << min_val << " and " << max_val);
+  return activate(Activation::Hardtanh, x, {min_val, max_val}, inplace);
+}
+Tensor relu6_op(const Tensor& x, bool inplace) {
+  return activate(Activation::Hardtanh, x, {0.0, 6.0}, inplace);
+}
+Tensor hardsigmoid_op(const Tensor& x, bool inplace) {
+  return activate(Activation::Hardsigmoid, x, {}, inplace);
+}
+Tensor hardswish_op(const Tensor& x, bool inplace) {
+  return activate(Activation::Hardswish, x, {}, inplace);
+}
+Tensor logsigmoid_op(const Tensor& x) { return activate(Activation::Logsigmoid, x, {}); }
+Tensor softsign_op(const Tensor& x) { return activate(Activation::Softsign, x, {}); }
+Tensor tanhshrink_op(const Tensor& x) { return activate(Activation::Tanhshrink, x, {}); }
+Tensor threshold_op(const Tensor& x, double threshold, double value, bool inplace) {
+  return activate(Activation::Threshold, x, {threshold, value}, inplace);
+}
+Tensor softshrink_op(const Tensor& x, double lambd) {
+  FG_CHECK(lambd >= 0, ValueError, "[softshrink] expected lambd >= 0, got " << lambd);
+  return activate(Activation::Softshrink, x, {lambd});
+}
+Tensor hardshrink_op(const Tensor& x, double lambd) {
+  return activate(Activation::Hardshrink, x, {lambd});
+}
+// softmax and log_softmax(dtype=): the input cast to dtype first, as PyTorch
+Tensor softmax_op(const Tensor& x, int64_t dim, py::object dtype) {
+  return ops::softmax(dtype.is_none() ? x : ops::to_dtype(x, parse_dtype(dtype, x.dtype())), dim);
+}
+Tensor log_softmax_op(const Tensor& x, int64_t dim, py::object dtype) {
+  return ops::log_softmax(dtype.is_none() ? x : ops::to_dtype(x, parse_dtype(dtype, x.dtype())),
+                          dim);
+}
+
 Tensor linear_op(const Tensor& x, const Tensor& weight, py::object bias, py::object activation) {
   FG_CHECK(activation.is_none() || py::isinstance<py::str>(activation), TypeError,
            "[linear] expected activation None or a str, got " << type_name(activation));

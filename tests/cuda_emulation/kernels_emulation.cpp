@@ -337,6 +337,13 @@ void check_elementwise() {
   FG_BACKWARD(sigmoid_backward, x, kRounding);
   FG_UNARY(silu_forward, x, kRounding);
   FG_BACKWARD(silu_backward, x, kRounding);
+  // every parametrized activation, with parameters that put its kinks inside x's range
+  const fg::ActivationParams params{0.75, 1.25, 0.5};
+#define FG_ACTIVATION_CHECK(Name)                                                \
+  FG_UNARY(activation_forward, x, kRounding, fg::Activation::Name, params);      \
+  FG_BACKWARD(activation_backward, x, kRounding, fg::Activation::Name, params);
+  FG_FOR_EACH_ACTIVATION(FG_ACTIVATION_CHECK)
+#undef FG_ACTIVATION_CHECK
 #define FG_UNARY_MATH_CHECK(Name, name)                                \
   unary(#name, x, kRounding, [&](bool gpu, T* y, const T* v) {         \
     FG_EITHER(gpu, unary_math, fg::UnaryMath::Name, y, v, kN);         \

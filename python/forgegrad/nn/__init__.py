@@ -3,7 +3,10 @@ losses, containers, ``init`` and ``utils``; ``functional`` holds the stateless o
 from . import functional, init, utils
 from .module import Module, Parameter
 from .linear import Linear
-from .activation import ReLU, LeakyReLU, GELU, Tanh, Sigmoid, SiLU, Softmax, LogSoftmax
+from .activation import (ReLU, LeakyReLU, GELU, Tanh, Sigmoid, SiLU, Softmax, LogSoftmax,
+                         Softmin, Softplus, ELU, SELU, CELU, Mish, Hardtanh, ReLU6, Hardsigmoid,
+                         Hardswish, LogSigmoid, Softsign, Tanhshrink, Threshold, Softshrink,
+                         Hardshrink, GLU, PReLU)
 from .dropout import Dropout
 from .container import Sequential, ModuleList
 from .loss import MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss
@@ -12,4 +15,6 @@ from .flatten import Flatten, Identity
 __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU", "LeakyReLU",
            "GELU", "Tanh", "Sigmoid", "SiLU", "Softmax", "LogSoftmax", "Dropout", "Flatten",
            "Identity", "Sequential", "ModuleList", "MSELoss", "L1Loss", "CrossEntropyLoss",
-           "NLLLoss", "BCEWithLogitsLoss"]
+           "NLLLoss", "BCEWithLogitsLoss", "Softmin", "Softplus", "ELU", "SELU", "CELU", "Mish",
+           "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "LogSigmoid", "Softsign",
+           "Tanhshrink", "Threshold", "Softshrink", "Hardshrink", "GLU", "PReLU"]

@@ -1,8 +1,10 @@
 """Activation layers, each a Module over its function in ``nn.functional``."""
+import inspect
 
 from . import functional as F
-from .module import Module
+from .module import Module, Parameter
 from .._checks import is_int, is_real
+from .. import creation
 
 
 class ReLU(Module):
@@ -90,3 +92,86 @@ class Softmax(Module):
 
 class LogSoftmax(Softmax):
     _function = staticmethod(F.log_softmax)
+
+
+class Softmin(Softmax):
+    _function = staticmethod(F.softmin)
+
+
+class _WithArguments(Module):
+    """A module over ``_function(input, **arguments)``, its arguments kept as attributes (and
+    shown by repr) under PyTorch's names: ``_parameters`` lists them with their defaults
+    (REQUIRED: none)."""
+    _function = None
+    _arguments = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        bound = inspect.signature(type(self)).bind(*args, **kwargs)
+        bound.apply_defaults()
+        for name, value in bound.arguments.items():
+            if name != "inplace" and not is_real(value) and not is_int(value):
+                raise TypeError(f"[{type(self).__name__}] {name} must be a number, "
+                                f"got {value!r}")
+            setattr(self, name, value)
+
+    def forward(self, input):
+        return type(self)._function(input, **{k: getattr(self, k) for k, _ in self._arguments})
+
+    def extra_repr(self):
+        return ", ".join(f"{k}={getattr(self, k)}" for k, _ in self._arguments
+                         if k != "inplace" or self.inplace)
+
+
+_REQUIRED = inspect.Parameter.empty
+
+
+def _activation_module(name, function, **arguments):
+    """The module class `name` over `function`, constructed with `arguments` (their defaults)."""
+    cls = type(name, (_WithArguments,), {"_function": function,
+                                         "_arguments": tuple(arguments.items()),
+                                         "__doc__": f"The module form of ``F.{function.__name__}``."})
+    cls.__signature__ = inspect.Signature(
+        [inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=v)
+         for k, v in arguments.items()])
+    cls.__module__ = __name__
+    return cls
+
+
+Softplus = _activation_module("Softplus", F.softplus, beta=1.0, threshold=20.0)
+ELU = _activation_module("ELU", F.elu, alpha=1.0, inplace=False)
+SELU = _activation_module("SELU", F.selu, inplace=False)
+CELU = _activation_module("CELU", F.celu, alpha=1.0, inplace=False)
+Mish = _activation_module("Mish", F.mish, inplace=False)
+Hardtanh = _activation_module("Hardtanh", F.hardtanh, min_val=-1.0, max_val=1.0, inplace=False)
+ReLU6 = _activation_module("ReLU6", F.relu6, inplace=False)
+Hardsigmoid = _activation_module("Hardsigmoid", F.hardsigmoid, inplace=False)
+Hardswish = _activation_module("Hardswish", F.hardswish, inplace=False)
+LogSigmoid = _activation_module("LogSigmoid", F.logsigmoid)
+Softsign = _activation_module("Softsign", F.softsign)
+Tanhshrink = _activation_module("Tanhshrink", F.tanhshrink)
+Threshold = _activation_module("Threshold", F.threshold, threshold=_REQUIRED, value=_REQUIRED,
+                               inplace=False)
+Softshrink = _activation_module("Softshrink", F.softshrink, lambd=0.5)
+Hardshrink = _activation_module("Hardshrink", F.hardshrink, lambd=0.5)
+GLU = _activation_module("GLU", F.glu, dim=-1)
+
+
+class PReLU(Module):
+    """where(x > 0, x, a x) with a learned ``weight`` a: one value, or one per channel (dim 1
+    of the input) with num_parameters=C; starts at ``init``."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        if not is_int(num_parameters) or num_parameters < 1:
+            raise ValueError(f"[PReLU] num_parameters must be a positive int, "
+                             f"got {num_parameters!r}")
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = Parameter(creation.full((num_parameters,), float(init), dtype=dtype,
+                                              device=device))
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"

@@ -109,6 +109,38 @@ void silu_forward(T* y, const T* x, int64_t n);
 template <typename T>
 void silu_backward(T* dx, const T* dy, const T* x, int64_t n);
 
+// ---- running reductions and products along the middle axis of (outer, n, inner) ------------
+// (csrc/line_kernels.h, one sequential pass a line on both devices: csrc/line_math.h)
+// x -> y (outer, n, inner): the running sum, product, max or min; indices (outer, n, inner):
+// where each running max or min was found (latest among equals; NaN wins), for Max and Min
+// only (may be null otherwise). Every arithmetic type (integers wrap).
+template <typename T>
+void cumulative_forward(T* y, int64_t* indices, const T* x, Scan op, int64_t outer, int64_t n,
+                        int64_t inner);
+// dy, x, y (outer, n, inner) -> dx: the gradient of cumprod, exact with zeros; float, double
+template <typename T>
+void cumprod_backward(T* dx, const T* dy, const T* x, const T* y, int64_t outer, int64_t n,
+                      int64_t inner);
+// x (outer, n, inner) -> y (outer, inner), the products (every arithmetic type, Out = T)
+template <typename Out, typename T>
+void prod_forward(Out* y, const T* x, int64_t outer, int64_t n, int64_t inner);
+// dy (outer, inner), x (outer, n, inner) -> dx: dy times the product of the others; float,
+// double
+template <typename T>
+void prod_backward(T* dx, const T* dy, const T* x, int64_t outer, int64_t n, int64_t inner);
+
+// index (index_shape[ndim], int64, contiguous) with x or y read or written at their strides,
+// along dim: gather_along: y (index_shape) = x[..., index, ...]; scatter_along: y[..., index,
+// ...] = or op= src (index_shape). Indices out of [0, size) read 0 and write nothing (the ops
+// refuse them first). One pass a line along dim, so equal indices meet in order (the last
+// assignment wins): deterministic on both devices. Every arithmetic type (bool goes as uint8).
+template <typename T>
+void gather_along(T* y, const T* x, const int64_t* index, const int64_t* index_shape,
+                  const int64_t* x_strides, int64_t size, int ndim, int dim);
+template <typename T>
+void scatter_along(T* y, const T* src, const int64_t* index, const int64_t* index_shape,
+                   const int64_t* y_strides, int64_t size, int ndim, int dim, ScatterReduce op);
+
 // ---- softmax along the middle axis of (outer, n, inner) ------------------------------------
 // (csrc/cpu/softmax.cpp, csrc/cuda/softmax.cu); float and double, sums in float64.
 template <typename T>
@@ -127,14 +159,14 @@ void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t
 // or Out = int64_t for T = bool and every integer type (PyTorch's int64 sums), wrapping.
 template <typename Out, typename T>
 void sum_forward(Out* y, const T* x, int64_t outer, int64_t n, int64_t inner);
-// x (outer, n, inner) -> values, indices (outer, inner); NaN wins, first index on ties.
-// Every arithmetic type.
+// x (outer, n, inner) -> values, indices (outer, inner): the largest, or the smallest when
+// `smallest`; NaN wins either way, first index on ties. Every arithmetic type.
 template <typename T>
-void max_forward(T* values, int64_t* indices, const T* x, int64_t outer, int64_t n,
-                 int64_t inner);
-// dvalues, indices (outer, inner) -> dx (outer, n, inner), zero off the maxima; float, double
+void extreme_forward(T* values, int64_t* indices, const T* x, bool smallest, int64_t outer,
+                     int64_t n, int64_t inner);
+// dvalues, indices (outer, inner) -> dx (outer, n, inner), zero off the extremes; float, double
 template <typename T>
-void max_backward(T* dx, const T* dvalues, const int64_t* indices, int64_t outer, int64_t n,
+void extreme_backward(T* dx, const T* dvalues, const int64_t* indices, int64_t outer, int64_t n,
                   int64_t inner);
 
 // ---- losses (csrc/cpu/loss.cpp, csrc/cuda/loss.cu); float and double -----------------------

@@ -31,6 +31,11 @@ struct ActivationParams {
   double a = 0, b = 0, c = 0;
 };
 
+// The running reductions of cumulative_forward (cumsum, cumprod, cummax, cummin).
+enum class Scan { Sum, Prod, Max, Min };
+// How scatter_along combines a value with the target's (scatter, scatter_add, scatter_reduce)
+enum class ScatterReduce { Assign, Add, Multiply, Amax, Amin };
+
 // Hyperparameters of the fused optimizer updates (the formulas of PyTorch's documentation).
 struct SgdOptions {
   double lr, momentum, dampening, weight_decay;
@@ -131,16 +136,31 @@ FG_HOST_DEVICE inline bool is_class(int64_t target, int64_t C) { return target >
 
 #define FG_INSTANTIATE_FLOATING_SUM_FOR(T)                                             \
   template void sum_forward<T, T>(T*, const T*, int64_t, int64_t, int64_t);           \
-  template void max_backward<T>(T*, const T*, const int64_t*, int64_t, int64_t, int64_t);
+  template void extreme_backward<T>(T*, const T*, const int64_t*, int64_t, int64_t, int64_t);
 #define FG_INSTANTIATE_INTEGER_SUM_FOR(T) \
   template void sum_forward<int64_t, T>(int64_t*, const T*, int64_t, int64_t, int64_t);
 #define FG_INSTANTIATE_MAX_FOR(T) \
-  template void max_forward<T>(T*, int64_t*, const T*, int64_t, int64_t, int64_t);
+  template void extreme_forward<T>(T*, int64_t*, const T*, bool, int64_t, int64_t, int64_t);
 #define FG_INSTANTIATE_REDUCTIONS()                    \
   FG_FLOATING_TYPES(FG_INSTANTIATE_FLOATING_SUM_FOR)   \
   FG_INTEGER_TYPES(FG_INSTANTIATE_INTEGER_SUM_FOR)     \
   FG_INSTANTIATE_INTEGER_SUM_FOR(bool)                 \
   FG_ARITHMETIC_TYPES(FG_INSTANTIATE_MAX_FOR)
+
+#define FG_INSTANTIATE_LINE_KERNELS_FOR(T)                                                  \
+  template void cumulative_forward<T>(T*, int64_t*, const T*, Scan, int64_t, int64_t, int64_t); \
+  template void prod_forward<T, T>(T*, const T*, int64_t, int64_t, int64_t);                 \
+  template void gather_along<T>(T*, const T*, const int64_t*, const int64_t*, const int64_t*,   \
+                                int64_t, int, int);                                           \
+  template void scatter_along<T>(T*, const T*, const int64_t*, const int64_t*, const int64_t*, \
+                                 int64_t, int, int, ScatterReduce);
+#define FG_INSTANTIATE_FLOATING_LINE_KERNELS_FOR(T)                                          \
+  template void cumprod_backward<T>(T*, const T*, const T*, const T*, int64_t, int64_t,      \
+                                    int64_t);                                                \
+  template void prod_backward<T>(T*, const T*, const T*, int64_t, int64_t, int64_t);
+#define FG_INSTANTIATE_LINE_KERNELS()                       \
+  FG_ARITHMETIC_TYPES(FG_INSTANTIATE_LINE_KERNELS_FOR)      \
+  FG_FLOATING_TYPES(FG_INSTANTIATE_FLOATING_LINE_KERNELS_FOR)
 
 #define FG_INSTANTIATE_LOSSES_FOR(T)                                                           \
   template void cross_entropy_forward<T>(T*, const T*, const int64_t*, double, int64_t,       \

@@ -64,6 +64,24 @@ def _max_values(op, x, **kwargs):
     return op(x, **kwargs).values
 
 
+_gather_index = np.random.default_rng(11).integers(0, 5, size=(7, 3))
+_scatter_index = np.argsort(np.random.default_rng(12).random((7, 5)), axis=1)[:, :3]  # distinct
+
+
+def _np_scatter_add(x, index, src):
+    out = x.copy()
+    for r in range(index.shape[0]):
+        for k in range(index.shape[1]):
+            out[r, index[r, k]] += src[r, k]
+    return out
+
+
+def _np_scatter(x, index, src):
+    out = x.copy()
+    np.put_along_axis(out, index, src, 1)
+    return out
+
+
 def _np_max(x, dim=None, keepdim=False):
     return np.max(x, axis=dim, keepdims=keepdim)
 
@@ -189,6 +207,51 @@ OP_DB = [
     OpInfo("max", _np_max, sample((7, 33)), distinct=True),
     OpInfo("max", _np_max, sample((7, 33), dim=1), sample((3, 7, 5), dim=0, keepdim=True),
            call=_max_values, distinct=True),
+    OpInfo("min", lambda x, dim=None, keepdim=False: np.min(x, axis=dim, keepdims=keepdim),
+           sample((7, 33)), distinct=True),
+    OpInfo("min", lambda x, dim=None, keepdim=False: np.min(x, axis=dim, keepdims=keepdim),
+           sample((7, 33), dim=1), call=_max_values, distinct=True),
+    OpInfo("amax", lambda x, dim=(), keepdim=False: np.max(x, axis=dim or None, keepdims=keepdim),
+           sample((7, 33)), sample((3, 7, 5), dim=(0, 2), keepdim=True), distinct=True),
+    OpInfo("amin", lambda x, dim=(), keepdim=False: np.min(x, axis=dim or None, keepdims=keepdim),
+           sample((7, 33)), sample((3, 7, 5), dim=1), distinct=True),
+    OpInfo("aminmax", lambda x, dim=None: np.max(x, axis=dim), sample((7, 5), dim=1),
+           call=lambda op, x, **kw: op(x, **kw).max, distinct=True),
+    OpInfo("argmin", lambda x, dim=None, keepdim=False: np.argmin(x, axis=dim, keepdims=keepdim),
+           sample((7, 33)), sample((7, 33), dim=0), grad=False, distinct=True),
+    OpInfo("prod", lambda x, dim=None, keepdim=False: np.prod(x, axis=dim, keepdims=keepdim),
+           sample((7, 5)), sample((3, 7, 5), dim=1), domain=(0.5, 1.5)),
+    OpInfo("var", lambda x, dim=None, correction=1: np.var(x, axis=dim, ddof=correction),
+           sample((7, 5)), sample((7, 5), dim=1, correction=0)),
+    OpInfo("std", lambda x, dim=None, correction=1: np.std(x, axis=dim, ddof=correction),
+           sample((7, 5)), sample((7, 5), dim=0, correction=2)),
+    OpInfo("var_mean", lambda x, dim=None: np.var(x, axis=dim, ddof=1), sample((7, 5), dim=1),
+           call=lambda op, x, **kw: op(x, **kw)[0]),
+    OpInfo("std_mean", lambda x, dim=None: np.mean(x, axis=dim), sample((7, 5), dim=1),
+           call=lambda op, x, **kw: op(x, **kw)[1]),
+    OpInfo("logsumexp", lambda x, dim, keepdim=False: np.log(np.sum(np.exp(x), axis=dim,
+                                                                     keepdims=keepdim)),
+           sample((7, 5), dim=1), sample((3, 7, 5), dim=(0, 2), keepdim=True)),
+    OpInfo("norm", lambda x, p="fro", dim=None: np.linalg.norm(
+               x.reshape(-1) if dim is None else x, 2 if p == "fro" else p,
+               **({} if dim is None else {"axis": dim})),
+           sample((7, 5)), sample((7, 5), p=1, dim=1), sample((7, 5), p=3.0, dim=0),
+           domain="nonzero"),
+    OpInfo("all", lambda x, dim=None: np.all(x, axis=dim), sample(_ints), sample(_mask, dim=1),
+           grad=False),
+    OpInfo("any", lambda x, dim=None: np.any(x, axis=dim), sample(_mask), sample(_ints, dim=0),
+           grad=False),
+    OpInfo("count_nonzero", lambda x, dim=None: np.count_nonzero(x, axis=dim), sample(_mask),
+           sample(_small_ints, dim=0), grad=False),
+    OpInfo("cumsum", lambda x, dim: np.cumsum(x, axis=dim), sample((7, 5), dim=1),
+           sample((3, 7, 5), dim=0)),
+    OpInfo("cumsum", lambda x, dim: np.cumsum(x, axis=dim), sample(_ints, dim=0), grad=False),
+    OpInfo("cumprod", lambda x, dim: np.cumprod(x, axis=dim), sample((7, 5), dim=1),
+           sample((3, 7, 5), dim=0), domain=(0.5, 1.5)),
+    OpInfo("cummax", lambda x, dim: np.maximum.accumulate(x, axis=dim), sample((7, 5), dim=1),
+           call=_max_values, distinct=True),
+    OpInfo("cummin", lambda x, dim: np.minimum.accumulate(x, axis=dim), sample((7, 5), dim=0),
+           call=_max_values, distinct=True),
     OpInfo("argmax", lambda x, dim=None, keepdim=False: np.argmax(x, axis=dim, keepdims=keepdim),
            sample((7, 33)), sample((7, 33), dim=0), grad=False, distinct=True),
     # shape
@@ -257,6 +320,16 @@ OP_DB = [
     OpInfo("index_put", _np_index_put, sample((7, 5), _rows, (3, 5)), sample((7, 5), _rows, (5,)),
            call=lambda op, x, rows, values: op(x, (rows,), values)),
     OpInfo("index_put_", untested_here="in place: tests/test_indexing.py"),
+    OpInfo("gather", lambda x, i: np.take_along_axis(x, i, 1), sample((7, 5), _gather_index),
+           call=lambda op, x, i: op(x, 1, i)),
+    OpInfo("take_along_dim", lambda x, i: np.take_along_axis(x, i, 1),
+           sample((7, 5), _gather_index), call=lambda op, x, i: op(x, i, 1)),
+    OpInfo("scatter_add", _np_scatter_add, sample((7, 5), _gather_index, (7, 3)),
+           call=lambda op, x, i, src: op(x, 1, i, src)),
+    OpInfo("scatter", lambda x, i, src: _np_scatter(x, i, src),
+           sample((7, 5), _scatter_index, (7, 3)), call=lambda op, x, i, src: op(x, 1, i, src)),
+    OpInfo("scatter_reduce", _np_scatter_add, sample((7, 5), _gather_index, (7, 3)),
+           call=lambda op, x, i, src: op(x, 1, i, src, "sum")),
     OpInfo("matmul", np.matmul, sample((7, 33), (33, 5)), sample((33,), (33, 7)),
            sample((2, 1, 3, 4), (5, 4, 6))),
     OpInfo("mm", np.matmul, sample((7, 33), (33, 5))),

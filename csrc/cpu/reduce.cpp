@@ -2,10 +2,12 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/error.h"
 #include "cpu/parallel.h"
 #include "cpu/vec_math.h"
 #include "elementwise_math.h"
 #include "kernels.h"
+#include "line_math.h"
 
 namespace fg::cpu {
 
@@ -67,10 +69,10 @@ void sum_forward(Out* y, const T* x, int64_t outer, int64_t n, int64_t inner) {
   });
 }
 
-// x (outer, n, inner) -> values, indices (outer, inner); n >= 1
+// x (outer, n, inner) -> values, indices (outer, inner): largest or smallest; n >= 1
 template <typename T>
-void max_forward(T* values, int64_t* indices, const T* x, int64_t outer, int64_t n,
-                 int64_t inner) {
+void extreme_forward(T* values, int64_t* indices, const T* x, bool smallest, int64_t outer,
+                     int64_t n, int64_t inner) {
   int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(n, 1));
   parallel_for(outer * inner, grain, [&](int64_t begin, int64_t end) {
     for (int64_t l = begin; l < end; ++l) {
@@ -79,7 +81,7 @@ void max_forward(T* values, int64_t* indices, const T* x, int64_t outer, int64_t
       int64_t best_k = 0;
       for (int64_t k = 1; k < n && best == best; ++k) {
         T v = line[k * inner];
-        if (v > best || v != v) best = v, best_k = k;
+        if ((smallest ? v < best : v > best) || v != v) best = v, best_k = k;
       }
       values[l] = best;
       indices[l] = best_k;
@@ -89,13 +91,23 @@ void max_forward(T* values, int64_t* indices, const T* x, int64_t outer, int64_t
 
 // dvalues, indices (outer, inner) -> dx (outer, n, inner)
 template <typename T>
-void max_backward(T* dx, const T* dvalues, const int64_t* indices, int64_t outer, int64_t n,
+void extreme_backward(T* dx, const T* dvalues, const int64_t* indices, int64_t outer, int64_t n,
                   int64_t inner) {
-  map_elements("max_backward", math::Zero<T>{}, dx, outer * n * inner);
+  map_elements("extreme_backward", math::Zero<T>{}, dx, outer * n * inner);
   for (int64_t l = 0; l < outer * inner; ++l)
     dx[((l / inner) * n + indices[l]) * inner + l % inner] = dvalues[l];
 }
 
 FG_INSTANTIATE_REDUCTIONS()
+
+// functor(line) for each of `lines`, across threads
+template <typename Functor>
+static void for_each_line(const char*, int64_t lines, const Functor& functor) {
+  parallel_for(lines, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t l = begin; l < end; ++l) functor(l);
+  });
+}
+
+#include "line_kernels.h"
 
 }  // namespace fg::cpu

@@ -4,6 +4,7 @@
 #include "cuda/lines.cuh"
 #include "elementwise_math.h"
 #include "kernels.h"
+#include "line_math.h"
 
 namespace fg::cuda {
 
@@ -110,44 +111,56 @@ void sum_forward(Out* y, const T* x, int64_t outer, int64_t n, int64_t inner) {
 
 namespace {
 
-// The better of two candidates: none loses, then a NaN (the first), else the larger value,
-// else the smaller index. Commutative, as LineGroup::reduce needs.
+// The better of two candidates: none loses, then a NaN (the first), else the larger value
+// (the smaller when `smallest`), else the smaller index. Commutative, as LineGroup::reduce
+// needs.
 template <typename T>
-__device__ Candidate<T> better(Candidate<T> a, Candidate<T> b) {
+__device__ Candidate<T> better(Candidate<T> a, Candidate<T> b, bool smallest) {
   if (a.index < 0 || b.index < 0) return a.index < 0 ? b : a;
   bool a_nan = a.value != a.value, b_nan = b.value != b.value;
   if (a_nan != b_nan) return a_nan ? a : b;
-  if (!a_nan && a.value != b.value) return a.value > b.value ? a : b;
+  if (!a_nan && a.value != b.value) return (a.value > b.value) != smallest ? a : b;
   return a.index < b.index ? a : b;
 }
 
 }  // namespace
 
-// x (outer, n, inner) -> values, indices (outer, inner); n >= 1
+// x (outer, n, inner) -> values, indices (outer, inner): largest or smallest; n >= 1
 template <typename T>
-void max_forward(T* values, int64_t* indices, const T* x, int64_t outer, int64_t n,
-                 int64_t inner) {
-  launch_lines("max_forward", outer, n, inner,
+void extreme_forward(T* values, int64_t* indices, const T* x, bool smallest, int64_t outer,
+                     int64_t n, int64_t inner) {
+  launch_lines("extreme_forward", outer, n, inner,
                [=] __device__(auto g, int64_t line, int64_t start, int64_t stride) {
                  constexpr int G = decltype(g)::kSize;
+                 auto pick = [smallest](Candidate<T> a, Candidate<T> b) {
+                   return better(a, b, smallest);
+                 };
                  Candidate<T> best{T(0), -1};
                  for (int64_t k = g.lane; k < n; k += G)
-                   best = better(best, Candidate<T>{x[start + k * stride], k});
-                 best = g.reduce(best, better<T>);
+                   best = pick(best, Candidate<T>{x[start + k * stride], k});
+                 best = g.reduce(best, pick);
                  if (g.lane == 0) values[line] = best.value, indices[line] = best.index;
                });
 }
 
 // dvalues, indices (outer, inner) -> dx (outer, n, inner), zero off the maxima
 template <typename T>
-void max_backward(T* dx, const T* dvalues, const int64_t* indices, int64_t outer, int64_t n,
+void extreme_backward(T* dx, const T* dvalues, const int64_t* indices, int64_t outer, int64_t n,
                   int64_t inner) {
-  map_elements("max_backward", math::Zero<T>{}, dx, outer * n * inner);
-  launch_for_each("max_backward", outer * inner, [=] __device__(int64_t l) {
+  map_elements("extreme_backward", math::Zero<T>{}, dx, outer * n * inner);
+  launch_for_each("extreme_backward", outer * inner, [=] __device__(int64_t l) {
     dx[((l / inner) * n + indices[l]) * inner + l % inner] = dvalues[l];
   });
 }
 
 FG_INSTANTIATE_REDUCTIONS()
+
+// functor(line) for each of `lines`, a thread a line
+template <typename Functor>
+static void for_each_line(const char* name, int64_t lines, const Functor& functor) {
+  launch_for_each(name, lines, [=] __device__(int64_t l) { functor(l); });
+}
+
+#include "line_kernels.h"
 
 }  // namespace fg::cuda

@@ -118,9 +118,47 @@ Tensor isfinite(const Tensor& x);
 // ---- reductions (ops/reduce.cpp) ----
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);  // {} = all
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);
-Tensor max(const Tensor& x);                                                  // 0-d
-std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim);    // values, indices
+// the shape of a reduction over dims ({} = all), checked ("[op] ...")
+Shape reduction_shape(const Shape& shape, const std::vector<int64_t>& dims, bool keepdim,
+                      const char* op);
+// max and min of all (0-d), amax and amin over dims ({} = all): the gradient shared by ties
+Tensor max(const Tensor& x);
+Tensor min(const Tensor& x);
+Tensor amax(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);
+Tensor amin(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);
+// along dim: values, indices (NaN wins, first index on ties); the gradient to that index
+std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim);
+std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim);
 Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim);
+Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim);
+Tensor prod(const Tensor& x, std::optional<int64_t> dim, bool keepdim);  // int64 for integers
+
+// ---- statistics composed of reductions (ops/statistics.cpp) ----
+// var and std over dims ({} = all) divide by N - correction (N - 1 by default, as PyTorch)
+Tensor var(const Tensor& x, const std::vector<int64_t>& dims, double correction, bool keepdim);
+Tensor standard_deviation(const Tensor& x, const std::vector<int64_t>& dims, double correction,
+                          bool keepdim);
+Tensor logsumexp(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);
+// (sum |x|^ord)^(1/ord); ord inf/-inf: max/min |x|, 0: the count of nonzeros
+Tensor vector_norm(const Tensor& x, double ord, const std::vector<int64_t>& dims, bool keepdim);
+Tensor all(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);  // -> bool
+Tensor any(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);
+Tensor count_nonzero(const Tensor& x, const std::vector<int64_t>& dims);  // -> int64
+
+// ---- gather and scatter along a dimension (ops/gather.cpp) ----
+// index: int64, as many dims as x, in range; scatter's src: a tensor (0-d: a value for all)
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
+Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor scatter_reduce(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
+                      const std::string& reduce, bool include_self);
+Tensor take_along_dim(const Tensor& x, const Tensor& indices, std::optional<int64_t> dim);
+
+// ---- running reductions (ops/scan.cpp) ----
+Tensor cumsum(const Tensor& x, int64_t dim);   // integers and bool give int64
+Tensor cumprod(const Tensor& x, int64_t dim);
+std::pair<Tensor, Tensor> cummax(const Tensor& x, int64_t dim);  // values, indices
+std::pair<Tensor, Tensor> cummin(const Tensor& x, int64_t dim);
 
 // ---- shape and views (ops/shape.cpp) ----
 // Views share x's storage (and its version counter): a write through one reaches x.

@@ -1,4 +1,4 @@
-// Reductions: sum, mean, max, argmax over dimensions.
+// Reductions: sum, mean, max, min, amax, amin, argmax, argmin, prod over dimensions.
 #include <algorithm>
 #include <set>
 
@@ -40,6 +40,12 @@ static Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& dims,
     else if (keepdim) out.push_back(1);
   }
   return out;
+}
+
+Shape reduction_shape(const Shape& shape, const std::vector<int64_t>& dims, bool keepdim,
+                      const char* op) {
+  return reduced_shape(shape, normalize_dims(dims, static_cast<int64_t>(shape.size()), op),
+                       keepdim);
 }
 
 // The dtype a sum gives: x's own for floating x, int64 for integers and bool (as PyTorch).
@@ -125,13 +131,13 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
                                                   x.device()));
 }
 
-// max along dim, for max and argmax (`op` names the caller in errors).
-static std::pair<Tensor, Tensor> max_along(const Tensor& x_any, int64_t dim, bool keepdim,
-                                           const char* op) {
+// The largest (or smallest) along dim, with its index (`op` names the caller in errors).
+static std::pair<Tensor, Tensor> extreme_along(const Tensor& x_any, int64_t dim, bool keepdim,
+                                               bool smallest, const char* op) {
   if (x_any.dtype() == DType::Float16 || x_any.dtype() == DType::BFloat16 ||
       x_any.dtype() == DType::Bool) {  // through float32 (bool: uint8), exact either way
     DType wider = x_any.dtype() == DType::Bool ? DType::UInt8 : DType::Float32;
-    auto [values, indices] = max_along(to_dtype(x_any, wider), dim, keepdim, op);
+    auto [values, indices] = extreme_along(to_dtype(x_any, wider), dim, keepdim, smallest, op);
     return {to_dtype(values, x_any.dtype()), indices};
   }
   Tensor x = contiguous(x_any);
@@ -139,23 +145,23 @@ static std::pair<Tensor, Tensor> max_along(const Tensor& x_any, int64_t dim, boo
   Split s = split_at(x.shape(), d, d, op);
   FG_CHECK(s.n > 0, ValueError,
            "[" << op << "] cannot reduce over dimension " << dim << " of size 0 (shape "
-               << x.shape() << "): a maximum of nothing is undefined");
+               << x.shape() << "): an extreme of nothing is undefined");
   Shape out_shape = reduced_shape(x.shape(), {d}, keepdim);
   Tensor values = empty(out_shape, x.dtype(), x.device());
   Tensor indices = empty(out_shape, DType::Int64, x.device());
   dispatch_arithmetic(x.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    FG_LAUNCH(max_forward, values.device(), values.data<T>(), indices.data<int64_t>(),
-              x.data<T>(), s.outer, s.n, s.inner);
+    FG_LAUNCH(extreme_forward, values.device(), values.data<T>(), indices.data<int64_t>(),
+              x.data<T>(), smallest, s.outer, s.n, s.inner);
   });
   // indices among the inputs: backward writes where they point, so a change to them in place
   // (they are the user's too) must fail backward, not write out of bounds.
-  record(values, "max", {x, indices},
+  record(values, op, {x, indices},
          [indices = indices, shape = x.shape(), s](const Tensor& dout) {
            Tensor dx = empty(shape, dout.dtype(), dout.device());
            dispatch_floating(dout.dtype(), "max", [&](auto tag) {
              using T = typename decltype(tag)::type;
-             FG_LAUNCH(max_backward, dx.device(), dx.data<T>(), dout.data<T>(),
+             FG_LAUNCH(extreme_backward, dx.device(), dx.data<T>(), dout.data<T>(),
                        indices.data<int64_t>(), s.outer, s.n, s.inner);
            });
            return std::vector<Tensor>{dx, Tensor()};
@@ -164,38 +170,107 @@ static std::pair<Tensor, Tensor> max_along(const Tensor& x_any, int64_t dim, boo
 }
 
 std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
-  return max_along(x, dim, keepdim, "max");
+  return extreme_along(x, dim, keepdim, false, "max");
+}
+std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) {
+  return extreme_along(x, dim, keepdim, true, "min");
 }
 
-Tensor max(const Tensor& x) {
-  FG_CHECK(x.numel() > 0, ValueError,
-           "[max] expected a non-empty tensor, got shape " << x.shape());
+// The extreme over dims (all for none): the reduced dimensions moved last and merged into
+// one, reduced there. The gradient is shared evenly by the elements equal to the extreme (by
+// the NaNs when it is NaN), as in PyTorch: mask = (x == value) + (x != x) * (value != value).
+static Tensor extreme_over(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim,
+                           bool smallest, const char* op) {
+  std::vector<int64_t> reduce = normalize_dims(dims, x.dim(), op);
+  std::vector<int64_t> order;
+  Shape front;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (std::find(reduce.begin(), reduce.end(), d) == reduce.end())
+      order.push_back(d), front.push_back(x.shape()[d]);
+  int64_t count = 1;
+  for (int64_t d : reduce) order.push_back(d), count *= x.shape()[d];
+  FG_CHECK(count > 0, ValueError,
+           "[" << op << "] expected a non-empty tensor or dimensions, got shape " << x.shape());
+  Shape merged = front;
+  merged.push_back(count);
+  Shape kept = reduced_shape(x.shape(), reduce, true);
   Tensor value;
   {
-    NoGradGuard no_grad;  // the rule below replaces max_along's, which picks one index
-    value = max(reshape(x, {x.numel()}), 0, false).first;
+    NoGradGuard no_grad;  // the rule below replaces extreme_along's, which picks one index
+    Tensor lined_up = reshape(permute(x, order), merged, op);
+    value = reshape(extreme_along(lined_up, -1, false, smallest, op).first,
+                    reduced_shape(x.shape(), reduce, keepdim), op);
   }
-  // The gradient is shared evenly by the elements equal to the maximum (by the NaNs when the
-  // maximum is NaN), as in PyTorch: mask = (x == value) + (x != x) * (value != value).
-  record(value, "max", {x}, [x = x.detach(), value = value.detach()](const Tensor& dout) {
+  record(value, op, {x}, [x = x.detach(), value = value.detach(), kept, reduce](
+                             const Tensor& dout) {
     auto as_float = [&x](const Tensor& t) { return to_dtype(t, x.dtype()); };
-    Tensor mask = add(as_float(compare(CompareOp::Eq, x, value)),
+    Tensor v = reshape(value, kept);
+    Tensor mask = add(as_float(compare(CompareOp::Eq, x, v)),
                       mul(as_float(compare(CompareOp::Ne, x, x)),
-                          as_float(compare(CompareOp::Ne, value, value))));
-    return std::vector<Tensor>{mul(mask, div(dout, sum(mask, {}, false)))};
+                          as_float(compare(CompareOp::Ne, v, v))));
+    return std::vector<Tensor>{mul(mask, div(reshape(dout, kept), sum(mask, reduce, true)))};
   });
   return value;
 }
 
-Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+Tensor max(const Tensor& x) { return extreme_over(x, {}, false, false, "max"); }
+Tensor min(const Tensor& x) { return extreme_over(x, {}, false, true, "min"); }
+Tensor amax(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  return extreme_over(x, dims, keepdim, false, "amax");
+}
+Tensor amin(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  return extreme_over(x, dims, keepdim, true, "amin");
+}
+
+static Tensor arg_extreme(const Tensor& x, std::optional<int64_t> dim, bool keepdim,
+                          bool smallest, const char* op) {
   NoGradGuard no_grad;  // indices have no gradient
   if (!dim) {
     FG_CHECK(x.numel() > 0, ValueError,
-             "[argmax] expected a non-empty tensor, got shape " << x.shape());
-    Tensor index = max_along(reshape(x, {x.numel()}), 0, false, "argmax").second;
+             "[" << op << "] expected a non-empty tensor, got shape " << x.shape());
+    Tensor index = extreme_along(reshape(x, {x.numel()}), 0, false, smallest, op).second;
     return keepdim ? reshape(index, Shape(x.dim(), 1)) : index;
   }
-  return max_along(x, *dim, keepdim, "argmax").second;
+  return extreme_along(x, *dim, keepdim, smallest, op).second;
+}
+Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  return arg_extreme(x, dim, keepdim, false, "argmax");
+}
+Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  return arg_extreme(x, dim, keepdim, true, "argmin");
+}
+
+// The product over dim (all for none): integers and bool give int64, as PyTorch.
+Tensor prod(const Tensor& x_any, std::optional<int64_t> dim, bool keepdim) {
+  if (!dim) {
+    Tensor all = prod(reshape(x_any, {x_any.numel()}), 0, false);
+    return keepdim ? reshape(all, Shape(x_any.dim(), 1)) : all;
+  }
+  DType dtype = sum_dtype(x_any.dtype());
+  return with_float32_compute(to_dtype(x_any, dtype), [&](const Tensor& x_math) {
+    Tensor x = contiguous(x_math);
+    int64_t d = wrap_dim(*dim, x.dim(), "prod");  // a 0-d tensor's dim 0 is itself
+    Split s = x.dim() ? split_at(x.shape(), d, d, "prod") : Split{};
+    Shape out_shape = x.dim() ? reduced_shape(x.shape(), {d}, keepdim) : Shape{};
+    if (s.n == 0) return full(out_shape, 1.0, x.dtype(), x.device());  // empty product
+    Tensor out = empty(out_shape, x.dtype(), x.device());
+    dispatch_arithmetic(x.dtype(), "prod", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      FG_LAUNCH(prod_forward, out.device(), out.data<T>(), x.data<T>(), s.outer, s.n, s.inner);
+    });
+    if (!is_floating(x.dtype())) return out;
+    record(out, "prod", {x}, [x = x.detach(), s](const Tensor& dout_any) {
+      Tensor dout = contiguous(dout_any);
+      Tensor dx = empty(x.shape(), x.dtype(), x.device());
+      dispatch_floating(x.dtype(), "prod", [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        FG_LAUNCH(prod_backward, dx.device(), dx.data<T>(), dout.data<T>(), x.data<T>(), s.outer,
+                  s.n, s.inner);
+      });
+      return std::vector<Tensor>{dx};
+    });
+    return out;
+  });
 }
 
 }  // namespace fg::ops

@@ -109,12 +109,66 @@ FG_OP(isnan, &ops::isnan, ("input"_a), kMethod | kForgegrad)
 FG_OP(isinf, &ops::isinf, ("input"_a), kMethod | kForgegrad)
 FG_OP(isfinite, &ops::isfinite, ("input"_a), kMethod | kForgegrad)
 
-// ---- reductions
-FG_OP(sum, sum_op, ("input"_a, "dim"_a = py::none(), "keepdim"_a = false), kMethod | kForgegrad)
-FG_OP(mean, mean_op, ("input"_a, "dim"_a = py::none(), "keepdim"_a = false), kMethod | kForgegrad)
+// ---- reductions (dim: an int, a tuple of ints or None for all; axis= as numpy)
+FG_OP(sum, sum_op,
+      ("input"_a, "dim"_a = py::none(), "keepdim"_a = false, py::kw_only(),
+       "dtype"_a = py::none(), "axis"_a = py::none()),
+      kMethod | kForgegrad)
+FG_OP(mean, mean_op,
+      ("input"_a, "dim"_a = py::none(), "keepdim"_a = false, py::kw_only(),
+       "dtype"_a = py::none(), "axis"_a = py::none()),
+      kMethod | kForgegrad)
 FG_OP(max, max_op, ("input"_a, "dim"_a = py::none(), "keepdim"_a = false), kMethod | kForgegrad)
+FG_OP(min, min_op, ("input"_a, "dim"_a = py::none(), "keepdim"_a = false), kMethod | kForgegrad)
+FG_OP(amax, amax_op, ("input"_a, "dim"_a = py::tuple(), "keepdim"_a = false), kMethod | kForgegrad)
+FG_OP(amin, amin_op, ("input"_a, "dim"_a = py::tuple(), "keepdim"_a = false), kMethod | kForgegrad)
+FG_OP(aminmax, aminmax_op,
+      ("input"_a, py::kw_only(), "dim"_a = py::none(), "keepdim"_a = false), kMethod | kForgegrad)
 FG_OP(argmax, &ops::argmax, ("input"_a, "dim"_a = py::none(), "keepdim"_a = false),
       kMethod | kForgegrad)
+FG_OP(argmin, &ops::argmin, ("input"_a, "dim"_a = py::none(), "keepdim"_a = false),
+      kMethod | kForgegrad)
+FG_OP(prod, prod_op,
+      ("input"_a, "dim"_a = py::none(), "keepdim"_a = false, py::kw_only(), "dtype"_a = py::none()),
+      kMethod | kForgegrad)
+FG_OP(var, var_op,
+      ("input"_a, "dim"_a = py::none(), "unbiased"_a = py::none(), "keepdim"_a = false,
+       py::kw_only(), "correction"_a = py::none()),
+      kMethod | kForgegrad)
+FG_OP(std, std_op,
+      ("input"_a, "dim"_a = py::none(), "unbiased"_a = py::none(), "keepdim"_a = false,
+       py::kw_only(), "correction"_a = py::none()),
+      kMethod | kForgegrad)
+FG_OP(var_mean, var_mean_op,
+      ("input"_a, "dim"_a = py::none(), "unbiased"_a = py::none(), "keepdim"_a = false,
+       py::kw_only(), "correction"_a = py::none()),
+      kForgegrad)
+FG_OP(std_mean, std_mean_op,
+      ("input"_a, "dim"_a = py::none(), "unbiased"_a = py::none(), "keepdim"_a = false,
+       py::kw_only(), "correction"_a = py::none()),
+      kForgegrad)
+FG_OP(logsumexp, logsumexp_op, ("input"_a, "dim"_a, "keepdim"_a = false), kMethod | kForgegrad)
+FG_OP(norm, norm_op,
+      ("input"_a, "p"_a = "fro", "dim"_a = py::none(), "keepdim"_a = false,
+       "dtype"_a = py::none()),
+      kMethod | kForgegrad)
+FG_OP(vector_norm, vector_norm_op,  // forgegrad.linalg.vector_norm
+      ("x"_a, "ord"_a = 2, "dim"_a = py::none(), "keepdim"_a = false, py::kw_only(),
+       "dtype"_a = py::none()),
+      0)
+FG_OP(all, all_op,
+      ("input"_a, "dim"_a = py::none(), "keepdim"_a = false, py::kw_only(), "axis"_a = py::none()),
+      kMethod | kForgegrad)
+FG_OP(any, any_op,
+      ("input"_a, "dim"_a = py::none(), "keepdim"_a = false, py::kw_only(), "axis"_a = py::none()),
+      kMethod | kForgegrad)
+FG_OP(count_nonzero, count_nonzero_op, ("input"_a, "dim"_a = py::none()), kMethod | kForgegrad)
+FG_OP(cumsum, cumsum_op, ("input"_a, "dim"_a, py::kw_only(), "dtype"_a = py::none()),
+      kMethod | kForgegrad | kInPlace)
+FG_OP(cumprod, cumprod_op, ("input"_a, "dim"_a, py::kw_only(), "dtype"_a = py::none()),
+      kMethod | kForgegrad | kInPlace)
+FG_OP(cummax, cummax_op, ("input"_a, "dim"_a), kMethod | kForgegrad)
+FG_OP(cummin, cummin_op, ("input"_a, "dim"_a), kMethod | kForgegrad)
 
 // ---- shape
 FG_OP(reshape, reshape_op, ("input"_a), kMethod | kForgegrad)  // reshape(input, *shape)
@@ -165,6 +219,19 @@ FG_OP(index_put, index_put_op, ("input"_a, "indices"_a, "values"_a, "accumulate"
       kMethod | kForgegrad)
 FG_OP(index_put_, index_put__op, ("input"_a, "indices"_a, "values"_a, "accumulate"_a = false),
       kMethod)
+
+// ---- gather and scatter along a dimension
+FG_OP(gather, &ops::gather, ("input"_a, "dim"_a, "index"_a), kMethod | kForgegrad)
+FG_OP(take_along_dim, &ops::take_along_dim, ("input"_a, "indices"_a, "dim"_a = py::none()),
+      kMethod | kForgegrad)
+FG_OP(scatter, scatter_op,
+      ("input"_a, "dim"_a, "index"_a, "src"_a = py::none(), py::kw_only(), "value"_a = py::none()),
+      kMethod | kForgegrad | kInPlace)
+FG_OP(scatter_add, &ops::scatter_add, ("input"_a, "dim"_a, "index"_a, "src"_a),
+      kMethod | kForgegrad | kInPlace)
+FG_OP(scatter_reduce, &ops::scatter_reduce,
+      ("input"_a, "dim"_a, "index"_a, "src"_a, "reduce"_a, py::kw_only(), "include_self"_a = true),
+      kMethod | kForgegrad | kInPlace)
 
 // ---- matmul, linear, the raw GEMM
 FG_OP(matmul, &ops::matmul, ("input"_a, "other"_a), kMethod | kForgegrad)

@@ -72,19 +72,160 @@ py::object copy_op(py::object self, const Tensor& src) {
   return self;
 }
 
-Tensor sum_op(const Tensor& x, py::object dim, bool keepdim) {
-  return ops::sum(x, parse_dims(dim), keepdim);
+// dim, or numpy's axis (an alias PyTorch accepts), not both
+static std::vector<int64_t> dims_or_axis(const py::object& dim, const py::object& axis,
+                                         const char* op) {
+  FG_CHECK(dim.is_none() || axis.is_none(), TypeError,
+           "[" << op << "] got both dim and axis; give one");
+  return parse_dims(dim.is_none() ? axis : dim);
 }
-Tensor mean_op(const Tensor& x, py::object dim, bool keepdim) {
-  return ops::mean(x, parse_dims(dim), keepdim);
+static Tensor in_dtype(const Tensor& x, const py::object& dtype) {
+  return dtype.is_none() ? x : ops::to_dtype(x, parse_dtype(dtype, x.dtype()));
 }
-// max(input): the largest element; max(input, dim): (values, indices), a named tuple as
-// torch.max gives.
-py::object max_op(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
-  if (!dim) return py::cast(ops::max(x));
-  auto [values, indices] = ops::max(x, *dim, keepdim);
-  py::object result_type = py::module_::import("forgegrad._C").attr("_MaxResult");
-  return result_type(values, indices);
+Tensor sum_op(const Tensor& x, py::object dim, bool keepdim, py::object dtype, py::object axis) {
+  return ops::sum(in_dtype(x, dtype), dims_or_axis(dim, axis, "sum"), keepdim);
+}
+Tensor mean_op(const Tensor& x, py::object dim, bool keepdim, py::object dtype, py::object axis) {
+  return ops::mean(in_dtype(x, dtype), dims_or_axis(dim, axis, "mean"), keepdim);
+}
+
+// torch.return_types: named tuples (values, indices) and the like, made once per name
+static py::object return_type(const char* name, const char* first, const char* second) {
+  // never destroyed: a static py::dict would be freed after the interpreter, without the GIL
+  static py::dict& made = *new py::dict();
+  if (!made.contains(name))
+    made[name] = py::module_::import("collections")
+                     .attr("namedtuple")(name, py::make_tuple(first, second),
+                                         py::arg("module") = "forgegrad.return_types");
+  return made[name];
+}
+static py::object values_indices(const char* name, std::pair<Tensor, Tensor> result) {
+  return return_type(name, "values", "indices")(result.first, result.second);
+}
+
+// max(input): the largest element; max(input, dim): (values, indices); max(input, other):
+// maximum. min alike.
+py::object max_op(const Tensor& x, py::object dim, bool keepdim) {
+  if (dim.is_none()) return py::cast(ops::max(x));
+  if (py::isinstance<Tensor>(dim)) return py::cast(ops::maximum(x, dim.cast<Tensor>()));
+  return values_indices("max", ops::max(x, dim.cast<int64_t>(), keepdim));
+}
+py::object min_op(const Tensor& x, py::object dim, bool keepdim) {
+  if (dim.is_none()) return py::cast(ops::min(x));
+  if (py::isinstance<Tensor>(dim)) return py::cast(ops::minimum(x, dim.cast<Tensor>()));
+  return values_indices("min", ops::min(x, dim.cast<int64_t>(), keepdim));
+}
+// amax and amin: dim=() (the default) is every dimension
+static std::vector<int64_t> dims_or_all(const py::object& dim) {
+  return py::isinstance<py::tuple>(dim) && py::len(dim) == 0 ? std::vector<int64_t>{}
+                                                             : parse_dims(dim);
+}
+Tensor amax_op(const Tensor& x, py::object dim, bool keepdim) {
+  return ops::amax(x, dims_or_all(dim), keepdim);
+}
+Tensor amin_op(const Tensor& x, py::object dim, bool keepdim) {
+  return ops::amin(x, dims_or_all(dim), keepdim);
+}
+py::object aminmax_op(const Tensor& x, py::object dim, bool keepdim) {
+  std::vector<int64_t> dims = parse_dims(dim);
+  return return_type("aminmax", "min", "max")(ops::amin(x, dims, keepdim),
+                                              ops::amax(x, dims, keepdim));
+}
+Tensor prod_op(const Tensor& x, std::optional<int64_t> dim, bool keepdim, py::object dtype) {
+  return ops::prod(in_dtype(x, dtype), dim, keepdim);
+}
+
+// var and std: (input, dim, unbiased, keepdim, *, correction), where a bool in dim's place is
+// unbiased (torch.var(x, False)); correction wins over unbiased (1 when unbiased, else 0).
+struct Spread {
+  std::vector<int64_t> dims;
+  double correction;
+};
+static Spread spread_arguments(py::object dim, py::object unbiased, py::object correction,
+                               const char* op) {
+  if (py::isinstance<py::bool_>(dim)) unbiased = dim, dim = py::none();
+  FG_CHECK(correction.is_none() || unbiased.is_none(), TypeError,
+           "[" << op << "] got both unbiased and correction; give one");
+  double c = !correction.is_none() ? correction.attr("__float__")().cast<double>()
+             : unbiased.is_none()  ? 1.0
+                                   : (unbiased.cast<bool>() ? 1.0 : 0.0);
+  return {parse_dims(dim), c};
+}
+Tensor var_op(const Tensor& x, py::object dim, py::object unbiased, bool keepdim,
+              py::object correction) {
+  Spread a = spread_arguments(dim, unbiased, correction, "var");
+  return ops::var(x, a.dims, a.correction, keepdim);
+}
+Tensor std_op(const Tensor& x, py::object dim, py::object unbiased, bool keepdim,
+              py::object correction) {
+  Spread a = spread_arguments(dim, unbiased, correction, "std");
+  return ops::standard_deviation(x, a.dims, a.correction, keepdim);
+}
+py::tuple var_mean_op(const Tensor& x, py::object dim, py::object unbiased, bool keepdim,
+                      py::object correction) {
+  Spread a = spread_arguments(dim, unbiased, correction, "var_mean");
+  return py::make_tuple(ops::var(x, a.dims, a.correction, keepdim),
+                        ops::mean(x, a.dims, keepdim));
+}
+py::tuple std_mean_op(const Tensor& x, py::object dim, py::object unbiased, bool keepdim,
+                      py::object correction) {
+  Spread a = spread_arguments(dim, unbiased, correction, "std_mean");
+  return py::make_tuple(ops::standard_deviation(x, a.dims, a.correction, keepdim),
+                        ops::mean(x, a.dims, keepdim));
+}
+Tensor logsumexp_op(const Tensor& x, py::object dim, bool keepdim) {
+  return ops::logsumexp(x, parse_dims(dim), keepdim);
+}
+// ord as a number (inf, -inf included)
+Tensor vector_norm_op(const Tensor& x, py::object ord, py::object dim, bool keepdim,
+                      py::object dtype) {
+  return ops::vector_norm(in_dtype(x, dtype), ord.attr("__float__")().cast<double>(),
+                          parse_dims(dim), keepdim);
+}
+// norm(input, p='fro'): the 2-norm over all or dim; a number p: the vector p-norm
+Tensor norm_op(const Tensor& x, py::object p, py::object dim, bool keepdim, py::object dtype) {
+  if (py::isinstance<py::str>(p)) {
+    FG_CHECK(p.cast<std::string>() == "fro", ValueError,
+             "[norm] expected p a number or 'fro', got '" << p.cast<std::string>() << "'");
+    return ops::vector_norm(in_dtype(x, dtype), 2.0, parse_dims(dim), keepdim);
+  }
+  return vector_norm_op(x, p.is_none() ? py::float_(2.0) : p, dim, keepdim, dtype);
+}
+Tensor all_op(const Tensor& x, py::object dim, bool keepdim, py::object axis) {
+  return ops::all(x, dims_or_axis(dim, axis, "all"), keepdim);
+}
+Tensor any_op(const Tensor& x, py::object dim, bool keepdim, py::object axis) {
+  return ops::any(x, dims_or_axis(dim, axis, "any"), keepdim);
+}
+Tensor count_nonzero_op(const Tensor& x, py::object dim) {
+  return ops::count_nonzero(x, parse_dims(dim));
+}
+Tensor cumsum_op(const Tensor& x, int64_t dim, py::object dtype) {
+  return ops::cumsum(in_dtype(x, dtype), dim);
+}
+Tensor cumprod_op(const Tensor& x, int64_t dim, py::object dtype) {
+  return ops::cumprod(in_dtype(x, dtype), dim);
+}
+py::object cummax_op(const Tensor& x, int64_t dim) {
+  return values_indices("cummax", ops::cummax(x, dim));
+}
+py::object cummin_op(const Tensor& x, int64_t dim) {
+  return values_indices("cummin", ops::cummin(x, dim));
+}
+
+// scatter(input, dim, index, src) or scatter(input, dim, index, value=v)
+Tensor scatter_op(const Tensor& x, int64_t dim, const Tensor& index, py::object src,
+                  py::object value) {
+  FG_CHECK(src.is_none() != value.is_none(), TypeError,
+           "[scatter] expected one of src (a tensor) and value (a number)");
+  if (!value.is_none()) {
+    Tensor v = operand(value, x, "scatter");
+    return ops::scatter(x, dim, index, ops::to_dtype(v, x.dtype()));
+  }
+  FG_CHECK(py::isinstance<Tensor>(src) || is_number(src), TypeError,
+           "[scatter] expected src a Tensor or a number, got " << type_name(src));
+  Tensor s = operand(src, x, "scatter");
+  return ops::scatter(x, dim, index, s.is_wrapped_number() ? ops::to_dtype(s, x.dtype()) : s);
 }
 
 // zeros(2, 3) and zeros((2, 3)) alike (and reshape(2, 3), reshape((2, 3))): integer sizes
@@ -472,9 +613,6 @@ void define_op(py::module_& m, py::list& table, const char* name, Fn fn, int whe
 void bind_ops(py::module_& m) {
   using namespace py::literals;
   m.attr("_REQUIRED") = py::module_::import("inspect").attr("Parameter").attr("empty");
-  m.attr("_MaxResult") = py::module_::import("collections")
-                             .attr("namedtuple")("max", py::make_tuple("values", "indices"),
-                                                 "module"_a = "forgegrad");
   // (name, ((argument, default, keyword_only), ...), is_method, in_forgegrad, in_functional,
   //  has_in_place)
   py::list table;

@@ -37,7 +37,7 @@ int = int32  # noqa: A001
 short = int16
 dtype = _C.dtype
 
-from . import nn, optim, data, datasets, cuda  # noqa: E402  (they use the names above)
+from . import nn, optim, data, datasets, cuda, linalg  # noqa: E402  (they use the names above)
 from .data import Dataset, TensorDataset, DataLoader  # noqa: E402
 from .serialization import save, load  # noqa: E402
 from .train import (fit, evaluate, predict, History, Callback, EarlyStopping,  # noqa: E402
@@ -49,7 +49,7 @@ __all__ = [
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "float32", "int64", "bool",
     "uint8", "float64", "float16", "bfloat16", "int32", "int16", "int8", "promote_types",
     "result_type", "can_cast", "device", "info", "set_num_threads", "get_num_threads", "nn",
-    "cuda", "optim", "data", "datasets", "Dataset", "TensorDataset", "DataLoader",
+    "cuda", "linalg", "optim", "data", "datasets", "Dataset", "TensorDataset", "DataLoader",
     "save", "load", "fit", "evaluate", "predict", "History", "Callback", "EarlyStopping",
     "ModelCheckpoint", "einsum",
 ] + list(_ops.exports("forgegrad"))

@@ -88,7 +88,8 @@ void check_sum_and_max(const Shape& s, bool with_nan) {
   std::vector<float> sums(lines, NAN), values(lines, NAN);
   std::vector<int64_t> indices(lines, -7);
   fg::cuda::sum_forward(sums.data(), x.data(), s.outer, s.n, s.inner);
-  fg::cuda::max_forward(values.data(), indices.data(), x.data(), s.outer, s.n, s.inner);
+  fg::cuda::extreme_forward(values.data(), indices.data(), x.data(), false, s.outer, s.n,
+                            s.inner);
   std::vector<double> want_sums(lines), want_values(lines);
   for (int64_t o = 0; o < s.outer; ++o)
     for (int64_t i = 0; i < s.inner; ++i) {
@@ -586,19 +587,26 @@ void check_lines_and_losses() {
           FG_EITHER(gpu, softmax_backward, dx, dy.data(), v, s.outer, s.n, s.inner);
         },
         y, size, 1e-5);
-    expect_parity<T>(s.name("max values") + type, lines, kExact, [&](bool gpu, T* values) {
-      std::vector<int64_t> indices(lines);
-      FG_EITHER(gpu, max_forward, values, indices.data(), x.data(), s.outer, s.n, s.inner);
-    });
-    expect_parity<int64_t>(s.name("max indices") + type, lines, kExact, [&](bool gpu, int64_t* indices) {
-      std::vector<T> values(lines);
-      FG_EITHER(gpu, max_forward, values.data(), indices, x.data(), s.outer, s.n, s.inner);
-    });
+    for (bool smallest : {false, true}) {
+      std::string which = smallest ? "min" : "max";
+      expect_parity<T>(s.name((which + " values").c_str()) + type, lines, kExact, [&](bool gpu, T* values) {
+        std::vector<int64_t> indices(lines);
+        FG_EITHER(gpu, extreme_forward, values, indices.data(), x.data(), smallest, s.outer, s.n,
+                  s.inner);
+      });
+      expect_parity<int64_t>(s.name((which + " indices").c_str()) + type, lines, kExact,
+                             [&](bool gpu, int64_t* indices) {
+                               std::vector<T> values(lines);
+                               FG_EITHER(gpu, extreme_forward, values.data(), indices, x.data(),
+                                         smallest, s.outer, s.n, s.inner);
+                             });
+    }
     std::vector<T> values(lines), dvalues = as<T>(random_values(lines));
     std::vector<int64_t> indices(lines);
-    fg::cpu::max_forward(values.data(), indices.data(), x.data(), s.outer, s.n, s.inner);
-    expect_parity<T>(s.name("max_backward") + type, size, kExact, [&](bool gpu, T* dx) {
-      FG_EITHER(gpu, max_backward, dx, dvalues.data(), indices.data(), s.outer, s.n, s.inner);
+    fg::cpu::extreme_forward(values.data(), indices.data(), x.data(), false, s.outer, s.n,
+                             s.inner);
+    expect_parity<T>(s.name("extreme_backward") + type, size, kExact, [&](bool gpu, T* dx) {
+      FG_EITHER(gpu, extreme_backward, dx, dvalues.data(), indices.data(), s.outer, s.n, s.inner);
     });
   }
   for (auto [N, C] : {std::pair<int64_t, int64_t>{70, 10}, {3, 2048}}) {
@@ -771,7 +779,8 @@ void check_integers() {
     std::vector<T> values(lines), want_values(lines);
     std::vector<int64_t> indices(lines), want_indices(lines);
     fg::cpu::sum_forward(sums.data(), v.data(), s.outer, s.n, s.inner);
-    fg::cpu::max_forward(values.data(), indices.data(), v.data(), s.outer, s.n, s.inner);
+    fg::cpu::extreme_forward(values.data(), indices.data(), v.data(), false, s.outer, s.n,
+                             s.inner);
     for (int64_t o = 0; o < s.outer; ++o)
       for (int64_t i = 0; i < s.inner; ++i) {
         uint64_t total = 0;
@@ -788,14 +797,19 @@ void check_integers() {
     expect_same(s.name("sum_forward against uint64") + type, sums, want_sums, kExact);
     expect_same(s.name("max values against a loop") + type, values, want_values, kExact);
     expect_same(s.name("max indices against a loop") + type, indices, want_indices, kExact);
-    expect_parity<T>(s.name("max values") + type, lines, kExact, [&](bool gpu, T* y) {
-      std::vector<int64_t> at(lines);
-      FG_EITHER(gpu, max_forward, y, at.data(), v.data(), s.outer, s.n, s.inner);
-    });
-    expect_parity<int64_t>(s.name("max indices") + type, lines, kExact, [&](bool gpu, int64_t* at) {
-      std::vector<T> y(lines);
-      FG_EITHER(gpu, max_forward, y.data(), at, v.data(), s.outer, s.n, s.inner);
-    });
+    for (bool smallest : {false, true}) {
+      std::string which = smallest ? "min" : "max";
+      expect_parity<T>(s.name((which + " values").c_str()) + type, lines, kExact, [&](bool gpu, T* y) {
+        std::vector<int64_t> at(lines);
+        FG_EITHER(gpu, extreme_forward, y, at.data(), v.data(), smallest, s.outer, s.n, s.inner);
+      });
+      expect_parity<int64_t>(s.name((which + " indices").c_str()) + type, lines, kExact,
+                             [&](bool gpu, int64_t* at) {
+                               std::vector<T> y(lines);
+                               FG_EITHER(gpu, extreme_forward, y.data(), at, v.data(), smallest,
+                                         s.outer, s.n, s.inner);
+                             });
+    }
   }
 }
 

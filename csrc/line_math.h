@@ -1,0 +1,204 @@
+// Sequential math along one line, written once for both devices (csrc/line_kernels.h runs a
+// functor's operator()(line) for every line: OpenMP threads on the CPU, a GPU thread a line).
+// Lines of (outer, n, inner), n >= 1 (the ops handle empty lines): line l starts at
+// first(l, n, inner) and steps by inner. Sums and products accumulate in
+// SumAccumulator<T> (float64 for floating types, wrapping uint64 for integers).
+#pragma once
+#include "elementwise_math.h"
+#include "kernels.h"
+
+namespace fg::line {
+
+template <typename T>
+FG_HOST_DEVICE bool is_nan(T v) {
+  return v != v;
+}
+FG_HOST_DEVICE inline int64_t first(int64_t line, int64_t n, int64_t inner) {
+  return (line / inner) * n * inner + line % inner;
+}
+
+// y = the running sum, product, max or min of x; indices: where each running max or min was
+// found (the latest among equals, a NaN once one is met, as PyTorch), unused for Sum and Prod
+template <typename T>
+struct Cumulative {
+  T* y;
+  int64_t* indices;
+  const T* x;
+  Scan op;
+  int64_t n, stride;
+  FG_HOST_DEVICE void operator()(int64_t line) const {
+    int64_t start = first(line, n, stride);
+    using Acc = SumAccumulator<T>;
+    Acc acc = op == Scan::Prod ? Acc(1) : Acc(0);
+    T best = T(0);
+    int64_t best_k = 0;
+    for (int64_t k = 0; k < n; ++k) {
+      int64_t at = start + k * stride;
+      T v = x[at];
+      if (op == Scan::Sum || op == Scan::Prod) {
+        acc = op == Scan::Sum ? acc + static_cast<Acc>(v) : acc * static_cast<Acc>(v);
+        y[at] = static_cast<T>(acc);
+        continue;
+      }
+      bool wins = k == 0 || is_nan(v) ||
+                  (!is_nan(best) && (op == Scan::Max ? v >= best : v <= best));
+      if (wins) best = v, best_k = k;
+      y[at] = best;
+      indices[at] = best_k;
+    }
+  }
+};
+
+// The gradient of a cumulative product: dx_i = sum_{j >= i} dy_j prod_{k <= j, k != i} x_k,
+// exact where x holds zeros. Before the first zero z it is sum_{j >= i} dy_j y_j / x_i; at z
+// the products of the others run on past it; after z every product holds x_z = 0.
+template <typename T>
+struct CumprodBackward {
+  T* dx;
+  const T* dy;
+  const T* x;
+  const T* y;
+  int64_t n, stride;
+  FG_HOST_DEVICE void operator()(int64_t line) const {
+    int64_t start = first(line, n, stride), zero = n;
+    for (int64_t k = 0; k < n && zero == n; ++k)
+      if (x[start + k * stride] == T(0)) zero = k;
+    double suffix = 0;  // sum over j >= i of dy_j y_j
+    for (int64_t k = n - 1; k >= 0; --k) {
+      int64_t at = start + k * stride;
+      suffix += static_cast<double>(dy[at]) * static_cast<double>(y[at]);
+      dx[at] = k < zero ? static_cast<T>(suffix / static_cast<double>(x[at])) : T(0);
+    }
+    if (zero == n) return;
+    double before = zero > 0 ? static_cast<double>(y[start + (zero - 1) * stride]) : 1.0;
+    double product = before, total = 0;
+    for (int64_t j = zero; j < n; ++j) {
+      if (j > zero) product *= static_cast<double>(x[start + j * stride]);
+      total += static_cast<double>(dy[start + j * stride]) * product;
+    }
+    dx[start + zero * stride] = static_cast<T>(total);
+  }
+};
+
+// y = the product of the line (one output per line, at y[line])
+template <typename Out, typename T>
+struct Product {
+  Out* y;
+  const T* x;
+  int64_t n, inner;
+  FG_HOST_DEVICE void operator()(int64_t line) const {
+    int64_t start = first(line, n, inner);
+    SumAccumulator<T> acc = 1;
+    for (int64_t k = 0; k < n; ++k) acc = acc * static_cast<SumAccumulator<T>>(x[start + k * inner]);
+    y[line] = static_cast<Out>(acc);
+  }
+};
+
+// The gradient of a product: dx_i = dy prod_{k != i} x_k: dy y / x_i without zeros; with
+// one zero, only it gets the product of the others; with two, nothing.
+template <typename T>
+struct ProductBackward {
+  T* dx;
+  const T* dy;  // one per line
+  const T* x;
+  int64_t n, inner;
+  FG_HOST_DEVICE void operator()(int64_t line) const {
+    int64_t start = first(line, n, inner);
+    T dout = dy[line];
+    int64_t zeros = 0, zero_at = -1;
+    double others = 1;  // the product of the nonzero elements
+    for (int64_t k = 0; k < n; ++k) {
+      T v = x[start + k * inner];
+      if (v == T(0)) ++zeros, zero_at = k;
+      else others *= static_cast<double>(v);
+    }
+    for (int64_t k = 0; k < n; ++k) {
+      T v = x[start + k * inner];
+      double g = zeros == 0 ? others / static_cast<double>(v) : zeros == 1 && k == zero_at ? others : 0.0;
+      dx[start + k * inner] = static_cast<T>(static_cast<double>(dout) * g);
+    }
+  }
+};
+
+// ---- gather and scatter along a dimension: a line is every element of index along `dim`
+// for one position in the other dimensions, so that scattered writes of a line never meet
+// another line's (deterministic, no atomics). ----
+
+constexpr int kMaxAlongDims = 8;
+// index's shape and the strides (in elements) of the tensors read or written with it
+struct AlongDim {
+  int64_t shape[kMaxAlongDims], target_strides[kMaxAlongDims];
+  int ndim, dim;
+  // line l's offset in a contiguous index-shaped tensor and in the target
+  FG_HOST_DEVICE void offsets(int64_t line, int64_t* own, int64_t* target) const {
+    *own = 0, *target = 0;
+    int64_t own_stride = 1;
+    for (int d = ndim - 1; d >= 0; --d) {
+      if (d == dim) {
+        own_stride *= shape[d];
+        continue;
+      }
+      int64_t coordinate = line % shape[d];
+      line /= shape[d];
+      *own += coordinate * own_stride;
+      *target += coordinate * target_strides[d];
+      own_stride *= shape[d];
+    }
+  }
+  FG_HOST_DEVICE int64_t own_step() const {
+    int64_t step = 1;
+    for (int d = ndim - 1; d > dim; --d) step *= shape[d];
+    return step;
+  }
+};
+
+// y (index's shape) = x at index along dim; an index out of [0, size) (a write the op's check
+// could not see) gives 0
+template <typename T>
+struct GatherLine {
+  T* y;
+  const T* x;
+  const int64_t* index;
+  AlongDim g;
+  int64_t size;  // x's size along dim
+  FG_HOST_DEVICE void operator()(int64_t line) const {
+    int64_t own, target;
+    g.offsets(line, &own, &target);
+    int64_t step = g.own_step();
+    for (int64_t k = 0; k < g.shape[g.dim]; ++k) {
+      int64_t i = index[own + k * step];
+      y[own + k * step] = i >= 0 && i < size ? x[target + i * g.target_strides[g.dim]] : T(0);
+    }
+  }
+};
+
+// y at index along dim (op)= src (index's shape); out-of-range indices are skipped
+template <typename T>
+struct ScatterLine {
+  T* y;
+  const T* src;
+  const int64_t* index;
+  AlongDim g;
+  int64_t size;  // y's size along dim
+  ScatterReduce op;
+  FG_HOST_DEVICE void operator()(int64_t line) const {
+    int64_t own, target;
+    g.offsets(line, &own, &target);
+    int64_t step = g.own_step();
+    for (int64_t k = 0; k < g.shape[g.dim]; ++k) {
+      int64_t i = index[own + k * step];
+      if (i < 0 || i >= size) continue;
+      T& out = y[target + i * g.target_strides[g.dim]];
+      T v = src[own + k * step];
+      switch (op) {
+        case ScatterReduce::Assign: out = v; break;
+        case ScatterReduce::Add: out = math::Add<T>{}(out, v); break;
+        case ScatterReduce::Multiply: out = math::Mul<T>{}(out, v); break;
+        case ScatterReduce::Amax: out = math::Maximum<T>{}(out, v); break;
+        case ScatterReduce::Amin: out = math::Minimum<T>{}(out, v); break;
+      }
+    }
+  }
+};
+
+}  // namespace fg::line

@@ -21,6 +21,7 @@ struct TensorList {
   T* buffers[kMaxTensors];   // momentum (SGD) or exp_avg (Adam); null when unused
   T* buffers2[kMaxTensors];  // exp_avg_sq (Adam)
   T* buffers3[kMaxTensors];  // max_exp_avg_sq (Adam with amsgrad)
+  // (the other optimizers: their state buffers a, b, c of optim_math.h's updates)
   const T* grads[kMaxTensors];
   int64_t sizes[kMaxTensors];
   int64_t first_block[kMaxTensors + 1];
@@ -110,6 +111,31 @@ void adam_step(T* const* params, T* const* exp_avgs, T* const* exp_avg_sqs,
                              static_cast<T*>(nullptr), list.grads[t][i], list.scalars[t]);
       });
 }
+
+// updates[i] over every element of tensor i of the group, with its up to three state buffers
+// (an array of them, or null where the optimizer has fewer).
+template <typename Update, typename T>
+void for_each_element(const char* name, const Update* updates, T* const* params,
+                      const T* const* grads, T* const* a, T* const* b, T* const* c,
+                      const int64_t* sizes, int64_t count) {
+  using List = TensorList<T, Update>;
+  for_each_chunk<List>(
+      name, sizes, count,
+      [&](List& list, int slot, int64_t i) {
+        list.params[slot] = params[i];
+        list.buffers[slot] = a ? a[i] : nullptr;
+        list.buffers2[slot] = b ? b[i] : nullptr;
+        list.buffers3[slot] = c ? c[i] : nullptr;
+        list.grads[slot] = grads[i];
+        list.scalars[slot] = updates[i];
+      },
+      [] __device__(const List& list, int t, int64_t i) {
+        list.scalars[t](i, list.params[t], list.grads[t], list.buffers[t], list.buffers2[t],
+                        list.buffers3[t]);
+      });
+}
+
+#include "optim_kernels.h"
 
 FG_INSTANTIATE_OPTIM()
 

@@ -656,7 +656,8 @@ void check_optimizers() {
   for (bool nesterov : {false, true}) {
     fg::SgdOptions options{0.1, 0.9, nesterov ? 0.0 : 0.2, 0.01, nesterov, false};
     expect_parity<float>(std::string("sgd_step nesterov ") + (nesterov ? "on" : "off"), 2 * total,
-                         kExact, run({&start}, [&](bool gpu, auto& p, const std::vector<const float*>& g) {
+                         kExact,
+                         run({&start}, [&](bool gpu, auto& p, const std::vector<const float*>& g) {
                            FG_EITHER(gpu, sgd_step, p[0].data(), p[1].data(), g.data(), fresh.get(),
                                      options, sizes.data(), count);
                          }));

@@ -21,10 +21,20 @@ template <typename T>
 void rmsprop_step(T* const* params, T* const* square_avgs, T* const* momentum_buffers,
                   T* const* grad_avgs, const T* const* grads, const RmspropOptions& options,
                   const int64_t* sizes, int64_t count) {
-  auto updates = updates_of(count, [&](int64_t) { return rmsprop_update<T>(options); });
-  for_each_element("rmsprop_step", updates.data(), params, grads, square_avgs,
-                   options.momentum > 0.0 ? momentum_buffers : kNoBuffers<T>,
-                   options.centered ? grad_avgs : kNoBuffers<T>, sizes, count);
+  // centered, momentum: std::bool_constant, for RmspropUpdate's template arguments
+  auto step = [&](auto centered, auto momentum) {
+    auto updates = updates_of(count, [&](int64_t) {
+      return rmsprop_update<T, decltype(centered)::value, decltype(momentum)::value>(options);
+    });
+    for_each_element("rmsprop_step", updates.data(), params, grads, square_avgs,
+                     momentum ? momentum_buffers : kNoBuffers<T>,
+                     centered ? grad_avgs : kNoBuffers<T>, sizes, count);
+  };
+  bool momentum = options.momentum > 0.0;
+  if (options.centered && momentum) step(std::true_type{}, std::true_type{});
+  else if (options.centered) step(std::true_type{}, std::false_type{});
+  else if (momentum) step(std::false_type{}, std::true_type{});
+  else step(std::false_type{}, std::false_type{});
 }
 
 template <typename T>

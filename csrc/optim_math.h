@@ -138,24 +138,24 @@ FG_HOST_DEVICE inline T magnitude(T x) {
 // g = sign * grad + wd * p;  v = alpha v + (1 - alpha) g^2;
 // centered: mean = lerp(mean, g, 1 - alpha), v -= mean^2;  avg = sqrt(v) + eps;
 // momentum > 0: b = momentum b + g / avg, p -= lr b;  otherwise p -= lr g / avg.
-template <typename T>
+// The options are template arguments: a loop that branched on them would not vectorize.
+template <typename T, bool kCentered, bool kMomentum>
 struct RmspropUpdate {
   Gradient<T> gradient;
   T alpha, alpha_complement, eps, lr, momentum;
-  bool centered, with_momentum;
-  // a: square_avg; b: momentum_buffer (momentum > 0); c: grad_avg (centered)
+  // a: square_avg; b: momentum_buffer (kMomentum); c: grad_avg (kCentered)
   FG_HOST_DEVICE void operator()(int64_t i, T* p, const T* grad, T* square_avg,
                                  T* momentum_buffer, T* grad_avg) const {
     T g = gradient(grad[i], p[i]);
     T v = alpha * square_avg[i] + alpha_complement * g * g;
     square_avg[i] = v;
-    if (centered) {
+    if constexpr (kCentered) {
       T mean = lerp(grad_avg[i], g, alpha_complement);
       grad_avg[i] = mean;
       v = v - mean * mean;
     }
     T avg = square_root(v) + eps;
-    if (with_momentum) {
+    if constexpr (kMomentum) {
       T b = momentum * momentum_buffer[i] + g / avg;
       momentum_buffer[i] = b;
       p[i] -= lr * b;
@@ -164,10 +164,10 @@ struct RmspropUpdate {
     }
   }
 };
-template <typename T>
-inline RmspropUpdate<T> rmsprop_update(const RmspropOptions& o) {
+template <typename T, bool kCentered, bool kMomentum>
+inline RmspropUpdate<T, kCentered, kMomentum> rmsprop_update(const RmspropOptions& o) {
   return {gradient_of<T>(o.maximize, o.weight_decay), T(o.alpha), T(1.0 - o.alpha), T(o.eps),
-          T(o.lr), T(o.momentum), o.centered, o.momentum > 0.0};
+          T(o.lr), T(o.momentum)};
 }
 
 // g = sign * grad + wd * p;  sum += g^2;  p -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(sum) + eps)

@@ -113,7 +113,7 @@ FG_HOST_DEVICE inline void adam_update(T& p, T& m, T& v, T* v_max, T grad,
 // operator()(i, p, grad, a, b, c), which updates element i of the parameter p and of up to
 // three state buffers a, b, c (null where unused), so that one multi-tensor loop per device
 // (for_each_element, csrc/cpu/optim.cpp and csrc/cuda/optim.cu) runs them all. Each follows
-// its torch.optim single-tensor code, operation by operation.
+// its torch.optim single-tensor code (its lerp, its order of the bias corrections).
 
 // The gradient each update starts from, sign * grad + wd * p (maximize negates the gradient
 // before weight decay is added, as torch's code does, so that the weights still decay).

@@ -313,7 +313,8 @@ void adadelta_step_op(const std::vector<Tensor>& params, const std::vector<Tenso
                       const std::vector<Tensor>& acc_deltas, double lr, double rho, double eps,
                       double weight_decay, bool maximize) {
   py::gil_scoped_release no_gil;
-  ops::adadelta_step(params, grads, square_avgs, acc_deltas, {lr, rho, eps, weight_decay, maximize});
+  ops::adadelta_step(params, grads, square_avgs, acc_deltas,
+                     {lr, rho, eps, weight_decay, maximize});
 }
 void adamax_step_op(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                     const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_infs,

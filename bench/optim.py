@@ -1,5 +1,6 @@
-"""Optimizer step: forgegrad's fused SGD/Adam/AdamW kernels against PyTorch's optimizers
-(foreach, and fused where PyTorch has it), milliseconds per step side by side.
+"""Optimizer step: forgegrad's fused kernels (SGD, the Adam family, RMSprop, Adagrad,
+Adadelta) against PyTorch's optimizers (foreach, and fused where PyTorch has it),
+milliseconds per step side by side.
 
     python bench/optim.py [--device cpu|cuda] [--repeat 7] [--json out.json]
 
@@ -28,6 +29,12 @@ OPTIMIZERS = {
     "SGD momentum": ("SGD", dict(lr=0.01, momentum=0.9)),
     "Adam": ("Adam", dict(lr=1e-3)),
     "AdamW": ("AdamW", dict(lr=1e-3, weight_decay=0.01)),
+    "RMSprop": ("RMSprop", dict(lr=1e-2, momentum=0.9, centered=True)),
+    "Adagrad": ("Adagrad", dict(lr=1e-2)),
+    "Adadelta": ("Adadelta", dict()),
+    "Adamax": ("Adamax", dict(lr=2e-3)),
+    "NAdam": ("NAdam", dict(lr=2e-3)),
+    "RAdam": ("RAdam", dict(lr=1e-3)),
 }
 
 

@@ -243,3 +243,30 @@ template <typename T>
 void adam_step(T* const* params, T* const* exp_avgs, T* const* exp_avg_sqs,
                T* const* max_exp_avg_sqs, const T* const* grads, const int64_t* steps,
                const AdamOptions& options, const int64_t* sizes, int64_t count);
+// momentum_buffers are used only when options.momentum > 0, grad_avgs only when centered.
+template <typename T>
+void rmsprop_step(T* const* params, T* const* square_avgs, T* const* momentum_buffers,
+                  T* const* grad_avgs, const T* const* grads, const RmspropOptions& options,
+                  const int64_t* sizes, int64_t count);
+// steps[i] (here and below): tensor i's step count including this step.
+template <typename T>
+void adagrad_step(T* const* params, T* const* sums, const T* const* grads, const int64_t* steps,
+                  const AdagradOptions& options, const int64_t* sizes, int64_t count);
+template <typename T>
+void adadelta_step(T* const* params, T* const* square_avgs, T* const* acc_deltas,
+                   const T* const* grads, const AdadeltaOptions& options, const int64_t* sizes,
+                   int64_t count);
+template <typename T>
+void adamax_step(T* const* params, T* const* exp_avgs, T* const* exp_infs, const T* const* grads,
+                 const int64_t* steps, const AdamaxOptions& options, const int64_t* sizes,
+                 int64_t count);
+// mu_products[i]: the product of tensor i's momentum coefficients mu_1 ... mu_t, this step's
+// included (nadam_mu, csrc/optim_math.h).
+template <typename T>
+void nadam_step(T* const* params, T* const* exp_avgs, T* const* exp_avg_sqs, const T* const* grads,
+                const int64_t* steps, const double* mu_products, const NadamOptions& options,
+                const int64_t* sizes, int64_t count);
+template <typename T>
+void radam_step(T* const* params, T* const* exp_avgs, T* const* exp_avg_sqs, const T* const* grads,
+                const int64_t* steps, const RadamOptions& options, const int64_t* sizes,
+                int64_t count);

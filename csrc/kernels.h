@@ -46,6 +46,30 @@ struct AdamOptions {
   bool amsgrad, maximize;
   bool decoupled_weight_decay;  // AdamW: p *= 1 - lr * weight_decay, instead of g += wd * p
 };
+struct RmspropOptions {
+  double lr, alpha, eps, weight_decay, momentum;
+  bool centered, maximize;
+};
+struct AdagradOptions {
+  double lr, lr_decay, weight_decay, eps;
+  bool maximize;
+};
+struct AdadeltaOptions {
+  double lr, rho, eps, weight_decay;
+  bool maximize;
+};
+struct AdamaxOptions {
+  double lr, beta1, beta2, eps, weight_decay;
+  bool maximize;
+};
+struct NadamOptions {
+  double lr, beta1, beta2, eps, weight_decay, momentum_decay;
+  bool maximize, decoupled_weight_decay;
+};
+struct RadamOptions {
+  double lr, beta1, beta2, eps, weight_decay;
+  bool maximize, decoupled_weight_decay;
+};
 
 // Whether a loss kernel's target is one of C classes. The ops check targets before each
 // kernel, so one outside [0, C) comes from a write they could not see (numpy's into a
@@ -177,7 +201,20 @@ FG_HOST_DEVICE inline bool is_class(int64_t target, int64_t C) { return target >
   template void sgd_step<T>(T* const*, T* const*, const T* const*, const bool*,             \
                             const SgdOptions&, const int64_t*, int64_t);                    \
   template void adam_step<T>(T* const*, T* const*, T* const*, T* const*, const T* const*,   \
-                             const int64_t*, const AdamOptions&, const int64_t*, int64_t);
+                             const int64_t*, const AdamOptions&, const int64_t*, int64_t);  \
+  template void rmsprop_step<T>(T* const*, T* const*, T* const*, T* const*, const T* const*, \
+                                const RmspropOptions&, const int64_t*, int64_t);             \
+  template void adagrad_step<T>(T* const*, T* const*, const T* const*, const int64_t*,      \
+                                const AdagradOptions&, const int64_t*, int64_t);             \
+  template void adadelta_step<T>(T* const*, T* const*, T* const*, const T* const*,          \
+                                 const AdadeltaOptions&, const int64_t*, int64_t);           \
+  template void adamax_step<T>(T* const*, T* const*, T* const*, const T* const*,            \
+                               const int64_t*, const AdamaxOptions&, const int64_t*, int64_t); \
+  template void nadam_step<T>(T* const*, T* const*, T* const*, const T* const*,             \
+                              const int64_t*, const double*, const NadamOptions&,           \
+                              const int64_t*, int64_t);                                     \
+  template void radam_step<T>(T* const*, T* const*, T* const*, const T* const*,             \
+                              const int64_t*, const RadamOptions&, const int64_t*, int64_t);
 #define FG_INSTANTIATE_OPTIM() FG_FLOATING_TYPES(FG_INSTANTIATE_OPTIM_FOR)
 
 #define FG_INSTANTIATE_SCATTER_ADD_FOR(T) \

@@ -1,5 +1,6 @@
 """optim.lr_scheduler: each schedule against its formula, written out here independently (as
-torch documents it, recursive where torch's form is recursive), on an optimizer with two param
+torch documents it, recursive where torch's form is recursive; the sequences of the newer
+schedules were compared once by hand with torch 2.13's), on an optimizer with two param
 groups of different lrs; schedulers composing as in torch (chainable: two stepped together
 multiply, an lr set by hand is kept and scaled); state dicts and the checks of
 load_state_dict; SequentialLR's switching; ReduceLROnPlateau on scripted metrics; bad
@@ -18,10 +19,12 @@ import numpy as np
 import pytest
 
 import forgegrad as fg
-from forgegrad.optim import SGD
-from forgegrad.optim.lr_scheduler import (CosineAnnealingLR, ExponentialLR, LinearLR,
-                                          LRScheduler, MultiStepLR, ReduceLROnPlateau,
-                                          SequentialLR, StepLR)
+from forgegrad.optim import SGD, Adam
+from forgegrad.optim.lr_scheduler import (ChainedScheduler, CosineAnnealingLR,
+                                          CosineAnnealingWarmRestarts, CyclicLR, ExponentialLR,
+                                          LambdaLR, LinearLR, LRScheduler, MultiplicativeLR,
+                                          MultiStepLR, OneCycleLR, PolynomialLR,
+                                          ReduceLROnPlateau, SequentialLR, StepLR)
 
 BASE = (0.3, 0.02)  # the lrs of the two param groups
 
@@ -175,6 +178,220 @@ def test_scheduled_lr_drives_the_optimizer():
     total_lr = 0.5 * (1 + 1 + 0.1 + 0.1 + 0.01)
     np.testing.assert_allclose(p.detach().numpy(), -total_lr * np.array([1.0, -2.0, 4.0]),
                                rtol=1e-6)
+
+
+class Power:
+    """A callable object as lr_lambda: its state (base) is what a state dict saves of it."""
+
+    def __init__(self, base):
+        self.base = base
+
+    def __call__(self, epoch):
+        return self.base ** epoch
+
+
+def test_lambda_lr_one_function_or_one_per_group():
+    got = run(LambdaLR(make_opt(), lambda epoch: 1 / (1 + epoch)), 5)
+    np.testing.assert_allclose(got, per_group(1 / (1 + np.arange(5))), rtol=1e-15)
+    got = run(LambdaLR(make_opt(), [lambda epoch: 0.9 ** epoch, lambda epoch: 1 + epoch]), 5)
+    np.testing.assert_allclose(got[:, 0], 0.3 * 0.9 ** np.arange(5), rtol=1e-15)
+    np.testing.assert_allclose(got[:, 1], 0.02 * (1 + np.arange(5)), rtol=1e-15)
+
+
+def test_lambda_lr_saves_a_callable_objects_state_as_torch():
+    opt = make_opt()
+    sched = LambdaLR(opt, [Power(0.5), lambda epoch: 1.0])
+    sched.step()
+    state = sched.state_dict()
+    assert state["lr_lambdas"] == [{"base": 0.5}, None]
+    other = LambdaLR(make_opt(), [Power(0.9), lambda epoch: 2.0])
+    other.load_state_dict(state)
+    assert other.lr_lambdas[0].base == 0.5 and other.last_epoch == 1
+    other.step()
+    assert group_lrs(other.optimizer) == [0.3 * 0.25, 0.02 * 2.0]  # its own lambda is kept
+
+
+def test_multiplicative_lr_multiplies_from_epoch_1():
+    got = run(MultiplicativeLR(make_opt(), lambda epoch: 0.5 + 0.1 * epoch), 5)
+    factors = np.cumprod([1.0, 0.6, 0.7, 0.8, 0.9])
+    np.testing.assert_allclose(got, per_group(factors), rtol=1e-14)
+
+
+def test_multiplicative_lr_chains_with_exponential_lr():
+    opt = make_opt([1.0])
+    got = run_together([MultiplicativeLR(opt, lambda epoch: 0.5), ExponentialLR(opt, 0.9)], 4)
+    np.testing.assert_allclose(got[:, 0], 0.45 ** np.arange(4), rtol=1e-14)
+
+
+@pytest.mark.parametrize("total, power", [(5, 1.0), (6, 2.0), (4, 0.5)])
+def test_polynomial_lr(total, power):
+    got = run(PolynomialLR(make_opt(), total_iters=total, power=power), total + 3)
+    t = np.minimum(np.arange(total + 3), total)
+    np.testing.assert_allclose(got, per_group((1 - t / total) ** power), rtol=1e-12,
+                               atol=1e-17)
+
+
+def test_polynomial_lr_resumes_from_its_closed_form():
+    opt = make_opt()
+    PolynomialLR(opt, total_iters=4, power=2.0)
+    for group in opt.param_groups:
+        group["lr"] = 123.0  # what the optimizer holds does not matter to a resume
+    PolynomialLR(opt, total_iters=4, power=2.0, last_epoch=1)
+    np.testing.assert_allclose(group_lrs(opt), np.array(BASE) * 0.25, rtol=1e-15)
+
+
+def warm_restarts_ref(epoch, t_0, t_mult, eta_min=0.0, bases=BASE):
+    """torch's formula: eta_min + (base - eta_min)(1 + cos(pi T_cur / T_i)) / 2, T_i the length
+    of the cycle holding epoch (T_0 T_mult^n) and T_cur the epochs since it started (the
+    cycles start at T_0 (T_mult^n - 1) / (T_mult - 1), or at multiples of T_0)."""
+    starts = [t_0 * n if t_mult == 1 else t_0 * (t_mult ** n - 1) // (t_mult - 1)
+              for n in range(12)]
+    n = max(i for i, start in enumerate(starts) if start <= epoch)
+    t_cur, t_i = epoch - starts[n], t_0 * t_mult ** n
+    return [eta_min + (b - eta_min) * (1 + math.cos(math.pi * t_cur / t_i)) / 2 for b in bases]
+
+
+@pytest.mark.parametrize("t_0, t_mult, eta_min", [(3, 1, 0.0), (2, 2, 0.001), (3, 3, 0.0)])
+def test_cosine_annealing_warm_restarts(t_0, t_mult, eta_min):
+    got = run(CosineAnnealingWarmRestarts(make_opt(), T_0=t_0, T_mult=t_mult,
+                                          eta_min=eta_min), 30)
+    want = [warm_restarts_ref(e, t_0, t_mult, eta_min) for e in range(30)]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    assert got[t_0].tolist() == list(BASE)  # the restart
+
+
+def test_cosine_annealing_warm_restarts_steps_to_fractional_epochs():
+    # torch's example: step(epoch + i / iters) within each epoch; also jumps forward and back.
+    opt = make_opt()
+    sched = CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=3, eta_min=0.01)
+    for epoch in [0.25, 0.5, 1.75, 2.0, 2.5, 7.9, 8.0, 26.0, 26.5, 1.0, 30]:
+        sched.step(epoch)
+        np.testing.assert_allclose(group_lrs(opt), warm_restarts_ref(epoch, 2, 3, 0.01),
+                                   rtol=1e-12)
+        assert sched.last_epoch == math.floor(epoch)
+    sched.step()  # from epoch 30 (in the cycle from 26, 54 long), one more
+    np.testing.assert_allclose(group_lrs(opt), warm_restarts_ref(31, 2, 3, 0.01), rtol=1e-12)
+    with pytest.raises(ValueError, match=exact("[CosineAnnealingWarmRestarts] epoch must be a "
+                                               "number >= 0, got -1")):
+        sched.step(-1)
+    assert sched.last_epoch == 31
+
+
+def cyclic_ref(t, base, top, step_size, mode="triangular", gamma=1.0):
+    """The triangular policy of Smith's paper, as torch documents it for step_size_up ==
+    step_size_down: cycle = floor(1 + t / (2 s)), x = |t / s - 2 cycle + 1|."""
+    cycle = math.floor(1 + t / (2 * step_size))
+    x = abs(t / step_size - 2 * cycle + 1)
+    scale = {"triangular": 1.0, "triangular2": 1 / 2 ** (cycle - 1),
+             "exp_range": gamma ** t}[mode]
+    return base + (top - base) * max(0.0, 1 - x) * scale
+
+
+@pytest.mark.parametrize("mode, gamma", [("triangular", 1.0), ("triangular2", 1.0),
+                                         ("exp_range", 0.95)])
+def test_cyclic_lr_modes(mode, gamma):
+    opt = make_opt()
+    sched = CyclicLR(opt, base_lr=[0.01, 0.001], max_lr=[0.1, 0.02], step_size_up=4, mode=mode,
+                     gamma=gamma, cycle_momentum=False)
+    got = run(sched, 25)
+    want = [[cyclic_ref(t, 0.01, 0.1, 4, mode, gamma), cyclic_ref(t, 0.001, 0.02, 4, mode, gamma)]
+            for t in range(25)]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-17)
+    assert sched.base_lrs == [0.01, 0.001]
+
+
+def test_cyclic_lr_asymmetric_cycle_and_momentum():
+    # Up over 3 steps (+0.03 each), down over 2 (-0.045 each); momentum 0.9 -> 0.8 -> 0.9.
+    opt = make_opt()
+    sched = CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=3, step_size_down=2)
+    lrs, momentums = [], []
+    for _ in range(7):
+        lrs.append(group_lrs(opt)[0])
+        momentums.append(opt.param_groups[1]["momentum"])
+        sched.step()
+    np.testing.assert_allclose(lrs, [0.01, 0.04, 0.07, 0.1, 0.055, 0.01, 0.04], rtol=1e-12)
+    np.testing.assert_allclose(momentums, [0.9, 0.9 - 0.1 / 3, 0.9 - 0.2 / 3, 0.8, 0.85, 0.9,
+                                           0.9 - 0.1 / 3], rtol=1e-12)
+    assert opt.param_groups[0]["max_momentum"] == 0.9
+    assert opt.param_groups[0]["base_momentum"] == 0.8
+
+
+def test_cyclic_lr_cycles_adams_beta1_and_takes_a_scale_fn():
+    p = fg.zeros(2, requires_grad=True)
+    opt = Adam([p], lr=0.5, betas=(0.7, 0.99))
+    sched = CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=2,
+                     scale_fn=lambda cycle: 1 / cycle, base_momentum=0.85, max_momentum=0.95)
+    lrs, beta1s = [], []
+    for _ in range(7):
+        lrs.append(group_lrs(opt)[0])
+        beta1s.append(opt.param_groups[0]["betas"][0])
+        assert opt.param_groups[0]["betas"][1] == 0.99
+        sched.step()
+    np.testing.assert_allclose(lrs, [0.01, 0.055, 0.1, 0.055, 0.01, 0.0325, 0.055], rtol=1e-12)
+    np.testing.assert_allclose(beta1s, [0.95, 0.9, 0.85, 0.9, 0.95, 0.925, 0.9], rtol=1e-12)
+    p.grad = fg.ones(2)
+    opt.step()  # the optimizer takes the cycled betas
+
+
+def one_cycle_ref(t, total, top, pct=0.3, div=25.0, final_div=1e4, cos=True):
+    """torch's two phases: up from top / div to top until step pct * total - 1, then down to
+    top / div / final_div at step total - 1, each annealed by a cosine or linearly."""
+    def anneal(start, end, frac):
+        if cos:
+            return end + (start - end) * (1 + math.cos(math.pi * frac)) / 2
+        return start + (end - start) * frac
+    peak = pct * total - 1
+    if t <= peak:
+        return anneal(top / div, top, t / peak)
+    return anneal(top, top / div / final_div, (t - peak) / (total - 1 - peak))
+
+
+@pytest.mark.parametrize("cos", [True, False], ids=["cos", "linear"])
+def test_one_cycle_lr(cos):
+    opt = make_opt()
+    sched = OneCycleLR(opt, max_lr=[1.0, 0.1], total_steps=20,
+                       anneal_strategy="cos" if cos else "linear")
+    lrs, momentums = [], []
+    for _ in range(20):
+        lrs.append(group_lrs(opt))
+        momentums.append(opt.param_groups[0]["momentum"])
+        sched.step()
+    want = [[one_cycle_ref(t, 20, 1.0, cos=cos), one_cycle_ref(t, 20, 0.1, cos=cos)]
+            for t in range(20)]
+    np.testing.assert_allclose(lrs, want, rtol=1e-12)
+    assert lrs[0] == pytest.approx([0.04, 0.004]) and lrs[5] == pytest.approx([1.0, 0.1])
+    # The momentum mirrors the lr: max_momentum at the ends, base_momentum at the peak.
+    want_momentum = [0.95 - (0.95 - 0.85) * (one_cycle_ref(t, 20, 1.0, cos=cos) - 0.04) / 0.96
+                     if t <= 5 else
+                     0.85 + 0.1 * (1.0 - one_cycle_ref(t, 20, 1.0, cos=cos)) / (1.0 - 4e-6)
+                     for t in range(20)]
+    np.testing.assert_allclose(momentums, want_momentum, rtol=1e-12)
+    assert opt.param_groups[1]["min_lr"] == 0.1 / 25 / 1e4
+    # Stepped total_steps times in all; one more is refused and changes nothing.
+    assert sched.last_epoch == 20
+    with pytest.raises(ValueError, match=exact("[OneCycleLR] stepped past total_steps=20: step "
+                                               "21 asked for")):
+        sched.step()
+    assert sched.last_epoch == 20
+
+
+def test_one_cycle_lr_three_phases_by_epochs_and_steps_per_epoch():
+    opt = make_opt([1.0])
+    got = run(OneCycleLR(opt, max_lr=1.0, epochs=4, steps_per_epoch=5, pct_start=0.25,
+                         anneal_strategy="linear", three_phase=True, cycle_momentum=False), 20)
+    # Up to 1.0 at step 4, back to 0.04 at step 8, down to 4e-6 at step 19.
+    want = ([0.04 + 0.24 * t for t in range(5)] + [1.0 - 0.24 * t for t in range(1, 5)]
+            + [0.04 - (0.04 - 4e-6) * t / 11 for t in range(1, 12)])
+    np.testing.assert_allclose(got[:, 0], want, rtol=1e-12)
+
+
+def test_chained_scheduler_steps_each_and_multiplies():
+    opt = make_opt()
+    chained = ChainedScheduler([ExponentialLR(opt, gamma=0.9), PolynomialLR(opt, total_iters=4)])
+    assert chained.optimizer is opt
+    got = run(chained, 6)
+    factors = 0.9 ** np.arange(6) * (1 - np.minimum(np.arange(6), 4) / 4)
+    np.testing.assert_allclose(got, per_group(factors), rtol=1e-12, atol=1e-17)
 
 
 # ------------------------------------------------------------------------ chainable: composing
@@ -375,6 +592,16 @@ SCHEDULES = {
     "CosineAnnealingLR": lambda opt: CosineAnnealingLR(opt, T_max=7, eta_min=0.001),
     "LinearLR": lambda opt: LinearLR(opt, start_factor=0.2, total_iters=10),
     "SequentialLR": sequential,
+    "LambdaLR": lambda opt: LambdaLR(opt, [Power(0.8), lambda epoch: 1 / (1 + epoch)]),
+    "MultiplicativeLR": lambda opt: MultiplicativeLR(opt, lambda epoch: 0.95),
+    "PolynomialLR": lambda opt: PolynomialLR(opt, total_iters=12, power=1.5),
+    "CosineAnnealingWarmRestarts": lambda opt: CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2,
+                                                                           eta_min=0.001),
+    "CyclicLR": lambda opt: CyclicLR(opt, base_lr=0.01, max_lr=[0.2, 0.05], step_size_up=3,
+                                     mode="triangular2"),
+    "OneCycleLR": lambda opt: OneCycleLR(opt, max_lr=0.5, total_steps=25, three_phase=True),
+    "ChainedScheduler": lambda opt: ChainedScheduler([ExponentialLR(opt, gamma=0.9),
+                                                      CosineAnnealingLR(opt, T_max=9)]),
 }
 
 
@@ -394,7 +621,10 @@ def test_state_dict_round_trip_continues_identically(name):
     opt_b.load_state_dict(opt_a.state_dict())
     sched_b.load_state_dict(state)
     state["_last_lr"][0] = 999.0  # the scheduler holds copies, not the dict it was given
-    assert sched_b.last_epoch == sched_a.last_epoch == 6
+    def epoch(sched):  # a ChainedScheduler has none of its own (as torch's)
+        return (sched._schedulers[0] if isinstance(sched, ChainedScheduler) else sched).last_epoch
+
+    assert epoch(sched_b) == epoch(sched_a) == 6
     assert sched_b.get_last_lr() == sched_a.get_last_lr()
     assert run(sched_b, 15).tolist() == run(sched_a, 15).tolist()
 
@@ -491,6 +721,31 @@ REJECTED = [
      r"\[ReduceLROnPlateau\.load_state_dict\] min_lrs must hold one value per param group"),
     ("ReduceLROnPlateau", put(threshold_mode="pct"), ValueError, r"threshold_mode"),
     ("ReduceLROnPlateau", put(optimizer=None), ValueError, r"unknown keys 'optimizer'"),
+    ("LambdaLR", put(lr_lambdas=[None]), ValueError,
+     r"^\[LambdaLR\.load_state_dict\] lr_lambdas must be a list of 2"),
+    ("LambdaLR", put(lr_lambdas=[None, {"k": 1}]), ValueError,
+     r"^\[LambdaLR\.load_state_dict\] lr_lambdas must hold .* of a callable object"),
+    ("MultiplicativeLR", put(lr_lambdas=[{"k": 1}, None]), ValueError, r"lr_lambdas"),
+    ("PolynomialLR", put(power=-1.0), ValueError, r"\[PolynomialLR\.load_state_dict\] power"),
+    ("PolynomialLR", put(total_iters=0), ValueError, r"total_iters"),
+    ("CosineAnnealingWarmRestarts", put(T_mult=0), ValueError, r"T_mult"),
+    ("CosineAnnealingWarmRestarts", put(T_i=2.5), TypeError, r"T_i"),
+    ("CosineAnnealingWarmRestarts", put(T_cur=-1), ValueError, r"T_cur must be a number >= 0"),
+    ("CyclicLR", put(mode="sawtooth"), ValueError,
+     exact("[CyclicLR.load_state_dict] mode must be one of 'triangular', 'triangular2', "
+           "'exp_range', got 'sawtooth'")),
+    ("CyclicLR", put(max_lrs=[0.1]), ValueError, r"max_lrs must hold one value per param group"),
+    ("CyclicLR", put(step_ratio=1.0), ValueError, r"step_ratio must be in \(0, 1\)"),
+    ("CyclicLR", put(_scale_fn_custom={"a": 1}), ValueError, r"_scale_fn_custom"),
+    ("CyclicLR", put(base_momentums=[0.8, -0.1]), ValueError, r"base_momentums"),
+    ("OneCycleLR", put(_anneal_func_type="exp"), ValueError, r"_anneal_func_type"),
+    ("OneCycleLR", put(total_steps=-5), ValueError, r"total_steps"),
+    ("OneCycleLR", put(_schedule_phases=[{"end_step": 3}]), ValueError, r"_schedule_phases"),
+    ("ChainedScheduler", put(_schedulers=[{}]), ValueError,
+     r"\[ChainedScheduler\.load_state_dict\] the state dict holds 1 schedulers, this "
+     r"ChainedScheduler has 2"),
+    ("ChainedScheduler", inner(1, T_max=0), ValueError,
+     r"_schedulers\[1\]: \[CosineAnnealingLR\.load_state_dict\] T_max"),
 ]
 
 
@@ -507,7 +762,7 @@ def test_load_state_dict_rejections_change_nothing(name, mutate, error, message)
     with pytest.raises(error, match=message):
         sched.load_state_dict(bad)
     assert sched.state_dict() == before and group_lrs(opt) == lrs
-    if name == "SequentialLR":
+    if name in ("SequentialLR", "ChainedScheduler"):
         assert [s.state_dict() for s in sched._schedulers] == before["_schedulers"]
     sched.load_state_dict(good)  # the state it came from still loads
     assert sched.state_dict() == before
@@ -710,6 +965,53 @@ BAD = [
     (lambda o: SequentialLR(o, [StepLR(o, 2), "cosine"], milestones=[4]), TypeError,
      r"\[SequentialLR\] schedulers\[1\] must be an LRScheduler, got str"),
     (lambda o: SequentialLR(o, [], milestones=[]), ValueError, r"\[SequentialLR\] schedulers"),
+    (lambda o: LambdaLR(o, 0.5), TypeError,
+     exact("[LambdaLR] lr_lambda must be a function of the epoch or a list of them, got float")),
+    (lambda o: LambdaLR(o, [lambda e: 1.0]), ValueError,
+     exact("[LambdaLR] expected 2 lr_lambdas (one per param group), got 1")),
+    (lambda o: LambdaLR(o, lambda e: -1.0), ValueError,
+     exact("[LambdaLR] lr_lambda(0) must be a float >= 0, got -1.0")),
+    (lambda o: MultiplicativeLR(o, [lambda e: 1.0, "x"]), TypeError, r"\[MultiplicativeLR\] "),
+    (lambda o: MultiplicativeLR(o, lambda e: None).step(), TypeError,
+     r"\[MultiplicativeLR\] lr_lambda\(1\) must be a float"),
+    (lambda o: PolynomialLR(o, total_iters=0), ValueError, r"\[PolynomialLR\] total_iters"),
+    (lambda o: PolynomialLR(o, power=-2.0), ValueError, r"\[PolynomialLR\] power"),
+    (lambda o: CosineAnnealingWarmRestarts(o, T_0=0), ValueError,
+     exact("[CosineAnnealingWarmRestarts] T_0 must be a positive int, got 0")),
+    (lambda o: CosineAnnealingWarmRestarts(o, T_0=2, T_mult=1.5), TypeError, r"T_mult"),
+    (lambda o: CosineAnnealingWarmRestarts(o, T_0=2, eta_min=-1.0), ValueError, r"eta_min"),
+    (lambda o: CosineAnnealingWarmRestarts(o, T_0=2).step("3"), TypeError, r"epoch"),
+    (lambda o: CyclicLR(o, base_lr=0.01, max_lr=[0.1]), ValueError,
+     exact("[CyclicLR] max_lr must hold one value per param group (2), got 1")),
+    (lambda o: CyclicLR(o, base_lr=-0.01, max_lr=0.1), ValueError, r"\[CyclicLR\] base_lr"),
+    (lambda o: CyclicLR(o, 0.01, 0.1, step_size_up=0), ValueError, r"step_size_up"),
+    (lambda o: CyclicLR(o, 0.01, 0.1, step_size_down=1.5), TypeError, r"step_size_down"),
+    (lambda o: CyclicLR(o, 0.01, 0.1, mode="sine"), ValueError, r"\[CyclicLR\] mode must be"),
+    (lambda o: CyclicLR(o, 0.01, 0.1, scale_fn=3), TypeError, r"\[CyclicLR\] scale_fn"),
+    (lambda o: CyclicLR(o, 0.01, 0.1, scale_fn=abs, scale_mode="epochs"), ValueError,
+     r"scale_mode"),
+    (lambda o: CyclicLR(o, 0.01, 0.1, gamma=0.0), ValueError, r"\[CyclicLR\] gamma"),
+    (lambda o: CyclicLR(o, 0.01, 0.1, cycle_momentum=1), TypeError, r"cycle_momentum"),
+    (lambda o: CyclicLR(o, 0.01, 0.1, max_momentum=[0.9]), ValueError, r"max_momentum"),
+    (lambda o: OneCycleLR(o, max_lr=0.1), ValueError,
+     exact("[OneCycleLR] expected total_steps, or epochs and steps_per_epoch")),
+    (lambda o: OneCycleLR(o, 0.1, total_steps=0), ValueError, r"\[OneCycleLR\] total_steps"),
+    (lambda o: OneCycleLR(o, 0.1, epochs=2, steps_per_epoch=-1), ValueError, r"steps_per_epoch"),
+    (lambda o: OneCycleLR(o, 0.1, total_steps=10, pct_start=1.5), ValueError, r"pct_start"),
+    (lambda o: OneCycleLR(o, 0.1, total_steps=10, anneal_strategy="exp"), ValueError,
+     r"_anneal_func_type must be one of 'cos', 'linear'"),
+    (lambda o: OneCycleLR(o, 0.1, total_steps=10, div_factor=0), ValueError, r"div_factor"),
+    (lambda o: OneCycleLR(o, 0.1, total_steps=10, three_phase="yes"), TypeError, r"three_phase"),
+    (lambda o: OneCycleLR(o, 0.1, total_steps=10, last_epoch=3), ValueError,
+     r"\[OneCycleLR\] resuming at last_epoch=3 needs \['max_lr', 'min_lr', 'max_momentum', "
+     r"'base_momentum'\]"),
+    (lambda o: ChainedScheduler([]), ValueError, r"\[ChainedScheduler\] schedulers"),
+    (lambda o: ChainedScheduler([StepLR(o, 2), ReduceLROnPlateau(o)]), ValueError,
+     r"\[ChainedScheduler\] schedulers\[1\] is a ReduceLROnPlateau"),
+    (lambda o: ChainedScheduler([StepLR(o, 2), StepLR(make_opt(), 3)]), ValueError,
+     r"\[ChainedScheduler\] schedulers\[1\] \(StepLR\) schedules a different optimizer"),
+    (lambda o: ChainedScheduler([StepLR(o, 2)], optimizer="sgd"), TypeError,
+     r"\[ChainedScheduler\] expected an Optimizer"),
 ]
 
 
@@ -722,7 +1024,9 @@ def test_bad_arguments(build, error, message):
 
 @pytest.mark.parametrize("build", [lambda o: StepLR(o, step_size=0),
                                    lambda o: LinearLR(o, start_factor=2.0),
-                                   lambda o: ReduceLROnPlateau(o, factor=2.0)])
+                                   lambda o: ReduceLROnPlateau(o, factor=2.0),
+                                   lambda o: CyclicLR(o, 0.01, 0.1, max_momentum=[0.9]),
+                                   lambda o: OneCycleLR(o, 0.1, total_steps=5, pct_start=2.0)])
 def test_rejected_arguments_leave_the_optimizer_unchanged(build):
     opt = make_opt()
     before = opt.state_dict()
@@ -740,6 +1044,12 @@ BUILDERS = {
     "LinearLR": LinearLR,
     "ReduceLROnPlateau": ReduceLROnPlateau,
     "SequentialLR": lambda o: SequentialLR(o, [], milestones=[]),
+    "LambdaLR": lambda o: LambdaLR(o, lambda epoch: 1.0),
+    "MultiplicativeLR": lambda o: MultiplicativeLR(o, lambda epoch: 1.0),
+    "PolynomialLR": PolynomialLR,
+    "CosineAnnealingWarmRestarts": lambda o: CosineAnnealingWarmRestarts(o, 3),
+    "CyclicLR": lambda o: CyclicLR(o, 0.01, 0.1),
+    "OneCycleLR": lambda o: OneCycleLR(o, 0.1, total_steps=10),
 }
 
 
@@ -761,3 +1071,17 @@ def test_plateau_step_needs_a_number():
 def test_base_class_needs_get_lr():
     with pytest.raises(NotImplementedError):
         LRScheduler(make_opt())
+
+
+def test_cycling_momentum_needs_an_optimizer_with_momentum():
+    class Plain(SGD):  # an optimizer without momentum or betas among its defaults
+        def __init__(self, params):
+            super().__init__(params, lr=0.1)
+            del self.defaults["momentum"]
+
+    opt = Plain([fg.zeros(2, requires_grad=True)])
+    with pytest.raises(ValueError, match=r"^\[CyclicLR\] cycle_momentum needs an optimizer with "
+                                         r"a 'momentum' or 'betas' hyperparameter, got Plain"):
+        CyclicLR(opt, 0.01, 0.1)
+    assert "initial_lr" not in opt.param_groups[0]
+    OneCycleLR(opt, 0.1, total_steps=5, cycle_momentum=False)

@@ -1,8 +1,9 @@
-"""optim: SGD, Adam and AdamW against float64 numpy references written here from the
-pseudo-code in PyTorch's documentation (independently of forgegrad's code), for every option
-combination, over several steps with a fresh random gradient each step, on a group of
-parameters of odd sizes (one empty, two over 100k elements so that the fused kernel's thread
-split falls inside tensors and runs across tensor boundaries); param groups, parameters
+"""optim: SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam and RAdam against
+float64 numpy references written here from the pseudo-code in PyTorch's documentation
+(independently of forgegrad's code), for every option combination, over several steps with
+a fresh random gradient each step, on a group of parameters of odd sizes (one empty, two over
+100k elements so that the fused kernel's thread split falls inside tensors and runs across
+tensor boundaries), and the newer six in float64 too; param groups, parameters
 without grads, per-parameter step counts, zero_grad, closures, state dicts (layout, exact
 resume, rejected loads leave the optimizer unchanged), bad arguments, the kernels' own checks
 and repr.
@@ -30,7 +31,7 @@ import pytest
 
 import forgegrad as fg
 from forgegrad import _C
-from forgegrad.optim import SGD, Adam, AdamW
+from forgegrad.optim import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop
 
 from helpers import assert_close, make_input, to_numpy
 
@@ -98,6 +99,8 @@ def adam_ref_step(p, grad, st, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.
 
 
 def ref_step(cls, p, grad, st, hp):
+    if cls in REFERENCES:  # RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam (below)
+        return REFERENCES[cls](p, grad, st, **hp)
     if cls is SGD:
         return sgd_ref_step(p, grad, st, **hp)
     if cls is AdamW:
@@ -160,6 +163,9 @@ def assert_buffer(got, ref, what):
 
 def assert_state_matches(cls, opt, ps, ref_states, hp):
     """The optimizer's per-parameter state against the reference's."""
+    if cls in REFERENCES:
+        check_new_state(opt, ps, ref_states, RTOL)
+        return
     for i, (p, st) in enumerate(zip(ps, ref_states)):
         if "t" not in st:
             assert p not in opt.state, f"param {i}: has state but never had a grad"
@@ -180,12 +186,12 @@ def assert_state_matches(cls, opt, ps, ref_states, hp):
             assert "max_exp_avg_sq" not in state
 
 
-def check_against_reference(cls, hp, device):
-    """STEPS steps of `cls(**hp)` on SHAPES on `device`, parameters checked against the
+def check_against_reference(cls, hp, device, steps=STEPS, scales=GRAD_SCALES):
+    """`steps` steps of `cls(**hp)` on SHAPES on `device`, parameters checked against the
     reference after every step (a missed or doubled element shows at the step it happens),
     state at the end."""
     params0 = make_params(SHAPES)
-    grads = make_grads(SHAPES)
+    grads = make_grads(SHAPES, steps, scales)
     ps = leaves(params0, device)
     opt = cls(ps, **hp)
     refs = [x.astype(np.float64) for x in params0]
@@ -520,7 +526,13 @@ def test_sgd_state_dict_layout():
 RESUME_CASES = [(SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
                 (SGD, dict(lr=0.1, momentum=0.8, dampening=0.2)),
                 (Adam, dict(lr=0.05, amsgrad=True, weight_decay=0.01, betas=(0.8, 0.95))),
-                (AdamW, dict(lr=0.05, maximize=True))]
+                (AdamW, dict(lr=0.05, maximize=True)),
+                (RMSprop, dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.01)),
+                (Adagrad, dict(lr=0.05, lr_decay=0.1, initial_accumulator_value=0.2)),
+                (Adadelta, dict(lr=0.5, weight_decay=0.01)),
+                (Adamax, dict(lr=0.05, maximize=True)),
+                (NAdam, dict(lr=0.05, weight_decay=0.01, decoupled_weight_decay=True)),
+                (RAdam, dict(lr=0.05, weight_decay=0.01))]
 
 
 @pytest.mark.parametrize("via_file", [False, True], ids=["in-memory", "via-file"])
@@ -731,6 +743,24 @@ BAD_ARGS = {
     "adam-amsgrad-not-a-bool": (lambda: Adam([_p()], amsgrad="yes"), TypeError),
     "adamw-negative-weight-decay": (lambda: AdamW([_p()], weight_decay=-0.01), ValueError),
     "adamw-beta-one": (lambda: AdamW([_p()], betas=(0.9, 1.0)), ValueError),
+    "rmsprop-negative-lr": (lambda: RMSprop([_p()], lr=-0.1), ValueError),
+    "rmsprop-alpha-above-one": (lambda: RMSprop([_p()], alpha=1.5), ValueError),
+    "rmsprop-negative-momentum": (lambda: RMSprop([_p()], momentum=-0.9), ValueError),
+    "rmsprop-negative-eps": (lambda: RMSprop([_p()], eps=-1e-8), ValueError),
+    "rmsprop-centered-not-a-bool": (lambda: RMSprop([_p()], centered=1), TypeError),
+    "adagrad-negative-lr-decay": (lambda: Adagrad([_p()], lr_decay=-0.1), ValueError),
+    "adagrad-negative-initial-accumulator": (
+        lambda: Adagrad([_p()], initial_accumulator_value=-1.0), ValueError),
+    "adagrad-negative-weight-decay": (lambda: Adagrad([_p()], weight_decay=-0.1), ValueError),
+    "adadelta-rho-above-one": (lambda: Adadelta([_p()], rho=1.1), ValueError),
+    "adadelta-negative-eps": (lambda: Adadelta([_p()], eps=-1e-6), ValueError),
+    "adamax-beta1-one": (lambda: Adamax([_p()], betas=(1.0, 0.999)), ValueError),
+    "adamax-nan-lr": (lambda: Adamax([_p()], lr=float("nan")), ValueError),
+    "nadam-negative-momentum-decay": (lambda: NAdam([_p()], momentum_decay=-1e-3), ValueError),
+    "nadam-decoupled-not-a-bool": (
+        lambda: NAdam([_p()], decoupled_weight_decay="yes"), TypeError),
+    "radam-beta2-one": (lambda: RAdam([_p()], betas=(0.9, 1.0)), ValueError),
+    "radam-maximize-not-a-bool": (lambda: RAdam([_p()], maximize=None), TypeError),
     "params-single-tensor": (lambda: SGD(_p()), TypeError),
     "params-not-tensors": (lambda: Adam([_p(), np.zeros(3, np.float32)]), TypeError),
     "params-non-leaf": (lambda: SGD([_p() * 2]), ValueError),
@@ -747,7 +777,8 @@ BAD_ARGS = {
 @pytest.mark.parametrize("case", list(BAD_ARGS))
 def test_bad_constructor_arguments(case):
     make, exc = BAD_ARGS[case]
-    with pytest.raises(exc, match=r"^\[(SGD|Adam|AdamW)\] "):
+    names = "SGD|Adam|AdamW|RMSprop|Adagrad|Adadelta|Adamax|NAdam|RAdam"
+    with pytest.raises(exc, match=rf"^\[({names})\] "):
         make()
 
 
@@ -963,3 +994,286 @@ def test_amsgrad_max_propagates_nan_as_torch_maximum():
     p.grad = fg.tensor([math.nan])
     opt.step()
     assert math.isnan(opt.state[p]["max_exp_avg_sq"].numpy()[0])
+
+
+# ------------------------------------------- RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam
+# float64 references written from the "Algorithm" boxes of torch.optim's pages. One call is one
+# step of one parameter; `st` is its state, with torch's state keys. maximize negates the
+# gradient first, as for SGD above (torch's code; for these the docs say the same).
+def rmsprop_ref_step(p, grad, st, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
+                     momentum=0.0, centered=False, maximize=False):
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    st["step"] = st.get("step", 0) + 1
+    st["square_avg"] = alpha * st.get("square_avg", 0.0) + (1 - alpha) * g * g
+    v_tilde = st["square_avg"]
+    if centered:
+        st["grad_avg"] = alpha * st.get("grad_avg", 0.0) + (1 - alpha) * g
+        v_tilde = v_tilde - st["grad_avg"] ** 2
+    if momentum > 0:
+        st["momentum_buffer"] = (momentum * st.get("momentum_buffer", 0.0)
+                                 + g / (np.sqrt(v_tilde) + eps))
+        return p - lr * st["momentum_buffer"]
+    return p - lr * g / (np.sqrt(v_tilde) + eps)
+
+
+def adagrad_ref_step(p, grad, st, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                     initial_accumulator_value=0.0, eps=1e-10, maximize=False):
+    g = -grad if maximize else grad
+    t = st["step"] = st.get("step", 0) + 1
+    lr_t = lr / (1 + (t - 1) * lr_decay)
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    st["sum"] = st.get("sum", initial_accumulator_value) + g * g
+    return p - lr_t * g / (np.sqrt(st["sum"]) + eps)
+
+
+def adadelta_ref_step(p, grad, st, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0,
+                      maximize=False):
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    st["step"] = st.get("step", 0) + 1
+    st["square_avg"] = st.get("square_avg", 0.0) * rho + g * g * (1 - rho)
+    delta = np.sqrt(st.get("acc_delta", 0.0) + eps) / np.sqrt(st["square_avg"] + eps) * g
+    st["acc_delta"] = st.get("acc_delta", 0.0) * rho + delta * delta * (1 - rho)
+    return p - lr * delta
+
+
+def adamax_ref_step(p, grad, st, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                    maximize=False):
+    b1, b2 = betas
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    t = st["step"] = st.get("step", 0) + 1
+    st["exp_avg"] = b1 * st.get("exp_avg", 0.0) + (1 - b1) * g
+    st["exp_inf"] = np.maximum(b2 * st.get("exp_inf", 0.0), np.abs(g) + eps)
+    return p - lr * st["exp_avg"] / ((1 - b1 ** t) * st["exp_inf"])
+
+
+def decayed(p, grad, lr, weight_decay, decoupled, maximize):
+    """NAdam's and RAdam's first lines: theta <- theta - lr lambda theta (decoupled), or
+    g <- g + lambda theta; returns theta and g."""
+    g = -grad if maximize else grad
+    if weight_decay != 0 and decoupled:
+        p = p - lr * weight_decay * p
+    elif weight_decay != 0:
+        g = g + weight_decay * p
+    return p, g
+
+
+def nadam_ref_step(p, grad, st, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                   momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False):
+    b1, b2 = betas
+    p, g = decayed(p, grad, lr, weight_decay, decoupled_weight_decay, maximize)
+    t = st["step"] = st.get("step", 0) + 1
+    mu = b1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
+    mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+    st["mu_product"] = st.get("mu_product", 1.0) * mu
+    st["exp_avg"] = b1 * st.get("exp_avg", 0.0) + (1 - b1) * g
+    st["exp_avg_sq"] = b2 * st.get("exp_avg_sq", 0.0) + (1 - b2) * g * g
+    m_hat = (mu_next * st["exp_avg"] / (1 - st["mu_product"] * mu_next)
+             + (1 - mu) * g / (1 - st["mu_product"]))
+    v_hat = st["exp_avg_sq"] / (1 - b2 ** t)
+    return p - lr * m_hat / (np.sqrt(v_hat) + eps)
+
+
+def radam_ref_step(p, grad, st, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                   decoupled_weight_decay=False, maximize=False):
+    b1, b2 = betas
+    p, g = decayed(p, grad, lr, weight_decay, decoupled_weight_decay, maximize)
+    t = st["step"] = st.get("step", 0) + 1
+    st["exp_avg"] = b1 * st.get("exp_avg", 0.0) + (1 - b1) * g
+    st["exp_avg_sq"] = b2 * st.get("exp_avg_sq", 0.0) + (1 - b2) * g * g
+    m_hat = st["exp_avg"] / (1 - b1 ** t)
+    rho_inf = 2 / (1 - b2) - 1
+    rho_t = rho_inf - 2 * t * b2 ** t / (1 - b2 ** t)
+    if rho_t > 5:
+        adaptive = np.sqrt(1 - b2 ** t) / (np.sqrt(st["exp_avg_sq"]) + eps)
+        rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                         / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        return p - lr * m_hat * rect * adaptive
+    return p - lr * m_hat
+
+
+REFERENCES = {RMSprop: rmsprop_ref_step, Adagrad: adagrad_ref_step, Adadelta: adadelta_ref_step,
+              Adamax: adamax_ref_step, NAdam: nadam_ref_step, RAdam: radam_ref_step}
+# Each option of each, over 8 steps: RAdam's rho_t passes 5 at step 6 (beta2 = 0.999), so both
+# of its branches run.
+CASES = [
+    (RMSprop, dict(lr=0.01)),
+    (RMSprop, dict(lr=0.01, alpha=0.9, eps=1e-3, momentum=0.9)),
+    (RMSprop, dict(lr=0.01, centered=True)),
+    (RMSprop, dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.05, maximize=True)),
+    (Adagrad, dict(lr=0.05)),
+    (Adagrad, dict(lr=0.05, lr_decay=0.1, weight_decay=0.05, initial_accumulator_value=0.3)),
+    (Adagrad, dict(lr=0.05, eps=1e-3, maximize=True)),
+    (Adadelta, dict()),
+    (Adadelta, dict(lr=0.5, rho=0.8, eps=1e-4, weight_decay=0.05)),
+    (Adadelta, dict(maximize=True)),
+    (Adamax, dict(lr=0.05)),
+    (Adamax, dict(lr=0.05, betas=(0.8, 0.95), eps=1e-3, weight_decay=0.05)),
+    (Adamax, dict(lr=0.05, maximize=True)),
+    (NAdam, dict(lr=0.05)),
+    (NAdam, dict(lr=0.05, weight_decay=0.05, momentum_decay=0.01)),
+    (NAdam, dict(lr=0.05, weight_decay=0.05, decoupled_weight_decay=True, maximize=True)),
+    (RAdam, dict(lr=0.05)),
+    (RAdam, dict(lr=0.05, weight_decay=0.05, betas=(0.8, 0.99))),
+    (RAdam, dict(lr=0.05, weight_decay=0.05, decoupled_weight_decay=True, maximize=True)),
+]
+CASE_IDS = [f"{cls.__name__}-{'-'.join(f'{k}{v}' for k, v in hp.items()) or 'defaults'}"
+            for cls, hp in CASES]
+LONG_STEPS = 8
+# No tiny gradients here: Adadelta's steps scale with the gradient, and would fall to the
+# tolerance at 0.01 x its size.
+LONG_GRAD_SCALES = [1.0, 0.8, 0.3, 1.5, 0.5]
+
+
+def check_new_state(opt, ps, ref_states, rtol):
+    """Each parameter's state: torch's keys, the step count an int, each buffer and
+    mu_product as in the reference."""
+    for i, (p, st) in enumerate(zip(ps, ref_states)):
+        state = opt.state[p]
+        assert set(state) == set(st), f"param {i}: state keys {sorted(state)}"
+        assert state["step"] == st["step"] and isinstance(state["step"], int)
+        for key, ref in st.items():
+            if key == "mu_product":
+                assert state[key] == pytest.approx(ref, rel=1e-12)
+            elif key != "step":
+                assert_close(to_numpy(state[key]), np.asarray(ref, np.float64), rtol=rtol,
+                             atol=0.1 * rtol * float(np.max(np.abs(ref))) if np.size(ref) else 0,
+                             what=f"{key} {i}")
+
+
+@pytest.mark.parametrize("cls,hp", CASES, ids=CASE_IDS)
+def test_new_optimizers_match_reference(threads4, cls, hp, device):
+    # float32 on SHAPES (the kernel's thread split falls inside tensors), checked every step.
+    check_against_reference(cls, hp, device, LONG_STEPS, LONG_GRAD_SCALES)
+
+
+@pytest.mark.parametrize("cls,hp", CASES, ids=CASE_IDS)
+def test_new_optimizers_match_reference_in_float64(cls, hp, device):
+    # float64 all the way: the same numbers as the reference to a few float64 roundings.
+    shapes = [(7,), (33, 5), (0,), (1031,)]
+    params0 = [x.astype(np.float64) for x in make_params(shapes)]
+    grads = [[g.astype(np.float64) for g in step] for step in make_grads(shapes,
+                                                                         steps=LONG_STEPS)]
+    ps = leaves(params0, device)
+    opt = cls(ps, **hp)
+    fg_run(opt, ps, grads)
+    refs, ref_states = list(params0), [{} for _ in ps]
+    for step_grads in grads:
+        refs = [REFERENCES[cls](r, g, st, **hp) for r, g, st in zip(refs, step_grads, ref_states)]
+    for i, (p, ref) in enumerate(zip(ps, refs)):
+        assert p.dtype == fg.float64
+        assert_close(to_numpy(p), ref, rtol=1e-12, atol=1e-12, what=f"param {i}")
+    check_new_state(opt, ps, ref_states, 1e-12)
+
+
+def test_new_optimizers_default_hyperparameters_are_torchs():
+    p = _p()
+    defaults = {cls: cls([p]).defaults for cls in REFERENCES}
+    assert defaults[RMSprop] == dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
+                                     momentum=0.0, centered=False, maximize=False)
+    assert defaults[Adagrad] == dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                                     initial_accumulator_value=0.0, eps=1e-10, maximize=False)
+    assert defaults[Adadelta] == dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0,
+                                      maximize=False)
+    assert defaults[Adamax] == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                                    maximize=False)
+    assert defaults[NAdam] == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                                   momentum_decay=4e-3, decoupled_weight_decay=False,
+                                   maximize=False)
+    assert defaults[RAdam] == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                                   decoupled_weight_decay=False, maximize=False)
+
+
+def test_rmsprop_adds_the_buffers_an_option_turned_on_later_needs():
+    # torch keeps momentum_buffer and grad_avg only with momentum > 0 and centered; a group
+    # switched to them later starts those buffers at zero, its square_avg kept.
+    x = make_params([(33,)])
+    grads = make_grads([(33,)], steps=2)
+    p = leaves(x)[0]
+    opt = RMSprop([p], lr=0.01)
+    fg_run(opt, [p], grads[:1])
+    assert set(opt.state[p]) == {"step", "square_avg"}
+    opt.param_groups[0].update(momentum=0.9, centered=True)
+    fg_run(opt, [p], grads[1:])
+    st = {}
+    ref = x[0].astype(np.float64)
+    ref = rmsprop_ref_step(ref, grads[0][0].astype(np.float64), st, lr=0.01)
+    ref = rmsprop_ref_step(ref, grads[1][0].astype(np.float64), st, lr=0.01, momentum=0.9,
+                           centered=True)
+    assert_close(to_numpy(p), ref, rtol=RTOL, what="param")
+    check_new_state(opt, [p], [st], RTOL)
+
+
+@pytest.mark.parametrize("changes, error", [
+    ({"mu_product": 1.5}, r"expected mu_product, a number in \[0, 1\], got 1.5"),
+    ({"mu_product": "0.5"}, r"expected mu_product, a number in \[0, 1\], got '0.5'"),
+    ({"mu_product": None}, r"missing \['mu_product'\]")], ids=["above-one", "string", "missing"])
+def test_nadam_load_state_dict_checks_mu_product(changes, error):
+    p = leaves(make_params([(3,)]))[0]
+    opt = NAdam([p])
+    state = {"step": 2, "mu_product": 0.5, "exp_avg": fg.zeros(3), "exp_avg_sq": fg.zeros(3)}
+    state.update(changes)
+    state = {k: v for k, v in state.items() if v is not None}
+    sd = dict(opt.state_dict(), state={0: state})
+    with pytest.raises(ValueError, match=rf"^\[NAdam.load_state_dict\] state of parameter 0: "
+                                         rf"{error}"):
+        opt.load_state_dict(sd)
+    assert opt.state == {}
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda p, g: _C._rmsprop_step([p], [g], [], [], [], lr=0.1, alpha=0.9, eps=1e-8,
+                                   weight_decay=0.0, momentum=0.0, centered=False,
+                                   maximize=False),
+     r"\[rmsprop_step\] expected 1 square_avgs"),
+    (lambda p, g: _C._rmsprop_step([p], [g], [fg.zeros(3)], [], [], lr=0.1, alpha=0.9,
+                                   eps=1e-8, weight_decay=0.0, momentum=0.9, centered=False,
+                                   maximize=False),
+     r"\[rmsprop_step\] expected 1 momentum_buffers"),
+    (lambda p, g: _C._adagrad_step([p], [g], [fg.zeros(4)], [1], lr=0.1, lr_decay=0.0,
+                                   weight_decay=0.0, eps=1e-10, maximize=False),
+     r"\[adagrad_step\] expected sums\[0\] of shape"),
+    (lambda p, g: _C._adamax_step([p], [g], [fg.zeros(3)], [fg.zeros(3)], [0], lr=0.1,
+                                  beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+                                  maximize=False),
+     r"\[adamax_step\] expected step counts >= 1"),
+    (lambda p, g: _C._nadam_step([p], [g], [fg.zeros(3)], [fg.zeros(3)], [1], [2.0], lr=0.1,
+                                 beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+                                 momentum_decay=4e-3, maximize=False,
+                                 decoupled_weight_decay=False),
+     r"\[nadam_step\] expected mu_products in \[0, 1\]"),
+    (lambda p, g: _C._radam_step([p], [g], [fg.zeros(3, dtype=fg.float64)], [fg.zeros(3)],
+                                 [1], lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8,
+                                 weight_decay=0.0, maximize=False,
+                                 decoupled_weight_decay=False),
+     r"\[radam_step\] expected exp_avgs\[0\] of its parameter's dtype"),
+], ids=["rmsprop-no-square-avgs", "rmsprop-momentum-without-buffers", "adagrad-wrong-shape",
+        "adamax-step-zero", "nadam-mu-product", "radam-wrong-dtype"])
+def test_new_kernels_reject_bad_buffers_before_touching_anything(call, message):
+    p = fg.ones(3)
+    with pytest.raises((ValueError, TypeError), match=message):
+        call(p, fg.ones(3))
+    np.testing.assert_array_equal(to_numpy(p), np.ones(3, np.float32))
+
+
+@pytest.mark.parametrize("cls", list(REFERENCES))
+def test_new_optimizers_skip_params_without_grad_and_count_steps_each(cls):
+    x = make_params([(7,), (5,)])
+    grads = make_grads([(7,), (5,)], steps=3)
+    grads = [[g0, g1 if k == 2 else None] for k, (g0, g1) in enumerate(grads)]
+    ps = leaves(x)
+    opt = cls(ps)
+    fg_run(opt, ps, grads)
+    assert opt.state[ps[0]]["step"] == 3 and opt.state[ps[1]]["step"] == 1
+    refs, states = [x[0].astype(np.float64), x[1].astype(np.float64)], [{}, {}]
+    for step_grads in grads:
+        for i, g in enumerate(step_grads):
+            if g is not None:
+                refs[i] = REFERENCES[cls](refs[i], g.astype(np.float64), states[i])
+    assert_params(ps, refs)

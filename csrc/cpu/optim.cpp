@@ -97,6 +97,29 @@ void adam_step(T* const* params, T* const* exp_avgs, T* const* exp_avg_sqs,
   });
 }
 
+// ---- RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam (optim_kernels.h) -----------------
+
+// p, grad, a, b, c (n): elements [begin, end) of one tensor; a, b, c null where unused.
+template <typename Update, typename T>
+FG_SIMD static void update_range(const Update update, T* p, const T* grad, T* a, T* b, T* c,
+                                 int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) update(i, p, grad, a, b, c);
+}
+
+// updates[i] over every element of tensor i of the group, with its up to three state buffers
+// (an array of them, or null where the optimizer has fewer).
+template <typename Update, typename T>
+static void for_each_element(const char*, const Update* updates, T* const* params,
+                             const T* const* grads, T* const* a, T* const* b, T* const* c,
+                             const int64_t* sizes, int64_t count) {
+  for_each_tensor_range(sizes, count, [&](int64_t i, int64_t begin, int64_t end) {
+    update_range(updates[i], params[i], grads[i], a ? a[i] : nullptr, b ? b[i] : nullptr,
+                 c ? c[i] : nullptr, begin, end);
+  });
+}
+
+#include "optim_kernels.h"
+
 FG_INSTANTIATE_OPTIM()
 
 }  // namespace fg::cpu

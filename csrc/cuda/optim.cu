@@ -1,6 +1,8 @@
 // Fused optimizer updates on the GPU: a multi-tensor launch per chunk of up to 32 tensors
-// of a group, each block updating one 4096-element slice of one tensor. The element math is
-// csrc/optim_math.h, the same code the CPU loops (csrc/cpu/optim.cpp) run.
+// of a group (fewer for large scalars), each block updating one 4096-element slice of one
+// tensor. The element math is csrc/optim_math.h, the same code the CPU loops
+// (csrc/cpu/optim.cpp) run.
+#include <algorithm>
 #include <vector>
 
 #include "cuda/launch.cuh"
@@ -10,21 +12,28 @@
 namespace fg::cuda {
 namespace {
 
-constexpr int kMaxTensors = 32;  // per launch: the arguments stay under 4 KiB
 constexpr int64_t kSliceElements = 4096;
+
+// Tensors per launch: 32, fewer where an optimizer's scalars are large (NAdam's and RAdam's
+// in double), so that the kernel's arguments stay under 4 KiB, the limit before CUDA 12.1.
+template <typename T, typename Scalars>
+constexpr int kTensorsPerLaunch = static_cast<int>(std::min<size_t>(
+    32, (4096 - 2 * sizeof(int64_t)) / (5 * sizeof(T*) + 2 * sizeof(int64_t) + sizeof(Scalars))));
 
 // The tensors of one launch, by value in the kernel's arguments. first_block[t] is the
 // first block of tensor t; block b works on the tensor whose range holds it.
 template <typename T, typename Scalars>
 struct TensorList {
-  T* params[kMaxTensors];
-  T* buffers[kMaxTensors];   // momentum (SGD) or exp_avg (Adam); null when unused
-  T* buffers2[kMaxTensors];  // exp_avg_sq (Adam)
-  T* buffers3[kMaxTensors];  // max_exp_avg_sq (Adam with amsgrad)
-  const T* grads[kMaxTensors];
-  int64_t sizes[kMaxTensors];
-  int64_t first_block[kMaxTensors + 1];
-  Scalars scalars[kMaxTensors];
+  static constexpr int kCapacity = kTensorsPerLaunch<T, Scalars>;
+  T* params[kCapacity];
+  T* buffers[kCapacity];   // momentum (SGD) or exp_avg (Adam); null when unused
+  T* buffers2[kCapacity];  // exp_avg_sq (Adam)
+  T* buffers3[kCapacity];  // max_exp_avg_sq (Adam with amsgrad)
+  // (the other optimizers: their state buffers a, b, c of optim_math.h's updates)
+  const T* grads[kCapacity];
+  int64_t sizes[kCapacity];
+  int64_t first_block[kCapacity + 1];
+  Scalars scalars[kCapacity];
   int count;
 };
 
@@ -38,14 +47,15 @@ __global__ void multi_tensor_kernel(List list, Update update) {
   for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) update(list, t, i);
 }
 
-// Launches `update` over tensors [0, count), kMaxTensors at a time; fill(list, slot, i)
+// Launches `update` over tensors [0, count), List::kCapacity at a time; fill(list, slot, i)
 // puts tensor i in slot `slot` of a list.
 template <typename List, typename Fill, typename Update>
 void for_each_chunk(const char* name, const int64_t* sizes, int64_t count, Fill fill,
                     Update update) {
-  for (int64_t first = 0; first < count; first += kMaxTensors) {
+  static_assert(sizeof(List) <= 4096, "a launch's tensor list must fit in 4 KiB of arguments");
+  for (int64_t first = 0; first < count; first += List::kCapacity) {
     List list{};
-    list.count = static_cast<int>(std::min<int64_t>(kMaxTensors, count - first));
+    list.count = static_cast<int>(std::min<int64_t>(List::kCapacity, count - first));
     int64_t blocks = 0;
     for (int slot = 0; slot < list.count; ++slot) {
       fill(list, slot, first + slot);
@@ -110,6 +120,31 @@ void adam_step(T* const* params, T* const* exp_avgs, T* const* exp_avg_sqs,
                              static_cast<T*>(nullptr), list.grads[t][i], list.scalars[t]);
       });
 }
+
+// updates[i] over every element of tensor i of the group, with its up to three state buffers
+// (an array of them, or null where the optimizer has fewer).
+template <typename Update, typename T>
+void for_each_element(const char* name, const Update* updates, T* const* params,
+                      const T* const* grads, T* const* a, T* const* b, T* const* c,
+                      const int64_t* sizes, int64_t count) {
+  using List = TensorList<T, Update>;
+  for_each_chunk<List>(
+      name, sizes, count,
+      [&](List& list, int slot, int64_t i) {
+        list.params[slot] = params[i];
+        list.buffers[slot] = a ? a[i] : nullptr;
+        list.buffers2[slot] = b ? b[i] : nullptr;
+        list.buffers3[slot] = c ? c[i] : nullptr;
+        list.grads[slot] = grads[i];
+        list.scalars[slot] = updates[i];
+      },
+      [] __device__(const List& list, int t, int64_t i) {
+        list.scalars[t](i, list.params[t], list.grads[t], list.buffers[t], list.buffers2[t],
+                        list.buffers3[t]);
+      });
+}
+
+#include "optim_kernels.h"
 
 FG_INSTANTIATE_OPTIM()
 

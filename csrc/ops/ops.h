@@ -283,6 +283,31 @@ void adam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& gra
                const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
                const std::vector<Tensor>& max_exp_avg_sqs, const std::vector<int64_t>& steps,
                const AdamOptions& options);
+// The state buffers are updated in place; steps[i] as adam_step's. RMSprop reads
+// momentum_buffers only with momentum > 0 and grad_avgs only when centered.
+void rmsprop_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                  const std::vector<Tensor>& square_avgs,
+                  const std::vector<Tensor>& momentum_buffers,
+                  const std::vector<Tensor>& grad_avgs, const RmspropOptions& options);
+void adagrad_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                  const std::vector<Tensor>& sums, const std::vector<int64_t>& steps,
+                  const AdagradOptions& options);
+void adadelta_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                   const std::vector<Tensor>& square_avgs, const std::vector<Tensor>& acc_deltas,
+                   const AdadeltaOptions& options);
+void adamax_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                 const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_infs,
+                 const std::vector<int64_t>& steps, const AdamaxOptions& options);
+// mu_products: each parameter's product of momentum coefficients before this step; returns
+// them with this step's included.
+std::vector<double> nadam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                               const std::vector<Tensor>& exp_avgs,
+                               const std::vector<Tensor>& exp_avg_sqs,
+                               const std::vector<int64_t>& steps,
+                               std::vector<double> mu_products, const NadamOptions& options);
+void radam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
+                const std::vector<int64_t>& steps, const RadamOptions& options);
 
 // ---- autograd entry ----
 void backward(const Tensor& root, const Tensor& gradient, bool retain_graph);

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "kernels.h"
 #include "ops/ops.h"
+#include "optim_math.h"
 
 namespace fg::ops {
 
@@ -124,6 +125,139 @@ void adam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& gra
     FG_LAUNCH(adam_step, params[0].device(), pointers<T>(params).data(),
               pointers<T>(exp_avgs).data(), pointers<T>(exp_avg_sqs).data(),
               options.amsgrad ? pointers<T>(max_exp_avg_sqs).data() : nullptr,
+              pointers<const T>(grads).data(), steps.data(), options, sizes(params).data(),
+              int64_t(params.size()));
+  });
+}
+
+// ---- RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam -------------------------------------
+
+// One state buffer per parameter, by name for the errors; tensors null where the options
+// leave it unused.
+struct NamedState {
+  const char* name;
+  const std::vector<Tensor>* tensors;
+};
+
+// Checks a group (the parameters, their gradients, each state in use like its parameter and,
+// when given, one step count >= 1 per parameter), then marks what the update writes as
+// changed. Returns whether there is anything to update.
+static bool prepare_group(const char* op, const std::vector<Tensor>& params,
+                          const std::vector<Tensor>& grads, std::initializer_list<NamedState> state,
+                          const std::vector<int64_t>* steps) {
+  check_params(params, op);
+  check_like_params(params, grads, op, "grads");
+  for (const NamedState& s : state)
+    if (s.tensors) check_like_params(params, *s.tensors, op, s.name);
+  if (steps) {
+    FG_CHECK(steps->size() == params.size(), ValueError,
+             "[" << op << "] expected " << params.size() << " step counts, got " << steps->size());
+    for (int64_t step : *steps)
+      FG_CHECK(step >= 1, ValueError, "[" << op << "] expected step counts >= 1, got " << step);
+  }
+  bump_versions({&params});
+  for (const NamedState& s : state)
+    if (s.tensors) bump_versions({s.tensors});
+  return !params.empty();
+}
+
+void rmsprop_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                  const std::vector<Tensor>& square_avgs,
+                  const std::vector<Tensor>& momentum_buffers,
+                  const std::vector<Tensor>& grad_avgs, const RmspropOptions& options) {
+  bool momentum = options.momentum > 0.0;
+  if (!prepare_group("rmsprop_step", params, grads,
+                     {{"square_avgs", &square_avgs},
+                      {"momentum_buffers", momentum ? &momentum_buffers : nullptr},
+                      {"grad_avgs", options.centered ? &grad_avgs : nullptr}},
+                     nullptr))
+    return;
+  dispatch_floating(params[0].dtype(), "rmsprop_step", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    FG_LAUNCH(rmsprop_step, params[0].device(), pointers<T>(params).data(),
+              pointers<T>(square_avgs).data(), pointers<T>(momentum_buffers).data(),
+              pointers<T>(grad_avgs).data(), pointers<const T>(grads).data(), options,
+              sizes(params).data(), int64_t(params.size()));
+  });
+}
+
+void adagrad_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                  const std::vector<Tensor>& sums, const std::vector<int64_t>& steps,
+                  const AdagradOptions& options) {
+  if (!prepare_group("adagrad_step", params, grads, {{"sums", &sums}}, &steps)) return;
+  dispatch_floating(params[0].dtype(), "adagrad_step", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    FG_LAUNCH(adagrad_step, params[0].device(), pointers<T>(params).data(),
+              pointers<T>(sums).data(), pointers<const T>(grads).data(), steps.data(), options,
+              sizes(params).data(), int64_t(params.size()));
+  });
+}
+
+void adadelta_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                   const std::vector<Tensor>& square_avgs, const std::vector<Tensor>& acc_deltas,
+                   const AdadeltaOptions& options) {
+  if (!prepare_group("adadelta_step", params, grads,
+                     {{"square_avgs", &square_avgs}, {"acc_deltas", &acc_deltas}}, nullptr))
+    return;
+  dispatch_floating(params[0].dtype(), "adadelta_step", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    FG_LAUNCH(adadelta_step, params[0].device(), pointers<T>(params).data(),
+              pointers<T>(square_avgs).data(), pointers<T>(acc_deltas).data(),
+              pointers<const T>(grads).data(), options, sizes(params).data(),
+              int64_t(params.size()));
+  });
+}
+
+void adamax_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                 const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_infs,
+                 const std::vector<int64_t>& steps, const AdamaxOptions& options) {
+  if (!prepare_group("adamax_step", params, grads,
+                     {{"exp_avgs", &exp_avgs}, {"exp_infs", &exp_infs}}, &steps))
+    return;
+  dispatch_floating(params[0].dtype(), "adamax_step", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    FG_LAUNCH(adamax_step, params[0].device(), pointers<T>(params).data(),
+              pointers<T>(exp_avgs).data(), pointers<T>(exp_infs).data(),
+              pointers<const T>(grads).data(), steps.data(), options, sizes(params).data(),
+              int64_t(params.size()));
+  });
+}
+
+std::vector<double> nadam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                               const std::vector<Tensor>& exp_avgs,
+                               const std::vector<Tensor>& exp_avg_sqs,
+                               const std::vector<int64_t>& steps,
+                               std::vector<double> mu_products, const NadamOptions& options) {
+  FG_CHECK(mu_products.size() == params.size(), ValueError,
+           "[nadam_step] expected " << params.size() << " mu_products, got "
+                                    << mu_products.size());
+  for (double mu_product : mu_products)
+    FG_CHECK(mu_product >= 0.0 && mu_product <= 1.0, ValueError,
+             "[nadam_step] expected mu_products in [0, 1], got " << mu_product);
+  if (!prepare_group("nadam_step", params, grads,
+                     {{"exp_avgs", &exp_avgs}, {"exp_avg_sqs", &exp_avg_sqs}}, &steps))
+    return mu_products;
+  for (size_t i = 0; i < params.size(); ++i) mu_products[i] *= nadam_mu(options, steps[i]);
+  dispatch_floating(params[0].dtype(), "nadam_step", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    FG_LAUNCH(nadam_step, params[0].device(), pointers<T>(params).data(),
+              pointers<T>(exp_avgs).data(), pointers<T>(exp_avg_sqs).data(),
+              pointers<const T>(grads).data(), steps.data(), mu_products.data(), options,
+              sizes(params).data(), int64_t(params.size()));
+  });
+  return mu_products;
+}
+
+void radam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
+                const std::vector<int64_t>& steps, const RadamOptions& options) {
+  if (!prepare_group("radam_step", params, grads,
+                     {{"exp_avgs", &exp_avgs}, {"exp_avg_sqs", &exp_avg_sqs}}, &steps))
+    return;
+  dispatch_floating(params[0].dtype(), "radam_step", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    FG_LAUNCH(radam_step, params[0].device(), pointers<T>(params).data(),
+              pointers<T>(exp_avgs).data(), pointers<T>(exp_avg_sqs).data(),
               pointers<const T>(grads).data(), steps.data(), options, sizes(params).data(),
               int64_t(params.size()));
   });

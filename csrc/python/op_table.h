@@ -313,3 +313,28 @@ FG_OP(_adam_step, adam_step_op,
        "lr"_a, "beta1"_a, "beta2"_a, "eps"_a, "weight_decay"_a, "amsgrad"_a, "maximize"_a,
        "decoupled_weight_decay"_a),
       0)
+FG_OP(_rmsprop_step, rmsprop_step_op,
+      ("params"_a, "grads"_a, "square_avgs"_a, "momentum_buffers"_a, "grad_avgs"_a, "lr"_a,
+       "alpha"_a, "eps"_a, "weight_decay"_a, "momentum"_a, "centered"_a, "maximize"_a),
+      0)
+FG_OP(_adagrad_step, adagrad_step_op,
+      ("params"_a, "grads"_a, "sums"_a, "steps"_a, "lr"_a, "lr_decay"_a, "weight_decay"_a,
+       "eps"_a, "maximize"_a),
+      0)
+FG_OP(_adadelta_step, adadelta_step_op,
+      ("params"_a, "grads"_a, "square_avgs"_a, "acc_deltas"_a, "lr"_a, "rho"_a, "eps"_a,
+       "weight_decay"_a, "maximize"_a),
+      0)
+FG_OP(_adamax_step, adamax_step_op,
+      ("params"_a, "grads"_a, "exp_avgs"_a, "exp_infs"_a, "steps"_a, "lr"_a, "beta1"_a,
+       "beta2"_a, "eps"_a, "weight_decay"_a, "maximize"_a),
+      0)
+FG_OP(_nadam_step, nadam_step_op,
+      ("params"_a, "grads"_a, "exp_avgs"_a, "exp_avg_sqs"_a, "steps"_a, "mu_products"_a, "lr"_a,
+       "beta1"_a, "beta2"_a, "eps"_a, "weight_decay"_a, "momentum_decay"_a, "maximize"_a,
+       "decoupled_weight_decay"_a),
+      0)
+FG_OP(_radam_step, radam_step_op,
+      ("params"_a, "grads"_a, "exp_avgs"_a, "exp_avg_sqs"_a, "steps"_a, "lr"_a, "beta1"_a,
+       "beta2"_a, "eps"_a, "weight_decay"_a, "maximize"_a, "decoupled_weight_decay"_a),
+      0)

@@ -579,6 +579,62 @@ void adam_step_op(const std::vector<Tensor>& params, const std::vector<Tensor>& 
                  {lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay});
 }
 
+// The optimizer steps below update in place with the GIL released; the Python optimizers
+// check the hyperparameters first.
+void rmsprop_step_op(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                     const std::vector<Tensor>& square_avgs,
+                     const std::vector<Tensor>& momentum_buffers,
+                     const std::vector<Tensor>& grad_avgs, double lr, double alpha, double eps,
+                     double weight_decay, double momentum, bool centered, bool maximize) {
+  py::gil_scoped_release no_gil;
+  ops::rmsprop_step(params, grads, square_avgs, momentum_buffers, grad_avgs,
+                    {lr, alpha, eps, weight_decay, momentum, centered, maximize});
+}
+void adagrad_step_op(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                     const std::vector<Tensor>& sums, const std::vector<int64_t>& steps,
+                     double lr, double lr_decay, double weight_decay, double eps, bool maximize) {
+  py::gil_scoped_release no_gil;
+  ops::adagrad_step(params, grads, sums, steps, {lr, lr_decay, weight_decay, eps, maximize});
+}
+void adadelta_step_op(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                      const std::vector<Tensor>& square_avgs,
+                      const std::vector<Tensor>& acc_deltas, double lr, double rho, double eps,
+                      double weight_decay, bool maximize) {
+  py::gil_scoped_release no_gil;
+  ops::adadelta_step(params, grads, square_avgs, acc_deltas,
+                     {lr, rho, eps, weight_decay, maximize});
+}
+void adamax_step_op(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                    const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_infs,
+                    const std::vector<int64_t>& steps, double lr, double beta1, double beta2,
+                    double eps, double weight_decay, bool maximize) {
+  py::gil_scoped_release no_gil;
+  ops::adamax_step(params, grads, exp_avgs, exp_infs, steps,
+                   {lr, beta1, beta2, eps, weight_decay, maximize});
+}
+std::vector<double> nadam_step_op(const std::vector<Tensor>& params,
+                                  const std::vector<Tensor>& grads,
+                                  const std::vector<Tensor>& exp_avgs,
+                                  const std::vector<Tensor>& exp_avg_sqs,
+                                  const std::vector<int64_t>& steps,
+                                  const std::vector<double>& mu_products, double lr, double beta1,
+                                  double beta2, double eps, double weight_decay,
+                                  double momentum_decay, bool maximize,
+                                  bool decoupled_weight_decay) {
+  py::gil_scoped_release no_gil;
+  return ops::nadam_step(params, grads, exp_avgs, exp_avg_sqs, steps, mu_products,
+                         {lr, beta1, beta2, eps, weight_decay, momentum_decay, maximize,
+                          decoupled_weight_decay});
+}
+void radam_step_op(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                   const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
+                   const std::vector<int64_t>& steps, double lr, double beta1, double beta2,
+                   double eps, double weight_decay, bool maximize, bool decoupled_weight_decay) {
+  py::gil_scoped_release no_gil;
+  ops::radam_step(params, grads, exp_avgs, exp_avg_sqs, steps,
+                  {lr, beta1, beta2, eps, weight_decay, maximize, decoupled_weight_decay});
+}
+
 // ---- the table's expansion ----
 // Where an op goes besides forgegrad._C (the `where` column of op_table.h).
 constexpr int kMethod = 1, kForgegrad = 2, kFunctional = 4, kInPlace = 8;

@@ -644,7 +644,7 @@ void check_lines_and_losses() {
   });
 }
 
-// Both optimizers over a group with more tensors than a launch takes and empty ones: the
+// Every optimizer over a group with more tensors than a launch takes and empty ones: the
 // CPU loop and the multi-tensor kernels run the same element math, so the same bits.
 void check_optimizers() {
   std::vector<int64_t> sizes;
@@ -654,13 +654,15 @@ void check_optimizers() {
   for (int64_t size : sizes) total += size;
   std::vector<float> grads = random_values(total), start = random_values(total);
   std::vector<float> start_v = random_values(total, 0.0f, 1.0f);
-  // Runs `step` on copies of the state laid out as one array; the result holds p, then each
-  // buffer, one after another.
-  auto run = [&](int buffers, auto step) {
-    return [&, buffers, step](bool gpu, float* result) {
+  std::vector<float> start_small = random_values(total, -0.1f, 0.1f);
+  // Runs `step` on copies of the state laid out as one array, p from `start` and buffer b
+  // from starts[b - 1]; the result holds p, then each buffer, one after another.
+  auto run = [&](std::vector<const std::vector<float>*> starts, auto step) {
+    return [&, starts, step](bool gpu, float* result) {
+      const int buffers = static_cast<int>(starts.size());
       std::vector<std::vector<float>> state(buffers + 1);
       state[0] = start;
-      for (int b = 1; b <= buffers; ++b) state[b] = b == 1 ? start : start_v;
+      for (int b = 1; b <= buffers; ++b) state[b] = *starts[b - 1];
       std::vector<std::vector<float*>> pointers(buffers + 1);
       std::vector<const float*> grad_pointers;
       int64_t at = 0;
@@ -679,7 +681,8 @@ void check_optimizers() {
   for (bool nesterov : {false, true}) {
     fg::SgdOptions options{0.1, 0.9, nesterov ? 0.0 : 0.2, 0.01, nesterov, false};
     expect_parity<float>(std::string("sgd_step nesterov ") + (nesterov ? "on" : "off"), 2 * total,
-                         kExact, run(1, [&](bool gpu, auto& p, const std::vector<const float*>& g) {
+                         kExact,
+                         run({&start}, [&](bool gpu, auto& p, const std::vector<const float*>& g) {
                            FG_EITHER(gpu, sgd_step, p[0].data(), p[1].data(), g.data(), fresh.get(),
                                      options, sizes.data(), count);
                          }));
@@ -692,11 +695,64 @@ void check_optimizers() {
       expect_parity<float>(
           "adam_step decoupled " + std::to_string(decoupled) + " amsgrad " +
               std::to_string(amsgrad),
-          4 * total, kExact, run(3, [&](bool gpu, auto& p, const std::vector<const float*>& g) {
-            FG_EITHER(gpu, adam_step, p[0].data(), p[1].data(), p[2].data(), p[3].data(), g.data(),
-                      steps.data(), options, sizes.data(), count);
+          4 * total, kExact,
+          run({&start, &start_v, &start_v},
+              [&](bool gpu, auto& p, const std::vector<const float*>& g) {
+                FG_EITHER(gpu, adam_step, p[0].data(), p[1].data(), p[2].data(), p[3].data(),
+                          g.data(), steps.data(), options, sizes.data(), count);
+              }));
+    }
+  // Step counts 3 to 11, on both sides of RAdam's rho_t > 5 (from step 6 with beta2 0.999).
+  for (int64_t t = 0; t < count; ++t) steps[t] = 3 + 2 * (t % 5);
+  using Pointers = std::vector<std::vector<float*>>;
+  using Grads = std::vector<const float*>;
+  for (bool centered : {false, true})
+    for (double momentum : {0.0, 0.9}) {
+      fg::RmspropOptions options{0.01, 0.99, 1e-8, 0.05, momentum, centered, centered};
+      expect_parity<float>(
+          "rmsprop_step centered " + std::to_string(centered) + " momentum " +
+              std::to_string(momentum),
+          4 * total, kExact,
+          run({&start_v, &start, &start_small}, [&](bool gpu, Pointers& p, const Grads& g) {
+            FG_EITHER(gpu, rmsprop_step, p[0].data(), p[1].data(), p[2].data(), p[3].data(),
+                      g.data(), options, sizes.data(), count);
           }));
     }
+  fg::AdagradOptions adagrad{0.1, 0.01, 0.05, 1e-10, true};
+  expect_parity<float>("adagrad_step", 2 * total, kExact,
+                       run({&start_v}, [&](bool gpu, Pointers& p, const Grads& g) {
+                         FG_EITHER(gpu, adagrad_step, p[0].data(), p[1].data(), g.data(),
+                                   steps.data(), adagrad, sizes.data(), count);
+                       }));
+  fg::AdadeltaOptions adadelta{1.0, 0.9, 1e-6, 0.05, false};
+  expect_parity<float>("adadelta_step", 3 * total, kExact,
+                       run({&start_v, &start_v}, [&](bool gpu, Pointers& p, const Grads& g) {
+                         FG_EITHER(gpu, adadelta_step, p[0].data(), p[1].data(), p[2].data(),
+                                   g.data(), adadelta, sizes.data(), count);
+                       }));
+  fg::AdamaxOptions adamax{2e-3, 0.9, 0.999, 1e-8, 0.05, true};
+  expect_parity<float>("adamax_step", 3 * total, kExact,
+                       run({&start, &start_v}, [&](bool gpu, Pointers& p, const Grads& g) {
+                         FG_EITHER(gpu, adamax_step, p[0].data(), p[1].data(), p[2].data(),
+                                   g.data(), steps.data(), adamax, sizes.data(), count);
+                       }));
+  std::vector<double> mu_products(count);
+  for (int64_t t = 0; t < count; ++t) mu_products[t] = std::pow(0.9, double(steps[t])) * 0.6;
+  for (bool decoupled : {false, true}) {
+    fg::NadamOptions nadam{2e-3, 0.9, 0.999, 1e-8, 0.05, 4e-3, !decoupled, decoupled};
+    expect_parity<float>("nadam_step decoupled " + std::to_string(decoupled), 3 * total, kExact,
+                         run({&start, &start_v}, [&](bool gpu, Pointers& p, const Grads& g) {
+                           FG_EITHER(gpu, nadam_step, p[0].data(), p[1].data(), p[2].data(),
+                                     g.data(), steps.data(), mu_products.data(), nadam,
+                                     sizes.data(), count);
+                         }));
+    fg::RadamOptions radam{1e-3, 0.9, 0.999, 1e-8, 0.05, !decoupled, decoupled};
+    expect_parity<float>("radam_step decoupled " + std::to_string(decoupled), 3 * total, kExact,
+                         run({&start, &start_v}, [&](bool gpu, Pointers& p, const Grads& g) {
+                           FG_EITHER(gpu, radam_step, p[0].data(), p[1].data(), p[2].data(),
+                                     g.data(), steps.data(), radam, sizes.data(), count);
+                         }));
+  }
 }
 
 // ---- integers: wrap-around arithmetic, comparisons, int64 sums, max ---------------------------

@@ -1,8 +1,8 @@
-"""Adam and AdamW, as ``torch.optim.Adam`` and ``torch.optim.AdamW`` (their documented
-formulas, one fused kernel call per group)."""
+"""Adam and its variants AdamW, Adamax, NAdam and RAdam, as ``torch.optim``'s (their
+documented formulas, one fused kernel call per group)."""
 from .. import _C
-from .. import creation
-from .optimizer import Optimizer, check_flag, check_number
+from .._checks import is_real
+from .optimizer import Optimizer, check_hyperparameters
 
 
 class Adam(Optimizer):
@@ -21,30 +21,15 @@ class Adam(Optimizer):
                                       amsgrad=amsgrad, maximize=maximize))
 
     def _check_group(self, group):
-        for key in ("lr", "eps", "weight_decay"):
-            check_number(self, group, key)
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"[{self._name}] betas must be a pair of numbers, got {betas!r}")
-        for i, beta in enumerate(betas):
-            check_number(self, {f"betas[{i}]": beta}, f"betas[{i}]", 0.0, 1.0,
-                         high_inclusive=False)
-        group["betas"] = tuple(betas)
-        for key in ("amsgrad", "maximize"):
-            check_flag(self, group, key)
+        check_hyperparameters(self, group, ("lr", "eps", "weight_decay"), ("amsgrad", "maximize"),
+                              betas=True)
 
     def _update(self, group, params):
         amsgrad = group["amsgrad"]
-        # The new state is built aside and stored only after the kernel ran, so an
-        # interrupted step leaves no step count advanced without its update.
-        states = []
-        for p in params:
-            state = dict(self.state.get(p) or {"step": 0, "exp_avg": creation.zeros_like(p),
-                                               "exp_avg_sq": creation.zeros_like(p)})
-            if amsgrad and state.get("max_exp_avg_sq") is None:
-                state["max_exp_avg_sq"] = creation.zeros_like(p)
-            state["step"] += 1
-            states.append(state)
+        buffers = {"exp_avg": 0.0, "exp_avg_sq": 0.0}
+        if amsgrad:
+            buffers["max_exp_avg_sq"] = 0.0
+        states = self._next_states(params, buffers)
         beta1, beta2 = group["betas"]
         _C._adam_step(params, [p.grad for p in params], [s["exp_avg"] for s in states],
                       [s["exp_avg_sq"] for s in states],
@@ -53,8 +38,7 @@ class Adam(Optimizer):
                       eps=group["eps"], weight_decay=group["weight_decay"], amsgrad=amsgrad,
                       maximize=group["maximize"],
                       decoupled_weight_decay=self._decoupled_weight_decay)
-        for p, state in zip(params, states):
-            self.state[p] = state
+        self.state.update(zip(params, states))
 
 
 class AdamW(Adam):
@@ -66,3 +50,112 @@ class AdamW(Adam):
                  amsgrad=False, *, maximize=False):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, maximize=maximize)
+
+
+
+def _kernel_lists(params, states, *keys):
+    """The lists a fused step takes after the parameters: their gradients, each state buffer
+    named in ``keys``, and the step counts."""
+    return ([p.grad for p in params], *([s[key] for s in states] for key in keys),
+            [s["step"] for s in states])
+
+
+def _adam_hyperparameters(group, *keys):
+    """The hyperparameters every Adam variant's kernel takes, and those named in ``keys``."""
+    beta1, beta2 = group["betas"]
+    return dict(lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                weight_decay=group["weight_decay"], maximize=group["maximize"],
+                **{key: group[key] for key in keys})
+
+
+class Adamax(Optimizer):
+    """g = grad + weight_decay * p;  m = b1 m + (1 - b1) g;  u = max(b2 u, |g| + eps);
+    p = p - lr / (1 - b1^t) * m / u."""
+
+    _state_keys = ("step", "exp_avg", "exp_inf")
+    _buffer_keys = ("exp_avg", "exp_inf")
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *,
+                 maximize=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      maximize=maximize))
+
+    def _check_group(self, group):
+        check_hyperparameters(self, group, ("lr", "eps", "weight_decay"), ("maximize",),
+                              betas=True)
+
+    def _update(self, group, params):
+        states = self._next_states(params, {"exp_avg": 0.0, "exp_inf": 0.0})
+        _C._adamax_step(params, *_kernel_lists(params, states, "exp_avg", "exp_inf"),
+                        **_adam_hyperparameters(group))
+        self.state.update(zip(params, states))
+
+
+class NAdam(Optimizer):
+    """Adam with Nesterov momentum, whose coefficient warms up:
+    mu_t = b1 (1 - 0.96^(t momentum_decay) / 2);
+    g = grad + weight_decay * p (or p = p (1 - lr weight_decay) with decoupled_weight_decay);
+    m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  denom = sqrt(v / (1 - b2^t)) + eps;
+    p = p - lr (1 - mu_t) / (1 - mu_1...mu_t) g / denom
+          - lr mu_{t+1} / (1 - mu_1...mu_{t+1}) m / denom.
+    The state's "mu_product" (mu_1...mu_t) is a float (a 0-d tensor in torch)."""
+
+    _state_keys = ("step", "mu_product", "exp_avg", "exp_avg_sq")
+    _buffer_keys = ("exp_avg", "exp_avg_sq")
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      momentum_decay=momentum_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize))
+
+    def _check_group(self, group):
+        check_hyperparameters(self, group, ("lr", "eps", "weight_decay", "momentum_decay"),
+                              ("decoupled_weight_decay", "maximize"), betas=True)
+
+    def _checked_state(self, saved, p, index):
+        state = super()._checked_state(saved, p, index)
+        mu_product = state.get("mu_product", 1.0)
+        if not is_real(mu_product) or not 0.0 <= mu_product <= 1.0:
+            raise ValueError(f"[{self._name}.load_state_dict] state of parameter {index}: "
+                             f"expected mu_product, a number in [0, 1], got {mu_product!r}")
+        return state
+
+    def _update(self, group, params):
+        states = self._next_states(params, {"exp_avg": 0.0, "exp_avg_sq": 0.0}, mu_product=1.0)
+        mu_products = _C._nadam_step(
+            params, *_kernel_lists(params, states, "exp_avg", "exp_avg_sq"),
+            [float(s["mu_product"]) for s in states],
+            **_adam_hyperparameters(group, "momentum_decay", "decoupled_weight_decay"))
+        for state, mu_product in zip(states, mu_products):
+            state["mu_product"] = mu_product
+        self.state.update(zip(params, states))
+
+
+class RAdam(Optimizer):
+    """Adam whose adaptive step is rectified, and skipped while its variance is intractable:
+    g = grad + weight_decay * p (or p = p (1 - lr weight_decay) with decoupled_weight_decay);
+    m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  rho_inf = 2 / (1 - b2) - 1;
+    rho_t = rho_inf - 2 t b2^t / (1 - b2^t);  m_hat = m / (1 - b1^t);
+    rho_t > 5: r_t = sqrt((rho_t - 4) (rho_t - 2) rho_inf / ((rho_inf - 4) (rho_inf - 2) rho_t)),
+    p = p - lr m_hat r_t sqrt(1 - b2^t) / (sqrt(v) + eps);  otherwise p = p - lr m_hat."""
+
+    _state_keys = ("step", "exp_avg", "exp_avg_sq")
+    _buffer_keys = ("exp_avg", "exp_avg_sq")
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 decoupled_weight_decay=False, *, maximize=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize))
+
+    def _check_group(self, group):
+        check_hyperparameters(self, group, ("lr", "eps", "weight_decay"),
+                              ("decoupled_weight_decay", "maximize"), betas=True)
+
+    def _update(self, group, params):
+        states = self._next_states(params, {"exp_avg": 0.0, "exp_avg_sq": 0.0})
+        _C._radam_step(params, *_kernel_lists(params, states, "exp_avg", "exp_avg_sq"),
+                       **_adam_hyperparameters(group, "decoupled_weight_decay"))
+        self.state.update(zip(params, states))

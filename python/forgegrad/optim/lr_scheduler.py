@@ -1,10 +1,12 @@
 """Learning-rate schedulers, as in ``torch.optim.lr_scheduler``.
 
-The schedulers compose as in torch: they are chainable. Each ``step()`` computes a param
+The schedulers compose as in torch: most are chainable. Each ``step()`` computes a param
 group's new lr from its CURRENT lr (``group["lr"]``), with torch's recursive update of each
 schedule (``get_lr()``): StepLR and MultiStepLR multiply by ``gamma`` at their epochs,
-ExponentialLR by ``gamma`` every epoch, LinearLR by the ratio of consecutive warm-up factors,
-CosineAnnealingLR by the ratio of consecutive cosines (about ``eta_min``). So two schedulers
+ExponentialLR by ``gamma`` every epoch, MultiplicativeLR by its function of the epoch,
+LinearLR and PolynomialLR by the ratio of consecutive factors, CosineAnnealingLR by the ratio
+of consecutive cosines (about ``eta_min``). As in torch, LambdaLR, CosineAnnealingWarmRestarts,
+CyclicLR and OneCycleLR are not chainable: they set each lr from their formula. So two schedulers
 stepped on one optimizer multiply their factors (ExponentialLR(0.9) with MultiStepLR([2], 0.1)
 gives 1, 0.9, 0.081, 0.0729), a LinearLR warm-up combines with a decay stepped beside it, and
 an lr changed by hand is kept and scaled by the next step. Stepped alone, each schedule gives
@@ -31,14 +33,17 @@ state, each value's type and range, one lr per param group) and on a rejection r
 """
 import copy
 import math
+import types
 from bisect import bisect_right
 from collections import Counter
 
 from .._checks import is_int, is_real
 from .optimizer import has_param_groups
 
-__all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
-           "LinearLR", "SequentialLR", "ReduceLROnPlateau"]
+__all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR",
+           "ExponentialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "LinearLR",
+           "PolynomialLR", "CyclicLR", "OneCycleLR", "SequentialLR", "ChainedScheduler",
+           "ReduceLROnPlateau"]
 
 
 # ------------------------------------------------------------------------ argument checks
@@ -131,6 +136,33 @@ def _float_list(name, arg, values, length=None):
     return [_non_negative_float(name, f"each of {arg}", v) for v in values]
 
 
+def _per_group(name, arg, value, n_groups):
+    """A float >= 0 for every param group, or a list of one per group (as torch takes lrs
+    and momentums)."""
+    if isinstance(value, (list, tuple)):
+        return _float_list(name, arg, value, n_groups)
+    return [_non_negative_float(name, arg, value)] * n_groups
+
+
+def _flag(name, arg, value):
+    if not isinstance(value, bool):
+        raise TypeError(f"[{name}] {arg} must be True or False, got {value!r}")
+    return value
+
+
+def _choice(name, arg, value, choices):
+    if value not in choices:
+        raise ValueError(f"[{name}] {arg} must be one of {', '.join(map(repr, choices))}, "
+                         f"got {value!r}")
+    return value
+
+
+def _position(name, arg, value):
+    """An epoch or a place in a cycle: a number >= 0, fractions allowed, kept as given."""
+    _float(name, arg, value, lambda x: x >= 0, "a number >= 0")
+    return value
+
+
 # ------------------------------------------------------------------------ base class
 class LRScheduler:
     """Base class: ``step()`` advances ``last_epoch`` and sets each group's lr to ``get_lr()``,
@@ -146,6 +178,10 @@ class LRScheduler:
     # Settings a subclass keeps in its state: {attribute: check(name, arg, value)}, used by
     # load_state_dict (the constructors run the same checks on their arguments).
     _settings = {}
+    # Attributes that hold the user's functions (a function, a list of them, or None). For
+    # each function a state dict holds what torch's holds: a copy of a callable object's
+    # __dict__, None for a plain function; loading it updates those objects.
+    _functions = ()
 
     def __init__(self, optimizer, last_epoch=-1):
         name = type(self).__name__
@@ -206,7 +242,13 @@ class LRScheduler:
 
     def state_dict(self):
         """Everything but the optimizer, as plain Python values (copies)."""
-        return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "optimizer"}
+        state = {k: copy.deepcopy(v) for k, v in self.__dict__.items()
+                 if k != "optimizer" and k not in self._functions}
+        for key in self._functions:
+            functions = getattr(self, key)
+            state[key] = ([_function_state(f) for f in functions] if isinstance(functions, list)
+                          else _function_state(functions))
+        return state
 
     def load_state_dict(self, state_dict):
         """Take the state a ``state_dict()`` of this kind of scheduler returned. Everything is
@@ -216,6 +258,11 @@ class LRScheduler:
     # -------------------------------------------------------------- state checks
     def _apply_state(self, checked):
         """Set a state ``_checked_state`` returned."""
+        checked = dict(checked)
+        for key in self._functions:
+            for function, saved in _function_pairs(getattr(self, key), checked.pop(key)):
+                if saved is not None:
+                    vars(function).update(saved)
         self.__dict__.update(checked)
 
     def _state_checks(self):
@@ -225,7 +272,28 @@ class LRScheduler:
         def lrs(name, arg, value):
             return _float_list(name, arg, value, n_groups)
 
-        return {"last_epoch": _epoch, "base_lrs": lrs, "_last_lr": lrs, **self._settings}
+        checks = {"last_epoch": _epoch, "base_lrs": lrs, "_last_lr": lrs, **self._settings}
+        for key in self._functions:
+            checks[key] = self._function_state_check(getattr(self, key))
+        return checks
+
+    @staticmethod
+    def _function_state_check(functions):
+        """The check of the saved state of ``functions`` (the attribute's value)."""
+        def check(name, arg, value):
+            expected = ("None or a dict (a callable object's __dict__, as state_dict() makes) "
+                        "per function")
+            if isinstance(functions, list) and (not isinstance(value, list)
+                                                or len(value) != len(functions)):
+                raise ValueError(f"[{name}] {arg} must be a list of {len(functions)}: "
+                                 f"{expected}, got {value!r}")
+            for function, saved in _function_pairs(functions, value):
+                if saved is not None and (not isinstance(saved, dict)
+                                          or _function_state(function) is None):
+                    raise ValueError(f"[{name}] {arg} must hold {expected} of a callable "
+                                     f"object, got {value!r}")
+            return copy.deepcopy(value)
+        return check
 
     def _checked_state(self, state_dict):
         """The values ``load_state_dict(state_dict)`` would set, all checked (copies); raises
@@ -249,7 +317,71 @@ class LRScheduler:
 _LRScheduler = LRScheduler  # torch's older name, which custom schedulers still subclass
 
 
+def _function_state(function):
+    """What a state dict keeps of a user's function (torch's form): a copy of a callable
+    object's __dict__; None for a plain function, a builtin, or no function."""
+    if (function is None or isinstance(function, types.FunctionType)
+            or not hasattr(function, "__dict__")):
+        return None
+    return copy.deepcopy(vars(function))
+
+
+def _function_pairs(functions, saved):
+    """(function, its saved state) pairs of an attribute of ``_functions``."""
+    return zip(functions, saved) if isinstance(functions, list) else [(functions, saved)]
+
+
 # ------------------------------------------------------------------------ schedules
+class _FunctionScheduler(LRScheduler):
+    """LambdaLR's and MultiplicativeLR's ``lr_lambda``: a function of the epoch for every
+    param group, or a list of one per group."""
+
+    _functions = ("lr_lambdas",)
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        name = type(self).__name__
+        _check_optimizer(optimizer, name)
+        n_groups = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)) and len(lr_lambda) != n_groups:
+            raise ValueError(f"[{name}] expected {n_groups} lr_lambdas (one per param group), "
+                             f"got {len(lr_lambda)}")
+        functions = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else (
+            [lr_lambda] * n_groups)
+        for function in functions:
+            if not callable(function):
+                raise TypeError(f"[{name}] lr_lambda must be a function of the epoch or a list "
+                                f"of them, got {type(function).__name__}")
+        self.lr_lambdas = functions
+        super().__init__(optimizer, last_epoch)
+
+    def _factors(self):
+        """Each group's function at ``last_epoch``: a factor, a finite number >= 0."""
+        name, epoch = type(self).__name__, self.last_epoch
+        return [_float(name, f"lr_lambda({epoch})", function(epoch), lambda x: x >= 0,
+                       "a float >= 0") for function in self.lr_lambdas]
+
+
+class LambdaLR(_FunctionScheduler):
+    """``lr = base_lr * lr_lambda(epoch)``, one function for every group or one per group.
+
+    As torch's, its state dict holds, per function, None (a plain function or lambda: not
+    saved, the one the scheduler was built with is used) or a copy of a callable object's
+    ``__dict__`` (loaded back into that object)."""
+
+    def get_lr(self):
+        return [base * factor for base, factor in zip(self.base_lrs, self._factors())]
+
+
+class MultiplicativeLR(_FunctionScheduler):
+    """Multiplies each group's lr by ``lr_lambda(epoch)`` at every epoch after epoch 0
+    (chainable); the functions are saved as LambdaLR's."""
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return self._current_lrs()
+        return [lr * factor for lr, factor in zip(self._current_lrs(), self._factors())]
+
+
 class StepLR(LRScheduler):
     """Multiplies the lr by ``gamma`` at every epoch > 0 divisible by ``step_size``; alone,
     ``lr = base_lr * gamma ** (epoch // step_size)``."""
@@ -357,6 +489,59 @@ class CosineAnnealingLR(LRScheduler):
         return [self.eta_min + (base - self.eta_min) * cosine for base in self.base_lrs]
 
 
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing from ``base_lr`` to ``eta_min`` restarted every cycle, the first
+    ``T_0`` epochs long, each next one ``T_mult`` times longer:
+    ``lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2``, ``T_cur`` the
+    epochs since the last restart, ``T_i`` the current cycle's length.
+
+    As torch's, ``step(epoch)`` goes to ``epoch``, a fraction allowed (``step(epoch + i /
+    iters)`` within an epoch); the cycle holding it is found in exact arithmetic (torch
+    takes a float logarithm, which can land one cycle off at a restart)."""
+
+    _settings = {"T_0": _positive_int, "T_mult": _positive_int, "eta_min": _non_negative_float}
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        self._take_settings(T_0=T_0, T_mult=T_mult, eta_min=eta_min)
+        self.T_i = self.T_0
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        cosine = (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+        return [self.eta_min + (base - self.eta_min) * cosine for base in self.base_lrs]
+
+    def step(self, epoch=None):
+        """Advance one epoch (restarting at the end of a cycle), or go to ``epoch``."""
+        if epoch is None and self.last_epoch >= 0:
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur %= self.T_i
+                self.T_i *= self.T_mult
+            self.last_epoch += 1
+        else:
+            epoch = 0 if epoch is None else _position(type(self).__name__, "epoch", epoch)
+            self.T_cur, self.T_i = self._cycle_at(epoch)
+            self.last_epoch = math.floor(epoch)
+        self._set_lrs(self.get_lr())
+
+    def _step_to(self, epoch):
+        self.step(epoch)
+
+    def _cycle_at(self, epoch):
+        """(T_cur, T_i) at ``epoch``: the epochs since the restart before it, and the length
+        of its cycle."""
+        if self.T_mult == 1:
+            return epoch % self.T_0, self.T_0
+        start, length = 0, self.T_0
+        while epoch >= start + length:
+            start, length = start + length, length * self.T_mult
+        return epoch - start, length
+
+    def _state_checks(self):
+        return {**super()._state_checks(), "T_i": _positive_int, "T_cur": _position}
+
+
 class LinearLR(LRScheduler):
     """Scales the lr by a factor going linearly from ``start_factor`` (epoch 0) to
     ``end_factor`` (epoch ``total_iters``, and after): the usual warm-up. Chainable as in
@@ -388,33 +573,348 @@ class LinearLR(LRScheduler):
         return [base * factor for base in self.base_lrs]
 
 
-class SequentialLR(LRScheduler):
-    """Runs ``schedulers[i]`` from ``milestones[i - 1]`` on; each one starts at its own epoch 0
-    when its milestone is reached, from its closed form there (torch's ``_update_lr(0)``:
-    ``base_lr`` times its epoch-0 factor, not the lr the previous scheduler left), then steps
-    chainably."""
+class PolynomialLR(LRScheduler):
+    """Decays the lr by a polynomial of the epoch to 0 at ``total_iters``; chainable as in
+    torch (each epoch ``t <= total_iters`` multiplies by ``((1 - t / total_iters) / (1 - (t -
+    1) / total_iters)) ** power``), alone ``lr = base_lr * (1 - min(t, total_iters) /
+    total_iters) ** power``."""
 
-    def __init__(self, optimizer, schedulers, milestones):
-        _check_optimizer(optimizer, "SequentialLR")
+    _settings = {"total_iters": _positive_int, "power": _non_negative_float}
+
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        self._take_settings(total_iters=total_iters, power=power)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        t, total = self.last_epoch, self.total_iters
+        if t == 0 or t > total:
+            return self._current_lrs()
+        factor = ((1.0 - t / total) / (1.0 - (t - 1) / total)) ** self.power
+        return [lr * factor for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        factor = (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+        return [base * factor for base in self.base_lrs]
+
+
+# ---------------------------------------------------------------- cycles (with momentum)
+def _momentum_cycle(name, optimizer, base_momentum, max_momentum):
+    """CyclicLR's and OneCycleLR's momentum settings, checked: whether the momentum that
+    cycles is beta1 (Adam and its variants) rather than "momentum" (SGD, RMSprop), and each
+    group's base and max momentum."""
+    defaults = getattr(optimizer, "defaults", {})
+    if "momentum" not in defaults and "betas" not in defaults:
+        raise ValueError(f"[{name}] cycle_momentum needs an optimizer with a 'momentum' or "
+                         f"'betas' hyperparameter, got {type(optimizer).__name__}; pass "
+                         "cycle_momentum=False")
+    n_groups = len(optimizer.param_groups)
+    return ("betas" in defaults, _per_group(name, "base_momentum", base_momentum, n_groups),
+            _per_group(name, "max_momentum", max_momentum, n_groups))
+
+
+def _set_momentum(group, momentum, use_beta1):
+    if use_beta1:
+        group["betas"] = (momentum, *group["betas"][1:])
+    else:
+        group["momentum"] = momentum
+
+
+def _start_momentum_cycle(optimizer, use_beta1, base_momentums, max_momentums):
+    """Each group starts at its max momentum and keeps both bounds, as torch's do."""
+    for group, low, high in zip(optimizer.param_groups, base_momentums, max_momentums):
+        _set_momentum(group, high, use_beta1)
+        group["max_momentum"] = high
+        group["base_momentum"] = low
+
+
+class CyclicLR(LRScheduler):
+    """Cycles each group's lr between ``base_lr`` and ``max_lr`` (a float, or one per group):
+    up over ``step_size_up`` steps, down over ``step_size_down`` (default: as up), the
+    height of each cycle scaled by ``mode``: 'triangular' (1), 'triangular2' (halved each
+    cycle), 'exp_range' (``gamma ** step``), or by ``scale_fn(x)``, x the cycle number
+    (``scale_mode='cycle'``) or the step ('iterations'). With ``cycle_momentum`` the
+    optimizer's momentum (or beta1) cycles the other way, between ``max_momentum`` and
+    ``base_momentum``. Meant to be stepped after each batch.
+
+    Building it (with ``last_epoch=-1``) sets each group's lr to ``base_lr``, as torch's does.
+    ``scale_fn`` is saved as LambdaLR's functions are."""
+
+    _settings = {"mode": lambda name, arg, value: _choice(name, arg, value, _CYCLIC_MODES),
+                 "gamma": _positive_float,
+                 "scale_mode": lambda name, arg, value: _choice(name, arg, value,
+                                                                ("cycle", "iterations")),
+                 "cycle_momentum": _flag, "use_beta1": _flag,
+                 "total_size": _positive_float,
+                 "step_ratio": lambda name, arg, value: _float(name, arg, value,
+                                                               lambda x: 0 < x < 1, "in (0, 1)")}
+    _functions = ("_scale_fn_custom",)
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
+                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+        name = "CyclicLR"
+        _check_optimizer(optimizer, name)
+        n_groups = len(optimizer.param_groups)
+        base_lrs = _per_group(name, "base_lr", base_lr, n_groups)
+        self.max_lrs = _per_group(name, "max_lr", max_lr, n_groups)
+        up = _positive_int(name, "step_size_up", step_size_up)
+        down = up if step_size_down is None else _positive_int(name, "step_size_down",
+                                                                step_size_down)
+        if scale_fn is not None and not callable(scale_fn):
+            raise TypeError(f"[{name}] scale_fn must be a function or None, got "
+                            f"{type(scale_fn).__name__}")
+        self._take_settings(mode=mode, gamma=gamma, cycle_momentum=cycle_momentum,
+                            total_size=float(up + down))
+        if scale_fn is None:  # the mode's scaling takes the cycle or the step, whatever given
+            scale_mode = "iterations" if mode == "exp_range" else "cycle"
+        self._take_settings(scale_mode=scale_mode)
+        self.step_ratio = up / self.total_size
+        self._scale_fn_custom = scale_fn
+        if cycle_momentum:
+            self.use_beta1, self.base_momentums, self.max_momentums = _momentum_cycle(
+                name, optimizer, base_momentum, max_momentum)
+        if last_epoch == -1:
+            for group, lr in zip(optimizer.param_groups, base_lrs):
+                group["lr"] = lr
+            if cycle_momentum:
+                _start_momentum_cycle(optimizer, self.use_beta1, self.base_momentums,
+                                      self.max_momentums)
+        super().__init__(optimizer, last_epoch)
+        # The cycle's bounds are base_lr, not the groups' initial_lr (which another
+        # scheduler may have set first): the lr of the first epoch is set again from them.
+        self.base_lrs = base_lrs
+        self._set_lrs(self.get_lr())
+
+    def scale_fn(self, x):
+        """The height of the cycle at x (the cycle number or the step, by scale_mode)."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def get_lr(self):
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        rise = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        height = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        if self.cycle_momentum:
+            for group, low, high in zip(self.optimizer.param_groups, self.base_momentums,
+                                        self.max_momentums):
+                _set_momentum(group, high - (high - low) * rise * height, self.use_beta1)
+        return [base + (top - base) * rise * height
+                for base, top in zip(self.base_lrs, self.max_lrs)]
+
+    def _state_checks(self):
+        n_groups = len(self.optimizer.param_groups)
+
+        def per_group(name, arg, value):
+            return _float_list(name, arg, value, n_groups)
+
+        return {**super()._state_checks(), "max_lrs": per_group, "base_momentums": per_group,
+                "max_momentums": per_group}
+
+
+_CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy: the lr anneals from ``max_lr / div_factor`` up to ``max_lr`` over
+    the first ``pct_start`` of ``total_steps`` (or ``epochs * steps_per_epoch``), then down to
+    ``max_lr / div_factor / final_div_factor`` (with ``three_phase``: back to the start first,
+    then down), by a cosine or linearly (``anneal_strategy``); with ``cycle_momentum`` the
+    momentum (or beta1) goes the other way between ``max_momentum`` and ``base_momentum``.
+    Stepped after each batch; a step past ``total_steps`` is a ValueError.
+
+    Building it (with ``last_epoch=-1``) sets each group's ``initial_lr``, ``max_lr`` and
+    ``min_lr`` (and momentum bounds), as torch's does."""
+
+    _settings = {"total_steps": _positive_int, "cycle_momentum": _flag, "use_beta1": _flag,
+                 "_anneal_func_type": lambda name, arg, value: _choice(name, arg, value,
+                                                                      ("cos", "linear"))}
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
+                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True,
+                 base_momentum=0.85, max_momentum=0.95, div_factor=25.0, final_div_factor=1e4,
+                 three_phase=False, last_epoch=-1):
+        name = "OneCycleLR"
+        _check_optimizer(optimizer, name)
+        if total_steps is None and (epochs is None or steps_per_epoch is None):
+            raise ValueError(f"[{name}] expected total_steps, or epochs and steps_per_epoch")
+        if total_steps is None:
+            total_steps = (_positive_int(name, "epochs", epochs)
+                           * _positive_int(name, "steps_per_epoch", steps_per_epoch))
+        self._take_settings(total_steps=total_steps, cycle_momentum=cycle_momentum,
+                            _anneal_func_type=anneal_strategy)
+        pct_start = _float(name, "pct_start", pct_start, lambda x: 0 <= x <= 1, "in [0, 1]")
+        max_lrs = _per_group(name, "max_lr", max_lr, len(optimizer.param_groups))
+        div_factor = _positive_float(name, "div_factor", div_factor)
+        final_div_factor = _positive_float(name, "final_div_factor", final_div_factor)
+        self._schedule_phases = _one_cycle_phases(pct_start, self.total_steps,
+                                                  _flag(name, "three_phase", three_phase))
+        if cycle_momentum:
+            self.use_beta1, base_momentums, max_momentums = _momentum_cycle(
+                name, optimizer, base_momentum, max_momentum)
+        if last_epoch == -1:
+            for group, top in zip(optimizer.param_groups, max_lrs):
+                group["initial_lr"] = top / div_factor
+                group["max_lr"] = top
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+            if cycle_momentum:
+                _start_momentum_cycle(optimizer, self.use_beta1, base_momentums, max_momentums)
+        else:
+            needed = ["max_lr", "min_lr"] + (["max_momentum", "base_momentum"]
+                                             if cycle_momentum else [])
+            for i, group in enumerate(optimizer.param_groups):
+                missing = [key for key in needed if key not in group]
+                if missing:
+                    raise ValueError(f"[{name}] resuming at last_epoch={last_epoch} needs "
+                                     f"{needed} in every param group (load the optimizer's "
+                                     f"state first); param_groups[{i}] has no {missing}")
+        super().__init__(optimizer, last_epoch)
+
+    def step(self):
+        if self.last_epoch >= self.total_steps:
+            raise ValueError(f"[OneCycleLR] stepped past total_steps={self.total_steps}: "
+                             f"step {self.last_epoch + 1} asked for")
+        super().step()
+
+    def _anneal(self, start, end, pct):
+        if self._anneal_func_type == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self):
+        step, lrs = self.last_epoch, []
+        for group in self.optimizer.param_groups:
+            start = 0.0
+            for i, phase in enumerate(self._schedule_phases):
+                end = phase["end_step"]
+                if step <= end or i == len(self._schedule_phases) - 1:
+                    # A phase of no steps (torch divides by zero there) is at its end.
+                    pct = (step - start) / (end - start) if end != start else 1.0
+                    lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]],
+                                            pct))
+                    if self.cycle_momentum:
+                        _set_momentum(group, self._anneal(group[phase["start_momentum"]],
+                                                          group[phase["end_momentum"]], pct),
+                                      self.use_beta1)
+                    break
+                start = end
+        return lrs
+
+    def _state_checks(self):
+        return {**super()._state_checks(), "_schedule_phases": _phases}
+
+
+def _one_cycle_phases(pct_start, total_steps, three_phase):
+    """OneCycleLR's phases as torch's: the step each ends at, and the group keys of the lr
+    and momentum at its start and end."""
+    def phase(end_step, lrs, momentums):
+        return {"end_step": end_step, "start_lr": lrs[0], "end_lr": lrs[1],
+                "start_momentum": momentums[0], "end_momentum": momentums[1]}
+
+    warm_up = phase(float(pct_start * total_steps) - 1, ("initial_lr", "max_lr"),
+                    ("max_momentum", "base_momentum"))
+    if not three_phase:
+        return [warm_up, phase(total_steps - 1, ("max_lr", "min_lr"),
+                               ("base_momentum", "max_momentum"))]
+    return [warm_up,
+            phase(float(2 * pct_start * total_steps) - 2, ("max_lr", "initial_lr"),
+                  ("base_momentum", "max_momentum")),
+            phase(total_steps - 1, ("initial_lr", "min_lr"), ("max_momentum", "max_momentum"))]
+
+
+def _phases(name, arg, value):
+    """OneCycleLR's saved phases: a list of dicts as _one_cycle_phases makes."""
+    keys = {"end_step", "start_lr", "end_lr", "start_momentum", "end_momentum"}
+    names = {"initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum"}
+    if not isinstance(value, list) or not value or not all(
+            isinstance(p, dict) and set(p) == keys and is_real(p["end_step"])
+            and all(p[k] in names for k in keys - {"end_step"}) for p in value):
+        raise ValueError(f"[{name}] {arg} must be a list of phases as OneCycleLR makes them, "
+                         f"got {value!r}")
+    return copy.deepcopy(value)
+
+
+class _SchedulerList(LRScheduler):
+    """SequentialLR's and ChainedScheduler's schedulers: their checks, and a state dict
+    holding each one's state, all checked before any is loaded."""
+
+    @staticmethod
+    def _checked_schedulers(name, schedulers, optimizer):
+        """``schedulers`` (a non-empty list of schedulers of one optimizer) as a list, and that
+        optimizer (the first scheduler's when ``optimizer`` is None)."""
+        if optimizer is not None:
+            _check_optimizer(optimizer, name)
         if not isinstance(schedulers, (list, tuple)) or not schedulers:
-            raise ValueError("[SequentialLR] schedulers must be a non-empty list of schedulers, "
+            raise ValueError(f"[{name}] schedulers must be a non-empty list of schedulers, "
                              f"got {schedulers!r}")
         for i, s in enumerate(schedulers):
             if isinstance(s, ReduceLROnPlateau):
-                raise ValueError(f"[SequentialLR] schedulers[{i}] is a ReduceLROnPlateau, whose "
-                                 "step() needs a metric; it cannot be sequenced")
+                raise ValueError(f"[{name}] schedulers[{i}] is a ReduceLROnPlateau, whose "
+                                 f"step() needs a metric; it cannot be {name}'s")
             if not isinstance(s, LRScheduler):
-                raise TypeError(f"[SequentialLR] schedulers[{i}] must be an LRScheduler, got "
+                raise TypeError(f"[{name}] schedulers[{i}] must be an LRScheduler, got "
                                 f"{type(s).__name__}")
+        optimizer = schedulers[0].optimizer if optimizer is None else optimizer
+        for i, s in enumerate(schedulers):
             if s.optimizer is not optimizer:
-                raise ValueError(f"[SequentialLR] schedulers[{i}] ({type(s).__name__}) "
+                raise ValueError(f"[{name}] schedulers[{i}] ({type(s).__name__}) "
                                  "schedules a different optimizer")
-        self._milestones = _increasing_milestones("SequentialLR", "milestones", milestones)
+        return list(schedulers), optimizer
+
+    def state_dict(self):
+        state = {k: copy.deepcopy(v) for k, v in self.__dict__.items()
+                 if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def _apply_state(self, checked):
+        checked = dict(checked)
+        for s, s_state in zip(self._schedulers, checked.pop("_schedulers")):
+            s._apply_state(s_state)
+        self.__dict__.update(checked)
+
+    def _state_checks(self):
+        n_groups = len(self.optimizer.param_groups)
+        n_schedulers = len(self._schedulers)
+
+        def schedulers(name, arg, value):
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(f"[{name}] {arg} must be a list of state dicts, got "
+                                f"{type(value).__name__}")
+            if len(value) != n_schedulers:
+                raise ValueError(f"[{name}] the state dict holds {len(value)} schedulers, this "
+                                 f"{type(self).__name__} has {n_schedulers}")
+            checked = []
+            for i, (s, s_state) in enumerate(zip(self._schedulers, value)):
+                try:
+                    checked.append(s._checked_state(s_state))
+                except (TypeError, ValueError) as e:
+                    raise type(e)(f"[{name}] {arg}[{i}]: {e}") from None
+            return checked
+
+        return {"_last_lr": lambda name, arg, value: _float_list(name, arg, value, n_groups),
+                "_schedulers": schedulers}
+
+
+class SequentialLR(_SchedulerList):
+    """Runs ``schedulers[i]`` from ``milestones[i - 1]`` on; each one starts at its own epoch 0
+    when its milestone is reached, from its closed form there (torch's ``_update_lr(0)``:
+    ``base_lr`` times its epoch-0 factor, not the lr the previous scheduler left), then steps
+    chainably. Its state dict holds every scheduler's."""
+
+    def __init__(self, optimizer, schedulers, milestones):
+        name = "SequentialLR"
+        _check_optimizer(optimizer, name)  # given, unlike ChainedScheduler's
+        self._schedulers, self.optimizer = self._checked_schedulers(name, schedulers, optimizer)
+        self._milestones = _increasing_milestones(name, "milestones", milestones)
         if len(self._milestones) != len(schedulers) - 1:
-            raise ValueError(f"[SequentialLR] expected {len(schedulers) - 1} milestones for "
+            raise ValueError(f"[{name}] expected {len(schedulers) - 1} milestones for "
                              f"{len(schedulers)} schedulers, got {len(self._milestones)}")
-        self.optimizer = optimizer
-        self._schedulers = list(schedulers)
         self.last_epoch = 0
         # Each scheduler took its first step when it was built; undo those and restart the
         # first one from the initial lrs, as torch does (chainable schedulers would otherwise
@@ -436,24 +936,7 @@ class SequentialLR(LRScheduler):
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()
 
-    def state_dict(self):
-        state = {k: copy.deepcopy(v) for k, v in self.__dict__.items()
-                 if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
-
-    def load_state_dict(self, state_dict):
-        """Takes its own state and every inner scheduler's, all checked before any is set."""
-        self._apply_state(self._checked_state(state_dict))
-
-    def _apply_state(self, checked):
-        checked = dict(checked)
-        for s, s_state in zip(self._schedulers, checked.pop("_schedulers")):
-            s._apply_state(s_state)
-        self.__dict__.update(checked)
-
     def _state_checks(self):
-        n_groups = len(self.optimizer.param_groups)
         n_schedulers = len(self._schedulers)
 
         def milestones(name, arg, value):
@@ -463,24 +946,24 @@ class SequentialLR(LRScheduler):
                                  f"{n_schedulers} schedulers, got {len(values)}")
             return values
 
-        def schedulers(name, arg, value):
-            if not isinstance(value, (list, tuple)):
-                raise TypeError(f"[{name}] {arg} must be a list of state dicts, got "
-                                f"{type(value).__name__}")
-            if len(value) != n_schedulers:
-                raise ValueError(f"[{name}] the state dict holds {len(value)} schedulers, this "
-                                 f"SequentialLR has {n_schedulers}")
-            checked = []
-            for i, (s, s_state) in enumerate(zip(self._schedulers, value)):
-                try:
-                    checked.append(s._checked_state(s_state))
-                except (TypeError, ValueError) as e:
-                    raise type(e)(f"[{name}] {arg}[{i}]: {e}") from None
-            return checked
+        return {**super()._state_checks(), "last_epoch": _non_negative_int,
+                "_milestones": milestones}
 
-        return {"last_epoch": _non_negative_int, "_milestones": milestones,
-                "_last_lr": lambda name, arg, value: _float_list(name, arg, value, n_groups),
-                "_schedulers": schedulers}
+
+class ChainedScheduler(_SchedulerList):
+    """Steps each of ``schedulers`` in turn at every ``step()``: chainable schedules of one
+    optimizer (``optimizer``, or the first scheduler's) whose factors multiply, as when
+    stepped one by one. Its state dict holds every scheduler's."""
+
+    def __init__(self, schedulers, optimizer=None):
+        self._schedulers, self.optimizer = self._checked_schedulers("ChainedScheduler",
+                                                                    schedulers, optimizer)
+        self._last_lr = self._current_lrs()
+
+    def step(self):
+        for s in self._schedulers:
+            s.step()
+        self._last_lr = self._current_lrs()
 
 
 # ------------------------------------------------------------------------ on plateau

@@ -8,6 +8,7 @@ import math
 import numbers
 
 from .. import _C
+from .. import creation
 from ..autograd import enable_grad, no_grad
 from ..nn.module import Module
 from .._checks import is_real
@@ -55,6 +56,22 @@ class Optimizer:
     def _update(self, group, params):
         """Update `params` (those of `group` with a gradient) in place, under no_grad."""
         raise NotImplementedError(f"[{self._name}] defines neither _update() nor step()")
+
+    def _next_states(self, params, buffers, **initial):
+        """Each parameter's state for this step: a copy of its state (``{"step": 0,
+        **initial}`` at its first step) with "step" advanced and each of ``buffers`` ({key:
+        fill value}) created, filled, where missing. Built aside and stored by the caller
+        only after the kernel ran, so an interrupted step advances no step count without its
+        update."""
+        states = []
+        for p in params:
+            state = dict(self.state.get(p) or {"step": 0, **initial})
+            for key, fill in buffers.items():
+                if state.get(key) is None:
+                    state[key] = creation.full(p.shape, fill, dtype=p.dtype, device=p.device)
+            state["step"] += 1
+            states.append(state)
+        return states
 
     # ---- groups ----
     def add_param_group(self, param_group):
@@ -215,6 +232,27 @@ def check_number(optimizer, group, key, low=0.0, high=math.inf, high_inclusive=T
         bracket = "]" if high_inclusive else ")"
         raise ValueError(f"[{optimizer._name}] {key} must be a finite number in "
                          f"[{low}, {high}{bracket}, got {value}")
+
+
+def check_hyperparameters(optimizer, group, numbers, flags, fractions=(), betas=False):
+    """Each of ``numbers`` a finite number >= 0, each of ``fractions`` one in [0, 1], each of
+    ``flags`` True or False and, with ``betas``, group["betas"] a pair of numbers in [0, 1)
+    (kept as a tuple)."""
+    for key in numbers:
+        check_number(optimizer, group, key)
+    for key in fractions:
+        check_number(optimizer, group, key, 0.0, 1.0)
+    for key in flags:
+        check_flag(optimizer, group, key)
+    if not betas:
+        return
+    pair = group["betas"]
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise TypeError(f"[{optimizer._name}] betas must be a pair of numbers, got {pair!r}")
+    for i, beta in enumerate(pair):
+        check_number(optimizer, {f"betas[{i}]": beta}, f"betas[{i}]", 0.0, 1.0,
+                     high_inclusive=False)
+    group["betas"] = tuple(pair)
 
 
 def check_flag(optimizer, group, key):

@@ -279,15 +279,45 @@ def np_l1(x, y, reduction="mean"):
     return np_reduce(np.abs(x - y), reduction)
 
 
-def np_cross_entropy(x, t, reduction="mean", label_smoothing=0.0):
-    lsm = np_log_softmax(x, axis=1)
-    nll = -lsm[np.arange(x.shape[0]), t]
-    smooth = -lsm.mean(axis=1)
-    return np_reduce((1.0 - label_smoothing) * nll + label_smoothing * smooth, reduction)
+def _np_classes_last(x):
+    """Scores (C), (N, C) or (N, C, d1, ...) with the class axis moved last."""
+    return x if x.ndim == 1 else np.moveaxis(x, 1, -1)
 
 
-def np_nll(x, t, reduction="mean"):
-    return np_reduce(-x[np.arange(x.shape[0]), t], reduction)
+def _np_class_loss(log_probs, t, reduction, label_smoothing, weight, ignore_index):
+    """PyTorch's loss for class-index targets over log-probabilities: per position
+    (1 - e) w[t] (-lp[t]) + (e / C) sum_c w[c] (-lp[c]), 0 where t is ignore_index; the
+    mean divides by the sum of w[t] over the positions not ignored."""
+    lp = _np_classes_last(log_probs)
+    C = lp.shape[-1]
+    w = np.ones(C) if weight is None else np.asarray(weight, dtype=np.float64)
+    t = np.asarray(t)
+    kept = t != ignore_index
+    classes = np.where(kept, t, 0)
+    row_weights = np.where(kept, w[classes], 0.0)
+    nll = -np.take_along_axis(lp, classes[..., None], -1)[..., 0]
+    losses = (1.0 - label_smoothing) * row_weights * nll
+    if label_smoothing:
+        losses = losses + np.where(kept, label_smoothing / C * -(lp * w).sum(-1), 0.0)
+    if reduction == "mean":
+        return losses.sum() / row_weights.sum()
+    return np_reduce(losses, reduction)
+
+
+def np_cross_entropy(x, t, reduction="mean", label_smoothing=0.0, weight=None,
+                     ignore_index=-100):
+    """Class indices t, or class probabilities of x's shape (the mean then counts rows)."""
+    log_probs = np_log_softmax(x, axis=0 if x.ndim == 1 else 1)
+    if not np.issubdtype(np.asarray(t).dtype, np.floating):
+        return _np_class_loss(log_probs, t, reduction, label_smoothing, weight, ignore_index)
+    lp, q = _np_classes_last(log_probs), _np_classes_last(t)
+    q = (1.0 - label_smoothing) * q + label_smoothing / lp.shape[-1]
+    w = 1.0 if weight is None else np.asarray(weight, dtype=np.float64)
+    return np_reduce(-(lp * q * w).sum(-1), reduction)
+
+
+def np_nll(x, t, reduction="mean", weight=None, ignore_index=-100):
+    return _np_class_loss(x, t, reduction, 0.0, weight, ignore_index)
 
 
 def np_bce_logits(x, y, reduction="mean"):

@@ -1,13 +1,15 @@
-"""Losses: mse_loss, l1_loss, cross_entropy (label_smoothing), nll_loss,
-binary_cross_entropy_with_logits, with reduction mean/sum/none; forward vs float64 numpy,
-backward vs float64 central differences; stability for huge logits."""
+"""Losses: mse_loss, l1_loss, cross_entropy (weight, ignore_index, probability targets,
+label_smoothing), nll_loss (weight, ignore_index), binary_cross_entropy_with_logits, with
+reduction mean/sum/none; forward vs float64 numpy, backward vs float64 central differences;
+stability for huge logits."""
 import numpy as np
 import pytest
 
+import forgegrad.nn as nn
 import forgegrad.nn.functional as F
 
 from helpers import (SHAPES, as_tensor, assert_close, check_backward, check_forward,
-                     make_input, np_bce_logits, np_cross_entropy, np_l1, np_log_softmax,
+                     gradcheck, make_input, np_bce_logits, np_cross_entropy, np_l1, np_log_softmax,
                      np_mse, np_nll, to_numpy)
 
 REDUCTIONS = ["mean", "sum", "none"]
@@ -134,6 +136,124 @@ def test_cross_entropy_matches_log_softmax_nll(device, rng):
 
 
 
+# ------------------------------------------- class weights, ignore_index, probabilities
+def _class_weights(c, rng):
+    return rng.uniform(0.25, 2.0, size=(c,)).astype(np.float32)
+
+
+def _targets_with_ignored(n, c, ignore_index, rng):
+    t = _targets(n, c, rng)
+    t[::3] = ignore_index  # every third row adds nothing
+    return t
+
+
+@pytest.mark.parametrize("shape", [(7, 33), (129, 7), (1, 1)], ids=str)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("loss", list(CLASS_LOSSES))
+def test_class_loss_weight_and_ignore_index(loss, reduction, shape, device, rng):
+    fg_loss, np_loss, domain = CLASS_LOSSES[loss]
+    n, c = shape
+    x, w = make_input(shape, domain), _class_weights(c, rng)
+    t = _targets_with_ignored(n, c, -100, rng)
+    t[-1] = c - 1  # a row always counts: an all-ignored mean is 0 / 0
+    fn = lambda a, b, weight: fg_loss(a, b, weight, reduction=reduction)
+    ref = lambda a, b, weight: np_loss(a, b, reduction, weight=weight)
+    check_forward(fn, ref, inputs=[x, t, w], device=device)
+    check_backward(fn, ref, inputs=[x, t, w], device=device, wrt=[0])
+
+
+@pytest.mark.parametrize("loss", list(CLASS_LOSSES))
+def test_ignore_index_may_be_a_class(loss, device, rng):
+    # ignore_index=2 drops the rows of class 2 from the sum and from the mean's count.
+    fg_loss, np_loss, domain = CLASS_LOSSES[loss]
+    x, t = make_input((33, 5), domain), _targets(33, 5, rng)
+    fn = lambda a, b: fg_loss(a, b, ignore_index=2)
+    ref = lambda a, b: np_loss(a, b, ignore_index=2)
+    check_forward(fn, ref, inputs=[x, t], device=device)
+    check_backward(fn, ref, inputs=[x, t], device=device)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_cross_entropy_weight_ignore_and_smoothing(smoothing, reduction, device, rng):
+    x, w = make_input((33, 7), (-4.0, 4.0)), _class_weights(7, rng)
+    t = _targets_with_ignored(33, 7, -100, rng)
+    fn = lambda a, b, weight: F.cross_entropy(a, b, weight, reduction=reduction,
+                                              label_smoothing=smoothing)
+    ref = lambda a, b, weight: np_cross_entropy(a, b, reduction, smoothing, weight)
+    check_forward(fn, ref, inputs=[x, t, w], device=device)
+    check_backward(fn, ref, inputs=[x, t, w], device=device, wrt=[0])
+    tt, tw = as_tensor(t, device), as_tensor(w.astype(np.float64), device)
+    gradcheck(lambda a: F.cross_entropy(a, tt, tw, reduction=reduction,
+                                        label_smoothing=smoothing), x, device=device)
+
+
+@pytest.mark.parametrize("loss", list(CLASS_LOSSES))
+def test_mean_over_only_ignored_targets_is_nan(loss, device):
+    # PyTorch's 0 / 0: no target counts.
+    fg_loss = CLASS_LOSSES[loss][0]
+    x = as_tensor(make_input((3, 4)), device)
+    t = as_tensor(np.full(3, -100, np.int64), device)
+    assert np.isnan(fg_loss(x, t).item())
+    assert fg_loss(x, t, reduction="sum").item() == 0.0
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(7, 5), (5,), (3, 4, 2, 5)], ids=str)
+def test_cross_entropy_probability_targets(shape, reduction, smoothing, weighted, device, rng):
+    c = shape[0] if len(shape) == 1 else shape[1]
+    x = make_input(shape, (-4.0, 4.0))
+    p = make_input(shape, (0.0, 1.0))
+    p /= p.sum(axis=0 if len(shape) == 1 else 1, keepdims=True)
+    w = _class_weights(c, rng) if weighted else None
+    fn = lambda a, b: F.cross_entropy(a, b, None if w is None else as_tensor(w, device),
+                                      reduction=reduction, label_smoothing=smoothing)
+    ref = lambda a, b: np_cross_entropy(a, b, reduction, smoothing, w)
+    check_forward(fn, ref, inputs=[x, p], device=device)
+    check_backward(fn, ref, inputs=[x, p], device=device)  # a gradient for the target too
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("loss", list(CLASS_LOSSES))
+def test_class_loss_extra_dims_and_single_sample(loss, reduction, device, rng):
+    # (N, C, d1, d2) with targets (N, d1, d2), and one unbatched sample (C) with a 0-d target.
+    fg_loss, np_loss, domain = CLASS_LOSSES[loss]
+    x, w = make_input((3, 5, 4, 2), domain), _class_weights(5, rng)
+    t = rng.integers(0, 5, size=(3, 4, 2))
+    t[0, 1, 1] = -100
+    fn = lambda a, b, weight: fg_loss(a, b, weight, reduction=reduction)
+    ref = lambda a, b, weight: np_loss(a, b, reduction, weight=weight)
+    check_forward(fn, ref, inputs=[x, t, w], device=device)
+    check_backward(fn, ref, inputs=[x, t, w], device=device, wrt=[0])
+    single = make_input((7,), domain)
+    check_forward(lambda a, b: fg_loss(a, b, reduction=reduction),
+                  lambda a, b: np_loss(a, b, reduction), inputs=[single, np.array(3)],
+                  device=device)
+
+
+def test_class_loss_bad_arguments(device):
+    x = as_tensor(make_input((4, 3)), device)
+    t = as_tensor(np.array([0, 2, 1, 0]), device)
+    with pytest.raises(ValueError, match=r"\[cross_entropy\] expected weight of shape \(3,\)"):
+        F.cross_entropy(x, t, as_tensor(np.ones(4, np.float32), device))
+    with pytest.raises(TypeError, match=r"\[nll_loss\] expected floating-point class weights"):
+        F.nll_loss(x, t, as_tensor(np.ones(3, np.int64), device))
+    with pytest.raises(ValueError, match=r"\[nll_loss\] target 3 at position 1 is not a class"):
+        F.nll_loss(x, as_tensor(np.array([0, 3, 1, 0]), device))
+    with pytest.raises(ValueError, match=r"\[cross_entropy\] target -1 .* ignore_index \(-100\)"):
+        F.cross_entropy(x, as_tensor(np.array([0, -1, 1, 0]), device))
+    with pytest.raises(ValueError, match=r"\[cross_entropy\] expected target of shape \(4,\)"):
+        F.cross_entropy(x, as_tensor(np.array([0, 1]), device))
+    with pytest.raises(ValueError, match=r"\[cross_entropy\] expected probability targets"):
+        F.cross_entropy(x, as_tensor(np.ones((4, 2), np.float32), device))
+    with pytest.raises(ValueError, match=r"\[cross_entropy\] ignore_index is for class-index"):
+        F.cross_entropy(x, as_tensor(np.ones((4, 3), np.float32), device), ignore_index=1)
+    with pytest.raises(TypeError):  # reduction is keyword-only, PyTorch's 4th is size_average
+        F.cross_entropy(x, t, None, "sum")
+
+
 def test_nll_loss_repeated_targets(device):
     # Every row picks class 1: the gradient lands in one column, scaled by -1/N.
     x = make_input((5, 3))
@@ -216,3 +336,17 @@ def test_losses_on_offset_views(device, rng):
     expected = np.zeros((40, 7))
     expected[5:25] = p
     assert_close(to_numpy(xt.grad), expected)
+
+
+# ----------------------------------------------------------------------------- modules
+def test_weighted_class_loss_modules(device, rng):
+    # The modules call their functions with the same arguments; weight is a saved buffer.
+    x = as_tensor(make_input((33, 7)), device)
+    t = as_tensor(_targets_with_ignored(33, 7, 2, rng), device)
+    w = as_tensor(_class_weights(7, rng), device)
+    ce = nn.CrossEntropyLoss(w, ignore_index=2, reduction="sum", label_smoothing=0.1)
+    assert_close(to_numpy(ce(x, t)), to_numpy(F.cross_entropy(
+        x, t, w, ignore_index=2, reduction="sum", label_smoothing=0.1)))
+    nll = nn.NLLLoss(weight=w, ignore_index=2)
+    assert_close(to_numpy(nll(x, t)), to_numpy(F.nll_loss(x, t, w, ignore_index=2)))
+    assert list(ce.state_dict()) == ["weight"] and list(nn.NLLLoss().state_dict()) == []

@@ -25,27 +25,80 @@ static Tensor reduce(const Tensor& losses, Reduction reduction) {
   }
 }
 
-// Checks (N, C) float32 or float64 scores against (N) int64 class indices in [0, C).
-static void check_class_targets(const Tensor& scores, const Tensor& target, const char* op) {
+// The reduction of losses whose rows weigh row_weights: a mean divides by the sum of the
+// weights (of the rows not ignored), as PyTorch's weighted and ignore_index losses do.
+static Tensor reduce_weighted(const Tensor& losses, const Tensor& row_weights,
+                              Reduction reduction) {
+  if (reduction != Reduction::Mean) return reduce(losses, reduction);
+  return div(sum(losses, {}, false), sum(row_weights, {}, false));
+}
+
+// Class scores of shape (C), (N, C) or (N, C, d1, ...) and class indices of the shape without
+// the class dim, as rows: scores (M, C) with the classes last, targets (M), and the shape of
+// the unreduced loss.
+struct ClassRows {
+  Tensor scores, targets;
+  Shape loss_shape;
+};
+
+static ClassRows as_class_rows(const Tensor& scores, const Tensor& target, const char* op) {
+  FG_CHECK(scores.dim() >= 1, ValueError,
+           "[" << op << "] expected input of shape (C), (N, C) or (N, C, d1, ...), got "
+               << scores.shape());
+  const int64_t class_dim = scores.dim() == 1 ? 0 : 1;
+  Shape loss_shape = scores.shape();
+  loss_shape.erase(loss_shape.begin() + class_dim);
+  FG_CHECK(target.shape() == loss_shape, ValueError,
+           "[" << op << "] expected target of shape " << loss_shape << " for input "
+               << scores.shape() << ", got " << target.shape());
+  int64_t rows = 1;
+  for (int64_t size : loss_shape) rows *= size;
+  const int64_t C = scores.shape()[class_dim];
+  Tensor classes_last = scores.dim() > 2 ? movedim(scores, {1}, {-1}) : scores;
+  return {contiguous(reshape(classes_last, {rows, C})), reshape(target, {rows}), loss_shape};
+}
+
+// Checks rows (M, C) of float32 or float64 scores against (M) int64 class indices in [0, C)
+// or equal to ignore_index.
+static void check_class_targets(const Tensor& scores, const Tensor& target, int64_t ignore_index,
+                                const char* op) {
   dispatch_floating(scores.dtype(), op, [](auto) {});
   check_same_device(scores, target, op);
-  FG_CHECK(scores.dim() == 2, ValueError,
-           "[" << op << "] expected input of shape (N, C), got " << scores.shape());
   FG_CHECK(target.dtype() == DType::Int64, TypeError,
            "[" << op << "] expected int64 class indices as target, got "
                << dtype_name(target.dtype()));
-  FG_CHECK(target.shape() == Shape{scores.shape()[0]}, ValueError,
-           "[" << op << "] expected target of shape (" << scores.shape()[0] << ",) for input "
-               << scores.shape() << ", got " << target.shape());
   int64_t C = scores.shape()[1];
   if (target.device().is_cuda() && known_within(target, 0, C - 1)) return;
   // Checked on the CPU: GPU targets are looked at through a host copy.
   Tensor host = to_device(contiguous(target), Device{});
   const int64_t* t = host.data<int64_t>();
   for (int64_t i = 0; i < target.numel(); ++i)
-    FG_CHECK(t[i] >= 0 && t[i] < C, ValueError,
+    FG_CHECK((t[i] >= 0 && t[i] < C) || t[i] == ignore_index, ValueError,
              "[" << op << "] target " << t[i] << " at position " << i << " is not a class in [0, "
-                 << C << ")");
+                 << C << ") nor ignore_index (" << ignore_index << ")");
+}
+
+// The class weights, (C) of a floating dtype on the scores' device, in the scores' dtype;
+// undefined when not given (weight undefined). A copy when backward will run, for the reason
+// classes_for_backward gives.
+static Tensor class_weights_for(const Tensor& weight, const Tensor& scores,
+                                int64_t C, const char* op) {
+  if (!weight.defined()) return Tensor();
+  FG_CHECK(is_floating(weight.dtype()), TypeError,
+           "[" << op << "] expected floating-point class weights, got "
+               << dtype_name(weight.dtype()));
+  check_same_device(scores, weight, op);
+  FG_CHECK(weight.shape() == Shape{C}, ValueError,
+           "[" << op << "] expected weight of shape (" << C << ",), one per class, got "
+               << weight.shape());
+  Tensor weights = weight.detach();
+  if (weights.dtype() != scores.dtype()) return to_dtype(weights, scores.dtype());
+  return needs_grad({scores}) ? clone(weights) : contiguous(weights);
+}
+
+template <typename T>
+static const T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
 }
 
 // The classes the loss and its backward read: a copy of the target when backward will run,
@@ -55,58 +108,107 @@ static Tensor classes_for_backward(const Tensor& scores, const Tensor& target) {
   return needs_grad({scores}) ? clone(target) : contiguous(target);
 }
 
-Tensor cross_entropy(const Tensor& logits_any, const Tensor& target, Reduction reduction,
-                     double label_smoothing) {
+// Probability targets (the shape of the input): -sum_c w[c] q[c] log_softmax(x)[c] with
+// q = (1 - e) target + e / C; a mean divides by the number of rows, as PyTorch's.
+static Tensor cross_entropy_soft(const Tensor& logits, const Tensor& target,
+                                 const Tensor& weight, int64_t ignore_index,
+                                 Reduction reduction, double label_smoothing) {
+  FG_CHECK(is_floating(logits.dtype()), TypeError,
+           "[cross_entropy] expected floating-point logits, got " << dtype_name(logits.dtype()));
+  FG_CHECK(logits.dim() >= 1, ValueError,
+           "[cross_entropy] expected input of shape (C), (N, C) or (N, C, d1, ...), got "
+               << logits.shape());
+  FG_CHECK(target.shape() == logits.shape(), ValueError,
+           "[cross_entropy] expected probability targets of the input's shape "
+               << logits.shape() << ", got " << target.shape());
+  FG_CHECK(ignore_index < 0, ValueError,
+           "[cross_entropy] ignore_index is for class-index targets, got " << ignore_index
+               << " with probability targets");
+  check_same_device(logits, target, "cross_entropy");
+  const int64_t class_dim = logits.dim() == 1 ? 0 : 1, C = logits.shape()[class_dim];
+  Tensor probabilities = target;
+  if (label_smoothing != 0.0)
+    probabilities = add(mul(target, scalar_tensor(1.0 - label_smoothing, target.dtype(),
+                                                  target.device())),
+                        scalar_tensor(label_smoothing / C, target.dtype(), target.device()));
+  Tensor terms = mul(log_softmax(logits, class_dim), probabilities);
+  if (weight.defined()) {
+    Tensor weights = class_weights_for(weight, logits, C, "cross_entropy");
+    Shape along_classes(logits.dim() - class_dim, 1);
+    along_classes[0] = C;  // (C, 1, ..., 1): broadcast over the dims after the classes
+    terms = mul(terms, reshape(weights, along_classes));
+  }
+  return reduce(neg(sum(terms, {class_dim}, false)), reduction);
+}
+
+Tensor cross_entropy(const Tensor& logits_any, const Tensor& target,
+                     const Tensor& weight, int64_t ignore_index,
+                     Reduction reduction, double label_smoothing) {
   FG_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0, ValueError,
            "[cross_entropy] expected label_smoothing in [0, 1], got " << label_smoothing);
+  if (is_floating(target.dtype()))
+    return cross_entropy_soft(logits_any, target, weight, ignore_index, reduction,
+                              label_smoothing);
   return with_float32_compute(logits_any, [&](const Tensor& logits_in) {
-    Tensor logits = contiguous(logits_in);
-    check_class_targets(logits, target, "cross_entropy");
+    ClassRows rows = as_class_rows(logits_in, target, "cross_entropy");
+    const Tensor& logits = rows.scores;
+    check_class_targets(logits, rows.targets, ignore_index, "cross_entropy");
     int64_t N = logits.shape()[0], C = logits.shape()[1];
-    Tensor classes = classes_for_backward(logits, target);
+    Tensor classes = classes_for_backward(logits, rows.targets);
+    Tensor weights = class_weights_for(weight, logits, C, "cross_entropy");
     Tensor losses = empty({N}, logits.dtype(), logits.device());
+    Tensor row_weights = empty({N}, logits.dtype(), logits.device());
     dispatch_floating(logits.dtype(), "cross_entropy", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      FG_LAUNCH(cross_entropy_forward, losses.device(), losses.data<T>(), logits.data<T>(),
-                classes.data<int64_t>(), label_smoothing, N, C);
+      FG_LAUNCH(cross_entropy_forward, losses.device(), losses.data<T>(), row_weights.data<T>(),
+                logits.data<T>(), classes.data<int64_t>(), data_or_null<T>(weights),
+                ignore_index, label_smoothing, N, C);
     });
-    record(losses, "cross_entropy", {logits, target},
-           [logits = logits.detach(), classes, label_smoothing, N, C](const Tensor& dlosses) {
+    record(losses, "cross_entropy", {logits, rows.targets},
+           [logits = logits.detach(), classes, weights, ignore_index, label_smoothing, N,
+            C](const Tensor& dlosses) {
              Tensor dlogits = empty({N, C}, logits.dtype(), logits.device());
              dispatch_floating(logits.dtype(), "cross_entropy", [&](auto tag) {
                using T = typename decltype(tag)::type;
                FG_LAUNCH(cross_entropy_backward, dlogits.device(), dlogits.data<T>(),
                          dlosses.data<T>(), logits.data<T>(), classes.data<int64_t>(),
-                         label_smoothing, N, C);
+                         data_or_null<T>(weights), ignore_index, label_smoothing, N, C);
              });
              return std::vector<Tensor>{dlogits, Tensor()};
            });
-    return reduce(losses, reduction);
+    return reduce_weighted(reshape(losses, rows.loss_shape), row_weights, reduction);
   });
 }
 
-Tensor nll_loss(const Tensor& log_probs_any, const Tensor& target, Reduction reduction) {
+Tensor nll_loss(const Tensor& log_probs_any, const Tensor& target,
+                const Tensor& weight, int64_t ignore_index, Reduction reduction) {
   return with_float32_compute(log_probs_any, [&](const Tensor& log_probs_in) {
-    Tensor log_probs = contiguous(log_probs_in);
-    check_class_targets(log_probs, target, "nll_loss");
+    ClassRows rows = as_class_rows(log_probs_in, target, "nll_loss");
+    const Tensor& log_probs = rows.scores;
+    check_class_targets(log_probs, rows.targets, ignore_index, "nll_loss");
     int64_t N = log_probs.shape()[0], C = log_probs.shape()[1];
-    Tensor classes = classes_for_backward(log_probs, target);
+    Tensor classes = classes_for_backward(log_probs, rows.targets);
+    Tensor weights = class_weights_for(weight, log_probs, C, "nll_loss");
     Tensor losses = empty({N}, log_probs.dtype(), log_probs.device());
+    Tensor row_weights = empty({N}, log_probs.dtype(), log_probs.device());
     dispatch_floating(log_probs.dtype(), "nll_loss", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      FG_LAUNCH(nll_loss_forward, losses.device(), losses.data<T>(), log_probs.data<T>(),
-                classes.data<int64_t>(), N, C);
+      FG_LAUNCH(nll_loss_forward, losses.device(), losses.data<T>(), row_weights.data<T>(),
+                log_probs.data<T>(), classes.data<int64_t>(), data_or_null<T>(weights),
+                ignore_index, N, C);
     });
-    record(losses, "nll_loss", {log_probs, target}, [classes, N, C](const Tensor& dlosses) {
-      Tensor dlog_probs = empty({N, C}, dlosses.dtype(), dlosses.device());
-      dispatch_floating(dlosses.dtype(), "nll_loss", [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        FG_LAUNCH(nll_loss_backward, dlog_probs.device(), dlog_probs.data<T>(),
-                  dlosses.data<T>(), classes.data<int64_t>(), N, C);
-      });
-      return std::vector<Tensor>{dlog_probs, Tensor()};
-    });
-    return reduce(losses, reduction);
+    record(losses, "nll_loss", {log_probs, rows.targets},
+           [classes, weights, ignore_index, N, C](const Tensor& dlosses) {
+             Tensor dlog_probs = empty({N, C}, dlosses.dtype(), dlosses.device());
+             dispatch_floating(dlosses.dtype(), "nll_loss", [&](auto tag) {
+               using T = typename decltype(tag)::type;
+               FG_LAUNCH(nll_loss_backward, dlog_probs.device(), dlog_probs.data<T>(),
+                         dlosses.data<T>(), classes.data<int64_t>(), data_or_null<T>(weights),
+                         ignore_index, N, C);
+             });
+             return std::vector<Tensor>{dlog_probs, Tensor()};
+           });
+    return reduce_weighted(reshape(losses, rows.loss_shape), row_weights, reduction);
   });
 }
 

@@ -246,13 +246,17 @@ Tensor gemm_op(const Tensor& a, const Tensor& b, py::object bias, bool trans_a, 
                    optional_tensor(out, "gemm", "out"), relu);
 }
 
-Tensor cross_entropy_op(const Tensor& input, const Tensor& target, const std::string& reduction,
+Tensor cross_entropy_op(const Tensor& input, const Tensor& target, py::object weight,
+                        int64_t ignore_index, const std::string& reduction,
                         double label_smoothing) {
-  return ops::cross_entropy(input, target, ops::parse_reduction(reduction, "cross_entropy"),
+  return ops::cross_entropy(input, target, optional_tensor(weight, "cross_entropy", "weight"),
+                            ignore_index, ops::parse_reduction(reduction, "cross_entropy"),
                             label_smoothing);
 }
-Tensor nll_loss_op(const Tensor& input, const Tensor& target, const std::string& reduction) {
-  return ops::nll_loss(input, target, ops::parse_reduction(reduction, "nll_loss"));
+Tensor nll_loss_op(const Tensor& input, const Tensor& target, py::object weight,
+                   int64_t ignore_index, const std::string& reduction) {
+  return ops::nll_loss(input, target, optional_tensor(weight, "nll_loss", "weight"),
+                       ignore_index, ops::parse_reduction(reduction, "nll_loss"));
 }
 Tensor mse_loss_op(const Tensor& input, const Tensor& target, const std::string& reduction) {
   return ops::mse_loss(input, target, ops::parse_reduction(reduction, "mse_loss"));

@@ -144,29 +144,44 @@ void check_softmax(const Shape& s) {
   expect_close(s.name("log_softmax backward"), log_dx, want_log_dx, 1e-4);
 }
 
-void check_cross_entropy(int64_t N, int64_t C, float smoothing) {
+// With class weights and an ignored row: the float64 formula of the loss and its gradient.
+void check_cross_entropy(int64_t N, int64_t C, float smoothing, bool weighted) {
   std::vector<float> x = random_values(N * C), dlosses = random_values(N);
+  std::vector<float> weights = random_values(C, 0.25f, 2.0f);
+  const float* class_weights = weighted ? weights.data() : nullptr;
+  const int64_t ignore_index = -100;
   std::vector<int64_t> targets(N);
-  for (int64_t r = 0; r < N; ++r) targets[r] = (r * 7919) % C;
-  std::vector<float> losses(N, NAN), dx(N * C, NAN);
-  fg::cuda::cross_entropy_forward(losses.data(), x.data(), targets.data(), smoothing, N, C);
-  fg::cuda::cross_entropy_backward(dx.data(), dlosses.data(), x.data(), targets.data(), smoothing,
-                                   N, C);
-  std::vector<double> want_losses(N), want_dx(N * C);
+  for (int64_t r = 0; r < N; ++r) targets[r] = r % 4 == 3 ? ignore_index : (r * 7919) % C;
+  std::vector<float> losses(N, NAN), row_weights(N, NAN), dx(N * C, NAN);
+  fg::cuda::cross_entropy_forward(losses.data(), row_weights.data(), x.data(), targets.data(),
+                                  class_weights, ignore_index, smoothing, N, C);
+  fg::cuda::cross_entropy_backward(dx.data(), dlosses.data(), x.data(), targets.data(),
+                                   class_weights, ignore_index, smoothing, N, C);
+  std::vector<double> want_losses(N), want_row_weights(N), want_dx(N * C, 0.0);
+  auto w = [&](int64_t c) { return weighted ? double(weights[c]) : 1.0; };
   for (int64_t r = 0; r < N; ++r) {
+    if (targets[r] == ignore_index) continue;
     const float* row = x.data() + r * C;
-    double m = -INFINITY, total = 0, row_sum = 0;
-    for (int64_t c = 0; c < C; ++c) m = std::max<double>(m, row[c]), row_sum += row[c];
+    double m = -INFINITY, total = 0;
+    for (int64_t c = 0; c < C; ++c) m = std::max<double>(m, row[c]);
     for (int64_t c = 0; c < C; ++c) total += std::exp(row[c] - m);
     double lse = m + std::log(total);
-    want_losses[r] = lse - (1 - smoothing) * row[targets[r]] - smoothing / C * row_sum;
+    want_row_weights[r] = w(targets[r]);
+    // q: the weighted target distribution; dloss/dx = p sum(q) - q, p = softmax(x)
+    std::vector<double> q(C);
+    double q_total = 0;
     for (int64_t c = 0; c < C; ++c) {
-      double target = (c == targets[r] ? 1 - smoothing : 0) + smoothing / C;
-      want_dx[r * C + c] = dlosses[r] * (std::exp(row[c] - lse) - target);
+      q[c] = w(c) * ((c == targets[r] ? 1 - smoothing : 0) + smoothing / C);
+      q_total += q[c];
+      want_losses[r] += q[c] * (lse - row[c]);
     }
+    for (int64_t c = 0; c < C; ++c)
+      want_dx[r * C + c] = dlosses[r] * (std::exp(row[c] - lse) * q_total - q[c]);
   }
-  std::string name = "cross_entropy (" + std::to_string(N) + ", " + std::to_string(C) + ")";
+  std::string name = "cross_entropy (" + std::to_string(N) + ", " + std::to_string(C) + ")" +
+                     (weighted ? " weighted" : "");
   expect_close(name, losses, want_losses, 1e-5);
+  expect_close(name + " row weights", row_weights, want_row_weights, 0.0);
   expect_close(name + " backward", dx, want_dx, 1e-5);
 }
 
@@ -586,23 +601,37 @@ void check_lines_and_losses() {
   }
   for (auto [N, C] : {std::pair<int64_t, int64_t>{70, 10}, {3, 2048}}) {
     std::vector<T> logits = as<T>(random_values(N * C)), dlosses = as<T>(random_values(N));
+    std::vector<T> weights = as<T>(random_values(C, 0.25f, 2.0f));
     std::vector<int64_t> targets(N);
-    for (int64_t r = 0; r < N; ++r) targets[r] = (r * 13) % C;
+    for (int64_t r = 0; r < N; ++r) targets[r] = r % 5 == 2 ? -1 : (r * 13) % C;
     std::string shape = " (" + std::to_string(N) + ", " + std::to_string(C) + ")" + type;
-    expect_parity<T>("cross_entropy_forward" + shape, N, kRounding, [&](bool gpu, T* l) {
-      FG_EITHER(gpu, cross_entropy_forward, l, logits.data(), targets.data(), 0.1f, N, C);
-    });
-    expect_parity<T>("cross_entropy_backward" + shape, N * C, kRounding,
-                         [&](bool gpu, T* d) {
-                           FG_EITHER(gpu, cross_entropy_backward, d, dlosses.data(), logits.data(),
-                                     targets.data(), 0.1f, N, C);
-                         });
-    expect_parity<T>("nll_loss_forward" + shape, N, kExact, [&](bool gpu, T* l) {
-      FG_EITHER(gpu, nll_loss_forward, l, logits.data(), targets.data(), N, C);
-    });
-    expect_parity<T>("nll_loss_backward" + shape, N * C, kExact, [&](bool gpu, T* d) {
-      FG_EITHER(gpu, nll_loss_backward, d, dlosses.data(), targets.data(), N, C);
-    });
+    const T* weight_choices[] = {nullptr, weights.data()};  // unweighted, then weighted
+    for (const T* class_weights : weight_choices) {
+      std::string name = shape + (class_weights ? " weighted" : "");
+      expect_parity<T>("cross_entropy_forward" + name, N, kRounding, [&](bool gpu, T* l) {
+        std::vector<T> row_weights(N);
+        FG_EITHER(gpu, cross_entropy_forward, l, row_weights.data(), logits.data(),
+                  targets.data(), class_weights, -1, 0.1f, N, C);
+      });
+      expect_parity<T>("cross_entropy_backward" + name, N * C, kRounding, [&](bool gpu, T* d) {
+        FG_EITHER(gpu, cross_entropy_backward, d, dlosses.data(), logits.data(), targets.data(),
+                  class_weights, -1, 0.1f, N, C);
+      });
+      expect_parity<T>("nll_loss_forward" + name, N, kExact, [&](bool gpu, T* l) {
+        std::vector<T> row_weights(N);
+        FG_EITHER(gpu, nll_loss_forward, l, row_weights.data(), logits.data(), targets.data(),
+                  class_weights, -1, N, C);
+      });
+      expect_parity<T>("nll_loss row weights" + name, N, kExact, [&](bool gpu, T* w) {
+        std::vector<T> losses(N);
+        FG_EITHER(gpu, nll_loss_forward, losses.data(), w, logits.data(), targets.data(),
+                  class_weights, -1, N, C);
+      });
+      expect_parity<T>("nll_loss_backward" + name, N * C, kExact, [&](bool gpu, T* d) {
+        FG_EITHER(gpu, nll_loss_backward, d, dlosses.data(), targets.data(), class_weights, -1,
+                  N, C);
+      });
+    }
   }
   std::vector<T> x = as<T>(awkward_values(kN)), t = as<T>(random_values(kN, 0.0f, 1.0f));
   std::vector<T> dlosses = as<T>(random_values(kN));
@@ -881,7 +910,10 @@ void check_float64_references() {
   const int64_t N = 5, C = 9;
   std::vector<double> logits = as<double>(random_values(N * C)), losses(N, NAN);
   std::vector<int64_t> targets = {0, 8, 3, 3, 5};
-  fg::cpu::cross_entropy_forward(losses.data(), logits.data(), targets.data(), 0.1, N, C);
+  std::vector<double> row_weights(N);
+  fg::cpu::cross_entropy_forward(losses.data(), row_weights.data(), logits.data(),
+                                 targets.data(), static_cast<const double*>(nullptr), -100, 0.1,
+                                 N, C);
   std::vector<long double> want_losses(N);
   for (int64_t r = 0; r < N; ++r) {
     long double lse = 0, mean = 0;
@@ -933,7 +965,8 @@ int main() {
   for (Shape s : {Shape{3, 5, 1}, {40, 33, 1}, {3, 7, 5}, {2, 2048, 1}, {2, 5000, 1}})
     check_softmax(s);
   for (auto [N, C] : {std::pair<int64_t, int64_t>{5, 3}, {70, 10}, {3, 2048}, {2, 5001}})
-    for (float smoothing : {0.0f, 0.1f}) check_cross_entropy(N, C, smoothing);
+    for (float smoothing : {0.0f, 0.1f})
+      for (bool weighted : {false, true}) check_cross_entropy(N, C, smoothing, weighted);
   // More tensors than one launch takes (32), empty ones, and slices of 4096 with a remainder.
   std::vector<int64_t> sizes;
   for (int t = 0; t < 37; ++t) sizes.push_back(t % 9 == 4 ? 0 : 1 + (t * 997) % 9000);

@@ -19,7 +19,7 @@ class _Loss(Module):
         self.reduction = reduction
 
     def forward(self, input, target):
-        return self._function(input, target, self.reduction)
+        return self._function(input, target, reduction=self.reduction)
 
     def extra_repr(self):
         return "" if self.reduction == "mean" else f"reduction='{self.reduction}'"
@@ -33,25 +33,48 @@ class L1Loss(_Loss):
     _function = staticmethod(F.l1_loss)
 
 
-class CrossEntropyLoss(_Loss):
-    """Logits (N, C) and class indices (N,) -> the fused log-softmax + NLL loss."""
+class _WeightedLoss(_Loss):
+    """A loss with per-class weights (C,), kept as a buffer as PyTorch keeps it: in
+    state_dict when given, moved by ``to(device)``."""
 
-    def __init__(self, reduction="mean", label_smoothing=0.0):
+    def __init__(self, weight=None, reduction="mean"):
         super().__init__(reduction)
+        self.register_buffer("weight", weight)
+
+
+class CrossEntropyLoss(_WeightedLoss):
+    """Logits (N, C) (or (C), or (N, C, d1, ...)) and class indices (N,) or class
+    probabilities of the logits' shape -> the fused log-softmax + NLL loss. weight: (C,)
+    class weights; ignore_index: a class index target that adds nothing (and is not counted
+    by the mean)."""
+
+    def __init__(self, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        super().__init__(weight, reduction)
         if not is_real(label_smoothing):
             raise TypeError(f"[CrossEntropyLoss] label_smoothing must be a number in [0, 1], "
                             f"got {label_smoothing!r}")
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"[CrossEntropyLoss] label_smoothing must be in [0, 1], "
                              f"got {label_smoothing}")
+        self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, self.reduction, self.label_smoothing)
+        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
-class NLLLoss(_Loss):
-    _function = staticmethod(F.nll_loss)
+class NLLLoss(_WeightedLoss):
+    """Log-probabilities (N, C) (or (C), or (N, C, d1, ...)) and class indices -> the
+    negative log-likelihood, weighted by ``weight`` (C,), skipping ``ignore_index``."""
+
+    def __init__(self, weight=None, *, ignore_index=-100, reduction="mean"):
+        super().__init__(weight, reduction)
+        self.ignore_index = ignore_index
+
+    def forward(self, input, target):
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):

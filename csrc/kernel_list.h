@@ -152,6 +152,12 @@ void nll_loss_forward(T* losses, T* row_weights, const T* log_probs, const int64
 template <typename T>
 void nll_loss_backward(T* dlog_probs, const T* dlosses, const int64_t* targets,
                        const T* class_weights, int64_t ignore_index, int64_t N, int64_t C);
+// probabilities x, t (n) -> losses (n) = -(t log x + (1 - t) log(1 - x)), logs clamped at -100
+template <typename T>
+void binary_cross_entropy_forward(T* losses, const T* x, const T* t, int64_t n);
+template <typename T>
+void binary_cross_entropy_backward(T* dx, T* dt, const T* dlosses, const T* x, const T* t,
+                                   int64_t n);  // dt may be null
 // x, t (n) -> losses (n) = max(x, 0) - x t + log(1 + exp(-|x|))
 template <typename T>
 void bce_with_logits_forward(T* losses, const T* x, const T* t, int64_t n);

@@ -157,6 +157,9 @@ FG_HOST_DEVICE inline void nll_loss_row(T* losses, T* row_weights, const T* log_
                                     int64_t, int64_t);                                        \
   template void nll_loss_backward<T>(T*, const T*, const int64_t*, const T*, int64_t,         \
                                      int64_t, int64_t);                                       \
+  template void binary_cross_entropy_forward<T>(T*, const T*, const T*, int64_t);             \
+  template void binary_cross_entropy_backward<T>(T*, T*, const T*, const T*, const T*,        \
+                                                 int64_t);                                    \
   template void bce_with_logits_forward<T>(T*, const T*, const T*, int64_t);                  \
   template void bce_with_logits_backward<T>(T*, T*, const T*, const T*, const T*, int64_t);
 #define FG_INSTANTIATE_LOSSES() FG_FLOATING_TYPES(FG_INSTANTIATE_LOSSES_FOR)

@@ -320,8 +320,19 @@ def np_nll(x, t, reduction="mean", weight=None, ignore_index=-100):
     return _np_class_loss(x, t, reduction, 0.0, weight, ignore_index)
 
 
-def np_bce_logits(x, y, reduction="mean"):
-    return np_reduce(np.maximum(x, 0.0) - x * y + np.log1p(np.exp(-np.abs(x))), reduction)
+def np_bce(x, y, reduction="mean", weight=None):
+    """Probabilities x; each log clamped at -100, as PyTorch's."""
+    with np.errstate(divide="ignore"):
+        losses = -(y * np.maximum(np.log(x), -100.0) + (1 - y) * np.maximum(np.log1p(-x), -100.0))
+    return np_reduce(losses * (1.0 if weight is None else weight), reduction)
+
+
+def np_bce_logits(x, y, reduction="mean", weight=None, pos_weight=None):
+    """-(p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))), p = pos_weight (1 without)."""
+    softplus_minus_x = np.maximum(-x, 0.0) + np.log1p(np.exp(-np.abs(x)))  # -log sigmoid(x)
+    p = 1.0 if pos_weight is None else pos_weight
+    losses = p * y * softplus_minus_x + (1 - y) * (x + softplus_minus_x)
+    return np_reduce(losses * (1.0 if weight is None else weight), reduction)
 
 
 # ----------------------------------------------------------------------------- models and state

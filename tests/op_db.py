@@ -16,7 +16,7 @@ import numpy as np
 
 import forgegrad as fg
 
-from helpers import np_bce_logits, np_cross_entropy, np_gelu, np_gelu_tanh, np_l1
+from helpers import np_bce, np_bce_logits, np_cross_entropy, np_gelu, np_gelu_tanh, np_l1
 from helpers import np_log_softmax, np_mse, np_nll, np_sigmoid, np_softmax
 
 Sample = collections.namedtuple("Sample", ["inputs", "kwargs"])
@@ -237,4 +237,16 @@ OP_DB = [
            domains=[(-2.0, -0.5), (0.5, 2.0)]),
     OpInfo("binary_cross_entropy_with_logits", np_bce_logits, sample((7, 33), (7, 33)),
            sample((33,), (33,), reduction="none"), domains=[(-2.0, 2.0), (0.0, 1.0)]),
+    OpInfo("binary_cross_entropy_with_logits",
+           lambda x, t, weight, pos_weight, **kw: np_bce_logits(x, t, weight=weight,
+                                                                pos_weight=pos_weight, **kw),
+           sample((7, 5), (7, 5), (1, 5), (5,)), sample((33,), (33,), (33,), (1,), reduction="sum"),
+           call=lambda op, x, t, weight, pos_weight, **kw: op(x, t, weight, pos_weight=pos_weight,
+                                                              **kw),
+           domains=[(-2.0, 2.0), (0.0, 1.0), (0.5, 2.0), (0.5, 2.0)]),
+    OpInfo("binary_cross_entropy", np_bce, sample((7, 33), (7, 33)),
+           sample((33,), (33,), reduction="none"), domains=[(0.05, 0.95), (0.0, 1.0)]),
+    OpInfo("binary_cross_entropy", lambda x, t, weight, **kw: np_bce(x, t, weight=weight, **kw),
+           sample((7, 5), (7, 5), (5,), reduction="none"),
+           domains=[(0.05, 0.95), (0.0, 1.0), (0.5, 2.0)]),
 ]

@@ -1,7 +1,8 @@
 """Losses: mse_loss, l1_loss, cross_entropy (weight, ignore_index, probability targets,
-label_smoothing), nll_loss (weight, ignore_index), binary_cross_entropy_with_logits, with
-reduction mean/sum/none; forward vs float64 numpy, backward vs float64 central differences;
-stability for huge logits."""
+label_smoothing), nll_loss (weight, ignore_index), binary_cross_entropy (weight),
+binary_cross_entropy_with_logits (weight, pos_weight), with reduction mean/sum/none;
+forward vs float64 numpy, backward vs float64 central differences; stability for huge
+logits; the loss modules against their functions."""
 import numpy as np
 import pytest
 
@@ -9,8 +10,8 @@ import forgegrad.nn as nn
 import forgegrad.nn.functional as F
 
 from helpers import (SHAPES, as_tensor, assert_close, check_backward, check_forward,
-                     gradcheck, make_input, np_bce_logits, np_cross_entropy, np_l1, np_log_softmax,
-                     np_mse, np_nll, to_numpy)
+                     gradcheck, make_input, np_bce, np_bce_logits, np_cross_entropy, np_l1,
+                     np_log_softmax, np_mse, np_nll, to_numpy)
 
 REDUCTIONS = ["mean", "sum", "none"]
 CLASS_SHAPES = [(1, 1), (1, 7), (7, 1), (7, 33), (33, 129), (129, 7), (129, 2)]
@@ -296,6 +297,60 @@ def test_bce_with_logits_large_logits(reduction, device):
     check_backward(fn, ref, inputs=[x, y], device=device, wrt=[0])
 
 
+@pytest.mark.parametrize("shape", [(1,), (129,), (7, 33), (3, 7, 5)], ids=str)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_cross_entropy(reduction, shape, device, rng):
+    fn = lambda x, y: F.binary_cross_entropy(x, y, reduction=reduction)
+    ref = lambda x, y: np_bce(x, y, reduction)
+    domains = [(0.05, 0.95), (0.0, 1.0)]
+    check_forward(fn, ref, shape, shape, device=device, domains=domains)
+    check_backward(fn, ref, shape, shape, device=device, domains=domains)  # target too
+    w = rng.uniform(0.25, 2.0, size=shape[-1:]).astype(np.float32)
+    fn = lambda x, y, weight: F.binary_cross_entropy(x, y, weight, reduction=reduction)
+    ref = lambda x, y, weight: np_bce(x, y, reduction, weight)
+    xs = [make_input(shape, (0.05, 0.95)), make_input(shape, (0.0, 1.0)), w]
+    check_forward(fn, ref, inputs=xs, device=device)
+    check_backward(fn, ref, inputs=xs, device=device)
+
+
+def test_binary_cross_entropy_at_certain_probabilities(device):
+    # PyTorch's clamps: log 0 counts as -100, and the input gradient divides by at least 1e-12.
+    x = np.array([0.0, 1.0, 0.0, 1.0, 1e-30], np.float32)
+    y = np.array([0.0, 1.0, 1.0, 0.0, 1.0], np.float32)
+    xt = as_tensor(x, device, requires_grad=True)
+    loss = F.binary_cross_entropy(xt, as_tensor(y, device), reduction="none")
+    assert_close(to_numpy(loss), [0.0, 0.0, 100.0, 100.0, 30 * np.log(10)])
+    loss.sum().backward()
+    assert_close(to_numpy(xt.grad), [0.0, 0.0, -1e12, 1e12, -1e12])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_bce_with_logits_pos_weight(weighted, reduction, device, rng):
+    x, y = make_input((33, 7), (-6.0, 6.0)), make_input((33, 7), (0.0, 1.0))
+    pos_weight = rng.uniform(0.25, 4.0, size=(7,)).astype(np.float32)
+    w = rng.uniform(0.25, 2.0, size=(33, 1)).astype(np.float32) if weighted else None
+    fn = lambda a, b, p: F.binary_cross_entropy_with_logits(
+        a, b, None if w is None else as_tensor(w, device), reduction=reduction, pos_weight=p)
+    ref = lambda a, b, p: np_bce_logits(a, b, reduction, w, p)
+    check_forward(fn, ref, inputs=[x, y, pos_weight], device=device)
+    check_backward(fn, ref, inputs=[x, y, pos_weight], device=device, wrt=[0, 1])
+    gradcheck(lambda a: fn(a, as_tensor(y.astype(np.float64), device),
+                           as_tensor(pos_weight.astype(np.float64), device)), x, device=device)
+
+
+def test_binary_losses_bad_weights(device):
+    x = as_tensor(make_input((4, 3), (0.1, 0.9)), device)
+    with pytest.raises(ValueError, match=r"\[binary_cross_entropy\] expected weight broadcastable"):
+        F.binary_cross_entropy(x, x, as_tensor(np.ones(2, np.float32), device))
+    with pytest.raises(TypeError, match=r"\[binary_cross_entropy_with_logits\] expected a "
+                                        r"floating-point pos_weight"):
+        F.binary_cross_entropy_with_logits(x, x, pos_weight=as_tensor(np.ones(3, np.int64), device))
+    with pytest.raises(TypeError,
+                       match=r"\[binary_cross_entropy\] expected input and target of one dtype"):
+        F.binary_cross_entropy(x, as_tensor(np.ones((4, 3)), device))
+
+
 def test_loss_output_shapes(device, rng):
     x = as_tensor(make_input((7, 33)), device)
     t = as_tensor(_targets(7, 33, rng), device)
@@ -350,3 +405,15 @@ def test_weighted_class_loss_modules(device, rng):
     nll = nn.NLLLoss(weight=w, ignore_index=2)
     assert_close(to_numpy(nll(x, t)), to_numpy(F.nll_loss(x, t, w, ignore_index=2)))
     assert list(ce.state_dict()) == ["weight"] and list(nn.NLLLoss().state_dict()) == []
+
+
+def test_binary_loss_modules(device, rng):
+    x = as_tensor(make_input((7, 5), (0.1, 0.9)), device)
+    y = as_tensor(make_input((7, 5), (0.0, 1.0)), device)
+    w, p = as_tensor(_class_weights(5, rng), device), as_tensor(_class_weights(5, rng), device)
+    bce = nn.BCELoss(w, reduction="sum")
+    assert_close(to_numpy(bce(x, y)), to_numpy(F.binary_cross_entropy(x, y, w, reduction="sum")))
+    logits = nn.BCEWithLogitsLoss(pos_weight=p)
+    assert_close(to_numpy(logits(x, y)),
+                 to_numpy(F.binary_cross_entropy_with_logits(x, y, pos_weight=p)))
+    assert list(logits.state_dict()) == ["pos_weight"] and list(bce.state_dict()) == ["weight"]

@@ -122,21 +122,7 @@ void nll_loss_backward(T* dlog_probs, const T* dlosses, const int64_t* targets,
   }
 }
 
-// x, t (n) -> losses (n)
-template <typename T>
-void bce_with_logits_forward(T* losses, const T* x, const T* t, int64_t n) {
-  map_elements("bce_with_logits_forward", math::BceWithLogits<T>{}, losses, n, x, t);
-}
-
-// dlosses (n) -> dx = dloss (sigmoid(x) - t), dt = -dloss x
-template <typename T>
-void bce_with_logits_backward(T* dx, T* dt, const T* dlosses, const T* x, const T* t,
-                              int64_t n) {
-  map_elements("bce_with_logits_backward", math::BceWithLogitsBackwardX<T>{}, dx, n, dlosses, x,
-               t);
-  if (dt) map_elements("bce_with_logits_backward", math::BceWithLogitsBackwardT<T>{}, dt, n,
-                       dlosses, x);
-}
+#include "pointwise_loss_kernels.h"
 
 FG_INSTANTIATE_LOSSES()
 

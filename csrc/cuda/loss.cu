@@ -47,7 +47,8 @@ void cross_entropy_forward(T* losses, T* row_weights, const T* logits, const int
                  const T target_weight = class_weight(class_weights, t);
                  double loss = (1.0 - smoothing) * target_weight * (lse - x[t]);
                  // Only with smoothing: 0 * sum would make a masked (-inf) logit's row NaN.
-                 if (smoothing != T(0)) loss += (smoothing / C) * (weight_total * lse - weighted_sum);
+                 if (smoothing != T(0))
+                   loss += (smoothing / C) * (weight_total * lse - weighted_sum);
                  losses[row] = static_cast<T>(loss);
                  row_weights[row] = target_weight;
                });
@@ -82,7 +83,8 @@ void cross_entropy_backward(T* dlogits, const T* dlosses, const T* logits,
                    return;
                  }
                  bool valid = is_class(t, C);
-                 const T target_part = (T(1) - smoothing) * (valid ? class_weight(class_weights, t) : T(0));
+                 const T target_part =
+                     (T(1) - smoothing) * (valid ? class_weight(class_weights, t) : T(0));
                  const T probability_weight =
                      static_cast<T>(target_part + smoothing * weight_total / C);
                  T scale = static_cast<T>(dlosses[row] * probability_weight / exp_sum);
@@ -118,21 +120,7 @@ void nll_loss_backward(T* dlog_probs, const T* dlosses, const int64_t* targets,
   });
 }
 
-// x, t (n) -> losses (n)
-template <typename T>
-void bce_with_logits_forward(T* losses, const T* x, const T* t, int64_t n) {
-  map_elements("bce_with_logits_forward", math::BceWithLogits<T>{}, losses, n, x, t);
-}
-
-// dlosses (n) -> dx = dloss (sigmoid(x) - t), dt = -dloss x (dt may be null)
-template <typename T>
-void bce_with_logits_backward(T* dx, T* dt, const T* dlosses, const T* x, const T* t,
-                              int64_t n) {
-  map_elements("bce_with_logits_backward", math::BceWithLogitsBackwardX<T>{}, dx, n, dlosses, x,
-               t);
-  if (dt) map_elements("bce_with_logits_backward", math::BceWithLogitsBackwardT<T>{}, dt, n,
-                       dlosses, x);
-}
+#include "pointwise_loss_kernels.h"
 
 FG_INSTANTIATE_LOSSES()
 

@@ -238,36 +238,91 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
   return reduce(abs(sub(input, target)), reduction);
 }
 
-Tensor binary_cross_entropy_with_logits(const Tensor& input_any, const Tensor& target_any,
-                                        Reduction reduction) {
-  check_pointwise(input_any, target_any, "binary_cross_entropy_with_logits");
+// The unreduced losses of a pointwise loss of same-shape input and target, run by its kernels:
+// kernels_for(tag) gives the (forward, backward) FG_KERNELS pair of the tag's element type.
+template <typename KernelsFor>
+static Tensor pointwise_kernel_loss(const Tensor& input_any, const Tensor& target_any,
+                                    const char* op, KernelsFor kernels_for) {
+  check_pointwise(input_any, target_any, op);
   if (input_any.dtype() == DType::Float16 || input_any.dtype() == DType::BFloat16)
-    return to_dtype(binary_cross_entropy_with_logits(to_dtype(input_any, DType::Float32),
-                                                     to_dtype(target_any, DType::Float32),
-                                                     reduction),
+    return to_dtype(pointwise_kernel_loss(to_dtype(input_any, DType::Float32),
+                                          to_dtype(target_any, DType::Float32), op, kernels_for),
                     input_any.dtype());
   Tensor input = contiguous(input_any), target = contiguous(target_any);
   int64_t n = input.numel();
   Tensor losses = empty(input.shape(), input.dtype(), input.device());
-  dispatch_floating(input.dtype(), "binary_cross_entropy_with_logits", [&](auto tag) {
+  dispatch_floating(input.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    FG_LAUNCH(bce_with_logits_forward, losses.device(), losses.data<T>(), input.data<T>(),
-              target.data<T>(), n);
+    kernels_for(tag).first(losses.device(), losses.data<T>(), input.data<T>(), target.data<T>(),
+                           n);
   });
   bool grad_target = target.requires_grad();
-  record(losses, "binary_cross_entropy_with_logits", {input, target},
-         [x = input.detach(), t = target.detach(), grad_target, n](const Tensor& dlosses) {
+  record(losses, op, {input, target},
+         [x = input.detach(), t = target.detach(), grad_target, n, op,
+          kernels_for](const Tensor& dlosses) {
            Tensor dx = empty(x.shape(), x.dtype(), x.device());
            Tensor dt = grad_target ? empty(t.shape(), t.dtype(), t.device()) : Tensor();
-           dispatch_floating(x.dtype(), "binary_cross_entropy_with_logits", [&](auto tag) {
+           dispatch_floating(x.dtype(), op, [&](auto tag) {
              using T = typename decltype(tag)::type;
-             FG_LAUNCH(bce_with_logits_backward, dx.device(), dx.data<T>(),
-                       grad_target ? dt.data<T>() : nullptr, dlosses.data<T>(), x.data<T>(),
-                       t.data<T>(), n);
+             kernels_for(tag).second(x.device(), dx.data<T>(),
+                                     grad_target ? dt.data<T>() : nullptr, dlosses.data<T>(),
+                                     x.data<T>(), t.data<T>(), n);
            });
            return std::vector<Tensor>{dx, dt};
          });
-  return reduce(losses, reduction);
+  return losses;
+}
+
+// A floating tensor on like's device that broadcasts to like's shape (weight, pos_weight).
+static void check_broadcast_weight(const Tensor& weight, const Tensor& like, const char* what,
+                                   const char* op) {
+  FG_CHECK(is_floating(weight.dtype()), TypeError,
+           "[" << op << "] expected a floating-point " << what << ", got "
+               << dtype_name(weight.dtype()));
+  check_same_device(like, weight, op);
+  FG_CHECK(broadcastable_to(weight.shape(), like.shape()), ValueError,
+           "[" << op << "] expected " << what << " broadcastable to the input's shape "
+               << like.shape() << ", got " << weight.shape());
+}
+
+// losses scaled elementwise by weight (broadcast), when weight is given
+static Tensor weighted(const Tensor& losses, const Tensor& weight, const char* op) {
+  if (!weight.defined()) return losses;
+  check_broadcast_weight(weight, losses, "weight", op);
+  return mul(losses, weight);
+}
+
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
+                            Reduction reduction) {
+  Tensor losses =
+      pointwise_kernel_loss(input, target, "binary_cross_entropy", [](auto tag) {
+        using T = typename decltype(tag)::type;
+        return std::pair{FG_KERNELS(binary_cross_entropy_forward<T>),
+                         FG_KERNELS(binary_cross_entropy_backward<T>)};
+      });
+  return reduce(weighted(losses, weight, "binary_cross_entropy"), reduction);
+}
+
+// With pos_weight p, PyTorch's loss is -(p t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))):
+// the plain loss plus (p - 1) t softplus(-x), and softplus(-x) is the plain loss at t = 1.
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                        const Tensor& weight, const Tensor& pos_weight,
+                                        Reduction reduction) {
+  const char* op = "binary_cross_entropy_with_logits";
+  auto kernels_for = [](auto tag) {
+    using T = typename decltype(tag)::type;
+    return std::pair{FG_KERNELS(bce_with_logits_forward<T>),
+                     FG_KERNELS(bce_with_logits_backward<T>)};
+  };
+  Tensor losses = pointwise_kernel_loss(input, target, op, kernels_for);
+  if (pos_weight.defined()) {
+    check_broadcast_weight(pos_weight, input, "pos_weight", op);
+    Tensor one = scalar_tensor(1.0, input.dtype(), input.device());
+    Tensor softplus_of_minus_x = pointwise_kernel_loss(
+        input, full(input.shape(), 1.0, input.dtype(), input.device()), op, kernels_for);
+    losses = add(losses, mul(mul(sub(pos_weight, one), target), softplus_of_minus_x));
+  }
+  return reduce(weighted(losses, weight, op), reduction);
 }
 
 }  // namespace fg::ops

@@ -182,7 +182,11 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const Tensor& wei
                 int64_t ignore_index, Reduction reduction);
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction);
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction);
+// weight, pos_weight: undefined, or broadcastable to the input's shape
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
+                            Reduction reduction);
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                        const Tensor& weight, const Tensor& pos_weight,
                                         Reduction reduction);
 
 // ---- dropout (ops/dropout.cpp) ----

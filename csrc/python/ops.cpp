@@ -264,10 +264,18 @@ Tensor mse_loss_op(const Tensor& input, const Tensor& target, const std::string&
 Tensor l1_loss_op(const Tensor& input, const Tensor& target, const std::string& reduction) {
   return ops::l1_loss(input, target, ops::parse_reduction(reduction, "l1_loss"));
 }
-Tensor bce_with_logits_op(const Tensor& input, const Tensor& target,
-                          const std::string& reduction) {
+Tensor binary_cross_entropy_op(const Tensor& input, const Tensor& target, py::object weight,
+                               const std::string& reduction) {
+  const char* op = "binary_cross_entropy";
+  return ops::binary_cross_entropy(input, target, optional_tensor(weight, op, "weight"),
+                                   ops::parse_reduction(reduction, op));
+}
+Tensor bce_with_logits_op(const Tensor& input, const Tensor& target, py::object weight,
+                          const std::string& reduction, py::object pos_weight) {
+  const char* op = "binary_cross_entropy_with_logits";
   return ops::binary_cross_entropy_with_logits(
-      input, target, ops::parse_reduction(reduction, "binary_cross_entropy_with_logits"));
+      input, target, optional_tensor(weight, op, "weight"),
+      optional_tensor(pos_weight, op, "pos_weight"), ops::parse_reduction(reduction, op));
 }
 
 py::list sgd_step_op(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,

@@ -646,6 +646,21 @@ void check_lines_and_losses() {
     std::vector<T> dx(kN);
     FG_EITHER(gpu, bce_with_logits_backward, dx.data(), dt, dlosses.data(), x.data(), t.data(), kN);
   });
+  // Probabilities, 0 and 1 among them (the clamped logs, the bounded division).
+  std::vector<T> p = as<T>(random_values(kN, 0.0f, 1.0f));
+  p[0] = T(0), p[1] = T(1);
+  expect_parity<T>("binary_cross_entropy_forward" + type, kN, kRounding, [&](bool gpu, T* l) {
+    FG_EITHER(gpu, binary_cross_entropy_forward, l, p.data(), t.data(), kN);
+  });
+  expect_parity<T>("binary_cross_entropy_backward dx" + type, kN, kRounding, [&](bool gpu, T* dx) {
+    FG_EITHER(gpu, binary_cross_entropy_backward, dx, static_cast<T*>(nullptr), dlosses.data(),
+              p.data(), t.data(), kN);
+  });
+  expect_parity<T>("binary_cross_entropy_backward dt" + type, kN, kRounding, [&](bool gpu, T* dt) {
+    std::vector<T> dx(kN);
+    FG_EITHER(gpu, binary_cross_entropy_backward, dx.data(), dt, dlosses.data(), p.data(),
+              t.data(), kN);
+  });
 }
 
 // Both optimizers over a group with more tensors than a launch takes and empty ones: the

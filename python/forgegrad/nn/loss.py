@@ -34,8 +34,8 @@ class L1Loss(_Loss):
 
 
 class _WeightedLoss(_Loss):
-    """A loss with per-class weights (C,), kept as a buffer as PyTorch keeps it: in
-    state_dict when given, moved by ``to(device)``."""
+    """A loss with weights (per class, or per element for the binary ones), kept as a buffer
+    as PyTorch keeps it: in state_dict when given, moved by ``to(device)``."""
 
     def __init__(self, weight=None, reduction="mean"):
         super().__init__(reduction)
@@ -77,5 +77,24 @@ class NLLLoss(_WeightedLoss):
                           reduction=self.reduction)
 
 
-class BCEWithLogitsLoss(_Loss):
-    _function = staticmethod(F.binary_cross_entropy_with_logits)
+class BCELoss(_WeightedLoss):
+    """Probabilities and targets of one shape -> the binary cross-entropy, each log clamped
+    at -100 as PyTorch's; weight: broadcast over the elements' losses."""
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_WeightedLoss):
+    """Logits and targets of one shape -> the binary cross-entropy of sigmoid(logits), fused
+    and stable; weight: broadcast over the losses; pos_weight: the positive term's weight,
+    broadcast over the classes (the last dim)."""
+
+    def __init__(self, weight=None, *, reduction="mean", pos_weight=None):
+        super().__init__(weight, reduction)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy_with_logits(input, target, self.weight,
+                                                  reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)

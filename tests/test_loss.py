@@ -11,7 +11,7 @@ import forgegrad.nn.functional as F
 
 from helpers import (SHAPES, as_tensor, assert_close, check_backward, check_forward,
                      gradcheck, make_input, np_bce, np_bce_logits, np_cross_entropy, np_l1,
-                     np_log_softmax, np_mse, np_nll, to_numpy)
+                     np_log_softmax, np_mse, np_nll, np_reduce, to_numpy)
 
 REDUCTIONS = ["mean", "sum", "none"]
 CLASS_SHAPES = [(1, 1), (1, 7), (7, 1), (7, 33), (33, 129), (129, 7), (129, 2)]
@@ -417,3 +417,277 @@ def test_binary_loss_modules(device, rng):
     assert_close(to_numpy(logits(x, y)),
                  to_numpy(F.binary_cross_entropy_with_logits(x, y, pos_weight=p)))
     assert list(logits.state_dict()) == ["pos_weight"] and list(bce.state_dict()) == ["weight"]
+
+
+# --------------------------------------------------- composed losses: float64 references
+def np_smooth_l1(x, y, reduction="mean", beta=1.0):
+    d = np.abs(x - y)
+    losses = d if beta == 0 else np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta)
+    return np_reduce(losses, reduction)
+
+
+def np_huber(x, y, reduction="mean", delta=1.0):
+    d = np.abs(x - y)
+    return np_reduce(np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), reduction)
+
+
+def np_kl_div(x, y, reduction="mean", log_target=False):
+    if log_target:
+        losses = np.exp(y) * (y - x)
+    else:
+        losses = np.where(y > 0, y * (np.log(np.where(y > 0, y, 1.0)) - x), 0.0)
+    if reduction == "batchmean":
+        return losses.sum() / x.shape[0]
+    return np_reduce(losses, reduction)
+
+
+def np_poisson_nll(x, y, log_input=True, full=False, eps=1e-8, reduction="mean"):
+    losses = np.exp(x) - y * x if log_input else x - y * np.log(x + eps)
+    if full:
+        t = np.where(y > 1, y, 1.0)
+        losses = losses + np.where(y > 1, t * np.log(t) - t + 0.5 * np.log(2 * np.pi * t), 0.0)
+    return np_reduce(losses, reduction)
+
+
+def np_cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    x1, x2 = np.broadcast_arrays(x1, x2)
+    n1 = np.maximum(np.linalg.norm(x1, axis=dim, keepdims=True), eps)
+    n2 = np.maximum(np.linalg.norm(x2, axis=dim, keepdims=True), eps)
+    return np.sum(x1 / n1 * x2 / n2, axis=dim)
+
+
+def np_pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    return np.linalg.norm(x1 - x2 + eps, ord=p, axis=-1, keepdims=keepdim)
+
+
+def np_cosine_embedding(x1, x2, y, margin=0.0, reduction="mean"):
+    dim = x1.ndim - 1
+    squared_norms = ((x1 * x1).sum(dim) + 1e-12) * ((x2 * x2).sum(dim) + 1e-12)
+    cos = (x1 * x2).sum(dim) / np.sqrt(squared_norms)
+    losses = np.where(y == 1, 1 - cos, 0.0) + np.where(y == -1, np.maximum(cos - margin, 0), 0.0)
+    return np_reduce(losses, reduction)
+
+
+def np_margin_ranking(x1, x2, y, margin=0.0, reduction="mean"):
+    return np_reduce(np.maximum(-y * (x1 - x2) + margin, 0.0), reduction)
+
+
+def np_triplet(a, p, n, margin=1.0, norm=2.0, eps=1e-6, swap=False, reduction="mean"):
+    d_pos = np_pairwise_distance(a, p, norm, eps)
+    d_neg = np_pairwise_distance(a, n, norm, eps)
+    if swap:
+        d_neg = np.minimum(d_neg, np_pairwise_distance(p, n, norm, eps))
+    return np_reduce(np.maximum(d_pos - d_neg + margin, 0.0), reduction)
+
+
+def np_soft_margin(x, y, reduction="mean"):
+    return np_reduce(np.log1p(np.exp(-y * x)), reduction)
+
+
+def np_multi_margin(x, t, p=1, margin=1.0, weight=None, reduction="mean"):
+    scores = x if x.ndim == 2 else x[None]
+    t = np.asarray(t).reshape(-1)
+    rows = np.arange(len(t))
+    hinge = np.maximum(margin - scores[rows, t][:, None] + scores, 0.0) ** p
+    if weight is not None:
+        hinge = hinge * weight[t][:, None]
+    hinge[rows, t] = 0.0
+    losses = hinge.sum(1) / scores.shape[1]
+    return np_reduce(losses if x.ndim == 2 else losses[0], reduction)
+
+
+# name: (forgegrad call, numpy reference, input domains) for pointwise losses of (input, target)
+POINTWISE = {
+    "smooth_l1": (lambda x, y, r: F.smooth_l1_loss(x, y, reduction=r, beta=0.5),
+                  lambda x, y, r: np_smooth_l1(x, y, r, 0.5), None),
+    "smooth_l1_beta0": (lambda x, y, r: F.smooth_l1_loss(x, y, reduction=r, beta=0.0),
+                        lambda x, y, r: np_smooth_l1(x, y, r, 0.0), None),
+    "huber": (lambda x, y, r: F.huber_loss(x, y, reduction=r, delta=0.7),
+              lambda x, y, r: np_huber(x, y, r, 0.7), None),
+    "kl_div": (lambda x, y, r: F.kl_div(x, y, reduction=r),
+               lambda x, y, r: np_kl_div(x, y, r), [(-3.0, 0.0), (0.05, 1.0)]),
+    "kl_div_log_target": (lambda x, y, r: F.kl_div(x, y, reduction=r, log_target=True),
+                          lambda x, y, r: np_kl_div(x, y, r, True), [(-3.0, 0.0), (-3.0, 0.0)]),
+    "poisson_nll": (lambda x, y, r: F.poisson_nll_loss(x, y, reduction=r),
+                    lambda x, y, r: np_poisson_nll(x, y, reduction=r),
+                    [(-2.0, 2.0), (0.0, 5.0)]),
+    "poisson_nll_rate_full": (
+        lambda x, y, r: F.poisson_nll_loss(x, y, log_input=False, full=True, reduction=r),
+        lambda x, y, r: np_poisson_nll(x, y, False, True, reduction=r), [(0.1, 3.0), (0.0, 5.0)]),
+    "soft_margin": (lambda x, y, r: F.soft_margin_loss(x, y, reduction=r),
+                    lambda x, y, r: np_soft_margin(x, y, r), [(-3.0, 3.0), "nonzero"]),
+}
+
+
+@pytest.mark.parametrize("shape", [(1,), (7, 33), (3, 7, 5)], ids=str)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("loss", list(POINTWISE))
+def test_composed_pointwise_loss(loss, reduction, shape, device):
+    fg_loss, np_loss, domains = POINTWISE[loss]
+    fn = lambda x, y: fg_loss(x, y, reduction)
+    ref = lambda x, y: np_loss(x, y, reduction)
+    # |x - y| kept off the kinks at 0, beta and delta (the piecewise losses)
+    x = make_input(shape, (domains or [(-2.0, 2.0)])[0], avoid=(0.0,))
+    y = make_input(shape, domains[1]) if domains else x + make_input(shape, "nonzero")
+    if not domains:
+        d = np.abs(x - y)
+        y = np.where(np.abs(d - 0.5) < 1e-2, y + 0.05, y)
+        y = np.where(np.abs(np.abs(x - y) - 0.7) < 1e-2, y + 0.05, y).astype(np.float32)
+    check_forward(fn, ref, inputs=[x, y], device=device)
+    check_backward(fn, ref, inputs=[x, y], device=device)
+
+
+def test_kl_div_batchmean_and_zero_targets(device):
+    x = make_input((7, 5), (-3.0, 0.0))
+    y = make_input((7, 5), (0.0, 1.0))
+    y[2, 3] = y[0, 0] = 0.0  # 0 log 0 counts 0, and its gradient stays finite
+    fn = lambda a, b: F.kl_div(a, b, reduction="batchmean")
+    ref = lambda a, b: np_kl_div(a, b, "batchmean")
+    check_forward(fn, ref, inputs=[x, y], device=device)
+    check_backward(fn, ref, inputs=[x, y], device=device, wrt=[0])
+    y64 = as_tensor(y.astype(np.float64), device)
+    gradcheck(lambda a: F.kl_div(a, y64, reduction="batchmean"), x, device=device)
+
+
+@pytest.mark.parametrize("dim", [1, 0, -1])
+def test_cosine_similarity(dim, device):
+    fn = lambda a, b: F.cosine_similarity(a, b, dim=dim)
+    ref = lambda a, b: np_cosine_similarity(a, b, dim)
+    check_forward(fn, ref, (7, 33), (7, 33), device=device)
+    check_backward(fn, ref, (7, 33), (7, 33), device=device)
+    check_forward(fn, ref, (3, 7, 5), (7, 5), device=device)  # broadcast
+    check_backward(fn, ref, (3, 7, 5), (7, 5), device=device)
+
+
+def test_cosine_similarity_of_a_zero_vector(device):
+    # The norm is clamped at eps: the similarity is 0, and the gradient finite.
+    x = as_tensor(np.zeros((2, 4), np.float32), device, requires_grad=True)
+    y = as_tensor(make_input((2, 4)), device)
+    out = F.cosine_similarity(x, y)
+    assert_close(to_numpy(out), [0.0, 0.0])
+    out.sum().backward()
+    assert np.isfinite(to_numpy(x.grad)).all()
+
+
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0, np.inf])
+def test_pairwise_distance(p, keepdim, device):
+    fn = lambda a, b: F.pairwise_distance(a, b, p=p, keepdim=keepdim)
+    ref = lambda a, b: np_pairwise_distance(a, b, p, 1e-6, keepdim)
+    kwargs = dict(device=device, distinct=p == np.inf)  # a unique largest |x - y|
+    check_forward(fn, ref, (7, 33), (7, 33), **kwargs)
+    check_backward(fn, ref, (7, 33), (7, 33), **kwargs)
+    check_forward(fn, ref, (3, 7, 5), (5,), **kwargs)
+
+
+def test_pairwise_distance_p0_counts_differences(device):
+    x = as_tensor(np.array([[1.0, 2.0, 3.0]], np.float32), device)
+    y = as_tensor(np.array([[1.0, 2.5, 3.0]], np.float32), device)
+    assert_close(to_numpy(F.pairwise_distance(x, y, p=0, eps=0.0)), [1.0])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(7, 33), (33,)], ids=str)
+def test_cosine_embedding_loss(shape, reduction, device, rng):
+    y = np.where(rng.uniform(size=shape[:-1]) < 0.5, 1.0, -1.0).astype(np.float32)
+    fn = lambda a, b, t: F.cosine_embedding_loss(a, b, t, margin=0.2, reduction=reduction)
+    ref = lambda a, b, t: np_cosine_embedding(a, b, t, 0.2, reduction)
+    xs = [make_input(shape), make_input(shape), y]
+    check_forward(fn, ref, inputs=xs, device=device)
+    check_backward(fn, ref, inputs=xs, device=device, wrt=[0, 1])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_margin_ranking_loss(reduction, device, rng):
+    y = np.where(rng.uniform(size=(129,)) < 0.5, 1.0, -1.0).astype(np.float32)
+    x1 = make_input((129,))
+    x2 = (x1 + make_input((129,), "nonzero") * 0.5).astype(np.float32)  # off the hinge's kink
+    x2 = np.where(np.abs(-y * (x1 - x2) + 0.3) < 1e-2, x2 + 0.1, x2).astype(np.float32)
+    fn = lambda a, b, t: F.margin_ranking_loss(a, b, t, margin=0.3, reduction=reduction)
+    ref = lambda a, b, t: np_margin_ranking(a, b, t, 0.3, reduction)
+    check_forward(fn, ref, inputs=[x1, x2, y], device=device)
+    check_backward(fn, ref, inputs=[x1, x2, y], device=device, wrt=[0, 1])
+
+
+@pytest.mark.parametrize("swap", [False, True])
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_triplet_margin_loss(reduction, p, swap, device):
+    fn = lambda a, b, c: F.triplet_margin_loss(a, b, c, margin=0.5, p=p, swap=swap,
+                                               reduction=reduction)
+    ref = lambda a, b, c: np_triplet(a, b, c, 0.5, p, 1e-6, swap, reduction)
+    xs = [make_input((33, 7)), make_input((33, 7)), make_input((33, 7))]
+    check_forward(fn, ref, inputs=xs, device=device)
+    check_backward(fn, ref, inputs=xs, device=device)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_multi_margin_loss(reduction, p, weighted, device, rng):
+    x, t = make_input((33, 7), distinct=True), _targets(33, 7, rng)
+    w = _class_weights(7, rng) if weighted else None
+    weight = None if w is None else as_tensor(w, device)
+    fn = lambda a, b: F.multi_margin_loss(a, b, p, 0.8, weight, reduction=reduction)
+    ref = lambda a, b: np_multi_margin(a, b, p, 0.8, w, reduction)
+    check_forward(fn, ref, inputs=[x, t], device=device)
+    check_backward(fn, ref, inputs=[x, t], device=device)
+    single = make_input((7,), distinct=True)
+    check_forward(lambda a, b: F.multi_margin_loss(a, b, reduction=reduction),
+                  lambda a, b: np_multi_margin(a, b, reduction=reduction),
+                  inputs=[single, np.array(2)], device=device)
+
+
+def test_composed_losses_bad_arguments(device):
+    x, y = as_tensor(make_input((4, 3)), device), as_tensor(make_input((4, 3)), device)
+    with pytest.raises(ValueError, match=r"\[huber_loss\] expected input and target of one"):
+        F.huber_loss(x, y[:2])
+    with pytest.raises(ValueError, match=r"\[smooth_l1_loss\] expected beta >= 0, got -1"):
+        F.smooth_l1_loss(x, y, beta=-1)
+    with pytest.raises(ValueError, match=r"\[kl_div\] expected reduction one of"):
+        F.kl_div(x, y, reduction="batch")
+    with pytest.raises(ValueError, match=r"\[smooth_l1_loss\] expected reduction one of"):
+        F.smooth_l1_loss(x, y, reduction="batchmean")
+    with pytest.raises(TypeError, match=r"\[soft_margin_loss\] expected a floating-point target"):
+        F.soft_margin_loss(x, as_tensor(np.ones((4, 3), np.int64), device))
+    with pytest.raises(ValueError, match=r"\[cosine_embedding_loss\] expected target of shape"):
+        F.cosine_embedding_loss(x, y, as_tensor(np.ones(3, np.float32), device))
+    with pytest.raises(ValueError, match=r"\[multi_margin_loss\] expected class indices in "
+                                         r"\[0, 3\), got 3"):
+        F.multi_margin_loss(x, as_tensor(np.array([0, 1, 3, 2]), device))
+    with pytest.raises(ValueError, match=r"\[multi_margin_loss\] expected p 1 or 2"):
+        F.multi_margin_loss(x, as_tensor(np.array([0, 1, 2, 2]), device), p=3)
+    with pytest.raises(ValueError, match=r"\[triplet_margin_loss\] expected anchor, positive"):
+        F.triplet_margin_loss(x, y, y[:, :2])
+
+
+def test_composed_loss_modules(device, rng):
+    # Each module with non-default arguments gives its function's result.
+    x, y, z = (as_tensor(make_input((7, 5)), device) for _ in range(3))
+    signs = as_tensor(np.where(rng.uniform(size=7) < 0.5, 1.0, -1.0).astype(np.float32), device)
+    t, w = as_tensor(_targets(7, 5, rng), device), as_tensor(_class_weights(5, rng), device)
+    counts = as_tensor(rng.poisson(2.0, size=(7, 5)).astype(np.float32), device)
+    cases = [
+        (nn.SmoothL1Loss(reduction="sum", beta=0.5)(x, y),
+         F.smooth_l1_loss(x, y, reduction="sum", beta=0.5)),
+        (nn.HuberLoss("none", delta=0.3)(x, y), F.huber_loss(x, y, reduction="none", delta=0.3)),
+        (nn.KLDivLoss(reduction="batchmean", log_target=True)(x, y),
+         F.kl_div(x, y, reduction="batchmean", log_target=True)),
+        (nn.PoissonNLLLoss(True, True, eps=1e-4)(x, counts),
+         F.poisson_nll_loss(x, counts, True, True, eps=1e-4)),
+        (nn.CosineSimilarity(0, 1e-6)(x, y), F.cosine_similarity(x, y, 0, 1e-6)),
+        (nn.PairwiseDistance(3.0, 1e-3, True)(x, y), F.pairwise_distance(x, y, 3.0, 1e-3, True)),
+        (nn.CosineEmbeddingLoss(0.1, reduction="sum")(x, y, signs),
+         F.cosine_embedding_loss(x, y, signs, 0.1, reduction="sum")),
+        (nn.MarginRankingLoss(0.2)(x[:, 0], y[:, 0], signs),
+         F.margin_ranking_loss(x[:, 0], y[:, 0], signs, 0.2)),
+        (nn.TripletMarginLoss(0.5, 1.0, 1e-3, True)(x, y, z),
+         F.triplet_margin_loss(x, y, z, 0.5, 1.0, 1e-3, True)),
+        (nn.SoftMarginLoss(reduction="none")(x, y), F.soft_margin_loss(x, y, reduction="none")),
+        (nn.MultiMarginLoss(2, 0.5, w)(x, t), F.multi_margin_loss(x, t, 2, 0.5, w)),
+    ]
+    for got, want in cases:
+        np.testing.assert_array_equal(to_numpy(got), to_numpy(want))
+    assert list(nn.MultiMarginLoss(weight=w).state_dict()) == ["weight"]
+    with pytest.raises(ValueError, match=r"\[SmoothL1Loss\] reduction must be one of"):
+        nn.SmoothL1Loss(reduction="batchmean")

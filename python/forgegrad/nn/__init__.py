@@ -6,10 +6,15 @@ from .linear import Linear
 from .activation import ReLU, LeakyReLU, GELU, Tanh, Sigmoid, SiLU, Softmax, LogSoftmax
 from .dropout import Dropout
 from .container import Sequential, ModuleList
-from .loss import MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss
+from .loss import (MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss,
+                   SmoothL1Loss, HuberLoss, KLDivLoss, PoissonNLLLoss, CosineSimilarity,
+                   PairwiseDistance, CosineEmbeddingLoss, MarginRankingLoss, TripletMarginLoss,
+                   SoftMarginLoss, MultiMarginLoss)
 from .flatten import Flatten, Identity
 
 __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU", "LeakyReLU",
            "GELU", "Tanh", "Sigmoid", "SiLU", "Softmax", "LogSoftmax", "Dropout", "Flatten",
            "Identity", "Sequential", "ModuleList", "MSELoss", "L1Loss", "CrossEntropyLoss",
-           "NLLLoss", "BCELoss", "BCEWithLogitsLoss"]
+           "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "SmoothL1Loss", "HuberLoss", "KLDivLoss",
+           "PoissonNLLLoss", "CosineSimilarity", "PairwiseDistance", "CosineEmbeddingLoss",
+           "MarginRankingLoss", "TripletMarginLoss", "SoftMarginLoss", "MultiMarginLoss"]

@@ -165,6 +165,17 @@ template <typename T>
 void bce_with_logits_backward(T* dx, T* dt, const T* dlosses, const T* x, const T* t,
                               int64_t n);  // dt may be null
 
+// ---- CTC loss (the recursion: csrc/ctc_math.h); float and double ---------------------------
+// log_probs (T, N, C) -> losses (N) = -log p(target | sequence), log_alpha (N, T, 2 S_max + 1)
+template <typename T>
+void ctc_loss_forward(T* losses, T* log_alpha, const T* log_probs, const CtcBatch& batch);
+// dlosses (N) -> dlog_probs (T, N, C); log_beta: scratch of log_alpha's shape. zero_infinity:
+// a sequence of infinite loss gets a zero gradient.
+template <typename T>
+void ctc_loss_backward(T* dlog_probs, T* log_beta, const T* dlosses, const T* losses,
+                       const T* log_probs, const T* log_alpha, const CtcBatch& batch,
+                       bool zero_infinity);
+
 // ---- random numbers: Philox 4x32-10 (csrc/cpu/random.cpp, csrc/cuda/random.cu) -------------
 // Element i draws from counter (offset + i / 4), lane i % 4, key `seed`.
 void uniform(float* y, uint64_t seed, uint64_t offset, int64_t n);

@@ -30,6 +30,15 @@ struct AdamOptions {
   bool decoupled_weight_decay;  // AdamW: p *= 1 - lr * weight_decay, instead of g += wd * p
 };
 
+// A batch of CTC sequences: log_probs (max_time, batch, classes); sequence n's labels at
+// targets[target_offsets[n]], target_lengths[n] of them; input_lengths[n] frames. The
+// recursion's tables (alphas, betas) are (batch, max_time, 2 max_target_length + 1).
+struct CtcBatch {
+  int64_t max_time, batch, classes, max_target_length, blank;
+  const int64_t *targets, *target_offsets, *input_lengths, *target_lengths;
+  FG_HOST_DEVICE int64_t extended_max() const { return 2 * max_target_length + 1; }
+};
+
 // Whether a loss kernel's target is one of C classes. The ops check targets before each
 // kernel, so one outside [0, C) comes from a write they could not see (numpy's into a
 // from_numpy target, another thread's): its row's losses and gradients become NaN, and
@@ -161,6 +170,9 @@ FG_HOST_DEVICE inline void nll_loss_row(T* losses, T* row_weights, const T* log_
   template void binary_cross_entropy_backward<T>(T*, T*, const T*, const T*, const T*,        \
                                                  int64_t);                                    \
   template void bce_with_logits_forward<T>(T*, const T*, const T*, int64_t);                  \
+  template void ctc_loss_forward<T>(T*, T*, const T*, const CtcBatch&);                       \
+  template void ctc_loss_backward<T>(T*, T*, const T*, const T*, const T*, const T*,          \
+                                     const CtcBatch&, bool);                                  \
   template void bce_with_logits_backward<T>(T*, T*, const T*, const T*, const T*, int64_t);
 #define FG_INSTANTIATE_LOSSES() FG_FLOATING_TYPES(FG_INSTANTIATE_LOSSES_FOR)
 

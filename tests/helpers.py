@@ -13,6 +13,7 @@ Error measure: |got - ref| <= atol + rtol * |ref| elementwise, where atol defaul
 judged by their own magnitude).  The default rtol is 1e-5 forward and 2e-5 backward, well
 under the house bound of 1e-4 for float32 CPU math.
 """
+import itertools
 import math
 
 import numpy as np
@@ -379,3 +380,25 @@ class EpochSnapshots(fg.Callback):
     def on_epoch_end(self, epoch, logs, model, optimizer):
         self.by_epoch[epoch] = model_arrays(model)
         return False
+
+
+def np_ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
+                zero_infinity=False):
+    """The CTC loss by brute force: -log of the summed probability of every alignment (a
+    label or blank per frame) that collapses (merge repeats, drop blanks) to the target.
+    log_probs (T, N, C), targets padded (N, S); for a few frames and classes only."""
+    losses = np.empty(log_probs.shape[1])
+    for n, (frames, length) in enumerate(zip(input_lengths, target_lengths)):
+        want = tuple(targets[n][:length])
+        total = 0.0
+        for path in itertools.product(range(log_probs.shape[2]), repeat=int(frames)):
+            merged = [c for i, c in enumerate(path) if i == 0 or c != path[i - 1]]
+            if tuple(c for c in merged if c != blank) == want:
+                total += np.exp(sum(log_probs[t, n, c] for t, c in enumerate(path)))
+        with np.errstate(divide="ignore"):
+            losses[n] = -np.log(total)
+    if zero_infinity:
+        losses = np.where(np.isinf(losses), 0.0, losses)
+    if reduction == "mean":
+        return np.mean(losses / np.maximum(np.asarray(target_lengths, dtype=np.float64), 1.0))
+    return np_reduce(losses, reduction)

@@ -16,8 +16,8 @@ import numpy as np
 
 import forgegrad as fg
 
-from helpers import np_bce, np_bce_logits, np_cross_entropy, np_gelu, np_gelu_tanh, np_l1
-from helpers import np_log_softmax, np_mse, np_nll, np_sigmoid, np_softmax
+from helpers import np_bce, np_bce_logits, np_ctc_loss, np_cross_entropy, np_gelu, np_gelu_tanh
+from helpers import np_l1, np_log_softmax, np_mse, np_nll, np_sigmoid, np_softmax
 
 Sample = collections.namedtuple("Sample", ["inputs", "kwargs"])
 
@@ -244,6 +244,12 @@ OP_DB = [
            call=lambda op, x, t, weight, pos_weight, **kw: op(x, t, weight, pos_weight=pos_weight,
                                                               **kw),
            domains=[(-2.0, 2.0), (0.0, 1.0), (0.5, 2.0), (0.5, 2.0)]),
+    # log_probs need not be normalized: the loss is -log of a sum of products of exp(log_probs)
+    OpInfo("ctc_loss", np_ctc_loss,
+           sample((5, 3, 3), np.array([[1, 1, 2], [2, 1, 0], [1, 0, 0]]), input_lengths=[5, 4, 3],
+                  target_lengths=[2, 2, 0]),
+           sample((4, 2, 3), np.array([[2, 1], [1, 2]]), input_lengths=[4, 3],
+                  target_lengths=[2, 1], blank=0, reduction="sum"), domain=(-2.0, 0.0)),
     OpInfo("binary_cross_entropy", np_bce, sample((7, 33), (7, 33)),
            sample((33,), (33,), reduction="none"), domains=[(0.05, 0.95), (0.0, 1.0)]),
     OpInfo("binary_cross_entropy", lambda x, t, weight, **kw: np_bce(x, t, weight=weight, **kw),

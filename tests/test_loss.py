@@ -1,6 +1,7 @@
 """Losses: mse_loss, l1_loss, cross_entropy (weight, ignore_index, probability targets,
 label_smoothing), nll_loss (weight, ignore_index), binary_cross_entropy (weight),
-binary_cross_entropy_with_logits (weight, pos_weight), with reduction mean/sum/none;
+binary_cross_entropy_with_logits (weight, pos_weight), the composed losses of nn/_losses.py,
+ctc_loss (against every alignment, by brute force), with reduction mean/sum/none;
 forward vs float64 numpy, backward vs float64 central differences; stability for huge
 logits; the loss modules against their functions."""
 import numpy as np
@@ -11,7 +12,7 @@ import forgegrad.nn.functional as F
 
 from helpers import (SHAPES, as_tensor, assert_close, check_backward, check_forward,
                      gradcheck, make_input, np_bce, np_bce_logits, np_cross_entropy, np_l1,
-                     np_log_softmax, np_mse, np_nll, np_reduce, to_numpy)
+                     np_ctc_loss, np_log_softmax, np_mse, np_nll, np_reduce, to_numpy)
 
 REDUCTIONS = ["mean", "sum", "none"]
 CLASS_SHAPES = [(1, 1), (1, 7), (7, 1), (7, 33), (33, 129), (129, 7), (129, 2)]
@@ -691,3 +692,102 @@ def test_composed_loss_modules(device, rng):
     assert list(nn.MultiMarginLoss(weight=w).state_dict()) == ["weight"]
     with pytest.raises(ValueError, match=r"\[SmoothL1Loss\] reduction must be one of"):
         nn.SmoothL1Loss(reduction="batchmean")
+
+
+# ----------------------------------------------------------------------------- ctc_loss
+def _log_softmax_input(shape):
+    return np_log_softmax(make_input(shape, (-2.0, 2.0)).astype(np.float64), -1).astype(np.float32)
+
+
+# Three sequences of up to 5 frames over 3 classes: a repeated label (needs a blank between),
+# a short input, an empty target.
+CTC_TARGETS = np.array([[1, 1, 2], [2, 1, 0], [1, 0, 0]])
+CTC_INPUT_LENGTHS, CTC_TARGET_LENGTHS = [5, 4, 3], [2, 2, 0]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("blank", [0, 2])
+def test_ctc_loss_against_all_alignments(blank, reduction, device):
+    # blank 2: the labels 2 become 1 (a label may not be the blank)
+    targets = np.where(CTC_TARGETS == blank, 1, CTC_TARGETS) if blank else CTC_TARGETS
+    lengths = dict(input_lengths=CTC_INPUT_LENGTHS, target_lengths=CTC_TARGET_LENGTHS)
+    fn = lambda lp, t: F.ctc_loss(lp, t, blank=blank, reduction=reduction, **lengths)
+    ref = lambda lp, t: np_ctc_loss(lp, t, CTC_INPUT_LENGTHS, CTC_TARGET_LENGTHS, blank,
+                                    reduction)
+    xs = [_log_softmax_input((5, 3, 3)), targets]
+    check_forward(fn, ref, inputs=xs, device=device)
+    check_backward(fn, ref, inputs=xs, device=device)  # d/d log_probs itself, frames past ends 0
+
+
+def test_ctc_loss_concatenated_targets_and_length_tensors(device):
+    lp = as_tensor(_log_softmax_input((5, 3, 3)), device)
+    padded = F.ctc_loss(lp, as_tensor(CTC_TARGETS, device), CTC_INPUT_LENGTHS,
+                        CTC_TARGET_LENGTHS, reduction="none")
+    concatenated = np.array([1, 1, 2, 1])
+    got = F.ctc_loss(lp, as_tensor(concatenated.astype(np.int32), device),
+                     as_tensor(np.array(CTC_INPUT_LENGTHS), device),
+                     as_tensor(np.array(CTC_TARGET_LENGTHS), device), reduction="none")
+    np.testing.assert_array_equal(to_numpy(got), to_numpy(padded))
+
+
+def test_ctc_loss_gradcheck_longer_sequences(device, rng):
+    # 20 frames, 7 classes: beyond brute force; float64 backward against the op's own
+    # central differences.
+    lp = _log_softmax_input((20, 3, 7))
+    targets = as_tensor(rng.integers(1, 7, size=(3, 6)), device)
+    fn = lambda a: F.ctc_loss(a, targets, [20, 17, 9], [6, 4, 3], reduction="sum")
+    gradcheck(fn, lp, device=device)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_ctc_loss_zero_infinity(reduction, device):
+    # "1 1" needs 3 frames (a blank between the repeats); 2 give probability 0.
+    lp = as_tensor(_log_softmax_input((5, 2, 3)), device, requires_grad=True)
+    targets = as_tensor(np.array([[1, 1], [2, 1]]), device)
+    loss = F.ctc_loss(lp, targets, [2, 5], [2, 2], reduction="none")
+    assert np.isinf(to_numpy(loss)[0]) and np.isfinite(to_numpy(loss)[1])
+    loss = F.ctc_loss(lp, targets, [2, 5], [2, 2], reduction=reduction, zero_infinity=True)
+    ref = np_ctc_loss(to_numpy(lp).astype(np.float64), np.array([[1, 1], [2, 1]]), [2, 5],
+                      [2, 2], reduction=reduction, zero_infinity=True)
+    assert_close(to_numpy(loss), ref)
+    loss.sum().backward()
+    grad = to_numpy(lp.grad)
+    assert np.isfinite(grad).all() and not grad[:, 0].any() and grad[:, 1].any()
+
+
+def test_ctc_loss_single_sequence(device):
+    lp = _log_softmax_input((5, 3))
+    got = F.ctc_loss(as_tensor(lp, device), as_tensor(np.array([1, 2]), device), 5, 2,
+                     reduction="none")
+    assert got.ndim == 0
+    assert_close(to_numpy(got), np_ctc_loss(lp[:, None].astype(np.float64), np.array([[1, 2]]),
+                                            [5], [2], reduction="none")[0])
+
+
+def test_ctc_loss_bad_arguments(device):
+    lp = as_tensor(_log_softmax_input((5, 2, 3)), device)
+    targets = as_tensor(np.array([[1, 2], [2, 1]]), device)
+    with pytest.raises(ValueError, match=r"\[ctc_loss\] expected labels in \[0, 3\) other "
+                                         r"than blank \(1\), got 1 in target 0"):
+        F.ctc_loss(lp, targets, [5, 5], [2, 2], blank=1)
+    with pytest.raises(ValueError, match=r"\[ctc_loss\] expected input_lengths in \[0, 5\], "
+                                         r"got 6 at 1"):
+        F.ctc_loss(lp, targets, [5, 6], [2, 2])
+    with pytest.raises(ValueError, match=r"\[ctc_loss\] expected 3 concatenated labels"):
+        F.ctc_loss(lp, as_tensor(np.array([1, 2, 1, 2]), device), [5, 5], [2, 1])
+    with pytest.raises(ValueError, match=r"\[ctc_loss\] expected 2 target_lengths"):
+        F.ctc_loss(lp, targets, [5, 5], [2])
+    with pytest.raises(TypeError, match=r"\[ctc_loss\] expected int64 or int32 targets"):
+        F.ctc_loss(lp, as_tensor(np.ones((2, 2), np.float32), device), [5, 5], [2, 2])
+    with pytest.raises(ValueError, match=r"\[ctc_loss\] expected log_probs of shape"):
+        F.ctc_loss(lp[0, 0], targets, [5, 5], [2, 2])
+
+
+def test_ctc_loss_module(device):
+    lp = as_tensor(_log_softmax_input((5, 3, 3)), device)
+    t = as_tensor(CTC_TARGETS, device)
+    module = nn.CTCLoss(blank=0, reduction="sum", zero_infinity=True)
+    np.testing.assert_array_equal(
+        to_numpy(module(lp, t, CTC_INPUT_LENGTHS, CTC_TARGET_LENGTHS)),
+        to_numpy(F.ctc_loss(lp, t, CTC_INPUT_LENGTHS, CTC_TARGET_LENGTHS, reduction="sum",
+                            zero_infinity=True)))

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "cpu/parallel.h"
+#include "ctc_math.h"
 #include "elementwise_math.h"
 #include "kernels.h"
 
@@ -123,6 +124,27 @@ void nll_loss_backward(T* dlog_probs, const T* dlosses, const int64_t* targets,
 }
 
 #include "pointwise_loss_kernels.h"
+
+// log_probs (T, N, C) -> losses (N), log_alpha (N, T, 2 S_max + 1): sequences in parallel
+template <typename T>
+void ctc_loss_forward(T* losses, T* log_alpha, const T* log_probs, const CtcBatch& batch) {
+  parallel_for(batch.batch, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n)
+      losses[n] = ctc::forward_sequence(log_alpha, log_probs, batch, n);
+  });
+}
+
+// dlosses (N) -> dlog_probs (T, N, C)
+template <typename T>
+void ctc_loss_backward(T* dlog_probs, T* log_beta, const T* dlosses, const T* losses,
+                       const T* log_probs, const T* log_alpha, const CtcBatch& batch,
+                       bool zero_infinity) {
+  parallel_for(batch.batch, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n)
+      ctc::backward_sequence(dlog_probs, log_beta, dlosses[n], losses[n], log_probs, log_alpha,
+                             batch, n, zero_infinity);
+  });
+}
 
 FG_INSTANTIATE_LOSSES()
 

@@ -2,6 +2,7 @@
 // a contiguous line, so each row gets a warp (csrc/cuda/lines.cuh).
 #include <cmath>
 
+#include "ctc_math.h"
 #include "cuda/lines.cuh"
 #include "elementwise_math.h"
 #include "kernels.h"
@@ -121,6 +122,27 @@ void nll_loss_backward(T* dlog_probs, const T* dlosses, const int64_t* targets,
 }
 
 #include "pointwise_loss_kernels.h"
+
+// log_probs (T, N, C) -> losses (N), log_alpha (N, T, 2 S_max + 1). A thread per sequence
+// runs the recursion serially: simple and exact, fast enough for batches of sequences; long
+// targets would gain from a block per sequence, its threads over the extended target.
+template <typename T>
+void ctc_loss_forward(T* losses, T* log_alpha, const T* log_probs, const CtcBatch& batch) {
+  launch_for_each("ctc_loss_forward", batch.batch, [=] __device__(int64_t n) {
+    losses[n] = ctc::forward_sequence(log_alpha, log_probs, batch, n);
+  });
+}
+
+// dlosses (N) -> dlog_probs (T, N, C), a thread per sequence
+template <typename T>
+void ctc_loss_backward(T* dlog_probs, T* log_beta, const T* dlosses, const T* losses,
+                       const T* log_probs, const T* log_alpha, const CtcBatch& batch,
+                       bool zero_infinity) {
+  launch_for_each("ctc_loss_backward", batch.batch, [=] __device__(int64_t n) {
+    ctc::backward_sequence(dlog_probs, log_beta, dlosses[n], losses[n], log_probs, log_alpha,
+                           batch, n, zero_infinity);
+  });
+}
 
 FG_INSTANTIATE_LOSSES()
 

@@ -1,6 +1,9 @@
 // Losses. Each computes per-element (or per-row) losses, then applies the reduction with
 // the public sum/mean ops, so the reduction's backward comes for free.
+#include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "core/dispatch.h"
 #include "core/error.h"
@@ -323,6 +326,129 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
     losses = add(losses, mul(mul(sub(pos_weight, one), target), softplus_of_minus_x));
   }
   return reduce(weighted(losses, weight, op), reduction);
+}
+
+// The int64 values of a CPU copy of t.
+static std::vector<int64_t> host_int64(const Tensor& t) {
+  Tensor host = to_device(contiguous(to_dtype(t, DType::Int64)), Device{});
+  return std::vector<int64_t>(host.data<int64_t>(), host.data<int64_t>() + host.numel());
+}
+
+// Host values on device, as a 1-d tensor of dtype, the dtype of Value.
+template <typename Value>
+static Tensor from_host(const std::vector<Value>& values, DType dtype, Device device) {
+  Tensor host = empty({static_cast<int64_t>(values.size())}, dtype, Device{});
+  std::copy(values.begin(), values.end(), host.data<Value>());
+  return to_device(host, device);
+}
+
+// Checks the CTC targets, padded (N, S_max) or concatenated (sum of target_lengths), against
+// the lengths, and gives where each sequence's labels start and S_max.
+static std::pair<std::vector<int64_t>, int64_t> ctc_target_offsets(
+    const std::vector<int64_t>& labels, const Shape& targets_shape,
+    const std::vector<int64_t>& input_lengths, const std::vector<int64_t>& target_lengths,
+    int64_t max_time, int64_t classes, int64_t blank) {
+  const int64_t N = static_cast<int64_t>(input_lengths.size());
+  FG_CHECK(static_cast<int64_t>(target_lengths.size()) == N, ValueError,
+           "[ctc_loss] expected " << N << " target_lengths, one per sequence, got "
+                                  << target_lengths.size());
+  const bool padded = targets_shape.size() == 2;
+  FG_CHECK(padded ? targets_shape[0] == N : targets_shape.size() == 1, ValueError,
+           "[ctc_loss] expected targets of shape (" << N << ", S) or the labels concatenated "
+                                                    << "(1-D), got " << targets_shape);
+  std::vector<int64_t> offsets(N);
+  int64_t next = 0, max_target_length = padded ? targets_shape[1] : 0;
+  for (int64_t n = 0; n < N; ++n) {
+    FG_CHECK(input_lengths[n] >= 0 && input_lengths[n] <= max_time, ValueError,
+             "[ctc_loss] expected input_lengths in [0, " << max_time << "], got "
+                                                          << input_lengths[n] << " at " << n);
+    FG_CHECK(target_lengths[n] >= 0 && (!padded || target_lengths[n] <= targets_shape[1]),
+             ValueError,
+             "[ctc_loss] expected target_lengths in [0, " << (padded ? targets_shape[1] : 0)
+                 << "] for padded targets, got " << target_lengths[n] << " at " << n);
+    offsets[n] = padded ? n * targets_shape[1] : next;
+    next += target_lengths[n];
+    max_target_length = std::max(max_target_length, target_lengths[n]);
+  }
+  FG_CHECK(padded || next == static_cast<int64_t>(labels.size()), ValueError,
+           "[ctc_loss] expected " << next << " concatenated labels (the sum of target_lengths), "
+                                  << "got " << labels.size());
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t i = offsets[n]; i < offsets[n] + target_lengths[n]; ++i)
+      FG_CHECK(labels[i] >= 0 && labels[i] < classes && labels[i] != blank, ValueError,
+               "[ctc_loss] expected labels in [0, " << classes << ") other than blank ("
+                   << blank << "), got " << labels[i] << " in target " << n);
+  return {offsets, max_target_length};
+}
+
+Tensor ctc_loss(const Tensor& log_probs_any, const Tensor& targets,
+                const std::vector<int64_t>& input_lengths,
+                const std::vector<int64_t>& target_lengths, int64_t blank, Reduction reduction,
+                bool zero_infinity) {
+  FG_CHECK(log_probs_any.dim() == 3 || log_probs_any.dim() == 2, ValueError,
+           "[ctc_loss] expected log_probs of shape (T, N, C) or (T, C), got "
+               << log_probs_any.shape());
+  if (log_probs_any.dim() == 2) {  // one sequence: a batch of one, and a 0-d loss
+    Tensor loss = ctc_loss(unsqueeze(log_probs_any, 1), reshape(targets, {1, -1}),
+                           input_lengths, target_lengths, blank, reduction, zero_infinity);
+    return reduction == Reduction::None ? reshape(loss, {}) : loss;
+  }
+  FG_CHECK(targets.dtype() == DType::Int64 || targets.dtype() == DType::Int32, TypeError,
+           "[ctc_loss] expected int64 or int32 targets, got " << dtype_name(targets.dtype()));
+  return with_float32_compute(log_probs_any, [&](const Tensor& log_probs_in) {
+    dispatch_floating(log_probs_in.dtype(), "ctc_loss", [](auto) {});
+    Tensor log_probs = contiguous(log_probs_in);
+    const Device device = log_probs.device();
+    const int64_t T = log_probs.shape()[0], N = log_probs.shape()[1], C = log_probs.shape()[2];
+    FG_CHECK(blank >= 0 && blank < C, ValueError,
+             "[ctc_loss] expected blank in [0, " << C << "), got " << blank);
+    FG_CHECK(static_cast<int64_t>(input_lengths.size()) == N, ValueError,
+             "[ctc_loss] expected " << N << " input_lengths, one per sequence, got "
+                                    << input_lengths.size());
+    std::vector<int64_t> labels = host_int64(targets);
+    auto [offsets, max_target_length] = ctc_target_offsets(
+        labels, targets.shape(), input_lengths, target_lengths, T, C, blank);
+    // The batch's integers on the device: offsets, input lengths, target lengths.
+    std::vector<int64_t> sizes = offsets;
+    sizes.insert(sizes.end(), input_lengths.begin(), input_lengths.end());
+    sizes.insert(sizes.end(), target_lengths.begin(), target_lengths.end());
+    Tensor sizes_on_device = from_host(sizes, DType::Int64, device);
+    Tensor labels_on_device = from_host(labels, DType::Int64, device);
+    const int64_t* size_data = sizes_on_device.data<int64_t>();
+    CtcBatch batch{T, N, C, max_target_length, blank, labels_on_device.data<int64_t>(),
+                   size_data, size_data + N, size_data + 2 * N};
+    Tensor losses = empty({N}, log_probs.dtype(), device);
+    Tensor log_alpha = empty({N, T, 2 * max_target_length + 1}, log_probs.dtype(), device);
+    dispatch_floating(log_probs.dtype(), "ctc_loss", [&](auto tag) {
+      using E = typename decltype(tag)::type;
+      FG_LAUNCH(ctc_loss_forward, device, losses.data<E>(), log_alpha.data<E>(),
+                log_probs.data<E>(), batch);
+    });
+    record(losses, "ctc_loss", {log_probs},
+           [log_probs = log_probs.detach(), log_alpha, nll = losses.detach(), sizes_on_device,
+            labels_on_device, batch, zero_infinity](const Tensor& dlosses_any) {
+             Tensor dlosses = contiguous(dlosses_any);
+             Tensor dlog_probs = empty(log_probs.shape(), log_probs.dtype(), log_probs.device());
+             Tensor log_beta = empty(log_alpha.shape(), log_alpha.dtype(), log_alpha.device());
+             dispatch_floating(log_probs.dtype(), "ctc_loss", [&](auto tag) {
+               using E = typename decltype(tag)::type;
+               FG_LAUNCH(ctc_loss_backward, log_probs.device(), dlog_probs.data<E>(),
+                         log_beta.data<E>(), dlosses.data<E>(), nll.data<E>(),
+                         log_probs.data<E>(), log_alpha.data<E>(), batch, zero_infinity);
+             });
+             return std::vector<Tensor>{dlog_probs};
+           });
+    if (zero_infinity)  // an impossible alignment (target longer than the input) counts 0
+      losses = where(compare(CompareOp::Eq, losses,
+                             scalar_tensor(INFINITY, losses.dtype(), device)),
+                     scalar_tensor(0.0, losses.dtype(), device), losses);
+    if (reduction != Reduction::Mean) return reduce(losses, reduction);
+    // PyTorch's mean: each loss divided by its target's length (at least 1), then averaged.
+    std::vector<double> divisors(target_lengths.begin(), target_lengths.end());
+    for (double& d : divisors) d = std::max(d, 1.0);
+    Tensor target_sizes = to_dtype(from_host(divisors, DType::Float64, device), losses.dtype());
+    return mean(div(losses, target_sizes), {}, false);
+  });
 }
 
 }  // namespace fg::ops

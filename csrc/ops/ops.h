@@ -182,6 +182,11 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const Tensor& wei
                 int64_t ignore_index, Reduction reduction);
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction);
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction);
+// log_probs (T, N, C) or (T, C); targets padded (N, S) or concatenated; a length per sequence
+Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets,
+                const std::vector<int64_t>& input_lengths,
+                const std::vector<int64_t>& target_lengths, int64_t blank, Reduction reduction,
+                bool zero_infinity);
 // weight, pos_weight: undefined, or broadcastable to the input's shape
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
                             Reduction reduction);

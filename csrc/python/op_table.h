@@ -162,6 +162,10 @@ FG_OP(nll_loss, nll_loss_op,
       kFunctional)
 FG_OP(mse_loss, mse_loss_op, ("input"_a, "target"_a, "reduction"_a = "mean"), kFunctional)
 FG_OP(l1_loss, l1_loss_op, ("input"_a, "target"_a, "reduction"_a = "mean"), kFunctional)
+FG_OP(ctc_loss, ctc_loss_op,
+      ("log_probs"_a, "targets"_a, "input_lengths"_a, "target_lengths"_a, "blank"_a = 0,
+       "reduction"_a = "mean", "zero_infinity"_a = false),
+      kFunctional)
 FG_OP(binary_cross_entropy, binary_cross_entropy_op,
       ("input"_a, "target"_a, "weight"_a = py::none(), py::kw_only(), "reduction"_a = "mean"),
       kFunctional)

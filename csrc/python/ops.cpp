@@ -278,6 +278,32 @@ Tensor bce_with_logits_op(const Tensor& input, const Tensor& target, py::object 
       optional_tensor(pos_weight, op, "pos_weight"), ops::parse_reduction(reduction, op));
 }
 
+// CTC lengths: a tensor of integers, a sequence of ints, or one int (one sequence).
+static std::vector<int64_t> ctc_lengths(const py::object& lengths, const char* what) {
+  if (py::isinstance<Tensor>(lengths)) {
+    const Tensor& t = lengths.cast<const Tensor&>();
+    FG_CHECK(!is_floating(t.dtype()) && t.dtype() != DType::Bool && t.dim() <= 1, TypeError,
+             "[ctc_loss] expected " << what << " as integers (a 0-d or 1-d tensor), got a "
+                                    << dtype_name(t.dtype()) << " tensor of shape " << t.shape());
+    Tensor host = ops::to_device(ops::contiguous(ops::to_dtype(t, DType::Int64)), Device{});
+    return std::vector<int64_t>(host.data<int64_t>(), host.data<int64_t>() + host.numel());
+  }
+  if (py::isinstance<py::int_>(lengths)) return {lengths.cast<int64_t>()};
+  try {
+    return lengths.cast<std::vector<int64_t>>();
+  } catch (const py::cast_error&) {
+    throw TypeError(std::string("[ctc_loss] expected ") + what +
+                    " as a tensor or a sequence of ints, got " + type_name(lengths));
+  }
+}
+Tensor ctc_loss_op(const Tensor& log_probs, const Tensor& targets, py::object input_lengths,
+                   py::object target_lengths, int64_t blank, const std::string& reduction,
+                   bool zero_infinity) {
+  return ops::ctc_loss(log_probs, targets, ctc_lengths(input_lengths, "input_lengths"),
+                       ctc_lengths(target_lengths, "target_lengths"), blank,
+                       ops::parse_reduction(reduction, "ctc_loss"), zero_infinity);
+}
+
 py::list sgd_step_op(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                      const std::vector<py::object>& momentum_buffers, double lr, double momentum,
                      double dampening, double weight_decay, bool nesterov, bool maximize) {

@@ -663,6 +663,37 @@ void check_lines_and_losses() {
   });
 }
 
+// The CTC recursion runs the same code (csrc/ctc_math.h) on both devices: the same bits, for
+// sequences of every kind (a repeated label, an empty target, an impossible alignment, frames
+// past a sequence's end), with and without zero_infinity.
+template <typename T>
+void check_ctc() {
+  const int64_t max_time = 9, batch = 5, classes = 4, max_target_length = 3, blank = 0;
+  std::vector<int64_t> targets = {1, 1, 2, 3, 2, 0, 1, 0, 0, 2, 2, 2, 3, 1, 2};
+  std::vector<int64_t> offsets = {0, 3, 6, 9, 12}, input_lengths = {9, 6, 4, 3, 0};
+  std::vector<int64_t> target_lengths = {3, 2, 0, 3, 0};  // sequence 3: "2 2 2" in 3 frames
+  fg::CtcBatch b{max_time, batch, classes, max_target_length, blank, targets.data(),
+                 offsets.data(), input_lengths.data(), target_lengths.data()};
+  std::vector<T> log_probs = as<T>(random_values(max_time * batch * classes, -3.0f, 0.0f));
+  std::vector<T> dlosses = as<T>(random_values(batch));
+  const int64_t table = batch * max_time * b.extended_max();
+  std::vector<T> losses(batch), log_alpha(table);
+  fg::cpu::ctc_loss_forward(losses.data(), log_alpha.data(), log_probs.data(), b);
+  std::string type = std::string(" ") + type_name<T>();
+  expect_parity<T>("ctc_loss_forward" + type, batch, kExact, [&](bool gpu, T* l) {
+    std::vector<T> alpha(table);
+    FG_EITHER(gpu, ctc_loss_forward, l, alpha.data(), log_probs.data(), b);
+  });
+  for (bool zero_infinity : {false, true})
+    expect_parity<T>("ctc_loss_backward" + type + (zero_infinity ? " zero_infinity" : ""),
+                     max_time * batch * classes, kExact, [&](bool gpu, T* d) {
+                       std::vector<T> log_beta(table);
+                       FG_EITHER(gpu, ctc_loss_backward, d, log_beta.data(), dlosses.data(),
+                                 losses.data(), log_probs.data(), log_alpha.data(), b,
+                                 zero_infinity);
+                     });
+}
+
 // Both optimizers over a group with more tensors than a launch takes and empty ones: the
 // CPU loop and the multi-tensor kernels run the same element math, so the same bits.
 void check_optimizers() {
@@ -993,6 +1024,8 @@ int main() {
   check_casts_and_fills();
   check_random();
   check_layout();
+  check_ctc<float>();
+  check_ctc<double>();
   check_lines_and_losses<float>();
   check_lines_and_losses<double>();
   check_integers<int64_t>();

@@ -9,7 +9,7 @@ from .container import Sequential, ModuleList
 from .loss import (MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss,
                    SmoothL1Loss, HuberLoss, KLDivLoss, PoissonNLLLoss, CosineSimilarity,
                    PairwiseDistance, CosineEmbeddingLoss, MarginRankingLoss, TripletMarginLoss,
-                   SoftMarginLoss, MultiMarginLoss)
+                   SoftMarginLoss, MultiMarginLoss, CTCLoss)
 from .flatten import Flatten, Identity
 
 __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU", "LeakyReLU",
@@ -17,4 +17,4 @@ __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU
            "Identity", "Sequential", "ModuleList", "MSELoss", "L1Loss", "CrossEntropyLoss",
            "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "SmoothL1Loss", "HuberLoss", "KLDivLoss",
            "PoissonNLLLoss", "CosineSimilarity", "PairwiseDistance", "CosineEmbeddingLoss",
-           "MarginRankingLoss", "TripletMarginLoss", "SoftMarginLoss", "MultiMarginLoss"]
+           "MarginRankingLoss", "TripletMarginLoss", "SoftMarginLoss", "MultiMarginLoss", "CTCLoss"]

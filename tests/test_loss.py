@@ -571,14 +571,16 @@ def test_cosine_similarity_of_a_zero_vector(device):
 
 
 @pytest.mark.parametrize("keepdim", [False, True])
-@pytest.mark.parametrize("p", [1.0, 2.0, 3.0, np.inf])
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0, -1.5, np.inf, -np.inf])
 def test_pairwise_distance(p, keepdim, device):
     fn = lambda a, b: F.pairwise_distance(a, b, p=p, keepdim=keepdim)
     ref = lambda a, b: np_pairwise_distance(a, b, p, 1e-6, keepdim)
-    kwargs = dict(device=device, distinct=p == np.inf)  # a unique largest |x - y|
-    check_forward(fn, ref, (7, 33), (7, 33), **kwargs)
-    check_backward(fn, ref, (7, 33), (7, 33), **kwargs)
-    check_forward(fn, ref, (3, 7, 5), (5,), **kwargs)
+    # |x - y| distinct and away from 0: a unique largest (smallest) one, off abs's kink
+    x = make_input((7, 33))
+    y = (x + make_input((7, 33), (0.5, 2.0), distinct=True) * np.sign(make_input((7, 33))))
+    check_forward(fn, ref, inputs=[x, y.astype(np.float32)], device=device)
+    check_backward(fn, ref, inputs=[x, y.astype(np.float32)], device=device)
+    check_forward(fn, ref, (3, 7, 5), (5,), device=device)
 
 
 def test_pairwise_distance_p0_counts_differences(device):

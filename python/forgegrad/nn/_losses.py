@@ -105,7 +105,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, *, eps=1e-8, red
     input: exp(input) - target input, or input - target log(input + eps). full adds the
     Stirling term target log target - target + 0.5 log(2 pi target) where target > 1."""
     _pointwise_args("poisson_nll_loss", input, target, reduction)
-    _check_positive("poisson_nll_loss", "eps", eps)
+    _check_positive("poisson_nll_loss", "eps", eps, allow_zero=True)
     if log_input:
         losses = input.exp() - target * input
     else:
@@ -129,7 +129,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     _check_floating("cosine_similarity", x1=x1, x2=x2)
     if not is_int(dim):
         raise TypeError(f"[cosine_similarity] expected dim to be an int, got {dim!r}")
-    _check_positive("cosine_similarity", "eps", eps)
+    _check_positive("cosine_similarity", "eps", eps, allow_zero=True)
     if x1.shape != x2.shape:  # PyTorch's broadcasting, so that dim names the same axis
         shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
         x1, x2 = _C.broadcast_to(x1, shape), _C.broadcast_to(x2, shape)
@@ -137,9 +137,12 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
 
 def _vector_norm(x, p, dim, keepdim):
-    """The p-norm along dim: p = inf the largest |x|, p = 0 the count of non-zeros."""
+    """The p-norm along dim: p = inf the largest |x|, -inf the smallest, p = 0 the count of
+    non-zeros."""
     if p == math.inf:
         return x.abs().max(dim, keepdim=keepdim).values
+    if p == -math.inf:
+        return -(-x.abs()).max(dim, keepdim=keepdim).values
     if p == 0:
         return (x != 0).sum(dim, keepdim=keepdim).to(x.dtype)
     if p == 1:
@@ -153,7 +156,8 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """||x1 - x2 + eps||_p along the last dim; x1 and x2 broadcast. eps keeps the norm of
     equal vectors off its kink at 0."""
     _check_floating("pairwise_distance", x1=x1, x2=x2)
-    _check_positive("pairwise_distance", "p", p, allow_zero=True)
+    if not is_real(p):
+        raise TypeError(f"[pairwise_distance] expected p to be a number, got {p!r}")
     return _vector_norm(x1 - x2 + eps, p, -1, keepdim)
 
 

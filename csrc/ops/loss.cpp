@@ -29,10 +29,11 @@ static Tensor reduce(const Tensor& losses, Reduction reduction) {
 }
 
 // The reduction of losses whose rows weigh row_weights: a mean divides by the sum of the
-// weights (of the rows not ignored), as PyTorch's weighted and ignore_index losses do.
+// weights (of the rows not ignored), as PyTorch's weighted and ignore_index losses do. Rows
+// all of weight 1 (unweighted, none ignored) take the plain mean: one op, not three.
 static Tensor reduce_weighted(const Tensor& losses, const Tensor& row_weights,
-                              Reduction reduction) {
-  if (reduction != Reduction::Mean) return reduce(losses, reduction);
+                              bool rows_weigh_one, Reduction reduction) {
+  if (reduction != Reduction::Mean || rows_weigh_one) return reduce(losses, reduction);
   return div(sum(losses, {}, false), sum(row_weights, {}, false));
 }
 
@@ -62,8 +63,8 @@ static ClassRows as_class_rows(const Tensor& scores, const Tensor& target, const
 }
 
 // Checks rows (M, C) of float32 or float64 scores against (M) int64 class indices in [0, C)
-// or equal to ignore_index.
-static void check_class_targets(const Tensor& scores, const Tensor& target, int64_t ignore_index,
+// or equal to ignore_index. Returns whether a target may be ignore_index.
+static bool check_class_targets(const Tensor& scores, const Tensor& target, int64_t ignore_index,
                                 const char* op) {
   dispatch_floating(scores.dtype(), op, [](auto) {});
   check_same_device(scores, target, op);
@@ -71,14 +72,19 @@ static void check_class_targets(const Tensor& scores, const Tensor& target, int6
            "[" << op << "] expected int64 class indices as target, got "
                << dtype_name(target.dtype()));
   int64_t C = scores.shape()[1];
-  if (target.device().is_cuda() && known_within(target, 0, C - 1)) return;
+  if (target.device().is_cuda() && known_within(target, 0, C - 1))
+    return is_class(ignore_index, C);  // unread: an ignore_index among the classes may occur
   // Checked on the CPU: GPU targets are looked at through a host copy.
   Tensor host = to_device(contiguous(target), Device{});
   const int64_t* t = host.data<int64_t>();
-  for (int64_t i = 0; i < target.numel(); ++i)
+  bool ignored = false;
+  for (int64_t i = 0; i < target.numel(); ++i) {
     FG_CHECK((t[i] >= 0 && t[i] < C) || t[i] == ignore_index, ValueError,
              "[" << op << "] target " << t[i] << " at position " << i << " is not a class in [0, "
                  << C << ") nor ignore_index (" << ignore_index << ")");
+    ignored = ignored || t[i] == ignore_index;
+  }
+  return ignored;
 }
 
 // The class weights, (C) of a floating dtype on the scores' device, in the scores' dtype;
@@ -155,7 +161,7 @@ Tensor cross_entropy(const Tensor& logits_any, const Tensor& target,
   return with_float32_compute(logits_any, [&](const Tensor& logits_in) {
     ClassRows rows = as_class_rows(logits_in, target, "cross_entropy");
     const Tensor& logits = rows.scores;
-    check_class_targets(logits, rows.targets, ignore_index, "cross_entropy");
+    bool ignored = check_class_targets(logits, rows.targets, ignore_index, "cross_entropy");
     int64_t N = logits.shape()[0], C = logits.shape()[1];
     Tensor classes = classes_for_backward(logits, rows.targets);
     Tensor weights = class_weights_for(weight, logits, C, "cross_entropy");
@@ -179,7 +185,8 @@ Tensor cross_entropy(const Tensor& logits_any, const Tensor& target,
              });
              return std::vector<Tensor>{dlogits, Tensor()};
            });
-    return reduce_weighted(reshape(losses, rows.loss_shape), row_weights, reduction);
+    return reduce_weighted(reshape(losses, rows.loss_shape), row_weights,
+                           !ignored && !weights.defined(), reduction);
   });
 }
 
@@ -188,7 +195,7 @@ Tensor nll_loss(const Tensor& log_probs_any, const Tensor& target,
   return with_float32_compute(log_probs_any, [&](const Tensor& log_probs_in) {
     ClassRows rows = as_class_rows(log_probs_in, target, "nll_loss");
     const Tensor& log_probs = rows.scores;
-    check_class_targets(log_probs, rows.targets, ignore_index, "nll_loss");
+    bool ignored = check_class_targets(log_probs, rows.targets, ignore_index, "nll_loss");
     int64_t N = log_probs.shape()[0], C = log_probs.shape()[1];
     Tensor classes = classes_for_backward(log_probs, rows.targets);
     Tensor weights = class_weights_for(weight, log_probs, C, "nll_loss");
@@ -211,7 +218,8 @@ Tensor nll_loss(const Tensor& log_probs_any, const Tensor& target,
              });
              return std::vector<Tensor>{dlog_probs, Tensor()};
            });
-    return reduce_weighted(reshape(losses, rows.loss_shape), row_weights, reduction);
+    return reduce_weighted(reshape(losses, rows.loss_shape), row_weights,
+                           !ignored && !weights.defined(), reduction);
   });
 }
 

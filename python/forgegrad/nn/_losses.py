@@ -59,8 +59,8 @@ def _pointwise_args(op, input, target, reduction, allowed=_REDUCTIONS):
 
 
 def _quadratic_then_linear(diff, threshold):
-    """0.5 d^2 where |d| < threshold, |d| - 0.5 threshold beyond: the smooth L1 curve, whose
-    two pieces meet with equal slope at |d| = threshold."""
+    """0.5 d^2 / threshold where |d| < threshold, |d| - 0.5 threshold beyond: the smooth L1
+    curve, whose two pieces meet with equal slope at |d| = threshold."""
     distance = diff.abs()
     return _C.where(distance < threshold, diff * diff * (0.5 / threshold),
                     distance - 0.5 * threshold)

@@ -637,6 +637,35 @@ struct Hardshrink {
   }
 };
 
+// ---- binary cross-entropy of probabilities ----------------------------------------------------
+
+// log v clamped below at -100, as PyTorch's binary_cross_entropy: a probability of exactly 0
+// or 1 costs 100, not inf. NaN stays NaN.
+template <typename T>
+FG_HOST_DEVICE T clamped_log(T log_v) {
+  return log_v < T(-100) ? T(-100) : log_v;
+}
+// x, t -> -(t log x + (1 - t) log(1 - x)), both logs clamped
+template <typename T>
+struct BinaryCrossEntropy {
+  FG_HOST_DEVICE T operator()(T x, T t) const {
+    return (t - T(1)) * clamped_log(log1p_of(-x)) - t * clamped_log(log_of(x));
+  }
+};
+// dx = dloss (x - t) / max(x (1 - x), 1e-12): PyTorch's bound keeps x = 0 or 1 finite
+template <typename T>
+struct BinaryCrossEntropyBackwardX {
+  FG_HOST_DEVICE T operator()(T dloss, T x, T t) const {
+    T denominator = x * (T(1) - x);
+    return dloss * (x - t) / (denominator < T(1e-12) ? T(1e-12) : denominator);
+  }
+};
+// dt = dloss (log(1 - x) - log x), the logs not clamped, as PyTorch's (inf at x = 0 or 1)
+template <typename T>
+struct BinaryCrossEntropyBackwardT {
+  FG_HOST_DEVICE T operator()(T dloss, T x) const { return dloss * (log1p_of(-x) - log_of(x)); }
+};
+
 // ---- binary cross-entropy with logits -------------------------------------------------------
 
 // x, t -> max(x, 0) - x t + log(1 + exp(-|x|)); the log1p(exp(-|x|)) form never overflows.

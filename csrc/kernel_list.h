@@ -170,28 +170,51 @@ void extreme_backward(T* dx, const T* dvalues, const int64_t* indices, int64_t o
                   int64_t inner);
 
 // ---- losses (csrc/cpu/loss.cpp, csrc/cuda/loss.cu); float and double -----------------------
-// logits (N, C), targets (N) in [0, C) -> losses (N); fused log-softmax, label smoothing.
+// logits (N, C), targets (N), class_weights (C) or null -> losses (N), row_weights (N); fused
+// log-softmax. A target equal to ignore_index gives loss 0 and row weight 0; otherwise, with
+// smoothing e and weights w (all 1 when null), loss = (1 - e) w[t] (lse - x[t])
+// + (e / C) sum_c w[c] (lse - x[c]) and row weight w[t], so a mean is sum(losses) /
+// sum(row_weights), as PyTorch's.
 template <typename T>
-void cross_entropy_forward(T* losses, const T* logits, const int64_t* targets,
-                           double label_smoothing, int64_t N, int64_t C);
+void cross_entropy_forward(T* losses, T* row_weights, const T* logits, const int64_t* targets,
+                           const T* class_weights, int64_t ignore_index, double label_smoothing,
+                           int64_t N, int64_t C);
 // dlosses (N) -> dlogits (N, C)
 template <typename T>
 void cross_entropy_backward(T* dlogits, const T* dlosses, const T* logits,
-                            const int64_t* targets, double label_smoothing, int64_t N,
-                            int64_t C);
-// log_probs (N, C), targets (N) -> losses (N) = -log_probs[i, targets[i]]
+                            const int64_t* targets, const T* class_weights, int64_t ignore_index,
+                            double label_smoothing, int64_t N, int64_t C);
+// log_probs (N, C), targets (N), class_weights (C) or null -> losses (N) = -w[t] log_probs[i, t],
+// row_weights (N) = w[t]; both 0 where the target is ignore_index.
 template <typename T>
-void nll_loss_forward(T* losses, const T* log_probs, const int64_t* targets, int64_t N,
-                      int64_t C);
+void nll_loss_forward(T* losses, T* row_weights, const T* log_probs, const int64_t* targets,
+                      const T* class_weights, int64_t ignore_index, int64_t N, int64_t C);
 template <typename T>
-void nll_loss_backward(T* dlog_probs, const T* dlosses, const int64_t* targets, int64_t N,
-                       int64_t C);
+void nll_loss_backward(T* dlog_probs, const T* dlosses, const int64_t* targets,
+                       const T* class_weights, int64_t ignore_index, int64_t N, int64_t C);
+// probabilities x, t (n) -> losses (n) = -(t log x + (1 - t) log(1 - x)), logs clamped at -100
+template <typename T>
+void binary_cross_entropy_forward(T* losses, const T* x, const T* t, int64_t n);
+template <typename T>
+void binary_cross_entropy_backward(T* dx, T* dt, const T* dlosses, const T* x, const T* t,
+                                   int64_t n);  // dt may be null
 // x, t (n) -> losses (n) = max(x, 0) - x t + log(1 + exp(-|x|))
 template <typename T>
 void bce_with_logits_forward(T* losses, const T* x, const T* t, int64_t n);
 template <typename T>
 void bce_with_logits_backward(T* dx, T* dt, const T* dlosses, const T* x, const T* t,
                               int64_t n);  // dt may be null
+
+// ---- CTC loss (the recursion: csrc/ctc_math.h); float and double ---------------------------
+// log_probs (T, N, C) -> losses (N) = -log p(target | sequence), log_alpha (N, T, 2 S_max + 1)
+template <typename T>
+void ctc_loss_forward(T* losses, T* log_alpha, const T* log_probs, const CtcBatch& batch);
+// dlosses (N) -> dlog_probs (T, N, C); log_beta: scratch of log_alpha's shape. zero_infinity:
+// a sequence of infinite loss gets a zero gradient.
+template <typename T>
+void ctc_loss_backward(T* dlog_probs, T* log_beta, const T* dlosses, const T* losses,
+                       const T* log_probs, const T* log_alpha, const CtcBatch& batch,
+                       bool zero_infinity);
 
 // ---- random numbers: Philox 4x32-10 (csrc/cpu/random.cpp, csrc/cuda/random.cu) -------------
 // Element i draws from counter (offset + i / 4), lane i % 4, key `seed`.

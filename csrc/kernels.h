@@ -3,6 +3,7 @@
 // device: outputs first, const inputs, sizes last. Gradients are named d<name>. CUDA kernels
 // launch on the current device's default stream and check every launch.
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 #include "core/half.h"
@@ -71,11 +72,42 @@ struct RadamOptions {
   bool maximize, decoupled_weight_decay;
 };
 
+// A batch of CTC sequences: log_probs (max_time, batch, classes); sequence n's labels at
+// targets[target_offsets[n]], target_lengths[n] of them; input_lengths[n] frames. The
+// recursion's tables (alphas, betas) are (batch, max_time, 2 max_target_length + 1).
+struct CtcBatch {
+  int64_t max_time, batch, classes, max_target_length, blank;
+  const int64_t *targets, *target_offsets, *input_lengths, *target_lengths;
+  FG_HOST_DEVICE int64_t extended_max() const { return 2 * max_target_length + 1; }
+};
+
 // Whether a loss kernel's target is one of C classes. The ops check targets before each
 // kernel, so one outside [0, C) comes from a write they could not see (numpy's into a
 // from_numpy target, another thread's): its row's losses and gradients become NaN, and
 // nothing outside the row is read or written.
 FG_HOST_DEVICE inline bool is_class(int64_t target, int64_t C) { return target >= 0 && target < C; }
+
+// The weight of class c in the class-index losses: w[c], or 1 without class weights.
+template <typename T>
+FG_HOST_DEVICE inline T class_weight(const T* class_weights, int64_t c) {
+  return class_weights ? class_weights[c] : T(1);
+}
+
+// Row r of nll_loss_forward (kernel_list.h), the same on both devices.
+template <typename T>
+FG_HOST_DEVICE inline void nll_loss_row(T* losses, T* row_weights, const T* log_probs,
+                                        const int64_t* targets, const T* class_weights,
+                                        int64_t ignore_index, int64_t r, int64_t C) {
+  int64_t t = targets[r];  // read once: it may be changing
+  if (t == ignore_index) {
+    losses[r] = row_weights[r] = T(0);
+  } else if (is_class(t, C)) {
+    row_weights[r] = class_weight(class_weights, t);
+    losses[r] = -row_weights[r] * log_probs[r * C + t];
+  } else {
+    losses[r] = row_weights[r] = NAN;
+  }
+}
 
 }  // namespace fg
 
@@ -187,13 +219,21 @@ FG_HOST_DEVICE inline bool is_class(int64_t target, int64_t C) { return target >
   FG_FLOATING_TYPES(FG_INSTANTIATE_FLOATING_LINE_KERNELS_FOR)
 
 #define FG_INSTANTIATE_LOSSES_FOR(T)                                                           \
-  template void cross_entropy_forward<T>(T*, const T*, const int64_t*, double, int64_t,       \
-                                         int64_t);                                            \
-  template void cross_entropy_backward<T>(T*, const T*, const T*, const int64_t*, double,     \
-                                          int64_t, int64_t);                                  \
-  template void nll_loss_forward<T>(T*, const T*, const int64_t*, int64_t, int64_t);          \
-  template void nll_loss_backward<T>(T*, const T*, const int64_t*, int64_t, int64_t);         \
+  template void cross_entropy_forward<T>(T*, T*, const T*, const int64_t*, const T*, int64_t, \
+                                         double, int64_t, int64_t);                           \
+  template void cross_entropy_backward<T>(T*, const T*, const T*, const int64_t*, const T*,   \
+                                          int64_t, double, int64_t, int64_t);                 \
+  template void nll_loss_forward<T>(T*, T*, const T*, const int64_t*, const T*, int64_t,      \
+                                    int64_t, int64_t);                                        \
+  template void nll_loss_backward<T>(T*, const T*, const int64_t*, const T*, int64_t,         \
+                                     int64_t, int64_t);                                       \
+  template void binary_cross_entropy_forward<T>(T*, const T*, const T*, int64_t);             \
+  template void binary_cross_entropy_backward<T>(T*, T*, const T*, const T*, const T*,        \
+                                                 int64_t);                                    \
   template void bce_with_logits_forward<T>(T*, const T*, const T*, int64_t);                  \
+  template void ctc_loss_forward<T>(T*, T*, const T*, const CtcBatch&);                       \
+  template void ctc_loss_backward<T>(T*, T*, const T*, const T*, const T*, const T*,          \
+                                     const CtcBatch&, bool);                                  \
   template void bce_with_logits_backward<T>(T*, T*, const T*, const T*, const T*, int64_t);
 #define FG_INSTANTIATE_LOSSES() FG_FLOATING_TYPES(FG_INSTANTIATE_LOSSES_FOR)
 

@@ -13,6 +13,7 @@ Error measure: |got - ref| <= atol + rtol * |ref| elementwise, where atol defaul
 judged by their own magnitude).  The default rtol is 1e-5 forward and 2e-5 backward, well
 under the house bound of 1e-4 for float32 CPU math.
 """
+import itertools
 import math
 
 import numpy as np
@@ -279,19 +280,60 @@ def np_l1(x, y, reduction="mean"):
     return np_reduce(np.abs(x - y), reduction)
 
 
-def np_cross_entropy(x, t, reduction="mean", label_smoothing=0.0):
-    lsm = np_log_softmax(x, axis=1)
-    nll = -lsm[np.arange(x.shape[0]), t]
-    smooth = -lsm.mean(axis=1)
-    return np_reduce((1.0 - label_smoothing) * nll + label_smoothing * smooth, reduction)
+def _np_classes_last(x):
+    """Scores (C), (N, C) or (N, C, d1, ...) with the class axis moved last."""
+    return x if x.ndim == 1 else np.moveaxis(x, 1, -1)
 
 
-def np_nll(x, t, reduction="mean"):
-    return np_reduce(-x[np.arange(x.shape[0]), t], reduction)
+def _np_class_loss(log_probs, t, reduction, label_smoothing, weight, ignore_index):
+    """PyTorch's loss for class-index targets over log-probabilities: per position
+    (1 - e) w[t] (-lp[t]) + (e / C) sum_c w[c] (-lp[c]), 0 where t is ignore_index; the
+    mean divides by the sum of w[t] over the positions not ignored."""
+    lp = _np_classes_last(log_probs)
+    C = lp.shape[-1]
+    w = np.ones(C) if weight is None else np.asarray(weight, dtype=np.float64)
+    t = np.asarray(t)
+    kept = t != ignore_index
+    classes = np.where(kept, t, 0)
+    row_weights = np.where(kept, w[classes], 0.0)
+    nll = -np.take_along_axis(lp, classes[..., None], -1)[..., 0]
+    losses = (1.0 - label_smoothing) * row_weights * nll
+    if label_smoothing:
+        losses = losses + np.where(kept, label_smoothing / C * -(lp * w).sum(-1), 0.0)
+    if reduction == "mean":
+        return losses.sum() / row_weights.sum()
+    return np_reduce(losses, reduction)
 
 
-def np_bce_logits(x, y, reduction="mean"):
-    return np_reduce(np.maximum(x, 0.0) - x * y + np.log1p(np.exp(-np.abs(x))), reduction)
+def np_cross_entropy(x, t, reduction="mean", label_smoothing=0.0, weight=None,
+                     ignore_index=-100):
+    """Class indices t, or class probabilities of x's shape (the mean then counts rows)."""
+    log_probs = np_log_softmax(x, axis=0 if x.ndim == 1 else 1)
+    if not np.issubdtype(np.asarray(t).dtype, np.floating):
+        return _np_class_loss(log_probs, t, reduction, label_smoothing, weight, ignore_index)
+    lp, q = _np_classes_last(log_probs), _np_classes_last(t)
+    q = (1.0 - label_smoothing) * q + label_smoothing / lp.shape[-1]
+    w = 1.0 if weight is None else np.asarray(weight, dtype=np.float64)
+    return np_reduce(-(lp * q * w).sum(-1), reduction)
+
+
+def np_nll(x, t, reduction="mean", weight=None, ignore_index=-100):
+    return _np_class_loss(x, t, reduction, 0.0, weight, ignore_index)
+
+
+def np_bce(x, y, reduction="mean", weight=None):
+    """Probabilities x; each log clamped at -100, as PyTorch's."""
+    with np.errstate(divide="ignore"):
+        losses = -(y * np.maximum(np.log(x), -100.0) + (1 - y) * np.maximum(np.log1p(-x), -100.0))
+    return np_reduce(losses * (1.0 if weight is None else weight), reduction)
+
+
+def np_bce_logits(x, y, reduction="mean", weight=None, pos_weight=None):
+    """-(p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))), p = pos_weight (1 without)."""
+    softplus_minus_x = np.maximum(-x, 0.0) + np.log1p(np.exp(-np.abs(x)))  # -log sigmoid(x)
+    p = 1.0 if pos_weight is None else pos_weight
+    losses = p * y * softplus_minus_x + (1 - y) * (x + softplus_minus_x)
+    return np_reduce(losses * (1.0 if weight is None else weight), reduction)
 
 
 # ----------------------------------------------------------------------------- models and state
@@ -338,3 +380,25 @@ class EpochSnapshots(fg.Callback):
     def on_epoch_end(self, epoch, logs, model, optimizer):
         self.by_epoch[epoch] = model_arrays(model)
         return False
+
+
+def np_ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
+                zero_infinity=False):
+    """The CTC loss by brute force: -log of the summed probability of every alignment (a
+    label or blank per frame) that collapses (merge repeats, drop blanks) to the target.
+    log_probs (T, N, C), targets padded (N, S); for a few frames and classes only."""
+    losses = np.empty(log_probs.shape[1])
+    for n, (frames, length) in enumerate(zip(input_lengths, target_lengths)):
+        want = tuple(targets[n][:length])
+        total = 0.0
+        for path in itertools.product(range(log_probs.shape[2]), repeat=int(frames)):
+            merged = [c for i, c in enumerate(path) if i == 0 or c != path[i - 1]]
+            if tuple(c for c in merged if c != blank) == want:
+                total += np.exp(sum(log_probs[t, n, c] for t, c in enumerate(path)))
+        with np.errstate(divide="ignore"):
+            losses[n] = -np.log(total)
+    if zero_infinity:
+        losses = np.where(np.isinf(losses), 0.0, losses)
+    if reduction == "mean":
+        return np.mean(losses / np.maximum(np.asarray(target_lengths, dtype=np.float64), 1.0))
+    return np_reduce(losses, reduction)

@@ -16,8 +16,8 @@ import numpy as np
 
 import forgegrad as fg
 
-from helpers import np_bce_logits, np_cross_entropy, np_gelu, np_gelu_tanh, np_l1
-from helpers import np_log_softmax, np_mse, np_nll, np_sigmoid, np_softmax
+from helpers import np_bce, np_bce_logits, np_ctc_loss, np_cross_entropy, np_gelu, np_gelu_tanh
+from helpers import np_l1, np_log_softmax, np_mse, np_nll, np_sigmoid, np_softmax
 
 Sample = collections.namedtuple("Sample", ["inputs", "kwargs"])
 
@@ -44,6 +44,14 @@ class OpInfo:
 
 
 _targets = np.random.default_rng(7).integers(0, 5, size=7)  # class indices for 7 rows of 5
+_targets_ignored = np.where(np.arange(7) % 3 == 1, -100, _targets)  # rows 1 and 4: ignore_index
+_class_weights = np.random.default_rng(9).uniform(0.25, 2.0, size=5)
+_probabilities = np.random.default_rng(10).dirichlet(np.ones(5), size=7).astype(np.float32)
+
+
+def _weighted(op, x, t, **kwargs):
+    """op with the fixed class weights, which get no gradient (as in PyTorch)."""
+    return op(x, t, fg.tensor(_class_weights, dtype=x.dtype, device=x.device), **kwargs)
 _mask = np.random.default_rng(8).random((7, 5)) < 0.5
 _rows = np.array([4, 0, 6])
 _ints = np.random.default_rng(9).integers(-50, 50, size=(7, 5))
@@ -397,11 +405,37 @@ OP_DB = [
     OpInfo("dropout", lambda x, p, training: x, sample((7, 33), p=0.5, training=False)),
     # losses
     OpInfo("cross_entropy", np_cross_entropy, sample((7, 5), _targets),
-           sample((7, 5), _targets, reduction="sum", label_smoothing=0.1)),
-    OpInfo("nll_loss", np_nll, sample((7, 5), _targets), sample((7, 5), _targets, reduction="none")),
+           sample((7, 5), _targets, reduction="sum", label_smoothing=0.1),
+           sample((7, 5), _probabilities, label_smoothing=0.2), sample((3, 5, 4), (3, 5, 4))),
+    OpInfo("cross_entropy", lambda x, t, **kw: np_cross_entropy(x, t, weight=_class_weights, **kw),
+           sample((7, 5), _targets_ignored), sample((7, 5), _targets_ignored, label_smoothing=0.1),
+           call=_weighted),
+    OpInfo("nll_loss", np_nll, sample((7, 5), _targets), sample((7, 5), _targets, reduction="none"),
+           sample((7, 5), _targets_ignored, ignore_index=-100)),
+    OpInfo("nll_loss", lambda x, t, **kw: np_nll(x, t, weight=_class_weights, **kw),
+           sample((7, 5), _targets_ignored), sample((7, 5), _targets, ignore_index=3),
+           call=_weighted),
     OpInfo("mse_loss", np_mse, sample((7, 33), (7, 33)), sample((33,), (33,), reduction="sum")),
     OpInfo("l1_loss", np_l1, sample((7, 33), (7, 33), reduction="none"), sample((33,), (33,)),
            domains=[(-2.0, -0.5), (0.5, 2.0)]),
     OpInfo("binary_cross_entropy_with_logits", np_bce_logits, sample((7, 33), (7, 33)),
            sample((33,), (33,), reduction="none"), domains=[(-2.0, 2.0), (0.0, 1.0)]),
+    OpInfo("binary_cross_entropy_with_logits",
+           lambda x, t, weight, pos_weight, **kw: np_bce_logits(x, t, weight=weight,
+                                                                pos_weight=pos_weight, **kw),
+           sample((7, 5), (7, 5), (1, 5), (5,)), sample((33,), (33,), (33,), (1,), reduction="sum"),
+           call=lambda op, x, t, weight, pos_weight, **kw: op(x, t, weight, pos_weight=pos_weight,
+                                                              **kw),
+           domains=[(-2.0, 2.0), (0.0, 1.0), (0.5, 2.0), (0.5, 2.0)]),
+    # log_probs need not be normalized: the loss is -log of a sum of products of exp(log_probs)
+    OpInfo("ctc_loss", np_ctc_loss,
+           sample((5, 3, 3), np.array([[1, 1, 2], [2, 1, 0], [1, 0, 0]]), input_lengths=[5, 4, 3],
+                  target_lengths=[2, 2, 0]),
+           sample((4, 2, 3), np.array([[2, 1], [1, 2]]), input_lengths=[4, 3],
+                  target_lengths=[2, 1], blank=0, reduction="sum"), domain=(-2.0, 0.0)),
+    OpInfo("binary_cross_entropy", np_bce, sample((7, 33), (7, 33)),
+           sample((33,), (33,), reduction="none"), domains=[(0.05, 0.95), (0.0, 1.0)]),
+    OpInfo("binary_cross_entropy", lambda x, t, weight, **kw: np_bce(x, t, weight=weight, **kw),
+           sample((7, 5), (7, 5), (5,), reduction="none"),
+           domains=[(0.05, 0.95), (0.0, 1.0), (0.5, 2.0)]),
 ]

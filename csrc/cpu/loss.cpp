@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "cpu/parallel.h"
+#include "ctc_math.h"
 #include "elementwise_math.h"
 #include "kernels.h"
 
@@ -12,49 +13,73 @@ static int64_t row_grain(int64_t C) {
   return std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(C, 1));
 }
 
-// logits (N, C), targets (N) -> losses (N). With smoothing e, the target distribution is
-// (1 - e) onehot + e / C, so loss = lse - (1 - e) x[t] - (e / C) sum(x), lse = log sum exp x.
+// sum_c w[c]: what the smoothing term's lse is weighted by (C without weights).
 template <typename T>
-void cross_entropy_forward(T* losses, const T* logits, const int64_t* targets,
-                           double label_smoothing, int64_t N, int64_t C) {
+static double total_class_weight(const T* class_weights, int64_t C) {
+  if (!class_weights) return static_cast<double>(C);
+  double total = 0;
+  for (int64_t c = 0; c < C; ++c) total += class_weights[c];
+  return total;
+}
+
+// logits (N, C), targets (N), class_weights (C) or null -> losses (N), row_weights (N).
+// With smoothing e, the target distribution is (1 - e) onehot + e / C, so
+// loss = (1 - e) w[t] (lse - x[t]) + (e / C) (sum_c w[c] lse - sum_c w[c] x[c]).
+template <typename T>
+void cross_entropy_forward(T* losses, T* row_weights, const T* logits, const int64_t* targets,
+                           const T* class_weights, int64_t ignore_index, double label_smoothing,
+                           int64_t N, int64_t C) {
   // The smoothing as T: the float32 kernel's arithmetic is as before the double parameter.
   const T smoothing = static_cast<T>(label_smoothing);
+  const double weight_total = total_class_weight(class_weights, C);
   parallel_for(N, row_grain(C), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const T* x = logits + r * C;
       int64_t t = targets[r];  // read once: it may be changing
+      if (t == ignore_index) {
+        losses[r] = row_weights[r] = T(0);
+        continue;
+      }
       if (!is_class(t, C)) {
-        losses[r] = NAN;
+        losses[r] = row_weights[r] = NAN;
         continue;
       }
       T m = x[0];
-      double row_sum = 0;
+      double weighted_sum = 0;
       for (int64_t c = 0; c < C; ++c) {
         if (x[c] > m || x[c] != x[c]) m = x[c];
-        row_sum += x[c];
+        weighted_sum += class_weight(class_weights, c) * x[c];
       }
       double exp_sum = 0;
       for (int64_t c = 0; c < C; ++c) exp_sum += exp_of(x[c] - m);
       double lse = m + std::log(exp_sum);
-      double loss = lse - (1.0 - smoothing) * x[t];
+      const T target_weight = class_weight(class_weights, t);
+      double loss = (1.0 - smoothing) * target_weight * (lse - x[t]);
       // Only with smoothing: 0 * sum would make a masked (-inf) logit's row NaN.
-      if (smoothing != T(0)) loss -= (smoothing / C) * row_sum;
+      if (smoothing != T(0)) loss += (smoothing / C) * (weight_total * lse - weighted_sum);
       losses[r] = static_cast<T>(loss);
+      row_weights[r] = target_weight;
     }
   });
 }
 
-// dlosses (N) -> dlogits (N, C) = dloss (softmax(x) - target distribution)
+// dlosses (N) -> dlogits (N, C) = dloss (p ((1 - e) w[t] + e sum(w) / C) - (1 - e) w[t] onehot
+// - e w / C), p = softmax(x); zero on ignored rows.
 template <typename T>
 void cross_entropy_backward(T* dlogits, const T* dlosses, const T* logits,
-                            const int64_t* targets, double label_smoothing, int64_t N,
-                            int64_t C) {
+                            const int64_t* targets, const T* class_weights, int64_t ignore_index,
+                            double label_smoothing, int64_t N, int64_t C) {
   const T smoothing = static_cast<T>(label_smoothing), off_target = smoothing / C;
+  const double weight_total = total_class_weight(class_weights, C);
   parallel_for(N, row_grain(C), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const T* x = logits + r * C;
       T* dx = dlogits + r * C;
       int64_t t = targets[r];
+      if (t == ignore_index) {
+        std::fill(dx, dx + C, T(0));
+        continue;
+      }
       if (!is_class(t, C)) {
         std::fill(dx, dx + C, NAN);
         continue;
@@ -64,51 +89,61 @@ void cross_entropy_backward(T* dlogits, const T* dlosses, const T* logits,
         if (x[c] > m || x[c] != x[c]) m = x[c];
       double exp_sum = 0;
       for (int64_t c = 0; c < C; ++c) exp_sum += (dx[c] = exp_of(x[c] - m));
-      T scale = static_cast<T>(dlosses[r] / exp_sum);
-      for (int64_t c = 0; c < C; ++c) dx[c] = dx[c] * scale - dlosses[r] * off_target;
-      dx[t] -= dlosses[r] * (T(1) - smoothing);
+      const T target_part = (T(1) - smoothing) * class_weight(class_weights, t);
+      const T probability_weight =
+          static_cast<T>(target_part + smoothing * weight_total / C);
+      T scale = static_cast<T>(dlosses[r] * probability_weight / exp_sum);
+      for (int64_t c = 0; c < C; ++c)
+        dx[c] = dx[c] * scale - dlosses[r] * off_target * class_weight(class_weights, c);
+      dx[t] -= dlosses[r] * target_part;
     }
   });
 }
 
-// log_probs (N, C), targets (N) -> losses (N)
+// log_probs (N, C), targets (N), class_weights (C) or null -> losses (N), row_weights (N)
 template <typename T>
-void nll_loss_forward(T* losses, const T* log_probs, const int64_t* targets, int64_t N,
-                      int64_t C) {
-  for (int64_t r = 0; r < N; ++r) {
-    int64_t t = targets[r];
-    losses[r] = is_class(t, C) ? -log_probs[r * C + t] : NAN;
-  }
+void nll_loss_forward(T* losses, T* row_weights, const T* log_probs, const int64_t* targets,
+                      const T* class_weights, int64_t ignore_index, int64_t N, int64_t C) {
+  for (int64_t r = 0; r < N; ++r)
+    nll_loss_row(losses, row_weights, log_probs, targets, class_weights, ignore_index, r, C);
 }
 
-// dlosses (N) -> dlog_probs (N, C), zero off the targets
+// dlosses (N) -> dlog_probs (N, C), -dloss w[t] at the targets, zero elsewhere
 template <typename T>
-void nll_loss_backward(T* dlog_probs, const T* dlosses, const int64_t* targets, int64_t N,
-                       int64_t C) {
+void nll_loss_backward(T* dlog_probs, const T* dlosses, const int64_t* targets,
+                       const T* class_weights, int64_t ignore_index, int64_t N, int64_t C) {
   map_elements("nll_loss_backward", math::Zero<T>{}, dlog_probs, N * C);
   for (int64_t r = 0; r < N; ++r) {
     int64_t t = targets[r];
+    if (t == ignore_index) continue;
     if (is_class(t, C))
-      dlog_probs[r * C + t] = -dlosses[r];
+      dlog_probs[r * C + t] = -dlosses[r] * class_weight(class_weights, t);
     else
       std::fill(dlog_probs + r * C, dlog_probs + (r + 1) * C, NAN);
   }
 }
 
-// x, t (n) -> losses (n)
+#include "pointwise_loss_kernels.h"
+
+// log_probs (T, N, C) -> losses (N), log_alpha (N, T, 2 S_max + 1): sequences in parallel
 template <typename T>
-void bce_with_logits_forward(T* losses, const T* x, const T* t, int64_t n) {
-  map_elements("bce_with_logits_forward", math::BceWithLogits<T>{}, losses, n, x, t);
+void ctc_loss_forward(T* losses, T* log_alpha, const T* log_probs, const CtcBatch& batch) {
+  parallel_for(batch.batch, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n)
+      losses[n] = ctc::forward_sequence(log_alpha, log_probs, batch, n);
+  });
 }
 
-// dlosses (n) -> dx = dloss (sigmoid(x) - t), dt = -dloss x
+// dlosses (N) -> dlog_probs (T, N, C)
 template <typename T>
-void bce_with_logits_backward(T* dx, T* dt, const T* dlosses, const T* x, const T* t,
-                              int64_t n) {
-  map_elements("bce_with_logits_backward", math::BceWithLogitsBackwardX<T>{}, dx, n, dlosses, x,
-               t);
-  if (dt) map_elements("bce_with_logits_backward", math::BceWithLogitsBackwardT<T>{}, dt, n,
-                       dlosses, x);
+void ctc_loss_backward(T* dlog_probs, T* log_beta, const T* dlosses, const T* losses,
+                       const T* log_probs, const T* log_alpha, const CtcBatch& batch,
+                       bool zero_infinity) {
+  parallel_for(batch.batch, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n)
+      ctc::backward_sequence(dlog_probs, log_beta, dlosses[n], losses[n], log_probs, log_alpha,
+                             batch, n, zero_infinity);
+  });
 }
 
 FG_INSTANTIATE_LOSSES()

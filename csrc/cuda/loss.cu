@@ -2,51 +2,65 @@
 // a contiguous line, so each row gets a warp (csrc/cuda/lines.cuh).
 #include <cmath>
 
+#include "ctc_math.h"
 #include "cuda/lines.cuh"
 #include "elementwise_math.h"
 #include "kernels.h"
 
 namespace fg::cuda {
 
-// logits (N, C), targets (N) -> losses (N); with smoothing e the target distribution is
-// (1 - e) onehot + e / C: loss = lse - (1 - e) x[t] - (e / C) sum(x).
+// logits (N, C), targets (N), class_weights (C) or null -> losses (N), row_weights (N); with
+// smoothing e the target distribution is (1 - e) onehot + e / C:
+// loss = (1 - e) w[t] (lse - x[t]) + (e / C) (sum_c w[c] lse - sum_c w[c] x[c]).
 template <typename T>
-void cross_entropy_forward(T* losses, const T* logits, const int64_t* targets,
-                           double label_smoothing, int64_t N, int64_t C) {
+void cross_entropy_forward(T* losses, T* row_weights, const T* logits, const int64_t* targets,
+                           const T* class_weights, int64_t ignore_index, double label_smoothing,
+                           int64_t N, int64_t C) {
   const T smoothing = static_cast<T>(label_smoothing);  // the CPU's arithmetic
   launch_lines("cross_entropy_forward", N, C, 1,
                [=] __device__(auto g, int64_t row, int64_t start, int64_t) {
                  constexpr int G = decltype(g)::kSize;
                  const T* x = logits + start;
                  T m = -INFINITY;
-                 double row_sum = 0;
+                 double weighted_sum = 0, weight_total = 0;
                  for (int64_t c = g.lane; c < C; c += G) {
                    m = (x[c] != x[c] || x[c] > m) ? x[c] : m;
-                   row_sum += x[c];
+                   weighted_sum += class_weight(class_weights, c) * x[c];
+                   weight_total += class_weight(class_weights, c);
                  }
                  m = g.max(m);
-                 row_sum = g.sum(row_sum);
+                 weighted_sum = g.sum(weighted_sum);
+                 weight_total = g.sum(weight_total);
                  double exp_sum = 0;
                  for (int64_t c = g.lane; c < C; c += G) exp_sum += exp_of(x[c] - m);
                  exp_sum = g.sum(exp_sum);
                  if (g.lane != 0) return;
                  int64_t t = targets[row];  // read once: it may be changing
-                 if (!is_class(t, C)) {
-                   losses[row] = NAN;
+                 if (t == ignore_index) {
+                   losses[row] = row_weights[row] = T(0);
                    return;
                  }
-                 double loss = m + log(exp_sum) - (1.0 - smoothing) * x[t];
+                 if (!is_class(t, C)) {
+                   losses[row] = row_weights[row] = NAN;
+                   return;
+                 }
+                 double lse = m + log(exp_sum);
+                 const T target_weight = class_weight(class_weights, t);
+                 double loss = (1.0 - smoothing) * target_weight * (lse - x[t]);
                  // Only with smoothing: 0 * sum would make a masked (-inf) logit's row NaN.
-                 if (smoothing != T(0)) loss -= (smoothing / C) * row_sum;
+                 if (smoothing != T(0))
+                   loss += (smoothing / C) * (weight_total * lse - weighted_sum);
                  losses[row] = static_cast<T>(loss);
+                 row_weights[row] = target_weight;
                });
 }
 
-// dlosses (N) -> dlogits (N, C) = dloss (softmax(x) - target distribution)
+// dlosses (N) -> dlogits (N, C) = dloss (p ((1 - e) w[t] + e sum(w) / C) - (1 - e) w[t] onehot
+// - e w / C), p = softmax(x); zero on ignored rows.
 template <typename T>
 void cross_entropy_backward(T* dlogits, const T* dlosses, const T* logits,
-                            const int64_t* targets, double label_smoothing, int64_t N,
-                            int64_t C) {
+                            const int64_t* targets, const T* class_weights, int64_t ignore_index,
+                            double label_smoothing, int64_t N, int64_t C) {
   const T smoothing = static_cast<T>(label_smoothing), off_target = smoothing / C;
   launch_lines("cross_entropy_backward", N, C, 1,
                [=] __device__(auto g, int64_t row, int64_t start, int64_t) {
@@ -54,58 +68,80 @@ void cross_entropy_backward(T* dlogits, const T* dlosses, const T* logits,
                  const T* x = logits + start;
                  T* dx = dlogits + start;
                  T m = -INFINITY;
-                 for (int64_t c = g.lane; c < C; c += G) m = (x[c] != x[c] || x[c] > m) ? x[c] : m;
+                 double weight_total = 0;
+                 for (int64_t c = g.lane; c < C; c += G) {
+                   m = (x[c] != x[c] || x[c] > m) ? x[c] : m;
+                   weight_total += class_weight(class_weights, c);
+                 }
                  m = g.max(m);
+                 weight_total = class_weights ? g.sum(weight_total) : double(C);
                  double exp_sum = 0;
                  for (int64_t c = g.lane; c < C; c += G) exp_sum += exp_of(x[c] - m);
-                 T scale = static_cast<T>(dlosses[row] / g.sum(exp_sum));
+                 exp_sum = g.sum(exp_sum);
                  int64_t t = targets[row];
-                 T invalid = is_class(t, C) ? T(0) : T(NAN);
+                 if (t == ignore_index) {
+                   for (int64_t c = g.lane; c < C; c += G) dx[c] = T(0);
+                   return;
+                 }
+                 bool valid = is_class(t, C);
+                 const T target_part =
+                     (T(1) - smoothing) * (valid ? class_weight(class_weights, t) : T(0));
+                 const T probability_weight =
+                     static_cast<T>(target_part + smoothing * weight_total / C);
+                 T scale = static_cast<T>(dlosses[row] * probability_weight / exp_sum);
+                 T invalid = valid ? T(0) : T(NAN);
                  for (int64_t c = g.lane; c < C; c += G)
-                   dx[c] = exp_of(x[c] - m) * scale - dlosses[row] * off_target -
-                           (c == t ? dlosses[row] * (T(1) - smoothing) : T(0)) + invalid;
+                   dx[c] = exp_of(x[c] - m) * scale -
+                           dlosses[row] * off_target * class_weight(class_weights, c) -
+                           (c == t ? dlosses[row] * target_part : T(0)) + invalid;
                });
 }
 
-// log_probs (N, C), targets (N) -> losses (N) = -log_probs[i, targets[i]]
+// log_probs (N, C), targets (N), class_weights (C) or null -> losses (N), row_weights (N)
 template <typename T>
-void nll_loss_forward(T* losses, const T* log_probs, const int64_t* targets, int64_t N,
-                      int64_t C) {
-  launch_for_each("nll_loss_forward", N,
-                  [=] __device__(int64_t r) {
-                    int64_t t = targets[r];
-                    losses[r] = is_class(t, C) ? -log_probs[r * C + t] : NAN;
-                  });
+void nll_loss_forward(T* losses, T* row_weights, const T* log_probs, const int64_t* targets,
+                      const T* class_weights, int64_t ignore_index, int64_t N, int64_t C) {
+  launch_for_each("nll_loss_forward", N, [=] __device__(int64_t r) {
+    nll_loss_row(losses, row_weights, log_probs, targets, class_weights, ignore_index, r, C);
+  });
 }
 
-// dlosses (N) -> dlog_probs (N, C), zero off the targets
+// dlosses (N) -> dlog_probs (N, C), -dloss w[t] at the targets, zero elsewhere
 template <typename T>
-void nll_loss_backward(T* dlog_probs, const T* dlosses, const int64_t* targets, int64_t N,
-                       int64_t C) {
+void nll_loss_backward(T* dlog_probs, const T* dlosses, const int64_t* targets,
+                       const T* class_weights, int64_t ignore_index, int64_t N, int64_t C) {
   map_elements("nll_loss_backward", math::Zero<T>{}, dlog_probs, N * C);
   launch_for_each("nll_loss_backward", N, [=] __device__(int64_t r) {
     int64_t t = targets[r];
+    if (t == ignore_index) return;
     if (is_class(t, C))
-      dlog_probs[r * C + t] = -dlosses[r];
+      dlog_probs[r * C + t] = -dlosses[r] * class_weight(class_weights, t);
     else
       for (int64_t c = 0; c < C; ++c) dlog_probs[r * C + c] = NAN;
   });
 }
 
-// x, t (n) -> losses (n)
+#include "pointwise_loss_kernels.h"
+
+// log_probs (T, N, C) -> losses (N), log_alpha (N, T, 2 S_max + 1). A thread per sequence
+// runs the recursion serially: simple and exact, fast enough for batches of sequences; long
+// targets would gain from a block per sequence, its threads over the extended target.
 template <typename T>
-void bce_with_logits_forward(T* losses, const T* x, const T* t, int64_t n) {
-  map_elements("bce_with_logits_forward", math::BceWithLogits<T>{}, losses, n, x, t);
+void ctc_loss_forward(T* losses, T* log_alpha, const T* log_probs, const CtcBatch& batch) {
+  launch_for_each("ctc_loss_forward", batch.batch, [=] __device__(int64_t n) {
+    losses[n] = ctc::forward_sequence(log_alpha, log_probs, batch, n);
+  });
 }
 
-// dlosses (n) -> dx = dloss (sigmoid(x) - t), dt = -dloss x (dt may be null)
+// dlosses (N) -> dlog_probs (T, N, C), a thread per sequence
 template <typename T>
-void bce_with_logits_backward(T* dx, T* dt, const T* dlosses, const T* x, const T* t,
-                              int64_t n) {
-  map_elements("bce_with_logits_backward", math::BceWithLogitsBackwardX<T>{}, dx, n, dlosses, x,
-               t);
-  if (dt) map_elements("bce_with_logits_backward", math::BceWithLogitsBackwardT<T>{}, dt, n,
-                       dlosses, x);
+void ctc_loss_backward(T* dlog_probs, T* log_beta, const T* dlosses, const T* losses,
+                       const T* log_probs, const T* log_alpha, const CtcBatch& batch,
+                       bool zero_infinity) {
+  launch_for_each("ctc_loss_backward", batch.batch, [=] __device__(int64_t n) {
+    ctc::backward_sequence(dlog_probs, log_beta, dlosses[n], losses[n], log_probs, log_alpha,
+                           batch, n, zero_infinity);
+  });
 }
 
 FG_INSTANTIATE_LOSSES()

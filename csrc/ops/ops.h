@@ -263,12 +263,24 @@ Tensor log_softmax(const Tensor& x, int64_t dim);
 // ---- losses (ops/loss.cpp) ----
 enum class Reduction { None, Mean, Sum };
 Reduction parse_reduction(const std::string& reduction, const char* op);
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction,
-                     double label_smoothing);
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction);
+// weight: (C) class weights, or undefined. Integer targets are class indices (ignore_index:
+// a target that adds nothing), floating ones probabilities of the input's shape.
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& weight,
+                     int64_t ignore_index, Reduction reduction, double label_smoothing);
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const Tensor& weight,
+                int64_t ignore_index, Reduction reduction);
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction);
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction);
+// log_probs (T, N, C) or (T, C); targets padded (N, S) or concatenated; a length per sequence
+Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets,
+                const std::vector<int64_t>& input_lengths,
+                const std::vector<int64_t>& target_lengths, int64_t blank, Reduction reduction,
+                bool zero_infinity);
+// weight, pos_weight: undefined, or broadcastable to the input's shape
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
+                            Reduction reduction);
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                        const Tensor& weight, const Tensor& pos_weight,
                                         Reduction reduction);
 
 // ---- dropout (ops/dropout.cpp) ----

@@ -295,13 +295,29 @@ FG_OP(glu, &ops::glu, ("input"_a, "dim"_a = -1), kFunctional)
 FG_OP(dropout, &ops::dropout, ("input"_a, "p"_a = 0.5, "training"_a = true), kFunctional)
 
 // ---- losses
+// weight is PyTorch's third argument; what follows it there (size_average, reduce: long
+// deprecated) forgegrad leaves out, so the rest are keyword-only, here and below.
 FG_OP(cross_entropy, cross_entropy_op,
-      ("input"_a, "target"_a, "reduction"_a = "mean", "label_smoothing"_a = 0.0), kFunctional)
-FG_OP(nll_loss, nll_loss_op, ("input"_a, "target"_a, "reduction"_a = "mean"), kFunctional)
+      ("input"_a, "target"_a, "weight"_a = py::none(), py::kw_only(), "ignore_index"_a = -100,
+       "reduction"_a = "mean", "label_smoothing"_a = 0.0),
+      kFunctional)
+FG_OP(nll_loss, nll_loss_op,
+      ("input"_a, "target"_a, "weight"_a = py::none(), py::kw_only(), "ignore_index"_a = -100,
+       "reduction"_a = "mean"),
+      kFunctional)
 FG_OP(mse_loss, mse_loss_op, ("input"_a, "target"_a, "reduction"_a = "mean"), kFunctional)
 FG_OP(l1_loss, l1_loss_op, ("input"_a, "target"_a, "reduction"_a = "mean"), kFunctional)
+FG_OP(ctc_loss, ctc_loss_op,
+      ("log_probs"_a, "targets"_a, "input_lengths"_a, "target_lengths"_a, "blank"_a = 0,
+       "reduction"_a = "mean", "zero_infinity"_a = false),
+      kFunctional)
+FG_OP(binary_cross_entropy, binary_cross_entropy_op,
+      ("input"_a, "target"_a, "weight"_a = py::none(), py::kw_only(), "reduction"_a = "mean"),
+      kFunctional)
 FG_OP(binary_cross_entropy_with_logits, bce_with_logits_op,
-      ("input"_a, "target"_a, "reduction"_a = "mean"), kFunctional)
+      ("input"_a, "target"_a, "weight"_a = py::none(), py::kw_only(), "reduction"_a = "mean",
+       "pos_weight"_a = py::none()),
+      kFunctional)
 
 // ---- fused optimizer steps (the Python optimizers check hyperparameters before calling)
 FG_OP(_sgd_step, sgd_step_op,

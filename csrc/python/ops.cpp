@@ -534,13 +534,17 @@ Tensor gemm_op(const Tensor& a, const Tensor& b, py::object bias, bool trans_a, 
                    optional_tensor(out, "gemm", "out"), relu);
 }
 
-Tensor cross_entropy_op(const Tensor& input, const Tensor& target, const std::string& reduction,
+Tensor cross_entropy_op(const Tensor& input, const Tensor& target, py::object weight,
+                        int64_t ignore_index, const std::string& reduction,
                         double label_smoothing) {
-  return ops::cross_entropy(input, target, ops::parse_reduction(reduction, "cross_entropy"),
+  return ops::cross_entropy(input, target, optional_tensor(weight, "cross_entropy", "weight"),
+                            ignore_index, ops::parse_reduction(reduction, "cross_entropy"),
                             label_smoothing);
 }
-Tensor nll_loss_op(const Tensor& input, const Tensor& target, const std::string& reduction) {
-  return ops::nll_loss(input, target, ops::parse_reduction(reduction, "nll_loss"));
+Tensor nll_loss_op(const Tensor& input, const Tensor& target, py::object weight,
+                   int64_t ignore_index, const std::string& reduction) {
+  return ops::nll_loss(input, target, optional_tensor(weight, "nll_loss", "weight"),
+                       ignore_index, ops::parse_reduction(reduction, "nll_loss"));
 }
 Tensor mse_loss_op(const Tensor& input, const Tensor& target, const std::string& reduction) {
   return ops::mse_loss(input, target, ops::parse_reduction(reduction, "mse_loss"));
@@ -548,10 +552,44 @@ Tensor mse_loss_op(const Tensor& input, const Tensor& target, const std::string&
 Tensor l1_loss_op(const Tensor& input, const Tensor& target, const std::string& reduction) {
   return ops::l1_loss(input, target, ops::parse_reduction(reduction, "l1_loss"));
 }
-Tensor bce_with_logits_op(const Tensor& input, const Tensor& target,
-                          const std::string& reduction) {
+Tensor binary_cross_entropy_op(const Tensor& input, const Tensor& target, py::object weight,
+                               const std::string& reduction) {
+  const char* op = "binary_cross_entropy";
+  return ops::binary_cross_entropy(input, target, optional_tensor(weight, op, "weight"),
+                                   ops::parse_reduction(reduction, op));
+}
+Tensor bce_with_logits_op(const Tensor& input, const Tensor& target, py::object weight,
+                          const std::string& reduction, py::object pos_weight) {
+  const char* op = "binary_cross_entropy_with_logits";
   return ops::binary_cross_entropy_with_logits(
-      input, target, ops::parse_reduction(reduction, "binary_cross_entropy_with_logits"));
+      input, target, optional_tensor(weight, op, "weight"),
+      optional_tensor(pos_weight, op, "pos_weight"), ops::parse_reduction(reduction, op));
+}
+
+// CTC lengths: a tensor of integers, a sequence of ints, or one int (one sequence).
+static std::vector<int64_t> ctc_lengths(const py::object& lengths, const char* what) {
+  if (py::isinstance<Tensor>(lengths)) {
+    const Tensor& t = lengths.cast<const Tensor&>();
+    FG_CHECK(!is_floating(t.dtype()) && t.dtype() != DType::Bool && t.dim() <= 1, TypeError,
+             "[ctc_loss] expected " << what << " as integers (a 0-d or 1-d tensor), got a "
+                                    << dtype_name(t.dtype()) << " tensor of shape " << t.shape());
+    Tensor host = ops::to_device(ops::contiguous(ops::to_dtype(t, DType::Int64)), Device{});
+    return std::vector<int64_t>(host.data<int64_t>(), host.data<int64_t>() + host.numel());
+  }
+  if (py::isinstance<py::int_>(lengths)) return {lengths.cast<int64_t>()};
+  try {
+    return lengths.cast<std::vector<int64_t>>();
+  } catch (const py::cast_error&) {
+    throw TypeError(std::string("[ctc_loss] expected ") + what +
+                    " as a tensor or a sequence of ints, got " + type_name(lengths));
+  }
+}
+Tensor ctc_loss_op(const Tensor& log_probs, const Tensor& targets, py::object input_lengths,
+                   py::object target_lengths, int64_t blank, const std::string& reduction,
+                   bool zero_infinity) {
+  return ops::ctc_loss(log_probs, targets, ctc_lengths(input_lengths, "input_lengths"),
+                       ctc_lengths(target_lengths, "target_lengths"), blank,
+                       ops::parse_reduction(reduction, "ctc_loss"), zero_infinity);
 }
 
 py::list sgd_step_op(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,

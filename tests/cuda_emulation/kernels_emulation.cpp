@@ -145,29 +145,44 @@ void check_softmax(const Shape& s) {
   expect_close(s.name("log_softmax backward"), log_dx, want_log_dx, 1e-4);
 }
 
-void check_cross_entropy(int64_t N, int64_t C, float smoothing) {
+// With class weights and an ignored row: the float64 formula of the loss and its gradient.
+void check_cross_entropy(int64_t N, int64_t C, float smoothing, bool weighted) {
   std::vector<float> x = random_values(N * C), dlosses = random_values(N);
+  std::vector<float> weights = random_values(C, 0.25f, 2.0f);
+  const float* class_weights = weighted ? weights.data() : nullptr;
+  const int64_t ignore_index = -100;
   std::vector<int64_t> targets(N);
-  for (int64_t r = 0; r < N; ++r) targets[r] = (r * 7919) % C;
-  std::vector<float> losses(N, NAN), dx(N * C, NAN);
-  fg::cuda::cross_entropy_forward(losses.data(), x.data(), targets.data(), smoothing, N, C);
-  fg::cuda::cross_entropy_backward(dx.data(), dlosses.data(), x.data(), targets.data(), smoothing,
-                                   N, C);
-  std::vector<double> want_losses(N), want_dx(N * C);
+  for (int64_t r = 0; r < N; ++r) targets[r] = r % 4 == 3 ? ignore_index : (r * 7919) % C;
+  std::vector<float> losses(N, NAN), row_weights(N, NAN), dx(N * C, NAN);
+  fg::cuda::cross_entropy_forward(losses.data(), row_weights.data(), x.data(), targets.data(),
+                                  class_weights, ignore_index, smoothing, N, C);
+  fg::cuda::cross_entropy_backward(dx.data(), dlosses.data(), x.data(), targets.data(),
+                                   class_weights, ignore_index, smoothing, N, C);
+  std::vector<double> want_losses(N), want_row_weights(N), want_dx(N * C, 0.0);
+  auto w = [&](int64_t c) { return weighted ? double(weights[c]) : 1.0; };
   for (int64_t r = 0; r < N; ++r) {
+    if (targets[r] == ignore_index) continue;
     const float* row = x.data() + r * C;
-    double m = -INFINITY, total = 0, row_sum = 0;
-    for (int64_t c = 0; c < C; ++c) m = std::max<double>(m, row[c]), row_sum += row[c];
+    double m = -INFINITY, total = 0;
+    for (int64_t c = 0; c < C; ++c) m = std::max<double>(m, row[c]);
     for (int64_t c = 0; c < C; ++c) total += std::exp(row[c] - m);
     double lse = m + std::log(total);
-    want_losses[r] = lse - (1 - smoothing) * row[targets[r]] - smoothing / C * row_sum;
+    want_row_weights[r] = w(targets[r]);
+    // q: the weighted target distribution; dloss/dx = p sum(q) - q, p = softmax(x)
+    std::vector<double> q(C);
+    double q_total = 0;
     for (int64_t c = 0; c < C; ++c) {
-      double target = (c == targets[r] ? 1 - smoothing : 0) + smoothing / C;
-      want_dx[r * C + c] = dlosses[r] * (std::exp(row[c] - lse) - target);
+      q[c] = w(c) * ((c == targets[r] ? 1 - smoothing : 0) + smoothing / C);
+      q_total += q[c];
+      want_losses[r] += q[c] * (lse - row[c]);
     }
+    for (int64_t c = 0; c < C; ++c)
+      want_dx[r * C + c] = dlosses[r] * (std::exp(row[c] - lse) * q_total - q[c]);
   }
-  std::string name = "cross_entropy (" + std::to_string(N) + ", " + std::to_string(C) + ")";
+  std::string name = "cross_entropy (" + std::to_string(N) + ", " + std::to_string(C) + ")" +
+                     (weighted ? " weighted" : "");
   expect_close(name, losses, want_losses, 1e-5);
+  expect_close(name + " row weights", row_weights, want_row_weights, 0.0);
   expect_close(name + " backward", dx, want_dx, 1e-5);
 }
 
@@ -611,23 +626,37 @@ void check_lines_and_losses() {
   }
   for (auto [N, C] : {std::pair<int64_t, int64_t>{70, 10}, {3, 2048}}) {
     std::vector<T> logits = as<T>(random_values(N * C)), dlosses = as<T>(random_values(N));
+    std::vector<T> weights = as<T>(random_values(C, 0.25f, 2.0f));
     std::vector<int64_t> targets(N);
-    for (int64_t r = 0; r < N; ++r) targets[r] = (r * 13) % C;
+    for (int64_t r = 0; r < N; ++r) targets[r] = r % 5 == 2 ? -1 : (r * 13) % C;
     std::string shape = " (" + std::to_string(N) + ", " + std::to_string(C) + ")" + type;
-    expect_parity<T>("cross_entropy_forward" + shape, N, kRounding, [&](bool gpu, T* l) {
-      FG_EITHER(gpu, cross_entropy_forward, l, logits.data(), targets.data(), 0.1f, N, C);
-    });
-    expect_parity<T>("cross_entropy_backward" + shape, N * C, kRounding,
-                         [&](bool gpu, T* d) {
-                           FG_EITHER(gpu, cross_entropy_backward, d, dlosses.data(), logits.data(),
-                                     targets.data(), 0.1f, N, C);
-                         });
-    expect_parity<T>("nll_loss_forward" + shape, N, kExact, [&](bool gpu, T* l) {
-      FG_EITHER(gpu, nll_loss_forward, l, logits.data(), targets.data(), N, C);
-    });
-    expect_parity<T>("nll_loss_backward" + shape, N * C, kExact, [&](bool gpu, T* d) {
-      FG_EITHER(gpu, nll_loss_backward, d, dlosses.data(), targets.data(), N, C);
-    });
+    const T* weight_choices[] = {nullptr, weights.data()};  // unweighted, then weighted
+    for (const T* class_weights : weight_choices) {
+      std::string name = shape + (class_weights ? " weighted" : "");
+      expect_parity<T>("cross_entropy_forward" + name, N, kRounding, [&](bool gpu, T* l) {
+        std::vector<T> row_weights(N);
+        FG_EITHER(gpu, cross_entropy_forward, l, row_weights.data(), logits.data(),
+                  targets.data(), class_weights, -1, 0.1f, N, C);
+      });
+      expect_parity<T>("cross_entropy_backward" + name, N * C, kRounding, [&](bool gpu, T* d) {
+        FG_EITHER(gpu, cross_entropy_backward, d, dlosses.data(), logits.data(), targets.data(),
+                  class_weights, -1, 0.1f, N, C);
+      });
+      expect_parity<T>("nll_loss_forward" + name, N, kExact, [&](bool gpu, T* l) {
+        std::vector<T> row_weights(N);
+        FG_EITHER(gpu, nll_loss_forward, l, row_weights.data(), logits.data(), targets.data(),
+                  class_weights, -1, N, C);
+      });
+      expect_parity<T>("nll_loss row weights" + name, N, kExact, [&](bool gpu, T* w) {
+        std::vector<T> losses(N);
+        FG_EITHER(gpu, nll_loss_forward, losses.data(), w, logits.data(), targets.data(),
+                  class_weights, -1, N, C);
+      });
+      expect_parity<T>("nll_loss_backward" + name, N * C, kExact, [&](bool gpu, T* d) {
+        FG_EITHER(gpu, nll_loss_backward, d, dlosses.data(), targets.data(), class_weights, -1,
+                  N, C);
+      });
+    }
   }
   std::vector<T> x = as<T>(awkward_values(kN)), t = as<T>(random_values(kN, 0.0f, 1.0f));
   std::vector<T> dlosses = as<T>(random_values(kN));
@@ -642,6 +671,52 @@ void check_lines_and_losses() {
     std::vector<T> dx(kN);
     FG_EITHER(gpu, bce_with_logits_backward, dx.data(), dt, dlosses.data(), x.data(), t.data(), kN);
   });
+  // Probabilities, 0 and 1 among them (the clamped logs, the bounded division).
+  std::vector<T> p = as<T>(random_values(kN, 0.0f, 1.0f));
+  p[0] = T(0), p[1] = T(1);
+  expect_parity<T>("binary_cross_entropy_forward" + type, kN, kRounding, [&](bool gpu, T* l) {
+    FG_EITHER(gpu, binary_cross_entropy_forward, l, p.data(), t.data(), kN);
+  });
+  expect_parity<T>("binary_cross_entropy_backward dx" + type, kN, kRounding, [&](bool gpu, T* dx) {
+    FG_EITHER(gpu, binary_cross_entropy_backward, dx, static_cast<T*>(nullptr), dlosses.data(),
+              p.data(), t.data(), kN);
+  });
+  expect_parity<T>("binary_cross_entropy_backward dt" + type, kN, kRounding, [&](bool gpu, T* dt) {
+    std::vector<T> dx(kN);
+    FG_EITHER(gpu, binary_cross_entropy_backward, dx.data(), dt, dlosses.data(), p.data(),
+              t.data(), kN);
+  });
+}
+
+// The CTC recursion runs the same code (csrc/ctc_math.h) on both devices: the same bits, for
+// sequences of every kind (a repeated label, an empty target, an impossible alignment, frames
+// past a sequence's end), with and without zero_infinity.
+template <typename T>
+void check_ctc() {
+  const int64_t max_time = 9, batch = 5, classes = 4, max_target_length = 3, blank = 0;
+  std::vector<int64_t> targets = {1, 1, 2, 3, 2, 0, 1, 0, 0, 2, 2, 2, 3, 1, 2};
+  std::vector<int64_t> offsets = {0, 3, 6, 9, 12}, input_lengths = {9, 6, 4, 3, 0};
+  std::vector<int64_t> target_lengths = {3, 2, 0, 3, 0};  // sequence 3: "2 2 2" in 3 frames
+  fg::CtcBatch b{max_time, batch, classes, max_target_length, blank, targets.data(),
+                 offsets.data(), input_lengths.data(), target_lengths.data()};
+  std::vector<T> log_probs = as<T>(random_values(max_time * batch * classes, -3.0f, 0.0f));
+  std::vector<T> dlosses = as<T>(random_values(batch));
+  const int64_t table = batch * max_time * b.extended_max();
+  std::vector<T> losses(batch), log_alpha(table);
+  fg::cpu::ctc_loss_forward(losses.data(), log_alpha.data(), log_probs.data(), b);
+  std::string type = std::string(" ") + type_name<T>();
+  expect_parity<T>("ctc_loss_forward" + type, batch, kExact, [&](bool gpu, T* l) {
+    std::vector<T> alpha(table);
+    FG_EITHER(gpu, ctc_loss_forward, l, alpha.data(), log_probs.data(), b);
+  });
+  for (bool zero_infinity : {false, true})
+    expect_parity<T>("ctc_loss_backward" + type + (zero_infinity ? " zero_infinity" : ""),
+                     max_time * batch * classes, kExact, [&](bool gpu, T* d) {
+                       std::vector<T> log_beta(table);
+                       FG_EITHER(gpu, ctc_loss_backward, d, log_beta.data(), dlosses.data(),
+                                 losses.data(), log_probs.data(), log_alpha.data(), b,
+                                 zero_infinity);
+                     });
 }
 
 // Every optimizer over a group with more tensors than a launch takes and empty ones: the
@@ -975,7 +1050,10 @@ void check_float64_references() {
   const int64_t N = 5, C = 9;
   std::vector<double> logits = as<double>(random_values(N * C)), losses(N, NAN);
   std::vector<int64_t> targets = {0, 8, 3, 3, 5};
-  fg::cpu::cross_entropy_forward(losses.data(), logits.data(), targets.data(), 0.1, N, C);
+  std::vector<double> row_weights(N);
+  fg::cpu::cross_entropy_forward(losses.data(), row_weights.data(), logits.data(),
+                                 targets.data(), static_cast<const double*>(nullptr), -100, 0.1,
+                                 N, C);
   std::vector<long double> want_losses(N);
   for (int64_t r = 0; r < N; ++r) {
     long double lse = 0, mean = 0;
@@ -1027,7 +1105,8 @@ int main() {
   for (Shape s : {Shape{3, 5, 1}, {40, 33, 1}, {3, 7, 5}, {2, 2048, 1}, {2, 5000, 1}})
     check_softmax(s);
   for (auto [N, C] : {std::pair<int64_t, int64_t>{5, 3}, {70, 10}, {3, 2048}, {2, 5001}})
-    for (float smoothing : {0.0f, 0.1f}) check_cross_entropy(N, C, smoothing);
+    for (float smoothing : {0.0f, 0.1f})
+      for (bool weighted : {false, true}) check_cross_entropy(N, C, smoothing, weighted);
   // More tensors than one launch takes (32), empty ones, and slices of 4096 with a remainder.
   std::vector<int64_t> sizes;
   for (int t = 0; t < 37; ++t) sizes.push_back(t % 9 == 4 ? 0 : 1 + (t * 997) % 9000);
@@ -1039,6 +1118,8 @@ int main() {
   check_casts_and_fills();
   check_random();
   check_layout();
+  check_ctc<float>();
+  check_ctc<double>();
   check_lines_and_losses<float>();
   check_lines_and_losses<double>();
   check_integers<int64_t>();

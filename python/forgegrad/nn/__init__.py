@@ -9,12 +9,18 @@ from .activation import (ReLU, LeakyReLU, GELU, Tanh, Sigmoid, SiLU, Softmax, Lo
                          Hardshrink, GLU, PReLU)
 from .dropout import Dropout
 from .container import Sequential, ModuleList
-from .loss import MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss
+from .loss import (MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss,
+                   SmoothL1Loss, HuberLoss, KLDivLoss, PoissonNLLLoss, CosineSimilarity,
+                   PairwiseDistance, CosineEmbeddingLoss, MarginRankingLoss, TripletMarginLoss,
+                   SoftMarginLoss, MultiMarginLoss, CTCLoss)
 from .flatten import Flatten, Identity
 
 __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU", "LeakyReLU",
            "GELU", "Tanh", "Sigmoid", "SiLU", "Softmax", "LogSoftmax", "Dropout", "Flatten",
            "Identity", "Sequential", "ModuleList", "MSELoss", "L1Loss", "CrossEntropyLoss",
-           "NLLLoss", "BCEWithLogitsLoss", "Softmin", "Softplus", "ELU", "SELU", "CELU", "Mish",
-           "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "LogSigmoid", "Softsign",
-           "Tanhshrink", "Threshold", "Softshrink", "Hardshrink", "GLU", "PReLU"]
+           "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "SmoothL1Loss", "HuberLoss", "KLDivLoss",
+           "PoissonNLLLoss", "CosineSimilarity", "PairwiseDistance", "CosineEmbeddingLoss",
+           "MarginRankingLoss", "TripletMarginLoss", "SoftMarginLoss", "MultiMarginLoss", "CTCLoss",
+           "Softmin", "Softplus", "ELU", "SELU", "CELU", "Mish", "Hardtanh", "ReLU6",
+           "Hardsigmoid", "Hardswish", "LogSigmoid", "Softsign", "Tanhshrink", "Threshold",
+           "Softshrink", "Hardshrink", "GLU", "PReLU"]

@@ -1,6 +1,9 @@
 """Stateless ops under PyTorch's names and signatures (``torch.nn.functional``), as the op
-table (csrc/python/op_table.h) declares them, and the few written here from those."""
+table (csrc/python/op_table.h) declares them, the losses composed of them (_losses.py) and
+the few written here."""
 from .. import _ops
+from . import _losses
+from ._losses import *  # noqa: F401,F403 (listed in _losses.__all__)
 
 globals().update(_ops.exports("functional"))
 
@@ -10,4 +13,4 @@ def softmin(input, dim=-1, *, dtype=None):
     return softmax(-input, dim, dtype=dtype)  # noqa: F821 (an op-table export)
 
 
-__all__ = list(_ops.exports("functional")) + ["softmin"]
+__all__ = list(_ops.exports("functional")) + _losses.__all__ + ["softmin"]

@@ -9,17 +9,18 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 class _Loss(Module):
-    _function = None  # the functional form: (input, target, reduction) -> loss
+    _function = None  # the functional form: (input, target, reduction=...) -> loss
+    _reductions = _REDUCTIONS
 
     def __init__(self, reduction="mean"):
         super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"[{type(self).__name__}] reduction must be one of {_REDUCTIONS}, "
-                             f"got {reduction!r}")
+        if reduction not in self._reductions:
+            raise ValueError(f"[{type(self).__name__}] reduction must be one of "
+                             f"{self._reductions}, got {reduction!r}")
         self.reduction = reduction
 
     def forward(self, input, target):
-        return self._function(input, target, self.reduction)
+        return self._function(input, target, reduction=self.reduction)
 
     def extra_repr(self):
         return "" if self.reduction == "mean" else f"reduction='{self.reduction}'"
@@ -33,26 +34,202 @@ class L1Loss(_Loss):
     _function = staticmethod(F.l1_loss)
 
 
-class CrossEntropyLoss(_Loss):
-    """Logits (N, C) and class indices (N,) -> the fused log-softmax + NLL loss."""
+class _WeightedLoss(_Loss):
+    """A loss with weights (per class, or per element for the binary ones), kept as a buffer
+    as PyTorch keeps it: in state_dict when given, moved by ``to(device)``."""
 
-    def __init__(self, reduction="mean", label_smoothing=0.0):
+    def __init__(self, weight=None, reduction="mean"):
         super().__init__(reduction)
+        self.register_buffer("weight", weight)
+
+
+class CrossEntropyLoss(_WeightedLoss):
+    """Logits (N, C) (or (C), or (N, C, d1, ...)) and class indices (N,) or class
+    probabilities of the logits' shape -> the fused log-softmax + NLL loss. weight: (C,)
+    class weights; ignore_index: a class index target that adds nothing (and is not counted
+    by the mean)."""
+
+    def __init__(self, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        super().__init__(weight, reduction)
         if not is_real(label_smoothing):
             raise TypeError(f"[CrossEntropyLoss] label_smoothing must be a number in [0, 1], "
                             f"got {label_smoothing!r}")
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"[CrossEntropyLoss] label_smoothing must be in [0, 1], "
                              f"got {label_smoothing}")
+        self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, self.reduction, self.label_smoothing)
+        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
-class NLLLoss(_Loss):
-    _function = staticmethod(F.nll_loss)
+class NLLLoss(_WeightedLoss):
+    """Log-probabilities (N, C) (or (C), or (N, C, d1, ...)) and class indices -> the
+    negative log-likelihood, weighted by ``weight`` (C,), skipping ``ignore_index``."""
+
+    def __init__(self, weight=None, *, ignore_index=-100, reduction="mean"):
+        super().__init__(weight, reduction)
+        self.ignore_index = ignore_index
+
+    def forward(self, input, target):
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
 
 
-class BCEWithLogitsLoss(_Loss):
-    _function = staticmethod(F.binary_cross_entropy_with_logits)
+class BCELoss(_WeightedLoss):
+    """Probabilities and targets of one shape -> the binary cross-entropy, each log clamped
+    at -100 as PyTorch's; weight: broadcast over the elements' losses."""
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_WeightedLoss):
+    """Logits and targets of one shape -> the binary cross-entropy of sigmoid(logits), fused
+    and stable; weight: broadcast over the losses; pos_weight: the positive term's weight,
+    broadcast over the classes (the last dim)."""
+
+    def __init__(self, weight=None, *, reduction="mean", pos_weight=None):
+        super().__init__(weight, reduction)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy_with_logits(input, target, self.weight,
+                                                  reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)
+
+
+class SmoothL1Loss(_Loss):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target)."""
+
+    def __init__(self, *, reduction="mean", beta=1.0):
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input, target):
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - target)."""
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input, target):
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class KLDivLoss(_Loss):
+    """KL(target || exp(input)) for log-probabilities ``input``; reduction 'batchmean' is the
+    KL divergence of each sample averaged over the batch."""
+    _reductions = _REDUCTIONS + ("batchmean",)
+
+    def __init__(self, *, reduction="mean", log_target=False):
+        super().__init__(reduction)
+        self.log_target = log_target
+
+    def forward(self, input, target):
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
+class PoissonNLLLoss(_Loss):
+    """The Poisson negative log-likelihood of target for the rate exp(input) (log_input) or
+    input; full adds the Stirling term."""
+
+    def __init__(self, log_input=True, full=False, *, eps=1e-8, reduction="mean"):
+        super().__init__(reduction)
+        self.log_input, self.full, self.eps = log_input, full, eps
+
+    def forward(self, input, target):
+        return F.poisson_nll_loss(input, target, self.log_input, self.full, eps=self.eps,
+                                  reduction=self.reduction)
+
+
+class CosineSimilarity(Module):
+    """The cosine of the angle between x1 and x2 along ``dim``, norms clamped at eps."""
+
+    def __init__(self, dim=1, eps=1e-8):
+        super().__init__()
+        self.dim, self.eps = dim, eps
+
+    def forward(self, x1, x2):
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class PairwiseDistance(Module):
+    """||x1 - x2 + eps||_p along the last dim."""
+
+    def __init__(self, p=2.0, eps=1e-6, keepdim=False):
+        super().__init__()
+        self.norm, self.eps, self.keepdim = p, eps, keepdim
+
+    def forward(self, x1, x2):
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
+
+
+class _PairMarginLoss(_Loss):
+    """A loss of two inputs, a target of signs and a margin."""
+
+    def __init__(self, margin=0.0, *, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, input1, input2, target):
+        return self._function(input1, input2, target, self.margin, reduction=self.reduction)
+
+
+class CosineEmbeddingLoss(_PairMarginLoss):
+    """1 - cos(x1, x2) for target 1, max(0, cos(x1, x2) - margin) for target -1."""
+    _function = staticmethod(F.cosine_embedding_loss)
+
+
+class MarginRankingLoss(_PairMarginLoss):
+    """max(0, -target (input1 - input2) + margin)."""
+    _function = staticmethod(F.margin_ranking_loss)
+
+
+class TripletMarginLoss(_Loss):
+    """max(d(anchor, positive) - d(anchor, negative) + margin, 0), d the p-distance."""
+
+    def __init__(self, margin=1.0, p=2.0, eps=1e-6, swap=False, *, reduction="mean"):
+        super().__init__(reduction)
+        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps,
+                                     self.swap, reduction=self.reduction)
+
+
+class SoftMarginLoss(_Loss):
+    """log(1 + exp(-target input)), targets 1 or -1."""
+    _function = staticmethod(F.soft_margin_loss)
+
+
+class MultiMarginLoss(_WeightedLoss):
+    """The multi-class hinge loss of scores (N, C) and class indices (N), weight (C,)."""
+
+    def __init__(self, p=1, margin=1.0, weight=None, *, reduction="mean"):
+        super().__init__(weight, reduction)
+        self.p, self.margin = p, margin
+
+    def forward(self, input, target):
+        return F.multi_margin_loss(input, target, self.p, self.margin, self.weight,
+                                   reduction=self.reduction)
+
+
+class CTCLoss(_Loss):
+    """Connectionist temporal classification: log-probabilities (T, N, C) of C classes (blank
+    among them) per frame, targets padded (N, S) or concatenated, and the lengths of each
+    sequence's input and target -> -log p(target), summed over every alignment."""
+
+    def __init__(self, blank=0, reduction="mean", zero_infinity=False):
+        super().__init__(reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
+                          self.reduction, self.zero_infinity)

@@ -1,5 +1,6 @@
 """Reductions: sum, mean, max (values/indices), argmax over all dims, one dim (negative ok),
-several dims, keepdim; empty tensors; NaN propagation."""
+several dims, keepdim; empty tensors; NaN propagation; the edge cases of min/amax/prod,
+var/std, norms, scans, gather and scatter."""
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -292,3 +293,111 @@ def test_sum_of_a_permuted_view(dims, keepdim, device):
     assert tuple(got.shape) == want.shape
     assert_close(to_numpy(got), want)
     gradcheck(lambda t: view(t).sum(dims, keepdim=keepdim), x, device=device, max_checks=20)
+
+
+# ---- the reductions of issue 14 (values: tests/op_db.py) -----------------------------------------
+
+
+def test_prod_gradient_with_zeros():
+    for values, grad in [([2.0, 3.0, 4.0], [12.0, 8.0, 6.0]), ([2.0, 0.0, 4.0], [0.0, 8.0, 0.0]),
+                         ([0.0, 3.0, 0.0], [0.0, 0.0, 0.0])]:
+        x = fg.tensor(values, requires_grad=True)
+        x.prod().backward()
+        assert x.grad.tolist() == grad
+
+
+def test_cumprod_gradient_with_zeros_matches_finite_differences():
+    from helpers import gradcheck
+    x = np.array([[1.5, 0.0, 2.0, -1.0], [0.5, 2.0, 0.0, 0.0]])
+    gradcheck(lambda t: fg.cumprod(t, 1), x)
+
+
+def test_prod_and_cumsum_of_integers_are_int64():
+    assert fg.tensor([2, 3], dtype=fg.int8).prod().dtype == fg.int64
+    assert fg.tensor([True, True]).cumsum(0).tolist() == [1, 2]
+    assert fg.ones(0).prod().item() == 1.0
+
+
+def test_min_max_forms():
+    x = fg.tensor([[3.0, 1.0], [0.0, 5.0]])
+    assert x.min().item() == 0.0 and fg.max(x).item() == 5.0
+    values, indices = fg.min(x, 1)
+    assert values.tolist() == [1.0, 0.0] and indices.tolist() == [1, 0]
+    assert fg.max(x, fg.tensor([4.0, 4.0])).tolist() == [[4.0, 4.0], [4.0, 5.0]]
+    assert fg.aminmax(x).min.item() == 0.0 and fg.aminmax(x).max.item() == 5.0
+    assert x.argmin().item() == 2
+
+
+def test_amax_shares_the_gradient_among_ties():
+    x = fg.tensor([[1.0, 3.0], [3.0, 2.0]], requires_grad=True)
+    fg.amax(x).backward()
+    assert x.grad.tolist() == [[0.0, 0.5], [0.5, 0.0]]
+
+
+def test_var_std_arguments():
+    x = fg.tensor([[1.0, 2.0, 4.0], [0.0, 0.0, 3.0]])
+    np.testing.assert_allclose(to_numpy(x.var(1, False)), np.var(to_numpy(x), axis=1), rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(fg.std(x, correction=0)), np.std(to_numpy(x)), rtol=1e-6)
+    with pytest.raises(TypeError, match=r"\[var\] got both unbiased and correction"):
+        x.var(unbiased=True, correction=1)
+    with pytest.raises(TypeError, match=r"\[var\] expected a floating-point input"):
+        fg.tensor([1, 2]).var()
+
+
+def test_std_and_norm_gradients_are_zero_at_constant_or_zero_data():
+    x = fg.tensor([2.0, 2.0, 2.0], requires_grad=True)
+    x.std().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]
+    z = fg.zeros(3, requires_grad=True)
+    z.norm().backward()
+    assert z.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_logsumexp_is_stable():
+    x = fg.tensor([[1000.0, 1000.0], [-float("inf"), -float("inf")]])
+    out = fg.logsumexp(x, 1)
+    np.testing.assert_allclose(to_numpy(out)[0], 1000.0 + np.log(2.0))
+    assert to_numpy(out)[1] == -np.inf
+
+
+def test_all_any_and_axis_alias():
+    x = fg.tensor([[1, 0], [2, 3]])
+    assert x.all().item() is False and x.any().item() is True
+    assert fg.all(x, dim=1).tolist() == [False, True]
+    assert x.sum(axis=0).tolist() == [3, 3]
+    with pytest.raises(TypeError, match=r"\[sum\] got both dim and axis"):
+        x.sum(0, axis=0)
+
+
+def test_cummax_gradient_goes_where_the_maximum_was_found():
+    x = fg.tensor([1.0, 3.0, 2.0, 5.0], requires_grad=True)
+    values, indices = fg.cummax(x, 0)
+    assert indices.tolist() == [0, 1, 1, 3]
+    values.sum().backward()
+    assert x.grad.tolist() == [1.0, 2.0, 0.0, 1.0]
+
+
+def test_gather_and_scatter_check_their_index():
+    x = fg.zeros(2, 3)
+    with pytest.raises(IndexError, match=r"\[gather\] index 3 is out of bounds"):
+        fg.gather(x, 1, fg.tensor([[3]]))
+    with pytest.raises(TypeError, match=r"\[gather\] expected an int64 index"):
+        fg.gather(x, 1, fg.tensor([[0]], dtype=fg.int32))
+    with pytest.raises(ValueError, match=r"\[scatter_add\] expected an index with as many"):
+        fg.scatter_add(x, 1, fg.tensor([0]), fg.ones(1))
+    with pytest.raises(ValueError, match=r"\[scatter_reduce\] expected reduce"):
+        fg.scatter_reduce(x, 1, fg.tensor([[0]]), fg.ones(1, 1), "max")
+
+
+def test_scatter_forms():
+    x = fg.zeros(2, 3)
+    index = fg.tensor([[0, 2], [1, 1]])
+    assert fg.scatter(x, 1, index, value=7.0).tolist() == [[7.0, 0.0, 7.0], [0.0, 7.0, 0.0]]
+    assert fg.scatter_add(x, 1, index, fg.ones(2, 2)).tolist() == [[1.0, 0.0, 1.0], [0.0, 2.0, 0.0]]
+    mean = fg.scatter_reduce(fg.ones(2, 3), 1, index, fg.tensor([[3.0, 5.0], [2.0, 4.0]]), "mean")
+    np.testing.assert_allclose(to_numpy(mean), [[2.0, 1.0, 3.0], [1.0, 7.0 / 3.0, 1.0]], rtol=1e-6)
+    y = fg.zeros(2, 3)
+    y.scatter_add_(1, index, fg.ones(2, 2))
+    assert y.sum().item() == 4.0
+    h = fg.tensor([1.0, 2.0], dtype=fg.float16)
+    assert fg.gather(h, 0, fg.tensor([1, 1, 0])).tolist() == [2.0, 2.0, 1.0]

@@ -6,7 +6,7 @@ import operator
 
 import numpy as np
 
-from . import _C
+from . import _C, _movement
 
 Tensor = _C.Tensor
 
@@ -211,6 +211,10 @@ def _deepcopy(self, memo):
 def _install():
     for name, method in _METHODS.items():
         setattr(Tensor, name, method)
+    for name in _movement.METHODS:
+        setattr(Tensor, name, getattr(_movement, name))
+    for name in _movement.IN_PLACE:
+        setattr(Tensor, name + "_", in_place_method(getattr(_movement, name), name + "_"))
 
 
 _install()

@@ -1,0 +1,131 @@
+"""Data-movement ops composed of the op table's (index_select, narrow, cat, expand, where),
+so their gradients come from those: flip, fliplr, flipud, roll, repeat, tile, tril, triu,
+hstack, vstack, atleast_1d, atleast_2d."""
+import builtins
+
+from . import _C
+
+
+def _dims(dims, ndim, op):
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    wrapped = []
+    for d in dims:
+        if not -builtins.max(ndim, 1) <= d < builtins.max(ndim, 1):
+            raise IndexError(f"[{op}] dimension {d} is out of range for a {ndim}-d tensor")
+        wrapped.append(d % builtins.max(ndim, 1))
+    if len(set(wrapped)) != len(wrapped):
+        raise ValueError(f"[{op}] dimension appears more than once in {dims}")
+    return wrapped
+
+
+def flip(input, dims):
+    """input with the order of its elements reversed along each of dims."""
+    out = input
+    for d in _dims(dims, input.ndim, "flip"):
+        if input.ndim == 0:
+            break
+        n = input.shape[d]
+        out = _C.index_select(out, d, _C._arange_int64(n - 1, -1, -1, device=input.device))
+    return out
+
+
+def fliplr(input):
+    if input.ndim < 2:
+        raise ValueError(f"[fliplr] expected at least 2 dimensions, got {input.ndim}")
+    return flip(input, (1,))
+
+
+def flipud(input):
+    if input.ndim < 1:
+        raise ValueError("[flipud] expected at least 1 dimension, got 0")
+    return flip(input, (0,))
+
+
+def roll(input, shifts, dims=None):
+    """Elements shifted along dims (the flattened tensor without dims), wrapping around."""
+    if dims is None:
+        if not isinstance(shifts, int) and len(shifts) != 1:
+            raise ValueError("[roll] without dims, expected one shift")
+        shift = shifts if isinstance(shifts, int) else shifts[0]
+        return roll(input.reshape(-1), shift, 0).reshape(input.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = _dims(dims, input.ndim, "roll")
+    if len(shifts) != len(dims):
+        raise ValueError(f"[roll] expected as many shifts as dims, got {len(shifts)} and "
+                         f"{len(dims)}")
+    out = input
+    for shift, d in zip(shifts, dims):
+        n = out.shape[d]
+        if n == 0:
+            continue
+        k = shift % n
+        if k:
+            out = _C.cat([_C.narrow(out, d, n - k, k), _C.narrow(out, d, 0, n - k)], d)
+    return out
+
+
+def repeat(input, *sizes):
+    """Tensor.repeat: input tiled sizes[i] times along dimension i (leading sizes add
+    dimensions)."""
+    sizes = tuple(sizes[0]) if len(sizes) == 1 and not isinstance(sizes[0], int) else sizes
+    if len(sizes) < input.ndim:
+        raise ValueError(f"[repeat] expected at least {input.ndim} sizes, got {len(sizes)}")
+    if any(s < 0 for s in sizes):
+        raise ValueError(f"[repeat] expected sizes >= 0, got {sizes}")
+    shape = (1,) * (len(sizes) - input.ndim) + tuple(input.shape)
+    x = input.reshape(shape)
+    # (s0, n0, s1, n1, ...) broadcast, then merged pairwise
+    expanded = []
+    for s, n in zip(sizes, shape):
+        expanded += [s, n]
+    interleaved = x.reshape(tuple(v for n in shape for v in (1, n))).expand(*expanded)
+    return interleaved.reshape(tuple(s * n for s, n in zip(sizes, shape)))
+
+
+def tile(input, dims):
+    """numpy's tile: dims padded with leading 1s to input's rank, then repeat."""
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return repeat(input, *((1,) * (input.ndim - len(dims)) + dims))
+
+
+def _triangle(input, diagonal, lower, op):
+    if input.ndim < 2:
+        raise ValueError(f"[{op}] expected at least 2 dimensions, got {input.ndim}")
+    rows, cols = input.shape[-2], input.shape[-1]
+    r = _C._arange_int64(0, rows, 1, device=input.device).reshape(rows, 1)
+    c = _C._arange_int64(0, cols, 1, device=input.device).reshape(1, cols)
+    keep = (c - r <= diagonal) if lower else (c - r >= diagonal)
+    return _C.masked_fill(input, ~keep, 0)
+
+
+def tril(input, diagonal=0):
+    """The lower triangle (on and below the diagonal-th diagonal) of the last two dims."""
+    return _triangle(input, diagonal, True, "tril")
+
+
+def triu(input, diagonal=0):
+    """The upper triangle (on and above the diagonal-th diagonal) of the last two dims."""
+    return _triangle(input, diagonal, False, "triu")
+
+
+def atleast_1d(input):
+    return input.reshape(1) if input.ndim == 0 else input
+
+
+def atleast_2d(input):
+    return input.reshape(1, -1) if input.ndim < 2 else input
+
+
+def hstack(tensors):
+    tensors = [atleast_1d(t) for t in tensors]
+    return _C.cat(tensors, 0 if tensors and tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return _C.cat([atleast_2d(t) for t in tensors], 0)
+
+
+FUNCTIONS = ["flip", "fliplr", "flipud", "roll", "tile", "tril", "triu", "atleast_1d",
+             "atleast_2d", "hstack", "vstack"]
+METHODS = ["flip", "fliplr", "flipud", "roll", "repeat", "tile", "tril", "triu"]
+IN_PLACE = ["tril", "triu"]

@@ -187,7 +187,10 @@ OP_DB = [
            avoid=(0.25,)),
     OpInfo("clamp", lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
            sample((6, 7), (7,), (6, 1)), call=lambda op, x, lo, hi: op(x, lo, hi),
-           domains=[(-2.0, 2.0), (-1.9, -0.1), (0.1, 1.9)], distinct=True),
+           # x's 42 values lie at -2 + odd/21, the bounds' at -2 + even/21: never within a
+           # difference step of each other, however the draws pair them
+           domains=[(-2.0, 2.0), (-2.0 + 4 / 21, -2.0 + 4 / 21 + 4 / 3), (0.0, 8 / 7)],
+           distinct=True),
     # comparisons and tests
     OpInfo("eq", np.equal, sample(_ints, _small_ints), sample(_floats, _near), grad=False),
     OpInfo("ne", np.not_equal, sample(_ints, _small_ints), grad=False),

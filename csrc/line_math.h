@@ -150,10 +150,23 @@ struct AlongDim {
     for (int d = ndim - 1; d > dim; --d) step *= shape[d];
     return step;
   }
+  // visit(at, target_at) for each element of line l: `at` in the index-shaped tensors,
+  // `target_at` where its index points in the target, -1 for an index out of [0, size) (a
+  // write the op's check could not see)
+  template <typename Visit>
+  FG_HOST_DEVICE void visit_line(int64_t line, const int64_t* index, int64_t size,
+                                 const Visit& visit) const {
+    int64_t own, target;
+    offsets(line, &own, &target);
+    int64_t step = own_step();
+    for (int64_t k = 0; k < shape[dim]; ++k) {
+      int64_t at = own + k * step, i = index[at];
+      visit(at, i >= 0 && i < size ? target + i * target_strides[dim] : int64_t(-1));
+    }
+  }
 };
 
-// y (index's shape) = x at index along dim; an index out of [0, size) (a write the op's check
-// could not see) gives 0
+// y (index's shape) = x at index along dim; an index out of range gives 0
 template <typename T>
 struct GatherLine {
   T* y;
@@ -162,13 +175,9 @@ struct GatherLine {
   AlongDim g;
   int64_t size;  // x's size along dim
   FG_HOST_DEVICE void operator()(int64_t line) const {
-    int64_t own, target;
-    g.offsets(line, &own, &target);
-    int64_t step = g.own_step();
-    for (int64_t k = 0; k < g.shape[g.dim]; ++k) {
-      int64_t i = index[own + k * step];
-      y[own + k * step] = i >= 0 && i < size ? x[target + i * g.target_strides[g.dim]] : T(0);
-    }
+    g.visit_line(line, index, size, [&](int64_t at, int64_t from) {
+      y[at] = from >= 0 ? x[from] : T(0);
+    });
   }
 };
 
@@ -182,14 +191,10 @@ struct ScatterLine {
   int64_t size;  // y's size along dim
   ScatterReduce op;
   FG_HOST_DEVICE void operator()(int64_t line) const {
-    int64_t own, target;
-    g.offsets(line, &own, &target);
-    int64_t step = g.own_step();
-    for (int64_t k = 0; k < g.shape[g.dim]; ++k) {
-      int64_t i = index[own + k * step];
-      if (i < 0 || i >= size) continue;
-      T& out = y[target + i * g.target_strides[g.dim]];
-      T v = src[own + k * step];
+    g.visit_line(line, index, size, [&](int64_t at, int64_t to) {
+      if (to < 0) return;
+      T& out = y[to];
+      T v = src[at];
       switch (op) {
         case ScatterReduce::Assign: out = v; break;
         case ScatterReduce::Add: out = math::Add<T>{}(out, v); break;
@@ -197,7 +202,7 @@ struct ScatterLine {
         case ScatterReduce::Amax: out = math::Maximum<T>{}(out, v); break;
         case ScatterReduce::Amin: out = math::Minimum<T>{}(out, v); break;
       }
-    }
+    });
   }
 };
 

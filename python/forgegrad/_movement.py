@@ -4,6 +4,7 @@ hstack, vstack, atleast_1d, atleast_2d."""
 import builtins
 
 from . import _C
+from . import _errors
 
 
 def _dims(dims, ndim, op):
@@ -14,7 +15,7 @@ def _dims(dims, ndim, op):
             raise IndexError(f"[{op}] dimension {d} is out of range for a {ndim}-d tensor")
         wrapped.append(d % builtins.max(ndim, 1))
     if len(set(wrapped)) != len(wrapped):
-        raise ValueError(f"[{op}] dimension appears more than once in {dims}")
+        raise _errors.ValueError(f"[{op}] dimension appears more than once in {dims}")
     return wrapped
 
 
@@ -31,13 +32,13 @@ def flip(input, dims):
 
 def fliplr(input):
     if input.ndim < 2:
-        raise ValueError(f"[fliplr] expected at least 2 dimensions, got {input.ndim}")
+        raise _errors.ValueError(f"[fliplr] expected at least 2 dimensions, got {input.ndim}")
     return flip(input, (1,))
 
 
 def flipud(input):
     if input.ndim < 1:
-        raise ValueError("[flipud] expected at least 1 dimension, got 0")
+        raise _errors.ValueError("[flipud] expected at least 1 dimension, got 0")
     return flip(input, (0,))
 
 
@@ -45,14 +46,14 @@ def roll(input, shifts, dims=None):
     """Elements shifted along dims (the flattened tensor without dims), wrapping around."""
     if dims is None:
         if not isinstance(shifts, int) and len(shifts) != 1:
-            raise ValueError("[roll] without dims, expected one shift")
+            raise _errors.ValueError("[roll] without dims, expected one shift")
         shift = shifts if isinstance(shifts, int) else shifts[0]
         return roll(input.reshape(-1), shift, 0).reshape(input.shape)
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     dims = _dims(dims, input.ndim, "roll")
     if len(shifts) != len(dims):
-        raise ValueError(f"[roll] expected as many shifts as dims, got {len(shifts)} and "
-                         f"{len(dims)}")
+        raise _errors.ValueError(f"[roll] expected as many shifts as dims, got {len(shifts)} and "
+                                 f"{len(dims)}")
     out = input
     for shift, d in zip(shifts, dims):
         n = out.shape[d]
@@ -69,9 +70,9 @@ def repeat(input, *sizes):
     dimensions)."""
     sizes = tuple(sizes[0]) if len(sizes) == 1 and not isinstance(sizes[0], int) else sizes
     if len(sizes) < input.ndim:
-        raise ValueError(f"[repeat] expected at least {input.ndim} sizes, got {len(sizes)}")
+        raise _errors.ValueError(f"[repeat] expected at least {input.ndim} sizes, got {len(sizes)}")
     if any(s < 0 for s in sizes):
-        raise ValueError(f"[repeat] expected sizes >= 0, got {sizes}")
+        raise _errors.ValueError(f"[repeat] expected sizes >= 0, got {sizes}")
     shape = (1,) * (len(sizes) - input.ndim) + tuple(input.shape)
     x = input.reshape(shape)
     # (s0, n0, s1, n1, ...) broadcast, then merged pairwise
@@ -90,7 +91,7 @@ def tile(input, dims):
 
 def _triangle(input, diagonal, lower, op):
     if input.ndim < 2:
-        raise ValueError(f"[{op}] expected at least 2 dimensions, got {input.ndim}")
+        raise _errors.ValueError(f"[{op}] expected at least 2 dimensions, got {input.ndim}")
     rows, cols = input.shape[-2], input.shape[-1]
     r = _C._arange_int64(0, rows, 1, device=input.device).reshape(rows, 1)
     c = _C._arange_int64(0, cols, 1, device=input.device).reshape(1, cols)

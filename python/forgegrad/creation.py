@@ -4,6 +4,7 @@ import builtins
 import numpy as np
 
 from . import _C
+from . import _errors
 from ._checks import is_int
 
 # Python numbers (and lists of them) by numpy kind: floats the default float32, as PyTorch.
@@ -28,13 +29,13 @@ def _check_fits(array, dtype, op):
         limits = np.iinfo(dtype)
         low, high = array.min(), array.max()
         if low < limits.min or high > limits.max:
-            raise ValueError(f"[{op}] values from {low} to {high} do not fit "
-                             f"{np.dtype(dtype).name} ([{limits.min}, {limits.max}])")
+            raise _errors.ValueError(f"[{op}] values from {low} to {high} do not fit "
+                                     f"{np.dtype(dtype).name} ([{limits.min}, {limits.max}])")
 
 
 def _check_int64(value, op):
     if not -2**63 <= value < 2**63:
-        raise ValueError(f"[{op}] {value} does not fit int64")
+        raise _errors.ValueError(f"[{op}] {value} does not fit int64")
 
 
 def _finish(t, requires_grad):
@@ -51,16 +52,17 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     become int64), and for Python numbers: floats float32, ints int64, bools bool.
     """
     if dtype is not None and not isinstance(dtype, _C.dtype):
-        raise TypeError(f"[tensor] expected a forgegrad dtype, got {dtype!r}")
+        raise _errors.TypeError(f"[tensor] expected a forgegrad dtype, got {dtype!r}")
     if isinstance(data, _C.Tensor):
         out = _C._to_dtype(data.detach().clone(), dtype or data.dtype)
         return _finish(_C._to_device(out, device), requires_grad)
     try:
         array = np.asarray(data)
     except ValueError as e:  # ragged nesting, say
-        raise ValueError(f"[tensor] expected a rectangular nesting of numbers: {e}") from None
+        raise _errors.ValueError("[tensor] expected a rectangular nesting of numbers: "
+                                 f"{e}") from None
     if array.dtype.kind not in "fiub":
-        raise TypeError(f"[tensor] expected numbers, got data of numpy dtype {array.dtype}")
+        raise _errors.TypeError(f"[tensor] expected numbers, got data of numpy dtype {array.dtype}")
     from_numpy_data = isinstance(data, (np.ndarray, np.generic))
     if dtype is not None:
         target = dtype
@@ -70,7 +72,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         target = _FROM_NUMPY_KIND[array.dtype.kind]
     if (not target.is_floating_point and array.dtype.kind == "f"
             and not np.isfinite(array).all()):
-        raise ValueError(f"[tensor] cannot store non-finite values as {target}")
+        raise _errors.ValueError(f"[tensor] cannot store non-finite values as {target}")
     _check_fits(array, _TO_NUMPY[target], "tensor")
     out = _C._copy_from_numpy(np.asarray(array, dtype=_TO_NUMPY[target], order="C"))
     return _finish(_C._to_device(_C._to_dtype(out, target), device), requires_grad)
@@ -107,8 +109,8 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         start, end = 0, start
     for v in (start, end, step):
         if isinstance(v, (builtins.bool, np.bool_)) or not hasattr(v, "__float__"):
-            raise TypeError(f"[arange] expected real numbers for start, end and step, got "
-                            f"{v!r} ({type(v).__name__})")
+            raise _errors.TypeError(f"[arange] expected real numbers for start, end and step, got "
+                                    f"{v!r} ({type(v).__name__})")
     integral = all(is_int(v) for v in (start, end, step))
     if dtype is None:
         dtype = _C.dtype.int64 if integral else _C.dtype.float32
@@ -133,7 +135,7 @@ def randn(*size, dtype=None, device=None, requires_grad=False):
 
 def _check_tensor(t, op):
     if not isinstance(t, _C.Tensor):
-        raise TypeError(f"[{op}] expected a Tensor, got {type(t).__name__}")
+        raise _errors.TypeError(f"[{op}] expected a Tensor, got {type(t).__name__}")
 
 
 def zeros_like(t, dtype=None, device=None, requires_grad=False):

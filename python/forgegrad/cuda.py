@@ -6,6 +6,7 @@ tensors hold (rounded to the allocator's size classes), ``memory_reserved`` adds
 kept for reuse, which ``empty_cache`` hands back to the driver.
 """
 from . import _C
+from . import _errors
 
 
 def is_available():
@@ -27,8 +28,8 @@ def _index(device):
         device = _C.device(device)
     if isinstance(device, _C.device) and device.type == "cuda":
         return device.index
-    raise ValueError(f"[cuda] expected a CUDA device (None, an index, 'cuda' or 'cuda:N'), "
-                     f"got {device!r}")
+    raise _errors.ValueError("[cuda] expected a CUDA device (None, an index, 'cuda' or 'cuda:N'), "
+                             f"got {device!r}")
 
 
 def get_device_name(device=None):

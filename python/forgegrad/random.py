@@ -5,6 +5,7 @@ stopped."""
 import numpy as np
 
 from . import _C
+from . import _errors
 from ._C import manual_seed
 
 __all__ = ["manual_seed", "get_rng_state", "set_rng_state"]
@@ -19,10 +20,10 @@ def get_rng_state():
 def set_rng_state(state):
     """Put the stream back where ``get_rng_state`` found it."""
     if not isinstance(state, _C.Tensor):
-        raise TypeError(f"[set_rng_state] expected a Tensor from get_rng_state, "
-                        f"got {type(state).__name__}")
+        raise _errors.TypeError(f"[set_rng_state] expected a Tensor from get_rng_state, "
+                                f"got {type(state).__name__}")
     if state.dtype != _C.dtype.int64 or state.shape != (2,):
-        raise ValueError(f"[set_rng_state] expected an int64 Tensor of shape (2,) from "
-                         f"get_rng_state, got {state.dtype} of shape {state.shape}")
+        raise _errors.ValueError(f"[set_rng_state] expected an int64 Tensor of shape (2,) from "
+                                 f"get_rng_state, got {state.dtype} of shape {state.shape}")
     seed, offset = state.cpu().numpy().view(np.uint64).tolist()  # a checkpoint's may be on a GPU
     _C._set_rng_state(seed, offset)

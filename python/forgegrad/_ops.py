@@ -27,7 +27,7 @@ def _method_form(op):
     # The tensor is the op's first argument, t.sum(1) is forgegrad.sum(t, 1), or its `input`
     # where that comes later: t.polygamma(1) is forgegrad.polygamma(1, t).
     function = getattr(_C, op.name)
-    if op.args[0].name == "input" or "input" not in [a.name for a in op.args]:
+    if "input" not in [a.name for a in op.args[1:]]:
         return function
     return lambda self, *args, **kwargs: function(*args, input=self, **kwargs)
 

@@ -205,12 +205,11 @@ FG_HOST_DEVICE T digamma_value(T x) {
   return result + log_of(x) - T(0.5) / x - series;
 }
 
-// Hurwitz zeta(s, q) = sum over k >= 0 of (q + k)^-s, for a whole s >= 2: the first terms
-// summed until q passes 10 + s, then the Euler-Maclaurin tail, whose terms B_2j / (2j)! *
-// s (s+1) ... (s+2j-2) q^(1-s-2j) shrink at least 30-fold each there. A pole (q a whole
-// number <= 0) gives +inf.
+// Hurwitz zeta(s, q) = sum over k >= 0 of (q + k)^-s for q > 0 and a whole s >= 2: the first
+// terms summed until q passes 10 + s, then the Euler-Maclaurin tail, whose terms B_2j / (2j)!
+// s (s+1) ... (s+2j-2) q^(1-s-2j) shrink at least 30-fold each there.
 template <typename T>
-FG_HOST_DEVICE T hurwitz_zeta(T s, T q) {
+FG_HOST_DEVICE T hurwitz_zeta_of_positive(T s, T q) {
   constexpr double kBernoulliOverFactorial[] = {  // B_2j / (2j)!, j = 1 .. 12
       8.333333333333333e-02,  -1.388888888888889e-03, 3.306878306878307e-05,
       -8.267195767195768e-07, 2.08767569878681e-08,   -5.284190138687493e-10,
@@ -228,10 +227,21 @@ FG_HOST_DEVICE T hurwitz_zeta(T s, T q) {
   }
   return sum;
 }
+// Any q: a whole q <= 0 (and -inf) is a pole, +inf. For other negative q, with f its fraction,
+// the terms below 0 are (-1)^s (1 - f + j)^-s for j = 0 .. -floor(q) - 1, a difference of
+// two zetas of positive arguments, so no sum runs over |q| terms.
+template <typename T>
+FG_HOST_DEVICE T hurwitz_zeta(int64_t s, T q) {
+  if (!(q <= T(0))) return hurwitz_zeta_of_positive(T(s), q);  // NaN too
+  T whole = floor_value(q);
+  if (q == whole) return T(INFINITY);
+  T fraction = q - whole, sign = s % 2 ? T(-1) : T(1);
+  return hurwitz_zeta_of_positive(T(s), fraction) +
+         sign * (hurwitz_zeta_of_positive(T(s), T(1) - fraction) -
+                 hurwitz_zeta_of_positive(T(s), T(1) - q));
+}
 
-// The n-th derivative of digamma: digamma itself for n = 0, else (-1)^(n+1) n! zeta(n+1, x);
-// trigamma (n = 1, digamma's derivative) reflected for negative x (pi^2 / sin^2(pi x) -
-// trigamma(1 - x)), which would otherwise sum |x| terms.
+// The n-th derivative of digamma: digamma itself for n = 0, else (-1)^(n+1) n! zeta(n+1, x).
 template <typename T>
 struct Polygamma {
   int64_t order;
@@ -239,12 +249,7 @@ struct Polygamma {
   FG_HOST_DEVICE T operator()(T x) const {
     if (order == 0) return digamma_value(x);
     if (x == T(INFINITY)) return T(0);
-    T s = T(order + 1);
-    if (order == 1 && x < T(0)) {
-      T sine = sin_value(kPi<T> * (x - trunc_value(x)));
-      return kPi<T> * kPi<T> / (sine * sine) - hurwitz_zeta(s, T(1) - x);
-    }
-    return signed_factorial * hurwitz_zeta(s, x);
+    return signed_factorial * hurwitz_zeta(order + 1, x);
   }
 };
 

@@ -404,6 +404,11 @@ def test_gamma_family_and_erfinv_edge_values_follow_pytorch(device):
     assert_close(to_numpy(fg.lgamma(x)), [_INF, _INF, _INF, math.lgamma(-2.5), _INF, _INF])
     assert_close(to_numpy(fg.digamma(x)), [-_INF, _INF, np.nan, np_digamma(-2.5), _INF, np.nan])
     assert_close(to_numpy(fg.polygamma(1, x))[[0, 2, 4]], [_INF, _INF, 0.0])
+    assert_close(to_numpy(fg.polygamma(3, x))[[0, 2, 4, 5]], [_INF, _INF, 0.0, _INF])
+    # far below 0 too, without a sum over |x| terms
+    far = _values([-2000.5, -1e15 - 0.5], device)
+    assert_close(to_numpy(fg.polygamma(2, far))[:1], np_polygamma(2, [-2000.5]), rtol=1e-12)
+    assert np.isfinite(to_numpy(fg.polygamma(4, far))).all()
     e = to_numpy(fg.erfinv(_values([1.0, -1.0, 1.5, -2.0, -0.0, 0.0], device)))
     assert_close(e, [_INF, -_INF, np.nan, np.nan, 0.0, 0.0])
     assert np.signbit(e[4]) and not np.signbit(e[5])

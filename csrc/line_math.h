@@ -120,6 +120,89 @@ struct ProductBackward {
   }
 };
 
+// ---- sorting a line: stable, NaN counted the largest value (first when descending) ----
+
+// a strictly before b in the order sort_forward produces
+template <typename T>
+FG_HOST_DEVICE bool sorts_before(T a, T b, bool descending) {
+  if (descending) return is_nan(a) ? !is_nan(b) : !is_nan(b) && a > b;
+  return is_nan(b) ? !is_nan(a) : !is_nan(a) && a < b;
+}
+
+// values, indices = the line of x in sorted order and where each came from. A bottom-up merge
+// sort (stable, n log n, no allocation, so one thread can sort its line on a GPU too) that
+// ping-pongs with spare_values and spare_indices, laid out as x; runs of kRun start as
+// insertion sorts.
+template <typename T>
+struct SortLine {
+  static constexpr int64_t kRun = 16;
+  T* values;
+  int64_t* indices;
+  T* spare_values;
+  int64_t* spare_indices;
+  const T* x;
+  bool descending;
+  int64_t n, stride;
+  FG_HOST_DEVICE void operator()(int64_t line) const {
+    int64_t start = first(line, n, stride);
+    T* v = values + start;
+    int64_t* i = indices + start;
+    for (int64_t k = 0; k < n; ++k) {
+      T value = x[start + k * stride];
+      int64_t j = k;  // insertion into the run of kRun that k belongs to
+      for (; j % kRun != 0 && sorts_before(value, v[(j - 1) * stride], descending); --j)
+        v[j * stride] = v[(j - 1) * stride], i[j * stride] = i[(j - 1) * stride];
+      v[j * stride] = value, i[j * stride] = k;
+    }
+    T* from_v = v;
+    int64_t* from_i = i;
+    T* to_v = spare_values + start;
+    int64_t* to_i = spare_indices + start;
+    for (int64_t width = kRun; width < n; width *= 2) {
+      for (int64_t low = 0; low < n; low += 2 * width) {
+        int64_t mid = low + width < n ? low + width : n;
+        int64_t high = low + 2 * width < n ? low + 2 * width : n;
+        int64_t a = low, b = mid;
+        for (int64_t out = low; out < high; ++out) {  // the right run wins only when strictly before
+          bool take_b = a == mid || (b < high && sorts_before(from_v[b * stride], from_v[a * stride],
+                                                              descending));
+          int64_t src = take_b ? b++ : a++;
+          to_v[out * stride] = from_v[src * stride], to_i[out * stride] = from_i[src * stride];
+        }
+      }
+      T* swap_v = from_v;
+      from_v = to_v, to_v = swap_v;
+      int64_t* swap_i = from_i;
+      from_i = to_i, to_i = swap_i;
+    }
+    if (from_v != v)
+      for (int64_t k = 0; k < n; ++k) v[k * stride] = from_v[k * stride], i[k * stride] = from_i[k * stride];
+  }
+};
+
+// The most frequent value of a line sorted ascending (the smallest among equally frequent ones)
+// and the index of its last occurrence, from the sorted values and their indices; NaNs never
+// equal each other, so each counts once.
+template <typename T>
+struct ModeLine {
+  T* mode;
+  int64_t* mode_index;  // one each per line
+  const T* sorted;
+  const int64_t* sorted_indices;
+  int64_t n, stride;
+  FG_HOST_DEVICE void operator()(int64_t line) const {
+    int64_t start = first(line, n, stride), best_count = 0, best_end = 0, run = 0;
+    for (int64_t k = 0; k < n; ++k) {
+      bool continues = k > 0 && sorted[start + k * stride] == sorted[start + (k - 1) * stride];
+      run = continues ? run + 1 : 1;
+      bool run_ends = k + 1 == n || !(sorted[start + (k + 1) * stride] == sorted[start + k * stride]);
+      if (run_ends && run > best_count) best_count = run, best_end = k;
+    }
+    int64_t last = start + best_end * stride;  // a stable sort left the run's indices ascending
+    mode[line] = sorted[last], mode_index[line] = sorted_indices[last];
+  }
+};
+
 // ---- gather and scatter along a dimension: a line is every element of index along `dim`
 // for one position in the other dimensions, so that scattered writes of a line never meet
 // another line's (deterministic, no atomics). ----

@@ -72,6 +72,46 @@ def _max_values(op, x, **kwargs):
     return op(x, **kwargs).values
 
 
+def _indices(op, x, **kwargs):
+    return op(x, **kwargs).indices
+
+
+def _np_sorted(x, dim=-1, descending=False):
+    return np.flip(np.sort(x, axis=dim), axis=dim) if descending else np.sort(x, axis=dim)
+
+
+def _np_order(x, dim=-1, descending=False):
+    return np.argsort(-x if descending else x, axis=dim, kind="stable")
+
+
+def _np_topk(x, k, dim=-1, largest=True):
+    return np.take(_np_sorted(x, dim, largest), np.arange(k), axis=dim)
+
+
+def _np_at_rank(x, rank, dim=-1, keepdim=False):
+    out = np.take(np.sort(x, axis=dim), [rank], axis=dim)
+    return out if keepdim else np.squeeze(out, axis=dim)
+
+
+def _np_kthvalue(x, k, dim=-1, keepdim=False):
+    return _np_at_rank(x, k - 1, dim, keepdim)
+
+
+def _np_median(x, dim=None, keepdim=False):
+    if dim is None:
+        return np.sort(x.reshape(-1))[(x.size - 1) // 2]
+    return _np_at_rank(x, (x.shape[dim] - 1) // 2, dim, keepdim)
+
+
+def _np_mode(x, dim=-1, keepdim=False):
+    """The most frequent value along dim, the smallest of a tie."""
+    def line(v):
+        values, counts = np.unique(v, return_counts=True)
+        return values[np.argmax(counts)]
+    out = np.apply_along_axis(line, dim, x)
+    return np.expand_dims(out, dim) if keepdim else out
+
+
 _gather_index = np.random.default_rng(11).integers(0, 5, size=(7, 3))
 _scatter_index = np.argsort(np.random.default_rng(12).random((7, 5)), axis=1)[:, :3]  # distinct
 
@@ -263,6 +303,27 @@ OP_DB = [
            call=_max_values, distinct=True),
     OpInfo("cummin", lambda x, dim: np.minimum.accumulate(x, axis=dim), sample((7, 5), dim=0),
            call=_max_values, distinct=True),
+    OpInfo("sort", _np_sorted, sample((7, 33)), sample((3, 7, 5), dim=0, descending=True),
+           sample((7, 5), dim=-2), call=_max_values, distinct=True),
+    OpInfo("sort", _np_order, sample((7, 33), descending=True), sample((3, 7, 5), dim=1),
+           call=_indices, grad=False, distinct=True),
+    OpInfo("sort", _np_order, sample(_small_ints), sample(_ints, dim=0, descending=True),
+           call=_indices, grad=False),
+    OpInfo("argsort", _np_order, sample((7, 33)), sample((3, 7, 5), dim=0, descending=True),
+           sample(_ints, dim=1), grad=False, distinct=True),
+    OpInfo("msort", lambda x: np.sort(x, axis=0), sample((7, 5)), distinct=True),
+    OpInfo("topk", _np_topk, sample((7, 33), k=4), sample((3, 7, 5), k=2, dim=1, largest=False),
+           sample((5,), k=0), call=_max_values, distinct=True),
+    OpInfo("kthvalue", _np_kthvalue, sample((7, 33), k=3), sample((3, 7, 5), k=7, dim=1),
+           sample((7, 5), k=1, dim=0, keepdim=True), call=_max_values, distinct=True),
+    OpInfo("median", _np_median, sample((7, 33)), sample((3, 8, 5), dim=1),
+           sample((7, 5), dim=0, keepdim=True), distinct=True,
+           call=lambda op, x, **kw: op(x, **kw).values if "dim" in kw else op(x)),
+    OpInfo("nanmedian", _np_median, sample((7, 33)), sample((3, 8, 5), dim=-1), distinct=True,
+           call=lambda op, x, **kw: op(x, **kw).values if "dim" in kw else op(x)),
+    OpInfo("mode", _np_mode, sample(_ints // 10), sample(_ints % 4, dim=0, keepdim=True),
+           call=_max_values, grad=False),
+    OpInfo("mode", _np_mode, sample((7, 5)), call=_max_values, distinct=True),  # all distinct: the min
     OpInfo("argmax", lambda x, dim=None, keepdim=False: np.argmax(x, axis=dim, keepdims=keepdim),
            sample((7, 33)), sample((7, 33), dim=0), grad=False, distinct=True),
     # shape

@@ -133,6 +133,22 @@ Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim);
 Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim);
 Tensor prod(const Tensor& x, std::optional<int64_t> dim, bool keepdim);  // int64 for integers
 
+// A tensor seen as (outer, n, inner) around dimensions [first, last], the layout of the
+// reduction and line kernels; a 0-d tensor is (1, 1, 1)
+struct Lines {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+Lines lines_around(const Shape& shape, int64_t first, int64_t last, const char* op);
+
+// ---- sorting along a dimension (ops/sort.cpp): stable, NaN the largest value ----
+std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending);  // values, indices
+std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest);
+std::pair<Tensor, Tensor> kthvalue(const Tensor& x, int64_t k, int64_t dim, bool keepdim);
+// the lower median, or the first NaN where there is one (nanmedian: of the non-NaN values)
+std::pair<Tensor, Tensor> median(const Tensor& x, int64_t dim, bool keepdim, bool ignore_nan);
+Tensor median(const Tensor& x, bool ignore_nan);  // over all elements
+std::pair<Tensor, Tensor> mode(const Tensor& x, int64_t dim, bool keepdim);
+
 // ---- statistics composed of reductions (ops/statistics.cpp) ----
 // var and std over dims ({} = all) divide by N - correction (N - 1 by default, as PyTorch)
 Tensor var(const Tensor& x, const std::vector<int64_t>& dims, double correction, bool keepdim);
@@ -379,6 +395,21 @@ Tensor floating_math(const Tensor& x, Op&& op) {
   if (!is_floating(x.dtype())) return op(to_dtype(x, DType::Float32));
   return with_float32_compute(x, op);
 }
+
+// An op returning (values, indices) picked from x, whose kernels take neither float16,
+// bfloat16 nor bool: it runs on x as float32 (bool: uint8), exact for picking, and its values
+// come back in x's dtype.
+template <typename Op>
+std::pair<Tensor, Tensor> selecting_in_wider_type(const Tensor& x, Op&& op) {
+  DType t = x.dtype();
+  if (t != DType::Float16 && t != DType::BFloat16 && t != DType::Bool) return op(x);
+  auto [values, indices] = op(to_dtype(x, t == DType::Bool ? DType::UInt8 : DType::Float32));
+  return {to_dtype(values, t), indices};
+}
+// values and indices (shaped alike, d kept) taken from x along d: records that each value's
+// gradient goes back to x at its index (ops/sort.cpp)
+void record_taken(Tensor& values, const char* op, const Tensor& x, const Tensor& indices,
+                  int64_t d);
 
 // ---- checks shared by the ops ----
 void check_same_device(const Tensor& a, const Tensor& b, const char* op);

@@ -169,6 +169,22 @@ FG_OP(cumprod, cumprod_op, ("input"_a, "dim"_a, py::kw_only(), "dtype"_a = py::n
       kMethod | kForgegrad | kInPlace)
 FG_OP(cummax, cummax_op, ("input"_a, "dim"_a), kMethod | kForgegrad)
 FG_OP(cummin, cummin_op, ("input"_a, "dim"_a), kMethod | kForgegrad)
+FG_OP(sort, sort_op,
+      ("input"_a, "dim"_a = -1, "descending"_a = false, py::kw_only(), "stable"_a = false),
+      kMethod | kForgegrad)
+FG_OP(argsort, argsort_op,
+      ("input"_a, "dim"_a = -1, "descending"_a = false, py::kw_only(), "stable"_a = false),
+      kMethod | kForgegrad)
+FG_OP(msort, msort_op, ("input"_a), kMethod | kForgegrad)
+FG_OP(topk, topk_op,
+      ("input"_a, "k"_a, "dim"_a = -1, "largest"_a = true, "sorted"_a = true), kMethod | kForgegrad)
+FG_OP(kthvalue, kthvalue_op, ("input"_a, "k"_a, "dim"_a = -1, "keepdim"_a = false),
+      kMethod | kForgegrad)
+FG_OP(median, median_op, ("input"_a, "dim"_a = py::none(), "keepdim"_a = false),
+      kMethod | kForgegrad)
+FG_OP(nanmedian, nanmedian_op, ("input"_a, "dim"_a = py::none(), "keepdim"_a = false),
+      kMethod | kForgegrad)
+FG_OP(mode, mode_op, ("input"_a, "dim"_a = -1, "keepdim"_a = false), kMethod | kForgegrad)
 
 // ---- shape
 FG_OP(reshape, reshape_op, ("input"_a), kMethod | kForgegrad)  // reshape(input, *shape)

@@ -212,6 +212,37 @@ py::object cummax_op(const Tensor& x, int64_t dim) {
 py::object cummin_op(const Tensor& x, int64_t dim) {
   return values_indices("cummin", ops::cummin(x, dim));
 }
+// Sorting is always stable, so `stable` asks for nothing more, and topk always sorted.
+py::object sort_op(const Tensor& x, int64_t dim, bool descending, bool /*stable*/) {
+  return values_indices("sort", ops::sort(x, dim, descending));
+}
+Tensor argsort_op(const Tensor& x, int64_t dim, bool descending, bool /*stable*/) {
+  NoGradGuard no_grad;  // indices only
+  return ops::sort(x, dim, descending).second;
+}
+Tensor msort_op(const Tensor& x) { return ops::sort(x, 0, false).first; }
+py::object topk_op(const Tensor& x, int64_t k, int64_t dim, bool largest, bool /*sorted*/) {
+  return values_indices("topk", ops::topk(x, k, dim, largest));
+}
+py::object kthvalue_op(const Tensor& x, int64_t k, int64_t dim, bool keepdim) {
+  return values_indices("kthvalue", ops::kthvalue(x, k, dim, keepdim));
+}
+// median(input): the median of all elements; median(input, dim): (values, indices)
+static py::object median_of(const Tensor& x, std::optional<int64_t> dim, bool keepdim,
+                            bool ignore_nan) {
+  if (!dim) return py::cast(ops::median(x, ignore_nan));
+  return values_indices(ignore_nan ? "nanmedian" : "median",
+                        ops::median(x, *dim, keepdim, ignore_nan));
+}
+py::object median_op(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  return median_of(x, dim, keepdim, false);
+}
+py::object nanmedian_op(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  return median_of(x, dim, keepdim, true);
+}
+py::object mode_op(const Tensor& x, int64_t dim, bool keepdim) {
+  return values_indices("mode", ops::mode(x, dim, keepdim));
+}
 
 // scatter(input, dim, index, src) or scatter(input, dim, index, value=v)
 Tensor scatter_op(const Tensor& x, int64_t dim, const Tensor& index, py::object src,

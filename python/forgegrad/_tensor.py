@@ -6,7 +6,7 @@ import operator
 
 import numpy as np
 
-from . import _C, _movement
+from . import _C, _movement, _unique
 
 Tensor = _C.Tensor
 
@@ -211,8 +211,9 @@ def _deepcopy(self, memo):
 def _install():
     for name, method in _METHODS.items():
         setattr(Tensor, name, method)
-    for name in _movement.METHODS:
-        setattr(Tensor, name, getattr(_movement, name))
+    for module, names in ((_movement, _movement.METHODS), (_unique, _unique.FUNCTIONS)):
+        for name in names:
+            setattr(Tensor, name, getattr(module, name))
     for name in _movement.IN_PLACE:
         setattr(Tensor, name + "_", in_place_method(getattr(_movement, name), name + "_"))
 

@@ -135,6 +135,12 @@ void prod_backward(T* dx, const T* dy, const T* x, int64_t outer, int64_t n, int
 template <typename T>
 void sort_forward(T* values, int64_t* indices, T* spare_values, int64_t* spare_indices,
                   const T* x, bool descending, int64_t outer, int64_t n, int64_t inner);
+// x (outer, n, inner) -> values, indices (outer, k, inner): the first k of each line as
+// sort_forward orders it (descending when largest), 1 <= k <= n, in n log k. Every arithmetic
+// type.
+template <typename T>
+void topk_forward(T* values, int64_t* indices, const T* x, bool largest, int64_t outer,
+                  int64_t n, int64_t inner, int64_t k);
 // sorted, sorted_indices (outer, n, inner), ascending lines from sort_forward -> mode,
 // mode_indices (outer, inner): the most frequent value (the smallest of a tie; NaNs count
 // once each) and its last index in the input. Every arithmetic type.

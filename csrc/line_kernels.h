@@ -39,6 +39,13 @@ void sort_forward(T* values, int64_t* indices, T* spare_values, int64_t* spare_i
                 line::SortLine<T>{values, indices, spare_values, spare_indices, x, descending, n,
                                   inner});
 }
+// x (outer, n, inner) -> values, indices (outer, k, inner), 1 <= k <= n
+template <typename T>
+void topk_forward(T* values, int64_t* indices, const T* x, bool largest, int64_t outer,
+                  int64_t n, int64_t inner, int64_t k) {
+  for_each_line("topk_forward", outer * inner,
+                line::TopkLine<T>{values, indices, x, largest, n, k, inner});
+}
 // sorted, sorted_indices (outer, n, inner), ascending -> mode, mode_indices (outer, inner)
 template <typename T>
 void mode_forward(T* mode, int64_t* mode_indices, const T* sorted, const int64_t* sorted_indices,

@@ -180,6 +180,65 @@ struct SortLine {
   }
 };
 
+// values, indices (k along the line, k >= 1) = the first k of the line in sort_forward's
+// order, found in n log k: a heap of the k best so far, the worst at its root, held in the
+// outputs themselves, then sorted in place by taking the root out k times. Ties rank by
+// index, so the picks are exactly the sorted line's first k.
+template <typename T>
+struct TopkLine {
+  T* values;
+  int64_t* indices;
+  const T* x;
+  bool largest;
+  int64_t n, k, stride;
+  FG_HOST_DEVICE bool ranks_before(T a, int64_t ia, T b, int64_t ib) const {
+    return sorts_before(a, b, largest) || (!sorts_before(b, a, largest) && ia < ib);
+  }
+  // the heap's element at slot i moves down below slots [0, size) until both children rank
+  // before it
+  FG_HOST_DEVICE void sift_down(T* v, int64_t* idx, int64_t i, int64_t size) const {
+    while (true) {
+      int64_t worst = i, left = 2 * i + 1, right = left + 1;
+      if (left < size && ranks_before(v[worst * stride], idx[worst * stride], v[left * stride], idx[left * stride]))
+        worst = left;
+      if (right < size && ranks_before(v[worst * stride], idx[worst * stride], v[right * stride], idx[right * stride]))
+        worst = right;
+      if (worst == i) return;
+      T tv = v[i * stride];
+      int64_t ti = idx[i * stride];
+      v[i * stride] = v[worst * stride], idx[i * stride] = idx[worst * stride];
+      v[worst * stride] = tv, idx[worst * stride] = ti;
+      i = worst;
+    }
+  }
+  FG_HOST_DEVICE void operator()(int64_t line) const {
+    int64_t from = first(line, n, stride), to = first(line, k, stride);
+    T* v = values + to;
+    int64_t* idx = indices + to;
+    for (int64_t j = 0; j < k; ++j) {  // the first k, sifted up one by one
+      int64_t i = j;
+      T value = x[from + j * stride];
+      for (int64_t parent = (i - 1) / 2; i > 0 && ranks_before(v[parent * stride], idx[parent * stride], value, j);
+           i = parent, parent = (i - 1) / 2)
+        v[i * stride] = v[parent * stride], idx[i * stride] = idx[parent * stride];
+      v[i * stride] = value, idx[i * stride] = j;
+    }
+    for (int64_t j = k; j < n; ++j) {
+      T value = x[from + j * stride];
+      if (!ranks_before(value, j, v[0], idx[0])) continue;
+      v[0] = value, idx[0] = j;
+      sift_down(v, idx, 0, k);
+    }
+    for (int64_t size = k - 1; size > 0; --size) {  // the worst to the back, k - 1 times
+      T tv = v[0];
+      int64_t ti = idx[0];
+      v[0] = v[size * stride], idx[0] = idx[size * stride];
+      v[size * stride] = tv, idx[size * stride] = ti;
+      sift_down(v, idx, 0, size);
+    }
+  }
+};
+
 // The most frequent value of a line sorted ascending (the smallest among equally frequent ones)
 // and the index of its last occurrence, from the sorted values and their indices; NaNs never
 // equal each other, so each counts once.

@@ -30,6 +30,19 @@ def test_sort_long_lines_match_numpy_stable_sort(n, dim, device):
         np.testing.assert_array_equal(to_numpy(values), np.take_along_axis(x, order, axis=dim))
 
 
+@pytest.mark.parametrize("k", [1, 7, 100, 1000])
+def test_topk_is_the_stable_sorts_first_k(k, device):
+    x = np.random.default_rng(k).integers(-30, 30, size=(3, 1000)).astype(np.float32)
+    x[1, ::17] = NAN
+    for largest in (False, True):
+        values, indices = fg.topk(as_tensor(x, device), k, largest=largest)
+        order = np.argsort(-x if largest else x, axis=1, kind="stable")
+        order[1] = np.argsort(np.where(np.isnan(x[1]), -np.inf if largest else np.inf,
+                                       -x[1] if largest else x[1]), kind="stable")
+        np.testing.assert_array_equal(to_numpy(indices), order[:, :k])
+        np.testing.assert_array_equal(to_numpy(values), np.take_along_axis(x, order[:, :k], 1))
+
+
 def test_picking_ops_follow_pytorch_on_ties_and_nan(device):
     x = as_tensor(ROWS, device)
     assert to_numpy(fg.topk(x, 3).indices).tolist() == [[5, 0, 2], [4, 0, 1]]

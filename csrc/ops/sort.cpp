@@ -1,6 +1,7 @@
-// Ordering along a dimension: sort, topk, kthvalue, median, nanmedian, mode. One kernel,
-// sort_forward, orders every line (stable, NaN the largest value); the others pick from its
-// output. Each value's gradient goes back to where it was taken from.
+// Ordering along a dimension: sort, topk, kthvalue, median, nanmedian, mode. sort_forward
+// orders every line (stable, NaN the largest value) and topk_forward finds a line's first k
+// in that order; kthvalue, the medians and mode pick from sort_forward's output. Each value's
+// gradient goes back to where it was taken from.
 #include "core/dispatch.h"
 #include "core/error.h"
 #include "kernels.h"
@@ -67,12 +68,28 @@ static int64_t check_rank(const Tensor& x, int64_t d, int64_t k, int64_t low, co
   return n;
 }
 
-std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest) {
-  int64_t d = wrap_dim(dim, x.dim(), "topk");
-  check_rank(x, d, k, x.dim() ? 0 : 1, "topk");
-  auto [values, indices] = sort(x, d, largest);
-  if (x.dim() == 0) return {values, indices};
-  return {contiguous(narrow(values, d, 0, k)), contiguous(narrow(indices, d, 0, k))};
+std::pair<Tensor, Tensor> topk(const Tensor& x_any, int64_t k, int64_t dim, bool largest) {
+  int64_t d = wrap_dim(dim, x_any.dim(), "topk");
+  check_rank(x_any, d, k, x_any.dim() ? 0 : 1, "topk");
+  return as_line(x_any, [&](const Tensor& x_line) {
+    return selecting_in_wider_type(x_line, [&](const Tensor& x_in) {
+      Tensor x = contiguous(x_in.detach());
+      Shape picked = x.shape();
+      picked[d] = k;
+      Tensor values = empty(picked, x.dtype(), x.device());
+      Tensor indices = empty(picked, DType::Int64, x.device());
+      if (values.numel() > 0) {
+        Lines s = lines_around(x.shape(), d, d, "topk");
+        dispatch_arithmetic(x.dtype(), "topk", [&](auto tag) {
+          using T = typename decltype(tag)::type;
+          FG_LAUNCH(topk_forward, x.device(), values.data<T>(), indices.data<int64_t>(),
+                    x.data<T>(), largest, s.outer, s.n, s.inner, k);
+        });
+      }
+      record_taken(values, "topk", x_in, indices, d);
+      return std::pair{values, indices};
+    });
+  });
 }
 
 // the values and indices at position k along d of x sorted ascending, d kept if keepdim

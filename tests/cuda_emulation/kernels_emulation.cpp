@@ -619,6 +619,19 @@ void check_sequential_lines() {
         sort(gpu, values.data(), indices);
       });
     }
+    for (int64_t k : {int64_t(1), s.n / 3 + 1, s.n})
+      for (bool largest : {false, true}) {
+        std::string name = s.name("topk_forward k=") + std::to_string(k) + (largest ? " largest" : "") + type;
+        int64_t picked = s.outer * k * s.inner;
+        expect_parity<T>(name, picked, kExact, [&](bool gpu, T* values) {
+          std::vector<int64_t> indices(picked);
+          FG_EITHER(gpu, topk_forward, values, indices.data(), x.data(), largest, s.outer, s.n, s.inner, k);
+        });
+        expect_parity<int64_t>(name + " indices", picked, kExact, [&](bool gpu, int64_t* indices) {
+          std::vector<T> values(picked);
+          FG_EITHER(gpu, topk_forward, values.data(), indices, x.data(), largest, s.outer, s.n, s.inner, k);
+        });
+      }
     std::vector<T> sorted(size), spare_values(size);
     std::vector<int64_t> sorted_indices(size), spare_indices(size);
     fg::cpu::sort_forward(sorted.data(), sorted_indices.data(), spare_values.data(),

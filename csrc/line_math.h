@@ -4,6 +4,9 @@
 // first(l, n, inner) and steps by inner. Sums and products accumulate in
 // SumAccumulator<T> (float64 for floating types, wrapping uint64 for integers).
 #pragma once
+#include <cstring>
+#include <type_traits>
+
 #include "elementwise_math.h"
 #include "kernels.h"
 
@@ -129,13 +132,40 @@ FG_HOST_DEVICE bool sorts_before(T a, T b, bool descending) {
   return is_nan(b) ? !is_nan(a) : !is_nan(a) && a < b;
 }
 
-// values, indices = the line of x in sorted order and where each came from. A bottom-up merge
-// sort (stable, n log n, no allocation, so one thread can sort its line on a GPU too) that
-// ping-pongs with spare_values and spare_indices, laid out as x; runs of kRun start as
-// insertion sorts.
+// An unsigned integer whose order is sorts_before's: floats by their bits with the sign
+// flipped (negatives: all bits), -0 as +0, every NaN the largest; signed integers with the
+// sign bit flipped; all bits inverted when descending. Equal values get equal keys.
+template <typename T>
+FG_HOST_DEVICE auto radix_key(T v, bool descending) {
+  using Bits = std::conditional_t<sizeof(T) == 1, uint8_t,
+               std::conditional_t<sizeof(T) == 2, uint16_t,
+               std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>>;
+  constexpr Bits sign = Bits(Bits(1) << (8 * sizeof(T) - 1));
+  Bits key;
+  if constexpr (std::is_floating_point_v<T>) {
+    if (is_nan(v)) {
+      key = Bits(~Bits(0));
+    } else {
+      if (v == T(0)) v = T(0);
+      memcpy(&key, &v, sizeof key);
+      key = (key & sign) ? Bits(~key) : Bits(key | sign);
+    }
+  } else if constexpr (std::is_signed_v<T>) {
+    key = Bits(Bits(v) ^ sign);
+  } else {
+    key = Bits(v);
+  }
+  return descending ? Bits(~key) : key;
+}
+
+// values, indices = the line of x in sorted order and where each came from, stable, with no
+// allocation (so one thread can sort its line on a GPU too): spare_values and spare_indices,
+// laid out as x, are the other buffer of each pass. Lines of kRadixMin and more: a
+// least-significant-digit radix sort of radix_key, a byte a pass (passes where every key
+// shares the byte are skipped); shorter ones: insertion sorts of kRun, then merges.
 template <typename T>
 struct SortLine {
-  static constexpr int64_t kRun = 16;
+  static constexpr int64_t kRun = 16, kRadixMin = 64;
   T* values;
   int64_t* indices;
   T* spare_values;
@@ -143,40 +173,74 @@ struct SortLine {
   const T* x;
   bool descending;
   int64_t n, stride;
-  FG_HOST_DEVICE void operator()(int64_t line) const {
-    int64_t start = first(line, n, stride);
-    T* v = values + start;
-    int64_t* i = indices + start;
-    for (int64_t k = 0; k < n; ++k) {
-      T value = x[start + k * stride];
-      int64_t j = k;  // insertion into the run of kRun that k belongs to
+
+  // the buffers of one line, swapped after each pass; the result ends in values
+  struct Buffers {
+    T *from_v, *to_v;
+    int64_t *from_i, *to_i;
+    FG_HOST_DEVICE void swap() {
+      T* v = from_v;
+      from_v = to_v, to_v = v;
+      int64_t* i = from_i;
+      from_i = to_i, to_i = i;
+    }
+  };
+
+  FG_HOST_DEVICE void radix_passes(Buffers& b) const {
+    for (int shift = 0; shift < int(8 * sizeof(T)); shift += 8) {
+      int64_t count[256] = {};
+      for (int64_t k = 0; k < n; ++k)
+        ++count[(radix_key(b.from_v[k * stride], descending) >> shift) & 255];
+      bool one_digit = false;
+      for (int d = 0; d < 256; ++d) one_digit = one_digit || count[d] == n;
+      if (one_digit) continue;
+      for (int64_t d = 0, total = 0; d < 256; ++d) {
+        int64_t c = count[d];
+        count[d] = total, total += c;
+      }
+      for (int64_t k = 0; k < n; ++k) {
+        int64_t to = count[(radix_key(b.from_v[k * stride], descending) >> shift) & 255]++;
+        b.to_v[to * stride] = b.from_v[k * stride], b.to_i[to * stride] = b.from_i[k * stride];
+      }
+      b.swap();
+    }
+  }
+
+  FG_HOST_DEVICE void merge_passes(Buffers& b) const {
+    T* v = b.from_v;
+    int64_t* i = b.from_i;
+    for (int64_t k = 0; k < n; ++k) {  // insertion into the run of kRun that k belongs to
+      T value = v[k * stride];
+      int64_t index = i[k * stride], j = k;
       for (; j % kRun != 0 && sorts_before(value, v[(j - 1) * stride], descending); --j)
         v[j * stride] = v[(j - 1) * stride], i[j * stride] = i[(j - 1) * stride];
-      v[j * stride] = value, i[j * stride] = k;
+      v[j * stride] = value, i[j * stride] = index;
     }
-    T* from_v = v;
-    int64_t* from_i = i;
-    T* to_v = spare_values + start;
-    int64_t* to_i = spare_indices + start;
     for (int64_t width = kRun; width < n; width *= 2) {
       for (int64_t low = 0; low < n; low += 2 * width) {
         int64_t mid = low + width < n ? low + width : n;
         int64_t high = low + 2 * width < n ? low + 2 * width : n;
-        int64_t a = low, b = mid;
+        int64_t a = low, c = mid;
         for (int64_t out = low; out < high; ++out) {  // the right run wins only when strictly before
-          bool take_b = a == mid || (b < high && sorts_before(from_v[b * stride], from_v[a * stride],
-                                                              descending));
-          int64_t src = take_b ? b++ : a++;
-          to_v[out * stride] = from_v[src * stride], to_i[out * stride] = from_i[src * stride];
+          bool take_c = a == mid || (c < high && sorts_before(b.from_v[c * stride],
+                                                              b.from_v[a * stride], descending));
+          int64_t src = take_c ? c++ : a++;
+          b.to_v[out * stride] = b.from_v[src * stride], b.to_i[out * stride] = b.from_i[src * stride];
         }
       }
-      T* swap_v = from_v;
-      from_v = to_v, to_v = swap_v;
-      int64_t* swap_i = from_i;
-      from_i = to_i, to_i = swap_i;
+      b.swap();
     }
-    if (from_v != v)
-      for (int64_t k = 0; k < n; ++k) v[k * stride] = from_v[k * stride], i[k * stride] = from_i[k * stride];
+  }
+
+  FG_HOST_DEVICE void operator()(int64_t line) const {
+    int64_t start = first(line, n, stride);
+    Buffers b{values + start, spare_values + start, indices + start, spare_indices + start};
+    for (int64_t k = 0; k < n; ++k) b.from_v[k * stride] = x[start + k * stride], b.from_i[k * stride] = k;
+    if (n >= kRadixMin) radix_passes(b);
+    else merge_passes(b);
+    if (b.from_v != values + start)
+      for (int64_t k = 0; k < n; ++k)
+        b.to_v[k * stride] = b.from_v[k * stride], b.to_i[k * stride] = b.from_i[k * stride];
   }
 };
 

@@ -30,6 +30,26 @@ def test_sort_long_lines_match_numpy_stable_sort(n, dim, device):
         np.testing.assert_array_equal(to_numpy(values), np.take_along_axis(x, order, axis=dim))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int8, np.uint8, np.int32])
+def test_radix_sorted_lines_order_specials_as_comparisons_do(dtype, device):
+    rng = np.random.default_rng(5)
+    if np.issubdtype(dtype, np.floating):
+        x = rng.integers(-4, 4, size=(2, 300)).astype(dtype) / 2
+        x[:, ::7], x[:, 3::11], x[:, 5::13] = -0.0, np.inf, -np.inf
+        x[:, 1::9] = NAN
+    else:
+        info = np.iinfo(dtype)
+        x = rng.integers(info.min, int(info.max) + 1, size=(2, 300)).astype(dtype)
+    nan = np.isnan(x) if np.issubdtype(dtype, np.floating) else np.zeros(x.shape, bool)
+    for descending in (False, True):
+        values, indices = fg.sort(as_tensor(x, device), dim=1, descending=descending)
+        key = np.where(nan, 0, x).astype(np.float64)  # -0.0 == 0.0: ties keep their order
+        order = np.stack([np.lexsort((-k if descending else k, ~n if descending else n))
+                          for k, n in zip(key, nan)])
+        np.testing.assert_array_equal(to_numpy(indices), order)
+        np.testing.assert_array_equal(to_numpy(values), np.take_along_axis(x, order, 1))
+
+
 @pytest.mark.parametrize("k", [1, 7, 100, 1000])
 def test_topk_is_the_stable_sorts_first_k(k, device):
     x = np.random.default_rng(k).integers(-30, 30, size=(3, 1000)).astype(np.float32)

@@ -144,7 +144,8 @@ def test_linspace_ends_exact_integers_truncate_tensors_as_bounds():
 
 @pytest.mark.parametrize("call, error", [
     (lambda: fg.linspace(0, 1, -1), ValueError), (lambda: fg.linspace(0, 1, 2.5), TypeError),
-    (lambda: fg.linspace("a", 1, 2), TypeError), (lambda: fg.linspace(fg.ones(2), 1, 2), ValueError),
+    (lambda: fg.linspace("a", 1, 2), TypeError),
+    (lambda: fg.linspace(fg.ones(2), 1, 2), ValueError),
     (lambda: fg.eye(-1), ValueError), (lambda: fg.eye(2, 1.5), TypeError)])
 def test_creation_errors(call, error):
     with pytest.raises(error):

@@ -164,7 +164,8 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform on [0, 1), from the Philox stream of ``generator`` (None: the global one,
     which ``manual_seed`` sets). Drawn in float32; a float64, float16 or bfloat16 dtype gets
     those draws cast (the same numbers per seed)."""
-    return _finish(random_draws(_C.rand, _size(size), generator, dtype, device, "rand"), requires_grad)
+    return _finish(random_draws(_C.rand, _size(size), generator, dtype, device, "rand"),
+                   requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):

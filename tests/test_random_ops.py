@@ -310,6 +310,8 @@ def test_normal_shapes_dtypes_and_errors():
         fg.normal(fg.zeros(2, dtype=fg.int64), 1.0)
     with pytest.raises(TypeError, match="size"):
         fg.normal(fg.zeros(2), 1.0, (2,))
+    with pytest.raises(ValueError, match="broadcast"):
+        fg.normal(fg.zeros(2), fg.ones(3))
 
 
 # -------------------------------------------------------------------------- bernoulli, poisson

@@ -101,7 +101,12 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
         if len(tensors) == 2 and mean.device != std.device:
             raise ValueError(f"[normal] expected mean and std on one device, got {mean.device} "
                              f"and {std.device}")
-        size = np.broadcast_shapes(*(tuple(t.shape) for t in tensors))
+        shapes = [tuple(t.shape) for t in tensors]
+        try:
+            size = np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise ValueError(f"[normal] mean and std of shapes {shapes[0]} and {shapes[-1]} do "
+                             "not broadcast") from None
         dtype, device = _C.result_type(mean, std), tensors[0].device
     elif is_int(size):
         size = (size,)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "autograd/node.h"
+#include "core/generator.h"
 #include "core/tensor.h"
 #include "kernels.h"
 #include "ops/device_scope.h"
@@ -22,14 +23,14 @@ Tensor zeros(const Shape& shape, DType dtype, Device device);
 Tensor scalar_tensor(double value, DType dtype, Device device);  // 0-d
 Tensor arange(double start, double end, double step, DType dtype, Device device);
 Tensor arange(int64_t start, int64_t end, int64_t step, Device device);  // int64, exact
-Tensor rand(const Shape& shape, DType dtype, Device device);  // uniform [0, 1), Philox
-Tensor randn(const Shape& shape, DType dtype, Device device);  // standard normal, Philox
-void manual_seed(uint64_t seed);
-// The stream's position: (seed, next unused counter), to save and restore it exactly.
-std::pair<uint64_t, uint64_t> rng_state();
-void set_rng_state(uint64_t seed, uint64_t offset);
-// (seed, first counter) for a draw of n numbers from the global Philox stream
-std::pair<uint64_t, uint64_t> reserve_random_blocks(int64_t n);
+// Random draws take a Generator (core/generator.h); null means the global stream.
+Tensor rand(const Shape& shape, DType dtype, Device device,
+            Generator* generator = nullptr);  // uniform [0, 1), Philox
+Tensor randn(const Shape& shape, DType dtype, Device device,
+             Generator* generator = nullptr);  // standard normal, Philox
+void manual_seed(uint64_t seed);  // restarts the global stream
+// (seed, first counter) for a draw of n numbers (four per Philox block) from generator
+std::pair<uint64_t, uint64_t> reserve_random_blocks(int64_t n, Generator* generator = nullptr);
 Tensor clone(const Tensor& x);                    // recorded: gradient passes through
 Tensor to_dtype(const Tensor& x, DType dtype);    // a copy; float32 -> float32 is a clone
 Tensor to_device(const Tensor& x, Device device);
@@ -301,6 +302,16 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
 
 // ---- dropout (ops/dropout.cpp) ----
 Tensor dropout(const Tensor& x, double p, bool training);
+
+// ---- sampling on the host from a Philox stream (ops/sampling.cpp): the values are the CPU's
+// on every device ----
+// int64 uniform on [low, low + span): span up to 2^64 - 1, so any int64 range fits
+Tensor randint(int64_t low, uint64_t span, const Shape& shape, Device device, Generator* generator);
+Tensor randperm(int64_t n, Device device, Generator* generator);  // int64
+// probs (C) or (R, C), nonnegative weights per row -> (num_samples) or (R, num_samples) int64
+Tensor multinomial(const Tensor& probs, int64_t num_samples, bool replacement,
+                   Generator* generator);
+Tensor poisson(const Tensor& rates, Generator* generator);  // rates' dtype and device
 
 // ---- optimizer steps (ops/optim.cpp): one fused, in-place update of a parameter group ----
 // Undefined momentum buffers are created (starting as the gradient); returns the buffers.

@@ -3,7 +3,7 @@
 The math lives in the C++ extension ``forgegrad._C``; this package is the thin,
 PyTorch-shaped layer over it.
 """
-from . import _C, _movement, _ops, _tensor, _unique  # noqa: F401  (_tensor: the Python-written Tensor methods)
+from . import _C, _movement, _ops, _sampling, _tensor, _unique  # noqa: F401  (_tensor: Tensor methods)
 from ._C import Tensor, device, from_numpy, from_dlpack, is_grad_enabled
 from ._C import set_num_threads, get_num_threads
 # The ops (exp, sum, matmul, relu, manual_seed, ...) as the op table declares them.
@@ -17,6 +17,10 @@ from ._movement import (flip, fliplr, flipud, roll, tile, tril, triu, atleast_1d
                         atleast_2d, hstack, vstack)
 from ._unique import unique, unique_consecutive
 from .random import get_rng_state, set_rng_state
+from .random import Generator, default_generator, seed, initial_seed
+from .creation import (linspace, logspace, eye, empty_like, full_like, rand_like, randn_like,
+                       randint, randint_like, randperm)
+from ._sampling import multinomial, poisson, bernoulli, normal
 
 __version__ = _C.__version__
 
@@ -55,4 +59,6 @@ __all__ = [
     "cuda", "linalg", "optim", "data", "datasets", "Dataset", "TensorDataset", "DataLoader",
     "save", "load", "fit", "evaluate", "predict", "History", "Callback", "EarlyStopping",
     "ModelCheckpoint", "einsum",
-] + list(_ops.exports("forgegrad")) + _movement.FUNCTIONS + _unique.FUNCTIONS
+    "Generator", "default_generator", "seed", "initial_seed", "linspace", "logspace", "eye",
+    "empty_like", "full_like", "rand_like", "randn_like", "randint", "randint_like", "randperm",
+] + list(_ops.exports("forgegrad")) + _movement.FUNCTIONS + _sampling.FUNCTIONS + _unique.FUNCTIONS

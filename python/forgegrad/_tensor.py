@@ -6,7 +6,7 @@ import operator
 
 import numpy as np
 
-from . import _C, _movement, _unique
+from . import _C, _movement, _sampling, _unique
 
 Tensor = _C.Tensor
 
@@ -216,6 +216,10 @@ def _install():
             setattr(Tensor, name, getattr(module, name))
     for name in _movement.IN_PLACE:
         setattr(Tensor, name + "_", in_place_method(getattr(_movement, name), name + "_"))
+    for name in _sampling.METHODS:
+        setattr(Tensor, name, getattr(_sampling, name))
+    for name in _sampling.IN_PLACE:  # already named with their _
+        setattr(Tensor, name, in_place_method(getattr(_sampling, name), name))
 
 
 _install()

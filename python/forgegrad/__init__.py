@@ -3,7 +3,7 @@
 The math lives in the C++ extension ``forgegrad._C``; this package is the thin,
 PyTorch-shaped layer over it.
 """
-from . import _C, _movement, _ops, _sampling, _tensor, _unique  # noqa: F401  (_tensor: Tensor methods)
+from . import _C, _movement, _ops, _sampling, _tensor, _unique  # noqa: F401  (Tensor methods)
 from ._C import Tensor, device, from_numpy, from_dlpack, is_grad_enabled
 from ._C import set_num_threads, get_num_threads
 # The ops (exp, sum, matmul, relu, manual_seed, ...) as the op table declares them.

@@ -28,7 +28,8 @@ FG_OP(randn, randn_op, ("shape"_a, "dtype"_a = py::none(), "device"_a = py::none
 FG_OP(manual_seed, manual_seed_op, ("seed"_a), kForgegrad)
 FG_OP(_get_rng_state, &ops::rng_state, (), 0)
 FG_OP(_set_rng_state, &ops::set_rng_state, ("seed"_a, "offset"_a), 0)
-FG_OP(clone, &ops::clone, ("input"_a), kMethod | kForgegrad)
+FG_OP(clone, clone_op, ("input"_a, py::kw_only(), "memory_format"_a = MemoryFormat::Preserve),
+      kMethod | kForgegrad)
 FG_OP(_to_dtype, &ops::to_dtype, ("input"_a, "dtype"_a), 0)
 FG_OP(_to_device, to_device_op, ("input"_a, "device"_a), 0)
 FG_OP(_fill_, fill_op, ("self"_a, "value"_a), 0)

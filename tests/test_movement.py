@@ -180,7 +180,8 @@ def test_pad_modules_are_f_pad():
              (nn.CircularPad2d((1, 2, 3, 0)), np.pad(x, [(0, 0), (3, 0), (1, 2)], "wrap"))]
     for module, want in pairs:
         np.testing.assert_array_equal(to_numpy(module(t)), want, err_msg=repr(module))
-    assert repr(nn.ConstantPad1d(2, 1.5)) == "ConstantPad1d((2, 2), value=1.5)"
+    assert repr(nn.ConstantPad1d(2, 1.5)) == "ConstantPad1d(padding=(2, 2), value=1.5)"
+    assert repr(nn.ReflectionPad1d(1)) == "ReflectionPad1d((1, 1))"
     with pytest.raises(ValueError, match=r"\[ReflectionPad2d\] expected an int or 4"):
         nn.ReflectionPad2d((1, 2))
 

@@ -4,6 +4,7 @@ index_fill, masked_scatter, take, one_hot, repeat_interleave."""
 import numpy as np
 
 from . import _C
+from ._checks import is_int
 from ._movement import _dims
 
 _INT64 = (_C.dtype.int64,)
@@ -209,9 +210,10 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
             raise ValueError(f"[repeat_interleave] expected one repeat per slice along dim "
                              f"({size}), got {repeats.shape[0]}")
         return _C.index_select(x, d, _repeated_positions(repeats, output_size))
-    if not isinstance(repeats, int) or repeats < 0:
+    if not is_int(repeats) or repeats < 0:
         raise ValueError(f"[repeat_interleave] expected repeats >= 0 (an int or a tensor), got "
                          f"{repeats!r}")
+    repeats = int(repeats)
     _check_output_size(size * repeats, output_size)
     shape = list(x.shape)
     spread = x.unsqueeze(d + 1).expand(*shape[:d + 1], repeats, *shape[d + 1:])

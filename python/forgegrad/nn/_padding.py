@@ -4,6 +4,7 @@ and reflect, replicate and circular padding as one index_select per padded dimen
 import numpy as np
 
 from .. import _C
+from .._checks import is_int
 
 _MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -79,8 +80,9 @@ def pad(input, pad, mode="constant", value=None):
     if not isinstance(input, _C.Tensor):
         raise TypeError(f"[pad] expected a Tensor, got {type(input).__name__}")
     pad = tuple(pad)
-    if not all(isinstance(p, int) for p in pad):
+    if not all(is_int(p) for p in pad):
         raise TypeError(f"[pad] expected integer padding sizes, got {pad}")
+    pad = tuple(int(p) for p in pad)
     if len(pad) % 2:
         raise ValueError(f"[pad] expected an even number of padding sizes (before, after per "
                          f"dimension), got {len(pad)}")

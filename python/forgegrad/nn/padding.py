@@ -22,13 +22,14 @@ class _Pad(Module):
             return pad(input, self.padding, "constant", self.value)
         return pad(input, self.padding, self.mode)
 
-    def extra_repr(self):
-        value = f", value={self.value}" if self.mode == "constant" else ""
-        return f"{self.padding}{value}"
+    def extra_repr(self):  # as PyTorch's
+        if self.mode == "constant":
+            return f"padding={self.padding}, value={self.value}"
+        return f"{self.padding}"
 
 
 def _pad_class(name, mode, dims, takes_value):
-    def __init__(self, padding, value=0.0):
+    def __init__(self, padding, value):
         _Pad.__init__(self, padding, value)
 
     def __init_without_value(self, padding):
@@ -59,9 +60,15 @@ class ZeroPad1d(ConstantPad1d):
     def __init__(self, padding):
         super().__init__(padding, 0.0)
 
+    def extra_repr(self):
+        return f"{self.padding}"
+
 
 class ZeroPad2d(ConstantPad2d):
     """F.pad with zeros over the last 2 dimensions."""
 
     def __init__(self, padding):
         super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"{self.padding}"

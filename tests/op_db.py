@@ -158,7 +158,8 @@ def _np_max(x, dim=None, keepdim=False):
 
 OP_DB = [
     OpInfo("manual_seed", untested_here="not a tensor op: tests/test_dropout_random.py"),
-    OpInfo("clone", lambda x: x.copy(), sample((7, 33))),
+    OpInfo("clone", lambda x, memory_format=None: x.copy(), sample((7, 33)),
+           sample((7, 33), memory_format=fg.contiguous_format)),
     # elementwise
     OpInfo("add", np.add, sample((7, 33), (33,)), sample((7, 1), (1, 5))),
     OpInfo("sub", np.subtract, sample((7, 33), (7, 33)), sample((3, 1), (5,))),

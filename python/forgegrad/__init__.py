@@ -60,4 +60,4 @@ __all__ = [
     "save", "load", "fit", "evaluate", "predict", "History", "Callback", "EarlyStopping",
     "ModelCheckpoint", "einsum",
 ] + list(_ops.exports("forgegrad")) + _movement.FUNCTIONS + _index_ops.FUNCTIONS + [
-    "preserve_format", "contiguous_format"]
+    "memory_format", "preserve_format", "contiguous_format"]

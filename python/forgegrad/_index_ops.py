@@ -95,14 +95,12 @@ def index_fill(input, dim, index, value):
     if isinstance(value, _C.Tensor) and value.ndim != 0:
         raise ValueError(f"[index_fill] expected a number or a 0-d tensor as value, got shape "
                          f"{tuple(value.shape)}")
-    x = _at_least_1d(input)  # a 0-d input's where() would keep no graph when filled
-    size = x.shape[d]
-    hit = _C.index_put(_C.full([size], 0.0, dtype=_C.dtype.bool, device=input.device),
-                       (index,), True)
-    # as a mask that broadcasts along dim only: each element filled once, however often
-    # index names its slice
-    mask = hit.reshape([size] + [1] * (x.ndim - d - 1))
-    return _C.masked_fill(x, mask, value).reshape(input.shape)
+    # each slice once, however often index names it: value's gradient counts it once
+    once = _C._to_device(_C.from_numpy(np.unique(index.cpu().numpy())), input.device)
+    # dim moved to the front, where index_put writes whole rows (a view of the result is
+    # moved back: cheaper than index_put's own permuting of an inner dimension)
+    front = _C.movedim(_at_least_1d(input), d, 0)
+    return _C.movedim(_C.index_put(front, (once,), value), 0, d).reshape(input.shape)
 
 
 def masked_scatter(input, mask, source):

@@ -198,6 +198,7 @@ def test_new_tensors_take_dtype_and_device_of_self():
     assert x.new_zeros(2, 3).dtype == fg.float64 and x.new_zeros((2, 3)).shape == (2, 3)
     assert x.new_ones(1).tolist() == [1.0] and x.new_empty(4).shape == (4,)
     assert x.new_full((2,), 7, dtype=fg.int64).tolist() == [7, 7]
+    assert fg.tensor([1]).new_zeros(2, dtype=fg.float32).dtype == fg.float32
     made = x.new_tensor([[1, 2]], requires_grad=True)
     assert made.dtype == fg.float64 and made.requires_grad and made.shape == (1, 2)
     assert x.new_zeros(1, device="cpu").device.type == "cpu"

@@ -177,9 +177,9 @@ def _new(self, make, args, kwargs):
     unexpected = set(kwargs) - {"dtype", "device", "requires_grad"}
     if unexpected:
         raise TypeError(f"[new_{make.__name__}] unexpected arguments {sorted(unexpected)}")
-    dtype = kwargs.get("dtype") or self.dtype
-    device = kwargs.get("device") or self.device
-    return make(*args, dtype=dtype, device=device,
+    dtype, device = kwargs.get("dtype"), kwargs.get("device")
+    return make(*args, dtype=self.dtype if dtype is None else dtype,
+                device=self.device if device is None else device,
                 requires_grad=kwargs.get("requires_grad", False))
 
 

@@ -1,5 +1,5 @@
-"""Indexed reads and writes composed of the op table's (scatter_add, scatter, masked_fill,
-index_put, index_select, eq), so their gradients come from those: index_add, index_copy,
+"""Indexed reads and writes composed of the op table's (scatter_add, scatter, index_put,
+index_select, nonzero, eq), so their gradients come from those: index_add, index_copy,
 index_fill, masked_scatter, take, one_hot, repeat_interleave."""
 import numpy as np
 

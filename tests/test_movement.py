@@ -122,6 +122,10 @@ INDEX = fg.tensor([0, 2])
     (lambda: F.pad(fg.ones(2, 3), (1, 1), mode="reflect", value=1.0), ValueError,
      r"\[pad\] mode 'reflect' takes no value"),
     (lambda: F.pad(fg.ones(2, 3), (1, 1), mode="wrap"), ValueError, r"\[pad\] expected mode"),
+    (lambda: fg.ones(3, 2).index_select(0, fg.tensor([3])), IndexError,
+     r"\[index_select\] index 3 is out of bounds for dimension 0 with size 3"),
+    (lambda: fg.ones(3, 2).index_select(-1, fg.tensor([0.0])), TypeError,
+     r"\[index_select\] expected an index of dtype int64 or int32, got float32"),
     (lambda: F.pad(fg.ones(2, 0), (1, 1), mode="replicate"), ValueError,
      r"\[pad\] mode 'replicate' expected a non-empty dimension 1"),
 ])

@@ -118,12 +118,17 @@ static Tensor place_index_dims(const Tensor& t, const IndexPlan& plan, bool inve
   return inverse ? movedim(t, placed, front) : movedim(t, front, placed);
 }
 
-Tensor index(const Tensor& x, const std::vector<Tensor>& indices) {
-  IndexPlan plan = plan_index(x, indices, "index");
+// x[indices], its errors naming `op`
+static Tensor index_as(const Tensor& x, const std::vector<Tensor>& indices, const char* op) {
+  IndexPlan plan = plan_index(x, indices, op);
   Tensor picked = index_select(as_rows(x, plan), reshape(plan.rows, {-1}));
   Shape front_shape = plan.index_shape;
   front_shape.insert(front_shape.end(), plan.rest_shape.begin(), plan.rest_shape.end());
   return place_index_dims(reshape(picked, front_shape), plan, false);
+}
+
+Tensor index(const Tensor& x, const std::vector<Tensor>& indices) {
+  return index_as(x, indices, "index");
 }
 
 // Writes `values` (already of x's dtype, broadcast to the plan's result shape) into x.
@@ -247,11 +252,15 @@ Tensor masked_select(const Tensor& x, const Tensor& mask) {
 }
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index_tensor) {
+  FG_CHECK(index_tensor.dtype() == DType::Int64 || index_tensor.dtype() == DType::Int32,
+           TypeError,
+           "[index_select] expected an index of dtype int64 or int32, got "
+               << dtype_name(index_tensor.dtype()));
   FG_CHECK(index_tensor.dim() <= 1, ValueError,
            "[index_select] expected a 0-d or 1-d index, got shape " << index_tensor.shape());
   std::vector<Tensor> indices(wrap_dim(dim, x.dim(), "index_select") + 1);
   indices.back() = reshape(index_tensor, {-1});
-  return index(x, indices);
+  return index_as(x, indices, "index_select");
 }
 
 }  // namespace fg::ops

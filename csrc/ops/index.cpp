@@ -228,10 +228,10 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   Tensor out = contiguous(expand(to_dtype(b, dtype), shape));
   if (shape_numel(shape) == 0) return out;
   std::vector<Tensor> picked = mask_indices(contiguous(expand(condition, shape)), "where");
-  if (picked.empty()) {  // 0-d: the condition is one value
-    bool holds = to_device(condition, Device{}).data<bool>()[0];
-    return holds ? contiguous(expand(to_dtype(a, dtype), shape)) : out;
-  }
+  if (picked.empty())  // 0-d: as 1-d of one element, where both inputs keep their graphs
+    return reshape(where(reshape(condition, {1}), reshape(to_dtype(a, dtype), {1}),
+                         reshape(to_dtype(b, dtype), {1})),
+                   {});
   return index_put(out, picked, index(expand(to_dtype(a, dtype), shape), picked), false);
 }
 

@@ -76,6 +76,9 @@ void manual_seed_op(py::int_ seed) {
   ops::manual_seed(
       py::reinterpret_steal<py::int_>(PyNumber_And(seed.ptr(), mask.ptr())).cast<uint64_t>());
 }
+// Either format gives a contiguous copy of the values (preserve_format keeps a strided
+// view's strides in PyTorch; forgegrad has no layout to keep beyond contiguous).
+Tensor clone_op(const Tensor& x, MemoryFormat) { return ops::clone(x); }
 Tensor to_device_op(const Tensor& x, py::object device) {
   return ops::to_device(x, parse_device(device));
 }

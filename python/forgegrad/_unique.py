@@ -91,3 +91,5 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
 
 
 FUNCTIONS = ["unique", "unique_consecutive"]
+METHODS = FUNCTIONS
+IN_PLACE = []

@@ -1,9 +1,10 @@
-"""Elementwise kernels: GB/s of forgegrad's elementwise, activation and reduction ops on
-large tensors, against a plain copy of the same bytes (the memory-bandwidth ceiling).
+"""Elementwise kernels: GB/s of forgegrad's elementwise, activation, reduction and scan ops
+on large tensors, against a plain copy of the same bytes (the memory-bandwidth ceiling).
 
     python bench/elementwise.py [--device cpu|cuda] [--repeat 7] [--json out.json]
 
-Bytes moved counts each input read once and each output written once. The copy is numpy's
+Bytes moved counts each input read once and each output written once (for a composed op,
+such as pow of |x| or clamp between -|y| and |y|, each of its kernels' reads and writes). The copy is numpy's
 on the CPU and a device-to-device copy through CuPy on a GPU; the fraction of it that an op
 reaches is the figure that counts (it says how far from the ceiling the kernel runs).
 """
@@ -32,6 +33,23 @@ def ops(x, y):
         "sum (all)": (lambda: x.sum(), 1),
         "sum (dim 0)": (lambda: x.sum(0), 1),
         "softmax (dim 1)": (lambda: F.softmax(x, 1), 2),
+        # issue 14's additions: binary math, activations, reductions and scans
+        "remainder": (lambda: x % y, 3),
+        "maximum": (lambda: fg.maximum(x, y), 3),
+        "atan2": (lambda: fg.atan2(x, y), 3),
+        "pow (tensor exponent)": (lambda: x.abs() ** y, 5),
+        "clamp (tensor bounds)": (lambda: fg.clamp(x, -y.abs(), y.abs()), 8),
+        "sin": (lambda: x.sin(), 2),
+        "softplus": (lambda: F.softplus(x), 2),
+        "elu": (lambda: F.elu(x), 2),
+        "mish": (lambda: F.mish(x), 2),
+        "hardswish": (lambda: F.hardswish(x), 2),
+        "amax (dim 1)": (lambda: x.amax(1), 1),
+        "prod (dim 1)": (lambda: x.prod(1), 1),
+        "var (dim 1)": (lambda: x.var(1), 2),
+        "logsumexp (dim 1)": (lambda: x.logsumexp(1), 2),
+        "cumsum (dim 1)": (lambda: x.cumsum(1), 2),
+        "cumsum (dim 0)": (lambda: x.cumsum(0), 2),
     }
 
 

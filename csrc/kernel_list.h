@@ -135,6 +135,25 @@ void prod_forward(Out* y, const T* x, int64_t outer, int64_t n, int64_t inner);
 template <typename T>
 void prod_backward(T* dx, const T* dy, const T* x, int64_t outer, int64_t n, int64_t inner);
 
+// x -> values, indices (outer, n, inner): each line sorted, stable, NaN the largest value (so
+// first when descending); spare_values, spare_indices: scratch of the same size. Every
+// arithmetic type.
+template <typename T>
+void sort_forward(T* values, int64_t* indices, T* spare_values, int64_t* spare_indices,
+                  const T* x, bool descending, int64_t outer, int64_t n, int64_t inner);
+// x (outer, n, inner) -> values, indices (outer, k, inner): the first k of each line as
+// sort_forward orders it (descending when largest), 1 <= k <= n, in n log k. Every arithmetic
+// type.
+template <typename T>
+void topk_forward(T* values, int64_t* indices, const T* x, bool largest, int64_t outer,
+                  int64_t n, int64_t inner, int64_t k);
+// sorted, sorted_indices (outer, n, inner), ascending lines from sort_forward -> mode,
+// mode_indices (outer, inner): the most frequent value (the smallest of a tie; NaNs count
+// once each) and its last index in the input. Every arithmetic type.
+template <typename T>
+void mode_forward(T* mode, int64_t* mode_indices, const T* sorted, const int64_t* sorted_indices,
+                  int64_t outer, int64_t n, int64_t inner);
+
 // index (index_shape[ndim], int64, contiguous) with x or y read or written at their strides,
 // along dim: gather_along: y (index_shape) = x[..., index, ...]; scatter_along: y[..., index,
 // ...] = or op= src (index_shape). Indices out of [0, size) read 0 and write nothing (the ops

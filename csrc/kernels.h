@@ -211,7 +211,12 @@ FG_HOST_DEVICE inline void nll_loss_row(T* losses, T* row_weights, const T* log_
   template void gather_along<T>(T*, const T*, const int64_t*, const int64_t*, const int64_t*,   \
                                 int64_t, int, int);                                           \
   template void scatter_along<T>(T*, const T*, const int64_t*, const int64_t*, const int64_t*, \
-                                 int64_t, int, int, ScatterReduce);
+                                 int64_t, int, int, ScatterReduce);                           \
+  template void sort_forward<T>(T*, int64_t*, T*, int64_t*, const T*, bool, int64_t, int64_t,  \
+                                int64_t);                                                     \
+  template void mode_forward<T>(T*, int64_t*, const T*, const int64_t*, int64_t, int64_t,      \
+                                int64_t);                                                     \
+  template void topk_forward<T>(T*, int64_t*, const T*, bool, int64_t, int64_t, int64_t, int64_t);
 #define FG_INSTANTIATE_FLOATING_LINE_KERNELS_FOR(T)                                          \
   template void cumprod_backward<T>(T*, const T*, const T*, const T*, int64_t, int64_t,      \
                                     int64_t);                                                \

@@ -30,6 +30,30 @@ void prod_backward(T* dx, const T* dy, const T* x, int64_t outer, int64_t n, int
                 line::ProductBackward<T>{dx, dy, x, n, inner});
 }
 
+// x (outer, n, inner) -> values, indices (outer, n, inner), each line sorted; spare_values and
+// spare_indices (outer, n, inner) are scratch
+template <typename T>
+void sort_forward(T* values, int64_t* indices, T* spare_values, int64_t* spare_indices,
+                  const T* x, bool descending, int64_t outer, int64_t n, int64_t inner) {
+  for_each_line("sort_forward", outer * inner,
+                line::SortLine<T>{values, indices, spare_values, spare_indices, x, descending, n,
+                                  inner});
+}
+// x (outer, n, inner) -> values, indices (outer, k, inner), 1 <= k <= n
+template <typename T>
+void topk_forward(T* values, int64_t* indices, const T* x, bool largest, int64_t outer,
+                  int64_t n, int64_t inner, int64_t k) {
+  for_each_line("topk_forward", outer * inner,
+                line::TopkLine<T>{values, indices, x, largest, n, k, inner});
+}
+// sorted, sorted_indices (outer, n, inner), ascending -> mode, mode_indices (outer, inner)
+template <typename T>
+void mode_forward(T* mode, int64_t* mode_indices, const T* sorted, const int64_t* sorted_indices,
+                  int64_t outer, int64_t n, int64_t inner) {
+  for_each_line("mode_forward", outer * inner,
+                line::ModeLine<T>{mode, mode_indices, sorted, sorted_indices, n, inner});
+}
+
 // line::AlongDim from index's shape and the target's strides
 static line::AlongDim along_dim(const int64_t* index_shape, const int64_t* target_strides,
                                 int ndim, int dim) {

@@ -10,11 +10,13 @@ as arrays (integer targets, say), and its other arguments as keywords; `call` sa
 call the op when that is not op(*tensors, **kwargs) (max(x, dim) gives (values, indices)).
 """
 import collections
+import itertools
 import math
 
 import numpy as np
 
 import forgegrad as fg
+import forgegrad.nn.functional as F
 
 from helpers import np_bce, np_bce_logits, np_ctc_loss, np_cross_entropy, np_gelu, np_gelu_tanh
 from helpers import np_l1, np_log_softmax, np_mse, np_nll, np_sigmoid, np_softmax
@@ -81,6 +83,50 @@ def _max_values(op, x, **kwargs):
     return op(x, **kwargs).values
 
 
+def _indices(op, x, **kwargs):
+    return op(x, **kwargs).indices
+
+
+def _np_sorted(x, dim=-1, descending=False):
+    return np.flip(np.sort(x, axis=dim), axis=dim) if descending else np.sort(x, axis=dim)
+
+
+def _np_order(x, dim=-1, descending=False):
+    return np.argsort(-x if descending else x, axis=dim, kind="stable")
+
+
+def _np_topk(x, k, dim=-1, largest=True):
+    return np.take(_np_sorted(x, dim, largest), np.arange(k), axis=dim)
+
+
+def _np_at_rank(x, rank, dim=-1, keepdim=False):
+    out = np.take(np.sort(x, axis=dim), [rank], axis=dim)
+    return out if keepdim else np.squeeze(out, axis=dim)
+
+
+def _np_kthvalue(x, k, dim=-1, keepdim=False):
+    return _np_at_rank(x, k - 1, dim, keepdim)
+
+
+def _np_median(x, dim=None, keepdim=False):
+    if dim is None:
+        return np.sort(x.reshape(-1))[(x.size - 1) // 2]
+    return _np_at_rank(x, (x.shape[dim] - 1) // 2, dim, keepdim)
+
+
+def _np_mode(x, dim=-1, keepdim=False):
+    """The most frequent value along dim, the smallest of a tie."""
+    def line(v):
+        values, counts = np.unique(v, return_counts=True)
+        return values[np.argmax(counts)]
+    out = np.apply_along_axis(line, dim, x)
+    return np.expand_dims(out, dim) if keepdim else out
+
+
+_repeated_rows = np.array([4, 0, 6, 0])  # index_add: repeats add up
+_columns = np.array([4, 0, 2])
+_no_index = np.zeros(0, dtype=np.int64)
+_flat_positions = np.array([[0, -1, 7], [34, 3, -35]])
 _gather_index = np.random.default_rng(11).integers(0, 5, size=(7, 3))
 _scatter_index = np.argsort(np.random.default_rng(12).random((7, 5)), axis=1)[:, :3]  # distinct
 
@@ -99,13 +145,70 @@ def _np_scatter(x, index, src):
     return out
 
 
+def _along(out, dim):
+    """out with dim moved to the front (a view numpy writes through; 0-d as 1-d)."""
+    return np.moveaxis(out.reshape(out.shape or (1,)), dim, 0)
+
+
+def _np_index_add(x, index, source, dim, alpha=1):
+    out = x.copy()
+    np.add.at(_along(out, dim), index, alpha * _along(source, dim))
+    return out
+
+
+def _np_index_copy(x, index, source, dim):
+    out = x.copy()
+    _along(out, dim)[index] = _along(source, dim)
+    return out
+
+
+def _np_index_fill(x, index, value, dim):
+    out = x.copy()
+    _along(out, dim)[index] = value
+    return out
+
+
+def _np_masked_scatter(x, mask, source):
+    out = np.array(np.broadcast_to(x, np.broadcast_shapes(x.shape, mask.shape)))
+    mask = np.broadcast_to(mask, out.shape)
+    out[mask] = source.reshape(-1)[:mask.sum()]
+    return out
+
+
+def _np_pad(x, pad, mode="constant", value=None):
+    """PyTorch's padding: per dimension from the last, negative pads crop, then numpy pads."""
+    out = x
+    for i in range(len(pad) // 2):
+        d, before, after = x.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]
+        crop = [slice(None)] * x.ndim
+        crop[d] = slice(max(-before, 0), out.shape[d] - max(-after, 0))
+        widths = [(0, 0)] * x.ndim
+        widths[d] = (max(before, 0), max(after, 0))
+        extra = {"constant_values": value or 0} if mode == "constant" else {}
+        numpy_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+                      "circular": "wrap"}[mode]
+        out = np.pad(out[tuple(crop)], widths, numpy_mode, **extra)
+    return out
+
+
+def _np_one_hot(t, num_classes=-1):
+    return np.eye(t.max() + 1 if num_classes == -1 else num_classes, dtype=np.int64)[t]
+
+
+def op_function(name):
+    """The op under test: the op table's binding, else the composition in Python that
+    forgegrad or forgegrad.nn.functional exports (PYTHON_OPS)."""
+    return getattr(fg._C, name, None) or getattr(fg, name, None) or getattr(F, name)
+
+
 def _np_max(x, dim=None, keepdim=False):
     return np.max(x, axis=dim, keepdims=keepdim)
 
 
 OP_DB = [
     OpInfo("manual_seed", untested_here="not a tensor op: tests/test_dropout_random.py"),
-    OpInfo("clone", lambda x: x.copy(), sample((7, 33))),
+    OpInfo("clone", lambda x, memory_format=None: x.copy(), sample((7, 33)),
+           sample((7, 33), memory_format=fg.contiguous_format)),
     # elementwise
     OpInfo("add", np.add, sample((7, 33), (33,)), sample((7, 1), (1, 5))),
     OpInfo("sub", np.subtract, sample((7, 33), (7, 33)), sample((3, 1), (5,))),
@@ -294,6 +397,27 @@ OP_DB = [
            call=_max_values, distinct=True),
     OpInfo("cummin", lambda x, dim: np.minimum.accumulate(x, axis=dim), sample((7, 5), dim=0),
            call=_max_values, distinct=True),
+    OpInfo("sort", _np_sorted, sample((7, 33)), sample((3, 7, 5), dim=0, descending=True),
+           sample((7, 5), dim=-2), call=_max_values, distinct=True),
+    OpInfo("sort", _np_order, sample((7, 33), descending=True), sample((3, 7, 5), dim=1),
+           call=_indices, grad=False, distinct=True),
+    OpInfo("sort", _np_order, sample(_small_ints), sample(_ints, dim=0, descending=True),
+           call=_indices, grad=False),
+    OpInfo("argsort", _np_order, sample((7, 33)), sample((3, 7, 5), dim=0, descending=True),
+           sample(_ints, dim=1), grad=False, distinct=True),
+    OpInfo("msort", lambda x: np.sort(x, axis=0), sample((7, 5)), distinct=True),
+    OpInfo("topk", _np_topk, sample((7, 33), k=4), sample((3, 7, 5), k=2, dim=1, largest=False),
+           sample((5,), k=0), call=_max_values, distinct=True),
+    OpInfo("kthvalue", _np_kthvalue, sample((7, 33), k=3), sample((3, 7, 5), k=7, dim=1),
+           sample((7, 5), k=1, dim=0, keepdim=True), call=_max_values, distinct=True),
+    OpInfo("median", _np_median, sample((7, 33)), sample((3, 8, 5), dim=1),
+           sample((7, 5), dim=0, keepdim=True), distinct=True,
+           call=lambda op, x, **kw: op(x, **kw).values if "dim" in kw else op(x)),
+    OpInfo("nanmedian", _np_median, sample((7, 33)), sample((3, 8, 5), dim=-1), distinct=True,
+           call=lambda op, x, **kw: op(x, **kw).values if "dim" in kw else op(x)),
+    OpInfo("mode", _np_mode, sample(_ints // 10), sample(_ints % 4, dim=0, keepdim=True),
+           call=_max_values, grad=False),
+    OpInfo("mode", _np_mode, sample((7, 5)), call=_max_values, distinct=True),  # all distinct: the min
     OpInfo("argmax", lambda x, dim=None, keepdim=False: np.argmax(x, axis=dim, keepdims=keepdim),
            sample((7, 33)), sample((7, 33), dim=0), grad=False, distinct=True),
     # shape
@@ -472,4 +596,56 @@ OP_DB = [
     OpInfo("binary_cross_entropy", lambda x, t, weight, **kw: np_bce(x, t, weight=weight, **kw),
            sample((7, 5), (7, 5), (5,), reduction="none"),
            domains=[(0.05, 0.95), (0.0, 1.0), (0.5, 2.0)]),
+    # data movement composed in Python (PYTHON_OPS)
+    OpInfo("index_add", _np_index_add, sample((7, 5), _repeated_rows, (4, 5), dim=0),
+           sample((3, 7, 5), _columns, (3, 7, 3), dim=-1, alpha=2.0),
+           sample((), np.array([0]), (), dim=0), sample((7, 5), _no_index, (7, 0), dim=1),
+           call=lambda op, x, i, src, dim, **kw: op(x, dim, i, src, **kw)),
+    OpInfo("index_add", _np_index_add, sample(_ints, np.array([1, 1]), _ints[:2] * 3, dim=0),
+           grad=False, call=lambda op, x, i, src, dim: op(x, dim, i, src)),
+    OpInfo("index_copy", _np_index_copy, sample((7, 5), _rows, (3, 5), dim=0),
+           sample((3, 7, 5), _columns, (3, 7, 3), dim=-1), sample((), np.array([0]), (), dim=-1),
+           call=lambda op, x, i, src, dim: op(x, dim, i, src)),
+    OpInfo("index_fill", _np_index_fill, sample((7, 5), np.array([1, -1, 1]), (), dim=1),
+           sample((3, 7, 5), _rows, dim=-2, value=0.5), sample((), np.array([0]), dim=0, value=-1.0),
+           sample((7, 5), _no_index, dim=0, value=2.0),
+           call=lambda op, x, i, value, dim: op(x, dim, i, value)),
+    OpInfo("masked_scatter", _np_masked_scatter, sample((7, 5), _mask, (40,)),
+           sample((5,), _mask, (7, 6)), sample((), np.array(True), (2,))),
+    OpInfo("take", lambda x, i: np.take(x, i), sample((7, 5), _flat_positions),
+           sample((), np.array([0, -1])), sample((7, 5), _no_index)),
+    OpInfo("one_hot", _np_one_hot, sample(_targets), sample(_targets, num_classes=7),
+           sample(np.array(3), num_classes=5), sample(_no_index, num_classes=3), grad=False),
+    OpInfo("meshgrid", lambda *xs, indexing="ij": np.stack(np.meshgrid(*xs, indexing=indexing)),
+           sample((3,), (4,)), sample((3,), (4,), (2,), indexing="xy"), sample((), (4,)),
+           call=lambda op, *xs, **kw: fg.stack(op(*xs, **kw))),
+    OpInfo("cartesian_prod", lambda *xs: np.array(list(itertools.product(*xs))).reshape(
+               -1, len(xs)) if len(xs) > 1 else xs[0],
+           sample((3,), (4,)), sample((3,), (2,), (2,)), sample((5,))),
+    OpInfo("repeat_interleave", lambda x, repeats, dim=None: np.repeat(x, repeats, axis=dim),
+           sample((3, 4), repeats=2, dim=1), sample((3, 4), repeats=3), sample((3, 4), repeats=2,
+                                                                             dim=-2),
+           sample((), repeats=4, dim=0)),
+    OpInfo("repeat_interleave", lambda x, r, dim=None: np.repeat(x, r, axis=dim),
+           sample((3, 4), np.array([1, 0, 3]), dim=0), sample((3, 4), np.array([2]), dim=-1),
+           sample((3, 4), np.array([1, 2, 0, 1, 0, 0, 3, 1, 1, 1, 2, 1]))),
+    OpInfo("repeat_interleave", lambda r: np.repeat(np.arange(len(r)), r),
+           sample(np.array([2, 0, 3])), sample(_no_index), grad=False),
+    OpInfo("pad", _np_pad, sample((2, 3, 4), pad=(1, 2)),
+           sample((2, 3, 4), pad=(1, -1, -2, 1, 0, 2), value=0.5), sample((4,), pad=(-4, 0)),
+           sample((2, 3, 5), pad=(2, 1), mode="reflect"),
+           sample((2, 3, 4, 5), pad=(1, 2, 3, 0), mode="reflect"),
+           sample((2, 3, 5), pad=(-1, 3), mode="reflect"),
+           sample((3, 4), pad=(2, 3), mode="replicate"),
+           sample((2, 2, 3, 4, 5), pad=(1, 1, 2, 0, 1, 3), mode="replicate"),
+           sample((2, 3, 5), pad=(2, 5), mode="circular"),
+           sample((1, 3, 4), pad=(1, -1, 2, 1), mode="circular")),
+    OpInfo("unique", np.unique, sample(_ints), sample(_small_ints), grad=False),
+    OpInfo("unique", lambda x, dim: np.unique(x, axis=dim), sample(_ints % 3, dim=1), grad=False),
+    OpInfo("unique_consecutive", lambda x: x[np.r_[True, x[1:] != x[:-1]]],
+           sample(np.array([1, 1, 2, 2, 3, 1, 1, 2])), sample(_small_ints), grad=False),
 ]
+
+# The ops composed in Python that OP_DB tests besides the op table's
+PYTHON_OPS = set(fg._movement.FUNCTIONS + fg._index_ops.FUNCTIONS + fg._unique.FUNCTIONS
+                 + ["pad", "one_hot"])

@@ -184,6 +184,12 @@ def test_where_gradients(device):
               device=device)
 
 
+def test_where_0d_keeps_the_graph_of_the_input_not_taken():
+    x = fg.tensor(1.5, requires_grad=True)
+    fg.where(fg.tensor(True), fg.tensor(2.0), x).backward()
+    assert x.grad.item() == 0.0
+
+
 def test_index_put_accumulates(device):
     x = fg.zeros(4, device=device)
     x.index_put_((fg.tensor([1, 1, 3], device=device),), fg.tensor(2.0, device=device),

@@ -7,9 +7,14 @@ import pytest
 import forgegrad as fg
 from forgegrad import _ops
 from helpers import _make_inputs, as_tensor, assert_close, check_backward, gradcheck, to_numpy
-from op_db import OP_DB
+from op_db import OP_DB, op_function
 
 TABLE = {op.name: op for op in _ops.OPS}
+
+
+def is_method(name):
+    return TABLE[name].is_method if name in TABLE else hasattr(fg.Tensor, name)
+
 CASES = [(info, i, s) for info in OP_DB for i, s in enumerate(info.samples)]
 IDS = [f"{info.name}-{i}" for info, i, _ in CASES]
 
@@ -25,7 +30,7 @@ def as_float64(xs):
 @pytest.mark.parametrize("info, index, s", CASES, ids=IDS)
 def test_forward(info, index, s, device):
     xs = inputs(info, s)
-    out = info.call(getattr(fg._C, info.name), *[as_tensor(x, device) for x in xs], **s.kwargs)
+    out = info.call(op_function(info.name), *[as_tensor(x, device) for x in xs], **s.kwargs)
     ref = np.asarray(info.ref(*as_float64(xs), **s.kwargs))
     want = (fg.bool if ref.dtype == bool else
             fg.int64 if np.issubdtype(ref.dtype, np.integer) else fg.float32)
@@ -37,7 +42,7 @@ def test_forward(info, index, s, device):
 @pytest.mark.parametrize("info, index, s", [c for c in CASES if c[0].grad],
                          ids=[i for c, i in zip(CASES, IDS) if c[0].grad])
 def test_backward(info, index, s, device):
-    op = getattr(fg._C, info.name)
+    op = op_function(info.name)
     check_backward(lambda *ts: info.call(op, *ts, **s.kwargs),
                    lambda *xs: info.ref(*xs, **s.kwargs), inputs=inputs(info, s), device=device)
 
@@ -48,7 +53,7 @@ def test_backward_float64(info, index, s, device):
     # The op's own float64 backward against central differences of the op itself.
     xs = inputs(info, s)
     floats = [i for i, x in enumerate(xs) if x.dtype == np.float32]
-    op = getattr(fg._C, info.name)
+    op = op_function(info.name)
 
     def fn(*float_tensors):
         args = [as_tensor(x, device) for x in xs]
@@ -69,10 +74,10 @@ def as_method(name):
     return method
 
 
-@pytest.mark.parametrize("info, index, s", [c for c in CASES if TABLE[c[0].name].is_method],
-                         ids=[i for c, i in zip(CASES, IDS) if TABLE[c[0].name].is_method])
+@pytest.mark.parametrize("info, index, s", [c for c in CASES if is_method(c[0].name)],
+                         ids=[i for c, i in zip(CASES, IDS) if is_method(c[0].name)])
 def test_method_matches_function(info, index, s):
     tensors = [as_tensor(x, "cpu") for x in inputs(info, s)]
-    function = info.call(getattr(fg._C, info.name), *tensors, **s.kwargs)
+    function = info.call(op_function(info.name), *tensors, **s.kwargs)
     method = info.call(as_method(info.name), *tensors, **s.kwargs)
     np.testing.assert_array_equal(to_numpy(method), to_numpy(function))

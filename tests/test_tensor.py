@@ -769,3 +769,19 @@ def test_fill_of_an_int64_tensor_is_exact_past_2_53():
     assert t.fill_(2**63 - 1).tolist() == [2**63 - 1] * 2
     with pytest.raises(ValueError, match=r"\[fill_\] cannot store"):
         t.fill_(2**63)
+
+
+@pytest.mark.parametrize("data, want", [
+    ([1, 2.5], fg.float32), ([[1, 2], [3.0, 4]], fg.float32), ([True, False], fg.bool),
+    ([True, 1], fg.int64), (np.float64(1.5), fg.float64), (np.int32(3), fg.int32),
+    ([np.float64(1.5), 2.0], fg.float64), ([1, np.float64(2)], fg.float64),
+    ([np.int32(3), 4], fg.int64), ([np.int8(1), np.int16(2)], fg.int16),
+    ([np.uint8(1), np.int8(2)], fg.int16), ([np.float16(1)], fg.float16),
+    ([np.int64(3), 2.5], fg.float32), ([np.array([1, 2], dtype=np.int32)], fg.int32),
+    ([fg.tensor(1, dtype=fg.int32), fg.tensor(2, dtype=fg.int32)], fg.int32),
+    ([fg.tensor(1.5, dtype=fg.float64), 1], fg.float64), ([fg.tensor(3), 2.5], fg.float32),
+    ([], fg.float32), ([[]], fg.float32)])
+def test_tensor_infers_dtype_as_pytorch(data, want):
+    # a sequence takes the promotion of its elements' types (Python floats as float32)
+    assert fg.tensor(data).dtype == want
+    assert fg.tensor(data).shape == np.asarray(data, dtype=np.float64).shape

@@ -12,9 +12,14 @@ struct Philox4 {
   uint32_t v[4];
 };
 
-FG_HOST_DEVICE inline Philox4 philox4x32_10(uint64_t counter, uint64_t seed) {
+// counter_high: the counter's upper 64 bits, 0 for the streams' regular blocks; a draw that
+// needs an unknown count of numbers per element (rejection sampling) gives element i the
+// blocks (its own counter, 1), (its own counter, 2), ...
+FG_HOST_DEVICE inline Philox4 philox4x32_10(uint64_t counter, uint64_t seed,
+                                            uint64_t counter_high = 0) {
   uint32_t c0 = static_cast<uint32_t>(counter), c1 = static_cast<uint32_t>(counter >> 32);
-  uint32_t c2 = 0, c3 = 0;
+  uint32_t c2 = static_cast<uint32_t>(counter_high),
+           c3 = static_cast<uint32_t>(counter_high >> 32);
   uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
   for (int round = 0; round < 10; ++round) {
     uint64_t p0 = static_cast<uint64_t>(0xD2511F53u) * c0;

@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <mutex>
 
 #include "cast_math.h"
 #include "core/dispatch.h"
@@ -160,54 +159,33 @@ Tensor arange(double start, double end, double step, DType dtype, Device device)
   return to_device(to_dtype(values, dtype), device);
 }
 
-// The global Philox stream: each draw takes the next unused block of counters.
-static std::mutex generator_mutex;
-static uint64_t generator_seed = 0x5eed, generator_offset = 0;
+void manual_seed(uint64_t seed) { default_generator()->manual_seed(seed); }
 
-void manual_seed(uint64_t seed) {
-  std::lock_guard<std::mutex> lock(generator_mutex);
-  generator_seed = seed;
-  generator_offset = 0;
-}
-
-std::pair<uint64_t, uint64_t> rng_state() {
-  std::lock_guard<std::mutex> lock(generator_mutex);
-  return {generator_seed, generator_offset};
-}
-
-void set_rng_state(uint64_t seed, uint64_t offset) {
-  std::lock_guard<std::mutex> lock(generator_mutex);
-  generator_seed = seed;
-  generator_offset = offset;
-}
-
-std::pair<uint64_t, uint64_t> reserve_random_blocks(int64_t n) {
-  std::lock_guard<std::mutex> lock(generator_mutex);
-  uint64_t offset = generator_offset;
-  generator_offset += static_cast<uint64_t>((n + 3) / 4);
-  return {generator_seed, offset};
+std::pair<uint64_t, uint64_t> reserve_random_blocks(int64_t n, Generator* generator) {
+  Generator& stream = generator ? *generator : *default_generator();
+  return stream.reserve_blocks(static_cast<uint64_t>((n + 3) / 4));
 }
 
 // A tensor of a floating dtype filled by kernel(device, out, seed, offset, n) from the next
 // Philox counters. The kernels draw float32; other dtypes are those draws cast (so float64
 // values carry float32's 24 random bits, and one seed gives the same numbers in every dtype).
 template <typename Kernel>
-static Tensor random_tensor(const Shape& shape, DType dtype, Device device, const char* op,
-                            const Kernel& kernel) {
+static Tensor random_tensor(const Shape& shape, DType dtype, Device device, Generator* generator,
+                            const char* op, const Kernel& kernel) {
   FG_CHECK(is_floating(dtype), TypeError,
            "[" << op << "] expected a floating-point dtype, got " << dtype_name(dtype));
   Tensor out = empty(shape, DType::Float32, device);
-  auto [seed, offset] = reserve_random_blocks(out.numel());
+  auto [seed, offset] = reserve_random_blocks(out.numel(), generator);
   kernel(device, out.data<float>(), seed, offset, out.numel());
   return to_dtype(out, dtype);
 }
 
-Tensor rand(const Shape& shape, DType dtype, Device device) {
-  return random_tensor(shape, dtype, device, "rand", FG_KERNELS(uniform));
+Tensor rand(const Shape& shape, DType dtype, Device device, Generator* generator) {
+  return random_tensor(shape, dtype, device, generator, "rand", FG_KERNELS(uniform));
 }
 
-Tensor randn(const Shape& shape, DType dtype, Device device) {
-  return random_tensor(shape, dtype, device, "randn", FG_KERNELS(normal));
+Tensor randn(const Shape& shape, DType dtype, Device device, Generator* generator) {
+  return random_tensor(shape, dtype, device, generator, "randn", FG_KERNELS(normal));
 }
 
 void copy_(Tensor& dst, const Tensor& src) {

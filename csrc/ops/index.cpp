@@ -118,12 +118,17 @@ static Tensor place_index_dims(const Tensor& t, const IndexPlan& plan, bool inve
   return inverse ? movedim(t, placed, front) : movedim(t, front, placed);
 }
 
-Tensor index(const Tensor& x, const std::vector<Tensor>& indices) {
-  IndexPlan plan = plan_index(x, indices, "index");
+// x[indices], its errors naming `op`
+static Tensor index_as(const Tensor& x, const std::vector<Tensor>& indices, const char* op) {
+  IndexPlan plan = plan_index(x, indices, op);
   Tensor picked = index_select(as_rows(x, plan), reshape(plan.rows, {-1}));
   Shape front_shape = plan.index_shape;
   front_shape.insert(front_shape.end(), plan.rest_shape.begin(), plan.rest_shape.end());
   return place_index_dims(reshape(picked, front_shape), plan, false);
+}
+
+Tensor index(const Tensor& x, const std::vector<Tensor>& indices) {
+  return index_as(x, indices, "index");
 }
 
 // Writes `values` (already of x's dtype, broadcast to the plan's result shape) into x.
@@ -223,10 +228,10 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   Tensor out = contiguous(expand(to_dtype(b, dtype), shape));
   if (shape_numel(shape) == 0) return out;
   std::vector<Tensor> picked = mask_indices(contiguous(expand(condition, shape)), "where");
-  if (picked.empty()) {  // 0-d: the condition is one value
-    bool holds = to_device(condition, Device{}).data<bool>()[0];
-    return holds ? contiguous(expand(to_dtype(a, dtype), shape)) : out;
-  }
+  if (picked.empty())  // 0-d: as 1-d of one element, where both inputs keep their graphs
+    return reshape(where(reshape(condition, {1}), reshape(to_dtype(a, dtype), {1}),
+                         reshape(to_dtype(b, dtype), {1})),
+                   {});
   return index_put(out, picked, index(expand(to_dtype(a, dtype), shape), picked), false);
 }
 
@@ -247,11 +252,15 @@ Tensor masked_select(const Tensor& x, const Tensor& mask) {
 }
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index_tensor) {
+  FG_CHECK(index_tensor.dtype() == DType::Int64 || index_tensor.dtype() == DType::Int32,
+           TypeError,
+           "[index_select] expected an index of dtype int64 or int32, got "
+               << dtype_name(index_tensor.dtype()));
   FG_CHECK(index_tensor.dim() <= 1, ValueError,
            "[index_select] expected a 0-d or 1-d index, got shape " << index_tensor.shape());
   std::vector<Tensor> indices(wrap_dim(dim, x.dim(), "index_select") + 1);
   indices.back() = reshape(index_tensor, {-1});
-  return index(x, indices);
+  return index_as(x, indices, "index_select");
 }
 
 }  // namespace fg::ops

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "autograd/node.h"
+#include "core/generator.h"
 #include "core/tensor.h"
 #include "kernels.h"
 #include "ops/device_scope.h"
@@ -22,14 +23,14 @@ Tensor zeros(const Shape& shape, DType dtype, Device device);
 Tensor scalar_tensor(double value, DType dtype, Device device);  // 0-d
 Tensor arange(double start, double end, double step, DType dtype, Device device);
 Tensor arange(int64_t start, int64_t end, int64_t step, Device device);  // int64, exact
-Tensor rand(const Shape& shape, DType dtype, Device device);  // uniform [0, 1), Philox
-Tensor randn(const Shape& shape, DType dtype, Device device);  // standard normal, Philox
-void manual_seed(uint64_t seed);
-// The stream's position: (seed, next unused counter), to save and restore it exactly.
-std::pair<uint64_t, uint64_t> rng_state();
-void set_rng_state(uint64_t seed, uint64_t offset);
-// (seed, first counter) for a draw of n numbers from the global Philox stream
-std::pair<uint64_t, uint64_t> reserve_random_blocks(int64_t n);
+// Random draws take a Generator (core/generator.h); null means the global stream.
+Tensor rand(const Shape& shape, DType dtype, Device device,
+            Generator* generator = nullptr);  // uniform [0, 1), Philox
+Tensor randn(const Shape& shape, DType dtype, Device device,
+             Generator* generator = nullptr);  // standard normal, Philox
+void manual_seed(uint64_t seed);  // restarts the global stream
+// (seed, first counter) for a draw of n numbers (four per Philox block) from generator
+std::pair<uint64_t, uint64_t> reserve_random_blocks(int64_t n, Generator* generator = nullptr);
 Tensor clone(const Tensor& x);                    // recorded: gradient passes through
 Tensor to_dtype(const Tensor& x, DType dtype);    // a copy; float32 -> float32 is a clone
 Tensor to_device(const Tensor& x, Device device);
@@ -137,6 +138,22 @@ std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim);
 Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim);
 Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim);
 Tensor prod(const Tensor& x, std::optional<int64_t> dim, bool keepdim);  // int64 for integers
+
+// A tensor seen as (outer, n, inner) around dimensions [first, last], the layout of the
+// reduction and line kernels; a 0-d tensor is (1, 1, 1)
+struct Lines {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+Lines lines_around(const Shape& shape, int64_t first, int64_t last, const char* op);
+
+// ---- sorting along a dimension (ops/sort.cpp): stable, NaN the largest value ----
+std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending);  // values, indices
+std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest);
+std::pair<Tensor, Tensor> kthvalue(const Tensor& x, int64_t k, int64_t dim, bool keepdim);
+// the lower median, or the first NaN where there is one (nanmedian: of the non-NaN values)
+std::pair<Tensor, Tensor> median(const Tensor& x, int64_t dim, bool keepdim, bool ignore_nan);
+Tensor median(const Tensor& x, bool ignore_nan);  // over all elements
+std::pair<Tensor, Tensor> mode(const Tensor& x, int64_t dim, bool keepdim);
 
 // ---- statistics composed of reductions (ops/statistics.cpp) ----
 // var and std over dims ({} = all) divide by N - correction (N - 1 by default, as PyTorch)
@@ -296,6 +313,16 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
 // ---- dropout (ops/dropout.cpp) ----
 Tensor dropout(const Tensor& x, double p, bool training);
 
+// ---- sampling on the host from a Philox stream (ops/sampling.cpp): the values are the CPU's
+// on every device ----
+// int64 uniform on [low, low + span): span up to 2^64 - 1, so any int64 range fits
+Tensor randint(int64_t low, uint64_t span, const Shape& shape, Device device, Generator* generator);
+Tensor randperm(int64_t n, Device device, Generator* generator);  // int64
+// probs (C) or (R, C), nonnegative weights per row -> (num_samples) or (R, num_samples) int64
+Tensor multinomial(const Tensor& probs, int64_t num_samples, bool replacement,
+                   Generator* generator);
+Tensor poisson(const Tensor& rates, Generator* generator);  // rates' dtype and device
+
 // ---- optimizer steps (ops/optim.cpp): one fused, in-place update of a parameter group ----
 // Undefined momentum buffers are created (starting as the gradient); returns the buffers.
 std::vector<Tensor> sgd_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
@@ -389,6 +416,21 @@ Tensor floating_math(const Tensor& x, Op&& op) {
   if (!is_floating(x.dtype())) return op(to_dtype(x, DType::Float32));
   return with_float32_compute(x, op);
 }
+
+// An op returning (values, indices) picked from x, whose kernels take neither float16,
+// bfloat16 nor bool: it runs on x as float32 (bool: uint8), exact for picking, and its values
+// come back in x's dtype.
+template <typename Op>
+std::pair<Tensor, Tensor> selecting_in_wider_type(const Tensor& x, Op&& op) {
+  DType t = x.dtype();
+  if (t != DType::Float16 && t != DType::BFloat16 && t != DType::Bool) return op(x);
+  auto [values, indices] = op(to_dtype(x, t == DType::Bool ? DType::UInt8 : DType::Float32));
+  return {to_dtype(values, t), indices};
+}
+// values and indices (shaped alike, d kept) taken from x along d: records that each value's
+// gradient goes back to x at its index (ops/sort.cpp)
+void record_taken(Tensor& values, const char* op, const Tensor& x, const Tensor& indices,
+                  int64_t d);
 
 // ---- checks shared by the ops ----
 void check_same_device(const Tensor& a, const Tensor& b, const char* op);

@@ -9,11 +9,8 @@
 
 namespace fg::ops {
 
-// The tensor seen as (outer, n, inner) around dimensions [first, last].
-struct Split {
-  int64_t outer = 1, n = 1, inner = 1;
-};
-static Split split_at(const Shape& shape, int64_t first, int64_t last, const char* op) {
+Lines lines_around(const Shape& shape, int64_t first, int64_t last, const char* op) {
+  if (shape.empty()) return {};  // a 0-d tensor is one line of one
   return {shape_numel(shape, op, 0, first), shape_numel(shape, op, first, last + 1),
           shape_numel(shape, op, last + 1)};
 }
@@ -88,7 +85,7 @@ Tensor sum(const Tensor& x_any, const std::vector<int64_t>& dims, bool keepdim) 
     for (size_t end = reduce.size(); end > 0;) {
       size_t begin = end - 1;
       while (begin > 0 && reduce[begin - 1] == reduce[begin] - 1) --begin;
-      Split s = split_at(current.shape(), reduce[begin], reduce[end - 1], "sum");
+      Lines s = lines_around(current.shape(), reduce[begin], reduce[end - 1], "sum");
       Shape kept = current.shape();
       for (size_t i = begin; i < end; ++i) kept[reduce[i]] = 1;
       Tensor next = empty(kept, out_dtype, x.device());
@@ -131,18 +128,13 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
                                                   x.device()));
 }
 
-// The largest (or smallest) along dim, with its index (`op` names the caller in errors).
-static std::pair<Tensor, Tensor> extreme_along(const Tensor& x_any, int64_t dim, bool keepdim,
-                                               bool smallest, const char* op) {
-  if (x_any.dtype() == DType::Float16 || x_any.dtype() == DType::BFloat16 ||
-      x_any.dtype() == DType::Bool) {  // through float32 (bool: uint8), exact either way
-    DType wider = x_any.dtype() == DType::Bool ? DType::UInt8 : DType::Float32;
-    auto [values, indices] = extreme_along(to_dtype(x_any, wider), dim, keepdim, smallest, op);
-    return {to_dtype(values, x_any.dtype()), indices};
-  }
+// extreme_along on a dtype extreme_forward takes
+static std::pair<Tensor, Tensor> extreme_along_kernel_type(const Tensor& x_any, int64_t dim,
+                                                           bool keepdim, bool smallest,
+                                                           const char* op) {
   Tensor x = contiguous(x_any);
   int64_t d = wrap_dim(dim, x.dim(), op);
-  Split s = split_at(x.shape(), d, d, op);
+  Lines s = lines_around(x.shape(), d, d, op);
   FG_CHECK(s.n > 0, ValueError,
            "[" << op << "] cannot reduce over dimension " << dim << " of size 0 (shape "
                << x.shape() << "): an extreme of nothing is undefined");
@@ -167,6 +159,14 @@ static std::pair<Tensor, Tensor> extreme_along(const Tensor& x_any, int64_t dim,
            return std::vector<Tensor>{dx, Tensor()};
          });
   return {values, indices};
+}
+
+// The largest (or smallest) along dim, with its index (`op` names the caller in errors).
+static std::pair<Tensor, Tensor> extreme_along(const Tensor& x_any, int64_t dim, bool keepdim,
+                                               bool smallest, const char* op) {
+  return selecting_in_wider_type(x_any, [&](const Tensor& x_wide) {
+    return extreme_along_kernel_type(x_wide, dim, keepdim, smallest, op);
+  });
 }
 
 std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
@@ -250,7 +250,7 @@ Tensor prod(const Tensor& x_any, std::optional<int64_t> dim, bool keepdim) {
   return with_float32_compute(to_dtype(x_any, dtype), [&](const Tensor& x_math) {
     Tensor x = contiguous(x_math);
     int64_t d = wrap_dim(*dim, x.dim(), "prod");  // a 0-d tensor's dim 0 is itself
-    Split s = x.dim() ? split_at(x.shape(), d, d, "prod") : Split{};
+    Lines s = lines_around(x.shape(), d, d, "prod");
     Shape out_shape = x.dim() ? reduced_shape(x.shape(), {d}, keepdim) : Shape{};
     if (s.n == 0) return full(out_shape, 1.0, x.dtype(), x.device());  // empty product
     Tensor out = empty(out_shape, x.dtype(), x.device());

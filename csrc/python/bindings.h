@@ -10,6 +10,9 @@ namespace fg::python {
 
 namespace py = pybind11;
 
+// forgegrad.preserve_format and contiguous_format, the memory_format of clone (dtypes.cpp)
+enum class MemoryFormat { Preserve, Contiguous };
+
 void bind_dtypes(py::module_& m);   // dtypes.cpp: before the others
 void bind_tensor(py::module_& m);   // tensor.cpp
 void bind_ops(py::module_& m);      // ops.cpp

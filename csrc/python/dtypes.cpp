@@ -1,5 +1,6 @@
 // Python bindings of the dtypes and of type promotion (forgegrad.float64, ...,
-// forgegrad.promote_types, result_type, can_cast). One block, for the op table to absorb.
+// forgegrad.promote_types, result_type, can_cast), and of the memory formats
+// (forgegrad.preserve_format, contiguous_format). One block, for the op table to absorb.
 #include "core/error.h"
 #include "core/promotion.h"
 #include "python/bindings.h"
@@ -35,6 +36,18 @@ void bind_dtypes(py::module_& m) {
                               py::is_method(dtype));
   dtype.attr("__repr__") = dtype_repr;
   dtype.attr("__str__") = dtype_repr;
+
+  py::enum_<MemoryFormat> memory_format(m, "memory_format");
+  memory_format.value("preserve_format", MemoryFormat::Preserve)
+      .value("contiguous_format", MemoryFormat::Contiguous);
+  py::cpp_function memory_format_repr(
+      [](MemoryFormat f) {
+        return std::string(f == MemoryFormat::Preserve ? "forgegrad.preserve_format"
+                                                       : "forgegrad.contiguous_format");
+      },
+      py::is_method(memory_format));
+  memory_format.attr("__repr__") = memory_format_repr;
+  memory_format.attr("__str__") = memory_format_repr;
 
   m.def("promote_types", &promote_types, "type1"_a, "type2"_a,
         "The smallest dtype both type1 and type2 convert to, as torch.promote_types.");

@@ -23,12 +23,15 @@ FG_OP(full, full_op, ("shape"_a, "fill_value"_a, "dtype"_a = py::none(), "device
 FG_OP(full_int64, full_int64_op, ("shape"_a, "fill_value"_a, "device"_a = py::none()), 0)
 FG_OP(arange, arange_op, ("start"_a, "end"_a, "step"_a, "dtype"_a, "device"_a = py::none()), 0)
 FG_OP(_arange_int64, arange_int64_op, ("start"_a, "end"_a, "step"_a, "device"_a = py::none()), 0)
-FG_OP(rand, rand_op, ("shape"_a, "dtype"_a = py::none(), "device"_a = py::none()), 0)
-FG_OP(randn, randn_op, ("shape"_a, "dtype"_a = py::none(), "device"_a = py::none()), 0)
+FG_OP(rand, rand_op, ("shape"_a, "dtype"_a = py::none(), "device"_a = py::none(), "generator"_a = py::none()), 0)
+FG_OP(randn, randn_op, ("shape"_a, "dtype"_a = py::none(), "device"_a = py::none(), "generator"_a = py::none()), 0)
+FG_OP(_randint, randint_op, ("low"_a, "span"_a, "shape"_a, "device"_a, "generator"_a), 0)
+FG_OP(_randperm, randperm_op, ("n"_a, "device"_a, "generator"_a), 0)
+FG_OP(_multinomial, multinomial_op, ("input"_a, "num_samples"_a, "replacement"_a, "generator"_a), 0)
+FG_OP(_poisson, poisson_op, ("input"_a, "generator"_a), 0)
 FG_OP(manual_seed, manual_seed_op, ("seed"_a), kForgegrad)
-FG_OP(_get_rng_state, &ops::rng_state, (), 0)
-FG_OP(_set_rng_state, &ops::set_rng_state, ("seed"_a, "offset"_a), 0)
-FG_OP(clone, &ops::clone, ("input"_a), kMethod | kForgegrad)
+FG_OP(clone, clone_op, ("input"_a, py::kw_only(), "memory_format"_a = MemoryFormat::Preserve),
+      kMethod | kForgegrad)
 FG_OP(_to_dtype, &ops::to_dtype, ("input"_a, "dtype"_a), 0)
 FG_OP(_to_device, to_device_op, ("input"_a, "device"_a), 0)
 FG_OP(_fill_, fill_op, ("self"_a, "value"_a), 0)
@@ -180,6 +183,22 @@ FG_OP(cumprod, cumprod_op, ("input"_a, "dim"_a, py::kw_only(), "dtype"_a = py::n
       kMethod | kForgegrad | kInPlace)
 FG_OP(cummax, cummax_op, ("input"_a, "dim"_a), kMethod | kForgegrad)
 FG_OP(cummin, cummin_op, ("input"_a, "dim"_a), kMethod | kForgegrad)
+FG_OP(sort, sort_op,
+      ("input"_a, "dim"_a = -1, "descending"_a = false, py::kw_only(), "stable"_a = false),
+      kMethod | kForgegrad)
+FG_OP(argsort, argsort_op,
+      ("input"_a, "dim"_a = -1, "descending"_a = false, py::kw_only(), "stable"_a = false),
+      kMethod | kForgegrad)
+FG_OP(msort, msort_op, ("input"_a), kMethod | kForgegrad)
+FG_OP(topk, topk_op,
+      ("input"_a, "k"_a, "dim"_a = -1, "largest"_a = true, "sorted"_a = true), kMethod | kForgegrad)
+FG_OP(kthvalue, kthvalue_op, ("input"_a, "k"_a, "dim"_a = -1, "keepdim"_a = false),
+      kMethod | kForgegrad)
+FG_OP(median, median_op, ("input"_a, "dim"_a = py::none(), "keepdim"_a = false),
+      kMethod | kForgegrad)
+FG_OP(nanmedian, nanmedian_op, ("input"_a, "dim"_a = py::none(), "keepdim"_a = false),
+      kMethod | kForgegrad)
+FG_OP(mode, mode_op, ("input"_a, "dim"_a = -1, "keepdim"_a = false), kMethod | kForgegrad)
 
 // ---- shape
 FG_OP(reshape, reshape_op, ("input"_a), kMethod | kForgegrad)  // reshape(input, *shape)

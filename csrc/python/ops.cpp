@@ -44,11 +44,31 @@ Tensor arange_op(double start, double end, double step, py::object dtype, py::ob
 Tensor arange_int64_op(int64_t start, int64_t end, int64_t step, py::object device) {
   return ops::arange(start, end, step, parse_device(device));
 }
-Tensor rand_op(const Shape& shape, py::object dtype, py::object device) {
-  return ops::rand(shape, parse_dtype(dtype, DType::Float32), parse_device(device));
+// A forgegrad._C._Generator, or null (the global stream) for None.
+Generator* parse_generator(const py::object& generator) {
+  return generator.is_none() ? nullptr : generator.cast<Generator*>();
 }
-Tensor randn_op(const Shape& shape, py::object dtype, py::object device) {
-  return ops::randn(shape, parse_dtype(dtype, DType::Float32), parse_device(device));
+Tensor rand_op(const Shape& shape, py::object dtype, py::object device, py::object generator) {
+  return ops::rand(shape, parse_dtype(dtype, DType::Float32), parse_device(device),
+                   parse_generator(generator));
+}
+Tensor randn_op(const Shape& shape, py::object dtype, py::object device, py::object generator) {
+  return ops::randn(shape, parse_dtype(dtype, DType::Float32), parse_device(device),
+                    parse_generator(generator));
+}
+Tensor randint_op(int64_t low, uint64_t span, const Shape& shape, py::object device,
+                  py::object generator) {
+  return ops::randint(low, span, shape, parse_device(device), parse_generator(generator));
+}
+Tensor randperm_op(int64_t n, py::object device, py::object generator) {
+  return ops::randperm(n, parse_device(device), parse_generator(generator));
+}
+Tensor multinomial_op(const Tensor& probs, int64_t num_samples, bool replacement,
+                      py::object generator) {
+  return ops::multinomial(probs, num_samples, replacement, parse_generator(generator));
+}
+Tensor poisson_op(const Tensor& rates, py::object generator) {
+  return ops::poisson(rates, parse_generator(generator));
 }
 void manual_seed_op(py::int_ seed) {
   // Any Python int, reduced to 64 bits as PyTorch does.
@@ -56,6 +76,9 @@ void manual_seed_op(py::int_ seed) {
   ops::manual_seed(
       py::reinterpret_steal<py::int_>(PyNumber_And(seed.ptr(), mask.ptr())).cast<uint64_t>());
 }
+// Either format gives a contiguous copy of the values (preserve_format keeps a strided
+// view's strides in PyTorch; forgegrad has no layout to keep beyond contiguous).
+Tensor clone_op(const Tensor& x, MemoryFormat) { return ops::clone(x); }
 Tensor to_device_op(const Tensor& x, py::object device) {
   return ops::to_device(x, parse_device(device));
 }
@@ -211,6 +234,37 @@ py::object cummax_op(const Tensor& x, int64_t dim) {
 }
 py::object cummin_op(const Tensor& x, int64_t dim) {
   return values_indices("cummin", ops::cummin(x, dim));
+}
+// Sorting is always stable, so `stable` asks for nothing more, and topk always sorted.
+py::object sort_op(const Tensor& x, int64_t dim, bool descending, bool /*stable*/) {
+  return values_indices("sort", ops::sort(x, dim, descending));
+}
+Tensor argsort_op(const Tensor& x, int64_t dim, bool descending, bool /*stable*/) {
+  NoGradGuard no_grad;  // indices only
+  return ops::sort(x, dim, descending).second;
+}
+Tensor msort_op(const Tensor& x) { return ops::sort(x, 0, false).first; }
+py::object topk_op(const Tensor& x, int64_t k, int64_t dim, bool largest, bool /*sorted*/) {
+  return values_indices("topk", ops::topk(x, k, dim, largest));
+}
+py::object kthvalue_op(const Tensor& x, int64_t k, int64_t dim, bool keepdim) {
+  return values_indices("kthvalue", ops::kthvalue(x, k, dim, keepdim));
+}
+// median(input): the median of all elements; median(input, dim): (values, indices)
+static py::object median_of(const Tensor& x, std::optional<int64_t> dim, bool keepdim,
+                            bool ignore_nan) {
+  if (!dim) return py::cast(ops::median(x, ignore_nan));
+  return values_indices(ignore_nan ? "nanmedian" : "median",
+                        ops::median(x, *dim, keepdim, ignore_nan));
+}
+py::object median_op(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  return median_of(x, dim, keepdim, false);
+}
+py::object nanmedian_op(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  return median_of(x, dim, keepdim, true);
+}
+py::object mode_op(const Tensor& x, int64_t dim, bool keepdim) {
+  return values_indices("mode", ops::mode(x, dim, keepdim));
 }
 
 // scatter(input, dim, index, src) or scatter(input, dim, index, value=v)
@@ -710,6 +764,12 @@ void define_op(py::module_& m, py::list& table, const char* name, Fn fn, int whe
 
 void bind_ops(py::module_& m) {
   using namespace py::literals;
+  // A Philox stream; forgegrad.Generator (python/forgegrad/random.py) wraps it.
+  py::class_<Generator, std::shared_ptr<Generator>>(m, "_Generator")
+      .def(py::init<uint64_t>(), "seed"_a = Generator::kDefaultSeed)
+      .def("state", &Generator::state)
+      .def("set_state", &Generator::set_state, "seed"_a, "offset"_a);
+  m.def("_default_generator", [] { return default_generator(); });
   m.attr("_REQUIRED") = py::module_::import("inspect").attr("Parameter").attr("empty");
   // (name, ((argument, default, keyword_only), ...), is_method, in_forgegrad, in_functional,
   //  has_in_place)

@@ -3,7 +3,7 @@
 The math lives in the C++ extension ``forgegrad._C``; this package is the thin,
 PyTorch-shaped layer over it.
 """
-from . import _C, _movement, _ops, _tensor  # noqa: F401  (_tensor: the Python-written Tensor methods)
+from . import _C, _index_ops, _movement, _ops, _sampling, _tensor, _unique  # noqa: F401
 from ._C import Tensor, device, from_numpy, from_dlpack, is_grad_enabled
 from ._C import set_num_threads, get_num_threads
 # The ops (exp, sum, matmul, relu, manual_seed, ...) as the op table declares them.
@@ -14,8 +14,15 @@ from .creation import (tensor, zeros, ones, empty, full, arange, rand, randn, ze
 from .info import info
 from ._einsum import einsum
 from ._movement import (flip, fliplr, flipud, roll, tile, tril, triu, atleast_1d,  # noqa: F401
-                        atleast_2d, hstack, vstack)
+                        atleast_2d, hstack, vstack, meshgrid, cartesian_prod)
+from ._index_ops import (index_add, index_copy, index_fill, masked_scatter,  # noqa: F401
+                         take, repeat_interleave)
+from ._unique import unique, unique_consecutive
 from .random import get_rng_state, set_rng_state
+from .random import Generator, default_generator, seed, initial_seed
+from .creation import (linspace, logspace, eye, empty_like, full_like, rand_like, randn_like,
+                       randint, randint_like, randperm)
+from ._sampling import multinomial, poisson, bernoulli, normal
 
 __version__ = _C.__version__
 
@@ -38,6 +45,9 @@ long = int64
 int = int32  # noqa: A001
 short = int16
 dtype = _C.dtype
+memory_format = _C.memory_format  # clone(memory_format=...)
+preserve_format = memory_format.preserve_format
+contiguous_format = memory_format.contiguous_format
 
 from . import nn, optim, data, datasets, cuda, linalg  # noqa: E402  (they use the names above)
 from .data import Dataset, TensorDataset, DataLoader  # noqa: E402
@@ -54,4 +64,8 @@ __all__ = [
     "cuda", "linalg", "optim", "data", "datasets", "Dataset", "TensorDataset", "DataLoader",
     "save", "load", "fit", "evaluate", "predict", "History", "Callback", "EarlyStopping",
     "ModelCheckpoint", "einsum",
-] + list(_ops.exports("forgegrad")) + _movement.FUNCTIONS
+    "Generator", "default_generator", "seed", "initial_seed", "linspace", "logspace", "eye",
+    "empty_like", "full_like", "rand_like", "randn_like", "randint", "randint_like", "randperm",
+    "memory_format", "preserve_format", "contiguous_format",
+] + (list(_ops.exports("forgegrad")) + _movement.FUNCTIONS + _index_ops.FUNCTIONS
+     + _sampling.FUNCTIONS + _unique.FUNCTIONS)

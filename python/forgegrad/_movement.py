@@ -1,6 +1,6 @@
 """Data-movement ops composed of the op table's (index_select, narrow, cat, expand, where),
 so their gradients come from those: flip, fliplr, flipud, roll, repeat, tile, tril, triu,
-hstack, vstack, atleast_1d, atleast_2d."""
+hstack, vstack, atleast_1d, atleast_2d, meshgrid, cartesian_prod."""
 import builtins
 
 from . import _C
@@ -126,7 +126,49 @@ def vstack(tensors):
     return _C.cat([atleast_2d(t) for t in tensors], 0)
 
 
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids: the i-th output holds tensors[i]'s values along dimension i
+    ("ij"); with indexing="xy" the first two inputs span dimensions 1 and 0 (x along columns).
+    Expanded views; each input 0-d or 1-d."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise _errors.ValueError(f"[meshgrid] expected indexing 'ij' or 'xy', got {indexing!r}")
+    if not tensors:
+        raise _errors.ValueError("[meshgrid] expected at least one tensor")
+    for t in tensors:
+        if not isinstance(t, _C.Tensor):
+            raise _errors.TypeError(f"[meshgrid] expected Tensors, got {type(t).__name__}")
+        if t.ndim > 1:
+            raise _errors.ValueError(f"[meshgrid] expected 0-d or 1-d tensors, got shape {tuple(t.shape)}")
+        if t.dtype != tensors[0].dtype or t.device != tensors[0].device:
+            raise _errors.TypeError(f"[meshgrid] expected tensors of one dtype and device, got "
+                            f"{tensors[0].dtype} on {tensors[0].device} and {t.dtype} on "
+                            f"{t.device}")
+    swap = indexing == "xy" and len(tensors) > 1
+    ordered = (tensors[1], tensors[0]) + tuple(tensors[2:]) if swap else tuple(tensors)
+    shape = [t.numel() for t in ordered]
+    grids = []
+    for i, t in enumerate(ordered):
+        along = [1] * len(shape)
+        along[i] = shape[i]
+        grids.append(t.reshape(along).expand(*shape))
+    return (grids[1], grids[0], *grids[2:]) if swap else tuple(grids)
+
+
+def cartesian_prod(*tensors):
+    """Every combination of one element of each 1-d tensor, as rows (the last tensor's
+    element changing fastest); one tensor: itself."""
+    for t in tensors:
+        if not isinstance(t, _C.Tensor) or t.ndim != 1:
+            shape = tuple(t.shape) if isinstance(t, _C.Tensor) else type(t).__name__
+            raise _errors.ValueError(f"[cartesian_prod] expected 1-d tensors, got {shape}")
+    if len(tensors) == 1:
+        return tensors[0]
+    return _C.stack([g.reshape(-1) for g in meshgrid(*tensors)], 1)
+
+
 FUNCTIONS = ["flip", "fliplr", "flipud", "roll", "tile", "tril", "triu", "atleast_1d",
-             "atleast_2d", "hstack", "vstack"]
+             "atleast_2d", "hstack", "vstack", "meshgrid", "cartesian_prod"]
 METHODS = ["flip", "fliplr", "flipud", "roll", "repeat", "tile", "tril", "triu"]
 IN_PLACE = ["tril", "triu"]

@@ -7,7 +7,7 @@ import operator
 import numpy as np
 
 from . import _errors
-from . import _C, _movement
+from . import _C, _index_ops, _movement, _sampling, _unique, creation
 
 Tensor = _C.Tensor
 
@@ -130,6 +130,13 @@ _METHODS = {
     "zero_": lambda self: _C._fill_(self, 0.0),
     "copy_": functools.partialmethod(_C._copy_),
     "__pow__": lambda self, exponent: _C.pow(self, exponent),
+    # ---- new tensors, of self's dtype and on its device unless dtype= or device= say
+    "new_zeros": lambda self, *size, **kw: _new(self, creation.zeros, size, kw),
+    "new_ones": lambda self, *size, **kw: _new(self, creation.ones, size, kw),
+    "new_empty": lambda self, *size, **kw: _new(self, creation.empty, size, kw),
+    "new_full": lambda self, size, fill_value, **kw: _new(self, creation.full,
+                                                          (size, fill_value), kw),
+    "new_tensor": lambda self, data, **kw: _new(self, creation.tensor, (data,), kw),
 }
 
 
@@ -165,6 +172,16 @@ def _type(self, dtype):
                                     f"'forgegrad.FloatTensor', got {dtype!r}")
         dtype = by_name[name]
     return _C._to_dtype(self, dtype)
+
+
+def _new(self, make, args, kwargs):
+    unexpected = set(kwargs) - {"dtype", "device", "requires_grad"}
+    if unexpected:
+        raise _errors.TypeError(f"[new_{make.__name__}] unexpected arguments {sorted(unexpected)}")
+    dtype, device = kwargs.get("dtype"), kwargs.get("device")
+    return make(*args, dtype=self.dtype if dtype is None else dtype,
+                device=self.device if device is None else device,
+                requires_grad=kwargs.get("requires_grad", False))
 
 
 def _set_data(self, value):
@@ -213,10 +230,15 @@ def _deepcopy(self, memo):
 def _install():
     for name, method in _METHODS.items():
         setattr(Tensor, name, method)
-    for name in _movement.METHODS:
-        setattr(Tensor, name, getattr(_movement, name))
-    for name in _movement.IN_PLACE:
-        setattr(Tensor, name + "_", in_place_method(getattr(_movement, name), name + "_"))
+    for module in (_movement, _index_ops, _unique):
+        for name in module.METHODS:
+            setattr(Tensor, name, getattr(module, name))
+        for name in module.IN_PLACE:
+            setattr(Tensor, name + "_", in_place_method(getattr(module, name), name + "_"))
+    for name in _sampling.METHODS:
+        setattr(Tensor, name, getattr(_sampling, name))
+    for name in _sampling.IN_PLACE:  # already named with their _
+        setattr(Tensor, name, in_place_method(getattr(_sampling, name), name))
 
 
 _install()

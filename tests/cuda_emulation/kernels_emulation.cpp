@@ -564,6 +564,111 @@ void check_layout() {
   });
 }
 
+// The sequential line kernels (csrc/line_kernels.h) on lines with ties (and NaNs and
+// infinities for floating T), short, strided and long enough for every merge pass of sort.
+template <typename T>
+void check_sequential_lines() {
+  const std::string type = std::string(" ") + type_name<T>();
+  for (Shape s : {Shape{70, 9, 1}, {3, 7, 5}, {2, 40, 3}, {2, 1000, 1}}) {
+    int64_t size = s.outer * s.n * s.inner, lines = s.outer * s.inner;
+    constexpr bool floating = std::is_floating_point_v<T>;
+    std::vector<float> x32 = floating ? awkward_values(size) : random_values(size, 0.0f, 6.0f);
+    for (float& v : x32) v = std::isfinite(v) ? std::round(v * 2) : v;  // ties
+    std::vector<T> x = as<T>(x32);
+    std::vector<T> small = as<T>(random_values(size, 0.5f, 1.5f));
+    for (fg::Scan op : {fg::Scan::Sum, fg::Scan::Prod, fg::Scan::Max, fg::Scan::Min}) {
+      std::string name = s.name("cumulative_forward ") + std::to_string(int(op)) + type;
+      const std::vector<T>& in = op == fg::Scan::Prod ? small : x;
+      expect_parity<T>(name, size, floating ? kRounding : kExact, [&](bool gpu, T* y) {
+        std::vector<int64_t> indices(size);
+        FG_EITHER(gpu, cumulative_forward, y, indices.data(), in.data(), op, s.outer, s.n, s.inner);
+      });
+      if (op == fg::Scan::Max || op == fg::Scan::Min)
+        expect_parity<int64_t>(name + " indices", size, kExact, [&](bool gpu, int64_t* indices) {
+          std::vector<T> y(size);
+          FG_EITHER(gpu, cumulative_forward, y.data(), indices, in.data(), op, s.outer, s.n, s.inner);
+        });
+    }
+    expect_parity<T>(s.name("prod_forward") + type, lines, floating ? kRounding : kExact,
+                     [&](bool gpu, T* y) {
+                       FG_EITHER(gpu, prod_forward, y, small.data(), s.outer, s.n, s.inner);
+                     });
+    if constexpr (floating) {
+      std::vector<T> with_zeros = small, y(size), dy = as<T>(random_values(size));
+      for (int64_t k = 0; k < size; k += 7) with_zeros[k] = T(0);
+      fg::cpu::cumulative_forward(y.data(), nullptr, with_zeros.data(), fg::Scan::Prod, s.outer, s.n, s.inner);
+      expect_parity<T>(s.name("cumprod_backward") + type, size, kRounding, [&](bool gpu, T* dx) {
+        FG_EITHER(gpu, cumprod_backward, dx, dy.data(), with_zeros.data(), y.data(), s.outer, s.n, s.inner);
+      });
+      expect_parity<T>(s.name("prod_backward") + type, size, kRounding, [&](bool gpu, T* dx) {
+        FG_EITHER(gpu, prod_backward, dx, dy.data(), with_zeros.data(), s.outer, s.n, s.inner);
+      });
+    }
+    for (bool descending : {false, true}) {
+      std::string name = s.name(descending ? "sort_forward descending" : "sort_forward") + type;
+      auto sort = [&](bool gpu, T* values, int64_t* indices) {
+        std::vector<T> spare_values(size);
+        std::vector<int64_t> spare_indices(size);
+        FG_EITHER(gpu, sort_forward, values, indices, spare_values.data(), spare_indices.data(),
+                  x.data(), descending, s.outer, s.n, s.inner);
+      };
+      expect_parity<T>(name, size, kExact, [&](bool gpu, T* values) {
+        std::vector<int64_t> indices(size);
+        sort(gpu, values, indices.data());
+      });
+      expect_parity<int64_t>(name + " indices", size, kExact, [&](bool gpu, int64_t* indices) {
+        std::vector<T> values(size);
+        sort(gpu, values.data(), indices);
+      });
+    }
+    for (int64_t k : {int64_t(1), s.n / 3 + 1, s.n})
+      for (bool largest : {false, true}) {
+        std::string name = s.name("topk_forward k=") + std::to_string(k) + (largest ? " largest" : "") + type;
+        int64_t picked = s.outer * k * s.inner;
+        expect_parity<T>(name, picked, kExact, [&](bool gpu, T* values) {
+          std::vector<int64_t> indices(picked);
+          FG_EITHER(gpu, topk_forward, values, indices.data(), x.data(), largest, s.outer, s.n, s.inner, k);
+        });
+        expect_parity<int64_t>(name + " indices", picked, kExact, [&](bool gpu, int64_t* indices) {
+          std::vector<T> values(picked);
+          FG_EITHER(gpu, topk_forward, values.data(), indices, x.data(), largest, s.outer, s.n, s.inner, k);
+        });
+      }
+    std::vector<T> sorted(size), spare_values(size);
+    std::vector<int64_t> sorted_indices(size), spare_indices(size);
+    fg::cpu::sort_forward(sorted.data(), sorted_indices.data(), spare_values.data(),
+                          spare_indices.data(), x.data(), false, s.outer, s.n, s.inner);
+    expect_parity<T>(s.name("mode_forward") + type, lines, kExact, [&](bool gpu, T* mode) {
+      std::vector<int64_t> indices(lines);
+      FG_EITHER(gpu, mode_forward, mode, indices.data(), sorted.data(), sorted_indices.data(),
+                s.outer, s.n, s.inner);
+    });
+    expect_parity<int64_t>(s.name("mode_forward indices") + type, lines, kExact, [&](bool gpu, int64_t* indices) {
+      std::vector<T> mode(lines);
+      FG_EITHER(gpu, mode_forward, mode.data(), indices, sorted.data(), sorted_indices.data(),
+                s.outer, s.n, s.inner);
+    });
+    // gather and scatter along the middle dimension with an index of k < n per line
+    int64_t k = s.n / 2 + 1;
+    const int64_t index_shape[] = {s.outer, k, s.inner}, strides[] = {s.n * s.inner, s.inner, 1};
+    std::vector<int64_t> index(s.outer * k * s.inner);
+    for (size_t i = 0; i < index.size(); ++i) index[i] = int64_t(rng() % uint32_t(s.n));
+    // integers: 0 and 1, so that products stay small
+    std::vector<T> src = as<T>(random_values(int64_t(index.size()), floating ? -3.0f : 0.0f, floating ? 3.0f : 1.99f));
+    expect_parity<T>(s.name("gather_along") + type, int64_t(index.size()), kExact, [&](bool gpu, T* y) {
+      FG_EITHER(gpu, gather_along, y, x.data(), index.data(), index_shape, strides, s.n, 3, 1);
+    });
+    for (fg::ScatterReduce op : {fg::ScatterReduce::Assign, fg::ScatterReduce::Add, fg::ScatterReduce::Multiply,
+                             fg::ScatterReduce::Amax, fg::ScatterReduce::Amin})
+      expect_parity<T>(s.name("scatter_along ") + std::to_string(int(op)) + type, size, kExact,
+                       [&](bool gpu, T* y) {
+                         std::copy(x.begin(), x.end(), y);
+                         FG_EITHER(gpu, scatter_along, y, src.data(), index.data(), index_shape,
+                                   strides, s.n, 3, 1, op);
+                       });
+  }
+}
+
 template <typename T>
 void check_lines_and_losses() {
   const std::string type = std::string(" ") + type_name<T>();
@@ -1124,6 +1229,10 @@ int main() {
   check_ctc<double>();
   check_lines_and_losses<float>();
   check_lines_and_losses<double>();
+  check_sequential_lines<float>();
+  check_sequential_lines<double>();
+  check_sequential_lines<int64_t>();
+  check_sequential_lines<uint8_t>();
   check_integers<int64_t>();
   check_integers<int32_t>();
   check_integers<int16_t>();

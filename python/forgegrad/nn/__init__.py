@@ -14,6 +14,9 @@ from .loss import (MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithL
                    PairwiseDistance, CosineEmbeddingLoss, MarginRankingLoss, TripletMarginLoss,
                    SoftMarginLoss, MultiMarginLoss, CTCLoss)
 from .flatten import Flatten, Identity
+from .padding import (ZeroPad1d, ZeroPad2d, ConstantPad1d, ConstantPad2d, ConstantPad3d,
+                      ReflectionPad1d, ReflectionPad2d, ReplicationPad1d, ReplicationPad2d,
+                      CircularPad1d, CircularPad2d)
 
 __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU", "LeakyReLU",
            "GELU", "Tanh", "Sigmoid", "SiLU", "Softmax", "LogSoftmax", "Dropout", "Flatten",
@@ -23,4 +26,7 @@ __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU
            "MarginRankingLoss", "TripletMarginLoss", "SoftMarginLoss", "MultiMarginLoss", "CTCLoss",
            "Softmin", "Softplus", "ELU", "SELU", "CELU", "Mish", "Hardtanh", "ReLU6",
            "Hardsigmoid", "Hardswish", "LogSigmoid", "Softsign", "Tanhshrink", "Threshold",
-           "Softshrink", "Hardshrink", "GLU", "PReLU"]
+           "Softshrink", "Hardshrink", "GLU", "PReLU",
+           "ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d",
+           "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d",
+           "CircularPad1d", "CircularPad2d"]

@@ -4,6 +4,8 @@ the few written here."""
 from .. import _ops
 from . import _losses
 from ._losses import *  # noqa: F401,F403 (listed in _losses.__all__)
+from ._padding import pad
+from .._index_ops import one_hot
 
 globals().update(_ops.exports("functional"))
 
@@ -13,4 +15,4 @@ def softmin(input, dim=-1, *, dtype=None):
     return softmax(-input, dim, dtype=dtype)  # noqa: F821 (an op-table export)
 
 
-__all__ = list(_ops.exports("functional")) + _losses.__all__ + ["softmin"]
+__all__ = list(_ops.exports("functional")) + _losses.__all__ + ["softmin", "pad", "one_hot"]

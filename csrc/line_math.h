@@ -258,6 +258,12 @@ struct TopkLine {
   FG_HOST_DEVICE bool ranks_before(T a, int64_t ia, T b, int64_t ib) const {
     return sorts_before(a, b, largest) || (!sorts_before(b, a, largest) && ia < ib);
   }
+  FG_HOST_DEVICE void swap_slots(T* v, int64_t* idx, int64_t a, int64_t b) const {
+    T tv = v[a * stride];
+    int64_t ti = idx[a * stride];
+    v[a * stride] = v[b * stride], idx[a * stride] = idx[b * stride];
+    v[b * stride] = tv, idx[b * stride] = ti;
+  }
   // the heap's element at slot i moves down below slots [0, size) until both children rank
   // before it
   FG_HOST_DEVICE void sift_down(T* v, int64_t* idx, int64_t i, int64_t size) const {
@@ -268,10 +274,7 @@ struct TopkLine {
       if (right < size && ranks_before(v[worst * stride], idx[worst * stride], v[right * stride], idx[right * stride]))
         worst = right;
       if (worst == i) return;
-      T tv = v[i * stride];
-      int64_t ti = idx[i * stride];
-      v[i * stride] = v[worst * stride], idx[i * stride] = idx[worst * stride];
-      v[worst * stride] = tv, idx[worst * stride] = ti;
+      swap_slots(v, idx, i, worst);
       i = worst;
     }
   }
@@ -294,10 +297,7 @@ struct TopkLine {
       sift_down(v, idx, 0, k);
     }
     for (int64_t size = k - 1; size > 0; --size) {  // the worst to the back, k - 1 times
-      T tv = v[0];
-      int64_t ti = idx[0];
-      v[0] = v[size * stride], idx[0] = idx[size * stride];
-      v[size * stride] = tv, idx[size * stride] = ti;
+      swap_slots(v, idx, 0, size);
       sift_down(v, idx, 0, size);
     }
   }

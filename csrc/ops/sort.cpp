@@ -59,13 +59,19 @@ std::pair<Tensor, Tensor> sort(const Tensor& x_any, int64_t dim, bool descending
   });
 }
 
-// the size of x along d, checked to be at least `low` - 1 + k's position: k in [low, n]
-static int64_t check_rank(const Tensor& x, int64_t d, int64_t k, int64_t low, const char* op) {
+// k must lie in [low, n], n the size of x along d (1 for a 0-d x)
+static void check_rank(const Tensor& x, int64_t d, int64_t k, int64_t low, const char* op) {
   int64_t n = x.dim() ? x.shape()[d] : 1;
   FG_CHECK(k >= low && k <= n, IndexError,
            "[" << op << "] expected k in [" << low << ", " << n << "] (the size of dimension "
                << d << " of shape " << x.shape() << "), got k=" << k);
-  return n;
+}
+
+// a value to pick needs a line of at least one element along d
+static void check_line_not_empty(const Tensor& x, int64_t d, int64_t dim, const char* op) {
+  FG_CHECK(x.dim() == 0 || x.shape()[d] > 0, IndexError,
+           "[" << op << "] expected a dimension of non-zero size, got dimension " << dim
+               << " of shape " << x.shape());
 }
 
 std::pair<Tensor, Tensor> topk(const Tensor& x_any, int64_t k, int64_t dim, bool largest) {
@@ -119,15 +125,15 @@ std::pair<Tensor, Tensor> kthvalue(const Tensor& x, int64_t k, int64_t dim, bool
 std::pair<Tensor, Tensor> median(const Tensor& x, int64_t dim, bool keepdim, bool ignore_nan) {
   const char* op = ignore_nan ? "nanmedian" : "median";
   int64_t d = wrap_dim(dim, x.dim(), op);
+  check_line_not_empty(x, d, dim, op);
   int64_t n = x.dim() ? x.shape()[d] : 1;
-  FG_CHECK(n > 0, IndexError,
-           "[" << op << "] expected a dimension of non-zero size, got dimension " << dim
-               << " of shape " << x.shape());
   Tensor position = position_tensor(x, d, (n - 1) / 2);
   if (is_floating(x.dtype()) && x.dim() > 0) {  // NaNs sort last
     NoGradGuard no_grad;
     Tensor nans = sum(isnan(x), {d}, true);
-    auto number = [&](int64_t v) { return scalar_tensor(static_cast<double>(v), DType::Int64, x.device()); };
+    auto number = [&](int64_t v) {
+      return scalar_tensor(static_cast<double>(v), DType::Int64, x.device());
+    };
     Tensor n_left = sub(number(n), nans);
     position = ignore_nan  // the lower median of the others (the first NaN if all are)
                    ? floor_divide(maximum(sub(n_left, number(1)), number(0)), number(2))
@@ -144,9 +150,7 @@ Tensor median(const Tensor& x, bool ignore_nan) {
 
 std::pair<Tensor, Tensor> mode(const Tensor& x_any, int64_t dim, bool keepdim) {
   int64_t d = wrap_dim(dim, x_any.dim(), "mode");
-  FG_CHECK(x_any.dim() == 0 || x_any.shape()[d] > 0, IndexError,
-           "[mode] expected a dimension of non-zero size, got dimension " << dim << " of shape "
-                                                                           << x_any.shape());
+  check_line_not_empty(x_any, d, dim, "mode");
   auto [values, indices] = as_line(x_any, [&](const Tensor& x_line) {
     return selecting_in_wider_type(x_line, [&](const Tensor& x) {
       auto [sorted, sorted_indices] = sorted_lines(x, d, false, "mode");

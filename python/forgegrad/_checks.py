@@ -2,8 +2,7 @@
 never a number or a size to forgegrad; numpy scalars count as what they hold."""
 import numbers
 
-from . import _C
-from . import _errors
+from . import _C, _errors
 
 
 def is_real(value):

@@ -10,8 +10,7 @@ are those both keep, K the letters they contract, rows and cols the ones each al
 """
 import math
 
-from . import _C
-from . import _errors
+from . import _C, _errors
 
 _ELLIPSIS_BASE = 0x2460  # stand-in characters for the dimensions "..." covers
 

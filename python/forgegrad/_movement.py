@@ -3,8 +3,7 @@ so their gradients come from those: flip, fliplr, flipud, roll, repeat, tile, tr
 hstack, vstack, atleast_1d, atleast_2d, meshgrid, cartesian_prod."""
 import builtins
 
-from . import _C
-from . import _errors
+from . import _C, _errors
 
 
 def _dims(dims, ndim, op):
@@ -140,11 +139,13 @@ def meshgrid(*tensors, indexing="ij"):
         if not isinstance(t, _C.Tensor):
             raise _errors.TypeError(f"[meshgrid] expected Tensors, got {type(t).__name__}")
         if t.ndim > 1:
-            raise _errors.ValueError(f"[meshgrid] expected 0-d or 1-d tensors, got shape {tuple(t.shape)}")
+            raise _errors.ValueError(
+                f"[meshgrid] expected 0-d or 1-d tensors, got shape {tuple(t.shape)}")
         if t.dtype != tensors[0].dtype or t.device != tensors[0].device:
-            raise _errors.TypeError(f"[meshgrid] expected tensors of one dtype and device, got "
-                            f"{tensors[0].dtype} on {tensors[0].device} and {t.dtype} on "
-                            f"{t.device}")
+            raise _errors.TypeError(
+                f"[meshgrid] expected tensors of one dtype and device, got "
+                f"{tensors[0].dtype} on {tensors[0].device} and {t.dtype} on "
+                f"{t.device}")
     swap = indexing == "xy" and len(tensors) > 1
     ordered = (tensors[1], tensors[0]) + tuple(tensors[2:]) if swap else tuple(tensors)
     shape = [t.numel() for t in ordered]

@@ -3,10 +3,9 @@ in-place fills uniform_, normal_, exponential_, bernoulli_, geometric_, random_.
 ``generator=`` (a forgegrad.Generator; None: the global stream). The fills are uniform or
 normal draws transformed by the op table's ops; multinomial, poisson and the integer draws
 run on the host (csrc/ops/sampling.cpp). Draws have no gradient, as in PyTorch."""
-from . import _errors
 import numpy as np
 
-from . import _C
+from . import _C, _errors
 from ._checks import is_int, is_real
 from .autograd import no_grad
 from .creation import _TO_NUMPY, _check_tensor, _integer_range, random_draws
@@ -25,8 +24,9 @@ def _host_values(x):
 def _check_probabilities(p, op):
     values = _host_values(p)
     if not ((values >= 0.0) & (values <= 1.0)).all():  # NaN fails too
-        raise _errors.ValueError(f"[{op}] expected probabilities in [0, 1], got values from "
-                         f"{values.min()} to {values.max()}")
+        raise _errors.ValueError(
+            f"[{op}] expected probabilities in [0, 1], got values from "
+            f"{values.min()} to {values.max()}")
 
 
 def _check_std(std, op):
@@ -56,7 +56,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     proportional to the row's nonnegative weights; without replacement each category once."""
     _check_tensor(input, "multinomial")
     if not is_int(num_samples):
-        raise _errors.TypeError(f"[multinomial] expected num_samples to be an int, got {num_samples!r}")
+        raise _errors.TypeError(
+            f"[multinomial] expected num_samples to be an int, got {num_samples!r}")
     return _C._multinomial(input.detach(), int(num_samples), bool(replacement),
                            stream_for(generator, input.device, "multinomial"))
 
@@ -93,21 +94,24 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
             _check_real(value, name, "normal")
     if tensors and (size is not None or dtype is not None or device is not None
                     or requires_grad):
-        raise _errors.TypeError("[normal] size, dtype, device and requires_grad go with a number "
-                        "mean and std, not with Tensors")
+        raise _errors.TypeError(
+            "[normal] size, dtype, device and requires_grad go with a number "
+            "mean and std, not with Tensors")
     if not tensors and size is None:
         raise _errors.TypeError("[normal] with a number mean and std, expected size")
     _check_std(std, "normal")
     if tensors:
         if len(tensors) == 2 and mean.device != std.device:
-            raise _errors.ValueError(f"[normal] expected mean and std on one device, got {mean.device} "
-                             f"and {std.device}")
+            raise _errors.ValueError(
+                f"[normal] expected mean and std on one device, got {mean.device} "
+                f"and {std.device}")
         shapes = [tuple(t.shape) for t in tensors]
         try:
             size = np.broadcast_shapes(*shapes)
         except ValueError:
-            raise _errors.ValueError(f"[normal] mean and std of shapes {shapes[0]} and {shapes[-1]} do "
-                             "not broadcast") from None
+            raise _errors.ValueError(
+                f"[normal] mean and std of shapes {shapes[0]} and {shapes[-1]} do "
+                "not broadcast") from None
         dtype, device = _C.result_type(mean, std), tensors[0].device
     elif is_int(size):
         size = (size,)
@@ -154,8 +158,9 @@ def bernoulli_(self, p=0.5, *, generator=None):
     _check_probabilities(p, "bernoulli_")
     hits = _uniform(self, generator, "bernoulli_") < p
     if hits.shape != self.shape:
-        raise _errors.ValueError(f"[bernoulli_] expected p to broadcast to shape {self.shape}, got "
-                         f"shape {p.shape}")
+        raise _errors.ValueError(
+            f"[bernoulli_] expected p to broadcast to shape {self.shape}, got "
+            f"shape {p.shape}")
     return hits.to(self.dtype)
 
 

@@ -6,8 +6,7 @@ import operator
 
 import numpy as np
 
-from . import _errors
-from . import _C, _index_ops, _movement, _sampling, _unique, creation
+from . import _C, _errors, _index_ops, _movement, _sampling, _unique, creation
 
 Tensor = _C.Tensor
 

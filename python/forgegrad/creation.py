@@ -1,11 +1,10 @@
 """Creation functions: ``tensor``, ``zeros``, ``randn`` and the rest, as in PyTorch."""
-from . import _errors
 import builtins
 import functools
 
 import numpy as np
 
-from . import _C
+from . import _C, _errors
 from ._checks import is_int, is_real
 from .random import stream_for
 
@@ -31,8 +30,9 @@ def _check_fits(array, dtype, op):
         limits = np.iinfo(dtype)
         low, high = array.min(), array.max()
         if low < limits.min or high > limits.max:
-            raise _errors.ValueError(f"[{op}] values from {low} to {high} do not fit "
-                             f"{np.dtype(dtype).name} ([{limits.min}, {limits.max}])")
+            raise _errors.ValueError(
+                f"[{op}] values from {low} to {high} do not fit "
+                f"{np.dtype(dtype).name} ([{limits.min}, {limits.max}])")
 
 
 def _check_int64(value, op):
@@ -94,7 +94,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     try:
         array = np.asarray(data)
     except ValueError as e:  # ragged nesting, say
-        raise _errors.ValueError(f"[tensor] expected a rectangular nesting of numbers: {e}") from None
+        raise _errors.ValueError(
+            f"[tensor] expected a rectangular nesting of numbers: {e}") from None
     if array.dtype.kind not in "fiub":
         raise _errors.TypeError(f"[tensor] expected numbers, got data of numpy dtype {array.dtype}")
     if dtype is not None:
@@ -144,8 +145,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         start, end = 0, start
     for v in (start, end, step):
         if isinstance(v, (builtins.bool, np.bool_)) or not hasattr(v, "__float__"):
-            raise _errors.TypeError(f"[arange] expected real numbers for start, end and step, got "
-                            f"{v!r} ({type(v).__name__})")
+            raise _errors.TypeError(
+                f"[arange] expected real numbers for start, end and step, got "
+                f"{v!r} ({type(v).__name__})")
     integral = all(is_int(v) for v in (start, end, step))
     if dtype is None:
         dtype = _C.dtype.int64 if integral else _C.dtype.float32
@@ -201,8 +203,9 @@ def _real_bound(value, name, op):
     float."""
     if isinstance(value, _C.Tensor):
         if value.numel() != 1:
-            raise _errors.ValueError(f"[{op}] expected {name} to be a number or a one-element tensor, "
-                             f"got shape {value.shape}")
+            raise _errors.ValueError(
+                f"[{op}] expected {name} to be a number or a one-element tensor, "
+                f"got shape {value.shape}")
         return float(value.item())
     if not is_real(value):
         raise _errors.TypeError(f"[{op}] expected {name} to be a real number, got {value!r}")
@@ -306,8 +309,9 @@ def _integer_range(low, high, dtype, op):
         limits = np.iinfo(_TO_NUMPY[dtype]) if dtype != _C.dtype.bool else None
         lowest, highest = (limits.min, limits.max) if limits else (0, 1)
         if low < lowest or high - 1 > highest:
-            raise _errors.ValueError(f"[{op}] expected a range within [{lowest}, {highest}] for "
-                             f"{dtype}, got [{low}, {high})")
+            raise _errors.ValueError(
+                f"[{op}] expected a range within [{lowest}, {highest}] for "
+                f"{dtype}, got [{low}, {high})")
     return int(low), int(high)
 
 
@@ -331,8 +335,9 @@ def randint(*args, low=None, high=None, size=None, generator=None, dtype=None, d
     if low is None:
         low = given.pop() if given else 0
     if given or size is None or high is None:
-        raise _errors.TypeError("[randint] expected (high, size) or (low, high, size), got "
-                        f"{len(args)} positional arguments")
+        raise _errors.TypeError(
+            "[randint] expected (high, size) or (low, high, size), got "
+            f"{len(args)} positional arguments")
     return _random_integers(low, high, size, generator, dtype, device, requires_grad, "randint")
 
 

@@ -5,8 +5,7 @@ Memory figures are the caching allocator's: ``memory_allocated`` counts the byte
 tensors hold (rounded to the allocator's size classes), ``memory_reserved`` adds the blocks
 kept for reuse, which ``empty_cache`` hands back to the driver.
 """
-from . import _C
-from . import _errors
+from . import _C, _errors
 
 
 def is_available():

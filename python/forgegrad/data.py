@@ -14,8 +14,7 @@ import math
 
 import numpy as np
 
-from . import _C
-from . import _errors
+from . import _C, _errors
 from .creation import _check_fits, rand, tensor
 from ._checks import as_device, is_int
 

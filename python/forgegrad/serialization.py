@@ -28,8 +28,7 @@ import numpy as np
 import safetensors.numpy
 from safetensors import safe_open
 
-from . import _C
-from . import _errors
+from . import _C, _errors
 from ._C import Tensor
 from .creation import tensor
 

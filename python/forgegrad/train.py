@@ -13,8 +13,7 @@ import time
 
 import numpy as np
 
-from . import _C
-from . import _errors
+from . import _C, _errors
 from .autograd import no_grad
 from .data import DataLoader, Dataset, TensorDataset
 from .nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
@@ -658,10 +657,11 @@ def predict(model, data, batch_size=256):
             inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
             output = model(inputs if device is None else _moved(inputs, device))
             if not isinstance(output, _C.Tensor) or output.ndim == 0:
-                raise _errors.ValueError("[predict] expected the model to return a Tensor with one "
-                                         "row per input, got "
-                                         + (f"shape {tuple(output.shape)}"
-                                    if isinstance(output, _C.Tensor) else type(output).__name__))
+                raise _errors.ValueError(
+                    "[predict] expected the model to return a Tensor with one "
+                    "row per input, got "
+                    + (f"shape {tuple(output.shape)}"
+                       if isinstance(output, _C.Tensor) else type(output).__name__))
             outputs.append(output.cpu().numpy())
     if not outputs:
         raise _errors.ValueError("[predict] got no inputs")

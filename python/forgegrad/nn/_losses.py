@@ -7,8 +7,7 @@ import math
 
 import numpy as np
 
-from .. import _C
-from .. import _errors
+from .. import _C, _errors
 from .._checks import is_int, is_real
 from ..creation import arange, ones_like
 

@@ -1,11 +1,10 @@
 """Activation layers, each a Module over its function in ``nn.functional``."""
 import inspect
 
-from .. import _errors
 from . import functional as F
 from .module import Module, Parameter
 from .._checks import is_int, is_real
-from .. import creation
+from .. import _errors, creation
 
 
 class ReLU(Module):

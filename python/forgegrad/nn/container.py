@@ -2,8 +2,7 @@
 import collections
 import operator
 
-from .. import _C
-from .. import _errors
+from .. import _C, _errors
 from .activation import ReLU
 from .linear import Linear
 from .module import Module

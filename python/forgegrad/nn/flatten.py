@@ -1,7 +1,6 @@
 """Shape layers: ``Flatten`` and ``Identity``."""
 
-from .. import _C
-from .. import _errors
+from .. import _C, _errors
 from .module import Module
 from .._checks import is_int
 

@@ -3,8 +3,7 @@
 import math
 import warnings
 
-from .. import _errors
-from .. import _C, creation
+from .. import _C, _errors, creation
 from ..autograd import no_grad
 from .._checks import is_real
 

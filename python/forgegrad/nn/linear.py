@@ -1,8 +1,7 @@
 """``Linear``: y = x W^T + b with W (out_features, in_features), as torch.nn.Linear."""
 import math
 
-from .. import _errors
-from .. import _C, creation
+from .. import _C, _errors, creation
 from . import init
 from .module import Module, Parameter
 from .._checks import is_int

@@ -2,8 +2,7 @@
 parameter and buffer trees, train/eval, state dicts, a printable tree)."""
 import collections
 
-from .. import _C
-from .. import _errors
+from .. import _C, _errors
 from ..autograd import no_grad
 from .._checks import as_device
 

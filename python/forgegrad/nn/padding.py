@@ -14,8 +14,9 @@ class _Pad(Module):
             padding = (padding,) * (2 * self.dims)
         padding = tuple(padding)
         if len(padding) != 2 * self.dims:
-            raise _errors.ValueError(f"[{type(self).__name__}] expected an int or {2 * self.dims} "
-                             f"padding sizes, got {padding}")
+            raise _errors.ValueError(
+                f"[{type(self).__name__}] expected an int or {2 * self.dims} "
+                f"padding sizes, got {padding}")
         self.padding, self.value = padding, value
 
     def forward(self, input):

@@ -1,8 +1,7 @@
 """Gradient utilities: ``clip_grad_norm_``."""
 import math
 
-from .. import _C
-from .. import _errors
+from .. import _C, _errors
 from ..autograd import no_grad
 from .._checks import is_real
 

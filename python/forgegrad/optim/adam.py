@@ -1,7 +1,6 @@
 """Adam and its variants AdamW, Adamax, NAdam and RAdam, as ``torch.optim``'s (their
 documented formulas, one fused kernel call per group)."""
-from .. import _C
-from .. import _errors
+from .. import _C, _errors
 from .._checks import is_real
 from .optimizer import Optimizer, check_hyperparameters
 

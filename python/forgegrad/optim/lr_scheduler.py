@@ -309,10 +309,10 @@ class LRScheduler:
         unknown = sorted(map(repr, set(state_dict) - expected))
         missing = sorted(expected - set(state_dict))
         if unknown or missing:
-            raise _errors.ValueError(f"[{name}] the state dict is not a {type(self).__name__}'s: "
-                                     + "; ".join(([f"unknown keys {', '.join(unknown)}"] if unknown
-                                          else []) + ([f"missing keys {missing}"] if missing
-                                                      else [])))
+            raise _errors.ValueError(
+                f"[{name}] the state dict is not a {type(self).__name__}'s: "
+                + "; ".join(([f"unknown keys {', '.join(unknown)}"] if unknown else [])
+                            + ([f"missing keys {missing}"] if missing else [])))
         checks = self._state_checks()
         return {key: checks[key](name, key, value) if key in checks else copy.deepcopy(value)
                 for key, value in state_dict.items()}

@@ -7,8 +7,7 @@ import copy
 import math
 import numbers
 
-from .. import _C
-from .. import _errors
+from .. import _C, _errors
 from .. import creation
 from ..autograd import enable_grad, no_grad
 from ..nn.module import Module

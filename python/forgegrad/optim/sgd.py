@@ -1,7 +1,6 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay, as
 ``torch.optim.SGD`` (its documented formula, one fused kernel call per group)."""
-from .. import _C
-from .. import _errors
+from .. import _C, _errors
 from .optimizer import Optimizer, check_flag, check_number
 
 

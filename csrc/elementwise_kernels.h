@@ -38,6 +38,16 @@ void unary_math(UnaryMath op, T* y, const T* x, int64_t n) {
 #undef FG_UNARY_MATH_CASE
   }
 }
+template <typename T>
+void polygamma_forward(T* y, const T* x, int64_t order, int64_t n) {
+  T signed_factorial = T(order % 2 ? 1 : -1);  // (-1)^(order+1) order!
+  for (int64_t k = 2; k <= order; ++k) signed_factorial *= T(k);
+  map_elements("polygamma_forward", math::Polygamma<T>{order, signed_factorial}, y, n, x);
+}
+template <typename T>
+void nan_to_num_forward(T* y, const T* x, double nan, double posinf, double neginf, int64_t n) {
+  map_elements("nan_to_num_forward", math::NanToNum<T>{T(nan), T(posinf), T(neginf)}, y, n, x);
+}
 // dy, x (n) -> dx (n)
 template <typename T>
 void abs_backward(T* dx, const T* dy, const T* x, int64_t n) {

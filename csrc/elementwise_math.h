@@ -171,12 +171,108 @@ FG_LIBM_OF(sin) FG_LIBM_OF(cos) FG_LIBM_OF(tan) FG_LIBM_OF(asin) FG_LIBM_OF(acos
 FG_LIBM_OF(atan) FG_LIBM_OF(sinh) FG_LIBM_OF(cosh) FG_LIBM_OF(asinh) FG_LIBM_OF(acosh)
 FG_LIBM_OF(atanh) FG_LIBM_OF(exp2) FG_LIBM_OF(expm1) FG_LIBM_OF(log2) FG_LIBM_OF(log10)
 FG_LIBM_OF(floor) FG_LIBM_OF(ceil) FG_LIBM_OF(trunc) FG_LIBM_OF(erf) FG_LIBM_OF(erfc)
+FG_LIBM_OF(lgamma)
 #undef FG_LIBM_OF
 #define FG_LIBM2_OF(name)                                                                 \
   FG_HOST_DEVICE inline float name##_value(float a, float b) { return name##f(a, b); }   \
   FG_HOST_DEVICE inline double name##_value(double a, double b) { return name(a, b); }
 FG_LIBM2_OF(fmod) FG_LIBM2_OF(copysign) FG_LIBM2_OF(pow) FG_LIBM2_OF(atan2) FG_LIBM2_OF(hypot)
 #undef FG_LIBM2_OF
+
+// ---- the gamma family and erfinv: series and expansions of our own, so that both devices
+// compute the same values (float64 within ~1e-13 relative away from poles and zeros) ----
+template <typename T>
+inline constexpr T kPi = T(3.14159265358979323846);
+
+// digamma (psi), lgamma's derivative: negative x reflected (psi(x) = psi(1 - x) -
+// pi / tan(pi x)), then shifted up to 10 by psi(x) = psi(x + 1) - 1/x, where the asymptotic
+// series log x - 1/(2x) - sum B_2k / (2k x^2k) is exact to double precision. As PyTorch:
+// psi(+-0) = -+inf, NaN at the negative integers and -inf.
+template <typename T>
+FG_HOST_DEVICE T digamma_value(T x) {
+  if (x == T(0)) return copysign_value(T(INFINITY), -x);
+  T result = 0;
+  if (x < T(0)) {
+    if (x == floor_value(x)) return T(NAN);
+    // tan(pi x) from x's fraction: pi * x itself loses digits once |x| > 1
+    result = -kPi<T> / tan_value(kPi<T> * (x - trunc_value(x)));
+    x = T(1) - x;
+  }
+  for (; x < T(10); x += T(1)) result -= T(1) / x;
+  T z = T(1) / (x * x);
+  T series = z * (T(1. / 12) + z * (T(-1. / 120) + z * (T(1. / 252) + z * (T(-1. / 240) +
+             z * (T(1. / 132) + z * (T(-691. / 32760) + z * T(1. / 12)))))));
+  return result + log_of(x) - T(0.5) / x - series;
+}
+
+// Hurwitz zeta(s, q) = sum over k >= 0 of (q + k)^-s for q > 0 and a whole s >= 2: the first
+// terms summed until q passes 10 + s, then the Euler-Maclaurin tail, whose terms B_2j / (2j)!
+// s (s+1) ... (s+2j-2) q^(1-s-2j) shrink at least 30-fold each there.
+template <typename T>
+FG_HOST_DEVICE T hurwitz_zeta_of_positive(T s, T q) {
+  constexpr double kBernoulliOverFactorial[] = {  // B_2j / (2j)!, j = 1 .. 12
+      8.333333333333333e-02,  -1.388888888888889e-03, 3.306878306878307e-05,
+      -8.267195767195768e-07, 2.08767569878681e-08,   -5.284190138687493e-10,
+      1.3382536530684679e-11, -3.3896802963225827e-13, 8.586062056277845e-15,
+      -2.174868698558062e-16, 5.5090028283602295e-18, -1.3954464685812522e-19};
+  T sum = 0;
+  for (; q < T(10) + s; q += T(1)) sum += pow_value(q, -s);
+  T power = pow_value(q, -s);  // q^-s
+  sum += q * power / (s - T(1)) + T(0.5) * power;
+  T rising = s, tail_power = power / q;  // s (s+1) ... (s+2j-2) and q^(1-s-2j)
+  for (int j = 0; j < 12; ++j) {
+    sum += T(kBernoulliOverFactorial[j]) * rising * tail_power;
+    rising *= (s + T(2 * j + 1)) * (s + T(2 * j + 2));
+    tail_power /= q * q;
+  }
+  return sum;
+}
+// Any q: a whole q <= 0 (and -inf) is a pole, +inf. For other negative q, with f its fraction,
+// the terms below 0 are (-1)^s (1 - f + j)^-s for j = 0 .. -floor(q) - 1, a difference of
+// two zetas of positive arguments, so no sum runs over |q| terms.
+template <typename T>
+FG_HOST_DEVICE T hurwitz_zeta(int64_t s, T q) {
+  if (!(q <= T(0))) return hurwitz_zeta_of_positive(T(s), q);  // NaN too
+  T whole = floor_value(q);
+  if (q == whole) return T(INFINITY);
+  T fraction = q - whole, sign = s % 2 ? T(-1) : T(1);
+  return hurwitz_zeta_of_positive(T(s), fraction) +
+         sign * (hurwitz_zeta_of_positive(T(s), T(1) - fraction) -
+                 hurwitz_zeta_of_positive(T(s), T(1) - q));
+}
+
+// The n-th derivative of digamma: digamma itself for n = 0, else (-1)^(n+1) n! zeta(n+1, x).
+template <typename T>
+struct Polygamma {
+  int64_t order;
+  T signed_factorial;  // (-1)^(n+1) n!
+  FG_HOST_DEVICE T operator()(T x) const {
+    if (order == 0) return digamma_value(x);
+    if (x == T(INFINITY)) return T(0);
+    return signed_factorial * hurwitz_zeta(order + 1, x);
+  }
+};
+
+// erfinv: Winitzki's closed form (2e-3 relative) refined by two Halley steps on erf(y) = |x|
+// (through erfc past 0.5, where 1 - |x| is exact and erf(y) - |x| would cancel). As PyTorch:
+// +-1 give +-inf, |x| > 1 NaN.
+template <typename T>
+FG_HOST_DEVICE T erfinv_value(T x) {
+  T a = abs_of(x);
+  if (a >= T(1)) return a == T(1) ? copysign_value(T(INFINITY), x) : T(NAN);
+  constexpr double kWinitzki = 0.147;
+  T log_term = log_of((T(1) - a) * (T(1) + a));  // log(1 - x^2), exact near |x| = 1
+  T c = T(2 / (3.14159265358979323846 * kWinitzki)) + T(0.5) * log_term;
+  T inner = sqrt_of(c * c - log_term / T(kWinitzki)) - c;  // may round below 0 near x = 0
+  T y = inner > T(0) ? sqrt_of(inner) : T(0);
+  for (int step = 0; step < 2; ++step) {
+    T residual = a <= T(0.5) ? erf_value(y) - a : (T(1) - a) - erfc_value(y);
+    T ratio = residual / (T(1.1283791670955126) * exp_of(-y * y));  // over erf'(y)
+    y -= ratio / (T(1) + y * ratio);
+  }
+  return copysign_value(y, x);
+}
+
 #define FG_UNARY_MATH_FUNCTOR(Name, name)                                  \
   template <typename T>                                                    \
   struct Name {                                                            \
@@ -390,6 +486,16 @@ struct Clamp {
   FG_HOST_DEVICE T operator()(T x) const {
     T at_least_lo = x < lo ? lo : x;
     return at_least_lo > hi ? hi : at_least_lo;
+  }
+};
+// NaN, +inf and -inf replaced by the given values (converted to T)
+template <typename T>
+struct NanToNum {
+  T nan, posinf, neginf;
+  FG_HOST_DEVICE T operator()(T x) const {
+    if (x != x) return nan;
+    if (x == T(INFINITY)) return posinf;
+    return x == -T(INFINITY) ? neginf : x;
   }
 };
 // The gradient passes where lo <= x <= hi (nowhere when lo > hi), as in PyTorch.

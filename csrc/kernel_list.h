@@ -66,6 +66,12 @@ template <typename T>
 void clamp_backward(T* dx, const T* dy, const T* x, double lo, double hi, int64_t n);
 template <typename T>
 void add_inplace(T* y, const T* x, int64_t n);  // y += x
+// the order-th derivative of digamma (order 0: digamma itself); float and double
+template <typename T>
+void polygamma_forward(T* y, const T* x, int64_t order, int64_t n);
+// NaN, +inf, -inf -> nan, posinf, neginf (as T); float and double
+template <typename T>
+void nan_to_num_forward(T* y, const T* x, double nan, double posinf, double neginf, int64_t n);
 
 // ---- casts and fills (csrc/cpu/cast.cpp, csrc/cuda/cast.cu) ---------------------------------
 // x (n) of any of the 10 dtypes -> y (n) of any; value rules in cast_math.h (NaN -> 0 and

@@ -159,7 +159,9 @@ FG_HOST_DEVICE inline void nll_loss_row(T* losses, T* row_weights, const T* log_
   template void abs_backward<T>(T*, const T*, const T*, int64_t);                          \
   template void pow_backward<T>(T*, const T*, const T*, double, int64_t);                  \
   template void clamp_backward<T>(T*, const T*, const T*, double, double, int64_t);        \
-  template void add_inplace<T>(T*, const T*, int64_t);
+  template void add_inplace<T>(T*, const T*, int64_t);                                     \
+  template void polygamma_forward<T>(T*, const T*, int64_t, int64_t);                      \
+  template void nan_to_num_forward<T>(T*, const T*, double, double, double, int64_t);
 #define FG_INSTANTIATE_UNARY()                               \
   FG_ARITHMETIC_TYPES(FG_INSTANTIATE_ARITHMETIC_UNARY_FOR)       \
   FG_FLOATING_TYPES(FG_INSTANTIATE_UNARY_FOR)

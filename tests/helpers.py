@@ -402,3 +402,82 @@ def np_ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, redu
     if reduction == "mean":
         return np.mean(losses / np.maximum(np.asarray(target_lengths, dtype=np.float64), 1.0))
     return np_reduce(losses, reduction)
+
+
+# ------------------------------------------------------- special functions, float64
+def _even_bernoulli(count):
+    """B_2, B_4, ..., B_2count, exact (the Akiyama-Tanigawa recurrence)."""
+    from fractions import Fraction
+    numbers = []
+    for m in range(2 * count + 1):
+        row = [Fraction(1, k + 1) for k in range(m + 1)]
+        for j in range(m, 0, -1):
+            for k in range(j):
+                row[k] = (k + 1) * (row[k] - row[k + 1])
+        if m >= 2 and m % 2 == 0:
+            numbers.append(row[0])
+    return numbers
+
+
+_BERNOULLI = _even_bernoulli(10)
+
+
+def _polygamma_scalar(n, x):
+    # psi^(n)(x) = psi^(n)(x + 1) - (-1)^n n! / x^(n+1) up to x >= 40 (negative x too: no
+    # reflection), then the asymptotic series, far past double precision there
+    if x <= 0 and x == math.floor(x):
+        return math.nan if n == 0 and x < 0 else math.copysign(math.inf, (-1) ** (n + 1))
+    shift = []
+    while x < 40:
+        shift.append(-1 / x if n == 0 else -(-1) ** n * math.factorial(n) / x ** (n + 1))
+        x += 1
+    if n == 0:
+        series = [math.log(x), -0.5 / x] + [-float(b) / (2 * k * x ** (2 * k))
+                                             for k, b in enumerate(_BERNOULLI, 1)]
+    else:
+        sign = (-1) ** (n + 1)
+        series = [sign * math.factorial(n - 1) / x ** n,
+                  sign * math.factorial(n) / (2 * x ** (n + 1))]
+        series += [sign * float(b) * math.factorial(2 * k + n - 1) / math.factorial(2 * k)
+                   / x ** (2 * k + n) for k, b in enumerate(_BERNOULLI, 1)]
+    return math.fsum(shift + series)
+
+
+def np_polygamma(n, x):
+    """digamma's n-th derivative (n = 0: digamma), elementwise in float64."""
+    return np.vectorize(lambda v: _polygamma_scalar(n, float(v)), otypes=[np.float64])(x)
+
+
+def np_digamma(x):
+    return np_polygamma(0, x)
+
+
+def _erfinv_scalar(x):
+    # bisection on erf (on erfc past 0.5, where 1 - |x| is exact): 200 halvings of [0, 27],
+    # then Newton steps, which tiny |x| (below the halvings' resolution) needs
+    a = abs(x)
+    if a >= 1 or math.isnan(a):
+        return math.copysign(math.inf, x) if a == 1 else math.nan
+    excess = (lambda y: math.erf(y) - a) if a <= 0.5 else (lambda y: (1 - a) - math.erfc(y))
+    low, high = 0.0, 27.0
+    for _ in range(200):
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if excess(mid) < 0 else (low, mid)
+    y = 0.5 * (low + high)
+    for _ in range(3):
+        y -= excess(y) / (2 / math.sqrt(math.pi) * math.exp(-y * y))
+    return math.copysign(y, x)
+
+
+def np_erfinv(x):
+    """The inverse of erf, elementwise in float64."""
+    return np.vectorize(_erfinv_scalar, otypes=[np.float64])(x)
+
+
+def np_histc(x, bins=100, min=0.0, max=0.0):
+    """PyTorch's histc: bins equal bins over [min, max] (min == max: the data's range, widened
+    by 1 each way when that is one value), the last bin closed, values outside not counted."""
+    low, high = (x.min(), x.max()) if min == max and x.size else (min, max)
+    if low == high:
+        low, high = low - 1, high + 1
+    return np.histogram(x, bins=bins, range=(low, high))[0].astype(np.float64)

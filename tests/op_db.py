@@ -20,6 +20,7 @@ import forgegrad.nn.functional as F
 
 from helpers import np_bce, np_bce_logits, np_ctc_loss, np_cross_entropy, np_gelu, np_gelu_tanh
 from helpers import np_l1, np_log_softmax, np_mse, np_nll, np_sigmoid, np_softmax
+from helpers import np_digamma, np_erfinv, np_histc, np_polygamma
 
 Sample = collections.namedtuple("Sample", ["inputs", "kwargs"])
 
@@ -61,6 +62,14 @@ _small_ints = np.random.default_rng(10).integers(-4, 5, size=(5,))  # ties with 
 _divisors = np.array([3, -7, 2, -1, 5])
 _shifts = np.array([0, 1, 3, 7, 2])
 _floats = np.array([[0.0, -1.5, np.nan, np.inf, -np.inf], [2.0, 1e-9, -0.0, 3.0, np.nan]])
+def _np_nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    # the float32 extremes for the infinities: the inputs are float32
+    largest = np.finfo(np.float32).max
+    return np.nan_to_num(x, nan=nan, posinf=largest if posinf is None else posinf,
+                         neginf=-largest if neginf is None else neginf)
+
+
+_bin_values = np.random.default_rng(13).integers(0, 9, size=20)
 _near = _floats + np.array([[0.0, 1e-6, np.nan, np.inf, 1.0], [1e-4, 0.0, 0.0, -1e-12, 0.0]])
 
 
@@ -275,11 +284,33 @@ OP_DB = [
     OpInfo("erfc", lambda x: np.vectorize(math.erfc)(x), sample((7, 33))),
     OpInfo("floor", np.floor, sample((7, 33)), grad=False),
     OpInfo("ceil", np.ceil, sample((7, 33)), grad=False),
-    OpInfo("round", np.round, sample((7, 33)), grad=False),
+    OpInfo("round", np.round, sample((7, 33)), sample((7, 33), decimals=2),
+           sample((7, 33), decimals=-1), grad=False),
     OpInfo("trunc", np.trunc, sample((7, 33)), grad=False),
     OpInfo("sign", np.sign, sample((7, 33)), grad=False),
     OpInfo("frac", lambda x: x - np.trunc(x), sample((7, 33)), avoid=(-1.0, 0.0, 1.0)),
     OpInfo("square", np.square, sample((7, 33))),
+    OpInfo("sgn", np.sign, sample((7, 33)), grad=False),
+    OpInfo("lgamma", np.vectorize(math.lgamma), sample((7, 33)), domain=(0.05, 6.0)),
+    OpInfo("lgamma", np.vectorize(math.lgamma), sample((33,)), domain=(-2.95, -0.05),
+           avoid=(-2.0, -1.0)),
+    OpInfo("digamma", np_digamma, sample((7, 33)), domain=(0.05, 6.0)),
+    OpInfo("digamma", np_digamma, sample((33,)), domain=(-2.95, -0.05), avoid=(-2.0, -1.0)),
+    OpInfo("polygamma", lambda x, n: np_polygamma(n, x), sample((7, 33), n=1),
+           sample((33,), n=2), sample((33,), n=3), call=lambda op, x, n: op(n, input=x),
+           domain=(0.1, 6.0)),
+    OpInfo("polygamma", lambda x, n: np_polygamma(n, x), sample((33,), n=1), sample((33,), n=0),
+           call=lambda op, x, n: op(n, input=x), domain=(-2.95, -0.05), avoid=(-2.0, -1.0)),
+    OpInfo("erfinv", np_erfinv, sample((7, 33)), domain=(-0.95, 0.95)),
+    OpInfo("nan_to_num", _np_nan_to_num, sample((7, 33)), sample((33,), nan=1.5)),
+    # no finite differences across the replaced values (test_elementwise checks that gradient)
+    OpInfo("nan_to_num", _np_nan_to_num, sample(_floats.astype(np.float32)),
+           sample(_floats.astype(np.float32), nan=1.5, posinf=9.0, neginf=-9.0), grad=False),
+    OpInfo("bincount", np.bincount, sample(_bin_values), sample(_bin_values, minlength=12),
+           sample(_bin_values, (20,)), sample(np.zeros(0, dtype=np.int64), minlength=3),
+           grad=False),
+    OpInfo("histc", np_histc, sample((40,)), sample((7, 33), bins=7, min=-1.0, max=1.5),
+           sample((33,), bins=4, min=0.5, max=0.5), grad=False),
     OpInfo("clamp", lambda x, min=None, max=None: np.clip(x, min, max),
            sample((7, 33), min=-0.5, max=0.75), sample((33,), min=0.25), avoid=(-0.5, 0.75, 0.25)),
     OpInfo("clip", lambda x, min=None, max=None: np.clip(x, min, max),

@@ -1,5 +1,7 @@
 """Elementwise ops: arithmetic with broadcasting and Python scalars, unary math, pow, clamp,
 comparisons; forward vs float64 numpy, backward vs float64 central differences."""
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -8,7 +10,8 @@ from hypothesis.extra import numpy as hnp
 import forgegrad as fg
 
 from helpers import (CUDA_SKIP_REASON, LARGE_SHAPES, SHAPES, assert_close, as_tensor,
-                     check_backward, check_forward, cuda_available, make_input, to_numpy)
+                     check_backward, check_forward, cuda_available, make_input, np_digamma,
+                     np_erfinv, np_polygamma, to_numpy)
 
 # name -> (forgegrad fn, float64 numpy fn, input domain, kinks to keep away from)
 UNARY = {
@@ -373,3 +376,118 @@ def test_log1p_is_exact_near_zero_where_log_of_one_plus_x_is_not(device):
     got = fg.tensor(x, device=device).log1p()
     assert_close(to_numpy(got), np.log1p(x.astype(np.float64)), rtol=1e-6)
     assert to_numpy(fg.log1p(fg.tensor([-1.0, -2.0], device=device))).tolist()[0] == -np.inf
+
+
+# ---- the gamma family, erfinv, nan_to_num, round(decimals), sgn ----------------------------
+_INF = math.inf
+
+
+def _values(values, device, dtype=fg.float64):
+    return fg.tensor(values, dtype=dtype, device=device)
+
+
+def test_gamma_family_and_erfinv_are_float64_accurate_away_from_poles(device):
+    x = np.concatenate([np.linspace(-30.3, 60.1, 397), np.geomspace(1e-6, 1e12, 60)])
+    t = _values(x, device)
+    assert_close(to_numpy(fg.lgamma(t)), np.vectorize(math.lgamma)(x), rtol=1e-12)
+    # digamma away from its root near 1.4616, where any value has a large relative error
+    assert_close(to_numpy(fg.digamma(t)), np_digamma(x), rtol=1e-12, atol=1e-14)
+    for n in (1, 2, 5):
+        assert_close(to_numpy(fg.polygamma(n, t)), np_polygamma(n, x), rtol=1e-12, atol=0)
+    p = np.concatenate([np.linspace(-0.999, 0.999, 201), 1 - np.geomspace(1e-16, 1e-3, 40),
+                        np.geomspace(1e-300, 1e-3, 40)])
+    assert_close(to_numpy(fg.erfinv(_values(p, device))), np_erfinv(p), rtol=1e-13, atol=0)
+
+
+def test_gamma_family_and_erfinv_edge_values_follow_pytorch(device):
+    x = _values([0.0, -0.0, -1.0, -2.5, _INF, -_INF], device)
+    assert_close(to_numpy(fg.lgamma(x)), [_INF, _INF, _INF, math.lgamma(-2.5), _INF, _INF])
+    assert_close(to_numpy(fg.digamma(x)), [-_INF, _INF, np.nan, np_digamma(-2.5), _INF, np.nan])
+    assert_close(to_numpy(fg.polygamma(1, x))[[0, 2, 4]], [_INF, _INF, 0.0])
+    assert_close(to_numpy(fg.polygamma(3, x))[[0, 2, 4, 5]], [_INF, _INF, 0.0, _INF])
+    # far below 0 too, without a sum over |x| terms
+    far = _values([-2000.5, -1e15 - 0.5], device)
+    assert_close(to_numpy(fg.polygamma(2, far))[:1], np_polygamma(2, [-2000.5]), rtol=1e-12)
+    assert np.isfinite(to_numpy(fg.polygamma(4, far))).all()
+    e = to_numpy(fg.erfinv(_values([1.0, -1.0, 1.5, -2.0, -0.0, 0.0], device)))
+    assert_close(e, [_INF, -_INF, np.nan, np.nan, 0.0, 0.0])
+    assert np.signbit(e[4]) and not np.signbit(e[5])
+    # integers become float32, as every real-valued op's
+    assert fg.erfinv(fg.tensor([0, 1], device=device)).dtype == fg.float32
+    assert fg.digamma(fg.tensor([True], device=device)).dtype == fg.float32
+
+
+def test_polygamma_takes_the_order_first_and_as_a_method(device):
+    x = _values([0.5, 2.0, 7.25], device)
+    assert_close(to_numpy(x.polygamma(2)), np_polygamma(2, to_numpy(x)), rtol=1e-12)
+    assert_close(to_numpy(fg.polygamma(0, x)), to_numpy(fg.digamma(x)), rtol=0)
+    y = x.clone()
+    y.polygamma_(1)
+    assert_close(to_numpy(y), np_polygamma(1, to_numpy(x)), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"\[polygamma\] expected an order n >= 0, got -1"):
+        fg.polygamma(-1, x)
+
+
+def test_gamma_family_gradients_chain(device):
+    # lgamma' = digamma, digamma' = trigamma, polygamma(n)' = polygamma(n + 1), erfinv' =
+    # sqrt(pi) / 2 exp(erfinv^2), in float64 against the references
+    values = [0.3, 1.7, -0.4, 4.5]
+    x = np.array(values)
+    for op, want in [(fg.lgamma, np_digamma(x)), (fg.digamma, np_polygamma(1, x)),
+                     (lambda t: fg.polygamma(2, t), np_polygamma(3, x)),
+                     (lambda t: fg.erfinv(t / 5), math.sqrt(math.pi) / 10 *
+                      np.exp(np_erfinv(x / 5) ** 2))]:
+        t = _values(values, device).requires_grad_(True)
+        op(t).sum().backward()
+        assert_close(to_numpy(t.grad), want, rtol=1e-12)
+
+
+def test_nan_to_num_defaults_are_the_dtypes_extremes(device):
+    raw = [np.nan, _INF, -_INF, 1.5]
+    for dtype, top in [(fg.float32, np.finfo(np.float32).max), (fg.float16, 65504.0),
+                       (fg.float64, np.finfo(np.float64).max)]:
+        got = fg.nan_to_num(_values(raw, device, dtype))
+        assert got.dtype == dtype
+        assert_close(to_numpy(got.to(fg.float64)), [0.0, top, -top, 1.5], rtol=0)
+    got = _values(raw, device).nan_to_num(nan=-1.0, posinf=7, neginf=-7)
+    assert_close(to_numpy(got), [-1.0, 7.0, -7.0, 1.5], rtol=0)
+    ints = fg.tensor([3, -4], device=device)
+    assert fg.nan_to_num(ints, nan=1.0).dtype == fg.int64
+    assert to_numpy(fg.nan_to_num(ints)).tolist() == [3, -4]
+    t = _values(raw, device)
+    t.nan_to_num_(posinf=2.0)
+    assert_close(to_numpy(t), [0.0, 2.0, -np.finfo(np.float64).max, 1.5], rtol=0)
+
+
+def test_nan_to_num_passes_the_gradient_where_the_input_was_finite(device):
+    x = _values([np.nan, _INF, -_INF, 1.5, -2.0], device).requires_grad_(True)
+    fg.nan_to_num(x).sum().backward()
+    assert to_numpy(x.grad).tolist() == [0.0, 0.0, 0.0, 1.0, 1.0]
+
+
+def test_round_with_decimals_rounds_half_to_even(device):
+    x = _values([0.5, 1.5, 2.5, -0.5, -2.5], device)
+    assert to_numpy(fg.round(x)).tolist() == [0.0, 2.0, 2.0, -0.0, -2.0]
+    tens = _values([15.0, 25.0, -35.0, 44.0], device)
+    assert to_numpy(fg.round(tens, decimals=-1)).tolist() == [20.0, 20.0, -40.0, 40.0]
+    quarters = _values([0.25, 0.75, -0.125, 1.0625], device)
+    assert to_numpy(quarters.round(decimals=1)).tolist() == [0.2, 0.8, -0.1, 1.1]
+    quarters.round_(decimals=2)
+    assert to_numpy(quarters).tolist() == [0.25, 0.75, -0.12, 1.06]
+    ints = fg.tensor([15, -25], device=device)
+    assert fg.round(ints).dtype == fg.int64 and to_numpy(fg.round(ints)).tolist() == [15, -25]
+    with pytest.raises(TypeError, match=r"\[round\] expected a floating-point tensor"):
+        fg.round(ints, decimals=-1)
+    with pytest.raises(TypeError):
+        fg.round(x, 1)  # decimals is keyword-only, as in PyTorch
+    x.requires_grad_(True)
+    fg.round(x * 3, decimals=1).sum().backward()
+    assert to_numpy(x.grad).tolist() == [0.0] * 5
+
+
+def test_sgn_is_sign_for_real_tensors(device):
+    for values, dtype in [([-2.5, 0.0, 3.0], fg.float32), ([-2, 0, 3], fg.int64),
+                          ([True, False], fg.bool)]:
+        t = fg.tensor(values, dtype=dtype, device=device)
+        assert fg.sgn(t).dtype == dtype
+        assert to_numpy(t.sgn()).tolist() == to_numpy(fg.sign(t)).tolist()

@@ -2,6 +2,8 @@
 ValueError, wrong dtypes -> TypeError, index out of range -> IndexError, with messages that
 start with "[op]" (matched exactly for matmul, loosely by op name elsewhere)."""
 import math
+import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -446,3 +448,47 @@ def test_requires_grad_takes_only_a_bool(value):
     with pytest.raises(TypeError, match=r"\[requires_grad\] expected True or False"):
         t.requires_grad = value
     assert t.requires_grad is False
+
+
+# ------------------------------------------- the Python layer's errors are RuntimeErrors too
+def _sgd():
+    return fg.optim.SGD([fg.nn.Parameter(fg.ones(2))], lr=0.1)
+
+
+PYTHON_LAYER_ERRORS = {
+    "tensor ragged": (lambda: fg.tensor([[1, 2], [3]]), ValueError),
+    "tensor dtype": (lambda: fg.tensor([1], dtype="float32"), TypeError),
+    "arange int64": (lambda: fg.arange(2**64, dtype=fg.int64), ValueError),
+    "roll shifts": (lambda: fg.roll(fg.ones(2, 3), (1, 2), dims=0), ValueError),
+    "repeat sizes": (lambda: fg.ones(2, 3).repeat(2), ValueError),
+    "Tensor.type": (lambda: fg.ones(2).type("torch.FloatTensor"), TypeError),
+    "GELU": (lambda: fg.nn.GELU(approximate="erf"), ValueError),
+    "LeakyReLU": (lambda: fg.nn.LeakyReLU("0.1"), TypeError),
+    "Sequential": (lambda: fg.nn.Sequential(fg.nn.ReLU(), "relu"), TypeError),
+    "init fan": (lambda: fg.nn.init.kaiming_uniform_(fg.ones(3)), ValueError),
+    "SGD params": (lambda: fg.optim.SGD(fg.ones(2), lr=0.1), TypeError),
+    "StepLR": (lambda: fg.optim.lr_scheduler.StepLR(_sgd(), step_size="2"), TypeError),
+    "TensorDataset": (lambda: fg.data.TensorDataset(np.ones((2, 1)), np.ones((3, 1))),
+                      ValueError),
+    "DataLoader": (lambda: fg.data.DataLoader(fg.data.TensorDataset(np.ones((2, 1))),
+                                              batch_size=0), ValueError),
+    "save": (lambda: fg.save({"x": object()}, "unused.safetensors"), TypeError),
+}
+
+
+@pytest.mark.parametrize("case", list(PYTHON_LAYER_ERRORS))
+def test_python_layer_errors_are_also_runtime_errors(case):
+    # as the C++ ops' are (module.cpp): `except RuntimeError` catches bad input anywhere
+    call, builtin = PYTHON_LAYER_ERRORS[case]
+    with pytest.raises(RuntimeError) as error:
+        call()
+    assert isinstance(error.value, builtin) and str(error.value).startswith("[")
+
+
+def test_the_python_layer_raises_no_builtin_value_or_type_error():
+    # a plain `raise ValueError(...)` would escape `except RuntimeError`: raise _errors.ValueError
+    root = pathlib.Path(fg.__file__).parent
+    plain = [f"{path.relative_to(root)}:{n}" for path in sorted(root.rglob("*.py"))
+             for n, line in enumerate(path.read_text().splitlines(), 1)
+             if re.search(r"\b(raise|return) (ValueError|TypeError)\(", line)]
+    assert not plain, plain

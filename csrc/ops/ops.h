@@ -73,6 +73,11 @@ Tensor abs(const Tensor& x);
 #define FG_DECLARE_UNARY_MATH(Name, name) Tensor name(const Tensor& x);
 FG_FOR_EACH_UNARY_MATH(FG_DECLARE_UNARY_MATH)
 #undef FG_DECLARE_UNARY_MATH
+Tensor round(const Tensor& x, int64_t decimals);  // at 10^-decimals, half to even
+Tensor polygamma(int64_t n, const Tensor& x);     // digamma's n-th derivative
+// NaN, +inf, -inf replaced; the infinities by default by the dtype's largest finite values
+Tensor nan_to_num(const Tensor& x, double nan, std::optional<double> posinf,
+                  std::optional<double> neginf);
 Tensor frac(const Tensor& x);    // x - trunc(x)
 Tensor square(const Tensor& x);  // x * x, integers too
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max);
@@ -170,6 +175,11 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
 Tensor scatter_reduce(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
                       const std::string& reduce, bool include_self);
 Tensor take_along_dim(const Tensor& x, const Tensor& indices, std::optional<int64_t> dim);
+// ---- counting (ops/histogram.cpp); no gradient ----
+// 1-d non-negative integers -> counts (int64) or sums of weights, max(max(x) + 1, minlength)
+Tensor bincount(const Tensor& x, const Tensor& weights, int64_t minlength);
+// bins equal-width bins over [min, max] (min == max: the data's range), the last one closed
+Tensor histc(const Tensor& x, int64_t bins, double min, double max);
 
 // ---- running reductions (ops/scan.cpp) ----
 Tensor cumsum(const Tensor& x, int64_t dim);   // integers and bool give int64

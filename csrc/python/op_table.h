@@ -78,10 +78,21 @@ FG_OP(sqrt, &ops::sqrt, ("input"_a), kMethod | kForgegrad | kInPlace)
 FG_OP(abs, &ops::abs, ("input"_a), kMethod | kForgegrad | kInPlace)
 #define FG_UNARY_MATH_ENTRY(Name, name) \
   FG_OP(name, &ops::name, ("input"_a), kMethod | kForgegrad | kInPlace)
-FG_FOR_EACH_UNARY_MATH(FG_UNARY_MATH_ENTRY)
+FG_FOR_EACH_UNARY_MATH_OF_INPUT(FG_UNARY_MATH_ENTRY)
 #undef FG_UNARY_MATH_ENTRY
 FG_OP(frac, &ops::frac, ("input"_a), kMethod | kForgegrad | kInPlace)
 FG_OP(square, &ops::square, ("input"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(round, round_op, ("input"_a, py::kw_only(), "decimals"_a = 0),
+      kMethod | kForgegrad | kInPlace)
+FG_OP(sgn, &ops::sign, ("input"_a), kMethod | kForgegrad | kInPlace)  // sign, for real tensors
+FG_OP(polygamma, &ops::polygamma, ("n"_a, "input"_a), kMethod | kForgegrad | kInPlace)
+FG_OP(nan_to_num, &ops::nan_to_num,
+      ("input"_a, "nan"_a = 0.0, "posinf"_a = py::none(), "neginf"_a = py::none()),
+      kMethod | kForgegrad | kInPlace)
+FG_OP(bincount, bincount_op, ("input"_a, "weights"_a = py::none(), "minlength"_a = 0),
+      kMethod | kForgegrad)
+FG_OP(histc, &ops::histc, ("input"_a, "bins"_a = 100, "min"_a = 0.0, "max"_a = 0.0),
+      kMethod | kForgegrad)
 FG_OP(clamp, clamp_op, ("input"_a, "min"_a = py::none(), "max"_a = py::none()),
       kMethod | kForgegrad | kInPlace)
 FG_OP(clip, clamp_op, ("input"_a, "min"_a = py::none(), "max"_a = py::none()),

@@ -461,6 +461,10 @@ Tensor clamp_op(const Tensor& x, py::object min, py::object max) {
   bool to_float = !is_floating(x.dtype()) && (is_float(min) || is_float(max));
   return ops::clamp(to_float ? ops::to_dtype(x, DType::Float32) : x, bound(min), bound(max));
 }
+Tensor round_op(const Tensor& x, int64_t decimals) { return ops::round(x, decimals); }
+Tensor bincount_op(const Tensor& x, py::object weights, int64_t minlength) {
+  return ops::bincount(x, optional_tensor(weights, "bincount", "weights"), minlength);
+}
 Tensor clamp_min_op(const Tensor& x, py::object min) { return clamp_op(x, min, py::none()); }
 Tensor clamp_max_op(const Tensor& x, py::object max) { return clamp_op(x, py::none(), max); }
 Tensor lerp_op(const Tensor& start, const Tensor& end, py::object weight) {

@@ -2,7 +2,7 @@
 never a number or a size to forgegrad; numpy scalars count as what they hold."""
 import numbers
 
-from . import _C
+from . import _C, _errors
 
 
 def is_real(value):
@@ -21,6 +21,6 @@ def as_device(device, op):
     if device is None or isinstance(device, _C.device):
         return device
     if not isinstance(device, str):
-        raise TypeError(f"[{op}] expected device to be a device or a string such as 'cpu' or "
-                        f"'cuda', got {device!r}")
+        raise _errors.TypeError(f"[{op}] expected device to be a device or a string such as 'cpu' "
+                                f"or 'cuda', got {device!r}")
     return _C.device(device)

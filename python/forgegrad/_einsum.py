@@ -10,13 +10,13 @@ are those both keep, K the letters they contract, rows and cols the ones each al
 """
 import math
 
-from . import _C
+from . import _C, _errors
 
 _ELLIPSIS_BASE = 0x2460  # stand-in characters for the dimensions "..." covers
 
 
 def _fail(message):
-    raise ValueError(f"[einsum] {message}")
+    raise _errors.ValueError(f"[einsum] {message}")
 
 
 def _expand_ellipsis(subscripts, ndim, where):
@@ -114,13 +114,14 @@ def einsum(equation, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not isinstance(equation, str):
-        raise TypeError(f"[einsum] expected the equation as a str, got {type(equation).__name__}")
+        raise _errors.TypeError("[einsum] expected the equation as a str, got "
+                                f"{type(equation).__name__}")
     if not operands:
         _fail("expected at least one operand")
     for i, x in enumerate(operands):
         if not isinstance(x, _C.Tensor):
-            raise TypeError(f"[einsum] expected Tensors as operands, got "
-                            f"{type(x).__name__} for operand {i}")
+            raise _errors.TypeError(f"[einsum] expected Tensors as operands, got "
+                                    f"{type(x).__name__} for operand {i}")
     equation = equation.replace(" ", "")
     inputs, arrow, output = equation.partition("->")
     terms = inputs.split(",")

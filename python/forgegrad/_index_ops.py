@@ -3,7 +3,7 @@ index_select, nonzero, eq), so their gradients come from those: index_add, index
 index_fill, masked_scatter, take, one_hot, repeat_interleave."""
 import numpy as np
 
-from . import _C
+from . import _C, _errors
 from ._checks import is_int
 from ._movement import _dims
 
@@ -13,7 +13,8 @@ _INT32_OR_INT64 = (_C.dtype.int64, _C.dtype.int32)
 
 def _check_tensor(value, what, op):
     if not isinstance(value, _C.Tensor):
-        raise TypeError(f"[{op}] expected {what} to be a Tensor, got {type(value).__name__}")
+        raise _errors.TypeError(
+            f"[{op}] expected {what} to be a Tensor, got {type(value).__name__}")
 
 
 def _bounds(index):
@@ -26,12 +27,14 @@ def _index_along(op, input, dim, index, dtypes, negative=False):
     negative=True lets -size <= i < 0 count from the end (wrapped here)."""
     _check_tensor(index, "index", op)
     if index.dtype not in dtypes:
-        raise TypeError(f"[{op}] expected an index of dtype "
-                        f"{' or '.join(str(d) for d in dtypes)}, got {index.dtype}")
+        raise _errors.TypeError(
+            f"[{op}] expected an index of dtype "
+            f"{' or '.join(str(d) for d in dtypes)}, got {index.dtype}")
     if index.ndim > 1:
-        raise ValueError(f"[{op}] expected a 0-d or 1-d index, got shape {tuple(index.shape)}")
+        raise _errors.ValueError(
+            f"[{op}] expected a 0-d or 1-d index, got shape {tuple(index.shape)}")
     if index.device != input.device:
-        raise ValueError(f"[{op}] expected the index on {input.device}, got {index.device}")
+        raise _errors.ValueError(f"[{op}] expected the index on {input.device}, got {index.device}")
     d = _dims(dim, input.ndim, op)[0]
     size = input.shape[d] if input.ndim else 1
     index = _C._to_dtype(index.detach().reshape(-1), _C.dtype.int64)
@@ -55,15 +58,17 @@ def _source_along(op, input, d, index, source):
     seen with at least one dimension, and index spread over source's shape."""
     _check_tensor(source, "source", op)
     if source.dtype != input.dtype:
-        raise TypeError(f"[{op}] expected source of the input's dtype {input.dtype}, got "
-                        f"{source.dtype}")
+        raise _errors.TypeError(
+            f"[{op}] expected source of the input's dtype {input.dtype}, got "
+            f"{source.dtype}")
     x, src = _at_least_1d(input), _at_least_1d(source)
     want = list(x.shape)
     want[d] = index.numel()
     if list(src.shape) != want or (source.ndim != input.ndim and input.ndim > 1):
-        raise ValueError(f"[{op}] expected source of shape {tuple(want)} (the input's, with "
-                         f"one slice per index along dimension {d}), got "
-                         f"{tuple(source.shape)}")
+        raise _errors.ValueError(
+            f"[{op}] expected source of shape {tuple(want)} (the input's, with "
+            f"one slice per index along dimension {d}), got "
+            f"{tuple(source.shape)}")
     spread = [1] * x.ndim
     spread[d] = index.numel()
     return x, src, index.reshape(spread).expand(*src.shape)
@@ -73,8 +78,9 @@ def index_add(input, dim, index, source, *, alpha=1):
     """input with alpha * source's slices added at index along dim (repeats add up)."""
     d, index = _index_along("index_add", input, dim, index, _INT32_OR_INT64)
     if isinstance(alpha, float) and not input.dtype.is_floating_point:
-        raise TypeError(f"[index_add] a float alpha ({alpha}) needs a floating input, got "
-                        f"{input.dtype}")
+        raise _errors.TypeError(
+            f"[index_add] a float alpha ({alpha}) needs a floating input, got "
+            f"{input.dtype}")
     x, src, spread = _source_along("index_add", input, d, index, source)
     if alpha != 1:
         src = src * alpha
@@ -93,8 +99,9 @@ def index_fill(input, dim, index, value):
     a 0-d tensor, which then gets the gradient of the elements it fills)."""
     d, index = _index_along("index_fill", input, dim, index, _INT64, negative=True)
     if isinstance(value, _C.Tensor) and value.ndim != 0:
-        raise ValueError(f"[index_fill] expected a number or a 0-d tensor as value, got shape "
-                         f"{tuple(value.shape)}")
+        raise _errors.ValueError(
+            f"[index_fill] expected a number or a 0-d tensor as value, got shape "
+            f"{tuple(value.shape)}")
     # each slice once, however often index names it: value's gradient counts it once
     once = _C._to_device(_C.from_numpy(np.unique(index.cpu().numpy())), input.device)
     # dim moved to the front, where index_put writes whole rows (a view of the result is
@@ -109,21 +116,24 @@ def masked_scatter(input, mask, source):
     _check_tensor(mask, "mask", "masked_scatter")
     _check_tensor(source, "source", "masked_scatter")
     if mask.dtype != _C.dtype.bool:
-        raise TypeError(f"[masked_scatter] expected a bool mask, got {mask.dtype}")
+        raise _errors.TypeError(f"[masked_scatter] expected a bool mask, got {mask.dtype}")
     if source.dtype != input.dtype:
-        raise TypeError(f"[masked_scatter] expected source of the input's dtype {input.dtype}, "
-                        f"got {source.dtype}")
+        raise _errors.TypeError(
+            f"[masked_scatter] expected source of the input's dtype {input.dtype}, "
+            f"got {source.dtype}")
     try:
         shape = np.broadcast_shapes(tuple(input.shape), tuple(mask.shape))
     except ValueError:
-        raise ValueError(f"[masked_scatter] mask of shape {tuple(mask.shape)} does not "
-                         f"broadcast with the input's {tuple(input.shape)}") from None
+        raise _errors.ValueError(
+            f"[masked_scatter] mask of shape {tuple(mask.shape)} does not "
+            f"broadcast with the input's {tuple(input.shape)}") from None
     target = _at_least_1d(input.expand(*shape))
     picked = _C.nonzero(_at_least_1d(mask.expand(*shape)), as_tuple=True)
     count = picked[0].numel()
     if source.numel() < count:
-        raise ValueError(f"[masked_scatter] expected a source of at least {count} elements (the "
-                         f"mask's True count), got {source.numel()}")
+        raise _errors.ValueError(
+            f"[masked_scatter] expected a source of at least {count} elements (the "
+            f"mask's True count), got {source.numel()}")
     values = _C.narrow(source.reshape(-1), 0, 0, count)
     return _C.index_put(target, picked, values).reshape(shape)
 
@@ -133,7 +143,7 @@ def take(input, index):
     index."""
     _check_tensor(index, "index", "take")
     if index.dtype != _C.dtype.int64:
-        raise TypeError(f"[take] expected an int64 index, got {index.dtype}")
+        raise _errors.TypeError(f"[take] expected an int64 index, got {index.dtype}")
     n = input.numel()
     if index.numel():
         lo, hi = _bounds(index)
@@ -148,23 +158,27 @@ def one_hot(tensor, num_classes=-1):
     (num_classes=-1: one more than the largest value)."""
     _check_tensor(tensor, "tensor", "one_hot")
     if tensor.dtype != _C.dtype.int64:
-        raise TypeError(f"[one_hot] expected an int64 tensor of class indices, got "
-                        f"{tensor.dtype}")
+        raise _errors.TypeError(
+            f"[one_hot] expected an int64 tensor of class indices, got "
+            f"{tensor.dtype}")
     if num_classes < -1:
-        raise ValueError(f"[one_hot] expected num_classes >= 0 (or -1: inferred), got "
-                         f"{num_classes}")
+        raise _errors.ValueError(
+            f"[one_hot] expected num_classes >= 0 (or -1: inferred), got "
+            f"{num_classes}")
     if tensor.numel() == 0 and num_classes == -1:
-        raise ValueError("[one_hot] cannot infer the number of classes from an empty tensor; "
-                         "pass num_classes")
+        raise _errors.ValueError(
+            "[one_hot] cannot infer the number of classes from an empty tensor; "
+            "pass num_classes")
     if tensor.numel():
         lo, hi = _bounds(tensor)
         if lo < 0:
-            raise ValueError(f"[one_hot] expected class values >= 0, got {lo}")
+            raise _errors.ValueError(f"[one_hot] expected class values >= 0, got {lo}")
         if num_classes == -1:
             num_classes = hi + 1
         elif hi >= num_classes:
-            raise ValueError(f"[one_hot] expected class values < num_classes ({num_classes}), "
-                             f"got {hi}")
+            raise _errors.ValueError(
+                f"[one_hot] expected class values < num_classes ({num_classes}), "
+                f"got {hi}")
     classes = _C._arange_int64(0, num_classes, 1, device=tensor.device)
     return _C._to_dtype(_C.eq(tensor.detach().unsqueeze(-1), classes), _C.dtype.int64)
 
@@ -172,14 +186,17 @@ def one_hot(tensor, num_classes=-1):
 def _repeated_positions(repeats, output_size):
     """int64 (sum of repeats): 0 repeats[0] times, then 1 repeats[1] times, ..."""
     if repeats.dtype not in _INT32_OR_INT64:
-        raise TypeError(f"[repeat_interleave] expected repeats of dtype int64 or int32, got "
-                        f"{repeats.dtype}")
+        raise _errors.TypeError(
+            f"[repeat_interleave] expected repeats of dtype int64 or int32, got "
+            f"{repeats.dtype}")
     if repeats.ndim != 1:
-        raise ValueError(f"[repeat_interleave] expected 1-d repeats, got shape "
-                         f"{tuple(repeats.shape)}")
+        raise _errors.ValueError(
+            f"[repeat_interleave] expected 1-d repeats, got shape "
+            f"{tuple(repeats.shape)}")
     counts = repeats.detach().cpu().numpy()
     if (counts < 0).any():
-        raise ValueError(f"[repeat_interleave] expected repeats >= 0, got {int(counts.min())}")
+        raise _errors.ValueError(
+            f"[repeat_interleave] expected repeats >= 0, got {int(counts.min())}")
     _check_output_size(int(counts.sum()), output_size)
     positions = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
     return _C._to_device(_C.from_numpy(positions), repeats.device)
@@ -187,8 +204,9 @@ def _repeated_positions(repeats, output_size):
 
 def _check_output_size(total, output_size):
     if output_size is not None and output_size != total:
-        raise ValueError(f"[repeat_interleave] output_size {output_size} does not match the "
-                         f"{total} elements the repeats give")
+        raise _errors.ValueError(
+            f"[repeat_interleave] output_size {output_size} does not match the "
+            f"{total} elements the repeats give")
 
 
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
@@ -205,12 +223,14 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         if repeats.ndim == 0 or tuple(repeats.shape) == (1,) and size != 1:
             repeats = repeats.reshape(1).expand(size)  # one count for every slice
         if repeats.ndim == 1 and repeats.shape[0] != size:
-            raise ValueError(f"[repeat_interleave] expected one repeat per slice along dim "
-                             f"({size}), got {repeats.shape[0]}")
+            raise _errors.ValueError(
+                f"[repeat_interleave] expected one repeat per slice along dim "
+                f"({size}), got {repeats.shape[0]}")
         return _C.index_select(x, d, _repeated_positions(repeats, output_size))
     if not is_int(repeats) or repeats < 0:
-        raise ValueError(f"[repeat_interleave] expected repeats >= 0 (an int or a tensor), got "
-                         f"{repeats!r}")
+        raise _errors.ValueError(
+            f"[repeat_interleave] expected repeats >= 0 (an int or a tensor), got "
+            f"{repeats!r}")
     repeats = int(repeats)
     _check_output_size(size * repeats, output_size)
     shape = list(x.shape)

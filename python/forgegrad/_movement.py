@@ -3,7 +3,7 @@ so their gradients come from those: flip, fliplr, flipud, roll, repeat, tile, tr
 hstack, vstack, atleast_1d, atleast_2d, meshgrid, cartesian_prod."""
 import builtins
 
-from . import _C
+from . import _C, _errors
 
 
 def _dims(dims, ndim, op):
@@ -14,7 +14,7 @@ def _dims(dims, ndim, op):
             raise IndexError(f"[{op}] dimension {d} is out of range for a {ndim}-d tensor")
         wrapped.append(d % builtins.max(ndim, 1))
     if len(set(wrapped)) != len(wrapped):
-        raise ValueError(f"[{op}] dimension appears more than once in {dims}")
+        raise _errors.ValueError(f"[{op}] dimension appears more than once in {dims}")
     return wrapped
 
 
@@ -31,13 +31,13 @@ def flip(input, dims):
 
 def fliplr(input):
     if input.ndim < 2:
-        raise ValueError(f"[fliplr] expected at least 2 dimensions, got {input.ndim}")
+        raise _errors.ValueError(f"[fliplr] expected at least 2 dimensions, got {input.ndim}")
     return flip(input, (1,))
 
 
 def flipud(input):
     if input.ndim < 1:
-        raise ValueError("[flipud] expected at least 1 dimension, got 0")
+        raise _errors.ValueError("[flipud] expected at least 1 dimension, got 0")
     return flip(input, (0,))
 
 
@@ -45,14 +45,14 @@ def roll(input, shifts, dims=None):
     """Elements shifted along dims (the flattened tensor without dims), wrapping around."""
     if dims is None:
         if not isinstance(shifts, int) and len(shifts) != 1:
-            raise ValueError("[roll] without dims, expected one shift")
+            raise _errors.ValueError("[roll] without dims, expected one shift")
         shift = shifts if isinstance(shifts, int) else shifts[0]
         return roll(input.reshape(-1), shift, 0).reshape(input.shape)
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     dims = _dims(dims, input.ndim, "roll")
     if len(shifts) != len(dims):
-        raise ValueError(f"[roll] expected as many shifts as dims, got {len(shifts)} and "
-                         f"{len(dims)}")
+        raise _errors.ValueError(f"[roll] expected as many shifts as dims, got {len(shifts)} and "
+                                 f"{len(dims)}")
     out = input
     for shift, d in zip(shifts, dims):
         n = out.shape[d]
@@ -69,9 +69,9 @@ def repeat(input, *sizes):
     dimensions)."""
     sizes = tuple(sizes[0]) if len(sizes) == 1 and not isinstance(sizes[0], int) else sizes
     if len(sizes) < input.ndim:
-        raise ValueError(f"[repeat] expected at least {input.ndim} sizes, got {len(sizes)}")
+        raise _errors.ValueError(f"[repeat] expected at least {input.ndim} sizes, got {len(sizes)}")
     if any(s < 0 for s in sizes):
-        raise ValueError(f"[repeat] expected sizes >= 0, got {sizes}")
+        raise _errors.ValueError(f"[repeat] expected sizes >= 0, got {sizes}")
     shape = (1,) * (len(sizes) - input.ndim) + tuple(input.shape)
     x = input.reshape(shape)
     # (s0, n0, s1, n1, ...) broadcast, then merged pairwise
@@ -90,7 +90,7 @@ def tile(input, dims):
 
 def _triangle(input, diagonal, lower, op):
     if input.ndim < 2:
-        raise ValueError(f"[{op}] expected at least 2 dimensions, got {input.ndim}")
+        raise _errors.ValueError(f"[{op}] expected at least 2 dimensions, got {input.ndim}")
     rows, cols = input.shape[-2], input.shape[-1]
     r = _C._arange_int64(0, rows, 1, device=input.device).reshape(rows, 1)
     c = _C._arange_int64(0, cols, 1, device=input.device).reshape(1, cols)
@@ -132,18 +132,20 @@ def meshgrid(*tensors, indexing="ij"):
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     if indexing not in ("ij", "xy"):
-        raise ValueError(f"[meshgrid] expected indexing 'ij' or 'xy', got {indexing!r}")
+        raise _errors.ValueError(f"[meshgrid] expected indexing 'ij' or 'xy', got {indexing!r}")
     if not tensors:
-        raise ValueError("[meshgrid] expected at least one tensor")
+        raise _errors.ValueError("[meshgrid] expected at least one tensor")
     for t in tensors:
         if not isinstance(t, _C.Tensor):
-            raise TypeError(f"[meshgrid] expected Tensors, got {type(t).__name__}")
+            raise _errors.TypeError(f"[meshgrid] expected Tensors, got {type(t).__name__}")
         if t.ndim > 1:
-            raise ValueError(f"[meshgrid] expected 0-d or 1-d tensors, got shape {tuple(t.shape)}")
+            raise _errors.ValueError(
+                f"[meshgrid] expected 0-d or 1-d tensors, got shape {tuple(t.shape)}")
         if t.dtype != tensors[0].dtype or t.device != tensors[0].device:
-            raise TypeError(f"[meshgrid] expected tensors of one dtype and device, got "
-                            f"{tensors[0].dtype} on {tensors[0].device} and {t.dtype} on "
-                            f"{t.device}")
+            raise _errors.TypeError(
+                f"[meshgrid] expected tensors of one dtype and device, got "
+                f"{tensors[0].dtype} on {tensors[0].device} and {t.dtype} on "
+                f"{t.device}")
     swap = indexing == "xy" and len(tensors) > 1
     ordered = (tensors[1], tensors[0]) + tuple(tensors[2:]) if swap else tuple(tensors)
     shape = [t.numel() for t in ordered]
@@ -161,7 +163,7 @@ def cartesian_prod(*tensors):
     for t in tensors:
         if not isinstance(t, _C.Tensor) or t.ndim != 1:
             shape = tuple(t.shape) if isinstance(t, _C.Tensor) else type(t).__name__
-            raise ValueError(f"[cartesian_prod] expected 1-d tensors, got {shape}")
+            raise _errors.ValueError(f"[cartesian_prod] expected 1-d tensors, got {shape}")
     if len(tensors) == 1:
         return tensors[0]
     return _C.stack([g.reshape(-1) for g in meshgrid(*tensors)], 1)

@@ -23,13 +23,21 @@ def exports(namespace):
     return {op.name: getattr(_C, op.name) for op in OPS if getattr(op, field)}
 
 
+def _method_form(op):
+    # The tensor is the op's first argument, t.sum(1) is forgegrad.sum(t, 1), or its `input`
+    # where that comes later: t.polygamma(1) is forgegrad.polygamma(1, t).
+    function = getattr(_C, op.name)
+    if "input" not in [a.name for a in op.args[1:]]:
+        return function
+    return lambda self, *args, **kwargs: function(*args, input=self, **kwargs)
+
+
 def _install_methods():
-    # The tensor is the op's first argument: t.sum(1) is forgegrad.sum(t, 1).
     for op in OPS:
         if op.is_method:
-            setattr(_C.Tensor, op.name, functools.partialmethod(getattr(_C, op.name)))
+            setattr(_C.Tensor, op.name, functools.partialmethod(_method_form(op)))
         if op.has_in_place:
-            setattr(_C.Tensor, op.name + "_", in_place_method(getattr(_C, op.name), op.name + "_"))
+            setattr(_C.Tensor, op.name + "_", in_place_method(_method_form(op), op.name + "_"))
 
 
 _install_methods()

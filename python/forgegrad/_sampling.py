@@ -5,7 +5,7 @@ normal draws transformed by the op table's ops; multinomial, poisson and the int
 run on the host (csrc/ops/sampling.cpp). Draws have no gradient, as in PyTorch."""
 import numpy as np
 
-from . import _C
+from . import _C, _errors
 from ._checks import is_int, is_real
 from .autograd import no_grad
 from .creation import _TO_NUMPY, _check_tensor, _integer_range, random_draws
@@ -24,25 +24,26 @@ def _host_values(x):
 def _check_probabilities(p, op):
     values = _host_values(p)
     if not ((values >= 0.0) & (values <= 1.0)).all():  # NaN fails too
-        raise ValueError(f"[{op}] expected probabilities in [0, 1], got values from "
-                         f"{values.min()} to {values.max()}")
+        raise _errors.ValueError(
+            f"[{op}] expected probabilities in [0, 1], got values from "
+            f"{values.min()} to {values.max()}")
 
 
 def _check_std(std, op):
     values = _host_values(std)
     if not (values >= 0.0).all():
-        raise ValueError(f"[{op}] expected std >= 0, got {values.min()}")
+        raise _errors.ValueError(f"[{op}] expected std >= 0, got {values.min()}")
 
 
 def _check_real(value, name, op):
     if not is_real(value):
-        raise TypeError(f"[{op}] expected {name} to be a real number, got {value!r}")
+        raise _errors.TypeError(f"[{op}] expected {name} to be a real number, got {value!r}")
     return float(value)
 
 
 def _check_floating(t, op):
     if not t.dtype.is_floating_point:
-        raise TypeError(f"[{op}] expected a floating-point tensor, got {t.dtype}")
+        raise _errors.TypeError(f"[{op}] expected a floating-point tensor, got {t.dtype}")
 
 
 def _uniform(t, generator, op, dtype=None):
@@ -55,7 +56,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     proportional to the row's nonnegative weights; without replacement each category once."""
     _check_tensor(input, "multinomial")
     if not is_int(num_samples):
-        raise TypeError(f"[multinomial] expected num_samples to be an int, got {num_samples!r}")
+        raise _errors.TypeError(
+            f"[multinomial] expected num_samples to be an int, got {num_samples!r}")
     return _C._multinomial(input.detach(), int(num_samples), bool(replacement),
                            stream_for(generator, input.device, "multinomial"))
 
@@ -92,21 +94,24 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
             _check_real(value, name, "normal")
     if tensors and (size is not None or dtype is not None or device is not None
                     or requires_grad):
-        raise TypeError("[normal] size, dtype, device and requires_grad go with a number "
-                        "mean and std, not with Tensors")
+        raise _errors.TypeError(
+            "[normal] size, dtype, device and requires_grad go with a number "
+            "mean and std, not with Tensors")
     if not tensors and size is None:
-        raise TypeError("[normal] with a number mean and std, expected size")
+        raise _errors.TypeError("[normal] with a number mean and std, expected size")
     _check_std(std, "normal")
     if tensors:
         if len(tensors) == 2 and mean.device != std.device:
-            raise ValueError(f"[normal] expected mean and std on one device, got {mean.device} "
-                             f"and {std.device}")
+            raise _errors.ValueError(
+                f"[normal] expected mean and std on one device, got {mean.device} "
+                f"and {std.device}")
         shapes = [tuple(t.shape) for t in tensors]
         try:
             size = np.broadcast_shapes(*shapes)
         except ValueError:
-            raise ValueError(f"[normal] mean and std of shapes {shapes[0]} and {shapes[-1]} do "
-                             "not broadcast") from None
+            raise _errors.ValueError(
+                f"[normal] mean and std of shapes {shapes[0]} and {shapes[-1]} do "
+                "not broadcast") from None
         dtype, device = _C.result_type(mean, std), tensors[0].device
     elif is_int(size):
         size = (size,)
@@ -124,7 +129,7 @@ def uniform_(self, from_=0.0, to=1.0, *, generator=None):
     _check_floating(self, "uniform_")
     low, high = _check_real(from_, "from", "uniform_"), _check_real(to, "to", "uniform_")
     if not low <= high:
-        raise ValueError(f"[uniform_] expected from <= to, got from={low} and to={high}")
+        raise _errors.ValueError(f"[uniform_] expected from <= to, got from={low} and to={high}")
     return _uniform(self, generator, "uniform_", self.dtype) * (high - low) + low
 
 
@@ -142,7 +147,7 @@ def exponential_(self, lambd=1.0, *, generator=None):
     _check_floating(self, "exponential_")
     rate = _check_real(lambd, "lambd", "exponential_")
     if not rate > 0.0:
-        raise ValueError(f"[exponential_] expected lambd > 0, got {rate}")
+        raise _errors.ValueError(f"[exponential_] expected lambd > 0, got {rate}")
     return _C.log1p(-_uniform(self, generator, "exponential_", self.dtype)) / -rate
 
 
@@ -153,8 +158,9 @@ def bernoulli_(self, p=0.5, *, generator=None):
     _check_probabilities(p, "bernoulli_")
     hits = _uniform(self, generator, "bernoulli_") < p
     if hits.shape != self.shape:
-        raise ValueError(f"[bernoulli_] expected p to broadcast to shape {self.shape}, got "
-                         f"shape {p.shape}")
+        raise _errors.ValueError(
+            f"[bernoulli_] expected p to broadcast to shape {self.shape}, got "
+            f"shape {p.shape}")
     return hits.to(self.dtype)
 
 
@@ -163,7 +169,7 @@ def geometric_(self, p, *, generator=None):
     log(1 - p)) for u uniform on [0, 1), at least 1."""
     p = _check_real(p, "p", "geometric_")
     if not 0.0 < p < 1.0:
-        raise ValueError(f"[geometric_] expected p in (0, 1), got {p}")
+        raise _errors.ValueError(f"[geometric_] expected p in (0, 1), got {p}")
     u = _uniform(self, generator, "geometric_", _C.dtype.float64)
     trials = _C.ceil(_C.log1p(-u) / float(np.log1p(-p)))
     return _C.clamp(trials, 1.0, None).to(self.dtype)
@@ -173,7 +179,7 @@ def random_(self, *bounds, generator=None):
     """Integers uniform on [from, to): ``random_(from, to)``, ``random_(to)``, or ``random_()``:
     [0, the largest integer self's dtype holds exactly]."""
     if len(bounds) > 2:
-        raise TypeError(f"[random_] expected at most from and to, got {len(bounds)} bounds")
+        raise _errors.TypeError(f"[random_] expected at most from and to, got {len(bounds)} bounds")
     if len(bounds) == 2:
         low, high = bounds
     elif bounds:

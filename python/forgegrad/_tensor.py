@@ -6,7 +6,7 @@ import operator
 
 import numpy as np
 
-from . import _C, _index_ops, _movement, _sampling, _unique, creation
+from . import _C, _errors, _index_ops, _movement, _sampling, _unique, creation
 
 Tensor = _C.Tensor
 
@@ -41,22 +41,22 @@ def _to(self, *args, **kwargs):
     """``t.to(dtype)``, ``t.to(device)``, ``t.to(device, dtype)``, or by keyword."""
     dtype, device = kwargs.pop("dtype", None), kwargs.pop("device", None)
     if kwargs:
-        raise TypeError(f"[to] unexpected arguments {sorted(kwargs)}")
+        raise _errors.TypeError(f"[to] unexpected arguments {sorted(kwargs)}")
     for arg in args:
         if isinstance(arg, _C.dtype):
             dtype = arg
         elif isinstance(arg, (str, _C.device)):
             device = arg
         else:
-            raise TypeError(f"[to] expected a dtype or a device, got {arg!r}")
+            raise _errors.TypeError(f"[to] expected a dtype or a device, got {arg!r}")
     out = self if device is None else _C._to_device(self, device)
     return out if dtype is None else _C._to_dtype(out, dtype)
 
 
 def _single_value(self, kind):
     if self.numel() != 1:
-        raise ValueError(f"[{kind}] only one-element tensors convert to a Python {kind}, "
-                         f"got shape {self.shape}")
+        raise _errors.ValueError(f"[{kind}] only one-element tensors convert to a Python {kind}, "
+                                 f"got shape {self.shape}")
     return self.item()
 
 
@@ -82,8 +82,8 @@ def in_place_method(op, name, augmented=False):
                                "(y = y + x), or use forgegrad.no_grad()")
         result = op(self, *args, **kwargs)
         if result.shape != self.shape:
-            raise ValueError(f"[{name}] the result of shape {result.shape} cannot be written "
-                             f"into a tensor of shape {self.shape}")
+            raise _errors.ValueError(f"[{name}] the result of shape {result.shape} cannot be "
+                                     f"written into a tensor of shape {self.shape}")
         if not _C.can_cast(result.dtype, self.dtype):  # PyTorch's rule: float into int64, no
             raise RuntimeError(f"[{name}] result type {result.dtype} can't be cast to the "
                                f"desired output type {self.dtype}")
@@ -167,8 +167,8 @@ def _type(self, dtype):
         by_name = {name: d for d, name in _TYPE_NAMES.items()}
         name = dtype.rsplit(".", 1)[-1]
         if not dtype.startswith("forgegrad.") or name not in by_name:
-            raise TypeError(f"[type] expected a dtype or a name such as "
-                            f"'forgegrad.FloatTensor', got {dtype!r}")
+            raise _errors.TypeError(f"[type] expected a dtype or a name such as "
+                                    f"'forgegrad.FloatTensor', got {dtype!r}")
         dtype = by_name[name]
     return _C._to_dtype(self, dtype)
 
@@ -176,7 +176,7 @@ def _type(self, dtype):
 def _new(self, make, args, kwargs):
     unexpected = set(kwargs) - {"dtype", "device", "requires_grad"}
     if unexpected:
-        raise TypeError(f"[new_{make.__name__}] unexpected arguments {sorted(unexpected)}")
+        raise _errors.TypeError(f"[new_{make.__name__}] unexpected arguments {sorted(unexpected)}")
     dtype, device = kwargs.get("dtype"), kwargs.get("device")
     return make(*args, dtype=self.dtype if dtype is None else dtype,
                 device=self.device if device is None else device,
@@ -188,10 +188,11 @@ def _set_data(self, value):
     role and every reference to it (PyTorch swaps the storage; forgegrad copies, so the
     shape and dtype must match)."""
     if not isinstance(value, Tensor):
-        raise TypeError(f"[data] expected a Tensor, got {type(value).__name__}")
+        raise _errors.TypeError(f"[data] expected a Tensor, got {type(value).__name__}")
     if value.shape != self.shape or value.dtype != self.dtype:
-        raise ValueError(f"[data] expected a tensor of shape {self.shape} and {self.dtype}, got "
-                         f"shape {value.shape} and {value.dtype}")
+        raise _errors.ValueError(f"[data] expected a tensor of shape {self.shape} and "
+                                 f"{self.dtype}, got "
+                                 f"shape {value.shape} and {value.dtype}")
     _C._copy_(self.detach(), value.detach())
 
 
@@ -201,7 +202,7 @@ def _fill(self, value):
     if (self.dtype == _C.dtype.int64 and isinstance(value, (int, np.integer))
             and not isinstance(value, builtins.bool)):
         if not -2**63 <= value < 2**63:
-            raise ValueError(f"[fill_] cannot store {value} in a int64 tensor")
+            raise _errors.ValueError(f"[fill_] cannot store {value} in a int64 tensor")
         return _C._copy_(self, _C.full_int64(list(self.shape), int(value), self.device))
     return _C._fill_(self, value)
 
@@ -209,7 +210,7 @@ def _fill(self, value):
 def _iter(self):
     """The rows along the first axis, as PyTorch iterates; a 0-d tensor has none to give."""
     if self.ndim == 0:
-        raise TypeError("[iter] iteration over a 0-d tensor")
+        raise _errors.TypeError("[iter] iteration over a 0-d tensor")
     return (self[i] for i in range(self.shape[0]))
 
 

@@ -3,7 +3,7 @@ results' sizes depend on the data, so (as nonzero) they wait for the device. No 
 in PyTorch."""
 import math
 
-from . import _C
+from . import _C, _errors
 
 
 def _runs(rows, order, return_inverse, return_counts):
@@ -43,7 +43,7 @@ def _distinct(input, dim, in_order, return_inverse, return_counts, op):
     """unique (in_order: sorted first) or unique_consecutive of input's elements (dim None)
     or of its slices along dim, seen as the rows of an (m, k) tensor."""
     if not isinstance(input, _C.Tensor):
-        raise TypeError(f"[{op}] expected a Tensor, got {type(input).__name__}")
+        raise _errors.TypeError(f"[{op}] expected a Tensor, got {type(input).__name__}")
     input = input.detach()
     if dim is None:
         rows, rest, inverse_shape = input.reshape(-1), (), input.shape

@@ -4,7 +4,7 @@ import functools
 
 import numpy as np
 
-from . import _C
+from . import _C, _errors
 from ._checks import is_int, is_real
 from .random import stream_for
 
@@ -30,13 +30,14 @@ def _check_fits(array, dtype, op):
         limits = np.iinfo(dtype)
         low, high = array.min(), array.max()
         if low < limits.min or high > limits.max:
-            raise ValueError(f"[{op}] values from {low} to {high} do not fit "
-                             f"{np.dtype(dtype).name} ([{limits.min}, {limits.max}])")
+            raise _errors.ValueError(
+                f"[{op}] values from {low} to {high} do not fit "
+                f"{np.dtype(dtype).name} ([{limits.min}, {limits.max}])")
 
 
 def _check_int64(value, op):
     if not -2**63 <= value < 2**63:
-        raise ValueError(f"[{op}] {value} does not fit int64")
+        raise _errors.ValueError(f"[{op}] {value} does not fit int64")
 
 
 def _finish(t, requires_grad):
@@ -86,16 +87,17 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     sequences the promotion of their elements' (``[1, np.float64(2)]`` is float64).
     """
     if dtype is not None and not isinstance(dtype, _C.dtype):
-        raise TypeError(f"[tensor] expected a forgegrad dtype, got {dtype!r}")
+        raise _errors.TypeError(f"[tensor] expected a forgegrad dtype, got {dtype!r}")
     if isinstance(data, _C.Tensor):
         out = _C._to_dtype(data.detach().clone(), dtype or data.dtype)
         return _finish(_C._to_device(out, device), requires_grad)
     try:
         array = np.asarray(data)
     except ValueError as e:  # ragged nesting, say
-        raise ValueError(f"[tensor] expected a rectangular nesting of numbers: {e}") from None
+        raise _errors.ValueError(
+            f"[tensor] expected a rectangular nesting of numbers: {e}") from None
     if array.dtype.kind not in "fiub":
-        raise TypeError(f"[tensor] expected numbers, got data of numpy dtype {array.dtype}")
+        raise _errors.TypeError(f"[tensor] expected numbers, got data of numpy dtype {array.dtype}")
     if dtype is not None:
         target = dtype
     elif isinstance(data, (np.ndarray, np.generic)):
@@ -106,7 +108,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         target = _FROM_NUMPY_KIND[array.dtype.kind]
     if (not target.is_floating_point and array.dtype.kind == "f"
             and not np.isfinite(array).all()):
-        raise ValueError(f"[tensor] cannot store non-finite values as {target}")
+        raise _errors.ValueError(f"[tensor] cannot store non-finite values as {target}")
     _check_fits(array, _TO_NUMPY[target], "tensor")
     out = _C._copy_from_numpy(np.asarray(array, dtype=_TO_NUMPY[target], order="C"))
     return _finish(_C._to_device(_C._to_dtype(out, target), device), requires_grad)
@@ -143,8 +145,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         start, end = 0, start
     for v in (start, end, step):
         if isinstance(v, (builtins.bool, np.bool_)) or not hasattr(v, "__float__"):
-            raise TypeError(f"[arange] expected real numbers for start, end and step, got "
-                            f"{v!r} ({type(v).__name__})")
+            raise _errors.TypeError(
+                f"[arange] expected real numbers for start, end and step, got "
+                f"{v!r} ({type(v).__name__})")
     integral = all(is_int(v) for v in (start, end, step))
     if dtype is None:
         dtype = _C.dtype.int64 if integral else _C.dtype.float32
@@ -177,7 +180,7 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
 
 def _check_tensor(t, op):
     if not isinstance(t, _C.Tensor):
-        raise TypeError(f"[{op}] expected a Tensor, got {type(t).__name__}")
+        raise _errors.TypeError(f"[{op}] expected a Tensor, got {type(t).__name__}")
 
 
 def zeros_like(t, dtype=None, device=None, requires_grad=False):
@@ -200,19 +203,20 @@ def _real_bound(value, name, op):
     float."""
     if isinstance(value, _C.Tensor):
         if value.numel() != 1:
-            raise ValueError(f"[{op}] expected {name} to be a number or a one-element tensor, "
-                             f"got shape {value.shape}")
+            raise _errors.ValueError(
+                f"[{op}] expected {name} to be a number or a one-element tensor, "
+                f"got shape {value.shape}")
         return float(value.item())
     if not is_real(value):
-        raise TypeError(f"[{op}] expected {name} to be a real number, got {value!r}")
+        raise _errors.TypeError(f"[{op}] expected {name} to be a real number, got {value!r}")
     return float(value)
 
 
 def _count(value, name, op):
     if not is_int(value):
-        raise TypeError(f"[{op}] expected {name} to be an int, got {value!r}")
+        raise _errors.TypeError(f"[{op}] expected {name} to be an int, got {value!r}")
     if value < 0:
-        raise ValueError(f"[{op}] expected {name} >= 0, got {value}")
+        raise _errors.ValueError(f"[{op}] expected {name} >= 0, got {value}")
     return int(value)
 
 
@@ -266,7 +270,7 @@ def _like(input, dtype, device, op):
 def _floating_like(input, dtype, device, op):
     shape, dtype, device = _like(input, dtype, device, op)
     if not dtype.is_floating_point:
-        raise TypeError(f"[{op}] expected a floating-point dtype, got {dtype}")
+        raise _errors.TypeError(f"[{op}] expected a floating-point dtype, got {dtype}")
     return shape, dtype, device
 
 
@@ -296,17 +300,18 @@ def _integer_range(low, high, dtype, op):
     """[low, high) checked: ints, low < high, and every value of it fits dtype."""
     for name, v in (("low", low), ("high", high)):
         if not is_int(v):
-            raise TypeError(f"[{op}] expected {name} to be an int, got {v!r}")
+            raise _errors.TypeError(f"[{op}] expected {name} to be an int, got {v!r}")
     _check_int64(low, op)
     _check_int64(high - 1, op)  # high itself may be 2**63: [0, int64's max]
     if low >= high:
-        raise ValueError(f"[{op}] expected low < high, got low={low} and high={high}")
+        raise _errors.ValueError(f"[{op}] expected low < high, got low={low} and high={high}")
     if not dtype.is_floating_point:
         limits = np.iinfo(_TO_NUMPY[dtype]) if dtype != _C.dtype.bool else None
         lowest, highest = (limits.min, limits.max) if limits else (0, 1)
         if low < lowest or high - 1 > highest:
-            raise ValueError(f"[{op}] expected a range within [{lowest}, {highest}] for "
-                             f"{dtype}, got [{low}, {high})")
+            raise _errors.ValueError(
+                f"[{op}] expected a range within [{lowest}, {highest}] for "
+                f"{dtype}, got [{low}, {high})")
     return int(low), int(high)
 
 
@@ -330,8 +335,9 @@ def randint(*args, low=None, high=None, size=None, generator=None, dtype=None, d
     if low is None:
         low = given.pop() if given else 0
     if given or size is None or high is None:
-        raise TypeError("[randint] expected (high, size) or (low, high, size), got "
-                        f"{len(args)} positional arguments")
+        raise _errors.TypeError(
+            "[randint] expected (high, size) or (low, high, size), got "
+            f"{len(args)} positional arguments")
     return _random_integers(low, high, size, generator, dtype, device, requires_grad, "randint")
 
 

@@ -5,7 +5,7 @@ Memory figures are the caching allocator's: ``memory_allocated`` counts the byte
 tensors hold (rounded to the allocator's size classes), ``memory_reserved`` adds the blocks
 kept for reuse, which ``empty_cache`` hands back to the driver.
 """
-from . import _C
+from . import _C, _errors
 
 
 def is_available():
@@ -27,8 +27,8 @@ def _index(device):
         device = _C.device(device)
     if isinstance(device, _C.device) and device.type == "cuda":
         return device.index
-    raise ValueError(f"[cuda] expected a CUDA device (None, an index, 'cuda' or 'cuda:N'), "
-                     f"got {device!r}")
+    raise _errors.ValueError("[cuda] expected a CUDA device (None, an index, 'cuda' or 'cuda:N'), "
+                             f"got {device!r}")
 
 
 def get_device_name(device=None):

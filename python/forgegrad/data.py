@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from . import _C
+from . import _C, _errors
 from .creation import _check_fits, rand, tensor
 from ._checks import as_device, is_int
 
@@ -29,8 +29,8 @@ def _storable(array, op, what):
     """``array`` (at least 1-d) as a C-contiguous array of the dtype forgegrad keeps for its
     kind; no copy when it already is one."""
     if array.dtype.kind not in _STORE_AS:
-        raise TypeError(f"[{op}] expected {what} of numbers (float, int or bool), "
-                        f"got numpy dtype {array.dtype}")
+        raise _errors.TypeError(f"[{op}] expected {what} of numbers (float, int or bool), "
+                                f"got numpy dtype {array.dtype}")
     dtype = np.uint8 if array.dtype == np.uint8 else _STORE_AS[array.dtype.kind]
     if array.dtype.kind in "iu":
         _check_fits(array, dtype, op)
@@ -67,21 +67,21 @@ class TensorDataset(Dataset):
 
     def __init__(self, *arrays):
         if not arrays:
-            raise ValueError("[TensorDataset] expected at least one array, got none")
+            raise _errors.ValueError("[TensorDataset] expected at least one array, got none")
         stored = []
         for k, a in enumerate(arrays):
             if not isinstance(a, (np.ndarray, _C.Tensor)):
-                raise TypeError(f"[TensorDataset] expected numpy arrays or Tensors, "
-                                f"got {type(a).__name__} as argument {k}")
+                raise _errors.TypeError(f"[TensorDataset] expected numpy arrays or Tensors, "
+                                        f"got {type(a).__name__} as argument {k}")
             a = _to_numpy(a)
             if a.ndim == 0:
-                raise ValueError(f"[TensorDataset] expected arrays with a first (sample) "
-                                 f"dimension, got a 0-d array as argument {k}")
+                raise _errors.ValueError(f"[TensorDataset] expected arrays with a first (sample) "
+                                         f"dimension, got a 0-d array as argument {k}")
             stored.append(_storable(a, "TensorDataset", f"argument {k} to hold an array"))
         sizes = [len(a) for a in stored]
         if len(set(sizes)) > 1:
-            raise ValueError(f"[TensorDataset] expected arrays with the same first dimension, "
-                             f"got sizes {sizes}")
+            raise _errors.ValueError("[TensorDataset] expected arrays with the same first "
+                                     f"dimension, got sizes {sizes}")
         self.arrays = tuple(stored)
 
     def __getitem__(self, index):
@@ -101,15 +101,15 @@ class TensorDataset(Dataset):
 
 def _check_dataset(dataset):
     if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
-        raise TypeError(f"[DataLoader] expected a dataset with __len__ and __getitem__, "
-                        f"got {type(dataset).__name__}")
+        raise _errors.TypeError(f"[DataLoader] expected a dataset with __len__ and __getitem__, "
+                                f"got {type(dataset).__name__}")
 
 
 def _check_int(value, name, minimum):
     if not is_int(value):
-        raise TypeError(f"[DataLoader] expected an integer {name}, got {value!r}")
+        raise _errors.TypeError(f"[DataLoader] expected an integer {name}, got {value!r}")
     if value < minimum:
-        raise ValueError(f"[DataLoader] expected {name} >= {minimum}, got {value}")
+        raise _errors.ValueError(f"[DataLoader] expected {name} >= {minimum}, got {value}")
     return int(value)
 
 
@@ -117,8 +117,8 @@ def _stack(values):
     """One batch column from per-sample values (arrays, numbers, Tensors) as a Tensor."""
     arrays = [_to_numpy(v) for v in values]
     if len({a.shape for a in arrays}) > 1:
-        raise ValueError(f"[DataLoader] cannot stack samples of different shapes, "
-                         f"got {sorted({a.shape for a in arrays})}")
+        raise _errors.ValueError(f"[DataLoader] cannot stack samples of different shapes, "
+                                 f"got {sorted({a.shape for a in arrays})}")
     batch = _storable(np.stack(arrays), "DataLoader", "samples")
     return _C.from_numpy(batch)
 
@@ -129,8 +129,8 @@ def _collate(samples):
     first = samples[0]
     if isinstance(first, (tuple, list)):
         if any(len(s) != len(first) for s in samples):
-            raise ValueError("[DataLoader] expected every sample to have the same number of "
-                             f"fields, got {sorted({len(s) for s in samples})}")
+            raise _errors.ValueError("[DataLoader] expected every sample to have the same number "
+                                     f"of fields, got {sorted({len(s) for s in samples})}")
         return tuple(_stack(field) for field in zip(*samples))
     if isinstance(first, dict):
         def keys(sample):
@@ -139,8 +139,8 @@ def _collate(samples):
         for s in samples:
             if not isinstance(s, dict) or s.keys() != first.keys():
                 other = keys(s) if isinstance(s, dict) else f"a {type(s).__name__}"
-                raise ValueError(f"[DataLoader] samples have different keys: {keys(first)} "
-                                 f"and {other}")
+                raise _errors.ValueError(f"[DataLoader] samples have different keys: {keys(first)} "
+                                         f"and {other}")
         return {key: _stack([s[key] for s in samples]) for key in first}
     return _stack(samples)
 
@@ -198,7 +198,7 @@ class DataLoader:
         ``epoch`` or drawing a shuffle: fit tries the model on it before training."""
         n = len(self.dataset)
         if n == 0:
-            raise ValueError("[DataLoader] the dataset is empty: there is no first batch")
+            raise _errors.ValueError("[DataLoader] the dataset is empty: there is no first batch")
         return next(self._batches(np.arange(min(n, self.batch_size))))
 
     def _batches(self, order):

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from . import _errors
 from .data import TensorDataset
 from ._checks import is_int, is_real
 
@@ -41,29 +42,29 @@ class Splits:
 # ------------------------------------------------------------------------ validation
 def _check_int(op, name, value, minimum):
     if not is_int(value):
-        raise TypeError(f"[{op}] expected an integer {name}, got {value!r}")
+        raise _errors.TypeError(f"[{op}] expected an integer {name}, got {value!r}")
     if value < minimum:
-        raise ValueError(f"[{op}] expected {name} >= {minimum}, got {value}")
+        raise _errors.ValueError(f"[{op}] expected {name} >= {minimum}, got {value}")
     return int(value)
 
 
 def _check_float(op, name, value, minimum=0.0):
     if not is_real(value):
-        raise TypeError(f"[{op}] expected a number for {name}, got {value!r}")
+        raise _errors.TypeError(f"[{op}] expected a number for {name}, got {value!r}")
     if not (math.isfinite(value) and value >= minimum):
-        raise ValueError(f"[{op}] expected a finite {name} >= {minimum}, got {value}")
+        raise _errors.ValueError(f"[{op}] expected a finite {name} >= {minimum}, got {value}")
     return float(value)
 
 
 def _check_fractions(op, val_fraction, test_fraction):
     for name, f in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         if not is_real(f):
-            raise TypeError(f"[{op}] expected a number for {name}, got {f!r}")
+            raise _errors.TypeError(f"[{op}] expected a number for {name}, got {f!r}")
         if not 0.0 < f < 1.0:
-            raise ValueError(f"[{op}] expected 0 < {name} < 1, got {f}")
+            raise _errors.ValueError(f"[{op}] expected 0 < {name} < 1, got {f}")
     if val_fraction + test_fraction >= 1.0:
-        raise ValueError(f"[{op}] expected val_fraction + test_fraction < 1 (something left "
-                         f"to train on), got {val_fraction} + {test_fraction}")
+        raise _errors.ValueError(f"[{op}] expected val_fraction + test_fraction < 1 (something "
+                                 f"left to train on), got {val_fraction} + {test_fraction}")
 
 
 def _check_seed(op, seed):
@@ -76,8 +77,8 @@ def _splits(name, x, y, parts, num_classes):
     """Splits from (x, y) and the (train, val, test) index arrays."""
     for part, index in zip(("train", "val", "test"), parts):
         if len(index) == 0:
-            raise ValueError(f"[{name}] the {part} split came out empty; ask for more "
-                             f"samples or a larger fraction")
+            raise _errors.ValueError(f"[{name}] the {part} split came out empty; ask for more "
+                                     f"samples or a larger fraction")
     train, val, test = (TensorDataset(x[i], y[i]) for i in parts)
     return Splits(train, val, test, num_features=x.shape[1], num_classes=num_classes,
                   name=name)
@@ -121,8 +122,8 @@ def digits(seed=0, val_fraction=0.1, test_fraction=0.2):
         train, val = train_test_split(rest, test_size=val_fraction / (1.0 - test_fraction),
                                       stratify=y[rest], random_state=seed)
     except ValueError as e:  # a split too small to hold every class
-        raise ValueError(f"[digits] cannot split with val_fraction={val_fraction}, "
-                         f"test_fraction={test_fraction}: {e}") from e
+        raise _errors.ValueError(f"[digits] cannot split with val_fraction={val_fraction}, "
+                                 f"test_fraction={test_fraction}: {e}") from e
     return _splits("digits", x, y, (train, val, test), num_classes=10)
 
 

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from . import _C
+from . import _C, _errors
 from ._C import manual_seed
 from ._checks import as_device, is_int
 
@@ -36,7 +36,8 @@ class Generator:
     def manual_seed(self, seed):
         """Restart the stream from ``seed`` (any int, reduced to 64 bits as PyTorch does)."""
         if not is_int(seed):
-            raise TypeError(f"[manual_seed] expected an int seed, got {type(seed).__name__}")
+            raise _errors.TypeError(
+                f"[manual_seed] expected an int seed, got {type(seed).__name__}")
         self._stream.set_state(int(seed) & _SEED_BITS, 0)
         return self
 
@@ -63,10 +64,12 @@ class Generator:
 
 def _decode_state(state, op):
     if not isinstance(state, _C.Tensor):
-        raise TypeError(f"[{op}] expected a Tensor from get_state, got {type(state).__name__}")
+        raise _errors.TypeError(
+            f"[{op}] expected a Tensor from get_state, got {type(state).__name__}")
     if state.dtype != _C.dtype.int64 or state.shape != (2,):
-        raise ValueError(f"[{op}] expected an int64 Tensor of shape (2,) from get_state, got "
-                         f"{state.dtype} of shape {state.shape}")
+        raise _errors.ValueError(
+            f"[{op}] expected an int64 Tensor of shape (2,) from get_state, got "
+            f"{state.dtype} of shape {state.shape}")
     return state.cpu().numpy().view(np.uint64).tolist()  # a checkpoint's may be on a GPU
 
 
@@ -78,12 +81,14 @@ def stream_for(generator, device, op):
     if generator is None:
         return None
     if not isinstance(generator, Generator):
-        raise TypeError(f"[{op}] expected generator to be a forgegrad.Generator or None, got "
-                        f"{type(generator).__name__}")
+        raise _errors.TypeError(
+            f"[{op}] expected generator to be a forgegrad.Generator or None, got "
+            f"{type(generator).__name__}")
     device_type = as_device(device, op).type if device is not None else "cpu"
     if generator.device.type != device_type:
-        raise ValueError(f"[{op}] expected a '{device_type}' generator for a {device_type} "
-                         f"tensor, got a '{generator.device.type}' one")
+        raise _errors.ValueError(
+            f"[{op}] expected a '{device_type}' generator for a {device_type} "
+            f"tensor, got a '{generator.device.type}' one")
     return generator._stream
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import safetensors.numpy
 from safetensors import safe_open
 
-from . import _C
+from . import _C, _errors
 from ._C import Tensor
 from .creation import tensor
 
@@ -58,9 +58,9 @@ def _show(path):
 
 
 def _unsupported(value, path):
-    return TypeError(f"[save] cannot store a {type(value).__name__} at {_show(path)}: "
-                     f"expected a Tensor, dict, list, tuple, int, float, bool, str or "
-                     f"None (convert numpy values with forgegrad.tensor or .item())")
+    return _errors.TypeError(f"[save] cannot store a {type(value).__name__} at {_show(path)}: "
+                             f"expected a Tensor, dict, list, tuple, int, float, bool, str or "
+                             f"None (convert numpy values with forgegrad.tensor or .item())")
 
 
 def _as_array(t):
@@ -122,10 +122,11 @@ class _Flattener:
 
     def walk(self, value, path):
         if len(path) > _MAX_DEPTH:
-            raise TypeError(f"[save] {_show(path[:3])}... nests deeper than {_MAX_DEPTH} levels")
+            raise _errors.TypeError(f"[save] {_show(path[:3])}... nests deeper than {_MAX_DEPTH} "
+                                    "levels")
         if isinstance(value, (list, tuple, dict)):
             if id(value) in self.open_containers:
-                raise TypeError(f"[save] {_show(path)} contains itself")
+                raise _errors.TypeError(f"[save] {_show(path)} contains itself")
             self.open_containers.add(id(value))
             try:
                 return self.walk_container(value, path)
@@ -137,11 +138,12 @@ class _Flattener:
         if isinstance(value, Tensor):
             name = ".".join(str(key) for key in path)
             if name in self.owners:
-                raise TypeError(f"[save] {_show(self.owners[name])} and {_show(path)} would both "
-                                f"be stored as tensor {name!r}; rename one of the keys")
+                raise _errors.TypeError(f"[save] {_show(self.owners[name])} and {_show(path)} "
+                                        f"would both be stored as tensor {name!r}; rename one of "
+                                        "the keys")
             if name == "__metadata__":
-                raise TypeError(f"[save] {_show(path)} would be stored as tensor {name!r}, a "
-                                f"name safetensors reserves; rename the key")
+                raise _errors.TypeError(f"[save] {_show(path)} would be stored as tensor {name!r}, "
+                                        f"a name safetensors reserves; rename the key")
             self.owners[name] = path
             self.tensors[name] = _as_array(value)
             return {"tensor": name}
@@ -159,8 +161,8 @@ class _Flattener:
         if isinstance(value, dict):  # OrderedDict and defaultdict load as plain dicts
             for key in value:
                 if type(key) not in (str, int):
-                    raise TypeError(f"[save] dict keys must be str or int, got {key!r} "
-                                    f"({type(key).__name__}) in {_show(path)}")
+                    raise _errors.TypeError(f"[save] dict keys must be str or int, got {key!r} "
+                                            f"({type(key).__name__}) in {_show(path)}")
             return {"dict": [[key, self.walk(item, path + (key,))] for key, item in value.items()]}
         raise _unsupported(value, path)
 
@@ -168,7 +170,7 @@ class _Flattener:
 def _unflatten(node, tensors, depth=0):
     """The inverse of ``_flatten``; raises ValueError on a malformed skeleton."""
     if depth > _MAX_DEPTH:
-        raise ValueError(f"its metadata nests deeper than {_MAX_DEPTH} levels")
+        raise _errors.ValueError(f"its metadata nests deeper than {_MAX_DEPTH} levels")
     if type(node) in _SCALARS + (float,):
         return node
     if type(node) is list:
@@ -177,7 +179,8 @@ def _unflatten(node, tensors, depth=0):
         (tag, body), = node.items()
         if tag == "tensor" and type(body) is str:
             if body not in tensors:
-                raise ValueError(f"its metadata refers to tensor {body!r}, which it does not hold")
+                raise _errors.ValueError(f"its metadata refers to tensor {body!r}, which it does "
+                                         "not hold")
             return tensors[body]
         if tag == "tuple" and type(body) is list:
             return tuple(_unflatten(item, tensors, depth + 1) for item in body)
@@ -187,7 +190,7 @@ def _unflatten(node, tensors, depth=0):
             return {key: _unflatten(item, tensors, depth + 1) for key, item in body}
         if tag == "float" and body in ("inf", "-inf", "nan"):
             return float(body)
-    raise ValueError(f"unexpected node in its metadata: {json.dumps(node)[:80]}")
+    raise _errors.ValueError(f"unexpected node in its metadata: {json.dumps(node)[:80]}")
 
 
 def _check_metadata(text):
@@ -200,16 +203,17 @@ def _check_metadata(text):
     structure = _JSON_STRING.sub('""', _JSON_ESCAPE.sub("", text))
     values = 1 + sum(map(structure.count, "[{,:"))
     if values > MAX_METADATA_VALUES:
-        raise ValueError(f"its metadata holds up to {values} JSON values, over the limit "
-                         f"forgegrad.serialization.MAX_METADATA_VALUES = {MAX_METADATA_VALUES}")
+        raise _errors.ValueError(f"its metadata holds up to {values} JSON values, over the limit "
+                                 "forgegrad.serialization.MAX_METADATA_VALUES = "
+                                 f"{MAX_METADATA_VALUES}")
     brackets = _NOT_A_BRACKET.sub("", structure)
     if len(brackets) > 2 * values:  # more closers than openers: not JSON, and unbounded
-        raise ValueError("its metadata is not JSON: unbalanced brackets")
+        raise _errors.ValueError("its metadata is not JSON: unbalanced brackets")
     steps = np.isin(np.frombuffer(brackets.encode(), np.uint8), _OPENERS).astype(np.int32) * 2 - 1
     depth = np.cumsum(steps).max(initial=0)
     if depth > _MAX_JSON_DEPTH:
-        raise ValueError(f"its metadata nests {depth} JSON levels deep, over the limit of "
-                         f"{_MAX_JSON_DEPTH} ({_MAX_DEPTH} levels of containers)")
+        raise _errors.ValueError(f"its metadata nests {depth} JSON levels deep, over the limit of "
+                                 f"{_MAX_JSON_DEPTH} ({_MAX_DEPTH} levels of containers)")
 
 
 def _remove_stale_temporaries(directory, name):
@@ -273,16 +277,17 @@ def save(obj, path):
     try:
         _check_metadata(text)
     except ValueError as e:
-        raise ValueError(f"[save] cannot write {path}: {e}; store long lists of numbers "
-                         f"as Tensors") from None
+        raise _errors.ValueError(f"[save] cannot write {path}: {e}; store long lists of numbers as "
+                                 "Tensors") from None
     bfloat16_names = [name for name, array in tensors.items() if array.dtype == np.uint16]
     data = _mark_bfloat16(safetensors.numpy.save(tensors, metadata={_META_KEY: text}),
                           bfloat16_names)
     header_bytes = int.from_bytes(data[:8], "little")
     if header_bytes > MAX_HEADER_BYTES:
-        raise ValueError(f"[save] cannot write {path}: its safetensors header would be "
-                         f"{header_bytes} bytes, over the limit forgegrad.serialization."
-                         f"MAX_HEADER_BYTES = {MAX_HEADER_BYTES} (too many tensors for one file)")
+        raise _errors.ValueError(f"[save] cannot write {path}: its safetensors header would be "
+                                 f"{header_bytes} bytes, over the limit "
+                                 f"forgegrad.serialization.MAX_HEADER_BYTES = {MAX_HEADER_BYTES} "
+                                 "(too many tensors for one file)")
     directory, name = os.path.split(target)
     _remove_stale_temporaries(directory, name)
     try:
@@ -335,8 +340,8 @@ def load(path):
         raise IsADirectoryError(f"[load] {path} is a directory, not a checkpoint file")
 
     def invalid(reason):
-        return ValueError(f"[load] {path} is not a valid forgegrad/safetensors checkpoint: "
-                          f"{reason}")
+        return _errors.ValueError(f"[load] {path} is not a valid forgegrad/safetensors "
+                                  f"checkpoint: {reason}")
 
     header_bytes = _read_header_bytes(path)  # OSError: missing file, permissions
     if header_bytes is not None and header_bytes > MAX_HEADER_BYTES:
@@ -356,10 +361,10 @@ def load(path):
         _check_metadata(metadata[_META_KEY])
         header = json.loads(metadata[_META_KEY])
         if type(header) is not dict or "root" not in header:
-            raise ValueError("its metadata has no 'root'")
+            raise _errors.ValueError("its metadata has no 'root'")
         if header.get("version") != _VERSION:
-            raise ValueError(f"format version {header.get('version')!r}, this forgegrad reads "
-                             f"version {_VERSION}")
+            raise _errors.ValueError(f"format version {header.get('version')!r}, this forgegrad "
+                                     f"reads version {_VERSION}")
         return _unflatten(header["root"], tensors)
     except (ValueError, RecursionError) as e:  # json.JSONDecodeError is a ValueError
         raise invalid(e) from e

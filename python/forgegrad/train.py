@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from . import _C
+from . import _C, _errors
 from .autograd import no_grad
 from .data import DataLoader, Dataset, TensorDataset
 from .nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
@@ -38,22 +38,22 @@ def _not_a_class(value, what, op, args="(...)"):
     """A class passed where an instance belongs (nn.MSELoss for nn.MSELoss()) is a TypeError."""
     if isinstance(value, type):
         prefix = next((p for m, p in _PUBLIC_PREFIXES if value.__module__.startswith(m)), "")
-        raise TypeError(f"[{op}] {what} is the class {value.__name__}; pass an instance: "
-                        f"{prefix}{value.__name__}{args}")
+        raise _errors.TypeError(f"[{op}] {what} is the class {value.__name__}; pass an instance: "
+                                f"{prefix}{value.__name__}{args}")
 
 
 def _check_model(model, op):
     _not_a_class(model, "model", op)
     if not (callable(model) and callable(getattr(model, "train", None))
             and callable(getattr(model, "eval", None)) and hasattr(model, "training")):
-        raise TypeError(f"[{op}] model must be a Module (callable, with train(), eval() and "
-                        f"training), got {type(model).__name__}")
+        raise _errors.TypeError(f"[{op}] model must be a Module (callable, with train(), eval() "
+                                f"and training), got {type(model).__name__}")
 
 
 def _check_loss_fn(loss_fn, op):
     _not_a_class(loss_fn, "loss_fn", op, args="()")
     if not callable(loss_fn):
-        raise TypeError(f"[{op}] loss_fn must be callable, got {type(loss_fn).__name__}")
+        raise _errors.TypeError(f"[{op}] loss_fn must be callable, got {type(loss_fn).__name__}")
 
 
 def _check_optimizer(optimizer):
@@ -61,8 +61,8 @@ def _check_optimizer(optimizer):
     if (not has_param_groups(optimizer)
             or not callable(getattr(optimizer, "step", None))
             or not callable(getattr(optimizer, "zero_grad", None))):
-        raise TypeError("[fit] optimizer must be an Optimizer (param_groups with 'lr', step() "
-                        f"and zero_grad()), got {type(optimizer).__name__}")
+        raise _errors.TypeError("[fit] optimizer must be an Optimizer (param_groups with 'lr', "
+                                f"step() and zero_grad()), got {type(optimizer).__name__}")
 
 
 def _check_scheduler(scheduler):
@@ -70,8 +70,8 @@ def _check_scheduler(scheduler):
         return
     _not_a_class(scheduler, "scheduler", "fit")
     if not callable(getattr(scheduler, "step", None)):
-        raise TypeError("[fit] scheduler must be an lr scheduler (with step()) or None, got "
-                        f"{type(scheduler).__name__}")
+        raise _errors.TypeError("[fit] scheduler must be an lr scheduler (with step()) or None, "
+                                f"got {type(scheduler).__name__}")
 
 
 _HOOKS = ("on_train_begin", "on_epoch_end", "on_train_end")
@@ -83,17 +83,17 @@ def _check_callbacks(callbacks):
         return []
     if isinstance(callbacks, Callback):
         name = type(callbacks).__name__
-        raise TypeError(f"[fit] callbacks must be a list of Callbacks, got a single {name}; "
-                        f"pass a list: callbacks=[{name}(...)]")
+        raise _errors.TypeError("[fit] callbacks must be a list of Callbacks, got a single "
+                                f"{name}; pass a list: callbacks=[{name}(...)]")
     if isinstance(callbacks, (str, bytes, dict)) or not hasattr(callbacks, "__iter__"):
-        raise TypeError(f"[fit] callbacks must be a list of Callbacks, got "
-                        f"{type(callbacks).__name__}")
+        raise _errors.TypeError(f"[fit] callbacks must be a list of Callbacks, got "
+                                f"{type(callbacks).__name__}")
     callbacks = list(callbacks)
     for i, callback in enumerate(callbacks):
         _not_a_class(callback, f"callbacks[{i}]", "fit")
         if not all(callable(getattr(callback, hook, None)) for hook in _HOOKS):
-            raise TypeError(f"[fit] callbacks[{i}] must be a Callback (with "
-                            f"{', '.join(_HOOKS)}), got {type(callback).__name__}")
+            raise _errors.TypeError(f"[fit] callbacks[{i}] must be a Callback (with "
+                                    f"{', '.join(_HOOKS)}), got {type(callback).__name__}")
     return callbacks
 
 
@@ -113,10 +113,10 @@ def _check_monitors(callbacks, metrics, validating):
             continue
         name = type(callback).__name__
         if monitor.startswith("val_") and not validating and monitor[4:] in logged:
-            raise ValueError(f"[fit] {name} monitors {monitor!r}, which fit logs only with "
-                             f"val_data; pass val_data to fit, or monitor {monitor[4:]!r}")
-        raise ValueError(f"[fit] {name} monitors {monitor!r}, which fit does not log; it "
-                         f"logs {logged}")
+            raise _errors.ValueError(f"[fit] {name} monitors {monitor!r}, which fit logs only with "
+                                     f"val_data; pass val_data to fit, or monitor {monitor[4:]!r}")
+        raise _errors.ValueError(f"[fit] {name} monitors {monitor!r}, which fit does not log; it "
+                                 f"logs {logged}")
 
 
 def _pair(batch, op, device=None):
@@ -126,7 +126,7 @@ def _pair(batch, op, device=None):
     what = type(batch).__name__
     if isinstance(batch, (tuple, list)):
         what += f" of {len(batch)}"
-    raise ValueError(f"[{op}] expected batches of (inputs, targets), got a {what}")
+    raise _errors.ValueError(f"[{op}] expected batches of (inputs, targets), got a {what}")
 
 
 def _moved(value, device):
@@ -143,10 +143,10 @@ def _model_device(model):
 
 def _check_loss(loss):
     if not isinstance(loss, _C.Tensor):
-        raise TypeError(f"[fit] loss_fn must return a Tensor, got {type(loss).__name__}")
+        raise _errors.TypeError(f"[fit] loss_fn must return a Tensor, got {type(loss).__name__}")
     if loss.numel() != 1:
-        raise ValueError("[fit] loss_fn must return one number (a one-element Tensor), got "
-                         f"shape {tuple(loss.shape)}")
+        raise _errors.ValueError("[fit] loss_fn must return one number (a one-element Tensor), got "
+                                 f"shape {tuple(loss.shape)}")
 
 
 def _try_first_batches(model, loss_fn, loaders, metrics, reduction, device):
@@ -187,8 +187,8 @@ def _loader(data, batch_size, shuffle, seed, op):
         data = TensorDataset(*data)
     if not isinstance(data, Dataset) and not (hasattr(data, "__getitem__")
                                               and hasattr(data, "__len__")):
-        raise TypeError(f"[{op}] expected a DataLoader, a Dataset or an (inputs, targets) "
-                        f"tuple, got {type(data).__name__}")
+        raise _errors.TypeError(f"[{op}] expected a DataLoader, a Dataset or an (inputs, targets) "
+                                f"tuple, got {type(data).__name__}")
     return DataLoader(data, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
 
@@ -197,10 +197,10 @@ def _correct(outputs, targets):
     sign of logits against 0/1 targets of the same shape."""
     if not isinstance(outputs, _C.Tensor) or outputs.ndim == 0 or (
             outputs.shape[0] != targets.shape[0]):
-        raise ValueError("[fit] accuracy needs outputs with one row per sample (a Tensor of "
-                         f"{targets.shape[0]} rows), got "
-                         + (f"shape {tuple(outputs.shape)}" if isinstance(outputs, _C.Tensor)
-                            else type(outputs).__name__))
+        got = (f"shape {tuple(outputs.shape)}" if isinstance(outputs, _C.Tensor)
+               else type(outputs).__name__)
+        raise _errors.ValueError("[fit] accuracy needs outputs with one row per sample (a Tensor "
+                                 f"of {targets.shape[0]} rows), got {got}")
     out, tgt = outputs.detach().cpu().numpy(), targets.cpu().numpy()
     if out.ndim == 2 and tgt.ndim == 1:
         return int((out.argmax(axis=1) == tgt).sum()), len(tgt)
@@ -217,14 +217,14 @@ def _metrics(metrics, loss_fn, op):
     if isinstance(metrics, str):
         metrics = (metrics,)
     elif isinstance(metrics, dict) or not hasattr(metrics, "__iter__"):
-        raise TypeError(f"[{op}] metrics must be a metric name or a list of names, "
-                        f"got {metrics!r}")
+        raise _errors.TypeError(f"[{op}] metrics must be a metric name or a list of names, got "
+                                f"{metrics!r}")
     metrics = tuple(metrics)
     for name in metrics:
         if not isinstance(name, str):
-            raise TypeError(f"[{op}] metrics must be names (strings), got {name!r}")
+            raise _errors.TypeError(f"[{op}] metrics must be names (strings), got {name!r}")
         if name not in _METRICS:
-            raise ValueError(f"[{op}] unknown metric {name!r}; known: {sorted(_METRICS)}")
+            raise _errors.ValueError(f"[{op}] unknown metric {name!r}; known: {sorted(_METRICS)}")
     return metrics
 
 
@@ -232,8 +232,8 @@ def _reduction(loss_fn, op):
     """How the loss of a batch combines its samples: 'mean' or 'sum' (logged per sample)."""
     reduction = getattr(loss_fn, "reduction", "mean")
     if reduction not in ("mean", "sum"):
-        raise ValueError(f"[{op}] needs a loss that reduces a batch to one number "
-                         f"(reduction 'mean' or 'sum'), got reduction={reduction!r}")
+        raise _errors.ValueError(f"[{op}] needs a loss that reduces a batch to one number "
+                                 f"(reduction 'mean' or 'sum'), got reduction={reduction!r}")
     return reduction
 
 
@@ -284,7 +284,7 @@ class History:
     def best_epoch(self, monitor="val_loss", mode="auto"):
         values = [(v, i) for i, v in enumerate(self[monitor]) if v is not None]
         if not values:
-            raise ValueError(f"[History] no values recorded for {monitor!r}")
+            raise _errors.ValueError(f"[History] no values recorded for {monitor!r}")
         pick = max if _mode(monitor, mode, "History") == "max" else min
         return self.epochs[pick(values)[1]]["epoch"]
 
@@ -298,7 +298,7 @@ class History:
             raise ImportError('[History.plot] needs matplotlib: pip install "forgegrad[plot]"'
                               ) from error
         if not self.epochs:
-            raise ValueError("[History.plot] nothing to plot: no epoch has run")
+            raise _errors.ValueError("[History.plot] nothing to plot: no epoch has run")
         names = ["loss"] + [k for k in self.epochs[0] if k in _METRICS]
         fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4), squeeze=False)
         epochs = self["epoch"]
@@ -340,8 +340,8 @@ class Callback:
 
 def _check_monitor(monitor, op):
     if not isinstance(monitor, str):
-        raise TypeError(f"[{op}] monitor must be the name of a logged value such as "
-                        f"'val_loss', got {monitor!r}")
+        raise _errors.TypeError(f"[{op}] monitor must be the name of a logged value such as "
+                                f"'val_loss', got {monitor!r}")
     return monitor
 
 
@@ -349,7 +349,7 @@ def _mode(monitor, mode, op):
     if mode == "auto":
         return "max" if "acc" in monitor else "min"
     if mode not in ("min", "max"):
-        raise ValueError(f"[{op}] mode must be 'auto', 'min' or 'max', got {mode!r}")
+        raise _errors.ValueError(f"[{op}] mode must be 'auto', 'min' or 'max', got {mode!r}")
     return mode
 
 
@@ -364,8 +364,9 @@ class _Monitor:
 
     def improved(self, logs):
         if self.monitor not in logs:
-            raise ValueError(f"[{self.op}] monitors {self.monitor!r}, which is not logged "
-                             f"(logged: {sorted(logs)}); pass val_data to fit for val_ values")
+            raise _errors.ValueError(f"[{self.op}] monitors {self.monitor!r}, which is not logged "
+                                     f"(logged: {sorted(logs)}); pass val_data to fit for val_ "
+                                     "values")
         value = logs[self.monitor]
         better = (value < self.best - self.min_delta if self.mode == "min"
                   else value > self.best + self.min_delta)
@@ -385,11 +386,13 @@ class EarlyStopping(Callback):
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
                  restore_best=True):
         if not is_int(patience) or patience < 0:
-            raise ValueError(f"[EarlyStopping] patience must be an int >= 0, got {patience!r}")
+            raise _errors.ValueError("[EarlyStopping] patience must be an int >= 0, got "
+                                     f"{patience!r}")
         if not is_real(min_delta):
-            raise TypeError(f"[EarlyStopping] min_delta must be a number, got {min_delta!r}")
+            raise _errors.TypeError("[EarlyStopping] min_delta must be a number, got "
+                                    f"{min_delta!r}")
         if not math.isfinite(min_delta):
-            raise ValueError(f"[EarlyStopping] min_delta must be finite, got {min_delta!r}")
+            raise _errors.ValueError(f"[EarlyStopping] min_delta must be finite, got {min_delta!r}")
         self.monitor = _check_monitor(monitor, "EarlyStopping")
         self.mode, self.min_delta = mode, min_delta
         self.patience, self.restore_best = patience, restore_best
@@ -424,14 +427,14 @@ class ModelCheckpoint(Callback):
     def __init__(self, path, monitor="val_loss", save_best_only=True, mode="auto"):
         path = os.fspath(path) if isinstance(path, os.PathLike) else path
         if not isinstance(path, str):
-            raise TypeError(f"[ModelCheckpoint] path must be a str or os.PathLike, got "
-                            f"{type(path).__name__}")
+            raise _errors.TypeError(f"[ModelCheckpoint] path must be a str or os.PathLike, got "
+                                    f"{type(path).__name__}")
         try:
             path.format(epoch=1)
         except (KeyError, IndexError, ValueError, AttributeError, TypeError) as error:
-            raise ValueError(f"[ModelCheckpoint] path {path!r} may hold {{epoch}} and no other "
-                             f"braces (double them: {{{{ }}}}); formatting it gave "
-                             f"{type(error).__name__}: {error}") from None
+            raise _errors.ValueError(f"[ModelCheckpoint] path {path!r} may hold {{epoch}} and no "
+                                     f"other braces (double them: {{{{ }}}}); formatting it gave "
+                                     f"{type(error).__name__}: {error}") from None
         self.path, self.save_best_only = path, save_best_only
         self.monitor, self.mode = _check_monitor(monitor, "ModelCheckpoint"), mode
         self._reset()
@@ -450,8 +453,8 @@ class ModelCheckpoint(Callback):
             raise FileNotFoundError(f"[ModelCheckpoint] the directory {directory!r} of "
                                     f"{self.path!r} does not exist; create it first")
         if os.path.isdir(first):
-            raise ValueError(f"[ModelCheckpoint] path {first!r} is a directory; give a file "
-                             "name in it, such as 'model.safetensors'")
+            raise _errors.ValueError(f"[ModelCheckpoint] path {first!r} is a directory; give a "
+                                     "file name in it, such as 'model.safetensors'")
         self._reset()
 
     def on_epoch_end(self, epoch, logs, model, optimizer):
@@ -509,9 +512,9 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
     """
     for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
         if not is_int(value) or value < 0:
-            raise ValueError(f"[fit] {name} must be an int >= 0, got {value!r}")
+            raise _errors.ValueError(f"[fit] {name} must be an int >= 0, got {value!r}")
     if initial_epoch > epochs:
-        raise ValueError(f"[fit] initial_epoch ({initial_epoch}) is past epochs ({epochs})")
+        raise _errors.ValueError(f"[fit] initial_epoch ({initial_epoch}) is past epochs ({epochs})")
     # Everything is checked before the first training step, so that a mistake in the setup
     # fails at once and leaves the model, the optimizer and the loaders as they were.
     _check_model(model, "fit")
@@ -528,8 +531,9 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
     loaders = [loader for loader in (train_loader, val_loader) if loader is not None]
     for name, loader in zip(("train_data", "val_data"), loaders):
         if len(loader) == 0:
-            raise ValueError(f"[fit] {name} yields no batches ({len(loader.dataset)} samples, "
-                             f"batch_size={loader.batch_size}, drop_last={loader.drop_last})")
+            raise _errors.ValueError(f"[fit] {name} yields no batches ({len(loader.dataset)} "
+                                     f"samples, batch_size={loader.batch_size}, "
+                                     f"drop_last={loader.drop_last})")
     history = History()
     home = _model_device(model)
     if device is not None and home is not None and device != home:
@@ -623,7 +627,7 @@ def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
     _check_loss_fn(loss_fn, "evaluate")
     loader = _loader(data, batch_size, False, None, "evaluate")
     if len(loader) == 0:
-        raise ValueError("[evaluate] got no data to evaluate on")
+        raise _errors.ValueError("[evaluate] got no data to evaluate on")
     return _evaluate(model, loss_fn, loader, _metrics(metrics, loss_fn, "evaluate"),
                      _reduction(loss_fn, "evaluate"), _model_device(model))
 
@@ -653,11 +657,12 @@ def predict(model, data, batch_size=256):
             inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
             output = model(inputs if device is None else _moved(inputs, device))
             if not isinstance(output, _C.Tensor) or output.ndim == 0:
-                raise ValueError("[predict] expected the model to return a Tensor with one "
-                                 "row per input, got "
-                                 + (f"shape {tuple(output.shape)}"
-                                    if isinstance(output, _C.Tensor) else type(output).__name__))
+                raise _errors.ValueError(
+                    "[predict] expected the model to return a Tensor with one "
+                    "row per input, got "
+                    + (f"shape {tuple(output.shape)}"
+                       if isinstance(output, _C.Tensor) else type(output).__name__))
             outputs.append(output.cpu().numpy())
     if not outputs:
-        raise ValueError("[predict] got no inputs")
+        raise _errors.ValueError("[predict] got no inputs")
     return _C.from_numpy(np.concatenate(outputs))

@@ -338,6 +338,8 @@ void check_elementwise() {
   FG_UNARY(pow_forward, x, kRounding, 2.0f);
   FG_BACKWARD(pow_backward, x, kRounding, 0.0f);
   FG_UNARY(clamp_forward, x, kExact, -1.5f, 2.0f);
+  for (int64_t order : {0, 1, 2, 4}) FG_UNARY(polygamma_forward, x, kRounding, order);
+  FG_UNARY(nan_to_num_forward, x, kExact, 0.5, 1e3, -1e3);
   FG_BACKWARD(clamp_backward, x, kExact, -1.5f, 2.0f);
   FG_UNARY(relu_forward, x, kExact);
   FG_BACKWARD(relu_backward, x, kExact);

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .. import _C
+from .. import _C, _errors
 from .._checks import is_int, is_real
 from ..creation import arange, ones_like
 
@@ -21,7 +21,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 def _check_reduction(reduction, op, allowed=_REDUCTIONS):
     if reduction not in allowed:
         names = ", ".join(repr(r) for r in allowed)
-        raise ValueError(f"[{op}] expected reduction one of {names}, got {reduction!r}")
+        raise _errors.ValueError(f"[{op}] expected reduction one of {names}, got {reduction!r}")
 
 
 def _reduce(losses, reduction):
@@ -33,23 +33,24 @@ def _reduce(losses, reduction):
 def _check_floating(op, **tensors):
     for name, t in tensors.items():
         if not isinstance(t, _C.Tensor):
-            raise TypeError(f"[{op}] expected {name} to be a Tensor, got {type(t).__name__}")
+            raise _errors.TypeError(f"[{op}] expected {name} to be a Tensor, got "
+                                    f"{type(t).__name__}")
         if not t.dtype.is_floating_point:
-            raise TypeError(f"[{op}] expected a floating-point {name}, got {t.dtype}")
+            raise _errors.TypeError(f"[{op}] expected a floating-point {name}, got {t.dtype}")
 
 
 def _check_same_shape(op, input, target, what="input and target"):
     if input.shape != target.shape:
-        raise ValueError(f"[{op}] expected {what} of one shape, got {tuple(input.shape)} and "
-                         f"{tuple(target.shape)}")
+        raise _errors.ValueError(f"[{op}] expected {what} of one shape, got {tuple(input.shape)} "
+                                 f"and {tuple(target.shape)}")
 
 
 def _check_positive(op, name, value, allow_zero=False):
     if not is_real(value):
-        raise TypeError(f"[{op}] expected {name} to be a number, got {value!r}")
+        raise _errors.TypeError(f"[{op}] expected {name} to be a number, got {value!r}")
     if value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"[{op}] expected {name} {bound}, got {value}")
+        raise _errors.ValueError(f"[{op}] expected {name} {bound}, got {value}")
 
 
 def _pointwise_args(op, input, target, reduction, allowed=_REDUCTIONS):
@@ -128,7 +129,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps)) along dim; x1 and x2 broadcast."""
     _check_floating("cosine_similarity", x1=x1, x2=x2)
     if not is_int(dim):
-        raise TypeError(f"[cosine_similarity] expected dim to be an int, got {dim!r}")
+        raise _errors.TypeError(f"[cosine_similarity] expected dim to be an int, got {dim!r}")
     _check_positive("cosine_similarity", "eps", eps, allow_zero=True)
     if x1.shape != x2.shape:  # PyTorch's broadcasting, so that dim names the same axis
         shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
@@ -157,16 +158,17 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     equal vectors off its kink at 0."""
     _check_floating("pairwise_distance", x1=x1, x2=x2)
     if not is_real(p):
-        raise TypeError(f"[pairwise_distance] expected p to be a number, got {p!r}")
+        raise _errors.TypeError(f"[pairwise_distance] expected p to be a number, got {p!r}")
     return _vector_norm(x1 - x2 + eps, p, -1, keepdim)
 
 
 def _check_sign_target(op, target, shape):
     if not isinstance(target, _C.Tensor):
-        raise TypeError(f"[{op}] expected target to be a Tensor, got {type(target).__name__}")
+        raise _errors.TypeError(f"[{op}] expected target to be a Tensor, got "
+                                f"{type(target).__name__}")
     if target.shape != shape:
-        raise ValueError(f"[{op}] expected target of shape {tuple(shape)}, got "
-                         f"{tuple(target.shape)}")
+        raise _errors.ValueError(f"[{op}] expected target of shape {tuple(shape)}, got "
+                                 f"{tuple(target.shape)}")
 
 
 def cosine_embedding_loss(input1, input2, target, margin=0.0, *, reduction="mean"):
@@ -177,8 +179,8 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, *, reduction="mean
     _check_floating(op, input1=input1, input2=input2)
     _check_same_shape(op, input1, input2, "input1 and input2")
     if input1.ndim not in (1, 2):
-        raise ValueError(f"[{op}] expected inputs of shape (N, D) or (D), got "
-                         f"{tuple(input1.shape)}")
+        raise _errors.ValueError(f"[{op}] expected inputs of shape (N, D) or (D), got "
+                                 f"{tuple(input1.shape)}")
     _check_sign_target(op, target, input1.shape[:-1])
     _check_reduction(reduction, op)
     dim = input1.ndim - 1
@@ -206,9 +208,9 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
     op = "triplet_margin_loss"
     _check_floating(op, anchor=anchor, positive=positive, negative=negative)
     if not anchor.shape == positive.shape == negative.shape:
-        raise ValueError(f"[{op}] expected anchor, positive and negative of one shape, got "
-                         f"{tuple(anchor.shape)}, {tuple(positive.shape)} and "
-                         f"{tuple(negative.shape)}")
+        raise _errors.ValueError(f"[{op}] expected anchor, positive and negative of one shape, got "
+                                 f"{tuple(anchor.shape)}, {tuple(positive.shape)} and "
+                                 f"{tuple(negative.shape)}")
     _check_positive(op, "margin", margin)
     _check_reduction(reduction, op)
     positive_distance = pairwise_distance(anchor, positive, p, eps)
@@ -234,23 +236,24 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, *, reduction=
     op = "multi_margin_loss"
     _check_floating(op, input=input)
     if p not in (1, 2):
-        raise ValueError(f"[{op}] expected p 1 or 2, got {p!r}")
+        raise _errors.ValueError(f"[{op}] expected p 1 or 2, got {p!r}")
     if input.ndim not in (1, 2):
-        raise ValueError(f"[{op}] expected input of shape (N, C) or (C), got "
-                         f"{tuple(input.shape)}")
+        raise _errors.ValueError(f"[{op}] expected input of shape (N, C) or (C), got "
+                                 f"{tuple(input.shape)}")
     _check_reduction(reduction, op)
     scores = input if input.ndim == 2 else input.unsqueeze(0)
     rows, classes = scores.shape
     if not isinstance(target, _C.Tensor) or target.dtype != _C.dtype.int64:
-        raise TypeError(f"[{op}] expected int64 class indices as target, got "
-                        f"{getattr(target, 'dtype', type(target).__name__)}")
+        raise _errors.TypeError(f"[{op}] expected int64 class indices as target, got "
+                                f"{getattr(target, 'dtype', type(target).__name__)}")
     if target.shape != input.shape[:-1]:
-        raise ValueError(f"[{op}] expected target of shape {tuple(input.shape[:-1])}, got "
-                         f"{tuple(target.shape)}")
+        raise _errors.ValueError(f"[{op}] expected target of shape {tuple(input.shape[:-1])}, got "
+                                 f"{tuple(target.shape)}")
     target = target.reshape(rows)
     outside = [int(t) for t in target.cpu().numpy() if not 0 <= t < classes]
     if outside:
-        raise ValueError(f"[{op}] expected class indices in [0, {classes}), got {outside[0]}")
+        raise _errors.ValueError(f"[{op}] expected class indices in [0, {classes}), got "
+                                 f"{outside[0]}")
     target_scores = scores[arange(rows, device=scores.device), target].unsqueeze(1)
     hinge = (margin - target_scores + scores).clamp(min=0.0)
     if p == 2:
@@ -258,8 +261,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, *, reduction=
     if weight is not None:
         _check_floating(op, weight=weight)
         if weight.shape != (classes,):
-            raise ValueError(f"[{op}] expected weight of shape ({classes},), got "
-                             f"{tuple(weight.shape)}")
+            raise _errors.ValueError(f"[{op}] expected weight of shape ({classes},), got "
+                                     f"{tuple(weight.shape)}")
         hinge = hinge * weight[target].unsqueeze(1)
     is_target = arange(classes, device=scores.device) == target.unsqueeze(1)
     losses = _C.where(is_target, 0.0, hinge).sum(1) / classes

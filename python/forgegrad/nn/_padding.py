@@ -3,7 +3,7 @@ from those: constant padding on any number of trailing dimensions (a negative pa
 and reflect, replicate and circular padding as one index_select per padded dimension."""
 import numpy as np
 
-from .. import _C
+from .. import _C, _errors
 from .._checks import is_int
 
 _MODES = ("constant", "reflect", "replicate", "circular")
@@ -14,8 +14,9 @@ def _crop(input, d, before, after):
     all crop first, then pad what is left)."""
     size = input.shape[d]
     if before < -size or after < -size or before + size + after < 0:
-        raise ValueError(f"[pad] padding ({before}, {after}) crops dimension {d} of size {size} "
-                         f"past its end")
+        raise _errors.ValueError(
+            f"[pad] padding ({before}, {after}) crops dimension {d} of size {size} "
+            f"past its end")
     if before >= 0 and after >= 0:
         return input
     start = max(-before, 0)
@@ -52,21 +53,25 @@ def _copied(input, widths, mode):
     out = input
     for d, (before, after) in widths:
         if out.shape[d] == 0:
-            raise ValueError(f"[pad] mode '{mode}' expected a non-empty dimension {d}, got input "
-                             f"of shape {tuple(input.shape)}")
+            raise _errors.ValueError(
+                f"[pad] mode '{mode}' expected a non-empty dimension {d}, got input "
+                f"of shape {tuple(input.shape)}")
         out = _crop(out, d, before, after)
         size, before, after = out.shape[d], max(before, 0), max(after, 0)
         if size == 0:
-            raise ValueError(f"[pad] input of shape {tuple(input.shape)} is too small: its "
-                             f"padding leaves nothing of dimension {d} to copy in mode '{mode}'")
+            raise _errors.ValueError(
+                f"[pad] input of shape {tuple(input.shape)} is too small: its "
+                f"padding leaves nothing of dimension {d} to copy in mode '{mode}'")
         if mode == "reflect" and (before >= size or after >= size):
-            raise ValueError(f"[pad] padding size should be less than the corresponding input "
-                             f"dimension in mode 'reflect', but got: padding ({before}, {after}) "
-                             f"at dimension {d} of size {size} of input of shape "
-                             f"{tuple(input.shape)}")
+            raise _errors.ValueError(
+                f"[pad] padding size should be less than the corresponding input "
+                f"dimension in mode 'reflect', but got: padding ({before}, {after}) "
+                f"at dimension {d} of size {size} of input of shape "
+                f"{tuple(input.shape)}")
         if mode == "circular" and (before > size or after > size):
-            raise ValueError(f"[pad] padding ({before}, {after}) wraps around dimension {d} of "
-                             f"size {size} more than once in mode 'circular'")
+            raise _errors.ValueError(
+                f"[pad] padding ({before}, {after}) wraps around dimension {d} of "
+                f"size {size} more than once in mode 'circular'")
         if before or after:
             out = _C.index_select(out, d, _source_positions(mode, size, before, after,
                                                             out.device))
@@ -78,30 +83,34 @@ def pad(input, pad, mode="constant", value=None):
     with value ("constant"; negative pads crop), the input mirrored at its edges without
     repeating them ("reflect"), its edge values ("replicate") or its other end ("circular")."""
     if not isinstance(input, _C.Tensor):
-        raise TypeError(f"[pad] expected a Tensor, got {type(input).__name__}")
+        raise _errors.TypeError(f"[pad] expected a Tensor, got {type(input).__name__}")
     pad = tuple(pad)
     if not all(is_int(p) for p in pad):
-        raise TypeError(f"[pad] expected integer padding sizes, got {pad}")
+        raise _errors.TypeError(f"[pad] expected integer padding sizes, got {pad}")
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2:
-        raise ValueError(f"[pad] expected an even number of padding sizes (before, after per "
-                         f"dimension), got {len(pad)}")
+        raise _errors.ValueError(
+            f"[pad] expected an even number of padding sizes (before, after per "
+            f"dimension), got {len(pad)}")
     if len(pad) > 2 * input.ndim:
-        raise ValueError(f"[pad] padding of length {len(pad)} is more than two sizes for each "
-                         f"of the input's {input.ndim} dimensions")
+        raise _errors.ValueError(
+            f"[pad] padding of length {len(pad)} is more than two sizes for each "
+            f"of the input's {input.ndim} dimensions")
     if mode not in _MODES:
-        raise ValueError(f"[pad] expected mode 'constant', 'reflect', 'replicate' or "
-                         f"'circular', got {mode!r}")
+        raise _errors.ValueError(
+            f"[pad] expected mode 'constant', 'reflect', 'replicate' or "
+            f"'circular', got {mode!r}")
     # (dimension, (before, after)), the last dimension first
     widths = [(input.ndim - 1 - i, (pad[2 * i], pad[2 * i + 1])) for i in range(len(pad) // 2)]
     if mode == "constant":
         return _constant(input, widths, 0 if value is None else value)
     if value is not None and value != 0:
-        raise ValueError(f"[pad] mode '{mode}' takes no value, got {value}")
+        raise _errors.ValueError(f"[pad] mode '{mode}' takes no value, got {value}")
     # PyTorch's rule: 1, 2 or 3 trailing dimensions, after at most a batch and a channel one
     n = len(widths)
     if n not in (1, 2, 3) or input.ndim not in (n + 1, n + 2):
-        raise ValueError(f"[pad] mode '{mode}' pads the last 1, 2 or 3 dimensions of a 2-d or "
-                         f"3-d, 3-d or 4-d, or 4-d or 5-d input, got {len(pad)} padding sizes "
-                         f"for a {input.ndim}-d input")
+        raise _errors.ValueError(
+            f"[pad] mode '{mode}' pads the last 1, 2 or 3 dimensions of a 2-d or "
+            f"3-d, 3-d or 4-d, or 4-d or 5-d input, got {len(pad)} padding sizes "
+            f"for a {input.ndim}-d input")
     return _copied(input, widths, mode)

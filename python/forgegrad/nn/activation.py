@@ -4,7 +4,7 @@ import inspect
 from . import functional as F
 from .module import Module, Parameter
 from .._checks import is_int, is_real
-from .. import creation
+from .. import _errors, creation
 
 
 class ReLU(Module):
@@ -23,8 +23,8 @@ class LeakyReLU(Module):
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
         if not is_real(negative_slope):
-            raise TypeError(f"[LeakyReLU] negative_slope must be a number, "
-                            f"got {negative_slope!r}")
+            raise _errors.TypeError(f"[LeakyReLU] negative_slope must be a number, "
+                                    f"got {negative_slope!r}")
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, input):
@@ -38,7 +38,8 @@ class GELU(Module):
     def __init__(self, approximate="none"):
         super().__init__()
         if approximate not in ("none", "tanh"):
-            raise ValueError(f"[GELU] approximate must be 'none' or 'tanh', got {approximate!r}")
+            raise _errors.ValueError("[GELU] approximate must be 'none' or 'tanh', got "
+                                     f"{approximate!r}")
         self.approximate = approximate
 
     def forward(self, input):
@@ -80,7 +81,8 @@ class Softmax(Module):
     def __init__(self, dim=None):
         super().__init__()
         if dim is not None and (not is_int(dim)):
-            raise TypeError(f"[{type(self).__name__}] dim must be an int or None, got {dim!r}")
+            raise _errors.TypeError(f"[{type(self).__name__}] dim must be an int or None, got "
+                                    f"{dim!r}")
         self.dim = dim
 
     def forward(self, input):
@@ -111,8 +113,8 @@ class _WithArguments(Module):
         bound.apply_defaults()
         for name, value in bound.arguments.items():
             if name != "inplace" and not is_real(value) and not is_int(value):
-                raise TypeError(f"[{type(self).__name__}] {name} must be a number, "
-                                f"got {value!r}")
+                raise _errors.TypeError(f"[{type(self).__name__}] {name} must be a number, got "
+                                        f"{value!r}")
             setattr(self, name, value)
 
     def forward(self, input):
@@ -164,8 +166,8 @@ class PReLU(Module):
     def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
         super().__init__()
         if not is_int(num_parameters) or num_parameters < 1:
-            raise ValueError(f"[PReLU] num_parameters must be a positive int, "
-                             f"got {num_parameters!r}")
+            raise _errors.ValueError(f"[PReLU] num_parameters must be a positive int, "
+                                     f"got {num_parameters!r}")
         self.num_parameters, self.init = num_parameters, init
         self.weight = Parameter(creation.full((num_parameters,), float(init), dtype=dtype,
                                               device=device))

@@ -2,7 +2,7 @@
 import collections
 import operator
 
-from .. import _C
+from .. import _C, _errors
 from .activation import ReLU
 from .linear import Linear
 from .module import Module
@@ -53,8 +53,8 @@ class Sequential(Module):
 
     def _check_module(self, module, what):
         if not isinstance(module, Module):
-            raise TypeError(f"[{type(self).__name__}] can only {what} a Module, got "
-                            f"{type(module).__name__}")
+            raise _errors.TypeError(f"[{type(self).__name__}] can only {what} a Module, got "
+                                    f"{type(module).__name__}")
 
     def append(self, module):
         self._check_module(module, "append")
@@ -65,13 +65,14 @@ class Sequential(Module):
         """Append each of `modules`; all are checked first, so a bad one appends none."""
         if not hasattr(modules, "__iter__") or (isinstance(modules, Module)
                                                  and not isinstance(modules, Sequential)):
-            raise TypeError(f"[{type(self).__name__}] extend expects an iterable of Modules, "
-                            f"got {type(modules).__name__} (append adds one module)")
+            raise _errors.TypeError(f"[{type(self).__name__}] extend expects an iterable of "
+                                    f"Modules, got {type(modules).__name__} (append adds one "
+                                    "module)")
         modules = list(modules)
         for i, module in enumerate(modules):
             if not isinstance(module, Module):
-                raise TypeError(f"[{type(self).__name__}] extend expects Modules, got "
-                                f"{type(module).__name__} at position {i}")
+                raise _errors.TypeError(f"[{type(self).__name__}] extend expects Modules, got "
+                                        f"{type(module).__name__} at position {i}")
         for module in modules:
             self.append(module)
         return self

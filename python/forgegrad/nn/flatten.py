@@ -1,6 +1,6 @@
 """Shape layers: ``Flatten`` and ``Identity``."""
 
-from .. import _C
+from .. import _C, _errors
 from .module import Module
 from .._checks import is_int
 
@@ -10,7 +10,7 @@ class Flatten(Module):
         super().__init__()
         for name, dim in (("start_dim", start_dim), ("end_dim", end_dim)):
             if not is_int(dim):
-                raise TypeError(f"[Flatten] {name} must be an int, got {dim!r}")
+                raise _errors.TypeError(f"[Flatten] {name} must be an int, got {dim!r}")
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, input):

@@ -3,16 +3,16 @@
 import math
 import warnings
 
-from .. import _C, creation
+from .. import _C, _errors, creation
 from ..autograd import no_grad
 from .._checks import is_real
 
 
 def _check(tensor, op):
     if not isinstance(tensor, _C.Tensor):
-        raise TypeError(f"[{op}] expected a Tensor, got {type(tensor).__name__}")
+        raise _errors.TypeError(f"[{op}] expected a Tensor, got {type(tensor).__name__}")
     if tensor.dtype != _C.dtype.float32:
-        raise TypeError(f"[{op}] expected a float32 tensor, got {tensor.dtype}")
+        raise _errors.TypeError(f"[{op}] expected a float32 tensor, got {tensor.dtype}")
 
 
 def _check_numbers(op, **values):
@@ -21,7 +21,7 @@ def _check_numbers(op, **values):
     if bad:
         got = ", ".join(f"{k}={v!r}" for k, v in bad.items())
         what = "must be a number" if len(values) == 1 else "must be numbers"
-        raise TypeError(f"[{op}] {' and '.join(values)} {what}, got {got}")
+        raise _errors.TypeError(f"[{op}] {' and '.join(values)} {what}, got {got}")
 
 
 def _fill_from(tensor, values):
@@ -43,17 +43,17 @@ def calculate_gain(nonlinearity, param=None):
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else param
         if not is_real(slope):
-            raise ValueError(f"[calculate_gain] negative_slope {slope!r} is not a number")
+            raise _errors.ValueError(f"[calculate_gain] negative_slope {slope!r} is not a number")
         return math.sqrt(2.0 / (1 + slope ** 2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise ValueError(f"[calculate_gain] unsupported nonlinearity {nonlinearity!r}")
+    raise _errors.ValueError(f"[calculate_gain] unsupported nonlinearity {nonlinearity!r}")
 
 
 def _calculate_fan_in_and_fan_out(tensor):
     if tensor.ndim < 2:
-        raise ValueError(f"[init] fan in and fan out need a tensor of at least 2 dimensions, "
-                         f"got shape {tensor.shape}")
+        raise _errors.ValueError("[init] fan in and fan out need a tensor of at least 2 "
+                                 f"dimensions, got shape {tensor.shape}")
     receptive = 1
     for s in tensor.shape[2:]:
         receptive *= s
@@ -62,7 +62,7 @@ def _calculate_fan_in_and_fan_out(tensor):
 
 def _fan(tensor, mode, op):
     if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"[{op}] mode must be 'fan_in' or 'fan_out', got {mode!r}")
+        raise _errors.ValueError(f"[{op}] mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
 
@@ -81,7 +81,7 @@ def uniform_(tensor, a=0.0, b=1.0):
     _check(tensor, "uniform_")
     _check_numbers("uniform_", a=a, b=b)
     if not a <= b:
-        raise ValueError(f"[uniform_] expected a <= b, got a={a}, b={b}")
+        raise _errors.ValueError(f"[uniform_] expected a <= b, got a={a}, b={b}")
     return _fill_from(tensor, creation.rand(tensor.shape, device=tensor.device) * (b - a) + a)
 
 
@@ -89,7 +89,7 @@ def normal_(tensor, mean=0.0, std=1.0):
     _check(tensor, "normal_")
     _check_numbers("normal_", mean=mean, std=std)
     if not std >= 0:
-        raise ValueError(f"[normal_] expected std >= 0, got {std}")
+        raise _errors.ValueError(f"[normal_] expected std >= 0, got {std}")
     return _fill_from(tensor, creation.randn(tensor.shape, device=tensor.device) * std + mean)
 
 

@@ -1,7 +1,7 @@
 """``Linear``: y = x W^T + b with W (out_features, in_features), as torch.nn.Linear."""
 import math
 
-from .. import _C, creation
+from .. import _C, _errors, creation
 from . import init
 from .module import Module, Parameter
 from .._checks import is_int
@@ -9,7 +9,7 @@ from .._checks import is_int
 
 def _check_features(value, name):
     if not is_int(value) or value <= 0:
-        raise ValueError(f"[Linear] {name} must be a positive int, got {value!r}")
+        raise _errors.ValueError(f"[Linear] {name} must be a positive int, got {value!r}")
 
 
 class Linear(Module):

@@ -1,6 +1,7 @@
 """Loss layers, each a Module over its function in ``nn.functional``, with
 ``reduction='mean' | 'sum' | 'none'``."""
 
+from .. import _errors
 from . import functional as F
 from .module import Module
 from .._checks import is_real
@@ -15,8 +16,8 @@ class _Loss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
         if reduction not in self._reductions:
-            raise ValueError(f"[{type(self).__name__}] reduction must be one of "
-                             f"{self._reductions}, got {reduction!r}")
+            raise _errors.ValueError(f"[{type(self).__name__}] reduction must be one of "
+                                     f"{self._reductions}, got {reduction!r}")
         self.reduction = reduction
 
     def forward(self, input, target):
@@ -52,11 +53,11 @@ class CrossEntropyLoss(_WeightedLoss):
     def __init__(self, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(weight, reduction)
         if not is_real(label_smoothing):
-            raise TypeError(f"[CrossEntropyLoss] label_smoothing must be a number in [0, 1], "
-                            f"got {label_smoothing!r}")
+            raise _errors.TypeError("[CrossEntropyLoss] label_smoothing must be a number in [0, "
+                                    f"1], got {label_smoothing!r}")
         if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"[CrossEntropyLoss] label_smoothing must be in [0, 1], "
-                             f"got {label_smoothing}")
+            raise _errors.ValueError(f"[CrossEntropyLoss] label_smoothing must be in [0, 1], "
+                                     f"got {label_smoothing}")
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 

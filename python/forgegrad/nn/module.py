@@ -2,7 +2,7 @@
 parameter and buffer trees, train/eval, state dicts, a printable tree)."""
 import collections
 
-from .. import _C
+from .. import _C, _errors
 from ..autograd import no_grad
 from .._checks import as_device
 
@@ -15,7 +15,7 @@ class Parameter(_C.Tensor):
         if data is None:
             data = _C.empty([0], None, None)
         if not isinstance(data, _C.Tensor):
-            raise TypeError(f"[Parameter] expected a Tensor, got {type(data).__name__}")
+            raise _errors.TypeError(f"[Parameter] expected a Tensor, got {type(data).__name__}")
         super().__init__(data)
         self.requires_grad_(requires_grad)
 
@@ -63,20 +63,20 @@ class Module:
             self._register("_modules", name, value, "add_module", replace=True)
         elif "_parameters" in self.__dict__ and name in self._parameters:
             if value is not None:
-                raise TypeError(f"[{type(self).__name__}] cannot assign a "
-                                f"{type(value).__name__} to parameter '{name}' "
-                                "(expected a Parameter or None)")
+                raise _errors.TypeError(f"[{type(self).__name__}] cannot assign a "
+                                        f"{type(value).__name__} to parameter '{name}' "
+                                        "(expected a Parameter or None)")
             self._parameters[name] = None
         elif "_buffers" in self.__dict__ and name in self._buffers:
             if value is not None and not isinstance(value, _C.Tensor):
-                raise TypeError(f"[{type(self).__name__}] cannot assign a "
-                                f"{type(value).__name__} to buffer '{name}'")
+                raise _errors.TypeError(f"[{type(self).__name__}] cannot assign a "
+                                        f"{type(value).__name__} to buffer '{name}'")
             self._buffers[name] = value
         else:
             if "_modules" in self.__dict__ and name in self._modules:
                 if value is not None:
-                    raise TypeError(f"[{type(self).__name__}] cannot assign a "
-                                    f"{type(value).__name__} to submodule '{name}'")
+                    raise _errors.TypeError(f"[{type(self).__name__}] cannot assign a "
+                                            f"{type(value).__name__} to submodule '{name}'")
                 self._modules[name] = None
                 return
             object.__setattr__(self, name, value)
@@ -107,8 +107,8 @@ class Module:
         submodule; a class attribute (a method, a property) is never replaced."""
         self._check_initialized()
         if not isinstance(name, str) or not name or "." in name:
-            raise ValueError(f"[{op}] a name must be a non-empty string without '.', "
-                             f"got {name!r}")
+            raise _errors.ValueError(f"[{op}] a name must be a non-empty string without '.', got "
+                                     f"{name!r}")
         if name not in self.__dict__[kind] and (hasattr(type(self), name)
                                                 or (not replace and hasattr(self, name))):
             raise KeyError(f"[{op}] attribute '{name}' already exists in "
@@ -123,15 +123,15 @@ class Module:
 
     def register_parameter(self, name, param):
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"[{type(self).__name__}] parameter '{name}' must be a Parameter "
-                            f"or None, got {type(param).__name__}")
+            raise _errors.TypeError(f"[{type(self).__name__}] parameter '{name}' must be a "
+                                    f"Parameter or None, got {type(param).__name__}")
         self._register("_parameters", name, param, "register_parameter")
 
     def register_buffer(self, name, tensor, persistent=True):
         """A Tensor that is state but not a parameter; saved in state_dict when persistent."""
         if tensor is not None and not isinstance(tensor, _C.Tensor):
-            raise TypeError(f"[{type(self).__name__}] buffer '{name}' must be a Tensor or "
-                            f"None, got {type(tensor).__name__}")
+            raise _errors.TypeError(f"[{type(self).__name__}] buffer '{name}' must be a Tensor or "
+                                    f"None, got {type(tensor).__name__}")
         self._register("_buffers", name, tensor, "register_buffer")
         if persistent:
             self._non_persistent.discard(name)
@@ -140,8 +140,8 @@ class Module:
 
     def add_module(self, name, module):
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"[{type(self).__name__}] submodule '{name}' must be a Module or "
-                            f"None, got {type(module).__name__}")
+            raise _errors.TypeError(f"[{type(self).__name__}] submodule '{name}' must be a Module "
+                                    f"or None, got {type(module).__name__}")
         self._register("_modules", name, module, "add_module")
 
     register_module = add_module
@@ -210,7 +210,7 @@ class Module:
     # ---- modes and gradients ----
     def train(self, mode=True):
         if not isinstance(mode, bool):
-            raise TypeError(f"[train] mode must be True or False, got {mode!r}")
+            raise _errors.TypeError(f"[train] mode must be True or False, got {mode!r}")
         self._check_initialized()
         for module in self.modules():
             object.__setattr__(module, "training", mode)
@@ -245,9 +245,10 @@ class Module:
         if device is not None:
             device = as_device(device, "to")
         if device is None and dtype is None:
-            raise TypeError("[to] expected a device, a dtype or both, got neither")
+            raise _errors.TypeError("[to] expected a device, a dtype or both, got neither")
         if dtype is not None and not dtype.is_floating_point:
-            raise TypeError(f"[to] nn.Module.to only accepts floating point dtypes, got {dtype}")
+            raise _errors.TypeError("[to] nn.Module.to only accepts floating point dtypes, got "
+                                    f"{dtype}")
         if device is not None and device.type == "cuda":
             from .. import cuda
             if device.index >= cuda.device_count():  # before anything moves
@@ -315,8 +316,8 @@ class Module:
         reported (an error when strict); shapes are checked and values converted for every key
         before anything is written, so a rejected load changes nothing."""
         if not isinstance(state_dict, collections.abc.Mapping):
-            raise TypeError(f"[load_state_dict] expected a dict of Tensors, got "
-                            f"{type(state_dict).__name__}")
+            raise _errors.TypeError(f"[load_state_dict] expected a dict of Tensors, got "
+                                    f"{type(state_dict).__name__}")
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

@@ -1,5 +1,6 @@
 """Padding layers, as torch.nn's: each is F.pad with its mode and the padding given once (an
 int: the same on every side of each padded dimension; a tuple: F.pad's (before, after, ...))."""
+from .. import _errors
 from ._padding import pad
 from .module import Module
 
@@ -13,8 +14,9 @@ class _Pad(Module):
             padding = (padding,) * (2 * self.dims)
         padding = tuple(padding)
         if len(padding) != 2 * self.dims:
-            raise ValueError(f"[{type(self).__name__}] expected an int or {2 * self.dims} "
-                             f"padding sizes, got {padding}")
+            raise _errors.ValueError(
+                f"[{type(self).__name__}] expected an int or {2 * self.dims} "
+                f"padding sizes, got {padding}")
         self.padding, self.value = padding, value
 
     def forward(self, input):

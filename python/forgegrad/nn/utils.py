@@ -1,7 +1,7 @@
 """Gradient utilities: ``clip_grad_norm_``."""
 import math
 
-from .. import _C
+from .. import _C, _errors
 from ..autograd import no_grad
 from .._checks import is_real
 
@@ -25,20 +25,21 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if isinstance(parameters, _C.Tensor):
         parameters = [parameters]
     if isinstance(parameters, (str, bytes)) or not hasattr(parameters, "__iter__"):
-        raise TypeError("[clip_grad_norm_] expected an iterable of Tensors (e.g. "
-                        f"model.parameters()), got {type(parameters).__name__}")
+        raise _errors.TypeError("[clip_grad_norm_] expected an iterable of Tensors (e.g. "
+                                f"model.parameters()), got {type(parameters).__name__}")
     parameters = list(parameters)
     for p in parameters:
         if not isinstance(p, _C.Tensor):
-            raise TypeError(f"[clip_grad_norm_] expected Tensors, got {type(p).__name__}")
+            raise _errors.TypeError(f"[clip_grad_norm_] expected Tensors, got {type(p).__name__}")
     for name, value in (("max_norm", max_norm), ("norm_type", norm_type)):
         if not (is_real(value) or isinstance(value, _C.Tensor)):
-            raise TypeError(f"[clip_grad_norm_] {name} must be a number, got {value!r}")
+            raise _errors.TypeError(f"[clip_grad_norm_] {name} must be a number, got {value!r}")
     max_norm, norm_type = float(max_norm), float(norm_type)
     if not max_norm >= 0:
-        raise ValueError(f"[clip_grad_norm_] max_norm must be >= 0, got {max_norm}")
+        raise _errors.ValueError(f"[clip_grad_norm_] max_norm must be >= 0, got {max_norm}")
     if not norm_type > 0:
-        raise ValueError(f"[clip_grad_norm_] norm_type must be > 0 (or inf), got {norm_type}")
+        raise _errors.ValueError("[clip_grad_norm_] norm_type must be > 0 (or inf), got "
+                                 f"{norm_type}")
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return _C.full([], 0.0, None, None)

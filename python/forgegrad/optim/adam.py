@@ -1,6 +1,6 @@
 """Adam and its variants AdamW, Adamax, NAdam and RAdam, as ``torch.optim``'s (their
 documented formulas, one fused kernel call per group)."""
-from .. import _C
+from .. import _C, _errors
 from .._checks import is_real
 from .optimizer import Optimizer, check_hyperparameters
 
@@ -118,8 +118,8 @@ class NAdam(Optimizer):
         state = super()._checked_state(saved, p, index)
         mu_product = state.get("mu_product", 1.0)
         if not is_real(mu_product) or not 0.0 <= mu_product <= 1.0:
-            raise ValueError(f"[{self._name}.load_state_dict] state of parameter {index}: "
-                             f"expected mu_product, a number in [0, 1], got {mu_product!r}")
+            raise _errors.ValueError(f"[{self._name}.load_state_dict] state of parameter {index}: "
+                                     f"expected mu_product, a number in [0, 1], got {mu_product!r}")
         return state
 
     def _update(self, group, params):

@@ -37,6 +37,7 @@ import types
 from bisect import bisect_right
 from collections import Counter
 
+from .. import _errors
 from .._checks import is_int, is_real
 from .optimizer import has_param_groups
 
@@ -49,8 +50,8 @@ __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR
 # ------------------------------------------------------------------------ argument checks
 def _check_optimizer(optimizer, name):
     if not has_param_groups(optimizer):  # duck-typed: anything with param groups is scheduled
-        raise TypeError(f"[{name}] expected an Optimizer (param_groups: a list of dicts "
-                        f"with 'lr'), got {type(optimizer).__name__}")
+        raise _errors.TypeError(f"[{name}] expected an Optimizer (param_groups: a list of dicts "
+                                f"with 'lr'), got {type(optimizer).__name__}")
     for i, group in enumerate(optimizer.param_groups):
         for key in ("lr", "initial_lr"):
             if key in group:
@@ -61,24 +62,25 @@ def _int(name, arg, value, low):
     """``value`` as an int >= ``low``: TypeError for a non-int (bools too), else ValueError."""
     what = "a positive int" if low == 1 else f"an int >= {low}"
     if not is_int(value):
-        raise TypeError(f"[{name}] {arg} must be {what}, got {value!r}")
+        raise _errors.TypeError(f"[{name}] {arg} must be {what}, got {value!r}")
     if value < low:
-        raise ValueError(f"[{name}] {arg} must be {what}, got {value!r}")
+        raise _errors.ValueError(f"[{name}] {arg} must be {what}, got {value!r}")
     return int(value)
 
 
 def _float(name, arg, value, ok, what):
     """``value`` as a finite float for which ``ok`` holds; ``what`` says the allowed range."""
     if not is_real(value):
-        raise TypeError(f"[{name}] {arg} must be {what}, got {value!r}")
+        raise _errors.TypeError(f"[{name}] {arg} must be {what}, got {value!r}")
     if not math.isfinite(value) or not ok(float(value)):
-        raise ValueError(f"[{name}] {arg} must be {what}, got {value!r}")
+        raise _errors.ValueError(f"[{name}] {arg} must be {what}, got {value!r}")
     return float(value)
 
 
 def _milestone_list(name, arg, values, low):
     if not isinstance(values, (list, tuple)):
-        raise TypeError(f"[{name}] {arg} must be a list of ints, got {type(values).__name__}")
+        raise _errors.TypeError(f"[{name}] {arg} must be a list of ints, got "
+                                f"{type(values).__name__}")
     return [_int(name, "each milestone", v, low) for v in values]
 
 
@@ -86,7 +88,8 @@ def _increasing_milestones(name, arg, milestones):
     """SequentialLR's milestones: positive ints, strictly increasing."""
     values = _milestone_list(name, arg, milestones, 1)
     if any(b <= a for a, b in zip(values, values[1:])):
-        raise ValueError(f"[{name}] milestones must be strictly increasing, got {list(milestones)}")
+        raise _errors.ValueError(f"[{name}] milestones must be strictly increasing, got "
+                                 f"{list(milestones)}")
     return values
 
 
@@ -129,10 +132,11 @@ def _end_factor(name, arg, value):
 def _float_list(name, arg, values, length=None):
     """A list of finite floats >= 0 (lrs), of ``length`` items when given."""
     if not isinstance(values, (list, tuple)):
-        raise TypeError(f"[{name}] {arg} must be a list of floats, got {type(values).__name__}")
+        raise _errors.TypeError(f"[{name}] {arg} must be a list of floats, got "
+                                f"{type(values).__name__}")
     if length is not None and len(values) != length:
-        raise ValueError(f"[{name}] {arg} must hold one value per param group ({length}), "
-                         f"got {len(values)}")
+        raise _errors.ValueError(f"[{name}] {arg} must hold one value per param group ({length}), "
+                                 f"got {len(values)}")
     return [_non_negative_float(name, f"each of {arg}", v) for v in values]
 
 
@@ -146,14 +150,14 @@ def _per_group(name, arg, value, n_groups):
 
 def _flag(name, arg, value):
     if not isinstance(value, bool):
-        raise TypeError(f"[{name}] {arg} must be True or False, got {value!r}")
+        raise _errors.TypeError(f"[{name}] {arg} must be True or False, got {value!r}")
     return value
 
 
 def _choice(name, arg, value, choices):
     if value not in choices:
-        raise ValueError(f"[{name}] {arg} must be one of {', '.join(map(repr, choices))}, "
-                         f"got {value!r}")
+        raise _errors.ValueError(f"[{name}] {arg} must be one of {', '.join(map(repr, choices))}, "
+                                 f"got {value!r}")
     return value
 
 
@@ -189,9 +193,9 @@ class LRScheduler:
         last_epoch = _epoch(name, "last_epoch", last_epoch)
         for i, group in enumerate(optimizer.param_groups):  # all checked before any is set
             if last_epoch != -1 and "initial_lr" not in group:
-                raise ValueError(f"[{name}] resuming at last_epoch={last_epoch} needs "
-                                 "'initial_lr' in every param group (load the optimizer's "
-                                 f"state first); param_groups[{i}] has none")
+                raise _errors.ValueError(f"[{name}] resuming at last_epoch={last_epoch} needs "
+                                         "'initial_lr' in every param group (load the optimizer's "
+                                         f"state first); param_groups[{i}] has none")
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", float(group["lr"]))
         self.optimizer = optimizer
@@ -285,13 +289,13 @@ class LRScheduler:
                         "per function")
             if isinstance(functions, list) and (not isinstance(value, list)
                                                 or len(value) != len(functions)):
-                raise ValueError(f"[{name}] {arg} must be a list of {len(functions)}: "
-                                 f"{expected}, got {value!r}")
+                raise _errors.ValueError(f"[{name}] {arg} must be a list of {len(functions)}: "
+                                         f"{expected}, got {value!r}")
             for function, saved in _function_pairs(functions, value):
                 if saved is not None and (not isinstance(saved, dict)
                                           or _function_state(function) is None):
-                    raise ValueError(f"[{name}] {arg} must hold {expected} of a callable "
-                                     f"object, got {value!r}")
+                    raise _errors.ValueError(f"[{name}] {arg} must hold {expected} of a callable "
+                                             f"object, got {value!r}")
             return copy.deepcopy(value)
         return check
 
@@ -300,15 +304,15 @@ class LRScheduler:
         TypeError / ValueError naming ``[<Scheduler>.load_state_dict]`` and changes nothing."""
         name = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state_dict, dict):
-            raise TypeError(f"[{name}] expected a dict, got {type(state_dict).__name__}")
+            raise _errors.TypeError(f"[{name}] expected a dict, got {type(state_dict).__name__}")
         expected = set(self.state_dict())
         unknown = sorted(map(repr, set(state_dict) - expected))
         missing = sorted(expected - set(state_dict))
         if unknown or missing:
-            raise ValueError(f"[{name}] the state dict is not a {type(self).__name__}'s: "
-                             + "; ".join(([f"unknown keys {', '.join(unknown)}"] if unknown
-                                          else []) + ([f"missing keys {missing}"] if missing
-                                                      else [])))
+            raise _errors.ValueError(
+                f"[{name}] the state dict is not a {type(self).__name__}'s: "
+                + "; ".join(([f"unknown keys {', '.join(unknown)}"] if unknown else [])
+                            + ([f"missing keys {missing}"] if missing else [])))
         checks = self._state_checks()
         return {key: checks[key](name, key, value) if key in checks else copy.deepcopy(value)
                 for key, value in state_dict.items()}
@@ -343,14 +347,14 @@ class _FunctionScheduler(LRScheduler):
         _check_optimizer(optimizer, name)
         n_groups = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)) and len(lr_lambda) != n_groups:
-            raise ValueError(f"[{name}] expected {n_groups} lr_lambdas (one per param group), "
-                             f"got {len(lr_lambda)}")
+            raise _errors.ValueError(f"[{name}] expected {n_groups} lr_lambdas (one per param "
+                                     f"group), got {len(lr_lambda)}")
         functions = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else (
             [lr_lambda] * n_groups)
         for function in functions:
             if not callable(function):
-                raise TypeError(f"[{name}] lr_lambda must be a function of the epoch or a list "
-                                f"of them, got {type(function).__name__}")
+                raise _errors.TypeError(f"[{name}] lr_lambda must be a function of the epoch or a "
+                                        f"list of them, got {type(function).__name__}")
         self.lr_lambdas = functions
         super().__init__(optimizer, last_epoch)
 
@@ -604,9 +608,9 @@ def _momentum_cycle(name, optimizer, base_momentum, max_momentum):
     group's base and max momentum."""
     defaults = getattr(optimizer, "defaults", {})
     if "momentum" not in defaults and "betas" not in defaults:
-        raise ValueError(f"[{name}] cycle_momentum needs an optimizer with a 'momentum' or "
-                         f"'betas' hyperparameter, got {type(optimizer).__name__}; pass "
-                         "cycle_momentum=False")
+        raise _errors.ValueError(f"[{name}] cycle_momentum needs an optimizer with a 'momentum' or "
+                                 f"'betas' hyperparameter, got {type(optimizer).__name__}; pass "
+                                 "cycle_momentum=False")
     n_groups = len(optimizer.param_groups)
     return ("betas" in defaults, _per_group(name, "base_momentum", base_momentum, n_groups),
             _per_group(name, "max_momentum", max_momentum, n_groups))
@@ -661,8 +665,8 @@ class CyclicLR(LRScheduler):
         down = up if step_size_down is None else _positive_int(name, "step_size_down",
                                                                 step_size_down)
         if scale_fn is not None and not callable(scale_fn):
-            raise TypeError(f"[{name}] scale_fn must be a function or None, got "
-                            f"{type(scale_fn).__name__}")
+            raise _errors.TypeError(f"[{name}] scale_fn must be a function or None, got "
+                                    f"{type(scale_fn).__name__}")
         self._take_settings(mode=mode, gamma=gamma, cycle_momentum=cycle_momentum,
                             total_size=float(up + down))
         if scale_fn is None:  # the mode's scaling takes the cycle or the step, whatever given
@@ -742,7 +746,8 @@ class OneCycleLR(LRScheduler):
         name = "OneCycleLR"
         _check_optimizer(optimizer, name)
         if total_steps is None and (epochs is None or steps_per_epoch is None):
-            raise ValueError(f"[{name}] expected total_steps, or epochs and steps_per_epoch")
+            raise _errors.ValueError(f"[{name}] expected total_steps, or epochs and "
+                                     "steps_per_epoch")
         if total_steps is None:
             total_steps = (_positive_int(name, "epochs", epochs)
                            * _positive_int(name, "steps_per_epoch", steps_per_epoch))
@@ -770,15 +775,15 @@ class OneCycleLR(LRScheduler):
             for i, group in enumerate(optimizer.param_groups):
                 missing = [key for key in needed if key not in group]
                 if missing:
-                    raise ValueError(f"[{name}] resuming at last_epoch={last_epoch} needs "
-                                     f"{needed} in every param group (load the optimizer's "
-                                     f"state first); param_groups[{i}] has no {missing}")
+                    raise _errors.ValueError(f"[{name}] resuming at last_epoch={last_epoch} needs "
+                                             f"{needed} in every param group (load the optimizer's "
+                                             f"state first); param_groups[{i}] has no {missing}")
         super().__init__(optimizer, last_epoch)
 
     def step(self):
         if self.last_epoch >= self.total_steps:
-            raise ValueError(f"[OneCycleLR] stepped past total_steps={self.total_steps}: "
-                             f"step {self.last_epoch + 1} asked for")
+            raise _errors.ValueError(f"[OneCycleLR] stepped past total_steps={self.total_steps}: "
+                                     f"step {self.last_epoch + 1} asked for")
         super().step()
 
     def _anneal(self, start, end, pct):
@@ -834,8 +839,8 @@ def _phases(name, arg, value):
     if not isinstance(value, list) or not value or not all(
             isinstance(p, dict) and set(p) == keys and is_real(p["end_step"])
             and all(p[k] in names for k in keys - {"end_step"}) for p in value):
-        raise ValueError(f"[{name}] {arg} must be a list of phases as OneCycleLR makes them, "
-                         f"got {value!r}")
+        raise _errors.ValueError(f"[{name}] {arg} must be a list of phases as OneCycleLR makes "
+                                 f"them, got {value!r}")
     return copy.deepcopy(value)
 
 
@@ -850,20 +855,20 @@ class _SchedulerList(LRScheduler):
         if optimizer is not None:
             _check_optimizer(optimizer, name)
         if not isinstance(schedulers, (list, tuple)) or not schedulers:
-            raise ValueError(f"[{name}] schedulers must be a non-empty list of schedulers, "
-                             f"got {schedulers!r}")
+            raise _errors.ValueError(f"[{name}] schedulers must be a non-empty list of schedulers, "
+                                     f"got {schedulers!r}")
         for i, s in enumerate(schedulers):
             if isinstance(s, ReduceLROnPlateau):
-                raise ValueError(f"[{name}] schedulers[{i}] is a ReduceLROnPlateau, whose "
-                                 f"step() needs a metric; it cannot be {name}'s")
+                raise _errors.ValueError(f"[{name}] schedulers[{i}] is a ReduceLROnPlateau, whose "
+                                         f"step() needs a metric; it cannot be {name}'s")
             if not isinstance(s, LRScheduler):
-                raise TypeError(f"[{name}] schedulers[{i}] must be an LRScheduler, got "
-                                f"{type(s).__name__}")
+                raise _errors.TypeError(f"[{name}] schedulers[{i}] must be an LRScheduler, got "
+                                        f"{type(s).__name__}")
         optimizer = schedulers[0].optimizer if optimizer is None else optimizer
         for i, s in enumerate(schedulers):
             if s.optimizer is not optimizer:
-                raise ValueError(f"[{name}] schedulers[{i}] ({type(s).__name__}) "
-                                 "schedules a different optimizer")
+                raise _errors.ValueError(f"[{name}] schedulers[{i}] ({type(s).__name__}) "
+                                         "schedules a different optimizer")
         return list(schedulers), optimizer
 
     def state_dict(self):
@@ -884,11 +889,11 @@ class _SchedulerList(LRScheduler):
 
         def schedulers(name, arg, value):
             if not isinstance(value, (list, tuple)):
-                raise TypeError(f"[{name}] {arg} must be a list of state dicts, got "
-                                f"{type(value).__name__}")
+                raise _errors.TypeError(f"[{name}] {arg} must be a list of state dicts, got "
+                                        f"{type(value).__name__}")
             if len(value) != n_schedulers:
-                raise ValueError(f"[{name}] the state dict holds {len(value)} schedulers, this "
-                                 f"{type(self).__name__} has {n_schedulers}")
+                raise _errors.ValueError(f"[{name}] the state dict holds {len(value)} schedulers, "
+                                         f"this {type(self).__name__} has {n_schedulers}")
             checked = []
             for i, (s, s_state) in enumerate(zip(self._schedulers, value)):
                 try:
@@ -913,8 +918,8 @@ class SequentialLR(_SchedulerList):
         self._schedulers, self.optimizer = self._checked_schedulers(name, schedulers, optimizer)
         self._milestones = _increasing_milestones(name, "milestones", milestones)
         if len(self._milestones) != len(schedulers) - 1:
-            raise ValueError(f"[{name}] expected {len(schedulers) - 1} milestones for "
-                             f"{len(schedulers)} schedulers, got {len(self._milestones)}")
+            raise _errors.ValueError(f"[{name}] expected {len(schedulers) - 1} milestones for "
+                                     f"{len(schedulers)} schedulers, got {len(self._milestones)}")
         self.last_epoch = 0
         # Each scheduler took its first step when it was built; undo those and restart the
         # first one from the initial lrs, as torch does (chainable schedulers would otherwise
@@ -942,8 +947,8 @@ class SequentialLR(_SchedulerList):
         def milestones(name, arg, value):
             values = _increasing_milestones(name, arg, value)
             if len(values) != n_schedulers - 1:
-                raise ValueError(f"[{name}] expected {n_schedulers - 1} milestones for "
-                                 f"{n_schedulers} schedulers, got {len(values)}")
+                raise _errors.ValueError(f"[{name}] expected {n_schedulers - 1} milestones for "
+                                         f"{n_schedulers} schedulers, got {len(values)}")
             return values
 
         return {**super()._state_checks(), "last_epoch": _non_negative_int,
@@ -989,8 +994,8 @@ class ReduceLROnPlateau(LRScheduler):
         n_groups = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != n_groups:
-                raise ValueError(f"[{name}] expected {n_groups} min_lrs (one per param group), "
-                                 f"got {len(min_lr)}")
+                raise _errors.ValueError(f"[{name}] expected {n_groups} min_lrs (one per param "
+                                         f"group), got {len(min_lr)}")
             self.default_min_lr = None
             self.min_lrs = [_non_negative_float(name, "min_lr", m) for m in min_lr]
         else:
@@ -1021,8 +1026,8 @@ class ReduceLROnPlateau(LRScheduler):
         try:
             current = float(metrics)
         except (TypeError, ValueError):
-            raise TypeError("[ReduceLROnPlateau] step() expects the monitored metric as a "
-                            f"number, got {type(metrics).__name__}") from None
+            raise _errors.TypeError("[ReduceLROnPlateau] step() expects the monitored metric as a "
+                                    f"number, got {type(metrics).__name__}") from None
         self.last_epoch += 1
         if self.is_better(current, self.best):  # NaN is never better: it counts as bad
             self.best = current
@@ -1064,9 +1069,9 @@ class ReduceLROnPlateau(LRScheduler):
 
         def best(name, arg, value):  # +-inf before the first step; never NaN
             if not is_real(value):
-                raise TypeError(f"[{name}] {arg} must be a number, got {value!r}")
+                raise _errors.TypeError(f"[{name}] {arg} must be a number, got {value!r}")
             if math.isnan(value):
-                raise ValueError(f"[{name}] {arg} must not be NaN")
+                raise _errors.ValueError(f"[{name}] {arg} must not be NaN")
             return float(value)
 
         return {"factor": _plateau_factor, "patience": _non_negative_int,
@@ -1082,20 +1087,20 @@ class ReduceLROnPlateau(LRScheduler):
         name = "ReduceLROnPlateau.load_state_dict"
         n_groups = len(self.optimizer.param_groups)
         if checked["default_min_lr"] is None and len(checked["min_lrs"]) != n_groups:
-            raise ValueError(f"[{name}] min_lrs must hold one value per param group "
-                             f"({n_groups}), got {len(checked['min_lrs'])}")
+            raise _errors.ValueError(f"[{name}] min_lrs must hold one value per param group "
+                                     f"({n_groups}), got {len(checked['min_lrs'])}")
         return checked
 
 
 def _mode(name, arg, value):
     if value not in ("min", "max"):
-        raise ValueError(f"[{name}] {arg} must be 'min' or 'max', got {value!r}")
+        raise _errors.ValueError(f"[{name}] {arg} must be 'min' or 'max', got {value!r}")
     return value
 
 
 def _threshold_mode(name, arg, value):
     if value not in ("rel", "abs"):
-        raise ValueError(f"[{name}] {arg} must be 'rel' or 'abs', got {value!r}")
+        raise _errors.ValueError(f"[{name}] {arg} must be 'rel' or 'abs', got {value!r}")
     return value
 
 

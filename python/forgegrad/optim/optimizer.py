@@ -7,7 +7,7 @@ import copy
 import math
 import numbers
 
-from .. import _C
+from .. import _C, _errors
 from .. import creation
 from ..autograd import enable_grad, no_grad
 from ..nn.module import Module
@@ -28,15 +28,15 @@ class Optimizer:
         self.state = {}  # parameter Tensor -> dict (Tensors hash by identity)
         self.param_groups = []
         if isinstance(params, _C.Tensor):
-            raise TypeError(f"[{self._name}] params must be an iterable of Tensors or of dicts, "
-                            "got a single Tensor")
+            raise _errors.TypeError(f"[{self._name}] params must be an iterable of Tensors or of "
+                                    "dicts, got a single Tensor")
         if (isinstance(params, (Module, str, bytes, dict))
                 or not hasattr(params, "__iter__")):
-            raise TypeError(f"[{self._name}] params must be an iterable of Tensors or of dicts "
-                            f"(e.g. model.parameters()), got {type(params).__name__}")
+            raise _errors.TypeError(f"[{self._name}] params must be an iterable of Tensors or of "
+                                    f"dicts (e.g. model.parameters()), got {type(params).__name__}")
         groups = list(params)
         if not groups:
-            raise ValueError(f"[{self._name}] got an empty parameter list")
+            raise _errors.ValueError(f"[{self._name}] got an empty parameter list")
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for group in groups:
@@ -76,27 +76,28 @@ class Optimizer:
     # ---- groups ----
     def add_param_group(self, param_group):
         if not isinstance(param_group, dict):
-            raise TypeError(f"[{self._name}] a param group must be a dict, "
-                            f"got {type(param_group).__name__}")
+            raise _errors.TypeError(f"[{self._name}] a param group must be a dict, "
+                                    f"got {type(param_group).__name__}")
         group = dict(param_group)
         params = group.get("params")
         if params is None:
-            raise ValueError(f"[{self._name}] a param group needs a 'params' entry")
+            raise _errors.ValueError(f"[{self._name}] a param group needs a 'params' entry")
         group["params"] = [params] if isinstance(params, _C.Tensor) else list(params)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for p in group["params"]:
             if not isinstance(p, _C.Tensor):
-                raise TypeError(f"[{self._name}] can only optimize Tensors, got {type(p).__name__}")
+                raise _errors.TypeError(f"[{self._name}] can only optimize Tensors, got "
+                                        f"{type(p).__name__}")
             if p.dtype not in (_C.dtype.float32, _C.dtype.float64):
-                raise TypeError(f"[{self._name}] can only optimize float32 and float64 Tensors, "
-                                f"got {p.dtype} (keep a float32 master copy of float16 or "
-                                f"bfloat16 weights)")
+                raise _errors.TypeError(f"[{self._name}] can only optimize float32 and float64 "
+                                        f"Tensors, got {p.dtype} (keep a float32 master copy of "
+                                        "float16 or bfloat16 weights)")
             if not p.is_leaf:
-                raise ValueError(f"[{self._name}] can only optimize leaf Tensors (a parameter, "
-                                 "not the result of an op)")
+                raise _errors.ValueError(f"[{self._name}] can only optimize leaf Tensors (a "
+                                         "parameter, not the result of an op)")
             if id(p) in seen:
-                raise ValueError(f"[{self._name}] a parameter appears in more than one place "
-                                 "among the param groups")
+                raise _errors.ValueError(f"[{self._name}] a parameter appears in more than one "
+                                         "place among the param groups")
             seen.add(id(p))
         for key, value in self.defaults.items():
             group.setdefault(key, value)
@@ -145,28 +146,32 @@ class Optimizer:
                 or not isinstance(state_dict["state"], dict)
                 or not isinstance(state_dict["param_groups"], (list, tuple))
                 or not all(isinstance(g, dict) for g in state_dict["param_groups"])):
-            raise ValueError(f"[{name}.load_state_dict] expected a dict with 'state' (a dict) "
-                             "and 'param_groups' (a list of dicts), as state_dict() makes")
+            raise _errors.ValueError(f"[{name}.load_state_dict] expected a dict with 'state' (a "
+                                     "dict) and 'param_groups' (a list of dicts), as state_dict() "
+                                     "makes")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"[{name}.load_state_dict] the state dict has {len(saved_groups)} "
-                             f"param groups, the optimizer {len(self.param_groups)}")
+            raise _errors.ValueError(f"[{name}.load_state_dict] the state dict has "
+                                     f"{len(saved_groups)} "
+                                     f"param groups, the optimizer {len(self.param_groups)}")
         params_by_index = {}
         new_groups = []
         for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
             saved_params = saved.get("params", ())
             if not isinstance(saved_params, (list, tuple)):
-                raise ValueError(f"[{name}.load_state_dict] param group {i}'s 'params' must be "
-                                 f"a list of parameter indices, got {saved_params!r}")
+                raise _errors.ValueError(f"[{name}.load_state_dict] param group {i}'s 'params' "
+                                         "must be a list of parameter indices, got "
+                                         f"{saved_params!r}")
             saved_params = list(saved_params)
             if len(saved_params) != len(group["params"]):
-                raise ValueError(f"[{name}.load_state_dict] param group {i} has "
-                                 f"{len(saved_params)} parameters in the state dict, "
-                                 f"{len(group['params'])} in the optimizer")
+                raise _errors.ValueError(f"[{name}.load_state_dict] param group {i} has "
+                                         f"{len(saved_params)} parameters in the state dict, "
+                                         f"{len(group['params'])} in the optimizer")
             params_by_index.update(zip(saved_params, group["params"]))
             missing = [k for k in self.defaults if k not in saved]
             if missing:
-                raise ValueError(f"[{name}.load_state_dict] param group {i} has no {missing}")
+                raise _errors.ValueError(f"[{name}.load_state_dict] param group {i} has no "
+                                         f"{missing}")
             new_group = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
             new_group["params"] = group["params"]
             self._check_group(new_group)
@@ -174,8 +179,8 @@ class Optimizer:
         new_state = {}
         for index, saved in state_dict["state"].items():
             if index not in params_by_index:
-                raise ValueError(f"[{name}.load_state_dict] state for parameter {index}, which "
-                                 "no param group lists")
+                raise _errors.ValueError(f"[{name}.load_state_dict] state for parameter {index}, "
+                                         "which no param group lists")
             p = params_by_index[index]
             new_state[p] = self._checked_state(saved, p, index)
         self.param_groups = new_groups
@@ -185,23 +190,24 @@ class Optimizer:
         """A copy of one parameter's saved state, on p's device, after checking it fits p."""
         where = f"[{self._name}.load_state_dict] state of parameter {index}"
         if not isinstance(saved, dict):
-            raise ValueError(f"{where}: expected a dict, got {type(saved).__name__}")
+            raise _errors.ValueError(f"{where}: expected a dict, got {type(saved).__name__}")
         missing = [k for k in self._state_keys if k not in saved]
         if saved and missing:
-            raise ValueError(f"{where}: missing {missing}")
+            raise _errors.ValueError(f"{where}: missing {missing}")
         state = {}
         for key, value in saved.items():
             if isinstance(value, _C.Tensor):
                 if value.shape != p.shape or value.dtype != p.dtype:
-                    raise ValueError(f"{where}: expected {key} of shape {p.shape} and dtype "
-                                     f"{p.dtype}, got shape {value.shape} and dtype {value.dtype}")
+                    raise _errors.ValueError(f"{where}: expected {key} of shape {p.shape} and "
+                                             f"dtype {p.dtype}, got shape {value.shape} and dtype "
+                                             f"{value.dtype}")
                 value = value.detach().to(p.device).clone()
             elif key == "step" and (not isinstance(value, numbers.Integral) or value < 0):
-                raise ValueError(f"{where}: expected a step count >= 0, got {value!r}")
+                raise _errors.ValueError(f"{where}: expected a step count >= 0, got {value!r}")
             elif key in self._buffer_keys and not (value is None
                                                    and key in self._optional_buffer_keys):
-                raise ValueError(f"{where}: expected {key} to be a Tensor of shape {p.shape}, "
-                                 f"got {type(value).__name__}")
+                raise _errors.ValueError(f"{where}: expected {key} to be a Tensor of shape "
+                                         f"{p.shape}, got {type(value).__name__}")
             state[key] = value
         return state
 
@@ -226,12 +232,12 @@ def check_number(optimizer, group, key, low=0.0, high=math.inf, high_inclusive=T
     """group[key] must be a real number in [low, high] (or [low, high))."""
     value = group[key]
     if not is_real(value):
-        raise TypeError(f"[{optimizer._name}] {key} must be a number, got {value!r}")
+        raise _errors.TypeError(f"[{optimizer._name}] {key} must be a number, got {value!r}")
     if (not math.isfinite(value) or value < low or value > high
             or (value == high and not high_inclusive)):
         bracket = "]" if high_inclusive else ")"
-        raise ValueError(f"[{optimizer._name}] {key} must be a finite number in "
-                         f"[{low}, {high}{bracket}, got {value}")
+        raise _errors.ValueError(f"[{optimizer._name}] {key} must be a finite number in "
+                                 f"[{low}, {high}{bracket}, got {value}")
 
 
 def check_hyperparameters(optimizer, group, numbers, flags, fractions=(), betas=False):
@@ -248,7 +254,8 @@ def check_hyperparameters(optimizer, group, numbers, flags, fractions=(), betas=
         return
     pair = group["betas"]
     if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-        raise TypeError(f"[{optimizer._name}] betas must be a pair of numbers, got {pair!r}")
+        raise _errors.TypeError(f"[{optimizer._name}] betas must be a pair of numbers, got "
+                                f"{pair!r}")
     for i, beta in enumerate(pair):
         check_number(optimizer, {f"betas[{i}]": beta}, f"betas[{i}]", 0.0, 1.0,
                      high_inclusive=False)
@@ -257,4 +264,5 @@ def check_hyperparameters(optimizer, group, numbers, flags, fractions=(), betas=
 
 def check_flag(optimizer, group, key):
     if not isinstance(group[key], bool):
-        raise TypeError(f"[{optimizer._name}] {key} must be True or False, got {group[key]!r}")
+        raise _errors.TypeError(f"[{optimizer._name}] {key} must be True or False, got "
+                                f"{group[key]!r}")

@@ -1,6 +1,6 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay, as
 ``torch.optim.SGD`` (its documented formula, one fused kernel call per group)."""
-from .. import _C
+from .. import _C, _errors
 from .optimizer import Optimizer, check_flag, check_number
 
 
@@ -23,8 +23,9 @@ class SGD(Optimizer):
         for key in ("nesterov", "maximize"):
             check_flag(self, group, key)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError("[SGD] nesterov needs momentum > 0 and dampening 0, got "
-                             f"momentum={group['momentum']}, dampening={group['dampening']}")
+            raise _errors.ValueError("[SGD] nesterov needs momentum > 0 and dampening 0, got "
+                                     f"momentum={group['momentum']}, "
+                                     f"dampening={group['dampening']}")
 
     def _update(self, group, params):
         states = [self.state.setdefault(p, {"momentum_buffer": None}) for p in params]

@@ -50,6 +50,10 @@ def ops(x, y):
         "logsumexp (dim 1)": (lambda: x.logsumexp(1), 2),
         "cumsum (dim 1)": (lambda: x.cumsum(1), 2),
         "cumsum (dim 0)": (lambda: x.cumsum(0), 2),
+        "lgamma": (lambda: x.lgamma(), 2),
+        "digamma": (lambda: x.digamma(), 2),
+        "erfinv": (lambda: (x * 0.5).erfinv(), 4),
+        "nan_to_num": (lambda: x.nan_to_num(), 2),
     }
 
 

@@ -8,6 +8,7 @@
 // can show as a wrong result. Kernels launch through FG_LAUNCH_KERNEL (csrc/cuda/launch.cuh),
 // defined here to run them at once; the runtime API's device is host memory.
 #pragma once
+#include <pthread.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <barrier>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <semaphore>
 #include <thread>
 #include <vector>
 
@@ -123,16 +126,46 @@ namespace emulation {
 inline std::mutex device_activity;
 inline std::map<void*, size_t> device_blocks;  // start -> bytes
 
-inline void expose_device_memory(bool accessible) {
-  for (const auto& [start, nbytes] : device_blocks)
-    mprotect(start, nbytes, accessible ? PROT_READ | PROT_WRITE : PROT_NONE);
+// Addresses [first, last): the device memory a kernel or a copy may touch.
+struct Span {
+  const char* first;
+  const char* last;
+};
+inline Span all_device_memory() { return {nullptr, reinterpret_cast<const char*>(UINTPTR_MAX)}; }
+inline Span bytes_at(const void* start, size_t nbytes) {
+  return {static_cast<const char*>(start), static_cast<const char*>(start) + nbytes};
 }
 
-// For its lifetime: this thread alone uses the device, and its memory is accessible.
+// Protects the device blocks that overlap `span` with `protection`, one mprotect for each run
+// of adjacent blocks (mmap tends to place them side by side): a call per block, for the
+// hundreds that the caching allocator keeps, cost milliseconds a launch.
+inline void protect_device_memory(Span span, int protection) {
+  auto block = device_blocks.upper_bound(const_cast<char*>(span.first));
+  if (block != device_blocks.begin()) --block;  // the one that may hold span.first
+  char *run_start = nullptr, *run_end = nullptr;
+  for (; block != device_blocks.end() && static_cast<char*>(block->first) < span.last; ++block) {
+    char* start = static_cast<char*>(block->first);
+    if (start + block->second <= span.first) continue;
+    if (start != run_end) {
+      if (run_start) mprotect(run_start, run_end - run_start, protection);
+      run_start = start;
+    }
+    run_end = start + block->second;
+  }
+  if (run_start) mprotect(run_start, run_end - run_start, protection);
+}
+
+// For its lifetime: this thread alone uses the device, and the device memory in `spans` is
+// accessible (all of it, for a kernel; a copy's source and destination, for a copy).
 struct DeviceAccess {
   std::lock_guard<std::mutex> lock{device_activity};
-  DeviceAccess() { expose_device_memory(true); }
-  ~DeviceAccess() { expose_device_memory(false); }
+  Span spans[2];
+  explicit DeviceAccess(Span first, Span second = {}) : spans{first, second} {
+    for (Span span : spans) protect_device_memory(span, PROT_READ | PROT_WRITE);
+  }
+  ~DeviceAccess() {
+    for (Span span : spans) protect_device_memory(span, PROT_NONE);
+  }
 };
 
 }  // namespace emulation
@@ -158,7 +191,7 @@ inline cudaError_t cudaFree(void* ptr) {
   return cudaSuccess;
 }
 inline cudaError_t cudaMemcpy(void* dst, const void* src, size_t nbytes, cudaMemcpyKind) {
-  emulation::DeviceAccess access;
+  emulation::DeviceAccess access(emulation::bytes_at(dst, nbytes), emulation::bytes_at(src, nbytes));
   std::memcpy(dst, src, nbytes);
   return cudaSuccess;
 }
@@ -182,6 +215,72 @@ namespace emulation {
 inline std::barrier<>* block_barrier = nullptr;
 inline std::vector<std::unique_ptr<std::barrier<>>> warp_barriers;
 inline uint64_t warp_slots[32][32];  // [warp][lane]: what each lane offers an exchange
+inline thread_local unsigned barrier_phase = 0;  // __syncthreads passed in this launch
+
+// The jitter of __syncthreads: the threads of the warp sent ahead count themselves in when
+// they reach their next barrier or their block's end; the other warps wait for the count.
+inline std::mutex ahead_mutex;
+inline std::condition_variable warp_ahead_arrived;
+inline unsigned ahead_arrivals = 0;              // in this launch
+inline thread_local unsigned warps_sent_ahead = 0;  // in this launch
+inline thread_local bool running_ahead = false;
+inline void stop_running_ahead() {
+  if (!running_ahead) return;
+  running_ahead = false;
+  std::lock_guard<std::mutex> lock(ahead_mutex);
+  if (++ahead_arrivals % 32 == 0) warp_ahead_arrived.notify_all();
+}
+inline void wait_for_warp_ahead() {
+  std::unique_lock<std::mutex> lock(ahead_mutex);
+  warp_ahead_arrived.wait_for(lock, std::chrono::milliseconds(2),
+                              [] { return ahead_arrivals >= 32 * warps_sent_ahead; });
+}
+
+// The host threads that play a block's threads: worker t is threadIdx.x == t in every launch.
+// They outlive launches (creating a block's threads for each launch cost more than most
+// kernels), are created when a launch first needs them, up to 1024, and are never joined or
+// destroyed: between launches they sleep, and the process's exit ends them.
+class Workers {
+ public:
+  // Runs body() on workers 0 .. count - 1 at once; returns when all have finished.
+  void run(unsigned count, const std::function<void()>& body) {
+    while (starts_.size() < count) {
+      starts_.push_back(std::make_unique<std::binary_semaphore>(0));
+      std::thread(&Workers::serve, this, unsigned(starts_.size() - 1), starts_.back().get())
+          .detach();
+    }
+    body_ = &body;
+    unfinished_.store(count);
+    for (unsigned t = 0; t < count; ++t) starts_[t]->release();
+    finished_.acquire();
+  }
+
+ private:
+  void serve(unsigned t, std::binary_semaphore* start) {
+    threadIdx = dim3(t);
+    for (;;) {
+      start->acquire();
+      (*body_)();
+      if (unfinished_.fetch_sub(1) == 1) finished_.release();
+    }
+  }
+  std::vector<std::unique_ptr<std::binary_semaphore>> starts_;  // [t]: worker t's go
+  const std::function<void()>* body_ = nullptr;
+  std::atomic<unsigned> unfinished_{0};
+  std::binary_semaphore finished_{0};
+};
+
+// Created on the first launch, never destroyed (detached workers use it). A child of fork()
+// has none of the parent's threads, so it starts a pool of its own.
+inline Workers* workers = nullptr;
+inline Workers& block_workers() {
+  if (!workers) {
+    static bool once = (pthread_atfork(nullptr, nullptr, [] { workers = nullptr; }), true);
+    (void)once;
+    workers = new Workers;
+  }
+  return *workers;
+}
 
 // Runs kernel() as the grid's blocks of block.x threads (1-D blocks), block after block:
 // block.x host threads take each block in turn, and all finish one before any starts the
@@ -194,44 +293,51 @@ inline void launch(dim3 grid, dim3 block, const std::function<void()>& kernel) {
     fail(cudaErrorInvalidConfiguration);
     return;
   }
-  DeviceAccess access;  // launches from several host threads queue, as on a stream
+  DeviceAccess access(all_device_memory());  // launches from several host threads queue
   gridDim = grid, blockDim = block;
   std::barrier<> barrier(block.x), block_done(block.x);
   block_barrier = &barrier;
   warp_barriers.clear();
   for (unsigned w = 0; w < block.x / 32; ++w)
     warp_barriers.push_back(std::make_unique<std::barrier<>>(32));
-  std::vector<std::thread> threads;
-  for (unsigned t = 0; t < block.x; ++t)
-    threads.emplace_back([&, t] {
-      threadIdx = dim3(t);
-      for (unsigned z = 0; z < grid.z; ++z)
-        for (unsigned y = 0; y < grid.y; ++y)
-          for (unsigned x = 0; x < grid.x; ++x) {
-            blockIdx = dim3(x, y, z);
-            kernel();
-            block_done.arrive_and_wait();
-          }
-    });
-  for (std::thread& thread : threads) thread.join();
+  ahead_arrivals = 0;
+  block_workers().run(block.x, [&] {
+    barrier_phase = warps_sent_ahead = 0;
+    for (unsigned z = 0; z < grid.z; ++z)
+      for (unsigned y = 0; y < grid.y; ++y)
+        for (unsigned x = 0; x < grid.x; ++x) {
+          blockIdx = dim3(x, y, z);
+          kernel();
+          stop_running_ahead();
+          block_done.arrive_and_wait();
+        }
+  });
 }
 
 }  // namespace emulation
 
 // After half the barriers, picked at random, one warp runs ahead into the next phase while
-// the others dawdle, so that a race the barriers leave open (a write of the next phase
-// before a read of this one) is likely to show.
+// the others wait until it has reached its next barrier or the end of its block (or 2 ms
+// have passed), so that a race the barriers leave open (a write of the next phase before a
+// read of this one) is likely to show. (A fixed sleep of the others, long enough for the
+// warp ahead to get through its phase among hundreds of threads, cost seconds a run.)
 #ifndef FG_EMULATION_JITTER
 #define FG_EMULATION_JITTER 1
 #endif
 inline void __syncthreads() {
+  emulation::stop_running_ahead();
   emulation::block_barrier->arrive_and_wait();
   if (!FG_EMULATION_JITTER) return;
-  thread_local unsigned phase = 0;  // the same count in every thread of the block
-  unsigned pick = std::minstd_rand(++phase * 7919u + blockIdx.x * 31u + blockIdx.y)() %
-                  (2 * std::max(1u, blockDim.x / 32));
-  if (pick < blockDim.x / 32 && pick != threadIdx.x / 32)
-    std::this_thread::sleep_for(std::chrono::microseconds(2000));
+  unsigned warps = blockDim.x / 32;
+  unsigned pick = std::minstd_rand(++emulation::barrier_phase * 7919u + blockIdx.x * 31u +
+                                   blockIdx.y)() %
+                  (2 * std::max(1u, warps));
+  if (pick >= warps) return;
+  ++emulation::warps_sent_ahead;
+  if (pick == threadIdx.x / 32)
+    emulation::running_ahead = true;
+  else
+    emulation::wait_for_warp_ahead();
 }
 
 // Lane i gets the value of lane i ^ offset; every lane of the warp must take part.

@@ -194,8 +194,9 @@ FG_HOST_DEVICE T digamma_value(T x) {
   T result = 0;
   if (x < T(0)) {
     if (x == floor_value(x)) return T(NAN);
-    // tan(pi x) from x's fraction: pi * x itself loses digits once |x| > 1
-    result = -kPi<T> / tan_value(kPi<T> * (x - trunc_value(x)));
+    // tan(pi x) from x's distance to the nearest whole number (exact, and at most 1/2), so
+    // that pi times it is small, with all its digits, near a pole
+    result = -kPi<T> / tan_value(kPi<T> * (x - floor_value(x + T(0.5))));
     x = T(1) - x;
   }
   for (; x < T(10); x += T(1)) result -= T(1) / x;

@@ -1,6 +1,7 @@
-// One entry of im2col and one pixel of col2im, written once for both devices (csrc/cpu/
-// im2col.cpp, csrc/cuda/im2col.cu) so that they cannot drift. Geometry: Im2colGeometry
-// (kernels.h). A kernel position (oh, ow) puts tap (i, j) on the padded image's pixel
+// One entry of im2col and one pixel of col2im: the GPU's thread per output element
+// (csrc/cuda/im2col.cu). The CPU walks whole rows and planes instead (csrc/cpu/im2col.cpp);
+// tests/cuda_emulation checks both agree bit for bit. Geometry: Im2colGeometry (kernels.h).
+// A kernel position (oh, ow) puts tap (i, j) on the padded image's pixel
 // (oh stride_h + i dilation_h, ow stride_w + j dilation_w), that is image row
 // oh stride_h - pad_h + i dilation_h.
 #pragma once

@@ -319,7 +319,7 @@ void radam_step(T* const* params, T* const* exp_avgs, T* const* exp_avg_sqs, con
                 const int64_t* steps, const RadamOptions& options, const int64_t* sizes,
                 int64_t count);
 
-// ---- im2col / col2im (the taps: csrc/im2col_math.h; csrc/cpu/im2col.cpp, cuda/im2col.cu) ----
+// ---- im2col / col2im (csrc/cpu/im2col.cpp, csrc/cuda/im2col.cu with csrc/im2col_math.h) ----
 // images (N, C, H, W) -> columns (N, C kh kw, out_h out_w): row (c, i, j) holds tap (i, j) of
 // channel c at every kernel position, 0 where the tap falls on padding. float and double.
 template <typename T>

@@ -391,6 +391,8 @@ def test_errors_name_the_op():
     _conv_error(r"\[conv2d\] expected groups as a positive int", x, w, groups=0)
     with pytest.raises(TypeError, match=r"\[conv2d\] expected input and weight of one dtype"):
         F.conv2d(x, w.double(), groups=2)
+    with pytest.raises(TypeError, match=r"\[conv2d\] expected a floating-point input"):
+        F.conv2d(x.long(), w.long(), groups=2)
     with pytest.raises(TypeError, match=r"\[conv1d\] expected stride as an int or a tuple of 1"):
         F.conv1d(fg.zeros(1, 2, 5), fg.zeros(3, 2, 2), stride=(1, 1))
     with pytest.raises(ValueError, match=r"\[Conv2d\] expected in_channels divisible by groups"):

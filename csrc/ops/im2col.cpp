@@ -89,7 +89,8 @@ Tensor col2im(const Tensor& input, const Shape& output_size, const Shape& kernel
                << input.dim() << "-d input");
   FG_CHECK(output_size.size() == 2 && output_size[0] > 0 && output_size[1] > 0, ValueError,
            "[fold] expected output_size of 2 positive values, got "
-               << output_size.size() << " values" << (output_size.size() == 2 ? " not all positive" : ""));
+               << (output_size.size() == 2 ? pair_text(output_size)
+                                           : std::to_string(output_size.size()) + " values"));
   check_sliding_arguments("fold", kernel_size, dilation, padding, stride);
   const Shape& s = input.shape();
   int64_t taps = kernel_size[0] * kernel_size[1];

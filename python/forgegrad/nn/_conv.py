@@ -68,6 +68,8 @@ def check_operands(op, input, weight, groups, dims):
         raise _errors.TypeError(
             f"[{op}] expected input and weight of one dtype, got {input.dtype} and "
             f"{weight.dtype}")
+    if not input.is_floating_point():
+        raise _errors.TypeError(f"[{op}] expected a floating-point input, got {input.dtype}")
     if not is_int(groups) or groups <= 0:
         raise _errors.ValueError(f"[{op}] expected groups as a positive int, got {groups!r}")
     return input if input.ndim == dims + 2 else input.unsqueeze(0)

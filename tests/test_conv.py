@@ -61,7 +61,8 @@ def _sides(padding, kernel, dilation):
     if padding == "valid":
         return [(0, 0)] * len(kernel)
     if padding == "same":
-        return [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel, dilation)]
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return [(t // 2, t - t // 2) for t in totals]
     padding = (padding,) * len(kernel) if isinstance(padding, int) else padding
     return [(p, p) for p in padding]
 

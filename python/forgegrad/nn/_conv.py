@@ -3,13 +3,13 @@ gradients: im2col (F.unfold) of the input, one batched matmul with the groups as
 dimension, and the bias added. conv1d is conv2d on a height-1 view."""
 from .. import _C, _errors
 from .._checks import is_int
-from ._fold import _check_tensor
+from ._fold import check_tensor
 from ._padding import pad
 
 _PADDING_STRINGS = ("same", "valid")
 
 
-def _ints(op, name, value, dims):
+def int_tuple(op, name, value, dims):
     """value as a tuple of dims ints: an int repeated, or a tuple or list of dims."""
     if is_int(value):
         return (int(value),) * dims
@@ -36,7 +36,7 @@ def padding_sides(op, padding, kernel_size, stride, dilation):
                 f"[{op}] expected stride 1 with padding='same', got stride {stride}")
         totals = [d * (k - 1) for k, d in zip(kernel_size, dilation)]
         return tuple((t // 2, t - t // 2) for t in totals)
-    padding = _ints(op, "padding", padding, dims)
+    padding = int_tuple(op, "padding", padding, dims)
     if any(p < 0 for p in padding):
         raise _errors.ValueError(f"[{op}] expected padding >= 0, got {padding}")
     return tuple((p, p) for p in padding)
@@ -44,7 +44,7 @@ def padding_sides(op, padding, kernel_size, stride, dilation):
 
 def positive_ints(op, name, value, dims):
     """value as a tuple of dims positive ints (stride, dilation, kernel_size)."""
-    value = _ints(op, name, value, dims)
+    value = int_tuple(op, name, value, dims)
     if any(v <= 0 for v in value):
         raise _errors.ValueError(f"[{op}] expected {name} > 0, got {value}")
     return value
@@ -54,8 +54,8 @@ def check_operands(op, input, weight, groups, dims):
     """The checks conv and conv_transpose share: input (N, C, *spatial) or (C, *spatial),
     weight of dims + 2 dimensions, one dtype, groups a positive int. Returns the input
     batched."""
-    _check_tensor(op, input)
-    _check_tensor(op, weight)
+    check_tensor(op, input)
+    check_tensor(op, weight)
     if input.ndim not in (dims + 1, dims + 2):
         raise _errors.ValueError(
             f"[{op}] expected input of {dims + 1} or {dims + 2} dimensions (unbatched or "
@@ -79,7 +79,7 @@ def add_bias(op, out, bias, dims):
     """out (N, O, *spatial) + bias (O) or None along the channels."""
     if bias is None:
         return out
-    _check_tensor(op, bias)
+    check_tensor(op, bias)
     if tuple(bias.shape) != (out.shape[1],):
         raise _errors.ValueError(
             f"[{op}] expected bias of shape ({out.shape[1]},), got {tuple(bias.shape)}")

@@ -5,7 +5,7 @@ conv_transpose1d is conv_transpose2d on a height-1 view."""
 import math
 
 from .. import _C, _errors
-from ._conv import _ints, add_bias, check_operands, positive_ints
+from ._conv import add_bias, check_operands, int_tuple, positive_ints
 
 
 def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, groups, dilation,
@@ -15,8 +15,8 @@ def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, gr
     batched = x is input
     stride = positive_ints(op, "stride", stride, dims)
     dilation = positive_ints(op, "dilation", dilation, dims)
-    padding = _ints(op, "padding", padding, dims)
-    output_padding = _ints(op, "output_padding", output_padding, dims)
+    padding = int_tuple(op, "padding", padding, dims)
+    output_padding = int_tuple(op, "output_padding", output_padding, dims)
     if any(p < 0 for p in padding + output_padding):
         raise _errors.ValueError(
             f"[{op}] expected padding and output_padding >= 0, got {padding} and "

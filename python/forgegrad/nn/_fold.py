@@ -14,7 +14,7 @@ def _pair(op, name, value):
     raise _errors.TypeError(f"[{op}] expected {name} as an int or a pair of ints, got {value!r}")
 
 
-def _check_tensor(op, input):
+def check_tensor(op, input):
     if not isinstance(input, _C.Tensor):
         raise _errors.TypeError(f"[{op}] expected a Tensor, got {type(input).__name__}")
 
@@ -22,7 +22,7 @@ def _check_tensor(op, input):
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """(N, C, H, W) or (C, H, W) -> (N, C kh kw, L) or (C kh kw, L): each column the
     kernel_size block under one of the L kernel positions, rows ordered (c, kh, kw)."""
-    _check_tensor("unfold", input)
+    check_tensor("unfold", input)
     if input.ndim not in (3, 4):
         raise _errors.ValueError(
             f"[unfold] expected input of shape (N, C, H, W) or (C, H, W), got "
@@ -38,7 +38,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """unfold's adjoint: (N, C kh kw, L) or (C kh kw, L) -> (N, C, *output_size) or
     (C, *output_size), entries of overlapping blocks summed."""
-    _check_tensor("fold", input)
+    check_tensor("fold", input)
     if input.ndim not in (2, 3):
         raise _errors.ValueError(
             f"[fold] expected input of shape (N, C * kernel_h * kernel_w, L) or "

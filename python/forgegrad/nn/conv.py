@@ -7,7 +7,7 @@ import math
 
 from .. import _C, _errors, creation
 from . import init
-from ._conv import _ints, conv1d, conv2d, padding_sides, positive_ints
+from ._conv import conv1d, conv2d, int_tuple, padding_sides, positive_ints
 from ._conv_transpose import conv_transpose1d, conv_transpose2d
 from ._padding import pad
 from .module import Module, Parameter
@@ -45,11 +45,11 @@ class _ConvNd(Module):
         self.kernel_size = positive_ints(op, "kernel_size", kernel_size, self.dims)
         self.stride = positive_ints(op, "stride", stride, self.dims)
         self.dilation = positive_ints(op, "dilation", dilation, self.dims)
-        self.output_padding = _ints(op, "output_padding", output_padding, self.dims)
+        self.output_padding = int_tuple(op, "output_padding", output_padding, self.dims)
         # (before, after) per spatial dimension, which also checks padding
         self._padding_sides = padding_sides(op, padding, self.kernel_size, self.stride,
                                             self.dilation)
-        self.padding = padding if isinstance(padding, str) else _ints(op, "padding", padding,
+        self.padding = padding if isinstance(padding, str) else int_tuple(op, "padding", padding,
                                                                        self.dims)
         self.padding_mode = padding_mode
         shape = ((in_channels, out_channels // groups) if self.transposed
@@ -149,7 +149,7 @@ class _ConvTransposeNd(_ConvNd):
             spatial = tuple(input.shape[-self.dims:])
             smallest = [(size - 1) * s - 2 * p + d * (k - 1) + 1 for size, s, p, d, k in
                         zip(spatial, self.stride, self.padding, self.dilation, self.kernel_size)]
-            wanted = _ints(op, "output_size", list(output_size)[-self.dims:], self.dims)
+            wanted = int_tuple(op, "output_size", list(output_size)[-self.dims:], self.dims)
             output_padding = tuple(w - least for w, least in zip(wanted, smallest))
             if any(not 0 <= extra < s for extra, s in zip(output_padding, self.stride)):
                 raise _errors.ValueError(

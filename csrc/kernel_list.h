@@ -318,3 +318,13 @@ template <typename T>
 void radam_step(T* const* params, T* const* exp_avgs, T* const* exp_avg_sqs, const T* const* grads,
                 const int64_t* steps, const RadamOptions& options, const int64_t* sizes,
                 int64_t count);
+
+// ---- im2col / col2im (csrc/cpu/im2col.cpp, csrc/cuda/im2col.cu with csrc/im2col_math.h) ----
+// images (N, C, H, W) -> columns (N, C kh kw, out_h out_w): row (c, i, j) holds tap (i, j) of
+// channel c at every kernel position, 0 where the tap falls on padding. float and double.
+template <typename T>
+void im2col(T* columns, const T* images, const Im2colGeometry& geometry, int64_t batch);
+// columns (N, C kh kw, out_h out_w) -> images (N, C, H, W), im2col's adjoint: each pixel the
+// sum of the entries im2col copies it to (a gather per pixel, so no atomics on the GPU).
+template <typename T>
+void col2im(T* images, const T* columns, const Im2colGeometry& geometry, int64_t batch);

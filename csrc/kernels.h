@@ -109,6 +109,17 @@ FG_HOST_DEVICE inline void nll_loss_row(T* losses, T* row_weights, const T* log_
   }
 }
 
+// The geometry of im2col / col2im (F.unfold / F.fold) on one image (channels, height, width):
+// a kernel of kernel_h x kernel_w taps, spaced by dilation, slides by stride over the image
+// zero-padded by pad on each side and stops at out_h x out_w positions.
+struct Im2colGeometry {
+  int64_t channels, height, width, kernel_h, kernel_w, dilation_h, dilation_w, pad_h, pad_w,
+      stride_h, stride_w, out_h, out_w;
+  FG_HOST_DEVICE int64_t rows() const { return channels * kernel_h * kernel_w; }
+  FG_HOST_DEVICE int64_t positions() const { return out_h * out_w; }
+  FG_HOST_DEVICE int64_t image_size() const { return channels * height * width; }
+};
+
 }  // namespace fg
 
 // The instantiations of the templated kernels, which each device's file that defines them
@@ -272,6 +283,11 @@ FG_HOST_DEVICE inline void nll_loss_row(T* losses, T* row_weights, const T* log_
   template void dropout_forward<T>(T*, const T*, double, uint64_t, uint64_t, int64_t);  \
   template void dropout_backward<T>(T*, const T*, double, uint64_t, uint64_t, int64_t);
 #define FG_INSTANTIATE_DROPOUT() FG_FLOATING_TYPES(FG_INSTANTIATE_DROPOUT_FOR)
+
+#define FG_INSTANTIATE_IM2COL_FOR(T)                                               \
+  template void im2col<T>(T*, const T*, const Im2colGeometry&, int64_t);           \
+  template void col2im<T>(T*, const T*, const Im2colGeometry&, int64_t);
+#define FG_INSTANTIATE_IM2COL() FG_FLOATING_TYPES(FG_INSTANTIATE_IM2COL_FOR)
 
 namespace fg::cpu {
 

@@ -197,12 +197,78 @@ def _np_one_hot(t, num_classes=-1):
 
 def op_function(name):
     """The op under test: the op table's binding, else the composition in Python that
-    forgegrad or forgegrad.nn.functional exports (PYTHON_OPS)."""
+    forgegrad or forgegrad.nn.functional exports (PYTHON_OPS); "F.name" for nn.functional's
+    op where the op table's name is another op (F.unfold, Tensor.unfold)."""
+    if name.startswith("F."):
+        return getattr(F, name[2:])
     return getattr(fg._C, name, None) or getattr(fg, name, None) or getattr(F, name)
 
 
 def _np_max(x, dim=None, keepdim=False):
     return np.max(x, axis=dim, keepdims=keepdim)
+
+
+def _np_windows(x, kernel_size, dilation, padding, stride):
+    """x (N, C, H, W) zero-padded -> its kernel windows (N, C, kh, kw, out_h, out_w)."""
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = [
+        (v, v) if isinstance(v, int) else v for v in (kernel_size, dilation, padding, stride)]
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    spans = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    windows = np.lib.stride_tricks.sliding_window_view(xp, spans, axis=(2, 3))
+    return windows[:, :, ::sh, ::sw, ::dh, ::dw].transpose(0, 1, 4, 5, 2, 3)
+
+
+def _np_unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    windows = _np_windows(x, kernel_size, dilation, padding, stride)
+    return windows.reshape(x.shape[0], -1, windows.shape[-2] * windows.shape[-1])
+
+
+def _np_fold(columns, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """unfold's adjoint: columns added at the flat pixel positions that unfold reads."""
+    n, rows, positions = columns.shape
+    channels = rows // (math.prod(kernel_size) if isinstance(kernel_size, tuple)
+                        else kernel_size ** 2)
+    pixels = np.arange(1, channels * math.prod(output_size) + 1, dtype=np.float64)
+    sources = _np_unfold(pixels.reshape(1, channels, *output_size), kernel_size, dilation,
+                         padding, stride).astype(np.int64).reshape(-1)
+    out = np.zeros((n, pixels.size + 1))
+    for i in range(n):
+        np.add.at(out[i], sources, columns[i].reshape(-1))
+    return out[:, 1:].reshape(n, channels, *output_size)
+
+
+def _np_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    n, (o, cg, kh, kw) = x.shape[0], w.shape
+    windows = _np_windows(x, (kh, kw), dilation, padding, stride)
+    windows = windows.reshape(n, groups, cg, kh, kw, *windows.shape[-2:])
+    out = np.einsum("ngcijhw,gocij->ngohw", windows, w.reshape(groups, o // groups, cg, kh, kw))
+    out = out.reshape(n, o, *out.shape[-2:])
+    return out if b is None else out + b.reshape(1, o, 1, 1)
+
+
+def _np_conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    return _np_conv2d(x[:, :, None], w[:, :, None], b, (1, stride), (0, padding), (1, dilation),
+                      groups)[:, :, 0]
+
+
+def _np_conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
+                         dilation=1):
+    """fold of each input pixel's products with the taps."""
+    (n, c, h, wd), (og, kh, kw) = x.shape, w.shape[1:]
+    pair = [(v, v) if isinstance(v, int) else v for v in (stride, padding, output_padding,
+                                                          dilation)]
+    output_size = tuple((size - 1) * s - 2 * p + d * (k - 1) + extra + 1 for size, s, p, extra,
+                        d, k in zip((h, wd), *pair, (kh, kw)))
+    columns = np.einsum("gck,ngcl->ngkl", w.reshape(groups, c // groups, -1),
+                        x.reshape(n, groups, c // groups, h * wd)).reshape(n, -1, h * wd)
+    out = _np_fold(columns, output_size, (kh, kw), pair[3], pair[1], pair[0])
+    return out if b is None else out + b.reshape(1, -1, 1, 1)
+
+
+def _np_conv_transpose1d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
+                         dilation=1):
+    return _np_conv_transpose2d(x[:, :, None], w[:, :, None], b, (1, stride), (0, padding),
+                                (0, output_padding), groups, (1, dilation))[:, :, 0]
 
 
 OP_DB = [
@@ -645,8 +711,29 @@ OP_DB = [
     OpInfo("unique", lambda x, dim: np.unique(x, axis=dim), sample(_ints % 3, dim=1), grad=False),
     OpInfo("unique_consecutive", lambda x: x[np.r_[True, x[1:] != x[:-1]]],
            sample(np.array([1, 1, 2, 2, 3, 1, 1, 2])), sample(_small_ints), grad=False),
+    # convolution (tests/test_conv.py checks them against direct loops)
+    OpInfo("F.unfold", _np_unfold, sample((2, 3, 7, 6), kernel_size=3),
+           sample((1, 2, 5, 9), kernel_size=(2, 3), dilation=(2, 1), padding=(1, 2),
+                  stride=(2, 3))),
+    OpInfo("fold", _np_fold, sample((2, 12, 20), output_size=(5, 6), kernel_size=2),
+           sample((1, 12, 12), output_size=(5, 9), kernel_size=(2, 3), dilation=(2, 1),
+                  padding=(1, 2), stride=(2, 3))),
+    OpInfo("conv1d", _np_conv1d, sample((2, 3, 9), (4, 3, 3), (4,)),
+           sample((1, 4, 10), (2, 2, 4), stride=3, padding=2, dilation=2, groups=2)),
+    OpInfo("conv2d", _np_conv2d, sample((2, 3, 7, 6), (4, 3, 3, 3), (4,)),
+           sample((1, 4, 8, 5), (6, 2, 3, 2), (6,), stride=(2, 1), padding=(1, 2),
+                  dilation=(1, 2), groups=2),
+           sample((2, 3, 5, 6), (6, 1, 3, 3), groups=3)),
+    OpInfo("conv_transpose1d", _np_conv_transpose1d, sample((2, 3, 5), (3, 2, 3), (2,)),
+           sample((1, 4, 6), (4, 1, 4), stride=3, padding=1, output_padding=2, groups=2,
+                  dilation=2)),
+    OpInfo("conv_transpose2d", _np_conv_transpose2d, sample((2, 3, 4, 5), (3, 2, 3, 3), (2,)),
+           sample((1, 4, 3, 4), (4, 3, 2, 3), (6,), stride=(2, 3), padding=(1, 0),
+                  output_padding=(1, 2), groups=2)),
 ]
 
 # The ops composed in Python that OP_DB tests besides the op table's
 PYTHON_OPS = set(fg._movement.FUNCTIONS + fg._index_ops.FUNCTIONS + fg._unique.FUNCTIONS
-                 + ["pad", "one_hot"])
+                 + ["pad", "one_hot"]
+                 + ["F.unfold", "fold", "conv1d", "conv2d", "conv_transpose1d",
+                    "conv_transpose2d"])

@@ -442,4 +442,12 @@ void check_writable(const Tensor& dst, const char* op);
 // (a GPU tensor that to_device filled from the host, unchanged since): see Storage.
 bool known_within(const Tensor& indices, int64_t low, int64_t high);
 
+// ---- im2col / col2im (ops/im2col.cpp): F.unfold and F.fold on batched images ----
+// input (N, C, H, W) -> (N, C kh kw, L); each size argument two values (h, w)
+Tensor im2col(const Tensor& input, const Shape& kernel_size, const Shape& dilation,
+              const Shape& padding, const Shape& stride);
+// input (N, C kh kw, L) -> (N, C, output_size), overlapping entries summed
+Tensor col2im(const Tensor& input, const Shape& output_size, const Shape& kernel_size,
+              const Shape& dilation, const Shape& padding, const Shape& stride);
+
 }  // namespace fg::ops

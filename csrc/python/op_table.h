@@ -384,3 +384,7 @@ FG_OP(_radam_step, radam_step_op,
       ("params"_a, "grads"_a, "exp_avgs"_a, "exp_avg_sqs"_a, "steps"_a, "lr"_a, "beta1"_a,
        "beta2"_a, "eps"_a, "weight_decay"_a, "maximize"_a, "decoupled_weight_decay"_a),
       0)
+FG_OP(_im2col, &ops::im2col,
+      ("input"_a, "kernel_size"_a, "dilation"_a, "padding"_a, "stride"_a), 0)
+FG_OP(_col2im, &ops::col2im,
+      ("input"_a, "output_size"_a, "kernel_size"_a, "dilation"_a, "padding"_a, "stride"_a), 0)

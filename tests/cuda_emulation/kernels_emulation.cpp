@@ -26,6 +26,7 @@
 #include "cuda/random.cu"
 #include "cuda/reduce.cu"
 #include "cuda/softmax.cu"
+#include "cuda/im2col.cu"
 
 // DeviceScratch's memory (csrc/cuda/allocator.cpp on a GPU).
 namespace fg::cuda {
@@ -826,6 +827,29 @@ void check_ctc() {
                      });
 }
 
+// im2col and col2im run the same code (csrc/im2col_math.h) on both devices: the same bits,
+// with padding, stride, dilation and overlapping taps (col2im sums them in the same order).
+template <typename T>
+void check_im2col() {
+  const int64_t batch = 2;
+  for (fg::Im2colGeometry g : {fg::Im2colGeometry{3, 7, 6, 3, 2, 1, 2, 1, 0, 2, 1, 0, 0},
+                               fg::Im2colGeometry{2, 5, 9, 1, 4, 3, 1, 2, 3, 1, 3, 0, 0}}) {
+    g.out_h = (g.height + 2 * g.pad_h - g.dilation_h * (g.kernel_h - 1) - 1) / g.stride_h + 1;
+    g.out_w = (g.width + 2 * g.pad_w - g.dilation_w * (g.kernel_w - 1) - 1) / g.stride_w + 1;
+    int64_t image_size = batch * g.image_size(), column_size = batch * g.rows() * g.positions();
+    std::vector<T> images = as<T>(random_values(image_size));
+    std::vector<T> columns = as<T>(random_values(column_size));
+    std::string shape = " " + std::string(type_name<T>()) + " kernel " +
+                        std::to_string(g.kernel_h) + "x" + std::to_string(g.kernel_w);
+    expect_parity<T>("im2col" + shape, column_size, kExact, [&](bool gpu, T* out) {
+      FG_EITHER(gpu, im2col, out, images.data(), g, batch);
+    });
+    expect_parity<T>("col2im" + shape, image_size, kExact, [&](bool gpu, T* out) {
+      FG_EITHER(gpu, col2im, out, columns.data(), g, batch);
+    });
+  }
+}
+
 // Every optimizer over a group with more tensors than a launch takes and empty ones: the
 // CPU loop and the multi-tensor kernels run the same element math, so the same bits.
 void check_optimizers() {
@@ -1242,6 +1266,8 @@ int main() {
   check_float64_references();
   check_dropout_double();
   check_optimizers();
+  check_im2col<float>();
+  check_im2col<double>();
   std::printf("%lld of %lld checks failed\n", (long long)failures, (long long)checks);
   return failures ? 1 : 0;
 }

@@ -318,3 +318,16 @@ template <typename T>
 void radam_step(T* const* params, T* const* exp_avgs, T* const* exp_avg_sqs, const T* const* grads,
                 const int64_t* steps, const RadamOptions& options, const int64_t* sizes,
                 int64_t count);
+
+// ---- pooling (csrc/cpu/pool.cpp, csrc/cuda/pool.cu), windows as PoolPlanes says ------------
+// x (planes, h.in, w.in) -> y (planes, h.out, w.out), indices: each maximum's flat position
+// in its plane (h * w.in + w; NaN wins, the last of several; ties: the first).
+template <typename T>
+void max_pool2d_forward(T* y, int64_t* indices, const T* x, const PoolPlanes& pool);
+// x (planes, h.in, w.in) -> y (planes, h.out, w.out): window means (dilation 1)
+template <typename T>
+void avg_pool2d_forward(T* y, const T* x, const PoolPlanes& pool);
+// dy (planes, h.out, w.out) -> dx (planes, h.in, w.in): each input gathers dy / divisor from
+// the windows holding it
+template <typename T>
+void avg_pool2d_backward(T* dx, const T* dy, const PoolPlanes& pool);

@@ -109,6 +109,24 @@ FG_HOST_DEVICE inline void nll_loss_row(T* losses, T* row_weights, const T* log_
   }
 }
 
+// ---- pooling (csrc/pool_math.h) ----
+// One spatial axis of a pooling: output o reads input positions o * stride - padding + k *
+// dilation for k < kernel (those inside [0, in)), or, when adaptive, [floor(o in / out),
+// ceil((o + 1) in / out)) (kernel, stride, padding and dilation unused).
+struct PoolAxis {
+  int64_t in, out, kernel, stride, padding, dilation;
+  bool adaptive;
+};
+// planes (N * C) of (h.in, w.in) pooled to (h.out, w.out). Averages divide by
+// divisor_override when it is not 0, else by the window's size, padding counted when
+// count_include_pad (PyTorch's avg_pool2d).
+struct PoolPlanes {
+  int64_t planes;
+  PoolAxis h, w;
+  bool count_include_pad;
+  int64_t divisor_override;
+};
+
 }  // namespace fg
 
 // The instantiations of the templated kernels, which each device's file that defines them
@@ -272,6 +290,12 @@ FG_HOST_DEVICE inline void nll_loss_row(T* losses, T* row_weights, const T* log_
   template void dropout_forward<T>(T*, const T*, double, uint64_t, uint64_t, int64_t);  \
   template void dropout_backward<T>(T*, const T*, double, uint64_t, uint64_t, int64_t);
 #define FG_INSTANTIATE_DROPOUT() FG_FLOATING_TYPES(FG_INSTANTIATE_DROPOUT_FOR)
+
+#define FG_INSTANTIATE_POOL_FOR(T)                                                      \
+  template void max_pool2d_forward<T>(T*, int64_t*, const T*, const PoolPlanes&);         \
+  template void avg_pool2d_forward<T>(T*, const T*, const PoolPlanes&);                   \
+  template void avg_pool2d_backward<T>(T*, const T*, const PoolPlanes&);
+#define FG_INSTANTIATE_POOL() FG_FLOATING_TYPES(FG_INSTANTIATE_POOL_FOR)
 
 namespace fg::cpu {
 

@@ -21,6 +21,7 @@ import forgegrad.nn.functional as F
 from helpers import np_bce, np_bce_logits, np_ctc_loss, np_cross_entropy, np_gelu, np_gelu_tanh
 from helpers import np_l1, np_log_softmax, np_mse, np_nll, np_sigmoid, np_softmax
 from helpers import np_digamma, np_erfinv, np_histc, np_polygamma
+import pool_reference as pool_ref
 
 Sample = collections.namedtuple("Sample", ["inputs", "kwargs"])
 
@@ -204,6 +205,9 @@ def op_function(name):
 def _np_max(x, dim=None, keepdim=False):
     return np.max(x, axis=dim, keepdims=keepdim)
 
+
+# max_pool2d's indices of 2x2 windows in 4x4 planes, for max_unpool2d
+_unpool_indices = np.array([[[[1, 3], [12, 11]], [[5, 2], [8, 15]]]], dtype=np.int64)
 
 OP_DB = [
     OpInfo("manual_seed", untested_here="not a tensor op: tests/test_dropout_random.py"),
@@ -644,8 +648,31 @@ OP_DB = [
     OpInfo("unique", lambda x, dim: np.unique(x, axis=dim), sample(_ints % 3, dim=1), grad=False),
     OpInfo("unique_consecutive", lambda x: x[np.r_[True, x[1:] != x[:-1]]],
            sample(np.array([1, 1, 2, 2, 3, 1, 1, 2])), sample(_small_ints), grad=False),
+    # pooling (nn/_pooling.py); tests/test_pool.py has the argument combinations
+    OpInfo("max_pool2d", pool_ref.max_pool2d,
+           sample((2, 3, 7, 9), kernel_size=3, stride=2, padding=1),
+           sample((3, 8, 7), kernel_size=(2, 3), dilation=2, ceil_mode=True), distinct=True),
+    OpInfo("max_pool1d", pool_ref.as_1d(pool_ref.max_pool2d),
+           sample((2, 3, 11), kernel_size=3, stride=2, padding=1), distinct=True),
+    OpInfo("avg_pool2d", pool_ref.avg_pool2d,
+           sample((2, 3, 7, 9), kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                  count_include_pad=False),
+           sample((3, 6, 5), kernel_size=2, divisor_override=3)),
+    OpInfo("avg_pool1d", pool_ref.as_1d(pool_ref.avg_pool2d),
+           sample((2, 3, 11), kernel_size=4, stride=3, padding=2)),
+    OpInfo("adaptive_avg_pool2d", pool_ref.adaptive_avg_pool2d,
+           sample((2, 3, 7, 9), output_size=(3, 4)), sample((3, 5, 5), output_size=(None, 2))),
+    OpInfo("adaptive_avg_pool1d", pool_ref.as_1d(pool_ref.adaptive_avg_pool2d),
+           sample((2, 3, 10), output_size=4)),
+    OpInfo("adaptive_max_pool2d", pool_ref.adaptive_max_pool2d,
+           sample((2, 3, 7, 9), output_size=(3, 4)), distinct=True),
+    OpInfo("adaptive_max_pool1d", pool_ref.as_1d(pool_ref.adaptive_max_pool2d),
+           sample((2, 3, 10), output_size=3), distinct=True),
+    OpInfo("max_unpool2d",
+           lambda x, indices, kernel_size: pool_ref.max_unpool2d(x, indices, (4, 4)),
+           sample((1, 2, 2, 2), _unpool_indices, kernel_size=2)),
 ]
 
 # The ops composed in Python that OP_DB tests besides the op table's
 PYTHON_OPS = set(fg._movement.FUNCTIONS + fg._index_ops.FUNCTIONS + fg._unique.FUNCTIONS
-                 + ["pad", "one_hot"])
+                 + ["pad", "one_hot"] + fg.nn._pooling.__all__)

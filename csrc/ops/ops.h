@@ -442,4 +442,17 @@ void check_writable(const Tensor& dst, const char* op);
 // (a GPU tensor that to_device filled from the host, unchanged since): see Storage.
 bool known_within(const Tensor& indices, int64_t low, int64_t high);
 
+// ---- pooling over the last two dimensions of (N, C, H, W) (ops/pool.cpp) ----
+// Sizes are (h, w) pairs, as the Python layer (nn/_pooling.py) gives them; op: the public
+// op's name, for errors. The max ops return (values, indices: flat positions in each (H, W)).
+std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, const Shape& kernel_size,
+                                     const Shape& stride, const Shape& padding,
+                                     const Shape& dilation, bool ceil_mode, const std::string& op);
+Tensor avg_pool2d(const Tensor& x, const Shape& kernel_size, const Shape& stride,
+                  const Shape& padding, bool ceil_mode, bool count_include_pad,
+                  std::optional<int64_t> divisor_override, const std::string& op);
+Tensor adaptive_avg_pool2d(const Tensor& x, const Shape& output_size, const std::string& op);
+std::pair<Tensor, Tensor> adaptive_max_pool2d(const Tensor& x, const Shape& output_size,
+                                              const std::string& op);
+
 }  // namespace fg::ops

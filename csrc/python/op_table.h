@@ -384,3 +384,13 @@ FG_OP(_radam_step, radam_step_op,
       ("params"_a, "grads"_a, "exp_avgs"_a, "exp_avg_sqs"_a, "steps"_a, "lr"_a, "beta1"_a,
        "beta2"_a, "eps"_a, "weight_decay"_a, "maximize"_a, "decoupled_weight_decay"_a),
       0)
+
+// ---- pooling over (N, C, H, W) with (h, w) sizes; nn/_pooling.py gives PyTorch's functions
+FG_OP(_max_pool2d, &ops::max_pool2d,
+      ("input"_a, "kernel_size"_a, "stride"_a, "padding"_a, "dilation"_a, "ceil_mode"_a, "op"_a), 0)
+FG_OP(_avg_pool2d, &ops::avg_pool2d,
+      ("input"_a, "kernel_size"_a, "stride"_a, "padding"_a, "ceil_mode"_a, "count_include_pad"_a,
+       "divisor_override"_a, "op"_a),
+      0)
+FG_OP(_adaptive_avg_pool2d, &ops::adaptive_avg_pool2d, ("input"_a, "output_size"_a, "op"_a), 0)
+FG_OP(_adaptive_max_pool2d, &ops::adaptive_max_pool2d, ("input"_a, "output_size"_a, "op"_a), 0)

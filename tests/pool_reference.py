@@ -137,8 +137,9 @@ def adaptive_avg_pool2d(x, output_size):
     return out
 
 
-@_batched
 def max_unpool2d(x, indices, output_hw):
+    if x.ndim == 3:
+        return max_unpool2d(x[None], indices[None], output_hw)[0]
     N, C = x.shape[:2]
     out = np.zeros((N, C, output_hw[0] * output_hw[1]))
     for n in range(N):

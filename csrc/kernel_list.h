@@ -328,3 +328,15 @@ void im2col(T* columns, const T* images, const Im2colGeometry& geometry, int64_t
 // sum of the entries im2col copies it to (a gather per pixel, so no atomics on the GPU).
 template <typename T>
 void col2im(T* images, const T* columns, const Im2colGeometry& geometry, int64_t batch);
+// ---- pooling (csrc/cpu/pool.cpp, csrc/cuda/pool.cu), windows as PoolPlanes says ------------
+// x (planes, h.in, w.in) -> y (planes, h.out, w.out), indices: each maximum's flat position
+// in its plane (h * w.in + w; NaN wins, the last of several; ties: the first).
+template <typename T>
+void max_pool2d_forward(T* y, int64_t* indices, const T* x, const PoolPlanes& pool);
+// x (planes, h.in, w.in) -> y (planes, h.out, w.out): window means (dilation 1)
+template <typename T>
+void avg_pool2d_forward(T* y, const T* x, const PoolPlanes& pool);
+// dy (planes, h.out, w.out) -> dx (planes, h.in, w.in): each input gathers dy / divisor from
+// the windows holding it
+template <typename T>
+void avg_pool2d_backward(T* dx, const T* dy, const PoolPlanes& pool);

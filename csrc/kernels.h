@@ -118,6 +118,22 @@ struct Im2colGeometry {
   FG_HOST_DEVICE int64_t rows() const { return channels * kernel_h * kernel_w; }
   FG_HOST_DEVICE int64_t positions() const { return out_h * out_w; }
   FG_HOST_DEVICE int64_t image_size() const { return channels * height * width; }
+// ---- pooling (csrc/pool_math.h) ----
+// One spatial axis of a pooling: output o reads input positions o * stride - padding + k *
+// dilation for k < kernel (those inside [0, in)), or, when adaptive, [floor(o in / out),
+// ceil((o + 1) in / out)) (kernel, stride, padding and dilation unused).
+struct PoolAxis {
+  int64_t in, out, kernel, stride, padding, dilation;
+  bool adaptive;
+};
+// planes (N * C) of (h.in, w.in) pooled to (h.out, w.out). Averages divide by
+// divisor_override when it is not 0, else by the window's size, padding counted when
+// count_include_pad (PyTorch's avg_pool2d).
+struct PoolPlanes {
+  int64_t planes;
+  PoolAxis h, w;
+  bool count_include_pad;
+  int64_t divisor_override;
 };
 
 }  // namespace fg
@@ -288,6 +304,11 @@ struct Im2colGeometry {
   template void im2col<T>(T*, const T*, const Im2colGeometry&, int64_t);           \
   template void col2im<T>(T*, const T*, const Im2colGeometry&, int64_t);
 #define FG_INSTANTIATE_IM2COL() FG_FLOATING_TYPES(FG_INSTANTIATE_IM2COL_FOR)
+#define FG_INSTANTIATE_POOL_FOR(T)                                                      \
+  template void max_pool2d_forward<T>(T*, int64_t*, const T*, const PoolPlanes&);         \
+  template void avg_pool2d_forward<T>(T*, const T*, const PoolPlanes&);                   \
+  template void avg_pool2d_backward<T>(T*, const T*, const PoolPlanes&);
+#define FG_INSTANTIATE_POOL() FG_FLOATING_TYPES(FG_INSTANTIATE_POOL_FOR)
 
 namespace fg::cpu {
 

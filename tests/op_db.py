@@ -21,6 +21,7 @@ import forgegrad.nn.functional as F
 from helpers import np_bce, np_bce_logits, np_ctc_loss, np_cross_entropy, np_gelu, np_gelu_tanh
 from helpers import np_l1, np_log_softmax, np_mse, np_nll, np_sigmoid, np_softmax
 from helpers import np_digamma, np_erfinv, np_histc, np_polygamma
+import pool_reference as pool_ref
 
 Sample = collections.namedtuple("Sample", ["inputs", "kwargs"])
 
@@ -270,6 +271,8 @@ def _np_conv_transpose1d(x, w, b=None, stride=1, padding=0, output_padding=0, gr
     return _np_conv_transpose2d(x[:, :, None], w[:, :, None], b, (1, stride), (0, padding),
                                 (0, output_padding), groups, (1, dilation))[:, :, 0]
 
+# max_pool2d's indices of 2x2 windows in 4x4 planes, for max_unpool2d
+_unpool_indices = np.array([[[[1, 3], [12, 11]], [[5, 2], [8, 15]]]], dtype=np.int64)
 
 OP_DB = [
     OpInfo("manual_seed", untested_here="not a tensor op: tests/test_dropout_random.py"),
@@ -730,10 +733,34 @@ OP_DB = [
     OpInfo("conv_transpose2d", _np_conv_transpose2d, sample((2, 3, 4, 5), (3, 2, 3, 3), (2,)),
            sample((1, 4, 3, 4), (4, 3, 2, 3), (6,), stride=(2, 3), padding=(1, 0),
                   output_padding=(1, 2), groups=2)),
+    # pooling (nn/_pooling.py); tests/test_pool.py has the argument combinations
+    OpInfo("max_pool2d", pool_ref.max_pool2d,
+           sample((2, 3, 7, 9), kernel_size=3, stride=2, padding=1),
+           sample((3, 8, 7), kernel_size=(2, 3), dilation=2, ceil_mode=True), distinct=True),
+    OpInfo("max_pool1d", pool_ref.as_1d(pool_ref.max_pool2d),
+           sample((2, 3, 11), kernel_size=3, stride=2, padding=1), distinct=True),
+    OpInfo("avg_pool2d", pool_ref.avg_pool2d,
+           sample((2, 3, 7, 9), kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                  count_include_pad=False),
+           sample((3, 6, 5), kernel_size=2, divisor_override=3)),
+    OpInfo("avg_pool1d", pool_ref.as_1d(pool_ref.avg_pool2d),
+           sample((2, 3, 11), kernel_size=4, stride=3, padding=2)),
+    OpInfo("adaptive_avg_pool2d", pool_ref.adaptive_avg_pool2d,
+           sample((2, 3, 7, 9), output_size=(3, 4)), sample((3, 5, 5), output_size=(None, 2))),
+    OpInfo("adaptive_avg_pool1d", pool_ref.as_1d(pool_ref.adaptive_avg_pool2d),
+           sample((2, 3, 10), output_size=4)),
+    OpInfo("adaptive_max_pool2d", pool_ref.adaptive_max_pool2d,
+           sample((2, 3, 7, 9), output_size=(3, 4)), distinct=True),
+    OpInfo("adaptive_max_pool1d", pool_ref.as_1d(pool_ref.adaptive_max_pool2d),
+           sample((2, 3, 10), output_size=3), distinct=True),
+    OpInfo("max_unpool2d",
+           lambda x, indices, kernel_size: pool_ref.max_unpool2d(x, indices, (4, 4)),
+           sample((1, 2, 2, 2), _unpool_indices, kernel_size=2)),
 ]
 
 # The ops composed in Python that OP_DB tests besides the op table's
 PYTHON_OPS = set(fg._movement.FUNCTIONS + fg._index_ops.FUNCTIONS + fg._unique.FUNCTIONS
                  + ["pad", "one_hot"]
                  + ["F.unfold", "fold", "conv1d", "conv2d", "conv_transpose1d",
-                    "conv_transpose2d"])
+                    "conv_transpose2d"]
+                 + fg.nn._pooling.__all__)

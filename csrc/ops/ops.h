@@ -449,5 +449,17 @@ Tensor im2col(const Tensor& input, const Shape& kernel_size, const Shape& dilati
 // input (N, C kh kw, L) -> (N, C, output_size), overlapping entries summed
 Tensor col2im(const Tensor& input, const Shape& output_size, const Shape& kernel_size,
               const Shape& dilation, const Shape& padding, const Shape& stride);
+// ---- pooling over the last two dimensions of (N, C, H, W) (ops/pool.cpp) ----
+// Sizes are (h, w) pairs, as the Python layer (nn/_pooling.py) gives them; op: the public
+// op's name, for errors. The max ops return (values, indices: flat positions in each (H, W)).
+std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, const Shape& kernel_size,
+                                     const Shape& stride, const Shape& padding,
+                                     const Shape& dilation, bool ceil_mode, const std::string& op);
+Tensor avg_pool2d(const Tensor& x, const Shape& kernel_size, const Shape& stride,
+                  const Shape& padding, bool ceil_mode, bool count_include_pad,
+                  std::optional<int64_t> divisor_override, const std::string& op);
+Tensor adaptive_avg_pool2d(const Tensor& x, const Shape& output_size, const std::string& op);
+std::pair<Tensor, Tensor> adaptive_max_pool2d(const Tensor& x, const Shape& output_size,
+                                              const std::string& op);
 
 }  // namespace fg::ops

@@ -388,3 +388,13 @@ FG_OP(_im2col, &ops::im2col,
       ("input"_a, "kernel_size"_a, "dilation"_a, "padding"_a, "stride"_a), 0)
 FG_OP(_col2im, &ops::col2im,
       ("input"_a, "output_size"_a, "kernel_size"_a, "dilation"_a, "padding"_a, "stride"_a), 0)
+
+// ---- pooling over (N, C, H, W) with (h, w) sizes; nn/_pooling.py gives PyTorch's functions
+FG_OP(_max_pool2d, &ops::max_pool2d,
+      ("input"_a, "kernel_size"_a, "stride"_a, "padding"_a, "dilation"_a, "ceil_mode"_a, "op"_a), 0)
+FG_OP(_avg_pool2d, &ops::avg_pool2d,
+      ("input"_a, "kernel_size"_a, "stride"_a, "padding"_a, "ceil_mode"_a, "count_include_pad"_a,
+       "divisor_override"_a, "op"_a),
+      0)
+FG_OP(_adaptive_avg_pool2d, &ops::adaptive_avg_pool2d, ("input"_a, "output_size"_a, "op"_a), 0)
+FG_OP(_adaptive_max_pool2d, &ops::adaptive_max_pool2d, ("input"_a, "output_size"_a, "op"_a), 0)

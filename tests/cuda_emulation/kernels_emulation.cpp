@@ -23,6 +23,7 @@
 #include "cuda/layout.cu"
 #include "cuda/loss.cu"
 #include "cuda/optim.cu"
+#include "cuda/pool.cu"
 #include "cuda/random.cu"
 #include "cuda/reduce.cu"
 #include "cuda/softmax.cu"
@@ -1216,6 +1217,41 @@ void check_dropout_double() {
     }
 }
 
+// The pooling windows run the same code (csrc/pool_math.h) on both devices: the same bits,
+// NaN and infinities included, for fixed windows (padding, dilation, ceil_mode's last window,
+// count_include_pad, divisor_override) and adaptive ones that do and do not divide the input.
+template <typename T>
+void check_pool() {
+  const std::string type = std::string(" ") + type_name<T>();
+  const std::vector<fg::PoolPlanes> cases = {
+      {3, {7, 4, 3, 2, 1, 1, false}, {9, 5, 2, 2, 1, 1, false}, true, 0},
+      {3, {7, 4, 3, 2, 1, 1, false}, {9, 5, 2, 2, 1, 1, false}, false, 0},
+      {2, {6, 3, 3, 2, 1, 1, false}, {5, 3, 2, 2, 0, 1, false}, true, -5},  // ceil_mode's last
+      {2, {8, 6, 3, 1, 1, 2, false}, {5, 2, 2, 3, 0, 1, false}, true, 0},   // dilation (max)
+      {3, {7, 3, 0, 0, 0, 1, true}, {5, 4, 0, 0, 0, 1, true}, true, 0},
+      {1, {4, 8, 0, 0, 0, 1, true}, {6, 6, 0, 0, 0, 1, true}, true, 0}};
+  for (const fg::PoolPlanes& p : cases) {
+    const int64_t in = p.planes * p.h.in * p.w.in, out = p.planes * p.h.out * p.w.out;
+    const std::vector<T> x = as<T>(awkward_values(in)), dy = as<T>(random_values(out));
+    expect_parity<T>("max_pool2d_forward" + type, out, kExact, [&](bool gpu, T* y) {
+      std::vector<int64_t> indices(out);
+      FG_EITHER(gpu, max_pool2d_forward, y, indices.data(), x.data(), p);
+    });
+    expect_parity<int64_t>("max_pool2d_forward indices" + type, out, kExact,
+                           [&](bool gpu, int64_t* indices) {
+                             std::vector<T> y(out);
+                             FG_EITHER(gpu, max_pool2d_forward, y.data(), indices, x.data(), p);
+                           });
+    if (p.h.dilation != 1) continue;  // averages take no dilation
+    expect_parity<T>("avg_pool2d_forward" + type, out, kExact, [&](bool gpu, T* y) {
+      FG_EITHER(gpu, avg_pool2d_forward, y, x.data(), p);
+    });
+    expect_parity<T>("avg_pool2d_backward" + type, in, kExact, [&](bool gpu, T* dx) {
+      FG_EITHER(gpu, avg_pool2d_backward, dx, dy.data(), p);
+    });
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -1268,6 +1304,8 @@ int main() {
   check_optimizers();
   check_im2col<float>();
   check_im2col<double>();
+  check_pool<float>();
+  check_pool<double>();
   std::printf("%lld of %lld checks failed\n", (long long)failures, (long long)checks);
   return failures ? 1 : 0;
 }

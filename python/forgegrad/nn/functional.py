@@ -9,6 +9,8 @@ from .._index_ops import one_hot
 from ._fold import unfold, fold
 from ._conv import conv1d, conv2d
 from ._conv_transpose import conv_transpose1d, conv_transpose2d
+from . import _pooling
+from ._pooling import *  # noqa: F401,F403 (listed in _pooling.__all__)
 
 globals().update(_ops.exports("functional"))
 
@@ -18,7 +20,6 @@ def softmin(input, dim=-1, *, dtype=None):
     return softmax(-input, dim, dtype=dtype)  # noqa: F821 (an op-table export)
 
 
-__all__ = list(_ops.exports("functional")) + _losses.__all__ + ["softmin", "pad", "one_hot",
-                                                                    "unfold", "fold", "conv1d",
-                                                                    "conv2d", "conv_transpose1d",
-                                                                    "conv_transpose2d"]
+__all__ = (list(_ops.exports("functional")) + _losses.__all__
+           + ["softmin", "pad", "one_hot", "unfold", "fold", "conv1d", "conv2d",
+              "conv_transpose1d", "conv_transpose2d"] + _pooling.__all__)

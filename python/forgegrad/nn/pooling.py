@@ -1,0 +1,126 @@
+"""Pooling layers, as torch.nn's: each holds its arguments and calls its function of
+nn/_pooling.py (stride None means the kernel size, as in PyTorch)."""
+from . import _pooling
+from .module import Module
+
+
+class _MaxPoolNd(Module):
+    function = None
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+    def forward(self, input):
+        return type(self).function(input, self.kernel_size, self.stride, self.padding,
+                                   self.dilation, self.ceil_mode, self.return_indices)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool1d(_MaxPoolNd):
+    """max_pool1d over (N, C, L) or (C, L)."""
+    function = staticmethod(_pooling.max_pool1d)
+
+
+class MaxPool2d(_MaxPoolNd):
+    """max_pool2d over (N, C, H, W) or (C, H, W)."""
+    function = staticmethod(_pooling.max_pool2d)
+
+
+class AvgPool1d(Module):
+    """avg_pool1d over (N, C, L) or (C, L)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.ceil_mode, self.count_include_pad = padding, ceil_mode, count_include_pad
+
+    def forward(self, input):
+        return _pooling.avg_pool1d(input, self.kernel_size, self.stride, self.padding,
+                                   self.ceil_mode, self.count_include_pad)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(AvgPool1d):
+    """avg_pool2d over (N, C, H, W) or (C, H, W)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None):
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+        self.divisor_override = divisor_override
+
+    def forward(self, input):
+        return _pooling.avg_pool2d(input, self.kernel_size, self.stride, self.padding,
+                                   self.ceil_mode, self.count_include_pad,
+                                   self.divisor_override)
+
+
+class _AdaptivePool(Module):
+    function = None
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):
+        return type(self).function(input, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(_AdaptivePool):
+    """adaptive_avg_pool1d over (N, C, L) or (C, L)."""
+    function = staticmethod(_pooling.adaptive_avg_pool1d)
+
+
+class AdaptiveAvgPool2d(_AdaptivePool):
+    """adaptive_avg_pool2d over (N, C, H, W) or (C, H, W); None in output_size keeps that size."""
+    function = staticmethod(_pooling.adaptive_avg_pool2d)
+
+
+class _AdaptiveMaxPool(_AdaptivePool):
+    def __init__(self, output_size, return_indices=False):
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+    def forward(self, input):
+        return type(self).function(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPool):
+    """adaptive_max_pool1d over (N, C, L) or (C, L)."""
+    function = staticmethod(_pooling.adaptive_max_pool1d)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPool):
+    """adaptive_max_pool2d over (N, C, H, W) or (C, H, W); None in output_size keeps that size."""
+    function = staticmethod(_pooling.adaptive_max_pool2d)
+
+
+class MaxUnpool2d(Module):
+    """max_unpool2d: forward(input, indices, output_size=None) puts max_pool2d's values back."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+
+    def forward(self, input, indices, output_size=None):
+        return _pooling.max_unpool2d(input, indices, self.kernel_size, self.stride,
+                                     self.padding, output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

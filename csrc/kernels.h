@@ -118,6 +118,8 @@ struct Im2colGeometry {
   FG_HOST_DEVICE int64_t rows() const { return channels * kernel_h * kernel_w; }
   FG_HOST_DEVICE int64_t positions() const { return out_h * out_w; }
   FG_HOST_DEVICE int64_t image_size() const { return channels * height * width; }
+};
+
 // ---- pooling (csrc/pool_math.h) ----
 // One spatial axis of a pooling: output o reads input positions o * stride - padding + k *
 // dilation for k < kernel (those inside [0, in)), or, when adaptive, [floor(o in / out),

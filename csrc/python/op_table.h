@@ -384,3 +384,16 @@ FG_OP(_radam_step, radam_step_op,
       ("params"_a, "grads"_a, "exp_avgs"_a, "exp_avg_sqs"_a, "steps"_a, "lr"_a, "beta1"_a,
        "beta2"_a, "eps"_a, "weight_decay"_a, "maximize"_a, "decoupled_weight_decay"_a),
       0)
+
+// ---- normalization
+FG_OP(layer_norm, layer_norm_op,
+      ("input"_a, "normalized_shape"_a, "weight"_a = py::none(), "bias"_a = py::none(),
+       "eps"_a = 1e-5),
+      kFunctional)
+FG_OP(group_norm, group_norm_op,
+      ("input"_a, "num_groups"_a, "weight"_a = py::none(), "bias"_a = py::none(), "eps"_a = 1e-5),
+      kFunctional)
+FG_OP(batch_norm, batch_norm_op,
+      ("input"_a, "running_mean"_a, "running_var"_a, "weight"_a = py::none(),
+       "bias"_a = py::none(), "training"_a = false, "momentum"_a = 0.1, "eps"_a = 1e-5),
+      kFunctional)

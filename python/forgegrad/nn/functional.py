@@ -6,6 +6,7 @@ from . import _losses
 from ._losses import *  # noqa: F401,F403 (listed in _losses.__all__)
 from ._padding import pad
 from .._index_ops import one_hot
+from ._normalization import instance_norm
 
 globals().update(_ops.exports("functional"))
 
@@ -15,4 +16,5 @@ def softmin(input, dim=-1, *, dtype=None):
     return softmax(-input, dim, dtype=dtype)  # noqa: F821 (an op-table export)
 
 
-__all__ = list(_ops.exports("functional")) + _losses.__all__ + ["softmin", "pad", "one_hot"]
+__all__ = list(_ops.exports("functional")) + _losses.__all__ + ["softmin", "pad", "one_hot",
+                                                                  "instance_norm"]

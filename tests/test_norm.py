@@ -273,6 +273,24 @@ def test_modules_train_end_to_end_with_gradients_on_their_parameters():
         assert p.grad is not None and p.grad.shape == p.shape, name
 
 
+def test_non_contiguous_and_empty_inputs(device):
+    x = RNG.normal(size=(5, 4, 3))
+    strided = as_tensor(x, device).transpose(0, 2)  # (3, 4, 5), not contiguous
+    np.testing.assert_allclose(to_numpy(F.layer_norm(strided, 5)),
+                               loop_layer_norm(x.transpose(2, 1, 0), 1, None, None, 1e-5),
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_numpy(F.group_norm(strided, 2)),
+                               loop_group_norm(x.transpose(2, 1, 0), 2, None, None, 1e-5),
+                               rtol=1e-10, atol=1e-12)
+    empty = as_tensor(np.zeros((0, 5)), device, requires_grad=True)
+    out = F.layer_norm(empty, 5)
+    assert out.shape == (0, 5)
+    out.sum().backward()
+    assert empty.grad.shape == (0, 5)
+    running = [as_tensor(np.zeros(5), device), as_tensor(np.ones(5), device)]
+    assert F.batch_norm(as_tensor(np.zeros((0, 5, 2)), device), *running).shape == (0, 5, 2)
+
+
 def test_bad_input_raises_errors_naming_the_op():
     x = fg.zeros(2, 3, 4)
     with pytest.raises(ValueError, match=r"\[layer_norm\] expected input whose last"):

@@ -1,7 +1,8 @@
-// Normalization kernels (csrc/kernel_list.h): threads split the groups (group statistics) or
-// the channels (channel statistics); each sums its elements in float64 with two passes (the
+// Normalization kernels (csrc/kernel_list.h): threads split the groups (group statistics), or
+// the channels or chunks of rows (per-channel sums); sums are float64, variances two-pass (the
 // mean, then the squares about it), so a large mean costs no precision.
 #include <algorithm>
+#include <vector>
 
 #include "cpu/parallel.h"
 #include "kernels.h"
@@ -18,14 +19,38 @@ static void for_each_item(int64_t items, int64_t size, const Fn& fn) {
   });
 }
 
-// fn(index of the element, its statistics) over channel c's elements: outer planes of inner
-template <typename Fn>
-static void for_each_in_channel(const NormLayout& layout, int64_t c, const Fn& fn) {
-  for (int64_t o = 0; o < layout.outer; ++o) {
-    int64_t start = (o * layout.channels + c) * layout.inner;
-    int64_t s = layout.statistic_of(start);
-    for (int64_t i = start; i < start + layout.inner; ++i) fn(i, s);
+// Planes this long or longer are read a channel per thread; shorter ones (layer_norm's
+// columns, batch_norm on (N, C)) by chunks of outer rows, so that reads stay contiguous.
+constexpr int64_t kLongPlane = 64;
+constexpr int64_t kRowChunks = 64;
+
+// Per-channel float64 totals of Terms quantities: add(i, c, s, totals of channel c) for each
+// element i of channel c (s: its statistics). Row chunks keep partial totals, combined in
+// chunk order, so the result does not depend on the number of threads.
+template <int Terms, typename Add>
+static std::vector<double> channel_totals(const NormLayout& layout, const Add& add) {
+  const int64_t C = layout.channels, inner = layout.inner;
+  std::vector<double> totals(C * Terms, 0.0);
+  auto add_plane = [&](int64_t o, int64_t c, double* out) {
+    const int64_t start = (o * C + c) * inner, s = layout.statistic_of(start);
+    for (int64_t i = start; i < start + inner; ++i) add(i, c, s, out);
+  };
+  if (inner >= kLongPlane) {
+    for_each_item(C, layout.outer * inner, [&](int64_t c) {
+      for (int64_t o = 0; o < layout.outer; ++o) add_plane(o, c, &totals[c * Terms]);
+    });
+    return totals;
   }
+  const int64_t rows = std::max<int64_t>(1, (layout.outer + kRowChunks - 1) / kRowChunks);
+  const int64_t chunks = (layout.outer + rows - 1) / rows;
+  std::vector<double> partial(chunks * C * Terms, 0.0);
+  for_each_item(chunks, rows * C * inner, [&](int64_t k) {
+    for (int64_t o = k * rows; o < std::min(layout.outer, (k + 1) * rows); ++o)
+      for (int64_t c = 0; c < C; ++c) add_plane(o, c, &partial[(k * C + c) * Terms]);
+  });
+  for (int64_t k = 0; k < chunks; ++k)
+    for (int64_t j = 0; j < C * Terms; ++j) totals[j] += partial[k * C * Terms + j];
+  return totals;
 }
 
 template <typename T>
@@ -77,15 +102,18 @@ void group_norm_backward(T* dx, const T* dy, const T* x, const T* mean, const T*
 
 template <typename T>
 void channel_moments(T* mean, T* var, const T* x, const NormLayout& layout) {
-  const int64_t count = layout.outer * layout.inner;
-  for_each_item(layout.channels, count, [&](int64_t c) {
-    double total = 0, squares = 0;
-    for_each_in_channel(layout, c, [&](int64_t i, int64_t) { total += x[i]; });
-    const double m = total / count;
-    for_each_in_channel(layout, c, [&](int64_t i, int64_t) { squares += (x[i] - m) * (x[i] - m); });
-    mean[c] = static_cast<T>(m);
-    var[c] = static_cast<T>(squares / count);
-  });
+  const double count = static_cast<double>(layout.outer * layout.inner);
+  std::vector<double> means = channel_totals<1>(
+      layout, [&](int64_t i, int64_t, int64_t, double* total) { *total += x[i]; });
+  for (double& m : means) m /= count;
+  std::vector<double> squares =
+      channel_totals<1>(layout, [&](int64_t i, int64_t c, int64_t, double* total) {
+        *total += (x[i] - means[c]) * (x[i] - means[c]);
+      });
+  for (int64_t c = 0; c < layout.channels; ++c) {
+    mean[c] = static_cast<T>(means[c]);
+    var[c] = static_cast<T>(squares[c] / count);
+  }
 }
 
 template <typename T>
@@ -100,15 +128,15 @@ void channel_affine(T* y, const T* x, const T* scale, const T* shift, const Norm
 template <typename T>
 void norm_channel_sums(T* sum_dy, T* sum_dy_xhat, const T* dy, const T* x, const T* mean,
                        const T* rstd, const NormLayout& layout) {
-  for_each_item(layout.channels, layout.outer * layout.inner, [&](int64_t c) {
-    double total = 0, total_xhat = 0;
-    for_each_in_channel(layout, c, [&](int64_t i, int64_t s) {
-      total += dy[i];
-      total_xhat += dy[i] * ((x[i] - mean[s]) * rstd[s]);
-    });
-    sum_dy[c] = static_cast<T>(total);
-    sum_dy_xhat[c] = static_cast<T>(total_xhat);
-  });
+  std::vector<double> totals =
+      channel_totals<2>(layout, [&](int64_t i, int64_t, int64_t s, double* total) {
+        total[0] += dy[i];
+        total[1] += dy[i] * ((x[i] - mean[s]) * rstd[s]);
+      });
+  for (int64_t c = 0; c < layout.channels; ++c) {
+    sum_dy[c] = static_cast<T>(totals[2 * c]);
+    sum_dy_xhat[c] = static_cast<T>(totals[2 * c + 1]);
+  }
 }
 
 template <typename T>

@@ -85,6 +85,7 @@ Tensor normalize_groups(const Tensor& input, const Tensor& weight, const Tensor&
                FG_LAUNCH(group_norm_backward, x.device(), dx.data<T>(), dy.data<T>(),
                          x.data<T>(), mean.data<T>(), rstd.data<T>(), data_or_null<T>(w), layout);
              });
+           if (!weight.defined() && !bias.defined()) return std::vector<Tensor>{dx, {}, {}};
            std::vector<Tensor> affine =
                affine_gradients(channel_sums(dy, x, mean, rstd, layout), weight, bias);
            return std::vector<Tensor>{dx, affine[0], affine[1]};

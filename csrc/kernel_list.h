@@ -340,3 +340,35 @@ void avg_pool2d_forward(T* y, const T* x, const PoolPlanes& pool);
 // the windows holding it
 template <typename T>
 void avg_pool2d_backward(T* dx, const T* dy, const PoolPlanes& pool);
+
+// ---- normalization (csrc/norm_math.h; csrc/cpu/norm.cpp, csrc/cuda/norm.cu) ---------------
+// x (outer, channels, inner) as NormLayout says; float and double, sums in float64. weight,
+// bias (channels) may be null (no affine). xhat = (x - mean[s]) rstd[s], s the element's
+// statistics (NormLayout::statistic_of).
+// Group statistics: x -> y = xhat weight[c] + bias[c], mean and rstd (outer * groups),
+// rstd = 1 / sqrt(biased variance + eps).
+template <typename T>
+void group_norm_forward(T* y, T* mean, T* rstd, const T* x, const T* weight, const T* bias,
+                        const NormLayout& layout, double eps);
+// dy -> dx of group_norm_forward: g = dy weight[c], dx = rstd (g - mean(g) - xhat mean(g xhat))
+// over each group
+template <typename T>
+void group_norm_backward(T* dx, const T* dy, const T* x, const T* mean, const T* rstd,
+                         const T* weight, const NormLayout& layout);
+// x -> mean, var (channels): the biased variance over outer and inner
+template <typename T>
+void channel_moments(T* mean, T* var, const T* x, const NormLayout& layout);
+// x -> y = x scale[c] + shift[c]; shift may be null
+template <typename T>
+void channel_affine(T* y, const T* x, const T* scale, const T* shift, const NormLayout& layout);
+// dy, x -> sum_dy, sum_dy_xhat (channels): sums of dy and dy xhat over outer and inner (the
+// gradients of bias and weight)
+template <typename T>
+void norm_channel_sums(T* sum_dy, T* sum_dy_xhat, const T* dy, const T* x, const T* mean,
+                       const T* rstd, const NormLayout& layout);
+// dy -> dx of batch statistics (per_channel layout), M = outer * inner:
+// dx = rstd weight[c] (dy - sum_dy[c] / M - xhat sum_dy_xhat[c] / M)
+template <typename T>
+void batch_norm_backward(T* dx, const T* dy, const T* x, const T* mean, const T* rstd,
+                         const T* weight, const T* sum_dy, const T* sum_dy_xhat,
+                         const NormLayout& layout);

@@ -138,6 +138,24 @@ struct PoolPlanes {
   int64_t divisor_override;
 };
 
+// The normalization kernels' view of x: (outer, channels, inner), contiguous. With group
+// statistics (layer_norm, group_norm) each (o, g) of `groups` has its mean and rstd, over the
+// channels / groups * inner contiguous elements of its channels; with channel statistics
+// (batch_norm) each channel has them, over outer and inner. Affine weights are per channel.
+struct NormLayout {
+  int64_t outer, channels, inner, groups;
+  bool per_channel;  // batch_norm's statistics; groups is then ignored
+  FG_HOST_DEVICE int64_t numel() const { return outer * channels * inner; }
+  FG_HOST_DEVICE int64_t group_size() const { return channels / groups * inner; }
+  FG_HOST_DEVICE int64_t statistics() const { return per_channel ? channels : outer * groups; }
+  FG_HOST_DEVICE int64_t channel_of(int64_t i) const { return i / inner % channels; }
+  // the statistics of element i
+  FG_HOST_DEVICE int64_t statistic_of(int64_t i) const {
+    int64_t c = channel_of(i);
+    return per_channel ? c : i / (channels * inner) * groups + c / (channels / groups);
+  }
+};
+
 }  // namespace fg
 
 // The instantiations of the templated kernels, which each device's file that defines them
@@ -311,6 +329,18 @@ struct PoolPlanes {
   template void avg_pool2d_forward<T>(T*, const T*, const PoolPlanes&);                   \
   template void avg_pool2d_backward<T>(T*, const T*, const PoolPlanes&);
 #define FG_INSTANTIATE_POOL() FG_FLOATING_TYPES(FG_INSTANTIATE_POOL_FOR)
+#define FG_INSTANTIATE_NORM_FOR(T)                                                          \
+  template void group_norm_forward<T>(T*, T*, T*, const T*, const T*, const T*,             \
+                                      const NormLayout&, double);                            \
+  template void group_norm_backward<T>(T*, const T*, const T*, const T*, const T*, const T*, \
+                                       const NormLayout&);                                   \
+  template void channel_moments<T>(T*, T*, const T*, const NormLayout&);                     \
+  template void channel_affine<T>(T*, const T*, const T*, const T*, const NormLayout&);      \
+  template void norm_channel_sums<T>(T*, T*, const T*, const T*, const T*, const T*,         \
+                                     const NormLayout&);                                     \
+  template void batch_norm_backward<T>(T*, const T*, const T*, const T*, const T*, const T*, \
+                                       const T*, const T*, const NormLayout&);
+#define FG_INSTANTIATE_NORM() FG_FLOATING_TYPES(FG_INSTANTIATE_NORM_FOR)
 
 namespace fg::cpu {
 

@@ -74,6 +74,49 @@ _bin_values = np.random.default_rng(13).integers(0, 9, size=20)
 _near = _floats + np.array([[0.0, 1e-6, np.nan, np.inf, 1.0], [1e-4, 0.0, 0.0, -1e-12, 0.0]])
 
 
+# normalization: numpy's mean and var (biased) over the normalized axes
+def _np_normalized(x, axes, eps):
+    return (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+
+
+def _np_per_channel(y, weight, bias):
+    along_channels = (-1,) + (1,) * (y.ndim - 2)
+    if weight is not None:
+        y = y * weight.reshape(along_channels)
+    return y if bias is None else y + bias.reshape(along_channels)
+
+
+def _np_layer_norm(x, weight=None, bias=None, normalized_shape=(), eps=1e-5):
+    y = _np_normalized(x, tuple(range(x.ndim - len(normalized_shape), x.ndim)), eps)
+    y = y if weight is None else y * weight
+    return y if bias is None else y + bias
+
+
+def _np_group_norm(x, weight=None, bias=None, num_groups=1, eps=1e-5):
+    groups = x.reshape(x.shape[0], num_groups, -1)
+    return _np_per_channel(_np_normalized(groups, (2,), eps).reshape(x.shape), weight, bias)
+
+
+_running_mean = np.array([0.5, -0.25, 0.0, 1.0, 0.125])
+_running_var = np.array([1.5, 0.5, 2.0, 1.0, 0.75])
+
+
+def _np_batch_norm(x, weight=None, bias=None, training=False, eps=1e-5):
+    if training:
+        y = _np_normalized(x, (0,) + tuple(range(2, x.ndim)), eps)
+    else:
+        along_channels = (-1,) + (1,) * (x.ndim - 2)
+        y = ((x - _running_mean.reshape(along_channels))
+             / np.sqrt(_running_var.reshape(along_channels) + eps))
+    return _np_per_channel(y, weight, bias)
+
+
+def _batch_norm(op, x, weight=None, bias=None, **kwargs):
+    """op with fresh running statistics (a training call moves them)."""
+    running = [fg.tensor(r, dtype=x.dtype, device=x.device) for r in (_running_mean, _running_var)]
+    return op(x, *running, weight, bias, **kwargs)
+
+
 def _np_index_put(x, rows, values):
     out = x.copy()
     out[rows] = values
@@ -756,6 +799,21 @@ OP_DB = [
     OpInfo("max_unpool2d",
            lambda x, indices, kernel_size: pool_ref.max_unpool2d(x, indices, (4, 4)),
            sample((1, 2, 2, 2), _unpool_indices, kernel_size=2)),
+    OpInfo("layer_norm", _np_layer_norm, sample((7, 33), normalized_shape=(33,)),
+           sample((3, 4, 5), (4, 5), (4, 5), normalized_shape=(4, 5), eps=1e-3),
+           sample((2, 3, 2, 3), (3, 2, 3), normalized_shape=(3, 2, 3)),
+           call=lambda op, x, weight=None, bias=None, **kw: op(x, weight=weight, bias=bias, **kw)),
+    OpInfo("group_norm", _np_group_norm, sample((3, 6, 5), (6,), (6,), num_groups=3),
+           sample((2, 4, 3, 3), num_groups=2, eps=1e-3), sample((1, 5, 7), (5,), (5,), num_groups=5),
+           call=lambda op, x, weight=None, bias=None, **kw: op(x, weight=weight, bias=bias, **kw)),
+    OpInfo("batch_norm", _np_batch_norm, sample((7, 5), (5,), (5,), training=True),
+           sample((3, 5, 4), (5,), (5,)), sample((2, 5, 3, 3), training=True, eps=1e-3),
+           sample((2, 5, 3, 3), (5,), (5,), eps=1e-3), call=_batch_norm),
+    OpInfo("instance_norm",
+           lambda x, weight=None, bias=None, eps=1e-5: _np_group_norm(x, weight, bias,
+                                                                      x.shape[1], eps),
+           sample((3, 4, 5)), sample((2, 3, 2, 3), (3,), (3,), eps=1e-3),
+           call=lambda op, x, weight=None, bias=None, **kw: op(x, weight=weight, bias=bias, **kw)),
 ]
 
 # The ops composed in Python that OP_DB tests besides the op table's
@@ -763,4 +821,5 @@ PYTHON_OPS = set(fg._movement.FUNCTIONS + fg._index_ops.FUNCTIONS + fg._unique.F
                  + ["pad", "one_hot"]
                  + ["F.unfold", "fold", "conv1d", "conv2d", "conv_transpose1d",
                     "conv_transpose2d"]
+                 + ["instance_norm"]
                  + fg.nn._pooling.__all__)

@@ -358,6 +358,20 @@ void radam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& gr
                 const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
                 const std::vector<int64_t>& steps, const RadamOptions& options);
 
+// ---- normalization (ops/norm.cpp); float32 and float64; weight, bias may be undefined ----
+// over the trailing dims normalized_shape; weight and bias of that shape
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
+                  const Tensor& bias, double eps);
+// x (N, C, *) over num_groups groups of C / num_groups channels; weight, bias (C)
+Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias,
+                  double eps);
+// x (N, C, *) per channel: by the batch's statistics when training (then running_mean and
+// running_var, if defined, move by momentum towards its mean and unbiased variance, in place),
+// else by the running ones
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& weight, const Tensor& bias, bool training, double momentum,
+                  double eps);
+
 // ---- autograd entry ----
 void backward(const Tensor& root, const Tensor& gradient, bool retain_graph);
 

@@ -398,3 +398,16 @@ FG_OP(_avg_pool2d, &ops::avg_pool2d,
       0)
 FG_OP(_adaptive_avg_pool2d, &ops::adaptive_avg_pool2d, ("input"_a, "output_size"_a, "op"_a), 0)
 FG_OP(_adaptive_max_pool2d, &ops::adaptive_max_pool2d, ("input"_a, "output_size"_a, "op"_a), 0)
+
+// ---- normalization
+FG_OP(layer_norm, layer_norm_op,
+      ("input"_a, "normalized_shape"_a, "weight"_a = py::none(), "bias"_a = py::none(),
+       "eps"_a = 1e-5),
+      kFunctional)
+FG_OP(group_norm, group_norm_op,
+      ("input"_a, "num_groups"_a, "weight"_a = py::none(), "bias"_a = py::none(), "eps"_a = 1e-5),
+      kFunctional)
+FG_OP(batch_norm, batch_norm_op,
+      ("input"_a, "running_mean"_a, "running_var"_a, "weight"_a = py::none(),
+       "bias"_a = py::none(), "training"_a = false, "momentum"_a = 0.1, "eps"_a = 1e-5),
+      kFunctional)

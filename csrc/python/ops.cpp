@@ -731,6 +731,30 @@ void radam_step_op(const std::vector<Tensor>& params, const std::vector<Tensor>&
                   {lr, beta1, beta2, eps, weight_decay, maximize, decoupled_weight_decay});
 }
 
+// ---- normalization: weight, bias and running statistics may be None; normalized_shape an
+// int or a sequence of ints
+Tensor layer_norm_op(const Tensor& x, py::object normalized_shape, py::object weight,
+                     py::object bias, double eps) {
+  const char* op = "layer_norm";
+  return ops::layer_norm(x, int_list(normalized_shape, op), optional_tensor(weight, op, "weight"),
+                         optional_tensor(bias, op, "bias"), eps);
+}
+Tensor group_norm_op(const Tensor& x, int64_t num_groups, py::object weight, py::object bias,
+                     double eps) {
+  const char* op = "group_norm";
+  return ops::group_norm(x, num_groups, optional_tensor(weight, op, "weight"),
+                         optional_tensor(bias, op, "bias"), eps);
+}
+Tensor batch_norm_op(const Tensor& x, py::object running_mean, py::object running_var,
+                     py::object weight, py::object bias, bool training, double momentum,
+                     double eps) {
+  const char* op = "batch_norm";
+  return ops::batch_norm(x, optional_tensor(running_mean, op, "running_mean"),
+                         optional_tensor(running_var, op, "running_var"),
+                         optional_tensor(weight, op, "weight"), optional_tensor(bias, op, "bias"),
+                         training, momentum, eps);
+}
+
 // ---- the table's expansion ----
 // Where an op goes besides forgegrad._C (the `where` column of op_table.h).
 constexpr int kMethod = 1, kForgegrad = 2, kFunctional = 4, kInPlace = 8;

@@ -28,6 +28,7 @@
 #include "cuda/reduce.cu"
 #include "cuda/softmax.cu"
 #include "cuda/im2col.cu"
+#include "cuda/norm.cu"
 
 // DeviceScratch's memory (csrc/cuda/allocator.cpp on a GPU).
 namespace fg::cuda {
@@ -851,6 +852,64 @@ void check_im2col() {
   }
 }
 
+// Normalization: group statistics (layer_norm's rows, group_norm's groups, one group longer
+// than a block) and channel statistics, forward and backward, with and without affine.
+template <typename T>
+void check_norm() {
+  const std::string type = std::string(" ") + type_name<T>();
+  for (fg::NormLayout layout : {fg::NormLayout{5, 33, 1, 1, false}, {3, 6, 7, 3, false},
+                                {2, 2, 3000, 1, false}, {4, 5, 9, 1, true}, {1, 3, 700, 1, true}}) {
+    const int64_t n = layout.numel(), stats = layout.statistics(), C = layout.channels;
+    std::vector<T> x = as<T>(random_values(n)), dy = as<T>(random_values(n));
+    std::vector<T> weight = as<T>(random_values(C, 0.5f, 1.5f)), bias = as<T>(random_values(C));
+    std::vector<T> mean(stats), rstd(stats), y(n);
+    const std::string where = " (" + std::to_string(layout.outer) + ", " +
+                              std::to_string(C) + ", " + std::to_string(layout.inner) + ")" + type;
+    if (!layout.per_channel) {
+      fg::cpu::group_norm_forward(y.data(), mean.data(), rstd.data(), x.data(), weight.data(),
+                                  bias.data(), layout, 1e-5);
+      for (bool affine : {false, true}) {
+        const T* w = affine ? weight.data() : nullptr;
+        const T* b = affine ? bias.data() : nullptr;
+        expect_parity<T>("group_norm_forward" + where, n, 1e-5, [&](bool gpu, T* out) {
+          std::vector<T> m(stats), r(stats);
+          FG_EITHER(gpu, group_norm_forward, out, m.data(), r.data(), x.data(), w, b, layout, 1e-5);
+        });
+        expect_parity<T>("group_norm_backward" + where, n, 1e-4, [&](bool gpu, T* dx) {
+          FG_EITHER(gpu, group_norm_backward, dx, dy.data(), x.data(), mean.data(), rstd.data(), w,
+                    layout);
+        });
+      }
+      expect_parity<T>("group_norm_forward statistics" + where, 2 * stats, 1e-5,
+                       [&](bool gpu, T* out) {
+                         std::vector<T> yy(n);
+                         FG_EITHER(gpu, group_norm_forward, yy.data(), out, out + stats, x.data(),
+                                   weight.data(), bias.data(), layout, 1e-5);
+                       });
+    } else {
+      fg::cpu::channel_moments(mean.data(), rstd.data(), x.data(), layout);
+      for (T& r : rstd) r = T(1) / std::sqrt(r + T(1e-5));
+      expect_parity<T>("channel_moments" + where, 2 * C, 1e-5, [&](bool gpu, T* out) {
+        FG_EITHER(gpu, channel_moments, out, out + C, x.data(), layout);
+      });
+      expect_parity<T>("channel_affine" + where, n, kRounding, [&](bool gpu, T* out) {
+        FG_EITHER(gpu, channel_affine, out, x.data(), weight.data(), bias.data(), layout);
+      });
+      std::vector<T> sum_dy(C), sum_dy_xhat(C);
+      fg::cpu::norm_channel_sums(sum_dy.data(), sum_dy_xhat.data(), dy.data(), x.data(),
+                                 mean.data(), rstd.data(), layout);
+      expect_parity<T>("batch_norm_backward" + where, n, 1e-4, [&](bool gpu, T* dx) {
+        FG_EITHER(gpu, batch_norm_backward, dx, dy.data(), x.data(), mean.data(), rstd.data(),
+                  weight.data(), sum_dy.data(), sum_dy_xhat.data(), layout);
+      });
+    }
+    expect_parity<T>("norm_channel_sums" + where, 2 * C, 1e-5, [&](bool gpu, T* out) {
+      FG_EITHER(gpu, norm_channel_sums, out, out + C, dy.data(), x.data(), mean.data(),
+                rstd.data(), layout);
+    });
+  }
+}
+
 // Every optimizer over a group with more tensors than a launch takes and empty ones: the
 // CPU loop and the multi-tensor kernels run the same element math, so the same bits.
 void check_optimizers() {
@@ -1306,6 +1365,8 @@ int main() {
   check_im2col<double>();
   check_pool<float>();
   check_pool<double>();
+  check_norm<float>();
+  check_norm<double>();
   std::printf("%lld of %lld checks failed\n", (long long)failures, (long long)checks);
   return failures ? 1 : 0;
 }

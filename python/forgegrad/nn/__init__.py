@@ -21,6 +21,8 @@ from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .fold import Unfold, Fold
 from .pooling import (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d,
                       AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, MaxUnpool2d)
+from .normalization import (LayerNorm, GroupNorm, BatchNorm1d, BatchNorm2d, InstanceNorm1d,
+                            InstanceNorm2d)
 
 __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU", "LeakyReLU",
            "GELU", "Tanh", "Sigmoid", "SiLU", "Softmax", "LogSoftmax", "Dropout", "Flatten",
@@ -36,4 +38,6 @@ __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU
            "CircularPad1d", "CircularPad2d",
            "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Unfold", "Fold",
            "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
-           "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool2d"]
+           "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool2d",
+           "LayerNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d", "InstanceNorm1d",
+           "InstanceNorm2d"]

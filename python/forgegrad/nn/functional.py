@@ -11,6 +11,7 @@ from ._conv import conv1d, conv2d
 from ._conv_transpose import conv_transpose1d, conv_transpose2d
 from . import _pooling
 from ._pooling import *  # noqa: F401,F403 (listed in _pooling.__all__)
+from ._normalization import instance_norm
 
 globals().update(_ops.exports("functional"))
 
@@ -22,4 +23,4 @@ def softmin(input, dim=-1, *, dtype=None):
 
 __all__ = (list(_ops.exports("functional")) + _losses.__all__
            + ["softmin", "pad", "one_hot", "unfold", "fold", "conv1d", "conv2d",
-              "conv_transpose1d", "conv_transpose2d"] + _pooling.__all__)
+              "conv_transpose1d", "conv_transpose2d", "instance_norm"] + _pooling.__all__)

@@ -1,0 +1,34 @@
+"""F.instance_norm: group_norm with a group per channel (each instance's channel normalized by
+its own statistics), or batch_norm on running statistics when use_input_stats is False."""
+from .. import _C, _errors
+from ..autograd import no_grad
+
+
+def _update_running(running, value, momentum):
+    running.copy_(running * (1 - momentum) + value.to(running.dtype) * momentum)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    if not use_input_stats:
+        return _C.batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    if input.dim() < 3:
+        raise _errors.ValueError(f"[instance_norm] expected input of shape (N, C, *) with "
+                                 f"spatial dimensions, got {tuple(input.shape)}")
+    spatial = 1
+    for size in input.shape[2:]:
+        spatial *= size
+    if spatial <= 1:
+        raise _errors.ValueError(f"[instance_norm] expected more than 1 spatial element when "
+                                 f"training, got input of shape {tuple(input.shape)}")
+    out = _C.group_norm(input, input.shape[1], weight, bias, eps)
+    if (running_mean is None) != (running_var is None):
+        raise _errors.ValueError("[instance_norm] expected running_mean and running_var both "
+                                 "given or both None")
+    if running_mean is not None:
+        with no_grad():  # the running statistics average the instances' (unbiased variance)
+            dims = tuple(range(2, input.dim()))
+            x = input.detach()
+            _update_running(running_mean, x.mean(dims).mean(0), momentum)
+            _update_running(running_var, x.var(dims).mean(0), momentum)
+    return out

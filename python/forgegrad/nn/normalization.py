@@ -1,0 +1,202 @@
+"""Normalization layers, as torch.nn's: LayerNorm, GroupNorm, BatchNorm1d/2d (running
+statistics in buffers, so state dicts match PyTorch's) and InstanceNorm1d/2d."""
+import numbers
+
+from .. import _C, _errors, creation
+from . import _normalization
+from .module import Module, Parameter
+from ..autograd import no_grad
+from .._checks import is_int, is_real
+
+
+def _check_eps(eps, layer):
+    if not is_real(eps) or eps < 0:
+        raise _errors.ValueError(f"[{layer}] expected eps >= 0, got {eps!r}")
+
+
+def _check_count(value, name, layer):
+    if not is_int(value) or value <= 0:
+        raise _errors.ValueError(f"[{layer}] expected {name} to be a positive int, got {value!r}")
+
+
+def _affine_parameters(module, shape, affine, bias, device, dtype):
+    """weight = 1 and bias = 0 of `shape` as Parameters, or None where absent."""
+    module.weight = Parameter(creation.ones(*shape, dtype=dtype, device=device)) if affine \
+        else None
+    module.bias = Parameter(creation.zeros(*shape, dtype=dtype, device=device)) \
+        if affine and bias else None
+
+
+class LayerNorm(Module):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 device=None, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        _check_eps(eps, "LayerNorm")
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, device, dtype)
+
+    def reset_parameters(self):
+        with no_grad():
+            if self.weight is not None:
+                self.weight.fill_(1.0)
+            if self.bias is not None:
+                self.bias.fill_(0.0)
+
+    def forward(self, input):
+        return _C.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class GroupNorm(Module):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
+                 dtype=None):
+        super().__init__()
+        _check_count(num_groups, "num_groups", "GroupNorm")
+        _check_count(num_channels, "num_channels", "GroupNorm")
+        if num_channels % num_groups:
+            raise _errors.ValueError(f"[GroupNorm] expected num_channels divisible by "
+                                     f"num_groups, got {num_channels} and {num_groups}")
+        _check_eps(eps, "GroupNorm")
+        self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
+                                                                     eps, affine)
+        _affine_parameters(self, (num_channels,), affine, True, device, dtype)
+
+    reset_parameters = LayerNorm.reset_parameters
+
+    def forward(self, input):
+        return _C.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class _NormBase(Module):
+    """Per-channel normalization with optional running statistics: the buffers running_mean,
+    running_var and num_batches_tracked (int64), as PyTorch names them."""
+    _layer = "BatchNorm"
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, device=None, dtype=None):
+        super().__init__()
+        _check_count(num_features, "num_features", self._layer)
+        _check_eps(eps, self._layer)
+        if momentum is not None and (not is_real(momentum) or not 0 <= momentum <= 1):
+            raise _errors.ValueError(f"[{self._layer}] expected momentum in [0, 1] or None, "
+                                     f"got {momentum!r}")
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        _affine_parameters(self, (num_features,), affine, True, device, dtype)
+        if track_running_stats:
+            self.register_buffer("running_mean",
+                                 creation.zeros(num_features, dtype=dtype, device=device))
+            self.register_buffer("running_var",
+                                 creation.ones(num_features, dtype=dtype, device=device))
+            self.register_buffer("num_batches_tracked",
+                                 creation.zeros((), dtype=_C.dtype.int64, device=device))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean.fill_(0.0)
+                self.running_var.fill_(1.0)
+                self.num_batches_tracked.fill_(0)
+
+    def reset_parameters(self):
+        self.reset_running_stats()
+        LayerNorm.reset_parameters(self)
+
+    def _check_input_dim(self, input):
+        raise NotImplementedError
+
+    def _averaging_factor(self):
+        """The momentum of this step's running update: PyTorch's cumulative average
+        (1 / batches seen) when momentum is None."""
+        if not (self.training and self.track_running_stats):
+            return 0.0 if self.momentum is None else self.momentum
+        with no_grad():
+            self.num_batches_tracked.add_(1)
+        if self.momentum is None:
+            return 1.0 / float(self.num_batches_tracked.item())
+        return self.momentum
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class _BatchNorm(_NormBase):
+    def forward(self, input):
+        self._check_input_dim(input)
+        factor = self._averaging_factor()
+        batch_statistics = self.training or self.running_mean is None
+        # eval with running statistics uses them; otherwise the batch's, updating those
+        # tracked only while training
+        tracked = not self.training or self.track_running_stats
+        return _C.batch_norm(input, self.running_mean if tracked else None,
+                             self.running_var if tracked else None, self.weight, self.bias,
+                             batch_statistics, factor, self.eps)
+
+
+def _expect_dims(layer, input, dims, shapes):
+    if not isinstance(input, _C.Tensor):
+        raise _errors.TypeError(f"[{layer}] expected a Tensor, got {type(input).__name__}")
+    if input.dim() not in dims:
+        raise _errors.ValueError(f"[{layer}] expected input of shape {shapes}, got "
+                                 f"{tuple(input.shape)}")
+
+
+class BatchNorm1d(_BatchNorm):
+    _layer = "BatchNorm1d"
+
+    def _check_input_dim(self, input):
+        _expect_dims(self._layer, input, (2, 3), "(N, C) or (N, C, L)")
+
+
+class BatchNorm2d(_BatchNorm):
+    _layer = "BatchNorm2d"
+
+    def _check_input_dim(self, input):
+        _expect_dims(self._layer, input, (4,), "(N, C, H, W)")
+
+
+class _InstanceNorm(_NormBase):
+    _spatial = 1
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False, device=None, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype)
+
+    def forward(self, input):
+        batched = self._spatial + 2
+        _expect_dims(self._layer, input, (batched - 1, batched),
+                     f"(N, C, {'L' if self._spatial == 1 else 'H, W'}) or without N")
+        if input.dim() == batched - 1:
+            return self.forward(input.unsqueeze(0)).squeeze(0)
+        if input.shape[1] != self.num_features and self.affine:
+            raise _errors.ValueError(f"[{self._layer}] expected {self.num_features} channels, "
+                                     f"got input of shape {tuple(input.shape)}")
+        factor = 0.0 if self.momentum is None else self.momentum
+        use_input_stats = self.training or not self.track_running_stats
+        return _normalization.instance_norm(input, self.running_mean, self.running_var,
+                                            self.weight, self.bias, use_input_stats, factor,
+                                            self.eps)
+
+
+class InstanceNorm1d(_InstanceNorm):
+    _layer = "InstanceNorm1d"
+
+
+class InstanceNorm2d(_InstanceNorm):
+    _layer = "InstanceNorm2d"
+    _spatial = 2

@@ -358,9 +358,10 @@ void group_norm_backward(T* dx, const T* dy, const T* x, const T* mean, const T*
 // x -> mean, var (channels): the biased variance over outer and inner
 template <typename T>
 void channel_moments(T* mean, T* var, const T* x, const NormLayout& layout);
-// x -> y = x scale[c] + shift[c]; shift may be null
+// x -> y = x scale[c] + shift[c], then max(y, 0) when relu; shift may be null
 template <typename T>
-void channel_affine(T* y, const T* x, const T* scale, const T* shift, const NormLayout& layout);
+void channel_affine(T* y, const T* x, const T* scale, const T* shift, const NormLayout& layout,
+                    bool relu);
 // dy, x -> sum_dy, sum_dy_xhat (channels): sums of dy and dy xhat over outer and inner (the
 // gradients of bias and weight)
 template <typename T>

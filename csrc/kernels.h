@@ -335,7 +335,7 @@ struct NormLayout {
   template void group_norm_backward<T>(T*, const T*, const T*, const T*, const T*, const T*, \
                                        const NormLayout&);                                   \
   template void channel_moments<T>(T*, T*, const T*, const NormLayout&);                     \
-  template void channel_affine<T>(T*, const T*, const T*, const T*, const NormLayout&);      \
+  template void channel_affine<T>(T*, const T*, const T*, const T*, const NormLayout&, bool); \
   template void norm_channel_sums<T>(T*, T*, const T*, const T*, const T*, const T*,         \
                                      const NormLayout&);                                     \
   template void batch_norm_backward<T>(T*, const T*, const T*, const T*, const T*, const T*, \

@@ -20,6 +20,14 @@ FG_HOST_DEVICE T affine(T x, const T* weight, const T* bias, int64_t c) {
   return x;
 }
 
+// x scale + shift (shift absent when null), then max(., 0) when relu: batch_norm's map with
+// the ReLU of a conv-BN-ReLU block fused in (NaN stays NaN, as relu keeps it)
+template <typename T>
+FG_HOST_DEVICE T scale_shift(T x, T scale, const T* shift, int64_t c, bool relu) {
+  T y = x * scale + (shift ? shift[c] : T(0));
+  return relu && y < T(0) ? T(0) : y;
+}
+
 template <typename T>
 FG_HOST_DEVICE T weight_of(const T* weight, int64_t c) {
   return weight ? weight[c] : T(1);

@@ -167,6 +167,8 @@ GRAD_CASES = [
                                   fg.ones(4, dtype=fg.float64, device=x.device) * 2, w, b),
      (3, 4), (4,)),
     ("instance_norm", lambda x, w, b: F.instance_norm(x, weight=w, bias=b), (2, 3, 4), (3,)),
+    ("batch_norm relu",
+     lambda x, w, b: F.batch_norm(x, None, None, w, b, True, activation="relu"), (3, 4, 2), (4,)),
 ]
 
 
@@ -177,6 +179,32 @@ def test_gradients_match_finite_differences(case, device):
     gradcheck(fn, x, RNG.uniform(0.5, 1.5, size=affine_shape), RNG.normal(size=affine_shape),
               device=device)
     gradcheck(lambda x: fn(x, None, None), x, device=device)
+
+
+@pytest.mark.parametrize("layer", [nn.BatchNorm1d, nn.BatchNorm2d])
+@pytest.mark.parametrize("training", [True, False])
+def test_sequential_fuses_batch_norm_relu(layer, training, device):
+    # BatchNorm then ReLU runs as one op with exactly the outputs, gradients and running
+    # statistics of the two modules run one after the other.
+    shape = (5, 4, 3, 2) if layer is nn.BatchNorm2d else (5, 4, 3)
+    x = RNG.normal(size=shape).astype(np.float32)
+    results = []
+    for fused in (True, False):
+        model = nn.Sequential(layer(4), nn.ReLU()).to(device).train(training)
+        with fg.no_grad():
+            model[0].weight.copy_(fg.tensor([0.5, -1.0, 2.0, 1.5], device=device))
+            model[0].running_mean.fill_(0.1)
+            model[0].running_var.fill_(0.9)
+        model.zero_grad()
+        xt = as_tensor(x, device, requires_grad=True)
+        out = model(xt) if fused else model[1](model[0](xt))
+        (out * out).sum().backward()
+        results.append([to_numpy(t) for t in (out, xt.grad, model[0].weight.grad,
+                                                  model[0].bias.grad, model[0].running_mean,
+                                                  model[0].running_var)])
+    for got, want in zip(*results):
+        np.testing.assert_array_equal(got, want)
+    assert (results[0][0] >= 0).all() and (results[0][0] == 0).any()
 
 
 def test_batch_norm_module_tracks_running_statistics_over_steps():
@@ -307,6 +335,8 @@ def test_bad_input_raises_errors_naming_the_op():
         F.batch_norm(fg.zeros(2, 3, dtype=fg.int64), None, None, training=True)
     with pytest.raises(TypeError, match=r"\[group_norm\] expected bias of dtype"):
         F.group_norm(x, 3, bias=fg.zeros(3, dtype=fg.float64))
+    with pytest.raises(ValueError, match=r"\[batch_norm\] expected activation None or 'relu'"):
+        F.batch_norm(x, None, None, training=True, activation="gelu")
     with pytest.raises(ValueError, match=r"\[BatchNorm2d\] expected input of shape"):
         nn.BatchNorm2d(3)(x)
     with pytest.raises(ValueError, match=r"\[GroupNorm\] expected num_channels divisible"):

@@ -117,11 +117,12 @@ void channel_moments(T* mean, T* var, const T* x, const NormLayout& layout) {
 }
 
 template <typename T>
-void channel_affine(T* y, const T* x, const T* scale, const T* shift, const NormLayout& layout) {
+void channel_affine(T* y, const T* x, const T* scale, const T* shift, const NormLayout& layout,
+                    bool relu) {
   for_each_item(layout.outer * layout.channels, layout.inner, [&](int64_t plane) {
     const int64_t c = plane % layout.channels, start = plane * layout.inner;
     for (int64_t i = start; i < start + layout.inner; ++i)
-      y[i] = x[i] * scale[c] + (shift ? shift[c] : T(0));
+      y[i] = norm::scale_shift(x[i], scale[c], shift, c, relu);
   });
 }
 

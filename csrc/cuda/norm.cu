@@ -99,10 +99,11 @@ void channel_moments(T* mean, T* var, const T* x, const NormLayout& layout) {
 }
 
 template <typename T>
-void channel_affine(T* y, const T* x, const T* scale, const T* shift, const NormLayout& layout) {
+void channel_affine(T* y, const T* x, const T* scale, const T* shift, const NormLayout& layout,
+                    bool relu) {
   launch_for_each("channel_affine", layout.numel(), [=] __device__(int64_t i) {
     int64_t c = layout.channel_of(i);
-    y[i] = x[i] * scale[c] + (shift ? shift[c] : T(0));
+    y[i] = norm::scale_shift(x[i], scale[c], shift, c, relu);
   });
 }
 

@@ -130,7 +130,7 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
 
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
                   const Tensor& weight, const Tensor& bias, bool training, double momentum,
-                  double eps) {
+                  double eps, bool relu) {
   const char* op = "batch_norm";
   check_input(input, op);
   FG_CHECK(input.dim() >= 2, ValueError,
@@ -195,11 +195,21 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
     FG_LAUNCH(channel_affine, x.device(), out.data<T>(), x.data<T>(), scale.data<T>(),
-              shift.data<T>(), layout);
+              shift.data<T>(), layout, relu);
   });
+  Tensor saved_out = relu ? out.detach() : Tensor();  // ReLU's gradient mask: out > 0
   record(out, op, {input, weight, bias},
-         [x, w, mean, rstd, scale, layout, training, weight, bias](const Tensor& dout) {
+         [x, w, mean, rstd, scale, layout, training, weight, bias, saved_out](const Tensor& dout) {
            Tensor dy = contiguous(dout);
+           if (saved_out.defined()) {
+             Tensor through = empty(dy.shape(), dy.dtype(), dy.device());
+             dispatch_floating(dy.dtype(), "batch_norm", [&](auto tag) {
+               using T = typename decltype(tag)::type;
+               FG_LAUNCH(relu_backward, dy.device(), through.data<T>(), dy.data<T>(),
+                         saved_out.data<T>(), dy.numel());
+             });
+             dy = through;
+           }
            auto sums = channel_sums(dy, x, mean, rstd, layout);
            Tensor dx = empty(x.shape(), x.dtype(), x.device());
            dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
@@ -210,7 +220,7 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
                          sums.first.data<T>(), sums.second.data<T>(), layout);
              else  // running statistics are constants: dx = dy rstd weight
                FG_LAUNCH(channel_affine, x.device(), dx.data<T>(), dy.data<T>(), scale.data<T>(),
-                         static_cast<const T*>(nullptr), layout);
+                         static_cast<const T*>(nullptr), layout, false);
            });
            std::vector<Tensor> affine = affine_gradients(sums, weight, bias);
            return std::vector<Tensor>{dx, affine[0], affine[1]};

@@ -368,9 +368,10 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
 // x (N, C, *) per channel: by the batch's statistics when training (then running_mean and
 // running_var, if defined, move by momentum towards its mean and unbiased variance, in place),
 // else by the running ones
+// relu: max(y, 0) fused into the normalization's map (conv-BN-ReLU blocks)
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                   const Tensor& weight, const Tensor& bias, bool training, double momentum,
-                  double eps);
+                  double eps, bool relu = false);
 
 // ---- autograd entry ----
 void backward(const Tensor& root, const Tensor& gradient, bool retain_graph);

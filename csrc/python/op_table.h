@@ -409,5 +409,6 @@ FG_OP(group_norm, group_norm_op,
       kFunctional)
 FG_OP(batch_norm, batch_norm_op,
       ("input"_a, "running_mean"_a, "running_var"_a, "weight"_a = py::none(),
-       "bias"_a = py::none(), "training"_a = false, "momentum"_a = 0.1, "eps"_a = 1e-5),
+       "bias"_a = py::none(), "training"_a = false, "momentum"_a = 0.1, "eps"_a = 1e-5,
+       py::kw_only(), "activation"_a = py::none()),
       kFunctional)

@@ -580,11 +580,20 @@ Tensor log_softmax_op(const Tensor& x, int64_t dim, py::object dtype) {
                           dim);
 }
 
-Tensor linear_op(const Tensor& x, const Tensor& weight, py::object bias, py::object activation) {
+// forgegrad's fused-activation argument: None or "relu", as a flag
+bool relu_activation(py::object activation, const char* op) {
   FG_CHECK(activation.is_none() || py::isinstance<py::str>(activation), TypeError,
-           "[linear] expected activation None or a str, got " << type_name(activation));
+           "[" << op << "] expected activation None or a str, got " << type_name(activation));
+  if (activation.is_none()) return false;
+  std::string name = activation.cast<std::string>();
+  FG_CHECK(name == "relu", ValueError,
+           "[" << op << "] expected activation None or 'relu', got '" << name << "'");
+  return true;
+}
+
+Tensor linear_op(const Tensor& x, const Tensor& weight, py::object bias, py::object activation) {
   return ops::linear(x, weight, optional_tensor(bias, "linear", "bias"),
-                     activation.is_none() ? "" : activation.cast<std::string>());
+                     relu_activation(activation, "linear") ? "relu" : "");
 }
 Tensor gemm_op(const Tensor& a, const Tensor& b, py::object bias, bool trans_a, bool trans_b,
                py::object out, bool relu) {
@@ -747,12 +756,12 @@ Tensor group_norm_op(const Tensor& x, int64_t num_groups, py::object weight, py:
 }
 Tensor batch_norm_op(const Tensor& x, py::object running_mean, py::object running_var,
                      py::object weight, py::object bias, bool training, double momentum,
-                     double eps) {
+                     double eps, py::object activation) {
   const char* op = "batch_norm";
   return ops::batch_norm(x, optional_tensor(running_mean, op, "running_mean"),
                          optional_tensor(running_var, op, "running_var"),
                          optional_tensor(weight, op, "weight"), optional_tensor(bias, op, "bias"),
-                         training, momentum, eps);
+                         training, momentum, eps, relu_activation(activation, op));
 }
 
 // ---- the table's expansion ----

@@ -892,9 +892,12 @@ void check_norm() {
       expect_parity<T>("channel_moments" + where, 2 * C, 1e-5, [&](bool gpu, T* out) {
         FG_EITHER(gpu, channel_moments, out, out + C, x.data(), layout);
       });
-      expect_parity<T>("channel_affine" + where, n, kRounding, [&](bool gpu, T* out) {
-        FG_EITHER(gpu, channel_affine, out, x.data(), weight.data(), bias.data(), layout);
-      });
+      for (bool relu : {false, true})
+        expect_parity<T>("channel_affine" + where + (relu ? " relu" : ""), n, kRounding,
+                         [&](bool gpu, T* out) {
+                           FG_EITHER(gpu, channel_affine, out, x.data(), weight.data(),
+                                     bias.data(), layout, relu);
+                         });
       std::vector<T> sum_dy(C), sum_dy_xhat(C);
       fg::cpu::norm_channel_sums(sum_dy.data(), sum_dy_xhat.data(), dy.data(), x.data(),
                                  mean.data(), rstd.data(), layout);

@@ -6,19 +6,29 @@ from .. import _C, _errors
 from .activation import ReLU
 from .linear import Linear
 from .module import Module
+from .normalization import BatchNorm1d, BatchNorm2d
 
 
-def _linear_then_relu(modules, i):
-    # Exact types: a subclass may have its own forward.
-    return (type(modules[i]) is Linear and i + 1 < len(modules)
-            and type(modules[i + 1]) is ReLU)
+def _fused_with_next_relu(modules, i):
+    """modules[i] and the ReLU right after it as one call, or None: a Linear's GEMM applies
+    the ReLU in its epilogue, a BatchNorm in its normalizing map. Exact types: a subclass may
+    have its own forward."""
+    module = modules[i]
+    if i + 1 == len(modules) or type(modules[i + 1]) is not ReLU:
+        return None
+    if type(module) is Linear:
+        return lambda input: _C.linear(input, module.weight, module.bias, activation="relu")
+    if type(module) in (BatchNorm1d, BatchNorm2d):
+        return lambda input: module.forward(input, activation="relu")
+    return None
 
 
 class Sequential(Module):
     """``Sequential(m0, m1, ...)`` or ``Sequential(OrderedDict(name=module, ...))``.
 
-    A ``Linear`` directly followed by a ``ReLU`` runs as one op, the ReLU applied in the GEMM's
-    epilogue: the output and the gradients are those of the two run one after the other."""
+    A ``Linear`` or ``BatchNorm1d/2d`` directly followed by a ``ReLU`` runs as one op, the
+    ReLU applied in the GEMM's epilogue or the normalization's map: the output and the
+    gradients are those of the two run one after the other."""
 
     def __init__(self, *modules):
         super().__init__()
@@ -102,8 +112,9 @@ class Sequential(Module):
         modules = list(self)
         i = 0
         while i < len(modules):
-            if _linear_then_relu(modules, i):  # one GEMM with ReLU in its epilogue
-                input = _C.linear(input, modules[i].weight, modules[i].bias, activation="relu")
+            fused = _fused_with_next_relu(modules, i)
+            if fused is not None:
+                input = fused(input)
                 i += 2
             else:
                 input = modules[i](input)

@@ -135,7 +135,8 @@ class _NormBase(Module):
 
 
 class _BatchNorm(_NormBase):
-    def forward(self, input):
+    def forward(self, input, *, activation=None):
+        """activation='relu': forgegrad's extension, the ReLU after the layer fused in."""
         self._check_input_dim(input)
         factor = self._averaging_factor()
         batch_statistics = self.training or self.running_mean is None
@@ -144,7 +145,7 @@ class _BatchNorm(_NormBase):
         tracked = not self.training or self.track_running_stats
         return _C.batch_norm(input, self.running_mean if tracked else None,
                              self.running_var if tracked else None, self.weight, self.bias,
-                             batch_statistics, factor, self.eps)
+                             batch_statistics, factor, self.eps, activation=activation)
 
 
 def _expect_dims(layer, input, dims, shapes):

@@ -5,8 +5,9 @@
 #   1. build forgegrad for the GPU present,
 #   2. run the whole test suite, the cuda cases enabled,
 #   3. run the GPU benchmarks (GEMM against cuBLAS, the SGEMM tile variants, the MLP step
-#      against PyTorch, the optimizer step against PyTorch's fused Adam, elementwise GB/s
-#      against a copy),
+#      against PyTorch, the CNN rows of bench/conv.py (LeNet-5 step, ResNet block, conv2d
+#      and depthwise conv) against PyTorch's cuDNN, the optimizer step against PyTorch's
+#      fused Adam, elementwise GB/s against a copy),
 #   4. run the GPU tests under compute-sanitizer memcheck with the caching allocator off.
 # A lent GPU comes for minutes, so the whole check keeps within GPU_CHECK_SECONDS (default
 # 540) and every step within its own limit, the most telling steps first; a step the time
@@ -87,7 +88,7 @@ step bench_gemm 90 "$python" bench/gemm.py --device cuda --repeat "$rounds" \
   --json "$logs/gemm.json"
 step gemm_tiles 90 "$python" bench/gemm_tiles.py --arch "$arch" --repeat "$rounds" \
   --json "$logs/gemm_tiles.json"
-for bench in train_mlp optim elementwise; do
+for bench in train_mlp conv optim elementwise; do
   step "bench_$bench" 60 "$python" "bench/$bench.py" --device cuda --repeat "$rounds" \
     --json "$logs/$bench.json"
 done
@@ -104,7 +105,7 @@ if [ -z "${QUICK:-}" ]; then
   fi
 fi
 
-for name in bench_gemm gemm_tiles bench_train_mlp bench_optim bench_elementwise; do
+for name in bench_gemm gemm_tiles bench_train_mlp bench_conv bench_optim bench_elementwise; do
   [ -f "$logs/$name.log" ] && { echo "== $name"; tail -n 45 "$logs/$name.log"; }
 done
 echo "== summary"

@@ -373,3 +373,23 @@ template <typename T>
 void batch_norm_backward(T* dx, const T* dy, const T* x, const T* mean, const T* rstd,
                          const T* weight, const T* sum_dy, const T* sum_dy_xhat,
                          const NormLayout& layout);
+
+// ---- depthwise conv2d (csrc/depthwise_math.h; csrc/cpu/depthwise.cpp, csrc/cuda/depthwise.cu)
+// groups == channels: output channel o = c multiplier + k reads input channel c only, through
+// its own kernel weight[o] (kh, kw). Sizes as Im2colGeometry says (channels: the input's C),
+// batch N images; float and double.
+// x (N, C, H, W), weight (C m, kh, kw), bias (C m) or null -> y (N, C m, out_h, out_w)
+template <typename T>
+void depthwise_conv2d_forward(T* y, const T* x, const T* weight, const T* bias,
+                              const Im2colGeometry& geometry, int64_t multiplier, int64_t batch);
+// dy (N, C m, out_h, out_w), weight (C m, kh, kw) -> dx (N, C, H, W)
+template <typename T>
+void depthwise_conv2d_backward_input(T* dx, const T* dy, const T* weight,
+                                     const Im2colGeometry& geometry, int64_t multiplier,
+                                     int64_t batch);
+// dy (N, C m, out_h, out_w), x (N, C, H, W) -> dweight (C m, kh, kw): each tap's sum over the
+// batch and the output positions, in an order fixed for each device (no atomics)
+template <typename T>
+void depthwise_conv2d_backward_weight(T* dweight, const T* dy, const T* x,
+                                      const Im2colGeometry& geometry, int64_t multiplier,
+                                      int64_t batch);

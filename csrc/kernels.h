@@ -341,6 +341,14 @@ struct NormLayout {
   template void batch_norm_backward<T>(T*, const T*, const T*, const T*, const T*, const T*, \
                                        const T*, const T*, const NormLayout&);
 #define FG_INSTANTIATE_NORM() FG_FLOATING_TYPES(FG_INSTANTIATE_NORM_FOR)
+#define FG_INSTANTIATE_DEPTHWISE_FOR(T)                                                       \
+  template void depthwise_conv2d_forward<T>(T*, const T*, const T*, const T*,                 \
+                                            const Im2colGeometry&, int64_t, int64_t);         \
+  template void depthwise_conv2d_backward_input<T>(T*, const T*, const T*,                    \
+                                                   const Im2colGeometry&, int64_t, int64_t);  \
+  template void depthwise_conv2d_backward_weight<T>(T*, const T*, const T*,                   \
+                                                    const Im2colGeometry&, int64_t, int64_t);
+#define FG_INSTANTIATE_DEPTHWISE() FG_FLOATING_TYPES(FG_INSTANTIATE_DEPTHWISE_FOR)
 
 namespace fg::cpu {
 

@@ -116,4 +116,21 @@ void launch_lines(const char* name, int64_t outer, int64_t n, int64_t inner, Lin
   FG_CUDA_CHECK_LAUNCH(name);
 }
 
+template <typename Fn>
+__global__ void for_each_item_kernel(int64_t items, Fn fn) {
+  for (int64_t item = blockIdx.x; item < items; item += gridDim.x)
+    fn(LineGroup<kLineBlock>{static_cast<int>(threadIdx.x)}, item);
+}
+
+// fn(block, item) for item in [0, items), a block of kLineBlock threads each (grid-stride
+// past the grid's limit); every thread of the block takes the same items, so all reach each
+// reduction (norm.cu's groups and channels, depthwise.cu's weight taps).
+template <typename Fn>
+void launch_items(const char* name, int64_t items, Fn fn) {
+  if (items <= 0) return;
+  unsigned blocks = static_cast<unsigned>(std::min<int64_t>(items, 65535 * 8));
+  FG_LAUNCH_KERNEL(for_each_item_kernel, blocks, kLineBlock, items, fn);
+  FG_CUDA_CHECK_LAUNCH(name);
+}
+
 }  // namespace fg::cuda

@@ -13,22 +13,6 @@ namespace {
 
 using Block = LineGroup<kLineBlock>;
 
-template <typename Fn>
-__global__ void for_each_item_kernel(int64_t items, Fn fn) {
-  for (int64_t item = blockIdx.x; item < items; item += gridDim.x)
-    fn(Block{static_cast<int>(threadIdx.x)}, item);
-}
-
-// fn(block, item) for item in [0, items), a block each (grid-stride past the grid's limit);
-// every thread of the block takes the same items, so all reach each reduction.
-template <typename Fn>
-void launch_items(const char* name, int64_t items, Fn fn) {
-  if (items <= 0) return;
-  unsigned blocks = static_cast<unsigned>(std::min<int64_t>(items, 65535 * 8));
-  FG_LAUNCH_KERNEL(for_each_item_kernel, blocks, kLineBlock, items, fn);
-  FG_CUDA_CHECK_LAUNCH(name);
-}
-
 // The index of the k-th element of channel c (k in [0, outer * inner))
 __device__ inline int64_t channel_element(const NormLayout& layout, int64_t c, int64_t k) {
   return (k / layout.inner * layout.channels + c) * layout.inner + k % layout.inner;

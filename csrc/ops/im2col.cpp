@@ -35,6 +35,8 @@ void check_sliding_arguments(const char* op, const Shape& kernel, const Shape& d
   }
 }
 
+}  // namespace
+
 // The geometry of sliding kernel_size over (channels, height, width): at least one kernel
 // position along each axis.
 Im2colGeometry sliding_geometry(const char* op, int64_t channels, int64_t height, int64_t width,
@@ -55,8 +57,6 @@ Im2colGeometry sliding_geometry(const char* op, int64_t channels, int64_t height
   g.out_w = (padded_w - span_w) / stride[1] + 1;
   return g;
 }
-
-}  // namespace
 
 Tensor im2col(const Tensor& input, const Shape& kernel_size, const Shape& dilation,
               const Shape& padding, const Shape& stride) {

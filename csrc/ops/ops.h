@@ -476,5 +476,17 @@ Tensor avg_pool2d(const Tensor& x, const Shape& kernel_size, const Shape& stride
 Tensor adaptive_avg_pool2d(const Tensor& x, const Shape& output_size, const std::string& op);
 std::pair<Tensor, Tensor> adaptive_max_pool2d(const Tensor& x, const Shape& output_size,
                                               const std::string& op);
+// ---- depthwise conv2d (ops/depthwise.cpp) ----
+// The sliding window of kernel (kh, kw) over (channels, height, width), checked as op's
+// arguments (ops/im2col.cpp): positive kernel, dilation and stride, padding >= 0, at least
+// one kernel position along each axis
+Im2colGeometry sliding_geometry(const char* op, int64_t channels, int64_t height, int64_t width,
+                                const Shape& kernel, const Shape& dilation, const Shape& padding,
+                                const Shape& stride);
+// input (N, C, H, W), weight (C m, 1, kh, kw), bias (C m) or undefined -> (N, C m, out_h,
+// out_w); stride, padding (each side), dilation as (h, w); op: the public op's name, for errors
+Tensor depthwise_conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                        const Shape& stride, const Shape& padding, const Shape& dilation,
+                        const std::string& op);
 
 }  // namespace fg::ops

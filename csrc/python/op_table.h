@@ -412,3 +412,7 @@ FG_OP(batch_norm, batch_norm_op,
        "bias"_a = py::none(), "training"_a = false, "momentum"_a = 0.1, "eps"_a = 1e-5,
        py::kw_only(), "activation"_a = py::none()),
       kFunctional)
+
+// ---- depthwise conv2d (groups == channels); nn/_conv.py gives it F.conv2d's depthwise cases
+FG_OP(_depthwise_conv2d, depthwise_conv2d_op,
+      ("input"_a, "weight"_a, "bias"_a, "stride"_a, "padding"_a, "dilation"_a, "op"_a), 0)

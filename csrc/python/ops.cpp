@@ -764,6 +764,14 @@ Tensor batch_norm_op(const Tensor& x, py::object running_mean, py::object runnin
                          training, momentum, eps, relu_activation(activation, op));
 }
 
+// ---- depthwise conv2d: bias may be None
+Tensor depthwise_conv2d_op(const Tensor& x, const Tensor& weight, py::object bias,
+                           const Shape& stride, const Shape& padding, const Shape& dilation,
+                           const std::string& op) {
+  return ops::depthwise_conv2d(x, weight, optional_tensor(bias, op.c_str(), "bias"), stride,
+                               padding, dilation, op);
+}
+
 // ---- the table's expansion ----
 // Where an op goes besides forgegrad._C (the `where` column of op_table.h).
 constexpr int kMethod = 1, kForgegrad = 2, kFunctional = 4, kInPlace = 8;

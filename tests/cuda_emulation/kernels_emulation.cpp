@@ -29,6 +29,7 @@
 #include "cuda/softmax.cu"
 #include "cuda/im2col.cu"
 #include "cuda/norm.cu"
+#include "cuda/depthwise.cu"
 
 // DeviceScratch's memory (csrc/cuda/allocator.cpp on a GPU).
 namespace fg::cuda {
@@ -1314,6 +1315,52 @@ void check_pool() {
   }
 }
 
+// Depthwise conv2d: forward and the input's gradient add each element's terms in the same
+// order on both devices (within a rounding: the CPU's vector clones may fuse multiply-adds);
+// the weight's gradient sums in another order (per column, then across; a block's tree),
+// so within float32 roundings. Multipliers 1 to 3, padding, stride, dilation, a kernel
+// larger than the input, and more terms per tap than a block has threads.
+template <typename T>
+void check_depthwise() {
+  const std::string type = std::string(" ") + type_name<T>();
+  struct Case {
+    fg::Im2colGeometry g;
+    int64_t multiplier, batch;
+  };
+  for (Case c : {Case{{3, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0}, 2, 2},
+                 Case{{2, 9, 8, 3, 2, 2, 1, 2, 0, 2, 3, 0, 0}, 1, 2},
+                 Case{{2, 3, 2, 5, 4, 1, 1, 2, 2, 1, 1, 0, 0}, 3, 1},
+                 Case{{2, 20, 17, 3, 3, 1, 2, 1, 2, 1, 1, 0, 0}, 1, 2}}) {
+    fg::Im2colGeometry& g = c.g;
+    g.out_h = (g.height + 2 * g.pad_h - g.dilation_h * (g.kernel_h - 1) - 1) / g.stride_h + 1;
+    g.out_w = (g.width + 2 * g.pad_w - g.dilation_w * (g.kernel_w - 1) - 1) / g.stride_w + 1;
+    const int64_t out_channels = g.channels * c.multiplier, taps = g.kernel_h * g.kernel_w;
+    const int64_t in = c.batch * g.image_size(), out = c.batch * out_channels * g.positions();
+    const std::vector<T> x = as<T>(random_values(in, -1.0f, 1.0f));
+    const std::vector<T> dy = as<T>(random_values(out, -1.0f, 1.0f));
+    const std::vector<T> weight = as<T>(random_values(out_channels * taps, -1.0f, 1.0f));
+    const std::vector<T> bias = as<T>(random_values(out_channels, -1.0f, 1.0f));
+    const std::string where = " kernel " + std::to_string(g.kernel_h) + "x" +
+                              std::to_string(g.kernel_w) + " multiplier " +
+                              std::to_string(c.multiplier) + type;
+    for (const T* b : {bias.data(), static_cast<const T*>(nullptr)})
+      expect_parity<T>("depthwise_conv2d_forward" + where, out, kRounding, [&](bool gpu, T* y) {
+        FG_EITHER(gpu, depthwise_conv2d_forward, y, x.data(), weight.data(), b, g, c.multiplier,
+                  c.batch);
+      });
+    expect_parity<T>("depthwise_conv2d_backward_input" + where, in, kRounding,
+                     [&](bool gpu, T* dx) {
+                       FG_EITHER(gpu, depthwise_conv2d_backward_input, dx, dy.data(),
+                                 weight.data(), g, c.multiplier, c.batch);
+                     });
+    expect_parity<T>("depthwise_conv2d_backward_weight" + where, out_channels * taps, 1e-4,
+                     [&](bool gpu, T* dweight) {
+                       FG_EITHER(gpu, depthwise_conv2d_backward_weight, dweight, dy.data(),
+                                 x.data(), g, c.multiplier, c.batch);
+                     });
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -1370,6 +1417,8 @@ int main() {
   check_pool<double>();
   check_norm<float>();
   check_norm<double>();
+  check_depthwise<float>();
+  check_depthwise<double>();
   std::printf("%lld of %lld checks failed\n", (long long)failures, (long long)checks);
   return failures ? 1 : 0;
 }

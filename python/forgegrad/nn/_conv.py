@@ -3,6 +3,7 @@ gradients: im2col (F.unfold) of the input, one batched matmul with the groups as
 dimension, and the bias added. conv1d is conv2d on a height-1 view."""
 from .. import _C, _errors
 from .._checks import is_int
+from ._depthwise import depthwise_convolution, is_depthwise
 from ._fold import check_tensor
 from ._padding import pad
 
@@ -114,6 +115,9 @@ def _convolution(op, input, weight, bias, stride, padding, dilation, groups, dim
     if any(after != before for before, after in sides):  # 'same' with an odd total
         x = pad(x, [v for before, after in reversed(sides) for v in (0, after - before)])
         sides = tuple((before, before) for before, _ in sides)
+    if is_depthwise(x, groups):  # a direct kernel, no im2col (nn/_depthwise.py)
+        out = depthwise_convolution(op, x, weight, bias, stride, sides, dilation, dims)
+        return out if batched else out.squeeze(0)
     if dims == 1:  # as conv2d of height 1
         x, weight = x.unsqueeze(2), weight.unsqueeze(2)
         kernel_size, stride, dilation = (1,) + tuple(kernel_size), (1,) + stride, (1,) + dilation

@@ -142,23 +142,26 @@ def _one_input(model, x):
         raise _errors.TypeError("[viz.feature_maps] expected x as a Tensor or numpy array, got "
                                 f"{type(x).__name__}")
     conv = _first_conv(model)
-    if x.ndim == 3:
-        x = x.unsqueeze(0)
-    if x.ndim != 4 or x.shape[0] != 1 or x.shape[1] != conv.in_channels:
+    batch = x.unsqueeze(0) if x.ndim == 3 else x
+    if batch.ndim != 4 or batch.shape[0] != 1 or batch.shape[1] != conv.in_channels:
         raise _errors.ValueError(
             f"[viz.feature_maps] expected one input of shape ({conv.in_channels}, H, W) or "
             f"(1, {conv.in_channels}, H, W) (the first Conv2d's in_channels), got shape "
             f"{tuple(x.shape)}")
-    return x.to(conv.weight.device)
+    return batch.to(conv.weight.device)
 
 
 def _block_outputs(model, x):
     """[(names of the block's children, its output as (C, H, W) numpy)] per conv block."""
     blocks, in_block = [], False
+    children = list(model.named_children())
+    last_conv = max(i for i, (_, child) in enumerate(children) if _holds_conv(child))
     with no_grad():
-        for name, child in model.named_children():
+        for i, (name, child) in enumerate(children):
+            if i > last_conv and not in_block:
+                break  # the rest (the classifier, say) need not run
             x = child(x)
-            starts = _holds_conv(child)
+            starts = i <= last_conv and _holds_conv(child)
             if not (starts or in_block):
                 continue
             if starts:

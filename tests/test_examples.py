@@ -35,11 +35,11 @@ def test_cnn_digits(tmp_path, monkeypatch, capsys):
 
 def test_resnet_shapes(tmp_path, monkeypatch, capsys):
     pytest.importorskip("matplotlib", reason="the example draws with matplotlib")
-    out = run_example("resnet_shapes.py", ["--images", "300", "--epochs", "2", "--plot"],
+    out = run_example("resnet_shapes.py", ["--images", "800", "--epochs", "3", "--plot"],
                       tmp_path, monkeypatch, capsys)
-    assert "240 training images, 60 held out, classes square, circle, triangle, cross" in out
+    assert "640 training images, 160 held out, classes square, circle, triangle, cross" in out
     assert re.search(r"^train accuracy: [\d.]+%$", out, re.M)
     held_out = float(re.search(r"^held-out accuracy: ([\d.]+)%$", out, re.M).group(1))
-    assert held_out > 25.0  # better than chance of 4 classes; the full run reaches 99
+    assert held_out > 40.0  # chance is 25; seen: 67.5 here, 99.8 in the full run
     for name in ("resnet_filters.png", "resnet_features.png"):
         assert (tmp_path / name).read_bytes()[:8] == PNG

@@ -65,6 +65,7 @@ def test_feature_maps_writes_a_png_and_keeps_the_mode(shape, tmp_path):
     model.eval()
     viz.feature_maps(model, np.random.rand(*shape), path, max_maps=2)
     assert not model.training
+    viz.feature_maps(model.double(), fg.rand(*shape), path)  # x follows the model's dtype
 
 
 def test_blocks_of_nested_and_flat_sequentials():

@@ -135,7 +135,8 @@ def _first_conv(model):
 
 
 def _one_input(model, x):
-    """x as a batch of one on the model's device, checked against the first conv."""
+    """x as a batch of one on the model's device and in its dtype, checked against the
+    first conv."""
     if isinstance(x, np.ndarray):
         x = _C.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     if not isinstance(x, _C.Tensor):
@@ -148,7 +149,7 @@ def _one_input(model, x):
             f"[viz.feature_maps] expected one input of shape ({conv.in_channels}, H, W) or "
             f"(1, {conv.in_channels}, H, W) (the first Conv2d's in_channels), got shape "
             f"{tuple(x.shape)}")
-    return batch.to(conv.weight.device)
+    return batch.to(device=conv.weight.device, dtype=conv.weight.dtype)
 
 
 def _block_outputs(model, x):
@@ -222,10 +223,10 @@ def feature_maps(model, x, path, max_maps=32, cmap="viridis"):
                              gridspec_kw={"height_ratios": heights})
     for ax, (label, shape, image) in zip(axes[:, 0], images):
         c, h, w = shape
-        shown = f"{min(c, max_maps)} of {c}" if c > max_maps else f"{c}"
+        shown = f"{max_maps} of {c} maps" if c > max_maps else f"{c} map{'s' * (c > 1)}"
         _show(ax, image, plt.get_cmap(cmap), "white")
         ax.set_anchor("W")
-        ax.set_title(f"{label}: {shown} maps of {h}x{w}", fontsize=9, loc="left")
+        ax.set_title(f"{label}: {shown} of {h}x{w}", fontsize=9, loc="left")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -253,3 +253,75 @@ def test_console_script_runs_info():
     assert re.search(rf"^version +{re.escape(fg.__version__)}$", result.stdout, re.M)
     assert re.search(r"^isa +\w+$", result.stdout, re.M)
     assert re.search(r"^num_threads +\d+$", result.stdout, re.M)
+
+
+# ---- --model cnn: a conv-BatchNorm-ReLU-pool network on the digits images
+CNN_QUICK = ["train", "--model", "cnn", "--epochs", "2", "--channels", "4,8", "--no-progress"]
+
+
+def test_cnn_prints_the_model_and_the_test_accuracy(capsys):
+    pytest.importorskip("sklearn", reason="digits() needs scikit-learn (forgegrad[datasets])")
+    code, out, err = run(CNN_QUICK, capsys)
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0] == ("digits: 1257 train, 180 validation, 360 test samples, 64 features, "
+                        f"10 classes; training on {cli._device('auto')}")
+    for layer in ("Conv2d(1, 4, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)",
+                  "BatchNorm2d(4,", "ReLU()", "MaxPool2d(kernel_size=2, stride=2",
+                  "Conv2d(4, 8, kernel_size=(3, 3)", "Dropout(p=0.2",
+                  "Linear(in_features=32, out_features=10"):  # 8 channels of 2x2
+        assert layer in out, layer
+    assert re.search(r"^trained 2 epochs in [\d.]+ s \(\d+ samples/s\); last epoch: loss "
+                     r"[\d.]+, accuracy [\d.]+%, val_loss [\d.]+, val_accuracy [\d.]+%$",
+                     out, re.M)
+    match = ACCURACY_LINE.fullmatch(lines[-1])
+    assert match and float(match.group(1)) >= 50.0  # seen: 93.6 after 2 epochs
+
+
+def test_cnn_plots_filters_and_features_and_saves(tmp_path, capsys):
+    pytest.importorskip("sklearn", reason="digits() needs scikit-learn (forgegrad[datasets])")
+    pytest.importorskip("matplotlib", reason="the plots need matplotlib (forgegrad[plot])")
+    filters, features = tmp_path / "filters.png", tmp_path / "features.png"
+    model_path = tmp_path / "cnn.safetensors"
+    code, out, err = run(CNN_QUICK + ["--plot-filters", str(filters), "--plot-features",
+                                      str(features), "--save", str(model_path),
+                                      "--device", "cpu"], capsys)
+    assert code == 0 and err == ""
+    assert f"saved the first conv layer's filters to {filters}" in out
+    assert re.search(r"^saved the conv blocks' feature maps of the first test image \(a \d\) "
+                     f"to {re.escape(str(features))}$", out, re.M)
+    for path in (filters, features):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    model = cli.build_cnn((1, 8, 8), [4, 8], 10, dropout=0.2)
+    model.load_state_dict(fg.load(model_path))
+    test = cli.as_images(fg.datasets.digits(seed=0).test, (1, 8, 8))
+    accuracy = fg.evaluate(model, fg.nn.CrossEntropyLoss(), test)["accuracy"]
+    assert f"test accuracy: {accuracy * 100:.1f}%" == out.splitlines()[-1]
+
+
+@pytest.mark.parametrize("options,message", [
+    (["--model", "cnn", "--hidden", "64"],
+     "--hidden is for --model mlp; the cnn's sizes are --channels"),
+    (["--channels", "8"], "--channels is for --model cnn; the mlp's sizes are --hidden"),
+    (["--plot-filters", "f.png"], "--plot-filters needs --model cnn (an MLP has no conv "
+                                  "layers)"),
+    (["--plot-features", "f.png"], "--plot-features needs --model cnn (an MLP has no conv "
+                                   "layers)"),
+    (["--model", "cnn", "--dataset", "spirals"],
+     "--model cnn needs images; --dataset spirals has none (use digits or synthetic)"),
+    (["--model", "cnn", "--channels", "4,4,4,4"],
+     "--channels 4,4,4,4: each block halves the 8x8 images, so at most 3 blocks fit"),
+    (["--model", "cnn", "--channels", ","], "--channels: expected at least one conv block"),
+], ids=lambda v: "=".join(v) if isinstance(v, list) else "")
+def test_model_option_mistakes_exit_before_training(options, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--no-progress"] + options)
+    assert str(exit_info.value.code) == f"forgegrad train: {message}"
+    assert capsys.readouterr().out == ""
+
+
+def test_bad_channels_exit_with_code_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--model", "cnn", "--channels", "8,0"])
+    assert exit_info.value.code == 2
+    assert "channel counts must be positive, got '8,0'" in capsys.readouterr().err

@@ -54,6 +54,7 @@ from .data import Dataset, TensorDataset, DataLoader  # noqa: E402
 from .serialization import save, load  # noqa: E402
 from .train import (fit, evaluate, predict, History, Callback, EarlyStopping,  # noqa: E402
                     ModelCheckpoint)
+from . import viz  # noqa: E402,F401  (matplotlib is imported only when a picture is drawn)
 
 __all__ = [
     "Tensor", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "arange",

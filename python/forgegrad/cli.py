@@ -1,16 +1,20 @@
-"""The ``forgegrad`` command: ``train`` an MLP on a data set, ``info`` about this build.
+"""The ``forgegrad`` command: ``train`` an MLP or a CNN on a data set, ``info`` about this
+build.
 
     forgegrad train                        # digits, defaults that reach >= 97% test accuracy
     forgegrad train --hidden 256,256 --optimizer sgd --lr 0.05 --epochs 40 --plot curves.png
+    forgegrad train --model cnn --plot-filters filters.png --plot-features features.png
     forgegrad info
 """
 import argparse
+import dataclasses
 import os
 import sys
 import time
 
-from . import _C, datasets, nn, optim
+from . import _C, datasets, nn, optim, viz
 from .info import info
+from .data import TensorDataset
 from .serialization import save
 from .train import EarlyStopping, evaluate, fit
 
@@ -19,6 +23,8 @@ ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.
 DATASETS = {"digits": datasets.digits, "spirals": datasets.spirals,
             "synthetic": datasets.synthetic}
 SCHEDULERS = ("none", "cosine", "step", "exponential", "plateau")
+# The data sets a CNN can read: their features as (channels, height, width) images.
+IMAGE_SHAPES = {"digits": (1, 8, 8), "synthetic": (1, 28, 28)}
 
 
 def build_mlp(num_features, hidden, num_classes, activation="relu", dropout=0.0):
@@ -31,6 +37,30 @@ def build_mlp(num_features, hidden, num_classes, activation="relu", dropout=0.0)
         width = size
     layers.append(nn.Linear(width, num_classes))
     return nn.Sequential(*layers)
+
+
+def build_cnn(image_shape, channels, num_classes, activation="relu", dropout=0.0):
+    """A conv block per entry of `channels`, each 3x3 Conv2d (padding 1; no bias, as the
+    BatchNorm after it shifts) -> BatchNorm2d -> activation -> 2x2 MaxPool2d, which halves
+    the image; then Flatten (-> Dropout) -> Linear to the classes."""
+    in_channels, height, width = image_shape
+    layers = []
+    for size in channels:
+        layers.append(nn.Sequential(nn.Conv2d(in_channels, size, 3, padding=1, bias=False),
+                                    nn.BatchNorm2d(size), ACTIVATIONS[activation](),
+                                    nn.MaxPool2d(2)))
+        in_channels, height, width = size, height // 2, width // 2
+    layers.append(nn.Flatten())
+    if dropout > 0:
+        layers.append(nn.Dropout(dropout))
+    layers.append(nn.Linear(in_channels * height * width, num_classes))
+    return nn.Sequential(*layers)
+
+
+def as_images(split, image_shape):
+    """A split of flat features as a TensorDataset of (N, *image_shape) images."""
+    features, labels = split.arrays
+    return TensorDataset(features.reshape(-1, *image_shape), labels)
 
 
 def build_optimizer(name, params, lr, weight_decay, momentum):
@@ -54,14 +84,25 @@ def build_scheduler(name, optimizer, epochs):
     return None
 
 
-def _hidden_sizes(text):
-    try:
-        sizes = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated ints, got {text!r}")
-    if any(s <= 0 for s in sizes):
-        raise argparse.ArgumentTypeError(f"hidden sizes must be positive, got {text!r}")
-    return sizes
+class _DefaultSizes(list):
+    """The default of --hidden or --channels, told apart from sizes given on the command line
+    (the other model's option given is a mistake worth a message)."""
+
+    def __str__(self):
+        return ",".join(map(str, self))
+
+
+def _sizes(what):
+    """An argparse type: comma-separated positive ints, `what` named in the error."""
+    def parse(text):
+        try:
+            sizes = [int(s) for s in text.split(",") if s.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated ints, got {text!r}")
+        if any(s <= 0 for s in sizes):
+            raise argparse.ArgumentTypeError(f"{what} must be positive, got {text!r}")
+        return sizes
+    return parse
 
 
 def _probability(text):
@@ -106,9 +147,62 @@ def _check_output(option, path):
         raise SystemExit(f"forgegrad train: {option} {path}: is a directory; give a file name")
 
 
+def _check_model_options(args):
+    """The options of the other model, or images the data set has not, are mistakes."""
+    mine, other = (("--hidden", "--channels") if args.model == "mlp"
+                   else ("--channels", "--hidden"))
+    if not isinstance(getattr(args, other[2:]), _DefaultSizes):
+        raise SystemExit(f"forgegrad train: {other} is for --model "
+                         f"{'cnn' if args.model == 'mlp' else 'mlp'}; the {args.model}'s "
+                         f"sizes are {mine}")
+    if args.model == "mlp":
+        for option, path in (("--plot-filters", args.plot_filters),
+                             ("--plot-features", args.plot_features)):
+            if path:
+                raise SystemExit(f"forgegrad train: {option} needs --model cnn (an MLP has no "
+                                 "conv layers)")
+        return
+    if args.dataset not in IMAGE_SHAPES:
+        raise SystemExit(f"forgegrad train: --model cnn needs images; --dataset "
+                         f"{args.dataset} has none (use {' or '.join(sorted(IMAGE_SHAPES))})")
+    if not args.channels:
+        raise SystemExit("forgegrad train: --channels: expected at least one conv block")
+    side = min(IMAGE_SHAPES[args.dataset][1:])
+    if side >> len(args.channels) == 0:
+        raise SystemExit(f"forgegrad train: --channels {','.join(map(str, args.channels))}: "
+                         f"each block halves the {side}x{side} images, so at most "
+                         f"{side.bit_length() - 1} blocks fit")
+
+
+def _build_model(args, data):
+    if args.model == "mlp":
+        return build_mlp(data.num_features, args.hidden, data.num_classes, args.activation,
+                         args.dropout)
+    return build_cnn(IMAGE_SHAPES[args.dataset], args.channels, data.num_classes,
+                     args.activation, args.dropout)
+
+
+def _plot_cnn(args, model, test):
+    """The first conv layer's kernels and the conv blocks' maps of the first test image."""
+    try:
+        if args.plot_filters:
+            viz.filters(model[0][0], args.plot_filters)
+            print(f"saved the first conv layer's filters to {args.plot_filters}")
+        if args.plot_features:
+            image, label = test.arrays[0][0], test.arrays[1][0]
+            viz.feature_maps(model, image, args.plot_features)
+            print(f"saved the conv blocks' feature maps of the first test image (a {label}) "
+                  f"to {args.plot_features}")
+    except ImportError as error:
+        print(f"forgegrad train: no plot: {error}", file=sys.stderr)
+
+
 def train(args):
     device = _device(args.device)
-    for option, path in (("--save", args.save), ("--plot", args.plot)):
+    _check_model_options(args)
+    for option, path in (("--save", args.save), ("--plot", args.plot),
+                         ("--plot-filters", args.plot_filters),
+                         ("--plot-features", args.plot_features)):
         if path:
             _check_output(option, path)
     _C.manual_seed(args.seed)
@@ -116,8 +210,12 @@ def train(args):
         data = DATASETS[args.dataset](seed=args.seed)
     except ImportError as error:
         raise SystemExit(f"forgegrad train: {error}")
-    model = build_mlp(data.num_features, args.hidden, data.num_classes, args.activation,
-                      args.dropout).to(device)
+    if args.model == "cnn":
+        shape = IMAGE_SHAPES[args.dataset]
+        data = dataclasses.replace(data, train=as_images(data.train, shape),
+                                   val=as_images(data.val, shape),
+                                   test=as_images(data.test, shape))
+    model = _build_model(args, data).to(device)
     optimizer = build_optimizer(args.optimizer, model.parameters(), args.lr, args.weight_decay,
                                 args.momentum)
     scheduler = build_scheduler(args.scheduler, optimizer, args.epochs)
@@ -153,6 +251,8 @@ def train(args):
             print(f"saved the training curves to {args.plot}")
         except ImportError as error:
             print(f"forgegrad train: no plot: {error}", file=sys.stderr)
+    if args.model == "cnn":
+        _plot_cnn(args, model, data.test)
     test = evaluate(model, loss_fn, data.test)
     print(f"test accuracy: {test['accuracy'] * 100:.1f}%")
     return 0
@@ -172,16 +272,23 @@ def parser():
     top = argparse.ArgumentParser(prog="forgegrad", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True)
 
-    t = commands.add_parser("train", help="train an MLP classifier and report test accuracy",
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    t = commands.add_parser("train", help="train an MLP or a CNN classifier and report test "
+                            "accuracy", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     t.add_argument("--dataset", choices=sorted(DATASETS), default="digits",
                    help="digits: scikit-learn's 8x8 images; spirals: 2-D; synthetic: MNIST-shaped")
-    t.add_argument("--hidden", type=_hidden_sizes, default="256,256",
-                   help="hidden layer sizes, comma-separated")
+    t.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
+                   help="mlp: Linear layers on the flat features; cnn: conv-BatchNorm-"
+                        "activation-maxpool blocks on the images (digits, synthetic as 28x28)")
+    t.add_argument("--hidden", type=_sizes("hidden sizes"), default=_DefaultSizes([256, 256]),
+                   help="mlp: hidden layer sizes, comma-separated")
+    t.add_argument("--channels", type=_sizes("channel counts"), default=_DefaultSizes([32, 64]),
+                   help="cnn: the conv blocks' output channels, comma-separated; each block "
+                        "halves the image")
     t.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu",
-                   help="after each hidden layer")
+                   help="after each hidden layer or conv block's BatchNorm")
     t.add_argument("--dropout", type=_probability, default=0.2,
-                   help="probability, after each hidden activation (0: none)")
+                   help="probability, after each hidden activation (mlp) or before the "
+                        "classifier (cnn) (0: none)")
     t.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), default="adam",
                    help="torch.optim's formulas, fused C++ updates")
     t.add_argument("--lr", type=float, default=2e-3, help="learning rate")
@@ -203,6 +310,10 @@ def parser():
                    help="auto: the GPU when one is usable, else the CPU")
     t.add_argument("--save", metavar="PATH", help="save the trained model (safetensors)")
     t.add_argument("--plot", metavar="PATH", help="plot train/validation curves (PNG)")
+    t.add_argument("--plot-filters", metavar="PATH",
+                   help="cnn: draw the first conv layer's learned kernels (PNG)")
+    t.add_argument("--plot-features", metavar="PATH",
+                   help="cnn: draw each conv block's output for the first test image (PNG)")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
     t.set_defaults(run=train)
 

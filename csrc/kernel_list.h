@@ -372,3 +372,12 @@ template <typename T>
 void batch_norm_backward(T* dx, const T* dy, const T* x, const T* mean, const T* rstd,
                          const T* weight, const T* sum_dy, const T* sum_dy_xhat,
                          const NormLayout& layout);
+// ---- interpolation (csrc/cpu/interpolate.cpp, csrc/cuda/interpolate.cu with
+// csrc/interpolate_math.h): each output a weighted sum of input taps along H and W ----
+// x (planes, h.in, w.in) -> y (planes, h.out, w.out)
+template <typename T>
+void interpolate_forward(T* y, const T* x, const InterpolatePlanes& planes);
+// dy (planes, h.out, w.out) -> dx (planes, h.in, w.in), the forward's adjoint: a gather per
+// input element over the outputs whose taps hold it (no atomics on the GPU)
+template <typename T>
+void interpolate_backward(T* dx, const T* dy, const InterpolatePlanes& planes);

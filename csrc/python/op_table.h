@@ -411,3 +411,7 @@ FG_OP(batch_norm, batch_norm_op,
       ("input"_a, "running_mean"_a, "running_var"_a, "weight"_a = py::none(),
        "bias"_a = py::none(), "training"_a = false, "momentum"_a = 0.1, "eps"_a = 1e-5),
       kFunctional)
+
+// ---- interpolation of (N, C, H, W); nn/_interpolate.py gives F.interpolate and nn.Upsample
+FG_OP(_interpolate, &ops::interpolate,
+      ("input"_a, "size"_a, "scale_factor"_a, "mode"_a, "align_corners"_a, "op"_a), 0)

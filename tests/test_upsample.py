@@ -230,6 +230,9 @@ def test_channel_dropout_modes_and_inplace(device):
     assert out is y and set(np.unique(to_numpy(y) / to_numpy(x)).tolist()) <= {0.0, 2.0}
     with pytest.warns(UserWarning, match="3-d input"):
         assert tuple(F.dropout2d(fg.ones(2, 3, 4, device=device)).shape) == (2, 3, 4)
+    with pytest.warns(UserWarning, match="got a 3-d one"):  # PyTorch: unbatched, dimension 0
+        out = to_numpy(F.dropout3d(fg.ones(40, 2, 3, device=device), 0.5))
+        assert np.all(out == out[:, :1, :1]) and 0 < (out[:, 0, 0] == 0).sum() < 40
     for layer, shape in ((nn.Dropout1d(0.4), (3, 4, 5)), (nn.Dropout3d(0.4), (2, 3, 2, 2, 2))):
         out = to_numpy(layer(fg.ones(*shape, device=device)))
         assert set(np.unique(out).tolist()) <= {0.0, float(np.float32(1 / 0.6))}
@@ -237,7 +240,7 @@ def test_channel_dropout_modes_and_inplace(device):
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda: F.dropout1d(fg.ones(2, 3, 4, 5)), ValueError, r"\[dropout1d\] expected a 2-d"),
-    (lambda: F.dropout3d(fg.ones(2, 3, 4)), ValueError, r"\[dropout3d\] expected a 4-d"),
+    (lambda: F.dropout3d(fg.ones(())), ValueError, r"\[dropout3d\] expected a 4-d"),
     (lambda: F.dropout2d(fg.ones(3)), ValueError, r"\[dropout2d\] expected a 4-d"),
     (lambda: F.dropout2d(fg.ones(2, 3, 4, 4), p=1.5), ValueError, r"\[dropout2d\].*\[0, 1\]"),
     (lambda: F.alpha_dropout(fg.ones(3), p=-0.1), ValueError, r"\[alpha_dropout\]"),

@@ -53,24 +53,13 @@ def _channel_dropout(input, p, training, inplace, batched):
     return _multiply(input, keep * (1.0 / (1.0 - p)), inplace)
 
 
-# the unbatched and batched layouts of dropout1d and dropout3d, by spatial dimensions
-_LAYOUTS = {1: ("(C, L)", "(N, C, L)"), 3: ("(C, D, H, W)", "(N, C, D, H, W)")}
-
-
-def _batched_or_not(input, p, training, inplace, spatial, op):
-    """dropout1d / dropout3d: (C, *spatial) or (N, C, *spatial) input."""
-    _check(input, p, op)
-    if input.dim() not in (spatial + 1, spatial + 2):
-        unbatched, batched = _LAYOUTS[spatial]
-        raise _errors.ValueError(f"[{op}] expected a {spatial + 1}-d {unbatched} or "
-                                 f"{spatial + 2}-d {batched} input, got shape "
-                                 f"{tuple(input.shape)}")
-    return _channel_dropout(input, p, training, inplace, input.dim() == spatial + 2)
-
-
 def dropout1d(input, p=0.5, training=True, inplace=False):
     """Zeroes whole channels of (N, C, L) or (C, L) with probability p."""
-    return _batched_or_not(input, p, training, inplace, 1, "dropout1d")
+    _check(input, p, "dropout1d")
+    if input.dim() not in (2, 3):
+        raise _errors.ValueError(f"[dropout1d] expected a 2-d (C, L) or 3-d (N, C, L) input, "
+                                 f"got shape {tuple(input.shape)}")
+    return _channel_dropout(input, p, training, inplace, input.dim() == 3)
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
@@ -91,8 +80,17 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 
 
 def dropout3d(input, p=0.5, training=True, inplace=False):
-    """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) with probability p."""
-    return _batched_or_not(input, p, training, inplace, 3, "dropout3d")
+    """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) with probability p. As
+    PyTorch, other ranks are taken as unbatched, with a warning."""
+    _check(input, p, "dropout3d")
+    if input.dim() == 0:
+        raise _errors.ValueError("[dropout3d] expected a 4-d (C, D, H, W) or 5-d "
+                                 "(N, C, D, H, W) input, got a 0-d tensor")
+    if input.dim() not in (4, 5):
+        warnings.warn(f"[dropout3d] expected a 4-d (C, D, H, W) or 5-d (N, C, D, H, W) input, "
+                      f"got a {input.dim()}-d one: dropping slices of dimension 0",
+                      UserWarning, stacklevel=2)
+    return _channel_dropout(input, p, training, inplace, input.dim() == 5)
 
 
 def _alpha_dropout(input, p, training, inplace, shape):

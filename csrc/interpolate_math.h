@@ -69,7 +69,7 @@ FG_HOST_DEVICE Taps<T> taps(const InterpolateAxis& a, InterpolateMode mode, bool
     t.count = 1;
     t.weight[0] = T(1);
     float scale = coordinate_scale<float>(a, false);
-    if (mode == InterpolateMode::NearestExact)  // floor((o + 0.5) scale), the product rounded to float
+    if (mode == InterpolateMode::NearestExact)  // floor((o + 0.5) scale), rounded to float
       t.index[0] = at_most(int64_t(floorf(float((o + 0.5) * double(scale)))), last);
     else  // PyTorch's nearest copies an axis whose size does not change
       t.index[0] = a.in == a.out ? o : at_most(int64_t(floorf(scale * float(o))), last);
@@ -114,7 +114,8 @@ FG_HOST_DEVICE void output_element(T* y, const T* x, const InterpolatePlanes& p,
   T sum = 0;
   for (int a = 0; a < rows.count; ++a) {
     T row = 0;
-    for (int b = 0; b < cols.count; ++b) row += cols.weight[b] * in[rows.index[a] * p.w.in + cols.index[b]];
+    const T* line = in + rows.index[a] * p.w.in;
+    for (int b = 0; b < cols.count; ++b) row += cols.weight[b] * line[cols.index[b]];
     sum += rows.weight[a] * row;
   }
   y[i] = sum;

@@ -80,7 +80,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         pool = _pooling.adaptive_avg_pool1d if input.dim() == 3 else _pooling.adaptive_avg_pool2d
         return pool(input, sizes)
     kernel_mode = _MODES[input.dim()][mode]
-    factors = [0.0 if f is None else f for f in (factors or [None] * len(sizes))]
+    factors = factors or [0.0] * len(sizes)  # 0: map coordinates by in / out
     if input.dim() == 3:  # a height of one, copied
         out = _C._interpolate(input.unsqueeze(2), [1] + sizes, [0.0] + factors, kernel_mode,
                               bool(align_corners), op)

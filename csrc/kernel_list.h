@@ -393,3 +393,13 @@ template <typename T>
 void depthwise_conv2d_backward_weight(T* dweight, const T* dy, const T* x,
                                       const Im2colGeometry& geometry, int64_t multiplier,
                                       int64_t batch);
+
+// ---- interpolation (csrc/cpu/interpolate.cpp, csrc/cuda/interpolate.cu with
+// csrc/interpolate_math.h): each output a weighted sum of input taps along H and W ----
+// x (planes, h.in, w.in) -> y (planes, h.out, w.out)
+template <typename T>
+void interpolate_forward(T* y, const T* x, const InterpolatePlanes& planes);
+// dy (planes, h.out, w.out) -> dx (planes, h.in, w.in), the forward's adjoint: a gather per
+// input element over the outputs whose taps hold it (no atomics on the GPU)
+template <typename T>
+void interpolate_backward(T* dx, const T* dy, const InterpolatePlanes& planes);

@@ -156,6 +156,21 @@ struct NormLayout {
   }
 };
 
+// ---- interpolation (csrc/interpolate_math.h): F.interpolate's modes on (planes, H, W) ----
+enum class InterpolateMode : int32_t { Nearest, NearestExact, Linear, Cubic };
+// One spatial axis resized from `in` to `out` positions; scale_factor: the factor the user
+// gave (PyTorch then maps coordinates by 1 / scale_factor), or 0 to map by in / out.
+struct InterpolateAxis {
+  int64_t in, out;
+  double scale_factor;
+};
+struct InterpolatePlanes {
+  int64_t planes;
+  InterpolateAxis h, w;
+  InterpolateMode mode;
+  bool align_corners;
+};
+
 }  // namespace fg
 
 // The instantiations of the templated kernels, which each device's file that defines them
@@ -349,6 +364,10 @@ struct NormLayout {
   template void depthwise_conv2d_backward_weight<T>(T*, const T*, const T*,                   \
                                                     const Im2colGeometry&, int64_t, int64_t);
 #define FG_INSTANTIATE_DEPTHWISE() FG_FLOATING_TYPES(FG_INSTANTIATE_DEPTHWISE_FOR)
+#define FG_INSTANTIATE_INTERPOLATE_FOR(T)                                          \
+  template void interpolate_forward<T>(T*, const T*, const InterpolatePlanes&);     \
+  template void interpolate_backward<T>(T*, const T*, const InterpolatePlanes&);
+#define FG_INSTANTIATE_INTERPOLATE() FG_FLOATING_TYPES(FG_INSTANTIATE_INTERPOLATE_FOR)
 
 namespace fg::cpu {
 

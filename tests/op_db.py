@@ -22,6 +22,7 @@ from helpers import np_bce, np_bce_logits, np_ctc_loss, np_cross_entropy, np_gel
 from helpers import np_l1, np_log_softmax, np_mse, np_nll, np_sigmoid, np_softmax
 from helpers import np_digamma, np_erfinv, np_histc, np_polygamma
 import pool_reference as pool_ref
+import interpolate_reference as interp_ref
 
 Sample = collections.namedtuple("Sample", ["inputs", "kwargs"])
 
@@ -814,6 +815,31 @@ OP_DB = [
                                                                       x.shape[1], eps),
            sample((3, 4, 5)), sample((2, 3, 2, 3), (3,), (3,), eps=1e-3),
            call=lambda op, x, weight=None, bias=None, **kw: op(x, weight=weight, bias=bias, **kw)),
+    # resizing, pixel shuffling and channel dropouts (nn/_interpolate.py, _pixel_shuffle.py,
+    # _channel_dropout.py); tests/test_upsample.py has the argument combinations
+    OpInfo("interpolate", interp_ref.interpolate,
+           sample((2, 3, 5, 7), size=(9, 4), mode="bilinear"),
+           sample((1, 2, 5, 6), scale_factor=1.5, mode="bicubic", align_corners=True),
+           sample((2, 3, 7), size=11), sample((1, 2, 7, 6), scale_factor=(0.5, 1.7),
+                                              mode="nearest-exact")),
+    OpInfo("upsample", interp_ref.interpolate,
+           sample((1, 2, 4, 5), scale_factor=2, mode="bilinear", align_corners=False)),
+    OpInfo("upsample_nearest", interp_ref.interpolate, sample((1, 2, 4, 5), size=(7, 3))),
+    OpInfo("upsample_bilinear",
+           lambda x, **kw: interp_ref.interpolate(x, mode="bilinear", align_corners=True, **kw),
+           sample((1, 2, 4, 5), scale_factor=2)),
+    OpInfo("pixel_shuffle", interp_ref.pixel_shuffle, sample((2, 8, 3, 2), upscale_factor=2),
+           sample((9, 2, 3), upscale_factor=3)),
+    OpInfo("pixel_unshuffle", interp_ref.pixel_unshuffle,
+           sample((2, 2, 6, 4), downscale_factor=2)),
+    # training=False: the identity (their random masks are tests/test_upsample.py's)
+    OpInfo("dropout1d", lambda x, p, training: x, sample((3, 4, 5), p=0.5, training=False)),
+    OpInfo("dropout2d", lambda x, p, training: x, sample((2, 3, 4, 5), p=0.5, training=False)),
+    OpInfo("dropout3d", lambda x, p, training: x,
+           sample((2, 3, 2, 4, 5), p=0.5, training=False)),
+    OpInfo("alpha_dropout", lambda x, p, training: x, sample((7, 33), p=0.5, training=False)),
+    OpInfo("feature_alpha_dropout", lambda x, p, training: x,
+           sample((2, 3, 4, 5), p=0.5, training=False)),
 ]
 
 # The ops composed in Python that OP_DB tests besides the op table's
@@ -822,4 +848,6 @@ PYTHON_OPS = set(fg._movement.FUNCTIONS + fg._index_ops.FUNCTIONS + fg._unique.F
                  + ["F.unfold", "fold", "conv1d", "conv2d", "conv_transpose1d",
                     "conv_transpose2d"]
                  + ["instance_norm"]
-                 + fg.nn._pooling.__all__)
+                 + fg.nn._pooling.__all__
+                 + fg.nn._interpolate.__all__ + fg.nn._pixel_shuffle.__all__
+                 + fg.nn._channel_dropout.__all__)

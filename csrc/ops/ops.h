@@ -489,4 +489,10 @@ Tensor depthwise_conv2d(const Tensor& input, const Tensor& weight, const Tensor&
                         const Shape& stride, const Shape& padding, const Shape& dilation,
                         const std::string& op);
 
+// ---- interpolation of (N, C, H, W) to size (h, w) (ops/interpolate.cpp) ----
+// scale_factor: the (h, w) factors the user gave, 0 where none (PyTorch maps coordinates by
+// their inverse); mode: nearest, nearest-exact, bilinear or bicubic; op: the public op.
+Tensor interpolate(const Tensor& x, const Shape& size, const std::vector<double>& scale_factor,
+                   const std::string& mode, bool align_corners, const std::string& op);
+
 }  // namespace fg::ops

@@ -416,3 +416,7 @@ FG_OP(batch_norm, batch_norm_op,
 // ---- depthwise conv2d (groups == channels); nn/_conv.py gives it F.conv2d's depthwise cases
 FG_OP(_depthwise_conv2d, depthwise_conv2d_op,
       ("input"_a, "weight"_a, "bias"_a, "stride"_a, "padding"_a, "dilation"_a, "op"_a), 0)
+
+// ---- interpolation of (N, C, H, W); nn/_interpolate.py gives F.interpolate and nn.Upsample
+FG_OP(_interpolate, &ops::interpolate,
+      ("input"_a, "size"_a, "scale_factor"_a, "mode"_a, "align_corners"_a, "op"_a), 0)

@@ -30,6 +30,7 @@
 #include "cuda/im2col.cu"
 #include "cuda/norm.cu"
 #include "cuda/depthwise.cu"
+#include "cuda/interpolate.cu"
 
 // DeviceScratch's memory (csrc/cuda/allocator.cpp on a GPU).
 namespace fg::cuda {
@@ -1361,6 +1362,34 @@ void check_depthwise() {
   }
 }
 
+// Interpolation runs the same code (csrc/interpolate_math.h) on both devices: the same bits
+// for each mode, up- and downsampling, with and without align_corners and a scale_factor,
+// forward and the backward's gather.
+template <typename T>
+void check_interpolate() {
+  using fg::InterpolateMode;
+  const std::string type = std::string(" ") + type_name<T>();
+  const std::vector<fg::InterpolatePlanes> cases = {
+      {3, {5, 9, 0}, {4, 11, 0}, InterpolateMode::Nearest, false},
+      {2, {7, 3, 0.5}, {6, 6, 1.0}, InterpolateMode::Nearest, false},
+      {2, {5, 8, 1.7}, {9, 4, 0}, InterpolateMode::NearestExact, false},
+      {3, {4, 7, 0}, {6, 3, 0}, InterpolateMode::Linear, false},
+      {2, {4, 7, 0}, {6, 3, 0}, InterpolateMode::Linear, true},
+      {1, {1, 1, 0}, {5, 12, 2.5}, InterpolateMode::Linear, false},
+      {2, {5, 9, 0}, {3, 7, 2.4}, InterpolateMode::Cubic, false},
+      {2, {6, 4, 0}, {4, 9, 0}, InterpolateMode::Cubic, true}};
+  for (const fg::InterpolatePlanes& p : cases) {
+    const int64_t in = p.planes * p.h.in * p.w.in, out = p.planes * p.h.out * p.w.out;
+    const std::vector<T> x = as<T>(awkward_values(in)), dy = as<T>(random_values(out));
+    expect_parity<T>("interpolate_forward" + type, out, kExact, [&](bool gpu, T* y) {
+      FG_EITHER(gpu, interpolate_forward, y, x.data(), p);
+    });
+    expect_parity<T>("interpolate_backward" + type, in, kExact, [&](bool gpu, T* dx) {
+      FG_EITHER(gpu, interpolate_backward, dx, dy.data(), p);
+    });
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -1419,6 +1448,8 @@ int main() {
   check_norm<double>();
   check_depthwise<float>();
   check_depthwise<double>();
+  check_interpolate<float>();
+  check_interpolate<double>();
   std::printf("%lld of %lld checks failed\n", (long long)failures, (long long)checks);
   return failures ? 1 : 0;
 }

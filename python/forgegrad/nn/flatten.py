@@ -1,4 +1,4 @@
-"""Shape layers: ``Flatten`` and ``Identity``."""
+"""Shape layers: ``Flatten``, ``Unflatten`` and ``Identity``."""
 
 from .. import _C, _errors
 from .module import Module
@@ -18,6 +18,26 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Splits dimension `dim` into `unflattened_size` (Tensor.unflatten)."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        if not is_int(dim):
+            raise _errors.TypeError(f"[Unflatten] dim must be an int, got {dim!r}")
+        if not isinstance(unflattened_size, (tuple, list)) or not all(
+                is_int(size) for size in unflattened_size):
+            raise _errors.TypeError(f"[Unflatten] unflattened_size must be a tuple of ints, got "
+                                    f"{unflattened_size!r}")
+        self.dim, self.unflattened_size = dim, unflattened_size
+
+    def forward(self, input):
+        return _C.unflatten(input, self.dim, list(self.unflattened_size))
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Identity(Module):

@@ -475,5 +475,9 @@ Tensor avg_pool2d(const Tensor& x, const Shape& kernel_size, const Shape& stride
 Tensor adaptive_avg_pool2d(const Tensor& x, const Shape& output_size, const std::string& op);
 std::pair<Tensor, Tensor> adaptive_max_pool2d(const Tensor& x, const Shape& output_size,
                                               const std::string& op);
+// ---- conv2d (ops/conv.cpp): input (N, C, H, W), weight (O, C / groups, kh, kw), bias (O) or
+// undefined; stride, padding (both sides), dilation as (h, w) ----
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Shape& stride,
+              const Shape& padding, const Shape& dilation, int64_t groups);
 
 }  // namespace fg::ops

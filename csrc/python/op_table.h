@@ -411,3 +411,7 @@ FG_OP(batch_norm, batch_norm_op,
       ("input"_a, "running_mean"_a, "running_var"_a, "weight"_a = py::none(),
        "bias"_a = py::none(), "training"_a = false, "momentum"_a = 0.1, "eps"_a = 1e-5),
       kFunctional)
+
+// ---- conv2d's fused op; nn/_conv.py gives PyTorch's F.conv1d / F.conv2d
+FG_OP(_conv2d, conv2d_op,
+      ("input"_a, "weight"_a, "bias"_a, "stride"_a, "padding"_a, "dilation"_a, "groups"_a), 0)

@@ -754,6 +754,11 @@ Tensor batch_norm_op(const Tensor& x, py::object running_mean, py::object runnin
                          optional_tensor(weight, op, "weight"), optional_tensor(bias, op, "bias"),
                          training, momentum, eps);
 }
+Tensor conv2d_op(const Tensor& input, const Tensor& weight, py::object bias, const Shape& stride,
+                 const Shape& padding, const Shape& dilation, int64_t groups) {
+  return ops::conv2d(input, weight, optional_tensor(bias, "conv2d", "bias"), stride, padding,
+                     dilation, groups);
+}
 
 // ---- the table's expansion ----
 // Where an op goes besides forgegrad._C (the `where` column of op_table.h).

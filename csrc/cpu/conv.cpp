@@ -1,9 +1,9 @@
-// conv2d on the CPU, on the packed GEMM (csrc/cpu/gemm.cpp). An image's output rows are taken
-// a tile at a time: the tile's im2col columns (C kh kw, tile positions) are sized to stay in
-// L2 beside the GEMM's packed panels, and each group's weights multiply them. A 1x1 stride-1
-// convolution skips im2col: the image is its columns matrix. Threads take shares of the
-// batch when each gets enough work (each share's GEMMs then run on one thread); otherwise the
-// images run in turn and the GEMM threads within each.
+// conv2d on the CPU, on the packed GEMM (csrc/cpu/gemm.cpp). The output positions are taken
+// a tile at a time: several small images, or rows of one large one, whose im2col columns
+// (C kh kw, tile positions) stay in L2 beside the GEMM's packed panels; each group's weights
+// multiply them. A 1x1 stride-1 convolution skips im2col: the image is its columns matrix.
+// Threads take shares of the batch when each gets enough work (each share's GEMMs then run
+// on one thread); otherwise the images run in turn and the GEMM threads within each.
 // Backward, per tile: dweight += dy_tile @ columns^T into a partial sum per share of the
 // batch, the partials added in share order (so the result does not depend on timing), and
 // dx += col2im(weight^T @ dy_tile).

@@ -56,7 +56,7 @@ def test_conv2d_over_several_cpu_tiles(dtype):
     # images of 3.9M multiply-adds each, one a thread where there are two
     x, w, b = _rand(2, 64, 20, 21), _rand(16, 64, 3, 3) / 8, _rand(16)
     t = getattr(fg, dtype)
-    got = F.conv2d(as_tensor(x, "cpu").to(t), as_tensor(w, "cpu").to(t), as_tensor(b, "cpu").to(t), 1, 1)
+    got = F.conv2d(*[as_tensor(a, "cpu").to(t) for a in (x, w, b)], 1, 1)
     assert_close(to_numpy(got), np_conv2d(x, w, b, 1, 1),
                  rtol=1e-12 if dtype == "float64" else 1e-4)
 

@@ -238,7 +238,9 @@ void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const
   parallel_for(shares, 1, [&](int64_t share_begin, int64_t share_end) {
     for (int64_t share = share_begin; share < share_end; ++share) {
       int64_t begin = share * batch / shares, end = (share + 1) * batch / shares;
-      T* dw = !dweight ? nullptr : share == 0 ? dweight : partials.data() + (share - 1) * weight_size;
+      T* dw = !dweight     ? nullptr
+              : share == 0 ? dweight
+                           : partials.data() + (share - 1) * weight_size;
       if (dw) std::fill(dw, dw + weight_size, T(0));
       if (dx && !g.pointwise())
         std::fill(dx + begin * im.image_size(), dx + end * im.image_size(), T(0));

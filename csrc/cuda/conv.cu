@@ -115,7 +115,8 @@ void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const
               im2col::position_of_tap(w, j, im.pad_w, im.dilation_w, im.stride_w, im.out_w);
           if (ow < 0) continue;
           for (int64_t o = 0; o < Og; ++o)
-            sum += dy_group[o * L + oh * im.out_w + ow] * w_channel[o * Cg * taps + i * im.kernel_w + j];
+            sum += dy_group[o * L + oh * im.out_w + ow] *
+                   w_channel[o * Cg * taps + i * im.kernel_w + j];
         }
       }
       dx[q] = sum;

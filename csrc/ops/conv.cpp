@@ -38,7 +38,8 @@ ConvGeometry conv_geometry(const Tensor& input, const Tensor& weight, const Shap
   Im2colGeometry im{channels,    input.size(2), input.size(3), weight.size(2), weight.size(3),
                     dilation[0], dilation[1],   padding[0],    padding[1],     stride[0],
                     stride[1],   0,             0};
-  int64_t span_h = dilation[0] * (im.kernel_h - 1) + 1, span_w = dilation[1] * (im.kernel_w - 1) + 1;
+  int64_t span_h = dilation[0] * (im.kernel_h - 1) + 1;
+  int64_t span_w = dilation[1] * (im.kernel_w - 1) + 1;
   int64_t padded_h = im.height + 2 * padding[0], padded_w = im.width + 2 * padding[1];
   FG_CHECK(span_h <= padded_h && span_w <= padded_w, ValueError,
            "[conv2d] expected a dilated kernel of at most the padded input's size ("
@@ -61,8 +62,8 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
   check_bias(bias, weight, g.out_channels, op);
   if (input.dtype() == DType::Float16 || input.dtype() == DType::BFloat16) {
     auto wide = [](const Tensor& t) { return t.defined() ? to_dtype(t, DType::Float32) : t; };
-    return to_dtype(conv2d(wide(input), wide(weight), wide(bias), stride, padding, dilation, groups),
-                    input.dtype());
+    Tensor out = conv2d(wide(input), wide(weight), wide(bias), stride, padding, dilation, groups);
+    return to_dtype(out, input.dtype());
   }
   dispatch_floating(input.dtype(), op, [](auto) {});
   Tensor x = contiguous(input.detach()), w = contiguous(weight.detach());

@@ -403,3 +403,15 @@ void interpolate_forward(T* y, const T* x, const InterpolatePlanes& planes);
 // input element over the outputs whose taps hold it (no atomics on the GPU)
 template <typename T>
 void interpolate_backward(T* dx, const T* dy, const InterpolatePlanes& planes);
+
+// ---- conv2d (csrc/cpu/conv.cpp on the GEMM, csrc/cuda/conv.cu implicit GEMM) -------------
+// x (N, C, H, W), weight (O, C / groups, kh, kw), bias (O) or null -> y (N, O, out_h, out_w),
+// as ConvGeometry says. float and double.
+template <typename T>
+void conv2d_forward(T* y, const T* x, const T* weight, const T* bias,
+                    const ConvGeometry& geometry, int64_t batch);
+// dy (N, O, out_h, out_w) -> dx (N, C, H, W), dweight (O, C / groups, kh, kw), dbias (O) of
+// conv2d_forward; each output may be null (not wanted). x is read only for dweight.
+template <typename T>
+void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* weight,
+                     const ConvGeometry& geometry, int64_t batch);

@@ -171,6 +171,27 @@ struct InterpolatePlanes {
   bool align_corners;
 };
 
+// ---- conv2d (csrc/cpu/conv.cpp, csrc/cuda/conv.cu) ----
+// input (N, C, H, W) as `image` says (its channels all C), weight (O, C / groups, kh, kw),
+// output (N, O, out_h, out_w); group g maps input channels [g C / groups, (g + 1) C / groups)
+// to outputs [g O / groups, (g + 1) O / groups). Per group the product is a GEMM:
+// (O / groups, group_rows) weights @ (group_rows, positions) im2col columns.
+struct ConvGeometry {
+  Im2colGeometry image;
+  int64_t out_channels, groups;
+  FG_HOST_DEVICE int64_t group_outputs() const { return out_channels / groups; }
+  FG_HOST_DEVICE int64_t group_channels() const { return image.channels / groups; }
+  FG_HOST_DEVICE int64_t group_rows() const {
+    return group_channels() * image.kernel_h * image.kernel_w;
+  }
+  FG_HOST_DEVICE int64_t output_size() const { return out_channels * image.positions(); }
+  // 1x1, stride 1, no padding: the image itself is the columns matrix
+  FG_HOST_DEVICE bool pointwise() const {
+    return image.kernel_h == 1 && image.kernel_w == 1 && image.stride_h == 1 &&
+           image.stride_w == 1 && image.pad_h == 0 && image.pad_w == 0;
+  }
+};
+
 }  // namespace fg
 
 // The instantiations of the templated kernels, which each device's file that defines them
@@ -368,6 +389,12 @@ struct InterpolatePlanes {
   template void interpolate_forward<T>(T*, const T*, const InterpolatePlanes&);     \
   template void interpolate_backward<T>(T*, const T*, const InterpolatePlanes&);
 #define FG_INSTANTIATE_INTERPOLATE() FG_FLOATING_TYPES(FG_INSTANTIATE_INTERPOLATE_FOR)
+#define FG_INSTANTIATE_CONV_FOR(T)                                                        \
+  template void conv2d_forward<T>(T*, const T*, const T*, const T*, const ConvGeometry&,     \
+                                  int64_t);                                                  \
+  template void conv2d_backward<T>(T*, T*, T*, const T*, const T*, const T*,                 \
+                                   const ConvGeometry&, int64_t);
+#define FG_INSTANTIATE_CONV() FG_FLOATING_TYPES(FG_INSTANTIATE_CONV_FOR)
 
 namespace fg::cpu {
 

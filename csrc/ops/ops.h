@@ -495,4 +495,9 @@ Tensor depthwise_conv2d(const Tensor& input, const Tensor& weight, const Tensor&
 Tensor interpolate(const Tensor& x, const Shape& size, const std::vector<double>& scale_factor,
                    const std::string& mode, bool align_corners, const std::string& op);
 
+// ---- conv2d (ops/conv.cpp): input (N, C, H, W), weight (O, C / groups, kh, kw), bias (O) or
+// undefined; stride, padding (both sides), dilation as (h, w) ----
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Shape& stride,
+              const Shape& padding, const Shape& dilation, int64_t groups);
+
 }  // namespace fg::ops

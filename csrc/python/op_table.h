@@ -420,3 +420,7 @@ FG_OP(_depthwise_conv2d, depthwise_conv2d_op,
 // ---- interpolation of (N, C, H, W); nn/_interpolate.py gives F.interpolate and nn.Upsample
 FG_OP(_interpolate, &ops::interpolate,
       ("input"_a, "size"_a, "scale_factor"_a, "mode"_a, "align_corners"_a, "op"_a), 0)
+
+// ---- conv2d's fused op; nn/_conv.py gives PyTorch's F.conv1d / F.conv2d
+FG_OP(_conv2d, conv2d_op,
+      ("input"_a, "weight"_a, "bias"_a, "stride"_a, "padding"_a, "dilation"_a, "groups"_a), 0)

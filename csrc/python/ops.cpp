@@ -771,6 +771,11 @@ Tensor depthwise_conv2d_op(const Tensor& x, const Tensor& weight, py::object bia
   return ops::depthwise_conv2d(x, weight, optional_tensor(bias, op.c_str(), "bias"), stride,
                                padding, dilation, op);
 }
+Tensor conv2d_op(const Tensor& input, const Tensor& weight, py::object bias, const Shape& stride,
+                 const Shape& padding, const Shape& dilation, int64_t groups) {
+  return ops::conv2d(input, weight, optional_tensor(bias, "conv2d", "bias"), stride, padding,
+                     dilation, groups);
+}
 
 // ---- the table's expansion ----
 // Where an op goes besides forgegrad._C (the `where` column of op_table.h).

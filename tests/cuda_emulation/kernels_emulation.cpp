@@ -31,12 +31,38 @@
 #include "cuda/norm.cu"
 #include "cuda/depthwise.cu"
 #include "cuda/interpolate.cu"
+#include "cuda/conv.cu"
 
 // DeviceScratch's memory (csrc/cuda/allocator.cpp on a GPU).
 namespace fg::cuda {
 void* allocate(size_t nbytes, int) { return std::malloc(nbytes); }
 void release(void* ptr, int) { std::free(ptr); }
 }  // namespace fg::cuda
+
+// csrc/cpu/conv.cpp runs on the CPU GEMM, which csrc/cpu/gemm*.cpp build with wider
+// instruction sets than this harness; tests/test_gemm.py and gemm_emulation.cpp check that
+// GEMM. Here a plain product stands in: C (M, N) = [C +] op(A) op(B) [+ bias], relu unused.
+namespace fg::cpu {
+template <typename T>
+void plain_gemm(T* C, const T* A, const T* B, const T* bias, bool, bool trans_a, bool trans_b,
+                bool accumulate, int64_t M, int64_t N, int64_t K) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      T sum = accumulate ? C[i * N + j] : T(0);
+      for (int64_t k = 0; k < K; ++k)
+        sum += (trans_a ? A[k * M + i] : A[i * K + k]) * (trans_b ? B[j * K + k] : B[k * N + j]);
+      C[i * N + j] = sum + (bias ? bias[j] : T(0));
+    }
+}
+void gemm(float* C, const float* A, const float* B, const float* bias, bool relu, bool trans_a,
+          bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
+  plain_gemm(C, A, B, bias, relu, trans_a, trans_b, accumulate, M, N, K);
+}
+void gemm(double* C, const double* A, const double* B, const double* bias, bool relu,
+          bool trans_a, bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
+  plain_gemm(C, A, B, bias, relu, trans_a, trans_b, accumulate, M, N, K);
+}
+}  // namespace fg::cpu
 
 namespace {
 
@@ -854,6 +880,48 @@ void check_im2col() {
   }
 }
 
+// conv2d: the CPU's GEMM on im2col tiles against the GPU's implicit GEMM (several tiles of
+// channels, pixels and depth) and direct backward gathers, with stride, padding, dilation,
+// groups and a 1x1 kernel. Positive values, so that the two orders of the sums round alike.
+template <typename T>
+void check_conv2d() {
+  const int64_t batch = 2;
+  for (fg::ConvGeometry g :
+       {fg::ConvGeometry{fg::Im2colGeometry{4, 7, 6, 3, 2, 1, 2, 1, 0, 2, 1, 0, 0}, 6, 2},
+        fg::ConvGeometry{fg::Im2colGeometry{3, 5, 9, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0}, 70, 1},
+        fg::ConvGeometry{fg::Im2colGeometry{2, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0}, 5, 1}}) {
+    fg::Im2colGeometry& im = g.image;
+    im.out_h = (im.height + 2 * im.pad_h - im.dilation_h * (im.kernel_h - 1) - 1) / im.stride_h + 1;
+    im.out_w = (im.width + 2 * im.pad_w - im.dilation_w * (im.kernel_w - 1) - 1) / im.stride_w + 1;
+    int64_t x_size = batch * im.image_size(), y_size = batch * g.output_size();
+    int64_t w_size = g.out_channels * g.group_rows();
+    std::vector<T> x = as<T>(random_values(x_size, 0.1f, 1.0f));
+    std::vector<T> w = as<T>(random_values(w_size, 0.1f, 1.0f));
+    std::vector<T> b = as<T>(random_values(g.out_channels, 0.1f, 1.0f));
+    std::vector<T> dy = as<T>(random_values(y_size, 0.1f, 1.0f));
+    std::string shape = " " + std::string(type_name<T>()) + " kernel " +
+                        std::to_string(im.kernel_h) + "x" + std::to_string(im.kernel_w);
+    constexpr double kSumOrder = 1e-5;
+    expect_parity<T>("conv2d_forward" + shape, y_size, kSumOrder, [&](bool gpu, T* out) {
+      FG_EITHER(gpu, conv2d_forward, out, x.data(), w.data(), b.data(), g, batch);
+    });
+    expect_parity<T>("conv2d_backward dx" + shape, x_size, kSumOrder, [&](bool gpu, T* out) {
+      FG_EITHER(gpu, conv2d_backward, out, static_cast<T*>(nullptr), static_cast<T*>(nullptr),
+                dy.data(), x.data(), w.data(), g, batch);
+    });
+    expect_parity<T>("conv2d_backward dweight" + shape, w_size, kSumOrder, [&](bool gpu, T* out) {
+      FG_EITHER(gpu, conv2d_backward, static_cast<T*>(nullptr), out, static_cast<T*>(nullptr),
+                dy.data(), x.data(), w.data(), g, batch);
+    });
+    expect_parity<T>("conv2d_backward dbias" + shape, g.out_channels, kSumOrder,
+                     [&](bool gpu, T* out) {
+                       FG_EITHER(gpu, conv2d_backward, static_cast<T*>(nullptr),
+                                 static_cast<T*>(nullptr), out, dy.data(), x.data(), w.data(), g,
+                                 batch);
+                     });
+  }
+}
+
 // Normalization: group statistics (layer_norm's rows, group_norm's groups, one group longer
 // than a block) and channel statistics, forward and backward, with and without affine.
 template <typename T>
@@ -1450,6 +1518,8 @@ int main() {
   check_depthwise<double>();
   check_interpolate<float>();
   check_interpolate<double>();
+  check_conv2d<float>();
+  check_conv2d<double>();
   std::printf("%lld of %lld checks failed\n", (long long)failures, (long long)checks);
   return failures ? 1 : 0;
 }

@@ -1,6 +1,6 @@
-"""F.conv1d and F.conv2d, composed of the op table's ops so that autograd gives their
-gradients: im2col (F.unfold) of the input, one batched matmul with the groups as a batch
-dimension, and the bias added. conv1d is conv2d on a height-1 view."""
+"""F.conv1d and F.conv2d: PyTorch's arguments parsed and checked here, the convolution one
+C++ op with its own backward (_C._conv2d: csrc/ops/conv.cpp, on the GEMM on the CPU and an
+implicit GEMM on CUDA). conv1d is conv2d on a height-1 view."""
 from .. import _C, _errors
 from .._checks import is_int
 from ._depthwise import depthwise_convolution, is_depthwise
@@ -76,15 +76,20 @@ def check_operands(op, input, weight, groups, dims):
     return input if input.ndim == dims + 2 else input.unsqueeze(0)
 
 
+def check_bias(op, bias, channels):
+    """bias None or a tensor of shape (channels,)."""
+    if bias is None:
+        return
+    check_tensor(op, bias)
+    if tuple(bias.shape) != (channels,):
+        raise _errors.ValueError(
+            f"[{op}] expected bias of shape ({channels},), got {tuple(bias.shape)}")
+
+
 def add_bias(op, out, bias, dims):
     """out (N, O, *spatial) + bias (O) or None along the channels."""
-    if bias is None:
-        return out
-    check_tensor(op, bias)
-    if tuple(bias.shape) != (out.shape[1],):
-        raise _errors.ValueError(
-            f"[{op}] expected bias of shape ({out.shape[1]},), got {tuple(bias.shape)}")
-    return out + bias.reshape(out.shape[1], *([1] * dims))
+    check_bias(op, bias, out.shape[1])
+    return out if bias is None else out + bias.reshape(out.shape[1], *([1] * dims))
 
 
 def _convolution(op, input, weight, bias, stride, padding, dilation, groups, dims):
@@ -120,17 +125,13 @@ def _convolution(op, input, weight, bias, stride, padding, dilation, groups, dim
         return out if batched else out.squeeze(0)
     if dims == 1:  # as conv2d of height 1
         x, weight = x.unsqueeze(2), weight.unsqueeze(2)
-        kernel_size, stride, dilation = (1,) + tuple(kernel_size), (1,) + stride, (1,) + dilation
+        stride, dilation = (1,) + stride, (1,) + dilation
         sides = ((0, 0),) + sides
-    columns = _C._im2col(x, list(kernel_size), list(dilation), [s[0] for s in sides],
-                         list(stride))
-    n, positions = x.shape[0], columns.shape[2]
-    # (groups, O / groups, C / groups kh kw) @ (N, groups, C / groups kh kw, L)
-    out = weight.reshape(groups, out_channels // groups, -1) @ columns.reshape(
-        n, groups, columns.shape[1] // groups, positions)
-    heights = [(size + before + after - d * (k - 1) - 1) // s + 1 for size, (before, after), k, d,
-               s in zip(x.shape[2:], sides, kernel_size, dilation, stride)]
-    out = add_bias(op, out.reshape(n, out_channels, *heights[2 - dims:]), bias, dims)
+    check_bias(op, bias, out_channels)
+    out = _C._conv2d(x, weight, bias, list(stride), [before for before, _ in sides],
+                     list(dilation), groups)
+    if dims == 1:
+        out = out.squeeze(2)
     return out if batched else out.squeeze(0)
 
 

@@ -1,0 +1,104 @@
+"""conv2d's fused op (csrc/ops/conv.cpp: the CPU GEMM on im2col tiles, the CUDA implicit GEMM)
+against test_conv's float64 direct loops: 1x1 kernels with and without im2col, strides,
+dilations, paddings, groups, batch 1, odd sizes, more output channels than a GPU tile, images
+larger than a CPU tile (several tiles, the batch split among threads); float64 gradients by
+finite differences, gradients of only what requires them, and bit-for-bit repeatable sums."""
+import numpy as np
+import pytest
+
+import forgegrad as fg
+import forgegrad.nn.functional as F
+from helpers import as_tensor, assert_close, gradcheck, to_numpy
+from test_conv import np_conv1d, np_conv2d
+
+RNG = np.random.default_rng(1515)
+
+
+def _rand(*shape):
+    return RNG.uniform(-1.0, 1.0, size=shape)
+
+
+# (input shape, weight shape, stride, padding, dilation, groups)
+GEMM_CASES = [
+    ((2, 5, 4, 3), (7, 5, 1, 1), 1, 0, 1, 1),  # 1x1 stride 1: the image is the columns
+    ((1, 6, 3, 5), (4, 3, 1, 1), 1, 0, 1, 2),  # the same, grouped
+    ((2, 3, 5, 6), (4, 3, 1, 1), 2, 0, 1, 1),  # 1x1 strided: im2col
+    ((1, 2, 3, 3), (3, 2, 1, 1), 1, 1, 1, 1),  # 1x1 padded: im2col
+    ((3, 4, 9, 7), (6, 2, 3, 2), (2, 3), (2, 1), (2, 1), 2),
+    ((1, 8, 6, 6), (4, 2, 3, 3), 1, 1, 1, 4),  # groups of two channels each
+    ((1, 3, 5, 4), (70, 3, 3, 3), 1, 1, 1, 1),  # more output channels than a GPU tile
+    ((2, 1, 11, 13), (3, 1, 5, 5), 1, 2, 1, 1),  # LeNet's first layer, odd sizes
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups", GEMM_CASES)
+def test_conv2d_gemm_matches_loops(xs, ws, stride, padding, dilation, groups, dtype, device):
+    x, w, b = _rand(*xs), _rand(*ws), _rand(ws[0])
+    t = getattr(fg, dtype)
+    got = F.conv2d(as_tensor(x, device).to(t), as_tensor(w, device).to(t),
+                   as_tensor(b, device).to(t), stride, padding, dilation, groups)
+    assert got.dtype == t
+    assert_close(to_numpy(got), np_conv2d(x, w, b, stride, padding, dilation, groups),
+                 rtol=1e-12 if dtype == "float64" else 2e-5)
+
+
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups",
+                         [GEMM_CASES[1], GEMM_CASES[3], GEMM_CASES[4], GEMM_CASES[5]])
+def test_conv2d_gemm_gradients(xs, ws, stride, padding, dilation, groups, device):
+    gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
+              _rand(*xs), _rand(*ws), _rand(ws[0]), device=device)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_conv2d_over_several_cpu_tiles(dtype):
+    # 576 column rows of 21 positions: 10 output rows a tile in float32, 5 in float64; two
+    # images of 3.9M multiply-adds each, one a thread where there are two
+    x, w, b = _rand(2, 64, 20, 21), _rand(16, 64, 3, 3) / 8, _rand(16)
+    t = getattr(fg, dtype)
+    got = F.conv2d(*[as_tensor(a, "cpu").to(t) for a in (x, w, b)], 1, 1)
+    assert_close(to_numpy(got), np_conv2d(x, w, b, 1, 1),
+                 rtol=1e-12 if dtype == "float64" else 1e-4)
+
+
+def test_conv2d_gradients_over_several_cpu_tiles():
+    gradcheck(lambda x, w, b: F.conv2d(x, w, b, (1, 2), 1, (2, 1)), _rand(2, 64, 20, 21),
+              _rand(8, 64, 3, 3) / 8, _rand(8), max_checks=20)
+
+
+def test_conv1d_runs_on_the_fused_op(device):
+    x, w = _rand(2, 3, 11), _rand(4, 3, 3)
+    got = F.conv1d(as_tensor(x, device), as_tensor(w, device), None, 2, 1, 2)
+    assert_close(to_numpy(got), np_conv1d(x, w, None, 2, 1, 2), rtol=1e-12)
+
+
+def test_gradients_of_only_what_requires_them(device):
+    x, w, b = _rand(2, 4, 6, 5), _rand(6, 2, 3, 3), _rand(6)
+    full = [as_tensor(a, device, requires_grad=True) for a in (x, w, b)]
+    F.conv2d(*full, 1, 1, 1, 2).sum().backward()
+    weight_only = as_tensor(w, device, requires_grad=True)
+    F.conv2d(as_tensor(x, device), weight_only, as_tensor(b, device), 1, 1, 1, 2).sum().backward()
+    assert_close(to_numpy(weight_only.grad), to_numpy(full[1].grad), rtol=1e-12)
+    input_only = as_tensor(x, device, requires_grad=True)
+    F.conv2d(input_only, as_tensor(w, device), None, 1, 1, 1, 2).sum().backward()
+    assert_close(to_numpy(input_only.grad), to_numpy(full[0].grad), rtol=1e-12)
+
+
+def test_backward_sums_repeat_bit_for_bit():
+    x = as_tensor(_rand(8, 16, 12, 12).astype(np.float32), "cpu", requires_grad=True)
+    w = as_tensor(_rand(32, 16, 3, 3).astype(np.float32), "cpu", requires_grad=True)
+    grads = []
+    for _ in range(2):
+        x.grad = w.grad = None
+        F.conv2d(x, w, None, 1, 1).sum().backward()
+        grads.append((to_numpy(x.grad), to_numpy(w.grad)))
+    assert np.array_equal(grads[0][0], grads[1][0]) and np.array_equal(grads[0][1], grads[1][1])
+
+
+def test_empty_batch_gradients():
+    x = fg.zeros(0, 2, 4, 4, requires_grad=True)
+    w, b = fg.ones(3, 2, 2, 2, requires_grad=True), fg.ones(3, requires_grad=True)
+    F.conv2d(x, w, b).sum().backward()
+    assert tuple(x.grad.shape) == (0, 2, 4, 4)
+    assert np.array_equal(to_numpy(w.grad), np.zeros((3, 2, 2, 2)))
+    assert np.array_equal(to_numpy(b.grad), np.zeros(3))

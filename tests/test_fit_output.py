@@ -1,4 +1,5 @@
-"""What fit prints: with progress=False one summary line per epoch (none with verbose=0),
+"""What fit prints (on stderr, with the bar, leaving stdout to the program): with
+progress=False one summary line per epoch (none with verbose=0),
 every line within 80 columns and the validation numbers in it, however many metrics; the
 progress bar's postfix uses short names."""
 import importlib.util
@@ -32,8 +33,8 @@ def run(problem, **kwargs):
 def test_one_line_per_epoch_without_the_bar(problem, capsys):
     history = run(problem, progress=False)
     out, err = capsys.readouterr()
-    lines = out.splitlines()
-    assert len(lines) == 3 and err == ""
+    lines = err.splitlines()
+    assert len(lines) == 3 and out == ""
     for epoch, line in enumerate(lines, 1):
         assert re.fullmatch(rf"epoch {epoch}/3 - loss \d\.\d{{4}} - acc \d+\.\d\d% - val_loss "
                             r"\d\.\d{4} - val_acc \d+\.\d\d% - \d+\.\ds", line), line
@@ -48,7 +49,7 @@ def test_verbose_0_prints_nothing_and_verbose_2_no_bar(problem, capsys):
     assert capsys.readouterr() == ("", "")
     run(problem, progress=True, verbose=2)
     out, err = capsys.readouterr()
-    assert len(out.splitlines()) == 3 and err == ""
+    assert len(err.splitlines()) == 3 and "batch" not in err and out == ""
 
 
 @pytest.mark.parametrize("verbose", [3, -1, True, "1"])
@@ -76,6 +77,7 @@ def test_summary_wraps_within_80_columns_keeping_every_value():
 def test_the_bar_shows_short_names_and_a_summary_line_follows(problem, capsys):
     run(problem, progress=True, metrics=["accuracy", "top2_accuracy"])
     out, err = capsys.readouterr()
-    assert "epoch 1/3" in err and "acc=" in err and "top2=" in err and "accuracy=" not in err
-    assert sum(line.startswith("epoch ") for line in out.splitlines()) == 3
-    assert out.count("val_top2 ") == 3 and all(len(line) <= 80 for line in out.splitlines())
+    assert "epoch 1/3:" in err and "acc=" in err and "top2=" in err and "accuracy=" not in err
+    summaries = [line for line in err.split("\n") if line and "\r" not in line]
+    assert sum(line.startswith("epoch ") for line in summaries) == 3 and out == ""
+    assert err.count("val_top2 ") == 3 and all(len(line) <= 80 for line in summaries)

@@ -10,6 +10,7 @@
 import contextlib
 import math
 import os
+import sys
 import time
 
 import numpy as np
@@ -581,7 +582,7 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
     forgegrad.metrics), callables fn(outputs, targets) -> number, or a dict {name: either};
     default accuracy for the classification losses. Each is computed over the whole epoch.
     verbose: 1 (default) shows a progress bar (with `progress`, needs tqdm) and one summary
-    line per epoch, 2 only the summary lines, 0 nothing. scheduler:
+    line per epoch, 2 only the summary lines, 0 nothing; all on stderr. scheduler:
     stepped once per epoch (ReduceLROnPlateau with val_loss, or loss without val_data).
     initial_epoch: resume a run after that many epochs (load the model, optimizer and
     scheduler states, and set_rng_state, first): training runs epochs initial_epoch + 1 ..
@@ -660,7 +661,9 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
                     bar.set_postfix(_postfix(totals.logs()), refresh=False)  # has them all
                     bar.close()
                 if verbose:
-                    print(_summary(logs, epochs, scheduler is not None), flush=True)
+                    # stderr, with the bar: stdout stays the program's own output
+                    print(_summary(logs, epochs, scheduler is not None), file=sys.stderr,
+                          flush=True)
                 if scheduler is not None:
                     if isinstance(scheduler, ReduceLROnPlateau):
                         scheduler.step(logs.get("val_loss", logs["loss"]))

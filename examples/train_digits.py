@@ -14,8 +14,9 @@ scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=30)
 loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
 
 history = fg.fit(model, loss_fn, optimizer, data.train, data.val, epochs=30, batch_size=32,
-                 scheduler=scheduler, callbacks=[fg.EarlyStopping(patience=8)], seed=0)
-history.plot("digits_curves.png")  # train against validation loss and accuracy
+                 scheduler=scheduler, callbacks=[fg.EarlyStopping(patience=8)], seed=0,
+                 metrics=["accuracy", "f1"])  # one line per epoch; progress=False: no bar
+history.plot("digits_curves.png")  # a matplotlib Figure: loss, accuracy (%) and F1 per epoch
 fg.save(model.state_dict(), "digits.safetensors")
 model.load_state_dict(fg.load("digits.safetensors"))
 print(f"test accuracy: {fg.evaluate(model, loss_fn, data.test)['accuracy']:.1%}")

@@ -190,25 +190,22 @@ def test_tolist(device):
 
 
 def test_repr(device):
-    r = repr(fg.tensor([[1.0, 2.0]], device=device, requires_grad=True))
-    assert r.startswith("tensor(") and "1.0000" in r and "2.0000" in r
-    assert "requires_grad=True" in r
-    r = repr(fg.tensor([[1.0, 2.0]], device=device))
-    assert "requires_grad" not in r and "1.0000" in r
-    r = repr(fg.tensor([1, 22, -333], device=device))
-    assert "tensor(" in r and "22" in r and "-333" in r and "22." not in r
-    r = repr(fg.tensor([True, False], device=device))
-    assert "True" in r and "False" in r
-    assert "tensor(" in repr(fg.tensor(2.5, device=device)) and "2.5" in repr(
-        fg.tensor(2.5, device=device))
-    assert "tensor(" in repr(fg.zeros(0, device=device))
+    # PyTorch's strings (tests/test_tensor_repr.py has many more), with the device suffix
+    on = "" if device == "cpu" else ", device='cuda:0'"
+    assert repr(fg.tensor([[1.0, 2.0]], device=device, requires_grad=True)) == (
+        f"tensor([[1., 2.]]{on}, requires_grad=True)")
+    assert repr(fg.tensor([[1.5, 2.0]], device=device)) == f"tensor([[1.5000, 2.0000]]{on})"
+    assert repr(fg.tensor([1, 22, -333], device=device)) == f"tensor([   1,   22, -333]{on})"
+    assert repr(fg.tensor([True, False], device=device)) == f"tensor([ True, False]{on})"
+    assert repr(fg.tensor(2.5, device=device)) == f"tensor(2.5000{on})"
+    assert repr(fg.zeros(0, device=device)) == f"tensor([]{on})"
 
 
 def test_repr_non_leaf_and_large(device):
     x = fg.ones(3, device=device, requires_grad=True)
-    assert "tensor(" in repr(x * 2.0) and "2.0000" in repr(x * 2.0)
+    assert repr(x * 2.0).startswith("tensor([2., 2., 2.]") and "grad_fn=<" in repr(x * 2.0)
     big = repr(fg.zeros(1000, 1000, device=device))
-    assert big.startswith("tensor(") and len(big) < 100_000  # summarised, like PyTorch
+    assert big.startswith("tensor([[0., 0., 0.,  ..., 0., 0., 0.],") and len(big) < 1000
 
 
 # ----------------------------------------------------------------- numpy interop

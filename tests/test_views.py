@@ -365,7 +365,7 @@ def test_repr_tolist_item_save_of_views(tmp_path):
     t = fg.arange(6.0).reshape(2, 3)
     assert t.T.tolist() == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
     assert t.T[2, 1].item() == 5.0
-    assert "3.0000" in repr(t.T)
+    assert repr(t.T) == "tensor([[0., 3.],\n        [1., 4.],\n        [2., 5.]])"
     fg.save({"v": t.T[1:]}, tmp_path / "v.fg")
     loaded = fg.load(tmp_path / "v.fg")["v"]
     assert loaded.tolist() == [[1.0, 4.0], [2.0, 5.0]] and loaded.is_contiguous()

@@ -178,9 +178,16 @@ Tensor operand(const py::object& other, const Tensor& self, const char* op) {
   // a numpy array: a tensor of its dtype, copied to self's device
   if (py::isinstance<py::array>(other))
     return ops::to_device(copy_from_numpy(other.cast<py::array>()), self.device());
-  if (!is_number(other))
+  if (!is_number(other)) {
+    // another library's tensor (PyTorch's is also named "Tensor"): say how to bring it over
+    if (py::hasattr(other, "__dlpack__"))
+      throw TypeError(std::string("[") + op + "] expected a forgegrad Tensor, a number or a numpy "
+                      "array, got " + py::str(py::type::of(other).attr("__module__")).cast<std::string>() +
+                      "." + type_name(other) + "; convert it first with forgegrad.from_dlpack(x) "
+                      "(sharing its memory) or forgegrad.tensor(x.numpy())");
     throw TypeError(std::string("[") + op + "] expected a Tensor, a number or a numpy array, got " +
                     type_name(other));
+  }
   Tensor number;
   std::string kind = type_name(other);  // numpy's bool scalar is "bool" (numpy 1: "bool_")
   if (kind == "bool" || kind == "bool_")
@@ -491,6 +498,19 @@ void bind_tensor(py::module_& m) {
       })
       .def_property_readonly("__cuda_array_interface__", &cuda_array_interface)
       .def("storage_offset", &Tensor::storage_offset)
+      // For copy.deepcopy, which copies a storage once however many views of it it meets
+      // (views stay views of one copy, as in PyTorch): the storage's identity and length,
+      // and a view of it at any place.
+      .def("_storage_key",
+           [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.storage().get()); })
+      .def("_storage_size",
+           [](const Tensor& t) {
+             return static_cast<int64_t>(t.storage()->nbytes() / dtype_size(t.dtype()));
+           })
+      .def("_as_strided",
+           [](const Tensor& t, const Shape& shape, const Shape& strides, int64_t offset) {
+             return t.as_strided(shape, strides, offset, "as_strided");
+           })
       .def("is_contiguous", &Tensor::is_contiguous)
       .def("stride", [](const Tensor& t, py::object dim) -> py::object {
         if (dim.is_none()) return py::tuple(py::cast(t.strides()));

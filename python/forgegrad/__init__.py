@@ -23,6 +23,7 @@ from .random import Generator, default_generator, seed, initial_seed
 from .creation import (linspace, logspace, eye, empty_like, full_like, rand_like, randn_like,
                        randint, randint_like, randperm)
 from ._sampling import multinomial, poisson, bernoulli, normal
+from ._printing import set_printoptions, get_printoptions, printoptions
 
 __version__ = _C.__version__
 
@@ -55,6 +56,7 @@ from .serialization import save, load  # noqa: E402
 from .train import (fit, evaluate, predict, History, Callback, EarlyStopping,  # noqa: E402
                     ModelCheckpoint)
 from . import viz  # noqa: E402,F401  (matplotlib is imported only when a picture is drawn)
+from . import metrics  # noqa: E402
 
 __all__ = [
     "Tensor", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "arange",
@@ -68,5 +70,6 @@ __all__ = [
     "Generator", "default_generator", "seed", "initial_seed", "linspace", "logspace", "eye",
     "empty_like", "full_like", "rand_like", "randn_like", "randint", "randint_like", "randperm",
     "memory_format", "preserve_format", "contiguous_format",
+    "set_printoptions", "get_printoptions", "printoptions", "metrics",
 ] + (list(_ops.exports("forgegrad")) + _movement.FUNCTIONS + _index_ops.FUNCTIONS
      + _sampling.FUNCTIONS + _unique.FUNCTIONS)

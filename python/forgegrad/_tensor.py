@@ -1,12 +1,14 @@
-"""Tensor methods that read best in Python: repr, conversions, in-place updates. (The op
-methods come from the op table: see _ops.py.)"""
+"""Tensor methods that read best in Python: conversions, in-place updates. (The op
+methods come from the op table: see _ops.py; repr is _printing's, copy and pickle
+_copying's.)"""
 import builtins
 import functools
 import operator
 
 import numpy as np
 
-from . import _C, _errors, _index_ops, _movement, _sampling, _unique, creation
+from . import (_C, _copying, _errors, _index_ops, _movement, _printing, _sampling, _unique,
+               creation)
 
 Tensor = _C.Tensor
 
@@ -16,25 +18,6 @@ def _numpy_values(self):
     float32, which holds it exactly)."""
     t = self.detach().cpu()
     return (t.float() if t.dtype == _C.dtype.bfloat16 else t).numpy()
-
-
-def _repr(self):
-    array = _numpy_values(self)
-    if self.dtype.is_floating_point:
-        body = np.array2string(array, separator=", ", prefix="tensor(",
-                               formatter={"float_kind": lambda v: f"{v:.4f}"})
-    else:
-        body = np.array2string(array, separator=", ", prefix="tensor(")
-    extras = []
-    if self.dtype not in (_C.dtype.float32, _C.dtype.int64):
-        extras.append(f"dtype={self.dtype}")
-    if self.device.type != "cpu":
-        extras.append(f"device='{self.device}'")
-    if self.grad_fn is not None:
-        extras.append(f"grad_fn={self.grad_fn!r}")
-    elif self.requires_grad:
-        extras.append("requires_grad=True")
-    return "tensor(" + ", ".join([body] + extras) + ")"
 
 
 def _to(self, *args, **kwargs):
@@ -93,8 +76,9 @@ def in_place_method(op, name, augmented=False):
 
 
 _METHODS = {
-    "__repr__": _repr,
-    "__str__": _repr,
+    "__repr__": _printing.tensor_repr,
+    "__str__": _printing.tensor_repr,
+    "__format__": _printing.tensor_format,
     "tolist": lambda self: _numpy_values(self).tolist(),
     "to": _to,
     # ---- dtype conversions
@@ -113,7 +97,9 @@ _METHODS = {
     "element_size": lambda self: self.dtype.itemsize,
     "cpu": lambda self: _C._to_device(self, "cpu"),
     "cuda": lambda self, device="cuda": _C._to_device(self, device),
-    "__deepcopy__": lambda self, memo: _deepcopy(self, memo),
+    "__deepcopy__": _copying.deep_copy,
+    "__copy__": _copying.shallow_copy,
+    "__reduce_ex__": _copying.reduce_ex,
     "__iter__": lambda self: _iter(self),
     "data": property(lambda self: self.detach(), lambda self, value: _set_data(self, value)),
     "__bool__": lambda self: builtins.bool(_single_value(self, "bool")),
@@ -212,18 +198,6 @@ def _iter(self):
     if self.ndim == 0:
         raise _errors.TypeError("[iter] iteration over a 0-d tensor")
     return (self[i] for i in range(self.shape[0]))
-
-
-def _deepcopy(self, memo):
-    """copy.deepcopy of a leaf tensor (or Parameter): new storage, same requires_grad and a
-    copy of its grad, as in PyTorch (which, too, refuses results of ops)."""
-    if not self.is_leaf:
-        raise RuntimeError("[deepcopy] only leaf tensors can be deep-copied; detach() first")
-    out = type(self)(self.detach().clone())
-    out.requires_grad_(self.requires_grad)
-    if self.grad is not None:
-        out.grad = self.grad.clone()
-    return out
 
 
 def _install():

@@ -228,7 +228,8 @@ def train(args):
     start = time.perf_counter()
     history = fit(model, loss_fn, optimizer, data.train, data.val, epochs=args.epochs,
                   batch_size=args.batch_size, scheduler=scheduler, callbacks=callbacks,
-                  progress=not args.no_progress, seed=args.seed)
+                  progress=not args.no_progress, seed=args.seed,
+                  verbose=0 if args.no_progress else 1)  # --no-progress: silent
     elapsed = time.perf_counter() - start
     if history.interrupted:
         print("interrupted: evaluating the model as it is")

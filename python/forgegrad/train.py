@@ -5,15 +5,18 @@
     history = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
                   splits.train, splits.val, epochs=20)
     history.plot("curves.png")   # train against validation: overfitting shows as a gap
+    history                      # in Jupyter, a table of the epochs
 """
 import contextlib
 import math
 import os
+import sys
 import time
 
 import numpy as np
 
 from . import _C, _errors
+from . import metrics as _metric_lib
 from .autograd import no_grad
 from .data import DataLoader, Dataset, TensorDataset
 from .nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
@@ -99,7 +102,7 @@ def _check_callbacks(callbacks):
 
 def _logged_keys(metrics, validating):
     """The keys of the logs fit records each epoch, in their order."""
-    train = ["loss", *metrics]
+    train = ["loss", *(name for name, _ in metrics)]
     return ["epoch", *train, *(f"val_{k}" for k in train if validating), "lr", "time",
             "samples_per_s"]
 
@@ -192,40 +195,39 @@ def _loader(data, batch_size, shuffle, seed, op):
     return DataLoader(data, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
 
-def _correct(outputs, targets):
-    """How many predictions are right: argmax of (N, C) scores against class indices, or the
-    sign of logits against 0/1 targets of the same shape."""
-    if not isinstance(outputs, _C.Tensor) or outputs.ndim == 0 or (
-            outputs.shape[0] != targets.shape[0]):
-        got = (f"shape {tuple(outputs.shape)}" if isinstance(outputs, _C.Tensor)
-               else type(outputs).__name__)
-        raise _errors.ValueError("[fit] accuracy needs outputs with one row per sample (a Tensor "
-                                 f"of {targets.shape[0]} rows), got {got}")
-    out, tgt = outputs.detach().cpu().numpy(), targets.cpu().numpy()
-    if out.ndim == 2 and tgt.ndim == 1:
-        return int((out.argmax(axis=1) == tgt).sum()), len(tgt)
-    return int(((out > 0) == (tgt > 0.5)).sum()), tgt.size
-
-
-_METRICS = {"accuracy": _correct}
-
-
 def _metrics(metrics, loss_fn, op):
+    """The metrics to log, as (logged name, metric name or callable) pairs: from a name, a
+    callable, a list of them, or a dict {name: metric name or callable}."""
     if metrics is None:  # accuracy for the classification losses
-        return ("accuracy",) if isinstance(loss_fn, (CrossEntropyLoss, NLLLoss,
-                                                     BCEWithLogitsLoss)) else ()
-    if isinstance(metrics, str):
+        return (("accuracy", "accuracy"),) if isinstance(loss_fn, (CrossEntropyLoss, NLLLoss,
+                                                             BCEWithLogitsLoss)) else ()
+    if isinstance(metrics, str) or callable(metrics):
         metrics = (metrics,)
-    elif isinstance(metrics, dict) or not hasattr(metrics, "__iter__"):
-        raise _errors.TypeError(f"[{op}] metrics must be a metric name or a list of names, got "
-                                f"{metrics!r}")
-    metrics = tuple(metrics)
-    for name in metrics:
-        if not isinstance(name, str):
-            raise _errors.TypeError(f"[{op}] metrics must be names (strings), got {name!r}")
-        if name not in _METRICS:
-            raise _errors.ValueError(f"[{op}] unknown metric {name!r}; known: {sorted(_METRICS)}")
-    return metrics
+    if isinstance(metrics, dict):
+        items = list(metrics.items())
+    elif hasattr(metrics, "__iter__") and not isinstance(metrics, bytes):
+        items = [(getattr(m, "__name__", None) if callable(m) else m, m) for m in metrics]
+    else:
+        raise _errors.TypeError(f"[{op}] metrics must be a metric name, a callable, or a list "
+                                f"or dict of them, got {metrics!r}")
+    specs = []
+    for name, metric in items:
+        if not isinstance(name, str) or name == "<lambda>" or (
+                not callable(metric) and not isinstance(metric, str)):
+            raise _errors.TypeError(f"[{op}] metrics must be names or named callables (a def, "
+                                    f"or a dict {{'name': fn}} for a lambda), got {metric!r}")
+        if isinstance(metric, str) and not _metric_lib.is_known(metric):
+            raise _errors.ValueError(f"[{op}] unknown metric {metric!r}; known: "
+                                     f"{', '.join(_metric_lib.NAMES)} (and top<k>_accuracy), "
+                                     "or pass a callable fn(outputs, targets) -> number")
+        if name in _OWN_KEYS or name.startswith("val_"):
+            raise _errors.ValueError(f"[{op}] a metric cannot be named {name!r}, which fit logs "
+                                     "itself")
+        specs.append((name, metric))
+    names = [name for name, _ in specs]
+    if len(set(names)) != len(names):
+        raise _errors.ValueError(f"[{op}] metrics named twice: {names}")
+    return tuple(specs)
 
 
 def _reduction(loss_fn, op):
@@ -238,37 +240,37 @@ def _reduction(loss_fn, op):
 
 
 class _Totals:
-    """Sums over an epoch's batches: the per-sample loss and metric counts."""
+    """What an epoch's batches add up to: the per-sample loss and each metric's counts."""
 
     def __init__(self, metrics, reduction):
-        self.metrics, self.reduction, self.samples, self.loss = metrics, reduction, 0, 0.0
-        self.hits = {name: [0, 0] for name in metrics}
+        self.reduction, self.samples, self.loss = reduction, 0, 0.0
+        self.metrics = [_metric_lib.make(name, metric) for name, metric in metrics]
 
     def add(self, loss, inputs, outputs, targets):
         n = inputs.shape[0] if inputs.ndim else 1
         self.samples += n
         self.loss += loss * n if self.reduction == "mean" else loss
-        for name in self.metrics:
-            right, total = _METRICS[name](outputs, targets)
-            self.hits[name][0] += right
-            self.hits[name][1] += total
+        for metric in self.metrics:
+            metric.update(outputs, targets)
 
     def logs(self, prefix=""):
         out = {prefix + "loss": self.loss / self.samples}
-        for name, (right, total) in self.hits.items():
-            out[prefix + name] = right / total
+        for metric in self.metrics:
+            out[prefix + metric.name] = metric.result()
         return out
 
 
 # ---------------------------------------------------------------------------- history
 class History:
     """Per-epoch records: ``history.epochs`` is a list of dicts (epoch, loss, val_loss,
-    accuracy, val_accuracy, lr, time, samples_per_s); ``history["val_loss"]`` is one column."""
+    accuracy, val_accuracy, lr, time, samples_per_s); ``history["val_loss"]`` is one column.
+    ``restored_epoch``: the epoch whose weights EarlyStopping restored, or None."""
 
     def __init__(self):
         self.epochs = []
         self.stopped_early = False
         self.interrupted = False
+        self.restored_epoch = None  # the epoch whose weights EarlyStopping put back
 
     def __getitem__(self, key):
         return [record.get(key) for record in self.epochs]
@@ -288,36 +290,89 @@ class History:
         pick = max if _mode(monitor, mode, "History") == "max" else min
         return self.epochs[pick(values)[1]]["epoch"]
 
-    def plot(self, path):
-        """Draw train against validation loss (and each metric) per epoch into `path`."""
+    def plot(self, path=None, *, title=None):
+        """Train against validation loss and each metric per epoch (accuracies in percent),
+        on a new matplotlib Figure; the epoch whose weights early stopping restored is
+        marked. The Figure is returned (Jupyter shows it) and saved to `path` when one is
+        given. pyplot and the matplotlib backend are not touched."""
         try:
-            import matplotlib
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
+            from matplotlib.figure import Figure
         except ImportError as error:
             raise ImportError('[History.plot] needs matplotlib: pip install "forgegrad[plot]"'
                               ) from error
         if not self.epochs:
             raise _errors.ValueError("[History.plot] nothing to plot: no epoch has run")
-        names = ["loss"] + [k for k in self.epochs[0] if k in _METRICS]
-        fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4), squeeze=False)
+        names = ["loss"] + self._metric_names()
+        figure = Figure(figsize=(5 * len(names), 4))
+        axes = figure.subplots(1, len(names), squeeze=False)[0]
         epochs = self["epoch"]
-        for ax, name in zip(axes[0], names):
-            ax.plot(epochs, self[name], marker="o", label=f"train {name}")
-            if any(v is not None for v in self["val_" + name]):
-                ax.plot(epochs, self["val_" + name], marker="o", label=f"validation {name}")
+        for ax, name in zip(axes, names):
+            scale = 100 if _metric_lib.is_fraction(name) else 1
+            for key, label in ((name, "train"), ("val_" + name, "validation")):
+                values = self[key]
+                if any(v is not None for v in values):
+                    ax.plot(epochs, [math.nan if v is None else v * scale for v in values],
+                            marker="o", label=label)
+            if self.restored_epoch is not None:
+                ax.axvline(self.restored_epoch, color="gray", linestyle="--",
+                           label=f"restored (epoch {self.restored_epoch})")
             ax.set_xlabel("epoch")
-            ax.set_ylabel(name)
+            ax.set_ylabel(f"{name} (%)" if scale == 100 else name)
+            ax.set_title(name)
             ax.grid(alpha=0.3)
             ax.legend()
-        fig.tight_layout()
-        fig.savefig(os.fspath(path), dpi=100)
-        plt.close(fig)
-        return path
+        figure.suptitle(title if title is not None else self._title())
+        figure.tight_layout()
+        if path is not None:
+            figure.savefig(os.fspath(path), dpi=100)
+        return figure
+
+    def _metric_names(self):
+        """The logged metrics (not loss, lr, time, ...), without their val_ twins."""
+        return [k for k in self.epochs[0] if k not in _OWN_KEYS and not k.startswith("val_")]
+
+    def _title(self):
+        ending = (", stopped early" if self.stopped_early else
+                  ", interrupted" if self.interrupted else "")
+        return f"Training history: {len(self.epochs)} epochs{ending}"
+
+    def _summary_items(self):
+        """(key, text) of the last epoch's values, for repr and the notebook table."""
+        last = self.epochs[-1]
+        return [(k, _number(k, v)) for k, v in last.items() if k not in ("epoch", "time")]
 
     def __repr__(self):
-        last = self.epochs[-1] if self.epochs else None
-        return f"History({len(self.epochs)} epochs, last={last})"
+        parts = [f"{len(self.epochs)} epochs"]
+        if self.restored_epoch is not None:
+            parts.append(f"restored epoch {self.restored_epoch}")
+        if self.stopped_early:
+            parts.append("stopped early")
+        if self.interrupted:
+            parts.append("interrupted")
+        if self.epochs:
+            parts.append("last: " + ", ".join(f"{k}={text}" for k, text in self._summary_items()))
+        return f"History({'; '.join(parts)})"
+
+    def _repr_html_(self):
+        """A table of the epochs, for Jupyter; the restored epoch in bold."""
+        import html
+        if not self.epochs:
+            return f"<p>{html.escape(repr(self))}</p>"
+        keys = list(dict.fromkeys(k for record in self.epochs for k in record))
+        head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
+        rows = []
+        for record in self.epochs:
+            cells = "".join(
+                "<td>{}</td>".format("" if record.get(k) is None else html.escape(
+                    str(record[k]) if k == "epoch" else _number(k, record[k]))) for k in keys)
+            bold = ' style="font-weight:bold"' if record["epoch"] == self.restored_epoch else ""
+            rows.append(f"<tr{bold}>{cells}</tr>")
+        return (f"<p>{html.escape(self._title())}</p><table><thead><tr>{head}</tr></thead>"
+                f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+# What fit logs besides the metrics.
+_OWN_KEYS = ("epoch", "loss", "lr", "time", "samples_per_s")
 
 
 # ---------------------------------------------------------------------------- callbacks
@@ -347,7 +402,7 @@ def _check_monitor(monitor, op):
 
 def _mode(monitor, mode, op):
     if mode == "auto":
-        return "max" if "acc" in monitor else "min"
+        return "max" if _metric_lib.higher_is_better(monitor) else "min"
     if mode not in ("min", "max"):
         raise _errors.ValueError(f"[{op}] mode must be 'auto', 'min' or 'max', got {mode!r}")
     return mode
@@ -400,7 +455,7 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, model, optimizer):  # each fit starts afresh
         self.tracker = _Monitor(self.monitor, self.mode, self.min_delta, "EarlyStopping")
-        self.best_epoch, self.best_weights, self.wait = None, None, 0
+        self.best_epoch, self.best_weights, self.wait, self.restored = None, None, 0, False
 
     def _monitored(self):
         return self.monitor
@@ -415,7 +470,8 @@ class EarlyStopping(Callback):
         return self.wait >= self.patience  # `patience` epochs in a row without improvement
 
     def on_train_end(self, model, optimizer):
-        if self.restore_best and self.best_weights is not None:
+        self.restored = self.restore_best and self.best_weights is not None
+        if self.restored:
             model.load_state_dict(self.best_weights)
 
 
@@ -474,29 +530,59 @@ def _progress(loader, epoch, epochs, enabled):
                 dynamic_ncols=True, leave=True)
 
 
-def _format(logs):
-    """Short progress-bar text: accuracies as percentages, rates as whole numbers."""
-    out = {}
-    for key, value in logs.items():
-        if key in ("epoch", "time"):
-            continue
-        if key.endswith(tuple(_METRICS)):
-            out[key] = f"{value:.1%}"
-        elif key.startswith("samples"):
-            out["samples/s"] = f"{value:.0f}"
+def _number(key, value):
+    """A logged value as the progress bar and summary show it, in a fixed format."""
+    if _metric_lib.is_fraction(key):
+        return f"{value:.2%}"
+    if key == "samples_per_s":
+        return f"{value:.0f}"
+    if value != 0 and not 1e-3 <= abs(value) < 1e5:
+        return f"{value:.3e}"
+    return f"{value:.4f}"
+
+
+def _postfix(logs):
+    """The bar's postfix: short names, fixed precision."""
+    return {_metric_lib.short_name(key): _number(key, value) for key, value in logs.items()
+            if key not in ("epoch", "time", "lr")}
+
+
+_WIDTH = 80  # the summary wraps to fit a terminal of this many columns
+
+
+def _summary(logs, epochs, show_lr):
+    """The line(s) printed after an epoch, each at most 80 columns: the epoch, each logged
+    value by its short name (validation next to training), the lr if a scheduler moves it,
+    and the time; wrapped, indented, where one line would not hold them."""
+    items = [f"epoch {logs['epoch']}/{epochs}"]
+    items += [f"{_metric_lib.short_name(k)} {_number(k, v)}" for k, v in logs.items()
+              if k not in ("epoch", "lr", "time", "samples_per_s")]
+    if show_lr:
+        items.append(f"lr {logs['lr']:.3g}")
+    items.append(f"{logs['time']:.1f}s")
+    lines, line = [], ""
+    for item in items:
+        item = item[:_WIDTH - 2]
+        if line and len(line) + 3 + len(item) > _WIDTH:
+            lines.append(line)
+            line = "  " + item
         else:
-            out[key] = f"{value:.4g}"
-    return out
+            line = f"{line} - {item}" if line else item
+    return "\n".join(lines + [line])
 
 
 def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batch_size=64,
         scheduler=None, callbacks=(), metrics=None, progress=True, seed=None, initial_epoch=0,
-        device=None):
+        device=None, verbose=1):
     """Train `model` on `train_data` through epoch `epochs`; returns a History.
 
     train_data / val_data: DataLoaders, Datasets or (inputs, targets) arrays (wrapped in
-    DataLoaders of `batch_size`, the training one shuffled with `seed`). metrics: names
-    to log beside the loss; default accuracy for the classification losses. scheduler:
+    DataLoaders of `batch_size`, the training one shuffled with `seed`). metrics: what to
+    log beside the loss: names ('accuracy', 'top5_accuracy', 'f1', 'mae', 'r2', ...; see
+    forgegrad.metrics), callables fn(outputs, targets) -> number, or a dict {name: either};
+    default accuracy for the classification losses. Each is computed over the whole epoch.
+    verbose: 1 (default) shows a progress bar (with `progress`, needs tqdm) and one summary
+    line per epoch, 2 only the summary lines, 0 nothing; all on stderr. scheduler:
     stepped once per epoch (ReduceLROnPlateau with val_loss, or loss without val_data).
     initial_epoch: resume a run after that many epochs (load the model, optimizer and
     scheduler states, and set_rng_state, first): training runs epochs initial_epoch + 1 ..
@@ -515,6 +601,9 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
             raise _errors.ValueError(f"[fit] {name} must be an int >= 0, got {value!r}")
     if initial_epoch > epochs:
         raise _errors.ValueError(f"[fit] initial_epoch ({initial_epoch}) is past epochs ({epochs})")
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        raise _errors.ValueError(f"[fit] verbose must be 0 (silent), 1 (progress bar and a line "
+                                 f"per epoch) or 2 (a line per epoch), got {verbose!r}")
     # Everything is checked before the first training step, so that a mistake in the setup
     # fails at once and leaves the model, the optimizer and the loaders as they were.
     _check_model(model, "fit")
@@ -554,7 +643,7 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
         callback.on_train_begin(model, optimizer)
     try:
         for epoch in range(initial_epoch + 1, epochs + 1):
-            bar = _progress(train_loader, epoch, epochs, progress)
+            bar = _progress(train_loader, epoch, epochs, progress and verbose == 1)
             try:  # Ctrl-C anywhere in the epoch (training, validation, callbacks) ends cleanly
                 start = time.perf_counter()
                 totals = _train_epoch(model, loss_fn, optimizer, train_loader, metrics,
@@ -568,9 +657,13 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
                 logs.update(lr=optimizer.param_groups[0]["lr"], time=elapsed,
                             samples_per_s=totals.samples / elapsed if elapsed > 0 else math.inf)
                 history.epochs.append(logs)
-                if bar is not None:
-                    bar.set_postfix(_format(logs), refresh=False)
+                if bar is not None:  # the bar ends on the training numbers; the summary
+                    bar.set_postfix(_postfix(totals.logs()), refresh=False)  # has them all
                     bar.close()
+                if verbose:
+                    # stderr, with the bar: stdout stays the program's own output
+                    print(_summary(logs, epochs, scheduler is not None), file=sys.stderr,
+                          flush=True)
                 if scheduler is not None:
                     if isinstance(scheduler, ReduceLROnPlateau):
                         scheduler.step(logs.get("val_loss", logs["loss"]))
@@ -589,6 +682,8 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
     finally:
         for callback in callbacks:
             callback.on_train_end(model, optimizer)
+            if isinstance(callback, EarlyStopping) and callback.restored:
+                history.restored_epoch = callback.best_epoch
     return history
 
 
@@ -615,7 +710,7 @@ def _train_epoch(model, loss_fn, optimizer, loader, metrics, reduction, epoch, b
             if now - shown > 0.2:  # formatting every batch would cost more than small steps
                 shown = now
                 rate = totals.samples / (now - start)
-                bar.set_postfix(_format({**totals.logs(), "samples_per_s": rate}), refresh=False)
+                bar.set_postfix(_postfix({**totals.logs(), "samples_per_s": rate}), refresh=False)
     return totals
 
 

@@ -2,6 +2,8 @@
 parameter and buffer trees, train/eval, state dicts, a printable tree)."""
 import collections
 
+import numpy as np
+
 from .. import _C, _errors
 from ..autograd import no_grad
 from .._checks import as_device
@@ -23,6 +25,20 @@ class Parameter(_C.Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     __str__ = __repr__
+
+
+def _as_tensor(value):
+    """A state dict's value as a forgegrad Tensor (numpy arrays and DLPack tensors such as
+    PyTorch's converted; they are copied when loaded), or None when it is none of these."""
+    if isinstance(value, _C.Tensor):
+        return value
+    if isinstance(value, (np.ndarray, np.generic)):
+        return _C.from_numpy(np.ascontiguousarray(value))
+    if hasattr(value, "__dlpack__"):
+        if getattr(value, "requires_grad", False) and callable(getattr(value, "detach", None)):
+            value = value.detach()  # PyTorch exports only tensors without gradient tracking
+        return _C.from_dlpack(value)
+    return None
 
 
 # The attributes Module.__init__ sets on every module.
@@ -312,7 +328,9 @@ class Module:
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values into the parameters and buffers, converted to their dtypes (a float32
-        checkpoint loads into a float64 model), as PyTorch. Missing and unexpected keys are
+        checkpoint loads into a float64 model), as PyTorch. Values may be forgegrad Tensors,
+        numpy arrays, or other libraries' tensors with ``__dlpack__`` (a PyTorch state dict,
+        read through DLPack without importing torch). Missing and unexpected keys are
         reported (an error when strict); shapes are checked and values converted for every key
         before anything is written, so a rejected load changes nothing."""
         if not isinstance(state_dict, collections.abc.Mapping):
@@ -326,19 +344,23 @@ class Module:
             problems.append("missing keys: " + ", ".join(missing))
         if strict and unexpected:
             problems.append("unexpected keys: " + ", ".join(unexpected))
+        values = {key: _as_tensor(state_dict[key]) for key in own if key in state_dict}
         for key, target in own.items():
             if key not in state_dict:
                 continue
-            value = state_dict[key]
-            if not isinstance(value, _C.Tensor):
-                problems.append(f"{key}: expected a Tensor, got {type(value).__name__}")
+            value = values[key]
+            if value is None:
+                kind = type(state_dict[key])
+                problems.append(f"{key}: expected a Tensor (forgegrad's, a numpy array, or "
+                                f"another library's with __dlpack__), got "
+                                f"{kind.__module__}.{kind.__qualname__}")
             elif value.shape != target.shape:
                 problems.append(f"{key}: expected shape {target.shape}, got shape {value.shape}")
         if problems:
             raise RuntimeError(f"[load_state_dict] cannot load into {type(self).__name__}: "
                                + "; ".join(problems))
         with no_grad():  # every conversion first: one that fails (NaN into int) writes nothing
-            converted = {key: state_dict[key].to(target.device).to(target.dtype)
+            converted = {key: values[key].to(target.device).to(target.dtype)
                          for key, target in own.items() if key in state_dict}
             for key, value in converted.items():
                 own[key].copy_(value)

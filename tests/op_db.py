@@ -93,6 +93,9 @@ def _np_layer_norm(x, weight=None, bias=None, normalized_shape=(), eps=1e-5):
     return y if bias is None else y + bias
 
 
+_embedding_indices = np.array([[0, 2, 5, 2], [1, 2, 0, 3], [5, 5, 4, 2]])
+
+
 def _np_group_norm(x, weight=None, bias=None, num_groups=1, eps=1e-5):
     groups = x.reshape(x.shape[0], num_groups, -1)
     return _np_per_channel(_np_normalized(groups, (2,), eps).reshape(x.shape), weight, bias)
@@ -840,6 +843,10 @@ OP_DB = [
     OpInfo("alpha_dropout", lambda x, p, training: x, sample((7, 33), p=0.5, training=False)),
     OpInfo("feature_alpha_dropout", lambda x, p, training: x,
            sample((2, 3, 4, 5), p=0.5, training=False)),
+    # sequence models: embedding lookups (padding_idx, scale_grad_by_freq and max_norm change
+    # the gradient or the weight, not the values: tests/test_embedding.py's)
+    OpInfo("embedding", lambda i, w: w[i], sample(_embedding_indices, (6, 4)),
+           sample(_embedding_indices[0], (6, 3))),
 ]
 
 # The ops composed in Python that OP_DB tests besides the op table's
@@ -850,4 +857,5 @@ PYTHON_OPS = set(fg._movement.FUNCTIONS + fg._index_ops.FUNCTIONS + fg._unique.F
                  + ["instance_norm"]
                  + fg.nn._pooling.__all__
                  + fg.nn._interpolate.__all__ + fg.nn._pixel_shuffle.__all__
-                 + fg.nn._channel_dropout.__all__)
+                 + fg.nn._channel_dropout.__all__
+                 + ["embedding"])

@@ -28,6 +28,7 @@ from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
 from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .flatten import Unflatten
 from ._dict_containers import ModuleDict, ParameterList, ParameterDict
+from .sparse import Embedding
 
 __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU", "LeakyReLU",
            "GELU", "Tanh", "Sigmoid", "SiLU", "Softmax", "LogSoftmax", "Dropout", "Flatten",
@@ -49,4 +50,4 @@ __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU
            "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
            "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle",
            "PixelUnshuffle", "Unflatten",
-           "ModuleDict", "ParameterList", "ParameterDict"]
+           "ModuleDict", "ParameterList", "ParameterDict", "Embedding"]

@@ -93,6 +93,13 @@ def _np_layer_norm(x, weight=None, bias=None, normalized_shape=(), eps=1e-5):
     return y if bias is None else y + bias
 
 
+def _np_rms_norm(x, weight=None, normalized_shape=(), eps=None):
+    axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
+    eps = np.finfo(np.float32).eps if eps is None else eps  # the op runs in float32 here
+    y = x / np.sqrt((x * x).mean(axis=axes, keepdims=True) + eps)
+    return y if weight is None else y * weight
+
+
 _embedding_indices = np.array([[0, 2, 5, 2], [1, 2, 0, 3], [5, 5, 4, 2]])
 
 
@@ -844,9 +851,13 @@ OP_DB = [
     OpInfo("feature_alpha_dropout", lambda x, p, training: x,
            sample((2, 3, 4, 5), p=0.5, training=False)),
     # sequence models: embedding lookups (padding_idx, scale_grad_by_freq and max_norm change
-    # the gradient or the weight, not the values: tests/test_embedding.py's)
+    # the gradient or the weight, not the values: tests/test_embedding.py's) and rms_norm
     OpInfo("embedding", lambda i, w: w[i], sample(_embedding_indices, (6, 4)),
            sample(_embedding_indices[0], (6, 3))),
+    OpInfo("rms_norm", _np_rms_norm, sample((7, 33), normalized_shape=(33,)),
+           sample((3, 4, 5), (4, 5), normalized_shape=(4, 5), eps=1e-3),
+           sample((2, 3, 2, 3), (3, 2, 3), normalized_shape=(3, 2, 3), eps=1e-4),
+           call=lambda op, x, weight=None, **kw: op(x, weight=weight, **kw)),
 ]
 
 # The ops composed in Python that OP_DB tests besides the op table's

@@ -29,6 +29,7 @@ from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .flatten import Unflatten
 from ._dict_containers import ModuleDict, ParameterList, ParameterDict
 from .sparse import Embedding
+from .normalization import RMSNorm
 
 __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU", "LeakyReLU",
            "GELU", "Tanh", "Sigmoid", "SiLU", "Softmax", "LogSoftmax", "Dropout", "Flatten",
@@ -50,4 +51,4 @@ __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU
            "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
            "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle",
            "PixelUnshuffle", "Unflatten",
-           "ModuleDict", "ParameterList", "ParameterDict", "Embedding"]
+           "ModuleDict", "ParameterList", "ParameterDict", "Embedding", "RMSNorm"]

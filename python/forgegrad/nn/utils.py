@@ -1,9 +1,16 @@
-"""Gradient utilities: ``clip_grad_norm_`` and ``clip_grad_value_``."""
+"""Gradient utilities: ``clip_grad_norm_`` and ``clip_grad_value_``; ``rnn`` (padding of
+sequences)."""
 import math
+import sys
 
 from .. import _C, _errors
 from ..autograd import no_grad
 from .._checks import is_real
+from . import _rnn_utils as rnn
+
+# utils is a module, not a package: registering rnn lets `import forgegrad.nn.utils.rnn`
+# and `from forgegrad.nn.utils.rnn import pad_sequence` work as in PyTorch.
+sys.modules[__name__ + ".rnn"] = rnn
 
 
 def _tensor_list(parameters, op):

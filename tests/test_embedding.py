@@ -102,6 +102,14 @@ def test_embedding_module_init_and_parameter_names(device):
     assert nn.Embedding(5, 2, padding_idx=-1).padding_idx == 4
 
 
+def test_max_norm_module_keeps_gradients():
+    emb = nn.Embedding(4, 3, max_norm=1.0)
+    emb(fg.tensor([1, 1, 2])).sum().backward()
+    norms = np.linalg.norm(to_numpy(emb.weight), axis=1)
+    assert np.all(norms[[1, 2]] <= 1.0 + 1e-6)
+    assert np.allclose(to_numpy(emb.weight.grad), [[0] * 3, [2] * 3, [1] * 3, [0] * 3])
+
+
 def test_embedding_module_trains_with_an_optimizer():
     emb = nn.Embedding(5, 3, padding_idx=0)
     opt = fg.optim.SGD(emb.parameters(), lr=1.0)

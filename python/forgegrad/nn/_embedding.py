@@ -12,19 +12,22 @@ __all__ = ["embedding"]
 _INDEX_DTYPES = (_C.dtype.int64, _C.dtype.int32)
 
 
-def _check_indices(input, num_embeddings, op):
+def _check_indices(input, weight, op):
     if not isinstance(input, _C.Tensor):
         raise _errors.TypeError(f"[{op}] expected a Tensor of indices, got "
                                 f"{type(input).__name__}")
     if input.dtype not in _INDEX_DTYPES:
         raise _errors.TypeError(f"[{op}] expected indices of dtype int64 or int32, got "
                                 f"{input.dtype}")
+    if input.device != weight.device:
+        raise _errors.ValueError(f"[{op}] expected indices on the weight's device "
+                                 f"{weight.device}, got {input.device}")
     if input.numel():
         low, high = input.min().item(), input.max().item()
         bad = low if low < 0 else high
-        if low < 0 or high >= num_embeddings:
+        if low < 0 or high >= weight.shape[0]:
             raise IndexError(f"[{op}] index {bad} is out of range for an embedding of "
-                             f"{num_embeddings} rows")
+                             f"{weight.shape[0]} rows")
 
 
 def _padding_row(padding_idx, num_embeddings, op):
@@ -65,7 +68,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
                                  "sparse=False")
     num_embeddings = weight.shape[0]
     padding_row = _padding_row(padding_idx, num_embeddings, op)
-    _check_indices(input, num_embeddings, op)
+    _check_indices(input, weight, op)
     flat = input.reshape(-1)
     if max_norm is not None:
         if not is_real(max_norm) or not is_real(norm_type):

@@ -145,6 +145,7 @@ struct PoolPlanes {
 struct NormLayout {
   int64_t outer, channels, inner, groups;
   bool per_channel;  // batch_norm's statistics; groups is then ignored
+  bool rms = false;  // rms_norm: groups scaled by their root mean square, no mean subtracted
   FG_HOST_DEVICE int64_t numel() const { return outer * channels * inner; }
   FG_HOST_DEVICE int64_t group_size() const { return channels / groups * inner; }
   FG_HOST_DEVICE int64_t statistics() const { return per_channel ? channels : outer * groups; }

@@ -34,7 +34,8 @@ FG_HOST_DEVICE T weight_of(const T* weight, int64_t c) {
 }
 
 // dx of one element normalized with its statistics' own mean and rstd over `count`
-// elements: g = dy weight, dx = rstd (g - sum(g) / count - xhat sum(g xhat) / count)
+// elements: g = dy weight, dx = rstd (g - sum(g) / count - xhat sum(g xhat) / count);
+// rms_norm, which subtracts no mean, passes sum(g) = 0
 template <typename T>
 FG_HOST_DEVICE T input_gradient(T g, T xhat, T rstd, double sum_g, double sum_g_xhat,
                                 double count) {

@@ -93,6 +93,16 @@ def _np_layer_norm(x, weight=None, bias=None, normalized_shape=(), eps=1e-5):
     return y if bias is None else y + bias
 
 
+def _np_rms_norm(x, weight=None, normalized_shape=(), eps=None):
+    axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
+    eps = np.finfo(np.float32).eps if eps is None else eps  # the op runs in float32 here
+    y = x / np.sqrt((x * x).mean(axis=axes, keepdims=True) + eps)
+    return y if weight is None else y * weight
+
+
+_embedding_indices = np.array([[0, 2, 5, 2], [1, 2, 0, 3], [5, 5, 4, 2]])
+
+
 def _np_group_norm(x, weight=None, bias=None, num_groups=1, eps=1e-5):
     groups = x.reshape(x.shape[0], num_groups, -1)
     return _np_per_channel(_np_normalized(groups, (2,), eps).reshape(x.shape), weight, bias)
@@ -840,6 +850,14 @@ OP_DB = [
     OpInfo("alpha_dropout", lambda x, p, training: x, sample((7, 33), p=0.5, training=False)),
     OpInfo("feature_alpha_dropout", lambda x, p, training: x,
            sample((2, 3, 4, 5), p=0.5, training=False)),
+    # sequence models: embedding lookups (padding_idx, scale_grad_by_freq and max_norm change
+    # the gradient or the weight, not the values: tests/test_embedding.py's) and rms_norm
+    OpInfo("embedding", lambda i, w: w[i], sample(_embedding_indices, (6, 4)),
+           sample(_embedding_indices[0], (6, 3))),
+    OpInfo("rms_norm", _np_rms_norm, sample((7, 33), normalized_shape=(33,)),
+           sample((3, 4, 5), (4, 5), normalized_shape=(4, 5), eps=1e-3),
+           sample((2, 3, 2, 3), (3, 2, 3), normalized_shape=(3, 2, 3), eps=1e-4),
+           call=lambda op, x, weight=None, **kw: op(x, weight=weight, **kw)),
 ]
 
 # The ops composed in Python that OP_DB tests besides the op table's
@@ -850,4 +868,5 @@ PYTHON_OPS = set(fg._movement.FUNCTIONS + fg._index_ops.FUNCTIONS + fg._unique.F
                  + ["instance_norm"]
                  + fg.nn._pooling.__all__
                  + fg.nn._interpolate.__all__ + fg.nn._pixel_shuffle.__all__
-                 + fg.nn._channel_dropout.__all__)
+                 + fg.nn._channel_dropout.__all__
+                 + ["embedding"])

@@ -61,8 +61,9 @@ void group_norm_forward(T* y, T* mean, T* rstd, const T* x, const T* weight, con
     const T* xg = x + group * size;
     T* yg = y + group * size;
     double total = 0, squares = 0;
-    for (int64_t k = 0; k < size; ++k) total += xg[k];
-    const double m = total / size;
+    if (!layout.rms)
+      for (int64_t k = 0; k < size; ++k) total += xg[k];
+    const double m = total / size;  // 0 for rms_norm: its squares are about 0
     for (int64_t k = 0; k < size; ++k) squares += (xg[k] - m) * (xg[k] - m);
     const T group_mean = static_cast<T>(m);
     const T r = static_cast<T>(norm::inverse_std(squares / size, eps));
@@ -94,8 +95,8 @@ void group_norm_backward(T* dx, const T* dy, const T* x, const T* mean, const T*
     for (int64_t c = 0; c < per_group; ++c) {
       const T w = norm::weight_of(weight, first + c);
       for (int64_t i = start + c * layout.inner; i < start + (c + 1) * layout.inner; ++i)
-        dx[i] = norm::input_gradient<T>(dy[i] * w, (x[i] - m) * r, r, sum_g, sum_g_xhat,
-                                        static_cast<double>(size));
+        dx[i] = norm::input_gradient<T>(dy[i] * w, (x[i] - m) * r, r, layout.rms ? 0.0 : sum_g,
+                                        sum_g_xhat, static_cast<double>(size));
     }
   });
 }

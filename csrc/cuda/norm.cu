@@ -28,8 +28,9 @@ void group_norm_forward(T* y, T* mean, T* rstd, const T* x, const T* weight, con
                  const int64_t size = layout.group_size(), start = group * size;
                  const int64_t first = group % layout.groups * (layout.channels / layout.groups);
                  double total = 0, squares = 0;
-                 for (int64_t k = b.lane; k < size; k += Block::kSize) total += x[start + k];
-                 const double m = b.sum(total) / size;
+                 if (!layout.rms)
+                   for (int64_t k = b.lane; k < size; k += Block::kSize) total += x[start + k];
+                 const double m = b.sum(total) / size;  // 0 for rms_norm
                  for (int64_t k = b.lane; k < size; k += Block::kSize)
                    squares += (x[start + k] - m) * (x[start + k] - m);
                  const T group_mean = static_cast<T>(m);
@@ -61,7 +62,7 @@ void group_norm_backward(T* dx, const T* dy, const T* x, const T* mean, const T*
                    int64_t i = start + k;
                    dx[i] = norm::input_gradient<T>(
                        dy[i] * norm::weight_of(weight, first + k / layout.inner), (x[i] - m) * r,
-                       r, sum_g, sum_g_xhat, static_cast<double>(size));
+                       r, layout.rms ? 0.0 : sum_g, sum_g_xhat, static_cast<double>(size));
                  }
                });
 }

@@ -95,21 +95,38 @@ Tensor normalize_groups(const Tensor& input, const Tensor& weight, const Tensor&
 
 }  // namespace
 
-Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
-                  const Tensor& bias, double eps) {
-  check_input(x, "layer_norm");
+namespace {
+
+// layer_norm and rms_norm: each row of the last dimensions normalized_shape by its own
+// statistics (rms: its root mean square only)
+Tensor normalize_last_dims(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
+                           const Tensor& bias, double eps, bool rms, const char* op) {
+  check_input(x, op);
   const int64_t rank = static_cast<int64_t>(normalized_shape.size());
   FG_CHECK(rank >= 1, ValueError,
-           "[layer_norm] expected normalized_shape of at least one dimension, got ()");
+           "[" << op << "] expected normalized_shape of at least one dimension, got ()");
   FG_CHECK(x.dim() >= rank && Shape(x.shape().end() - rank, x.shape().end()) == normalized_shape,
            ValueError,
-           "[layer_norm] expected input whose last dimensions are normalized_shape "
+           "[" << op << "] expected input whose last dimensions are normalized_shape "
                << normalized_shape << ", got input of shape " << x.shape());
-  check_per_channel(weight, x, normalized_shape, "layer_norm", "weight");
-  check_per_channel(bias, x, normalized_shape, "layer_norm", "bias");
-  const int64_t D = shape_numel(normalized_shape, "layer_norm");
-  const int64_t M = shape_numel(Shape(x.shape().begin(), x.shape().end() - rank), "layer_norm");
-  return normalize_groups(x, weight, bias, NormLayout{M, D, 1, 1, false}, eps, "layer_norm");
+  FG_CHECK(eps >= 0, ValueError, "[" << op << "] expected eps >= 0, got " << eps);
+  check_per_channel(weight, x, normalized_shape, op, "weight");
+  check_per_channel(bias, x, normalized_shape, op, "bias");
+  const int64_t D = shape_numel(normalized_shape, op);
+  const int64_t M = shape_numel(Shape(x.shape().begin(), x.shape().end() - rank), op);
+  return normalize_groups(x, weight, bias, NormLayout{M, D, 1, 1, false, rms}, eps, op);
+}
+
+}  // namespace
+
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
+                  const Tensor& bias, double eps) {
+  return normalize_last_dims(x, normalized_shape, weight, bias, eps, false, "layer_norm");
+}
+
+Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
+                double eps) {
+  return normalize_last_dims(x, normalized_shape, weight, Tensor(), eps, true, "rms_norm");
 }
 
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias,

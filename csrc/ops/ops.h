@@ -362,6 +362,9 @@ void radam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& gr
 // over the trailing dims normalized_shape; weight and bias of that shape
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
                   const Tensor& bias, double eps);
+// layer_norm without the mean: x / sqrt(mean(x^2) + eps) weight, the same kernels
+Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
+                double eps);
 // x (N, C, *) over num_groups groups of C / num_groups channels; weight, bias (C)
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias,
                   double eps);

@@ -404,6 +404,9 @@ FG_OP(layer_norm, layer_norm_op,
       ("input"_a, "normalized_shape"_a, "weight"_a = py::none(), "bias"_a = py::none(),
        "eps"_a = 1e-5),
       kFunctional)
+FG_OP(rms_norm, rms_norm_op,
+      ("input"_a, "normalized_shape"_a, "weight"_a = py::none(), "eps"_a = py::none()),
+      kFunctional)
 FG_OP(group_norm, group_norm_op,
       ("input"_a, "num_groups"_a, "weight"_a = py::none(), "bias"_a = py::none(), "eps"_a = 1e-5),
       kFunctional)

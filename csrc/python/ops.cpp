@@ -1,6 +1,8 @@
 // The ops as module functions, under PyTorch's names and argument names: the op table
 // (python/op_table.h) expanded into bindings, and the adapters it names for ops whose
 // Python arguments need parsing before the C++ op takes them.
+#include <limits>
+
 #include "core/error.h"
 #include "core/promotion.h"
 #include "ops/ops.h"
@@ -747,6 +749,17 @@ Tensor layer_norm_op(const Tensor& x, py::object normalized_shape, py::object we
   const char* op = "layer_norm";
   return ops::layer_norm(x, int_list(normalized_shape, op), optional_tensor(weight, op, "weight"),
                          optional_tensor(bias, op, "bias"), eps);
+}
+// eps None: the machine epsilon of the input's dtype, as PyTorch's rms_norm
+Tensor rms_norm_op(const Tensor& x, py::object normalized_shape, py::object weight,
+                   py::object eps) {
+  const char* op = "rms_norm";
+  double epsilon = eps.is_none() ? (x.dtype() == DType::Float64
+                                        ? std::numeric_limits<double>::epsilon()
+                                        : std::numeric_limits<float>::epsilon())
+                                 : eps.cast<double>();
+  return ops::rms_norm(x, int_list(normalized_shape, op), optional_tensor(weight, op, "weight"),
+                       epsilon);
 }
 Tensor group_norm_op(const Tensor& x, int64_t num_groups, py::object weight, py::object bias,
                      double eps) {

@@ -928,13 +928,15 @@ template <typename T>
 void check_norm() {
   const std::string type = std::string(" ") + type_name<T>();
   for (fg::NormLayout layout : {fg::NormLayout{5, 33, 1, 1, false}, {3, 6, 7, 3, false},
-                                {2, 2, 3000, 1, false}, {4, 5, 9, 1, true}, {1, 3, 700, 1, true}}) {
+                                {2, 2, 3000, 1, false}, {4, 5, 9, 1, true}, {1, 3, 700, 1, true},
+                                {5, 33, 1, 1, false, true}, {2, 2, 3000, 1, false, true}}) {
     const int64_t n = layout.numel(), stats = layout.statistics(), C = layout.channels;
     std::vector<T> x = as<T>(random_values(n)), dy = as<T>(random_values(n));
     std::vector<T> weight = as<T>(random_values(C, 0.5f, 1.5f)), bias = as<T>(random_values(C));
     std::vector<T> mean(stats), rstd(stats), y(n);
     const std::string where = " (" + std::to_string(layout.outer) + ", " +
-                              std::to_string(C) + ", " + std::to_string(layout.inner) + ")" + type;
+                              std::to_string(C) + ", " + std::to_string(layout.inner) + ")" + type +
+                              (layout.rms ? " rms" : "");
     if (!layout.per_channel) {
       fg::cpu::group_norm_forward(y.data(), mean.data(), rstd.data(), x.data(), weight.data(),
                                   bias.data(), layout, 1e-5);

@@ -27,6 +27,9 @@ from .dropout import Dropout1d, Dropout2d, Dropout3d, AlphaDropout, FeatureAlpha
 from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
 from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .flatten import Unflatten
+from ._dict_containers import ModuleDict, ParameterList, ParameterDict
+from .sparse import Embedding
+from .normalization import RMSNorm
 
 __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU", "LeakyReLU",
            "GELU", "Tanh", "Sigmoid", "SiLU", "Softmax", "LogSoftmax", "Dropout", "Flatten",
@@ -47,4 +50,5 @@ __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU
            "InstanceNorm2d",
            "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
            "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle",
-           "PixelUnshuffle", "Unflatten"]
+           "PixelUnshuffle", "Unflatten",
+           "ModuleDict", "ParameterList", "ParameterDict", "Embedding", "RMSNorm"]

@@ -16,6 +16,7 @@ from . import _interpolate, _channel_dropout, _pixel_shuffle
 from ._interpolate import *  # noqa: F401,F403 (listed in _interpolate.__all__)
 from ._channel_dropout import *  # noqa: F401,F403 (listed in _channel_dropout.__all__)
 from ._pixel_shuffle import *  # noqa: F401,F403 (listed in _pixel_shuffle.__all__)
+from ._embedding import embedding
 
 globals().update(_ops.exports("functional"))
 
@@ -28,4 +29,5 @@ def softmin(input, dim=-1, *, dtype=None):
 __all__ = (list(_ops.exports("functional")) + _losses.__all__
            + ["softmin", "pad", "one_hot", "unfold", "fold", "conv1d", "conv2d",
               "conv_transpose1d", "conv_transpose2d", "instance_norm"] + _pooling.__all__
-           + _interpolate.__all__ + _channel_dropout.__all__ + _pixel_shuffle.__all__)
+           + _interpolate.__all__ + _channel_dropout.__all__ + _pixel_shuffle.__all__
+           + ["embedding"])

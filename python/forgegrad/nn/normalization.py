@@ -1,4 +1,4 @@
-"""Normalization layers, as torch.nn's: LayerNorm, GroupNorm, BatchNorm1d/2d (running
+"""Normalization layers, as torch.nn's: LayerNorm, RMSNorm, GroupNorm, BatchNorm1d/2d (running
 statistics in buffers, so state dicts match PyTorch's) and InstanceNorm1d/2d."""
 import numbers
 
@@ -47,6 +47,34 @@ class LayerNorm(Module):
 
     def forward(self, input):
         return _C.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class RMSNorm(Module):
+    """x / sqrt(mean(x^2) + eps) * weight over the last dimensions normalized_shape; eps None
+    is the machine epsilon of the input's dtype, as torch.nn.RMSNorm (PyTorch 2.4+)."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
+                 dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        if eps is not None:
+            _check_eps(eps, "RMSNorm")
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        _affine_parameters(self, self.normalized_shape, elementwise_affine, False, device, dtype)
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            with no_grad():
+                self.weight.fill_(1.0)
+
+    def forward(self, input):
+        return _C.rms_norm(input, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "

@@ -1,9 +1,30 @@
-"""Gradient utilities: ``clip_grad_norm_``."""
+"""Gradient utilities: ``clip_grad_norm_`` and ``clip_grad_value_``; ``rnn`` (padding of
+sequences)."""
 import math
+import sys
 
 from .. import _C, _errors
 from ..autograd import no_grad
 from .._checks import is_real
+from . import _rnn_utils as rnn
+
+# utils is a module, not a package: registering rnn lets `import forgegrad.nn.utils.rnn`
+# and `from forgegrad.nn.utils.rnn import pad_sequence` work as in PyTorch.
+sys.modules[__name__ + ".rnn"] = rnn
+
+
+def _tensor_list(parameters, op):
+    """`parameters` (one Tensor or an iterable of them, e.g. a generator) as a list."""
+    if isinstance(parameters, _C.Tensor):
+        parameters = [parameters]
+    if isinstance(parameters, (str, bytes)) or not hasattr(parameters, "__iter__"):
+        raise _errors.TypeError(f"[{op}] expected an iterable of Tensors (e.g. "
+                                f"model.parameters()), got {type(parameters).__name__}")
+    parameters = list(parameters)
+    for p in parameters:
+        if not isinstance(p, _C.Tensor):
+            raise _errors.TypeError(f"[{op}] expected Tensors, got {type(p).__name__}")
+    return parameters
 
 
 def _grad_norm(grad, norm_type):
@@ -22,15 +43,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     A non-finite total norm raises RuntimeError when error_if_nonfinite; otherwise, as in
     PyTorch, the gradients are scaled by the non-finite factor (NaN, or 0 for an infinite
     norm), which makes the problem visible in the next step rather than hiding it."""
-    if isinstance(parameters, _C.Tensor):
-        parameters = [parameters]
-    if isinstance(parameters, (str, bytes)) or not hasattr(parameters, "__iter__"):
-        raise _errors.TypeError("[clip_grad_norm_] expected an iterable of Tensors (e.g. "
-                                f"model.parameters()), got {type(parameters).__name__}")
-    parameters = list(parameters)
-    for p in parameters:
-        if not isinstance(p, _C.Tensor):
-            raise _errors.TypeError(f"[clip_grad_norm_] expected Tensors, got {type(p).__name__}")
+    parameters = _tensor_list(parameters, "clip_grad_norm_")
     for name, value in (("max_norm", max_norm), ("norm_type", norm_type)):
         if not (is_real(value) or isinstance(value, _C.Tensor)):
             raise _errors.TypeError(f"[clip_grad_norm_] {name} must be a number, got {value!r}")
@@ -59,3 +72,18 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         for g in grads:
             g.mul_(coef)
     return _C.full([], total, None, None)
+
+
+def clip_grad_value_(parameters, clip_value, foreach=None):
+    """Clamp the gradients of `parameters` in place to [-clip_value, clip_value], as
+    torch.nn.utils.clip_grad_value_; parameters without a gradient are skipped. `foreach`
+    is accepted for PyTorch's signature: every gradient is clamped by one kernel anyway."""
+    parameters = _tensor_list(parameters, "clip_grad_value_")
+    if not (is_real(clip_value) or isinstance(clip_value, _C.Tensor)):
+        raise _errors.TypeError(f"[clip_grad_value_] clip_value must be a number, got "
+                                f"{clip_value!r}")
+    clip_value = float(clip_value)
+    with no_grad():
+        for p in parameters:
+            if p.grad is not None:
+                p.grad.clamp_(-clip_value, clip_value)

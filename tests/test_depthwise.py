@@ -106,6 +106,8 @@ def test_depthwise_runs_the_direct_kernel(device):
     assert F.conv2d(x, w, padding=1, groups=4).grad_fn.name == "depthwise_conv2d"
     grouped = as_tensor(_rand(4, 2, 3, 3), device, requires_grad=True)
     assert F.conv2d(x, grouped, padding=1, groups=2).grad_fn.name != "depthwise_conv2d"
+    single = as_tensor(_rand(2, 1, 6, 6), device, requires_grad=True)
+    assert F.conv2d(single, w, padding=1).grad_fn.name != "depthwise_conv2d"
 
 
 def test_gradient_of_the_weight_alone(device):

@@ -184,9 +184,9 @@ CONV2D_CASES = [
 ]
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups", CONV2D_CASES)
-def test_conv2d_matches_loops(xs, ws, stride, padding, dilation, groups, dtype, device):
+def check_conv2d_matches_loops(xs, ws, stride, padding, dilation, groups, dtype, device):
+    """F.conv2d on random operands of shapes xs, ws (batched, in dtype, and unbatched)
+    against np_conv2d's float64 direct loops."""
     x, w, b = _rand(*xs), _rand(*ws), _rand(ws[0])
     t = getattr(fg, dtype)
     got = F.conv2d(as_tensor(x, device).to(t), as_tensor(w, device).to(t),
@@ -200,11 +200,22 @@ def test_conv2d_matches_loops(xs, ws, stride, padding, dilation, groups, dtype, 
                                                 groups)[0], rtol=1e-12)
 
 
+def check_conv2d_gradients(xs, ws, stride, padding, dilation, groups, device):
+    """F.conv2d's gradients of random operands by central differences in float64."""
+    gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
+              _rand(*xs), _rand(*ws), _rand(ws[0]), device=device)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups", CONV2D_CASES)
+def test_conv2d_matches_loops(xs, ws, stride, padding, dilation, groups, dtype, device):
+    check_conv2d_matches_loops(xs, ws, stride, padding, dilation, groups, dtype, device)
+
+
 @pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups",
                          [CONV2D_CASES[1], CONV2D_CASES[3], CONV2D_CASES[2]])
 def test_conv2d_gradients(xs, ws, stride, padding, dilation, groups, device):
-    gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
-              _rand(*xs), _rand(*ws), _rand(ws[0]), device=device)
+    check_conv2d_gradients(xs, ws, stride, padding, dilation, groups, device)
 
 
 # (input shape, weight shape, stride, padding, dilation, groups)

@@ -9,7 +9,8 @@ import pytest
 import forgegrad as fg
 import forgegrad.nn.functional as F
 from helpers import as_tensor, assert_close, gradcheck, to_numpy
-from test_conv import np_conv1d, np_conv2d
+from test_conv import (check_conv2d_gradients, check_conv2d_matches_loops, np_conv1d,
+                       np_conv2d)
 
 RNG = np.random.default_rng(1515)
 
@@ -34,20 +35,13 @@ GEMM_CASES = [
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups", GEMM_CASES)
 def test_conv2d_gemm_matches_loops(xs, ws, stride, padding, dilation, groups, dtype, device):
-    x, w, b = _rand(*xs), _rand(*ws), _rand(ws[0])
-    t = getattr(fg, dtype)
-    got = F.conv2d(as_tensor(x, device).to(t), as_tensor(w, device).to(t),
-                   as_tensor(b, device).to(t), stride, padding, dilation, groups)
-    assert got.dtype == t
-    assert_close(to_numpy(got), np_conv2d(x, w, b, stride, padding, dilation, groups),
-                 rtol=1e-12 if dtype == "float64" else 2e-5)
+    check_conv2d_matches_loops(xs, ws, stride, padding, dilation, groups, dtype, device)
 
 
 @pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups",
                          [GEMM_CASES[1], GEMM_CASES[3], GEMM_CASES[4], GEMM_CASES[5]])
 def test_conv2d_gemm_gradients(xs, ws, stride, padding, dilation, groups, device):
-    gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
-              _rand(*xs), _rand(*ws), _rand(ws[0]), device=device)
+    check_conv2d_gradients(xs, ws, stride, padding, dilation, groups, device)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -25,7 +25,7 @@ settings.register_profile(
 )
 settings.load_profile("forgegrad")
 
-from helpers import CUDA_SKIP_REASON, cuda_available
+from helpers import CUDA_SKIP_REASON, cuda_available  # noqa: E402 (after the profile)
 
 
 @pytest.fixture(params=["cpu", pytest.param("cuda", marks=pytest.mark.cuda)])

@@ -1387,7 +1387,7 @@ def run_modules(case, family):
             h = errstate(lambda v: v.astype(np.float32).astype(np.float64))(h)
             saved.append(keep)
             backwards.append(backward)
-    except (ValueError, IndexError, np.exceptions.AxisError) as e:  # a Softmax dim out of range
+    except (ValueError, IndexError, np.exceptions.AxisError):  # a Softmax dim out of range
         expect_refused("Sequential", lambda: model(t), IndexError, ValueError)
         return
     out = model(t)

@@ -309,7 +309,7 @@ def _np_conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
 def _np_conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
                          dilation=1):
     """fold of each input pixel's products with the taps."""
-    (n, c, h, wd), (og, kh, kw) = x.shape, w.shape[1:]
+    (n, c, h, wd), (kh, kw) = x.shape, w.shape[2:]
     pair = [(v, v) if isinstance(v, int) else v for v in (stride, padding, output_padding,
                                                           dilation)]
     output_size = tuple((size - 1) * s - 2 * p + d * (k - 1) + extra + 1 for size, s, p, extra,

@@ -2,7 +2,6 @@
 backward from several threads into one leaf accumulates exactly, models trained in threads
 match sequential runs bit for bit, loss targets changed after the forward are refused (never
 read out of bounds), and set_num_threads is one setting for the whole process."""
-import os
 import threading
 
 import numpy as np

@@ -10,7 +10,7 @@ from helpers import as_tensor, gradcheck, make_input, to_numpy
 
 A = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)
 MASK = (A % 7) < 3
-I = np.array([1, 0, 1])
+I = np.array([1, 0, 1])  # noqa: E741 (reads as the index in the cases below)
 
 # (key, whether the result is a view); keys whose numpy and PyTorch results differ (an int
 # beside a separated advanced index) are left out: forgegrad follows PyTorch there.

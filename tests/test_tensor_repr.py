@@ -1,6 +1,5 @@
 """Tensor repr and str as PyTorch prints them (the expected strings are PyTorch's, with
 "torch." read as "forgegrad."), print options, and f-string formatting of 0-d tensors."""
-import math
 
 import pytest
 

@@ -17,12 +17,12 @@ from ._movement import (flip, fliplr, flipud, roll, tile, tril, triu, atleast_1d
                         atleast_2d, hstack, vstack, meshgrid, cartesian_prod)
 from ._index_ops import (index_add, index_copy, index_fill, masked_scatter,  # noqa: F401
                          take, repeat_interleave)
-from ._unique import unique, unique_consecutive
+from ._unique import unique, unique_consecutive  # noqa: F401
 from .random import get_rng_state, set_rng_state
 from .random import Generator, default_generator, seed, initial_seed
 from .creation import (linspace, logspace, eye, empty_like, full_like, rand_like, randn_like,
                        randint, randint_like, randperm)
-from ._sampling import multinomial, poisson, bernoulli, normal
+from ._sampling import multinomial, poisson, bernoulli, normal  # noqa: F401
 from ._printing import set_printoptions, get_printoptions, printoptions
 
 __version__ = _C.__version__

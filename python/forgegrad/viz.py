@@ -24,7 +24,6 @@ from . import _C, _errors
 from .autograd import no_grad
 from .nn.container import Sequential
 from .nn.conv import Conv2d
-from .nn.module import Module
 
 __all__ = ["filters", "feature_maps"]
 

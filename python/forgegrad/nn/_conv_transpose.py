@@ -26,7 +26,7 @@ def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, gr
         raise _errors.ValueError(
             f"[{op}] expected output_padding smaller than stride {stride}, got "
             f"{output_padding}")
-    channels, group_out, kernel_size = weight.shape[0], weight.shape[1], weight.shape[2:]
+    channels, kernel_size = weight.shape[0], weight.shape[2:]
     if channels % groups:
         raise _errors.ValueError(
             f"[{op}] expected in_channels (weight.shape[0]) divisible by groups {groups}, got "
@@ -43,7 +43,7 @@ def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, gr
             f"[{op}] expected a positive output size, got {tuple(output_size)} from input of "
             f"spatial size {tuple(spatial)}, kernel_size {tuple(kernel_size)}, stride {stride}, "
             f"padding {padding}, dilation {dilation} and output_padding {output_padding}")
-    n, out_channels = x.shape[0], group_out * groups
+    n = x.shape[0]
     # (groups, O / groups kh kw, C / groups) @ (N, groups, C / groups, H W): each input
     # pixel's contribution to every tap, as the columns of fold
     taps = weight.reshape(groups, channels // groups, -1).transpose(1, 2)

@@ -23,7 +23,7 @@ globals().update(_ops.exports("functional"))
 
 def softmin(input, dim=-1, *, dtype=None):
     """softmax(-input): the smallest entries weigh most."""
-    return softmax(-input, dim, dtype=dtype)  # noqa: F821 (an op-table export)
+    return softmax(-input, dim, dtype=dtype)  # noqa: F405 (an op-table export)
 
 
 __all__ = (list(_ops.exports("functional")) + _losses.__all__

@@ -427,3 +427,9 @@ FG_OP(_interpolate, &ops::interpolate,
 // ---- conv2d's fused op; nn/_conv.py gives PyTorch's F.conv1d / F.conv2d
 FG_OP(_conv2d, conv2d_op,
       ("input"_a, "weight"_a, "bias"_a, "stride"_a, "padding"_a, "dilation"_a, "groups"_a), 0)
+
+// ---- one recurrent layer in one direction; nn/rnn.py gives RNN, LSTM, GRU and their cells
+FG_OP(_rnn_layer, rnn_layer_op,
+      ("input"_a, "hx"_a, "cx"_a, "w_ih"_a, "w_hh"_a, "b_ih"_a, "b_hh"_a, "mode"_a,
+       "reverse"_a, "lengths"_a),
+      0)

@@ -30,11 +30,21 @@ def _rnn_mode(nonlinearity, op):
     return "rnn_" + nonlinearity
 
 
-def _check_input(input, features, op):
+def _is_batched(input, features, batched_dims, op):
+    """Checks input: a Tensor of batched_dims dimensions, or one fewer (unbatched), whose last
+    is `features`; True when batched."""
     if not isinstance(input, _C.Tensor):
         raise _errors.TypeError(f"[{op}] expected input as a Tensor, got "
                                 f"{type(input).__name__}")
-    if input.dim() == 0 or input.shape[-1] != features:
+    if input.dim() not in (batched_dims - 1, batched_dims):
+        raise _errors.ValueError(f"[{op}] expected input of {batched_dims - 1} (unbatched) or "
+                                 f"{batched_dims} dimensions, got shape {tuple(input.shape)}")
+    _check_features(input, features, op)
+    return input.dim() == batched_dims
+
+
+def _check_features(input, features, op):
+    if input.shape[-1] != features:
         raise _errors.ValueError(f"[{op}] expected input whose last dimension is input_size "
                                  f"{features}, got shape {tuple(input.shape)}")
 
@@ -124,23 +134,16 @@ class RNNBase(Module):
         if packed:
             sequence = input
             padded, lengths_array = _padded_sorted(sequence, 0.0, None, op)
+            _check_features(padded, self.input_size, op)
             x = padded
             lengths = creation.tensor(lengths_array, device=x.device)
             batched = True
         else:
-            _check_input(input, self.input_size, op)
-            if input.dim() not in (2, 3):
-                raise _errors.ValueError(f"[{op}] expected input of 2 (unbatched) or 3 "
-                                         f"dimensions, got shape {tuple(input.shape)}")
-            batched = input.dim() == 3
+            batched = _is_batched(input, self.input_size, 3, op)
             x = input if batched else input.unsqueeze(1)
             if batched and self.batch_first:
                 x = x.transpose(0, 1)
             lengths = None
-        if x.shape[-1] != self.input_size:
-            raise _errors.ValueError(f"[{op}] expected input whose last dimension is "
-                                     f"input_size {self.input_size}, got shape "
-                                     f"{tuple(x.shape)}")
         batch = x.shape[1]
         directions = 2 if self.bidirectional else 1
         state_shape = (self.num_layers * directions, batch, self.hidden_size)
@@ -278,11 +281,7 @@ class RNNCellBase(Module):
         """input (B, I) or (I), hx: h or (h, c) of (B, H) or (H), or None -> (h', c')."""
         op = type(self).__name__
         lstm = self.mode == "lstm"
-        _check_input(input, self.input_size, op)
-        if input.dim() not in (1, 2):
-            raise _errors.ValueError(f"[{op}] expected input of 1 (unbatched) or 2 dimensions, "
-                                     f"got shape {tuple(input.shape)}")
-        batched = input.dim() == 2
+        batched = _is_batched(input, self.input_size, 2, op)
         x = input if batched else input.unsqueeze(0)
         shape = (x.shape[0], self.hidden_size)
         if hx is None:

@@ -433,3 +433,15 @@ template <typename T>
 void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* delta, const T* q,
                         const T* k, const T* v, const T* lse, const bool* keep, const T* bias,
                         const AttentionGeometry& geometry);
+// ---- recurrent layers (csrc/rnn_math.h; csrc/cpu/rnn.cpp, csrc/cuda/rnn.cu) --------------
+// One time step's fused gate math (G = gate_count, S = rnn::saved_gates): xg, hg (B, G H),
+// h_prev, c_prev (B, H) -> h, c (B, H; c for LSTM only), out (B, H), saved (B, S H)
+template <typename T>
+void rnn_gates_forward(T* h, T* c, T* out, T* saved, const T* xg, const T* hg, const T* h_prev,
+                       const T* c_prev, const RnnStep& step);
+// dh (of h), dout (of out), dc (of c) (B, H), saved -> dxg (B, G H), dhg (B, G H; GRU only,
+// the others pass dxg), dh_prev (its part not through hg), dc_prev (B, H)
+template <typename T>
+void rnn_gates_backward(T* dxg, T* dhg, T* dh_prev, T* dc_prev, const T* dh, const T* dout,
+                        const T* dc, const T* saved, const T* h_prev, const T* c_prev,
+                        const RnnStep& step);

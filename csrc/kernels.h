@@ -186,6 +186,22 @@ struct AttentionGeometry {
   }
 };
 
+// ---- recurrent layers (csrc/rnn_math.h) ----
+// tanh / relu RNN, LSTM, GRU: their gate count G (each projection is G * hidden wide)
+enum class RnnMode { Tanh, Relu, Lstm, Gru };
+FG_HOST_DEVICE inline int64_t gate_count(RnnMode mode) {
+  return mode == RnnMode::Lstm ? 4 : mode == RnnMode::Gru ? 3 : 1;
+}
+// One time step of a recurrent layer over `batch` rows of `hidden` units. A row is active at
+// `time` when lengths is null or time < lengths[row] (lengths on the kernel's device): the
+// padding past a packed sequence's end keeps its state and outputs 0.
+struct RnnStep {
+  RnnMode mode;
+  int64_t batch, hidden, time;
+  const int64_t* lengths;
+  FG_HOST_DEVICE bool active(int64_t row) const { return !lengths || time < lengths[row]; }
+};
+
 // ---- interpolation (csrc/interpolate_math.h): F.interpolate's modes on (planes, H, W) ----
 enum class InterpolateMode : int32_t { Nearest, NearestExact, Linear, Cubic };
 // One spatial axis resized from `in` to `out` positions; scale_factor: the factor the user
@@ -433,6 +449,12 @@ struct ConvGeometry {
                                       const T*, const T*, const bool*, const T*,                  \
                                       const AttentionGeometry&);
 #define FG_INSTANTIATE_ATTENTION() FG_FLOATING_TYPES(FG_INSTANTIATE_ATTENTION_FOR)
+#define FG_INSTANTIATE_RNN_FOR(T)                                                           \
+  template void rnn_gates_forward<T>(T*, T*, T*, T*, const T*, const T*, const T*, const T*, \
+                                     const RnnStep&);                                        \
+  template void rnn_gates_backward<T>(T*, T*, T*, T*, const T*, const T*, const T*, const T*, \
+                                      const T*, const T*, const RnnStep&);
+#define FG_INSTANTIATE_RNN() FG_FLOATING_TYPES(FG_INSTANTIATE_RNN_FOR)
 
 namespace fg::cpu {
 

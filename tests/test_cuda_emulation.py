@@ -19,8 +19,7 @@ COMPILER = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
 # The CPU kernels that kernels_emulation.cpp compares with (all but the GEMM's).
 CPU_KERNELS = ["elementwise", "cast", "activation", "random", "layout", "loss", "softmax",
                "reduce", "optim", "im2col", "pool", "norm",
-               "depthwise", "interpolate", "conv"]
-CPU_KERNELS += ["attention"]
+               "depthwise", "interpolate", "conv", "attention", "rnn"]
 
 
 @pytest.mark.skipif(COMPILER is None, reason="no C++ compiler (CXX, g++ or c++) on the PATH")

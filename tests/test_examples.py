@@ -1,6 +1,7 @@
-"""The CNN examples run, in short variants (few epochs, few images), print what their
-docstrings promise and draw their pictures: examples/cnn_digits.py and
-examples/resnet_shapes.py. Their full runs' accuracies are in their docstrings."""
+"""The examples run, in short variants (few epochs, few images, few steps), print what their
+docstrings promise and draw their pictures: examples/cnn_digits.py,
+examples/resnet_shapes.py and examples/lstm_sequence.py. Their full runs' accuracies are in
+their docstrings."""
 import pathlib
 import re
 import runpy
@@ -43,3 +44,12 @@ def test_resnet_shapes(tmp_path, monkeypatch, capsys):
     assert held_out > 40.0  # chance is 25; seen: 67.5 here, 99.8 in the full run
     for name in ("resnet_filters.png", "resnet_features.png"):
         assert (tmp_path / name).read_bytes()[:8] == PNG
+
+
+def test_lstm_sequence(tmp_path, monkeypatch, capsys):
+    out = run_example("lstm_sequence.py", ["--digits", "3", "--steps", "100", "--hidden", "32"],
+                      tmp_path, monkeypatch, capsys)
+    assert re.search(r"^step 100: loss [\d.]+ \(\d+ s\)$", out, re.M)
+    digits = float(re.search(r"^digit accuracy: ([\d.]+)%$", out, re.M).group(1))
+    assert digits > 30.0  # chance is 10; the full run's sums are in the docstring
+    assert re.search(r"^sum accuracy: [\d.]+% of 2000 held-out sums exactly right$", out, re.M)

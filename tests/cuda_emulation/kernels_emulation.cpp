@@ -33,6 +33,7 @@
 #include "cuda/interpolate.cu"
 #include "cuda/conv.cu"
 #include "cuda/attention.cu"
+#include "cuda/rnn.cu"
 
 // DeviceScratch's memory (csrc/cuda/allocator.cpp on a GPU).
 namespace fg::cuda {
@@ -1522,6 +1523,49 @@ void check_attention() {
 
 }  // namespace
 
+// The recurrent layers' fused gates: every mode, rows active and past their length (time 1
+// of lengths 3, 1, 2), forward and the backward from the CPU forward's saved gates.
+template <typename T>
+void check_rnn() {
+  const std::string type = std::string(" ") + type_name<T>();
+  const int64_t B = 3, H = 5;
+  const std::vector<int64_t> lengths = {3, 1, 2};
+  for (fg::RnnMode mode : {fg::RnnMode::Tanh, fg::RnnMode::Relu, fg::RnnMode::Lstm,
+                           fg::RnnMode::Gru})
+    for (const int64_t* len : {static_cast<const int64_t*>(nullptr), lengths.data()}) {
+      const bool lstm = mode == fg::RnnMode::Lstm, gru = mode == fg::RnnMode::Gru;
+      const int64_t G = fg::gate_count(mode), S = fg::rnn::saved_gates(mode), n = B * H;
+      const std::vector<T> xg = as<T>(random_values(B * G * H, -2.0f, 2.0f));
+      const std::vector<T> hg = as<T>(random_values(B * G * H, -2.0f, 2.0f));
+      const std::vector<T> h_prev = as<T>(random_values(n, -1.0f, 1.0f));
+      const std::vector<T> c_prev = as<T>(random_values(n, -1.0f, 1.0f));
+      const std::vector<T> dh = as<T>(random_values(n)), dout = as<T>(random_values(n));
+      const std::vector<T> dc = as<T>(random_values(n));
+      const fg::RnnStep step{mode, B, H, 1, len};
+      const std::string where = " mode " + std::to_string(static_cast<int>(mode)) +
+                                (len ? " with lengths" : "") + type;
+      expect_parity<T>("rnn_gates_forward" + where, (lstm ? 3 : 2) * n + B * S * H, kRounding,
+                       [&](bool gpu, T* out) {
+                         T* c = lstm ? out + 2 * n : nullptr;
+                         FG_EITHER(gpu, rnn_gates_forward, out, c, out + n,
+                                   out + (lstm ? 3 : 2) * n, xg.data(), hg.data(),
+                                   h_prev.data(), c_prev.data(), step);
+                       });
+      std::vector<T> h(n), c(n), out(n), saved(B * S * H);
+      fg::cpu::rnn_gates_forward(h.data(), c.data(), out.data(), saved.data(), xg.data(),
+                                 hg.data(), h_prev.data(), c_prev.data(), step);
+      const int64_t gates = B * G * H;
+      expect_parity<T>("rnn_gates_backward" + where, (gru ? 2 : 1) * gates + (lstm ? 2 : 1) * n,
+                       kRounding, [&](bool gpu, T* grads) {
+                         T* dhg = gru ? grads + gates : grads;
+                         T* dh_prev = grads + (gru ? 2 : 1) * gates;
+                         FG_EITHER(gpu, rnn_gates_backward, grads, dhg, dh_prev,
+                                   lstm ? dh_prev + n : nullptr, dh.data(), dout.data(),
+                                   dc.data(), saved.data(), h_prev.data(), c_prev.data(), step);
+                       });
+    }
+}
+
 int main() {
   // Strided lines (a thread each; sum's 8-warp kernel from 32 lines across), short
   // contiguous ones (a warp), from 2048 (a block), and past 16384 (sum in chunks).
@@ -1584,6 +1628,8 @@ int main() {
   check_conv2d<double>();
   check_attention<float>();
   check_attention<double>();
+  check_rnn<float>();
+  check_rnn<double>();
   std::printf("%lld of %lld checks failed\n", (long long)failures, (long long)checks);
   return failures ? 1 : 0;
 }

@@ -30,6 +30,7 @@ from .flatten import Unflatten
 from ._dict_containers import ModuleDict, ParameterList, ParameterDict
 from .sparse import Embedding
 from .normalization import RMSNorm
+from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell
 
 __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU", "LeakyReLU",
            "GELU", "Tanh", "Sigmoid", "SiLU", "Softmax", "LogSoftmax", "Dropout", "Flatten",
@@ -51,4 +52,5 @@ __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU
            "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
            "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle",
            "PixelUnshuffle", "Unflatten",
-           "ModuleDict", "ParameterList", "ParameterDict", "Embedding", "RMSNorm"]
+           "ModuleDict", "ParameterList", "ParameterDict", "Embedding", "RMSNorm",
+           "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]

@@ -203,8 +203,8 @@ def add_train_options(parser):
     group.add_argument("--task", choices=("classify", "charlm"), default="classify",
                        help="classify: an MLP or CNN on --dataset; charlm: the GPT")
     group.add_argument("--corpus", metavar="DIR", default=None,
-                       help="train on the .py files under DIR (default: the standard library "
-                            "of the running Python)")
+                       help="train on the .py files under DIR (None: the running Python's "
+                            "standard library)")
     group.add_argument("--val-fraction", type=_fraction, default=0.05,
                        help="about this share of the files is the validation text")
     group.add_argument("--steps", type=_positive_int, default=2000, help="training steps")
@@ -287,12 +287,12 @@ def add_generate_command(commands, device_choice):
     g.add_argument("--temperature", type=_temperature, default=0.8,
                    help="divides the logits; 0: always the most likely character")
     g.add_argument("--top-k", type=_positive_int, default=None,
-                   help="draw from the k most likely characters only")
+                   help="draw from the k most likely characters only (None: from all)")
     g.add_argument("--top-p", type=_top_p, default=None,
                    help="draw from the smallest set of likeliest characters holding this "
-                        "much probability (nucleus sampling)")
+                        "much probability (nucleus sampling; None: from all)")
     g.add_argument("--seed", type=int, default=None,
-                   help="for reproducible samples (default: a fresh one)")
+                   help="for reproducible samples (None: a fresh one)")
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="auto: the GPU when one is usable, else the CPU")
     g.set_defaults(run=lambda args: generate(args, device_choice(args.device)))

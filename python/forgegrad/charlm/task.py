@@ -207,7 +207,7 @@ def add_train_options(parser):
                             "standard library)")
     group.add_argument("--val-fraction", type=_fraction, default=0.05,
                        help="about this share of the files is the validation text")
-    group.add_argument("--steps", type=_positive_int, default=2000, help="training steps")
+    group.add_argument("--steps", type=_positive_int, default=600, help="training steps")
     group.add_argument("--layers", type=_positive_int, default=4, help="transformer blocks")
     group.add_argument("--heads", type=_positive_int, default=4, help="attention heads")
     group.add_argument("--width", type=_positive_int, default=128,

@@ -4,6 +4,8 @@ build.
     forgegrad train                        # digits, defaults that reach >= 97% test accuracy
     forgegrad train --hidden 256,256 --optimizer sgd --lr 0.05 --epochs 40 --plot curves.png
     forgegrad train --model cnn --plot-filters filters.png --plot-features features.png
+    forgegrad train --task charlm --save charlm.safetensors   # a character-level GPT
+    forgegrad generate charlm.safetensors --prompt "def " --tokens 400 --top-k 40
     forgegrad info
 """
 import argparse
@@ -17,6 +19,7 @@ from .info import info
 from .data import TensorDataset
 from .serialization import save
 from .train import EarlyStopping, evaluate, fit
+from .charlm import task as charlm_task
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
                "silu": nn.SiLU, "leaky_relu": nn.LeakyReLU}
@@ -199,6 +202,8 @@ def _plot_cnn(args, model, test):
 
 def train(args):
     device = _device(args.device)
+    if args.task == "charlm":
+        return charlm_task.train(args, device, vars(parser().parse_args(["train"])))
     _check_model_options(args)
     for option, path in (("--save", args.save), ("--plot", args.plot),
                          ("--plot-filters", args.plot_filters),
@@ -274,7 +279,7 @@ def parser():
     commands = top.add_subparsers(dest="command", required=True)
 
     t = commands.add_parser("train", help="train an MLP or a CNN classifier and report test "
-                            "accuracy", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                            "accuracy, or a character-level GPT (--task charlm)", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     t.add_argument("--dataset", choices=sorted(DATASETS), default="digits",
                    help="digits: scikit-learn's 8x8 images; spirals: 2-D; synthetic: MNIST-shaped")
     t.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
@@ -316,6 +321,8 @@ def parser():
     t.add_argument("--plot-features", metavar="PATH",
                    help="cnn: draw each conv block's output for the first test image (PNG)")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    charlm_task.add_train_options(t)
+    charlm_task.add_generate_command(commands, _device)
     t.set_defaults(run=train)
 
     i = commands.add_parser("info", help="version, build, CPU features, threads, CUDA devices")

@@ -1,0 +1,155 @@
+"""A GPT for characters, as ordinary forgegrad Modules: token and position embeddings, blocks
+of (LayerNorm -> causal self-attention -> residual, LayerNorm -> MLP with GELU -> residual),
+a final LayerNorm and a head to the vocabulary, tied by default to the token embedding (one
+Parameter in two modules). Attention is F.scaled_dot_product_attention with is_causal=True.
+
+    model = GPT(GPTConfig(vocab_size=len(vocabulary)))
+    logits = model(ids)                                   # ids (B, T) int64 -> (B, T, vocab)
+    ids = model.generate(prompt_ids, 400, temperature=0.8, top_k=40)
+
+Parameter names follow nanoGPT's (wte, wpe, blocks.N.ln1/attn/ln2/mlp, ln_f, head) and the
+initialization GPT-2's: weights normal(0, 0.02), the residual projections' scaled by
+1/sqrt(2 * layers), biases zero."""
+import dataclasses
+import math
+
+from .. import _C, _errors, creation, nn
+from ..autograd import no_grad
+from ..nn import functional as F
+from ..sampling import sample_next
+
+__all__ = ["GPTConfig", "GPT", "CausalSelfAttention", "MLP", "Block"]
+
+
+@dataclasses.dataclass(frozen=True)
+class GPTConfig:
+    """The model's sizes; the defaults are forgegrad train --task charlm's."""
+    vocab_size: int
+    context: int = 128
+    layers: int = 4
+    heads: int = 4
+    width: int = 128
+    tie_weights: bool = True
+
+    def __post_init__(self):
+        for name in ("vocab_size", "context", "layers", "heads", "width"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise _errors.ValueError(f"[GPTConfig] expected {name} to be an int >= 1, got "
+                                         f"{value!r}")
+        if self.width % self.heads:
+            raise _errors.ValueError(f"[GPTConfig] expected width ({self.width}) to be a "
+                                     f"multiple of heads ({self.heads})")
+        if not isinstance(self.tie_weights, bool):
+            raise _errors.TypeError(f"[GPTConfig] expected tie_weights to be a bool, got "
+                                    f"{self.tie_weights!r}")
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head self-attention where each position sees itself and the positions before."""
+
+    def __init__(self, width, heads):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+
+    def forward(self, x):
+        batch, length, width = x.shape
+        # (B, T, 3C) -> (3, B, heads, T, head width): one view per query, key and value
+        qkv = self.qkv(x).reshape(batch, length, 3, self.heads, width // self.heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.proj(y.transpose(1, 2).reshape(batch, length, width))
+
+
+class MLP(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.fc = nn.Linear(width, 4 * width)
+        self.gelu = nn.GELU()
+        self.proj = nn.Linear(4 * width, width)
+
+    def forward(self, x):
+        return self.proj(self.gelu(self.fc(x)))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: x + attn(ln1(x)), then + mlp(ln2(.))."""
+
+    def __init__(self, width, heads):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(width)
+        self.attn = CausalSelfAttention(width, heads)
+        self.ln2 = nn.LayerNorm(width)
+        self.mlp = MLP(width)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
+
+
+class GPT(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        if not isinstance(config, GPTConfig):
+            raise _errors.TypeError(f"[GPT] expected a GPTConfig, got {type(config).__name__}")
+        self.config = config
+        self.wte = nn.Embedding(config.vocab_size, config.width)
+        self.wpe = nn.Embedding(config.context, config.width)
+        self.blocks = nn.ModuleList(Block(config.width, config.heads)
+                                    for _ in range(config.layers))
+        self.ln_f = nn.LayerNorm(config.width)
+        self.head = nn.Linear(config.width, config.vocab_size, bias=False)
+        if config.tie_weights:
+            self.head.weight = self.wte.weight
+        self._initialize()
+
+    def _initialize(self):
+        residual_std = 0.02 / math.sqrt(2 * self.config.layers)
+        for name, p in self.named_parameters():
+            if name.endswith("bias"):
+                nn.init.zeros_(p)
+            elif p.dim() == 2:  # the LayerNorms keep their ones
+                std = residual_std if name.endswith("proj.weight") else 0.02
+                nn.init.normal_(p, 0.0, std)
+
+    def forward(self, ids):
+        """ids (B, T) int64, T <= context -> logits (B, T, vocab_size)."""
+        if not isinstance(ids, _C.Tensor) or ids.dim() != 2:
+            got = tuple(ids.shape) if isinstance(ids, _C.Tensor) else type(ids).__name__
+            raise _errors.ValueError(f"[GPT] expected token ids of shape (batch, length), got "
+                                     f"{got}")
+        length = ids.shape[1]
+        if not 1 <= length <= self.config.context:
+            raise _errors.ValueError(f"[GPT] expected 1 to {self.config.context} (the context) "
+                                     f"tokens per row, got {length}")
+        positions = creation.arange(length, device=ids.device)
+        x = self.wte(ids) + self.wpe(positions)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.ln_f(x))
+
+    def generate(self, ids, tokens, temperature=1.0, top_k=None, top_p=None, generator=None):
+        """ids (B, T) followed by `tokens` sampled ids, one at a time, each from the logits
+        of the last `context` ids (sample_next's temperature, top_k, top_p, generator), in
+        eval mode without gradients; the model's train/eval mode is restored afterwards."""
+        if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens < 0:
+            raise _errors.ValueError(f"[GPT.generate] expected tokens to be an int >= 0, got "
+                                     f"{tokens!r}")
+        if not isinstance(ids, _C.Tensor) or ids.dim() != 2 or ids.shape[1] == 0:
+            got = tuple(ids.shape) if isinstance(ids, _C.Tensor) else type(ids).__name__
+            raise _errors.ValueError(f"[GPT.generate] expected a prompt of ids of shape "
+                                     f"(batch, length >= 1), got {got}")
+        was_training = self.training
+        self.eval()
+        try:
+            with no_grad():
+                for _ in range(tokens):
+                    window = ids[:, -self.config.context:]
+                    logits = self(window)[:, -1]
+                    next_ids = sample_next(logits, temperature, top_k, top_p, generator)
+                    ids = _C.cat([ids, next_ids.unsqueeze(1)], dim=1)
+        finally:
+            self.train(was_training)
+        return ids

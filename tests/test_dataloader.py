@@ -414,3 +414,11 @@ def test_fit_trains_on_a_worker_loader_with_a_sampler():
                   verbose=0)
     assert len(history) == 3 and history.epochs[-1]["val_accuracy"] > 0.7
 
+
+
+def test_bad_generator_names_the_loader():
+    with pytest.raises(TypeError, match=r"\[DataLoader\] expected generator to be a "
+                                        r"forgegrad.Generator or None, got int"):
+        DataLoader(id_dataset(3), generator=3)
+    with pytest.raises(TypeError, match=r"\[random_split\] expected generator"):
+        random_split(id_dataset(3), [1, 2], generator=np.random.default_rng(0))

@@ -26,7 +26,7 @@ from ._fetch import fetcher
 from .collate import default_collate, default_convert
 from .dataset import IterableDataset
 from .sampler import (BatchSampler, InfiniteConstantSampler, RandomSampler, SequentialSampler,
-                      check_bool, draw_seed)
+                      check_bool, check_generator, draw_seed)
 
 __all__ = ["DataLoader"]
 
@@ -122,7 +122,7 @@ class DataLoader:
                                         f"{type(fn).__name__}")
         self.dataset = dataset
         self.shuffle = builtins.bool(shuffle)
-        self.generator = generator
+        self.generator = check_generator(generator, "DataLoader")
         self.device = as_device(device, "DataLoader")
         self.pin_memory, self.pin_memory_device = builtins.bool(pin_memory), pin_memory_device
         self.timeout = timeout
@@ -252,7 +252,7 @@ class _WorkerIter:
         self._loader = loader
         n = loader.num_workers
         context = _context(loader.multiprocessing_context)
-        seed_high, seed_low = draw_seed(loader.generator)
+        seed_high, seed_low = draw_seed(loader.generator, "DataLoader")
         base_seed = seed_high << 24 | seed_low
         self._results = context.Queue()
         self._done = context.Event()
@@ -275,7 +275,6 @@ class _WorkerIter:
         self._indices = iter(loader._index_sampler)
         self._sent = self._received = 0  # task ids
         self._pending = {}  # task id -> [worker id] or [worker id, result]
-        self._in_flight = 0
         self._active = [True] * len(self._workers)
         self._next_worker = itertools.cycle(range(len(self._workers)))
         for _ in range(loader.prefetch_factor * len(self._workers)):
@@ -312,7 +311,6 @@ class _WorkerIter:
             return
         self._index_queues[worker_id].put((self._sent, index))
         self._pending[self._sent] = [worker_id]
-        self._in_flight += 1
         self._sent += 1
 
     def __next__(self):
@@ -333,7 +331,6 @@ class _WorkerIter:
                 del self._pending[self._received]
                 return self._hand_out(entry[1])
             task_id, result = self._get()
-            self._in_flight -= 1
             if isinstance(result, _worker.IterableEnded):
                 self._active[result.worker_id] = False
                 self._send_task()

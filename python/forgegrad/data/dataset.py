@@ -115,9 +115,10 @@ class TensorDataset(Dataset):
 def batch_gatherer(dataset):
     """A function reading a whole batch of `dataset` at once (indices -> the collated batch),
     or None when the dataset must be read sample by sample (its own __getitem__)."""
-    if isinstance(dataset, TensorDataset) and type(dataset).__getitem__ is TensorDataset.__getitem__:
+    own_getitem = type(dataset).__getitem__
+    if isinstance(dataset, TensorDataset) and own_getitem is TensorDataset.__getitem__:
         return dataset.gather
-    if isinstance(dataset, Subset) and type(dataset).__getitem__ is Subset.__getitem__:
+    if isinstance(dataset, Subset) and own_getitem is Subset.__getitem__:
         inner = batch_gatherer(dataset.dataset)
         if inner is not None:
             return lambda indices: inner([dataset.indices[i] for i in indices])
@@ -224,6 +225,7 @@ def random_split(dataset, lengths, generator=None):
     ``len(dataset)`` summing to 1). The permutation is drawn from `generator` (a
     ``forgegrad.Generator``; None: the global stream, so ``manual_seed`` fixes it)."""
     lengths = _split_lengths(lengths, len(dataset))
-    order = np.random.default_rng(draw_seed(generator)).permutation(len(dataset)).tolist()
+    rng = np.random.default_rng(draw_seed(generator, "random_split"))
+    order = rng.permutation(len(dataset)).tolist()
     starts = [0, *itertools.accumulate(lengths)]
     return [Subset(dataset, order[a:b]) for a, b in zip(starts, starts[1:])]

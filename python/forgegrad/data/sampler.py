@@ -15,15 +15,24 @@ import numpy as np
 from .. import _errors
 from .._checks import check_int, is_int
 from ..creation import rand
+from ..random import Generator
 from .collate import to_numpy
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
            "WeightedRandomSampler", "BatchSampler"]
 
 
-def draw_seed(generator=None):
+def check_generator(generator, op):
+    if generator is not None and not isinstance(generator, Generator):
+        raise _errors.TypeError(f"[{op}] expected generator to be a forgegrad.Generator or "
+                                f"None, got {type(generator).__name__}")
+    return generator
+
+
+def draw_seed(generator, op):
     """A seed of two 24-bit draws (float32 has 24 mantissa bits) from `generator`'s stream
     (None: the global one)."""
+    check_generator(generator, op)
     return tuple(int(v) for v in (rand(2, generator=generator).numpy() * (1 << 24))
                  .astype(np.int64))
 
@@ -65,7 +74,7 @@ class _EpochSeeded(Sampler):
         if seed is not None:
             self.seed = (check_int(seed, "seed", 0, op),)
         else:
-            self.seed = draw_seed(generator)
+            self.seed = draw_seed(generator, op)
         self.generator = generator
         self.epoch = 0
 

@@ -406,7 +406,7 @@ def table_rows(n=240, seed=0):
 DATA_QUICK = ["--hidden", "32", "--no-progress", "--device", "cpu"]
 
 
-def test_train_data_csv_classification(tmp_path, capsys):
+def test_train_data_csv_classification_and_regression(tmp_path, capsys):
     path = tmp_path / "table.csv"
     write_csv(path, table_rows(), ["a", "b", "color", "label", "value"])
     code, out, err = run(["train", "--data", str(path), "--target", "label", "--epochs", "15",
@@ -424,6 +424,14 @@ def test_train_data_csv_classification(tmp_path, capsys):
     assert "Linear(in_features=32, out_features=2" in out
     accuracy = float(ACCURACY_LINE.fullmatch(lines[-1]).group(1))
     assert accuracy >= 80.0  # seen: 97.2
+    # Without --target the last column is the target: a continuous one, so regression.
+    code, out, _ = run(["train", "--data", str(path), "--epochs", "2", *DATA_QUICK], capsys)
+    assert code == 0
+    assert out.splitlines()[0] == ("target: the last column, 'value' (choose another with "
+                                   "--target)")
+    assert "column 'label': text, one-hot encoded as 2 columns" in out
+    assert "task: regression: its values are not whole numbers; --problem sets it" in out
+    assert re.search(r"^test value: MAE [\d.e-]+, RMSE [\d.e-]+, R\^2 -?[\d.]+$", out, re.M)
 
 
 def test_train_data_npz_regression_and_classification(tmp_path, capsys):

@@ -33,6 +33,7 @@ class Table:
     feature_names: list
     target_name: str
     notes: list
+    target_scale: tuple = (0.0, 1.0)  # (mean, std) that standardized a regression target
 
     @property
     def num_classes(self):
@@ -54,7 +55,6 @@ class Table:
         std[std == 0] = 1  # a constant column stays 0 rather than dividing by zero
         features = ((self.features - mean) / std).astype(np.float32)
         targets = self.targets
-        self.target_scale = (0.0, 1.0)
         if self.task == "regression":
             t_mean, t_std = float(targets[parts[0]].mean()), float(targets[parts[0]].std())
             self.target_scale = (t_mean, t_std or 1.0)

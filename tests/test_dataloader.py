@@ -231,7 +231,12 @@ def test_workers_give_the_batches_of_num_workers_0_in_the_same_order():
     serial.set_epoch(1)
     for _ in range(2):  # epochs 1 and 2
         assert as_lists(list(persistent)) == as_lists(list(serial))
-    assert [w.pid for w in persistent._persistent_iterator._workers] == workers
+    processes = persistent._persistent_iterator._workers
+    assert [w.pid for w in processes] == workers
+    del persistent, first  # the loader goes: its workers are asked to end, not killed
+    for w in processes:
+        w.join(timeout=10)
+        assert w.exitcode == 0
 
 
 class Fails(Dataset):

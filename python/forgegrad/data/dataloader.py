@@ -18,6 +18,7 @@ import itertools
 import multiprocessing
 import numbers
 import queue
+import weakref
 
 from .. import _C, _errors
 from .._checks import as_device, check_int
@@ -199,28 +200,29 @@ class DataLoader:
             index = list(range(min(len(self.dataset), size))) if self._batching else 0
         fetch = fetcher(self.dataset, self._batching, self.collate_fn, False)
         try:
-            return self._move(fetch.fetch(index))
+            return moved(fetch.fetch(index), self.device)
         except StopIteration:
             raise _errors.ValueError("[DataLoader] the dataset is empty: there is no first "
                                      "batch") from None
-
-    def _move(self, batch):
-        """``batch``'s Tensors, at any depth, on ``device``."""
-        if self.device is None:
-            return batch
-        if isinstance(batch, _C.Tensor):
-            return batch.to(self.device)
-        if isinstance(batch, dict):
-            return {k: self._move(v) for k, v in batch.items()}
-        if isinstance(batch, (tuple, list)):
-            moved = [self._move(v) for v in batch]
-            return type(batch)(*moved) if hasattr(batch, "_fields") else type(batch)(moved)
-        return batch
 
     def __repr__(self):
         return (f"DataLoader(dataset={self.dataset!r}, batch_size={self.batch_size}, "
                 f"shuffle={self.shuffle}, drop_last={self.drop_last}, "
                 f"num_workers={self.num_workers})")
+
+
+def moved(batch, device):
+    """``batch``'s Tensors, at any depth, on ``device`` (None: where they are)."""
+    if device is None:
+        return batch
+    if isinstance(batch, _C.Tensor):
+        return batch.to(device)
+    if isinstance(batch, dict):
+        return {k: moved(v, device) for k, v in batch.items()}
+    if isinstance(batch, (tuple, list)):
+        values = [moved(v, device) for v in batch]
+        return type(batch)(*values) if hasattr(batch, "_fields") else type(batch)(values)
+    return batch
 
 
 class _SingleProcessIter:
@@ -236,7 +238,7 @@ class _SingleProcessIter:
         return self
 
     def __next__(self):
-        return self._loader._move(self._fetch.fetch(next(self._indices)))
+        return moved(self._fetch.fetch(next(self._indices)), self._loader.device)
 
     def __len__(self):
         return len(self._loader)
@@ -249,7 +251,11 @@ class _WorkerIter:
     from worker ``k % num_workers`` (until a worker's share is spent)."""
 
     def __init__(self, loader):
-        self._loader = loader
+        # A weak reference: a persistent loader holds its iterator, and a cycle between them
+        # would leave the workers to the garbage collector, which closes the queues first.
+        self._loader = weakref.ref(loader)
+        self._device, self._timeout = loader.device, loader.timeout
+        self._persistent = loader.persistent_workers
         n = loader.num_workers
         context = _context(loader.multiprocessing_context)
         seed_high, seed_low = draw_seed(loader.generator, "DataLoader")
@@ -296,7 +302,7 @@ class _WorkerIter:
         return self
 
     def __len__(self):
-        return len(self._loader)
+        return len(self._loader())
 
     def _send_task(self):
         try:
@@ -323,7 +329,7 @@ class _WorkerIter:
                 del self._pending[self._received]
                 self._received += 1
             else:
-                if not self._loader.persistent_workers:
+                if not self._persistent:
                     self._shutdown()
                 raise StopIteration
             entry = self._pending[self._received]
@@ -345,15 +351,15 @@ class _WorkerIter:
         self._received += 1
         self._send_task()
         if isinstance(result, _worker.ExceptionWrapper):
-            if not self._loader.persistent_workers:
+            if not self._persistent:
                 self._shutdown()
             result.reraise()
-        return self._loader._move(result)
+        return moved(result, self._device)
 
     def _get(self):
         """The next (task id, result) from any worker; raises if one died or, with a
         timeout, none answered in time."""
-        timeout = self._loader.timeout
+        timeout = self._timeout
         while True:
             try:
                 return self._results.get(timeout=timeout or _worker.STATUS_CHECK_INTERVAL)
@@ -385,8 +391,9 @@ class _WorkerIter:
         for q in (*self._index_queues, self._results):
             q.cancel_join_thread()
             q.close()
-        if self._loader._persistent_iterator is self:
-            self._loader._persistent_iterator = None
+        loader = self._loader()
+        if loader is not None and loader._persistent_iterator is self:
+            loader._persistent_iterator = None
 
     def __del__(self):
         if hasattr(self, "_shut_down"):

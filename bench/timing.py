@@ -2,7 +2,10 @@
 best round wins, GEMM operands, PyTorch as an optional yardstick, and table cells."""
 import argparse
 import platform
-import time
+
+# The timing loop and the optional PyTorch are the installed package's (forgegrad bench uses
+# them too); the scripts import them from here with the rest.
+from forgegrad.benchmark import best_seconds_interleaved, calls_for, optional_torch  # noqa: F401
 
 
 def parse_args(doc, repeat, devices=("cpu",)):
@@ -14,39 +17,6 @@ def parse_args(doc, repeat, devices=("cpu",)):
     if len(devices) > 1:
         parser.add_argument("--device", choices=devices, default=devices[0])
     return parser.parse_args()
-
-
-def calls_for(fn, min_time, sync):
-    """How many calls of fn last about min_time (after one warm-up call)."""
-    fn()
-    sync()
-    start, calls = time.perf_counter(), 0
-    while time.perf_counter() - start < min_time:
-        fn()
-        calls += 1
-        sync()
-    return max(calls, 1)
-
-
-def best_seconds_interleaved(fns, repeat, min_time=0.05, settle=0.2, sync=lambda: None):
-    """Best per-call time of each fn over `repeat` rounds; every round times each fn in
-    turn, so both sides see the same disturbances of this shared machine. Before each
-    timing it sleeps `settle` seconds: the thread pools of OpenMP and OpenBLAS spin a while
-    after their work, and a spinning pool would steal the cores from the next library.
-    `sync` waits for work a call left running (a GPU's kernels) and ends every timing."""
-    counts = [calls_for(fn, min_time, sync) for fn in fns]
-    best = [float("inf")] * len(fns)
-    for _ in range(repeat):
-        for i, (fn, calls) in enumerate(zip(fns, counts)):
-            time.sleep(settle)
-            fn()  # wakes this library's threads
-            sync()
-            start = time.perf_counter()
-            for _ in range(calls):
-                fn()
-            sync()
-            best[i] = min(best[i], (time.perf_counter() - start) / calls)
-    return best
 
 
 def gemm_operands(M, N, K, form, rng):
@@ -62,16 +32,6 @@ def gpu_sync():
     the current device, which one device synchronize covers)."""
     import forgegrad as fg
     fg.cuda.synchronize()
-
-
-def optional_torch(threads):
-    """PyTorch on `threads` threads, or None when it is not installed."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(threads)
-    return torch
 
 
 def cell(value, width, fmt):

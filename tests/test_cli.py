@@ -1,19 +1,24 @@
 """The ``forgegrad`` command: ``train`` prints the model and ends with the test accuracy, the
 default run reaches the README's 97% on digits, --save / --plot write their files, every
 choice of optimizer, scheduler and activation runs, bad arguments exit with argparse's code 2,
-and ``info`` prints the build. ``forgegrad.cli.main`` runs in-process; one test runs the
-installed console script.
+``info`` prints the build, ``bench`` prints its ratio tables, ``--data`` trains on a user's
+.csv or .npz (classification or regression), Ctrl-C saves and exits with 130, ``--version``
+and ``python -m forgegrad`` work and ``--help`` is plain text. ``forgegrad.cli.main`` runs
+in-process; a few tests run the installed command in a subprocess.
 
 forgegrad is pinned to one thread here as in test_train.py: the same results, and on a loaded
 two-core machine OpenMP's spin-waiting makes two threads far slower on these small models.
 """
+import json
 import os
 import pathlib
 import re
+import signal
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 import forgegrad as fg
@@ -325,3 +330,173 @@ def test_bad_channels_exit_with_code_2(capsys):
         cli.main(["train", "--model", "cnn", "--channels", "8,0"])
     assert exit_info.value.code == 2
     assert "channel counts must be positive, got '8,0'" in capsys.readouterr().err
+
+
+# ---- the command itself: --version, python -m forgegrad, --help text
+def test_version(capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"forgegrad {fg.__version__}\n"
+
+
+def test_python_dash_m_forgegrad_runs_the_command():
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-m", "forgegrad", "--version"], capture_output=True,
+                            text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"forgegrad {fg.__version__}\n"
+    result = subprocess.run([sys.executable, "-m", "forgegrad"], capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert result.returncode == 2 and "COMMAND" in result.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["bench"], ["info"]])
+def test_help_is_plain_text(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.main(command + ["--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith("usage: forgegrad")
+    for markup in ("``", "`", "%(", "(default: None)", "(default: False)", ":class:"):
+        assert markup not in text, f"{markup!r} in forgegrad {' '.join(command)} --help"
+
+
+# ---- forgegrad bench: the quick suite
+def test_bench_prints_the_ratio_tables_without_pytorch(monkeypatch, tmp_path, capsys):
+    from forgegrad import benchmark
+    monkeypatch.setattr(benchmark, "optional_torch", lambda threads: None)  # as if absent
+    path = tmp_path / "bench.json"
+    code, out, err = run(["bench", "--repeat", "1", "--min-time", "0.001", "--json",
+                          str(path)], capsys)
+    assert code == 0 and err == ""
+    assert re.search(r"^matmul 256x256x256 float32 +GFLOP/s +[\d.]+ +[\d.]+ +[\d.]+$", out, re.M)
+    assert re.search(r"^relu 4M float32 +GB/s( +[\d.]+){3}$", out, re.M)
+    assert re.search(r"^MLP training step, batch 64 +[\d.]+ +- +-$", out, re.M)
+    assert "PyTorch is not installed" in out
+    tables = json.loads(path.read_text())
+    assert tables["torch_version"] is None and len(tables["numpy"]) == 5
+    assert all(row["forgegrad"] > 0 and row["numpy"] > 0 for row in tables["numpy"])
+
+
+def test_bench_scripts_needs_a_checkout(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "__file__", str(tmp_path / "a" / "b" / "cli.py"))
+    with pytest.raises(SystemExit, match="no bench/ folder here; run it from a checkout"):
+        cli.main(["bench", "--scripts"])
+
+
+# ---- forgegrad train --data: the user's own table
+def write_csv(path, rows, header):
+    path.write_text("\n".join([",".join(header)] + [",".join(map(str, r)) for r in rows]) + "\n")
+
+
+def table_rows(n=240, seed=0):
+    """Two informative numeric columns (one with an empty cell), a text feature, a text
+    class and a continuous value."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal(n), rng.standard_normal(n) * 10 + 50
+    color = rng.choice(["red", "green", "blue"], n)
+    label = np.where(a + (b - 50) / 10 > 0, "yes", "no")
+    value = 3 * a + 0.5 * (b - 50) + 2 * (color == "red") + rng.standard_normal(n) * 0.1
+    return [[f"{a[i]:.4f}", "" if i == 3 else f"{b[i]:.3f}", color[i], label[i],
+             f"{value[i]:.4f}"] for i in range(n)]
+
+
+DATA_QUICK = ["--hidden", "32", "--no-progress", "--device", "cpu"]
+
+
+def test_train_data_csv_classification_and_regression(tmp_path, capsys):
+    path = tmp_path / "table.csv"
+    write_csv(path, table_rows(), ["a", "b", "color", "label", "value"])
+    code, out, err = run(["train", "--data", str(path), "--target", "label", "--epochs", "15",
+                          *DATA_QUICK], capsys)
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[:4] == [
+        "target: column 'label'",
+        "column 'b': 1 empty cells filled with the column's mean",
+        "column 'color': text, one-hot encoded as 3 columns",
+        "task: classification into 2 classes (no, yes): its values are text; --problem sets it"]
+    assert lines[4] == (f"{path}: 168 train, 36 validation, 36 test rows, 6 features "
+                        "standardized with the training rows' mean and std; training on cpu")
+    assert "Linear(in_features=6, out_features=32" in out
+    assert "Linear(in_features=32, out_features=2" in out
+    accuracy = float(ACCURACY_LINE.fullmatch(lines[-1]).group(1))
+    assert accuracy >= 80.0  # seen: 97.2
+    # Without --target the last column is the target: a continuous one, so regression.
+    code, out, _ = run(["train", "--data", str(path), "--epochs", "2", *DATA_QUICK], capsys)
+    assert code == 0
+    assert out.splitlines()[0] == ("target: the last column, 'value' (choose another with "
+                                   "--target)")
+    assert "column 'label': text, one-hot encoded as 2 columns" in out
+    assert "task: regression: its values are not whole numbers; --problem sets it" in out
+    assert re.search(r"^test value: MAE [\d.e-]+, RMSE [\d.e-]+, R\^2 -?[\d.]+$", out, re.M)
+
+
+def test_train_data_npz_regression_and_classification(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((200, 3)).astype(np.float32)
+    y = x @ np.array([2.0, -1.0, 0.5]) + 0.05 * rng.standard_normal(200)
+    path = tmp_path / "data.npz"
+    np.savez(path, x=x, y=y)
+    code, out, _ = run(["train", "--data", str(path), "--epochs", "30", "--dropout", "0",
+                        *DATA_QUICK], capsys)
+    assert code == 0
+    assert out.startswith("target: array 'y', features: array 'x'\ntask: regression: its "
+                          "values are not whole numbers")
+    assert "Linear(in_features=32, out_features=1" in out
+    assert re.search(r"last epoch: loss [\d.]+, val_loss [\d.]+$", out, re.M)
+    r2 = float(re.search(r"^test y: MAE [\d.e-]+, RMSE [\d.e-]+, R\^2 (-?[\d.]+)$", out,
+                         re.M).group(1))
+    assert r2 > 0.8  # seen: 0.98
+    # An integer target with few values is classes; --target names it among other arrays.
+    np.savez(path, inputs=x, grade=(y > 0).astype(np.int64) + (y > 2))
+    code, out, _ = run(["train", "--data", str(path), "--target", "grade", "--epochs", "3",
+                        *DATA_QUICK], capsys)
+    assert code == 0 and "task: classification into 3 classes (0, 1, 2)" in out
+    code, out, _ = run(["train", "--data", str(path), "--target", "grade", "--epochs", "2",
+                        "--problem", "regression", *DATA_QUICK], capsys)
+    assert code == 0 and "task: regression: as --problem says" in out
+
+
+@pytest.mark.parametrize("make,options,message", [
+    (lambda p: np.savez(p, a=np.ones((9, 2)), b=np.ones(9)), [], "name the target with --target"),
+    (lambda p: np.savez(p, x=np.ones((9, 2)), y=np.ones(9)), ["--target", "z"],
+     "--target z: .* has no such array; it holds \\['x', 'y'\\]"),
+    (lambda p: np.savez(p, x=np.ones((9, 2)), y=np.ones(9)), ["--model", "cnn"],
+     "--model cnn needs images"),
+])
+def test_train_data_mistakes(make, options, message, tmp_path, capsys):
+    path = tmp_path / "bad.npz"
+    make(path)
+    try:
+        code = cli.main(["train", "--data", str(path), *options, *DATA_QUICK])
+    except SystemExit as done:
+        code, text = 1, str(done.code)
+    else:
+        text = capsys.readouterr().err
+    assert code == 1 and re.search(message, text), text
+
+
+def test_ctrl_c_saves_the_model_and_exits_130(tmp_path):
+    path = tmp_path / "model.safetensors"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "forgegrad", "train", "--dataset", "spirals", "--epochs",
+         "100000", "--hidden", "16", "--no-progress", "--device", "cpu", "--save", str(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in process.stdout:  # the model is printed just before training starts
+            if line.startswith("Sequential("):
+                break
+        time.sleep(1.5)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert re.search(r"^interrupted after \d+ complete epochs$", out, re.M)
+    assert f"saved the model's state dict to {path}" in out
+    state = fg.load(path)
+    assert tuple(state["0.weight"].shape) == (16, 2)

@@ -57,6 +57,7 @@ from .train import (fit, evaluate, predict, History, Callback, EarlyStopping,  #
                     ModelCheckpoint)
 from . import viz  # noqa: E402,F401  (matplotlib is imported only when a picture is drawn)
 from . import metrics  # noqa: E402
+from . import utils  # noqa: E402  (forgegrad.utils.data, torch's path to forgegrad.data)
 
 __all__ = [
     "Tensor", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "arange",
@@ -71,5 +72,6 @@ __all__ = [
     "empty_like", "full_like", "rand_like", "randn_like", "randint", "randint_like", "randperm",
     "memory_format", "preserve_format", "contiguous_format",
     "set_printoptions", "get_printoptions", "printoptions", "metrics",
+    "utils",
 ] + (list(_ops.exports("forgegrad")) + _movement.FUNCTIONS + _index_ops.FUNCTIONS
      + _sampling.FUNCTIONS + _unique.FUNCTIONS)

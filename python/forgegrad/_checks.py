@@ -15,6 +15,16 @@ def is_int(value):
     return not isinstance(value, bool) and isinstance(value, numbers.Integral)
 
 
+def check_int(value, name, minimum, op):
+    """`value` as an int >= `minimum`: a TypeError for a non-integer (a bool included), a
+    ValueError below the minimum, both naming `op` and the argument's `name`."""
+    if not is_int(value):
+        raise _errors.TypeError(f"[{op}] expected an integer {name}, got {value!r}")
+    if value < minimum:
+        raise _errors.ValueError(f"[{op}] expected {name} >= {minimum}, got {value}")
+    return int(value)
+
+
 def as_device(device, op):
     """None (kept), a device, or a string such as 'cuda' (a ValueError when malformed) as a
     device; anything else is a TypeError naming `op`."""

@@ -1,25 +1,35 @@
-"""The ``forgegrad`` command: ``train`` an MLP or a CNN on a data set, ``info`` about this
-build.
+"""The ``forgegrad`` command: ``train`` an MLP or a CNN on a built-in data set or on the
+user's own table, ``bench`` the build, ``info`` about it.
 
     forgegrad train                        # digits, defaults that reach >= 97% test accuracy
     forgegrad train --hidden 256,256 --optimizer sgd --lr 0.05 --epochs 40 --plot curves.png
     forgegrad train --model cnn --plot-filters filters.png --plot-features features.png
     forgegrad train --task charlm --save charlm.safetensors   # a character-level GPT
     forgegrad generate charlm.safetensors --prompt "def " --tokens 400 --top-k 40
+    forgegrad train --data houses.csv --target price --save model.safetensors
+    forgegrad bench
     forgegrad info
+
+Ctrl-C during training stops it, saves what --save asked for, and exits with status 130.
 """
 import argparse
 import dataclasses
+import json
 import os
+import pathlib
+import subprocess
 import sys
 import time
 
-from . import _C, datasets, nn, optim, viz
+import numpy as np
+
+from . import _C, benchmark, datasets, nn, optim, viz
 from .info import info
 from .data import TensorDataset
 from .serialization import save
-from .train import EarlyStopping, evaluate, fit
+from .tabular import TASKS, load_table
 from .charlm import task as charlm_task
+from .train import EarlyStopping, evaluate, fit, predict
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
                "silu": nn.SiLU, "leaky_relu": nn.LeakyReLU}
@@ -200,16 +210,73 @@ def _plot_cnn(args, model, test):
         print(f"forgegrad train: no plot: {error}", file=sys.stderr)
 
 
-def train(args):
-    device = _device(args.device)
-    if args.task == "charlm":
-        return charlm_task.train(args, device, vars(parser().parse_args(["train"])))
-    _check_model_options(args)
+def _check_outputs(args):
     for option, path in (("--save", args.save), ("--plot", args.plot),
                          ("--plot-filters", args.plot_filters),
                          ("--plot-features", args.plot_features)):
         if path:
             _check_output(option, path)
+
+
+def _train_model(args, model, loss_fn, train_data, val_data):
+    """fit with the command's optimizer, schedule, early stopping and progress options;
+    returns the History and the seconds training took."""
+    optimizer = build_optimizer(args.optimizer, model.parameters(), args.lr, args.weight_decay,
+                                args.momentum)
+    scheduler = build_scheduler(args.scheduler, optimizer, args.epochs)
+    callbacks = [EarlyStopping(patience=args.early_stopping)] if args.early_stopping else []
+    start = time.perf_counter()
+    history = fit(model, loss_fn, optimizer, train_data, val_data, epochs=args.epochs,
+                  batch_size=args.batch_size, scheduler=scheduler, callbacks=callbacks,
+                  progress=not args.no_progress, seed=args.seed,
+                  verbose=0 if args.no_progress else 1)  # --no-progress: silent
+    elapsed = time.perf_counter() - start
+    if history.stopped_early:
+        print(f"early stopping after epoch {history.epochs[-1]['epoch']}; restored epoch "
+              f"{callbacks[0].best_epoch}")
+    if history.epochs:
+        last = history.epochs[-1]
+        shown = ", ".join(f"{key} {last[key]:.1%}" if "accuracy" in key else
+                          f"{key} {last[key]:.4f}"
+                          for key in ("loss", "accuracy", "val_loss", "val_accuracy")
+                          if key in last)
+        print(f"trained {len(history)} epochs in {elapsed:.1f} s "
+              f"({sum(h['samples_per_s'] for h in history.epochs) / len(history):.0f} "
+              f"samples/s); last epoch: {shown}")
+    return history
+
+
+def _save_model(args, model):
+    if args.save:
+        save(model.state_dict(), args.save)
+        print(f"saved the model's state dict to {args.save}")
+
+
+def _interrupted(args, model, history):
+    """Ctrl-C ended training: keep what was asked for and exit as an interrupted program
+    does (128 + SIGINT)."""
+    print(f"interrupted after {len(history)} complete epochs")
+    _save_model(args, model)
+    return 130
+
+
+def _plot_history(args, history):
+    if args.plot and history.epochs:
+        try:
+            history.plot(args.plot)
+            print(f"saved the training curves to {args.plot}")
+        except ImportError as error:
+            print(f"forgegrad train: no plot: {error}", file=sys.stderr)
+
+
+def train(args):
+    device = _device(args.device)
+    if args.task == "charlm":
+        return charlm_task.train(args, device, vars(parser().parse_args(["train"])))
+    if args.data:
+        return train_table(args, device)
+    _check_model_options(args)
+    _check_outputs(args)
     _C.manual_seed(args.seed)
     try:
         data = DATASETS[args.dataset](seed=args.seed)
@@ -221,47 +288,97 @@ def train(args):
                                    val=as_images(data.val, shape),
                                    test=as_images(data.test, shape))
     model = _build_model(args, data).to(device)
-    optimizer = build_optimizer(args.optimizer, model.parameters(), args.lr, args.weight_decay,
-                                args.momentum)
-    scheduler = build_scheduler(args.scheduler, optimizer, args.epochs)
-    callbacks = [EarlyStopping(patience=args.early_stopping)] if args.early_stopping else []
     loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     print(f"{data.name}: {len(data.train)} train, {len(data.val)} validation, "
           f"{len(data.test)} test samples, {data.num_features} features, "
           f"{data.num_classes} classes; training on {device}")
     print(model)
-    start = time.perf_counter()
-    history = fit(model, loss_fn, optimizer, data.train, data.val, epochs=args.epochs,
-                  batch_size=args.batch_size, scheduler=scheduler, callbacks=callbacks,
-                  progress=not args.no_progress, seed=args.seed,
-                  verbose=0 if args.no_progress else 1)  # --no-progress: silent
-    elapsed = time.perf_counter() - start
+    history = _train_model(args, model, loss_fn, data.train, data.val)
     if history.interrupted:
-        print("interrupted: evaluating the model as it is")
-    elif history.stopped_early:
-        print(f"early stopping after epoch {history.epochs[-1]['epoch']}; restored epoch "
-              f"{callbacks[0].best_epoch}")
-    last = history.epochs[-1] if history.epochs else {}
-    if last:
-        print(f"trained {len(history)} epochs in {elapsed:.1f} s "
-              f"({sum(h['samples_per_s'] for h in history.epochs) / len(history):.0f} "
-              f"samples/s); last epoch: loss {last['loss']:.4f}, accuracy "
-              f"{last['accuracy']:.1%}, val_loss {last['val_loss']:.4f}, val_accuracy "
-              f"{last['val_accuracy']:.1%}")
-    if args.save:
-        save(model.state_dict(), args.save)
-        print(f"saved the model's state dict to {args.save}")
-    if args.plot and history.epochs:
-        try:
-            history.plot(args.plot)
-            print(f"saved the training curves to {args.plot}")
-        except ImportError as error:
-            print(f"forgegrad train: no plot: {error}", file=sys.stderr)
+        return _interrupted(args, model, history)
+    _save_model(args, model)
+    _plot_history(args, history)
     if args.model == "cnn":
         _plot_cnn(args, model, data.test)
     test = evaluate(model, loss_fn, data.test)
     print(f"test accuracy: {test['accuracy'] * 100:.1f}%")
     return 0
+
+
+def train_table(args, device):
+    """``forgegrad train --data FILE``: an MLP on the user's table, a classifier or a
+    regressor as the target says, on standardized features."""
+    if args.model != "mlp":
+        raise SystemExit("forgegrad train: --data reads a table of features; --model cnn "
+                         "needs images (--dataset digits or synthetic)")
+    if args.dataset != "digits":
+        raise SystemExit("forgegrad train: --data and --dataset are alternatives; give one")
+    _check_model_options(args)
+    _check_outputs(args)
+    _C.manual_seed(args.seed)
+    table = load_table(args.data, args.target, args.problem)
+    for note in table.notes:
+        print(note)
+    train_set, val_set, test_set = table.split(args.seed)
+    classify = table.task == "classification"
+    num_features = table.features.shape[1]
+    model = build_mlp(num_features, args.hidden, table.num_classes if classify else 1,
+                      args.activation, args.dropout).to(device)
+    loss_fn = (nn.CrossEntropyLoss(label_smoothing=args.label_smoothing) if classify
+               else nn.MSELoss())
+    print(f"{args.data}: {len(train_set)} train, {len(val_set)} validation, {len(test_set)} "
+          f"test rows, {num_features} features standardized with the training rows' mean "
+          f"and std{'' if classify else ', the target too'}; training on {device}")
+    print(model)
+    history = _train_model(args, model, loss_fn, train_set, val_set)
+    if history.interrupted:
+        return _interrupted(args, model, history)
+    _save_model(args, model)
+    _plot_history(args, history)
+    if classify:
+        test = evaluate(model, loss_fn, test_set)
+        print(f"test accuracy: {test['accuracy'] * 100:.1f}%")
+        return 0
+    mean, std = table.target_scale
+    predicted = predict(model, test_set).numpy()[:, 0] * std + mean
+    actual = test_set.arrays[1][:, 0] * std + mean
+    error = predicted - actual
+    r2 = 1 - float((error ** 2).sum()) / max(float(((actual - actual.mean()) ** 2).sum()), 1e-30)
+    print(f"test {table.target_name}: MAE {np.abs(error).mean():.4g}, RMSE "
+          f"{np.sqrt((error ** 2).mean()):.4g}, R^2 {r2:.3f}")
+    return 0
+
+
+def bench(args):
+    if args.scripts:
+        return _bench_scripts(args)
+    results = benchmark.run(repeat=args.repeat, min_time=args.min_time)
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(results, indent=2))
+        print(f"wrote the tables to {args.json}")
+    return 0
+
+
+def _bench_scripts(args):
+    """Run the checkout's bench/*.py scripts (the full suite) one after another."""
+    here = [pathlib.Path.cwd() / "bench", pathlib.Path(__file__).resolve().parents[2] / "bench"]
+    folder = next((d for d in here if (d / "timing.py").is_file()), None)
+    if folder is None:
+        raise SystemExit("forgegrad bench --scripts: no bench/ folder here; run it from a "
+                         "checkout of forgegrad's repository (plain `forgegrad bench` runs "
+                         "anywhere)")
+    failed = []
+    for script in sorted(folder.glob("*.py")):
+        if script.name in ("timing.py", "gemm_tiles.py"):  # helpers; GPU tile sweep
+            continue
+        print(f"== {script.name}", flush=True)
+        done = subprocess.run([sys.executable, str(script), "--repeat", str(args.repeat)],
+                              cwd=folder)
+        if done.returncode:
+            failed.append(script.name)
+    if failed:
+        print(f"forgegrad bench: {', '.join(failed)} failed", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def show_info(args):
@@ -274,12 +391,36 @@ def show_info(args):
     return 0
 
 
-def parser():
-    top = argparse.ArgumentParser(prog="forgegrad", description=__doc__.splitlines()[0])
-    commands = top.add_subparsers(dest="command", required=True)
+EXAMPLES = """examples:
+  forgegrad train                                  digits, reaches 97% test accuracy
+  forgegrad train --model cnn --epochs 10          a small CNN on the digit images
+  forgegrad train --data table.csv --target price  your own table (or an .npz of x and y)
+  forgegrad bench                                  quick speed ratios against numpy, PyTorch
+  forgegrad info                                   version, build, CPU features, GPUs
+  forgegrad COMMAND --help                         a command's options
+"""
 
-    t = commands.add_parser("train", help="train an MLP or a CNN classifier and report test "
-                            "accuracy, or a character-level GPT (--task charlm)", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default where it has one (not "(default: None)" on every flag)."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False, argparse.SUPPRESS):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def parser():
+    top = argparse.ArgumentParser(
+        prog="forgegrad", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="forgegrad: train neural networks with its own C++ and CUDA kernels, "
+                    "benchmark them, and describe the build.")
+    top.add_argument("--version", action="version", version=f"forgegrad {_C.__version__}")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = commands.add_parser("train", help="train an MLP or a CNN on a data set or your own "
+                            "table and report the test score, or a character-level GPT "
+                            "(--task charlm)", formatter_class=_HelpFormatter)
     t.add_argument("--dataset", choices=sorted(DATASETS), default="digits",
                    help="digits: scikit-learn's 8x8 images; spirals: 2-D; synthetic: MNIST-shaped")
     t.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
@@ -321,9 +462,34 @@ def parser():
     t.add_argument("--plot-features", metavar="PATH",
                    help="cnn: draw each conv block's output for the first test image (PNG)")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    own = t.add_argument_group("your own data (instead of --dataset)")
+    own.add_argument("--data", metavar="FILE",
+                     help=".npz (arrays x and y, or name the target with --target) or .csv "
+                          "with a header row; features are standardized, text columns "
+                          "one-hot encoded")
+    own.add_argument("--target", metavar="NAME",
+                     help="the target's column (csv; default: the last) or array (npz)")
+    own.add_argument("--problem", choices=TASKS, default="auto",
+                     help="auto: classification when the target is text or at most 20 "
+                          "whole numbers, regression otherwise")
     charlm_task.add_train_options(t)
     charlm_task.add_generate_command(commands, _device)
     t.set_defaults(run=train)
+
+    b = commands.add_parser("bench", help="quick speed ratios against numpy and PyTorch",
+                            formatter_class=_HelpFormatter,
+                            description="Time a few GEMMs, elementwise ops, an MLP training "
+                                        "step and a conv layer against numpy and PyTorch "
+                                        "(when installed), and print the ratios.")
+    b.add_argument("--repeat", type=_positive_int, default=3,
+                   help="timing rounds; the best one counts")
+    b.add_argument("--min-time", type=float, default=0.05,
+                   help="seconds each timing lasts at least")
+    b.add_argument("--json", metavar="PATH", help="also write the tables as JSON")
+    b.add_argument("--scripts", action="store_true",
+                   help="run the full suite instead: the bench/*.py scripts of a source "
+                        "checkout (from its root)")
+    b.set_defaults(run=bench)
 
     i = commands.add_parser("info", help="version, build, CPU features, threads, CUDA devices")
     i.set_defaults(run=show_info)
@@ -334,6 +500,9 @@ def main(argv=None):
     args = parser().parse_args(argv)
     try:
         return args.run(args)
+    except KeyboardInterrupt:  # outside training (fit ends itself cleanly on Ctrl-C)
+        print(f"forgegrad {args.command}: interrupted", file=sys.stderr)
+        return 130
     except (ValueError, TypeError, RuntimeError, OSError, MemoryError) as error:
         print(f"forgegrad {args.command}: {error}", file=sys.stderr)
         return 1

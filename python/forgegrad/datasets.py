@@ -20,7 +20,7 @@ import numpy as np
 
 from . import _errors
 from .data import TensorDataset
-from ._checks import is_int, is_real
+from ._checks import check_int, is_real
 
 __all__ = ["Splits", "digits", "spirals", "synthetic"]
 
@@ -41,11 +41,7 @@ class Splits:
 
 # ------------------------------------------------------------------------ validation
 def _check_int(op, name, value, minimum):
-    if not is_int(value):
-        raise _errors.TypeError(f"[{op}] expected an integer {name}, got {value!r}")
-    if value < minimum:
-        raise _errors.ValueError(f"[{op}] expected {name} >= {minimum}, got {value}")
-    return int(value)
+    return check_int(value, name, minimum, op)
 
 
 def _check_float(op, name, value, minimum=0.0):

@@ -5,6 +5,7 @@ build.
     forgegrad train --hidden 256,256 --optimizer sgd --lr 0.05 --epochs 40 --plot curves.png
     forgegrad train --model cnn --plot-filters filters.png --plot-features features.png
     forgegrad info
+    mpiexec -n 4 forgegrad train           # data-parallel over 4 processes (forgegrad[distributed])
 """
 import argparse
 import dataclasses
@@ -13,6 +14,7 @@ import sys
 import time
 
 from . import _C, datasets, nn, optim, viz
+from .distributed import process_group as _process_group
 from .info import info
 from .data import TensorDataset
 from .serialization import save
@@ -197,8 +199,24 @@ def _plot_cnn(args, model, test):
         print(f"forgegrad train: no plot: {error}", file=sys.stderr)
 
 
+def _start_distributed():
+    """Under mpiexec with 2 processes or more: join the process group (fit then trains data-
+    parallel) and return the function that prints, on rank 0 only; else plain print."""
+    if _process_group.launched_size() < 2:
+        return print
+    _process_group.init_process_group()
+
+    def print_on_rank_zero(*args, **kwargs):
+        if _process_group.rank_zero_only():
+            print(*args, **kwargs)
+    return print_on_rank_zero
+
+
 def train(args):
+    print = _start_distributed()  # noqa: A001 (rank 0 speaks for all)
     device = _device(args.device)
+    if device == "cuda" and _process_group.gpu_index() is not None:
+        device = f"cuda:{_process_group.gpu_index()}"  # one GPU per rank
     _check_model_options(args)
     for option, path in (("--save", args.save), ("--plot", args.plot),
                          ("--plot-filters", args.plot_filters),
@@ -221,9 +239,11 @@ def train(args):
     scheduler = build_scheduler(args.scheduler, optimizer, args.epochs)
     callbacks = [EarlyStopping(patience=args.early_stopping)] if args.early_stopping else []
     loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
+    ranks = _process_group.get_world_size() if _process_group.is_initialized() else 1
     print(f"{data.name}: {len(data.train)} train, {len(data.val)} validation, "
           f"{len(data.test)} test samples, {data.num_features} features, "
-          f"{data.num_classes} classes; training on {device}")
+          f"{data.num_classes} classes; training on {device}"
+          + (f", {ranks} processes of batch {args.batch_size}" if ranks > 1 else ""))
     print(model)
     start = time.perf_counter()
     history = fit(model, loss_fn, optimizer, data.train, data.val, epochs=args.epochs,
@@ -243,9 +263,12 @@ def train(args):
               f"samples/s); last epoch: loss {last['loss']:.4f}, accuracy "
               f"{last['accuracy']:.1%}, val_loss {last['val_loss']:.4f}, val_accuracy "
               f"{last['val_accuracy']:.1%}")
-    if args.save:
+    if args.save and _process_group.rank_zero_only():
         save(model.state_dict(), args.save)
         print(f"saved the model's state dict to {args.save}")
+    if not _process_group.rank_zero_only():  # the plots and the test are rank 0's to show
+        _process_group.destroy_process_group()
+        return 0
     if args.plot and history.epochs:
         try:
             history.plot(args.plot)
@@ -256,6 +279,8 @@ def train(args):
         _plot_cnn(args, model, data.test)
     test = evaluate(model, loss_fn, data.test)
     print(f"test accuracy: {test['accuracy'] * 100:.1f}%")
+    if _process_group.is_initialized():
+        _process_group.destroy_process_group()
     return 0
 
 
@@ -298,7 +323,8 @@ def parser():
                    help="L2 for sgd and adam, decoupled for adamw")
     t.add_argument("--label-smoothing", type=float, default=0.1,
                    help="of the cross-entropy loss")
-    t.add_argument("--batch-size", type=_positive_int, default=32, help="training batch size")
+    t.add_argument("--batch-size", type=_positive_int, default=32,
+                   help="training batch size (per process under mpiexec)")
     t.add_argument("--epochs", type=_positive_int, default=30, help="passes over the data")
     t.add_argument("--scheduler", choices=SCHEDULERS, default="cosine",
                    help="learning-rate schedule, stepped once per epoch")
@@ -329,6 +355,8 @@ def main(argv=None):
         return args.run(args)
     except (ValueError, TypeError, RuntimeError, OSError, MemoryError) as error:
         print(f"forgegrad {args.command}: {error}", file=sys.stderr)
+        if _process_group.is_initialized() and _process_group.get_world_size() > 1:
+            _process_group.abort_job()  # the other ranks would wait for this one for ever
         return 1
 
 

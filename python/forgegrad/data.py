@@ -145,6 +145,30 @@ def _collate(samples):
     return _stack(samples)
 
 
+# ---------------------------------------------------------------------------- sampler=
+# The smallest support for DataLoader(sampler=...) that forgegrad.distributed's
+# DistributedSampler needs: an iterable of dataset indices with __len__, which gives the
+# order of an epoch instead of shuffle (which it excludes, as in PyTorch).
+def _check_sampler(sampler, shuffle):
+    if sampler is None:
+        return None
+    if not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+        raise _errors.TypeError("[DataLoader] sampler must be an iterable of indices with "
+                                f"__len__, got {type(sampler).__name__}")
+    if shuffle:
+        raise _errors.ValueError("[DataLoader] sampler option is mutually exclusive with shuffle")
+    return sampler
+
+
+def _sampled_order(sampler):
+    """The indices the sampler gives for one epoch, as an int64 array."""
+    order = np.fromiter(iter(sampler), dtype=np.int64)
+    if len(order) != len(sampler):
+        raise _errors.ValueError(f"[DataLoader] the sampler gave {len(order)} indices, but its "
+                                 f"len() is {len(sampler)}")
+    return order
+
+
 class DataLoader:
     """Iterates over a dataset in batches of forgegrad Tensors.
 
@@ -155,11 +179,14 @@ class DataLoader:
     generator when the loader is built, so ``forgegrad.manual_seed`` fixes it, as in torch.
     ``device``: batches are moved there with ``.to(device)``. ``epoch`` is the number of
     the next epoch (``set_epoch`` repositions it, to resume a run's sequence of orders).
+    ``sampler``: an iterable of dataset indices with ``__len__`` (a
+    ``forgegrad.distributed.DistributedSampler``) that gives each epoch's order instead.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
-                 device=None):
+                 device=None, sampler=None):
         _check_dataset(dataset)
+        self.sampler = _check_sampler(sampler, shuffle)
         self.dataset = dataset
         self.batch_size = _check_int(batch_size, "batch_size", 1)
         self.shuffle = builtins.bool(shuffle)
@@ -179,13 +206,16 @@ class DataLoader:
         self.epoch = _check_int(epoch, "epoch", 0)
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self):
         # Not a generator function: the epoch's order is fixed as soon as iter() is called.
         n = len(self.dataset)
-        if self.shuffle:
+        if self.sampler is not None:
+            order = _sampled_order(self.sampler)
+            n = len(order)
+        elif self.shuffle:
             order = np.random.default_rng([*self.seed, self.epoch]).permutation(n)
         else:
             order = np.arange(n)

@@ -6,7 +6,9 @@ much of the gradient all-reduce backward hides.
 The script starts itself under mpiexec, once with 1 rank and once with 2 (one thread per
 rank; each rank trains on its own batch of the same size, so 2 ranks do twice the work per
 step), on a compute-bound MLP (512-1024-1024-10) and a small CNN (two conv-BatchNorm-ReLU-
-pool blocks on 1x28x28 images). Per model and rank count:
+pool blocks on 1x28x28 images), with DDP's default 25 MB buckets (one bucket for these
+models: nothing to overlap) and with 0.02 MB ones (several buckets in each model). Per
+model, bucket size and rank count:
 
 - samples/s: the whole step (zero_grad, forward, loss, backward with DDP's all-reduce,
   SGD step) over all ranks;
@@ -26,7 +28,7 @@ import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+BUCKETS_MB = (25, 0.02)  # PyTorch's default (one bucket for these models), and 20 kB
 
 
 def models():
@@ -41,15 +43,15 @@ def models():
 
 
 def best_of(step, repeat, min_time=0.3):
-    """The best seconds per call of step over `repeat` rounds of about min_time each (the
-    same number of calls on every rank: the ranks step together)."""
+    """The best seconds per call of step over `repeat` rounds of about min_time each. Every
+    rank makes the same number of calls (rank 0's choice): a step holds collectives, which
+    every rank must call alike."""
     import forgegrad.distributed as dist
     step()
-    start, calls = time.perf_counter(), 0
-    while time.perf_counter() - start < min_time:
+    start = time.perf_counter()
+    for _ in range(3):
         step()
-        calls += 1
-    counts = [calls]
+    counts = [max(1, round(min_time / ((time.perf_counter() - start) / 3)))]
     dist.broadcast_object_list(counts, 0)
     best = float("inf")
     for _ in range(repeat):
@@ -71,8 +73,9 @@ def worker(repeat):
     from forgegrad import nn, optim
     dist.init_process_group("mpi")
     rank, world = dist.get_rank(), dist.get_world_size()
-    for name, (model, shape, batch) in models().items():
-        ddp = dist.DistributedDataParallel(model)
+    for name, bucket_mb in ((m, b) for m in models() for b in BUCKETS_MB):
+        model, shape, batch = models()[name]  # a fresh model for each DDP
+        ddp = dist.DistributedDataParallel(model, bucket_cap_mb=bucket_mb)
         optimizer = optim.SGD(ddp.parameters(), lr=0.01)
         loss_fn = nn.CrossEntropyLoss()
         rng = np.random.default_rng(rank)
@@ -95,7 +98,7 @@ def worker(repeat):
             dist.all_reduce(flat)
 
         seconds = best_of(step, repeat)
-        row = {"model": name, "ranks": world, "batch_per_rank": batch,
+        row = {"model": name, "ranks": world, "batch_per_rank": batch, "bucket_mb": bucket_mb,
                "samples_per_s": world * batch / seconds, "step_ms": seconds * 1e3,
                "gradient_mb": flat.numel() * 4 / 2**20, "buckets": len(ddp._buckets)}
         if world > 1:
@@ -134,12 +137,12 @@ def main():
     print("| model | ranks | batch/rank | samples/s | step ms | all-reduce ms (alone) "
           "| step ms, no_sync | hidden under backward |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for r in sorted(rows, key=lambda r: (r["model"], r["ranks"])):
+    for r in sorted(rows, key=lambda r: (r["model"], -r["bucket_mb"], r["ranks"])):
         extra = (f"{r['all_reduce_ms']:.2f} | {r['no_sync_step_ms']:.2f} | "
                  f"{r['hidden_share']:.0%}" if r["ranks"] > 1 else "- | - | -")
-        print(f"| {r['model']} ({r['gradient_mb']:.1f} MB of gradients, {r['buckets']} "
-              f"buckets) | {r['ranks']} | {r['batch_per_rank']} | {r['samples_per_s']:.0f} | "
-              f"{r['step_ms']:.2f} | {extra} |")
+        print(f"| {r['model']} ({r['gradient_mb']:.1f} MB of gradients; {r['buckets']} x "
+              f"{r['bucket_mb']} MB buckets) | {r['ranks']} | {r['batch_per_rank']} | "
+              f"{r['samples_per_s']:.0f} | {r['step_ms']:.2f} | {extra} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

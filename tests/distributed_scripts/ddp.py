@@ -2,7 +2,8 @@
 the NCCL path). Prints "ddp ok on rank R of W"; a failed check raises, aborting the job.
 
 1. 20 SGD steps with each rank at batch B/W give the parameters of one process at batch B
-   (to 1e-5), with buckets small enough that there are several.
+   (to 1e-5), with buckets small enough that there are several, the first sent while
+   backward is still running.
 2. no_sync: gradients stay local inside, and the next synced backward averages the sums.
 3. find_unused_parameters, buffers broadcast from rank 0, the state_dict prefix, the error
    that names a parameter without a gradient, and a model that differs across ranks."""
@@ -44,6 +45,10 @@ loss_fn = nn.CrossEntropyLoss()
 opt_ddp = optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
 opt_ref = optim.SGD(reference.parameters(), lr=0.1, momentum=0.9)
 shard = slice(rank * B // world, (rank + 1) * B // world)
+# overlap: when backward reaches the middle layer, the last layer's bucket is already sent
+started_before_the_end = []
+ddp.module[2].weight.register_post_accumulate_grad_hook(
+    lambda t: started_before_the_end.append(ddp._next_bucket >= 1 and ddp._state == "reducing"))
 for step in range(STEPS):
     opt_ddp.zero_grad()
     loss_fn(ddp(X[step][shard]), Y[step][shard]).backward()
@@ -51,6 +56,7 @@ for step in range(STEPS):
     opt_ref.zero_grad()
     loss_fn(reference(X[step]), Y[step]).backward()
     opt_ref.step()
+assert started_before_the_end == [True] * STEPS, started_before_the_end
 for (name, p), q in zip(ddp.module.named_parameters(), reference.parameters()):
     gap = np.abs(p.detach().cpu().numpy() - q.detach().cpu().numpy()).max()
     assert gap < 1e-5, f"{name} differs from one process at batch {B} by {gap}"

@@ -50,16 +50,21 @@ def wait(requests, op):
     g = _group(op)
     if g.MPI.Request.Testall(requests):
         return
-    deadline = time.monotonic() + g.timeout
-    polls = 0
+    start = time.monotonic()
+    pause = 0.0
     while not g.MPI.Request.Testall(requests):
-        if time.monotonic() > deadline:
+        waited = time.monotonic() - start
+        if waited > g.timeout:
             raise RuntimeError(f"[{op}] rank {g.rank} of {g.size} waited {g.timeout:g} s for "
                                "the other ranks, which did not join this collective: one may "
                                "have failed or left, or the ranks called collectives in "
                                "different orders")
-        polls += 1
-        time.sleep(0 if polls < 2000 else 0.0005)  # spin first, then let other ranks run
+        # Spin for the first 0.2 ms (a collective about to finish), then sleep, longer and
+        # longer up to 1 ms: a rank that spins would take the core from a rank still
+        # computing where the ranks share cores.
+        if waited > 2e-4:
+            pause = min(max(pause * 2, 5e-5), 1e-3)
+        time.sleep(pause)
 
 
 class Work:
@@ -175,6 +180,11 @@ def _apart(send, recv):
     return send.copy() if np.may_share_memory(send, recv) else send
 
 
+def _apart_gpu(send, recv):
+    """As _apart, for GPU tensors: a copy of send when it shares recv's storage."""
+    return send.clone() if send._storage_key() == recv._storage_key() else send
+
+
 def _mpi_op(g, op):
     return getattr(g.MPI, _MPI_OPS[op])
 
@@ -191,11 +201,11 @@ def _on_gpu(*tensors):
     return any(t.device.type == "cuda" for t in tensors)
 
 
-def _contiguous_gpu(t, op, g):
+def _contiguous_gpu(t, op, nccl):
     """(contiguous tensor NCCL may write, done()): as _writable, on the GPU."""
     t = t.detach()
-    if t.device.index != g.nccl.device:
-        raise _errors.ValueError(f"[{op}] expected a tensor on cuda:{g.nccl.device}, this "
+    if t.device.index != nccl.device:
+        raise _errors.ValueError(f"[{op}] expected a tensor on cuda:{nccl.device}, this "
                                  f"rank's GPU, got one on {t.device}")
     if t.is_contiguous():
         return t, lambda: None
@@ -275,7 +285,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
     _check_sizes(output_tensor, input_tensor, op, "output_tensor", "input_tensor")
     if _on_gpu(output_tensor):
         out, done = _contiguous_gpu(output_tensor, op, _nccl(g, op))
-        send, _ = _contiguous_gpu(input_tensor, op, g.nccl)
+        send = _apart_gpu(_contiguous_gpu(input_tensor, op, g.nccl)[0], out)
         g.nccl.all_gather(out, send, g.size)
         done()
         return _finished(Work(op, []), async_op)
@@ -312,7 +322,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
     op = _reduce_op(op, name, output.dtype)
     if _on_gpu(output):
         out, done = _contiguous_gpu(output, name, _nccl(g, name))
-        send, _ = _contiguous_gpu(input, name, g.nccl)
+        send = _apart_gpu(_contiguous_gpu(input, name, g.nccl)[0], out)
         g.nccl.reduce_scatter(out, send, _NCCL_OPS[op], g.size)
         done()
         return _finished(Work(name, []), async_op)

@@ -10,6 +10,8 @@
 #      fused Adam, elementwise GB/s against a copy, the fused attention kernel of
 #      bench/attention.py against PyTorch's scaled_dot_product_attention),
 #   4. run the GPU tests under compute-sanitizer memcheck with the caching allocator off.
+# Between 2 and 3, the one-rank NCCL checks of forgegrad.distributed, where mpi4py and NCCL
+# are installed.
 # A lent GPU comes for minutes, so the whole check keeps within GPU_CHECK_SECONDS (default
 # 540) and every step within its own limit, the most telling steps first; a step the time
 # does not reach is reported as skipped. Every step runs even when one before it failed; the
@@ -82,6 +84,17 @@ if "$python" -c "import pytest_timeout" 2> /dev/null; then
   hang_guard=(--timeout 120 --timeout-method thread)
 fi
 step tests 200 "$python" -m pytest -q -rs -p no:cacheprovider "${hang_guard[@]}"
+
+# The NCCL path of forgegrad.distributed on a one-rank group (a process alone is a group of
+# one): every collective, and the DDP checks, on this GPU. Needs mpi4py, an MPI library and
+# NCCL in this Python (pip install "forgegrad[distributed,nccl]"); multi-GPU is unverified.
+if "$python" -c "import mpi4py, nvidia.nccl" 2> /dev/null; then
+  step nccl_collectives 60 "$python" tests/distributed_scripts/collectives.py --device cuda \
+    --backend nccl
+  step nccl_ddp 90 "$python" tests/distributed_scripts/ddp.py --device cuda --backend nccl
+else
+  note "nccl: skipped, mpi4py or nvidia-nccl-cu12 is not installed in $python"
+fi
 
 rounds=${QUICK:+2}
 rounds=${rounds:-5}

@@ -1,3 +1,4 @@
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -111,48 +112,145 @@ static void accumulate_into_leaf(const Tensor& leaf, Tensor grad) {
     leaf.impl()->grad = ops::clone(grad).impl_ptr();  // own buffer: grad may alias another's
 }
 
+uint64_t add_post_accumulate_grad_hook(const Tensor& leaf,
+                                       std::function<void(const Tensor&)> hook) {
+  FG_CHECK(leaf.is_leaf(), RuntimeError,
+           "[register_post_accumulate_grad_hook] post accumulate grad hooks cannot be "
+           "registered on non-leaf tensors");
+  FG_CHECK(leaf.requires_grad(), RuntimeError,
+           "[register_post_accumulate_grad_hook] cannot register a hook on a tensor that "
+           "doesn't require gradient");
+  static std::atomic<uint64_t> next_key{1};
+  uint64_t key = next_key++;
+  std::lock_guard<std::mutex> lock(grad_lock(leaf.impl()));
+  leaf.impl()->post_accumulate_grad_hooks.emplace_back(key, std::move(hook));
+  return key;
+}
+
+void remove_post_accumulate_grad_hook(const Tensor& leaf, uint64_t key) {
+  std::lock_guard<std::mutex> lock(grad_lock(leaf.impl()));
+  auto& hooks = leaf.impl()->post_accumulate_grad_hooks;
+  for (auto it = hooks.begin(); it != hooks.end(); ++it)
+    if (it->first == key) {
+      hooks.erase(it);
+      return;
+    }
+}
+
+static bool has_post_accumulate_grad_hooks(const Tensor& leaf) {
+  std::lock_guard<std::mutex> lock(grad_lock(leaf.impl()));
+  return !leaf.impl()->post_accumulate_grad_hooks.empty();
+}
+
+// Called without the grad lock, which a hook reading .grad takes; on a copy of the list, so
+// a hook may remove itself (or add others, which run from the next backward on).
+static void run_post_accumulate_grad_hooks(const Tensor& leaf) {
+  std::vector<std::pair<uint64_t, std::function<void(const Tensor&)>>> hooks;
+  {
+    std::lock_guard<std::mutex> lock(grad_lock(leaf.impl()));
+    hooks = leaf.impl()->post_accumulate_grad_hooks;
+  }
+  for (auto& [key, hook] : hooks) hook(leaf);
+}
+
+// The leaves with post-accumulate-grad hooks, by the position in `order` of the last node
+// that has them as an input: once that node has run, their .grad is complete.
+static std::unordered_map<size_t, std::vector<Tensor>> hooked_leaves_by_last_node(
+    const std::vector<std::shared_ptr<Node>>& order) {
+  std::unordered_map<TensorImpl*, std::pair<size_t, Tensor>> last_node;
+  for (size_t i = 0; i < order.size(); ++i) {
+    std::lock_guard<std::mutex> lock(order[i]->mutex);
+    for (const Tensor& input : order[i]->inputs)
+      if (input.defined() && input.is_leaf() && has_post_accumulate_grad_hooks(input))
+        last_node[input.impl()] = {i, input};
+  }
+  std::unordered_map<size_t, std::vector<Tensor>> by_node;
+  for (auto& [impl, position_and_leaf] : last_node)
+    by_node[position_and_leaf.first].push_back(std::move(position_and_leaf.second));
+  return by_node;
+}
+
+std::vector<bool> leaves_in_graph(const std::vector<Tensor>& roots,
+                                  const std::vector<Tensor>& leaves) {
+  std::unordered_set<TensorImpl*> inputs;
+  std::unordered_set<Node*> seen;
+  std::vector<std::shared_ptr<Node>> stack;
+  for (const Tensor& root : roots) {
+    if (root.is_leaf()) inputs.insert(root.impl());
+    else if (seen.insert(root.grad_fn().get()).second) stack.push_back(root.grad_fn());
+  }
+  while (!stack.empty()) {
+    std::shared_ptr<Node> node = std::move(stack.back());
+    stack.pop_back();
+    std::lock_guard<std::mutex> lock(node->mutex);
+    for (const Tensor& input : node->inputs) {
+      if (!input.defined()) continue;
+      if (input.is_leaf()) inputs.insert(input.impl());
+      else if (seen.insert(input.grad_fn().get()).second) stack.push_back(input.grad_fn());
+    }
+  }
+  std::vector<bool> found;
+  for (const Tensor& leaf : leaves) found.push_back(inputs.count(leaf.impl()) > 0);
+  return found;
+}
+
+// Runs one node's rule if a gradient reached it: its inputs' gradients go into `pending`, or
+// into the .grad of the leaves among them (recorded in `reached`).
+static void run_node(Node& node, std::unordered_map<Node*, Tensor>& pending, bool retain_graph,
+                     std::unordered_set<TensorImpl*>& reached) {
+  std::lock_guard<std::mutex> lock(node.mutex);
+  FG_CHECK(!node.released, RuntimeError,
+           "[backward] trying to backward through the graph a second time (or to use a "
+           "result after its graph was freed); its buffers were freed by the first backward. "
+           "Pass retain_graph=True to the first backward to keep them");
+  auto found = pending.find(&node);
+  if (found == pending.end()) return;  // no gradient reached this node
+  for (const SavedVersion& saved : node.versions) {
+    std::shared_ptr<Storage> storage = saved.storage.lock();
+    FG_CHECK(!storage || storage->version() == saved.version, RuntimeError,
+             "[backward] a tensor that " << node.name << " used was changed in place "
+             "afterwards (fill_, copy_, add_, +=, an optimizer step, ...), so its gradient "
+             "would be wrong; clone() the tensor before changing it, or change it after "
+             "backward()");
+  }
+  // Backward rules hand their gradients to kernels: contiguous, whatever view made them.
+  Tensor dout = ops::contiguous(found->second);
+  pending.erase(found);
+  std::vector<Tensor> dinputs = node.backward(dout);
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const Tensor& input = node.inputs[i];
+    if (!input.defined() || !dinputs[i].defined()) continue;
+    if (input.is_leaf()) {
+      accumulate_into_leaf(input, std::move(dinputs[i]));
+      reached.insert(input.impl());
+    } else {
+      Tensor& slot = pending[input.grad_fn().get()];
+      slot = slot.defined() ? ops::add(slot, dinputs[i]) : std::move(dinputs[i]);
+    }
+  }
+  if (!retain_graph) {
+    node.backward = nullptr;  // frees what the rule captured
+    node.released = true;
+  }
+}
+
 void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph) {
   NoGradGuard no_grad;  // backward rules call public ops; they must not record
   if (root.is_leaf()) {
     accumulate_into_leaf(root, gradient);
+    run_post_accumulate_grad_hooks(root);
     return;
   }
   std::vector<std::shared_ptr<Node>> order = topological_order(root.grad_fn());
+  std::unordered_map<size_t, std::vector<Tensor>> hooks_due = hooked_leaves_by_last_node(order);
   std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), gradient}};
-  for (const std::shared_ptr<Node>& node : order) {
-    std::lock_guard<std::mutex> lock(node->mutex);
-    FG_CHECK(!node->released, RuntimeError,
-             "[backward] trying to backward through the graph a second time (or to use a "
-             "result after its graph was freed); its buffers were freed by the first backward. "
-             "Pass retain_graph=True to the first backward to keep them");
-    auto found = pending.find(node.get());
-    if (found == pending.end()) continue;  // no gradient reached this node
-    for (const SavedVersion& saved : node->versions) {
-      std::shared_ptr<Storage> storage = saved.storage.lock();
-      FG_CHECK(!storage || storage->version() == saved.version, RuntimeError,
-               "[backward] a tensor that " << node->name << " used was changed in place "
-               "afterwards (fill_, copy_, add_, +=, an optimizer step, ...), so its gradient "
-               "would be wrong; clone() the tensor before changing it, or change it after "
-               "backward()");
-    }
-    // Backward rules hand their gradients to kernels: contiguous, whatever view made them.
-    Tensor dout = ops::contiguous(found->second);
-    pending.erase(found);
-    std::vector<Tensor> dinputs = node->backward(dout);
-    for (size_t i = 0; i < node->inputs.size(); ++i) {
-      const Tensor& input = node->inputs[i];
-      if (!input.defined() || !dinputs[i].defined()) continue;
-      if (input.is_leaf()) {
-        accumulate_into_leaf(input, std::move(dinputs[i]));
-      } else {
-        Tensor& slot = pending[input.grad_fn().get()];
-        slot = slot.defined() ? ops::add(slot, dinputs[i]) : std::move(dinputs[i]);
-      }
-    }
-    if (!retain_graph) {
-      node->backward = nullptr;  // frees what the rule captured
-      node->released = true;
-    }
+  std::unordered_set<TensorImpl*> reached;  // leaves this backward gave a gradient
+  for (size_t i = 0; i < order.size(); ++i) {
+    run_node(*order[i], pending, retain_graph, reached);
+    auto due = hooks_due.find(i);
+    if (due == hooks_due.end()) continue;
+    for (const Tensor& leaf : due->second)
+      if (reached.count(leaf.impl())) run_post_accumulate_grad_hooks(leaf);
   }
   if (!retain_graph)
     for (const std::shared_ptr<Node>& node : order) {

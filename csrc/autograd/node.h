@@ -58,6 +58,20 @@ bool needs_grad(const std::vector<Tensor>& inputs);
 void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs,
             BackwardFn backward);
 
+// Post-accumulate-grad hooks (Tensor.register_post_accumulate_grad_hook): `hook(leaf)` runs
+// once per backward that reaches the leaf, after the last of that backward's gradients for
+// it was added to its .grad, so the hook sees the complete gradient while backward goes on
+// into the rest of the graph (DistributedDataParallel starts all-reducing a bucket there).
+// RuntimeError unless `leaf` is a leaf that requires grad. Returns the key that removes it.
+uint64_t add_post_accumulate_grad_hook(const Tensor& leaf, std::function<void(const Tensor&)> hook);
+void remove_post_accumulate_grad_hook(const Tensor& leaf, uint64_t key);  // no-op if gone
+
+// For each of `leaves`, whether the graph below any of `roots` has it as an input, so that
+// backward from there can give it a gradient (DistributedDataParallel's
+// find_unused_parameters).
+std::vector<bool> leaves_in_graph(const std::vector<Tensor>& roots,
+                                  const std::vector<Tensor>& leaves);
+
 // Runs the graph below `root`, accumulating into the .grad of leaves (engine.cpp).
 void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph);
 

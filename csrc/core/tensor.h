@@ -5,6 +5,7 @@
 // references do.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <ostream>
@@ -45,6 +46,9 @@ struct TensorImpl {
   bool wrapped_number = false;
   std::shared_ptr<TensorImpl> grad;  // leaves only; accumulated by backward
   std::shared_ptr<Node> grad_fn;     // set on results of recorded ops
+  // Leaves only: called by backward once .grad holds the whole gradient of that backward
+  // (autograd/node.h), each under the key that removes it. Guarded by grad_lock.
+  std::vector<std::pair<uint64_t, std::function<void(const Tensor&)>>> post_accumulate_grad_hooks;
 };
 
 class Tensor {

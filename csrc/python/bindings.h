@@ -17,6 +17,9 @@ void bind_dtypes(py::module_& m);   // dtypes.cpp: before the others
 void bind_tensor(py::module_& m);   // tensor.cpp
 void bind_ops(py::module_& m);      // ops.cpp
 void bind_dlpack(py::module_& m);   // dlpack.cpp: after bind_tensor
+#ifdef FORGEGRAD_WITH_CUDA
+void bind_nccl(py::module_& m);     // nccl.cpp
+#endif
 
 Device parse_device(const py::object& device);  // None -> cpu; str or device object
 std::string type_name(const py::object& o);       // "list", "ndarray", ...

@@ -235,6 +235,9 @@ PYBIND11_MODULE(_C, m) {
 #endif
   m.def("cuda_device_count", &cuda_device_count);
   bind_cuda_runtime(m);
+#ifdef FORGEGRAD_WITH_CUDA
+  bind_nccl(m);
+#endif
   m.attr("__version__") = FORGEGRAD_VERSION;
 
   add_argument_type_errors(m, false);

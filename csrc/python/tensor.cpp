@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "autograd/node.h"
 #include "core/dispatch.h"
 #include "core/error.h"
 #include "core/promotion.h"
@@ -434,6 +435,8 @@ void bind_tensor(py::module_& m) {
         return "<" + camel + "Backward>";
       });
 
+  m.def("_leaves_in_graph", &leaves_in_graph, py::arg("roots"), py::arg("leaves"));
+
   py::class_<Tensor> tensor(m, "Tensor", py::dynamic_attr());
   tensor
       .def(py::init([](const Tensor& other) { return other.detach(); }),
@@ -480,6 +483,27 @@ void bind_tensor(py::module_& m) {
              ops::backward(t, g, retain_graph);
            },
            py::arg("gradient") = py::none(), py::arg("retain_graph") = false)
+      // hook(leaf) (the Python layer wraps the user's hook, _tensor.py), called by a GIL-free
+      // backward, so called, and finally dropped, under the GIL.
+      .def("_add_post_accumulate_grad_hook",
+           [](const Tensor& t, py::function hook) {
+             std::shared_ptr<py::function> held(new py::function(std::move(hook)),
+                                                [](py::function* f) {
+                                                  py::gil_scoped_acquire gil;
+                                                  delete f;
+                                                });
+             return add_post_accumulate_grad_hook(t, [held](const Tensor& leaf) {
+               py::gil_scoped_acquire gil;
+               (*held)(leaf);
+             });
+           })
+      .def("_remove_post_accumulate_grad_hook", &remove_post_accumulate_grad_hook)
+      // A write made outside forgegrad (MPI, NCCL) counts as an in-place write: backward then
+      // refuses a rule that saved the old values, as after add_ or copy_.
+      .def("_bump_version", [](const Tensor& t) {
+        t.storage()->bump_version();
+        t.storage()->forget_index_bounds();
+      })
       .def("detach", &Tensor::detach)
       .def("numpy", &to_numpy)
       .def("item", [](const Tensor& gpu_or_cpu) -> py::object {

@@ -4,11 +4,12 @@ _copying's.)"""
 import builtins
 import functools
 import operator
+import weakref
 
 import numpy as np
 
 from . import (_C, _copying, _errors, _index_ops, _movement, _printing, _sampling, _unique,
-               creation)
+               autograd, creation)
 
 Tensor = _C.Tensor
 
@@ -198,6 +199,31 @@ def _iter(self):
     if self.ndim == 0:
         raise _errors.TypeError("[iter] iteration over a 0-d tensor")
     return (self[i] for i in range(self.shape[0]))
+
+
+def _register_post_accumulate_grad_hook(self, hook):
+    """``hook(tensor)`` runs in each backward that reaches this leaf, once the gradient of that
+    backward has been added to ``.grad`` (all of it: a leaf used twice has both parts in),
+    while backward goes on with the rest of the graph. The hook gets this tensor and must
+    return None. Returns a handle whose ``remove()`` unregisters it. As in PyTorch."""
+    if not callable(hook):
+        raise _errors.TypeError("[register_post_accumulate_grad_hook] expected a callable "
+                                f"hook(tensor), got {type(hook).__name__}")
+    owner = weakref.ref(self)  # not self: the engine holds the hook, and self holds the engine's
+
+    def call(leaf):
+        tensor = owner()
+        result = hook(leaf if tensor is None else tensor)
+        if result is not None:
+            raise _errors.TypeError("[register_post_accumulate_grad_hook] a post accumulate grad "
+                                    f"hook must return None, got {type(result).__name__}")
+
+    key = _C.Tensor._add_post_accumulate_grad_hook(self, call)
+    return autograd.RemovableHandle(
+        functools.partial(_C.Tensor._remove_post_accumulate_grad_hook, self, key))
+
+
+_METHODS["register_post_accumulate_grad_hook"] = _register_post_accumulate_grad_hook
 
 
 def _install():

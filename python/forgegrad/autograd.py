@@ -51,3 +51,23 @@ class enable_grad(_GradModeContext):
     """Turns recording back on inside a ``no_grad`` region."""
 
     mode = True
+
+
+class RemovableHandle:
+    """What ``Tensor.register_post_accumulate_grad_hook`` returns: ``remove()`` unregisters
+    the hook (again: nothing happens); as a context manager, it removes it on exit."""
+
+    def __init__(self, remove):
+        self._remove = remove
+
+    def remove(self):
+        if self._remove is not None:
+            self._remove()
+            self._remove = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False

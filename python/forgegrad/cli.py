@@ -9,6 +9,7 @@ user's own table, ``bench`` the build, ``info`` about it.
     forgegrad train --data houses.csv --target price --save model.safetensors
     forgegrad bench
     forgegrad info
+    mpiexec -n 4 forgegrad train           # data-parallel over 4 processes (forgegrad[distributed])
 
 Ctrl-C during training stops it, saves what --save asked for, and exits with status 130.
 """
@@ -24,6 +25,7 @@ import time
 import numpy as np
 
 from . import _C, benchmark, datasets, nn, optim, viz
+from .distributed import process_group as _process_group
 from .info import info
 from .data import TensorDataset
 from .serialization import save
@@ -210,6 +212,19 @@ def _plot_cnn(args, model, test):
         print(f"forgegrad train: no plot: {error}", file=sys.stderr)
 
 
+def _start_distributed():
+    """Under mpiexec with 2 processes or more: join the process group, so that fit trains
+    data-parallel."""
+    if _process_group.launched_size() >= 2:
+        _process_group.init_process_group()
+
+
+def _say(*args, **kwargs):
+    """print, on rank 0 only when training is distributed (rank 0 speaks for all)."""
+    if _process_group.rank_zero_only():
+        print(*args, **kwargs)
+
+
 def _check_outputs(args):
     for option, path in (("--save", args.save), ("--plot", args.plot),
                          ("--plot-filters", args.plot_filters),
@@ -232,30 +247,30 @@ def _train_model(args, model, loss_fn, train_data, val_data):
                   verbose=0 if args.no_progress else 1)  # --no-progress: silent
     elapsed = time.perf_counter() - start
     if history.stopped_early:
-        print(f"early stopping after epoch {history.epochs[-1]['epoch']}; restored epoch "
-              f"{callbacks[0].best_epoch}")
+        _say(f"early stopping after epoch {history.epochs[-1]['epoch']}; restored epoch "
+             f"{callbacks[0].best_epoch}")
     if history.epochs:
         last = history.epochs[-1]
         shown = ", ".join(f"{key} {last[key]:.1%}" if "accuracy" in key else
                           f"{key} {last[key]:.4f}"
                           for key in ("loss", "accuracy", "val_loss", "val_accuracy")
                           if key in last)
-        print(f"trained {len(history)} epochs in {elapsed:.1f} s "
-              f"({sum(h['samples_per_s'] for h in history.epochs) / len(history):.0f} "
-              f"samples/s); last epoch: {shown}")
+        _say(f"trained {len(history)} epochs in {elapsed:.1f} s "
+             f"({sum(h['samples_per_s'] for h in history.epochs) / len(history):.0f} "
+             f"samples/s); last epoch: {shown}")
     return history
 
 
 def _save_model(args, model):
-    if args.save:
+    if args.save and _process_group.rank_zero_only():
         save(model.state_dict(), args.save)
-        print(f"saved the model's state dict to {args.save}")
+        _say(f"saved the model's state dict to {args.save}")
 
 
 def _interrupted(args, model, history):
     """Ctrl-C ended training: keep what was asked for and exit as an interrupted program
     does (128 + SIGINT)."""
-    print(f"interrupted after {len(history)} complete epochs")
+    _say(f"interrupted after {len(history)} complete epochs")
     _save_model(args, model)
     return 130
 
@@ -264,9 +279,9 @@ def _plot_history(args, history):
     if args.plot and history.epochs:
         try:
             history.plot(args.plot)
-            print(f"saved the training curves to {args.plot}")
+            _say(f"saved the training curves to {args.plot}")
         except ImportError as error:
-            print(f"forgegrad train: no plot: {error}", file=sys.stderr)
+            _say(f"forgegrad train: no plot: {error}", file=sys.stderr)
 
 
 def train(args):
@@ -277,6 +292,9 @@ def train(args):
         return train_table(args, device)
     _check_model_options(args)
     _check_outputs(args)
+    _start_distributed()
+    if device == "cuda" and _process_group.gpu_index() is not None:
+        device = f"cuda:{_process_group.gpu_index()}"  # one GPU per rank
     _C.manual_seed(args.seed)
     try:
         data = DATASETS[args.dataset](seed=args.seed)
@@ -289,19 +307,26 @@ def train(args):
                                    test=as_images(data.test, shape))
     model = _build_model(args, data).to(device)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
-    print(f"{data.name}: {len(data.train)} train, {len(data.val)} validation, "
-          f"{len(data.test)} test samples, {data.num_features} features, "
-          f"{data.num_classes} classes; training on {device}")
-    print(model)
+    ranks = _process_group.get_world_size() if _process_group.is_initialized() else 1
+    _say(f"{data.name}: {len(data.train)} train, {len(data.val)} validation, "
+         f"{len(data.test)} test samples, {data.num_features} features, "
+         f"{data.num_classes} classes; training on {device}"
+         + (f", {ranks} processes of batch {args.batch_size}" if ranks > 1 else ""))
+    _say(model)
     history = _train_model(args, model, loss_fn, data.train, data.val)
     if history.interrupted:
         return _interrupted(args, model, history)
     _save_model(args, model)
+    if not _process_group.rank_zero_only():  # the plots and the test are rank 0's to show
+        _process_group.destroy_process_group()
+        return 0
     _plot_history(args, history)
     if args.model == "cnn":
         _plot_cnn(args, model, data.test)
     test = evaluate(model, loss_fn, data.test)
-    print(f"test accuracy: {test['accuracy'] * 100:.1f}%")
+    _say(f"test accuracy: {test['accuracy'] * 100:.1f}%")
+    if _process_group.is_initialized():
+        _process_group.destroy_process_group()
     return 0
 
 
@@ -315,6 +340,9 @@ def train_table(args, device):
         raise SystemExit("forgegrad train: --data and --dataset are alternatives; give one")
     _check_model_options(args)
     _check_outputs(args)
+    _start_distributed()
+    if device == "cuda" and _process_group.gpu_index() is not None:
+        device = f"cuda:{_process_group.gpu_index()}"  # one GPU per rank
     _C.manual_seed(args.seed)
     table = load_table(args.data, args.target, args.problem)
     for note in table.notes:
@@ -444,7 +472,8 @@ def parser():
                    help="L2 for sgd and adam, decoupled for adamw")
     t.add_argument("--label-smoothing", type=float, default=0.1,
                    help="of the cross-entropy loss")
-    t.add_argument("--batch-size", type=_positive_int, default=32, help="training batch size")
+    t.add_argument("--batch-size", type=_positive_int, default=32,
+                   help="training batch size (per process under mpiexec)")
     t.add_argument("--epochs", type=_positive_int, default=30, help="passes over the data")
     t.add_argument("--scheduler", choices=SCHEDULERS, default="cosine",
                    help="learning-rate schedule, stepped once per epoch")
@@ -505,6 +534,8 @@ def main(argv=None):
         return 130
     except (ValueError, TypeError, RuntimeError, OSError, MemoryError) as error:
         print(f"forgegrad {args.command}: {error}", file=sys.stderr)
+        if _process_group.is_initialized() and _process_group.get_world_size() > 1:
+            _process_group.abort_job()  # the other ranks would wait for this one for ever
         return 1
 
 

@@ -19,6 +19,8 @@ from . import _C, _errors
 from . import metrics as _metric_lib
 from .autograd import no_grad
 from .data import DataLoader, Dataset, TensorDataset
+from .distributed import training as _distributed
+from .distributed.process_group import rank_zero_only
 from .nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
 from .nn.module import Module
 from .optim.lr_scheduler import ReduceLROnPlateau
@@ -182,8 +184,9 @@ def _inference(model):
 
 
 # ---------------------------------------------------------------------------- data and metrics
-def _loader(data, batch_size, shuffle, seed, op):
-    """A DataLoader from a DataLoader, a Dataset, or an (inputs, targets) pair of arrays."""
+def _loader(data, batch_size, shuffle, seed, op, distributed=False):
+    """A DataLoader from a DataLoader, a Dataset, or an (inputs, targets) pair of arrays;
+    `distributed`: over this rank's shard (distributed/training.py)."""
     if isinstance(data, DataLoader):
         return data
     if isinstance(data, tuple):
@@ -192,6 +195,9 @@ def _loader(data, batch_size, shuffle, seed, op):
                                               and hasattr(data, "__len__")):
         raise _errors.TypeError(f"[{op}] expected a DataLoader, a Dataset or an (inputs, targets) "
                                 f"tuple, got {type(data).__name__}")
+    if distributed:
+        return DataLoader(data, batch_size=batch_size,
+                          sampler=_distributed.sampler_for(data, shuffle, seed))
     return DataLoader(data, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
 
@@ -503,6 +509,9 @@ class ModelCheckpoint(Callback):
         return self.monitor if self.save_best_only else None
 
     def on_train_begin(self, model, optimizer):  # each fit starts afresh
+        self._reset()
+        if not rank_zero_only():  # only rank 0 writes (distributed/training.py)
+            return
         first = self.path.format(epoch=1)
         directory = os.path.dirname(first) or "."
         if not os.path.isdir(directory):
@@ -511,12 +520,13 @@ class ModelCheckpoint(Callback):
         if os.path.isdir(first):
             raise _errors.ValueError(f"[ModelCheckpoint] path {first!r} is a directory; give a "
                                      "file name in it, such as 'model.safetensors'")
-        self._reset()
 
     def on_epoch_end(self, epoch, logs, model, optimizer):
         if not self.save_best_only or self.tracker.improved(logs):
             path = self.path.format(epoch=epoch)
-            save(model.state_dict(), path)
+            if rank_zero_only():
+                save(model.state_dict(), path)
+            _distributed.checkpoint_written()
             self.saved.append(path)
         return False
 
@@ -595,6 +605,11 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
     Before the first step fit checks its arguments (callbacks must monitor values it logs)
     and runs the model and the loss once on the first batch of train_data and of val_data,
     in eval mode without gradients: a setup mistake raises before training changes anything.
+    Distributed: when forgegrad.distributed's process group is up with 2 ranks or more
+    (``mpiexec -n 4 ...``), fit trains the model wrapped in DistributedDataParallel on each
+    rank's shard of the data (batch_size per rank), averages the logged values over the
+    ranks, and shows, prints and saves checkpoints on rank 0 only (see
+    forgegrad/distributed/training.py).
     """
     for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
         if not is_int(value) or value < 0:
@@ -615,8 +630,12 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
     metrics = _metrics(metrics, loss_fn, "fit")
     reduction = _reduction(loss_fn, "fit")
     _check_monitors(callbacks, metrics, val_data is not None)
-    train_loader = _loader(train_data, batch_size, True, seed, "fit")
-    val_loader = None if val_data is None else _loader(val_data, batch_size, False, None, "fit")
+    distributed = _distributed.active()
+    if not rank_zero_only():
+        verbose = 0  # rank 0 reports for all
+    train_loader = _loader(train_data, batch_size, True, seed, "fit", distributed)
+    val_loader = None if val_data is None else _loader(val_data, batch_size, False, None, "fit",
+                                                       distributed)
     loaders = [loader for loader in (train_loader, val_loader) if loader is not None]
     for name, loader in zip(("train_data", "val_data"), loaders):
         if len(loader) == 0:
@@ -639,6 +658,7 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
         raise
     if initial_epoch or train_loader is not train_data:  # a loader of the caller's continues
         train_loader.set_epoch(initial_epoch)
+    trained = _distributed.wrap(model) if distributed else model
     for callback in callbacks:
         callback.on_train_begin(model, optimizer)
     try:
@@ -646,16 +666,21 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
             bar = _progress(train_loader, epoch, epochs, progress and verbose == 1)
             try:  # Ctrl-C anywhere in the epoch (training, validation, callbacks) ends cleanly
                 start = time.perf_counter()
-                totals = _train_epoch(model, loss_fn, optimizer, train_loader, metrics,
+                _distributed.set_epoch(train_loader, epoch)
+                totals = _train_epoch(trained, loss_fn, optimizer, train_loader, metrics,
                                       reduction, epoch, bar, device)
                 elapsed = time.perf_counter() - start
-                logs = {"epoch": epoch, **totals.logs()}
+                train_logs, samples = totals.logs(), totals.samples
+                if distributed:
+                    train_logs, samples, elapsed = _distributed.averaged(train_logs, samples,
+                                                                         elapsed)
+                logs = {"epoch": epoch, **train_logs}
                 if val_loader is not None:
                     logs.update({f"val_{k}": v for k, v in
-                                 _evaluate(model, loss_fn, val_loader, metrics,
-                                           reduction, device).items()})
+                                 _validation(trained, loss_fn, val_loader, metrics, reduction,
+                                             device, distributed).items()})
                 logs.update(lr=optimizer.param_groups[0]["lr"], time=elapsed,
-                            samples_per_s=totals.samples / elapsed if elapsed > 0 else math.inf)
+                            samples_per_s=samples / elapsed if elapsed > 0 else math.inf)
                 history.epochs.append(logs)
                 if bar is not None:  # the bar ends on the training numbers; the summary
                     bar.set_postfix(_postfix(totals.logs()), refresh=False)  # has them all
@@ -670,6 +695,8 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batc
                     else:
                         scheduler.step()
                 stop = [c.on_epoch_end(epoch, logs, model, optimizer) for c in callbacks]
+                if distributed:
+                    stop = [_distributed.agree(any(stop))]
             except KeyboardInterrupt:
                 history.interrupted = True
                 break
@@ -728,13 +755,28 @@ def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
 
 
 def _evaluate(model, loss_fn, loader, metrics, reduction, device):
+    return _evaluation_totals(model, loss_fn, loader, metrics, reduction, device).logs()
+
+
+def _evaluation_totals(model, loss_fn, loader, metrics, reduction, device):
     totals = _Totals(metrics, reduction)
     with _inference(model):
         for batch in loader:
             inputs, targets = _pair(batch, "evaluate", device)
             outputs = model(inputs)
             totals.add(loss_fn(outputs, targets).item(), inputs, outputs, targets)
-    return totals.logs()
+    return totals
+
+
+def _validation(trained, loss_fn, loader, metrics, reduction, device, distributed):
+    """The validation logs of an epoch; distributed, of this rank's shard averaged over the
+    ranks, with rank 0's buffers (BatchNorm statistics) on every rank first."""
+    if not distributed:
+        return _evaluate(trained, loss_fn, loader, metrics, reduction, device)
+    trained._sync_buffers()
+    totals = _evaluation_totals(_distributed.unwrap(trained), loss_fn, loader, metrics,
+                                reduction, device)
+    return _distributed.averaged(totals.logs(), totals.samples, 0.0)[0]
 
 
 def predict(model, data, batch_size=256):

@@ -54,14 +54,20 @@ SHAPES = {"cpu": [(1024, 1024, 1024), (2048, 2048, 2048), (256, 256, 784), (64, 
                    (64, 256, 784), (1024, 256, 784)]}
 FORMS = ["NN", "NT", "TN"]
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-# The sources of the CPU GEMM, each with the instruction-set flags CMakeLists.txt gives it.
+# The sources of the CPU GEMM, each with the instruction-set flags CMakeLists.txt gives it
+# (the x86-64 micro-kernels on x86-64 only), and the module's threads.
 DOUBLE_GEMM_SOURCES = {
     "csrc/cpu/gemm.cpp": [],
     "csrc/core/cpu_features.cpp": [],
-    "csrc/cpu/gemm_avx2.cpp": ["-mavx2", "-mfma"],
-    "csrc/cpu/gemm_avx512.cpp": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mfma"],
     "bench/gemm_double.cpp": [],
 }
+if platform.machine().lower() in ("x86_64", "amd64"):
+    DOUBLE_GEMM_SOURCES.update({
+        "csrc/cpu/gemm_avx2.cpp": ["-mavx2", "-mfma"],
+        "csrc/cpu/gemm_avx512.cpp": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl",
+                                     "-mfma"],
+    })
+THREAD_FLAGS = ["-fopenmp"] if _C.threading_backend() == "openmp" else ["-pthread"]
 
 
 def double_gemm():
@@ -72,11 +78,11 @@ def double_gemm():
     objects = []
     for source, flags in DOUBLE_GEMM_SOURCES.items():
         obj = build / (pathlib.Path(source).stem + ".o")
-        subprocess.run([compiler, "-std=c++20", "-O3", "-fPIC", "-fopenmp", "-c", *flags,
+        subprocess.run([compiler, "-std=c++20", "-O3", "-fPIC", *THREAD_FLAGS, "-c", *flags,
                         f"-I{ROOT / 'csrc'}", str(ROOT / source), "-o", str(obj)], check=True)
         objects.append(str(obj))
     library = build / "libgemm_double.so"
-    subprocess.run([compiler, "-shared", "-fopenmp", *objects, "-o", str(library)], check=True)
+    subprocess.run([compiler, "-shared", *THREAD_FLAGS, *objects, "-o", str(library)], check=True)
     gemm = ctypes.CDLL(str(library)).fg_gemm_double
     pointer = ctypes.POINTER(ctypes.c_double)
     gemm.argtypes = [pointer, pointer, pointer, ctypes.c_int, ctypes.c_int, ctypes.c_int64,

@@ -7,6 +7,7 @@ and run once for each micro-kernel ISA this CPU has (FORGEGRAD_ISA picks it), ag
 double product. The CUDA double kernel is checked emulated by tests/test_cuda_emulation.py."""
 import os
 import pathlib
+import platform
 import shutil
 import subprocess
 
@@ -19,14 +20,20 @@ from forgegrad import _C
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 COMPILER = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
 ISAS = ["scalar", "avx2", "avx512"]
-# The sources of the CPU GEMM, each with the instruction-set flags CMakeLists.txt gives it.
+# The sources of the CPU GEMM, each with the instruction-set flags CMakeLists.txt gives it
+# (the x86-64 micro-kernels on x86-64 only), and the module's threads.
 GEMM_SOURCES = {
     "csrc/cpu/gemm.cpp": [],
     "csrc/core/cpu_features.cpp": [],
-    "csrc/cpu/gemm_avx2.cpp": ["-mavx2", "-mfma"],
-    "csrc/cpu/gemm_avx512.cpp": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mfma"],
     "tests/cpu_gemm/gemm_double_check.cpp": [],
 }
+if platform.machine().lower() in ("x86_64", "amd64"):
+    GEMM_SOURCES.update({
+        "csrc/cpu/gemm_avx2.cpp": ["-mavx2", "-mfma"],
+        "csrc/cpu/gemm_avx512.cpp": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl",
+                                     "-mfma"],
+    })
+THREAD_FLAGS = ["-fopenmp"] if _C.threading_backend() == "openmp" else []
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +44,13 @@ def double_gemm_check(tmp_path_factory):
     objects = []
     for source, flags in GEMM_SOURCES.items():
         obj = build / (pathlib.Path(source).stem + ".o")
-        done = subprocess.run([COMPILER, "-std=c++20", "-O2", "-fopenmp", "-c", *flags,
+        done = subprocess.run([COMPILER, "-std=c++20", "-O2", *THREAD_FLAGS, "-c", *flags,
                                f"-I{ROOT / 'csrc'}", f"-I{ROOT}", str(ROOT / source), "-o",
                                str(obj)], capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         objects.append(str(obj))
     binary = build / "gemm_double_check"
-    done = subprocess.run([COMPILER, "-fopenmp", "-pthread", *objects, "-o", str(binary)],
+    done = subprocess.run([COMPILER, *THREAD_FLAGS, "-pthread", *objects, "-o", str(binary)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return binary

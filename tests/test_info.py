@@ -1,4 +1,6 @@
 """fg.info(), threads, and the module surface."""
+import os
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,8 @@ def test_info_keys_and_types():
     info = fg.info()
     assert isinstance(info, dict)
     expected = {"version": str, "cuda_compiled": bool, "cuda_available": bool,
-                "cpu_features": list, "isa": str, "simd_clone": str, "num_threads": int}
+                "cpu_features": list, "isa": str, "simd_clone": str, "num_threads": int,
+                "threading_backend": str}
     for key, typ in expected.items():
         assert key in info, f"info() lacks {key!r}"
         assert isinstance(info[key], typ), f"info()[{key!r}] = {info[key]!r}"
@@ -29,6 +32,7 @@ def test_info_consistent():
     assert info["num_threads"] == fg.get_num_threads()
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/cpuinfo"), reason="no /proc/cpuinfo (not Linux)")
 def test_info_cpu_features_match_proc_cpuinfo():
     with open("/proc/cpuinfo") as f:
         flags = next((set(line.split(":", 1)[1].split()) for line in f

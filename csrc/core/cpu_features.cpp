@@ -20,7 +20,7 @@ const char* isa_name(Isa isa) {
 Isa detected_isa() {
   // __builtin_cpu_supports also checks that the OS saves the wide registers (XCR0).
   static const Isa isa = [] {
-#if defined(__x86_64__) || defined(__i386__)
+#if FG_X86_64_KERNELS
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
@@ -66,6 +66,8 @@ std::vector<std::string> cpu_feature_names() {
   FG_ADD_FEATURE("avx512f") FG_ADD_FEATURE("avx512bw") FG_ADD_FEATURE("avx512dq")
   FG_ADD_FEATURE("avx512vl")
 #undef FG_ADD_FEATURE
+#elif defined(__aarch64__)
+  names.emplace_back("neon");  // every aarch64 CPU has it (Advanced SIMD)
 #endif
   return names;
 }

@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <limits>
 
 #include "core/cpu_features.h"
@@ -21,9 +20,6 @@
 #include "cpu/parallel.h"
 #include "kernels.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #ifdef __SSE2__
 #include <xmmintrin.h>
 #endif
@@ -52,8 +48,9 @@ struct GemmConfig {
   int64_t mc, kc, nc;
 };
 
-// The portable micro-kernel: plain C++ that the compiler vectorizes for baseline x86-64
-// (SSE2: 4 floats or 2 doubles a register), 4 rows of two 16-byte vectors' columns.
+// The portable micro-kernel: plain C++ that the compiler vectorizes for the target's
+// baseline (SSE2 on x86-64, NEON on aarch64: 4 floats or 2 doubles a register), 4 rows of
+// two 16-byte vectors' columns. The only one where FG_X86_64_KERNELS is 0.
 template <class T>
 struct ScalarBlock {
   static constexpr int MR = 4, NR = 2 * 16 / sizeof(T);
@@ -87,6 +84,7 @@ void gemm_micro_kernel_scalar(T* c, const T* a_panel, const T* b_panel, const T*
 template <class T>
 constexpr GemmConfig<T> kScalarConfig{gemm_micro_kernel_scalar<T>, 128 * 4 / sizeof(T), 256,
                                       4096 * 4 / sizeof(T)};
+#if FG_X86_64_KERNELS
 // Zen / Haswell class: 32 KiB L1d, >= 256 KiB L2. B panel 16 KiB, A block 144 KiB. Larger kc
 // (384, 512) measured the same on Zen 3 (float).
 template <class T>
@@ -98,6 +96,7 @@ constexpr GemmConfig<T> kAvx2Config{gemm_micro_kernel_avx2, 144 * 4 / sizeof(T),
 template <class T>
 constexpr GemmConfig<T> kAvx512Config{gemm_micro_kernel_avx512, 144 * 4 / sizeof(T), 256,
                                       4096 * 4 / sizeof(T)};
+#endif
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t multiple) { return ceil_div(a, multiple) * multiple; }
@@ -293,10 +292,7 @@ constexpr int64_t kPackCostInMultiplyAdds = 8;
 // The grid that uses the most threads, and among those the least work per thread: each
 // thread multiplies (m_t, K) @ (K, n_t) and packs m_t x K + K x n_t elements.
 ThreadGrid choose_thread_grid(int MR, int NR, int64_t M, int64_t N, int64_t K) {
-  int64_t max_threads = 1;
-#ifdef _OPENMP
-  if (!omp_in_parallel()) max_threads = thread_count();
-#endif
+  int64_t max_threads = in_parallel_region() ? 1 : thread_count();
   // In double: M * N * K can pass the int64 range before the division.
   double multiply_adds = double(M) * double(N) * double(K);
   int64_t threads = static_cast<int64_t>(
@@ -340,23 +336,10 @@ void gemm_parallel(T* C, MatrixView<T> a, MatrixView<T> b, const T* bias, bool a
   };
 
   if (rectangles == 1) return run_rectangle(0);
-#ifdef _OPENMP
-  // An exception must not leave the parallel region: keep the first and rethrow it after.
-  std::exception_ptr error;
-#pragma omp parallel num_threads(static_cast<int>(rectangles))
-  {
-    // The team may be smaller than asked for; its threads then share out the rectangles.
-    for (int64_t r = omp_get_thread_num(); r < rectangles; r += omp_get_num_threads()) {
-      try {
-        run_rectangle(r);
-      } catch (...) {
-#pragma omp critical(fg_gemm_error)
-        if (!error) error = std::current_exception();
-      }
-    }
-  }
-  if (error) std::rethrow_exception(error);
-#endif
+  // The team may be smaller than asked for; its threads then share out the rectangles.
+  parallel_region(static_cast<int>(rectangles), [&](int thread, int team) {
+    for (int64_t r = thread; r < rectangles; r += team) run_rectangle(r);
+  });
 }
 
 // C (M, N) = relu?([C] + bias): the whole product when K == 0
@@ -378,12 +361,14 @@ void gemm_any(T* C, const T* A, const T* B, const T* bias, bool relu, bool trans
   MatrixView<T> a = trans_a ? MatrixView<T>{A, 1, M} : MatrixView<T>{A, K, 1};
   MatrixView<T> b = trans_b ? MatrixView<T>{B, 1, K} : MatrixView<T>{B, N, 1};
   switch (active_isa()) {
+#if FG_X86_64_KERNELS
     case Isa::AVX512:
       return gemm_parallel<Avx512Block<T>::MR, Avx512Block<T>::NR>(
           C, a, b, bias, accumulate, relu, kAvx512Config<T>, M, N, K);
     case Isa::AVX2:
       return gemm_parallel<Avx2Block<T>::MR, Avx2Block<T>::NR>(C, a, b, bias, accumulate, relu,
                                                                kAvx2Config<T>, M, N, K);
+#endif
     default:
       return gemm_parallel<ScalarBlock<T>::MR, ScalarBlock<T>::NR>(
           C, a, b, bias, accumulate, relu, kScalarConfig<T>, M, N, K);

@@ -10,7 +10,8 @@
 //
 // Only declarations live here: the AVX2 and AVX-512 kernels are compiled with wider
 // instruction-set flags, and an inline function shared through this header could be
-// emitted with those flags and picked by the linker for the baseline code.
+// emitted with those flags and picked by the linker for the baseline code. They exist only
+// in x86-64 builds: call them under #if FG_X86_64_KERNELS (core/cpu_features.h).
 #pragma once
 #include <cstdint>
 

@@ -226,6 +226,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("detected_isa", [] { return std::string(isa_name(detected_isa())); });
   m.def("get_isa", [] { return std::string(isa_name(active_isa())); });
   m.def("simd_clone", [] { return std::string(cpu::simd_clone()); });
+  m.def("threading_backend", [] { return std::string(cpu::threading_backend()); });
   m.def("set_isa", [](const std::string& name) { set_active_isa(parse_isa(name)); },
         py::arg("isa"));
 #ifdef FORGEGRAD_WITH_CUDA

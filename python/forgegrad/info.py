@@ -5,7 +5,8 @@ from . import _C
 def info():
     """A dict: version, whether CUDA was compiled in and is usable, CPU features, the SIMD
     instruction set of the GEMM micro-kernels (``isa``) and the clone of the elementwise and
-    optimizer loops (``simd_clone``), and the OpenMP thread count."""
+    optimizer loops (``simd_clone``), the thread count, and what runs the threads
+    (``threading_backend``: ``"openmp"``, or ``"std::thread"`` in a build without OpenMP)."""
     device_count = _C.cuda_device_count()
     return {
         "version": _C.__version__,
@@ -16,4 +17,5 @@ def info():
         "isa": _C.get_isa(),
         "simd_clone": _C.simd_clone(),
         "num_threads": _C.get_num_threads(),
+        "threading_backend": _C.threading_backend(),
     }

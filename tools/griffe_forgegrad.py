@@ -6,14 +6,13 @@ pybind11 function that is a function-record capsule, for a Tensor method install
 ``functools.partialmethod`` the functools module. So ``forgegrad.exp``,
 ``nn.functional.relu`` and ``Tensor.sum`` become aliases that resolve to nothing, and the
 reference would leave them out without a warning. Each is pointed at the object of the same
-name in the compiled module ``forgegrad._C``.
+name in the compiled module ``forgegrad._C``. Names with a leading underscore, dunders
+included, are private to the reference (mkdocs.yml's ``filters: public`` reads ``public``).
 
 An inspected attribute also takes its value's class docstring as its own (``int``'s for
 ``dims = 1``, the dtype enum's for ``forgegrad.float32``); that is dropped.
 """
 import griffe
-
-COMPILED_MODULE = "forgegrad._C"
 
 
 def _points_nowhere(alias):
@@ -24,13 +23,16 @@ def _points_nowhere(alias):
 class CompiledOps(griffe.Extension):
     def on_package(self, *, pkg, **kwargs):
         if pkg.path == "forgegrad":
-            self._retarget(pkg, pkg.get_member(COMPILED_MODULE.split(".", 1)[1]))
+            self._retarget(pkg, pkg.get_member("_C"))
 
     def _retarget(self, obj, compiled):
         for name, member in obj.members.items():
+            if name.startswith("_"):
+                member.public = False  # dunders too: the Tensor page names the operators
             if member.is_alias:
                 if _points_nowhere(member) and name in compiled.members:
                     member.target = compiled.members[name]
+                    member.public = not name.startswith("_")  # installed here, not imported
             elif member.is_module or member.is_class:
                 self._retarget(member, compiled)
 

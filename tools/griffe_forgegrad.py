@@ -6,13 +6,18 @@ pybind11 function that is a function-record capsule, for a Tensor method install
 ``functools.partialmethod`` the functools module. So ``forgegrad.exp``,
 ``nn.functional.relu`` and ``Tensor.sum`` become aliases that resolve to nothing, and the
 reference would leave them out without a warning. Each is pointed at the object of the same
-name in the compiled module ``forgegrad._C``. Names with a leading underscore, dunders
-included, are private to the reference (mkdocs.yml's ``filters: public`` reads ``public``).
+name in the compiled module ``forgegrad._C``.
+
+What a module imports for its own use is not its API (``forgegrad.data`` imports ``tensor``
+and ``is_int``): aliases its ``__all__`` leaves out, or all of them where it has none, are
+removed from what the reference sees.
 
 An inspected attribute also takes its value's class docstring as its own (``int``'s for
 ``dims = 1``, the dtype enum's for ``forgegrad.float32``); that is dropped.
 """
 import griffe
+
+COMPILED_MODULE = "forgegrad._C"
 
 
 def _points_nowhere(alias):
@@ -20,21 +25,30 @@ def _points_nowhere(alias):
         alias.target_path.startswith("functools.")
 
 
+def _is_imported(module, alias):
+    """An alias the module's ``__all__`` leaves out, or without one any alias but the
+    compiled ops: what the module imports for its own use."""
+    if module.exports:
+        return alias.name not in {str(name) for name in module.exports}
+    return not alias.target_path.startswith(COMPILED_MODULE + ".")
+
+
 class CompiledOps(griffe.Extension):
     def on_package(self, *, pkg, **kwargs):
         if pkg.path == "forgegrad":
-            self._retarget(pkg, pkg.get_member("_C"))
+            self._retarget(pkg, pkg.get_member(COMPILED_MODULE.removeprefix("forgegrad.")))
 
     def _retarget(self, obj, compiled):
         for name, member in obj.members.items():
-            if name.startswith("_"):
-                member.public = False  # dunders too: the Tensor page names the operators
             if member.is_alias:
                 if _points_nowhere(member) and name in compiled.members:
                     member.target = compiled.members[name]
-                    member.public = not name.startswith("_")  # installed here, not imported
             elif member.is_module or member.is_class:
                 self._retarget(member, compiled)
+        if obj.is_module:
+            for name in [name for name, member in obj.members.items()
+                         if member.is_alias and _is_imported(obj, member)]:
+                obj.del_member(name)
 
     def on_attribute_instance(self, *, node, attr, **kwargs):
         value = getattr(node, "obj", None)

@@ -30,6 +30,9 @@ from .flatten import Unflatten
 from ._dict_containers import ModuleDict, ParameterList, ParameterDict
 from .sparse import Embedding
 from .normalization import RMSNorm
+from .multihead_attention import MultiheadAttention
+from .transformer import (Transformer, TransformerEncoder, TransformerDecoder,
+                          TransformerEncoderLayer, TransformerDecoderLayer)
 
 __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU", "LeakyReLU",
            "GELU", "Tanh", "Sigmoid", "SiLU", "Softmax", "LogSoftmax", "Dropout", "Flatten",
@@ -51,4 +54,6 @@ __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU
            "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
            "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle",
            "PixelUnshuffle", "Unflatten",
-           "ModuleDict", "ParameterList", "ParameterDict", "Embedding", "RMSNorm"]
+           "ModuleDict", "ParameterList", "ParameterDict", "Embedding", "RMSNorm",
+           "MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerDecoder",
+           "TransformerEncoderLayer", "TransformerDecoderLayer"]

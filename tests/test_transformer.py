@@ -329,7 +329,7 @@ def test_load_state_dict_round_trip():
     assert np.array_equal(to_numpy(a(src, tgt)), to_numpy(b(src, tgt)))
 
 
-def test_to_float64_and_device_argument():
+def test_dtype_argument_converts_the_parameters():
     layer = nn.TransformerDecoderLayer(D, H, FF, dtype=fg.float64)
     assert {p.dtype for p in layer.parameters()} == {fg.float64}
 

@@ -166,6 +166,13 @@ def attention(query, key, value, num_heads, weights, in_proj_bias, bias_k, bias_
         attn_mask = additive_mask(attn_mask, "attn_mask", query, op)
         is_causal = is_causal and key_padding_mask is None
 
+    if (bias_k is None) != (bias_v is None):
+        raise _errors.ValueError(f"[{op}] expected bias_k and bias_v both or neither, got "
+                                 f"{_shape(bias_k)} and {_shape(bias_v)}")
+    if bias_k is not None and (static_k is not None or static_v is not None):
+        raise _errors.ValueError(f"[{op}] expected no static_k or static_v with bias_k and "
+                                 "bias_v")
+
     q, k, v = _project(query, key, value, weights, in_proj_bias, num_heads, batch_first)
     k = _static(static_k, k, "static_k", bsz, num_heads, op)
     v = _static(static_v, v, "static_v", bsz, num_heads, op)
@@ -188,14 +195,8 @@ def attention(query, key, value, num_heads, weights, in_proj_bias, bias_k, bias_
                                      f"{(bsz, src_len)}, got {_shape(key_padding_mask)}")
         key_padding_mask = key_padding_mask.reshape(bsz, 1, 1, src_len)
 
-    if (bias_k is None) != (bias_v is None):
-        raise _errors.ValueError(f"[{op}] expected bias_k and bias_v both or neither, got "
-                                 f"{_shape(bias_k)} and {_shape(bias_v)}")
     masks = [attn_mask, key_padding_mask]
     if bias_k is not None:
-        if static_k is not None or static_v is not None:
-            raise _errors.ValueError(f"[{op}] expected no static_k or static_v with bias_k "
-                                     "and bias_v")
         k, v, masks = _append_key(
             k, v, *(b.reshape(1, num_heads, 1, head_dim).expand(bsz, num_heads, 1, head_dim)
                     for b in (bias_k, bias_v)), masks)

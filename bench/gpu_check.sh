@@ -7,7 +7,8 @@
 #   3. run the GPU benchmarks (GEMM against cuBLAS, the SGEMM tile variants, the MLP step
 #      against PyTorch, the CNN rows of bench/conv.py (LeNet-5 step, ResNet block, conv2d
 #      and depthwise conv) against PyTorch's cuDNN, the optimizer step against PyTorch's
-#      fused Adam, elementwise GB/s against a copy),
+#      fused Adam, elementwise GB/s against a copy, the fused attention kernel of
+#      bench/attention.py against PyTorch's scaled_dot_product_attention),
 #   4. run the GPU tests under compute-sanitizer memcheck with the caching allocator off.
 # A lent GPU comes for minutes, so the whole check keeps within GPU_CHECK_SECONDS (default
 # 540) and every step within its own limit, the most telling steps first; a step the time
@@ -92,6 +93,8 @@ for bench in train_mlp conv optim elementwise; do
   step "bench_$bench" 60 "$python" "bench/$bench.py" --device cuda --repeat "$rounds" \
     --json "$logs/$bench.json"
 done
+step bench_attention 60 "$python" bench/attention.py --device cuda --repeat "$rounds" \
+  --json "$logs/attention.json"
 
 if [ -z "${QUICK:-}" ]; then
   if command -v compute-sanitizer > /dev/null; then
@@ -105,7 +108,8 @@ if [ -z "${QUICK:-}" ]; then
   fi
 fi
 
-for name in bench_gemm gemm_tiles bench_train_mlp bench_conv bench_optim bench_elementwise; do
+for name in bench_gemm gemm_tiles bench_train_mlp bench_conv bench_optim bench_elementwise \
+    bench_attention; do
   [ -f "$logs/$name.log" ] && { echo "== $name"; tail -n 45 "$logs/$name.log"; }
 done
 echo "== summary"

@@ -1,6 +1,7 @@
 """What the benchmarks share: their command line, timing in interleaved rounds where the
 best round wins, GEMM operands, PyTorch as an optional yardstick, and table cells."""
 import argparse
+import platform
 import time
 
 
@@ -76,3 +77,12 @@ def optional_torch(threads):
 def cell(value, width, fmt):
     """A table cell: the number formatted, or a dash where there is none."""
     return f"{value:{width}{fmt}}" if value is not None else f"{'-':>{width}}"
+
+
+def run_description(device, torch):
+    """The line a benchmark opens with: forgegrad's build and threads, PyTorch's version, CPU."""
+    import forgegrad as fg
+    return (f"forgegrad {fg.__version__} on {device} (isa={fg.info()['isa']}, "
+            f"threads={fg.get_num_threads()}), "
+            f"torch {torch.__version__ if torch else '(not installed)'}, "
+            f"{platform.processor() or platform.machine()}")

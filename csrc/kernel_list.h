@@ -415,3 +415,21 @@ void conv2d_forward(T* y, const T* x, const T* weight, const T* bias,
 template <typename T>
 void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* weight,
                      const ConvGeometry& geometry, int64_t batch);
+
+// ---- fused attention (csrc/attention_math.h; csrc/cpu/attention.cpp, csrc/cuda/attention.cu)
+// Tiled online softmax (FlashAttention-2): the (L, S) weights of a head are never stored.
+// Sizes as AttentionGeometry says; keep (bool, true takes part) or bias (added to the scaled
+// scores) is the mask, either null. float and double.
+// q (BH, L, E), k (BH / kv_group, S, E), v (BH / kv_group, S, Ev) -> out (BH, L, Ev) =
+// softmax(q k^T scale + mask) v (with dropout), lse (BH, L): each row's log-sum-exp of its
+// scores, +inf for a row no key takes part in (its out row is 0).
+template <typename T>
+void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v, const bool* keep,
+                       const T* bias, const AttentionGeometry& geometry);
+// dout (BH, L, Ev), delta (BH, L) = rowsum(dout out), lse -> dq, dk, dv (the inputs' shapes):
+// the weights recomputed tile by tile; dq parallel over query rows, dk and dv over keys, so no
+// sum depends on the thread split
+template <typename T>
+void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* delta, const T* q,
+                        const T* k, const T* v, const T* lse, const bool* keep, const T* bias,
+                        const AttentionGeometry& geometry);

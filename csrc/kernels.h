@@ -157,6 +157,35 @@ struct NormLayout {
   }
 };
 
+// ---- attention (csrc/attention_math.h; csrc/cpu/attention.cpp, csrc/cuda/attention.cu) ----
+// batch_heads query heads of L rows (E wide) against S keys (E) and values (Ev); query head bh
+// reads key and value head bh / kv_group (grouped-query heads; 1 otherwise). The mask (bool or
+// additive, or none) of query head bh starts at mask_start(bh) and steps mask_row_stride per
+// row, mask_key_stride per key (0 where it broadcasts); the batch dimensions of the heads are
+// batch_sizes (their product batch_heads), the mask's strides along them mask_batch_strides.
+// causal: key j takes no part in row i when j > i (PyTorch's top-left aligned triangle).
+// dropout_p > 0: weight (bh, i, j) is dropped when the float32 uniform draw of element
+// (bh L + i) S + j of the Philox stream (seed, offset) is < dropout_p, as dropout_forward draws.
+constexpr int kAttentionMaxBatchDims = 8;
+struct AttentionGeometry {
+  int64_t batch_heads, L, S, E, Ev, kv_group;
+  double scale;
+  bool causal;
+  int batch_dims;
+  int64_t batch_sizes[kAttentionMaxBatchDims], mask_batch_strides[kAttentionMaxBatchDims];
+  int64_t mask_row_stride, mask_key_stride;
+  double dropout_p;
+  uint64_t seed, offset;
+  FG_HOST_DEVICE int64_t mask_start(int64_t bh) const {
+    int64_t start = 0;
+    for (int d = batch_dims - 1; d >= 0; --d) {
+      start += bh % batch_sizes[d] * mask_batch_strides[d];
+      bh /= batch_sizes[d];
+    }
+    return start;
+  }
+};
+
 // ---- interpolation (csrc/interpolate_math.h): F.interpolate's modes on (planes, H, W) ----
 enum class InterpolateMode : int32_t { Nearest, NearestExact, Linear, Cubic };
 // One spatial axis resized from `in` to `out` positions; scale_factor: the factor the user
@@ -396,6 +425,14 @@ struct ConvGeometry {
   template void conv2d_backward<T>(T*, T*, T*, const T*, const T*, const T*,                 \
                                    const ConvGeometry&, int64_t);
 #define FG_INSTANTIATE_CONV() FG_FLOATING_TYPES(FG_INSTANTIATE_CONV_FOR)
+
+#define FG_INSTANTIATE_ATTENTION_FOR(T)                                                        \
+  template void attention_forward<T>(T*, T*, const T*, const T*, const T*, const bool*, const T*, \
+                                     const AttentionGeometry&);                                   \
+  template void attention_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*,        \
+                                      const T*, const T*, const bool*, const T*,                  \
+                                      const AttentionGeometry&);
+#define FG_INSTANTIATE_ATTENTION() FG_FLOATING_TYPES(FG_INSTANTIATE_ATTENTION_FOR)
 
 namespace fg::cpu {
 

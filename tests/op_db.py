@@ -251,6 +251,13 @@ def _np_one_hot(t, num_classes=-1):
     return np.eye(t.max() + 1 if num_classes == -1 else num_classes, dtype=np.int64)[t]
 
 
+def _np_attention(q, k, v, is_causal=False, scale=None):
+    scores = q @ np.swapaxes(k, -1, -2) * (scale or 1 / math.sqrt(q.shape[-1]))
+    if is_causal:
+        scores = np.where(np.tril(np.ones(scores.shape[-2:], bool)), scores, -np.inf)
+    return np_softmax(scores, axis=-1) @ v
+
+
 def op_function(name):
     """The op under test: the op table's binding, else the composition in Python that
     forgegrad or forgegrad.nn.functional exports (PYTHON_OPS); "F.name" for nn.functional's
@@ -859,6 +866,10 @@ OP_DB = [
            sample((3, 4, 5), (4, 5), normalized_shape=(4, 5), eps=1e-3),
            sample((2, 3, 2, 3), (3, 2, 3), normalized_shape=(3, 2, 3), eps=1e-4),
            call=lambda op, x, weight=None, **kw: op(x, weight=weight, **kw)),
+    # attention: masks, dropout, grouped heads and bad input are tests/test_attention.py's
+    OpInfo("scaled_dot_product_attention", _np_attention, sample((2, 3, 5, 4), (2, 3, 7, 4),
+           (2, 3, 7, 6)), sample((1, 9, 8), (1, 9, 8), (1, 9, 8), is_causal=True),
+           sample((33, 3), (17, 3), (17, 2), scale=0.5)),
     # attention: F.multi_head_attention_forward's output (masks, weights, the module's options:
     # tests/test_multihead_attention.py's); need_weights=False runs scaled_dot_product_attention
     OpInfo("multi_head_attention_forward",

@@ -20,6 +20,7 @@ COMPILER = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
 CPU_KERNELS = ["elementwise", "cast", "activation", "random", "layout", "loss", "softmax",
                "reduce", "optim", "im2col", "pool", "norm",
                "depthwise", "interpolate", "conv"]
+CPU_KERNELS += ["attention"]
 
 
 @pytest.mark.skipif(COMPILER is None, reason="no C++ compiler (CXX, g++ or c++) on the PATH")

@@ -503,4 +503,14 @@ Tensor interpolate(const Tensor& x, const Shape& size, const std::vector<double>
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Shape& stride,
               const Shape& padding, const Shape& dilation, int64_t groups);
 
+// ---- attention (ops/attention.cpp) ----
+// softmax(query key^T scale + attn_mask) value, PyTorch's F.scaled_dot_product_attention:
+// query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev); batch dimensions
+// broadcast (with enable_gqa, key/value heads at dim -3 divide the query heads); attn_mask
+// bool (true takes part) or additive, broadcastable to (..., L, S), gets no gradient; a row
+// no key takes part in gives 0; scale undefined: 1 / sqrt(E)
+Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
+                                    const Tensor& attn_mask, double dropout_p, bool is_causal,
+                                    std::optional<double> scale, bool enable_gqa);
+
 }  // namespace fg::ops

@@ -427,3 +427,9 @@ FG_OP(_interpolate, &ops::interpolate,
 // ---- conv2d's fused op; nn/_conv.py gives PyTorch's F.conv1d / F.conv2d
 FG_OP(_conv2d, conv2d_op,
       ("input"_a, "weight"_a, "bias"_a, "stride"_a, "padding"_a, "dilation"_a, "groups"_a), 0)
+
+// ---- attention: one fused kernel per device (ops/attention.cpp)
+FG_OP(scaled_dot_product_attention, scaled_dot_product_attention_op,
+      ("query"_a, "key"_a, "value"_a, "attn_mask"_a = py::none(), "dropout_p"_a = 0.0,
+       "is_causal"_a = false, "scale"_a = py::none(), "enable_gqa"_a = false),
+      kFunctional)

@@ -790,6 +790,17 @@ Tensor conv2d_op(const Tensor& input, const Tensor& weight, py::object bias, con
                      dilation, groups);
 }
 
+// scale None: 1 / sqrt(E); a number (a Python float or int)
+Tensor scaled_dot_product_attention_op(const Tensor& query, const Tensor& key, const Tensor& value,
+                                       py::object attn_mask, double dropout_p, bool is_causal,
+                                       py::object scale, bool enable_gqa) {
+  const char* op = "scaled_dot_product_attention";
+  return ops::scaled_dot_product_attention(
+      query, key, value, optional_tensor(attn_mask, op, "attn_mask"), dropout_p, is_causal,
+      scale.is_none() ? std::nullopt : std::optional<double>(scale.attr("__float__")().cast<double>()),
+      enable_gqa);
+}
+
 // ---- the table's expansion ----
 // Where an op goes besides forgegrad._C (the `where` column of op_table.h).
 constexpr int kMethod = 1, kForgegrad = 2, kFunctional = 4, kInPlace = 8;

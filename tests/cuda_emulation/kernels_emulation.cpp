@@ -32,6 +32,7 @@
 #include "cuda/depthwise.cu"
 #include "cuda/interpolate.cu"
 #include "cuda/conv.cu"
+#include "cuda/attention.cu"
 
 // DeviceScratch's memory (csrc/cuda/allocator.cpp on a GPU).
 namespace fg::cuda {
@@ -1460,6 +1461,65 @@ void check_interpolate() {
   }
 }
 
+// Attention runs the same per-score math (csrc/attention_math.h) on both devices, tiled
+// differently: forward (out and the log-sum-exp) and backward (dq, dk, dv) with a bool mask per
+// head, an additive mask broadcast over grouped heads, and causal rows with dropout.
+template <typename T>
+void check_attention() {
+  struct Case {
+    int64_t heads, L, S, E, Ev, group;
+    bool causal;
+    int mask;  // 0 none, 1 bool (heads, L, S), 2 additive (L, S)
+    double dropout_p;
+  };
+  const std::string type = std::string(" ") + type_name<T>();
+  for (Case c : {Case{2, 5, 7, 3, 4, 1, false, 1, 0.0}, Case{4, 33, 40, 8, 5, 2, false, 2, 0.0},
+                 Case{2, 70, 70, 33, 6, 1, true, 0, 0.3}}) {
+    fg::AttentionGeometry g{};
+    g.batch_heads = c.heads, g.L = c.L, g.S = c.S, g.E = c.E, g.Ev = c.Ev, g.kv_group = c.group;
+    g.scale = 0.4, g.causal = c.causal, g.batch_dims = 1, g.batch_sizes[0] = c.heads;
+    g.mask_batch_strides[0] = c.mask == 1 ? c.L * c.S : 0;
+    g.mask_row_stride = c.S, g.mask_key_stride = 1;
+    g.dropout_p = c.dropout_p, g.seed = 7, g.offset = 3;
+    const int64_t kv = c.heads / c.group, rows = c.heads * c.L;
+    const std::vector<T> q = as<T>(random_values(rows * c.E, -1.0f, 1.0f));
+    const std::vector<T> k = as<T>(random_values(kv * c.S * c.E, -1.0f, 1.0f));
+    const std::vector<T> v = as<T>(random_values(kv * c.S * c.Ev, -1.0f, 1.0f));
+    const std::vector<T> dout = as<T>(random_values(rows * c.Ev, -1.0f, 1.0f));
+    const std::vector<T> bias = as<T>(random_values(c.L * c.S, -2.0f, 1.0f));
+    std::unique_ptr<bool[]> keep(new bool[c.heads * c.L * c.S]);
+    for (int64_t i = 0; i < c.heads * c.L * c.S; ++i) keep[i] = i % 5 != 2 || i % 3 == 0;
+    const bool* keep_mask = c.mask == 1 ? keep.get() : nullptr;
+    const T* bias_mask = c.mask == 2 ? bias.data() : nullptr;
+    std::vector<T> out(rows * c.Ev), lse(rows), delta(rows, T(0));
+    fg::cpu::attention_forward(out.data(), lse.data(), q.data(), k.data(), v.data(), keep_mask,
+                               bias_mask, g);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t e = 0; e < c.Ev; ++e) delta[r] += dout[r * c.Ev + e] * out[r * c.Ev + e];
+    const std::string where = " L " + std::to_string(c.L) + " S " + std::to_string(c.S) + type;
+    std::vector<T> scratch_out(rows * c.Ev), scratch_lse(rows);
+    expect_parity<T>("attention_forward out" + where, rows * c.Ev, 1e-5, [&](bool gpu, T* y) {
+      FG_EITHER(gpu, attention_forward, y, scratch_lse.data(), q.data(), k.data(), v.data(),
+                keep_mask, bias_mask, g);
+    });
+    expect_parity<T>("attention_forward lse" + where, rows, 1e-5, [&](bool gpu, T* y) {
+      FG_EITHER(gpu, attention_forward, scratch_out.data(), y, q.data(), k.data(), v.data(),
+                keep_mask, bias_mask, g);
+    });
+    std::vector<T> dq(rows * c.E), dk(kv * c.S * c.E), dv(kv * c.S * c.Ev);
+    auto backward = [&](bool gpu, T* dq_out, T* dk_out, T* dv_out) {
+      FG_EITHER(gpu, attention_backward, dq_out, dk_out, dv_out, dout.data(), delta.data(),
+                q.data(), k.data(), v.data(), lse.data(), keep_mask, bias_mask, g);
+    };
+    expect_parity<T>("attention_backward dq" + where, rows * c.E, 1e-4,
+                     [&](bool gpu, T* y) { backward(gpu, y, dk.data(), dv.data()); });
+    expect_parity<T>("attention_backward dk" + where, kv * c.S * c.E, 1e-4,
+                     [&](bool gpu, T* y) { backward(gpu, dq.data(), y, dv.data()); });
+    expect_parity<T>("attention_backward dv" + where, kv * c.S * c.Ev, 1e-4,
+                     [&](bool gpu, T* y) { backward(gpu, dq.data(), dk.data(), y); });
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -1522,6 +1582,8 @@ int main() {
   check_interpolate<double>();
   check_conv2d<float>();
   check_conv2d<double>();
+  check_attention<float>();
+  check_attention<double>();
   std::printf("%lld of %lld checks failed\n", (long long)failures, (long long)checks);
   return failures ? 1 : 0;
 }

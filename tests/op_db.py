@@ -23,6 +23,7 @@ from helpers import np_l1, np_log_softmax, np_mse, np_nll, np_sigmoid, np_softma
 from helpers import np_digamma, np_erfinv, np_histc, np_polygamma
 import pool_reference as pool_ref
 import interpolate_reference as interp_ref
+import multi_head_attention_reference as mha_ref
 
 Sample = collections.namedtuple("Sample", ["inputs", "kwargs"])
 
@@ -869,6 +870,19 @@ OP_DB = [
     OpInfo("scaled_dot_product_attention", _np_attention, sample((2, 3, 5, 4), (2, 3, 7, 4),
            (2, 3, 7, 6)), sample((1, 9, 8), (1, 9, 8), (1, 9, 8), is_causal=True),
            sample((33, 3), (17, 3), (17, 2), scale=0.5)),
+    # attention: F.multi_head_attention_forward's output (masks, weights, the module's options:
+    # tests/test_multihead_attention.py's); need_weights=False runs scaled_dot_product_attention
+    OpInfo("multi_head_attention_forward",
+           lambda q, k, v, w, b, out_w, out_b, num_heads, need_weights=True:
+               mha_ref.multi_head_attention(q, k, v, num_heads, out_w, out_b, in_proj_weight=w,
+                                            in_proj_bias=b)[0],
+           sample((5, 2, 8), (6, 2, 8), (6, 2, 8), (24, 8), (24,), (8, 8), (8,), num_heads=2),
+           sample((3, 4), (5, 4), (5, 4), (12, 4), (12,), (4, 4), (4,), num_heads=1,
+                  need_weights=False),
+           domain=(-1.0, 1.0),
+           call=lambda op, q, k, v, w, b, out_w, out_b, num_heads, need_weights=True: op(
+               q, k, v, q.shape[-1], num_heads, w, b, None, None, False, 0.0, out_w, out_b,
+               need_weights=need_weights)[0]),
 ]
 
 # The ops composed in Python that OP_DB tests besides the op table's
@@ -880,4 +894,5 @@ PYTHON_OPS = set(fg._movement.FUNCTIONS + fg._index_ops.FUNCTIONS + fg._unique.F
                  + fg.nn._pooling.__all__
                  + fg.nn._interpolate.__all__ + fg.nn._pixel_shuffle.__all__
                  + fg.nn._channel_dropout.__all__
-                 + ["embedding"])
+                 + ["embedding"]
+                 + ["multi_head_attention_forward"])

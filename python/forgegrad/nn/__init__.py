@@ -31,6 +31,9 @@ from ._dict_containers import ModuleDict, ParameterList, ParameterDict
 from .sparse import Embedding
 from .normalization import RMSNorm
 from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell
+from .multihead_attention import MultiheadAttention
+from .transformer import (Transformer, TransformerEncoder, TransformerDecoder,
+                          TransformerEncoderLayer, TransformerDecoderLayer)
 
 __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU", "LeakyReLU",
            "GELU", "Tanh", "Sigmoid", "SiLU", "Softmax", "LogSoftmax", "Dropout", "Flatten",
@@ -53,4 +56,6 @@ __all__ = ["functional", "init", "utils", "Module", "Parameter", "Linear", "ReLU
            "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle",
            "PixelUnshuffle", "Unflatten",
            "ModuleDict", "ParameterList", "ParameterDict", "Embedding", "RMSNorm",
-           "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+           "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
+           "MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerDecoder",
+           "TransformerEncoderLayer", "TransformerDecoderLayer"]

@@ -17,6 +17,7 @@ from ._interpolate import *  # noqa: F401,F403 (listed in _interpolate.__all__)
 from ._channel_dropout import *  # noqa: F401,F403 (listed in _channel_dropout.__all__)
 from ._pixel_shuffle import *  # noqa: F401,F403 (listed in _pixel_shuffle.__all__)
 from ._embedding import embedding
+from ._multi_head_attention import multi_head_attention_forward
 
 globals().update(_ops.exports("functional"))
 
@@ -30,4 +31,5 @@ __all__ = (list(_ops.exports("functional")) + _losses.__all__
            + ["softmin", "pad", "one_hot", "unfold", "fold", "conv1d", "conv2d",
               "conv_transpose1d", "conv_transpose2d", "instance_norm"] + _pooling.__all__
            + _interpolate.__all__ + _channel_dropout.__all__ + _pixel_shuffle.__all__
-           + ["embedding"])
+           + ["embedding"]
+           + ["multi_head_attention_forward"])

@@ -351,7 +351,7 @@ def test_python_dash_m_forgegrad_runs_the_command():
     assert result.returncode == 2 and "COMMAND" in result.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["bench"], ["info"]])
+@pytest.mark.parametrize("command", [[], ["train"], ["bench"], ["info"], ["generate"]])
 def test_help_is_plain_text(command, capsys):
     with pytest.raises(SystemExit) as done:
         cli.main(command + ["--help"])

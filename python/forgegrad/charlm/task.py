@@ -276,10 +276,10 @@ def train(args, device, defaults):
 
 def add_generate_command(commands, device_choice):
     """The `forgegrad generate` subcommand; device_choice(requested) -> the device."""
-    from ..cli import _non_negative_int, _positive_int  # cli is loaded: it calls this
+    from ..cli import _HelpFormatter, _non_negative_int, _positive_int  # cli calls this
     g = commands.add_parser("generate", help="continue a prompt with a GPT saved by "
-                            "`forgegrad train --task charlm --save`",
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                            "forgegrad train --task charlm --save",
+                            formatter_class=_HelpFormatter)
     g.add_argument("checkpoint", help="the model's .safetensors file")
     g.add_argument("--prompt", default="def ", help="the text to continue")
     g.add_argument("--tokens", type=_non_negative_int, default=400,

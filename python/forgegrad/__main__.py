@@ -3,4 +3,5 @@ import sys
 
 from .cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a tool (the docs' API reference) imports the module
+    sys.exit(main())

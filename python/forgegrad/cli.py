@@ -219,6 +219,18 @@ def _start_distributed():
         _process_group.init_process_group()
 
 
+def _start_run(args, device):
+    """What train and train_table do first: check the options and output paths, join the
+    process group under mpiexec, seed; returns the device this process trains on."""
+    _check_model_options(args)
+    _check_outputs(args)
+    _start_distributed()
+    if device == "cuda" and _process_group.gpu_index() is not None:
+        device = f"cuda:{_process_group.gpu_index()}"  # one GPU per rank
+    _C.manual_seed(args.seed)
+    return device
+
+
 def _say(*args, **kwargs):
     """print, on rank 0 only when training is distributed (rank 0 speaks for all)."""
     if _process_group.rank_zero_only():
@@ -290,12 +302,7 @@ def train(args):
         return charlm_task.train(args, device, vars(parser().parse_args(["train"])))
     if args.data:
         return train_table(args, device)
-    _check_model_options(args)
-    _check_outputs(args)
-    _start_distributed()
-    if device == "cuda" and _process_group.gpu_index() is not None:
-        device = f"cuda:{_process_group.gpu_index()}"  # one GPU per rank
-    _C.manual_seed(args.seed)
+    device = _start_run(args, device)
     try:
         data = DATASETS[args.dataset](seed=args.seed)
     except ImportError as error:
@@ -338,12 +345,7 @@ def train_table(args, device):
                          "needs images (--dataset digits or synthetic)")
     if args.dataset != "digits":
         raise SystemExit("forgegrad train: --data and --dataset are alternatives; give one")
-    _check_model_options(args)
-    _check_outputs(args)
-    _start_distributed()
-    if device == "cuda" and _process_group.gpu_index() is not None:
-        device = f"cuda:{_process_group.gpu_index()}"  # one GPU per rank
-    _C.manual_seed(args.seed)
+    device = _start_run(args, device)
     table = load_table(args.data, args.target, args.problem)
     for note in table.notes:
         print(note)

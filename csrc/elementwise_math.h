@@ -36,6 +36,24 @@ FG_HOST_DEVICE inline float tanh_of(float x) {
 #endif
 }
 FG_HOST_DEVICE inline double tanh_of(double x) { return tanh(x); }
+// exp(-x^2 / 2) and Phi(x) = erfc(-x / sqrt 2) / 2, GELU's parts: float on the CPU through
+// vgaussian / vnormal_cdf, which vectorize (erfcf does not).
+FG_HOST_DEVICE inline float gaussian_of(float x) {
+#ifdef __CUDA_ARCH__
+  return expf(-0.5f * x * x);
+#else
+  return cpu::vgaussian(x);
+#endif
+}
+FG_HOST_DEVICE inline double gaussian_of(double x) { return exp(-0.5 * x * x); }
+FG_HOST_DEVICE inline float normal_cdf_of(float x) {
+#ifdef __CUDA_ARCH__
+  return 0.5f * erfcf(-x * 0.70710678f);
+#else
+  return cpu::vnormal_cdf(x);
+#endif
+}
+FG_HOST_DEVICE inline double normal_cdf_of(double x) { return 0.5 * erfc(-x * 0.7071067811865476); }
 
 #define FG_MATH_OF(name, float_fn, double_fn)                               \
   FG_HOST_DEVICE inline float name(float x) { return float_fn(x); }       \
@@ -43,7 +61,6 @@ FG_HOST_DEVICE inline double tanh_of(double x) { return tanh(x); }
 FG_MATH_OF(log_of, logf, log)
 FG_MATH_OF(sqrt_of, sqrtf, sqrt)
 FG_MATH_OF(abs_of, fabsf, fabs)
-FG_MATH_OF(erfc_of, erfcf, erfc)
 FG_MATH_OF(log1p_of, log1pf, log1p)
 #undef FG_MATH_OF
 
@@ -567,18 +584,16 @@ struct SiluBackward {
 // Tanh form: x (1 + tanh u) / 2 with u = sqrt(2/pi) (x + 0.044715 x^3), computed as
 // x sigmoid(2u), the same value without the cancellation of 1 + tanh u for x << 0.
 constexpr double kSqrt2OverPi = 0.7978845608028654, kGeluCubic = 0.044715;
-constexpr double kInvSqrt2 = 0.7071067811865476, kInvSqrt2Pi = 0.3989422804014327;
+constexpr double kInvSqrt2Pi = 0.3989422804014327;
 
 template <typename T>
 struct GeluExact {
-  FG_HOST_DEVICE T operator()(T x) const { return T(0.5) * x * erfc_of(-x * T(kInvSqrt2)); }
+  FG_HOST_DEVICE T operator()(T x) const { return x * normal_cdf_of(x); }
 };
 template <typename T>
 struct GeluExactBackward {
   FG_HOST_DEVICE T operator()(T dy, T x) const {
-    T cdf = T(0.5) * erfc_of(-x * T(kInvSqrt2));
-    T pdf = T(kInvSqrt2Pi) * exp_of(T(-0.5) * x * x);
-    return dy * (cdf + x * pdf);
+    return dy * (normal_cdf_of(x) + x * T(kInvSqrt2Pi) * gaussian_of(x));
   }
 };
 template <typename T>

@@ -298,3 +298,43 @@ def test_softmax_dtype_casts_first():
     assert x.log_softmax(1, dtype=fg.float32).dtype == fg.float32
     np.testing.assert_allclose(to_numpy(F.softmin(fg.tensor([1.0, 2.0]), 0)),
                                np_softmax(np.array([-1.0, -2.0]), 0), rtol=1e-6)
+
+
+def _normal_cdf_and_gelu(x):
+    """float64 Phi(x), gelu(x) and gelu'(x) of float32 x, through math.erfc, which keeps
+    its relative accuracy in the tails (1 + erf(x) does not)."""
+    import math
+    xs = x.astype(np.float64)
+    cdf = np.array([0.5 * math.erfc(-v / math.sqrt(2.0)) for v in xs])
+    pdf = np.exp(-0.5 * xs * xs) / math.sqrt(2.0 * math.pi)
+    return xs * cdf, cdf + xs * pdf
+
+
+def test_gelu_exact_over_the_float_range(device):
+    # The vectorized erf (float32 on the CPU) against float64, to a few ulp relative: the
+    # polynomial's seam at |x| = 1, the tails down to where Phi(x) is subnormal, and large |x|.
+    # The CPU's tails come from exp(-x^2 / 2) computed without rounding x^2; the GPU's erfcf
+    # of a rounded x / sqrt 2 has about z^2 ulp there, so it is compared to |x| <= 10.
+    limit, rtol = (14.5, 3e-6) if device == "cpu" else (10.0, 2e-5)
+    edges = [np.nextafter(np.float32(1), np.float32(0)), 1.0, -1.0, 1e-30, -1e-30, 0.0, 3e4, -3e4]
+    x = np.concatenate([np.linspace(-limit, limit, 200001), edges]).astype(np.float32)
+    y_ref, dy_ref = _normal_cdf_and_gelu(x)
+    t = as_tensor(x, device, requires_grad=True)
+    y = F.gelu(t)
+    y.backward(fg.ones_like(y))
+    y, dy = to_numpy(y).astype(np.float64), to_numpy(t.grad).astype(np.float64)
+    forward_error = np.abs(y - y_ref) / np.maximum(np.abs(y_ref), 1e-38)
+    assert forward_error.max() <= rtol, f"gelu at x = {x[forward_error.argmax()]}"
+    # gelu' crosses 0 near x = -0.75, where cdf + x pdf cancels: absolute error there
+    backward_error = np.abs(dy - dy_ref) / np.maximum(np.abs(dy_ref), 0.1)
+    assert backward_error.max() <= rtol, f"gelu' at x = {x[backward_error.argmax()]}"
+
+
+def test_gelu_exact_non_finite(device):
+    # As PyTorch: gelu(inf) = inf, gelu(-inf) = -inf * Phi(-inf) = NaN, NaN stays NaN; the
+    # gradient at both infinities is NaN (inf * density 0).
+    t = as_tensor(np.float32([np.inf, -np.inf, np.nan, -1e30, 1e30]), device, requires_grad=True)
+    y = F.gelu(t)
+    y.backward(fg.ones_like(y))
+    np.testing.assert_array_equal(to_numpy(y), np.float32([np.inf, np.nan, np.nan, 0.0, 1e30]))
+    np.testing.assert_array_equal(to_numpy(t.grad), np.float32([np.nan, np.nan, np.nan, 0.0, 1.0]))

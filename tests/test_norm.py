@@ -343,3 +343,28 @@ def test_bad_input_raises_errors_naming_the_op():
         nn.GroupNorm(2, 3)
     with pytest.raises(ValueError, match=r"\[instance_norm\] expected more than 1 spatial"):
         F.instance_norm(fg.zeros(2, 3, 1))
+
+
+@pytest.mark.parametrize("rms", [False, True])
+def test_layer_norm_rows_backward_against_float64(rms, device):
+    # Many rows (several row chunks of the weight and bias sums) of a width past the 8-wide
+    # vector loops, float32 against the analytic float64 gradients.
+    x = RNG.normal(1.0, 2.0, size=(300, 133))
+    weight, bias = RNG.uniform(0.5, 1.5, 133), RNG.uniform(-1.0, 1.0, 133)
+    dy = RNG.normal(size=x.shape)
+    mean = np.zeros((300, 1)) if rms else x.mean(1, keepdims=True)
+    rstd = 1 / np.sqrt(((x - mean) ** 2).mean(1, keepdims=True) + 1e-5)
+    xhat, g = (x - mean) * rstd, dy * weight
+    centered_g = g - (0 if rms else g.mean(1, keepdims=True))
+    dx = rstd * (centered_g - xhat * (g * xhat).mean(1, keepdims=True))
+    tensors = [as_tensor(a.astype(np.float32), device, requires_grad=True)
+               for a in (x, weight, bias)]
+    if rms:
+        out = F.rms_norm(tensors[0], (133,), tensors[1], eps=1e-5)
+    else:
+        out = F.layer_norm(tensors[0], (133,), tensors[1], tensors[2], eps=1e-5)
+    out.backward(as_tensor(dy.astype(np.float32), device))
+    np.testing.assert_allclose(to_numpy(tensors[0].grad), dx, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(to_numpy(tensors[1].grad), (dy * xhat).sum(0), rtol=1e-4, atol=1e-4)
+    if not rms:
+        np.testing.assert_allclose(to_numpy(tensors[2].grad), dy.sum(0), rtol=1e-4, atol=1e-4)

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "cpu/parallel.h"
 #include "ctc_math.h"
@@ -22,6 +23,29 @@ static double total_class_weight(const T* class_weights, int64_t C) {
   return total;
 }
 
+// x (C) -> e (C) = exp(x - m); returns sum(e) in float64 (eight partial sums, so that the
+// FG_SIMD clones vectorize it)
+template <typename T>
+FG_SIMD double exp_about(T* e, const T* x, T m, int64_t C) {
+  double partial[8] = {};
+  int64_t c = 0;
+  for (; c + 8 <= C; c += 8)
+    for (int j = 0; j < 8; ++j) partial[j] += (e[c + j] = exp_of(x[c + j] - m));
+  double total = 0;
+  for (; c < C; ++c) total += (e[c] = exp_of(x[c] - m));
+  for (double p : partial) total += p;
+  return total;
+}
+
+// dx (C) = dx scale - shift w[c] (w[c] = 1 without class weights)
+template <typename T>
+FG_SIMD void scale_and_shift_row(T* dx, T scale, T shift, const T* class_weights, int64_t C) {
+  if (!class_weights)
+    for (int64_t c = 0; c < C; ++c) dx[c] = dx[c] * scale - shift;
+  else
+    for (int64_t c = 0; c < C; ++c) dx[c] = dx[c] * scale - shift * class_weights[c];
+}
+
 // logits (N, C), targets (N), class_weights (C) or null -> losses (N), row_weights (N).
 // With smoothing e, the target distribution is (1 - e) onehot + e / C, so
 // loss = (1 - e) w[t] (lse - x[t]) + (e / C) (sum_c w[c] lse - sum_c w[c] x[c]).
@@ -33,6 +57,7 @@ void cross_entropy_forward(T* losses, T* row_weights, const T* logits, const int
   const T smoothing = static_cast<T>(label_smoothing);
   const double weight_total = total_class_weight(class_weights, C);
   parallel_for(N, row_grain(C), [&](int64_t begin, int64_t end) {
+    std::vector<T> exps(C);  // exp_about's scratch
     for (int64_t r = begin; r < end; ++r) {
       const T* x = logits + r * C;
       int64_t t = targets[r];  // read once: it may be changing
@@ -44,19 +69,16 @@ void cross_entropy_forward(T* losses, T* row_weights, const T* logits, const int
         losses[r] = row_weights[r] = NAN;
         continue;
       }
-      T m = x[0];
-      double weighted_sum = 0;
-      for (int64_t c = 0; c < C; ++c) {
-        if (x[c] > m || x[c] != x[c]) m = x[c];
-        weighted_sum += class_weight(class_weights, c) * x[c];
-      }
-      double exp_sum = 0;
-      for (int64_t c = 0; c < C; ++c) exp_sum += exp_of(x[c] - m);
-      double lse = m + std::log(exp_sum);
+      const T m = row_max(x, C);
+      double lse = m + std::log(exp_about(exps.data(), x, m, C));
       const T target_weight = class_weight(class_weights, t);
       double loss = (1.0 - smoothing) * target_weight * (lse - x[t]);
       // Only with smoothing: 0 * sum would make a masked (-inf) logit's row NaN.
-      if (smoothing != T(0)) loss += (smoothing / C) * (weight_total * lse - weighted_sum);
+      if (smoothing != T(0)) {
+        double weighted_sum = 0;
+        for (int64_t c = 0; c < C; ++c) weighted_sum += class_weight(class_weights, c) * x[c];
+        loss += (smoothing / C) * (weight_total * lse - weighted_sum);
+      }
       losses[r] = static_cast<T>(loss);
       row_weights[r] = target_weight;
     }
@@ -84,17 +106,13 @@ void cross_entropy_backward(T* dlogits, const T* dlosses, const T* logits,
         std::fill(dx, dx + C, NAN);
         continue;
       }
-      T m = x[0];
-      for (int64_t c = 0; c < C; ++c)
-        if (x[c] > m || x[c] != x[c]) m = x[c];
-      double exp_sum = 0;
-      for (int64_t c = 0; c < C; ++c) exp_sum += (dx[c] = exp_of(x[c] - m));
+      const T m = row_max(x, C);
+      double exp_sum = exp_about(dx, x, m, C);
       const T target_part = (T(1) - smoothing) * class_weight(class_weights, t);
       const T probability_weight =
           static_cast<T>(target_part + smoothing * weight_total / C);
       T scale = static_cast<T>(dlosses[r] * probability_weight / exp_sum);
-      for (int64_t c = 0; c < C; ++c)
-        dx[c] = dx[c] * scale - dlosses[r] * off_target * class_weight(class_weights, c);
+      scale_and_shift_row(dx, scale, static_cast<T>(dlosses[r] * off_target), class_weights, C);
       dx[t] -= dlosses[r] * target_part;
     }
   });

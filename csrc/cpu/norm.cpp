@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cpu/parallel.h"
+#include "cpu/vec_math.h"
 #include "kernels.h"
 #include "norm_math.h"
 
@@ -53,10 +54,85 @@ static std::vector<double> channel_totals(const NormLayout& layout, const Add& a
   return totals;
 }
 
+// ---- groups of contiguous channels (inner == 1: layer_norm, rms_norm): one row each, its
+// loops vectorized (FG_SIMD), its sums in eight float64 partial sums (vec_math.h) ----
+
+// sum of (x[k] - m)^2 in float64
+template <typename T>
+static double centered_squares(const T* x, double m, int64_t n) {
+  double partial[8] = {};
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int j = 0; j < 8; ++j) partial[j] += (x[k + j] - m) * (x[k + j] - m);
+  double total = 0;
+  for (; k < n; ++k) total += (x[k] - m) * (x[k] - m);
+  for (double p : partial) total += p;
+  return total;
+}
+
+// x (n), weight and bias (n, or null) -> y (n), the row's mean and rstd
+template <typename T>
+FG_SIMD void normalize_row(T* y, T* mean, T* rstd, const T* x, const T* weight, const T* bias,
+                           bool rms, double eps, int64_t n) {
+  const double m = rms ? 0.0 : sum_float64(x, n) / n;
+  const T row_mean = static_cast<T>(m);
+  const T r = static_cast<T>(norm::inverse_std(centered_squares(x, m, n) / n, eps));
+  *mean = row_mean;
+  *rstd = r;
+  for (int64_t k = 0; k < n; ++k) y[k] = (x[k] - row_mean) * r;
+  if (weight)
+    for (int64_t k = 0; k < n; ++k) y[k] *= weight[k];
+  if (bias)
+    for (int64_t k = 0; k < n; ++k) y[k] += bias[k];
+}
+
+// dy, x (n), weight (n, or null), the row's mean and rstd -> dx (n) of normalize_row
+template <typename T>
+FG_SIMD void normalize_row_backward(T* dx, const T* dy, const T* x, const T* weight, T m, T r,
+                                    bool rms, int64_t n) {
+  auto g = [&](int64_t k) { return weight ? dy[k] * weight[k] : dy[k]; };
+  double sum_g[8] = {}, sum_g_xhat[8] = {};
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int j = 0; j < 8; ++j) {
+      sum_g[j] += g(k + j);
+      sum_g_xhat[j] += g(k + j) * ((x[k + j] - m) * r);
+    }
+  for (int j = 1; j < 8; ++j) {
+    sum_g[0] += sum_g[j];
+    sum_g_xhat[0] += sum_g_xhat[j];
+  }
+  for (; k < n; ++k) {
+    sum_g[0] += g(k);
+    sum_g_xhat[0] += g(k) * ((x[k] - m) * r);
+  }
+  const double count = static_cast<double>(n);
+  for (k = 0; k < n; ++k)
+    dx[k] = norm::input_gradient<T>(g(k), (x[k] - m) * r, r, rms ? 0.0 : sum_g[0],
+                                    sum_g_xhat[0], count);
+}
+
+// dy, x (n), the row's mean and rstd -> sum_dy[k] += dy[k], sum_dy_xhat[k] += dy[k] xhat[k]
+template <typename T>
+FG_SIMD void add_row_sums(double* sum_dy, double* sum_dy_xhat, const T* dy, const T* x, T m, T r,
+                          int64_t n) {
+  for (int64_t k = 0; k < n; ++k) {
+    sum_dy[k] += dy[k];
+    sum_dy_xhat[k] += dy[k] * ((x[k] - m) * r);
+  }
+}
+
 template <typename T>
 void group_norm_forward(T* y, T* mean, T* rstd, const T* x, const T* weight, const T* bias,
                         const NormLayout& layout, double eps) {
   const int64_t size = layout.group_size(), per_group = layout.channels / layout.groups;
+  if (layout.inner == 1)
+    return for_each_item(layout.statistics(), size, [&](int64_t group) {
+      const int64_t first = group % layout.groups * per_group;
+      normalize_row(y + group * size, mean + group, rstd + group, x + group * size,
+                    weight ? weight + first : nullptr, bias ? bias + first : nullptr, layout.rms,
+                    eps, size);
+    });
   for_each_item(layout.statistics(), size, [&](int64_t group) {
     const T* xg = x + group * size;
     T* yg = y + group * size;
@@ -80,6 +156,13 @@ template <typename T>
 void group_norm_backward(T* dx, const T* dy, const T* x, const T* mean, const T* rstd,
                          const T* weight, const NormLayout& layout) {
   const int64_t size = layout.group_size(), per_group = layout.channels / layout.groups;
+  if (layout.inner == 1)
+    return for_each_item(layout.statistics(), size, [&](int64_t group) {
+      const int64_t first = group % layout.groups * per_group;
+      normalize_row_backward(dx + group * size, dy + group * size, x + group * size,
+                             weight ? weight + first : nullptr, mean[group], rstd[group],
+                             layout.rms, size);
+    });
   for_each_item(layout.statistics(), size, [&](int64_t group) {
     const int64_t start = group * size, first = group % layout.groups * per_group;
     const T m = mean[group], r = rstd[group];
@@ -130,12 +213,35 @@ void channel_affine(T* y, const T* x, const T* scale, const T* shift, const Norm
 template <typename T>
 void norm_channel_sums(T* sum_dy, T* sum_dy_xhat, const T* dy, const T* x, const T* mean,
                        const T* rstd, const NormLayout& layout) {
+  const int64_t C = layout.channels;
+  if (layout.inner == 1 && layout.groups == 1 && !layout.per_channel) {
+    // layer_norm's rows, one statistic each: chunks of rows add into their own totals (the
+    // rows of a chunk vectorized along the channels), combined in chunk order
+    const int64_t rows = std::max<int64_t>(1, (layout.outer + kRowChunks - 1) / kRowChunks);
+    const int64_t chunks = (layout.outer + rows - 1) / rows;
+    std::vector<double> partial(chunks * 2 * C, 0.0);
+    for_each_item(chunks, rows * C, [&](int64_t k) {
+      for (int64_t o = k * rows; o < std::min(layout.outer, (k + 1) * rows); ++o)
+        add_row_sums(&partial[2 * k * C], &partial[(2 * k + 1) * C], dy + o * C, x + o * C,
+                     mean[o], rstd[o], C);
+    });
+    for (int64_t c = 0; c < C; ++c) {
+      double total_dy = 0, total_dy_xhat = 0;
+      for (int64_t k = 0; k < chunks; ++k) {
+        total_dy += partial[2 * k * C + c];
+        total_dy_xhat += partial[(2 * k + 1) * C + c];
+      }
+      sum_dy[c] = static_cast<T>(total_dy);
+      sum_dy_xhat[c] = static_cast<T>(total_dy_xhat);
+    }
+    return;
+  }
   std::vector<double> totals =
       channel_totals<2>(layout, [&](int64_t i, int64_t, int64_t s, double* total) {
         total[0] += dy[i];
         total[1] += dy[i] * ((x[i] - mean[s]) * rstd[s]);
       });
-  for (int64_t c = 0; c < layout.channels; ++c) {
+  for (int64_t c = 0; c < C; ++c) {
     sum_dy[c] = static_cast<T>(totals[2 * c]);
     sum_dy_xhat[c] = static_cast<T>(totals[2 * c + 1]);
   }

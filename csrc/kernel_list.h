@@ -435,7 +435,8 @@ void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* delta, cons
                         const AttentionGeometry& geometry);
 // ---- recurrent layers (csrc/rnn_math.h; csrc/cpu/rnn.cpp, csrc/cuda/rnn.cu) --------------
 // One time step's fused gate math (G = gate_count, S = rnn::saved_gates): xg, hg (B, G H),
-// h_prev, c_prev (B, H) -> h, c (B, H; c for LSTM only), out (B, H), saved (B, S H)
+// h_prev, c_prev (B, H) -> h, c (B, H; c for LSTM only), out (B, H), saved (B, S H).
+// Projection reads only xg and saves nothing: hg and saved may be any buffer of B H.
 template <typename T>
 void rnn_gates_forward(T* h, T* c, T* out, T* saved, const T* xg, const T* hg, const T* h_prev,
                        const T* c_prev, const RnnStep& step);

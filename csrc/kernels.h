@@ -187,8 +187,11 @@ struct AttentionGeometry {
 };
 
 // ---- recurrent layers (csrc/rnn_math.h) ----
-// tanh / relu RNN, LSTM, GRU: their gate count G (each projection is G * hidden wide)
-enum class RnnMode { Tanh, Relu, Lstm, Gru };
+// tanh / relu RNN, LSTM, GRU: their gate count G (each projection is G * hidden wide).
+// Projection: the LSTM's projected state (proj_size), h = u W_hr^T made by a GEMM and passed
+// in as xg; no gate math, but a mode so that rows past their length keep their state as in
+// the others.
+enum class RnnMode { Tanh, Relu, Lstm, Gru, Projection };
 FG_HOST_DEVICE inline int64_t gate_count(RnnMode mode) {
   return mode == RnnMode::Lstm ? 4 : mode == RnnMode::Gru ? 3 : 1;
 }

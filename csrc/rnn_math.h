@@ -15,8 +15,9 @@
 namespace fg::rnn {
 
 // What a unit saves for backward (gate k at k * hidden): tanh / relu: h; LSTM: i, f, g, o,
-// tanh(c); GRU: r, z, n, and hn = (h W_hn^T + b_hn).
+// tanh(c); GRU: r, z, n, and hn = (h W_hn^T + b_hn); Projection: nothing.
 FG_HOST_DEVICE inline int64_t saved_gates(RnnMode mode) {
+  if (mode == RnnMode::Projection) return 0;
   return mode == RnnMode::Lstm ? 5 : mode == RnnMode::Gru ? 4 : 1;
 }
 
@@ -37,6 +38,8 @@ FG_HOST_DEVICE T forward_gates(T* s, T& c_new, const T* x, const T* r, T h_prev,
     const T tanh_c = tanh_of(c_new);
     s[0] = in, s[H] = forget, s[2 * H] = cell, s[3 * H] = output, s[4 * H] = tanh_c;
     return output * tanh_c;
+  } else if constexpr (M == RnnMode::Projection) {
+    return x[0];
   } else {  // Gru
     const T reset = sigmoid_of(x[0] + r[0]), update = sigmoid_of(x[H] + r[H]);
     const T hn = r[2 * H], n = tanh_of(x[2 * H] + reset * hn);
@@ -65,6 +68,9 @@ FG_HOST_DEVICE T backward_gates(T* dx, T* dr, T& dc_prev, T g, T dc, const T* s,
     dx[2 * H] = dcell * in * (T(1) - cell * cell);
     dx[3 * H] = g * tanh_c * output * (T(1) - output);
     dc_prev = dcell * forget;
+    return T(0);
+  } else if constexpr (M == RnnMode::Projection) {
+    dx[0] = g;
     return T(0);
   } else {  // Gru
     const T reset = s[0], update = s[H], n = s[2 * H], hn = s[3 * H];
@@ -136,6 +142,8 @@ void with_mode(RnnMode mode, const Fn& fn) {
     case RnnMode::Tanh: return fn(std::integral_constant<RnnMode, RnnMode::Tanh>{});
     case RnnMode::Relu: return fn(std::integral_constant<RnnMode, RnnMode::Relu>{});
     case RnnMode::Lstm: return fn(std::integral_constant<RnnMode, RnnMode::Lstm>{});
+    case RnnMode::Projection:
+      return fn(std::integral_constant<RnnMode, RnnMode::Projection>{});
     default: return fn(std::integral_constant<RnnMode, RnnMode::Gru>{});
   }
 }

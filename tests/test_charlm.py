@@ -204,6 +204,37 @@ def test_logits_of_a_position_ignore_later_tokens():
     assert np.allclose(a[:, :5], b[:, :5], atol=1e-6) and not np.allclose(a[:, 5:], b[:, 5:])
 
 
+def test_cached_logits_match_the_full_recomputation():
+    model = GPT(tiny_config(11)).eval()
+    ids = fg.tensor(np.random.default_rng(3).integers(0, 11, (2, 16)))
+    full = model(ids).detach().numpy()
+    cache = model.new_cache()
+    # a prompt of 5, then one token at a time, then 3 at once: each against the full run
+    parts = [model(ids[:, :5], cache)] + [model(ids[:, t:t + 1], cache) for t in range(5, 13)]
+    parts.append(model(ids[:, 13:], cache))
+    assert len(cache) == 16
+    cached = np.concatenate([part.detach().numpy() for part in parts], axis=1)
+    assert np.allclose(cached, full, rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match=r"\[GPT\] expected 1 to 16 .* after 16 cached"):
+        model(ids[:, :1], cache)
+
+
+@pytest.mark.parametrize("prompt", [3, 20])  # 20: longer than the context from the start
+def test_cached_generation_gives_the_uncached_tokens(prompt):
+    model = GPT(tiny_config(11))
+    for p in model.parameters():  # larger weights than the init: peaked, varied logits
+        p.data = p.data * 20
+    ids = fg.tensor(np.random.default_rng(4).integers(0, 11, (2, prompt)))
+    runs = []
+    for use_cache in (True, False):
+        generator = fg.Generator("cpu")
+        generator.manual_seed(7)
+        runs.append(model.generate(ids, 30, temperature=1.0, generator=generator,
+                                   use_cache=use_cache).numpy())
+    assert runs[0].shape == (2, prompt + 30)  # past the context of 16: the window slides
+    assert np.array_equal(runs[0], runs[1])
+
+
 def test_model_rejects_bad_input():
     model = GPT(tiny_config(11))
     with pytest.raises(ValueError, match=r"\[GPT\] expected 1 to 16"):

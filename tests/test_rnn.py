@@ -30,40 +30,43 @@ def np_sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def np_step(mode, x, h, c, w_ih, w_hh, b_ih, b_hh):
-    """One step of one sequence: x (I), h, c (H) -> (h', c'), PyTorch's documented math."""
+def np_step(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr=None):
+    """One step of one sequence: x (I), h (H, or P with LSTM's projection w_hr (P, H)), c (H)
+    -> (h', c'), PyTorch's documented math."""
     gi = w_ih @ x + (0 if b_ih is None else b_ih)
     gh = w_hh @ h + (0 if b_hh is None else b_hh)
     if mode == "rnn_tanh":
         return np.tanh(gi + gh), None
     if mode == "rnn_relu":
         return np.maximum(gi + gh, 0.0), None
-    H = h.shape[0]
+    H = w_hh.shape[0] // (4 if mode == "lstm" else 3)
     if mode == "lstm":
         i, f = np_sigmoid(gi[:H] + gh[:H]), np_sigmoid(gi[H:2 * H] + gh[H:2 * H])
         g, o = np.tanh(gi[2 * H:3 * H] + gh[2 * H:3 * H]), np_sigmoid(gi[3 * H:] + gh[3 * H:])
         c_new = f * c + i * g
-        return o * np.tanh(c_new), c_new
+        h_new = o * np.tanh(c_new)
+        return (h_new if w_hr is None else w_hr @ h_new), c_new
     r, z = np_sigmoid(gi[:H] + gh[:H]), np_sigmoid(gi[H:2 * H] + gh[H:2 * H])
     n = np.tanh(gi[2 * H:] + r * gh[2 * H:])
     return (1 - z) * n + z * h, None
 
 
 def np_rnn(mode, x, params, num_layers, bidirectional, h0, c0, lengths=None):
-    """x (T, B, I) -> output (T, B, D H), h_n, c_n (L D, B, H): each sequence b run alone
-    over its first lengths[b] steps (forward, or from its last step back), output 0 after."""
+    """x (T, B, I) -> output (T, B, D H), h_n (L D, B, H), c_n (L D, B, C): each sequence b
+    run alone over its first lengths[b] steps (forward, or from its last step back), output
+    0 after; H the state's width (LSTM's proj_size when params hold weight_hr)."""
     T, B, _ = x.shape
     D = 2 if bidirectional else 1
     H = h0.shape[-1]
     lengths = [T] * B if lengths is None else list(lengths)
-    h_n, c_n = np.zeros_like(h0), np.zeros_like(h0)
+    h_n, c_n = np.zeros_like(h0), (None if c0 is None else np.zeros_like(c0))
     layer_input = x
     for layer in range(num_layers):
         out = np.zeros((T, B, D * H))
         for d in range(D):
             suffix = f"_l{layer}" + ("_reverse" if d else "")
             w = [params.get(name + suffix) for name in ("weight_ih", "weight_hh", "bias_ih",
-                                                          "bias_hh")]
+                                                          "bias_hh", "weight_hr")]
             k = layer * D + d
             for b in range(B):
                 h, c = h0[k, b], (None if c0 is None else c0[k, b])
@@ -387,6 +390,127 @@ def test_parameter_shapes_and_init_range():
 
 # ---- errors --------------------------------------------------------------------------------
 
+# ---- LSTM with a projection (proj_size) ----------------------------------------------------
+
+def proj_states(shape_h, shape_c, device):
+    h0, c0 = RNG.standard_normal(shape_h), RNG.standard_normal(shape_c)
+    return h0, c0, (as_tensor(h0, device), as_tensor(c0, device))
+
+
+@pytest.mark.parametrize("num_layers,bidirectional", [(1, False), (2, True)])
+@pytest.mark.parametrize("given_states", [False, True])
+def test_proj_lstm_matches_the_step_by_step_reference(device, num_layers, bidirectional,
+                                                      given_states):
+    T, B, IN, H, P = 4, 3, 5, 6, 3
+    D = 2 if bidirectional else 1
+    layer = make_layer("lstm", IN, H, num_layers, bidirectional=bidirectional, proj_size=P,
+                       device=device)
+    x = RNG.standard_normal((T, B, IN))
+    h0, c0, hx = proj_states((num_layers * D, B, P), (num_layers * D, B, H), device)
+    if not given_states:
+        h0, c0, hx = np.zeros_like(h0), np.zeros_like(c0), None
+    out, (h_n, c_n) = layer(as_tensor(x, device), hx)
+    assert tuple(out.shape) == (T, B, D * P)
+    assert tuple(h_n.shape) == (num_layers * D, B, P)
+    assert tuple(c_n.shape) == (num_layers * D, B, H)
+    ref_out, ref_h, ref_c = np_rnn("lstm", x, np_params(layer), num_layers, bidirectional, h0,
+                                   c0)
+    assert_close(to_numpy(out), ref_out, rtol=1e-12, what="output")
+    assert_close(to_numpy(h_n), ref_h, rtol=1e-12, what="h_n")
+    assert_close(to_numpy(c_n), ref_c, rtol=1e-12, what="c_n")
+
+
+def test_proj_lstm_batch_first_unbatched_and_packed(device):
+    T, B, IN, H, P = 5, 4, 3, 5, 2
+    layer = make_layer("lstm", IN, H, 2, bidirectional=True, proj_size=P, device=device)
+    params = np_params(layer)
+    batch_first = make_layer("lstm", IN, H, 2, bidirectional=True, proj_size=P,
+                             batch_first=True, device=device)
+    batch_first.load_state_dict(layer.state_dict())
+    x = RNG.standard_normal((T, B, IN))
+    out, (h_n, _) = layer(as_tensor(x, device))
+    out_bf, (h_bf, _) = batch_first(as_tensor(x.transpose(1, 0, 2), device))
+    assert_close(to_numpy(out_bf), to_numpy(out).transpose(1, 0, 2), rtol=1e-14)
+    assert_close(to_numpy(h_bf), to_numpy(h_n), rtol=1e-14)
+    # unbatched (T, I) with states (L D, P) and (L D, H)
+    h0, c0, hx = proj_states((4, P), (4, H), device)
+    out1, (h1, c1) = layer(as_tensor(x[:, 0], device), hx)
+    ref_out, ref_h, ref_c = np_rnn("lstm", x[:, :1], params, 2, True, h0[:, None],
+                                   c0[:, None])
+    assert tuple(out1.shape) == (T, 2 * P) and tuple(c1.shape) == (4, H)
+    assert_close(to_numpy(out1), ref_out[:, 0], rtol=1e-12)
+    assert_close(to_numpy(h1), ref_h[:, 0], rtol=1e-12)
+    assert_close(to_numpy(c1), ref_c[:, 0], rtol=1e-12)
+    # packed, unsorted lengths: each row keeps its projected state past its length
+    lengths = [3, 5, 1, 4]
+    for b, n in enumerate(lengths):
+        x[n:, b] = 1e3  # padding the layer must never read
+    h0, c0, hx = proj_states((4, B, P), (4, B, H), device)
+    packed = pack_padded_sequence(as_tensor(x, device), lengths, enforce_sorted=False)
+    out, (h_n, c_n) = layer(packed, hx)
+    padded, _ = pad_packed_sequence(out)
+    ref_out, ref_h, ref_c = np_rnn("lstm", x, params, 2, True, h0, c0, lengths)
+    assert_close(to_numpy(padded), ref_out, rtol=1e-12, what="output (0 past each length)")
+    assert_close(to_numpy(h_n), ref_h, rtol=1e-12, what="h_n")
+    assert_close(to_numpy(c_n), ref_c, rtol=1e-12, what="c_n")
+
+
+def test_proj_lstm_float32_is_close_to_float64(device):
+    # float32 gate math and GEMMs over 6 steps: relative error ~1e-6, bounded at 1e-5
+    layer = make_layer("lstm", 7, 9, 2, proj_size=4, device=device, dtype=fg.float32)
+    x = RNG.standard_normal((6, 3, 7)).astype(np.float32)
+    out, _ = layer(as_tensor(x, device))
+    ref_out, _, _ = np_rnn("lstm", x.astype(np.float64), np_params(layer), 2, False,
+                           np.zeros((2, 3, 4)), np.zeros((2, 3, 9)))
+    assert out.dtype == fg.float32
+    assert_close(to_numpy(out), ref_out, rtol=1e-5, atol=1e-6)
+
+
+def test_proj_lstm_dropout_between_layers(device):
+    # p = 1 zeroes the first layer's (projected) output: the second sees only zeros
+    layer = make_layer("lstm", 3, 4, 2, dropout=1.0, proj_size=2, device=device)
+    params = np_params(layer)
+    second = {k.replace("l1", "l0"): v for k, v in params.items() if k.endswith("l1")}
+    out = to_numpy(layer(as_tensor(RNG.standard_normal((4, 2, 3)), device))[0])
+    ref = np_rnn("lstm", np.zeros((4, 2, 2)), second, 1, False, np.zeros((1, 2, 2)),
+                 np.zeros((1, 2, 4)))[0]
+    assert_close(out, ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_proj_lstm_gradients_by_finite_differences(device, packed):
+    layer = make_layer("lstm", 3, 4, 2, bidirectional=True, proj_size=2, device=device)
+    names = [name for name, _ in layer.named_parameters()]
+    weights = [to_numpy(p) for _, p in layer.named_parameters()]
+    x = RNG.standard_normal((4, 3, 3))
+    states_ = [RNG.standard_normal((4, 3, 2)), RNG.standard_normal((4, 3, 4))]
+    run = functional(layer, names, "lstm")
+
+    def fn(x, *rest):
+        return run(pack_padded_sequence(x, [2, 4, 1], enforce_sorted=False) if packed else x,
+                   *rest)
+    gradcheck(fn, x, *states_, *weights, device=device, max_checks=12)
+
+
+def test_proj_lstm_parameter_names_shapes_and_repr():
+    lstm = nn.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2)
+    shapes = {name: tuple(p.shape) for name, p in lstm.named_parameters()}
+    assert list(shapes)[:5] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+                                "weight_hr_l0"]
+    assert shapes["weight_hh_l0"] == (20, 2) and shapes["weight_hr_l0"] == (2, 5)
+    assert shapes["weight_ih_l1"] == (20, 4) and shapes["weight_hr_l1_reverse"] == (2, 5)
+    assert len(shapes) == 20
+    assert list(nn.LSTM(3, 5, bias=False, proj_size=2).state_dict()) == [
+        "weight_ih_l0", "weight_hh_l0", "weight_hr_l0"]
+    assert [len(w) for w in lstm.all_weights] == [5, 5, 5, 5]
+    bound = 1 / math.sqrt(5)
+    values = np.concatenate([to_numpy(p).reshape(-1) for p in lstm.parameters()])
+    assert np.all(np.abs(values) <= bound) and values.std() > bound / 3
+    assert "proj_size=2" in repr(lstm)
+    with pytest.raises(ValueError, match=r"\[LSTM\] expected h_0 of shape \(4, 2, 2\)"):
+        lstm(fg.zeros(3, 2, 3), (fg.zeros(4, 2, 5), fg.zeros(4, 2, 5)))
+
+
 def test_bad_input_errors():
     lstm = nn.LSTM(3, 4, num_layers=2)
     with pytest.raises(ValueError, match=r"\[LSTM\] expected input whose last dimension"):
@@ -417,8 +541,13 @@ def test_bad_construction_errors():
         nn.LSTM(3, 0)
     with pytest.raises(ValueError, match=r"\[GRU\] expected dropout a number in \[0, 1\]"):
         nn.GRU(3, 4, dropout=1.5)
-    with pytest.raises(ValueError, match=r"\[LSTM\] proj_size is not supported"):
-        nn.LSTM(3, 4, proj_size=2)
+    with pytest.raises(ValueError, match=r"\[LSTM\] expected proj_size smaller than "
+                                         r"hidden_size 4, got 4"):
+        nn.LSTM(3, 4, proj_size=4)
+    with pytest.raises(ValueError, match=r"\[LSTM\] expected proj_size an int >= 0"):
+        nn.LSTM(3, 4, proj_size=-1)
+    with pytest.raises(ValueError, match=r"\[RNNBase\] proj_size is supported for LSTM only"):
+        nn.RNNBase("gru", 3, 4, proj_size=2)
 
 
 def test_bad_packing_errors():

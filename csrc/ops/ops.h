@@ -513,14 +513,14 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
                                     const Tensor& attn_mask, double dropout_p, bool is_causal,
                                     std::optional<double> scale, bool enable_gqa);
 // ---- one recurrent layer in one direction (ops/rnn.cpp) ----
-// input (T, B, I), hx (B, H), cx (B, H; LSTM only, else undefined), w_ih (G H, I),
-// w_hh (G H, H), b_ih, b_hh (G H) or undefined; mode: rnn_tanh, rnn_relu, lstm or gru;
-// reverse: run from time T - 1 down to 0; lengths: int64 (B) on input's device or undefined,
-// rows past their length keep their state and output 0 -> output (T, B, H), h_n (B, H),
-// c_n (B, H; LSTM only, else undefined)
+// input (T, B, I), hx (B, R), cx (B, H; LSTM only, else undefined), w_ih (G H, I),
+// w_hh (G H, R), b_ih, b_hh (G H) or undefined, w_hr (R, H; LSTM's proj_size R) or undefined
+// (R = H); mode: rnn_tanh, rnn_relu, lstm or gru; reverse: run from time T - 1 down to 0;
+// lengths: int64 (B) on input's device or undefined, rows past their length keep their state
+// and output 0 -> output (T, B, R), h_n (B, R), c_n (B, H; LSTM only, else undefined)
 std::vector<Tensor> rnn_layer(const Tensor& input, const Tensor& hx, const Tensor& cx,
                               const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
-                              const Tensor& b_hh, const std::string& mode, bool reverse,
-                              const Tensor& lengths);
+                              const Tensor& b_hh, const Tensor& w_hr, const std::string& mode,
+                              bool reverse, const Tensor& lengths);
 
 }  // namespace fg::ops

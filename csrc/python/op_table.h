@@ -435,6 +435,6 @@ FG_OP(scaled_dot_product_attention, scaled_dot_product_attention_op,
       kFunctional)
 // ---- one recurrent layer in one direction; nn/rnn.py gives RNN, LSTM, GRU and their cells
 FG_OP(_rnn_layer, rnn_layer_op,
-      ("input"_a, "hx"_a, "cx"_a, "w_ih"_a, "w_hh"_a, "b_ih"_a, "b_hh"_a, "mode"_a,
+      ("input"_a, "hx"_a, "cx"_a, "w_ih"_a, "w_hh"_a, "b_ih"_a, "b_hh"_a, "w_hr"_a, "mode"_a,
        "reverse"_a, "lengths"_a),
       0)

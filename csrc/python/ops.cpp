@@ -803,12 +803,12 @@ Tensor scaled_dot_product_attention_op(const Tensor& query, const Tensor& key, c
 
 // ---- one recurrent layer in one direction: optional states, biases and lengths
 py::tuple rnn_layer_op(const Tensor& input, const Tensor& hx, py::object cx, const Tensor& w_ih,
-                       const Tensor& w_hh, py::object b_ih, py::object b_hh,
+                       const Tensor& w_hh, py::object b_ih, py::object b_hh, py::object w_hr,
                        const std::string& mode, bool reverse, py::object lengths) {
   std::vector<Tensor> out = ops::rnn_layer(
       input, hx, optional_tensor(cx, "rnn", "cx"), w_ih, w_hh, optional_tensor(b_ih, "rnn", "bias_ih"),
-      optional_tensor(b_hh, "rnn", "bias_hh"), mode, reverse,
-      optional_tensor(lengths, "rnn", "lengths"));
+      optional_tensor(b_hh, "rnn", "bias_hh"), optional_tensor(w_hr, "rnn", "weight_hr"), mode,
+      reverse, optional_tensor(lengths, "rnn", "lengths"));
   py::object c_n = out[2].defined() ? py::cast(out[2]) : py::none();
   return py::make_tuple(out[0], out[1], c_n);
 }

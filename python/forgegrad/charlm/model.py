@@ -7,6 +7,9 @@ Parameter in two modules). Attention is F.scaled_dot_product_attention with is_c
     logits = model(ids)                                   # ids (B, T) int64 -> (B, T, vocab)
     ids = model.generate(prompt_ids, 400, temperature=0.8, top_k=40)
 
+Generation decodes incrementally: a KVCache keeps each layer's keys and values, so each new
+token runs through the model alone (``model(new_ids, cache)``) until the context is full.
+
 Parameter names follow nanoGPT's (wte, wpe, blocks.N.ln1/attn/ln2/mlp, ln_f, head) and the
 initialization GPT-2's: weights normal(0, 0.02), the residual projections' scaled by
 1/sqrt(2 * layers), biases zero."""
@@ -18,7 +21,7 @@ from ..autograd import no_grad
 from ..nn import functional as F
 from ..sampling import sample_next
 
-__all__ = ["GPTConfig", "GPT", "CausalSelfAttention", "MLP", "Block"]
+__all__ = ["GPTConfig", "GPT", "KVCache", "CausalSelfAttention", "MLP", "Block"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +48,32 @@ class GPTConfig:
                                     f"{self.tie_weights!r}")
 
 
+class KVCache:
+    """The keys and values (B, heads, T, head width) of the T tokens a GPT has seen, one pair
+    per layer, for incremental decoding: ``model(ids, cache)`` reads the tokens before from the
+    cache, runs only `ids` (at positions len(cache) onwards) and appends their keys and
+    values."""
+
+    def __init__(self, layers):
+        self.keys = [None] * layers
+        self.values = [None] * layers
+
+    def __len__(self):
+        return self.length(0)
+
+    def length(self, layer):
+        """How many tokens' keys and values the cache holds for `layer`."""
+        return 0 if self.keys[layer] is None else self.keys[layer].shape[2]
+
+    def extend(self, layer, keys, values):
+        """Appends one layer's keys and values of the new tokens; returns all of them."""
+        if self.keys[layer] is not None:
+            keys = _C.cat([self.keys[layer], keys], dim=2)
+            values = _C.cat([self.values[layer], values], dim=2)
+        self.keys[layer], self.values[layer] = keys, values
+        return keys, values
+
+
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention where each position sees itself and the positions before."""
 
@@ -54,12 +83,22 @@ class CausalSelfAttention(nn.Module):
         self.qkv = nn.Linear(width, 3 * width)
         self.proj = nn.Linear(width, width)
 
-    def forward(self, x):
+    def forward(self, x, cache=None, layer=0):
+        """x (B, T, C) -> (B, T, C); with a KVCache, x holds the tokens after the cached ones
+        and attends to those too (its keys and values join the cache's `layer`)."""
         batch, length, width = x.shape
         # (B, T, 3C) -> (3, B, heads, T, head width): one view per query, key and value
         qkv = self.qkv(x).reshape(batch, length, 3, self.heads, width // self.heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        past = 0 if cache is None else cache.length(layer)
+        if cache is not None:
+            k, v = cache.extend(layer, k, v)
+        if past == 0:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:  # query i sits at position past + i: it sees keys 0 .. past + i
+            rows = creation.arange(past, past + length, device=x.device).unsqueeze(1)
+            mask = creation.arange(past + length, device=x.device).unsqueeze(0) <= rows
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.proj(y.transpose(1, 2).reshape(batch, length, width))
 
 
@@ -84,8 +123,8 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(width)
         self.mlp = MLP(width)
 
-    def forward(self, x):
-        x = x + self.attn(self.ln1(x))
+    def forward(self, x, cache=None, layer=0):
+        x = x + self.attn(self.ln1(x), cache, layer)
         return x + self.mlp(self.ln2(x))
 
 
@@ -114,26 +153,42 @@ class GPT(nn.Module):
                 std = residual_std if name.endswith("proj.weight") else 0.02
                 nn.init.normal_(p, 0.0, std)
 
-    def forward(self, ids):
-        """ids (B, T) int64, T <= context -> logits (B, T, vocab_size)."""
+    def forward(self, ids, cache=None):
+        """ids (B, T) int64 -> logits (B, T, vocab_size). With a KVCache (new_cache()), ids
+        continue the tokens it holds, at positions len(cache) onwards; either way the
+        positions must stay below the context."""
         if not isinstance(ids, _C.Tensor) or ids.dim() != 2:
             got = tuple(ids.shape) if isinstance(ids, _C.Tensor) else type(ids).__name__
             raise _errors.ValueError(f"[GPT] expected token ids of shape (batch, length), got "
                                      f"{got}")
-        length = ids.shape[1]
-        if not 1 <= length <= self.config.context:
+        if cache is not None and not isinstance(cache, KVCache):
+            raise _errors.TypeError(f"[GPT] expected cache as a KVCache or None, got "
+                                    f"{type(cache).__name__}")
+        start, length = (0 if cache is None else len(cache)), ids.shape[1]
+        if not 1 <= length <= self.config.context - start:
             raise _errors.ValueError(f"[GPT] expected 1 to {self.config.context} (the context) "
-                                     f"tokens per row, got {length}")
-        positions = creation.arange(length, device=ids.device)
+                                     f"tokens per row, cached ones included, got {length} "
+                                     f"after {start} cached")
+        positions = creation.arange(start, start + length, device=ids.device)
         x = self.wte(ids) + self.wpe(positions)
-        for block in self.blocks:
-            x = block(x)
+        for layer, block in enumerate(self.blocks):
+            x = block(x, cache, layer)
         return self.head(self.ln_f(x))
 
-    def generate(self, ids, tokens, temperature=1.0, top_k=None, top_p=None, generator=None):
+    def new_cache(self):
+        """An empty KVCache for incremental decoding with this model."""
+        return KVCache(self.config.layers)
+
+    def generate(self, ids, tokens, temperature=1.0, top_k=None, top_p=None, generator=None,
+                 use_cache=True):
         """ids (B, T) followed by `tokens` sampled ids, one at a time, each from the logits
         of the last `context` ids (sample_next's temperature, top_k, top_p, generator), in
-        eval mode without gradients; the model's train/eval mode is restored afterwards."""
+        eval mode without gradients; the model's train/eval mode is restored afterwards.
+
+        use_cache: feed only each new id, the earlier ones' keys and values kept in a
+        KVCache, while the ids fit the context. Past it the window slides and every position
+        moves, so each step then runs the last `context` ids afresh, as use_cache=False does
+        at every step; the logits agree up to rounding and the ids for a seed do."""
         if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens < 0:
             raise _errors.ValueError(f"[GPT.generate] expected tokens to be an int >= 0, got "
                                      f"{tokens!r}")
@@ -145,9 +200,12 @@ class GPT(nn.Module):
         self.eval()
         try:
             with no_grad():
+                cache = self.new_cache() if use_cache else None
                 for _ in range(tokens):
-                    window = ids[:, -self.config.context:]
-                    logits = self(window)[:, -1]
+                    if cache is not None and ids.shape[1] <= self.config.context:
+                        logits = self(ids[:, len(cache):], cache)[:, -1]
+                    else:
+                        logits = self(ids[:, -self.config.context:])[:, -1]
                     next_ids = sample_next(logits, temperature, top_k, top_p, generator)
                     ids = _C.cat([ids, next_ids.unsqueeze(1)], dim=1)
         finally:

@@ -159,7 +159,8 @@ def load_model(path, device="cpu"):
     return model.to(device).eval(), Vocabulary(saved["vocabulary"])
 
 
-def _sample(model, vocabulary, prompt, tokens, temperature, top_k, top_p, seed, device):
+def _sample(model, vocabulary, prompt, tokens, temperature, top_k, top_p, seed, device,
+            use_cache=True):
     """The `tokens` characters the model continues `prompt` with."""
     generator = Generator(device)
     if seed is None:
@@ -167,7 +168,7 @@ def _sample(model, vocabulary, prompt, tokens, temperature, top_k, top_p, seed, 
     else:
         generator.manual_seed(seed)
     ids = _as_tensor(vocabulary.encode(prompt).astype(np.int64)[None], device)
-    out = model.generate(ids, tokens, temperature, top_k, top_p, generator)
+    out = model.generate(ids, tokens, temperature, top_k, top_p, generator, use_cache)
     return vocabulary.decode(out[0, ids.shape[1]:].cpu())
 
 
@@ -295,6 +296,9 @@ def add_generate_command(commands, device_choice):
                    help="for reproducible samples (None: a fresh one)")
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="auto: the GPU when one is usable, else the CPU")
+    g.add_argument("--no-cache", action="store_true",
+                   help="run the whole context again for every character instead of keeping "
+                        "the keys and values (slower; the same characters)")
     g.set_defaults(run=lambda args: generate(args, device_choice(args.device)))
 
 
@@ -308,5 +312,5 @@ def generate(args, device):
         print(f"forgegrad generate: the characters {''.join(unknown)!r} of the prompt are not in "
               "the model's vocabulary; the model reads U+FFFD for them", file=sys.stderr)
     print(args.prompt + _sample(model, vocabulary, args.prompt, args.tokens, args.temperature,
-                                args.top_k, args.top_p, args.seed, device))
+                                args.top_k, args.top_p, args.seed, device, not args.no_cache))
     return 0

@@ -1,7 +1,8 @@
-"""Recurrent layers as torch.nn's: ``RNN`` (tanh or relu), ``LSTM``, ``GRU`` and their
-``RNNCell``, ``LSTMCell``, ``GRUCell``, with PyTorch's parameter names (weight_ih_l{k},
-weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, ``_reverse`` for the backward direction), gate
-order (LSTM i, f, g, o; GRU r, z, n) and initialization, so PyTorch's weights load. Each layer
+"""Recurrent layers as torch.nn's: ``RNN`` (tanh or relu), ``LSTM`` (with ``proj_size``),
+``GRU`` and their ``RNNCell``, ``LSTMCell``, ``GRUCell``, with PyTorch's parameter names
+(weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, weight_hr_l{k}, ``_reverse`` for
+the backward direction), gate order (LSTM i, f, g, o; GRU r, z, n) and initialization, so
+PyTorch's weights load. Each layer
 and direction is one fused op (``_C._rnn_layer``, csrc/ops/rnn.cpp) with its own backward;
 this file stacks the layers and directions, and packs and unpacks sequences."""
 import math
@@ -82,9 +83,13 @@ class RNNBase(Module):
         if not is_real(dropout) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
             raise _errors.ValueError(f"[{op}] expected dropout a number in [0, 1], got "
                                      f"{dropout!r}")
-        if proj_size != 0:
-            raise _errors.ValueError(f"[{op}] proj_size is not supported; expected 0, got "
-                                     f"{proj_size!r}")
+        _check_size(proj_size, "proj_size", op, minimum=0)
+        if proj_size and mode != "lstm":
+            raise _errors.ValueError(f"[{op}] proj_size is supported for LSTM only, got "
+                                     f"proj_size={proj_size} for mode {mode!r}")
+        if proj_size >= hidden_size:
+            raise _errors.ValueError(f"[{op}] expected proj_size smaller than hidden_size "
+                                     f"{hidden_size}, got {proj_size}")
         if dropout > 0 and num_layers == 1:
             warnings.warn(f"{op}: dropout={dropout} acts between layers only, so with "
                           f"num_layers=1 it does nothing", stacklevel=2)
@@ -92,17 +97,20 @@ class RNNBase(Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first = bool(bias), bool(batch_first)
         self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
-        self.proj_size = 0
+        self.proj_size = int(proj_size)
         directions = 2 if bidirectional else 1
         gates = _GATES[mode] * hidden_size
+        state = self.proj_size or hidden_size  # h's width: the projection's, if any
         self._flat_weights_names = []
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * directions
+            layer_input = input_size if layer == 0 else state * directions
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                shapes = [("weight_ih", (gates, layer_input)), ("weight_hh", (gates, hidden_size))]
+                shapes = [("weight_ih", (gates, layer_input)), ("weight_hh", (gates, state))]
                 if bias:
                     shapes += [("bias_ih", (gates,)), ("bias_hh", (gates,))]
+                if self.proj_size:
+                    shapes.append(("weight_hr", (self.proj_size, hidden_size)))
                 for name, shape in shapes:
                     setattr(self, name + suffix,
                             Parameter(creation.empty(*shape, device=device)))
@@ -117,15 +125,17 @@ class RNNBase(Module):
 
     @property
     def all_weights(self):
-        """The parameters per layer and direction: [[w_ih, w_hh, b_ih, b_hh], ...]."""
-        per = 4 if self.bias else 2
+        """The parameters per layer and direction: [[w_ih, w_hh, b_ih, b_hh, w_hr], ...],
+        without the biases when bias=False and w_hr when proj_size=0."""
+        per = (4 if self.bias else 2) + (1 if self.proj_size else 0)
         weights = [getattr(self, name) for name in self._flat_weights_names]
         return [weights[i:i + per] for i in range(0, len(weights), per)]
 
     def _layer_weights(self, layer, direction):
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
         return (getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix),
-                getattr(self, "bias_ih" + suffix, None), getattr(self, "bias_hh" + suffix, None))
+                getattr(self, "bias_ih" + suffix, None), getattr(self, "bias_hh" + suffix, None),
+                getattr(self, "weight_hr" + suffix, None))
 
     def forward(self, input, hx=None):
         op = type(self).__name__
@@ -146,8 +156,9 @@ class RNNBase(Module):
             lengths = None
         batch = x.shape[1]
         directions = 2 if self.bidirectional else 1
-        state_shape = (self.num_layers * directions, batch, self.hidden_size)
-        h0, c0 = self._initial_states(hx, x, state_shape, batched, packed, op)
+        layers = self.num_layers * directions
+        h0, c0 = self._initial_states(hx, x, (layers, batch, self.proj_size or self.hidden_size),
+                                      (layers, batch, self.hidden_size), batched, op)
         if packed and sequence.sorted_indices is not None:
             h0 = h0.index_select(1, sequence.sorted_indices)
             c0 = c0.index_select(1, sequence.sorted_indices) if lstm else None
@@ -185,12 +196,13 @@ class RNNBase(Module):
                 output = output.transpose(0, 1)
         return output, ((h_n, c_n) if lstm else h_n)
 
-    def _initial_states(self, hx, x, shape, batched, packed, op):
-        """(h0, c0) of `shape` (c0 None but for LSTM): zeros when hx is None."""
+    def _initial_states(self, hx, x, h_shape, c_shape, batched, op):
+        """(h0, c0) of h_shape and c_shape (c0 None but for LSTM): zeros when hx is None."""
         lstm = self.mode == "lstm"
+        shapes = (h_shape, c_shape) if lstm else (h_shape,)
         if hx is None:
-            zeros = creation.zeros(*shape, dtype=x.dtype, device=x.device)
-            return zeros, (zeros if lstm else None)
+            zeros = [creation.zeros(*shape, dtype=x.dtype, device=x.device) for shape in shapes]
+            return zeros[0], (zeros[1] if lstm else None)
         if lstm:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise _errors.TypeError(f"[{op}] expected hx as a tuple (h_0, c_0), got "
@@ -198,8 +210,8 @@ class RNNBase(Module):
             states = list(hx)
         else:
             states = [hx]
-        expected = shape if batched else (shape[0], shape[2])
-        for i, state in enumerate(states):
+        for i, (state, shape) in enumerate(zip(states, shapes)):
+            expected = shape if batched else (shape[0], shape[2])
             _check_state(state, expected, x, ("h_0", "c_0")[i], op)
         if not batched:
             states = [state.unsqueeze(1) for state in states]
@@ -223,6 +235,8 @@ class RNNBase(Module):
             text += f", dropout={self.dropout}"
         if self.bidirectional:
             text += ", bidirectional=True"
+        if self.proj_size:
+            text += f", proj_size={self.proj_size}"
         return text
 
 
@@ -237,7 +251,9 @@ class RNN(RNNBase):
 
 
 class LSTM(RNNBase):
-    """Long short-term memory, as torch.nn.LSTM; returns (output, (h_n, c_n))."""
+    """Long short-term memory, as torch.nn.LSTM; returns (output, (h_n, c_n)). With
+    proj_size > 0 each step's h is projected by weight_hr_l{k} (proj_size, hidden_size):
+    output and h_n have proj_size features, c_n hidden_size."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
@@ -296,7 +312,7 @@ class RNNCellBase(Module):
                 states = [state.unsqueeze(0) for state in states]
         _, h, c = _C._rnn_layer(x.unsqueeze(0), states[0], states[1] if lstm else None,
                                 self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
-                                self.mode, False, None)
+                                None, self.mode, False, None)
         if not batched:
             h, c = h.squeeze(0), (c.squeeze(0) if lstm else None)
         return h, c

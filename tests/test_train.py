@@ -15,9 +15,10 @@ import pytest
 
 import forgegrad as fg
 from forgegrad import nn, optim
-from forgegrad import train as train_module
+from forgegrad.training import callbacks as callbacks_module
+from forgegrad.training import loop as loop_module
 from forgegrad.data import DataLoader, Dataset, TensorDataset
-from forgegrad.train import Callback, EarlyStopping, History, ModelCheckpoint
+from forgegrad.training import Callback, EarlyStopping, History, ModelCheckpoint
 
 from helpers import EpochSnapshots, model_arrays, to_numpy
 
@@ -372,13 +373,13 @@ def test_callbacks_finish_when_a_callback_raises(spirals):
 # --------------------------------------------------------------------------- ModelCheckpoint
 def test_model_checkpoint_saves_only_improvements(tmp_path, monkeypatch):
     saves = []
-    real_save = train_module.save
+    real_save = callbacks_module.save
 
     def counting_save(obj, path):
         saves.append(path)
         real_save(obj, path)
 
-    monkeypatch.setattr(train_module, "save", counting_save)
+    monkeypatch.setattr(callbacks_module, "save", counting_save)
     model, optimizer, train, val = overfitting_run()
     path = tmp_path / "best.safetensors"
     snapshots, checkpoint = EpochSnapshots(), ModelCheckpoint(path)
@@ -684,7 +685,7 @@ def test_the_setup_check_leaves_the_run_as_it_was(spirals, monkeypatch):
         return without_timing(history), model_arrays(model), loader.epoch
 
     checked = run()
-    monkeypatch.setattr(train_module, "_try_first_batches", lambda *args: None)
+    monkeypatch.setattr(loop_module, "_try_first_batches", lambda *args: None)
     unchecked = run()
     assert checked[0] == unchecked[0] and checked[2] == unchecked[2] == 2
     assert_same_weights(checked[1], unchecked[1])
@@ -781,3 +782,4 @@ def test_evaluate_and_predict_give_every_module_its_own_mode_back(rng):
     fg.evaluate(model, nn.CrossEntropyLoss(), (x, y))
     fg.predict(model, x)
     assert model.training and model[0].training and not model[1].training
+

@@ -24,7 +24,7 @@ import forgegrad.serialization as serialization
 from forgegrad import nn, optim
 from forgegrad.data import DataLoader, TensorDataset
 from forgegrad.optim.lr_scheduler import CosineAnnealingLR, StepLR
-from forgegrad.train import ModelCheckpoint, fit
+from forgegrad.training import ModelCheckpoint, fit
 
 from helpers import EpochSnapshots, assert_same_structure, model_arrays
 

@@ -10,7 +10,7 @@ import pytest
 
 import forgegrad as fg
 from forgegrad import nn, optim
-from forgegrad.train import _summary
+from forgegrad.training.report import summary as _summary
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -10,7 +10,7 @@ import pytest
 
 import forgegrad as fg
 from forgegrad import nn, optim
-from forgegrad.train import EarlyStopping, History
+from forgegrad.training import EarlyStopping, History
 
 pytest.importorskip("matplotlib", reason="History.plot needs matplotlib (forgegrad[plot])")
 
@@ -54,7 +54,7 @@ def test_plot_leaves_pyplot_and_the_backend_alone(tmp_path):
     script = textwrap.dedent(f"""
         import sys, matplotlib
         matplotlib.use("svg")
-        from forgegrad.train import History
+        from forgegrad.training import History
         history = History()
         history.epochs = [{{"epoch": 1, "loss": 1.0}}, {{"epoch": 2, "loss": 0.5}}]
         history.plot({str(tmp_path / "a.png")!r})

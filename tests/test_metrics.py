@@ -6,7 +6,7 @@ import pytest
 
 import forgegrad as fg
 from forgegrad import nn, optim
-from forgegrad.train import EarlyStopping
+from forgegrad.training import EarlyStopping
 
 metrics_reference = pytest.importorskip("sklearn.metrics")
 

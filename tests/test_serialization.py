@@ -512,3 +512,40 @@ def test_load_refuses_an_unclosed_string_of_escapes_in_linear_time(tmp_path):
     path = _file_with_metadata(tmp_path / "escapes.safetensors", '"' + '\\"' * 2_000_000)
     with pytest.raises(ValueError, match=rf"^\[load\] .*{BAD_FILE}"):
         load(path)
+
+
+def _safetensors_bytes(tensors):
+    """A safetensors file built by hand: 8-byte little-endian header length, the JSON
+    header (padded with spaces to 8 bytes), then the raw little-endian data."""
+    header, data = {}, b""
+    for name, (code, shape, raw) in tensors.items():
+        header[name] = {"dtype": code, "shape": shape, "data_offsets": [len(data),
+                                                                         len(data) + len(raw)]}
+        data += raw
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + data
+
+
+def test_load_reads_hand_built_bf16_and_f16_tensors(tmp_path):
+    values = [1.0, -2.5, 0.0, 65280.0, float("inf"), 2.0 ** -24]  # exact in both
+    f16 = np.array(values, "<f2").tobytes()
+    # bfloat16: the top 16 bits of each float32
+    bf16 = (np.array(values, "<f4").view("<u4") >> 16).astype("<u2").tobytes()
+    path = tmp_path / "half.safetensors"
+    path.write_bytes(_safetensors_bytes({"h": ("F16", [2, 3], f16),
+                                         "b": ("BF16", [6], bf16)}))
+    loaded = fg.load(path)
+    assert loaded["h"].dtype == fg.float16 and tuple(loaded["h"].shape) == (2, 3)
+    assert loaded["b"].dtype == fg.bfloat16 and tuple(loaded["b"].shape) == (6,)
+    assert loaded["h"].float().numpy().ravel().tolist() == values
+    assert loaded["b"].float().numpy().tolist() == values  # all exact in bfloat16 too
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_tensors_round_trip(tmp_path, dtype):
+    t = fg.tensor([[0.5, -3.0, 1024.0], [0.0, -0.125, 7.0]], dtype=getattr(fg, dtype))
+    fg.save({"t": t, "nested": [t[1]]}, tmp_path / "x.safetensors")
+    back = fg.load(tmp_path / "x.safetensors")
+    assert back["t"].dtype == t.dtype and back["nested"][0].dtype == t.dtype
+    assert back["t"].tolist() == t.tolist() and back["nested"][0].tolist() == t[1].tolist()

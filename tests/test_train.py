@@ -15,9 +15,10 @@ import pytest
 
 import forgegrad as fg
 from forgegrad import nn, optim
-from forgegrad import train as train_module
+from forgegrad.training import callbacks as callbacks_module
+from forgegrad.training import loop as loop_module
 from forgegrad.data import DataLoader, Dataset, TensorDataset
-from forgegrad.train import Callback, EarlyStopping, History, ModelCheckpoint
+from forgegrad.training import Callback, EarlyStopping, History, ModelCheckpoint
 
 from helpers import EpochSnapshots, model_arrays, to_numpy
 
@@ -372,13 +373,13 @@ def test_callbacks_finish_when_a_callback_raises(spirals):
 # --------------------------------------------------------------------------- ModelCheckpoint
 def test_model_checkpoint_saves_only_improvements(tmp_path, monkeypatch):
     saves = []
-    real_save = train_module.save
+    real_save = callbacks_module.save
 
     def counting_save(obj, path):
         saves.append(path)
         real_save(obj, path)
 
-    monkeypatch.setattr(train_module, "save", counting_save)
+    monkeypatch.setattr(callbacks_module, "save", counting_save)
     model, optimizer, train, val = overfitting_run()
     path = tmp_path / "best.safetensors"
     snapshots, checkpoint = EpochSnapshots(), ModelCheckpoint(path)
@@ -684,7 +685,7 @@ def test_the_setup_check_leaves_the_run_as_it_was(spirals, monkeypatch):
         return without_timing(history), model_arrays(model), loader.epoch
 
     checked = run()
-    monkeypatch.setattr(train_module, "_try_first_batches", lambda *args: None)
+    monkeypatch.setattr(loop_module, "_try_first_batches", lambda *args: None)
     unchecked = run()
     assert checked[0] == unchecked[0] and checked[2] == unchecked[2] == 2
     assert_same_weights(checked[1], unchecked[1])
@@ -781,3 +782,62 @@ def test_evaluate_and_predict_give_every_module_its_own_mode_back(rng):
     fg.evaluate(model, nn.CrossEntropyLoss(), (x, y))
     fg.predict(model, x)
     assert model.training and model[0].training and not model[1].training
+
+
+# --------------------------------------------------------------------------- streams without len
+class Stream(fg.data.IterableDataset):
+    """The rows of (x, y), yielded one by one; no __len__."""
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __iter__(self):
+        return iter(zip(self.x, self.y))
+
+
+def test_fit_on_a_stream_without_length_ends_epochs_with_the_iterator(capsys):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((70, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    loader = DataLoader(Stream(x, y), batch_size=16)
+    with pytest.raises((TypeError, NotImplementedError)):
+        len(loader)
+    fg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    history = fg.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+                     loader, Stream(x, y), epochs=3, verbose=1)
+    assert len(history) == 3
+    bar = capsys.readouterr().err
+    assert "5batch" in bar.replace(" ", "") and "/5" not in bar  # 5 batches, no total
+    # the logged values are those of the whole epoch: the last epoch's validation matches
+    # evaluate over the stream, and evaluate over the arrays
+    on_stream = fg.evaluate(model, nn.CrossEntropyLoss(), Stream(x, y), batch_size=16)
+    on_arrays = fg.evaluate(model, nn.CrossEntropyLoss(), (x, y))
+    last = history.epochs[-1]
+    assert last["val_loss"] == pytest.approx(on_stream["loss"], rel=1e-6)
+    assert last["val_accuracy"] == pytest.approx(on_arrays["accuracy"])
+    assert on_stream["loss"] == pytest.approx(on_arrays["loss"], rel=1e-5)
+    assert last["samples_per_s"] == pytest.approx(70 / last["time"])
+
+
+def test_fit_on_a_stream_that_does_not_restart_says_so():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((20, 3)).astype(np.float32)
+    rows = iter(list(zip(x, (x[:, 0] > 0).astype(np.int64))))
+
+    class OneShot(fg.data.IterableDataset):
+        def __iter__(self):
+            return rows  # the same iterator each time: empty after the first epoch
+
+    model = nn.Linear(3, 2)
+    with pytest.raises(ValueError, match=r"\[fit\] train_data yielded no batches in epoch 2"):
+        fg.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+               DataLoader(OneShot(), batch_size=8), epochs=3, verbose=0)
+    with pytest.raises(ValueError, match=r"\[evaluate\] got no data"):
+        fg.evaluate(model, nn.CrossEntropyLoss(), OneShot())
+
+
+def test_forgegrad_train_still_exports_the_training_names():
+    import forgegrad.train as old
+    assert old.fit is fg.fit and old.EarlyStopping is fg.EarlyStopping
+    assert old.History is History and old.predict is fg.predict

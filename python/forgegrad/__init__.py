@@ -53,7 +53,7 @@ contiguous_format = memory_format.contiguous_format
 from . import nn, optim, data, datasets, cuda, linalg  # noqa: E402  (they use the names above)
 from .data import Dataset, TensorDataset, DataLoader  # noqa: E402
 from .serialization import save, load  # noqa: E402
-from .train import (fit, evaluate, predict, History, Callback, EarlyStopping,  # noqa: E402
+from .training import (fit, evaluate, predict, History, Callback, EarlyStopping,  # noqa: E402
                     ModelCheckpoint)
 from . import viz  # noqa: E402,F401  (matplotlib is imported only when a picture is drawn)
 from . import metrics  # noqa: E402

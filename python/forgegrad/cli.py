@@ -31,7 +31,7 @@ from .data import TensorDataset
 from .serialization import save
 from .tabular import TASKS, load_table
 from .charlm import task as charlm_task
-from .train import EarlyStopping, evaluate, fit, predict
+from .training import EarlyStopping, evaluate, fit, predict
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
                "silu": nn.SiLU, "leaky_relu": nn.LeakyReLU}

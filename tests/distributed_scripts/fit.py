@@ -9,7 +9,7 @@ import numpy as np
 
 import forgegrad as fg
 import forgegrad.distributed as dist
-import forgegrad.train as train_module
+import forgegrad.training.callbacks as callbacks_module
 from forgegrad import nn, optim
 
 dist.init_process_group()
@@ -17,17 +17,17 @@ rank, world = dist.get_rank(), dist.get_world_size()
 folder = sys.argv[1]
 
 saves = []
-real_save = train_module.save
-train_module.save = lambda state, path: (saves.append(path), real_save(state, path))
+real_save = callbacks_module.save
+callbacks_module.save = lambda state, path: (saves.append(path), real_save(state, path))
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((96, 6)).astype(np.float32)
 y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
 fg.manual_seed(rank)  # different on each rank: DDP gives them rank 0's weights
 model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 2))
-checkpoint = train_module.ModelCheckpoint(os.path.join(folder, "model-{epoch}.safetensors"),
-                                          save_best_only=False)
-stopper = train_module.EarlyStopping(patience=1, min_delta=1e9)  # stops after epoch 2
+checkpoint = fg.ModelCheckpoint(os.path.join(folder, "model-{epoch}.safetensors"),
+                                save_best_only=False)
+stopper = fg.EarlyStopping(patience=1, min_delta=1e9)  # stops after epoch 2
 history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01),
                  (X[:64], y[:64]), (X[64:], y[64:]), epochs=5, batch_size=8, verbose=2,
                  callbacks=[checkpoint, stopper], seed=0)

@@ -1,0 +1,153 @@
+"""Callbacks: hooks ``fit`` calls at the start, after each epoch and at the end.
+``EarlyStopping`` stops when a logged value stops improving (and puts the best weights
+back); ``ModelCheckpoint`` saves the model's state dict after epochs."""
+import math
+import os
+
+from .. import _errors
+from .._checks import is_int, is_real
+from ..distributed import training as _distributed
+from ..distributed.process_group import rank_zero_only
+from ..serialization import save
+from .metrics import monitor_mode
+
+
+class Callback:
+    """Hooks ``fit`` calls. ``on_epoch_end`` returns True to stop training."""
+
+    def on_train_begin(self, model, optimizer):
+        pass
+
+    def on_epoch_end(self, epoch, logs, model, optimizer):
+        return False
+
+    def on_train_end(self, model, optimizer):
+        pass
+
+    def _monitored(self):
+        """The logged value this callback needs (fit checks it is logged), or None."""
+        return None
+
+
+def _check_monitor(monitor, op):
+    if not isinstance(monitor, str):
+        raise _errors.TypeError(f"[{op}] monitor must be the name of a logged value such as "
+                                f"'val_loss', got {monitor!r}")
+    return monitor
+
+
+class _Monitor:
+    """Tracks the best value of one logged quantity."""
+
+    def __init__(self, monitor, mode, min_delta, op):
+        self.monitor, self.op = monitor, op
+        self.mode = monitor_mode(monitor, mode, op)
+        self.min_delta = abs(min_delta)
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def improved(self, logs):
+        if self.monitor not in logs:
+            raise _errors.ValueError(f"[{self.op}] monitors {self.monitor!r}, which is not logged "
+                                     f"(logged: {sorted(logs)}); pass val_data to fit for val_ "
+                                     "values")
+        value = logs[self.monitor]
+        better = (value < self.best - self.min_delta if self.mode == "min"
+                  else value > self.best + self.min_delta)
+        if better:
+            self.best = value
+        return better
+
+
+def _snapshot(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+class EarlyStopping(Callback):
+    """Stop when `monitor` has not improved for `patience` epochs; with restore_best, the
+    model ends with the weights of its best epoch (also when training ran to the end)."""
+
+    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
+                 restore_best=True):
+        if not is_int(patience) or patience < 0:
+            raise _errors.ValueError("[EarlyStopping] patience must be an int >= 0, got "
+                                     f"{patience!r}")
+        if not is_real(min_delta):
+            raise _errors.TypeError("[EarlyStopping] min_delta must be a number, got "
+                                    f"{min_delta!r}")
+        if not math.isfinite(min_delta):
+            raise _errors.ValueError(f"[EarlyStopping] min_delta must be finite, got {min_delta!r}")
+        self.monitor = _check_monitor(monitor, "EarlyStopping")
+        self.mode, self.min_delta = mode, min_delta
+        self.patience, self.restore_best = patience, restore_best
+        self.on_train_begin(None, None)
+
+    def on_train_begin(self, model, optimizer):  # each fit starts afresh
+        self.tracker = _Monitor(self.monitor, self.mode, self.min_delta, "EarlyStopping")
+        self.best_epoch, self.best_weights, self.wait, self.restored = None, None, 0, False
+
+    def _monitored(self):
+        return self.monitor
+
+    def on_epoch_end(self, epoch, logs, model, optimizer):
+        if self.tracker.improved(logs):
+            self.best_epoch, self.wait = epoch, 0
+            if self.restore_best:
+                self.best_weights = _snapshot(model)
+            return False
+        self.wait += 1
+        return self.wait >= self.patience  # `patience` epochs in a row without improvement
+
+    def on_train_end(self, model, optimizer):
+        self.restored = self.restore_best and self.best_weights is not None
+        if self.restored:
+            model.load_state_dict(self.best_weights)
+
+
+class ModelCheckpoint(Callback):
+    """Save the model's state dict to `path` (a safetensors file, written atomically) after
+    each epoch, or only when `monitor` improves with save_best_only. `path` may hold
+    ``{epoch}``, formatted per save; its directory must exist when training begins."""
+
+    def __init__(self, path, monitor="val_loss", save_best_only=True, mode="auto"):
+        path = os.fspath(path) if isinstance(path, os.PathLike) else path
+        if not isinstance(path, str):
+            raise _errors.TypeError(f"[ModelCheckpoint] path must be a str or os.PathLike, got "
+                                    f"{type(path).__name__}")
+        try:
+            path.format(epoch=1)
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as error:
+            raise _errors.ValueError(f"[ModelCheckpoint] path {path!r} may hold {{epoch}} and no "
+                                     f"other braces (double them: {{{{ }}}}); formatting it gave "
+                                     f"{type(error).__name__}: {error}") from None
+        self.path, self.save_best_only = path, save_best_only
+        self.monitor, self.mode = _check_monitor(monitor, "ModelCheckpoint"), mode
+        self._reset()
+
+    def _reset(self):
+        self.tracker = _Monitor(self.monitor, self.mode, 0.0, "ModelCheckpoint")
+        self.saved = []
+
+    def _monitored(self):
+        return self.monitor if self.save_best_only else None
+
+    def on_train_begin(self, model, optimizer):  # each fit starts afresh
+        self._reset()
+        if not rank_zero_only():  # only rank 0 writes (distributed/training.py)
+            return
+        first = self.path.format(epoch=1)
+        directory = os.path.dirname(first) or "."
+        if not os.path.isdir(directory):
+            raise FileNotFoundError(f"[ModelCheckpoint] the directory {directory!r} of "
+                                    f"{self.path!r} does not exist; create it first")
+        if os.path.isdir(first):
+            raise _errors.ValueError(f"[ModelCheckpoint] path {first!r} is a directory; give a "
+                                     "file name in it, such as 'model.safetensors'")
+
+    def on_epoch_end(self, epoch, logs, model, optimizer):
+        if not self.save_best_only or self.tracker.improved(logs):
+            path = self.path.format(epoch=epoch)
+            if rank_zero_only():
+                save(model.state_dict(), path)
+            _distributed.checkpoint_written()
+            self.saved.append(path)
+        return False

@@ -3,11 +3,15 @@
 The math lives in the C++ extension ``forgegrad._C``; this package is the thin,
 PyTorch-shaped layer over it.
 """
+from typing import TYPE_CHECKING
+
 from . import _C, _index_ops, _movement, _ops, _sampling, _tensor, _unique  # noqa: F401
 from ._C import Tensor, device, from_numpy, from_dlpack, is_grad_enabled
 from ._C import set_num_threads, get_num_threads
 # The ops (exp, sum, matmul, relu, manual_seed, ...) as the op table declares them.
 globals().update(_ops.exports("forgegrad"))
+if TYPE_CHECKING:  # the same names, for type checkers (tools/gen_stubs.py writes the stub)
+    from ._op_exports import *  # noqa: F401,F403
 from .autograd import no_grad, enable_grad, set_grad_enabled
 from .creation import (tensor, zeros, ones, empty, full, arange, rand, randn, zeros_like,
                        ones_like)
@@ -73,5 +77,10 @@ __all__ = [
     "memory_format", "preserve_format", "contiguous_format",
     "set_printoptions", "get_printoptions", "printoptions", "metrics",
     "utils",
-] + (list(_ops.exports("forgegrad")) + _movement.FUNCTIONS + _index_ops.FUNCTIONS
-     + _sampling.FUNCTIONS + _unique.FUNCTIONS)
+    # _movement, _index_ops, _sampling and _unique's FUNCTIONS, written out for type checkers
+    "flip", "fliplr", "flipud", "roll", "tile", "tril", "triu", "atleast_1d", "atleast_2d",
+    "hstack", "vstack", "meshgrid", "cartesian_prod", "index_add", "index_copy", "index_fill",
+    "masked_scatter", "take", "repeat_interleave", "multinomial", "poisson", "bernoulli",
+    "normal", "unique", "unique_consecutive",
+]
+__all__ += list(_ops.exports("forgegrad"))  # their stub: _op_exports.pyi

@@ -83,4 +83,4 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
 
 FUNCTIONS = ["unique", "unique_consecutive"]
 METHODS = FUNCTIONS
-IN_PLACE = []
+IN_PLACE: list[str] = []

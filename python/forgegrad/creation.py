@@ -1,12 +1,24 @@
 """Creation functions: ``tensor``, ``zeros``, ``randn`` and the rest, as in PyTorch."""
+from __future__ import annotations
+
 import builtins
 import functools
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import _C, _errors
 from ._checks import is_int, is_real
 from .random import stream_for
+
+if TYPE_CHECKING:
+    from ._C import Tensor
+    from .random import Generator
+
+# A size: zeros(2, 3) or zeros((2, 3)); a device: forgegrad.device("cuda:0") or "cuda:0".
+Size = builtins.int | Sequence[builtins.int]
+Device = _C.device | str | None
 
 # Python numbers (and lists of them) by numpy kind: floats the default float32, as PyTorch.
 _FROM_NUMPY_KIND = {"f": _C.dtype.float32, "i": _C.dtype.int64, "u": _C.dtype.int64,
@@ -78,7 +90,8 @@ def _sequence_dtype(data):
     return functools.reduce(_C.promote_types, found) if found else _C.dtype.float32
 
 
-def tensor(data, dtype=None, device=None, requires_grad=False):
+def tensor(data: Any, dtype: _C.dtype | None = None, device: Device = None,
+           requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, numbers, numpy arrays, Tensors).
 
     The dtype, unless ``dtype`` says otherwise, is as in PyTorch: a Tensor's or a numpy
@@ -114,19 +127,23 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     return _finish(_C._to_device(_C._to_dtype(out, target), device), requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
+def empty(*size: Size, dtype: _C.dtype | None = None, device: Device = None,
+          requires_grad: bool = False) -> Tensor:
     return _finish(_C.empty(_size(size), dtype, device), requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
+def zeros(*size: Size, dtype: _C.dtype | None = None, device: Device = None,
+          requires_grad: bool = False) -> Tensor:
     return _finish(_C.full(_size(size), 0.0, dtype, device), requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
+def ones(*size: Size, dtype: _C.dtype | None = None, device: Device = None,
+         requires_grad: bool = False) -> Tensor:
     return _finish(_C.full(_size(size), 1.0, dtype, device), requires_grad)
 
 
-def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+def full(size: Size, fill_value: float, dtype: _C.dtype | None = None, device: Device = None,
+         requires_grad: bool = False) -> Tensor:
     if dtype is None:  # like torch: the fill value's type decides
         dtype = (_C.dtype.bool if isinstance(fill_value, builtins.bool) else
                  _C.dtype.int64 if isinstance(fill_value, (int, np.integer)) else
@@ -137,7 +154,9 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     return _finish(_C.full(_size((size,)), float(fill_value), dtype, device), requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+def arange(start: float, end: float | None = None, step: float = 1,
+           dtype: _C.dtype | None = None, device: Device = None,
+           requires_grad: bool = False) -> Tensor:
     """start, start + step, ... before end. Integer arguments give int64, exact over all of
     int64 (a float would round them past 2**53); an int64 arange of other numbers truncates
     them to integers first, as PyTorch does."""
@@ -158,12 +177,14 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     return _finish(_C.arange(float(start), float(end), float(step), dtype, device), requires_grad)
 
 
-def random_draws(draw, shape, generator, dtype, device, op):
+def random_draws(draw: Callable[..., Tensor], shape: Sequence[int], generator: Generator | None,
+                 dtype: _C.dtype | None, device: Device, op: str) -> Tensor:
     """draw (_C.rand or _C.randn) of a shape from generator's stream (None: the global one)."""
     return draw(shape, dtype, device, stream_for(generator, device, op))
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def rand(*size: Size, generator: Generator | None = None, dtype: _C.dtype | None = None,
+         device: Device = None, requires_grad: bool = False) -> Tensor:
     """Uniform on [0, 1), from the Philox stream of ``generator`` (None: the global one,
     which ``manual_seed`` sets). Drawn in float32; a float64, float16 or bfloat16 dtype gets
     those draws cast (the same numbers per seed)."""
@@ -171,7 +192,8 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
                    requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def randn(*size: Size, generator: Generator | None = None, dtype: _C.dtype | None = None,
+          device: Device = None, requires_grad: bool = False) -> Tensor:
     """Standard normal, from the Philox stream of ``generator``. Drawn in float32, as
     ``rand``."""
     return _finish(random_draws(_C.randn, _size(size), generator, dtype, device, "randn"),
@@ -183,13 +205,15 @@ def _check_tensor(t, op):
         raise _errors.TypeError(f"[{op}] expected a Tensor, got {type(t).__name__}")
 
 
-def zeros_like(t, dtype=None, device=None, requires_grad=False):
+def zeros_like(t: Tensor, dtype: _C.dtype | None = None, device: Device = None,
+               requires_grad: bool = False) -> Tensor:
     _check_tensor(t, "zeros_like")
     return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device,
                  requires_grad=requires_grad)
 
 
-def ones_like(t, dtype=None, device=None, requires_grad=False):
+def ones_like(t: Tensor, dtype: _C.dtype | None = None, device: Device = None,
+              requires_grad: bool = False) -> Tensor:
     _check_tensor(t, "ones_like")
     return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device,
                 requires_grad=requires_grad)
@@ -240,20 +264,24 @@ def _from_values(values, dtype, device, requires_grad):
     return tensor(values, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+def linspace(start: float, end: float, steps: int, *, dtype: _C.dtype | None = None,
+             device: Device = None, requires_grad: bool = False) -> Tensor:
     """steps values from start to end (both included), evenly spaced."""
     return _from_values(_evenly_spaced(start, end, steps, "linspace"), dtype, device,
                         requires_grad)
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+def logspace(start: float, end: float, steps: int, base: float = 10.0, *,
+             dtype: _C.dtype | None = None, device: Device = None,
+             requires_grad: bool = False) -> Tensor:
     """base ** linspace(start, end, steps)."""
     base = _real_bound(base, "base", "logspace")
     return _from_values(np.power(base, _evenly_spaced(start, end, steps, "logspace")), dtype,
                         device, requires_grad)
 
 
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+def eye(n: int, m: int | None = None, *, dtype: _C.dtype | None = None, device: Device = None,
+        requires_grad: bool = False) -> Tensor:
     """An n x m (m defaults to n) matrix with ones on the diagonal."""
     n = _count(n, "n", "eye")
     m = n if m is None else _count(m, "m", "eye")
@@ -274,23 +302,27 @@ def _floating_like(input, dtype, device, op):
     return shape, dtype, device
 
 
-def empty_like(input, *, dtype=None, device=None, requires_grad=False):
+def empty_like(input: Tensor, *, dtype: _C.dtype | None = None, device: Device = None,
+               requires_grad: bool = False) -> Tensor:
     shape, dtype, device = _like(input, dtype, device, "empty_like")
     return empty(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
+def full_like(input: Tensor, fill_value: float, *, dtype: _C.dtype | None = None,
+              device: Device = None, requires_grad: bool = False) -> Tensor:
     shape, dtype, device = _like(input, dtype, device, "full_like")
     return full(shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):
+def rand_like(input: Tensor, *, generator: Generator | None = None, dtype: _C.dtype | None = None,
+              device: Device = None, requires_grad: bool = False) -> Tensor:
     shape, dtype, device = _floating_like(input, dtype, device, "rand_like")
     return rand(shape, generator=generator, dtype=dtype, device=device,
                 requires_grad=requires_grad)
 
 
-def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):
+def randn_like(input: Tensor, *, generator: Generator | None = None, dtype: _C.dtype | None = None,
+               device: Device = None, requires_grad: bool = False) -> Tensor:
     shape, dtype, device = _floating_like(input, dtype, device, "randn_like")
     return randn(shape, generator=generator, dtype=dtype, device=device,
                  requires_grad=requires_grad)
@@ -323,11 +355,13 @@ def _random_integers(low, high, size, generator, dtype, device, requires_grad, o
     return _finish(_C._to_dtype(values, dtype), requires_grad)
 
 
-def randint(*args, low=None, high=None, size=None, generator=None, dtype=None, device=None,
-            requires_grad=False):
+def randint(*args: int | Sequence[int], low: int | None = None, high: int | None = None,
+            size: Sequence[int] | None = None, generator: Generator | None = None,
+            dtype: _C.dtype | None = None, device: Device = None,
+            requires_grad: bool = False) -> Tensor:
     """Integers uniform on [low, high) (low defaults to 0): ``randint(high, size)``,
     ``randint(low, high, size)``, or by keyword, as in PyTorch. int64 unless dtype says."""
-    given = list(args)
+    given: list[Any] = list(args)
     if size is None and given:
         size = given.pop()
     if high is None and given:
@@ -341,8 +375,9 @@ def randint(*args, low=None, high=None, size=None, generator=None, dtype=None, d
     return _random_integers(low, high, size, generator, dtype, device, requires_grad, "randint")
 
 
-def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=None,
-                 requires_grad=False):
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, *,
+                 generator: Generator | None = None, dtype: _C.dtype | None = None,
+                 device: Device = None, requires_grad: bool = False) -> Tensor:
     """randint with input's shape, dtype and device: ``randint_like(x, high)`` or
     ``randint_like(x, low, high)``."""
     shape, dtype, device = _like(input, dtype, device, "randint_like")
@@ -352,7 +387,8 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=
                             "randint_like")
 
 
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+def randperm(n: int, *, generator: Generator | None = None, dtype: _C.dtype | None = None,
+             device: Device = None, requires_grad: bool = False) -> Tensor:
     """A random permutation of 0 .. n - 1 (int64 unless dtype says)."""
     n = _count(n, "n", "randperm")
     values = _C._randperm(n, device, stream_for(generator, device, "randperm"))

@@ -1,0 +1,90 @@
+"""Type information: mypy sees forgegrad's types (the stubs of the compiled module, _C.pyi,
+shipped with py.typed), so it rejects a wrong call and an unknown method and accepts a
+correct script; the committed stubs are what tools/gen_stubs.py generates now; help() and
+inspect show the op methods' real signatures."""
+import importlib.util
+import inspect
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import forgegrad as fg
+from forgegrad import _index_ops, _movement, _sampling, _unique
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+needs_mypy = pytest.mark.skipif(importlib.util.find_spec("mypy") is None,
+                                reason="mypy is not installed (pip install forgegrad[test])")
+
+
+def mypy(tmp_path, source):
+    """(exit status, output) of `mypy --strict` on source, against the installed package."""
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(source))
+    run = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
+                          "--config-file", "/dev/null", str(script)],
+                         capture_output=True, text=True, cwd=tmp_path)
+    return run.returncode, run.stdout + run.stderr
+
+
+@needs_mypy
+def test_mypy_rejects_wrong_calls_and_unknown_methods(tmp_path):
+    status, output = mypy(tmp_path, """
+        import forgegrad as fg
+        fg.zeros("a")
+        fg.tensor([1.0]).no_such_method()
+        """)
+    assert status == 1, output
+    assert 'script.py:3: error: Argument 1 to "zeros" has incompatible type "str"' in output
+    assert 'script.py:4: error: "Tensor" has no attribute "no_such_method"' in output
+
+
+@needs_mypy
+def test_mypy_accepts_a_correct_script(tmp_path):
+    status, output = mypy(tmp_path, """
+        import forgegrad as fg
+
+        x = fg.randn(4, 3, requires_grad=True)
+        y: fg.Tensor = (fg.relu(x @ fg.ones(3, 2)) * 2.0 + 1).sum(dim=1).mean()
+        y.backward()
+        shape: tuple[int, ...] = x.shape
+        grad = x.grad
+        assert grad is not None
+        print(shape, grad.abs().max().item(), x.dtype == fg.float32, fg.exp(x).T.shape)
+        """)
+    assert status == 0, output
+
+
+def test_stubs_match_a_fresh_generation():
+    # The stubs are generated from the build (tools/gen_stubs.py) and committed; they must
+    # not drift from the op table and the bindings.
+    run = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_stubs.py"), "--check"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+
+def test_stubs_and_marker_ship_in_the_package():
+    package = pathlib.Path(fg.__file__).parent
+    for name in ("py.typed", "_C.pyi", "_op_exports.pyi", "_functional_exports.pyi"):
+        assert (package / name).is_file(), name
+
+
+def test_op_methods_show_their_signature_and_doc():
+    assert str(inspect.signature(fg.Tensor.sum)) == (
+        "(self, dim=None, keepdim=False, *, dtype=None, axis=None)")
+    assert str(inspect.signature(fg.Tensor.polygamma)) == "(self, n)"  # t is polygamma's input
+    assert str(inspect.signature(fg.Tensor.reshape)) == "(self, *shape)"
+    assert str(inspect.signature(fg.Tensor.add_)) == "(self, other, *, alpha=1)"
+    assert "sum(input: forgegrad._C.Tensor, dim" in fg.Tensor.sum.__doc__
+    assert type(fg.Tensor.__dict__["sum"]).__name__ == "function"  # not a partialmethod
+    x = fg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert x.sum(1).tolist() == [3.0, 7.0] and x.polygamma(0).shape == (2, 2)
+
+
+def test_all_lists_the_python_functions():
+    # __all__ writes them out so that type checkers see them: it must keep up with the modules.
+    for module in (_movement, _index_ops, _sampling, _unique):
+        assert set(module.FUNCTIONS) <= set(fg.__all__), module.__name__
+    assert len(fg.__all__) == len(set(fg.__all__))

@@ -42,7 +42,7 @@ SCHEDULERS = ("none", "cosine", "step", "exponential", "plateau")
 IMAGE_SHAPES = {"digits": (1, 8, 8), "synthetic": (1, 28, 28)}
 
 
-def build_mlp(num_features, hidden, num_classes, activation="relu", dropout=0.0):
+def build_mlp(num_features, hidden, num_classes, activation: str = "relu", dropout: float = 0.0):
     """Linear -> activation (-> Dropout) for each hidden size, then a Linear to the classes."""
     layers, width = [], num_features
     for size in hidden:
@@ -54,7 +54,7 @@ def build_mlp(num_features, hidden, num_classes, activation="relu", dropout=0.0)
     return nn.Sequential(*layers)
 
 
-def build_cnn(image_shape, channels, num_classes, activation="relu", dropout=0.0):
+def build_cnn(image_shape, channels, num_classes, activation: str = "relu", dropout: float = 0.0):
     """A conv block per entry of `channels`, each 3x3 Conv2d (padding 1; no bias, as the
     BatchNorm after it shifts) -> BatchNorm2d -> activation -> 2x2 MaxPool2d, which halves
     the image; then Flatten (-> Dropout) -> Linear to the classes."""
@@ -103,7 +103,7 @@ class _DefaultSizes(list):
     """The default of --hidden or --channels, told apart from sizes given on the command line
     (the other model's option given is a mistake worth a message)."""
 
-    def __str__(self):
+    def __str__(self) -> str:
         return ",".join(map(str, self))
 
 
@@ -197,7 +197,7 @@ def _build_model(args, data):
                      args.activation, args.dropout)
 
 
-def _plot_cnn(args, model, test):
+def _plot_cnn(args, model, test) -> None:
     """The first conv layer's kernels and the conv blocks' maps of the first test image."""
     try:
         if args.plot_filters:
@@ -212,7 +212,7 @@ def _plot_cnn(args, model, test):
         print(f"forgegrad train: no plot: {error}", file=sys.stderr)
 
 
-def _start_distributed():
+def _start_distributed() -> None:
     """Under mpiexec with 2 processes or more: join the process group, so that fit trains
     data-parallel."""
     if _process_group.launched_size() >= 2:
@@ -231,13 +231,13 @@ def _start_run(args, device):
     return device
 
 
-def _say(*args, **kwargs):
+def _say(*args, **kwargs) -> None:
     """print, on rank 0 only when training is distributed (rank 0 speaks for all)."""
     if _process_group.rank_zero_only():
         print(*args, **kwargs)
 
 
-def _check_outputs(args):
+def _check_outputs(args) -> None:
     for option, path in (("--save", args.save), ("--plot", args.plot),
                          ("--plot-filters", args.plot_filters),
                          ("--plot-features", args.plot_features)):
@@ -273,13 +273,13 @@ def _train_model(args, model, loss_fn, train_data, val_data):
     return history
 
 
-def _save_model(args, model):
+def _save_model(args, model) -> None:
     if args.save and _process_group.rank_zero_only():
         save(model.state_dict(), args.save)
         _say(f"saved the model's state dict to {args.save}")
 
 
-def _interrupted(args, model, history):
+def _interrupted(args, model, history) -> int:
     """Ctrl-C ended training: keep what was asked for and exit as an interrupted program
     does (128 + SIGINT)."""
     _say(f"interrupted after {len(history)} complete epochs")
@@ -287,7 +287,7 @@ def _interrupted(args, model, history):
     return 130
 
 
-def _plot_history(args, history):
+def _plot_history(args, history) -> None:
     if args.plot and history.epochs:
         try:
             history.plot(args.plot)
@@ -411,7 +411,7 @@ def _bench_scripts(args):
     return 1 if failed else 0
 
 
-def show_info(args):
+def show_info(args) -> int:
     details = info()
     width = max(len(k) for k in details)
     for key, value in details.items():

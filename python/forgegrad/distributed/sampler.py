@@ -25,8 +25,8 @@ __all__ = ["DistributedSampler"]
 
 
 class DistributedSampler:
-    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0,
-                 drop_last=False):
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle: bool = True, seed=0,
+                 drop_last: bool = False) -> None:
         if not hasattr(dataset, "__len__"):
             raise _errors.TypeError("[DistributedSampler] expected a dataset with __len__, got "
                                     f"{type(dataset).__name__}")
@@ -60,7 +60,7 @@ class DistributedSampler:
         order = order[:self.total_size]
         return iter(order[self.rank:self.total_size:self.num_replicas].tolist())
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.num_samples
 
     def set_epoch(self, epoch):
@@ -71,6 +71,6 @@ class DistributedSampler:
                                      f"{epoch!r}")
         self.epoch = int(epoch)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"DistributedSampler(num_replicas={self.num_replicas}, rank={self.rank}, "
                 f"shuffle={self.shuffle}, seed={self.seed}, drop_last={self.drop_last})")

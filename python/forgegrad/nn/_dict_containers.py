@@ -45,19 +45,19 @@ class _KeyedEntries:
     def __getitem__(self, key):
         return self._entries()[key]
 
-    def __delitem__(self, key):
+    def __delitem__(self, key) -> None:
         del self._entries()[key]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._entries())
 
     def __iter__(self):
         return iter(self._entries())
 
-    def __contains__(self, key):
+    def __contains__(self, key) -> bool:
         return key in self._entries()
 
-    def clear(self):
+    def clear(self) -> None:
         self._entries().clear()
 
     def pop(self, key):
@@ -79,12 +79,12 @@ class ModuleDict(_KeyedEntries, Module):
     """An ordered dict of Modules, registered under their keys."""
     _REGISTRY = "_modules"
 
-    def __init__(self, modules=None):
+    def __init__(self, modules=None) -> None:
         super().__init__()
         if modules is not None:
             self.update(modules)
 
-    def __setitem__(self, key, module):
+    def __setitem__(self, key, module) -> None:
         self.add_module(key, module)
 
     def update(self, modules):
@@ -103,7 +103,7 @@ class ModuleDict(_KeyedEntries, Module):
 class ParameterList(Module):
     """A list of Parameters registered as "0", "1", ...; Tensors are made Parameters."""
 
-    def __init__(self, values=None):
+    def __init__(self, values=None) -> None:
         super().__init__()
         if values is not None:
             self.extend(values)
@@ -120,10 +120,10 @@ class ParameterList(Module):
             return type(self)(list(self)[idx])
         return self._parameters[self._index(idx)]
 
-    def __setitem__(self, idx, param):
+    def __setitem__(self, idx, param) -> None:
         self.register_parameter(self._index(idx), _as_parameter(param))
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._parameters)
 
     def __iter__(self):
@@ -155,18 +155,18 @@ class ParameterDict(_KeyedEntries, Module):
     Parameters."""
     _REGISTRY = "_parameters"
 
-    def __init__(self, parameters=None):
+    def __init__(self, parameters=None) -> None:
         super().__init__()
         if parameters is not None:
             self.update(parameters)
 
-    def __setitem__(self, key, value):
+    def __setitem__(self, key, value) -> None:
         self.register_parameter(key, _as_parameter(value))
 
     def get(self, key, default=None):
         return self._parameters.get(key, default)
 
-    def update(self, parameters):
+    def update(self, parameters) -> None:
         for key, value in _pairs(parameters, "ParameterDict"):
             self[key] = value
 

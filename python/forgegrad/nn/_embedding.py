@@ -43,7 +43,7 @@ def _padding_row(padding_idx, num_embeddings, op):
     return padding_idx % num_embeddings
 
 
-def _renorm_rows_(weight, flat, max_norm, norm_type):
+def _renorm_rows_(weight, flat, max_norm, norm_type) -> None:
     """Scale, in place, each looked-up row whose norm exceeds max_norm to norm max_norm
     (PyTorch's embedding_renorm_, with its 1e-7 guard)."""
     with no_grad():
@@ -53,8 +53,8 @@ def _renorm_rows_(weight, flat, max_norm, norm_type):
         weight.index_copy_(0, rows, weight.index_select(0, rows) * scale.unsqueeze(1))
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
-              scale_grad_by_freq=False, sparse=False):
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False):
     """weight[input]: shape (*input.shape, embedding_dim). The padding_idx row gets no
     gradient; max_norm renormalizes the looked-up rows of weight in place first;
     scale_grad_by_freq divides each row's gradient by its count in input."""

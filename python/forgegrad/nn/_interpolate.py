@@ -66,8 +66,8 @@ def _output_size(input, size, scale_factor, recompute_scale_factor, op):
     return sizes, (None if recompute_scale_factor else factors)
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None, antialias=False):
+def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
+                recompute_scale_factor=None, antialias: bool = False):
     """Resizes the spatial dimensions of (N, C, L) or (N, C, H, W) to `size`, or to
     floor(size * scale_factor), by nearest, nearest-exact, (bi)linear, bicubic or area
     interpolation, with PyTorch's source-index rules."""
@@ -88,7 +88,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     return _C._interpolate(input, sizes, factors, kernel_mode, bool(align_corners), op)
 
 
-def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+def upsample(input, size=None, scale_factor=None, mode: str = "nearest", align_corners=None):
     """interpolate under its older name."""
     return interpolate(input, size, scale_factor, mode, align_corners)
 

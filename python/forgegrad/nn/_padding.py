@@ -78,7 +78,7 @@ def _copied(input, widths, mode):
     return out
 
 
-def pad(input, pad, mode="constant", value=None):
+def pad(input, pad, mode: str = "constant", value=None):
     """input padded by pad = (last dim's before, after, the one before's before, after, ...):
     with value ("constant"; negative pads crop), the input mirrored at its edges without
     repeating them ("reflect"), its edge values ("replicate") or its other end ("circular")."""

@@ -9,7 +9,7 @@ __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg
            "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool2d"]
 
 
-def _sizes(value, what, op, dims, allow_none=False):
+def _sizes(value, what, op, dims, allow_none: bool = False):
     """An int, or a tuple of one or `dims` ints (None too where allow_none), as `dims` ints."""
     if is_int(value) or (allow_none and value is None):
         return (value,) * dims
@@ -65,16 +65,16 @@ def _max_pool(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode
     return (back(values), back(indices)) if return_indices else back(values)
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
     """The maximum of each window over the last dimension of (N, C, L) or (C, L); with
     return_indices also each maximum's position in L."""
     return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode,
                      return_indices)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
     """The maximum of each window over the last two dimensions of (N, C, H, W) or (C, H, W);
     with return_indices also each maximum's flat position h * W + w in its plane."""
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
@@ -92,15 +92,15 @@ def _avg_pool(op, dims, input, kernel_size, stride, padding, ceil_mode, count_in
                                bool(count_include_pad), divisor_override, op))
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True):
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True):
     """The mean of each window over the last dimension of (N, C, L) or (C, L)."""
     return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, None)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True, divisor_override=None):
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None):
     """The mean of each window over the last two dimensions of (N, C, H, W) or (C, H, W);
     divided by divisor_override instead of the window's size when given."""
     return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
@@ -133,12 +133,12 @@ def _adaptive_max(op, dims, input, output_size, return_indices):
     return (back(values), back(indices)) if return_indices else back(values)
 
 
-def adaptive_max_pool1d(input, output_size, return_indices=False):
+def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
     """Maxima over output_size windows that tile the last dimension of (N, C, L) or (C, L)."""
     return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
 
 
-def adaptive_max_pool2d(input, output_size, return_indices=False):
+def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
     """Maxima over an output_size (h, w) grid of windows that tile each (H, W) plane."""
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
 

@@ -1,4 +1,7 @@
 """Activation layers, each a Module over its function in ``nn.functional``."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import inspect
 
 from . import functional as F
@@ -6,65 +9,68 @@ from .module import Module, Parameter
 from .._checks import is_int, is_real
 from .. import _errors, creation
 
+if TYPE_CHECKING:
+    from .._C import Tensor
+
 
 class ReLU(Module):
     """``inplace`` is accepted for PyTorch code; forgegrad computes out of place (same result,
     the input left unchanged)."""
 
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.relu(input)
 
 
 class LeakyReLU(Module):
-    def __init__(self, negative_slope=0.01, inplace=False):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         if not is_real(negative_slope):
             raise _errors.TypeError(f"[LeakyReLU] negative_slope must be a number, "
                                     f"got {negative_slope!r}")
         self.negative_slope, self.inplace = negative_slope, inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.leaky_relu(input, self.negative_slope)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
 
 
 class GELU(Module):
-    def __init__(self, approximate="none"):
+    def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         if approximate not in ("none", "tanh"):
             raise _errors.ValueError("[GELU] approximate must be 'none' or 'tanh', got "
                                      f"{approximate!r}")
         self.approximate = approximate
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.gelu(input, self.approximate)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"approximate='{self.approximate}'"
 
 
 class Tanh(Module):
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.tanh(input)
 
 
 class Sigmoid(Module):
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.sigmoid(input)
 
 
 class SiLU(Module):
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.silu(input)
 
 
@@ -78,17 +84,17 @@ def _softmax_dim(dim, input):
 class Softmax(Module):
     _function = staticmethod(F.softmax)
 
-    def __init__(self, dim=None):
+    def __init__(self, dim=None) -> None:
         super().__init__()
         if dim is not None and (not is_int(dim)):
             raise _errors.TypeError(f"[{type(self).__name__}] dim must be an int or None, got "
                                     f"{dim!r}")
         self.dim = dim
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return self._function(input, _softmax_dim(self.dim, input))
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
@@ -107,7 +113,7 @@ class _WithArguments(Module):
     _function = None
     _arguments = ()
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__()
         bound = inspect.signature(type(self)).bind(*args, **kwargs)
         bound.apply_defaults()
@@ -117,7 +123,7 @@ class _WithArguments(Module):
                                         f"{value!r}")
             setattr(self, name, value)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return type(self)._function(input, **{k: getattr(self, k) for k, _ in self._arguments})
 
     def extra_repr(self):
@@ -132,7 +138,8 @@ def _activation_module(name, function, **arguments):
     """The module class `name` over `function`, constructed with `arguments` (their defaults)."""
     cls = type(name, (_WithArguments,), {"_function": function,
                                          "_arguments": tuple(arguments.items()),
-                                         "__doc__": f"The module form of ``F.{function.__name__}``."})
+                                         "__doc__": f"The module form of "
+                                                    f"``F.{function.__name__}``."})
     cls.__signature__ = inspect.Signature(
         [inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=v)
          for k, v in arguments.items()])
@@ -163,7 +170,7 @@ class PReLU(Module):
     """where(x > 0, x, a x) with a learned ``weight`` a: one value, or one per channel (dim 1
     of the input) with num_parameters=C; starts at ``init``."""
 
-    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+    def __init__(self, num_parameters=1, init: float = 0.25, device=None, dtype=None) -> None:
         super().__init__()
         if not is_int(num_parameters) or num_parameters < 1:
             raise _errors.ValueError(f"[PReLU] num_parameters must be a positive int, "
@@ -172,8 +179,8 @@ class PReLU(Module):
         self.weight = Parameter(creation.full((num_parameters,), float(init), dtype=dtype,
                                               device=device))
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.prelu(input, self.weight)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"

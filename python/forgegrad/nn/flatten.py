@@ -1,29 +1,35 @@
 """Shape layers: ``Flatten``, ``Unflatten`` and ``Identity``."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from .. import _C, _errors
 from .module import Module
 from .._checks import is_int
 
+if TYPE_CHECKING:
+    from .._C import Tensor
+
 
 class Flatten(Module):
-    def __init__(self, start_dim=1, end_dim=-1):
+    def __init__(self, start_dim=1, end_dim=-1) -> None:
         super().__init__()
         for name, dim in (("start_dim", start_dim), ("end_dim", end_dim)):
             if not is_int(dim):
                 raise _errors.TypeError(f"[Flatten] {name} must be an int, got {dim!r}")
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return _C.flatten(input, self.start_dim, self.end_dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Unflatten(Module):
     """Splits dimension `dim` into `unflattened_size` (Tensor.unflatten)."""
 
-    def __init__(self, dim, unflattened_size):
+    def __init__(self, dim, unflattened_size) -> None:
         super().__init__()
         if not is_int(dim):
             raise _errors.TypeError(f"[Unflatten] dim must be an int, got {dim!r}")
@@ -33,16 +39,16 @@ class Unflatten(Module):
                                     f"{unflattened_size!r}")
         self.dim, self.unflattened_size = dim, unflattened_size
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return _C.unflatten(input, self.dim, list(self.unflattened_size))
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Identity(Module):
-    def __init__(self, *args, **kwargs):  # PyTorch accepts and ignores any arguments
+    def __init__(self, *args, **kwargs) -> None:  # PyTorch accepts and ignores any arguments
         super().__init__()
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return input

@@ -1,32 +1,38 @@
 """Unfold and Fold, as torch.nn's: F.unfold and F.fold with their arguments given once."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from ._fold import fold, unfold
 from .module import Module
 
+if TYPE_CHECKING:
+    from .._C import Tensor
+
 
 class Unfold(Module):
-    def __init__(self, kernel_size, dilation=1, padding=0, stride=1):
+    def __init__(self, kernel_size, dilation=1, padding=0, stride=1) -> None:
         super().__init__()
         self.kernel_size, self.dilation, self.padding, self.stride = (kernel_size, dilation,
                                                                       padding, stride)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
 
-    def extra_repr(self):  # as PyTorch's
+    def extra_repr(self) -> str:  # as PyTorch's
         return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
                 f"padding={self.padding}, stride={self.stride}")
 
 
 class Fold(Module):
-    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1) -> None:
         super().__init__()
         self.output_size, self.kernel_size = output_size, kernel_size
         self.dilation, self.padding, self.stride = dilation, padding, stride
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return fold(input, self.output_size, self.kernel_size, self.dilation, self.padding,
                     self.stride)
 
-    def extra_repr(self):  # as PyTorch's
+    def extra_repr(self) -> str:  # as PyTorch's
         return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, "
                 f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}")

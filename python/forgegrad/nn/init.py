@@ -67,7 +67,7 @@ def _fan(tensor, mode, op):
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _empty(tensor, op):
+def _empty(tensor, op) -> bool:
     """A tensor without elements has no fan to scale by: as in PyTorch, initializing it is a
     no-op with a warning (the caller returns it unchanged)."""
     if tensor.numel():
@@ -77,7 +77,7 @@ def _empty(tensor, op):
     return True
 
 
-def uniform_(tensor, a=0.0, b=1.0):
+def uniform_(tensor, a: float = 0.0, b: float = 1.0):
     _check(tensor, "uniform_")
     _check_numbers("uniform_", a=a, b=b)
     if not a <= b:
@@ -85,7 +85,7 @@ def uniform_(tensor, a=0.0, b=1.0):
     return _fill_from(tensor, creation.rand(tensor.shape, device=tensor.device) * (b - a) + a)
 
 
-def normal_(tensor, mean=0.0, std=1.0):
+def normal_(tensor, mean: float = 0.0, std: float = 1.0):
     _check(tensor, "normal_")
     _check_numbers("normal_", mean=mean, std=std)
     if not std >= 0:
@@ -134,17 +134,18 @@ def _kaiming(tensor, a, mode, nonlinearity, op, uniform):
     return _fill_with_std(tensor, std, uniform)
 
 
-def xavier_uniform_(tensor, gain=1.0):
+def xavier_uniform_(tensor, gain: float = 1.0):
     return _xavier(tensor, gain, "xavier_uniform_", uniform=True)
 
 
-def xavier_normal_(tensor, gain=1.0):
+def xavier_normal_(tensor, gain: float = 1.0):
     return _xavier(tensor, gain, "xavier_normal_", uniform=False)
 
 
-def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu"):
     return _kaiming(tensor, a, mode, nonlinearity, "kaiming_uniform_", uniform=True)
 
 
-def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"):
     return _kaiming(tensor, a, mode, nonlinearity, "kaiming_normal_", uniform=False)

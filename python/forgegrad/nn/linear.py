@@ -1,10 +1,16 @@
 """``Linear``: y = x W^T + b with W (out_features, in_features), as torch.nn.Linear."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import math
 
 from .. import _C, _errors, creation
 from . import init
 from .module import Module, Parameter
 from .._checks import is_int
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 
 def _check_features(value, name):
@@ -13,7 +19,7 @@ def _check_features(value, name):
 
 
 class Linear(Module):
-    def __init__(self, in_features, out_features, bias=True, device=None):
+    def __init__(self, in_features, out_features, bias: bool = True, device=None) -> None:
         super().__init__()
         _check_features(in_features, "in_features")
         _check_features(out_features, "out_features")
@@ -25,7 +31,7 @@ class Linear(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """PyTorch's default: W ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform_ with a=sqrt(5)),
         and b from the same range, so models start alike."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -33,9 +39,9 @@ class Linear(Module):
             bound = 1.0 / math.sqrt(self.in_features)
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return _C.linear(input, self.weight, self.bias)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")

@@ -1,27 +1,33 @@
 """``PixelShuffle`` and ``PixelUnshuffle``: F.pixel_shuffle / F.pixel_unshuffle as layers."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from . import functional as F
 from .module import Module
 
+if TYPE_CHECKING:
+    from .._C import Tensor
+
 
 class PixelShuffle(Module):
-    def __init__(self, upscale_factor):
+    def __init__(self, upscale_factor) -> None:
         super().__init__()
         self.upscale_factor = upscale_factor
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.pixel_shuffle(input, self.upscale_factor)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"upscale_factor={self.upscale_factor}"
 
 
 class PixelUnshuffle(Module):
-    def __init__(self, downscale_factor):
+    def __init__(self, downscale_factor) -> None:
         super().__init__()
         self.downscale_factor = downscale_factor
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.pixel_unshuffle(input, self.downscale_factor)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"

@@ -61,7 +61,7 @@ def _check_state(state, shape, input, what, op):
                                 f"{input.device}, got {state.dtype} on {state.device}")
 
 
-def _reset_in_dtype(module, dtype):
+def _reset_in_dtype(module, dtype) -> None:
     """PyTorch's init drawn in float32 (nn.init's dtype), then cast to dtype if given."""
     module.reset_parameters()
     if dtype is not None:
@@ -71,9 +71,9 @@ def _reset_in_dtype(module, dtype):
 class RNNBase(Module):
     """The stacked, optionally bidirectional recurrent layer shared by RNN, LSTM and GRU."""
 
-    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
-                 device=None, dtype=None):
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size=0, device=None, dtype=None) -> None:
         super().__init__()
         op = type(self).__name__
         _check_size(input_size, "input_size", op)
@@ -109,7 +109,7 @@ class RNNBase(Module):
                     self._flat_weights_names.append(name + suffix)
         _reset_in_dtype(self, dtype)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """PyTorch's: every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         for weight in self.parameters():
@@ -205,7 +205,7 @@ class RNNBase(Module):
             states = [state.unsqueeze(1) for state in states]
         return states[0], (states[1] if lstm else None)
 
-    def flatten_parameters(self):
+    def flatten_parameters(self) -> None:
         """PyTorch's cuDNN weight-layout call; this layer reads its parameters as they are,
         so there is nothing to flatten."""
 
@@ -229,8 +229,9 @@ class RNNBase(Module):
 class RNN(RNNBase):
     """h_t = nonlinearity(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), as torch.nn.RNN."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, device=None, dtype=None) -> None:
         super().__init__(_rnn_mode(nonlinearity, "RNN"), input_size, hidden_size, num_layers,
                          bias, batch_first, dropout, bidirectional, 0, device, dtype)
         self.nonlinearity = nonlinearity
@@ -239,8 +240,9 @@ class RNN(RNNBase):
 class LSTM(RNNBase):
     """Long short-term memory, as torch.nn.LSTM; returns (output, (h_n, c_n))."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size=0, device=None, dtype=None) -> None:
         super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, proj_size, device, dtype)
 
@@ -248,8 +250,9 @@ class LSTM(RNNBase):
 class GRU(RNNBase):
     """Gated recurrent unit, as torch.nn.GRU: n = tanh(W_in x + b_in + r (W_hn h + b_hn))."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device=None, dtype=None) -> None:
         super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, 0, device, dtype)
 
@@ -257,7 +260,8 @@ class GRU(RNNBase):
 class RNNCellBase(Module):
     """One step of a recurrent layer: weight_ih, weight_hh, bias_ih, bias_hh as PyTorch's."""
 
-    def __init__(self, mode, input_size, hidden_size, bias=True, device=None, dtype=None):
+    def __init__(self, mode, input_size, hidden_size, bias: bool = True, device=None,
+                 dtype=None) -> None:
         super().__init__()
         op = type(self).__name__
         _check_size(input_size, "input_size", op)
@@ -313,8 +317,8 @@ class RNNCellBase(Module):
 class RNNCell(RNNCellBase):
     """h' = nonlinearity(x W_ih^T + b_ih + h W_hh^T + b_hh), as torch.nn.RNNCell."""
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
-                 dtype=None):
+    def __init__(self, input_size, hidden_size, bias: bool = True, nonlinearity: str = "tanh",
+                 device=None, dtype=None) -> None:
         super().__init__(_rnn_mode(nonlinearity, "RNNCell"), input_size, hidden_size, bias,
                          device, dtype)
         self.nonlinearity = nonlinearity
@@ -326,7 +330,7 @@ class RNNCell(RNNCellBase):
 class LSTMCell(RNNCellBase):
     """One LSTM step, as torch.nn.LSTMCell: returns (h', c')."""
 
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__("lstm", input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input, hx=None):
@@ -336,7 +340,7 @@ class LSTMCell(RNNCellBase):
 class GRUCell(RNNCellBase):
     """One GRU step, as torch.nn.GRUCell."""
 
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__("gru", input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input, hx=None):

@@ -1,5 +1,8 @@
 """``Embedding``: a lookup table of num_embeddings vectors of size embedding_dim, as
 torch.nn.Embedding (its weight "weight", drawn from N(0, 1), the padding row zero)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from .. import _C, _errors, creation
 from . import init
 from ._embedding import _padding_row, embedding
@@ -7,11 +10,14 @@ from .module import Module, Parameter
 from ..autograd import no_grad
 from .._checks import is_int
 
+if TYPE_CHECKING:
+    from .._C import Tensor
+
 
 class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
-                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
-                 _freeze=False, device=None, dtype=None):
+                 norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False,
+                 _weight=None, _freeze: bool = False, device=None, dtype=None) -> None:
         super().__init__()
         for name, value in (("num_embeddings", num_embeddings),
                             ("embedding_dim", embedding_dim)):
@@ -38,16 +44,16 @@ class Embedding(Module):
                                          f"({num_embeddings}, {embedding_dim}), got {got}")
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         init.normal_(self.weight)
         self._fill_padding_idx_with_zero()
 
-    def _fill_padding_idx_with_zero(self):
+    def _fill_padding_idx_with_zero(self) -> None:
         if self.padding_idx is not None:
             with no_grad():
                 self.weight[self.padding_idx].fill_(0.0)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
                          self.scale_grad_by_freq, self.sparse)
 
@@ -64,8 +70,9 @@ class Embedding(Module):
         return text
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
-                        norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx=None, max_norm=None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False):
         """An Embedding whose weight is `embeddings` (shared, not copied; the padding row
         kept as given), frozen unless freeze=False."""
         if not isinstance(embeddings, _C.Tensor) or embeddings.dim() != 2:

@@ -22,7 +22,7 @@ class Optimizer:
     _buffer_keys = ()
     _optional_buffer_keys = ()
 
-    def __init__(self, params, defaults):
+    def __init__(self, params, defaults) -> None:
         self.defaults = dict(defaults)
         self._check_group(self.defaults)
         self.state = {}  # parameter Tensor -> dict (Tensors hash by identity)
@@ -47,7 +47,7 @@ class Optimizer:
         return type(self).__name__
 
     # ---- the subclass's part ----
-    def _check_group(self, group):
+    def _check_group(self, group) -> None:
         """Raise ValueError for a hyperparameter out of range (here: lr, when given, so a
         PyTorch-style subclass that only writes __init__ and step() works)."""
         if "lr" in group:
@@ -104,7 +104,7 @@ class Optimizer:
         self._check_group(group)
         self.param_groups.append(group)
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none:
@@ -211,7 +211,7 @@ class Optimizer:
             state[key] = value
         return state
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [f"{self._name} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
@@ -228,7 +228,8 @@ def has_param_groups(optimizer):
 
 
 # ---- hyperparameter checks shared by the optimizers ----
-def check_number(optimizer, group, key, low=0.0, high=math.inf, high_inclusive=True):
+def check_number(optimizer, group, key, low: float = 0.0, high=math.inf,
+                 high_inclusive: bool = True):
     """group[key] must be a real number in [low, high] (or [low, high))."""
     value = group[key]
     if not is_real(value):
@@ -240,7 +241,7 @@ def check_number(optimizer, group, key, low=0.0, high=math.inf, high_inclusive=T
                                  f"[{low}, {high}{bracket}, got {value}")
 
 
-def check_hyperparameters(optimizer, group, numbers, flags, fractions=(), betas=False):
+def check_hyperparameters(optimizer, group, numbers, flags, fractions=(), betas: bool = False):
     """Each of ``numbers`` a finite number >= 0, each of ``fractions`` one in [0, 1], each of
     ``flags`` True or False and, with ``betas``, group["betas"] a pair of numbers in [0, 1)
     (kept as a tuple)."""

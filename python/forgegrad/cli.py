@@ -21,6 +21,7 @@ import pathlib
 import subprocess
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
@@ -78,7 +79,11 @@ def as_images(split, image_shape):
     return TensorDataset(features.reshape(-1, *image_shape), labels)
 
 
-def build_optimizer(name, params, lr, weight_decay, momentum):
+def build_optimizer(name: str, params: Any, lr: float, weight_decay: float,
+                    momentum: float) -> optim.Optimizer:
+    """The optimizer ``--optimizer`` names: ``"sgd"`` (with momentum), ``"adam"``, or
+    AdamW for any other name.
+    """
     if name == "sgd":
         return optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     if name == "adam":
@@ -86,7 +91,11 @@ def build_optimizer(name, params, lr, weight_decay, momentum):
     return optim.AdamW(params, lr=lr, weight_decay=weight_decay)
 
 
-def build_scheduler(name, optimizer, epochs):
+def build_scheduler(name: str, optimizer: optim.Optimizer, epochs: int) -> Any:
+    """The learning-rate schedule ``--scheduler`` names over ``epochs`` epochs
+    (``"cosine"``, ``"step"``, ``"exponential"``, ``"plateau"``), or None for any other
+    name.
+    """
     schedulers = optim.lr_scheduler
     if name == "cosine":
         return schedulers.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
@@ -296,7 +305,8 @@ def _plot_history(args, history) -> None:
             _say(f"forgegrad train: no plot: {error}", file=sys.stderr)
 
 
-def train(args):
+def train(args: argparse.Namespace) -> int:
+    """``forgegrad train``: train the task, model and data ``args`` name; the exit status."""
     device = _device(args.device)
     if args.task == "charlm":
         return charlm_task.train(args, device, vars(parser().parse_args(["train"])))
@@ -379,7 +389,8 @@ def train_table(args, device):
     return 0
 
 
-def bench(args):
+def bench(args: argparse.Namespace) -> int:
+    """``forgegrad bench``: time the built-in cases (or run bench/ scripts); the exit status."""
     if args.scripts:
         return _bench_scripts(args)
     results = benchmark.run(repeat=args.repeat, min_time=args.min_time)
@@ -411,7 +422,8 @@ def _bench_scripts(args):
     return 1 if failed else 0
 
 
-def show_info(args) -> int:
+def show_info(args: argparse.Namespace) -> int:
+    """``forgegrad info``: print the build, the devices and the CPU's features; 0."""
     details = info()
     width = max(len(k) for k in details)
     for key, value in details.items():
@@ -440,7 +452,8 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def parser():
+def parser() -> argparse.ArgumentParser:
+    """The ``forgegrad`` command line's argument parser, one subcommand per command."""
     top = argparse.ArgumentParser(
         prog="forgegrad", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="forgegrad: train neural networks with its own C++ and CUDA kernels, "
@@ -527,7 +540,13 @@ def parser():
     return top
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``forgegrad`` command ``argv`` (sys.argv[1:] when None) names.
+
+    Returns:
+        The exit status: 0 on success, 1 after an error (printed as ``forgegrad
+        COMMAND: message``), 130 when interrupted.
+    """
     args = parser().parse_args(argv)
     try:
         return args.run(args)

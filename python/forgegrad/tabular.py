@@ -36,7 +36,8 @@ class Table:
     target_scale: tuple = (0.0, 1.0)  # (mean, std) that standardized a regression target
 
     @property
-    def num_classes(self):
+    def num_classes(self) -> int:
+        """How many classes the target has (0 for a regression table)."""
         return len(self.classes)
 
     def split(self, seed, fraction: float = 0.15):

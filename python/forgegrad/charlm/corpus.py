@@ -108,6 +108,7 @@ class Corpus:
     root: str
 
     def split(self, name):
+        """The encoded text of the ``'train'`` or ``'val'`` split."""
         if name not in ("train", "val"):
             raise _errors.ValueError(f"[Corpus] expected the split 'train' or 'val', got {name!r}")
         return self.train if name == "train" else self.val

@@ -90,6 +90,16 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
+    """A character-level GPT: token and position embeddings, ``config.layers`` pre-norm
+    Transformer blocks with causal self-attention, a final LayerNorm and the output
+    projection (its weight tied to the token embedding when ``config.tie_weights``).
+
+    Args:
+        config: the model's sizes.
+
+    Raises:
+        TypeError: ``config`` is not a GPTConfig.
+    """
     def __init__(self, config) -> None:
         super().__init__()
         if not isinstance(config, GPTConfig):

@@ -103,6 +103,7 @@ class RandomSampler(_EpochSeeded):
 
     @property
     def num_samples(self):
+        """How many indices one pass yields."""
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self):

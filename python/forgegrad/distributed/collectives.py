@@ -75,10 +75,12 @@ class Work:
     def __init__(self, op, requests, finish=None) -> None:
         self._op, self._requests, self._finish, self._done = op, requests, finish, False
 
-    def is_completed(self):
+    def is_completed(self) -> bool:
+        """Whether the operation has finished (without waiting)."""
         return self._done or _group(self._op).MPI.Request.Testall(self._requests)
 
     def wait(self) -> bool:
+        """Block until the operation has finished (at most the group's timeout); True."""
         if not self._done:
             wait(self._requests, self._op)
             self._done = True

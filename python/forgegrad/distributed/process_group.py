@@ -139,6 +139,7 @@ def group(op):
 
 
 def is_initialized() -> bool:
+    """Whether init_process_group has run (and destroy_process_group not since)."""
     return _group is not None
 
 
@@ -147,7 +148,8 @@ def get_rank():
     return group("get_rank").rank
 
 
-def get_world_size():
+def get_world_size() -> int:
+    """The number of processes in the group."""
     return group("get_world_size").size
 
 

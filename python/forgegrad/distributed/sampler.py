@@ -25,6 +25,23 @@ __all__ = ["DistributedSampler"]
 
 
 class DistributedSampler:
+    """The indices of this process's shard of a dataset: each of ``num_replicas``
+    processes gets every num_replicas-th index of the (shuffled, padded to a multiple)
+    order, so together they see the dataset once per epoch.
+
+    Args:
+        dataset: anything with ``__len__``.
+        num_replicas: the number of processes (the group's size by default).
+        rank: this process's rank (the group's by default).
+        shuffle: a new order each epoch (call set_epoch), the same on every rank.
+        seed: the shuffle's seed, the same on every rank.
+        drop_last: drop the tail instead of padding it with repeated indices.
+
+    Example:
+        >>> from forgegrad.distributed import DistributedSampler
+        >>> list(DistributedSampler(range(10), num_replicas=3, rank=1, shuffle=False))
+        [1, 4, 7, 0]
+    """
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle: bool = True, seed=0,
                  drop_last: bool = False) -> None:
         if not hasattr(dataset, "__len__"):

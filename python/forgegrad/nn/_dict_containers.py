@@ -2,6 +2,7 @@
 owner registers, so their parameters appear under "name.key" as in PyTorch."""
 import collections.abc
 import operator
+from typing import Any
 
 from .. import _C, _errors
 from .module import Module, Parameter
@@ -87,7 +88,10 @@ class ModuleDict(_KeyedEntries, Module):
     def __setitem__(self, key, module) -> None:
         self.add_module(key, module)
 
-    def update(self, modules):
+    def update(self, modules: Any) -> None:
+        """Add or replace the entries of a mapping or of (key, module) pairs; all are
+        checked first, so a bad one adds none.
+        """
         pairs = _pairs(modules, "ModuleDict")
         for key, module in pairs:  # all checked first: a bad entry adds none
             if not isinstance(module, Module):
@@ -130,10 +134,12 @@ class ParameterList(Module):
         return iter(self._parameters.values())
 
     def append(self, value):
+        """Add ``value`` (made a Parameter when a plain Tensor) at the end; returns self."""
         self.register_parameter(str(len(self)), _as_parameter(value))
         return self
 
     def extend(self, values):
+        """Append each Tensor of ``values``; returns self."""
         if isinstance(values, (str, bytes, _C.Tensor)) or not isinstance(
                 values, collections.abc.Iterable):
             raise _errors.TypeError("[ParameterList] extend expects an iterable of Tensors, "
@@ -164,9 +170,11 @@ class ParameterDict(_KeyedEntries, Module):
         self.register_parameter(key, _as_parameter(value))
 
     def get(self, key, default=None):
+        """The parameter under ``key``, or ``default`` when absent."""
         return self._parameters.get(key, default)
 
     def update(self, parameters) -> None:
+        """Add or replace the entries of a mapping or of (key, Tensor) pairs."""
         for key, value in _pairs(parameters, "ParameterDict"):
             self[key] = value
 

@@ -26,6 +26,20 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
+    """max(0, x) + negative_slope * min(0, x), elementwise.
+
+    Args:
+        negative_slope: the slope for negative inputs.
+        inplace: accepted for PyTorch code; forgegrad computes out of place.
+
+    Raises:
+        TypeError: ``negative_slope`` is not a number.
+
+    Example:
+        >>> nn.LeakyReLU(0.1)(fg.tensor([-1.0, 2.0]))
+        tensor([-0.1000,  2.0000])
+    """
+
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         if not is_real(negative_slope):
@@ -41,6 +55,15 @@ class LeakyReLU(Module):
 
 
 class GELU(Module):
+    """x * Phi(x), Phi the standard normal CDF (``approximate='tanh'``: its tanh estimate).
+
+    Args:
+        approximate: ``'none'`` or ``'tanh'``.
+
+    Raises:
+        ValueError: ``approximate`` is neither.
+    """
+
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         if approximate not in ("none", "tanh"):
@@ -56,16 +79,28 @@ class GELU(Module):
 
 
 class Tanh(Module):
+    """tanh(x), elementwise.
+    """
+
     def forward(self, input: Tensor) -> Tensor:
         return F.tanh(input)
 
 
 class Sigmoid(Module):
+    """1 / (1 + exp(-x)), elementwise.
+    """
+
     def forward(self, input: Tensor) -> Tensor:
         return F.sigmoid(input)
 
 
 class SiLU(Module):
+    """x * sigmoid(x), elementwise (also called swish).
+
+    Args:
+        inplace: accepted for PyTorch code; forgegrad computes out of place.
+    """
+
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
@@ -82,6 +117,21 @@ def _softmax_dim(dim, input):
 
 
 class Softmax(Module):
+    """exp(x) / sum(exp(x)) along ``dim``: each slice along it sums to 1.
+
+    Args:
+        dim: the dimension to normalize; None picks PyTorch's legacy default (0 for 0-, 1-
+            and 3-dimensional inputs, else 1).
+
+    Raises:
+        TypeError: ``dim`` is neither an int nor None.
+
+    Example:
+        >>> nn.Softmax(dim=1)(fg.zeros(2, 4))
+        tensor([[0.2500, 0.2500, 0.2500, 0.2500],
+                [0.2500, 0.2500, 0.2500, 0.2500]])
+    """
+
     _function = staticmethod(F.softmax)
 
     def __init__(self, dim=None) -> None:
@@ -99,10 +149,16 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
+    """log(softmax(x)) along ``dim``, computed stably; arguments as Softmax.
+    """
+
     _function = staticmethod(F.log_softmax)
 
 
 class Softmin(Softmax):
+    """softmax(-x) along ``dim``; arguments as Softmax.
+    """
+
     _function = staticmethod(F.softmin)
 
 

@@ -73,6 +73,7 @@ class Sequential(Module):
                                     f"{type(module).__name__}")
 
     def append(self, module):
+        """Add ``module`` at the end; returns self."""
         self._check_module(module, "append")
         self.add_module(str(len(self)), module)
         return self

@@ -33,6 +33,22 @@ class _DropoutNd(Module):
 
 
 class Dropout(_DropoutNd):
+    """Zeroes each element with probability ``p`` in training mode and scales the rest by
+    1 / (1 - p); the identity in eval mode.
+
+    Args:
+        p: the probability of zeroing an element, in [0, 1].
+        inplace: accepted for PyTorch code; forgegrad computes out of place.
+
+    Raises:
+        ValueError: ``p`` is outside [0, 1].
+
+    Example:
+        >>> drop = nn.Dropout(0.5).eval()
+        >>> drop(fg.ones(3))
+        tensor([1., 1., 1.])
+    """
+
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout(input, self.p, self.training)
 

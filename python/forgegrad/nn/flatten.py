@@ -12,6 +12,20 @@ if TYPE_CHECKING:
 
 
 class Flatten(Module):
+    """Merges dimensions ``start_dim`` to ``end_dim`` into one (Tensor.flatten).
+
+    Args:
+        start_dim: the first dimension merged (the batch dimension, 0, is kept by default).
+        end_dim: the last dimension merged.
+
+    Raises:
+        TypeError: a dimension is not an int.
+
+    Example:
+        >>> nn.Flatten()(fg.zeros(8, 3, 4, 4)).shape
+        (8, 48)
+    """
+
     def __init__(self, start_dim=1, end_dim=-1) -> None:
         super().__init__()
         for name, dim in (("start_dim", start_dim), ("end_dim", end_dim)):
@@ -47,6 +61,10 @@ class Unflatten(Module):
 
 
 class Identity(Module):
+    """Returns its input; any constructor arguments are accepted and ignored, as in
+    PyTorch.
+    """
+
     def __init__(self, *args, **kwargs) -> None:  # PyTorch accepts and ignores any arguments
         super().__init__()
 

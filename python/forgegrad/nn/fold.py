@@ -10,6 +10,20 @@ if TYPE_CHECKING:
 
 
 class Unfold(Module):
+    """Extracts sliding blocks (im2col): (N, C, H, W) -> (N, C * prod(kernel_size), L),
+    L the number of block positions.
+
+    Args:
+        kernel_size: the block size, an int or a pair.
+        dilation: the spacing of the block's elements.
+        padding: zeros added on both sides of each spatial dimension.
+        stride: the step between blocks.
+
+    Example:
+        >>> nn.Unfold(kernel_size=2)(fg.zeros(1, 3, 4, 4)).shape
+        (1, 12, 9)
+    """
+
     def __init__(self, kernel_size, dilation=1, padding=0, stride=1) -> None:
         super().__init__()
         self.kernel_size, self.dilation, self.padding, self.stride = (kernel_size, dilation,
@@ -24,6 +38,17 @@ class Unfold(Module):
 
 
 class Fold(Module):
+    """Sums sliding blocks back into an image (col2im), Unfold's adjoint:
+    (N, C * prod(kernel_size), L) -> (N, C, *output_size).
+
+    Args:
+        output_size: the spatial size of the output, an int or a pair.
+        kernel_size: the block size, an int or a pair.
+        dilation: the spacing of the block's elements.
+        padding: zeros added on both sides of each spatial dimension.
+        stride: the step between blocks.
+    """
+
     def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1) -> None:
         super().__init__()
         self.output_size, self.kernel_size = output_size, kernel_size

@@ -19,6 +19,28 @@ def _check_features(value, name):
 
 
 class Linear(Module):
+    """y = x W^T + b, with W of shape (out_features, in_features).
+
+    Args:
+        in_features: the size of each input's last dimension.
+        out_features: the size of each output's last dimension.
+        bias: whether to learn the additive bias b.
+        device: where the parameters live (``"cpu"``, ``"cuda"``).
+
+    Shape:
+        input (*, in_features) -> output (*, out_features).
+
+    Raises:
+        ValueError: a feature count is not a positive int.
+
+    Example:
+        >>> layer = nn.Linear(4, 3)
+        >>> layer(fg.randn(10, 4)).shape
+        (10, 3)
+        >>> layer.weight.shape, layer.bias.shape
+        ((3, 4), (3,))
+    """
+
     def __init__(self, in_features, out_features, bias: bool = True, device=None) -> None:
         super().__init__()
         _check_features(in_features, "in_features")

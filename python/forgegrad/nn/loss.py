@@ -34,10 +34,26 @@ class _Loss(Module):
 
 
 class MSELoss(_Loss):
+    """The mean squared error, (input - target)^2, reduced.
+
+    Args:
+        reduction: ``'mean'``, ``'sum'`` or ``'none'`` (the elementwise losses).
+
+    Example:
+        >>> nn.MSELoss()(fg.tensor([1.0, 2.0]), fg.tensor([1.0, 4.0]))
+        tensor(2.)
+    """
+
     _function = staticmethod(F.mse_loss)
 
 
 class L1Loss(_Loss):
+    """The mean absolute error, |input - target|, reduced.
+
+    Args:
+        reduction: ``'mean'``, ``'sum'`` or ``'none'`` (the elementwise losses).
+    """
+
     _function = staticmethod(F.l1_loss)
 
 

@@ -34,6 +34,25 @@ def _affine_parameters(module, shape, affine, bias, device, dtype) -> None:
 
 
 class LayerNorm(Module):
+    """Normalizes over the last dimensions ``normalized_shape`` to zero mean and unit
+    variance, then scales by ``weight`` and shifts by ``bias``.
+
+    Args:
+        normalized_shape: the trailing shape normalized over (an int or a tuple).
+        eps: added to the variance for stability.
+        elementwise_affine: whether to learn ``weight`` (ones) and ``bias`` (zeros).
+        bias: whether to learn ``bias`` when elementwise_affine.
+        device: where the parameters live.
+        dtype: their floating dtype.
+
+    Shape:
+        input (*, *normalized_shape) -> output of the same shape.
+
+    Example:
+        >>> nn.LayerNorm(8)(fg.randn(2, 5, 8)).shape
+        (2, 5, 8)
+    """
+
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
                  bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
@@ -45,6 +64,7 @@ class LayerNorm(Module):
         _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, device, dtype)
 
     def reset_parameters(self) -> None:
+        """Set the weight to ones and the bias to zeros."""
         with no_grad():
             if self.weight is not None:
                 self.weight.fill_(1.0)
@@ -75,6 +95,7 @@ class RMSNorm(Module):
         _affine_parameters(self, self.normalized_shape, elementwise_affine, False, device, dtype)
 
     def reset_parameters(self) -> None:
+        """Set the weight to ones."""
         if self.weight is not None:
             with no_grad():
                 self.weight.fill_(1.0)
@@ -88,6 +109,18 @@ class RMSNorm(Module):
 
 
 class GroupNorm(Module):
+    """Normalizes each group of ``num_channels // num_groups`` channels of each sample,
+    then applies a per-channel affine.
+
+    Args:
+        num_groups: the number of groups; must divide num_channels.
+        num_channels: C of the (N, C, *) input.
+        eps: added to the variance for stability.
+        affine: whether to learn per-channel ``weight`` and ``bias``.
+        device: where the parameters live.
+        dtype: their floating dtype.
+    """
+
     def __init__(self, num_groups, num_channels, eps: float = 1e-5, affine: bool = True,
                  device=None, dtype=None) -> None:
         super().__init__()
@@ -147,6 +180,7 @@ class _NormBase(Module):
                 self.num_batches_tracked.fill_(0)
 
     def reset_parameters(self) -> None:
+        """Reset the running statistics, the weight to ones and the bias to zeros."""
         self.reset_running_stats()
         LayerNorm.reset_parameters(self)
 
@@ -192,6 +226,23 @@ def _expect_dims(layer, input, dims, shapes):
 
 
 class BatchNorm1d(_BatchNorm):
+    """Batch normalization over (N, C) or (N, C, L): per channel, batch statistics in
+    training (updating ``running_mean``/``running_var``), running statistics in eval.
+
+    Args:
+        num_features: C.
+        eps: added to the variance for stability.
+        momentum: the running statistics' update factor; None averages cumulatively.
+        affine: whether to learn per-channel ``weight`` and ``bias``.
+        track_running_stats: whether to keep running statistics.
+        device: where the parameters and buffers live.
+        dtype: their floating dtype.
+
+    Example:
+        >>> nn.BatchNorm1d(4)(fg.randn(16, 4)).shape
+        (16, 4)
+    """
+
     _layer = "BatchNorm1d"
 
     def _check_input_dim(self, input) -> None:
@@ -199,6 +250,13 @@ class BatchNorm1d(_BatchNorm):
 
 
 class BatchNorm2d(_BatchNorm):
+    """Batch normalization over (N, C, H, W), per channel; arguments as BatchNorm1d.
+
+    Example:
+        >>> nn.BatchNorm2d(3)(fg.randn(2, 3, 5, 5)).shape
+        (2, 3, 5, 5)
+    """
+
     _layer = "BatchNorm2d"
 
     def _check_input_dim(self, input) -> None:
@@ -231,9 +289,25 @@ class _InstanceNorm(_NormBase):
 
 
 class InstanceNorm1d(_InstanceNorm):
+    """Normalizes each channel of each sample of (N, C, L) or (C, L) over its length.
+
+    Args:
+        num_features: C.
+        eps: added to the variance for stability.
+        momentum: the running statistics' update factor (when tracked).
+        affine: whether to learn per-channel ``weight`` and ``bias`` (off by default).
+        track_running_stats: whether to keep running statistics (off by default).
+        device: where the parameters and buffers live.
+        dtype: their floating dtype.
+    """
+
     _layer = "InstanceNorm1d"
 
 
 class InstanceNorm2d(_InstanceNorm):
+    """Normalizes each channel of each sample of (N, C, H, W) or (C, H, W) over H and W;
+    arguments as InstanceNorm1d.
+    """
+
     _layer = "InstanceNorm2d"
     _spatial = 2

@@ -10,6 +10,16 @@ if TYPE_CHECKING:
 
 
 class PixelShuffle(Module):
+    """Rearranges (N, C * r^2, H, W) into (N, C, H * r, W * r), r the upscale factor.
+
+    Args:
+        upscale_factor: r.
+
+    Example:
+        >>> nn.PixelShuffle(2)(fg.zeros(1, 8, 3, 3)).shape
+        (1, 2, 6, 6)
+    """
+
     def __init__(self, upscale_factor) -> None:
         super().__init__()
         self.upscale_factor = upscale_factor
@@ -22,6 +32,12 @@ class PixelShuffle(Module):
 
 
 class PixelUnshuffle(Module):
+    """PixelShuffle's inverse: (N, C, H * r, W * r) -> (N, C * r^2, H, W).
+
+    Args:
+        downscale_factor: r.
+    """
+
     def __init__(self, downscale_factor) -> None:
         super().__init__()
         self.downscale_factor = downscale_factor

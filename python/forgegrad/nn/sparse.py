@@ -15,6 +15,29 @@ if TYPE_CHECKING:
 
 
 class Embedding(Module):
+    """A lookup table: integer indices select rows of ``weight`` (num_embeddings,
+    embedding_dim), initialized from N(0, 1).
+
+    Args:
+        num_embeddings: the number of rows.
+        embedding_dim: the size of each row.
+        padding_idx: a row kept at zero that gets no gradient.
+        max_norm: rows looked up are renormalized to at most this ``norm_type`` norm.
+        norm_type: the p of that norm.
+        scale_grad_by_freq: scale gradients by the inverse frequency of each index in the
+            batch.
+        sparse: accepted for PyTorch code; gradients are dense.
+        device: where the weight lives.
+        dtype: its floating dtype.
+
+    Shape:
+        indices (*) -> output (*, embedding_dim).
+
+    Example:
+        >>> nn.Embedding(10, 3)(fg.tensor([[1, 2], [4, 9]])).shape
+        (2, 2, 3)
+    """
+
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
                  norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False,
                  _weight=None, _freeze: bool = False, device=None, dtype=None) -> None:
@@ -45,6 +68,7 @@ class Embedding(Module):
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 
     def reset_parameters(self) -> None:
+        """Draw the weight from N(0, 1), the padding_idx row zero."""
         init.normal_(self.weight)
         self._fill_padding_idx_with_zero()
 

@@ -11,6 +11,21 @@ if TYPE_CHECKING:
 
 
 class Upsample(Module):
+    """Resizes (N, C, L), (N, C, H, W) or (N, C, D, H, W) inputs to ``size`` or by
+    ``scale_factor`` (F.interpolate).
+
+    Args:
+        size: the output's spatial size.
+        scale_factor: the multiplier of the spatial size (instead of size).
+        mode: ``'nearest'``, ``'linear'``, ``'bilinear'``, ``'bicubic'``, ``'trilinear'``...
+        align_corners: for the linear modes, whether corner pixels are aligned.
+        recompute_scale_factor: compute the scale used from the output size.
+
+    Example:
+        >>> nn.Upsample(scale_factor=2)(fg.zeros(1, 1, 2, 3)).shape
+        (1, 1, 4, 6)
+    """
+
     def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
                  recompute_scale_factor=None) -> None:
         super().__init__()
@@ -36,10 +51,16 @@ class Upsample(Module):
 
 
 class UpsamplingNearest2d(Upsample):
+    """Nearest-neighbour upsampling of (N, C, H, W); Upsample(mode='nearest').
+    """
+
     def __init__(self, size=None, scale_factor=None) -> None:
         super().__init__(size, scale_factor, mode="nearest")
 
 
 class UpsamplingBilinear2d(Upsample):
+    """Bilinear upsampling of (N, C, H, W) with align_corners=True.
+    """
+
     def __init__(self, size=None, scale_factor=None) -> None:
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)

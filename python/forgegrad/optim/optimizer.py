@@ -3,6 +3,7 @@
 A subclass supplies its defaults, a check of one group's hyperparameters, and ``_update``,
 the fused update of one group's parameters that have gradients; this class does the rest.
 """
+from typing import Any
 import copy
 import math
 import numbers
@@ -15,6 +16,21 @@ from .._checks import is_real
 
 
 class Optimizer:
+    """Base class of the optimizers: parameter groups, per-parameter state, zero_grad,
+    step and state dicts, as torch.optim.Optimizer.
+
+    Args:
+        params: an iterable of Tensors, or of dicts each holding ``"params"`` and the
+            hyperparameters that differ for that group.
+        defaults: the hyperparameters of groups that do not set them.
+
+    Example:
+        >>> model = nn.Linear(3, 1)
+        >>> opt = fg.optim.SGD([{"params": [model.weight]},
+        ...                     {"params": [model.bias], "lr": 0.1}], lr=0.01)
+        >>> [group["lr"] for group in opt.param_groups]
+        [0.01, 0.1]
+    """
     # Keys every non-empty per-parameter state holds (checked when a state dict is loaded).
     _state_keys = ()
     # Per-parameter state entries that are buffers shaped like the parameter: a loaded one
@@ -74,7 +90,15 @@ class Optimizer:
         return states
 
     # ---- groups ----
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters (a dict with ``"params"``), missing hyperparameters
+        taken from the defaults.
+
+        Raises:
+            TypeError: ``param_group`` is not a dict, or holds something other than Tensors.
+            ValueError: a parameter is already in another group, or a hyperparameter is out of
+                range.
+        """
         if not isinstance(param_group, dict):
             raise _errors.TypeError(f"[{self._name}] a param group must be a dict, "
                                     f"got {type(param_group).__name__}")
@@ -105,6 +129,9 @@ class Optimizer:
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients of every parameter: set them to None, or fill them with zeros
+        when ``set_to_none`` is False.
+        """
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none:
@@ -128,7 +155,11 @@ class Optimizer:
         return loss
 
     # ---- state dicts (PyTorch's layout: parameters by index across the groups) ----
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state as PyTorch lays it out: ``{"state": {index: {...}},
+        "param_groups": [{..., "params": [index, ...]}]}``, parameters numbered in group
+        order; load_state_dict takes it back.
+        """
         index = {}
         groups = []
         for group in self.param_groups:

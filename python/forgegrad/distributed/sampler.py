@@ -37,7 +37,7 @@ class DistributedSampler:
         seed: the shuffle's seed, the same on every rank.
         drop_last: drop the tail instead of padding it with repeated indices.
 
-    Example:
+    Examples:
         >>> from forgegrad.distributed import DistributedSampler
         >>> list(DistributedSampler(range(10), num_replicas=3, rank=1, shuffle=False))
         [1, 4, 7, 0]

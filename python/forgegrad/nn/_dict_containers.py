@@ -38,7 +38,7 @@ def _as_parameter(value):
 class _KeyedEntries:
     """The dict methods of a container whose entries are one registry of the Module
     ("_modules" or "_parameters"), named by _REGISTRY."""
-    _REGISTRY = None
+    _REGISTRY: Any = None
 
     def _entries(self):
         return self.__dict__[self._REGISTRY]

@@ -1,7 +1,7 @@
 """Activation layers, each a Module over its function in ``nn.functional``."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, TYPE_CHECKING
 import inspect
 
 from . import functional as F
@@ -35,7 +35,7 @@ class LeakyReLU(Module):
     Raises:
         TypeError: ``negative_slope`` is not a number.
 
-    Example:
+    Examples:
         >>> nn.LeakyReLU(0.1)(fg.tensor([-1.0, 2.0]))
         tensor([-0.1000,  2.0000])
     """
@@ -126,7 +126,7 @@ class Softmax(Module):
     Raises:
         TypeError: ``dim`` is neither an int nor None.
 
-    Example:
+    Examples:
         >>> nn.Softmax(dim=1)(fg.zeros(2, 4))
         tensor([[0.2500, 0.2500, 0.2500, 0.2500],
                 [0.2500, 0.2500, 0.2500, 0.2500]])
@@ -134,7 +134,7 @@ class Softmax(Module):
 
     _function = staticmethod(F.softmax)
 
-    def __init__(self, dim=None) -> None:
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         if dim is not None and (not is_int(dim)):
             raise _errors.TypeError(f"[{type(self).__name__}] dim must be an int or None, got "
@@ -166,8 +166,8 @@ class _WithArguments(Module):
     """A module over ``_function(input, **arguments)``, its arguments kept as attributes (and
     shown by repr) under PyTorch's names: ``_parameters`` lists them with their defaults
     (REQUIRED: none)."""
-    _function = None
-    _arguments = ()
+    _function: Any = None
+    _arguments: tuple[tuple[str, Any], ...] = ()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__()

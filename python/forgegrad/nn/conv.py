@@ -5,7 +5,7 @@ in_channels / groups, *kernel_size) (transposed: (in_channels, out_channels / gr
 convolution without padding."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 import math
 
 from .. import _C, _errors, creation
@@ -24,7 +24,8 @@ _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _ConvNd(Module):
-    dims, convolution, transposed = 2, None, False
+    dims, transposed = 2, False
+    convolution: Any = None
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                  bias, padding_mode, device, dtype, output_padding) -> None:

@@ -43,7 +43,7 @@ class Dropout(_DropoutNd):
     Raises:
         ValueError: ``p`` is outside [0, 1].
 
-    Example:
+    Examples:
         >>> drop = nn.Dropout(0.5).eval()
         >>> drop(fg.ones(3))
         tensor([1., 1., 1.])

@@ -21,12 +21,12 @@ class Flatten(Module):
     Raises:
         TypeError: a dimension is not an int.
 
-    Example:
+    Examples:
         >>> nn.Flatten()(fg.zeros(8, 3, 4, 4)).shape
         (8, 48)
     """
 
-    def __init__(self, start_dim=1, end_dim=-1) -> None:
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         for name, dim in (("start_dim", start_dim), ("end_dim", end_dim)):
             if not is_int(dim):

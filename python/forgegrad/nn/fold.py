@@ -19,12 +19,13 @@ class Unfold(Module):
         padding: zeros added on both sides of each spatial dimension.
         stride: the step between blocks.
 
-    Example:
+    Examples:
         >>> nn.Unfold(kernel_size=2)(fg.zeros(1, 3, 4, 4)).shape
         (1, 12, 9)
     """
 
-    def __init__(self, kernel_size, dilation=1, padding=0, stride=1) -> None:
+    def __init__(self, kernel_size: int | tuple[int, ...], dilation: int | tuple[int, ...] = 1,
+                 padding: int | tuple[int, ...] = 0, stride: int | tuple[int, ...] = 1) -> None:
         super().__init__()
         self.kernel_size, self.dilation, self.padding, self.stride = (kernel_size, dilation,
                                                                       padding, stride)
@@ -49,7 +50,9 @@ class Fold(Module):
         stride: the step between blocks.
     """
 
-    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1) -> None:
+    def __init__(self, output_size: int | tuple[int, ...], kernel_size: int | tuple[int, ...],
+                 dilation: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] = 0,
+                 stride: int | tuple[int, ...] = 1) -> None:
         super().__init__()
         self.output_size, self.kernel_size = output_size, kernel_size
         self.dilation, self.padding, self.stride = dilation, padding, stride

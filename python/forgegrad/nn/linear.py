@@ -33,7 +33,7 @@ class Linear(Module):
     Raises:
         ValueError: a feature count is not a positive int.
 
-    Example:
+    Examples:
         >>> layer = nn.Linear(4, 3)
         >>> layer(fg.randn(10, 4)).shape
         (10, 3)
@@ -41,7 +41,8 @@ class Linear(Module):
         ((3, 4), (3,))
     """
 
-    def __init__(self, in_features, out_features, bias: bool = True, device=None) -> None:
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 device: str | _C.device | None = None) -> None:
         super().__init__()
         _check_features(in_features, "in_features")
         _check_features(out_features, "out_features")

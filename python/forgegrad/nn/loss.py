@@ -2,7 +2,7 @@
 ``reduction='mean' | 'sum' | 'none'``."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, TYPE_CHECKING
 
 from .. import _errors
 from . import functional as F
@@ -16,8 +16,8 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 class _Loss(Module):
-    _function = None  # the functional form: (input, target, reduction=...) -> loss
-    _reductions = _REDUCTIONS
+    _function: Any = None  # the functional form: (input, target, reduction=...) -> loss
+    _reductions: tuple[str, ...] = _REDUCTIONS
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
@@ -39,7 +39,7 @@ class MSELoss(_Loss):
     Args:
         reduction: ``'mean'``, ``'sum'`` or ``'none'`` (the elementwise losses).
 
-    Example:
+    Examples:
         >>> nn.MSELoss()(fg.tensor([1.0, 2.0]), fg.tensor([1.0, 4.0]))
         tensor(2.)
     """

@@ -21,7 +21,7 @@ class Parameter(_C.Tensor):
         data: the values (an empty float32 tensor when None).
         requires_grad: whether autograd records operations on it.
 
-    Example:
+    Examples:
         >>> w = nn.Parameter(fg.zeros(2, 3))
         >>> w.shape, w.requires_grad
         ((2, 3), True)
@@ -65,7 +65,7 @@ class Module:
     """Base class of every layer and model: assign Parameters, buffers and sub-Modules as
     attributes in ``__init__``, write ``forward``, call the module.
 
-    Example:
+    Examples:
         >>> class TwoLayer(nn.Module):
         ...     def __init__(self):
         ...         super().__init__()
@@ -258,7 +258,7 @@ class Module:
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """Every parameter, each once (what an optimizer takes).
 
-        Example:
+        Examples:
             >>> sum(p.numel() for p in nn.Linear(3, 2).parameters())
             8
         """

@@ -48,7 +48,7 @@ class LayerNorm(Module):
     Shape:
         input (*, *normalized_shape) -> output of the same shape.
 
-    Example:
+    Examples:
         >>> nn.LayerNorm(8)(fg.randn(2, 5, 8)).shape
         (2, 5, 8)
     """
@@ -238,7 +238,7 @@ class BatchNorm1d(_BatchNorm):
         device: where the parameters and buffers live.
         dtype: their floating dtype.
 
-    Example:
+    Examples:
         >>> nn.BatchNorm1d(4)(fg.randn(16, 4)).shape
         (16, 4)
     """
@@ -252,7 +252,7 @@ class BatchNorm1d(_BatchNorm):
 class BatchNorm2d(_BatchNorm):
     """Batch normalization over (N, C, H, W), per channel; arguments as BatchNorm1d.
 
-    Example:
+    Examples:
         >>> nn.BatchNorm2d(3)(fg.randn(2, 3, 5, 5)).shape
         (2, 3, 5, 5)
     """

@@ -15,12 +15,12 @@ class PixelShuffle(Module):
     Args:
         upscale_factor: r.
 
-    Example:
+    Examples:
         >>> nn.PixelShuffle(2)(fg.zeros(1, 8, 3, 3)).shape
         (1, 2, 6, 6)
     """
 
-    def __init__(self, upscale_factor) -> None:
+    def __init__(self, upscale_factor: int) -> None:
         super().__init__()
         self.upscale_factor = upscale_factor
 
@@ -38,7 +38,7 @@ class PixelUnshuffle(Module):
         downscale_factor: r.
     """
 
-    def __init__(self, downscale_factor) -> None:
+    def __init__(self, downscale_factor: int) -> None:
         super().__init__()
         self.downscale_factor = downscale_factor
 

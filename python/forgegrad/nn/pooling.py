@@ -2,7 +2,7 @@
 nn/_pooling.py (stride None means the kernel size, as in PyTorch)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from . import _pooling
 from .module import Module
 
@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 class _MaxPoolNd(Module):
-    function = None
+    function: Any = None
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
                  return_indices: bool = False, ceil_mode: bool = False) -> None:
@@ -73,7 +73,7 @@ class AvgPool2d(AvgPool1d):
 
 
 class _AdaptivePool(Module):
-    function = None
+    function: Any = None
 
     def __init__(self, output_size) -> None:
         super().__init__()

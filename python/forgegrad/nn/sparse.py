@@ -33,14 +33,17 @@ class Embedding(Module):
     Shape:
         indices (*) -> output (*, embedding_dim).
 
-    Example:
+    Examples:
         >>> nn.Embedding(10, 3)(fg.tensor([[1, 2], [4, 9]])).shape
         (2, 2, 3)
     """
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
-                 norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False,
-                 _weight=None, _freeze: bool = False, device=None, dtype=None) -> None:
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0,
+                 scale_grad_by_freq: bool = False, sparse: bool = False,
+                 _weight: _C.Tensor | None = None, _freeze: bool = False,
+                 device: str | _C.device | None = None,
+                 dtype: _C.dtype | None = None) -> None:
         super().__init__()
         for name, value in (("num_embeddings", num_embeddings),
                             ("embedding_dim", embedding_dim)):

@@ -21,13 +21,15 @@ class Upsample(Module):
         align_corners: for the linear modes, whether corner pixels are aligned.
         recompute_scale_factor: compute the scale used from the output size.
 
-    Example:
+    Examples:
         >>> nn.Upsample(scale_factor=2)(fg.zeros(1, 1, 2, 3)).shape
         (1, 1, 4, 6)
     """
 
-    def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
-                 recompute_scale_factor=None) -> None:
+    def __init__(self, size: int | tuple[int, ...] | None = None,
+                 scale_factor: float | tuple[float, ...] | None = None, mode: str = "nearest",
+                 align_corners: bool | None = None,
+                 recompute_scale_factor: bool | None = None) -> None:
         super().__init__()
         self.name = type(self).__name__
         self.size = size

@@ -31,6 +31,7 @@ scheduler's. ``load_state_dict()`` checks everything first (the keys of this sch
 state, each value's type and range, one lr per param group) and on a rejection raises
 ``TypeError`` / ``ValueError`` naming ``[<Scheduler>.load_state_dict]`` with nothing changed.
 """
+from typing import Any
 import copy
 import math
 import types
@@ -181,11 +182,11 @@ class LRScheduler:
 
     # Settings a subclass keeps in its state: {attribute: check(name, arg, value)}, used by
     # load_state_dict (the constructors run the same checks on their arguments).
-    _settings = {}
+    _settings: dict[str, Any] = {}
     # Attributes that hold the user's functions (a function, a list of them, or None). For
     # each function a state dict holds what torch's holds: a copy of a callable object's
     # __dict__, None for a plain function; loading it updates those objects.
-    _functions = ()
+    _functions: tuple[str, ...] = ()
 
     def __init__(self, optimizer, last_epoch=-1) -> None:
         name = type(self).__name__

@@ -24,7 +24,7 @@ class Optimizer:
             hyperparameters that differ for that group.
         defaults: the hyperparameters of groups that do not set them.
 
-    Example:
+    Examples:
         >>> model = nn.Linear(3, 1)
         >>> opt = fg.optim.SGD([{"params": [model.weight]},
         ...                     {"params": [model.bias], "lr": 0.1}], lr=0.01)
@@ -32,17 +32,18 @@ class Optimizer:
         [0.01, 0.1]
     """
     # Keys every non-empty per-parameter state holds (checked when a state dict is loaded).
-    _state_keys = ()
+    _state_keys: tuple[str, ...] = ()
     # Per-parameter state entries that are buffers shaped like the parameter: a loaded one
     # must be such a Tensor, or None for those in _optional_buffer_keys ("not started yet").
-    _buffer_keys = ()
-    _optional_buffer_keys = ()
+    _buffer_keys: tuple[str, ...] = ()
+    _optional_buffer_keys: tuple[str, ...] = ()
 
-    def __init__(self, params, defaults) -> None:
+    def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self._check_group(self.defaults)
-        self.state = {}  # parameter Tensor -> dict (Tensors hash by identity)
-        self.param_groups = []
+        # parameter Tensor -> its state (Tensors hash by identity)
+        self.state: dict[Any, dict[str, Any]] = {}
+        self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, _C.Tensor):
             raise _errors.TypeError(f"[{self._name}] params must be an iterable of Tensors or of "
                                     "dicts, got a single Tensor")

@@ -60,7 +60,7 @@ def build_cnn(image_shape, channels, num_classes, activation: str = "relu", drop
     BatchNorm after it shifts) -> BatchNorm2d -> activation -> 2x2 MaxPool2d, which halves
     the image; then Flatten (-> Dropout) -> Linear to the classes."""
     in_channels, height, width = image_shape
-    layers = []
+    layers: list[nn.Module] = []
     for size in channels:
         layers.append(nn.Sequential(nn.Conv2d(in_channels, size, 3, padding=1, bias=False),
                                     nn.BatchNorm2d(size), ACTIVATIONS[activation](),

@@ -13,6 +13,7 @@ batches ahead each, and hands them out in the sampler's order: the batches are e
 of ``num_workers=0``. A ``TensorDataset`` is read a whole batch at a time (one
 fancy-indexing call per column, handed to ``from_numpy`` without another copy).
 """
+from typing import Any
 import builtins
 import itertools
 import multiprocessing
@@ -280,7 +281,7 @@ class _WorkerIter:
     def _start_epoch(self, loader) -> None:
         self._indices = iter(loader._index_sampler)
         self._sent = self._received = 0  # task ids
-        self._pending = {}  # task id -> [worker id] or [worker id, result]
+        self._pending: dict[int, list[Any]] = {}  # task id -> [worker id] or [worker id, result]
         self._active = [True] * len(self._workers)
         self._next_worker = itertools.cycle(range(len(self._workers)))
         for _ in range(loader.prefetch_factor * len(self._workers)):

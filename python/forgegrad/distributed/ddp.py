@@ -27,6 +27,7 @@ from the others), as in PyTorch.
 is its submodule ``module``): save ``ddp.module.state_dict()`` to get a checkpoint that
 loads into the plain model, as PyTorch users do.
 """
+from typing import Any
 import contextlib
 import functools
 import weakref
@@ -50,9 +51,10 @@ class _Bucket:
 
     def __init__(self, device, dtype) -> None:
         self.device, self.dtype = device, dtype
-        self.slots = []  # (parameter index, parameter, start, end) in the buffer
+        # (parameter index, parameter, start, end) in the buffer
+        self.slots: list[tuple[int, Any, int, int]] = []
         self.numel = 0
-        self.ready = set()  # indices of the parameters whose gradient is in
+        self.ready: set[int] = set()  # indices of the parameters whose gradient is in
         self.request = None  # the MPI request of the all-reduce under way
 
     def add(self, index, param) -> None:

@@ -161,7 +161,7 @@ class Optimizer:
         "param_groups": [{..., "params": [index, ...]}]}``, parameters numbered in group
         order; load_state_dict takes it back.
         """
-        index = {}
+        index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}

@@ -151,7 +151,7 @@ class ParameterList(Module):
     def forward(self, *args, **kwargs):
         raise NotImplementedError("[ParameterList] has no forward(); iterate over it instead")
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return "\n".join(f"({i}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
                          for i, p in enumerate(self))
 

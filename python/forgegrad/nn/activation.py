@@ -182,7 +182,7 @@ class _WithArguments(Module):
     def forward(self, input: Tensor) -> Tensor:
         return type(self)._function(input, **{k: getattr(self, k) for k, _ in self._arguments})
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return ", ".join(f"{k}={getattr(self, k)}" for k, _ in self._arguments
                          if k != "inplace" or self.inplace)
 

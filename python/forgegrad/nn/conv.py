@@ -90,7 +90,7 @@ class _ConvNd(Module):
         return type(self).convolution(pad(input, widths, self.padding_mode), self.weight,
                                       self.bias, self.stride, 0, self.dilation, self.groups)
 
-    def extra_repr(self):  # as PyTorch's
+    def extra_repr(self) -> str:  # as PyTorch's
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}")
         if self.padding != (0,) * self.dims:

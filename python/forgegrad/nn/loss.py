@@ -29,7 +29,7 @@ class _Loss(Module):
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return self._function(input, target, reduction=self.reduction)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return "" if self.reduction == "mean" else f"reduction='{self.reduction}'"
 
 

@@ -101,7 +101,7 @@ class MultiheadAttention(Module):
                          key_padding_mask, need_weights, attn_mask, average_attn_weights,
                          is_causal, batch_first=self.batch_first, op="MultiheadAttention")
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"
         if self.dropout:
             text += f", dropout={self.dropout}"

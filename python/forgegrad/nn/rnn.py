@@ -210,7 +210,7 @@ class RNNBase(Module):
         """PyTorch's cuDNN weight-layout call; this layer reads its parameters as they are,
         so there is nothing to flatten."""
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
         if self.mode == "rnn_relu":
             text += ", nonlinearity='relu'"
@@ -306,7 +306,7 @@ class RNNCellBase(Module):
             h, c = h.squeeze(0), (c.squeeze(0) if lstm else None)
         return h, c
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
         if not self.bias:
             text += ", bias=False"

@@ -3,9 +3,15 @@ row gather that indexing uses (csrc/ops/shape.cpp's index_select); its backward 
 output gradient's rows into the weight gradient one index after another, in index order,
 so the sum is deterministic on the CPU. padding_idx and scale_grad_by_freq change only the
 gradient, through detached copies of the looked-up rows."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from .. import _C, _errors
 from ..autograd import no_grad
 from .._checks import is_int, is_real
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 __all__ = ["embedding"]
 
@@ -53,7 +59,7 @@ def _renorm_rows_(weight, flat, max_norm, norm_type) -> None:
         weight.index_copy_(0, rows, weight.index_select(0, rows) * scale.unsqueeze(1))
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float = 2.0,
+def embedding(input: Tensor, weight, padding_idx=None, max_norm=None, norm_type: float = 2.0,
               scale_grad_by_freq: bool = False, sparse: bool = False):
     """weight[input]: shape (*input.shape, embedding_dim). The padding_idx row gets no
     gradient; max_norm renormalizes the looked-up rows of weight in place first;

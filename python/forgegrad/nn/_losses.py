@@ -3,6 +3,9 @@ ops (abs, where, clamp, exp, log, sum, indexing, the fused BCE-with-logits kerne
 few elementwise passes and a reduction, so a kernel of its own would buy little, and autograd
 gives the backward. PyTorch's formulas, names and defaults; arguments that PyTorch places
 after its deprecated ``size_average`` / ``reduce`` are keyword-only here."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import math
 
 import numpy as np
@@ -10,6 +13,9 @@ import numpy as np
 from .. import _C, _errors
 from .._checks import is_int, is_real
 from ..creation import arange, ones_like
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 __all__ = ["smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss", "cosine_similarity",
            "pairwise_distance", "cosine_embedding_loss", "margin_ranking_loss",
@@ -67,7 +73,7 @@ def _quadratic_then_linear(diff, threshold):
                     distance - 0.5 * threshold)
 
 
-def smooth_l1_loss(input, target, *, reduction: str = "mean", beta: float = 1.0):
+def smooth_l1_loss(input: Tensor, target, *, reduction: str = "mean", beta: float = 1.0):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, d = input - target; beta = 0 is
     the L1 loss."""
     _pointwise_args("smooth_l1_loss", input, target, reduction)
@@ -77,7 +83,7 @@ def smooth_l1_loss(input, target, *, reduction: str = "mean", beta: float = 1.0)
     return _reduce(losses, reduction)
 
 
-def huber_loss(input, target, *, reduction: str = "mean", delta: float = 1.0):
+def huber_loss(input: Tensor, target, *, reduction: str = "mean", delta: float = 1.0):
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta): delta times the smooth L1
     loss with beta = delta."""
     _pointwise_args("huber_loss", input, target, reduction)
@@ -85,7 +91,7 @@ def huber_loss(input, target, *, reduction: str = "mean", delta: float = 1.0):
     return _reduce(_quadratic_then_linear(input - target, delta) * delta, reduction)
 
 
-def kl_div(input, target, *, reduction: str = "mean", log_target: bool = False):
+def kl_div(input: Tensor, target, *, reduction: str = "mean", log_target: bool = False):
     """KL(target || exp(input)) pointwise for log-probabilities ``input``:
     target (log target - input), 0 where target is 0 (or exp(t) (t - input) when the target is
     given as log-probabilities). reduction 'batchmean' divides the sum by the batch size, the
@@ -101,7 +107,7 @@ def kl_div(input, target, *, reduction: str = "mean", log_target: bool = False):
     return _reduce(losses, reduction)
 
 
-def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, *,
+def poisson_nll_loss(input: Tensor, target, log_input: bool = True, full: bool = False, *,
                      eps: float = 1e-8, reduction: str = "mean"):
     """The Poisson negative log-likelihood of target given the rate exp(input) (log_input) or
     input: exp(input) - target input, or input - target log(input + eps). full adds the
@@ -222,7 +228,7 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
     return _reduce((positive_distance - negative_distance + margin).clamp(min=0.0), reduction)
 
 
-def soft_margin_loss(input, target, *, reduction: str = "mean"):
+def soft_margin_loss(input: Tensor, target, *, reduction: str = "mean"):
     """log(1 + exp(-target input)), by the fused BCE-with-logits kernel: at label 1 it is
     softplus(-z), stable for any z = target input."""
     _pointwise_args("soft_margin_loss", input, target, reduction)
@@ -231,7 +237,7 @@ def soft_margin_loss(input, target, *, reduction: str = "mean"):
     return _reduce(losses, reduction)
 
 
-def multi_margin_loss(input, target, p=1, margin: float = 1.0, weight=None, *,
+def multi_margin_loss(input: Tensor, target, p=1, margin: float = 1.0, weight=None, *,
                       reduction: str = "mean"):
     """The multi-class hinge loss: per row, sum over classes j != y of
     w[y] max(0, margin - x[y] + x[j])^p / C, for scores (N, C) (or (C)) and class indices y."""

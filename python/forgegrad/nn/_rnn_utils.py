@@ -1,6 +1,9 @@
 """``nn.utils.rnn``: sequences of different lengths padded into one batch, as PyTorch's
 pad_sequence; each sequence is joined to a block of padding_value with cat and the results
 stacked, so the gradient reaches every sequence through cat and stack."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import collections
 import collections.abc
 
@@ -8,6 +11,9 @@ import numpy as np
 
 from .. import _C, _errors, creation
 from .._checks import is_int, is_real
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 __all__ = ["pad_sequence", "PackedSequence", "pack_padded_sequence", "pad_packed_sequence",
            "pack_sequence", "unpack_sequence"]
@@ -121,7 +127,8 @@ def _packed_rows(batch_sizes, batch):
     return np.concatenate([t * batch + np.arange(n) for t, n in enumerate(batch_sizes)])
 
 
-def pack_padded_sequence(input, lengths, batch_first: bool = False, enforce_sorted: bool = True):
+def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
+                         enforce_sorted: bool = True):
     """input (T, B, *) (or (B, T, *) when batch_first) padded past each sequence's length ->
     PackedSequence. With enforce_sorted, lengths must decrease; otherwise the batch is sorted
     here and the permutation kept in sorted_indices."""

@@ -30,7 +30,8 @@ def calls_for(fn, min_time, sync):
     return max(calls, 1)
 
 
-def best_seconds_interleaved(fns, repeat, min_time=0.05, settle=0.2, sync=lambda: None):
+def best_seconds_interleaved(fns, repeat, min_time: float = 0.05, settle: float = 0.2,
+                             sync=lambda: None):
     """Best per-call time of each fn over `repeat` rounds; every round times each fn in
     turn, so both sides see the same disturbances of this shared machine. Before each
     timing it sleeps `settle` seconds: the thread pools of OpenMP and OpenBLAS spin a while
@@ -96,7 +97,7 @@ def _mlp_step(lib, x, y, weights):
     loss_fn = lib.nn.CrossEntropyLoss()
     xs, ys = lib.from_numpy(x), lib.from_numpy(y)
 
-    def step():
+    def step() -> None:
         optimizer.zero_grad()
         loss_fn(model(xs), ys).backward()
         optimizer.step()
@@ -108,7 +109,7 @@ def _conv_step(lib, x, w):
     xs = lib.from_numpy(x).requires_grad_()
     ws = lib.from_numpy(w).requires_grad_()
 
-    def step():
+    def step() -> None:
         lib.nn.functional.conv2d(xs, ws, padding=1).sum().backward()
     return step
 
@@ -135,7 +136,7 @@ def _torch_rows(timer, torch):
     return rows
 
 
-def run(repeat=3, min_time=0.05, settle=0.05, out=print):
+def run(repeat=3, min_time: float = 0.05, settle: float = 0.05, out=print):
     """Measure and print the two ratio tables; returns them as a dict (for --json)."""
     torch = optional_torch(_C.get_num_threads())
 

@@ -21,6 +21,7 @@ import pathlib
 import subprocess
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ SCHEDULERS = ("none", "cosine", "step", "exponential", "plateau")
 IMAGE_SHAPES = {"digits": (1, 8, 8), "synthetic": (1, 28, 28)}
 
 
-def build_mlp(num_features, hidden, num_classes, activation="relu", dropout=0.0):
+def build_mlp(num_features, hidden, num_classes, activation: str = "relu", dropout: float = 0.0):
     """Linear -> activation (-> Dropout) for each hidden size, then a Linear to the classes."""
     layers, width = [], num_features
     for size in hidden:
@@ -54,12 +55,12 @@ def build_mlp(num_features, hidden, num_classes, activation="relu", dropout=0.0)
     return nn.Sequential(*layers)
 
 
-def build_cnn(image_shape, channels, num_classes, activation="relu", dropout=0.0):
+def build_cnn(image_shape, channels, num_classes, activation: str = "relu", dropout: float = 0.0):
     """A conv block per entry of `channels`, each 3x3 Conv2d (padding 1; no bias, as the
     BatchNorm after it shifts) -> BatchNorm2d -> activation -> 2x2 MaxPool2d, which halves
     the image; then Flatten (-> Dropout) -> Linear to the classes."""
     in_channels, height, width = image_shape
-    layers = []
+    layers: list[nn.Module] = []
     for size in channels:
         layers.append(nn.Sequential(nn.Conv2d(in_channels, size, 3, padding=1, bias=False),
                                     nn.BatchNorm2d(size), ACTIVATIONS[activation](),
@@ -78,7 +79,11 @@ def as_images(split, image_shape):
     return TensorDataset(features.reshape(-1, *image_shape), labels)
 
 
-def build_optimizer(name, params, lr, weight_decay, momentum):
+def build_optimizer(name: str, params: Any, lr: float, weight_decay: float,
+                    momentum: float) -> optim.Optimizer:
+    """The optimizer ``--optimizer`` names: ``"sgd"`` (with momentum), ``"adam"``, or
+    AdamW for any other name.
+    """
     if name == "sgd":
         return optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     if name == "adam":
@@ -86,7 +91,11 @@ def build_optimizer(name, params, lr, weight_decay, momentum):
     return optim.AdamW(params, lr=lr, weight_decay=weight_decay)
 
 
-def build_scheduler(name, optimizer, epochs):
+def build_scheduler(name: str, optimizer: optim.Optimizer, epochs: int) -> Any:
+    """The learning-rate schedule ``--scheduler`` names over ``epochs`` epochs
+    (``"cosine"``, ``"step"``, ``"exponential"``, ``"plateau"``), or None for any other
+    name.
+    """
     schedulers = optim.lr_scheduler
     if name == "cosine":
         return schedulers.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
@@ -103,7 +112,7 @@ class _DefaultSizes(list):
     """The default of --hidden or --channels, told apart from sizes given on the command line
     (the other model's option given is a mistake worth a message)."""
 
-    def __str__(self):
+    def __str__(self) -> str:
         return ",".join(map(str, self))
 
 
@@ -197,7 +206,7 @@ def _build_model(args, data):
                      args.activation, args.dropout)
 
 
-def _plot_cnn(args, model, test):
+def _plot_cnn(args, model, test) -> None:
     """The first conv layer's kernels and the conv blocks' maps of the first test image."""
     try:
         if args.plot_filters:
@@ -212,7 +221,7 @@ def _plot_cnn(args, model, test):
         print(f"forgegrad train: no plot: {error}", file=sys.stderr)
 
 
-def _start_distributed():
+def _start_distributed() -> None:
     """Under mpiexec with 2 processes or more: join the process group, so that fit trains
     data-parallel."""
     if _process_group.launched_size() >= 2:
@@ -231,13 +240,13 @@ def _start_run(args, device):
     return device
 
 
-def _say(*args, **kwargs):
+def _say(*args, **kwargs) -> None:
     """print, on rank 0 only when training is distributed (rank 0 speaks for all)."""
     if _process_group.rank_zero_only():
         print(*args, **kwargs)
 
 
-def _check_outputs(args):
+def _check_outputs(args) -> None:
     for option, path in (("--save", args.save), ("--plot", args.plot),
                          ("--plot-filters", args.plot_filters),
                          ("--plot-features", args.plot_features)):
@@ -273,13 +282,13 @@ def _train_model(args, model, loss_fn, train_data, val_data):
     return history
 
 
-def _save_model(args, model):
+def _save_model(args, model) -> None:
     if args.save and _process_group.rank_zero_only():
         save(model.state_dict(), args.save)
         _say(f"saved the model's state dict to {args.save}")
 
 
-def _interrupted(args, model, history):
+def _interrupted(args, model, history) -> int:
     """Ctrl-C ended training: keep what was asked for and exit as an interrupted program
     does (128 + SIGINT)."""
     _say(f"interrupted after {len(history)} complete epochs")
@@ -287,7 +296,7 @@ def _interrupted(args, model, history):
     return 130
 
 
-def _plot_history(args, history):
+def _plot_history(args, history) -> None:
     if args.plot and history.epochs:
         try:
             history.plot(args.plot)
@@ -296,7 +305,8 @@ def _plot_history(args, history):
             _say(f"forgegrad train: no plot: {error}", file=sys.stderr)
 
 
-def train(args):
+def train(args: argparse.Namespace) -> int:
+    """``forgegrad train``: train the task, model and data ``args`` name; the exit status."""
     device = _device(args.device)
     if args.task == "charlm":
         return charlm_task.train(args, device, vars(parser().parse_args(["train"])))
@@ -379,7 +389,8 @@ def train_table(args, device):
     return 0
 
 
-def bench(args):
+def bench(args: argparse.Namespace) -> int:
+    """``forgegrad bench``: time the built-in cases (or run bench/ scripts); the exit status."""
     if args.scripts:
         return _bench_scripts(args)
     results = benchmark.run(repeat=args.repeat, min_time=args.min_time)
@@ -411,7 +422,8 @@ def _bench_scripts(args):
     return 1 if failed else 0
 
 
-def show_info(args):
+def show_info(args: argparse.Namespace) -> int:
+    """``forgegrad info``: print the build, the devices and the CPU's features; 0."""
     details = info()
     width = max(len(k) for k in details)
     for key, value in details.items():
@@ -440,7 +452,8 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def parser():
+def parser() -> argparse.ArgumentParser:
+    """The ``forgegrad`` command line's argument parser, one subcommand per command."""
     top = argparse.ArgumentParser(
         prog="forgegrad", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="forgegrad: train neural networks with its own C++ and CUDA kernels, "
@@ -527,7 +540,13 @@ def parser():
     return top
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``forgegrad`` command ``argv`` (sys.argv[1:] when None) names.
+
+    Returns:
+        The exit status: 0 on success, 1 after an error (printed as ``forgegrad
+        COMMAND: message``), 130 when interrupted.
+    """
     args = parser().parse_args(argv)
     try:
         return args.run(args)

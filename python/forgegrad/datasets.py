@@ -44,7 +44,7 @@ def _check_int(op, name, value, minimum):
     return check_int(value, name, minimum, op)
 
 
-def _check_float(op, name, value, minimum=0.0):
+def _check_float(op, name, value, minimum: float = 0.0):
     if not is_real(value):
         raise _errors.TypeError(f"[{op}] expected a number for {name}, got {value!r}")
     if not (math.isfinite(value) and value >= minimum):
@@ -63,7 +63,7 @@ def _check_fractions(op, val_fraction, test_fraction):
                                  f"left to train on), got {val_fraction} + {test_fraction}")
 
 
-def _check_seed(op, seed):
+def _check_seed(op, seed) -> None:
     if seed is not None:
         _check_int(op, "seed", seed, 0)
 
@@ -95,7 +95,7 @@ def _stratified(y, rng, val_fraction, test_fraction):
 
 
 # -------------------------------------------------------------------------- data sets
-def digits(seed=0, val_fraction=0.1, test_fraction=0.2):
+def digits(seed=0, val_fraction: float = 0.1, test_fraction: float = 0.2):
     """scikit-learn's 1797 handwritten 8x8 digits: 64 pixel features in [0, 1], 10 classes.
 
     Needs scikit-learn (``pip install "forgegrad[datasets]"``). The split is stratified with
@@ -123,7 +123,8 @@ def digits(seed=0, val_fraction=0.1, test_fraction=0.2):
     return _splits("digits", x, y, (train, val, test), num_classes=10)
 
 
-def spirals(n=300, classes=3, noise=0.2, seed=0, val_fraction=0.1, test_fraction=0.2):
+def spirals(n=300, classes=3, noise: float = 0.2, seed=0, val_fraction: float = 0.1,
+            test_fraction: float = 0.2):
     """``classes`` interleaved 2-D spiral arms, ``n`` points in all (split evenly over the
     classes). Each arm sweeps 4 radians outwards from the origin, the arms rotated evenly
     about it; ``noise`` is the standard deviation of the angle's Gaussian jitter."""
@@ -146,8 +147,8 @@ def spirals(n=300, classes=3, noise=0.2, seed=0, val_fraction=0.1, test_fraction
     return _splits("spirals", x, y, parts, num_classes=classes)
 
 
-def synthetic(n=10000, features=784, classes=10, noise=1.0, seed=0, val_fraction=0.1,
-              test_fraction=0.2):
+def synthetic(n=10000, features=784, classes=10, noise: float = 1.0, seed=0,
+              val_fraction: float = 0.1, test_fraction: float = 0.2):
     """Gaussian clusters with MNIST's shape: each class a random mean, each sample that mean
     plus noise of standard deviation ``noise``. Means are drawn with norm about 3, so at
     ``noise=1`` the classes are learnable but overlap a little, at any ``features``."""

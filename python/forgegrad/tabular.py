@@ -36,10 +36,11 @@ class Table:
     target_scale: tuple = (0.0, 1.0)  # (mean, std) that standardized a regression target
 
     @property
-    def num_classes(self):
+    def num_classes(self) -> int:
+        """How many classes the target has (0 for a regression table)."""
         return len(self.classes)
 
-    def split(self, seed, fraction=0.15):
+    def split(self, seed, fraction: float = 0.15):
         """Shuffled train / validation / test TensorDatasets (``fraction`` of the rows each
         for validation and test, at least one), features standardized with the training
         rows' mean and std; a regression target too (``target_scale`` undoes it)."""
@@ -62,7 +63,7 @@ class Table:
         return tuple(TensorDataset(features[p], targets[p]) for p in parts)
 
 
-def load_table(path, target=None, task="auto"):
+def load_table(path, target=None, task: str = "auto"):
     """The table at `path` (``.npz`` or ``.csv``) with column / array `target` as the
     target; `task` forces classification or regression instead of guessing."""
     if task not in TASKS:

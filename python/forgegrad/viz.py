@@ -83,13 +83,13 @@ def _mosaic(tiles, columns):
     return image
 
 
-def _show(ax, image, cmap, gap_colour):
+def _show(ax, image, cmap, gap_colour) -> None:
     cmap = cmap.with_extremes(bad=gap_colour)
     ax.imshow(image, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
     ax.set_axis_off()
 
 
-def filters(conv_layer, path, cmap="gray"):
+def filters(conv_layer, path, cmap: str = "gray"):
     """Draw `conv_layer`'s kernels (an ``nn.Conv2d``) as a grid of tiles into `path` (PNG);
     returns `path`."""
     if not isinstance(conv_layer, Conv2d):
@@ -180,7 +180,7 @@ def _children(names):
     return f"child {names[0]}" if len(names) == 1 else f"children {names[0]}-{names[-1]}"
 
 
-def feature_maps(model, x, path, max_maps=32, cmap="viridis"):
+def feature_maps(model, x, path, max_maps=32, cmap: str = "viridis"):
     """Draw what each conv block of `model` (an ``nn.Sequential``) makes of the single
     input `x` ((C, H, W) or (1, C, H, W)) into `path` (PNG): the input, then a row per
     block with its first `max_maps` channels. Returns `path`."""

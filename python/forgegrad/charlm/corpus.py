@@ -56,16 +56,16 @@ class Vocabulary:
     """Characters <-> token ids: id i is ``chars[i]``. Characters not in it encode as the id of
     UNKNOWN, which every vocabulary holds."""
 
-    def __init__(self, chars):
+    def __init__(self, chars) -> None:
         chars = "".join(sorted(set(chars) | {UNKNOWN}))
         self.chars = chars
         self._code_points = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32)
         self.unknown = chars.index(UNKNOWN)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.chars)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Vocabulary({len(self)} characters)"
 
     @property
@@ -108,6 +108,7 @@ class Corpus:
     root: str
 
     def split(self, name):
+        """The encoded text of the ``'train'`` or ``'val'`` split."""
         if name not in ("train", "val"):
             raise _errors.ValueError(f"[Corpus] expected the split 'train' or 'val', got {name!r}")
         return self.train if name == "train" else self.val
@@ -165,7 +166,7 @@ def _build(root, files, val_fraction):
                   train_files, val_files, root)
 
 
-def _save_cache(path, corpus):
+def _save_cache(path, corpus) -> None:
     """Write the cache atomically (a temporary file renamed), so a crash leaves no torn one."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     temp = f"{path}.{os.getpid()}.tmp.npz"
@@ -186,7 +187,7 @@ def _load_cache(path, root):
                       f["train_files"].tolist(), f["val_files"].tolist(), root)
 
 
-def load_corpus(root=None, val_fraction=0.05, cache_dir=None):
+def load_corpus(root=None, val_fraction: float = 0.05, cache_dir=None):
     """The corpus of the ``.py`` files under `root` (default: this Python's standard library),
     about val_fraction of the files for validation. The encoded text is cached in
     `cache_dir` (default: default_cache_dir(); False: no cache) under a name that changes

@@ -77,7 +77,7 @@ class KVCache:
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention where each position sees itself and the positions before."""
 
-    def __init__(self, width, heads):
+    def __init__(self, width, heads) -> None:
         super().__init__()
         self.heads = heads
         self.qkv = nn.Linear(width, 3 * width)
@@ -103,7 +103,7 @@ class CausalSelfAttention(nn.Module):
 
 
 class MLP(nn.Module):
-    def __init__(self, width):
+    def __init__(self, width) -> None:
         super().__init__()
         self.fc = nn.Linear(width, 4 * width)
         self.gelu = nn.GELU()
@@ -116,7 +116,7 @@ class MLP(nn.Module):
 class Block(nn.Module):
     """Pre-norm transformer block: x + attn(ln1(x)), then + mlp(ln2(.))."""
 
-    def __init__(self, width, heads):
+    def __init__(self, width, heads) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(width)
         self.attn = CausalSelfAttention(width, heads)
@@ -129,7 +129,17 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
-    def __init__(self, config):
+    """A character-level GPT: token and position embeddings, ``config.layers`` pre-norm
+    Transformer blocks with causal self-attention, a final LayerNorm and the output
+    projection (its weight tied to the token embedding when ``config.tie_weights``).
+
+    Args:
+        config: the model's sizes.
+
+    Raises:
+        TypeError: ``config`` is not a GPTConfig.
+    """
+    def __init__(self, config) -> None:
         super().__init__()
         if not isinstance(config, GPTConfig):
             raise _errors.TypeError(f"[GPT] expected a GPTConfig, got {type(config).__name__}")
@@ -144,7 +154,7 @@ class GPT(nn.Module):
             self.head.weight = self.wte.weight
         self._initialize()
 
-    def _initialize(self):
+    def _initialize(self) -> None:
         residual_std = 0.02 / math.sqrt(2 * self.config.layers)
         for name, p in self.named_parameters():
             if name.endswith("bias"):
@@ -179,8 +189,8 @@ class GPT(nn.Module):
         """An empty KVCache for incremental decoding with this model."""
         return KVCache(self.config.layers)
 
-    def generate(self, ids, tokens, temperature=1.0, top_k=None, top_p=None, generator=None,
-                 use_cache=True):
+    def generate(self, ids, tokens, temperature: float = 1.0, top_k=None, top_p=None,
+                 generator=None, use_cache: bool = True):
         """ids (B, T) followed by `tokens` sampled ids, one at a time, each from the logits
         of the last `context` ids (sample_next's temperature, top_k, top_p, generator), in
         eval mode without gradients; the model's train/eval mode is restored afterwards.

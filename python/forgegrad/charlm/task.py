@@ -36,7 +36,7 @@ CLASSIFIER_OPTIONS = ("dataset", "model", "hidden", "channels", "activation", "d
                       "early_stopping", "plot", "plot_filters", "plot_features")
 
 
-def cosine_with_warmup(steps, warmup, floor=0.1):
+def cosine_with_warmup(steps, warmup, floor: float = 0.1):
     """The lr factor of step s (0-based): (s + 1) / warmup during the warm-up, then a cosine
     from 1 down to `floor` at the last step."""
     def factor(step):
@@ -84,9 +84,9 @@ class Evaluation:
     seconds: float     # since training started
 
 
-def train_charlm(model, corpus, steps, *, batch_size=32, lr=2e-3, weight_decay=0.0,
-                 warmup=100, clip=1.0, seed=0, eval_interval=None, eval_batches=8,
-                 report=None, progress=False):
+def train_charlm(model, corpus, steps, *, batch_size=32, lr: float = 2e-3,
+                 weight_decay: float = 0.0, warmup=100, clip: float = 1.0, seed=0,
+                 eval_interval=None, eval_batches=8, report=None, progress: bool = False):
     """Train `model` on corpus.train for `steps` AdamW steps (the learning rate of
     cosine_with_warmup, gradients clipped to norm `clip`), batches drawn from `seed`. Every
     `eval_interval` steps (default steps // 10) and after the last, it estimates the
@@ -141,13 +141,13 @@ def train_charlm(model, corpus, steps, *, batch_size=32, lr=2e-3, weight_decay=0
     return log
 
 
-def save_model(model, vocabulary, path):
+def save_model(model, vocabulary, path) -> None:
     """Write `model` (a GPT) with its configuration and `vocabulary` to one safetensors file."""
     save({"format": CHECKPOINT_FORMAT, "config": dataclasses.asdict(model.config),
           "vocabulary": vocabulary.chars, "model": model.state_dict()}, path)
 
 
-def load_model(path, device="cpu"):
+def load_model(path, device: str = "cpu"):
     """(GPT, Vocabulary) from a file save_model wrote, the model on `device` in eval mode."""
     saved = load(path)
     if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
@@ -194,7 +194,7 @@ def _top_p(text):
     return value
 
 
-def add_train_options(parser):
+def add_train_options(parser) -> None:
     """`forgegrad train`'s --task and the charlm options."""
     from ..cli import _non_negative_int, _positive_int  # cli is loaded: it calls this
     group = parser.add_argument_group(
@@ -226,15 +226,15 @@ def _check_options(args, defaults):
     if given:
         options = ", ".join("--" + name.replace("_", "-") for name in given)
         raise SystemExit(f"forgegrad train: {options}: not an option of --task charlm (it "
-                         "takes --corpus, --val-fraction, --steps, --layers, --heads, --width, --context, "
-                         "--warmup, --sample-tokens, --lr, --batch-size, --weight-decay, --seed, "
-                         "--device, --save, --no-progress)")
+                         "takes --corpus, --val-fraction, --steps, --layers, --heads, --width, "
+                         "--context, --warmup, --sample-tokens, --lr, --batch-size, "
+                         "--weight-decay, --seed, --device, --save, --no-progress)")
     if args.width % args.heads:
         raise SystemExit(f"forgegrad train: --width {args.width} is not a multiple of --heads "
                          f"{args.heads}")
 
 
-def train(args, device, defaults):
+def train(args, device, defaults) -> int:
     """`forgegrad train --task charlm`; `defaults` holds the train command's default values."""
     _check_options(args, defaults)
     _C.manual_seed(args.seed)
@@ -252,7 +252,7 @@ def train(args, device, defaults):
           f"{config.context}, {parameters:,} parameters; training on {device}, "
           f"{args.steps} steps of {args.batch_size} x {config.context} characters")
 
-    def report(entry):
+    def report(entry) -> None:
         rate = entry.step * args.batch_size * config.context / entry.seconds
         print(f"step {entry.step:>{len(str(args.steps))}}/{args.steps}: train loss "
               f"{entry.train_loss:.4f}, val loss {entry.val_loss:.4f} nats/char "
@@ -275,7 +275,7 @@ def train(args, device, defaults):
     return 0
 
 
-def add_generate_command(commands, device_choice):
+def add_generate_command(commands, device_choice) -> None:
     """The `forgegrad generate` subcommand; device_choice(requested) -> the device."""
     from ..cli import _HelpFormatter, _non_negative_int, _positive_int  # cli calls this
     g = commands.add_parser("generate", help="continue a prompt with a GPT saved by "
@@ -302,7 +302,7 @@ def add_generate_command(commands, device_choice):
     g.set_defaults(run=lambda args: generate(args, device_choice(args.device)))
 
 
-def generate(args, device):
+def generate(args, device) -> int:
     """`forgegrad generate`: print the prompt and its continuation."""
     model, vocabulary = load_model(args.checkpoint, device)
     if not args.prompt:

@@ -7,7 +7,7 @@ from .dataset import IterableDataset, batch_gatherer
 class MapFetcher:
     """Map-style: ``index`` is a list of indices (batching on) or one index (off)."""
 
-    def __init__(self, dataset, batching, collate_fn):
+    def __init__(self, dataset, batching, collate_fn) -> None:
         self.dataset, self.batching, self.collate_fn = dataset, batching, collate_fn
         self.gather = batch_gatherer(dataset) if collate_fn is default_collate else None
 
@@ -25,7 +25,7 @@ class IterableFetcher:
     """IterableDataset: each batch is the next ``len(index)`` samples of the stream (a short
     last one unless ``drop_last``); StopIteration once the stream is spent."""
 
-    def __init__(self, dataset, batching, collate_fn, drop_last):
+    def __init__(self, dataset, batching, collate_fn, drop_last) -> None:
         self.iterator = iter(dataset)
         self.batching, self.collate_fn, self.drop_last = batching, collate_fn, drop_last
         self.ended = False

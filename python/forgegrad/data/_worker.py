@@ -55,7 +55,7 @@ class ExceptionWrapper:
     """An exception raised in a worker, as its type and formatted traceback (a traceback
     itself cannot cross processes); ``reraise`` raises it again in the main process."""
 
-    def __init__(self, where):
+    def __init__(self, where) -> None:
         exc_type, exc, tb = sys.exc_info()
         self.exc_type = exc_type
         self.message = "".join(traceback.format_exception(exc_type, exc, tb))
@@ -73,7 +73,7 @@ class ExceptionWrapper:
 
 
 class _KeyErrorMessage(str):
-    def __repr__(self):
+    def __repr__(self) -> str:
         return str(self)
 
 
@@ -123,7 +123,7 @@ def _seed_worker(base_seed, worker_id):
 
 
 def worker_loop(dataset, index_queue, result_queue, done_event, batching, collate_fn,
-                drop_last, base_seed, init_fn, worker_id, num_workers):
+                drop_last, base_seed, init_fn, worker_id, num_workers) -> None:
     global _worker_info
     parent = os.getppid()
     # Ctrl-C reaches the whole process group: the main process handles it and ends us.

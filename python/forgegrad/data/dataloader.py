@@ -13,6 +13,7 @@ batches ahead each, and hands them out in the sampler's order: the batches are e
 of ``num_workers=0``. A ``TensorDataset`` is read a whole batch at a time (one
 fancy-indexing call per column, handed to ``from_numpy`` without another copy).
 """
+from typing import Any
 import builtins
 import itertools
 import multiprocessing
@@ -107,10 +108,10 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
-                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
-                 worker_init_fn=None, multiprocessing_context=None, generator=None, *,
-                 prefetch_factor=None, persistent_workers=False, pin_memory_device="",
-                 seed=None, device=None):
+                 num_workers=0, collate_fn=None, pin_memory: bool = False, drop_last: bool = False,
+                 timeout=0, worker_init_fn=None, multiprocessing_context=None, generator=None, *,
+                 prefetch_factor=None, persistent_workers: bool = False,
+                 pin_memory_device: str = "", seed=None, device=None) -> None:
         if batch_size is not None:
             batch_size = check_int(batch_size, "batch_size", 1, "DataLoader")
         drop_last = check_bool(drop_last, "drop_last", "DataLoader")
@@ -153,18 +154,18 @@ class DataLoader:
         self._persistent_iterator = None
 
     @property
-    def _batching(self):
+    def _batching(self) -> bool:
         return self.batch_sampler is not None
 
     @property
     def _index_sampler(self):
         return self.batch_sampler if self._batching else self.sampler
 
-    def set_epoch(self, epoch):
+    def set_epoch(self, epoch) -> None:
         """Make the next ``iter()`` epoch number ``epoch`` (its shuffle order included)."""
         self.epoch = check_int(epoch, "epoch", 0, "DataLoader")
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self._iterable:
             n = len(self.dataset)  # TypeError when the stream's length is unknown, as torch
             if self.batch_size is None:
@@ -205,7 +206,7 @@ class DataLoader:
             raise _errors.ValueError("[DataLoader] the dataset is empty: there is no first "
                                      "batch") from None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"DataLoader(dataset={self.dataset!r}, batch_size={self.batch_size}, "
                 f"shuffle={self.shuffle}, drop_last={self.drop_last}, "
                 f"num_workers={self.num_workers})")
@@ -228,7 +229,7 @@ def moved(batch, device):
 class _SingleProcessIter:
     """``num_workers=0``: each batch read in the main process when it is asked for."""
 
-    def __init__(self, loader):
+    def __init__(self, loader) -> None:
         self._loader = loader
         self._indices = iter(loader._index_sampler)
         self._fetch = fetcher(loader.dataset, loader._batching, loader.collate_fn,
@@ -240,7 +241,7 @@ class _SingleProcessIter:
     def __next__(self):
         return moved(self._fetch.fetch(next(self._indices)), self._loader.device)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._loader)
 
 
@@ -250,7 +251,7 @@ class _WorkerIter:
     first. Tasks go round-robin to the workers, so with an IterableDataset batch ``k`` comes
     from worker ``k % num_workers`` (until a worker's share is spent)."""
 
-    def __init__(self, loader):
+    def __init__(self, loader) -> None:
         # A weak reference: a persistent loader holds its iterator, and a cycle between them
         # would leave the workers to the garbage collector, which closes the queues first.
         self._loader = weakref.ref(loader)
@@ -277,16 +278,16 @@ class _WorkerIter:
             self._workers.append(worker)
         self._start_epoch(loader)
 
-    def _start_epoch(self, loader):
+    def _start_epoch(self, loader) -> None:
         self._indices = iter(loader._index_sampler)
         self._sent = self._received = 0  # task ids
-        self._pending = {}  # task id -> [worker id] or [worker id, result]
+        self._pending: dict[int, list[Any]] = {}  # task id -> [worker id] or [worker id, result]
         self._active = [True] * len(self._workers)
         self._next_worker = itertools.cycle(range(len(self._workers)))
         for _ in range(loader.prefetch_factor * len(self._workers)):
             self._send_task()
 
-    def restart(self, loader):
+    def restart(self, loader) -> None:
         """A new epoch on the same (persistent) workers: each drops what is left of the last
         one; results of it still on their way are discarded."""
         for index_queue in self._index_queues:
@@ -301,10 +302,10 @@ class _WorkerIter:
     def __iter__(self):
         return self
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._loader())
 
-    def _send_task(self):
+    def _send_task(self) -> None:
         try:
             index = next(self._indices)
         except StopIteration:
@@ -374,7 +375,7 @@ class _WorkerIter:
                     raise RuntimeError(f"[DataLoader] timed out after {timeout} s waiting for "
                                        "a batch from the workers") from None
 
-    def _shutdown(self):
+    def _shutdown(self) -> None:
         """End the workers (asked first, then terminated if they do not go) and close the
         queues; safe to call twice and from __del__."""
         if self._shut_down:
@@ -395,6 +396,6 @@ class _WorkerIter:
         if loader is not None and loader._persistent_iterator is self:
             loader._persistent_iterator = None
 
-    def __del__(self):
+    def __del__(self) -> None:
         if hasattr(self, "_shut_down"):
             self._shutdown()

@@ -29,7 +29,7 @@ class Dataset:
     def __getitem__(self, index):
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
 
-    def __len__(self):
+    def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must implement __len__")
 
     def __add__(self, other):
@@ -68,7 +68,7 @@ class TensorDataset(Dataset):
     by batch, so only the rows read are ever in memory.
     """
 
-    def __init__(self, *arrays):
+    def __init__(self, *arrays) -> None:
         if not arrays:
             raise _errors.ValueError("[TensorDataset] expected at least one array, got none")
         stored = []
@@ -98,7 +98,7 @@ class TensorDataset(Dataset):
         return tuple(tensor(storable(np.asarray(a[index]), "TensorDataset", "values"))
                      for a in self.arrays)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.arrays[0])
 
     def gather(self, indices):
@@ -107,7 +107,7 @@ class TensorDataset(Dataset):
         return tuple(_C.from_numpy(storable(np.asarray(a[indices]), "TensorDataset", "values"))
                      for a in self.arrays)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         cols = ", ".join(f"{a.shape} {a.dtype}" for a in self.arrays)
         return f"TensorDataset(n={len(self)}, arrays=[{cols}])"
 
@@ -129,7 +129,7 @@ class Subset(Dataset):
     """The samples of `dataset` at `indices`, in that order: ``Subset(ds, idx)[k] ==
     ds[idx[k]]``."""
 
-    def __init__(self, dataset, indices):
+    def __init__(self, dataset, indices) -> None:
         self.dataset = dataset
         self.indices = index_list(indices, "Subset")
 
@@ -141,10 +141,10 @@ class Subset(Dataset):
     def __getitems__(self, indices):
         return [self.dataset[self.indices[i]] for i in indices]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.indices)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Subset({len(self)} of {type(self.dataset).__name__})"
 
 
@@ -152,7 +152,7 @@ class ConcatDataset(Dataset):
     """Map-style datasets one after another: indices ``0 .. len(a) - 1`` read ``a``, the next
     ones ``b``, and so on; negative indices count from the end of the whole."""
 
-    def __init__(self, datasets):
+    def __init__(self, datasets) -> None:
         self.datasets = list(datasets)
         if not self.datasets:
             raise _errors.ValueError("[ConcatDataset] expected at least one dataset, got none")
@@ -162,7 +162,7 @@ class ConcatDataset(Dataset):
                                         f"IterableDataset ({type(d).__name__}); use ChainDataset")
         self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.cumulative_sizes[-1]
 
     def __getitem__(self, index):
@@ -182,7 +182,7 @@ class ConcatDataset(Dataset):
 class ChainDataset(IterableDataset):
     """Iterable datasets one after another (each sample of the first, then of the next)."""
 
-    def __init__(self, datasets):
+    def __init__(self, datasets) -> None:
         self.datasets = list(datasets)
         for d in self.datasets:
             if not isinstance(d, IterableDataset):
@@ -193,7 +193,7 @@ class ChainDataset(IterableDataset):
         for d in self.datasets:
             yield from d
 
-    def __len__(self):
+    def __len__(self) -> int:
         return sum(len(d) for d in self.datasets)
 
 

@@ -47,7 +47,7 @@ class Sampler:
     """Base class: ``iter(sampler)`` yields dataset indices (or, for a batch sampler, lists
     of them); ``len(sampler)`` is how many, where known."""
 
-    def __init__(self, data_source=None):
+    def __init__(self, data_source=None) -> None:
         del data_source  # accepted for torch's signature; a sampler keeps what it needs
 
     def __iter__(self):
@@ -57,20 +57,20 @@ class Sampler:
 class SequentialSampler(Sampler):
     """``0, 1, ..., len(data_source) - 1``."""
 
-    def __init__(self, data_source):
+    def __init__(self, data_source) -> None:
         self.data_source = data_source
 
     def __iter__(self):
         return iter(range(len(self.data_source)))
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.data_source)
 
 
 class _EpochSeeded(Sampler):
     """A sampler whose ``k``-th epoch draws from ``default_rng([*seed, k])``."""
 
-    def _seed(self, seed, generator, op):
+    def _seed(self, seed, generator, op) -> None:
         if seed is not None:
             self.seed = (check_int(seed, "seed", 0, op),)
         else:
@@ -78,7 +78,7 @@ class _EpochSeeded(Sampler):
         self.generator = generator
         self.epoch = 0
 
-    def set_epoch(self, epoch):
+    def set_epoch(self, epoch) -> None:
         """Make the next ``iter()`` epoch number ``epoch`` (its order included)."""
         self.epoch = check_int(epoch, "epoch", 0, type(self).__name__)
 
@@ -93,8 +93,8 @@ class RandomSampler(_EpochSeeded):
     ``len(data_source)`` chains permutations), or with ``replacement=True`` ``num_samples``
     independent draws. The order is drawn when ``iter()`` is called."""
 
-    def __init__(self, data_source, replacement=False, num_samples=None, generator=None, *,
-                 seed=None):
+    def __init__(self, data_source, replacement: bool = False, num_samples=None, generator=None, *,
+                 seed=None) -> None:
         self.data_source = data_source
         self.replacement = check_bool(replacement, "replacement", "RandomSampler")
         self._num_samples = (None if num_samples is None
@@ -103,6 +103,7 @@ class RandomSampler(_EpochSeeded):
 
     @property
     def num_samples(self):
+        """How many indices one pass yields."""
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self):
@@ -115,14 +116,14 @@ class RandomSampler(_EpochSeeded):
         rounds = [rng.permutation(n) for _ in range(-(-count // n))]
         return iter(np.concatenate(rounds)[:count].tolist())
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.num_samples
 
 
 class SubsetRandomSampler(_EpochSeeded):
     """The given ``indices`` in a new random order every epoch."""
 
-    def __init__(self, indices, generator=None, *, seed=None):
+    def __init__(self, indices, generator=None, *, seed=None) -> None:
         self.indices = index_list(indices, "SubsetRandomSampler")
         self._seed(seed, generator, "SubsetRandomSampler")
 
@@ -130,7 +131,7 @@ class SubsetRandomSampler(_EpochSeeded):
         order = self._next_rng().permutation(len(self.indices))
         return iter([self.indices[i] for i in order])
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.indices)
 
 
@@ -139,7 +140,8 @@ class WeightedRandomSampler(_EpochSeeded):
     ``weights[i] / sum(weights)`` (weights need not sum to 1); without replacement each
     index comes at most once."""
 
-    def __init__(self, weights, num_samples, replacement=True, generator=None, *, seed=None):
+    def __init__(self, weights, num_samples, replacement: bool = True, generator=None, *,
+                 seed=None) -> None:
         op = "WeightedRandomSampler"
         weights = np.asarray(to_numpy(weights), dtype=np.float64)
         if weights.ndim != 1:
@@ -163,7 +165,7 @@ class WeightedRandomSampler(_EpochSeeded):
                            p=self.weights / self.weights.sum())
         return iter(drawn.tolist())
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.num_samples
 
 
@@ -171,7 +173,7 @@ class BatchSampler(Sampler):
     """Lists of ``batch_size`` indices from ``sampler`` (the last one shorter unless
     ``drop_last``). ``iter()`` starts ``sampler``'s epoch at once."""
 
-    def __init__(self, sampler, batch_size, drop_last):
+    def __init__(self, sampler, batch_size, drop_last) -> None:
         self.sampler = sampler
         self.batch_size = check_int(batch_size, "batch_size", 1, "BatchSampler")
         self.drop_last = check_bool(drop_last, "drop_last", "BatchSampler")
@@ -189,7 +191,7 @@ class BatchSampler(Sampler):
         if batch and not self.drop_last:
             yield batch
 
-    def __len__(self):
+    def __len__(self) -> int:
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 

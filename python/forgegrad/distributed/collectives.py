@@ -72,13 +72,15 @@ class Work:
     timeout) and writes its result into the tensors; ``is_completed()`` says whether the
     transfer has finished, without waiting."""
 
-    def __init__(self, op, requests, finish=None):
+    def __init__(self, op, requests, finish=None) -> None:
         self._op, self._requests, self._finish, self._done = op, requests, finish, False
 
-    def is_completed(self):
+    def is_completed(self) -> bool:
+        """Whether the operation has finished (without waiting)."""
         return self._done or _group(self._op).MPI.Request.Testall(self._requests)
 
-    def wait(self):
+    def wait(self) -> bool:
+        """Block until the operation has finished (at most the group's timeout); True."""
         if not self._done:
             wait(self._requests, self._op)
             self._done = True
@@ -102,7 +104,7 @@ def _group_for(op, group):
     return _group(op)
 
 
-def _check_tensor(t, op, what="tensor"):
+def _check_tensor(t, op, what: str = "tensor"):
     if not isinstance(t, _C.Tensor):
         raise _errors.TypeError(f"[{op}] expected {what} to be a Tensor, got {type(t).__name__}")
     if t.device.type == "cpu" and t.dtype not in _MPI_DTYPES:
@@ -114,7 +116,8 @@ def _check_like(tensors, like, op, what):
     """A list of world-size tensors of `like`'s shape, dtype and device."""
     g = _group(op)
     if not isinstance(tensors, (list, tuple)) or len(tensors) != g.size:
-        got = f"{len(tensors)} items" if isinstance(tensors, (list, tuple)) else type(tensors).__name__
+        got = (f"{len(tensors)} items" if isinstance(tensors, (list, tuple))
+               else type(tensors).__name__)
         raise _errors.ValueError(f"[{op}] expected {what} to be a list of {g.size} tensors (one "
                                  f"per rank), got {got}")
     for i, t in enumerate(tensors):
@@ -214,7 +217,7 @@ def _contiguous_gpu(t, op, nccl):
 
 
 # ---------------------------------------------------------------------------- collectives
-def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
+def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op: bool = False):
     """Every rank's `tensor` becomes the reduction (sum by default) of all ranks' tensors."""
     g = _group_for("all_reduce", group)
     _check_tensor(tensor, "all_reduce")
@@ -227,14 +230,14 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     data, done = _writable(tensor)
     request = g.comm.Iallreduce(g.MPI.IN_PLACE, data, _mpi_op(g, op))
 
-    def finish():
+    def finish() -> None:
         if op is ReduceOp.AVG:
             data[...] /= g.size
         done()
     return _finished(Work("all_reduce", [request], finish), async_op)
 
 
-def broadcast(tensor, src, group=None, async_op=False):
+def broadcast(tensor, src, group=None, async_op: bool = False):
     """Every rank's `tensor` becomes rank `src`'s."""
     g = _group_for("broadcast", group)
     _check_tensor(tensor, "broadcast")
@@ -248,7 +251,7 @@ def broadcast(tensor, src, group=None, async_op=False):
     return _finished(Work("broadcast", [g.comm.Ibcast(data, root=src)], done), async_op)
 
 
-def all_gather(tensor_list, tensor, group=None, async_op=False):
+def all_gather(tensor_list, tensor, group=None, async_op: bool = False):
     """``tensor_list[i]`` becomes rank i's `tensor` (on every rank). The ranks' values arrive
     in one buffer and are copied into the list; all_gather_into_tensor avoids that copy."""
     g = _group_for("all_gather", group)
@@ -267,7 +270,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     gathered = np.empty((g.size, n), dtype=send.dtype)
     request = g.comm.Iallgather(send, gathered)
 
-    def finish():
+    def finish() -> None:
         for out, values in zip(tensor_list, gathered):
             data, done = _writable(out)
             data[...] = values
@@ -275,7 +278,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     return _finished(Work("all_gather", [request], finish), async_op)
 
 
-def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
+def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op: bool = False):
     """`output_tensor` (world size x input's elements: (world * n, ...) or (world, n, ...))
     becomes the ranks' inputs one after another, rank 0 first; MPI writes it directly."""
     g = _group_for("all_gather_into_tensor", group)
@@ -294,7 +297,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
     return _finished(Work(op, [request], done), async_op)
 
 
-def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
+def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op: bool = False):
     """Rank i's `output` becomes the reduction over ranks of their ``input_list[i]``. The list
     is packed into one buffer for MPI (a copy); reduce_scatter_tensor avoids it."""
     g = _group_for("reduce_scatter", group)
@@ -311,7 +314,8 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     return _reduce_scatter_cpu(g, output, packed, op, async_op, "reduce_scatter")
 
 
-def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):  # noqa: A002
+def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None,
+                          async_op: bool = False):  # noqa: A002
     """Rank i's `output` becomes the reduction over ranks of their `input`'s i-th block of
     output's size (input holds world size x output's elements)."""
     name = "reduce_scatter_tensor"
@@ -333,7 +337,7 @@ def _reduce_scatter_cpu(g, output, packed, op, async_op, name):
     out, done = _writable(output)
     request = g.comm.Ireduce_scatter_block(_apart(packed, out), out, _mpi_op(g, op))
 
-    def finish():
+    def finish() -> None:
         if op is ReduceOp.AVG:
             out[...] /= g.size
         done()

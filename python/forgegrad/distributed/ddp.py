@@ -27,6 +27,7 @@ from the others), as in PyTorch.
 is its submodule ``module``): save ``ddp.module.state_dict()`` to get a checkpoint that
 loads into the plain model, as PyTorch users do.
 """
+from typing import Any
 import contextlib
 import functools
 import weakref
@@ -48,18 +49,19 @@ _OP = "DistributedDataParallel"
 class _Bucket:
     """Gradients of some parameters of one dtype and device, packed into one flat buffer."""
 
-    def __init__(self, device, dtype):
+    def __init__(self, device, dtype) -> None:
         self.device, self.dtype = device, dtype
-        self.slots = []  # (parameter index, parameter, start, end) in the buffer
+        # (parameter index, parameter, start, end) in the buffer
+        self.slots: list[tuple[int, Any, int, int]] = []
         self.numel = 0
-        self.ready = set()  # indices of the parameters whose gradient is in
+        self.ready: set[int] = set()  # indices of the parameters whose gradient is in
         self.request = None  # the MPI request of the all-reduce under way
 
-    def add(self, index, param):
+    def add(self, index, param) -> None:
         self.slots.append((index, param, self.numel, self.numel + param.numel()))
         self.numel += param.numel()
 
-    def allocate(self):
+    def allocate(self) -> None:
         self.buffer = zeros(self.numel, dtype=self.dtype, device=self.device)
         self.array = self.buffer.numpy() if self.device.type == "cpu" else None
 
@@ -112,7 +114,7 @@ def _tensors_in(value):
     return []
 
 
-def _call_if_alive(ddp_ref, index, param):
+def _call_if_alive(ddp_ref, index, param) -> None:
     ddp = ddp_ref()
     if ddp is not None:
         ddp._grad_ready(index)
@@ -125,8 +127,8 @@ class DistributedDataParallel(Module):
     buffers (BatchNorm statistics) are sent to every rank at each forward.
     find_unused_parameters: see the module docstring."""
 
-    def __init__(self, module, bucket_cap_mb=25, broadcast_buffers=True,
-                 find_unused_parameters=False):
+    def __init__(self, module, bucket_cap_mb=25, broadcast_buffers: bool = True,
+                 find_unused_parameters: bool = False) -> None:
         super().__init__()
         if not isinstance(module, Module):
             raise _errors.TypeError(f"[{_OP}] expected an nn.Module, got {type(module).__name__}")
@@ -180,7 +182,7 @@ class DistributedDataParallel(Module):
             bucket.allocate()
         return buckets, bucket_of
 
-    def _broadcast(self, tensors):
+    def _broadcast(self, tensors) -> None:
         """Rank 0's values into every rank's tensors (all sent at once, then waited on)."""
         if self._group.size == 1 or not tensors:
             return
@@ -190,7 +192,7 @@ class DistributedDataParallel(Module):
                 work.wait()
 
     # ---------------------------------------------------------------- one iteration
-    def _reset(self, sync):
+    def _reset(self, sync) -> None:
         self._sync = sync      # whether this iteration's backward averages gradients
         self._state = "idle"   # idle -> reducing (a hook ran) -> done (gradients averaged)
         self._next_bucket = 0  # buckets start in order, the same on every rank
@@ -221,11 +223,11 @@ class DistributedDataParallel(Module):
             self._mark_unused(output)
         return output
 
-    def _sync_buffers(self):
+    def _sync_buffers(self) -> None:
         """Rank 0's buffers (BatchNorm's running statistics) into every rank's."""
         self._broadcast(list(self.module.buffers()))
 
-    def _mark_unused(self, output):
+    def _mark_unused(self, output) -> None:
         """Count the parameters this forward's graph cannot reach as ready (zeros), and start
         summing the ranks' usage, which says after the all-reduce which were used anywhere."""
         reached = _C._leaves_in_graph(_tensors_in(output), self._params)
@@ -256,13 +258,13 @@ class DistributedDataParallel(Module):
             self._group.MPI.Request.Testall([b.request for b in self._buckets
                                              if b.request is not None])
 
-    def _start_ready_buckets(self):
+    def _start_ready_buckets(self) -> None:
         while (self._next_bucket < len(self._buckets)
                and self._buckets[self._next_bucket].full()):
             self._start(self._buckets[self._next_bucket])
             self._next_bucket += 1
 
-    def _start(self, bucket):
+    def _start(self, bucket) -> None:
         """Pack the bucket's gradients (zeros for unused parameters) and start the sum."""
         g = self._group
         with no_grad():
@@ -279,7 +281,7 @@ class DistributedDataParallel(Module):
             else:
                 bucket.request = g.comm.Iallreduce(g.MPI.IN_PLACE, bucket.array, g.MPI.SUM)
 
-    def _finish(self):
+    def _finish(self) -> None:
         """Wait for every bucket, and write the averages into the parameters' .grad."""
         requests = [b.request for b in self._buckets if b.request is not None]
         if self._used is not None:
@@ -310,7 +312,7 @@ class DistributedDataParallel(Module):
         finally:
             self.require_backward_grad_sync = previous
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"world_size={self._group.size}, buckets={len(self._buckets)}, "
                 f"bucket_cap_mb={self.bucket_cap_mb}, "
                 f"find_unused_parameters={self.find_unused_parameters}")

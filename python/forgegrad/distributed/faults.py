@@ -16,14 +16,14 @@ import sys
 _previous_hook = None
 
 
-def install(MPI, rank, size):
+def install(MPI, rank, size) -> None:
     """Abort the job on an uncaught exception in this process (groups of 2 ranks or more)."""
     global _previous_hook
     if _previous_hook is not None or size < 2:
         return
     _previous_hook = sys.excepthook
 
-    def abort_job(kind, value, traceback):
+    def abort_job(kind, value, traceback) -> None:
         _previous_hook(kind, value, traceback)  # the traceback, as Python prints it
         print(f"[forgegrad.distributed] rank {rank} of {size} stopped on {kind.__name__}: "
               f"calling MPI_Abort, which ends every rank of the job", file=sys.stderr, flush=True)
@@ -32,7 +32,7 @@ def install(MPI, rank, size):
     sys.excepthook = abort_job
 
 
-def uninstall():
+def uninstall() -> None:
     global _previous_hook
     if _previous_hook is not None:
         sys.excepthook = _previous_hook

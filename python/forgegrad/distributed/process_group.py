@@ -25,15 +25,16 @@ class _Group:
     that forgegrad's messages never mix with the program's own), and the NCCL communicator
     for GPU tensors when the group has one."""
 
-    def __init__(self, mpi, comm, backend, timeout, nccl):
-        self.MPI, self.comm, self.backend, self.timeout, self.nccl = mpi, comm, backend, timeout, nccl
+    def __init__(self, mpi, comm, backend, timeout, nccl) -> None:
+        self.MPI, self.comm, self.backend = mpi, comm, backend
+        self.timeout, self.nccl = timeout, nccl
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
 
 
 _group = None
 
 
-def is_available():
+def is_available() -> bool:
     """Whether mpi4py can be imported (``pip install "forgegrad[distributed]"``)."""
     return importlib.util.find_spec("mpi4py") is not None
 
@@ -79,7 +80,7 @@ def _nccl_usable():
     return _C.cuda_compiled and _C.cuda_device_count() > 0
 
 
-def init_process_group(backend="auto", timeout=None):
+def init_process_group(backend: str = "auto", timeout=None):
     """Join this process to the group of processes ``mpiexec`` started (rank and world size
     come from MPI; a process started without ``mpiexec`` is a group of one).
 
@@ -137,7 +138,8 @@ def group(op):
     return _group
 
 
-def is_initialized():
+def is_initialized() -> bool:
+    """Whether init_process_group has run (and destroy_process_group not since)."""
     return _group is not None
 
 
@@ -146,7 +148,8 @@ def get_rank():
     return group("get_rank").rank
 
 
-def get_world_size():
+def get_world_size() -> int:
+    """The number of processes in the group."""
     return group("get_world_size").size
 
 
@@ -155,7 +158,7 @@ def get_backend():
     return group("get_backend").backend
 
 
-def barrier():
+def barrier() -> None:
     """Wait until every rank has called barrier (and, with NCCL, until this GPU's queued
     work is done)."""
     g = group("barrier")
@@ -165,7 +168,7 @@ def barrier():
     wait([g.comm.Ibarrier()], "barrier")
 
 
-def destroy_process_group():
+def destroy_process_group() -> None:
     """Leave the group: its communicators are freed and the fault handler removed; MPI itself
     stays up until the process ends (mpi4py finalizes it then)."""
     global _group
@@ -176,7 +179,7 @@ def destroy_process_group():
     g.comm.Free()
 
 
-def abort_job():
+def abort_job() -> None:
     """End every rank of the job now (MPI_Abort; mpiexec exits non-zero), for a rank that
     cannot go on and must not leave the others waiting."""
     g = group("abort_job")

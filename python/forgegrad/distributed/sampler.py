@@ -25,8 +25,25 @@ __all__ = ["DistributedSampler"]
 
 
 class DistributedSampler:
-    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0,
-                 drop_last=False):
+    """The indices of this process's shard of a dataset: each of ``num_replicas``
+    processes gets every num_replicas-th index of the (shuffled, padded to a multiple)
+    order, so together they see the dataset once per epoch.
+
+    Args:
+        dataset: anything with ``__len__``.
+        num_replicas: the number of processes (the group's size by default).
+        rank: this process's rank (the group's by default).
+        shuffle: a new order each epoch (call set_epoch), the same on every rank.
+        seed: the shuffle's seed, the same on every rank.
+        drop_last: drop the tail instead of padding it with repeated indices.
+
+    Examples:
+        >>> from forgegrad.distributed import DistributedSampler
+        >>> list(DistributedSampler(range(10), num_replicas=3, rank=1, shuffle=False))
+        [1, 4, 7, 0]
+    """
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle: bool = True, seed=0,
+                 drop_last: bool = False) -> None:
         if not hasattr(dataset, "__len__"):
             raise _errors.TypeError("[DistributedSampler] expected a dataset with __len__, got "
                                     f"{type(dataset).__name__}")
@@ -60,7 +77,7 @@ class DistributedSampler:
         order = order[:self.total_size]
         return iter(order[self.rank:self.total_size:self.num_replicas].tolist())
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.num_samples
 
     def set_epoch(self, epoch):
@@ -71,6 +88,6 @@ class DistributedSampler:
                                      f"{epoch!r}")
         self.epoch = int(epoch)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"DistributedSampler(num_replicas={self.num_replicas}, rank={self.rank}, "
                 f"shuffle={self.shuffle}, seed={self.seed}, drop_last={self.drop_last})")

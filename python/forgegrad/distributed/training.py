@@ -36,7 +36,7 @@ def sampler_for(dataset, shuffle, seed):
     return DistributedSampler(dataset, shuffle=shuffle, seed=seed)
 
 
-def set_epoch(loader, epoch):
+def set_epoch(loader, epoch) -> None:
     """Give a loader's sampler the epoch, when it takes one (DistributedSampler does)."""
     sampler = getattr(loader, "sampler", None)
     if callable(getattr(sampler, "set_epoch", None)):
@@ -70,7 +70,7 @@ def agree(stop):
     return decision[0]
 
 
-def checkpoint_written():
+def checkpoint_written() -> None:
     """After rank 0 saved a checkpoint: the others wait until the file is there."""
     if active():
         barrier()

@@ -3,12 +3,18 @@ dropout3d: whole channels zeroed, the rest scaled by 1 / (1 - p)) and the SELU-p
 alpha_dropout and feature_alpha_dropout. Their keep masks come from F.dropout on a tensor of
 ones, so they draw from the same Philox stream as dropout: one seed, one mask, on every
 device."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import math
 import warnings
 
 from .. import _C, _errors
 from .. import creation
 from .._checks import is_real
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 __all__ = ["dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"]
 
@@ -53,7 +59,7 @@ def _channel_dropout(input, p, training, inplace, batched):
     return _multiply(input, keep * (1.0 / (1.0 - p)), inplace)
 
 
-def dropout1d(input, p=0.5, training=True, inplace=False):
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False):
     """Zeroes whole channels of (N, C, L) or (C, L) with probability p."""
     _check(input, p, "dropout1d")
     if input.dim() not in (2, 3):
@@ -62,7 +68,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
     return _channel_dropout(input, p, training, inplace, input.dim() == 3)
 
 
-def dropout2d(input, p=0.5, training=True, inplace=False):
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False):
     """Zeroes whole channels of (N, C, H, W) with probability p. As PyTorch, 3-d input is
     taken as (N, C, L), with a warning."""
     _check(input, p, "dropout2d")
@@ -79,7 +85,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     return _channel_dropout(input, p, training, inplace, True)
 
 
-def dropout3d(input, p=0.5, training=True, inplace=False):
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False):
     """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) with probability p. As
     PyTorch, other ranks are taken as unbatched, with a warning."""
     _check(input, p, "dropout3d")
@@ -110,13 +116,14 @@ def _alpha_dropout(input, p, training, inplace, shape):
     return input * scale + shift
 
 
-def alpha_dropout(input, p=0.5, training=False, inplace=False):
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False):
     """Dropout for SELU networks: keeps the mean and variance of unit-normal input."""
     _check(input, p, "alpha_dropout")
     return _alpha_dropout(input, p, training, inplace, tuple(input.shape))
 
 
-def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
+                          inplace: bool = False):
     """alpha_dropout of whole channels (dimension 1) at once."""
     _check(input, p, "feature_alpha_dropout")
     if input.dim() < 2:

@@ -1,11 +1,17 @@
 """F.conv1d and F.conv2d: PyTorch's arguments parsed and checked here, the convolution one
 C++ op with its own backward (_C._conv2d: csrc/ops/conv.cpp, on the GEMM on the CPU and an
 implicit GEMM on CUDA). conv1d is conv2d on a height-1 view."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from .. import _C, _errors
 from .._checks import is_int
 from ._depthwise import depthwise_convolution, is_depthwise
 from ._fold import check_tensor
 from ._padding import pad
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 _PADDING_STRINGS = ("same", "valid")
 
@@ -135,12 +141,12 @@ def _convolution(op, input, weight, bias, stride, padding, dilation, groups, dim
     return out if batched else out.squeeze(0)
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(input: Tensor, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """input (N, C, L) or (C, L), weight (O, C / groups, k) -> (N, O, L_out) or (O, L_out)"""
     return _convolution("conv1d", input, weight, bias, stride, padding, dilation, groups, 1)
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(input: Tensor, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """input (N, C, H, W) or (C, H, W), weight (O, C / groups, kh, kw) -> (N, O, H_out,
     W_out) or (O, H_out, W_out)"""
     return _convolution("conv2d", input, weight, bias, stride, padding, dilation, groups, 2)

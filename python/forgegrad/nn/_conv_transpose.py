@@ -2,10 +2,16 @@
 layer), composed of the op table's ops: one batched matmul per group spreads each input
 pixel over the kernel's taps, and col2im (F.fold) sums the taps into the output.
 conv_transpose1d is conv_transpose2d on a height-1 view."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import math
 
 from .. import _C, _errors
 from ._conv import add_bias, check_operands, int_tuple, positive_ints
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 
 def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, groups, dilation,
@@ -59,15 +65,15 @@ def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, gr
     return out if batched else out.squeeze(0)
 
 
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
+def conv_transpose1d(input: Tensor, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
     """input (N, C, L) or (C, L), weight (C, O / groups, k) -> (N, O, L_out) or (O, L_out)"""
     return _conv_transpose("conv_transpose1d", input, weight, bias, stride, padding,
                            output_padding, groups, dilation, 1)
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
+def conv_transpose2d(input: Tensor, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
     """input (N, C, H, W) or (C, H, W), weight (C, O / groups, kh, kw) -> (N, O, H_out, W_out)
     or (O, H_out, W_out)"""
     return _conv_transpose("conv_transpose2d", input, weight, bias, stride, padding,

@@ -2,6 +2,7 @@
 owner registers, so their parameters appear under "name.key" as in PyTorch."""
 import collections.abc
 import operator
+from typing import Any
 
 from .. import _C, _errors
 from .module import Module, Parameter
@@ -37,7 +38,7 @@ def _as_parameter(value):
 class _KeyedEntries:
     """The dict methods of a container whose entries are one registry of the Module
     ("_modules" or "_parameters"), named by _REGISTRY."""
-    _REGISTRY = None
+    _REGISTRY: Any = None
 
     def _entries(self):
         return self.__dict__[self._REGISTRY]
@@ -45,19 +46,19 @@ class _KeyedEntries:
     def __getitem__(self, key):
         return self._entries()[key]
 
-    def __delitem__(self, key):
+    def __delitem__(self, key) -> None:
         del self._entries()[key]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._entries())
 
     def __iter__(self):
         return iter(self._entries())
 
-    def __contains__(self, key):
+    def __contains__(self, key) -> bool:
         return key in self._entries()
 
-    def clear(self):
+    def clear(self) -> None:
         self._entries().clear()
 
     def pop(self, key):
@@ -79,15 +80,18 @@ class ModuleDict(_KeyedEntries, Module):
     """An ordered dict of Modules, registered under their keys."""
     _REGISTRY = "_modules"
 
-    def __init__(self, modules=None):
+    def __init__(self, modules=None) -> None:
         super().__init__()
         if modules is not None:
             self.update(modules)
 
-    def __setitem__(self, key, module):
+    def __setitem__(self, key, module) -> None:
         self.add_module(key, module)
 
-    def update(self, modules):
+    def update(self, modules: Any) -> None:
+        """Add or replace the entries of a mapping or of (key, module) pairs; all are
+        checked first, so a bad one adds none.
+        """
         pairs = _pairs(modules, "ModuleDict")
         for key, module in pairs:  # all checked first: a bad entry adds none
             if not isinstance(module, Module):
@@ -103,7 +107,7 @@ class ModuleDict(_KeyedEntries, Module):
 class ParameterList(Module):
     """A list of Parameters registered as "0", "1", ...; Tensors are made Parameters."""
 
-    def __init__(self, values=None):
+    def __init__(self, values=None) -> None:
         super().__init__()
         if values is not None:
             self.extend(values)
@@ -120,20 +124,22 @@ class ParameterList(Module):
             return type(self)(list(self)[idx])
         return self._parameters[self._index(idx)]
 
-    def __setitem__(self, idx, param):
+    def __setitem__(self, idx, param) -> None:
         self.register_parameter(self._index(idx), _as_parameter(param))
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._parameters)
 
     def __iter__(self):
         return iter(self._parameters.values())
 
     def append(self, value):
+        """Add ``value`` (made a Parameter when a plain Tensor) at the end; returns self."""
         self.register_parameter(str(len(self)), _as_parameter(value))
         return self
 
     def extend(self, values):
+        """Append each Tensor of ``values``; returns self."""
         if isinstance(values, (str, bytes, _C.Tensor)) or not isinstance(
                 values, collections.abc.Iterable):
             raise _errors.TypeError("[ParameterList] extend expects an iterable of Tensors, "
@@ -145,7 +151,7 @@ class ParameterList(Module):
     def forward(self, *args, **kwargs):
         raise NotImplementedError("[ParameterList] has no forward(); iterate over it instead")
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return "\n".join(f"({i}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
                          for i, p in enumerate(self))
 
@@ -155,18 +161,20 @@ class ParameterDict(_KeyedEntries, Module):
     Parameters."""
     _REGISTRY = "_parameters"
 
-    def __init__(self, parameters=None):
+    def __init__(self, parameters=None) -> None:
         super().__init__()
         if parameters is not None:
             self.update(parameters)
 
-    def __setitem__(self, key, value):
+    def __setitem__(self, key, value) -> None:
         self.register_parameter(key, _as_parameter(value))
 
     def get(self, key, default=None):
+        """The parameter under ``key``, or ``default`` when absent."""
         return self._parameters.get(key, default)
 
-    def update(self, parameters):
+    def update(self, parameters) -> None:
+        """Add or replace the entries of a mapping or of (key, Tensor) pairs."""
         for key, value in _pairs(parameters, "ParameterDict"):
             self[key] = value
 

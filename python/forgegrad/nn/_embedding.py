@@ -3,9 +3,15 @@ row gather that indexing uses (csrc/ops/shape.cpp's index_select); its backward 
 output gradient's rows into the weight gradient one index after another, in index order,
 so the sum is deterministic on the CPU. padding_idx and scale_grad_by_freq change only the
 gradient, through detached copies of the looked-up rows."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from .. import _C, _errors
 from ..autograd import no_grad
 from .._checks import is_int, is_real
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 __all__ = ["embedding"]
 
@@ -43,7 +49,7 @@ def _padding_row(padding_idx, num_embeddings, op):
     return padding_idx % num_embeddings
 
 
-def _renorm_rows_(weight, flat, max_norm, norm_type):
+def _renorm_rows_(weight, flat, max_norm, norm_type) -> None:
     """Scale, in place, each looked-up row whose norm exceeds max_norm to norm max_norm
     (PyTorch's embedding_renorm_, with its 1e-7 guard)."""
     with no_grad():
@@ -53,8 +59,8 @@ def _renorm_rows_(weight, flat, max_norm, norm_type):
         weight.index_copy_(0, rows, weight.index_select(0, rows) * scale.unsqueeze(1))
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
-              scale_grad_by_freq=False, sparse=False):
+def embedding(input: Tensor, weight, padding_idx=None, max_norm=None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False):
     """weight[input]: shape (*input.shape, embedding_dim). The padding_idx row gets no
     gradient; max_norm renormalizes the looked-up rows of weight in place first;
     scale_grad_by_freq divides each row's gradient by its count in input."""

@@ -1,8 +1,14 @@
 """F.unfold and F.fold (im2col and col2im), PyTorch's signatures: the kernels are the op
 table's _im2col and _col2im (csrc/ops/im2col.cpp) on batched input; here the arguments'
 int-or-pair forms and the unbatched inputs."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from .. import _C, _errors
 from .._checks import is_int
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 
 def _pair(op, name, value):
@@ -19,7 +25,7 @@ def check_tensor(op, input):
         raise _errors.TypeError(f"[{op}] expected a Tensor, got {type(input).__name__}")
 
 
-def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1):
     """(N, C, H, W) or (C, H, W) -> (N, C kh kw, L) or (C kh kw, L): each column the
     kernel_size block under one of the L kernel positions, rows ordered (c, kh, kw)."""
     check_tensor("unfold", input)
@@ -35,7 +41,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     return out if batched else out.squeeze(0)
 
 
-def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """unfold's adjoint: (N, C kh kw, L) or (C kh kw, L) -> (N, C, *output_size) or
     (C, *output_size), entries of overlapping blocks summed."""
     check_tensor("fold", input)

@@ -2,11 +2,17 @@
 upsample_bilinear). The output size and the modes follow torch.nn.functional.interpolate:
 1-d input (N, C, L) runs on the (N, C, H, W) kernels of csrc/ops/interpolate.cpp with a
 height of one, and 'area' is adaptive average pooling."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import math
 
 from .. import _C, _errors
 from .._checks import is_int, is_real
 from . import _pooling
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
 
@@ -66,8 +72,8 @@ def _output_size(input, size, scale_factor, recompute_scale_factor, op):
     return sizes, (None if recompute_scale_factor else factors)
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None, antialias=False):
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners=None, recompute_scale_factor=None, antialias: bool = False):
     """Resizes the spatial dimensions of (N, C, L) or (N, C, H, W) to `size`, or to
     floor(size * scale_factor), by nearest, nearest-exact, (bi)linear, bicubic or area
     interpolation, with PyTorch's source-index rules."""
@@ -88,16 +94,17 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     return _C._interpolate(input, sizes, factors, kernel_mode, bool(align_corners), op)
 
 
-def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+             align_corners=None):
     """interpolate under its older name."""
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
-def upsample_nearest(input, size=None, scale_factor=None):
+def upsample_nearest(input: Tensor, size=None, scale_factor=None):
     """interpolate with mode 'nearest'."""
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
-def upsample_bilinear(input, size=None, scale_factor=None):
+def upsample_bilinear(input: Tensor, size=None, scale_factor=None):
     """interpolate with mode 'bilinear' and align_corners=True, as PyTorch's."""
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)

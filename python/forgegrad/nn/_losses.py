@@ -3,6 +3,9 @@ ops (abs, where, clamp, exp, log, sum, indexing, the fused BCE-with-logits kerne
 few elementwise passes and a reduction, so a kernel of its own would buy little, and autograd
 gives the backward. PyTorch's formulas, names and defaults; arguments that PyTorch places
 after its deprecated ``size_average`` / ``reduce`` are keyword-only here."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import math
 
 import numpy as np
@@ -10,6 +13,9 @@ import numpy as np
 from .. import _C, _errors
 from .._checks import is_int, is_real
 from ..creation import arange, ones_like
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 __all__ = ["smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss", "cosine_similarity",
            "pairwise_distance", "cosine_embedding_loss", "margin_ranking_loss",
@@ -39,13 +45,13 @@ def _check_floating(op, **tensors):
             raise _errors.TypeError(f"[{op}] expected a floating-point {name}, got {t.dtype}")
 
 
-def _check_same_shape(op, input, target, what="input and target"):
+def _check_same_shape(op, input, target, what: str = "input and target"):
     if input.shape != target.shape:
         raise _errors.ValueError(f"[{op}] expected {what} of one shape, got {tuple(input.shape)} "
                                  f"and {tuple(target.shape)}")
 
 
-def _check_positive(op, name, value, allow_zero=False):
+def _check_positive(op, name, value, allow_zero: bool = False):
     if not is_real(value):
         raise _errors.TypeError(f"[{op}] expected {name} to be a number, got {value!r}")
     if value < 0 or (value == 0 and not allow_zero):
@@ -53,7 +59,7 @@ def _check_positive(op, name, value, allow_zero=False):
         raise _errors.ValueError(f"[{op}] expected {name} {bound}, got {value}")
 
 
-def _pointwise_args(op, input, target, reduction, allowed=_REDUCTIONS):
+def _pointwise_args(op, input, target, reduction, allowed=_REDUCTIONS) -> None:
     _check_floating(op, input=input, target=target)
     _check_same_shape(op, input, target)
     _check_reduction(reduction, op, allowed)
@@ -67,7 +73,7 @@ def _quadratic_then_linear(diff, threshold):
                     distance - 0.5 * threshold)
 
 
-def smooth_l1_loss(input, target, *, reduction="mean", beta=1.0):
+def smooth_l1_loss(input: Tensor, target, *, reduction: str = "mean", beta: float = 1.0):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, d = input - target; beta = 0 is
     the L1 loss."""
     _pointwise_args("smooth_l1_loss", input, target, reduction)
@@ -77,7 +83,7 @@ def smooth_l1_loss(input, target, *, reduction="mean", beta=1.0):
     return _reduce(losses, reduction)
 
 
-def huber_loss(input, target, *, reduction="mean", delta=1.0):
+def huber_loss(input: Tensor, target, *, reduction: str = "mean", delta: float = 1.0):
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta): delta times the smooth L1
     loss with beta = delta."""
     _pointwise_args("huber_loss", input, target, reduction)
@@ -85,7 +91,7 @@ def huber_loss(input, target, *, reduction="mean", delta=1.0):
     return _reduce(_quadratic_then_linear(input - target, delta) * delta, reduction)
 
 
-def kl_div(input, target, *, reduction="mean", log_target=False):
+def kl_div(input: Tensor, target, *, reduction: str = "mean", log_target: bool = False):
     """KL(target || exp(input)) pointwise for log-probabilities ``input``:
     target (log target - input), 0 where target is 0 (or exp(t) (t - input) when the target is
     given as log-probabilities). reduction 'batchmean' divides the sum by the batch size, the
@@ -101,7 +107,8 @@ def kl_div(input, target, *, reduction="mean", log_target=False):
     return _reduce(losses, reduction)
 
 
-def poisson_nll_loss(input, target, log_input=True, full=False, *, eps=1e-8, reduction="mean"):
+def poisson_nll_loss(input: Tensor, target, log_input: bool = True, full: bool = False, *,
+                     eps: float = 1e-8, reduction: str = "mean"):
     """The Poisson negative log-likelihood of target given the rate exp(input) (log_input) or
     input: exp(input) - target input, or input - target log(input + eps). full adds the
     Stirling term target log target - target + 0.5 log(2 pi target) where target > 1."""
@@ -125,7 +132,7 @@ def _clamped_norm(x, dim, eps):
     return (x * x).sum(dim, keepdim=True).clamp(min=eps * eps).sqrt()
 
 
-def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+def cosine_similarity(x1, x2, dim=1, eps: float = 1e-8):
     """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps)) along dim; x1 and x2 broadcast."""
     _check_floating("cosine_similarity", x1=x1, x2=x2)
     if not is_int(dim):
@@ -153,7 +160,7 @@ def _vector_norm(x, p, dim, keepdim):
     return (x.abs() ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
 
 
-def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
     """||x1 - x2 + eps||_p along the last dim; x1 and x2 broadcast. eps keeps the norm of
     equal vectors off its kink at 0."""
     _check_floating("pairwise_distance", x1=x1, x2=x2)
@@ -171,7 +178,7 @@ def _check_sign_target(op, target, shape):
                                  f"{tuple(target.shape)}")
 
 
-def cosine_embedding_loss(input1, input2, target, margin=0.0, *, reduction="mean"):
+def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, *, reduction: str = "mean"):
     """1 - cos(x1, x2) where target is 1, max(0, cos - margin) where it is -1 (0 elsewhere);
     inputs (N, D) with target (N), or (D) with a 0-d target. cos is PyTorch's here:
     x1.x2 / sqrt((|x1|^2 + 1e-12) (|x2|^2 + 1e-12))."""
@@ -191,7 +198,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, *, reduction="mean
     return _reduce(losses, reduction)
 
 
-def margin_ranking_loss(input1, input2, target, margin=0.0, *, reduction="mean"):
+def margin_ranking_loss(input1, input2, target, margin: float = 0.0, *, reduction: str = "mean"):
     """max(0, -target (input1 - input2) + margin): target 1 asks input1 to rank higher."""
     op = "margin_ranking_loss"
     _check_floating(op, input1=input1, input2=input2)
@@ -201,8 +208,8 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, *, reduction="mean")
     return _reduce((-target * (input1 - input2) + margin).clamp(min=0.0), reduction)
 
 
-def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, *,
-                        reduction="mean"):
+def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0,
+                        eps: float = 1e-6, swap: bool = False, *, reduction: str = "mean"):
     """max(d(a, p) - d(a, n) + margin, 0), d the pairwise p-distance; swap takes
     min(d(a, n), d(p, n)) as the negative's distance."""
     op = "triplet_margin_loss"
@@ -221,7 +228,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
     return _reduce((positive_distance - negative_distance + margin).clamp(min=0.0), reduction)
 
 
-def soft_margin_loss(input, target, *, reduction="mean"):
+def soft_margin_loss(input: Tensor, target, *, reduction: str = "mean"):
     """log(1 + exp(-target input)), by the fused BCE-with-logits kernel: at label 1 it is
     softplus(-z), stable for any z = target input."""
     _pointwise_args("soft_margin_loss", input, target, reduction)
@@ -230,7 +237,8 @@ def soft_margin_loss(input, target, *, reduction="mean"):
     return _reduce(losses, reduction)
 
 
-def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, *, reduction="mean"):
+def multi_margin_loss(input: Tensor, target, p=1, margin: float = 1.0, weight=None, *,
+                      reduction: str = "mean"):
     """The multi-class hinge loss: per row, sum over classes j != y of
     w[y] max(0, margin - x[y] + x[j])^p / C, for scores (N, C) (or (C)) and class indices y."""
     op = "multi_margin_loss"

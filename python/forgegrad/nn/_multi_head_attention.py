@@ -233,13 +233,14 @@ def attention(query, key, value, num_heads, weights, in_proj_bias, bias_k, bias_
     return out, attn_weights if batched else attn_weights.squeeze(0)
 
 
-def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads,
-                                 in_proj_weight, in_proj_bias, bias_k, bias_v, add_zero_attn,
-                                 dropout_p, out_proj_weight, out_proj_bias, training=True,
-                                 key_padding_mask=None, need_weights=True, attn_mask=None,
-                                 use_separate_proj_weight=False, q_proj_weight=None,
+def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight,
+                                 in_proj_bias, bias_k, bias_v, add_zero_attn, dropout_p,
+                                 out_proj_weight, out_proj_bias, training: bool = True,
+                                 key_padding_mask=None, need_weights: bool = True, attn_mask=None,
+                                 use_separate_proj_weight: bool = False, q_proj_weight=None,
                                  k_proj_weight=None, v_proj_weight=None, static_k=None,
-                                 static_v=None, average_attn_weights=True, is_causal=False):
+                                 static_v=None, average_attn_weights: bool = True,
+                                 is_causal: bool = False):
     """(attn_output (L, N, E), attn_weights or None): attention of query (L, N, E) over key
     (S, N, kdim) and value (S, N, vdim), or unbatched (L, E), (S, kdim), (S, vdim), in
     num_heads heads; the arguments as torch.nn.functional's (MultiheadAttention's state)."""

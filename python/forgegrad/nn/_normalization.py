@@ -1,15 +1,21 @@
 """F.instance_norm: group_norm with a group per channel (each instance's channel normalized by
 its own statistics), or batch_norm on running statistics when use_input_stats is False."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from .. import _C, _errors
 from ..autograd import no_grad
 
+if TYPE_CHECKING:
+    from .._C import Tensor
 
-def _update_running(running, value, momentum):
+
+def _update_running(running, value, momentum) -> None:
     running.copy_(running * (1 - momentum) + value.to(running.dtype) * momentum)
 
 
-def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
-                  use_input_stats=True, momentum=0.1, eps=1e-5):
+def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5):
     if not use_input_stats:
         return _C.batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
     if input.dim() < 3:

@@ -1,10 +1,16 @@
 """F.pad, composed of the op table's (narrow, cat, full, index_select), so its gradient comes
 from those: constant padding on any number of trailing dimensions (a negative pad crops),
 and reflect, replicate and circular padding as one index_select per padded dimension."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import _C, _errors
 from .._checks import is_int
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 _MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -78,7 +84,7 @@ def _copied(input, widths, mode):
     return out
 
 
-def pad(input, pad, mode="constant", value=None):
+def pad(input: Tensor, pad, mode: str = "constant", value=None):
     """input padded by pad = (last dim's before, after, the one before's before, after, ...):
     with value ("constant"; negative pads crop), the input mirrored at its edges without
     repeating them ("reflect"), its edge values ("replicate") or its other end ("circular")."""

@@ -1,7 +1,13 @@
 """F.pixel_shuffle and F.pixel_unshuffle: (*, C r^2, H, W) <-> (*, C, H r, W r), each a
 reshape, a permutation and a reshape, so their gradients are those of the views."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from .. import _C, _errors
 from .._checks import is_int
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle"]
 
@@ -18,7 +24,7 @@ def _check(input, factor, name, op):
                                  f"shape {tuple(input.shape)}")
 
 
-def pixel_shuffle(input, upscale_factor):
+def pixel_shuffle(input: Tensor, upscale_factor):
     """(*, C r^2, H, W) -> (*, C, H r, W r): channel c r^2 + i r + j becomes the pixel offset
     (i, j) of each r x r block of channel c."""
     op, r = "pixel_shuffle", upscale_factor
@@ -33,7 +39,7 @@ def pixel_shuffle(input, upscale_factor):
     return blocks.permute(*order).reshape(*batch, channels // (r * r), h * r, w * r)
 
 
-def pixel_unshuffle(input, downscale_factor):
+def pixel_unshuffle(input: Tensor, downscale_factor):
     """(*, C, H r, W r) -> (*, C r^2, H, W), pixel_shuffle's inverse."""
     op, r = "pixel_unshuffle", downscale_factor
     _check(input, r, "downscale_factor", op)

@@ -2,14 +2,20 @@
 2-d, and max_unpool2d. Each lowers its input onto the op table's (N, C, H, W) pooling ops
 (csrc/ops/pool.cpp): unbatched input gets a batch of one, 1-d input a height of one, and
 sizes become (h, w) pairs. max_unpool2d is a scatter into zeros, so its gradient is a gather."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from .. import _C, _errors
 from .._checks import is_int
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool2d"]
 
 
-def _sizes(value, what, op, dims, allow_none=False):
+def _sizes(value, what, op, dims, allow_none: bool = False):
     """An int, or a tuple of one or `dims` ints (None too where allow_none), as `dims` ints."""
     if is_int(value) or (allow_none and value is None):
         return (value,) * dims
@@ -65,16 +71,16 @@ def _max_pool(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode
     return (back(values), back(indices)) if return_indices else back(values)
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
     """The maximum of each window over the last dimension of (N, C, L) or (C, L); with
     return_indices also each maximum's position in L."""
     return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode,
                      return_indices)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
     """The maximum of each window over the last two dimensions of (N, C, H, W) or (C, H, W);
     with return_indices also each maximum's flat position h * W + w in its plane."""
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
@@ -92,15 +98,15 @@ def _avg_pool(op, dims, input, kernel_size, stride, padding, ceil_mode, count_in
                                bool(count_include_pad), divisor_override, op))
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True):
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True):
     """The mean of each window over the last dimension of (N, C, L) or (C, L)."""
     return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, None)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True, divisor_override=None):
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None):
     """The mean of each window over the last two dimensions of (N, C, H, W) or (C, H, W);
     divided by divisor_override instead of the window's size when given."""
     return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
@@ -113,14 +119,14 @@ def _adaptive_size(op, dims, x, output_size):
     return [x.shape[2 + d] if s is None else s for d, s in enumerate(sizes)]
 
 
-def adaptive_avg_pool1d(input, output_size):
+def adaptive_avg_pool1d(input: Tensor, output_size):
     """Means over output_size windows that tile the last dimension of (N, C, L) or (C, L)."""
     x, back = _planes(input, "adaptive_avg_pool1d", 1)
     return back(_C._adaptive_avg_pool2d(
         x, _adaptive_size("adaptive_avg_pool1d", 1, x, output_size), "adaptive_avg_pool1d"))
 
 
-def adaptive_avg_pool2d(input, output_size):
+def adaptive_avg_pool2d(input: Tensor, output_size):
     """Means over an output_size (h, w) grid of windows that tile each (H, W) plane."""
     x, back = _planes(input, "adaptive_avg_pool2d", 2)
     return back(_C._adaptive_avg_pool2d(
@@ -133,12 +139,12 @@ def _adaptive_max(op, dims, input, output_size, return_indices):
     return (back(values), back(indices)) if return_indices else back(values)
 
 
-def adaptive_max_pool1d(input, output_size, return_indices=False):
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
     """Maxima over output_size windows that tile the last dimension of (N, C, L) or (C, L)."""
     return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
 
 
-def adaptive_max_pool2d(input, output_size, return_indices=False):
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
     """Maxima over an output_size (h, w) grid of windows that tile each (H, W) plane."""
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
 
@@ -164,7 +170,7 @@ def _unpool_size(op, x, kernel, strides, pads, output_size):
     return sizes
 
 
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool2d(input: Tensor, indices, kernel_size, stride=None, padding=0, output_size=None):
     """The inverse of max_pool2d(return_indices=True): each value put back at its index in a
     plane of zeros."""
     op = "max_unpool2d"

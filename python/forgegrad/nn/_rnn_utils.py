@@ -1,6 +1,9 @@
 """``nn.utils.rnn``: sequences of different lengths padded into one batch, as PyTorch's
 pad_sequence; each sequence is joined to a block of padding_value with cat and the results
 stacked, so the gradient reaches every sequence through cat and stack."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import collections
 import collections.abc
 
@@ -8,6 +11,9 @@ import numpy as np
 
 from .. import _C, _errors, creation
 from .._checks import is_int, is_real
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 __all__ = ["pad_sequence", "PackedSequence", "pack_padded_sequence", "pad_packed_sequence",
            "pack_sequence", "unpack_sequence"]
@@ -41,7 +47,8 @@ def _check_sequences(sequences, op):
     return sequences
 
 
-def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
+def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
+                 padding_side: str = "right"):
     """sequences (L_i, *) -> (max L, B, *), or (B, max L, *) when batch_first; the missing
     steps are padding_value, after each sequence (padding_side "right") or before ("left")."""
     op = "pad_sequence"
@@ -90,7 +97,9 @@ class PackedSequence(collections.namedtuple(
         data = self.data.to(*args, **kwargs)
         if data is self.data:
             return self
-        move = (lambda t: None if t is None else t.to(data.device))
+
+        def move(t):
+            return None if t is None else t.to(data.device)
         return type(self)(data, self.batch_sizes, move(self.sorted_indices),
                           move(self.unsorted_indices))
 
@@ -118,7 +127,8 @@ def _packed_rows(batch_sizes, batch):
     return np.concatenate([t * batch + np.arange(n) for t, n in enumerate(batch_sizes)])
 
 
-def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
+def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
+                         enforce_sorted: bool = True):
     """input (T, B, *) (or (B, T, *) when batch_first) padded past each sequence's length ->
     PackedSequence. With enforce_sorted, lengths must decrease; otherwise the batch is sorted
     here and the permutation kept in sorted_indices."""
@@ -152,7 +162,8 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     return PackedSequence(data, creation.tensor(batch_sizes), sorted_indices)
 
 
-def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
+def pad_packed_sequence(sequence, batch_first: bool = False, padding_value: float = 0.0,
+                        total_length=None):
     """PackedSequence -> (padded (T, B, *) or (B, T, *) when batch_first, lengths (B) int64 on
     the CPU), in the batch's original order; padding_value past each length, T the longest
     length or total_length."""
@@ -189,7 +200,7 @@ def _padded_sorted(sequence, padding_value, total_length, op):
     return rows.reshape([steps, batch] + trailing), lengths
 
 
-def pack_sequence(sequences, enforce_sorted=True):
+def pack_sequence(sequences, enforce_sorted: bool = True):
     """sequences (L_i, *) -> PackedSequence, as pack_padded_sequence of their padding."""
     sequences = _check_sequences(sequences, "pack_sequence")
     lengths = [seq.shape[0] for seq in sequences]

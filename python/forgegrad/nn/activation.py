@@ -1,4 +1,7 @@
 """Activation layers, each a Module over its function in ``nn.functional``."""
+from __future__ import annotations
+
+from typing import Any, TYPE_CHECKING
 import inspect
 
 from . import functional as F
@@ -6,65 +9,103 @@ from .module import Module, Parameter
 from .._checks import is_int, is_real
 from .. import _errors, creation
 
+if TYPE_CHECKING:
+    from .._C import Tensor
+
 
 class ReLU(Module):
     """``inplace`` is accepted for PyTorch code; forgegrad computes out of place (same result,
     the input left unchanged)."""
 
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.relu(input)
 
 
 class LeakyReLU(Module):
-    def __init__(self, negative_slope=0.01, inplace=False):
+    """max(0, x) + negative_slope * min(0, x), elementwise.
+
+    Args:
+        negative_slope: the slope for negative inputs.
+        inplace: accepted for PyTorch code; forgegrad computes out of place.
+
+    Raises:
+        TypeError: ``negative_slope`` is not a number.
+
+    Examples:
+        >>> nn.LeakyReLU(0.1)(fg.tensor([-1.0, 2.0]))
+        tensor([-0.1000,  2.0000])
+    """
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         if not is_real(negative_slope):
             raise _errors.TypeError(f"[LeakyReLU] negative_slope must be a number, "
                                     f"got {negative_slope!r}")
         self.negative_slope, self.inplace = negative_slope, inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.leaky_relu(input, self.negative_slope)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
 
 
 class GELU(Module):
-    def __init__(self, approximate="none"):
+    """x * Phi(x), Phi the standard normal CDF (``approximate='tanh'``: its tanh estimate).
+
+    Args:
+        approximate: ``'none'`` or ``'tanh'``.
+
+    Raises:
+        ValueError: ``approximate`` is neither.
+    """
+
+    def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         if approximate not in ("none", "tanh"):
             raise _errors.ValueError("[GELU] approximate must be 'none' or 'tanh', got "
                                      f"{approximate!r}")
         self.approximate = approximate
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.gelu(input, self.approximate)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"approximate='{self.approximate}'"
 
 
 class Tanh(Module):
-    def forward(self, input):
+    """tanh(x), elementwise.
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
         return F.tanh(input)
 
 
 class Sigmoid(Module):
-    def forward(self, input):
+    """1 / (1 + exp(-x)), elementwise.
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
         return F.sigmoid(input)
 
 
 class SiLU(Module):
-    def __init__(self, inplace=False):
+    """x * sigmoid(x), elementwise (also called swish).
+
+    Args:
+        inplace: accepted for PyTorch code; forgegrad computes out of place.
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.silu(input)
 
 
@@ -76,27 +117,48 @@ def _softmax_dim(dim, input):
 
 
 class Softmax(Module):
+    """exp(x) / sum(exp(x)) along ``dim``: each slice along it sums to 1.
+
+    Args:
+        dim: the dimension to normalize; None picks PyTorch's legacy default (0 for 0-, 1-
+            and 3-dimensional inputs, else 1).
+
+    Raises:
+        TypeError: ``dim`` is neither an int nor None.
+
+    Examples:
+        >>> nn.Softmax(dim=1)(fg.zeros(2, 4))
+        tensor([[0.2500, 0.2500, 0.2500, 0.2500],
+                [0.2500, 0.2500, 0.2500, 0.2500]])
+    """
+
     _function = staticmethod(F.softmax)
 
-    def __init__(self, dim=None):
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         if dim is not None and (not is_int(dim)):
             raise _errors.TypeError(f"[{type(self).__name__}] dim must be an int or None, got "
                                     f"{dim!r}")
         self.dim = dim
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return self._function(input, _softmax_dim(self.dim, input))
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
 class LogSoftmax(Softmax):
+    """log(softmax(x)) along ``dim``, computed stably; arguments as Softmax.
+    """
+
     _function = staticmethod(F.log_softmax)
 
 
 class Softmin(Softmax):
+    """softmax(-x) along ``dim``; arguments as Softmax.
+    """
+
     _function = staticmethod(F.softmin)
 
 
@@ -104,10 +166,10 @@ class _WithArguments(Module):
     """A module over ``_function(input, **arguments)``, its arguments kept as attributes (and
     shown by repr) under PyTorch's names: ``_parameters`` lists them with their defaults
     (REQUIRED: none)."""
-    _function = None
-    _arguments = ()
+    _function: Any = None
+    _arguments: tuple[tuple[str, Any], ...] = ()
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__()
         bound = inspect.signature(type(self)).bind(*args, **kwargs)
         bound.apply_defaults()
@@ -117,10 +179,10 @@ class _WithArguments(Module):
                                         f"{value!r}")
             setattr(self, name, value)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return type(self)._function(input, **{k: getattr(self, k) for k, _ in self._arguments})
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return ", ".join(f"{k}={getattr(self, k)}" for k, _ in self._arguments
                          if k != "inplace" or self.inplace)
 
@@ -132,7 +194,8 @@ def _activation_module(name, function, **arguments):
     """The module class `name` over `function`, constructed with `arguments` (their defaults)."""
     cls = type(name, (_WithArguments,), {"_function": function,
                                          "_arguments": tuple(arguments.items()),
-                                         "__doc__": f"The module form of ``F.{function.__name__}``."})
+                                         "__doc__": f"The module form of "
+                                                    f"``F.{function.__name__}``."})
     cls.__signature__ = inspect.Signature(
         [inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=v)
          for k, v in arguments.items()])
@@ -163,7 +226,7 @@ class PReLU(Module):
     """where(x > 0, x, a x) with a learned ``weight`` a: one value, or one per channel (dim 1
     of the input) with num_parameters=C; starts at ``init``."""
 
-    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+    def __init__(self, num_parameters=1, init: float = 0.25, device=None, dtype=None) -> None:
         super().__init__()
         if not is_int(num_parameters) or num_parameters < 1:
             raise _errors.ValueError(f"[PReLU] num_parameters must be a positive int, "
@@ -172,8 +235,8 @@ class PReLU(Module):
         self.weight = Parameter(creation.full((num_parameters,), float(init), dtype=dtype,
                                               device=device))
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.prelu(input, self.weight)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"

@@ -1,4 +1,7 @@
 """Containers: ``Sequential`` (modules applied in order) and ``ModuleList``."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import collections
 import operator
 
@@ -7,6 +10,9 @@ from .activation import ReLU
 from .linear import Linear
 from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 
 def _fused_with_next_relu(modules, i):
@@ -30,7 +36,7 @@ class Sequential(Module):
     ReLU applied in the GEMM's epilogue or the normalization's map: the output and the
     gradients are those of the two run one after the other."""
 
-    def __init__(self, *modules):
+    def __init__(self, *modules) -> None:
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], collections.OrderedDict):
             for name, module in modules[0].items():
@@ -52,10 +58,10 @@ class Sequential(Module):
             return type(self)(collections.OrderedDict(list(self._modules.items())[idx]))
         return self._modules[self._index(idx)]
 
-    def __setitem__(self, idx, module):
+    def __setitem__(self, idx, module) -> None:
         self.add_module(self._index(idx), module)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._modules)
 
     def __iter__(self):
@@ -67,6 +73,7 @@ class Sequential(Module):
                                     f"{type(module).__name__}")
 
     def append(self, module):
+        """Add ``module`` at the end; returns self."""
         self._check_module(module, "append")
         self.add_module(str(len(self)), module)
         return self
@@ -95,7 +102,7 @@ class Sequential(Module):
         self._renumber(modules)
         return self
 
-    def __delitem__(self, idx):
+    def __delitem__(self, idx) -> None:
         """Remove a module (or a slice of them); the rest are renumbered from 0."""
         if not isinstance(idx, slice):
             self._index(idx)  # IndexError when out of range
@@ -103,12 +110,12 @@ class Sequential(Module):
         del modules[idx]
         self._renumber(modules)
 
-    def _renumber(self, modules):
+    def _renumber(self, modules) -> None:
         self._modules.clear()
         for i, module in enumerate(modules):
             self._modules[str(i)] = module
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         modules = list(self)
         i = 0
         while i < len(modules):
@@ -125,7 +132,7 @@ class Sequential(Module):
 class ModuleList(Sequential):
     """A list of Modules whose parameters the owner registers; it has no forward."""
 
-    def __init__(self, modules=()):
+    def __init__(self, modules=()) -> None:
         super().__init__(*modules)
 
     def __getitem__(self, idx):

@@ -3,6 +3,9 @@ in_channels / groups, *kernel_size) (transposed: (in_channels, out_channels / gr
 *kernel_size)) and bias (out_channels), PyTorch's default initialization, and padding_mode
 'zeros' or the input padded by F.pad ('reflect', 'replicate', 'circular') before a
 convolution without padding."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 import math
 
 from .. import _C, _errors, creation
@@ -14,14 +17,18 @@ from .module import Module, Parameter
 from ..autograd import no_grad
 from .._checks import is_int
 
+if TYPE_CHECKING:
+    from .._C import Tensor
+
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _ConvNd(Module):
-    dims, convolution, transposed = 2, None, False
+    dims, transposed = 2, False
+    convolution: Any = None
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                 bias, padding_mode, device, dtype, output_padding):
+                 bias, padding_mode, device, dtype, output_padding) -> None:
         super().__init__()
         op = type(self).__name__
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
@@ -62,8 +69,8 @@ class _ConvNd(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
-        """PyTorch's default: kaiming_uniform_ with a=sqrt(5) on the weight, the bias from
+    def reset_parameters(self) -> None:
+        """PyTorch's default: kaiming_uniform_ with a = sqrt(5) on the weight, the bias from
         U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels / groups x kernel taps."""
         fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
         weight = _float32_copy(self.weight)
@@ -75,7 +82,7 @@ class _ConvNd(Module):
             init.uniform_(bias, -bound, bound)
             _assign(self.bias, bias)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         if self.padding_mode == "zeros":
             return type(self).convolution(input, self.weight, self.bias, self.stride,
                                           self.padding, self.dilation, self.groups)
@@ -83,7 +90,7 @@ class _ConvNd(Module):
         return type(self).convolution(pad(input, widths, self.padding_mode), self.weight,
                                       self.bias, self.stride, 0, self.dilation, self.groups)
 
-    def extra_repr(self):  # as PyTorch's
+    def extra_repr(self) -> str:  # as PyTorch's
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}")
         if self.padding != (0,) * self.dims:
@@ -109,7 +116,7 @@ def _float32_copy(tensor):
     return tensor.detach().to(dtype=_C.dtype.float32)
 
 
-def _assign(parameter, values):
+def _assign(parameter, values) -> None:
     """parameter's values from values (float32), in the parameter's dtype, in place."""
     with no_grad():
         parameter.copy_(values)
@@ -117,7 +124,8 @@ def _assign(parameter, values):
 
 class _PlainConvNd(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+                 groups=1, bias: bool = True, padding_mode: str = "zeros", device=None,
+                 dtype=None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device, dtype, 0)
 
@@ -136,8 +144,8 @@ class _ConvTransposeNd(_ConvNd):
     transposed = True
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 device=None, dtype=None):
+                 output_padding=0, groups=1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", device=None, dtype=None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device, dtype, output_padding)
 

@@ -1,29 +1,49 @@
 """Shape layers: ``Flatten``, ``Unflatten`` and ``Identity``."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from .. import _C, _errors
 from .module import Module
 from .._checks import is_int
 
+if TYPE_CHECKING:
+    from .._C import Tensor
+
 
 class Flatten(Module):
-    def __init__(self, start_dim=1, end_dim=-1):
+    """Merges dimensions ``start_dim`` to ``end_dim`` into one (Tensor.flatten).
+
+    Args:
+        start_dim: the first dimension merged (the batch dimension, 0, is kept by default).
+        end_dim: the last dimension merged.
+
+    Raises:
+        TypeError: a dimension is not an int.
+
+    Examples:
+        >>> nn.Flatten()(fg.zeros(8, 3, 4, 4)).shape
+        (8, 48)
+    """
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         for name, dim in (("start_dim", start_dim), ("end_dim", end_dim)):
             if not is_int(dim):
                 raise _errors.TypeError(f"[Flatten] {name} must be an int, got {dim!r}")
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return _C.flatten(input, self.start_dim, self.end_dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Unflatten(Module):
     """Splits dimension `dim` into `unflattened_size` (Tensor.unflatten)."""
 
-    def __init__(self, dim, unflattened_size):
+    def __init__(self, dim, unflattened_size) -> None:
         super().__init__()
         if not is_int(dim):
             raise _errors.TypeError(f"[Unflatten] dim must be an int, got {dim!r}")
@@ -33,16 +53,20 @@ class Unflatten(Module):
                                     f"{unflattened_size!r}")
         self.dim, self.unflattened_size = dim, unflattened_size
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return _C.unflatten(input, self.dim, list(self.unflattened_size))
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Identity(Module):
-    def __init__(self, *args, **kwargs):  # PyTorch accepts and ignores any arguments
+    """Returns its input; any constructor arguments are accepted and ignored, as in
+    PyTorch.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:  # PyTorch accepts and ignores any arguments
         super().__init__()
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return input

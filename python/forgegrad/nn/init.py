@@ -1,11 +1,17 @@
 """Parameter initialization, as ``torch.nn.init``: each function fills a tensor in place
 (under no_grad) from forgegrad's Philox stream and returns it."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import math
 import warnings
 
 from .. import _C, _errors, creation
 from ..autograd import no_grad
 from .._checks import is_real
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 
 def _check(tensor, op):
@@ -30,7 +36,7 @@ def _fill_from(tensor, values):
     return tensor
 
 
-def calculate_gain(nonlinearity, param=None):
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for an activation, as torch.nn.init.calculate_gain."""
     linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
               "conv_transpose3d", "sigmoid")
@@ -67,7 +73,7 @@ def _fan(tensor, mode, op):
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _empty(tensor, op):
+def _empty(tensor, op) -> bool:
     """A tensor without elements has no fan to scale by: as in PyTorch, initializing it is a
     no-op with a warning (the caller returns it unchanged)."""
     if tensor.numel():
@@ -77,7 +83,7 @@ def _empty(tensor, op):
     return True
 
 
-def uniform_(tensor, a=0.0, b=1.0):
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     _check(tensor, "uniform_")
     _check_numbers("uniform_", a=a, b=b)
     if not a <= b:
@@ -85,7 +91,7 @@ def uniform_(tensor, a=0.0, b=1.0):
     return _fill_from(tensor, creation.rand(tensor.shape, device=tensor.device) * (b - a) + a)
 
 
-def normal_(tensor, mean=0.0, std=1.0):
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     _check(tensor, "normal_")
     _check_numbers("normal_", mean=mean, std=std)
     if not std >= 0:
@@ -93,7 +99,7 @@ def normal_(tensor, mean=0.0, std=1.0):
     return _fill_from(tensor, creation.randn(tensor.shape, device=tensor.device) * std + mean)
 
 
-def constant_(tensor, val):
+def constant_(tensor: Tensor, val: float) -> Tensor:
     _check(tensor, "constant_")
     _check_numbers("constant_", val=val)
     with no_grad():
@@ -101,11 +107,11 @@ def constant_(tensor, val):
     return tensor
 
 
-def zeros_(tensor):
+def zeros_(tensor: Tensor) -> Tensor:
     return constant_(tensor, 0.0)
 
 
-def ones_(tensor):
+def ones_(tensor: Tensor) -> Tensor:
     return constant_(tensor, 1.0)
 
 
@@ -134,17 +140,19 @@ def _kaiming(tensor, a, mode, nonlinearity, op, uniform):
     return _fill_with_std(tensor, std, uniform)
 
 
-def xavier_uniform_(tensor, gain=1.0):
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     return _xavier(tensor, gain, "xavier_uniform_", uniform=True)
 
 
-def xavier_normal_(tensor, gain=1.0):
+def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     return _xavier(tensor, gain, "xavier_normal_", uniform=False)
 
 
-def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu") -> Tensor:
     return _kaiming(tensor, a, mode, nonlinearity, "kaiming_uniform_", uniform=True)
 
 
-def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu") -> Tensor:
     return _kaiming(tensor, a, mode, nonlinearity, "kaiming_normal_", uniform=False)

@@ -1,6 +1,10 @@
 """``Module`` and ``Parameter``: PyTorch's module mechanics (registration by attribute,
 parameter and buffer trees, train/eval, state dicts, a printable tree)."""
+from __future__ import annotations
+
 import collections
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -11,9 +15,19 @@ from .._checks import as_device
 
 class Parameter(_C.Tensor):
     """A Tensor a Module registers as a parameter: a leaf sharing ``data``'s storage, with
-    requires_grad=True by default."""
+    requires_grad=True by default.
 
-    def __init__(self, data=None, requires_grad=True):
+    Args:
+        data: the values (an empty float32 tensor when None).
+        requires_grad: whether autograd records operations on it.
+
+    Examples:
+        >>> w = nn.Parameter(fg.zeros(2, 3))
+        >>> w.shape, w.requires_grad
+        ((2, 3), True)
+    """
+
+    def __init__(self, data: _C.Tensor | None = None, requires_grad: bool = True) -> None:
         if data is None:
             data = _C.empty([0], None, None)
         if not isinstance(data, _C.Tensor):
@@ -21,7 +35,7 @@ class Parameter(_C.Tensor):
         super().__init__(data)
         self.requires_grad_(requires_grad)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
     __str__ = __repr__
@@ -49,19 +63,38 @@ IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "
 
 class Module:
     """Base class of every layer and model: assign Parameters, buffers and sub-Modules as
-    attributes in ``__init__``, write ``forward``, call the module."""
+    attributes in ``__init__``, write ``forward``, call the module.
 
-    def __init__(self):
+    Examples:
+        >>> class TwoLayer(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.hidden = nn.Linear(4, 8)
+        ...         self.out = nn.Linear(8, 2)
+        ...     def forward(self, x):
+        ...         return self.out(self.hidden(x).relu())
+        >>> model = TwoLayer()
+        >>> model(fg.randn(5, 4)).shape
+        (5, 2)
+        >>> [name for name, _ in model.named_parameters()]
+        ['hidden.weight', 'hidden.bias', 'out.weight', 'out.bias']
+    """
+
+    def __init__(self) -> None:
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", {})
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation the module performs; calling the module calls it.
+
+        Subclasses override it (the base raises NotImplementedError).
+        """
         raise NotImplementedError(f"[{type(self).__name__}] defines no forward()")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
     # ---- registration ----
@@ -70,7 +103,7 @@ class Module:
             raise RuntimeError(f"[{type(self).__name__}] call super().__init__() before "
                                "assigning parameters or modules")
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         # Assigning a Parameter or Module replaces an attribute of another kind by that name,
         # as in PyTorch; the explicit register_parameter / add_module refuse to.
         if isinstance(value, Parameter):
@@ -97,7 +130,7 @@ class Module:
                 return
             object.__setattr__(self, name, value)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup fails: parameters, buffers and modules live in dicts.
         if name in _OWN_ATTRIBUTES:  # missing only when __init__ skipped Module.__init__
             self._check_initialized()
@@ -107,7 +140,7 @@ class Module:
                 return table[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         for registry in ("_parameters", "_buffers", "_modules"):
             table = self.__dict__.get(registry)
             if table is not None and name in table:
@@ -116,7 +149,7 @@ class Module:
                 return
         object.__delattr__(self, name)
 
-    def _register(self, kind, name, value, op, replace=False):
+    def _register(self, kind, name, value, op, replace: bool = False):
         """Put `value` under `name` in the registry `kind` ("_parameters", ...). As in
         PyTorch, a name that is already an attribute of another kind is a KeyError, except
         that assignment (replace=True) replaces an instance attribute, parameter, buffer or
@@ -137,13 +170,18 @@ class Module:
         self.__dict__.pop(name, None)
         self.__dict__[kind][name] = value
 
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` under ``name`` (as assigning a Parameter attribute does).
+
+        Raises:
+            TypeError: ``param`` is neither a Parameter nor None.
+        """
         if param is not None and not isinstance(param, Parameter):
             raise _errors.TypeError(f"[{type(self).__name__}] parameter '{name}' must be a "
                                     f"Parameter or None, got {type(param).__name__}")
         self._register("_parameters", name, param, "register_parameter")
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: _C.Tensor | None, persistent: bool = True) -> None:
         """A Tensor that is state but not a parameter; saved in state_dict when persistent."""
         if tensor is not None and not isinstance(tensor, _C.Tensor):
             raise _errors.TypeError(f"[{type(self).__name__}] buffer '{name}' must be a Tensor or "
@@ -154,7 +192,12 @@ class Module:
         else:
             self._non_persistent.add(name)
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` as the submodule ``name`` (as assigning it does).
+
+        Raises:
+            TypeError: ``module`` is neither a Module nor None.
+        """
         if module is not None and not isinstance(module, Module):
             raise _errors.TypeError(f"[{type(self).__name__}] submodule '{name}' must be a Module "
                                     f"or None, got {type(module).__name__}")
@@ -163,7 +206,8 @@ class Module:
     register_module = add_module
 
     # ---- traversal ----
-    def named_modules(self, prefix="", memo=None, remove_duplicate=True):
+    def named_modules(self, prefix: str = "", memo: set[int] | None = None,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         """(dotted name, module) for self and every submodule; a module reachable by two
         paths comes once, unless remove_duplicate=False (as state_dict needs)."""
         memo = set() if memo is None else memo
@@ -177,18 +221,21 @@ class Module:
                 yield from module.named_modules(f"{prefix}.{name}" if prefix else name, memo,
                                                 remove_duplicate)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
+        """Self and every submodule, each once."""
         for _, module in self.named_modules():
             yield module
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) for each direct submodule, each once."""
         seen = set()
         for name, module in self._modules.items():
             if module is not None and id(module) not in seen:
                 seen.add(id(module))
                 yield name, module
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
+        """The direct submodules, each once."""
         for _, module in self.named_children():
             yield module
 
@@ -202,21 +249,33 @@ class Module:
                 seen.add(id(value))
                 yield (f"{module_prefix}.{name}" if module_prefix else name), value
 
-    def named_parameters(self, prefix="", recurse=True):
+    def named_parameters(self, prefix: str = "",
+                         recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) for every parameter, each once; only this module's
+        own when ``recurse`` is False."""
         yield from self._named_members("_parameters", prefix, recurse)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter, each once (what an optimizer takes).
+
+        Examples:
+            >>> sum(p.numel() for p in nn.Linear(3, 2).parameters())
+            8
+        """
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix="", recurse=True):
+    def named_buffers(self, prefix: str = "",
+                      recurse: bool = True) -> Iterator[tuple[str, _C.Tensor]]:
+        """(dotted name, buffer) for every buffer, each once."""
         yield from self._named_members("_buffers", prefix, recurse)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[_C.Tensor]:
+        """Every buffer (running statistics and the like), each once."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def apply(self, fn):
+    def apply(self, fn: Callable[[Module], object]) -> Module:
         """fn(module) on every submodule, children first, then on self; returns self."""
         for module in self.children():
             module.apply(fn)
@@ -224,7 +283,13 @@ class Module:
         return self
 
     # ---- modes and gradients ----
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (dropout active, batch statistics) on self and every
+        submodule, or evaluation mode when ``mode`` is False; returns self.
+
+        Raises:
+            TypeError: ``mode`` is not a bool.
+        """
         if not isinstance(mode, bool):
             raise _errors.TypeError(f"[train] mode must be True or False, got {mode!r}")
         self._check_initialized()
@@ -232,15 +297,19 @@ class Module:
             object.__setattr__(module, "training", mode)
         return self
 
-    def eval(self):
+    def eval(self) -> Module:
+        """Evaluation mode, ``train(False)``; returns self."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Switch gradient tracking of every parameter on or off (freezing); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's ``.grad``: set it to None, or fill it with zeros when
+        ``set_to_none`` is False."""
         for p in self.parameters():
             if set_to_none:
                 p.grad = None
@@ -248,7 +317,7 @@ class Module:
                 p.grad.zero_()
 
     # ---- devices ----
-    def to(self, *args, device=None, dtype=None):
+    def to(self, *args: Any, device: Any = None, dtype: _C.dtype | None = None) -> Module:
         """Move every parameter (with its .grad) and buffer to a device and/or convert the
         floating ones to a floating dtype: to(device), to(dtype), to(device, dtype), as
         PyTorch; returns self. The Parameter objects stay the same, as in PyTorch, so an
@@ -292,26 +361,33 @@ class Module:
             module._buffers[name] = moved
         return self
 
-    def double(self):
+    def double(self) -> Module:
+        """Convert the floating parameters and buffers to float64; returns self."""
         return self.to(_C.dtype.float64)
 
-    def float(self):
+    def float(self) -> Module:
+        """Convert the floating parameters and buffers to float32; returns self."""
         return self.to(_C.dtype.float32)
 
-    def half(self):
+    def half(self) -> Module:
+        """Convert the floating parameters and buffers to float16; returns self."""
         return self.to(_C.dtype.float16)
 
-    def bfloat16(self):
+    def bfloat16(self) -> Module:
+        """Convert the floating parameters and buffers to bfloat16; returns self."""
         return self.to(_C.dtype.bfloat16)
 
-    def cpu(self):
+    def cpu(self) -> Module:
+        """Move the parameters and buffers to the CPU; returns self."""
         return self.to("cpu")
 
-    def cuda(self, device="cuda"):
+    def cuda(self, device: str | int = "cuda") -> Module:
+        """Move the parameters and buffers to a GPU (``"cuda"``, ``"cuda:1"``); returns
+        self."""
         return self.to(device)
 
     # ---- state dicts ----
-    def state_dict(self, prefix=""):
+    def state_dict(self, prefix: str = "") -> collections.OrderedDict[str, _C.Tensor]:
         """Parameters and persistent buffers by dotted name, detached (sharing storage). As
         in PyTorch, a module or parameter shared by two paths is listed under both."""
         out = collections.OrderedDict()
@@ -326,7 +402,8 @@ class Module:
                     out[lead + name] = b.detach()
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: Mapping[str, Any],
+                        strict: bool = True) -> IncompatibleKeys:
         """Copy values into the parameters and buffers, converted to their dtypes (a float32
         checkpoint loads into a float64 model), as PyTorch. Values may be forgegrad Tensors,
         numpy arrays, or other libraries' tensors with ``__dlpack__`` (a PyTorch state dict,
@@ -367,10 +444,12 @@ class Module:
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing ----
-    def extra_repr(self):
+    def extra_repr(self) -> str:
+        """The module's settings as its repr shows them (``in_features=4, ...``);
+        subclasses override it."""
         return ""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [f"({name}): " + repr(module).replace("\n", "\n  ")
                  for name, module in self._modules.items()]
         extra = self.extra_repr()

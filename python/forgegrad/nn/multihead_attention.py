@@ -22,9 +22,9 @@ class MultiheadAttention(Module):
     fused scaled_dot_product_attention kernel runs). Inputs are (L, N, E), (N, L, E) when
     batch_first, or unbatched (L, E)."""
 
-    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
-                 add_zero_attn=False, kdim=None, vdim=None, batch_first=False, device=None,
-                 dtype=None):
+    def __init__(self, embed_dim, num_heads, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim=None, vdim=None,
+                 batch_first: bool = False, device=None, dtype=None) -> None:
         super().__init__()
         op = "MultiheadAttention"
         _check_positive(embed_dim, "embed_dim", op)
@@ -73,7 +73,7 @@ class MultiheadAttention(Module):
         if dtype is not None:
             self.to(dtype)
 
-    def _reset_parameters(self):
+    def _reset_parameters(self) -> None:
         """PyTorch's: xavier_uniform_ on the input projections, zero biases, xavier_normal_
         on bias_k and bias_v (out_proj.weight keeps Linear's default)."""
         if self._qkv_same_embed_dim:
@@ -88,8 +88,8 @@ class MultiheadAttention(Module):
             if extra is not None:
                 init.xavier_normal_(extra)
 
-    def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
-                attn_mask=None, average_attn_weights=True, is_causal=False):
+    def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True,
+                attn_mask=None, average_attn_weights: bool = True, is_causal: bool = False):
         """key_padding_mask (N, S) or (S,): True (or -inf) drops a key; attn_mask (L, S) or
         (N * num_heads, L, S), bool (True: not attended) or float (added to the scores);
         is_causal: a hint that attn_mask is the causal mask."""
@@ -101,7 +101,7 @@ class MultiheadAttention(Module):
                          key_padding_mask, need_weights, attn_mask, average_attn_weights,
                          is_causal, batch_first=self.batch_first, op="MultiheadAttention")
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"
         if self.dropout:
             text += f", dropout={self.dropout}"

@@ -1,5 +1,8 @@
 """Normalization layers, as torch.nn's: LayerNorm, RMSNorm, GroupNorm, BatchNorm1d/2d (running
 statistics in buffers, so state dicts match PyTorch's) and InstanceNorm1d/2d."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import numbers
 
 from .. import _C, _errors, creation
@@ -7,6 +10,9 @@ from . import _normalization
 from .module import Module, Parameter
 from ..autograd import no_grad
 from .._checks import is_int, is_real
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 
 def _check_eps(eps, layer):
@@ -19,7 +25,7 @@ def _check_count(value, name, layer):
         raise _errors.ValueError(f"[{layer}] expected {name} to be a positive int, got {value!r}")
 
 
-def _affine_parameters(module, shape, affine, bias, device, dtype):
+def _affine_parameters(module, shape, affine, bias, device, dtype) -> None:
     """weight = 1 and bias = 0 of `shape` as Parameters, or None where absent."""
     module.weight = Parameter(creation.ones(*shape, dtype=dtype, device=device)) if affine \
         else None
@@ -28,8 +34,27 @@ def _affine_parameters(module, shape, affine, bias, device, dtype):
 
 
 class LayerNorm(Module):
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
-                 device=None, dtype=None):
+    """Normalizes over the last dimensions ``normalized_shape`` to zero mean and unit
+    variance, then scales by ``weight`` and shifts by ``bias``.
+
+    Args:
+        normalized_shape: the trailing shape normalized over (an int or a tuple).
+        eps: added to the variance for stability.
+        elementwise_affine: whether to learn ``weight`` (ones) and ``bias`` (zeros).
+        bias: whether to learn ``bias`` when elementwise_affine.
+        device: where the parameters live.
+        dtype: their floating dtype.
+
+    Shape:
+        input (*, *normalized_shape) -> output of the same shape.
+
+    Examples:
+        >>> nn.LayerNorm(8)(fg.randn(2, 5, 8)).shape
+        (2, 5, 8)
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
@@ -38,17 +63,18 @@ class LayerNorm(Module):
         self.eps, self.elementwise_affine = eps, elementwise_affine
         _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, device, dtype)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
+        """Set the weight to ones and the bias to zeros."""
         with no_grad():
             if self.weight is not None:
                 self.weight.fill_(1.0)
             if self.bias is not None:
                 self.bias.fill_(0.0)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return _C.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}")
 
@@ -57,8 +83,8 @@ class RMSNorm(Module):
     """x / sqrt(mean(x^2) + eps) * weight over the last dimensions normalized_shape; eps None
     is the machine epsilon of the input's dtype, as torch.nn.RMSNorm (PyTorch 2.4+)."""
 
-    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
-                 dtype=None):
+    def __init__(self, normalized_shape, eps=None, elementwise_affine: bool = True, device=None,
+                 dtype=None) -> None:
         super().__init__()
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
@@ -68,22 +94,35 @@ class RMSNorm(Module):
         self.eps, self.elementwise_affine = eps, elementwise_affine
         _affine_parameters(self, self.normalized_shape, elementwise_affine, False, device, dtype)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
+        """Set the weight to ones."""
         if self.weight is not None:
             with no_grad():
                 self.weight.fill_(1.0)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return _C.rms_norm(input, self.normalized_shape, self.weight, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}")
 
 
 class GroupNorm(Module):
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
-                 dtype=None):
+    """Normalizes each group of ``num_channels // num_groups`` channels of each sample,
+    then applies a per-channel affine.
+
+    Args:
+        num_groups: the number of groups; must divide num_channels.
+        num_channels: C of the (N, C, *) input.
+        eps: added to the variance for stability.
+        affine: whether to learn per-channel ``weight`` and ``bias``.
+        device: where the parameters live.
+        dtype: their floating dtype.
+    """
+
+    def __init__(self, num_groups, num_channels, eps: float = 1e-5, affine: bool = True,
+                 device=None, dtype=None) -> None:
         super().__init__()
         _check_count(num_groups, "num_groups", "GroupNorm")
         _check_count(num_channels, "num_channels", "GroupNorm")
@@ -97,10 +136,10 @@ class GroupNorm(Module):
 
     reset_parameters = LayerNorm.reset_parameters
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return _C.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
 
 
@@ -109,8 +148,9 @@ class _NormBase(Module):
     running_var and num_batches_tracked (int64), as PyTorch names them."""
     _layer = "BatchNorm"
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None, dtype=None):
+    def __init__(self, num_features, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, device=None,
+                 dtype=None) -> None:
         super().__init__()
         _check_count(num_features, "num_features", self._layer)
         _check_eps(eps, self._layer)
@@ -132,14 +172,15 @@ class _NormBase(Module):
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
 
-    def reset_running_stats(self):
+    def reset_running_stats(self) -> None:
         if self.track_running_stats:
             with no_grad():
                 self.running_mean.fill_(0.0)
                 self.running_var.fill_(1.0)
                 self.num_batches_tracked.fill_(0)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
+        """Reset the running statistics, the weight to ones and the bias to zeros."""
         self.reset_running_stats()
         LayerNorm.reset_parameters(self)
 
@@ -157,7 +198,7 @@ class _NormBase(Module):
             return 1.0 / float(self.num_batches_tracked.item())
         return self.momentum
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, track_running_stats={self.track_running_stats}")
 
@@ -185,28 +226,53 @@ def _expect_dims(layer, input, dims, shapes):
 
 
 class BatchNorm1d(_BatchNorm):
+    """Batch normalization over (N, C) or (N, C, L): per channel, batch statistics in
+    training (updating ``running_mean``/``running_var``), running statistics in eval.
+
+    Args:
+        num_features: C.
+        eps: added to the variance for stability.
+        momentum: the running statistics' update factor; None averages cumulatively.
+        affine: whether to learn per-channel ``weight`` and ``bias``.
+        track_running_stats: whether to keep running statistics.
+        device: where the parameters and buffers live.
+        dtype: their floating dtype.
+
+    Examples:
+        >>> nn.BatchNorm1d(4)(fg.randn(16, 4)).shape
+        (16, 4)
+    """
+
     _layer = "BatchNorm1d"
 
-    def _check_input_dim(self, input):
+    def _check_input_dim(self, input) -> None:
         _expect_dims(self._layer, input, (2, 3), "(N, C) or (N, C, L)")
 
 
 class BatchNorm2d(_BatchNorm):
+    """Batch normalization over (N, C, H, W), per channel; arguments as BatchNorm1d.
+
+    Examples:
+        >>> nn.BatchNorm2d(3)(fg.randn(2, 3, 5, 5)).shape
+        (2, 3, 5, 5)
+    """
+
     _layer = "BatchNorm2d"
 
-    def _check_input_dim(self, input):
+    def _check_input_dim(self, input) -> None:
         _expect_dims(self._layer, input, (4,), "(N, C, H, W)")
 
 
 class _InstanceNorm(_NormBase):
     _spatial = 1
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
-                 track_running_stats=False, device=None, dtype=None):
+    def __init__(self, num_features, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = False, track_running_stats: bool = False, device=None,
+                 dtype=None) -> None:
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
                          dtype)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         batched = self._spatial + 2
         _expect_dims(self._layer, input, (batched - 1, batched),
                      f"(N, C, {'L' if self._spatial == 1 else 'H, W'}) or without N")
@@ -223,9 +289,25 @@ class _InstanceNorm(_NormBase):
 
 
 class InstanceNorm1d(_InstanceNorm):
+    """Normalizes each channel of each sample of (N, C, L) or (C, L) over its length.
+
+    Args:
+        num_features: C.
+        eps: added to the variance for stability.
+        momentum: the running statistics' update factor (when tracked).
+        affine: whether to learn per-channel ``weight`` and ``bias`` (off by default).
+        track_running_stats: whether to keep running statistics (off by default).
+        device: where the parameters and buffers live.
+        dtype: their floating dtype.
+    """
+
     _layer = "InstanceNorm1d"
 
 
 class InstanceNorm2d(_InstanceNorm):
+    """Normalizes each channel of each sample of (N, C, H, W) or (C, H, W) over H and W;
+    arguments as InstanceNorm1d.
+    """
+
     _layer = "InstanceNorm2d"
     _spatial = 2

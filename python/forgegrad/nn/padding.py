@@ -1,14 +1,20 @@
 """Padding layers, as torch.nn's: each is F.pad with its mode and the padding given once (an
 int: the same on every side of each padded dimension; a tuple: F.pad's (before, after, ...))."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from .. import _errors
 from ._padding import pad
 from .module import Module
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 
 class _Pad(Module):
     mode, dims = "constant", 1
 
-    def __init__(self, padding, value=0.0):
+    def __init__(self, padding, value: float = 0.0) -> None:
         super().__init__()
         if isinstance(padding, int):
             padding = (padding,) * (2 * self.dims)
@@ -19,22 +25,22 @@ class _Pad(Module):
                 f"padding sizes, got {padding}")
         self.padding, self.value = padding, value
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         if self.mode == "constant":
             return pad(input, self.padding, "constant", self.value)
         return pad(input, self.padding, self.mode)
 
-    def extra_repr(self):  # as PyTorch's
+    def extra_repr(self) -> str:  # as PyTorch's
         if self.mode == "constant":
             return f"padding={self.padding}, value={self.value}"
         return f"{self.padding}"
 
 
 def _pad_class(name, mode, dims, takes_value):
-    def __init__(self, padding, value):
+    def __init__(self, padding, value) -> None:
         _Pad.__init__(self, padding, value)
 
-    def __init_without_value(self, padding):
+    def __init_without_value(self, padding) -> None:
         _Pad.__init__(self, padding)
 
     cls = type(name, (_Pad,), {"mode": mode, "dims": dims,
@@ -59,18 +65,18 @@ CircularPad2d = _pad_class("CircularPad2d", "circular", 2, False)
 class ZeroPad1d(ConstantPad1d):
     """F.pad with zeros over the last dimension."""
 
-    def __init__(self, padding):
+    def __init__(self, padding) -> None:
         super().__init__(padding, 0.0)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.padding}"
 
 
 class ZeroPad2d(ConstantPad2d):
     """F.pad with zeros over the last 2 dimensions."""
 
-    def __init__(self, padding):
+    def __init__(self, padding) -> None:
         super().__init__(padding, 0.0)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.padding}"

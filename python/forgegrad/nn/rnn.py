@@ -62,7 +62,7 @@ def _check_state(state, shape, input, what, op):
                                 f"{input.device}, got {state.dtype} on {state.device}")
 
 
-def _reset_in_dtype(module, dtype):
+def _reset_in_dtype(module, dtype) -> None:
     """PyTorch's init drawn in float32 (nn.init's dtype), then cast to dtype if given."""
     module.reset_parameters()
     if dtype is not None:
@@ -72,9 +72,9 @@ def _reset_in_dtype(module, dtype):
 class RNNBase(Module):
     """The stacked, optionally bidirectional recurrent layer shared by RNN, LSTM and GRU."""
 
-    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
-                 device=None, dtype=None):
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size=0, device=None, dtype=None) -> None:
         super().__init__()
         op = type(self).__name__
         _check_size(input_size, "input_size", op)
@@ -106,7 +106,8 @@ class RNNBase(Module):
             layer_input = input_size if layer == 0 else state * directions
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                shapes = [("weight_ih", (gates, layer_input)), ("weight_hh", (gates, state))]
+                shapes: list[tuple[str, tuple[int, ...]]] = [
+                    ("weight_ih", (gates, layer_input)), ("weight_hh", (gates, state))]
                 if bias:
                     shapes += [("bias_ih", (gates,)), ("bias_hh", (gates,))]
                 if self.proj_size:
@@ -117,7 +118,7 @@ class RNNBase(Module):
                     self._flat_weights_names.append(name + suffix)
         _reset_in_dtype(self, dtype)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """PyTorch's: every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         for weight in self.parameters():
@@ -217,11 +218,11 @@ class RNNBase(Module):
             states = [state.unsqueeze(1) for state in states]
         return states[0], (states[1] if lstm else None)
 
-    def flatten_parameters(self):
+    def flatten_parameters(self) -> None:
         """PyTorch's cuDNN weight-layout call; this layer reads its parameters as they are,
         so there is nothing to flatten."""
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
         if self.mode == "rnn_relu":
             text += ", nonlinearity='relu'"
@@ -243,8 +244,9 @@ class RNNBase(Module):
 class RNN(RNNBase):
     """h_t = nonlinearity(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), as torch.nn.RNN."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, device=None, dtype=None) -> None:
         super().__init__(_rnn_mode(nonlinearity, "RNN"), input_size, hidden_size, num_layers,
                          bias, batch_first, dropout, bidirectional, 0, device, dtype)
         self.nonlinearity = nonlinearity
@@ -255,8 +257,9 @@ class LSTM(RNNBase):
     proj_size > 0 each step's h is projected by weight_hr_l{k} (proj_size, hidden_size):
     output and h_n have proj_size features, c_n hidden_size."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size=0, device=None, dtype=None) -> None:
         super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, proj_size, device, dtype)
 
@@ -264,8 +267,9 @@ class LSTM(RNNBase):
 class GRU(RNNBase):
     """Gated recurrent unit, as torch.nn.GRU: n = tanh(W_in x + b_in + r (W_hn h + b_hn))."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device=None, dtype=None) -> None:
         super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, 0, device, dtype)
 
@@ -273,7 +277,8 @@ class GRU(RNNBase):
 class RNNCellBase(Module):
     """One step of a recurrent layer: weight_ih, weight_hh, bias_ih, bias_hh as PyTorch's."""
 
-    def __init__(self, mode, input_size, hidden_size, bias=True, device=None, dtype=None):
+    def __init__(self, mode, input_size, hidden_size, bias: bool = True, device=None,
+                 dtype=None) -> None:
         super().__init__()
         op = type(self).__name__
         _check_size(input_size, "input_size", op)
@@ -317,7 +322,7 @@ class RNNCellBase(Module):
             h, c = h.squeeze(0), (c.squeeze(0) if lstm else None)
         return h, c
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
         if not self.bias:
             text += ", bias=False"
@@ -329,8 +334,8 @@ class RNNCellBase(Module):
 class RNNCell(RNNCellBase):
     """h' = nonlinearity(x W_ih^T + b_ih + h W_hh^T + b_hh), as torch.nn.RNNCell."""
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
-                 dtype=None):
+    def __init__(self, input_size, hidden_size, bias: bool = True, nonlinearity: str = "tanh",
+                 device=None, dtype=None) -> None:
         super().__init__(_rnn_mode(nonlinearity, "RNNCell"), input_size, hidden_size, bias,
                          device, dtype)
         self.nonlinearity = nonlinearity
@@ -342,7 +347,7 @@ class RNNCell(RNNCellBase):
 class LSTMCell(RNNCellBase):
     """One LSTM step, as torch.nn.LSTMCell: returns (h', c')."""
 
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__("lstm", input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input, hx=None):
@@ -352,7 +357,7 @@ class LSTMCell(RNNCellBase):
 class GRUCell(RNNCellBase):
     """One GRU step, as torch.nn.GRUCell."""
 
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__("gru", input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input, hx=None):

@@ -1,5 +1,8 @@
 """``Embedding``: a lookup table of num_embeddings vectors of size embedding_dim, as
 torch.nn.Embedding (its weight "weight", drawn from N(0, 1), the padding row zero)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from .. import _C, _errors, creation
 from . import init
 from ._embedding import _padding_row, embedding
@@ -7,11 +10,40 @@ from .module import Module, Parameter
 from ..autograd import no_grad
 from .._checks import is_int
 
+if TYPE_CHECKING:
+    from .._C import Tensor
+
 
 class Embedding(Module):
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
-                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
-                 _freeze=False, device=None, dtype=None):
+    """A lookup table: integer indices select rows of ``weight`` (num_embeddings,
+    embedding_dim), initialized from N(0, 1).
+
+    Args:
+        num_embeddings: the number of rows.
+        embedding_dim: the size of each row.
+        padding_idx: a row kept at zero that gets no gradient.
+        max_norm: rows looked up are renormalized to at most this ``norm_type`` norm.
+        norm_type: the p of that norm.
+        scale_grad_by_freq: scale gradients by the inverse frequency of each index in the
+            batch.
+        sparse: accepted for PyTorch code; gradients are dense.
+        device: where the weight lives.
+        dtype: its floating dtype.
+
+    Shape:
+        indices (*) -> output (*, embedding_dim).
+
+    Examples:
+        >>> nn.Embedding(10, 3)(fg.tensor([[1, 2], [4, 9]])).shape
+        (2, 2, 3)
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0,
+                 scale_grad_by_freq: bool = False, sparse: bool = False,
+                 _weight: _C.Tensor | None = None, _freeze: bool = False,
+                 device: str | _C.device | None = None,
+                 dtype: _C.dtype | None = None) -> None:
         super().__init__()
         for name, value in (("num_embeddings", num_embeddings),
                             ("embedding_dim", embedding_dim)):
@@ -38,20 +70,21 @@ class Embedding(Module):
                                          f"({num_embeddings}, {embedding_dim}), got {got}")
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
+        """Draw the weight from N(0, 1), the padding_idx row zero."""
         init.normal_(self.weight)
         self._fill_padding_idx_with_zero()
 
-    def _fill_padding_idx_with_zero(self):
+    def _fill_padding_idx_with_zero(self) -> None:
         if self.padding_idx is not None:
             with no_grad():
                 self.weight[self.padding_idx].fill_(0.0)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
                          self.scale_grad_by_freq, self.sparse)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             text += f", padding_idx={self.padding_idx}"
@@ -64,8 +97,9 @@ class Embedding(Module):
         return text
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
-                        norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx=None, max_norm=None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False):
         """An Embedding whose weight is `embeddings` (shared, not copied; the padding row
         kept as given), frozen unless freeze=False."""
         if not isinstance(embeddings, _C.Tensor) or embeddings.dim() != 2:

@@ -72,7 +72,7 @@ class _Layer(Module):
     order (which state_dict keeps), and the residual blocks norm_first arranges."""
 
     def __init__(self, attentions, d_model, nhead, dim_feedforward, dropout, activation,
-                 layer_norm_eps, batch_first, norm_first, bias, device, dtype):
+                 layer_norm_eps, batch_first, norm_first, bias, device, dtype) -> None:
         super().__init__()
         op = type(self).__name__
         _check_sizes(op, d_model=d_model, nhead=nhead, dim_feedforward=dim_feedforward)
@@ -117,13 +117,13 @@ class TransformerEncoderLayer(_Layer):
     """x + self_attn(x) then x + linear2(dropout(activation(linear1(x)))), each sum
     layer-normalized (post-norm), or each block fed norm(x) when norm_first."""
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu,
-                 layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
-                 device=None, dtype=None):
+    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout: float = 0.1,
+                 activation=F.relu, layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__(("self_attn",), d_model, nhead, dim_feedforward, dropout, activation,
                          layer_norm_eps, batch_first, norm_first, bias, device, dtype)
 
-    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
         op = type(self).__name__
         src_key_padding_mask = additive_mask(src_key_padding_mask, "src_key_padding_mask", src,
                                              op)
@@ -137,15 +137,16 @@ class TransformerDecoderLayer(_Layer):
     """Self-attention over tgt, attention over memory (the encoder's output), then the
     feed-forward block; each with its residual sum and LayerNorm, as the encoder layer."""
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu,
-                 layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
-                 device=None, dtype=None):
+    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout: float = 0.1,
+                 activation=F.relu, layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__(("self_attn", "multihead_attn"), d_model, nhead, dim_feedforward,
                          dropout, activation, layer_norm_eps, batch_first, norm_first, bias,
                          device, dtype)
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
+                memory_key_padding_mask=None, tgt_is_causal: bool = False,
+                memory_is_causal: bool = False):
         return self._residual_blocks(
             tgt, lambda x: self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal),
             lambda x: self._mha_block(x, memory, memory_mask, memory_key_padding_mask,
@@ -172,8 +173,8 @@ class TransformerEncoder(Module):
     enable_nested_tensor and mask_check are accepted for PyTorch's signature; forgegrad has
     no nested tensors, so they change nothing."""
 
-    def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True,
-                 mask_check=True):
+    def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor: bool = True,
+                 mask_check: bool = True) -> None:
         super().__init__()
         self.layers = _clones(encoder_layer, num_layers, type(self).__name__)
         self.num_layers, self.norm = num_layers, norm
@@ -197,13 +198,13 @@ class TransformerDecoder(Module):
     """num_layers deep copies of decoder_layer applied in turn to tgt, each attending to
     memory, then norm (when given)."""
 
-    def __init__(self, decoder_layer, num_layers, norm=None):
+    def __init__(self, decoder_layer, num_layers, norm=None) -> None:
         super().__init__()
         self.layers = _clones(decoder_layer, num_layers, type(self).__name__)
         self.num_layers, self.norm = num_layers, norm
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
+                memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal: bool = False):
         batch_first = self.layers[0].self_attn.batch_first
         tgt_is_causal = _detect_is_causal_mask(tgt_mask, tgt_is_causal,
                                                _sequence_length(tgt, batch_first))
@@ -222,9 +223,9 @@ class Transformer(Module):
     parameter of more than one dimension starts xavier_uniform_, as in PyTorch."""
 
     def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6,
-                 dim_feedforward=2048, dropout=0.1, activation=F.relu, custom_encoder=None,
-                 custom_decoder=None, layer_norm_eps=1e-5, batch_first=False, norm_first=False,
-                 bias=True, device=None, dtype=None):
+                 dim_feedforward=2048, dropout: float = 0.1, activation=F.relu, custom_encoder=None,
+                 custom_decoder=None, layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
         factory = {"device": device}  # built in float32 (nn.init draws it), then `dtype`
         layer_args = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
@@ -249,7 +250,7 @@ class Transformer(Module):
     def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None,
                 src_key_padding_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
-                memory_is_causal=False):
+                memory_is_causal: bool = False):
         op = type(self).__name__
         for name, x in (("src", src), ("tgt", tgt)):
             if not isinstance(x, _C.Tensor) or x.dim() not in (2, 3) or \
@@ -273,7 +274,7 @@ class Transformer(Module):
         """The causal mask (sz, sz): float -inf above the diagonal, 0 on and below it."""
         return _generate_square_subsequent_mask(sz, device=device, dtype=dtype)
 
-    def _reset_parameters(self):
+    def _reset_parameters(self) -> None:
         for p in self.parameters():
             if p.dim() > 1:
                 init.xavier_uniform_(p)

@@ -35,7 +35,7 @@ def _grad_norm(grad, norm_type):
     return (grad.abs() ** norm_type).sum().item() ** (1.0 / norm_type)
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+def clip_grad_norm_(parameters, max_norm, norm_type: float = 2.0, error_if_nonfinite: bool = False):
     """Scale the gradients of `parameters` in place so their global norm is at most
     `max_norm`; returns the norm before clipping as a 0-d Tensor, as
     torch.nn.utils.clip_grad_norm_.

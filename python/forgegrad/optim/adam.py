@@ -15,16 +15,17 @@ class Adam(Optimizer):
     _optional_buffer_keys = ("max_exp_avg_sq",)  # None when saved without amsgrad
     _decoupled_weight_decay = False
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False):
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize))
 
-    def _check_group(self, group):
+    def _check_group(self, group) -> None:
         check_hyperparameters(self, group, ("lr", "eps", "weight_decay"), ("amsgrad", "maximize"),
                               betas=True)
 
-    def _update(self, group, params):
+    def _update(self, group, params) -> None:
         amsgrad = group["amsgrad"]
         buffers = {"exp_avg": 0.0, "exp_avg_sq": 0.0}
         if amsgrad:
@@ -46,8 +47,9 @@ class AdamW(Adam):
 
     _decoupled_weight_decay = True
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, maximize=maximize)
 
@@ -75,16 +77,16 @@ class Adamax(Optimizer):
     _state_keys = ("step", "exp_avg", "exp_inf")
     _buffer_keys = ("exp_avg", "exp_inf")
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *,
-                 maximize=False):
+    def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, *, maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       maximize=maximize))
 
-    def _check_group(self, group):
+    def _check_group(self, group) -> None:
         check_hyperparameters(self, group, ("lr", "eps", "weight_decay"), ("maximize",),
                               betas=True)
 
-    def _update(self, group, params):
+    def _update(self, group, params) -> None:
         states = self._next_states(params, {"exp_avg": 0.0, "exp_inf": 0.0})
         _C._adamax_step(params, *_kernel_lists(params, states, "exp_avg", "exp_inf"),
                         **_adam_hyperparameters(group))
@@ -103,14 +105,15 @@ class NAdam(Optimizer):
     _state_keys = ("step", "mu_product", "exp_avg", "exp_avg_sq")
     _buffer_keys = ("exp_avg", "exp_avg_sq")
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False):
+    def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False, *, maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,
                                       maximize=maximize))
 
-    def _check_group(self, group):
+    def _check_group(self, group) -> None:
         check_hyperparameters(self, group, ("lr", "eps", "weight_decay", "momentum_decay"),
                               ("decoupled_weight_decay", "maximize"), betas=True)
 
@@ -122,7 +125,7 @@ class NAdam(Optimizer):
                                      f"expected mu_product, a number in [0, 1], got {mu_product!r}")
         return state
 
-    def _update(self, group, params):
+    def _update(self, group, params) -> None:
         states = self._next_states(params, {"exp_avg": 0.0, "exp_avg_sq": 0.0}, mu_product=1.0)
         mu_products = _C._nadam_step(
             params, *_kernel_lists(params, states, "exp_avg", "exp_avg_sq"),
@@ -144,17 +147,18 @@ class RAdam(Optimizer):
     _state_keys = ("step", "exp_avg", "exp_avg_sq")
     _buffer_keys = ("exp_avg", "exp_avg_sq")
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 decoupled_weight_decay=False, *, maximize=False):
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,
                                       maximize=maximize))
 
-    def _check_group(self, group):
+    def _check_group(self, group) -> None:
         check_hyperparameters(self, group, ("lr", "eps", "weight_decay"),
                               ("decoupled_weight_decay", "maximize"), betas=True)
 
-    def _update(self, group, params):
+    def _update(self, group, params) -> None:
         states = self._next_states(params, {"exp_avg": 0.0, "exp_avg_sq": 0.0})
         _C._radam_step(params, *_kernel_lists(params, states, "exp_avg", "exp_avg_sq"),
                        **_adam_hyperparameters(group, "decoupled_weight_decay"))

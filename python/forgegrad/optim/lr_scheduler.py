@@ -31,6 +31,7 @@ scheduler's. ``load_state_dict()`` checks everything first (the keys of this sch
 state, each value's type and range, one lr per param group) and on a rejection raises
 ``TypeError`` / ``ValueError`` naming ``[<Scheduler>.load_state_dict]`` with nothing changed.
 """
+from typing import Any
 import copy
 import math
 import types
@@ -181,13 +182,13 @@ class LRScheduler:
 
     # Settings a subclass keeps in its state: {attribute: check(name, arg, value)}, used by
     # load_state_dict (the constructors run the same checks on their arguments).
-    _settings = {}
+    _settings: dict[str, Any] = {}
     # Attributes that hold the user's functions (a function, a list of them, or None). For
     # each function a state dict holds what torch's holds: a copy of a callable object's
     # __dict__, None for a plain function; loading it updates those objects.
-    _functions = ()
+    _functions: tuple[str, ...] = ()
 
-    def __init__(self, optimizer, last_epoch=-1):
+    def __init__(self, optimizer, last_epoch=-1) -> None:
         name = type(self).__name__
         _check_optimizer(optimizer, name)
         last_epoch = _epoch(name, "last_epoch", last_epoch)
@@ -206,7 +207,7 @@ class LRScheduler:
         else:
             self._step_to(last_epoch + 1)
 
-    def _take_settings(self, **arguments):
+    def _take_settings(self, **arguments) -> None:
         """Check each constructor argument with its ``_settings`` check and keep it, so that
         construction and load_state_dict check alike."""
         for key, value in arguments.items():
@@ -217,12 +218,12 @@ class LRScheduler:
         from the group's current lr."""
         raise NotImplementedError
 
-    def step(self):
+    def step(self) -> None:
         """Advance one epoch and set each group's lr (chainable: from its current lr)."""
         self.last_epoch += 1
         self._set_lrs(self.get_lr())
 
-    def _step_to(self, epoch):
+    def _step_to(self, epoch) -> None:
         """Go to ``epoch`` and set the lrs from the closed form where the schedule has one
         (torch's ``step(epoch)``), else take an ordinary step into it."""
         if hasattr(self, "_get_closed_form_lr"):
@@ -232,7 +233,7 @@ class LRScheduler:
             self.last_epoch = epoch - 1
             self.step()
 
-    def _set_lrs(self, lrs):
+    def _set_lrs(self, lrs) -> None:
         for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
@@ -254,13 +255,13 @@ class LRScheduler:
                           else _function_state(functions))
         return state
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict) -> None:
         """Take the state a ``state_dict()`` of this kind of scheduler returned. Everything is
         checked first: a rejected state dict leaves the scheduler as it was."""
         self._apply_state(self._checked_state(state_dict))
 
     # -------------------------------------------------------------- state checks
-    def _apply_state(self, checked):
+    def _apply_state(self, checked) -> None:
         """Set a state ``_checked_state`` returned."""
         checked = dict(checked)
         for key in self._functions:
@@ -342,7 +343,7 @@ class _FunctionScheduler(LRScheduler):
 
     _functions = ("lr_lambdas",)
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1) -> None:
         name = type(self).__name__
         _check_optimizer(optimizer, name)
         n_groups = len(optimizer.param_groups)
@@ -392,7 +393,7 @@ class StepLR(LRScheduler):
 
     _settings = {"step_size": _positive_int, "gamma": _positive_float}
 
-    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer, step_size, gamma: float = 0.1, last_epoch=-1) -> None:
         self._take_settings(step_size=step_size, gamma=gamma)
         super().__init__(optimizer, last_epoch)
 
@@ -417,7 +418,7 @@ class MultiStepLR(LRScheduler):
 
     _settings = {"milestones": _milestone_counter, "gamma": _positive_float}
 
-    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer, milestones, gamma: float = 0.1, last_epoch=-1) -> None:
         self._take_settings(milestones=milestones, gamma=gamma)
         super().__init__(optimizer, last_epoch)
 
@@ -444,7 +445,7 @@ class ExponentialLR(LRScheduler):
 
     _settings = {"gamma": _positive_float}
 
-    def __init__(self, optimizer, gamma, last_epoch=-1):
+    def __init__(self, optimizer, gamma, last_epoch=-1) -> None:
         self._take_settings(gamma=gamma)
         super().__init__(optimizer, last_epoch)
 
@@ -473,7 +474,7 @@ class CosineAnnealingLR(LRScheduler):
 
     _settings = {"T_max": _positive_int, "eta_min": _non_negative_float}
 
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+    def __init__(self, optimizer, T_max, eta_min: float = 0.0, last_epoch=-1) -> None:
         self._take_settings(T_max=T_max, eta_min=eta_min)
         super().__init__(optimizer, last_epoch)
 
@@ -505,7 +506,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     _settings = {"T_0": _positive_int, "T_mult": _positive_int, "eta_min": _non_negative_float}
 
-    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min: float = 0.0, last_epoch=-1) -> None:
         self._take_settings(T_0=T_0, T_mult=T_mult, eta_min=eta_min)
         self.T_i = self.T_0
         self.T_cur = last_epoch
@@ -515,7 +516,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         cosine = (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
         return [self.eta_min + (base - self.eta_min) * cosine for base in self.base_lrs]
 
-    def step(self, epoch=None):
+    def step(self, epoch=None) -> None:
         """Advance one epoch (restarting at the end of a cycle), or go to ``epoch``."""
         if epoch is None and self.last_epoch >= 0:
             self.T_cur += 1
@@ -529,7 +530,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             self.last_epoch = math.floor(epoch)
         self._set_lrs(self.get_lr())
 
-    def _step_to(self, epoch):
+    def _step_to(self, epoch) -> None:
         self.step(epoch)
 
     def _cycle_at(self, epoch):
@@ -556,8 +557,8 @@ class LinearLR(LRScheduler):
     _settings = {"start_factor": _start_factor, "end_factor": _end_factor,
                  "total_iters": _positive_int}
 
-    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
-                 last_epoch=-1):
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor: float = 1.0, total_iters=5,
+                 last_epoch=-1) -> None:
         self._take_settings(start_factor=start_factor, end_factor=end_factor,
                             total_iters=total_iters)
         super().__init__(optimizer, last_epoch)
@@ -585,7 +586,7 @@ class PolynomialLR(LRScheduler):
 
     _settings = {"total_iters": _positive_int, "power": _non_negative_float}
 
-    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+    def __init__(self, optimizer, total_iters=5, power: float = 1.0, last_epoch=-1) -> None:
         self._take_settings(total_iters=total_iters, power=power)
         super().__init__(optimizer, last_epoch)
 
@@ -616,14 +617,14 @@ def _momentum_cycle(name, optimizer, base_momentum, max_momentum):
             _per_group(name, "max_momentum", max_momentum, n_groups))
 
 
-def _set_momentum(group, momentum, use_beta1):
+def _set_momentum(group, momentum, use_beta1) -> None:
     if use_beta1:
         group["betas"] = (momentum, *group["betas"][1:])
     else:
         group["momentum"] = momentum
 
 
-def _start_momentum_cycle(optimizer, use_beta1, base_momentums, max_momentums):
+def _start_momentum_cycle(optimizer, use_beta1, base_momentums, max_momentums) -> None:
     """Each group starts at its max momentum and keeps both bounds, as torch's do."""
     for group, low, high in zip(optimizer.param_groups, base_momentums, max_momentums):
         _set_momentum(group, high, use_beta1)
@@ -654,8 +655,9 @@ class CyclicLR(LRScheduler):
     _functions = ("_scale_fn_custom",)
 
     def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
-                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
-                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+                 mode: str = "triangular", gamma: float = 1.0, scale_fn=None,
+                 scale_mode: str = "cycle", cycle_momentum: bool = True, base_momentum: float = 0.8,
+                 max_momentum: float = 0.9, last_epoch=-1) -> None:
         name = "CyclicLR"
         _check_optimizer(optimizer, name)
         n_groups = len(optimizer.param_groups)
@@ -740,9 +742,9 @@ class OneCycleLR(LRScheduler):
                                                                       ("cos", "linear"))}
 
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
-                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True,
-                 base_momentum=0.85, max_momentum=0.95, div_factor=25.0, final_div_factor=1e4,
-                 three_phase=False, last_epoch=-1):
+                 pct_start: float = 0.3, anneal_strategy: str = "cos", cycle_momentum: bool = True,
+                 base_momentum: float = 0.85, max_momentum: float = 0.95, div_factor: float = 25.0,
+                 final_div_factor: float = 1e4, three_phase: bool = False, last_epoch=-1) -> None:
         name = "OneCycleLR"
         _check_optimizer(optimizer, name)
         if total_steps is None and (epochs is None or steps_per_epoch is None):
@@ -877,7 +879,7 @@ class _SchedulerList(LRScheduler):
         state["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return state
 
-    def _apply_state(self, checked):
+    def _apply_state(self, checked) -> None:
         checked = dict(checked)
         for s, s_state in zip(self._schedulers, checked.pop("_schedulers")):
             s._apply_state(s_state)
@@ -912,7 +914,7 @@ class SequentialLR(_SchedulerList):
     ``base_lr`` times its epoch-0 factor, not the lr the previous scheduler left), then steps
     chainably. Its state dict holds every scheduler's."""
 
-    def __init__(self, optimizer, schedulers, milestones):
+    def __init__(self, optimizer, schedulers, milestones) -> None:
         name = "SequentialLR"
         _check_optimizer(optimizer, name)  # given, unlike ChainedScheduler's
         self._schedulers, self.optimizer = self._checked_schedulers(name, schedulers, optimizer)
@@ -931,7 +933,7 @@ class SequentialLR(_SchedulerList):
         self._schedulers[0].step()
         self._last_lr = self._schedulers[0].get_last_lr()
 
-    def step(self):
+    def step(self) -> None:
         self.last_epoch += 1
         idx = bisect_right(self._milestones, self.last_epoch)
         scheduler = self._schedulers[idx]
@@ -960,12 +962,12 @@ class ChainedScheduler(_SchedulerList):
     optimizer (``optimizer``, or the first scheduler's) whose factors multiply, as when
     stepped one by one. Its state dict holds every scheduler's."""
 
-    def __init__(self, schedulers, optimizer=None):
+    def __init__(self, schedulers, optimizer=None) -> None:
         self._schedulers, self.optimizer = self._checked_schedulers("ChainedScheduler",
                                                                     schedulers, optimizer)
         self._last_lr = self._current_lrs()
 
-    def step(self):
+    def step(self) -> None:
         for s in self._schedulers:
             s.step()
         self._last_lr = self._current_lrs()
@@ -980,8 +982,9 @@ class ReduceLROnPlateau(LRScheduler):
     than ``eps`` is skipped. Like torch's, it scales the current lrs (chainable).
     """
 
-    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
-                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
+    def __init__(self, optimizer, mode: str = "min", factor: float = 0.1, patience=10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown=0, min_lr=0,
+                 eps: float = 1e-8) -> None:
         name = "ReduceLROnPlateau"
         _check_optimizer(optimizer, name)
         mode = _mode(name, "mode", mode)

@@ -3,6 +3,7 @@
 A subclass supplies its defaults, a check of one group's hyperparameters, and ``_update``,
 the fused update of one group's parameters that have gradients; this class does the rest.
 """
+from typing import Any
 import copy
 import math
 import numbers
@@ -15,18 +16,34 @@ from .._checks import is_real
 
 
 class Optimizer:
+    """Base class of the optimizers: parameter groups, per-parameter state, zero_grad,
+    step and state dicts, as torch.optim.Optimizer.
+
+    Args:
+        params: an iterable of Tensors, or of dicts each holding ``"params"`` and the
+            hyperparameters that differ for that group.
+        defaults: the hyperparameters of groups that do not set them.
+
+    Examples:
+        >>> model = nn.Linear(3, 1)
+        >>> opt = fg.optim.SGD([{"params": [model.weight]},
+        ...                     {"params": [model.bias], "lr": 0.1}], lr=0.01)
+        >>> [group["lr"] for group in opt.param_groups]
+        [0.01, 0.1]
+    """
     # Keys every non-empty per-parameter state holds (checked when a state dict is loaded).
-    _state_keys = ()
+    _state_keys: tuple[str, ...] = ()
     # Per-parameter state entries that are buffers shaped like the parameter: a loaded one
     # must be such a Tensor, or None for those in _optional_buffer_keys ("not started yet").
-    _buffer_keys = ()
-    _optional_buffer_keys = ()
+    _buffer_keys: tuple[str, ...] = ()
+    _optional_buffer_keys: tuple[str, ...] = ()
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self._check_group(self.defaults)
-        self.state = {}  # parameter Tensor -> dict (Tensors hash by identity)
-        self.param_groups = []
+        # parameter Tensor -> its state (Tensors hash by identity)
+        self.state: dict[Any, dict[str, Any]] = {}
+        self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, _C.Tensor):
             raise _errors.TypeError(f"[{self._name}] params must be an iterable of Tensors or of "
                                     "dicts, got a single Tensor")
@@ -47,7 +64,7 @@ class Optimizer:
         return type(self).__name__
 
     # ---- the subclass's part ----
-    def _check_group(self, group):
+    def _check_group(self, group) -> None:
         """Raise ValueError for a hyperparameter out of range (here: lr, when given, so a
         PyTorch-style subclass that only writes __init__ and step() works)."""
         if "lr" in group:
@@ -74,7 +91,15 @@ class Optimizer:
         return states
 
     # ---- groups ----
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters (a dict with ``"params"``), missing hyperparameters
+        taken from the defaults.
+
+        Raises:
+            TypeError: ``param_group`` is not a dict, or holds something other than Tensors.
+            ValueError: a parameter is already in another group, or a hyperparameter is out of
+                range.
+        """
         if not isinstance(param_group, dict):
             raise _errors.TypeError(f"[{self._name}] a param group must be a dict, "
                                     f"got {type(param_group).__name__}")
@@ -104,7 +129,10 @@ class Optimizer:
         self._check_group(group)
         self.param_groups.append(group)
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients of every parameter: set them to None, or fill them with zeros
+        when ``set_to_none`` is False.
+        """
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none:
@@ -128,8 +156,12 @@ class Optimizer:
         return loss
 
     # ---- state dicts (PyTorch's layout: parameters by index across the groups) ----
-    def state_dict(self):
-        index = {}
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state as PyTorch lays it out: ``{"state": {index: {...}},
+        "param_groups": [{..., "params": [index, ...]}]}``, parameters numbered in group
+        order; load_state_dict takes it back.
+        """
+        index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}
@@ -211,7 +243,7 @@ class Optimizer:
             state[key] = value
         return state
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [f"{self._name} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
@@ -228,7 +260,8 @@ def has_param_groups(optimizer):
 
 
 # ---- hyperparameter checks shared by the optimizers ----
-def check_number(optimizer, group, key, low=0.0, high=math.inf, high_inclusive=True):
+def check_number(optimizer, group, key, low: float = 0.0, high=math.inf,
+                 high_inclusive: bool = True):
     """group[key] must be a real number in [low, high] (or [low, high))."""
     value = group[key]
     if not is_real(value):
@@ -240,7 +273,7 @@ def check_number(optimizer, group, key, low=0.0, high=math.inf, high_inclusive=T
                                  f"[{low}, {high}{bracket}, got {value}")
 
 
-def check_hyperparameters(optimizer, group, numbers, flags, fractions=(), betas=False):
+def check_hyperparameters(optimizer, group, numbers, flags, fractions=(), betas: bool = False):
     """Each of ``numbers`` a finite number >= 0, each of ``fractions`` one in [0, 1], each of
     ``flags`` True or False and, with ``betas``, group["betas"] a pair of numbers in [0, 1)
     (kept as a tuple)."""

@@ -11,8 +11,9 @@ class SGD(Optimizer):
     _state_keys = ("momentum_buffer",)
     _buffer_keys = _optional_buffer_keys = ("momentum_buffer",)
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False):
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize))
@@ -27,7 +28,7 @@ class SGD(Optimizer):
                                      f"momentum={group['momentum']}, "
                                      f"dampening={group['dampening']}")
 
-    def _update(self, group, params):
+    def _update(self, group, params) -> None:
         states = [self.state.setdefault(p, {"momentum_buffer": None}) for p in params]
         buffers = _C._sgd_step(params, [p.grad for p in params],
                                [s["momentum_buffer"] for s in states], lr=group["lr"],

@@ -136,3 +136,9 @@ def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match=r"\[Linear\]|\[linear\]|shape"):
         fg.onnx.export(model, fg.randn(1, 4), tmp_path / "x.onnx")
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_missing_onnx_package_is_named(tmp_path, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "onnx", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"\[onnx.export\] needs the onnx package"):
+        fg.onnx.export(nn.Linear(2, 2), fg.randn(1, 2), tmp_path / "x.onnx")

@@ -5,6 +5,7 @@
 #include "autograd/node.h"
 #include "core/cpu_features.h"
 #include "core/error.h"
+#include "core/safetensors.h"
 #include "cpu/parallel.h"
 #include "kernels.h"
 #include "python/bindings.h"
@@ -240,6 +241,8 @@ PYBIND11_MODULE(_C, m) {
   bind_nccl(m);
 #endif
   m.attr("__version__") = FORGEGRAD_VERSION;
+  // The C++ programs' checkpoint reader (docs/cpp.md), tested against forgegrad.save here.
+  m.def("_load_safetensors", &load_safetensors, py::arg("path"));
 
   add_argument_type_errors(m, false);
   add_argument_type_errors(m.attr("Tensor"), true);

@@ -61,6 +61,7 @@ from .training import (fit, evaluate, predict, History, Callback, EarlyStopping,
                     ModelCheckpoint)
 from . import viz  # noqa: E402,F401  (matplotlib is imported only when a picture is drawn)
 from . import metrics  # noqa: E402
+from . import onnx  # noqa: E402,F401  (the onnx package is imported only by export)
 from . import utils  # noqa: E402  (forgegrad.utils.data, torch's path to forgegrad.data)
 
 __all__ = [

@@ -6,8 +6,8 @@ inputs, milliseconds side by side.
 
 Rows: T = 128, 512, 2048 query and key positions, float32, causal or not; forward alone
 (under no_grad) and forward + backward (the gradients of q, k and v). Sizes (batch, heads,
-head dim): (8, 8, 64) at T = 128, (4, 8, 64) at 512, (4, 4, 32) at 2048, about the attention
-of a small GPT's layer. The script checks that outputs and gradients agree before timing.
+head dim): (32, 4, 32) at T = 128 (the default charlm GPT's), (8, 8, 64) at 128, (4, 8, 64)
+at 512, (4, 4, 32) at 2048, about the attention of a small GPT's layer. The script checks that outputs and gradients agree before timing.
 Rounds alternate between the libraries and the best round counts (bench/timing.py).
 "torch / fg" above 1 means forgegrad is faster. PyTorch is optional: without it only
 forgegrad's times are printed (put its site-packages on PYTHONPATH).
@@ -25,7 +25,9 @@ from timing import (best_seconds_interleaved, cell, gpu_sync, optional_torch, pa
 
 torch = optional_torch(fg.get_num_threads())
 
-SIZES = [(128, 8, 8, 64), (512, 4, 8, 64), (2048, 4, 4, 32)]  # (T, batch, heads, head dim)
+# (T, batch, heads, head dim); the first is the default charlm GPT's attention
+# (forgegrad train --task charlm: context 128, 4 heads of 32, batch 32)
+SIZES = [(128, 32, 4, 32), (128, 8, 8, 64), (512, 4, 8, 64), (2048, 4, 4, 32)]
 
 
 def to_numpy(t):

@@ -7,7 +7,8 @@ inputs, milliseconds side by side.
 Rows: T = 128, 512, 2048 query and key positions, float32, causal or not; forward alone
 (under no_grad) and forward + backward (the gradients of q, k and v). Sizes (batch, heads,
 head dim): (32, 4, 32) at T = 128 (the default charlm GPT's), (8, 8, 64) at 128, (4, 8, 64)
-at 512, (4, 4, 32) at 2048, about the attention of a small GPT's layer. The script checks that outputs and gradients agree before timing.
+at 512, (4, 4, 32) at 2048, about the attention of a small GPT's layer. The script checks
+that outputs and gradients agree before timing.
 Rounds alternate between the libraries and the best round counts (bench/timing.py).
 "torch / fg" above 1 means forgegrad is faster. PyTorch is optional: without it only
 forgegrad's times are printed (put its site-packages on PYTHONPATH).

@@ -4,7 +4,8 @@ on large tensors, against a plain copy of the same bytes (the memory-bandwidth c
     python bench/elementwise.py [--device cpu|cuda] [--repeat 7] [--json out.json]
 
 Bytes moved counts each input read once and each output written once (for a composed op,
-such as pow of |x| or clamp between -|y| and |y|, each of its kernels' reads and writes). The copy is numpy's
+such as pow of |x| or clamp between -|y| and |y|, each of its kernels' reads and writes).
+The copy is numpy's
 on the CPU and a device-to-device copy through CuPy on a GPU; the fraction of it that an op
 reaches is the figure that counts (it says how far from the ceiling the kernel runs).
 """

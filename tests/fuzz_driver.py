@@ -81,9 +81,11 @@ def assert_close(actual, expected, what, rtol=1e-4, atol=1e-6, lenient=None):
     actual = np.asarray(actual)
     with np.errstate(over="ignore", invalid="ignore"):
         expected = np.asarray(expected, dtype=np.float64).astype(np.float32).astype(np.float64)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape}, expected {expected.shape}"
+    assert actual.shape == expected.shape, \
+        f"{what}: shape {actual.shape}, expected {expected.shape}"
     if actual.dtype == np.bool_ or expected.size == 0:
-        assert np.array_equal(actual, expected.astype(actual.dtype)), f"{what}: {actual} != {expected}"
+        assert np.array_equal(actual, expected.astype(actual.dtype)), \
+            f"{what}: {actual} != {expected}"
         return
     a = actual.astype(np.float64)
     skip = np.zeros(a.shape, bool) if lenient is None else np.broadcast_to(lenient, a.shape)
@@ -1106,7 +1108,8 @@ def run_fill(kind, sizes, value, dtype_name):
     out = check_made(kind, call, sizes, bytes_per)
     if out is None:
         return
-    assert out.dtype == FG_DTYPES[stored_dtype], f"{kind}: dtype {out.dtype}, expected {stored_dtype}"
+    assert out.dtype == FG_DTYPES[stored_dtype], \
+        f"{kind}: dtype {out.dtype}, expected {stored_dtype}"
     if stored is not None and stored != "either":
         expected = np.full(size_arg, stored, NP_OF[stored_dtype])
         assert np.array_equal(out.numpy(), expected, equal_nan=stored_dtype == "float32"), \
@@ -1584,7 +1587,8 @@ def run_optim(case, family):
             expected[i] = sgd_reference(expected[i], g64, states[i], h) if kind == "SGD" else \
                 adam_reference(expected[i], g64, states[i], h, kind == "AdamW")
             what = f"{kind} step {step + 1} param {i}"
-            scale = 1e-5 * (1 + abs(h["lr"])) * (1 + np.abs(g64).max(initial=0, where=np.isfinite(g64)))
+            largest = np.abs(g64).max(initial=0, where=np.isfinite(g64))
+            scale = 1e-5 * (1 + abs(h["lr"])) * (1 + largest)
             assert_close(to_numpy(leaves[i]), expected[i], what, rtol=1e-4, atol=scale,
                          lenient=underflown[i])
             state = optimizer.state[leaves[i]]

@@ -549,7 +549,8 @@ OP_DB = [
            call=lambda op, x, **kw: op(x, **kw).values if "dim" in kw else op(x)),
     OpInfo("mode", _np_mode, sample(_ints // 10), sample(_ints % 4, dim=0, keepdim=True),
            call=_max_values, grad=False),
-    OpInfo("mode", _np_mode, sample((7, 5)), call=_max_values, distinct=True),  # all distinct: the min
+    # all distinct: the min
+    OpInfo("mode", _np_mode, sample((7, 5)), call=_max_values, distinct=True),
     OpInfo("argmax", lambda x, dim=None, keepdim=False: np.argmax(x, axis=dim, keepdims=keepdim),
            sample((7, 33)), sample((7, 33), dim=0), grad=False, distinct=True),
     # shape
@@ -688,7 +689,8 @@ OP_DB = [
            sample((7, 5), (5,)), sample((3, 4, 5), (4,)), sample((3, 4, 5), (1,)), avoid=(0.0,)),
     OpInfo("glu", lambda x, dim=-1: np.split(x, 2, dim)[0] / (1 + np.exp(-np.split(x, 2, dim)[1])),
            sample((7, 6)), sample((4, 6, 5), dim=1)),
-    OpInfo("softmax", lambda x, dim=-1: np_softmax(x, dim), sample((7, 33)), sample((3, 7, 5), dim=1)),
+    OpInfo("softmax", lambda x, dim=-1: np_softmax(x, dim), sample((7, 33)),
+           sample((3, 7, 5), dim=1)),
     OpInfo("log_softmax", lambda x, dim=-1: np_log_softmax(x, dim), sample((7, 33)),
            sample((3, 7, 5), dim=0)),
     # training=False: the identity (its random masks are tests/test_dropout_random.py's)
@@ -739,7 +741,8 @@ OP_DB = [
            sample((3, 7, 5), _columns, (3, 7, 3), dim=-1), sample((), np.array([0]), (), dim=-1),
            call=lambda op, x, i, src, dim: op(x, dim, i, src)),
     OpInfo("index_fill", _np_index_fill, sample((7, 5), np.array([1, -1, 1]), (), dim=1),
-           sample((3, 7, 5), _rows, dim=-2, value=0.5), sample((), np.array([0]), dim=0, value=-1.0),
+           sample((3, 7, 5), _rows, dim=-2, value=0.5),
+           sample((), np.array([0]), dim=0, value=-1.0),
            sample((7, 5), _no_index, dim=0, value=2.0),
            call=lambda op, x, i, value, dim: op(x, dim, i, value)),
     OpInfo("masked_scatter", _np_masked_scatter, sample((7, 5), _mask, (40,)),
@@ -823,7 +826,8 @@ OP_DB = [
            sample((2, 3, 2, 3), (3, 2, 3), normalized_shape=(3, 2, 3)),
            call=lambda op, x, weight=None, bias=None, **kw: op(x, weight=weight, bias=bias, **kw)),
     OpInfo("group_norm", _np_group_norm, sample((3, 6, 5), (6,), (6,), num_groups=3),
-           sample((2, 4, 3, 3), num_groups=2, eps=1e-3), sample((1, 5, 7), (5,), (5,), num_groups=5),
+           sample((2, 4, 3, 3), num_groups=2, eps=1e-3),
+           sample((1, 5, 7), (5,), (5,), num_groups=5),
            call=lambda op, x, weight=None, bias=None, **kw: op(x, weight=weight, bias=bias, **kw)),
     OpInfo("batch_norm", _np_batch_norm, sample((7, 5), (5,), (5,), training=True),
            sample((3, 5, 4), (5,), (5,)), sample((2, 5, 3, 3), training=True, eps=1e-3),

@@ -204,8 +204,9 @@ def test_softmax_nan_stays_in_its_row(op, device):
 
 # ---- the parametrized activations (values and gradients: tests/op_db.py) ----------------------
 
-MODULES = [(nn.Softplus(beta=2.0), F.softplus, dict(beta=2.0)), (nn.ELU(0.5), F.elu, dict(alpha=0.5)),
-           (nn.SELU(), F.selu, {}), (nn.CELU(2.0), F.celu, dict(alpha=2.0)), (nn.Mish(), F.mish, {}),
+MODULES = [(nn.Softplus(beta=2.0), F.softplus, dict(beta=2.0)),
+           (nn.ELU(0.5), F.elu, dict(alpha=0.5)), (nn.SELU(), F.selu, {}),
+           (nn.CELU(2.0), F.celu, dict(alpha=2.0)), (nn.Mish(), F.mish, {}),
            (nn.Hardtanh(-2.0, 2.0), F.hardtanh, dict(min_val=-2.0, max_val=2.0)),
            (nn.ReLU6(), F.relu6, {}), (nn.Hardsigmoid(), F.hardsigmoid, {}),
            (nn.Hardswish(), F.hardswish, {}), (nn.LogSigmoid(), F.logsigmoid, {}),

@@ -66,7 +66,8 @@ def test_forward_matches_the_composition(device, dtype, masking, batch, L, S, E,
             "additive": RNG.uniform(-2, 2, size=(*batch, L, S))}[masking]
     got = attend(device, dtype, q, k, v, mask, is_causal=masking == "causal")
     assert_close(got, np_attention(q, k, v, mask, causal=masking == "causal"),
-                 rtol=1e-4 if dtype == "float32" else 1e-10, atol=1e-5 if dtype == "float32" else 1e-12)
+                 rtol=1e-4 if dtype == "float32" else 1e-10,
+                 atol=1e-5 if dtype == "float32" else 1e-12)
 
 
 def test_long_sequence_single_head():

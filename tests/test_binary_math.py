@@ -214,7 +214,8 @@ def test_in_place_forms_and_augmented_operators():
     assert y.tolist() == [1.0, 3.0]
     y.add_(fg.ones(2), alpha=2)
     assert y.tolist() == [3.0, 5.0]
-    with pytest.raises(RuntimeError, match=r"\[sqrt_\] result type forgegrad.float32 can.t be cast"):
+    with pytest.raises(RuntimeError,
+                       match=r"\[sqrt_\] result type forgegrad.float32 can.t be cast"):
         fg.tensor([4]).sqrt_()
 
 

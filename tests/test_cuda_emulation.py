@@ -1,6 +1,6 @@
 """The CUDA kernels checked without a GPU: tests/cuda_emulation compiles them for the host
-(its cuda_runtime.h stands in for CUDA's), runs each block's threads as fibers on one host thread, with
-__syncthreads a barrier and __shfl_xor_sync an exchange within a warp, and compares the
+(its cuda_runtime.h stands in for CUDA's), runs each block's threads as fibers on one host
+thread, with __syncthreads a barrier and __shfl_xor_sync an exchange within a warp, and compares the
 results with float64 references and with the CPU kernels. gemm_emulation.cpp covers the
 SGEMM kernels (every tile, transpose, edge size, split of K, batch and epilogue);
 kernels_emulation.cpp every other kernel of the catalogue, against its CPU version, and the

@@ -275,7 +275,8 @@ def test_an_unchanged_target_still_backpropagates(loss_name, device):
     x = as_tensor(logits, device, requires_grad=True)
     target = fg.tensor([0, 3, 2], device=device)
     CLASS_LOSSES[loss_name](x, target).backward()
-    np.testing.assert_allclose(x.grad.cpu().numpy(), expected_gradient(logits, [0, 3, 2], loss_name),
+    np.testing.assert_allclose(x.grad.cpu().numpy(),
+                               expected_gradient(logits, [0, 3, 2], loss_name),
                                rtol=1e-5, atol=1e-7)
 
 

@@ -192,7 +192,8 @@ def test_function_and_method_forms_take_numbers(device):
     assert t.add(t, alpha=2).tolist() == [3.0, 6.0]  # other * alpha, as PyTorch
     assert fg.sub(t, 1, alpha=0.5).tolist() == [0.5, 1.5]
     assert i.add(1).dtype == fg.int64 and i.div(2).tolist() == [0.5, 1.0]
-    with pytest.raises(TypeError, match=r"\[mul\] expected a Tensor, a number or a numpy array, got str"):
+    with pytest.raises(TypeError,
+                       match=r"\[mul\] expected a Tensor, a number or a numpy array, got str"):
         t.mul("2")
 
 

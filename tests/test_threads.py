@@ -22,7 +22,8 @@ def test_parallel_regions(backend, tmp_path):
     binary = tmp_path / "parallel_check"
     flags = ["-fopenmp"] if backend == "openmp" else []
     build = subprocess.run([COMPILER, "-std=c++17", "-O1", *flags, "-pthread",
-                            f"-I{ROOT / 'csrc'}", str(ROOT / "tests/cpu_threads/parallel_check.cpp"),
+                            f"-I{ROOT / 'csrc'}",
+                            str(ROOT / "tests/cpu_threads/parallel_check.cpp"),
                             "-o", str(binary)], capture_output=True, text=True)
     if backend == "openmp" and build.returncode != 0 and "openmp" in build.stderr.lower():
         pytest.skip(f"{COMPILER} has no OpenMP")

@@ -242,7 +242,8 @@ def test_copy_between_overlapping_views(device):
 def test_writes_into_expanded_views_are_refused(device):
     t = as_tensor(np.ones(3, np.float32), device)
     e = t.expand(4, 3)
-    for write in (lambda: e.fill_(0.0), lambda: e.add_(e), lambda: e.copy_(fg.zeros(4, 3, device=device))):
+    for write in (lambda: e.fill_(0.0), lambda: e.add_(e),
+                  lambda: e.copy_(fg.zeros(4, 3, device=device))):
         with pytest.raises(RuntimeError, match="single memory location"):
             write()
 

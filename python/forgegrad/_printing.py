@@ -42,8 +42,9 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     given = dict(precision=precision, threshold=threshold, edgeitems=edgeitems,
                  linewidth=linewidth)
     for name, value in given.items():
-        ok = value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)
-                               and value >= 0 and (name == "threshold" or float(value).is_integer()))
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = value is None or (is_number and value >= 0
+                               and (name == "threshold" or float(value).is_integer()))
         if not ok:
             raise _errors.ValueError(f"[set_printoptions] {name} must be a number >= 0"
                                      f"{'' if name == 'threshold' else ' (whole)'}, got {value!r}")

@@ -4,6 +4,7 @@ DataLoader's option rules and len(), default_collate of nested samples, worker p
 Subset / ConcatDataset / random_split, np.memmap datasets read lazily, and fit on it all.
 Worker tests start processes: a few only, small ones."""
 import collections
+import gc
 import itertools
 import tracemalloc
 
@@ -319,6 +320,16 @@ def test_iterable_dataset_sharded_across_workers_and_len():
     chained = [int(x) for x in DataLoader(ChainDataset([Stream(2), Stream(3)]),
                                           batch_size=None)]
     assert chained == [0, 1, 0, 1, 2]
+
+
+def test_a_worker_iterator_outlives_its_loader():
+    iterator = iter(DataLoader(id_dataset(10), batch_size=3, num_workers=1))
+    gc.collect()  # the iterator holds its loader weakly
+    assert len(iterator) == 4 and sum(1 for _ in iterator) == 4
+    stream = iter(DataLoader(Stream(4, with_len=False), num_workers=1))
+    gc.collect()
+    with pytest.raises(TypeError):
+        len(stream)
 
 
 def test_breaking_out_of_a_worker_loop_ends_the_workers():

@@ -21,6 +21,7 @@ import pathlib
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,7 @@ from .training import EarlyStopping, evaluate, fit, predict
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
                "silu": nn.SiLU, "leaky_relu": nn.LeakyReLU}
-DATASETS = {"digits": datasets.digits, "spirals": datasets.spirals,
+DATASETS: dict[str, Callable[..., Any]] = {"digits": datasets.digits, "spirals": datasets.spirals,
             "synthetic": datasets.synthetic}
 SCHEDULERS = ("none", "cosine", "step", "exponential", "plateau")
 # The data sets a CNN can read: their features as (channels, height, width) images.

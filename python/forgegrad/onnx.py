@@ -15,6 +15,8 @@ whose ``forward`` combines these with ``+ - * /``, ``@``, ``relu``/``sigmoid``/`
 ``[onnx.export] ...`` naming the module or op.
 """
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -341,7 +343,7 @@ def _converters():
     return table
 
 
-_CONVERTERS = {}
+_CONVERTERS: dict[type, Callable[..., Any]] = {}
 
 # The functions a forward may call on a traced value, routed to _Traced's methods.
 _FUNCTIONS = ("relu", "sigmoid", "tanh", "softmax", "log_softmax", "flatten", "reshape")

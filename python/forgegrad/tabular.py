@@ -78,7 +78,8 @@ def load_table(path, target=None, task: str = "auto"):
     if len(y) != len(features):
         raise _errors.ValueError(f"[train] the target has {len(y)} rows and the features "
                                  f"{len(features)}")
-    table = Table(features.astype(np.float32), None, None, [], feature_names, target, notes)
+    # _set_task settles the targets and the task
+    table = Table(features.astype(np.float32), y, task, [], feature_names, target, notes)
     _set_task(table, y, task)
     return table
 

@@ -11,6 +11,7 @@ import random
 import signal
 import sys
 import traceback
+from typing import Any
 
 import numpy as np
 
@@ -132,7 +133,8 @@ def worker_loop(dataset, index_queue, result_queue, done_event, batching, collat
     seed = _seed_worker(base_seed, worker_id)
     _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
     where = f"in DataLoader worker process {worker_id}"
-    init_error, fetch = None, None
+    init_error: ExceptionWrapper | None = None
+    fetch: Any = None
     try:
         if init_fn is not None:
             init_fn(worker_id)
@@ -158,6 +160,7 @@ def worker_loop(dataset, index_queue, result_queue, done_event, batching, collat
         if done_event.is_set() or ended:
             continue  # shutting down, or nothing left to read: skip what is still queued
         task_id, index = task
+        batch: object  # the batch, an IterableEnded, or an ExceptionWrapper
         if init_error is not None:
             batch, init_error = init_error, None
         else:

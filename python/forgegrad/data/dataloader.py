@@ -279,6 +279,11 @@ class _WorkerIter:
         self._start_epoch(loader)
 
     def _start_epoch(self, loader) -> None:
+        # Taken now: the iterator holds its loader weakly, and may outlive it.
+        try:
+            self._length: int | TypeError = len(loader)
+        except TypeError as error:  # a stream without a length
+            self._length = error
         self._indices = iter(loader._index_sampler)
         self._sent = self._received = 0  # task ids
         self._pending: dict[int, list[Any]] = {}  # task id -> [worker id] or [worker id, result]
@@ -303,7 +308,9 @@ class _WorkerIter:
         return self
 
     def __len__(self) -> int:
-        return len(self._loader())
+        if isinstance(self._length, TypeError):
+            raise self._length
+        return self._length
 
     def _send_task(self) -> None:
         try:

@@ -267,11 +267,11 @@ def all_gather(tensor_list, tensor, group=None, async_op: bool = False):
             _C._copy_(out.detach(), gathered[i * n:(i + 1) * n].reshape(tensor.shape))
         return _finished(Work("all_gather", []), async_op)
     send = flat_values(tensor)
-    gathered = np.empty((g.size, n), dtype=send.dtype)
-    request = g.comm.Iallgather(send, gathered)
+    rows = np.empty((g.size, n), dtype=send.dtype)
+    request = g.comm.Iallgather(send, rows)
 
     def finish() -> None:
-        for out, values in zip(tensor_list, gathered):
+        for out, values in zip(tensor_list, rows):
             data, done = _writable(out)
             data[...] = values
             done()
@@ -310,8 +310,8 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op: bo
         g.nccl.reduce_scatter(out, packed, _NCCL_OPS[op], g.size)
         done()
         return _finished(Work("reduce_scatter", []), async_op)
-    packed = np.concatenate([flat_values(t) for t in input_list])
-    return _reduce_scatter_cpu(g, output, packed, op, async_op, "reduce_scatter")
+    values = np.concatenate([flat_values(t) for t in input_list])
+    return _reduce_scatter_cpu(g, output, values, op, async_op, "reduce_scatter")
 
 
 def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None,

@@ -196,7 +196,8 @@ class DistributedDataParallel(Module):
         self._sync = sync      # whether this iteration's backward averages gradients
         self._state = "idle"   # idle -> reducing (a hook ran) -> done (gradients averaged)
         self._next_bucket = 0  # buckets start in order, the same on every rank
-        self._used = None      # find_unused_parameters: (usage array, its MPI request)
+        # find_unused_parameters: (the usage array, its MPI request)
+        self._used: tuple[np.ndarray, Any] | None = None
         for bucket in self._buckets:
             bucket.ready.clear()
             bucket.request = None

@@ -38,9 +38,9 @@ def sampler_for(dataset, shuffle, seed):
 
 def set_epoch(loader, epoch) -> None:
     """Give a loader's sampler the epoch, when it takes one (DistributedSampler does)."""
-    sampler = getattr(loader, "sampler", None)
-    if callable(getattr(sampler, "set_epoch", None)):
-        sampler.set_epoch(epoch)
+    set_sampler_epoch = getattr(getattr(loader, "sampler", None), "set_epoch", None)
+    if callable(set_sampler_epoch):
+        set_sampler_epoch(epoch)
 
 
 def wrap(model):

@@ -11,18 +11,11 @@ if ! "$venv/bin/python" -c "import forgegrad" 2>/dev/null; then
   echo "tools/build_docs.sh: forgegrad is not installed in $venv; pip install . there first" >&2
   exit 1
 fi
-# The extra's requirements only: `pip install ".[docs]"` would rebuild forgegrad itself.
-requirements="$(mktemp)"
-trap 'rm -f "$requirements"' EXIT
-"$venv/bin/python" -c 'import tomllib
-with open("pyproject.toml", "rb") as f:
-    print("\n".join(tomllib.load(f)["project"]["optional-dependencies"]["docs"]))' \
-  > "$requirements"
-"$venv/bin/pip" install -q -r "$requirements"
+tools/install_extra.sh "$venv" docs
 if [[ $# -ge 2 ]]; then
   site="$2"
 else
   site="$(mktemp -d)"
-  trap 'rm -f "$requirements"; rm -rf "$site"' EXIT
+  trap 'rm -rf "$site"' EXIT
 fi
 NO_MKDOCS_2_WARNING=1 "$venv/bin/python" -m mkdocs build --strict --site-dir "$site"

@@ -139,7 +139,7 @@ class GPT(nn.Module):
     Raises:
         TypeError: ``config`` is not a GPTConfig.
     """
-    def __init__(self, config) -> None:
+    def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         if not isinstance(config, GPTConfig):
             raise _errors.TypeError(f"[GPT] expected a GPTConfig, got {type(config).__name__}")

@@ -13,6 +13,7 @@ number of steps, or the collectives of the last ones would wait for ever): witho
 drop_last the permutation is padded by repeating its first indices, so a few samples are
 seen twice per epoch; with drop_last its tail is dropped instead. As PyTorch's.
 """
+from collections.abc import Sized
 import math
 
 import numpy as np
@@ -42,8 +43,8 @@ class DistributedSampler:
         >>> list(DistributedSampler(range(10), num_replicas=3, rank=1, shuffle=False))
         [1, 4, 7, 0]
     """
-    def __init__(self, dataset, num_replicas=None, rank=None, shuffle: bool = True, seed=0,
-                 drop_last: bool = False) -> None:
+    def __init__(self, dataset: Sized, num_replicas: int | None = None, rank: int | None = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
         if not hasattr(dataset, "__len__"):
             raise _errors.TypeError("[DistributedSampler] expected a dataset with __len__, got "
                                     f"{type(dataset).__name__}")

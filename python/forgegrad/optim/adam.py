@@ -127,9 +127,10 @@ class NAdam(Optimizer):
 
     def _update(self, group, params) -> None:
         states = self._next_states(params, {"exp_avg": 0.0, "exp_avg_sq": 0.0}, mu_product=1.0)
+        grads, exp_avgs, exp_avg_sqs, steps = _kernel_lists(params, states, "exp_avg",
+                                                            "exp_avg_sq")
         mu_products = _C._nadam_step(
-            params, *_kernel_lists(params, states, "exp_avg", "exp_avg_sq"),
-            [float(s["mu_product"]) for s in states],
+            params, grads, exp_avgs, exp_avg_sqs, steps, [float(s["mu_product"]) for s in states],
             **_adam_hyperparameters(group, "momentum_decay", "decoupled_weight_decay"))
         for state, mu_product in zip(states, mu_products):
             state["mu_product"] = mu_product

@@ -505,6 +505,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     takes a float logarithm, which can land one cycle off at a restart)."""
 
     _settings = {"T_0": _positive_int, "T_mult": _positive_int, "eta_min": _non_negative_float}
+    T_0: int
+    T_mult: int
 
     def __init__(self, optimizer, T_0, T_mult=1, eta_min: float = 0.0, last_epoch=-1) -> None:
         self._take_settings(T_0=T_0, T_mult=T_mult, eta_min=eta_min)
@@ -632,6 +634,9 @@ def _start_momentum_cycle(optimizer, use_beta1, base_momentums, max_momentums) -
         group["base_momentum"] = low
 
 
+_CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+
+
 class CyclicLR(LRScheduler):
     """Cycles each group's lr between ``base_lr`` and ``max_lr`` (a float, or one per group):
     up over ``step_size_up`` steps, down over ``step_size_down`` (default: as up), the
@@ -653,6 +658,7 @@ class CyclicLR(LRScheduler):
                  "step_ratio": lambda name, arg, value: _float(name, arg, value,
                                                                lambda x: 0 < x < 1, "in (0, 1)")}
     _functions = ("_scale_fn_custom",)
+    total_size: float
 
     def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
                  mode: str = "triangular", gamma: float = 1.0, scale_fn=None,
@@ -723,9 +729,6 @@ class CyclicLR(LRScheduler):
                 "max_momentums": per_group}
 
 
-_CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
-
-
 class OneCycleLR(LRScheduler):
     """The 1cycle policy: the lr anneals from ``max_lr / div_factor`` up to ``max_lr`` over
     the first ``pct_start`` of ``total_steps`` (or ``epochs * steps_per_epoch``), then down to
@@ -740,6 +743,7 @@ class OneCycleLR(LRScheduler):
     _settings = {"total_steps": _positive_int, "cycle_momentum": _flag, "use_beta1": _flag,
                  "_anneal_func_type": lambda name, arg, value: _choice(name, arg, value,
                                                                       ("cos", "linear"))}
+    total_steps: int
 
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
                  pct_start: float = 0.3, anneal_strategy: str = "cos", cycle_momentum: bool = True,
@@ -849,6 +853,8 @@ def _phases(name, arg, value):
 class _SchedulerList(LRScheduler):
     """SequentialLR's and ChainedScheduler's schedulers: their checks, and a state dict
     holding each one's state, all checked before any is loaded."""
+
+    _schedulers: list[LRScheduler]
 
     @staticmethod
     def _checked_schedulers(name, schedulers, optimizer):

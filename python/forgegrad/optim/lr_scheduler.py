@@ -31,7 +31,7 @@ scheduler's. ``load_state_dict()`` checks everything first (the keys of this sch
 state, each value's type and range, one lr per param group) and on a rejection raises
 ``TypeError`` / ``ValueError`` naming ``[<Scheduler>.load_state_dict]`` with nothing changed.
 """
-from typing import Any
+from typing import Any, SupportsFloat
 import copy
 import math
 import types
@@ -786,7 +786,7 @@ class OneCycleLR(LRScheduler):
                                              f"state first); param_groups[{i}] has no {missing}")
         super().__init__(optimizer, last_epoch)
 
-    def step(self):
+    def step(self) -> None:
         if self.last_epoch >= self.total_steps:
             raise _errors.ValueError(f"[OneCycleLR] stepped past total_steps={self.total_steps}: "
                                      f"step {self.last_epoch + 1} asked for")
@@ -1030,7 +1030,7 @@ class ReduceLROnPlateau(LRScheduler):
     def in_cooldown(self):
         return self.cooldown_counter > 0
 
-    def step(self, metrics):
+    def step(self, metrics: SupportsFloat) -> None:  # type: ignore[override]
         """Record one value of the monitored metric (a number or a one-element Tensor)."""
         try:
             current = float(metrics)

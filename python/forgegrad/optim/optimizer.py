@@ -3,7 +3,8 @@
 A subclass supplies its defaults, a check of one group's hyperparameters, and ``_update``,
 the fused update of one group's parameters that have gradients; this class does the rest.
 """
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 import copy
 import math
 import numbers
@@ -13,6 +14,9 @@ from .. import creation
 from ..autograd import enable_grad, no_grad
 from ..nn.module import Module
 from .._checks import is_real
+
+
+_Loss = TypeVar("_Loss")  # what a step's closure returns: the loss
 
 
 class Optimizer:
@@ -140,11 +144,11 @@ class Optimizer:
                 elif p.grad is not None:
                     p.grad.zero_()
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], _Loss] | None = None) -> _Loss | None:
         """One update of every parameter that has a gradient; returns closure's loss."""
         for group in self.param_groups:  # every group checked before any is updated
             self._check_group(group)
-        loss = None
+        loss: _Loss | None = None
         if closure is not None:
             with enable_grad():
                 loss = closure()

@@ -14,6 +14,7 @@ import argparse
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 import forgegrad as fg
 import forgegrad.nn.functional as F
@@ -23,13 +24,13 @@ from forgegrad.sampling import sample_next
 
 
 class CausalSelfAttention(nn.Module):
-    def __init__(self, width, heads):
+    def __init__(self, width: int, heads: int) -> None:
         super().__init__()
         self.heads = heads
         self.qkv = nn.Linear(width, 3 * width)  # queries, keys and values in one product
         self.proj = nn.Linear(width, width)
 
-    def forward(self, x):
+    def forward(self, x: fg.Tensor) -> fg.Tensor:
         batch, length, width = x.shape
         qkv = self.qkv(x).reshape(batch, length, 3, self.heads, width // self.heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (batch, heads, length, width/heads)
@@ -38,7 +39,7 @@ class CausalSelfAttention(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, width, heads):
+    def __init__(self, width: int, heads: int) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(width)
         self.attn = CausalSelfAttention(width, heads)
@@ -46,13 +47,14 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(),
                                  nn.Linear(4 * width, width))
 
-    def forward(self, x):
+    def forward(self, x: fg.Tensor) -> fg.Tensor:
         x = x + self.attn(self.ln1(x))
         return x + self.mlp(self.ln2(x))
 
 
 class CharGPT(nn.Module):
-    def __init__(self, vocab_size, context, width, layers, heads):
+    def __init__(self, vocab_size: int, context: int, width: int, layers: int,
+                 heads: int) -> None:
         super().__init__()
         self.context = context
         self.tokens = nn.Embedding(vocab_size, width)
@@ -62,17 +64,17 @@ class CharGPT(nn.Module):
         self.head = nn.Linear(width, vocab_size, bias=False)
         self.head.weight = self.tokens.weight  # tied: one Parameter reads and writes characters
 
-    def forward(self, ids):
+    def forward(self, ids: fg.Tensor) -> fg.Tensor:
         x = self.tokens(ids) + self.positions(fg.arange(ids.shape[1]))
         return self.head(self.ln(self.blocks(x)))
 
 
-def loss_of(model, x, y):
+def loss_of(model: CharGPT, x: npt.NDArray[np.int64], y: npt.NDArray[np.int64]) -> fg.Tensor:
     logits = model(fg.tensor(x))
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), fg.tensor(y).reshape(-1))
 
 
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--corpus", help="a directory of .py files (default: the stdlib)")
@@ -93,22 +95,23 @@ def main():
 
     model = CharGPT(len(vocabulary), args.context, args.width, args.layers, heads=4)
     optimizer = optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.0)
-    warmup = min(50, args.steps)  # then a cosine decay to a tenth of the learning rate
+    steps: int = args.steps
+    warmup = min(50, steps)  # then a cosine decay to a tenth of the learning rate
 
-    def lr_factor(step):
+    def lr_factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
-        return 0.1 + 0.45 * (1 + math.cos(math.pi * (step - warmup) / max(args.steps - warmup, 1)))
+        return 0.1 + 0.45 * (1 + math.cos(math.pi * (step - warmup) / max(steps - warmup, 1)))
 
     scheduler = optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
-    for step in range(1, args.steps + 1):
+    for step in range(1, steps + 1):
         loss = loss_of(model, *corpus.batch("train", 32, args.context, rng))
         optimizer.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
-        if step % 100 == 0 or step == args.steps:
+        if step % 100 == 0 or step == steps:
             print(f"step {step}: train loss {loss.item():.3f} nats/char")
 
     model.eval()

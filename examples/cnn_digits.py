@@ -18,13 +18,13 @@ parser.add_argument("--seed", type=int, default=0)
 args = parser.parse_args()
 
 
-def conv_block(in_channels, out_channels):
+def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
     # no bias in the convolution: the BatchNorm after it has its own shift
     return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
                          nn.BatchNorm2d(out_channels), nn.ReLU(), nn.MaxPool2d(2))
 
 
-def as_images(split):
+def as_images(split: fg.TensorDataset) -> fg.TensorDataset:
     """The digits' 64 features as one-channel 8x8 images."""
     pixels, labels = split.arrays
     return fg.TensorDataset(pixels.reshape(-1, 1, 8, 8), labels)

@@ -28,7 +28,7 @@ parser.add_argument("--seed", type=int, default=0)
 args = parser.parse_args()
 
 
-def additions(count, digits, rng):
+def additions(count: int, digits: int, rng: np.random.Generator) -> tuple[fg.Tensor, fg.Tensor]:
     """count random sums: inputs (count, digits + 1, 20) one-hot digit pairs, least
     significant first, and targets (count, digits + 1): the digits of a + b."""
     a = rng.integers(0, 10, size=(count, digits))
@@ -44,12 +44,12 @@ def additions(count, digits, rng):
 
 
 class Adder(nn.Module):
-    def __init__(self, hidden):
+    def __init__(self, hidden: int) -> None:
         super().__init__()
         self.lstm = nn.LSTM(20, hidden, batch_first=True)
         self.head = nn.Linear(hidden, 10)
 
-    def forward(self, x):
+    def forward(self, x: fg.Tensor) -> fg.Tensor:
         out, _ = self.lstm(x)  # (batch, steps, hidden)
         return self.head(out)  # (batch, steps, 10): a digit's logits at every step
 

@@ -35,16 +35,24 @@ def test_mypy_rejects_wrong_calls_and_unknown_methods(tmp_path):
         import forgegrad as fg
         fg.zeros("a")
         fg.tensor([1.0]).no_such_method()
+        fg.nn.Linear(3, 2)("a")
+        fg.EarlyStopping(patience="5")
         """)
     assert status == 1, output
     assert 'script.py:3: error: Argument 1 to "zeros" has incompatible type "str"' in output
     assert 'script.py:4: error: "Tensor" has no attribute "no_such_method"' in output
+    # calling a module is typed by its forward; the training API has real types
+    assert 'script.py:5: error: Argument 1 to "__call__" of "Module" has incompatible type' \
+        in output
+    assert 'script.py:6: error: Argument "patience" to "EarlyStopping" has incompatible type' \
+        in output
 
 
 @needs_mypy
 def test_mypy_accepts_a_correct_script(tmp_path):
     status, output = mypy(tmp_path, """
         import forgegrad as fg
+        import forgegrad.nn.functional as F
 
         x = fg.randn(4, 3, requires_grad=True)
         y: fg.Tensor = (fg.relu(x @ fg.ones(3, 2)) * 2.0 + 1).sum(dim=1).mean()
@@ -53,6 +61,15 @@ def test_mypy_accepts_a_correct_script(tmp_path):
         grad = x.grad
         assert grad is not None
         print(shape, grad.abs().max().item(), x.dtype == fg.float32, fg.exp(x).T.shape)
+
+        model = fg.nn.Linear(3, 2)
+        logits: fg.Tensor = model(x)
+        loss: fg.Tensor = F.cross_entropy(logits, fg.zeros(4, dtype=fg.int64))
+        history: fg.History = fg.fit(model, fg.nn.CrossEntropyLoss(),
+                                     fg.optim.SGD(model.parameters(), lr=0.1),
+                                     (x.detach(), fg.zeros(4)), epochs=1,
+                                     callbacks=[fg.EarlyStopping(patience=2)])
+        print(loss.item(), history["loss"], fg.evaluate(model, F.cross_entropy, (x, x))["loss"])
         """)
     assert status == 0, output
 

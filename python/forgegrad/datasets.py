@@ -95,7 +95,7 @@ def _stratified(y, rng, val_fraction, test_fraction):
 
 
 # -------------------------------------------------------------------------- data sets
-def digits(seed=0, val_fraction: float = 0.1, test_fraction: float = 0.2):
+def digits(seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.2) -> Splits:
     """scikit-learn's 1797 handwritten 8x8 digits: 64 pixel features in [0, 1], 10 classes.
 
     Needs scikit-learn (``pip install "forgegrad[datasets]"``). The split is stratified with
@@ -123,8 +123,8 @@ def digits(seed=0, val_fraction: float = 0.1, test_fraction: float = 0.2):
     return _splits("digits", x, y, (train, val, test), num_classes=10)
 
 
-def spirals(n=300, classes=3, noise: float = 0.2, seed=0, val_fraction: float = 0.1,
-            test_fraction: float = 0.2):
+def spirals(n: int = 300, classes: int = 3, noise: float = 0.2, seed: int = 0,
+            val_fraction: float = 0.1, test_fraction: float = 0.2) -> Splits:
     """``classes`` interleaved 2-D spiral arms, ``n`` points in all (split evenly over the
     classes). Each arm sweeps 4 radians outwards from the origin, the arms rotated evenly
     about it; ``noise`` is the standard deviation of the angle's Gaussian jitter."""
@@ -147,8 +147,8 @@ def spirals(n=300, classes=3, noise: float = 0.2, seed=0, val_fraction: float = 
     return _splits("spirals", x, y, parts, num_classes=classes)
 
 
-def synthetic(n=10000, features=784, classes=10, noise: float = 1.0, seed=0,
-              val_fraction: float = 0.1, test_fraction: float = 0.2):
+def synthetic(n: int = 10000, features: int = 784, classes: int = 10, noise: float = 1.0,
+              seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.2) -> Splits:
     """Gaussian clusters with MNIST's shape: each class a random mean, each sample that mean
     plus noise of standard deviation ``noise``. Means are drawn with norm about 3, so at
     ``noise=1`` the classes are learnable but overlap a little, at any ``features``."""

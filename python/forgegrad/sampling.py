@@ -7,7 +7,10 @@ draws from distributions are in forgegrad._sampling; this module builds on them.
 Every function takes logits of shape (..., vocabulary) on any device and works with forgegrad
 ops on that device (topk, sort, softmax, cumsum, scatter, multinomial); nothing goes through
 numpy. Filters set the logits they drop to -inf and leave the others as they were."""
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 from . import _C, _errors
 from ._checks import is_int, is_real
@@ -15,10 +18,14 @@ from ._sampling import multinomial
 from .creation import empty_like, full_like
 from .autograd import no_grad
 
+if TYPE_CHECKING:
+    from ._C import Tensor
+    from .random import Generator
+
 __all__ = ["top_k_logits", "top_p_logits", "sample_next"]
 
 
-def _check_logits(logits, op):
+def _check_logits(logits: Tensor, op: str) -> None:
     if not isinstance(logits, _C.Tensor):
         raise _errors.TypeError(f"[{op}] expected logits as a Tensor, got "
                                 f"{type(logits).__name__}")
@@ -29,7 +36,7 @@ def _check_logits(logits, op):
                                  f"vocabulary of at least one, got {tuple(logits.shape)}")
 
 
-def top_k_logits(logits, k):
+def top_k_logits(logits: Tensor, k: int) -> Tensor:
     """Keep the k largest logits of each row (the last dimension), the rest -inf. Exactly k
     survive, ties broken as topk breaks them; k at least the row's length keeps them all."""
     _check_logits(logits, "top_k_logits")
@@ -42,7 +49,7 @@ def top_k_logits(logits, k):
         return full_like(logits, -math.inf).scatter(-1, indices, values)
 
 
-def top_p_logits(logits, p):
+def top_p_logits(logits: Tensor, p: float) -> Tensor:
     """Keep each row's nucleus: its largest logits, in order, until their probabilities
     (softmax of the row) add up to at least p; the rest -inf. The most likely token always
     stays; p = 1 keeps every token whose probability is not zero."""
@@ -58,7 +65,8 @@ def top_p_logits(logits, p):
         return empty_like(logits).scatter(-1, indices, kept)
 
 
-def sample_next(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
+def sample_next(logits: Tensor, temperature: float = 1.0, top_k: int | None = None,
+                top_p: float | None = None, generator: Generator | None = None) -> Tensor:
     """One token id per row of `logits` (..., vocabulary) -> int64 (...): the logits divided by
     `temperature`, filtered by top_k then top_p (None: no filter), and drawn by multinomial
     from their softmax with `generator` (a forgegrad.Generator; None: the global stream).

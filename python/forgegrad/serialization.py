@@ -23,6 +23,7 @@ import re
 import secrets
 import stat
 import time
+from typing import Any
 
 import numpy as np
 import safetensors.numpy
@@ -260,7 +261,7 @@ def _fsync_directory(directory):
         os.close(fd)
 
 
-def save(obj, path):
+def save(obj: object, path: str | os.PathLike[str]) -> None:
     """Write ``obj`` (a state dict, or any nesting of dicts, lists, tuples, Tensors and JSON
     scalars) to ``path`` as a safetensors file, atomically: the data goes to a temporary file
     beside the target (``.NAME.<random>.tmp``), is synced, and is renamed over the target,
@@ -328,7 +329,7 @@ def _read_header_bytes(path):
     return declared if len(prefix) == 8 and 8 + declared <= size else None
 
 
-def load(path):
+def load(path: str | os.PathLike[str]) -> Any:
     """Read a checkpoint written by ``save`` (the same structure, with CPU Tensors), or any
     safetensors file (a flat {name: Tensor} dict). Raises FileNotFoundError for a missing
     file and ValueError for one that is not a valid checkpoint, or that exceeds a limit on

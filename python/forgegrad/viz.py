@@ -17,6 +17,7 @@ scaled to its own range.
 """
 import math
 import os
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ def _pyplot(op):
     return plt
 
 
-def _check_path(op, path):
+def _check_path(op: str, path: str | os.PathLike[str]) -> str:
     if not isinstance(path, (str, os.PathLike)):
         raise _errors.TypeError(f"[viz.{op}] expected path as a str or os.PathLike, got "
                                 f"{type(path).__name__}")
@@ -89,7 +90,7 @@ def _show(ax, image, cmap, gap_colour) -> None:
     ax.set_axis_off()
 
 
-def filters(conv_layer, path, cmap: str = "gray"):
+def filters(conv_layer: Conv2d, path: str | os.PathLike[str], cmap: str = "gray") -> str:
     """Draw `conv_layer`'s kernels (an ``nn.Conv2d``) as a grid of tiles into `path` (PNG);
     returns `path`."""
     if not isinstance(conv_layer, Conv2d):
@@ -180,7 +181,8 @@ def _children(names):
     return f"child {names[0]}" if len(names) == 1 else f"children {names[0]}-{names[-1]}"
 
 
-def feature_maps(model, x, path, max_maps=32, cmap: str = "viridis"):
+def feature_maps(model: Sequential, x: _C.Tensor | np.ndarray[Any, Any],
+                 path: str | os.PathLike[str], max_maps: int = 32, cmap: str = "viridis") -> str:
     """Draw what each conv block of `model` (an ``nn.Sequential``) makes of the single
     input `x` ((C, H, W) or (1, C, H, W)) into `path` (PNG): the input, then a row per
     block with its first `max_maps` channels. Returns `path`."""

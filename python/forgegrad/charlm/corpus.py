@@ -9,14 +9,22 @@ The split is by file, from a hash of each file's path relative to the library's 
 is the same on every run and machine, and a file's text is never in both parts. The
 vocabulary is the characters seen in the corpus, ordered by code point, plus U+FFFD (what
 undecodable bytes become) which also stands for any character outside the vocabulary."""
+from __future__ import annotations
+
 import dataclasses
 import hashlib
 import os
 import sysconfig
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import _errors
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 # Directories whose files are not the library's own source: test suites and installed
 # third-party packages.
@@ -56,9 +64,9 @@ class Vocabulary:
     """Characters <-> token ids: id i is ``chars[i]``. Characters not in it encode as the id of
     UNKNOWN, which every vocabulary holds."""
 
-    def __init__(self, chars) -> None:
-        chars = "".join(sorted(set(chars) | {UNKNOWN}))
-        self.chars = chars
+    def __init__(self, chars: Iterable[str]) -> None:
+        self.chars = "".join(sorted(set(chars) | {UNKNOWN}))
+        chars = self.chars
         self._code_points = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32)
         self.unknown = chars.index(UNKNOWN)
 
@@ -69,15 +77,15 @@ class Vocabulary:
         return f"Vocabulary({len(self)} characters)"
 
     @property
-    def dtype(self):
+    def dtype(self) -> type[np.uint8] | type[np.uint16]:
         """The smallest unsigned numpy type that holds every id."""
         return np.uint8 if len(self) <= 256 else np.uint16
 
-    def unknown_characters(self, text):
+    def unknown_characters(self, text: str) -> list[str]:
         """The distinct characters of `text` outside the vocabulary, sorted."""
         return sorted(set(text) - set(self.chars))
 
-    def encode(self, text):
+    def encode(self, text: str) -> npt.NDArray[np.unsignedinteger[Any]]:
         """`text` as a numpy array of ids (self.dtype)."""
         code_points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         ids = np.searchsorted(self._code_points, code_points)
@@ -85,14 +93,13 @@ class Vocabulary:
         ids[self._code_points[ids] != code_points] = self.unknown
         return ids.astype(self.dtype)
 
-    def decode(self, ids):
+    def decode(self, ids: Sequence[int] | npt.NDArray[np.integer[Any]] | Tensor) -> str:
         """The text of a sequence of ids (a list, a numpy array or a 1-d Tensor)."""
-        if hasattr(ids, "tolist"):
-            ids = ids.tolist()
+        values: list[int] = ids.tolist() if hasattr(ids, "tolist") else list(ids)
         try:
-            return "".join(self.chars[i] for i in ids)
+            return "".join(self.chars[i] for i in values)
         except IndexError:
-            bad = next(i for i in ids if not 0 <= i < len(self))
+            bad = next(i for i in values if not 0 <= i < len(self))
             raise _errors.ValueError(f"[Vocabulary.decode] id {bad} is out of range for "
                                      f"{len(self)} characters") from None
 
@@ -100,20 +107,22 @@ class Vocabulary:
 @dataclasses.dataclass
 class Corpus:
     """The encoded training and validation text, the vocabulary, and which files went where."""
-    train: np.ndarray
-    val: np.ndarray
+    train: npt.NDArray[np.unsignedinteger[Any]]
+    val: npt.NDArray[np.unsignedinteger[Any]]
     vocabulary: Vocabulary
-    train_files: list
-    val_files: list
+    train_files: list[str]
+    val_files: list[str]
     root: str
 
-    def split(self, name):
+    def split(self, name: Literal["train", "val"]) -> npt.NDArray[np.unsignedinteger[Any]]:
         """The encoded text of the ``'train'`` or ``'val'`` split."""
         if name not in ("train", "val"):
             raise _errors.ValueError(f"[Corpus] expected the split 'train' or 'val', got {name!r}")
         return self.train if name == "train" else self.val
 
-    def batch(self, split, batch_size, context, rng):
+    def batch(self, split: Literal["train", "val"], batch_size: int, context: int,
+              rng: np.random.Generator
+              ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """`batch_size` windows of context + 1 consecutive tokens of `split`, each starting at
         a place drawn from `rng` (a numpy Generator): (inputs, targets), int64 arrays of shape
         (batch_size, context), the targets the inputs shifted one token on."""
@@ -187,7 +196,8 @@ def _load_cache(path, root):
                       f["train_files"].tolist(), f["val_files"].tolist(), root)
 
 
-def load_corpus(root=None, val_fraction: float = 0.05, cache_dir=None):
+def load_corpus(root: str | os.PathLike[str] | None = None, val_fraction: float = 0.05,
+                cache_dir: str | os.PathLike[str] | Literal[False] | None = None) -> Corpus:
     """The corpus of the ``.py`` files under `root` (default: this Python's standard library),
     about val_fraction of the files for validation. The encoded text is cached in
     `cache_dir` (default: default_cache_dir(); False: no cache) under a name that changes

@@ -13,7 +13,10 @@ batches ahead each, and hands them out in the sampler's order: the batches are e
 of ``num_workers=0``. A ``TensorDataset`` is read a whole batch at a time (one
 fancy-indexing call per column, handed to ``from_numpy`` without another copy).
 """
-from typing import Any
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 import builtins
 import itertools
 import multiprocessing
@@ -26,9 +29,12 @@ from .._checks import as_device, check_int
 from . import _worker
 from ._fetch import fetcher
 from .collate import default_collate, default_convert
-from .dataset import IterableDataset
+from .dataset import Dataset, IterableDataset
 from .sampler import (BatchSampler, InfiniteConstantSampler, RandomSampler, SequentialSampler,
                       check_bool, check_generator, draw_seed)
+
+if TYPE_CHECKING:
+    from ..random import Generator
 
 __all__ = ["DataLoader"]
 
@@ -107,11 +113,16 @@ class DataLoader:
     (``set_epoch`` repositions it, to resume a run's sequence of shuffles).
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
-                 num_workers=0, collate_fn=None, pin_memory: bool = False, drop_last: bool = False,
-                 timeout=0, worker_init_fn=None, multiprocessing_context=None, generator=None, *,
-                 prefetch_factor=None, persistent_workers: bool = False,
-                 pin_memory_device: str = "", seed=None, device=None) -> None:
+    def __init__(self, dataset: Dataset | Sequence[Any], batch_size: int | None = 1,
+                 shuffle: bool | None = None, sampler: Iterable[Any] | None = None,
+                 batch_sampler: Iterable[list[Any]] | None = None, num_workers: int = 0,
+                 collate_fn: Callable[[list[Any]], Any] | None = None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0,
+                 worker_init_fn: Callable[[int], object] | None = None,
+                 multiprocessing_context: str | multiprocessing.context.BaseContext | None = None,
+                 generator: Generator | None = None, *, prefetch_factor: int | None = None,
+                 persistent_workers: bool = False, pin_memory_device: str = "",
+                 seed: int | None = None, device: _C.device | str | None = None) -> None:
         if batch_size is not None:
             batch_size = check_int(batch_size, "batch_size", 1, "DataLoader")
         drop_last = check_bool(drop_last, "drop_last", "DataLoader")

@@ -5,10 +5,14 @@
 A ``TensorDataset`` over ``np.memmap`` arrays (or ``np.load(path, mmap_mode="r")``) reads
 only the rows a batch asks for, so data larger than memory trains as any other.
 """
+from __future__ import annotations
+
 import bisect
 import builtins
 import itertools
 import math
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +21,9 @@ from .._checks import is_int
 from ..creation import tensor
 from .collate import storable, storage_dtype, to_numpy
 from .sampler import draw_seed, index_list
+
+if TYPE_CHECKING:
+    from ..random import Generator
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset",
            "ChainDataset", "random_split"]
@@ -68,7 +75,7 @@ class TensorDataset(Dataset):
     by batch, so only the rows read are ever in memory.
     """
 
-    def __init__(self, *arrays) -> None:
+    def __init__(self, *arrays: np.ndarray[Any, Any] | _C.Tensor) -> None:
         if not arrays:
             raise _errors.ValueError("[TensorDataset] expected at least one array, got none")
         stored = []
@@ -129,7 +136,7 @@ class Subset(Dataset):
     """The samples of `dataset` at `indices`, in that order: ``Subset(ds, idx)[k] ==
     ds[idx[k]]``."""
 
-    def __init__(self, dataset, indices) -> None:
+    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
         self.dataset = dataset
         self.indices = index_list(indices, "Subset")
 
@@ -152,7 +159,7 @@ class ConcatDataset(Dataset):
     """Map-style datasets one after another: indices ``0 .. len(a) - 1`` read ``a``, the next
     ones ``b``, and so on; negative indices count from the end of the whole."""
 
-    def __init__(self, datasets) -> None:
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
         self.datasets = list(datasets)
         if not self.datasets:
             raise _errors.ValueError("[ConcatDataset] expected at least one dataset, got none")
@@ -182,7 +189,7 @@ class ConcatDataset(Dataset):
 class ChainDataset(IterableDataset):
     """Iterable datasets one after another (each sample of the first, then of the next)."""
 
-    def __init__(self, datasets) -> None:
+    def __init__(self, datasets: Iterable[IterableDataset]) -> None:
         self.datasets = list(datasets)
         for d in self.datasets:
             if not isinstance(d, IterableDataset):
@@ -220,7 +227,8 @@ def _split_lengths(lengths, n):
     return lengths
 
 
-def random_split(dataset, lengths, generator=None):
+def random_split(dataset: Dataset, lengths: Sequence[int] | Sequence[float],
+                 generator: Generator | None = None) -> list[Subset]:
     """Disjoint random ``Subset``s of `dataset` of the given `lengths` (ints, or fractions of
     ``len(dataset)`` summing to 1). The permutation is drawn from `generator` (a
     ``forgegrad.Generator``; None: the global stream, so ``manual_seed`` fixes it)."""

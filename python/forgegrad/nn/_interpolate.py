@@ -16,11 +16,11 @@ if TYPE_CHECKING:
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
 
-# the modes each input rank takes, and the kernel's name for each
+# the modes each input rank takes, and the kernel's name for each (area is adaptive pooling)
 _MODES = {3: {"nearest": "nearest", "nearest-exact": "nearest-exact", "linear": "bilinear",
-              "area": None},
+              "area": "area"},
           4: {"nearest": "nearest", "nearest-exact": "nearest-exact", "bilinear": "bilinear",
-              "bicubic": "bicubic", "area": None}}
+              "bicubic": "bicubic", "area": "area"}}
 _INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
 
 

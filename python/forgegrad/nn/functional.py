@@ -1,6 +1,8 @@
 """Stateless ops under PyTorch's names and signatures (``torch.nn.functional``), as the op
 table (csrc/python/op_table.h) declares them, the losses composed of them (_losses.py) and
 the few written here."""
+from typing import TYPE_CHECKING
+
 from .. import _ops
 from . import _losses
 from ._losses import *  # noqa: F401,F403 (listed in _losses.__all__)
@@ -20,6 +22,8 @@ from ._embedding import embedding
 from ._multi_head_attention import multi_head_attention_forward
 
 globals().update(_ops.exports("functional"))
+if TYPE_CHECKING:  # the same names, for type checkers (tools/gen_stubs.py writes the stub)
+    from .._functional_exports import *  # noqa: F401,F403
 
 
 def softmin(input, dim=-1, *, dtype=None):

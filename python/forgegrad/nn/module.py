@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import numpy as np
 
@@ -58,6 +58,17 @@ def _as_tensor(value):
 # The attributes Module.__init__ sets on every module.
 _OWN_ATTRIBUTES = ("training", "_parameters", "_buffers", "_non_persistent", "_modules")
 
+_Args = ParamSpec("_Args")
+_Result = TypeVar("_Result", covariant=True)
+
+
+class _Forward(Protocol[_Args, _Result]):
+    """What calling a module sees: its forward's parameters and result."""
+
+    @property
+    def forward(self) -> Callable[_Args, _Result]: ...
+
+
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
@@ -94,7 +105,9 @@ class Module:
         """
         raise NotImplementedError(f"[{type(self).__name__}] defines no forward()")
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    # Typed by the subclass's forward, so that model(x) checks x and has forward's result type.
+    def __call__(self: _Forward[_Args, _Result], *args: _Args.args,
+                 **kwargs: _Args.kwargs) -> _Result:
         return self.forward(*args, **kwargs)
 
     # ---- registration ----

@@ -33,6 +33,15 @@ def _affine_parameters(module, shape, affine, bias, device, dtype) -> None:
         if affine and bias else None
 
 
+def _reset_affine(module: Module) -> None:
+    """weight = 1 and bias = 0, where the module has them."""
+    with no_grad():
+        if module.weight is not None:
+            module.weight.fill_(1.0)
+        if module.bias is not None:
+            module.bias.fill_(0.0)
+
+
 class LayerNorm(Module):
     """Normalizes over the last dimensions ``normalized_shape`` to zero mean and unit
     variance, then scales by ``weight`` and shifts by ``bias``.
@@ -65,11 +74,7 @@ class LayerNorm(Module):
 
     def reset_parameters(self) -> None:
         """Set the weight to ones and the bias to zeros."""
-        with no_grad():
-            if self.weight is not None:
-                self.weight.fill_(1.0)
-            if self.bias is not None:
-                self.bias.fill_(0.0)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return _C.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -182,7 +187,7 @@ class _NormBase(Module):
     def reset_parameters(self) -> None:
         """Reset the running statistics, the weight to ones and the bias to zeros."""
         self.reset_running_stats()
-        LayerNorm.reset_parameters(self)
+        _reset_affine(self)
 
     def _check_input_dim(self, input):
         raise NotImplementedError

@@ -2,7 +2,9 @@
 int: the same on every side of each padded dimension; a tuple: F.pad's (before, after, ...))."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
 from .. import _errors
 from ._padding import pad
 from .module import Module
@@ -14,7 +16,7 @@ if TYPE_CHECKING:
 class _Pad(Module):
     mode, dims = "constant", 1
 
-    def __init__(self, padding, value: float = 0.0) -> None:
+    def __init__(self, padding: int | Sequence[int], value: float = 0.0) -> None:
         super().__init__()
         if isinstance(padding, int):
             padding = (padding,) * (2 * self.dims)
@@ -36,36 +38,74 @@ class _Pad(Module):
         return f"{self.padding}"
 
 
-def _pad_class(name, mode, dims, takes_value):
-    def __init__(self, padding, value) -> None:
-        _Pad.__init__(self, padding, value)
-
-    def __init_without_value(self, padding) -> None:
-        _Pad.__init__(self, padding)
-
-    cls = type(name, (_Pad,), {"mode": mode, "dims": dims,
-                               "__init__": __init__ if takes_value else __init_without_value,
-                               "__doc__": f"F.pad over the last {dims} dimension(s), mode "
-                                          f"'{mode}'."})
-    cls.__module__ = __name__
-    return cls
+class _ConstantPad(_Pad):
+    def __init__(self, padding: int | Sequence[int], value: float) -> None:
+        super().__init__(padding, value)
 
 
-ConstantPad1d = _pad_class("ConstantPad1d", "constant", 1, True)
-ConstantPad2d = _pad_class("ConstantPad2d", "constant", 2, True)
-ConstantPad3d = _pad_class("ConstantPad3d", "constant", 3, True)
-ReflectionPad1d = _pad_class("ReflectionPad1d", "reflect", 1, False)
-ReflectionPad2d = _pad_class("ReflectionPad2d", "reflect", 2, False)
-ReplicationPad1d = _pad_class("ReplicationPad1d", "replicate", 1, False)
-ReplicationPad2d = _pad_class("ReplicationPad2d", "replicate", 2, False)
-CircularPad1d = _pad_class("CircularPad1d", "circular", 1, False)
-CircularPad2d = _pad_class("CircularPad2d", "circular", 2, False)
+class _ModePad(_Pad):  # reflect, replicate, circular: no fill value
+    def __init__(self, padding: int | Sequence[int]) -> None:
+        super().__init__(padding)
+
+
+class ConstantPad1d(_ConstantPad):
+    """F.pad over the last dimension, mode 'constant'."""
+
+    mode, dims = "constant", 1
+
+
+class ConstantPad2d(_ConstantPad):
+    """F.pad over the last 2 dimensions, mode 'constant'."""
+
+    mode, dims = "constant", 2
+
+
+class ConstantPad3d(_ConstantPad):
+    """F.pad over the last 3 dimensions, mode 'constant'."""
+
+    mode, dims = "constant", 3
+
+
+class ReflectionPad1d(_ModePad):
+    """F.pad over the last dimension, mode 'reflect'."""
+
+    mode, dims = "reflect", 1
+
+
+class ReflectionPad2d(_ModePad):
+    """F.pad over the last 2 dimensions, mode 'reflect'."""
+
+    mode, dims = "reflect", 2
+
+
+class ReplicationPad1d(_ModePad):
+    """F.pad over the last dimension, mode 'replicate'."""
+
+    mode, dims = "replicate", 1
+
+
+class ReplicationPad2d(_ModePad):
+    """F.pad over the last 2 dimensions, mode 'replicate'."""
+
+    mode, dims = "replicate", 2
+
+
+class CircularPad1d(_ModePad):
+    """F.pad over the last dimension, mode 'circular'."""
+
+    mode, dims = "circular", 1
+
+
+class CircularPad2d(_ModePad):
+    """F.pad over the last 2 dimensions, mode 'circular'."""
+
+    mode, dims = "circular", 2
 
 
 class ZeroPad1d(ConstantPad1d):
     """F.pad with zeros over the last dimension."""
 
-    def __init__(self, padding) -> None:
+    def __init__(self, padding: int | Sequence[int]) -> None:
         super().__init__(padding, 0.0)
 
     def extra_repr(self) -> str:
@@ -75,7 +115,7 @@ class ZeroPad1d(ConstantPad1d):
 class ZeroPad2d(ConstantPad2d):
     """F.pad with zeros over the last 2 dimensions."""
 
-    def __init__(self, padding) -> None:
+    def __init__(self, padding: int | Sequence[int]) -> None:
         super().__init__(padding, 0.0)
 
     def extra_repr(self) -> str:

@@ -2,6 +2,7 @@
 sequences)."""
 import math
 import sys
+from collections.abc import Iterable
 
 from .. import _C, _errors
 from ..autograd import no_grad
@@ -13,7 +14,11 @@ from . import _rnn_utils as rnn
 sys.modules[__name__ + ".rnn"] = rnn
 
 
-def _tensor_list(parameters, op):
+# What the clipping functions take: one Tensor, or an iterable of them (model.parameters()).
+Tensors = _C.Tensor | Iterable[_C.Tensor]
+
+
+def _tensor_list(parameters: Tensors, op: str) -> list[_C.Tensor]:
     """`parameters` (one Tensor or an iterable of them, e.g. a generator) as a list."""
     if isinstance(parameters, _C.Tensor):
         parameters = [parameters]
@@ -35,7 +40,8 @@ def _grad_norm(grad, norm_type):
     return (grad.abs() ** norm_type).sum().item() ** (1.0 / norm_type)
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type: float = 2.0, error_if_nonfinite: bool = False):
+def clip_grad_norm_(parameters: Tensors, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> _C.Tensor:
     """Scale the gradients of `parameters` in place so their global norm is at most
     `max_norm`; returns the norm before clipping as a 0-d Tensor, as
     torch.nn.utils.clip_grad_norm_.
@@ -74,7 +80,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type: float = 2.0, error_if_nonfi
     return _C.full([], total, None, None)
 
 
-def clip_grad_value_(parameters, clip_value, foreach=None):
+def clip_grad_value_(parameters: Tensors, clip_value: float,
+                     foreach: bool | None = None) -> None:
     """Clamp the gradients of `parameters` in place to [-clip_value, clip_value], as
     torch.nn.utils.clip_grad_value_; parameters without a gradient are skipped. `foreach`
     is accepted for PyTorch's signature: every gradient is clamped by one kernel anyway."""

@@ -2,7 +2,7 @@
 documented formulas, one fused kernel call per group)."""
 from .. import _C, _errors
 from .._checks import is_real
-from .optimizer import Optimizer, check_hyperparameters
+from .optimizer import Optimizer, Params, check_hyperparameters
 
 
 class Adam(Optimizer):
@@ -15,7 +15,8 @@ class Adam(Optimizer):
     _optional_buffer_keys = ("max_exp_avg_sq",)  # None when saved without amsgrad
     _decoupled_weight_decay = False
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+    def __init__(self, params: Params, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, *,
                  maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
@@ -47,7 +48,8 @@ class AdamW(Adam):
 
     _decoupled_weight_decay = True
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+    def __init__(self, params: Params, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 1e-2, amsgrad: bool = False, *,
                  maximize: bool = False) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
@@ -77,7 +79,8 @@ class Adamax(Optimizer):
     _state_keys = ("step", "exp_avg", "exp_inf")
     _buffer_keys = ("exp_avg", "exp_inf")
 
-    def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+    def __init__(self, params: Params, lr: float = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, *, maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       maximize=maximize))
@@ -105,7 +108,8 @@ class NAdam(Optimizer):
     _state_keys = ("step", "mu_product", "exp_avg", "exp_avg_sq")
     _buffer_keys = ("exp_avg", "exp_avg_sq")
 
-    def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+    def __init__(self, params: Params, lr: float = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False, *, maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
@@ -127,9 +131,10 @@ class NAdam(Optimizer):
 
     def _update(self, group, params) -> None:
         states = self._next_states(params, {"exp_avg": 0.0, "exp_avg_sq": 0.0}, mu_product=1.0)
+        grads, exp_avgs, exp_avg_sqs, steps = _kernel_lists(params, states, "exp_avg",
+                                                            "exp_avg_sq")
         mu_products = _C._nadam_step(
-            params, *_kernel_lists(params, states, "exp_avg", "exp_avg_sq"),
-            [float(s["mu_product"]) for s in states],
+            params, grads, exp_avgs, exp_avg_sqs, steps, [float(s["mu_product"]) for s in states],
             **_adam_hyperparameters(group, "momentum_decay", "decoupled_weight_decay"))
         for state, mu_product in zip(states, mu_products):
             state["mu_product"] = mu_product
@@ -147,7 +152,8 @@ class RAdam(Optimizer):
     _state_keys = ("step", "exp_avg", "exp_avg_sq")
     _buffer_keys = ("exp_avg", "exp_avg_sq")
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+    def __init__(self, params: Params, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *,
                  maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,

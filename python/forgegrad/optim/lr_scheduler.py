@@ -31,7 +31,8 @@ scheduler's. ``load_state_dict()`` checks everything first (the keys of this sch
 state, each value's type and range, one lr per param group) and on a rejection raises
 ``TypeError`` / ``ValueError`` naming ``[<Scheduler>.load_state_dict]`` with nothing changed.
 """
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, SupportsFloat
 import copy
 import math
 import types
@@ -40,7 +41,7 @@ from collections import Counter
 
 from .. import _errors
 from .._checks import is_int, is_real
-from .optimizer import has_param_groups
+from .optimizer import Optimizer, has_param_groups
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR",
            "ExponentialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "LinearLR",
@@ -188,7 +189,7 @@ class LRScheduler:
     # __dict__, None for a plain function; loading it updates those objects.
     _functions: tuple[str, ...] = ()
 
-    def __init__(self, optimizer, last_epoch=-1) -> None:
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         name = type(self).__name__
         _check_optimizer(optimizer, name)
         last_epoch = _epoch(name, "last_epoch", last_epoch)
@@ -337,13 +338,17 @@ def _function_pairs(functions, saved):
 
 
 # ------------------------------------------------------------------------ schedules
+# A factor of the initial lr by epoch, for every param group or one per group.
+LrLambda = Callable[[int], float] | Sequence[Callable[[int], float]]
+
+
 class _FunctionScheduler(LRScheduler):
     """LambdaLR's and MultiplicativeLR's ``lr_lambda``: a function of the epoch for every
     param group, or a list of one per group."""
 
     _functions = ("lr_lambdas",)
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1) -> None:
+    def __init__(self, optimizer: Optimizer, lr_lambda: LrLambda, last_epoch: int = -1) -> None:
         name = type(self).__name__
         _check_optimizer(optimizer, name)
         n_groups = len(optimizer.param_groups)
@@ -393,7 +398,8 @@ class StepLR(LRScheduler):
 
     _settings = {"step_size": _positive_int, "gamma": _positive_float}
 
-    def __init__(self, optimizer, step_size, gamma: float = 0.1, last_epoch=-1) -> None:
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
         self._take_settings(step_size=step_size, gamma=gamma)
         super().__init__(optimizer, last_epoch)
 
@@ -418,7 +424,8 @@ class MultiStepLR(LRScheduler):
 
     _settings = {"milestones": _milestone_counter, "gamma": _positive_float}
 
-    def __init__(self, optimizer, milestones, gamma: float = 0.1, last_epoch=-1) -> None:
+    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
         self._take_settings(milestones=milestones, gamma=gamma)
         super().__init__(optimizer, last_epoch)
 
@@ -445,7 +452,7 @@ class ExponentialLR(LRScheduler):
 
     _settings = {"gamma": _positive_float}
 
-    def __init__(self, optimizer, gamma, last_epoch=-1) -> None:
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self._take_settings(gamma=gamma)
         super().__init__(optimizer, last_epoch)
 
@@ -474,7 +481,8 @@ class CosineAnnealingLR(LRScheduler):
 
     _settings = {"T_max": _positive_int, "eta_min": _non_negative_float}
 
-    def __init__(self, optimizer, T_max, eta_min: float = 0.0, last_epoch=-1) -> None:
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
         self._take_settings(T_max=T_max, eta_min=eta_min)
         super().__init__(optimizer, last_epoch)
 
@@ -505,8 +513,11 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     takes a float logarithm, which can land one cycle off at a restart)."""
 
     _settings = {"T_0": _positive_int, "T_mult": _positive_int, "eta_min": _non_negative_float}
+    T_0: int
+    T_mult: int
 
-    def __init__(self, optimizer, T_0, T_mult=1, eta_min: float = 0.0, last_epoch=-1) -> None:
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
         self._take_settings(T_0=T_0, T_mult=T_mult, eta_min=eta_min)
         self.T_i = self.T_0
         self.T_cur = last_epoch
@@ -557,8 +568,8 @@ class LinearLR(LRScheduler):
     _settings = {"start_factor": _start_factor, "end_factor": _end_factor,
                  "total_iters": _positive_int}
 
-    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor: float = 1.0, total_iters=5,
-                 last_epoch=-1) -> None:
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
+                 end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:
         self._take_settings(start_factor=start_factor, end_factor=end_factor,
                             total_iters=total_iters)
         super().__init__(optimizer, last_epoch)
@@ -586,7 +597,8 @@ class PolynomialLR(LRScheduler):
 
     _settings = {"total_iters": _positive_int, "power": _non_negative_float}
 
-    def __init__(self, optimizer, total_iters=5, power: float = 1.0, last_epoch=-1) -> None:
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1) -> None:
         self._take_settings(total_iters=total_iters, power=power)
         super().__init__(optimizer, last_epoch)
 
@@ -632,6 +644,9 @@ def _start_momentum_cycle(optimizer, use_beta1, base_momentums, max_momentums) -
         group["base_momentum"] = low
 
 
+_CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+
+
 class CyclicLR(LRScheduler):
     """Cycles each group's lr between ``base_lr`` and ``max_lr`` (a float, or one per group):
     up over ``step_size_up`` steps, down over ``step_size_down`` (default: as up), the
@@ -653,8 +668,10 @@ class CyclicLR(LRScheduler):
                  "step_ratio": lambda name, arg, value: _float(name, arg, value,
                                                                lambda x: 0 < x < 1, "in (0, 1)")}
     _functions = ("_scale_fn_custom",)
+    total_size: float
 
-    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+    def __init__(self, optimizer: Optimizer, base_lr, max_lr, step_size_up=2000,
+                 step_size_down=None,
                  mode: str = "triangular", gamma: float = 1.0, scale_fn=None,
                  scale_mode: str = "cycle", cycle_momentum: bool = True, base_momentum: float = 0.8,
                  max_momentum: float = 0.9, last_epoch=-1) -> None:
@@ -723,9 +740,6 @@ class CyclicLR(LRScheduler):
                 "max_momentums": per_group}
 
 
-_CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
-
-
 class OneCycleLR(LRScheduler):
     """The 1cycle policy: the lr anneals from ``max_lr / div_factor`` up to ``max_lr`` over
     the first ``pct_start`` of ``total_steps`` (or ``epochs * steps_per_epoch``), then down to
@@ -740,8 +754,10 @@ class OneCycleLR(LRScheduler):
     _settings = {"total_steps": _positive_int, "cycle_momentum": _flag, "use_beta1": _flag,
                  "_anneal_func_type": lambda name, arg, value: _choice(name, arg, value,
                                                                       ("cos", "linear"))}
+    total_steps: int
 
-    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
+    def __init__(self, optimizer: Optimizer, max_lr, total_steps=None, epochs=None,
+                 steps_per_epoch=None,
                  pct_start: float = 0.3, anneal_strategy: str = "cos", cycle_momentum: bool = True,
                  base_momentum: float = 0.85, max_momentum: float = 0.95, div_factor: float = 25.0,
                  final_div_factor: float = 1e4, three_phase: bool = False, last_epoch=-1) -> None:
@@ -782,7 +798,7 @@ class OneCycleLR(LRScheduler):
                                              f"state first); param_groups[{i}] has no {missing}")
         super().__init__(optimizer, last_epoch)
 
-    def step(self):
+    def step(self) -> None:
         if self.last_epoch >= self.total_steps:
             raise _errors.ValueError(f"[OneCycleLR] stepped past total_steps={self.total_steps}: "
                                      f"step {self.last_epoch + 1} asked for")
@@ -850,6 +866,8 @@ class _SchedulerList(LRScheduler):
     """SequentialLR's and ChainedScheduler's schedulers: their checks, and a state dict
     holding each one's state, all checked before any is loaded."""
 
+    _schedulers: list[LRScheduler]
+
     @staticmethod
     def _checked_schedulers(name, schedulers, optimizer):
         """``schedulers`` (a non-empty list of schedulers of one optimizer) as a list, and that
@@ -914,7 +932,8 @@ class SequentialLR(_SchedulerList):
     ``base_lr`` times its epoch-0 factor, not the lr the previous scheduler left), then steps
     chainably. Its state dict holds every scheduler's."""
 
-    def __init__(self, optimizer, schedulers, milestones) -> None:
+    def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler],
+                 milestones: Sequence[int]) -> None:
         name = "SequentialLR"
         _check_optimizer(optimizer, name)  # given, unlike ChainedScheduler's
         self._schedulers, self.optimizer = self._checked_schedulers(name, schedulers, optimizer)
@@ -962,7 +981,8 @@ class ChainedScheduler(_SchedulerList):
     optimizer (``optimizer``, or the first scheduler's) whose factors multiply, as when
     stepped one by one. Its state dict holds every scheduler's."""
 
-    def __init__(self, schedulers, optimizer=None) -> None:
+    def __init__(self, schedulers: Sequence[LRScheduler],
+                 optimizer: Optimizer | None = None) -> None:
         self._schedulers, self.optimizer = self._checked_schedulers("ChainedScheduler",
                                                                     schedulers, optimizer)
         self._last_lr = self._current_lrs()
@@ -982,8 +1002,9 @@ class ReduceLROnPlateau(LRScheduler):
     than ``eps`` is skipped. Like torch's, it scales the current lrs (chainable).
     """
 
-    def __init__(self, optimizer, mode: str = "min", factor: float = 0.1, patience=10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown=0, min_lr=0,
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
+                 cooldown: int = 0, min_lr: float | Sequence[float] = 0,
                  eps: float = 1e-8) -> None:
         name = "ReduceLROnPlateau"
         _check_optimizer(optimizer, name)
@@ -1024,7 +1045,7 @@ class ReduceLROnPlateau(LRScheduler):
     def in_cooldown(self):
         return self.cooldown_counter > 0
 
-    def step(self, metrics):
+    def step(self, metrics: SupportsFloat) -> None:  # type: ignore[override]
         """Record one value of the monitored metric (a number or a one-element Tensor)."""
         try:
             current = float(metrics)

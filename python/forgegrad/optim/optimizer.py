@@ -3,7 +3,8 @@
 A subclass supplies its defaults, a check of one group's hyperparameters, and ``_update``,
 the fused update of one group's parameters that have gradients; this class does the rest.
 """
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 import copy
 import math
 import numbers
@@ -13,6 +14,13 @@ from .. import creation
 from ..autograd import enable_grad, no_grad
 from ..nn.module import Module
 from .._checks import is_real
+
+
+_Loss = TypeVar("_Loss")  # what a step's closure returns: the loss
+
+# What an optimizer takes: Parameters (model.parameters()), or groups of them, each a dict
+# {"params": [...], "lr": ..., ...} with its own hyperparameters.
+Params = Iterable[_C.Tensor] | Iterable[dict[str, Any]]
 
 
 class Optimizer:
@@ -38,7 +46,7 @@ class Optimizer:
     _buffer_keys: tuple[str, ...] = ()
     _optional_buffer_keys: tuple[str, ...] = ()
 
-    def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
+    def __init__(self, params: Params, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self._check_group(self.defaults)
         # parameter Tensor -> its state (Tensors hash by identity)
@@ -51,7 +59,7 @@ class Optimizer:
                 or not hasattr(params, "__iter__")):
             raise _errors.TypeError(f"[{self._name}] params must be an iterable of Tensors or of "
                                     f"dicts (e.g. model.parameters()), got {type(params).__name__}")
-        groups = list(params)
+        groups: list[Any] = list(params)  # Parameters, or dicts of them
         if not groups:
             raise _errors.ValueError(f"[{self._name}] got an empty parameter list")
         if not isinstance(groups[0], dict):
@@ -140,11 +148,11 @@ class Optimizer:
                 elif p.grad is not None:
                     p.grad.zero_()
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], _Loss] | None = None) -> _Loss | None:
         """One update of every parameter that has a gradient; returns closure's loss."""
         for group in self.param_groups:  # every group checked before any is updated
             self._check_group(group)
-        loss = None
+        loss: _Loss | None = None
         if closure is not None:
             with enable_grad():
                 loss = closure()

@@ -2,7 +2,7 @@
 gradients, as ``torch.optim``'s (their documented formulas, one fused kernel call per
 group)."""
 from .. import _C
-from .optimizer import Optimizer, check_hyperparameters
+from .optimizer import Optimizer, Params, check_hyperparameters
 
 
 class RMSprop(Optimizer):
@@ -15,7 +15,7 @@ class RMSprop(Optimizer):
     _buffer_keys = ("square_avg", "momentum_buffer", "grad_avg")
     _optional_buffer_keys = ("momentum_buffer", "grad_avg")
 
-    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+    def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
                  maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
@@ -49,8 +49,9 @@ class Adagrad(Optimizer):
     _state_keys = ("step", "sum")
     _buffer_keys = ("sum",)
 
-    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, *,
+    def __init__(self, params: Params, lr: float = 1e-2, lr_decay: float = 0.0,
+                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
+                 eps: float = 1e-10, *,
                  maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
@@ -77,7 +78,7 @@ class Adadelta(Optimizer):
     _state_keys = ("step", "square_avg", "acc_delta")
     _buffer_keys = ("square_avg", "acc_delta")
 
-    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+    def __init__(self, params: Params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0.0, *, maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
                                       maximize=maximize))

@@ -1,7 +1,7 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay, as
 ``torch.optim.SGD`` (its documented formula, one fused kernel call per group)."""
 from .. import _C, _errors
-from .optimizer import Optimizer, check_flag, check_number
+from .optimizer import Optimizer, Params, check_flag, check_number
 
 
 class SGD(Optimizer):
@@ -11,8 +11,8 @@ class SGD(Optimizer):
     _state_keys = ("momentum_buffer",)
     _buffer_keys = _optional_buffer_keys = ("momentum_buffer",)
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *,
+    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
                  maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,

@@ -1,12 +1,28 @@
 """How the data reaches the model: a DataLoader made from what the caller gave, its batches
 as (inputs, targets) on the model's device, and eval mode for the passes that only look."""
+from __future__ import annotations
+
 import contextlib
+from typing import Any, Protocol
 
 from .. import _C, _errors
 from ..autograd import no_grad
 from ..data import DataLoader, Dataset, IterableDataset, TensorDataset
 from ..distributed import training as _distributed
 from ..nn.module import Module
+
+
+class MapStyle(Protocol):
+    """Anything indexable with a length, read as a dataset: a list of (input, target) pairs."""
+
+    def __getitem__(self, index: int, /) -> Any: ...
+
+    def __len__(self) -> int: ...
+
+
+# What fit, evaluate and predict take as data: a DataLoader, a Dataset (or anything with
+# __getitem__ and __len__), or an (inputs, targets) pair of arrays or Tensors.
+Data = DataLoader | Dataset | MapStyle | tuple[Any, Any]
 
 
 def loader_for(data, batch_size, shuffle, seed, op, distributed=False):

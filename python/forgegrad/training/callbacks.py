@@ -1,35 +1,44 @@
 """Callbacks: hooks ``fit`` calls at the start, after each epoch and at the end.
 ``EarlyStopping`` stops when a logged value stops improving (and puts the best weights
 back); ``ModelCheckpoint`` saves the model's state dict after epochs."""
+from __future__ import annotations
+
 import math
 import os
+from typing import TYPE_CHECKING
 
-from .. import _errors
+from .. import _C, _errors
 from .._checks import is_int, is_real
 from ..distributed import training as _distributed
 from ..distributed.process_group import rank_zero_only
 from ..serialization import save
-from .metrics import monitor_mode
+from .metrics import Mode, monitor_mode
+
+if TYPE_CHECKING:
+    from ..nn.module import Module
+    from ..optim.optimizer import Optimizer
 
 
 class Callback:
-    """Hooks ``fit`` calls. ``on_epoch_end`` returns True to stop training."""
+    """Hooks ``fit`` calls. ``on_epoch_end`` returns True to stop training; ``logs`` are the
+    epoch's logged values by name (epoch, loss, val_loss, accuracy, lr, time, ...)."""
 
-    def on_train_begin(self, model, optimizer):
+    def on_train_begin(self, model: Module, optimizer: Optimizer) -> None:
         pass
 
-    def on_epoch_end(self, epoch, logs, model, optimizer):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Module,
+                     optimizer: Optimizer) -> bool:
         return False
 
-    def on_train_end(self, model, optimizer):
+    def on_train_end(self, model: Module, optimizer: Optimizer) -> None:
         pass
 
-    def _monitored(self):
+    def _monitored(self) -> str | None:
         """The logged value this callback needs (fit checks it is logged), or None."""
         return None
 
 
-def _check_monitor(monitor, op):
+def _check_monitor(monitor: str, op: str) -> str:
     if not isinstance(monitor, str):
         raise _errors.TypeError(f"[{op}] monitor must be the name of a logged value such as "
                                 f"'val_loss', got {monitor!r}")
@@ -39,13 +48,13 @@ def _check_monitor(monitor, op):
 class _Monitor:
     """Tracks the best value of one logged quantity."""
 
-    def __init__(self, monitor, mode, min_delta, op):
+    def __init__(self, monitor: str, mode: Mode, min_delta: float, op: str) -> None:
         self.monitor, self.op = monitor, op
         self.mode = monitor_mode(monitor, mode, op)
         self.min_delta = abs(min_delta)
         self.best = math.inf if self.mode == "min" else -math.inf
 
-    def improved(self, logs):
+    def improved(self, logs: dict[str, float]) -> bool:
         if self.monitor not in logs:
             raise _errors.ValueError(f"[{self.op}] monitors {self.monitor!r}, which is not logged "
                                      f"(logged: {sorted(logs)}); pass val_data to fit for val_ "
@@ -58,7 +67,7 @@ class _Monitor:
         return better
 
 
-def _snapshot(model):
+def _snapshot(model: Module) -> dict[str, _C.Tensor]:
     return {k: v.clone() for k, v in model.state_dict().items()}
 
 
@@ -66,8 +75,8 @@ class EarlyStopping(Callback):
     """Stop when `monitor` has not improved for `patience` epochs; with restore_best, the
     model ends with the weights of its best epoch (also when training ran to the end)."""
 
-    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
-                 restore_best=True):
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
+                 mode: Mode = "auto", restore_best: bool = True) -> None:
         if not is_int(patience) or patience < 0:
             raise _errors.ValueError("[EarlyStopping] patience must be an int >= 0, got "
                                      f"{patience!r}")
@@ -79,16 +88,22 @@ class EarlyStopping(Callback):
         self.monitor = _check_monitor(monitor, "EarlyStopping")
         self.mode, self.min_delta = mode, min_delta
         self.patience, self.restore_best = patience, restore_best
-        self.on_train_begin(None, None)
+        self._reset()
 
-    def on_train_begin(self, model, optimizer):  # each fit starts afresh
+    def _reset(self) -> None:
         self.tracker = _Monitor(self.monitor, self.mode, self.min_delta, "EarlyStopping")
-        self.best_epoch, self.best_weights, self.wait, self.restored = None, None, 0, False
+        self.best_epoch: int | None = None
+        self.best_weights: dict[str, _C.Tensor] | None = None
+        self.wait, self.restored = 0, False
 
-    def _monitored(self):
+    def on_train_begin(self, model: Module, optimizer: Optimizer) -> None:
+        self._reset()  # each fit starts afresh
+
+    def _monitored(self) -> str | None:
         return self.monitor
 
-    def on_epoch_end(self, epoch, logs, model, optimizer):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Module,
+                     optimizer: Optimizer) -> bool:
         if self.tracker.improved(logs):
             self.best_epoch, self.wait = epoch, 0
             if self.restore_best:
@@ -97,9 +112,9 @@ class EarlyStopping(Callback):
         self.wait += 1
         return self.wait >= self.patience  # `patience` epochs in a row without improvement
 
-    def on_train_end(self, model, optimizer):
+    def on_train_end(self, model: Module, optimizer: Optimizer) -> None:
         self.restored = self.restore_best and self.best_weights is not None
-        if self.restored:
+        if self.best_weights is not None and self.restored:
             model.load_state_dict(self.best_weights)
 
 
@@ -108,7 +123,8 @@ class ModelCheckpoint(Callback):
     each epoch, or only when `monitor` improves with save_best_only. `path` may hold
     ``{epoch}``, formatted per save; its directory must exist when training begins."""
 
-    def __init__(self, path, monitor="val_loss", save_best_only=True, mode="auto"):
+    def __init__(self, path: str | os.PathLike[str], monitor: str = "val_loss",
+                 save_best_only: bool = True, mode: Mode = "auto") -> None:
         path = os.fspath(path) if isinstance(path, os.PathLike) else path
         if not isinstance(path, str):
             raise _errors.TypeError(f"[ModelCheckpoint] path must be a str or os.PathLike, got "
@@ -123,14 +139,14 @@ class ModelCheckpoint(Callback):
         self.monitor, self.mode = _check_monitor(monitor, "ModelCheckpoint"), mode
         self._reset()
 
-    def _reset(self):
+    def _reset(self) -> None:
         self.tracker = _Monitor(self.monitor, self.mode, 0.0, "ModelCheckpoint")
-        self.saved = []
+        self.saved: list[str] = []  # the paths written, in order
 
-    def _monitored(self):
+    def _monitored(self) -> str | None:
         return self.monitor if self.save_best_only else None
 
-    def on_train_begin(self, model, optimizer):  # each fit starts afresh
+    def on_train_begin(self, model: Module, optimizer: Optimizer) -> None:  # each fit afresh
         self._reset()
         if not rank_zero_only():  # only rank 0 writes (distributed/training.py)
             return
@@ -143,7 +159,8 @@ class ModelCheckpoint(Callback):
             raise _errors.ValueError(f"[ModelCheckpoint] path {first!r} is a directory; give a "
                                      "file name in it, such as 'model.safetensors'")
 
-    def on_epoch_end(self, epoch, logs, model, optimizer):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Module,
+                     optimizer: Optimizer) -> bool:
         if not self.save_best_only or self.tracker.improved(logs):
             path = self.path.format(epoch=epoch)
             if rank_zero_only():

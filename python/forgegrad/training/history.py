@@ -1,12 +1,18 @@
 """``History``: what ``fit`` logged per epoch, as records and columns, with a plot of train
 against validation and a table for Jupyter."""
+from __future__ import annotations
+
 import math
 import os
+from typing import TYPE_CHECKING
 
 from .. import _errors
 from .. import metrics as _library
-from .metrics import OWN_KEYS, monitor_mode
+from .metrics import OWN_KEYS, Mode, monitor_mode
 from .report import number
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 class History:
@@ -14,31 +20,33 @@ class History:
     accuracy, val_accuracy, lr, time, samples_per_s); ``history["val_loss"]`` is one column.
     ``restored_epoch``: the epoch whose weights EarlyStopping restored, or None."""
 
-    def __init__(self):
-        self.epochs = []
+    def __init__(self) -> None:
+        self.epochs: list[dict[str, float]] = []  # epoch (an int), loss, val_loss, ...
         self.stopped_early = False
         self.interrupted = False
-        self.restored_epoch = None  # the epoch whose weights EarlyStopping put back
+        self.restored_epoch: int | None = None  # the epoch whose weights EarlyStopping put back
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: str) -> list[float | None]:
         return [record.get(key) for record in self.epochs]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.epochs)
 
     @property
-    def history(self):
+    def history(self) -> dict[str, list[float | None]]:
+        """Every logged column, by name (Keras's ``History.history``)."""
         keys = dict.fromkeys(k for record in self.epochs for k in record)
         return {k: self[k] for k in keys}
 
-    def best_epoch(self, monitor="val_loss", mode="auto"):
+    def best_epoch(self, monitor: str = "val_loss", mode: Mode = "auto") -> int:
         values = [(v, i) for i, v in enumerate(self[monitor]) if v is not None]
         if not values:
             raise _errors.ValueError(f"[History] no values recorded for {monitor!r}")
         pick = max if monitor_mode(monitor, mode, "History") == "max" else min
-        return self.epochs[pick(values)[1]]["epoch"]
+        return int(self.epochs[pick(values)[1]]["epoch"])
 
-    def plot(self, path=None, *, title=None):
+    def plot(self, path: str | os.PathLike[str] | None = None, *,
+             title: str | None = None) -> Figure:
         """Train against validation loss and each metric per epoch (accuracies in percent),
         on a new matplotlib Figure; the epoch whose weights early stopping restored is
         marked. The Figure is returned (Jupyter shows it) and saved to `path` when one is
@@ -75,21 +83,21 @@ class History:
             figure.savefig(os.fspath(path), dpi=100)
         return figure
 
-    def _metric_names(self):
+    def _metric_names(self) -> list[str]:
         """The logged metrics (not loss, lr, time, ...), without their val_ twins."""
         return [k for k in self.epochs[0] if k not in OWN_KEYS and not k.startswith("val_")]
 
-    def _title(self):
+    def _title(self) -> str:
         ending = (", stopped early" if self.stopped_early else
                   ", interrupted" if self.interrupted else "")
         return f"Training history: {len(self.epochs)} epochs{ending}"
 
-    def _summary_items(self):
+    def _summary_items(self) -> list[tuple[str, str]]:
         """(key, text) of the last epoch's values, for repr and the notebook table."""
         last = self.epochs[-1]
         return [(k, number(k, v)) for k, v in last.items() if k not in ("epoch", "time")]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         parts = [f"{len(self.epochs)} epochs"]
         if self.restored_epoch is not None:
             parts.append(f"restored epoch {self.restored_epoch}")
@@ -101,7 +109,7 @@ class History:
             parts.append("last: " + ", ".join(f"{k}={text}" for k, text in self._summary_items()))
         return f"History({'; '.join(parts)})"
 
-    def _repr_html_(self):
+    def _repr_html_(self) -> str:
         """A table of the epochs, for Jupyter; the restored epoch in bold."""
         import html
         if not self.epochs:

@@ -1,9 +1,13 @@
 """The training loop: ``fit`` (epochs of minibatch steps, validation, a progress bar),
 ``evaluate`` and ``predict``. Each reads top to bottom: check the arguments, make the
 loaders, try the first batches, then run."""
+from __future__ import annotations
+
 import math
 import sys
 import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -12,18 +16,26 @@ from .._checks import as_device
 from ..data import TensorDataset
 from ..distributed import training as _distributed
 from ..distributed.process_group import rank_zero_only
-from ..optim.lr_scheduler import ReduceLROnPlateau
+from ..nn.module import Module
+from ..optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+from ..optim.optimizer import Optimizer
 from . import checks
-from .batches import batch_count, inference, loader_for, model_device, moved, pair
-from .callbacks import EarlyStopping
+from .batches import Data, batch_count, inference, loader_for, model_device, moved, pair
+from .callbacks import Callback, EarlyStopping
 from .history import History
-from .metrics import Totals, reduction_of, resolve
+from .metrics import MetricsArg, Totals, reduction_of, resolve
 from .report import postfix, progress_bar, summary
 
+# A loss: (the model's outputs, the targets) -> a one-element Tensor, such as nn.MSELoss().
+LossFn = Callable[[Any, Any], _C.Tensor]
 
-def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=10, *, batch_size=64,
-        scheduler=None, callbacks=(), metrics=None, progress=True, seed=None, initial_epoch=0,
-        device=None, verbose=1):
+
+def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, train_data: Data,
+        val_data: Data | None = None, epochs: int = 10, *, batch_size: int = 64,
+        scheduler: LRScheduler | None = None, callbacks: Iterable[Callback] = (),
+        metrics: MetricsArg = None, progress: bool = True, seed: int | None = None,
+        initial_epoch: int = 0, device: _C.device | str | None = None,
+        verbose: int = 1) -> History:
     """Train `model` on `train_data` through epoch `epochs`; returns a History.
 
     train_data / val_data: DataLoaders, Datasets or (inputs, targets) arrays (wrapped in
@@ -224,7 +236,8 @@ def _validation(trained, loss_fn, loader, metrics, reduction, device, distribute
     return _distributed.averaged(totals.logs(), totals.samples, 0.0)[0]
 
 
-def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
+def evaluate(model: Module, loss_fn: LossFn, data: Data, metrics: MetricsArg = None,
+             batch_size: int = 256) -> dict[str, float]:
     """Loss per sample (and metrics) of `model` over `data`, in eval mode, without
     gradients; the model's train/eval mode is restored afterwards. Batches go to the
     model's device."""
@@ -250,7 +263,8 @@ def _evaluation_totals(model, loss_fn, loader, metrics, reduction, device):
     return totals
 
 
-def predict(model, data, batch_size=256):
+def predict(model: Module, data: Data | np.ndarray[Any, Any] | _C.Tensor,
+            batch_size: int = 256) -> _C.Tensor:
     """`model`'s outputs for `data` (an array or Tensor of inputs, a Dataset whose first
     column is the inputs, or a DataLoader), batch by batch in eval mode (on the model's
     device), as one Tensor on the CPU."""

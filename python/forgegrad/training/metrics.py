@@ -1,9 +1,19 @@
 """What ``fit`` logs each epoch: the ``metrics=`` argument resolved to the accumulators of
 ``forgegrad.metrics``, and the totals an epoch's batches add up to (the loss per sample and
 each metric over the whole epoch)."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal, SupportsFloat
+
 from .. import _errors
 from .. import metrics as _library
 from ..nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
+
+# A metric of fit's: a name ('accuracy', 'f1', ...; see forgegrad.metrics) or a function
+# (outputs, targets) -> a number; the metrics= argument: one, several, or a dict of named ones.
+Metric = str | Callable[[Any, Any], SupportsFloat]
+MetricsArg = Metric | Iterable[Metric] | Mapping[str, Metric] | None
 
 # What fit logs besides the metrics.
 OWN_KEYS = ("epoch", "loss", "lr", "time", "samples_per_s")
@@ -60,7 +70,11 @@ def logged_keys(metrics, validating):
             "samples_per_s"]
 
 
-def monitor_mode(monitor, mode, op):
+# Whether a monitored value improves downward or upward; 'auto': by its name (accuracy: up).
+Mode = Literal["auto", "min", "max"]
+
+
+def monitor_mode(monitor: str, mode: Mode, op: str) -> Literal["min", "max"]:
     """'min' or 'max': whether `monitor` improves downward or upward ('auto': by its name)."""
     if mode == "auto":
         return "max" if _library.higher_is_better(monitor) else "min"

@@ -12,6 +12,7 @@ imports it.
 """
 import numbers
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -51,10 +52,13 @@ class _BaseMLP(BaseEstimator):
     and training through ``forgegrad.fit``. Subclasses give the loss, the targets as the
     network sees them, and the number of outputs."""
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, alpha=1e-4,
-                 batch_size="auto", learning_rate_init=1e-3, max_iter=200, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, random_state=None,
-                 verbose=False, warm_start=False, device="cpu"):
+    def __init__(self, hidden_layer_sizes: Sequence[int] | int = (100,), activation: str = "relu",
+                 *, alpha: float = 1e-4, batch_size: int | str = "auto",
+                 learning_rate_init: float = 1e-3, max_iter: int = 200,
+                 early_stopping: bool = False, validation_fraction: float = 0.1,
+                 n_iter_no_change: int = 10, tol: float = 1e-4,
+                 random_state: int | np.random.RandomState | None = None,
+                 verbose: bool = False, warm_start: bool = False, device: str = "cpu"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.alpha = alpha
@@ -159,7 +163,7 @@ class _BaseMLP(BaseEstimator):
         if epochs > 1 and not history.stopped_early:
             warnings.warn(f"[{type(self).__name__}] max_iter={self.max_iter} epochs reached "
                           "before the loss stopped improving by tol; raise max_iter",
-                          ConvergenceWarning)
+                          ConvergenceWarning, stacklevel=4)  # at the caller of fit
         return self
 
     def _outputs(self, X):
@@ -193,6 +197,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             and stop when its loss has not improved by `tol` for `n_iter_no_change` epochs,
             keeping the best epoch's weights. Without it training stops when the training
             loss stops improving likewise.
+        validation_fraction: the share of the training data held out by early_stopping.
+        n_iter_no_change: epochs without improvement before training stops.
+        tol: the least decrease of the loss that counts as an improvement.
         random_state: seeds the weights, the shuffling and the split (an int repeats a run).
         verbose: print a line per epoch to stderr.
         warm_start: ``fit`` continues from the previous fit's weights.

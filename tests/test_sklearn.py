@@ -187,3 +187,21 @@ def test_import_forgegrad_does_not_import_sklearn_and_missing_sklearn_is_named()
                          check=True).stdout
     assert "[forgegrad.sklearn] needs scikit-learn" in out
     assert 'pip install "forgegrad[datasets]"' in out
+
+
+def test_fits_and_predicts_on_each_device(device):
+    X_train, X_test, y_train, y_test = digits_split()
+    clf = MLPClassifier((32,), learning_rate_init=0.01, max_iter=10, random_state=0,
+                        device=device).fit(X_train, y_train)
+    assert clf.module_[0].weight.device.type == device
+    assert clf.score(X_test, y_test) > 0.9
+
+
+def test_feature_names_from_a_data_frame():
+    pd = pytest.importorskip("pandas", reason="feature names come from a pandas DataFrame")
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(40, 2)), columns=["height", "width"])
+    clf = MLPRegressor((4,), max_iter=2).fit(X, np.arange(40.0))
+    assert list(clf.feature_names_in_) == ["height", "width"]
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        clf.predict(X.to_numpy())

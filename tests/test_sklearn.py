@@ -205,3 +205,12 @@ def test_feature_names_from_a_data_frame():
     assert list(clf.feature_names_in_) == ["height", "width"]
     with pytest.warns(UserWarning, match="does not have valid feature names"):
         clf.predict(X.to_numpy())
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity", "gelu", "silu",
+                                        "leaky_relu", "sigmoid"])
+def test_every_activation_trains(activation):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 3)), np.arange(30) % 3
+    clf = MLPClassifier((8, 8), activation=activation, max_iter=2, random_state=0).fit(X, y)
+    assert clf.predict_proba(X).shape == (30, 3) and clf.n_iter_ == 2

@@ -34,44 +34,13 @@ from .serialization import save
 from .tabular import TASKS, load_table
 from .charlm import task as charlm_task
 from .training import EarlyStopping, evaluate, fit, predict
+from .models import ACTIVATIONS, build_cnn, build_mlp
 
-ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
-               "silu": nn.SiLU, "leaky_relu": nn.LeakyReLU}
 DATASETS: dict[str, Callable[..., Any]] = {"digits": datasets.digits, "spirals": datasets.spirals,
             "synthetic": datasets.synthetic}
 SCHEDULERS = ("none", "cosine", "step", "exponential", "plateau")
 # The data sets a CNN can read: their features as (channels, height, width) images.
 IMAGE_SHAPES = {"digits": (1, 8, 8), "synthetic": (1, 28, 28)}
-
-
-def build_mlp(num_features, hidden, num_classes, activation: str = "relu", dropout: float = 0.0):
-    """Linear -> activation (-> Dropout) for each hidden size, then a Linear to the classes."""
-    layers, width = [], num_features
-    for size in hidden:
-        layers += [nn.Linear(width, size), ACTIVATIONS[activation]()]
-        if dropout > 0:
-            layers.append(nn.Dropout(dropout))
-        width = size
-    layers.append(nn.Linear(width, num_classes))
-    return nn.Sequential(*layers)
-
-
-def build_cnn(image_shape, channels, num_classes, activation: str = "relu", dropout: float = 0.0):
-    """A conv block per entry of `channels`, each 3x3 Conv2d (padding 1; no bias, as the
-    BatchNorm after it shifts) -> BatchNorm2d -> activation -> 2x2 MaxPool2d, which halves
-    the image; then Flatten (-> Dropout) -> Linear to the classes."""
-    in_channels, height, width = image_shape
-    layers: list[nn.Module] = []
-    for size in channels:
-        layers.append(nn.Sequential(nn.Conv2d(in_channels, size, 3, padding=1, bias=False),
-                                    nn.BatchNorm2d(size), ACTIVATIONS[activation](),
-                                    nn.MaxPool2d(2)))
-        in_channels, height, width = size, height // 2, width // 2
-    layers.append(nn.Flatten())
-    if dropout > 0:
-        layers.append(nn.Dropout(dropout))
-    layers.append(nn.Linear(in_channels * height * width, num_classes))
-    return nn.Sequential(*layers)
 
 
 def as_images(split, image_shape):

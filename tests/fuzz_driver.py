@@ -1158,6 +1158,8 @@ def run_tensor(x, form, dtype_name):
     data = x if form == "array" else x.tolist()
     # a list forgets the numpy dtype: Python floats, ints and bools as numpy reads them back
     source = x if form == "array" else np.asarray(data) if x.ndim else np.asarray(x.item())
+    if x.size and x.dtype.kind in "iu" and source.dtype.kind == "f":
+        source = x  # numpy reads ints past int64 back as floats; they stay ints to forgegrad
     reference = tensor_reference(source, dtype_name, form == "array")
     call = lambda: fg.tensor(data, dtype=FG_DTYPES.get(dtype_name))  # noqa: E731
     if reference is None:

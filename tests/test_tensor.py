@@ -688,7 +688,10 @@ def test_big_endian_arrays_are_read_by_value():
 @pytest.mark.parametrize("array, dtype", [(np.array([2**64 - 1], np.uint64), None),
                                           (np.array([300, 2]), fg.uint8),
                                           (np.array([-1, 2]), fg.uint8),
-                                          (np.array([1e30]), fg.int64)])
+                                          (np.array([1e30]), fg.int64),
+                                          # numpy reads these ints as float64, where 2**63
+                                          # equals the int64 maximum
+                                          ([2**63, 0], None), (np.array([2.0**63]), fg.int64)])
 def test_tensor_refuses_integers_that_would_wrap(array, dtype):
     with pytest.raises(ValueError, match=r"\[tensor\] values from .* do not fit"):
         fg.tensor(array, dtype=dtype)

@@ -40,7 +40,9 @@ def _check_fits(array, dtype, op):
     """Values that an integer numpy `dtype` cannot hold are an error, not a wrap-around."""
     if np.issubdtype(dtype, np.integer) and array.size:
         limits = np.iinfo(dtype)
-        low, high = array.min(), array.max()
+        # As Python numbers, compared exactly: numpy would compare float64(2**63) with the
+        # int64 maximum as float64 and find it no larger, and the cast would wrap.
+        low, high = array.min().item(), array.max().item()
         if low < limits.min or high > limits.max:
             raise _errors.ValueError(
                 f"[{op}] values from {low} to {high} do not fit "

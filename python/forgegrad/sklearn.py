@@ -27,7 +27,7 @@ except ImportError as e:
     raise ImportError('[forgegrad.sklearn] needs scikit-learn, which is not installed: '
                       'pip install "forgegrad[datasets]"', name="sklearn") from e
 
-from . import _C, nn, optim, random
+from . import _C, _errors, nn, optim, random
 from .models import ACTIVATIONS, build_mlp
 from .training import EarlyStopping, fit, predict
 
@@ -76,7 +76,7 @@ class _BaseMLP(BaseEstimator):
 
     # -- checks ---------------------------------------------------------------------------
     def _fail(self, message):
-        raise ValueError(f"[{type(self).__name__}] {message}")
+        raise _errors.ValueError(f"[{type(self).__name__}] {message}")
 
     def _hidden(self):
         sizes = self.hidden_layer_sizes

@@ -2,11 +2,11 @@
 forgegrad rather than reading its source.
 
 Inspection finds where an object was defined from its ``__self__`` or ``__module__``: for a
-pybind11 function that is a function-record capsule, for a Tensor method installed as a
-``functools.partialmethod`` the functools module. So ``forgegrad.exp``,
-``nn.functional.relu`` and ``Tensor.sum`` become aliases that resolve to nothing, and the
-reference would leave them out without a warning. Each is pointed at the object of the same
-name in the compiled module ``forgegrad._C``.
+pybind11 function that is a function-record capsule, for a Tensor method (a function that
+``forgegrad._ops`` makes and names ``Tensor.sum``) that module, which has no Tensor. So
+``forgegrad.exp``, ``nn.functional.relu`` and ``Tensor.sum`` become aliases that resolve to
+nothing, and the reference would leave them out without a warning. Each is pointed at the
+object of the same name in the compiled module ``forgegrad._C``.
 
 What a module imports for its own use is not its API (``forgegrad.data`` imports ``tensor``
 and ``is_int``): aliases its ``__all__`` leaves out, or all of them where it has none, are
@@ -22,7 +22,7 @@ COMPILED_MODULE = "forgegrad._C"
 
 def _points_nowhere(alias):
     return "pybind11_detail_function_record" in alias.target_path or \
-        alias.target_path.startswith("functools.")
+        alias.target_path.startswith(("functools.", "forgegrad._ops."))
 
 
 def _is_imported(module, alias):

@@ -291,10 +291,11 @@ class _WorkerIter:
 
     def _start_epoch(self, loader) -> None:
         # Taken now: the iterator holds its loader weakly, and may outlive it.
+        self._length: int | None
         try:
-            self._length: int | TypeError = len(loader)
-        except TypeError as error:  # a stream without a length
-            self._length = error
+            self._length = len(loader)
+        except TypeError as error:  # a stream without a length: len() raises it afresh
+            self._length, self._no_length = None, str(error)
         self._indices = iter(loader._index_sampler)
         self._sent = self._received = 0  # task ids
         self._pending: dict[int, list[Any]] = {}  # task id -> [worker id] or [worker id, result]
@@ -319,8 +320,8 @@ class _WorkerIter:
         return self
 
     def __len__(self) -> int:
-        if isinstance(self._length, TypeError):
-            raise self._length
+        if self._length is None:
+            raise TypeError(self._no_length)
         return self._length
 
     def _send_task(self) -> None:

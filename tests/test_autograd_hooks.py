@@ -34,6 +34,16 @@ def test_hooks_fire_as_backward_reaches_each_leaf_before_it_ends():
     assert seen == [("last", True), "first"]  # the last layer's gradient came first
 
 
+def test_leaves_of_one_node_run_their_hooks_in_the_node_s_input_order():
+    leaves = {name: leaf(1.0, 2.0) for name in "abcdef"}
+    for name, p in leaves.items():
+        p.register_post_accumulate_grad_hook(lambda t, name=name: seen.append(name))
+    for order in ("abcdef", "fedcba", "cafebd"):
+        seen: list[str] = []
+        fg.cat([leaves[name] for name in order]).sum().backward()  # one node
+        assert "".join(seen) == order
+
+
 def test_hooks_run_in_registration_order_and_remove_stops_them():
     p = leaf(1.0)
     calls = []

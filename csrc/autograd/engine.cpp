@@ -154,19 +154,20 @@ static void run_post_accumulate_grad_hooks(const Tensor& leaf) {
 }
 
 // The leaves with post-accumulate-grad hooks, by the position in `order` of the last node
-// that has them as an input: once that node has run, their .grad is complete.
+// that has them as an input: once that node has run, their .grad is complete. Within a node
+// they keep the node's input order, so hooks run in the same order every time.
 static std::unordered_map<size_t, std::vector<Tensor>> hooked_leaves_by_last_node(
     const std::vector<std::shared_ptr<Node>>& order) {
-  std::unordered_map<TensorImpl*, std::pair<size_t, Tensor>> last_node;
-  for (size_t i = 0; i < order.size(); ++i) {
+  std::unordered_set<TensorImpl*> seen;
+  std::unordered_map<size_t, std::vector<Tensor>> by_node;
+  // From the last node back, so a leaf is first seen at its last use.
+  for (size_t i = order.size(); i-- > 0;) {
     std::lock_guard<std::mutex> lock(order[i]->mutex);
     for (const Tensor& input : order[i]->inputs)
-      if (input.defined() && input.is_leaf() && has_post_accumulate_grad_hooks(input))
-        last_node[input.impl()] = {i, input};
+      if (input.defined() && input.is_leaf() && has_post_accumulate_grad_hooks(input) &&
+          seen.insert(input.impl()).second)
+        by_node[i].push_back(input);
   }
-  std::unordered_map<size_t, std::vector<Tensor>> by_node;
-  for (auto& [impl, position_and_leaf] : last_node)
-    by_node[position_and_leaf.first].push_back(std::move(position_and_leaf.second));
   return by_node;
 }
 

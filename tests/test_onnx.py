@@ -222,7 +222,13 @@ def test_multihead_self_attention_with_key_padding(tmp_path, batch_first, weight
     options = {"need_weights": weights != "none", "average_attn_weights": weights == "average"}
     x = fg.randn(3, 6, 8) if batch_first else fg.randn(6, 3, 8)
     padding = fg.tensor([[False] * 6, [False] * 4 + [True] * 2, [False] * 5 + [True]])
-    _agree(_SelfAttention(mha, **options), tmp_path / "mha.onnx", (x, padding))
+    longer = (fg.randn(2, 9, 8) if batch_first else fg.randn(9, 2, 8),
+              fg.tensor([[False] * 9, [False] * 2 + [True] * 7]))
+    length = 1 if batch_first else 0
+    dynamic = {"input_0": {length: "length", 1 - length: "batch"},
+               "input_1": {0: "batch", 1: "length"}}
+    _agree(_SelfAttention(mha, **options), tmp_path / "mha.onnx", (x, padding), others=[longer],
+           dynamic_axes=dynamic)
 
 
 @pytest.mark.parametrize("opset", [18, 21])  # ReduceMean takes its axes as an input from 18
@@ -253,6 +259,15 @@ def test_multihead_cross_attention_with_masks_and_unbatched(tmp_path):
            (fg.randn(4, 8), fg.randn(6, 5), fg.randn(6, 3), bool_mask))
 
 
+class _SelfAttentionLayer(nn.Module):
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x, padding):
+        return self.layer(x, src_key_padding_mask=padding)
+
+
 @pytest.mark.parametrize("norm_first", [False, True])
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
 def test_transformer_encoder_layer(tmp_path, norm_first, activation):
@@ -262,15 +277,6 @@ def test_transformer_encoder_layer(tmp_path, norm_first, activation):
     x = fg.randn(2, 5, 8)
     padding = fg.tensor([[False] * 5, [False] * 3 + [True] * 2])
     _agree(_SelfAttentionLayer(layer), tmp_path / "layer.onnx", (x, padding))
-
-
-class _SelfAttentionLayer(nn.Module):
-    def __init__(self, layer):
-        super().__init__()
-        self.layer = layer
-
-    def forward(self, x, padding):
-        return self.layer(x, src_key_padding_mask=padding)
 
 
 def test_causal_transformer_encoder_with_a_dynamic_length(tmp_path):
@@ -355,6 +361,8 @@ def test_recurrent_layers(tmp_path, kind, options, initial):
     longer = (fg.randn(*((2, 7, 5) if batch == 0 else (7, 2, 5))),) + tuple(
         fg.randn(states[0], 2, 6) for _ in example[1:])
     _agree(Run(), tmp_path / "rnn.onnx", example, others=[longer], dynamic_axes=dynamic)
+    ops = [node.op_type for node in onnx.load(str(tmp_path / "rnn.onnx")).graph.node]
+    assert ops.count(kind) == options.get("num_layers", 1)  # one ONNX node per layer
 
 
 def test_unbatched_lstm_and_refusals(tmp_path):

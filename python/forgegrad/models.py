@@ -4,7 +4,7 @@ picked by name from ``ACTIVATIONS``."""
 from . import nn
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
-               "silu": nn.SiLU, "leaky_relu": nn.LeakyReLU}
+               "silu": nn.SiLU, "leaky_relu": nn.LeakyReLU, "identity": nn.Identity}
 
 
 def build_mlp(num_features, hidden, num_classes, activation: str = "relu", dropout: float = 0.0):

@@ -34,7 +34,7 @@ from .training import EarlyStopping, fit, predict
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 # scikit-learn's names for the activations forgegrad's MLP offers under other names.
-_ALIASES = {"logistic": "sigmoid", "identity": None}
+_ALIASES = {"logistic": "sigmoid"}
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate_data
@@ -122,11 +122,7 @@ class _BaseMLP(BaseEstimator):
         state = random.get_rng_state()
         random.manual_seed(seed)
         try:
-            if activation is None:  # identity: a stack of Linear layers
-                widths = [n_features, *hidden, n_outputs]
-                module = nn.Sequential(*(nn.Linear(a, b) for a, b in zip(widths, widths[1:])))
-            else:
-                module = build_mlp(n_features, hidden, n_outputs, activation)
+            module = build_mlp(n_features, hidden, n_outputs, activation)
         finally:
             random.set_rng_state(state)
         self.module_ = module.to(self.device)

@@ -61,17 +61,13 @@ def test_doctest_runner_reports_a_wrong_example():
     assert runner.summarize(verbose=False).failed == 1
 
 
-# The Python files whose public objects must have a docstring. The top-level modules and the
-# compiled bindings are being documented in a change of their own (issue 20, "types-core");
-# add them here as they land.
-DOCUMENTED = ("forgegrad.nn", "forgegrad.optim", "forgegrad.data", "forgegrad.distributed",
-              "forgegrad.charlm", "forgegrad.utils", "forgegrad.cli", "forgegrad.benchmark",
-              "forgegrad.tabular", "forgegrad.viz", "forgegrad.datasets")
-
-
+# Every public object of the package, the compiled module's classes and Tensor's methods
+# included: in each public module (no part of its name starts with "_"), its public names
+# (its __all__, or what does not start with "_"), each class and function among them, and
+# each class's public methods and properties.
 def documented_here(obj):
     module = getattr(obj, "__module__", None) or ""
-    return any(module == m or module.startswith(m + ".") for m in DOCUMENTED)
+    return module == "forgegrad" or module.startswith("forgegrad.")
 
 
 def public_names(module):
@@ -84,15 +80,14 @@ def public_names(module):
 def undocumented():
     missing = set()
     for name in MODULES:
+        if any(part.startswith("_") for part in name.split(".")):
+            continue
         try:
             module = importlib.import_module(name)
         except ImportError:
             continue
-        if not documented_here(module) and name not in DOCUMENTED:
-            continue
-        if name in DOCUMENTED or any(name.startswith(m + ".") for m in DOCUMENTED):
-            if not module.__doc__:
-                missing.add(name)
+        if not module.__doc__:
+            missing.add(name)
         for attr in public_names(module):
             obj = getattr(module, attr, None)
             if not (inspect.isclass(obj) or inspect.isfunction(obj)) or not documented_here(obj):
@@ -105,6 +100,8 @@ def undocumented():
                     if member.startswith("_") or not (inspect.isfunction(value)
                                                       or isinstance(value, property)):
                         continue
+                    if member in ("name", "value") and hasattr(obj, "__members__"):
+                        continue  # pybind11's own properties of an enum
                     # An override without its own docstring shows the base class's (help()).
                     if not inspect.getdoc(getattr(obj, member)):
                         missing.add(f"{where}.{member}")

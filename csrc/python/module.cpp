@@ -188,12 +188,18 @@ PYBIND11_MODULE(_C, m) {
 
   bind_dtypes(m);
 
-  py::class_<Device>(m, "device")
+  py::class_<Device>(m, "device",
+                     "Where a tensor lives: device('cpu'), device('cuda') or device('cuda:1').")
       .def(py::init([](const std::string& spec) { return Device::parse(spec); }), py::arg("type"))
-      .def_property_readonly("type", [](const Device& d) { return d.is_cpu() ? "cpu" : "cuda"; })
-      .def_property_readonly("index", [](const Device& d) -> py::object {
-        return d.is_cpu() ? py::object(py::none()) : py::object(py::int_(d.index));
-      })
+      .def_property_readonly(
+          "type", [](const Device& d) { return d.is_cpu() ? "cpu" : "cuda"; },
+          "'cpu' or 'cuda'.")
+      .def_property_readonly(
+          "index",
+          [](const Device& d) -> py::object {
+            return d.is_cpu() ? py::object(py::none()) : py::object(py::int_(d.index));
+          },
+          "The GPU's ordinal, or None on the CPU.")
       .def("__eq__", [](const Device& d, const py::object& other) {
         if (py::isinstance<Device>(other)) return d == other.cast<Device>();
         if (py::isinstance<py::str>(other)) {

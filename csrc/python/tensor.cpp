@@ -437,30 +437,38 @@ void bind_tensor(py::module_& m) {
 
   m.def("_leaves_in_graph", &leaves_in_graph, py::arg("roots"), py::arg("leaves"));
 
-  py::class_<Tensor> tensor(m, "Tensor", py::dynamic_attr());
+  py::class_<Tensor> tensor(m, "Tensor", R"(An n-dimensional array of one dtype on one device.
+
+Made by forgegrad.tensor(data) and the creation functions (zeros, randn, arange, ...).
+Movement ops (view, transpose, slicing, expand) return views that share the memory; every
+other op returns a new tensor. With requires_grad=True, the ops record a graph that
+backward() walks to fill each leaf's .grad.)", py::dynamic_attr());
   tensor
       .def(py::init([](const Tensor& other) { return other.detach(); }),
            "A new leaf sharing other's storage")
-      .def_property_readonly("shape", [](const Tensor& t) { return py::tuple(py::cast(t.shape())); })
-      .def_property_readonly("ndim", &Tensor::dim)
-      .def("dim", &Tensor::dim)
-      .def("numel", &Tensor::numel)
+      .def_property_readonly(
+          "shape", [](const Tensor& t) { return py::tuple(py::cast(t.shape())); },
+          "The size of each dim, a tuple of ints.")
+      .def_property_readonly("ndim", &Tensor::dim, "The number of dims.")
+      .def("dim", &Tensor::dim, "The number of dims.")
+      .def("numel", &Tensor::numel, "The number of elements.")
       .def("size", [](const Tensor& t, py::object dim) -> py::object {
         if (dim.is_none()) return py::tuple(py::cast(t.shape()));
         return py::int_(t.size(dim.cast<int64_t>()));
-      }, py::arg("dim") = py::none())
+      }, py::arg("dim") = py::none(), "The shape, or the size of dim `dim`.")
       .def("__len__", [](const Tensor& t) {
         FG_CHECK(t.dim() > 0, TypeError, "[len] len() of a 0-d tensor");
         return t.shape()[0];
       })
-      .def_property_readonly("dtype", &Tensor::dtype)
-      .def_property_readonly("device", &Tensor::device)
+      .def_property_readonly("dtype", &Tensor::dtype, "The element type.")
+      .def_property_readonly("device", &Tensor::device, "Where the values live.")
       .def_property("requires_grad", &Tensor::requires_grad,
                     [](Tensor& t, const py::object& flag) {
                       FG_CHECK(py::isinstance<py::bool_>(flag), TypeError,
                                "[requires_grad] expected True or False, got " << type_name(flag));
                       t.set_requires_grad(flag.cast<bool>());
-                    })
+                    },
+                    "Whether ops on this tensor record a graph for backward().")
       .def("requires_grad_",
            [](py::object self, bool flag) {
              self.cast<Tensor&>().set_requires_grad(flag);
@@ -473,9 +481,13 @@ void bind_tensor(py::module_& m) {
                     },
                     [](Tensor& t, const py::object& g) {
                       t.set_grad(optional_tensor(g, "grad", "the gradient"));
-                    })
-      .def_property_readonly("grad_fn", &Tensor::grad_fn)
-      .def_property_readonly("is_leaf", &Tensor::is_leaf)
+                    },
+                    "The gradient that backward() accumulated into this leaf, or None.")
+      .def_property_readonly("grad_fn", &Tensor::grad_fn,
+                             "The graph node that made this tensor, or None for a leaf.")
+      .def_property_readonly("is_leaf", &Tensor::is_leaf,
+                             "Whether this tensor was made by the user rather than by a "
+                             "recorded op (its .grad is kept).")
       .def("backward",
            [](const Tensor& t, const py::object& gradient, bool retain_graph) {
              Tensor g = optional_tensor(gradient, "backward", "gradient");

@@ -30,12 +30,14 @@ def flip(input, dims):
 
 
 def fliplr(input):
+    """``input`` with its columns (dim 1) in reverse order; at least 2 dims."""
     if input.ndim < 2:
         raise _errors.ValueError(f"[fliplr] expected at least 2 dimensions, got {input.ndim}")
     return flip(input, (1,))
 
 
 def flipud(input):
+    """``input`` with its rows (dim 0) in reverse order; at least 1 dim."""
     if input.ndim < 1:
         raise _errors.ValueError("[flipud] expected at least 1 dimension, got 0")
     return flip(input, (0,))
@@ -109,19 +111,23 @@ def triu(input, diagonal=0):
 
 
 def atleast_1d(input):
+    """``input``, a 0-d tensor as 1-d (views, no copy)."""
     return input.reshape(1) if input.ndim == 0 else input
 
 
 def atleast_2d(input):
+    """``input``, a 0-d or 1-d tensor as one row (views, no copy)."""
     return input.reshape(1, -1) if input.ndim < 2 else input
 
 
 def hstack(tensors):
+    """The tensors joined along their columns: dim 1, or dim 0 for 1-d tensors."""
     tensors = [atleast_1d(t) for t in tensors]
     return _C.cat(tensors, 0 if tensors and tensors[0].ndim == 1 else 1)
 
 
 def vstack(tensors):
+    """The tensors joined as rows (dim 0), 1-d tensors taken as one row each."""
     return _C.cat([atleast_2d(t) for t in tensors], 0)
 
 

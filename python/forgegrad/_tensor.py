@@ -73,56 +73,95 @@ def in_place_method(op, name, augmented=False):
                                f"desired output type {self.dtype}")
         return _C._copy_(self, result)
     method.__name__ = name
+    method.__doc__ = (f"``{getattr(op, '__name__', name)}(self, ...)`` written back into "
+                      "``self``, in place; returns ``self``.")
     return method
+
+
+def copy_(self: Tensor, src: Tensor) -> Tensor:
+    """Copies ``src``'s values (broadcast, converted to ``self``'s dtype and device) into
+    ``self``; returns ``self``."""
+    return _C._copy_(self, src)
+
+
+def _dtype_conversion(dtype, name):
+    def method(self):
+        return _C._to_dtype(self, dtype)
+    method.__name__ = name
+    method.__doc__ = f"``self``'s values as {dtype} (a recorded conversion)."
+    return method
+
+
+def _documented(doc, function):
+    function.__doc__ = doc
+    return function
 
 
 _METHODS = {
     "__repr__": _printing.tensor_repr,
     "__str__": _printing.tensor_repr,
     "__format__": _printing.tensor_format,
-    "tolist": lambda self: _numpy_values(self).tolist(),
+    "tolist": _documented("The values as nested Python lists (a number for a 0-d tensor).",
+                          lambda self: _numpy_values(self).tolist()),
     "to": _to,
     # ---- dtype conversions
-    "float": lambda self: _C._to_dtype(self, _C.dtype.float32),
-    "double": lambda self: _C._to_dtype(self, _C.dtype.float64),
-    "half": lambda self: _C._to_dtype(self, _C.dtype.float16),
-    "bfloat16": lambda self: _C._to_dtype(self, _C.dtype.bfloat16),
-    "long": lambda self: _C._to_dtype(self, _C.dtype.int64),
-    "int": lambda self: _C._to_dtype(self, _C.dtype.int32),
-    "short": lambda self: _C._to_dtype(self, _C.dtype.int16),
-    "char": lambda self: _C._to_dtype(self, _C.dtype.int8),
-    "byte": lambda self: _C._to_dtype(self, _C.dtype.uint8),
-    "bool": lambda self: _C._to_dtype(self, _C.dtype.bool),
-    "type": lambda self, dtype=None: _type(self, dtype),
-    "is_floating_point": lambda self: self.dtype.is_floating_point,
-    "element_size": lambda self: self.dtype.itemsize,
-    "cpu": lambda self: _C._to_device(self, "cpu"),
-    "cuda": lambda self, device="cuda": _C._to_device(self, device),
+    **{name: _dtype_conversion(dtype, name) for name, dtype in [
+        ("float", _C.dtype.float32), ("double", _C.dtype.float64), ("half", _C.dtype.float16),
+        ("bfloat16", _C.dtype.bfloat16), ("long", _C.dtype.int64), ("int", _C.dtype.int32),
+        ("short", _C.dtype.int16), ("char", _C.dtype.int8), ("byte", _C.dtype.uint8),
+        ("bool", _C.dtype.bool)]},
+    "type": _documented("PyTorch's legacy type name (``'torch.FloatTensor'``) without an "
+                        "argument; with a dtype or such a name, ``self`` converted to it.",
+                        lambda self, dtype=None: _type(self, dtype)),
+    "is_floating_point": _documented("Whether the dtype is a floating-point one.",
+                                     lambda self: self.dtype.is_floating_point),
+    "element_size": _documented("The size of one element in bytes.",
+                                lambda self: self.dtype.itemsize),
+    "cpu": _documented("``self``'s values in CPU memory (a recorded copy).",
+                       lambda self: _C._to_device(self, "cpu")),
+    "cuda": _documented("``self``'s values on the GPU ``device`` (a recorded copy).",
+                        lambda self, device="cuda": _C._to_device(self, device)),
     "__deepcopy__": _copying.deep_copy,
     "__copy__": _copying.shallow_copy,
     "__reduce_ex__": _copying.reduce_ex,
     "__iter__": lambda self: _iter(self),
-    "data": property(lambda self: self.detach(), lambda self, value: _set_data(self, value)),
+    "data": property(lambda self: self.detach(), lambda self, value: _set_data(self, value),
+                     doc="The values without the graph (``detach()``); assigning replaces "
+                         "them in place, unrecorded."),
     "__bool__": lambda self: builtins.bool(_single_value(self, "bool")),
     "__float__": lambda self: float(_single_value(self, "float")),
     "__int__": lambda self: int(_single_value(self, "int")),
     "__abs__": lambda self: _C.abs(self),
     # T reverses every dim (deprecated by PyTorch beyond 2-D, still given); mT swaps the last two.
-    "T": property(lambda self: _C._reverse_dims(self)),
-    # self itself when already contiguous, as PyTorch (the op would give a new handle)
-    "contiguous": lambda self: self if self.is_contiguous() else _C._contiguous(self),
-    "mT": property(lambda self: _C._matrix_transpose(self)),
-    "fill_": lambda self, value: _fill(self, value),
-    "zero_": lambda self: _C._fill_(self, 0.0),
-    "copy_": functools.partialmethod(_C._copy_),
+    "T": property(lambda self: _C._reverse_dims(self), doc="A view with the dims reversed."),
+    "contiguous": _documented(
+        "The values in row-major order: ``self`` itself when they are already, else a copy.",
+        lambda self: self if self.is_contiguous() else _C._contiguous(self)),
+    "mT": property(lambda self: _C._matrix_transpose(self),
+                   doc="A view with the last two dims swapped (a batch of transposes)."),
+    "fill_": _documented("Sets every element to ``value``, in place; returns ``self``.",
+                         lambda self, value: _fill(self, value)),
+    "zero_": _documented("Sets every element to 0, in place; returns ``self``.",
+                         lambda self: _C._fill_(self, 0.0)),
+    "copy_": copy_,
     "__pow__": lambda self, exponent: _C.pow(self, exponent),
     # ---- new tensors, of self's dtype and on its device unless dtype= or device= say
-    "new_zeros": lambda self, *size, **kw: _new(self, creation.zeros, size, kw),
-    "new_ones": lambda self, *size, **kw: _new(self, creation.ones, size, kw),
-    "new_empty": lambda self, *size, **kw: _new(self, creation.empty, size, kw),
-    "new_full": lambda self, size, fill_value, **kw: _new(self, creation.full,
-                                                          (size, fill_value), kw),
-    "new_tensor": lambda self, data, **kw: _new(self, creation.tensor, (data,), kw),
+    "new_zeros": _documented("Zeros of the given size, of ``self``'s dtype and device unless "
+                             "``dtype=`` or ``device=`` say otherwise.",
+                             lambda self, *size, **kw: _new(self, creation.zeros, size, kw)),
+    "new_ones": _documented("Ones of the given size, of ``self``'s dtype and device unless "
+                            "``dtype=`` or ``device=`` say otherwise.",
+                            lambda self, *size, **kw: _new(self, creation.ones, size, kw)),
+    "new_empty": _documented("An uninitialized tensor of the given size, of ``self``'s dtype "
+                             "and device unless ``dtype=`` or ``device=`` say otherwise.",
+                             lambda self, *size, **kw: _new(self, creation.empty, size, kw)),
+    "new_full": _documented("``fill_value`` in a tensor of ``size``, of ``self``'s dtype and "
+                            "device unless ``dtype=`` or ``device=`` say otherwise.",
+                            lambda self, size, fill_value, **kw: _new(
+                                self, creation.full, (size, fill_value), kw)),
+    "new_tensor": _documented("A new tensor of ``data``'s values, of ``self``'s dtype and "
+                              "device unless ``dtype=`` or ``device=`` say otherwise.",
+                              lambda self, data, **kw: _new(self, creation.tensor, (data,), kw)),
 }
 
 

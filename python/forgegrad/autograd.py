@@ -61,6 +61,7 @@ class RemovableHandle:
         self._remove = remove
 
     def remove(self):
+        """Unregisters the hook; a second call does nothing."""
         if self._remove is not None:
             self._remove()
             self._remove = None

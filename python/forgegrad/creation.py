@@ -131,21 +131,41 @@ def tensor(data: Any, dtype: _C.dtype | None = None, device: Device = None,
 
 def empty(*size: Size, dtype: _C.dtype | None = None, device: Device = None,
           requires_grad: bool = False) -> Tensor:
+    """An uninitialized tensor of ``size`` (``empty(2, 3)`` or ``empty((2, 3))``): its
+    values are whatever the memory held. dtype float32 unless ``dtype`` says."""
     return _finish(_C.empty(_size(size), dtype, device), requires_grad)
 
 
 def zeros(*size: Size, dtype: _C.dtype | None = None, device: Device = None,
           requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros of ``size`` (``zeros(2, 3)`` or ``zeros((2, 3))``), float32 unless
+    ``dtype`` says.
+
+    >>> forgegrad.zeros(2, 3).shape
+    (2, 3)
+    """
     return _finish(_C.full(_size(size), 0.0, dtype, device), requires_grad)
 
 
 def ones(*size: Size, dtype: _C.dtype | None = None, device: Device = None,
          requires_grad: bool = False) -> Tensor:
+    """A tensor of ones of ``size`` (``ones(2, 3)`` or ``ones((2, 3))``), float32 unless
+    ``dtype`` says.
+
+    >>> forgegrad.ones(3, dtype=forgegrad.int64)
+    tensor([1, 1, 1])
+    """
     return _finish(_C.full(_size(size), 1.0, dtype, device), requires_grad)
 
 
 def full(size: Size, fill_value: float, dtype: _C.dtype | None = None, device: Device = None,
          requires_grad: bool = False) -> Tensor:
+    """``fill_value`` in every element of a tensor of ``size``. Without ``dtype`` the
+    value's type decides, as in PyTorch: bool, int64 for an integer, else float32.
+
+    >>> forgegrad.full((2,), 7)
+    tensor([7, 7])
+    """
     if dtype is None:  # like torch: the fill value's type decides
         dtype = (_C.dtype.bool if isinstance(fill_value, builtins.bool) else
                  _C.dtype.int64 if isinstance(fill_value, (int, np.integer)) else
@@ -209,6 +229,7 @@ def _check_tensor(t, op):
 
 def zeros_like(t: Tensor, dtype: _C.dtype | None = None, device: Device = None,
                requires_grad: bool = False) -> Tensor:
+    """Zeros of ``t``'s shape, dtype and device, unless ``dtype`` or ``device`` say."""
     _check_tensor(t, "zeros_like")
     return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device,
                  requires_grad=requires_grad)
@@ -216,6 +237,7 @@ def zeros_like(t: Tensor, dtype: _C.dtype | None = None, device: Device = None,
 
 def ones_like(t: Tensor, dtype: _C.dtype | None = None, device: Device = None,
               requires_grad: bool = False) -> Tensor:
+    """Ones of ``t``'s shape, dtype and device, unless ``dtype`` or ``device`` say."""
     _check_tensor(t, "ones_like")
     return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device,
                 requires_grad=requires_grad)
@@ -306,18 +328,24 @@ def _floating_like(input, dtype, device, op):
 
 def empty_like(input: Tensor, *, dtype: _C.dtype | None = None, device: Device = None,
                requires_grad: bool = False) -> Tensor:
+    """An uninitialized tensor of ``input``'s shape, dtype and device, unless ``dtype`` or
+    ``device`` say."""
     shape, dtype, device = _like(input, dtype, device, "empty_like")
     return empty(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def full_like(input: Tensor, fill_value: float, *, dtype: _C.dtype | None = None,
               device: Device = None, requires_grad: bool = False) -> Tensor:
+    """``fill_value`` in a tensor of ``input``'s shape, dtype and device, unless ``dtype`` or
+    ``device`` say."""
     shape, dtype, device = _like(input, dtype, device, "full_like")
     return full(shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def rand_like(input: Tensor, *, generator: Generator | None = None, dtype: _C.dtype | None = None,
               device: Device = None, requires_grad: bool = False) -> Tensor:
+    """Uniform draws in [0, 1) of ``input``'s shape, dtype and device (a floating dtype),
+    unless ``dtype`` or ``device`` say."""
     shape, dtype, device = _floating_like(input, dtype, device, "rand_like")
     return rand(shape, generator=generator, dtype=dtype, device=device,
                 requires_grad=requires_grad)
@@ -325,6 +353,8 @@ def rand_like(input: Tensor, *, generator: Generator | None = None, dtype: _C.dt
 
 def randn_like(input: Tensor, *, generator: Generator | None = None, dtype: _C.dtype | None = None,
                device: Device = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal draws of ``input``'s shape, dtype and device (a floating dtype),
+    unless ``dtype`` or ``device`` say."""
     shape, dtype, device = _floating_like(input, dtype, device, "randn_like")
     return randn(shape, generator=generator, dtype=dtype, device=device,
                  requires_grad=requires_grad)

@@ -46,9 +46,11 @@ class Metric:
         self.name, self.kind = name, name if kind is None else kind
 
     def update(self, outputs, targets):
+        """Adds one batch's model outputs and targets."""
         raise NotImplementedError
 
     def result(self):
+        """The value over every batch added since the metric was made."""
         raise NotImplementedError
 
 
@@ -221,6 +223,7 @@ class _Callable(Metric):
 
 
 def is_known(name):
+    """Whether ``fit`` knows the metric ``name`` ('accuracy', 'top5_accuracy', 'r2', ...)."""
     return name in NAMES or bool(_TOP_K.match(name))
 
 

@@ -103,6 +103,8 @@ class CausalSelfAttention(nn.Module):
 
 
 class MLP(nn.Module):
+    """The block's feed-forward part: Linear to 4x the width, GELU, Linear back."""
+
     def __init__(self, width) -> None:
         super().__init__()
         self.fc = nn.Linear(width, 4 * width)

@@ -33,6 +33,7 @@ def install(MPI, rank, size) -> None:
 
 
 def uninstall() -> None:
+    """Puts back the exception hook that ``install`` replaced."""
     global _previous_hook
     if _previous_hook is not None:
         sys.excepthook = _previous_hook

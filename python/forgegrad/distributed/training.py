@@ -44,10 +44,12 @@ def set_epoch(loader, epoch) -> None:
 
 
 def wrap(model):
+    """``model`` in a DistributedDataParallel (as it is when it is one already)."""
     return model if isinstance(model, DistributedDataParallel) else DistributedDataParallel(model)
 
 
 def unwrap(model):
+    """The module inside a DistributedDataParallel, or ``model`` itself."""
     return model.module if isinstance(model, DistributedDataParallel) else model
 
 

@@ -59,20 +59,25 @@ class _KeyedEntries:
         return key in self._entries()
 
     def clear(self) -> None:
+        """Removes every entry."""
         self._entries().clear()
 
     def pop(self, key):
+        """Removes the entry ``key`` and returns it."""
         value = self[key]
         del self[key]
         return value
 
     def keys(self):
+        """The keys, in insertion order."""
         return self._entries().keys()
 
     def items(self):
+        """The (key, entry) pairs, in insertion order."""
         return self._entries().items()
 
     def values(self):
+        """The entries, in insertion order."""
         return self._entries().values()
 
 

@@ -16,6 +16,9 @@ def _update_running(running, value, momentum) -> None:
 
 def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=None, bias=None,
                   use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5):
+    """Normalizes each channel of each sample of ``input`` (N, C, *) over its positions,
+    then scales and shifts by ``weight`` and ``bias`` (C,). Running statistics, when given,
+    are updated by ``momentum``; ``use_input_stats=False`` normalizes with them instead."""
     if not use_input_stats:
         return _C.batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
     if input.dim() < 3:

@@ -84,6 +84,7 @@ def _empty(tensor, op) -> bool:
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """Fills ``tensor`` in place with draws from U(a, b); returns it."""
     _check(tensor, "uniform_")
     _check_numbers("uniform_", a=a, b=b)
     if not a <= b:
@@ -92,6 +93,7 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    """Fills ``tensor`` in place with draws from N(mean, std^2); returns it."""
     _check(tensor, "normal_")
     _check_numbers("normal_", mean=mean, std=std)
     if not std >= 0:
@@ -100,6 +102,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
+    """Fills ``tensor`` in place with ``val``; returns it."""
     _check(tensor, "constant_")
     _check_numbers("constant_", val=val)
     with no_grad():
@@ -108,10 +111,12 @@ def constant_(tensor: Tensor, val: float) -> Tensor:
 
 
 def zeros_(tensor: Tensor) -> Tensor:
+    """Fills ``tensor`` in place with zeros; returns it."""
     return constant_(tensor, 0.0)
 
 
 def ones_(tensor: Tensor) -> Tensor:
+    """Fills ``tensor`` in place with ones; returns it."""
     return constant_(tensor, 1.0)
 
 
@@ -141,18 +146,30 @@ def _kaiming(tensor, a, mode, nonlinearity, op, uniform):
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """Glorot's uniform init, in place: U(-b, b), b = gain sqrt(6 / (fan_in + fan_out)).
+
+    >>> w = forgegrad.nn.init.xavier_uniform_(forgegrad.empty(64, 32))
+    >>> bool(w.abs().max() <= (6 / 96) ** 0.5)
+    True
+    """
     return _xavier(tensor, gain, "xavier_uniform_", uniform=True)
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """Glorot's normal init, in place: N(0, std^2), std = gain sqrt(2 / (fan_in + fan_out))."""
     return _xavier(tensor, gain, "xavier_normal_", uniform=False)
 
 
 def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
                      nonlinearity: str = "leaky_relu") -> Tensor:
+    """He's uniform init, in place: U(-b, b), b = gain sqrt(3 / fan), with the gain of
+    ``nonlinearity`` (negative slope ``a``) and the fan of ``mode`` ("fan_in" or "fan_out").
+    nn.Linear and the convolutions initialize their weights with it (a = sqrt(5)), as PyTorch."""
     return _kaiming(tensor, a, mode, nonlinearity, "kaiming_uniform_", uniform=True)
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu") -> Tensor:
+    """He's normal init, in place: N(0, std^2), std = gain / sqrt(fan), with the gain of
+    ``nonlinearity`` (negative slope ``a``) and the fan of ``mode`` ("fan_in" or "fan_out")."""
     return _kaiming(tensor, a, mode, nonlinearity, "kaiming_normal_", uniform=False)

@@ -178,6 +178,7 @@ class _NormBase(Module):
             self.register_buffer("num_batches_tracked", None)
 
     def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1 and the batch count 0, as at construction."""
         if self.track_running_stats:
             with no_grad():
                 self.running_mean.fill_(0.0)

@@ -2,7 +2,7 @@
 sequences)."""
 import math
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable as _Iterable
 
 from .. import _C, _errors
 from ..autograd import no_grad
@@ -15,7 +15,7 @@ sys.modules[__name__ + ".rnn"] = rnn
 
 
 # What the clipping functions take: one Tensor, or an iterable of them (model.parameters()).
-Tensors = _C.Tensor | Iterable[_C.Tensor]
+Tensors = _C.Tensor | _Iterable[_C.Tensor]
 
 
 def _tensor_list(parameters: Tensors, op: str) -> list[_C.Tensor]:

@@ -1035,6 +1035,8 @@ class ReduceLROnPlateau(LRScheduler):
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
 
     def is_better(self, a, best):
+        """Whether ``a`` improves on ``best`` by more than the threshold, in ``mode``'s
+        direction."""
         if self.mode == "min":
             return a < (best * (1 - self.threshold) if self.threshold_mode == "rel"
                         else best - self.threshold)
@@ -1043,6 +1045,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     @property
     def in_cooldown(self):
+        """Whether the cooldown after a reduction is still running (bad epochs not counted)."""
         return self.cooldown_counter > 0
 
     def step(self, metrics: SupportsFloat) -> None:  # type: ignore[override]

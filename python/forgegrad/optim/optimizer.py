@@ -304,6 +304,7 @@ def check_hyperparameters(optimizer, group, numbers, flags, fractions=(), betas:
 
 
 def check_flag(optimizer, group, key):
+    """A TypeError unless the param group's ``key`` holds True or False."""
     if not isinstance(group[key], bool):
         raise _errors.TypeError(f"[{optimizer._name}] {key} must be True or False, got "
                                 f"{group[key]!r}")

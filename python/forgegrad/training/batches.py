@@ -69,6 +69,7 @@ def pair(batch, op, device=None):
 
 
 def moved(value, device):
+    """A tensor on ``device`` (the same one when it is there); anything else as it is."""
     return value.to(device) if isinstance(value, _C.Tensor) and value.device != device else value
 
 

@@ -24,14 +24,15 @@ class Callback:
     epoch's logged values by name (epoch, loss, val_loss, accuracy, lr, time, ...)."""
 
     def on_train_begin(self, model: Module, optimizer: Optimizer) -> None:
-        pass
+        """Called once by ``fit`` before the first epoch."""
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Module,
                      optimizer: Optimizer) -> bool:
+        """Called after each epoch (validation included); True stops training."""
         return False
 
     def on_train_end(self, model: Module, optimizer: Optimizer) -> None:
-        pass
+        """Called once by ``fit`` after the last epoch, also when a callback stopped it."""
 
     def _monitored(self) -> str | None:
         """The logged value this callback needs (fit checks it is logged), or None."""

@@ -22,6 +22,7 @@ def not_a_class(value, what, op, args="(...)"):
 
 
 def check_counts(epochs, initial_epoch, verbose):
+    """fit's epochs and initial_epoch are counts, verbose 0, 1 or 2."""
     for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
         if not is_int(value) or value < 0:
             raise _errors.ValueError(f"[fit] {name} must be an int >= 0, got {value!r}")
@@ -33,6 +34,7 @@ def check_counts(epochs, initial_epoch, verbose):
 
 
 def check_model(model, op):
+    """A model instance (not its class): callable, with train(), eval() and training."""
     not_a_class(model, "model", op)
     if not (callable(model) and callable(getattr(model, "train", None))
             and callable(getattr(model, "eval", None)) and hasattr(model, "training")):
@@ -41,12 +43,14 @@ def check_model(model, op):
 
 
 def check_loss_fn(loss_fn, op):
+    """A callable loss (an instance, not a class)."""
     not_a_class(loss_fn, "loss_fn", op, args="()")
     if not callable(loss_fn):
         raise _errors.TypeError(f"[{op}] loss_fn must be callable, got {type(loss_fn).__name__}")
 
 
 def check_optimizer(optimizer):
+    """An optimizer instance with param_groups, zero_grad() and step()."""
     not_a_class(optimizer, "optimizer", "fit")
     if (not has_param_groups(optimizer)
             or not callable(getattr(optimizer, "step", None))
@@ -56,6 +60,7 @@ def check_optimizer(optimizer):
 
 
 def check_scheduler(scheduler):
+    """None, or a learning-rate scheduler instance with step()."""
     if scheduler is None:
         return
     not_a_class(scheduler, "scheduler", "fit")
@@ -103,6 +108,7 @@ def check_monitors(callbacks, metrics, validating):
 
 
 def check_loss(loss):
+    """The loss function gave a one-element Tensor."""
     if not isinstance(loss, _C.Tensor):
         raise _errors.TypeError(f"[fit] loss_fn must return a Tensor, got {type(loss).__name__}")
     if loss.numel() != 1:

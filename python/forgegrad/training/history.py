@@ -39,6 +39,9 @@ class History:
         return {k: self[k] for k in keys}
 
     def best_epoch(self, monitor: str = "val_loss", mode: Mode = "auto") -> int:
+        """The epoch (as logged, from 1) whose ``monitor`` value was best: the highest for
+        accuracies and scores, the lowest for losses and errors (``mode='auto'``), or as
+        ``mode`` ('min' or 'max') says."""
         values = [(v, i) for i, v in enumerate(self[monitor]) if v is not None]
         if not values:
             raise _errors.ValueError(f"[History] no values recorded for {monitor!r}")

@@ -91,6 +91,7 @@ class Totals:
         self.metrics = [_library.make(name, metric) for name, metric in metrics]
 
     def add(self, loss, inputs, outputs, targets):
+        """Adds one batch: its loss (weighted by its size when averaged) and metric counts."""
         n = inputs.shape[0] if inputs.ndim else 1
         self.samples += n
         self.loss += loss * n if self.reduction == "mean" else loss
@@ -98,6 +99,7 @@ class Totals:
             metric.update(outputs, targets)
 
     def logs(self, prefix=""):
+        """The epoch's loss per sample and each metric, named with ``prefix`` ('val_')."""
         out = {prefix + "loss": self.loss / self.samples}
         for metric in self.metrics:
             out[prefix + metric.name] = metric.result()

@@ -163,3 +163,23 @@ def as_1d(fn):
         return (tuple(o[..., 0, :] for o in out) if isinstance(out, tuple)
                 else out[..., 0, :])
     return wrapped
+
+
+@_batched
+def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum of x^p over the window's part inside the input, scaled to the full window's size
+    by the part's count, as PyTorch's ceil_mode windows are) ^ (1/p), by direct loops."""
+    kh, kw = pair(kernel_size)
+    sh, sw = pair(stride if stride is not None else kernel_size)
+    n, c, h, w = x.shape
+    oh = output_size(h, kh, sh, 0, 1, ceil_mode)
+    ow = output_size(w, kw, sw, 0, 1, ceil_mode)
+    out = np.zeros((n, c, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            window = x[:, :, i * sh:min(i * sh + kh, h), j * sw:min(j * sw + kw, w)]
+            count = window.shape[2] * window.shape[3]
+            total = (window ** norm_type).sum(axis=(2, 3))
+            out[:, :, i, j] = (total * (kh * kw) / count) ** (1.0 / norm_type)
+    return out
+

@@ -1,6 +1,6 @@
-"""Normalization (layer_norm, group_norm, batch_norm, instance_norm and their modules) against
-float64 references written as loops over each group's elements; gradients by central
-differences; running statistics, state dicts and the errors."""
+"""Normalization (layer_norm, group_norm, batch_norm, instance_norm, local_response_norm and
+their modules) against float64 references written as loops over each group's elements;
+gradients by central differences; running statistics, state dicts and the errors."""
 import math
 
 import numpy as np
@@ -368,3 +368,44 @@ def test_layer_norm_rows_backward_against_float64(rms, device):
     np.testing.assert_allclose(to_numpy(tensors[1].grad), (dy * xhat).sum(0), rtol=1e-4, atol=1e-4)
     if not rms:
         np.testing.assert_allclose(to_numpy(tensors[2].grad), dy.sum(0), rtol=1e-4, atol=1e-4)
+
+
+def loop_local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0):
+    """x / (k + alpha / size * (sum of squares over the channels c - size // 2 ..
+    c + (size - 1) // 2 that exist)) ^ beta, by a loop over channels."""
+    out = np.empty_like(x, dtype=np.float64)
+    channels = x.shape[1]
+    for c in range(channels):
+        low, high = max(0, c - size // 2), min(channels, c + (size - 1) // 2 + 1)
+        squares = (x[:, low:high].astype(np.float64) ** 2).sum(axis=1)
+        out[:, c] = x[:, c] / (k + alpha / size * squares) ** beta
+    return out
+
+
+@pytest.mark.parametrize("shape, size, alpha, beta, k", [
+    ((2, 5, 4, 3), 3, 1e-2, 0.75, 1.0),
+    ((2, 6, 7), 4, 0.5, 0.5, 2.0),  # an even size: one channel more before than after
+    ((1, 3, 2, 2, 2), 2, 1.0, 1.0, 1.0),  # 5-d
+    ((2, 4, 3), 1, 1e-4, 0.75, 1.0),
+    ((1, 2, 3), 7, 0.3, 0.75, 1.0),  # wider than the channels
+])
+def test_local_response_norm(shape, size, alpha, beta, k, device):
+    x = RNG.standard_normal(shape)
+    out = F.local_response_norm(as_tensor(x, device), size, alpha, beta, k)
+    np.testing.assert_allclose(to_numpy(out), loop_local_response_norm(x, size, alpha, beta, k),
+                               rtol=1e-12, atol=1e-14)
+    x32 = as_tensor(x.astype(np.float32), device)
+    np.testing.assert_allclose(to_numpy(nn.LocalResponseNorm(size, alpha, beta, k)(x32)),
+                               loop_local_response_norm(x, size, alpha, beta, k), rtol=1e-5,
+                               atol=1e-6)
+    gradcheck(lambda t: F.local_response_norm(t, size, alpha, beta, k), x, device=device)
+
+
+def test_local_response_norm_refuses_bad_input():
+    with pytest.raises(ValueError, match=r"\[local_response_norm\] expected an input of shape"):
+        F.local_response_norm(fg.zeros(2, 3), 2)
+    with pytest.raises(ValueError, match=r"\[local_response_norm\] expected size as an int"):
+        F.local_response_norm(fg.zeros(2, 3, 4), 0)
+    with pytest.raises(TypeError, match=r"\[local_response_norm\] expected beta as a number"):
+        F.local_response_norm(fg.zeros(2, 3, 4), 2, beta="x")
+    assert repr(nn.LocalResponseNorm(2)) == "LocalResponseNorm(2, alpha=0.0001, beta=0.75, k=1.0)"

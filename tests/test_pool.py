@@ -1,5 +1,5 @@
-"""Pooling (max, average, adaptive, in 1-d and 2-d) and max_unpool2d against the float64
-direct-loop references of tests/pool_reference.py, forward in float32 and float64 and
+"""Pooling (max, average, power-average, adaptive, in 1-d and 2-d) and max_unpool2d against
+the float64 direct-loop references of tests/pool_reference.py, forward in float32 and float64 and
 backward by central differences in float64, on each device; the modules against the
 functions; bad input. Max pooling draws distinct values, so that each window's maximum (and
 the gradient's path) cannot flip under a difference step."""
@@ -131,7 +131,34 @@ ONE_D = [
     ("adaptive_avg_pool1d", ref.adaptive_avg_pool2d, (3, 5), dict(output_size=7)),
     ("adaptive_max_pool1d", ref.adaptive_max_pool2d, (2, 3, 10), dict(output_size=3)),
     ("adaptive_max_pool1d", ref.adaptive_max_pool2d, (3, 5), dict(output_size=None)),
+    ("lp_pool1d", ref.lp_pool2d, (2, 3, 10),
+     dict(norm_type=2, kernel_size=3, stride=2, ceil_mode=True)),
+    ("lp_pool1d", ref.lp_pool2d, (3, 8), dict(norm_type=2, kernel_size=4)),
 ]
+
+
+# (shape, norm_type, kernel_size, stride, ceil_mode), on positive inputs (x^p of a negative x
+# is not real for a fractional p)
+LP_CASES = [
+    ((2, 3, 7, 9), 2, 3, None, False),
+    ((2, 3, 7, 9), 3, (3, 2), (2, 1), True),  # the last windows partly outside
+    ((1, 2, 8, 7), 1.5, 2, 2, True),
+    ((1, 1, 3, 3), 4, 3, 1, False),  # one window, the whole input
+    ((3, 5, 6), 2, 2, 1, False),  # unbatched
+]
+
+
+@pytest.mark.parametrize("case", LP_CASES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lp_pool2d(case, dtype, device):
+    shape, norm_type, kernel_size, stride, ceil_mode = case
+    fg_dtype, np_dtype, _ = DTYPES[dtype]
+    x = make_input(shape, domain="positive").astype(np_dtype)
+    out = F.lp_pool2d(as_tensor(x, device), norm_type, kernel_size, stride, ceil_mode)
+    check_forward(out, ref.lp_pool2d(x.astype(np.float64), norm_type, kernel_size, stride,
+                                     ceil_mode), dtype)
+    gradcheck(lambda t: F.lp_pool2d(t, norm_type, kernel_size, stride, ceil_mode), x,
+              device=device)
 
 
 @pytest.mark.parametrize("name, reference, shape, kwargs", ONE_D)
@@ -202,6 +229,8 @@ def test_modules_match_the_functions():
         (nn.AdaptiveAvgPool1d(4), F.adaptive_avg_pool1d(line, 4), line),
         (nn.AdaptiveMaxPool2d(2), F.adaptive_max_pool2d(x, 2), x),
         (nn.AdaptiveMaxPool1d(5), F.adaptive_max_pool1d(line, 5), line),
+        (nn.LPPool2d(2, 3, 2, ceil_mode=True), F.lp_pool2d(x, 2, 3, 2, ceil_mode=True), x),
+        (nn.LPPool1d(2, 3), F.lp_pool1d(line, 2, 3), line),
     ]
     for module, want, input in pairs:
         np.testing.assert_array_equal(to_numpy(module(input)), to_numpy(want))
@@ -213,6 +242,8 @@ def test_modules_match_the_functions():
     assert repr(nn.MaxPool2d(3, 2, 1)) == (
         "MaxPool2d(kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False)")
     assert repr(nn.AdaptiveAvgPool2d((None, 3))) == "AdaptiveAvgPool2d(output_size=(None, 3))"
+    assert repr(nn.LPPool2d(2, 3)) == (
+        "LPPool2d(norm_type=2, kernel_size=3, stride=None, ceil_mode=False)")
 
 
 def test_pooling_in_a_network_trains():
@@ -242,6 +273,9 @@ def test_pooling_in_a_network_trains():
     (lambda x: F.max_unpool2d(x, x.long() * 0, 2, output_size=(3, 3)), ValueError,
      "[max_unpool2d] expected output_size[0] between"),
     (lambda x: F.max_pool2d(fg.zeros(2, 0, 4, 4), 2), ValueError, "non-zero C, H and W"),
+    (lambda x: F.lp_pool2d(x, 0, 2), ValueError, "[lp_pool2d] expected norm_type as a positive"),
+    (lambda x: F.lp_pool1d(x[0], "2", 2), ValueError, "[lp_pool1d] expected norm_type"),
+    (lambda x: F.lp_pool2d([1.0], 2, 2), TypeError, "[lp_pool2d] expected a Tensor input"),
 ])
 def test_bad_input_is_refused(call, error, message):
     x = as_tensor(make_input((1, 2, 4, 4)), "cpu")

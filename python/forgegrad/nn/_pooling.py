@@ -1,18 +1,20 @@
-"""The pooling functions of torch.nn.functional: max, average and adaptive pooling in 1-d and
-2-d, and max_unpool2d. Each lowers its input onto the op table's (N, C, H, W) pooling ops
-(csrc/ops/pool.cpp): unbatched input gets a batch of one, 1-d input a height of one, and
-sizes become (h, w) pairs. max_unpool2d is a scatter into zeros, so its gradient is a gather."""
+"""The pooling functions of torch.nn.functional: max, average, power-average (lp) and adaptive
+pooling in 1-d and 2-d, and max_unpool2d. Each lowers its input onto the op table's
+(N, C, H, W) pooling ops (csrc/ops/pool.cpp): unbatched input gets a batch of one, 1-d input
+a height of one, and sizes become (h, w) pairs. max_unpool2d is a scatter into zeros, so its
+gradient is a gather."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 from .. import _C, _errors
-from .._checks import is_int
+from .._checks import is_int, is_real
 
 if TYPE_CHECKING:
     from .._C import Tensor
 
-__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
-           "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool2d"]
+__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "lp_pool1d", "lp_pool2d",
+           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
+           "adaptive_max_pool2d", "max_unpool2d"]
 
 
 def _sizes(value, what, op, dims, allow_none: bool = False):
@@ -111,6 +113,35 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     divided by divisor_override instead of the window's size when given."""
     return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, divisor_override)
+
+
+def _lp_pool(op, dims, input, norm_type, kernel_size, stride, ceil_mode):
+    # PyTorch's composition, kept for its results: the window's mean of x^p times the window's
+    # size (a partial ceil_mode window is averaged over the part inside), then the p-th root.
+    if not isinstance(input, _C.Tensor):
+        raise _errors.TypeError(f"[{op}] expected a Tensor input, got {type(input).__name__}")
+    if not is_real(norm_type) or not 0 < norm_type < float("inf"):
+        raise _errors.ValueError(f"[{op}] expected norm_type as a positive, finite number, got "
+                                 f"{norm_type!r}")
+    kernel = _sizes(kernel_size, "kernel_size", op, dims)
+    mean = _avg_pool(op, dims, input.pow(norm_type), kernel_size, stride, 0, ceil_mode, True,
+                     None)
+    size = kernel[0] * (kernel[1] if dims == 2 else 1)
+    return (mean.sign() * mean.abs().relu()).mul(size).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size, stride=None,
+              ceil_mode: bool = False):
+    """The p-norm of each window, (sum x^p)^(1/p) with p = norm_type, over the last dimension
+    of (N, C, L) or (C, L)."""
+    return _lp_pool("lp_pool1d", 1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size, stride=None,
+              ceil_mode: bool = False):
+    """The p-norm of each window, (sum x^p)^(1/p) with p = norm_type, over the last two
+    dimensions of (N, C, H, W) or (C, H, W)."""
+    return _lp_pool("lp_pool2d", 2, input, norm_type, kernel_size, stride, ceil_mode)
 
 
 def _adaptive_size(op, dims, x, output_size):

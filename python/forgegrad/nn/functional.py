@@ -13,7 +13,7 @@ from ._conv import conv1d, conv2d
 from ._conv_transpose import conv_transpose1d, conv_transpose2d
 from . import _pooling
 from ._pooling import *  # noqa: F401,F403 (listed in _pooling.__all__)
-from ._normalization import instance_norm
+from ._normalization import instance_norm, local_response_norm
 from . import _interpolate, _channel_dropout, _pixel_shuffle
 from ._interpolate import *  # noqa: F401,F403 (listed in _interpolate.__all__)
 from ._channel_dropout import *  # noqa: F401,F403 (listed in _channel_dropout.__all__)
@@ -33,7 +33,8 @@ def softmin(input, dim=-1, *, dtype=None):
 
 __all__ = (list(_ops.exports("functional")) + _losses.__all__
            + ["softmin", "pad", "one_hot", "unfold", "fold", "conv1d", "conv2d",
-              "conv_transpose1d", "conv_transpose2d", "instance_norm"] + _pooling.__all__
+              "conv_transpose1d", "conv_transpose2d", "instance_norm",
+              "local_response_norm"] + _pooling.__all__
            + _interpolate.__all__ + _channel_dropout.__all__ + _pixel_shuffle.__all__
            + ["embedding"]
            + ["multi_head_attention_forward"])

@@ -1,5 +1,6 @@
 """Normalization layers, as torch.nn's: LayerNorm, RMSNorm, GroupNorm, BatchNorm1d/2d (running
-statistics in buffers, so state dicts match PyTorch's) and InstanceNorm1d/2d."""
+statistics in buffers, so state dicts match PyTorch's), InstanceNorm1d/2d and
+LocalResponseNorm."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -317,3 +318,19 @@ class InstanceNorm2d(_InstanceNorm):
 
     _layer = "InstanceNorm2d"
     _spatial = 2
+
+
+class LocalResponseNorm(Module):
+    """local_response_norm over (N, C, *): each element divided by (k + alpha / size * s)^beta,
+    s the sum of squares over the ``size`` neighbouring channels."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return _normalization.local_response_norm(input, self.size, self.alpha, self.beta,
+                                                  self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

@@ -72,6 +72,34 @@ class AvgPool2d(AvgPool1d):
                                    self.divisor_override)
 
 
+class _LPPool(Module):
+    function: Any = None
+
+    def __init__(self, norm_type: float, kernel_size, stride=None,
+                 ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.norm_type, self.kernel_size = norm_type, kernel_size
+        self.stride, self.ceil_mode = stride, ceil_mode
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self).function(input, self.norm_type, self.kernel_size, self.stride,
+                                   self.ceil_mode)
+
+    def extra_repr(self) -> str:
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, ceil_mode={self.ceil_mode}")
+
+
+class LPPool1d(_LPPool):
+    """lp_pool1d over (N, C, L) or (C, L): the p-norm of each window."""
+    function = staticmethod(_pooling.lp_pool1d)
+
+
+class LPPool2d(_LPPool):
+    """lp_pool2d over (N, C, H, W) or (C, H, W): the p-norm of each window."""
+    function = staticmethod(_pooling.lp_pool2d)
+
+
 class _AdaptivePool(Module):
     function: Any = None
 

@@ -1,6 +1,7 @@
-"""F.conv1d and F.conv2d: PyTorch's arguments parsed and checked here, the convolution one
-C++ op with its own backward (_C._conv2d: csrc/ops/conv.cpp, on the GEMM on the CPU and an
-implicit GEMM on CUDA). conv1d is conv2d on a height-1 view."""
+"""F.conv1d, F.conv2d and F.conv3d: PyTorch's arguments parsed and checked here, the
+convolution one C++ op with its own backward (_C._conv2d: csrc/ops/conv.cpp, on the GEMM on
+the CPU and an implicit GEMM on CUDA). conv1d is conv2d on a height-1 view; conv3d a sum of
+conv2d over the kernel's depth taps."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -126,6 +127,10 @@ def _convolution(op, input, weight, bias, stride, padding, dilation, groups, dim
     if any(after != before for before, after in sides):  # 'same' with an odd total
         x = pad(x, [v for before, after in reversed(sides) for v in (0, after - before)])
         sides = tuple((before, before) for before, _ in sides)
+    if dims == 3:
+        out = add_bias(op, _conv3d_by_depth_taps(x, weight, stride, sides, dilation, groups),
+                       bias, 3)
+        return out if batched else out.squeeze(0)
     if is_depthwise(x, groups):  # a direct kernel, no im2col (nn/_depthwise.py)
         out = depthwise_convolution(op, x, weight, bias, stride, sides, dilation, dims)
         return out if batched else out.squeeze(0)
@@ -141,6 +146,27 @@ def _convolution(op, input, weight, bias, stride, padding, dilation, groups, dim
     return out if batched else out.squeeze(0)
 
 
+def _conv3d_by_depth_taps(x, weight, stride, sides, dilation, groups):
+    """x (N, C, D, H, W) with weight (O, C / groups, kd, kh, kw), without bias: for each depth
+    tap, one conv2d of the input planes that tap meets (all output depths as one batch) with
+    that tap's (kh, kw) kernels, and the taps' results summed."""
+    (depth_pad, _), plane_sides = sides[0], sides[1:]
+    if depth_pad:
+        x = pad(x, [0, 0, 0, 0, depth_pad, depth_pad])
+    n, channels, depth, *plane = x.shape
+    taps, step, spacing = weight.shape[2], stride[0], dilation[0]
+    out_depth = (depth - spacing * (taps - 1) - 1) // step + 1
+    out = None
+    for tap in range(taps):
+        first = tap * spacing
+        planes = x[:, :, first:first + (out_depth - 1) * step + 1:step]  # (N, C, D_out, H, W)
+        planes = planes.transpose(1, 2).reshape(n * out_depth, channels, *plane)
+        part = _C._conv2d(planes, weight[:, :, tap].contiguous(), None, list(stride[1:]),
+                          [before for before, _ in plane_sides], list(dilation[1:]), groups)
+        out = part if out is None else out + part
+    return out.reshape(n, out_depth, *out.shape[1:]).transpose(1, 2)
+
+
 def conv1d(input: Tensor, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """input (N, C, L) or (C, L), weight (O, C / groups, k) -> (N, O, L_out) or (O, L_out)"""
     return _convolution("conv1d", input, weight, bias, stride, padding, dilation, groups, 1)
@@ -150,3 +176,9 @@ def conv2d(input: Tensor, weight, bias=None, stride=1, padding=0, dilation=1, gr
     """input (N, C, H, W) or (C, H, W), weight (O, C / groups, kh, kw) -> (N, O, H_out,
     W_out) or (O, H_out, W_out)"""
     return _convolution("conv2d", input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def conv3d(input: Tensor, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """input (N, C, D, H, W) or (C, D, H, W), weight (O, C / groups, kd, kh, kw) -> (N, O,
+    D_out, H_out, W_out) or (O, D_out, H_out, W_out)"""
+    return _convolution("conv3d", input, weight, bias, stride, padding, dilation, groups, 3)

@@ -1,4 +1,4 @@
-"""Conv1d, Conv2d, ConvTranspose1d and ConvTranspose2d, as torch.nn's: weight (out_channels,
+"""Conv1d, Conv2d, Conv3d, ConvTranspose1d and ConvTranspose2d, as torch.nn's: weight (out_channels,
 in_channels / groups, *kernel_size) (transposed: (in_channels, out_channels / groups,
 *kernel_size)) and bias (out_channels), PyTorch's default initialization, and padding_mode
 'zeros' or the input padded by F.pad ('reflect', 'replicate', 'circular') before a
@@ -10,7 +10,7 @@ import math
 
 from .. import _C, _errors, creation
 from . import init
-from ._conv import conv1d, conv2d, int_tuple, padding_sides, positive_ints
+from ._conv import conv1d, conv2d, conv3d, int_tuple, padding_sides, positive_ints
 from ._conv_transpose import conv_transpose1d, conv_transpose2d
 from ._padding import pad
 from .module import Module, Parameter
@@ -138,6 +138,12 @@ class Conv1d(_PlainConvNd):
 class Conv2d(_PlainConvNd):
     """input (N, in_channels, H, W) or (in_channels, H, W) -> (N, out_channels, H_out, W_out)"""
     dims, convolution = 2, staticmethod(conv2d)
+
+
+class Conv3d(_PlainConvNd):
+    """input (N, in_channels, D, H, W) or (in_channels, D, H, W) -> (N, out_channels, D_out,
+    H_out, W_out)"""
+    dims, convolution = 3, staticmethod(conv3d)
 
 
 class _ConvTransposeNd(_ConvNd):

@@ -9,7 +9,7 @@ from ._losses import *  # noqa: F401,F403 (listed in _losses.__all__)
 from ._padding import pad
 from .._index_ops import one_hot
 from ._fold import unfold, fold
-from ._conv import conv1d, conv2d
+from ._conv import conv1d, conv2d, conv3d
 from ._conv_transpose import conv_transpose1d, conv_transpose2d
 from . import _pooling
 from ._pooling import *  # noqa: F401,F403 (listed in _pooling.__all__)
@@ -32,7 +32,7 @@ def softmin(input, dim=-1, *, dtype=None):
 
 
 __all__ = (list(_ops.exports("functional")) + _losses.__all__
-           + ["softmin", "pad", "one_hot", "unfold", "fold", "conv1d", "conv2d",
+           + ["softmin", "pad", "one_hot", "unfold", "fold", "conv1d", "conv2d", "conv3d",
               "conv_transpose1d", "conv_transpose2d", "instance_norm",
               "local_response_norm"] + _pooling.__all__
            + _interpolate.__all__ + _channel_dropout.__all__ + _pixel_shuffle.__all__

@@ -89,6 +89,22 @@ def test_resnet_block_with_a_residual_add(tmp_path):
     _check(model, fg.randn(2, 3, 15, 15), tmp_path / "res.onnx", batch=fg.randn(3, 3, 15, 15))
 
 
+def test_conv3d(tmp_path):
+    fg.manual_seed(5)
+    model = nn.Sequential(nn.Conv3d(2, 4, 3, padding=(1, 0, 1), stride=(1, 2, 1)), nn.ReLU(),
+                          nn.Conv3d(4, 4, 1, groups=2), nn.Flatten(), nn.Linear(4 * 4 * 2 * 5, 3))
+    _check(model, fg.randn(2, 2, 4, 5, 5), tmp_path / "c3.onnx", batch=fg.randn(3, 2, 4, 5, 5))
+
+
+def test_local_response_norm(tmp_path):
+    model = nn.Sequential(nn.Conv2d(2, 6, 3), nn.LocalResponseNorm(3, alpha=0.1, beta=0.6, k=1.5))
+    _check(model, fg.randn(2, 2, 6, 5), tmp_path / "lrn.onnx")
+    with pytest.raises(TypeError, match=r"\[onnx.export\] LocalResponseNorm\(2\): an even"):
+        fg.onnx.export(nn.LocalResponseNorm(2), fg.randn(1, 3, 4, 4), tmp_path / "even.onnx")
+    with pytest.raises(TypeError, match=r"LocalResponseNorm on 3-d input: onnxruntime"):
+        fg.onnx.export(nn.LocalResponseNorm(3), fg.randn(1, 3, 4), tmp_path / "3d.onnx")
+
+
 def test_conv1d_and_batchnorm1d(tmp_path):
     fg.manual_seed(4)
     model = nn.Sequential(nn.Conv1d(2, 5, 5, padding=2, dilation=1), nn.BatchNorm1d(5),

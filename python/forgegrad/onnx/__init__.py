@@ -6,9 +6,10 @@ buffers become initializers under their ``state_dict`` names (a recurrent layer'
 in ONNX's gate order). Needs the ``onnx`` package (``pip install "forgegrad[onnx]"``);
 forgegrad itself imports without it.
 
-Supported: ``Linear``, ``Conv1d``/``Conv2d`` (zero padding), ``MaxPool1d/2d``,
+Supported: ``Linear``, ``Conv1d/2d/3d`` (zero padding), ``MaxPool1d/2d``,
 ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d`` (to size 1, or dividing the input evenly),
-``BatchNorm1d/2d`` (running statistics), ``LayerNorm``, ``Embedding``, ``Flatten``,
+``BatchNorm1d/2d`` (running statistics), ``LayerNorm``, ``LocalResponseNorm`` (odd sizes, on
+(N, C, H, W)), ``Embedding``, ``Flatten``,
 ``Dropout`` and ``Identity`` (identities in eval), the activations ``ReLU, LeakyReLU, GELU,
 Tanh, Sigmoid, SiLU, ELU, Softplus, Softmax, LogSoftmax``;
 ``MultiheadAttention`` (bool or float ``attn_mask`` and ``key_padding_mask``, graph inputs or

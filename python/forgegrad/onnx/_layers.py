@@ -97,6 +97,18 @@ def _embedding(t, m, value, x):
     return t.op("Gather", [t.constant(m.weight), x.name], value)
 
 
+def _local_response_norm(t, m, value, x):
+    # ONNX puts the extra channel of an even size after, PyTorch before
+    if m.size % 2 == 0:
+        raise _errors.TypeError(f"[onnx.export] LocalResponseNorm({m.size}): an even size "
+                                "sums other channels in ONNX's LRN than in PyTorch's")
+    if x.dim() != 4:
+        raise _errors.TypeError(f"[onnx.export] LocalResponseNorm on {x.dim()}-d input: "
+                                "onnxruntime's LRN takes (N, C, H, W) only")
+    return t.op("LRN", [x.name], value, size=int(m.size), alpha=float(m.alpha),
+                beta=float(m.beta), bias=float(m.k))
+
+
 def _softplus(t, m, value, x):
     if m.beta != 1:
         scaled = t.op("Mul", [x.name, t.constant(float(m.beta))], value)
@@ -117,11 +129,12 @@ def _unary(op_type, **attributes):
 def converters():
     from .. import nn
     return {
-        nn.Linear: _linear, nn.Conv1d: _conv, nn.Conv2d: _conv,
+        nn.Linear: _linear, nn.Conv1d: _conv, nn.Conv2d: _conv, nn.Conv3d: _conv,
         nn.MaxPool1d: _max_pool, nn.MaxPool2d: _max_pool,
         nn.AvgPool1d: _avg_pool, nn.AvgPool2d: _avg_pool,
         nn.AdaptiveAvgPool1d: _adaptive_avg_pool, nn.AdaptiveAvgPool2d: _adaptive_avg_pool,
         nn.BatchNorm1d: _batch_norm, nn.BatchNorm2d: _batch_norm, nn.LayerNorm: _layer_norm,
+        nn.LocalResponseNorm: _local_response_norm,
         nn.Embedding: _embedding, nn.Softplus: _softplus,
         nn.GELU: lambda t, m, value, x: x.gelu(m.approximate),
         nn.ReLU: _unary("Relu"), nn.Tanh: _unary("Tanh"), nn.Sigmoid: _unary("Sigmoid"),

@@ -1,3 +1,4 @@
+// clang-format off: the table keeps one op per line.
 // The op table: ONE line per op binding. csrc/python/ops.cpp expands it into the module's
 // functions (m.def, with these argument names and defaults, shown by help()) and into
 // forgegrad._C._op_table, which python/forgegrad/_ops.py reads at import to attach Tensor

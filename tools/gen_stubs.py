@@ -297,9 +297,7 @@ def module_stub():
             continue
         if name.startswith("_nccl"):  # only in CUDA builds; forgegrad.distributed's
             continue
-        if name.startswith("_cuda_"):  # typed in CUDA builds only: one stub for every build
-            functions.append(f"def {name}(*args: Any, **kwargs: Any) -> Any: ...")
-        elif name in table:
+        if name in table:
             functions.append(render(name, op_params(table[name]), first_overload(member)[1]))
         else:
             params, ret = first_overload(member)

@@ -7,17 +7,20 @@ kept for reuse, which ``empty_cache`` hands back to the driver.
 """
 from . import _C, _errors
 
+# A CUDA device: None (the first), an index, "cuda", "cuda:N" or a forgegrad.device.
+Device = int | str | _C.device | None
 
-def is_available():
+
+def is_available() -> bool:
     """Whether this build has CUDA and the machine a usable GPU."""
     return device_count() > 0
 
 
-def device_count():
+def device_count() -> int:
     return _C.cuda_device_count()
 
 
-def _index(device):
+def _index(device: Device) -> int:
     """The device ordinal of None (the first GPU), an int, 'cuda', 'cuda:N' or a device."""
     if device is None:
         return 0
@@ -26,36 +29,36 @@ def _index(device):
     if isinstance(device, str):
         device = _C.device(device)
     if isinstance(device, _C.device) and device.type == "cuda":
-        return device.index
+        return device.index or 0  # never None on CUDA ("cuda" is index 0)
     raise _errors.ValueError("[cuda] expected a CUDA device (None, an index, 'cuda' or 'cuda:N'), "
                              f"got {device!r}")
 
 
-def get_device_name(device=None):
+def get_device_name(device: Device = None) -> str:
     return _C._cuda_get_device_name(_index(device))
 
 
-def synchronize(device=None):
+def synchronize(device: Device = None) -> None:
     """Wait until every kernel launched on the device has finished."""
     _C._cuda_synchronize(_index(device))
 
 
-def memory_allocated(device=None):
+def memory_allocated(device: Device = None) -> int:
     return _C._cuda_memory_allocated(_index(device))
 
 
-def max_memory_allocated(device=None):
+def max_memory_allocated(device: Device = None) -> int:
     return _C._cuda_max_memory_allocated(_index(device))
 
 
-def memory_reserved(device=None):
+def memory_reserved(device: Device = None) -> int:
     return _C._cuda_memory_reserved(_index(device))
 
 
-def reset_peak_memory_stats(device=None):
+def reset_peak_memory_stats(device: Device = None) -> None:
     _C._cuda_reset_peak_memory_stats(_index(device))
 
 
-def empty_cache():
+def empty_cache() -> None:
     """Hand the cached, unused blocks back to the driver (live tensors keep theirs)."""
     _C._cuda_empty_cache()

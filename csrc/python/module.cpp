@@ -1,6 +1,9 @@
 // The extension module forgegrad._C: errors, dtypes (dtypes.cpp), devices, build and CPU
 // information.
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
 
 #include "autograd/node.h"
 #include "core/cpu_features.h"
@@ -64,6 +67,53 @@ static std::string signatures(const std::string& name, const std::string& doc) {
   return out;
 }
 
+// A text signature, "sum(input, dim=None, *, axis=None)", from the first line of pybind11's
+// docstring, "sum(input: Tensor, dim: object = None, *, axis: object = None) -> Tensor":
+// names, markers and defaults (one that is no Python literal, such as a dtype or inf, shows
+// as "...", since inspect reads literals only); "" when the doc is not one overload's. A
+// method's self stays "self", not CPython's "$self": inspect takes a pybind11 function for
+// bound (its __self__ is pybind11's record) and would drop a "$self" from Tensor.f too.
+static std::string text_signature(const std::string& name, const std::string& doc) {
+  size_t open = name.size(), close = doc.find(") -> ");
+  if (doc.rfind(name + "(", 0) != 0 || close == std::string::npos ||
+      doc.find('\n') < close)
+    return "";
+  py::object literal_eval = py::module_::import("ast").attr("literal_eval");
+  auto is_literal = [&](const std::string& value) {
+    try {
+      literal_eval(value);
+      return true;
+    } catch (py::error_already_set&) {
+      return false;
+    }
+  };
+  std::string inner = doc.substr(open + 1, close - open - 1), out;
+  std::vector<std::string> params;
+  int depth = 0;
+  size_t start = 0;
+  for (size_t i = 0; i <= inner.size(); ++i) {
+    char c = i < inner.size() ? inner[i] : ',';
+    depth += (c == '[' || c == '(') - (c == ']' || c == ')');
+    if (c == ',' && depth == 0) {
+      std::string p = inner.substr(start, i - start);
+      p.erase(0, p.find_first_not_of(' '));
+      if (!p.empty()) params.push_back(p);
+      start = i + 1;
+    }
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::string& p = params[i];
+    std::string text = p.substr(0, p.find(':'));
+    size_t equals = p.find(" = ");
+    if (equals != std::string::npos) {
+      std::string value = p.substr(equals + 3);
+      text += "=" + (is_literal(value) ? value : std::string("..."));
+    }
+    out += (out.empty() ? "" : ", ") + text;
+  }
+  return name + "(" + out + ")";
+}
+
 // Appends to every function of `scope` (a module, or a class when `methods`) a last overload
 // that takes anything: arguments that fit none of the real ones then get a one-line
 // TypeError naming the op, what came and what it takes, instead of pybind11's dump of C++
@@ -72,13 +122,15 @@ static std::string signatures(const std::string& name, const std::string& doc) {
 static void add_argument_type_errors(py::object scope, bool methods) {
   for (py::handle item : py::module_::import("builtins").attr("dir")(scope)) {
     std::string name = item.cast<std::string>();
-    if (name.rfind("__", 0) == 0) continue;  // operators fall back to Python's own errors
+    if (name.rfind("__", 0) == 0 || name == "_pybind11_conduit_v1_")
+      continue;  // operators fall back to Python's own errors; pybind11's own hook
     py::object existing = scope.attr(name.c_str());
     if (methods && PyInstanceMethod_Check(existing.ptr()))  // how pybind11 stores methods
       existing = py::reinterpret_borrow<py::object>(PyInstanceMethod_GET_FUNCTION(existing.ptr()));
     if (!PyCFunction_Check(existing.ptr())) continue;  // properties, enums, constants
     std::string op = name[0] == '_' ? name.substr(1) : name;  // _fill_ is Tensor.fill_
-    std::string expected = signatures(name, py::str(existing.attr("__doc__")).cast<std::string>());
+    std::string doc = py::str(existing.attr("__doc__")).cast<std::string>();
+    std::string expected = signatures(name, doc);
     auto fallback = [op, expected, methods](py::args args, py::kwargs kwargs) -> py::object {
       std::string got;
       for (size_t i = methods ? 1 : 0; i < args.size(); ++i)
@@ -89,12 +141,26 @@ static void add_argument_type_errors(py::object scope, bool methods) {
       throw TypeError("[" + op + "] got (" + got + "); expected " + expected +
                       " (numpy arrays and lists become Tensors with forgegrad.tensor)");
     };
-    if (methods)
-      scope.attr(name.c_str()) = py::cpp_function(fallback, py::name(name.c_str()),
-                                                  py::is_method(scope), py::sibling(existing));
-    else
-      scope.attr(name.c_str()) = py::cpp_function(fallback, py::name(name.c_str()),
-                                                  py::scope(scope), py::sibling(existing));
+    py::cpp_function chained =
+        methods ? py::cpp_function(fallback, py::name(name.c_str()), py::is_method(scope),
+                                   py::sibling(existing))
+                : py::cpp_function(fallback, py::name(name.c_str()), py::scope(scope),
+                                   py::sibling(existing));
+    // help() and inspect.signature show the real overloads only: the doc they had before the
+    // fallback, behind a text signature (CPython's "name(...)\n--\n\n" form) where there is
+    // one overload, without pybind11's "name(*args, **kwargs)" heading where there are
+    // several. (pybind11 allocated the doc it replaces with strdup, and frees it with free.)
+    std::string signature = text_signature(name, doc);
+    std::string heading = name + "(*args, **kwargs)\n";
+    std::string shown = !signature.empty()           ? signature + "\n--\n\n" + doc
+                        : doc.rfind(heading, 0) == 0 ? doc.substr(heading.size())
+                                                     : doc;
+    PyObject* function = chained.ptr();
+    if (PyInstanceMethod_Check(function)) function = PyInstanceMethod_GET_FUNCTION(function);
+    PyMethodDef* def = reinterpret_cast<PyCFunctionObject*>(function)->m_ml;
+    std::free(const_cast<char*>(def->ml_doc));
+    def->ml_doc = strdup(shown.c_str());
+    scope.attr(name.c_str()) = chained;
   }
 }
 
@@ -106,30 +172,41 @@ static int cuda_device_count() {
 #endif
 }
 
-// forgegrad.cuda's functions, by device index; RuntimeError in a build without CUDA.
+// forgegrad.cuda's functions, by device index; in a build without CUDA the same signatures
+// raise RuntimeError.
+#ifndef FORGEGRAD_WITH_CUDA
+[[noreturn]] static void no_cuda(const char* op) {
+  throw RuntimeError(std::string("[") + op + "] this build of forgegrad has no CUDA support "
+                     "(nvcc was not found when it was built)");
+}
+#endif
+
 static void bind_cuda_runtime(py::module_& m) {
 #ifdef FORGEGRAD_WITH_CUDA
   m.def("_cuda_get_device_name", [](int index) {
     cuda::check_device(index, "get_device_name");
     return cuda::device_name(index);
-  });
-  m.def("_cuda_synchronize", &cuda::synchronize, py::call_guard<py::gil_scoped_release>());
-  m.def("_cuda_memory_allocated", &cuda::memory_allocated);
-  m.def("_cuda_max_memory_allocated", &cuda::max_memory_allocated);
-  m.def("_cuda_memory_reserved", &cuda::memory_reserved);
-  m.def("_cuda_reset_peak_memory_stats", &cuda::reset_peak_memory_stats);
+  }, py::arg("index"));
+  m.def("_cuda_synchronize", &cuda::synchronize, py::arg("index"),
+        py::call_guard<py::gil_scoped_release>());
+  m.def("_cuda_memory_allocated", &cuda::memory_allocated, py::arg("device"));
+  m.def("_cuda_max_memory_allocated", &cuda::max_memory_allocated, py::arg("device"));
+  m.def("_cuda_memory_reserved", &cuda::memory_reserved, py::arg("device"));
+  m.def("_cuda_reset_peak_memory_stats", &cuda::reset_peak_memory_stats, py::arg("device"));
   m.def("_cuda_empty_cache", &cuda::empty_cache);
 #else
-  for (const char* name :
-       {"_cuda_get_device_name", "_cuda_synchronize", "_cuda_memory_allocated",
-        "_cuda_max_memory_allocated", "_cuda_memory_reserved", "_cuda_reset_peak_memory_stats",
-        "_cuda_empty_cache"}) {
-    std::string op = std::string(name).substr(6);
-    m.def(name, [op](py::args, py::kwargs) {
-      throw RuntimeError("[" + op + "] this build of forgegrad has no CUDA support (nvcc was "
-                         "not found when it was built)");
-    });
-  }
+  m.def("_cuda_get_device_name", [](int) -> std::string { no_cuda("get_device_name"); },
+        py::arg("index"));
+  m.def("_cuda_synchronize", [](int) { no_cuda("synchronize"); }, py::arg("index"));
+  m.def("_cuda_memory_allocated", [](int) -> size_t { no_cuda("memory_allocated"); },
+        py::arg("device"));
+  m.def("_cuda_max_memory_allocated", [](int) -> size_t { no_cuda("max_memory_allocated"); },
+        py::arg("device"));
+  m.def("_cuda_memory_reserved", [](int) -> size_t { no_cuda("memory_reserved"); },
+        py::arg("device"));
+  m.def("_cuda_reset_peak_memory_stats", [](int) { no_cuda("reset_peak_memory_stats"); },
+        py::arg("device"));
+  m.def("_cuda_empty_cache", [] { no_cuda("empty_cache"); });
 #endif
 }
 

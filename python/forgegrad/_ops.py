@@ -71,11 +71,12 @@ def _method_form(op: OpEntry) -> Callable[..., Any]:
     else:
         def method(self: Any, *args: Any, **kwargs: Any) -> Any:
             return function(self, *args, **kwargs)
-    typed = [line for line in (function.__doc__ or "").splitlines()
-             if line.startswith(f"1. {op.name}(")]
+    # The binding's first typed signature ("1. " numbers it where there are several).
+    typed = [line.removeprefix("1. ") for line in (function.__doc__ or "").splitlines()
+             if line.removeprefix("1. ").startswith(f"{op.name}(")]
     method.__name__, method.__qualname__ = op.name, f"Tensor.{op.name}"
     method.__doc__ = (f"``t.{op.name}(...)`` is ``forgegrad._C.{op.name}`` with t as its "
-                      f"``{_tensor_argument(op)}``:\n\n    " + (typed[0][3:] if typed else ""))
+                      f"``{_tensor_argument(op)}``:\n\n    " + (typed[0] if typed else ""))
     method.__signature__ = _method_signature(op)  # type: ignore[attr-defined]
     return method
 

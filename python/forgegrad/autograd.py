@@ -1,21 +1,25 @@
 """Grad mode: ``no_grad`` and friends, as context managers and decorators."""
 import functools
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 from . import _C
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class set_grad_enabled:
     """Turns gradient recording on or off: at once, or for a ``with`` block."""
 
-    def __init__(self, mode):
+    def __init__(self, mode: bool) -> None:
         self.mode = bool(mode)
         self.previous = _C.is_grad_enabled()
         _C._set_grad_enabled(self.mode)  # like torch: takes effect on construction
 
-    def __enter__(self):
+    def __enter__(self) -> "set_grad_enabled":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         _C._set_grad_enabled(self.previous)
         return False
 
@@ -23,22 +27,22 @@ class set_grad_enabled:
 class _GradModeContext:
     mode = True
 
-    def __enter__(self):
+    def __enter__(self) -> "_GradModeContext":
         self.previous = _C.is_grad_enabled()
         _C._set_grad_enabled(self.mode)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         _C._set_grad_enabled(self.previous)
         return False
 
-    def __call__(self, fn):
+    def __call__(self, fn: _F) -> _F:
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with type(self)():
                 return fn(*args, **kwargs)
 
-        return wrapper
+        return wrapper  # type: ignore[return-value]  # wraps keeps fn's signature
 
 
 class no_grad(_GradModeContext):
@@ -57,18 +61,18 @@ class RemovableHandle:
     """What ``Tensor.register_post_accumulate_grad_hook`` returns: ``remove()`` unregisters
     the hook (again: nothing happens); as a context manager, it removes it on exit."""
 
-    def __init__(self, remove):
+    def __init__(self, remove: Callable[[], None] | None) -> None:
         self._remove = remove
 
-    def remove(self):
+    def remove(self) -> None:
         """Unregisters the hook; a second call does nothing."""
         if self._remove is not None:
             self._remove()
             self._remove = None
 
-    def __enter__(self):
+    def __enter__(self) -> "RemovableHandle":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         self.remove()
         return False

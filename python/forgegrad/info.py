@@ -1,8 +1,10 @@
 """``forgegrad.info()``: what this build is and what it runs on."""
+from typing import Any
+
 from . import _C
 
 
-def info():
+def info() -> dict[str, Any]:
     """A dict: version, whether CUDA was compiled in and is usable, CPU features, the SIMD
     instruction set of the GEMM micro-kernels (``isa``) and the clone of the elementwise and
     optimizer loops (``simd_clone``), the thread count, and what runs the threads

@@ -22,6 +22,8 @@ over samples of its per-batch values, weighted by batch size.
 """
 import math
 import re
+from collections.abc import Callable
+from typing import Any, SupportsFloat
 
 import numpy as np
 
@@ -36,25 +38,29 @@ _TOP_K = re.compile(r"top(\d+)_accuracy$")
 _SHORT = {"accuracy": "acc", "binary_accuracy": "bin_acc", "precision": "prec",
           "recall": "rec", "samples_per_s": "samples/s"}
 
+_Array = np.ndarray[Any, Any]
+# A fraction metric's count of one batch: (out, tgt, name) -> (right answers, answers).
+_Count = Callable[[_Array, _Array, str], tuple[int, int]]
+
 
 class Metric:
     """What an epoch's metric accumulates: ``update`` per batch, ``result`` at the end.
     name: the logged key; kind: which named metric it computes (the name, unless a dict
     gave it another)."""
 
-    def __init__(self, name, kind=None):
+    def __init__(self, name: str, kind: str | None = None) -> None:
         self.name, self.kind = name, name if kind is None else kind
 
-    def update(self, outputs, targets):
+    def update(self, outputs: Any, targets: _C.Tensor) -> None:
         """Adds one batch's model outputs and targets."""
         raise NotImplementedError
 
-    def result(self):
+    def result(self) -> float:
         """The value over every batch added since the metric was made."""
         raise NotImplementedError
 
 
-def _rows(outputs, targets, name):
+def _rows(outputs: Any, targets: _C.Tensor, name: str) -> tuple[_Array, _Array]:
     """outputs and targets as numpy arrays (float64 outputs), one row per sample."""
     if not isinstance(outputs, _C.Tensor) or outputs.ndim == 0 or (
             outputs.shape[0] != targets.shape[0]):
@@ -65,7 +71,7 @@ def _rows(outputs, targets, name):
     return (outputs.detach().cpu().double().numpy(), targets.detach().cpu().numpy())
 
 
-def _labels(out, tgt, name):
+def _labels(out: _Array, tgt: _Array, name: str) -> tuple[_Array, _Array]:
     """Predicted and true class labels: argmax of (N, C) scores against indices, or the
     sign of logits against 0/1 targets of the outputs' shape."""
     if out.ndim == 2 and tgt.ndim == 1:
@@ -80,33 +86,33 @@ def _labels(out, tgt, name):
 class _Fraction(Metric):
     """Right answers over answers: accuracy and its kinds."""
 
-    def __init__(self, name, kind, count):
+    def __init__(self, name: str, kind: str, count: _Count) -> None:
         super().__init__(name, kind)
         self.count, self.right, self.total = count, 0, 0
 
-    def update(self, outputs, targets):
+    def update(self, outputs: Any, targets: _C.Tensor) -> None:
         right, total = self.count(*_rows(outputs, targets, self.name), self.name)
         self.right += right
         self.total += total
 
-    def result(self):
+    def result(self) -> float:
         return self.right / self.total if self.total else math.nan
 
 
-def _accuracy(out, tgt, name):
+def _accuracy(out: _Array, tgt: _Array, name: str) -> tuple[int, int]:
     predicted, true = _labels(out, tgt, name)
     return int((predicted == true).sum()), true.size
 
 
-def _binary_accuracy(out, tgt, name):
+def _binary_accuracy(out: _Array, tgt: _Array, name: str) -> tuple[int, int]:
     if out.shape != tgt.shape:
         raise _errors.ValueError(f"[fit] {name} needs logits shaped as the 0/1 targets, got "
                                  f"outputs of shape {out.shape} and targets of {tgt.shape}")
     return int(((out > 0) == (tgt > 0.5)).sum()), tgt.size
 
 
-def _top_k(k):
-    def count(out, tgt, name):
+def _top_k(k: int) -> _Count:
+    def count(out: _Array, tgt: _Array, name: str) -> tuple[int, int]:
         if out.ndim != 2 or tgt.ndim != 1:
             raise _errors.ValueError(f"[fit] {name} needs (N, C) scores and (N,) class indices, "
                                      f"got outputs of shape {out.shape} and targets of "
@@ -120,11 +126,13 @@ class _Confusion(Metric):
     """Macro precision, recall or F1 from per-class counts of true and false positives and
     false negatives."""
 
-    def __init__(self, name, kind):
+    def __init__(self, name: str, kind: str) -> None:
         super().__init__(name, kind)
-        self.tp, self.fp, self.fn = {}, {}, {}
+        self.tp: dict[int, int] = {}
+        self.fp: dict[int, int] = {}
+        self.fn: dict[int, int] = {}
 
-    def update(self, outputs, targets):
+    def update(self, outputs: Any, targets: _C.Tensor) -> None:
         predicted, true = _labels(*_rows(outputs, targets, self.name), self.name)
         for label in np.union1d(predicted, true).tolist():
             hit_p, hit_t = predicted == label, true == label
@@ -132,7 +140,7 @@ class _Confusion(Metric):
                                   (self.fn, ~hit_p & hit_t)):
                 counts[label] = counts.get(label, 0) + int(value.sum())
 
-    def result(self):
+    def result(self) -> float:
         if not self.tp:
             return math.nan
         scores = []
@@ -148,11 +156,11 @@ class _Confusion(Metric):
 class _Errors(Metric):
     """mae, mse, rmse: sums of absolute or squared errors over all elements."""
 
-    def __init__(self, name, kind):
+    def __init__(self, name: str, kind: str) -> None:
         super().__init__(name, kind)
         self.total, self.count = 0.0, 0
 
-    def update(self, outputs, targets):
+    def update(self, outputs: Any, targets: _C.Tensor) -> None:
         out, tgt = _rows(outputs, targets, self.name)
         error = out - tgt.reshape(out.shape) if tgt.size == out.size else None
         if error is None:
@@ -162,7 +170,7 @@ class _Errors(Metric):
         self.total += float(np.abs(error).sum() if self.kind == "mae" else (error ** 2).sum())
         self.count += error.size
 
-    def result(self):
+    def result(self) -> float:
         if not self.count:
             return math.nan
         mean = self.total / self.count
@@ -172,11 +180,15 @@ class _Errors(Metric):
 class _R2(Metric):
     """1 - SSE / SST per output column, from sums of y, y^2 and squared errors; averaged."""
 
-    def __init__(self, name, kind):
+    def __init__(self, name: str, kind: str) -> None:
         super().__init__(name, kind)
-        self.n, self.sum, self.sum_sq, self.sse = 0, 0.0, 0.0, 0.0
+        # per-column sums (arrays) once a batch came
+        self.n = 0
+        self.sum: float | _Array = 0.0
+        self.sum_sq: float | _Array = 0.0
+        self.sse: float | _Array = 0.0
 
-    def update(self, outputs, targets):
+    def update(self, outputs: Any, targets: _C.Tensor) -> None:
         out, tgt = _rows(outputs, targets, self.name)
         if tgt.size != out.size:
             raise _errors.ValueError(f"[fit] r2 needs targets with one value per output, got "
@@ -188,7 +200,7 @@ class _R2(Metric):
         self.sum_sq = self.sum_sq + (tgt ** 2).sum(axis=0)
         self.sse = self.sse + ((out - tgt) ** 2).sum(axis=0)
 
-    def result(self):
+    def result(self) -> float:
         if self.n < 2:
             return math.nan
         sst = self.sum_sq - self.sum ** 2 / self.n
@@ -201,11 +213,11 @@ class _R2(Metric):
 class _Callable(Metric):
     """A user's fn(outputs, targets) -> number: the batch-size-weighted mean of its values."""
 
-    def __init__(self, name, fn):
+    def __init__(self, name: str, fn: Callable[[Any, Any], SupportsFloat]) -> None:
         super().__init__(name)
         self.fn, self.total, self.count = fn, 0.0, 0
 
-    def update(self, outputs, targets):
+    def update(self, outputs: Any, targets: _C.Tensor) -> None:
         value = self.fn(outputs.detach() if isinstance(outputs, _C.Tensor) else outputs,
                         targets)
         try:
@@ -218,16 +230,16 @@ class _Callable(Metric):
         self.total += value * n
         self.count += n
 
-    def result(self):
+    def result(self) -> float:
         return self.total / self.count if self.count else math.nan
 
 
-def is_known(name):
+def is_known(name: str) -> bool:
     """Whether ``fit`` knows the metric ``name`` ('accuracy', 'top5_accuracy', 'r2', ...)."""
     return name in NAMES or bool(_TOP_K.match(name))
 
 
-def make(name, metric):
+def make(name: str, metric: str | Callable[[Any, Any], SupportsFloat]) -> Metric:
     """A fresh accumulator logged as `name`: `metric` is a known metric's name or a
     callable fn(outputs, targets) -> number."""
     if callable(metric):
@@ -244,19 +256,19 @@ def make(name, metric):
     return _Errors(name, metric)
 
 
-def higher_is_better(key):
+def higher_is_better(key: str) -> bool:
     """Whether a logged key (a metric, perhaps val_) improves upward."""
     name = key[4:] if key.startswith("val_") else key
     return "acc" in name or name in ("precision", "recall", "f1", "r2")
 
 
-def is_fraction(key):
+def is_fraction(key: str) -> bool:
     """Whether a logged key is an accuracy, shown in percent."""
     name = key[4:] if key.startswith("val_") else key
     return name in ("accuracy", "binary_accuracy") or bool(_TOP_K.match(name))
 
 
-def short_name(key):
+def short_name(key: str) -> str:
     """The progress bar's name for a logged key: val_accuracy -> val_acc, top5_accuracy ->
     top5."""
     prefix, name = ("val_", key[4:]) if key.startswith("val_") else ("", key)

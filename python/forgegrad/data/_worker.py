@@ -36,7 +36,7 @@ class WorkerInfo:
 _worker_info = None
 
 
-def get_worker_info():
+def get_worker_info() -> WorkerInfo | None:
     """This worker's ``WorkerInfo`` inside a DataLoader worker process, None in the main
     process: an IterableDataset's ``__iter__`` shards its stream with it."""
     return _worker_info

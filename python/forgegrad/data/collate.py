@@ -8,6 +8,8 @@ uint8 (image pixels). Tensors are stacked as they are (dtype and device kept).
 """
 import builtins
 import collections.abc
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +23,7 @@ __all__ = ["default_collate", "default_convert"]
 _STORE_AS = {"f": np.float32, "i": np.int64, "u": np.int64, "b": np.bool_}
 
 
-def storage_dtype(dtype, op, what):
+def storage_dtype(dtype: np.dtype[Any], op: str, what: str) -> np.dtype[Any]:
     """The numpy dtype forgegrad keeps values of `dtype` as; TypeError for non-numbers."""
     if dtype.kind not in _STORE_AS:
         raise _errors.TypeError(f"[{op}] expected {what} of numbers (float, int or bool), "
@@ -29,7 +31,7 @@ def storage_dtype(dtype, op, what):
     return np.dtype(np.uint8) if dtype == np.uint8 else np.dtype(_STORE_AS[dtype.kind])
 
 
-def storable(array, op, what):
+def storable(array: np.ndarray[Any, Any], op: str, what: str) -> np.ndarray[Any, Any]:
     """``array`` as a C-contiguous array of the dtype forgegrad keeps for its kind; no copy
     when it already is one (0-d arrays stay 0-d)."""
     dtype = storage_dtype(array.dtype, op, what)
@@ -38,7 +40,7 @@ def storable(array, op, what):
     return np.asarray(array, dtype=dtype, order="C")
 
 
-def to_numpy(value):
+def to_numpy(value: Any) -> np.ndarray[Any, Any]:
     """A Tensor's values (detached, on the CPU) or anything numpy can read, as an array."""
     if isinstance(value, _C.Tensor):
         value = value.detach()
@@ -48,11 +50,11 @@ def to_numpy(value):
     return np.asarray(value)
 
 
-def _is_namedtuple(value):
+def _is_namedtuple(value: Any) -> bool:
     return isinstance(value, tuple) and hasattr(value, "_fields")
 
 
-def _stack_arrays(values):
+def _stack_arrays(values: Sequence[Any]) -> _C.Tensor:
     arrays = [np.asarray(v) for v in values]
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
@@ -61,7 +63,7 @@ def _stack_arrays(values):
     return _C.from_numpy(storable(np.stack(arrays), "default_collate", "samples"))
 
 
-def _stack_tensors(tensors):
+def _stack_tensors(tensors: Sequence[_C.Tensor]) -> _C.Tensor:
     shapes = {tuple(t.shape) for t in tensors}
     if len(shapes) > 1:
         raise _errors.ValueError(f"[default_collate] cannot stack samples of different shapes, "
@@ -69,11 +71,11 @@ def _stack_tensors(tensors):
     return _C.stack(list(tensors), 0)
 
 
-def _keys(sample):
+def _keys(sample: collections.abc.Mapping[Any, Any]) -> str:
     return "[" + ", ".join(sorted(map(repr, sample))) + "]"
 
 
-def default_collate(batch):
+def default_collate(batch: Sequence[Any]) -> Any:
     """One batch from a list of samples, as torch's ``default_collate``:
 
     * Tensors are stacked (a new first dimension), numpy arrays and numpy or Python numbers
@@ -122,7 +124,7 @@ def default_collate(batch):
                             f"{type(first).__name__}")
 
 
-def _rebuilt(like, values):
+def _rebuilt(like: Any, values: Any) -> Any:
     """A container of like's type holding `values`, or the plain dict or list when that type
     cannot be built from them (as torch falls back)."""
     try:
@@ -131,7 +133,7 @@ def _rebuilt(like, values):
         return values
 
 
-def default_convert(data):
+def default_convert(data: Any) -> Any:
     """One sample with its numpy arrays (and numpy numbers) as Tensors, recursively through
     dicts, tuples and lists; Tensors, Python numbers and strings stay as they are. What the
     loader applies to each sample when ``batch_size=None`` turns batching off."""

@@ -15,7 +15,7 @@ fancy-indexing call per column, handed to ``from_numpy`` without another copy).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 import builtins
 import itertools
@@ -162,7 +162,7 @@ class DataLoader:
         self.collate_fn = (collate_fn if collate_fn is not None
                            else default_collate if self._batching else default_convert)
         self.epoch = 0
-        self._persistent_iterator = None
+        self._persistent_iterator: _WorkerIter | None = None
 
     @property
     def _batching(self) -> bool:
@@ -172,7 +172,7 @@ class DataLoader:
     def _index_sampler(self):
         return self.batch_sampler if self._batching else self.sampler
 
-    def set_epoch(self, epoch) -> None:
+    def set_epoch(self, epoch: int) -> None:
         """Make the next ``iter()`` epoch number ``epoch`` (its shuffle order included)."""
         self.epoch = check_int(epoch, "epoch", 0, "DataLoader")
 
@@ -184,10 +184,10 @@ class DataLoader:
             return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return len(self._index_sampler)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         # The epoch's order is fixed here, when iter() is called, not at the first next().
-        if self._owns_shuffle:
-            self.sampler.set_epoch(self.epoch)
+        if self._owns_shuffle:  # then the sampler is the RandomSampler made here
+            self.sampler.set_epoch(self.epoch)  # type: ignore[union-attr]
         self.epoch += 1
         if self.num_workers == 0:
             return _SingleProcessIter(self)

@@ -11,7 +11,7 @@ import bisect
 import builtins
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,13 +33,13 @@ class Dataset:
     """Base class of map-style datasets: ``ds[i]`` is sample ``i``, ``len(ds)`` their number.
     ``a + b`` is ``ConcatDataset([a, b])``."""
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
 
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must implement __len__")
 
-    def __add__(self, other):
+    def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
 
 
@@ -54,14 +54,14 @@ class IterableDataset(Dataset):
             return itertools.islice(self.read(), start, None, step)
     """
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
 
-    def __add__(self, other):
+    def __add__(self, other: IterableDataset) -> ChainDataset:  # type: ignore[override]
         return ChainDataset([self, other])
 
 
-def _is_int_index(index):
+def _is_int_index(index: object) -> bool:
     return isinstance(index, (int, np.integer)) and not isinstance(index, builtins.bool)
 
 
@@ -98,7 +98,7 @@ class TensorDataset(Dataset):
                                      f"dimension, got sizes {sizes}")
         self.arrays = tuple(stored)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> tuple[_C.Tensor, ...]:
         n = len(self)
         if _is_int_index(index) and not -n <= index < n:
             raise IndexError(f"[TensorDataset] index {index} is out of range for {n} samples")
@@ -108,7 +108,7 @@ class TensorDataset(Dataset):
     def __len__(self) -> int:
         return len(self.arrays[0])
 
-    def gather(self, indices):
+    def gather(self, indices: list[int]) -> tuple[_C.Tensor, ...]:
         """The batch of samples ``indices`` (a list of ints), one fancy-indexing read per
         column, as fresh Tensors (no copy beyond the gather itself and the dtype rule)."""
         return tuple(_C.from_numpy(storable(np.asarray(a[indices]), "TensorDataset", "values"))
@@ -140,12 +140,12 @@ class Subset(Dataset):
         self.dataset = dataset
         self.indices = index_list(indices, "Subset")
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Any:
         if isinstance(index, list):
             return [self.dataset[self.indices[i]] for i in index]
         return self.dataset[self.indices[index]]
 
-    def __getitems__(self, indices):
+    def __getitems__(self, indices: Sequence[int]) -> list[Any]:
         return [self.dataset[self.indices[i]] for i in indices]
 
     def __len__(self) -> int:
@@ -172,7 +172,7 @@ class ConcatDataset(Dataset):
     def __len__(self) -> int:
         return self.cumulative_sizes[-1]
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> Any:
         if not _is_int_index(index):
             raise _errors.TypeError(f"[ConcatDataset] expected an integer index, got "
                                     f"{type(index).__name__}")
@@ -196,7 +196,7 @@ class ChainDataset(IterableDataset):
                 raise _errors.TypeError("[ChainDataset] expected IterableDatasets, got "
                                         f"{type(d).__name__}")
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         for d in self.datasets:
             yield from d
 

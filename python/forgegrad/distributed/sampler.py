@@ -13,7 +13,7 @@ number of steps, or the collectives of the last ones would wait for ever): witho
 drop_last the permutation is padded by repeating its first indices, so a few samples are
 seen twice per epoch; with drop_last its tail is dropped instead. As PyTorch's.
 """
-from collections.abc import Sized
+from collections.abc import Iterator, Sized
 import math
 
 import numpy as np
@@ -69,7 +69,7 @@ class DistributedSampler:
             self.num_samples = math.ceil(n / self.num_replicas)
         self.total_size = self.num_samples * self.num_replicas
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         n = len(self.dataset)
         order = (np.random.default_rng([self.seed, self.epoch]).permutation(n) if self.shuffle
                  else np.arange(n))
@@ -81,7 +81,7 @@ class DistributedSampler:
     def __len__(self) -> int:
         return self.num_samples
 
-    def set_epoch(self, epoch):
+    def set_epoch(self, epoch: int) -> None:
         """The epoch whose shuffle the next iteration uses (call it before each epoch, with
         the same value on every rank)."""
         if not is_int(epoch) or epoch < 0:

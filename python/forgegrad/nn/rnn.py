@@ -7,8 +7,10 @@ and direction is one fused op (``_C._rnn_layer``, csrc/ops/rnn.cpp) with its own
 this file stacks the layers and directions, and packs and unpacks sequences."""
 import math
 import warnings
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from .. import _C, _errors, creation
+from .._C import Tensor
 from .._checks import is_int, is_real
 from . import init
 from ._rnn_utils import PackedSequence, _padded_sorted, _packed_rows
@@ -17,21 +19,23 @@ from .module import Module, Parameter
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 _GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
+# A layer's hidden state: h (RNN, GRU) or (h, c) (LSTM).
+_State = TypeVar("_State", Tensor, tuple[Tensor, Tensor])
 
 
-def _check_size(value, name, op, minimum=1):
+def _check_size(value: Any, name: str, op: str, minimum: int = 1) -> None:
     if not is_int(value) or isinstance(value, bool) or value < minimum:
         raise _errors.ValueError(f"[{op}] expected {name} an int >= {minimum}, got {value!r}")
 
 
-def _rnn_mode(nonlinearity, op):
+def _rnn_mode(nonlinearity: str, op: str) -> str:
     if nonlinearity not in ("tanh", "relu"):
         raise _errors.ValueError(f"[{op}] expected nonlinearity 'tanh' or 'relu', got "
                                  f"{nonlinearity!r}")
     return "rnn_" + nonlinearity
 
 
-def _is_batched(input, features, batched_dims, op):
+def _is_batched(input: object, features: int, batched_dims: int, op: str) -> bool:
     """Checks input: a Tensor of batched_dims dimensions, or one fewer (unbatched), whose last
     is `features`; True when batched."""
     if not isinstance(input, _C.Tensor):
@@ -44,13 +48,14 @@ def _is_batched(input, features, batched_dims, op):
     return input.dim() == batched_dims
 
 
-def _check_features(input, features, op):
+def _check_features(input: Tensor, features: int, op: str) -> None:
     if input.shape[-1] != features:
         raise _errors.ValueError(f"[{op}] expected input whose last dimension is input_size "
                                  f"{features}, got shape {tuple(input.shape)}")
 
 
-def _check_state(state, shape, input, what, op):
+def _check_state(state: object, shape: tuple[int, ...], input: Tensor, what: str,
+                 op: str) -> None:
     if not isinstance(state, _C.Tensor):
         raise _errors.TypeError(f"[{op}] expected {what} as a Tensor, got "
                                 f"{type(state).__name__}")
@@ -62,19 +67,22 @@ def _check_state(state, shape, input, what, op):
                                 f"{input.device}, got {state.dtype} on {state.device}")
 
 
-def _reset_in_dtype(module, dtype) -> None:
+def _reset_in_dtype(module: "RNNBase[Any] | RNNCellBase", dtype: _C.dtype | None) -> None:
     """PyTorch's init drawn in float32 (nn.init's dtype), then cast to dtype if given."""
     module.reset_parameters()
     if dtype is not None:
         module.to(dtype=dtype)
 
 
-class RNNBase(Module):
-    """The stacked, optionally bidirectional recurrent layer shared by RNN, LSTM and GRU."""
+class RNNBase(Module, Generic[_State]):
+    """The stacked, optionally bidirectional recurrent layer shared by RNN, LSTM and GRU.
+    Called on a Tensor it returns (output, h_n), or (output, (h_n, c_n)) for an LSTM; on a
+    PackedSequence the output is packed too."""
 
-    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 proj_size=0, device=None, dtype=None) -> None:
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0,
+                 device: str | _C.device | None = None, dtype: _C.dtype | None = None) -> None:
         super().__init__()
         op = type(self).__name__
         _check_size(input_size, "input_size", op)
@@ -101,7 +109,7 @@ class RNNBase(Module):
         directions = 2 if bidirectional else 1
         gates = _GATES[mode] * hidden_size
         state = self.proj_size or hidden_size  # h's width: the projection's, if any
-        self._flat_weights_names = []
+        self._flat_weights_names: list[str] = []
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else state * directions
             for direction in range(directions):
@@ -118,38 +126,45 @@ class RNNBase(Module):
                     self._flat_weights_names.append(name + suffix)
         _reset_in_dtype(self, dtype)
 
-    def reset_parameters(self) -> None:
+    def reset_parameters(self: "RNNBase[Any] | RNNCellBase") -> None:  # the cells' too
         """PyTorch's: every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         for weight in self.parameters():
             init.uniform_(weight, -bound, bound)
 
     @property
-    def all_weights(self):
+    def all_weights(self) -> list[list[Parameter]]:
         """The parameters per layer and direction: [[w_ih, w_hh, b_ih, b_hh, w_hr], ...],
         without the biases when bias=False and w_hr when proj_size=0."""
         per = (4 if self.bias else 2) + (1 if self.proj_size else 0)
         weights = [getattr(self, name) for name in self._flat_weights_names]
         return [weights[i:i + per] for i in range(0, len(weights), per)]
 
-    def _layer_weights(self, layer, direction):
+    def _layer_weights(self, layer: int, direction: int) -> tuple[Tensor, Tensor, Tensor | None,
+                                                                 Tensor | None, Tensor | None]:
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
         return (getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix),
                 getattr(self, "bias_ih" + suffix, None), getattr(self, "bias_hh" + suffix, None),
                 getattr(self, "weight_hr" + suffix, None))
 
-    def forward(self, input, hx=None):
+    @overload
+    def forward(self, input: Tensor, hx: _State | None = None) -> tuple[Tensor, _State]: ...
+    @overload
+    def forward(self, input: PackedSequence, hx: _State | None = None
+                ) -> tuple[PackedSequence, _State]: ...
+
+    def forward(self, input: Tensor | PackedSequence, hx: _State | None = None
+                ) -> tuple[Tensor | PackedSequence, _State]:
         op = type(self).__name__
-        lstm = self.mode == "lstm"
-        packed = isinstance(input, PackedSequence)
-        if packed:
-            sequence = input
+        sequence = input if isinstance(input, PackedSequence) else None
+        if sequence is not None:
             padded, lengths_array = _padded_sorted(sequence, 0.0, None, op)
             _check_features(padded, self.input_size, op)
             x = padded
             lengths = creation.tensor(lengths_array, device=x.device)
             batched = True
         else:
+            assert not isinstance(input, PackedSequence)  # for type checkers: sequence is None
             batched = _is_batched(input, self.input_size, 3, op)
             x = input if batched else input.unsqueeze(1)
             if batched and self.batch_first:
@@ -160,26 +175,27 @@ class RNNBase(Module):
         layers = self.num_layers * directions
         h0, c0 = self._initial_states(hx, x, (layers, batch, self.proj_size or self.hidden_size),
                                       (layers, batch, self.hidden_size), batched, op)
-        if packed and sequence.sorted_indices is not None:
+        if sequence is not None and sequence.sorted_indices is not None:
             h0 = h0.index_select(1, sequence.sorted_indices)
-            c0 = c0.index_select(1, sequence.sorted_indices) if lstm else None
-        h_n, c_n = [], []
+            c0 = c0.index_select(1, sequence.sorted_indices) if c0 is not None else None
+        hs, cs = [], []
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
                 k = layer * directions + direction
-                out, h, c = _C._rnn_layer(x, h0[k], c0[k] if lstm else None,
+                out, h, c = _C._rnn_layer(x, h0[k], c0[k] if c0 is not None else None,
                                           *self._layer_weights(layer, direction), self.mode,
                                           bool(direction), lengths)
                 outputs.append(out)
-                h_n.append(h)
-                c_n.append(c)
+                hs.append(h)
+                cs.append(c)
             x = _C.cat(outputs, 2) if directions == 2 else outputs[0]
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 x = _C.dropout(x, self.dropout, True)
-        h_n = _C.stack(h_n, 0)
-        c_n = _C.stack(c_n, 0) if lstm else None
-        if packed:
+        h_n = _C.stack(hs, 0)
+        c_n = _C.stack(cs, 0) if c0 is not None else None
+        output: Tensor | PackedSequence
+        if sequence is not None:
             rows = _packed_rows(sequence.batch_sizes.cpu().numpy(), batch)
             data = x.reshape([x.shape[0] * batch, x.shape[2]]).index_select(
                 0, creation.tensor(rows, device=x.device))
@@ -187,17 +203,22 @@ class RNNBase(Module):
                                     sequence.unsorted_indices)
             if sequence.unsorted_indices is not None:
                 h_n = h_n.index_select(1, sequence.unsorted_indices)
-                c_n = c_n.index_select(1, sequence.unsorted_indices) if lstm else None
+                c_n = c_n.index_select(1, sequence.unsorted_indices) if c_n is not None else None
         else:
-            output = x
             if not batched:
-                output, h_n = output.squeeze(1), h_n.squeeze(1)
-                c_n = c_n.squeeze(1) if lstm else None
+                x, h_n = x.squeeze(1), h_n.squeeze(1)
+                c_n = c_n.squeeze(1) if c_n is not None else None
             elif self.batch_first:
-                output = output.transpose(0, 1)
-        return output, ((h_n, c_n) if lstm else h_n)
+                x = x.transpose(0, 1)
+            output = x
+        return output, cast(_State, (h_n, c_n) if c_n is not None else h_n)
 
-    def _initial_states(self, hx, x, h_shape, c_shape, batched, op):
+    if TYPE_CHECKING:
+        __call__ = forward  # calling the layer: forward's overloads, not the first alone
+
+    def _initial_states(self, hx: object, x: Tensor, h_shape: tuple[int, ...],
+                        c_shape: tuple[int, ...], batched: bool, op: str
+                        ) -> tuple[Tensor, Tensor | None]:
         """(h0, c0) of h_shape and c_shape (c0 None but for LSTM): zeros when hx is None."""
         lstm = self.mode == "lstm"
         shapes = (h_shape, c_shape) if lstm else (h_shape,)
@@ -241,35 +262,37 @@ class RNNBase(Module):
         return text
 
 
-class RNN(RNNBase):
+class RNN(RNNBase[Tensor]):
     """h_t = nonlinearity(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), as torch.nn.RNN."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity: str = "tanh",
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, device=None, dtype=None) -> None:
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False,
+                 device: str | _C.device | None = None, dtype: _C.dtype | None = None) -> None:
         super().__init__(_rnn_mode(nonlinearity, "RNN"), input_size, hidden_size, num_layers,
                          bias, batch_first, dropout, bidirectional, 0, device, dtype)
         self.nonlinearity = nonlinearity
 
 
-class LSTM(RNNBase):
+class LSTM(RNNBase[tuple[Tensor, Tensor]]):
     """Long short-term memory, as torch.nn.LSTM; returns (output, (h_n, c_n)). With
     proj_size > 0 each step's h is projected by weight_hr_l{k} (proj_size, hidden_size):
     output and h_n have proj_size features, c_n hidden_size."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias: bool = True,
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 proj_size=0, device=None, dtype=None) -> None:
+                 proj_size: int = 0, device: str | _C.device | None = None,
+                 dtype: _C.dtype | None = None) -> None:
         super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, proj_size, device, dtype)
 
 
-class GRU(RNNBase):
+class GRU(RNNBase[Tensor]):
     """Gated recurrent unit, as torch.nn.GRU: n = tanh(W_in x + b_in + r (W_hn h + b_hn))."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias: bool = True,
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device=None, dtype=None) -> None:
+                 device: str | _C.device | None = None, dtype: _C.dtype | None = None) -> None:
         super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, 0, device, dtype)
 
@@ -277,8 +300,8 @@ class GRU(RNNBase):
 class RNNCellBase(Module):
     """One step of a recurrent layer: weight_ih, weight_hh, bias_ih, bias_hh as PyTorch's."""
 
-    def __init__(self, mode, input_size, hidden_size, bias: bool = True, device=None,
-                 dtype=None) -> None:
+    def __init__(self, mode: str, input_size: int, hidden_size: int, bias: bool = True,
+                 device: str | _C.device | None = None, dtype: _C.dtype | None = None) -> None:
         super().__init__()
         op = type(self).__name__
         _check_size(input_size, "input_size", op)
@@ -298,13 +321,15 @@ class RNNCellBase(Module):
 
     reset_parameters = RNNBase.reset_parameters
 
-    def _step(self, input, hx):
+    def _step(self, input: Tensor, hx: Tensor | tuple[Tensor, Tensor] | None
+              ) -> tuple[Tensor, Tensor | None]:
         """input (B, I) or (I), hx: h or (h, c) of (B, H) or (H), or None -> (h', c')."""
         op = type(self).__name__
         lstm = self.mode == "lstm"
         batched = _is_batched(input, self.input_size, 2, op)
         x = input if batched else input.unsqueeze(0)
         shape = (x.shape[0], self.hidden_size)
+        states: list[Any]  # Tensors, checked below
         if hx is None:
             states = [creation.zeros(*shape, dtype=x.dtype, device=x.device)] * (2 if lstm else 1)
         else:
@@ -334,31 +359,37 @@ class RNNCellBase(Module):
 class RNNCell(RNNCellBase):
     """h' = nonlinearity(x W_ih^T + b_ih + h W_hh^T + b_hh), as torch.nn.RNNCell."""
 
-    def __init__(self, input_size, hidden_size, bias: bool = True, nonlinearity: str = "tanh",
-                 device=None, dtype=None) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", device: str | _C.device | None = None,
+                 dtype: _C.dtype | None = None) -> None:
         super().__init__(_rnn_mode(nonlinearity, "RNNCell"), input_size, hidden_size, bias,
                          device, dtype)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         return self._step(input, hx)[0]
 
 
 class LSTMCell(RNNCellBase):
     """One LSTM step, as torch.nn.LSTMCell: returns (h', c')."""
 
-    def __init__(self, input_size, hidden_size, bias: bool = True, device=None, dtype=None) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 device: str | _C.device | None = None, dtype: _C.dtype | None = None) -> None:
         super().__init__("lstm", input_size, hidden_size, bias, device, dtype)
 
-    def forward(self, input, hx=None):
-        return self._step(input, hx)
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
+                ) -> tuple[Tensor, Tensor]:
+        h, c = self._step(input, hx)
+        assert c is not None  # an LSTM step has a cell state
+        return h, c
 
 
 class GRUCell(RNNCellBase):
     """One GRU step, as torch.nn.GRUCell."""
 
-    def __init__(self, input_size, hidden_size, bias: bool = True, device=None, dtype=None) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 device: str | _C.device | None = None, dtype: _C.dtype | None = None) -> None:
         super().__init__("gru", input_size, hidden_size, bias, device, dtype)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         return self._step(input, hx)[0]

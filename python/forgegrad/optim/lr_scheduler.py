@@ -214,7 +214,7 @@ class LRScheduler:
         for key, value in arguments.items():
             setattr(self, key, self._settings[key](type(self).__name__, key, value))
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         """The lr of each param group at epoch ``self.last_epoch`` (just advanced), computed
         from the group's current lr."""
         raise NotImplementedError
@@ -242,11 +242,11 @@ class LRScheduler:
     def _current_lrs(self):
         return [group["lr"] for group in self.optimizer.param_groups]
 
-    def get_last_lr(self):
+    def get_last_lr(self) -> list[float]:
         """The lrs the last ``step()`` set, one per param group."""
         return list(self._last_lr)
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """Everything but the optimizer, as plain Python values (copies)."""
         state = {k: copy.deepcopy(v) for k, v in self.__dict__.items()
                  if k != "optimizer" and k not in self._functions}
@@ -256,7 +256,7 @@ class LRScheduler:
                           else _function_state(functions))
         return state
 
-    def load_state_dict(self, state_dict) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Take the state a ``state_dict()`` of this kind of scheduler returned. Everything is
         checked first: a rejected state dict leaves the scheduler as it was."""
         self._apply_state(self._checked_state(state_dict))
@@ -340,6 +340,8 @@ def _function_pairs(functions, saved):
 # ------------------------------------------------------------------------ schedules
 # A factor of the initial lr by epoch, for every param group or one per group.
 LrLambda = Callable[[int], float] | Sequence[Callable[[int], float]]
+# A setting of every param group (one number) or of each (a number per group).
+PerGroup = float | Sequence[float]
 
 
 class _FunctionScheduler(LRScheduler):
@@ -378,7 +380,7 @@ class LambdaLR(_FunctionScheduler):
     saved, the one the scheduler was built with is used) or a copy of a callable object's
     ``__dict__`` (loaded back into that object)."""
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         return [base * factor for base, factor in zip(self.base_lrs, self._factors())]
 
 
@@ -386,7 +388,7 @@ class MultiplicativeLR(_FunctionScheduler):
     """Multiplies each group's lr by ``lr_lambda(epoch)`` at every epoch after epoch 0
     (chainable); the functions are saved as LambdaLR's."""
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         if self.last_epoch == 0:
             return self._current_lrs()
         return [lr * factor for lr, factor in zip(self._current_lrs(), self._factors())]
@@ -397,13 +399,15 @@ class StepLR(LRScheduler):
     ``lr = base_lr * gamma ** (epoch // step_size)``."""
 
     _settings = {"step_size": _positive_int, "gamma": _positive_float}
+    step_size: int
+    gamma: float
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
         self._take_settings(step_size=step_size, gamma=gamma)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
@@ -423,13 +427,15 @@ class MultiStepLR(LRScheduler):
     """
 
     _settings = {"milestones": _milestone_counter, "gamma": _positive_float}
+    milestones: Counter[int]
+    gamma: float
 
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
         self._take_settings(milestones=milestones, gamma=gamma)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         if self.last_epoch not in self.milestones:
             return self._current_lrs()
         factor = self.gamma ** self.milestones[self.last_epoch]
@@ -440,7 +446,7 @@ class MultiStepLR(LRScheduler):
         factor = self.gamma ** bisect_right(milestones, self.last_epoch)
         return [base * factor for base in self.base_lrs]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
         state["milestones"] = sorted(self.milestones.elements())  # JSON-plain, unlike a Counter
         return state
@@ -451,12 +457,13 @@ class ExponentialLR(LRScheduler):
     ``lr = base_lr * gamma ** epoch``."""
 
     _settings = {"gamma": _positive_float}
+    gamma: float
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self._take_settings(gamma=gamma)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         if self.last_epoch == 0:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
@@ -480,13 +487,15 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     _settings = {"T_max": _positive_int, "eta_min": _non_negative_float}
+    T_max: int
+    eta_min: float
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
         self._take_settings(T_max=T_max, eta_min=eta_min)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         t, t_max, eta_min = self.last_epoch, self.T_max, self.eta_min
         if t == 0:
             return self._current_lrs()
@@ -515,6 +524,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     _settings = {"T_0": _positive_int, "T_mult": _positive_int, "eta_min": _non_negative_float}
     T_0: int
     T_mult: int
+    eta_min: float
 
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
@@ -523,11 +533,11 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.T_cur = last_epoch
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         cosine = (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
         return [self.eta_min + (base - self.eta_min) * cosine for base in self.base_lrs]
 
-    def step(self, epoch=None) -> None:
+    def step(self, epoch: float | None = None) -> None:
         """Advance one epoch (restarting at the end of a cycle), or go to ``epoch``."""
         if epoch is None and self.last_epoch >= 0:
             self.T_cur += 1
@@ -567,6 +577,9 @@ class LinearLR(LRScheduler):
 
     _settings = {"start_factor": _start_factor, "end_factor": _end_factor,
                  "total_iters": _positive_int}
+    start_factor: float
+    end_factor: float
+    total_iters: int
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
                  end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:
@@ -574,7 +587,7 @@ class LinearLR(LRScheduler):
                             total_iters=total_iters)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         t, start, end = self.last_epoch, self.start_factor, self.end_factor
         if t == 0:
             return [lr * start for lr in self._current_lrs()]
@@ -596,13 +609,15 @@ class PolynomialLR(LRScheduler):
     total_iters) ** power``."""
 
     _settings = {"total_iters": _positive_int, "power": _non_negative_float}
+    total_iters: int
+    power: float
 
     def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
                  last_epoch: int = -1) -> None:
         self._take_settings(total_iters=total_iters, power=power)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         t, total = self.last_epoch, self.total_iters
         if t == 0 or t > total:
             return self._current_lrs()
@@ -668,13 +683,19 @@ class CyclicLR(LRScheduler):
                  "step_ratio": lambda name, arg, value: _float(name, arg, value,
                                                                lambda x: 0 < x < 1, "in (0, 1)")}
     _functions = ("_scale_fn_custom",)
+    mode: str
+    gamma: float
+    scale_mode: str
+    cycle_momentum: bool
+    use_beta1: bool
     total_size: float
 
-    def __init__(self, optimizer: Optimizer, base_lr, max_lr, step_size_up=2000,
-                 step_size_down=None,
-                 mode: str = "triangular", gamma: float = 1.0, scale_fn=None,
-                 scale_mode: str = "cycle", cycle_momentum: bool = True, base_momentum: float = 0.8,
-                 max_momentum: float = 0.9, last_epoch=-1) -> None:
+    def __init__(self, optimizer: Optimizer, base_lr: PerGroup, max_lr: PerGroup,
+                 step_size_up: int = 2000, step_size_down: int | None = None,
+                 mode: str = "triangular", gamma: float = 1.0,
+                 scale_fn: Callable[[float], float] | None = None, scale_mode: str = "cycle",
+                 cycle_momentum: bool = True, base_momentum: PerGroup = 0.8,
+                 max_momentum: PerGroup = 0.9, last_epoch: int = -1) -> None:
         name = "CyclicLR"
         _check_optimizer(optimizer, name)
         n_groups = len(optimizer.param_groups)
@@ -708,7 +729,7 @@ class CyclicLR(LRScheduler):
         self.base_lrs = base_lrs
         self._set_lrs(self.get_lr())
 
-    def scale_fn(self, x):
+    def scale_fn(self, x: float) -> float:
         """The height of the cycle at x (the cycle number or the step, by scale_mode)."""
         if self._scale_fn_custom is not None:
             return self._scale_fn_custom(x)
@@ -718,7 +739,7 @@ class CyclicLR(LRScheduler):
             return 1 / (2.0 ** (x - 1))
         return self.gamma ** x
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         cycle = math.floor(1 + self.last_epoch / self.total_size)
         x = 1.0 + self.last_epoch / self.total_size - cycle
         rise = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
@@ -755,12 +776,16 @@ class OneCycleLR(LRScheduler):
                  "_anneal_func_type": lambda name, arg, value: _choice(name, arg, value,
                                                                       ("cos", "linear"))}
     total_steps: int
+    cycle_momentum: bool
+    use_beta1: bool
+    _anneal_func_type: str
 
-    def __init__(self, optimizer: Optimizer, max_lr, total_steps=None, epochs=None,
-                 steps_per_epoch=None,
+    def __init__(self, optimizer: Optimizer, max_lr: PerGroup, total_steps: int | None = None,
+                 epochs: int | None = None, steps_per_epoch: int | None = None,
                  pct_start: float = 0.3, anneal_strategy: str = "cos", cycle_momentum: bool = True,
-                 base_momentum: float = 0.85, max_momentum: float = 0.95, div_factor: float = 25.0,
-                 final_div_factor: float = 1e4, three_phase: bool = False, last_epoch=-1) -> None:
+                 base_momentum: PerGroup = 0.85, max_momentum: PerGroup = 0.95,
+                 div_factor: float = 25.0, final_div_factor: float = 1e4,
+                 three_phase: bool = False, last_epoch: int = -1) -> None:
         name = "OneCycleLR"
         _check_optimizer(optimizer, name)
         if total_steps is None and (epochs is None or steps_per_epoch is None):
@@ -809,7 +834,7 @@ class OneCycleLR(LRScheduler):
             return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
         return (end - start) * pct + start
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         step, lrs = self.last_epoch, []
         for group in self.optimizer.param_groups:
             start = 0.0
@@ -891,7 +916,7 @@ class _SchedulerList(LRScheduler):
                                          "schedules a different optimizer")
         return list(schedulers), optimizer
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         state = {k: copy.deepcopy(v) for k, v in self.__dict__.items()
                  if k not in ("optimizer", "_schedulers")}
         state["_schedulers"] = [s.state_dict() for s in self._schedulers]
@@ -1034,7 +1059,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.last_epoch = 0
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
 
-    def is_better(self, a, best):
+    def is_better(self, a: float, best: float) -> bool:
         """Whether ``a`` improves on ``best`` by more than the threshold, in ``mode``'s
         direction."""
         if self.mode == "min":
@@ -1044,7 +1069,7 @@ class ReduceLROnPlateau(LRScheduler):
                     else best + self.threshold)
 
     @property
-    def in_cooldown(self):
+    def in_cooldown(self) -> bool:
         """Whether the cooldown after a reduction is still running (bad epochs not counted)."""
         return self.cooldown_counter > 0
 

@@ -178,7 +178,7 @@ class Optimizer:
         state = {index[id(p)]: dict(s) for p, s in self.state.items() if id(p) in index}
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Take hyperparameters and state from `state_dict`. Everything is checked first: a
         rejected state dict leaves the optimizer as it was."""
         name = self._name
@@ -194,7 +194,7 @@ class Optimizer:
             raise _errors.ValueError(f"[{name}.load_state_dict] the state dict has "
                                      f"{len(saved_groups)} "
                                      f"param groups, the optimizer {len(self.param_groups)}")
-        params_by_index = {}
+        params_by_index: dict[int, Any] = {}
         new_groups = []
         for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
             saved_params = saved.get("params", ())

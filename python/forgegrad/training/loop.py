@@ -74,9 +74,9 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, train_data: Data,
     checks.check_optimizer(optimizer)
     checks.check_scheduler(scheduler)
     callbacks = checks.check_callbacks(callbacks)
-    metrics = resolve(metrics, loss_fn, "fit")
+    specs = resolve(metrics, loss_fn, "fit")
     reduction = reduction_of(loss_fn, "fit")
-    checks.check_monitors(callbacks, metrics, val_data is not None)
+    checks.check_monitors(callbacks, specs, val_data is not None)
     distributed = _distributed.active()
     if not rank_zero_only():
         verbose = 0  # rank 0 reports for all
@@ -97,7 +97,7 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, train_data: Data,
         model.to(device)
     device = device if device is not None else home  # where the batches go
     try:
-        _try_first_batches(model, loss_fn, loaders, metrics, reduction, device)
+        _try_first_batches(model, loss_fn, loaders, specs, reduction, device)
     except KeyboardInterrupt:  # nothing has started: an empty History
         history.interrupted = True
         return history
@@ -116,7 +116,7 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, train_data: Data,
             bar = progress_bar(batch_count(train_loader), epoch, epochs,
                                progress and verbose == 1)
             try:  # Ctrl-C anywhere in the epoch (training, validation, callbacks) ends cleanly
-                logs = _epoch(trained, loss_fn, optimizer, train_loader, val_loader, metrics,
+                logs = _epoch(trained, loss_fn, optimizer, train_loader, val_loader, specs,
                               reduction, epoch, bar, device, distributed)
                 history.epochs.append(logs)
                 if bar is not None:

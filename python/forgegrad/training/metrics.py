@@ -8,18 +8,21 @@ from typing import Any, Literal, SupportsFloat
 
 from .. import _errors
 from .. import metrics as _library
+from .._C import Tensor
 from ..nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
 
 # A metric of fit's: a name ('accuracy', 'f1', ...; see forgegrad.metrics) or a function
 # (outputs, targets) -> a number; the metrics= argument: one, several, or a dict of named ones.
 Metric = str | Callable[[Any, Any], SupportsFloat]
 MetricsArg = Metric | Iterable[Metric] | Mapping[str, Metric] | None
+# A metric resolved: (the key it is logged under, its name or callable).
+Spec = tuple[str, Metric]
 
 # What fit logs besides the metrics.
 OWN_KEYS = ("epoch", "loss", "lr", "time", "samples_per_s")
 
 
-def resolve(metrics, loss_fn, op):
+def resolve(metrics: MetricsArg, loss_fn: object, op: str) -> tuple[Spec, ...]:
     """The metrics to log, as (logged name, metric name or callable) pairs: from a name, a
     callable, a list of them, or a dict {name: metric name or callable}."""
     if metrics is None:  # accuracy for the classification losses
@@ -34,7 +37,7 @@ def resolve(metrics, loss_fn, op):
     else:
         raise _errors.TypeError(f"[{op}] metrics must be a metric name, a callable, or a list "
                                 f"or dict of them, got {metrics!r}")
-    specs = []
+    specs: list[Spec] = []
     for name, metric in items:
         if not isinstance(name, str) or name == "<lambda>" or (
                 not callable(metric) and not isinstance(metric, str)):
@@ -54,7 +57,7 @@ def resolve(metrics, loss_fn, op):
     return tuple(specs)
 
 
-def reduction_of(loss_fn, op):
+def reduction_of(loss_fn: object, op: str) -> str:
     """How the loss of a batch combines its samples: 'mean' or 'sum' (logged per sample)."""
     reduction = getattr(loss_fn, "reduction", "mean")
     if reduction not in ("mean", "sum"):
@@ -63,7 +66,7 @@ def reduction_of(loss_fn, op):
     return reduction
 
 
-def logged_keys(metrics, validating):
+def logged_keys(metrics: Iterable[Spec], validating: bool) -> list[str]:
     """The keys of the logs fit records each epoch, in their order."""
     train = ["loss", *(name for name, _ in metrics)]
     return ["epoch", *train, *(f"val_{k}" for k in train if validating), "lr", "time",
@@ -86,11 +89,11 @@ def monitor_mode(monitor: str, mode: Mode, op: str) -> Literal["min", "max"]:
 class Totals:
     """What an epoch's batches add up to: the per-sample loss and each metric's counts."""
 
-    def __init__(self, metrics, reduction):
+    def __init__(self, metrics: Iterable[Spec], reduction: str) -> None:
         self.reduction, self.samples, self.loss = reduction, 0, 0.0
         self.metrics = [_library.make(name, metric) for name, metric in metrics]
 
-    def add(self, loss, inputs, outputs, targets):
+    def add(self, loss: float, inputs: Tensor, outputs: Any, targets: Tensor) -> None:
         """Adds one batch: its loss (weighted by its size when averaged) and metric counts."""
         n = inputs.shape[0] if inputs.ndim else 1
         self.samples += n
@@ -98,7 +101,7 @@ class Totals:
         for metric in self.metrics:
             metric.update(outputs, targets)
 
-    def logs(self, prefix=""):
+    def logs(self, prefix: str = "") -> dict[str, float]:
         """The epoch's loss per sample and each metric, named with ``prefix`` ('val_')."""
         out = {prefix + "loss": self.loss / self.samples}
         for metric in self.metrics:

@@ -1,5 +1,6 @@
 // conv2d on the GPU: three implicit GEMMs, per group, on one tiled kernel. Their operands are
-// gathered on the fly (csrc/im2col_math.h), never stored; with Kg = C / groups * kh * kw:
+// gathered on the fly (im2col's geometry, csrc/im2col_math.h), never stored; with
+// Kg = C / groups * kh * kw:
 //   forward  y (Og, N P Q)  = weight (Og, Kg) @ columns of x (Kg, N P Q)
 //   dgrad   dx (Cg, N H W)  = weight^T (Cg, Og kh kw) @ taps of dy (Og kh kw, N H W)
 //   wgrad   dw (Og, Kg)     = dy (Og, N P Q) @ columns of x^T (N P Q, Kg)
@@ -17,7 +18,6 @@
 
 #include "cuda/launch.cuh"
 #include "cuda/lines.cuh"
-#include "im2col_math.h"
 #include "kernels.h"
 
 namespace fg::cuda {
@@ -30,27 +30,53 @@ constexpr int64_t kMaxGridYZ = 65535;
 
 // C tile (64 rows from blockIdx.y * 64, 64 columns from blockIdx.x * 64) of part blockIdx.z of
 // an implicit GEMM C = A @ B. problem.part(z) gives the part's rows, columns and range of depth
-// [depth_begin, depth_end), its entries a(m, k) and b(k, n), and store(m, n, c) writes C.
+// [depth_begin, depth_end) and its entries: a(row(m), k) and b(column(n), k), where row and
+// column are cursors that hold what a row or column of every depth shares (a thread loads the
+// same rows and columns at each step of the depth, so it makes them once); store(m, n, c)
+// writes C.
 template <typename T, class Problem>
 __global__ void __launch_bounds__(kConvThreads) implicit_gemm_kernel(Problem problem) {
   constexpr int BM = kConvTileRows, BN = kConvTileColumns, BK = kConvTileDepth;
+  constexpr int kLoads = BK * BM / kConvThreads;  // entries a thread loads of each operand
+  static_assert(BM == BN && kConvThreads % BN == 0 && kConvThreads % BK == 0,
+                "a thread loads the same rows and columns at every step");
+  // Loads run along the depth (A's, and B's when kBAlongDepth: thread t reads depth t % BK
+  // of rows t / BK + r kRowStride) or along B's columns (depths t / BN + r kConvThreads / BN
+  // of column t % BN), whichever is nearer in memory.
+  constexpr bool along_depth = Problem::kBAlongDepth;
+  constexpr int kRowStride = kConvThreads / BK, kBColumns = along_depth ? kLoads : 1;
   __shared__ T a_tile[BK][BM];
   __shared__ T b_tile[BK][BN];
   const Problem part = problem.part(blockIdx.z);
   const int64_t m0 = int64_t(blockIdx.y) * BM, n0 = int64_t(blockIdx.x) * BN;
   if (m0 >= part.rows || n0 >= part.columns) return;  // the whole block: parts differ in size
   const int t = threadIdx.x, tx = t % 16, ty = t / 16;
+  typename Problem::Row rows[kLoads] = {};
+  typename Problem::Column columns[kBColumns] = {};
+  for (int r = 0; r < kLoads; ++r) {
+    int64_t m = m0 + t / BK + r * kRowStride;
+    if (m < part.rows) rows[r] = part.row(m);
+  }
+  for (int r = 0; r < kBColumns; ++r) {
+    int64_t n = n0 + (along_depth ? t / BK + r * kRowStride : t % BN);
+    if (n < part.columns) columns[r] = part.column(n);
+  }
   T acc[4][4] = {};
   for (int64_t k0 = part.depth_begin; k0 < part.depth_end; k0 += BK) {
-    for (int e = t; e < BK * BM; e += kConvThreads) {  // consecutive threads along k
-      int k = e % BK, m = e / BK;
-      int64_t row = m0 + m, depth = k0 + k;
-      a_tile[k][m] = row < part.rows && depth < part.depth_end ? part.a(row, depth) : T(0);
+#pragma unroll
+    for (int r = 0; r < kLoads; ++r) {
+      int k = t % BK, m = t / BK + r * kRowStride;
+      int64_t depth = k0 + k;
+      a_tile[k][m] = m0 + m < part.rows && depth < part.depth_end ? part.a(rows[r], depth) : T(0);
     }
-    for (int e = t; e < BK * BN; e += kConvThreads) {  // along the axis B is nearer in memory
-      int k = Problem::kBAlongDepth ? e % BK : e / BN, n = Problem::kBAlongDepth ? e / BK : e % BN;
-      int64_t column = n0 + n, depth = k0 + k;
-      b_tile[k][n] = column < part.columns && depth < part.depth_end ? part.b(depth, column) : T(0);
+#pragma unroll
+    for (int r = 0; r < kLoads; ++r) {
+      int k = along_depth ? t % BK : t / BN + r * (kConvThreads / BN);
+      int n = along_depth ? t / BK + r * kRowStride : t % BN;
+      int64_t depth = k0 + k;
+      b_tile[k][n] = n0 + n < part.columns && depth < part.depth_end
+                         ? part.b(columns[along_depth ? r : 0], depth)
+                         : T(0);
     }
     __syncthreads();
 #pragma unroll
@@ -109,13 +135,30 @@ struct ForwardGemm {
     p.depth_end = g.group_rows();
     return p;
   }
-  __device__ T a(int64_t o, int64_t k) const {
-    return weight[(group * g.group_outputs() + o) * g.group_rows() + k];
+  struct Row {  // output channel o's weights
+    const T* weights;
+  };
+  struct Column {  // pixel (n, oh, ow): the group's channels of image n, the top-left tap
+    const T* image;
+    int64_t h, w;
+  };
+  __device__ Row row(int64_t o) const {
+    return {weight + (group * g.group_outputs() + o) * g.group_rows()};
   }
-  __device__ T b(int64_t k, int64_t pixel) const {
-    int64_t L = g.image.positions();
-    return im2col::column_entry(g.image, x + pixel / L * g.image.image_size(),
-                                group * g.group_rows() + k, pixel % L);
+  __device__ Column column(int64_t pixel) const {
+    const Im2colGeometry& im = g.image;
+    int64_t L = im.positions(), p = pixel % L;
+    return {x + (pixel / L * im.channels + group * g.group_channels()) * im.height * im.width,
+            p / im.out_w * im.stride_h - im.pad_h, p % im.out_w * im.stride_w - im.pad_w};
+  }
+  __device__ T a(const Row& o, int64_t k) const { return o.weights[k]; }
+  __device__ T b(const Column& pixel, int64_t k) const {  // k: (c, i, j), 0 on padding
+    const Im2colGeometry& im = g.image;
+    int64_t taps = im.kernel_h * im.kernel_w, tap = k % taps;
+    int64_t h = pixel.h + tap / im.kernel_w * im.dilation_h;
+    int64_t w = pixel.w + tap % im.kernel_w * im.dilation_w;
+    bool inside = h >= 0 && h < im.height && w >= 0 && w < im.width;
+    return inside ? pixel.image[(k / taps * im.height + h) * im.width + w] : T(0);
   }
   __device__ void store(int64_t o, int64_t pixel, T value) const {
     int64_t L = g.image.positions(), channel = group * g.group_outputs() + o;
@@ -186,22 +229,37 @@ struct InputGradientGemm {
     return {q / (class_h * class_w), rh + q / class_w % class_h * g.image.stride_h,
             rw + q % class_w * g.image.stride_w};
   }
-  __device__ T a(int64_t c, int64_t k) const {
+  struct Row {  // input channel c's weights from the group's first output channel
+    const T* weights;
+  };
+  struct Column {  // pixel (n, h, w): dy of image n from the group's first output channel,
+    const T* gradient;  // and the pixel in the padded image
+    int64_t h, w;
+  };
+  __device__ Row row(int64_t c) const {
     const Im2colGeometry& im = g.image;
-    Tap t = tap(k);
-    int64_t o = group * g.group_outputs() + t.o;
-    return weight[((o * g.group_channels() + c) * im.kernel_h + t.i) * im.kernel_w + t.j];
+    return {weight + (group * g.group_outputs() * g.group_channels() + c) * im.kernel_h *
+                         im.kernel_w};
   }
-  __device__ T b(int64_t k, int64_t q) const {
+  __device__ Column column(int64_t q) const {
+    const Im2colGeometry& im = g.image;
+    Pixel x = pixel(q);
+    return {dy + (x.n * g.out_channels + group * g.group_outputs()) * im.positions(),
+            x.h + im.pad_h, x.w + im.pad_w};
+  }
+  __device__ T a(const Row& c, int64_t k) const {
     const Im2colGeometry& im = g.image;
     Tap t = tap(k);
-    Pixel x = pixel(q);
+    return c.weights[(t.o * g.group_channels() * im.kernel_h + t.i) * im.kernel_w + t.j];
+  }
+  __device__ T b(const Column& q, int64_t k) const {
+    const Im2colGeometry& im = g.image;
+    Tap t = tap(k);
     // exact divisions: the class's taps are those the stride divides
-    int64_t oh = (x.h + im.pad_h - t.i * im.dilation_h) / im.stride_h;
-    int64_t ow = (x.w + im.pad_w - t.j * im.dilation_w) / im.stride_w;
+    int64_t oh = (q.h - t.i * im.dilation_h) / im.stride_h;
+    int64_t ow = (q.w - t.j * im.dilation_w) / im.stride_w;
     if (oh < 0 || oh >= im.out_h || ow < 0 || ow >= im.out_w) return T(0);
-    int64_t o = group * g.group_outputs() + t.o;
-    return dy[((x.n * g.out_channels + o) * im.out_h + oh) * im.out_w + ow];
+    return q.gradient[(t.o * im.out_h + oh) * im.out_w + ow];
   }
   __device__ void store(int64_t c, int64_t q, T value) const {
     const Im2colGeometry& im = g.image;
@@ -232,14 +290,33 @@ struct WeightGradientGemm {
     p.depth_end = depth - p.depth_begin < slice_depth ? depth : p.depth_begin + slice_depth;
     return p;
   }
-  __device__ T a(int64_t o, int64_t pixel) const {
-    int64_t L = g.image.positions();
-    return dy[(pixel / L * g.out_channels + group * g.group_outputs() + o) * L + pixel % L];
+  struct Row {  // dy's output channel o of image 0
+    const T* gradient;
+  };
+  struct Column {  // row k = (c, i, j) of the columns: channel c of image 0, the tap's offset
+    const T* channel;
+    int64_t h, w;
+  };
+  __device__ Row row(int64_t o) const {
+    return {dy + (group * g.group_outputs() + o) * g.image.positions()};
   }
-  __device__ T b(int64_t pixel, int64_t k) const {
+  __device__ Column column(int64_t k) const {
+    const Im2colGeometry& im = g.image;
+    int64_t taps = im.kernel_h * im.kernel_w, tap = k % taps;
+    return {x + (group * g.group_channels() + k / taps) * im.height * im.width,
+            tap / im.kernel_w * im.dilation_h - im.pad_h,
+            tap % im.kernel_w * im.dilation_w - im.pad_w};
+  }
+  __device__ T a(const Row& o, int64_t pixel) const {
     int64_t L = g.image.positions();
-    return im2col::column_entry(g.image, x + pixel / L * g.image.image_size(),
-                                group * g.group_rows() + k, pixel % L);
+    return o.gradient[pixel / L * g.out_channels * L + pixel % L];
+  }
+  __device__ T b(const Column& k, int64_t pixel) const {  // 0 on padding
+    const Im2colGeometry& im = g.image;
+    int64_t L = im.positions(), p = pixel % L;
+    int64_t h = p / im.out_w * im.stride_h + k.h, w = p % im.out_w * im.stride_w + k.w;
+    bool inside = h >= 0 && h < im.height && w >= 0 && w < im.width;
+    return inside ? k.channel[(pixel / L * im.channels * im.height + h) * im.width + w] : T(0);
   }
   __device__ void store(int64_t o, int64_t k, T value) const {
     int64_t o_all = slice * g.out_channels + group * g.group_outputs() + o;

@@ -1,15 +1,17 @@
-"""conv2d's fused op (csrc/ops/conv.cpp: the CPU GEMM on im2col tiles, the CUDA implicit GEMM)
-against test_conv's float64 direct loops: 1x1 kernels with and without im2col, strides,
+"""conv2d's fused op (csrc/ops/conv.cpp: the CPU GEMM on im2col tiles, the CUDA implicit
+GEMMs) against test_conv's float64 direct loops: 1x1 kernels with and without im2col, strides,
 dilations, paddings, groups, batch 1, odd sizes, more output channels than a GPU tile, images
-larger than a CPU tile (several tiles, the batch split among threads); float64 gradients by
-finite differences, gradients of only what requires them, and bit-for-bit repeatable sums."""
+larger than a CPU tile (several tiles, the batch split among threads); every element of the
+three gradients against the loops run backward (the CUDA input gradient's stride classes, the
+weight gradient's slices of the batch's pixels), float64 gradients by finite differences,
+gradients of only what requires them, and bit-for-bit repeatable sums."""
 import numpy as np
 import pytest
 
 import forgegrad as fg
 import forgegrad.nn.functional as F
 from helpers import as_tensor, assert_close, gradcheck, to_numpy
-from test_conv import (check_conv2d_gradients, check_conv2d_matches_loops, np_conv1d,
+from test_conv import (_pair, check_conv2d_gradients, check_conv2d_matches_loops, np_conv1d,
                        np_conv2d)
 
 RNG = np.random.default_rng(1515)
@@ -32,6 +34,20 @@ GEMM_CASES = [
 ]
 
 
+# (input shape, weight shape, stride, padding, dilation, groups): the edges of the backward's
+# GEMMs. A CUDA input gradient runs per class of pixels (h % stride_h, w % stride_w) over the
+# taps that reach it; the weight gradient cuts the N P Q pixels into slices.
+BACKWARD_CASES = [
+    ((2, 6, 11, 10), (9, 2, 3, 3), 2, (2, 1), 2, 3),  # classes of h + 2 odd: no tap reaches
+    ((2, 3, 8, 7), (4, 3, 1, 1), (2, 3), 0, 1, 1),  # 1x1 strided: most pixels get zeros
+    ((1, 5, 10, 9), (3, 5, 2, 2), (3, 2), (0, 1), 1, 1),  # a kernel shorter than its stride
+    ((1, 70, 6, 5), (8, 70, 3, 3), 1, 1, 1, 1),  # more input channels than a GPU tile
+    ((1, 3, 5, 4), (70, 3, 3, 3), 1, 1, 1, 1),  # more output channels than a GPU tile
+    ((2, 4, 23, 23), (4, 2, 3, 3), 1, 1, 1, 2),  # 1058 pixels: four slices of the depth
+    ((2, 5, 4, 3), (7, 5, 1, 1), 1, 0, 1, 1),  # the image is the columns
+]
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups", GEMM_CASES)
 def test_conv2d_gemm_matches_loops(xs, ws, stride, padding, dilation, groups, dtype, device):
@@ -39,9 +55,48 @@ def test_conv2d_gemm_matches_loops(xs, ws, stride, padding, dilation, groups, dt
 
 
 @pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups",
-                         [GEMM_CASES[1], GEMM_CASES[3], GEMM_CASES[4], GEMM_CASES[5]])
+                         [GEMM_CASES[1], GEMM_CASES[3], GEMM_CASES[4], GEMM_CASES[5],
+                          BACKWARD_CASES[0], BACKWARD_CASES[1], BACKWARD_CASES[2]])
 def test_conv2d_gemm_gradients(xs, ws, stride, padding, dilation, groups, device):
     check_conv2d_gradients(xs, ws, stride, padding, dilation, groups, device)
+
+
+def np_conv2d_gradients(x, w, dy, stride, padding, dilation, groups):
+    """np_conv2d's loops run backward (integer padding): each output position's taps add its
+    share of dy to the padded input's and the weight's gradients. -> dx, dw, db"""
+    (sh, sw), (ph, pw), (dh, dv) = map(_pair, (stride, padding, dilation))
+    n, o, cg = x.shape[0], w.shape[0], w.shape[1]
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for i in range(dy.shape[2]):
+        for j in range(dy.shape[3]):
+            g = dy[:, :, i, j].reshape(n, groups, o // groups)
+            for p in range(w.shape[2]):
+                for q in range(w.shape[3]):
+                    h, v = i * sh + p * dh, j * sw + q * dv
+                    taps = w[:, :, p, q].reshape(groups, o // groups, cg)
+                    pixels = xp[:, :, h, v].reshape(n, groups, cg)
+                    dxp[:, :, h, v] += np.einsum("ngo,goc->ngc", g, taps).reshape(n, -1)
+                    dw[:, :, p, q] += np.einsum("ngo,ngc->goc", g, pixels).reshape(o, cg)
+    return dxp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]], dw, dy.sum(axis=(0, 2, 3))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups", BACKWARD_CASES)
+def test_conv2d_backward_matches_loops(xs, ws, stride, padding, dilation, groups, dtype,
+                                       device):
+    x, w, b = _rand(*xs), _rand(*ws), _rand(ws[0])
+    t = getattr(fg, dtype)
+    leaves = [as_tensor(a.astype(dtype), device, requires_grad=True) for a in (x, w, b)]
+    y = F.conv2d(*leaves, stride, padding, dilation, groups)
+    dy = _rand(*y.shape)
+    y.backward(as_tensor(dy, device).to(t))
+    want = np_conv2d_gradients(x, w, dy, stride, padding, dilation, groups)
+    tolerance = 1e-12 if dtype == "float64" else 1e-5
+    for leaf, reference, name in zip(leaves, want, ("input", "weight", "bias")):
+        assert leaf.grad.dtype == t
+        assert_close(to_numpy(leaf.grad), reference, rtol=tolerance, atol=tolerance,
+                     what=f"{name} gradient")
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -78,15 +133,17 @@ def test_gradients_of_only_what_requires_them(device):
     assert_close(to_numpy(input_only.grad), to_numpy(full[0].grad), rtol=1e-12)
 
 
-def test_backward_sums_repeat_bit_for_bit():
-    x = as_tensor(_rand(8, 16, 12, 12).astype(np.float32), "cpu", requires_grad=True)
-    w = as_tensor(_rand(32, 16, 3, 3).astype(np.float32), "cpu", requires_grad=True)
+def test_backward_sums_repeat_bit_for_bit(device):
+    # on CUDA: 1152 pixels, the weight's gradient in four slices added in order
+    x = as_tensor(_rand(8, 16, 12, 12).astype(np.float32), device, requires_grad=True)
+    w = as_tensor(_rand(32, 16, 3, 3).astype(np.float32), device, requires_grad=True)
+    b = as_tensor(_rand(32).astype(np.float32), device, requires_grad=True)
     grads = []
     for _ in range(2):
-        x.grad = w.grad = None
-        F.conv2d(x, w, None, 1, 1).sum().backward()
-        grads.append((to_numpy(x.grad), to_numpy(w.grad)))
-    assert np.array_equal(grads[0][0], grads[1][0]) and np.array_equal(grads[0][1], grads[1][1])
+        x.grad = w.grad = b.grad = None
+        F.conv2d(x, w, b, 1, 1).sum().backward()
+        grads.append([to_numpy(t.grad) for t in (x, w, b)])
+    assert all(np.array_equal(a, b) for a, b in zip(*grads))
 
 
 def test_empty_batch_gradients():

@@ -882,16 +882,34 @@ void check_im2col() {
   }
 }
 
-// conv2d: the CPU's GEMM on im2col tiles against the GPU's implicit GEMM (several tiles of
-// channels, pixels and depth) and direct backward gathers, with stride, padding, dilation,
-// groups and a 1x1 kernel. Positive values, so that the two orders of the sums round alike.
+// conv2d: the CPU's GEMM on im2col tiles against the GPU's implicit GEMMs, forward, input
+// gradient (stride classes, some reached by no tap) and weight gradient (slices of the
+// depth), over several tiles of rows, columns and depth, with stride, padding, dilation,
+// groups, 1x1 kernels, odd sizes and batch 1. Positive values, so that the two orders of the
+// sums round alike.
 template <typename T>
 void check_conv2d() {
-  const int64_t batch = 2;
-  for (fg::ConvGeometry g :
-       {fg::ConvGeometry{fg::Im2colGeometry{4, 7, 6, 3, 2, 1, 2, 1, 0, 2, 1, 0, 0}, 6, 2},
-        fg::ConvGeometry{fg::Im2colGeometry{3, 5, 9, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0}, 70, 1},
-        fg::ConvGeometry{fg::Im2colGeometry{2, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0}, 5, 1}}) {
+  struct Case {
+    fg::ConvGeometry g;
+    int64_t batch;
+  };
+  using fg::ConvGeometry, fg::Im2colGeometry;
+  for (Case c : {
+           Case{ConvGeometry{Im2colGeometry{4, 7, 6, 3, 2, 1, 2, 1, 0, 2, 1, 0, 0}, 6, 2}, 2},
+           Case{ConvGeometry{Im2colGeometry{3, 5, 9, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0}, 70, 1}, 2},
+           Case{ConvGeometry{Im2colGeometry{2, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0}, 5, 1}, 2},
+           // stride 2 and dilation 2: the odd classes of h + pad are reached by no tap
+           Case{ConvGeometry{Im2colGeometry{6, 11, 10, 3, 3, 2, 2, 2, 1, 2, 2, 0, 0}, 9, 3}, 1},
+           // 1x1 strided (2, 3) and 2x2 strided (3, 2): pixels no tap reaches
+           Case{ConvGeometry{Im2colGeometry{3, 8, 7, 1, 1, 1, 1, 0, 0, 2, 3, 0, 0}, 4, 1}, 2},
+           Case{ConvGeometry{Im2colGeometry{2, 10, 9, 2, 2, 1, 1, 0, 1, 3, 2, 0, 0}, 3, 1}, 2},
+           // 70 input channels: two tiles of dx's rows, dweight's 630 columns ten tiles
+           Case{ConvGeometry{Im2colGeometry{70, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0}, 8, 1}, 1},
+           // 1058 pixels: dweight in four slices of the depth (the last partial) x two groups
+           Case{ConvGeometry{Im2colGeometry{2, 23, 23, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0}, 4, 2}, 2},
+       }) {
+    fg::ConvGeometry& g = c.g;
+    const int64_t batch = c.batch;
     fg::Im2colGeometry& im = g.image;
     im.out_h = (im.height + 2 * im.pad_h - im.dilation_h * (im.kernel_h - 1) - 1) / im.stride_h + 1;
     im.out_w = (im.width + 2 * im.pad_w - im.dilation_w * (im.kernel_w - 1) - 1) / im.stride_w + 1;
@@ -902,7 +920,10 @@ void check_conv2d() {
     std::vector<T> b = as<T>(random_values(g.out_channels, 0.1f, 1.0f));
     std::vector<T> dy = as<T>(random_values(y_size, 0.1f, 1.0f));
     std::string shape = " " + std::string(type_name<T>()) + " kernel " +
-                        std::to_string(im.kernel_h) + "x" + std::to_string(im.kernel_w);
+                        std::to_string(im.kernel_h) + "x" + std::to_string(im.kernel_w) +
+                        " stride " + std::to_string(im.stride_h) + "x" +
+                        std::to_string(im.stride_w) + " channels " +
+                        std::to_string(im.channels) + " groups " + std::to_string(g.groups);
     constexpr double kSumOrder = 1e-5;
     expect_parity<T>("conv2d_forward" + shape, y_size, kSumOrder, [&](bool gpu, T* out) {
       FG_EITHER(gpu, conv2d_forward, out, x.data(), w.data(), b.data(), g, batch);

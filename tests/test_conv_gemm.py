@@ -60,6 +60,42 @@ def test_conv2d_gradients_over_several_cpu_tiles():
               _rand(8, 64, 3, 3) / 8, _rand(8), max_checks=20)
 
 
+# Stride 1: the CPU computes the input gradient as a convolution of dy by the flipped,
+# transposed weights, with padding dilation (k - 1) - padding; the last case pads past that
+# reach and takes col2im instead. (input shape, weight shape, stride, padding, dilation, groups)
+STRIDE_ONE_CASES = [
+    ((2, 4, 7, 9), (6, 4, 3, 3), 1, 1, 1, 1),  # a ResNet 3x3, odd sizes
+    ((1, 6, 8, 5), (6, 2, 3, 2), 1, (2, 1), (2, 3), 3),  # dilated, grouped, uneven padding
+    ((2, 3, 5, 5), (2, 3, 3, 3), 1, 0, 1, 1),  # no padding: dx pads by the full reach
+    ((1, 2, 4, 6), (3, 2, 2, 3), 1, (1, 2), 1, 1),  # padding equal to the reach
+    ((1, 2, 4, 4), (3, 2, 3, 3), 1, 3, 1, 1),  # padding past the reach: col2im
+]
+
+
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups", STRIDE_ONE_CASES)
+def test_conv2d_stride_one_gradients(xs, ws, stride, padding, dilation, groups, device):
+    check_conv2d_gradients(xs, ws, stride, padding, dilation, groups, device)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_stride_one_input_gradient_over_several_cpu_tiles(dtype):
+    # dx of 64 channels from dy of 40: 360 column rows, two whole 20 x 21 images a tile in
+    # float32; the sum of dy times the conv is linear in x, so dx is the adjoint applied to dy
+    x, w, dy = _rand(5, 64, 20, 21), _rand(40, 64, 3, 3) / 8, _rand(5, 40, 20, 21)
+    t = getattr(fg, dtype)
+    xt = as_tensor(x, "cpu").to(t).requires_grad_()
+    F.conv2d(xt, as_tensor(w, "cpu").to(t), None, 1, 1).backward(as_tensor(dy, "cpu").to(t))
+    # the adjoint by loops: dx[n, c, h, w] = sum over o, i, j of dy[n, o, h + 1 - i, w + 1 - j]
+    # w[o, c, i, j] where that position lies inside
+    padded = np.pad(dy, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    want = np.zeros_like(x)
+    for i in range(3):
+        for j in range(3):
+            shifted = padded[:, :, 2 - i:2 - i + 20, 2 - j:2 - j + 21]
+            want += np.einsum("nohw,oc->nchw", shifted, w[:, :, i, j])
+    assert_close(to_numpy(xt.grad), want, rtol=1e-12 if dtype == "float64" else 1e-4)
+
+
 def test_conv1d_runs_on_the_fused_op(device):
     x, w = _rand(2, 3, 11), _rand(4, 3, 3)
     got = F.conv1d(as_tensor(x, device), as_tensor(w, device), None, 2, 1, 2)

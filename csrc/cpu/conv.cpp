@@ -1,16 +1,19 @@
 // conv2d on the CPU, on the packed GEMM (csrc/cpu/gemm.cpp). The output positions are taken
 // a tile at a time: several small images, or rows of one large one, whose im2col columns
-// (C kh kw, tile positions) stay in L2 beside the GEMM's packed panels; each group's weights
-// multiply them. A 1x1 stride-1 convolution skips im2col: the image is its columns matrix.
-// Threads take shares of the batch when each gets enough work (each share's GEMMs then run
-// on one thread); otherwise the images run in turn and the GEMM threads within each.
-// Backward, per tile: dweight += dy_tile @ columns^T into a partial sum per share of the
-// batch, the partials added in share order (so the result does not depend on timing), and
-// dx += col2im(weight^T @ dy_tile).
+// (C kh kw, tile positions) are written straight into the GEMM's B panels
+// (csrc/cpu/gemm_packed.h), which stay in L2; each group's weights, packed once a call,
+// multiply them. The threads share out the tiles, each tile's GEMM on one thread.
+// Backward: dweight += dy_tile @ columns^T per tile, into a partial sum per share of the
+// batch, the partials added in share order (so the result does not depend on timing). dx of
+// a stride-1 convolution is itself a convolution, of dy with the weights flipped and
+// transposed, and runs as the forward does; otherwise dx += col2im(weight^T @ dy_tile).
 #include <algorithm>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
+#include "core/error.h"
+#include "cpu/gemm_packed.h"
 #include "cpu/parallel.h"
 #include "kernels.h"
 
@@ -23,17 +26,22 @@ constexpr int64_t kTileBytes = 512 * 1024;
 // Multiply-adds below which a share of the batch is not worth a thread (the GEMM's rule).
 constexpr int64_t kMinMultiplyAddsPerThread = int64_t(1) << 21;
 
-// kColumns: a tile's im2col columns (or their gradient); kTileRows: its (O, positions) rows
+// kColumns: a tile's im2col columns (or their gradient, or their GEMM panels); kTileRows:
+// its (O, positions) rows
 enum BufferSlot { kColumns = 0, kTileRows = 1 };
+// The GEMM loads B panels with aligned vector loads (64 bytes for AVX-512).
+constexpr int64_t kAlignment = 64;
 
-// A thread's scratch of each kind, grown on demand and kept for the thread's life, so that a
-// training step in steady state allocates nothing.
+// A thread's scratch of each kind, 64-byte aligned, grown on demand and kept for the
+// thread's life, so that a training step in steady state allocates nothing.
 template <typename T>
 T* thread_buffer(BufferSlot slot, int64_t elements) {
   thread_local std::vector<T> buffers[2];
   std::vector<T>& buffer = buffers[slot];
-  if (static_cast<int64_t>(buffer.size()) < elements) buffer.resize(elements);
-  return buffer.data();
+  int64_t spare = kAlignment / int64_t(sizeof(T));
+  if (static_cast<int64_t>(buffer.size()) < elements + spare) buffer.resize(elements + spare);
+  auto address = reinterpret_cast<uintptr_t>(buffer.data());
+  return buffer.data() + (-address % kAlignment) / sizeof(T);
 }
 
 // A tile of output positions: rows [first_row, first_row + rows) of images [first_image,
@@ -71,28 +79,29 @@ std::pair<int64_t, int64_t> inside_positions(int64_t first, int64_t stride, int6
   return {std::min(begin, out), std::max(std::min(begin, out), std::min(end, out))};
 }
 
-// Calls visit(column, pixels, first_w, w_begin, w_end) for each output row of the tile in
-// each column row (c, i, j) of each of its images: column points at that row's out_w
-// entries, pixels at the image row its tap reads (null when that lies in the padding), whose
-// pixel first_w + ow stride_w is read at positions ow in [w_begin, w_end) (the rest padding).
-template <typename Column, typename Pixel, typename Visit>
-void for_each_tap_row(Column* columns, Pixel* x, const Im2colGeometry& im, const Tile& tile,
-                      const Visit& visit) {
-  int64_t ld = tile.positions(), plane = im.height * im.width;
+// Calls visit(row, position, pixels, first_w, w_begin, w_end) for each output row of the
+// tile in each column row (c, i, j) in [row_begin, row_end) of each of its images: the row's
+// out_w entries from tile position `position` on read the image row `pixels` (null when that
+// lies in the padding), its pixel first_w + ow stride_w at positions ow in [w_begin, w_end)
+// (the rest padding).
+template <typename Pixel, typename Visit>
+void for_each_tap_row(Pixel* x, const Im2colGeometry& im, const Tile& tile, int64_t row_begin,
+                      int64_t row_end, const Visit& visit) {
+  int64_t plane = im.height * im.width, taps = im.kernel_h * im.kernel_w;
   for (int64_t k = 0; k < tile.images; ++k)
-    for (int64_t c = 0; c < im.channels; ++c)
+    for (int64_t c = row_begin / taps; c * taps < row_end; ++c)
       for (int64_t i = 0; i < im.kernel_h; ++i) {
         int64_t first_h = tile.first_row * im.stride_h - im.pad_h + i * im.dilation_h;
         auto [r_begin, r_end] = inside_positions(first_h, im.stride_h, im.height, tile.rows);
         Pixel* image_plane = x + ((tile.first_image + k) * im.channels + c) * plane;
         for (int64_t j = 0; j < im.kernel_w; ++j) {
           int64_t row = (c * im.kernel_h + i) * im.kernel_w + j;
-          Column* line = columns + row * ld + k * tile.block();
+          if (row < row_begin || row >= row_end) continue;
           int64_t first_w = j * im.dilation_w - im.pad_w;
           auto [w_begin, w_end] = inside_positions(first_w, im.stride_w, im.width, im.out_w);
           for (int64_t r = 0; r < tile.rows; ++r) {
             bool inside = r >= r_begin && r < r_end;
-            visit(line + r * im.out_w,
+            visit(row, k * tile.block() + r * im.out_w,
                   inside ? image_plane + (first_h + r * im.stride_h) * im.width : nullptr,
                   first_w, w_begin, w_end);
           }
@@ -100,38 +109,94 @@ void for_each_tap_row(Column* columns, Pixel* x, const Im2colGeometry& im, const
       }
 }
 
-// columns (C kh kw, tile positions) = the tile's im2col of x (N, C, H, W)
-template <typename T>
-void gather_columns(T* columns, const T* x, const Im2colGeometry& im, const Tile& tile) {
-  int64_t stride = im.stride_w, out_w = im.out_w;
-  for_each_tap_row(columns, x, im, tile,
-                   [&](T* column, const T* pixels, int64_t first_w, int64_t w_begin,
-                       int64_t w_end) {
-                     if (!pixels) return std::fill(column, column + out_w, T(0));
-                     std::fill(column, column + w_begin, T(0));
-                     const T* source = pixels + first_w;
-                     if (stride == 1)
-                       std::copy(source + w_begin, source + w_end, column + w_begin);
-                     else
-                       for (int64_t ow = w_begin; ow < w_end; ++ow)
-                         column[ow] = source[ow * stride];
-                     std::fill(column + w_end, column + out_w, T(0));
-                   });
-}
-
 // dx (N, C, H, W) += im2col's adjoint of the tile's columns: each entry added to the pixel
 // gather_columns took it from
 template <typename T>
 void scatter_columns(T* dx, const T* columns, const Im2colGeometry& im, const Tile& tile) {
-  int64_t stride = im.stride_w;
-  for_each_tap_row(columns, dx, im, tile,
-                   [&](const T* column, T* pixels, int64_t first_w, int64_t w_begin,
-                       int64_t w_end) {
+  int64_t stride = im.stride_w, ld = tile.positions();
+  for_each_tap_row(dx, im, tile, 0, im.rows(),
+                   [&](int64_t row, int64_t position, T* pixels, int64_t first_w,
+                       int64_t w_begin, int64_t w_end) {
                      if (!pixels) return;
+                     const T* column = columns + row * ld + position;
                      T* target = pixels + first_w;
                      for (int64_t ow = w_begin; ow < w_end; ++ow)
                        target[ow * stride] += column[ow];
                    });
+}
+
+// line (out_w) = one output row of a columns row: pixel first_w + ow stride at the positions
+// ow in [w_begin, w_end), zero on the padding (everywhere when pixels is null)
+template <typename T>
+void gather_line(T* line, const T* pixels, int64_t first_w, int64_t w_begin, int64_t w_end,
+                 int64_t stride, int64_t out_w) {
+  if (!pixels) return std::fill(line, line + out_w, T(0));
+  std::fill(line, line + w_begin, T(0));
+  const T* source = pixels + first_w;
+  if (stride == 1)
+    std::copy(source + w_begin, source + w_end, line + w_begin);
+  else
+    for (int64_t ow = w_begin; ow < w_end; ++ow) line[ow] = source[ow * stride];
+  std::fill(line + w_end, line + out_w, T(0));
+}
+
+// columns (C kh kw, tile positions) = the tile's im2col of x (N, C, H, W)
+template <typename T>
+void gather_columns(T* columns, const T* x, const Im2colGeometry& im, const Tile& tile) {
+  int64_t ld = tile.positions();
+  for_each_tap_row(x, im, tile, 0, im.rows(),
+                   [&](int64_t row, int64_t position, const T* pixels, int64_t first_w,
+                       int64_t w_begin, int64_t w_end) {
+                     gather_line(columns + row * ld + position, pixels, first_w, w_begin, w_end,
+                                 im.stride_w, im.out_w);
+                   });
+}
+
+// packed (depth, tile positions) = rows [row_begin, row_begin + depth) of the tile's im2col
+// of x (N, C, H, W) laid out as one depth block of the GEMM's B panels of NR lanes
+// (csrc/cpu/gemm_packed.h); lanes past the tile's positions are left as they were (they
+// reach only C columns the GEMM does not store). Each line is gathered into a staging row at
+// its lane in the first panel, then dealt out a panel's NR lanes at a time.
+template <int NR, typename T>
+void gather_panels(T* packed, const T* x, const Im2colGeometry& im, const Tile& tile,
+                   int64_t row_begin, int64_t depth) {
+  int64_t stride = im.stride_w, out_w = im.out_w, step = depth * NR;
+  std::vector<T> staging(NR + out_w);
+  T* stage = staging.data();
+  for_each_tap_row(x, im, tile, row_begin, row_begin + depth,
+                   [&](int64_t row, int64_t position, const T* pixels, int64_t first_w,
+                       int64_t w_begin, int64_t w_end) {
+                     int64_t lane = position % NR;
+                     T* out = packed + (row - row_begin) * NR + position / NR * step;
+                     gather_line(stage + lane, pixels, first_w, w_begin, w_end, stride, out_w);
+                     int64_t end = lane + out_w, whole = end / NR * NR;
+                     if (lane > 0) {  // the line starts inside a panel
+                       std::copy(stage + lane, stage + std::min<int64_t>(NR, end), out + lane);
+                       out += step;
+                     }
+                     for (int64_t s = lane > 0 ? NR : 0; s < whole; s += NR, out += step)
+                       std::memcpy(out, stage + s, NR * sizeof(T));  // vector moves
+                     if (whole < end && (lane == 0 || whole >= NR))
+                       std::copy(stage + whole, stage + end, out);
+                   });
+}
+
+// gather_panels for the panels' width: one, two or four vectors, as the portable, AVX2 and
+// AVX-512 micro-kernels take (csrc/cpu/gemm.cpp, gemm_kernels.h)
+template <typename T>
+void gather_panels(T* packed, const T* x, const Im2colGeometry& im, const Tile& tile,
+                   int64_t row_begin, int64_t depth, int64_t nr) {
+  constexpr int kVector = 32 / sizeof(T);  // lanes of a 32-byte vector
+  switch (nr) {
+    case kVector:
+      return gather_panels<kVector>(packed, x, im, tile, row_begin, depth);
+    case 2 * kVector:
+      return gather_panels<2 * kVector>(packed, x, im, tile, row_begin, depth);
+    case 4 * kVector:
+      return gather_panels<4 * kVector>(packed, x, im, tile, row_begin, depth);
+    default:
+      FG_CHECK(false, RuntimeError, "[conv2d] no im2col for GEMM panels of " << nr);
+  }
 }
 
 // Between an (N, O, L) tensor and a tile's (O, tile positions) rows, image k's block of each
@@ -151,6 +216,20 @@ void copy_tile_rows(T* tile_rows, TensorElement* tensor, int64_t out_channels, i
         std::copy(in_tile, in_tile + block, in_tensor);
     }
 }
+
+// The tiles of images [first_image, first_image + images), image by image, rows in order.
+struct TileGrid {
+  TilePlan plan;
+  int64_t first_image, images, out_h, out_w;
+  int64_t row_tiles() const { return (out_h + plan.rows - 1) / plan.rows; }
+  int64_t count() const { return (images + plan.images - 1) / plan.images * row_tiles(); }
+  Tile operator[](int64_t t) const {
+    int64_t first = first_image + t / row_tiles() * plan.images;
+    int64_t first_row = t % row_tiles() * plan.rows;
+    return {first, std::min(plan.images, first_image + images - first), first_row,
+            std::min(plan.rows, out_h - first_row), out_w};
+  }
+};
 
 // The number of shares the batch is split into: one a thread while each gets enough work.
 int64_t batch_shares(int64_t batch, int64_t multiply_adds_per_image) {
@@ -176,48 +255,103 @@ void bias_gradient(T* dbias, const T* dy, int64_t out_channels, int64_t position
                });
 }
 
-}  // namespace
-
-// Calls tile_body(tile) for each tile of images [begin, end), in order.
-template <typename Body>
-void for_each_tile(int64_t begin, int64_t end, const TilePlan& plan, int64_t out_h,
-                   int64_t out_w, const Body& tile_body) {
-  for (int64_t n = begin; n < end; n += plan.images)
-    for (int64_t first_row = 0; first_row < out_h; first_row += plan.rows)
-      tile_body(Tile{n, std::min(plan.images, end - n), first_row,
-                     std::min(plan.rows, out_h - first_row), out_w});
+// weight (O, C / groups, kh, kw) -> each group's (O / groups, C / groups kh kw) as the
+// GEMM's packed A, one group after another
+template <typename T>
+std::vector<T> pack_weights(const T* weight, const ConvGeometry& g, const GemmPanels& panels) {
+  int64_t Og = g.group_outputs(), Kg = g.group_rows(), size = panels.a_size(Og);
+  std::vector<T> packed(g.groups * size);
+  for (int64_t group = 0; group < g.groups; ++group)
+    gemm_pack_a(packed.data() + group * size, weight + group * Og * Kg, false, Kg, panels, Og);
+  return packed;
 }
+
+// y (N, O, out_h, out_w) = x (N, C, H, W) convolved with the weights packed by pack_weights,
+// plus bias (O) or null: the threads share out the tiles.
+template <typename T>
+void convolve(T* y, const T* x, const T* packed_weights, const T* bias, const ConvGeometry& g,
+              const GemmPanels& panels, int64_t batch) {
+  const Im2colGeometry& im = g.image;
+  int64_t L = im.positions(), O = g.out_channels, Og = g.group_outputs(), Kg = g.group_rows();
+  TileGrid grid{tile_plan<T>(g), 0, batch, im.out_h, im.out_w};
+  int64_t tile_work = O * Kg * grid.plan.images * grid.plan.rows * im.out_w;
+  int64_t weight_size = panels.a_size(Og);
+  parallel_for(grid.count(), std::max<int64_t>(1, kMinMultiplyAddsPerThread / tile_work),
+               [&](int64_t begin, int64_t end) {
+                 for (int64_t t = begin; t < end; ++t) {
+                   Tile tile = grid[t];
+                   int64_t tp = tile.positions();
+                   // one depth block of one group's columns at a time, still in L2 when the
+                   // GEMM reads it
+                   T* columns = thread_buffer<T>(kColumns, panels.kc * panels.padded(tp, panels.nr));
+                   // one image's rows: each channel's a stretch of y, where the GEMM writes
+                   bool direct = tile.images == 1;
+                   T* target = direct ? y + tile.first_image * O * L + tile.first_row * im.out_w
+                                      : thread_buffer<T>(kTileRows, O * tp);
+                   int64_t ld = direct ? L : tp;
+                   if (bias)
+                     for (int64_t o = 0; o < O; ++o)
+                       std::fill(target + o * ld, target + o * ld + tp, bias[o]);
+                   for (int64_t group = 0; group < g.groups; ++group)
+                     for (int64_t start = 0; start < Kg; start += panels.kc) {
+                       gather_panels(columns, x, im, tile, group * Kg + start,
+                                     panels.depth(start), panels.nr);
+                       gemm_packed_block(target + group * Og * ld,
+                                         packed_weights + group * weight_size, columns,
+                                         bias != nullptr, panels, start, ld, Og, tp);
+                     }
+                   if (!direct) copy_tile_rows(target, y, O, L, tile);
+                 }
+               });
+}
+
+// Whether dx of the convolution is a convolution of dy: stride 1, and padding at most the
+// dilated kernel's reach, so that the transposed padding is not negative.
+bool input_gradient_is_convolution(const ConvGeometry& g) {
+  const Im2colGeometry& im = g.image;
+  return im.stride_h == 1 && im.stride_w == 1 &&
+         im.pad_h <= im.dilation_h * (im.kernel_h - 1) &&
+         im.pad_w <= im.dilation_w * (im.kernel_w - 1);
+}
+
+// The geometry of dx as the convolution of dy (N, O, out_h, out_w) by the flipped weights
+// (C, O / groups, kh, kw): it reads pixel h + i dilation - (reach - pad) of dy for tap i.
+ConvGeometry input_gradient_geometry(const ConvGeometry& g) {
+  const Im2colGeometry& im = g.image;
+  Im2colGeometry t = im;
+  t.channels = g.out_channels, t.height = im.out_h, t.width = im.out_w;
+  t.pad_h = im.dilation_h * (im.kernel_h - 1) - im.pad_h;
+  t.pad_w = im.dilation_w * (im.kernel_w - 1) - im.pad_w;
+  t.out_h = im.height, t.out_w = im.width;
+  return {t, im.channels, g.groups};
+}
+
+// weight (O, C / groups, kh, kw) -> (C, O / groups, kh, kw): each group's weights transposed
+// and turned by 180 degrees, the weights of dx as a convolution of dy
+template <typename T>
+std::vector<T> flipped_weights(const T* weight, const ConvGeometry& g) {
+  int64_t Og = g.group_outputs(), Cg = g.group_channels();
+  int64_t taps = g.image.kernel_h * g.image.kernel_w;
+  std::vector<T> flipped(g.out_channels * Cg * taps);
+  for (int64_t group = 0; group < g.groups; ++group)
+    for (int64_t o = 0; o < Og; ++o)
+      for (int64_t c = 0; c < Cg; ++c) {
+        const T* in = weight + ((group * Og + o) * Cg + c) * taps;
+        T* out = flipped.data() + ((group * Cg + c) * Og + o) * taps;
+        for (int64_t t = 0; t < taps; ++t) out[taps - 1 - t] = in[t];
+      }
+  return flipped;
+}
+
+}  // namespace
 
 // x (N, C, H, W), weight (O, C / groups, kh, kw), bias (O) or null -> y (N, O, out_h, out_w)
 template <typename T>
 void conv2d_forward(T* y, const T* x, const T* weight, const T* bias,
                     const ConvGeometry& geometry, int64_t batch) {
   const ConvGeometry g = geometry;
-  const Im2colGeometry& im = g.image;
-  int64_t L = im.positions(), O = g.out_channels, Og = g.group_outputs(), Kg = g.group_rows();
-  TilePlan plan = tile_plan<T>(g);
-  int64_t shares = batch_shares(batch, O * Kg * L);
-  parallel_for(shares, 1, [&](int64_t share_begin, int64_t share_end) {
-    auto tile_body = [&](const Tile& tile) {
-      int64_t tp = tile.positions();
-      const T* columns = x + tile.first_image * im.image_size();  // pointwise: the image
-      if (!g.pointwise()) {
-        T* buffer = thread_buffer<T>(kColumns, im.rows() * tp);
-        gather_columns(buffer, x, im, tile);
-        columns = buffer;
-      }
-      bool whole = tp == L;  // one whole image: the GEMM writes y itself
-      T* target = whole ? y + tile.first_image * O * L : thread_buffer<T>(kTileRows, O * tp);
-      if (bias)
-        for (int64_t o = 0; o < O; ++o) std::fill(target + o * tp, target + (o + 1) * tp, bias[o]);
-      for (int64_t group = 0; group < g.groups; ++group)
-        gemm(target + group * Og * tp, weight + group * Og * Kg, columns + group * Kg * tp,
-             static_cast<const T*>(nullptr), false, false, false, bias != nullptr, Og, tp, Kg);
-      if (!whole) copy_tile_rows(target, y, O, L, tile);
-    };
-    for_each_tile(share_begin * batch / shares, share_end * batch / shares, plan, im.out_h,
-                  im.out_w, tile_body);
-  });
+  GemmPanels panels = gemm_panels<T>(g.group_rows());
+  convolve(y, x, pack_weights(weight, g, panels).data(), bias, g, panels, batch);
 }
 
 // dy (N, O, out_h, out_w) -> dx (N, C, H, W), dweight (O, C / groups, kh, kw), dbias (O),
@@ -229,6 +363,13 @@ void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const
   const Im2colGeometry& im = g.image;
   int64_t L = im.positions(), O = g.out_channels, Og = g.group_outputs(), Kg = g.group_rows();
   if (dbias) bias_gradient(dbias, dy, O, L, batch);
+  if (dx && input_gradient_is_convolution(g)) {
+    ConvGeometry t = input_gradient_geometry(g);
+    GemmPanels panels = gemm_panels<T>(t.group_rows());
+    convolve(dx, dy, pack_weights(flipped_weights(weight, g).data(), t, panels).data(),
+             static_cast<const T*>(nullptr), t, panels, batch);
+    dx = nullptr;
+  }
   if (!dx && !dweight) return;
   TilePlan plan = tile_plan<T>(g);
   int64_t work = (dx ? 1 : 0) + (dweight ? 1 : 0);
@@ -242,7 +383,7 @@ void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const
               : share == 0 ? dweight
                            : partials.data() + (share - 1) * weight_size;
       if (dw) std::fill(dw, dw + weight_size, T(0));
-      if (dx && !g.pointwise())
+      if (dx)
         std::fill(dx + begin * im.image_size(), dx + end * im.image_size(), T(0));
       auto tile_body = [&](const Tile& tile) {
         int64_t tp = tile.positions();
@@ -252,18 +393,11 @@ void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const
           copy_tile_rows(buffer, dy, O, L, tile);
           dy_tile = buffer;
         }
-        if (g.pointwise()) {  // one whole image, its own columns: dx is the columns' gradient
+        if (g.pointwise()) {  // one whole image, its own columns (dx went as a convolution)
           const T* image = x + tile.first_image * im.image_size();
-          T* dx_image = dx ? dx + tile.first_image * im.image_size() : nullptr;
-          for (int64_t group = 0; group < g.groups; ++group) {
-            const T* dy_group = dy_tile + group * Og * tp;
-            if (dw)
-              gemm(dw + group * Og * Kg, dy_group, image + group * Kg * L,
-                   static_cast<const T*>(nullptr), false, false, true, true, Og, Kg, tp);
-            if (dx_image)
-              gemm(dx_image + group * Kg * L, weight + group * Og * Kg, dy_group,
-                   static_cast<const T*>(nullptr), false, true, false, false, Kg, tp, Og);
-          }
+          for (int64_t group = 0; group < g.groups; ++group)
+            gemm(dw + group * Og * Kg, dy_tile + group * Og * tp, image + group * Kg * L,
+                 static_cast<const T*>(nullptr), false, false, true, true, Og, Kg, tp);
           return;
         }
         T* columns = thread_buffer<T>(kColumns, im.rows() * tp);
@@ -280,7 +414,8 @@ void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const
           scatter_columns(dx, columns, im, tile);
         }
       };
-      for_each_tile(begin, end, plan, im.out_h, im.out_w, tile_body);
+      TileGrid grid{plan, begin, end - begin, im.out_h, im.out_w};
+      for (int64_t t = 0; t < grid.count(); ++t) tile_body(grid[t]);
     }
   });
   if (dweight)

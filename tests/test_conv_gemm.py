@@ -77,23 +77,59 @@ def test_conv2d_stride_one_gradients(xs, ws, stride, padding, dilation, groups, 
     check_conv2d_gradients(xs, ws, stride, padding, dilation, groups, device)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_stride_one_input_gradient_over_several_cpu_tiles(dtype):
-    # dx of 64 channels from dy of 40: 360 column rows, two whole 20 x 21 images a tile in
-    # float32; the sum of dy times the conv is linear in x, so dx is the adjoint applied to dy
-    x, w, dy = _rand(5, 64, 20, 21), _rand(40, 64, 3, 3) / 8, _rand(5, 40, 20, 21)
-    t = getattr(fg, dtype)
-    xt = as_tensor(x, "cpu").to(t).requires_grad_()
-    F.conv2d(xt, as_tensor(w, "cpu").to(t), None, 1, 1).backward(as_tensor(dy, "cpu").to(t))
-    # the adjoint by loops: dx[n, c, h, w] = sum over o, i, j of dy[n, o, h + 1 - i, w + 1 - j]
-    # w[o, c, i, j] where that position lies inside
+def _adjoint_3x3_padding_1(dy, w):
+    """dx of conv2d(x, w, padding=1) for the output gradient dy, by shifted sums:
+    dx[n, c, h, v] = sum over o, i, j of dy[n, o, h + 1 - i, v + 1 - j] w[o, c, i, j]."""
     padded = np.pad(dy, ((0, 0), (0, 0), (1, 1), (1, 1)))
-    want = np.zeros_like(x)
+    height, width = dy.shape[2:]
+    dx = np.zeros((dy.shape[0], w.shape[1], height, width))
     for i in range(3):
         for j in range(3):
-            shifted = padded[:, :, 2 - i:2 - i + 20, 2 - j:2 - j + 21]
-            want += np.einsum("nohw,oc->nchw", shifted, w[:, :, i, j])
-    assert_close(to_numpy(xt.grad), want, rtol=1e-12 if dtype == "float64" else 1e-4)
+            shifted = padded[:, :, 2 - i:2 - i + height, 2 - j:2 - j + width]
+            dx += np.einsum("nohw,oc->nchw", shifted, w[:, :, i, j])
+    return dx
+
+
+# (batch, in channels, out channels, height, width): rows of 21 take the columns matrix (two
+# whole images a tile in float32); rows of 16 are whole GEMM panels (AVX2: 16 floats or two
+# panels of 8 doubles) copied from a padded image, 288 column rows in two depth blocks,
+# an image in two tiles of rows
+SEVERAL_TILES = [(5, 64, 40, 20, 21), (2, 32, 8, 32, 16)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n,c,o,h,w", SEVERAL_TILES)
+def test_stride_one_over_several_cpu_tiles(n, c, o, h, w, dtype):
+    x, weight, b = _rand(n, c, h, w), _rand(o, c, 3, 3) / 8, _rand(o)
+    dy = _rand(n, o, h, w)
+    t = getattr(fg, dtype)
+    xt = as_tensor(x, "cpu").to(t).requires_grad_()
+    y = F.conv2d(xt, as_tensor(weight, "cpu").to(t), as_tensor(b, "cpu").to(t), 1, 1)
+    y.backward(as_tensor(dy, "cpu").to(t))
+    rtol = 1e-12 if dtype == "float64" else 1e-4
+    assert_close(to_numpy(y), np_conv2d(x, weight, b, 1, 1), rtol=rtol)
+    assert_close(to_numpy(xt.grad), _adjoint_3x3_padding_1(dy, weight), rtol=rtol)
+
+
+# Rows of 16 output positions (whole GEMM panels: the padded-image path) with strides,
+# dilations, groups and uneven padding. (input shape, weight shape, stride, padding,
+# dilation, groups)
+PANEL_CASES = [
+    ((2, 8, 5, 16), (6, 4, 3, 3), (2, 1), (1, 2), (1, 2), 2),
+    ((1, 4, 3, 16), (4, 2, 3, 3), 1, 1, 1, 2),  # dx a convolution on panels too
+    ((1, 3, 4, 18), (5, 3, 2, 3), 1, 0, 1, 1),  # no padding
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups", PANEL_CASES)
+def test_conv2d_panels_match_loops(xs, ws, stride, padding, dilation, groups, dtype):
+    check_conv2d_matches_loops(xs, ws, stride, padding, dilation, groups, dtype, "cpu")
+
+
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups", PANEL_CASES)
+def test_conv2d_panels_gradients(xs, ws, stride, padding, dilation, groups):
+    check_conv2d_gradients(xs, ws, stride, padding, dilation, groups, "cpu")
 
 
 def test_conv1d_runs_on_the_fused_op(device):

@@ -26,9 +26,10 @@ constexpr int64_t kTileBytes = 512 * 1024;
 // Multiply-adds below which a share of the batch is not worth a thread (the GEMM's rule).
 constexpr int64_t kMinMultiplyAddsPerThread = int64_t(1) << 21;
 
-// kColumns: a tile's im2col columns (or their gradient, or their GEMM panels); kTileRows:
+// kColumns: a tile's im2col columns (or their gradient, or a GEMM panel of them); kTileRows:
 // its (O, positions) rows
-enum BufferSlot { kColumns = 0, kTileRows = 1 };
+// kPadded: a zero-padded copy of an image
+enum BufferSlot { kColumns = 0, kTileRows = 1, kPadded = 2 };
 // The GEMM loads B panels with aligned vector loads (64 bytes for AVX-512).
 constexpr int64_t kAlignment = 64;
 
@@ -36,7 +37,7 @@ constexpr int64_t kAlignment = 64;
 // thread's life, so that a training step in steady state allocates nothing.
 template <typename T>
 T* thread_buffer(BufferSlot slot, int64_t elements) {
-  thread_local std::vector<T> buffers[2];
+  thread_local std::vector<T> buffers[3];
   std::vector<T>& buffer = buffers[slot];
   int64_t spare = kAlignment / int64_t(sizeof(T));
   if (static_cast<int64_t>(buffer.size()) < elements + spare) buffer.resize(elements + spare);
@@ -80,23 +81,20 @@ std::pair<int64_t, int64_t> inside_positions(int64_t first, int64_t stride, int6
 }
 
 // Calls visit(row, position, pixels, first_w, w_begin, w_end) for each output row of the
-// tile in each column row (c, i, j) in [row_begin, row_end) of each of its images: the row's
-// out_w entries from tile position `position` on read the image row `pixels` (null when that
-// lies in the padding), its pixel first_w + ow stride_w at positions ow in [w_begin, w_end)
-// (the rest padding).
+// tile in each column row (c, i, j) of each of its images: the row's out_w entries from tile
+// position `position` on read the image row `pixels` (null when that lies in the padding),
+// its pixel first_w + ow stride_w at positions ow in [w_begin, w_end) (the rest padding).
 template <typename Pixel, typename Visit>
-void for_each_tap_row(Pixel* x, const Im2colGeometry& im, const Tile& tile, int64_t row_begin,
-                      int64_t row_end, const Visit& visit) {
-  int64_t plane = im.height * im.width, taps = im.kernel_h * im.kernel_w;
+void for_each_tap_row(Pixel* x, const Im2colGeometry& im, const Tile& tile, const Visit& visit) {
+  int64_t plane = im.height * im.width;
   for (int64_t k = 0; k < tile.images; ++k)
-    for (int64_t c = row_begin / taps; c * taps < row_end; ++c)
+    for (int64_t c = 0; c < im.channels; ++c)
       for (int64_t i = 0; i < im.kernel_h; ++i) {
         int64_t first_h = tile.first_row * im.stride_h - im.pad_h + i * im.dilation_h;
         auto [r_begin, r_end] = inside_positions(first_h, im.stride_h, im.height, tile.rows);
         Pixel* image_plane = x + ((tile.first_image + k) * im.channels + c) * plane;
         for (int64_t j = 0; j < im.kernel_w; ++j) {
           int64_t row = (c * im.kernel_h + i) * im.kernel_w + j;
-          if (row < row_begin || row >= row_end) continue;
           int64_t first_w = j * im.dilation_w - im.pad_w;
           auto [w_begin, w_end] = inside_positions(first_w, im.stride_w, im.width, im.out_w);
           for (int64_t r = 0; r < tile.rows; ++r) {
@@ -114,7 +112,7 @@ void for_each_tap_row(Pixel* x, const Im2colGeometry& im, const Tile& tile, int6
 template <typename T>
 void scatter_columns(T* dx, const T* columns, const Im2colGeometry& im, const Tile& tile) {
   int64_t stride = im.stride_w, ld = tile.positions();
-  for_each_tap_row(dx, im, tile, 0, im.rows(),
+  for_each_tap_row(dx, im, tile,
                    [&](int64_t row, int64_t position, T* pixels, int64_t first_w,
                        int64_t w_begin, int64_t w_end) {
                      if (!pixels) return;
@@ -144,7 +142,7 @@ void gather_line(T* line, const T* pixels, int64_t first_w, int64_t w_begin, int
 template <typename T>
 void gather_columns(T* columns, const T* x, const Im2colGeometry& im, const Tile& tile) {
   int64_t ld = tile.positions();
-  for_each_tap_row(x, im, tile, 0, im.rows(),
+  for_each_tap_row(x, im, tile,
                    [&](int64_t row, int64_t position, const T* pixels, int64_t first_w,
                        int64_t w_begin, int64_t w_end) {
                      gather_line(columns + row * ld + position, pixels, first_w, w_begin, w_end,
@@ -152,51 +150,57 @@ void gather_columns(T* columns, const T* x, const Im2colGeometry& im, const Tile
                    });
 }
 
-// packed (depth, tile positions) = rows [row_begin, row_begin + depth) of the tile's im2col
-// of x (N, C, H, W) laid out as one depth block of the GEMM's B panels of NR lanes
-// (csrc/cpu/gemm_packed.h); lanes past the tile's positions are left as they were (they
-// reach only C columns the GEMM does not store). Each line is gathered into a staging row at
-// its lane in the first panel, then dealt out a panel's NR lanes at a time.
-template <int NR, typename T>
-void gather_panels(T* packed, const T* x, const Im2colGeometry& im, const Tile& tile,
-                   int64_t row_begin, int64_t depth) {
-  int64_t stride = im.stride_w, out_w = im.out_w, step = depth * NR;
-  std::vector<T> staging(NR + out_w);
-  T* stage = staging.data();
-  for_each_tap_row(x, im, tile, row_begin, row_begin + depth,
-                   [&](int64_t row, int64_t position, const T* pixels, int64_t first_w,
-                       int64_t w_begin, int64_t w_end) {
-                     int64_t lane = position % NR;
-                     T* out = packed + (row - row_begin) * NR + position / NR * step;
-                     gather_line(stage + lane, pixels, first_w, w_begin, w_end, stride, out_w);
-                     int64_t end = lane + out_w, whole = end / NR * NR;
-                     if (lane > 0) {  // the line starts inside a panel
-                       std::copy(stage + lane, stage + std::min<int64_t>(NR, end), out + lane);
-                       out += step;
-                     }
-                     for (int64_t s = lane > 0 ? NR : 0; s < whole; s += NR, out += step)
-                       std::memcpy(out, stage + s, NR * sizeof(T));  // vector moves
-                     if (whole < end && (lane == 0 || whole >= NR))
-                       std::copy(stage + whole, stage + end, out);
-                   });
-}
-
-// gather_panels for the panels' width: one, two or four vectors, as the portable, AVX2 and
-// AVX-512 micro-kernels take (csrc/cpu/gemm.cpp, gemm_kernels.h)
-template <typename T>
-void gather_panels(T* packed, const T* x, const Im2colGeometry& im, const Tile& tile,
-                   int64_t row_begin, int64_t depth, int64_t nr) {
-  constexpr int kVector = 32 / sizeof(T);  // lanes of a 32-byte vector
+// Calls body(std::integral_constant<int, NR>) for the panels' width nr: one, two or four
+// 32-byte vectors of T, as the portable, AVX2 and AVX-512 micro-kernels take (gemm_kernels.h)
+template <typename T, typename Body>
+void with_panel_width(int64_t nr, const Body& body) {
+  constexpr int kVector = 32 / sizeof(T);
   switch (nr) {
     case kVector:
-      return gather_panels<kVector>(packed, x, im, tile, row_begin, depth);
+      return body(std::integral_constant<int, kVector>{});
     case 2 * kVector:
-      return gather_panels<2 * kVector>(packed, x, im, tile, row_begin, depth);
+      return body(std::integral_constant<int, 2 * kVector>{});
     case 4 * kVector:
-      return gather_panels<4 * kVector>(packed, x, im, tile, row_begin, depth);
+      return body(std::integral_constant<int, 4 * kVector>{});
     default:
       FG_CHECK(false, RuntimeError, "[conv2d] no im2col for GEMM panels of " << nr);
   }
+}
+
+// padded (C, H + 2 pad_h, W + 2 pad_w) = image (C, H, W) framed by zeros, in which every tap
+// of every kernel position lies inside
+template <typename T>
+void pad_image(T* padded, const T* image, const Im2colGeometry& im) {
+  int64_t padded_h = im.height + 2 * im.pad_h, padded_w = im.width + 2 * im.pad_w;
+  std::fill(padded, padded + im.channels * padded_h * padded_w, T(0));
+  for (int64_t c = 0; c < im.channels; ++c)
+    for (int64_t h = 0; h < im.height; ++h) {
+      const T* line = image + (c * im.height + h) * im.width;
+      std::copy(line, line + im.width,
+                padded + (c * padded_h + h + im.pad_h) * padded_w + im.pad_w);
+    }
+}
+
+// The offset in the padded image of each columns row (c, i, j)'s tap from kernel position
+// (0, 0): its pixel at kernel position (oh, ow) is offset + oh stride_h padded_w + ow stride_w
+std::vector<int64_t> tap_offsets(const Im2colGeometry& im) {
+  int64_t padded_h = im.height + 2 * im.pad_h, padded_w = im.width + 2 * im.pad_w;
+  std::vector<int64_t> offsets;
+  offsets.reserve(im.rows());
+  for (int64_t c = 0; c < im.channels; ++c)
+    for (int64_t i = 0; i < im.kernel_h; ++i)
+      for (int64_t j = 0; j < im.kernel_w; ++j)
+        offsets.push_back((c * padded_h + i * im.dilation_h) * padded_w + j * im.dilation_w);
+  return offsets;
+}
+
+// panel (depth, NR) = the columns rows whose tap offsets are given, at NR kernel positions of
+// one output row of a convolution of stride_w 1, the first at `corner` of the padded image:
+// a B panel of the GEMM, built in L1 right before the micro-kernels read it
+template <int NR, typename T>
+void copy_panel(T* panel, const T* corner, const int64_t* offsets, int64_t depth) {
+  for (int64_t k = 0; k < depth; ++k)
+    std::memcpy(panel + k * NR, corner + offsets[k], NR * sizeof(T));  // vector moves
 }
 
 // Between an (N, O, L) tensor and a tile's (O, tile positions) rows, image k's block of each
@@ -262,44 +266,82 @@ std::vector<T> pack_weights(const T* weight, const ConvGeometry& g, const GemmPa
   int64_t Og = g.group_outputs(), Kg = g.group_rows(), size = panels.a_size(Og);
   std::vector<T> packed(g.groups * size);
   for (int64_t group = 0; group < g.groups; ++group)
-    gemm_pack_a(packed.data() + group * size, weight + group * Og * Kg, false, Kg, panels, Og);
+    gemm_pack_a(packed.data() + group * size, weight + group * Og * Kg, Kg, panels, Og);
   return packed;
 }
 
-// y (N, O, out_h, out_w) = x (N, C, H, W) convolved with the weights packed by pack_weights,
-// plus bias (O) or null: the threads share out the tiles.
+// Whether each of the GEMM's B panels can be NR neighbours of one output row (stride 1 along
+// rows of a multiple of NR positions), copied from a zero-padded image right before the GEMM
+// reads them; tiles of several images (small ones) take the columns matrix instead
+bool by_panels(const Im2colGeometry& im, const GemmPanels& panels) {
+  return im.stride_w == 1 && im.out_w % panels.nr == 0;
+}
+
+// y (N, O, out_h, out_w) = x (N, C, H, W) convolved with weight (O, C / groups, kh, kw), plus
+// bias (O) or null: the threads share out the tiles.
 template <typename T>
-void convolve(T* y, const T* x, const T* packed_weights, const T* bias, const ConvGeometry& g,
-              const GemmPanels& panels, int64_t batch) {
+void convolve(T* y, const T* x, const T* weight, const T* bias, const ConvGeometry& g,
+              int64_t batch) {
   const Im2colGeometry& im = g.image;
   int64_t L = im.positions(), O = g.out_channels, Og = g.group_outputs(), Kg = g.group_rows();
   TileGrid grid{tile_plan<T>(g), 0, batch, im.out_h, im.out_w};
+  GemmPanels panels = gemm_panels<T>(Kg);
+  int64_t weight_size = panels.a_size(Og), nr = panels.nr;
+  bool panel_path = by_panels(im, panels);
+  std::vector<T> packed_weights = panel_path ? pack_weights(weight, g, panels) : std::vector<T>();
+  std::vector<int64_t> offsets = panel_path ? tap_offsets(im) : std::vector<int64_t>();
+  int64_t padded_w = im.width + 2 * im.pad_w;
+  int64_t padded_size = im.channels * (im.height + 2 * im.pad_h) * padded_w;
   int64_t tile_work = O * Kg * grid.plan.images * grid.plan.rows * im.out_w;
-  int64_t weight_size = panels.a_size(Og);
   parallel_for(grid.count(), std::max<int64_t>(1, kMinMultiplyAddsPerThread / tile_work),
                [&](int64_t begin, int64_t end) {
+                 int64_t padded_image = -1;  // the image in this thread's padded copy
                  for (int64_t t = begin; t < end; ++t) {
                    Tile tile = grid[t];
                    int64_t tp = tile.positions();
-                   // one depth block of one group's columns at a time, still in L2 when the
-                   // GEMM reads it
-                   T* columns = thread_buffer<T>(kColumns, panels.kc * panels.padded(tp, panels.nr));
-                   // one image's rows: each channel's a stretch of y, where the GEMM writes
-                   bool direct = tile.images == 1;
+                   // one image's rows (all of them for the plain GEMM, which writes rows of tp):
+                   // each channel's a stretch of y, where the GEMM writes
+                   bool direct = tile.images == 1 && (panel_path || tp == L);
                    T* target = direct ? y + tile.first_image * O * L + tile.first_row * im.out_w
                                       : thread_buffer<T>(kTileRows, O * tp);
                    int64_t ld = direct ? L : tp;
                    if (bias)
                      for (int64_t o = 0; o < O; ++o)
                        std::fill(target + o * ld, target + o * ld + tp, bias[o]);
+                   if (panel_path && direct) {
+                     T* padded = thread_buffer<T>(kPadded, padded_size);
+                     if (padded_image != tile.first_image)
+                       pad_image(padded, x + tile.first_image * im.image_size(), im);
+                     padded_image = tile.first_image;
+                     T* panel = thread_buffer<T>(kColumns, panels.kc * nr);
+                     for (int64_t group = 0; group < g.groups; ++group)
+                       for (int64_t first = 0; first < tp; first += nr) {
+                         int64_t oh = tile.first_row + first / im.out_w, ow = first % im.out_w;
+                         const T* corner = padded + oh * im.stride_h * padded_w + ow;
+                         for (int64_t start = 0; start < Kg; start += panels.kc) {
+                           with_panel_width<T>(nr, [&](auto width) {
+                             copy_panel<width()>(panel, corner,
+                                                 offsets.data() + group * Kg + start,
+                                                 panels.depth(start));
+                           });
+                           gemm_packed_block(target + group * Og * L + first,
+                                             packed_weights.data() + group * weight_size, panel,
+                                             bias != nullptr, panels, start, L, Og, nr);
+                         }
+                       }
+                     continue;
+                   }
+                   // the tile's columns matrix (a 1x1 stride-1 convolution's is the image)
+                   const T* columns = x + tile.first_image * im.image_size();
+                   if (!g.pointwise()) {
+                     T* buffer = thread_buffer<T>(kColumns, im.rows() * tp);
+                     gather_columns(buffer, x, im, tile);
+                     columns = buffer;
+                   }
                    for (int64_t group = 0; group < g.groups; ++group)
-                     for (int64_t start = 0; start < Kg; start += panels.kc) {
-                       gather_panels(columns, x, im, tile, group * Kg + start,
-                                     panels.depth(start), panels.nr);
-                       gemm_packed_block(target + group * Og * ld,
-                                         packed_weights + group * weight_size, columns,
-                                         bias != nullptr, panels, start, ld, Og, tp);
-                     }
+                     gemm(target + group * Og * tp, weight + group * Og * Kg,
+                          columns + group * Kg * tp, static_cast<const T*>(nullptr), false, false,
+                          false, bias != nullptr, Og, tp, Kg);
                    if (!direct) copy_tile_rows(target, y, O, L, tile);
                  }
                });
@@ -349,9 +391,7 @@ std::vector<T> flipped_weights(const T* weight, const ConvGeometry& g) {
 template <typename T>
 void conv2d_forward(T* y, const T* x, const T* weight, const T* bias,
                     const ConvGeometry& geometry, int64_t batch) {
-  const ConvGeometry g = geometry;
-  GemmPanels panels = gemm_panels<T>(g.group_rows());
-  convolve(y, x, pack_weights(weight, g, panels).data(), bias, g, panels, batch);
+  convolve(y, x, weight, bias, geometry, batch);
 }
 
 // dy (N, O, out_h, out_w) -> dx (N, C, H, W), dweight (O, C / groups, kh, kw), dbias (O),
@@ -363,11 +403,10 @@ void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const
   const Im2colGeometry& im = g.image;
   int64_t L = im.positions(), O = g.out_channels, Og = g.group_outputs(), Kg = g.group_rows();
   if (dbias) bias_gradient(dbias, dy, O, L, batch);
-  if (dx && input_gradient_is_convolution(g)) {
-    ConvGeometry t = input_gradient_geometry(g);
-    GemmPanels panels = gemm_panels<T>(t.group_rows());
-    convolve(dx, dy, pack_weights(flipped_weights(weight, g).data(), t, panels).data(),
-             static_cast<const T*>(nullptr), t, panels, batch);
+  ConvGeometry t = input_gradient_geometry(g);
+  if (dx && input_gradient_is_convolution(g) &&
+      by_panels(t.image, gemm_panels<T>(t.group_rows()))) {
+    convolve(dx, dy, flipped_weights(weight, g).data(), static_cast<const T*>(nullptr), t, batch);
     dx = nullptr;
   }
   if (!dx && !dweight) return;
@@ -383,7 +422,7 @@ void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const
               : share == 0 ? dweight
                            : partials.data() + (share - 1) * weight_size;
       if (dw) std::fill(dw, dw + weight_size, T(0));
-      if (dx)
+      if (dx && !g.pointwise())
         std::fill(dx + begin * im.image_size(), dx + end * im.image_size(), T(0));
       auto tile_body = [&](const Tile& tile) {
         int64_t tp = tile.positions();
@@ -393,11 +432,18 @@ void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const
           copy_tile_rows(buffer, dy, O, L, tile);
           dy_tile = buffer;
         }
-        if (g.pointwise()) {  // one whole image, its own columns (dx went as a convolution)
+        if (g.pointwise()) {  // one whole image, its own columns: dx is the columns' gradient
           const T* image = x + tile.first_image * im.image_size();
-          for (int64_t group = 0; group < g.groups; ++group)
-            gemm(dw + group * Og * Kg, dy_tile + group * Og * tp, image + group * Kg * L,
-                 static_cast<const T*>(nullptr), false, false, true, true, Og, Kg, tp);
+          T* dx_image = dx ? dx + tile.first_image * im.image_size() : nullptr;
+          for (int64_t group = 0; group < g.groups; ++group) {
+            const T* dy_group = dy_tile + group * Og * tp;
+            if (dw)
+              gemm(dw + group * Og * Kg, dy_group, image + group * Kg * L,
+                   static_cast<const T*>(nullptr), false, false, true, true, Og, Kg, tp);
+            if (dx_image)
+              gemm(dx_image + group * Kg * L, weight + group * Og * Kg, dy_group,
+                   static_cast<const T*>(nullptr), false, true, false, false, Kg, tp, Og);
+          }
           return;
         }
         T* columns = thread_buffer<T>(kColumns, im.rows() * tp);

@@ -405,15 +405,13 @@ GemmPanels gemm_panels(int64_t K) {
 }
 
 template <class T>
-void gemm_pack_a(T* packed, const T* A, bool trans_a, int64_t lda, const GemmPanels& panels,
-                 int64_t M) {
-  int64_t lane_stride = trans_a ? 1 : lda, depth_stride = trans_a ? lda : 1;
+void gemm_pack_a(T* packed, const T* A, int64_t lda, const GemmPanels& panels, int64_t M) {
   with_active_kernel<T>([&](auto block, const GemmConfig<T>&) {
     constexpr int MR = decltype(block)::MR;
     FG_CHECK(panels.mr == MR, RuntimeError, "[gemm] panels packed for another micro-kernel");
     for (int64_t start = 0; start < panels.K; start += panels.kc)
-      pack_block<MR>(packed + start * round_up(M, MR), A + start * depth_stride, lane_stride,
-                     depth_stride, M, panels.depth(start));
+      pack_a_block<MR>(packed + start * round_up(M, MR), MatrixView<T>{A + start, lda, 1}, M,
+                       panels.depth(start));
   });
 }
 
@@ -450,7 +448,7 @@ void gemm_packed_block(T* C, const T* packed_a, const T* packed_b_block, bool ac
 
 #define FG_GEMM_PACKED(T)                                                                     \
   template GemmPanels gemm_panels<T>(int64_t);                                                \
-  template void gemm_pack_a(T*, const T*, bool, int64_t, const GemmPanels&, int64_t);         \
+  template void gemm_pack_a(T*, const T*, int64_t, const GemmPanels&, int64_t);               \
   template void gemm_packed_block(T*, const T*, const T*, bool, const GemmPanels&, int64_t,    \
                                   int64_t, int64_t, int64_t);
 FG_GEMM_PACKED(float)

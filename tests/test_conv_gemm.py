@@ -77,23 +77,27 @@ def test_conv2d_stride_one_gradients(xs, ws, stride, padding, dilation, groups, 
     check_conv2d_gradients(xs, ws, stride, padding, dilation, groups, device)
 
 
-def _adjoint_3x3_padding_1(dy, w):
-    """dx of conv2d(x, w, padding=1) for the output gradient dy, by shifted sums:
-    dx[n, c, h, v] = sum over o, i, j of dy[n, o, h + 1 - i, v + 1 - j] w[o, c, i, j]."""
-    padded = np.pad(dy, ((0, 0), (0, 0), (1, 1), (1, 1)))
+def _gradients_3x3_padding_1(x, w, dy):
+    """dx and dw of conv2d(x, w, padding=1) for the output gradient dy, by shifted sums:
+    dx[n, c, h, v] = sum over o, i, j of dy[n, o, h + 1 - i, v + 1 - j] w[o, c, i, j] and
+    dw[o, c, i, j] = sum over n, h, v of dy[n, o, h, v] x[n, c, h + i - 1, v + j - 1]."""
+    padded_dy = np.pad(dy, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    padded_x = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
     height, width = dy.shape[2:]
-    dx = np.zeros((dy.shape[0], w.shape[1], height, width))
+    dx, dw = np.zeros(x.shape), np.zeros(w.shape)
     for i in range(3):
         for j in range(3):
-            shifted = padded[:, :, 2 - i:2 - i + height, 2 - j:2 - j + width]
+            shifted = padded_dy[:, :, 2 - i:2 - i + height, 2 - j:2 - j + width]
             dx += np.einsum("nohw,oc->nchw", shifted, w[:, :, i, j])
-    return dx
+            taps = padded_x[:, :, i:i + height, j:j + width]
+            dw[:, :, i, j] = np.einsum("nohw,nchw->oc", dy, taps)
+    return dx, dw
 
 
 # (batch, in channels, out channels, height, width): rows of 21 take the columns matrix (two
 # whole images a tile in float32); rows of 16 are whole GEMM panels (AVX2: 16 floats or two
 # panels of 8 doubles) copied from a padded image, 288 column rows in two depth blocks,
-# an image in two tiles of rows
+# an image in two tiles of rows, and dweight's panels transposed from it
 SEVERAL_TILES = [(5, 64, 40, 20, 21), (2, 32, 8, 32, 16)]
 
 
@@ -103,12 +107,14 @@ def test_stride_one_over_several_cpu_tiles(n, c, o, h, w, dtype):
     x, weight, b = _rand(n, c, h, w), _rand(o, c, 3, 3) / 8, _rand(o)
     dy = _rand(n, o, h, w)
     t = getattr(fg, dtype)
-    xt = as_tensor(x, "cpu").to(t).requires_grad_()
-    y = F.conv2d(xt, as_tensor(weight, "cpu").to(t), as_tensor(b, "cpu").to(t), 1, 1)
+    xt, wt = (as_tensor(a, "cpu").to(t).requires_grad_() for a in (x, weight))
+    y = F.conv2d(xt, wt, as_tensor(b, "cpu").to(t), 1, 1)
     y.backward(as_tensor(dy, "cpu").to(t))
     rtol = 1e-12 if dtype == "float64" else 1e-4
     assert_close(to_numpy(y), np_conv2d(x, weight, b, 1, 1), rtol=rtol)
-    assert_close(to_numpy(xt.grad), _adjoint_3x3_padding_1(dy, weight), rtol=rtol)
+    dx, dw = _gradients_3x3_padding_1(x, weight, dy)
+    assert_close(to_numpy(xt.grad), dx, rtol=rtol)
+    assert_close(to_numpy(wt.grad), dw, rtol=rtol)
 
 
 # Rows of 16 output positions (whole GEMM panels: the padded-image path) with strides,

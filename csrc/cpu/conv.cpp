@@ -1,12 +1,16 @@
 // conv2d on the CPU, on the packed GEMM (csrc/cpu/gemm.cpp). The output positions are taken
-// a tile at a time: several small images, or rows of one large one, whose im2col columns
-// (C kh kw, tile positions) are written straight into the GEMM's B panels
-// (csrc/cpu/gemm_packed.h), which stay in L2; each group's weights, packed once a call,
-// multiply them. The threads share out the tiles, each tile's GEMM on one thread.
-// Backward: dweight += dy_tile @ columns^T per tile, into a partial sum per share of the
-// batch, the partials added in share order (so the result does not depend on timing). dx of
-// a stride-1 convolution is itself a convolution, of dy with the weights flipped and
-// transposed, and runs as the forward does; otherwise dx += col2im(weight^T @ dy_tile).
+// a tile at a time: several small images, or rows of one large one; the threads share out
+// the tiles, each tile's GEMMs on one thread. Where the convolution has stride 1 along rows
+// of a multiple of the GEMM's panel width NR, each B panel of the im2col is NR neighbours of
+// one output row, copied from a zero-padded image into L1 right before the micro-kernels
+// read it, against weights packed once a call (csrc/cpu/gemm_packed.h). Otherwise the tile's
+// im2col columns (C kh kw, tile positions) are gathered into an L2-sized matrix for the
+// plain GEMM; a 1x1 stride-1 convolution's columns are the image itself.
+// Backward: dweight += dy_tile @ columns^T per tile (on panels transposed from the padded
+// image where the forward takes panels), into a partial sum per share of the batch, the
+// partials added in share order (so the result does not depend on timing). dx of a stride-1
+// convolution whose own rows are panels is the convolution of dy by the flipped, transposed
+// weights; otherwise dx += col2im(weight^T @ dy_tile).
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
@@ -16,6 +20,10 @@
 #include "cpu/gemm_packed.h"
 #include "cpu/parallel.h"
 #include "kernels.h"
+
+#ifdef __SSE2__
+#include <xmmintrin.h>
+#endif
 
 namespace fg::cpu {
 namespace {
@@ -28,8 +36,8 @@ constexpr int64_t kMinMultiplyAddsPerThread = int64_t(1) << 21;
 
 // kColumns: a tile's im2col columns (or their gradient, or a GEMM panel of them); kTileRows:
 // its (O, positions) rows
-// kPadded: a zero-padded copy of an image
-enum BufferSlot { kColumns = 0, kTileRows = 1, kPadded = 2 };
+// kPadded: a zero-padded copy of an image; kPackedRows: tile rows packed as a GEMM's A
+enum BufferSlot { kColumns = 0, kTileRows = 1, kPadded = 2, kPackedRows = 3 };
 // The GEMM loads B panels with aligned vector loads (64 bytes for AVX-512).
 constexpr int64_t kAlignment = 64;
 
@@ -37,7 +45,7 @@ constexpr int64_t kAlignment = 64;
 // thread's life, so that a training step in steady state allocates nothing.
 template <typename T>
 T* thread_buffer(BufferSlot slot, int64_t elements) {
-  thread_local std::vector<T> buffers[3];
+  thread_local std::vector<T> buffers[4];
   std::vector<T>& buffer = buffers[slot];
   int64_t spare = kAlignment / int64_t(sizeof(T));
   if (static_cast<int64_t>(buffer.size()) < elements + spare) buffer.resize(elements + spare);
@@ -270,6 +278,60 @@ std::vector<T> pack_weights(const T* weight, const ConvGeometry& g, const GemmPa
   return packed;
 }
 
+// panel (length, NR) = lines[l][k] for l < NR, k < length: a transpose, floats four by four
+// in SSE registers
+template <int NR, typename T>
+void transpose_lines(T* panel, const T* const* lines, int64_t length) {
+  int64_t k = 0;
+#ifdef __SSE2__
+  if constexpr (std::is_same_v<T, float> && NR % 4 == 0)
+    for (; k + 4 <= length; k += 4)
+      for (int l = 0; l < NR; l += 4) {
+        __m128 r0 = _mm_loadu_ps(lines[l] + k), r1 = _mm_loadu_ps(lines[l + 1] + k);
+        __m128 r2 = _mm_loadu_ps(lines[l + 2] + k), r3 = _mm_loadu_ps(lines[l + 3] + k);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        _mm_storeu_ps(panel + (k + 0) * NR + l, r0);
+        _mm_storeu_ps(panel + (k + 1) * NR + l, r1);
+        _mm_storeu_ps(panel + (k + 2) * NR + l, r2);
+        _mm_storeu_ps(panel + (k + 3) * NR + l, r3);
+      }
+#endif
+  for (; k < length; ++k)
+    for (int l = 0; l < NR; ++l) panel[k * NR + l] = lines[l][k];
+}
+
+// dweight (Og, Kg) of one group += dy_rows (Og, tile positions) @ the tile's columns^T (its
+// rows' taps at `offsets` in the image padded to width padded_w): the GEMM's depth is the
+// tile's positions, and each B panel (positions, NR columns rows) is transposed from the
+// padded image's lines right before the micro-kernels read it
+template <int NR, typename T>
+void weight_gradient_by_panels(T* dweight, const T* dy_rows, const T* padded,
+                               const int64_t* offsets, const Im2colGeometry& im,
+                               const Tile& tile, int64_t padded_w, int64_t Og, int64_t Kg) {
+  int64_t tp = tile.positions();
+  GemmPanels panels = gemm_panels<T>(tp);
+  T* packed_dy = thread_buffer<T>(kPackedRows, panels.a_size(Og));
+  gemm_pack_a(packed_dy, dy_rows, tp, panels, Og);
+  T* panel = thread_buffer<T>(kColumns, panels.kc * NR);
+  const T* lines[NR];
+  for (int64_t start = 0; start < tp; start += panels.kc) {
+    int64_t end = start + panels.depth(start);
+    for (int64_t first = 0; first < Kg; first += NR) {
+      // one output row's stretch of the block's positions at a time
+      for (int64_t p = start, run; p < end; p += run) {
+        int64_t oh = tile.first_row + p / im.out_w, ow = p % im.out_w;
+        run = std::min(im.out_w - ow, end - p);
+        const T* corner = padded + oh * im.stride_h * padded_w + ow;
+        for (int l = 0; l < NR; ++l)  // lanes past Kg repeat the last row: C drops them
+          lines[l] = corner + offsets[std::min<int64_t>(first + l, Kg - 1)];
+        transpose_lines<NR>(panel + (p - start) * NR, lines, run);
+      }
+      gemm_packed_block(dweight + first, packed_dy, panel, true, panels, start, Kg, Og,
+                        std::min<int64_t>(NR, Kg - first));
+    }
+  }
+}
+
 // Whether each of the GEMM's B panels can be NR neighbours of one output row (stride 1 along
 // rows of a multiple of NR positions), copied from a zero-padded image right before the GEMM
 // reads them; tiles of several images (small ones) take the columns matrix instead
@@ -411,6 +473,11 @@ void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const
   }
   if (!dx && !dweight) return;
   TilePlan plan = tile_plan<T>(g);
+  int64_t nr = gemm_panels<T>(Kg).nr;
+  bool panel_path = by_panels(im, gemm_panels<T>(Kg));
+  std::vector<int64_t> offsets = panel_path ? tap_offsets(im) : std::vector<int64_t>();
+  int64_t padded_w = im.width + 2 * im.pad_w;
+  int64_t padded_size = im.channels * (im.height + 2 * im.pad_h) * padded_w;
   int64_t work = (dx ? 1 : 0) + (dweight ? 1 : 0);
   int64_t shares = batch_shares(batch, work * O * Kg * L), weight_size = O * Kg;
   // share 0 sums into dweight itself, share s > 0 into partials[s - 1]
@@ -424,6 +491,7 @@ void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const
       if (dw) std::fill(dw, dw + weight_size, T(0));
       if (dx && !g.pointwise())
         std::fill(dx + begin * im.image_size(), dx + end * im.image_size(), T(0));
+      int64_t padded_image = -1;  // the image in this thread's padded copy
       auto tile_body = [&](const Tile& tile) {
         int64_t tp = tile.positions();
         const T* dy_tile = dy + tile.first_image * O * L;
@@ -446,8 +514,20 @@ void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const
           }
           return;
         }
+        if (dw && panel_path && tile.images == 1) {
+          T* padded = thread_buffer<T>(kPadded, padded_size);
+          if (padded_image != tile.first_image)
+            pad_image(padded, x + tile.first_image * im.image_size(), im);
+          padded_image = tile.first_image;
+          for (int64_t group = 0; group < g.groups; ++group)
+            with_panel_width<T>(nr, [&](auto width) {
+              weight_gradient_by_panels<width()>(dw + group * Og * Kg, dy_tile + group * Og * tp,
+                                                 padded, offsets.data() + group * Kg, im, tile,
+                                                 padded_w, Og, Kg);
+            });
+        }
         T* columns = thread_buffer<T>(kColumns, im.rows() * tp);
-        if (dw) {
+        if (dw && !(panel_path && tile.images == 1)) {
           gather_columns(columns, x, im, tile);
           for (int64_t group = 0; group < g.groups; ++group)
             gemm(dw + group * Og * Kg, dy_tile + group * Og * tp, columns + group * Kg * tp,

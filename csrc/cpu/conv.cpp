@@ -34,23 +34,22 @@ constexpr int64_t kTileBytes = 512 * 1024;
 // Multiply-adds below which a share of the batch is not worth a thread (the GEMM's rule).
 constexpr int64_t kMinMultiplyAddsPerThread = int64_t(1) << 21;
 
-// kColumns: a tile's im2col columns (or their gradient, or a GEMM panel of them); kTileRows:
-// its (O, positions) rows
-// kPadded: a zero-padded copy of an image; kPackedRows: tile rows packed as a GEMM's A
-enum BufferSlot { kColumns = 0, kTileRows = 1, kPadded = 2, kPackedRows = 3 };
-// The GEMM loads B panels with aligned vector loads (64 bytes for AVX-512).
-constexpr int64_t kAlignment = 64;
+// kColumns: a tile's im2col columns (or their gradient); kTileRows: its (O, positions) rows;
+// kPadded: a zero-padded copy of an image; kPackedRows: tile rows packed as a GEMM's A;
+// kPanel: a GEMM B panel, 64-byte aligned for the micro-kernels' aligned loads (AVX-512)
+enum BufferSlot { kColumns = 0, kTileRows = 1, kPadded = 2, kPackedRows = 3, kPanel = 4 };
+constexpr int64_t kPanelAlignment = 64;
 
-// A thread's scratch of each kind, 64-byte aligned, grown on demand and kept for the
-// thread's life, so that a training step in steady state allocates nothing.
+// A thread's scratch of each kind, grown on demand and kept for the thread's life, so that a
+// training step in steady state allocates nothing.
 template <typename T>
 T* thread_buffer(BufferSlot slot, int64_t elements) {
-  thread_local std::vector<T> buffers[4];
+  thread_local std::vector<T> buffers[5];
   std::vector<T>& buffer = buffers[slot];
-  int64_t spare = kAlignment / int64_t(sizeof(T));
+  int64_t spare = slot == kPanel ? kPanelAlignment / int64_t(sizeof(T)) : 0;
   if (static_cast<int64_t>(buffer.size()) < elements + spare) buffer.resize(elements + spare);
   auto address = reinterpret_cast<uintptr_t>(buffer.data());
-  return buffer.data() + (-address % kAlignment) / sizeof(T);
+  return buffer.data() + (slot == kPanel ? (-address % kPanelAlignment) / sizeof(T) : 0);
 }
 
 // A tile of output positions: rows [first_row, first_row + rows) of images [first_image,
@@ -88,13 +87,14 @@ std::pair<int64_t, int64_t> inside_positions(int64_t first, int64_t stride, int6
   return {std::min(begin, out), std::max(std::min(begin, out), std::min(end, out))};
 }
 
-// Calls visit(row, position, pixels, first_w, w_begin, w_end) for each output row of the
-// tile in each column row (c, i, j) of each of its images: the row's out_w entries from tile
-// position `position` on read the image row `pixels` (null when that lies in the padding),
-// its pixel first_w + ow stride_w at positions ow in [w_begin, w_end) (the rest padding).
-template <typename Pixel, typename Visit>
-void for_each_tap_row(Pixel* x, const Im2colGeometry& im, const Tile& tile, const Visit& visit) {
-  int64_t plane = im.height * im.width;
+// Calls visit(column, pixels, first_w, w_begin, w_end) for each output row of the tile in
+// each column row (c, i, j) of each of its images: column points at that row's out_w
+// entries, pixels at the image row its tap reads (null when that lies in the padding), whose
+// pixel first_w + ow stride_w is read at positions ow in [w_begin, w_end) (the rest padding).
+template <typename Column, typename Pixel, typename Visit>
+void for_each_tap_row(Column* columns, Pixel* x, const Im2colGeometry& im, const Tile& tile,
+                      const Visit& visit) {
+  int64_t ld = tile.positions(), plane = im.height * im.width;
   for (int64_t k = 0; k < tile.images; ++k)
     for (int64_t c = 0; c < im.channels; ++c)
       for (int64_t i = 0; i < im.kernel_h; ++i) {
@@ -103,11 +103,12 @@ void for_each_tap_row(Pixel* x, const Im2colGeometry& im, const Tile& tile, cons
         Pixel* image_plane = x + ((tile.first_image + k) * im.channels + c) * plane;
         for (int64_t j = 0; j < im.kernel_w; ++j) {
           int64_t row = (c * im.kernel_h + i) * im.kernel_w + j;
+          Column* line = columns + row * ld + k * tile.block();
           int64_t first_w = j * im.dilation_w - im.pad_w;
           auto [w_begin, w_end] = inside_positions(first_w, im.stride_w, im.width, im.out_w);
           for (int64_t r = 0; r < tile.rows; ++r) {
             bool inside = r >= r_begin && r < r_end;
-            visit(row, k * tile.block() + r * im.out_w,
+            visit(line + r * im.out_w,
                   inside ? image_plane + (first_h + r * im.stride_h) * im.width : nullptr,
                   first_w, w_begin, w_end);
           }
@@ -115,46 +116,37 @@ void for_each_tap_row(Pixel* x, const Im2colGeometry& im, const Tile& tile, cons
       }
 }
 
+// columns (C kh kw, tile positions) = the tile's im2col of x (N, C, H, W)
+template <typename T>
+void gather_columns(T* columns, const T* x, const Im2colGeometry& im, const Tile& tile) {
+  int64_t stride = im.stride_w, out_w = im.out_w;
+  for_each_tap_row(columns, x, im, tile,
+                   [&](T* column, const T* pixels, int64_t first_w, int64_t w_begin,
+                       int64_t w_end) {
+                     if (!pixels) return std::fill(column, column + out_w, T(0));
+                     std::fill(column, column + w_begin, T(0));
+                     const T* source = pixels + first_w;
+                     if (stride == 1)
+                       std::copy(source + w_begin, source + w_end, column + w_begin);
+                     else
+                       for (int64_t ow = w_begin; ow < w_end; ++ow)
+                         column[ow] = source[ow * stride];
+                     std::fill(column + w_end, column + out_w, T(0));
+                   });
+}
+
 // dx (N, C, H, W) += im2col's adjoint of the tile's columns: each entry added to the pixel
 // gather_columns took it from
 template <typename T>
 void scatter_columns(T* dx, const T* columns, const Im2colGeometry& im, const Tile& tile) {
-  int64_t stride = im.stride_w, ld = tile.positions();
-  for_each_tap_row(dx, im, tile,
-                   [&](int64_t row, int64_t position, T* pixels, int64_t first_w,
-                       int64_t w_begin, int64_t w_end) {
+  int64_t stride = im.stride_w;
+  for_each_tap_row(columns, dx, im, tile,
+                   [&](const T* column, T* pixels, int64_t first_w, int64_t w_begin,
+                       int64_t w_end) {
                      if (!pixels) return;
-                     const T* column = columns + row * ld + position;
                      T* target = pixels + first_w;
                      for (int64_t ow = w_begin; ow < w_end; ++ow)
                        target[ow * stride] += column[ow];
-                   });
-}
-
-// line (out_w) = one output row of a columns row: pixel first_w + ow stride at the positions
-// ow in [w_begin, w_end), zero on the padding (everywhere when pixels is null)
-template <typename T>
-void gather_line(T* line, const T* pixels, int64_t first_w, int64_t w_begin, int64_t w_end,
-                 int64_t stride, int64_t out_w) {
-  if (!pixels) return std::fill(line, line + out_w, T(0));
-  std::fill(line, line + w_begin, T(0));
-  const T* source = pixels + first_w;
-  if (stride == 1)
-    std::copy(source + w_begin, source + w_end, line + w_begin);
-  else
-    for (int64_t ow = w_begin; ow < w_end; ++ow) line[ow] = source[ow * stride];
-  std::fill(line + w_end, line + out_w, T(0));
-}
-
-// columns (C kh kw, tile positions) = the tile's im2col of x (N, C, H, W)
-template <typename T>
-void gather_columns(T* columns, const T* x, const Im2colGeometry& im, const Tile& tile) {
-  int64_t ld = tile.positions();
-  for_each_tap_row(x, im, tile,
-                   [&](int64_t row, int64_t position, const T* pixels, int64_t first_w,
-                       int64_t w_begin, int64_t w_end) {
-                     gather_line(columns + row * ld + position, pixels, first_w, w_begin, w_end,
-                                 im.stride_w, im.out_w);
                    });
 }
 
@@ -312,7 +304,7 @@ void weight_gradient_by_panels(T* dweight, const T* dy_rows, const T* padded,
   GemmPanels panels = gemm_panels<T>(tp);
   T* packed_dy = thread_buffer<T>(kPackedRows, panels.a_size(Og));
   gemm_pack_a(packed_dy, dy_rows, tp, panels, Og);
-  T* panel = thread_buffer<T>(kColumns, panels.kc * NR);
+  T* panel = thread_buffer<T>(kPanel, panels.kc * NR);
   const T* lines[NR];
   for (int64_t start = 0; start < tp; start += panels.kc) {
     int64_t end = start + panels.depth(start);
@@ -375,7 +367,7 @@ void convolve(T* y, const T* x, const T* weight, const T* bias, const ConvGeomet
                      if (padded_image != tile.first_image)
                        pad_image(padded, x + tile.first_image * im.image_size(), im);
                      padded_image = tile.first_image;
-                     T* panel = thread_buffer<T>(kColumns, panels.kc * nr);
+                     T* panel = thread_buffer<T>(kPanel, panels.kc * nr);
                      for (int64_t group = 0; group < g.groups; ++group)
                        for (int64_t first = 0; first < tp; first += nr) {
                          int64_t oh = tile.first_row + first / im.out_w, ow = first % im.out_w;

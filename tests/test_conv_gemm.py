@@ -115,6 +115,84 @@ def test_conv2d_gradients_over_several_cpu_tiles():
               _rand(8, 64, 3, 3) / 8, _rand(8), max_checks=20)
 
 
+# Stride 1: the CPU computes the input gradient as a convolution of dy by the flipped,
+# transposed weights, with padding dilation (k - 1) - padding; the last case pads past that
+# reach and takes col2im instead. (input shape, weight shape, stride, padding, dilation, groups)
+STRIDE_ONE_CASES = [
+    ((2, 4, 7, 9), (6, 4, 3, 3), 1, 1, 1, 1),  # a ResNet 3x3, odd sizes
+    ((1, 6, 8, 5), (6, 2, 3, 2), 1, (2, 1), (2, 3), 3),  # dilated, grouped, uneven padding
+    ((2, 3, 5, 5), (2, 3, 3, 3), 1, 0, 1, 1),  # no padding: dx pads by the full reach
+    ((1, 2, 4, 6), (3, 2, 2, 3), 1, (1, 2), 1, 1),  # padding equal to the reach
+    ((1, 2, 4, 4), (3, 2, 3, 3), 1, 3, 1, 1),  # padding past the reach: col2im
+]
+
+
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups", STRIDE_ONE_CASES)
+def test_conv2d_stride_one_gradients(xs, ws, stride, padding, dilation, groups, device):
+    check_conv2d_gradients(xs, ws, stride, padding, dilation, groups, device)
+
+
+def _gradients_3x3_padding_1(x, w, dy):
+    """dx and dw of conv2d(x, w, padding=1) for the output gradient dy, by shifted sums:
+    dx[n, c, h, v] = sum over o, i, j of dy[n, o, h + 1 - i, v + 1 - j] w[o, c, i, j] and
+    dw[o, c, i, j] = sum over n, h, v of dy[n, o, h, v] x[n, c, h + i - 1, v + j - 1]."""
+    padded_dy = np.pad(dy, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    padded_x = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    height, width = dy.shape[2:]
+    dx, dw = np.zeros(x.shape), np.zeros(w.shape)
+    for i in range(3):
+        for j in range(3):
+            shifted = padded_dy[:, :, 2 - i:2 - i + height, 2 - j:2 - j + width]
+            dx += np.einsum("nohw,oc->nchw", shifted, w[:, :, i, j])
+            taps = padded_x[:, :, i:i + height, j:j + width]
+            dw[:, :, i, j] = np.einsum("nohw,nchw->oc", dy, taps)
+    return dx, dw
+
+
+# (batch, in channels, out channels, height, width): rows of 21 take the columns matrix (two
+# whole images a tile in float32); rows of 16 are whole GEMM panels (AVX2: 16 floats or two
+# panels of 8 doubles) copied from a padded image, 288 column rows in two depth blocks,
+# an image in two tiles of rows, and dweight's panels transposed from it
+SEVERAL_TILES = [(5, 64, 40, 20, 21), (2, 32, 8, 32, 16)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n,c,o,h,w", SEVERAL_TILES)
+def test_stride_one_over_several_cpu_tiles(n, c, o, h, w, dtype):
+    x, weight, b = _rand(n, c, h, w), _rand(o, c, 3, 3) / 8, _rand(o)
+    dy = _rand(n, o, h, w)
+    t = getattr(fg, dtype)
+    xt, wt = (as_tensor(a, "cpu").to(t).requires_grad_() for a in (x, weight))
+    y = F.conv2d(xt, wt, as_tensor(b, "cpu").to(t), 1, 1)
+    y.backward(as_tensor(dy, "cpu").to(t))
+    rtol = 1e-12 if dtype == "float64" else 1e-4
+    assert_close(to_numpy(y), np_conv2d(x, weight, b, 1, 1), rtol=rtol)
+    dx, dw = _gradients_3x3_padding_1(x, weight, dy)
+    assert_close(to_numpy(xt.grad), dx, rtol=rtol)
+    assert_close(to_numpy(wt.grad), dw, rtol=rtol)
+
+
+# Rows of 16 output positions (whole GEMM panels: the padded-image path) with strides,
+# dilations, groups and uneven padding. (input shape, weight shape, stride, padding,
+# dilation, groups)
+PANEL_CASES = [
+    ((2, 8, 5, 16), (6, 4, 3, 3), (2, 1), (1, 2), (1, 2), 2),
+    ((1, 4, 3, 16), (4, 2, 3, 3), 1, 1, 1, 2),  # dx a convolution on panels too
+    ((1, 3, 4, 18), (5, 3, 2, 3), 1, 0, 1, 1),  # no padding
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups", PANEL_CASES)
+def test_conv2d_panels_match_loops(xs, ws, stride, padding, dilation, groups, dtype):
+    check_conv2d_matches_loops(xs, ws, stride, padding, dilation, groups, dtype, "cpu")
+
+
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups", PANEL_CASES)
+def test_conv2d_panels_gradients(xs, ws, stride, padding, dilation, groups):
+    check_conv2d_gradients(xs, ws, stride, padding, dilation, groups, "cpu")
+
+
 def test_conv1d_runs_on_the_fused_op(device):
     x, w = _rand(2, 3, 11), _rand(4, 3, 3)
     got = F.conv1d(as_tensor(x, device), as_tensor(w, device), None, 2, 1, 2)

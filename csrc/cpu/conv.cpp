@@ -1,18 +1,29 @@
 // conv2d on the CPU, on the packed GEMM (csrc/cpu/gemm.cpp). The output positions are taken
-// a tile at a time: several small images, or rows of one large one, whose im2col columns
-// (C kh kw, tile positions) stay in L2 beside the GEMM's packed panels; each group's weights
-// multiply them. A 1x1 stride-1 convolution skips im2col: the image is its columns matrix.
-// Threads take shares of the batch when each gets enough work (each share's GEMMs then run
-// on one thread); otherwise the images run in turn and the GEMM threads within each.
-// Backward, per tile: dweight += dy_tile @ columns^T into a partial sum per share of the
-// batch, the partials added in share order (so the result does not depend on timing), and
-// dx += col2im(weight^T @ dy_tile).
+// a tile at a time: several small images, or rows of one large one; the threads share out
+// the tiles, each tile's GEMMs on one thread. Where the convolution has stride 1 along rows
+// of a multiple of the GEMM's panel width NR, each B panel of the im2col is NR neighbours of
+// one output row, copied from a zero-padded image into L1 right before the micro-kernels
+// read it, against weights packed once a call (csrc/cpu/gemm_packed.h). Otherwise the tile's
+// im2col columns (C kh kw, tile positions) are gathered into an L2-sized matrix for the
+// plain GEMM; a 1x1 stride-1 convolution's columns are the image itself.
+// Backward: dweight += dy_tile @ columns^T per tile (on panels transposed from the padded
+// image where the forward takes panels), into a partial sum per share of the batch, the
+// partials added in share order (so the result does not depend on timing). dx of a stride-1
+// convolution whose own rows are panels is the convolution of dy by the flipped, transposed
+// weights; otherwise dx += col2im(weight^T @ dy_tile).
 #include <algorithm>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
+#include "core/error.h"
+#include "cpu/gemm_packed.h"
 #include "cpu/parallel.h"
 #include "kernels.h"
+
+#ifdef __SSE2__
+#include <xmmintrin.h>
+#endif
 
 namespace fg::cpu {
 namespace {
@@ -23,17 +34,22 @@ constexpr int64_t kTileBytes = 512 * 1024;
 // Multiply-adds below which a share of the batch is not worth a thread (the GEMM's rule).
 constexpr int64_t kMinMultiplyAddsPerThread = int64_t(1) << 21;
 
-// kColumns: a tile's im2col columns (or their gradient); kTileRows: its (O, positions) rows
-enum BufferSlot { kColumns = 0, kTileRows = 1 };
+// kColumns: a tile's im2col columns (or their gradient); kTileRows: its (O, positions) rows;
+// kPadded: a zero-padded copy of an image; kPackedRows: tile rows packed as a GEMM's A;
+// kPanel: a GEMM B panel, 64-byte aligned for the micro-kernels' aligned loads (AVX-512)
+enum BufferSlot { kColumns = 0, kTileRows = 1, kPadded = 2, kPackedRows = 3, kPanel = 4 };
+constexpr int64_t kPanelAlignment = 64;
 
 // A thread's scratch of each kind, grown on demand and kept for the thread's life, so that a
 // training step in steady state allocates nothing.
 template <typename T>
 T* thread_buffer(BufferSlot slot, int64_t elements) {
-  thread_local std::vector<T> buffers[2];
+  thread_local std::vector<T> buffers[5];
   std::vector<T>& buffer = buffers[slot];
-  if (static_cast<int64_t>(buffer.size()) < elements) buffer.resize(elements);
-  return buffer.data();
+  int64_t spare = slot == kPanel ? kPanelAlignment / int64_t(sizeof(T)) : 0;
+  if (static_cast<int64_t>(buffer.size()) < elements + spare) buffer.resize(elements + spare);
+  auto address = reinterpret_cast<uintptr_t>(buffer.data());
+  return buffer.data() + (slot == kPanel ? (-address % kPanelAlignment) / sizeof(T) : 0);
 }
 
 // A tile of output positions: rows [first_row, first_row + rows) of images [first_image,
@@ -134,6 +150,59 @@ void scatter_columns(T* dx, const T* columns, const Im2colGeometry& im, const Ti
                    });
 }
 
+// Calls body(std::integral_constant<int, NR>) for the panels' width nr: one, two or four
+// 32-byte vectors of T, as the portable, AVX2 and AVX-512 micro-kernels take (gemm_kernels.h)
+template <typename T, typename Body>
+void with_panel_width(int64_t nr, const Body& body) {
+  constexpr int kVector = 32 / sizeof(T);
+  switch (nr) {
+    case kVector:
+      return body(std::integral_constant<int, kVector>{});
+    case 2 * kVector:
+      return body(std::integral_constant<int, 2 * kVector>{});
+    case 4 * kVector:
+      return body(std::integral_constant<int, 4 * kVector>{});
+    default:
+      FG_CHECK(false, RuntimeError, "[conv2d] no im2col for GEMM panels of " << nr);
+  }
+}
+
+// padded (C, H + 2 pad_h, W + 2 pad_w) = image (C, H, W) framed by zeros, in which every tap
+// of every kernel position lies inside
+template <typename T>
+void pad_image(T* padded, const T* image, const Im2colGeometry& im) {
+  int64_t padded_h = im.height + 2 * im.pad_h, padded_w = im.width + 2 * im.pad_w;
+  std::fill(padded, padded + im.channels * padded_h * padded_w, T(0));
+  for (int64_t c = 0; c < im.channels; ++c)
+    for (int64_t h = 0; h < im.height; ++h) {
+      const T* line = image + (c * im.height + h) * im.width;
+      std::copy(line, line + im.width,
+                padded + (c * padded_h + h + im.pad_h) * padded_w + im.pad_w);
+    }
+}
+
+// The offset in the padded image of each columns row (c, i, j)'s tap from kernel position
+// (0, 0): its pixel at kernel position (oh, ow) is offset + oh stride_h padded_w + ow stride_w
+std::vector<int64_t> tap_offsets(const Im2colGeometry& im) {
+  int64_t padded_h = im.height + 2 * im.pad_h, padded_w = im.width + 2 * im.pad_w;
+  std::vector<int64_t> offsets;
+  offsets.reserve(im.rows());
+  for (int64_t c = 0; c < im.channels; ++c)
+    for (int64_t i = 0; i < im.kernel_h; ++i)
+      for (int64_t j = 0; j < im.kernel_w; ++j)
+        offsets.push_back((c * padded_h + i * im.dilation_h) * padded_w + j * im.dilation_w);
+  return offsets;
+}
+
+// panel (depth, NR) = the columns rows whose tap offsets are given, at NR kernel positions of
+// one output row of a convolution of stride_w 1, the first at `corner` of the padded image:
+// a B panel of the GEMM, built in L1 right before the micro-kernels read it
+template <int NR, typename T>
+void copy_panel(T* panel, const T* corner, const int64_t* offsets, int64_t depth) {
+  for (int64_t k = 0; k < depth; ++k)
+    std::memcpy(panel + k * NR, corner + offsets[k], NR * sizeof(T));  // vector moves
+}
+
 // Between an (N, O, L) tensor and a tile's (O, tile positions) rows, image k's block of each
 // channel: a const tensor (dy) is read into the tile, a mutable one (y) written from it.
 template <typename T, typename TensorElement>
@@ -151,6 +220,20 @@ void copy_tile_rows(T* tile_rows, TensorElement* tensor, int64_t out_channels, i
         std::copy(in_tile, in_tile + block, in_tensor);
     }
 }
+
+// The tiles of images [first_image, first_image + images), image by image, rows in order.
+struct TileGrid {
+  TilePlan plan;
+  int64_t first_image, images, out_h, out_w;
+  int64_t row_tiles() const { return (out_h + plan.rows - 1) / plan.rows; }
+  int64_t count() const { return (images + plan.images - 1) / plan.images * row_tiles(); }
+  Tile operator[](int64_t t) const {
+    int64_t first = first_image + t / row_tiles() * plan.images;
+    int64_t first_row = t % row_tiles() * plan.rows;
+    return {first, std::min(plan.images, first_image + images - first), first_row,
+            std::min(plan.rows, out_h - first_row), out_w};
+  }
+};
 
 // The number of shares the batch is split into: one a thread while each gets enough work.
 int64_t batch_shares(int64_t batch, int64_t multiply_adds_per_image) {
@@ -176,48 +259,193 @@ void bias_gradient(T* dbias, const T* dy, int64_t out_channels, int64_t position
                });
 }
 
-}  // namespace
-
-// Calls tile_body(tile) for each tile of images [begin, end), in order.
-template <typename Body>
-void for_each_tile(int64_t begin, int64_t end, const TilePlan& plan, int64_t out_h,
-                   int64_t out_w, const Body& tile_body) {
-  for (int64_t n = begin; n < end; n += plan.images)
-    for (int64_t first_row = 0; first_row < out_h; first_row += plan.rows)
-      tile_body(Tile{n, std::min(plan.images, end - n), first_row,
-                     std::min(plan.rows, out_h - first_row), out_w});
+// weight (O, C / groups, kh, kw) -> each group's (O / groups, C / groups kh kw) as the
+// GEMM's packed A, one group after another
+template <typename T>
+std::vector<T> pack_weights(const T* weight, const ConvGeometry& g, const GemmPanels& panels) {
+  int64_t Og = g.group_outputs(), Kg = g.group_rows(), size = panels.a_size(Og);
+  std::vector<T> packed(g.groups * size);
+  for (int64_t group = 0; group < g.groups; ++group)
+    gemm_pack_a(packed.data() + group * size, weight + group * Og * Kg, Kg, panels, Og);
+  return packed;
 }
+
+// panel (length, NR) = lines[l][k] for l < NR, k < length: a transpose, floats four by four
+// in SSE registers
+template <int NR, typename T>
+void transpose_lines(T* panel, const T* const* lines, int64_t length) {
+  int64_t k = 0;
+#ifdef __SSE2__
+  if constexpr (std::is_same_v<T, float> && NR % 4 == 0)
+    for (; k + 4 <= length; k += 4)
+      for (int l = 0; l < NR; l += 4) {
+        __m128 r0 = _mm_loadu_ps(lines[l] + k), r1 = _mm_loadu_ps(lines[l + 1] + k);
+        __m128 r2 = _mm_loadu_ps(lines[l + 2] + k), r3 = _mm_loadu_ps(lines[l + 3] + k);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        _mm_storeu_ps(panel + (k + 0) * NR + l, r0);
+        _mm_storeu_ps(panel + (k + 1) * NR + l, r1);
+        _mm_storeu_ps(panel + (k + 2) * NR + l, r2);
+        _mm_storeu_ps(panel + (k + 3) * NR + l, r3);
+      }
+#endif
+  for (; k < length; ++k)
+    for (int l = 0; l < NR; ++l) panel[k * NR + l] = lines[l][k];
+}
+
+// dweight (Og, Kg) of one group += dy_rows (Og, tile positions) @ the tile's columns^T (its
+// rows' taps at `offsets` in the image padded to width padded_w): the GEMM's depth is the
+// tile's positions, and each B panel (positions, NR columns rows) is transposed from the
+// padded image's lines right before the micro-kernels read it
+template <int NR, typename T>
+void weight_gradient_by_panels(T* dweight, const T* dy_rows, const T* padded,
+                               const int64_t* offsets, const Im2colGeometry& im,
+                               const Tile& tile, int64_t padded_w, int64_t Og, int64_t Kg) {
+  int64_t tp = tile.positions();
+  GemmPanels panels = gemm_panels<T>(tp);
+  T* packed_dy = thread_buffer<T>(kPackedRows, panels.a_size(Og));
+  gemm_pack_a(packed_dy, dy_rows, tp, panels, Og);
+  T* panel = thread_buffer<T>(kPanel, panels.kc * NR);
+  const T* lines[NR];
+  for (int64_t start = 0; start < tp; start += panels.kc) {
+    int64_t end = start + panels.depth(start);
+    for (int64_t first = 0; first < Kg; first += NR) {
+      // one output row's stretch of the block's positions at a time
+      for (int64_t p = start, run; p < end; p += run) {
+        int64_t oh = tile.first_row + p / im.out_w, ow = p % im.out_w;
+        run = std::min(im.out_w - ow, end - p);
+        const T* corner = padded + oh * im.stride_h * padded_w + ow;
+        for (int l = 0; l < NR; ++l)  // lanes past Kg repeat the last row: C drops them
+          lines[l] = corner + offsets[std::min<int64_t>(first + l, Kg - 1)];
+        transpose_lines<NR>(panel + (p - start) * NR, lines, run);
+      }
+      gemm_packed_block(dweight + first, packed_dy, panel, true, panels, start, Kg, Og,
+                        std::min<int64_t>(NR, Kg - first));
+    }
+  }
+}
+
+// Whether each of the GEMM's B panels can be NR neighbours of one output row (stride 1 along
+// rows of a multiple of NR positions), copied from a zero-padded image right before the GEMM
+// reads them; tiles of several images (small ones) take the columns matrix instead
+bool by_panels(const Im2colGeometry& im, const GemmPanels& panels) {
+  return im.stride_w == 1 && im.out_w % panels.nr == 0;
+}
+
+// y (N, O, out_h, out_w) = x (N, C, H, W) convolved with weight (O, C / groups, kh, kw), plus
+// bias (O) or null: the threads share out the tiles.
+template <typename T>
+void convolve(T* y, const T* x, const T* weight, const T* bias, const ConvGeometry& g,
+              int64_t batch) {
+  const Im2colGeometry& im = g.image;
+  int64_t L = im.positions(), O = g.out_channels, Og = g.group_outputs(), Kg = g.group_rows();
+  TileGrid grid{tile_plan<T>(g), 0, batch, im.out_h, im.out_w};
+  GemmPanels panels = gemm_panels<T>(Kg);
+  int64_t weight_size = panels.a_size(Og), nr = panels.nr;
+  bool panel_path = by_panels(im, panels);
+  std::vector<T> packed_weights = panel_path ? pack_weights(weight, g, panels) : std::vector<T>();
+  std::vector<int64_t> offsets = panel_path ? tap_offsets(im) : std::vector<int64_t>();
+  int64_t padded_w = im.width + 2 * im.pad_w;
+  int64_t padded_size = im.channels * (im.height + 2 * im.pad_h) * padded_w;
+  int64_t tile_work = O * Kg * grid.plan.images * grid.plan.rows * im.out_w;
+  parallel_for(grid.count(), std::max<int64_t>(1, kMinMultiplyAddsPerThread / tile_work),
+               [&](int64_t begin, int64_t end) {
+                 int64_t padded_image = -1;  // the image in this thread's padded copy
+                 for (int64_t t = begin; t < end; ++t) {
+                   Tile tile = grid[t];
+                   int64_t tp = tile.positions();
+                   // one image's rows (all of them for the plain GEMM, which writes rows of tp):
+                   // each channel's a stretch of y, where the GEMM writes
+                   bool direct = tile.images == 1 && (panel_path || tp == L);
+                   T* target = direct ? y + tile.first_image * O * L + tile.first_row * im.out_w
+                                      : thread_buffer<T>(kTileRows, O * tp);
+                   int64_t ld = direct ? L : tp;
+                   if (bias)
+                     for (int64_t o = 0; o < O; ++o)
+                       std::fill(target + o * ld, target + o * ld + tp, bias[o]);
+                   if (panel_path && direct) {
+                     T* padded = thread_buffer<T>(kPadded, padded_size);
+                     if (padded_image != tile.first_image)
+                       pad_image(padded, x + tile.first_image * im.image_size(), im);
+                     padded_image = tile.first_image;
+                     T* panel = thread_buffer<T>(kPanel, panels.kc * nr);
+                     for (int64_t group = 0; group < g.groups; ++group)
+                       for (int64_t first = 0; first < tp; first += nr) {
+                         int64_t oh = tile.first_row + first / im.out_w, ow = first % im.out_w;
+                         const T* corner = padded + oh * im.stride_h * padded_w + ow;
+                         for (int64_t start = 0; start < Kg; start += panels.kc) {
+                           with_panel_width<T>(nr, [&](auto width) {
+                             copy_panel<width()>(panel, corner,
+                                                 offsets.data() + group * Kg + start,
+                                                 panels.depth(start));
+                           });
+                           gemm_packed_block(target + group * Og * L + first,
+                                             packed_weights.data() + group * weight_size, panel,
+                                             bias != nullptr, panels, start, L, Og, nr);
+                         }
+                       }
+                     continue;
+                   }
+                   // the tile's columns matrix (a 1x1 stride-1 convolution's is the image)
+                   const T* columns = x + tile.first_image * im.image_size();
+                   if (!g.pointwise()) {
+                     T* buffer = thread_buffer<T>(kColumns, im.rows() * tp);
+                     gather_columns(buffer, x, im, tile);
+                     columns = buffer;
+                   }
+                   for (int64_t group = 0; group < g.groups; ++group)
+                     gemm(target + group * Og * tp, weight + group * Og * Kg,
+                          columns + group * Kg * tp, static_cast<const T*>(nullptr), false, false,
+                          false, bias != nullptr, Og, tp, Kg);
+                   if (!direct) copy_tile_rows(target, y, O, L, tile);
+                 }
+               });
+}
+
+// Whether dx of the convolution is a convolution of dy: stride 1, and padding at most the
+// dilated kernel's reach, so that the transposed padding is not negative.
+bool input_gradient_is_convolution(const ConvGeometry& g) {
+  const Im2colGeometry& im = g.image;
+  return im.stride_h == 1 && im.stride_w == 1 &&
+         im.pad_h <= im.dilation_h * (im.kernel_h - 1) &&
+         im.pad_w <= im.dilation_w * (im.kernel_w - 1);
+}
+
+// The geometry of dx as the convolution of dy (N, O, out_h, out_w) by the flipped weights
+// (C, O / groups, kh, kw): it reads pixel h + i dilation - (reach - pad) of dy for tap i.
+ConvGeometry input_gradient_geometry(const ConvGeometry& g) {
+  const Im2colGeometry& im = g.image;
+  Im2colGeometry t = im;
+  t.channels = g.out_channels, t.height = im.out_h, t.width = im.out_w;
+  t.pad_h = im.dilation_h * (im.kernel_h - 1) - im.pad_h;
+  t.pad_w = im.dilation_w * (im.kernel_w - 1) - im.pad_w;
+  t.out_h = im.height, t.out_w = im.width;
+  return {t, im.channels, g.groups};
+}
+
+// weight (O, C / groups, kh, kw) -> (C, O / groups, kh, kw): each group's weights transposed
+// and turned by 180 degrees, the weights of dx as a convolution of dy
+template <typename T>
+std::vector<T> flipped_weights(const T* weight, const ConvGeometry& g) {
+  int64_t Og = g.group_outputs(), Cg = g.group_channels();
+  int64_t taps = g.image.kernel_h * g.image.kernel_w;
+  std::vector<T> flipped(g.out_channels * Cg * taps);
+  for (int64_t group = 0; group < g.groups; ++group)
+    for (int64_t o = 0; o < Og; ++o)
+      for (int64_t c = 0; c < Cg; ++c) {
+        const T* in = weight + ((group * Og + o) * Cg + c) * taps;
+        T* out = flipped.data() + ((group * Cg + c) * Og + o) * taps;
+        for (int64_t t = 0; t < taps; ++t) out[taps - 1 - t] = in[t];
+      }
+  return flipped;
+}
+
+}  // namespace
 
 // x (N, C, H, W), weight (O, C / groups, kh, kw), bias (O) or null -> y (N, O, out_h, out_w)
 template <typename T>
 void conv2d_forward(T* y, const T* x, const T* weight, const T* bias,
                     const ConvGeometry& geometry, int64_t batch) {
-  const ConvGeometry g = geometry;
-  const Im2colGeometry& im = g.image;
-  int64_t L = im.positions(), O = g.out_channels, Og = g.group_outputs(), Kg = g.group_rows();
-  TilePlan plan = tile_plan<T>(g);
-  int64_t shares = batch_shares(batch, O * Kg * L);
-  parallel_for(shares, 1, [&](int64_t share_begin, int64_t share_end) {
-    auto tile_body = [&](const Tile& tile) {
-      int64_t tp = tile.positions();
-      const T* columns = x + tile.first_image * im.image_size();  // pointwise: the image
-      if (!g.pointwise()) {
-        T* buffer = thread_buffer<T>(kColumns, im.rows() * tp);
-        gather_columns(buffer, x, im, tile);
-        columns = buffer;
-      }
-      bool whole = tp == L;  // one whole image: the GEMM writes y itself
-      T* target = whole ? y + tile.first_image * O * L : thread_buffer<T>(kTileRows, O * tp);
-      if (bias)
-        for (int64_t o = 0; o < O; ++o) std::fill(target + o * tp, target + (o + 1) * tp, bias[o]);
-      for (int64_t group = 0; group < g.groups; ++group)
-        gemm(target + group * Og * tp, weight + group * Og * Kg, columns + group * Kg * tp,
-             static_cast<const T*>(nullptr), false, false, false, bias != nullptr, Og, tp, Kg);
-      if (!whole) copy_tile_rows(target, y, O, L, tile);
-    };
-    for_each_tile(share_begin * batch / shares, share_end * batch / shares, plan, im.out_h,
-                  im.out_w, tile_body);
-  });
+  convolve(y, x, weight, bias, geometry, batch);
 }
 
 // dy (N, O, out_h, out_w) -> dx (N, C, H, W), dweight (O, C / groups, kh, kw), dbias (O),
@@ -229,8 +457,19 @@ void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const
   const Im2colGeometry& im = g.image;
   int64_t L = im.positions(), O = g.out_channels, Og = g.group_outputs(), Kg = g.group_rows();
   if (dbias) bias_gradient(dbias, dy, O, L, batch);
+  ConvGeometry t = input_gradient_geometry(g);
+  if (dx && input_gradient_is_convolution(g) &&
+      by_panels(t.image, gemm_panels<T>(t.group_rows()))) {
+    convolve(dx, dy, flipped_weights(weight, g).data(), static_cast<const T*>(nullptr), t, batch);
+    dx = nullptr;
+  }
   if (!dx && !dweight) return;
   TilePlan plan = tile_plan<T>(g);
+  int64_t nr = gemm_panels<T>(Kg).nr;
+  bool panel_path = by_panels(im, gemm_panels<T>(Kg));
+  std::vector<int64_t> offsets = panel_path ? tap_offsets(im) : std::vector<int64_t>();
+  int64_t padded_w = im.width + 2 * im.pad_w;
+  int64_t padded_size = im.channels * (im.height + 2 * im.pad_h) * padded_w;
   int64_t work = (dx ? 1 : 0) + (dweight ? 1 : 0);
   int64_t shares = batch_shares(batch, work * O * Kg * L), weight_size = O * Kg;
   // share 0 sums into dweight itself, share s > 0 into partials[s - 1]
@@ -244,6 +483,7 @@ void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const
       if (dw) std::fill(dw, dw + weight_size, T(0));
       if (dx && !g.pointwise())
         std::fill(dx + begin * im.image_size(), dx + end * im.image_size(), T(0));
+      int64_t padded_image = -1;  // the image in this thread's padded copy
       auto tile_body = [&](const Tile& tile) {
         int64_t tp = tile.positions();
         const T* dy_tile = dy + tile.first_image * O * L;
@@ -266,8 +506,20 @@ void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const
           }
           return;
         }
+        if (dw && panel_path && tile.images == 1) {
+          T* padded = thread_buffer<T>(kPadded, padded_size);
+          if (padded_image != tile.first_image)
+            pad_image(padded, x + tile.first_image * im.image_size(), im);
+          padded_image = tile.first_image;
+          for (int64_t group = 0; group < g.groups; ++group)
+            with_panel_width<T>(nr, [&](auto width) {
+              weight_gradient_by_panels<width()>(dw + group * Og * Kg, dy_tile + group * Og * tp,
+                                                 padded, offsets.data() + group * Kg, im, tile,
+                                                 padded_w, Og, Kg);
+            });
+        }
         T* columns = thread_buffer<T>(kColumns, im.rows() * tp);
-        if (dw) {
+        if (dw && !(panel_path && tile.images == 1)) {
           gather_columns(columns, x, im, tile);
           for (int64_t group = 0; group < g.groups; ++group)
             gemm(dw + group * Og * Kg, dy_tile + group * Og * tp, columns + group * Kg * tp,
@@ -280,7 +532,8 @@ void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const
           scatter_columns(dx, columns, im, tile);
         }
       };
-      for_each_tile(begin, end, plan, im.out_h, im.out_w, tile_body);
+      TileGrid grid{plan, begin, end - begin, im.out_h, im.out_w};
+      for (int64_t t = 0; t < grid.count(); ++t) tile_body(grid[t]);
     }
   });
   if (dweight)

@@ -17,6 +17,7 @@
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "cpu/gemm_kernels.h"
+#include "cpu/gemm_packed.h"
 #include "cpu/parallel.h"
 #include "kernels.h"
 
@@ -352,6 +353,22 @@ void gemm_empty_product(T* C, const T* bias, bool relu, bool accumulate, int64_t
     }
 }
 
+// Calls body(block, config) with the register block (its MR and NR) and the block sizes of
+// the active instruction set's micro-kernel.
+template <class T, class Body>
+void with_active_kernel(const Body& body) {
+  switch (active_isa()) {
+#if FG_X86_64_KERNELS
+    case Isa::AVX512:
+      return body(Avx512Block<T>{}, kAvx512Config<T>);
+    case Isa::AVX2:
+      return body(Avx2Block<T>{}, kAvx2Config<T>);
+#endif
+    default:
+      return body(ScalarBlock<T>{}, kScalarConfig<T>);
+  }
+}
+
 // A (M, K) or (K, M) if trans_a, B (K, N) or (N, K) if trans_b, bias (N) or null -> C (M, N)
 template <class T>
 void gemm_any(T* C, const T* A, const T* B, const T* bias, bool relu, bool trans_a, bool trans_b,
@@ -360,19 +377,10 @@ void gemm_any(T* C, const T* A, const T* B, const T* bias, bool relu, bool trans
   if (K <= 0) return gemm_empty_product(C, bias, relu, accumulate, M, N);
   MatrixView<T> a = trans_a ? MatrixView<T>{A, 1, M} : MatrixView<T>{A, K, 1};
   MatrixView<T> b = trans_b ? MatrixView<T>{B, 1, K} : MatrixView<T>{B, N, 1};
-  switch (active_isa()) {
-#if FG_X86_64_KERNELS
-    case Isa::AVX512:
-      return gemm_parallel<Avx512Block<T>::MR, Avx512Block<T>::NR>(
-          C, a, b, bias, accumulate, relu, kAvx512Config<T>, M, N, K);
-    case Isa::AVX2:
-      return gemm_parallel<Avx2Block<T>::MR, Avx2Block<T>::NR>(C, a, b, bias, accumulate, relu,
-                                                               kAvx2Config<T>, M, N, K);
-#endif
-    default:
-      return gemm_parallel<ScalarBlock<T>::MR, ScalarBlock<T>::NR>(
-          C, a, b, bias, accumulate, relu, kScalarConfig<T>, M, N, K);
-  }
+  with_active_kernel<T>([&](auto block, const GemmConfig<T>& config) {
+    using Block = decltype(block);
+    gemm_parallel<Block::MR, Block::NR>(C, a, b, bias, accumulate, relu, config, M, N, K);
+  });
 }
 
 // A[i] (M, K) or (K, M), B[i] (K, N) or (N, K) -> C[i] (M, N), for i < batch
@@ -386,6 +394,66 @@ void gemm_batched_any(T* C, const T* A, const T* B, bool trans_a, bool trans_b, 
 }
 
 }  // namespace
+
+template <class T>
+GemmPanels gemm_panels(int64_t K) {
+  GemmPanels panels{};
+  with_active_kernel<T>([&](auto block, const GemmConfig<T>& config) {
+    panels = {decltype(block)::MR, decltype(block)::NR, even_block(K, config.kc, 1), K};
+  });
+  return panels;
+}
+
+template <class T>
+void gemm_pack_a(T* packed, const T* A, int64_t lda, const GemmPanels& panels, int64_t M) {
+  with_active_kernel<T>([&](auto block, const GemmConfig<T>&) {
+    constexpr int MR = decltype(block)::MR;
+    FG_CHECK(panels.mr == MR, RuntimeError, "[gemm] panels packed for another micro-kernel");
+    for (int64_t start = 0; start < panels.K; start += panels.kc)
+      pack_a_block<MR>(packed + start * round_up(M, MR), MatrixView<T>{A + start, lda, 1}, M,
+                       panels.depth(start));
+  });
+}
+
+// The loop nest of gemm_rectangle inside one depth block, on operands packed by the caller.
+template <class T>
+void gemm_packed_block(T* C, const T* packed_a, const T* packed_b_block, bool accumulate,
+                       const GemmPanels& panels, int64_t start, int64_t ldc, int64_t M,
+                       int64_t N) {
+  if (M <= 0 || N <= 0 || start >= panels.K) return;
+  with_active_kernel<T>([&](auto block, const GemmConfig<T>& config) {
+    constexpr int MR = decltype(block)::MR, NR = decltype(block)::NR;
+    FG_CHECK(panels.mr == MR && panels.nr == NR, RuntimeError,
+             "[gemm] panels packed for another micro-kernel");
+    int64_t mc_max = even_block(M, config.mc, MR), nc_max = even_block(N, config.nc, NR);
+    int64_t depth = panels.depth(start);
+    bool load_c = accumulate || start > 0;
+    const T* a_block = packed_a + start * round_up(M, MR);
+    for (int64_t jc = 0; jc < N; jc += nc_max) {
+      int64_t nc_end = std::min(N, jc + nc_max);
+      for (int64_t ic = 0; ic < M; ic += mc_max) {
+        int64_t mc_end = std::min(M, ic + mc_max);
+        for (int64_t jr = jc; jr < nc_end; jr += NR) {
+          int cols = static_cast<int>(std::min<int64_t>(NR, N - jr));
+          for (int64_t ir = ic; ir < mc_end; ir += MR) {
+            int rows = static_cast<int>(std::min<int64_t>(MR, M - ir));
+            config.kernel(C + ir * ldc + jr, a_block + ir * depth, packed_b_block + jr * depth,
+                          nullptr, load_c, false, ldc, depth, rows, cols);
+          }
+        }
+      }
+    }
+  });
+}
+
+#define FG_GEMM_PACKED(T)                                                                     \
+  template GemmPanels gemm_panels<T>(int64_t);                                                \
+  template void gemm_pack_a(T*, const T*, int64_t, const GemmPanels&, int64_t);               \
+  template void gemm_packed_block(T*, const T*, const T*, bool, const GemmPanels&, int64_t,    \
+                                  int64_t, int64_t, int64_t);
+FG_GEMM_PACKED(float)
+FG_GEMM_PACKED(double)
+#undef FG_GEMM_PACKED
 
 void gemm(float* C, const float* A, const float* B, const float* bias, bool relu, bool trans_a,
           bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {

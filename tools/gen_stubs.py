@@ -70,6 +70,7 @@ from typing import Any, ClassVar, SupportsFloat, SupportsIndex, SupportsInt
 
 import numpy as _np
 import typing_extensions
+from forgegrad.random import Generator as _RandomGenerator
 
 _DType = dtype
 _DeviceType = device
@@ -194,7 +195,10 @@ def annotation_text(annotation):
     if annotation is inspect.Parameter.empty:
         return "Any"
     text = annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)
-    return re.sub(r"\b(int|float|bool)\b", r"builtins.\1", text.replace("forgegrad._C.", ""))
+    for module, stub_name in (("forgegrad._C.", ""), ("collections.abc.", ""),
+                              ("forgegrad.random.Generator", "_RandomGenerator")):
+        text = text.replace(module, stub_name)
+    return re.sub(r"\b(int|float|bool)\b", r"builtins.\1", text)
 
 
 def python_method(name, function):

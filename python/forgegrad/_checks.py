@@ -5,7 +5,7 @@ import numbers
 from . import _C, _errors
 
 
-def is_real(value):
+def is_real(value: object) -> bool:
     """A real number (int or float, Python or numpy), not a bool."""
     return not isinstance(value, bool) and isinstance(value, numbers.Real)
 

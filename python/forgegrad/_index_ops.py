@@ -74,7 +74,8 @@ def _source_along(op, input, d, index, source):
     return x, src, index.reshape(spread).expand(*src.shape)
 
 
-def index_add(input, dim, index, source, *, alpha=1):
+def index_add(input: _C.Tensor, dim: int, index: _C.Tensor, source: _C.Tensor, *,
+              alpha: float = 1) -> _C.Tensor:
     """input with alpha * source's slices added at index along dim (repeats add up)."""
     d, index = _index_along("index_add", input, dim, index, _INT32_OR_INT64)
     if isinstance(alpha, float) and not input.dtype.is_floating_point:
@@ -87,14 +88,14 @@ def index_add(input, dim, index, source, *, alpha=1):
     return _C.scatter_add(x, d, spread, src).reshape(input.shape)
 
 
-def index_copy(input, dim, index, source):
+def index_copy(input: _C.Tensor, dim: int, index: _C.Tensor, source: _C.Tensor) -> _C.Tensor:
     """input with source's slices written at index along dim."""
     d, index = _index_along("index_copy", input, dim, index, _INT64)
     x, src, spread = _source_along("index_copy", input, d, index, source)
     return _C.scatter(x, d, spread, src).reshape(input.shape)
 
 
-def index_fill(input, dim, index, value):
+def index_fill(input: _C.Tensor, dim: int, index: _C.Tensor, value: float | _C.Tensor) -> _C.Tensor:
     """input with every element of the slices at index along dim set to value (a number or
     a 0-d tensor, which then gets the gradient of the elements it fills)."""
     d, index = _index_along("index_fill", input, dim, index, _INT64, negative=True)
@@ -110,7 +111,7 @@ def index_fill(input, dim, index, value):
     return _C.movedim(_C.index_put(front, (once,), value), 0, d).reshape(input.shape)
 
 
-def masked_scatter(input, mask, source):
+def masked_scatter(input: _C.Tensor, mask: _C.Tensor, source: _C.Tensor) -> _C.Tensor:
     """input (broadcast with mask) with source's first elements, in order, written where the
     mask is True."""
     _check_tensor(mask, "mask", "masked_scatter")
@@ -138,7 +139,7 @@ def masked_scatter(input, mask, source):
     return _C.index_put(target, picked, values).reshape(shape)
 
 
-def take(input, index):
+def take(input: _C.Tensor, index: _C.Tensor) -> _C.Tensor:
     """input's elements at index (counting input flattened; negative from the end), shaped as
     index."""
     _check_tensor(index, "index", "take")
@@ -153,7 +154,7 @@ def take(input, index):
     return _C.index_select(input.reshape(-1), 0, index.reshape(-1)).reshape(index.shape)
 
 
-def one_hot(tensor, num_classes=-1):
+def one_hot(tensor: _C.Tensor, num_classes: int = -1) -> _C.Tensor:
     """(*tensor.shape, num_classes) int64: 1 at each value's class, 0 elsewhere
     (num_classes=-1: one more than the largest value)."""
     _check_tensor(tensor, "tensor", "one_hot")

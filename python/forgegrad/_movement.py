@@ -2,6 +2,7 @@
 so their gradients come from those: flip, fliplr, flipud, roll, repeat, tile, tril, triu,
 hstack, vstack, atleast_1d, atleast_2d, meshgrid, cartesian_prod."""
 import builtins
+from collections.abc import Sequence
 
 from . import _C, _errors
 
@@ -18,7 +19,7 @@ def _dims(dims, ndim, op):
     return wrapped
 
 
-def flip(input, dims):
+def flip(input: _C.Tensor, dims: int | Sequence[int]) -> _C.Tensor:
     """input with the order of its elements reversed along each of dims."""
     out = input
     for d in _dims(dims, input.ndim, "flip"):
@@ -29,13 +30,13 @@ def flip(input, dims):
     return out
 
 
-def fliplr(input):
+def fliplr(input: _C.Tensor) -> _C.Tensor:
     if input.ndim < 2:
         raise _errors.ValueError(f"[fliplr] expected at least 2 dimensions, got {input.ndim}")
     return flip(input, (1,))
 
 
-def flipud(input):
+def flipud(input: _C.Tensor) -> _C.Tensor:
     if input.ndim < 1:
         raise _errors.ValueError("[flipud] expected at least 1 dimension, got 0")
     return flip(input, (0,))
@@ -82,7 +83,7 @@ def repeat(input, *sizes):
     return interleaved.reshape(tuple(s * n for s, n in zip(sizes, shape)))
 
 
-def tile(input, dims):
+def tile(input: _C.Tensor, dims: Sequence[int]) -> _C.Tensor:
     """numpy's tile: dims padded with leading 1s to input's rank, then repeat."""
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     return repeat(input, *((1,) * (input.ndim - len(dims)) + dims))
@@ -98,30 +99,30 @@ def _triangle(input, diagonal, lower, op):
     return _C.masked_fill(input, ~keep, 0)
 
 
-def tril(input, diagonal=0):
+def tril(input: _C.Tensor, diagonal: int = 0) -> _C.Tensor:
     """The lower triangle (on and below the diagonal-th diagonal) of the last two dims."""
     return _triangle(input, diagonal, True, "tril")
 
 
-def triu(input, diagonal=0):
+def triu(input: _C.Tensor, diagonal: int = 0) -> _C.Tensor:
     """The upper triangle (on and above the diagonal-th diagonal) of the last two dims."""
     return _triangle(input, diagonal, False, "triu")
 
 
-def atleast_1d(input):
+def atleast_1d(input: _C.Tensor) -> _C.Tensor:
     return input.reshape(1) if input.ndim == 0 else input
 
 
-def atleast_2d(input):
+def atleast_2d(input: _C.Tensor) -> _C.Tensor:
     return input.reshape(1, -1) if input.ndim < 2 else input
 
 
-def hstack(tensors):
+def hstack(tensors: Sequence[_C.Tensor]) -> _C.Tensor:
     tensors = [atleast_1d(t) for t in tensors]
     return _C.cat(tensors, 0 if tensors and tensors[0].ndim == 1 else 1)
 
 
-def vstack(tensors):
+def vstack(tensors: Sequence[_C.Tensor]) -> _C.Tensor:
     return _C.cat([atleast_2d(t) for t in tensors], 0)
 
 
@@ -157,7 +158,7 @@ def meshgrid(*tensors, indexing="ij"):
     return (grids[1], grids[0], *grids[2:]) if swap else tuple(grids)
 
 
-def cartesian_prod(*tensors):
+def cartesian_prod(*tensors: _C.Tensor) -> _C.Tensor:
     """Every combination of one element of each 1-d tensor, as rows (the last tensor's
     element changing fastest); one tensor: itself."""
     for t in tensors:

@@ -8,6 +8,8 @@ around ``...``; the suffixes (device, dtype when not the default for the values,
 requires_grad) follow the values, wrapped as PyTorch wraps them.
 """
 import contextlib
+from collections.abc import Iterator
+from typing import Any
 import dataclasses
 import math
 
@@ -59,13 +61,13 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     OPTIONS.sci_mode = sci_mode
 
 
-def get_printoptions():
+def get_printoptions() -> dict[str, Any]:
     """The options, as a dict that set_printoptions(**options) takes back."""
     return dataclasses.asdict(OPTIONS)
 
 
 @contextlib.contextmanager
-def printoptions(**options):
+def printoptions(**options: Any) -> Iterator[None]:
     """set_printoptions(**options) inside the block; the previous options afterwards."""
     previous = get_printoptions()
     set_printoptions(**options)

@@ -9,7 +9,7 @@ from . import _C, _errors
 from ._checks import is_int, is_real
 from .autograd import no_grad
 from .creation import _TO_NUMPY, _check_tensor, _integer_range, random_draws
-from .random import stream_for
+from .random import Generator, stream_for
 
 # The integers a float dtype holds exactly: random_()'s default range, as PyTorch's.
 _EXACT_INTEGER_BITS = {_C.dtype.float32: 24, _C.dtype.float64: 53, _C.dtype.float16: 11,
@@ -51,7 +51,8 @@ def _uniform(t, generator, op, dtype=None):
     return random_draws(_C.rand, tuple(t.shape), generator, dtype, t.device, op)
 
 
-def multinomial(input, num_samples, replacement=False, *, generator=None):
+def multinomial(input: _C.Tensor, num_samples: int, replacement: bool = False, *,
+                generator: Generator | None = None) -> _C.Tensor:
     """num_samples category indices per row of input (1-d: one row), drawn with probabilities
     proportional to the row's nonnegative weights; without replacement each category once."""
     _check_tensor(input, "multinomial")
@@ -62,7 +63,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
                            stream_for(generator, input.device, "multinomial"))
 
 
-def poisson(input, generator=None):
+def poisson(input: _C.Tensor, generator: Generator | None = None) -> _C.Tensor:
     """A Poisson count for each rate of input, in input's dtype."""
     _check_tensor(input, "poisson")
     return _C._poisson(input.detach(), stream_for(generator, input.device, "poisson"))

@@ -69,14 +69,17 @@ def _distinct(input, dim, in_order, return_inverse, return_counts, op):
     return result[0] if len(result) == 1 else tuple(result)
 
 
-def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+def unique(input: _C.Tensor, sorted: bool = True, return_inverse: bool = False,
+           return_counts: bool = False, dim: int | None = None
+           ) -> _C.Tensor | tuple[_C.Tensor, ...]:
     """The distinct elements of input (or slices along dim), in ascending order (always sorted,
     as PyTorch's GPU result); return_inverse: where each element went; return_counts: how
     often each occurs. NaNs are all distinct."""
     return _distinct(input, dim, True, return_inverse, return_counts, "unique")
 
 
-def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+def unique_consecutive(input: _C.Tensor, return_inverse: bool = False, return_counts: bool = False,
+                       dim: int | None = None) -> _C.Tensor | tuple[_C.Tensor, ...]:
     """unique of each run of equal neighbours, in order: [1, 1, 2, 1] -> [1, 2, 1]."""
     return _distinct(input, dim, False, return_inverse, return_counts, "unique_consecutive")
 

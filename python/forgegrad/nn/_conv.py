@@ -13,6 +13,8 @@ from ._padding import pad
 if TYPE_CHECKING:
     from .._C import Tensor
 
+    from ._pooling import _Size
+
 _PADDING_STRINGS = ("same", "valid")
 
 
@@ -141,12 +143,14 @@ def _convolution(op, input, weight, bias, stride, padding, dilation, groups, dim
     return out if batched else out.squeeze(0)
 
 
-def conv1d(input: Tensor, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _Size = 1,
+           padding: _Size | str = 0, dilation: _Size = 1, groups: int = 1) -> Tensor:
     """input (N, C, L) or (C, L), weight (O, C / groups, k) -> (N, O, L_out) or (O, L_out)"""
     return _convolution("conv1d", input, weight, bias, stride, padding, dilation, groups, 1)
 
 
-def conv2d(input: Tensor, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _Size = 1,
+           padding: _Size | str = 0, dilation: _Size = 1, groups: int = 1) -> Tensor:
     """input (N, C, H, W) or (C, H, W), weight (O, C / groups, kh, kw) -> (N, O, H_out,
     W_out) or (O, H_out, W_out)"""
     return _convolution("conv2d", input, weight, bias, stride, padding, dilation, groups, 2)

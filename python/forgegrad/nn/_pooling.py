@@ -4,15 +4,20 @@
 sizes become (h, w) pairs. max_unpool2d is a scatter into zeros, so its gradient is a gather."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 from .. import _C, _errors
+from .._C import Tensor
 from .._checks import is_int
-
-if TYPE_CHECKING:
-    from .._C import Tensor
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool2d"]
+
+# A window's size: one int for every dimension, or one per dimension.
+_Size = int | tuple[int, ...]
+# An adaptive pool's output size: None keeps the input's size along that dimension.
+_OutputSize = int | None | tuple[int | None, ...]
+# A max pool's result: the maxima, or (maxima, their indices) with return_indices.
+_MaxResult = Tensor | tuple[Tensor, Tensor]
 
 
 def _sizes(value, what, op, dims, allow_none: bool = False):
@@ -71,16 +76,18 @@ def _max_pool(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode
     return (back(values), back(indices)) if return_indices else back(values)
 
 
-def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False):
+def max_pool1d(input: Tensor, kernel_size: _Size, stride: _Size | None = None,
+               padding: _Size = 0, dilation: _Size = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> _MaxResult:
     """The maximum of each window over the last dimension of (N, C, L) or (C, L); with
     return_indices also each maximum's position in L."""
     return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode,
                      return_indices)
 
 
-def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False):
+def max_pool2d(input: Tensor, kernel_size: _Size, stride: _Size | None = None,
+               padding: _Size = 0, dilation: _Size = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> _MaxResult:
     """The maximum of each window over the last two dimensions of (N, C, H, W) or (C, H, W);
     with return_indices also each maximum's flat position h * W + w in its plane."""
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
@@ -98,15 +105,17 @@ def _avg_pool(op, dims, input, kernel_size, stride, padding, ceil_mode, count_in
                                bool(count_include_pad), divisor_override, op))
 
 
-def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True):
+def avg_pool1d(input: Tensor, kernel_size: _Size, stride: _Size | None = None,
+               padding: _Size = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
     """The mean of each window over the last dimension of (N, C, L) or (C, L)."""
     return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, None)
 
 
-def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override=None):
+def avg_pool2d(input: Tensor, kernel_size: _Size, stride: _Size | None = None,
+               padding: _Size = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
     """The mean of each window over the last two dimensions of (N, C, H, W) or (C, H, W);
     divided by divisor_override instead of the window's size when given."""
     return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
@@ -119,14 +128,14 @@ def _adaptive_size(op, dims, x, output_size):
     return [x.shape[2 + d] if s is None else s for d, s in enumerate(sizes)]
 
 
-def adaptive_avg_pool1d(input: Tensor, output_size):
+def adaptive_avg_pool1d(input: Tensor, output_size: _OutputSize) -> Tensor:
     """Means over output_size windows that tile the last dimension of (N, C, L) or (C, L)."""
     x, back = _planes(input, "adaptive_avg_pool1d", 1)
     return back(_C._adaptive_avg_pool2d(
         x, _adaptive_size("adaptive_avg_pool1d", 1, x, output_size), "adaptive_avg_pool1d"))
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size):
+def adaptive_avg_pool2d(input: Tensor, output_size: _OutputSize) -> Tensor:
     """Means over an output_size (h, w) grid of windows that tile each (H, W) plane."""
     x, back = _planes(input, "adaptive_avg_pool2d", 2)
     return back(_C._adaptive_avg_pool2d(
@@ -139,12 +148,14 @@ def _adaptive_max(op, dims, input, output_size, return_indices):
     return (back(values), back(indices)) if return_indices else back(values)
 
 
-def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+def adaptive_max_pool1d(input: Tensor, output_size: _OutputSize,
+                        return_indices: bool = False) -> _MaxResult:
     """Maxima over output_size windows that tile the last dimension of (N, C, L) or (C, L)."""
     return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
 
 
-def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+def adaptive_max_pool2d(input: Tensor, output_size: _OutputSize,
+                        return_indices: bool = False) -> _MaxResult:
     """Maxima over an output_size (h, w) grid of windows that tile each (H, W) plane."""
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
 
@@ -170,7 +181,8 @@ def _unpool_size(op, x, kernel, strides, pads, output_size):
     return sizes
 
 
-def max_unpool2d(input: Tensor, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: _Size, stride: _Size | None = None,
+                 padding: _Size = 0, output_size: Sequence[int] | None = None) -> Tensor:
     """The inverse of max_pool2d(return_indices=True): each value put back at its index in a
     plane of zeros."""
     op = "max_unpool2d"

@@ -7,7 +7,7 @@ import inspect
 from . import functional as F
 from .module import Module, Parameter
 from .._checks import is_int, is_real
-from .. import _errors, creation
+from .. import _C, _errors, creation
 
 if TYPE_CHECKING:
     from .._C import Tensor
@@ -226,7 +226,8 @@ class PReLU(Module):
     """where(x > 0, x, a x) with a learned ``weight`` a: one value, or one per channel (dim 1
     of the input) with num_parameters=C; starts at ``init``."""
 
-    def __init__(self, num_parameters=1, init: float = 0.25, device=None, dtype=None) -> None:
+    def __init__(self, num_parameters: int = 1, init: float = 0.25,
+                 device: str | _C.device | None = None, dtype: _C.dtype | None = None) -> None:
         super().__init__()
         if not is_int(num_parameters) or num_parameters < 1:
             raise _errors.ValueError(f"[PReLU] num_parameters must be a positive int, "

@@ -1,6 +1,7 @@
 """Shape layers: ``Flatten``, ``Unflatten`` and ``Identity``."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .. import _C, _errors
@@ -43,7 +44,7 @@ class Flatten(Module):
 class Unflatten(Module):
     """Splits dimension `dim` into `unflattened_size` (Tensor.unflatten)."""
 
-    def __init__(self, dim, unflattened_size) -> None:
+    def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
         super().__init__()
         if not is_int(dim):
             raise _errors.TypeError(f"[Unflatten] dim must be an int, got {dim!r}")
@@ -65,7 +66,7 @@ class Identity(Module):
     PyTorch.
     """
 
-    def __init__(self, *args, **kwargs) -> None:  # PyTorch accepts and ignores any arguments
+    def __init__(self, *args: object, **kwargs: object) -> None:  # torch ignores them too
         super().__init__()
 
     def forward(self, input: Tensor) -> Tensor:

@@ -1,9 +1,9 @@
 """Stateless ops under PyTorch's names and signatures (``torch.nn.functional``), as the op
 table (csrc/python/op_table.h) declares them, the losses composed of them (_losses.py) and
 the few written here."""
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, SupportsIndex, SupportsInt
 
-from .. import _ops
+from .. import _C, _ops
 from . import _losses
 from ._losses import *  # noqa: F401,F403 (listed in _losses.__all__)
 from ._padding import pad
@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # the same names, for type checkers (tools/gen_stubs.py write
     from .._functional_exports import *  # noqa: F401,F403
 
 
-def softmin(input, dim=-1, *, dtype=None):
+def softmin(input: _C.Tensor, dim: SupportsInt | SupportsIndex = -1, *,
+            dtype: _C.dtype | None = None) -> _C.Tensor:
     """softmax(-input): the smallest entries weigh most."""
     return softmax(-input, dim, dtype=dtype)  # noqa: F405 (an op-table export)
 

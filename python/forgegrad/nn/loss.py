@@ -2,6 +2,7 @@
 ``reduction='mean' | 'sum' | 'none'``."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TYPE_CHECKING
 
 from .. import _errors
@@ -61,7 +62,7 @@ class _WeightedLoss(_Loss):
     """A loss with weights (per class, or per element for the binary ones), kept as a buffer
     as PyTorch keeps it: in state_dict when given, moved by ``to(device)``."""
 
-    def __init__(self, weight=None, reduction: str = "mean") -> None:
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.register_buffer("weight", weight)
 
@@ -72,8 +73,8 @@ class CrossEntropyLoss(_WeightedLoss):
     class weights; ignore_index: a class index target that adds nothing (and is not counted
     by the mean)."""
 
-    def __init__(self, weight=None, *, ignore_index=-100, reduction: str = "mean",
-                 label_smoothing: float = 0.0) -> None:
+    def __init__(self, weight: Tensor | None = None, *, ignore_index: int = -100,
+                 reduction: str = "mean", label_smoothing: float = 0.0) -> None:
         super().__init__(weight, reduction)
         if not is_real(label_smoothing):
             raise _errors.TypeError("[CrossEntropyLoss] label_smoothing must be a number in [0, "
@@ -93,7 +94,8 @@ class NLLLoss(_WeightedLoss):
     """Log-probabilities (N, C) (or (C), or (N, C, d1, ...)) and class indices -> the
     negative log-likelihood, weighted by ``weight`` (C,), skipping ``ignore_index``."""
 
-    def __init__(self, weight=None, *, ignore_index=-100, reduction: str = "mean") -> None:
+    def __init__(self, weight: Tensor | None = None, *, ignore_index: int = -100,
+                 reduction: str = "mean") -> None:
         super().__init__(weight, reduction)
         self.ignore_index = ignore_index
 
@@ -115,7 +117,8 @@ class BCEWithLogitsLoss(_WeightedLoss):
     and stable; weight: broadcast over the losses; pos_weight: the positive term's weight,
     broadcast over the classes (the last dim)."""
 
-    def __init__(self, weight=None, *, reduction: str = "mean", pos_weight=None) -> None:
+    def __init__(self, weight: Tensor | None = None, *, reduction: str = "mean",
+                 pos_weight: Tensor | None = None) -> None:
         super().__init__(weight, reduction)
         self.register_buffer("pos_weight", pos_weight)
 
@@ -177,7 +180,7 @@ class PoissonNLLLoss(_Loss):
 class CosineSimilarity(Module):
     """The cosine of the angle between x1 and x2 along ``dim``, norms clamped at eps."""
 
-    def __init__(self, dim=1, eps: float = 1e-8) -> None:
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
         super().__init__()
         self.dim, self.eps = dim, eps
 
@@ -225,7 +228,8 @@ class TripletMarginLoss(_Loss):
         super().__init__(reduction)
         self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
 
-    def forward(self, anchor, positive, negative):
+    def forward(self, anchor: Tensor, positive: Tensor,  # type: ignore[override]
+                negative: Tensor) -> Tensor:  # three inputs, not (input, target)
         return F.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps,
                                      self.swap, reduction=self.reduction)
 
@@ -238,7 +242,8 @@ class SoftMarginLoss(_Loss):
 class MultiMarginLoss(_WeightedLoss):
     """The multi-class hinge loss of scores (N, C) and class indices (N), weight (C,)."""
 
-    def __init__(self, p=1, margin: float = 1.0, weight=None, *, reduction: str = "mean") -> None:
+    def __init__(self, p: int = 1, margin: float = 1.0, weight: Tensor | None = None, *,
+                 reduction: str = "mean") -> None:
         super().__init__(weight, reduction)
         self.p, self.margin = p, margin
 
@@ -252,10 +257,13 @@ class CTCLoss(_Loss):
     among them) per frame, targets padded (N, S) or concatenated, and the lengths of each
     sequence's input and target -> -log p(target), summed over every alignment."""
 
-    def __init__(self, blank=0, reduction: str = "mean", zero_infinity: bool = False) -> None:
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False
+                 ) -> None:
         super().__init__(reduction)
         self.blank, self.zero_infinity = blank, zero_infinity
 
-    def forward(self, log_probs, targets, input_lengths, target_lengths):
+    def forward(self, log_probs: Tensor, targets: Tensor,  # type: ignore[override]
+                input_lengths: Tensor | int | Sequence[int],
+                target_lengths: Tensor | int | Sequence[int]) -> Tensor:
         return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
                           self.reduction, self.zero_infinity)

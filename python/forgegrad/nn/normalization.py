@@ -2,6 +2,7 @@
 statistics in buffers, so state dicts match PyTorch's) and InstanceNorm1d/2d."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 import numbers
 
@@ -62,12 +63,13 @@ class LayerNorm(Module):
         (2, 5, 8)
     """
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, device=None, dtype=None) -> None:
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True,
+                 device: str | _C.device | None = None, dtype: _C.dtype | None = None) -> None:
         super().__init__()
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(normalized_shape)
+        self.normalized_shape = ((int(normalized_shape),)
+                                 if isinstance(normalized_shape, (int, numbers.Integral))
+                                 else tuple(normalized_shape))
         _check_eps(eps, "LayerNorm")
         self.eps, self.elementwise_affine = eps, elementwise_affine
         _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, device, dtype)
@@ -88,12 +90,13 @@ class RMSNorm(Module):
     """x / sqrt(mean(x^2) + eps) * weight over the last dimensions normalized_shape; eps None
     is the machine epsilon of the input's dtype, as torch.nn.RMSNorm (PyTorch 2.4+)."""
 
-    def __init__(self, normalized_shape, eps=None, elementwise_affine: bool = True, device=None,
-                 dtype=None) -> None:
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float | None = None,
+                 elementwise_affine: bool = True, device: str | _C.device | None = None,
+                 dtype: _C.dtype | None = None) -> None:
         super().__init__()
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(normalized_shape)
+        self.normalized_shape = ((int(normalized_shape),)
+                                 if isinstance(normalized_shape, (int, numbers.Integral))
+                                 else tuple(normalized_shape))
         if eps is not None:
             _check_eps(eps, "RMSNorm")
         self.eps, self.elementwise_affine = eps, elementwise_affine
@@ -126,8 +129,8 @@ class GroupNorm(Module):
         dtype: their floating dtype.
     """
 
-    def __init__(self, num_groups, num_channels, eps: float = 1e-5, affine: bool = True,
-                 device=None, dtype=None) -> None:
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 device: str | _C.device | None = None, dtype: _C.dtype | None = None) -> None:
         super().__init__()
         _check_count(num_groups, "num_groups", "GroupNorm")
         _check_count(num_channels, "num_channels", "GroupNorm")

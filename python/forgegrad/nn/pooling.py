@@ -2,19 +2,23 @@
 nn/_pooling.py (stride None means the kernel size, as in PyTorch)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from . import _pooling
+from ._pooling import _Size
 from .module import Module
 
 if TYPE_CHECKING:
     from .._C import Tensor
 
 
+
 class _MaxPoolNd(Module):
     function: Any = None
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
-                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+    def __init__(self, kernel_size: _Size, stride: _Size | None = None, padding: _Size = 0,
+                 dilation: _Size = 1, return_indices: bool = False, ceil_mode: bool = False
+                 ) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -43,8 +47,8 @@ class MaxPool2d(_MaxPoolNd):
 class AvgPool1d(Module):
     """avg_pool1d over (N, C, L) or (C, L)."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-                 count_include_pad: bool = True) -> None:
+    def __init__(self, kernel_size: _Size, stride: _Size | None = None, padding: _Size = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -61,8 +65,9 @@ class AvgPool1d(Module):
 class AvgPool2d(AvgPool1d):
     """avg_pool2d over (N, C, H, W) or (C, H, W)."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-                 count_include_pad: bool = True, divisor_override=None) -> None:
+    def __init__(self, kernel_size: _Size, stride: _Size | None = None, padding: _Size = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
         self.divisor_override = divisor_override
 
@@ -118,13 +123,15 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPool):
 class MaxUnpool2d(Module):
     """max_unpool2d: forward(input, indices, output_size=None) puts max_pool2d's values back."""
 
-    def __init__(self, kernel_size, stride=None, padding=0) -> None:
+    def __init__(self, kernel_size: _Size, stride: _Size | None = None, padding: _Size = 0
+                 ) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
 
-    def forward(self, input, indices, output_size=None):
+    def forward(self, input: Tensor, indices: Tensor, output_size: Sequence[int] | None = None
+                ) -> Tensor:
         return _pooling.max_unpool2d(input, indices, self.kernel_size, self.stride,
                                      self.padding, output_size)
 

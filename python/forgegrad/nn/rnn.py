@@ -10,7 +10,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from .. import _C, _errors, creation
-from .._C import Tensor, device as Device, dtype as DType
+from .._C import Tensor
 from .._checks import is_int, is_real
 from . import init
 from ._rnn_utils import PackedSequence, _padded_sorted, _packed_rows
@@ -67,7 +67,7 @@ def _check_state(state: object, shape: tuple[int, ...], input: Tensor, what: str
                                 f"{input.device}, got {state.dtype} on {state.device}")
 
 
-def _reset_in_dtype(module: "RNNBase[Any] | RNNCellBase", dtype: DType | None) -> None:
+def _reset_in_dtype(module: "RNNBase[Any] | RNNCellBase", dtype: _C.dtype | None) -> None:
     """PyTorch's init drawn in float32 (nn.init's dtype), then cast to dtype if given."""
     module.reset_parameters()
     if dtype is not None:
@@ -82,7 +82,7 @@ class RNNBase(Module, Generic[_State]):
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, proj_size: int = 0,
-                 device: Device | str | None = None, dtype: DType | None = None) -> None:
+                 device: str | _C.device | None = None, dtype: _C.dtype | None = None) -> None:
         super().__init__()
         op = type(self).__name__
         _check_size(input_size, "input_size", op)
@@ -268,7 +268,7 @@ class RNN(RNNBase[Tensor]):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, bidirectional: bool = False,
-                 device: Device | str | None = None, dtype: DType | None = None) -> None:
+                 device: str | _C.device | None = None, dtype: _C.dtype | None = None) -> None:
         super().__init__(_rnn_mode(nonlinearity, "RNN"), input_size, hidden_size, num_layers,
                          bias, batch_first, dropout, bidirectional, 0, device, dtype)
         self.nonlinearity = nonlinearity
@@ -281,8 +281,8 @@ class LSTM(RNNBase[tuple[Tensor, Tensor]]):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 proj_size: int = 0, device: Device | str | None = None,
-                 dtype: DType | None = None) -> None:
+                 proj_size: int = 0, device: str | _C.device | None = None,
+                 dtype: _C.dtype | None = None) -> None:
         super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, proj_size, device, dtype)
 
@@ -292,7 +292,7 @@ class GRU(RNNBase[Tensor]):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device: Device | str | None = None, dtype: DType | None = None) -> None:
+                 device: str | _C.device | None = None, dtype: _C.dtype | None = None) -> None:
         super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, 0, device, dtype)
 
@@ -301,7 +301,7 @@ class RNNCellBase(Module):
     """One step of a recurrent layer: weight_ih, weight_hh, bias_ih, bias_hh as PyTorch's."""
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, bias: bool = True,
-                 device: Device | str | None = None, dtype: DType | None = None) -> None:
+                 device: str | _C.device | None = None, dtype: _C.dtype | None = None) -> None:
         super().__init__()
         op = type(self).__name__
         _check_size(input_size, "input_size", op)
@@ -360,8 +360,8 @@ class RNNCell(RNNCellBase):
     """h' = nonlinearity(x W_ih^T + b_ih + h W_hh^T + b_hh), as torch.nn.RNNCell."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", device: Device | str | None = None,
-                 dtype: DType | None = None) -> None:
+                 nonlinearity: str = "tanh", device: str | _C.device | None = None,
+                 dtype: _C.dtype | None = None) -> None:
         super().__init__(_rnn_mode(nonlinearity, "RNNCell"), input_size, hidden_size, bias,
                          device, dtype)
         self.nonlinearity = nonlinearity
@@ -374,7 +374,7 @@ class LSTMCell(RNNCellBase):
     """One LSTM step, as torch.nn.LSTMCell: returns (h', c')."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 device: Device | str | None = None, dtype: DType | None = None) -> None:
+                 device: str | _C.device | None = None, dtype: _C.dtype | None = None) -> None:
         super().__init__("lstm", input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
@@ -388,7 +388,7 @@ class GRUCell(RNNCellBase):
     """One GRU step, as torch.nn.GRUCell."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 device: Device | str | None = None, dtype: DType | None = None) -> None:
+                 device: str | _C.device | None = None, dtype: _C.dtype | None = None) -> None:
         super().__init__("gru", input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:

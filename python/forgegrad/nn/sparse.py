@@ -2,7 +2,7 @@
 torch.nn.Embedding (its weight "weight", drawn from N(0, 1), the padding row zero)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 from .. import _C, _errors, creation
 from . import init
 from ._embedding import _padding_row, embedding
@@ -97,9 +97,10 @@ class Embedding(Module):
         return text
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx=None, max_norm=None,
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True,
+                        padding_idx: int | None = None, max_norm: float | None = None,
                         norm_type: float = 2.0, scale_grad_by_freq: bool = False,
-                        sparse: bool = False):
+                        sparse: bool = False) -> Self:
         """An Embedding whose weight is `embeddings` (shared, not copied; the padding row
         kept as given), frozen unless freeze=False."""
         if not isinstance(embeddings, _C.Tensor) or embeddings.dim() != 2:

@@ -57,7 +57,8 @@ class UpsamplingNearest2d(Upsample):
     """Nearest-neighbour upsampling of (N, C, H, W); Upsample(mode='nearest').
     """
 
-    def __init__(self, size=None, scale_factor=None) -> None:
+    def __init__(self, size: int | tuple[int, ...] | None = None,
+                 scale_factor: float | tuple[float, ...] | None = None) -> None:
         super().__init__(size, scale_factor, mode="nearest")
 
 
@@ -65,5 +66,6 @@ class UpsamplingBilinear2d(Upsample):
     """Bilinear upsampling of (N, C, H, W) with align_corners=True.
     """
 
-    def __init__(self, size=None, scale_factor=None) -> None:
+    def __init__(self, size: int | tuple[int, ...] | None = None,
+                 scale_factor: float | tuple[float, ...] | None = None) -> None:
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)

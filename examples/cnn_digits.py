@@ -34,8 +34,9 @@ fg.manual_seed(args.seed)
 data = fg.datasets.digits(seed=args.seed)
 train, val, test = as_images(data.train), as_images(data.val), as_images(data.test)
 
+first = conv_block(1, 32)
 model = nn.Sequential(
-    conv_block(1, 32),    # 1x8x8 -> 32x4x4
+    first,                # 1x8x8 -> 32x4x4
     conv_block(32, 64),   # -> 64x2x2
     nn.Flatten(), nn.Dropout(0.2), nn.Linear(64 * 2 * 2, 10))
 optimizer = optim.Adam(model.parameters(), lr=2e-3)
@@ -46,7 +47,9 @@ fg.fit(model, loss_fn, optimizer, train, val, epochs=args.epochs, batch_size=32,
        scheduler=scheduler, seed=args.seed)
 print(f"test accuracy: {fg.evaluate(model, loss_fn, test)['accuracy']:.1%}")
 
-viz.filters(model[0][0], "cnn_filters.png")  # the first conv layer's 32 kernels
+conv = first[0]  # a Module to type checkers; a Conv2d here
+assert isinstance(conv, nn.Conv2d)
+viz.filters(conv, "cnn_filters.png")  # the first conv layer's 32 kernels
 image, label = test.arrays[0][0], test.arrays[1][0]
 viz.feature_maps(model, image, "cnn_features.png")  # the input, block 1, block 2
 print(f"drew the filters to cnn_filters.png and the maps of a test {label} to "

@@ -88,8 +88,9 @@ train = fg.TensorDataset(images[held_out:], labels[held_out:])
 test = fg.TensorDataset(images[:held_out], labels[:held_out])
 
 fg.manual_seed(args.seed)
+stem = nn.Conv2d(1, 16, 3, padding=1, bias=False)
 model = nn.Sequential(
-    nn.Sequential(nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU()),
+    nn.Sequential(stem, nn.BatchNorm2d(16), nn.ReLU()),
     ResidualBlock(16, 16),             # 16x16x16
     ResidualBlock(16, 32, stride=2),   # 32x8x8
     ResidualBlock(32, 64, stride=2),   # 64x4x4
@@ -107,7 +108,7 @@ print(f"train accuracy: {fg.evaluate(model, loss_fn, train)['accuracy']:.1%}")
 print(f"held-out accuracy: {fg.evaluate(model, loss_fn, test)['accuracy']:.1%}")
 
 if args.plot:
-    viz.filters(model[0][0], "resnet_filters.png")
+    viz.filters(stem, "resnet_filters.png")
     viz.feature_maps(model, test.arrays[0][0], "resnet_features.png")
     print(f"drew the stem's filters to resnet_filters.png and the maps of a held-out "
           f"{CLASSES[test.arrays[1][0]]} to resnet_features.png")

@@ -59,7 +59,8 @@ def _channel_dropout(input, p, training, inplace, batched):
     return _multiply(input, keep * (1.0 / (1.0 - p)), inplace)
 
 
-def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False):
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
     """Zeroes whole channels of (N, C, L) or (C, L) with probability p."""
     _check(input, p, "dropout1d")
     if input.dim() not in (2, 3):
@@ -68,7 +69,8 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     return _channel_dropout(input, p, training, inplace, input.dim() == 3)
 
 
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False):
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
     """Zeroes whole channels of (N, C, H, W) with probability p. As PyTorch, 3-d input is
     taken as (N, C, L), with a warning."""
     _check(input, p, "dropout2d")
@@ -85,7 +87,8 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     return _channel_dropout(input, p, training, inplace, True)
 
 
-def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False):
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
     """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) with probability p. As
     PyTorch, other ranks are taken as unbatched, with a warning."""
     _check(input, p, "dropout3d")
@@ -116,14 +119,15 @@ def _alpha_dropout(input, p, training, inplace, shape):
     return input * scale + shift
 
 
-def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False):
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
+                  inplace: bool = False) -> Tensor:
     """Dropout for SELU networks: keeps the mean and variance of unit-normal input."""
     _check(input, p, "alpha_dropout")
     return _alpha_dropout(input, p, training, inplace, tuple(input.shape))
 
 
 def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
-                          inplace: bool = False):
+                          inplace: bool = False) -> Tensor:
     """alpha_dropout of whole channels (dimension 1) at once."""
     _check(input, p, "feature_alpha_dropout")
     if input.dim() < 2:

@@ -14,6 +14,8 @@ from ._padding import pad
 if TYPE_CHECKING:
     from .._C import Tensor
 
+    from ._pooling import _Size
+
 _PADDING_STRINGS = ("same", "valid")
 
 
@@ -167,18 +169,21 @@ def _conv3d_by_depth_taps(x, weight, stride, sides, dilation, groups):
     return out.reshape(n, out_depth, *out.shape[1:]).transpose(1, 2)
 
 
-def conv1d(input: Tensor, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _Size = 1,
+           padding: _Size | str = 0, dilation: _Size = 1, groups: int = 1) -> Tensor:
     """input (N, C, L) or (C, L), weight (O, C / groups, k) -> (N, O, L_out) or (O, L_out)"""
     return _convolution("conv1d", input, weight, bias, stride, padding, dilation, groups, 1)
 
 
-def conv2d(input: Tensor, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _Size = 1,
+           padding: _Size | str = 0, dilation: _Size = 1, groups: int = 1) -> Tensor:
     """input (N, C, H, W) or (C, H, W), weight (O, C / groups, kh, kw) -> (N, O, H_out,
     W_out) or (O, H_out, W_out)"""
     return _convolution("conv2d", input, weight, bias, stride, padding, dilation, groups, 2)
 
 
-def conv3d(input: Tensor, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _Size = 1,
+           padding: _Size | str = 0, dilation: _Size = 1, groups: int = 1) -> Tensor:
     """input (N, C, D, H, W) or (C, D, H, W), weight (O, C / groups, kd, kh, kw) -> (N, O,
     D_out, H_out, W_out) or (O, D_out, H_out, W_out)"""
     return _convolution("conv3d", input, weight, bias, stride, padding, dilation, groups, 3)

@@ -13,6 +13,8 @@ from ._conv import add_bias, check_operands, int_tuple, positive_ints
 if TYPE_CHECKING:
     from .._C import Tensor
 
+    from ._pooling import _Size
+
 
 def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, groups, dilation,
                     dims):
@@ -65,15 +67,17 @@ def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, gr
     return out if batched else out.squeeze(0)
 
 
-def conv_transpose1d(input: Tensor, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups=1, dilation=1):
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: _Size = 1, padding: _Size = 0, output_padding: _Size = 0,
+                     groups: int = 1, dilation: _Size = 1) -> Tensor:
     """input (N, C, L) or (C, L), weight (C, O / groups, k) -> (N, O, L_out) or (O, L_out)"""
     return _conv_transpose("conv_transpose1d", input, weight, bias, stride, padding,
                            output_padding, groups, dilation, 1)
 
 
-def conv_transpose2d(input: Tensor, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups=1, dilation=1):
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: _Size = 1, padding: _Size = 0, output_padding: _Size = 0,
+                     groups: int = 1, dilation: _Size = 1) -> Tensor:
     """input (N, C, H, W) or (C, H, W), weight (C, O / groups, kh, kw) -> (N, O, H_out, W_out)
     or (O, H_out, W_out)"""
     return _conv_transpose("conv_transpose2d", input, weight, bias, stride, padding,

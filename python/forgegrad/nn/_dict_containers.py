@@ -2,7 +2,8 @@
 owner registers, so their parameters appear under "name.key" as in PyTorch."""
 import collections.abc
 import operator
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Self, SupportsIndex, overload
 
 from .. import _C, _errors
 from .module import Module, Parameter
@@ -85,12 +86,13 @@ class ModuleDict(_KeyedEntries, Module):
     """An ordered dict of Modules, registered under their keys."""
     _REGISTRY = "_modules"
 
-    def __init__(self, modules=None) -> None:
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None
+                 ) -> None:
         super().__init__()
         if modules is not None:
             self.update(modules)
 
-    def __setitem__(self, key, module) -> None:
+    def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, module)
 
     def update(self, modules: Any) -> None:
@@ -105,14 +107,14 @@ class ModuleDict(_KeyedEntries, Module):
         for key, module in pairs:
             self[key] = module
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("[ModuleDict] has no forward(); index it instead")
 
 
 class ParameterList(Module):
     """A list of Parameters registered as "0", "1", ...; Tensors are made Parameters."""
 
-    def __init__(self, values=None) -> None:
+    def __init__(self, values: Iterable[_C.Tensor] | None = None) -> None:
         super().__init__()
         if values is not None:
             self.extend(values)
@@ -124,26 +126,31 @@ class ParameterList(Module):
             raise IndexError(f"[ParameterList] index {idx} is out of range for {n} parameters")
         return str(i % n)
 
-    def __getitem__(self, idx):
+    @overload
+    def __getitem__(self, idx: slice) -> Self: ...
+    @overload
+    def __getitem__(self, idx: SupportsIndex) -> Parameter: ...
+
+    def __getitem__(self, idx: SupportsIndex | slice) -> Parameter | Self:
         if isinstance(idx, slice):
             return type(self)(list(self)[idx])
         return self._parameters[self._index(idx)]
 
-    def __setitem__(self, idx, param) -> None:
+    def __setitem__(self, idx: SupportsIndex, param: _C.Tensor) -> None:
         self.register_parameter(self._index(idx), _as_parameter(param))
 
     def __len__(self) -> int:
         return len(self._parameters)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Parameter]:
         return iter(self._parameters.values())
 
-    def append(self, value):
+    def append(self, value: _C.Tensor) -> Self:
         """Add ``value`` (made a Parameter when a plain Tensor) at the end; returns self."""
         self.register_parameter(str(len(self)), _as_parameter(value))
         return self
 
-    def extend(self, values):
+    def extend(self, values: Iterable[_C.Tensor]) -> Self:
         """Append each Tensor of ``values``; returns self."""
         if isinstance(values, (str, bytes, _C.Tensor)) or not isinstance(
                 values, collections.abc.Iterable):
@@ -153,7 +160,7 @@ class ParameterList(Module):
             self.append(value)
         return self
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("[ParameterList] has no forward(); iterate over it instead")
 
     def extra_repr(self) -> str:
@@ -166,22 +173,24 @@ class ParameterDict(_KeyedEntries, Module):
     Parameters."""
     _REGISTRY = "_parameters"
 
-    def __init__(self, parameters=None) -> None:
+    def __init__(self, parameters: Mapping[str, _C.Tensor] | Iterable[tuple[str, _C.Tensor]]
+                 | None = None) -> None:
         super().__init__()
         if parameters is not None:
             self.update(parameters)
 
-    def __setitem__(self, key, value) -> None:
+    def __setitem__(self, key: str, value: _C.Tensor) -> None:
         self.register_parameter(key, _as_parameter(value))
 
-    def get(self, key, default=None):
+    def get(self, key: str, default: Any = None) -> Any:
         """The parameter under ``key``, or ``default`` when absent."""
         return self._parameters.get(key, default)
 
-    def update(self, parameters) -> None:
+    def update(self, parameters: Mapping[str, _C.Tensor] | Iterable[tuple[str, _C.Tensor]]
+               ) -> None:
         """Add or replace the entries of a mapping or of (key, Tensor) pairs."""
         for key, value in _pairs(parameters, "ParameterDict"):
             self[key] = value
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("[ParameterDict] has no forward(); index it instead")

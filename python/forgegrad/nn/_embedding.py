@@ -59,8 +59,9 @@ def _renorm_rows_(weight, flat, max_norm, norm_type) -> None:
         weight.index_copy_(0, rows, weight.index_select(0, rows) * scale.unsqueeze(1))
 
 
-def embedding(input: Tensor, weight, padding_idx=None, max_norm=None, norm_type: float = 2.0,
-              scale_grad_by_freq: bool = False, sparse: bool = False):
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """weight[input]: shape (*input.shape, embedding_dim). The padding_idx row gets no
     gradient; max_norm renormalizes the looked-up rows of weight in place first;
     scale_grad_by_freq divides each row's gradient by its count in input."""

@@ -10,6 +10,8 @@ from .._checks import is_int
 if TYPE_CHECKING:
     from .._C import Tensor
 
+    from ._pooling import _Size
+
 
 def _pair(op, name, value):
     """value as a pair of ints: an int repeated, or a tuple or list of two."""
@@ -25,7 +27,8 @@ def check_tensor(op, input):
         raise _errors.TypeError(f"[{op}] expected a Tensor, got {type(input).__name__}")
 
 
-def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1):
+def unfold(input: Tensor, kernel_size: _Size, dilation: _Size = 1, padding: _Size = 0,
+           stride: _Size = 1) -> Tensor:
     """(N, C, H, W) or (C, H, W) -> (N, C kh kw, L) or (C kh kw, L): each column the
     kernel_size block under one of the L kernel positions, rows ordered (c, kh, kw)."""
     check_tensor("unfold", input)
@@ -41,7 +44,8 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1):
     return out if batched else out.squeeze(0)
 
 
-def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1):
+def fold(input: Tensor, output_size: _Size, kernel_size: _Size, dilation: _Size = 1,
+         padding: _Size = 0, stride: _Size = 1) -> Tensor:
     """unfold's adjoint: (N, C kh kw, L) or (C kh kw, L) -> (N, C, *output_size) or
     (C, *output_size), entries of overlapping blocks summed."""
     check_tensor("fold", input)

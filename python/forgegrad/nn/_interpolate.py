@@ -72,8 +72,10 @@ def _output_size(input, size, scale_factor, recompute_scale_factor, op):
     return sizes, (None if recompute_scale_factor else factors)
 
 
-def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
-                align_corners=None, recompute_scale_factor=None, antialias: bool = False):
+def interpolate(input: Tensor, size: int | tuple[int, ...] | None = None,
+                scale_factor: float | tuple[float, ...] | None = None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
     """Resizes the spatial dimensions of (N, C, L) or (N, C, H, W) to `size`, or to
     floor(size * scale_factor), by nearest, nearest-exact, (bi)linear, bicubic or area
     interpolation, with PyTorch's source-index rules."""
@@ -94,17 +96,20 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     return _C._interpolate(input, sizes, factors, kernel_mode, bool(align_corners), op)
 
 
-def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
-             align_corners=None):
+def upsample(input: Tensor, size: int | tuple[int, ...] | None = None,
+             scale_factor: float | tuple[float, ...] | None = None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
     """interpolate under its older name."""
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
-def upsample_nearest(input: Tensor, size=None, scale_factor=None):
+def upsample_nearest(input: Tensor, size: int | tuple[int, ...] | None = None,
+                     scale_factor: float | tuple[float, ...] | None = None) -> Tensor:
     """interpolate with mode 'nearest'."""
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
-def upsample_bilinear(input: Tensor, size=None, scale_factor=None):
+def upsample_bilinear(input: Tensor, size: int | tuple[int, ...] | None = None,
+                      scale_factor: float | tuple[float, ...] | None = None) -> Tensor:
     """interpolate with mode 'bilinear' and align_corners=True, as PyTorch's."""
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)

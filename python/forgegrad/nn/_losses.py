@@ -73,7 +73,8 @@ def _quadratic_then_linear(diff, threshold):
                     distance - 0.5 * threshold)
 
 
-def smooth_l1_loss(input: Tensor, target, *, reduction: str = "mean", beta: float = 1.0):
+def smooth_l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, d = input - target; beta = 0 is
     the L1 loss."""
     _pointwise_args("smooth_l1_loss", input, target, reduction)
@@ -83,7 +84,8 @@ def smooth_l1_loss(input: Tensor, target, *, reduction: str = "mean", beta: floa
     return _reduce(losses, reduction)
 
 
-def huber_loss(input: Tensor, target, *, reduction: str = "mean", delta: float = 1.0):
+def huber_loss(input: Tensor, target: Tensor, *, reduction: str = "mean",
+               delta: float = 1.0) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta): delta times the smooth L1
     loss with beta = delta."""
     _pointwise_args("huber_loss", input, target, reduction)
@@ -91,7 +93,8 @@ def huber_loss(input: Tensor, target, *, reduction: str = "mean", delta: float =
     return _reduce(_quadratic_then_linear(input - target, delta) * delta, reduction)
 
 
-def kl_div(input: Tensor, target, *, reduction: str = "mean", log_target: bool = False):
+def kl_div(input: Tensor, target: Tensor, *, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
     """KL(target || exp(input)) pointwise for log-probabilities ``input``:
     target (log target - input), 0 where target is 0 (or exp(t) (t - input) when the target is
     given as log-probabilities). reduction 'batchmean' divides the sum by the batch size, the
@@ -107,8 +110,8 @@ def kl_div(input: Tensor, target, *, reduction: str = "mean", log_target: bool =
     return _reduce(losses, reduction)
 
 
-def poisson_nll_loss(input: Tensor, target, log_input: bool = True, full: bool = False, *,
-                     eps: float = 1e-8, reduction: str = "mean"):
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     *, eps: float = 1e-8, reduction: str = "mean") -> Tensor:
     """The Poisson negative log-likelihood of target given the rate exp(input) (log_input) or
     input: exp(input) - target input, or input - target log(input + eps). full adds the
     Stirling term target log target - target + 0.5 log(2 pi target) where target > 1."""
@@ -132,7 +135,7 @@ def _clamped_norm(x, dim, eps):
     return (x * x).sum(dim, keepdim=True).clamp(min=eps * eps).sqrt()
 
 
-def cosine_similarity(x1, x2, dim=1, eps: float = 1e-8):
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps)) along dim; x1 and x2 broadcast."""
     _check_floating("cosine_similarity", x1=x1, x2=x2)
     if not is_int(dim):
@@ -160,7 +163,8 @@ def _vector_norm(x, p, dim, keepdim):
     return (x.abs() ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
 
 
-def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
     """||x1 - x2 + eps||_p along the last dim; x1 and x2 broadcast. eps keeps the norm of
     equal vectors off its kink at 0."""
     _check_floating("pairwise_distance", x1=x1, x2=x2)
@@ -178,7 +182,8 @@ def _check_sign_target(op, target, shape):
                                  f"{tuple(target.shape)}")
 
 
-def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, *, reduction: str = "mean"):
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                          *, reduction: str = "mean") -> Tensor:
     """1 - cos(x1, x2) where target is 1, max(0, cos - margin) where it is -1 (0 elsewhere);
     inputs (N, D) with target (N), or (D) with a 0-d target. cos is PyTorch's here:
     x1.x2 / sqrt((|x1|^2 + 1e-12) (|x2|^2 + 1e-12))."""
@@ -198,7 +203,8 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, *, reduct
     return _reduce(losses, reduction)
 
 
-def margin_ranking_loss(input1, input2, target, margin: float = 0.0, *, reduction: str = "mean"):
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        *, reduction: str = "mean") -> Tensor:
     """max(0, -target (input1 - input2) + margin): target 1 asks input1 to rank higher."""
     op = "margin_ranking_loss"
     _check_floating(op, input1=input1, input2=input2)
@@ -208,8 +214,9 @@ def margin_ranking_loss(input1, input2, target, margin: float = 0.0, *, reductio
     return _reduce((-target * (input1 - input2) + margin).clamp(min=0.0), reduction)
 
 
-def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0,
-                        eps: float = 1e-6, swap: bool = False, *, reduction: str = "mean"):
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
+                        p: float = 2.0, eps: float = 1e-6, swap: bool = False, *,
+                        reduction: str = "mean") -> Tensor:
     """max(d(a, p) - d(a, n) + margin, 0), d the pairwise p-distance; swap takes
     min(d(a, n), d(p, n)) as the negative's distance."""
     op = "triplet_margin_loss"
@@ -228,7 +235,7 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
     return _reduce((positive_distance - negative_distance + margin).clamp(min=0.0), reduction)
 
 
-def soft_margin_loss(input: Tensor, target, *, reduction: str = "mean"):
+def soft_margin_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
     """log(1 + exp(-target input)), by the fused BCE-with-logits kernel: at label 1 it is
     softplus(-z), stable for any z = target input."""
     _pointwise_args("soft_margin_loss", input, target, reduction)
@@ -237,8 +244,8 @@ def soft_margin_loss(input: Tensor, target, *, reduction: str = "mean"):
     return _reduce(losses, reduction)
 
 
-def multi_margin_loss(input: Tensor, target, p=1, margin: float = 1.0, weight=None, *,
-                      reduction: str = "mean"):
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
+                      weight: Tensor | None = None, *, reduction: str = "mean") -> Tensor:
     """The multi-class hinge loss: per row, sum over classes j != y of
     w[y] max(0, margin - x[y] + x[j])^p / C, for scores (N, C) (or (C)) and class indices y."""
     op = "multi_margin_loss"

@@ -18,8 +18,10 @@ def _update_running(running, value, momentum) -> None:
     running.copy_(running * (1 - momentum) + value.to(running.dtype) * momentum)
 
 
-def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=None, bias=None,
-                  use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5):
+def instance_norm(input: Tensor, running_mean: Tensor | None = None,
+                  running_var: Tensor | None = None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True, momentum: float = 0.1,
+                  eps: float = 1e-5) -> Tensor:
     """Normalizes each channel of each sample of ``input`` (N, C, *) over its positions,
     then scales and shifts by ``weight`` and ``bias`` (C,). Running statistics, when given,
     are updated by ``momentum``; ``use_input_stats=False`` normalizes with them instead."""

@@ -3,6 +3,7 @@ from those: constant padding on any number of trailing dimensions (a negative pa
 and reflect, replicate and circular padding as one index_select per padded dimension."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 import numpy as np
 
@@ -84,7 +85,8 @@ def _copied(input, widths, mode):
     return out
 
 
-def pad(input: Tensor, pad, mode: str = "constant", value=None):
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None
+        ) -> Tensor:
     """input padded by pad = (last dim's before, after, the one before's before, after, ...):
     with value ("constant"; negative pads crop), the input mirrored at its edges without
     repeating them ("reflect"), its edge values ("replicate") or its other end ("circular")."""

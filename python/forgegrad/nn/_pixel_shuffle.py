@@ -24,7 +24,7 @@ def _check(input, factor, name, op):
                                  f"shape {tuple(input.shape)}")
 
 
-def pixel_shuffle(input: Tensor, upscale_factor):
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(*, C r^2, H, W) -> (*, C, H r, W r): channel c r^2 + i r + j becomes the pixel offset
     (i, j) of each r x r block of channel c."""
     op, r = "pixel_shuffle", upscale_factor
@@ -39,7 +39,7 @@ def pixel_shuffle(input: Tensor, upscale_factor):
     return blocks.permute(*order).reshape(*batch, channels // (r * r), h * r, w * r)
 
 
-def pixel_unshuffle(input: Tensor, downscale_factor):
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """(*, C, H r, W r) -> (*, C r^2, H, W), pixel_shuffle's inverse."""
     op, r = "pixel_unshuffle", downscale_factor
     _check(input, r, "downscale_factor", op)

@@ -429,8 +429,8 @@ void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v, const
                        const T* bias, const AttentionGeometry& geometry);
 // dout (BH, L, Ev; laid out as geometry.o), delta (BH, L) = rowsum(dout out), lse -> dq, dk,
 // dv (the inputs' shapes, contiguous; q, k, v as the geometry says):
-// the weights recomputed tile by tile; dq parallel over query rows, dk and dv over keys, so no
-// sum depends on the thread split
+// the weights recomputed tile by tile; each gradient element has one writer and a fixed order
+// of terms (no atomics), so no sum depends on the thread split
 template <typename T>
 void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* delta, const T* q,
                         const T* k, const T* v, const T* lse, const bool* keep, const T* bias,

@@ -1,9 +1,10 @@
-// Fused attention on the CPU (csrc/kernel_list.h), FlashAttention-2's tiling: a task is one
-// head's block of kRows query rows (forward, dq) or of kRows keys (dk, dv), and walks the
-// other side in tiles of kTile. Each product of a tile runs along a contiguous row of kTile
-// (the tile's other operand transposed to (width, kTile)), which FG_SIMD vectorizes; a task's
-// tiles stay in L1. Workers take tasks round-robin, so the unequal blocks of a causal head
-// spread evenly; each task writes its own rows only, so no sum depends on the thread count.
+// Fused attention on the CPU (csrc/kernel_list.h), FlashAttention-2's tiling: a forward task
+// is one head's block of kRows query rows, a backward task one key/value head, whose blocks of
+// kRows keys walk its query rows in tiles of kTile. Each product of a tile runs along a
+// contiguous row of kTile (the tile's other operand transposed to (width, kTile)), which
+// FG_SIMD vectorizes; a task's tiles stay in L1. Workers take tasks round-robin, so the
+// unequal blocks of a causal head spread evenly; each task writes its own rows only, so no
+// sum depends on the thread count.
 #include <algorithm>
 #include <vector>
 
@@ -20,14 +21,14 @@ constexpr int64_t kParallelWork = 1 << 16;
 
 template <typename T>
 struct AttentionTiles {
-  std::vector<T> transposed, transposed_other, scores, dweights, factors, acc, row_max, row_sum,
-      column_lse, column_delta;
+  std::vector<T> transposed, transposed_other, transposed_gradients, scores, dweights, factors,
+      acc, row_max, row_sum, column_lse, column_delta;
   // factors: the dropout factors of a tile, all 1 without dropout
   explicit AttentionTiles(const AttentionGeometry& g)
       : transposed(std::max(g.E, g.Ev) * kTile), transposed_other(g.Ev * kTile),
-        scores(kRows * kTile), dweights(kRows * kTile), factors(kRows * kTile, T(1)),
-        acc(kRows * std::max(g.E, g.Ev)), row_max(kRows), row_sum(kRows), column_lse(kTile),
-        column_delta(kTile) {}
+        transposed_gradients(kTile * kTile), scores(kRows * kTile), dweights(kRows * kTile),
+        factors(kRows * kTile, T(1)), acc(kRows * std::max(g.E, g.Ev)), row_max(kRows),
+        row_sum(kRows), column_lse(kTile), column_delta(kTile) {}
 };
 
 // task(tiles, t) for t in [0, tasks): worker w of n takes t = w, w + n, ...
@@ -161,20 +162,19 @@ RowRange live_rows(const AttentionGeometry& g, int64_t first_row, int64_t rows,
   return {std::clamp<int64_t>(first_col - first_row, 0, rows), rows};
 }
 
-// The backward's recomputation over a tile: scores (rows, kTile) -> the kept weights w f, with
-// w = exp(score - lse) and f the dropout factors (rows, kTile), and dweights (rows, kTile) ->
-// the scores' gradients; lse and delta belong to the rows, or with kPerColumn to the columns
-template <bool kPerColumn, typename T>
+// The backward's recomputation over a tile of keys by query rows: scores (rows, kTile) -> the
+// kept weights w f, with w = exp(score - lse) and f the dropout factors (rows, kTile), and
+// dweights (rows, kTile) -> the scores' gradients; lse and delta (kTile) are the columns'
+template <typename T>
 FG_SIMD void recompute_tile(T* __restrict scores, T* __restrict dweights,
                             const T* __restrict factors, const T* __restrict lse,
                             const T* __restrict delta, int64_t rows, T scale) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < kTile; ++c) {
-      const int64_t at = r * kTile + c, of = kPerColumn ? c : r;
-      const T weight = exp_of(scores[at] - lse[of]);
+      const int64_t at = r * kTile + c;
+      const T weight = exp_of(scores[at] - lse[c]);
       scores[at] = weight * factors[at];
-      dweights[at] =
-          attention::score_gradient(weight, dweights[at] * factors[at], delta[of], scale);
+      dweights[at] = attention::score_gradient(weight, dweights[at] * factors[at], delta[c], scale);
     }
 }
 
@@ -217,6 +217,20 @@ FG_SIMD void softmax_step(T* __restrict s, T* __restrict acc, T& row_max, T& row
   row_max = new_max;
   if (rescale != T(1))
     for (int64_t e = 0; e < width; ++e) acc[e] *= rescale;
+}
+
+// dq (count, E) += ds^T k, ds (keys, kTile) the gradients of the scores of `keys` keys by
+// `count` query rows, k (keys, E; rows `k_stride` apart): ds transposed kTile keys at a time
+template <typename T>
+void add_query_gradients(T* dq, AttentionTiles<T>& tiles, const T* ds, const T* k, int64_t keys,
+                         int64_t count, int64_t E, int64_t k_stride) {
+  T* transposed = tiles.transposed_gradients.data();
+  for (int64_t first = 0; first < keys; first += kTile) {
+    const int64_t n = std::min(kTile, keys - first);
+    for (int64_t c = 0; c < count; ++c)
+      for (int64_t r = 0; r < n; ++r) transposed[c * kTile + r] = ds[(first + r) * kTile + c];
+    accumulate_tile(dq, transposed, k + first * k_stride, count, n, E, k_stride);
+  }
 }
 
 // The keys that rows [first_row, first_row + rows) look at: all, or up to the diagonal
@@ -270,6 +284,11 @@ void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v, const
   });
 }
 
+// One pass per key/value head, FlashAttention-2's loop order: for each block of kRows keys,
+// over the tiles of kTile query rows of its query heads, each weight and its gradient are
+// recomputed once and give the block's dk and dv and the tile's terms of dq. A task owns a
+// key/value head, its query heads' dq with it, so no sum needs atomics or depends on the
+// thread count (dq's terms add in the order of the key blocks).
 template <typename T>
 void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* delta, const T* q,
                         const T* k, const T* v, const T* lse, const bool* keep, const T* bias,
@@ -278,70 +297,42 @@ void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* delta, cons
   const int64_t q_stride = g.q.row_stride, k_stride = g.k.row_stride, v_stride = g.v.row_stride;
   const int64_t dout_stride = g.o.row_stride;
   const T scale = static_cast<T>(g.scale);
-  // dq: a task per block of query rows, over the tiles of keys
-  const int64_t row_blocks = (g.L + kRows - 1) / kRows;
-  for_each_task<T>(g, g.batch_heads * row_blocks, [&](AttentionTiles<T>& tiles, int64_t task) {
-    const int64_t bh = task / row_blocks, first_row = task % row_blocks * kRows;
-    const int64_t rows = std::min(kRows, g.L - first_row);
-    const int64_t mask_start = keep || bias ? g.mask_start(bh) : 0, row = bh * g.L + first_row;
-    T *scores = tiles.scores.data(), *dweights = tiles.dweights.data(), *dq_rows = dq + row * E;
-    std::fill(dq_rows, dq_rows + rows * E, T(0));
-    const int64_t end = key_end(g, first_row, rows);
-    for (int64_t first_key = 0; first_key < end; first_key += kTile) {
-      const int64_t count = std::min(kTile, end - first_key);
-      const int64_t live = live_rows(g, first_row, rows, first_key, count, false).begin;
-      const int64_t n = rows - live, first = first_row + live, at_row = row + live;
-      const T* keys = g.row_of(k, g.k, bh, first_key, group);
-      transpose_tile(tiles.transposed.data(), keys, count, E, k_stride);
-      transpose_tile(tiles.transposed_other.data(), g.row_of(v, g.v, bh, first_key, group), count,
-                     Ev, v_stride);
-      tile_products(scores, g.row_of(q, g.q, bh, first), tiles.transposed.data(), n, E, q_stride);
-      scale_and_mask(scores, g, keep, bias, mask_start, first, n, first_key, count, false);
-      tile_products(dweights, g.row_of(dout, g.o, bh, first), tiles.transposed_other.data(), n,
-                    Ev, dout_stride);
-      dropout_tile(tiles, g, bh, n, count, [&](int64_t r, int64_t) { return first + r; },
-                   [&](int64_t, int64_t c) { return first_key + c; });
-      recompute_tile<false>(scores, dweights, tiles.factors.data(), lse + at_row, delta + at_row,
-                            n, scale);
-      accumulate_tile(dq_rows + live * E, dweights, keys, n, count, E, k_stride);
-    }
-  });
-  // dk, dv: a task per block of keys, over its heads' tiles of query rows
-  const int64_t key_blocks = (g.S + kRows - 1) / kRows;
-  const int64_t kv_heads = g.batch_heads / group;
-  for_each_task<T>(g, kv_heads * key_blocks, [&](AttentionTiles<T>& tiles, int64_t task) {
-    const int64_t head = task / key_blocks, first_key = task % key_blocks * kRows;
-    const int64_t keys = std::min(kRows, g.S - first_key), key = head * g.S + first_key;
+  for_each_task<T>(g, g.batch_heads / group, [&](AttentionTiles<T>& tiles, int64_t head) {
     T *scores = tiles.scores.data(), *dweights = tiles.dweights.data();
-    T *dk_rows = dk + key * E, *dv_rows = dv + key * Ev;
-    std::fill(dk_rows, dk_rows + keys * E, T(0));
-    std::fill(dv_rows, dv_rows + keys * Ev, T(0));
-    const T* k_rows = g.row_of(k, g.k, head * group, first_key, group);
-    const T* v_rows = g.row_of(v, g.v, head * group, first_key, group);
-    for (int64_t bh = head * group; bh < (head + 1) * group; ++bh) {
-      const int64_t mask_start = keep || bias ? g.mask_start(bh) : 0;
-      for (int64_t first_row = g.causal ? first_key - first_key % kTile : 0; first_row < g.L;
-           first_row += kTile) {
-        const int64_t count = std::min(kTile, g.L - first_row), row = bh * g.L + first_row;
-        for (int64_t c = 0; c < kTile; ++c) {
-          tiles.column_lse[c] = c < count ? lse[row + c] : static_cast<T>(INFINITY);
-          tiles.column_delta[c] = c < count ? delta[row + c] : T(0);
+    std::fill(dq + head * group * g.L * E, dq + (head + 1) * group * g.L * E, T(0));
+    for (int64_t first_key = 0; first_key < g.S; first_key += kRows) {
+      const int64_t keys = std::min(kRows, g.S - first_key), key = head * g.S + first_key;
+      T *dk_rows = dk + key * E, *dv_rows = dv + key * Ev;
+      std::fill(dk_rows, dk_rows + keys * E, T(0));
+      std::fill(dv_rows, dv_rows + keys * Ev, T(0));
+      const T* k_rows = g.row_of(k, g.k, head * group, first_key, group);
+      const T* v_rows = g.row_of(v, g.v, head * group, first_key, group);
+      for (int64_t bh = head * group; bh < (head + 1) * group; ++bh) {
+        const int64_t mask_start = keep || bias ? g.mask_start(bh) : 0;
+        for (int64_t first_row = g.causal ? first_key - first_key % kTile : 0; first_row < g.L;
+             first_row += kTile) {
+          const int64_t count = std::min(kTile, g.L - first_row), row = bh * g.L + first_row;
+          for (int64_t c = 0; c < kTile; ++c) {
+            tiles.column_lse[c] = c < count ? lse[row + c] : static_cast<T>(INFINITY);
+            tiles.column_delta[c] = c < count ? delta[row + c] : T(0);
+          }
+          // the keys [0, n) that a query of the tile sees
+          const int64_t n = live_rows(g, first_key, keys, first_row, count, true).end;
+          const T* queries = g.row_of(q, g.q, bh, first_row);
+          const T* douts = g.row_of(dout, g.o, bh, first_row);
+          transpose_tile(tiles.transposed.data(), queries, count, E, q_stride);
+          transpose_tile(tiles.transposed_other.data(), douts, count, Ev, dout_stride);
+          tile_products(scores, k_rows, tiles.transposed.data(), n, E, k_stride);
+          scale_and_mask(scores, g, keep, bias, mask_start, first_row, n, first_key, count, true);
+          tile_products(dweights, v_rows, tiles.transposed_other.data(), n, Ev, v_stride);
+          dropout_tile(tiles, g, bh, n, count, [&](int64_t, int64_t c) { return first_row + c; },
+                       [&](int64_t r, int64_t) { return first_key + r; });
+          recompute_tile(scores, dweights, tiles.factors.data(), tiles.column_lse.data(),
+                               tiles.column_delta.data(), n, scale);
+          accumulate_tile(dv_rows, scores, douts, n, count, Ev, dout_stride);
+          accumulate_tile(dk_rows, dweights, queries, n, count, E, q_stride);
+          add_query_gradients(dq + row * E, tiles, dweights, k_rows, n, count, E, k_stride);
         }
-        // the keys [0, n) that a query of the tile sees
-        const int64_t n = live_rows(g, first_key, keys, first_row, count, true).end;
-        const T* queries = g.row_of(q, g.q, bh, first_row);
-        const T* douts = g.row_of(dout, g.o, bh, first_row);
-        transpose_tile(tiles.transposed.data(), queries, count, E, q_stride);
-        transpose_tile(tiles.transposed_other.data(), douts, count, Ev, dout_stride);
-        tile_products(scores, k_rows, tiles.transposed.data(), n, E, k_stride);
-        scale_and_mask(scores, g, keep, bias, mask_start, first_row, n, first_key, count, true);
-        tile_products(dweights, v_rows, tiles.transposed_other.data(), n, Ev, v_stride);
-        dropout_tile(tiles, g, bh, n, count, [&](int64_t, int64_t c) { return first_row + c; },
-                     [&](int64_t r, int64_t) { return first_key + r; });
-        recompute_tile<true>(scores, dweights, tiles.factors.data(), tiles.column_lse.data(),
-                             tiles.column_delta.data(), n, scale);
-        accumulate_tile(dv_rows, scores, douts, n, count, Ev, dout_stride);
-        accumulate_tile(dk_rows, dweights, queries, n, count, E, q_stride);
       }
     }
   });

@@ -422,13 +422,15 @@ void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const
 // scores) is the mask, either null. float and double.
 // q (BH, L, E), k (BH / kv_group, S, E), v (BH / kv_group, S, Ev) -> out (BH, L, Ev) =
 // softmax(q k^T scale + mask) v (with dropout), lse (BH, L): each row's log-sum-exp of its
-// scores, +inf for a row no key takes part in (its out row is 0).
+// scores, +inf for a row no key takes part in (its out row is 0). q, k, v and out laid out as
+// geometry.q, .k, .v, .o say; lse contiguous.
 template <typename T>
 void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v, const bool* keep,
                        const T* bias, const AttentionGeometry& geometry);
-// dout (BH, L, Ev), delta (BH, L) = rowsum(dout out), lse -> dq, dk, dv (the inputs' shapes):
-// the weights recomputed tile by tile; dq parallel over query rows, dk and dv over keys, so no
-// sum depends on the thread split
+// dout (BH, L, Ev; laid out as geometry.o), delta (BH, L) = rowsum(dout out), lse -> dq, dk,
+// dv (the inputs' shapes, contiguous; q, k, v as the geometry says):
+// the weights recomputed tile by tile; each gradient element has one writer and a fixed order
+// of terms (no atomics), so no sum depends on the thread split
 template <typename T>
 void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* delta, const T* q,
                         const T* k, const T* v, const T* lse, const bool* keep, const T* bias,

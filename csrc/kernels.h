@@ -166,7 +166,14 @@ struct NormLayout {
 // causal: key j takes no part in row i when j > i (PyTorch's top-left aligned triangle).
 // dropout_p > 0: weight (bh, i, j) is dropped when the float32 uniform draw of element
 // (bh L + i) S + j of the Philox stream (seed, offset) is < dropout_p, as dropout_forward draws.
+// q, k, v and o (the output forward, its gradient backward) are read and written through
+// their strides (AttentionLayout), so that heads viewed out of a projection are not copied.
 constexpr int kAttentionMaxBatchDims = 8;
+// One operand's strides: along the heads' batch dimensions (0 where it broadcasts) and
+// between its rows; the elements of a row are contiguous
+struct AttentionLayout {
+  int64_t batch_strides[kAttentionMaxBatchDims], row_stride;
+};
 struct AttentionGeometry {
   int64_t batch_heads, L, S, E, Ev, kv_group;
   double scale;
@@ -174,15 +181,25 @@ struct AttentionGeometry {
   int batch_dims;
   int64_t batch_sizes[kAttentionMaxBatchDims], mask_batch_strides[kAttentionMaxBatchDims];
   int64_t mask_row_stride, mask_key_stride;
+  AttentionLayout q, k, v, o;
   double dropout_p;
   uint64_t seed, offset;
-  FG_HOST_DEVICE int64_t mask_start(int64_t bh) const {
-    int64_t start = 0;
-    for (int d = batch_dims - 1; d >= 0; --d) {
-      start += bh % batch_sizes[d] * mask_batch_strides[d];
+  // The offset of query head bh in an operand of these batch strides; `group` query heads
+  // share each index of its last batch dimension (key and value: kv_group)
+  FG_HOST_DEVICE int64_t start(const int64_t* batch_strides, int64_t bh, int64_t group = 1) const {
+    int64_t at = 0;
+    for (int d = batch_dims - 1; d >= 0; --d, group = 1) {
+      at += bh % batch_sizes[d] / group * batch_strides[d];
       bh /= batch_sizes[d];
     }
-    return start;
+    return at;
+  }
+  FG_HOST_DEVICE int64_t mask_start(int64_t bh) const { return start(mask_batch_strides, bh); }
+  // Row `row` of query head bh in `data` laid out as `layout` (of key/value head bh / group)
+  template <typename T>
+  FG_HOST_DEVICE T* row_of(T* data, const AttentionLayout& layout, int64_t bh, int64_t row,
+                           int64_t group = 1) const {
+    return data + start(layout.batch_strides, bh, group) + row * layout.row_stride;
   }
 };
 

@@ -127,6 +127,46 @@ def test_gradients_with_grouped_heads_and_broadcasting(device):
               randn(2, 4, 3, 2), randn(2, 2, 5, 2), randn(1, 2, 5, 3), device=device)
 
 
+def split_heads(qkv, heads):
+    """q, k, v (B, heads, T, D) as views of a (B, T, 3 heads D) projection, as charlm does."""
+    B, T, width = qkv.shape
+    return qkv.reshape(B, T, 3, heads, width // (3 * heads)).permute(2, 0, 3, 1, 4).unbind(0)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_heads_viewed_out_of_a_projection_are_read_in_place(device, causal):
+    # 70 positions: past a tile of 32 and a block of 64 rows, in strides of 3 heads D
+    B, T, heads, D = 2, 70, 3, 4
+    qkv = randn(B, T, 3 * heads * D)
+    q, k, v = qkv.reshape(B, T, 3, heads, D).transpose(2, 0, 3, 1, 4)
+    x = as_tensor(qkv, device, requires_grad=True)
+    out = F.scaled_dot_product_attention(*split_heads(x, heads), is_causal=causal)
+    assert_close(to_numpy(out), np_attention(q, k, v, causal=causal), rtol=1e-10)
+    # the heads go back next to their rows as a view, as PyTorch's CPU output allows
+    merged = out.transpose(1, 2)
+    assert merged.is_contiguous()
+    g = randn(B, T, heads * D)
+    merged.reshape(B, T, heads * D).backward(as_tensor(g, device))
+    # the same gradient as from contiguous copies of the heads
+    y = as_tensor(qkv, device, requires_grad=True)
+    copies = [h.contiguous() for h in split_heads(y, heads)]
+    out_of_copies = F.scaled_dot_product_attention(*copies, is_causal=causal)
+    out_of_copies.backward(as_tensor(g.reshape(B, T, heads, D).transpose(0, 2, 1, 3), device))
+    assert_close(to_numpy(x.grad), to_numpy(y.grad), rtol=1e-12)
+
+
+def test_gradients_of_heads_viewed_out_of_a_projection(device):
+    gradcheck(lambda x: F.scaled_dot_product_attention(*split_heads(x, 2), is_causal=True),
+              randn(2, 5, 3 * 2 * 3), device=device)
+
+
+def test_gradients_of_transposed_and_broadcast_operands(device):
+    # a key whose rows are not contiguous (copied), values broadcast over the batch (stride 0)
+    gradcheck(lambda q, k, v: F.scaled_dot_product_attention(
+        q, k.transpose(-1, -2), v.expand(2, 1, 6, 4), enable_gqa=True),
+        randn(2, 3, 5, 2), randn(2, 1, 2, 6), randn(1, 1, 6, 4), device=device)
+
+
 def dropout_keep(device, shape, p, seed):
     """The keep mask (B, H, L, S) of a draw with this seed, read back through q = k = 0 (every
     weight 1 / S) and value = the identity, so out[..., i, j] = keep / ((1 - p) S)."""

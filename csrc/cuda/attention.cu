@@ -14,25 +14,27 @@ namespace {
 
 constexpr int kRows = 64, kTile = 32, kDepth = 32;
 
-// tile[c][e] = rows[c * width + first_column + e] for c < count, e < kDepth within width; 0
+// tile[c][e] = rows[c * stride + first_column + e] for c < count, e < kDepth within width; 0
 // elsewhere. Every thread of the block calls it: it synchronizes before and after.
 template <typename T>
 __device__ void stage(T (&tile)[kTile][kDepth], const T* rows, int64_t count, int64_t width,
-                      int64_t first_column) {
+                      int64_t stride, int64_t first_column) {
   __syncthreads();
   for (int x = threadIdx.x; x < kTile * kDepth; x += blockDim.x) {
     const int c = x / kDepth, e = x % kDepth;
-    tile[c][e] = c < count && first_column + e < width ? rows[c * width + first_column + e] : T(0);
+    tile[c][e] = c < count && first_column + e < width ? rows[c * stride + first_column + e] : T(0);
   }
   __syncthreads();
 }
 
-// sums[c] += sum_e row[e] tile_rows[c][e] over the whole width, staged kDepth at a time
+// sums[c] += sum_e row[e] tile_rows[c][e] over the whole width, staged kDepth at a time;
+// tile_rows `stride` apart
 template <typename T>
 __device__ void add_products(T (&sums)[kTile], T (&tile)[kTile][kDepth], const T* row,
-                             const T* tile_rows, int64_t count, int64_t width, bool active) {
+                             const T* tile_rows, int64_t count, int64_t width, int64_t stride,
+                             bool active) {
   for (int64_t first = 0; first < width; first += kDepth) {
-    stage(tile, tile_rows, count, width, first);
+    stage(tile, tile_rows, count, width, stride, first);
     if (!active) continue;
     const int depth = static_cast<int>(width - first < kDepth ? width - first : kDepth);
     for (int e = 0; e < depth; ++e) {
@@ -43,13 +45,14 @@ __device__ void add_products(T (&sums)[kTile], T (&tile)[kTile][kDepth], const T
   }
 }
 
-// row[e] = row[e] rescale + sum_c weights[c] tile_rows[c][e] over the whole width
+// row[e] = row[e] rescale + sum_c weights[c] tile_rows[c][e] over the whole width; tile_rows
+// `stride` apart
 template <typename T>
 __device__ void add_weighted_rows(T* row, T (&tile)[kTile][kDepth], const T (&weights)[kTile],
-                                  const T* tile_rows, int64_t count, int64_t width, T rescale,
-                                  bool active) {
+                                  const T* tile_rows, int64_t count, int64_t width,
+                                  int64_t stride, T rescale, bool active) {
   for (int64_t first = 0; first < width; first += kDepth) {
-    stage(tile, tile_rows, count, width, first);
+    stage(tile, tile_rows, count, width, stride, first);
     if (!active) continue;
     const int depth = static_cast<int>(width - first < kDepth ? width - first : kDepth);
     for (int e = 0; e < depth; ++e) {
@@ -75,9 +78,9 @@ __global__ void __launch_bounds__(kRows)
   const int64_t blocks = ceil_div(g.L, kRows), bh = blockIdx.x / blocks;
   const int64_t first_row = blockIdx.x % blocks * kRows, i = first_row + threadIdx.x;
   const bool active = i < g.L;
-  const int64_t head = bh / g.kv_group, mask_start = keep || bias ? g.mask_start(bh) : 0;
-  const T* q_row = q + (bh * g.L + (active ? i : 0)) * g.E;
-  T* out_row = out + (bh * g.L + (active ? i : 0)) * g.Ev;
+  const int64_t mask_start = keep || bias ? g.mask_start(bh) : 0;
+  const T* q_row = g.row_of(q, g.q, bh, active ? i : 0);
+  T* out_row = g.row_of(out, g.o, bh, active ? i : 0);
   if (active)
     for (int64_t e = 0; e < g.Ev; ++e) out_row[e] = T(0);
   T row_max = attention::minus_infinity<T>(), row_sum = T(0);
@@ -85,7 +88,8 @@ __global__ void __launch_bounds__(kRows)
   for (int64_t first_key = 0; first_key < end; first_key += kTile) {
     const int64_t count = end - first_key < kTile ? end - first_key : kTile;
     T s[kTile] = {};
-    add_products(s, tile, q_row, k + (head * g.S + first_key) * g.E, count, g.E, active);
+    add_products(s, tile, q_row, g.row_of(k, g.k, bh, first_key, g.kv_group), count, g.E,
+                 g.k.row_stride, active);
     T tile_max = attention::minus_infinity<T>();
 #pragma unroll
     for (int c = 0; c < kTile; ++c) {
@@ -105,8 +109,8 @@ __global__ void __launch_bounds__(kRows)
     }
     row_sum = row_sum * rescale + total;
     row_max = new_max;
-    add_weighted_rows(out_row, tile, s, v + (head * g.S + first_key) * g.Ev, count, g.Ev, rescale,
-                      active);
+    add_weighted_rows(out_row, tile, s, g.row_of(v, g.v, bh, first_key, g.kv_group), count, g.Ev,
+                      g.v.row_stride, rescale, active);
   }
   if (!active) return;
   const T inverse = attention::inverse_sum(row_sum);
@@ -124,7 +128,7 @@ __global__ void __launch_bounds__(kRows)
   const int64_t blocks = ceil_div(g.L, kRows), bh = blockIdx.x / blocks;
   const int64_t first_row = blockIdx.x % blocks * kRows, i = first_row + threadIdx.x;
   const bool active = i < g.L;
-  const int64_t head = bh / g.kv_group, mask_start = keep || bias ? g.mask_start(bh) : 0;
+  const int64_t mask_start = keep || bias ? g.mask_start(bh) : 0;
   const int64_t row = bh * g.L + (active ? i : 0);
   T* dq_row = dq + row * g.E;
   if (active)
@@ -133,11 +137,12 @@ __global__ void __launch_bounds__(kRows)
   const int64_t end = g.causal && first_row + kRows < g.S ? first_row + kRows : g.S;
   for (int64_t first_key = 0; first_key < end; first_key += kTile) {
     const int64_t count = end - first_key < kTile ? end - first_key : kTile;
-    const T* keys = k + (head * g.S + first_key) * g.E;
+    const T* keys = g.row_of(k, g.k, bh, first_key, g.kv_group);
     T s[kTile] = {}, dweights[kTile] = {};
-    add_products(s, tile, q + row * g.E, keys, count, g.E, active);
-    add_products(dweights, tile, dout + row * g.Ev, v + (head * g.S + first_key) * g.Ev, count,
-                 g.Ev, active);
+    add_products(s, tile, g.row_of(q, g.q, bh, active ? i : 0), keys, count, g.E, g.k.row_stride,
+                 active);
+    add_products(dweights, tile, g.row_of(dout, g.o, bh, active ? i : 0),
+                 g.row_of(v, g.v, bh, first_key, g.kv_group), count, g.Ev, g.v.row_stride, active);
 #pragma unroll
     for (int c = 0; c < kTile; ++c) {
       T ds = T(0);
@@ -149,7 +154,7 @@ __global__ void __launch_bounds__(kRows)
       }
       s[c] = ds;
     }
-    add_weighted_rows(dq_row, tile, s, keys, count, g.E, T(1), active);
+    add_weighted_rows(dq_row, tile, s, keys, count, g.E, g.k.row_stride, T(1), active);
   }
 }
 
@@ -166,6 +171,8 @@ __global__ void __launch_bounds__(kRows)
   const bool active = j < g.S;
   const int64_t key = head * g.S + (active ? j : 0);
   T *dk_row = dk + key * g.E, *dv_row = dv + key * g.Ev;
+  const T* k_row = g.row_of(k, g.k, head * g.kv_group, active ? j : 0, g.kv_group);
+  const T* v_row = g.row_of(v, g.v, head * g.kv_group, active ? j : 0, g.kv_group);
   if (active) {
     for (int64_t e = 0; e < g.E; ++e) dk_row[e] = T(0);
     for (int64_t e = 0; e < g.Ev; ++e) dv_row[e] = T(0);
@@ -183,8 +190,10 @@ __global__ void __launch_bounds__(kRows)
         column_delta[c] = c < count ? delta[row + c] : T(0);
       }
       T s[kTile] = {}, dweights[kTile] = {};
-      add_products(s, tile, k + key * g.E, q + row * g.E, count, g.E, active);
-      add_products(dweights, tile, v + key * g.Ev, dout + row * g.Ev, count, g.Ev, active);
+      const T* queries = g.row_of(q, g.q, bh, first_row);
+      const T* douts = g.row_of(dout, g.o, bh, first_row);
+      add_products(s, tile, k_row, queries, count, g.E, g.q.row_stride, active);
+      add_products(dweights, tile, v_row, douts, count, g.Ev, g.o.row_stride, active);
 #pragma unroll
       for (int c = 0; c < kTile; ++c) {
         T kept = T(0), ds = T(0);
@@ -199,8 +208,8 @@ __global__ void __launch_bounds__(kRows)
         s[c] = kept;
         dweights[c] = ds;
       }
-      add_weighted_rows(dv_row, tile, s, dout + row * g.Ev, count, g.Ev, T(1), active);
-      add_weighted_rows(dk_row, tile, dweights, q + row * g.E, count, g.E, T(1), active);
+      add_weighted_rows(dv_row, tile, s, douts, count, g.Ev, g.o.row_stride, T(1), active);
+      add_weighted_rows(dk_row, tile, dweights, queries, count, g.E, g.q.row_stride, T(1), active);
     }
   }
 }

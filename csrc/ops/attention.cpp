@@ -94,6 +94,43 @@ void set_mask_strides(AttentionGeometry& g, const Tensor& mask, const Shape& bat
   for (int d = 0; d < g.batch_dims; ++d) g.mask_batch_strides[d] = strides[d];
 }
 
+// An operand for the kernels: its strides along the heads' batch dimensions and between rows,
+// so that heads viewed out of a projection ([batch, L, heads, E] permuted) are read in place;
+// copied only where the elements of a row are not contiguous
+AttentionLayout layout_of(Tensor& t, int batch_dims) {
+  if (t.shape().back() > 1 && t.strides().back() != 1) t = contiguous(t);
+  AttentionLayout layout{};
+  for (int d = 0; d < batch_dims; ++d) layout.batch_strides[d] = t.strides()[d];
+  layout.row_stride = t.strides()[t.dim() - 2];
+  return layout;
+}
+
+// The output (batch..., L, Ev) laid out as (batch without its last, L, heads, Ev), as
+// PyTorch's CPU kernel does: its transpose(-3, -2), where the heads go back next to their
+// rows, is then a view that reshapes to (..., L, heads Ev) without a copy
+Tensor empty_output(const Shape& batch, int64_t L, int64_t Ev, const Tensor& like) {
+  if (batch.empty()) return empty({L, Ev}, like.dtype(), like.device());
+  Shape stored(batch.begin(), batch.end() - 1);
+  stored.insert(stored.end(), {L, batch.back(), Ev});
+  Shape strides(batch.size() + 2);
+  strides[batch.size() + 1] = 1;
+  strides[batch.size()] = batch.back() * Ev;
+  strides[batch.size() - 1] = Ev;
+  int64_t outer = L * batch.back() * Ev;
+  for (int64_t d = static_cast<int64_t>(batch.size()) - 2; d >= 0; --d) {
+    strides[d] = outer;
+    outer *= batch[d];
+  }
+  return empty(stored, like.dtype(), like.device())
+      .as_strided(with_last_two(batch, L, Ev), strides, 0, kOp);
+}
+
+// The first element of an operand the kernels walk through its AttentionLayout
+template <typename T>
+T* strided(const Tensor& t) {
+  return static_cast<T*>(t.strided_data());
+}
+
 }  // namespace
 
 Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
@@ -106,10 +143,10 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
   FG_CHECK(batches.query.size() <= size_t(kAttentionMaxBatchDims), ValueError,
            "[" << kOp << "] expected at most " << kAttentionMaxBatchDims
                << " batch dimensions, got " << batches.query.size());
-  // expand is a view when nothing broadcasts; contiguous then copies only what must be
-  Tensor q = contiguous(expand(query, with_last_two(batches.query, L, E)));
-  Tensor k = contiguous(expand(key, with_last_two(batches.key_value, S, E)));
-  Tensor v = contiguous(expand(value, with_last_two(batches.key_value, S, Ev)));
+  // expand is a view (strides 0 where it broadcasts), read in place as layout_of says
+  Tensor q = expand(query, with_last_two(batches.query, L, E));
+  Tensor k = expand(key, with_last_two(batches.key_value, S, E));
+  Tensor v = expand(value, with_last_two(batches.key_value, S, Ev));
   AttentionGeometry g{};
   g.batch_heads = shape_numel(batches.query, kOp);
   g.L = L, g.S = S, g.E = E, g.Ev = Ev, g.kv_group = batches.group;
@@ -117,6 +154,9 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
   g.causal = is_causal;
   g.batch_dims = static_cast<int>(batches.query.size());
   for (int d = 0; d < g.batch_dims; ++d) g.batch_sizes[d] = batches.query[d];
+  g.q = layout_of(q, g.batch_dims);
+  g.k = layout_of(k, g.batch_dims);
+  g.v = layout_of(v, g.batch_dims);
   Tensor mask;
   if (attn_mask.defined()) {
     mask = contiguous(attn_mask.detach());
@@ -126,7 +166,8 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
     g.dropout_p = dropout_p;
     std::tie(g.seed, g.offset) = reserve_random_blocks(g.batch_heads * L * S);
   }
-  Tensor out = empty(with_last_two(batches.query, L, Ev), q.dtype(), q.device());
+  Tensor out = empty_output(batches.query, L, Ev, q);
+  g.o = layout_of(out, g.batch_dims);
   Tensor lse = empty(with_last_two(batches.query, L, 1), q.dtype(), q.device());
   const bool bool_mask = mask.defined() && mask.dtype() == DType::Bool;
   const bool* keep = bool_mask ? mask.data<bool>() : nullptr;
@@ -134,25 +175,29 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
     using T = typename decltype(tag)::type;
     const T* bias = mask.defined() && !bool_mask ? mask.data<T>() : nullptr;
     if (out.numel() > 0)
-      FG_LAUNCH(attention_forward, q.device(), out.data<T>(), lse.data<T>(), q.data<T>(),
-                k.data<T>(), v.data<T>(), keep, bias, g);
+      FG_LAUNCH(attention_forward, q.device(), strided<T>(out), lse.data<T>(), strided<T>(q),
+                strided<T>(k), strided<T>(v), keep, bias, g);
   });
   record(out, kOp, {q, k, v},
          [q = q.detach(), k = k.detach(), v = v.detach(), out = out.detach(), lse, mask, g,
-          bool_mask](const Tensor& dout_any) {
-           Tensor dout = contiguous(dout_any);
+          bool_mask](const Tensor& dout_any) mutable {
+           Tensor dout = dout_any;
+           g.o = layout_of(dout, g.batch_dims);
            Tensor delta = contiguous(sum(mul(dout, out), {-1}, true));
-           Tensor dq = zeros(q.shape(), q.dtype(), q.device());
-           Tensor dk = zeros(k.shape(), k.dtype(), k.device());
-           Tensor dv = zeros(v.shape(), v.dtype(), v.device());
+           // the kernel writes every element of the gradients; without it, they are 0
+           auto gradient_like = [&](const Tensor& x) {
+             return dout.numel() > 0 ? empty(x.shape(), x.dtype(), x.device())
+                                     : zeros(x.shape(), x.dtype(), x.device());
+           };
+           Tensor dq = gradient_like(q), dk = gradient_like(k), dv = gradient_like(v);
            const bool* keep = bool_mask ? mask.data<bool>() : nullptr;
            dispatch_floating(q.dtype(), kOp, [&](auto tag) {
              using T = typename decltype(tag)::type;
              const T* bias = mask.defined() && !bool_mask ? mask.data<T>() : nullptr;
              if (dout.numel() > 0)
                FG_LAUNCH(attention_backward, q.device(), dq.data<T>(), dk.data<T>(),
-                         dv.data<T>(), dout.data<T>(), delta.data<T>(), q.data<T>(),
-                         k.data<T>(), v.data<T>(), lse.data<T>(), keep, bias, g);
+                         dv.data<T>(), strided<T>(dout), delta.data<T>(), strided<T>(q),
+                         strided<T>(k), strided<T>(v), lse.data<T>(), keep, bias, g);
            });
            return std::vector<Tensor>{dq, dk, dv};
          });

@@ -54,6 +54,15 @@ FG_HOST_DEVICE inline float normal_cdf_of(float x) {
 #endif
 }
 FG_HOST_DEVICE inline double normal_cdf_of(double x) { return 0.5 * erfc(-x * 0.7071067811865476); }
+// Phi(x) given gaussian_of(x): on the CPU, float's tail reuses it instead of computing its own
+FG_HOST_DEVICE inline float normal_cdf_of(float x, float gaussian) {
+#ifdef __CUDA_ARCH__
+  return normal_cdf_of(x);
+#else
+  return cpu::vnormal_cdf(x, gaussian);
+#endif
+}
+FG_HOST_DEVICE inline double normal_cdf_of(double x, double) { return normal_cdf_of(x); }
 
 #define FG_MATH_OF(name, float_fn, double_fn)                               \
   FG_HOST_DEVICE inline float name(float x) { return float_fn(x); }       \
@@ -593,7 +602,8 @@ struct GeluExact {
 template <typename T>
 struct GeluExactBackward {
   FG_HOST_DEVICE T operator()(T dy, T x) const {
-    return dy * (normal_cdf_of(x) + x * T(kInvSqrt2Pi) * gaussian_of(x));
+    T gaussian = gaussian_of(x);
+    return dy * (normal_cdf_of(x, gaussian) + x * T(kInvSqrt2Pi) * gaussian);
   }
 };
 template <typename T>

@@ -313,7 +313,7 @@ def _normal_cdf_and_gelu(x):
 
 def test_gelu_exact_over_the_float_range(device):
     # The vectorized erf (float32 on the CPU) against float64, to a few ulp relative: the
-    # polynomial's seam at |x| = 1, the tails down to where Phi(x) is subnormal, and large |x|.
+    # region near 0, the tails down to where Phi(x) is subnormal, and large |x|.
     # The CPU's tails come from exp(-x^2 / 2) computed without rounding x^2; the GPU's erfcf
     # of a rounded x / sqrt 2 has about z^2 ulp there, so it is compared to |x| <= 10.
     limit, rtol = (14.5, 3e-6) if device == "cpu" else (10.0, 2e-5)

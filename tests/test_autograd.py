@@ -478,3 +478,24 @@ def test_changes_after_backward_or_to_unrelated_tensors_are_fine():
     with fg.no_grad():
         w -= 0.5 * w.grad  # after backward: the usual update
     np.testing.assert_allclose(w.detach().numpy(), [0.0, 0.0])
+
+
+def test_gradients_of_several_paths_add_up():
+    # The engine adds a node's later gradients into the first one's buffer when nothing else
+    # holds it (a residual stream), else into a new one: x + x's rule hands out one tensor
+    # twice, and a broadcast input's gradients differ in shape before their sums.
+    values = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+    x = fg.tensor(values, requires_grad=True)
+    h = x * 2.0
+    stream = h + (h * h)         # residual: h's two gradients, each its own buffer
+    doubled = stream + stream    # one gradient tensor reaches stream twice
+    out = doubled * fg.tensor(values + 3.0) + h.exp()
+    out.backward(fg.ones_like(out))
+    h_np = 2.0 * values
+    dstream = 2.0 * (values + 3.0)
+    dh = dstream * (1.0 + 2.0 * h_np) + np.exp(h_np)
+    assert_close(to_numpy(x.grad), 2.0 * dh)
+    bias = fg.tensor(np.ones(4), requires_grad=True)
+    shifted = x.detach() + bias
+    (shifted + shifted * 3.0).sum().backward()
+    assert_close(to_numpy(bias.grad), np.full(4, 12.0))

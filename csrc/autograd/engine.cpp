@@ -226,7 +226,14 @@ static void run_node(Node& node, std::unordered_map<Node*, Tensor>& pending, boo
       reached.insert(input.impl());
     } else {
       Tensor& slot = pending[input.grad_fn().get()];
-      slot = slot.defined() ? ops::add(slot, dinputs[i]) : std::move(dinputs[i]);
+      const Tensor& grad = dinputs[i];
+      if (!slot.defined())
+        slot = std::move(dinputs[i]);
+      else if (can_adopt(slot) && !grad.requires_grad() && slot.shape() == grad.shape() &&
+               slot.dtype() == grad.dtype() && slot.device() == grad.device())
+        ops::add_(slot, grad);  // a residual's two gradients: the sum goes into slot's buffer
+      else
+        slot = ops::add(slot, grad);
     }
   }
   if (!retain_graph) {

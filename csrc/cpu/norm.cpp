@@ -57,9 +57,10 @@ static std::vector<double> channel_totals(const NormLayout& layout, const Add& a
 // ---- groups of contiguous channels (inner == 1: layer_norm, rms_norm): one row each, its
 // loops vectorized (FG_SIMD), its sums in eight float64 partial sums (vec_math.h) ----
 
-// sum of (x[k] - m)^2 in float64
+// sum of (x[k] - m)^2 in float64; always inlined, so that it vectorizes in its FG_SIMD
+// caller's clone (on its own it is compiled for baseline x86-64 only)
 template <typename T>
-static double centered_squares(const T* x, double m, int64_t n) {
+[[gnu::always_inline]] inline double centered_squares(const T* x, double m, int64_t n) {
   double partial[8] = {};
   int64_t k = 0;
   for (; k + 8 <= n; k += 8)
@@ -79,37 +80,22 @@ FG_SIMD void normalize_row(T* y, T* mean, T* rstd, const T* x, const T* weight, 
   const T r = static_cast<T>(norm::inverse_std(centered_squares(x, m, n) / n, eps));
   *mean = row_mean;
   *rstd = r;
-  for (int64_t k = 0; k < n; ++k) y[k] = (x[k] - row_mean) * r;
-  if (weight)
-    for (int64_t k = 0; k < n; ++k) y[k] *= weight[k];
-  if (bias)
-    for (int64_t k = 0; k < n; ++k) y[k] += bias[k];
+  for (int64_t k = 0; k < n; ++k) y[k] = norm::affine<T>((x[k] - row_mean) * r, weight, bias, k);
 }
 
-// dy, x (n), weight (n, or null), the row's mean and rstd -> dx (n) of normalize_row
+// dy, x (n), weight (n, or null), the row's mean and rstd -> dx (n) of normalize_row. g = dy
+// weight waits in dx for the last pass; sum(g xhat) = r (sum(g x) - m sum(g)), in float64,
+// where float products are exact: two plain reductions, no xhat in the first pass.
 template <typename T>
 FG_SIMD void normalize_row_backward(T* dx, const T* dy, const T* x, const T* weight, T m, T r,
                                     bool rms, int64_t n) {
-  auto g = [&](int64_t k) { return weight ? dy[k] * weight[k] : dy[k]; };
-  double sum_g[8] = {}, sum_g_xhat[8] = {};
-  int64_t k = 0;
-  for (; k + 8 <= n; k += 8)
-    for (int j = 0; j < 8; ++j) {
-      sum_g[j] += g(k + j);
-      sum_g_xhat[j] += g(k + j) * ((x[k + j] - m) * r);
-    }
-  for (int j = 1; j < 8; ++j) {
-    sum_g[0] += sum_g[j];
-    sum_g_xhat[0] += sum_g_xhat[j];
-  }
-  for (; k < n; ++k) {
-    sum_g[0] += g(k);
-    sum_g_xhat[0] += g(k) * ((x[k] - m) * r);
-  }
+  for (int64_t k = 0; k < n; ++k) dx[k] = dy[k] * norm::weight_of(weight, k);
+  const double sum_g = sum_float64(dx, n);
+  const double sum_g_xhat = double(r) * (dot_float64(dx, x, n) - double(m) * sum_g);
   const double count = static_cast<double>(n);
-  for (k = 0; k < n; ++k)
-    dx[k] = norm::input_gradient<T>(g(k), (x[k] - m) * r, r, rms ? 0.0 : sum_g[0],
-                                    sum_g_xhat[0], count);
+  for (int64_t k = 0; k < n; ++k)
+    dx[k] = norm::input_gradient<T>(dx[k], (x[k] - m) * r, r, rms ? 0.0 : sum_g, sum_g_xhat,
+                                    count);
 }
 
 // dy, x (n), the row's mean and rstd -> sum_dy[k] += dy[k], sum_dy_xhat[k] += dy[k] xhat[k]

@@ -14,7 +14,9 @@ inline float bits_to_float(int32_t bits) {
   return f;
 }
 
-inline float vexp(float x) {
+// exp(x + tiny), tiny a correction below about 0.2 in magnitude (vgaussian's rounding of x^2)
+// that joins the reduced argument: one exp for both.
+inline float vexp(float x, float tiny = -0.0f) {
   // Beyond hi the result overflows float; below lo it underflows even the subnormals.
   const float hi = 88.72283905206835f, lo = -103.97207708f;
   // NaN clamps to lo too (converting it to int below would be undefined); it is put back last.
@@ -24,7 +26,7 @@ inline float vexp(float x) {
   int32_t k = static_cast<int32_t>(kf);
   k -= static_cast<float>(k) > kf;  // floor
   float fk = static_cast<float>(k);
-  float r = clamped - fk * 0.693359375f + fk * 2.12194440e-4f;
+  float r = clamped - fk * 0.693359375f + fk * 2.12194440e-4f + tiny;  // + -0.0f: r itself
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
@@ -62,45 +64,40 @@ inline float vtanh(float x) {
 
 // exp(-x^2 / 2), branch-free, accurate to a few ulp even where x^2 / 2 is large: x = hi + lo
 // with hi's low 12 mantissa bits cleared, so hi^2 is exact and only the small lo (x + hi)
-// part rounds (a rounded x^2 would cost x^2 / 2 ulp, 50 ulp at x = 10). |x| is clamped to 20
-// (the result is 0 there already) so that inf gives 0, not inf - inf; NaN stays NaN.
+// part rounds (a rounded x^2 would cost x^2 / 2 ulp, 50 ulp at x = 10); that part, below
+// x^2 / 2048, rides in vexp's reduced argument. |x| is clamped to 20 (the result is 0 there
+// already) so that inf gives 0, not inf - inf; NaN stays NaN.
 inline float vgaussian(float x) {
   float a = x < 0 ? -x : x;
   a = a > 20.0f ? 20.0f : a;
   int32_t bits;
   std::memcpy(&bits, &a, sizeof bits);
   float hi = bits_to_float(bits & ~0xfff), lo = a - hi;
-  return vexp(-0.5f * hi * hi) * vexp(-0.5f * lo * (a + hi));
+  return vexp(-0.5f * hi * hi, -0.5f * lo * (a + hi));
 }
 
 // The standard normal distribution function Phi(x) = erfc(-x / sqrt 2) / 2, branch-free, to
-// within 1e-6 relative (float64 least-squares fits, checked in tests/test_activation.py):
-// |x| < 1: 1/2 + x P(x^2); beyond, the tail Phi(-|x|) = exp(-x^2 / 2) Q(t), t = 1 / (1 + |x| / 2),
-// with no cancellation as erf's 1 - erfc would have (Phi(x) = 1 - Phi(-x) for x >= 1).
-inline float vnormal_cdf(float x) {
+// within 3e-7 relative (a float64 minimax fit, checked in tests/test_activation.py): the tail
+// Phi(-|x|) = exp(-x^2 / 2) t R(t), t = 1 / (1 + 0.32 |x|), one formula for every x, and
+// Phi(x) = 1 - Phi(-x) for x >= 0, where the tail is at most 1/2: no cancellation, as erf's
+// 1 - erfc would have. `gaussian` is vgaussian(x), which GELU's gradient needs too.
+inline float vnormal_cdf(float x, float gaussian) {
   float a = x < 0 ? -x : x;
-  float s = x * x;
-  float p = 3.08288254e-05f;
-  p = p * s - 0.000100772428f;
-  p = p * s + 0.000219126145f;
-  p = p * s - 0.00124168966f;
-  p = p * s + 0.00998647977f;
-  p = p * s - 0.066491507f;
-  p = p * s + 0.398942292f;
-  float t = 1.0f / (1.0f + 0.5f * a);
-  float q = -0.115600131f;
-  q = q * t + 0.336442143f;
-  q = q * t - 0.291846037f;
-  q = q * t - 0.0297034588f;
-  q = q * t + 0.0539118722f;
-  q = q * t + 0.146517515f;
-  q = q * t + 0.20007512f;
-  q = q * t + 0.199417219f;
-  q = q * t + 1.8714162e-06f;
-  float tail = vgaussian(x) * q;
-  float big = x < 0 ? tail : 1.0f - tail;
-  return a < 1.0f ? 0.5f + x * p : big;
+  float t = 1.0f / (1.0f + 0.32f * a);
+  float r = -0.0210788138f;
+  r = r * t + 0.0954100117f;
+  r = r * t - 0.146712348f;
+  r = r * t + 0.0653326735f;
+  r = r * t - 0.0093801273f;
+  r = r * t + 0.0586547814f;
+  r = r * t + 0.0878289565f;
+  r = r * t + 0.114622369f;
+  r = r * t + 0.127660945f;
+  r = r * t + 0.127661526f;
+  float tail = gaussian * t * r;
+  return x < 0 ? tail : 1.0f - tail;
 }
+inline float vnormal_cdf(float x) { return vnormal_cdf(x, vgaussian(x)); }
 
 // Sums of n contiguous values in Acc (float64 for floats, uint64 for integers, which wrap),
 // in eight interleaved partial sums: one running sum cannot vectorize (each add waits for the

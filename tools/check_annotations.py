@@ -61,6 +61,8 @@ def class_members(cls):
     for name, value in vars(cls).items():
         if name.startswith("_") and not (name.startswith("__") and name.endswith("__")):
             continue
+        if getattr(value, "__module__", None) in sys.stdlib_module_names:
+            continue  # the standard library's, copied into the class: an Enum's __new__
         if isinstance(value, property):
             yield name, value.fget
         elif isinstance(value, (staticmethod, classmethod)):

@@ -9,6 +9,7 @@ has is summed away. Each pair then becomes (batch, rows, K) @ (batch, K, cols): 
 are those both keep, K the letters they contract, rows and cols the ones each alone keeps.
 """
 import math
+from collections.abc import Sequence
 
 from . import _C, _errors
 
@@ -107,28 +108,31 @@ def _contract(left, lletters, right, rletters, keep):
     return _C.reshape(product, *shape), "".join(batch + rows + cols)
 
 
-def einsum(equation, *operands):
+def einsum(equation: str, *operands: _C.Tensor | Sequence[_C.Tensor]) -> _C.Tensor:
     """Einstein summation over the operands, as torch.einsum: explicit ("ij,jk->ik") or
     implicit ("ij,jk": the letters that appear once, sorted) output, "..." for broadcast
     dimensions, repeated letters for diagonals. The operands may also come as one list."""
+    given: Sequence[object] = operands
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
-        operands = tuple(operands[0])
+        given = tuple(operands[0])
     if not isinstance(equation, str):
         raise _errors.TypeError("[einsum] expected the equation as a str, got "
                                 f"{type(equation).__name__}")
-    if not operands:
+    if not given:
         _fail("expected at least one operand")
-    for i, x in enumerate(operands):
+    checked: list[_C.Tensor] = []
+    for i, x in enumerate(given):
         if not isinstance(x, _C.Tensor):
             raise _errors.TypeError(f"[einsum] expected Tensors as operands, got "
                                     f"{type(x).__name__} for operand {i}")
+        checked.append(x)
     equation = equation.replace(" ", "")
     inputs, arrow, output = equation.partition("->")
     terms = inputs.split(",")
-    if len(terms) != len(operands):
-        _fail(f"the equation has {len(terms)} operand terms, got {len(operands)} operands")
+    if len(terms) != len(checked):
+        _fail(f"the equation has {len(terms)} operand terms, got {len(checked)} operands")
     letters = [_expand_ellipsis(term, x.dim(), f"operand {i}'s term {term!r}")
-               for i, (term, x) in enumerate(zip(terms, operands))]
+               for i, (term, x) in enumerate(zip(terms, checked))]
     widest = max(sum(1 for c in ls if ord(c) >= _ELLIPSIS_BASE) for ls in letters)
     if arrow:
         if "..." in output:
@@ -150,7 +154,7 @@ def einsum(equation, *operands):
             sorted(c for c in set(everything) if ord(c) < _ELLIPSIS_BASE
                    and everything.count(c) == 1))
     tensors = []
-    for i, (x, ls) in enumerate(zip(operands, letters)):
+    for i, (x, ls) in enumerate(zip(checked, letters)):
         x, ls = _take_diagonals(x, ls)
         others = output + "".join(letters[:i] + letters[i + 1:])
         x, ls = _sum_away(x, ls, others)

@@ -210,7 +210,8 @@ def _check_output_size(total, output_size):
             f"{total} elements the repeats give")
 
 
-def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+def repeat_interleave(input: _C.Tensor, repeats: int | _C.Tensor | None = None,
+                      dim: int | None = None, *, output_size: int | None = None) -> _C.Tensor:
     """Each slice of input along dim (the flattened input when dim is None) repeated
     `repeats` times (an int, or a tensor: one count per slice), in place of the slice.
     repeat_interleave(repeats): 0 repeats[0] times, 1 repeats[1] times, ..."""

@@ -44,20 +44,21 @@ def flipud(input: _C.Tensor) -> _C.Tensor:
     return flip(input, (0,))
 
 
-def roll(input, shifts, dims=None):
+def roll(input: _C.Tensor, shifts: int | Sequence[int],
+         dims: int | Sequence[int] | None = None) -> _C.Tensor:
     """Elements shifted along dims (the flattened tensor without dims), wrapping around."""
     if dims is None:
         if not isinstance(shifts, int) and len(shifts) != 1:
             raise _errors.ValueError("[roll] without dims, expected one shift")
         shift = shifts if isinstance(shifts, int) else shifts[0]
         return roll(input.reshape(-1), shift, 0).reshape(input.shape)
-    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
-    dims = _dims(dims, input.ndim, "roll")
-    if len(shifts) != len(dims):
-        raise _errors.ValueError(f"[roll] expected as many shifts as dims, got {len(shifts)} and "
-                                 f"{len(dims)}")
+    shift_list = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dim_list = _dims(dims, input.ndim, "roll")
+    if len(shift_list) != len(dim_list):
+        raise _errors.ValueError(f"[roll] expected as many shifts as dims, got "
+                                 f"{len(shift_list)} and {len(dim_list)}")
     out = input
-    for shift, d in zip(shifts, dims):
+    for shift, d in zip(shift_list, dim_list):
         n = out.shape[d]
         if n == 0:
             continue
@@ -132,31 +133,36 @@ def vstack(tensors: Sequence[_C.Tensor]) -> _C.Tensor:
     return _C.cat([atleast_2d(t) for t in tensors], 0)
 
 
-def meshgrid(*tensors, indexing="ij"):
+def meshgrid(*tensors: _C.Tensor | Sequence[_C.Tensor],
+             indexing: str = "ij") -> tuple[_C.Tensor, ...]:
     """Coordinate grids: the i-th output holds tensors[i]'s values along dimension i
     ("ij"); with indexing="xy" the first two inputs span dimensions 1 and 0 (x along columns).
     Expanded views; each input 0-d or 1-d."""
+    given: Sequence[object] = tensors
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        tensors = tuple(tensors[0])
+        given = tuple(tensors[0])
     if indexing not in ("ij", "xy"):
         raise _errors.ValueError(f"[meshgrid] expected indexing 'ij' or 'xy', got {indexing!r}")
-    if not tensors:
+    if not given:
         raise _errors.ValueError("[meshgrid] expected at least one tensor")
-    for t in tensors:
+    checked: list[_C.Tensor] = []
+    for t in given:
         if not isinstance(t, _C.Tensor):
             raise _errors.TypeError(f"[meshgrid] expected Tensors, got {type(t).__name__}")
+        checked.append(t)
         if t.ndim > 1:
             raise _errors.ValueError(
                 f"[meshgrid] expected 0-d or 1-d tensors, got shape {tuple(t.shape)}")
-        if t.dtype != tensors[0].dtype or t.device != tensors[0].device:
+        first = checked[0]
+        if t.dtype != first.dtype or t.device != first.device:
             raise _errors.TypeError(
                 f"[meshgrid] expected tensors of one dtype and device, got "
-                f"{tensors[0].dtype} on {tensors[0].device} and {t.dtype} on "
+                f"{first.dtype} on {first.device} and {t.dtype} on "
                 f"{t.device}")
-    swap = indexing == "xy" and len(tensors) > 1
-    ordered = (tensors[1], tensors[0]) + tuple(tensors[2:]) if swap else tuple(tensors)
+    swap = indexing == "xy" and len(checked) > 1
+    ordered = (checked[1], checked[0]) + tuple(checked[2:]) if swap else tuple(checked)
     shape = [t.numel() for t in ordered]
-    grids = []
+    grids: list[_C.Tensor] = []
     for i, t in enumerate(ordered):
         along = [1] * len(shape)
         along[i] = shape[i]

@@ -28,13 +28,15 @@ class _PrintOptions:
 
 
 OPTIONS = _PrintOptions()
-_PROFILES = {"default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
-             "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
-             "full": dict(precision=4, threshold=math.inf, edgeitems=3, linewidth=80)}
+_PROFILES: dict[str, dict[str, float]] = {
+    "default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
+    "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
+    "full": dict(precision=4, threshold=math.inf, edgeitems=3, linewidth=80)}
 
 
-def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
-                     profile=None, sci_mode=None):
+def set_printoptions(precision: int | None = None, threshold: float | None = None,
+                     edgeitems: int | None = None, linewidth: int | None = None,
+                     profile: str | None = None, sci_mode: bool | None = None) -> None:
     """As ``torch.set_printoptions``: options left None keep their value, except sci_mode,
     which every call sets (None: chosen from the values). profile: 'default', 'short' or
     'full' (no summarizing), applied before the other arguments."""
@@ -53,7 +55,7 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     if sci_mode not in (None, True, False):
         raise _errors.TypeError(f"[set_printoptions] sci_mode must be None, True or False, got "
                                 f"{sci_mode!r}")
-    updates = {**_PROFILES.get(profile, {}),
+    updates = {**(_PROFILES[profile] if profile is not None else {}),
                **{name: value if name == "threshold" else int(value)
                   for name, value in given.items() if value is not None}}
     for name, value in updates.items():

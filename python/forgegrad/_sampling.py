@@ -3,12 +3,15 @@ in-place fills uniform_, normal_, exponential_, bernoulli_, geometric_, random_.
 ``generator=`` (a forgegrad.Generator; None: the global stream). The fills are uniform or
 normal draws transformed by the op table's ops; multinomial, poisson and the integer draws
 run on the host (csrc/ops/sampling.cpp). Draws have no gradient, as in PyTorch."""
+from collections.abc import Sequence
+from typing import cast
+
 import numpy as np
 
 from . import _C, _errors
 from ._checks import is_int, is_real
 from .autograd import no_grad
-from .creation import _TO_NUMPY, _check_tensor, _integer_range, random_draws
+from .creation import _TO_NUMPY, Device, _check_tensor, _integer_range, random_draws
 from .random import Generator, stream_for
 
 # The integers a float dtype holds exactly: random_()'s default range, as PyTorch's.
@@ -69,7 +72,8 @@ def poisson(input: _C.Tensor, generator: Generator | None = None) -> _C.Tensor:
     return _C._poisson(input.detach(), stream_for(generator, input.device, "poisson"))
 
 
-def bernoulli(input, p=None, *, generator=None):
+def bernoulli(input: _C.Tensor, p: float | _C.Tensor | None = None, *,
+              generator: Generator | None = None) -> _C.Tensor:
     """1 with probability input (or p, when given), else 0, in input's dtype and shape."""
     _check_tensor(input, "bernoulli")
     if p is None:
@@ -82,8 +86,10 @@ def bernoulli(input, p=None, *, generator=None):
         return (_uniform(input, generator, "bernoulli") < p).to(input.dtype)
 
 
-def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
-           requires_grad=False):
+def normal(mean: float | _C.Tensor, std: float | _C.Tensor = 1.0,
+           size: int | Sequence[int] | None = None, *, generator: Generator | None = None,
+           dtype: _C.dtype | None = None, device: Device = None,
+           requires_grad: bool = False) -> _C.Tensor:
     """Normal draws with the given mean and standard deviation, PyTorch's overloads:
     ``normal(mean_tensor, std_tensor)`` (broadcast), ``normal(mean_tensor, std=1.0)``,
     ``normal(mean, std_tensor)``, and ``normal(mean, std, size)`` for two numbers."""
@@ -101,23 +107,24 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     if not tensors and size is None:
         raise _errors.TypeError("[normal] with a number mean and std, expected size")
     _check_std(std, "normal")
+    shape: Sequence[int]
     if tensors:
-        if len(tensors) == 2 and mean.device != std.device:
+        if len(tensors) == 2 and tensors[0].device != tensors[1].device:
             raise _errors.ValueError(
-                f"[normal] expected mean and std on one device, got {mean.device} "
-                f"and {std.device}")
+                f"[normal] expected mean and std on one device, got {tensors[0].device} "
+                f"and {tensors[1].device}")
         shapes = [tuple(t.shape) for t in tensors]
         try:
-            size = np.broadcast_shapes(*shapes)
+            shape = np.broadcast_shapes(*shapes)
         except ValueError:
             raise _errors.ValueError(
                 f"[normal] mean and std of shapes {shapes[0]} and {shapes[-1]} do "
                 "not broadcast") from None
         dtype, device = _C.result_type(mean, std), tensors[0].device
-    elif is_int(size):
-        size = (size,)
+    else:  # size is an int or a sequence here (None raised above)
+        shape = cast(Sequence[int], (size,) if is_int(size) else size)
     with no_grad():
-        noise = random_draws(_C.randn, tuple(size), generator, dtype, device, "normal")
+        noise = random_draws(_C.randn, tuple(shape), generator, dtype, device, "normal")
         out = noise * std + mean
     return out.requires_grad_(True) if requires_grad else out
 

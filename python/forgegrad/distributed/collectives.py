@@ -14,6 +14,8 @@ call returns once it is done (on the GPU: once it is queued, as in PyTorch).
 import enum
 import pickle
 import time
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -72,7 +74,8 @@ class Work:
     timeout) and writes its result into the tensors; ``is_completed()`` says whether the
     transfer has finished, without waiting."""
 
-    def __init__(self, op, requests, finish=None) -> None:
+    def __init__(self, op: str, requests: list[Any],
+                 finish: Callable[[], None] | None = None) -> None:
         self._op, self._requests, self._finish, self._done = op, requests, finish, False
 
     def is_completed(self) -> bool:
@@ -217,7 +220,23 @@ def _contiguous_gpu(t, op, nccl):
 
 
 # ---------------------------------------------------------------------------- collectives
-def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op: bool = False):
+@overload
+def all_reduce(tensor: _C.Tensor, op: ReduceOp = ..., group: None = ...,
+               async_op: Literal[False] = ...) -> None: ...
+
+
+@overload
+def all_reduce(tensor: _C.Tensor, op: ReduceOp = ..., group: None = ..., *,
+               async_op: Literal[True]) -> Work: ...
+
+
+@overload
+def all_reduce(tensor: _C.Tensor, op: ReduceOp = ..., group: None = ...,
+               async_op: bool = ...) -> Work | None: ...
+
+
+def all_reduce(tensor: _C.Tensor, op: ReduceOp = ReduceOp.SUM, group: None = None,
+               async_op: bool = False) -> Work | None:
     """Every rank's `tensor` becomes the reduction (sum by default) of all ranks' tensors."""
     g = _group_for("all_reduce", group)
     _check_tensor(tensor, "all_reduce")
@@ -237,7 +256,23 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op: bool = False):
     return _finished(Work("all_reduce", [request], finish), async_op)
 
 
-def broadcast(tensor, src, group=None, async_op: bool = False):
+@overload
+def broadcast(tensor: _C.Tensor, src: int, group: None = ...,
+              async_op: Literal[False] = ...) -> None: ...
+
+
+@overload
+def broadcast(tensor: _C.Tensor, src: int, group: None = ..., *,
+              async_op: Literal[True]) -> Work: ...
+
+
+@overload
+def broadcast(tensor: _C.Tensor, src: int, group: None = ...,
+              async_op: bool = ...) -> Work | None: ...
+
+
+def broadcast(tensor: _C.Tensor, src: int, group: None = None,
+              async_op: bool = False) -> Work | None:
     """Every rank's `tensor` becomes rank `src`'s."""
     g = _group_for("broadcast", group)
     _check_tensor(tensor, "broadcast")
@@ -251,7 +286,23 @@ def broadcast(tensor, src, group=None, async_op: bool = False):
     return _finished(Work("broadcast", [g.comm.Ibcast(data, root=src)], done), async_op)
 
 
-def all_gather(tensor_list, tensor, group=None, async_op: bool = False):
+@overload
+def all_gather(tensor_list: Sequence[_C.Tensor], tensor: _C.Tensor, group: None = ...,
+               async_op: Literal[False] = ...) -> None: ...
+
+
+@overload
+def all_gather(tensor_list: Sequence[_C.Tensor], tensor: _C.Tensor, group: None = ..., *,
+               async_op: Literal[True]) -> Work: ...
+
+
+@overload
+def all_gather(tensor_list: Sequence[_C.Tensor], tensor: _C.Tensor, group: None = ...,
+               async_op: bool = ...) -> Work | None: ...
+
+
+def all_gather(tensor_list: Sequence[_C.Tensor], tensor: _C.Tensor, group: None = None,
+               async_op: bool = False) -> Work | None:
     """``tensor_list[i]`` becomes rank i's `tensor` (on every rank). The ranks' values arrive
     in one buffer and are copied into the list; all_gather_into_tensor avoids that copy."""
     g = _group_for("all_gather", group)
@@ -278,7 +329,23 @@ def all_gather(tensor_list, tensor, group=None, async_op: bool = False):
     return _finished(Work("all_gather", [request], finish), async_op)
 
 
-def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op: bool = False):
+@overload
+def all_gather_into_tensor(output_tensor: _C.Tensor, input_tensor: _C.Tensor, group: None = ...,
+                           async_op: Literal[False] = ...) -> None: ...
+
+
+@overload
+def all_gather_into_tensor(output_tensor: _C.Tensor, input_tensor: _C.Tensor, group: None = ..., *,
+                           async_op: Literal[True]) -> Work: ...
+
+
+@overload
+def all_gather_into_tensor(output_tensor: _C.Tensor, input_tensor: _C.Tensor, group: None = ...,
+                           async_op: bool = ...) -> Work | None: ...
+
+
+def all_gather_into_tensor(output_tensor: _C.Tensor, input_tensor: _C.Tensor, group: None = None,
+                           async_op: bool = False) -> Work | None:
     """`output_tensor` (world size x input's elements: (world * n, ...) or (world, n, ...))
     becomes the ranks' inputs one after another, rank 0 first; MPI writes it directly."""
     g = _group_for("all_gather_into_tensor", group)
@@ -297,7 +364,23 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op: bo
     return _finished(Work(op, [request], done), async_op)
 
 
-def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op: bool = False):
+@overload
+def reduce_scatter(output: _C.Tensor, input_list: Sequence[_C.Tensor], op: ReduceOp = ...,
+                   group: None = ..., async_op: Literal[False] = ...) -> None: ...
+
+
+@overload
+def reduce_scatter(output: _C.Tensor, input_list: Sequence[_C.Tensor], op: ReduceOp = ...,
+                   group: None = ..., *, async_op: Literal[True]) -> Work: ...
+
+
+@overload
+def reduce_scatter(output: _C.Tensor, input_list: Sequence[_C.Tensor], op: ReduceOp = ...,
+                   group: None = ..., async_op: bool = ...) -> Work | None: ...
+
+
+def reduce_scatter(output: _C.Tensor, input_list: Sequence[_C.Tensor], op: ReduceOp = ReduceOp.SUM,
+                   group: None = None, async_op: bool = False) -> Work | None:
     """Rank i's `output` becomes the reduction over ranks of their ``input_list[i]``. The list
     is packed into one buffer for MPI (a copy); reduce_scatter_tensor avoids it."""
     g = _group_for("reduce_scatter", group)
@@ -314,8 +397,23 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op: bo
     return _reduce_scatter_cpu(g, output, values, op, async_op, "reduce_scatter")
 
 
-def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None,
-                          async_op: bool = False):  # noqa: A002
+@overload
+def reduce_scatter_tensor(output: _C.Tensor, input: _C.Tensor, op: ReduceOp = ...,
+                          group: None = ..., async_op: Literal[False] = ...) -> None: ...
+
+
+@overload
+def reduce_scatter_tensor(output: _C.Tensor, input: _C.Tensor, op: ReduceOp = ...,
+                          group: None = ..., *, async_op: Literal[True]) -> Work: ...
+
+
+@overload
+def reduce_scatter_tensor(output: _C.Tensor, input: _C.Tensor, op: ReduceOp = ...,
+                          group: None = ..., async_op: bool = ...) -> Work | None: ...
+
+
+def reduce_scatter_tensor(output: _C.Tensor, input: _C.Tensor, op: ReduceOp = ReduceOp.SUM,
+                          group: None = None, async_op: bool = False) -> Work | None:  # noqa: A002
     """Rank i's `output` becomes the reduction over ranks of their `input`'s i-th block of
     output's size (input holds world size x output's elements)."""
     name = "reduce_scatter_tensor"
@@ -345,7 +443,7 @@ def _reduce_scatter_cpu(g, output, packed, op, async_op, name):
 
 
 # ---------------------------------------------------------------------------- Python objects
-def all_gather_object(object_list, obj, group=None):
+def all_gather_object(object_list: list[Any], obj: Any, group: None = None) -> None:
     """``object_list[i]`` becomes rank i's `obj` (pickled: only for objects of trusted
     peers, as in PyTorch). object_list must have world-size items."""
     g = _group_for("all_gather_object", group)
@@ -362,7 +460,8 @@ def all_gather_object(object_list, obj, group=None):
         object_list[i] = pickle.loads(gathered[end - sizes[i]:end].tobytes())
 
 
-def broadcast_object_list(object_list, src=0, group=None):
+def broadcast_object_list(object_list: list[Any], src: int = 0,
+                          group: None = None) -> None:
     """The items of rank `src`'s object_list replace those of every rank's (pickled; the
     lists must have the same length)."""
     g = _group_for("broadcast_object_list", group)

@@ -27,6 +27,7 @@ from the others), as in PyTorch.
 is its submodule ``module``): save ``ddp.module.state_dict()`` to get a checkpoint that
 loads into the plain model, as PyTorch users do.
 """
+from collections.abc import Iterator
 from typing import Any
 import contextlib
 import functools
@@ -37,7 +38,7 @@ import numpy as np
 from .. import _C, _errors
 from ..autograd import no_grad
 from ..creation import zeros
-from ..nn.module import Module
+from ..nn.module import Module, Parameter
 from .collectives import all_gather_object, broadcast, flat_values, wait
 from .process_group import group
 
@@ -127,7 +128,8 @@ class DistributedDataParallel(Module):
     buffers (BatchNorm statistics) are sent to every rank at each forward.
     find_unused_parameters: see the module docstring."""
 
-    def __init__(self, module, bucket_cap_mb=25, broadcast_buffers: bool = True,
+    def __init__(self, module: Module, bucket_cap_mb: float = 25,
+                 broadcast_buffers: bool = True,
                  find_unused_parameters: bool = False) -> None:
         super().__init__()
         if not isinstance(module, Module):
@@ -143,8 +145,8 @@ class DistributedDataParallel(Module):
         self.find_unused_parameters = bool(find_unused_parameters)
         self.require_backward_grad_sync = True
         self._group = g
-        self._names = []
-        self._params = []
+        self._names: list[str] = []
+        self._params: list[Parameter] = []
         for name, p in module.named_parameters():
             if p.requires_grad:
                 self._names.append(name)
@@ -212,7 +214,7 @@ class DistributedDataParallel(Module):
                            "ranks. If the model does not use every parameter in every forward, "
                            "pass find_unused_parameters=True (or give them requires_grad=False)")
 
-    def forward(self, *inputs, **kwargs):
+    def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         self._check_previous_iteration()
         recording = _C.is_grad_enabled()
         if recording:
@@ -302,7 +304,7 @@ class DistributedDataParallel(Module):
         self._state = "done"
 
     @contextlib.contextmanager
-    def no_sync(self):
+    def no_sync(self) -> Iterator[None]:
         """Inside, forward and backward leave the gradients of this rank alone (they add up
         in .grad, as without DDP); the first backward after, from a forward outside, averages
         the sum. For gradient accumulation without communication at every micro-batch."""

@@ -31,7 +31,7 @@ class _Group:
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
 
 
-_group = None
+_group: _Group | None = None
 
 
 def is_available() -> bool:
@@ -80,7 +80,8 @@ def _nccl_usable():
     return _C.cuda_compiled and _C.cuda_device_count() > 0
 
 
-def init_process_group(backend: str = "auto", timeout=None):
+def init_process_group(backend: str = "auto",
+                       timeout: datetime.timedelta | float | None = None) -> None:
     """Join this process to the group of processes ``mpiexec`` started (rank and world size
     come from MPI; a process started without ``mpiexec`` is a group of one).
 
@@ -143,7 +144,7 @@ def is_initialized() -> bool:
     return _group is not None
 
 
-def get_rank():
+def get_rank() -> int:
     """This process's rank, 0 .. world size - 1."""
     return group("get_rank").rank
 
@@ -153,7 +154,7 @@ def get_world_size() -> int:
     return group("get_world_size").size
 
 
-def get_backend():
+def get_backend() -> str:
     """``"nccl"`` when GPU tensors go through NCCL, else ``"mpi"``."""
     return group("get_backend").backend
 

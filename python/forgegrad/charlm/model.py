@@ -85,13 +85,13 @@ class KVCache:
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention where each position sees itself and the positions before."""
 
-    def __init__(self, width, heads) -> None:
+    def __init__(self, width: int, heads: int) -> None:
         super().__init__()
         self.heads = heads
         self.qkv = nn.Linear(width, 3 * width)
         self.proj = nn.Linear(width, width)
 
-    def forward(self, x, cache=None, layer=0):
+    def forward(self, x: Tensor, cache: KVCache | None = None, layer: int = 0) -> Tensor:
         """x (B, T, C) -> (B, T, C); with a KVCache, x holds the tokens after the cached ones
         and attends to those too (its keys and values join the cache's `layer`)."""
         batch, length, width = x.shape
@@ -113,27 +113,27 @@ class CausalSelfAttention(nn.Module):
 class MLP(nn.Module):
     """The block's feed-forward part: Linear to 4x the width, GELU, Linear back."""
 
-    def __init__(self, width) -> None:
+    def __init__(self, width: int) -> None:
         super().__init__()
         self.fc = nn.Linear(width, 4 * width)
         self.gelu = nn.GELU()
         self.proj = nn.Linear(4 * width, width)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.proj(self.gelu(self.fc(x)))
 
 
 class Block(nn.Module):
     """Pre-norm transformer block: x + attn(ln1(x)), then + mlp(ln2(.))."""
 
-    def __init__(self, width, heads) -> None:
+    def __init__(self, width: int, heads: int) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(width)
         self.attn = CausalSelfAttention(width, heads)
         self.ln2 = nn.LayerNorm(width)
         self.mlp = MLP(width)
 
-    def forward(self, x, cache=None, layer=0):
+    def forward(self, x: Tensor, cache: KVCache | None = None, layer: int = 0) -> Tensor:
         x = x + self.attn(self.ln1(x), cache, layer)
         return x + self.mlp(self.ln2(x))
 

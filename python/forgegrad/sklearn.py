@@ -10,11 +10,15 @@ GridSearchCV, cross_val_score, clone, pickle.
 Needs scikit-learn (``pip install "forgegrad[datasets]"``); ``import forgegrad`` alone never
 imports it.
 """
+from __future__ import annotations
+
 import numbers
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
+import numpy.typing as npt
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -30,6 +34,9 @@ except ImportError as e:
 from . import _C, _errors, nn, optim, random
 from .models import ACTIVATIONS, build_mlp
 from .training import EarlyStopping, fit, predict
+
+if TYPE_CHECKING:
+    from sklearn.utils import Tags  # scikit-learn >= 1.6, which calls __sklearn_tags__
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -171,7 +178,7 @@ class _BaseMLP(BaseEstimator):
     def _fitted_before(self):
         return hasattr(self, "module_")
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None
         return tags
@@ -209,11 +216,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _loss(self):
         return nn.CrossEntropyLoss()
 
-    def fit(self, X, y):
+    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> Self:
         """Train on X (n_samples, n_features) and labels y of any type; returns self."""
         return self._fit(X, y, self.max_iter, classes=None, incremental=self.warm_start)
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X: npt.ArrayLike, y: npt.ArrayLike,
+                    classes: npt.ArrayLike | None = None) -> Self:
         """One epoch over (X, y), from the current weights. The first call needs `classes`,
         every label that y will ever hold."""
         if not self._fitted_before() and classes is None:
@@ -241,18 +249,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             else None
         return self._train(X, targets, len(self.classes_), epochs, not continuing, stratify)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Class probabilities, (n_samples, n_classes), in the order of ``classes_``."""
         logits = self._outputs(X)
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits)
         return proba / proba.sum(axis=1, keepdims=True)
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """The logarithm of ``predict_proba``."""
         return np.log(self.predict_proba(X))
 
-    def predict(self, X):
+    def predict(self, X: npt.ArrayLike) -> npt.NDArray[Any]:
         """The most probable class of each sample, as a label of ``classes_``."""
         best = np.argmax(self._outputs(X), axis=1)  # checks it is fitted first
         return self.classes_[best]
@@ -276,11 +284,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _loss(self):
         return nn.MSELoss()
 
-    def fit(self, X, y):
+    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> Self:
         """Train on X (n_samples, n_features) and y (n_samples,) or (n_samples, n_targets)."""
         return self._fit(X, y, self.max_iter, incremental=self.warm_start)
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> Self:
         """One epoch over (X, y), from the current weights (a new network on the first call)."""
         return self._fit(X, y, 1, incremental=True)
 
@@ -296,12 +304,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self._one_target = np.ndim(y) == 1
         return self._train(X, targets, targets.shape[1], epochs, not continuing)
 
-    def predict(self, X):
+    def predict(self, X: npt.ArrayLike) -> npt.NDArray[Any]:
         """Predictions, (n_samples,) for a 1-D y, else (n_samples, n_targets)."""
         outputs = self._outputs(X)
         return outputs.ravel() if self._one_target else outputs
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags

@@ -13,6 +13,9 @@ token runs through the model alone (``model(new_ids, cache)``) until the context
 Parameter names follow nanoGPT's (wte, wpe, blocks.N.ln1/attn/ln2/mlp, ln_f, head) and the
 initialization GPT-2's: weights normal(0, 0.02), the residual projections' scaled by
 1/sqrt(2 * layers), biases zero."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import dataclasses
 import math
 
@@ -20,6 +23,10 @@ from .. import _C, _errors, creation, nn
 from ..autograd import no_grad
 from ..nn import functional as F
 from ..sampling import sample_next
+
+if TYPE_CHECKING:
+    from .._C import Tensor
+    from ..random import Generator
 
 __all__ = ["GPTConfig", "GPT", "KVCache", "CausalSelfAttention", "MLP", "Block"]
 
@@ -34,7 +41,7 @@ class GPTConfig:
     width: int = 128
     tie_weights: bool = True
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in ("vocab_size", "context", "layers", "heads", "width"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -54,18 +61,19 @@ class KVCache:
     cache, runs only `ids` (at positions len(cache) onwards) and appends their keys and
     values."""
 
-    def __init__(self, layers):
-        self.keys = [None] * layers
-        self.values = [None] * layers
+    def __init__(self, layers: int) -> None:
+        self.keys: list[Tensor | None] = [None] * layers
+        self.values: list[Tensor | None] = [None] * layers
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.length(0)
 
-    def length(self, layer):
+    def length(self, layer: int) -> int:
         """How many tokens' keys and values the cache holds for `layer`."""
-        return 0 if self.keys[layer] is None else self.keys[layer].shape[2]
+        keys = self.keys[layer]
+        return 0 if keys is None else keys.shape[2]
 
-    def extend(self, layer, keys, values):
+    def extend(self, layer: int, keys: Tensor, values: Tensor) -> tuple[Tensor, Tensor]:
         """Appends one layer's keys and values of the new tokens; returns all of them."""
         if self.keys[layer] is not None:
             keys = _C.cat([self.keys[layer], keys], dim=2)
@@ -77,13 +85,13 @@ class KVCache:
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention where each position sees itself and the positions before."""
 
-    def __init__(self, width, heads) -> None:
+    def __init__(self, width: int, heads: int) -> None:
         super().__init__()
         self.heads = heads
         self.qkv = nn.Linear(width, 3 * width)
         self.proj = nn.Linear(width, width)
 
-    def forward(self, x, cache=None, layer=0):
+    def forward(self, x: Tensor, cache: KVCache | None = None, layer: int = 0) -> Tensor:
         """x (B, T, C) -> (B, T, C); with a KVCache, x holds the tokens after the cached ones
         and attends to those too (its keys and values join the cache's `layer`)."""
         batch, length, width = x.shape
@@ -105,27 +113,27 @@ class CausalSelfAttention(nn.Module):
 class MLP(nn.Module):
     """The block's feed-forward part: Linear to 4x the width, GELU, Linear back."""
 
-    def __init__(self, width) -> None:
+    def __init__(self, width: int) -> None:
         super().__init__()
         self.fc = nn.Linear(width, 4 * width)
         self.gelu = nn.GELU()
         self.proj = nn.Linear(4 * width, width)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.proj(self.gelu(self.fc(x)))
 
 
 class Block(nn.Module):
     """Pre-norm transformer block: x + attn(ln1(x)), then + mlp(ln2(.))."""
 
-    def __init__(self, width, heads) -> None:
+    def __init__(self, width: int, heads: int) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(width)
         self.attn = CausalSelfAttention(width, heads)
         self.ln2 = nn.LayerNorm(width)
         self.mlp = MLP(width)
 
-    def forward(self, x, cache=None, layer=0):
+    def forward(self, x: Tensor, cache: KVCache | None = None, layer: int = 0) -> Tensor:
         x = x + self.attn(self.ln1(x), cache, layer)
         return x + self.mlp(self.ln2(x))
 
@@ -165,7 +173,7 @@ class GPT(nn.Module):
                 std = residual_std if name.endswith("proj.weight") else 0.02
                 nn.init.normal_(p, 0.0, std)
 
-    def forward(self, ids, cache=None):
+    def forward(self, ids: Tensor, cache: KVCache | None = None) -> Tensor:
         """ids (B, T) int64 -> logits (B, T, vocab_size). With a KVCache (new_cache()), ids
         continue the tokens it holds, at positions len(cache) onwards; either way the
         positions must stay below the context."""
@@ -187,12 +195,13 @@ class GPT(nn.Module):
             x = block(x, cache, layer)
         return self.head(self.ln_f(x))
 
-    def new_cache(self):
+    def new_cache(self) -> KVCache:
         """An empty KVCache for incremental decoding with this model."""
         return KVCache(self.config.layers)
 
-    def generate(self, ids, tokens, temperature: float = 1.0, top_k=None, top_p=None,
-                 generator=None, use_cache: bool = True):
+    def generate(self, ids: Tensor, tokens: int, temperature: float = 1.0,
+                 top_k: int | None = None, top_p: float | None = None,
+                 generator: Generator | None = None, use_cache: bool = True) -> Tensor:
         """ids (B, T) followed by `tokens` sampled ids, one at a time, each from the logits
         of the last `context` ids (sample_next's temperature, top_k, top_p, generator), in
         eval mode without gradients; the model's train/eval mode is restored afterwards.

@@ -11,9 +11,14 @@ along a cosine to a tenth of itself, gradients clipped to norm 1, batches of ran
 of the training text. Losses are cross-entropies in nats per character. A checkpoint is one
 safetensors file: the state dict under "model.", and the configuration and the vocabulary in
 its JSON metadata, so that generate rebuilds the model from the file alone."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
 import argparse
 import dataclasses
 import math
+import os
 import sys
 import time
 
@@ -24,7 +29,7 @@ from ..autograd import no_grad
 from ..nn import functional as F
 from ..random import Generator
 from ..serialization import load, save
-from .corpus import Vocabulary, load_corpus
+from .corpus import Corpus, Vocabulary, load_corpus
 from .model import GPT, GPTConfig
 
 __all__ = ["train_charlm", "estimate_loss", "save_model", "load_model", "cosine_with_warmup"]
@@ -56,7 +61,8 @@ def _loss(model, inputs, targets):
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
-def estimate_loss(model, corpus, split, batches, batch_size, context, seed=0):
+def estimate_loss(model: GPT, corpus: Corpus, split: Literal["train", "val"], batches: int,
+                  batch_size: int, context: int, seed: int = 0) -> float:
     """Mean cross-entropy (nats per character) of `model` over `batches` batches of `split`
     drawn from `seed`, so every call sees the same windows; eval mode without gradients,
     the model's mode restored afterwards."""
@@ -84,9 +90,11 @@ class Evaluation:
     seconds: float     # since training started
 
 
-def train_charlm(model, corpus, steps, *, batch_size=32, lr: float = 2e-3,
-                 weight_decay: float = 0.0, warmup=100, clip: float = 1.0, seed=0,
-                 eval_interval=None, eval_batches=8, report=None, progress: bool = False):
+def train_charlm(model: GPT, corpus: Corpus, steps: int, *, batch_size: int = 32,
+                 lr: float = 2e-3, weight_decay: float = 0.0, warmup: int = 100,
+                 clip: float = 1.0, seed: int = 0, eval_interval: int | None = None,
+                 eval_batches: int = 8, report: Callable[[Evaluation], object] | None = None,
+                 progress: bool = False) -> list[Evaluation]:
     """Train `model` on corpus.train for `steps` AdamW steps (the learning rate of
     cosine_with_warmup, gradients clipped to norm `clip`), batches drawn from `seed`. Every
     `eval_interval` steps (default steps // 10) and after the last, it estimates the
@@ -141,13 +149,14 @@ def train_charlm(model, corpus, steps, *, batch_size=32, lr: float = 2e-3,
     return log
 
 
-def save_model(model, vocabulary, path) -> None:
+def save_model(model: GPT, vocabulary: Vocabulary, path: str | os.PathLike[str]) -> None:
     """Write `model` (a GPT) with its configuration and `vocabulary` to one safetensors file."""
     save({"format": CHECKPOINT_FORMAT, "config": dataclasses.asdict(model.config),
           "vocabulary": vocabulary.chars, "model": model.state_dict()}, path)
 
 
-def load_model(path, device: str = "cpu"):
+def load_model(path: str | os.PathLike[str],
+               device: str = "cpu") -> tuple[GPT, Vocabulary]:
     """(GPT, Vocabulary) from a file save_model wrote, the model on `device` in eval mode."""
     saved = load(path)
     if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:

@@ -8,11 +8,17 @@ need_weights=True forms the attention probabilities explicitly, because they are
 need_weights=False runs the fused scaled_dot_product_attention kernel instead, which never
 stores the L x S matrix. The heads are split from the projections by views: (N, L, E) or
 (L, N, E) -> (N, heads, L, head_dim), so batch_first needs no transposed copy."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 import math
 
 from .. import _C, _errors, creation
 from .._checks import is_int, is_real
 from ._padding import pad
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 __all__ = ["multi_head_attention_forward"]
 
@@ -233,14 +239,17 @@ def attention(query, key, value, num_heads, weights, in_proj_bias, bias_k, bias_
     return out, attn_weights if batched else attn_weights.squeeze(0)
 
 
-def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight,
-                                 in_proj_bias, bias_k, bias_v, add_zero_attn, dropout_p,
-                                 out_proj_weight, out_proj_bias, training: bool = True,
-                                 key_padding_mask=None, need_weights: bool = True, attn_mask=None,
-                                 use_separate_proj_weight: bool = False, q_proj_weight=None,
-                                 k_proj_weight=None, v_proj_weight=None, static_k=None,
-                                 static_v=None, average_attn_weights: bool = True,
-                                 is_causal: bool = False):
+def multi_head_attention_forward(
+        query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int, num_heads: int,
+        in_proj_weight: Tensor | None, in_proj_bias: Tensor | None, bias_k: Tensor | None,
+        bias_v: Tensor | None, add_zero_attn: bool, dropout_p: float,
+        out_proj_weight: Tensor, out_proj_bias: Tensor | None, training: bool = True,
+        key_padding_mask: Tensor | None = None, need_weights: bool = True,
+        attn_mask: Tensor | None = None, use_separate_proj_weight: bool = False,
+        q_proj_weight: Tensor | None = None, k_proj_weight: Tensor | None = None,
+        v_proj_weight: Tensor | None = None, static_k: Tensor | None = None,
+        static_v: Tensor | None = None, average_attn_weights: bool = True,
+        is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
     """(attn_output (L, N, E), attn_weights or None): attention of query (L, N, E) over key
     (S, N, kdim) and value (S, N, vdim), or unbatched (L, E), (S, kdim), (S, vdim), in
     num_heads heads; the arguments as torch.nn.functional's (MultiheadAttention's state)."""
@@ -256,15 +265,15 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         raise _errors.ValueError(f"[{op}] expected query with embed_dim_to_check "
                                  f"({embed_dim_to_check!r}) features, divisible by num_heads "
                                  f"({num_heads}), got shape {_shape(query)}")
-    weights = (q_proj_weight, k_proj_weight, v_proj_weight) if use_separate_proj_weight \
-        else in_proj_weight
-    given = weights if use_separate_proj_weight else (weights,)
+    separate = (q_proj_weight, k_proj_weight, v_proj_weight)
+    given = separate if use_separate_proj_weight else (in_proj_weight,)
     if any(not isinstance(w, _C.Tensor) for w in given):
         names = "q_proj_weight, k_proj_weight and v_proj_weight" if use_separate_proj_weight \
             else "in_proj_weight"
         raise _errors.ValueError(f"[{op}] expected {names} as Tensors (use_separate_proj_weight="
                                  f"{use_separate_proj_weight}), got "
                                  f"{', '.join(repr(_shape(w)) for w in given)}")
+    weights = separate if use_separate_proj_weight else in_proj_weight
     return attention(query, key, value, num_heads, weights, in_proj_bias, bias_k, bias_v,
                      add_zero_attn, dropout_p, out_proj_weight, out_proj_bias, training,
                      key_padding_mask, need_weights, attn_mask, average_attn_weights, is_causal,

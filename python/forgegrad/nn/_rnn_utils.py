@@ -3,7 +3,8 @@ pad_sequence; each sequence is joined to a block of padding_value with cat and t
 stacked, so the gradient reaches every sequence through cat and stack."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Self
 import collections
 import collections.abc
 
@@ -47,22 +48,22 @@ def _check_sequences(sequences, op):
     return sequences
 
 
-def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
-                 padding_side: str = "right"):
+def pad_sequence(sequences: Tensor | Iterable[Tensor], batch_first: bool = False,
+                 padding_value: float = 0.0, padding_side: str = "right") -> Tensor:
     """sequences (L_i, *) -> (max L, B, *), or (B, max L, *) when batch_first; the missing
     steps are padding_value, after each sequence (padding_side "right") or before ("left")."""
     op = "pad_sequence"
-    sequences = _check_sequences(sequences, op)
+    checked = _check_sequences(sequences, op)
     if padding_side not in ("right", "left"):
         raise _errors.ValueError(f"[{op}] expected padding_side 'right' or 'left', got "
                                  f"{padding_side!r}")
     if not is_real(padding_value) and not isinstance(padding_value, bool):
         raise _errors.TypeError(f"[{op}] expected padding_value as a number, got "
                                 f"{padding_value!r}")
-    longest = max(seq.shape[0] for seq in sequences)
-    trailing = list(sequences[0].shape[1:])
+    longest = max(seq.shape[0] for seq in checked)
+    trailing = list(checked[0].shape[1:])
     padded = []
-    for seq in sequences:
+    for seq in checked:
         missing = longest - seq.shape[0]
         if missing == 0:
             padded.append(seq)
@@ -83,16 +84,17 @@ class PackedSequence(collections.namedtuple(
     the CPU), sorted_indices / unsorted_indices (int64 on data's device, or None when the
     batch came sorted). Build it with pack_padded_sequence or pack_sequence."""
 
-    def __new__(cls, data, batch_sizes, sorted_indices=None, unsorted_indices=None):
+    def __new__(cls, data: Tensor, batch_sizes: Tensor, sorted_indices: Tensor | None = None,
+                unsorted_indices: Tensor | None = None) -> Self:
         if unsorted_indices is None and sorted_indices is not None:
             unsorted_indices = _inverse_permutation(sorted_indices)
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     @property
-    def is_cuda(self):
+    def is_cuda(self) -> bool:
         return self.data.is_cuda
 
-    def to(self, *args, **kwargs):
+    def to(self, *args: Any, **kwargs: Any) -> Self:
         """The same batch with data (and the indices) moved or cast as Tensor.to does."""
         data = self.data.to(*args, **kwargs)
         if data is self.data:
@@ -127,43 +129,46 @@ def _packed_rows(batch_sizes, batch):
     return np.concatenate([t * batch + np.arange(n) for t, n in enumerate(batch_sizes)])
 
 
-def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
-                         enforce_sorted: bool = True):
+def pack_padded_sequence(input: Tensor, lengths: Tensor | Iterable[int],
+                         batch_first: bool = False,
+                         enforce_sorted: bool = True) -> PackedSequence:
     """input (T, B, *) (or (B, T, *) when batch_first) padded past each sequence's length ->
     PackedSequence. With enforce_sorted, lengths must decrease; otherwise the batch is sorted
     here and the permutation kept in sorted_indices."""
     op = "pack_padded_sequence"
     if not isinstance(input, _C.Tensor) or input.dim() < 2:
         raise _errors.ValueError(f"[{op}] expected input of at least 2 dimensions (T, B, *)")
-    lengths = _lengths_array(lengths, op)
+    seq_lengths = _lengths_array(lengths, op)
     if batch_first:
         input = input.transpose(0, 1)
     steps, batch = input.shape[0], input.shape[1]
-    if lengths.shape[0] != batch:
+    if seq_lengths.shape[0] != batch:
         raise _errors.ValueError(f"[{op}] expected {batch} lengths (the batch size), got "
-                                 f"{lengths.shape[0]}")
-    if batch == 0 or lengths.min() <= 0 or lengths.max() > steps:
+                                 f"{seq_lengths.shape[0]}")
+    if batch == 0 or seq_lengths.min() <= 0 or seq_lengths.max() > steps:
         raise _errors.ValueError(f"[{op}] expected every length in [1, {steps}], got "
-                                 f"{lengths.tolist()}")
+                                 f"{seq_lengths.tolist()}")
     sorted_indices = None
     if enforce_sorted:
-        if np.any(np.diff(lengths) > 0):
+        if np.any(np.diff(seq_lengths) > 0):
             raise _errors.ValueError(
                 f"[{op}] expected lengths sorted in decreasing order when enforce_sorted is "
-                f"True, got {lengths.tolist()}; pass enforce_sorted=False to sort them here")
+                f"True, got {seq_lengths.tolist()}; pass enforce_sorted=False to sort them here")
     else:
-        order = np.argsort(-lengths, kind="stable")
-        lengths = lengths[order]
+        order = np.argsort(-seq_lengths, kind="stable")
+        seq_lengths = seq_lengths[order]
         sorted_indices = creation.tensor(order, device=input.device)
         input = input.index_select(1, sorted_indices)
-    batch_sizes = np.array([(lengths > t).sum() for t in range(lengths[0])], dtype=np.int64)
+    batch_sizes = np.array([(seq_lengths > t).sum() for t in range(seq_lengths[0])],
+                           dtype=np.int64)
     rows = creation.tensor(_packed_rows(batch_sizes, batch), device=input.device)
     data = input.reshape([steps * batch] + list(input.shape[2:])).index_select(0, rows)
     return PackedSequence(data, creation.tensor(batch_sizes), sorted_indices)
 
 
-def pad_packed_sequence(sequence, batch_first: bool = False, padding_value: float = 0.0,
-                        total_length=None):
+def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
+                        padding_value: float = 0.0,
+                        total_length: int | None = None) -> tuple[Tensor, Tensor]:
     """PackedSequence -> (padded (T, B, *) or (B, T, *) when batch_first, lengths (B) int64 on
     the CPU), in the batch's original order; padding_value past each length, T the longest
     length or total_length."""
@@ -200,14 +205,15 @@ def _padded_sorted(sequence, padding_value, total_length, op):
     return rows.reshape([steps, batch] + trailing), lengths
 
 
-def pack_sequence(sequences, enforce_sorted: bool = True):
+def pack_sequence(sequences: Tensor | Iterable[Tensor],
+                  enforce_sorted: bool = True) -> PackedSequence:
     """sequences (L_i, *) -> PackedSequence, as pack_padded_sequence of their padding."""
     sequences = _check_sequences(sequences, "pack_sequence")
     lengths = [seq.shape[0] for seq in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
 
 
-def unpack_sequence(packed_sequences):
+def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
     """PackedSequence -> the list of its sequences (L_i, *), in the batch's original order."""
     padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
     return [padded[i, :int(n)] for i, n in enumerate(lengths.tolist())]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, ParamSpec, Protocol, Self, TypeVar
 
 import numpy as np
 
@@ -288,7 +288,7 @@ class Module:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def apply(self, fn: Callable[[Module], object]) -> Module:
+    def apply(self, fn: Callable[[Module], object]) -> Self:
         """fn(module) on every submodule, children first, then on self; returns self."""
         for module in self.children():
             module.apply(fn)
@@ -296,7 +296,7 @@ class Module:
         return self
 
     # ---- modes and gradients ----
-    def train(self, mode: bool = True) -> Module:
+    def train(self, mode: bool = True) -> Self:
         """Set training mode (dropout active, batch statistics) on self and every
         submodule, or evaluation mode when ``mode`` is False; returns self.
 
@@ -310,11 +310,11 @@ class Module:
             object.__setattr__(module, "training", mode)
         return self
 
-    def eval(self) -> Module:
+    def eval(self) -> Self:
         """Evaluation mode, ``train(False)``; returns self."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True) -> Module:
+    def requires_grad_(self, requires_grad: bool = True) -> Self:
         """Switch gradient tracking of every parameter on or off (freezing); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
@@ -330,7 +330,7 @@ class Module:
                 p.grad.zero_()
 
     # ---- devices ----
-    def to(self, *args: Any, device: Any = None, dtype: _C.dtype | None = None) -> Module:
+    def to(self, *args: Any, device: Any = None, dtype: _C.dtype | None = None) -> Self:
         """Move every parameter (with its .grad) and buffer to a device and/or convert the
         floating ones to a floating dtype: to(device), to(dtype), to(device, dtype), as
         PyTorch; returns self. The Parameter objects stay the same, as in PyTorch, so an
@@ -374,27 +374,27 @@ class Module:
             module._buffers[name] = moved
         return self
 
-    def double(self) -> Module:
+    def double(self) -> Self:
         """Convert the floating parameters and buffers to float64; returns self."""
         return self.to(_C.dtype.float64)
 
-    def float(self) -> Module:
+    def float(self) -> Self:
         """Convert the floating parameters and buffers to float32; returns self."""
         return self.to(_C.dtype.float32)
 
-    def half(self) -> Module:
+    def half(self) -> Self:
         """Convert the floating parameters and buffers to float16; returns self."""
         return self.to(_C.dtype.float16)
 
-    def bfloat16(self) -> Module:
+    def bfloat16(self) -> Self:
         """Convert the floating parameters and buffers to bfloat16; returns self."""
         return self.to(_C.dtype.bfloat16)
 
-    def cpu(self) -> Module:
+    def cpu(self) -> Self:
         """Move the parameters and buffers to the CPU; returns self."""
         return self.to("cpu")
 
-    def cuda(self, device: str | int = "cuda") -> Module:
+    def cuda(self, device: str | int = "cuda") -> Self:
         """Move the parameters and buffers to a GPU (``"cuda"``, ``"cuda:1"``); returns
         self."""
         return self.to(device)

@@ -2,12 +2,19 @@
 names and shapes (in_proj_weight (3E, E) packed, or q/k/v_proj_weight when kdim or vdim
 differ from embed_dim; in_proj_bias; out_proj, a Linear; bias_k and bias_v), so a PyTorch
 state dict loads as is."""
-from .. import _errors, creation
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import _C, _errors, creation
 from . import init
 from ._multi_head_attention import attention
 from .linear import Linear
 from .module import Module, Parameter
 from .._checks import is_int, is_real
+
+if TYPE_CHECKING:
+    from .._C import Tensor
 
 
 def _check_positive(value, name, op):
@@ -22,9 +29,11 @@ class MultiheadAttention(Module):
     fused scaled_dot_product_attention kernel runs). Inputs are (L, N, E), (N, L, E) when
     batch_first, or unbatched (L, E)."""
 
-    def __init__(self, embed_dim, num_heads, dropout: float = 0.0, bias: bool = True,
-                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim=None, vdim=None,
-                 batch_first: bool = False, device=None, dtype=None) -> None:
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False,
+                 kdim: int | None = None, vdim: int | None = None, batch_first: bool = False,
+                 device: str | _C.device | None = None,
+                 dtype: _C.dtype | None = None) -> None:
         super().__init__()
         op = "MultiheadAttention"
         _check_positive(embed_dim, "embed_dim", op)
@@ -88,8 +97,10 @@ class MultiheadAttention(Module):
             if extra is not None:
                 init.xavier_normal_(extra)
 
-    def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True,
-                attn_mask=None, average_attn_weights: bool = True, is_causal: bool = False):
+    def forward(self, query: Tensor, key: Tensor, value: Tensor,
+                key_padding_mask: Tensor | None = None, need_weights: bool = True,
+                attn_mask: Tensor | None = None, average_attn_weights: bool = True,
+                is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
         """key_padding_mask (N, S) or (S,): True (or -inf) drops a key; attn_mask (L, S) or
         (N * num_heads, L, S), bool (True: not attended) or float (added to the scores);
         is_causal: a hint that attn_mask is the causal mask."""

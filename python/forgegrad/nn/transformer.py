@@ -5,6 +5,10 @@ attention over the encoder's output, feed-forward), their stacks ``TransformerEn
 ``Transformer`` (an encoder and a decoder stack). The module and parameter names are
 PyTorch's, so a PyTorch state dict loads as is. norm_first puts each LayerNorm before its
 block (pre-norm) instead of after the residual sum (post-norm)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 import copy
 import math
 
@@ -20,6 +24,13 @@ from .linear import Linear
 from .module import Module
 from .multihead_attention import MultiheadAttention
 from .normalization import LayerNorm
+
+if TYPE_CHECKING:
+    from .._C import Tensor
+
+# The feed-forward block's activation: "relu", "gelu", or a callable (a function or a Module).
+_Activation = str | Callable[["Tensor"], "Tensor"]
+_Device = str | _C.device | None
 
 __all__ = ["Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer",
            "TransformerDecoderLayer"]
@@ -117,13 +128,16 @@ class TransformerEncoderLayer(_Layer):
     """x + self_attn(x) then x + linear2(dropout(activation(linear1(x)))), each sum
     layer-normalized (post-norm), or each block fed norm(x) when norm_first."""
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout: float = 0.1,
-                 activation=F.relu, layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, device=None, dtype=None) -> None:
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation: _Activation = F.relu,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, device: _Device = None,
+                 dtype: _C.dtype | None = None) -> None:
         super().__init__(("self_attn",), d_model, nhead, dim_feedforward, dropout, activation,
                          layer_norm_eps, batch_first, norm_first, bias, device, dtype)
 
-    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
+    def forward(self, src: Tensor, src_mask: Tensor | None = None,
+                src_key_padding_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
         op = type(self).__name__
         src_key_padding_mask = additive_mask(src_key_padding_mask, "src_key_padding_mask", src,
                                              op)
@@ -137,16 +151,19 @@ class TransformerDecoderLayer(_Layer):
     """Self-attention over tgt, attention over memory (the encoder's output), then the
     feed-forward block; each with its residual sum and LayerNorm, as the encoder layer."""
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout: float = 0.1,
-                 activation=F.relu, layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, device=None, dtype=None) -> None:
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation: _Activation = F.relu,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, device: _Device = None,
+                 dtype: _C.dtype | None = None) -> None:
         super().__init__(("self_attn", "multihead_attn"), d_model, nhead, dim_feedforward,
                          dropout, activation, layer_norm_eps, batch_first, norm_first, bias,
                          device, dtype)
 
-    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal: bool = False,
-                memory_is_causal: bool = False):
+    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
+                memory_mask: Tensor | None = None, tgt_key_padding_mask: Tensor | None = None,
+                memory_key_padding_mask: Tensor | None = None, tgt_is_causal: bool = False,
+                memory_is_causal: bool = False) -> Tensor:
         return self._residual_blocks(
             tgt, lambda x: self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal),
             lambda x: self._mha_block(x, memory, memory_mask, memory_key_padding_mask,
@@ -173,14 +190,17 @@ class TransformerEncoder(Module):
     enable_nested_tensor and mask_check are accepted for PyTorch's signature; forgegrad has
     no nested tensors, so they change nothing."""
 
-    def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor: bool = True,
+    def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int,
+                 norm: Module | None = None, enable_nested_tensor: bool = True,
                  mask_check: bool = True) -> None:
         super().__init__()
         self.layers = _clones(encoder_layer, num_layers, type(self).__name__)
         self.num_layers, self.norm = num_layers, norm
         self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check
 
-    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+    def forward(self, src: Tensor, mask: Tensor | None = None,
+                src_key_padding_mask: Tensor | None = None,
+                is_causal: bool | None = None) -> Tensor:
         op = type(self).__name__
         src_key_padding_mask = additive_mask(src_key_padding_mask, "src_key_padding_mask", src,
                                              op)
@@ -198,13 +218,16 @@ class TransformerDecoder(Module):
     """num_layers deep copies of decoder_layer applied in turn to tgt, each attending to
     memory, then norm (when given)."""
 
-    def __init__(self, decoder_layer, num_layers, norm=None) -> None:
+    def __init__(self, decoder_layer: TransformerDecoderLayer, num_layers: int,
+                 norm: Module | None = None) -> None:
         super().__init__()
         self.layers = _clones(decoder_layer, num_layers, type(self).__name__)
         self.num_layers, self.norm = num_layers, norm
 
-    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal: bool = False):
+    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
+                memory_mask: Tensor | None = None, tgt_key_padding_mask: Tensor | None = None,
+                memory_key_padding_mask: Tensor | None = None,
+                tgt_is_causal: bool | None = None, memory_is_causal: bool = False) -> Tensor:
         batch_first = self.layers[0].self_attn.batch_first
         tgt_is_causal = _detect_is_causal_mask(tgt_mask, tgt_is_causal,
                                                _sequence_length(tgt, batch_first))
@@ -222,35 +245,41 @@ class Transformer(Module):
     output, each ending in a LayerNorm; custom_encoder / custom_decoder replace them. Every
     parameter of more than one dimension starts xavier_uniform_, as in PyTorch."""
 
-    def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6,
-                 dim_feedforward=2048, dropout: float = 0.1, activation=F.relu, custom_encoder=None,
-                 custom_decoder=None, layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, device=None, dtype=None) -> None:
+    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
+                 num_decoder_layers: int = 6, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation: _Activation = F.relu,
+                 custom_encoder: Module | None = None, custom_decoder: Module | None = None,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, device: _Device = None,
+                 dtype: _C.dtype | None = None) -> None:
         super().__init__()
-        factory = {"device": device}  # built in float32 (nn.init draws it), then `dtype`
+        # built in float32 (nn.init draws it), then converted to `dtype`
         layer_args = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
                       batch_first, norm_first, bias)
         if custom_encoder is not None:
             self.encoder = custom_encoder
         else:
             self.encoder = TransformerEncoder(
-                TransformerEncoderLayer(*layer_args, **factory), num_encoder_layers,
-                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory))
+                TransformerEncoderLayer(*layer_args, device=device), num_encoder_layers,
+                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, device=device))
         if custom_decoder is not None:
             self.decoder = custom_decoder
         else:
             self.decoder = TransformerDecoder(
-                TransformerDecoderLayer(*layer_args, **factory), num_decoder_layers,
-                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory))
+                TransformerDecoderLayer(*layer_args, device=device), num_decoder_layers,
+                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, device=device))
         self._reset_parameters()
         if dtype is not None:
             self.to(dtype)
         self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
 
-    def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None,
-                src_key_padding_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
-                memory_is_causal: bool = False):
+    def forward(self, src: Tensor, tgt: Tensor, src_mask: Tensor | None = None,
+                tgt_mask: Tensor | None = None, memory_mask: Tensor | None = None,
+                src_key_padding_mask: Tensor | None = None,
+                tgt_key_padding_mask: Tensor | None = None,
+                memory_key_padding_mask: Tensor | None = None,
+                src_is_causal: bool | None = None, tgt_is_causal: bool | None = None,
+                memory_is_causal: bool = False) -> Tensor:
         op = type(self).__name__
         for name, x in (("src", src), ("tgt", tgt)):
             if not isinstance(x, _C.Tensor) or x.dim() not in (2, 3) or \
@@ -270,7 +299,8 @@ class Transformer(Module):
                             tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
 
     @staticmethod
-    def generate_square_subsequent_mask(sz, device=None, dtype=None):
+    def generate_square_subsequent_mask(sz: int, device: _Device = None,
+                                        dtype: _C.dtype | None = None) -> Tensor:
         """The causal mask (sz, sz): float -inf above the diagonal, 0 on and below it."""
         return _generate_square_subsequent_mask(sz, device=device, dtype=dtype)
 

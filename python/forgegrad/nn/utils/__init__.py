@@ -1,17 +1,12 @@
 """Gradient utilities: ``clip_grad_norm_`` and ``clip_grad_value_``; ``rnn`` (padding of
 sequences)."""
 import math
-import sys
 from collections.abc import Iterable as _Iterable
 
-from .. import _C, _errors
-from ..autograd import no_grad
-from .._checks import is_real
-from . import _rnn_utils as rnn
-
-# utils is a module, not a package: registering rnn lets `import forgegrad.nn.utils.rnn`
-# and `from forgegrad.nn.utils.rnn import pad_sequence` work as in PyTorch.
-sys.modules[__name__ + ".rnn"] = rnn
+from ... import _C, _errors
+from ...autograd import no_grad
+from ..._checks import is_real
+from . import rnn as rnn  # `as rnn`: re-exported for type checkers
 
 
 # What the clipping functions take: one Tensor, or an iterable of them (model.parameters()).

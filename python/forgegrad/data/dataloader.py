@@ -321,7 +321,7 @@ class _WorkerIter:
 
     def __len__(self) -> int:
         if self._length is None:
-            raise TypeError(self._no_length)
+            raise _errors.TypeError(self._no_length)
         return self._length
 
     def _send_task(self) -> None:

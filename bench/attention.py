@@ -13,6 +13,7 @@ Rounds alternate between the libraries and the best round counts (bench/timing.p
 "torch / fg" above 1 means forgegrad is faster. PyTorch is optional: without it only
 forgegrad's times are printed (put its site-packages on PYTHONPATH).
 """
+
 import contextlib
 import json
 
@@ -21,8 +22,14 @@ import numpy as np
 import forgegrad as fg
 import forgegrad.nn.functional as F
 
-from timing import (best_seconds_interleaved, cell, gpu_sync, optional_torch, parse_args,
-                    run_description)
+from timing import (
+    best_seconds_interleaved,
+    cell,
+    gpu_sync,
+    optional_torch,
+    parse_args,
+    run_description,
+)
 
 torch = optional_torch(fg.get_num_threads())
 
@@ -59,6 +66,7 @@ def attention_fns(lib, attention, arrays, grad, causal, device):
         out = attention(q, k, v, is_causal=causal)
         out.backward(g)
         return out, q.grad, k.grad, v.grad
+
     return forward_backward if grad else forward
 
 
@@ -66,21 +74,33 @@ def rows(rng, device):
     """(name, [fg fn, torch fn], forward_only) of each size, causal or not, fwd and fwd+bwd."""
     out = []
     for T, batch, heads, dim in SIZES:
-        arrays = [rng.standard_normal((batch, heads, T, dim), dtype=np.float32)
-                  for _ in range(4)]
+        arrays = [rng.standard_normal((batch, heads, T, dim), dtype=np.float32) for _ in range(4)]
         for causal in (False, True):
             for grad in (False, True):
-                name = (f"T={T} B={batch} H={heads} E={dim}{' causal' if causal else ''} "
-                        f"{'fwd+bwd' if grad else 'fwd'}")
-                fns = [attention_fns(fg, F.scaled_dot_product_attention, arrays, grad, causal,
-                                     device)]
+                name = (
+                    f"T={T} B={batch} H={heads} E={dim}{' causal' if causal else ''} "
+                    f"{'fwd+bwd' if grad else 'fwd'}"
+                )
+                fns = [
+                    attention_fns(fg, F.scaled_dot_product_attention, arrays, grad, causal, device)
+                ]
                 if torch is not None:
-                    fns.append(attention_fns(torch,
-                                             torch.nn.functional.scaled_dot_product_attention,
-                                             arrays, grad, causal, device))
+                    fns.append(
+                        attention_fns(
+                            torch,
+                            torch.nn.functional.scaled_dot_product_attention,
+                            arrays,
+                            grad,
+                            causal,
+                            device,
+                        )
+                    )
                     ours, theirs = fns[0](), fns[1]()
-                    for what, a, b in zip(("out", "dq", "dk", "dv"),
-                                          ours if grad else [ours], theirs if grad else [theirs]):
+                    for what, a, b in zip(
+                        ("out", "dq", "dk", "dv"),
+                        ours if grad else [ours],
+                        theirs if grad else [theirs],
+                    ):
                         assert_close(f"{name} {what}", to_numpy(a), to_numpy(b), 1e-4)
                 out.append((name, fns, not grad))
     return out
@@ -99,17 +119,27 @@ def main():
                 no_grad.enter_context(fg.no_grad())
                 if torch is not None:
                     no_grad.enter_context(torch.no_grad())
-            seconds = best_seconds_interleaved(fns, args.repeat, settle=0.0 if gpu else 0.2,
-                                               sync=gpu_sync if gpu else lambda: None)
+            seconds = best_seconds_interleaved(
+                fns, args.repeat, settle=0.0 if gpu else 0.2, sync=gpu_sync if gpu else lambda: None
+            )
         ms = [s * 1e3 for s in seconds] + [None] * (2 - len(seconds))
         ratio = ms[1] / ms[0] if ms[1] is not None else None
-        table.append({"name": name, "forgegrad_ms": ms[0], "torch_ms": ms[1],
-                      "torch_over_forgegrad": ratio})
+        table.append(
+            {"name": name, "forgegrad_ms": ms[0], "torch_ms": ms[1], "torch_over_forgegrad": ratio}
+        )
         print(f"{name:40} {ms[0]:12.3f} {cell(ms[1], 9, '.3f')} {cell(ratio, 10, '.2f')}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"bench": "attention", "device": args.device,
-                       "threads": fg.get_num_threads(), "rows": table}, f, indent=2)
+            json.dump(
+                {
+                    "bench": "attention",
+                    "device": args.device,
+                    "threads": fg.get_num_threads(),
+                    "rows": table,
+                },
+                f,
+                indent=2,
+            )
 
 
 if __name__ == "__main__":

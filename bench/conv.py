@@ -23,6 +23,7 @@ gradients agree before timing. Rounds alternate between the libraries and the be
 counts (bench/timing.py). "torch / fg" above 1 means forgegrad is faster. PyTorch is
 optional: without it only forgegrad's times are printed (put its site-packages on PYTHONPATH).
 """
+
 import contextlib
 import json
 import platform
@@ -43,9 +44,19 @@ def lenet5(lib):
     """LeNet-5 for 1x28x28 digits in library `lib` (forgegrad or torch)."""
     m = lib.nn
     return m.Sequential(
-        m.Conv2d(1, 6, 5, padding=2), m.ReLU(), m.MaxPool2d(2),
-        m.Conv2d(6, 16, 5), m.ReLU(), m.MaxPool2d(2), m.Flatten(),
-        m.Linear(16 * 5 * 5, 120), m.ReLU(), m.Linear(120, 84), m.ReLU(), m.Linear(84, 10))
+        m.Conv2d(1, 6, 5, padding=2),
+        m.ReLU(),
+        m.MaxPool2d(2),
+        m.Conv2d(6, 16, 5),
+        m.ReLU(),
+        m.MaxPool2d(2),
+        m.Flatten(),
+        m.Linear(16 * 5 * 5, 120),
+        m.ReLU(),
+        m.Linear(120, 84),
+        m.ReLU(),
+        m.Linear(84, 10),
+    )
 
 
 def basic_block(lib, channels):
@@ -75,8 +86,9 @@ def to_numpy(t):
 def torch_copy(model, build, device):
     """The torch twin of forgegrad `model` built by build(torch), with its state dict."""
     twin = build(torch)
-    twin.load_state_dict({k: torch.from_numpy(to_numpy(v).copy())
-                          for k, v in model.state_dict().items()})
+    twin.load_state_dict(
+        {k: torch.from_numpy(to_numpy(v).copy()) for k, v in model.state_dict().items()}
+    )
     return twin.to(device)
 
 
@@ -106,8 +118,9 @@ def lenet_row(rng, device):
     steps = [sgd_step(fg, model, fg.tensor(x, device=device), fg.tensor(y, device=device))]
     if torch is not None:
         twin = torch_copy(model, lenet5, device)
-        steps.append(sgd_step(torch, twin, torch.from_numpy(x).to(device),
-                              torch.from_numpy(y).to(device)))
+        steps.append(
+            sgd_step(torch, twin, torch.from_numpy(x).to(device), torch.from_numpy(y).to(device))
+        )
         for i in range(3):  # the same losses step after step: the same training
             ours, theirs = steps[0]().item(), steps[1]().item()
             assert_close(f"lenet5 loss, step {i}", ours, theirs, 1e-4)
@@ -119,12 +132,20 @@ def block_row(rng, device):
     x = rng.standard_normal((32, 64, 32, 32), dtype=np.float32)
     g = rng.standard_normal(x.shape, dtype=np.float32)
     model = basic_block(fg, 64).to(device)
-    fns = [forward_backward(model, fg.tensor(x, device=device, requires_grad=True),
-                            fg.tensor(g, device=device))]
+    fns = [
+        forward_backward(
+            model, fg.tensor(x, device=device, requires_grad=True), fg.tensor(g, device=device)
+        )
+    ]
     if torch is not None:
         twin = torch_copy(model, lambda lib: basic_block(lib, 64), device)
-        fns.append(forward_backward(twin, torch.tensor(x, device=device, requires_grad=True),
-                                    torch.from_numpy(g).to(device)))
+        fns.append(
+            forward_backward(
+                twin,
+                torch.tensor(x, device=device, requires_grad=True),
+                torch.from_numpy(g).to(device),
+            )
+        )
         (ours, _), (theirs, _) = fns[0](), fns[1]()
         assert_close("resnet block output", to_numpy(ours), to_numpy(theirs), 1e-4)
         check_block_gradients(model, x, g, device)
@@ -135,8 +156,9 @@ def check_block_gradients(model, x, g, device):
     """The block's gradients against torch's, in float64 copies of both: in float32 at this
     size both libraries' input gradients are ~17% off the float64 ones (the training-mode
     BatchNorm backward subtracts nearly equal sums of 32768 terms), so float32 cannot judge."""
-    state = {k: v.to(fg.float64) if v.dtype == fg.float32 else v
-             for k, v in model.state_dict().items()}
+    state = {
+        k: v.to(fg.float64) if v.dtype == fg.float32 else v for k, v in model.state_dict().items()
+    }
     model = basic_block(fg, 64).to(device, fg.float64)
     model.load_state_dict(state)
     twin = torch_copy(model, lambda lib: basic_block(lib, 64), device).double()
@@ -144,9 +166,11 @@ def check_block_gradients(model, x, g, device):
     x_theirs = torch.tensor(x.astype(np.float64), device=device, requires_grad=True)
     forward_backward(model, x_ours, fg.tensor(g.astype(np.float64), device=device))()
     forward_backward(twin, x_theirs, torch.from_numpy(g.astype(np.float64)).to(device))()
-    for what, a, b in (("input", x_ours.grad, x_theirs.grad),
-                       ("conv1 weight", model.conv1.weight.grad, twin.conv1.weight.grad),
-                       ("conv2 weight", model.conv2.weight.grad, twin.conv2.weight.grad)):
+    for what, a, b in (
+        ("input", x_ours.grad, x_theirs.grad),
+        ("conv1 weight", model.conv1.weight.grad, twin.conv1.weight.grad),
+        ("conv2 weight", model.conv2.weight.grad, twin.conv2.weight.grad),
+    ):
         assert_close(f"resnet block {what} gradient (float64)", to_numpy(a), to_numpy(b), 1e-9)
 
 
@@ -157,6 +181,7 @@ def forward_backward(model, x, g):
         out = model(x)
         out.backward(g)
         return out, x.grad
+
     return run
 
 
@@ -187,8 +212,9 @@ def conv_rows(rng, device):
         fns = [lambda fx=fx, fw=fw, p=padding: F.conv2d(fx, fw, padding=p)]
         if torch is not None:
             tx, tw = torch.from_numpy(x).to(device), torch.from_numpy(w).to(device)
-            fns.append(lambda tx=tx, tw=tw, p=padding: torch.nn.functional.conv2d(tx, tw,
-                                                                                padding=p))
+            fns.append(
+                lambda tx=tx, tw=tw, p=padding: torch.nn.functional.conv2d(tx, tw, padding=p)
+            )
             assert_close(f"conv {kernel}x{kernel}", to_numpy(fns[0]()), to_numpy(fns[1]()), 1e-4)
         M, K, N = 64, 64 * kernel * kernel, 32 * 32 * 32
         flops = 2.0 * M * N * K
@@ -203,18 +229,19 @@ def conv_rows(rng, device):
     composed = [lambda: im2col_conv(fx, fw, 1, 64)]
     assert_close("depthwise im2col path", to_numpy(composed[0]()), to_numpy(direct[0]()), 1e-5)
     g = rng.standard_normal(x.shape, dtype=np.float32)
-    fg_train = [depthwise_step(fg, F.conv2d, x, w, g, device),
-                depthwise_step(fg, lambda x, w, padding, groups: im2col_conv(x, w, padding,
-                                                                              groups),
-                               x, w, g, device)]
+    fg_train = [
+        depthwise_step(fg, F.conv2d, x, w, g, device),
+        depthwise_step(
+            fg, lambda x, w, padding, groups: im2col_conv(x, w, padding, groups), x, w, g, device
+        ),
+    ]
     if torch is not None:
         tx, tw = torch.from_numpy(x).to(device), torch.from_numpy(w).to(device)
         direct.append(lambda: torch.nn.functional.conv2d(tx, tw, padding=1, groups=64))
         assert_close("depthwise 3x3", to_numpy(direct[0]()), to_numpy(direct[1]()), 1e-5)
         fg_train.append(depthwise_step(torch, torch.nn.functional.conv2d, x, w, g, device))
         for name, (ours, theirs) in zip(("input", "weight"), zip(fg_train[0](), fg_train[2]())):
-            assert_close(f"depthwise 3x3 {name} gradient", to_numpy(ours), to_numpy(theirs),
-                         1e-4)
+            assert_close(f"depthwise 3x3 {name} gradient", to_numpy(ours), to_numpy(theirs), 1e-4)
     rows.append(("depthwise 3x3 fwd", direct, flops))
     rows.append(("  im2col path fwd", composed, flops))
     rows.append(("depthwise 3x3 fwd+bwd", [fg_train[0]] + fg_train[2:], 3 * flops))
@@ -235,6 +262,7 @@ def depthwise_step(lib, conv2d, x, w, g, device):
         tx.grad = tw.grad = None
         conv2d(tx, tw, padding=1, groups=x.shape[1]).backward(tg)
         return tx.grad, tw.grad
+
     return run
 
 
@@ -245,15 +273,21 @@ def main():
     fg.manual_seed(0)
     if torch is not None:
         torch.backends.cudnn.benchmark = gpu  # cuDNN picks its fastest algorithm per shape
-    print(f"forgegrad {fg.__version__} on {args.device} (isa={fg.info()['isa']}, "
-          f"threads={fg.get_num_threads()}), "
-          f"torch {torch.__version__ if torch else '(not installed)'}, "
-          f"{platform.processor() or platform.machine()}")
-    rows = [("lenet5 step (batch 64)", lenet_row(rng, args.device), None),
-            ("resnet block fwd+bwd", block_row(rng, args.device), None)]
+    print(
+        f"forgegrad {fg.__version__} on {args.device} (isa={fg.info()['isa']}, "
+        f"threads={fg.get_num_threads()}), "
+        f"torch {torch.__version__ if torch else '(not installed)'}, "
+        f"{platform.processor() or platform.machine()}"
+    )
+    rows = [
+        ("lenet5 step (batch 64)", lenet_row(rng, args.device), None),
+        ("resnet block fwd+bwd", block_row(rng, args.device), None),
+    ]
     rows += conv_rows(rng, args.device)
-    print(f"{'':24} {'forgegrad ms':>12} {'torch ms':>9} {'torch / fg':>10} "
-          f"{'fg GFLOP/s':>10} {'torch GFLOP/s':>13}")
+    print(
+        f"{'':24} {'forgegrad ms':>12} {'torch ms':>9} {'torch / fg':>10} "
+        f"{'fg GFLOP/s':>10} {'torch GFLOP/s':>13}"
+    )
     table = []
     for name, fns, flops in rows:
         with contextlib.ExitStack() as forward_only:
@@ -261,20 +295,38 @@ def main():
                 forward_only.enter_context(fg.no_grad())
                 if torch is not None:
                     forward_only.enter_context(torch.no_grad())
-            seconds = best_seconds_interleaved(fns, args.repeat, settle=0.0 if gpu else 0.2,
-                                               sync=gpu_sync if gpu else lambda: None)
+            seconds = best_seconds_interleaved(
+                fns, args.repeat, settle=0.0 if gpu else 0.2, sync=gpu_sync if gpu else lambda: None
+            )
         ms = [s * 1e3 for s in seconds] + [None] * (2 - len(seconds))
         ratio = ms[1] / ms[0] if ms[1] is not None else None
         gflops = [None if (flops is None or t is None) else flops / t / 1e6 for t in ms]
-        table.append({"name": name.strip(), "forgegrad_ms": ms[0], "torch_ms": ms[1],
-                      "torch_over_forgegrad": ratio, "forgegrad_gflops": gflops[0],
-                      "torch_gflops": gflops[1]})
-        print(f"{name:24} {ms[0]:12.3f} {cell(ms[1], 9, '.3f')} {cell(ratio, 10, '.2f')} "
-              f"{cell(gflops[0], 10, '.1f')} {cell(gflops[1], 13, '.1f')}")
+        table.append(
+            {
+                "name": name.strip(),
+                "forgegrad_ms": ms[0],
+                "torch_ms": ms[1],
+                "torch_over_forgegrad": ratio,
+                "forgegrad_gflops": gflops[0],
+                "torch_gflops": gflops[1],
+            }
+        )
+        print(
+            f"{name:24} {ms[0]:12.3f} {cell(ms[1], 9, '.3f')} {cell(ratio, 10, '.2f')} "
+            f"{cell(gflops[0], 10, '.1f')} {cell(gflops[1], 13, '.1f')}"
+        )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"bench": "conv", "device": args.device, "threads": fg.get_num_threads(),
-                       "rows": table}, f, indent=2)
+            json.dump(
+                {
+                    "bench": "conv",
+                    "device": args.device,
+                    "threads": fg.get_num_threads(),
+                    "rows": table,
+                },
+                f,
+                indent=2,
+            )
 
 
 if __name__ == "__main__":

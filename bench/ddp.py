@@ -19,6 +19,7 @@ model, bucket size and rank count:
 Best round of `--repeat`. Two ranks on a 2-core machine show the mechanism, not scaling:
 each rank has one core, and MPI's progress and the other rank compete for them.
 """
+
 import argparse
 import json
 import os
@@ -33,12 +34,22 @@ BUCKETS_MB = (25, 0.02)  # PyTorch's default (one bucket for these models), and 
 
 def models():
     from forgegrad import nn
-    mlp = nn.Sequential(nn.Linear(512, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(),
-                        nn.Linear(1024, 10))
-    cnn = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16),
-                        nn.ReLU(), nn.MaxPool2d(2),
-                        nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32),
-                        nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 7 * 7, 10))
+
+    mlp = nn.Sequential(
+        nn.Linear(512, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 10)
+    )
+    cnn = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1, bias=False),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1, bias=False),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 7 * 7, 10),
+    )
     return {"mlp": (mlp, (512,), 128), "cnn": (cnn, (1, 28, 28), 64)}
 
 
@@ -47,6 +58,7 @@ def best_of(step, repeat, min_time=0.3):
     rank makes the same number of calls (rank 0's choice): a step holds collectives, which
     every rank must call alike."""
     import forgegrad.distributed as dist
+
     step()
     start = time.perf_counter()
     for _ in range(3):
@@ -71,6 +83,7 @@ def worker(repeat):
     import forgegrad as fg
     import forgegrad.distributed as dist
     from forgegrad import nn, optim
+
     dist.init_process_group("mpi")
     rank, world = dist.get_rank(), dist.get_world_size()
     for name, bucket_mb in ((m, b) for m in models() for b in BUCKETS_MB):
@@ -98,15 +111,25 @@ def worker(repeat):
             dist.all_reduce(flat)
 
         seconds = best_of(step, repeat)
-        row = {"model": name, "ranks": world, "batch_per_rank": batch, "bucket_mb": bucket_mb,
-               "samples_per_s": world * batch / seconds, "step_ms": seconds * 1e3,
-               "gradient_mb": flat.numel() * 4 / 2**20, "buckets": len(ddp._buckets)}
+        row = {
+            "model": name,
+            "ranks": world,
+            "batch_per_rank": batch,
+            "bucket_mb": bucket_mb,
+            "samples_per_s": world * batch / seconds,
+            "step_ms": seconds * 1e3,
+            "gradient_mb": flat.numel() * 4 / 2**20,
+            "buckets": len(ddp._buckets),
+        }
         if world > 1:
             alone = best_of(step_without_communication, repeat)
             reduce = best_of(all_reduce_alone, repeat)
             exposed = max(seconds - alone, 0.0)
-            row.update(no_sync_step_ms=alone * 1e3, all_reduce_ms=reduce * 1e3,
-                       hidden_share=min(max(1 - exposed / reduce, 0.0), 1.0))
+            row.update(
+                no_sync_step_ms=alone * 1e3,
+                all_reduce_ms=reduce * 1e3,
+                hidden_share=min(max(1 - exposed / reduce, 0.0), 1.0),
+            )
         if rank == 0:
             print("ROW " + json.dumps(row), flush=True)
     dist.destroy_process_group()
@@ -115,11 +138,29 @@ def worker(repeat):
 def launch(ranks, repeat):
     """Run this script's worker on `ranks` ranks; its rows."""
     mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
-    env = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
-               OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    job = subprocess.run([mpiexec, "-n", str(ranks), "--oversubscribe", sys.executable,
-                          os.path.abspath(__file__), "--worker", "--repeat", str(repeat)],
-                         capture_output=True, text=True, env=env, timeout=600)
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS="1",
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+    )
+    job = subprocess.run(
+        [
+            mpiexec,
+            "-n",
+            str(ranks),
+            "--oversubscribe",
+            sys.executable,
+            os.path.abspath(__file__),
+            "--worker",
+            "--repeat",
+            str(repeat),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     if job.returncode:
         sys.exit(f"bench/ddp.py: the {ranks}-rank run failed:\n{job.stdout}{job.stderr}")
     return [json.loads(line[4:]) for line in job.stdout.splitlines() if line.startswith("ROW ")]
@@ -134,15 +175,22 @@ def main():
     if args.worker:
         return worker(args.repeat)
     rows = launch(1, args.repeat) + launch(2, args.repeat)
-    print("| model | ranks | batch/rank | samples/s | step ms | all-reduce ms (alone) "
-          "| step ms, no_sync | hidden under backward |")
+    print(
+        "| model | ranks | batch/rank | samples/s | step ms | all-reduce ms (alone) "
+        "| step ms, no_sync | hidden under backward |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in sorted(rows, key=lambda r: (r["model"], -r["bucket_mb"], r["ranks"])):
-        extra = (f"{r['all_reduce_ms']:.2f} | {r['no_sync_step_ms']:.2f} | "
-                 f"{r['hidden_share']:.0%}" if r["ranks"] > 1 else "- | - | -")
-        print(f"| {r['model']} ({r['gradient_mb']:.1f} MB of gradients; {r['buckets']} x "
-              f"{r['bucket_mb']} MB buckets) | {r['ranks']} | {r['batch_per_rank']} | "
-              f"{r['samples_per_s']:.0f} | {r['step_ms']:.2f} | {extra} |")
+        extra = (
+            f"{r['all_reduce_ms']:.2f} | {r['no_sync_step_ms']:.2f} | {r['hidden_share']:.0%}"
+            if r["ranks"] > 1
+            else "- | - | -"
+        )
+        print(
+            f"| {r['model']} ({r['gradient_mb']:.1f} MB of gradients; {r['buckets']} x "
+            f"{r['bucket_mb']} MB buckets) | {r['ranks']} | {r['batch_per_rank']} | "
+            f"{r['samples_per_s']:.0f} | {r['step_ms']:.2f} | {extra} |"
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

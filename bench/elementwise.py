@@ -9,6 +9,7 @@ The copy is numpy's
 on the CPU and a device-to-device copy through CuPy on a GPU; the fraction of it that an op
 reaches is the figure that counts (it says how far from the ceiling the kernel runs).
 """
+
 import json
 import platform
 
@@ -64,6 +65,7 @@ def copy_call(device, n):
         src, dst = np.ones(n, np.float32), np.empty(n, np.float32)
         return (lambda: np.copyto(dst, src)), (lambda: None)
     import cupy
+
     src, dst = cupy.ones(n, cupy.float32), cupy.empty(n, cupy.float32)
     return (lambda: dst.__setitem__(slice(None), src)), gpu_sync
 
@@ -74,28 +76,48 @@ def main():
     n = SIZE[args.device]
     rng = np.random.default_rng(0)
     rows_count = 1024
-    x = fg.tensor(rng.standard_normal((rows_count, n // rows_count), dtype=np.float32),
-                  device=args.device)
-    y = fg.tensor(rng.standard_normal((rows_count, n // rows_count), dtype=np.float32),
-                  device=args.device)
+    x = fg.tensor(
+        rng.standard_normal((rows_count, n // rows_count), dtype=np.float32), device=args.device
+    )
+    y = fg.tensor(
+        rng.standard_normal((rows_count, n // rows_count), dtype=np.float32), device=args.device
+    )
     copy, sync = copy_call(args.device, n)
-    print(f"forgegrad {fg.__version__} on {args.device} (threads={fg.get_num_threads()}, "
-          f"simd_clone={fg.info()['simd_clone']}), {n:,} floats, "
-          f"{platform.processor() or platform.machine()}")
+    print(
+        f"forgegrad {fg.__version__} on {args.device} (threads={fg.get_num_threads()}, "
+        f"simd_clone={fg.info()['simd_clone']}), {n:,} floats, "
+        f"{platform.processor() or platform.machine()}"
+    )
     print(f"{'op':>20} {'forgegrad GB/s':>14} {'copy GB/s':>10} {'of copy':>8}")
     rows = []
     for name, (call, floats) in ops(x, y).items():
-        ours, copied = best_seconds_interleaved([call, copy], args.repeat,
-                                                settle=0.0 if gpu else 0.2, sync=sync)
+        ours, copied = best_seconds_interleaved(
+            [call, copy], args.repeat, settle=0.0 if gpu else 0.2, sync=sync
+        )
         ours_gbs = floats * 4 * n / ours / 1e9
         copy_gbs = 2 * 4 * n / copied / 1e9
-        rows.append({"op": name, "forgegrad_gbs": ours_gbs, "copy_gbs": copy_gbs,
-                     "fraction": ours_gbs / copy_gbs})
+        rows.append(
+            {
+                "op": name,
+                "forgegrad_gbs": ours_gbs,
+                "copy_gbs": copy_gbs,
+                "fraction": ours_gbs / copy_gbs,
+            }
+        )
         print(f"{name:>20} {ours_gbs:14.1f} {copy_gbs:10.1f} {ours_gbs / copy_gbs:8.2f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"bench": "elementwise", "device": args.device, "floats": n,
-                       "threads": fg.get_num_threads(), "rows": rows}, f, indent=2)
+            json.dump(
+                {
+                    "bench": "elementwise",
+                    "device": args.device,
+                    "floats": n,
+                    "threads": fg.get_num_threads(),
+                    "rows": rows,
+                },
+                f,
+                indent=2,
+            )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ The float64 rows time cpu::gemm's double overload through a ctypes library built
 the GEMM's sources (bench/gemm_double.cpp; needs g++), as forgegrad has no float64 tensors yet
 to reach it through _C.gemm.
 """
+
 import ctypes
 import json
 import os
@@ -48,10 +49,19 @@ def openblas_kernel():
             return f"OpenBLAS {pool.get('version')} {pool.get('architecture')}"
     return "no OpenBLAS"
 
+
 # (M, N, K): the squares, and the shapes an MLP 784-256-... trains with.
-SHAPES = {"cpu": [(1024, 1024, 1024), (2048, 2048, 2048), (256, 256, 784), (64, 256, 784)],
-          "cuda": [(4096, 4096, 4096), (2048, 2048, 2048), (1024, 1024, 1024), (256, 256, 784),
-                   (64, 256, 784), (1024, 256, 784)]}
+SHAPES = {
+    "cpu": [(1024, 1024, 1024), (2048, 2048, 2048), (256, 256, 784), (64, 256, 784)],
+    "cuda": [
+        (4096, 4096, 4096),
+        (2048, 2048, 2048),
+        (1024, 1024, 1024),
+        (256, 256, 784),
+        (64, 256, 784),
+        (1024, 256, 784),
+    ],
+}
 FORMS = ["NN", "NT", "TN"]
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # The sources of the CPU GEMM, each with the instruction-set flags CMakeLists.txt gives it
@@ -62,11 +72,18 @@ DOUBLE_GEMM_SOURCES = {
     "bench/gemm_double.cpp": [],
 }
 if platform.machine().lower() in ("x86_64", "amd64"):
-    DOUBLE_GEMM_SOURCES.update({
-        "csrc/cpu/gemm_avx2.cpp": ["-mavx2", "-mfma"],
-        "csrc/cpu/gemm_avx512.cpp": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl",
-                                     "-mfma"],
-    })
+    DOUBLE_GEMM_SOURCES.update(
+        {
+            "csrc/cpu/gemm_avx2.cpp": ["-mavx2", "-mfma"],
+            "csrc/cpu/gemm_avx512.cpp": [
+                "-mavx512f",
+                "-mavx512bw",
+                "-mavx512dq",
+                "-mavx512vl",
+                "-mfma",
+            ],
+        }
+    )
 THREAD_FLAGS = ["-fopenmp"] if _C.threading_backend() == "openmp" else ["-pthread"]
 
 
@@ -78,15 +95,37 @@ def double_gemm():
     objects = []
     for source, flags in DOUBLE_GEMM_SOURCES.items():
         obj = build / (pathlib.Path(source).stem + ".o")
-        subprocess.run([compiler, "-std=c++20", "-O3", "-fPIC", *THREAD_FLAGS, "-c", *flags,
-                        f"-I{ROOT / 'csrc'}", str(ROOT / source), "-o", str(obj)], check=True)
+        subprocess.run(
+            [
+                compiler,
+                "-std=c++20",
+                "-O3",
+                "-fPIC",
+                *THREAD_FLAGS,
+                "-c",
+                *flags,
+                f"-I{ROOT / 'csrc'}",
+                str(ROOT / source),
+                "-o",
+                str(obj),
+            ],
+            check=True,
+        )
         objects.append(str(obj))
     library = build / "libgemm_double.so"
     subprocess.run([compiler, "-shared", *THREAD_FLAGS, *objects, "-o", str(library)], check=True)
     gemm = ctypes.CDLL(str(library)).fg_gemm_double
     pointer = ctypes.POINTER(ctypes.c_double)
-    gemm.argtypes = [pointer, pointer, pointer, ctypes.c_int, ctypes.c_int, ctypes.c_int64,
-                     ctypes.c_int64, ctypes.c_int64]
+    gemm.argtypes = [
+        pointer,
+        pointer,
+        pointer,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int64,
+        ctypes.c_int64,
+        ctypes.c_int64,
+    ]
     gemm.restype = None
 
     def multiply(a, b, trans_a, trans_b):
@@ -95,6 +134,7 @@ def double_gemm():
         c = np.empty((M, N))
         gemm(*(x.ctypes.data_as(pointer) for x in (c, a, b)), trans_a, trans_b, M, N, K)
         return c
+
     return multiply
 
 
@@ -102,9 +142,9 @@ def yardstick(device):
     """(name, module with asarray/asnumpy, the product of two of its arrays, sync): numpy's
     BLAS on the CPU, cuBLAS through CuPy on a GPU."""
     if device == "cpu":
-        return (f"numpy {np.__version__} ({openblas_kernel()})", np, np.asarray,
-                lambda: None)
+        return (f"numpy {np.__version__} ({openblas_kernel()})", np, np.asarray, lambda: None)
     import cupy
+
     return (f"cupy {cupy.__version__} (cuBLAS)", cupy, cupy.asnumpy, gpu_sync)
 
 
@@ -114,12 +154,16 @@ def main():
     name, xp, to_host, sync = yardstick(args.device)
     settle = 0.2 if args.device == "cpu" else 0.0  # only CPU thread pools need to settle
     rows = []
-    print(f"forgegrad {fg.__version__} on {args.device} (isa={_C.get_isa()}, "
-          f"threads={fg.get_num_threads()}), against {name}, "
-          f"{platform.processor() or platform.machine()}")
+    print(
+        f"forgegrad {fg.__version__} on {args.device} (isa={_C.get_isa()}, "
+        f"threads={fg.get_num_threads()}), against {name}, "
+        f"{platform.processor() or platform.machine()}"
+    )
     label = name.split()[0]
-    print(f"{'dtype':>7} {'M':>5} {'N':>5} {'K':>5} {'form':>4} {'forgegrad':>10} {label:>10} "
-          f"{'ratio':>6}")
+    print(
+        f"{'dtype':>7} {'M':>5} {'N':>5} {'K':>5} {'form':>4} {'forgegrad':>10} {label:>10} "
+        f"{'ratio':>6}"
+    )
     # float32 through _C.gemm, then (CPU) float64 through the ctypes library.
     gemm64 = double_gemm() if args.device == "cpu" else None
     for dtype in ["float32"] + (["float64"] if gemm64 else []):
@@ -143,18 +187,39 @@ def main():
                 assert error < tolerance, f"{dtype} {form} {M}x{N}x{K}: max error {error}"
                 flops = 2.0 * M * N * K
                 ours_s, theirs_s = best_seconds_interleaved(
-                    [ours_fn, lambda: xa @ xb], args.repeat, settle=settle, sync=sync)
+                    [ours_fn, lambda: xa @ xb], args.repeat, settle=settle, sync=sync
+                )
                 ours, theirs = flops / ours_s / 1e9, flops / theirs_s / 1e9
-                rows.append({"dtype": dtype, "M": M, "N": N, "K": K, "form": form,
-                             "forgegrad_gflops": ours, "yardstick_gflops": theirs,
-                             "ratio": ours / theirs})
-                print(f"{dtype:>7} {M:5d} {N:5d} {K:5d} {form:>4} {ours:10.1f} {theirs:10.1f} "
-                      f"{ours / theirs:6.2f}")
+                rows.append(
+                    {
+                        "dtype": dtype,
+                        "M": M,
+                        "N": N,
+                        "K": K,
+                        "form": form,
+                        "forgegrad_gflops": ours,
+                        "yardstick_gflops": theirs,
+                        "ratio": ours / theirs,
+                    }
+                )
+                print(
+                    f"{dtype:>7} {M:5d} {N:5d} {K:5d} {form:>4} {ours:10.1f} {theirs:10.1f} "
+                    f"{ours / theirs:6.2f}"
+                )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"bench": "gemm", "device": args.device, "isa": _C.get_isa(),
-                       "threads": fg.get_num_threads(), "yardstick": name, "rows": rows}, f,
-                      indent=2)
+            json.dump(
+                {
+                    "bench": "gemm",
+                    "device": args.device,
+                    "isa": _C.get_isa(),
+                    "threads": fg.get_num_threads(),
+                    "yardstick": name,
+                    "rows": rows,
+                },
+                f,
+                indent=2,
+            )
 
 
 if __name__ == "__main__":

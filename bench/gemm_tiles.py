@@ -13,6 +13,7 @@ multiprocessor that the compiler gave each kernel come from the CUDA runtime. A 
 fails its check is reported and left out of that shape's timing, and the script goes on
 (exit status 1 at the end); the JSON is rewritten after every shape.
 """
+
 import argparse
 import ctypes
 import json
@@ -28,30 +29,50 @@ import numpy as np
 from timing import gemm_operands
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SHAPES = [(4096, 4096, 4096, "NN"), (4096, 4096, 4096, "NT"), (4096, 4096, 4096, "TN"),
-          (2048, 2048, 2048, "NN"), (8192, 1024, 1024, "NN")]
+SHAPES = [
+    (4096, 4096, 4096, "NN"),
+    (4096, 4096, 4096, "NT"),
+    (4096, 4096, 4096, "TN"),
+    (2048, 2048, 2048, "NN"),
+    (8192, 1024, 1024, "NN"),
+]
 
 
 def nvcc():
     """The CUDA compiler, where CMake would find it too."""
     cuda_path = os.environ.get("CUDA_PATH", "/usr/local/cuda")
-    return (os.environ.get("CUDACXX") or shutil.which("nvcc")
-            or os.path.join(cuda_path, "bin", "nvcc"))
+    return (
+        os.environ.get("CUDACXX") or shutil.which("nvcc") or os.path.join(cuda_path, "bin", "nvcc")
+    )
 
 
 def build(arch):
     """Compiles the tiles' library for sm_<arch>; returns it loaded."""
     out = ROOT / "build" / "gemm_tiles" / f"libgemm_tiles_sm{arch}.so"
     out.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([nvcc(), "-O3", "-std=c++17", "-shared", "-Xcompiler", "-fPIC",
-                    f"-arch=sm_{arch}", f"-I{ROOT / 'csrc'}", f"-I{ROOT}",
-                    str(ROOT / "bench" / "gemm_tiles.cu"), "-o", str(out)], check=True)
+    subprocess.run(
+        [
+            nvcc(),
+            "-O3",
+            "-std=c++17",
+            "-shared",
+            "-Xcompiler",
+            "-fPIC",
+            f"-arch=sm_{arch}",
+            f"-I{ROOT / 'csrc'}",
+            f"-I{ROOT}",
+            str(ROOT / "bench" / "gemm_tiles.cu"),
+            "-o",
+            str(out),
+        ],
+        check=True,
+    )
     library = ctypes.CDLL(str(out))
     library.fg_tile_name.restype = ctypes.c_char_p
-    library.fg_tile_gemm.argtypes = [ctypes.c_int] * 3 + [ctypes.c_void_p] * 3 + \
-        [ctypes.c_int64] * 3
-    library.fg_tile_attributes.argtypes = [ctypes.c_int] * 3 + \
-        [ctypes.POINTER(ctypes.c_int)] * 3
+    library.fg_tile_gemm.argtypes = (
+        [ctypes.c_int] * 3 + [ctypes.c_void_p] * 3 + [ctypes.c_int64] * 3
+    )
+    library.fg_tile_attributes.argtypes = [ctypes.c_int] * 3 + [ctypes.POINTER(ctypes.c_int)] * 3
     return library
 
 
@@ -70,8 +91,10 @@ def check(code, what):
 def attributes(library, tile, ta, tb):
     """(registers, local bytes, blocks per multiprocessor) of a tile's kernel."""
     values = [ctypes.c_int() for _ in range(3)]
-    check(library.fg_tile_attributes(tile, ta, tb, *[ctypes.byref(v) for v in values]),
-          "cudaFuncGetAttributes")
+    check(
+        library.fg_tile_attributes(tile, ta, tb, *[ctypes.byref(v) for v in values]),
+        "cudaFuncGetAttributes",
+    )
     return tuple(v.value for v in values)
 
 
@@ -110,11 +133,15 @@ def main():
     args = parser.parse_args()
     library = build(args.arch)
     tiles = [library.fg_tile_name(i).decode() for i in range(library.fg_tile_count())]
-    print(f"SGEMM tiles on {gpu} (sm_{args.arch}) against cupy {cupy.__version__} (cuBLAS), "
-          f"GFLOP/s, best of {args.repeat} rounds; the first tile is gemm.cu's for large "
-          f"products")
-    print(f"{'M':>5} {'N':>5} {'K':>5} {'form':>4} {'tile':>14} {'regs':>4} {'local':>5} "
-          f"{'blk/SM':>6} {'GFLOP/s':>8} {'cuBLAS':>8} {'ratio':>6}")
+    print(
+        f"SGEMM tiles on {gpu} (sm_{args.arch}) against cupy {cupy.__version__} (cuBLAS), "
+        f"GFLOP/s, best of {args.repeat} rounds; the first tile is gemm.cu's for large "
+        f"products"
+    )
+    print(
+        f"{'M':>5} {'N':>5} {'K':>5} {'form':>4} {'tile':>14} {'regs':>4} {'local':>5} "
+        f"{'blk/SM':>6} {'GFLOP/s':>8} {'cuBLAS':>8} {'ratio':>6}"
+    )
     rng = np.random.default_rng(0)
     rows, failures = [], 0
     for M, N, K, form in SHAPES:
@@ -125,8 +152,10 @@ def main():
         c = cupy.empty((M, N), dtype=cupy.float32)
 
         def ours(tile):
-            return lambda: check(library.fg_tile_gemm(tile, ta, tb, c.data.ptr, a.data.ptr,
-                                                      b.data.ptr, M, N, K), tiles[tile])
+            return lambda: check(
+                library.fg_tile_gemm(tile, ta, tb, c.data.ptr, a.data.ptr, b.data.ptr, M, N, K),
+                tiles[tile],
+            )
 
         passed = []
         for tile in range(len(tiles)):
@@ -138,8 +167,7 @@ def main():
                 continue
             failures += 1
             print(f"FAIL tile {tiles[tile]} {form} {M}x{N}x{K}: relative error {error}")
-            rows.append({"M": M, "N": N, "K": K, "form": form, "tile": tiles[tile],
-                         "error": error})
+            rows.append({"M": M, "N": N, "K": K, "form": form, "tile": tiles[tile], "error": error})
         fns = [ours(tile) for tile in passed]
         fns.append(lambda: cupy.matmul(op_a, op_b, out=c))
         times = best_ms(fns, args.repeat)
@@ -148,16 +176,38 @@ def main():
         for tile, ms in zip(passed, times[:-1]):
             registers, local, blocks = attributes(library, tile, ta, tb)
             gflops = flops / ms / 1e6
-            rows.append({"M": M, "N": N, "K": K, "form": form, "tile": tiles[tile],
-                         "registers": registers, "local_bytes": local, "blocks_per_sm": blocks,
-                         "gflops": gflops, "cublas_gflops": theirs, "ratio": gflops / theirs})
-            print(f"{M:5d} {N:5d} {K:5d} {form:>4} {tiles[tile]:>14} {registers:4d} "
-                  f"{local:5d} {blocks:6d} {gflops:8.0f} {theirs:8.0f} {gflops / theirs:6.2f}")
+            rows.append(
+                {
+                    "M": M,
+                    "N": N,
+                    "K": K,
+                    "form": form,
+                    "tile": tiles[tile],
+                    "registers": registers,
+                    "local_bytes": local,
+                    "blocks_per_sm": blocks,
+                    "gflops": gflops,
+                    "cublas_gflops": theirs,
+                    "ratio": gflops / theirs,
+                }
+            )
+            print(
+                f"{M:5d} {N:5d} {K:5d} {form:>4} {tiles[tile]:>14} {registers:4d} "
+                f"{local:5d} {blocks:6d} {gflops:8.0f} {theirs:8.0f} {gflops / theirs:6.2f}"
+            )
         if args.json:
             with open(args.json, "w") as f:
-                json.dump({"bench": "gemm_tiles", "gpu": gpu, "arch": args.arch,
-                           "yardstick": f"cupy {cupy.__version__} (cuBLAS)", "rows": rows}, f,
-                          indent=2)
+                json.dump(
+                    {
+                        "bench": "gemm_tiles",
+                        "gpu": gpu,
+                        "arch": args.arch,
+                        "yardstick": f"cupy {cupy.__version__} (cuBLAS)",
+                        "rows": rows,
+                    },
+                    f,
+                    indent=2,
+                )
     sys.exit(1 if failures else 0)
 
 

@@ -20,6 +20,7 @@ additions, embeddings, cross-entropy, clipping and the optimizer; "rest" is the 
 their sum (the autograd engine's bookkeeping, Python, and what the parts do differently
 when run together).
 """
+
 import json
 import platform
 
@@ -108,6 +109,7 @@ def training_step(lib, model, batches):
         lib.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         return loss
+
     return step
 
 
@@ -132,8 +134,11 @@ def part_timers(lib, config, x_ids, y_ids):
 
     def tensor(*shape, grad=True):
         values = rng.standard_normal(shape, dtype=np.float32)
-        return (fg.tensor(values, requires_grad=grad) if lib is fg
-                else torch.tensor(values, requires_grad=grad))
+        return (
+            fg.tensor(values, requires_grad=grad)
+            if lib is fg
+            else torch.tensor(values, requires_grad=grad)
+        )
 
     def fwd_bwd(fn, *inputs):
         def run():
@@ -141,12 +146,19 @@ def part_timers(lib, config, x_ids, y_ids):
                 value.grad = None
             out = fn()
             out.backward(lib.ones_like(out))
+
         return run
 
     x, wide = tensor(b, t, c), tensor(b, t, 4 * c)
-    linears = {name: m.Linear(i, o) for name, (i, o) in
-               {"qkv": (c, 3 * c), "attn proj": (c, c), "mlp fc": (c, 4 * c),
-                "mlp proj": (4 * c, c)}.items()}
+    linears = {
+        name: m.Linear(i, o)
+        for name, (i, o) in {
+            "qkv": (c, 3 * c),
+            "attn proj": (c, c),
+            "mlp fc": (c, 4 * c),
+            "mlp proj": (4 * c, c),
+        }.items()
+    }
     head = m.Linear(c, config.vocab_size, bias=False)
     qkv_out = tensor(b, t, 3 * c)
     norm, gelu = m.LayerNorm(c), m.GELU()
@@ -164,17 +176,23 @@ def part_timers(lib, config, x_ids, y_ids):
         y = functional.scaled_dot_product_attention(q, k, v, is_causal=True)
         return y.transpose(1, 2).reshape(b, t, c)
 
-    parts = {f"GEMM {name}": (fwd_bwd(lambda layer=layer, i=(wide if name == "mlp proj" else x):
-                                      layer(i), x, wide), config.layers)
-             for name, layer in linears.items()}
+    parts = {
+        f"GEMM {name}": (
+            fwd_bwd(lambda layer=layer, i=(wide if name == "mlp proj" else x): layer(i), x, wide),
+            config.layers,
+        )
+        for name, layer in linears.items()
+    }
     parts["GEMM head"] = (fwd_bwd(lambda: head(x), x), 1)
     parts["attention"] = (fwd_bwd(attention, qkv_out), config.layers)
     parts["LayerNorm"] = (fwd_bwd(lambda: norm(x), x), 2 * config.layers + 1)
     parts["GELU"] = (fwd_bwd(lambda: gelu(wide), wide), config.layers)
     parts["residual add"] = (fwd_bwd(lambda: x + x, x), 2 * config.layers)
     parts["embeddings"] = (fwd_bwd(lambda: embedding(x_ids) + positions(lib.arange(t))), 1)
-    parts["cross-entropy"] = (fwd_bwd(lambda: functional.cross_entropy(logits, y_ids.reshape(-1)),
-                                      logits), 1)
+    parts["cross-entropy"] = (
+        fwd_bwd(lambda: functional.cross_entropy(logits, y_ids.reshape(-1)), logits),
+        1,
+    )
     parts["clip_grad_norm_"] = (lambda: lib.nn.utils.clip_grad_norm_(params, 1.0), 1)
     parts["AdamW step"] = (optimizer.step, 1)
     return parts
@@ -185,8 +203,10 @@ def profile(config, batch, step_seconds, repeat):
     timers = [part_timers(fg, config, *batch[0])]
     if torch is not None:
         timers.append(part_timers(torch, config, *batch[1]))
-    print(f"\n{'where the step goes':24} {'forgegrad ms':>12} {'share':>6} {'torch ms':>9} "
-          f"{'share':>6}")
+    print(
+        f"\n{'where the step goes':24} {'forgegrad ms':>12} {'share':>6} {'torch ms':>9} "
+        f"{'share':>6}"
+    )
     rows, total = [], [0.0] * len(timers)
     for name in timers[0]:
         seconds = best_seconds_interleaved([t[name][0] for t in timers], repeat)
@@ -201,8 +221,10 @@ def profile(config, batch, step_seconds, repeat):
         ms = ms + [None] * (2 - len(ms))
         shares = [None if v is None else 100 * v / s for v, s in zip(ms, step_ms + [None])]
         table.append({"part": name, "forgegrad_ms": ms[0], "torch_ms": ms[1]})
-        print(f"{name:24} {ms[0]:12.2f} {shares[0]:5.1f}% {cell(ms[1], 9, '.2f')} "
-              f"{cell(shares[1], 5, '.1f')}{'%' if ms[1] is not None else ' '}")
+        print(
+            f"{name:24} {ms[0]:12.2f} {shares[0]:5.1f}% {cell(ms[1], 9, '.2f')} "
+            f"{cell(shares[1], 5, '.1f')}{'%' if ms[1] is not None else ' '}"
+        )
     return table
 
 
@@ -213,19 +235,24 @@ def main():
     config = GPTConfig(len(corpus.vocabulary))
     rng = np.random.default_rng(0)
     arrays = [corpus.batch("train", BATCH, config.context, rng) for _ in range(8)]
-    print(f"forgegrad {fg.__version__} (isa={fg.info()['isa']}, threads={fg.get_num_threads()}), "
-          f"torch {torch.__version__ if torch else '(not installed)'}, "
-          f"{platform.processor() or platform.machine()}")
+    print(
+        f"forgegrad {fg.__version__} (isa={fg.info()['isa']}, threads={fg.get_num_threads()}), "
+        f"torch {torch.__version__ if torch else '(not installed)'}, "
+        f"{platform.processor() or platform.machine()}"
+    )
     model = GPT(config)
-    print(f"GPT: {config.layers} layers, {config.heads} heads, width {config.width}, context "
-          f"{config.context}, vocabulary {config.vocab_size}, "
-          f"{sum(p.numel() for p in model.parameters()):,} parameters; batch {BATCH}")
+    print(
+        f"GPT: {config.layers} layers, {config.heads} heads, width {config.width}, context "
+        f"{config.context}, vocabulary {config.vocab_size}, "
+        f"{sum(p.numel() for p in model.parameters()):,} parameters; batch {BATCH}"
+    )
     fg_batches = [(fg.tensor(x), fg.tensor(y)) for x, y in arrays]
     steps = [training_step(fg, model, fg_batches)]
     if torch is not None:
         twin = torch_gpt(config)
-        twin.load_state_dict({k: torch.from_numpy(v.detach().numpy().copy())
-                              for k, v in model.state_dict().items()})
+        twin.load_state_dict(
+            {k: torch.from_numpy(v.detach().numpy().copy()) for k, v in model.state_dict().items()}
+        )
         torch_batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in arrays]
         steps.append(training_step(torch, twin, torch_batches))
         check_losses(*steps, CHECKED_STEPS)
@@ -234,13 +261,22 @@ def main():
     rates = [tokens / s for s in seconds] + [None] * (2 - len(seconds))
     ratio = rates[0] / rates[1] if rates[1] else None
     print(f"\n{'training step':24} {'forgegrad':>12} {'torch':>12} {'fg / torch':>10}")
-    print(f"{'ms per step':24} {seconds[0] * 1e3:12.1f} "
-          f"{cell(seconds[1] * 1e3 if len(seconds) > 1 else None, 12, '.1f')}")
-    print(f"{'tokens/s':24} {rates[0]:12,.0f} {cell(rates[1], 12, ',.0f')} "
-          f"{cell(ratio, 10, '.2f')}")
-    result = {"bench": "gpt", "threads": fg.get_num_threads(), "batch": BATCH,
-              "context": config.context, "forgegrad_tokens_per_s": rates[0],
-              "torch_tokens_per_s": rates[1], "fg_over_torch": ratio}
+    print(
+        f"{'ms per step':24} {seconds[0] * 1e3:12.1f} "
+        f"{cell(seconds[1] * 1e3 if len(seconds) > 1 else None, 12, '.1f')}"
+    )
+    print(
+        f"{'tokens/s':24} {rates[0]:12,.0f} {cell(rates[1], 12, ',.0f')} {cell(ratio, 10, '.2f')}"
+    )
+    result = {
+        "bench": "gpt",
+        "threads": fg.get_num_threads(),
+        "batch": BATCH,
+        "context": config.context,
+        "forgegrad_tokens_per_s": rates[0],
+        "torch_tokens_per_s": rates[1],
+        "fg_over_torch": ratio,
+    }
     batch = [fg_batches[0]] + ([torch_batches[0]] if torch is not None else [])
     result["profile"] = profile(config, batch, seconds, args.repeat)
     if args.json:

@@ -11,6 +11,7 @@ The script first checks that outputs and gradients agree (float32, relative 1e-4
 alternate between the libraries and the best round counts (bench/timing.py); "torch / fg"
 above 1 means forgegrad is faster. PyTorch is optional (put its site-packages on PYTHONPATH).
 """
+
 import json
 import platform
 
@@ -31,8 +32,9 @@ def twins(kind):
     if torch is None:
         return layer, None
     theirs = getattr(torch.nn, kind)(INPUT, HIDDEN, num_layers=LAYERS)
-    theirs.load_state_dict({k: torch.from_numpy(np.array(v.numpy()))
-                            for k, v in layer.state_dict().items()})
+    theirs.load_state_dict(
+        {k: torch.from_numpy(np.array(v.numpy())) for k, v in layer.state_dict().items()}
+    )
     return layer, theirs
 
 
@@ -60,8 +62,10 @@ def main():
     rng = np.random.default_rng(0)
     x_np = rng.standard_normal((T, BATCH, INPUT), dtype=np.float32)
     rows = []
-    print(f"{platform.processor() or platform.machine()}, {fg.get_num_threads()} threads; "
-          f"{LAYERS} layers {INPUT} -> {HIDDEN}, T={T}, batch {BATCH}, float32")
+    print(
+        f"{platform.processor() or platform.machine()}, {fg.get_num_threads()} threads; "
+        f"{LAYERS} layers {INPUT} -> {HIDDEN}, T={T}, batch {BATCH}, float32"
+    )
     print(f"{'case':<24}{'forgegrad ms':>14}{'torch ms':>12}{'torch / fg':>12}")
     for kind in ("LSTM", "GRU"):
         ours, theirs = twins(kind)
@@ -69,8 +73,9 @@ def main():
         x_t = torch.from_numpy(x_np) if theirs is not None else None
         if theirs is not None:
             check_agreement(kind, ours, theirs, x_np)
-        cases = {"forward + backward": (lambda: step(ours, x),
-                                        theirs and (lambda: step(theirs, x_t)))}
+        cases = {
+            "forward + backward": (lambda: step(ours, x), theirs and (lambda: step(theirs, x_t)))
+        }
 
         def forward_fg():
             with fg.no_grad():
@@ -79,6 +84,7 @@ def main():
         def forward_torch():
             with torch.no_grad():
                 theirs(x_t)
+
         cases["forward"] = (forward_fg, theirs and forward_torch)
         for case, (fn_fg, fn_torch) in cases.items():
             fns = [fn_fg] + ([fn_torch] if fn_torch else [])
@@ -86,8 +92,9 @@ def main():
             mine, other = times[0] * 1e3, (times[1] * 1e3 if len(times) > 1 else None)
             ratio = other / mine if other else None
             name = f"{kind} {case}"
-            print(f"{name:<24}{cell(mine, 14, '.2f')}{cell(other, 12, '.2f')}"
-                  f"{cell(ratio, 12, '.2f')}")
+            print(
+                f"{name:<24}{cell(mine, 14, '.2f')}{cell(other, 12, '.2f')}{cell(ratio, 12, '.2f')}"
+            )
             rows.append({"case": name, "forgegrad_ms": mine, "torch_ms": other})
     if args.json:
         with open(args.json, "w") as f:

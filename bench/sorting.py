@@ -8,6 +8,7 @@ one line of 2**22. numpy's topk is argpartition then a sort of the k picked (wha
 user writes); its sort is np.sort (quicksort, vectorized where numpy has it), which is not
 stable: forgegrad's is always stable, as np.sort(kind="stable") is.
 """
+
 import json
 import platform
 
@@ -34,28 +35,46 @@ def cases(a):
     x = fg.tensor(a)
     t = torch.from_numpy(a) if torch else None
     return {
-        "sort": (lambda: fg.sort(x), lambda: np.sort(a, axis=-1),
-                 t is not None and (lambda: torch.sort(t))),
-        "sort (stable)": (lambda: fg.sort(x, stable=True),
-                          lambda: np.sort(a, axis=-1, kind="stable"),
-                          t is not None and (lambda: torch.sort(t, stable=True))),
-        "argsort": (lambda: fg.argsort(x), lambda: np.argsort(a, axis=-1),
-                    t is not None and (lambda: torch.argsort(t))),
-        f"topk (k={K})": (lambda: fg.topk(x, K), lambda: np_topk(a, K),
-                          t is not None and (lambda: torch.topk(t, K))),
-        "cumsum": (lambda: fg.cumsum(x, -1), lambda: np.cumsum(a, axis=-1),
-                   t is not None and (lambda: torch.cumsum(t, -1))),
+        "sort": (
+            lambda: fg.sort(x),
+            lambda: np.sort(a, axis=-1),
+            t is not None and (lambda: torch.sort(t)),
+        ),
+        "sort (stable)": (
+            lambda: fg.sort(x, stable=True),
+            lambda: np.sort(a, axis=-1, kind="stable"),
+            t is not None and (lambda: torch.sort(t, stable=True)),
+        ),
+        "argsort": (
+            lambda: fg.argsort(x),
+            lambda: np.argsort(a, axis=-1),
+            t is not None and (lambda: torch.argsort(t)),
+        ),
+        f"topk (k={K})": (
+            lambda: fg.topk(x, K),
+            lambda: np_topk(a, K),
+            t is not None and (lambda: torch.topk(t, K)),
+        ),
+        "cumsum": (
+            lambda: fg.cumsum(x, -1),
+            lambda: np.cumsum(a, axis=-1),
+            t is not None and (lambda: torch.cumsum(t, -1)),
+        ),
     }
 
 
 def main():
     args = parse_args(__doc__, repeat=5)
     rng = np.random.default_rng(0)
-    print(f"forgegrad {fg.__version__} (threads={fg.get_num_threads()}), numpy {np.__version__}"
-          f"{', torch ' + torch.__version__ if torch else ''}, "
-          f"{platform.processor() or platform.machine()}")
-    print(f"{'op':>14} {'shape':>13} {'forgegrad ms':>12} {'numpy ms':>9} {'torch ms':>9} "
-          f"{'numpy/fg':>8} {'torch/fg':>8}")
+    print(
+        f"forgegrad {fg.__version__} (threads={fg.get_num_threads()}), numpy {np.__version__}"
+        f"{', torch ' + torch.__version__ if torch else ''}, "
+        f"{platform.processor() or platform.machine()}"
+    )
+    print(
+        f"{'op':>14} {'shape':>13} {'forgegrad ms':>12} {'numpy ms':>9} {'torch ms':>9} "
+        f"{'numpy/fg':>8} {'torch/fg':>8}"
+    )
     rows = []
     for shape in SHAPES:
         a = rng.standard_normal(shape, dtype=np.float32)
@@ -64,15 +83,25 @@ def main():
             times = best_seconds_interleaved(fns, args.repeat, settle=0.1)
             fg_ms, np_ms = times[0] * 1e3, times[1] * 1e3
             torch_ms = times[2] * 1e3 if torch_call else None
-            rows.append({"op": name, "shape": shape, "forgegrad_ms": fg_ms, "numpy_ms": np_ms,
-                         "torch_ms": torch_ms})
-            print(f"{name:>14} {str(shape):>13} {fg_ms:12.2f} {np_ms:9.2f} "
-                  f"{cell(torch_ms, 9, '.2f')} {np_ms / fg_ms:8.2f} "
-                  f"{cell(torch_ms and torch_ms / fg_ms, 8, '.2f')}")
+            rows.append(
+                {
+                    "op": name,
+                    "shape": shape,
+                    "forgegrad_ms": fg_ms,
+                    "numpy_ms": np_ms,
+                    "torch_ms": torch_ms,
+                }
+            )
+            print(
+                f"{name:>14} {str(shape):>13} {fg_ms:12.2f} {np_ms:9.2f} "
+                f"{cell(torch_ms, 9, '.2f')} {np_ms / fg_ms:8.2f} "
+                f"{cell(torch_ms and torch_ms / fg_ms, 8, '.2f')}"
+            )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"bench": "sorting", "threads": fg.get_num_threads(), "rows": rows}, f,
-                      indent=2)
+            json.dump(
+                {"bench": "sorting", "threads": fg.get_num_threads(), "rows": rows}, f, indent=2
+            )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """What the benchmarks share: their command line, timing in interleaved rounds where the
 best round wins, GEMM operands, PyTorch as an optional yardstick, and table cells."""
+
 import argparse
 import platform
 
@@ -31,6 +32,7 @@ def gpu_sync():
     """Waits for forgegrad's GPU work and PyTorch's and CuPy's (all on the default stream of
     the current device, which one device synchronize covers)."""
     import forgegrad as fg
+
     fg.cuda.synchronize()
 
 
@@ -42,7 +44,10 @@ def cell(value, width, fmt):
 def run_description(device, torch):
     """The line a benchmark opens with: forgegrad's build and threads, PyTorch's version, CPU."""
     import forgegrad as fg
-    return (f"forgegrad {fg.__version__} on {device} (isa={fg.info()['isa']}, "
-            f"threads={fg.get_num_threads()}), "
-            f"torch {torch.__version__ if torch else '(not installed)'}, "
-            f"{platform.processor() or platform.machine()}")
+
+    return (
+        f"forgegrad {fg.__version__} on {device} (isa={fg.info()['isa']}, "
+        f"threads={fg.get_num_threads()}), "
+        f"torch {torch.__version__ if torch else '(not installed)'}, "
+        f"{platform.processor() or platform.machine()}"
+    )

@@ -19,8 +19,7 @@ namespace fg::depthwise {
 struct Span {
   int64_t begin, end;
 };
-FG_HOST_DEVICE inline Span inside_span(int64_t offset, int64_t stride, int64_t size,
-                                       int64_t out) {
+FG_HOST_DEVICE inline Span inside_span(int64_t offset, int64_t stride, int64_t size, int64_t out) {
   int64_t begin = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
   int64_t end = size - offset <= 0 ? 0 : (size - offset - 1) / stride + 1;
   end = end < out ? end : out;
@@ -58,8 +57,8 @@ FG_HOST_DEVICE T input_gradient_at(const Im2colGeometry& g, const T* dy, const T
       for (int64_t j = 0; j < g.kernel_w; ++j) {
         int64_t ow = im2col::position_of_tap(w, j, g.pad_w, g.dilation_w, g.stride_w, g.out_w);
         if (ow >= 0)
-          sum += taps[(k * g.kernel_h + i) * g.kernel_w + j] *
-                 dy[(k * g.out_h + oh) * g.out_w + ow];
+          sum +=
+              taps[(k * g.kernel_h + i) * g.kernel_w + j] * dy[(k * g.out_h + oh) * g.out_w + ow];
       }
     }
   return sum;

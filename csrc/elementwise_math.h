@@ -184,25 +184,49 @@ struct Log {
 FG_HOST_DEVICE inline float rsqrt_value(float x) { return 1.0f / sqrtf(x); }
 FG_HOST_DEVICE inline double rsqrt_value(double x) { return 1.0 / sqrt(x); }
 template <typename T>
-FG_HOST_DEVICE T reciprocal_value(T x) { return T(1) / x; }
+FG_HOST_DEVICE T reciprocal_value(T x) {
+  return T(1) / x;
+}
 template <typename T>
-FG_HOST_DEVICE T sign_value(T x) { return x > T(0) ? T(1) : x < T(0) ? T(-1) : x; }  // NaN: NaN
+FG_HOST_DEVICE T sign_value(T x) {
+  return x > T(0) ? T(1) : x < T(0) ? T(-1) : x;
+}  // NaN: NaN
 // round half to even, as PyTorch and numpy (rint under the default rounding mode)
 FG_HOST_DEVICE inline float round_value(float x) { return rintf(x); }
 FG_HOST_DEVICE inline double round_value(double x) { return rint(x); }
 #define FG_LIBM_OF(name)                                                      \
   FG_HOST_DEVICE inline float name##_value(float x) { return name##f(x); }  \
   FG_HOST_DEVICE inline double name##_value(double x) { return name(x); }
-FG_LIBM_OF(sin) FG_LIBM_OF(cos) FG_LIBM_OF(tan) FG_LIBM_OF(asin) FG_LIBM_OF(acos)
-FG_LIBM_OF(atan) FG_LIBM_OF(sinh) FG_LIBM_OF(cosh) FG_LIBM_OF(asinh) FG_LIBM_OF(acosh)
-FG_LIBM_OF(atanh) FG_LIBM_OF(exp2) FG_LIBM_OF(expm1) FG_LIBM_OF(log2) FG_LIBM_OF(log10)
-FG_LIBM_OF(floor) FG_LIBM_OF(ceil) FG_LIBM_OF(trunc) FG_LIBM_OF(erf) FG_LIBM_OF(erfc)
+FG_LIBM_OF(sin)
+FG_LIBM_OF(cos)
+FG_LIBM_OF(tan)
+FG_LIBM_OF(asin)
+FG_LIBM_OF(acos)
+FG_LIBM_OF(atan)
+FG_LIBM_OF(sinh)
+FG_LIBM_OF(cosh)
+FG_LIBM_OF(asinh)
+FG_LIBM_OF(acosh)
+FG_LIBM_OF(atanh)
+FG_LIBM_OF(exp2)
+FG_LIBM_OF(expm1)
+FG_LIBM_OF(log2)
+FG_LIBM_OF(log10)
+FG_LIBM_OF(floor)
+FG_LIBM_OF(ceil)
+FG_LIBM_OF(trunc)
+FG_LIBM_OF(erf)
+FG_LIBM_OF(erfc)
 FG_LIBM_OF(lgamma)
 #undef FG_LIBM_OF
 #define FG_LIBM2_OF(name)                                                                 \
   FG_HOST_DEVICE inline float name##_value(float a, float b) { return name##f(a, b); }   \
   FG_HOST_DEVICE inline double name##_value(double a, double b) { return name(a, b); }
-FG_LIBM2_OF(fmod) FG_LIBM2_OF(copysign) FG_LIBM2_OF(pow) FG_LIBM2_OF(atan2) FG_LIBM2_OF(hypot)
+FG_LIBM2_OF(fmod)
+FG_LIBM2_OF(copysign)
+FG_LIBM2_OF(pow)
+FG_LIBM2_OF(atan2)
+FG_LIBM2_OF(hypot)
 #undef FG_LIBM2_OF
 
 // ---- the gamma family and erfinv: series and expansions of our own, so that both devices
@@ -227,8 +251,11 @@ FG_HOST_DEVICE T digamma_value(T x) {
   }
   for (; x < T(10); x += T(1)) result -= T(1) / x;
   T z = T(1) / (x * x);
-  T series = z * (T(1. / 12) + z * (T(-1. / 120) + z * (T(1. / 252) + z * (T(-1. / 240) +
-             z * (T(1. / 132) + z * (T(-691. / 32760) + z * T(1. / 12)))))));
+  T series =
+      z * (T(1. / 12) +
+           z * (T(-1. / 120) +
+                z * (T(1. / 252) + z * (T(-1. / 240) + z * (T(1. / 132) + z * (T(-691. / 32760) +
+                                                                               z * T(1. / 12)))))));
   return result + log_of(x) - T(0.5) / x - series;
 }
 
@@ -237,11 +264,12 @@ FG_HOST_DEVICE T digamma_value(T x) {
 // s (s+1) ... (s+2j-2) q^(1-s-2j) shrink at least 30-fold each there.
 template <typename T>
 FG_HOST_DEVICE T hurwitz_zeta_of_positive(T s, T q) {
-  constexpr double kBernoulliOverFactorial[] = {  // B_2j / (2j)!, j = 1 .. 12
-      8.333333333333333e-02,  -1.388888888888889e-03, 3.306878306878307e-05,
-      -8.267195767195768e-07, 2.08767569878681e-08,   -5.284190138687493e-10,
+  constexpr double kBernoulliOverFactorial[] = {
+      // B_2j / (2j)!, j = 1 .. 12
+      8.333333333333333e-02,  -1.388888888888889e-03,  3.306878306878307e-05,
+      -8.267195767195768e-07, 2.08767569878681e-08,    -5.284190138687493e-10,
       1.3382536530684679e-11, -3.3896802963225827e-13, 8.586062056277845e-15,
-      -2.174868698558062e-16, 5.5090028283602295e-18, -1.3954464685812522e-19};
+      -2.174868698558062e-16, 5.5090028283602295e-18,  -1.3954464685812522e-19};
   T sum = 0;
   for (; q < T(10) + s; q += T(1)) sum += pow_value(q, -s);
   T power = pow_value(q, -s);  // q^-s
@@ -371,8 +399,10 @@ struct Remainder {
 template <typename T>
 struct Fmod {
   FG_HOST_DEVICE T operator()(T a, T b) const {
-    if constexpr (std::is_floating_point_v<T>) return fmod_value(a, b);
-    else return divides_trivially(b) ? T(0) : static_cast<T>(a % b);
+    if constexpr (std::is_floating_point_v<T>)
+      return fmod_value(a, b);
+    else
+      return divides_trivially(b) ? T(0) : static_cast<T>(a % b);
   }
 };
 // maximum/minimum propagate NaN; fmax/fmin return the other operand where one is NaN
@@ -682,9 +712,7 @@ template <typename T>
 struct Hardtanh {
   ActivationParams p;
   FG_HOST_DEVICE T forward(T x) const { return x < T(p.a) ? T(p.a) : x > T(p.b) ? T(p.b) : x; }
-  FG_HOST_DEVICE T backward(T dy, T x) const {
-    return x <= T(p.a) || x >= T(p.b) ? T(0) : dy;
-  }
+  FG_HOST_DEVICE T backward(T dy, T x) const { return x <= T(p.a) || x >= T(p.b) ? T(0) : dy; }
 };
 // relu6(x + 3) / 6
 template <typename T>
@@ -693,9 +721,7 @@ struct Hardsigmoid {
   FG_HOST_DEVICE T forward(T x) const {
     return x <= T(-3) ? T(0) : x >= T(3) ? T(1) : x / T(6) + T(0.5);
   }
-  FG_HOST_DEVICE T backward(T dy, T x) const {
-    return x > T(-3) && x < T(3) ? dy / T(6) : T(0);
-  }
+  FG_HOST_DEVICE T backward(T dy, T x) const { return x > T(-3) && x < T(3) ? dy / T(6) : T(0); }
 };
 // x relu6(x + 3) / 6
 template <typename T>
@@ -755,18 +781,14 @@ struct Softshrink {
   FG_HOST_DEVICE T forward(T x) const {
     return x > T(p.a) ? x - T(p.a) : x < -T(p.a) ? x + T(p.a) : T(0);
   }
-  FG_HOST_DEVICE T backward(T dy, T x) const {
-    return x > T(p.a) || x < -T(p.a) ? dy : T(0);
-  }
+  FG_HOST_DEVICE T backward(T dy, T x) const { return x > T(p.a) || x < -T(p.a) ? dy : T(0); }
 };
 // x, 0 within [-lambd, lambd]. a = lambd
 template <typename T>
 struct Hardshrink {
   ActivationParams p;
   FG_HOST_DEVICE T forward(T x) const { return x >= -T(p.a) && x <= T(p.a) ? T(0) : x; }
-  FG_HOST_DEVICE T backward(T dy, T x) const {
-    return x >= -T(p.a) && x <= T(p.a) ? T(0) : dy;
-  }
+  FG_HOST_DEVICE T backward(T dy, T x) const { return x >= -T(p.a) && x <= T(p.a) ? T(0) : dy; }
 };
 
 // ---- binary cross-entropy of probabilities ----------------------------------------------------

@@ -27,8 +27,8 @@ FG_HOST_DEVICE T column_entry(const Im2colGeometry& g, const T* image, int64_t r
 
 // The kernel position along one axis whose tap `tap` lands on image coordinate x, or -1:
 // x + pad - tap dilation must be a whole number of strides within the out positions.
-FG_HOST_DEVICE inline int64_t position_of_tap(int64_t x, int64_t tap, int64_t pad,
-                                              int64_t dilation, int64_t stride, int64_t out) {
+FG_HOST_DEVICE inline int64_t position_of_tap(int64_t x, int64_t tap, int64_t pad, int64_t dilation,
+                                              int64_t stride, int64_t out) {
   int64_t offset = x + pad - tap * dilation;
   if (offset < 0 || offset % stride != 0 || offset / stride >= out) return -1;
   return offset / stride;

@@ -132,15 +132,19 @@ FG_HOST_DEVICE OutputRange outputs_reading(const InterpolateAxis& a, Interpolate
   int64_t low = 0, high = a.out;
   while (low < high) {  // the first output whose highest tap reaches i
     int64_t mid = low + (high - low) / 2;
-    if (taps<T>(a, mode, align_corners, mid).highest() >= i) high = mid;
-    else low = mid + 1;
+    if (taps<T>(a, mode, align_corners, mid).highest() >= i)
+      high = mid;
+    else
+      low = mid + 1;
   }
   int64_t first = low;
   high = a.out;
   while (low < high) {  // the first output whose lowest tap is past i
     int64_t mid = low + (high - low) / 2;
-    if (taps<T>(a, mode, align_corners, mid).lowest() > i) high = mid;
-    else low = mid + 1;
+    if (taps<T>(a, mode, align_corners, mid).lowest() > i)
+      high = mid;
+    else
+      low = mid + 1;
   }
   return {first, low};
 }

@@ -11,8 +11,8 @@
 // implementation, templated; the double one accumulates in double).
 void gemm(float* C, const float* A, const float* B, const float* bias, bool relu, bool trans_a,
           bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K);
-void gemm(double* C, const double* A, const double* B, const double* bias, bool relu,
-          bool trans_a, bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K);
+void gemm(double* C, const double* A, const double* B, const double* bias, bool relu, bool trans_a,
+          bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K);
 // C[i] (M, N) = op(A[i]) @ op(B[i]) for i < batch; matrix i of an operand starts i * stride
 // elements in. A stride of 0 reuses one A or B for every i; stride_c > 0 (distinct outputs).
 // On the GPU one launch covers the batch.
@@ -87,8 +87,7 @@ template <typename T>
 void relu_forward(T* y, const T* x, int64_t n);
 // the parametrized activations of activation_list.h: y = op(x; params), dx = dy op'(x; params)
 template <typename T>
-void activation_forward(T* y, const T* x, Activation op, const ActivationParams& params,
-                        int64_t n);
+void activation_forward(T* y, const T* x, Activation op, const ActivationParams& params, int64_t n);
 template <typename T>
 void activation_backward(T* dx, const T* dy, const T* x, Activation op,
                          const ActivationParams& params, int64_t n);
@@ -139,14 +138,14 @@ void prod_backward(T* dx, const T* dy, const T* x, int64_t outer, int64_t n, int
 // first when descending); spare_values, spare_indices: scratch of the same size. Every
 // arithmetic type.
 template <typename T>
-void sort_forward(T* values, int64_t* indices, T* spare_values, int64_t* spare_indices,
-                  const T* x, bool descending, int64_t outer, int64_t n, int64_t inner);
+void sort_forward(T* values, int64_t* indices, T* spare_values, int64_t* spare_indices, const T* x,
+                  bool descending, int64_t outer, int64_t n, int64_t inner);
 // x (outer, n, inner) -> values, indices (outer, k, inner): the first k of each line as
 // sort_forward orders it (descending when largest), 1 <= k <= n, in n log k. Every arithmetic
 // type.
 template <typename T>
-void topk_forward(T* values, int64_t* indices, const T* x, bool largest, int64_t outer,
-                  int64_t n, int64_t inner, int64_t k);
+void topk_forward(T* values, int64_t* indices, const T* x, bool largest, int64_t outer, int64_t n,
+                  int64_t inner, int64_t k);
 // sorted, sorted_indices (outer, n, inner), ascending lines from sort_forward -> mode,
 // mode_indices (outer, inner): the most frequent value (the smallest of a tie; NaNs count
 // once each) and its last index in the input. Every arithmetic type.
@@ -175,8 +174,7 @@ void softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t n, 
 template <typename T>
 void log_softmax_forward(T* y, const T* x, int64_t outer, int64_t n, int64_t inner);
 template <typename T>
-void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t n,
-                          int64_t inner);
+void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t n, int64_t inner);
 
 // ---- reductions along the middle axis of (outer, n, inner) ---------------------------------
 // (csrc/cpu/reduce.cpp, csrc/cuda/reduce.cu)
@@ -192,7 +190,7 @@ void extreme_forward(T* values, int64_t* indices, const T* x, bool smallest, int
 // dvalues, indices (outer, inner) -> dx (outer, n, inner), zero off the extremes; float, double
 template <typename T>
 void extreme_backward(T* dx, const T* dvalues, const int64_t* indices, int64_t outer, int64_t n,
-                  int64_t inner);
+                      int64_t inner);
 
 // ---- losses (csrc/cpu/loss.cpp, csrc/cuda/loss.cu); float and double -----------------------
 // logits (N, C), targets (N), class_weights (C) or null -> losses (N), row_weights (N); fused
@@ -206,9 +204,9 @@ void cross_entropy_forward(T* losses, T* row_weights, const T* logits, const int
                            int64_t N, int64_t C);
 // dlosses (N) -> dlogits (N, C)
 template <typename T>
-void cross_entropy_backward(T* dlogits, const T* dlosses, const T* logits,
-                            const int64_t* targets, const T* class_weights, int64_t ignore_index,
-                            double label_smoothing, int64_t N, int64_t C);
+void cross_entropy_backward(T* dlogits, const T* dlosses, const T* logits, const int64_t* targets,
+                            const T* class_weights, int64_t ignore_index, double label_smoothing,
+                            int64_t N, int64_t C);
 // log_probs (N, C), targets (N), class_weights (C) or null -> losses (N) = -w[t] log_probs[i, t],
 // row_weights (N) = w[t]; both 0 where the target is ignore_index.
 template <typename T>
@@ -272,7 +270,6 @@ template <typename T>
 void scatter_add_rows(T* dx, const T* dy, const int64_t* indices, int64_t n_indices,
                       int64_t row_size);
 
-
 // ---- optimizer updates (csrc/cpu/optim.cpp, csrc/cuda/optim.cu) ----------------------------
 // One call updates a whole parameter group in place: tensor i of `count` has sizes[i]
 // elements in params[i], grads[i] and each state buffer (device pointers on a GPU, in host
@@ -283,8 +280,7 @@ void scatter_add_rows(T* dx, const T* dy, const int64_t* indices, int64_t n_indi
 // In float and double (T: the parameters', buffers' and gradients' type).
 template <typename T>
 void sgd_step(T* const* params, T* const* momentum_buffers, const T* const* grads,
-              const bool* fresh, const SgdOptions& options, const int64_t* sizes,
-              int64_t count);
+              const bool* fresh, const SgdOptions& options, const int64_t* sizes, int64_t count);
 // steps[i]: tensor i's step count including this step (for the bias corrections);
 // max_exp_avg_sqs is read only when options.amsgrad.
 template <typename T>
@@ -408,8 +404,8 @@ void interpolate_backward(T* dx, const T* dy, const InterpolatePlanes& planes);
 // x (N, C, H, W), weight (O, C / groups, kh, kw), bias (O) or null -> y (N, O, out_h, out_w),
 // as ConvGeometry says. float and double.
 template <typename T>
-void conv2d_forward(T* y, const T* x, const T* weight, const T* bias,
-                    const ConvGeometry& geometry, int64_t batch);
+void conv2d_forward(T* y, const T* x, const T* weight, const T* bias, const ConvGeometry& geometry,
+                    int64_t batch);
 // dy (N, O, out_h, out_w) -> dx (N, C, H, W), dweight (O, C / groups, kh, kw), dbias (O) of
 // conv2d_forward; each output may be null (not wanted). x is read only for dweight.
 template <typename T>
@@ -432,8 +428,8 @@ void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v, const
 // the weights recomputed tile by tile; each gradient element has one writer and a fixed order
 // of terms (no atomics), so no sum depends on the thread split
 template <typename T>
-void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* delta, const T* q,
-                        const T* k, const T* v, const T* lse, const bool* keep, const T* bias,
+void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* delta, const T* q, const T* k,
+                        const T* v, const T* lse, const bool* keep, const T* bias,
                         const AttentionGeometry& geometry);
 // ---- recurrent layers (csrc/rnn_math.h; csrc/cpu/rnn.cpp, csrc/cuda/rnn.cu) --------------
 // One time step's fused gate math (G = gate_count, S = rnn::saved_gates): xg, hg (B, G H),

@@ -43,8 +43,8 @@ struct Cumulative {
         y[at] = static_cast<T>(acc);
         continue;
       }
-      bool wins = k == 0 || is_nan(v) ||
-                  (!is_nan(best) && (op == Scan::Max ? v >= best : v <= best));
+      bool wins =
+          k == 0 || is_nan(v) || (!is_nan(best) && (op == Scan::Max ? v >= best : v <= best));
       if (wins) best = v, best_k = k;
       y[at] = best;
       indices[at] = best_k;
@@ -92,7 +92,8 @@ struct Product {
   FG_HOST_DEVICE void operator()(int64_t line) const {
     int64_t start = first(line, n, inner);
     SumAccumulator<T> acc = 1;
-    for (int64_t k = 0; k < n; ++k) acc = acc * static_cast<SumAccumulator<T>>(x[start + k * inner]);
+    for (int64_t k = 0; k < n; ++k)
+      acc = acc * static_cast<SumAccumulator<T>>(x[start + k * inner]);
     y[line] = static_cast<Out>(acc);
   }
 };
@@ -112,12 +113,16 @@ struct ProductBackward {
     double others = 1;  // the product of the nonzero elements
     for (int64_t k = 0; k < n; ++k) {
       T v = x[start + k * inner];
-      if (v == T(0)) ++zeros, zero_at = k;
-      else others *= static_cast<double>(v);
+      if (v == T(0))
+        ++zeros, zero_at = k;
+      else
+        others *= static_cast<double>(v);
     }
     for (int64_t k = 0; k < n; ++k) {
       T v = x[start + k * inner];
-      double g = zeros == 0 ? others / static_cast<double>(v) : zeros == 1 && k == zero_at ? others : 0.0;
+      double g = zeros == 0                   ? others / static_cast<double>(v)
+                 : zeros == 1 && k == zero_at ? others
+                                              : 0.0;
       dx[start + k * inner] = static_cast<T>(static_cast<double>(dout) * g);
     }
   }
@@ -137,9 +142,10 @@ FG_HOST_DEVICE bool sorts_before(T a, T b, bool descending) {
 // sign bit flipped; all bits inverted when descending. Equal values get equal keys.
 template <typename T>
 FG_HOST_DEVICE auto radix_key(T v, bool descending) {
-  using Bits = std::conditional_t<sizeof(T) == 1, uint8_t,
-               std::conditional_t<sizeof(T) == 2, uint16_t,
-               std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>>;
+  using Bits = std::conditional_t<
+      sizeof(T) == 1, uint8_t,
+      std::conditional_t<sizeof(T) == 2, uint16_t,
+                         std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>>;
   constexpr Bits sign = Bits(Bits(1) << (8 * sizeof(T) - 1));
   Bits key;
   if constexpr (std::is_floating_point_v<T>) {
@@ -221,11 +227,13 @@ struct SortLine {
         int64_t mid = low + width < n ? low + width : n;
         int64_t high = low + 2 * width < n ? low + 2 * width : n;
         int64_t a = low, c = mid;
-        for (int64_t out = low; out < high; ++out) {  // the right run wins only when strictly before
+        for (int64_t out = low; out < high;
+             ++out) {  // the right run wins only when strictly before
           bool take_c = a == mid || (c < high && sorts_before(b.from_v[c * stride],
                                                               b.from_v[a * stride], descending));
           int64_t src = take_c ? c++ : a++;
-          b.to_v[out * stride] = b.from_v[src * stride], b.to_i[out * stride] = b.from_i[src * stride];
+          b.to_v[out * stride] = b.from_v[src * stride],
+                       b.to_i[out * stride] = b.from_i[src * stride];
         }
       }
       b.swap();
@@ -235,9 +243,12 @@ struct SortLine {
   FG_HOST_DEVICE void operator()(int64_t line) const {
     int64_t start = first(line, n, stride);
     Buffers b{values + start, spare_values + start, indices + start, spare_indices + start};
-    for (int64_t k = 0; k < n; ++k) b.from_v[k * stride] = x[start + k * stride], b.from_i[k * stride] = k;
-    if (n >= kRadixMin) radix_passes(b);
-    else merge_passes(b);
+    for (int64_t k = 0; k < n; ++k)
+      b.from_v[k * stride] = x[start + k * stride], b.from_i[k * stride] = k;
+    if (n >= kRadixMin)
+      radix_passes(b);
+    else
+      merge_passes(b);
     if (b.from_v != values + start)
       for (int64_t k = 0; k < n; ++k)
         b.to_v[k * stride] = b.from_v[k * stride], b.to_i[k * stride] = b.from_i[k * stride];
@@ -269,9 +280,11 @@ struct TopkLine {
   FG_HOST_DEVICE void sift_down(T* v, int64_t* idx, int64_t i, int64_t size) const {
     while (true) {
       int64_t worst = i, left = 2 * i + 1, right = left + 1;
-      if (left < size && ranks_before(v[worst * stride], idx[worst * stride], v[left * stride], idx[left * stride]))
+      if (left < size && ranks_before(v[worst * stride], idx[worst * stride], v[left * stride],
+                                      idx[left * stride]))
         worst = left;
-      if (right < size && ranks_before(v[worst * stride], idx[worst * stride], v[right * stride], idx[right * stride]))
+      if (right < size && ranks_before(v[worst * stride], idx[worst * stride], v[right * stride],
+                                       idx[right * stride]))
         worst = right;
       if (worst == i) return;
       swap_slots(v, idx, i, worst);
@@ -285,7 +298,8 @@ struct TopkLine {
     for (int64_t j = 0; j < k; ++j) {  // the first k, sifted up one by one
       int64_t i = j;
       T value = x[from + j * stride];
-      for (int64_t parent = (i - 1) / 2; i > 0 && ranks_before(v[parent * stride], idx[parent * stride], value, j);
+      for (int64_t parent = (i - 1) / 2;
+           i > 0 && ranks_before(v[parent * stride], idx[parent * stride], value, j);
            i = parent, parent = (i - 1) / 2)
         v[i * stride] = v[parent * stride], idx[i * stride] = idx[parent * stride];
       v[i * stride] = value, idx[i * stride] = j;
@@ -318,7 +332,8 @@ struct ModeLine {
     for (int64_t k = 0; k < n; ++k) {
       bool continues = k > 0 && sorted[start + k * stride] == sorted[start + (k - 1) * stride];
       run = continues ? run + 1 : 1;
-      bool run_ends = k + 1 == n || !(sorted[start + (k + 1) * stride] == sorted[start + k * stride]);
+      bool run_ends =
+          k + 1 == n || !(sorted[start + (k + 1) * stride] == sorted[start + k * stride]);
       if (run_ends && run > best_count) best_count = run, best_end = k;
     }
     int64_t last = start + best_end * stride;  // a stable sort left the run's indices ascending
@@ -381,9 +396,8 @@ struct GatherLine {
   AlongDim g;
   int64_t size;  // x's size along dim
   FG_HOST_DEVICE void operator()(int64_t line) const {
-    g.visit_line(line, index, size, [&](int64_t at, int64_t from) {
-      y[at] = from >= 0 ? x[from] : T(0);
-    });
+    g.visit_line(line, index, size,
+                 [&](int64_t at, int64_t from) { y[at] = from >= 0 ? x[from] : T(0); });
   }
 };
 

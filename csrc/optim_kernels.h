@@ -31,10 +31,14 @@ void rmsprop_step(T* const* params, T* const* square_avgs, T* const* momentum_bu
                      centered ? grad_avgs : kNoBuffers<T>, sizes, count);
   };
   bool momentum = options.momentum > 0.0;
-  if (options.centered && momentum) step(std::true_type{}, std::true_type{});
-  else if (options.centered) step(std::true_type{}, std::false_type{});
-  else if (momentum) step(std::false_type{}, std::true_type{});
-  else step(std::false_type{}, std::false_type{});
+  if (options.centered && momentum)
+    step(std::true_type{}, std::true_type{});
+  else if (options.centered)
+    step(std::true_type{}, std::false_type{});
+  else if (momentum)
+    step(std::false_type{}, std::true_type{});
+  else
+    step(std::false_type{}, std::false_type{});
 }
 
 template <typename T>
@@ -59,8 +63,8 @@ void adamax_step(T* const* params, T* const* exp_avgs, T* const* exp_infs, const
                  const int64_t* steps, const AdamaxOptions& options, const int64_t* sizes,
                  int64_t count) {
   auto updates = updates_of(count, [&](int64_t i) { return adamax_update<T>(options, steps[i]); });
-  for_each_element("adamax_step", updates.data(), params, grads, exp_avgs, exp_infs,
-                   kNoBuffers<T>, sizes, count);
+  for_each_element("adamax_step", updates.data(), params, grads, exp_avgs, exp_infs, kNoBuffers<T>,
+                   sizes, count);
 }
 
 template <typename T>

@@ -1,7 +1,8 @@
 // The fused optimizer updates' math, shared by the CPU loops (csrc/cpu/optim.cpp) and the
 // CUDA multi-tensor kernels (csrc/cuda/optim.cu): the options and a step's bias corrections
 // folded into plain numbers once per tensor, then one element's update with selects, not
-// branches, on the options, in PyTorch's order of operations (so results agree to float32 rounding).
+// branches, on the options, in PyTorch's order of operations (so results agree to float32
+// rounding).
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -80,8 +81,10 @@ inline AdamScalars<T> adam_scalars(const AdamOptions& options, int64_t step) {
 // sqrtf for float, so that float math never goes through the C library's double sqrt.
 template <typename T>
 FG_HOST_DEVICE inline T square_root(T x) {
-  if constexpr (sizeof(T) == sizeof(float)) return sqrtf(x);
-  else return sqrt(x);
+  if constexpr (sizeof(T) == sizeof(float))
+    return sqrtf(x);
+  else
+    return sqrt(x);
 }
 
 // PyTorch's lerp: from start for weights below 0.5, from end above (exact at weight 1, where
@@ -144,8 +147,8 @@ struct RmspropUpdate {
   Gradient<T> gradient;
   T alpha, alpha_complement, eps, lr, momentum;
   // a: square_avg; b: momentum_buffer (kMomentum); c: grad_avg (kCentered)
-  FG_HOST_DEVICE void operator()(int64_t i, T* p, const T* grad, T* square_avg,
-                                 T* momentum_buffer, T* grad_avg) const {
+  FG_HOST_DEVICE void operator()(int64_t i, T* p, const T* grad, T* square_avg, T* momentum_buffer,
+                                 T* grad_avg) const {
     T g = gradient(grad[i], p[i]);
     T v = alpha * square_avg[i] + alpha_complement * g * g;
     square_avg[i] = v;
@@ -166,8 +169,12 @@ struct RmspropUpdate {
 };
 template <typename T, bool kCentered, bool kMomentum>
 inline RmspropUpdate<T, kCentered, kMomentum> rmsprop_update(const RmspropOptions& o) {
-  return {gradient_of<T>(o.maximize, o.weight_decay), T(o.alpha), T(1.0 - o.alpha), T(o.eps),
-          T(o.lr), T(o.momentum)};
+  return {gradient_of<T>(o.maximize, o.weight_decay),
+          T(o.alpha),
+          T(1.0 - o.alpha),
+          T(o.eps),
+          T(o.lr),
+          T(o.momentum)};
 }
 
 // g = sign * grad + wd * p;  sum += g^2;  p -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(sum) + eps)
@@ -208,8 +215,7 @@ struct AdadeltaUpdate {
 };
 template <typename T>
 inline AdadeltaUpdate<T> adadelta_update(const AdadeltaOptions& o) {
-  return {gradient_of<T>(o.maximize, o.weight_decay), T(o.rho), T(1.0 - o.rho), T(o.eps),
-          T(o.lr)};
+  return {gradient_of<T>(o.maximize, o.weight_decay), T(o.rho), T(1.0 - o.rho), T(o.eps), T(o.lr)};
 }
 
 // g = sign * grad + wd * p;  m = lerp(m, g, 1 - beta1);  u = max(beta2 u, |g| + eps);
@@ -219,8 +225,7 @@ struct AdamaxUpdate {
   Gradient<T> gradient;
   T beta1_complement, beta2, eps, step_size;
   // a: exp_avg (m); b: exp_inf (u)
-  FG_HOST_DEVICE void operator()(int64_t i, T* p, const T* grad, T* exp_avg, T* exp_inf,
-                                 T*) const {
+  FG_HOST_DEVICE void operator()(int64_t i, T* p, const T* grad, T* exp_avg, T* exp_inf, T*) const {
     T g = gradient(grad[i], p[i]);
     T m = lerp(exp_avg[i], g, beta1_complement);
     exp_avg[i] = m;
@@ -244,8 +249,8 @@ struct AdamMoments {
   T decay, beta1_complement, beta2, beta2_complement;
   // g, m, v: element i's gradient term and new moments (stored too); p[i] is left to the
   // caller, which multiplies it by decay.
-  FG_HOST_DEVICE void advance(T& g, T& m, T& v, int64_t i, const T* p, const T* grad,
-                              T* exp_avg, T* exp_avg_sq) const {
+  FG_HOST_DEVICE void advance(T& g, T& m, T& v, int64_t i, const T* p, const T* grad, T* exp_avg,
+                              T* exp_avg_sq) const {
     g = gradient(grad[i], p[i]);
     m = lerp(exp_avg[i], g, beta1_complement);
     v = beta2 * exp_avg_sq[i] + beta2_complement * g * g;
@@ -301,7 +306,7 @@ template <typename T>
 struct RadamUpdate {
   AdamMoments<T> moments;
   T eps, bias_correction1, lr, bias_correction2_sqrt, rectification;  // r_t
-  bool rectified;                                                      // rho_t > 5
+  bool rectified;                                                     // rho_t > 5
   // a: exp_avg (m); b: exp_avg_sq (v)
   FG_HOST_DEVICE void operator()(int64_t i, T* p, const T* grad, T* exp_avg, T* exp_avg_sq,
                                  T*) const {
@@ -321,10 +326,9 @@ inline RadamUpdate<T> radam_update(const RadamOptions& o, int64_t step) {
   double rho_inf = 2.0 / (1.0 - o.beta2) - 1.0;
   double rho_t = rho_inf - 2.0 * t * beta2_t / bias_correction2;
   bool rectified = rho_t > 5.0;
-  double rectification =
-      rectified ? std::sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf /
-                            ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
-                : 1.0;
+  double rectification = rectified ? std::sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf /
+                                               ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+                                   : 1.0;
   return {adam_moments<T>(o),
           T(o.eps),
           T(1.0 - std::pow(o.beta1, t)),

@@ -39,8 +39,7 @@ struct OutputRange {
   int64_t first, last;
 };
 FG_HOST_DEVICE inline OutputRange outputs_holding(const PoolAxis& a, int64_t i) {
-  if (a.adaptive)
-    return {i * a.out / a.in, ((i + 1) * a.out + a.in - 1) / a.in};
+  if (a.adaptive) return {i * a.out / a.in, ((i + 1) * a.out + a.in - 1) / a.in};
   int64_t reach = (a.kernel - 1) * a.dilation;  // o * stride - padding + reach >= i
   int64_t low = i + a.padding - reach;
   int64_t first = low <= 0 ? 0 : (low + a.stride - 1) / a.stride;
@@ -57,8 +56,7 @@ FG_HOST_DEVICE inline int64_t divisor(const PoolPlanes& p, const Window& h, cons
 
 // Output element i (plane, oh, ow) of max_pool2d_forward.
 template <typename T>
-FG_HOST_DEVICE void max_output(T* y, int64_t* indices, const T* x, const PoolPlanes& p,
-                               int64_t i) {
+FG_HOST_DEVICE void max_output(T* y, int64_t* indices, const T* x, const PoolPlanes& p, int64_t i) {
   int64_t ow = i % p.w.out, oh = i / p.w.out % p.h.out, plane = i / (p.w.out * p.h.out);
   Window h = window(p.h, oh), w = window(p.w, ow);
   const T* in = x + plane * p.h.in * p.w.in;

@@ -52,8 +52,8 @@ FG_HOST_DEVICE T forward_gates(T* s, T& c_new, const T* x, const T* r, T h_prev,
 // and dc (of its c, LSTM): writes dx (its gates' gradients in dxg), dr (in dhg, GRU only: the
 // others' dhg is dxg), dc_prev (LSTM); returns dh_prev's part not through hg (GRU's z g).
 template <RnnMode M, typename T>
-FG_HOST_DEVICE T backward_gates(T* dx, T* dr, T& dc_prev, T g, T dc, const T* s, T h_prev,
-                                T c_prev, int64_t H) {
+FG_HOST_DEVICE T backward_gates(T* dx, T* dr, T& dc_prev, T g, T dc, const T* s, T h_prev, T c_prev,
+                                int64_t H) {
   if constexpr (M == RnnMode::Tanh) {
     dx[0] = g * (T(1) - s[0] * s[0]);
     return T(0);
@@ -86,8 +86,8 @@ FG_HOST_DEVICE T backward_gates(T* dx, T* dr, T& dc_prev, T g, T dc, const T* s,
 // Unit (b, j) of a row past its sequence's length: the state passes through, output 0 and
 // nothing saved; backward passes dh and dc through with no gate gradients.
 template <typename T>
-FG_HOST_DEVICE void forward_inactive(const RnnStep& step, int64_t b, int64_t j, T* h, T* c,
-                                     T* out, T* saved, const T* h_prev, const T* c_prev) {
+FG_HOST_DEVICE void forward_inactive(const RnnStep& step, int64_t b, int64_t j, T* h, T* c, T* out,
+                                     T* saved, const T* h_prev, const T* c_prev) {
   const int64_t H = step.hidden, i = b * H + j, S = saved_gates(step.mode);
   h[i] = h_prev[i];
   if (c) c[i] = c_prev[i];
@@ -105,8 +105,8 @@ FG_HOST_DEVICE void backward_inactive(const RnnStep& step, int64_t b, int64_t j,
 
 // Unit (b, j) forward: h, c (LSTM), out (h, or 0 past the row's length) and saved
 template <RnnMode M, typename T>
-FG_HOST_DEVICE void forward_unit_of(const RnnStep& step, int64_t b, int64_t j, T* h, T* c,
-                                    T* out, T* saved, const T* xg, const T* hg, const T* h_prev,
+FG_HOST_DEVICE void forward_unit_of(const RnnStep& step, int64_t b, int64_t j, T* h, T* c, T* out,
+                                    T* saved, const T* xg, const T* hg, const T* h_prev,
                                     const T* c_prev) {
   if (!step.active(b)) return forward_inactive(step, b, j, h, c, out, saved, h_prev, c_prev);
   const int64_t H = step.hidden, i = b * H + j, G = gate_count(M), S = saved_gates(M);
@@ -123,13 +123,11 @@ FG_HOST_DEVICE void backward_unit_of(const RnnStep& step, int64_t b, int64_t j, 
                                      T* dh_prev, T* dc_prev, const T* dh, const T* dout,
                                      const T* dc, const T* saved, const T* h_prev,
                                      const T* c_prev) {
-  if (!step.active(b))
-    return backward_inactive(step, b, j, dxg, dhg, dh_prev, dc_prev, dh, dc);
+  if (!step.active(b)) return backward_inactive(step, b, j, dxg, dhg, dh_prev, dc_prev, dh, dc);
   const int64_t H = step.hidden, i = b * H + j, G = gate_count(M), S = saved_gates(M);
   T dc_new = T(0);
-  dh_prev[i] = backward_gates<M>(dxg + b * G * H + j, dhg + b * G * H + j, dc_new,
-                                 dh[i] + dout[i], dc_prev ? dc[i] : T(0),
-                                 saved + b * S * H + j, h_prev[i],
+  dh_prev[i] = backward_gates<M>(dxg + b * G * H + j, dhg + b * G * H + j, dc_new, dh[i] + dout[i],
+                                 dc_prev ? dc[i] : T(0), saved + b * S * H + j, h_prev[i],
                                  dc_prev ? c_prev[i] : T(0), H);
   if (dc_prev) dc_prev[i] = dc_new;
 }
@@ -142,8 +140,7 @@ void with_mode(RnnMode mode, const Fn& fn) {
     case RnnMode::Tanh: return fn(std::integral_constant<RnnMode, RnnMode::Tanh>{});
     case RnnMode::Relu: return fn(std::integral_constant<RnnMode, RnnMode::Relu>{});
     case RnnMode::Lstm: return fn(std::integral_constant<RnnMode, RnnMode::Lstm>{});
-    case RnnMode::Projection:
-      return fn(std::integral_constant<RnnMode, RnnMode::Projection>{});
+    case RnnMode::Projection: return fn(std::integral_constant<RnnMode, RnnMode::Projection>{});
     default: return fn(std::integral_constant<RnnMode, RnnMode::Gru>{});
   }
 }

@@ -10,6 +10,7 @@ split by file, one id per character) and everything else is below. It prints the
 and validation loss in nats per character as it goes, then 300 characters that continue
 "def " (a uniform guess over the ~220 characters would score a loss of 5.4 nats).
 """
+
 import argparse
 import math
 
@@ -44,8 +45,9 @@ class Block(nn.Module):
         self.ln1 = nn.LayerNorm(width)
         self.attn = CausalSelfAttention(width, heads)
         self.ln2 = nn.LayerNorm(width)
-        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(),
-                                 nn.Linear(4 * width, width))
+        self.mlp = nn.Sequential(
+            nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width)
+        )
 
     def forward(self, x: fg.Tensor) -> fg.Tensor:
         x = x + self.attn(self.ln1(x))
@@ -53,8 +55,7 @@ class Block(nn.Module):
 
 
 class CharGPT(nn.Module):
-    def __init__(self, vocab_size: int, context: int, width: int, layers: int,
-                 heads: int) -> None:
+    def __init__(self, vocab_size: int, context: int, width: int, layers: int, heads: int) -> None:
         super().__init__()
         self.context = context
         self.tokens = nn.Embedding(vocab_size, width)
@@ -78,8 +79,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--corpus", help="a directory of .py files (default: the stdlib)")
-    parser.add_argument("--val-fraction", type=float, default=0.05,
-                        help="about this share of the files is held out for validation")
+    parser.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.05,
+        help="about this share of the files is held out for validation",
+    )
     parser.add_argument("--context", type=int, default=64)
     parser.add_argument("--width", type=int, default=96)
     parser.add_argument("--layers", type=int, default=3)
@@ -90,8 +95,10 @@ def main() -> None:
     rng = np.random.default_rng(0)
     corpus = load_corpus(args.corpus, args.val_fraction)
     vocabulary = corpus.vocabulary
-    print(f"{len(corpus.train):,} training and {len(corpus.val):,} validation characters, "
-          f"{len(vocabulary)} distinct")
+    print(
+        f"{len(corpus.train):,} training and {len(corpus.val):,} validation characters, "
+        f"{len(vocabulary)} distinct"
+    )
 
     model = CharGPT(len(vocabulary), args.context, args.width, args.layers, heads=4)
     optimizer = optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.0)
@@ -117,12 +124,16 @@ def main() -> None:
     model.eval()
     with fg.no_grad():
         val_rng = np.random.default_rng(1)
-        val = np.mean([loss_of(model, *corpus.batch("val", 32, args.context, val_rng)).item()
-                       for _ in range(16)])
+        val = np.mean(
+            [
+                loss_of(model, *corpus.batch("val", 32, args.context, val_rng)).item()
+                for _ in range(16)
+            ]
+        )
         print(f"validation loss: {val:.3f} nats/char")
         ids = fg.tensor(vocabulary.encode("def ").astype(np.int64)).unsqueeze(0)
         for _ in range(args.tokens):
-            logits = model(ids[:, -args.context:])[:, -1]
+            logits = model(ids[:, -args.context :])[:, -1]
             next_id = sample_next(logits, temperature=0.8, top_k=40)
             ids = fg.cat([ids, next_id.unsqueeze(1)], dim=1)
     print("sample:")

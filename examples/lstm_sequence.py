@@ -11,6 +11,7 @@ numbers never seen in training. A run with the defaults (600 steps of batch 64, 
 numbers, 2 CPU threads; 46 s on a busy shared 2-core machine, 8.5 s of CPU time) ended at
 loss 0.0115 with 100.0% of the 2000 held-out sums exactly right.
 """
+
 import argparse
 import time
 
@@ -77,5 +78,7 @@ with fg.no_grad():
     predicted = model(test_x).argmax(-1)
 digits_right = (predicted == test_y).numpy()
 print(f"digit accuracy: {100 * digits_right.mean():.1f}%")
-print(f"sum accuracy: {100 * digits_right.all(1).mean():.1f}% of {len(digits_right)} "
-      f"held-out sums exactly right")
+print(
+    f"sum accuracy: {100 * digits_right.all(1).mean():.1f}% of {len(digits_right)} "
+    f"held-out sums exactly right"
+)

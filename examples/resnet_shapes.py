@@ -7,6 +7,7 @@ trained on one part of the images and tested on a held-out part it never saw.
 
 On two CPU cores it trains in about two minutes, reaching over 95% held-out accuracy.
 """
+
 import argparse
 
 import numpy as np
@@ -19,8 +20,11 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--images", type=int, default=3000, help="drawn in all, a fifth held out")
 parser.add_argument("--epochs", type=int, default=12)
 parser.add_argument("--seed", type=int, default=0)
-parser.add_argument("--plot", action="store_true",
-                    help="draw the stem's filters and the blocks' maps of a held-out image")
+parser.add_argument(
+    "--plot",
+    action="store_true",
+    help="draw the stem's filters and the blocks' maps of a held-out image",
+)
 args = parser.parse_args()
 
 SIZE = 16  # images are SIZE x SIZE, one channel
@@ -49,8 +53,9 @@ def draw(shape: str, rng: np.random.Generator) -> npt.NDArray[np.float32]:
     return image.astype(np.float32)
 
 
-def make_images(count: int, rng: np.random.Generator
-                ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+def make_images(
+    count: int, rng: np.random.Generator
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
     labels = rng.integers(len(CLASSES), size=count)
     images = np.stack([draw(CLASSES[label], rng) for label in labels])
     return images[:, None], labels  # (count, 1, SIZE, SIZE)
@@ -73,7 +78,8 @@ class ResidualBlock(nn.Module):
         else:
             self.shortcut = nn.Sequential(
                 nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
-                nn.BatchNorm2d(out_channels))
+                nn.BatchNorm2d(out_channels),
+            )
 
     def forward(self, x: fg.Tensor) -> fg.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
@@ -91,18 +97,27 @@ fg.manual_seed(args.seed)
 stem = nn.Conv2d(1, 16, 3, padding=1, bias=False)
 model = nn.Sequential(
     nn.Sequential(stem, nn.BatchNorm2d(16), nn.ReLU()),
-    ResidualBlock(16, 16),             # 16x16x16
-    ResidualBlock(16, 32, stride=2),   # 32x8x8
-    ResidualBlock(32, 64, stride=2),   # 64x4x4
-    nn.AdaptiveAvgPool2d(1),           # 64x1x1: where a shape is no longer matters
+    ResidualBlock(16, 16),  # 16x16x16
+    ResidualBlock(16, 32, stride=2),  # 32x8x8
+    ResidualBlock(32, 64, stride=2),  # 64x4x4
+    nn.AdaptiveAvgPool2d(1),  # 64x1x1: where a shape is no longer matters
     nn.Flatten(),
-    nn.Linear(64, len(CLASSES)))
+    nn.Linear(64, len(CLASSES)),
+)
 optimizer = optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
 scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
 loss_fn = nn.CrossEntropyLoss()
 
-history = fg.fit(model, loss_fn, optimizer, train, epochs=args.epochs, batch_size=64,
-                 scheduler=scheduler, seed=args.seed)
+history = fg.fit(
+    model,
+    loss_fn,
+    optimizer,
+    train,
+    epochs=args.epochs,
+    batch_size=64,
+    scheduler=scheduler,
+    seed=args.seed,
+)
 print(f"{len(train)} training images, {len(test)} held out, classes {', '.join(CLASSES)}")
 print(f"train accuracy: {fg.evaluate(model, loss_fn, train)['accuracy']:.1%}")
 print(f"held-out accuracy: {fg.evaluate(model, loss_fn, test)['accuracy']:.1%}")
@@ -110,5 +125,7 @@ print(f"held-out accuracy: {fg.evaluate(model, loss_fn, test)['accuracy']:.1%}")
 if args.plot:
     viz.filters(stem, "resnet_filters.png")
     viz.feature_maps(model, test.arrays[0][0], "resnet_features.png")
-    print(f"drew the stem's filters to resnet_filters.png and the maps of a held-out "
-          f"{CLASSES[test.arrays[1][0]]} to resnet_features.png")
+    print(
+        f"drew the stem's filters to resnet_filters.png and the maps of a held-out "
+        f"{CLASSES[test.arrays[1][0]]} to resnet_features.png"
+    )

@@ -6,6 +6,7 @@
   test reproduces alone (``pytest -k ...``) with the same data.
 - ``restore_isa``: puts the GEMM micro-kernel ISA back after a test that changes it.
 """
+
 import zlib
 
 import pytest

@@ -11,6 +11,7 @@ passed; otherwise hypothesis prints the shrunk failing case and the exit status 
 
 Set CI to run the fixed derandomized sequence; FG_FUZZ_EXAMPLES sets the examples per family.
 """
+
 import math
 import os
 import signal
@@ -36,8 +37,28 @@ CASE_FILE = None  # set by main()
 
 # The values that broke things before: NaN, infinities, signed zeros, denormals, the float32
 # extremes, and the edges of exp's range.
-SPECIAL = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1e-40, -1e-40, 1.4e-45, 3e38, -3e38,
-           3.4028235e38, 1.1754944e-38, 88.8, -104.0, 1.0, -1.0, 1e-20, 1e20, 1e15, -1e15]
+SPECIAL = [
+    math.nan,
+    math.inf,
+    -math.inf,
+    0.0,
+    -0.0,
+    1e-40,
+    -1e-40,
+    1.4e-45,
+    3e38,
+    -3e38,
+    3.4028235e38,
+    1.1754944e-38,
+    88.8,
+    -104.0,
+    1.0,
+    -1.0,
+    1e-20,
+    1e20,
+    1e15,
+    -1e15,
+]
 MODERATE = st.floats(-4, 4, width=32)
 WILD = st.one_of(MODERATE, st.sampled_from(SPECIAL), st.floats(width=32))
 
@@ -58,6 +79,7 @@ def describe(**parts):
         if isinstance(v, np.ndarray):
             return f"np.array({v.tolist()!r}, dtype=np.{v.dtype}).reshape({v.shape})"
         return repr(v)
+
     return ", ".join(f"{k}={one(v)}" for k, v in parts.items())
 
 
@@ -70,6 +92,7 @@ def record_case(family, **parts):
 
 # ---- comparison --------------------------------------------------------------------------
 
+
 def to_numpy(t):
     return t.detach().numpy()
 
@@ -81,11 +104,13 @@ def assert_close(actual, expected, what, rtol=1e-4, atol=1e-6, lenient=None):
     actual = np.asarray(actual)
     with np.errstate(over="ignore", invalid="ignore"):
         expected = np.asarray(expected, dtype=np.float64).astype(np.float32).astype(np.float64)
-    assert actual.shape == expected.shape, \
+    assert actual.shape == expected.shape, (
         f"{what}: shape {actual.shape}, expected {expected.shape}"
+    )
     if actual.dtype == np.bool_ or expected.size == 0:
-        assert np.array_equal(actual, expected.astype(actual.dtype)), \
+        assert np.array_equal(actual, expected.astype(actual.dtype)), (
             f"{what}: {actual} != {expected}"
+        )
         return
     a = actual.astype(np.float64)
     skip = np.zeros(a.shape, bool) if lenient is None else np.broadcast_to(lenient, a.shape)
@@ -96,17 +121,23 @@ def assert_close(actual, expected, what, rtol=1e-4, atol=1e-6, lenient=None):
     with np.errstate(invalid="ignore", over="ignore"):
         bad_value = finite & (np.abs(a - expected) > atol + rtol * np.abs(expected))
     bad = (bad_nan | bad_inf | bad_value) & ~skip
-    assert not bad.any(), (f"{what}: {int(bad.sum())} of {bad.size} wrong; at "
-                           f"{np.argwhere(bad)[:4].tolist()}: got {a[bad][:4]}, "
-                           f"expected {expected[bad][:4]}")
+    assert not bad.any(), (
+        f"{what}: {int(bad.sum())} of {bad.size} wrong; at "
+        f"{np.argwhere(bad)[:4].tolist()}: got {a[bad][:4]}, "
+        f"expected {expected[bad][:4]}"
+    )
 
 
 def extreme(*arrays_):
     """Positions (broadcast) where an input is non-finite or near the float32 limits."""
-    masks = [~np.isfinite(x) | (np.abs(x) > 1e18) | ((x != 0) & (np.abs(x) < 1e-18))
-             for x in arrays_]
-    return np.broadcast_arrays(*masks)[0] if len(masks) == 1 else np.logical_or.reduce(
-        np.broadcast_arrays(*masks))
+    masks = [
+        ~np.isfinite(x) | (np.abs(x) > 1e18) | ((x != 0) & (np.abs(x) < 1e-18)) for x in arrays_
+    ]
+    return (
+        np.broadcast_arrays(*masks)[0]
+        if len(masks) == 1
+        else np.logical_or.reduce(np.broadcast_arrays(*masks))
+    )
 
 
 def run_clean(op, fn):
@@ -114,8 +145,9 @@ def run_clean(op, fn):
     try:
         return fn(), None
     except CLEAN_ERRORS as e:
-        assert str(e).startswith("[") or isinstance(e, MemoryError), \
+        assert str(e).startswith("[") or isinstance(e, MemoryError), (
             f"{op}: {type(e).__name__} without an [op] prefix: {e}"
+        )
         return None, e
 
 
@@ -139,19 +171,21 @@ def errstate(fn):
     def wrapped(*args, **kwargs):
         with np.errstate(all="ignore"):
             return fn(*args, **kwargs)
+
     return wrapped
 
 
 # ---- the op table ------------------------------------------------------------------------
 
+
 @dataclass(repr=False)
 class Spec:
     name: str
-    fg: Callable                      # (*forgegrad tensors) -> tensor
-    ref: Callable                     # (*float64 arrays) -> array
-    grad: Optional[Callable] = None   # (g, *float64 arrays) -> gradient per input (broadcast)
-    positive: bool = False            # moderate values drawn from (0.05, 4): the op's domain
-    strict_wild: bool = False         # extremes compared too (the op's NaN/inf rules are exact)
+    fg: Callable  # (*forgegrad tensors) -> tensor
+    ref: Callable  # (*float64 arrays) -> array
+    grad: Optional[Callable] = None  # (g, *float64 arrays) -> gradient per input (broadcast)
+    positive: bool = False  # moderate values drawn from (0.05, 4): the op's domain
+    strict_wild: bool = False  # extremes compared too (the op's NaN/inf rules are exact)
     rtol: float = 1e-4
 
     def __repr__(self):
@@ -170,11 +204,11 @@ _C0, _C1 = math.sqrt(2 / math.pi), 0.044715
 
 
 def _gelu_tanh(x):
-    return 0.5 * x * (1 + np.tanh(_C0 * (x + _C1 * x ** 3)))
+    return 0.5 * x * (1 + np.tanh(_C0 * (x + _C1 * x**3)))
 
 
 def _gelu_tanh_grad(x):
-    t = np.tanh(_C0 * (x + _C1 * x ** 3))
+    t = np.tanh(_C0 * (x + _C1 * x**3))
     return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _C0 * (1 + 3 * _C1 * x * x)
 
 
@@ -185,42 +219,82 @@ UNARY = [
     Spec("log", fg.log, np.log, lambda g, x: (g / x,), positive=True),
     Spec("sqrt", fg.sqrt, np.sqrt, lambda g, x: (g / (2 * np.sqrt(x)),), positive=True),
     Spec("abs", fg.abs, np.abs, lambda g, x: (g * sign_torch(x),), strict_wild=True),
-    Spec("relu", F.relu, lambda x: np.where(x < 0, 0.0, x),
-         lambda g, x: (np.where(x <= 0, 0.0, g),), strict_wild=True),  # NaN: gradient passes
-    Spec("leaky_relu", lambda x: F.leaky_relu(x, 0.2), lambda x: np.where(x < 0, 0.2 * x, x),
-         lambda g, x: (np.where(x > 0, g, 0.2 * g),), strict_wild=True),
-    Spec("gelu", F.gelu, lambda x: x * _phi(x),
-         lambda g, x: (g * (_phi(x) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)),)),
-    Spec("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"), _gelu_tanh,
-         lambda g, x: (g * _gelu_tanh_grad(x),)),
+    Spec(
+        "relu",
+        F.relu,
+        lambda x: np.where(x < 0, 0.0, x),
+        lambda g, x: (np.where(x <= 0, 0.0, g),),
+        strict_wild=True,
+    ),  # NaN: gradient passes
+    Spec(
+        "leaky_relu",
+        lambda x: F.leaky_relu(x, 0.2),
+        lambda x: np.where(x < 0, 0.2 * x, x),
+        lambda g, x: (np.where(x > 0, g, 0.2 * g),),
+        strict_wild=True,
+    ),
+    Spec(
+        "gelu",
+        F.gelu,
+        lambda x: x * _phi(x),
+        lambda g, x: (g * (_phi(x) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)),),
+    ),
+    Spec(
+        "gelu_tanh",
+        lambda x: F.gelu(x, approximate="tanh"),
+        _gelu_tanh,
+        lambda g, x: (g * _gelu_tanh_grad(x),),
+    ),
     Spec("tanh", F.tanh, np.tanh, lambda g, x: (g * (1 - np.tanh(x) ** 2),)),
     Spec("sigmoid", F.sigmoid, _sig, lambda g, x: (g * _sig(x) * (1 - _sig(x)),)),
-    Spec("silu", F.silu, lambda x: x * _sig(x),
-         lambda g, x: (g * _sig(x) * (1 + x * (1 - _sig(x))),)),
-    Spec("clamp", lambda x: fg.clamp(x, -1.0, 2.0), lambda x: np.minimum(np.maximum(x, -1), 2),
-         lambda g, x: (np.where((x >= -1) & (x <= 2), g, 0.0),), strict_wild=True),
+    Spec(
+        "silu", F.silu, lambda x: x * _sig(x), lambda g, x: (g * _sig(x) * (1 + x * (1 - _sig(x))),)
+    ),
+    Spec(
+        "clamp",
+        lambda x: fg.clamp(x, -1.0, 2.0),
+        lambda x: np.minimum(np.maximum(x, -1), 2),
+        lambda g, x: (np.where((x >= -1) & (x <= 2), g, 0.0),),
+        strict_wild=True,
+    ),
     # clamp with min > max: the max wins, and NaN stays NaN (PyTorch).
-    Spec("clamp_crossed", lambda x: fg.clamp(x, 2.0, -1.0),
-         lambda x: np.where(np.isnan(x), x, -1.0),
-         lambda g, x: (np.zeros_like(x),), strict_wild=True),
-    Spec("pow2", lambda x: x ** 2, lambda x: x ** 2, lambda g, x: (2 * g * x,)),
-    Spec("pow3", lambda x: x ** 3, lambda x: x ** 3, lambda g, x: (3 * g * x * x,)),
-    Spec("pow_half", lambda x: x ** 0.5, np.sqrt, lambda g, x: (0.5 * g * x ** -0.5,),
-         positive=True),
-    Spec("pow_neg1", lambda x: x ** -1, lambda x: 1 / x, lambda g, x: (-g / (x * x),),
-         positive=True),
-    Spec("pow_big_odd", lambda x: x ** 2147483647, lambda x: np.power(x, 2147483647.0),
-         None, strict_wild=True),
+    Spec(
+        "clamp_crossed",
+        lambda x: fg.clamp(x, 2.0, -1.0),
+        lambda x: np.where(np.isnan(x), x, -1.0),
+        lambda g, x: (np.zeros_like(x),),
+        strict_wild=True,
+    ),
+    Spec("pow2", lambda x: x**2, lambda x: x**2, lambda g, x: (2 * g * x,)),
+    Spec("pow3", lambda x: x**3, lambda x: x**3, lambda g, x: (3 * g * x * x,)),
+    Spec("pow_half", lambda x: x**0.5, np.sqrt, lambda g, x: (0.5 * g * x**-0.5,), positive=True),
+    Spec("pow_neg1", lambda x: x**-1, lambda x: 1 / x, lambda g, x: (-g / (x * x),), positive=True),
+    Spec(
+        "pow_big_odd",
+        lambda x: x**2147483647,
+        lambda x: np.power(x, 2147483647.0),
+        None,
+        strict_wild=True,
+    ),
 ]
 
 BINARY = [
     Spec("add", lambda a, b: a + b, lambda a, b: a + b, lambda g, a, b: (g, g), strict_wild=True),
-    Spec("sub", lambda a, b: a - b, lambda a, b: a - b, lambda g, a, b: (g, -g),
-         strict_wild=True),
-    Spec("mul", lambda a, b: a * b, lambda a, b: a * b, lambda g, a, b: (g * b, g * a),
-         strict_wild=True),
-    Spec("div", lambda a, b: a / b, lambda a, b: a / b,
-         lambda g, a, b: (g / b, -g * a / (b * b)), strict_wild=True),
+    Spec("sub", lambda a, b: a - b, lambda a, b: a - b, lambda g, a, b: (g, -g), strict_wild=True),
+    Spec(
+        "mul",
+        lambda a, b: a * b,
+        lambda a, b: a * b,
+        lambda g, a, b: (g * b, g * a),
+        strict_wild=True,
+    ),
+    Spec(
+        "div",
+        lambda a, b: a / b,
+        lambda a, b: a / b,
+        lambda g, a, b: (g / b, -g * a / (b * b)),
+        strict_wild=True,
+    ),
     Spec("eq", lambda a, b: a == b, np.equal, strict_wild=True),
     Spec("ne", lambda a, b: a != b, np.not_equal, strict_wild=True),
     Spec("lt", lambda a, b: a < b, np.less, strict_wild=True),
@@ -249,11 +323,17 @@ def check_grads(leaves, expected_grads, out_shape, lenient, what, rtol=1e-4):
         # each element's gradient is a float32 before a broadcast input's are summed (so
         # overflowed ones of both signs make NaN, as in PyTorch)
         elementwise = errstate(lambda g: np.broadcast_to(g, out_shape).astype(np.float32))(expected)
-        assert_close(to_numpy(t.grad), sum_to(elementwise, t.shape),
-                     f"{what} d(input {i})", rtol=rtol, lenient=skip)
+        assert_close(
+            to_numpy(t.grad),
+            sum_to(elementwise, t.shape),
+            f"{what} d(input {i})",
+            rtol=rtol,
+            lenient=skip,
+        )
 
 
 # ---- families ----------------------------------------------------------------------------
+
 
 @st.composite
 def elementwise_cases(draw, table, arity):
@@ -261,8 +341,9 @@ def elementwise_cases(draw, table, arity):
     spec = SPEC_BY_NAME[draw(st.sampled_from([s.name for s in table]))]
     wild = draw(st.booleans())
     if arity == 2:
-        shape_a, shape_b = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3,
-                                                                  max_side=4)).input_shapes
+        shape_a, shape_b = draw(
+            hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=4)
+        ).input_shapes
         if draw(st.integers(0, 9)) == 0:  # sometimes shapes that do not broadcast
             shape_b = tuple(s + 1 for s in shape_b)
         inputs = [draw(arrays(shape_a, wild)), draw(arrays(shape_b, wild))]
@@ -320,6 +401,7 @@ def as_axis(dim, ndim):
 
 # ---- reductions: sum, mean (dims, keepdim), max (full, dim), argmax -----------------------
 
+
 @st.composite
 def reduce_cases(draw):
     op = draw(st.sampled_from(["sum", "mean", "max", "max_dim", "argmax"]))
@@ -327,8 +409,9 @@ def reduce_cases(draw):
     k = max(x.ndim, 1)
     one_dim = st.integers(-k - 1, k)
     if op in ("sum", "mean"):
-        dim = draw(st.one_of(st.none(), one_dim, st.lists(one_dim, min_size=1, max_size=3)
-                             .map(tuple)))
+        dim = draw(
+            st.one_of(st.none(), one_dim, st.lists(one_dim, min_size=1, max_size=3).map(tuple))
+        )
     elif op == "max_dim":
         dim = draw(one_dim)
     elif op == "argmax":
@@ -345,6 +428,7 @@ def run_reduce(case, family):
     axis = as_axis(dim, x.ndim)
     t = leaf(x)
     if op in ("sum", "mean"):
+
         def ref():
             # a dim named twice is refused, on a 0-d tensor too (PyTorch: "dim 0 appears
             # multiple times"), where the axis numpy gets is ()
@@ -357,8 +441,8 @@ def run_reduce(case, family):
             # the float32 sum over the count, as PyTorch: mean([3e38, 3e38]) is inf
             count = x.size // max(np.size(total), 1) if x.size else 0
             return np.float32(total).astype(np.float64) / count
-        outcome = expect_same_outcome(op, lambda: getattr(fg, op)(t, dim=dim, keepdim=keepdim),
-                                      ref)
+
+        outcome = expect_same_outcome(op, lambda: getattr(fg, op)(t, dim=dim, keepdim=keepdim), ref)
         if outcome is None:
             return
         out, expected = outcome
@@ -385,27 +469,37 @@ def run_reduce(case, family):
         ties = np.isnan(x64) if np.isnan(expected) else x64 == expected
         assert_close(to_numpy(t.grad), ties / ties.sum(), "max gradient")
     elif op == "max_dim":
-        outcome = expect_same_outcome(op, lambda: fg.max(t, dim, keepdim),
-                                      lambda: np.max(x64, axis=axis, keepdims=keepdim))
+        outcome = expect_same_outcome(
+            op, lambda: fg.max(t, dim, keepdim), lambda: np.max(x64, axis=axis, keepdims=keepdim)
+        )
         if outcome is None:
             return
         (values, indices), expected = outcome
         assert_close(to_numpy(values), expected, "max(dim) values")
-        expected_idx = np.zeros(np.shape(expected), np.int64) if x.ndim == 0 else \
-            np.argmax(x64, axis=dim, keepdims=keepdim)
-        assert np.array_equal(indices.numpy(), expected_idx), \
+        expected_idx = (
+            np.zeros(np.shape(expected), np.int64)
+            if x.ndim == 0
+            else np.argmax(x64, axis=dim, keepdims=keepdim)
+        )
+        assert np.array_equal(indices.numpy(), expected_idx), (
             f"max(dim) indices {indices.numpy()} != {expected_idx}"
+        )
         values.backward(fg.ones(values.shape))
         if x.ndim:
             hit = np.zeros(x.shape)
             np.put_along_axis(hit, np.argmax(x64, axis=dim, keepdims=True), 1.0, axis=dim)
             assert_close(to_numpy(t.grad), hit, "max(dim) gradient")
     else:
+
         def ref():
             if dim is None:
                 return np.argmax(x64) if x.size else np.argmax(x64)  # empty: numpy refuses
-            return np.zeros((), np.int64) if x.ndim == 0 and axis == () else \
-                np.argmax(x64, axis=dim, keepdims=keepdim)
+            return (
+                np.zeros((), np.int64)
+                if x.ndim == 0 and axis == ()
+                else np.argmax(x64, axis=dim, keepdims=keepdim)
+            )
+
         outcome = expect_same_outcome(op, lambda: fg.argmax(t, dim=dim, keepdim=keepdim), ref)
         if outcome is None:
             return
@@ -416,6 +510,7 @@ def run_reduce(case, family):
 
 
 # ---- softmax, log_softmax ----------------------------------------------------------------
+
 
 @errstate
 def softmax64(x, axis):
@@ -433,8 +528,12 @@ def softmax64(x, axis):
 def softmax_cases(draw):
     x = draw(arrays(draw(shapes), draw(st.booleans())))
     k = max(x.ndim, 1)
-    return (draw(st.sampled_from(["softmax", "log_softmax"])), x, draw(st.integers(-k - 1, k)),
-            draw(st.integers(0, 2**31 - 1)))
+    return (
+        draw(st.sampled_from(["softmax", "log_softmax"])),
+        x,
+        draw(st.integers(-k - 1, k)),
+        draw(st.integers(0, 2**31 - 1)),
+    )
 
 
 def run_softmax(case, family):
@@ -462,10 +561,13 @@ def run_softmax(case, family):
         else:
             expected = g64 - p * np.sum(g64, axis=axis, keepdims=x.ndim > 0)
     # Lines holding a float32 extreme: the float32 products in the backward overflow.
-    lenient = np.broadcast_to(np.any(np.abs(x64) > 1e30, axis=axis, keepdims=x.ndim > 0),
-                              x.shape) & np.isfinite(p).all()
-    assert_close(to_numpy(t.grad), expected, f"{op} gradient", rtol=2e-4, atol=1e-5,
-                 lenient=lenient)
+    lenient = (
+        np.broadcast_to(np.any(np.abs(x64) > 1e30, axis=axis, keepdims=x.ndim > 0), x.shape)
+        & np.isfinite(p).all()
+    )
+    assert_close(
+        to_numpy(t.grad), expected, f"{op} gradient", rtol=2e-4, atol=1e-5, lenient=lenient
+    )
 
 
 # ---- losses ------------------------------------------------------------------------------
@@ -475,17 +577,23 @@ REDUCTIONS = ["mean", "sum", "none"]
 
 @st.composite
 def loss_cases(draw):
-    op = draw(st.sampled_from(["mse_loss", "l1_loss", "binary_cross_entropy_with_logits",
-                               "cross_entropy", "nll_loss"]))
+    op = draw(
+        st.sampled_from(
+            ["mse_loss", "l1_loss", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss"]
+        )
+    )
     wild = draw(st.booleans())
     reduction = draw(st.sampled_from(REDUCTIONS + ["avg"] * (draw(st.integers(0, 19)) == 0)))
     if op in ("cross_entropy", "nll_loss"):
         n, c = draw(st.integers(0, 5)), draw(st.integers(0, 5))
         x = draw(arrays((n, c), wild))
-        target = np.array(draw(st.lists(st.integers(-1 if c else 0, c if c else 0),
-                                        min_size=n, max_size=n)), np.int64)
-        smoothing = draw(st.sampled_from([0.0, 0.1, 0.5, 1.0, -0.1, 1.5])) \
-            if op == "cross_entropy" else 0.0
+        target = np.array(
+            draw(st.lists(st.integers(-1 if c else 0, c if c else 0), min_size=n, max_size=n)),
+            np.int64,
+        )
+        smoothing = (
+            draw(st.sampled_from([0.0, 0.1, 0.5, 1.0, -0.1, 1.5])) if op == "cross_entropy" else 0.0
+        )
     else:
         shape = draw(shapes)
         x = draw(arrays(shape, wild))
@@ -523,8 +631,9 @@ def loss64(op, x, t, smoothing):
 
 def run_loss(case, family):
     op, x, target, reduction, smoothing, seed = case
-    record_case(family, op=op, x=x, target=target, reduction=reduction,
-                label_smoothing=smoothing, seed=seed)
+    record_case(
+        family, op=op, x=x, target=target, reduction=reduction, label_smoothing=smoothing, seed=seed
+    )
     xt = leaf(x)
     tt = leaf(target)
     kwargs = {"reduction": reduction}
@@ -535,9 +644,11 @@ def run_loss(case, family):
     def ref():
         if reduction not in REDUCTIONS:
             raise ValueError("reduction")
-        losses, dx, dt = loss64(op, x64, target.astype(np.float64) if dt_float else target,
-                                smoothing)
+        losses, dx, dt = loss64(
+            op, x64, target.astype(np.float64) if dt_float else target, smoothing
+        )
         return losses, dx, dt
+
     dt_float = target.dtype == np.float32
     outcome = expect_same_outcome(op, lambda: getattr(F, op)(xt, tt, **kwargs), ref)
     if outcome is None:
@@ -545,10 +656,16 @@ def run_loss(case, family):
     out, (losses, dx, dt) = outcome
     count = losses.size
     with np.errstate(all="ignore"):
-        expected = {"none": losses, "sum": np.sum(losses),
-                    "mean": np.sum(losses) / count if count else np.nan}[reduction]
-    wild_inputs = extreme(x64) if op in ("cross_entropy", "nll_loss") else \
-        extreme(x64, target.astype(np.float64))
+        expected = {
+            "none": losses,
+            "sum": np.sum(losses),
+            "mean": np.sum(losses) / count if count else np.nan,
+        }[reduction]
+    wild_inputs = (
+        extreme(x64)
+        if op in ("cross_entropy", "nll_loss")
+        else extreme(x64, target.astype(np.float64))
+    )
     lenient = np.any(wild_inputs) & ~np.isnan(expected)
     # A class loss is logsumexp - the target's logit: float32 logits of size L leave an error
     # up to eps * L in each row's loss (log 2 from logits of 2.2e12 comes out 0.69336)
@@ -560,25 +677,36 @@ def run_loss(case, family):
     g = np.random.default_rng(seed).uniform(-2, 2, out.shape).astype(np.float64)
     out.backward(fg.tensor(g.astype(np.float32)))
     scale = {"none": 1.0, "sum": 1.0, "mean": 1.0 / count if count else 0.0}[reduction]
-    row_g = g.reshape(-1, 1) if op in ("cross_entropy", "nll_loss") and reduction == "none" \
-        else g
+    row_g = g.reshape(-1, 1) if op in ("cross_entropy", "nll_loss") and reduction == "none" else g
     with np.errstate(all="ignore"):
         expected_dx = row_g * scale * dx
     # l1's gradient at NaN is exact (sign(NaN) = 0, PyTorch); elsewhere extremes may overflow
     # float32 intermediates.
-    grad_lenient = np.zeros(x.shape, bool) if op == "l1_loss" else \
-        np.broadcast_to(np.any(wild_inputs, axis=-1, keepdims=True) if x.ndim else wild_inputs,
-                        x.shape)
-    assert_close(to_numpy(xt.grad), expected_dx, f"{op} d(input)", rtol=2e-4, atol=1e-5,
-                 lenient=grad_lenient)
+    grad_lenient = (
+        np.zeros(x.shape, bool)
+        if op == "l1_loss"
+        else np.broadcast_to(
+            np.any(wild_inputs, axis=-1, keepdims=True) if x.ndim else wild_inputs, x.shape
+        )
+    )
+    assert_close(
+        to_numpy(xt.grad), expected_dx, f"{op} d(input)", rtol=2e-4, atol=1e-5, lenient=grad_lenient
+    )
     if dt is not None and tt.grad is not None:
         with np.errstate(all="ignore"):
             expected_dt = g * scale * dt
-        assert_close(to_numpy(tt.grad), expected_dt, f"{op} d(target)", rtol=2e-4, atol=1e-5,
-                     lenient=None if op == "l1_loss" else extreme(x64, target.astype(float)))
+        assert_close(
+            to_numpy(tt.grad),
+            expected_dt,
+            f"{op} d(target)",
+            rtol=2e-4,
+            atol=1e-5,
+            lenient=None if op == "l1_loss" else extreme(x64, target.astype(float)),
+        )
 
 
 # ---- matmul and linear -------------------------------------------------------------------
+
 
 @st.composite
 def matmul_cases(draw):
@@ -606,8 +734,7 @@ def _matmul_grads(g, a, b):
     da = sum_to(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
     db = sum_to(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape) if b2.ndim >= 2 else None
     if b2.ndim > a2.ndim or b2.ndim == 3 and a2.ndim == 3:
-        db = np.matmul(np.swapaxes(np.broadcast_to(a2, out_shape[:-2] + a2.shape[-2:]), -1, -2),
-                       g2)
+        db = np.matmul(np.swapaxes(np.broadcast_to(a2, out_shape[:-2] + a2.shape[-2:]), -1, -2), g2)
         db = db if b.ndim == 3 else db.sum(0)
     return da, db.reshape(b.shape)
 
@@ -622,16 +749,24 @@ def run_matmul(case, family):
         outcome = expect_same_outcome(op, lambda: fg.matmul(ta, tw), lambda: a64 @ w64)
     else:
         outcome = expect_same_outcome(
-            op, lambda: F.linear(ta, tw, tb),
-            lambda: a64 @ w64.T + (0 if bias is None else bias.astype(np.float64)))
+            op,
+            lambda: F.linear(ta, tw, tb),
+            lambda: a64 @ w64.T + (0 if bias is None else bias.astype(np.float64)),
+        )
     if outcome is None:
         return
     out, expected = outcome
-    wild = extreme(a64).any() or extreme(w64).any() or (bias is not None and extreme(
-        bias.astype(np.float64)).any())
+    wild = (
+        extreme(a64).any()
+        or extreme(w64).any()
+        or (bias is not None and extreme(bias.astype(np.float64)).any())
+    )
     k = a.shape[-1]
-    scale = k * max(1.0, float(np.max(np.abs(a64), initial=0))) * max(
-        1.0, float(np.max(np.abs(w64), initial=0)))
+    scale = (
+        k
+        * max(1.0, float(np.max(np.abs(a64), initial=0)))
+        * max(1.0, float(np.max(np.abs(w64), initial=0)))
+    )
     lenient = np.full(np.shape(expected), bool(wild))
     assert_close(to_numpy(out), expected, op, rtol=1e-4, atol=1e-6 * scale, lenient=lenient)
     if wild:
@@ -645,29 +780,50 @@ def run_matmul(case, family):
         da, dwt = _matmul_grads(g, a64, w64.T)
         dw = dwt.T
         if tb is not None:
-            assert_close(to_numpy(tb.grad), sum_to(g, (1,) * (g.ndim - 1) + bias.shape)
-                         .reshape(bias.shape), "linear d(bias)", atol=1e-5 * scale)
+            assert_close(
+                to_numpy(tb.grad),
+                sum_to(g, (1,) * (g.ndim - 1) + bias.shape).reshape(bias.shape),
+                "linear d(bias)",
+                atol=1e-5 * scale,
+            )
     assert_close(to_numpy(ta.grad), da, f"{op} d(input)", atol=1e-5 * scale)
     assert_close(to_numpy(tw.grad), dw, f"{op} d(weight)", atol=1e-5 * scale)
 
 
 # ---- shapes: reshape, view, flatten, transpose, indexing, huge sizes ----------------------
 
+
 @st.composite
 def shape_cases(draw):
-    op = draw(st.sampled_from(["reshape", "view", "flatten", "transpose", "index_int",
-                               "index_slice", "index_tensor", "empty_huge"]))
+    op = draw(
+        st.sampled_from(
+            [
+                "reshape",
+                "view",
+                "flatten",
+                "transpose",
+                "index_int",
+                "index_slice",
+                "index_tensor",
+                "empty_huge",
+            ]
+        )
+    )
     shape = draw(shapes)
     x = draw(arrays(shape, False))
     k = max(x.ndim, 1)
     if op in ("reshape", "view"):
         size = x.size
-        target = draw(st.one_of(
-            st.permutations(shape).map(tuple),
-            st.just((size,)), st.just((-1,)),
-            st.lists(st.integers(-1, 6), max_size=4).map(tuple),
-            # element counts that overflow int64 (issue 12: view/reshape overflow)
-            st.sampled_from([(2**62 + 1, 4), (2**32, 2**32), (2**63 - 1, 2), (-1, 2**62)])))
+        target = draw(
+            st.one_of(
+                st.permutations(shape).map(tuple),
+                st.just((size,)),
+                st.just((-1,)),
+                st.lists(st.integers(-1, 6), max_size=4).map(tuple),
+                # element counts that overflow int64 (issue 12: view/reshape overflow)
+                st.sampled_from([(2**62 + 1, 4), (2**32, 2**32), (2**63 - 1, 2), (-1, 2**62)]),
+            )
+        )
         arg = target
     elif op == "flatten":
         arg = (draw(st.integers(-k - 1, k)), draw(st.integers(-k - 1, k)))
@@ -677,15 +833,22 @@ def shape_cases(draw):
         n = shape[0] if shape else 0
         arg = draw(st.integers(-n - 2, n + 1))
     elif op == "index_slice":
-        arg = slice(draw(st.one_of(st.none(), st.integers(-7, 7))),
-                    draw(st.one_of(st.none(), st.integers(-7, 7))),
-                    draw(st.one_of(st.none(), st.integers(1, 3))))
+        arg = slice(
+            draw(st.one_of(st.none(), st.integers(-7, 7))),
+            draw(st.one_of(st.none(), st.integers(-7, 7))),
+            draw(st.one_of(st.none(), st.integers(1, 3))),
+        )
     elif op == "index_tensor":
         n = shape[0] if shape else 0
         arg = np.array(draw(st.lists(st.integers(-n - 1, n), max_size=5)), np.int64)
     else:
-        arg = tuple(draw(st.lists(st.sampled_from([2**20, 2**31, 2**40, 2**62, 0, 3]),
-                                  min_size=1, max_size=4)))
+        arg = tuple(
+            draw(
+                st.lists(
+                    st.sampled_from([2**20, 2**31, 2**40, 2**62, 0, 3]), min_size=1, max_size=4
+                )
+            )
+        )
     return op, x, arg, draw(st.integers(0, 2**31 - 1))
 
 
@@ -709,8 +872,9 @@ def run_shape(case, family):
         # numpy cannot hold such a shape even empty; PyTorch gives it (zeros(0).reshape(-1,
         # 2**62) is (0, 2**62)): either that or a clean refusal.
         out, err = run_clean(op, lambda: t.reshape(*arg) if op == "reshape" else t.view(*arg))
-        assert err is not None or (out.numel() == 0 and all(
-            a in (-1, b) for a, b in zip(arg, out.shape))), f"{op}{arg}: {out.shape}"
+        assert err is not None or (
+            out.numel() == 0 and all(a in (-1, b) for a, b in zip(arg, out.shape))
+        ), f"{op}{arg}: {out.shape}"
         return
 
     def ref():
@@ -724,7 +888,7 @@ def run_shape(case, family):
             s, e = (np.core.multiarray.normalize_axis_index(d, x.ndim) for d in arg)
             if s > e:
                 raise ValueError("start after end")
-            return x64.reshape(x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:])
+            return x64.reshape(x.shape[:s] + (math.prod(x.shape[s : e + 1]),) + x.shape[e + 1 :])
         if op == "transpose":
             if x.ndim == 0:
                 if arg[0] not in (0, -1) or arg[1] not in (0, -1):
@@ -736,6 +900,7 @@ def run_shape(case, family):
         if op == "index_tensor":
             return x64[arg]
         return x64[arg]
+
     call = {
         "reshape": lambda: t.reshape(*arg),
         "view": lambda: t.view(*arg),
@@ -765,11 +930,18 @@ def run_shape(case, family):
 
 # ---- nn modules: Linear, Sequential -------------------------------------------------------
 
+
 @st.composite
 def nn_cases(draw):
     n, d_in, hidden, d_out = (draw(st.integers(0, 6)) for _ in range(4))
-    return (draw(st.sampled_from(["Linear", "Sequential"])), draw(st.booleans()),
-            draw(arrays((n, d_in), False)), hidden, d_out, draw(st.integers(0, 2**31 - 1)))
+    return (
+        draw(st.sampled_from(["Linear", "Sequential"])),
+        draw(st.booleans()),
+        draw(arrays((n, d_in), False)),
+        hidden,
+        d_out,
+        draw(st.integers(0, 2**31 - 1)),
+    )
 
 
 def run_nn(case, family):
@@ -781,8 +953,13 @@ def run_nn(case, family):
     def build():
         if kind == "Linear":
             return [fg.nn.Linear(d_in, d_out, bias=bias)]
-        return [fg.nn.Linear(d_in, hidden, bias=bias), fg.nn.ReLU(),
-                fg.nn.Linear(hidden, d_out, bias=bias), fg.nn.Tanh()]
+        return [
+            fg.nn.Linear(d_in, hidden, bias=bias),
+            fg.nn.ReLU(),
+            fg.nn.Linear(hidden, d_out, bias=bias),
+            fg.nn.Tanh(),
+        ]
+
     layers, err = run_clean("Linear", build)
     if err is not None:  # forgegrad refuses layers of 0 features (PyTorch makes them)
         assert 0 in (d_in, d_out) or kind == "Sequential" and hidden == 0, err
@@ -831,25 +1008,35 @@ def run_nn(case, family):
 
 DTYPE_OPS = {
     **{s.name: (s.fg, s.ref) for s in UNARY},
-    **{s.name: ((lambda f: lambda x: f(x, x))(s.fg), (lambda r: lambda x: r(x, x))(s.ref))
-       for s in BINARY},
-    "sum": (fg.sum, np.sum), "mean": (fg.mean, np.mean), "max": (fg.max, np.max),
+    **{
+        s.name: ((lambda f: lambda x: f(x, x))(s.fg), (lambda r: lambda x: r(x, x))(s.ref))
+        for s in BINARY
+    },
+    "sum": (fg.sum, np.sum),
+    "mean": (fg.mean, np.mean),
+    "max": (fg.max, np.max),
     "argmax": (fg.argmax, np.argmax),
     "softmax": (F.softmax, lambda x: softmax64(x, -1)[0]),
     "log_softmax": (F.log_softmax, lambda x: softmax64(x, -1)[1]),
     "matmul": (lambda x: fg.matmul(x, fg.transpose(x, 0, -1)), lambda x: x @ x.swapaxes(0, -1)),
     "mse_loss": (lambda x: F.mse_loss(x, x), lambda x: np.float64(0)),
-    "cross_entropy": (lambda x: F.cross_entropy(x.reshape(1, -1), fg.tensor([0])),
-                      lambda x: -softmax64(x.reshape(1, -1), -1)[1][0, 0]),
+    "cross_entropy": (
+        lambda x: F.cross_entropy(x.reshape(1, -1), fg.tensor([0])),
+        lambda x: -softmax64(x.reshape(1, -1), -1)[1][0, 0],
+    ),
 }
 
 
 @st.composite
 def dtype_cases(draw):
-    dtype = draw(st.sampled_from([np.int64, np.bool_, np.uint8, np.float64, np.int32,
-                                  np.float16]))
-    x = draw(hnp.arrays(dtype, draw(st.sampled_from([(3,), (2, 3)])),
-                        elements=st.integers(0, 1) if dtype == np.bool_ else st.integers(0, 9)))
+    dtype = draw(st.sampled_from([np.int64, np.bool_, np.uint8, np.float64, np.int32, np.float16]))
+    x = draw(
+        hnp.arrays(
+            dtype,
+            draw(st.sampled_from([(3,), (2, 3)])),
+            elements=st.integers(0, 1) if dtype == np.bool_ else st.integers(0, 9),
+        )
+    )
     return draw(st.sampled_from(sorted(DTYPE_OPS))), x, draw(st.booleans())
 
 
@@ -862,8 +1049,9 @@ def run_dtype(case, family):
     fn, ref = DTYPE_OPS[op]
     out, err = run_clean(op, lambda: fn(t))
     if err is not None:  # a dtype the op does not take (or integers to a negative power)
-        assert isinstance(err, TypeError) or "negative integer powers" in str(err), \
+        assert isinstance(err, TypeError) or "negative integer powers" in str(err), (
             f"{op} on {t.dtype}: {type(err).__name__}: {err}"
+        )
         return
     # Taken: the values are right (small integers: exact in every dtype drawn; float16
     # results are rounded to float16; integer results are exact where they fit their dtype:
@@ -881,25 +1069,45 @@ def run_dtype(case, family):
         return
     actual = actual.astype(np.float64)
     rtol = 2e-3 if t.dtype == fg.float16 else 1e-5
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=1e-6, equal_nan=True,
-                               err_msg=f"{op} on {t.dtype}")
+    np.testing.assert_allclose(
+        actual, expected, rtol=rtol, atol=1e-6, equal_nan=True, err_msg=f"{op} on {t.dtype}"
+    )
 
 
 # ---- creation: arange, zeros/ones/full/empty, rand/randn, tensor --------------------------
 
-INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # What a test may allocate: counts up to this are checked value by value; from HUGE_COUNT on
 # a clean refusal is required (8 PB and more); counts in between are not run (they may fit).
 SMALL_COUNT, HUGE_COUNT = 4096, 2**50
-INT64_EDGES = [INT64_MIN, INT64_MIN + 1, INT64_MAX, INT64_MAX - 1, 2**53, 2**53 + 1, -2**53,
-               2**62, -2**62, 2**31, 0, 1, -1]
-BIG_INTS = st.one_of(st.integers(INT64_MIN, INT64_MAX), st.sampled_from(INT64_EDGES),
-                     st.sampled_from([2**63, -2**63 - 1, 2**64]))  # the last: past int64
-ANY_FLOAT = st.one_of(st.floats(-10, 10), st.sampled_from(
-    [math.nan, math.inf, -math.inf, 0.0, -0.0, 1e-300, 1e300, 2.0**63, -2.0**63, 1e15]),
-    st.floats())
-NUMPY_INT_TYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
-                   np.uint64]
+INT64_EDGES = [
+    INT64_MIN,
+    INT64_MIN + 1,
+    INT64_MAX,
+    INT64_MAX - 1,
+    2**53,
+    2**53 + 1,
+    -(2**53),
+    2**62,
+    -(2**62),
+    2**31,
+    0,
+    1,
+    -1,
+]
+BIG_INTS = st.one_of(
+    st.integers(INT64_MIN, INT64_MAX),
+    st.sampled_from(INT64_EDGES),
+    st.sampled_from([2**63, -(2**63) - 1, 2**64]),
+)  # the last: past int64
+ANY_FLOAT = st.one_of(
+    st.floats(-10, 10),
+    st.sampled_from(
+        [math.nan, math.inf, -math.inf, 0.0, -0.0, 1e-300, 1e300, 2.0**63, -(2.0**63), 1e15]
+    ),
+    st.floats(),
+)
+NUMPY_INT_TYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64]
 NUMPY_DTYPES = [np.float16, np.float32, np.float64] + NUMPY_INT_TYPES + [np.bool_]
 
 
@@ -912,8 +1120,19 @@ def as_int_kind(draw, value):
 
 @st.composite
 def creation_cases(draw):
-    op = draw(st.sampled_from(["arange_int", "arange_near", "arange_float", "arange_truncated",
-                               "fill", "random", "tensor"]))
+    op = draw(
+        st.sampled_from(
+            [
+                "arange_int",
+                "arange_near",
+                "arange_float",
+                "arange_truncated",
+                "fill",
+                "random",
+                "tensor",
+            ]
+        )
+    )
     if op == "arange_int":  # free over int64 and past it: mostly huge counts or refusals
         args = [draw(BIG_INTS) for _ in range(3)]
         if draw(st.booleans()):
@@ -921,10 +1140,15 @@ def creation_cases(draw):
         args = [as_int_kind(draw, v) for v in args]
     elif op == "arange_near":  # short ranges anywhere in int64, the extremes included
         start = draw(BIG_INTS.filter(lambda v: INT64_MIN <= v <= INT64_MAX))
-        step = draw(st.one_of(st.integers(-5, 5), st.sampled_from([2**62, -2**62, INT64_MAX,
-                                                                   INT64_MIN, 2**40])))
-        end = min(max(start + step * draw(st.integers(0, 40)) + draw(st.integers(-2, 2)),
-                      INT64_MIN), INT64_MAX)
+        step = draw(
+            st.one_of(
+                st.integers(-5, 5), st.sampled_from([2**62, -(2**62), INT64_MAX, INT64_MIN, 2**40])
+            )
+        )
+        end = min(
+            max(start + step * draw(st.integers(0, 40)) + draw(st.integers(-2, 2)), INT64_MIN),
+            INT64_MAX,
+        )
         args = [as_int_kind(draw, v) for v in (start, end, step)]
     elif op in ("arange_float", "arange_truncated"):
         start = draw(ANY_FLOAT)
@@ -933,34 +1157,62 @@ def creation_cases(draw):
         end = start + span if draw(st.booleans()) else draw(ANY_FLOAT)
         args = [start, end, step]
     elif op == "fill":
-        sizes = draw(st.lists(st.one_of(st.integers(0, 5), st.sampled_from(
-            [-1, 2**31, 2**40, 2**62, 2**63, 2.0, None, "3", True])), max_size=4))
-        args = [draw(st.sampled_from(["zeros", "ones", "empty", "full", "full_tuple"])), sizes,
-                draw(st.one_of(ANY_FLOAT, BIG_INTS, st.booleans())),
-                draw(st.sampled_from([None, "float32", "int64", "bool", "uint8"]))]
+        sizes = draw(
+            st.lists(
+                st.one_of(
+                    st.integers(0, 5),
+                    st.sampled_from([-1, 2**31, 2**40, 2**62, 2**63, 2.0, None, "3", True]),
+                ),
+                max_size=4,
+            )
+        )
+        args = [
+            draw(st.sampled_from(["zeros", "ones", "empty", "full", "full_tuple"])),
+            sizes,
+            draw(st.one_of(ANY_FLOAT, BIG_INTS, st.booleans())),
+            draw(st.sampled_from([None, "float32", "int64", "bool", "uint8"])),
+        ]
     elif op == "random":
-        args = [draw(st.sampled_from(["rand", "randn"])), draw(st.lists(st.one_of(
-            st.integers(0, 5), st.sampled_from([-1, 2**40, 2**62])), max_size=3)),
-            draw(st.integers(0, 2**31 - 1))]
+        args = [
+            draw(st.sampled_from(["rand", "randn"])),
+            draw(
+                st.lists(
+                    st.one_of(st.integers(0, 5), st.sampled_from([-1, 2**40, 2**62])), max_size=3
+                )
+            ),
+            draw(st.integers(0, 2**31 - 1)),
+        ]
     else:
         dtype = draw(st.sampled_from(NUMPY_DTYPES))
         if np.issubdtype(dtype, np.integer):
             info = np.iinfo(dtype)
-            elements = st.one_of(st.integers(info.min, info.max),
-                                 st.sampled_from([info.min, info.max, 0]))
+            elements = st.one_of(
+                st.integers(info.min, info.max), st.sampled_from([info.min, info.max, 0])
+            )
         elif dtype == np.bool_:
             elements = st.booleans()
         else:
             elements = st.floats(width=np.finfo(dtype).bits) | st.sampled_from([0.5, -2.75])
         x = draw(hnp.arrays(dtype, draw(shapes), elements=elements))
-        args = [x, draw(st.sampled_from(["array", "list"])),
-                draw(st.sampled_from([None, None, "float32", "int64", "bool", "uint8"]))]
+        args = [
+            x,
+            draw(st.sampled_from(["array", "list"])),
+            draw(st.sampled_from([None, None, "float32", "int64", "bool", "uint8"])),
+        ]
     return op, args
 
 
-NP_OF = {"float32": np.float32, "float64": np.float64, "float16": np.float16,
-         "int64": np.int64, "int32": np.int32, "int16": np.int16, "int8": np.int8,
-         "bool": np.bool_, "uint8": np.uint8}
+NP_OF = {
+    "float32": np.float32,
+    "float64": np.float64,
+    "float16": np.float16,
+    "int64": np.int64,
+    "int32": np.int32,
+    "int16": np.int16,
+    "int8": np.int8,
+    "bool": np.bool_,
+    "uint8": np.uint8,
+}
 FG_DTYPES = {name: getattr(fg, name) for name in NP_OF}
 FLOATING_NAMES = ("float32", "float64", "float16")
 
@@ -1007,8 +1259,13 @@ def run_creation(case, family):
         start, end, step = (int(v) for v in args)
         fits = all(INT64_MIN <= v <= INT64_MAX for v in (start, end, step))
         length = int_arange_length(start, end, step) if fits else None
-        check_arange(op, lambda: fg.arange(*args), length,
-                     lambda n: list(range(start, end, step)), integral=True)
+        check_arange(
+            op,
+            lambda: fg.arange(*args),
+            length,
+            lambda n: list(range(start, end, step)),
+            integral=True,
+        )
     elif op == "arange_float":
         start, end, step = args
         finite = all(math.isfinite(v) for v in args)
@@ -1016,14 +1273,24 @@ def run_creation(case, family):
         if finite and step != 0 and not (end > start and step < 0 or end < start and step > 0):
             quotient = (end - start) / step
             length = math.ceil(quotient) if math.isfinite(quotient) else HUGE_COUNT
-        check_arange(op, lambda: fg.arange(start, end, step), length,
-                     lambda n: start + np.arange(n) * step, integral=False)
+        check_arange(
+            op,
+            lambda: fg.arange(start, end, step),
+            length,
+            lambda n: start + np.arange(n) * step,
+            integral=False,
+        )
     elif op == "arange_truncated":  # float bounds, dtype int64: truncated first (PyTorch)
-        fits = all(math.isfinite(v) and -2.0**63 <= v < 2.0**63 for v in args)
+        fits = all(math.isfinite(v) and -(2.0**63) <= v < 2.0**63 for v in args)
         start, end, step = (int(v) if fits else 0 for v in args)
         length = int_arange_length(start, end, step) if fits else None
-        check_arange(op, lambda: fg.arange(*args, dtype=fg.int64), length,
-                     lambda n: list(range(start, end, step)), integral=True)
+        check_arange(
+            op,
+            lambda: fg.arange(*args, dtype=fg.int64),
+            length,
+            lambda n: list(range(start, end, step)),
+            integral=True,
+        )
     elif op == "fill":
         run_fill(*args)
     elif op == "random":
@@ -1064,15 +1331,20 @@ def full_reference(value, dtype_name):
     """(dtype name, the value stored) for full(size, value, dtype), None where PyTorch
     refuses; "either" where forgegrad may refuse or store (NaN as bool, inf as float32)."""
     if dtype_name is None:
-        dtype_name = ("bool" if isinstance(value, bool) else
-                      "int64" if isinstance(value, int) else "float32")
+        dtype_name = (
+            "bool" if isinstance(value, bool) else "int64" if isinstance(value, int) else "float32"
+        )
     if dtype_name == "float32":
-        stored = np.float32(value) if abs(float(value)) <= 3.4028235e38 or not math.isfinite(
-            value) else "either"
+        stored = (
+            np.float32(value)
+            if abs(float(value)) <= 3.4028235e38 or not math.isfinite(value)
+            else "either"
+        )
         return dtype_name, stored
     if dtype_name == "bool":
-        return dtype_name, ("either" if isinstance(value, float) and math.isnan(value)
-                            else bool(value))
+        return dtype_name, (
+            "either" if isinstance(value, float) and math.isnan(value) else bool(value)
+        )
     if isinstance(value, float) and not math.isfinite(value):
         return dtype_name, None
     truncated = int(value)
@@ -1091,8 +1363,11 @@ def run_fill(kind, sizes, value, dtype_name):
         call = lambda: getattr(fg, kind)(*size_arg, dtype=dtype)  # noqa: E731
         stored_dtype, stored = dtype_name or "float32", {"zeros": 0, "ones": 1}.get(kind)
     else:
-        call = (lambda: fg.full(size_arg, value, dtype=dtype)) if kind == "full_tuple" else \
-            (lambda: fg.full(list(size_arg), value, dtype=dtype))
+        call = (
+            (lambda: fg.full(size_arg, value, dtype=dtype))
+            if kind == "full_tuple"
+            else (lambda: fg.full(list(size_arg), value, dtype=dtype))
+        )
         stored_dtype, stored = full_reference(value, dtype_name)
         if stored is None:
             if isinstance(expected_numel(sizes), int):  # (the shape is allocated first)
@@ -1108,12 +1383,14 @@ def run_fill(kind, sizes, value, dtype_name):
     out = check_made(kind, call, sizes, bytes_per)
     if out is None:
         return
-    assert out.dtype == FG_DTYPES[stored_dtype], \
+    assert out.dtype == FG_DTYPES[stored_dtype], (
         f"{kind}: dtype {out.dtype}, expected {stored_dtype}"
+    )
     if stored is not None and stored != "either":
         expected = np.full(size_arg, stored, NP_OF[stored_dtype])
-        assert np.array_equal(out.numpy(), expected, equal_nan=stored_dtype == "float32"), \
+        assert np.array_equal(out.numpy(), expected, equal_nan=stored_dtype == "float32"), (
             f"{kind}: {out.numpy()} != {expected}"
+        )
 
 
 def run_random(kind, sizes, seed):
@@ -1138,8 +1415,9 @@ def tensor_reference(x, dtype_name, from_array):
     if dtype_name is None and from_array and x.dtype.name in NP_OF:
         dtype_name = x.dtype.name
     if dtype_name is None:
-        dtype_name = {"f": "float32", "b": "bool"}.get(x.dtype.kind,
-                                                       "uint8" if x.dtype == np.uint8 else "int64")
+        dtype_name = {"f": "float32", "b": "bool"}.get(
+            x.dtype.kind, "uint8" if x.dtype == np.uint8 else "int64"
+        )
     target = NP_OF[dtype_name]
     nonfinite = x.dtype.kind == "f" and not np.isfinite(x).all()
     if dtype_name in FLOATING_NAMES + ("bool",):
@@ -1150,8 +1428,11 @@ def tensor_reference(x, dtype_name, from_array):
     info = np.iinfo(target)
     if x.size and (x.min() < info.min or x.max() > info.max):
         return None  # (PyTorch truncates -0.5 into a uint8 0; forgegrad refuses it)
-    return dtype_name, np.trunc(x).astype(target) if x.dtype.kind == "f" else x.astype(target), \
-        False
+    return (
+        dtype_name,
+        np.trunc(x).astype(target) if x.dtype.kind == "f" else x.astype(target),
+        False,
+    )
 
 
 def run_tensor(x, form, dtype_name):
@@ -1169,11 +1450,13 @@ def run_tensor(x, form, dtype_name):
     if err is not None and may_refuse:
         return
     assert err is None, f"tensor({x.dtype}, {form}, dtype={dtype_name}): {err!r}"
-    assert out.dtype == FG_DTYPES[expected_dtype], \
+    assert out.dtype == FG_DTYPES[expected_dtype], (
         f"tensor({x.dtype}, {form}): dtype {out.dtype}, expected {expected_dtype}"
+    )
     assert tuple(out.shape) == source.shape, f"tensor: shape {out.shape}, expected {source.shape}"
-    assert np.array_equal(out.numpy(), expected, equal_nan=expected_dtype in FLOATING_NAMES), \
+    assert np.array_equal(out.numpy(), expected, equal_nan=expected_dtype in FLOATING_NAMES), (
         f"tensor({x.dtype}, {form}, dtype={dtype_name}): {out.numpy()} != {expected}"
+    )
 
 
 # ---- indexing: __getitem__ with every kind of key, against numpy's x[key] -----------------
@@ -1181,9 +1464,18 @@ def run_tensor(x, form, dtype_name):
 # Keys numpy and PyTorch take that forgegrad refuses, by design (a clean exception, not an
 # answer): negative slice steps (PyTorch refuses them too), None, Ellipsis, (), boolean masks,
 # index arrays of other than one dimension (0-d ones included).
-REFUSABLE_KEYS = {"neg_step", "none", "ellipsis", "empty_tuple", "bool_array", "bool_tensor",
-                  "array_2d", "array_0d", "tensor_0d"}
-HUGE_INDICES = [INT64_MAX, INT64_MIN, 2**63, 2**64 - 1, -2**63 - 1, 2**62, -2**62]
+REFUSABLE_KEYS = {
+    "neg_step",
+    "none",
+    "ellipsis",
+    "empty_tuple",
+    "bool_array",
+    "bool_tensor",
+    "array_2d",
+    "array_0d",
+    "tensor_0d",
+}
+HUGE_INDICES = [INT64_MAX, INT64_MIN, 2**63, 2**64 - 1, -(2**63) - 1, 2**62, -(2**62)]
 
 
 @st.composite
@@ -1192,32 +1484,66 @@ def index_cases(draw):
     n = x.shape[0] if x.ndim else 0
     small = st.integers(-n - 2, n + 1)
     index_value = st.one_of(small, small, st.sampled_from(HUGE_INDICES))
-    kind = draw(st.sampled_from(
-        ["int", "slice", "neg_step", "list", "tuple_in_tuple", "tuple_1", "array", "array_2d",
-         "array_0d", "tensor", "tensor_0d", "bool_array", "bool_tensor", "none", "ellipsis",
-         "empty_tuple", "float_list"]))
-    bound = st.one_of(st.none(), st.integers(-7, 7), st.sampled_from([2**62, -2**62, 2**70,
-                                                                      -2**70]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "int",
+                "slice",
+                "neg_step",
+                "list",
+                "tuple_in_tuple",
+                "tuple_1",
+                "array",
+                "array_2d",
+                "array_0d",
+                "tensor",
+                "tensor_0d",
+                "bool_array",
+                "bool_tensor",
+                "none",
+                "ellipsis",
+                "empty_tuple",
+                "float_list",
+            ]
+        )
+    )
+    bound = st.one_of(
+        st.none(), st.integers(-7, 7), st.sampled_from([2**62, -(2**62), 2**70, -(2**70)])
+    )
     if kind == "int":
         key = as_int_kind(draw, draw(index_value))
     elif kind in ("slice", "neg_step"):
-        step = draw(st.one_of(st.none(), st.integers(0, 3), st.sampled_from([2**62, 2**70]))) \
-            if kind == "slice" else draw(st.sampled_from([-1, -2, -2**62]))
+        step = (
+            draw(st.one_of(st.none(), st.integers(0, 3), st.sampled_from([2**62, 2**70])))
+            if kind == "slice"
+            else draw(st.sampled_from([-1, -2, -(2**62)]))
+        )
         key = slice(draw(bound), draw(bound), step)
     elif kind in ("list", "tuple_in_tuple", "tensor"):
         values = draw(st.lists(index_value if draw(st.booleans()) else small, max_size=5))
-        key = values if kind == "list" else (tuple(values),) if kind == "tuple_in_tuple" \
-            else fg.tensor(np.array(values, np.int64)) if all(
-                INT64_MIN <= v <= INT64_MAX for v in values) else values
+        key = (
+            values
+            if kind == "list"
+            else (tuple(values),)
+            if kind == "tuple_in_tuple"
+            else fg.tensor(np.array(values, np.int64))
+            if all(INT64_MIN <= v <= INT64_MAX for v in values)
+            else values
+        )
     elif kind == "tuple_1":
         key = (draw(st.one_of(small, st.builds(slice, bound, bound))),)
     elif kind in ("array", "array_2d", "array_0d"):
         dtype = draw(st.sampled_from(NUMPY_INT_TYPES))
         info = np.iinfo(dtype)
-        elements = st.one_of(st.integers(max(-n - 2, info.min), min(n + 1, info.max)),
-                             st.sampled_from([info.min, info.max]))
-        shape = {"array": draw(st.integers(0, 5)), "array_2d": (draw(st.integers(0, 3)), 2),
-                 "array_0d": ()}[kind]
+        elements = st.one_of(
+            st.integers(max(-n - 2, info.min), min(n + 1, info.max)),
+            st.sampled_from([info.min, info.max]),
+        )
+        shape = {
+            "array": draw(st.integers(0, 5)),
+            "array_2d": (draw(st.integers(0, 3)), 2),
+            "array_0d": (),
+        }[kind]
         key = draw(hnp.arrays(dtype, shape, elements=elements))
     elif kind == "tensor_0d":
         key = fg.tensor(draw(small))
@@ -1237,10 +1563,12 @@ def numpy_key(key, n):
     Raises IndexError where the key is out of bounds."""
     if isinstance(key, fg.Tensor):
         return key.numpy()
-    values = key[0] if isinstance(key, tuple) and len(key) == 1 and isinstance(key[0], tuple) \
-        else key
-    if (isinstance(values, (list, np.ndarray)) or values is not key) and \
-            np.asarray(values, dtype=object if isinstance(values, list) else None).dtype != bool:
+    values = (
+        key[0] if isinstance(key, tuple) and len(key) == 1 and isinstance(key[0], tuple) else key
+    )
+    if (isinstance(values, (list, np.ndarray)) or values is not key) and np.asarray(
+        values, dtype=object if isinstance(values, list) else None
+    ).dtype != bool:
         flat = [int(v) for v in np.asarray(values, dtype=object).ravel()]
         if any(not -n <= v < n for v in flat):
             raise IndexError("index out of bounds")
@@ -1260,6 +1588,7 @@ def run_index(case, family):
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # numpy's deprecated forms refuse, as forgegrad
             return x64[numpy_key(key, n)]
+
     op = f"index[{kind}]"
     try:
         expected = ref()
@@ -1281,10 +1610,12 @@ def run_index(case, family):
 
 # ---- nn modules: Linear, activations, Softmax/LogSoftmax, Dropout, Sequential -------------
 
+
 def _softmax_ref(dim):
     def forward(h):
         s = softmax64(h, dim)[0]
         return s, s
+
     return forward, lambda g, s: s * (g - (g * s).sum(dim, keepdims=True))
 
 
@@ -1292,6 +1623,7 @@ def _log_softmax_ref(dim):
     def forward(h):
         ls = softmax64(h, dim)[1]
         return ls, ls
+
     return forward, lambda g, ls: g - np.exp(ls) * g.sum(dim, keepdims=True)
 
 
@@ -1316,8 +1648,11 @@ def layer_reference(layer, ndim):
     if isinstance(layer, nn.GELU):
         spec = SPEC_BY_NAME["gelu_tanh" if layer.approximate == "tanh" else "gelu"]
     else:
-        spec = SPEC_BY_NAME.get({nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid",
-                                 nn.SiLU: "silu"}.get(type(layer)))
+        spec = SPEC_BY_NAME.get(
+            {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.SiLU: "silu"}.get(
+                type(layer)
+            )
+        )
     if spec is not None:
         return _pointwise(spec.ref, lambda h: spec.grad(np.ones_like(h), h)[0])
     if isinstance(layer, nn.Dropout):
@@ -1327,8 +1662,20 @@ def layer_reference(layer, ndim):
     return _pointwise(lambda h: h, np.ones_like)
 
 
-ACTIVATIONS = ["ReLU", "LeakyReLU", "GELU", "GELU_tanh", "Tanh", "Sigmoid", "SiLU", "Softmax",
-               "LogSoftmax", "Dropout_eval", "Dropout_p0", "Identity"]
+ACTIVATIONS = [
+    "ReLU",
+    "LeakyReLU",
+    "GELU",
+    "GELU_tanh",
+    "Tanh",
+    "Sigmoid",
+    "SiLU",
+    "Softmax",
+    "LogSoftmax",
+    "Dropout_eval",
+    "Dropout_p0",
+    "Identity",
+]
 
 
 @st.composite
@@ -1338,17 +1685,25 @@ def module_cases(draw):
     d_in = draw(st.integers(1, 6))
     x = draw(arrays(lead + (d_in,), False))
     if kind == "Dropout_train":
-        return kind, x, [draw(st.sampled_from([0.0, 0.25, 0.5, 0.9, 1.0]))], draw(
-            st.integers(0, 2**31 - 1))
+        return (
+            kind,
+            x,
+            [draw(st.sampled_from([0.0, 0.25, 0.5, 0.9, 1.0]))],
+            draw(st.integers(0, 2**31 - 1)),
+        )
     layers = []
     for _ in range(draw(st.integers(1, 4))):
         if draw(st.booleans()):
             layers.append(("Linear", draw(st.integers(1, 6)), draw(st.booleans())))
         else:
             name = draw(st.sampled_from(ACTIVATIONS))
-            arg = draw(st.one_of(st.none(), st.integers(-x.ndim - 1, x.ndim))) \
-                if "Softmax" in name else draw(st.floats(-1, 1, width=32)) \
-                if name == "LeakyReLU" else None
+            arg = (
+                draw(st.one_of(st.none(), st.integers(-x.ndim - 1, x.ndim)))
+                if "Softmax" in name
+                else draw(st.floats(-1, 1, width=32))
+                if name == "LeakyReLU"
+                else None
+            )
             layers.append((name, arg))
     return kind, x, layers, draw(st.integers(0, 2**31 - 1))
 
@@ -1428,11 +1783,15 @@ def run_dropout_train(t, x, p, seed):
     scale = 1.0 / (1 - p) if p < 1 else 0.0
     expected = np.where(is_kept, g * scale, 0.0)
     decided = is_kept | (x64 != 0)  # where x is 0, a kept element cannot be told apart
-    assert_close(np.where(decided, to_numpy(t.grad), 0), np.where(decided, expected, 0),
-                 f"Dropout({p}) gradient")
+    assert_close(
+        np.where(decided, to_numpy(t.grad), 0),
+        np.where(decided, expected, 0),
+        f"Dropout({p}) gradient",
+    )
 
 
 # ---- optimizers: one to three steps of SGD / Adam / AdamW against PyTorch's formulas -------
+
 
 def torch_lerp(start, end, weight):
     """torch.lerp as PyTorch computes it (two forms, by weight), which decides where an
@@ -1468,16 +1827,16 @@ def adam_reference(p, g, state, h, decoupled):
         g = g + h["weight_decay"] * p
     t = state["step"] = state.get("step", 0) + 1
     m = state["exp_avg"] = torch_lerp(state.get("exp_avg", np.zeros_like(p)), g, 1 - beta1)
-    v = state["exp_avg_sq"] = beta2 * state.get("exp_avg_sq", np.zeros_like(p)) + \
-        (1 - beta2) * g * g
+    v = state["exp_avg_sq"] = (
+        beta2 * state.get("exp_avg_sq", np.zeros_like(p)) + (1 - beta2) * g * g
+    )
     if h["amsgrad"]:
         v = state["max_exp_avg_sq"] = np.maximum(state.get("max_exp_avg_sq", np.zeros_like(p)), v)
-    denom = np.sqrt(v) / math.sqrt(1 - beta2 ** t) + h["eps"]
-    return p - h["lr"] / (1 - beta1 ** t) * (m / denom)
+    denom = np.sqrt(v) / math.sqrt(1 - beta2**t) + h["eps"]
+    return p - h["lr"] / (1 - beta1**t) * (m / denom)
 
 
-OPT_VALUES = st.one_of(MODERATE, MODERATE, st.sampled_from([math.nan, math.inf, -math.inf,
-                                                            0.0]))
+OPT_VALUES = st.one_of(MODERATE, MODERATE, st.sampled_from([math.nan, math.inf, -math.inf, 0.0]))
 LRS = [0.0, 1e-3, 0.1, 1.0, 10.0, -0.1, math.nan, math.inf]
 
 
@@ -1488,34 +1847,66 @@ def optim_cases(draw):
     params = [draw(arrays(draw(shapes), False)) for _ in range(count)]
     steps = draw(st.integers(1, 3))
     wild = draw(st.booleans())
-    grads = [[draw(hnp.arrays(np.float32, p.shape, elements=OPT_VALUES if wild else MODERATE))
-              if draw(st.integers(0, 5)) else None for p in params] for _ in range(steps)]
+    grads = [
+        [
+            draw(hnp.arrays(np.float32, p.shape, elements=OPT_VALUES if wild else MODERATE))
+            if draw(st.integers(0, 5))
+            else None
+            for p in params
+        ]
+        for _ in range(steps)
+    ]
     if kind == "clip":
-        h = dict(max_norm=draw(st.sampled_from([0.0, 0.5, 1.0, 100.0, -1.0, math.inf])),
-                 norm_type=draw(st.sampled_from([2.0, 1.0, 3.0, 0.5, math.inf, 0.0])),
-                 error_if_nonfinite=draw(st.booleans()))
+        h = dict(
+            max_norm=draw(st.sampled_from([0.0, 0.5, 1.0, 100.0, -1.0, math.inf])),
+            norm_type=draw(st.sampled_from([2.0, 1.0, 3.0, 0.5, math.inf, 0.0])),
+            error_if_nonfinite=draw(st.booleans()),
+        )
         return kind, params, grads[:1], h, None
     lr = draw(st.sampled_from(LRS))
     wd = draw(st.sampled_from([0.0, 0.0, 0.01, 0.5, -0.1]))
     if kind == "SGD":
         momentum = draw(st.sampled_from([0.0, 0.9, 0.5, -0.5]))
-        h = dict(lr=lr, momentum=momentum, dampening=draw(st.sampled_from([0.0, 0.0, 0.3])),
-                 weight_decay=wd, nesterov=draw(st.booleans()), maximize=draw(st.booleans()))
+        h = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=draw(st.sampled_from([0.0, 0.0, 0.3])),
+            weight_decay=wd,
+            nesterov=draw(st.booleans()),
+            maximize=draw(st.booleans()),
+        )
     else:
-        h = dict(lr=lr, betas=(draw(st.sampled_from([0.9, 0.0, 0.3, 0.5, 1.0])),
-                               draw(st.sampled_from([0.999, 0.5, 0.0, -0.1]))),
-                 eps=draw(st.sampled_from([1e-8, 0.0, 1e-3])), weight_decay=wd,
-                 amsgrad=draw(st.booleans()), maximize=draw(st.booleans()))
+        h = dict(
+            lr=lr,
+            betas=(
+                draw(st.sampled_from([0.9, 0.0, 0.3, 0.5, 1.0])),
+                draw(st.sampled_from([0.999, 0.5, 0.0, -0.1])),
+            ),
+            eps=draw(st.sampled_from([1e-8, 0.0, 1e-3])),
+            weight_decay=wd,
+            amsgrad=draw(st.booleans()),
+            maximize=draw(st.booleans()),
+        )
     # sometimes a hyperparameter turned bad between steps: that step must change nothing
-    spoil = draw(st.one_of(st.none(), st.tuples(st.integers(0, steps - 1), st.sampled_from(
-        [("lr", -1.0), ("lr", math.nan), ("weight_decay", -1.0), ("lr", "0.1")]))))
+    spoil = draw(
+        st.one_of(
+            st.none(),
+            st.tuples(
+                st.integers(0, steps - 1),
+                st.sampled_from(
+                    [("lr", -1.0), ("lr", math.nan), ("weight_decay", -1.0), ("lr", "0.1")]
+                ),
+            ),
+        )
+    )
     return kind, params, grads, h, spoil
 
 
 def hyper_valid(kind, h):
     """Whether PyTorch's checks (and forgegrad's: finite lr) accept these hyperparameters."""
-    numbers = [h["lr"], h["weight_decay"]] + ([h["momentum"], h["dampening"]] if kind == "SGD"
-                                              else [h["eps"], *h["betas"]])
+    numbers = [h["lr"], h["weight_decay"]] + (
+        [h["momentum"], h["dampening"]] if kind == "SGD" else [h["eps"], *h["betas"]]
+    )
     if not all(isinstance(v, float) and math.isfinite(v) and v >= 0 for v in numbers):
         return False
     if kind == "SGD":
@@ -1525,20 +1916,28 @@ def hyper_valid(kind, h):
 
 def optimizer_snapshot(optimizer, leaves):
     """Parameters, gradients, state and hyperparameters, as plain values."""
+
     def plain(v):
         return to_numpy(v).copy() if isinstance(v, fg.Tensor) else v
-    return ([to_numpy(p).copy() for p in leaves],
-            [None if p.grad is None else to_numpy(p.grad).copy() for p in leaves],
-            {i: {k: plain(v) for k, v in optimizer.state[p].items()}
-             for i, p in enumerate(leaves) if p in optimizer.state},
-            [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups])
+
+    return (
+        [to_numpy(p).copy() for p in leaves],
+        [None if p.grad is None else to_numpy(p.grad).copy() for p in leaves],
+        {
+            i: {k: plain(v) for k, v in optimizer.state[p].items()}
+            for i, p in enumerate(leaves)
+            if p in optimizer.state
+        },
+        [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups],
+    )
 
 
 def assert_same_snapshot(before, after, what):
     for a, b in zip(before[:2], after[:2]):
         for x, y in zip(a, b):
-            assert (x is None) == (y is None) and (x is None or np.array_equal(
-                x, y, equal_nan=True)), f"{what}: a parameter or gradient changed"
+            assert (x is None) == (y is None) and (
+                x is None or np.array_equal(x, y, equal_nan=True)
+            ), f"{what}: a parameter or gradient changed"
     assert before[2].keys() == after[2].keys(), f"{what}: the state changed"
     for i in before[2]:
         for k, v in before[2][i].items():
@@ -1575,8 +1974,9 @@ def run_optim(case, family):
             optimizer.param_groups[0][key] = value
             before = optimizer_snapshot(optimizer, leaves)
             expect_refused(kind, optimizer.step, ValueError, TypeError)
-            assert_same_snapshot(before, optimizer_snapshot(optimizer, leaves),
-                                 f"{kind} step refused")
+            assert_same_snapshot(
+                before, optimizer_snapshot(optimizer, leaves), f"{kind} step refused"
+            )
             optimizer.param_groups[0][key] = saved_value
         optimizer.step()
         for i, g in enumerate(step_grads):
@@ -1586,21 +1986,26 @@ def run_optim(case, family):
             # Adam's gradient has its L2 term in it (a tiny parameter's makes a tiny gradient)
             g_eff = g64 + h["weight_decay"] * expected[i] if kind == "Adam" else g64
             underflown[i] |= (g_eff != 0) & (np.abs(g_eff) < 1e-18)
-            expected[i] = sgd_reference(expected[i], g64, states[i], h) if kind == "SGD" else \
-                adam_reference(expected[i], g64, states[i], h, kind == "AdamW")
+            expected[i] = (
+                sgd_reference(expected[i], g64, states[i], h)
+                if kind == "SGD"
+                else adam_reference(expected[i], g64, states[i], h, kind == "AdamW")
+            )
             what = f"{kind} step {step + 1} param {i}"
             largest = np.abs(g64).max(initial=0, where=np.isfinite(g64))
             scale = 1e-5 * (1 + abs(h["lr"])) * (1 + largest)
-            assert_close(to_numpy(leaves[i]), expected[i], what, rtol=1e-4, atol=scale,
-                         lenient=underflown[i])
+            assert_close(
+                to_numpy(leaves[i]), expected[i], what, rtol=1e-4, atol=scale, lenient=underflown[i]
+            )
             state = optimizer.state[leaves[i]]
             for key, value in states[i].items():
                 if key == "step":
                     assert state[key] == value, f"{what}: step {state[key]} != {value}"
                 else:
                     actual = to_numpy(state[key])
-                    assert_close(actual, value, f"{what} {key}", rtol=1e-4, atol=scale,
-                                 lenient=underflown[i])
+                    assert_close(
+                        actual, value, f"{what} {key}", rtol=1e-4, atol=scale, lenient=underflown[i]
+                    )
 
 
 def run_clip(leaves, params, grads, h):
@@ -1620,13 +2025,14 @@ def run_clip(leaves, params, grads, h):
         if order == math.inf:
             total = np.nan if np.isnan(flat).any() else flat.max(initial=0.0)
         else:
-            total = np.sum(flat ** order) ** (1 / order)
+            total = np.sum(flat**order) ** (1 / order)
     if h["error_if_nonfinite"] and not np.isfinite(total):
         before = [None if t.grad is None else to_numpy(t.grad).copy() for t in leaves]
         expect_refused("clip_grad_norm_", call, RuntimeError)
         for b, t in zip(before, leaves):
-            assert b is None or np.array_equal(b, to_numpy(t.grad), equal_nan=True), \
+            assert b is None or np.array_equal(b, to_numpy(t.grad), equal_nan=True), (
                 "clip_grad_norm_ changed gradients before refusing"
+            )
         return
     norm = call()
     assert_close(to_numpy(norm), total, "clip_grad_norm_ total", rtol=1e-5)
@@ -1635,40 +2041,65 @@ def run_clip(leaves, params, grads, h):
     for t, g in zip(leaves, grads):
         if g is not None:
             with np.errstate(all="ignore"):
-                assert_close(to_numpy(t.grad), g.astype(np.float64) * coef,
-                             "clip_grad_norm_ gradient", rtol=1e-5)
+                assert_close(
+                    to_numpy(t.grad),
+                    g.astype(np.float64) * coef,
+                    "clip_grad_norm_ gradient",
+                    rtol=1e-5,
+                )
 
 
 # ---- save / load: random nested state dicts round-trip exactly ----------------------------
 
-SAVE_KEYS = st.one_of(st.text(max_size=6), st.integers(-3, 2**70), st.sampled_from(
-    ["weight", "a.b", "", "0", "__metadata__", "ü"]))
+SAVE_KEYS = st.one_of(
+    st.text(max_size=6),
+    st.integers(-3, 2**70),
+    st.sampled_from(["weight", "a.b", "", "0", "__metadata__", "ü"]),
+)
 SAVE_SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-2**70, 2**70), st.text(max_size=8),
-    st.floats(), st.sampled_from([math.nan, math.inf, -math.inf, -0.0, 5e-324, 1e308]))
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.text(max_size=8),
+    st.floats(),
+    st.sampled_from([math.nan, math.inf, -math.inf, -0.0, 5e-324, 1e308]),
+)
 
 
 @st.composite
 def save_tensors(draw):
     dtype = draw(st.sampled_from([np.float32, np.int64, np.bool_, np.uint8]))
-    elements = {np.float32: WILD, np.int64: st.integers(INT64_MIN, INT64_MAX),
-                np.bool_: st.booleans(), np.uint8: st.integers(0, 255)}[dtype]
+    elements = {
+        np.float32: WILD,
+        np.int64: st.integers(INT64_MIN, INT64_MAX),
+        np.bool_: st.booleans(),
+        np.uint8: st.integers(0, 255),
+    }[dtype]
     return fg.tensor(draw(hnp.arrays(dtype, draw(shapes), elements=elements)))
 
 
 SAVE_TREES = st.recursive(
     st.one_of(SAVE_SCALARS, save_tensors()),
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.lists(inner, max_size=3).map(tuple),
-                            st.dictionaries(SAVE_KEYS, inner, max_size=3)),
-    max_leaves=8)
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(SAVE_KEYS, inner, max_size=3),
+    ),
+    max_leaves=8,
+)
 
 
 def tensor_names(obj, path=()):
     """The name save gives each tensor (its key path joined with '.')."""
     if isinstance(obj, fg.Tensor):
         return [".".join(str(k) for k in path)]
-    items = obj.items() if isinstance(obj, dict) else enumerate(obj) \
-        if isinstance(obj, (list, tuple)) else ()
+    items = (
+        obj.items()
+        if isinstance(obj, dict)
+        else enumerate(obj)
+        if isinstance(obj, (list, tuple))
+        else ()
+    )
     return [name for k, v in items for name in tensor_names(v, path + (k,))]
 
 
@@ -1685,18 +2116,20 @@ def assert_same_tree(a, b, where="obj"):
         for i, (x, y) in enumerate(zip(a, b)):
             assert_same_tree(x, y, f"{where}[{i}]")
     elif isinstance(a, fg.Tensor):
-        assert a.dtype == b.dtype and a.shape == b.shape, \
+        assert a.dtype == b.dtype and a.shape == b.shape, (
             f"{where}: {a.dtype} {a.shape} came back as {b.dtype} {b.shape}"
+        )
         assert a.numpy().tobytes() == b.numpy().tobytes(), f"{where}: {a} came back as {b}"
     elif isinstance(a, float):
-        assert (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) ==
-                                                     math.copysign(1, b)), f"{where}: {a} -> {b}"
+        assert (math.isnan(a) and math.isnan(b)) or (
+            a == b and math.copysign(1, a) == math.copysign(1, b)
+        ), f"{where}: {a} -> {b}"
     else:
         assert a == b, f"{where}: {a!r} came back as {b!r}"
 
 
 def run_save(case, family):
-    obj, = case
+    (obj,) = case
     record_case(family, obj=obj)
     names = tensor_names(obj)
     clash = len(set(names)) < len(names) or "__metadata__" in names
@@ -1729,8 +2162,13 @@ FAMILIES = {
     "optim": (optim_cases(), run_optim),
     "save": (st.tuples(SAVE_TREES), run_save),
     # test_fuzz.py's check that a crash is reported with its case
-    "crash_selftest": (st.just(None), lambda case, family: (
-        record_case(family, what="a deliberate segfault"), os.kill(os.getpid(), signal.SIGSEGV))),
+    "crash_selftest": (
+        st.just(None),
+        lambda case, family: (
+            record_case(family, what="a deliberate segfault"),
+            os.kill(os.getpid(), signal.SIGSEGV),
+        ),
+    ),
 }
 
 
@@ -1738,18 +2176,25 @@ def main(family, case_file):
     global CASE_FILE
     CASE_FILE = case_file
     strategy, run = FAMILIES[family]
-    settings_ = settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
-                         derandomize=bool(os.environ.get("CI")), print_blob=True,
-                         suppress_health_check=list(HealthCheck))
+    settings_ = settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=bool(os.environ.get("CI")),
+        print_blob=True,
+        suppress_health_check=list(HealthCheck),
+    )
 
     @settings_
     @given(strategy)
     def fuzz(case):
         run(case, family)
+
     try:
         fuzz()
     except Exception:
         import traceback
+
         traceback.print_exc()
         return 1
     return 0

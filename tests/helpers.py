@@ -13,6 +13,7 @@ Error measure: |got - ref| <= atol + rtol * |ref| elementwise, where atol defaul
 judged by their own magnitude).  The default rtol is 1e-5 forward and 2e-5 backward, well
 under the house bound of 1e-4 for float32 CPU math.
 """
+
 import itertools
 import math
 
@@ -109,7 +110,8 @@ def assert_close(got, ref, rtol=FWD_RTOL, atol=None, what="result"):
     assert got.shape == ref.shape, f"{what}: shape {got.shape} != reference {ref.shape}"
     nan_g, nan_r = np.isnan(got), np.isnan(ref)
     assert np.array_equal(nan_g, nan_r), (
-        f"{what}: NaN positions differ (got {int(nan_g.sum())} NaNs, reference {int(nan_r.sum())})")
+        f"{what}: NaN positions differ (got {int(nan_g.sum())} NaNs, reference {int(nan_r.sum())})"
+    )
     inf_r = np.isinf(ref)
     assert np.array_equal(got[inf_r], ref[inf_r]), f"{what}: infinities differ"
     fin = ~(nan_r | inf_r)
@@ -128,7 +130,8 @@ def assert_close(got, ref, rtol=FWD_RTOL, atol=None, what="result"):
         raise AssertionError(
             f"{what}: {int(bad.sum())}/{r.size} elements out of tolerance "
             f"(rtol={rtol:g}, atol={atol:g}); worst: got {g[i]!r}, reference {r[i]!r}, "
-            f"abs err {err[i]:.3g}, rel err {rel[i]:.3g}")
+            f"abs err {err[i]:.3g}, rel err {rel[i]:.3g}"
+        )
 
 
 # ------------------------------------------------------------------------------ checks
@@ -161,8 +164,19 @@ def gradcheck(fn, *arrays, device="cpu", eps=1e-6, rtol=1e-6, atol=1e-7, max_che
         assert_close(got[idx], num, rtol=rtol, atol=atol, what=f"float64 grad of input {i}")
 
 
-def check_forward(fg_fn, np_fn, *shapes, device="cpu", rtol=FWD_RTOL, atol=None,
-                  domain=(-2.0, 2.0), domains=None, avoid=(), distinct=False, inputs=None):
+def check_forward(
+    fg_fn,
+    np_fn,
+    *shapes,
+    device="cpu",
+    rtol=FWD_RTOL,
+    atol=None,
+    domain=(-2.0, 2.0),
+    domains=None,
+    avoid=(),
+    distinct=False,
+    inputs=None,
+):
     """fg_fn(*tensors) in float32 against np_fn(*arrays) in float64. Returns the output."""
     xs = inputs if inputs is not None else _make_inputs(shapes, domain, domains, avoid, distinct)
     ts = [as_tensor(x, device) for x in xs]
@@ -193,9 +207,23 @@ def numeric_grad(f, xs, i, indices, eps=EPS):
     return grad
 
 
-def check_backward(fg_fn, np_fn, *shapes, device="cpu", rtol=BWD_RTOL, atol=None,
-                   domain=(-2.0, 2.0), domains=None, avoid=(), distinct=False, inputs=None,
-                   wrt=None, max_checks=200, eps=EPS, elementwise=False):
+def check_backward(
+    fg_fn,
+    np_fn,
+    *shapes,
+    device="cpu",
+    rtol=BWD_RTOL,
+    atol=None,
+    domain=(-2.0, 2.0),
+    domains=None,
+    avoid=(),
+    distinct=False,
+    inputs=None,
+    wrt=None,
+    max_checks=200,
+    eps=EPS,
+    elementwise=False,
+):
     """loss = sum(fg_fn(*x) * g) for a random g; each x.grad against central differences of
     sum(np_fn(*x) * g) in float64.  `wrt`: indices of the inputs that require grad (default:
     every float32 input).  At most `max_checks` random elements per input are differenced.
@@ -246,7 +274,7 @@ def np_gelu(x):
 
 
 def np_gelu_tanh(x):
-    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
 
 
 def np_sigmoid(x):
@@ -305,8 +333,7 @@ def _np_class_loss(log_probs, t, reduction, label_smoothing, weight, ignore_inde
     return np_reduce(losses, reduction)
 
 
-def np_cross_entropy(x, t, reduction="mean", label_smoothing=0.0, weight=None,
-                     ignore_index=-100):
+def np_cross_entropy(x, t, reduction="mean", label_smoothing=0.0, weight=None, ignore_index=-100):
     """Class indices t, or class probabilities of x's shape (the mean then counts rows)."""
     log_probs = np_log_softmax(x, axis=0 if x.ndim == 1 else 1)
     if not np.issubdtype(np.asarray(t).dtype, np.floating):
@@ -382,8 +409,15 @@ class EpochSnapshots(fg.Callback):
         return False
 
 
-def np_ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
-                zero_infinity=False):
+def np_ctc_loss(
+    log_probs,
+    targets,
+    input_lengths,
+    target_lengths,
+    blank=0,
+    reduction="mean",
+    zero_infinity=False,
+):
     """The CTC loss by brute force: -log of the summed probability of every alignment (a
     label or blank per frame) that collapses (merge repeats, drop blanks) to the target.
     log_probs (T, N, C), targets padded (N, S); for a few frames and classes only."""
@@ -408,6 +442,7 @@ def np_ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, redu
 def _even_bernoulli(count):
     """B_2, B_4, ..., B_2count, exact (the Akiyama-Tanigawa recurrence)."""
     from fractions import Fraction
+
     numbers = []
     for m in range(2 * count + 1):
         row = [Fraction(1, k + 1) for k in range(m + 1)]
@@ -429,17 +464,26 @@ def _polygamma_scalar(n, x):
         return math.nan if n == 0 and x < 0 else math.copysign(math.inf, (-1) ** (n + 1))
     shift = []
     while x < 40:
-        shift.append(-1 / x if n == 0 else -(-1) ** n * math.factorial(n) / x ** (n + 1))
+        shift.append(-1 / x if n == 0 else -((-1) ** n) * math.factorial(n) / x ** (n + 1))
         x += 1
     if n == 0:
-        series = [math.log(x), -0.5 / x] + [-float(b) / (2 * k * x ** (2 * k))
-                                             for k, b in enumerate(_BERNOULLI, 1)]
+        series = [math.log(x), -0.5 / x] + [
+            -float(b) / (2 * k * x ** (2 * k)) for k, b in enumerate(_BERNOULLI, 1)
+        ]
     else:
         sign = (-1) ** (n + 1)
-        series = [sign * math.factorial(n - 1) / x ** n,
-                  sign * math.factorial(n) / (2 * x ** (n + 1))]
-        series += [sign * float(b) * math.factorial(2 * k + n - 1) / math.factorial(2 * k)
-                   / x ** (2 * k + n) for k, b in enumerate(_BERNOULLI, 1)]
+        series = [
+            sign * math.factorial(n - 1) / x**n,
+            sign * math.factorial(n) / (2 * x ** (n + 1)),
+        ]
+        series += [
+            sign
+            * float(b)
+            * math.factorial(2 * k + n - 1)
+            / math.factorial(2 * k)
+            / x ** (2 * k + n)
+            for k, b in enumerate(_BERNOULLI, 1)
+        ]
     return math.fsum(shift + series)
 
 

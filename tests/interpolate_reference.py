@@ -3,6 +3,7 @@ by tests/test_upsample.py and tests/op_db.py. Interpolation is written as one re
 matrix per axis (row o: the weights output o gives each input position, from PyTorch's
 documented source-coordinate rules), applied to H and W by direct loops; pixel shuffling
 as a loop over output pixels."""
+
 import math
 
 import numpy as np
@@ -65,8 +66,9 @@ def _per_axis(value, dims):
     return list(value) if isinstance(value, (tuple, list)) else [value] * dims
 
 
-def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None):
+def interpolate(
+    x, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None
+):
     """x (N, C, L) or (N, C, H, W) resized as torch.nn.functional.interpolate."""
     dims = x.ndim - 2
     if size is not None:
@@ -81,8 +83,10 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
         out = adaptive_avg_pool2d(planes, tuple(sizes) if dims == 2 else (1, sizes[0]))
         return out if dims == 2 else out[:, :, 0, :]
     axis_mode = {"bilinear": "linear", "bicubic": "cubic"}.get(mode, mode)
-    matrices = [resampling_matrix(n, s, axis_mode, bool(align_corners), f)
-                for n, s, f in zip(x.shape[2:], sizes, factors)]
+    matrices = [
+        resampling_matrix(n, s, axis_mode, bool(align_corners), f)
+        for n, s, f in zip(x.shape[2:], sizes, factors)
+    ]
     out = np.zeros(x.shape[:2] + tuple(sizes))
     for index in np.ndindex(*out.shape):
         n, c, *where = index
@@ -90,8 +94,11 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
             out[index] = sum(matrices[0][where[0], i] * x[n, c, i] for i in range(x.shape[2]))
         else:
             oh, ow = where
-            out[index] = sum(matrices[0][oh, i] * matrices[1][ow, j] * x[n, c, i, j]
-                             for i in range(x.shape[2]) for j in range(x.shape[3]))
+            out[index] = sum(
+                matrices[0][oh, i] * matrices[1][ow, j] * x[n, c, i, j]
+                for i in range(x.shape[2])
+                for j in range(x.shape[3])
+            )
     return out
 
 

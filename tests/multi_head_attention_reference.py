@@ -2,6 +2,7 @@
 loops over batch entries, heads and query rows (the definition, not the library's
 algorithm): tests/test_multihead_attention.py, tests/test_transformer.py and the
 multi_head_attention_forward entry of tests/op_db.py compare against them."""
+
 import math
 
 import numpy as np
@@ -27,11 +28,26 @@ def softmax_row(scores):
     return [e / total for e in exps]
 
 
-def multi_head_attention(query, key, value, num_heads, out_proj_weight, out_proj_bias=None,
-                         in_proj_weight=None, in_proj_bias=None, q_proj_weight=None,
-                         k_proj_weight=None, v_proj_weight=None, bias_k=None, bias_v=None,
-                         add_zero_attn=False, key_padding_mask=None, attn_mask=None,
-                         batch_first=False, average_attn_weights=True):
+def multi_head_attention(
+    query,
+    key,
+    value,
+    num_heads,
+    out_proj_weight,
+    out_proj_bias=None,
+    in_proj_weight=None,
+    in_proj_bias=None,
+    q_proj_weight=None,
+    k_proj_weight=None,
+    v_proj_weight=None,
+    bias_k=None,
+    bias_v=None,
+    add_zero_attn=False,
+    key_padding_mask=None,
+    attn_mask=None,
+    batch_first=False,
+    average_attn_weights=True,
+):
     """(output, weights): output like query; weights (N, L, S') averaged over heads, or
     (N, heads, L, S') (S' counts the bias_k and zero-attention keys); unbatched inputs
     (T, E) give unbatched results."""
@@ -73,8 +89,11 @@ def multi_head_attention(query, key, value, num_heads, out_proj_weight, out_proj
                     s = float(np.dot(q[i, cols], k[j, cols])) / math.sqrt(head_dim)
                     # the appended keys have no mask entry: every query may attend to them
                     if attn_mask is not None and j < attn_mask.shape[-1]:
-                        s += attn_mask[i, j] if attn_mask.ndim == 2 else \
-                            attn_mask[n * num_heads + h, i, j]
+                        s += (
+                            attn_mask[i, j]
+                            if attn_mask.ndim == 2
+                            else attn_mask[n * num_heads + h, i, j]
+                        )
                     if key_padding_mask is not None and j < key_padding_mask.shape[-1]:
                         s += key_padding_mask[n, j]
                     scores.append(s)
@@ -104,13 +123,20 @@ def gelu(x):
 ACTIVATIONS = {"relu": lambda x: np.maximum(x, 0.0), "gelu": gelu}
 
 
-def _attention_of(params, prefix, nhead, query, memory, attn_mask, key_padding_mask,
-                  batch_first):
+def _attention_of(params, prefix, nhead, query, memory, attn_mask, key_padding_mask, batch_first):
     return multi_head_attention(
-        query, memory, memory, nhead, params[prefix + "out_proj.weight"],
-        params.get(prefix + "out_proj.bias"), in_proj_weight=params[prefix + "in_proj_weight"],
-        in_proj_bias=params.get(prefix + "in_proj_bias"), attn_mask=attn_mask,
-        key_padding_mask=key_padding_mask, batch_first=batch_first)[0]
+        query,
+        memory,
+        memory,
+        nhead,
+        params[prefix + "out_proj.weight"],
+        params.get(prefix + "out_proj.bias"),
+        in_proj_weight=params[prefix + "in_proj_weight"],
+        in_proj_bias=params.get(prefix + "in_proj_bias"),
+        attn_mask=attn_mask,
+        key_padding_mask=key_padding_mask,
+        batch_first=batch_first,
+    )[0]
 
 
 def _residual_blocks(params, prefix, x, blocks, eps, norm_first):
@@ -127,36 +153,79 @@ def _residual_blocks(params, prefix, x, blocks, eps, norm_first):
 
 def _feed_forward(params, prefix, activation):
     def block(x):
-        hidden = ACTIVATIONS[activation](linear(x, params[prefix + "linear1.weight"],
-                                                params.get(prefix + "linear1.bias")))
-        return linear(hidden, params[prefix + "linear2.weight"],
-                      params.get(prefix + "linear2.bias"))
+        hidden = ACTIVATIONS[activation](
+            linear(x, params[prefix + "linear1.weight"], params.get(prefix + "linear1.bias"))
+        )
+        return linear(
+            hidden, params[prefix + "linear2.weight"], params.get(prefix + "linear2.bias")
+        )
+
     return block
 
 
-def encoder_layer(params, src, nhead, prefix="", src_mask=None, src_key_padding_mask=None,
-                  activation="relu", eps=1e-5, batch_first=False, norm_first=False):
+def encoder_layer(
+    params,
+    src,
+    nhead,
+    prefix="",
+    src_mask=None,
+    src_key_padding_mask=None,
+    activation="relu",
+    eps=1e-5,
+    batch_first=False,
+    norm_first=False,
+):
     """TransformerEncoderLayer from its state dict `params` (numpy arrays by name)."""
+
     def attend(x):
-        return _attention_of(params, prefix + "self_attn.", nhead, x, x, src_mask,
-                             src_key_padding_mask, batch_first)
+        return _attention_of(
+            params, prefix + "self_attn.", nhead, x, x, src_mask, src_key_padding_mask, batch_first
+        )
 
-    return _residual_blocks(params, prefix, src,
-                            [attend, _feed_forward(params, prefix, activation)], eps, norm_first)
+    return _residual_blocks(
+        params, prefix, src, [attend, _feed_forward(params, prefix, activation)], eps, norm_first
+    )
 
 
-def decoder_layer(params, tgt, memory, nhead, prefix="", tgt_mask=None, memory_mask=None,
-                  tgt_key_padding_mask=None, memory_key_padding_mask=None, activation="relu",
-                  eps=1e-5, batch_first=False, norm_first=False):
+def decoder_layer(
+    params,
+    tgt,
+    memory,
+    nhead,
+    prefix="",
+    tgt_mask=None,
+    memory_mask=None,
+    tgt_key_padding_mask=None,
+    memory_key_padding_mask=None,
+    activation="relu",
+    eps=1e-5,
+    batch_first=False,
+    norm_first=False,
+):
     """TransformerDecoderLayer from its state dict `params`."""
+
     def self_attend(x):
-        return _attention_of(params, prefix + "self_attn.", nhead, x, x, tgt_mask,
-                             tgt_key_padding_mask, batch_first)
+        return _attention_of(
+            params, prefix + "self_attn.", nhead, x, x, tgt_mask, tgt_key_padding_mask, batch_first
+        )
 
     def cross_attend(x):
-        return _attention_of(params, prefix + "multihead_attn.", nhead, x, memory, memory_mask,
-                             memory_key_padding_mask, batch_first)
+        return _attention_of(
+            params,
+            prefix + "multihead_attn.",
+            nhead,
+            x,
+            memory,
+            memory_mask,
+            memory_key_padding_mask,
+            batch_first,
+        )
 
-    return _residual_blocks(params, prefix, tgt,
-                            [self_attend, cross_attend, _feed_forward(params, prefix, activation)],
-                            eps, norm_first)
+    return _residual_blocks(
+        params,
+        prefix,
+        tgt,
+        [self_attend, cross_attend, _feed_forward(params, prefix, activation)],
+        eps,
+        norm_first,
+    )

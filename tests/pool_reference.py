@@ -1,6 +1,7 @@
 """float64 numpy references for the pooling ops, written as direct loops over each output's
 window (not the kernels' algorithm): used by tests/test_pool.py and tests/op_db.py. Inputs
 are (N, C, H, W) or unbatched (C, H, W); sizes are ints or (h, w) pairs."""
+
 import math
 
 import numpy as np
@@ -22,17 +23,18 @@ def output_size(n, kernel, stride, padding, dilation, ceil_mode):
 
 def _batched(fn):
     """fn on (N, C, H, W); (C, H, W) as a batch of one, results shaped back."""
+
     def wrapped(x, *args, **kwargs):
         if x.ndim == 4:
             return fn(x, *args, **kwargs)
         out = fn(x[None], *args, **kwargs)
         return tuple(o[0] for o in out) if isinstance(out, tuple) else out[0]
+
     return wrapped
 
 
 @_batched
-def max_pool2d_with_indices(x, kernel_size, stride=None, padding=0, dilation=1,
-                            ceil_mode=False):
+def max_pool2d_with_indices(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     (kh, kw), (ph, pw), (dh, dw) = pair(kernel_size), pair(padding), pair(dilation)
     sh, sw = pair(stride if stride is not None else kernel_size)
     N, C, H, W = x.shape
@@ -62,8 +64,15 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 
 
 @_batched
-def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True, divisor_override=None):
+def avg_pool2d(
+    x,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+):
     (kh, kw), (ph, pw) = pair(kernel_size), pair(padding)
     sh, sw = pair(stride if stride is not None else kernel_size)
     N, C, H, W = x.shape
@@ -159,9 +168,10 @@ def as_1d(fn):
             if name not in fills or (v is None and name == "stride"):
                 return v
             return (fills[name], v[0] if isinstance(v, (tuple, list)) else v)
+
         out = fn(x[..., None, :], **{k: widened(k, v) for k, v in kwargs.items()})
-        return (tuple(o[..., 0, :] for o in out) if isinstance(out, tuple)
-                else out[..., 0, :])
+        return tuple(o[..., 0, :] for o in out) if isinstance(out, tuple) else out[..., 0, :]
+
     return wrapped
 
 
@@ -177,9 +187,8 @@ def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
     out = np.zeros((n, c, oh, ow))
     for i in range(oh):
         for j in range(ow):
-            window = x[:, :, i * sh:min(i * sh + kh, h), j * sw:min(j * sw + kw, w)]
+            window = x[:, :, i * sh : min(i * sh + kh, h), j * sw : min(j * sw + kw, w)]
             count = window.shape[2] * window.shape[3]
-            total = (window ** norm_type).sum(axis=(2, 3))
+            total = (window**norm_type).sum(axis=(2, 3))
             out[:, :, i, j] = (total * (kh * kw) / count) ** (1.0 / norm_type)
     return out
-

@@ -1,6 +1,7 @@
 """Activations: F.relu, leaky_relu, gelu (exact and tanh), tanh, sigmoid, silu, softmax and
 log_softmax over any dim, and the Tensor-method spellings; the parametrized activations and
 their modules."""
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -10,19 +11,39 @@ import forgegrad as fg
 import forgegrad.nn.functional as F
 from forgegrad import nn
 
-from helpers import (LARGE_SHAPES, SHAPES, as_tensor, assert_close, check_backward,
-                     check_forward, make_input, np_gelu, np_gelu_tanh, np_log_softmax,
-                     np_sigmoid, np_softmax, to_numpy)
+from helpers import (
+    LARGE_SHAPES,
+    SHAPES,
+    as_tensor,
+    assert_close,
+    check_backward,
+    check_forward,
+    make_input,
+    np_gelu,
+    np_gelu_tanh,
+    np_log_softmax,
+    np_sigmoid,
+    np_softmax,
+    to_numpy,
+)
 
 # name -> (forgegrad fn, float64 numpy fn, domain, kinks)
 ACT = {
     "relu": (F.relu, lambda x: np.maximum(x, 0.0), (-3.0, 3.0), (0.0,)),
     "relu_method": (lambda t: t.relu(), lambda x: np.maximum(x, 0.0), (-3.0, 3.0), (0.0,)),
     "leaky_relu": (F.leaky_relu, lambda x: np.where(x > 0, x, 0.01 * x), (-3.0, 3.0), (0.0,)),
-    "leaky_relu_0.2": (lambda t: F.leaky_relu(t, negative_slope=0.2),
-                       lambda x: np.where(x > 0, x, 0.2 * x), (-3.0, 3.0), (0.0,)),
-    "leaky_relu_pos": (lambda t: F.leaky_relu(t, 0.3), lambda x: np.where(x > 0, x, 0.3 * x),
-                       (-3.0, 3.0), (0.0,)),
+    "leaky_relu_0.2": (
+        lambda t: F.leaky_relu(t, negative_slope=0.2),
+        lambda x: np.where(x > 0, x, 0.2 * x),
+        (-3.0, 3.0),
+        (0.0,),
+    ),
+    "leaky_relu_pos": (
+        lambda t: F.leaky_relu(t, 0.3),
+        lambda x: np.where(x > 0, x, 0.3 * x),
+        (-3.0, 3.0),
+        (0.0,),
+    ),
     "gelu": (F.gelu, np_gelu, (-5.0, 5.0), ()),
     "gelu_none": (lambda t: F.gelu(t, approximate="none"), np_gelu, (-5.0, 5.0), ()),
     "gelu_tanh": (lambda t: F.gelu(t, approximate="tanh"), np_gelu_tanh, (-5.0, 5.0), ()),
@@ -36,8 +57,18 @@ ACT = {
 }
 
 # (shape, dim) for softmax / log_softmax
-SOFTMAX_CASES = [((1,), 0), ((7,), -1), ((129,), 0), ((7, 33), -1), ((7, 33), 0), ((33, 129), 1),
-                 ((129, 1), 1), ((3, 7, 5), 1), ((3, 7, 5), -1), ((3, 7, 5), 0)]
+SOFTMAX_CASES = [
+    ((1,), 0),
+    ((7,), -1),
+    ((129,), 0),
+    ((7, 33), -1),
+    ((7, 33), 0),
+    ((33, 129), 1),
+    ((129, 1), 1),
+    ((3, 7, 5), 1),
+    ((3, 7, 5), -1),
+    ((3, 7, 5), 0),
+]
 
 
 @pytest.mark.parametrize("shape", SHAPES + [()], ids=str)
@@ -49,13 +80,13 @@ def test_activation(op, shape, device):
 
 
 @pytest.mark.parametrize("shape", LARGE_SHAPES, ids=str)
-@pytest.mark.parametrize("op", ["relu", "leaky_relu", "gelu", "gelu_tanh", "tanh", "sigmoid",
-                                "silu"])
+@pytest.mark.parametrize(
+    "op", ["relu", "leaky_relu", "gelu", "gelu_tanh", "tanh", "sigmoid", "silu"]
+)
 def test_activation_large(op, shape, device):
     fn, ref, dom, avoid = ACT[op]
     check_forward(fn, ref, shape, device=device, domain=dom, avoid=avoid)
-    check_backward(fn, ref, shape, device=device, domain=dom, avoid=avoid,
-                   elementwise=True)
+    check_backward(fn, ref, shape, device=device, domain=dom, avoid=avoid, elementwise=True)
 
 
 @pytest.mark.parametrize("op", ["sigmoid", "tanh", "silu", "gelu", "gelu_tanh"])
@@ -67,8 +98,9 @@ def test_activation_saturation(op, device):
     check_backward(fn, ref, inputs=[x], device=device)
 
 
-@pytest.mark.parametrize("op", ["relu", "leaky_relu", "gelu", "gelu_tanh", "tanh", "sigmoid",
-                                "silu"])
+@pytest.mark.parametrize(
+    "op", ["relu", "leaky_relu", "gelu", "gelu_tanh", "tanh", "sigmoid", "silu"]
+)
 def test_activation_nan_propagates(op, device):
     fn = ACT[op][0]
     x = make_input((33,))
@@ -87,10 +119,10 @@ def test_relu_grad_at_zero_is_zero(device):
 
 # -------------------------------------------------------------------------- softmax
 SOFTMAX = {
-    "softmax": (lambda d: (lambda t: F.softmax(t, dim=d)), np_softmax),
-    "softmax_method": (lambda d: (lambda t: t.softmax(d)), np_softmax),
-    "log_softmax": (lambda d: (lambda t: F.log_softmax(t, dim=d)), np_log_softmax),
-    "log_softmax_method": (lambda d: (lambda t: t.log_softmax(d)), np_log_softmax),
+    "softmax": (lambda d: lambda t: F.softmax(t, dim=d), np_softmax),
+    "softmax_method": (lambda d: lambda t: t.softmax(d), np_softmax),
+    "log_softmax": (lambda d: lambda t: F.log_softmax(t, dim=d), np_log_softmax),
+    "log_softmax_method": (lambda d: lambda t: t.log_softmax(d), np_log_softmax),
 }
 
 
@@ -113,8 +145,9 @@ def test_softmax_large(op, device):
     make, ref = SOFTMAX[op]
     for dim in (0, 1):
         check_forward(make(dim), lambda x: ref(x, axis=dim), (513, 1031), device=device)
-        check_backward(make(dim), lambda x: ref(x, axis=dim), (513, 1031), device=device,
-                       max_checks=20)
+        check_backward(
+            make(dim), lambda x: ref(x, axis=dim), (513, 1031), device=device, max_checks=20
+        )
 
 
 @pytest.mark.parametrize("shape", [(5, 2047), (3, 2048), (2, 70001)], ids=str)
@@ -129,8 +162,7 @@ def test_softmax_rows_of_a_block_each(op, shape, device):
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
 def test_softmax_stable_for_huge_logits(op, device):
     make, ref = SOFTMAX[op]
-    x = np.array([[1e4, -1e4, 0.0, 9999.0], [-5e3, -5e3 + 1.0, -5e3 - 3.0, -6e3]],
-                 dtype=np.float32)
+    x = np.array([[1e4, -1e4, 0.0, 9999.0], [-5e3, -5e3 + 1.0, -5e3 - 3.0, -6e3]], dtype=np.float32)
     check_forward(make(-1), lambda a: ref(a, axis=-1), inputs=[x], device=device)
     # eps=1e-3: with |x| ~ 1e4 a 1e-6 step is resolved only to ~1e-6 relative in float64 and
     # log_softmax values ~ -2e4 cancel in the difference; softmax curvature is O(1), so the
@@ -144,8 +176,11 @@ def test_softmax_rows_sum_to_one(device):
     assert_close(s, np.ones(33))
 
 
-@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=30),
-       data=st.data(), op=st.sampled_from(["softmax", "log_softmax"]))
+@given(
+    shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=30),
+    data=st.data(),
+    op=st.sampled_from(["softmax", "log_softmax"]),
+)
 def test_softmax_hypothesis(shape, data, op, device):
     dim = data.draw(st.integers(-len(shape), len(shape) - 1))
     make, ref = SOFTMAX[op]
@@ -154,14 +189,14 @@ def test_softmax_hypothesis(shape, data, op, device):
     check_backward(make(dim), np_fn, shape, device=device, domain=(-4.0, 4.0), max_checks=30)
 
 
-@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=40),
-       op=st.sampled_from(["relu", "leaky_relu_0.2", "gelu", "gelu_tanh", "tanh", "sigmoid",
-                           "silu"]))
+@given(
+    shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=40),
+    op=st.sampled_from(["relu", "leaky_relu_0.2", "gelu", "gelu_tanh", "tanh", "sigmoid", "silu"]),
+)
 def test_activation_hypothesis(shape, op, device):
     fn, ref, dom, avoid = ACT[op]
     check_forward(fn, ref, shape, device=device, domain=dom, avoid=avoid)
-    check_backward(fn, ref, shape, device=device, domain=dom, avoid=avoid,
-                   elementwise=True)
+    check_backward(fn, ref, shape, device=device, domain=dom, avoid=avoid, elementwise=True)
 
 
 def test_softmax_masked_with_minus_inf(device):
@@ -177,8 +212,9 @@ def test_softmax_on_offset_view(device):
     x = make_input((40, 33))
     t = as_tensor(x, device)
     assert_close(to_numpy(F.softmax(t[7:30], dim=1)), np_softmax(x[7:30].astype(np.float64), 1))
-    assert_close(to_numpy(F.log_softmax(t[7:30], dim=0)),
-                 np_log_softmax(x[7:30].astype(np.float64), 0))
+    assert_close(
+        to_numpy(F.log_softmax(t[7:30], dim=0)), np_log_softmax(x[7:30].astype(np.float64), 0)
+    )
     assert_close(to_numpy(F.gelu(t[9:11])), np_gelu(x[9:11].astype(np.float64)))
 
 
@@ -186,10 +222,12 @@ def test_softmax_on_offset_view(device):
 def test_softmax_rows_longer_than_a_block(op, device):
     # One row much longer than any block: a split (parallel) max/sum inside the row.
     make, ref = SOFTMAX[op]
-    check_forward(make(1), lambda a: ref(a, axis=1), (3, 300007), device=device,
-                  domain=(-10.0, 10.0))
-    check_forward(make(0), lambda a: ref(a, axis=0), (300007, 2), device=device,
-                  domain=(-10.0, 10.0))
+    check_forward(
+        make(1), lambda a: ref(a, axis=1), (3, 300007), device=device, domain=(-10.0, 10.0)
+    )
+    check_forward(
+        make(0), lambda a: ref(a, axis=0), (300007, 2), device=device, domain=(-10.0, 10.0)
+    )
 
 
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
@@ -204,20 +242,29 @@ def test_softmax_nan_stays_in_its_row(op, device):
 
 # ---- the parametrized activations (values and gradients: tests/op_db.py) ----------------------
 
-MODULES = [(nn.Softplus(beta=2.0), F.softplus, dict(beta=2.0)),
-           (nn.ELU(0.5), F.elu, dict(alpha=0.5)), (nn.SELU(), F.selu, {}),
-           (nn.CELU(2.0), F.celu, dict(alpha=2.0)), (nn.Mish(), F.mish, {}),
-           (nn.Hardtanh(-2.0, 2.0), F.hardtanh, dict(min_val=-2.0, max_val=2.0)),
-           (nn.ReLU6(), F.relu6, {}), (nn.Hardsigmoid(), F.hardsigmoid, {}),
-           (nn.Hardswish(), F.hardswish, {}), (nn.LogSigmoid(), F.logsigmoid, {}),
-           (nn.Softsign(), F.softsign, {}), (nn.Tanhshrink(), F.tanhshrink, {}),
-           (nn.Threshold(0.1, 20.0), F.threshold, dict(threshold=0.1, value=20.0)),
-           (nn.Softshrink(1.0), F.softshrink, dict(lambd=1.0)),
-           (nn.Hardshrink(1.0), F.hardshrink, dict(lambd=1.0)), (nn.GLU(0), F.glu, dict(dim=0))]
+MODULES = [
+    (nn.Softplus(beta=2.0), F.softplus, dict(beta=2.0)),
+    (nn.ELU(0.5), F.elu, dict(alpha=0.5)),
+    (nn.SELU(), F.selu, {}),
+    (nn.CELU(2.0), F.celu, dict(alpha=2.0)),
+    (nn.Mish(), F.mish, {}),
+    (nn.Hardtanh(-2.0, 2.0), F.hardtanh, dict(min_val=-2.0, max_val=2.0)),
+    (nn.ReLU6(), F.relu6, {}),
+    (nn.Hardsigmoid(), F.hardsigmoid, {}),
+    (nn.Hardswish(), F.hardswish, {}),
+    (nn.LogSigmoid(), F.logsigmoid, {}),
+    (nn.Softsign(), F.softsign, {}),
+    (nn.Tanhshrink(), F.tanhshrink, {}),
+    (nn.Threshold(0.1, 20.0), F.threshold, dict(threshold=0.1, value=20.0)),
+    (nn.Softshrink(1.0), F.softshrink, dict(lambd=1.0)),
+    (nn.Hardshrink(1.0), F.hardshrink, dict(lambd=1.0)),
+    (nn.GLU(0), F.glu, dict(dim=0)),
+]
 
 
-@pytest.mark.parametrize("module, function, kwargs", MODULES,
-                         ids=[type(m).__name__ for m, _, _ in MODULES])
+@pytest.mark.parametrize(
+    "module, function, kwargs", MODULES, ids=[type(m).__name__ for m, _, _ in MODULES]
+)
 def test_activation_modules_call_their_functions(module, function, kwargs, device):
     x = as_tensor(make_input((6, 5), domain=(-4.0, 4.0)), device)
     np.testing.assert_array_equal(to_numpy(module(x)), to_numpy(function(x, **kwargs)))
@@ -232,8 +279,9 @@ def test_parametrized_activations_keep_the_dtype(dtype):
     for function in (F.softplus, F.elu, F.mish, F.hardswish, F.logsigmoid, F.softshrink):
         out = function(x)
         assert out.dtype == dtype
-        np.testing.assert_allclose(to_numpy(out.float()),
-                                   to_numpy(function(x.float())), rtol=1e-2, atol=1e-2)
+        np.testing.assert_allclose(
+            to_numpy(out.float()), to_numpy(function(x.float())), rtol=1e-2, atol=1e-2
+        )
 
 
 def test_activations_are_stable_far_out():
@@ -283,8 +331,9 @@ def test_inplace_writes_into_a_tensor_outside_a_graph():
 def test_prelu_learns_its_weight(device):
     m = nn.PReLU(3, init=0.1).to(device)
     assert [name for name, _ in m.named_parameters()] == ["weight"]
-    x = as_tensor(np.array([[[-1.0, 2.0]], [[-3.0, -1.0]], [[4.0, -2.0]]], np.float32)[None, :, 0],
-                  device)  # (1, 3, 2)
+    x = as_tensor(
+        np.array([[[-1.0, 2.0]], [[-3.0, -1.0]], [[4.0, -2.0]]], np.float32)[None, :, 0], device
+    )  # (1, 3, 2)
     out = m(x)
     np.testing.assert_allclose(to_numpy(out), [[[-0.1, 2.0], [-0.3, -0.1], [4.0, -0.2]]], rtol=1e-6)
     out.sum().backward()
@@ -297,14 +346,18 @@ def test_softmax_dtype_casts_first():
     assert out.dtype == fg.float64
     np.testing.assert_allclose(to_numpy(out), np_softmax(np.array([[1.0, 2.0, 3.0]]), 1))
     assert x.log_softmax(1, dtype=fg.float32).dtype == fg.float32
-    np.testing.assert_allclose(to_numpy(F.softmin(fg.tensor([1.0, 2.0]), 0)),
-                               np_softmax(np.array([-1.0, -2.0]), 0), rtol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(F.softmin(fg.tensor([1.0, 2.0]), 0)),
+        np_softmax(np.array([-1.0, -2.0]), 0),
+        rtol=1e-6,
+    )
 
 
 def _normal_cdf_and_gelu(x):
     """float64 Phi(x), gelu(x) and gelu'(x) of float32 x, through math.erfc, which keeps
     its relative accuracy in the tails (1 + erf(x) does not)."""
     import math
+
     xs = x.astype(np.float64)
     cdf = np.array([0.5 * math.erfc(-v / math.sqrt(2.0)) for v in xs])
     pdf = np.exp(-0.5 * xs * xs) / math.sqrt(2.0 * math.pi)

@@ -3,6 +3,7 @@
 causal, L != S, odd lengths, one token, a long sequence, broadcast batch dimensions, grouped
 query heads, dropout (its mask read back through an identity value), gradients by finite
 differences in float64, and bad input."""
+
 import math
 
 import numpy as np
@@ -52,8 +53,12 @@ def attend(device, dtype, q, k, v, mask=None, **kwargs):
 
 
 SHAPES = [  # (batch dims, L, S, E, Ev)
-    ((2, 3), 5, 5, 8, 8), ((1, 2), 7, 13, 4, 6), ((3,), 33, 17, 16, 5), ((), 1, 1, 3, 2),
-    ((2, 1), 1, 70, 8, 8), ((1, 1), 129, 65, 32, 32),
+    ((2, 3), 5, 5, 8, 8),
+    ((1, 2), 7, 13, 4, 6),
+    ((3,), 33, 17, 16, 5),
+    ((), 1, 1, 3, 2),
+    ((2, 1), 1, 70, 8, 8),
+    ((1, 1), 129, 65, 32, 32),
 ]
 
 
@@ -62,12 +67,19 @@ SHAPES = [  # (batch dims, L, S, E, Ev)
 @pytest.mark.parametrize("batch, L, S, E, Ev", SHAPES)
 def test_forward_matches_the_composition(device, dtype, masking, batch, L, S, E, Ev):
     q, k, v = randn(*batch, L, E), randn(*batch, S, E), randn(*batch, S, Ev)
-    mask = {"none": None, "causal": None, "bool": RNG.uniform(size=(L, S)) < 0.7,
-            "additive": RNG.uniform(-2, 2, size=(*batch, L, S))}[masking]
+    mask = {
+        "none": None,
+        "causal": None,
+        "bool": RNG.uniform(size=(L, S)) < 0.7,
+        "additive": RNG.uniform(-2, 2, size=(*batch, L, S)),
+    }[masking]
     got = attend(device, dtype, q, k, v, mask, is_causal=masking == "causal")
-    assert_close(got, np_attention(q, k, v, mask, causal=masking == "causal"),
-                 rtol=1e-4 if dtype == "float32" else 1e-10,
-                 atol=1e-5 if dtype == "float32" else 1e-12)
+    assert_close(
+        got,
+        np_attention(q, k, v, mask, causal=masking == "causal"),
+        rtol=1e-4 if dtype == "float32" else 1e-10,
+        atol=1e-5 if dtype == "float32" else 1e-12,
+    )
 
 
 def test_long_sequence_single_head():
@@ -75,8 +87,10 @@ def test_long_sequence_single_head():
     q, k, v = randn(1, T, E), randn(1, T, E), randn(1, T, E)
     got = attend("cpu", "float32", q, k, v, is_causal=True)
     rows = slice(0, T, 7)  # every 7th row of the reference: the full one is 4096 x 4096
-    ref = np.concatenate([np_attention(q[:, r:r + 1], k[:, :r + 1], v[:, :r + 1])
-                          for r in range(T)[rows]], axis=1)
+    ref = np.concatenate(
+        [np_attention(q[:, r : r + 1], k[:, : r + 1], v[:, : r + 1]) for r in range(T)[rows]],
+        axis=1,
+    )
     assert_close(got[:, rows], ref, rtol=1e-4, atol=1e-5)
 
 
@@ -114,17 +128,32 @@ def test_no_keys_give_zeros(device):
 @pytest.mark.parametrize("masking", ["none", "bool", "additive", "causal"])
 def test_gradients_by_finite_differences(device, masking):
     L, S = (5, 5) if masking == "causal" else (4, 7)
-    mask = {"none": None, "causal": None, "bool": RNG.uniform(size=(L, S)) < 0.7,
-            "additive": RNG.uniform(-2, 2, size=(L, S))}[masking]
+    mask = {
+        "none": None,
+        "causal": None,
+        "bool": RNG.uniform(size=(L, S)) < 0.7,
+        "additive": RNG.uniform(-2, 2, size=(L, S)),
+    }[masking]
     mask_t = None if mask is None else as_tensor(mask, device)
-    gradcheck(lambda q, k, v: F.scaled_dot_product_attention(
-        q, k, v, attn_mask=mask_t, is_causal=masking == "causal", scale=0.7),
-        randn(2, L, 3), randn(2, S, 3), randn(2, S, 4), device=device)
+    gradcheck(
+        lambda q, k, v: F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask_t, is_causal=masking == "causal", scale=0.7
+        ),
+        randn(2, L, 3),
+        randn(2, S, 3),
+        randn(2, S, 4),
+        device=device,
+    )
 
 
 def test_gradients_with_grouped_heads_and_broadcasting(device):
-    gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True),
-              randn(2, 4, 3, 2), randn(2, 2, 5, 2), randn(1, 2, 5, 3), device=device)
+    gradcheck(
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True),
+        randn(2, 4, 3, 2),
+        randn(2, 2, 5, 2),
+        randn(1, 2, 5, 3),
+        device=device,
+    )
 
 
 def split_heads(qkv, heads):
@@ -156,15 +185,24 @@ def test_heads_viewed_out_of_a_projection_are_read_in_place(device, causal):
 
 
 def test_gradients_of_heads_viewed_out_of_a_projection(device):
-    gradcheck(lambda x: F.scaled_dot_product_attention(*split_heads(x, 2), is_causal=True),
-              randn(2, 5, 3 * 2 * 3), device=device)
+    gradcheck(
+        lambda x: F.scaled_dot_product_attention(*split_heads(x, 2), is_causal=True),
+        randn(2, 5, 3 * 2 * 3),
+        device=device,
+    )
 
 
 def test_gradients_of_transposed_and_broadcast_operands(device):
     # a key whose rows are not contiguous (copied), values broadcast over the batch (stride 0)
-    gradcheck(lambda q, k, v: F.scaled_dot_product_attention(
-        q, k.transpose(-1, -2), v.expand(2, 1, 6, 4), enable_gqa=True),
-        randn(2, 3, 5, 2), randn(2, 1, 2, 6), randn(1, 1, 6, 4), device=device)
+    gradcheck(
+        lambda q, k, v: F.scaled_dot_product_attention(
+            q, k.transpose(-1, -2), v.expand(2, 1, 6, 4), enable_gqa=True
+        ),
+        randn(2, 3, 5, 2),
+        randn(2, 1, 2, 6),
+        randn(1, 1, 6, 4),
+        device=device,
+    )
 
 
 def dropout_keep(device, shape, p, seed):
@@ -173,8 +211,9 @@ def dropout_keep(device, shape, p, seed):
     B, H, L, S = shape
     fg.manual_seed(seed)
     eye = np.broadcast_to(np.eye(S), (B, H, S, S))
-    out = attend(device, "float64", np.zeros((B, H, L, 1)), np.zeros((B, H, S, 1)), eye,
-                 dropout_p=p)
+    out = attend(
+        device, "float64", np.zeros((B, H, L, 1)), np.zeros((B, H, S, 1)), eye, dropout_p=p
+    )
     return np.round(out * (1 - p) * S)
 
 
@@ -204,8 +243,9 @@ def test_dropout_values_and_gradients_use_one_mask(device):
             plus, minus = [a.copy() for a in arrays], [a.copy() for a in arrays]
             plus[i].reshape(-1)[j] += eps
             minus[i].reshape(-1)[j] -= eps
-            numeric[j] = np.sum((np_attention(*plus, keep=keep, p=p)
-                                 - np_attention(*minus, keep=keep, p=p)) * g) / (2 * eps)
+            numeric[j] = np.sum(
+                (np_attention(*plus, keep=keep, p=p) - np_attention(*minus, keep=keep, p=p)) * g
+            ) / (2 * eps)
         assert_close(to_numpy(t.grad).reshape(-1), numeric, rtol=1e-6, atol=1e-8)
 
 
@@ -219,23 +259,40 @@ def test_dropout_mask_is_the_same_on_both_devices():
 def test_dropout_is_off_at_zero_and_everything_dropped_at_one():
     q, k, v = randn(2, 3, 4), randn(2, 5, 4), randn(2, 5, 2)
     assert np.all(attend("cpu", "float64", q, k, v, dropout_p=1.0) == 0)
-    assert_close(attend("cpu", "float64", q, k, v, dropout_p=0.0), np_attention(q, k, v),
-                 rtol=1e-10)
+    assert_close(
+        attend("cpu", "float64", q, k, v, dropout_p=0.0), np_attention(q, k, v), rtol=1e-10
+    )
 
 
-@pytest.mark.parametrize("args, kwargs, error, message", [
-    ((randn(4), randn(4), randn(4)), {}, ValueError, "at least 2 dimensions"),
-    ((randn(3, 4), randn(5, 3), randn(5, 4)), {}, ValueError, "E"),
-    ((randn(3, 4), randn(5, 4), randn(6, 4)), {}, ValueError, "S"),
-    ((randn(3, 4), randn(5, 4), randn(5, 4)), {"attn_mask": randn(4, 5)}, ValueError, "attn_mask"),
-    ((randn(3, 4), randn(5, 4), randn(5, 4)), {"attn_mask": np.ones((3, 5), bool),
-                                               "is_causal": True}, ValueError, "is_causal"),
-    ((randn(3, 4), randn(5, 4), randn(5, 4)), {"dropout_p": 1.5}, ValueError, "dropout_p"),
-    ((randn(3, 4), randn(5, 4), randn(5, 4)), {"dropout_p": -0.1}, ValueError, "dropout_p"),
-    ((randn(2, 6, 3, 4), randn(2, 4, 5, 4), randn(2, 4, 5, 4)), {"enable_gqa": True},
-     ValueError, "heads"),
-    ((randn(2, 3, 4), randn(3, 5, 4), randn(3, 5, 4)), {}, ValueError, "broadcast"),
-])
+@pytest.mark.parametrize(
+    "args, kwargs, error, message",
+    [
+        ((randn(4), randn(4), randn(4)), {}, ValueError, "at least 2 dimensions"),
+        ((randn(3, 4), randn(5, 3), randn(5, 4)), {}, ValueError, "E"),
+        ((randn(3, 4), randn(5, 4), randn(6, 4)), {}, ValueError, "S"),
+        (
+            (randn(3, 4), randn(5, 4), randn(5, 4)),
+            {"attn_mask": randn(4, 5)},
+            ValueError,
+            "attn_mask",
+        ),
+        (
+            (randn(3, 4), randn(5, 4), randn(5, 4)),
+            {"attn_mask": np.ones((3, 5), bool), "is_causal": True},
+            ValueError,
+            "is_causal",
+        ),
+        ((randn(3, 4), randn(5, 4), randn(5, 4)), {"dropout_p": 1.5}, ValueError, "dropout_p"),
+        ((randn(3, 4), randn(5, 4), randn(5, 4)), {"dropout_p": -0.1}, ValueError, "dropout_p"),
+        (
+            (randn(2, 6, 3, 4), randn(2, 4, 5, 4), randn(2, 4, 5, 4)),
+            {"enable_gqa": True},
+            ValueError,
+            "heads",
+        ),
+        ((randn(2, 3, 4), randn(3, 5, 4), randn(3, 5, 4)), {}, ValueError, "broadcast"),
+    ],
+)
 def test_bad_input_names_the_op(args, kwargs, error, message):
     q, k, v = (fg.tensor(a) for a in args)
     if "attn_mask" in kwargs:

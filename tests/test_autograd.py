@@ -1,5 +1,6 @@
 """The autograd engine: graph bookkeeping (requires_grad, is_leaf, grad_fn), shared
 subexpressions, accumulation, no_grad, detach, retain_graph and the errors of backward."""
+
 import threading
 
 import numpy as np
@@ -43,8 +44,11 @@ def test_requires_grad_setter_and_method(device):
 
 
 def test_only_float_requires_grad(device):
-    for arr in (np.arange(3, dtype=np.int64), np.array([True, False]),
-                np.array([1, 2], dtype=np.uint8)):
+    for arr in (
+        np.arange(3, dtype=np.int64),
+        np.array([True, False]),
+        np.array([1, 2], dtype=np.uint8),
+    ):
         t = as_tensor(arr, device)
         with pytest.raises(TypeError):
             t.requires_grad = True
@@ -79,7 +83,7 @@ def test_shared_subexpression(device):
     y = x * x
     z = y + y * x  # x^2 + x^3
     z.sum().backward()
-    assert_close(to_numpy(x.grad), 2 * x64 + 3 * x64 ** 2)
+    assert_close(to_numpy(x.grad), 2 * x64 + 3 * x64**2)
 
 
 def test_diamond(device):
@@ -90,13 +94,16 @@ def test_diamond(device):
     assert_close(to_numpy(x.grad), 12.0 * np.exp(2 * x64))
 
 
-@pytest.mark.parametrize("expr,grad", [
-    (lambda x: x * x, lambda x: 2 * x),
-    (lambda x: x + x, lambda x: 2 + 0 * x),
-    (lambda x: x - x, lambda x: 0 * x),
-    (lambda x: x / x, lambda x: 0 * x),
-    (lambda x: x @ x.T, None),
-])
+@pytest.mark.parametrize(
+    "expr,grad",
+    [
+        (lambda x: x * x, lambda x: 2 * x),
+        (lambda x: x + x, lambda x: 2 + 0 * x),
+        (lambda x: x - x, lambda x: 0 * x),
+        (lambda x: x / x, lambda x: 0 * x),
+        (lambda x: x @ x.T, None),
+    ],
+)
 def test_same_tensor_twice_in_one_op(expr, grad, device):
     x64, x = leaf((7, 7), device, "nonzero")
     expr(x).sum().backward()
@@ -108,9 +115,12 @@ def test_same_tensor_twice_in_one_op(expr, grad, device):
 
 
 def test_graph_with_many_uses(device):
-    check_backward(lambda x: sum([x * float(i) for i in range(1, 30)], x * 0.0) + x.exp(),
-                   lambda x: sum(x * float(i) for i in range(1, 30)) + np.exp(x),
-                   (33,), device=device)
+    check_backward(
+        lambda x: sum([x * float(i) for i in range(1, 30)], x * 0.0) + x.exp(),
+        lambda x: sum(x * float(i) for i in range(1, 30)) + np.exp(x),
+        (33,),
+        device=device,
+    )
 
 
 def test_deep_chain_no_recursion_limit(device):
@@ -347,9 +357,12 @@ def test_overlapping_views_accumulate(device):
 
 
 def test_chained_views_gradient(device):
-    check_backward(lambda t: t[2:9].reshape(-1, 2)[3:11][::2].flatten()[1:6],
-                   lambda a: a[2:9].reshape(-1, 2)[3:11][::2].reshape(-1)[1:6],
-                   (10, 4), device=device)
+    check_backward(
+        lambda t: t[2:9].reshape(-1, 2)[3:11][::2].flatten()[1:6],
+        lambda a: a[2:9].reshape(-1, 2)[3:11][::2].reshape(-1)[1:6],
+        (10, 4),
+        device=device,
+    )
 
 
 def test_concurrent_backward_in_threads(device):
@@ -401,9 +414,11 @@ def test_gather_backward_many_repeats(pattern, device, restore_threads):
     # parallel scatter loses updates.
     rng = np.random.default_rng(0)
     n_idx = 200_003
-    idx = {"all_same": np.zeros(n_idx, np.int64),
-           "few_rows": rng.integers(0, 3, n_idx),
-           "random": rng.integers(0, 1000, n_idx)}[pattern]
+    idx = {
+        "all_same": np.zeros(n_idx, np.int64),
+        "few_rows": rng.integers(0, 3, n_idx),
+        "random": rng.integers(0, 1000, n_idx),
+    }[pattern]
     x = make_input((1000, 8))
     g = make_input((n_idx, 8))
     expected = np.zeros((1000, 8))
@@ -487,8 +502,8 @@ def test_gradients_of_several_paths_add_up():
     values = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
     x = fg.tensor(values, requires_grad=True)
     h = x * 2.0
-    stream = h + (h * h)         # residual: h's two gradients, each its own buffer
-    doubled = stream + stream    # one gradient tensor reaches stream twice
+    stream = h + (h * h)  # residual: h's two gradients, each its own buffer
+    doubled = stream + stream  # one gradient tensor reaches stream twice
     out = doubled * fg.tensor(values + 3.0) + h.exp()
     out.backward(fg.ones_like(out))
     h_np = 2.0 * values

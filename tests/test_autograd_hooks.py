@@ -1,6 +1,7 @@
 """Tensor.register_post_accumulate_grad_hook: the C++ engine calls the hook once per
 backward, after the leaf's whole gradient of that backward is in .grad, while backward goes
 on (DistributedDataParallel starts its all-reduces there). As in PyTorch."""
+
 import numpy as np
 import pytest
 
@@ -28,8 +29,7 @@ def test_hooks_fire_as_backward_reaches_each_leaf_before_it_ends():
     first, last = model[0].weight, model[2].weight
     seen = []
     first.register_post_accumulate_grad_hook(lambda t: seen.append("first"))
-    last.register_post_accumulate_grad_hook(
-        lambda t: seen.append(("last", first.grad is None)))
+    last.register_post_accumulate_grad_hook(lambda t: seen.append(("last", first.grad is None)))
     model(fg.randn(5, 3)).sum().backward()
     assert seen == [("last", True), "first"]  # the last layer's gradient came first
 
@@ -90,8 +90,11 @@ def test_an_error_in_a_hook_comes_out_of_backward():
 def test_a_hook_must_return_none():
     p = leaf(1.0)
     p.register_post_accumulate_grad_hook(lambda t: 5)
-    with pytest.raises(TypeError, match=r"\[register_post_accumulate_grad_hook\] .* must return "
-                                        r"None, got int"):
+    with pytest.raises(
+        TypeError,
+        match=r"\[register_post_accumulate_grad_hook\] .* must return "
+        r"None, got int",
+    ):
         (p * 2).sum().backward()
 
 

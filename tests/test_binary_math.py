@@ -1,5 +1,6 @@
 """The binary math beyond + - * / (values in tests/op_db.py): integer semantics, NaN rules,
 gradients at ties and bounds, operators and in-place forms, numpy operands, errors."""
+
 import numpy as np
 import pytest
 
@@ -29,13 +30,22 @@ def test_most_negative_integer_divided_by_minus_one_wraps():
     assert fg.fmod(x, minus_one).tolist() == [0] * 3
 
 
-@pytest.mark.parametrize("op", [lambda a, b: a // b, lambda a, b: a % b, fg.fmod,
-                                lambda a, b: fg.div(a, b, rounding_mode="trunc")])
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda a, b: a // b,
+        lambda a, b: a % b,
+        fg.fmod,
+        lambda a, b: fg.div(a, b, rounding_mode="trunc"),
+    ],
+)
 def test_integer_division_by_zero_raises(op):
     with pytest.raises(RuntimeError, match="ZeroDivisionError"):
         op(fg.tensor([1, 2, 3]), fg.tensor([1, 0, 1]))
-    assert np.isinf(to_numpy(op(fg.tensor([1.0]), fg.tensor([0.0])))).all() or \
-        np.isnan(to_numpy(op(fg.tensor([1.0]), fg.tensor([0.0])))).all()
+    assert (
+        np.isinf(to_numpy(op(fg.tensor([1.0]), fg.tensor([0.0])))).all()
+        or np.isnan(to_numpy(op(fg.tensor([1.0]), fg.tensor([0.0])))).all()
+    )
 
 
 def test_float_floor_divide_and_remainder_match_numpy():
@@ -87,20 +97,26 @@ def test_maximum_of_bool_and_integers():
 
 def test_pow_with_tensor_exponents_and_number_bases():
     x = fg.tensor([0.0, 1.0, 2.0, 3.0])
-    np.testing.assert_allclose(to_numpy(2 ** x), [1.0, 2.0, 4.0, 8.0])
-    np.testing.assert_allclose(to_numpy(x ** fg.tensor([2.0, 0.5, 3.0, -1.0])),
-                               [0.0, 1.0, 8.0, 1 / 3], rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(2**x), [1.0, 2.0, 4.0, 8.0])
+    np.testing.assert_allclose(
+        to_numpy(x ** fg.tensor([2.0, 0.5, 3.0, -1.0])), [0.0, 1.0, 8.0, 1 / 3], rtol=1e-6
+    )
     assert fg.pow(2, fg.tensor([3, 10])).tolist() == [8, 1024]
     # integer tensors to negative integer exponents: 1 / a ** |b| truncated, as PyTorch
-    assert fg.pow(fg.tensor([1, -1, -1, 2, 0]), fg.tensor([-3, -3, -2, -1, 2])).tolist() == \
-        [1, -1, 1, 0, 0]
+    assert fg.pow(fg.tensor([1, -1, -1, 2, 0]), fg.tensor([-3, -3, -2, -1, 2])).tolist() == [
+        1,
+        -1,
+        1,
+        0,
+        0,
+    ]
     assert (fg.tensor([3], dtype=fg.int8) ** fg.tensor([5], dtype=fg.int8)).tolist() == [-13]
 
 
 def test_pow_gradient_of_the_exponent_is_zero_at_a_zero_base():
     base = fg.tensor([0.0, 2.0], requires_grad=True)
     exponent = fg.tensor([2.0, 3.0], requires_grad=True)
-    (base ** exponent).sum().backward()
+    (base**exponent).sum().backward()
     np.testing.assert_allclose(to_numpy(exponent.grad), [0.0, 8.0 * np.log(2.0)], rtol=1e-6)
     np.testing.assert_allclose(to_numpy(base.grad), [0.0, 12.0], rtol=1e-6)
 
@@ -184,8 +200,9 @@ def test_lerp_is_exact_at_the_ends():
     start, end = fg.tensor([1.0, -3.0]), fg.tensor([1e8, 7.0])
     assert fg.lerp(start, end, 1.0).tolist() == [1e8, 7.0]
     assert fg.lerp(start, end, 0.0).tolist() == [1.0, -3.0]
-    np.testing.assert_allclose(to_numpy(start.lerp(end, fg.tensor([0.5, 0.25]))),
-                               [0.5 + 0.5e8, -0.5])
+    np.testing.assert_allclose(
+        to_numpy(start.lerp(end, fg.tensor([0.5, 0.25]))), [0.5 + 0.5e8, -0.5]
+    )
 
 
 def test_numpy_arrays_are_operands():
@@ -214,8 +231,9 @@ def test_in_place_forms_and_augmented_operators():
     assert y.tolist() == [1.0, 3.0]
     y.add_(fg.ones(2), alpha=2)
     assert y.tolist() == [3.0, 5.0]
-    with pytest.raises(RuntimeError,
-                       match=r"\[sqrt_\] result type forgegrad.float32 can.t be cast"):
+    with pytest.raises(
+        RuntimeError, match=r"\[sqrt_\] result type forgegrad.float32 can.t be cast"
+    ):
         fg.tensor([4]).sqrt_()
 
 

@@ -3,6 +3,7 @@ same way every time, cached), the sampling helpers (top-k keeps k, top-p keeps t
 temperature 0 is the argmax, seeded draws repeat) on each device, the model (tied weights,
 causal: a position's logits ignore later tokens), a short training run that lowers the loss,
 and the command line's train -> save -> generate round trip on a tiny corpus."""
+
 import math
 import os
 import re
@@ -67,15 +68,18 @@ def test_split_is_by_file_and_deterministic(tiny_root, tmp_path):
     a = load_corpus(tiny_root, val_fraction=0.3, cache_dir=False)
     b = load_corpus(tiny_root, val_fraction=0.3, cache_dir=False)
     assert a.val_files == b.val_files and np.array_equal(a.train, b.train)
-    assert a.val_files == [p for p in corpus_lib.source_files(tiny_root)
-                           if corpus_lib.is_validation(p, 0.3)]
+    assert a.val_files == [
+        p for p in corpus_lib.source_files(tiny_root) if corpus_lib.is_validation(p, 0.3)
+    ]
     assert a.val_files and a.train_files and not set(a.val_files) & set(a.train_files)
-    assert a.vocabulary.decode(a.train) == "".join((tiny_root / p).read_text()
-                                                   for p in a.train_files)
+    assert a.vocabulary.decode(a.train) == "".join(
+        (tiny_root / p).read_text() for p in a.train_files
+    )
     # the SHA-256 of the path decides, not the run: a fixed answer for one path
-    assert corpus_lib.is_validation("argparse.py", 0.05) == \
-        (int.from_bytes(__import__("hashlib").sha256(b"argparse.py").digest()[:8], "big")
-         < 0.05 * 2**64)
+    assert corpus_lib.is_validation("argparse.py", 0.05) == (
+        int.from_bytes(__import__("hashlib").sha256(b"argparse.py").digest()[:8], "big")
+        < 0.05 * 2**64
+    )
 
 
 def test_corpus_cache_is_used_and_refreshed(tiny_root, tmp_path):
@@ -136,8 +140,15 @@ def test_top_k_keeps_exactly_the_k_largest(device):
     assert top_k_logits(logits, 50) is logits
 
 
-@pytest.mark.parametrize("p, expected", [(0.35, [[1], [0]]), (0.75, [[1, 3], [0, 2, 3]]),
-                                         (0.85, [[1, 2, 3], [0, 2, 3]]), (1.0, [[0, 1, 2, 3]] * 2)])
+@pytest.mark.parametrize(
+    "p, expected",
+    [
+        (0.35, [[1], [0]]),
+        (0.75, [[1, 3], [0, 2, 3]]),
+        (0.85, [[1, 2, 3], [0, 2, 3]]),
+        (1.0, [[0, 1, 2, 3]] * 2),
+    ],
+)
 def test_top_p_keeps_the_nucleus(device, p, expected):
     kept = top_p_logits(fg.tensor(LOGITS, device=device), p).cpu().numpy()
     for row, original, indices in zip(kept, LOGITS, expected):
@@ -191,8 +202,10 @@ def test_head_is_tied_to_the_token_embedding():
     assert "wte.weight" in names and "head.weight" not in names
     assert set(model.state_dict()) >= {"wte.weight", "head.weight"}
     untied = GPT(GPTConfig(11, context=16, layers=2, heads=2, width=16, tie_weights=False))
-    assert sum(p.numel() for p in untied.parameters()) == \
-        sum(p.numel() for p in model.parameters()) + 11 * 16
+    assert (
+        sum(p.numel() for p in untied.parameters())
+        == sum(p.numel() for p in model.parameters()) + 11 * 16
+    )
 
 
 def test_logits_of_a_position_ignore_later_tokens():
@@ -210,7 +223,7 @@ def test_cached_logits_match_the_full_recomputation():
     full = model(ids).detach().numpy()
     cache = model.new_cache()
     # a prompt of 5, then one token at a time, then 3 at once: each against the full run
-    parts = [model(ids[:, :5], cache)] + [model(ids[:, t:t + 1], cache) for t in range(5, 13)]
+    parts = [model(ids[:, :5], cache)] + [model(ids[:, t : t + 1], cache) for t in range(5, 13)]
     parts.append(model(ids[:, 13:], cache))
     assert len(cache) == 16
     cached = np.concatenate([part.detach().numpy() for part in parts], axis=1)
@@ -229,8 +242,11 @@ def test_cached_generation_gives_the_uncached_tokens(prompt):
     for use_cache in (True, False):
         generator = fg.Generator("cpu")
         generator.manual_seed(7)
-        runs.append(model.generate(ids, 30, temperature=1.0, generator=generator,
-                                   use_cache=use_cache).numpy())
+        runs.append(
+            model.generate(
+                ids, 30, temperature=1.0, generator=generator, use_cache=use_cache
+            ).numpy()
+        )
     assert runs[0].shape == (2, prompt + 30)  # past the context of 16: the window slides
     assert np.array_equal(runs[0], runs[1])
 
@@ -247,8 +263,9 @@ def test_training_lowers_the_loss_and_a_checkpoint_reloads(tiny_root, tmp_path):
     corpus = load_corpus(tiny_root, val_fraction=0.3, cache_dir=False)
     fg.manual_seed(0)
     model = GPT(tiny_config(len(corpus.vocabulary)))
-    log = train_charlm(model, corpus, 60, batch_size=8, lr=1e-2, warmup=5, eval_interval=20,
-                       eval_batches=2)
+    log = train_charlm(
+        model, corpus, 60, batch_size=8, lr=1e-2, warmup=5, eval_interval=20, eval_batches=2
+    )
     assert [entry.step for entry in log] == [20, 40, 60]
     assert log[0].train_loss < math.log(len(corpus.vocabulary))
     assert log[-1].val_loss < log[0].val_loss - 0.3  # seen: 2.6 -> 1.5
@@ -271,38 +288,92 @@ def test_lr_schedule_warms_up_then_decays_to_a_tenth():
 
 
 # ---------------------------------------------------------------------------- command line
-TINY = ["--steps", "30", "--layers", "1", "--heads", "2", "--width", "16", "--context", "16",
-        "--batch-size", "8", "--warmup", "5", "--lr", "1e-2", "--no-progress"]
+TINY = [
+    "--steps",
+    "30",
+    "--layers",
+    "1",
+    "--heads",
+    "2",
+    "--width",
+    "16",
+    "--context",
+    "16",
+    "--batch-size",
+    "8",
+    "--warmup",
+    "5",
+    "--lr",
+    "1e-2",
+    "--no-progress",
+]
 
 
 def test_cli_train_save_and_generate(tiny_root, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("FORGEGRAD_CACHE", str(tmp_path / "cache"))
     path = tmp_path / "tiny.safetensors"
-    code = cli.main(["train", "--task", "charlm", "--corpus", str(tiny_root), "--val-fraction",
-                     "0.3", "--save",
-                     str(path), "--sample-tokens", "40", "--device", "cpu", *TINY])
+    code = cli.main(
+        [
+            "train",
+            "--task",
+            "charlm",
+            "--corpus",
+            str(tiny_root),
+            "--val-fraction",
+            "0.3",
+            "--save",
+            str(path),
+            "--sample-tokens",
+            "40",
+            "--device",
+            "cpu",
+            *TINY,
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
-    assert re.search(r"^corpus: \d+ training files \([\d,]+ characters\), \d+ validation",
-                     out, re.M)
-    assert re.search(r"^GPT: 1 layers, 2 heads, width 16, context 16, [\d,]+ parameters; "
-                     r"training on cpu, 30 steps of 8 x 16 characters$", out, re.M)
+    assert re.search(
+        r"^corpus: \d+ training files \([\d,]+ characters\), \d+ validation", out, re.M
+    )
+    assert re.search(
+        r"^GPT: 1 layers, 2 heads, width 16, context 16, [\d,]+ parameters; "
+        r"training on cpu, 30 steps of 8 x 16 characters$",
+        out,
+        re.M,
+    )
     steps = re.findall(r"^step +(\d+)/30: train loss [\d.]+, val loss [\d.]+ nats/char", out, re.M)
     assert steps == [str(s) for s in range(3, 31, 3)]
-    assert re.search(r"^trained 30 steps in [\d.]+ min; validation loss [\d.]+ nats/char", out,
-                     re.M)
+    assert re.search(
+        r"^trained 30 steps in [\d.]+ min; validation loss [\d.]+ nats/char", out, re.M
+    )
     sample = out.split("sample (temperature 0.8, top-k 40):\n", 1)[1]
     assert sample.startswith("def ") and len(sample) == 4 + 40 + 1
 
-    argv = ["generate", str(path), "--prompt", "class ", "--tokens", "25", "--seed", "3",
-            "--top-k", "5", "--top-p", "0.9", "--device", "cpu"]
+    argv = [
+        "generate",
+        str(path),
+        "--prompt",
+        "class ",
+        "--tokens",
+        "25",
+        "--seed",
+        "3",
+        "--top-k",
+        "5",
+        "--top-p",
+        "0.9",
+        "--device",
+        "cpu",
+    ]
     assert cli.main(argv) == 0
     first = capsys.readouterr().out
     assert cli.main(argv) == 0
     assert capsys.readouterr().out == first and first.startswith("class ")
     assert len(first) == 6 + 25 + 1
-    assert cli.main(["generate", str(path), "--prompt", "λ a", "--tokens", "3",
-                     "--temperature", "0"]) == 0
+    assert (
+        cli.main(["generate", str(path), "--prompt", "λ a", "--tokens", "3", "--temperature", "0"])
+        == 0
+    )
     out, err = capsys.readouterr()
     assert out.startswith("λ a") and len(out) == 3 + 3 + 1 and "'λ'" in err
 
@@ -318,17 +389,36 @@ def test_cli_generate_refuses_a_file_of_another_kind(tmp_path, capsys):
     path = tmp_path / "other.safetensors"
     fg.save({"weight": fg.zeros(3)}, path)
     assert cli.main(["generate", str(path)]) == 1
-    assert "is not a character-level GPT saved by forgegrad train --task charlm" in \
-        capsys.readouterr().err
+    assert (
+        "is not a character-level GPT saved by forgegrad train --task charlm"
+        in capsys.readouterr().err
+    )
 
 
 def test_example_script_trains_and_samples(tiny_root, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("FORGEGRAD_CACHE", str(tmp_path / "cache"))
     example = os.path.join(os.path.dirname(__file__), "..", "examples", "char_gpt.py")
-    monkeypatch.setattr(sys, "argv", ["char_gpt.py", "--steps", "20", "--corpus", str(tiny_root),
-                                      "--val-fraction", "0.3",
-                                      "--context", "16", "--width", "16", "--layers", "1",
-                                      "--tokens", "30"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "char_gpt.py",
+            "--steps",
+            "20",
+            "--corpus",
+            str(tiny_root),
+            "--val-fraction",
+            "0.3",
+            "--context",
+            "16",
+            "--width",
+            "16",
+            "--layers",
+            "1",
+            "--tokens",
+            "30",
+        ],
+    )
     runpy.run_path(example, run_name="__main__")
     out = capsys.readouterr().out
     assert re.search(r"^step 20: train loss [\d.]+ nats/char$", out, re.M)

@@ -11,6 +11,7 @@ stream's position (``get_rng_state``), restored with ``set_rng_state`` just befo
 continues, so every dropout mask matches and equality is exact. A control resumed without
 restoring it shows the masks matter (the results then differ).
 """
+
 import copy
 import os
 import struct
@@ -43,8 +44,7 @@ ORDER = [_DATA_RNG.permutation(N_SAMPLES)[:BATCH] for _ in range(40)]
 def make_mlp(seed, hidden=HIDDEN, out=OUT, p=0.1, device="cpu"):
     """The MLP, initialized from forgegrad's stream seeded with `seed`, on `device`."""
     fg.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(IN, hidden), nn.ReLU(), nn.Dropout(p),
-                          nn.Linear(hidden, out))
+    model = nn.Sequential(nn.Linear(IN, hidden), nn.ReLU(), nn.Dropout(p), nn.Linear(hidden, out))
     return model.to(device)
 
 
@@ -70,13 +70,16 @@ def assert_unchanged(model, opt, before):
 OPTIMIZERS = {
     "sgd-nesterov-wd": (
         lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3),
-        lambda o: StepLR(o, step_size=3, gamma=0.5)),
+        lambda o: StepLR(o, step_size=3, gamma=0.5),
+    ),
     "adam-amsgrad": (
         lambda ps: optim.Adam(ps, lr=0.02, amsgrad=True, weight_decay=1e-3),
-        lambda o: CosineAnnealingLR(o, T_max=8, eta_min=1e-3)),
+        lambda o: CosineAnnealingLR(o, T_max=8, eta_min=1e-3),
+    ),
     "adamw": (
         lambda ps: optim.AdamW(ps, lr=0.02, weight_decay=0.05),
-        lambda o: StepLR(o, step_size=4, gamma=0.3)),
+        lambda o: StepLR(o, step_size=4, gamma=0.3),
+    ),
 }
 
 
@@ -130,8 +133,16 @@ def test_resume_from_file_equals_uninterrupted_run(tmp_path, kind, device):
     first = train_steps(model, opt, sched, range(K))
     at_k = snapshot(model, opt)
     path = tmp_path / "ckpt.safetensors"
-    fg.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-             "scheduler": sched.state_dict(), "step": K, "rng": fg.get_rng_state()}, path)
+    fg.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "step": K,
+            "rng": fg.get_rng_state(),
+        },
+        path,
+    )
     del model, opt, sched
 
     # A fresh process would build everything anew: different init, empty optimizer state.
@@ -165,9 +176,12 @@ def test_resume_from_file_equals_uninterrupted_run(tmp_path, kind, device):
     assert not np.array_equal(got["model"]["0.weight"], at_k["model"]["0.weight"])
     assert len({lr for _, lr in straight}) > 1
     state0 = got["optimizer"]["state"][0]
-    expected_keys = ({"momentum_buffer"} if kind.startswith("sgd") else
-                     {"step", "exp_avg", "exp_avg_sq"} | ({"max_exp_avg_sq"}
-                                                          if "amsgrad" in kind else set()))
+    expected_keys = (
+        {"momentum_buffer"}
+        if kind.startswith("sgd")
+        else {"step", "exp_avg", "exp_avg_sq"}
+        | ({"max_exp_avg_sq"} if "amsgrad" in kind else set())
+    )
     assert set(state0) == expected_keys
     if "step" in state0:
         assert state0["step"] == K + M
@@ -205,17 +219,25 @@ def test_fit_resumed_from_file_equals_one_long_fit(tmp_path):
     fit_kw = dict(progress=False)
 
     model, opt, sched = _fit_objects(seed=1)
-    straight = fit(model, loss_fn, opt, _loader(), epochs=N_EPOCHS + M_EPOCHS, scheduler=sched,
-                   **fit_kw)
+    straight = fit(
+        model, loss_fn, opt, _loader(), epochs=N_EPOCHS + M_EPOCHS, scheduler=sched, **fit_kw
+    )
     want = snapshot(model, opt)
 
     model, opt, sched = _fit_objects(seed=1)
     first = fit(model, loss_fn, opt, _loader(), epochs=N_EPOCHS, scheduler=sched, **fit_kw)
     assert first["loss"] == straight["loss"][:N_EPOCHS]
     path = tmp_path / "fit.safetensors"
-    fg.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-             "scheduler": sched.state_dict(), "epoch": N_EPOCHS, "rng": fg.get_rng_state()},
-            path)
+    fg.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "epoch": N_EPOCHS,
+            "rng": fg.get_rng_state(),
+        },
+        path,
+    )
 
     def resume(seed, advance):
         model, opt, sched = _fit_objects(seed)
@@ -225,11 +247,20 @@ def test_fit_resumed_from_file_equals_one_long_fit(tmp_path):
         sched.load_state_dict(ckpt["scheduler"])
         fg.set_rng_state(ckpt["rng"])
         if advance:  # initial_epoch moves the fresh loader to the next epoch's shuffle
-            history = fit(model, loss_fn, opt, _loader(), epochs=N_EPOCHS + M_EPOCHS,
-                          initial_epoch=ckpt["epoch"], scheduler=sched, **fit_kw)
+            history = fit(
+                model,
+                loss_fn,
+                opt,
+                _loader(),
+                epochs=N_EPOCHS + M_EPOCHS,
+                initial_epoch=ckpt["epoch"],
+                scheduler=sched,
+                **fit_kw,
+            )
         else:
-            history = fit(model, loss_fn, opt, _loader(), epochs=M_EPOCHS, scheduler=sched,
-                          **fit_kw)
+            history = fit(
+                model, loss_fn, opt, _loader(), epochs=M_EPOCHS, scheduler=sched, **fit_kw
+            )
         return model, opt, history
 
     model2, opt2, resumed = resume(seed=77, advance=True)
@@ -248,16 +279,24 @@ def test_fit_from_arrays_resumes_with_initial_epoch(tmp_path):
     fit_kw = dict(batch_size=BATCH, seed=0, progress=False)
 
     model, opt, sched = _fit_objects(seed=1)
-    straight = fit(model, loss_fn, opt, (X, Y), epochs=N_EPOCHS + M_EPOCHS, scheduler=sched,
-                   **fit_kw)
+    straight = fit(
+        model, loss_fn, opt, (X, Y), epochs=N_EPOCHS + M_EPOCHS, scheduler=sched, **fit_kw
+    )
     want = snapshot(model, opt)
 
     model, opt, sched = _fit_objects(seed=1)
     fit(model, loss_fn, opt, (X, Y), epochs=N_EPOCHS, scheduler=sched, **fit_kw)
     path = tmp_path / "fit.safetensors"
-    fg.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-             "scheduler": sched.state_dict(), "epoch": N_EPOCHS, "rng": fg.get_rng_state()},
-            path)
+    fg.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "epoch": N_EPOCHS,
+            "rng": fg.get_rng_state(),
+        },
+        path,
+    )
 
     model, opt, sched = _fit_objects(seed=77)
     ckpt = fg.load(path)
@@ -265,8 +304,16 @@ def test_fit_from_arrays_resumes_with_initial_epoch(tmp_path):
     opt.load_state_dict(ckpt["optimizer"])
     sched.load_state_dict(ckpt["scheduler"])
     fg.set_rng_state(ckpt["rng"])
-    resumed = fit(model, loss_fn, opt, (X, Y), epochs=N_EPOCHS + M_EPOCHS, scheduler=sched,
-                  initial_epoch=ckpt["epoch"], **fit_kw)
+    resumed = fit(
+        model,
+        loss_fn,
+        opt,
+        (X, Y),
+        epochs=N_EPOCHS + M_EPOCHS,
+        scheduler=sched,
+        initial_epoch=ckpt["epoch"],
+        **fit_kw,
+    )
     assert resumed["epoch"] == list(range(N_EPOCHS + 1, N_EPOCHS + M_EPOCHS + 1))
     assert resumed["loss"] == straight["loss"][N_EPOCHS:]
     assert_same_structure(snapshot(model, opt), want, "fit resumed from arrays")
@@ -291,8 +338,10 @@ def test_checkpoint_is_a_plain_safetensors_file_with_parameter_names(tmp_path):
         assert raw[name].dtype == np.float32 and np.array_equal(raw[name], value), name
 
     # In a combined checkpoint the names get their key path as prefix.
-    fg.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 4},
-            tmp_path / "ckpt.safetensors")
+    fg.save(
+        {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 4},
+        tmp_path / "ckpt.safetensors",
+    )
     raw = safetensors.numpy.load_file(tmp_path / "ckpt.safetensors")
     assert {k for k in raw if k.startswith("model.")} == {"model." + n for n in names}
     assert np.array_equal(raw["model.0.weight"], model.state_dict()["0.weight"].numpy())
@@ -320,11 +369,11 @@ def _good_checkpoint(tmp_path):
 
 
 def _damaged(raw, header_len):
-    header = raw[8:8 + header_len]
+    header = raw[8 : 8 + header_len]
 
     def replace_once(old, new):
         assert header.count(old) >= 1, old
-        return raw[:8] + header.replace(old, new, 1) + raw[8 + header_len:]
+        return raw[:8] + header.replace(old, new, 1) + raw[8 + header_len :]
 
     def flip(at, mask=0x01):
         out = bytearray(raw)
@@ -335,9 +384,9 @@ def _damaged(raw, header_len):
     return {
         # truncated
         "cut-in-length-field": raw[:5],
-        "cut-in-header": raw[:8 + header_len // 2],
-        "cut-at-header-end": raw[:8 + header_len],
-        "cut-in-data": raw[:8 + header_len + (len(raw) - 8 - header_len) // 2],
+        "cut-in-header": raw[: 8 + header_len // 2],
+        "cut-at-header-end": raw[: 8 + header_len],
+        "cut-in-data": raw[: 8 + header_len + (len(raw) - 8 - header_len) // 2],
         "cut-last-byte": raw[:-1],
         "extra-bytes": raw + b"\0\0\0\0",
         # bytes flipped in the JSON header
@@ -346,8 +395,9 @@ def _damaged(raw, header_len):
         "flip-in-forgegrad-json": flip(json_at),  # '{' -> 'z' inside the metadata string
         "flip-root-key": replace_once(b'\\"root\\"', b'\\"roOt\\"'),
         "flip-version": replace_once(b'\\"version\\": 1', b'\\"version\\": 3'),
-        "flip-tensor-ref": replace_once(b'\\"tensor\\": \\"model.0.weight\\"',
-                                        b'\\"tensor\\": \\"model.0.weigHt\\"'),
+        "flip-tensor-ref": replace_once(
+            b'\\"tensor\\": \\"model.0.weight\\"', b'\\"tensor\\": \\"model.0.weigHt\\"'
+        ),
         "flip-shape": replace_once(b'"shape":[16,6]', b'"shape":[17,6]'),
         "flip-offsets": replace_once(b'"data_offsets":[0,', b'"data_offsets":[1,'),
         "flip-length-field": flip(0, 0x04),
@@ -356,7 +406,7 @@ def _damaged(raw, header_len):
         "text": b"epoch=3 loss=0.25\n" * 8,
         "json": b'{"model": {"0.weight": [[1, 2], [3, 4]]}}',
         "npy": b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, "
-               b"'shape': (4,), }" + b" " * 50 + b"\n" + bytes(16),
+        b"'shape': (4,), }" + b" " * 50 + b"\n" + bytes(16),
         "zip/pickle (torch.save)": b"PK\x03\x04" + bytes(26) + b"\x80\x02}q\x00." * 10,
         "random": np.random.default_rng(5).integers(0, 256, 4096, dtype=np.uint8).tobytes(),
     }
@@ -432,8 +482,10 @@ def test_model_checkpoint_of_other_layer_sizes_is_refused_and_changes_nothing(tm
     before = snapshot(model, opt)
     # "wide": the first layer fits, the last does not (nothing may be copied before the
     # check); "narrow": every layer differs.
-    for name, bad_keys in [("wide", ["3.weight", "3.bias"]),
-                           ("narrow", ["0.weight", "0.bias", "3.weight"])]:
+    for name, bad_keys in [
+        ("wide", ["3.weight", "3.bias"]),
+        ("narrow", ["0.weight", "0.bias", "3.weight"]),
+    ]:
         state = fg.load(tmp_path / f"{name}.safetensors")
         for strict in (True, False):
             with pytest.raises(RuntimeError, match="cannot load into Sequential") as info:
@@ -455,16 +507,23 @@ def _saved_optimizer_state(tmp_path, model, kind):
 
 @pytest.mark.parametrize("kind", ["sgd-nesterov-wd", "adam-amsgrad"])
 def test_optimizer_state_of_another_model_is_refused_and_changes_nothing(tmp_path, kind):
-    deeper = nn.Sequential(nn.Linear(IN, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, HIDDEN),
-                           nn.ReLU(), nn.Linear(HIDDEN, OUT))
+    deeper = nn.Sequential(
+        nn.Linear(IN, HIDDEN),
+        nn.ReLU(),
+        nn.Linear(HIDDEN, HIDDEN),
+        nn.ReLU(),
+        nn.Linear(HIDDEN, OUT),
+    )
     # Same number of parameters, and the first has the right shape: only later ones differ.
     other_head = make_mlp(seed=6, out=OUT + 2)
     other_hidden = make_mlp(seed=6, hidden=HIDDEN + 1)
     model, opt = trained(seed=2, kind=kind)
     before = snapshot(model, opt)
-    cases = [(deeper, r"param group 0 has 6 parameters in the state dict, 4 in the optimizer"),
-             (other_head, r"state of parameter 2: expected \w+ of shape"),
-             (other_hidden, r"state of parameter 0: expected \w+ of shape")]
+    cases = [
+        (deeper, r"param group 0 has 6 parameters in the state dict, 4 in the optimizer"),
+        (other_head, r"state of parameter 2: expected \w+ of shape"),
+        (other_hidden, r"state of parameter 0: expected \w+ of shape"),
+    ]
     for source, message in cases:
         state = _saved_optimizer_state(tmp_path, source, kind)
         with pytest.raises(ValueError, match=message):
@@ -529,15 +588,25 @@ def test_failed_save_keeps_previous_checkpoint(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------ ModelCheckpoint
 def test_model_checkpoint_callback_files_restore_the_model(tmp_path):
     rng = np.random.default_rng(11)
-    val = (rng.standard_normal((32, IN)).astype(np.float32),
-           rng.integers(0, OUT, 32).astype(np.int64))
+    val = (
+        rng.standard_normal((32, IN)).astype(np.float32),
+        rng.integers(0, OUT, 32).astype(np.int64),
+    )
     model = make_mlp(seed=1)
     opt = optim.SGD(model.parameters(), lr=0.2, momentum=0.9)
     every = ModelCheckpoint(tmp_path / "epoch{epoch}.safetensors", save_best_only=False)
     best = ModelCheckpoint(tmp_path / "best.safetensors", monitor="val_loss")
     snaps = EpochSnapshots()
-    history = fit(model, nn.CrossEntropyLoss(), opt, _loader(), val, epochs=4,
-                  callbacks=[every, best, snaps], progress=False)
+    history = fit(
+        model,
+        nn.CrossEntropyLoss(),
+        opt,
+        _loader(),
+        val,
+        epochs=4,
+        callbacks=[every, best, snaps],
+        progress=False,
+    )
     assert len(history) == 4
     assert every.saved == [str(tmp_path / f"epoch{e}.safetensors") for e in range(1, 5)]
     assert best.saved and set(best.saved) == {str(tmp_path / "best.safetensors")}

@@ -9,6 +9,7 @@ in-process; a few tests run the installed command in a subprocess.
 forgegrad is pinned to one thread here as in test_train.py: the same results, and on a loaded
 two-core machine OpenMP's spin-waiting makes two threads far slower on these small models.
 """
+
 import json
 import os
 import pathlib
@@ -44,13 +45,18 @@ def test_train_spirals_prints_the_model_and_the_test_accuracy(capsys):
     code, out, err = run(["train", "--dataset", "spirals", "--no-progress"], capsys)
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert lines[0] == ("spirals: 210 train, 30 validation, 60 test samples, 2 features, "
-                        f"3 classes; training on {cli._device('auto')}")
+    assert lines[0] == (
+        "spirals: 210 train, 30 validation, 60 test samples, 2 features, "
+        f"3 classes; training on {cli._device('auto')}"
+    )
     assert "Sequential(" in out and "Linear(in_features=2, out_features=256" in out
     assert "Dropout(p=0.2" in out and "Linear(in_features=256, out_features=3" in out
-    assert re.search(r"^trained 30 epochs in [\d.]+ s \(\d+ samples/s\); last epoch: loss "
-                     r"[\d.]+, accuracy [\d.]+%, val_loss [\d.]+, val_accuracy [\d.]+%$",
-                     out, re.M)
+    assert re.search(
+        r"^trained 30 epochs in [\d.]+ s \(\d+ samples/s\); last epoch: loss "
+        r"[\d.]+, accuracy [\d.]+%, val_loss [\d.]+, val_accuracy [\d.]+%$",
+        out,
+        re.M,
+    )
     match = ACCURACY_LINE.fullmatch(lines[-1])
     assert match and float(match.group(1)) >= 85.0  # seen: 93.3
 
@@ -61,8 +67,9 @@ def test_default_train_reaches_the_readme_accuracy(capsys):
     code, out, err = run(["train", "--no-progress"], capsys)
     elapsed = time.perf_counter() - start
     assert code == 0
-    assert out.startswith("digits: 1257 train, 180 validation, 360 test samples, 64 features, "
-                          "10 classes")
+    assert out.startswith(
+        "digits: 1257 train, 180 validation, 360 test samples, 64 features, 10 classes"
+    )
     assert "trained 30 epochs" in out
     accuracy = float(ACCURACY_LINE.fullmatch(out.splitlines()[-1]).group(1))
     assert accuracy >= 97.0  # the README's claim; seen: 98.1
@@ -75,14 +82,31 @@ def test_default_train_reaches_the_readme_accuracy(capsys):
 
 def test_save_writes_a_model_that_build_mlp_loads(tmp_path, capsys):
     path = tmp_path / "model.safetensors"
-    code, out, _ = run(["train", "--dataset", "spirals", "--epochs", "5", "--hidden", "16,8",
-                        "--dropout", "0.1", "--no-progress", "--save", str(path),
-                        "--device", "cpu"], capsys)  # evaluated again on the cpu below
+    code, out, _ = run(
+        [
+            "train",
+            "--dataset",
+            "spirals",
+            "--epochs",
+            "5",
+            "--hidden",
+            "16,8",
+            "--dropout",
+            "0.1",
+            "--no-progress",
+            "--save",
+            str(path),
+            "--device",
+            "cpu",
+        ],
+        capsys,
+    )  # evaluated again on the cpu below
     assert code == 0 and f"saved the model's state dict to {path}" in out
     state = fg.load(path)
     model = cli.build_mlp(2, [16, 8], 3, dropout=0.1)
     assert {k: tuple(v.shape) for k, v in state.items()} == {
-        k: tuple(v.shape) for k, v in model.state_dict().items()}
+        k: tuple(v.shape) for k, v in model.state_dict().items()
+    }
     model.load_state_dict(state)
     # The saved weights are the trained ones: they give the accuracy the command printed.
     data = fg.datasets.spirals(seed=0)
@@ -99,9 +123,25 @@ def test_plot_writes_a_png(tmp_path, capsys):
 
 
 def test_early_stopping_reports_the_restored_epoch(capsys):
-    code, out, _ = run(["train", "--dataset", "spirals", "--hidden", "32", "--epochs", "60",
-                        "--lr", "0.05", "--scheduler", "none", "--early-stopping", "2",
-                        "--no-progress"], capsys)
+    code, out, _ = run(
+        [
+            "train",
+            "--dataset",
+            "spirals",
+            "--hidden",
+            "32",
+            "--epochs",
+            "60",
+            "--lr",
+            "0.05",
+            "--scheduler",
+            "none",
+            "--early-stopping",
+            "2",
+            "--no-progress",
+        ],
+        capsys,
+    )
     assert code == 0
     match = re.search(r"^early stopping after epoch (\d+); restored epoch (\d+)$", out, re.M)
     assert match, out
@@ -110,14 +150,34 @@ def test_early_stopping_reports_the_restored_epoch(capsys):
     assert f"trained {stopped} epochs" in out
 
 
-@pytest.mark.parametrize("options", [
-    *(["--scheduler", s] for s in cli.SCHEDULERS),
-    *(["--optimizer", o] for o in ("sgd", "adam", "adamw")),
-    *(["--activation", a] for a in sorted(cli.ACTIVATIONS)),
-    ["--early-stopping", "1"],
-    ["--hidden", "8,8,8", "--dropout", "0", "--batch-size", "7", "--weight-decay", "0.01",
-     "--label-smoothing", "0", "--momentum", "0.5", "--seed", "3", "--device", "cpu"],
-], ids=lambda options: "=".join(options))
+@pytest.mark.parametrize(
+    "options",
+    [
+        *(["--scheduler", s] for s in cli.SCHEDULERS),
+        *(["--optimizer", o] for o in ("sgd", "adam", "adamw")),
+        *(["--activation", a] for a in sorted(cli.ACTIVATIONS)),
+        ["--early-stopping", "1"],
+        [
+            "--hidden",
+            "8,8,8",
+            "--dropout",
+            "0",
+            "--batch-size",
+            "7",
+            "--weight-decay",
+            "0.01",
+            "--label-smoothing",
+            "0",
+            "--momentum",
+            "0.5",
+            "--seed",
+            "3",
+            "--device",
+            "cpu",
+        ],
+    ],
+    ids=lambda options: "=".join(options),
+)
 def test_train_options_run(options, capsys):
     code, out, err = run(QUICK + options, capsys)
     assert code == 0 and err == ""
@@ -131,25 +191,30 @@ def test_activation_and_dropout_shape_the_model(capsys):
 
 def test_progress_bars_go_to_stderr(capsys):
     pytest.importorskip("tqdm")
-    code, out, err = run(["train", "--dataset", "spirals", "--epochs", "2", "--hidden", "8"],
-                         capsys)
+    code, out, err = run(
+        ["train", "--dataset", "spirals", "--epochs", "2", "--hidden", "8"], capsys
+    )
     assert code == 0 and "epoch 1/2" in err and "epoch 2/2" in err and "epoch 1/2" not in out
 
 
-@pytest.mark.parametrize("options,message", [
-    (["--hidden", "0"], r"hidden sizes must be positive"),
-    (["--hidden=-4,8"], r"hidden sizes must be positive"),
-    (["--hidden", "abc"], r"expected comma-separated ints, got 'abc'"),
-    (["--dropout", "1.5"], r"expected a value in \[0, 1\), got 1.5"),
-    (["--dropout", "x"], r"invalid _probability value: 'x'"),
-    (["--epochs", "0"], r"expected a positive int, got 0"),
-    (["--batch-size", "-1"], r"expected a positive int, got -1"),
-    (["--dataset", "mnist"], r"invalid choice: 'mnist'"),
-    (["--optimizer", "rmsprop"], r"invalid choice: 'rmsprop'"),
-    (["--scheduler", "linear"], r"invalid choice: 'linear'"),
-    (["--lr", "fast"], r"invalid float value: 'fast'"),
-    (["--bogus"], r"unrecognized arguments: --bogus"),
-], ids=lambda v: "=".join(v) if isinstance(v, list) else "")
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        (["--hidden", "0"], r"hidden sizes must be positive"),
+        (["--hidden=-4,8"], r"hidden sizes must be positive"),
+        (["--hidden", "abc"], r"expected comma-separated ints, got 'abc'"),
+        (["--dropout", "1.5"], r"expected a value in \[0, 1\), got 1.5"),
+        (["--dropout", "x"], r"invalid _probability value: 'x'"),
+        (["--epochs", "0"], r"expected a positive int, got 0"),
+        (["--batch-size", "-1"], r"expected a positive int, got -1"),
+        (["--dataset", "mnist"], r"invalid choice: 'mnist'"),
+        (["--optimizer", "rmsprop"], r"invalid choice: 'rmsprop'"),
+        (["--scheduler", "linear"], r"invalid choice: 'linear'"),
+        (["--lr", "fast"], r"invalid float value: 'fast'"),
+        (["--bogus"], r"unrecognized arguments: --bogus"),
+    ],
+    ids=lambda v: "=".join(v) if isinstance(v, list) else "",
+)
 def test_bad_arguments_exit_with_code_2(options, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["train"] + options)
@@ -188,8 +253,9 @@ def test_output_into_a_missing_directory_exits_before_training(option, tmp_path,
     path = tmp_path / "missing" / "out.file"
     with pytest.raises(SystemExit) as exit_info:
         cli.main(QUICK + [option, str(path)])
-    assert str(exit_info.value.code) == (f"forgegrad train: {option} {path}: the directory "
-                                         f"'{path.parent}' does not exist")
+    assert str(exit_info.value.code) == (
+        f"forgegrad train: {option} {path}: the directory '{path.parent}' does not exist"
+    )
     assert capsys.readouterr().out == ""  # nothing loaded or trained
     with pytest.raises(SystemExit, match="is a directory"):
         cli.main(QUICK + [option, str(tmp_path)])
@@ -197,12 +263,14 @@ def test_output_into_a_missing_directory_exits_before_training(option, tmp_path,
 
 def test_device_cuda_without_a_gpu_exits_with_a_message():
     if fg.info()["cuda_available"]:
-        pytest.skip("a CUDA device is present here; this tests the message on machines "
-                    "without one")
+        pytest.skip("a CUDA device is present here; this tests the message on machines without one")
     with pytest.raises(SystemExit) as exit_info:
         cli.main(QUICK + ["--device", "cuda"])
-    reason = (r"no CUDA device is usable \(see `forgegrad info`\)" if fg.info()["cuda_compiled"]
-              else "this build of forgegrad has no CUDA support")
+    reason = (
+        r"no CUDA device is usable \(see `forgegrad info`\)"
+        if fg.info()["cuda_compiled"]
+        else "this build of forgegrad has no CUDA support"
+    )
     assert re.fullmatch(r"forgegrad train: --device cuda: " + reason, str(exit_info.value.code))
 
 
@@ -249,8 +317,9 @@ def test_info_prints_the_build(capsys):
 
 
 def test_console_script_runs_info():
-    script = pathlib.Path(sys.executable).parent / ("forgegrad.exe" if os.name == "nt"
-                                                    else "forgegrad")
+    script = pathlib.Path(sys.executable).parent / (
+        "forgegrad.exe" if os.name == "nt" else "forgegrad"
+    )
     if not script.exists():
         pytest.skip(f"no forgegrad console script next to {sys.executable} (not pip-installed)")
     result = subprocess.run([str(script), "info"], capture_output=True, text=True, timeout=60)
@@ -269,16 +338,26 @@ def test_cnn_prints_the_model_and_the_test_accuracy(capsys):
     code, out, err = run(CNN_QUICK, capsys)
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert lines[0] == ("digits: 1257 train, 180 validation, 360 test samples, 64 features, "
-                        f"10 classes; training on {cli._device('auto')}")
-    for layer in ("Conv2d(1, 4, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)",
-                  "BatchNorm2d(4,", "ReLU()", "MaxPool2d(kernel_size=2, stride=2",
-                  "Conv2d(4, 8, kernel_size=(3, 3)", "Dropout(p=0.2",
-                  "Linear(in_features=32, out_features=10"):  # 8 channels of 2x2
+    assert lines[0] == (
+        "digits: 1257 train, 180 validation, 360 test samples, 64 features, "
+        f"10 classes; training on {cli._device('auto')}"
+    )
+    for layer in (
+        "Conv2d(1, 4, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)",
+        "BatchNorm2d(4,",
+        "ReLU()",
+        "MaxPool2d(kernel_size=2, stride=2",
+        "Conv2d(4, 8, kernel_size=(3, 3)",
+        "Dropout(p=0.2",
+        "Linear(in_features=32, out_features=10",
+    ):  # 8 channels of 2x2
         assert layer in out, layer
-    assert re.search(r"^trained 2 epochs in [\d.]+ s \(\d+ samples/s\); last epoch: loss "
-                     r"[\d.]+, accuracy [\d.]+%, val_loss [\d.]+, val_accuracy [\d.]+%$",
-                     out, re.M)
+    assert re.search(
+        r"^trained 2 epochs in [\d.]+ s \(\d+ samples/s\); last epoch: loss "
+        r"[\d.]+, accuracy [\d.]+%, val_loss [\d.]+, val_accuracy [\d.]+%$",
+        out,
+        re.M,
+    )
     match = ACCURACY_LINE.fullmatch(lines[-1])
     assert match and float(match.group(1)) >= 50.0  # seen: 93.6 after 2 epochs
 
@@ -288,13 +367,28 @@ def test_cnn_plots_filters_and_features_and_saves(tmp_path, capsys):
     pytest.importorskip("matplotlib", reason="the plots need matplotlib (forgegrad[plot])")
     filters, features = tmp_path / "filters.png", tmp_path / "features.png"
     model_path = tmp_path / "cnn.safetensors"
-    code, out, err = run(CNN_QUICK + ["--plot-filters", str(filters), "--plot-features",
-                                      str(features), "--save", str(model_path),
-                                      "--device", "cpu"], capsys)
+    code, out, err = run(
+        CNN_QUICK
+        + [
+            "--plot-filters",
+            str(filters),
+            "--plot-features",
+            str(features),
+            "--save",
+            str(model_path),
+            "--device",
+            "cpu",
+        ],
+        capsys,
+    )
     assert code == 0 and err == ""
     assert f"saved the first conv layer's filters to {filters}" in out
-    assert re.search(r"^saved the conv blocks' feature maps of the first test image \(a \d\) "
-                     f"to {re.escape(str(features))}$", out, re.M)
+    assert re.search(
+        r"^saved the conv blocks' feature maps of the first test image \(a \d\) "
+        f"to {re.escape(str(features))}$",
+        out,
+        re.M,
+    )
     for path in (filters, features):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     model = cli.build_cnn((1, 8, 8), [4, 8], 10, dropout=0.2)
@@ -304,20 +398,34 @@ def test_cnn_plots_filters_and_features_and_saves(tmp_path, capsys):
     assert f"test accuracy: {accuracy * 100:.1f}%" == out.splitlines()[-1]
 
 
-@pytest.mark.parametrize("options,message", [
-    (["--model", "cnn", "--hidden", "64"],
-     "--hidden is for --model mlp; the cnn's sizes are --channels"),
-    (["--channels", "8"], "--channels is for --model cnn; the mlp's sizes are --hidden"),
-    (["--plot-filters", "f.png"], "--plot-filters needs --model cnn (an MLP has no conv "
-                                  "layers)"),
-    (["--plot-features", "f.png"], "--plot-features needs --model cnn (an MLP has no conv "
-                                   "layers)"),
-    (["--model", "cnn", "--dataset", "spirals"],
-     "--model cnn needs images; --dataset spirals has none (use digits or synthetic)"),
-    (["--model", "cnn", "--channels", "4,4,4,4"],
-     "--channels 4,4,4,4: each block halves the 8x8 images, so at most 3 blocks fit"),
-    (["--model", "cnn", "--channels", ","], "--channels: expected at least one conv block"),
-], ids=lambda v: "=".join(v) if isinstance(v, list) else "")
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        (
+            ["--model", "cnn", "--hidden", "64"],
+            "--hidden is for --model mlp; the cnn's sizes are --channels",
+        ),
+        (["--channels", "8"], "--channels is for --model cnn; the mlp's sizes are --hidden"),
+        (
+            ["--plot-filters", "f.png"],
+            "--plot-filters needs --model cnn (an MLP has no conv layers)",
+        ),
+        (
+            ["--plot-features", "f.png"],
+            "--plot-features needs --model cnn (an MLP has no conv layers)",
+        ),
+        (
+            ["--model", "cnn", "--dataset", "spirals"],
+            "--model cnn needs images; --dataset spirals has none (use digits or synthetic)",
+        ),
+        (
+            ["--model", "cnn", "--channels", "4,4,4,4"],
+            "--channels 4,4,4,4: each block halves the 8x8 images, so at most 3 blocks fit",
+        ),
+        (["--model", "cnn", "--channels", ","], "--channels: expected at least one conv block"),
+    ],
+    ids=lambda v: "=".join(v) if isinstance(v, list) else "",
+)
 def test_model_option_mistakes_exit_before_training(options, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["train", "--no-progress"] + options)
@@ -342,12 +450,18 @@ def test_version(capsys):
 
 def test_python_dash_m_forgegrad_runs_the_command():
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-m", "forgegrad", "--version"], capture_output=True,
-                            text=True, timeout=120, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "forgegrad", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"forgegrad {fg.__version__}\n"
-    result = subprocess.run([sys.executable, "-m", "forgegrad"], capture_output=True, text=True,
-                            timeout=120, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "forgegrad"], capture_output=True, text=True, timeout=120, env=env
+    )
     assert result.returncode == 2 and "COMMAND" in result.stderr
 
 
@@ -365,10 +479,12 @@ def test_help_is_plain_text(command, capsys):
 # ---- forgegrad bench: the quick suite
 def test_bench_prints_the_ratio_tables_without_pytorch(monkeypatch, tmp_path, capsys):
     from forgegrad import benchmark
+
     monkeypatch.setattr(benchmark, "optional_torch", lambda threads: None)  # as if absent
     path = tmp_path / "bench.json"
-    code, out, err = run(["bench", "--repeat", "1", "--min-time", "0.001", "--json",
-                          str(path)], capsys)
+    code, out, err = run(
+        ["bench", "--repeat", "1", "--min-time", "0.001", "--json", str(path)], capsys
+    )
     assert code == 0 and err == ""
     assert re.search(r"^matmul 256x256x256 float32 +GFLOP/s +[\d.]+ +[\d.]+ +[\d.]+$", out, re.M)
     assert re.search(r"^relu 4M float32 +GB/s( +[\d.]+){3}$", out, re.M)
@@ -399,8 +515,10 @@ def table_rows(n=240, seed=0):
     color = rng.choice(["red", "green", "blue"], n)
     label = np.where(a + (b - 50) / 10 > 0, "yes", "no")
     value = 3 * a + 0.5 * (b - 50) + 2 * (color == "red") + rng.standard_normal(n) * 0.1
-    return [[f"{a[i]:.4f}", "" if i == 3 else f"{b[i]:.3f}", color[i], label[i],
-             f"{value[i]:.4f}"] for i in range(n)]
+    return [
+        [f"{a[i]:.4f}", "" if i == 3 else f"{b[i]:.3f}", color[i], label[i], f"{value[i]:.4f}"]
+        for i in range(n)
+    ]
 
 
 DATA_QUICK = ["--hidden", "32", "--no-progress", "--device", "cpu"]
@@ -409,17 +527,21 @@ DATA_QUICK = ["--hidden", "32", "--no-progress", "--device", "cpu"]
 def test_train_data_csv_classification_and_regression(tmp_path, capsys):
     path = tmp_path / "table.csv"
     write_csv(path, table_rows(), ["a", "b", "color", "label", "value"])
-    code, out, err = run(["train", "--data", str(path), "--target", "label", "--epochs", "15",
-                          *DATA_QUICK], capsys)
+    code, out, err = run(
+        ["train", "--data", str(path), "--target", "label", "--epochs", "15", *DATA_QUICK], capsys
+    )
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert lines[:4] == [
         "target: column 'label'",
         "column 'b': 1 empty cells filled with the column's mean",
         "column 'color': text, one-hot encoded as 3 columns",
-        "task: classification into 2 classes (no, yes): its values are text; --problem sets it"]
-    assert lines[4] == (f"{path}: 168 train, 36 validation, 36 test rows, 6 features "
-                        "standardized with the training rows' mean and std; training on cpu")
+        "task: classification into 2 classes (no, yes): its values are text; --problem sets it",
+    ]
+    assert lines[4] == (
+        f"{path}: 168 train, 36 validation, 36 test rows, 6 features "
+        "standardized with the training rows' mean and std; training on cpu"
+    )
     assert "Linear(in_features=6, out_features=32" in out
     assert "Linear(in_features=32, out_features=2" in out
     accuracy = float(ACCURACY_LINE.fullmatch(lines[-1]).group(1))
@@ -427,8 +549,9 @@ def test_train_data_csv_classification_and_regression(tmp_path, capsys):
     # Without --target the last column is the target: a continuous one, so regression.
     code, out, _ = run(["train", "--data", str(path), "--epochs", "2", *DATA_QUICK], capsys)
     assert code == 0
-    assert out.splitlines()[0] == ("target: the last column, 'value' (choose another with "
-                                   "--target)")
+    assert out.splitlines()[0] == (
+        "target: the last column, 'value' (choose another with --target)"
+    )
     assert "column 'label': text, one-hot encoded as 2 columns" in out
     assert "task: regression: its values are not whole numbers; --problem sets it" in out
     assert re.search(r"^test value: MAE [\d.e-]+, RMSE [\d.e-]+, R\^2 -?[\d.]+$", out, re.M)
@@ -440,33 +563,63 @@ def test_train_data_npz_regression_and_classification(tmp_path, capsys):
     y = x @ np.array([2.0, -1.0, 0.5]) + 0.05 * rng.standard_normal(200)
     path = tmp_path / "data.npz"
     np.savez(path, x=x, y=y)
-    code, out, _ = run(["train", "--data", str(path), "--epochs", "30", "--dropout", "0",
-                        *DATA_QUICK], capsys)
+    code, out, _ = run(
+        ["train", "--data", str(path), "--epochs", "30", "--dropout", "0", *DATA_QUICK], capsys
+    )
     assert code == 0
-    assert out.startswith("target: array 'y', features: array 'x'\ntask: regression: its "
-                          "values are not whole numbers")
+    assert out.startswith(
+        "target: array 'y', features: array 'x'\ntask: regression: its values are not whole numbers"
+    )
     assert "Linear(in_features=32, out_features=1" in out
     assert re.search(r"last epoch: loss [\d.]+, val_loss [\d.]+$", out, re.M)
-    r2 = float(re.search(r"^test y: MAE [\d.e-]+, RMSE [\d.e-]+, R\^2 (-?[\d.]+)$", out,
-                         re.M).group(1))
+    r2 = float(
+        re.search(r"^test y: MAE [\d.e-]+, RMSE [\d.e-]+, R\^2 (-?[\d.]+)$", out, re.M).group(1)
+    )
     assert r2 > 0.8  # seen: 0.98
     # An integer target with few values is classes; --target names it among other arrays.
     np.savez(path, inputs=x, grade=(y > 0).astype(np.int64) + (y > 2))
-    code, out, _ = run(["train", "--data", str(path), "--target", "grade", "--epochs", "3",
-                        *DATA_QUICK], capsys)
+    code, out, _ = run(
+        ["train", "--data", str(path), "--target", "grade", "--epochs", "3", *DATA_QUICK], capsys
+    )
     assert code == 0 and "task: classification into 3 classes (0, 1, 2)" in out
-    code, out, _ = run(["train", "--data", str(path), "--target", "grade", "--epochs", "2",
-                        "--problem", "regression", *DATA_QUICK], capsys)
+    code, out, _ = run(
+        [
+            "train",
+            "--data",
+            str(path),
+            "--target",
+            "grade",
+            "--epochs",
+            "2",
+            "--problem",
+            "regression",
+            *DATA_QUICK,
+        ],
+        capsys,
+    )
     assert code == 0 and "task: regression: as --problem says" in out
 
 
-@pytest.mark.parametrize("make,options,message", [
-    (lambda p: np.savez(p, a=np.ones((9, 2)), b=np.ones(9)), [], "name the target with --target"),
-    (lambda p: np.savez(p, x=np.ones((9, 2)), y=np.ones(9)), ["--target", "z"],
-     "--target z: .* has no such array; it holds \\['x', 'y'\\]"),
-    (lambda p: np.savez(p, x=np.ones((9, 2)), y=np.ones(9)), ["--model", "cnn"],
-     "--model cnn needs images"),
-])
+@pytest.mark.parametrize(
+    "make,options,message",
+    [
+        (
+            lambda p: np.savez(p, a=np.ones((9, 2)), b=np.ones(9)),
+            [],
+            "name the target with --target",
+        ),
+        (
+            lambda p: np.savez(p, x=np.ones((9, 2)), y=np.ones(9)),
+            ["--target", "z"],
+            "--target z: .* has no such array; it holds \\['x', 'y'\\]",
+        ),
+        (
+            lambda p: np.savez(p, x=np.ones((9, 2)), y=np.ones(9)),
+            ["--model", "cnn"],
+            "--model cnn needs images",
+        ),
+    ],
+)
 def test_train_data_mistakes(make, options, message, tmp_path, capsys):
     path = tmp_path / "bad.npz"
     make(path)
@@ -483,9 +636,28 @@ def test_ctrl_c_saves_the_model_and_exits_130(tmp_path):
     path = tmp_path / "model.safetensors"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "forgegrad", "train", "--dataset", "spirals", "--epochs",
-         "100000", "--hidden", "16", "--no-progress", "--device", "cpu", "--save", str(path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "forgegrad",
+            "train",
+            "--dataset",
+            "spirals",
+            "--epochs",
+            "100000",
+            "--hidden",
+            "16",
+            "--no-progress",
+            "--device",
+            "cpu",
+            "--save",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         for line in process.stdout:  # the model is printed just before training starts
             if line.startswith("Sequential("):

@@ -5,14 +5,20 @@ larger than a CPU tile (several tiles, the batch split among threads); every ele
 three gradients against the loops run backward (the CUDA input gradient's stride classes, the
 weight gradient's slices of the batch's pixels), float64 gradients by finite differences,
 gradients of only what requires them, and bit-for-bit repeatable sums."""
+
 import numpy as np
 import pytest
 
 import forgegrad as fg
 import forgegrad.nn.functional as F
 from helpers import as_tensor, assert_close, gradcheck, to_numpy
-from test_conv import (_pair, check_conv2d_gradients, check_conv2d_matches_loops, np_conv1d,
-                       np_conv2d)
+from test_conv import (
+    _pair,
+    check_conv2d_gradients,
+    check_conv2d_matches_loops,
+    np_conv1d,
+    np_conv2d,
+)
 
 RNG = np.random.default_rng(1515)
 
@@ -54,9 +60,18 @@ def test_conv2d_gemm_matches_loops(xs, ws, stride, padding, dilation, groups, dt
     check_conv2d_matches_loops(xs, ws, stride, padding, dilation, groups, dtype, device)
 
 
-@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups",
-                         [GEMM_CASES[1], GEMM_CASES[3], GEMM_CASES[4], GEMM_CASES[5],
-                          BACKWARD_CASES[0], BACKWARD_CASES[1], BACKWARD_CASES[2]])
+@pytest.mark.parametrize(
+    "xs,ws,stride,padding,dilation,groups",
+    [
+        GEMM_CASES[1],
+        GEMM_CASES[3],
+        GEMM_CASES[4],
+        GEMM_CASES[5],
+        BACKWARD_CASES[0],
+        BACKWARD_CASES[1],
+        BACKWARD_CASES[2],
+    ],
+)
 def test_conv2d_gemm_gradients(xs, ws, stride, padding, dilation, groups, device):
     check_conv2d_gradients(xs, ws, stride, padding, dilation, groups, device)
 
@@ -78,13 +93,12 @@ def np_conv2d_gradients(x, w, dy, stride, padding, dilation, groups):
                     pixels = xp[:, :, h, v].reshape(n, groups, cg)
                     dxp[:, :, h, v] += np.einsum("ngo,goc->ngc", g, taps).reshape(n, -1)
                     dw[:, :, p, q] += np.einsum("ngo,ngc->goc", g, pixels).reshape(o, cg)
-    return dxp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]], dw, dy.sum(axis=(0, 2, 3))
+    return dxp[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]], dw, dy.sum(axis=(0, 2, 3))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups", BACKWARD_CASES)
-def test_conv2d_backward_matches_loops(xs, ws, stride, padding, dilation, groups, dtype,
-                                       device):
+def test_conv2d_backward_matches_loops(xs, ws, stride, padding, dilation, groups, dtype, device):
     x, w, b = _rand(*xs), _rand(*ws), _rand(ws[0])
     t = getattr(fg, dtype)
     leaves = [as_tensor(a.astype(dtype), device, requires_grad=True) for a in (x, w, b)]
@@ -95,8 +109,9 @@ def test_conv2d_backward_matches_loops(xs, ws, stride, padding, dilation, groups
     tolerance = 1e-12 if dtype == "float64" else 1e-5
     for leaf, reference, name in zip(leaves, want, ("input", "weight", "bias")):
         assert leaf.grad.dtype == t
-        assert_close(to_numpy(leaf.grad), reference, rtol=tolerance, atol=tolerance,
-                     what=f"{name} gradient")
+        assert_close(
+            to_numpy(leaf.grad), reference, rtol=tolerance, atol=tolerance, what=f"{name} gradient"
+        )
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -106,13 +121,19 @@ def test_conv2d_over_several_cpu_tiles(dtype):
     x, w, b = _rand(2, 64, 20, 21), _rand(16, 64, 3, 3) / 8, _rand(16)
     t = getattr(fg, dtype)
     got = F.conv2d(*[as_tensor(a, "cpu").to(t) for a in (x, w, b)], 1, 1)
-    assert_close(to_numpy(got), np_conv2d(x, w, b, 1, 1),
-                 rtol=1e-12 if dtype == "float64" else 1e-4)
+    assert_close(
+        to_numpy(got), np_conv2d(x, w, b, 1, 1), rtol=1e-12 if dtype == "float64" else 1e-4
+    )
 
 
 def test_conv2d_gradients_over_several_cpu_tiles():
-    gradcheck(lambda x, w, b: F.conv2d(x, w, b, (1, 2), 1, (2, 1)), _rand(2, 64, 20, 21),
-              _rand(8, 64, 3, 3) / 8, _rand(8), max_checks=20)
+    gradcheck(
+        lambda x, w, b: F.conv2d(x, w, b, (1, 2), 1, (2, 1)),
+        _rand(2, 64, 20, 21),
+        _rand(8, 64, 3, 3) / 8,
+        _rand(8),
+        max_checks=20,
+    )
 
 
 # Stride 1: the CPU computes the input gradient as a convolution of dy by the flipped,
@@ -142,9 +163,9 @@ def _gradients_3x3_padding_1(x, w, dy):
     dx, dw = np.zeros(x.shape), np.zeros(w.shape)
     for i in range(3):
         for j in range(3):
-            shifted = padded_dy[:, :, 2 - i:2 - i + height, 2 - j:2 - j + width]
+            shifted = padded_dy[:, :, 2 - i : 2 - i + height, 2 - j : 2 - j + width]
             dx += np.einsum("nohw,oc->nchw", shifted, w[:, :, i, j])
-            taps = padded_x[:, :, i:i + height, j:j + width]
+            taps = padded_x[:, :, i : i + height, j : j + width]
             dw[:, :, i, j] = np.einsum("nohw,nchw->oc", dy, taps)
     return dx, dw
 

@@ -1,6 +1,7 @@
 """copy.copy, copy.deepcopy and pickle of tensors, parameters, modules and optimizers, as in
 PyTorch: by value, keeping dtype, device, requires_grad and attributes; deepcopy keeps views
 and tied parameters sharing one copy."""
+
 import copy
 import pickle
 
@@ -10,8 +11,18 @@ import pytest
 import forgegrad as fg
 from forgegrad import nn, optim
 
-DTYPES = [fg.float32, fg.float64, fg.float16, fg.bfloat16, fg.int64, fg.int32, fg.int16,
-          fg.int8, fg.uint8, fg.bool]
+DTYPES = [
+    fg.float32,
+    fg.float64,
+    fg.float16,
+    fg.bfloat16,
+    fg.int64,
+    fg.int32,
+    fg.int16,
+    fg.int8,
+    fg.uint8,
+    fg.bool,
+]
 
 
 def roundtrip(obj):
@@ -122,8 +133,11 @@ def test_deepcopy_keeps_tied_weights_tied():
     assert twin.decoder.weight[0, 0].item() == 42.0
 
 
-@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
-                                  lambda ps: optim.Adam(ps, lr=0.01)], ids=["SGD", "Adam"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), lambda ps: optim.Adam(ps, lr=0.01)],
+    ids=["SGD", "Adam"],
+)
 @pytest.mark.parametrize("copier", [copy.deepcopy, roundtrip], ids=["deepcopy", "pickle"])
 def test_optimizer_state_copies_with_its_model(make, copier):
     fg.manual_seed(0)
@@ -138,8 +152,9 @@ def test_optimizer_state_copies_with_its_model(make, copier):
 
     step(model, opt)
     twin_model, twin_opt = copier((model, opt))
-    assert all(any(p is q for q in twin_model.parameters())
-               for p in twin_opt.param_groups[0]["params"])
+    assert all(
+        any(p is q for q in twin_model.parameters()) for p in twin_opt.param_groups[0]["params"]
+    )
     step(model, opt)
     step(twin_model, twin_opt)
     for a, b in zip(model.parameters(), twin_model.parameters()):

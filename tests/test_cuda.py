@@ -1,6 +1,7 @@
 """CPU and CUDA results compared with each other (the per-device tests check each against
 numpy; these check that the two backends agree, and that the Philox streams are identical on
 both devices for the same seed and shape).  Skipped, with the reason, without a GPU."""
+
 import numpy as np
 import pytest
 
@@ -52,8 +53,7 @@ def test_cpu_cuda_forward_backward_agree(op):
     k = max(max(s) for s in shapes)
     out_cpu = results["cpu"][0]
     scale = float(np.abs(out_cpu).max())
-    assert_close(results["cuda"][0], out_cpu, atol=2e-6 * np.sqrt(k) * scale,
-                 what=f"{op} forward")
+    assert_close(results["cuda"][0], out_cpu, atol=2e-6 * np.sqrt(k) * scale, what=f"{op} forward")
     for i, (g_gpu, g_cpu) in enumerate(zip(results["cuda"][1], results["cpu"][1])):
         g_scale = max(float(np.abs(g_cpu).max()), scale)
         assert_close(g_gpu, g_cpu, atol=2e-6 * np.sqrt(k) * g_scale, what=f"{op} grad {i}")

@@ -1,5 +1,6 @@
 """TensorDataset and DataLoader: dtypes and shapes of what they hand out, every sample exactly
 once per epoch, reproducible shuffles, generic collation, and errors on bad arguments."""
+
 import numpy as np
 import pytest
 
@@ -91,8 +92,11 @@ def test_tensor_dataset_errors(rng):
         TensorDataset(np.array(1.0))
     ds = TensorDataset(x, y)
     for index in (23, 100, -24):
-        with pytest.raises(IndexError, match=rf"^\[TensorDataset\] index {index} is out of "
-                                             r"range for 23 samples$"):
+        with pytest.raises(
+            IndexError,
+            match=rf"^\[TensorDataset\] index {index} is out of "
+            r"range for 23 samples$",
+        ):
             ds[index]
     assert np.array_equal(to_numpy(ds[-23][1]), y[0])  # negative indices count from the end
 
@@ -109,8 +113,9 @@ def test_loader_yields_tensors_of_the_right_dtypes_and_shapes(rng):
         assert yb.dtype == fg.int64 and tuple(yb.shape) == (xb.shape[0],)
         assert xb.device.type == "cpu"
     # Unshuffled: the batches are the data, in order.
-    np.testing.assert_array_equal(np.concatenate([to_numpy(b[0]) for b in batches]),
-                                  x.astype(np.float32))
+    np.testing.assert_array_equal(
+        np.concatenate([to_numpy(b[0]) for b in batches]), x.astype(np.float32)
+    )
     np.testing.assert_array_equal(np.concatenate([to_numpy(b[1]) for b in batches]), y)
 
 
@@ -134,8 +139,9 @@ def test_every_sample_once_per_epoch(n, batch_size, shuffle):
 @pytest.mark.parametrize("n,batch_size", [(23, 5), (20, 5), (3, 10), (9, 2)])
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_drop_last(n, batch_size, shuffle):
-    loader = DataLoader(id_dataset(n), batch_size=batch_size, shuffle=shuffle, seed=1,
-                        drop_last=True)
+    loader = DataLoader(
+        id_dataset(n), batch_size=batch_size, shuffle=shuffle, seed=1, drop_last=True
+    )
     assert len(loader) == n // batch_size
     for _ in range(2):
         sizes = [xb.shape[0] for xb, _ in loader]
@@ -232,8 +238,13 @@ class Squares(Dataset):
         return self.n
 
     def __getitem__(self, i):
-        return (np.full(2, i, dtype=np.float64), fg.tensor([i, i * i]), i * i, float(i) / 2,
-                i % 2 == 0)
+        return (
+            np.full(2, i, dtype=np.float64),
+            fg.tensor([i, i * i]),
+            i * i,
+            float(i) / 2,
+            i % 2 == 0,
+        )
 
 
 def test_generic_dataset_collation():
@@ -241,8 +252,7 @@ def test_generic_dataset_collation():
     batches = list(loader)
     assert len(batches) == len(loader) == 3
     a, t, sq, half, even = batches[-1]
-    assert [b.dtype for b in batches[0]] == [fg.float32, fg.int64, fg.int64, fg.float32,
-                                             fg.bool]
+    assert [b.dtype for b in batches[0]] == [fg.float32, fg.int64, fg.int64, fg.float32, fg.bool]
     np.testing.assert_array_equal(to_numpy(a), [[6.0, 6.0]])
     np.testing.assert_array_equal(to_numpy(batches[0][1]), [[0, 0], [1, 1], [2, 4]])
     np.testing.assert_array_equal(to_numpy(batches[1][2]), [9, 16, 25])
@@ -309,8 +319,11 @@ def test_collation_errors():
         def __getitem__(self, i):
             return {"x": np.zeros(2), "y": 1} if i == 0 else {"x": np.zeros(2), "label": 1}
 
-    with pytest.raises(ValueError, match=r"^\[default_collate\] samples have different keys: "
-                                         r"\['x', 'y'\] and \['label', 'x'\]$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^\[default_collate\] samples have different keys: "
+        r"\['x', 'y'\] and \['label', 'x'\]$",
+    ):
         list(DataLoader(DictsWithOtherKeys(), batch_size=2))
 
 
@@ -322,14 +335,14 @@ def test_first_batch_leaves_the_epoch_and_the_shuffle_alone():
     assert to_numpy(yb).tolist() == [0, 1, 2, 3] and loader.epoch == 0
     again = DataLoader(id_dataset(10), batch_size=4, shuffle=True, seed=3)
     assert np.array_equal(epoch_rows(loader), epoch_rows(again))
-    assert to_numpy(DataLoader(id_dataset(3), batch_size=4)._first_batch()[1]).tolist() == [
-        0, 1, 2]
+    assert to_numpy(DataLoader(id_dataset(3), batch_size=4)._first_batch()[1]).tolist() == [0, 1, 2]
 
 
 # ---------------------------------------------------------------------- bad arguments
-@pytest.mark.parametrize("batch_size,error", [(0, ValueError), (-3, ValueError),
-                                              (2.0, TypeError), ("4", TypeError),
-                                              (True, TypeError)])
+@pytest.mark.parametrize(
+    "batch_size,error",
+    [(0, ValueError), (-3, ValueError), (2.0, TypeError), ("4", TypeError), (True, TypeError)],
+)
 def test_bad_batch_size(batch_size, error):
     with pytest.raises(error, match=r"\[DataLoader\].*batch_size"):
         DataLoader(id_dataset(4), batch_size=batch_size)

@@ -3,6 +3,7 @@ DataLoader's option rules and len(), default_collate of nested samples, worker p
 (same batches in the same order as num_workers=0, errors, seeds, IterableDataset sharding),
 Subset / ConcatDataset / random_split, np.memmap datasets read lazily, and fit on it all.
 Worker tests start processes: a few only, small ones."""
+
 import collections
 import gc
 import itertools
@@ -13,10 +14,24 @@ import pytest
 
 import forgegrad as fg
 from forgegrad import nn, optim
-from forgegrad.data import (BatchSampler, ChainDataset, ConcatDataset, DataLoader, Dataset,
-                            IterableDataset, RandomSampler, SequentialSampler, Subset,
-                            SubsetRandomSampler, TensorDataset, WeightedRandomSampler,
-                            default_collate, default_convert, get_worker_info, random_split)
+from forgegrad.data import (
+    BatchSampler,
+    ChainDataset,
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    RandomSampler,
+    SequentialSampler,
+    Subset,
+    SubsetRandomSampler,
+    TensorDataset,
+    WeightedRandomSampler,
+    default_collate,
+    default_convert,
+    get_worker_info,
+    random_split,
+)
 from forgegrad.data._worker import generate_state
 
 from helpers import to_numpy
@@ -144,18 +159,21 @@ def test_loader_with_a_sampler_or_a_batch_sampler():
     assert len(weighted) == 3 and sum(len(y) for _, y in weighted) == 15
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(batch_sampler=[[0]], batch_size=2), "mutually exclusive"),
-    (dict(batch_sampler=[[0]], shuffle=True), "mutually exclusive"),
-    (dict(batch_sampler=[[0]], sampler=[0]), "mutually exclusive"),
-    (dict(batch_sampler=[[0]], drop_last=True), "mutually exclusive"),
-    (dict(sampler=[0, 1], shuffle=True), "sampler is mutually exclusive with shuffle"),
-    (dict(batch_size=None, drop_last=True), "batch_size=None"),
-    (dict(num_workers=-1), "num_workers >= 0"),
-    (dict(prefetch_factor=2), "prefetch_factor needs num_workers > 0"),
-    (dict(persistent_workers=True), "persistent_workers needs num_workers > 0"),
-    (dict(timeout=-1), "timeout >= 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(batch_sampler=[[0]], batch_size=2), "mutually exclusive"),
+        (dict(batch_sampler=[[0]], shuffle=True), "mutually exclusive"),
+        (dict(batch_sampler=[[0]], sampler=[0]), "mutually exclusive"),
+        (dict(batch_sampler=[[0]], drop_last=True), "mutually exclusive"),
+        (dict(sampler=[0, 1], shuffle=True), "sampler is mutually exclusive with shuffle"),
+        (dict(batch_size=None, drop_last=True), "batch_size=None"),
+        (dict(num_workers=-1), "num_workers >= 0"),
+        (dict(prefetch_factor=2), "prefetch_factor needs num_workers > 0"),
+        (dict(persistent_workers=True), "persistent_workers needs num_workers > 0"),
+        (dict(timeout=-1), "timeout >= 0"),
+    ],
+)
 def test_loader_option_rules(kwargs, message):
     with pytest.raises(ValueError, match=rf"\[DataLoader\].*{message}"):
         DataLoader(id_dataset(4), **kwargs)
@@ -182,8 +200,14 @@ def test_batch_size_none_converts_samples_one_by_one():
 
 def test_default_collate_of_nested_samples():
     Point = collections.namedtuple("Point", "x y")
-    samples = [{"pos": Point(np.array([i, i + 1.0]), i), "tags": [f"t{i}", i % 2 == 0],
-                "t": fg.tensor([[i, -i]], dtype=fg.float64)} for i in range(3)]
+    samples = [
+        {
+            "pos": Point(np.array([i, i + 1.0]), i),
+            "tags": [f"t{i}", i % 2 == 0],
+            "t": fg.tensor([[i, -i]], dtype=fg.float64),
+        }
+        for i in range(3)
+    ]
     batch = default_collate(samples)
     assert set(batch) == {"pos", "tags", "t"}
     assert isinstance(batch["pos"], Point)
@@ -208,8 +232,7 @@ def test_custom_collate_fn():
     def pad(samples):
         return [int(to_numpy(y)) for _, y in samples]
 
-    assert list(DataLoader(id_dataset(5), batch_size=2, collate_fn=pad)) == [[0, 1], [2, 3],
-                                                                               [4]]
+    assert list(DataLoader(id_dataset(5), batch_size=2, collate_fn=pad)) == [[0, 1], [2, 3], [4]]
     with pytest.raises(TypeError, match=r"\[DataLoader\].*collate_fn to be callable"):
         DataLoader(id_dataset(5), collate_fn=3)
 
@@ -219,12 +242,14 @@ def test_workers_give_the_batches_of_num_workers_0_in_the_same_order():
     ds = id_dataset(37)
     for dataset in (ds, Records(11)):
         serial = DataLoader(dataset, batch_size=4, shuffle=True, seed=5)
-        parallel = DataLoader(dataset, batch_size=4, shuffle=True, seed=5, num_workers=2,
-                              prefetch_factor=3)
+        parallel = DataLoader(
+            dataset, batch_size=4, shuffle=True, seed=5, num_workers=2, prefetch_factor=3
+        )
         for _ in range(2):  # two epochs: each its own shuffle, the same in both
             assert as_lists(list(parallel)) == as_lists(list(serial))
-    persistent = DataLoader(ds, batch_size=5, shuffle=True, seed=1, num_workers=2,
-                            persistent_workers=True)
+    persistent = DataLoader(
+        ds, batch_size=5, shuffle=True, seed=1, num_workers=2, persistent_workers=True
+    )
     first = iter(persistent)
     next(first)  # epoch 0 left half read: the next one starts clean on the same workers
     workers = [w.pid for w in first._workers]
@@ -286,8 +311,13 @@ def test_worker_seeds_info_and_init_fn():
     assert generate_state(2**40 + 7, 0) == [1188088520, 935548948, 2315380233, 2593243894]
 
     def facts(init_fn=None):
-        loader = DataLoader(WorkerFacts(), batch_size=1, num_workers=2, worker_init_fn=init_fn,
-                            generator=fg.Generator().manual_seed(3))
+        loader = DataLoader(
+            WorkerFacts(),
+            batch_size=1,
+            num_workers=2,
+            worker_init_fn=init_fn,
+            generator=fg.Generator().manual_seed(3),
+        )
         return np.concatenate([to_numpy(b) for b in loader])
 
     seeded = facts()
@@ -295,13 +325,13 @@ def test_worker_seeds_info_and_init_fn():
     assert ids.tolist() == [0, 1, 0, 1]  # tasks go round-robin
     base = int(seeds[0])
     assert seeds.tolist() == [base, base + 1] * 2  # base seed + worker id, as torch
-    expected = [np.random.RandomState(generate_state(base, w)).randint(1 << 30, size=2)
-                for w in (0, 1)]
+    expected = [
+        np.random.RandomState(generate_state(base, w)).randint(1 << 30, size=2) for w in (0, 1)
+    ]
     assert draws.tolist() == [expected[0][0], expected[1][0], expected[0][1], expected[1][1]]
     np.testing.assert_array_equal(facts(), seeded)  # the same generator, the same seeds
     reseeded = facts(reseed_numpy)[:, 2]  # worker_init_fn runs after the seeding
-    assert reseeded.tolist()[::2] == np.random.RandomState(1000).randint(1 << 30,
-                                                                         size=2).tolist()
+    assert reseeded.tolist()[::2] == np.random.RandomState(1000).randint(1 << 30, size=2).tolist()
 
 
 def test_iterable_dataset_sharded_across_workers_and_len():
@@ -313,12 +343,13 @@ def test_iterable_dataset_sharded_across_workers_and_len():
     assert batches == [[0, 2], [1, 3], [4, 6], [5, 7], [8], [9]]
     assert len(loader) == 5  # len(dataset) / batch_size, as torch (sharding makes more)
     assert len(DataLoader(Stream(10), batch_size=3, drop_last=True)) == 3
-    assert [to_numpy(b).tolist() for b in DataLoader(Stream(7), batch_size=3,
-                                                    drop_last=True)] == [[0, 1, 2], [3, 4, 5]]
+    assert [to_numpy(b).tolist() for b in DataLoader(Stream(7), batch_size=3, drop_last=True)] == [
+        [0, 1, 2],
+        [3, 4, 5],
+    ]
     with pytest.raises(TypeError):
         len(DataLoader(Stream(4, with_len=False)))
-    chained = [int(x) for x in DataLoader(ChainDataset([Stream(2), Stream(3)]),
-                                          batch_size=None)]
+    chained = [int(x) for x in DataLoader(ChainDataset([Stream(2), Stream(3)]), batch_size=None)]
     assert chained == [0, 1, 0, 1, 2]
 
 
@@ -385,8 +416,9 @@ def test_random_split_lengths_and_determinism():
 
 def test_memmap_dataset_is_read_a_batch_at_a_time(tmp_path):
     rows, features = 40_000, 100  # 32 MB of float64 on disk
-    x = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.float64,
-                                  shape=(rows, features))
+    x = np.lib.format.open_memmap(
+        tmp_path / "x.npy", mode="w+", dtype=np.float64, shape=(rows, features)
+    )
     x[:] = np.arange(rows)[:, None] + np.arange(features) / 1000
     x.flush()
     del x
@@ -406,12 +438,12 @@ def test_memmap_dataset_is_read_a_batch_at_a_time(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 4 << 20, f"peak {peak / 2**20:.1f} MiB: the 32 MB array was read whole"
-    np.testing.assert_allclose(to_numpy(ds[123][0])[:3], [123.0, 123.001, 123.002],
-                               rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(ds[123][0])[:3], [123.0, 123.001, 123.002], rtol=1e-6)
 
 
 def test_utils_data_is_the_same_module():
     from forgegrad.utils.data import DataLoader as AliasLoader, random_split as alias_split
+
     assert AliasLoader is DataLoader and alias_split is random_split
     assert fg.utils.data.TensorDataset is TensorDataset
 
@@ -420,22 +452,37 @@ def test_fit_trains_on_a_worker_loader_with_a_sampler():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((96, 4)).astype(np.float32)
     y = (x[:, 0] + x[:, 1] > 0).astype(np.int64)
-    train, val = random_split(TensorDataset(x, y), [0.75, 0.25],
-                              generator=fg.Generator().manual_seed(0))
+    train, val = random_split(
+        TensorDataset(x, y), [0.75, 0.25], generator=fg.Generator().manual_seed(0)
+    )
     fg.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
-    loader = DataLoader(train, batch_size=16, sampler=RandomSampler(train, seed=0),
-                        num_workers=2, persistent_workers=True)
-    history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.05),
-                  loader, DataLoader(val, batch_size=32), epochs=3, progress=False,
-                  verbose=0)
+    loader = DataLoader(
+        train,
+        batch_size=16,
+        sampler=RandomSampler(train, seed=0),
+        num_workers=2,
+        persistent_workers=True,
+    )
+    history = fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.Adam(model.parameters(), lr=0.05),
+        loader,
+        DataLoader(val, batch_size=32),
+        epochs=3,
+        progress=False,
+        verbose=0,
+    )
     assert len(history) == 3 and history.epochs[-1]["val_accuracy"] > 0.7
 
 
-
 def test_bad_generator_names_the_loader():
-    with pytest.raises(TypeError, match=r"\[DataLoader\] expected generator to be a "
-                                        r"forgegrad.Generator or None, got int"):
+    with pytest.raises(
+        TypeError,
+        match=r"\[DataLoader\] expected generator to be a "
+        r"forgegrad.Generator or None, got int",
+    ):
         DataLoader(id_dataset(3), generator=3)
     with pytest.raises(TypeError, match=r"\[random_split\] expected generator"):
         random_split(id_dataset(3), [1, 2], generator=np.random.default_rng(0))

@@ -1,5 +1,6 @@
 """digits(), spirals(), synthetic(): shapes, dtypes, value ranges, stratified splits that are
 disjoint and cover the data, determinism for a seed, and errors on bad arguments."""
+
 import importlib.util
 import sys
 
@@ -11,8 +12,10 @@ from forgegrad.data import TensorDataset
 
 SMALL_SYNTHETIC = dict(n=600, features=50, classes=10)  # keeps the tests fast
 
-needs_sklearn = pytest.mark.skipif(importlib.util.find_spec("sklearn") is None,
-                                   reason="digits() needs scikit-learn (forgegrad[datasets])")
+needs_sklearn = pytest.mark.skipif(
+    importlib.util.find_spec("sklearn") is None,
+    reason="digits() needs scikit-learn (forgegrad[datasets])",
+)
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +88,9 @@ def test_digits_shapes_ranges_and_coverage(digits_splits):
     from sklearn.datasets import load_digits
 
     data = load_digits()
-    np.testing.assert_array_equal(sorted_rows(x, y),
-                                  sorted_rows((data.data / 16).astype(np.float32), data.target))
+    np.testing.assert_array_equal(
+        sorted_rows(x, y), sorted_rows((data.data / 16).astype(np.float32), data.target)
+    )
     check_stratified(splits, 0.1, 0.2, 10)
 
 
@@ -106,13 +110,19 @@ def test_digits_without_scikit_learn(monkeypatch):
         datasets.digits()
 
 
-@pytest.mark.parametrize("kwargs,error", [
-    (dict(val_fraction=0.0), ValueError), (dict(test_fraction=1.0), ValueError),
-    (dict(val_fraction=0.5, test_fraction=0.5), ValueError),
-    (dict(test_fraction=-0.1), ValueError), (dict(val_fraction="0.1"), TypeError),
-    (dict(seed=-1), ValueError), (dict(seed=0.5), TypeError),
-    (dict(val_fraction=0.001), ValueError),  # too small to hold one sample of each class
-])
+@pytest.mark.parametrize(
+    "kwargs,error",
+    [
+        (dict(val_fraction=0.0), ValueError),
+        (dict(test_fraction=1.0), ValueError),
+        (dict(val_fraction=0.5, test_fraction=0.5), ValueError),
+        (dict(test_fraction=-0.1), ValueError),
+        (dict(val_fraction="0.1"), TypeError),
+        (dict(seed=-1), ValueError),
+        (dict(seed=0.5), TypeError),
+        (dict(val_fraction=0.001), ValueError),  # too small to hold one sample of each class
+    ],
+)
 @needs_sklearn  # the last case reaches scikit-learn's splitter
 def test_digits_bad_arguments(kwargs, error):
     with pytest.raises(error, match=r"\[digits\]"):
@@ -148,13 +158,20 @@ def test_spirals_determinism():
     assert not np.array_equal(a.train.arrays[0], b.train.arrays[0])
 
 
-@pytest.mark.parametrize("kwargs,error", [
-    (dict(classes=1), ValueError), (dict(n=2, classes=3), ValueError),
-    (dict(noise=-0.1), ValueError), (dict(noise=float("nan")), ValueError),
-    (dict(n=10.0), TypeError), (dict(classes=True), TypeError),
-    (dict(test_fraction=0.0), ValueError), (dict(val_fraction=0.6, test_fraction=0.4), ValueError),
-    (dict(n=6, classes=3), ValueError),  # val would be empty
-])
+@pytest.mark.parametrize(
+    "kwargs,error",
+    [
+        (dict(classes=1), ValueError),
+        (dict(n=2, classes=3), ValueError),
+        (dict(noise=-0.1), ValueError),
+        (dict(noise=float("nan")), ValueError),
+        (dict(n=10.0), TypeError),
+        (dict(classes=True), TypeError),
+        (dict(test_fraction=0.0), ValueError),
+        (dict(val_fraction=0.6, test_fraction=0.4), ValueError),
+        (dict(n=6, classes=3), ValueError),  # val would be empty
+    ],
+)
 def test_spirals_bad_arguments(kwargs, error):
     with pytest.raises(error, match=r"\[spirals\]"):
         datasets.spirals(**kwargs)
@@ -188,19 +205,26 @@ def test_synthetic_noise_controls_difficulty():
 
 
 def test_synthetic_determinism():
-    assert_same(datasets.synthetic(seed=4, **SMALL_SYNTHETIC),
-                datasets.synthetic(seed=4, **SMALL_SYNTHETIC))
+    assert_same(
+        datasets.synthetic(seed=4, **SMALL_SYNTHETIC), datasets.synthetic(seed=4, **SMALL_SYNTHETIC)
+    )
     a = datasets.synthetic(seed=4, **SMALL_SYNTHETIC)
     b = datasets.synthetic(seed=5, **SMALL_SYNTHETIC)
     assert not np.array_equal(a.train.arrays[0], b.train.arrays[0])
 
 
-@pytest.mark.parametrize("kwargs,error", [
-    (dict(classes=1), ValueError), (dict(n=5, classes=10), ValueError),
-    (dict(features=0), ValueError), (dict(noise=-1.0), ValueError),
-    (dict(features=2.5), TypeError), (dict(val_fraction=1.2), ValueError),
-    (dict(seed="0"), TypeError),
-])
+@pytest.mark.parametrize(
+    "kwargs,error",
+    [
+        (dict(classes=1), ValueError),
+        (dict(n=5, classes=10), ValueError),
+        (dict(features=0), ValueError),
+        (dict(noise=-1.0), ValueError),
+        (dict(features=2.5), TypeError),
+        (dict(val_fraction=1.2), ValueError),
+        (dict(seed="0"), TypeError),
+    ],
+)
 def test_synthetic_bad_arguments(kwargs, error):
     with pytest.raises(error, match=r"\[synthetic\]"):
         datasets.synthetic(**kwargs)

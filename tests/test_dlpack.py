@@ -1,5 +1,6 @@
 """DLPack exchange: Tensor.__dlpack__ / __dlpack_device__ and forgegrad.from_dlpack, with
 numpy on the CPU (zero-copy both ways) and with CuPy on a GPU where both are present."""
+
 import ctypes
 import gc
 
@@ -41,10 +42,16 @@ def test_views_and_offsets_export_their_own_elements():
 
 
 class _DLTensor(ctypes.Structure):  # the head of DLPack's DLManagedTensor
-    _fields_ = [("data", ctypes.c_void_p), ("device_type", ctypes.c_int32),
-                ("device_id", ctypes.c_int32), ("ndim", ctypes.c_int32),
-                ("dtype", ctypes.c_uint32), ("shape", ctypes.c_void_p),
-                ("strides", ctypes.c_void_p), ("byte_offset", ctypes.c_uint64)]
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("device_type", ctypes.c_int32),
+        ("device_id", ctypes.c_int32),
+        ("ndim", ctypes.c_int32),
+        ("dtype", ctypes.c_uint32),
+        ("shape", ctypes.c_void_p),
+        ("strides", ctypes.c_void_p),
+        ("byte_offset", ctypes.c_uint64),
+    ]
 
 
 def test_views_export_their_first_element_as_data():

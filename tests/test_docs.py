@@ -3,6 +3,7 @@ pages points to a file that exists, the navigation names every page, and each AP
 names an object the installed forgegrad has; these checks need no docs packages. With the
 docs extra installed, `mkdocs build --strict` passes (warnings and broken links or anchors
 are errors)."""
+
 import importlib
 import importlib.metadata
 import os
@@ -17,8 +18,12 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 # Pages of the site that live outside docs/ (included whole into a page) and the README.
-INCLUDED = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "CHANGELOG.md",
-            ROOT / "bench" / "RESULTS.md"]
+INCLUDED = [
+    ROOT / "README.md",
+    ROOT / "CONTRIBUTING.md",
+    ROOT / "CHANGELOG.md",
+    ROOT / "bench" / "RESULTS.md",
+]
 MARKDOWN = INCLUDED + sorted(DOCS.rglob("*.md"))
 
 FENCED_CODE = re.compile(r"^ *(```|~~~).*?^ *\1", re.S | re.M)
@@ -44,21 +49,25 @@ def relative_links(path):
 
 @pytest.mark.parametrize("path", MARKDOWN, ids=lambda p: str(p.relative_to(ROOT)))
 def test_relative_links_point_to_existing_files(path):
-    missing = [t for t in relative_links(path)
-               if not (path.parent / t.split("#")[0]).exists()]
+    missing = [t for t in relative_links(path) if not (path.parent / t.split("#")[0]).exists()]
     assert not missing, f"{path.relative_to(ROOT)} links to missing files: {missing}"
 
 
 def test_link_finder_finds_links_and_skips_code(tmp_path):
     page = tmp_path / "page.md"
-    page.write_text('[a](a.md) ![b](img/b.png "title") [c](https://x.org) [d](#here)\n'
-                    "`[e](e.md)`\n```\n[f](f.md)\n```\n[g]: g.md\n")
+    page.write_text(
+        '[a](a.md) ![b](img/b.png "title") [c](https://x.org) [d](#here)\n'
+        "`[e](e.md)`\n```\n[f](f.md)\n```\n[g]: g.md\n"
+    )
     assert sorted(relative_links(page)) == ["a.md", "g.md", "img/b.png"]
 
 
 def test_included_files_exist():
-    includes = [(page, target) for page in DOCS.rglob("*.md")
-                for target in INCLUDE.findall(page.read_text())]
+    includes = [
+        (page, target)
+        for page in DOCS.rglob("*.md")
+        for target in INCLUDE.findall(page.read_text())
+    ]
     assert includes, "the site includes CONTRIBUTING.md, bench/RESULTS.md and CHANGELOG.md"
     missing = [f"{p.relative_to(ROOT)}: {t}" for p, t in includes if not (p.parent / t).exists()]
     assert not missing
@@ -66,12 +75,14 @@ def test_included_files_exist():
 
 def test_navigation_names_every_page():
     config = (ROOT / "mkdocs.yml").read_text()
-    nav = config[config.index("\nnav:"):]
-    nav = nav[:re.search(r"\n\S", nav[1:]).start() + 1]  # up to the next top-level key
+    nav = config[config.index("\nnav:") :]
+    nav = nav[: re.search(r"\n\S", nav[1:]).start() + 1]  # up to the next top-level key
     named = set(re.findall(r":\s*(\S+\.md)\s*$", nav, re.M))
     pages = {str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md")}
-    assert named == pages, (f"in the nav but missing: {sorted(named - pages)}; "
-                            f"pages not in the nav: {sorted(pages - named)}")
+    assert named == pages, (
+        f"in the nav but missing: {sorted(named - pages)}; "
+        f"pages not in the nav: {sorted(pages - named)}"
+    )
 
 
 def resolve(dotted):
@@ -90,8 +101,11 @@ def resolve(dotted):
 
 
 def test_api_entries_name_objects_of_the_installed_package():
-    entries = [entry for page in (DOCS / "api").glob("*.md")
-               for entry in API_ENTRY.findall(page.read_text())]
+    entries = [
+        entry
+        for page in (DOCS / "api").glob("*.md")
+        for entry in API_ENTRY.findall(page.read_text())
+    ]
     assert "forgegrad.nn" in entries and "forgegrad.Tensor" in entries
     unresolved = []
     for entry in entries:
@@ -121,16 +135,24 @@ def missing_docs_packages():
 def test_site_builds_strictly(tmp_path):
     missing = missing_docs_packages()
     if missing:
-        pytest.skip(f"the docs extra is not installed ({', '.join(missing)} missing): "
-                    "pip install the docs extra or run tools/build_docs.sh")
+        pytest.skip(
+            f"the docs extra is not installed ({', '.join(missing)} missing): "
+            "pip install the docs extra or run tools/build_docs.sh"
+        )
     site = tmp_path / "site"
-    build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
-                           cwd=ROOT, capture_output=True, text=True, timeout=600,
-                           env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    build = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     assert build.returncode == 0, build.stdout + build.stderr
 
     def page(path):
         return (site / path / "index.html").read_text()
+
     # The reference came from the docstrings, the compiled ops and Tensor methods included
     # (tools/griffe_forgegrad.py), and the files outside docs/ were included.
     assert 'id="forgegrad.nn.Linear"' in page("api/nn")

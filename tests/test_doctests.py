@@ -1,5 +1,6 @@
 """The examples in the docstrings run (doctest over every module of the package), and the
 public objects have docstrings (what help() and the API reference show)."""
+
 import doctest
 import importlib
 import inspect
@@ -39,8 +40,13 @@ def test_docstring_examples_run(name):
     module = import_or_skip(name)
     finder = doctest.DocTestFinder(exclude_empty=True)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    globs = {"fg": forgegrad, "forgegrad": forgegrad, "nn": forgegrad.nn,
-             "F": forgegrad.nn.functional, "np": pytest.importorskip("numpy")}
+    globs = {
+        "fg": forgegrad,
+        "forgegrad": forgegrad,
+        "nn": forgegrad.nn,
+        "F": forgegrad.nn.functional,
+        "np": pytest.importorskip("numpy"),
+    }
     forgegrad.manual_seed(0)
     for test in finder.find(module, name, globs=dict(globs)):
         if test.examples and inspect.getmodule(test) in (None, module):
@@ -55,6 +61,7 @@ def test_doctest_runner_reports_a_wrong_example():
         >>> 1 + 1
         3
         """
+
     test = doctest.DocTestFinder().find(wrong, "wrong")[0]
     runner = doctest.DocTestRunner()
     runner.run(test, out=lambda _: None)
@@ -97,8 +104,9 @@ def undocumented():
                 missing.add(where)
             if inspect.isclass(obj):
                 for member, value in vars(obj).items():
-                    if member.startswith("_") or not (inspect.isfunction(value)
-                                                      or isinstance(value, property)):
+                    if member.startswith("_") or not (
+                        inspect.isfunction(value) or isinstance(value, property)
+                    ):
                         continue
                     if member in ("name", "value") and hasattr(obj, "__members__"):
                         continue  # pybind11's own properties of an enum

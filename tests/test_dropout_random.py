@@ -1,4 +1,5 @@
 """F.dropout and the Philox random generators: rand, randn, manual_seed reproducibility."""
+
 import math
 
 import numpy as np
@@ -124,14 +125,19 @@ def test_randn_moments(device):
     assert abs(z.std() - 1.0) < 0.005
     assert abs(np.mean(z > 1.0) - 0.158655) < 0.002
     assert abs(np.mean(np.abs(z) > 3.0) - 0.0026998) < 0.0005
-    assert abs(np.mean(z ** 3)) < 0.02  # symmetric
+    assert abs(np.mean(z**3)) < 0.02  # symmetric
 
 
 @pytest.mark.parametrize("fn", ["rand", "randn"])
 def test_random_shapes_dtype_and_size_forms(fn, device):
     f = getattr(fg, fn)
-    for size_args, shape in [((1,), (1,)), ((7,), (7,)), ((3, 33), (3, 33)),
-                             (((3, 33),), (3, 33)), (([2, 3, 5],), (2, 3, 5))]:
+    for size_args, shape in [
+        ((1,), (1,)),
+        ((7,), (7,)),
+        ((3, 33), (3, 33)),
+        (((3, 33),), (3, 33)),
+        (([2, 3, 5],), (2, 3, 5)),
+    ]:
         t = f(*size_args, device=device)
         assert tuple(t.shape) == shape and t.dtype == fg.float32
         assert t.device.type == device
@@ -172,8 +178,12 @@ def test_mixed_random_stream_reproducible(device):
     x = as_tensor(make_input((33, 7), "nonzero"), device)
 
     def draw():
-        return (to_numpy(fg.rand(5, device=device)), to_numpy(F.dropout(x, 0.4)),
-                to_numpy(fg.randn(3, 3, device=device)), to_numpy(F.dropout(x, 0.4)))
+        return (
+            to_numpy(fg.rand(5, device=device)),
+            to_numpy(F.dropout(x, 0.4)),
+            to_numpy(fg.randn(3, 3, device=device)),
+            to_numpy(F.dropout(x, 0.4)),
+        )
 
     fg.manual_seed(99)
     first = draw()
@@ -184,7 +194,7 @@ def test_mixed_random_stream_reproducible(device):
     assert not np.array_equal(first[1] == 0, first[3] == 0)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2 ** 32, 2 ** 63 - 1, 2 ** 64 - 1])
+@pytest.mark.parametrize("seed", [0, 1, 2**32, 2**63 - 1, 2**64 - 1])
 def test_manual_seed_range(seed, device):
     fg.manual_seed(seed)
     a = to_numpy(fg.rand(8, device=device))
@@ -195,7 +205,7 @@ def test_manual_seed_range(seed, device):
 
 def test_different_seeds_give_different_streams(device):
     seen = set()
-    for seed in (0, 1, 2, 3, 2 ** 32, 2 ** 32 + 1):
+    for seed in (0, 1, 2, 3, 2**32, 2**32 + 1):
         fg.manual_seed(seed)
         seen.add(to_numpy(fg.rand(4, device=device)).tobytes())
     assert len(seen) == 6
@@ -225,8 +235,10 @@ def test_rng_state_keeps_seeds_past_2_63():
     np.testing.assert_array_equal(fg.rand(4).numpy(), want)
 
 
-@pytest.mark.parametrize("bad, error", [([1, 2], TypeError), (fg.zeros(2), ValueError),
-                                        (fg.tensor([1, 2, 3]), ValueError)])
+@pytest.mark.parametrize(
+    "bad, error",
+    [([1, 2], TypeError), (fg.zeros(2), ValueError), (fg.tensor([1, 2, 3]), ValueError)],
+)
 def test_set_rng_state_rejects_what_get_rng_state_does_not_make(bad, error):
     fg.manual_seed(7)
     want = fg.rand(3).numpy()

@@ -2,6 +2,7 @@
 softmax, losses, dropout, reductions, matmul and linear against numpy, their float64
 gradients against central differences, the optimizers on float64 parameters, and
 nn.Module.double() / .to(dtype): a float64 MLP trains as its float32 twin does."""
+
 import numpy as np
 import pytest
 
@@ -9,8 +10,18 @@ import forgegrad as fg
 import forgegrad.nn.functional as F
 from forgegrad import nn, optim
 
-from helpers import (as_tensor, assert_close, gradcheck, make_input, np_cross_entropy, np_gelu,
-                     np_log_softmax, np_sigmoid, np_softmax, to_numpy)
+from helpers import (
+    as_tensor,
+    assert_close,
+    gradcheck,
+    make_input,
+    np_cross_entropy,
+    np_gelu,
+    np_log_softmax,
+    np_sigmoid,
+    np_softmax,
+    to_numpy,
+)
 
 _targets = np.array([0, 2, 1, 4, 3, 2, 0])
 
@@ -25,8 +36,11 @@ OPS = [
     ("log_softmax", lambda x: F.log_softmax(x, 0), lambda x: np_log_softmax(x, 0)),
     ("mean", lambda x: x.mean(1), lambda x: x.mean(1)),
     ("max", lambda x: x.max(1).values, lambda x: x.max(1)),
-    ("cross_entropy", lambda x: F.cross_entropy(x, fg.tensor(_targets, device=x.device)),
-     lambda x: np_cross_entropy(x, _targets)),
+    (
+        "cross_entropy",
+        lambda x: F.cross_entropy(x, fg.tensor(_targets, device=x.device)),
+        lambda x: np_cross_entropy(x, _targets),
+    ),
     ("mse_loss", lambda x: F.mse_loss(x, x * 0.5), lambda x: np.mean((0.5 * x) ** 2)),
     ("dropout (eval)", lambda x: F.dropout(x, 0.5, training=False), lambda x: x),
 ]
@@ -103,10 +117,15 @@ def _mlp_losses(dtype, make_optimizer, device, steps=15):
     return losses
 
 
-@pytest.mark.parametrize("make_optimizer", [
-    lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
-    lambda p: optim.Adam(p, lr=0.01, amsgrad=True),
-    lambda p: optim.AdamW(p, lr=0.01, weight_decay=0.1)], ids=["sgd", "adam", "adamw"])
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+        lambda p: optim.Adam(p, lr=0.01, amsgrad=True),
+        lambda p: optim.AdamW(p, lr=0.01, weight_decay=0.1),
+    ],
+    ids=["sgd", "adam", "adamw"],
+)
 def test_float64_mlp_trains_as_float32(make_optimizer, device):
     f32 = _mlp_losses(fg.float32, make_optimizer, device)
     f64 = _mlp_losses(fg.float64, make_optimizer, device)

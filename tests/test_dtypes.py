@@ -1,17 +1,36 @@
 """The ten dtypes: PyTorch's promotion table and result_type rule, casts between every pair
 (against numpy, and a bit-exact bfloat16 reference), creation defaults, the dtype methods,
 numpy / from_numpy / DLPack exchange and safetensors round trips for every dtype."""
+
 import numpy as np
 import pytest
 
 import forgegrad as fg
 
-NAMES = ["float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8",
-         "bool"]
+NAMES = [
+    "float32",
+    "float64",
+    "float16",
+    "bfloat16",
+    "int64",
+    "int32",
+    "int16",
+    "int8",
+    "uint8",
+    "bool",
+]
 DTYPES = [getattr(fg, n) for n in NAMES]
-NUMPY = {"float32": np.float32, "float64": np.float64, "float16": np.float16, "int64": np.int64,
-         "int32": np.int32, "int16": np.int16, "int8": np.int8, "uint8": np.uint8,
-         "bool": np.bool_}
+NUMPY = {
+    "float32": np.float32,
+    "float64": np.float64,
+    "float16": np.float16,
+    "int64": np.int64,
+    "int32": np.int32,
+    "int16": np.int16,
+    "int8": np.int8,
+    "uint8": np.uint8,
+    "bool": np.bool_,
+}
 FLOATING = {"float32", "float64", "float16", "bfloat16"}
 
 # torch.promote_types(row, column) for every pair, columns in NAMES order: generated once
@@ -21,7 +40,7 @@ PROMOTE = {
     "float64": "float64 float64 float64 float64 float64 float64 float64 float64 float64 float64",
     "float16": "float32 float64 float16 float32 float16 float16 float16 float16 float16 float16",
     "bfloat16": "float32 float64 float32 bfloat16 bfloat16 bfloat16 bfloat16 bfloat16 bfloat16 "
-                "bfloat16",
+    "bfloat16",
     "int64": "float32 float64 float16 bfloat16 int64 int64 int64 int64 int64 int64",
     "int32": "float32 float64 float16 bfloat16 int64 int32 int32 int32 int32 int32",
     "int16": "float32 float64 float16 bfloat16 int64 int32 int16 int16 int16 int16",
@@ -48,11 +67,12 @@ def bfloat16_reference(values):
         if q - r > 0.5 or (q - r == 0.5 and r % 2 == 1):
             r += 1
         result = r * step
-        out[i] = np.copysign(np.inf if result >= 2.0 ** 128 else result, v)
+        out[i] = np.copysign(np.inf if result >= 2.0**128 else result, v)
     return out
 
 
 # ---- promotion -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("a", NAMES)
 def test_promote_types_matches_pytorch_for_every_pair(a):
@@ -60,27 +80,42 @@ def test_promote_types_matches_pytorch_for_every_pair(a):
         assert fg.promote_types(getattr(fg, a), getattr(fg, b)) == getattr(fg, want), (a, b)
 
 
-@pytest.mark.parametrize("make_a, b, want", [
-    (lambda: fg.tensor([1, 2]), 2.5, fg.float32),                      # default float dtype
-    (lambda: fg.tensor([1.0], dtype=fg.float16), lambda: fg.tensor(1.0, dtype=fg.float64),
-     fg.float16),                                                       # 0-d only lifts
-    (lambda: fg.tensor([1], dtype=fg.int32), lambda: fg.tensor(1), fg.int32),
-    (lambda: fg.tensor([True]), 1, fg.int64),
-    (lambda: fg.tensor([1], dtype=fg.uint8), 1000, fg.uint8),
-    (lambda: fg.tensor([1], dtype=fg.int32), lambda: fg.tensor(1.0, dtype=fg.float64),
-     fg.float64),                                                       # a higher category
-    (lambda: fg.tensor(1, dtype=fg.int32), 2.5, fg.float32),
-    (lambda: fg.tensor(1, dtype=fg.int8), lambda: fg.tensor(1, dtype=fg.uint8), fg.int16),
-    (lambda: fg.tensor([True]), True, fg.bool),
-    (lambda: fg.tensor([True]), 2.5, fg.float32),
-    (lambda: fg.tensor(True), lambda: fg.tensor([1], dtype=fg.int8), fg.int8),
-    (lambda: fg.tensor([1.0], dtype=fg.bfloat16), lambda: fg.tensor([1.0], dtype=fg.float16),
-     fg.float32),
-    (lambda: fg.tensor(1.0, dtype=fg.float64), 2, fg.float64),
-    (lambda: fg.tensor([1], dtype=fg.int16), lambda: fg.tensor(1.0, dtype=fg.float16),
-     fg.float16),
-    (lambda: fg.tensor(1, dtype=fg.uint8), 1.5, fg.float32),
-])
+@pytest.mark.parametrize(
+    "make_a, b, want",
+    [
+        (lambda: fg.tensor([1, 2]), 2.5, fg.float32),  # default float dtype
+        (
+            lambda: fg.tensor([1.0], dtype=fg.float16),
+            lambda: fg.tensor(1.0, dtype=fg.float64),
+            fg.float16,
+        ),  # 0-d only lifts
+        (lambda: fg.tensor([1], dtype=fg.int32), lambda: fg.tensor(1), fg.int32),
+        (lambda: fg.tensor([True]), 1, fg.int64),
+        (lambda: fg.tensor([1], dtype=fg.uint8), 1000, fg.uint8),
+        (
+            lambda: fg.tensor([1], dtype=fg.int32),
+            lambda: fg.tensor(1.0, dtype=fg.float64),
+            fg.float64,
+        ),  # a higher category
+        (lambda: fg.tensor(1, dtype=fg.int32), 2.5, fg.float32),
+        (lambda: fg.tensor(1, dtype=fg.int8), lambda: fg.tensor(1, dtype=fg.uint8), fg.int16),
+        (lambda: fg.tensor([True]), True, fg.bool),
+        (lambda: fg.tensor([True]), 2.5, fg.float32),
+        (lambda: fg.tensor(True), lambda: fg.tensor([1], dtype=fg.int8), fg.int8),
+        (
+            lambda: fg.tensor([1.0], dtype=fg.bfloat16),
+            lambda: fg.tensor([1.0], dtype=fg.float16),
+            fg.float32,
+        ),
+        (lambda: fg.tensor(1.0, dtype=fg.float64), 2, fg.float64),
+        (
+            lambda: fg.tensor([1], dtype=fg.int16),
+            lambda: fg.tensor(1.0, dtype=fg.float16),
+            fg.float16,
+        ),
+        (lambda: fg.tensor(1, dtype=fg.uint8), 1.5, fg.float32),
+    ],
+)
 def test_result_type_follows_pytorchs_category_rule(make_a, b, want):
     # Expected dtypes: torch.result_type on the same operands (PyTorch 2.13).
     b = b() if callable(b) else b
@@ -126,17 +161,40 @@ def test_cast_every_pair_against_numpy(src, dst, device):
 
 def test_float16_rounding_matches_numpy_bit_for_bit():
     # ties, subnormals, overflow, NaN and float64 values that a float32 step would round twice
-    values = np.concatenate([
-        np.array([1 + 2**-11, 1 + 3 * 2**-11, 1 + 2**-11 + 2**-40, 65504, 65519.99, 65520, 1e6,
-                  -1e6, 2**-24, 2**-25, 2**-25 * 1.0000001, 3 * 2**-26, 1e-8, 6.1e-5, np.inf,
-                  -np.inf, np.nan, -0.0]),
-        np.random.default_rng(0).standard_normal(2000) * np.logspace(-9, 5, 2000)])
+    values = np.concatenate(
+        [
+            np.array(
+                [
+                    1 + 2**-11,
+                    1 + 3 * 2**-11,
+                    1 + 2**-11 + 2**-40,
+                    65504,
+                    65519.99,
+                    65520,
+                    1e6,
+                    -1e6,
+                    2**-24,
+                    2**-25,
+                    2**-25 * 1.0000001,
+                    3 * 2**-26,
+                    1e-8,
+                    6.1e-5,
+                    np.inf,
+                    -np.inf,
+                    np.nan,
+                    -0.0,
+                ]
+            ),
+            np.random.default_rng(0).standard_normal(2000) * np.logspace(-9, 5, 2000),
+        ]
+    )
     for source_dtype in (fg.float64, fg.float32):
         source = fg.tensor(values, dtype=source_dtype)
         want = values.astype(np.float32 if source_dtype == fg.float32 else np.float64)
         got = source.half().numpy()
-        np.testing.assert_array_equal(got.view(np.uint16) & 0x7fff == 0x7e00,
-                                      np.isnan(want))  # NaN: one quiet NaN
+        np.testing.assert_array_equal(
+            got.view(np.uint16) & 0x7FFF == 0x7E00, np.isnan(want)
+        )  # NaN: one quiet NaN
         ok = ~np.isnan(want)
         with np.errstate(over="ignore"):  # numpy warns where it rounds to inf
             expected = want[ok].astype(np.float16)
@@ -147,10 +205,28 @@ def test_float16_rounding_matches_numpy_bit_for_bit():
 
 def test_bfloat16_rounding_is_nearest_even_bit_for_bit():
     rng = np.random.default_rng(1)
-    values = np.concatenate([
-        np.array([1 + 2**-8, 1 + 3 * 2**-8, 1 + 2**-8 + 2**-40, 3.4e38, 3.39e38, -1e39, 1e-39,
-                  2.0**-133, 2.0**-134, 1.5 * 2.0**-134, np.inf, -np.inf, -0.0]),
-        rng.standard_normal(2000) * np.logspace(-30, 30, 2000)])
+    values = np.concatenate(
+        [
+            np.array(
+                [
+                    1 + 2**-8,
+                    1 + 3 * 2**-8,
+                    1 + 2**-8 + 2**-40,
+                    3.4e38,
+                    3.39e38,
+                    -1e39,
+                    1e-39,
+                    2.0**-133,
+                    2.0**-134,
+                    1.5 * 2.0**-134,
+                    np.inf,
+                    -np.inf,
+                    -0.0,
+                ]
+            ),
+            rng.standard_normal(2000) * np.logspace(-30, 30, 2000),
+        ]
+    )
     got = fg.tensor(values, dtype=fg.float64).bfloat16().float().numpy().astype(np.float64)
     np.testing.assert_array_equal(got, bfloat16_reference(values))
     assert np.isnan(fg.tensor([np.nan]).bfloat16().float().item())
@@ -165,8 +241,13 @@ def test_float_to_integer_rules():
     assert fg.tensor([0.0, -0.0, 0.1, -3.0]).bool().tolist() == [False, False, True, True]
     # Values an integer cannot hold are refused by the op (the kernels saturate and map NaN
     # to 0, never undefined behaviour: checked in tests/cuda_emulation).
-    for value, dtype in [(float("nan"), fg.int32), (300.0, fg.uint8), (-1.0, fg.uint8),
-                         (1e10, fg.int32), (float("inf"), fg.int16)]:
+    for value, dtype in [
+        (float("nan"), fg.int32),
+        (300.0, fg.uint8),
+        (-1.0, fg.uint8),
+        (1e10, fg.int32),
+        (float("inf"), fg.int16),
+    ]:
         with pytest.raises(ValueError, match=r"\[copy_\] cannot store"):
             fg.tensor([value], dtype=fg.float64).to(dtype)
     # integer -> integer wraps modulo 2**bits, as numpy and PyTorch
@@ -182,6 +263,7 @@ def test_float64_values_are_exact():
 
 
 # ---- autograd through casts ----------------------------------------------------------------
+
 
 def test_cast_between_floating_dtypes_carries_the_gradient_back():
     x = fg.tensor([1.5, -2.0, 3.25], requires_grad=True)
@@ -199,21 +281,31 @@ def test_requires_grad_only_for_floating_dtypes(name):
         t.requires_grad_(True)
         assert t.requires_grad
     else:
-        with pytest.raises(TypeError, match="only Tensors of floating point dtype can require "
-                                            f"gradients, got {name}"):
+        with pytest.raises(
+            TypeError,
+            match=f"only Tensors of floating point dtype can require gradients, got {name}",
+        ):
             t.requires_grad_(True)
 
 
 # ---- creation ------------------------------------------------------------------------------
+
 
 def test_creation_defaults_as_pytorch():
     assert fg.tensor(1.5).dtype == fg.float32
     assert fg.tensor([1, 2]).dtype == fg.int64
     assert fg.tensor([True]).dtype == fg.bool
     assert fg.tensor([1.0, 2]).dtype == fg.float32
-    for np_dtype, dtype in [(np.float64, fg.float64), (np.float16, fg.float16),
-                            (np.float32, fg.float32), (np.int32, fg.int32), (np.int8, fg.int8),
-                            (np.uint8, fg.uint8), (np.int16, fg.int16), (np.bool_, fg.bool)]:
+    for np_dtype, dtype in [
+        (np.float64, fg.float64),
+        (np.float16, fg.float16),
+        (np.float32, fg.float32),
+        (np.int32, fg.int32),
+        (np.int8, fg.int8),
+        (np.uint8, fg.uint8),
+        (np.int16, fg.int16),
+        (np.bool_, fg.bool),
+    ]:
         assert fg.tensor(np.ones(2, np_dtype)).dtype == dtype
         assert fg.tensor(np_dtype(1)).dtype == dtype  # numpy scalars too
     assert fg.tensor(np.ones(2, np.uint16)).dtype == fg.int64  # no uint16: widened
@@ -242,7 +334,8 @@ def test_arange_in_every_numeric_dtype(name):
         want = np.arange(0.5, 5.0, 0.75)
         np.testing.assert_array_equal(
             as_float64(fg.arange(0.5, 5.0, 0.75, dtype=getattr(fg, name))),
-            reference_cast(want, name))
+            reference_cast(want, name),
+        )
 
 
 def test_arange_of_bool_and_random_of_integers_are_type_errors():
@@ -271,14 +364,20 @@ def test_full_int64_stays_exact():
 
 
 def test_full_refuses_values_the_dtype_cannot_hold():
-    for value, dtype in [(128, fg.int8), (-129, fg.int8), (2**31, fg.int32), (40000, fg.int16),
-                         (float("nan"), fg.int32)]:
+    for value, dtype in [
+        (128, fg.int8),
+        (-129, fg.int8),
+        (2**31, fg.int32),
+        (40000, fg.int16),
+        (float("nan"), fg.int32),
+    ]:
         with pytest.raises(ValueError, match=r"\[full\] cannot store"):
             fg.full((2,), value, dtype=dtype)
     assert fg.full((1,), 1e6, dtype=fg.float16).item() == float("inf")  # as PyTorch
 
 
 # ---- item, repr, methods -------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", NAMES)
 def test_item_and_repr_in_every_dtype(name):
@@ -294,13 +393,21 @@ def test_item_and_repr_in_every_dtype(name):
 
 
 def test_repr_of_a_float64_tensor():
-    assert repr(fg.tensor([1.5, 2.0], dtype=fg.float64)) == \
-        "tensor([1.5000, 2.0000], dtype=forgegrad.float64)"
+    assert (
+        repr(fg.tensor([1.5, 2.0], dtype=fg.float64))
+        == "tensor([1.5000, 2.0000], dtype=forgegrad.float64)"
+    )
 
 
 def test_dtype_objects():
-    assert (fg.double, fg.half, fg.long, fg.int, fg.short, fg.float) == \
-        (fg.float64, fg.float16, fg.int64, fg.int32, fg.int16, fg.float32)
+    assert (fg.double, fg.half, fg.long, fg.int, fg.short, fg.float) == (
+        fg.float64,
+        fg.float16,
+        fg.int64,
+        fg.int32,
+        fg.int16,
+        fg.float32,
+    )
     assert repr(fg.float64) == "forgegrad.float64" and str(fg.bfloat16) == "forgegrad.bfloat16"
     sizes = dict(zip(NAMES, [4, 8, 2, 2, 8, 4, 2, 1, 1, 1]))
     for name in NAMES:
@@ -309,17 +416,25 @@ def test_dtype_objects():
         assert dtype.is_floating_point == (name in FLOATING)
 
 
-@pytest.mark.parametrize("method, name, legacy", [
-    ("double", "float64", "DoubleTensor"), ("half", "float16", "HalfTensor"),
-    ("bfloat16", "bfloat16", "BFloat16Tensor"), ("int", "int32", "IntTensor"),
-    ("short", "int16", "ShortTensor"), ("char", "int8", "CharTensor"),
-    ("byte", "uint8", "ByteTensor"), ("long", "int64", "LongTensor"),
-    ("float", "float32", "FloatTensor"), ("bool", "bool", "BoolTensor")])
+@pytest.mark.parametrize(
+    "method, name, legacy",
+    [
+        ("double", "float64", "DoubleTensor"),
+        ("half", "float16", "HalfTensor"),
+        ("bfloat16", "bfloat16", "BFloat16Tensor"),
+        ("int", "int32", "IntTensor"),
+        ("short", "int16", "ShortTensor"),
+        ("char", "int8", "CharTensor"),
+        ("byte", "uint8", "ByteTensor"),
+        ("long", "int64", "LongTensor"),
+        ("float", "float32", "FloatTensor"),
+        ("bool", "bool", "BoolTensor"),
+    ],
+)
 def test_dtype_methods(method, name, legacy):
     t = getattr(fg.tensor([1.0, 0.0, 3.0]), method)()
     dtype = getattr(fg, name)
-    assert t.dtype == dtype and t.tolist() == ([True, False, True] if name == "bool"
-                                                else [1, 0, 3])
+    assert t.dtype == dtype and t.tolist() == ([True, False, True] if name == "bool" else [1, 0, 3])
     assert t.type() == "forgegrad." + legacy
     assert t.element_size() == dtype.itemsize
     assert t.is_floating_point() == (name in FLOATING)
@@ -334,6 +449,7 @@ def test_type_refuses_unknown_names():
 
 
 # ---- numpy, from_numpy, DLPack -------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", [n for n in NAMES if n != "bfloat16"])
 def test_from_numpy_shares_memory_and_numpy_round_trips(name):
@@ -374,12 +490,19 @@ def test_float64_numpy_data_becomes_float32_in_the_training_paths():
     xb, yb = next(iter(fg.DataLoader(ds, batch_size=4)))
     assert xb.dtype == fg.float32 and yb.dtype == fg.int64
     model = fg.nn.Linear(3, 2)
-    history = fg.fit(model, fg.nn.CrossEntropyLoss(), fg.optim.SGD(model.parameters(), lr=0.1),
-                     (x, y), epochs=1, progress=False)
+    history = fg.fit(
+        model,
+        fg.nn.CrossEntropyLoss(),
+        fg.optim.SGD(model.parameters(), lr=0.1),
+        (x, y),
+        epochs=1,
+        progress=False,
+    )
     assert len(history) == 1
 
 
 # ---- safetensors ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", NAMES)
 def test_safetensors_round_trip_in_every_dtype(name, tmp_path):
@@ -392,14 +515,24 @@ def test_safetensors_round_trip_in_every_dtype(name, tmp_path):
     with open(tmp_path / "x.safetensors", "rb") as f:
         size = int.from_bytes(f.read(8), "little")
         header = __import__("json").loads(f.read(size))
-    code = {"float32": "F32", "float64": "F64", "float16": "F16", "bfloat16": "BF16",
-            "int64": "I64", "int32": "I32", "int16": "I16", "int8": "I8", "uint8": "U8",
-            "bool": "BOOL"}[name]
+    code = {
+        "float32": "F32",
+        "float64": "F64",
+        "float16": "F16",
+        "bfloat16": "BF16",
+        "int64": "I64",
+        "int32": "I32",
+        "int16": "I16",
+        "int8": "I8",
+        "uint8": "U8",
+        "bool": "BOOL",
+    }[name]
     assert header["t"]["dtype"] == code
 
 
 def test_load_reads_float16_and_bfloat16_files_as_what_they_are(tmp_path):
     import safetensors.numpy
+
     path = tmp_path / "half.safetensors"
     safetensors.numpy.save_file({"w": np.array([1.5, -2.0], np.float16)}, path)
     assert fg.load(path)["w"].dtype == fg.float16
@@ -407,6 +540,6 @@ def test_load_reads_float16_and_bfloat16_files_as_what_they_are(tmp_path):
     fg.save({"w": fg.tensor([1.0, -2.5], dtype=fg.bfloat16)}, path)
     raw = path.read_bytes()
     size = int.from_bytes(raw[:8], "little")
-    assert raw[8 + size:] == np.array([0x3f80, 0xc020], "<u2").tobytes()
+    assert raw[8 + size :] == np.array([0x3F80, 0xC020], "<u2").tobytes()
     loaded = fg.load(path)["w"]
     assert loaded.dtype == fg.bfloat16 and loaded.tolist() == [1.0, -2.5]

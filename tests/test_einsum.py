@@ -1,5 +1,6 @@
 """forgegrad.einsum against numpy.einsum: values for explicit and implicit outputs, "...",
 diagonals, sums, broadcasting and chains of operands; gradients in float64; errors."""
+
 import re
 
 import numpy as np
@@ -72,26 +73,42 @@ def test_einsum_takes_a_list(device):
     assert_close(to_numpy(got), a.astype(np.float64) @ b, atol=1e-5)
 
 
-@pytest.mark.parametrize("equation,shapes", [
-    ("ij,jk->ik", [(3, 4), (4, 5)]), ("bhtd,bhsd->bhts", [(2, 3, 4, 5), (2, 3, 6, 5)]),
-    ("ii->i", [(4, 4)]), ("ij,j->i", [(3, 4), (4,)]), ("...ij,...jk", [(2, 1, 3, 4), (5, 4, 2)]),
-    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 5)]), ("ijk,jil->kl", [(3, 4, 5), (4, 3, 2)])],
-    ids=str)
+@pytest.mark.parametrize(
+    "equation,shapes",
+    [
+        ("ij,jk->ik", [(3, 4), (4, 5)]),
+        ("bhtd,bhsd->bhts", [(2, 3, 4, 5), (2, 3, 6, 5)]),
+        ("ii->i", [(4, 4)]),
+        ("ij,j->i", [(3, 4), (4,)]),
+        ("...ij,...jk", [(2, 1, 3, 4), (5, 4, 2)]),
+        ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 5)]),
+        ("ijk,jil->kl", [(3, 4, 5), (4, 3, 2)]),
+    ],
+    ids=str,
+)
 def test_einsum_gradients(equation, shapes, device):
-    gradcheck(lambda *t: fg.einsum(equation, *t), *[make_input(s) for s in shapes],
-              device=device, max_checks=20)
+    gradcheck(
+        lambda *t: fg.einsum(equation, *t),
+        *[make_input(s) for s in shapes],
+        device=device,
+        max_checks=20,
+    )
 
 
-@pytest.mark.parametrize("equation,shapes,message", [
-    ("ij,jk->ik", [(3, 4)], "the equation has 2 operand terms, got 1 operands"),
-    ("ijk->i", [(3, 4)], "has 3 subscripts for a tensor of 2 dimensions"),
-    ("ij->k", [(3, 4)], "the output's subscript 'k' is in no operand"),
-    ("ij->ii", [(3, 4)], "the output repeats subscript 'i'"),
-    ("ij,jk->ik", [(3, 4), (5, 6)], "subscript 'j' has sizes 4 and 5"),
-    ("ii->i", [(3, 4)], "subscript 'i' is repeated over dimensions of sizes 3 and 4"),
-    ("i1->i", [(3, 4)], "has the character '1'"),
-    ("...ij->ij", [(2, 3, 4)], "the output must say where the dimensions of '...' go"),
-], ids=str)
+@pytest.mark.parametrize(
+    "equation,shapes,message",
+    [
+        ("ij,jk->ik", [(3, 4)], "the equation has 2 operand terms, got 1 operands"),
+        ("ijk->i", [(3, 4)], "has 3 subscripts for a tensor of 2 dimensions"),
+        ("ij->k", [(3, 4)], "the output's subscript 'k' is in no operand"),
+        ("ij->ii", [(3, 4)], "the output repeats subscript 'i'"),
+        ("ij,jk->ik", [(3, 4), (5, 6)], "subscript 'j' has sizes 4 and 5"),
+        ("ii->i", [(3, 4)], "subscript 'i' is repeated over dimensions of sizes 3 and 4"),
+        ("i1->i", [(3, 4)], "has the character '1'"),
+        ("...ij->ij", [(2, 3, 4)], "the output must say where the dimensions of '...' go"),
+    ],
+    ids=str,
+)
 def test_einsum_errors(equation, shapes, message):
     with pytest.raises(ValueError, match=re.escape(message)) as error:
         fg.einsum(equation, *[fg.zeros(*s) for s in shapes])

@@ -1,5 +1,6 @@
 """Elementwise ops: arithmetic with broadcasting and Python scalars, unary math, pow, clamp,
 comparisons; forward vs float64 numpy, backward vs float64 central differences."""
+
 import math
 
 import numpy as np
@@ -9,9 +10,21 @@ from hypothesis.extra import numpy as hnp
 
 import forgegrad as fg
 
-from helpers import (CUDA_SKIP_REASON, LARGE_SHAPES, SHAPES, assert_close, as_tensor,
-                     check_backward, check_forward, cuda_available, make_input, np_digamma,
-                     np_erfinv, np_polygamma, to_numpy)
+from helpers import (
+    CUDA_SKIP_REASON,
+    LARGE_SHAPES,
+    SHAPES,
+    assert_close,
+    as_tensor,
+    check_backward,
+    check_forward,
+    cuda_available,
+    make_input,
+    np_digamma,
+    np_erfinv,
+    np_polygamma,
+    to_numpy,
+)
 
 # name -> (forgegrad fn, float64 numpy fn, input domain, kinks to keep away from)
 UNARY = {
@@ -24,18 +37,26 @@ UNARY = {
     "sqrt_method": (lambda t: t.sqrt(), np.sqrt, "positive", ()),
     "abs": (fg.abs, np.abs, (-2.0, 2.0), (0.0,)),
     "abs_method": (lambda t: t.abs(), np.abs, (-2.0, 2.0), (0.0,)),
-    "clamp_both": (lambda t: t.clamp(min=-0.5, max=0.75), lambda x: np.clip(x, -0.5, 0.75),
-                   (-2.0, 2.0), (-0.5, 0.75)),
+    "clamp_both": (
+        lambda t: t.clamp(min=-0.5, max=0.75),
+        lambda x: np.clip(x, -0.5, 0.75),
+        (-2.0, 2.0),
+        (-0.5, 0.75),
+    ),
     "clamp_min": (lambda t: t.clamp(min=-0.5), lambda x: np.maximum(x, -0.5), (-2.0, 2.0), (-0.5,)),
     "clamp_max": (lambda t: t.clamp(max=0.75), lambda x: np.minimum(x, 0.75), (-2.0, 2.0), (0.75,)),
-    "clamp_fn": (lambda t: fg.clamp(t, -1.0, 1.0), lambda x: np.clip(x, -1.0, 1.0), (-2.0, 2.0),
-                 (-1.0, 1.0)),
-    "pow2": (lambda t: t ** 2.0, lambda x: x ** 2.0, (-2.0, 2.0), ()),
-    "pow3_int": (lambda t: t ** 3, lambda x: x ** 3, (-2.0, 2.0), ()),
-    "pow_half": (lambda t: t ** 0.5, np.sqrt, "positive", ()),
-    "pow_neg": (lambda t: t ** -1.5, lambda x: x ** -1.5, "positive", ()),
-    "pow_one": (lambda t: t ** 1.0, lambda x: x, (-2.0, 2.0), ()),
-    "pow_zero": (lambda t: t ** 0.0, lambda x: np.ones_like(x), (-2.0, 2.0), ()),
+    "clamp_fn": (
+        lambda t: fg.clamp(t, -1.0, 1.0),
+        lambda x: np.clip(x, -1.0, 1.0),
+        (-2.0, 2.0),
+        (-1.0, 1.0),
+    ),
+    "pow2": (lambda t: t**2.0, lambda x: x**2.0, (-2.0, 2.0), ()),
+    "pow3_int": (lambda t: t**3, lambda x: x**3, (-2.0, 2.0), ()),
+    "pow_half": (lambda t: t**0.5, np.sqrt, "positive", ()),
+    "pow_neg": (lambda t: t**-1.5, lambda x: x**-1.5, "positive", ()),
+    "pow_one": (lambda t: t**1.0, lambda x: x, (-2.0, 2.0), ()),
+    "pow_zero": (lambda t: t**0.0, lambda x: np.ones_like(x), (-2.0, 2.0), ()),
     "add_scalar": (lambda t: t + 2.5, lambda x: x + 2.5, (-2.0, 2.0), ()),
     "radd_scalar": (lambda t: 2.5 + t, lambda x: 2.5 + x, (-2.0, 2.0), ()),
     "add_int_scalar": (lambda t: t + 2, lambda x: x + 2, (-2.0, 2.0), ()),
@@ -117,8 +138,9 @@ def test_unary_forward_large(op, shape, device):
 def test_binary_large(op, device):
     fn, ref, dom = BINARY[op]
     check_forward(fn, ref, (513, 1031), (1031,), device=device, domains=_domains(dom, 2))
-    check_backward(fn, ref, (513, 1031), (1031,), device=device, domains=_domains(dom, 2),
-                   max_checks=40)
+    check_backward(
+        fn, ref, (513, 1031), (1031,), device=device, domains=_domains(dom, 2), max_checks=40
+    )
 
 
 @pytest.mark.parametrize("op", LARGE_UNARY)
@@ -129,9 +151,14 @@ def test_unary_backward_large(op, device):
 
 def test_chain_of_ops(device):
     # A composite expression: every intermediate backward rule in one graph.
-    check_backward(lambda a, b: ((a * b + 1.5) / (b * b + 1.0)).exp() - a.abs().sqrt(),
-                   lambda a, b: np.exp((a * b + 1.5) / (b * b + 1.0)) - np.sqrt(np.abs(a)),
-                   (7, 33), (33,), device=device, avoid=(0.0,))
+    check_backward(
+        lambda a, b: ((a * b + 1.5) / (b * b + 1.0)).exp() - a.abs().sqrt(),
+        lambda a, b: np.exp((a * b + 1.5) / (b * b + 1.0)) - np.sqrt(np.abs(a)),
+        (7, 33),
+        (33,),
+        device=device,
+        avoid=(0.0,),
+    )
 
 
 def test_non_contiguous_inputs(device):
@@ -161,8 +188,11 @@ def _small_ints(shape, rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.int64], ids=["float32", "int64"])
-@pytest.mark.parametrize("shapes", [((7,), (7,)), ((33, 1), (1, 129)), ((7, 33), (33,)),
-                                    ((1,), (129,)), ((), (7,))], ids=str)
+@pytest.mark.parametrize(
+    "shapes",
+    [((7,), (7,)), ((33, 1), (1, 129)), ((7, 33), (33,)), ((1,), (129,)), ((), (7,))],
+    ids=str,
+)
 @pytest.mark.parametrize("op", list(CMP))
 def test_compare(op, shapes, dtype, device, rng):
     fn, ref = CMP[op]
@@ -200,7 +230,7 @@ NAN_OPS = {
     "log": fg.log,
     "sqrt": fg.sqrt,
     "abs": fg.abs,
-    "pow": lambda t: t ** 2.0,
+    "pow": lambda t: t**2.0,
     "clamp": lambda t: t.clamp(min=0.0, max=1.0),
     "clamp_min": lambda t: t.clamp(min=0.5),
     "clamp_max": lambda t: t.clamp(max=0.5),
@@ -220,24 +250,29 @@ def test_nan_propagates(op, device):
 HYP_UNARY = ["exp", "log", "sqrt", "abs", "clamp_both", "pow3_int", "rdiv_scalar", "neg"]
 
 
-@given(op=st.sampled_from(HYP_UNARY),
-       shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=40))
+@given(
+    op=st.sampled_from(HYP_UNARY),
+    shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=40),
+)
 def test_unary_hypothesis(op, shape, device):
     fn, ref, dom, avoid = UNARY[op]
     check_forward(fn, ref, shape, device=device, domain=dom, avoid=avoid)
-    check_backward(fn, ref, shape, device=device, domain=dom, avoid=avoid,
-                   elementwise=True)
+    check_backward(fn, ref, shape, device=device, domain=dom, avoid=avoid, elementwise=True)
 
 
-@given(op=st.sampled_from(list(BINARY)),
-       shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
-                                                min_side=1, max_side=24))
+@given(
+    op=st.sampled_from(list(BINARY)),
+    shapes=hnp.mutually_broadcastable_shapes(
+        num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_side=24
+    ),
+)
 def test_binary_broadcast_hypothesis(op, shapes, device):
     fn, ref, dom = BINARY[op]
     a_shape, b_shape = shapes.input_shapes
     check_forward(fn, ref, a_shape, b_shape, device=device, domains=_domains(dom, 2))
-    check_backward(fn, ref, a_shape, b_shape, device=device, domains=_domains(dom, 2),
-                   max_checks=30)
+    check_backward(
+        fn, ref, a_shape, b_shape, device=device, domains=_domains(dom, 2), max_checks=30
+    )
 
 
 @pytest.mark.cuda
@@ -253,8 +288,10 @@ def test_cpu_and_cuda_agree():
 
 
 # ------------------------------------------------------------------ special values
-SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, 0.5, -2.0, 100.0, -200.0, np.inf, -np.inf, np.nan,
-                    1e-30, 3e38], dtype=np.float32)
+SPECIAL = np.array(
+    [0.0, -0.0, 1.0, -1.0, 0.5, -2.0, 100.0, -200.0, np.inf, -np.inf, np.nan, 1e-30, 3e38],
+    dtype=np.float32,
+)
 
 SPECIAL_OPS = {
     "exp": (fg.exp, np.exp),
@@ -263,9 +300,9 @@ SPECIAL_OPS = {
     "abs": (fg.abs, np.abs),
     "neg": (lambda t: -t, np.negative),
     "recip": (lambda t: 1.0 / t, lambda x: np.float32(1.0) / x),
-    "pow_half": (lambda t: t ** 0.5, lambda x: x ** np.float32(0.5)),
-    "pow_neg1": (lambda t: t ** -1.0, lambda x: x ** np.float32(-1.0)),
-    "square": (lambda t: t ** 2.0, lambda x: x ** np.float32(2.0)),
+    "pow_half": (lambda t: t**0.5, lambda x: x ** np.float32(0.5)),
+    "pow_neg1": (lambda t: t**-1.0, lambda x: x ** np.float32(-1.0)),
+    "square": (lambda t: t**2.0, lambda x: x ** np.float32(2.0)),
     "sub_self": (lambda t: t - t, lambda x: x - x),
     "mul_zero": (lambda t: t * 0.0, lambda x: x * np.float32(0.0)),
     "clamp": (lambda t: t.clamp(-1.0, 1.0), lambda x: np.clip(x, -1.0, 1.0)),
@@ -296,7 +333,7 @@ def test_compare_nan_and_inf(device):
 
 def test_compare_int64_exact(device):
     # Large int64 values must be compared as integers, not through float/double.
-    big = 2 ** 62
+    big = 2**62
     a = as_tensor(np.array([big + 1, big, -big - 1], dtype=np.int64), device)
     b = as_tensor(np.array([big, big, -big], dtype=np.int64), device)
     assert to_numpy(a == b).tolist() == [False, True, False]
@@ -308,15 +345,15 @@ def test_compare_int64_exact(device):
 # ------------------------------------------------------------ accuracy over the range
 SWEEPS = {
     # name: (fn, float64 reference, inputs spanning the op's whole float32 range)
-    "exp": (fg.exp, np.exp, np.linspace(-87.3, 88.72, 40001)),   # normal results up to FLT_MAX
+    "exp": (fg.exp, np.exp, np.linspace(-87.3, 88.72, 40001)),  # normal results up to FLT_MAX
     "log": (fg.log, np.log, np.logspace(-37.9, 38.5, 40001)),
     "log_near_1": (fg.log, np.log, np.linspace(0.9, 1.1, 40001)),
     "sqrt": (fg.sqrt, np.sqrt, np.logspace(-37.9, 38.5, 40001)),
     "tanh": (fg.tanh, np.tanh, np.linspace(-20.0, 20.0, 40001)),
     "tanh_small": (fg.tanh, np.tanh, np.logspace(-30, 0, 4001)),
     "sigmoid": (fg.sigmoid, lambda v: 1.0 / (1.0 + np.exp(-v)), np.linspace(-80.0, 80.0, 40001)),
-    "pow_2.5": (lambda t: t ** 2.5, lambda v: v ** 2.5, np.logspace(-10, 10, 4001)),
-    "pow_-0.7": (lambda t: t ** -0.7, lambda v: v ** -0.7, np.logspace(-10, 10, 4001)),
+    "pow_2.5": (lambda t: t**2.5, lambda v: v**2.5, np.logspace(-10, 10, 4001)),
+    "pow_-0.7": (lambda t: t**-0.7, lambda v: v**-0.7, np.logspace(-10, 10, 4001)),
 }
 
 
@@ -349,8 +386,11 @@ def test_kink_gradients_follow_pytorch(device):
     np.testing.assert_array_equal(to_numpy(y.grad), [-1.0, 0.0, 1.0])
 
 
-@pytest.mark.parametrize("scalar", [np.float32(1.5), np.float64(1.5), np.int64(2)],
-                         ids=["np.float32", "np.float64", "np.int64"])
+@pytest.mark.parametrize(
+    "scalar",
+    [np.float32(1.5), np.float64(1.5), np.int64(2)],
+    ids=["np.float32", "np.float64", "np.int64"],
+)
 def test_numpy_scalar_operands(scalar, device):
     # numpy scalars are numbers (numbers.Real) and arise everywhere (arr.mean(), arr[i]):
     # they work like Python scalars on either side, as in PyTorch.
@@ -394,8 +434,13 @@ def test_gamma_family_and_erfinv_are_float64_accurate_away_from_poles(device):
     assert_close(to_numpy(fg.digamma(t)), np_digamma(x), rtol=1e-12, atol=1e-14)
     for n in (1, 2, 5):
         assert_close(to_numpy(fg.polygamma(n, t)), np_polygamma(n, x), rtol=1e-12, atol=0)
-    p = np.concatenate([np.linspace(-0.999, 0.999, 201), 1 - np.geomspace(1e-16, 1e-3, 40),
-                        np.geomspace(1e-300, 1e-3, 40)])
+    p = np.concatenate(
+        [
+            np.linspace(-0.999, 0.999, 201),
+            1 - np.geomspace(1e-16, 1e-3, 40),
+            np.geomspace(1e-300, 1e-3, 40),
+        ]
+    )
     assert_close(to_numpy(fg.erfinv(_values(p, device))), np_erfinv(p), rtol=1e-13, atol=0)
 
 
@@ -433,10 +478,12 @@ def test_gamma_family_gradients_chain(device):
     # sqrt(pi) / 2 exp(erfinv^2), in float64 against the references
     values = [0.3, 1.7, -0.4, 4.5]
     x = np.array(values)
-    for op, want in [(fg.lgamma, np_digamma(x)), (fg.digamma, np_polygamma(1, x)),
-                     (lambda t: fg.polygamma(2, t), np_polygamma(3, x)),
-                     (lambda t: fg.erfinv(t / 5), math.sqrt(math.pi) / 10 *
-                      np.exp(np_erfinv(x / 5) ** 2))]:
+    for op, want in [
+        (fg.lgamma, np_digamma(x)),
+        (fg.digamma, np_polygamma(1, x)),
+        (lambda t: fg.polygamma(2, t), np_polygamma(3, x)),
+        (lambda t: fg.erfinv(t / 5), math.sqrt(math.pi) / 10 * np.exp(np_erfinv(x / 5) ** 2)),
+    ]:
         t = _values(values, device).requires_grad_(True)
         op(t).sum().backward()
         assert_close(to_numpy(t.grad), want, rtol=1e-12)
@@ -444,8 +491,11 @@ def test_gamma_family_gradients_chain(device):
 
 def test_nan_to_num_defaults_are_the_dtypes_extremes(device):
     raw = [np.nan, _INF, -_INF, 1.5]
-    for dtype, top in [(fg.float32, np.finfo(np.float32).max), (fg.float16, 65504.0),
-                       (fg.float64, np.finfo(np.float64).max)]:
+    for dtype, top in [
+        (fg.float32, np.finfo(np.float32).max),
+        (fg.float16, 65504.0),
+        (fg.float64, np.finfo(np.float64).max),
+    ]:
         got = fg.nan_to_num(_values(raw, device, dtype))
         assert got.dtype == dtype
         assert_close(to_numpy(got.to(fg.float64)), [0.0, top, -top, 1.5], rtol=0)
@@ -486,8 +536,11 @@ def test_round_with_decimals_rounds_half_to_even(device):
 
 
 def test_sgn_is_sign_for_real_tensors(device):
-    for values, dtype in [([-2.5, 0.0, 3.0], fg.float32), ([-2, 0, 3], fg.int64),
-                          ([True, False], fg.bool)]:
+    for values, dtype in [
+        ([-2.5, 0.0, 3.0], fg.float32),
+        ([-2, 0, 3], fg.int64),
+        ([True, False], fg.bool),
+    ]:
         t = fg.tensor(values, dtype=dtype, device=device)
         assert fg.sgn(t).dtype == dtype
         assert to_numpy(t.sgn()).tolist() == to_numpy(fg.sign(t)).tolist()

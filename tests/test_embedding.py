@@ -1,6 +1,7 @@
 """nn.Embedding and F.embedding against numpy row lookups: index shapes and dtypes, the
 weight gradient (a scatter-add of the output's rows, checked by finite differences and
 against np.add.at), padding_idx, max_norm, scale_grad_by_freq, from_pretrained, errors."""
+
 import numpy as np
 import pytest
 
@@ -67,8 +68,12 @@ def test_padding_row_and_frequency_scaling(device, by_freq, padding_idx):
     indices = np.array([0, 2, 2, 1, 2])
     weight = as_tensor(RNG.standard_normal((4, 2)), device, requires_grad=True)
     dout = RNG.standard_normal((5, 2))
-    out = F.embedding(fg.tensor(indices, device=device), weight, padding_idx=padding_idx,
-                      scale_grad_by_freq=by_freq)
+    out = F.embedding(
+        fg.tensor(indices, device=device),
+        weight,
+        padding_idx=padding_idx,
+        scale_grad_by_freq=by_freq,
+    )
     assert np.array_equal(to_numpy(out), to_numpy(weight)[indices])
     out.backward(as_tensor(dout, device))
     ref = np_embedding_grad(indices, dout, 4, padding_idx=padding_idx, by_freq=by_freq)

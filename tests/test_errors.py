@@ -1,6 +1,7 @@
 """Bad input at every public entry point gives the documented exception: wrong shapes ->
 ValueError, wrong dtypes -> TypeError, index out of range -> IndexError, with messages that
 start with "[op]" (matched exactly for matmul, loosely by op name elsewhere)."""
+
 import math
 import pathlib
 import re
@@ -31,8 +32,9 @@ BIN = {
 }
 
 
-@pytest.mark.parametrize("shapes", [((7,), (5,)), ((7, 33), (7,)), ((3, 4), (4, 3)),
-                                    ((2, 3, 4), (3, 3, 4))], ids=str)
+@pytest.mark.parametrize(
+    "shapes", [((7,), (5,)), ((7, 33), (7,)), ((3, 4), (4, 3)), ((2, 3, 4), (3, 3, 4))], ids=str
+)
 @pytest.mark.parametrize("op", list(BIN))
 def test_binary_shape_mismatch(op, shapes, device):
     with pytest.raises(ValueError, match=op):
@@ -43,10 +45,14 @@ def test_float_only_ops_refuse_integers(device):
     # as PyTorch: these have no integer kernels (relu, tanh, sigmoid and the element math
     # take integers: tests/test_promotion_ops.py, tests/test_dtype_ops.py)
     i = i64([1, 2, 3], device)
-    for name, fn in [("gelu", F.gelu), ("silu", F.silu), ("leaky_relu", F.leaky_relu),
-                     ("softmax", lambda t: F.softmax(t, 0)),
-                     ("log_softmax", lambda t: F.log_softmax(t, 0)),
-                     ("dropout", lambda t: F.dropout(t, 0.5))]:
+    for name, fn in [
+        ("gelu", F.gelu),
+        ("silu", F.silu),
+        ("leaky_relu", F.leaky_relu),
+        ("softmax", lambda t: F.softmax(t, 0)),
+        ("log_softmax", lambda t: F.log_softmax(t, 0)),
+        ("dropout", lambda t: F.dropout(t, 0.5)),
+    ]:
         with pytest.raises(TypeError, match=name):
             fn(i)
 
@@ -55,7 +61,7 @@ def test_pow_of_bad_operands(device):
     x = f32((3,), device)
     for bad in ("a", None, [1.0, 2.0]):
         with pytest.raises(TypeError, match=r"\[pow\]"):
-            x ** bad
+            x**bad
     with pytest.raises(ValueError, match=r"\[pow\] shapes"):
         x ** f32((2,), device)
 
@@ -81,12 +87,24 @@ def test_compare_errors(device):
 
 
 # ---------------------------------------------------------------------------- matmul
-@pytest.mark.parametrize("sa,sb", [
-    ((7,), (5,)), ((7,), (5, 3)), ((3, 7), (5,)), ((), (3,)), ((3, 3), ()),
-    ((7, 33), (32, 5)), ((2, 3, 4), (3, 4, 5)),
-    ((2, 3, 4), (2, 5, 6)), ((2, 3, 4), (5, 6)), ((2, 2, 3, 4), (3, 2, 4, 5)),
-    ((2, 3), (2, 4, 5)), ((3, 4), (5, 4)),
-], ids=str)
+@pytest.mark.parametrize(
+    "sa,sb",
+    [
+        ((7,), (5,)),
+        ((7,), (5, 3)),
+        ((3, 7), (5,)),
+        ((), (3,)),
+        ((3, 3), ()),
+        ((7, 33), (32, 5)),
+        ((2, 3, 4), (3, 4, 5)),
+        ((2, 3, 4), (2, 5, 6)),
+        ((2, 3, 4), (5, 6)),
+        ((2, 2, 3, 4), (3, 2, 4, 5)),
+        ((2, 3), (2, 4, 5)),
+        ((3, 4), (5, 4)),
+    ],
+    ids=str,
+)
 def test_matmul_shapes(sa, sb, device):
     with pytest.raises(ValueError, match=r"\[matmul\]"):
         f32(sa, device) @ f32(sb, device)
@@ -111,10 +129,18 @@ def test_matmul_empty_k_gives_zeros(device):
 # ------------------------------------------------------------------ reductions, shape
 def test_reduce_bad_dim(device):
     x = f32((3, 4), device)
-    for fn in (lambda: x.sum(dim=2), lambda: x.sum(dim=-3), lambda: x.mean(dim=5),
-               lambda: x.max(dim=2), lambda: x.argmax(dim=-3), lambda: x.sum(dim=(0, 2)),
-               lambda: F.softmax(x, dim=2), lambda: F.log_softmax(x, dim=-3),
-               lambda: x.transpose(0, 2), lambda: x.flatten(0, 3)):
+    for fn in (
+        lambda: x.sum(dim=2),
+        lambda: x.sum(dim=-3),
+        lambda: x.mean(dim=5),
+        lambda: x.max(dim=2),
+        lambda: x.argmax(dim=-3),
+        lambda: x.sum(dim=(0, 2)),
+        lambda: F.softmax(x, dim=2),
+        lambda: F.log_softmax(x, dim=-3),
+        lambda: x.transpose(0, 2),
+        lambda: x.flatten(0, 3),
+    ):
         with pytest.raises((IndexError, ValueError)):
             fn()
 
@@ -225,11 +251,11 @@ def test_classification_loss_errors(name, device):
     with pytest.raises(TypeError, match=name):
         fn(i64([[1, 2]], device), i64([0], device))
     with pytest.raises(ValueError, match=name):
-        fn(x, i64([0, 1, 2], device))            # N mismatch
+        fn(x, i64([0, 1, 2], device))  # N mismatch
     with pytest.raises(ValueError, match=name):
-        fn(x, i64([[0, 1, 2, 3]], device))       # target not 1-D
+        fn(x, i64([[0, 1, 2, 3]], device))  # target not 1-D
     with pytest.raises(ValueError, match=name):
-        fn(f32((2, 4, 5), device), t)            # (N, C, d) input, target not (N, d)
+        fn(f32((2, 4, 5), device), t)  # (N, C, d) input, target not (N, d)
     with pytest.raises(ValueError, match=name):
         fn(x, t, reduction="avg")
 
@@ -382,6 +408,7 @@ def test_backward_gradient_dtype(device):
 
 def test_gemm_empty_operands():
     from forgegrad import _C
+
     out = _C.gemm(fg.zeros(3, 0), fg.zeros(0, 4))
     np.testing.assert_array_equal(out.numpy(), np.zeros((3, 4)))
     c0 = make_input((3, 4))
@@ -394,6 +421,7 @@ def test_gemm_empty_operands():
 
 def test_gemm_out_errors():
     from forgegrad import _C
+
     a, b = fg.tensor(make_input((4, 5))), fg.tensor(make_input((5, 6)))
     with pytest.raises(TypeError, match=r"gemm|matmul"):
         _C.gemm(a, b, out=fg.zeros(4, 6, dtype=fg.int64))
@@ -409,7 +437,9 @@ WRONG_TYPES = {
     "relu-list": (lambda: fg.relu([1.0, 2.0]), "relu"),
     "matmul-float": (lambda: fg.matmul(fg.ones(2, 2), 2.0), "matmul"),
     "cross-entropy-numpy-target": (
-        lambda: F.cross_entropy(fg.ones(2, 3), np.array([0, 1])), "cross_entropy"),
+        lambda: F.cross_entropy(fg.ones(2, 3), np.array([0, 1])),
+        "cross_entropy",
+    ),
     "fill-string": (lambda: fg.ones(3).fill_("a"), "fill_"),
     "copy-numpy": (lambda: fg.ones(3).copy_(np.zeros(3, np.float32)), "copy_"),
     "manual-seed-float": (lambda: fg.manual_seed(1.5), "manual_seed"),
@@ -468,10 +498,11 @@ PYTHON_LAYER_ERRORS = {
     "init fan": (lambda: fg.nn.init.kaiming_uniform_(fg.ones(3)), ValueError),
     "SGD params": (lambda: fg.optim.SGD(fg.ones(2), lr=0.1), TypeError),
     "StepLR": (lambda: fg.optim.lr_scheduler.StepLR(_sgd(), step_size="2"), TypeError),
-    "TensorDataset": (lambda: fg.data.TensorDataset(np.ones((2, 1)), np.ones((3, 1))),
-                      ValueError),
-    "DataLoader": (lambda: fg.data.DataLoader(fg.data.TensorDataset(np.ones((2, 1))),
-                                              batch_size=0), ValueError),
+    "TensorDataset": (lambda: fg.data.TensorDataset(np.ones((2, 1)), np.ones((3, 1))), ValueError),
+    "DataLoader": (
+        lambda: fg.data.DataLoader(fg.data.TensorDataset(np.ones((2, 1))), batch_size=0),
+        ValueError,
+    ),
     "save": (lambda: fg.save({"x": object()}, "unused.safetensors"), TypeError),
 }
 
@@ -488,7 +519,10 @@ def test_python_layer_errors_are_also_runtime_errors(case):
 def test_the_python_layer_raises_no_builtin_value_or_type_error():
     # a plain `raise ValueError(...)` would escape `except RuntimeError`: raise _errors.ValueError
     root = pathlib.Path(fg.__file__).parent
-    plain = [f"{path.relative_to(root)}:{n}" for path in sorted(root.rglob("*.py"))
-             for n, line in enumerate(path.read_text().splitlines(), 1)
-             if re.search(r"\b(raise|return) (ValueError|TypeError)\(", line)]
+    plain = [
+        f"{path.relative_to(root)}:{n}"
+        for path in sorted(root.rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\b(raise|return) (ValueError|TypeError)\(", line)
+    ]
     assert not plain, plain

@@ -6,6 +6,7 @@ family's test, naming the case that killed it: the child writes each case to a f
 running it. With CI set, the cases are the fixed derandomized sequence; FG_FUZZ_EXAMPLES sets
 the number of examples per family (150 by default, about 1 to 2 minutes in all on 2 cores).
 """
+
 import os
 import re
 import signal
@@ -16,27 +17,50 @@ from pathlib import Path
 import pytest
 
 DRIVER = Path(__file__).with_name("fuzz_driver.py")
-FAMILIES = ["unary", "binary", "reduce", "softmax", "loss", "matmul", "shape", "nn", "dtype",
-            "creation", "index", "modules", "optim", "save"]
+FAMILIES = [
+    "unary",
+    "binary",
+    "reduce",
+    "softmax",
+    "loss",
+    "matmul",
+    "shape",
+    "nn",
+    "dtype",
+    "creation",
+    "index",
+    "modules",
+    "optim",
+    "save",
+]
 TIMEOUT_S = 300
 
 
 def run_family(family, case_file):
     """Runs one family's child; None when every case passed, else what to report."""
     try:
-        result = subprocess.run([sys.executable, str(DRIVER), family, str(case_file)],
-                                capture_output=True, text=True, timeout=TIMEOUT_S,
-                                env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        result = subprocess.run(
+            [sys.executable, str(DRIVER), family, str(case_file)],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
     except subprocess.TimeoutExpired:
-        return f"fuzz family {family!r} ran over {TIMEOUT_S} s; the last case: " + \
-            (case_file.read_text() if case_file.exists() else "(none)")
+        return f"fuzz family {family!r} ran over {TIMEOUT_S} s; the last case: " + (
+            case_file.read_text() if case_file.exists() else "(none)"
+        )
     if result.returncode < 0:
         last = case_file.read_text() if case_file.exists() else "(none)"
-        return (f"fuzz family {family!r} crashed ({signal.Signals(-result.returncode).name}) "
-                f"on the case:\n{last}\n{result.stderr[-2000:]}")
+        return (
+            f"fuzz family {family!r} crashed ({signal.Signals(-result.returncode).name}) "
+            f"on the case:\n{last}\n{result.stderr[-2000:]}"
+        )
     if result.returncode != 0:
-        return (f"fuzz family {family!r} found a failing case:\n{result.stdout[-3000:]}\n"
-                f"{result.stderr[-6000:]}")
+        return (
+            f"fuzz family {family!r} found a failing case:\n{result.stdout[-3000:]}\n"
+            f"{result.stderr[-6000:]}"
+        )
     return None
 
 

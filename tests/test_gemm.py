@@ -5,6 +5,7 @@ packing driver of csrc/cpu/gemm.cpp with each double micro-kernel) is checked by
 tests/cpu_gemm/gemm_double_check.cpp, built here with the kernels' own instruction-set flags
 and run once for each micro-kernel ISA this CPU has (FORGEGRAD_ISA picks it), against a long
 double product. The CUDA double kernel is checked emulated by tests/test_cuda_emulation.py."""
+
 import os
 import pathlib
 import platform
@@ -28,11 +29,18 @@ GEMM_SOURCES = {
     "tests/cpu_gemm/gemm_double_check.cpp": [],
 }
 if platform.machine().lower() in ("x86_64", "amd64"):
-    GEMM_SOURCES.update({
-        "csrc/cpu/gemm_avx2.cpp": ["-mavx2", "-mfma"],
-        "csrc/cpu/gemm_avx512.cpp": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl",
-                                     "-mfma"],
-    })
+    GEMM_SOURCES.update(
+        {
+            "csrc/cpu/gemm_avx2.cpp": ["-mavx2", "-mfma"],
+            "csrc/cpu/gemm_avx512.cpp": [
+                "-mavx512f",
+                "-mavx512bw",
+                "-mavx512dq",
+                "-mavx512vl",
+                "-mfma",
+            ],
+        }
+    )
 THREAD_FLAGS = ["-fopenmp"] if _C.threading_backend() == "openmp" else []
 
 
@@ -44,14 +52,31 @@ def double_gemm_check(tmp_path_factory):
     objects = []
     for source, flags in GEMM_SOURCES.items():
         obj = build / (pathlib.Path(source).stem + ".o")
-        done = subprocess.run([COMPILER, "-std=c++20", "-O2", *THREAD_FLAGS, "-c", *flags,
-                               f"-I{ROOT / 'csrc'}", f"-I{ROOT}", str(ROOT / source), "-o",
-                               str(obj)], capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                COMPILER,
+                "-std=c++20",
+                "-O2",
+                *THREAD_FLAGS,
+                "-c",
+                *flags,
+                f"-I{ROOT / 'csrc'}",
+                f"-I{ROOT}",
+                str(ROOT / source),
+                "-o",
+                str(obj),
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0, done.stderr
         objects.append(str(obj))
     binary = build / "gemm_double_check"
-    done = subprocess.run([COMPILER, *THREAD_FLAGS, "-pthread", *objects, "-o", str(binary)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [COMPILER, *THREAD_FLAGS, "-pthread", *objects, "-o", str(binary)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     return binary
 
@@ -62,8 +87,13 @@ def test_double_gemm_every_isa(isa, double_gemm_check):
     if ISAS.index(isa) > ISAS.index(best):
         pytest.skip(f"this CPU lacks {isa} (detected_isa() = {best!r})")
     # Two threads, so that the large products are split among threads.
-    run = subprocess.run([str(double_gemm_check)], capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "FORGEGRAD_ISA": isa, "OMP_NUM_THREADS": "2"})
+    run = subprocess.run(
+        [str(double_gemm_check)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "FORGEGRAD_ISA": isa, "OMP_NUM_THREADS": "2"},
+    )
     lines = run.stdout.splitlines()
     assert run.returncode == 0, run.stdout + run.stderr
     assert lines[0] == f"isa {isa}", lines[0]
@@ -78,8 +108,9 @@ def _float32(shape):
 def test_gemm_operands_of_another_dtype(role):
     a, b = _float32((3, 4)), _float32((4, 5))
     kwargs = {}
-    other = fg.tensor(np.ones({"a": (3, 4), "b": (4, 5), "bias": (5,), "out": (3, 5)}[role],
-                              np.int64))
+    other = fg.tensor(
+        np.ones({"a": (3, 4), "b": (4, 5), "bias": (5,), "out": (3, 5)}[role], np.int64)
+    )
     if role in ("a", "b"):
         a, b = (other, b) if role == "a" else (a, other)
     else:

@@ -2,6 +2,7 @@
 backward from several threads into one leaf accumulates exactly, models trained in threads
 match sequential runs bit for bit, loss targets changed after the forward are refused (never
 read out of bounds), and set_num_threads is one setting for the whole process."""
+
 import threading
 
 import numpy as np
@@ -246,7 +247,8 @@ def test_a_target_changed_in_place_after_the_loss_fails_backward(loss_name, valu
 @pytest.mark.parametrize("loss_name", CLASS_LOSSES)
 @pytest.mark.parametrize("value", [-5, 10**6, 1])
 def test_a_from_numpy_target_changed_through_numpy_backpropagates_the_forwards_classes(
-        loss_name, value):
+    loss_name, value
+):
     # numpy's writes do not move the version counter, so backward reads its own copy of the
     # classes: the gradient is the forward's, whatever was written (1 is a wrong class in range).
     logits = make_input((3, 4))
@@ -255,8 +257,9 @@ def test_a_from_numpy_target_changed_through_numpy_backpropagates_the_forwards_c
     loss = CLASS_LOSSES[loss_name](x, fg.from_numpy(labels))
     labels[1] = value
     loss.backward()
-    np.testing.assert_allclose(x.grad.numpy(), expected_gradient(logits, [0, 3, 2], loss_name),
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        x.grad.numpy(), expected_gradient(logits, [0, 3, 2], loss_name), rtol=1e-5, atol=1e-7
+    )
 
 
 def expected_gradient(logits, classes, loss_name):
@@ -275,9 +278,9 @@ def test_an_unchanged_target_still_backpropagates(loss_name, device):
     x = as_tensor(logits, device, requires_grad=True)
     target = fg.tensor([0, 3, 2], device=device)
     CLASS_LOSSES[loss_name](x, target).backward()
-    np.testing.assert_allclose(x.grad.cpu().numpy(),
-                               expected_gradient(logits, [0, 3, 2], loss_name),
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        x.grad.cpu().numpy(), expected_gradient(logits, [0, 3, 2], loss_name), rtol=1e-5, atol=1e-7
+    )
 
 
 # ------------------------------------------------------------------ set_num_threads

@@ -1,5 +1,6 @@
 """Edge behaviour at NaN, infinities, denormals, extremes and empty inputs (issue 12), decided
 against PyTorch 2.x: the values below are what PyTorch gives unless a test says why not."""
+
 import math
 
 import numpy as np
@@ -27,6 +28,7 @@ def assert_same(got, want):
 
 
 # ---- NaN gradients -----------------------------------------------------------------------
+
 
 def test_relu_gradient_passes_at_nan(device):
     # PyTorch zeroes the gradient where x <= 0; NaN <= 0 is false, so it passes.
@@ -69,8 +71,11 @@ def test_l1_loss_gradient_is_zero_at_nan(device, nan_in):
 def test_gelu_tanh_gradient_at_huge_inputs_is_not_nan(device):
     # x^3 overflows float32 past |x| = 6e12 while sigmoid has long saturated: the gradient
     # is 1 and 0 there (PyTorch gives NaN: 0 * inf; the float64 answer is taken instead).
-    _, dx = grad_of(lambda t: F.gelu(t, approximate="tanh"),
-                    [-3e38, -1e20, -1e13, 1e13, 1e20, 3e38, inf, -inf], device)
+    _, dx = grad_of(
+        lambda t: F.gelu(t, approximate="tanh"),
+        [-3e38, -1e20, -1e13, 1e13, 1e20, 3e38, inf, -inf],
+        device,
+    )
     assert_same(dx, [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0])
 
 
@@ -97,10 +102,14 @@ def test_log_softmax_with_infinite_logits(device, row, want, want_grad, layout):
 
 
 def test_softmax_with_a_minus_inf_logit_gives_probability_zero(device):
-    y, dx = grad_of(lambda t: F.softmax(t, -1) * as_tensor([1.0, 2.0, 3.0], device),
-                    [[-inf, 0.0, 1.0]], device)
-    np.testing.assert_allclose(to_numpy(F.softmax(as_tensor([[-inf, 0.0, 1.0]], device), -1)),
-                               [[0.0, 0.26894142, 0.73105858]], rtol=1e-6)
+    y, dx = grad_of(
+        lambda t: F.softmax(t, -1) * as_tensor([1.0, 2.0, 3.0], device), [[-inf, 0.0, 1.0]], device
+    )
+    np.testing.assert_allclose(
+        to_numpy(F.softmax(as_tensor([[-inf, 0.0, 1.0]], device), -1)),
+        [[0.0, 0.26894142, 0.73105858]],
+        rtol=1e-6,
+    )
     np.testing.assert_allclose(dx, [[0.0, -0.19661193, 0.19661193]], rtol=1e-5)
 
 
@@ -137,11 +146,13 @@ def test_cross_entropy_smoothing_at_float32_extremes_keeps_the_float64_answer(de
     loss = F.cross_entropy(x, as_tensor([2], device), label_smoothing=0.1)
     loss.backward()
     np.testing.assert_allclose(loss.item(), 3e38, rtol=1e-6)
-    np.testing.assert_allclose(to_numpy(x.grad), [[0.96666664, -0.033333335, -0.93333334]],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(x.grad), [[0.96666664, -0.033333335, -0.93333334]], rtol=1e-6
+    )
 
 
 # ---- denormals ---------------------------------------------------------------------------
+
 
 def test_division_by_a_denormal_is_the_true_quotient(device):
     # A kernel multiplying by 1/b would overflow 1/1e-40 to inf; the true quotient is finite.
@@ -151,8 +162,11 @@ def test_division_by_a_denormal_is_the_true_quotient(device):
         want = (a.astype(np.float64) / np.float64(b)).astype(np.float32)  # correctly rounded
     got = to_numpy(as_tensor(a, device) / as_tensor(b, device))
     np.testing.assert_array_equal(got, want)
-    assert np.isfinite(got[0]) and got[2] == inf and math.isnan(
-        to_numpy(as_tensor([0.0], device) / as_tensor([0.0], device))[0])
+    assert (
+        np.isfinite(got[0])
+        and got[2] == inf
+        and math.isnan(to_numpy(as_tensor([0.0], device) / as_tensor([0.0], device))[0])
+    )
 
 
 def test_gradient_of_zero_divided_by_a_denormal(device):
@@ -183,6 +197,7 @@ def test_denormals_pass_through_arithmetic(device):
 
 
 # ---- empty inputs ------------------------------------------------------------------------
+
 
 def test_reductions_of_empty_tensors(device):
     empty = as_tensor(np.zeros((0, 3), np.float32), device)
@@ -216,8 +231,9 @@ def test_softmax_over_empty_inputs(device, shape, dim, op):
     assert x.grad.shape == shape
 
 
-@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "binary_cross_entropy_with_logits",
-                                  "cross_entropy", "nll_loss"])
+@pytest.mark.parametrize(
+    "loss", ["mse_loss", "l1_loss", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss"]
+)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_losses_on_an_empty_batch(device, loss, reduction):
     # PyTorch: mean is NaN (0 / 0), sum is 0, none is empty; backward gives an empty gradient.
@@ -241,6 +257,7 @@ def test_cross_entropy_with_no_classes_refuses_its_targets(device):
 
 
 # ---- dims of a 0-d tensor ----------------------------------------------------------------
+
 
 def test_flatten_of_a_0d_tensor_checks_its_dims():
     x = fg.tensor(2.0)

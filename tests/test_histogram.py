@@ -1,5 +1,6 @@
 """bincount and histc: counts of values; PyTorch's result dtypes, errors and edges (their
 values against numpy: tests/op_db.py)."""
+
 import math
 
 import numpy as np
@@ -15,23 +16,34 @@ def test_bincount_result_types_follow_pytorch(device):
     assert fg.bincount(x).dtype == fg.int64
     assert to_numpy(x.bincount(minlength=6)).tolist() == [1, 2, 0, 1, 0, 0]
     # float32 weights sum in float32; any other weights (float64, float16, integers) in float64
-    for weights, dtype in [(fg.float32, fg.float32), (fg.float64, fg.float64),
-                           (fg.float16, fg.float64), (fg.int64, fg.float64)]:
+    for weights, dtype in [
+        (fg.float32, fg.float32),
+        (fg.float64, fg.float64),
+        (fg.float16, fg.float64),
+        (fg.int64, fg.float64),
+    ]:
         w = fg.tensor([1, 2, 3, 4], device=device).to(weights)
         got = fg.bincount(x, weights=w)
         assert got.dtype == dtype and to_numpy(got).tolist() == [4.0, 4.0, 0.0, 2.0]
     assert to_numpy(fg.bincount(fg.tensor([], dtype=fg.int64, device=device))).tolist() == []
 
 
-@pytest.mark.parametrize("args, kwargs, error, message", [
-    (([1, -2, 3],), {}, ValueError, r"\[bincount\] expected non-negative values, got -2"),
-    (([[1, 2]],), {}, ValueError, r"\[bincount\] expected a 1-d tensor, got shape \(1, 2\)"),
-    (([1.0, 2.0],), {}, TypeError, r"\[bincount\] expected an integer tensor, got float32"),
-    (([True, False],), {}, TypeError, r"\[bincount\] expected an integer tensor, got bool"),
-    (([1, 2],), {"minlength": -1}, ValueError, r"\[bincount\] expected minlength >= 0, got -1"),
-    (([1, 2],), {"weights": [1.0, 2.0, 3.0]}, ValueError,
-     r"\[bincount\] expected weights of the input's shape \(2,\), got shape \(3,\)"),
-])
+@pytest.mark.parametrize(
+    "args, kwargs, error, message",
+    [
+        (([1, -2, 3],), {}, ValueError, r"\[bincount\] expected non-negative values, got -2"),
+        (([[1, 2]],), {}, ValueError, r"\[bincount\] expected a 1-d tensor, got shape \(1, 2\)"),
+        (([1.0, 2.0],), {}, TypeError, r"\[bincount\] expected an integer tensor, got float32"),
+        (([True, False],), {}, TypeError, r"\[bincount\] expected an integer tensor, got bool"),
+        (([1, 2],), {"minlength": -1}, ValueError, r"\[bincount\] expected minlength >= 0, got -1"),
+        (
+            ([1, 2],),
+            {"weights": [1.0, 2.0, 3.0]},
+            ValueError,
+            r"\[bincount\] expected weights of the input's shape \(2,\), got shape \(3,\)",
+        ),
+    ],
+)
 def test_bincount_refuses_what_pytorch_refuses(args, kwargs, error, message):
     kwargs = {k: fg.tensor(v) if isinstance(v, list) else v for k, v in kwargs.items()}
     with pytest.raises(error, match=message):
@@ -48,18 +60,27 @@ def test_histc_range_edges_and_dtype(device):
     empty = fg.histc(fg.tensor([], device=device), bins=3)
     assert to_numpy(empty).tolist() == [0.0, 0.0, 0.0]
     values = np.random.default_rng(3).normal(size=1000).astype(np.float32)
-    np.testing.assert_array_equal(to_numpy(fg.histc(fg.tensor(values, device=device), bins=17)),
-                                  np_histc(values.astype(np.float64), bins=17))
+    np.testing.assert_array_equal(
+        to_numpy(fg.histc(fg.tensor(values, device=device), bins=17)),
+        np_histc(values.astype(np.float64), bins=17),
+    )
 
 
-@pytest.mark.parametrize("values, kwargs, error, message", [
-    ([1, 2], {}, TypeError, r"\[histc\] expected a floating-point tensor, got int64"),
-    ([1.0, 2.0], {"bins": 0}, ValueError, r"\[histc\] expected bins > 0, got 0"),
-    ([1.0, 2.0], {"min": 3.0, "max": 1.0}, ValueError,
-     r"\[histc\] expected max larger than min, got min 3 and max 1"),
-    ([1.0, math.inf], {}, ValueError, r"\[histc\] expected a finite range, got \[1, inf\]"),
-    ([1.0, math.nan], {}, ValueError, r"\[histc\] expected a finite range"),
-])
+@pytest.mark.parametrize(
+    "values, kwargs, error, message",
+    [
+        ([1, 2], {}, TypeError, r"\[histc\] expected a floating-point tensor, got int64"),
+        ([1.0, 2.0], {"bins": 0}, ValueError, r"\[histc\] expected bins > 0, got 0"),
+        (
+            [1.0, 2.0],
+            {"min": 3.0, "max": 1.0},
+            ValueError,
+            r"\[histc\] expected max larger than min, got min 3 and max 1",
+        ),
+        ([1.0, math.inf], {}, ValueError, r"\[histc\] expected a finite range, got \[1, inf\]"),
+        ([1.0, math.nan], {}, ValueError, r"\[histc\] expected a finite range"),
+    ],
+)
 def test_histc_refuses_what_pytorch_refuses(values, kwargs, error, message):
     with pytest.raises(error, match=message):
         fg.histc(fg.tensor(values), **kwargs)

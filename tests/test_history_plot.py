@@ -1,6 +1,7 @@
 """History.plot draws on its own matplotlib Figure (pyplot and the backend untouched),
 returns it, saves it when given a path, titles it, marks the epoch EarlyStopping restored and
 shows accuracy in percent; History's repr and notebook table."""
+
 import subprocess
 import sys
 import textwrap
@@ -20,15 +21,25 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def history_of(epochs=4, restored=None):
     history = History()
     for epoch in range(1, epochs + 1):
-        history.epochs.append({"epoch": epoch, "loss": 1.0 / epoch, "accuracy": 0.5 + epoch / 20,
-                               "val_loss": 1.2 / epoch, "val_accuracy": 0.4 + epoch / 20,
-                               "lr": 0.01, "time": 0.5, "samples_per_s": 100.0})
+        history.epochs.append(
+            {
+                "epoch": epoch,
+                "loss": 1.0 / epoch,
+                "accuracy": 0.5 + epoch / 20,
+                "val_loss": 1.2 / epoch,
+                "val_accuracy": 0.4 + epoch / 20,
+                "lr": 0.01,
+                "time": 0.5,
+                "samples_per_s": 100.0,
+            }
+        )
     history.restored_epoch = restored
     return history
 
 
 def test_plot_returns_a_titled_figure_with_accuracy_in_percent():
     from matplotlib.figure import Figure
+
     figure = history_of(restored=3).plot()
     assert isinstance(figure, Figure)
     loss_axes, accuracy_axes = figure.axes
@@ -71,22 +82,39 @@ def test_fit_records_the_epoch_early_stopping_restored():
     fg.manual_seed(0)
     model = nn.Linear(3, 2)
     stopper = EarlyStopping(patience=1)
-    history = fg.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.5),
-                     (x, y), (x, y[::-1].copy()), epochs=6, callbacks=[stopper],
-                     progress=False, verbose=0)
+    history = fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.SGD(model.parameters(), lr=0.5),
+        (x, y),
+        (x, y[::-1].copy()),
+        epochs=6,
+        callbacks=[stopper],
+        progress=False,
+        verbose=0,
+    )
     assert history.restored_epoch == stopper.best_epoch == history.best_epoch("val_loss")
     assert f"restored epoch {stopper.best_epoch}" in repr(history)
-    without = fg.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.5),
-                     (x, y), epochs=1, progress=False, verbose=0)
+    without = fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.SGD(model.parameters(), lr=0.5),
+        (x, y),
+        epochs=1,
+        progress=False,
+        verbose=0,
+    )
     assert without.restored_epoch is None
 
 
 def test_repr_and_notebook_table():
     history = history_of(epochs=2, restored=2)
     history.stopped_early = True
-    assert repr(history) == ("History(2 epochs; restored epoch 2; stopped early; last: "
-                             "loss=0.5000, accuracy=60.00%, val_loss=0.6000, "
-                             "val_accuracy=50.00%, lr=0.0100, samples_per_s=100)")
+    assert repr(history) == (
+        "History(2 epochs; restored epoch 2; stopped early; last: "
+        "loss=0.5000, accuracy=60.00%, val_loss=0.6000, "
+        "val_accuracy=50.00%, lr=0.0100, samples_per_s=100)"
+    )
     assert repr(History()) == "History(0 epochs)"
     table = history._repr_html_()
     assert table.count("<tr") == 3 and "<th>val_accuracy</th>" in table

@@ -1,6 +1,7 @@
 """x[key] and x[key] = value against numpy: values, shapes and whether memory is shared, for
 basic keys (views), advanced keys (int tensors, lists, arrays, masks; copies), mixes of both,
 and errors; gradients through both in float64; the indexing ops (where, masked_fill, ...)."""
+
 import numpy as np
 import pytest
 
@@ -15,17 +16,36 @@ I = np.array([1, 0, 1])  # noqa: E741 (reads as the index in the cases below)
 # (key, whether the result is a view); keys whose numpy and PyTorch results differ (an int
 # beside a separated advanced index) are left out: forgegrad follows PyTorch there.
 KEYS = [
-    (0, True), (-1, True), ((1, 2), True), ((slice(None), 0), True), ((..., 1), True),
-    ((None, 0), True), ((slice(1, None, 2), slice(None, None, 3)), True), ((0, ..., None), True),
-    ((slice(None), slice(None), slice(None), slice(None)), True), ((slice(0, 0),), True),
-    ([1, 0], False), ((I,), False), ((slice(None), [2, 0, 1]), False),
-    ((slice(None), I, I), False), ((I, slice(None), I), False), ((..., I), False),
-    ((slice(None), I, slice(None), I), False), ((np.array([[0, 1], [1, 0]]),), False),
-    ((slice(None), np.array([[0], [2]]), np.array([1, 3])), False), ((np.array(1),), False),
-    ((MASK,), False), ((0, MASK[0]), False), ((slice(None), MASK[0]), False),
-    ((MASK[:, :, 0, 0], slice(None), 1), False), ((np.array([], dtype=np.int64),), False),
-    ((slice(None), [-1, -3]), False), ((None, I), False), (([[0, 1]], [[2], [1]]), False),
-    ((np.array([0, 1], dtype=np.int32),), False), ((np.array([0, 1], dtype=np.uint8),), False),
+    (0, True),
+    (-1, True),
+    ((1, 2), True),
+    ((slice(None), 0), True),
+    ((..., 1), True),
+    ((None, 0), True),
+    ((slice(1, None, 2), slice(None, None, 3)), True),
+    ((0, ..., None), True),
+    ((slice(None), slice(None), slice(None), slice(None)), True),
+    ((slice(0, 0),), True),
+    ([1, 0], False),
+    ((I,), False),
+    ((slice(None), [2, 0, 1]), False),
+    ((slice(None), I, I), False),
+    ((I, slice(None), I), False),
+    ((..., I), False),
+    ((slice(None), I, slice(None), I), False),
+    ((np.array([[0, 1], [1, 0]]),), False),
+    ((slice(None), np.array([[0], [2]]), np.array([1, 3])), False),
+    ((np.array(1),), False),
+    ((MASK,), False),
+    ((0, MASK[0]), False),
+    ((slice(None), MASK[0]), False),
+    ((MASK[:, :, 0, 0], slice(None), 1), False),
+    ((np.array([], dtype=np.int64),), False),
+    ((slice(None), [-1, -3]), False),
+    ((None, I), False),
+    (([[0, 1]], [[2], [1]]), False),
+    ((np.array([0, 1], dtype=np.int32),), False),
+    ((np.array([0, 1], dtype=np.uint8),), False),
 ]
 
 
@@ -96,8 +116,11 @@ def test_augmented_assignment(device):
 
 def test_setitem_errors(device):
     x = fg.zeros(2, 3, device=device)
-    with pytest.raises(ValueError, match=r"\[setitem\] a value of shape \(2,\) cannot be "
-                                         r"broadcast to the indexed shape \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[setitem\] a value of shape \(2,\) cannot be "
+        r"broadcast to the indexed shape \(3,\)",
+    ):
         x[0] = fg.zeros(2, device=device)
     with pytest.raises(ValueError, match=r"cannot be broadcast"):
         x[[0, 1]] = fg.zeros(4, device=device)
@@ -111,21 +134,29 @@ def test_setitem_errors(device):
     assert leaf.cpu().tolist() == [1.0, 0.0, 0.0]
 
 
-@pytest.mark.parametrize("key,message", [
-    ((0, 0, 0), "too many indices for a tensor of dimension 2"),
-    (([0, 3],), "index 3 is out of bounds for dimension 0 with size 3"),
-    ((slice(None), [-5]), "index -5 is out of bounds for dimension 1 with size 4"),
-    (([0, 1], [0, 1, 2]), "cannot be broadcast"),
-    ((np.ones((2, 4), bool),), r"the shape of the mask \(2, 4\)"),
-], ids=str)
+@pytest.mark.parametrize(
+    "key,message",
+    [
+        ((0, 0, 0), "too many indices for a tensor of dimension 2"),
+        (([0, 3],), "index 3 is out of bounds for dimension 0 with size 3"),
+        ((slice(None), [-5]), "index -5 is out of bounds for dimension 1 with size 4"),
+        (([0, 1], [0, 1, 2]), "cannot be broadcast"),
+        ((np.ones((2, 4), bool),), r"the shape of the mask \(2, 4\)"),
+    ],
+    ids=str,
+)
 def test_getitem_errors(key, message, device):
     t = as_tensor(make_input((3, 4)), device)
     with pytest.raises((IndexError, ValueError), match=message):
         t[_fg_key(key, device, True)]
 
 
-GRAD_KEYS = [(slice(None), [2, 0, 2]), ((MASK[0, :, :, 0],)), ((I, slice(None), [0, 1, 3])),
-             ((0, slice(1, 3)))]
+GRAD_KEYS = [
+    (slice(None), [2, 0, 2]),
+    ((MASK[0, :, :, 0],)),
+    ((I, slice(None), [0, 1, 3])),
+    ((0, slice(1, 3))),
+]
 
 
 @pytest.mark.parametrize("key", GRAD_KEYS, ids=str)
@@ -163,7 +194,8 @@ def test_where_masked_fill_nonzero(device):
     a, b = make_input((2, 3)), make_input((3,))
     np.testing.assert_array_equal(
         to_numpy(fg.where(as_tensor(c, device), as_tensor(a, device), as_tensor(b, device))),
-        np.where(c, a, b))
+        np.where(c, a, b),
+    )
     w = fg.where(as_tensor(c, device), as_tensor(a, device), 0)  # a number: a's dtype
     assert w.dtype == fg.float32
     ints = fg.where(as_tensor(c, device), fg.tensor([1, 2, 3], device=device), 2.5)
@@ -180,8 +212,7 @@ def test_where_masked_fill_nonzero(device):
 
 def test_where_gradients(device):
     c = as_tensor(np.array([[True, False, True], [False, False, True]]), device)
-    gradcheck(lambda a, b: fg.where(c, a, b), make_input((2, 3)), make_input((3,)),
-              device=device)
+    gradcheck(lambda a, b: fg.where(c, a, b), make_input((2, 3)), make_input((3,)), device=device)
 
 
 def test_where_0d_keeps_the_graph_of_the_input_not_taken():
@@ -192,8 +223,9 @@ def test_where_0d_keeps_the_graph_of_the_input_not_taken():
 
 def test_index_put_accumulates(device):
     x = fg.zeros(4, device=device)
-    x.index_put_((fg.tensor([1, 1, 3], device=device),), fg.tensor(2.0, device=device),
-                  accumulate=True)
+    x.index_put_(
+        (fg.tensor([1, 1, 3], device=device),), fg.tensor(2.0, device=device), accumulate=True
+    )
     assert x.cpu().tolist() == [0.0, 4.0, 0.0, 2.0]
     y = x.index_put((fg.tensor([0], device=device),), fg.tensor([5.0], device=device))
     assert y.cpu().tolist() == [5.0, 4.0, 0.0, 2.0] and x.cpu().tolist()[0] == 0.0

@@ -1,4 +1,5 @@
 """fg.info(), threads, and the module surface."""
+
 import os
 
 import numpy as np
@@ -13,9 +14,16 @@ from helpers import make_input, to_numpy
 def test_info_keys_and_types():
     info = fg.info()
     assert isinstance(info, dict)
-    expected = {"version": str, "cuda_compiled": bool, "cuda_available": bool,
-                "cpu_features": list, "isa": str, "simd_clone": str, "num_threads": int,
-                "threading_backend": str}
+    expected = {
+        "version": str,
+        "cuda_compiled": bool,
+        "cuda_available": bool,
+        "cpu_features": list,
+        "isa": str,
+        "simd_clone": str,
+        "num_threads": int,
+        "threading_backend": str,
+    }
     for key, typ in expected.items():
         assert key in info, f"info() lacks {key!r}"
         assert isinstance(info[key], typ), f"info()[{key!r}] = {info[key]!r}"
@@ -35,8 +43,9 @@ def test_info_consistent():
 @pytest.mark.skipif(not os.path.exists("/proc/cpuinfo"), reason="no /proc/cpuinfo (not Linux)")
 def test_info_cpu_features_match_proc_cpuinfo():
     with open("/proc/cpuinfo") as f:
-        flags = next((set(line.split(":", 1)[1].split()) for line in f
-                      if line.startswith("flags")), set())
+        flags = next(
+            (set(line.split(":", 1)[1].split()) for line in f if line.startswith("flags")), set()
+        )
     feats = {f.lower() for f in fg.info()["cpu_features"]}
     for flag in ("avx2", "fma", "avx512f"):
         if flag in flags:
@@ -63,7 +72,6 @@ def test_info_isa_follows_set_isa(restore_isa):
     assert fg.info()["isa"] == "scalar"
 
 
-
 def test_set_get_num_threads(restore_threads):
     fg.set_num_threads(1)
     assert fg.get_num_threads() == 1 and fg.info()["num_threads"] == 1
@@ -86,9 +94,16 @@ def test_results_independent_of_threads(restore_threads):
     np.testing.assert_allclose(a[2], b[2], atol=1e-5 * x.shape[0], rtol=0)
 
 
-@pytest.mark.parametrize("shapes", [((700, 600), (700, 600)), ((2, 300001), (300001,)),
-                                    ((3, 1, 200003), (1, 2, 200003)), ((5000, 70), (70,))],
-                         ids=str)
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        ((700, 600), (700, 600)),
+        ((2, 300001), (300001,)),
+        ((3, 1, 200003), (1, 2, 200003)),
+        ((5000, 70), (70,)),
+    ],
+    ids=str,
+)
 @pytest.mark.parametrize("threads", [1, 2, 3, 4])
 def test_broadcast_splits_agree_with_numpy(shapes, threads, restore_threads):
     # Threads split the broadcast by rows, or by columns where there are fewer rows than
@@ -101,16 +116,63 @@ def test_broadcast_splits_agree_with_numpy(shapes, threads, restore_threads):
 
 
 def test_public_names():
-    for name in ("Tensor", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "arange",
-                 "rand", "randn", "zeros_like", "ones_like", "manual_seed", "no_grad",
-                 "is_grad_enabled", "float32", "int64", "bool", "uint8", "device", "info",
-                 "set_num_threads", "get_num_threads", "exp", "log", "sqrt", "abs", "clamp",
-                 "sum", "mean", "max", "argmax", "matmul", "tanh", "sigmoid"):
+    for name in (
+        "Tensor",
+        "tensor",
+        "from_numpy",
+        "zeros",
+        "ones",
+        "empty",
+        "full",
+        "arange",
+        "rand",
+        "randn",
+        "zeros_like",
+        "ones_like",
+        "manual_seed",
+        "no_grad",
+        "is_grad_enabled",
+        "float32",
+        "int64",
+        "bool",
+        "uint8",
+        "device",
+        "info",
+        "set_num_threads",
+        "get_num_threads",
+        "exp",
+        "log",
+        "sqrt",
+        "abs",
+        "clamp",
+        "sum",
+        "mean",
+        "max",
+        "argmax",
+        "matmul",
+        "tanh",
+        "sigmoid",
+    ):
         assert hasattr(fg, name), f"forgegrad.{name} is missing"
     import forgegrad.nn.functional as F
-    for name in ("relu", "leaky_relu", "gelu", "tanh", "sigmoid", "silu", "softmax",
-                 "log_softmax", "linear", "dropout", "mse_loss", "l1_loss", "cross_entropy",
-                 "nll_loss", "binary_cross_entropy_with_logits"):
+
+    for name in (
+        "relu",
+        "leaky_relu",
+        "gelu",
+        "tanh",
+        "sigmoid",
+        "silu",
+        "softmax",
+        "log_softmax",
+        "linear",
+        "dropout",
+        "mse_loss",
+        "l1_loss",
+        "cross_entropy",
+        "nll_loss",
+        "binary_cross_entropy_with_logits",
+    ):
         assert hasattr(F, name), f"forgegrad.nn.functional.{name} is missing"
     for name in ("gemm", "set_isa", "get_isa", "detected_isa"):
         assert hasattr(_C, name), f"forgegrad._C.{name} is missing"

@@ -4,15 +4,32 @@ binary_cross_entropy_with_logits (weight, pos_weight), the composed losses of nn
 ctc_loss (against every alignment, by brute force), with reduction mean/sum/none;
 forward vs float64 numpy, backward vs float64 central differences; stability for huge
 logits; the loss modules against their functions."""
+
 import numpy as np
 import pytest
 
 import forgegrad.nn as nn
 import forgegrad.nn.functional as F
 
-from helpers import (SHAPES, as_tensor, assert_close, check_backward, check_forward,
-                     gradcheck, make_input, np_bce, np_bce_logits, np_cross_entropy, np_l1,
-                     np_ctc_loss, np_log_softmax, np_mse, np_nll, np_reduce, to_numpy)
+from helpers import (
+    SHAPES,
+    as_tensor,
+    assert_close,
+    check_backward,
+    check_forward,
+    gradcheck,
+    make_input,
+    np_bce,
+    np_bce_logits,
+    np_cross_entropy,
+    np_l1,
+    np_ctc_loss,
+    np_log_softmax,
+    np_mse,
+    np_nll,
+    np_reduce,
+    to_numpy,
+)
 
 REDUCTIONS = ["mean", "sum", "none"]
 CLASS_SHAPES = [(1, 1), (1, 7), (7, 1), (7, 33), (33, 129), (129, 7), (129, 2)]
@@ -97,15 +114,16 @@ def test_cross_entropy_large(shape, device, rng):
     # 5000 classes: a block a row on the GPU.
     x, t = make_input(shape, (-6.0, 6.0)), _targets(*shape, rng)
     check_forward(F.cross_entropy, np_cross_entropy, inputs=[x, t], device=device)
-    check_backward(F.cross_entropy, np_cross_entropy, inputs=[x, t], device=device,
-                   max_checks=20)
+    check_backward(F.cross_entropy, np_cross_entropy, inputs=[x, t], device=device, max_checks=20)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_cross_entropy_huge_logits(reduction, device):
     # Logits of 1e4: a naive exp overflows to inf/NaN; log-sum-exp must not.
-    x = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 5e3], [1e4, 1e4 - 2.0, 1e4 - 30.0],
-                  [-1e4, -1e4, -1e4]], dtype=np.float32)
+    x = np.array(
+        [[1e4, -1e4, 0.0], [-1e4, 1e4, 5e3], [1e4, 1e4 - 2.0, 1e4 - 30.0], [-1e4, -1e4, -1e4]],
+        dtype=np.float32,
+    )
     t = np.array([0, 0, 1, 2], dtype=np.int64)
     fn = lambda a, b: F.cross_entropy(a, b, reduction=reduction, label_smoothing=0.1)
     ref = lambda a, b: np_cross_entropy(a, b, reduction, 0.1)
@@ -124,8 +142,7 @@ def test_cross_entropy_with_masked_logits(device):
     loss = F.cross_entropy(x, t, reduction="none")
     assert_close(to_numpy(loss), [np.log(2.0), np.log1p(np.exp(-1.0))])
     loss.sum().backward()
-    assert_close(to_numpy(x.grad), [[0.0, -0.5, 0.5],
-                                    [1 / (1 + np.e), 0.0, -1 / (1 + np.e)]])
+    assert_close(to_numpy(x.grad), [[0.0, -0.5, 0.5], [1 / (1 + np.e), 0.0, -1 / (1 + np.e)]])
 
 
 def test_cross_entropy_matches_log_softmax_nll(device, rng):
@@ -134,8 +151,6 @@ def test_cross_entropy_matches_log_softmax_nll(device, rng):
     a = to_numpy(F.cross_entropy(tx, tt))
     b = to_numpy(F.nll_loss(F.log_softmax(tx, dim=1), tt))
     assert_close(a, b)
-
-
 
 
 # ------------------------------------------- class weights, ignore_index, probabilities
@@ -180,14 +195,18 @@ def test_ignore_index_may_be_a_class(loss, device, rng):
 def test_cross_entropy_weight_ignore_and_smoothing(smoothing, reduction, device, rng):
     x, w = make_input((33, 7), (-4.0, 4.0)), _class_weights(7, rng)
     t = _targets_with_ignored(33, 7, -100, rng)
-    fn = lambda a, b, weight: F.cross_entropy(a, b, weight, reduction=reduction,
-                                              label_smoothing=smoothing)
+    fn = lambda a, b, weight: F.cross_entropy(
+        a, b, weight, reduction=reduction, label_smoothing=smoothing
+    )
     ref = lambda a, b, weight: np_cross_entropy(a, b, reduction, smoothing, weight)
     check_forward(fn, ref, inputs=[x, t, w], device=device)
     check_backward(fn, ref, inputs=[x, t, w], device=device, wrt=[0])
     tt, tw = as_tensor(t, device), as_tensor(w.astype(np.float64), device)
-    gradcheck(lambda a: F.cross_entropy(a, tt, tw, reduction=reduction,
-                                        label_smoothing=smoothing), x, device=device)
+    gradcheck(
+        lambda a: F.cross_entropy(a, tt, tw, reduction=reduction, label_smoothing=smoothing),
+        x,
+        device=device,
+    )
 
 
 @pytest.mark.parametrize("loss", list(CLASS_LOSSES))
@@ -210,8 +229,13 @@ def test_cross_entropy_probability_targets(shape, reduction, smoothing, weighted
     p = make_input(shape, (0.0, 1.0))
     p /= p.sum(axis=0 if len(shape) == 1 else 1, keepdims=True)
     w = _class_weights(c, rng) if weighted else None
-    fn = lambda a, b: F.cross_entropy(a, b, None if w is None else as_tensor(w, device),
-                                      reduction=reduction, label_smoothing=smoothing)
+    fn = lambda a, b: F.cross_entropy(
+        a,
+        b,
+        None if w is None else as_tensor(w, device),
+        reduction=reduction,
+        label_smoothing=smoothing,
+    )
     ref = lambda a, b: np_cross_entropy(a, b, reduction, smoothing, w)
     check_forward(fn, ref, inputs=[x, p], device=device)
     check_backward(fn, ref, inputs=[x, p], device=device)  # a gradient for the target too
@@ -230,9 +254,12 @@ def test_class_loss_extra_dims_and_single_sample(loss, reduction, device, rng):
     check_forward(fn, ref, inputs=[x, t, w], device=device)
     check_backward(fn, ref, inputs=[x, t, w], device=device, wrt=[0])
     single = make_input((7,), domain)
-    check_forward(lambda a, b: fg_loss(a, b, reduction=reduction),
-                  lambda a, b: np_loss(a, b, reduction), inputs=[single, np.array(3)],
-                  device=device)
+    check_forward(
+        lambda a, b: fg_loss(a, b, reduction=reduction),
+        lambda a, b: np_loss(a, b, reduction),
+        inputs=[single, np.array(3)],
+        device=device,
+    )
 
 
 def test_class_loss_bad_arguments(device):
@@ -280,10 +307,10 @@ def test_bce_with_logits(reduction, shape, device):
 def test_bce_with_logits_hard_targets(device, rng):
     x = make_input((129,), (-6.0, 6.0))
     y = rng.integers(0, 2, size=(129,)).astype(np.float32)
-    check_forward(F.binary_cross_entropy_with_logits, np_bce_logits, inputs=[x, y],
-                  device=device)
-    check_backward(F.binary_cross_entropy_with_logits, np_bce_logits, inputs=[x, y],
-                   device=device, wrt=[0])
+    check_forward(F.binary_cross_entropy_with_logits, np_bce_logits, inputs=[x, y], device=device)
+    check_backward(
+        F.binary_cross_entropy_with_logits, np_bce_logits, inputs=[x, y], device=device, wrt=[0]
+    )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -332,23 +359,35 @@ def test_bce_with_logits_pos_weight(weighted, reduction, device, rng):
     pos_weight = rng.uniform(0.25, 4.0, size=(7,)).astype(np.float32)
     w = rng.uniform(0.25, 2.0, size=(33, 1)).astype(np.float32) if weighted else None
     fn = lambda a, b, p: F.binary_cross_entropy_with_logits(
-        a, b, None if w is None else as_tensor(w, device), reduction=reduction, pos_weight=p)
+        a, b, None if w is None else as_tensor(w, device), reduction=reduction, pos_weight=p
+    )
     ref = lambda a, b, p: np_bce_logits(a, b, reduction, w, p)
     check_forward(fn, ref, inputs=[x, y, pos_weight], device=device)
     check_backward(fn, ref, inputs=[x, y, pos_weight], device=device, wrt=[0, 1])
-    gradcheck(lambda a: fn(a, as_tensor(y.astype(np.float64), device),
-                           as_tensor(pos_weight.astype(np.float64), device)), x, device=device)
+    gradcheck(
+        lambda a: fn(
+            a,
+            as_tensor(y.astype(np.float64), device),
+            as_tensor(pos_weight.astype(np.float64), device),
+        ),
+        x,
+        device=device,
+    )
 
 
 def test_binary_losses_bad_weights(device):
     x = as_tensor(make_input((4, 3), (0.1, 0.9)), device)
     with pytest.raises(ValueError, match=r"\[binary_cross_entropy\] expected weight broadcastable"):
         F.binary_cross_entropy(x, x, as_tensor(np.ones(2, np.float32), device))
-    with pytest.raises(TypeError, match=r"\[binary_cross_entropy_with_logits\] expected a "
-                                        r"floating-point pos_weight"):
+    with pytest.raises(
+        TypeError,
+        match=r"\[binary_cross_entropy_with_logits\] expected a "
+        r"floating-point pos_weight",
+    ):
         F.binary_cross_entropy_with_logits(x, x, pos_weight=as_tensor(np.ones(3, np.int64), device))
-    with pytest.raises(TypeError,
-                       match=r"\[binary_cross_entropy\] expected input and target of one dtype"):
+    with pytest.raises(
+        TypeError, match=r"\[binary_cross_entropy\] expected input and target of one dtype"
+    ):
         F.binary_cross_entropy(x, as_tensor(np.ones((4, 3)), device))
 
 
@@ -381,10 +420,14 @@ def test_losses_on_offset_views(device, rng):
     x = make_input((40, 7))
     t = _targets(40, 7, rng)
     tx, tt = as_tensor(x, device), as_tensor(t, device)
-    assert_close(to_numpy(F.cross_entropy(tx[5:25], tt[5:25])),
-                 np_cross_entropy(x[5:25].astype(np.float64), t[5:25]))
-    assert_close(to_numpy(F.mse_loss(tx[1:3], tx[10:12])),
-                 np_mse(x[1:3].astype(np.float64), x[10:12].astype(np.float64)))
+    assert_close(
+        to_numpy(F.cross_entropy(tx[5:25], tt[5:25])),
+        np_cross_entropy(x[5:25].astype(np.float64), t[5:25]),
+    )
+    assert_close(
+        to_numpy(F.mse_loss(tx[1:3], tx[10:12])),
+        np_mse(x[1:3].astype(np.float64), x[10:12].astype(np.float64)),
+    )
     xt = as_tensor(x, device, requires_grad=True)
     F.cross_entropy(xt[5:25], tt[5:25], reduction="sum").backward()
     p = np.exp(np_log_softmax(x[5:25].astype(np.float64), 1))
@@ -401,8 +444,10 @@ def test_weighted_class_loss_modules(device, rng):
     t = as_tensor(_targets_with_ignored(33, 7, 2, rng), device)
     w = as_tensor(_class_weights(7, rng), device)
     ce = nn.CrossEntropyLoss(w, ignore_index=2, reduction="sum", label_smoothing=0.1)
-    assert_close(to_numpy(ce(x, t)), to_numpy(F.cross_entropy(
-        x, t, w, ignore_index=2, reduction="sum", label_smoothing=0.1)))
+    assert_close(
+        to_numpy(ce(x, t)),
+        to_numpy(F.cross_entropy(x, t, w, ignore_index=2, reduction="sum", label_smoothing=0.1)),
+    )
     nll = nn.NLLLoss(weight=w, ignore_index=2)
     assert_close(to_numpy(nll(x, t)), to_numpy(F.nll_loss(x, t, w, ignore_index=2)))
     assert list(ce.state_dict()) == ["weight"] and list(nn.NLLLoss().state_dict()) == []
@@ -415,8 +460,9 @@ def test_binary_loss_modules(device, rng):
     bce = nn.BCELoss(w, reduction="sum")
     assert_close(to_numpy(bce(x, y)), to_numpy(F.binary_cross_entropy(x, y, w, reduction="sum")))
     logits = nn.BCEWithLogitsLoss(pos_weight=p)
-    assert_close(to_numpy(logits(x, y)),
-                 to_numpy(F.binary_cross_entropy_with_logits(x, y, pos_weight=p)))
+    assert_close(
+        to_numpy(logits(x, y)), to_numpy(F.binary_cross_entropy_with_logits(x, y, pos_weight=p))
+    )
     assert list(logits.state_dict()) == ["pos_weight"] and list(bce.state_dict()) == ["weight"]
 
 
@@ -499,24 +545,46 @@ def np_multi_margin(x, t, p=1, margin=1.0, weight=None, reduction="mean"):
 
 # name: (forgegrad call, numpy reference, input domains) for pointwise losses of (input, target)
 POINTWISE = {
-    "smooth_l1": (lambda x, y, r: F.smooth_l1_loss(x, y, reduction=r, beta=0.5),
-                  lambda x, y, r: np_smooth_l1(x, y, r, 0.5), None),
-    "smooth_l1_beta0": (lambda x, y, r: F.smooth_l1_loss(x, y, reduction=r, beta=0.0),
-                        lambda x, y, r: np_smooth_l1(x, y, r, 0.0), None),
-    "huber": (lambda x, y, r: F.huber_loss(x, y, reduction=r, delta=0.7),
-              lambda x, y, r: np_huber(x, y, r, 0.7), None),
-    "kl_div": (lambda x, y, r: F.kl_div(x, y, reduction=r),
-               lambda x, y, r: np_kl_div(x, y, r), [(-3.0, 0.0), (0.05, 1.0)]),
-    "kl_div_log_target": (lambda x, y, r: F.kl_div(x, y, reduction=r, log_target=True),
-                          lambda x, y, r: np_kl_div(x, y, r, True), [(-3.0, 0.0), (-3.0, 0.0)]),
-    "poisson_nll": (lambda x, y, r: F.poisson_nll_loss(x, y, reduction=r),
-                    lambda x, y, r: np_poisson_nll(x, y, reduction=r),
-                    [(-2.0, 2.0), (0.0, 5.0)]),
+    "smooth_l1": (
+        lambda x, y, r: F.smooth_l1_loss(x, y, reduction=r, beta=0.5),
+        lambda x, y, r: np_smooth_l1(x, y, r, 0.5),
+        None,
+    ),
+    "smooth_l1_beta0": (
+        lambda x, y, r: F.smooth_l1_loss(x, y, reduction=r, beta=0.0),
+        lambda x, y, r: np_smooth_l1(x, y, r, 0.0),
+        None,
+    ),
+    "huber": (
+        lambda x, y, r: F.huber_loss(x, y, reduction=r, delta=0.7),
+        lambda x, y, r: np_huber(x, y, r, 0.7),
+        None,
+    ),
+    "kl_div": (
+        lambda x, y, r: F.kl_div(x, y, reduction=r),
+        lambda x, y, r: np_kl_div(x, y, r),
+        [(-3.0, 0.0), (0.05, 1.0)],
+    ),
+    "kl_div_log_target": (
+        lambda x, y, r: F.kl_div(x, y, reduction=r, log_target=True),
+        lambda x, y, r: np_kl_div(x, y, r, True),
+        [(-3.0, 0.0), (-3.0, 0.0)],
+    ),
+    "poisson_nll": (
+        lambda x, y, r: F.poisson_nll_loss(x, y, reduction=r),
+        lambda x, y, r: np_poisson_nll(x, y, reduction=r),
+        [(-2.0, 2.0), (0.0, 5.0)],
+    ),
     "poisson_nll_rate_full": (
         lambda x, y, r: F.poisson_nll_loss(x, y, log_input=False, full=True, reduction=r),
-        lambda x, y, r: np_poisson_nll(x, y, False, True, reduction=r), [(0.1, 3.0), (0.0, 5.0)]),
-    "soft_margin": (lambda x, y, r: F.soft_margin_loss(x, y, reduction=r),
-                    lambda x, y, r: np_soft_margin(x, y, r), [(-3.0, 3.0), "nonzero"]),
+        lambda x, y, r: np_poisson_nll(x, y, False, True, reduction=r),
+        [(0.1, 3.0), (0.0, 5.0)],
+    ),
+    "soft_margin": (
+        lambda x, y, r: F.soft_margin_loss(x, y, reduction=r),
+        lambda x, y, r: np_soft_margin(x, y, r),
+        [(-3.0, 3.0), "nonzero"],
+    ),
 }
 
 
@@ -577,7 +645,7 @@ def test_pairwise_distance(p, keepdim, device):
     ref = lambda a, b: np_pairwise_distance(a, b, p, 1e-6, keepdim)
     # |x - y| distinct and away from 0: a unique largest (smallest) one, off abs's kink
     x = make_input((7, 33))
-    y = (x + make_input((7, 33), (0.5, 2.0), distinct=True) * np.sign(make_input((7, 33))))
+    y = x + make_input((7, 33), (0.5, 2.0), distinct=True) * np.sign(make_input((7, 33)))
     check_forward(fn, ref, inputs=[x, y.astype(np.float32)], device=device)
     check_backward(fn, ref, inputs=[x, y.astype(np.float32)], device=device)
     check_forward(fn, ref, (3, 7, 5), (5,), device=device)
@@ -616,8 +684,9 @@ def test_margin_ranking_loss(reduction, device, rng):
 @pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_triplet_margin_loss(reduction, p, swap, device):
-    fn = lambda a, b, c: F.triplet_margin_loss(a, b, c, margin=0.5, p=p, swap=swap,
-                                               reduction=reduction)
+    fn = lambda a, b, c: F.triplet_margin_loss(
+        a, b, c, margin=0.5, p=p, swap=swap, reduction=reduction
+    )
     ref = lambda a, b, c: np_triplet(a, b, c, 0.5, p, 1e-6, swap, reduction)
     xs = [make_input((33, 7)), make_input((33, 7)), make_input((33, 7))]
     check_forward(fn, ref, inputs=xs, device=device)
@@ -636,9 +705,12 @@ def test_multi_margin_loss(reduction, p, weighted, device, rng):
     check_forward(fn, ref, inputs=[x, t], device=device)
     check_backward(fn, ref, inputs=[x, t], device=device)
     single = make_input((7,), distinct=True)
-    check_forward(lambda a, b: F.multi_margin_loss(a, b, reduction=reduction),
-                  lambda a, b: np_multi_margin(a, b, reduction=reduction),
-                  inputs=[single, np.array(2)], device=device)
+    check_forward(
+        lambda a, b: F.multi_margin_loss(a, b, reduction=reduction),
+        lambda a, b: np_multi_margin(a, b, reduction=reduction),
+        inputs=[single, np.array(2)],
+        device=device,
+    )
 
 
 def test_composed_losses_bad_arguments(device):
@@ -655,8 +727,11 @@ def test_composed_losses_bad_arguments(device):
         F.soft_margin_loss(x, as_tensor(np.ones((4, 3), np.int64), device))
     with pytest.raises(ValueError, match=r"\[cosine_embedding_loss\] expected target of shape"):
         F.cosine_embedding_loss(x, y, as_tensor(np.ones(3, np.float32), device))
-    with pytest.raises(ValueError, match=r"\[multi_margin_loss\] expected class indices in "
-                                         r"\[0, 3\), got 3"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[multi_margin_loss\] expected class indices in "
+        r"\[0, 3\), got 3",
+    ):
         F.multi_margin_loss(x, as_tensor(np.array([0, 1, 3, 2]), device))
     with pytest.raises(ValueError, match=r"\[multi_margin_loss\] expected p 1 or 2"):
         F.multi_margin_loss(x, as_tensor(np.array([0, 1, 2, 2]), device), p=3)
@@ -671,21 +746,33 @@ def test_composed_loss_modules(device, rng):
     t, w = as_tensor(_targets(7, 5, rng), device), as_tensor(_class_weights(5, rng), device)
     counts = as_tensor(rng.poisson(2.0, size=(7, 5)).astype(np.float32), device)
     cases = [
-        (nn.SmoothL1Loss(reduction="sum", beta=0.5)(x, y),
-         F.smooth_l1_loss(x, y, reduction="sum", beta=0.5)),
+        (
+            nn.SmoothL1Loss(reduction="sum", beta=0.5)(x, y),
+            F.smooth_l1_loss(x, y, reduction="sum", beta=0.5),
+        ),
         (nn.HuberLoss("none", delta=0.3)(x, y), F.huber_loss(x, y, reduction="none", delta=0.3)),
-        (nn.KLDivLoss(reduction="batchmean", log_target=True)(x, y),
-         F.kl_div(x, y, reduction="batchmean", log_target=True)),
-        (nn.PoissonNLLLoss(True, True, eps=1e-4)(x, counts),
-         F.poisson_nll_loss(x, counts, True, True, eps=1e-4)),
+        (
+            nn.KLDivLoss(reduction="batchmean", log_target=True)(x, y),
+            F.kl_div(x, y, reduction="batchmean", log_target=True),
+        ),
+        (
+            nn.PoissonNLLLoss(True, True, eps=1e-4)(x, counts),
+            F.poisson_nll_loss(x, counts, True, True, eps=1e-4),
+        ),
         (nn.CosineSimilarity(0, 1e-6)(x, y), F.cosine_similarity(x, y, 0, 1e-6)),
         (nn.PairwiseDistance(3.0, 1e-3, True)(x, y), F.pairwise_distance(x, y, 3.0, 1e-3, True)),
-        (nn.CosineEmbeddingLoss(0.1, reduction="sum")(x, y, signs),
-         F.cosine_embedding_loss(x, y, signs, 0.1, reduction="sum")),
-        (nn.MarginRankingLoss(0.2)(x[:, 0], y[:, 0], signs),
-         F.margin_ranking_loss(x[:, 0], y[:, 0], signs, 0.2)),
-        (nn.TripletMarginLoss(0.5, 1.0, 1e-3, True)(x, y, z),
-         F.triplet_margin_loss(x, y, z, 0.5, 1.0, 1e-3, True)),
+        (
+            nn.CosineEmbeddingLoss(0.1, reduction="sum")(x, y, signs),
+            F.cosine_embedding_loss(x, y, signs, 0.1, reduction="sum"),
+        ),
+        (
+            nn.MarginRankingLoss(0.2)(x[:, 0], y[:, 0], signs),
+            F.margin_ranking_loss(x[:, 0], y[:, 0], signs, 0.2),
+        ),
+        (
+            nn.TripletMarginLoss(0.5, 1.0, 1e-3, True)(x, y, z),
+            F.triplet_margin_loss(x, y, z, 0.5, 1.0, 1e-3, True),
+        ),
         (nn.SoftMarginLoss(reduction="none")(x, y), F.soft_margin_loss(x, y, reduction="none")),
         (nn.MultiMarginLoss(2, 0.5, w)(x, t), F.multi_margin_loss(x, t, 2, 0.5, w)),
     ]
@@ -714,8 +801,7 @@ def test_ctc_loss_against_all_alignments(blank, reduction, device):
     targets = np.where(CTC_TARGETS == blank, 1, CTC_TARGETS) if blank else CTC_TARGETS
     lengths = dict(input_lengths=CTC_INPUT_LENGTHS, target_lengths=CTC_TARGET_LENGTHS)
     fn = lambda lp, t: F.ctc_loss(lp, t, blank=blank, reduction=reduction, **lengths)
-    ref = lambda lp, t: np_ctc_loss(lp, t, CTC_INPUT_LENGTHS, CTC_TARGET_LENGTHS, blank,
-                                    reduction)
+    ref = lambda lp, t: np_ctc_loss(lp, t, CTC_INPUT_LENGTHS, CTC_TARGET_LENGTHS, blank, reduction)
     xs = [_log_softmax_input((5, 3, 3)), targets]
     check_forward(fn, ref, inputs=xs, device=device)
     check_backward(fn, ref, inputs=xs, device=device)  # d/d log_probs itself, frames past ends 0
@@ -723,12 +809,17 @@ def test_ctc_loss_against_all_alignments(blank, reduction, device):
 
 def test_ctc_loss_concatenated_targets_and_length_tensors(device):
     lp = as_tensor(_log_softmax_input((5, 3, 3)), device)
-    padded = F.ctc_loss(lp, as_tensor(CTC_TARGETS, device), CTC_INPUT_LENGTHS,
-                        CTC_TARGET_LENGTHS, reduction="none")
+    padded = F.ctc_loss(
+        lp, as_tensor(CTC_TARGETS, device), CTC_INPUT_LENGTHS, CTC_TARGET_LENGTHS, reduction="none"
+    )
     concatenated = np.array([1, 1, 2, 1])
-    got = F.ctc_loss(lp, as_tensor(concatenated.astype(np.int32), device),
-                     as_tensor(np.array(CTC_INPUT_LENGTHS), device),
-                     as_tensor(np.array(CTC_TARGET_LENGTHS), device), reduction="none")
+    got = F.ctc_loss(
+        lp,
+        as_tensor(concatenated.astype(np.int32), device),
+        as_tensor(np.array(CTC_INPUT_LENGTHS), device),
+        as_tensor(np.array(CTC_TARGET_LENGTHS), device),
+        reduction="none",
+    )
     np.testing.assert_array_equal(to_numpy(got), to_numpy(padded))
 
 
@@ -749,8 +840,14 @@ def test_ctc_loss_zero_infinity(reduction, device):
     loss = F.ctc_loss(lp, targets, [2, 5], [2, 2], reduction="none")
     assert np.isinf(to_numpy(loss)[0]) and np.isfinite(to_numpy(loss)[1])
     loss = F.ctc_loss(lp, targets, [2, 5], [2, 2], reduction=reduction, zero_infinity=True)
-    ref = np_ctc_loss(to_numpy(lp).astype(np.float64), np.array([[1, 1], [2, 1]]), [2, 5],
-                      [2, 2], reduction=reduction, zero_infinity=True)
+    ref = np_ctc_loss(
+        to_numpy(lp).astype(np.float64),
+        np.array([[1, 1], [2, 1]]),
+        [2, 5],
+        [2, 2],
+        reduction=reduction,
+        zero_infinity=True,
+    )
     assert_close(to_numpy(loss), ref)
     loss.sum().backward()
     grad = to_numpy(lp.grad)
@@ -759,21 +856,32 @@ def test_ctc_loss_zero_infinity(reduction, device):
 
 def test_ctc_loss_single_sequence(device):
     lp = _log_softmax_input((5, 3))
-    got = F.ctc_loss(as_tensor(lp, device), as_tensor(np.array([1, 2]), device), 5, 2,
-                     reduction="none")
+    got = F.ctc_loss(
+        as_tensor(lp, device), as_tensor(np.array([1, 2]), device), 5, 2, reduction="none"
+    )
     assert got.ndim == 0
-    assert_close(to_numpy(got), np_ctc_loss(lp[:, None].astype(np.float64), np.array([[1, 2]]),
-                                            [5], [2], reduction="none")[0])
+    assert_close(
+        to_numpy(got),
+        np_ctc_loss(lp[:, None].astype(np.float64), np.array([[1, 2]]), [5], [2], reduction="none")[
+            0
+        ],
+    )
 
 
 def test_ctc_loss_bad_arguments(device):
     lp = as_tensor(_log_softmax_input((5, 2, 3)), device)
     targets = as_tensor(np.array([[1, 2], [2, 1]]), device)
-    with pytest.raises(ValueError, match=r"\[ctc_loss\] expected labels in \[0, 3\) other "
-                                         r"than blank \(1\), got 1 in target 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[ctc_loss\] expected labels in \[0, 3\) other "
+        r"than blank \(1\), got 1 in target 0",
+    ):
         F.ctc_loss(lp, targets, [5, 5], [2, 2], blank=1)
-    with pytest.raises(ValueError, match=r"\[ctc_loss\] expected input_lengths in \[0, 5\], "
-                                         r"got 6 at 1"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[ctc_loss\] expected input_lengths in \[0, 5\], "
+        r"got 6 at 1",
+    ):
         F.ctc_loss(lp, targets, [5, 6], [2, 2])
     with pytest.raises(ValueError, match=r"\[ctc_loss\] expected 3 concatenated labels"):
         F.ctc_loss(lp, as_tensor(np.array([1, 2, 1, 2]), device), [5, 5], [2, 1])
@@ -791,5 +899,9 @@ def test_ctc_loss_module(device):
     module = nn.CTCLoss(blank=0, reduction="sum", zero_infinity=True)
     np.testing.assert_array_equal(
         to_numpy(module(lp, t, CTC_INPUT_LENGTHS, CTC_TARGET_LENGTHS)),
-        to_numpy(F.ctc_loss(lp, t, CTC_INPUT_LENGTHS, CTC_TARGET_LENGTHS, reduction="sum",
-                            zero_infinity=True)))
+        to_numpy(
+            F.ctc_loss(
+                lp, t, CTC_INPUT_LENGTHS, CTC_TARGET_LENGTHS, reduction="sum", zero_infinity=True
+            )
+        ),
+    )

@@ -1,5 +1,6 @@
 """matmul (@, Tensor.matmul, fg.matmul; 2-D and batched), F.linear, and the raw GEMM binding
 _C.gemm for every transpose, odd and large sizes, and each micro-kernel ISA this CPU has."""
+
 import itertools
 
 import numpy as np
@@ -10,8 +11,15 @@ import forgegrad as fg
 import forgegrad.nn.functional as F
 from forgegrad import _C
 
-from helpers import (as_tensor, assert_close, check_backward, check_forward, gradcheck,
-                     make_input, to_numpy)
+from helpers import (
+    as_tensor,
+    assert_close,
+    check_backward,
+    check_forward,
+    gradcheck,
+    make_input,
+    to_numpy,
+)
 
 ODD = [1, 7, 33, 129]
 ISAS = ["scalar", "avx2", "avx512"]
@@ -30,15 +38,27 @@ def _matmul_np(a, b):
 
 @pytest.mark.parametrize("m,k,n", list(itertools.product(ODD, ODD, ODD)), ids=str)
 def test_matmul_forward(m, k, n, device):
-    check_forward(lambda a, b: a @ b, _matmul_np, (m, k), (k, n), device=device,
-                  atol=_gemm_atol(k))
+    check_forward(lambda a, b: a @ b, _matmul_np, (m, k), (k, n), device=device, atol=_gemm_atol(k))
 
 
-@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (7, 33, 1), (1, 7, 129), (33, 129, 7),
-                                   (129, 1, 33), (7, 7, 7), (33, 33, 129), (129, 33, 7)], ids=str)
+@pytest.mark.parametrize(
+    "m,k,n",
+    [
+        (1, 1, 1),
+        (7, 33, 1),
+        (1, 7, 129),
+        (33, 129, 7),
+        (129, 1, 33),
+        (7, 7, 7),
+        (33, 33, 129),
+        (129, 33, 7),
+    ],
+    ids=str,
+)
 def test_matmul_backward(m, k, n, device):
-    check_backward(lambda a, b: a @ b, _matmul_np, (m, k), (k, n), device=device,
-                   atol=_gemm_atol(max(m, k, n)))
+    check_backward(
+        lambda a, b: a @ b, _matmul_np, (m, k), (k, n), device=device, atol=_gemm_atol(max(m, k, n))
+    )
 
 
 def test_matmul_spellings(device):
@@ -49,20 +69,30 @@ def test_matmul_spellings(device):
         assert_close(to_numpy(out), ref, atol=_gemm_atol(33))
 
 
-@pytest.mark.parametrize("shapes", [
-    ((3, 7, 33), (3, 33, 5)),     # 3-D @ 3-D, equal batch
-    ((1, 1, 1), (1, 1, 1)),
-    ((5, 33, 1), (5, 1, 129)),
-    ((3, 7, 33), (33, 5)),        # 3-D @ 2-D
-    ((4, 129, 7), (7, 33)),
-    ((7, 33), (3, 33, 5)),        # 2-D @ 3-D
-    ((1, 129), (4, 129, 7)),
-], ids=str)
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        ((3, 7, 33), (3, 33, 5)),  # 3-D @ 3-D, equal batch
+        ((1, 1, 1), (1, 1, 1)),
+        ((5, 33, 1), (5, 1, 129)),
+        ((3, 7, 33), (33, 5)),  # 3-D @ 2-D
+        ((4, 129, 7), (7, 33)),
+        ((7, 33), (3, 33, 5)),  # 2-D @ 3-D
+        ((1, 129), (4, 129, 7)),
+    ],
+    ids=str,
+)
 def test_matmul_batched(shapes, device):
     k = shapes[0][-1]
     check_forward(lambda a, b: a @ b, _matmul_np, *shapes, device=device, atol=_gemm_atol(k))
-    check_backward(lambda a, b: a @ b, _matmul_np, *shapes, device=device,
-                   atol=_gemm_atol(max(max(s) for s in shapes)), max_checks=100)
+    check_backward(
+        lambda a, b: a @ b,
+        _matmul_np,
+        *shapes,
+        device=device,
+        atol=_gemm_atol(max(max(s) for s in shapes)),
+        max_checks=100,
+    )
 
 
 def test_matmul_many_batches(device):
@@ -72,8 +102,18 @@ def test_matmul_many_batches(device):
     assert_close(out, np.matmul(a.astype(np.float64), b), atol=_gemm_atol(3))
 
 
-@pytest.mark.parametrize("shapes", [((7,), (7, 33)), ((129,), (129, 1)), ((33, 7), (7,)),
-                                    ((1, 129), (129,)), ((7,), (7,)), ((129,), (129,))], ids=str)
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        ((7,), (7, 33)),
+        ((129,), (129, 1)),
+        ((33, 7), (7,)),
+        ((1, 129), (129,)),
+        ((7,), (7,)),
+        ((129,), (129,)),
+    ],
+    ids=str,
+)
 def test_matmul_1d(shapes, device):
     # 1-D operands follow numpy/PyTorch: a vector on the left is a row, on the right a column,
     # and that dimension is dropped from the result (1-D @ 1-D is a 0-d dot product).
@@ -87,37 +127,70 @@ def test_matmul_non_contiguous(device):
     a, b = make_input((33, 7)), make_input((129, 33))
     ta, tb = as_tensor(a, device), as_tensor(b, device)
     assert_close(to_numpy(ta.T @ tb.T), a.T.astype(np.float64) @ b.T, atol=_gemm_atol(33))
-    check_backward(lambda x, y: x.T @ y.T, lambda x, y: x.T @ y.T, (33, 7), (129, 33),
-                   device=device, atol=_gemm_atol(129))
+    check_backward(
+        lambda x, y: x.T @ y.T,
+        lambda x, y: x.T @ y.T,
+        (33, 7),
+        (129, 33),
+        device=device,
+        atol=_gemm_atol(129),
+    )
 
 
-@pytest.mark.parametrize("m,k,n", [(513, 1031, 517), (1000, 64, 1000), (64, 2500, 70),
-                                   (2049, 17, 3)], ids=str)
+@pytest.mark.parametrize(
+    "m,k,n", [(513, 1031, 517), (1000, 64, 1000), (64, 2500, 70), (2049, 17, 3)], ids=str
+)
 def test_matmul_large(m, k, n, device):
-    check_forward(lambda a, b: a @ b, _matmul_np, (m, k), (k, n), device=device,
-                  atol=_gemm_atol(k))
+    check_forward(lambda a, b: a @ b, _matmul_np, (m, k), (k, n), device=device, atol=_gemm_atol(k))
 
 
 def test_matmul_large_backward(device):
-    check_backward(lambda a, b: a @ b, _matmul_np, (257, 300), (300, 131), device=device,
-                   atol=_gemm_atol(300), max_checks=20)
+    check_backward(
+        lambda a, b: a @ b,
+        _matmul_np,
+        (257, 300),
+        (300, 131),
+        device=device,
+        atol=_gemm_atol(300),
+        max_checks=20,
+    )
 
 
-@given(m=st.integers(1, 80), k=st.integers(1, 80), n=st.integers(1, 80),
-       batch=st.sampled_from([None, 1, 3]))
+@given(
+    m=st.integers(1, 80),
+    k=st.integers(1, 80),
+    n=st.integers(1, 80),
+    batch=st.sampled_from([None, 1, 3]),
+)
 def test_matmul_hypothesis(m, k, n, batch, device):
     sa = (m, k) if batch is None else (batch, m, k)
     check_forward(lambda a, b: a @ b, _matmul_np, sa, (k, n), device=device, atol=_gemm_atol(k))
-    check_backward(lambda a, b: a @ b, _matmul_np, sa, (k, n), device=device,
-                   atol=_gemm_atol(max(m, k, n)), max_checks=25)
+    check_backward(
+        lambda a, b: a @ b,
+        _matmul_np,
+        sa,
+        (k, n),
+        device=device,
+        atol=_gemm_atol(max(m, k, n)),
+        max_checks=25,
+    )
 
 
 # ------------------------------------------------- any rank, broadcast batches, views
 RANK_SHAPES = [
-    ((4,), (4,)), ((3, 4), (4,)), ((4,), (4, 5)), ((4,), (2, 4, 5)), ((2, 3, 4), (4,)),
-    ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)), ((2, 1, 3, 4), (5, 4, 6)),
-    ((2, 5, 3, 4), (5, 4, 6)), ((1, 3, 4), (2, 1, 4, 5)), ((2, 2, 3, 4), (2, 2, 4, 3)),
-    ((4,), (3, 2, 4, 1)), ((3, 1, 1, 4), (2, 4, 2)),
+    ((4,), (4,)),
+    ((3, 4), (4,)),
+    ((4,), (4, 5)),
+    ((4,), (2, 4, 5)),
+    ((2, 3, 4), (4,)),
+    ((2, 3, 4), (4, 5)),
+    ((3, 4), (2, 4, 5)),
+    ((2, 1, 3, 4), (5, 4, 6)),
+    ((2, 5, 3, 4), (5, 4, 6)),
+    ((1, 3, 4), (2, 1, 4, 5)),
+    ((2, 2, 3, 4), (2, 2, 4, 3)),
+    ((4,), (3, 2, 4, 1)),
+    ((3, 1, 1, 4), (2, 4, 2)),
 ]
 
 
@@ -129,21 +202,33 @@ def test_matmul_ranks(sa, sb, device):
 
 # Views of a (4, 6, 6) tensor, as forgegrad and as numpy spell them.
 VIEWS = {
-    "transposed": (lambda t: t.mT, lambda a: a.swapaxes(-1, -2)),                    # (4, 6, 6)
-    "permuted": (lambda t: t.permute(1, 0, 2), lambda a: a.transpose(1, 0, 2)),      # (6, 4, 6)
-    "sliced rows": (lambda t: t[:, 1:5], lambda a: a[:, 1:5]),                       # (4, 4, 6)
-    "stepped": (lambda t: t[:, ::2, ::2], lambda a: a[:, ::2, ::2]),                 # (4, 3, 3)
-    "expanded": (lambda t: t[:1].expand(4, 6, 6),
-                 lambda a: np.broadcast_to(a[:1], (4, 6, 6))),                       # (4, 6, 6)
-    "column slice": (lambda t: t[..., 1:4], lambda a: a[..., 1:4]),                  # (4, 6, 3)
+    "transposed": (lambda t: t.mT, lambda a: a.swapaxes(-1, -2)),  # (4, 6, 6)
+    "permuted": (lambda t: t.permute(1, 0, 2), lambda a: a.transpose(1, 0, 2)),  # (6, 4, 6)
+    "sliced rows": (lambda t: t[:, 1:5], lambda a: a[:, 1:5]),  # (4, 4, 6)
+    "stepped": (lambda t: t[:, ::2, ::2], lambda a: a[:, ::2, ::2]),  # (4, 3, 3)
+    "expanded": (
+        lambda t: t[:1].expand(4, 6, 6),
+        lambda a: np.broadcast_to(a[:1], (4, 6, 6)),
+    ),  # (4, 6, 6)
+    "column slice": (lambda t: t[..., 1:4], lambda a: a[..., 1:4]),  # (4, 6, 3)
     "batch transposed": (lambda t: t.transpose(0, 2), lambda a: a.transpose(2, 1, 0)),  # (6, 6, 4)
 }
 
 
-@pytest.mark.parametrize("left,right", [
-    ("transposed", "transposed"), ("transposed", "expanded"), ("sliced rows", "transposed"),
-    ("expanded", "expanded"), ("stepped", "stepped"), ("column slice", "stepped"),
-    ("batch transposed", "permuted"), ("permuted", "batch transposed")], ids=str)
+@pytest.mark.parametrize(
+    "left,right",
+    [
+        ("transposed", "transposed"),
+        ("transposed", "expanded"),
+        ("sliced rows", "transposed"),
+        ("expanded", "expanded"),
+        ("stepped", "stepped"),
+        ("column slice", "stepped"),
+        ("batch transposed", "permuted"),
+        ("permuted", "batch transposed"),
+    ],
+    ids=str,
+)
 def test_matmul_of_views(left, right, device):
     # Any strided operand: transposes go to the GEMM as flags, the rest are copied first.
     a, b = make_input((4, 6, 6)), make_input((4, 6, 6))
@@ -165,8 +250,11 @@ def test_transposed_operands_are_not_copied():
     assert_close(to_numpy(at @ b), 2 * first, atol=_gemm_atol(5))
 
 
-@pytest.mark.parametrize("sa,sb", [((0, 4), (4, 3)), ((3, 0), (0, 4)), ((2, 0, 3, 4), (4, 5)),
-                                   ((3, 4), (4, 0)), ((0,), (0,))], ids=str)
+@pytest.mark.parametrize(
+    "sa,sb",
+    [((0, 4), (4, 3)), ((3, 0), (0, 4)), ((2, 0, 3, 4), (4, 5)), ((3, 4), (4, 0)), ((0,), (0,))],
+    ids=str,
+)
 def test_matmul_empty(sa, sb, device):
     a, b = np.zeros(sa, np.float32), np.zeros(sb, np.float32)
     got = fg.matmul(as_tensor(a, device), as_tensor(b, device))
@@ -186,16 +274,25 @@ def test_matmul_float64_and_half(device):
 
 def test_matmul_errors(device):
     f32, f64 = as_tensor(make_input((3, 4)), device), as_tensor(make_input((4, 2)), device).double()
-    with pytest.raises(TypeError, match=r"\[matmul\] expected both operands to have the same "
-                                        r"dtype, got float32 and float64"):
+    with pytest.raises(
+        TypeError,
+        match=r"\[matmul\] expected both operands to have the same "
+        r"dtype, got float32 and float64",
+    ):
         f32 @ f64
     with pytest.raises(ValueError, match=r"\[matmul\] inner dimensions differ"):
         f32 @ f32
-    with pytest.raises(ValueError, match=r"\[matmul\] the batch dimensions of shapes "
-                                         r"\(2, 3, 4\) and \(4, 4, 5\) cannot be broadcast"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[matmul\] the batch dimensions of shapes "
+        r"\(2, 3, 4\) and \(4, 4, 5\) cannot be broadcast",
+    ):
         fg.zeros(2, 3, 4, device=device) @ fg.zeros(4, 4, 5, device=device)
-    with pytest.raises(ValueError, match=r"\[matmul\] expected operands of at least one "
-                                         r"dimension"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[matmul\] expected operands of at least one "
+        r"dimension",
+    ):
         fg.tensor(1.0, device=device) @ f32
     with pytest.raises(TypeError, match=r"\[matmul\] expected a floating-point tensor, got int64"):
         fg.ones(2, 2, dtype=fg.int64, device=device) @ fg.ones(2, 2, dtype=fg.int64, device=device)
@@ -242,19 +339,38 @@ def test_addmm_beta_zero_ignores_input(device):
     assert_close(to_numpy(got), a.astype(np.float64) @ b, atol=_gemm_atol(3))
 
 
-@pytest.mark.parametrize("call,message", [
-    (lambda: fg.mm(fg.zeros(2, 3), fg.zeros(3)), r"\[mm\] expected the second operand to be 2-D"),
-    (lambda: fg.mm(fg.zeros(2, 3), fg.zeros(2, 3)), r"\[mm\] shapes \(2, 3\) and \(2, 3\) cannot"),
-    (lambda: fg.bmm(fg.zeros(2, 2, 3), fg.zeros(3, 3, 2)), r"\[bmm\] expected equal batch sizes"),
-    (lambda: fg.mv(fg.zeros(2, 3), fg.zeros(2)), r"\[mv\] shapes \(2, 3\) and \(2,\) cannot"),
-    (lambda: fg.dot(fg.zeros(3), fg.zeros(4)), r"\[dot\] expected vectors of the same length"),
-    (lambda: fg.outer(fg.zeros(2, 2), fg.zeros(3)),
-     r"\[outer\] expected the first operand to be 1-D"),
-    (lambda: fg.addmm(fg.zeros(3, 3), fg.zeros(2, 3), fg.zeros(3, 2)),
-     r"\[addmm\] expected input broadcastable to \(2, 2\), got \(3, 3\)"),
-    (lambda: fg.addmm(fg.zeros(2, 2).double(), fg.zeros(2, 3), fg.zeros(3, 2)),
-     r"\[addmm\] expected input of the operands' dtype float32, got float64"),
-], ids=range(8))
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (
+            lambda: fg.mm(fg.zeros(2, 3), fg.zeros(3)),
+            r"\[mm\] expected the second operand to be 2-D",
+        ),
+        (
+            lambda: fg.mm(fg.zeros(2, 3), fg.zeros(2, 3)),
+            r"\[mm\] shapes \(2, 3\) and \(2, 3\) cannot",
+        ),
+        (
+            lambda: fg.bmm(fg.zeros(2, 2, 3), fg.zeros(3, 3, 2)),
+            r"\[bmm\] expected equal batch sizes",
+        ),
+        (lambda: fg.mv(fg.zeros(2, 3), fg.zeros(2)), r"\[mv\] shapes \(2, 3\) and \(2,\) cannot"),
+        (lambda: fg.dot(fg.zeros(3), fg.zeros(4)), r"\[dot\] expected vectors of the same length"),
+        (
+            lambda: fg.outer(fg.zeros(2, 2), fg.zeros(3)),
+            r"\[outer\] expected the first operand to be 1-D",
+        ),
+        (
+            lambda: fg.addmm(fg.zeros(3, 3), fg.zeros(2, 3), fg.zeros(3, 2)),
+            r"\[addmm\] expected input broadcastable to \(2, 2\), got \(3, 3\)",
+        ),
+        (
+            lambda: fg.addmm(fg.zeros(2, 2).double(), fg.zeros(2, 3), fg.zeros(3, 2)),
+            r"\[addmm\] expected input of the operands' dtype float32, got float64",
+        ),
+    ],
+    ids=range(8),
+)
 def test_named_product_errors(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
@@ -266,8 +382,11 @@ def _np_linear(x, w, b=None):
     return y if b is None else y + b
 
 
-@pytest.mark.parametrize("xshape,out_f", [((1, 1), 1), ((7, 33), 129), ((129, 7), 33),
-                                          ((3, 5, 33), 7), ((33,), 7)], ids=str)
+@pytest.mark.parametrize(
+    "xshape,out_f",
+    [((1, 1), 1), ((7, 33), 129), ((129, 7), 33), ((3, 5, 33), 7), ((33,), 7)],
+    ids=str,
+)
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear(xshape, out_f, bias, device):
     in_f = xshape[-1]
@@ -281,8 +400,9 @@ def _np_linear_relu(x, w, b=None):
     return np.maximum(_np_linear(x, w, b), 0.0)
 
 
-@pytest.mark.parametrize("xshape,out_f", [((1, 1), 1), ((7, 33), 129), ((3, 5, 33), 7),
-                                          ((64, 300), 40)], ids=str)
+@pytest.mark.parametrize(
+    "xshape,out_f", [((1, 1), 1), ((7, 33), 129), ((3, 5, 33), 7), ((64, 300), 40)], ids=str
+)
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear_relu(xshape, out_f, bias, device):
     # The ReLU in the GEMM's epilogue: against float64, and exactly what ReLU after linear
@@ -308,19 +428,28 @@ def test_linear_relu_keeps_nan(device):
     x = make_input((3, 5))
     x[1, 2] = np.nan
     w, b = make_input((4, 5)), make_input((4,))
-    out = to_numpy(F.linear(as_tensor(x, device), as_tensor(w, device), as_tensor(b, device),
-                            activation="relu"))
+    out = to_numpy(
+        F.linear(
+            as_tensor(x, device), as_tensor(w, device), as_tensor(b, device), activation="relu"
+        )
+    )
     assert np.isnan(out[1]).all() and not np.isnan(out[[0, 2]]).any()
     assert (out[[0, 2]] >= 0).all()
 
 
 def test_linear_rejects_activation(device):
     x, w = as_tensor(make_input((2, 3)), device), as_tensor(make_input((4, 3)), device)
-    with pytest.raises(ValueError, match=r"\[linear\] expected activation None or 'relu', "
-                                         r"got 'gelu'"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[linear\] expected activation None or 'relu', "
+        r"got 'gelu'",
+    ):
         F.linear(x, w, activation="gelu")
-    with pytest.raises(TypeError, match=r"\[linear\] expected activation None or a str, "
-                                        r"got int"):
+    with pytest.raises(
+        TypeError,
+        match=r"\[linear\] expected activation None or a str, "
+        r"got int",
+    ):
         F.linear(x, w, activation=1)
 
 
@@ -354,8 +483,18 @@ def _gemm_operands(m, k, n, trans_a, trans_b):
     return a, b, _op(a.astype(np.float64), trans_a) @ _op(b.astype(np.float64), trans_b)
 
 
-GEMM_SIZES = [(1, 1, 1), (1, 7, 33), (7, 1, 129), (33, 129, 1), (129, 33, 7), (7, 7, 7),
-              (17, 129, 33), (67, 258, 131), (6, 16, 8), (16, 6, 24)]
+GEMM_SIZES = [
+    (1, 1, 1),
+    (1, 7, 33),
+    (7, 1, 129),
+    (33, 129, 1),
+    (129, 33, 7),
+    (7, 7, 7),
+    (17, 129, 33),
+    (67, 258, 131),
+    (6, 16, 8),
+    (16, 6, 24),
+]
 
 
 @pytest.mark.parametrize("m,k,n", GEMM_SIZES, ids=str)
@@ -400,16 +539,28 @@ def test_gemm_out_with_bias(isa, trans_a, trans_b, restore_isa):
     a, b, prod = _gemm_operands(m, k, n, trans_a, trans_b)
     bias, c0 = make_input((n,)), make_input((m, n))
     c = fg.tensor(c0)
-    _C.gemm(fg.tensor(a), fg.tensor(b), bias=fg.tensor(bias), trans_a=trans_a,
-            trans_b=trans_b, out=c)
+    _C.gemm(
+        fg.tensor(a), fg.tensor(b), bias=fg.tensor(bias), trans_a=trans_a, trans_b=trans_b, out=c
+    )
     assert_close(to_numpy(c), c0 + prod + bias, atol=_gemm_atol(k))
 
 
 # Sizes straddle the cache blocks (MC ~144, KC 256, NC ~4080-4096) and register tiles (6x16,
 # 4x8, ...) on both sides: exactly on a block, one past it, several blocks plus a remainder.
-@pytest.mark.parametrize("m,k,n", [(513, 1031, 517), (1, 4099, 1), (300, 7, 1025),
-                                   (9, 300, 8197), (144, 256, 4080), (145, 257, 4097),
-                                   (6, 512, 16), (289, 513, 33)], ids=str)
+@pytest.mark.parametrize(
+    "m,k,n",
+    [
+        (513, 1031, 517),
+        (1, 4099, 1),
+        (300, 7, 1025),
+        (9, 300, 8197),
+        (144, 256, 4080),
+        (145, 257, 4097),
+        (6, 512, 16),
+        (289, 513, 33),
+    ],
+    ids=str,
+)
 @pytest.mark.parametrize("trans", ["NN", "NT", "TN", "TT"])
 @pytest.mark.parametrize("isa", ISAS)
 def test_gemm_large(isa, trans, m, k, n, restore_isa):
@@ -420,8 +571,14 @@ def test_gemm_large(isa, trans, m, k, n, restore_isa):
     assert_close(to_numpy(out), ref, atol=_gemm_atol(k))
 
 
-@given(m=st.integers(1, 70), k=st.integers(1, 70), n=st.integers(1, 70),
-       trans_a=st.booleans(), trans_b=st.booleans(), isa=st.sampled_from(ISAS))
+@given(
+    m=st.integers(1, 70),
+    k=st.integers(1, 70),
+    n=st.integers(1, 70),
+    trans_a=st.booleans(),
+    trans_b=st.booleans(),
+    isa=st.sampled_from(ISAS),
+)
 def test_gemm_hypothesis(m, k, n, trans_a, trans_b, isa, restore_isa):
     if isa not in _available_isas():
         isa = "scalar"
@@ -474,20 +631,23 @@ def test_gemm_relu_epilogue(isa, trans, k, restore_isa):
             bias, c0 = make_input((n,)), make_input((m, n))
             ta, tb, tbias = fg.tensor(a), fg.tensor(b), fg.tensor(bias)
             plain = to_numpy(_C.gemm(ta, tb, bias=tbias, trans_a=trans_a, trans_b=trans_b))
-            fused = to_numpy(_C.gemm(ta, tb, bias=tbias, trans_a=trans_a, trans_b=trans_b,
-                                     relu=True))
+            fused = to_numpy(
+                _C.gemm(ta, tb, bias=tbias, trans_a=trans_a, trans_b=trans_b, relu=True)
+            )
             np.testing.assert_array_equal(fused, np.maximum(plain, 0.0), err_msg=f"{m}x{n}")
             assert_close(fused, np.maximum(prod + bias, 0.0), atol=_gemm_atol(k))
             out = fg.tensor(c0)
             _C.gemm(ta, tb, trans_a=trans_a, trans_b=trans_b, out=out, relu=True)
-            assert_close(to_numpy(out), np.maximum(c0 + prod, 0.0), atol=_gemm_atol(k),
-                         what=f"{m}x{n} out=")
+            assert_close(
+                to_numpy(out), np.maximum(c0 + prod, 0.0), atol=_gemm_atol(k), what=f"{m}x{n} out="
+            )
 
 
 # Shapes the thread grid splits by columns (few rows), by rows (few columns) and both ways;
 # each large enough (past 2M multiply-adds a thread) for up to 4 threads to take part.
-@pytest.mark.parametrize("m,k,n", [(24, 300, 2048), (2048, 300, 24), (260, 300, 270),
-                                   (13, 4099, 200)], ids=str)
+@pytest.mark.parametrize(
+    "m,k,n", [(24, 300, 2048), (2048, 300, 24), (260, 300, 270), (13, 4099, 200)], ids=str
+)
 @pytest.mark.parametrize("threads", [2, 3, 4])
 @pytest.mark.parametrize("isa", ISAS)
 def test_gemm_thread_splits(isa, threads, m, k, n, restore_isa, restore_threads):
@@ -496,10 +656,15 @@ def test_gemm_thread_splits(isa, threads, m, k, n, restore_isa, restore_threads)
     for trans_a, trans_b in [(False, False), (False, True), (True, False)]:
         a, b, prod = _gemm_operands(m, k, n, trans_a, trans_b)
         bias = make_input((n,))
-        out = _C.gemm(fg.tensor(a), fg.tensor(b), bias=fg.tensor(bias), trans_a=trans_a,
-                      trans_b=trans_b)
-        assert_close(to_numpy(out), prod + bias, atol=_gemm_atol(k),
-                     what=f"trans_a={trans_a} trans_b={trans_b}")
+        out = _C.gemm(
+            fg.tensor(a), fg.tensor(b), bias=fg.tensor(bias), trans_a=trans_a, trans_b=trans_b
+        )
+        assert_close(
+            to_numpy(out),
+            prod + bias,
+            atol=_gemm_atol(k),
+            what=f"trans_a={trans_a} trans_b={trans_b}",
+        )
 
 
 def test_isa_paths_agree(restore_isa):
@@ -528,8 +693,9 @@ def test_gemm_threads_agree(restore_threads):
     for n in (1, 2, 3):
         fg.set_num_threads(n)
         assert fg.get_num_threads() == n
-        assert_close(to_numpy(fg.tensor(a) @ fg.tensor(b)), ref, atol=_gemm_atol(200),
-                     what=f"{n} threads")
+        assert_close(
+            to_numpy(fg.tensor(a) @ fg.tensor(b)), ref, atol=_gemm_atol(200), what=f"{n} threads"
+        )
 
 
 def test_isa_detection():
@@ -584,8 +750,8 @@ def test_gemm_propagates_nan_and_inf(isa, restore_isa):
     b = make_input((k, n))
     a[2, 5] = np.nan
     a[7, 100] = np.inf
-    b[100, :] = 0.0   # inf * 0 = NaN in row 7
-    b[:, 3] = 0.0     # column 3 is all zeros: still NaN in rows 2 and 7
+    b[100, :] = 0.0  # inf * 0 = NaN in row 7
+    b[:, 3] = 0.0  # column 3 is all zeros: still NaN in rows 2 and 7
     with np.errstate(invalid="ignore"):
         ref = a.astype(np.float64) @ b.astype(np.float64)
     for trans_a, trans_b in itertools.product([False, True], repeat=2):
@@ -617,9 +783,19 @@ def test_gemm_offset_views(restore_isa):
     assert_close(to_numpy(out), ref, atol=_gemm_atol(17))
 
 
-@pytest.mark.parametrize("sa,sb", [((8, 150, 300), (8, 300, 70)), ((5, 289, 33), (33, 517)),
-                                   ((257, 33), (3, 33, 145))], ids=str)
+@pytest.mark.parametrize(
+    "sa,sb",
+    [((8, 150, 300), (8, 300, 70)), ((5, 289, 33), (33, 517)), ((257, 33), (3, 33, 145))],
+    ids=str,
+)
 def test_matmul_batched_large(sa, sb, device):
     check_forward(lambda a, b: a @ b, _matmul_np, sa, sb, device=device, atol=_gemm_atol(sa[-1]))
-    check_backward(lambda a, b: a @ b, _matmul_np, sa, sb, device=device,
-                   atol=_gemm_atol(max(max(sa), max(sb))), max_checks=10)
+    check_backward(
+        lambda a, b: a @ b,
+        _matmul_np,
+        sa,
+        sb,
+        device=device,
+        atol=_gemm_atol(max(max(sa), max(sb))),
+        max_checks=10,
+    )

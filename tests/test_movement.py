@@ -1,5 +1,6 @@
 """Data movement composed in Python (forgegrad/_movement.py): flip, roll, repeat, tile, tril,
 triu, hstack, vstack, against numpy; gradients through the ops they are made of."""
+
 import numpy as np
 import pytest
 
@@ -58,77 +59,181 @@ def test_tril_in_place_and_integers():
 INDEX = fg.tensor([0, 2])
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: fg.ones(3, 2).index_add(0, fg.tensor([3, 0]), fg.ones(2, 2)), IndexError,
-     r"\[index_add\] index 3 is out of bounds for dimension 0 with size 3"),
-    (lambda: fg.ones(3, 2).index_add(0, fg.tensor([-1]), fg.ones(1, 2)), IndexError,
-     r"\[index_add\] index -1 is out of bounds"),
-    (lambda: fg.ones(3, 2).index_add(0, fg.tensor([0.0]), fg.ones(1, 2)), TypeError,
-     r"\[index_add\] expected an index of dtype forgegrad.int64 or forgegrad.int32"),
-    (lambda: fg.ones(3, 2).index_add(0, INDEX, fg.ones(3, 2)), ValueError,
-     r"\[index_add\] expected source of shape \(2, 2\)"),
-    (lambda: fg.ones(3, 2).index_add(0, INDEX, fg.ones(2, 2, dtype=fg.float64)), TypeError,
-     r"\[index_add\] expected source of the input's dtype"),
-    (lambda: fg.ones(3, 2).index_add(2, INDEX, fg.ones(2, 2)), IndexError,
-     r"\[index_add\] dimension 2 is out of range"),
-    (lambda: fg.ones(3, 2).index_copy(0, INDEX.int(), fg.ones(2, 2)), TypeError,
-     r"\[index_copy\] expected an index of dtype forgegrad.int64, got forgegrad.int32"),
-    (lambda: fg.ones(3, 2).index_copy(1, fg.tensor([[0]]), fg.ones(3, 1)), ValueError,
-     r"\[index_copy\] expected a 0-d or 1-d index"),
-    (lambda: fg.ones(3, 2).index_fill(1, fg.tensor([-3]), 1.0), IndexError,
-     r"\[index_fill\] index -3 is out of bounds for dimension 1 with size 2"),
-    (lambda: fg.ones(3, 2).index_fill(1, fg.tensor([0]), fg.ones(2)), ValueError,
-     r"\[index_fill\] expected a number or a 0-d tensor as value"),
-    (lambda: fg.ones(3, 2).masked_scatter(fg.ones(3, 2).bool(), fg.ones(5)), ValueError,
-     r"\[masked_scatter\] expected a source of at least 6 elements"),
-    (lambda: fg.ones(3, 2).masked_scatter(fg.ones(3, 2), fg.ones(6)), TypeError,
-     r"\[masked_scatter\] expected a bool mask"),
-    (lambda: fg.ones(3, 2).masked_scatter(fg.ones(3).bool(), fg.ones(6)), ValueError,
-     r"\[masked_scatter\] mask of shape \(3,\) does not broadcast"),
-    (lambda: fg.ones(3, 2).take(fg.tensor([6])), IndexError,
-     r"\[take\] index 6 is out of range for a tensor of 6 elements"),
-    (lambda: fg.ones(3, 2).take(fg.tensor([1]).int()), TypeError, r"\[take\] expected an int64"),
-    (lambda: F.one_hot(fg.tensor([0, 3]), 3), ValueError,
-     r"\[one_hot\] expected class values < num_classes \(3\), got 3"),
-    (lambda: F.one_hot(fg.tensor([-1, 0])), ValueError, r"\[one_hot\] expected class values >= 0"),
-    (lambda: F.one_hot(fg.tensor([1.0])), TypeError, r"\[one_hot\] expected an int64 tensor"),
-    (lambda: F.one_hot(fg.tensor([], dtype=fg.int64)), ValueError,
-     r"\[one_hot\] cannot infer the number of classes"),
-    (lambda: fg.meshgrid(fg.ones(2, 2)), ValueError, r"\[meshgrid\] expected 0-d or 1-d"),
-    (lambda: fg.meshgrid(fg.ones(2), fg.ones(2, dtype=fg.int64)), TypeError,
-     r"\[meshgrid\] expected tensors of one dtype"),
-    (lambda: fg.meshgrid(fg.ones(2), indexing="yx"), ValueError,
-     r"\[meshgrid\] expected indexing 'ij' or 'xy'"),
-    (lambda: fg.cartesian_prod(fg.ones(2), fg.ones(2, 2)), ValueError,
-     r"\[cartesian_prod\] expected 1-d tensors"),
-    (lambda: fg.repeat_interleave(fg.ones(3), fg.tensor([1, 2])), ValueError,
-     r"\[repeat_interleave\] expected one repeat per slice along dim \(3\), got 2"),
-    (lambda: fg.repeat_interleave(fg.tensor([1, -2])), ValueError,
-     r"\[repeat_interleave\] expected repeats >= 0, got -2"),
-    (lambda: fg.repeat_interleave(fg.tensor([1.0])), TypeError,
-     r"\[repeat_interleave\] expected repeats of dtype int64 or int32"),
-    (lambda: fg.ones(3).repeat_interleave(2, output_size=5), ValueError,
-     r"\[repeat_interleave\] output_size 5 does not match the 6 elements"),
-    (lambda: F.pad(fg.ones(2, 3), (3, 3), mode="reflect"), ValueError,
-     r"\[pad\] padding size should be less than the corresponding input dimension"),
-    (lambda: F.pad(fg.ones(2, 3), (4, 0), mode="circular"), ValueError,
-     r"\[pad\] padding \(4, 0\) wraps around dimension 1 of size 3 more than once"),
-    (lambda: F.pad(fg.ones(3), (1, 1), mode="replicate"), ValueError,
-     r"\[pad\] mode 'replicate' pads the last 1, 2 or 3 dimensions"),
-    (lambda: F.pad(fg.ones(2, 3), (1, 1, 1)), ValueError,
-     r"\[pad\] expected an even number of padding sizes"),
-    (lambda: F.pad(fg.ones(2, 3), (1,) * 6), ValueError, r"\[pad\] padding of length 6"),
-    (lambda: F.pad(fg.ones(2, 3), (-4, 0)), ValueError, r"\[pad\] padding \(-4, 0\) crops"),
-    (lambda: F.pad(fg.ones(2, 3), (1, 1), mode="reflect", value=1.0), ValueError,
-     r"\[pad\] mode 'reflect' takes no value"),
-    (lambda: F.pad(fg.ones(2, 3), (1, 1), mode="wrap"), ValueError, r"\[pad\] expected mode"),
-    (lambda: fg.ones(3, 2).index_select(0, fg.tensor([3])), IndexError,
-     r"\[index_select\] index 3 is out of bounds for dimension 0 with size 3"),
-    (lambda: fg.ones(3, 2).index_select(-1, fg.tensor([0.0])), TypeError,
-     r"\[index_select\] expected an index of dtype int64 or int32, got float32"),
-    (lambda: F.pad(fg.ones(2, 0), (1, 1), mode="replicate"), ValueError,
-     r"\[pad\] mode 'replicate' expected a non-empty dimension 1"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (
+            lambda: fg.ones(3, 2).index_add(0, fg.tensor([3, 0]), fg.ones(2, 2)),
+            IndexError,
+            r"\[index_add\] index 3 is out of bounds for dimension 0 with size 3",
+        ),
+        (
+            lambda: fg.ones(3, 2).index_add(0, fg.tensor([-1]), fg.ones(1, 2)),
+            IndexError,
+            r"\[index_add\] index -1 is out of bounds",
+        ),
+        (
+            lambda: fg.ones(3, 2).index_add(0, fg.tensor([0.0]), fg.ones(1, 2)),
+            TypeError,
+            r"\[index_add\] expected an index of dtype forgegrad.int64 or forgegrad.int32",
+        ),
+        (
+            lambda: fg.ones(3, 2).index_add(0, INDEX, fg.ones(3, 2)),
+            ValueError,
+            r"\[index_add\] expected source of shape \(2, 2\)",
+        ),
+        (
+            lambda: fg.ones(3, 2).index_add(0, INDEX, fg.ones(2, 2, dtype=fg.float64)),
+            TypeError,
+            r"\[index_add\] expected source of the input's dtype",
+        ),
+        (
+            lambda: fg.ones(3, 2).index_add(2, INDEX, fg.ones(2, 2)),
+            IndexError,
+            r"\[index_add\] dimension 2 is out of range",
+        ),
+        (
+            lambda: fg.ones(3, 2).index_copy(0, INDEX.int(), fg.ones(2, 2)),
+            TypeError,
+            r"\[index_copy\] expected an index of dtype forgegrad.int64, got forgegrad.int32",
+        ),
+        (
+            lambda: fg.ones(3, 2).index_copy(1, fg.tensor([[0]]), fg.ones(3, 1)),
+            ValueError,
+            r"\[index_copy\] expected a 0-d or 1-d index",
+        ),
+        (
+            lambda: fg.ones(3, 2).index_fill(1, fg.tensor([-3]), 1.0),
+            IndexError,
+            r"\[index_fill\] index -3 is out of bounds for dimension 1 with size 2",
+        ),
+        (
+            lambda: fg.ones(3, 2).index_fill(1, fg.tensor([0]), fg.ones(2)),
+            ValueError,
+            r"\[index_fill\] expected a number or a 0-d tensor as value",
+        ),
+        (
+            lambda: fg.ones(3, 2).masked_scatter(fg.ones(3, 2).bool(), fg.ones(5)),
+            ValueError,
+            r"\[masked_scatter\] expected a source of at least 6 elements",
+        ),
+        (
+            lambda: fg.ones(3, 2).masked_scatter(fg.ones(3, 2), fg.ones(6)),
+            TypeError,
+            r"\[masked_scatter\] expected a bool mask",
+        ),
+        (
+            lambda: fg.ones(3, 2).masked_scatter(fg.ones(3).bool(), fg.ones(6)),
+            ValueError,
+            r"\[masked_scatter\] mask of shape \(3,\) does not broadcast",
+        ),
+        (
+            lambda: fg.ones(3, 2).take(fg.tensor([6])),
+            IndexError,
+            r"\[take\] index 6 is out of range for a tensor of 6 elements",
+        ),
+        (
+            lambda: fg.ones(3, 2).take(fg.tensor([1]).int()),
+            TypeError,
+            r"\[take\] expected an int64",
+        ),
+        (
+            lambda: F.one_hot(fg.tensor([0, 3]), 3),
+            ValueError,
+            r"\[one_hot\] expected class values < num_classes \(3\), got 3",
+        ),
+        (
+            lambda: F.one_hot(fg.tensor([-1, 0])),
+            ValueError,
+            r"\[one_hot\] expected class values >= 0",
+        ),
+        (lambda: F.one_hot(fg.tensor([1.0])), TypeError, r"\[one_hot\] expected an int64 tensor"),
+        (
+            lambda: F.one_hot(fg.tensor([], dtype=fg.int64)),
+            ValueError,
+            r"\[one_hot\] cannot infer the number of classes",
+        ),
+        (lambda: fg.meshgrid(fg.ones(2, 2)), ValueError, r"\[meshgrid\] expected 0-d or 1-d"),
+        (
+            lambda: fg.meshgrid(fg.ones(2), fg.ones(2, dtype=fg.int64)),
+            TypeError,
+            r"\[meshgrid\] expected tensors of one dtype",
+        ),
+        (
+            lambda: fg.meshgrid(fg.ones(2), indexing="yx"),
+            ValueError,
+            r"\[meshgrid\] expected indexing 'ij' or 'xy'",
+        ),
+        (
+            lambda: fg.cartesian_prod(fg.ones(2), fg.ones(2, 2)),
+            ValueError,
+            r"\[cartesian_prod\] expected 1-d tensors",
+        ),
+        (
+            lambda: fg.repeat_interleave(fg.ones(3), fg.tensor([1, 2])),
+            ValueError,
+            r"\[repeat_interleave\] expected one repeat per slice along dim \(3\), got 2",
+        ),
+        (
+            lambda: fg.repeat_interleave(fg.tensor([1, -2])),
+            ValueError,
+            r"\[repeat_interleave\] expected repeats >= 0, got -2",
+        ),
+        (
+            lambda: fg.repeat_interleave(fg.tensor([1.0])),
+            TypeError,
+            r"\[repeat_interleave\] expected repeats of dtype int64 or int32",
+        ),
+        (
+            lambda: fg.ones(3).repeat_interleave(2, output_size=5),
+            ValueError,
+            r"\[repeat_interleave\] output_size 5 does not match the 6 elements",
+        ),
+        (
+            lambda: F.pad(fg.ones(2, 3), (3, 3), mode="reflect"),
+            ValueError,
+            r"\[pad\] padding size should be less than the corresponding input dimension",
+        ),
+        (
+            lambda: F.pad(fg.ones(2, 3), (4, 0), mode="circular"),
+            ValueError,
+            r"\[pad\] padding \(4, 0\) wraps around dimension 1 of size 3 more than once",
+        ),
+        (
+            lambda: F.pad(fg.ones(3), (1, 1), mode="replicate"),
+            ValueError,
+            r"\[pad\] mode 'replicate' pads the last 1, 2 or 3 dimensions",
+        ),
+        (
+            lambda: F.pad(fg.ones(2, 3), (1, 1, 1)),
+            ValueError,
+            r"\[pad\] expected an even number of padding sizes",
+        ),
+        (lambda: F.pad(fg.ones(2, 3), (1,) * 6), ValueError, r"\[pad\] padding of length 6"),
+        (lambda: F.pad(fg.ones(2, 3), (-4, 0)), ValueError, r"\[pad\] padding \(-4, 0\) crops"),
+        (
+            lambda: F.pad(fg.ones(2, 3), (1, 1), mode="reflect", value=1.0),
+            ValueError,
+            r"\[pad\] mode 'reflect' takes no value",
+        ),
+        (lambda: F.pad(fg.ones(2, 3), (1, 1), mode="wrap"), ValueError, r"\[pad\] expected mode"),
+        (
+            lambda: fg.ones(3, 2).index_select(0, fg.tensor([3])),
+            IndexError,
+            r"\[index_select\] index 3 is out of bounds for dimension 0 with size 3",
+        ),
+        (
+            lambda: fg.ones(3, 2).index_select(-1, fg.tensor([0.0])),
+            TypeError,
+            r"\[index_select\] expected an index of dtype int64 or int32, got float32",
+        ),
+        (
+            lambda: F.pad(fg.ones(2, 0), (1, 1), mode="replicate"),
+            ValueError,
+            r"\[pad\] mode 'replicate' expected a non-empty dimension 1",
+        ),
+    ],
+)
 def test_index_and_pad_errors_name_the_op(call, error, message):
     with pytest.raises(error, match=message):
         call()
@@ -157,8 +262,12 @@ def test_one_hot_and_repeat_interleave_shapes():
     assert F.one_hot(fg.tensor([[0, 2]])).tolist() == [[[1, 0, 0], [0, 0, 1]]]
     assert F.one_hot(fg.tensor([], dtype=fg.int64), 4).shape == (0, 4)
     assert fg.repeat_interleave(fg.tensor([2, 0, 1])).tolist() == [0, 0, 2]
-    assert fg.tensor([[1, 2], [3, 4]]).repeat_interleave(fg.tensor([0, 2]), dim=0,
-                                                         output_size=2).tolist() == [[3, 4]] * 2
+    assert (
+        fg.tensor([[1, 2], [3, 4]])
+        .repeat_interleave(fg.tensor([0, 2]), dim=0, output_size=2)
+        .tolist()
+        == [[3, 4]] * 2
+    )
 
 
 def test_meshgrid_xy_and_views():
@@ -171,17 +280,21 @@ def test_meshgrid_xy_and_views():
 def test_pad_modules_are_f_pad():
     x = make_input((2, 3, 4))
     t = as_tensor(x, "cpu")
-    pairs = [(nn.ZeroPad1d(2), np.pad(x, [(0, 0), (0, 0), (2, 2)])),
-             (nn.ConstantPad2d((1, 0, 2, 1), 3.5),
-              np.pad(x, [(0, 0), (2, 1), (1, 0)], constant_values=3.5)),
-             (nn.ConstantPad3d(1, -1.0), np.pad(x, 1, constant_values=-1.0)),
-             (nn.ZeroPad2d((1, 1, 0, 1)), np.pad(x, [(0, 0), (0, 1), (1, 1)])),
-             (nn.ReflectionPad1d((3, 1)), np.pad(x, [(0, 0), (0, 0), (3, 1)], "reflect")),
-             (nn.ReflectionPad2d(1), np.pad(x, [(0, 0), (1, 1), (1, 1)], "reflect")),
-             (nn.ReplicationPad1d(2), np.pad(x, [(0, 0), (0, 0), (2, 2)], "edge")),
-             (nn.ReplicationPad2d((0, 1, 2, 0)), np.pad(x, [(0, 0), (2, 0), (0, 1)], "edge")),
-             (nn.CircularPad1d(4), np.pad(x, [(0, 0), (0, 0), (4, 4)], "wrap")),
-             (nn.CircularPad2d((1, 2, 3, 0)), np.pad(x, [(0, 0), (3, 0), (1, 2)], "wrap"))]
+    pairs = [
+        (nn.ZeroPad1d(2), np.pad(x, [(0, 0), (0, 0), (2, 2)])),
+        (
+            nn.ConstantPad2d((1, 0, 2, 1), 3.5),
+            np.pad(x, [(0, 0), (2, 1), (1, 0)], constant_values=3.5),
+        ),
+        (nn.ConstantPad3d(1, -1.0), np.pad(x, 1, constant_values=-1.0)),
+        (nn.ZeroPad2d((1, 1, 0, 1)), np.pad(x, [(0, 0), (0, 1), (1, 1)])),
+        (nn.ReflectionPad1d((3, 1)), np.pad(x, [(0, 0), (0, 0), (3, 1)], "reflect")),
+        (nn.ReflectionPad2d(1), np.pad(x, [(0, 0), (1, 1), (1, 1)], "reflect")),
+        (nn.ReplicationPad1d(2), np.pad(x, [(0, 0), (0, 0), (2, 2)], "edge")),
+        (nn.ReplicationPad2d((0, 1, 2, 0)), np.pad(x, [(0, 0), (2, 0), (0, 1)], "edge")),
+        (nn.CircularPad1d(4), np.pad(x, [(0, 0), (0, 0), (4, 4)], "wrap")),
+        (nn.CircularPad2d((1, 2, 3, 0)), np.pad(x, [(0, 0), (3, 0), (1, 2)], "wrap")),
+    ]
     for module, want in pairs:
         np.testing.assert_array_equal(to_numpy(module(t)), want, err_msg=repr(module))
     assert repr(nn.ConstantPad1d(2, 1.5)) == "ConstantPad1d(padding=(2, 2), value=1.5)"

@@ -3,6 +3,7 @@ to), state_dict / load_state_dict (strict and not, rejected loads change nothing
 (Linear, activations, Dropout, Flatten, Identity, Sequential, ModuleList) and loss modules
 against float64 numpy, nn.init statistics, nn.utils.clip_grad_norm_, and a tiny MLP that
 learns XOR."""
+
 import collections
 import math
 
@@ -14,10 +15,24 @@ import forgegrad.nn.functional as F
 from forgegrad import nn
 from forgegrad.nn import init
 
-from helpers import (as_tensor, assert_close, check_backward, check_forward, make_input,
-                     np_bce_logits, np_cross_entropy, np_gelu, np_gelu_tanh, np_l1,
-                     np_log_softmax, np_mse, np_nll, np_sigmoid, np_softmax,
-                     to_numpy)
+from helpers import (
+    as_tensor,
+    assert_close,
+    check_backward,
+    check_forward,
+    make_input,
+    np_bce_logits,
+    np_cross_entropy,
+    np_gelu,
+    np_gelu_tanh,
+    np_l1,
+    np_log_softmax,
+    np_mse,
+    np_nll,
+    np_sigmoid,
+    np_softmax,
+    to_numpy,
+)
 
 REDUCTIONS = ["mean", "sum", "none"]
 
@@ -136,8 +151,12 @@ def test_named_parameters_order_and_dotted_names():
     assert len(params) == 5 and params[1] is net.fc1.weight and params[0] is net.scale
     assert all(isinstance(p, nn.Parameter) for p in params)
     seq = nn.Sequential(nn.Sequential(nn.Linear(2, 3), nn.ReLU()), nn.Linear(3, 1))
-    assert [n for n, _ in seq.named_parameters()] == ["0.0.weight", "0.0.bias", "1.weight",
-                                                       "1.bias"]
+    assert [n for n, _ in seq.named_parameters()] == [
+        "0.0.weight",
+        "0.0.bias",
+        "1.weight",
+        "1.bias",
+    ]
     assert [n for n, _ in seq.named_parameters(prefix="model")][0] == "model.0.0.weight"
 
 
@@ -181,8 +200,9 @@ def test_children_modules_named_modules():
 
 
 def test_train_eval_propagate():
-    model = nn.Sequential(nn.Linear(4, 4), nn.Sequential(nn.Dropout(0.5), nn.ReLU()),
-                          nn.ModuleList([nn.Dropout(0.3)]))
+    model = nn.Sequential(
+        nn.Linear(4, 4), nn.Sequential(nn.Dropout(0.5), nn.ReLU()), nn.ModuleList([nn.Dropout(0.3)])
+    )
     assert all(m.training for m in model.modules())
     assert model.eval() is model
     assert not any(m.training for m in model.modules())
@@ -196,8 +216,7 @@ def test_train_eval_propagate():
     model.train(False)
     assert not any(m.training for m in model.modules())
     model[1].train()  # only that subtree
-    assert [m.training for m in model.modules()] == [False, False, True, True, True, False,
-                                                     False]
+    assert [m.training for m in model.modules()] == [False, False, True, True, True, False, False]
     with pytest.raises(TypeError):
         model.train("yes")
 
@@ -265,9 +284,13 @@ def test_repr_tree():
         "  (0): Linear(in_features=2, out_features=3, bias=True)\n"
         "  (1): ReLU()\n"
         "  (2): Linear(in_features=3, out_features=1, bias=False)\n"
-        ")")
-    nested = nn.Sequential(collections.OrderedDict(
-        [("block", nn.Sequential(nn.Dropout(0.1), nn.GELU("tanh"))), ("out", nn.Softmax(1))]))
+        ")"
+    )
+    nested = nn.Sequential(
+        collections.OrderedDict(
+            [("block", nn.Sequential(nn.Dropout(0.1), nn.GELU("tanh"))), ("out", nn.Softmax(1))]
+        )
+    )
     assert repr(nested) == (
         "Sequential(\n"
         "  (block): Sequential(\n"
@@ -275,7 +298,8 @@ def test_repr_tree():
         "    (1): GELU(approximate='tanh')\n"
         "  )\n"
         "  (out): Softmax(dim=1)\n"
-        ")")
+        ")"
+    )
     assert repr(nn.Tanh()) == "Tanh()"
     assert repr(nn.MSELoss()) == "MSELoss()"
     assert repr(nn.L1Loss(reduction="sum")) == "L1Loss(reduction='sum')"
@@ -323,8 +347,12 @@ def test_module_without_super_init_fails_clearly_when_used():
             pass
 
     m = NoInit()
-    for use in (lambda: list(m.parameters()), lambda: m.state_dict(), lambda: m.train(),
-                lambda: m.training):
+    for use in (
+        lambda: list(m.parameters()),
+        lambda: m.state_dict(),
+        lambda: m.train(),
+        lambda: m.training,
+    ):
         with pytest.raises(RuntimeError, match=r"^\[NoInit\] call super\(\).__init__\(\)"):
             use()
     with pytest.raises(AttributeError, match="no attribute 'other'"):
@@ -338,13 +366,14 @@ def test_register_refuses_a_name_taken_by_another_kind():
     lin = nn.Linear(2, 3)
     lin.note = "plain"
     weight, snap = lin.weight, _snapshot(lin)
-    cases = [(lambda: lin.add_module("weight", nn.ReLU()), "add_module", "weight"),
-             (lambda: lin.register_buffer("weight", fg.zeros(1)), "register_buffer", "weight"),
-             (lambda: lin.register_buffer("training", fg.zeros(1)), "register_buffer",
-              "training"),
-             (lambda: lin.register_buffer("forward", fg.zeros(1)), "register_buffer", "forward"),
-             (lambda: lin.register_parameter("note", None), "register_parameter", "note"),
-             (lambda: lin.add_module("train", nn.ReLU()), "add_module", "train")]
+    cases = [
+        (lambda: lin.add_module("weight", nn.ReLU()), "add_module", "weight"),
+        (lambda: lin.register_buffer("weight", fg.zeros(1)), "register_buffer", "weight"),
+        (lambda: lin.register_buffer("training", fg.zeros(1)), "register_buffer", "training"),
+        (lambda: lin.register_buffer("forward", fg.zeros(1)), "register_buffer", "forward"),
+        (lambda: lin.register_parameter("note", None), "register_parameter", "note"),
+        (lambda: lin.add_module("train", nn.ReLU()), "add_module", "train"),
+    ]
     for register, op, name in cases:
         with pytest.raises(KeyError, match=rf"\[{op}\] attribute '{name}' already exists"):
             register()
@@ -461,10 +490,12 @@ def test_load_rejects_bad_values_and_changes_nothing(bad, strict):
     snap = _snapshot(net)
     sd = _other_state()  # every other entry valid and different: a partial write would show
     key = "fc2.bias"  # the last parameter: the checks must run before any write
-    sd[key] = {"shape": fg.zeros(3),
-               "not_tensor": [1.0, 2.0],
-               # numpy arrays load (tests/test_interop_state_dict.py), at the right shape
-               "numpy_shape": np.zeros(7, dtype=np.float32)}[bad]
+    sd[key] = {
+        "shape": fg.zeros(3),
+        "not_tensor": [1.0, 2.0],
+        # numpy arrays load (tests/test_interop_state_dict.py), at the right shape
+        "numpy_shape": np.zeros(7, dtype=np.float32),
+    }[bad]
     with pytest.raises(RuntimeError, match=key):
         net.load_state_dict(sd, strict=strict)
     _assert_same_snapshot(snap, _snapshot(net))
@@ -495,22 +526,21 @@ def _np_linear(x, w, b=None):
     return y if b is None else y + b
 
 
-@pytest.mark.parametrize("xshape,out_f", [((7, 33), 5), ((1, 1), 1), ((3, 7, 33), 129),
-                                          ((129, 7), 33)], ids=str)
+@pytest.mark.parametrize(
+    "xshape,out_f", [((7, 33), 5), ((1, 1), 1), ((3, 7, 33), 129), ((129, 7), 33)], ids=str
+)
 def test_linear_forward_backward(xshape, out_f, device):
     in_f = xshape[-1]
     lin = nn.Linear(in_f, out_f).to(device)
     w, b = to_numpy(lin.weight).astype(np.float64), to_numpy(lin.bias).astype(np.float64)
     atol = _gemm_atol(max(in_f, out_f))
     x = make_input(xshape)
-    out = check_forward(lin, lambda a: _np_linear(a, w, b), inputs=[x], device=device,
-                        atol=atol)
+    out = check_forward(lin, lambda a: _np_linear(a, w, b), inputs=[x], device=device, atol=atol)
     assert tuple(out.shape) == xshape[:-1] + (out_f,)
     g = make_input(tuple(out.shape))
     (out * as_tensor(g, device)).sum().backward()
     x2, g2 = x.reshape(-1, in_f).astype(np.float64), g.reshape(-1, out_f).astype(np.float64)
-    assert_close(to_numpy(lin.weight.grad), g2.T @ x2, atol=_gemm_atol(x2.shape[0]),
-                 what="dW")
+    assert_close(to_numpy(lin.weight.grad), g2.T @ x2, atol=_gemm_atol(x2.shape[0]), what="dW")
     assert_close(to_numpy(lin.bias.grad), g2.sum(0), atol=_gemm_atol(x2.shape[0]), what="db")
 
 
@@ -568,11 +598,9 @@ ACTIVATIONS = {
     "ReLU": (lambda: nn.ReLU(), lambda x: np.maximum(x, 0.0), F.relu),
     "ReLU_inplace_flag": (lambda: nn.ReLU(inplace=True), lambda x: np.maximum(x, 0.0), F.relu),
     "LeakyReLU": (lambda: nn.LeakyReLU(), _np_leaky(0.01), F.leaky_relu),
-    "LeakyReLU_0.2": (lambda: nn.LeakyReLU(0.2), _np_leaky(0.2),
-                      lambda t: F.leaky_relu(t, 0.2)),
+    "LeakyReLU_0.2": (lambda: nn.LeakyReLU(0.2), _np_leaky(0.2), lambda t: F.leaky_relu(t, 0.2)),
     "GELU": (lambda: nn.GELU(), np_gelu, F.gelu),
-    "GELU_tanh": (lambda: nn.GELU(approximate="tanh"), np_gelu_tanh,
-                  lambda t: F.gelu(t, "tanh")),
+    "GELU_tanh": (lambda: nn.GELU(approximate="tanh"), np_gelu_tanh, lambda t: F.gelu(t, "tanh")),
     "Tanh": (lambda: nn.Tanh(), np.tanh, F.tanh),
     "Sigmoid": (lambda: nn.Sigmoid(), np_sigmoid, F.sigmoid),
     "SiLU": (lambda: nn.SiLU(), lambda x: x * np_sigmoid(x), F.silu),
@@ -595,8 +623,9 @@ def test_gelu_bad_approximate():
         nn.GELU(approximate="fast")
 
 
-@pytest.mark.parametrize("shape,dim", [((7, 33), 0), ((7, 33), 1), ((7, 33), -1),
-                                       ((3, 7, 5), 1), ((33,), 0)], ids=str)
+@pytest.mark.parametrize(
+    "shape,dim", [((7, 33), 0), ((7, 33), 1), ((7, 33), -1), ((3, 7, 5), 1), ((33,), 0)], ids=str
+)
 @pytest.mark.parametrize("cls", ["Softmax", "LogSoftmax"])
 def test_softmax_modules(cls, shape, dim, device):
     layer = getattr(nn, cls)(dim=dim)
@@ -604,8 +633,9 @@ def test_softmax_modules(cls, shape, dim, device):
     check_forward(layer, lambda x: ref(x, axis=dim), shape, device=device, domain=(-4.0, 4.0))
 
 
-@pytest.mark.parametrize("shape,implicit", [((33,), 0), ((7, 33), 1), ((3, 7, 5), 0),
-                                            ((2, 3, 4, 5), 1)], ids=str)
+@pytest.mark.parametrize(
+    "shape,implicit", [((33,), 0), ((7, 33), 1), ((3, 7, 5), 0), ((2, 3, 4, 5), 1)], ids=str
+)
 @pytest.mark.parametrize("cls", ["Softmax", "LogSoftmax"])
 def test_softmax_implicit_dim(cls, shape, implicit, device):
     # PyTorch's legacy rule without dim: 0 for 0-, 1- and 3-D input, else 1.
@@ -652,14 +682,21 @@ def test_dropout_reproducible_under_manual_seed():
     assert np.array_equal(a, b) and not np.array_equal(b, c)
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: nn.CrossEntropyLoss(label_smoothing="0.1"), r"\[CrossEntropyLoss\] label_smoothing"),
-    (lambda: nn.Softmax(dim=1.0), r"\[Softmax\] dim must be an int or None, got 1.0"),
-    (lambda: nn.LogSoftmax(dim="1"), r"\[LogSoftmax\] dim"),
-    (lambda: nn.LeakyReLU("a"), r"\[LeakyReLU\] negative_slope must be a number, got 'a'"),
-    (lambda: nn.Flatten("a"), r"\[Flatten\] start_dim must be an int, got 'a'"),
-    (lambda: nn.Flatten(1, 2.0), r"\[Flatten\] end_dim must be an int, got 2.0"),
-], ids=["label_smoothing", "softmax", "logsoftmax", "leaky", "flatten-start", "flatten-end"])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (
+            lambda: nn.CrossEntropyLoss(label_smoothing="0.1"),
+            r"\[CrossEntropyLoss\] label_smoothing",
+        ),
+        (lambda: nn.Softmax(dim=1.0), r"\[Softmax\] dim must be an int or None, got 1.0"),
+        (lambda: nn.LogSoftmax(dim="1"), r"\[LogSoftmax\] dim"),
+        (lambda: nn.LeakyReLU("a"), r"\[LeakyReLU\] negative_slope must be a number, got 'a'"),
+        (lambda: nn.Flatten("a"), r"\[Flatten\] start_dim must be an int, got 'a'"),
+        (lambda: nn.Flatten(1, 2.0), r"\[Flatten\] end_dim must be an int, got 2.0"),
+    ],
+    ids=["label_smoothing", "softmax", "logsoftmax", "leaky", "flatten-start", "flatten-end"],
+)
 def test_layer_arguments_of_the_wrong_type_fail_at_construction(make, message):
     with pytest.raises(TypeError, match="^" + message):
         make()
@@ -681,8 +718,12 @@ def test_dropout_p_of_the_wrong_type(bad):
 def test_flatten_and_identity(device):
     x = make_input((2, 3, 4, 5))
     t = as_tensor(x, device)
-    for layer, shape in [(nn.Flatten(), (2, 60)), (nn.Flatten(0, -1), (120,)),
-                         (nn.Flatten(1, 2), (2, 12, 5)), (nn.Flatten(start_dim=2), (2, 3, 20))]:
+    for layer, shape in [
+        (nn.Flatten(), (2, 60)),
+        (nn.Flatten(0, -1), (120,)),
+        (nn.Flatten(1, 2), (2, 12, 5)),
+        (nn.Flatten(start_dim=2), (2, 3, 20)),
+    ]:
         out = to_numpy(layer(t))
         assert out.shape == shape
         assert np.array_equal(out, x.reshape(shape))
@@ -723,8 +764,9 @@ def test_sequential_fuses_linear_relu(device):
     # Linear then ReLU runs as one op (one LinearBackward node, the ReLU in the GEMM), with
     # exactly the outputs and gradients of the modules run one after the other.
     fg.manual_seed(3)
-    model = nn.Sequential(nn.Linear(33, 64), nn.ReLU(), nn.Linear(64, 16), nn.ReLU(),
-                          nn.Linear(16, 5), nn.Tanh()).to(device)
+    model = nn.Sequential(
+        nn.Linear(33, 64), nn.ReLU(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 5), nn.Tanh()
+    ).to(device)
     x = make_input((9, 33))
     results = []
     for run in (model, lambda t: _run_one_by_one(model, t)):
@@ -732,8 +774,9 @@ def test_sequential_fuses_linear_relu(device):
         xt = as_tensor(x, device, requires_grad=True)
         out = run(xt)
         (out * out).sum().backward()
-        results.append([to_numpy(out), to_numpy(xt.grad)]
-                       + [to_numpy(p.grad) for p in model.parameters()])
+        results.append(
+            [to_numpy(out), to_numpy(xt.grad)] + [to_numpy(p.grad) for p in model.parameters()]
+        )
     for got, want in zip(*results):
         np.testing.assert_array_equal(got, want)
     assert repr(model[:2](as_tensor(x, device)).grad_fn) == "<LinearBackward>"
@@ -784,7 +827,11 @@ def test_modulelist():
 
     owner = Owner()
     assert [n for n, _ in owner.named_parameters()] == [
-        "layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]
+        "layers.0.weight",
+        "layers.0.bias",
+        "layers.2.weight",
+        "layers.2.bias",
+    ]
     assert list(owner.state_dict()) == [n for n, _ in owner.named_parameters()]
     ml = owner.layers
     assert len(ml) == 3 and ml[-1] is list(ml)[2]
@@ -833,8 +880,7 @@ def test_loss_modules(name, reduction, device, rng):
     out = check_forward(layer, lambda a, b: ref(a, b, reduction), inputs=[x, t], device=device)
     same = functional(as_tensor(x, device), as_tensor(t, device), reduction=reduction)
     assert np.array_equal(to_numpy(out), to_numpy(same))
-    check_backward(layer, lambda a, b: ref(a, b, reduction), inputs=[x, t], device=device,
-                   wrt=[0])
+    check_backward(layer, lambda a, b: ref(a, b, reduction), inputs=[x, t], device=device, wrt=[0])
 
 
 @pytest.mark.parametrize("name", list(LOSSES))
@@ -853,8 +899,9 @@ def test_cross_entropy_loss_label_smoothing(reduction, smoothing, device, rng):
     x, t = _loss_inputs("CrossEntropyLoss", rng)
     ref = lambda a, b: np_cross_entropy(a, b, reduction, smoothing)
     out = check_forward(layer, ref, inputs=[x, t], device=device)
-    same = F.cross_entropy(as_tensor(x, device), as_tensor(t, device), reduction=reduction,
-                           label_smoothing=smoothing)
+    same = F.cross_entropy(
+        as_tensor(x, device), as_tensor(t, device), reduction=reduction, label_smoothing=smoothing
+    )
     assert np.array_equal(to_numpy(out), to_numpy(same))
     check_backward(layer, ref, inputs=[x, t], device=device, wrt=[0])
 
@@ -920,8 +967,7 @@ def _uniform_bound_checks(v, bound):
 def test_xavier():
     t = fg.empty(700, 900)
     bound = 2.0 * math.sqrt(6.0 / (700 + 900))
-    _uniform_bound_checks(to_numpy(init.xavier_uniform_(t, gain=2.0)).astype(np.float64),
-                          bound)
+    _uniform_bound_checks(to_numpy(init.xavier_uniform_(t, gain=2.0)).astype(np.float64), bound)
     v = to_numpy(init.xavier_normal_(t, gain=0.5)).astype(np.float64)
     assert abs(v.std() / (0.5 * math.sqrt(2.0 / 1600)) - 1) < 0.02 and abs(v.mean()) < 1e-3
     # a 4-D (conv-shaped) tensor: fan_in = 8*3*3, fan_out = 64*3*3
@@ -930,14 +976,19 @@ def test_xavier():
 
 
 @pytest.mark.parametrize("mode", ["fan_in", "fan_out"])
-@pytest.mark.parametrize("nonlinearity,a", [("relu", 0.0), ("leaky_relu", 0.0),
-                                            ("leaky_relu", 0.2), ("tanh", 0.0),
-                                            ("linear", 0.0)])
+@pytest.mark.parametrize(
+    "nonlinearity,a",
+    [("relu", 0.0), ("leaky_relu", 0.0), ("leaky_relu", 0.2), ("tanh", 0.0), ("linear", 0.0)],
+)
 def test_kaiming(mode, nonlinearity, a):
     shape = (400, 2500)  # fan_in 2500, fan_out 400: the mode changes the scale 2.5x
     fan = 2500 if mode == "fan_in" else 400
-    gain = {"relu": math.sqrt(2.0), "leaky_relu": math.sqrt(2.0 / (1 + a * a)),
-            "tanh": 5.0 / 3, "linear": 1.0}[nonlinearity]
+    gain = {
+        "relu": math.sqrt(2.0),
+        "leaky_relu": math.sqrt(2.0 / (1 + a * a)),
+        "tanh": 5.0 / 3,
+        "linear": 1.0,
+    }[nonlinearity]
     std = gain / math.sqrt(fan)
     t = fg.empty(*shape)
     assert init.kaiming_uniform_(t, a=a, mode=mode, nonlinearity=nonlinearity) is t
@@ -964,7 +1015,7 @@ def test_calculate_gain():
         assert init.calculate_gain(name) == 1.0
     assert init.calculate_gain("tanh") == pytest.approx(5.0 / 3)
     assert init.calculate_gain("relu") == pytest.approx(math.sqrt(2.0))
-    assert init.calculate_gain("leaky_relu") == pytest.approx(math.sqrt(2.0 / (1 + 0.01 ** 2)))
+    assert init.calculate_gain("leaky_relu") == pytest.approx(math.sqrt(2.0 / (1 + 0.01**2)))
     assert init.calculate_gain("leaky_relu", 0.2) == pytest.approx(math.sqrt(2.0 / 1.04))
     assert init.calculate_gain("leaky_relu", 1) == pytest.approx(1.0)
     assert init.calculate_gain("selu") == pytest.approx(0.75)
@@ -974,8 +1025,9 @@ def test_calculate_gain():
         init.calculate_gain("leaky_relu", "0.2")
 
 
-@pytest.mark.parametrize("fn", [init.xavier_uniform_, init.xavier_normal_,
-                                init.kaiming_uniform_, init.kaiming_normal_])
+@pytest.mark.parametrize(
+    "fn", [init.xavier_uniform_, init.xavier_normal_, init.kaiming_uniform_, init.kaiming_normal_]
+)
 def test_init_fan_needs_2d(fn):
     t = fg.tensor(make_input((33,)))
     before = to_numpy(t).copy()
@@ -991,8 +1043,9 @@ def test_init_type_errors():
         init.normal_(fg.tensor(np.array([1, 2], dtype=np.int64)))
 
 
-@pytest.mark.parametrize("fn", [init.xavier_uniform_, init.xavier_normal_,
-                                init.kaiming_uniform_, init.kaiming_normal_])
+@pytest.mark.parametrize(
+    "fn", [init.xavier_uniform_, init.xavier_normal_, init.kaiming_uniform_, init.kaiming_normal_]
+)
 @pytest.mark.parametrize("shape", [(0, 5), (5, 0), (0, 0)])
 def test_init_zero_element_tensors_are_returned_unchanged(fn, shape):
     # As PyTorch's kaiming_*: a no-op with a warning (fan 0 would divide by zero).
@@ -1006,19 +1059,26 @@ def test_init_values_must_be_numbers():
     t = fg.tensor(make_input((4, 3)))
     before = to_numpy(t).copy()
     for fill, message in [
-            (lambda: init.uniform_(t, "a", "b"),
-             r"\[uniform_\] a and b must be numbers, got a='a', b='b'"),
-            (lambda: init.normal_(t, 0, "a"), r"\[normal_\] mean and std must be numbers"),
-            (lambda: init.constant_(t, "a"), r"\[constant_\] val must be a number"),
-            (lambda: init.xavier_uniform_(t, gain=None), r"\[xavier_uniform_\] gain")]:
+        (
+            lambda: init.uniform_(t, "a", "b"),
+            r"\[uniform_\] a and b must be numbers, got a='a', b='b'",
+        ),
+        (lambda: init.normal_(t, 0, "a"), r"\[normal_\] mean and std must be numbers"),
+        (lambda: init.constant_(t, "a"), r"\[constant_\] val must be a number"),
+        (lambda: init.xavier_uniform_(t, gain=None), r"\[xavier_uniform_\] gain"),
+    ]:
         with pytest.raises(TypeError, match="^" + message):
             fill()
     assert np.array_equal(to_numpy(t), before)
 
 
 def test_init_reproducible_under_manual_seed():
-    fns = [lambda t: init.uniform_(t, -1, 1), init.normal_, init.xavier_uniform_,
-           init.kaiming_normal_]
+    fns = [
+        lambda t: init.uniform_(t, -1, 1),
+        init.normal_,
+        init.xavier_uniform_,
+        init.kaiming_normal_,
+    ]
     for fn in fns:
         fg.manual_seed(1234)
         a = to_numpy(fn(fg.empty(33, 7))).copy()
@@ -1034,12 +1094,31 @@ def test_init_reproducible_under_manual_seed():
         assert np.array_equal(to_numpy(v1), to_numpy(v2)), k
 
 
-@pytest.mark.parametrize("fn", [
-    lambda p: init.uniform_(p, -1, 1), lambda p: init.normal_(p), lambda p: init.constant_(p, 2),
-    init.zeros_, init.ones_, init.xavier_uniform_, init.xavier_normal_, init.kaiming_uniform_,
-    init.kaiming_normal_], ids=["uniform_", "normal_", "constant_", "zeros_", "ones_",
-                                "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
-                                "kaiming_normal_"])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda p: init.uniform_(p, -1, 1),
+        lambda p: init.normal_(p),
+        lambda p: init.constant_(p, 2),
+        init.zeros_,
+        init.ones_,
+        init.xavier_uniform_,
+        init.xavier_normal_,
+        init.kaiming_uniform_,
+        init.kaiming_normal_,
+    ],
+    ids=[
+        "uniform_",
+        "normal_",
+        "constant_",
+        "zeros_",
+        "ones_",
+        "xavier_uniform_",
+        "xavier_normal_",
+        "kaiming_uniform_",
+        "kaiming_normal_",
+    ],
+)
 def test_init_on_parameter_records_no_graph(fn):
     p = nn.Parameter(fg.tensor(make_input((7, 33), "nonzero")))
     before = to_numpy(p).copy()
@@ -1096,7 +1175,8 @@ def test_clip_grad_norm_clips(norm_type):
         assert_close(n, g * coef, rtol=1e-5)
     # a second call finds the norm at max_norm and (coef ~ 1) leaves it there
     assert float(nn.utils.clip_grad_norm_(params, max_norm, norm_type)) == pytest.approx(
-        max_norm, rel=1e-5)
+        max_norm, rel=1e-5
+    )
 
 
 def test_clip_grad_norm_skips_missing_grads_and_accepts_tensor_and_generator():
@@ -1114,10 +1194,10 @@ def test_clip_grad_norm_skips_missing_grads_and_accepts_tensor_and_generator():
     lin = nn.Linear(33, 7)
     lin(fg.tensor(make_input((5, 33)))).sum().backward()
     ref = _np_total_norm([to_numpy(p.grad) for p in lin.parameters()], 2.0)
-    assert float(nn.utils.clip_grad_norm_(lin.parameters(), 1.0)) == pytest.approx(ref,
-                                                                                   rel=1e-5)
-    assert _np_total_norm([to_numpy(p.grad) for p in lin.parameters()], 2.0) == \
-        pytest.approx(min(1.0, ref), rel=1e-5)
+    assert float(nn.utils.clip_grad_norm_(lin.parameters(), 1.0)) == pytest.approx(ref, rel=1e-5)
+    assert _np_total_norm([to_numpy(p.grad) for p in lin.parameters()], 2.0) == pytest.approx(
+        min(1.0, ref), rel=1e-5
+    )
     # nothing with a grad: norm 0
     assert float(nn.utils.clip_grad_norm_([nn.Parameter(fg.ones(3))], 1.0)) == 0.0
     assert float(nn.utils.clip_grad_norm_([], 1.0)) == 0.0
@@ -1173,8 +1253,11 @@ def test_clip_grad_norm_bad_arguments():
         nn.utils.clip_grad_norm_([params[0], np.zeros(3)], 1.0)
     assert np.array_equal(to_numpy(params[0].grad), before)
     for bad in (None, 5):
-        with pytest.raises(TypeError, match=r"^\[clip_grad_norm_\] expected an iterable of "
-                                            r"Tensors"):
+        with pytest.raises(
+            TypeError,
+            match=r"^\[clip_grad_norm_\] expected an iterable of "
+            r"Tensors",
+        ):
             nn.utils.clip_grad_norm_(bad, 1.0)
     with pytest.raises(TypeError, match=r"^\[clip_grad_norm_\] max_norm must be a number"):
         nn.utils.clip_grad_norm_(params, "a")
@@ -1220,9 +1303,16 @@ def test_mlp_learns_xor(rng):
 
 def test_mlp_learns_xor_with_optimizer_and_reload(rng):
     fg.manual_seed(1)
-    model = nn.Sequential(collections.OrderedDict([
-        ("hidden", nn.Linear(2, 16)), ("act", nn.ReLU()), ("drop", nn.Dropout(0.0)),
-        ("out", nn.Linear(16, 2))]))
+    model = nn.Sequential(
+        collections.OrderedDict(
+            [
+                ("hidden", nn.Linear(2, 16)),
+                ("act", nn.ReLU()),
+                ("drop", nn.Dropout(0.0)),
+                ("out", nn.Linear(16, 2)),
+            ]
+        )
+    )
     opt = fg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
     x_np, y_np = _xor_data(rng)
@@ -1238,9 +1328,16 @@ def test_mlp_learns_xor_with_optimizer_and_reload(rng):
     assert loss_fn(logits, y).item() < 0.05
     assert np.array_equal(to_numpy(logits).argmax(1), y_np.ravel().astype(np.int64))
     # the trained weights move into a fresh model: same predictions
-    fresh = nn.Sequential(collections.OrderedDict([
-        ("hidden", nn.Linear(2, 16)), ("act", nn.ReLU()), ("drop", nn.Dropout(0.0)),
-        ("out", nn.Linear(16, 2))])).eval()
+    fresh = nn.Sequential(
+        collections.OrderedDict(
+            [
+                ("hidden", nn.Linear(2, 16)),
+                ("act", nn.ReLU()),
+                ("drop", nn.Dropout(0.0)),
+                ("out", nn.Linear(16, 2)),
+            ]
+        )
+    ).eval()
     fresh.load_state_dict(model.state_dict())
     assert np.array_equal(to_numpy(fresh(x)), to_numpy(logits))
 
@@ -1277,8 +1374,7 @@ def test_state_dict_lists_a_shared_module_under_every_name_as_pytorch_does():
     assert len(list(model.parameters())) == 2  # but its parameters count once
     fresh = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2))
     fresh.load_state_dict(model.state_dict())
-    np.testing.assert_array_equal(fresh[2].weight.detach().numpy(),
-                                  shared.weight.detach().numpy())
+    np.testing.assert_array_equal(fresh[2].weight.detach().numpy(), shared.weight.detach().numpy())
 
 
 def test_clip_grad_norm_returns_a_0d_tensor_as_pytorch_does():
@@ -1309,13 +1405,19 @@ def test_sequential_insert_extend_and_del_renumber_as_pytorch():
 def test_sequential_append_and_extend_check_every_module_first():
     tanh = nn.Tanh()
     seq = nn.Sequential(nn.ReLU())
-    with pytest.raises(TypeError, match=r"^\[Sequential\] extend expects Modules, got int at "
-                                        r"position 1"):
+    with pytest.raises(
+        TypeError,
+        match=r"^\[Sequential\] extend expects Modules, got int at "
+        r"position 1",
+    ):
         seq.extend([tanh, 5])
     with pytest.raises(TypeError, match=r"^\[Sequential\] can only append a Module, got str"):
         seq.append("relu")
-    with pytest.raises(TypeError, match=r"^\[Sequential\] extend expects an iterable of "
-                                        r"Modules, got Tanh"):
+    with pytest.raises(
+        TypeError,
+        match=r"^\[Sequential\] extend expects an iterable of "
+        r"Modules, got Tanh",
+    ):
         seq.extend(tanh)
     assert len(seq) == 1 and list(seq._modules) == ["0"]
     seq.extend(seq)  # a Sequential is an iterable of Modules (its modules, taken first)

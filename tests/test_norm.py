@@ -1,6 +1,7 @@
 """Normalization (layer_norm, group_norm, batch_norm, instance_norm, local_response_norm and
 their modules) against float64 references written as loops over each group's elements;
 gradients by central differences; running statistics, state dicts and the errors."""
+
 import math
 
 import numpy as np
@@ -37,7 +38,7 @@ def loop_normalize_groups(x, groups, eps):
 
 
 def loop_layer_norm(x, rank, weight, bias, eps):
-    D = int(np.prod(x.shape[x.ndim - rank:]))
+    D = int(np.prod(x.shape[x.ndim - rank :]))
     y = loop_normalize_groups(x.reshape(-1, D), None, eps)
     for row in range(y.shape[0]):
         for k in range(D):
@@ -98,32 +99,49 @@ def affine_arrays(shape, affine):
     return weight, bias
 
 
-@pytest.mark.parametrize("shape,rank", [((7, 33), 1), ((1, 5), 1), ((3, 4, 5), 2),
-                                        ((2, 3, 2, 3), 3), ((4, 1), 1), ((5,), 1)])
+@pytest.mark.parametrize(
+    "shape,rank",
+    [((7, 33), 1), ((1, 5), 1), ((3, 4, 5), 2), ((2, 3, 2, 3), 3), ((4, 1), 1), ((5,), 1)],
+)
 @pytest.mark.parametrize("affine", ["none", "weight", "both"])
 @pytest.mark.parametrize("eps", [1e-5, 0.1])
 def test_layer_norm_matches_loops(shape, rank, affine, eps, device):
     x = RNG.normal(3.0, 2.0, size=shape)
-    weight, bias = affine_arrays(shape[len(shape) - rank:], affine)
+    weight, bias = affine_arrays(shape[len(shape) - rank :], affine)
     want = loop_layer_norm(x, rank, weight, bias, eps)
     for dtype, tol in ((np.float64, 1e-10), (np.float32, 1e-5)):
-        got = F.layer_norm(as_tensor(x.astype(dtype), device), shape[len(shape) - rank:],
-                           optional(None if weight is None else weight.astype(dtype), device),
-                           optional(None if bias is None else bias.astype(dtype), device), eps)
+        got = F.layer_norm(
+            as_tensor(x.astype(dtype), device),
+            shape[len(shape) - rank :],
+            optional(None if weight is None else weight.astype(dtype), device),
+            optional(None if bias is None else bias.astype(dtype), device),
+            eps,
+        )
         np.testing.assert_allclose(to_numpy(got), want, rtol=tol, atol=tol)
 
 
-@pytest.mark.parametrize("shape,groups", [((3, 6, 5), 1), ((3, 6, 5), 2), ((3, 6, 5), 3),
-                                          ((3, 6, 5), 6), ((1, 4, 3, 3), 2), ((2, 3), 3),
-                                          ((2, 4, 7), 4)])
+@pytest.mark.parametrize(
+    "shape,groups",
+    [
+        ((3, 6, 5), 1),
+        ((3, 6, 5), 2),
+        ((3, 6, 5), 3),
+        ((3, 6, 5), 6),
+        ((1, 4, 3, 3), 2),
+        ((2, 3), 3),
+        ((2, 4, 7), 4),
+    ],
+)
 @pytest.mark.parametrize("affine", ["none", "both"])
 def test_group_norm_matches_loops(shape, groups, affine, device):
     x = RNG.normal(-1.0, 3.0, size=shape)
     weight, bias = affine_arrays((shape[1],), affine)
-    got = F.group_norm(as_tensor(x, device), groups, optional(weight, device),
-                       optional(bias, device), eps=1e-4)
-    np.testing.assert_allclose(to_numpy(got), loop_group_norm(x, groups, weight, bias, 1e-4),
-                               rtol=1e-10, atol=1e-10)
+    got = F.group_norm(
+        as_tensor(x, device), groups, optional(weight, device), optional(bias, device), eps=1e-4
+    )
+    np.testing.assert_allclose(
+        to_numpy(got), loop_group_norm(x, groups, weight, bias, 1e-4), rtol=1e-10, atol=1e-10
+    )
 
 
 @pytest.mark.parametrize("shape", [(7, 5), (3, 5, 4), (2, 5, 3, 3), (1, 5, 7)])
@@ -133,11 +151,20 @@ def test_batch_norm_training_uses_batch_statistics_and_moves_running_ones(shape,
     weight, bias = affine_arrays((5,), affine)
     running_mean, running_var = RNG.normal(size=5), RNG.uniform(0.5, 2.0, size=5)
     rm, rv = as_tensor(running_mean, device), as_tensor(running_var, device)
-    got = F.batch_norm(as_tensor(x, device), rm, rv, optional(weight, device),
-                       optional(bias, device), training=True, momentum=0.3, eps=1e-3)
+    got = F.batch_norm(
+        as_tensor(x, device),
+        rm,
+        rv,
+        optional(weight, device),
+        optional(bias, device),
+        training=True,
+        momentum=0.3,
+        eps=1e-3,
+    )
     mean, var, unbiased = loop_batch_moments(x)
-    np.testing.assert_allclose(to_numpy(got), loop_batch_norm(x, mean, var, weight, bias, 1e-3),
-                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        to_numpy(got), loop_batch_norm(x, mean, var, weight, bias, 1e-3), rtol=1e-10, atol=1e-10
+    )
     np.testing.assert_allclose(to_numpy(rm), 0.7 * running_mean + 0.3 * mean, rtol=1e-12)
     np.testing.assert_allclose(to_numpy(rv), 0.7 * running_var + 0.3 * unbiased, rtol=1e-12)
 
@@ -148,8 +175,13 @@ def test_batch_norm_eval_uses_running_statistics(shape, device):
     weight, bias = affine_arrays((5,), "both")
     running_mean, running_var = RNG.normal(size=5), RNG.uniform(0.5, 2.0, size=5)
     rm = as_tensor(running_mean.astype(np.float32), device)
-    got = F.batch_norm(as_tensor(x, device), rm, as_tensor(running_var, device),
-                       as_tensor(weight, device), as_tensor(bias, device))
+    got = F.batch_norm(
+        as_tensor(x, device),
+        rm,
+        as_tensor(running_var, device),
+        as_tensor(weight, device),
+        as_tensor(bias, device),
+    )
     want = loop_batch_norm(x, running_mean.astype(np.float32), running_var, weight, bias, 1e-5)
     np.testing.assert_allclose(to_numpy(got), want, rtol=1e-10, atol=1e-10)
     np.testing.assert_array_equal(to_numpy(rm), running_mean.astype(np.float32))  # untouched
@@ -162,13 +194,25 @@ GRAD_CASES = [
     ("group_norm 1 group", lambda x, w, b: F.group_norm(x, 1, w, b), (1, 3, 2, 2), (3,)),
     ("batch_norm train", lambda x, w, b: F.batch_norm(x, None, None, w, b, True), (3, 4, 2), (4,)),
     ("batch_norm 2d", lambda x, w, b: F.batch_norm(x, None, None, w, b, True), (2, 3, 2, 2), (3,)),
-    ("batch_norm eval",
-     lambda x, w, b: F.batch_norm(x, fg.zeros(4, dtype=fg.float64, device=x.device) + 0.5,
-                                  fg.ones(4, dtype=fg.float64, device=x.device) * 2, w, b),
-     (3, 4), (4,)),
+    (
+        "batch_norm eval",
+        lambda x, w, b: F.batch_norm(
+            x,
+            fg.zeros(4, dtype=fg.float64, device=x.device) + 0.5,
+            fg.ones(4, dtype=fg.float64, device=x.device) * 2,
+            w,
+            b,
+        ),
+        (3, 4),
+        (4,),
+    ),
     ("instance_norm", lambda x, w, b: F.instance_norm(x, weight=w, bias=b), (2, 3, 4), (3,)),
-    ("batch_norm relu",
-     lambda x, w, b: F.batch_norm(x, None, None, w, b, True, activation="relu"), (3, 4, 2), (4,)),
+    (
+        "batch_norm relu",
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, True, activation="relu"),
+        (3, 4, 2),
+        (4,),
+    ),
 ]
 
 
@@ -176,8 +220,13 @@ GRAD_CASES = [
 def test_gradients_match_finite_differences(case, device):
     _, fn, shape, affine_shape = case
     x = RNG.normal(size=shape)
-    gradcheck(fn, x, RNG.uniform(0.5, 1.5, size=affine_shape), RNG.normal(size=affine_shape),
-              device=device)
+    gradcheck(
+        fn,
+        x,
+        RNG.uniform(0.5, 1.5, size=affine_shape),
+        RNG.normal(size=affine_shape),
+        device=device,
+    )
     gradcheck(lambda x: fn(x, None, None), x, device=device)
 
 
@@ -199,9 +248,19 @@ def test_sequential_fuses_batch_norm_relu(layer, training, device):
         xt = as_tensor(x, device, requires_grad=True)
         out = model(xt) if fused else model[1](model[0](xt))
         (out * out).sum().backward()
-        results.append([to_numpy(t) for t in (out, xt.grad, model[0].weight.grad,
-                                                  model[0].bias.grad, model[0].running_mean,
-                                                  model[0].running_var)])
+        results.append(
+            [
+                to_numpy(t)
+                for t in (
+                    out,
+                    xt.grad,
+                    model[0].weight.grad,
+                    model[0].bias.grad,
+                    model[0].running_mean,
+                    model[0].running_var,
+                )
+            ]
+        )
     for got, want in zip(*results):
         np.testing.assert_array_equal(got, want)
     assert (results[0][0] >= 0).all() and (results[0][0] == 0).any()
@@ -242,16 +301,31 @@ def test_batch_norm_without_running_statistics_always_uses_the_batch():
 
 def test_batch_norm_state_dict_has_pytorchs_keys_and_loads():
     layer = nn.BatchNorm2d(3)
-    assert list(layer.state_dict()) == ["weight", "bias", "running_mean", "running_var",
-                                        "num_batches_tracked"]
-    state = {"weight": fg.tensor([1.0, 2.0, 3.0]), "bias": fg.tensor([0.0, -1.0, 1.0]),
-             "running_mean": fg.tensor([0.5, 0.25, 0.0]), "running_var": fg.tensor([2.0, 1.0, 4.0]),
-             "num_batches_tracked": fg.tensor(7, dtype=fg.int64)}
+    assert list(layer.state_dict()) == [
+        "weight",
+        "bias",
+        "running_mean",
+        "running_var",
+        "num_batches_tracked",
+    ]
+    state = {
+        "weight": fg.tensor([1.0, 2.0, 3.0]),
+        "bias": fg.tensor([0.0, -1.0, 1.0]),
+        "running_mean": fg.tensor([0.5, 0.25, 0.0]),
+        "running_var": fg.tensor([2.0, 1.0, 4.0]),
+        "num_batches_tracked": fg.tensor(7, dtype=fg.int64),
+    }
     layer.load_state_dict(state)
     layer.eval()
     x = RNG.normal(size=(2, 3, 2, 2)).astype(np.float32)
-    want = loop_batch_norm(x.astype(np.float64), [0.5, 0.25, 0.0], [2.0, 1.0, 4.0],
-                           [1.0, 2.0, 3.0], [0.0, -1.0, 1.0], 1e-5)
+    want = loop_batch_norm(
+        x.astype(np.float64),
+        [0.5, 0.25, 0.0],
+        [2.0, 1.0, 4.0],
+        [1.0, 2.0, 3.0],
+        [0.0, -1.0, 1.0],
+        1e-5,
+    )
     np.testing.assert_allclose(to_numpy(layer(fg.tensor(x))), want, rtol=1e-5, atol=1e-6)
     assert layer.num_batches_tracked.item() == 7
     layer.double()
@@ -262,22 +336,37 @@ def test_norm_modules_match_the_functional_forms():
     x = RNG.normal(size=(2, 4, 3, 5))
     layer = nn.LayerNorm((3, 5)).double()
     assert layer.weight.shape == (3, 5) and list(layer.state_dict()) == ["weight", "bias"]
-    np.testing.assert_allclose(to_numpy(layer(fg.tensor(x))),
-                               loop_layer_norm(x, 2, None, None, 1e-5), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        to_numpy(layer(fg.tensor(x))),
+        loop_layer_norm(x, 2, None, None, 1e-5),
+        rtol=1e-10,
+        atol=1e-12,
+    )
     assert nn.LayerNorm(5, elementwise_affine=False).weight is None
     no_bias = nn.LayerNorm(5, bias=False)
     assert no_bias.bias is None and no_bias.weight.shape == (5,)
     groups = nn.GroupNorm(2, 4).double()
-    np.testing.assert_allclose(to_numpy(groups(fg.tensor(x))),
-                               loop_group_norm(x, 2, None, None, 1e-5), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        to_numpy(groups(fg.tensor(x))),
+        loop_group_norm(x, 2, None, None, 1e-5),
+        rtol=1e-10,
+        atol=1e-12,
+    )
     instances = nn.InstanceNorm2d(4)
     assert instances.weight is None and instances.running_mean is None
-    np.testing.assert_allclose(to_numpy(instances(fg.tensor(x))),
-                               loop_group_norm(x, 4, None, None, 1e-5), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        to_numpy(instances(fg.tensor(x))),
+        loop_group_norm(x, 4, None, None, 1e-5),
+        rtol=1e-10,
+        atol=1e-12,
+    )
     unbatched = nn.InstanceNorm1d(4)(fg.tensor(x[0, :, 0]))
-    np.testing.assert_allclose(to_numpy(unbatched),
-                               loop_group_norm(x[:1, :, 0], 4, None, None, 1e-5)[0],
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        to_numpy(unbatched),
+        loop_group_norm(x[:1, :, 0], 4, None, None, 1e-5)[0],
+        rtol=1e-10,
+        atol=1e-12,
+    )
 
 
 def test_instance_norm_running_statistics_average_the_instances():
@@ -304,12 +393,18 @@ def test_modules_train_end_to_end_with_gradients_on_their_parameters():
 def test_non_contiguous_and_empty_inputs(device):
     x = RNG.normal(size=(5, 4, 3))
     strided = as_tensor(x, device).transpose(0, 2)  # (3, 4, 5), not contiguous
-    np.testing.assert_allclose(to_numpy(F.layer_norm(strided, 5)),
-                               loop_layer_norm(x.transpose(2, 1, 0), 1, None, None, 1e-5),
-                               rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(to_numpy(F.group_norm(strided, 2)),
-                               loop_group_norm(x.transpose(2, 1, 0), 2, None, None, 1e-5),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        to_numpy(F.layer_norm(strided, 5)),
+        loop_layer_norm(x.transpose(2, 1, 0), 1, None, None, 1e-5),
+        rtol=1e-10,
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        to_numpy(F.group_norm(strided, 2)),
+        loop_group_norm(x.transpose(2, 1, 0), 2, None, None, 1e-5),
+        rtol=1e-10,
+        atol=1e-12,
+    )
     empty = as_tensor(np.zeros((0, 5)), device, requires_grad=True)
     out = F.layer_norm(empty, 5)
     assert out.shape == (0, 5)
@@ -357,8 +452,9 @@ def test_layer_norm_rows_backward_against_float64(rms, device):
     xhat, g = (x - mean) * rstd, dy * weight
     centered_g = g - (0 if rms else g.mean(1, keepdims=True))
     dx = rstd * (centered_g - xhat * (g * xhat).mean(1, keepdims=True))
-    tensors = [as_tensor(a.astype(np.float32), device, requires_grad=True)
-               for a in (x, weight, bias)]
+    tensors = [
+        as_tensor(a.astype(np.float32), device, requires_grad=True) for a in (x, weight, bias)
+    ]
     if rms:
         out = F.rms_norm(tensors[0], (133,), tensors[1], eps=1e-5)
     else:
@@ -382,22 +478,29 @@ def loop_local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0):
     return out
 
 
-@pytest.mark.parametrize("shape, size, alpha, beta, k", [
-    ((2, 5, 4, 3), 3, 1e-2, 0.75, 1.0),
-    ((2, 6, 7), 4, 0.5, 0.5, 2.0),  # an even size: one channel more before than after
-    ((1, 3, 2, 2, 2), 2, 1.0, 1.0, 1.0),  # 5-d
-    ((2, 4, 3), 1, 1e-4, 0.75, 1.0),
-    ((1, 2, 3), 7, 0.3, 0.75, 1.0),  # wider than the channels
-])
+@pytest.mark.parametrize(
+    "shape, size, alpha, beta, k",
+    [
+        ((2, 5, 4, 3), 3, 1e-2, 0.75, 1.0),
+        ((2, 6, 7), 4, 0.5, 0.5, 2.0),  # an even size: one channel more before than after
+        ((1, 3, 2, 2, 2), 2, 1.0, 1.0, 1.0),  # 5-d
+        ((2, 4, 3), 1, 1e-4, 0.75, 1.0),
+        ((1, 2, 3), 7, 0.3, 0.75, 1.0),  # wider than the channels
+    ],
+)
 def test_local_response_norm(shape, size, alpha, beta, k, device):
     x = RNG.standard_normal(shape)
     out = F.local_response_norm(as_tensor(x, device), size, alpha, beta, k)
-    np.testing.assert_allclose(to_numpy(out), loop_local_response_norm(x, size, alpha, beta, k),
-                               rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        to_numpy(out), loop_local_response_norm(x, size, alpha, beta, k), rtol=1e-12, atol=1e-14
+    )
     x32 = as_tensor(x.astype(np.float32), device)
-    np.testing.assert_allclose(to_numpy(nn.LocalResponseNorm(size, alpha, beta, k)(x32)),
-                               loop_local_response_norm(x, size, alpha, beta, k), rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(nn.LocalResponseNorm(size, alpha, beta, k)(x32)),
+        loop_local_response_norm(x, size, alpha, beta, k),
+        rtol=1e-5,
+        atol=1e-6,
+    )
     gradcheck(lambda t: F.local_response_norm(t, size, alpha, beta, k), x, device=device)
 
 

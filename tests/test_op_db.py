@@ -1,6 +1,7 @@
 """Every op of tests/op_db.py, forward against its float64 numpy reference and backward
 against central differences of it (and in float64 against central differences of the op
 itself), on each device; its Tensor method gives the same."""
+
 import numpy as np
 import pytest
 
@@ -14,6 +15,7 @@ TABLE = {op.name: op for op in _ops.OPS}
 
 def is_method(name):
     return TABLE[name].is_method if name in TABLE else hasattr(fg.Tensor, name)
+
 
 CASES = [(info, i, s) for info in OP_DB for i, s in enumerate(info.samples)]
 IDS = [f"{info.name}-{i}" for info, i, _ in CASES]
@@ -32,23 +34,38 @@ def test_forward(info, index, s, device):
     xs = inputs(info, s)
     out = info.call(op_function(info.name), *[as_tensor(x, device) for x in xs], **s.kwargs)
     ref = np.asarray(info.ref(*as_float64(xs), **s.kwargs))
-    want = (fg.bool if ref.dtype == bool else
-            fg.int64 if np.issubdtype(ref.dtype, np.integer) else fg.float32)
+    want = (
+        fg.bool
+        if ref.dtype == bool
+        else fg.int64
+        if np.issubdtype(ref.dtype, np.integer)
+        else fg.float32
+    )
     assert out.dtype == want and out.device.type == fg.device(device).type
     assert tuple(out.shape) == ref.shape
     assert_close(to_numpy(out), ref, what=f"{info.name} forward")
 
 
-@pytest.mark.parametrize("info, index, s", [c for c in CASES if c[0].grad],
-                         ids=[i for c, i in zip(CASES, IDS) if c[0].grad])
+@pytest.mark.parametrize(
+    "info, index, s",
+    [c for c in CASES if c[0].grad],
+    ids=[i for c, i in zip(CASES, IDS) if c[0].grad],
+)
 def test_backward(info, index, s, device):
     op = op_function(info.name)
-    check_backward(lambda *ts: info.call(op, *ts, **s.kwargs),
-                   lambda *xs: info.ref(*xs, **s.kwargs), inputs=inputs(info, s), device=device)
+    check_backward(
+        lambda *ts: info.call(op, *ts, **s.kwargs),
+        lambda *xs: info.ref(*xs, **s.kwargs),
+        inputs=inputs(info, s),
+        device=device,
+    )
 
 
-@pytest.mark.parametrize("info, index, s", [c for c in CASES if c[0].grad],
-                         ids=[i for c, i in zip(CASES, IDS) if c[0].grad])
+@pytest.mark.parametrize(
+    "info, index, s",
+    [c for c in CASES if c[0].grad],
+    ids=[i for c, i in zip(CASES, IDS) if c[0].grad],
+)
 def test_backward_float64(info, index, s, device):
     # The op's own float64 backward against central differences of the op itself.
     xs = inputs(info, s)
@@ -67,15 +84,20 @@ def test_backward_float64(info, index, s, device):
 def as_method(name):
     """The op as t.name(...): t is its first argument, or its `input` where the call names it
     (polygamma(n, input=t) is t.polygamma(n))."""
+
     def method(*args, **kwargs):
         if "input" in kwargs:
             return getattr(kwargs.pop("input"), name)(*args, **kwargs)
         return getattr(args[0], name)(*args[1:], **kwargs)
+
     return method
 
 
-@pytest.mark.parametrize("info, index, s", [c for c in CASES if is_method(c[0].name)],
-                         ids=[i for c, i in zip(CASES, IDS) if is_method(c[0].name)])
+@pytest.mark.parametrize(
+    "info, index, s",
+    [c for c in CASES if is_method(c[0].name)],
+    ids=[i for c, i in zip(CASES, IDS) if is_method(c[0].name)],
+)
 def test_method_matches_function(info, index, s):
     tensors = [as_tensor(x, "cpu") for x in inputs(info, s)]
     function = info.call(op_function(info.name), *tensors, **s.kwargs)

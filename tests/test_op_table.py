@@ -1,6 +1,7 @@
 """The op table (csrc/python/op_table.h) against what it drives: each entry is bound under
 its argument names and defaults, is a Tensor method and an export exactly where declared,
 and every public op has a test recipe in tests/op_db.py."""
+
 import re
 
 import pytest
@@ -32,10 +33,10 @@ def test_entry_is_bound_with_its_argument_names_and_defaults(op):
     lines = [line.strip() for line in function.__doc__.splitlines()]
     signature = next((line[3:] for line in lines if line.startswith("1. ")), lines[0])
     assert signature.startswith(op.name + "("), signature
-    written = re.findall(r"(?:\(|, )(\*?\w+)(?=: |\)|,)", signature[len(op.name):])
+    written = re.findall(r"(?:\(|, )(\*?\w+)(?=: |\)|,)", signature[len(op.name) :])
     declared = [a.name for a in op.args]
-    assert written[:len(declared)] == declared, signature
-    assert written[len(declared):] in ([], ["*args"]), signature
+    assert written[: len(declared)] == declared, signature
+    assert written[len(declared) :] in ([], ["*args"]), signature
     for arg in op.args:
         if not arg.required:
             assert f"{arg.name}: " in signature and f" = {arg.default!r}" in signature

@@ -22,6 +22,7 @@ which the parameter's floor covers.
 Where the documented pseudo-code and torch's code differ, the reference follows torch's code
 and says so (SGD's maximize with weight decay; Adam's amsgrad maximum, see the functions).
 """
+
 import itertools
 import math
 import re
@@ -57,8 +58,9 @@ def threads4(restore_threads):
 # ----------------------------------------------------------------- float64 references
 # Written from the "Algorithm" boxes of torch.optim.SGD / Adam / AdamW. One call is one step
 # of one parameter; `st` is that parameter's state (its own step count t).
-def sgd_ref_step(p, grad, st, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, maximize=False):
+def sgd_ref_step(
+    p, grad, st, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False
+):
     # The documented pseudo-code applies maximize at the end (theta += lr g) after adding
     # weight_decay * theta to the *un-negated* gradient; torch's code (_single_tensor_sgd)
     # negates the gradient first, so that weight decay still decays when maximizing. The two
@@ -77,24 +79,34 @@ def sgd_ref_step(p, grad, st, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
     return p - lr * g
 
 
-def adam_ref_step(p, grad, st, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                  amsgrad=False, maximize=False, decoupled=False):
+def adam_ref_step(
+    p,
+    grad,
+    st,
+    lr,
+    betas=(0.9, 0.999),
+    eps=1e-8,
+    weight_decay=0.0,
+    amsgrad=False,
+    maximize=False,
+    decoupled=False,
+):
     b1, b2 = betas
     g = -grad if maximize else grad
-    if decoupled:                      # AdamW: theta <- theta - lr * lambda * theta
+    if decoupled:  # AdamW: theta <- theta - lr * lambda * theta
         p = p - lr * weight_decay * p
-    elif weight_decay != 0:            # Adam: g <- g + lambda * theta
+    elif weight_decay != 0:  # Adam: g <- g + lambda * theta
         g = g + weight_decay * p
     t = st["t"] = st.get("t", 0) + 1
     st["m"] = b1 * st.get("m", 0.0) + (1 - b1) * g
     st["v"] = b2 * st.get("v", 0.0) + (1 - b2) * g * g
-    m_hat = st["m"] / (1 - b1 ** t)
+    m_hat = st["m"] / (1 - b1**t)
     if amsgrad:
         # The current docs (and torch's code): the maximum of the raw v, then bias-corrected.
         st["v_max"] = np.maximum(st.get("v_max", 0.0), st["v"])
-        v_hat = st["v_max"] / (1 - b2 ** t)
+        v_hat = st["v_max"] / (1 - b2**t)
     else:
-        v_hat = st["v"] / (1 - b2 ** t)
+        v_hat = st["v"] / (1 - b2**t)
     return p - lr * m_hat / (np.sqrt(v_hat) + eps)
 
 
@@ -129,8 +141,15 @@ def make_grads(shapes, steps=STEPS, scales=GRAD_SCALES):
     # |grad| >= 0.5 x scale: at Adam's first step p moves by lr * g / (|g| + eps), a step
     # function of g = grad + weight_decay * p; a g that cancels to ~eps would make that
     # direction float32 noise (in any implementation), as a kink does for other ops.
-    return [[(make_input(s, domain="nonzero") * np.float32(scales[k % len(scales)]))
-             .astype(np.float32) for s in shapes] for k in range(steps)]
+    return [
+        [
+            (make_input(s, domain="nonzero") * np.float32(scales[k % len(scales)])).astype(
+                np.float32
+            )
+            for s in shapes
+        ]
+        for k in range(steps)
+    ]
 
 
 def leaves(arrays, device="cpu"):
@@ -199,8 +218,10 @@ def check_against_reference(cls, hp, device, steps=STEPS, scales=GRAD_SCALES):
     for k, step_grads in enumerate(grads):
         fg_run(opt, ps, [step_grads])
         old = refs
-        refs = [ref_step(cls, r, g.astype(np.float64), st, hp)
-                for r, g, st in zip(refs, step_grads, ref_states)]
+        refs = [
+            ref_step(cls, r, g.astype(np.float64), st, hp)
+            for r, g, st in zip(refs, step_grads, ref_states)
+        ]
         assert_params(ps, refs, what=f"step {k + 1}: param")
         # The test is only as good as its data: most elements moved by far more than the
         # tolerance at this step, so an element the kernel skipped would show.
@@ -218,20 +239,36 @@ def check_against_reference(cls, hp, device, steps=STEPS, scales=GRAD_SCALES):
 
 
 # ------------------------------------------------------------ every option combination
-SGD_CASES = [c for c in itertools.product([0.0, 0.9], [0.0, 0.3], [False, True], [0.0, 0.05],
-                                          [False, True])
-             if not c[2] or (c[0] > 0 and c[1] == 0)]  # nesterov needs momentum, no dampening
+SGD_CASES = [
+    c
+    for c in itertools.product([0.0, 0.9], [0.0, 0.3], [False, True], [0.0, 0.05], [False, True])
+    if not c[2] or (c[0] > 0 and c[1] == 0)
+]  # nesterov needs momentum, no dampening
 
 
 @pytest.mark.parametrize(
-    "momentum,dampening,nesterov,weight_decay,maximize", SGD_CASES,
-    ids=[f"mom{m}-damp{d}-{'nesterov' if n else 'plain'}-wd{w}-{'max' if x else 'min'}"
-         for m, d, n, w, x in SGD_CASES])
-def test_sgd_matches_reference(threads4, momentum, dampening, nesterov, weight_decay,
-                               maximize, device):
-    check_against_reference(SGD, dict(lr=0.1, momentum=momentum, dampening=dampening,
-                                      nesterov=nesterov, weight_decay=weight_decay,
-                                      maximize=maximize), device)
+    "momentum,dampening,nesterov,weight_decay,maximize",
+    SGD_CASES,
+    ids=[
+        f"mom{m}-damp{d}-{'nesterov' if n else 'plain'}-wd{w}-{'max' if x else 'min'}"
+        for m, d, n, w, x in SGD_CASES
+    ],
+)
+def test_sgd_matches_reference(
+    threads4, momentum, dampening, nesterov, weight_decay, maximize, device
+):
+    check_against_reference(
+        SGD,
+        dict(
+            lr=0.1,
+            momentum=momentum,
+            dampening=dampening,
+            nesterov=nesterov,
+            weight_decay=weight_decay,
+            maximize=maximize,
+        ),
+        device,
+    )
 
 
 ADAM_HPS = {"default": {}, "betas0.8,0.95-eps1e-3": dict(betas=(0.8, 0.95), eps=1e-3)}
@@ -239,12 +276,17 @@ ADAM_CASES = list(itertools.product([0.0, 0.05], [False, True], [False, True], A
 
 
 @pytest.mark.parametrize(
-    "weight_decay,amsgrad,maximize,hps", ADAM_CASES,
-    ids=[f"wd{w}-{'amsgrad' if a else 'adam'}-{'max' if x else 'min'}-{h}"
-         for w, a, x, h in ADAM_CASES])
+    "weight_decay,amsgrad,maximize,hps",
+    ADAM_CASES,
+    ids=[
+        f"wd{w}-{'amsgrad' if a else 'adam'}-{'max' if x else 'min'}-{h}"
+        for w, a, x, h in ADAM_CASES
+    ],
+)
 def test_adam_matches_reference(threads4, weight_decay, amsgrad, maximize, hps, device):
-    hp = dict(lr=0.05, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
-              **ADAM_HPS[hps])
+    hp = dict(
+        lr=0.05, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize, **ADAM_HPS[hps]
+    )
     _, _, ref_states = check_against_reference(Adam, hp, device)
     if amsgrad:
         # The data makes amsgrad matter: at the end v is below its running maximum by far
@@ -260,12 +302,14 @@ ADAMW_CASES = list(itertools.product([0.0, 0.1], [False, True], [False, True]))
 
 
 @pytest.mark.parametrize(
-    "weight_decay,amsgrad,maximize", ADAMW_CASES,
-    ids=[f"wd{w}-{'amsgrad' if a else 'adam'}-{'max' if x else 'min'}"
-         for w, a, x in ADAMW_CASES])
+    "weight_decay,amsgrad,maximize",
+    ADAMW_CASES,
+    ids=[f"wd{w}-{'amsgrad' if a else 'adam'}-{'max' if x else 'min'}" for w, a, x in ADAMW_CASES],
+)
 def test_adamw_matches_reference(threads4, weight_decay, amsgrad, maximize, device):
-    check_against_reference(AdamW, dict(lr=0.05, weight_decay=weight_decay, amsgrad=amsgrad,
-                                        maximize=maximize), device)
+    check_against_reference(
+        AdamW, dict(lr=0.05, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize), device
+    )
 
 
 def test_adamw_default_weight_decay_is_decoupled():
@@ -273,8 +317,9 @@ def test_adamw_default_weight_decay_is_decoupled():
     params0, grads = make_params([(33,)]), make_grads([(33,)], steps=3)
     pw, pa = leaves(params0), leaves(params0)
     w, a = AdamW(pw, lr=0.05), Adam(pa, lr=0.05, weight_decay=1e-2)
-    assert w.defaults["weight_decay"] == 1e-2 and Adam(leaves(params0)).defaults[
-        "weight_decay"] == 0.0
+    assert (
+        w.defaults["weight_decay"] == 1e-2 and Adam(leaves(params0)).defaults["weight_decay"] == 0.0
+    )
     fg_run(w, pw, grads)
     fg_run(a, pa, grads)
     assert_params(pw, ref_run(AdamW, params0, grads, dict(lr=0.05, weight_decay=1e-2))[0])
@@ -291,8 +336,13 @@ def test_maximize_still_decays_weights(cls):
     moves = {}
     for maximize in (False, True):
         p = leaves([x])[0]
-        opt = cls([p], lr=0.1, weight_decay=0.5, maximize=maximize,
-                  **({"momentum": 0.9} if cls is SGD else {}))
+        opt = cls(
+            [p],
+            lr=0.1,
+            weight_decay=0.5,
+            maximize=maximize,
+            **({"momentum": 0.9} if cls is SGD else {}),
+        )
         for _ in range(3):
             p.grad = fg.zeros(129)
             opt.step()
@@ -305,17 +355,27 @@ def test_maximize_still_decays_weights(cls):
     mirror = {}
     for maximize in (False, True):
         p = leaves([x])[0]
-        opt = cls([p], lr=0.1, weight_decay=0.0, maximize=maximize,
-                  **({"momentum": 0.9} if cls is SGD else {}))
+        opt = cls(
+            [p],
+            lr=0.1,
+            weight_decay=0.0,
+            maximize=maximize,
+            **({"momentum": 0.9} if cls is SGD else {}),
+        )
         fg_run(opt, [p], g)
         mirror[maximize] = to_numpy(p).astype(np.float64) - x
     # Not bitwise: x - u and x + u round differently; 1e-5 covers a few float32 ulps of |x| <= 2.
     assert_close(mirror[True], -mirror[False], rtol=RTOL, atol=1e-5)
 
 
-@pytest.mark.parametrize("cls,hp", [(SGD, dict(lr=0.1, momentum=0.9, nesterov=True)),
-                                    (Adam, dict(lr=0.05, amsgrad=True, weight_decay=0.1)),
-                                    (AdamW, dict(lr=0.05))])
+@pytest.mark.parametrize(
+    "cls,hp",
+    [
+        (SGD, dict(lr=0.1, momentum=0.9, nesterov=True)),
+        (Adam, dict(lr=0.05, amsgrad=True, weight_decay=0.1)),
+        (AdamW, dict(lr=0.05)),
+    ],
+)
 def test_thread_count_does_not_change_results(restore_threads, cls, hp):
     # Each element's update is independent of how the group is split across threads, so one
     # thread and four give bit-identical parameters.
@@ -334,8 +394,9 @@ def test_thread_count_does_not_change_results(restore_threads, cls, hp):
 def test_param_groups_use_their_own_hyperparameters():
     shapes0, shapes1 = [(7,), (33, 5)], [(129,), (3, 7, 5)]
     hp0 = dict(lr=0.1, momentum=0.9, nesterov=True)
-    hp1 = dict(lr=0.02, momentum=0.5, dampening=0.4, weight_decay=0.1, maximize=True,
-               nesterov=False)  # else it takes nesterov=True from the defaults: invalid here
+    hp1 = dict(
+        lr=0.02, momentum=0.5, dampening=0.4, weight_decay=0.1, maximize=True, nesterov=False
+    )  # else it takes nesterov=True from the defaults: invalid here
     x0, x1 = make_params(shapes0), make_params(shapes1)
     g = make_grads(shapes0 + shapes1)
     p0, p1 = leaves(x0), leaves(x1)
@@ -370,23 +431,24 @@ def test_adam_param_groups_and_add_param_group():
     assert [opt.state[p]["step"] for p in ps] == [5, 5, 3]
     assert_params(ps[:1], ref_run(Adam, x[:1], [s[:1] for s in g], defaults)[0])
     assert_params(ps[1:2], ref_run(Adam, x[1:2], [s[1:2] for s in g], hp1)[0])
-    assert_params(ps[2:], ref_run(Adam, x[2:], [s[2:] for s in g[2:]],
-                                  dict(defaults, **hp2))[0])
+    assert_params(ps[2:], ref_run(Adam, x[2:], [s[2:] for s in g[2:]], dict(defaults, **hp2))[0])
 
 
 def test_add_param_group_rejects_and_leaves_groups_unchanged():
     p, q = leaves(make_params([(3,), (4,)]))
     opt = SGD([p], lr=0.1)
     before = [dict(grp) for grp in opt.param_groups]
-    for bad, exc in [({"params": [p]}, ValueError),           # already optimized
-                     ({"params": [q], "lr": -1.0}, ValueError),
-                     ({"params": [q], "momentum": -0.5}, ValueError),
-                     ({"params": [q], "nesterov": True}, ValueError),
-                     ({"params": [q, q]}, ValueError),
-                     ({"lr": 0.1}, ValueError),                # no params
-                     ({"params": [q, 1.0]}, TypeError),
-                     ({"params": [q * 2]}, ValueError),
-                     ([q], TypeError)]:                        # not a dict
+    for bad, exc in [
+        ({"params": [p]}, ValueError),  # already optimized
+        ({"params": [q], "lr": -1.0}, ValueError),
+        ({"params": [q], "momentum": -0.5}, ValueError),
+        ({"params": [q], "nesterov": True}, ValueError),
+        ({"params": [q, q]}, ValueError),
+        ({"lr": 0.1}, ValueError),  # no params
+        ({"params": [q, 1.0]}, TypeError),
+        ({"params": [q * 2]}, ValueError),
+        ([q], TypeError),
+    ]:  # not a dict
         with pytest.raises(exc, match=r"\[SGD\]"):
             opt.add_param_group(bad)
         assert opt.param_groups == before
@@ -394,16 +456,22 @@ def test_add_param_group_rejects_and_leaves_groups_unchanged():
     assert opt.param_groups[1]["params"][0] is q and opt.param_groups[1]["lr"] == 0.1
 
 
-@pytest.mark.parametrize("cls,hp", [(SGD, dict(lr=0.1)), (SGD, dict(lr=0.1, momentum=0.9)),
-                                    (Adam, dict(lr=0.05, amsgrad=True)),
-                                    (AdamW, dict(lr=0.05))])
+@pytest.mark.parametrize(
+    "cls,hp",
+    [
+        (SGD, dict(lr=0.1)),
+        (SGD, dict(lr=0.1, momentum=0.9)),
+        (Adam, dict(lr=0.05, amsgrad=True)),
+        (AdamW, dict(lr=0.05)),
+    ],
+)
 def test_params_without_grad_are_skipped(cls, hp):
     x = make_params([(7,), (33,), (129,)])
     ps = leaves(x)
     opt = cls(ps, **hp)
     g = make_grads([(7,), (33,), (129,)], steps=3)
     fg_run(opt, ps, [[s[0], None, s[2]] for s in g])
-    np.testing.assert_array_equal(to_numpy(ps[1]), x[1])   # untouched, bit for bit
+    np.testing.assert_array_equal(to_numpy(ps[1]), x[1])  # untouched, bit for bit
     assert ps[1].grad is None and ps[1] not in opt.state
     assert ps[0] in opt.state and ps[2] in opt.state
     assert set(opt.state_dict()["state"]) == {0, 2}
@@ -416,10 +484,15 @@ def test_params_without_grad_are_skipped(cls, hp):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("cls,hp", [(SGD, dict(lr=0.1, momentum=0.9, dampening=0.3)),
-                                    (SGD, dict(lr=0.1, momentum=0.9, nesterov=True)),
-                                    (Adam, dict(lr=0.05, amsgrad=True)),
-                                    (AdamW, dict(lr=0.05, weight_decay=0.1))])
+@pytest.mark.parametrize(
+    "cls,hp",
+    [
+        (SGD, dict(lr=0.1, momentum=0.9, dampening=0.3)),
+        (SGD, dict(lr=0.1, momentum=0.9, nesterov=True)),
+        (Adam, dict(lr=0.05, amsgrad=True)),
+        (AdamW, dict(lr=0.05, weight_decay=0.1)),
+    ],
+)
 def test_param_gaining_grad_later_starts_its_own_count(cls, hp):
     # Steps 1-2: only A has a grad; 3-4: both; 5: only B. B's first update is a first step
     # (Adam's bias correction with t = 1; SGD's momentum buffer = its grad, undampened) while
@@ -492,8 +565,15 @@ def test_state_dict_layout():
     assert set(sd) == {"state", "param_groups"}
     groups = sd["param_groups"]
     assert [grp["params"] for grp in groups] == [[0, 1], [2, 3]]  # indices across groups
-    assert groups[0] == {"params": [0, 1], "lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-8,
-                         "weight_decay": 0.0, "amsgrad": False, "maximize": False}
+    assert groups[0] == {
+        "params": [0, 1],
+        "lr": 0.01,
+        "betas": (0.9, 0.999),
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+        "amsgrad": False,
+        "maximize": False,
+    }
     assert groups[1]["lr"] == 0.5 and groups[1]["amsgrad"] is True
     assert sorted(sd["state"]) == [0, 1, 2]
     assert set(sd["state"][0]) == {"step", "exp_avg", "exp_avg_sq"}
@@ -516,28 +596,39 @@ def test_sgd_state_dict_layout():
     opt = SGD(ps, lr=0.1, momentum=0.9)
     fg_run(opt, ps, make_grads([(7,), (4, 3)], steps=1))
     sd = opt.state_dict()
-    assert sd["param_groups"] == [{"params": [0, 1], "lr": 0.1, "momentum": 0.9,
-                                   "dampening": 0.0, "weight_decay": 0.0, "nesterov": False,
-                                   "maximize": False}]
+    assert sd["param_groups"] == [
+        {
+            "params": [0, 1],
+            "lr": 0.1,
+            "momentum": 0.9,
+            "dampening": 0.0,
+            "weight_decay": 0.0,
+            "nesterov": False,
+            "maximize": False,
+        }
+    ]
     assert sorted(sd["state"]) == [0, 1]
     assert tuple(sd["state"][1]["momentum_buffer"].shape) == (4, 3)
 
 
-RESUME_CASES = [(SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
-                (SGD, dict(lr=0.1, momentum=0.8, dampening=0.2)),
-                (Adam, dict(lr=0.05, amsgrad=True, weight_decay=0.01, betas=(0.8, 0.95))),
-                (AdamW, dict(lr=0.05, maximize=True)),
-                (RMSprop, dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.01)),
-                (Adagrad, dict(lr=0.05, lr_decay=0.1, initial_accumulator_value=0.2)),
-                (Adadelta, dict(lr=0.5, weight_decay=0.01)),
-                (Adamax, dict(lr=0.05, maximize=True)),
-                (NAdam, dict(lr=0.05, weight_decay=0.01, decoupled_weight_decay=True)),
-                (RAdam, dict(lr=0.05, weight_decay=0.01))]
+RESUME_CASES = [
+    (SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    (SGD, dict(lr=0.1, momentum=0.8, dampening=0.2)),
+    (Adam, dict(lr=0.05, amsgrad=True, weight_decay=0.01, betas=(0.8, 0.95))),
+    (AdamW, dict(lr=0.05, maximize=True)),
+    (RMSprop, dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.01)),
+    (Adagrad, dict(lr=0.05, lr_decay=0.1, initial_accumulator_value=0.2)),
+    (Adadelta, dict(lr=0.5, weight_decay=0.01)),
+    (Adamax, dict(lr=0.05, maximize=True)),
+    (NAdam, dict(lr=0.05, weight_decay=0.01, decoupled_weight_decay=True)),
+    (RAdam, dict(lr=0.05, weight_decay=0.01)),
+]
 
 
 @pytest.mark.parametrize("via_file", [False, True], ids=["in-memory", "via-file"])
-@pytest.mark.parametrize("cls,hp", RESUME_CASES, ids=[f"{c.__name__}-{i}"
-                                                      for i, (c, _) in enumerate(RESUME_CASES)])
+@pytest.mark.parametrize(
+    "cls,hp", RESUME_CASES, ids=[f"{c.__name__}-{i}" for i, (c, _) in enumerate(RESUME_CASES)]
+)
 def test_state_dict_resume_is_bit_identical(tmp_path, cls, hp, via_file, device):
     shapes = [(7,), (33, 5), (129,), (1031,)]
     x = make_params(shapes)
@@ -585,10 +676,16 @@ def test_state_dict_resume_is_bit_identical(tmp_path, cls, hp, via_file, device)
 
 def snapshot(opt):
     """Everything load_state_dict may change, by value and identity."""
-    groups = [{k: (tuple(id(p) for p in v) if k == "params" else v) for k, v in grp.items()}
-              for grp in opt.param_groups]
-    state = {id(p): {k: (id(v), to_numpy(v).copy()) if isinstance(v, fg.Tensor) else v
-                     for k, v in s.items()} for p, s in opt.state.items()}
+    groups = [
+        {k: (tuple(id(p) for p in v) if k == "params" else v) for k, v in grp.items()}
+        for grp in opt.param_groups
+    ]
+    state = {
+        id(p): {
+            k: (id(v), to_numpy(v).copy()) if isinstance(v, fg.Tensor) else v for k, v in s.items()
+        }
+        for p, s in opt.state.items()
+    }
     return id(opt.param_groups), groups, state
 
 
@@ -609,25 +706,28 @@ def assert_same_snapshot(a, b):
 def _edit_state(index, **changes):
     def edit(sd):
         sd["state"][index] = dict(sd["state"][index], **changes)
+
     return edit
 
 
 def _drop_state_key(index, key):
     def edit(sd):
         sd["state"][index] = {k: v for k, v in sd["state"][index].items() if k != key}
+
     return edit
 
 
 def _edit_group(index, **changes):
     def edit(sd):
         sd["param_groups"][index] = dict(sd["param_groups"][index], **changes)
+
     return edit
 
 
 def _drop_group_key(index, key):
     def edit(sd):
-        sd["param_groups"][index] = {k: v for k, v in sd["param_groups"][index].items()
-                                     if k != key}
+        sd["param_groups"][index] = {k: v for k, v in sd["param_groups"][index].items() if k != key}
+
     return edit
 
 
@@ -673,8 +773,9 @@ def test_rejected_load_state_dict_leaves_optimizer_unchanged(case):
     fg_run(opt, ps, g)
     # A valid state dict from another optimizer, different in every value, to load.
     other_ps = leaves(make_params(shapes))
-    other = Adam([{"params": other_ps[:2]}, {"params": other_ps[2:], "lr": 0.25,
-                                                "amsgrad": True}], lr=0.02)
+    other = Adam(
+        [{"params": other_ps[:2]}, {"params": other_ps[2:], "lr": 0.25, "amsgrad": True}], lr=0.02
+    )
     fg_run(other, other_ps, make_grads(shapes, steps=3))
     sd = other.state_dict()
     sd = {"state": dict(sd["state"]), "param_groups": list(sd["param_groups"])}
@@ -685,9 +786,11 @@ def test_rejected_load_state_dict_leaves_optimizer_unchanged(case):
     assert_same_snapshot(snapshot(opt), before)
     # ... and it still steps as if nothing had happened.
     fg_run(opt, ps, g[:1])
-    assert_params(ps, ref_run(Adam, x[:2], [s[:2] for s in g + g[:1]], dict(lr=0.01))[0]
-                  + ref_run(Adam, x[2:], [s[2:] for s in g + g[:1]],
-                            dict(lr=0.5, amsgrad=True))[0])
+    assert_params(
+        ps,
+        ref_run(Adam, x[:2], [s[:2] for s in g + g[:1]], dict(lr=0.01))[0]
+        + ref_run(Adam, x[2:], [s[2:] for s in g + g[:1]], dict(lr=0.5, amsgrad=True))[0],
+    )
 
 
 def test_load_state_dict_checks_sgd_hyperparameters_and_buffers():
@@ -696,10 +799,13 @@ def test_load_state_dict_checks_sgd_hyperparameters_and_buffers():
     fg_run(opt, ps, make_grads([(7,), (33,)], steps=1))
     before = snapshot(opt)
     good = opt.state_dict()
-    for edit in [_edit_group(0, lr=-1.0), _edit_group(0, momentum=-0.1),
-                 _edit_group(0, nesterov=True, dampening=0.5),
-                 _edit_state(1, momentum_buffer=fg.zeros(32)),
-                 _edit_state(1, momentum_buffer=np.zeros(33, np.float32))]:
+    for edit in [
+        _edit_group(0, lr=-1.0),
+        _edit_group(0, momentum=-0.1),
+        _edit_group(0, nesterov=True, dampening=0.5),
+        _edit_state(1, momentum_buffer=fg.zeros(32)),
+        _edit_state(1, momentum_buffer=np.zeros(33, np.float32)),
+    ]:
         sd = {"state": dict(good["state"]), "param_groups": list(good["param_groups"])}
         edit(sd)
         with pytest.raises(ValueError, match=r"\[SGD"):
@@ -727,7 +833,9 @@ BAD_ARGS = {
     "sgd-negative-weight-decay": (lambda: SGD([_p()], weight_decay=-1e-4), ValueError),
     "sgd-nesterov-without-momentum": (lambda: SGD([_p()], nesterov=True), ValueError),
     "sgd-nesterov-with-dampening": (
-        lambda: SGD([_p()], momentum=0.9, dampening=0.1, nesterov=True), ValueError),
+        lambda: SGD([_p()], momentum=0.9, dampening=0.1, nesterov=True),
+        ValueError,
+    ),
     "sgd-lr-not-a-number": (lambda: SGD([_p()], lr="0.1"), TypeError),
     "sgd-infinite-lr": (lambda: SGD([_p()], lr=float("inf")), ValueError),
     "adam-infinite-weight-decay": (lambda: Adam([_p()], weight_decay=float("inf")), ValueError),
@@ -750,15 +858,16 @@ BAD_ARGS = {
     "rmsprop-centered-not-a-bool": (lambda: RMSprop([_p()], centered=1), TypeError),
     "adagrad-negative-lr-decay": (lambda: Adagrad([_p()], lr_decay=-0.1), ValueError),
     "adagrad-negative-initial-accumulator": (
-        lambda: Adagrad([_p()], initial_accumulator_value=-1.0), ValueError),
+        lambda: Adagrad([_p()], initial_accumulator_value=-1.0),
+        ValueError,
+    ),
     "adagrad-negative-weight-decay": (lambda: Adagrad([_p()], weight_decay=-0.1), ValueError),
     "adadelta-rho-above-one": (lambda: Adadelta([_p()], rho=1.1), ValueError),
     "adadelta-negative-eps": (lambda: Adadelta([_p()], eps=-1e-6), ValueError),
     "adamax-beta1-one": (lambda: Adamax([_p()], betas=(1.0, 0.999)), ValueError),
     "adamax-nan-lr": (lambda: Adamax([_p()], lr=float("nan")), ValueError),
     "nadam-negative-momentum-decay": (lambda: NAdam([_p()], momentum_decay=-1e-3), ValueError),
-    "nadam-decoupled-not-a-bool": (
-        lambda: NAdam([_p()], decoupled_weight_decay="yes"), TypeError),
+    "nadam-decoupled-not-a-bool": (lambda: NAdam([_p()], decoupled_weight_decay="yes"), TypeError),
     "radam-beta2-one": (lambda: RAdam([_p()], betas=(0.9, 1.0)), ValueError),
     "radam-maximize-not-a-bool": (lambda: RAdam([_p()], maximize=None), TypeError),
     "params-single-tensor": (lambda: SGD(_p()), TypeError),
@@ -768,7 +877,8 @@ BAD_ARGS = {
     "params-same-twice": (lambda: (lambda p: SGD([p, p]))(_p()), ValueError),
     "params-same-in-two-groups": (
         lambda: (lambda p: Adam([{"params": [p]}, {"params": [p], "lr": 0.1}]))(_p()),
-        ValueError),
+        ValueError,
+    ),
     "params-empty-list": (lambda: SGD([]), ValueError),
     "params-empty-generator": (lambda: Adam(p for p in []), ValueError),
 }
@@ -782,22 +892,36 @@ def test_bad_constructor_arguments(case):
         make()
 
 
-@pytest.mark.parametrize("params, name", [(lambda: fg.nn.Linear(2, 3), "Linear"),
-                                          (lambda: fg.nn.Sequential(fg.nn.Linear(2, 2)),
-                                           "Sequential"),
-                                          (lambda: None, "NoneType"), (lambda: 5, "int")],
-                         ids=["module", "sequential", "none", "int"])
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        (lambda: fg.nn.Linear(2, 3), "Linear"),
+        (lambda: fg.nn.Sequential(fg.nn.Linear(2, 2)), "Sequential"),
+        (lambda: None, "NoneType"),
+        (lambda: 5, "int"),
+    ],
+    ids=["module", "sequential", "none", "int"],
+)
 def test_params_that_are_not_an_iterable_of_tensors(params, name):
     # A Module instead of model.parameters() is the usual slip.
-    with pytest.raises(TypeError, match=r"^\[SGD\] params must be an iterable of Tensors or "
-                                        r"of dicts \(e.g. model.parameters\(\)\), got "
-                                        rf"{name}$"):
+    with pytest.raises(
+        TypeError,
+        match=r"^\[SGD\] params must be an iterable of Tensors or "
+        r"of dicts \(e.g. model.parameters\(\)\), got "
+        rf"{name}$",
+    ):
         SGD(params())
 
 
-@pytest.mark.parametrize("cls, key, bad, error", [
-    (SGD, "lr", "x", TypeError), (SGD, "momentum", -1.0, ValueError),
-    (Adam, "betas", (0.9,), TypeError), (AdamW, "eps", None, TypeError)])
+@pytest.mark.parametrize(
+    "cls, key, bad, error",
+    [
+        (SGD, "lr", "x", TypeError),
+        (SGD, "momentum", -1.0, ValueError),
+        (Adam, "betas", (0.9,), TypeError),
+        (AdamW, "eps", None, TypeError),
+    ],
+)
 def test_step_checks_every_group_before_updating_any(cls, key, bad, error):
     # A bad hyperparameter set by hand in the second group is found before the first moves
     # (and before the closure runs).
@@ -830,17 +954,32 @@ def test_bad_grad_cannot_be_set():
 
 
 def _adam_kwargs(**kw):
-    return dict(dict(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, amsgrad=False,
-                     maximize=False, decoupled_weight_decay=False), **kw)
+    return dict(
+        dict(
+            lr=0.1,
+            beta1=0.9,
+            beta2=0.999,
+            eps=1e-8,
+            weight_decay=0.0,
+            amsgrad=False,
+            maximize=False,
+            decoupled_weight_decay=False,
+        ),
+        **kw,
+    )
 
 
 def _adam_call(bad):
     """Arguments of a two-parameter _adam_step, with `bad` replacing one entry."""
     ps = [fg.tensor(make_input(s)) for s in [(7,), (33, 5)]]
-    args = dict(params=ps, grads=[fg.tensor(make_input(p.shape)) for p in ps],
-                exp_avgs=[fg.zeros(*p.shape) for p in ps],
-                exp_avg_sqs=[fg.zeros(*p.shape) for p in ps],
-                max_exp_avg_sqs=[fg.zeros(*p.shape) for p in ps], steps=[1, 1])
+    args = dict(
+        params=ps,
+        grads=[fg.tensor(make_input(p.shape)) for p in ps],
+        exp_avgs=[fg.zeros(*p.shape) for p in ps],
+        exp_avg_sqs=[fg.zeros(*p.shape) for p in ps],
+        max_exp_avg_sqs=[fg.zeros(*p.shape) for p in ps],
+        steps=[1, 1],
+    )
     kw = _adam_kwargs(amsgrad=True)
     name, value = bad
     if name in args:
@@ -851,23 +990,47 @@ def _adam_call(bad):
 
 
 ADAM_KERNEL_BAD = {
-    "exp_avg-shape": (("exp_avgs", lambda t: [t[0], fg.zeros(5, 33)]), ValueError,
-                      r"\[adam_step\] expected exp_avgs\[1\] of shape \(33, 5\)"),
-    "exp_avg_sq-shape": (("exp_avg_sqs", lambda t: [t[0], fg.zeros(165)]), ValueError,
-                         r"\[adam_step\] expected exp_avg_sqs\[1\] of shape"),
-    "max_exp_avg_sq-shape": (("max_exp_avg_sqs", lambda t: [t[0], fg.zeros(33, 4)]),
-                             ValueError, r"\[adam_step\] expected max_exp_avg_sqs\[1\]"),
-    "max_exp_avg_sqs-missing": (("max_exp_avg_sqs", lambda t: []), ValueError,
-                                r"\[adam_step\] expected 2 max_exp_avg_sqs"),
-    "grad-shape": (("grads", lambda t: [t[0], fg.zeros(33)]), ValueError,
-                   r"\[adam_step\] expected grads\[1\]"),
-    "too-few-exp_avgs": (("exp_avgs", lambda t: t[:1]), ValueError,
-                         r"\[adam_step\] expected 2 exp_avgs"),
+    "exp_avg-shape": (
+        ("exp_avgs", lambda t: [t[0], fg.zeros(5, 33)]),
+        ValueError,
+        r"\[adam_step\] expected exp_avgs\[1\] of shape \(33, 5\)",
+    ),
+    "exp_avg_sq-shape": (
+        ("exp_avg_sqs", lambda t: [t[0], fg.zeros(165)]),
+        ValueError,
+        r"\[adam_step\] expected exp_avg_sqs\[1\] of shape",
+    ),
+    "max_exp_avg_sq-shape": (
+        ("max_exp_avg_sqs", lambda t: [t[0], fg.zeros(33, 4)]),
+        ValueError,
+        r"\[adam_step\] expected max_exp_avg_sqs\[1\]",
+    ),
+    "max_exp_avg_sqs-missing": (
+        ("max_exp_avg_sqs", lambda t: []),
+        ValueError,
+        r"\[adam_step\] expected 2 max_exp_avg_sqs",
+    ),
+    "grad-shape": (
+        ("grads", lambda t: [t[0], fg.zeros(33)]),
+        ValueError,
+        r"\[adam_step\] expected grads\[1\]",
+    ),
+    "too-few-exp_avgs": (
+        ("exp_avgs", lambda t: t[:1]),
+        ValueError,
+        r"\[adam_step\] expected 2 exp_avgs",
+    ),
     "steps-count": (("steps", lambda s: [1]), ValueError, r"\[adam_step\] expected 2 step"),
-    "step-zero": (("steps", lambda s: [1, 0]), ValueError,
-                  r"\[adam_step\] expected step counts >= 1"),
-    "exp_avg-dtype": (("exp_avgs", lambda t: [t[0], fg.zeros(33, 5, dtype=fg.int64)]),
-                      TypeError, r"\[adam_step\].*float32"),
+    "step-zero": (
+        ("steps", lambda s: [1, 0]),
+        ValueError,
+        r"\[adam_step\] expected step counts >= 1",
+    ),
+    "exp_avg-dtype": (
+        ("exp_avgs", lambda t: [t[0], fg.zeros(33, 5, dtype=fg.int64)]),
+        TypeError,
+        r"\[adam_step\].*float32",
+    ),
 }
 
 
@@ -875,8 +1038,9 @@ ADAM_KERNEL_BAD = {
 def test_adam_kernel_rejects_bad_buffers_before_touching_anything(case):
     bad, exc, message = ADAM_KERNEL_BAD[case]
     args, kw = _adam_call(bad)
-    tensors = [t for v in args.values() if isinstance(v, list) for t in v
-               if isinstance(t, fg.Tensor)]
+    tensors = [
+        t for v in args.values() if isinstance(v, list) for t in v if isinstance(t, fg.Tensor)
+    ]
     before = [to_numpy(t).copy() for t in tensors]
     with pytest.raises(exc, match=message):
         _C._adam_step(**args, **kw)
@@ -887,8 +1051,7 @@ def test_adam_kernel_rejects_bad_buffers_before_touching_anything(case):
 
 def test_sgd_kernel_rejects_bad_buffers():
     p, g = fg.tensor(make_input((7,))), fg.tensor(make_input((7,)))
-    kw = dict(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False,
-              maximize=False)
+    kw = dict(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False)
     with pytest.raises(ValueError, match=r"\[sgd_step\] expected momentum_buffers\[0\] of shape"):
         _C._sgd_step([p], [g], [fg.zeros(8)], **kw)
     with pytest.raises(ValueError, match=r"\[sgd_step\] expected 1 momentum buffers"):
@@ -905,8 +1068,13 @@ def test_sgd_kernel_rejects_bad_buffers():
 # ---------------------------------------------------------------------------------- repr
 def test_repr_lists_each_groups_hyperparameters():
     ps = leaves(make_params([(3,), (4,)]))
-    text = repr(Adam([{"params": [ps[0]]}, {"params": [ps[1]], "lr": 0.5, "amsgrad": True}],
-                     lr=0.001, betas=(0.8, 0.99)))
+    text = repr(
+        Adam(
+            [{"params": [ps[0]]}, {"params": [ps[1]], "lr": 0.5, "amsgrad": True}],
+            lr=0.001,
+            betas=(0.8, 0.99),
+        )
+    )
     assert text.startswith("Adam (") and text.endswith(")")
     g0, g1 = text.split("Parameter Group 1")
     assert "Parameter Group 0" in g0
@@ -1000,8 +1168,18 @@ def test_amsgrad_max_propagates_nan_as_torch_maximum():
 # float64 references written from the "Algorithm" boxes of torch.optim's pages. One call is one
 # step of one parameter; `st` is its state, with torch's state keys. maximize negates the
 # gradient first, as for SGD above (torch's code; for these the docs say the same).
-def rmsprop_ref_step(p, grad, st, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
-                     momentum=0.0, centered=False, maximize=False):
+def rmsprop_ref_step(
+    p,
+    grad,
+    st,
+    lr=1e-2,
+    alpha=0.99,
+    eps=1e-8,
+    weight_decay=0.0,
+    momentum=0.0,
+    centered=False,
+    maximize=False,
+):
     g = -grad if maximize else grad
     if weight_decay != 0:
         g = g + weight_decay * p
@@ -1012,14 +1190,24 @@ def rmsprop_ref_step(p, grad, st, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.
         st["grad_avg"] = alpha * st.get("grad_avg", 0.0) + (1 - alpha) * g
         v_tilde = v_tilde - st["grad_avg"] ** 2
     if momentum > 0:
-        st["momentum_buffer"] = (momentum * st.get("momentum_buffer", 0.0)
-                                 + g / (np.sqrt(v_tilde) + eps))
+        st["momentum_buffer"] = momentum * st.get("momentum_buffer", 0.0) + g / (
+            np.sqrt(v_tilde) + eps
+        )
         return p - lr * st["momentum_buffer"]
     return p - lr * g / (np.sqrt(v_tilde) + eps)
 
 
-def adagrad_ref_step(p, grad, st, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                     initial_accumulator_value=0.0, eps=1e-10, maximize=False):
+def adagrad_ref_step(
+    p,
+    grad,
+    st,
+    lr=1e-2,
+    lr_decay=0.0,
+    weight_decay=0.0,
+    initial_accumulator_value=0.0,
+    eps=1e-10,
+    maximize=False,
+):
     g = -grad if maximize else grad
     t = st["step"] = st.get("step", 0) + 1
     lr_t = lr / (1 + (t - 1) * lr_decay)
@@ -1029,8 +1217,7 @@ def adagrad_ref_step(p, grad, st, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
     return p - lr_t * g / (np.sqrt(st["sum"]) + eps)
 
 
-def adadelta_ref_step(p, grad, st, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0,
-                      maximize=False):
+def adadelta_ref_step(p, grad, st, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False):
     g = -grad if maximize else grad
     if weight_decay != 0:
         g = g + weight_decay * p
@@ -1041,8 +1228,9 @@ def adadelta_ref_step(p, grad, st, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0,
     return p - lr * delta
 
 
-def adamax_ref_step(p, grad, st, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                    maximize=False):
+def adamax_ref_step(
+    p, grad, st, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False
+):
     b1, b2 = betas
     g = -grad if maximize else grad
     if weight_decay != 0:
@@ -1050,7 +1238,7 @@ def adamax_ref_step(p, grad, st, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_d
     t = st["step"] = st.get("step", 0) + 1
     st["exp_avg"] = b1 * st.get("exp_avg", 0.0) + (1 - b1) * g
     st["exp_inf"] = np.maximum(b2 * st.get("exp_inf", 0.0), np.abs(g) + eps)
-    return p - lr * st["exp_avg"] / ((1 - b1 ** t) * st["exp_inf"])
+    return p - lr * st["exp_avg"] / ((1 - b1**t) * st["exp_inf"])
 
 
 def decayed(p, grad, lr, weight_decay, decoupled, maximize):
@@ -1064,8 +1252,18 @@ def decayed(p, grad, lr, weight_decay, decoupled, maximize):
     return p, g
 
 
-def nadam_ref_step(p, grad, st, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                   momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False):
+def nadam_ref_step(
+    p,
+    grad,
+    st,
+    lr=2e-3,
+    betas=(0.9, 0.999),
+    eps=1e-8,
+    weight_decay=0.0,
+    momentum_decay=4e-3,
+    decoupled_weight_decay=False,
+    maximize=False,
+):
     b1, b2 = betas
     p, g = decayed(p, grad, lr, weight_decay, decoupled_weight_decay, maximize)
     t = st["step"] = st.get("step", 0) + 1
@@ -1074,32 +1272,49 @@ def nadam_ref_step(p, grad, st, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_de
     st["mu_product"] = st.get("mu_product", 1.0) * mu
     st["exp_avg"] = b1 * st.get("exp_avg", 0.0) + (1 - b1) * g
     st["exp_avg_sq"] = b2 * st.get("exp_avg_sq", 0.0) + (1 - b2) * g * g
-    m_hat = (mu_next * st["exp_avg"] / (1 - st["mu_product"] * mu_next)
-             + (1 - mu) * g / (1 - st["mu_product"]))
-    v_hat = st["exp_avg_sq"] / (1 - b2 ** t)
+    m_hat = mu_next * st["exp_avg"] / (1 - st["mu_product"] * mu_next) + (1 - mu) * g / (
+        1 - st["mu_product"]
+    )
+    v_hat = st["exp_avg_sq"] / (1 - b2**t)
     return p - lr * m_hat / (np.sqrt(v_hat) + eps)
 
 
-def radam_ref_step(p, grad, st, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                   decoupled_weight_decay=False, maximize=False):
+def radam_ref_step(
+    p,
+    grad,
+    st,
+    lr=1e-3,
+    betas=(0.9, 0.999),
+    eps=1e-8,
+    weight_decay=0.0,
+    decoupled_weight_decay=False,
+    maximize=False,
+):
     b1, b2 = betas
     p, g = decayed(p, grad, lr, weight_decay, decoupled_weight_decay, maximize)
     t = st["step"] = st.get("step", 0) + 1
     st["exp_avg"] = b1 * st.get("exp_avg", 0.0) + (1 - b1) * g
     st["exp_avg_sq"] = b2 * st.get("exp_avg_sq", 0.0) + (1 - b2) * g * g
-    m_hat = st["exp_avg"] / (1 - b1 ** t)
+    m_hat = st["exp_avg"] / (1 - b1**t)
     rho_inf = 2 / (1 - b2) - 1
-    rho_t = rho_inf - 2 * t * b2 ** t / (1 - b2 ** t)
+    rho_t = rho_inf - 2 * t * b2**t / (1 - b2**t)
     if rho_t > 5:
-        adaptive = np.sqrt(1 - b2 ** t) / (np.sqrt(st["exp_avg_sq"]) + eps)
-        rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
-                         / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        adaptive = np.sqrt(1 - b2**t) / (np.sqrt(st["exp_avg_sq"]) + eps)
+        rect = math.sqrt(
+            (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+        )
         return p - lr * m_hat * rect * adaptive
     return p - lr * m_hat
 
 
-REFERENCES = {RMSprop: rmsprop_ref_step, Adagrad: adagrad_ref_step, Adadelta: adadelta_ref_step,
-              Adamax: adamax_ref_step, NAdam: nadam_ref_step, RAdam: radam_ref_step}
+REFERENCES = {
+    RMSprop: rmsprop_ref_step,
+    Adagrad: adagrad_ref_step,
+    Adadelta: adadelta_ref_step,
+    Adamax: adamax_ref_step,
+    NAdam: nadam_ref_step,
+    RAdam: radam_ref_step,
+}
 # Each option of each, over 8 steps: RAdam's rho_t passes 5 at step 6 (beta2 = 0.999), so both
 # of its branches run.
 CASES = [
@@ -1123,8 +1338,10 @@ CASES = [
     (RAdam, dict(lr=0.05, weight_decay=0.05, betas=(0.8, 0.99))),
     (RAdam, dict(lr=0.05, weight_decay=0.05, decoupled_weight_decay=True, maximize=True)),
 ]
-CASE_IDS = [f"{cls.__name__}-{'-'.join(f'{k}{v}' for k, v in hp.items()) or 'defaults'}"
-            for cls, hp in CASES]
+CASE_IDS = [
+    f"{cls.__name__}-{'-'.join(f'{k}{v}' for k, v in hp.items()) or 'defaults'}"
+    for cls, hp in CASES
+]
 LONG_STEPS = 8
 # No tiny gradients here: Adadelta's steps scale with the gradient, and would fall to the
 # tolerance at 0.01 x its size.
@@ -1142,9 +1359,13 @@ def check_new_state(opt, ps, ref_states, rtol):
             if key == "mu_product":
                 assert state[key] == pytest.approx(ref, rel=1e-12)
             elif key != "step":
-                assert_close(to_numpy(state[key]), np.asarray(ref, np.float64), rtol=rtol,
-                             atol=0.1 * rtol * float(np.max(np.abs(ref))) if np.size(ref) else 0,
-                             what=f"{key} {i}")
+                assert_close(
+                    to_numpy(state[key]),
+                    np.asarray(ref, np.float64),
+                    rtol=rtol,
+                    atol=0.1 * rtol * float(np.max(np.abs(ref))) if np.size(ref) else 0,
+                    what=f"{key} {i}",
+                )
 
 
 @pytest.mark.parametrize("cls,hp", CASES, ids=CASE_IDS)
@@ -1158,8 +1379,7 @@ def test_new_optimizers_match_reference_in_float64(cls, hp, device):
     # float64 all the way: the same numbers as the reference to a few float64 roundings.
     shapes = [(7,), (33, 5), (0,), (1031,)]
     params0 = [x.astype(np.float64) for x in make_params(shapes)]
-    grads = [[g.astype(np.float64) for g in step] for step in make_grads(shapes,
-                                                                         steps=LONG_STEPS)]
+    grads = [[g.astype(np.float64) for g in step] for step in make_grads(shapes, steps=LONG_STEPS)]
     ps = leaves(params0, device)
     opt = cls(ps, **hp)
     fg_run(opt, ps, grads)
@@ -1175,19 +1395,44 @@ def test_new_optimizers_match_reference_in_float64(cls, hp, device):
 def test_new_optimizers_default_hyperparameters_are_torchs():
     p = _p()
     defaults = {cls: cls([p]).defaults for cls in REFERENCES}
-    assert defaults[RMSprop] == dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
-                                     momentum=0.0, centered=False, maximize=False)
-    assert defaults[Adagrad] == dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                                     initial_accumulator_value=0.0, eps=1e-10, maximize=False)
-    assert defaults[Adadelta] == dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0,
-                                      maximize=False)
-    assert defaults[Adamax] == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                                    maximize=False)
-    assert defaults[NAdam] == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                                   momentum_decay=4e-3, decoupled_weight_decay=False,
-                                   maximize=False)
-    assert defaults[RAdam] == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                                   decoupled_weight_decay=False, maximize=False)
+    assert defaults[RMSprop] == dict(
+        lr=1e-2,
+        alpha=0.99,
+        eps=1e-8,
+        weight_decay=0.0,
+        momentum=0.0,
+        centered=False,
+        maximize=False,
+    )
+    assert defaults[Adagrad] == dict(
+        lr=1e-2,
+        lr_decay=0.0,
+        weight_decay=0.0,
+        initial_accumulator_value=0.0,
+        eps=1e-10,
+        maximize=False,
+    )
+    assert defaults[Adadelta] == dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False)
+    assert defaults[Adamax] == dict(
+        lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False
+    )
+    assert defaults[NAdam] == dict(
+        lr=2e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0.0,
+        momentum_decay=4e-3,
+        decoupled_weight_decay=False,
+        maximize=False,
+    )
+    assert defaults[RAdam] == dict(
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0.0,
+        decoupled_weight_decay=False,
+        maximize=False,
+    )
 
 
 def test_rmsprop_adds_the_buffers_an_option_turned_on_later_needs():
@@ -1204,16 +1449,22 @@ def test_rmsprop_adds_the_buffers_an_option_turned_on_later_needs():
     st = {}
     ref = x[0].astype(np.float64)
     ref = rmsprop_ref_step(ref, grads[0][0].astype(np.float64), st, lr=0.01)
-    ref = rmsprop_ref_step(ref, grads[1][0].astype(np.float64), st, lr=0.01, momentum=0.9,
-                           centered=True)
+    ref = rmsprop_ref_step(
+        ref, grads[1][0].astype(np.float64), st, lr=0.01, momentum=0.9, centered=True
+    )
     assert_close(to_numpy(p), ref, rtol=RTOL, what="param")
     check_new_state(opt, [p], [st], RTOL)
 
 
-@pytest.mark.parametrize("changes, error", [
-    ({"mu_product": 1.5}, r"expected mu_product, a number in \[0, 1\], got 1.5"),
-    ({"mu_product": "0.5"}, r"expected mu_product, a number in \[0, 1\], got '0.5'"),
-    ({"mu_product": None}, r"missing \['mu_product'\]")], ids=["above-one", "string", "missing"])
+@pytest.mark.parametrize(
+    "changes, error",
+    [
+        ({"mu_product": 1.5}, r"expected mu_product, a number in \[0, 1\], got 1.5"),
+        ({"mu_product": "0.5"}, r"expected mu_product, a number in \[0, 1\], got '0.5'"),
+        ({"mu_product": None}, r"missing \['mu_product'\]"),
+    ],
+    ids=["above-one", "string", "missing"],
+)
 def test_nadam_load_state_dict_checks_mu_product(changes, error):
     p = leaves(make_params([(3,)]))[0]
     opt = NAdam([p])
@@ -1221,40 +1472,128 @@ def test_nadam_load_state_dict_checks_mu_product(changes, error):
     state.update(changes)
     state = {k: v for k, v in state.items() if v is not None}
     sd = dict(opt.state_dict(), state={0: state})
-    with pytest.raises(ValueError, match=rf"^\[NAdam.load_state_dict\] state of parameter 0: "
-                                         rf"{error}"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^\[NAdam.load_state_dict\] state of parameter 0: "
+        rf"{error}",
+    ):
         opt.load_state_dict(sd)
     assert opt.state == {}
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda p, g: _C._rmsprop_step([p], [g], [], [], [], lr=0.1, alpha=0.9, eps=1e-8,
-                                   weight_decay=0.0, momentum=0.0, centered=False,
-                                   maximize=False),
-     r"\[rmsprop_step\] expected 1 square_avgs"),
-    (lambda p, g: _C._rmsprop_step([p], [g], [fg.zeros(3)], [], [], lr=0.1, alpha=0.9,
-                                   eps=1e-8, weight_decay=0.0, momentum=0.9, centered=False,
-                                   maximize=False),
-     r"\[rmsprop_step\] expected 1 momentum_buffers"),
-    (lambda p, g: _C._adagrad_step([p], [g], [fg.zeros(4)], [1], lr=0.1, lr_decay=0.0,
-                                   weight_decay=0.0, eps=1e-10, maximize=False),
-     r"\[adagrad_step\] expected sums\[0\] of shape"),
-    (lambda p, g: _C._adamax_step([p], [g], [fg.zeros(3)], [fg.zeros(3)], [0], lr=0.1,
-                                  beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-                                  maximize=False),
-     r"\[adamax_step\] expected step counts >= 1"),
-    (lambda p, g: _C._nadam_step([p], [g], [fg.zeros(3)], [fg.zeros(3)], [1], [2.0], lr=0.1,
-                                 beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-                                 momentum_decay=4e-3, maximize=False,
-                                 decoupled_weight_decay=False),
-     r"\[nadam_step\] expected mu_products in \[0, 1\]"),
-    (lambda p, g: _C._radam_step([p], [g], [fg.zeros(3, dtype=fg.float64)], [fg.zeros(3)],
-                                 [1], lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8,
-                                 weight_decay=0.0, maximize=False,
-                                 decoupled_weight_decay=False),
-     r"\[radam_step\] expected exp_avgs\[0\] of its parameter's dtype"),
-], ids=["rmsprop-no-square-avgs", "rmsprop-momentum-without-buffers", "adagrad-wrong-shape",
-        "adamax-step-zero", "nadam-mu-product", "radam-wrong-dtype"])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda p, g: _C._rmsprop_step(
+                [p],
+                [g],
+                [],
+                [],
+                [],
+                lr=0.1,
+                alpha=0.9,
+                eps=1e-8,
+                weight_decay=0.0,
+                momentum=0.0,
+                centered=False,
+                maximize=False,
+            ),
+            r"\[rmsprop_step\] expected 1 square_avgs",
+        ),
+        (
+            lambda p, g: _C._rmsprop_step(
+                [p],
+                [g],
+                [fg.zeros(3)],
+                [],
+                [],
+                lr=0.1,
+                alpha=0.9,
+                eps=1e-8,
+                weight_decay=0.0,
+                momentum=0.9,
+                centered=False,
+                maximize=False,
+            ),
+            r"\[rmsprop_step\] expected 1 momentum_buffers",
+        ),
+        (
+            lambda p, g: _C._adagrad_step(
+                [p],
+                [g],
+                [fg.zeros(4)],
+                [1],
+                lr=0.1,
+                lr_decay=0.0,
+                weight_decay=0.0,
+                eps=1e-10,
+                maximize=False,
+            ),
+            r"\[adagrad_step\] expected sums\[0\] of shape",
+        ),
+        (
+            lambda p, g: _C._adamax_step(
+                [p],
+                [g],
+                [fg.zeros(3)],
+                [fg.zeros(3)],
+                [0],
+                lr=0.1,
+                beta1=0.9,
+                beta2=0.999,
+                eps=1e-8,
+                weight_decay=0.0,
+                maximize=False,
+            ),
+            r"\[adamax_step\] expected step counts >= 1",
+        ),
+        (
+            lambda p, g: _C._nadam_step(
+                [p],
+                [g],
+                [fg.zeros(3)],
+                [fg.zeros(3)],
+                [1],
+                [2.0],
+                lr=0.1,
+                beta1=0.9,
+                beta2=0.999,
+                eps=1e-8,
+                weight_decay=0.0,
+                momentum_decay=4e-3,
+                maximize=False,
+                decoupled_weight_decay=False,
+            ),
+            r"\[nadam_step\] expected mu_products in \[0, 1\]",
+        ),
+        (
+            lambda p, g: _C._radam_step(
+                [p],
+                [g],
+                [fg.zeros(3, dtype=fg.float64)],
+                [fg.zeros(3)],
+                [1],
+                lr=0.1,
+                beta1=0.9,
+                beta2=0.999,
+                eps=1e-8,
+                weight_decay=0.0,
+                maximize=False,
+                decoupled_weight_decay=False,
+            ),
+            r"\[radam_step\] expected exp_avgs\[0\] of its parameter's dtype",
+        ),
+    ],
+    ids=[
+        "rmsprop-no-square-avgs",
+        "rmsprop-momentum-without-buffers",
+        "adagrad-wrong-shape",
+        "adamax-step-zero",
+        "nadam-mu-product",
+        "radam-wrong-dtype",
+    ],
+)
 def test_new_kernels_reject_bad_buffers_before_touching_anything(call, message):
     p = fg.ones(3)
     with pytest.raises((ValueError, TypeError), match=message):

@@ -1,4 +1,5 @@
 """The installed distribution describes itself: one version everywhere, and its license."""
+
 import importlib.metadata
 
 import forgegrad as fg

@@ -1,5 +1,6 @@
 """nn.utils.rnn.pad_sequence against numpy: both layouts, both padding sides, trailing
 dimensions, integer sequences, the gradient of each sequence, errors."""
+
 import numpy as np
 import pytest
 
@@ -16,9 +17,9 @@ def np_pad_sequence(arrays, batch_first, value, side):
     out = np.full((len(arrays), longest) + arrays[0].shape[1:], value, dtype=arrays[0].dtype)
     for i, a in enumerate(arrays):
         if side == "right":
-            out[i, :len(a)] = a
+            out[i, : len(a)] = a
         else:
-            out[i, longest - len(a):] = a
+            out[i, longest - len(a) :] = a
     return out if batch_first else np.swapaxes(out, 0, 1)
 
 
@@ -27,8 +28,12 @@ def np_pad_sequence(arrays, batch_first, value, side):
 @pytest.mark.parametrize("trailing", [(), (3,), (2, 2)])
 def test_against_numpy(device, batch_first, side, trailing):
     arrays = [RNG.standard_normal((n,) + trailing) for n in (3, 1, 4, 4)]
-    out = pad_sequence([as_tensor(a, device) for a in arrays], batch_first=batch_first,
-                       padding_value=-7.5, padding_side=side)
+    out = pad_sequence(
+        [as_tensor(a, device) for a in arrays],
+        batch_first=batch_first,
+        padding_value=-7.5,
+        padding_side=side,
+    )
     ref = np_pad_sequence(arrays, batch_first, -7.5, side)
     assert tuple(out.shape) == ref.shape and out.device.type == fg.device(device).type
     assert np.array_equal(to_numpy(out), ref)
@@ -42,15 +47,22 @@ def test_integer_sequences_and_a_tensor_of_sequences():
 
 
 def test_gradient_reaches_each_sequence(device):
-    gradcheck(lambda a, b: pad_sequence([a, b], padding_side="left"),
-              RNG.standard_normal((2, 3)), RNG.standard_normal((4, 3)), device=device)
+    gradcheck(
+        lambda a, b: pad_sequence([a, b], padding_side="left"),
+        RNG.standard_normal((2, 3)),
+        RNG.standard_normal((4, 3)),
+        device=device,
+    )
 
 
 def test_errors_name_the_op():
     with pytest.raises(ValueError, match=r"\[pad_sequence\] received an empty list"):
         pad_sequence([])
-    with pytest.raises(ValueError, match=r"\[pad_sequence\] expected every sequence to have "
-                                         r"trailing dimensions \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[pad_sequence\] expected every sequence to have "
+        r"trailing dimensions \(2,\)",
+    ):
         pad_sequence([fg.ones(3, 2), fg.ones(3, 4)])
     with pytest.raises(TypeError, match=r"\[pad_sequence\] expected every sequence of dtype"):
         pad_sequence([fg.ones(3), fg.tensor([1, 2])])

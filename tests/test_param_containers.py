@@ -1,5 +1,6 @@
 """ModuleDict, ParameterList, ParameterDict (PyTorch's parameter and state_dict names),
 clip_grad_value_, and weight tying: one Parameter in two modules."""
+
 import numpy as np
 import pytest
 
@@ -17,8 +18,16 @@ class Holder(nn.Module):
 
 
 def test_container_names_in_parameters_and_state_dict():
-    names = ["layers.enc.weight", "layers.enc.bias", "layers.dec.weight", "layers.dec.bias",
-             "plist.0", "plist.1", "params.scale", "params.shift"]
+    names = [
+        "layers.enc.weight",
+        "layers.enc.bias",
+        "layers.dec.weight",
+        "layers.dec.bias",
+        "plist.0",
+        "plist.1",
+        "params.scale",
+        "params.shift",
+    ]
     model = Holder()
     assert [n for n, _ in model.named_parameters()] == names
     assert list(model.state_dict()) == names

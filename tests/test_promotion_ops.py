@@ -2,6 +2,7 @@
 tensor-number and tensor-0-d-tensor arithmetic and comparisons, values against numpy in every
 dtype, integer wrap-around, in-place refusals, and float64 gradients. The tables below are
 PyTorch 2.13's results, read off by hand."""
+
 import numpy as np
 import pytest
 
@@ -9,11 +10,30 @@ import forgegrad as fg
 
 from helpers import as_tensor, gradcheck, make_input, to_numpy
 
-NAMES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32",
-         "float64"]
-SHORT = {"b": "bool", "u8": "uint8", "i8": "int8", "i16": "int16", "i32": "int32",
-         "i64": "int64", "f16": "float16", "bf16": "bfloat16", "f32": "float32",
-         "f64": "float64"}
+NAMES = [
+    "bool",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+]
+SHORT = {
+    "b": "bool",
+    "u8": "uint8",
+    "i8": "int8",
+    "i16": "int16",
+    "i32": "int32",
+    "i64": "int64",
+    "f16": "float16",
+    "bf16": "bfloat16",
+    "f32": "float32",
+    "f64": "float64",
+}
 # row dtype + column dtype, both dimensioned tensors
 TENSOR_TENSOR = """
 bool     b   u8  i8  i16 i32 i64 f16  bf16 f32 f64
@@ -43,8 +63,10 @@ float64  f64  f64  f64  f64  f64  f64
 
 
 def _table(text):
-    return {row[0]: [getattr(fg, SHORT[c]) for c in row[1:]]
-            for row in (line.split() for line in text.strip().splitlines())}
+    return {
+        row[0]: [getattr(fg, SHORT[c]) for c in row[1:]]
+        for row in (line.split() for line in text.strip().splitlines())
+    }
 
 
 def _ones(name, device, shape=(2,)):
@@ -64,8 +86,9 @@ def test_tensor_tensor_result_types(left, device):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_scalar_and_zero_dim_result_types(name, device):
-    with_bool, with_int, with_float, true_div, zero_dim_f64, zero_dim_i64 = \
-        _table(WITH_SCALARS)[name]
+    with_bool, with_int, with_float, true_div, zero_dim_f64, zero_dim_i64 = _table(WITH_SCALARS)[
+        name
+    ]
     t = _ones(name, device)
     assert (t + True).dtype == with_bool
     assert (t + 2).dtype == with_int and (2 + t).dtype == with_int
@@ -76,8 +99,16 @@ def test_scalar_and_zero_dim_result_types(name, device):
     assert (t > 0.5).dtype == fg.bool
 
 
-NP = {"bool": np.bool_, "uint8": np.uint8, "int8": np.int8, "int16": np.int16,
-      "int32": np.int32, "int64": np.int64, "float32": np.float32, "float64": np.float64}
+NP = {
+    "bool": np.bool_,
+    "uint8": np.uint8,
+    "int8": np.int8,
+    "int16": np.int16,
+    "int32": np.int32,
+    "int64": np.int64,
+    "float32": np.float32,
+    "float64": np.float64,
+}
 
 
 @pytest.mark.parametrize("name", sorted(NP))
@@ -98,16 +129,26 @@ def test_values_in_every_dtype(name, op, device):
         with pytest.raises(TypeError, match=r"\[sub\] subtracting bool tensors"):
             as_tensor(a, device) - as_tensor(b, device)
         return
-    fn = {"add": np.add, "mul": np.multiply, "sub": np.subtract, "div": np.true_divide,
-          "eq": np.equal, "lt": np.less, "ge": np.greater_equal}[op]
+    fn = {
+        "add": np.add,
+        "mul": np.multiply,
+        "sub": np.subtract,
+        "div": np.true_divide,
+        "eq": np.equal,
+        "lt": np.less,
+        "ge": np.greater_equal,
+    }[op]
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         want = fn(a, b)
         if op == "div" and kind in "biu":
             want = (a.astype(np.float64) / b).astype(np.float32)
-    got = to_numpy(getattr(fg, op)(as_tensor(a, device), as_tensor(b, device))
-                   if op not in ("eq", "lt", "ge") else
-                   {"eq": lambda x, y: x == y, "lt": lambda x, y: x < y,
-                    "ge": lambda x, y: x >= y}[op](as_tensor(a, device), as_tensor(b, device)))
+    got = to_numpy(
+        getattr(fg, op)(as_tensor(a, device), as_tensor(b, device))
+        if op not in ("eq", "lt", "ge")
+        else {"eq": lambda x, y: x == y, "lt": lambda x, y: x < y, "ge": lambda x, y: x >= y}[op](
+            as_tensor(a, device), as_tensor(b, device)
+        )
+    )
     assert got.dtype == want.dtype, f"{name} {op}: {got.dtype} != {want.dtype}"
     if kind == "f" or op == "div":
         np.testing.assert_allclose(got, want, rtol=1e-6)
@@ -125,7 +166,8 @@ def test_storage_dtypes_round_once(device):
             # computed in float32 and rounded once to the storage dtype
             np.testing.assert_array_equal(
                 to_numpy(got.float()),
-                to_numpy(as_tensor(want.astype(np.float32), device).to(dtype).float()))
+                to_numpy(as_tensor(want.astype(np.float32), device).to(dtype).float()),
+            )
         assert fg.exp(t).dtype == dtype and fg.sqrt(fg.abs(t)).dtype == dtype
 
 
@@ -133,8 +175,8 @@ def test_integer_unary_math(device):
     i = fg.tensor([-3, 0, 2, 7], device=device)
     assert (-i).tolist() == [3, 0, -2, -7] and (-i).dtype == fg.int64
     assert fg.abs(i).tolist() == [3, 0, 2, 7] and abs(i).dtype == fg.int64
-    assert (i ** 2).tolist() == [9, 0, 4, 49] and (i ** 2).dtype == fg.int64
-    assert (i ** 2.0).dtype == fg.float32  # a float exponent: float32, as PyTorch
+    assert (i**2).tolist() == [9, 0, 4, 49] and (i**2).dtype == fg.int64
+    assert (i**2.0).dtype == fg.float32  # a float exponent: float32, as PyTorch
     assert (i.to(fg.int8) ** 3).tolist() == [-27, 0, 8, 87]  # 343 wraps to 87 in int8
     assert i.clamp(-1, 3).tolist() == [-1, 0, 2, 3] and i.clamp(-1, 3).dtype == fg.int64
     assert i.clamp(min=0.5).tolist() == [0.5, 0.5, 2.0, 7.0]  # a float bound: float32
@@ -149,7 +191,7 @@ def test_integer_unary_math(device):
 def test_integer_errors(device):
     i = fg.tensor([1, 2], device=device)
     with pytest.raises(ValueError, match=r"\[pow\] integers to negative integer powers"):
-        i ** -1
+        i**-1
     with pytest.raises(TypeError, match=r"\[neg\] negation of a bool tensor"):
         -(i > 1)
 
@@ -163,15 +205,24 @@ def test_in_place_casting_rules(device):
     i += 1
     assert i.tolist() == [2, 3]
     for update in (lambda: i.__iadd__(1.5), lambda: i.__itruediv__(2), lambda: i.mul_(f)):
-        with pytest.raises(RuntimeError, match=r"result type .*float.* can't be cast to the "
-                                               r"desired output type forgegrad.int64"):
+        with pytest.raises(
+            RuntimeError,
+            match=r"result type .*float.* can't be cast to the "
+            r"desired output type forgegrad.int64",
+        ):
             update()
         assert i.tolist() == [2, 3]  # nothing written
 
 
-@pytest.mark.parametrize("fn", [lambda a, b: a * b + a / b - b, lambda a, b: (a - b) ** 2 * 3.0,
-                                lambda a, b: fg.sqrt(fg.exp(a) + fg.abs(b)),
-                                lambda a, b: fg.log1p(a.clamp(-0.5, 1.5)) * b])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda a, b: a * b + a / b - b,
+        lambda a, b: (a - b) ** 2 * 3.0,
+        lambda a, b: fg.sqrt(fg.exp(a) + fg.abs(b)),
+        lambda a, b: fg.log1p(a.clamp(-0.5, 1.5)) * b,
+    ],
+)
 def test_float64_gradients(fn, device):
     gradcheck(fn, make_input((3, 4)), make_input((4,)) + 3.0, device=device)
 
@@ -192,8 +243,9 @@ def test_function_and_method_forms_take_numbers(device):
     assert t.add(t, alpha=2).tolist() == [3.0, 6.0]  # other * alpha, as PyTorch
     assert fg.sub(t, 1, alpha=0.5).tolist() == [0.5, 1.5]
     assert i.add(1).dtype == fg.int64 and i.div(2).tolist() == [0.5, 1.0]
-    with pytest.raises(TypeError,
-                       match=r"\[mul\] expected a Tensor, a number or a numpy array, got str"):
+    with pytest.raises(
+        TypeError, match=r"\[mul\] expected a Tensor, a number or a numpy array, got str"
+    ):
         t.mul("2")
 
 

@@ -1,5 +1,6 @@
 """The README's quickstart runs as printed, reaches the accuracy it implies, and is the same
 code as examples/train_digits.py."""
+
 import pathlib
 import re
 
@@ -10,13 +11,13 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 def quickstart_code():
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Quickstart"):]
+    section = readme[readme.index("## Quickstart") :]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
 def test_quickstart_is_the_example_script():
     example = (ROOT / "examples" / "train_digits.py").read_text()
-    code = example[example.index('"""', 3) + 3:].strip()  # after the module docstring
+    code = example[example.index('"""', 3) + 3 :].strip()  # after the module docstring
     assert code == quickstart_code().strip()
 
 

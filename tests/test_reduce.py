@@ -1,6 +1,7 @@
 """Reductions: sum, mean, max (values/indices), argmax over all dims, one dim (negative ok),
 several dims, keepdim; empty tensors; NaN propagation; the edge cases of min/amax/prod,
 var/std, norms, scans, gather and scatter."""
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -8,15 +9,36 @@ from hypothesis.extra import numpy as hnp
 
 import forgegrad as fg
 
-from helpers import (as_tensor, assert_close, check_backward, check_forward, gradcheck,
-                     make_input, to_numpy)
+from helpers import (
+    as_tensor,
+    assert_close,
+    check_backward,
+    check_forward,
+    gradcheck,
+    make_input,
+    to_numpy,
+)
 
 # (shape, dim) cases; dim None = reduce everything.
 CASES = [
-    ((1,), None), ((1,), 0), ((7,), -1), ((33,), 0), ((129,), None),
-    ((7, 33), None), ((7, 33), 0), ((7, 33), 1), ((33, 129), -1), ((33, 129), (0, 1)),
-    ((1, 129), 0), ((129, 1), 1), ((129, 1), -2),
-    ((3, 7, 5), None), ((3, 7, 5), 1), ((3, 7, 5), -1), ((3, 7, 5), (0, 2)), ((3, 7, 5), (-1, 0)),
+    ((1,), None),
+    ((1,), 0),
+    ((7,), -1),
+    ((33,), 0),
+    ((129,), None),
+    ((7, 33), None),
+    ((7, 33), 0),
+    ((7, 33), 1),
+    ((33, 129), -1),
+    ((33, 129), (0, 1)),
+    ((1, 129), 0),
+    ((129, 1), 1),
+    ((129, 1), -2),
+    ((3, 7, 5), None),
+    ((3, 7, 5), 1),
+    ((3, 7, 5), -1),
+    ((3, 7, 5), (0, 2)),
+    ((3, 7, 5), (-1, 0)),
 ]
 INT_CASES = [(s, d) for s, d in CASES if not isinstance(d, tuple)]
 # keepdim=True with dim=None is left out: the spec defines keepdim only with a dim.
@@ -68,10 +90,16 @@ def test_mean(shape, dim, keepdim, device):
 
 
 def test_sum_mean_functions(device):
-    check_forward(lambda t: fg.sum(t, dim=1), lambda x: x.sum(1), (7, 33), device=device,
-                  atol=33e-5)
-    check_forward(lambda t: fg.mean(t, 0, True), lambda x: x.mean(0, keepdims=True), (7, 33),
-                  device=device, atol=1e-5)
+    check_forward(
+        lambda t: fg.sum(t, dim=1), lambda x: x.sum(1), (7, 33), device=device, atol=33e-5
+    )
+    check_forward(
+        lambda t: fg.mean(t, 0, True),
+        lambda x: x.mean(0, keepdims=True),
+        (7, 33),
+        device=device,
+        atol=1e-5,
+    )
 
 
 @pytest.mark.parametrize("shape", [(1 << 20) + 3, (513, 1031)], ids=str)
@@ -85,10 +113,12 @@ def test_sum_large_positive(shape, device):
 def test_sum_large_dims(device):
     shape = (513, 1031)
     for dim in (0, 1):
-        check_forward(lambda t: t.sum(dim), lambda x: x.sum(dim), shape, device=device,
-                      atol=1e-5 * shape[dim])
-        check_backward(lambda t: t.sum(dim), lambda x: x.sum(dim), shape, device=device,
-                       max_checks=30)
+        check_forward(
+            lambda t: t.sum(dim), lambda x: x.sum(dim), shape, device=device, atol=1e-5 * shape[dim]
+        )
+        check_backward(
+            lambda t: t.sum(dim), lambda x: x.sum(dim), shape, device=device, max_checks=30
+        )
 
 
 # ------------------------------------------------------------------------------- max
@@ -115,12 +145,20 @@ def test_max_dim(shape, dim, keepdim, device):
     assert_close(to_numpy(values), ref_v)
     np.testing.assert_array_equal(to_numpy(indices), ref_i)
     np.testing.assert_array_equal(to_numpy(res.indices), ref_i)
-    check_backward(lambda t: t.max(dim=dim, keepdim=keepdim)[0],
-                   lambda a: np.max(a, axis=dim, keepdims=keepdim), shape, device=device,
-                   distinct=True)
-    check_backward(lambda t: t.max(dim, keepdim).values,
-                   lambda a: np.max(a, axis=dim, keepdims=keepdim), shape, device=device,
-                   distinct=True)
+    check_backward(
+        lambda t: t.max(dim=dim, keepdim=keepdim)[0],
+        lambda a: np.max(a, axis=dim, keepdims=keepdim),
+        shape,
+        device=device,
+        distinct=True,
+    )
+    check_backward(
+        lambda t: t.max(dim, keepdim).values,
+        lambda a: np.max(a, axis=dim, keepdims=keepdim),
+        shape,
+        device=device,
+        distinct=True,
+    )
 
 
 def test_max_function(device):
@@ -153,8 +191,9 @@ def test_argmax_function_and_ties(device):
 
 def test_max_large(device):
     check_forward(lambda t: t.max(), np.max, (513, 1031), device=device, distinct=True)
-    check_forward(lambda t: t.max(0)[0], lambda x: x.max(0), (513, 1031), device=device,
-                  distinct=True)
+    check_forward(
+        lambda t: t.max(0)[0], lambda x: x.max(0), (513, 1031), device=device, distinct=True
+    )
     x = make_input((513, 1031), distinct=True)
     np.testing.assert_array_equal(to_numpy(as_tensor(x, device).argmax(dim=1)), x.argmax(1))
     assert as_tensor(x, device).argmax().item() == int(x.argmax())
@@ -164,8 +203,9 @@ def test_max_all_negative(device):
     # An accumulator initialised to 0 instead of -inf would return 0 here.
     x = -make_input((129,), "positive") - 1.0
     check_forward(lambda t: t.max(), np.max, inputs=[x], device=device)
-    check_forward(lambda t: t.max(0)[0], lambda a: a.max(0), inputs=[x.reshape(129, 1)],
-                  device=device)
+    check_forward(
+        lambda t: t.max(0)[0], lambda a: a.max(0), inputs=[x.reshape(129, 1)], device=device
+    )
 
 
 # ----------------------------------------------------------------------------- empty
@@ -266,9 +306,20 @@ def test_reduce_hypothesis(sd, keepdim, op, device):
 
 # Rows on both sides of the GPU's line lengths: a block a row from 2048, chunks of 16384
 # summed by several blocks past that.
-@pytest.mark.parametrize("shape,dim", [((3, 300007), 1), ((300007, 3), 0), ((2, 1031, 513), 1),
-                                       ((5, 2047), 1), ((5, 2048), 1), ((4, 16384), 1),
-                                       ((4, 16385), 1), ((2, 32768), 1)], ids=str)
+@pytest.mark.parametrize(
+    "shape,dim",
+    [
+        ((3, 300007), 1),
+        ((300007, 3), 0),
+        ((2, 1031, 513), 1),
+        ((5, 2047), 1),
+        ((5, 2048), 1),
+        ((4, 16384), 1),
+        ((4, 16385), 1),
+        ((2, 32768), 1),
+    ],
+    ids=str,
+)
 def test_reductions_long_axis(shape, dim, device):
     n = shape[dim]
     check_forward(lambda t: t.sum(dim), lambda a: a.sum(dim), shape, device=device, atol=1e-5 * n)
@@ -281,8 +332,11 @@ def test_reductions_long_axis(shape, dim, device):
     np.testing.assert_array_equal(to_numpy(t.argmax(dim)), x.argmax(dim))
 
 
-@pytest.mark.parametrize("dims,keepdim", [((0,), False), ((1,), True), ((0, 2), False),
-                                          (None, False), ((2, 1), True), ((-1,), False)], ids=str)
+@pytest.mark.parametrize(
+    "dims,keepdim",
+    [((0,), False), ((1,), True), ((0, 2), False), (None, False), ((2, 1), True), ((-1,), False)],
+    ids=str,
+)
 def test_sum_of_a_permuted_view(dims, keepdim, device):
     # A permutation of a contiguous layout is summed where it lies (in memory order), the
     # result permuted back; values, shapes and gradients as for a contiguous copy.
@@ -299,8 +353,11 @@ def test_sum_of_a_permuted_view(dims, keepdim, device):
 
 
 def test_prod_gradient_with_zeros():
-    for values, grad in [([2.0, 3.0, 4.0], [12.0, 8.0, 6.0]), ([2.0, 0.0, 4.0], [0.0, 8.0, 0.0]),
-                         ([0.0, 3.0, 0.0], [0.0, 0.0, 0.0])]:
+    for values, grad in [
+        ([2.0, 3.0, 4.0], [12.0, 8.0, 6.0]),
+        ([2.0, 0.0, 4.0], [0.0, 8.0, 0.0]),
+        ([0.0, 3.0, 0.0], [0.0, 0.0, 0.0]),
+    ]:
         x = fg.tensor(values, requires_grad=True)
         x.prod().backward()
         assert x.grad.tolist() == grad
@@ -308,6 +365,7 @@ def test_prod_gradient_with_zeros():
 
 def test_cumprod_gradient_with_zeros_matches_finite_differences():
     from helpers import gradcheck
+
     x = np.array([[1.5, 0.0, 2.0, -1.0], [0.5, 2.0, 0.0, 0.0]])
     gradcheck(lambda t: fg.cumprod(t, 1), x)
 

@@ -1,5 +1,6 @@
 """F.rms_norm and nn.RMSNorm (layer_norm's kernels with the mean left out) against a float64
 reference written as loops; gradients by central differences; eps=None; errors."""
+
 import math
 
 import numpy as np
@@ -15,7 +16,7 @@ RNG = np.random.default_rng(17)
 
 def loop_rms_norm(x, rank, weight, eps):
     """each row of the last `rank` dimensions divided by its root mean square"""
-    rows = x.reshape(-1, int(np.prod(x.shape[x.ndim - rank:])))
+    rows = x.reshape(-1, int(np.prod(x.shape[x.ndim - rank :])))
     out = np.empty_like(rows)
     for i, row in enumerate(rows):
         mean_square = sum(v * v for v in row) / len(row)
@@ -24,19 +25,27 @@ def loop_rms_norm(x, rank, weight, eps):
     return out if weight is None else out * weight
 
 
-@pytest.mark.parametrize("shape, rank", [((7, 33), 1), ((3, 4, 5), 2), ((2, 3, 1, 4), 3),
-                                         ((5,), 1), ((2, 3000), 1), ((0, 4), 1)])
+@pytest.mark.parametrize(
+    "shape, rank",
+    [((7, 33), 1), ((3, 4, 5), 2), ((2, 3, 1, 4), 3), ((5,), 1), ((2, 3000), 1), ((0, 4), 1)],
+)
 @pytest.mark.parametrize("affine", [False, True])
 def test_forward_against_float64_loops(device, shape, rank, affine):
     x = RNG.standard_normal(shape) * 3 + 1  # a mean away from 0: none must be subtracted
-    normalized = shape[len(shape) - rank:]
+    normalized = shape[len(shape) - rank :]
     weight = RNG.uniform(0.5, 1.5, normalized) if affine else None
-    out = F.rms_norm(as_tensor(x.astype(np.float32), device), normalized,
-                     None if weight is None else as_tensor(weight.astype(np.float32), device),
-                     eps=1e-5)
+    out = F.rms_norm(
+        as_tensor(x.astype(np.float32), device),
+        normalized,
+        None if weight is None else as_tensor(weight.astype(np.float32), device),
+        eps=1e-5,
+    )
     assert out.dtype == fg.float32 and tuple(out.shape) == shape
-    assert_close(to_numpy(out), loop_rms_norm(x.astype(np.float32).astype(np.float64), rank,
-                                               weight, 1e-5), rtol=2e-5)
+    assert_close(
+        to_numpy(out),
+        loop_rms_norm(x.astype(np.float32).astype(np.float64), rank, weight, 1e-5),
+        rtol=2e-5,
+    )
 
 
 @pytest.mark.parametrize("shape, normalized", [((4, 6), (6,)), ((2, 3, 4), (3, 4))])
@@ -49,8 +58,10 @@ def test_gradients_by_finite_differences(device, shape, normalized):
 
 def test_eps_none_is_the_dtypes_machine_epsilon():
     x = RNG.standard_normal((3, 4)) * 1e-5
-    for dtype, eps in ((np.float64, np.finfo(np.float64).eps),
-                       (np.float32, np.finfo(np.float32).eps)):
+    for dtype, eps in (
+        (np.float64, np.finfo(np.float64).eps),
+        (np.float32, np.finfo(np.float32).eps),
+    ):
         got = to_numpy(F.rms_norm(fg.tensor(x.astype(dtype)), [4]))
         ref = loop_rms_norm(x.astype(dtype).astype(np.float64), 1, None, float(eps))
         assert_close(got, ref, rtol=1e-12 if dtype == np.float64 else 2e-5)

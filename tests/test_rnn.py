@@ -3,6 +3,7 @@ over each sequence's own steps, not the kernels' batched, masked algorithm): lay
 directions, batch_first, initial states, unbatched input, packed sequences of unequal
 lengths, dropout; backward by finite differences in float64 through the input, h0, c0 and
 every weight; PyTorch's parameter names; pack_padded_sequence / pad_packed_sequence; errors."""
+
 import math
 
 import numpy as np
@@ -10,21 +11,33 @@ import pytest
 
 import forgegrad as fg
 import forgegrad.nn as nn
-from forgegrad.nn.utils.rnn import (PackedSequence, pack_padded_sequence, pack_sequence,
-                                    pad_packed_sequence, unpack_sequence)
+from forgegrad.nn.utils.rnn import (
+    PackedSequence,
+    pack_padded_sequence,
+    pack_sequence,
+    pad_packed_sequence,
+    unpack_sequence,
+)
 from helpers import as_tensor, assert_close, gradcheck, to_numpy
 
 RNG = np.random.default_rng(1616)
 
-LAYERS = {"rnn_tanh": lambda *a, **k: nn.RNN(*a, **k),
-          "rnn_relu": lambda *a, **k: nn.RNN(*a, nonlinearity="relu", **k),
-          "lstm": nn.LSTM, "gru": nn.GRU}
-CELLS = {"rnn_tanh": lambda *a, **k: nn.RNNCell(*a, **k),
-         "rnn_relu": lambda *a, **k: nn.RNNCell(*a, nonlinearity="relu", **k),
-         "lstm": nn.LSTMCell, "gru": nn.GRUCell}
+LAYERS = {
+    "rnn_tanh": lambda *a, **k: nn.RNN(*a, **k),
+    "rnn_relu": lambda *a, **k: nn.RNN(*a, nonlinearity="relu", **k),
+    "lstm": nn.LSTM,
+    "gru": nn.GRU,
+}
+CELLS = {
+    "rnn_tanh": lambda *a, **k: nn.RNNCell(*a, **k),
+    "rnn_relu": lambda *a, **k: nn.RNNCell(*a, nonlinearity="relu", **k),
+    "lstm": nn.LSTMCell,
+    "gru": nn.GRUCell,
+}
 
 
 # ---- the float64 reference ---------------------------------------------------------------
+
 
 def np_sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
@@ -41,13 +54,13 @@ def np_step(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr=None):
         return np.maximum(gi + gh, 0.0), None
     H = w_hh.shape[0] // (4 if mode == "lstm" else 3)
     if mode == "lstm":
-        i, f = np_sigmoid(gi[:H] + gh[:H]), np_sigmoid(gi[H:2 * H] + gh[H:2 * H])
-        g, o = np.tanh(gi[2 * H:3 * H] + gh[2 * H:3 * H]), np_sigmoid(gi[3 * H:] + gh[3 * H:])
+        i, f = np_sigmoid(gi[:H] + gh[:H]), np_sigmoid(gi[H : 2 * H] + gh[H : 2 * H])
+        g, o = np.tanh(gi[2 * H : 3 * H] + gh[2 * H : 3 * H]), np_sigmoid(gi[3 * H :] + gh[3 * H :])
         c_new = f * c + i * g
         h_new = o * np.tanh(c_new)
         return (h_new if w_hr is None else w_hr @ h_new), c_new
-    r, z = np_sigmoid(gi[:H] + gh[:H]), np_sigmoid(gi[H:2 * H] + gh[H:2 * H])
-    n = np.tanh(gi[2 * H:] + r * gh[2 * H:])
+    r, z = np_sigmoid(gi[:H] + gh[:H]), np_sigmoid(gi[H : 2 * H] + gh[H : 2 * H])
+    n = np.tanh(gi[2 * H :] + r * gh[2 * H :])
     return (1 - z) * n + z * h, None
 
 
@@ -65,15 +78,17 @@ def np_rnn(mode, x, params, num_layers, bidirectional, h0, c0, lengths=None):
         out = np.zeros((T, B, D * H))
         for d in range(D):
             suffix = f"_l{layer}" + ("_reverse" if d else "")
-            w = [params.get(name + suffix) for name in ("weight_ih", "weight_hh", "bias_ih",
-                                                          "bias_hh", "weight_hr")]
+            w = [
+                params.get(name + suffix)
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
+            ]
             k = layer * D + d
             for b in range(B):
                 h, c = h0[k, b], (None if c0 is None else c0[k, b])
                 steps = range(lengths[b]) if d == 0 else reversed(range(lengths[b]))
                 for t in steps:
                     h, c = np_step(mode, layer_input[t, b], h, c, *w)
-                    out[t, b, d * H:(d + 1) * H] = h
+                    out[t, b, d * H : (d + 1) * H] = h
                 h_n[k, b] = h
                 if c is not None:
                     c_n[k, b] = c
@@ -92,8 +107,7 @@ def make_layer(mode, *args, device="cpu", dtype=fg.float64, **kwargs):
 def states(mode, shape, device):
     h0 = RNG.standard_normal(shape)
     c0 = RNG.standard_normal(shape) if mode == "lstm" else None
-    hx = (as_tensor(h0, device), as_tensor(c0, device)) if mode == "lstm" else \
-        as_tensor(h0, device)
+    hx = (as_tensor(h0, device), as_tensor(c0, device)) if mode == "lstm" else as_tensor(h0, device)
     return h0, c0, hx
 
 
@@ -104,11 +118,13 @@ def split_result(mode, result):
 
 # ---- forward ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("mode", list(LAYERS))
 @pytest.mark.parametrize("num_layers,bidirectional", [(1, False), (2, False), (2, True)])
 @pytest.mark.parametrize("given_states", [False, True])
-def test_layer_matches_the_step_by_step_reference(device, mode, num_layers, bidirectional,
-                                                   given_states):
+def test_layer_matches_the_step_by_step_reference(
+    device, mode, num_layers, bidirectional, given_states
+):
     T, B, I, H = 5, 3, 4, 6
     layer = make_layer(mode, I, H, num_layers, bidirectional=bidirectional, device=device)
     x = RNG.standard_normal((T, B, I))
@@ -131,8 +147,15 @@ def test_float32_layer_is_close_to_float64(device, mode):
     x = RNG.standard_normal((9, 4, 7)).astype(np.float32)
     out, h_n, _ = split_result(mode, layer(as_tensor(x, device)))
     zeros = np.zeros((4, 4, 33))
-    ref_out, ref_h, _ = np_rnn(mode, x.astype(np.float64), np_params(layer), 2, True, zeros,
-                               zeros if mode == "lstm" else None)
+    ref_out, ref_h, _ = np_rnn(
+        mode,
+        x.astype(np.float64),
+        np_params(layer),
+        2,
+        True,
+        zeros,
+        zeros if mode == "lstm" else None,
+    )
     assert out.dtype == fg.float32
     assert_close(to_numpy(out), ref_out, rtol=1e-5, atol=1e-6, what="output")
     assert_close(to_numpy(h_n), ref_h, rtol=1e-5, atol=1e-6, what="h_n")
@@ -152,8 +175,15 @@ def test_batch_first_and_unbatched_inputs(device, mode):
     # unbatched (T, I) with states (L D, H): the batch of one, squeezed
     h0, c0, hx = states(mode, (4, 4), device)
     out1, h1, c1 = split_result(mode, layer(as_tensor(x[0], device), hx))
-    ref_out, ref_h, ref_c = np_rnn(mode, x[0][:, None], np_params(layer), 2, True, h0[:, None],
-                                   None if c0 is None else c0[:, None])
+    ref_out, ref_h, ref_c = np_rnn(
+        mode,
+        x[0][:, None],
+        np_params(layer),
+        2,
+        True,
+        h0[:, None],
+        None if c0 is None else c0[:, None],
+    )
     assert tuple(out1.shape) == (5, 8) and tuple(h1.shape) == (4, 4)
     assert_close(to_numpy(out1), ref_out[:, 0], rtol=1e-12)
     assert_close(to_numpy(h1), ref_h[:, 0], rtol=1e-12)
@@ -162,6 +192,7 @@ def test_batch_first_and_unbatched_inputs(device, mode):
 
 
 # ---- packed sequences ----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("mode", list(LAYERS))
 @pytest.mark.parametrize("enforce_sorted", [True, False])
@@ -187,15 +218,15 @@ def test_packed_sequences_of_unequal_lengths(device, mode, enforce_sorted):
 
 def test_pack_padded_sequence_layout_and_round_trip(device):
     x = RNG.standard_normal((4, 3, 2))  # (T, B, *)
-    packed = pack_padded_sequence(as_tensor(x, device), fg.tensor([2, 4, 1]),
-                                  enforce_sorted=False)
+    packed = pack_padded_sequence(as_tensor(x, device), fg.tensor([2, 4, 1]), enforce_sorted=False)
     assert packed.batch_sizes.tolist() == [3, 2, 1, 1]
     assert packed.sorted_indices.tolist() == [1, 0, 2]
     assert packed.unsorted_indices.tolist() == [1, 0, 2]
     want = np.stack([x[0, 1], x[0, 0], x[0, 2], x[1, 1], x[1, 0], x[2, 1], x[3, 1]])
     assert_close(to_numpy(packed.data), want, rtol=0)
-    padded, lengths = pad_packed_sequence(packed, batch_first=True, padding_value=-7.0,
-                                          total_length=5)
+    padded, lengths = pad_packed_sequence(
+        packed, batch_first=True, padding_value=-7.0, total_length=5
+    )
     assert lengths.tolist() == [2, 4, 1] and tuple(padded.shape) == (3, 5, 2)
     for b, n in enumerate([2, 4, 1]):
         assert_close(to_numpy(padded)[b, :n], x[:n, b], rtol=0)
@@ -221,6 +252,7 @@ def test_packing_passes_gradients(device):
 
 # ---- dropout -------------------------------------------------------------------------------
 
+
 def test_dropout_acts_between_layers_in_training_only(device):
     layer = make_layer("lstm", 3, 4, 2, dropout=1.0, device=device)
     x = RNG.standard_normal((5, 2, 3))
@@ -232,8 +264,15 @@ def test_dropout_acts_between_layers_in_training_only(device):
     layer.train()
     # p = 1 zeroes the first layer's output: the second layer sees only zeros
     out_train = to_numpy(layer(as_tensor(x, device))[0])
-    first = np_rnn("lstm", x, {k: v for k, v in params.items() if k.endswith("l0")}, 1, False,
-                   zeros[:1], zeros[:1])[0]
+    first = np_rnn(
+        "lstm",
+        x,
+        {k: v for k, v in params.items() if k.endswith("l0")},
+        1,
+        False,
+        zeros[:1],
+        zeros[:1],
+    )[0]
     second = {k.replace("l1", "l0"): v for k, v in params.items() if k.endswith("l1")}
     ref = np_rnn("lstm", np.zeros_like(first), second, 1, False, zeros[:1], zeros[:1])[0]
     assert_close(out_train, ref, rtol=1e-12)
@@ -252,6 +291,7 @@ def test_dropout_with_one_layer_warns():
 
 # ---- cells ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("mode", list(CELLS))
 @pytest.mark.parametrize("bias", [True, False])
 def test_cell_matches_one_reference_step(device, mode, bias):
@@ -262,24 +302,42 @@ def test_cell_matches_one_reference_step(device, mode, bias):
     got = cell(as_tensor(x, device), hx)
     h, c = (got[0], got[1]) if mode == "lstm" else (got, None)
     for b in range(3):
-        ref_h, ref_c = np_step(mode, x[b], h0[b], None if c0 is None else c0[b],
-                               p["weight_ih"], p["weight_hh"], p.get("bias_ih"), p.get("bias_hh"))
+        ref_h, ref_c = np_step(
+            mode,
+            x[b],
+            h0[b],
+            None if c0 is None else c0[b],
+            p["weight_ih"],
+            p["weight_hh"],
+            p.get("bias_ih"),
+            p.get("bias_hh"),
+        )
         assert_close(to_numpy(h)[b], ref_h, rtol=1e-12)
         if mode == "lstm":
             assert_close(to_numpy(c)[b], ref_c, rtol=1e-12)
     # no state: zeros; unbatched (I) -> (H)
     got = cell(as_tensor(x[0], device))
     h1 = got[0] if mode == "lstm" else got
-    ref_h, _ = np_step(mode, x[0], np.zeros(7), np.zeros(7), p["weight_ih"], p["weight_hh"],
-                       p.get("bias_ih"), p.get("bias_hh"))
+    ref_h, _ = np_step(
+        mode,
+        x[0],
+        np.zeros(7),
+        np.zeros(7),
+        p["weight_ih"],
+        p["weight_hh"],
+        p.get("bias_ih"),
+        p.get("bias_hh"),
+    )
     assert tuple(h1.shape) == (7,)
     assert_close(to_numpy(h1), ref_h, rtol=1e-12)
 
 
 # ---- backward by finite differences --------------------------------------------------------
 
+
 def functional(module, names, mode):
     """fn(x, h0, [c0], *weights) -> the module's outputs joined in one tensor."""
+
     def fn(x, *rest):
         hx = (rest[0], rest[1]) if mode == "lstm" else rest[0]
         weights = rest[2:] if mode == "lstm" else rest[1:]
@@ -291,6 +349,7 @@ def functional(module, names, mode):
             out = out.data
         parts = [out.reshape(-1), h_n.reshape(-1)] + ([c_n.reshape(-1)] if mode == "lstm" else [])
         return fg.cat(parts)
+
     return fn
 
 
@@ -304,8 +363,7 @@ def test_layer_gradients_by_finite_differences(device, mode):
         weights = [w + 0.3 for w in weights]  # keep pre-activations away from relu's kink
     h0 = RNG.standard_normal((4, 2, 4))
     states_ = [h0, RNG.standard_normal((4, 2, 4))] if mode == "lstm" else [h0]
-    gradcheck(functional(layer, names, mode), x, *states_, *weights, device=device,
-              max_checks=12)
+    gradcheck(functional(layer, names, mode), x, *states_, *weights, device=device, max_checks=12)
 
 
 @pytest.mark.parametrize("mode", ["lstm", "gru"])
@@ -320,6 +378,7 @@ def test_packed_gradients_by_finite_differences(device, mode):
 
     def fn(x, *rest):
         return run(pack_padded_sequence(x, [2, 4, 1], enforce_sorted=False), *rest)
+
     gradcheck(fn, x, *states_, *weights, device=device, max_checks=12)
 
 
@@ -327,8 +386,7 @@ def test_packed_gradients_by_finite_differences(device, mode):
 def test_cell_gradients_by_finite_differences(device, mode):
     cell = CELLS[mode](3, 4, device=device, dtype=fg.float64)
     names = [name for name, _ in cell.named_parameters()]
-    weights = [to_numpy(p) + (0.3 if mode == "rnn_relu" else 0) for _, p in
-               cell.named_parameters()]
+    weights = [to_numpy(p) + (0.3 if mode == "rnn_relu" else 0) for _, p in cell.named_parameters()]
 
     def fn(x, *rest):
         hx = (rest[0], rest[1]) if mode == "lstm" else rest[0]
@@ -336,6 +394,7 @@ def test_cell_gradients_by_finite_differences(device, mode):
             cell._parameters[name] = w
         got = cell(x, hx)
         return fg.cat([got[0], got[1]]) if mode == "lstm" else got
+
     h = [RNG.standard_normal((2, 4)) for _ in range(2 if mode == "lstm" else 1)]
     gradcheck(fn, RNG.standard_normal((2, 3)), *h, *weights, device=device)
 
@@ -359,19 +418,34 @@ def test_training_reduces_a_loss():
 
 # ---- parameters ----------------------------------------------------------------------------
 
+
 def test_state_dict_keys_are_pytorchs():
     assert list(nn.LSTM(3, 4, num_layers=2, bidirectional=True).state_dict()) == [
-        "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
-        "weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse",
+        "weight_ih_l0",
+        "weight_hh_l0",
+        "bias_ih_l0",
+        "bias_hh_l0",
+        "weight_ih_l0_reverse",
+        "weight_hh_l0_reverse",
+        "bias_ih_l0_reverse",
         "bias_hh_l0_reverse",
-        "weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1",
-        "weight_ih_l1_reverse", "weight_hh_l1_reverse", "bias_ih_l1_reverse",
-        "bias_hh_l1_reverse"]
+        "weight_ih_l1",
+        "weight_hh_l1",
+        "bias_ih_l1",
+        "bias_hh_l1",
+        "weight_ih_l1_reverse",
+        "weight_hh_l1_reverse",
+        "bias_ih_l1_reverse",
+        "bias_hh_l1_reverse",
+    ]
     assert list(nn.GRU(3, 4, bias=False).state_dict()) == ["weight_ih_l0", "weight_hh_l0"]
-    assert list(nn.RNN(3, 4).state_dict()) == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0",
-                                               "bias_hh_l0"]
-    assert list(nn.LSTMCell(3, 4).state_dict()) == ["weight_ih", "weight_hh", "bias_ih",
-                                                    "bias_hh"]
+    assert list(nn.RNN(3, 4).state_dict()) == [
+        "weight_ih_l0",
+        "weight_hh_l0",
+        "bias_ih_l0",
+        "bias_hh_l0",
+    ]
+    assert list(nn.LSTMCell(3, 4).state_dict()) == ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
     assert list(nn.GRUCell(3, 4, bias=False).state_dict()) == ["weight_ih", "weight_hh"]
 
 
@@ -392,6 +466,7 @@ def test_parameter_shapes_and_init_range():
 
 # ---- LSTM with a projection (proj_size) ----------------------------------------------------
 
+
 def proj_states(shape_h, shape_c, device):
     h0, c0 = RNG.standard_normal(shape_h), RNG.standard_normal(shape_c)
     return h0, c0, (as_tensor(h0, device), as_tensor(c0, device))
@@ -399,12 +474,14 @@ def proj_states(shape_h, shape_c, device):
 
 @pytest.mark.parametrize("num_layers,bidirectional", [(1, False), (2, True)])
 @pytest.mark.parametrize("given_states", [False, True])
-def test_proj_lstm_matches_the_step_by_step_reference(device, num_layers, bidirectional,
-                                                      given_states):
+def test_proj_lstm_matches_the_step_by_step_reference(
+    device, num_layers, bidirectional, given_states
+):
     T, B, IN, H, P = 4, 3, 5, 6, 3
     D = 2 if bidirectional else 1
-    layer = make_layer("lstm", IN, H, num_layers, bidirectional=bidirectional, proj_size=P,
-                       device=device)
+    layer = make_layer(
+        "lstm", IN, H, num_layers, bidirectional=bidirectional, proj_size=P, device=device
+    )
     x = RNG.standard_normal((T, B, IN))
     h0, c0, hx = proj_states((num_layers * D, B, P), (num_layers * D, B, H), device)
     if not given_states:
@@ -413,8 +490,7 @@ def test_proj_lstm_matches_the_step_by_step_reference(device, num_layers, bidire
     assert tuple(out.shape) == (T, B, D * P)
     assert tuple(h_n.shape) == (num_layers * D, B, P)
     assert tuple(c_n.shape) == (num_layers * D, B, H)
-    ref_out, ref_h, ref_c = np_rnn("lstm", x, np_params(layer), num_layers, bidirectional, h0,
-                                   c0)
+    ref_out, ref_h, ref_c = np_rnn("lstm", x, np_params(layer), num_layers, bidirectional, h0, c0)
     assert_close(to_numpy(out), ref_out, rtol=1e-12, what="output")
     assert_close(to_numpy(h_n), ref_h, rtol=1e-12, what="h_n")
     assert_close(to_numpy(c_n), ref_c, rtol=1e-12, what="c_n")
@@ -424,8 +500,9 @@ def test_proj_lstm_batch_first_unbatched_and_packed(device):
     T, B, IN, H, P = 5, 4, 3, 5, 2
     layer = make_layer("lstm", IN, H, 2, bidirectional=True, proj_size=P, device=device)
     params = np_params(layer)
-    batch_first = make_layer("lstm", IN, H, 2, bidirectional=True, proj_size=P,
-                             batch_first=True, device=device)
+    batch_first = make_layer(
+        "lstm", IN, H, 2, bidirectional=True, proj_size=P, batch_first=True, device=device
+    )
     batch_first.load_state_dict(layer.state_dict())
     x = RNG.standard_normal((T, B, IN))
     out, (h_n, _) = layer(as_tensor(x, device))
@@ -435,8 +512,7 @@ def test_proj_lstm_batch_first_unbatched_and_packed(device):
     # unbatched (T, I) with states (L D, P) and (L D, H)
     h0, c0, hx = proj_states((4, P), (4, H), device)
     out1, (h1, c1) = layer(as_tensor(x[:, 0], device), hx)
-    ref_out, ref_h, ref_c = np_rnn("lstm", x[:, :1], params, 2, True, h0[:, None],
-                                   c0[:, None])
+    ref_out, ref_h, ref_c = np_rnn("lstm", x[:, :1], params, 2, True, h0[:, None], c0[:, None])
     assert tuple(out1.shape) == (T, 2 * P) and tuple(c1.shape) == (4, H)
     assert_close(to_numpy(out1), ref_out[:, 0], rtol=1e-12)
     assert_close(to_numpy(h1), ref_h[:, 0], rtol=1e-12)
@@ -460,8 +536,15 @@ def test_proj_lstm_float32_is_close_to_float64(device):
     layer = make_layer("lstm", 7, 9, 2, proj_size=4, device=device, dtype=fg.float32)
     x = RNG.standard_normal((6, 3, 7)).astype(np.float32)
     out, _ = layer(as_tensor(x, device))
-    ref_out, _, _ = np_rnn("lstm", x.astype(np.float64), np_params(layer), 2, False,
-                           np.zeros((2, 3, 4)), np.zeros((2, 3, 9)))
+    ref_out, _, _ = np_rnn(
+        "lstm",
+        x.astype(np.float64),
+        np_params(layer),
+        2,
+        False,
+        np.zeros((2, 3, 4)),
+        np.zeros((2, 3, 9)),
+    )
     assert out.dtype == fg.float32
     assert_close(to_numpy(out), ref_out, rtol=1e-5, atol=1e-6)
 
@@ -472,8 +555,9 @@ def test_proj_lstm_dropout_between_layers(device):
     params = np_params(layer)
     second = {k.replace("l1", "l0"): v for k, v in params.items() if k.endswith("l1")}
     out = to_numpy(layer(as_tensor(RNG.standard_normal((4, 2, 3)), device))[0])
-    ref = np_rnn("lstm", np.zeros((4, 2, 2)), second, 1, False, np.zeros((1, 2, 2)),
-                 np.zeros((1, 2, 4)))[0]
+    ref = np_rnn(
+        "lstm", np.zeros((4, 2, 2)), second, 1, False, np.zeros((1, 2, 2)), np.zeros((1, 2, 4))
+    )[0]
     assert_close(out, ref, rtol=1e-12)
 
 
@@ -487,21 +571,29 @@ def test_proj_lstm_gradients_by_finite_differences(device, packed):
     run = functional(layer, names, "lstm")
 
     def fn(x, *rest):
-        return run(pack_padded_sequence(x, [2, 4, 1], enforce_sorted=False) if packed else x,
-                   *rest)
+        return run(pack_padded_sequence(x, [2, 4, 1], enforce_sorted=False) if packed else x, *rest)
+
     gradcheck(fn, x, *states_, *weights, device=device, max_checks=12)
 
 
 def test_proj_lstm_parameter_names_shapes_and_repr():
     lstm = nn.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2)
     shapes = {name: tuple(p.shape) for name, p in lstm.named_parameters()}
-    assert list(shapes)[:5] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
-                                "weight_hr_l0"]
+    assert list(shapes)[:5] == [
+        "weight_ih_l0",
+        "weight_hh_l0",
+        "bias_ih_l0",
+        "bias_hh_l0",
+        "weight_hr_l0",
+    ]
     assert shapes["weight_hh_l0"] == (20, 2) and shapes["weight_hr_l0"] == (2, 5)
     assert shapes["weight_ih_l1"] == (20, 4) and shapes["weight_hr_l1_reverse"] == (2, 5)
     assert len(shapes) == 20
     assert list(nn.LSTM(3, 5, bias=False, proj_size=2).state_dict()) == [
-        "weight_ih_l0", "weight_hh_l0", "weight_hr_l0"]
+        "weight_ih_l0",
+        "weight_hh_l0",
+        "weight_hr_l0",
+    ]
     assert [len(w) for w in lstm.all_weights] == [5, 5, 5, 5]
     bound = 1 / math.sqrt(5)
     values = np.concatenate([to_numpy(p).reshape(-1) for p in lstm.parameters()])
@@ -523,8 +615,11 @@ def test_bad_input_errors():
         lstm(fg.zeros(5, 2, 3), fg.zeros(2, 2, 4))
     with pytest.raises(TypeError, match=r"\[GRU\] expected h_0 of dtype"):
         nn.GRU(3, 4)(fg.zeros(5, 2, 3), fg.zeros(1, 2, 4, dtype=fg.float64))
-    with pytest.raises(ValueError, match=r"\[rnn\] expected input of shape \(T, B, input_size\) "
-                                         r"with T > 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[rnn\] expected input of shape \(T, B, input_size\) "
+        r"with T > 0",
+    ):
         nn.RNN(3, 4)(fg.zeros(0, 2, 3))
     with pytest.raises(TypeError, match=r"\[rnn\] expected a float32 or float64 input"):
         nn.RNN(3, 4)(fg.zeros(5, 2, 3, dtype=fg.int64))
@@ -541,8 +636,11 @@ def test_bad_construction_errors():
         nn.LSTM(3, 0)
     with pytest.raises(ValueError, match=r"\[GRU\] expected dropout a number in \[0, 1\]"):
         nn.GRU(3, 4, dropout=1.5)
-    with pytest.raises(ValueError, match=r"\[LSTM\] expected proj_size smaller than "
-                                         r"hidden_size 4, got 4"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[LSTM\] expected proj_size smaller than "
+        r"hidden_size 4, got 4",
+    ):
         nn.LSTM(3, 4, proj_size=4)
     with pytest.raises(ValueError, match=r"\[LSTM\] expected proj_size an int >= 0"):
         nn.LSTM(3, 4, proj_size=-1)
@@ -554,8 +652,11 @@ def test_bad_packing_errors():
     x = fg.zeros(4, 3, 2)
     with pytest.raises(ValueError, match=r"\[pack_padded_sequence\] expected lengths sorted"):
         pack_padded_sequence(x, [2, 4, 1])
-    with pytest.raises(ValueError, match=r"\[pack_padded_sequence\] expected every length in "
-                                         r"\[1, 4\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[pack_padded_sequence\] expected every length in "
+        r"\[1, 4\]",
+    ):
         pack_padded_sequence(x, [5, 2, 1])
     with pytest.raises(ValueError, match=r"\[pack_padded_sequence\] expected 3 lengths"):
         pack_padded_sequence(x, [2, 1])

@@ -4,6 +4,7 @@ Round trips restore exact types (int vs str keys, list vs tuple, int vs float, N
 non-finite floats) and bit-exact tensors; other tools see plain named tensors; a failed save
 never touches the previous file; bad files and bad objects give the documented errors.
 """
+
 import errno
 import fcntl
 import gc
@@ -30,8 +31,9 @@ BAD_FILE = "is not a valid forgegrad/safetensors checkpoint"
 
 
 def randn(*shape):
-    return fg.tensor(np.random.default_rng(len(shape) + sum(shape)).standard_normal(shape),
-                     dtype=fg.float32)
+    return fg.tensor(
+        np.random.default_rng(len(shape) + sum(shape)).standard_normal(shape), dtype=fg.float32
+    )
 
 
 def model_state():
@@ -42,20 +44,30 @@ def model_state():
         "steps": fg.tensor(np.array([3, -1, 2**40], dtype=np.int64)),
         "mask": fg.tensor(np.array([[True, False], [False, True]])),
         "pixels": fg.tensor(np.array([0, 7, 255], dtype=np.uint8)),
-        "scale": fg.tensor(2.5),   # 0-dim
-        "empty": fg.zeros(0, 3),   # no elements
+        "scale": fg.tensor(2.5),  # 0-dim
+        "empty": fg.zeros(0, 3),  # no elements
     }
 
 
 def optimizer_state():
     return {
-        "state": {0: {"step": 3, "exp_avg": randn(4, 3), "exp_avg_sq": randn(4, 3)},
-                  1: {"step": 3, "exp_avg": randn(4), "exp_avg_sq": randn(4),
-                      "max_exp_avg_sq": None}},
-        "param_groups": [{"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-8,
-                          "weight_decay": 0.0, "amsgrad": False, "maximize": True,
-                          "name": "encoder", "params": [0, 1],
-                          "clip": (float("inf"), -math.inf, float("nan"), -0.0)}],
+        "state": {
+            0: {"step": 3, "exp_avg": randn(4, 3), "exp_avg_sq": randn(4, 3)},
+            1: {"step": 3, "exp_avg": randn(4), "exp_avg_sq": randn(4), "max_exp_avg_sq": None},
+        },
+        "param_groups": [
+            {
+                "lr": 0.001,
+                "betas": (0.9, 0.999),
+                "eps": 1e-8,
+                "weight_decay": 0.0,
+                "amsgrad": False,
+                "maximize": True,
+                "name": "encoder",
+                "params": [0, 1],
+                "clip": (float("inf"), -math.inf, float("nan"), -0.0),
+            }
+        ],
     }
 
 
@@ -69,9 +81,15 @@ def test_flat_model_state_dict_round_trip_with_its_own_names(tmp_path):
     raw = safetensors.numpy.load_file(path)
     assert sorted(raw) == sorted(sd)
     assert {k: v.dtype for k, v in raw.items()} == {
-        "0.weight": np.float32, "0.bias": np.float32, "2.weight": np.float32,
-        "steps": np.int64, "mask": np.bool_, "pixels": np.uint8, "scale": np.float32,
-        "empty": np.float32}
+        "0.weight": np.float32,
+        "0.bias": np.float32,
+        "2.weight": np.float32,
+        "steps": np.int64,
+        "mask": np.bool_,
+        "pixels": np.uint8,
+        "scale": np.float32,
+        "empty": np.float32,
+    }
     assert raw["2.weight"].shape == (4, 2)
     assert raw["scale"].shape == () and raw["empty"].shape == (0, 3)
     np.testing.assert_array_equal(raw["2.weight"], sd["2.weight"].numpy())
@@ -84,14 +102,27 @@ def test_optimizer_state_round_trip_keeps_types(tmp_path):
     assert_same_structure(got, sd)
     assert list(got["state"]) == [0, 1] and got["param_groups"][0]["betas"] == (0.9, 0.999)
     assert sorted(safetensors.numpy.load_file(tmp_path / "opt.safetensors")) == [
-        "state.0.exp_avg", "state.0.exp_avg_sq", "state.1.exp_avg", "state.1.exp_avg_sq"]
+        "state.0.exp_avg",
+        "state.0.exp_avg_sq",
+        "state.1.exp_avg",
+        "state.1.exp_avg_sq",
+    ]
 
 
 def test_combined_checkpoint_and_awkward_values_round_trip(tmp_path):
-    ckpt = {"model": model_state(), "optimizer": optimizer_state(), "epoch": 5,
-            "best": 0.125, "history": [{"loss": 1.5}, {"loss": 0.75}],
-            0: "int key", "0": "str key beside it", -3: [(), [], {}, ((1, 2.0), [None])],
-            "text": "ünïcode \"quoted\" \n", "big": 2**70, "tags": ("a", True, False)}
+    ckpt = {
+        "model": model_state(),
+        "optimizer": optimizer_state(),
+        "epoch": 5,
+        "best": 0.125,
+        "history": [{"loss": 1.5}, {"loss": 0.75}],
+        0: "int key",
+        "0": "str key beside it",
+        -3: [(), [], {}, ((1, 2.0), [None])],
+        "text": 'ünïcode "quoted" \n',
+        "big": 2**70,
+        "tags": ("a", True, False),
+    }
     save(ckpt, tmp_path / "ckpt.safetensors")
     assert_same_structure(load(tmp_path / "ckpt.safetensors"), ckpt)
     assert "model.0.weight" in safetensors.numpy.load_file(tmp_path / "ckpt.safetensors")
@@ -124,10 +155,13 @@ def test_tensor_on_any_device_loads_on_cpu(tmp_path, device):
 
 def test_plain_safetensors_file_loads_as_flat_dict(tmp_path):
     # As a PyTorch state dict exported with safetensors looks: names, no forgegrad metadata.
-    arrays = {"fc.weight": np.arange(6, dtype=np.float32).reshape(2, 3),
-              "fc.bias": np.array([0.5, -0.5], dtype=np.float32),
-              "num_batches": np.array(4, dtype=np.int64),
-              "wide": np.array([1.5, 2.5]), "narrow": np.array([1, 2], dtype=np.int32)}
+    arrays = {
+        "fc.weight": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "fc.bias": np.array([0.5, -0.5], dtype=np.float32),
+        "num_batches": np.array(4, dtype=np.int64),
+        "wide": np.array([1.5, 2.5]),
+        "narrow": np.array([1, 2], dtype=np.int32),
+    }
     path = tmp_path / "torch.safetensors"
     safetensors.numpy.save_file(arrays, path, metadata={"format": "pt"})
     got = load(path)
@@ -175,13 +209,18 @@ def _interrupt_fsync(fd):
     raise KeyboardInterrupt
 
 
-@pytest.mark.parametrize("target, attr, fake, error", [
-    (serialization.os, "replace", _fail_replace, OSError),
-    (serialization.safetensors.numpy, "save", _fail_serialize, RuntimeError),
-    (serialization.os, "fsync", _interrupt_fsync, KeyboardInterrupt),
-], ids=["replace", "writer", "interrupt"])
-def test_failed_save_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypatch, target, attr,
-                                                       fake, error):
+@pytest.mark.parametrize(
+    "target, attr, fake, error",
+    [
+        (serialization.os, "replace", _fail_replace, OSError),
+        (serialization.safetensors.numpy, "save", _fail_serialize, RuntimeError),
+        (serialization.os, "fsync", _interrupt_fsync, KeyboardInterrupt),
+    ],
+    ids=["replace", "writer", "interrupt"],
+)
+def test_failed_save_keeps_old_file_and_leaves_no_temp(
+    tmp_path, monkeypatch, target, attr, fake, error
+):
     path = tmp_path / "ckpt.safetensors"
     save({"w": fg.ones(3), "epoch": 1}, path)
     good = path.read_bytes()
@@ -198,8 +237,11 @@ def test_failed_save_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypatch, ta
 
 def _run_python(code, *args):
     """Run ``code`` in a fresh interpreter (so a kill or a resource limit hits only it)."""
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
-                            stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_save_disk_full_mid_write_keeps_old_file_and_leaves_no_temp(tmp_path):
@@ -207,7 +249,8 @@ def test_save_disk_full_mid_write_keeps_old_file_and_leaves_no_temp(tmp_path):
     path = tmp_path / "ckpt.safetensors"
     save({"w": fg.ones(3)}, path)
     good = path.read_bytes()
-    child = _run_python("""
+    child = _run_python(
+        """
         import resource, signal, sys
         import forgegrad as fg
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -216,7 +259,9 @@ def test_save_disk_full_mid_write_keeps_old_file_and_leaves_no_temp(tmp_path):
             fg.save({"w": fg.zeros(100_000)}, sys.argv[1])
         except OSError as e:
             print(e.errno)
-        """, path)
+        """,
+        path,
+    )
     out, _ = child.communicate(timeout=60)
     assert child.returncode == 0 and int(out) == errno.EFBIG
     assert os.listdir(tmp_path) == ["ckpt.safetensors"] and path.read_bytes() == good
@@ -230,7 +275,8 @@ def test_temporary_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
     path = tmp_path / "ckpt.safetensors"
     save({"w": fg.ones(3), "epoch": 1}, path)
     good = path.read_bytes()
-    child = _run_python("""
+    child = _run_python(
+        """
         import sys, time
         import forgegrad as fg
         import forgegrad.serialization as serialization
@@ -239,13 +285,15 @@ def test_temporary_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
             time.sleep(120)
         serialization.os.replace = stall  # killed between the write and the rename
         fg.save({"w": fg.zeros(100_000), "epoch": 2}, sys.argv[1])
-        """, path)
+        """,
+        path,
+    )
     try:
         assert child.stdout.readline() == "written\n"
     finally:
         child.kill()  # SIGKILL: no Python cleanup runs
         child.wait(timeout=60)
-    stale, = _temporaries(tmp_path)
+    (stale,) = _temporaries(tmp_path)
     assert re.fullmatch(r"\.ckpt\.safetensors\.[0-9a-f]{16}\.tmp", stale)
     assert path.read_bytes() == good and load(path)["epoch"] == 1
     save({"epoch": 3}, path)  # within STALE_TEMP_SECONDS it may still be a save just begun
@@ -267,15 +315,19 @@ def test_stale_cleanup_spares_live_saves_and_every_other_file(tmp_path):
 
     dead = plant(".ckpt.safetensors.0123456789abcdef.tmp")
     live = plant(".ckpt.safetensors.fedcba9876543210.tmp")
-    kept = [live,
-            plant(".other.safetensors.0123456789abcdef.tmp"),   # another target's
-            plant(".ckpt.safetensors.0123456789ABCDEF.tmp"),    # not save's naming
-            plant(".ckpt.safetensors.0123.tmp"),
-            plant("ckpt.safetensors.0123456789abcdef.tmp"),
-            plant(".ckpt.safetensors.0123456789abcdef.tmp.bak"),
-            plant(".ckpt.safetensors.aaaaaaaaaaaaaaaa.tmp", lambda p: p.mkdir()),
-            plant(".ckpt.safetensors.bbbbbbbbbbbbbbbb.tmp",
-                  lambda p: p.symlink_to(tmp_path / ".other.safetensors.0123456789abcdef.tmp"))]
+    kept = [
+        live,
+        plant(".other.safetensors.0123456789abcdef.tmp"),  # another target's
+        plant(".ckpt.safetensors.0123456789ABCDEF.tmp"),  # not save's naming
+        plant(".ckpt.safetensors.0123.tmp"),
+        plant("ckpt.safetensors.0123456789abcdef.tmp"),
+        plant(".ckpt.safetensors.0123456789abcdef.tmp.bak"),
+        plant(".ckpt.safetensors.aaaaaaaaaaaaaaaa.tmp", lambda p: p.mkdir()),
+        plant(
+            ".ckpt.safetensors.bbbbbbbbbbbbbbbb.tmp",
+            lambda p: p.symlink_to(tmp_path / ".other.safetensors.0123456789abcdef.tmp"),
+        ),
+    ]
     fd = os.open(tmp_path / live, os.O_WRONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # as a save in progress holds its temporary
@@ -334,14 +386,18 @@ def _good_bytes(tmp_path):
     return (tmp_path / "good.safetensors").read_bytes()
 
 
-@pytest.mark.parametrize("corrupt", [
-    lambda good: good[:-7],                       # tensor data cut short
-    lambda good: good[:len(good) // 3],          # header cut short
-    lambda good: good[:5],                        # not even the header length
-    lambda good: b"",
-    lambda good: np.random.default_rng(1).bytes(len(good)),
-    lambda good: b"\x10" + good[1:],              # header length off by 16
-], ids=["truncated-data", "truncated-header", "five-bytes", "empty", "random", "bad-length"])
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda good: good[:-7],  # tensor data cut short
+        lambda good: good[: len(good) // 3],  # header cut short
+        lambda good: good[:5],  # not even the header length
+        lambda good: b"",
+        lambda good: np.random.default_rng(1).bytes(len(good)),
+        lambda good: b"\x10" + good[1:],  # header length off by 16
+    ],
+    ids=["truncated-data", "truncated-header", "five-bytes", "empty", "random", "bad-length"],
+)
 def test_corrupt_file_is_value_error(tmp_path, corrupt):
     path = tmp_path / "bad.safetensors"
     path.write_bytes(corrupt(_good_bytes(tmp_path)))
@@ -351,16 +407,19 @@ def test_corrupt_file_is_value_error(tmp_path, corrupt):
     assert info.value.__cause__ is not None  # safetensors' own error, chained
 
 
-@pytest.mark.parametrize("meta, reason", [
-    ("{not json", "Expecting property name"),
-    ('{"version": 1, "root": {"tensor": "nowhere"}}', "tensor 'nowhere'"),
-    ('{"version": 1, "root": {"set": [1, 2]}}', "unexpected node"),
-    ('{"version": 1, "root": {"dict": [[1.5, 0]]}}', "unexpected node"),
-    ('{"version": 1, "root": {"float": "1e9"}}', "unexpected node"),
-    ('{"version": 99, "root": 1}', "format version 99"),
-    ('{"version": 1}', "no 'root'"),
-    ("[1, 2]", "no 'root'"),
-])
+@pytest.mark.parametrize(
+    "meta, reason",
+    [
+        ("{not json", "Expecting property name"),
+        ('{"version": 1, "root": {"tensor": "nowhere"}}', "tensor 'nowhere'"),
+        ('{"version": 1, "root": {"set": [1, 2]}}', "unexpected node"),
+        ('{"version": 1, "root": {"dict": [[1.5, 0]]}}', "unexpected node"),
+        ('{"version": 1, "root": {"float": "1e9"}}', "unexpected node"),
+        ('{"version": 99, "root": 1}', "format version 99"),
+        ('{"version": 1}', "no 'root'"),
+        ("[1, 2]", "no 'root'"),
+    ],
+)
 def test_bad_metadata_is_value_error(tmp_path, meta, reason):
     path = tmp_path / "meta.safetensors"
     safetensors.numpy.save_file({"w": np.ones(2, np.float32)}, path, metadata={"forgegrad": meta})
@@ -370,19 +429,33 @@ def test_bad_metadata_is_value_error(tmp_path, meta, reason):
 
 
 # ------------------------------------------------------------------------- bad objects
-@pytest.mark.parametrize("obj, where", [
-    ({"w": np.ones(3)}, "obj['w']"),
-    ({"state": {0: {"fn": lambda: 0}}}, "obj['state'][0]['fn']"),
-    ({"ids": [1, {2, 3}]}, "obj['ids'][1]"),
-    ({"lr": np.float32(0.1)}, "obj['lr']"),
-    ({"x": {1.5: fg.ones(1)}}, "1.5 (float) in obj['x']"),
-    ({"x": {(0, 1): 1}}, "(0, 1) (tuple) in obj['x']"),
-    ({"x": {True: 1}}, "True (bool) in obj['x']"),
-    ({"x": {None: 1}}, "None (NoneType) in obj['x']"),
-    ({"a.b": fg.ones(1), "a": {"b": fg.ones(1)}}, "obj['a.b'] and obj['a']['b']"),
-    ({"__metadata__": fg.ones(1)}, "obj['__metadata__']"),
-], ids=["ndarray", "lambda", "set", "numpy-scalar", "float-key", "tuple-key", "bool-key",
-        "none-key", "ambiguous-path", "reserved-name"])
+@pytest.mark.parametrize(
+    "obj, where",
+    [
+        ({"w": np.ones(3)}, "obj['w']"),
+        ({"state": {0: {"fn": lambda: 0}}}, "obj['state'][0]['fn']"),
+        ({"ids": [1, {2, 3}]}, "obj['ids'][1]"),
+        ({"lr": np.float32(0.1)}, "obj['lr']"),
+        ({"x": {1.5: fg.ones(1)}}, "1.5 (float) in obj['x']"),
+        ({"x": {(0, 1): 1}}, "(0, 1) (tuple) in obj['x']"),
+        ({"x": {True: 1}}, "True (bool) in obj['x']"),
+        ({"x": {None: 1}}, "None (NoneType) in obj['x']"),
+        ({"a.b": fg.ones(1), "a": {"b": fg.ones(1)}}, "obj['a.b'] and obj['a']['b']"),
+        ({"__metadata__": fg.ones(1)}, "obj['__metadata__']"),
+    ],
+    ids=[
+        "ndarray",
+        "lambda",
+        "set",
+        "numpy-scalar",
+        "float-key",
+        "tuple-key",
+        "bool-key",
+        "none-key",
+        "ambiguous-path",
+        "reserved-name",
+    ],
+)
 def test_unsupported_objects_are_type_errors_and_write_nothing(tmp_path, obj, where):
     with pytest.raises(TypeError, match=r"^\[save\] .*" + re.escape(where)):
         save(obj, tmp_path / "x.safetensors")
@@ -409,8 +482,11 @@ def test_save_refuses_containers_that_contain_themselves_or_nest_too_deep(tmp_pa
 def test_load_refuses_metadata_nested_too_deep(tmp_path):
     path = tmp_path / "deep.safetensors"
     root = "[" * 5000 + "]" * 5000
-    safetensors.numpy.save_file({"t": np.zeros(1, np.float32)}, str(path),
-                                metadata={"forgegrad": '{"version": 1, "root": ' + root + "}"})
+    safetensors.numpy.save_file(
+        {"t": np.zeros(1, np.float32)},
+        str(path),
+        metadata={"forgegrad": '{"version": 1, "root": ' + root + "}"},
+    )
     with pytest.raises(ValueError, match=r"\[load\].*not a valid"):
         load(path)
 
@@ -422,14 +498,16 @@ def test_load_of_a_directory_says_so(tmp_path):
 
 # -------------------------------------------------------------------- limits on what load parses
 def _file_with_metadata(path, meta, tensors=None):
-    safetensors.numpy.save_file(tensors or {"t": np.zeros(1, np.float32)}, str(path),
-                                metadata={"forgegrad": meta})
+    safetensors.numpy.save_file(
+        tensors or {"t": np.zeros(1, np.float32)}, str(path), metadata={"forgegrad": meta}
+    )
     return path
 
 
 def _forbid(monkeypatch, target, attr):
     def forbidden(*args, **kwargs):
         raise AssertionError(f"{attr} ran on a file over a limit")
+
     monkeypatch.setattr(target, attr, forbidden)
 
 
@@ -441,19 +519,26 @@ def test_load_refuses_a_header_over_the_limit_before_parsing_it(tmp_path, monkey
     assert len(load(path)) == 200  # at the limit
     monkeypatch.setattr(serialization, "MAX_HEADER_BYTES", header_bytes - 1)
     _forbid(monkeypatch, serialization, "safe_open")
-    with pytest.raises(ValueError, match=rf"^\[load\] {re.escape(str(path))} .*header is "
-                                         rf"{header_bytes} bytes.*MAX_HEADER_BYTES"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^\[load\] {re.escape(str(path))} .*header is "
+        rf"{header_bytes} bytes.*MAX_HEADER_BYTES",
+    ):
         load(path)
 
 
 def test_load_refuses_the_reported_header_of_millions_of_empty_lists(tmp_path, monkeypatch):
     # The report's file, scaled down: 60 MB of "[]," took 2.85 GB and 25 s to refuse.
     lists = serialization.MAX_METADATA_VALUES // 2 + 1
-    path = _file_with_metadata(tmp_path / "lists.safetensors",
-                               '{"version": 1, "root": [' + ",".join(["[]"] * lists) + "]}")
+    path = _file_with_metadata(
+        tmp_path / "lists.safetensors", '{"version": 1, "root": [' + ",".join(["[]"] * lists) + "]}"
+    )
     _forbid(monkeypatch, serialization.json, "loads")
-    with pytest.raises(ValueError, match=r"^\[load\] .* JSON values, over the limit "
-                                         r"forgegrad\.serialization\.MAX_METADATA_VALUES"):
+    with pytest.raises(
+        ValueError,
+        match=r"^\[load\] .* JSON values, over the limit "
+        r"forgegrad\.serialization\.MAX_METADATA_VALUES",
+    ):
         load(path)
 
 
@@ -464,12 +549,17 @@ def test_load_counts_values_not_characters_inside_strings(tmp_path, monkeypatch)
     assert load(tmp_path / "s.safetensors")["note"] == text
 
 
-@pytest.mark.parametrize("meta, reason", [
-    ('{"version": 1, "root": ' + "[" * 400 + "]" * 400 + "}", "nests 401 JSON levels deep"),
-    ("]" * 10_000, "unbalanced brackets"),
-], ids=["deep", "unbalanced"])
-def test_load_refuses_deep_or_malformed_metadata_before_json_parses_it(tmp_path, monkeypatch,
-                                                                        meta, reason):
+@pytest.mark.parametrize(
+    "meta, reason",
+    [
+        ('{"version": 1, "root": ' + "[" * 400 + "]" * 400 + "}", "nests 401 JSON levels deep"),
+        ("]" * 10_000, "unbalanced brackets"),
+    ],
+    ids=["deep", "unbalanced"],
+)
+def test_load_refuses_deep_or_malformed_metadata_before_json_parses_it(
+    tmp_path, monkeypatch, meta, reason
+):
     path = _file_with_metadata(tmp_path / "m.safetensors", meta)
     _forbid(monkeypatch, serialization.json, "loads")
     with pytest.raises(ValueError, match=rf"^\[load\] .*{BAD_FILE}: .*{reason}"):
@@ -519,8 +609,11 @@ def _safetensors_bytes(tensors):
     header (padded with spaces to 8 bytes), then the raw little-endian data."""
     header, data = {}, b""
     for name, (code, shape, raw) in tensors.items():
-        header[name] = {"dtype": code, "shape": shape, "data_offsets": [len(data),
-                                                                         len(data) + len(raw)]}
+        header[name] = {
+            "dtype": code,
+            "shape": shape,
+            "data_offsets": [len(data), len(data) + len(raw)],
+        }
         data += raw
     text = json.dumps(header).encode()
     text += b" " * (-len(text) % 8)
@@ -528,13 +621,12 @@ def _safetensors_bytes(tensors):
 
 
 def test_load_reads_hand_built_bf16_and_f16_tensors(tmp_path):
-    values = [1.0, -2.5, 0.0, 65280.0, float("inf"), 2.0 ** -24]  # exact in both
+    values = [1.0, -2.5, 0.0, 65280.0, float("inf"), 2.0**-24]  # exact in both
     f16 = np.array(values, "<f2").tobytes()
     # bfloat16: the top 16 bits of each float32
     bf16 = (np.array(values, "<f4").view("<u4") >> 16).astype("<u2").tobytes()
     path = tmp_path / "half.safetensors"
-    path.write_bytes(_safetensors_bytes({"h": ("F16", [2, 3], f16),
-                                         "b": ("BF16", [6], bf16)}))
+    path.write_bytes(_safetensors_bytes({"h": ("F16", [2, 3], f16), "b": ("BF16", [6], bf16)}))
     loaded = fg.load(path)
     assert loaded["h"].dtype == fg.float16 and tuple(loaded["h"].shape) == (2, 3)
     assert loaded["b"].dtype == fg.bfloat16 and tuple(loaded["b"].shape) == (6,)

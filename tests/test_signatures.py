@@ -1,6 +1,7 @@
 """The compiled functions' help: __doc__, help() and inspect.signature show each function's
 real overloads with their argument names and defaults, never the catch-all overload that
 turns a call fitting none of them into a one-line `[op]` TypeError; that error stays."""
+
 import inspect
 import pydoc
 
@@ -36,8 +37,11 @@ def test_no_doc_shows_the_catch_all_overload():
 
 
 def test_inspect_reads_every_single_overload_signature():
-    single = {name: f for name, f in FUNCTIONS.items()
-              if not (f.__doc__ or "").startswith("Overloaded function")}
+    single = {
+        name: f
+        for name, f in FUNCTIONS.items()
+        if not (f.__doc__ or "").startswith("Overloaded function")
+    }
     assert len(single) > 200
     failing = []
     for name, function in single.items():
@@ -50,9 +54,11 @@ def test_inspect_reads_every_single_overload_signature():
 
 def test_signatures_have_names_and_defaults():
     assert str(inspect.signature(_C.sum)) == (
-        "(input, dim=None, keepdim=False, *, dtype=None, axis=None)")
+        "(input, dim=None, keepdim=False, *, dtype=None, axis=None)"
+    )
     assert str(inspect.signature(fg.nn.functional.cross_entropy)).startswith(
-        "(input, target, weight=None")
+        "(input, target, weight=None"
+    )
     # a default that is no Python literal (a memory format) shows as ...
     assert str(inspect.signature(_C.clone)) == "(input, *, memory_format=Ellipsis)"
     # methods: self when looked up on the class, dropped when bound
@@ -67,18 +73,29 @@ def test_help_shows_the_real_signature():
         text = pydoc.render_doc(function, renderer=pydoc.plaintext)
         assert "*args" not in text and "**kwargs" not in text, text
     assert "sum(input, dim=None, keepdim=False, *, dtype=None, axis=None)" in (
-        pydoc.render_doc(fg.sum, renderer=pydoc.plaintext))
+        pydoc.render_doc(fg.sum, renderer=pydoc.plaintext)
+    )
     assert "sum(self, dim=None, keepdim=False, *, dtype=None, axis=None)" in (
-        pydoc.render_doc(fg.Tensor.sum, renderer=pydoc.plaintext))
+        pydoc.render_doc(fg.Tensor.sum, renderer=pydoc.plaintext)
+    )
 
 
 def test_a_call_that_fits_no_overload_still_names_the_op():
-    with pytest.raises(TypeError, match=r"^\[sum\] got \(str\); expected sum\(input: Tensor, "
-                                        r"dim: object = None"):
+    with pytest.raises(
+        TypeError,
+        match=r"^\[sum\] got \(str\); expected sum\(input: Tensor, "
+        r"dim: object = None",
+    ):
         fg.sum("a")
-    with pytest.raises(TypeError, match=r"^\[numel\] got \(int\); expected numel\(self: "
-                                        r"Tensor\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"^\[numel\] got \(int\); expected numel\(self: "
+        r"Tensor\)",
+    ):
         fg.tensor([1.0]).numel(3)
-    with pytest.raises(TypeError, match=r"^\[clone\] got \(Tensor\(float32\), "
-                                        r"memory_format=str\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"^\[clone\] got \(Tensor\(float32\), "
+        r"memory_format=str\)",
+    ):
         fg.tensor([1.0]).clone(memory_format="x")

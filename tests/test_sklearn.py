@@ -1,6 +1,7 @@
 """forgegrad.sklearn: scikit-learn's estimator checks, accuracy on the digits, regression,
 labels of any type, Pipelines and GridSearchCV, partial_fit, warm_start, reproducibility,
 parameter errors, pickling."""
+
 import pickle
 import subprocess
 import sys
@@ -59,8 +60,9 @@ def test_regression_of_a_smooth_function():
     rng = np.random.default_rng(0)
     X = rng.uniform(-2, 2, size=(600, 2))
     y = np.sin(X[:, 0]) + 0.5 * X[:, 1] ** 2
-    reg = MLPRegressor((64, 64), activation="tanh", learning_rate_init=0.01, max_iter=150,
-                       random_state=0).fit(X[:500], y[:500])
+    reg = MLPRegressor(
+        (64, 64), activation="tanh", learning_rate_init=0.01, max_iter=150, random_state=0
+    ).fit(X[:500], y[:500])
     assert reg.predict(X[500:]).shape == (100,)
     assert reg.score(X[500:], y[500:]) > 0.95
 
@@ -69,16 +71,18 @@ def test_regression_with_several_targets():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(200, 3))
     Y = np.stack([X @ [1.0, -2.0, 0.5], X[:, 0] - X[:, 2]], axis=1)
-    reg = MLPRegressor((), activation="identity", learning_rate_init=0.05, max_iter=200,
-                       random_state=0).fit(X, Y)
+    reg = MLPRegressor(
+        (), activation="identity", learning_rate_init=0.05, max_iter=200, random_state=0
+    ).fit(X, Y)
     assert reg.predict(X).shape == (200, 2)
     assert reg.score(X, Y) > 0.99
 
 
 def test_string_labels_round_trip_through_classes():
     X_train, X_test, y_train, y_test = digits_split()
-    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
-                      "nine"])
+    names = np.array(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    )
     clf = MLPClassifier((32,), learning_rate_init=0.01, max_iter=20, random_state=0)
     clf.fit(X_train, names[y_train])
     assert list(clf.classes_) == sorted(names)
@@ -90,8 +94,14 @@ def test_string_labels_round_trip_through_classes():
 def test_pipeline_grid_search_cross_val_and_clone():
     X_train, X_test, y_train, y_test = digits_split()
     pipe = make_pipeline(StandardScaler(), MLPClassifier(max_iter=15, random_state=0))
-    grid = GridSearchCV(pipe, {"mlpclassifier__hidden_layer_sizes": [(8,), (32,)],
-                               "mlpclassifier__learning_rate_init": [0.01]}, cv=3)
+    grid = GridSearchCV(
+        pipe,
+        {
+            "mlpclassifier__hidden_layer_sizes": [(8,), (32,)],
+            "mlpclassifier__learning_rate_init": [0.01],
+        },
+        cv=3,
+    )
     grid.fit(X_train, y_train)
     assert grid.best_params_["mlpclassifier__hidden_layer_sizes"] in [(8,), (32,)]
     assert grid.score(X_test, y_test) > 0.9
@@ -132,8 +142,10 @@ def test_warm_start_continues_and_cold_start_restarts():
 
 def test_random_state_repeats_a_run_exactly():
     X_train, X_test, y_train, _ = digits_split()
-    runs = [MLPClassifier((32,), max_iter=5, early_stopping=True, random_state=7)
-            .fit(X_train, y_train) for _ in range(2)]
+    runs = [
+        MLPClassifier((32,), max_iter=5, early_stopping=True, random_state=7).fit(X_train, y_train)
+        for _ in range(2)
+    ]
     np.testing.assert_array_equal(runs[0].predict_proba(X_test), runs[1].predict_proba(X_test))
     assert runs[0].loss_curve_ == runs[1].loss_curve_
     other = MLPClassifier((32,), max_iter=5, early_stopping=True, random_state=8)
@@ -142,25 +154,34 @@ def test_random_state_repeats_a_run_exactly():
 
 def test_early_stopping_holds_out_validation_data():
     X_train, X_test, y_train, y_test = digits_split()
-    clf = MLPClassifier((32,), learning_rate_init=0.01, max_iter=200, early_stopping=True,
-                        n_iter_no_change=3, random_state=0).fit(X_train, y_train)
+    clf = MLPClassifier(
+        (32,),
+        learning_rate_init=0.01,
+        max_iter=200,
+        early_stopping=True,
+        n_iter_no_change=3,
+        random_state=0,
+    ).fit(X_train, y_train)
     assert clf.n_iter_ < 200 and len(clf.validation_loss_curve_) == clf.n_iter_
     assert clf.score(X_test, y_test) > 0.9
 
 
-@pytest.mark.parametrize("param, value, message", [
-    ("hidden_layer_sizes", (10, 0), "hidden_layer_sizes must be a positive int"),
-    ("hidden_layer_sizes", "wide", "hidden_layer_sizes must be a positive int"),
-    ("activation", "softplus", "activation must be one of"),
-    ("alpha", -1.0, "alpha must be a number >= 0"),
-    ("batch_size", 0, "batch_size must be 'auto' or an int > 0"),
-    ("learning_rate_init", 0.0, "learning_rate_init must be a number > 0"),
-    ("max_iter", 2.5, "max_iter must be an int > 0"),
-    ("n_iter_no_change", 0, "n_iter_no_change must be an int > 0"),
-    ("validation_fraction", 1.0, r"validation_fraction must be a number in \(0, 1\)"),
-    ("tol", "small", "tol must be a number >= 0"),
-    ("device", "tpu", "device must be 'cpu', 'cuda'"),
-])
+@pytest.mark.parametrize(
+    "param, value, message",
+    [
+        ("hidden_layer_sizes", (10, 0), "hidden_layer_sizes must be a positive int"),
+        ("hidden_layer_sizes", "wide", "hidden_layer_sizes must be a positive int"),
+        ("activation", "softplus", "activation must be one of"),
+        ("alpha", -1.0, "alpha must be a number >= 0"),
+        ("batch_size", 0, "batch_size must be 'auto' or an int > 0"),
+        ("learning_rate_init", 0.0, "learning_rate_init must be a number > 0"),
+        ("max_iter", 2.5, "max_iter must be an int > 0"),
+        ("n_iter_no_change", 0, "n_iter_no_change must be an int > 0"),
+        ("validation_fraction", 1.0, r"validation_fraction must be a number in \(0, 1\)"),
+        ("tol", "small", "tol must be a number >= 0"),
+        ("device", "tpu", "device must be 'cpu', 'cuda'"),
+    ],
+)
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
 def test_bad_parameters_raise_naming_the_estimator(cls, param, value, message):
     X, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
@@ -179,20 +200,24 @@ def test_pickled_fitted_estimator_predicts_the_same():
 
 
 def test_import_forgegrad_does_not_import_sklearn_and_missing_sklearn_is_named():
-    code = ("import sys, forgegrad; assert 'sklearn' not in sys.modules\n"
-            "sys.modules['sklearn'] = None\n"
-            "try:\n    import forgegrad.sklearn\n"
-            "except ImportError as e:\n    print(e)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys, forgegrad; assert 'sklearn' not in sys.modules\n"
+        "sys.modules['sklearn'] = None\n"
+        "try:\n    import forgegrad.sklearn\n"
+        "except ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert "[forgegrad.sklearn] needs scikit-learn" in out
     assert 'pip install "forgegrad[datasets]"' in out
 
 
 def test_fits_and_predicts_on_each_device(device):
     X_train, X_test, y_train, y_test = digits_split()
-    clf = MLPClassifier((32,), learning_rate_init=0.01, max_iter=10, random_state=0,
-                        device=device).fit(X_train, y_train)
+    clf = MLPClassifier(
+        (32,), learning_rate_init=0.01, max_iter=10, random_state=0, device=device
+    ).fit(X_train, y_train)
     assert clf.module_[0].weight.device.type == device
     assert clf.score(X_test, y_test) > 0.9
 
@@ -207,8 +232,9 @@ def test_feature_names_from_a_data_frame():
         clf.predict(X.to_numpy())
 
 
-@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity", "gelu", "silu",
-                                        "leaky_relu", "sigmoid"])
+@pytest.mark.parametrize(
+    "activation", ["relu", "tanh", "logistic", "identity", "gelu", "silu", "leaky_relu", "sigmoid"]
+)
 def test_every_activation_trains(activation):
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(30, 3)), np.arange(30) % 3

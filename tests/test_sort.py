@@ -1,6 +1,7 @@
 """Ordering ops beyond tests/op_db.py's value and gradient checks: NaN placement, stability,
 PyTorch's choices among ties, long lines (the merge passes), 0-d, empty and narrow dtypes,
 unique and unique_consecutive against numpy, and the errors."""
+
 import numpy as np
 import pytest
 
@@ -44,8 +45,12 @@ def test_radix_sorted_lines_order_specials_as_comparisons_do(dtype, device):
     for descending in (False, True):
         values, indices = fg.sort(as_tensor(x, device), dim=1, descending=descending)
         key = np.where(nan, 0, x).astype(np.float64)  # -0.0 == 0.0: ties keep their order
-        order = np.stack([np.lexsort((-k if descending else k, ~n if descending else n))
-                          for k, n in zip(key, nan)])
+        order = np.stack(
+            [
+                np.lexsort((-k if descending else k, ~n if descending else n))
+                for k, n in zip(key, nan)
+            ]
+        )
         np.testing.assert_array_equal(to_numpy(indices), order)
         np.testing.assert_array_equal(to_numpy(values), np.take_along_axis(x, order, 1))
 
@@ -57,8 +62,10 @@ def test_topk_is_the_stable_sorts_first_k(k, device):
     for largest in (False, True):
         values, indices = fg.topk(as_tensor(x, device), k, largest=largest)
         order = np.argsort(-x if largest else x, axis=1, kind="stable")
-        order[1] = np.argsort(np.where(np.isnan(x[1]), -np.inf if largest else np.inf,
-                                       -x[1] if largest else x[1]), kind="stable")
+        order[1] = np.argsort(
+            np.where(np.isnan(x[1]), -np.inf if largest else np.inf, -x[1] if largest else x[1]),
+            kind="stable",
+        )
         np.testing.assert_array_equal(to_numpy(indices), order[:, :k])
         np.testing.assert_array_equal(to_numpy(values), np.take_along_axis(x, order[:, :k], 1))
 
@@ -109,14 +116,17 @@ def test_changing_indices_in_place_fails_backward():
         values.sum().backward()
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: fg.topk(fg.ones(2), 3), r"\[topk\] expected k in \[0, 2\]"),
-    (lambda: fg.kthvalue(fg.ones(2), 0), r"\[kthvalue\] expected k in \[1, 2\]"),
-    (lambda: fg.median(fg.ones(0, 3), 0), r"\[median\] expected a dimension of non-zero size"),
-    (lambda: fg.mode(fg.ones(3, 0)), r"\[mode\] expected a dimension of non-zero size"),
-    (lambda: fg.sort(fg.ones(2, 2), dim=2), r"\[sort\]"),
-    (lambda: fg.unique(fg.ones(()), dim=0), r"\[unique\] dimension 0 is out of range"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: fg.topk(fg.ones(2), 3), r"\[topk\] expected k in \[0, 2\]"),
+        (lambda: fg.kthvalue(fg.ones(2), 0), r"\[kthvalue\] expected k in \[1, 2\]"),
+        (lambda: fg.median(fg.ones(0, 3), 0), r"\[median\] expected a dimension of non-zero size"),
+        (lambda: fg.mode(fg.ones(3, 0)), r"\[mode\] expected a dimension of non-zero size"),
+        (lambda: fg.sort(fg.ones(2, 2), dim=2), r"\[sort\]"),
+        (lambda: fg.unique(fg.ones(()), dim=0), r"\[unique\] dimension 0 is out of range"),
+    ],
+)
 def test_errors_name_the_op(call, message):
     with pytest.raises(IndexError, match=message):
         call()
@@ -124,8 +134,9 @@ def test_errors_name_the_op(call, message):
 
 def test_unique_matches_numpy(device):
     x = np.random.default_rng(0).integers(0, 20, size=(50, 7))
-    values, inverse, counts = fg.unique(as_tensor(x, device), return_inverse=True,
-                                        return_counts=True)
+    values, inverse, counts = fg.unique(
+        as_tensor(x, device), return_inverse=True, return_counts=True
+    )
     want_values, want_inverse, want_counts = np.unique(x, return_inverse=True, return_counts=True)
     np.testing.assert_array_equal(to_numpy(values), want_values)
     np.testing.assert_array_equal(to_numpy(inverse), want_inverse.reshape(x.shape))
@@ -135,18 +146,21 @@ def test_unique_matches_numpy(device):
 @pytest.mark.parametrize("dim", [0, 1, -1])
 def test_unique_along_dim_matches_numpy(dim, device):
     x = np.random.default_rng(1).integers(0, 2, size=(40, 3, 2)).swapaxes(0, dim % 3)
-    values, inverse, counts = as_tensor(x, device).unique(dim=dim, return_inverse=True,
-                                                           return_counts=True)
-    want_values, want_inverse, want_counts = np.unique(x, axis=dim, return_inverse=True,
-                                                       return_counts=True)
+    values, inverse, counts = as_tensor(x, device).unique(
+        dim=dim, return_inverse=True, return_counts=True
+    )
+    want_values, want_inverse, want_counts = np.unique(
+        x, axis=dim, return_inverse=True, return_counts=True
+    )
     np.testing.assert_array_equal(to_numpy(values), want_values)
     np.testing.assert_array_equal(to_numpy(inverse), want_inverse.reshape(-1))
     np.testing.assert_array_equal(to_numpy(counts), want_counts)
 
 
 def test_unique_edges(device):
-    values, counts = fg.unique(as_tensor(np.array([1.0, NAN, NAN, 0.0]), device),
-                               return_counts=True)  # NaNs are distinct, as in PyTorch
+    values, counts = fg.unique(
+        as_tensor(np.array([1.0, NAN, NAN, 0.0]), device), return_counts=True
+    )  # NaNs are distinct, as in PyTorch
     np.testing.assert_array_equal(to_numpy(values), [0, 1, NAN, NAN])
     assert to_numpy(counts).tolist() == [1, 1, 1, 1]
     values, inverse = fg.unique(as_tensor(np.array(5), device), return_inverse=True)

@@ -1,6 +1,7 @@
 """Tensor basics: dtypes, devices, creation functions, attributes, repr, numpy interop
 (zero-copy both ways), item/tolist, conversions, views (reshape/view/flatten/slices),
 transpose, and first-axis indexing with gradients."""
+
 import gc
 
 import numpy as np
@@ -8,11 +9,14 @@ import pytest
 
 import forgegrad as fg
 
-from helpers import (as_tensor, assert_close, check_backward, check_forward, make_input,
-                     to_numpy)
+from helpers import as_tensor, assert_close, check_backward, check_forward, make_input, to_numpy
 
-DTYPES = [(fg.float32, np.float32, "float32"), (fg.int64, np.int64, "int64"),
-          (fg.bool, np.bool_, "bool"), (fg.uint8, np.uint8, "uint8")]
+DTYPES = [
+    (fg.float32, np.float32, "float32"),
+    (fg.int64, np.int64, "int64"),
+    (fg.bool, np.bool_, "bool"),
+    (fg.uint8, np.uint8, "uint8"),
+]
 
 
 # ------------------------------------------------------------------- dtypes, devices
@@ -40,30 +44,38 @@ def test_device_argument_forms(device):
 
 
 # ----------------------------------------------------------------------- fg.tensor()
-@pytest.mark.parametrize("data,dtype,shape", [
-    (1.5, fg.float32, ()),
-    (3, fg.int64, ()),
-    (True, fg.bool, ()),
-    ([1.0, 2.5, -3.0], fg.float32, (3,)),
-    ([[1, 2, 3], [4, 5, 6]], fg.int64, (2, 3)),
-    ([True, False], fg.bool, (2,)),
-    ([[[1.0]], [[2.0]]], fg.float32, (2, 1, 1)),
-    ([1, 2.5], fg.float32, (2,)),   # mixed int/float -> float32, like PyTorch
-    ([], fg.float32, (0,)),
-], ids=str)
+@pytest.mark.parametrize(
+    "data,dtype,shape",
+    [
+        (1.5, fg.float32, ()),
+        (3, fg.int64, ()),
+        (True, fg.bool, ()),
+        ([1.0, 2.5, -3.0], fg.float32, (3,)),
+        ([[1, 2, 3], [4, 5, 6]], fg.int64, (2, 3)),
+        ([True, False], fg.bool, (2,)),
+        ([[[1.0]], [[2.0]]], fg.float32, (2, 1, 1)),
+        ([1, 2.5], fg.float32, (2,)),  # mixed int/float -> float32, like PyTorch
+        ([], fg.float32, (0,)),
+    ],
+    ids=str,
+)
 def test_tensor_from_python(data, dtype, shape, device):
     t = fg.tensor(data, device=device)
     assert t.dtype == dtype and tuple(t.shape) == shape and t.device.type == device
     np.testing.assert_array_equal(to_numpy(t), np.array(data, dtype=to_numpy(t).dtype))
 
 
-@pytest.mark.parametrize("arr,dtype", [
-    (np.array([1.25, -2.5], np.float64), fg.float64),  # torch.tensor keeps numpy's dtype
-    (np.array([[1.5]], np.float32), fg.float32),
-    (np.array([1, -2, 3], np.int32), fg.int32),
-    (np.array([1, -2, 3], np.int64), fg.int64),
-    (np.array([True, False, True]), fg.bool),
-], ids=lambda v: str(getattr(v, "dtype", v)))
+@pytest.mark.parametrize(
+    "arr,dtype",
+    [
+        (np.array([1.25, -2.5], np.float64), fg.float64),  # torch.tensor keeps numpy's dtype
+        (np.array([[1.5]], np.float32), fg.float32),
+        (np.array([1, -2, 3], np.int32), fg.int32),
+        (np.array([1, -2, 3], np.int64), fg.int64),
+        (np.array([True, False, True]), fg.bool),
+    ],
+    ids=lambda v: str(getattr(v, "dtype", v)),
+)
 def test_tensor_from_numpy_converts(arr, dtype, device):
     t = fg.tensor(arr, device=device)
     assert t.dtype == dtype and tuple(t.shape) == arr.shape
@@ -105,8 +117,14 @@ def test_tensor_non_contiguous_numpy_input():
 @pytest.mark.parametrize("fn,value", [("zeros", 0.0), ("ones", 1.0)])
 def test_zeros_ones(fn, value, device):
     f = getattr(fg, fn)
-    for args, shape in [((7,), (7,)), ((3, 33), (3, 33)), (((3, 33),), (3, 33)),
-                        (([2, 1, 5],), (2, 1, 5)), ((0,), (0,)), ((129, 1), (129, 1))]:
+    for args, shape in [
+        ((7,), (7,)),
+        ((3, 33), (3, 33)),
+        (((3, 33),), (3, 33)),
+        (([2, 1, 5],), (2, 1, 5)),
+        ((0,), (0,)),
+        ((129, 1), (129, 1)),
+    ]:
         t = f(*args, device=device)
         assert tuple(t.shape) == shape and t.dtype == fg.float32
         np.testing.assert_array_equal(to_numpy(t), np.full(shape, value, np.float32))
@@ -127,15 +145,19 @@ def test_empty_and_full(device):
     assert f.dtype == fg.int64 and f.tolist() == [-7] * 4
 
 
-@pytest.mark.parametrize("args,kwargs,expected,dtype", [
-    ((5,), {}, np.arange(5), fg.int64),
-    ((2, 7), {}, np.arange(2, 7), fg.int64),
-    ((10, 0, -3), {}, np.arange(10, 0, -3), fg.int64),
-    ((0, 1, 0.25), {}, np.arange(0, 1, 0.25), fg.float32),
-    ((0.5, 3.0), {}, np.arange(0.5, 3.0), fg.float32),
-    ((5,), {"dtype": fg.float32}, np.arange(5.0), fg.float32),
-    ((3, 3), {}, np.arange(3, 3), fg.int64),
-], ids=str)
+@pytest.mark.parametrize(
+    "args,kwargs,expected,dtype",
+    [
+        ((5,), {}, np.arange(5), fg.int64),
+        ((2, 7), {}, np.arange(2, 7), fg.int64),
+        ((10, 0, -3), {}, np.arange(10, 0, -3), fg.int64),
+        ((0, 1, 0.25), {}, np.arange(0, 1, 0.25), fg.float32),
+        ((0.5, 3.0), {}, np.arange(0.5, 3.0), fg.float32),
+        ((5,), {"dtype": fg.float32}, np.arange(5.0), fg.float32),
+        ((3, 3), {}, np.arange(3, 3), fg.int64),
+    ],
+    ids=str,
+)
 def test_arange(args, kwargs, expected, dtype, device):
     t = fg.arange(*args, **kwargs, device=device)
     assert t.dtype == dtype
@@ -193,7 +215,8 @@ def test_repr(device):
     # PyTorch's strings (tests/test_tensor_repr.py has many more), with the device suffix
     on = "" if device == "cpu" else ", device='cuda:0'"
     assert repr(fg.tensor([[1.0, 2.0]], device=device, requires_grad=True)) == (
-        f"tensor([[1., 2.]]{on}, requires_grad=True)")
+        f"tensor([[1., 2.]]{on}, requires_grad=True)"
+    )
     assert repr(fg.tensor([[1.5, 2.0]], device=device)) == f"tensor([[1.5000, 2.0000]]{on})"
     assert repr(fg.tensor([1, 22, -333], device=device)) == f"tensor([   1,   22, -333]{on})"
     assert repr(fg.tensor([True, False], device=device)) == f"tensor([ True, False]{on})"
@@ -214,8 +237,10 @@ def test_from_numpy_zero_copy_both_ways(npdt):
     a = (np.arange(12) % 3).astype(npdt).reshape(3, 4)
     t = fg.from_numpy(a)
     assert tuple(t.shape) == (3, 4)
-    assert t.dtype == {np.float32: fg.float32, np.int64: fg.int64, np.bool_: fg.bool,
-                       np.uint8: fg.uint8}[npdt]
+    assert (
+        t.dtype
+        == {np.float32: fg.float32, np.int64: fg.int64, np.bool_: fg.bool, np.uint8: fg.uint8}[npdt]
+    )
     a[1, 2] = 1
     assert t.tolist()[1][2] == 1
     n = t.numpy()
@@ -271,8 +296,9 @@ def test_numpy_outlives_tensor():
     np.testing.assert_array_equal(n, np.full(1000, 2.0, np.float32))
 
 
-@pytest.mark.parametrize("dt,npdt", [(fg.int64, np.int64), (fg.bool, np.bool_),
-                                     (fg.uint8, np.uint8)])
+@pytest.mark.parametrize(
+    "dt,npdt", [(fg.int64, np.int64), (fg.bool, np.bool_), (fg.uint8, np.uint8)]
+)
 def test_numpy_dtypes(dt, npdt):
     assert fg.zeros(3, dtype=dt).numpy().dtype == np.dtype(npdt)
 
@@ -344,16 +370,20 @@ def test_reshape_view_share_storage():
     assert t.tolist()[0] == -1.0
 
 
-@pytest.mark.parametrize("shape,args,expected", [
-    ((12,), (3, 4), (3, 4)),
-    ((12,), (-1, 6), (2, 6)),
-    ((3, 4), (12,), (12,)),
-    ((3, 4), ((2, 6),), (2, 6)),
-    ((3, 4), ([4, -1],), (4, 3)),
-    ((2, 3, 5), (-1,), (30,)),
-    ((7,), (7, 1, 1), (7, 1, 1)),
-    ((1,), ((),), ()),
-], ids=str)
+@pytest.mark.parametrize(
+    "shape,args,expected",
+    [
+        ((12,), (3, 4), (3, 4)),
+        ((12,), (-1, 6), (2, 6)),
+        ((3, 4), (12,), (12,)),
+        ((3, 4), ((2, 6),), (2, 6)),
+        ((3, 4), ([4, -1],), (4, 3)),
+        ((2, 3, 5), (-1,), (30,)),
+        ((7,), (7, 1, 1), (7, 1, 1)),
+        ((1,), ((),), ()),
+    ],
+    ids=str,
+)
 def test_reshape(shape, args, expected, device):
     fn = lambda t: t.reshape(*args)
     out = check_forward(fn, lambda a: a.reshape(expected), shape, device=device)
@@ -362,9 +392,17 @@ def test_reshape(shape, args, expected, device):
     check_backward(lambda t: t.view(*args), lambda a: a.reshape(expected), shape, device=device)
 
 
-@pytest.mark.parametrize("start,end,expected", [
-    (0, -1, (105,)), (1, -1, (3, 35)), (0, 1, (21, 5)), (1, 1, (3, 7, 5)), (-2, -1, (3, 35)),
-], ids=str)
+@pytest.mark.parametrize(
+    "start,end,expected",
+    [
+        (0, -1, (105,)),
+        (1, -1, (3, 35)),
+        (0, 1, (21, 5)),
+        (1, 1, (3, 7, 5)),
+        (-2, -1, (3, 35)),
+    ],
+    ids=str,
+)
 def test_flatten(start, end, expected, device):
     fn = lambda t: t.flatten(start, end)
     out = check_forward(fn, lambda a: a.reshape(expected), (3, 7, 5), device=device)
@@ -487,23 +525,27 @@ def test_getitem_large(device):
 # ------------------------------------------------------------------ more edge cases
 def test_int64_values_exact(device):
     # int64 data must never pass through float/double (2**62 + 1 is not a double).
-    vals = [2 ** 62 + 1, -(2 ** 62) - 3, 2 ** 63 - 1, -(2 ** 63)]
+    vals = [2**62 + 1, -(2**62) - 3, 2**63 - 1, -(2**63)]
     t = fg.tensor(vals, device=device)
     assert t.dtype == fg.int64 and t.tolist() == vals
-    assert fg.tensor(2 ** 62 + 1, device=device).item() == 2 ** 62 + 1
-    np.testing.assert_array_equal(to_numpy(fg.tensor(np.array(vals, np.int64), device=device)),
-                                  np.array(vals, np.int64))
+    assert fg.tensor(2**62 + 1, device=device).item() == 2**62 + 1
+    np.testing.assert_array_equal(
+        to_numpy(fg.tensor(np.array(vals, np.int64), device=device)), np.array(vals, np.int64)
+    )
     idx = t[[0, 2]]
     assert idx.tolist() == [vals[0], vals[2]]
 
 
 def test_int64_full_exact(device):
-    t = fg.full((3,), 2 ** 62 + 1, dtype=fg.int64, device=device)
-    assert t.tolist() == [2 ** 62 + 1] * 3
+    t = fg.full((3,), 2**62 + 1, dtype=fg.int64, device=device)
+    assert t.tolist() == [2**62 + 1] * 3
 
 
-@pytest.mark.parametrize("args,length", [((0, 1, 0.1), 10), ((1, 2.5, 0.5), 3),
-                                         ((0.0, 1.0, 0.3), 4), ((-1, 1, 0.25), 8)], ids=str)
+@pytest.mark.parametrize(
+    "args,length",
+    [((0, 1, 0.1), 10), ((1, 2.5, 0.5), 3), ((0.0, 1.0, 0.3), 4), ((-1, 1, 0.25), 8)],
+    ids=str,
+)
 def test_arange_float_lengths(args, length, device):
     t = fg.arange(*args, device=device)
     assert t.dtype == fg.float32 and tuple(t.shape) == (length,)
@@ -546,11 +588,22 @@ def test_numpy_of_0d_and_empty():
 
 
 SPELLINGS = [
-    ("exp", (), {}), ("log", (), {}), ("sqrt", (), {}), ("abs", (), {}),
-    ("clamp", (0.2, 0.9), {}), ("sum", (), {"dim": 1}), ("mean", (0,), {"keepdim": True}),
-    ("argmax", (), {"dim": 1}), ("reshape", (7, 3), {}), ("flatten", (), {}),
-    ("transpose", (0, 1), {}), ("relu", (), {}), ("tanh", (), {}), ("sigmoid", (), {}),
-    ("softmax", (1,), {}), ("log_softmax", (0,), {}),
+    ("exp", (), {}),
+    ("log", (), {}),
+    ("sqrt", (), {}),
+    ("abs", (), {}),
+    ("clamp", (0.2, 0.9), {}),
+    ("sum", (), {"dim": 1}),
+    ("mean", (0,), {"keepdim": True}),
+    ("argmax", (), {"dim": 1}),
+    ("reshape", (7, 3), {}),
+    ("flatten", (), {}),
+    ("transpose", (0, 1), {}),
+    ("relu", (), {}),
+    ("tanh", (), {}),
+    ("sigmoid", (), {}),
+    ("softmax", (1,), {}),
+    ("log_softmax", (0,), {}),
 ]
 
 
@@ -608,8 +661,10 @@ def test_negative_indices_in_index_tensor(device):
 
 
 # ----------------------------------------------------------------------------- in-place arithmetic
-@pytest.mark.parametrize("method, np_op", [("add_", np.add), ("sub_", np.subtract),
-                                           ("mul_", np.multiply), ("div_", np.divide)])
+@pytest.mark.parametrize(
+    "method, np_op",
+    [("add_", np.add), ("sub_", np.subtract), ("mul_", np.multiply), ("div_", np.divide)],
+)
 def test_in_place_methods_write_into_the_same_storage(method, np_op):
     a, b = make_input((7, 33)), make_input((33,), domain="nonzero")
     t = fg.tensor(a)
@@ -620,8 +675,9 @@ def test_in_place_methods_write_into_the_same_storage(method, np_op):
 
 def test_add_and_sub_take_alpha():
     a, b = make_input((33,)), make_input((33,))
-    assert_close(fg.tensor(a).add_(fg.tensor(b), alpha=-0.5).numpy(),
-                 a - 0.5 * b.astype(np.float64))
+    assert_close(
+        fg.tensor(a).add_(fg.tensor(b), alpha=-0.5).numpy(), a - 0.5 * b.astype(np.float64)
+    )
     assert_close(fg.tensor(a).sub_(fg.tensor(b), alpha=2).numpy(), a - 2.0 * b.astype(np.float64))
     with pytest.raises(TypeError, match="alpha"):
         fg.tensor(a).mul_(2.0, alpha=3)
@@ -662,8 +718,16 @@ def test_copy_between_overlapping_views_reads_the_source_first():
     np.testing.assert_array_equal(u.numpy(), [1, 2, 3, 4, 5, 5])
 
 
-@pytest.mark.parametrize("dtype, value", [(fg.uint8, 300), (fg.uint8, -1), (fg.int64, 1e30),
-                                          (fg.int64, float("nan")), (fg.bool, float("nan"))])
+@pytest.mark.parametrize(
+    "dtype, value",
+    [
+        (fg.uint8, 300),
+        (fg.uint8, -1),
+        (fg.int64, 1e30),
+        (fg.int64, float("nan")),
+        (fg.bool, float("nan")),
+    ],
+)
 def test_fill_refuses_values_the_dtype_cannot_hold(dtype, value):
     t = fg.ones(3, dtype=dtype)
     with pytest.raises(ValueError, match=r"\[fill_\] cannot store"):
@@ -685,13 +749,19 @@ def test_big_endian_arrays_are_read_by_value():
     np.testing.assert_array_equal(fg.tensor(a.astype(">i8")).numpy(), np.arange(5))
 
 
-@pytest.mark.parametrize("array, dtype", [(np.array([2**64 - 1], np.uint64), None),
-                                          (np.array([300, 2]), fg.uint8),
-                                          (np.array([-1, 2]), fg.uint8),
-                                          (np.array([1e30]), fg.int64),
-                                          # numpy reads these ints as float64, where 2**63
-                                          # equals the int64 maximum
-                                          ([2**63, 0], None), (np.array([2.0**63]), fg.int64)])
+@pytest.mark.parametrize(
+    "array, dtype",
+    [
+        (np.array([2**64 - 1], np.uint64), None),
+        (np.array([300, 2]), fg.uint8),
+        (np.array([-1, 2]), fg.uint8),
+        (np.array([1e30]), fg.int64),
+        # numpy reads these ints as float64, where 2**63
+        # equals the int64 maximum
+        ([2**63, 0], None),
+        (np.array([2.0**63]), fg.int64),
+    ],
+)
 def test_tensor_refuses_integers_that_would_wrap(array, dtype):
     with pytest.raises(ValueError, match=r"\[tensor\] values from .* do not fit"):
         fg.tensor(array, dtype=dtype)
@@ -736,11 +806,16 @@ def test_data_reads_detached_and_writes_values_in_place():
     assert "Parameter containing" in str(weight)
 
 
-@pytest.mark.parametrize("write", [lambda u: u.fill_(5.0), lambda u: u.add_(1.0),
-                                   lambda u: u.copy_(fg.ones(*u.shape) * 3)],
-                         ids=["fill_", "add_", "copy_"])
-@pytest.mark.parametrize("make", [lambda t: t.T, lambda t: t.transpose(0, 1),
-                                  lambda t: t[::2]], ids=["T", "transpose", "stepped-slice"])
+@pytest.mark.parametrize(
+    "write",
+    [lambda u: u.fill_(5.0), lambda u: u.add_(1.0), lambda u: u.copy_(fg.ones(*u.shape) * 3)],
+    ids=["fill_", "add_", "copy_"],
+)
+@pytest.mark.parametrize(
+    "make",
+    [lambda t: t.T, lambda t: t.transpose(0, 1), lambda t: t[::2]],
+    ids=["T", "transpose", "stepped-slice"],
+)
 def test_writes_through_views_change_the_base(make, write):
     # PyTorch's semantics: transpose and stepped slices are views (they were copies before
     # strides), so a write through them changes t, and only the elements they see.
@@ -771,16 +846,30 @@ def test_fill_of_an_int64_tensor_is_exact_past_2_53():
         t.fill_(2**63)
 
 
-@pytest.mark.parametrize("data, want", [
-    ([1, 2.5], fg.float32), ([[1, 2], [3.0, 4]], fg.float32), ([True, False], fg.bool),
-    ([True, 1], fg.int64), (np.float64(1.5), fg.float64), (np.int32(3), fg.int32),
-    ([np.float64(1.5), 2.0], fg.float64), ([1, np.float64(2)], fg.float64),
-    ([np.int32(3), 4], fg.int64), ([np.int8(1), np.int16(2)], fg.int16),
-    ([np.uint8(1), np.int8(2)], fg.int16), ([np.float16(1)], fg.float16),
-    ([np.int64(3), 2.5], fg.float32), ([np.array([1, 2], dtype=np.int32)], fg.int32),
-    ([fg.tensor(1, dtype=fg.int32), fg.tensor(2, dtype=fg.int32)], fg.int32),
-    ([fg.tensor(1.5, dtype=fg.float64), 1], fg.float64), ([fg.tensor(3), 2.5], fg.float32),
-    ([], fg.float32), ([[]], fg.float32)])
+@pytest.mark.parametrize(
+    "data, want",
+    [
+        ([1, 2.5], fg.float32),
+        ([[1, 2], [3.0, 4]], fg.float32),
+        ([True, False], fg.bool),
+        ([True, 1], fg.int64),
+        (np.float64(1.5), fg.float64),
+        (np.int32(3), fg.int32),
+        ([np.float64(1.5), 2.0], fg.float64),
+        ([1, np.float64(2)], fg.float64),
+        ([np.int32(3), 4], fg.int64),
+        ([np.int8(1), np.int16(2)], fg.int16),
+        ([np.uint8(1), np.int8(2)], fg.int16),
+        ([np.float16(1)], fg.float16),
+        ([np.int64(3), 2.5], fg.float32),
+        ([np.array([1, 2], dtype=np.int32)], fg.int32),
+        ([fg.tensor(1, dtype=fg.int32), fg.tensor(2, dtype=fg.int32)], fg.int32),
+        ([fg.tensor(1.5, dtype=fg.float64), 1], fg.float64),
+        ([fg.tensor(3), 2.5], fg.float32),
+        ([], fg.float32),
+        ([[]], fg.float32),
+    ],
+)
 def test_tensor_infers_dtype_as_pytorch(data, want):
     # a sequence takes the promotion of its elements' types (Python floats as float32)
     assert fg.tensor(data).dtype == want

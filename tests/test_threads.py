@@ -2,6 +2,7 @@
 (FORGEGRAD_OPENMP=OFF, Apple clang) forgegrad's std::thread pool (csrc/cpu/thread_pool.h).
 tests/cpu_threads/parallel_check.cpp checks csrc/cpu/parallel.h built both ways, whichever
 this module was built with, so the pool is checked on every run of the suite."""
+
 import os
 import pathlib
 import shutil
@@ -21,10 +22,21 @@ COMPILER = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
 def test_parallel_regions(backend, tmp_path):
     binary = tmp_path / "parallel_check"
     flags = ["-fopenmp"] if backend == "openmp" else []
-    build = subprocess.run([COMPILER, "-std=c++17", "-O1", *flags, "-pthread",
-                            f"-I{ROOT / 'csrc'}",
-                            str(ROOT / "tests/cpu_threads/parallel_check.cpp"),
-                            "-o", str(binary)], capture_output=True, text=True)
+    build = subprocess.run(
+        [
+            COMPILER,
+            "-std=c++17",
+            "-O1",
+            *flags,
+            "-pthread",
+            f"-I{ROOT / 'csrc'}",
+            str(ROOT / "tests/cpu_threads/parallel_check.cpp"),
+            "-o",
+            str(binary),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if backend == "openmp" and build.returncode != 0 and "openmp" in build.stderr.lower():
         pytest.skip(f"{COMPILER} has no OpenMP")
     assert build.returncode == 0, build.stderr

@@ -7,6 +7,7 @@ Every test pins forgegrad to one thread: results are the same for any thread cou
 loaded two-core machine OpenMP's spin-waiting makes two threads 10-20x slower on these tiny
 models.
 """
+
 import importlib.util
 import math
 
@@ -22,8 +23,16 @@ from forgegrad.training import Callback, EarlyStopping, History, ModelCheckpoint
 
 from helpers import EpochSnapshots, model_arrays, to_numpy
 
-RECORD_KEYS = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "time",
-               "samples_per_s"}
+RECORD_KEYS = {
+    "epoch",
+    "loss",
+    "accuracy",
+    "val_loss",
+    "val_accuracy",
+    "lr",
+    "time",
+    "samples_per_s",
+}
 TIMING_KEYS = ("time", "samples_per_s")
 
 
@@ -54,8 +63,7 @@ def assert_same_weights(a, b):
 
 
 def without_timing(history):
-    return [{k: v for k, v in record.items() if k not in TIMING_KEYS}
-            for record in history.epochs]
+    return [{k: v for k, v in record.items() if k not in TIMING_KEYS} for record in history.epochs]
 
 
 def noisy_split(seed, n, flip):
@@ -95,9 +103,17 @@ class Recorder(Callback):
 def test_fit_learns_spirals(spirals, device):
     fg.manual_seed(0)
     model = mlp(2, [64, 64], 3).to(device)
-    history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01),
-                     spirals.train, spirals.val, epochs=40, batch_size=32, progress=False,
-                     seed=0)
+    history = fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.Adam(model.parameters(), lr=0.01),
+        spirals.train,
+        spirals.val,
+        epochs=40,
+        batch_size=32,
+        progress=False,
+        seed=0,
+    )
     assert len(history) == 40 and not history.stopped_early and not history.interrupted
     assert history["loss"][-1] < 0.5 * history["loss"][0]
     assert max(history["val_accuracy"]) >= 0.9  # seen: 0.97
@@ -110,8 +126,17 @@ def test_fit_learns_digits():
     fg.manual_seed(0)
     model = mlp(64, [128], 10)
     loss_fn = nn.CrossEntropyLoss()
-    history = fg.fit(model, loss_fn, optim.Adam(model.parameters(), lr=5e-3), data.train,
-                     data.val, epochs=10, batch_size=32, progress=False, seed=0)
+    history = fg.fit(
+        model,
+        loss_fn,
+        optim.Adam(model.parameters(), lr=5e-3),
+        data.train,
+        data.val,
+        epochs=10,
+        batch_size=32,
+        progress=False,
+        seed=0,
+    )
     assert len(history) == 10
     test = fg.evaluate(model, loss_fn, data.test)
     assert test.keys() == {"loss", "accuracy"}
@@ -121,9 +146,17 @@ def test_fit_learns_digits():
 # --------------------------------------------------------------------------- History
 def test_history_records_columns_and_best_epoch(spirals):
     model = mlp(2, [16], 3)
-    history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.02),
-                     spirals.train, spirals.val, epochs=6, batch_size=32, progress=False,
-                     seed=0)
+    history = fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.Adam(model.parameters(), lr=0.02),
+        spirals.train,
+        spirals.val,
+        epochs=6,
+        batch_size=32,
+        progress=False,
+        seed=0,
+    )
     assert len(history) == len(history.epochs) == 6
     for i, record in enumerate(history.epochs, start=1):
         assert set(record) == RECORD_KEYS
@@ -142,8 +175,7 @@ def test_history_records_columns_and_best_epoch(spirals):
     assert history.best_epoch() == 1 + val_loss.index(min(val_loss))
     assert history.best_epoch("val_accuracy") == 1 + val_acc.index(max(val_acc))
     assert history.best_epoch("val_accuracy", mode="min") == 1 + val_acc.index(min(val_acc))
-    assert history.best_epoch("loss", mode="max") == 1 + history["loss"].index(
-        max(history["loss"]))
+    assert history.best_epoch("loss", mode="max") == 1 + history["loss"].index(max(history["loss"]))
     with pytest.raises(ValueError, match=r"\[History\].*'nope'"):
         history.best_epoch("nope")
     with pytest.raises(ValueError, match=r"mode"):
@@ -158,22 +190,24 @@ def test_metrics_default_by_loss_and_unknown_metric():
 
     model = mlp(3, [4], 2)
     opt = optim.SGD(model.parameters(), lr=0.01)
-    history = fg.fit(model, nn.CrossEntropyLoss(), opt, (x, labels), (x, labels), epochs=1,
-                     progress=False)
+    history = fg.fit(
+        model, nn.CrossEntropyLoss(), opt, (x, labels), (x, labels), epochs=1, progress=False
+    )
     assert {"accuracy", "val_accuracy"} <= set(history.epochs[0])
-    history = fg.fit(model, nn.MSELoss(), opt, (x, values), (x, values), epochs=1,
-                     progress=False)
+    history = fg.fit(model, nn.MSELoss(), opt, (x, values), (x, values), epochs=1, progress=False)
     assert set(history.epochs[0]) == RECORD_KEYS - {"accuracy", "val_accuracy"}
     history = fg.fit(model, nn.MSELoss(), opt, (x, values), epochs=1, progress=False)
     assert set(history.epochs[0]) == {"epoch", "loss", "lr", "time", "samples_per_s"}
     assert fg.evaluate(model, nn.MSELoss(), (x, values)).keys() == {"loss"}
-    history = fg.fit(model, nn.CrossEntropyLoss(), opt, (x, labels), epochs=1, metrics=(),
-                     progress=False)
+    history = fg.fit(
+        model, nn.CrossEntropyLoss(), opt, (x, labels), epochs=1, metrics=(), progress=False
+    )
     assert "accuracy" not in history.epochs[0]
 
     with pytest.raises(ValueError, match=r"\[fit\] unknown metric 'f2'"):
-        fg.fit(model, nn.CrossEntropyLoss(), opt, (x, labels), epochs=1, metrics=["f2"],
-               progress=False)
+        fg.fit(
+            model, nn.CrossEntropyLoss(), opt, (x, labels), epochs=1, metrics=["f2"], progress=False
+        )
     with pytest.raises(ValueError, match=r"\[evaluate\] unknown metric 'auc'"):
         fg.evaluate(model, nn.CrossEntropyLoss(), (x, labels), metrics="auc")
 
@@ -182,9 +216,17 @@ def test_train_data_as_loader_dataset_or_tuple_give_the_same_run(spirals):
     def run(train_data):
         fg.manual_seed(7)
         model = mlp(2, [16], 3)
-        history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
-                         train_data, spirals.val, epochs=3, batch_size=32, progress=False,
-                         seed=5)
+        history = fg.fit(
+            model,
+            nn.CrossEntropyLoss(),
+            optim.Adam(model.parameters()),
+            train_data,
+            spirals.val,
+            epochs=3,
+            batch_size=32,
+            progress=False,
+            seed=5,
+        )
         return without_timing(history), model_arrays(model)
 
     loader = run(DataLoader(spirals.train, batch_size=32, shuffle=True, seed=5))
@@ -199,9 +241,17 @@ def test_fit_is_reproducible(spirals, device):
     def run():
         fg.manual_seed(11)
         model = mlp(2, [32], 3, dropout=0.3).to(device)  # masks from the seeded stream
-        history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
-                         spirals.train, spirals.val, epochs=3, batch_size=16, progress=False,
-                         seed=2)
+        history = fg.fit(
+            model,
+            nn.CrossEntropyLoss(),
+            optim.Adam(model.parameters()),
+            spirals.train,
+            spirals.val,
+            epochs=3,
+            batch_size=16,
+            progress=False,
+            seed=2,
+        )
         return without_timing(history), model_arrays(model)
 
     first, second = run(), run()
@@ -220,8 +270,9 @@ def test_epoch_loss_is_the_batch_size_weighted_mean(rng):
     before = model_arrays(model)
     batch_losses = [loss_fn(model(xb), yb).item() for xb, yb in loader]
 
-    history = fg.fit(model, loss_fn, optim.SGD(model.parameters(), lr=0.0), loader, epochs=2,
-                     progress=False)
+    history = fg.fit(
+        model, loss_fn, optim.SGD(model.parameters(), lr=0.0), loader, epochs=2, progress=False
+    )
     assert_same_weights(model_arrays(model), before)  # lr=0: the model never changes
     expected = fg.evaluate(model, loss_fn, data)
     weighted = np.average(batch_losses, weights=[32, 32, 32, 4])
@@ -235,8 +286,15 @@ def test_scheduler_steps_once_per_epoch(spirals):
     model = mlp(2, [8], 3)
     optimizer = optim.SGD(model.parameters(), lr=0.1)
     scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
-    history = fg.fit(model, nn.CrossEntropyLoss(), optimizer, spirals.train, epochs=5,
-                     scheduler=scheduler, progress=False)
+    history = fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optimizer,
+        spirals.train,
+        epochs=5,
+        scheduler=scheduler,
+        progress=False,
+    )
     assert history["lr"] == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025])
     # After 5 steps: 5 // 2 = 2 halvings.
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.025)
@@ -256,21 +314,46 @@ def test_reduce_lr_on_plateau_gets_val_loss_or_loss(spirals):
     model = mlp(2, [8], 3)
     optimizer = optim.SGD(model.parameters(), lr=0.1)
     plateau = RecordingPlateau(optimizer, factor=0.5, patience=0)
-    history = fg.fit(model, nn.CrossEntropyLoss(), optimizer, spirals.train, spirals.val,
-                     epochs=4, scheduler=plateau, progress=False)
+    history = fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optimizer,
+        spirals.train,
+        spirals.val,
+        epochs=4,
+        scheduler=plateau,
+        progress=False,
+    )
     assert plateau.seen == history["val_loss"]
 
     plateau = RecordingPlateau(optimizer, factor=0.5, patience=0)
-    history = fg.fit(model, nn.CrossEntropyLoss(), optimizer, spirals.train, epochs=3,
-                     scheduler=plateau, progress=False)
+    history = fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optimizer,
+        spirals.train,
+        epochs=3,
+        scheduler=plateau,
+        progress=False,
+    )
     assert plateau.seen == history["loss"]
 
 
 def test_reduce_lr_on_plateau_lowers_the_lr_when_val_loss_stalls():
     model, optimizer, train, val = overfitting_run()
     plateau = optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
-    history = fg.fit(model, nn.CrossEntropyLoss(), optimizer, train, val, epochs=8,
-                     batch_size=8, scheduler=plateau, progress=False, seed=0)
+    history = fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optimizer,
+        train,
+        val,
+        epochs=8,
+        batch_size=8,
+        scheduler=plateau,
+        progress=False,
+        seed=0,
+    )
     # val_loss is best at epoch 3 and then rises: two bad epochs (4, 5) halve the lr for 6.
     assert history.best_epoch() == 3
     assert history["lr"][:6] == pytest.approx([3e-3] * 5 + [1.5e-3])
@@ -281,8 +364,18 @@ def test_early_stopping_restores_the_best_weights(device):
     model, optimizer, train, val = overfitting_run(device)
     snapshots, stopper, recorder = EpochSnapshots(), EarlyStopping(patience=3), Recorder()
     loss_fn = nn.CrossEntropyLoss()
-    history = fg.fit(model, loss_fn, optimizer, train, val, epochs=60, batch_size=8,
-                     callbacks=[snapshots, stopper, recorder], progress=False, seed=0)
+    history = fg.fit(
+        model,
+        loss_fn,
+        optimizer,
+        train,
+        val,
+        epochs=60,
+        batch_size=8,
+        callbacks=[snapshots, stopper, recorder],
+        progress=False,
+        seed=0,
+    )
     best = history.best_epoch()
     assert best == 3  # seen: 0.65, 0.59, 0.53, then rising
     assert history.stopped_early and not history.interrupted
@@ -290,17 +383,26 @@ def test_early_stopping_restores_the_best_weights(device):
     assert stopper.best_epoch == best
     assert recorder.calls == ["begin", *range(1, best + 4), "end"]
     assert_same_weights(model_arrays(model), snapshots.by_epoch[best])
-    assert fg.evaluate(model, loss_fn, val)["loss"] == pytest.approx(min(history["val_loss"]),
-                                                                     rel=1e-6)
+    assert fg.evaluate(model, loss_fn, val)["loss"] == pytest.approx(
+        min(history["val_loss"]), rel=1e-6
+    )
 
 
 def test_early_stopping_without_restore_keeps_the_last_weights():
     model, optimizer, train, val = overfitting_run()
     snapshots = EpochSnapshots()
-    history = fg.fit(model, nn.CrossEntropyLoss(), optimizer, train, val, epochs=60,
-                     batch_size=8, callbacks=[snapshots, EarlyStopping(patience=2,
-                                                                       restore_best=False)],
-                     progress=False, seed=0)
+    history = fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optimizer,
+        train,
+        val,
+        epochs=60,
+        batch_size=8,
+        callbacks=[snapshots, EarlyStopping(patience=2, restore_best=False)],
+        progress=False,
+        seed=0,
+    )
     assert history.stopped_early and len(history) == 5
     assert_same_weights(model_arrays(model), snapshots.by_epoch[5])
 
@@ -308,9 +410,18 @@ def test_early_stopping_without_restore_keeps_the_last_weights():
 def test_early_stopping_restores_when_training_runs_to_the_end():
     model, optimizer, train, val = overfitting_run()
     snapshots = EpochSnapshots()
-    history = fg.fit(model, nn.CrossEntropyLoss(), optimizer, train, val, epochs=5,
-                     batch_size=8, callbacks=[snapshots, EarlyStopping(patience=10)],
-                     progress=False, seed=0)
+    history = fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optimizer,
+        train,
+        val,
+        epochs=5,
+        batch_size=8,
+        callbacks=[snapshots, EarlyStopping(patience=10)],
+        progress=False,
+        seed=0,
+    )
     assert not history.stopped_early and len(history) == 5
     assert_same_weights(model_arrays(model), snapshots.by_epoch[3])
 
@@ -323,18 +434,27 @@ def scripted(stopper, values, key):
 def test_early_stopping_modes_and_patience_on_scripted_values():
     # min (val_loss): epochs 3 and 4 are no better than epoch 2 -> stop at epoch 4.
     assert scripted(EarlyStopping(patience=2), [1.0, 0.5, 0.6, 0.5], "val_loss") == [
-        False, False, False, True]
+        False,
+        False,
+        False,
+        True,
+    ]
     # min_delta: an improvement smaller than it counts as none.
     assert scripted(EarlyStopping(patience=1, min_delta=0.1), [1.0, 0.95], "val_loss") == [
-        False, True]
+        False,
+        True,
+    ]
     # auto is max for accuracies; explicit mode="max" for any key.
     stopper = EarlyStopping(monitor="val_accuracy", patience=2)
     assert scripted(stopper, [0.5, 0.7, 0.6, 0.65], "val_accuracy") == [False] * 3 + [True]
     assert stopper.best_epoch == 2 and stopper.tracker.best == 0.7
-    assert scripted(EarlyStopping(monitor="score", mode="max", patience=1), [1, 2, 3, 2],
-                    "score") == [False, False, False, True]
-    assert scripted(EarlyStopping(monitor="score", mode="min", patience=1), [1, 2],
-                    "score") == [False, True]
+    assert scripted(
+        EarlyStopping(monitor="score", mode="max", patience=1), [1, 2, 3, 2], "score"
+    ) == [False, False, False, True]
+    assert scripted(EarlyStopping(monitor="score", mode="min", patience=1), [1, 2], "score") == [
+        False,
+        True,
+    ]
     # patience=0: the first epoch without improvement stops.
     assert scripted(EarlyStopping(patience=0), [1.0, 1.0], "val_loss") == [False, True]
 
@@ -347,11 +467,20 @@ def test_early_stopping_errors(spirals):
         EarlyStopping(mode="up")
     model = mlp(2, [8], 3)
     recorder = Recorder()
-    with pytest.raises(ValueError, match=r"\[fit\] EarlyStopping monitors 'val_loss', which "
-                                         r"fit logs only with val_data; pass val_data"):
-        fg.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
-               spirals.train, epochs=2, callbacks=[EarlyStopping(), recorder],
-               progress=False)
+    with pytest.raises(
+        ValueError,
+        match=r"\[fit\] EarlyStopping monitors 'val_loss', which "
+        r"fit logs only with val_data; pass val_data",
+    ):
+        fg.fit(
+            model,
+            nn.CrossEntropyLoss(),
+            optim.SGD(model.parameters(), lr=0.1),
+            spirals.train,
+            epochs=2,
+            callbacks=[EarlyStopping(), recorder],
+            progress=False,
+        )
     assert recorder.calls == []  # refused before training: no callback began
 
 
@@ -364,9 +493,15 @@ def test_callbacks_finish_when_a_callback_raises(spirals):
     model = mlp(2, [8], 3)
     recorder = Recorder()
     with pytest.raises(ValueError, match=r"\[RaisingCallback\] boom"):
-        fg.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
-               spirals.train, epochs=2, callbacks=[recorder, RaisingCallback()],
-               progress=False)
+        fg.fit(
+            model,
+            nn.CrossEntropyLoss(),
+            optim.SGD(model.parameters(), lr=0.1),
+            spirals.train,
+            epochs=2,
+            callbacks=[recorder, RaisingCallback()],
+            progress=False,
+        )
     assert recorder.calls == ["begin", 1, "end"]
 
 
@@ -383,8 +518,18 @@ def test_model_checkpoint_saves_only_improvements(tmp_path, monkeypatch):
     model, optimizer, train, val = overfitting_run()
     path = tmp_path / "best.safetensors"
     snapshots, checkpoint = EpochSnapshots(), ModelCheckpoint(path)
-    history = fg.fit(model, nn.CrossEntropyLoss(), optimizer, train, val, epochs=8,
-                     batch_size=8, callbacks=[snapshots, checkpoint], progress=False, seed=0)
+    history = fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optimizer,
+        train,
+        val,
+        epochs=8,
+        batch_size=8,
+        callbacks=[snapshots, checkpoint],
+        progress=False,
+        seed=0,
+    )
     val_loss = history["val_loss"]
     improvements = [i for i, v in enumerate(val_loss) if v < min(val_loss[:i], default=math.inf)]
     assert improvements == [0, 1, 2]  # epochs 1-3 improve, 4-8 do not
@@ -398,10 +543,20 @@ def test_model_checkpoint_every_epoch(tmp_path, spirals):
     model = mlp(2, [8], 3)
     snapshots = EpochSnapshots()
     checkpoint = ModelCheckpoint(tmp_path / "epoch{epoch}.safetensors", save_best_only=False)
-    fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()), spirals.train,
-           epochs=3, callbacks=[snapshots, checkpoint], progress=False)  # no val_loss needed
+    fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.Adam(model.parameters()),
+        spirals.train,
+        epochs=3,
+        callbacks=[snapshots, checkpoint],
+        progress=False,
+    )  # no val_loss needed
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "epoch1.safetensors", "epoch2.safetensors", "epoch3.safetensors"]
+        "epoch1.safetensors",
+        "epoch2.safetensors",
+        "epoch3.safetensors",
+    ]
     for epoch in (1, 2, 3):
         fresh = mlp(2, [8], 3)
         fresh.load_state_dict(fg.load(tmp_path / f"epoch{epoch}.safetensors"))
@@ -411,9 +566,15 @@ def test_model_checkpoint_every_epoch(tmp_path, spirals):
 def test_model_checkpoint_best_only_needs_the_monitored_value(tmp_path, spirals):
     model = mlp(2, [8], 3)
     with pytest.raises(ValueError, match=r"\[fit\] ModelCheckpoint monitors 'val_loss'"):
-        fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()), spirals.train,
-               epochs=1, callbacks=[ModelCheckpoint(tmp_path / "m.safetensors")],
-               progress=False)
+        fg.fit(
+            model,
+            nn.CrossEntropyLoss(),
+            optim.Adam(model.parameters()),
+            spirals.train,
+            epochs=1,
+            callbacks=[ModelCheckpoint(tmp_path / "m.safetensors")],
+            progress=False,
+        )
 
 
 # --------------------------------------------------------------------------- Ctrl-C
@@ -439,11 +600,14 @@ class InterruptingCallback(Callback):
         return False
 
 
-@pytest.mark.parametrize("where,epochs_done", [
-    ("training batch", 1),  # 7 batches an epoch: the 10th is in epoch 2
-    ("validation", 1),      # the 2nd validation pass: epoch 2
-    ("callback", 2),        # on_epoch_end of epoch 2, after it was logged
-])
+@pytest.mark.parametrize(
+    "where,epochs_done",
+    [
+        ("training batch", 1),  # 7 batches an epoch: the 10th is in epoch 2
+        ("validation", 1),  # the 2nd validation pass: epoch 2
+        ("callback", 2),  # on_epoch_end of epoch 2, after it was logged
+    ],
+)
 def test_ctrl_c_returns_the_history_so_far(spirals, where, epochs_done):
     model = mlp(2, [8], 3)
     callbacks = [Recorder()]
@@ -455,9 +619,17 @@ def test_ctrl_c_returns_the_history_so_far(spirals, where, epochs_done):
         model = InterruptAt(model, 4, mode="eval")
     else:
         callbacks.append(InterruptingCallback())
-    history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
-                     spirals.train, spirals.val, epochs=5, batch_size=32, callbacks=callbacks,
-                     progress=False)
+    history = fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.Adam(model.parameters()),
+        spirals.train,
+        spirals.val,
+        epochs=5,
+        batch_size=32,
+        callbacks=callbacks,
+        progress=False,
+    )
     assert history.interrupted and not history.stopped_early
     assert history["epoch"] == list(range(1, epochs_done + 1))
     assert callbacks[0].calls[0] == "begin" and callbacks[0].calls[-1] == "end"
@@ -467,9 +639,17 @@ def test_ctrl_c_with_progress_bar_and_early_stopping_restore(spirals, capsys):
     model = InterruptAt(mlp(2, [8], 3), 17)  # in epoch 3
     snapshots = EpochSnapshots()
     stopper = EarlyStopping(patience=10)
-    history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
-                     spirals.train, spirals.val, epochs=5, batch_size=32,
-                     callbacks=[snapshots, stopper], progress=True)
+    history = fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.Adam(model.parameters()),
+        spirals.train,
+        spirals.val,
+        epochs=5,
+        batch_size=32,
+        callbacks=[snapshots, stopper],
+        progress=True,
+    )
     assert history.interrupted and len(history) == 2
     assert_same_weights(model_arrays(model), snapshots.by_epoch[history.best_epoch()])
     assert "epoch 3/5" in capsys.readouterr().err
@@ -492,10 +672,21 @@ def test_diverging_run_raises(rng):
             snapshots.append(model_arrays(self.inner))
             return self.inner(x)
 
-    with pytest.raises(RuntimeError, match=r"\[fit\] the training loss became (nan|inf) in "
-                                           r"epoch \d+, batch \d+; .*Lower the learning rate"):
-        fg.fit(Watch(model), nn.MSELoss(), optim.SGD(model.parameters(), lr=100.0), (x, y),
-               epochs=3, batch_size=10, callbacks=[recorder], progress=False)
+    with pytest.raises(
+        RuntimeError,
+        match=r"\[fit\] the training loss became (nan|inf) in "
+        r"epoch \d+, batch \d+; .*Lower the learning rate",
+    ):
+        fg.fit(
+            Watch(model),
+            nn.MSELoss(),
+            optim.SGD(model.parameters(), lr=100.0),
+            (x, y),
+            epochs=3,
+            batch_size=10,
+            callbacks=[recorder],
+            progress=False,
+        )
     assert recorder.calls == ["begin", "end"]
     # The non-finite batch took no step: the model keeps the weights that batch saw.
     assert_same_weights(model_arrays(model), snapshots[-1])
@@ -525,16 +716,29 @@ def test_empty_data_is_refused(rng):
 def test_history_plot_writes_a_png(tmp_path, spirals):
     pytest.importorskip("matplotlib", reason="History.plot needs matplotlib (forgegrad[plot])")
     model = mlp(2, [8], 3)
-    history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
-                     spirals.train, spirals.val, epochs=3, progress=False)
+    history = fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.Adam(model.parameters()),
+        spirals.train,
+        spirals.val,
+        epochs=3,
+        progress=False,
+    )
     path = tmp_path / "curves.png"
     assert len(history.plot(path).axes) == 2  # loss and accuracy
     data = path.read_bytes()
     assert len(data) > 1000 and data[:8] == b"\x89PNG\r\n\x1a\n"
 
     x = np.ones((8, 2), np.float32)  # a loss without metrics and no validation plots too
-    history = fg.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.01),
-                     (x, np.zeros((8, 3), np.float32)), epochs=2, progress=False)
+    history = fg.fit(
+        model,
+        nn.MSELoss(),
+        optim.SGD(model.parameters(), lr=0.01),
+        (x, np.zeros((8, 3), np.float32)),
+        epochs=2,
+        progress=False,
+    )
     history.plot(str(tmp_path / "mse.png"))
     assert (tmp_path / "mse.png").stat().st_size > 0
 
@@ -573,12 +777,19 @@ def test_predict_matches_the_model_in_eval_mode(spirals, device):
     model.eval()
     expected = to_numpy(model(fg.tensor(x, device=device)))
     model.train()
-    for data in (x, fg.tensor(x), spirals.test, TensorDataset(x),
-                 DataLoader(spirals.test, batch_size=7), InputsOnly(x)):
+    for data in (
+        x,
+        fg.tensor(x),
+        spirals.test,
+        TensorDataset(x),
+        DataLoader(spirals.test, batch_size=7),
+        InputsOnly(x),
+    ):
         out = fg.predict(model, data, batch_size=7)
         assert isinstance(out, fg.Tensor) and tuple(out.shape) == (len(x), 3)
-        np.testing.assert_allclose(to_numpy(out), expected, rtol=1e-6, atol=1e-6,
-                                   err_msg=type(data).__name__)
+        np.testing.assert_allclose(
+            to_numpy(out), expected, rtol=1e-6, atol=1e-6, err_msg=type(data).__name__
+        )
     with pytest.raises(ValueError, match=r"\[predict\] got no inputs"):
         fg.predict(model, np.zeros((0, 2), np.float32))
 
@@ -588,8 +799,11 @@ def test_bad_arguments(spirals):
     opt = optim.SGD(model.parameters(), lr=0.1)
     loss_fn = nn.CrossEntropyLoss()
     for bad in (5, None, object()):
-        with pytest.raises(TypeError, match=r"\[fit\] expected a DataLoader, a Dataset or an "
-                                             r"\(inputs, targets\) tuple"):
+        with pytest.raises(
+            TypeError,
+            match=r"\[fit\] expected a DataLoader, a Dataset or an "
+            r"\(inputs, targets\) tuple",
+        ):
             fg.fit(model, loss_fn, opt, bad, epochs=1, progress=False)
     with pytest.raises(TypeError, match=r"\[evaluate\] expected a DataLoader"):
         fg.evaluate(model, loss_fn, 3.0)
@@ -606,46 +820,87 @@ def test_bad_arguments(spirals):
 
 # --------------------------------------------------------------------------- setup checks
 SETUP_MISTAKES = {
-    "model-none": (lambda r: dict(model=None), TypeError,
-                   r"\[fit\] model must be a Module \(callable, with train\(\), eval\(\)"),
-    "model-class": (lambda r: dict(model=nn.Linear), TypeError,
-                    r"\[fit\] model is the class Linear; pass an instance: nn.Linear\(...\)"),
-    "loss-class": (lambda r: dict(loss_fn=nn.CrossEntropyLoss), TypeError,
-                   r"\[fit\] loss_fn is the class CrossEntropyLoss; pass an instance: "
-                   r"nn.CrossEntropyLoss\(\)$"),
-    "loss-not-a-tensor": (lambda r: dict(loss_fn=lambda out, target: 1.0), TypeError,
-                          r"\[fit\] loss_fn must return a Tensor, got float$"),
-    "optimizer-none": (lambda r: dict(optimizer=None), TypeError,
-                       r"\[fit\] optimizer must be an Optimizer"),
+    "model-none": (
+        lambda r: dict(model=None),
+        TypeError,
+        r"\[fit\] model must be a Module \(callable, with train\(\), eval\(\)",
+    ),
+    "model-class": (
+        lambda r: dict(model=nn.Linear),
+        TypeError,
+        r"\[fit\] model is the class Linear; pass an instance: nn.Linear\(...\)",
+    ),
+    "loss-class": (
+        lambda r: dict(loss_fn=nn.CrossEntropyLoss),
+        TypeError,
+        r"\[fit\] loss_fn is the class CrossEntropyLoss; pass an instance: "
+        r"nn.CrossEntropyLoss\(\)$",
+    ),
+    "loss-not-a-tensor": (
+        lambda r: dict(loss_fn=lambda out, target: 1.0),
+        TypeError,
+        r"\[fit\] loss_fn must return a Tensor, got float$",
+    ),
+    "optimizer-none": (
+        lambda r: dict(optimizer=None),
+        TypeError,
+        r"\[fit\] optimizer must be an Optimizer",
+    ),
     "scheduler": (lambda r: dict(scheduler=5), TypeError, r"\[fit\] scheduler must be"),
-    "scheduler-class": (lambda r: dict(scheduler=optim.lr_scheduler.StepLR), TypeError,
-                        r"\[fit\] scheduler is the class StepLR"),
-    "one-callback": (lambda r: dict(callbacks=EarlyStopping()), TypeError,
-                     r"\[fit\] callbacks must be a list of Callbacks, got a single "
-                     r"EarlyStopping; pass a list: callbacks=\[EarlyStopping\(...\)\]$"),
-    "callback-not-a-callback": (lambda r: dict(callbacks=[Recorder(), 5]), TypeError,
-                                r"\[fit\] callbacks\[1\] must be a Callback"),
-    "metrics": (lambda r: dict(metrics=5), TypeError,
-                r"\[fit\] metrics must be a metric name, a callable, or a list or dict of "
-                r"them, got 5$"),
-    "monitor-typo": (lambda r: dict(callbacks=[EarlyStopping(monitor="val_los")]), ValueError,
-                     r"\[fit\] EarlyStopping monitors 'val_los', which fit does not log; it "
-                     r"logs \['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr', "
-                     r"'time', 'samples_per_s'\]$"),
+    "scheduler-class": (
+        lambda r: dict(scheduler=optim.lr_scheduler.StepLR),
+        TypeError,
+        r"\[fit\] scheduler is the class StepLR",
+    ),
+    "one-callback": (
+        lambda r: dict(callbacks=EarlyStopping()),
+        TypeError,
+        r"\[fit\] callbacks must be a list of Callbacks, got a single "
+        r"EarlyStopping; pass a list: callbacks=\[EarlyStopping\(...\)\]$",
+    ),
+    "callback-not-a-callback": (
+        lambda r: dict(callbacks=[Recorder(), 5]),
+        TypeError,
+        r"\[fit\] callbacks\[1\] must be a Callback",
+    ),
+    "metrics": (
+        lambda r: dict(metrics=5),
+        TypeError,
+        r"\[fit\] metrics must be a metric name, a callable, or a list or dict of "
+        r"them, got 5$",
+    ),
+    "monitor-typo": (
+        lambda r: dict(callbacks=[EarlyStopping(monitor="val_los")]),
+        ValueError,
+        r"\[fit\] EarlyStopping monitors 'val_los', which fit does not log; it "
+        r"logs \['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr', "
+        r"'time', 'samples_per_s'\]$",
+    ),
     "monitor-val-without-val-data": (
         lambda r: dict(val_data=None, callbacks=[ModelCheckpoint(r["dir"] / "m.safetensors")]),
-        ValueError, r"\[fit\] ModelCheckpoint monitors 'val_loss', which fit logs only with "
-                    r"val_data; pass val_data to fit, or monitor 'loss'$"),
+        ValueError,
+        r"\[fit\] ModelCheckpoint monitors 'val_loss', which fit logs only with "
+        r"val_data; pass val_data to fit, or monitor 'loss'$",
+    ),
     "checkpoint-directory": (
         lambda r: dict(callbacks=[ModelCheckpoint(r["dir"] / "missing" / "m.safetensors")]),
-        FileNotFoundError, r"\[ModelCheckpoint\] the directory '.*missing' of "),
+        FileNotFoundError,
+        r"\[ModelCheckpoint\] the directory '.*missing' of ",
+    ),
     "val-data-of-other-features": (
         lambda r: dict(val_data=(np.zeros((5, 3), np.float32), np.zeros(5, np.int64))),
-        ValueError, r"\[linear\] "),
+        ValueError,
+        r"\[linear\] ",
+    ),
     "batches-of-three": (
-        lambda r: dict(train_data=DataLoader(TensorDataset(r["x"], r["y"], r["y"]),
-                                             batch_size=32, shuffle=True, seed=0)),
-        ValueError, r"\[fit\] expected batches of \(inputs, targets\), got a tuple of 3$"),
+        lambda r: dict(
+            train_data=DataLoader(
+                TensorDataset(r["x"], r["y"], r["y"]), batch_size=32, shuffle=True, seed=0
+            )
+        ),
+        ValueError,
+        r"\[fit\] expected batches of \(inputs, targets\), got a tuple of 3$",
+    ),
 }
 
 
@@ -660,8 +915,15 @@ def test_setup_mistakes_fail_before_training_changes_anything(case, spirals, tmp
     optimizer = optim.Adam(model.parameters())
     loader = DataLoader(spirals.train, batch_size=32, shuffle=True, seed=0)
     x, y = spirals.train.arrays
-    args = dict(model=model, loss_fn=nn.CrossEntropyLoss(), optimizer=optimizer,
-                train_data=loader, val_data=spirals.val, epochs=2, progress=False)
+    args = dict(
+        model=model,
+        loss_fn=nn.CrossEntropyLoss(),
+        optimizer=optimizer,
+        train_data=loader,
+        val_data=spirals.val,
+        epochs=2,
+        progress=False,
+    )
     make, error, message = SETUP_MISTAKES[case]
     args.update(make({"dir": tmp_path, "x": x, "y": y}))
     before, rng = model_arrays(model), fg.get_rng_state().numpy().copy()
@@ -680,8 +942,15 @@ def test_the_setup_check_leaves_the_run_as_it_was(spirals, monkeypatch):
         fg.manual_seed(0)
         model = mlp(2, [16], 3, dropout=0.3)
         loader = DataLoader(spirals.train, batch_size=32, shuffle=True)  # seeded by manual_seed
-        history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()), loader,
-                         spirals.val, epochs=2, progress=False)
+        history = fg.fit(
+            model,
+            nn.CrossEntropyLoss(),
+            optim.Adam(model.parameters()),
+            loader,
+            spirals.val,
+            epochs=2,
+            progress=False,
+        )
         return without_timing(history), model_arrays(model), loader.epoch
 
     checked = run()
@@ -694,8 +963,16 @@ def test_the_setup_check_leaves_the_run_as_it_was(spirals, monkeypatch):
 def test_ctrl_c_in_the_setup_check_returns_an_empty_history(spirals):
     model = InterruptAt(mlp(2, [8], 3), 1, mode="eval")  # the trial pass is in eval mode
     recorder, before = Recorder(), model_arrays(model)
-    history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
-                     spirals.train, spirals.val, epochs=2, callbacks=[recorder], progress=False)
+    history = fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.Adam(model.parameters()),
+        spirals.train,
+        spirals.val,
+        epochs=2,
+        callbacks=[recorder],
+        progress=False,
+    )
     assert history.interrupted and len(history) == 0 and recorder.calls == []
     assert_same_weights(model_arrays(model), before)
 
@@ -705,16 +982,25 @@ def test_callback_arguments_are_checked_at_construction(tmp_path):
         with pytest.raises(ValueError, match=r"^\[ModelCheckpoint\] path .* may hold \{epoch\}"):
             ModelCheckpoint(tmp_path / path)
     ModelCheckpoint(tmp_path / "m{epoch:03d}.safetensors")  # a format spec is fine
-    with pytest.raises(TypeError, match=r"^\[ModelCheckpoint\] path must be a str or "
-                                        r"os.PathLike, got NoneType$"):
+    with pytest.raises(
+        TypeError,
+        match=r"^\[ModelCheckpoint\] path must be a str or "
+        r"os.PathLike, got NoneType$",
+    ):
         ModelCheckpoint(None)
     with pytest.raises(TypeError, match=r"^\[ModelCheckpoint\] monitor must be"):
         ModelCheckpoint(tmp_path / "m.safetensors", monitor=3)
-    with pytest.raises(TypeError, match=r"^\[EarlyStopping\] min_delta must be a number, "
-                                        r"got 'x'$"):
+    with pytest.raises(
+        TypeError,
+        match=r"^\[EarlyStopping\] min_delta must be a number, "
+        r"got 'x'$",
+    ):
         EarlyStopping(min_delta="x")
-    with pytest.raises(TypeError, match=r"^\[EarlyStopping\] monitor must be the name of a "
-                                        r"logged value"):
+    with pytest.raises(
+        TypeError,
+        match=r"^\[EarlyStopping\] monitor must be the name of a "
+        r"logged value",
+    ):
         EarlyStopping(monitor=None)
 
 
@@ -724,8 +1010,11 @@ def test_predict_and_evaluate_need_a_model(spirals):
         fg.predict(None, x)
     with pytest.raises(TypeError, match=r"^\[evaluate\] model must be a Module"):
         fg.evaluate(None, nn.CrossEntropyLoss(), spirals.val)
-    with pytest.raises(TypeError, match=r"^\[evaluate\] loss_fn is the class MSELoss; pass "
-                                        r"an instance: nn.MSELoss\(\)$"):
+    with pytest.raises(
+        TypeError,
+        match=r"^\[evaluate\] loss_fn is the class MSELoss; pass "
+        r"an instance: nn.MSELoss\(\)$",
+    ):
         fg.evaluate(mlp(2, [8], 3), nn.MSELoss, spirals.val)
 
 
@@ -735,9 +1024,17 @@ def test_progress_bar_gives_the_same_run(spirals, capsys):
     def run(progress):
         fg.manual_seed(3)
         model = mlp(2, [16], 3)
-        history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
-                         spirals.train, spirals.val, epochs=2, batch_size=32,
-                         progress=progress, seed=1)
+        history = fg.fit(
+            model,
+            nn.CrossEntropyLoss(),
+            optim.Adam(model.parameters()),
+            spirals.train,
+            spirals.val,
+            epochs=2,
+            batch_size=32,
+            progress=progress,
+            seed=1,
+        )
         return without_timing(history), model_arrays(model)
 
     quiet = run(False)
@@ -804,8 +1101,15 @@ def test_fit_on_a_stream_without_length_ends_epochs_with_the_iterator(capsys):
         len(loader)
     fg.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
-    history = fg.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
-                     loader, Stream(x, y), epochs=3, verbose=1)
+    history = fg.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.SGD(model.parameters(), lr=0.1),
+        loader,
+        Stream(x, y),
+        epochs=3,
+        verbose=1,
+    )
     assert len(history) == 3
     bar = capsys.readouterr().err
     assert "5batch" in bar.replace(" ", "") and "/5" not in bar  # 5 batches, no total
@@ -831,13 +1135,20 @@ def test_fit_on_a_stream_that_does_not_restart_says_so():
 
     model = nn.Linear(3, 2)
     with pytest.raises(ValueError, match=r"\[fit\] train_data yielded no batches in epoch 2"):
-        fg.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
-               DataLoader(OneShot(), batch_size=8), epochs=3, verbose=0)
+        fg.fit(
+            model,
+            nn.CrossEntropyLoss(),
+            optim.SGD(model.parameters(), lr=0.1),
+            DataLoader(OneShot(), batch_size=8),
+            epochs=3,
+            verbose=0,
+        )
     with pytest.raises(ValueError, match=r"\[evaluate\] got no data"):
         fg.evaluate(model, nn.CrossEntropyLoss(), OneShot())
 
 
 def test_forgegrad_train_still_exports_the_training_names():
     import forgegrad.train as old
+
     assert old.fit is fg.fit and old.EarlyStopping is fg.EarlyStopping
     assert old.History is History and old.predict is fg.predict

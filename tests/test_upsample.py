@@ -3,6 +3,7 @@ scale_factor; align_corners; recompute_scale_factor) against the float64 resampl
 of tests/interpolate_reference.py, forward in float32 and float64 and backward by central
 differences in float64, on each device; Upsample and its fixed-mode layers; pixel_shuffle /
 pixel_unshuffle and their layers; Unflatten; the channel and alpha dropouts; bad input."""
+
 import math
 
 import numpy as np
@@ -76,57 +77,84 @@ def test_nearest_source_indices_are_pytorchs():
 def test_interpolate_of_a_view_and_empty_batch(device):
     x = make_input((2, 3, 6, 5))
     view = as_tensor(x, device).transpose(2, 3)
-    assert_close(to_numpy(F.interpolate(view, size=(4, 7), mode="bilinear")),
-                 ref.interpolate(x.transpose(0, 1, 3, 2), size=(4, 7), mode="bilinear"),
-                 rtol=1e-5)
+    assert_close(
+        to_numpy(F.interpolate(view, size=(4, 7), mode="bilinear")),
+        ref.interpolate(x.transpose(0, 1, 3, 2), size=(4, 7), mode="bilinear"),
+        rtol=1e-5,
+    )
     empty = F.interpolate(fg.zeros(0, 3, 4, 4, device=device), scale_factor=2)
     assert tuple(empty.shape) == (0, 3, 8, 8)
 
 
 def test_upsample_layers_call_interpolate(device):
     x = as_tensor(make_input((1, 2, 4, 5)), device)
-    layers = [(nn.Upsample(scale_factor=2), dict(scale_factor=2.0)),
-              (nn.Upsample(size=(7, 3), mode="bicubic", align_corners=True),
-               dict(size=(7, 3), mode="bicubic", align_corners=True)),
-              (nn.Upsample(scale_factor=(1.5, 2), mode="bilinear", recompute_scale_factor=True),
-               dict(scale_factor=(1.5, 2), mode="bilinear", recompute_scale_factor=True)),
-              (nn.UpsamplingNearest2d(size=6), dict(size=6)),
-              (nn.UpsamplingBilinear2d(scale_factor=3),
-               dict(scale_factor=3, mode="bilinear", align_corners=True))]
+    layers = [
+        (nn.Upsample(scale_factor=2), dict(scale_factor=2.0)),
+        (
+            nn.Upsample(size=(7, 3), mode="bicubic", align_corners=True),
+            dict(size=(7, 3), mode="bicubic", align_corners=True),
+        ),
+        (
+            nn.Upsample(scale_factor=(1.5, 2), mode="bilinear", recompute_scale_factor=True),
+            dict(scale_factor=(1.5, 2), mode="bilinear", recompute_scale_factor=True),
+        ),
+        (nn.UpsamplingNearest2d(size=6), dict(size=6)),
+        (
+            nn.UpsamplingBilinear2d(scale_factor=3),
+            dict(scale_factor=3, mode="bilinear", align_corners=True),
+        ),
+    ]
     for layer, kwargs in layers:
         np.testing.assert_array_equal(to_numpy(layer(x)), to_numpy(F.interpolate(x, **kwargs)))
     assert repr(nn.Upsample(scale_factor=2)) == "Upsample(scale_factor=2.0, mode='nearest')"
     assert repr(nn.UpsamplingBilinear2d(size=(3, 4))) == (
-        "UpsamplingBilinear2d(size=(3, 4), mode='bilinear')")
-    assert_close(to_numpy(F.upsample_bilinear(x, scale_factor=2)),
-                 to_numpy(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)))
+        "UpsamplingBilinear2d(size=(3, 4), mode='bilinear')"
+    )
+    assert_close(
+        to_numpy(F.upsample_bilinear(x, scale_factor=2)),
+        to_numpy(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)),
+    )
     assert_close(to_numpy(F.upsample_nearest(x, size=5)), to_numpy(F.interpolate(x, size=5)))
-    assert_close(to_numpy(F.upsample(x, size=5, mode="bicubic")),
-                 to_numpy(F.interpolate(x, size=5, mode="bicubic")))
+    assert_close(
+        to_numpy(F.upsample(x, size=5, mode="bicubic")),
+        to_numpy(F.interpolate(x, size=5, mode="bicubic")),
+    )
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda x: F.interpolate(x, size=4, mode="cubic"), ValueError, "expected mode"),
-    (lambda x: F.interpolate(x[0, 0], size=4), ValueError, "3-d \\(N, C, L\\) or 4-d"),
-    (lambda x: F.interpolate(x.reshape(1, 2, 1, 4, 5), size=4), ValueError, "got shape"),
-    (lambda x: F.interpolate(x.reshape(1, 2, 20), size=4, mode="bilinear"), ValueError,
-     "expected mode"),
-    (lambda x: F.interpolate(x, size=4, mode="linear"), ValueError, "expected mode"),
-    (lambda x: F.interpolate(x, size=4, align_corners=False), ValueError, "align_corners"),
-    (lambda x: F.interpolate(x, size=4, scale_factor=2), ValueError, "exactly one"),
-    (lambda x: F.interpolate(x), ValueError, "exactly one"),
-    (lambda x: F.interpolate(x, size=(4, 5, 6)), ValueError, "one value per spatial"),
-    (lambda x: F.interpolate(x, size=2.5), TypeError, "as an int"),
-    (lambda x: F.interpolate(x, scale_factor="2"), TypeError, "as a number"),
-    (lambda x: F.interpolate(x, size=0), ValueError, "greater than 0"),
-    (lambda x: F.interpolate(x, scale_factor=0.1), ValueError, "greater than 0"),
-    (lambda x: F.interpolate(x, size=3, recompute_scale_factor=True), ValueError,
-     "recompute_scale_factor"),
-    (lambda x: F.interpolate(x, size=3, mode="bilinear", antialias=True), ValueError,
-     "antialias"),
-    (lambda x: F.interpolate(x.long(), size=3), TypeError, "int64"),
-    (lambda x: F.interpolate([1.0], size=3), TypeError, "Tensor"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda x: F.interpolate(x, size=4, mode="cubic"), ValueError, "expected mode"),
+        (lambda x: F.interpolate(x[0, 0], size=4), ValueError, "3-d \\(N, C, L\\) or 4-d"),
+        (lambda x: F.interpolate(x.reshape(1, 2, 1, 4, 5), size=4), ValueError, "got shape"),
+        (
+            lambda x: F.interpolate(x.reshape(1, 2, 20), size=4, mode="bilinear"),
+            ValueError,
+            "expected mode",
+        ),
+        (lambda x: F.interpolate(x, size=4, mode="linear"), ValueError, "expected mode"),
+        (lambda x: F.interpolate(x, size=4, align_corners=False), ValueError, "align_corners"),
+        (lambda x: F.interpolate(x, size=4, scale_factor=2), ValueError, "exactly one"),
+        (lambda x: F.interpolate(x), ValueError, "exactly one"),
+        (lambda x: F.interpolate(x, size=(4, 5, 6)), ValueError, "one value per spatial"),
+        (lambda x: F.interpolate(x, size=2.5), TypeError, "as an int"),
+        (lambda x: F.interpolate(x, scale_factor="2"), TypeError, "as a number"),
+        (lambda x: F.interpolate(x, size=0), ValueError, "greater than 0"),
+        (lambda x: F.interpolate(x, scale_factor=0.1), ValueError, "greater than 0"),
+        (
+            lambda x: F.interpolate(x, size=3, recompute_scale_factor=True),
+            ValueError,
+            "recompute_scale_factor",
+        ),
+        (
+            lambda x: F.interpolate(x, size=3, mode="bilinear", antialias=True),
+            ValueError,
+            "antialias",
+        ),
+        (lambda x: F.interpolate(x.long(), size=3), TypeError, "int64"),
+        (lambda x: F.interpolate([1.0], size=3), TypeError, "Tensor"),
+    ],
+)
 def test_interpolate_bad_input(call, error, message):
     x = fg.ones(1, 2, 4, 5)
     with pytest.raises(error, match=f"\\[interpolate\\].*{message}"):
@@ -134,8 +162,13 @@ def test_interpolate_bad_input(call, error, message):
 
 
 # ----------------------------------------------------------------------- pixel shuffle
-SHUFFLE_CASES = [((2, 8, 3, 2), 2), ((1, 9, 2, 3), 3), ((4, 3, 5), 2), ((2, 1, 18, 2, 2), 3),
-                 ((1, 5, 4, 3), 1)]
+SHUFFLE_CASES = [
+    ((2, 8, 3, 2), 2),
+    ((1, 9, 2, 3), 3),
+    ((4, 3, 5), 2),
+    ((2, 1, 18, 2, 2), 3),
+    ((1, 5, 4, 3), 1),
+]
 
 
 @pytest.mark.parametrize("shape, r", SHUFFLE_CASES)
@@ -146,22 +179,25 @@ def test_pixel_shuffle_and_unshuffle(shape, r, device):
     np.testing.assert_array_equal(to_numpy(out), want.astype(np.float32))
     back = F.pixel_unshuffle(out, r)
     np.testing.assert_array_equal(to_numpy(back), x)
-    np.testing.assert_array_equal(to_numpy(F.pixel_unshuffle(as_tensor(want, device), r)),
-                                  ref.pixel_unshuffle(want, r))
+    np.testing.assert_array_equal(
+        to_numpy(F.pixel_unshuffle(as_tensor(want, device), r)), ref.pixel_unshuffle(want, r)
+    )
     gradcheck(lambda t: F.pixel_shuffle(t, r), x, device=device)
     gradcheck(lambda t: F.pixel_unshuffle(t, r), want, device=device)
-    np.testing.assert_array_equal(to_numpy(nn.PixelShuffle(r)(as_tensor(x, device))),
-                                  to_numpy(out))
+    np.testing.assert_array_equal(to_numpy(nn.PixelShuffle(r)(as_tensor(x, device))), to_numpy(out))
     np.testing.assert_array_equal(to_numpy(nn.PixelUnshuffle(r)(out)), x)
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: F.pixel_shuffle(fg.ones(3, 4, 5), 2), ValueError, "divisible by upscale"),
-    (lambda: F.pixel_shuffle(fg.ones(4, 5), 2), ValueError, "at least 3 dimensions"),
-    (lambda: F.pixel_shuffle(fg.ones(4, 5, 5), 0), ValueError, "positive"),
-    (lambda: F.pixel_shuffle(fg.ones(4, 5, 5), 2.0), TypeError, "as an int"),
-    (lambda: F.pixel_unshuffle(fg.ones(1, 4, 5), 2), ValueError, "divisible by downscale"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: F.pixel_shuffle(fg.ones(3, 4, 5), 2), ValueError, "divisible by upscale"),
+        (lambda: F.pixel_shuffle(fg.ones(4, 5), 2), ValueError, "at least 3 dimensions"),
+        (lambda: F.pixel_shuffle(fg.ones(4, 5, 5), 0), ValueError, "positive"),
+        (lambda: F.pixel_shuffle(fg.ones(4, 5, 5), 2.0), TypeError, "as an int"),
+        (lambda: F.pixel_unshuffle(fg.ones(1, 4, 5), 2), ValueError, "divisible by downscale"),
+    ],
+)
 def test_pixel_shuffle_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
@@ -182,9 +218,13 @@ def test_unflatten_layer(device):
 
 
 # ---------------------------------------------------------------------- channel dropout
-CHANNEL_DROPOUTS = [("dropout1d", (6, 40, 5), 2), ("dropout1d", (40, 5), 1),
-                    ("dropout2d", (6, 40, 3, 4), 2), ("dropout3d", (3, 40, 2, 2, 3), 2),
-                    ("dropout3d", (40, 2, 3, 2), 1)]
+CHANNEL_DROPOUTS = [
+    ("dropout1d", (6, 40, 5), 2),
+    ("dropout1d", (40, 5), 1),
+    ("dropout2d", (6, 40, 3, 4), 2),
+    ("dropout3d", (3, 40, 2, 2, 3), 2),
+    ("dropout3d", (40, 2, 3, 2), 1),
+]
 
 
 @pytest.mark.parametrize("name, shape, channel_dims", CHANNEL_DROPOUTS)
@@ -238,16 +278,19 @@ def test_channel_dropout_modes_and_inplace(device):
         assert set(np.unique(out).tolist()) <= {0.0, float(np.float32(1 / 0.6))}
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: F.dropout1d(fg.ones(2, 3, 4, 5)), ValueError, r"\[dropout1d\] expected a 2-d"),
-    (lambda: F.dropout3d(fg.ones(())), ValueError, r"\[dropout3d\] expected a 4-d"),
-    (lambda: F.dropout2d(fg.ones(3)), ValueError, r"\[dropout2d\] expected a 4-d"),
-    (lambda: F.dropout2d(fg.ones(2, 3, 4, 4), p=1.5), ValueError, r"\[dropout2d\].*\[0, 1\]"),
-    (lambda: F.alpha_dropout(fg.ones(3), p=-0.1), ValueError, r"\[alpha_dropout\]"),
-    (lambda: F.feature_alpha_dropout(fg.ones(3), p=0.1), ValueError, "at least 2 dimensions"),
-    (lambda: F.dropout1d(fg.ones(2, 3), p="a"), TypeError, r"\[dropout1d\]"),
-    (lambda: nn.AlphaDropout(2.0), ValueError, r"\[AlphaDropout\]"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: F.dropout1d(fg.ones(2, 3, 4, 5)), ValueError, r"\[dropout1d\] expected a 2-d"),
+        (lambda: F.dropout3d(fg.ones(())), ValueError, r"\[dropout3d\] expected a 4-d"),
+        (lambda: F.dropout2d(fg.ones(3)), ValueError, r"\[dropout2d\] expected a 4-d"),
+        (lambda: F.dropout2d(fg.ones(2, 3, 4, 4), p=1.5), ValueError, r"\[dropout2d\].*\[0, 1\]"),
+        (lambda: F.alpha_dropout(fg.ones(3), p=-0.1), ValueError, r"\[alpha_dropout\]"),
+        (lambda: F.feature_alpha_dropout(fg.ones(3), p=0.1), ValueError, "at least 2 dimensions"),
+        (lambda: F.dropout1d(fg.ones(2, 3), p="a"), TypeError, r"\[dropout1d\]"),
+        (lambda: nn.AlphaDropout(2.0), ValueError, r"\[AlphaDropout\]"),
+    ],
+)
 def test_dropout_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
@@ -259,7 +302,7 @@ SATURATION = 1.7580993408473766  # SELU's -scale * alpha
 
 @pytest.mark.parametrize("p", [0.1, 0.5])
 def test_alpha_dropout_values_and_moments(p, device):
-    a = 1 / math.sqrt((SATURATION ** 2 * p + 1) * (1 - p))
+    a = 1 / math.sqrt((SATURATION**2 * p + 1) * (1 - p))
     x = np.random.default_rng(3).standard_normal((200, 1000))
     xt = as_tensor(x, device, requires_grad=True)
     y = F.alpha_dropout(xt, p, training=True)
@@ -277,7 +320,7 @@ def test_alpha_dropout_values_and_moments(p, device):
 
 def test_feature_alpha_dropout_drops_channels(device):
     p = 0.4
-    a = 1 / math.sqrt((SATURATION ** 2 * p + 1) * (1 - p))
+    a = 1 / math.sqrt((SATURATION**2 * p + 1) * (1 - p))
     x = make_input((4, 50, 3, 3), domain=(-1.0, 2.0))  # none at the dropped value
     out = to_numpy(nn.FeatureAlphaDropout(p)(as_tensor(x, device))).astype(np.float64)
     dropped = np.isclose(out, a * (p - 1) * SATURATION, rtol=0, atol=1e-5)

@@ -1,6 +1,7 @@
 """Strided tensors: every view op and basic index against numpy (values, shapes, element
 strides, shared memory), their backward rules, ops on non-contiguous inputs, writes through
 views, the version counter, and the errors."""
+
 import numpy as np
 import pytest
 
@@ -22,8 +23,12 @@ VIEWS = [
     ("permute", lambda t: t.permute(2, 0, 1), lambda a: a.transpose(2, 0, 1), (2, 3, 5)),
     ("permute-fn", lambda t: fg.permute(t, (1, 2, 0)), lambda a: a.transpose(1, 2, 0), (2, 3, 5)),
     ("movedim", lambda t: fg.movedim(t, 0, -1), lambda a: np.moveaxis(a, 0, -1), (2, 3, 5)),
-    ("movedim-many", lambda t: t.movedim((0, 1), (2, 0)),
-     lambda a: np.moveaxis(a, (0, 1), (2, 0)), (2, 3, 5)),
+    (
+        "movedim-many",
+        lambda t: t.movedim((0, 1), (2, 0)),
+        lambda a: np.moveaxis(a, (0, 1), (2, 0)),
+        (2, 3, 5),
+    ),
     ("swapaxes", lambda t: fg.swapaxes(t, 0, 1), lambda a: np.swapaxes(a, 0, 1), (3, 5)),
     ("swapdims", lambda t: t.swapdims(1, 2), lambda a: np.swapaxes(a, 1, 2), (2, 3, 5)),
     ("t", lambda t: t.t(), lambda a: a.T, (3, 5)),
@@ -32,12 +37,24 @@ VIEWS = [
     ("T-3d", lambda t: t.T, lambda a: a.transpose(2, 1, 0), (2, 3, 5)),
     ("mT", lambda t: t.mT, lambda a: a.swapaxes(-1, -2), (2, 3, 5)),
     ("expand", lambda t: t.expand(4, -1, 5), lambda a: np.broadcast_to(a, (4, 3, 5)), (3, 1)),
-    ("expand-tuple", lambda t: t.expand((2, 3, 5)), lambda a: np.broadcast_to(a, (2, 3, 5)),
-     (1, 5)),
-    ("expand_as", lambda t: t.expand_as(fg.zeros(4, 7)),
-     lambda a: np.broadcast_to(a, (4, 7)), (7,)),
-    ("broadcast_to", lambda t: fg.broadcast_to(t, (2, 3, 5)),
-     lambda a: np.broadcast_to(a, (2, 3, 5)), (3, 1)),
+    (
+        "expand-tuple",
+        lambda t: t.expand((2, 3, 5)),
+        lambda a: np.broadcast_to(a, (2, 3, 5)),
+        (1, 5),
+    ),
+    (
+        "expand_as",
+        lambda t: t.expand_as(fg.zeros(4, 7)),
+        lambda a: np.broadcast_to(a, (4, 7)),
+        (7,),
+    ),
+    (
+        "broadcast_to",
+        lambda t: fg.broadcast_to(t, (2, 3, 5)),
+        lambda a: np.broadcast_to(a, (2, 3, 5)),
+        (3, 1),
+    ),
     ("narrow", lambda t: t.narrow(1, 1, 3), lambda a: a[:, 1:4], (2, 5, 3)),
     ("narrow-neg", lambda t: fg.narrow(t, -1, -3, 2), lambda a: a[..., -3:-1], (2, 5, 7)),
     ("select", lambda t: t.select(1, 2), lambda a: a[:, 2], (4, 3, 5)),
@@ -47,15 +64,13 @@ VIEWS = [
     ("squeeze", lambda t: t.squeeze(), lambda a: a.squeeze(), (1, 3, 1, 5)),
     ("squeeze-dim", lambda t: fg.squeeze(t, 2), lambda a: a.squeeze(2), (1, 3, 1, 5)),
     ("squeeze-dims", lambda t: t.squeeze((0, 1)), lambda a: a.squeeze(0), (1, 3, 1, 5)),
-    ("unflatten", lambda t: t.unflatten(1, (3, -1)), lambda a: a.reshape(2, 3, 4, 5),
-     (2, 12, 5)),
+    ("unflatten", lambda t: t.unflatten(1, (3, -1)), lambda a: a.reshape(2, 3, 4, 5), (2, 12, 5)),
     ("view", lambda t: t.view(6, 5), lambda a: a.reshape(6, 5), (2, 3, 5)),
     ("reshape", lambda t: t.reshape(-1, 15), lambda a: a.reshape(-1, 15), (2, 3, 5)),
     ("flatten", lambda t: t.flatten(1), lambda a: a.reshape(2, 15), (2, 3, 5)),
     ("diagonal", lambda t: t.diagonal(), lambda a: a.diagonal(), (4, 6)),
     ("diagonal-offset", lambda t: fg.diagonal(t, 2, 0, 1), lambda a: a.diagonal(2), (4, 6)),
-    ("diagonal-below", lambda t: t.diagonal(-1, 2, 0),
-     lambda a: a.diagonal(-1, 2, 0), (4, 3, 5)),
+    ("diagonal-below", lambda t: t.diagonal(-1, 2, 0), lambda a: a.diagonal(-1, 2, 0), (4, 3, 5)),
     ("unfold", lambda t: t.unfold(1, 3, 2), lambda a: np_unfold(a, 1, 3, 2), (2, 9, 3)),
     ("unfold-overlap", lambda t: t.unfold(0, 4, 1), lambda a: np_unfold(a, 0, 4, 1), (7,)),
     ("slice-step", lambda t: t[1::2], lambda a: a[1::2], (7, 3)),
@@ -163,7 +178,7 @@ OPS = [
     ("compare", lambda x: (x > x.T.T * 0.5).float()),
     ("exp", lambda x: x.exp()),
     ("clamp", lambda x: x.clamp(-0.5, 0.5)),
-    ("pow", lambda x: x ** 2),
+    ("pow", lambda x: x**2),
     ("sum", lambda x: x.sum(0)),
     ("mean-all", lambda x: x.mean()),
     ("max", lambda x: fg.max(x, 1).values),
@@ -176,8 +191,10 @@ OPS = [
     ("gelu", lambda x: F.gelu(x)),
     ("tanh", lambda x: x.tanh()),
     ("mse", lambda x: F.mse_loss(x, x.T.T * 0.5)),
-    ("cross_entropy", lambda x: F.cross_entropy(x, fg.zeros(x.shape[0], dtype=fg.int64,
-                                                            device=x.device))),
+    (
+        "cross_entropy",
+        lambda x: F.cross_entropy(x, fg.zeros(x.shape[0], dtype=fg.int64, device=x.device)),
+    ),
     ("bce", lambda x: F.binary_cross_entropy_with_logits(x, x.sigmoid())),
 ]
 
@@ -242,8 +259,11 @@ def test_copy_between_overlapping_views(device):
 def test_writes_into_expanded_views_are_refused(device):
     t = as_tensor(np.ones(3, np.float32), device)
     e = t.expand(4, 3)
-    for write in (lambda: e.fill_(0.0), lambda: e.add_(e),
-                  lambda: e.copy_(fg.zeros(4, 3, device=device))):
+    for write in (
+        lambda: e.fill_(0.0),
+        lambda: e.add_(e),
+        lambda: e.copy_(fg.zeros(4, 3, device=device)),
+    ):
         with pytest.raises(RuntimeError, match="single memory location"):
             write()
 
@@ -262,7 +282,7 @@ def test_a_view_changed_after_it_was_saved_makes_backward_raise(device):
 def test_version_is_shared_by_views():
     t = fg.zeros(3, 4)
     x = fg.ones(3, 4, requires_grad=True)
-    y = (x * t.T.T)  # mul saves the view of t
+    y = x * t.T.T  # mul saves the view of t
     t[:, 1].fill_(2.0)
     with pytest.raises(RuntimeError, match="changed in place"):
         y.sum().backward()
@@ -272,9 +292,19 @@ def test_version_is_shared_by_views():
 def test_basic_indexing_matches_numpy(device):
     a = make_input((4, 5, 6))
     t = as_tensor(a, device)
-    for key in [0, -1, (1, 2), (slice(None), 3), (Ellipsis,), (None,), (1, None, ..., 2),
-                (slice(1, None, 2), slice(None, None, 3), slice(-2, None)),
-                (np.int64(2), slice(None, 100)), (slice(5, 1),), ()]:
+    for key in [
+        0,
+        -1,
+        (1, 2),
+        (slice(None), 3),
+        (Ellipsis,),
+        (None,),
+        (1, None, ..., 2),
+        (slice(1, None, 2), slice(None, None, 3), slice(-2, None)),
+        (np.int64(2), slice(None, 100)),
+        (slice(5, 1),),
+        (),
+    ]:
         np.testing.assert_array_equal(to_numpy(t[key]), a[key], err_msg=repr(key))
 
 
@@ -309,27 +339,30 @@ def test_indexing_errors(device):
 
 
 # ---- errors of the view ops -------------------------------------------------------------
-@pytest.mark.parametrize("call,error", [
-    (lambda t: t.transpose(0, 3), IndexError),
-    (lambda t: t.permute(0), RuntimeError),
-    (lambda t: t.permute(0, 0), RuntimeError),
-    (lambda t: t.permute(0, 1, 2), RuntimeError),
-    (lambda t: t.expand(3, 5), RuntimeError),
-    (lambda t: t.expand(4), RuntimeError),
-    (lambda t: t.narrow(1, 2, 4), RuntimeError),
-    (lambda t: t.narrow(1, 9, 1), IndexError),
-    (lambda t: t.select(0, 3), IndexError),
-    (lambda t: t.unsqueeze(4), IndexError),
-    (lambda t: t.squeeze(3), IndexError),
-    (lambda t: t.diagonal(0, 1, 1), RuntimeError),
-    (lambda t: t.unfold(1, 6, 1), RuntimeError),
-    (lambda t: t.unfold(1, 2, 0), RuntimeError),
-    (lambda t: t.view(5, 3), ValueError),
-    (lambda t: t.unflatten(1, (2, 3)), ValueError),
-    (lambda t: t.movedim(0, 5), IndexError),
-    (lambda t: t.mT.mT[0].mT, RuntimeError),
-    (lambda t: t[None].t(), RuntimeError),
-])
+@pytest.mark.parametrize(
+    "call,error",
+    [
+        (lambda t: t.transpose(0, 3), IndexError),
+        (lambda t: t.permute(0), RuntimeError),
+        (lambda t: t.permute(0, 0), RuntimeError),
+        (lambda t: t.permute(0, 1, 2), RuntimeError),
+        (lambda t: t.expand(3, 5), RuntimeError),
+        (lambda t: t.expand(4), RuntimeError),
+        (lambda t: t.narrow(1, 2, 4), RuntimeError),
+        (lambda t: t.narrow(1, 9, 1), IndexError),
+        (lambda t: t.select(0, 3), IndexError),
+        (lambda t: t.unsqueeze(4), IndexError),
+        (lambda t: t.squeeze(3), IndexError),
+        (lambda t: t.diagonal(0, 1, 1), RuntimeError),
+        (lambda t: t.unfold(1, 6, 1), RuntimeError),
+        (lambda t: t.unfold(1, 2, 0), RuntimeError),
+        (lambda t: t.view(5, 3), ValueError),
+        (lambda t: t.unflatten(1, (2, 3)), ValueError),
+        (lambda t: t.movedim(0, 5), IndexError),
+        (lambda t: t.mT.mT[0].mT, RuntimeError),
+        (lambda t: t[None].t(), RuntimeError),
+    ],
+)
 def test_view_errors(call, error, device):
     with pytest.raises(error):
         call(as_tensor(make_input((3, 4, 1)), device).squeeze(-1))

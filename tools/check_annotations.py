@@ -9,6 +9,7 @@ Public: what the API reference documents (the modules its pages name, docs/api/*
 underscore, and of a class the methods, properties and special methods it defines itself.
 The compiled module and Tensor have their stubs (tools/gen_stubs.py) and are left out.
 """
+
 import importlib
 import inspect
 import pathlib
@@ -22,8 +23,13 @@ IMPLICIT_FIRST = {"self", "cls", "mcs"}
 
 def public_modules():
     """The modules the API reference documents, imported."""
-    names = sorted({name for page in DOCS.glob("*.md")
-                    for name in re.findall(r"^::: ([\w.]+)", page.read_text(), re.M)})
+    names = sorted(
+        {
+            name
+            for page in DOCS.glob("*.md")
+            for name in re.findall(r"^::: ([\w.]+)", page.read_text(), re.M)
+        }
+    )
     for name in names:
         try:
             yield importlib.import_module(name)

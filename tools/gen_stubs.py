@@ -14,6 +14,7 @@ Sources: each function's first pybind11 overload (argument names, C++ types, ret
 the op table (names, keyword-only, which ops are methods and exports), and the annotations
 of the Python methods (with RETURNS below where a lambda has none).
 """
+
 import argparse
 import builtins
 import inspect
@@ -28,43 +29,94 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "python" / "forgegrad
 
 # The Python types that a permissive argument (py::object in C++) takes, by its name.
 ARGUMENT_TYPES = {
-    "other": "Tensor | _Number", "exponent": "Tensor | _Number", "end": "Tensor | _Number",
-    "weight": "Tensor | None", "bias": "Tensor | None", "pos_weight": "Tensor | None",
-    "attn_mask": "Tensor | None", "running_mean": "Tensor | None",
-    "running_var": "Tensor | None", "cx": "Tensor | None", "b_ih": "Tensor | None",
-    "b_hh": "Tensor | None", "lengths": "Tensor | None", "weights": "Tensor | None",
-    "out": "Tensor | None", "gradient": "Tensor | None",
-    "dim": "_Dims", "axis": "_Dims", "dtype": "dtype | None", "device": "_Device",
-    "alpha": "_Number", "rounding_mode": "str | None", "min": "Tensor | _Number | None",
-    "max": "Tensor | _Number | None", "normalized_shape": "int | Sequence[int]",
-    "source": "int | Sequence[int]", "destination": "int | Sequence[int]",
-    "unbiased": "bool | None", "correction": "_Number | None", "p": "_Number | str | None",
-    "ord": "_Number", "scale": "_Number | None", "eps": "_Number | None",
-    "activation": "str | None", "input_lengths": "Tensor | int | Sequence[int]",
-    "target_lengths": "Tensor | int | Sequence[int]", "seed": "int", "posinf": "float | None",
-    "neginf": "float | None", "requires_grad": "bool", "array": "_np.ndarray[Any, Any]",
+    "other": "Tensor | _Number",
+    "exponent": "Tensor | _Number",
+    "end": "Tensor | _Number",
+    "weight": "Tensor | None",
+    "bias": "Tensor | None",
+    "pos_weight": "Tensor | None",
+    "attn_mask": "Tensor | None",
+    "running_mean": "Tensor | None",
+    "running_var": "Tensor | None",
+    "cx": "Tensor | None",
+    "b_ih": "Tensor | None",
+    "b_hh": "Tensor | None",
+    "lengths": "Tensor | None",
+    "weights": "Tensor | None",
+    "out": "Tensor | None",
+    "gradient": "Tensor | None",
+    "dim": "_Dims",
+    "axis": "_Dims",
+    "dtype": "dtype | None",
+    "device": "_Device",
+    "alpha": "_Number",
+    "rounding_mode": "str | None",
+    "min": "Tensor | _Number | None",
+    "max": "Tensor | _Number | None",
+    "normalized_shape": "int | Sequence[int]",
+    "source": "int | Sequence[int]",
+    "destination": "int | Sequence[int]",
+    "unbiased": "bool | None",
+    "correction": "_Number | None",
+    "p": "_Number | str | None",
+    "ord": "_Number",
+    "scale": "_Number | None",
+    "eps": "_Number | None",
+    "activation": "str | None",
+    "input_lengths": "Tensor | int | Sequence[int]",
+    "target_lengths": "Tensor | int | Sequence[int]",
+    "seed": "int",
+    "posinf": "float | None",
+    "neginf": "float | None",
+    "requires_grad": "bool",
+    "array": "_np.ndarray[Any, Any]",
 }
 # What the Python methods without annotations (lambdas, mostly) return.
-RETURNS = {"tolist": "Any", "__repr__": "str", "__str__": "str", "__format__": "str",
-           "is_floating_point": "builtins.bool", "element_size": "builtins.int",
-           "type": "str | Tensor", "__iter__": "Iterator[Tensor]", "__bool__": "builtins.bool",
-           "__float__": "builtins.float", "__int__": "builtins.int", "__reduce_ex__": "Any",
-           "register_post_accumulate_grad_hook": "Any", "__deepcopy__": "Tensor",
-           "__copy__": "Tensor"}
+RETURNS = {
+    "tolist": "Any",
+    "__repr__": "str",
+    "__str__": "str",
+    "__format__": "str",
+    "is_floating_point": "builtins.bool",
+    "element_size": "builtins.int",
+    "type": "str | Tensor",
+    "__iter__": "Iterator[Tensor]",
+    "__bool__": "builtins.bool",
+    "__float__": "builtins.float",
+    "__int__": "builtins.int",
+    "__reduce_ex__": "Any",
+    "register_post_accumulate_grad_hook": "Any",
+    "__deepcopy__": "Tensor",
+    "__copy__": "Tensor",
+}
 # The Tensor properties pybind11 cannot type (their getters return py::object).
-PROPERTIES = {"shape": "tuple[builtins.int, ...]", "ndim": "builtins.int", "dtype": "_DType",
-              "device": "_DeviceType", "requires_grad": "builtins.bool", "grad": "Tensor | None",
-              "grad_fn": "Node | None", "is_leaf": "builtins.bool",
-              "__cuda_array_interface__": "dict[str, Any]", "T": "Tensor", "mT": "Tensor",
-              "data": "Tensor", "name": "str", "value": "builtins.int",
-              "itemsize": "builtins.int", "is_floating_point": "builtins.bool",
-              "is_signed": "builtins.bool", "type": "str", "index": "builtins.int | None"}
+PROPERTIES = {
+    "shape": "tuple[builtins.int, ...]",
+    "ndim": "builtins.int",
+    "dtype": "_DType",
+    "device": "_DeviceType",
+    "requires_grad": "builtins.bool",
+    "grad": "Tensor | None",
+    "grad_fn": "Node | None",
+    "is_leaf": "builtins.bool",
+    "__cuda_array_interface__": "dict[str, Any]",
+    "T": "Tensor",
+    "mT": "Tensor",
+    "data": "Tensor",
+    "name": "str",
+    "value": "builtins.int",
+    "itemsize": "builtins.int",
+    "is_floating_point": "builtins.bool",
+    "is_signed": "builtins.bool",
+    "type": "str",
+    "index": "builtins.int | None",
+}
 SETTABLE = {"requires_grad", "grad", "data"}
 
-HEADER = '''# Generated by tools/gen_stubs.py from the op table and the bindings: do not edit.
+HEADER = """# Generated by tools/gen_stubs.py from the op table and the bindings: do not edit.
 # tests/test_typing.py fails when this file and a fresh generation differ.
-'''
-IMPORTS = '''import builtins
+"""
+IMPORTS = """import builtins
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar, SupportsFloat, SupportsIndex, SupportsInt
 
@@ -77,7 +129,7 @@ _DeviceType = device
 _Number = builtins.float | builtins.int | builtins.bool
 _Dims = builtins.int | Sequence[builtins.int] | None
 _Device = _DeviceType | str | None
-'''
+"""
 
 
 def split_top(text, sep=","):
@@ -130,8 +182,7 @@ def first_overload(function):
             ptype, has_default = rest, False
             if "=" in rest:
                 ptype, has_default = split_top(rest, "=")[0], True
-            params.append((pname.strip(), py_type(ptype.strip()), has_default, keyword_only,
-                           star))
+            params.append((pname.strip(), py_type(ptype.strip()), has_default, keyword_only, star))
         return params, py_type(ret)
     return [("args", "Any", False, False, "*"), ("kwargs", "Any", False, False, "**")], "Any"
 
@@ -166,8 +217,11 @@ def fix_types(line):
     head, sep, rest = line.partition("(")
     rest = re.sub(r"(?<![\w.])(int|float|bool)\b(?!\.)", r"builtins.\1", rest)
     rest = re.sub(r"(?<![\w.])dtype\b(?=[^:=]*(?:[,)=]|$))", "_DType", rest)
-    rest = re.sub(r"(?<![\w.])(dtype|device)(?=\s*[|\]),)]|\s*=|:\s*\.\.\.$)",
-                  lambda m: "_DType" if m.group(1) == "dtype" else "_DeviceType", rest)
+    rest = re.sub(
+        r"(?<![\w.])(dtype|device)(?=\s*[|\]),)]|\s*=|:\s*\.\.\.$)",
+        lambda m: "_DType" if m.group(1) == "dtype" else "_DeviceType",
+        rest,
+    )
     return head + sep + rest.replace("numpy.", "_np.")
 
 
@@ -195,8 +249,11 @@ def annotation_text(annotation):
     if annotation is inspect.Parameter.empty:
         return "Any"
     text = annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)
-    for module, stub_name in (("forgegrad._C.", ""), ("collections.abc.", ""),
-                              ("forgegrad.random.Generator", "_RandomGenerator")):
+    for module, stub_name in (
+        ("forgegrad._C.", ""),
+        ("collections.abc.", ""),
+        ("forgegrad.random.Generator", "_RandomGenerator"),
+    ):
         text = text.replace(module, stub_name)
     return re.sub(r"\b(int|float|bool)\b", r"builtins.\1", text)
 
@@ -211,8 +268,15 @@ def python_method(name, function):
         if i == 0:
             continue
         star = {p.VAR_POSITIONAL: "*", p.VAR_KEYWORD: "**"}.get(p.kind, "")
-        params.append((p.name, annotation_text(p.annotation), p.default is not p.empty,
-                       p.kind == p.KEYWORD_ONLY, star))
+        params.append(
+            (
+                p.name,
+                annotation_text(p.annotation),
+                p.default is not p.empty,
+                p.kind == p.KEYWORD_ONLY,
+                star,
+            )
+        )
     ret = signature.return_annotation
     ret = annotation_text(ret) if ret is not signature.empty else RETURNS.get(name, "Tensor")
     return render(name, params, ret, method=True, indent="    ")
@@ -221,8 +285,10 @@ def python_method(name, function):
 def prop(name, indent="    "):
     text = f"{indent}@property\n{indent}def {name}(self) -> {PROPERTIES.get(name, 'Any')}: ..."
     if name in SETTABLE:
-        text += (f"\n{indent}@{name}.setter\n"
-                 f"{indent}def {name}(self, value: {PROPERTIES.get(name, 'Any')}) -> None: ...")
+        text += (
+            f"\n{indent}@{name}.setter\n"
+            f"{indent}def {name}(self, value: {PROPERTIES.get(name, 'Any')}) -> None: ..."
+        )
     return text
 
 
@@ -231,7 +297,8 @@ def pybind_members(cls):
     lines = []
     for name, member in vars(cls).items():
         if name in ("_pybind11_conduit_v1_", "__module__", "__doc__", "__dict__") or (
-                name.startswith("__") and name in ("__weakref__",)):
+            name.startswith("__") and name in ("__weakref__",)
+        ):
             continue
         if isinstance(member, property):
             lines.append(prop(name))
@@ -254,17 +321,30 @@ def tensor_class():
     seen = set(bound)
     for op in _ops.OPS:
         if op.is_method and op.name not in seen:
-            lines.append(render(op.name, method_params(op), first_overload(getattr(
-                _C, op.name))[1], method=True, indent="    "))
+            lines.append(
+                render(
+                    op.name,
+                    method_params(op),
+                    first_overload(getattr(_C, op.name))[1],
+                    method=True,
+                    indent="    ",
+                )
+            )
             seen.add(op.name)
         if op.has_in_place and op.name + "_" not in seen:
-            lines.append(render(op.name + "_", method_params(op), "Tensor", method=True,
-                                indent="    "))
+            lines.append(
+                render(op.name + "_", method_params(op), "Tensor", method=True, indent="    ")
+            )
             seen.add(op.name + "_")
     for name in sorted(vars(_C.Tensor)):
         member = vars(_C.Tensor)[name]
-        if name in seen or name in ("__hash__", "__array_ufunc__", "__module__", "__doc__",
-                                    "_pybind11_conduit_v1_"):
+        if name in seen or name in (
+            "__hash__",
+            "__array_ufunc__",
+            "__module__",
+            "__doc__",
+            "_pybind11_conduit_v1_",
+        ):
             continue
         if isinstance(member, property):
             lines.append(prop(name))
@@ -276,8 +356,9 @@ def tensor_class():
             else:
                 lines.append(python_method(name, function))
         seen.add(name)
-    lines.append("    __hash__: ClassVar[Callable[[object], builtins.int]]"
-                 "  # type: ignore[assignment]")
+    lines.append(
+        "    __hash__: ClassVar[Callable[[object], builtins.int]]  # type: ignore[assignment]"
+    )
     return "class Tensor:\n" + "\n".join(lines) + "\n"
 
 
@@ -308,10 +389,16 @@ def module_stub():
             functions.append(render(name, params, ret))
     parts.append("\n".join(functions) + "\n")
     # NCCL is bound in CUDA builds only (forgegrad.distributed): the same stub for every build.
-    parts.append("".join(f"def _nccl_{n}(*args: Any, **kwargs: Any) -> Any: ...\n"
-                         for n in ("load", "unique_id", "version")) + "_NcclCommunicator: Any\n")
-    parts.append("_REQUIRED: Any\n_op_table: list[Any]\ncuda_compiled: builtins.bool\n"
-                 "__version__: str\n")
+    parts.append(
+        "".join(
+            f"def _nccl_{n}(*args: Any, **kwargs: Any) -> Any: ...\n"
+            for n in ("load", "unique_id", "version")
+        )
+        + "_NcclCommunicator: Any\n"
+    )
+    parts.append(
+        "_REQUIRED: Any\n_op_table: list[Any]\ncuda_compiled: builtins.bool\n__version__: str\n"
+    )
     text = "\n".join(parts)
     # The aliases use the classes: in a stub, order does not matter, but keep them readable.
     return text
@@ -320,15 +407,20 @@ def module_stub():
 def exports_stub(namespace):
     names = sorted(_ops.exports(namespace))
     where = "forgegrad" if namespace == "forgegrad" else "forgegrad.nn.functional"
-    lines = [HEADER + f"# The op table's exports to {where}.",
-             *(f"from ._C import {n} as {n}" for n in names), ""]
+    lines = [
+        HEADER + f"# The op table's exports to {where}.",
+        *(f"from ._C import {n} as {n}" for n in names),
+        "",
+    ]
     return "\n".join(lines)
 
 
 def outputs():
-    return {PACKAGE / "_C.pyi": module_stub(),
-            PACKAGE / "_op_exports.pyi": exports_stub("forgegrad"),
-            PACKAGE / "_functional_exports.pyi": exports_stub("functional")}
+    return {
+        PACKAGE / "_C.pyi": module_stub(),
+        PACKAGE / "_op_exports.pyi": exports_stub("forgegrad"),
+        PACKAGE / "_functional_exports.pyi": exports_stub("functional"),
+    }
 
 
 def main():

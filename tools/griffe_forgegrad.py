@@ -15,14 +15,16 @@ removed from what the reference sees.
 An inspected attribute also takes its value's class docstring as its own (``int``'s for
 ``dims = 1``, the dtype enum's for ``forgegrad.float32``); that is dropped.
 """
+
 import griffe
 
 COMPILED_MODULE = "forgegrad._C"
 
 
 def _points_nowhere(alias):
-    return "pybind11_detail_function_record" in alias.target_path or \
-        alias.target_path.startswith(("functools.", "forgegrad._ops."))
+    return "pybind11_detail_function_record" in alias.target_path or alias.target_path.startswith(
+        ("functools.", "forgegrad._ops.")
+    )
 
 
 def _is_imported(module, alias):
@@ -46,8 +48,11 @@ class CompiledOps(griffe.Extension):
             elif member.is_module or member.is_class:
                 self._retarget(member, compiled)
         if obj.is_module:
-            for name in [name for name, member in obj.members.items()
-                         if member.is_alias and _is_imported(obj, member)]:
+            for name in [
+                name
+                for name, member in obj.members.items()
+                if member.is_alias and _is_imported(obj, member)
+            ]:
                 obj.del_member(name)
 
     def on_attribute_instance(self, *, node, attr, **kwargs):

@@ -21,8 +21,7 @@ bool needs_grad(const std::vector<Tensor>& inputs) {
   return false;
 }
 
-void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs,
-            BackwardFn backward) {
+void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, BackwardFn backward) {
   if (!needs_grad(inputs)) return;
   auto node = std::make_shared<Node>();
   node->name = name;
@@ -93,8 +92,8 @@ static std::vector<std::shared_ptr<Node>> topological_order(const std::shared_pt
 // so the leaf can keep it as .grad without a copy (nothing else can see or change it).
 static bool can_adopt(const Tensor& grad) {
   const std::shared_ptr<Storage>& storage = grad.storage();
-  return grad.impl_ptr().use_count() == 1 && storage.use_count() == 1 &&
-         !storage->borrowed() && grad.storage_offset() == 0 &&
+  return grad.impl_ptr().use_count() == 1 && storage.use_count() == 1 && !storage->borrowed() &&
+         grad.storage_offset() == 0 &&
          storage->nbytes() == size_t(grad.numel()) * dtype_size(grad.dtype()) &&
          !grad.requires_grad() && grad.is_leaf() && grad.is_contiguous();
 }
@@ -177,8 +176,10 @@ std::vector<bool> leaves_in_graph(const std::vector<Tensor>& roots,
   std::unordered_set<Node*> seen;
   std::vector<std::shared_ptr<Node>> stack;
   for (const Tensor& root : roots) {
-    if (root.is_leaf()) inputs.insert(root.impl());
-    else if (seen.insert(root.grad_fn().get()).second) stack.push_back(root.grad_fn());
+    if (root.is_leaf())
+      inputs.insert(root.impl());
+    else if (seen.insert(root.grad_fn().get()).second)
+      stack.push_back(root.grad_fn());
   }
   while (!stack.empty()) {
     std::shared_ptr<Node> node = std::move(stack.back());
@@ -186,8 +187,10 @@ std::vector<bool> leaves_in_graph(const std::vector<Tensor>& roots,
     std::lock_guard<std::mutex> lock(node->mutex);
     for (const Tensor& input : node->inputs) {
       if (!input.defined()) continue;
-      if (input.is_leaf()) inputs.insert(input.impl());
-      else if (seen.insert(input.grad_fn().get()).second) stack.push_back(input.grad_fn());
+      if (input.is_leaf())
+        inputs.insert(input.impl());
+      else if (seen.insert(input.grad_fn().get()).second)
+        stack.push_back(input.grad_fn());
     }
   }
   std::vector<bool> found;
@@ -209,10 +212,12 @@ static void run_node(Node& node, std::unordered_map<Node*, Tensor>& pending, boo
   for (const SavedVersion& saved : node.versions) {
     std::shared_ptr<Storage> storage = saved.storage.lock();
     FG_CHECK(!storage || storage->version() == saved.version, RuntimeError,
-             "[backward] a tensor that " << node.name << " used was changed in place "
-             "afterwards (fill_, copy_, add_, +=, an optimizer step, ...), so its gradient "
-             "would be wrong; clone() the tensor before changing it, or change it after "
-             "backward()");
+             "[backward] a tensor that "
+                 << node.name
+                 << " used was changed in place "
+                    "afterwards (fill_, copy_, add_, +=, an optimizer step, ...), so its gradient "
+                    "would be wrong; clone() the tensor before changing it, or change it after "
+                    "backward()");
   }
   // Backward rules hand their gradients to kernels: contiguous, whatever view made them.
   Tensor dout = ops::contiguous(found->second);

@@ -30,7 +30,7 @@ struct Node {
   std::vector<Tensor> inputs;  // the op's tensor inputs, undefined where not differentiated
   BackwardFn backward;
   std::vector<SavedVersion> versions;  // of every input and the output, at record time
-  bool released = false;       // the graph was freed by a backward without retain_graph
+  bool released = false;               // the graph was freed by a backward without retain_graph
   // Guards inputs, backward and released: backward may run in several threads at once (the
   // GIL is released) over one graph, which one of them may be freeing.
   std::mutex mutex;
@@ -55,8 +55,7 @@ bool needs_grad(const std::vector<Tensor>& inputs);
 
 // Makes `out` the result of a node over `inputs`, if needs_grad(inputs). Inputs that do not
 // require grad are stored undefined, so their gradients are never computed or kept.
-void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs,
-            BackwardFn backward);
+void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, BackwardFn backward);
 
 // Post-accumulate-grad hooks (Tensor.register_post_accumulate_grad_hook): `hook(leaf)` runs
 // once per backward that reaches the leaf, after the last of that backward's gradients for

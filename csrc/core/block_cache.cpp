@@ -16,13 +16,10 @@ void sanitizer_mark(void* begin, size_t used, size_t size) {
 #endif
 }
 
-BlockCache::BlockCache(std::string device, RawAlloc raw_alloc, RawFree raw_free,
-                       size_t max_cached, bool caching)
-    : device_(std::move(device)),
-      raw_alloc_(raw_alloc),
-      raw_free_(raw_free),
-      max_cached_(max_cached),
-      caching_(caching) {}
+BlockCache::BlockCache(std::string device, RawAlloc raw_alloc, RawFree raw_free, size_t max_cached,
+                       bool caching)
+    : device_(std::move(device)), raw_alloc_(raw_alloc), raw_free_(raw_free),
+      max_cached_(max_cached), caching_(caching) {}
 
 size_t BlockCache::size_class(size_t nbytes) {
   constexpr size_t kSmall = 512, kLarge = size_t(2) << 20, kSmallLimit = size_t(1) << 20;

@@ -59,7 +59,7 @@ class BlockCache {
   bool caching_;
   std::mutex mutex_;
   std::map<size_t, std::vector<void*>> free_blocks_;  // size class -> blocks, last released last
-  std::unordered_map<void*, size_t> live_;    // block -> its size class
+  std::unordered_map<void*, size_t> live_;            // block -> its size class
   size_t allocated_ = 0, peak_ = 0, cached_ = 0;
 };
 

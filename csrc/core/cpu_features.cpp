@@ -51,7 +51,7 @@ Isa active_isa() { return static_cast<Isa>(active_isa_slot().load(std::memory_or
 void set_active_isa(Isa isa) {
   FG_CHECK(static_cast<int>(isa) <= static_cast<int>(detected_isa()), ValueError,
            "[set_isa] this CPU supports up to " << isa_name(detected_isa()) << ", got "
-                                                 << isa_name(isa));
+                                                << isa_name(isa));
   active_isa_slot().store(static_cast<int>(isa));
 }
 
@@ -62,8 +62,13 @@ std::vector<std::string> cpu_feature_names() {
   // __builtin_cpu_supports needs a literal, hence the macro rather than a loop.
 #define FG_ADD_FEATURE(name) \
   if (__builtin_cpu_supports(name)) names.emplace_back(name);
-  FG_ADD_FEATURE("sse4.2") FG_ADD_FEATURE("avx") FG_ADD_FEATURE("avx2") FG_ADD_FEATURE("fma")
-  FG_ADD_FEATURE("avx512f") FG_ADD_FEATURE("avx512bw") FG_ADD_FEATURE("avx512dq")
+  FG_ADD_FEATURE("sse4.2")
+  FG_ADD_FEATURE("avx")
+  FG_ADD_FEATURE("avx2")
+  FG_ADD_FEATURE("fma")
+  FG_ADD_FEATURE("avx512f")
+  FG_ADD_FEATURE("avx512bw")
+  FG_ADD_FEATURE("avx512dq")
   FG_ADD_FEATURE("avx512vl")
 #undef FG_ADD_FEATURE
 #elif defined(__aarch64__)

@@ -23,9 +23,9 @@ namespace fg {
 enum class Isa { Scalar = 0, AVX2 = 1, AVX512 = 2 };
 
 const char* isa_name(Isa isa);
-Isa detected_isa();           // the best the CPU and OS support
-Isa active_isa();             // what the kernels use now (detected unless overridden)
-void set_active_isa(Isa isa); // ValueError if the CPU lacks it; for tests and benchmarks
+Isa detected_isa();            // the best the CPU and OS support
+Isa active_isa();              // what the kernels use now (detected unless overridden)
+void set_active_isa(Isa isa);  // ValueError if the CPU lacks it; for tests and benchmarks
 std::vector<std::string> cpu_feature_names();  // e.g. {"avx2", "fma"}
 
 int get_num_threads();

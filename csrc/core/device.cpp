@@ -6,9 +6,7 @@
 
 namespace fg {
 
-std::string Device::str() const {
-  return is_cpu() ? "cpu" : "cuda:" + std::to_string(index);
-}
+std::string Device::str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
 
 Device Device::parse(const std::string& spec) {
   if (spec == "cpu") return Device{};

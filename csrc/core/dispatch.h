@@ -63,8 +63,8 @@ decltype(auto) dispatch_arithmetic(DType dtype, const char* op, Fn&& fn) {
     case DType::UInt8: return fn(TypeTag<uint8_t>{});
     default: break;
   }
-  throw TypeError(std::string("[") + op +
-                  "] expected a float32, float64 or integer tensor, got " + dtype_name(dtype));
+  throw TypeError(std::string("[") + op + "] expected a float32, float64 or integer tensor, got " +
+                  dtype_name(dtype));
 }
 
 }  // namespace fg

@@ -56,14 +56,14 @@ FG_FOR_EACH_DTYPE(FG_DTYPE_OF)
 
 inline size_t dtype_size(DType dtype) {
 #define FG_DTYPE_SIZE(name, T, text) sizeof(T),
-  static constexpr size_t sizes[] = {FG_FOR_EACH_DTYPE(FG_DTYPE_SIZE)};
+  static constexpr size_t sizes[] = { FG_FOR_EACH_DTYPE(FG_DTYPE_SIZE) };
 #undef FG_DTYPE_SIZE
   return sizes[static_cast<int>(dtype)];
 }
 
 inline const char* dtype_name(DType dtype) {
 #define FG_DTYPE_NAME(name, T, text) text,
-  static constexpr const char* names[] = {FG_FOR_EACH_DTYPE(FG_DTYPE_NAME)};
+  static constexpr const char* names[] = { FG_FOR_EACH_DTYPE(FG_DTYPE_NAME) };
 #undef FG_DTYPE_NAME
   return names[static_cast<int>(dtype)];
 }

@@ -39,8 +39,7 @@ FG_HOST_DEVICE inline float float_round_to_odd(double d) {
   if (d != d || static_cast<double>(f) == d) return f;
   uint32_t bits = float_bits(f);
   if (bits & 1u) return f;
-  bool too_big = (f < 0 ? -static_cast<double>(f) : static_cast<double>(f)) >
-                 (d < 0 ? -d : d);
+  bool too_big = (f < 0 ? -static_cast<double>(f) : static_cast<double>(f)) > (d < 0 ? -d : d);
   return float_from_bits(too_big ? bits - 1u : bits + 1u);
 }
 
@@ -51,7 +50,7 @@ FG_HOST_DEVICE inline uint16_t float_to_half_bits(float value) {
   if (x > 0x7f800000u)  // NaN: quiet, top payload bits kept
     return static_cast<uint16_t>(sign | 0x7e00u | ((x >> 13) & 0x3ffu));
   if (x >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // >= 65520: inf
-  if (x < 0x38800000u) {  // below 2**-14: a half subnormal, or zero
+  if (x < 0x38800000u) {                // below 2**-14: a half subnormal, or zero
     if (x <= 0x33000000u) return sign;  // at most 2**-25: ties to the even zero
     uint32_t exponent = x >> 23, mantissa = (x & 0x7fffffu) | 0x800000u;
     uint32_t shift = 126 - exponent;  // 14..24
@@ -104,8 +103,7 @@ struct BFloat16 {
   uint16_t bits;
   BFloat16() = default;
   FG_HOST_DEVICE BFloat16(float value) : bits(float_to_bfloat16_bits(value)) {}
-  FG_HOST_DEVICE BFloat16(double value)
-      : bits(float_to_bfloat16_bits(float_round_to_odd(value))) {}
+  FG_HOST_DEVICE BFloat16(double value) : bits(float_to_bfloat16_bits(float_round_to_odd(value))) {}
   FG_HOST_DEVICE operator float() const { return bfloat16_bits_to_float(bits); }
   FG_HOST_DEVICE static BFloat16 from_bits(uint16_t b) {
     BFloat16 h;

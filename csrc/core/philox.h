@@ -18,8 +18,7 @@ struct Philox4 {
 FG_HOST_DEVICE inline Philox4 philox4x32_10(uint64_t counter, uint64_t seed,
                                             uint64_t counter_high = 0) {
   uint32_t c0 = static_cast<uint32_t>(counter), c1 = static_cast<uint32_t>(counter >> 32);
-  uint32_t c2 = static_cast<uint32_t>(counter_high),
-           c3 = static_cast<uint32_t>(counter_high >> 32);
+  uint32_t c2 = static_cast<uint32_t>(counter_high), c3 = static_cast<uint32_t>(counter_high >> 32);
   uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
   for (int round = 0; round < 10; ++round) {
     uint64_t p0 = static_cast<uint64_t>(0xD2511F53u) * c0;

@@ -24,7 +24,7 @@ bool can_cast(DType from, DType to);
 
 enum class OperandKind { Dimensioned, ZeroDim, Number };
 struct PromotionOperand {
-  DType dtype;       // a Python number's: bool, int64 or float64
+  DType dtype;  // a Python number's: bool, int64 or float64
   OperandKind kind;
 };
 

@@ -137,7 +137,9 @@ class JsonParser {
       if (pos_ >= text_.size()) fail("an unterminated string");
       char e = text_[pos_++];
       switch (e) {
-        case '"': case '\\': case '/': out += e; break;
+        case '"':
+        case '\\':
+        case '/': out += e; break;
         case 'b': out += '\b'; break;
         case 'f': out += '\f'; break;
         case 'n': out += '\n'; break;
@@ -153,9 +155,10 @@ class JsonParser {
     uint32_t code = 0;
     for (int i = 0; i < 4; ++i) {
       char h = text_[pos_++];
-      int digit = h >= '0' && h <= '9' ? h - '0'
+      int digit = h >= '0' && h <= '9'   ? h - '0'
                   : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                  : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+                  : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                         : -1;
       if (digit < 0) fail("a bad \\u escape");
       code = code * 16 + static_cast<uint32_t>(digit);
     }
@@ -196,9 +199,10 @@ class JsonParser {
 
 DType parse_dtype(const std::string& name, const std::string& what) {
   static const std::pair<const char*, DType> dtypes[] = {
-      {"F64", DType::Float64}, {"F32", DType::Float32}, {"F16", DType::Float16},
-      {"BF16", DType::BFloat16}, {"I64", DType::Int64}, {"I32", DType::Int32},
-      {"I16", DType::Int16}, {"I8", DType::Int8}, {"U8", DType::UInt8}, {"BOOL", DType::Bool}};
+      {"F64", DType::Float64},   {"F32", DType::Float32}, {"F16", DType::Float16},
+      {"BF16", DType::BFloat16}, {"I64", DType::Int64},   {"I32", DType::Int32},
+      {"I16", DType::Int16},     {"I8", DType::Int8},     {"U8", DType::UInt8},
+      {"BOOL", DType::Bool}};
   for (const auto& [text, dtype] : dtypes)
     if (name == text) return dtype;
   throw ValueError("[load_safetensors] " + what + " has dtype " + name +
@@ -265,8 +269,8 @@ std::map<std::string, Tensor> load_safetensors(const std::string& path) {
         static_cast<uint64_t>(offsets[1]) > data_size)
       throw ValueError("[load_safetensors] " + what + ": data_offsets must be [begin, end] " +
                        "within the " + std::to_string(data_size) + " bytes of data");
-    const int64_t nbytes = shape_numel(shape, "load_safetensors") *
-                           static_cast<int64_t>(dtype_size(dtype));
+    const int64_t nbytes =
+        shape_numel(shape, "load_safetensors") * static_cast<int64_t>(dtype_size(dtype));
     if (offsets[1] - offsets[0] != nbytes)
       throw ValueError("[load_safetensors] " + what + ": " + std::to_string(nbytes) +
                        " bytes expected for its shape and dtype, data_offsets give " +

@@ -30,8 +30,8 @@ void* large_block(size_t bytes) {
 
 BlockCache& large_blocks() {
   static auto* cache =  // never destroyed: tensors released at exit still find it
-      new BlockCache("cpu", large_block, [](void* block) { std::free(block); },
-                     size_t(512) << 20, true);
+      new BlockCache(
+          "cpu", large_block, [](void* block) { std::free(block); }, size_t(512) << 20, true);
   return *cache;
 }
 

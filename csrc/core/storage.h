@@ -42,8 +42,7 @@ class Storage {
   void forget_index_bounds() { bounds_.known = false; }
 
  private:
-  Storage(void* data, size_t nbytes, Device device, std::function<void()> release,
-          bool borrowed)
+  Storage(void* data, size_t nbytes, Device device, std::function<void()> release, bool borrowed)
       : data_(data), nbytes_(nbytes), device_(device), release_(std::move(release)),
         borrowed_(borrowed) {}
   void* data_;

@@ -22,12 +22,12 @@ int64_t shape_numel(const Shape& shape, const char* op, size_t begin, size_t end
     FG_CHECK(shape[d] >= 0, ValueError,
              "[" << op << "] sizes must be non-negative, got shape " << shape);
     has_zero = has_zero || shape[d] == 0;
-    FG_CHECK(shape[d] == 0 ||
-                 (!__builtin_mul_overflow(nonzero_product, shape[d], &nonzero_product) &&
-                  nonzero_product <= kMaxNumel),
-             ValueError,
-             "[" << op << "] shape " << shape << " counts more than " << kMaxNumel
-                 << " elements (its sizes other than 0 multiplied), more than a tensor can hold");
+    FG_CHECK(
+        shape[d] == 0 || (!__builtin_mul_overflow(nonzero_product, shape[d], &nonzero_product) &&
+                          nonzero_product <= kMaxNumel),
+        ValueError,
+        "[" << op << "] shape " << shape << " counts more than " << kMaxNumel
+            << " elements (its sizes other than 0 multiplied), more than a tensor can hold");
   }
   return has_zero ? 0 : nonzero_product;
 }
@@ -55,8 +55,9 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 Tensor Tensor::from_storage(std::shared_ptr<Storage> storage, const Shape& shape, DType dtype) {
   FG_CHECK(static_cast<uint64_t>(shape_numel(shape, "from_storage")) <=
                storage->nbytes() / dtype_size(dtype),
-           ValueError, "[from_storage] shape " << shape << " needs more than the "
-                                               << storage->nbytes() << " bytes given");
+           ValueError,
+           "[from_storage] shape " << shape << " needs more than the " << storage->nbytes()
+                                   << " bytes given");
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::move(storage);
   impl->shape = shape;
@@ -81,8 +82,9 @@ bool Tensor::is_contiguous() const {
 
 void* Tensor::raw_data() const {
   FG_CHECK(is_contiguous(), RuntimeError,
-           "[kernel] internal: a non-contiguous tensor (shape " << shape() << ", strides "
-               << strides() << ") was passed to a kernel; the op must call ops::contiguous");
+           "[kernel] internal: a non-contiguous tensor (shape "
+               << shape() << ", strides " << strides()
+               << ") was passed to a kernel; the op must call ops::contiguous");
   return strided_data();
 }
 
@@ -101,10 +103,9 @@ void Tensor::set_grad(const Tensor& grad) {
              "[grad] expected a gradient of shape " << shape() << ", got " << grad.shape());
     FG_CHECK(grad.dtype() == dtype(), TypeError,
              "[grad] expected a gradient of dtype " << dtype_name(dtype()) << ", got "
-                                                   << dtype_name(grad.dtype()));
+                                                    << dtype_name(grad.dtype()));
     FG_CHECK(grad.device() == device(), ValueError,
-             "[grad] expected a gradient on " << device().str() << ", got "
-                                              << grad.device().str());
+             "[grad] expected a gradient on " << device().str() << ", got " << grad.device().str());
   }
   std::shared_ptr<TensorImpl> previous;  // freed after the lock is released
   std::lock_guard<std::mutex> lock(grad_lock(impl()));
@@ -143,10 +144,9 @@ Tensor Tensor::as_strided(const Shape& shape, const Shape& strides, int64_t offs
   // An empty view reaches nothing (PyTorch checks no bounds then); its offset is kept inside
   // the storage all the same, so that its pointer stays one into the buffer.
   if (numel == 0 && fits) offset = std::min<int64_t>(offset, static_cast<int64_t>(capacity));
-  FG_CHECK(fits && (numel == 0 || static_cast<uint64_t>(last) < capacity),
-           IndexError, "[" << op << "] shape " << shape << " with strides " << strides
-                           << " at offset " << offset << " reaches past a storage of "
-                           << capacity << " elements");
+  FG_CHECK(fits && (numel == 0 || static_cast<uint64_t>(last) < capacity), IndexError,
+           "[" << op << "] shape " << shape << " with strides " << strides << " at offset "
+               << offset << " reaches past a storage of " << capacity << " elements");
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = impl_->storage;
   impl->offset = offset;

@@ -77,7 +77,9 @@ class Tensor {
   // that forgot ops::contiguous fails loudly instead of reading the wrong elements.
   void* raw_data() const;
   template <typename T>
-  T* data() const { return static_cast<T*>(raw_data()); }
+  T* data() const {
+    return static_cast<T*>(raw_data());
+  }
   // The first element, for code that walks the strides itself (strided copy, numpy, DLPack).
   void* strided_data() const {
     return static_cast<char*>(impl_->storage->data()) + impl_->offset * dtype_size(dtype());

@@ -21,8 +21,8 @@ constexpr int64_t kParallelWork = 1 << 16;
 
 template <typename T>
 struct AttentionTiles {
-  std::vector<T> transposed, transposed_other, transposed_gradients, scores, dweights, factors,
-      acc, row_max, row_sum, column_lse, column_delta;
+  std::vector<T> transposed, transposed_other, transposed_gradients, scores, dweights, factors, acc,
+      row_max, row_sum, column_lse, column_delta;
   // factors: the dropout factors of a tile, all 1 without dropout
   explicit AttentionTiles(const AttentionGeometry& g)
       : transposed(std::max(g.E, g.Ev) * kTile), transposed_other(g.Ev * kTile),
@@ -70,7 +70,8 @@ template <typename T>
 FG_SIMD void tile_products(T* __restrict out, const T* __restrict a, const T* __restrict bt,
                            int64_t rows, int64_t width, int64_t a_stride) {
   int64_t r = 0;
-  for (; r + 2 <= rows; r += 2) row_products<2>(out + r * kTile, a + r * a_stride, bt, width, a_stride);
+  for (; r + 2 <= rows; r += 2)
+    row_products<2>(out + r * kTile, a + r * a_stride, bt, width, a_stride);
   if (r < rows) row_products<1>(out + r * kTile, a + r * a_stride, bt, width, a_stride);
 }
 
@@ -85,8 +86,7 @@ void transpose_tile(T* t, const T* x, int64_t count, int64_t width, int64_t stri
 // acc (R, width) += w (R, kTile; its first `count` columns) @ x (count, width; rows `x_stride`
 // apart)
 template <int R, typename T>
-__attribute__((always_inline)) inline void accumulate_rows(T* __restrict acc,
-                                                           const T* __restrict w,
+__attribute__((always_inline)) inline void accumulate_rows(T* __restrict acc, const T* __restrict w,
                                                            const T* __restrict x, int64_t count,
                                                            int64_t width, int64_t x_stride) {
   constexpr int64_t n = kChunk<T>;
@@ -132,10 +132,10 @@ FG_SIMD void scale_and_mask(T* __restrict scores, const AttentionGeometry& g, co
   if (keep || bias)
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < count; ++c)
-        scores[r * kTile + c] += rows_are_keys ? attention::score_bias(g, keep, bias, mask_start,
-                                                                       first_row + c, first_key + r)
-                                               : attention::score_bias(g, keep, bias, mask_start,
-                                                                       first_row + r, first_key + c);
+        scores[r * kTile + c] +=
+            rows_are_keys
+                ? attention::score_bias(g, keep, bias, mask_start, first_row + c, first_key + r)
+                : attention::score_bias(g, keep, bias, mask_start, first_row + r, first_key + c);
   const T masked = attention::minus_infinity<T>();
   for (int64_t r = 0; r < rows; ++r) {
     // the columns [begin, end) past the causal diagonal (score_bias's test: key > query)
@@ -155,8 +155,8 @@ FG_SIMD void scale_and_mask(T* __restrict scores, const AttentionGeometry& g, co
 struct RowRange {
   int64_t begin, end;
 };
-RowRange live_rows(const AttentionGeometry& g, int64_t first_row, int64_t rows,
-                   int64_t first_col, int64_t count, bool rows_are_keys) {
+RowRange live_rows(const AttentionGeometry& g, int64_t first_row, int64_t rows, int64_t first_col,
+                   int64_t count, bool rows_are_keys) {
   if (!g.causal) return {0, rows};
   if (rows_are_keys) return {0, std::clamp<int64_t>(first_col + count - first_row, 0, rows)};
   return {std::clamp<int64_t>(first_col - first_row, 0, rows), rows};
@@ -268,8 +268,9 @@ void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v, const
       for (int64_t r = live; r < rows; ++r)
         softmax_step(scores + r * kTile, acc + r * Ev, tiles.row_max[r], tiles.row_sum[r], Ev);
       if (g.dropout_p > 0) {
-        dropout_tile(tiles, g, bh, n, count, [&](int64_t r, int64_t) { return first + r; },
-                     [&](int64_t, int64_t c) { return first_key + c; });
+        dropout_tile(
+            tiles, g, bh, n, count, [&](int64_t r, int64_t) { return first + r; },
+            [&](int64_t, int64_t c) { return first_key + c; });
         for (int64_t at = 0; at < n * kTile; ++at) s[at] *= tiles.factors[at];
       }
       accumulate_tile(acc + live * Ev, s, g.row_of(v, g.v, bh, first_key, group), n, count, Ev,
@@ -290,8 +291,8 @@ void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v, const
 // key/value head, its query heads' dq with it, so no sum needs atomics or depends on the
 // thread count (dq's terms add in the order of the key blocks).
 template <typename T>
-void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* delta, const T* q,
-                        const T* k, const T* v, const T* lse, const bool* keep, const T* bias,
+void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* delta, const T* q, const T* k,
+                        const T* v, const T* lse, const bool* keep, const T* bias,
                         const AttentionGeometry& g) {
   const int64_t E = g.E, Ev = g.Ev, group = g.kv_group;
   const int64_t q_stride = g.q.row_stride, k_stride = g.k.row_stride, v_stride = g.v.row_stride;
@@ -325,10 +326,11 @@ void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* delta, cons
           tile_products(scores, k_rows, tiles.transposed.data(), n, E, k_stride);
           scale_and_mask(scores, g, keep, bias, mask_start, first_row, n, first_key, count, true);
           tile_products(dweights, v_rows, tiles.transposed_other.data(), n, Ev, v_stride);
-          dropout_tile(tiles, g, bh, n, count, [&](int64_t, int64_t c) { return first_row + c; },
-                       [&](int64_t r, int64_t) { return first_key + r; });
+          dropout_tile(
+              tiles, g, bh, n, count, [&](int64_t, int64_t c) { return first_row + c; },
+              [&](int64_t r, int64_t) { return first_key + r; });
           recompute_tile(scores, dweights, tiles.factors.data(), tiles.column_lse.data(),
-                               tiles.column_delta.data(), n, scale);
+                         tiles.column_delta.data(), n, scale);
           accumulate_tile(dv_rows, scores, douts, n, count, Ev, dout_stride);
           accumulate_tile(dk_rows, dweights, queries, n, count, E, q_stride);
           add_query_gradients(dq + row * E, tiles, dweights, k_rows, n, count, E, k_stride);

@@ -18,9 +18,8 @@ void cast(Dst* y, const Src* x, int64_t n) {
 // value -> y (n)
 template <typename T>
 void fill(T* y, T value, int64_t n) {
-  parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-    std::fill(y + begin, y + end, value);
-  });
+  parallel_for(n, kElementwiseGrain,
+               [&](int64_t begin, int64_t end) { std::fill(y + begin, y + end, value); });
 }
 
 FG_INSTANTIATE_CASTS()

@@ -109,8 +109,8 @@ void for_each_tap_row(Column* columns, Pixel* x, const Im2colGeometry& im, const
           for (int64_t r = 0; r < tile.rows; ++r) {
             bool inside = r >= r_begin && r < r_end;
             visit(line + r * im.out_w,
-                  inside ? image_plane + (first_h + r * im.stride_h) * im.width : nullptr,
-                  first_w, w_begin, w_end);
+                  inside ? image_plane + (first_h + r * im.stride_h) * im.width : nullptr, first_w,
+                  w_begin, w_end);
           }
         }
       }
@@ -120,19 +120,18 @@ void for_each_tap_row(Column* columns, Pixel* x, const Im2colGeometry& im, const
 template <typename T>
 void gather_columns(T* columns, const T* x, const Im2colGeometry& im, const Tile& tile) {
   int64_t stride = im.stride_w, out_w = im.out_w;
-  for_each_tap_row(columns, x, im, tile,
-                   [&](T* column, const T* pixels, int64_t first_w, int64_t w_begin,
-                       int64_t w_end) {
-                     if (!pixels) return std::fill(column, column + out_w, T(0));
-                     std::fill(column, column + w_begin, T(0));
-                     const T* source = pixels + first_w;
-                     if (stride == 1)
-                       std::copy(source + w_begin, source + w_end, column + w_begin);
-                     else
-                       for (int64_t ow = w_begin; ow < w_end; ++ow)
-                         column[ow] = source[ow * stride];
-                     std::fill(column + w_end, column + out_w, T(0));
-                   });
+  for_each_tap_row(
+      columns, x, im, tile,
+      [&](T* column, const T* pixels, int64_t first_w, int64_t w_begin, int64_t w_end) {
+        if (!pixels) return std::fill(column, column + out_w, T(0));
+        std::fill(column, column + w_begin, T(0));
+        const T* source = pixels + first_w;
+        if (stride == 1)
+          std::copy(source + w_begin, source + w_end, column + w_begin);
+        else
+          for (int64_t ow = w_begin; ow < w_end; ++ow) column[ow] = source[ow * stride];
+        std::fill(column + w_end, column + out_w, T(0));
+      });
 }
 
 // dx (N, C, H, W) += im2col's adjoint of the tile's columns: each entry added to the pixel
@@ -140,14 +139,13 @@ void gather_columns(T* columns, const T* x, const Im2colGeometry& im, const Tile
 template <typename T>
 void scatter_columns(T* dx, const T* columns, const Im2colGeometry& im, const Tile& tile) {
   int64_t stride = im.stride_w;
-  for_each_tap_row(columns, dx, im, tile,
-                   [&](const T* column, T* pixels, int64_t first_w, int64_t w_begin,
-                       int64_t w_end) {
-                     if (!pixels) return;
-                     T* target = pixels + first_w;
-                     for (int64_t ow = w_begin; ow < w_end; ++ow)
-                       target[ow * stride] += column[ow];
-                   });
+  for_each_tap_row(
+      columns, dx, im, tile,
+      [&](const T* column, T* pixels, int64_t first_w, int64_t w_begin, int64_t w_end) {
+        if (!pixels) return;
+        T* target = pixels + first_w;
+        for (int64_t ow = w_begin; ow < w_end; ++ow) target[ow * stride] += column[ow];
+      });
 }
 
 // Calls body(std::integral_constant<int, NR>) for the panels' width nr: one, two or four
@@ -156,14 +154,10 @@ template <typename T, typename Body>
 void with_panel_width(int64_t nr, const Body& body) {
   constexpr int kVector = 32 / sizeof(T);
   switch (nr) {
-    case kVector:
-      return body(std::integral_constant<int, kVector>{});
-    case 2 * kVector:
-      return body(std::integral_constant<int, 2 * kVector>{});
-    case 4 * kVector:
-      return body(std::integral_constant<int, 4 * kVector>{});
-    default:
-      FG_CHECK(false, RuntimeError, "[conv2d] no im2col for GEMM panels of " << nr);
+    case kVector: return body(std::integral_constant<int, kVector>{});
+    case 2 * kVector: return body(std::integral_constant<int, 2 * kVector>{});
+    case 4 * kVector: return body(std::integral_constant<int, 4 * kVector>{});
+    default: FG_CHECK(false, RuntimeError, "[conv2d] no im2col for GEMM panels of " << nr);
   }
 }
 
@@ -244,8 +238,7 @@ int64_t batch_shares(int64_t batch, int64_t multiply_adds_per_image) {
 
 // dbias (O) = dy (N, O, L) summed over the batch and positions, each channel in order
 template <typename T>
-void bias_gradient(T* dbias, const T* dy, int64_t out_channels, int64_t positions,
-                   int64_t batch) {
+void bias_gradient(T* dbias, const T* dy, int64_t out_channels, int64_t positions, int64_t batch) {
   parallel_for(out_channels, kElementwiseGrain / std::max<int64_t>(batch * positions, 1),
                [&](int64_t begin, int64_t end) {
                  for (int64_t o = begin; o < end; ++o) {
@@ -298,8 +291,8 @@ void transpose_lines(T* panel, const T* const* lines, int64_t length) {
 // padded image's lines right before the micro-kernels read it
 template <int NR, typename T>
 void weight_gradient_by_panels(T* dweight, const T* dy_rows, const T* padded,
-                               const int64_t* offsets, const Im2colGeometry& im,
-                               const Tile& tile, int64_t padded_w, int64_t Og, int64_t Kg) {
+                               const int64_t* offsets, const Im2colGeometry& im, const Tile& tile,
+                               int64_t padded_w, int64_t Og, int64_t Kg) {
   int64_t tp = tile.positions();
   GemmPanels panels = gemm_panels<T>(tp);
   T* packed_dy = thread_buffer<T>(kPackedRows, panels.a_size(Og));
@@ -374,8 +367,7 @@ void convolve(T* y, const T* x, const T* weight, const T* bias, const ConvGeomet
                          const T* corner = padded + oh * im.stride_h * padded_w + ow;
                          for (int64_t start = 0; start < Kg; start += panels.kc) {
                            with_panel_width<T>(nr, [&](auto width) {
-                             copy_panel<width()>(panel, corner,
-                                                 offsets.data() + group * Kg + start,
+                             copy_panel<width()>(panel, corner, offsets.data() + group * Kg + start,
                                                  panels.depth(start));
                            });
                            gemm_packed_block(target + group * Og * L + first,
@@ -405,8 +397,7 @@ void convolve(T* y, const T* x, const T* weight, const T* bias, const ConvGeomet
 // dilated kernel's reach, so that the transposed padding is not negative.
 bool input_gradient_is_convolution(const ConvGeometry& g) {
   const Im2colGeometry& im = g.image;
-  return im.stride_h == 1 && im.stride_w == 1 &&
-         im.pad_h <= im.dilation_h * (im.kernel_h - 1) &&
+  return im.stride_h == 1 && im.stride_w == 1 && im.pad_h <= im.dilation_h * (im.kernel_h - 1) &&
          im.pad_w <= im.dilation_w * (im.kernel_w - 1);
 }
 
@@ -443,8 +434,8 @@ std::vector<T> flipped_weights(const T* weight, const ConvGeometry& g) {
 
 // x (N, C, H, W), weight (O, C / groups, kh, kw), bias (O) or null -> y (N, O, out_h, out_w)
 template <typename T>
-void conv2d_forward(T* y, const T* x, const T* weight, const T* bias,
-                    const ConvGeometry& geometry, int64_t batch) {
+void conv2d_forward(T* y, const T* x, const T* weight, const T* bias, const ConvGeometry& geometry,
+                    int64_t batch) {
   convolve(y, x, weight, bias, geometry, batch);
 }
 

@@ -100,14 +100,13 @@ FG_SIMD void input_gradient_plane(T* image, const T* grads, const T* kernel,
 // sums (kh kw, out_w) += per tap and output column, grads (out_h, out_w) times the pixels of
 // image (H, W) the tap reads
 template <typename T>
-FG_SIMD void weight_gradient_plane(T* sums, const T* grads, const T* image,
-                                   const Im2colGeometry& g, const Span* spans) {
+FG_SIMD void weight_gradient_plane(T* sums, const T* grads, const T* image, const Im2colGeometry& g,
+                                   const Span* spans) {
   for (int64_t oh = 0; oh < g.out_h; ++oh)
     for_each_tap_of_row(g, spans, oh, [&](int64_t i, int64_t j, int64_t h, Span s) {
       add_product_row(sums + (i * g.kernel_w + j) * g.out_w + s.begin,
                       grads + oh * g.out_w + s.begin,
-                      image + h * g.width + column_of(g, s.begin, j), g.stride_w,
-                      s.end - s.begin);
+                      image + h * g.width + column_of(g, s.begin, j), g.stride_w, s.end - s.begin);
     });
 }
 
@@ -128,8 +127,8 @@ void depthwise_conv2d_forward(T* y, const T* x, const T* weight, const T* bias,
     for (int64_t plane = begin; plane < end; ++plane) {  // plane: (n, o)
       const int64_t o = plane % out_channels, n = plane / out_channels;
       forward_plane(y + plane * g.positions(),
-                    x + (n * g.channels + o / multiplier) * g.height * g.width,
-                    weight + o * taps, bias ? bias[o] : T(0), g, spans.data());
+                    x + (n * g.channels + o / multiplier) * g.height * g.width, weight + o * taps,
+                    bias ? bias[o] : T(0), g, spans.data());
     }
   });
 }
@@ -153,9 +152,8 @@ void depthwise_conv2d_backward_input(T* dx, const T* dy, const T* weight, const 
 }
 
 template <typename T>
-void depthwise_conv2d_backward_weight(T* dweight, const T* dy, const T* x,
-                                      const Im2colGeometry& g, int64_t multiplier,
-                                      int64_t batch) {
+void depthwise_conv2d_backward_weight(T* dweight, const T* dy, const T* x, const Im2colGeometry& g,
+                                      int64_t multiplier, int64_t batch) {
   const int64_t out_channels = g.channels * multiplier, taps = g.kernel_h * g.kernel_w;
   const std::vector<Span> spans = column_spans(g);
   for_planes(out_channels, batch * g.positions() * taps, [&](int64_t begin, int64_t end) {

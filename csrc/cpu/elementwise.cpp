@@ -11,9 +11,9 @@ namespace fg::cpu {
 // ---- binary ops with broadcasting ------------------------------------------------------
 
 template <typename Out, typename In, typename Op>
-__attribute__((always_inline)) static inline void binary_row(Out* out, const In* a,
-                                                             const In* b, int64_t a_step,
-                                                             int64_t b_step, int64_t n, Op op) {
+__attribute__((always_inline)) static inline void binary_row(Out* out, const In* a, const In* b,
+                                                             int64_t a_step, int64_t b_step,
+                                                             int64_t n, Op op) {
   // The common stride patterns (0 or 1) get their own loops so that each vectorizes; views
   // (a transposed operand, a stepped slice) take the general one.
   if (a_step == 1 && b_step == 1)
@@ -91,8 +91,8 @@ void binary(BinaryOp op, T* out, const T* a, const T* b, const int64_t* shape,
   bool took = visit_binary<T>(op, [&](const char*, auto fn) {
     broadcast_apply(out, a, b, shape, a_strides, b_strides, ndim, fn);
   });
-  FG_CHECK(took, TypeError, "[binary] op " << static_cast<int>(op)
-                                           << "'s kernel does not take this element type");
+  FG_CHECK(took, TypeError,
+           "[binary] op " << static_cast<int>(op) << "'s kernel does not take this element type");
 }
 
 // a, b broadcast to out (shape[ndim]) -> out (bool)
@@ -115,6 +115,5 @@ FG_INSTANTIATE_BROADCAST()
 // ---- unary ops: x (n) -> y (n) -------------------------------------------------------
 
 #include "elementwise_kernels.h"
-
 
 }  // namespace fg::cpu

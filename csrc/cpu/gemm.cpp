@@ -195,8 +195,8 @@ void pack_transposed_lines(float* panel, const float* src, int64_t lane_stride, 
 // Element (lane l, depth k) of the block is src[l * lane_stride + k * depth_stride], and one
 // of the two strides is 1, as the operand is stored as is or transposed.
 template <int kLanes, class T>
-void pack_block(T* packed, const T* src, int64_t lane_stride, int64_t depth_stride,
-                int64_t lanes, int64_t kc) {
+void pack_block(T* packed, const T* src, int64_t lane_stride, int64_t depth_stride, int64_t lanes,
+                int64_t kc) {
   int64_t full_lanes = lanes / kLanes * kLanes;
   if (lane_stride == 1) {
     // Lanes contiguous (A transposed, B as is): read the block in memory order, one line of
@@ -204,8 +204,7 @@ void pack_block(T* packed, const T* src, int64_t lane_stride, int64_t depth_stri
     // prefetcher sees sequential streams instead of a column walk across rows.
     for (int64_t k = 0; k < kc; ++k)
       for (int64_t l0 = 0; l0 < full_lanes; l0 += kLanes)
-        std::memcpy(packed + l0 * kc + k * kLanes, src + k * depth_stride + l0,
-                    kLanes * sizeof(T));
+        std::memcpy(packed + l0 * kc + k * kLanes, src + k * depth_stride + l0, kLanes * sizeof(T));
   } else {
     // Each lane contiguous along k (A as is, B transposed).
     for (int64_t l0 = 0; l0 < full_lanes; l0 += kLanes)
@@ -359,13 +358,10 @@ template <class T, class Body>
 void with_active_kernel(const Body& body) {
   switch (active_isa()) {
 #if FG_X86_64_KERNELS
-    case Isa::AVX512:
-      return body(Avx512Block<T>{}, kAvx512Config<T>);
-    case Isa::AVX2:
-      return body(Avx2Block<T>{}, kAvx2Config<T>);
+    case Isa::AVX512: return body(Avx512Block<T>{}, kAvx512Config<T>);
+    case Isa::AVX2: return body(Avx2Block<T>{}, kAvx2Config<T>);
 #endif
-    default:
-      return body(ScalarBlock<T>{}, kScalarConfig<T>);
+    default: return body(ScalarBlock<T>{}, kScalarConfig<T>);
   }
 }
 
@@ -418,8 +414,7 @@ void gemm_pack_a(T* packed, const T* A, int64_t lda, const GemmPanels& panels, i
 // The loop nest of gemm_rectangle inside one depth block, on operands packed by the caller.
 template <class T>
 void gemm_packed_block(T* C, const T* packed_a, const T* packed_b_block, bool accumulate,
-                       const GemmPanels& panels, int64_t start, int64_t ldc, int64_t M,
-                       int64_t N) {
+                       const GemmPanels& panels, int64_t start, int64_t ldc, int64_t M, int64_t N) {
   if (M <= 0 || N <= 0 || start >= panels.K) return;
   with_active_kernel<T>([&](auto block, const GemmConfig<T>& config) {
     constexpr int MR = decltype(block)::MR, NR = decltype(block)::NR;
@@ -459,8 +454,8 @@ void gemm(float* C, const float* A, const float* B, const float* bias, bool relu
           bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
   gemm_any(C, A, B, bias, relu, trans_a, trans_b, accumulate, M, N, K);
 }
-void gemm(double* C, const double* A, const double* B, const double* bias, bool relu,
-          bool trans_a, bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
+void gemm(double* C, const double* A, const double* B, const double* bias, bool relu, bool trans_a,
+          bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
   gemm_any(C, A, B, bias, relu, trans_a, trans_b, accumulate, M, N, K);
 }
 

@@ -140,8 +140,8 @@ void tile(T* c, const T* a_panel, const T* b_panel, const T* bias, bool load_c, 
 template <class T>
 void micro_kernel(T* c, const T* a_panel, const T* b_panel, const T* bias, bool load_c, bool relu,
                   int64_t ldc, int64_t kc, int rows, int cols) {
-  using Tile = void (*)(T*, const T*, const T*, const T*, bool, bool, int64_t, int64_t,
-                        const Columns<T>&);
+  using Tile =
+      void (*)(T*, const T*, const T*, const T*, bool, bool, int64_t, int64_t, const Columns<T>&);
   static constexpr Tile kTiles[] = {tile<T, 1>, tile<T, 2>, tile<T, 3>,
                                     tile<T, 4>, tile<T, 5>, tile<T, 6>};
   static_assert(std::size(kTiles) == Avx2Block<T>::MR);

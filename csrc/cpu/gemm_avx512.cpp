@@ -109,10 +109,9 @@ void micro_kernel(T* c, const T* a_panel, const T* b_panel, const T* bias, bool 
                   int64_t ldc, int64_t kc, int rows, int cols) {
   using V = VectorsOf<T>;
   using Mask = typename V::Mask;
-  using Tile = void (*)(T*, const T*, const T*, const T*, bool, bool, int64_t, int64_t, Mask,
-                        Mask);
-  static constexpr Tile kTiles[] = {tile<T, 1>, tile<T, 2>, tile<T, 3>,  tile<T, 4>,
-                                    tile<T, 5>, tile<T, 6>, tile<T, 7>,  tile<T, 8>,
+  using Tile = void (*)(T*, const T*, const T*, const T*, bool, bool, int64_t, int64_t, Mask, Mask);
+  static constexpr Tile kTiles[] = {tile<T, 1>, tile<T, 2>,  tile<T, 3>,  tile<T, 4>,
+                                    tile<T, 5>, tile<T, 6>,  tile<T, 7>,  tile<T, 8>,
                                     tile<T, 9>, tile<T, 10>, tile<T, 11>, tile<T, 12>};
   static_assert(std::size(kTiles) == Avx512Block<T>::MR);
   uint32_t lanes = cols >= 32 ? 0xFFFFFFFFu : (1u << cols) - 1;  // cols <= NR <= 32

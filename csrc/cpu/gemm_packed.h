@@ -15,9 +15,7 @@ namespace fg::cpu {
 
 struct GemmPanels {
   int64_t mr, nr, kc, K;
-  int64_t depth(int64_t block_start) const {
-    return block_start + kc <= K ? kc : K - block_start;
-  }
+  int64_t depth(int64_t block_start) const { return block_start + kc <= K ? kc : K - block_start; }
   // elements of a packed A of M rows
   int64_t a_size(int64_t M) const { return (M + mr - 1) / mr * mr * K; }
 };
@@ -35,7 +33,6 @@ void gemm_pack_a(T* packed, const T* A, int64_t lda, const GemmPanels& panels, i
 // accumulate or start > 0 (so that the blocks in turn, from 0, give the whole product)
 template <class T>
 void gemm_packed_block(T* C, const T* packed_a, const T* packed_b_block, bool accumulate,
-                       const GemmPanels& panels, int64_t start, int64_t ldc, int64_t M,
-                       int64_t N);
+                       const GemmPanels& panels, int64_t start, int64_t ldc, int64_t M, int64_t N);
 
 }  // namespace fg::cpu

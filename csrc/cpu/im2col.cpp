@@ -62,8 +62,8 @@ void im2col(T* columns, const T* images, const Im2colGeometry& geometry, int64_t
   parallel_for(batch * rows, grain, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       int64_t tap = r % taps, plane = r / taps;  // plane: (n, c)
-      tap_row(columns + r * positions, images + plane * g.height * g.width, g,
-              tap / g.kernel_w, tap % g.kernel_w);
+      tap_row(columns + r * positions, images + plane * g.height * g.width, g, tap / g.kernel_w,
+              tap % g.kernel_w);
     }
   });
 }

@@ -104,7 +104,8 @@ void strided_copy(void* y, const void* x, int64_t element_size, const int64_t* s
 // x (rows, row_bytes), indices (n_indices) -> y (n_indices, row_bytes)
 void gather_rows(void* y, const void* x, const int64_t* indices, int64_t n_indices,
                  int64_t row_bytes) {
-  parallel_for(n_indices, std::max<int64_t>(1, 4 * kElementwiseGrain / std::max<int64_t>(row_bytes, 1)),
+  parallel_for(n_indices,
+               std::max<int64_t>(1, 4 * kElementwiseGrain / std::max<int64_t>(row_bytes, 1)),
                [&](int64_t begin, int64_t end) {
                  for (int64_t i = begin; i < end; ++i)
                    std::memcpy(static_cast<char*>(y) + i * row_bytes,

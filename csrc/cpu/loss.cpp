@@ -88,9 +88,9 @@ void cross_entropy_forward(T* losses, T* row_weights, const T* logits, const int
 // dlosses (N) -> dlogits (N, C) = dloss (p ((1 - e) w[t] + e sum(w) / C) - (1 - e) w[t] onehot
 // - e w / C), p = softmax(x); zero on ignored rows.
 template <typename T>
-void cross_entropy_backward(T* dlogits, const T* dlosses, const T* logits,
-                            const int64_t* targets, const T* class_weights, int64_t ignore_index,
-                            double label_smoothing, int64_t N, int64_t C) {
+void cross_entropy_backward(T* dlogits, const T* dlosses, const T* logits, const int64_t* targets,
+                            const T* class_weights, int64_t ignore_index, double label_smoothing,
+                            int64_t N, int64_t C) {
   const T smoothing = static_cast<T>(label_smoothing), off_target = smoothing / C;
   const double weight_total = total_class_weight(class_weights, C);
   parallel_for(N, row_grain(C), [&](int64_t begin, int64_t end) {
@@ -109,8 +109,7 @@ void cross_entropy_backward(T* dlogits, const T* dlosses, const T* logits,
       const T m = row_max(x, C);
       double exp_sum = exp_about(dx, x, m, C);
       const T target_part = (T(1) - smoothing) * class_weight(class_weights, t);
-      const T probability_weight =
-          static_cast<T>(target_part + smoothing * weight_total / C);
+      const T probability_weight = static_cast<T>(target_part + smoothing * weight_total / C);
       T scale = static_cast<T>(dlosses[r] * probability_weight / exp_sum);
       scale_and_shift_row(dx, scale, static_cast<T>(dlosses[r] * off_target), class_weights, C);
       dx[t] -= dlosses[r] * target_part;

@@ -94,8 +94,7 @@ FG_SIMD void normalize_row_backward(T* dx, const T* dy, const T* x, const T* wei
   const double sum_g_xhat = double(r) * (dot_float64(dx, x, n) - double(m) * sum_g);
   const double count = static_cast<double>(n);
   for (int64_t k = 0; k < n; ++k)
-    dx[k] = norm::input_gradient<T>(dx[k], (x[k] - m) * r, r, rms ? 0.0 : sum_g, sum_g_xhat,
-                                    count);
+    dx[k] = norm::input_gradient<T>(dx[k], (x[k] - m) * r, r, rms ? 0.0 : sum_g, sum_g_xhat, count);
 }
 
 // dy, x (n), the row's mean and rstd -> sum_dy[k] += dy[k], sum_dy_xhat[k] += dy[k] xhat[k]
@@ -208,8 +207,8 @@ void norm_channel_sums(T* sum_dy, T* sum_dy_xhat, const T* dy, const T* x, const
     std::vector<double> partial(chunks * 2 * C, 0.0);
     for_each_item(chunks, rows * C, [&](int64_t k) {
       for (int64_t o = k * rows; o < std::min(layout.outer, (k + 1) * rows); ++o)
-        add_row_sums(&partial[2 * k * C], &partial[(2 * k + 1) * C], dy + o * C, x + o * C,
-                     mean[o], rstd[o], C);
+        add_row_sums(&partial[2 * k * C], &partial[(2 * k + 1) * C], dy + o * C, x + o * C, mean[o],
+                     rstd[o], C);
     });
     for (int64_t c = 0; c < C; ++c) {
       double total_dy = 0, total_dy_xhat = 0;

@@ -39,8 +39,8 @@ static inline void sgd_range_of(T* p, T* buffer, const T* grad, const SgdScalars
   }
   for (int64_t i = begin; i < end; ++i) sgd_update(p[i], buffer[i], grad[i], s);
 }
-FG_SIMD static void sgd_range(float* p, float* buffer, const float* grad,
-                              const SgdScalars<float> s, int64_t begin, int64_t end) {
+FG_SIMD static void sgd_range(float* p, float* buffer, const float* grad, const SgdScalars<float> s,
+                              int64_t begin, int64_t end) {
   sgd_range_of(p, buffer, grad, s, begin, end);
 }
 static void sgd_range(double* p, double* buffer, const double* grad, const SgdScalars<double> s,
@@ -50,8 +50,7 @@ static void sgd_range(double* p, double* buffer, const double* grad, const SgdSc
 
 template <typename T>
 void sgd_step(T* const* params, T* const* momentum_buffers, const T* const* grads,
-              const bool* fresh, const SgdOptions& options, const int64_t* sizes,
-              int64_t count) {
+              const bool* fresh, const SgdOptions& options, const int64_t* sizes, int64_t count) {
   const bool momentum = options.momentum != 0.0;
   std::vector<SgdScalars<T>> scalars(count);
   for (int64_t i = 0; i < count; ++i) scalars[i] = sgd_scalars<T>(options, fresh[i]);

@@ -92,7 +92,7 @@ void extreme_forward(T* values, int64_t* indices, const T* x, bool smallest, int
 // dvalues, indices (outer, inner) -> dx (outer, n, inner)
 template <typename T>
 void extreme_backward(T* dx, const T* dvalues, const int64_t* indices, int64_t outer, int64_t n,
-                  int64_t inner) {
+                      int64_t inner) {
   map_elements("extreme_backward", math::Zero<T>{}, dx, outer * n * inner);
   for (int64_t l = 0; l < outer * inner; ++l)
     dx[((l / inner) * n + indices[l]) * inner + l % inner] = dvalues[l];

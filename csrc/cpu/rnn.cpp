@@ -29,8 +29,8 @@ void for_each_row(const RnnStep& step, const RowFn& row, const InactiveFn& inact
 // One active row forward: s, x, r at the row's gate 0 in saved, xg, hg
 template <RnnMode M, typename T>
 FG_SIMD void forward_row(T* __restrict h, T* __restrict c, T* __restrict out, T* __restrict s,
-                         const T* __restrict x, const T* __restrict r,
-                         const T* __restrict h_prev, const T* __restrict c_prev, int64_t H) {
+                         const T* __restrict x, const T* __restrict r, const T* __restrict h_prev,
+                         const T* __restrict c_prev, int64_t H) {
   for (int64_t j = 0; j < H; ++j) {
     T c_new = T(0);
     const T h_new = rnn::forward_gates<M>(s + j, c_new, x + j, r + j, h_prev[j],
@@ -43,17 +43,16 @@ FG_SIMD void forward_row(T* __restrict h, T* __restrict c, T* __restrict out, T*
 
 // One active row backward: dx, dr, s at the row's gate 0 in dxg, dhg, saved
 template <RnnMode M, typename T>
-FG_SIMD void backward_row(T* __restrict dx, T* dr, T* __restrict dh_prev,
-                          T* __restrict dc_prev, const T* __restrict dh,
-                          const T* __restrict dout, const T* __restrict dc,
+FG_SIMD void backward_row(T* __restrict dx, T* dr, T* __restrict dh_prev, T* __restrict dc_prev,
+                          const T* __restrict dh, const T* __restrict dout, const T* __restrict dc,
                           const T* __restrict s, const T* __restrict h_prev,
                           const T* __restrict c_prev, int64_t H) {
   constexpr bool lstm = M == RnnMode::Lstm;
   for (int64_t j = 0; j < H; ++j) {
     T dc_new = T(0);
-    dh_prev[j] = rnn::backward_gates<M>(dx + j, dr + j, dc_new, dh[j] + dout[j],
-                                        lstm ? dc[j] : T(0), s + j, h_prev[j],
-                                        lstm ? c_prev[j] : T(0), H);
+    dh_prev[j] =
+        rnn::backward_gates<M>(dx + j, dr + j, dc_new, dh[j] + dout[j], lstm ? dc[j] : T(0), s + j,
+                               h_prev[j], lstm ? c_prev[j] : T(0), H);
     if constexpr (lstm) dc_prev[j] = dc_new;
   }
 }

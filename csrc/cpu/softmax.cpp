@@ -86,8 +86,7 @@ void softmax_forward(T* y, const T* x, int64_t outer, int64_t n, int64_t inner) 
 
 // dy, y (outer, n, inner) -> dx = y (dy - sum(dy y))
 template <typename T>
-void softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t n,
-                      int64_t inner) {
+void softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t n, int64_t inner) {
   for_each_line(outer, n, inner, [&](int64_t start) {
     if (inner == 1) return softmax_backward_row(dx + start, dy + start, y + start, n);
     double dot = 0;
@@ -116,8 +115,7 @@ void log_softmax_forward(T* y, const T* x, int64_t outer, int64_t n, int64_t inn
 
 // dy, y (outer, n, inner) -> dx = dy - exp(y) sum(dy)
 template <typename T>
-void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t n,
-                          int64_t inner) {
+void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t n, int64_t inner) {
   for_each_line(outer, n, inner, [&](int64_t start) {
     if (inner == 1) return log_softmax_backward_row(dx + start, dy + start, y + start, n);
     double total = 0;

@@ -60,9 +60,8 @@ class ThreadPool {
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      task_ = {&body, [](const void* b, int thread, int n) {
-                 (*static_cast<const Body*>(b))(thread, n);
-               }};
+      task_ = {&body,
+               [](const void* b, int thread, int n) { (*static_cast<const Body*>(b))(thread, n); }};
       team_ = team;
       pending_ = team - 1;
       error_ = nullptr;

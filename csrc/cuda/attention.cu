@@ -49,8 +49,8 @@ __device__ void add_products(T (&sums)[kTile], T (&tile)[kTile][kDepth], const T
 // `stride` apart
 template <typename T>
 __device__ void add_weighted_rows(T* row, T (&tile)[kTile][kDepth], const T (&weights)[kTile],
-                                  const T* tile_rows, int64_t count, int64_t width,
-                                  int64_t stride, T rescale, bool active) {
+                                  const T* tile_rows, int64_t count, int64_t width, int64_t stride,
+                                  T rescale, bool active) {
   for (int64_t first = 0; first < width; first += kDepth) {
     stage(tile, tile_rows, count, width, stride, first);
     if (!active) continue;
@@ -72,8 +72,8 @@ __device__ T masked_score(const AttentionGeometry& g, const bool* keep, const T*
 
 template <typename T>
 __global__ void __launch_bounds__(kRows)
-    attention_forward_kernel(T* out, T* lse, const T* q, const T* k, const T* v,
-                             const bool* keep, const T* bias, AttentionGeometry g) {
+    attention_forward_kernel(T* out, T* lse, const T* q, const T* k, const T* v, const bool* keep,
+                             const T* bias, AttentionGeometry g) {
   __shared__ T tile[kTile][kDepth];
   const int64_t blocks = ceil_div(g.L, kRows), bh = blockIdx.x / blocks;
   const int64_t first_row = blockIdx.x % blocks * kRows, i = first_row + threadIdx.x;
@@ -121,9 +121,9 @@ __global__ void __launch_bounds__(kRows)
 // dq: a thread per query row, as the forward
 template <typename T>
 __global__ void __launch_bounds__(kRows)
-    attention_backward_query_kernel(T* dq, const T* dout, const T* delta, const T* q,
-                                    const T* k, const T* v, const T* lse, const bool* keep,
-                                    const T* bias, AttentionGeometry g) {
+    attention_backward_query_kernel(T* dq, const T* dout, const T* delta, const T* q, const T* k,
+                                    const T* v, const T* lse, const bool* keep, const T* bias,
+                                    AttentionGeometry g) {
   __shared__ T tile[kTile][kDepth];
   const int64_t blocks = ceil_div(g.L, kRows), bh = blockIdx.x / blocks;
   const int64_t first_row = blockIdx.x % blocks * kRows, i = first_row + threadIdx.x;
@@ -198,9 +198,8 @@ __global__ void __launch_bounds__(kRows)
       for (int c = 0; c < kTile; ++c) {
         T kept = T(0), ds = T(0);
         if (active && c < count) {
-          const T weight =
-              exp_of(masked_score(g, keep, bias, mask_start, s[c], first_row + c, j) -
-                     column_lse[c]);
+          const T weight = exp_of(masked_score(g, keep, bias, mask_start, s[c], first_row + c, j) -
+                                  column_lse[c]);
           const T factor = attention::dropout_factor<T>(g, bh, first_row + c, j);
           kept = weight * factor;
           ds = attention::score_gradient(weight, dweights[c] * factor, column_delta[c], scale);
@@ -223,28 +222,27 @@ void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v, const
   const int64_t blocks = g.batch_heads * ceil_div(g.L, kRows);
   if (blocks <= 0) return;
   auto kernel = attention_forward_kernel<T>;
-  FG_LAUNCH_KERNEL(kernel, static_cast<unsigned>(blocks), kRows, out, lse, q, k, v, keep, bias,
-                   g);
+  FG_LAUNCH_KERNEL(kernel, static_cast<unsigned>(blocks), kRows, out, lse, q, k, v, keep, bias, g);
   FG_CUDA_CHECK_LAUNCH("attention_forward");
 }
 
 template <typename T>
-void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* delta, const T* q,
-                        const T* k, const T* v, const T* lse, const bool* keep, const T* bias,
+void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* delta, const T* q, const T* k,
+                        const T* v, const T* lse, const bool* keep, const T* bias,
                         const AttentionGeometry& geometry) {
   const AttentionGeometry g = geometry;
   const int64_t query_blocks = g.batch_heads * ceil_div(g.L, kRows);
   if (query_blocks > 0) {
     auto kernel = attention_backward_query_kernel<T>;
-    FG_LAUNCH_KERNEL(kernel, static_cast<unsigned>(query_blocks), kRows, dq, dout, delta, q, k,
-                     v, lse, keep, bias, g);
+    FG_LAUNCH_KERNEL(kernel, static_cast<unsigned>(query_blocks), kRows, dq, dout, delta, q, k, v,
+                     lse, keep, bias, g);
     FG_CUDA_CHECK_LAUNCH("attention_backward");
   }
   const int64_t key_blocks = g.batch_heads / g.kv_group * ceil_div(g.S, kRows);
   if (key_blocks > 0) {
     auto kernel = attention_backward_key_kernel<T>;
-    FG_LAUNCH_KERNEL(kernel, static_cast<unsigned>(key_blocks), kRows, dk, dv, dout, delta, q, k,
-                     v, lse, keep, bias, g);
+    FG_LAUNCH_KERNEL(kernel, static_cast<unsigned>(key_blocks), kRows, dk, dv, dout, delta, q, k, v,
+                     lse, keep, bias, g);
     FG_CUDA_CHECK_LAUNCH("attention_backward");
   }
 }

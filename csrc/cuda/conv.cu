@@ -232,14 +232,14 @@ struct InputGradientGemm {
   struct Row {  // input channel c's weights from the group's first output channel
     const T* weights;
   };
-  struct Column {  // pixel (n, h, w): dy of image n from the group's first output channel,
+  struct Column {       // pixel (n, h, w): dy of image n from the group's first output channel,
     const T* gradient;  // and the pixel in the padded image
     int64_t h, w;
   };
   __device__ Row row(int64_t c) const {
     const Im2colGeometry& im = g.image;
-    return {weight + (group * g.group_outputs() * g.group_channels() + c) * im.kernel_h *
-                         im.kernel_w};
+    return {weight +
+            (group * g.group_outputs() * g.group_channels() + c) * im.kernel_h * im.kernel_w};
   }
   __device__ Column column(int64_t q) const {
     const Im2colGeometry& im = g.image;
@@ -264,8 +264,8 @@ struct InputGradientGemm {
   __device__ void store(int64_t c, int64_t q, T value) const {
     const Im2colGeometry& im = g.image;
     Pixel x = pixel(q);
-    dx[((x.n * im.channels + group * g.group_channels() + c) * im.height + x.h) * im.width +
-       x.w] = value;
+    dx[((x.n * im.channels + group * g.group_channels() + c) * im.height + x.h) * im.width + x.w] =
+        value;
   }
 };
 
@@ -343,8 +343,8 @@ using Block = LineGroup<kLineBlock>;
 
 // x (N, C, H, W), weight (O, C / groups, kh, kw), bias (O) or null -> y (N, O, out_h, out_w)
 template <typename T>
-void conv2d_forward(T* y, const T* x, const T* weight, const T* bias,
-                    const ConvGeometry& geometry, int64_t batch) {
+void conv2d_forward(T* y, const T* x, const T* weight, const T* bias, const ConvGeometry& geometry,
+                    int64_t batch) {
   const ConvGeometry g = geometry;
   launch_implicit_gemm<T>("conv2d_forward", ForwardGemm<T>{y, x, weight, bias, g, batch},
                           g.group_outputs(), batch * g.image.positions(), g.groups);
@@ -359,11 +359,10 @@ void conv2d_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const
   const Im2colGeometry& im = g.image;
   const int64_t O = g.out_channels, L = im.positions(), pixels = batch * L;
   if (dx)
-    launch_implicit_gemm<T>("conv2d_backward", InputGradientGemm<T>{dx, dy, weight, g, batch},
-                            g.group_channels(),
-                            batch * ceil_div(im.height, im.stride_h) *
-                                ceil_div(im.width, im.stride_w),
-                            g.groups * im.stride_h * im.stride_w);
+    launch_implicit_gemm<T>(
+        "conv2d_backward", InputGradientGemm<T>{dx, dy, weight, g, batch}, g.group_channels(),
+        batch * ceil_div(im.height, im.stride_h) * ceil_div(im.width, im.stride_w),
+        g.groups * im.stride_h * im.stride_w);
   if (dweight) {
     const int64_t slice_depth = weight_gradient_slice_depth(g, pixels);
     const int64_t slices = ceil_div(pixels, slice_depth), size = O * g.group_rows();

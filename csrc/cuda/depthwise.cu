@@ -21,8 +21,8 @@ void depthwise_conv2d_forward(T* y, const T* x, const T* weight, const T* bias,
                     int64_t plane = e / positions, p = e % positions;  // plane: (n, o)
                     int64_t o = plane % out_channels, n = plane / out_channels;
                     const T* image = x + (n * g.channels + o / multiplier) * g.height * g.width;
-                    y[e] = depthwise::output_at(g, image, weight + o * taps,
-                                                bias ? bias[o] : T(0), p / g.out_w, p % g.out_w);
+                    y[e] = depthwise::output_at(g, image, weight + o * taps, bias ? bias[o] : T(0),
+                                                p / g.out_w, p % g.out_w);
                   });
 }
 
@@ -57,8 +57,8 @@ void depthwise_conv2d_backward_weight(T* dweight, const T* dy, const T* x,
                    int64_t n = k / positions;
                    sum += depthwise::weight_gradient_term(
                        g, dy + (n * out_channels + o) * positions,
-                       x + (n * g.channels + o / multiplier) * g.height * g.width,
-                       tap / g.kernel_w, tap % g.kernel_w, k % positions);
+                       x + (n * g.channels + o / multiplier) * g.height * g.width, tap / g.kernel_w,
+                       tap % g.kernel_w, k % positions);
                  }
                  sum = b.sum(sum);
                  if (b.lane == 0) dweight[item] = sum;

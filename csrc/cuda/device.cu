@@ -61,7 +61,7 @@ void order_stream_after_default(int device, uintptr_t stream) {
   cudaError_t status = cudaEventRecord(done, cudaStreamLegacy);
   if (status == cudaSuccess)
     status = cudaStreamWaitEvent(reinterpret_cast<cudaStream_t>(stream), done, 0);
-  cudaEventDestroy(done);  // the wait holds what it needs of the event
+  cudaEventDestroy(done);                         // the wait holds what it needs of the event
   if (status != cudaSuccess) cudaGetLastError();  // not left for the next launch to report
   FG_CUDA_CHECK(status);
 }

@@ -60,11 +60,10 @@ template <typename T>
 void binary(BinaryOp op, T* out, const T* a, const T* b, const int64_t* shape,
             const int64_t* a_strides, const int64_t* b_strides, int ndim) {
   Broadcast bc = make_broadcast(shape, a_strides, b_strides, ndim, "binary");
-  bool took = visit_binary<T>(op, [&](const char* name, auto fn) {
-    broadcast_apply(name, out, a, b, bc, fn);
-  });
-  FG_CHECK(took, TypeError, "[binary] op " << static_cast<int>(op)
-                                           << "'s kernel does not take this element type");
+  bool took = visit_binary<T>(
+      op, [&](const char* name, auto fn) { broadcast_apply(name, out, a, b, bc, fn); });
+  FG_CHECK(took, TypeError,
+           "[binary] op " << static_cast<int>(op) << "'s kernel does not take this element type");
 }
 
 // a, b broadcast to out (shape[ndim]) -> out (bool)

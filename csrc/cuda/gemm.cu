@@ -59,9 +59,9 @@ void launch_tiles(const GemmArgs<T>& args, bool trans_a, bool trans_b, int64_t g
 }
 
 template <class T>
-void launch_gemm(T* C, const T* A, const T* B, Epilogue<T> epilogue, bool trans_a,
-                 bool trans_b, int64_t batch, int64_t stride_c, int64_t stride_a, int64_t stride_b,
-                 int64_t M, int64_t N, int64_t K) {
+void launch_gemm(T* C, const T* A, const T* B, Epilogue<T> epilogue, bool trans_a, bool trans_b,
+                 int64_t batch, int64_t stride_c, int64_t stride_a, int64_t stride_b, int64_t M,
+                 int64_t N, int64_t K) {
   if (M <= 0 || N <= 0 || batch <= 0) return;
   FG_CHECK(ceil_div(N, LargeTile::BN) <= kMaxGridYZ, ValueError,
            "[gemm] the CUDA kernel takes at most " << kMaxGridYZ * LargeTile::BN << " columns, got "
@@ -91,13 +91,13 @@ void launch_gemm(T* C, const T* A, const T* B, Epilogue<T> epilogue, bool trans_
 // A (M, K) or (K, M) if trans_a, B (K, N) or (N, K) if trans_b, bias (N) or null -> C (M, N)
 void gemm(float* C, const float* A, const float* B, const float* bias, bool relu, bool trans_a,
           bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
-  launch_gemm(C, A, B, Epilogue<float>{bias, accumulate, relu}, trans_a, trans_b, 1, 0, 0, 0, M,
-              N, K);
+  launch_gemm(C, A, B, Epilogue<float>{bias, accumulate, relu}, trans_a, trans_b, 1, 0, 0, 0, M, N,
+              K);
 }
-void gemm(double* C, const double* A, const double* B, const double* bias, bool relu,
-          bool trans_a, bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
-  launch_gemm(C, A, B, Epilogue<double>{bias, accumulate, relu}, trans_a, trans_b, 1, 0, 0, 0, M,
-              N, K);
+void gemm(double* C, const double* A, const double* B, const double* bias, bool relu, bool trans_a,
+          bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
+  launch_gemm(C, A, B, Epilogue<double>{bias, accumulate, relu}, trans_a, trans_b, 1, 0, 0, 0, M, N,
+              K);
 }
 
 // A[i] (M, K) or (K, M), B[i] (K, N) or (N, K) -> C[i] (M, N), for i < batch

@@ -114,8 +114,8 @@ struct GemmArgs {
 // Four consecutive elements data[row * ld + col .. col + 3] of a (rows, cols) matrix, zero
 // past its edges.
 template <class T>
-__device__ inline Vec4<T> load4(const T* data, int64_t row, int64_t col, int64_t rows,
-                                int64_t cols, int64_t ld) {
+__device__ inline Vec4<T> load4(const T* data, int64_t row, int64_t col, int64_t rows, int64_t cols,
+                                int64_t ld) {
   Vec4<T> v{T(0), T(0), T(0), T(0)};
   if (row >= rows) return v;
   const T* p = data + row * ld + col;
@@ -143,8 +143,8 @@ struct Slice {
     Vec4<T> v[kVectors];
   };
 
-  __device__ static Fetched load(const T* data, int64_t r0, int64_t k0, int64_t rows,
-                                 int64_t k_end, int64_t K, int t) {
+  __device__ static Fetched load(const T* data, int64_t r0, int64_t k0, int64_t rows, int64_t k_end,
+                                 int64_t K, int t) {
     Fetched f;
 #pragma unroll
     for (int i = 0; i < kVectors; ++i) {

@@ -34,8 +34,8 @@ void strided_copy_typed(T* y, const T* x, CopyLayout layout, int64_t n) {
 void strided_copy(void* y, const void* x, int64_t element_size, const int64_t* shape,
                   const int64_t* dst_strides, const int64_t* src_strides, int ndim) {
   FG_CHECK(ndim <= kMaxCopyDims, ValueError,
-           "[strided_copy] the CUDA kernel copies at most " << kMaxCopyDims
-               << " dimensions (after merging), got " << ndim);
+           "[strided_copy] the CUDA kernel copies at most "
+               << kMaxCopyDims << " dimensions (after merging), got " << ndim);
   CopyLayout layout;
   int64_t n = 1;
   for (int d = 0; d < ndim; ++d) {
@@ -45,7 +45,8 @@ void strided_copy(void* y, const void* x, int64_t element_size, const int64_t* s
   layout.ndim = ndim;
   switch (element_size) {
     case 1:
-      return strided_copy_typed(static_cast<uint8_t*>(y), static_cast<const uint8_t*>(x), layout, n);
+      return strided_copy_typed(static_cast<uint8_t*>(y), static_cast<const uint8_t*>(x), layout,
+                                n);
     case 2:
       return strided_copy_typed(static_cast<uint16_t*>(y), static_cast<const uint16_t*>(x), layout,
                                 n);

@@ -26,8 +26,7 @@ __device__ inline T shuffle_xor(T v, int offset) {
   if constexpr (sizeof(T) < 4)
     return static_cast<T>(__shfl_xor_sync(0xffffffffu, static_cast<int>(v), offset));
   else if constexpr (std::is_integral_v<T> && sizeof(T) == 8)
-    return static_cast<T>(
-        __shfl_xor_sync(0xffffffffu, static_cast<unsigned long long>(v), offset));
+    return static_cast<T>(__shfl_xor_sync(0xffffffffu, static_cast<unsigned long long>(v), offset));
   else
     return __shfl_xor_sync(0xffffffffu, v, offset);
 }

@@ -58,43 +58,42 @@ void cross_entropy_forward(T* losses, T* row_weights, const T* logits, const int
 // dlosses (N) -> dlogits (N, C) = dloss (p ((1 - e) w[t] + e sum(w) / C) - (1 - e) w[t] onehot
 // - e w / C), p = softmax(x); zero on ignored rows.
 template <typename T>
-void cross_entropy_backward(T* dlogits, const T* dlosses, const T* logits,
-                            const int64_t* targets, const T* class_weights, int64_t ignore_index,
-                            double label_smoothing, int64_t N, int64_t C) {
+void cross_entropy_backward(T* dlogits, const T* dlosses, const T* logits, const int64_t* targets,
+                            const T* class_weights, int64_t ignore_index, double label_smoothing,
+                            int64_t N, int64_t C) {
   const T smoothing = static_cast<T>(label_smoothing), off_target = smoothing / C;
-  launch_lines("cross_entropy_backward", N, C, 1,
-               [=] __device__(auto g, int64_t row, int64_t start, int64_t) {
-                 constexpr int G = decltype(g)::kSize;
-                 const T* x = logits + start;
-                 T* dx = dlogits + start;
-                 T m = -INFINITY;
-                 double weight_total = 0;
-                 for (int64_t c = g.lane; c < C; c += G) {
-                   m = (x[c] != x[c] || x[c] > m) ? x[c] : m;
-                   weight_total += class_weight(class_weights, c);
-                 }
-                 m = g.max(m);
-                 weight_total = class_weights ? g.sum(weight_total) : double(C);
-                 double exp_sum = 0;
-                 for (int64_t c = g.lane; c < C; c += G) exp_sum += exp_of(x[c] - m);
-                 exp_sum = g.sum(exp_sum);
-                 int64_t t = targets[row];
-                 if (t == ignore_index) {
-                   for (int64_t c = g.lane; c < C; c += G) dx[c] = T(0);
-                   return;
-                 }
-                 bool valid = is_class(t, C);
-                 const T target_part =
-                     (T(1) - smoothing) * (valid ? class_weight(class_weights, t) : T(0));
-                 const T probability_weight =
-                     static_cast<T>(target_part + smoothing * weight_total / C);
-                 T scale = static_cast<T>(dlosses[row] * probability_weight / exp_sum);
-                 T invalid = valid ? T(0) : T(NAN);
-                 for (int64_t c = g.lane; c < C; c += G)
-                   dx[c] = exp_of(x[c] - m) * scale -
-                           dlosses[row] * off_target * class_weight(class_weights, c) -
-                           (c == t ? dlosses[row] * target_part : T(0)) + invalid;
-               });
+  launch_lines(
+      "cross_entropy_backward", N, C, 1,
+      [=] __device__(auto g, int64_t row, int64_t start, int64_t) {
+        constexpr int G = decltype(g)::kSize;
+        const T* x = logits + start;
+        T* dx = dlogits + start;
+        T m = -INFINITY;
+        double weight_total = 0;
+        for (int64_t c = g.lane; c < C; c += G) {
+          m = (x[c] != x[c] || x[c] > m) ? x[c] : m;
+          weight_total += class_weight(class_weights, c);
+        }
+        m = g.max(m);
+        weight_total = class_weights ? g.sum(weight_total) : double(C);
+        double exp_sum = 0;
+        for (int64_t c = g.lane; c < C; c += G) exp_sum += exp_of(x[c] - m);
+        exp_sum = g.sum(exp_sum);
+        int64_t t = targets[row];
+        if (t == ignore_index) {
+          for (int64_t c = g.lane; c < C; c += G) dx[c] = T(0);
+          return;
+        }
+        bool valid = is_class(t, C);
+        const T target_part = (T(1) - smoothing) * (valid ? class_weight(class_weights, t) : T(0));
+        const T probability_weight = static_cast<T>(target_part + smoothing * weight_total / C);
+        T scale = static_cast<T>(dlosses[row] * probability_weight / exp_sum);
+        T invalid = valid ? T(0) : T(NAN);
+        for (int64_t c = g.lane; c < C; c += G)
+          dx[c] = exp_of(x[c] - m) * scale -
+                  dlosses[row] * off_target * class_weight(class_weights, c) -
+                  (c == t ? dlosses[row] * target_part : T(0)) + invalid;
+      });
 }
 
 // log_probs (N, C), targets (N), class_weights (C) or null -> losses (N), row_weights (N)
@@ -139,8 +138,8 @@ void ctc_loss_backward(T* dlog_probs, T* log_beta, const T* dlosses, const T* lo
                        const T* log_probs, const T* log_alpha, const CtcBatch& batch,
                        bool zero_infinity) {
   launch_for_each("ctc_loss_backward", batch.batch, [=] __device__(int64_t n) {
-    ctc::backward_sequence(dlog_probs, log_beta, dlosses[n], losses[n], log_probs, log_alpha,
-                           batch, n, zero_infinity);
+    ctc::backward_sequence(dlog_probs, log_beta, dlosses[n], losses[n], log_probs, log_alpha, batch,
+                           n, zero_infinity);
   });
 }
 

@@ -80,7 +80,7 @@ void load(const std::string& path) {
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   FG_CHECK(handle != nullptr, RuntimeError,
            "[distributed] cannot load NCCL (" << path << "): " << dlerror()
-               << "; install it with pip install nvidia-nccl-cu12");
+                                              << "; install it with pip install nvidia-nccl-cu12");
   library = handle;
   try {
     resolve(api.get_error_string, "ncclGetErrorString");

@@ -35,10 +35,11 @@ class Communicator {
 
   // Each on `count` elements of `dtype` in device memory; RuntimeError naming the call and
   // NCCL's reason when it fails; TypeError for a dtype NCCL has no type for.
-  void all_reduce(void* data, size_t count, DType dtype, ReduceOp op);                // in place
-  void broadcast(void* data, size_t count, DType dtype, int root);                    // in place
-  void all_gather(void* out, const void* in, size_t count, DType dtype);              // out: world * count
-  void reduce_scatter(void* out, const void* in, size_t count, DType dtype, ReduceOp op);  // in: world * count
+  void all_reduce(void* data, size_t count, DType dtype, ReduceOp op);    // in place
+  void broadcast(void* data, size_t count, DType dtype, int root);        // in place
+  void all_gather(void* out, const void* in, size_t count, DType dtype);  // out: world * count
+  void reduce_scatter(void* out, const void* in, size_t count, DType dtype,
+                      ReduceOp op);  // in: world * count
 
  private:
   void* comm_ = nullptr;  // ncclComm_t

@@ -23,48 +23,46 @@ __device__ inline int64_t channel_element(const NormLayout& layout, int64_t c, i
 template <typename T>
 void group_norm_forward(T* y, T* mean, T* rstd, const T* x, const T* weight, const T* bias,
                         const NormLayout& layout, double eps) {
-  launch_items("group_norm_forward", layout.statistics(),
-               [=] __device__(Block b, int64_t group) {
-                 const int64_t size = layout.group_size(), start = group * size;
-                 const int64_t first = group % layout.groups * (layout.channels / layout.groups);
-                 double total = 0, squares = 0;
-                 if (!layout.rms)
-                   for (int64_t k = b.lane; k < size; k += Block::kSize) total += x[start + k];
-                 const double m = b.sum(total) / size;  // 0 for rms_norm
-                 for (int64_t k = b.lane; k < size; k += Block::kSize)
-                   squares += (x[start + k] - m) * (x[start + k] - m);
-                 const T group_mean = static_cast<T>(m);
-                 const T r = static_cast<T>(norm::inverse_std(b.sum(squares) / size, eps));
-                 if (b.lane == 0) mean[group] = group_mean, rstd[group] = r;
-                 for (int64_t k = b.lane; k < size; k += Block::kSize)
-                   y[start + k] = norm::affine<T>((x[start + k] - group_mean) * r, weight, bias,
-                                                  first + k / layout.inner);
-               });
+  launch_items("group_norm_forward", layout.statistics(), [=] __device__(Block b, int64_t group) {
+    const int64_t size = layout.group_size(), start = group * size;
+    const int64_t first = group % layout.groups * (layout.channels / layout.groups);
+    double total = 0, squares = 0;
+    if (!layout.rms)
+      for (int64_t k = b.lane; k < size; k += Block::kSize) total += x[start + k];
+    const double m = b.sum(total) / size;  // 0 for rms_norm
+    for (int64_t k = b.lane; k < size; k += Block::kSize)
+      squares += (x[start + k] - m) * (x[start + k] - m);
+    const T group_mean = static_cast<T>(m);
+    const T r = static_cast<T>(norm::inverse_std(b.sum(squares) / size, eps));
+    if (b.lane == 0) mean[group] = group_mean, rstd[group] = r;
+    for (int64_t k = b.lane; k < size; k += Block::kSize)
+      y[start + k] =
+          norm::affine<T>((x[start + k] - group_mean) * r, weight, bias, first + k / layout.inner);
+  });
 }
 
 template <typename T>
 void group_norm_backward(T* dx, const T* dy, const T* x, const T* mean, const T* rstd,
                          const T* weight, const NormLayout& layout) {
-  launch_items("group_norm_backward", layout.statistics(),
-               [=] __device__(Block b, int64_t group) {
-                 const int64_t size = layout.group_size(), start = group * size;
-                 const int64_t first = group % layout.groups * (layout.channels / layout.groups);
-                 const T m = mean[group], r = rstd[group];
-                 double sum_g = 0, sum_g_xhat = 0;
-                 for (int64_t k = b.lane; k < size; k += Block::kSize) {
-                   T g = dy[start + k] * norm::weight_of(weight, first + k / layout.inner);
-                   sum_g += g;
-                   sum_g_xhat += g * ((x[start + k] - m) * r);
-                 }
-                 sum_g = b.sum(sum_g);
-                 sum_g_xhat = b.sum(sum_g_xhat);
-                 for (int64_t k = b.lane; k < size; k += Block::kSize) {
-                   int64_t i = start + k;
-                   dx[i] = norm::input_gradient<T>(
-                       dy[i] * norm::weight_of(weight, first + k / layout.inner), (x[i] - m) * r,
-                       r, layout.rms ? 0.0 : sum_g, sum_g_xhat, static_cast<double>(size));
-                 }
-               });
+  launch_items("group_norm_backward", layout.statistics(), [=] __device__(Block b, int64_t group) {
+    const int64_t size = layout.group_size(), start = group * size;
+    const int64_t first = group % layout.groups * (layout.channels / layout.groups);
+    const T m = mean[group], r = rstd[group];
+    double sum_g = 0, sum_g_xhat = 0;
+    for (int64_t k = b.lane; k < size; k += Block::kSize) {
+      T g = dy[start + k] * norm::weight_of(weight, first + k / layout.inner);
+      sum_g += g;
+      sum_g_xhat += g * ((x[start + k] - m) * r);
+    }
+    sum_g = b.sum(sum_g);
+    sum_g_xhat = b.sum(sum_g_xhat);
+    for (int64_t k = b.lane; k < size; k += Block::kSize) {
+      int64_t i = start + k;
+      dx[i] = norm::input_gradient<T>(dy[i] * norm::weight_of(weight, first + k / layout.inner),
+                                      (x[i] - m) * r, r, layout.rms ? 0.0 : sum_g, sum_g_xhat,
+                                      static_cast<double>(size));
+    }
+  });
 }
 
 template <typename T>
@@ -72,7 +70,8 @@ void channel_moments(T* mean, T* var, const T* x, const NormLayout& layout) {
   launch_items("channel_moments", layout.channels, [=] __device__(Block b, int64_t c) {
     const int64_t count = layout.outer * layout.inner;
     double total = 0, squares = 0;
-    for (int64_t k = b.lane; k < count; k += Block::kSize) total += x[channel_element(layout, c, k)];
+    for (int64_t k = b.lane; k < count; k += Block::kSize)
+      total += x[channel_element(layout, c, k)];
     const double m = b.sum(total) / count;
     for (int64_t k = b.lane; k < count; k += Block::kSize) {
       double d = x[channel_element(layout, c, k)] - m;

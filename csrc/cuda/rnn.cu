@@ -23,8 +23,8 @@ void launch_backward(T* dxg, T* dhg, T* dh_prev, T* dc_prev, const T* dh, const 
                      const T* dc, const T* saved, const T* h_prev, const T* c_prev,
                      const RnnStep s) {
   launch_for_each("rnn_gates_backward", s.batch * s.hidden, [=] __device__(int64_t i) {
-    rnn::backward_unit_of<M>(s, i / s.hidden, i % s.hidden, dxg, dhg, dh_prev, dc_prev, dh,
-                             dout, dc, saved, h_prev, c_prev);
+    rnn::backward_unit_of<M>(s, i / s.hidden, i % s.hidden, dxg, dhg, dh_prev, dc_prev, dh, dout,
+                             dc, saved, h_prev, c_prev);
   });
 }
 
@@ -45,8 +45,8 @@ void rnn_gates_backward(T* dxg, T* dhg, T* dh_prev, T* dc_prev, const T* dh, con
                         const RnnStep& step) {
   // dh, dout, dc (B, H), saved (B, S H) -> dxg, dhg (B, G H), dh_prev, dc_prev (B, H)
   rnn::with_mode(step.mode, [&](auto mode) {
-    launch_backward<decltype(mode)::value>(dxg, dhg, dh_prev, dc_prev, dh, dout, dc, saved,
-                                           h_prev, c_prev, step);
+    launch_backward<decltype(mode)::value>(dxg, dhg, dh_prev, dc_prev, dh, dout, dc, saved, h_prev,
+                                           c_prev, step);
   });
 }
 

@@ -43,8 +43,7 @@ void softmax_forward(T* y, const T* x, int64_t outer, int64_t n, int64_t inner) 
 
 // dy, y (outer, n, inner) -> dx = y (dy - sum(dy y))
 template <typename T>
-void softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t n,
-                      int64_t inner) {
+void softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t n, int64_t inner) {
   launch_lines("softmax_backward", outer, n, inner,
                [=] __device__(auto g, int64_t, int64_t start, int64_t stride) {
                  constexpr int G = decltype(g)::kSize;
@@ -76,8 +75,7 @@ void log_softmax_forward(T* y, const T* x, int64_t outer, int64_t n, int64_t inn
 
 // dy, y (outer, n, inner) -> dx = dy - exp(y) sum(dy)
 template <typename T>
-void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t n,
-                          int64_t inner) {
+void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t outer, int64_t n, int64_t inner) {
   launch_lines("log_softmax_backward", outer, n, inner,
                [=] __device__(auto g, int64_t, int64_t start, int64_t stride) {
                  constexpr int G = decltype(g)::kSize;

@@ -110,9 +110,8 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {
            "[prelu] expected a 0-d or 1-d weight, got shape " << weight.shape());
   int64_t channels = x.dim() >= 2 ? x.shape()[1] : 1;
   FG_CHECK(weight.numel() == 1 || weight.numel() == channels, ValueError,
-           "[prelu] expected 1 weight or one per channel (" << channels << ", dim 1 of input "
-                                                             << x.shape() << "), got "
-                                                             << weight.numel());
+           "[prelu] expected 1 weight or one per channel ("
+               << channels << ", dim 1 of input " << x.shape() << "), got " << weight.numel());
   Shape per_channel(std::max<int64_t>(x.dim() - 1, 1), 1);
   per_channel[0] = weight.numel();
   Tensor w = weight.numel() == 1 ? reshape(weight, {}) : reshape(weight, per_channel);
@@ -144,15 +143,14 @@ static Tensor softmax_like(const char* name, const Tensor& input, int64_t dim,
       using T = typename decltype(tag)::type;
       forward(x.device(), out.data<T>(), x.data<T>(), outer, n, inner);
     });
-    record(out, name, {x},
-           [y = out.detach(), outer, n, inner, backward, name](const Tensor& dout) {
-             Tensor dx = empty(y.shape(), y.dtype(), y.device());
-             dispatch_floating(y.dtype(), name, [&](auto tag) {
-               using T = typename decltype(tag)::type;
-               backward(y.device(), dx.data<T>(), dout.data<T>(), y.data<T>(), outer, n, inner);
-             });
-             return std::vector<Tensor>{dx};
-           });
+    record(out, name, {x}, [y = out.detach(), outer, n, inner, backward, name](const Tensor& dout) {
+      Tensor dx = empty(y.shape(), y.dtype(), y.device());
+      dispatch_floating(y.dtype(), name, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        backward(y.device(), dx.data<T>(), dout.data<T>(), y.data<T>(), outer, n, inner);
+      });
+      return std::vector<Tensor>{dx};
+    });
     return out;
   });
 }

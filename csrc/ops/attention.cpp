@@ -19,18 +19,18 @@ void check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Tenso
   FG_CHECK(q.dim() >= 2 && k.dim() >= 2 && v.dim() >= 2, ValueError,
            "[" << kOp << "] expected query, key and value of at least 2 dimensions, got shapes "
                << q.shape() << ", " << k.shape() << ", " << v.shape());
-  FG_CHECK((q.dtype() == DType::Float32 || q.dtype() == DType::Float64) &&
-               k.dtype() == q.dtype() && v.dtype() == q.dtype(),
+  FG_CHECK((q.dtype() == DType::Float32 || q.dtype() == DType::Float64) && k.dtype() == q.dtype() &&
+               v.dtype() == q.dtype(),
            TypeError,
            "[" << kOp << "] expected query, key and value of one dtype, float32 or float64, got "
                << dtype_name(q.dtype()) << ", " << dtype_name(k.dtype()) << ", "
                << dtype_name(v.dtype()));
   check_same_device(q, k, kOp);
   check_same_device(q, v, kOp);
-  FG_CHECK(q.shape().back() == k.shape().back() &&
-               k.shape()[k.dim() - 2] == v.shape()[v.dim() - 2],
+  FG_CHECK(q.shape().back() == k.shape().back() && k.shape()[k.dim() - 2] == v.shape()[v.dim() - 2],
            ValueError,
-           "[" << kOp << "] expected query (..., L, E), key (..., S, E) and value (..., S, Ev), got "
+           "[" << kOp
+               << "] expected query (..., L, E), key (..., S, E) and value (..., S, Ev), got "
                << q.shape() << ", " << k.shape() << ", " << v.shape());
   FG_CHECK(dropout_p >= 0.0 && dropout_p <= 1.0, ValueError,
            "[" << kOp << "] expected dropout_p in [0, 1], got " << dropout_p);
@@ -60,10 +60,12 @@ Batches broadcast_batches(const Tensor& q, const Tensor& k, const Tensor& v, boo
   }
   const int64_t heads = qb.back(), kv_heads = kv.back();
   FG_CHECK(kv_heads > 0 && heads % kv_heads == 0, ValueError,
-           "[" << kOp << "] expected key and value heads (dim -3) dividing the query heads "
-               "with enable_gqa, got " << kv_heads << " and " << heads);
-  Shape outer = broadcast_shapes(Shape(qb.begin(), qb.end() - 1), Shape(kv.begin(), kv.end() - 1),
-                                 kOp);
+           "[" << kOp
+               << "] expected key and value heads (dim -3) dividing the query heads "
+                  "with enable_gqa, got "
+               << kv_heads << " and " << heads);
+  Shape outer =
+      broadcast_shapes(Shape(qb.begin(), qb.end() - 1), Shape(kv.begin(), kv.end() - 1), kOp);
   Batches b{outer, outer, heads / kv_heads};
   b.query.push_back(heads);
   b.key_value.push_back(kv_heads);
@@ -80,9 +82,9 @@ Shape with_last_two(Shape batch, int64_t rows, int64_t cols) {
 // 0 along the dimensions it broadcasts over
 void set_mask_strides(AttentionGeometry& g, const Tensor& mask, const Shape& batch) {
   const Shape full = with_last_two(batch, g.L, g.S);
-  FG_CHECK(broadcastable_to(mask.shape(), full), ValueError,
-           "[" << kOp << "] expected attn_mask broadcastable to " << full << ", got "
-               << mask.shape());
+  FG_CHECK(
+      broadcastable_to(mask.shape(), full), ValueError,
+      "[" << kOp << "] expected attn_mask broadcastable to " << full << ", got " << mask.shape());
   Shape strides(full.size(), 0);
   int64_t stride = 1;
   for (int64_t d = mask.dim() - 1, f = full.size() - 1; d >= 0; --d, --f) {
@@ -195,9 +197,9 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
              using T = typename decltype(tag)::type;
              const T* bias = mask.defined() && !bool_mask ? mask.data<T>() : nullptr;
              if (dout.numel() > 0)
-               FG_LAUNCH(attention_backward, q.device(), dq.data<T>(), dk.data<T>(),
-                         dv.data<T>(), strided<T>(dout), delta.data<T>(), strided<T>(q),
-                         strided<T>(k), strided<T>(v), lse.data<T>(), keep, bias, g);
+               FG_LAUNCH(attention_backward, q.device(), dq.data<T>(), dk.data<T>(), dv.data<T>(),
+                         strided<T>(dout), delta.data<T>(), strided<T>(q), strided<T>(k),
+                         strided<T>(v), lse.data<T>(), keep, bias, g);
            });
            return std::vector<Tensor>{dq, dk, dv};
          });

@@ -27,8 +27,8 @@ static DType checked_result_type(const Tensor& a, const Tensor& b, const char* o
                 : is_integral(result, accepts == Accepts::Integers);
   FG_CHECK(ok, TypeError,
            "[" << op << "] expected "
-               << (accepts == Accepts::NumbersNotBool ? "number tensors other than bool"
-                   : accepts == Accepts::Integers     ? "integer or bool tensors"
+               << (accepts == Accepts::NumbersNotBool    ? "number tensors other than bool"
+                   : accepts == Accepts::Integers        ? "integer or bool tensors"
                    : accepts == Accepts::IntegersNotBool ? "integer tensors"
                                                          : "number tensors")
                << ", got " << dtype_name(a.dtype()) << " and " << dtype_name(b.dtype()));
@@ -49,16 +49,15 @@ static void check_no_zero_divisor(const Tensor& b, const char* op) {
 // (before undoing broadcasting) where the compute dtype is floating.
 using BinaryRule = std::vector<Tensor> (*)(const Tensor& dout, const Tensor& a, const Tensor& b,
                                            const Tensor& out);
-static Tensor binary_math(BinaryOp op, const char* name, const Tensor& a_any,
-                          const Tensor& b_any, DType result, BinaryRule rule) {
+static Tensor binary_math(BinaryOp op, const char* name, const Tensor& a_any, const Tensor& b_any,
+                          DType result, BinaryRule rule) {
   return in_result_type(a_any, b_any, result, name, [&](const Tensor& a, const Tensor& b) {
     Tensor out = binary_kernel(op, name, a, b);
     if (rule && is_floating(out.dtype()))
       record(out, name, {a, b},
              [a = a.detach(), b = b.detach(), out = out.detach(), rule](const Tensor& dout) {
                std::vector<Tensor> grads = rule(dout, a, b, out);
-               return std::vector<Tensor>{sum_to(grads[0], a.shape()),
-                                          sum_to(grads[1], b.shape())};
+               return std::vector<Tensor>{sum_to(grads[0], a.shape()), sum_to(grads[1], b.shape())};
              });
     return out;
   });
@@ -73,8 +72,7 @@ static std::vector<Tensor> zero_gradients(const Tensor& dout, const Tensor&, con
 
 Tensor div(const Tensor& a, const Tensor& b, const std::string& rounding_mode) {
   FG_CHECK(rounding_mode == "trunc" || rounding_mode == "floor", ValueError,
-           "[div] expected rounding_mode None, 'trunc' or 'floor', got '" << rounding_mode
-                                                                          << "'");
+           "[div] expected rounding_mode None, 'trunc' or 'floor', got '" << rounding_mode << "'");
   bool floor = rounding_mode == "floor";
   const char* name = floor ? "floor_divide" : "div";
   DType result = checked_result_type(a, b, name, Accepts::NumbersNotBool);
@@ -160,17 +158,16 @@ Tensor fmin(const Tensor& a, const Tensor& b) {
 
 // da = dout b a^(b-1) (0 where b is 0); db = dout a^b log(a) (0 where a is 0 and b >= 0)
 Tensor pow(const Tensor& a, const Tensor& b) {
-  return binary_math(
-      BinaryOp::PowTensor, "pow", a, b, result_type(a, b),
-      [](const Tensor& dout, const Tensor& a, const Tensor& b, const Tensor& out) {
-        Tensor zero = number_like(0, dout);
-        Tensor da = mul(mul(dout, b), pow(a, sub(b, number_like(1, b))));
-        Tensor db_where_defined = mul(mul(dout, out), log(a));
-        Tensor no_db = logical_and(compare(CompareOp::Eq, a, zero),
-                                   compare(CompareOp::Ge, b, zero));
-        return std::vector<Tensor>{where(compare(CompareOp::Eq, b, zero), zero, da),
-                                   where(no_db, zero, db_where_defined)};
-      });
+  return binary_math(BinaryOp::PowTensor, "pow", a, b, result_type(a, b),
+                     [](const Tensor& dout, const Tensor& a, const Tensor& b, const Tensor& out) {
+                       Tensor zero = number_like(0, dout);
+                       Tensor da = mul(mul(dout, b), pow(a, sub(b, number_like(1, b))));
+                       Tensor db_where_defined = mul(mul(dout, out), log(a));
+                       Tensor no_db = logical_and(compare(CompareOp::Eq, a, zero),
+                                                  compare(CompareOp::Ge, b, zero));
+                       return std::vector<Tensor>{where(compare(CompareOp::Eq, b, zero), zero, da),
+                                                  where(no_db, zero, db_where_defined)};
+                     });
 }
 
 static DType floating_result(const Tensor& a, const Tensor& b) {
@@ -263,8 +260,8 @@ Tensor isclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool 
     Tensor xf = to_dtype(x, math), yf = to_dtype(y, math);
     Tensor tolerance = add(scalar_tensor(atol, math, x.device()),
                            mul(scalar_tensor(rtol, math, x.device()), abs(yf)));
-    Tensor within = logical_and(compare(CompareOp::Le, abs(sub(xf, yf)), tolerance),
-                                isfinite(sub(xf, yf)));
+    Tensor within =
+        logical_and(compare(CompareOp::Le, abs(sub(xf, yf)), tolerance), isfinite(sub(xf, yf)));
     close = logical_or(close, within);
   }
   if (equal_nan) close = logical_or(close, logical_and(isnan(x), isnan(y)));
@@ -301,8 +298,7 @@ Tensor clamp(const Tensor& x_any, const Tensor& lo_any, const Tensor& hi_any) {
            auto grad_of = [&](const Tensor& won, const Tensor& input) {
              return won.defined() ? sum_to(gradient_where(won, dout), input.shape()) : Tensor();
            };
-           return std::vector<Tensor>{grad_of(x_kept, x), grad_of(lo_won, lo),
-                                      grad_of(hi_won, hi)};
+           return std::vector<Tensor>{grad_of(x_kept, x), grad_of(lo_won, lo), grad_of(hi_won, hi)};
          });
   return to_dtype(out, result);
 }
@@ -316,8 +312,7 @@ Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight) {
   Tensor difference = sub(end, start);
   Tensor from_start = add(start, mul(weight, difference));
   Tensor from_end = sub(end, mul(difference, sub(number_like(1, weight), weight)));
-  return where(compare(CompareOp::Lt, abs(weight), number_like(0.5, weight)), from_start,
-               from_end);
+  return where(compare(CompareOp::Lt, abs(weight), number_like(0.5, weight)), from_start, from_end);
 }
 
 }  // namespace fg::ops

@@ -32,12 +32,22 @@ ConvGeometry conv_geometry(const Tensor& input, const Tensor& weight, const Shap
   int64_t out_channels = weight.size(0), channels = input.size(1);
   FG_CHECK(groups > 0 && out_channels % groups == 0 && channels == weight.size(1) * groups,
            ValueError,
-           "[conv2d] expected groups > 0 dividing out_channels " << out_channels
-               << " and input channels = weight.shape[1] x groups, got groups " << groups
-               << " with input " << input.shape() << " and weight " << weight.shape());
-  Im2colGeometry im{channels,    input.size(2), input.size(3), weight.size(2), weight.size(3),
-                    dilation[0], dilation[1],   padding[0],    padding[1],     stride[0],
-                    stride[1],   0,             0};
+           "[conv2d] expected groups > 0 dividing out_channels "
+               << out_channels << " and input channels = weight.shape[1] x groups, got groups "
+               << groups << " with input " << input.shape() << " and weight " << weight.shape());
+  Im2colGeometry im{channels,
+                    input.size(2),
+                    input.size(3),
+                    weight.size(2),
+                    weight.size(3),
+                    dilation[0],
+                    dilation[1],
+                    padding[0],
+                    padding[1],
+                    stride[0],
+                    stride[1],
+                    0,
+                    0};
   int64_t span_h = dilation[0] * (im.kernel_h - 1) + 1;
   int64_t span_w = dilation[1] * (im.kernel_w - 1) + 1;
   int64_t padded_h = im.height + 2 * padding[0], padded_w = im.width + 2 * padding[1];

@@ -94,7 +94,8 @@ bool known_within(const Tensor& indices, int64_t low, int64_t high) {
 void check_writable(const Tensor& dst, const char* op) {
   for (int64_t d = 0; d < dst.dim(); ++d)
     FG_CHECK(dst.strides()[d] != 0 || dst.shape()[d] <= 1, RuntimeError,
-             "[" << op << "] unsupported operation: more than one element of the written-to "
+             "[" << op
+                 << "] unsupported operation: more than one element of the written-to "
                     "tensor refers to a single memory location (an expanded tensor); clone() "
                     "it first");
 }
@@ -137,13 +138,14 @@ Tensor arange(int64_t start, int64_t end, int64_t step, Device device) {
 }
 
 Tensor arange(double start, double end, double step, DType dtype, Device device) {
-  FG_CHECK(std::isfinite(start) && std::isfinite(end) && std::isfinite(step), ValueError,
-           "[arange] expected finite start, end and step, got " << start << ", " << end << ", "
-                                                                 << step);
+  FG_CHECK(
+      std::isfinite(start) && std::isfinite(end) && std::isfinite(step), ValueError,
+      "[arange] expected finite start, end and step, got " << start << ", " << end << ", " << step);
   FG_CHECK(dtype != DType::Bool, TypeError, "[arange] expected a numeric dtype, got bool");
   if (is_integral(dtype, false)) {  // as PyTorch: bounds and step truncated to int64 first
     for (double v : {start, end, step})
-      FG_CHECK(representable(v, DType::Int64), ValueError, "[arange] " << v << " does not fit int64");
+      FG_CHECK(representable(v, DType::Int64), ValueError,
+               "[arange] " << v << " does not fit int64");
     Tensor values = arange(static_cast<int64_t>(start), static_cast<int64_t>(end),
                            static_cast<int64_t>(step), device);
     return to_dtype(values, dtype);
@@ -214,10 +216,10 @@ void copy_(Tensor& dst, const Tensor& src) {
   };
   auto [dst_begin, dst_end] = span(dst);
   auto [src_begin, src_end] = span(src);
-  bool same_view = dst_begin == src_begin && dst.strides() == src.strides() &&
-                   dst.dtype() == src.dtype();
-  bool overlap = dst.storage() == src.storage() && !same_view && dst_begin < src_end &&
-                 src_begin < dst_end;
+  bool same_view =
+      dst_begin == src_begin && dst.strides() == src.strides() && dst.dtype() == src.dtype();
+  bool overlap =
+      dst.storage() == src.storage() && !same_view && dst_begin < src_end && src_begin < dst_end;
   Tensor source = overlap ? clone(src.detach()) : src;
   dst.storage()->bump_version();
   if (dst.dtype() == source.dtype()) return strided_copy(dst, source);
@@ -264,7 +266,8 @@ Tensor to_device(const Tensor& x, Device device) {
                    static_cast<size_t>(x.numel()) * dtype_size(x.dtype()));
   if (x.dtype() == DType::Int64 && x.device().is_cpu() && x.numel() > 0) {
     // Indices on their way to the GPU: their bounds, for checks that then need no copy back.
-    auto [low, high] = std::minmax_element(source.data<int64_t>(), source.data<int64_t>() + x.numel());
+    auto [low, high] =
+        std::minmax_element(source.data<int64_t>(), source.data<int64_t>() + x.numel());
     out.storage()->set_index_bounds(*low, *high);
   }
   record(out, "to", {x}, [from = x.device()](const Tensor& dout) {
@@ -308,9 +311,9 @@ void backward(const Tensor& root, const Tensor& gradient, bool retain_graph) {
     FG_CHECK(seed.dtype() == root.dtype(), TypeError,
              "[backward] expected a gradient of dtype " << dtype_name(root.dtype()) << ", got "
                                                         << dtype_name(seed.dtype()));
-    FG_CHECK(seed.shape() == root.shape(), ValueError,
-             "[backward] expected a gradient of shape " << root.shape() << ", got "
-                                                        << seed.shape());
+    FG_CHECK(
+        seed.shape() == root.shape(), ValueError,
+        "[backward] expected a gradient of shape " << root.shape() << ", got " << seed.shape());
     check_same_device(seed, root, "backward");
   }
   run_backward(root, seed, retain_graph);

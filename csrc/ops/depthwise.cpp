@@ -17,8 +17,7 @@ Tensor depthwise_conv2d(const Tensor& input, const Tensor& weight, const Tensor&
                         const std::string& op) {
   const char* name = op.c_str();
   FG_CHECK(input.dim() == 4 && input.shape()[1] > 0, ValueError,
-           "[" << op << "] expected input of shape (N, C, H, W) with C > 0, got "
-               << input.shape());
+           "[" << op << "] expected input of shape (N, C, H, W) with C > 0, got " << input.shape());
   const int64_t N = input.shape()[0], C = input.shape()[1];
   FG_CHECK(weight.dim() == 4 && weight.shape()[1] == 1 && weight.shape()[0] > 0 &&
                weight.shape()[0] % C == 0,
@@ -52,13 +51,13 @@ Tensor depthwise_conv2d(const Tensor& input, const Tensor& weight, const Tensor&
              using T = typename decltype(tag)::type;
              if (input_grad) {
                dx = empty(x.shape(), x.dtype(), x.device());
-               FG_LAUNCH(depthwise_conv2d_backward_input, x.device(), dx.data<T>(),
-                         dy.data<T>(), w.data<T>(), g, multiplier, N);
+               FG_LAUNCH(depthwise_conv2d_backward_input, x.device(), dx.data<T>(), dy.data<T>(),
+                         w.data<T>(), g, multiplier, N);
              }
              if (weight_grad) {
                dw = empty(w.shape(), w.dtype(), w.device());
-               FG_LAUNCH(depthwise_conv2d_backward_weight, x.device(), dw.data<T>(),
-                         dy.data<T>(), x.data<T>(), g, multiplier, N);
+               FG_LAUNCH(depthwise_conv2d_backward_weight, x.device(), dw.data<T>(), dy.data<T>(),
+                         x.data<T>(), g, multiplier, N);
              }
            });
            if (bias_grad) db = sum(dy, {0, 2, 3}, false);

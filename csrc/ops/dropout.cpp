@@ -28,8 +28,7 @@ Tensor dropout(const Tensor& x_any, double p, bool training) {
       Tensor dx = empty(dout.shape(), dout.dtype(), dout.device());
       dispatch_floating(dout.dtype(), "dropout", [&](auto tag) {
         using T = typename decltype(tag)::type;
-        FG_LAUNCH(dropout_backward, dx.device(), dx.data<T>(), dout.data<T>(), p, seed, offset,
-                  n);
+        FG_LAUNCH(dropout_backward, dx.device(), dx.data<T>(), dout.data<T>(), p, seed, offset, n);
       });
       return std::vector<Tensor>{dx};
     });

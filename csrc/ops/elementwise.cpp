@@ -106,14 +106,14 @@ Tensor binary_kernel(BinaryOp op, const char* name, const Tensor& a, const Tenso
 }
 
 Tensor add(const Tensor& a_any, const Tensor& b_any) {
-  return in_result_type(a_any, b_any, result_type(a_any, b_any), "add",
-                        [](const Tensor& a, const Tensor& b) {
-    Tensor out = binary_kernel(BinaryOp::Add, "add", a, b);
-    record(out, "add", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& dout) {
-      return std::vector<Tensor>{sum_to(dout, sa), sum_to(dout, sb)};
-    });
-    return out;
-  });
+  return in_result_type(
+      a_any, b_any, result_type(a_any, b_any), "add", [](const Tensor& a, const Tensor& b) {
+        Tensor out = binary_kernel(BinaryOp::Add, "add", a, b);
+        record(out, "add", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& dout) {
+          return std::vector<Tensor>{sum_to(dout, sa), sum_to(dout, sb)};
+        });
+        return out;
+      });
 }
 
 Tensor sub(const Tensor& a_any, const Tensor& b_any) {
@@ -131,17 +131,17 @@ Tensor sub(const Tensor& a_any, const Tensor& b_any) {
 }
 
 Tensor mul(const Tensor& a_any, const Tensor& b_any) {
-  return in_result_type(a_any, b_any, result_type(a_any, b_any), "mul",
-                        [](const Tensor& a, const Tensor& b) {
-    Tensor out = binary_kernel(BinaryOp::Mul, "mul", a, b);
-    bool grad_a = a.requires_grad(), grad_b = b.requires_grad();
-    record(out, "mul", {a, b},
-           [a = a.detach(), b = b.detach(), grad_a, grad_b](const Tensor& dout) {
-             return std::vector<Tensor>{grad_a ? sum_to(mul(dout, b), a.shape()) : Tensor(),
-                                        grad_b ? sum_to(mul(dout, a), b.shape()) : Tensor()};
-           });
-    return out;
-  });
+  return in_result_type(
+      a_any, b_any, result_type(a_any, b_any), "mul", [](const Tensor& a, const Tensor& b) {
+        Tensor out = binary_kernel(BinaryOp::Mul, "mul", a, b);
+        bool grad_a = a.requires_grad(), grad_b = b.requires_grad();
+        record(out, "mul", {a, b},
+               [a = a.detach(), b = b.detach(), grad_a, grad_b](const Tensor& dout) {
+                 return std::vector<Tensor>{grad_a ? sum_to(mul(dout, b), a.shape()) : Tensor(),
+                                            grad_b ? sum_to(mul(dout, a), b.shape()) : Tensor()};
+               });
+        return out;
+      });
 }
 
 // True division: integers and bool divide in the default float dtype, float32.
@@ -196,9 +196,9 @@ Tensor pow(const Tensor& x_any, double exponent) {
     FG_CHECK(!whole || exponent >= 0, ValueError,
              "[pow] integers to negative integer powers are not allowed, got exponent "
                  << exponent << " for a " << dtype_name(x_any.dtype()) << " tensor");
-    Tensor x = to_dtype(contiguous(x_any), whole ? (x_any.dtype() == DType::Bool ? DType::Int64
-                                                                                 : x_any.dtype())
-                                                 : kDefaultFloatDType);
+    Tensor x = to_dtype(
+        contiguous(x_any),
+        whole ? (x_any.dtype() == DType::Bool ? DType::Int64 : x_any.dtype()) : kDefaultFloatDType);
     if (!whole) return pow(x, exponent);
     Tensor out = empty(x.shape(), x.dtype(), x.device());
     dispatch_arithmetic(x.dtype(), "pow", [&](auto tag) {
@@ -218,8 +218,8 @@ Tensor pow(const Tensor& x_any, double exponent) {
       Tensor dx = empty(x.shape(), x.dtype(), x.device());
       dispatch_floating(x.dtype(), "pow", [&](auto tag) {
         using T = typename decltype(tag)::type;
-        FG_LAUNCH(pow_backward, dx.device(), dx.data<T>(), dout.data<T>(), x.data<T>(),
-                  exponent, x.numel());
+        FG_LAUNCH(pow_backward, dx.device(), dx.data<T>(), dout.data<T>(), x.data<T>(), exponent,
+                  x.numel());
       });
       return std::vector<Tensor>{dx};
     });
@@ -244,9 +244,8 @@ Tensor log(const Tensor& x_any) {
     Tensor x = contiguous(x_in);
     Tensor out = empty(x.shape(), x.dtype(), x.device());
     FG_FLOATING_UNARY(log_forward, "log", out, x);
-    record(out, "log", {x}, [x = x.detach()](const Tensor& dout) {
-      return std::vector<Tensor>{div(dout, x)};
-    });
+    record(out, "log", {x},
+           [x = x.detach()](const Tensor& dout) { return std::vector<Tensor>{div(dout, x)}; });
     return out;
   });
 }
@@ -288,8 +287,7 @@ Tensor abs(const Tensor& x_any) {
       Tensor dx = empty(x.shape(), x.dtype(), x.device());
       dispatch_floating(x.dtype(), "abs", [&](auto tag) {
         using T = typename decltype(tag)::type;
-        FG_LAUNCH(abs_backward, dx.device(), dx.data<T>(), dout.data<T>(), x.data<T>(),
-                  x.numel());
+        FG_LAUNCH(abs_backward, dx.device(), dx.data<T>(), dout.data<T>(), x.data<T>(), x.numel());
       });
       return std::vector<Tensor>{dx};
     });
@@ -331,8 +329,8 @@ Tensor clamp(const Tensor& x_any, std::optional<double> min, std::optional<doubl
       Tensor dx = empty(x.shape(), x.dtype(), x.device());
       dispatch_floating(x.dtype(), "clamp", [&](auto tag) {
         using T = typename decltype(tag)::type;
-        FG_LAUNCH(clamp_backward, dx.device(), dx.data<T>(), dout.data<T>(), x.data<T>(), lo,
-                  hi, x.numel());
+        FG_LAUNCH(clamp_backward, dx.device(), dx.data<T>(), dout.data<T>(), x.data<T>(), lo, hi,
+                  x.numel());
       });
       return std::vector<Tensor>{dx};
     });

@@ -27,17 +27,17 @@ static int64_t check_index(const Tensor& x, int64_t dim, const Tensor& index, co
   FG_CHECK(index.dtype() == DType::Int64, TypeError,
            "[" << op << "] expected an int64 index, got " << dtype_name(index.dtype()));
   FG_CHECK(index.dim() == x.dim(), ValueError,
-           "[" << op << "] expected an index with as many dimensions as the input ("
-               << x.dim() << "), got shape " << index.shape());
+           "[" << op << "] expected an index with as many dimensions as the input (" << x.dim()
+               << "), got shape " << index.shape());
   check_same_device(x, index, op);
   int64_t d = wrap_dim(dim, x.dim(), op);
   for (int64_t i = 0; i < x.dim(); ++i) {
     bool fits = (i == d || index.shape()[i] <= x.shape()[i]) &&
                 (!within.defined() || index.shape()[i] <= within.shape()[i]);
     FG_CHECK(fits, ValueError,
-             "[" << op << "] index of shape " << index.shape() << " does not fit the input of shape "
-                 << x.shape() << (within.defined() ? " and source" : "") << " along dimension "
-                 << i);
+             "[" << op << "] index of shape " << index.shape()
+                 << " does not fit the input of shape " << x.shape()
+                 << (within.defined() ? " and source" : "") << " along dimension " << i);
   }
   int64_t size = x.dim() ? x.shape()[d] : 1;
   if (index.numel() > 0) {
@@ -69,7 +69,8 @@ Tensor gather(const Tensor& x_any, int64_t dim, const Tensor& index_any) {
   out = out.alias(index_any.shape());
   record(out, "gather", {x_any}, [shape = x_any.shape(), d, index](const Tensor& dout) {
     Tensor dx = zeros(shape, dout.dtype(), dout.device());
-    return std::vector<Tensor>{scatter_add(dx, d, shape.empty() ? reshape(index, {}) : index, dout)};
+    return std::vector<Tensor>{
+        scatter_add(dx, d, shape.empty() ? reshape(index, {}) : index, dout)};
   });
   return out;
 }
@@ -150,9 +151,8 @@ Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& 
          [d, index = index.detach(), src_shape = src.shape()](const Tensor& dout) {
            // x's gradient stops where the source overwrote it
            Tensor dx = scatter(dout, d, index, scalar_tensor(0, dout.dtype(), dout.device()));
-           Tensor dsrc = src_shape.empty()
-                             ? sum(gather(dout, d, index), {}, false)
-                             : source_gradient(dout, d, index, src_shape);
+           Tensor dsrc = src_shape.empty() ? sum(gather(dout, d, index), {}, false)
+                                           : source_gradient(dout, d, index, src_shape);
            return std::vector<Tensor>{dx, dsrc};
          });
   return out;
@@ -161,9 +161,11 @@ Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& 
 // reduce: "sum", "prod", "mean", "amax", "amin"; include_self: x's values take part
 Tensor scatter_reduce(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
                       const std::string& reduce, bool include_self) {
-  static const std::pair<const char*, ScatterReduce> kinds[] = {
-      {"sum", ScatterReduce::Add}, {"mean", ScatterReduce::Add}, {"prod", ScatterReduce::Multiply},
-      {"amax", ScatterReduce::Amax}, {"amin", ScatterReduce::Amin}};
+  static const std::pair<const char*, ScatterReduce> kinds[] = {{"sum", ScatterReduce::Add},
+                                                                {"mean", ScatterReduce::Add},
+                                                                {"prod", ScatterReduce::Multiply},
+                                                                {"amax", ScatterReduce::Amax},
+                                                                {"amin", ScatterReduce::Amin}};
   const ScatterReduce* op = nullptr;
   for (const auto& [name, kind] : kinds)
     if (reduce == name) op = &kind;
@@ -175,15 +177,15 @@ Tensor scatter_reduce(const Tensor& x, int64_t dim, const Tensor& index, const T
   int64_t d = wrap_dim(dim, x.dim(), "scatter_reduce");
   FG_CHECK(reduce == "sum" || reduce == "mean" || !needs_grad({x, src}), RuntimeError,
            "[scatter_reduce] the gradient of reduce='" << reduce
-                                                        << "' is not implemented; use 'sum' or "
-                                                           "'mean', or forgegrad.no_grad()");
+                                                       << "' is not implemented; use 'sum' or "
+                                                          "'mean', or forgegrad.no_grad()");
   Tensor index_part = index.detach(), out, landed, count;
   {
     NoGradGuard no_grad;  // recorded below
     // where nothing lands x stays; where something does, x takes part only with include_self
     Tensor hit = scatter_into(zeros(x.shape(), x.dtype(), x.device()), d, index_part,
-                              full(index.shape(), 1.0, x.dtype(), x.device()),
-                              ScatterReduce::Add, "scatter_reduce");
+                              full(index.shape(), 1.0, x.dtype(), x.device()), ScatterReduce::Add,
+                              "scatter_reduce");
     landed = compare(CompareOp::Gt, hit, scalar_tensor(0, hit.dtype(), hit.device()));
     Tensor start = x.detach();
     if (!include_self) {  // the reduction's identity where something lands
@@ -200,8 +202,8 @@ Tensor scatter_reduce(const Tensor& x, int64_t dim, const Tensor& index, const T
     }
   }
   record(out, "scatter_reduce", {x, src},
-         [d, index_part, src_shape = src.shape(), landed, count, include_self](
-             const Tensor& dout_any) {
+         [d, index_part, src_shape = src.shape(), landed, count,
+          include_self](const Tensor& dout_any) {
            Tensor dout = count.defined() ? div(dout_any, count) : dout_any;
            Tensor zero = scalar_tensor(0, dout.dtype(), dout.device());
            Tensor dx = include_self ? dout : where(landed, zero, dout);
@@ -215,8 +217,8 @@ Tensor scatter_reduce(const Tensor& x, int64_t dim, const Tensor& index, const T
 Tensor take_along_dim(const Tensor& x, const Tensor& indices, std::optional<int64_t> dim) {
   if (!dim) return gather(reshape(x, {x.numel()}), 0, reshape(indices, {indices.numel()}));
   FG_CHECK(x.dim() == indices.dim(), ValueError,
-           "[take_along_dim] expected indices with as many dimensions as the input (" << x.dim()
-               << "), got shape " << indices.shape());
+           "[take_along_dim] expected indices with as many dimensions as the input ("
+               << x.dim() << "), got shape " << indices.shape());
   int64_t d = wrap_dim(*dim, x.dim(), "take_along_dim");
   Shape x_shape = x.shape(), i_shape = indices.shape();
   x_shape[d] = 1, i_shape[d] = 1;

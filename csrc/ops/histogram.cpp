@@ -68,9 +68,9 @@ Tensor histc(const Tensor& x, int64_t bins, double min, double max) {
                           sub(number(high), number(low)));
     Tensor inside = logical_and(compare(CompareOp::Ge, v, number(low)),
                                 compare(CompareOp::Le, v, number(high)));
-    Tensor bin = to_dtype(where(inside, clamp(position, std::nullopt, bins - 1),
-                                number(static_cast<double>(bins))),
-                          DType::Int64);
+    Tensor bin = to_dtype(
+        where(inside, clamp(position, std::nullopt, bins - 1), number(static_cast<double>(bins))),
+        DType::Int64);
     Tensor counts = bincount(reshape(bin, {bin.numel()}), Tensor(), bins + 1);
     return to_dtype(narrow(counts, 0, 0, bins), v.dtype());
   });

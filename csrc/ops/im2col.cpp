@@ -21,9 +21,10 @@ std::string pair_text(const Shape& pair) {
 // non-negative
 void check_sliding_arguments(const char* op, const Shape& kernel, const Shape& dilation,
                              const Shape& padding, const Shape& stride) {
-  const std::pair<const char*, const Shape*> arguments[] = {
-      {"kernel_size", &kernel}, {"dilation", &dilation}, {"padding", &padding},
-      {"stride", &stride}};
+  const std::pair<const char*, const Shape*> arguments[] = {{"kernel_size", &kernel},
+                                                            {"dilation", &dilation},
+                                                            {"padding", &padding},
+                                                            {"stride", &stride}};
   for (auto [name, value] : arguments) {
     FG_CHECK(value->size() == 2, ValueError,
              "[" << op << "] expected " << name << " of 2 values, got " << value->size());
@@ -43,7 +44,7 @@ Im2colGeometry sliding_geometry(const char* op, int64_t channels, int64_t height
                                 const Shape& kernel, const Shape& dilation, const Shape& padding,
                                 const Shape& stride) {
   check_sliding_arguments(op, kernel, dilation, padding, stride);
-  Im2colGeometry g{channels,    height,      width,      kernel[0], kernel[1],
+  Im2colGeometry g{channels,    height,      width,      kernel[0],  kernel[1],
                    dilation[0], dilation[1], padding[0], padding[1], stride[0],
                    stride[1],   0,           0};
   int64_t span_h = dilation[0] * (kernel[0] - 1) + 1, span_w = dilation[1] * (kernel[1] - 1) + 1;
@@ -85,8 +86,8 @@ Tensor im2col(const Tensor& input, const Shape& kernel_size, const Shape& dilati
 Tensor col2im(const Tensor& input, const Shape& output_size, const Shape& kernel_size,
               const Shape& dilation, const Shape& padding, const Shape& stride) {
   FG_CHECK(input.dim() == 3, ValueError,
-           "[fold] expected input of shape (N, C * kernel_h * kernel_w, L), got "
-               << input.dim() << "-d input");
+           "[fold] expected input of shape (N, C * kernel_h * kernel_w, L), got " << input.dim()
+                                                                                  << "-d input");
   FG_CHECK(output_size.size() == 2 && output_size[0] > 0 && output_size[1] > 0, ValueError,
            "[fold] expected output_size of 2 positive values, got "
                << (output_size.size() == 2 ? pair_text(output_size)
@@ -100,8 +101,8 @@ Tensor col2im(const Tensor& input, const Shape& output_size, const Shape& kernel
   Im2colGeometry g = sliding_geometry("fold", s[1] / taps, output_size[0], output_size[1],
                                       kernel_size, dilation, padding, stride);
   FG_CHECK(s[2] == g.positions(), ValueError,
-           "[fold] expected input.size(2) to be the " << g.positions()
-               << " kernel positions that output_size " << pair_text(output_size)
+           "[fold] expected input.size(2) to be the "
+               << g.positions() << " kernel positions that output_size " << pair_text(output_size)
                << " gives (" << g.out_h << " x " << g.out_w << "), got " << s[2]);
   return with_float32_compute(input, [&](const Tensor& x_in) {
     Tensor x = contiguous(x_in);

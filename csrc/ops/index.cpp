@@ -17,12 +17,12 @@ namespace fg::ops {
 struct IndexPlan {
   std::vector<int64_t> order;  // x's indexed dimensions first, then the others
   size_t n_indexed = 0;
-  Shape index_shape;           // the index tensors broadcast together
-  Tensor rows;                 // int64 (index_shape) on x's device: a row of x permuted by
-                               // `order` and seen as (rows of the indexed dims, the rest)
-  Shape rest_shape;            // x's other dimensions, in order
-  int64_t insert_at = 0;       // the result's dimension where index_shape goes: the place of
-                               // the indexed dims when they are adjacent, else the front
+  Shape index_shape;      // the index tensors broadcast together
+  Tensor rows;            // int64 (index_shape) on x's device: a row of x permuted by
+                          // `order` and seen as (rows of the indexed dims, the rest)
+  Shape rest_shape;       // x's other dimensions, in order
+  int64_t insert_at = 0;  // the result's dimension where index_shape goes: the place of
+                          // the indexed dims when they are adjacent, else the front
   Shape result_shape() const {
     Shape out = rest_shape;
     out.insert(out.begin() + insert_at, index_shape.begin(), index_shape.end());
@@ -42,8 +42,10 @@ static IndexPlan plan_index(const Tensor& x, const std::vector<Tensor>& indices,
     FG_CHECK(dtype == DType::Int64 || dtype == DType::Int32 || dtype == DType::Int16 ||
                  dtype == DType::Int8 || dtype == DType::UInt8,
              IndexError,
-             "[" << op << "] tensors used as indices must be integer (int64, int32, ...) or bool "
-                            "tensors, got " << dtype_name(dtype));
+             "[" << op
+                 << "] tensors used as indices must be integer (int64, int32, ...) or bool "
+                    "tensors, got "
+                 << dtype_name(dtype));
     FG_CHECK(indices[d].device() == x.device() || indices[d].device().is_cpu(), ValueError,
              "[" << op << "] expected indices on the cpu"
                  << (x.device().is_cpu() ? "" : " or " + x.device().str()) << ", got "
@@ -67,9 +69,9 @@ static IndexPlan plan_index(const Tensor& x, const std::vector<Tensor>& indices,
   int64_t* row = rows.data<int64_t>();
   for (int64_t d : indexed) {
     int64_t size = x.shape()[d];
-    Tensor host = to_device(contiguous(expand(to_dtype(indices[d].detach(), DType::Int64),
-                                              plan.index_shape)),
-                            Device{});
+    Tensor host =
+        to_device(contiguous(expand(to_dtype(indices[d].detach(), DType::Int64), plan.index_shape)),
+                  Device{});
     const int64_t* index = host.data<int64_t>();
     for (int64_t i = 0; i < count; ++i) {
       int64_t k = index[i];
@@ -92,8 +94,9 @@ Tensor write_in_place(Tensor& x, const std::vector<Tensor>& inputs, const char* 
     return Tensor();
   }
   FG_CHECK(!(x.is_leaf() && x.requires_grad()), RuntimeError,
-           "[" << op << "] a leaf tensor that requires grad cannot be changed in place while "
-                        "gradients are recorded; wrap the update in forgegrad.no_grad()");
+           "[" << op
+               << "] a leaf tensor that requires grad cannot be changed in place while "
+                  "gradients are recorded; wrap the update in forgegrad.no_grad()");
   // The handle x is rebound to the updated copy; nodes that recorded x keep its old tensor.
   Tensor before = x, updated = clone(x.detach());
   write(updated);
@@ -150,8 +153,8 @@ static void put_rows(const Tensor& x, const IndexPlan& plan, const Tensor& value
                 rows.data<int64_t>(), n, rest);
     });
   } else {
-    FG_LAUNCH(scatter_rows, x.device(), target.raw_data(), source.raw_data(),
-              rows.data<int64_t>(), n, rest * static_cast<int64_t>(dtype_size(x.dtype())));
+    FG_LAUNCH(scatter_rows, x.device(), target.raw_data(), source.raw_data(), rows.data<int64_t>(),
+              n, rest * static_cast<int64_t>(dtype_size(x.dtype())));
   }
   if (!target.same(permuted)) strided_copy(permuted, target);
   x.storage()->bump_version();
@@ -171,15 +174,16 @@ void index_put_(Tensor& x, const std::vector<Tensor>& indices, const Tensor& val
   Tensor before = write_in_place(x, {x, values}, "index_put_", [&](Tensor& target) {
     put_rows(target, plan, values, accumulate);
   });
-  if (before.defined()) record(x, "index_put", {before, values},
-         [indices, accumulate, value_shape = values.shape()](const Tensor& dout) {
-           Tensor dx = clone(dout);
-           if (!accumulate) {  // what was overwritten gets no gradient
-             NoGradGuard no_grad;
-             index_put_(dx, indices, zeros({}, dx.dtype(), dx.device()), false);
-           }
-           return std::vector<Tensor>{dx, sum_to(index(dout, indices), value_shape)};
-         });
+  if (before.defined())
+    record(x, "index_put", {before, values},
+           [indices, accumulate, value_shape = values.shape()](const Tensor& dout) {
+             Tensor dx = clone(dout);
+             if (!accumulate) {  // what was overwritten gets no gradient
+               NoGradGuard no_grad;
+               index_put_(dx, indices, zeros({}, dx.dtype(), dx.device()), false);
+             }
+             return std::vector<Tensor>{dx, sum_to(index(dout, indices), value_shape)};
+           });
 }
 
 Tensor index_put(const Tensor& x, const std::vector<Tensor>& indices, const Tensor& values,
@@ -222,8 +226,8 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   FG_CHECK(condition.dtype() == DType::Bool, TypeError,
            "[where] expected a bool condition, got " << dtype_name(condition.dtype()));
   DType dtype = result_type(a, b);
-  Shape shape = broadcast_shapes(broadcast_shapes(condition.shape(), a.shape(), "where"),
-                                 b.shape(), "where");
+  Shape shape =
+      broadcast_shapes(broadcast_shapes(condition.shape(), a.shape(), "where"), b.shape(), "where");
   // b everywhere, then a's elements where the condition holds: the gradients follow.
   Tensor out = contiguous(expand(to_dtype(b, dtype), shape));
   if (shape_numel(shape) == 0) return out;
@@ -237,8 +241,7 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value) {
   FG_CHECK(value.dim() == 0, ValueError,
-           "[masked_fill] expected a number or a 0-d tensor as value, got shape "
-               << value.shape());
+           "[masked_fill] expected a number or a 0-d tensor as value, got shape " << value.shape());
   FG_CHECK(broadcastable_to(mask.shape(), x.shape()), ValueError,
            "[masked_fill] mask of shape " << mask.shape() << " does not broadcast to the input's "
                                           << x.shape());
@@ -252,8 +255,7 @@ Tensor masked_select(const Tensor& x, const Tensor& mask) {
 }
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index_tensor) {
-  FG_CHECK(index_tensor.dtype() == DType::Int64 || index_tensor.dtype() == DType::Int32,
-           TypeError,
+  FG_CHECK(index_tensor.dtype() == DType::Int64 || index_tensor.dtype() == DType::Int32, TypeError,
            "[index_select] expected an index of dtype int64 or int32, got "
                << dtype_name(index_tensor.dtype()));
   FG_CHECK(index_tensor.dim() <= 1, ValueError,

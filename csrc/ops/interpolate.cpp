@@ -26,8 +26,8 @@ Tensor interpolate(const Tensor& x_any, const Shape& size, const std::vector<dou
   FG_CHECK(x_any.dim() == 4, ValueError,
            "[" << op << "] expected input of shape (N, C, H, W), got " << x_any.shape());
   FG_CHECK(size.size() == 2 && scale_factor.size() == 2, ValueError,
-           "[" << op << "] expected an (h, w) size and scale_factor, got " << size.size()
-               << " and " << scale_factor.size() << " values");
+           "[" << op << "] expected an (h, w) size and scale_factor, got " << size.size() << " and "
+               << scale_factor.size() << " values");
   const int64_t in_h = x_any.shape()[2], in_w = x_any.shape()[3];
   FG_CHECK(in_h > 0 && in_w > 0 && size[0] > 0 && size[1] > 0, ValueError,
            "[" << op << "] expected input and output sizes greater than 0, got input (" << in_h

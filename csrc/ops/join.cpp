@@ -70,8 +70,8 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
   for (size_t i = 0; i < tensors.size(); ++i) {
     FG_CHECK(tensors[i].shape() == tensors[0].shape(), ValueError,
              "[stack] expects each tensor to be equal size, but got "
-                 << tensors[0].shape() << " at entry 0 and " << tensors[i].shape()
-                 << " at entry " << i);
+                 << tensors[0].shape() << " at entry 0 and " << tensors[i].shape() << " at entry "
+                 << i);
     rows.push_back(unsqueeze(tensors[i], d));
   }
   return cat(rows, d);
@@ -85,8 +85,8 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
     total += size;
   }
   FG_CHECK(total == x.shape()[d], ValueError,
-           "[split] split sizes must add up to the size " << x.shape()[d] << " of dimension "
-                                                          << d << ", got " << total);
+           "[split] split sizes must add up to the size " << x.shape()[d] << " of dimension " << d
+                                                          << ", got " << total);
   std::vector<Tensor> parts;
   int64_t offset = 0;
   for (int64_t size : sizes) {

@@ -22,9 +22,9 @@ Tensor linear(const Tensor& x_any, const Tensor& weight_any, const Tensor& bias_
   FG_CHECK(x_any.dtype() == weight_any.dtype(), TypeError,
            "[linear] expected input and weight of the same dtype, got "
                << dtype_name(x_any.dtype()) << " and " << dtype_name(weight_any.dtype()));
-  FG_CHECK(weight_any.dim() == 2, ValueError,
-           "[linear] expected a 2-D weight (out_features, in_features), got "
-               << weight_any.shape());
+  FG_CHECK(
+      weight_any.dim() == 2, ValueError,
+      "[linear] expected a 2-D weight (out_features, in_features), got " << weight_any.shape());
   FG_CHECK(x_any.dim() >= 1 && x_any.shape().back() == weight_any.shape()[1], ValueError,
            "[linear] expected input with last dimension " << weight_any.shape()[1] << " (weight "
                                                           << weight_any.shape() << "), got "

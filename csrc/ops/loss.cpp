@@ -31,8 +31,8 @@ static Tensor reduce(const Tensor& losses, Reduction reduction) {
 // The reduction of losses whose rows weigh row_weights: a mean divides by the sum of the
 // weights (of the rows not ignored), as PyTorch's weighted and ignore_index losses do. Rows
 // all of weight 1 (unweighted, none ignored) take the plain mean: one op, not three.
-static Tensor reduce_weighted(const Tensor& losses, const Tensor& row_weights,
-                              bool rows_weigh_one, Reduction reduction) {
+static Tensor reduce_weighted(const Tensor& losses, const Tensor& row_weights, bool rows_weigh_one,
+                              Reduction reduction) {
   if (reduction != Reduction::Mean || rows_weigh_one) return reduce(losses, reduction);
   return div(sum(losses, {}, false), sum(row_weights, {}, false));
 }
@@ -68,9 +68,9 @@ static bool check_class_targets(const Tensor& scores, const Tensor& target, int6
                                 const char* op) {
   dispatch_floating(scores.dtype(), op, [](auto) {});
   check_same_device(scores, target, op);
-  FG_CHECK(target.dtype() == DType::Int64, TypeError,
-           "[" << op << "] expected int64 class indices as target, got "
-               << dtype_name(target.dtype()));
+  FG_CHECK(
+      target.dtype() == DType::Int64, TypeError,
+      "[" << op << "] expected int64 class indices as target, got " << dtype_name(target.dtype()));
   int64_t C = scores.shape()[1];
   if (target.device().is_cuda() && known_within(target, 0, C - 1))
     return is_class(ignore_index, C);  // unread: an ignore_index among the classes may occur
@@ -90,12 +90,12 @@ static bool check_class_targets(const Tensor& scores, const Tensor& target, int6
 // The class weights, (C) of a floating dtype on the scores' device, in the scores' dtype;
 // undefined when not given (weight undefined). A copy when backward will run, for the reason
 // classes_for_backward gives.
-static Tensor class_weights_for(const Tensor& weight, const Tensor& scores,
-                                int64_t C, const char* op) {
+static Tensor class_weights_for(const Tensor& weight, const Tensor& scores, int64_t C,
+                                const char* op) {
   if (!weight.defined()) return Tensor();
-  FG_CHECK(is_floating(weight.dtype()), TypeError,
-           "[" << op << "] expected floating-point class weights, got "
-               << dtype_name(weight.dtype()));
+  FG_CHECK(
+      is_floating(weight.dtype()), TypeError,
+      "[" << op << "] expected floating-point class weights, got " << dtype_name(weight.dtype()));
   check_same_device(scores, weight, op);
   FG_CHECK(weight.shape() == Shape{C}, ValueError,
            "[" << op << "] expected weight of shape (" << C << ",), one per class, got "
@@ -119,9 +119,9 @@ static Tensor classes_for_backward(const Tensor& scores, const Tensor& target) {
 
 // Probability targets (the shape of the input): -sum_c w[c] q[c] log_softmax(x)[c] with
 // q = (1 - e) target + e / C; a mean divides by the number of rows, as PyTorch's.
-static Tensor cross_entropy_soft(const Tensor& logits, const Tensor& target,
-                                 const Tensor& weight, int64_t ignore_index,
-                                 Reduction reduction, double label_smoothing) {
+static Tensor cross_entropy_soft(const Tensor& logits, const Tensor& target, const Tensor& weight,
+                                 int64_t ignore_index, Reduction reduction,
+                                 double label_smoothing) {
   FG_CHECK(is_floating(logits.dtype()), TypeError,
            "[cross_entropy] expected floating-point logits, got " << dtype_name(logits.dtype()));
   FG_CHECK(logits.dim() >= 1, ValueError,
@@ -131,15 +131,15 @@ static Tensor cross_entropy_soft(const Tensor& logits, const Tensor& target,
            "[cross_entropy] expected probability targets of the input's shape "
                << logits.shape() << ", got " << target.shape());
   FG_CHECK(ignore_index < 0, ValueError,
-           "[cross_entropy] ignore_index is for class-index targets, got " << ignore_index
-               << " with probability targets");
+           "[cross_entropy] ignore_index is for class-index targets, got "
+               << ignore_index << " with probability targets");
   check_same_device(logits, target, "cross_entropy");
   const int64_t class_dim = logits.dim() == 1 ? 0 : 1, C = logits.shape()[class_dim];
   Tensor probabilities = target;
   if (label_smoothing != 0.0)
-    probabilities = add(mul(target, scalar_tensor(1.0 - label_smoothing, target.dtype(),
-                                                  target.device())),
-                        scalar_tensor(label_smoothing / C, target.dtype(), target.device()));
+    probabilities =
+        add(mul(target, scalar_tensor(1.0 - label_smoothing, target.dtype(), target.device())),
+            scalar_tensor(label_smoothing / C, target.dtype(), target.device()));
   Tensor terms = mul(log_softmax(logits, class_dim), probabilities);
   if (weight.defined()) {
     Tensor weights = class_weights_for(weight, logits, C, "cross_entropy");
@@ -150,14 +150,12 @@ static Tensor cross_entropy_soft(const Tensor& logits, const Tensor& target,
   return reduce(neg(sum(terms, {class_dim}, false)), reduction);
 }
 
-Tensor cross_entropy(const Tensor& logits_any, const Tensor& target,
-                     const Tensor& weight, int64_t ignore_index,
-                     Reduction reduction, double label_smoothing) {
+Tensor cross_entropy(const Tensor& logits_any, const Tensor& target, const Tensor& weight,
+                     int64_t ignore_index, Reduction reduction, double label_smoothing) {
   FG_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0, ValueError,
            "[cross_entropy] expected label_smoothing in [0, 1], got " << label_smoothing);
   if (is_floating(target.dtype()))
-    return cross_entropy_soft(logits_any, target, weight, ignore_index, reduction,
-                              label_smoothing);
+    return cross_entropy_soft(logits_any, target, weight, ignore_index, reduction, label_smoothing);
   return with_float32_compute(logits_any, [&](const Tensor& logits_in) {
     ClassRows rows = as_class_rows(logits_in, target, "cross_entropy");
     const Tensor& logits = rows.scores;
@@ -170,8 +168,8 @@ Tensor cross_entropy(const Tensor& logits_any, const Tensor& target,
     dispatch_floating(logits.dtype(), "cross_entropy", [&](auto tag) {
       using T = typename decltype(tag)::type;
       FG_LAUNCH(cross_entropy_forward, losses.device(), losses.data<T>(), row_weights.data<T>(),
-                logits.data<T>(), classes.data<int64_t>(), data_or_null<T>(weights),
-                ignore_index, label_smoothing, N, C);
+                logits.data<T>(), classes.data<int64_t>(), data_or_null<T>(weights), ignore_index,
+                label_smoothing, N, C);
     });
     record(losses, "cross_entropy", {logits, rows.targets},
            [logits = logits.detach(), classes, weights, ignore_index, label_smoothing, N,
@@ -190,8 +188,8 @@ Tensor cross_entropy(const Tensor& logits_any, const Tensor& target,
   });
 }
 
-Tensor nll_loss(const Tensor& log_probs_any, const Tensor& target,
-                const Tensor& weight, int64_t ignore_index, Reduction reduction) {
+Tensor nll_loss(const Tensor& log_probs_any, const Tensor& target, const Tensor& weight,
+                int64_t ignore_index, Reduction reduction) {
   return with_float32_compute(log_probs_any, [&](const Tensor& log_probs_in) {
     ClassRows rows = as_class_rows(log_probs_in, target, "nll_loss");
     const Tensor& log_probs = rows.scores;
@@ -234,8 +232,8 @@ static void check_pointwise(const Tensor& input, const Tensor& target, const cha
                << " (convert the target with .to(input.dtype))");
   check_same_device(input, target, op);
   FG_CHECK(input.shape() == target.shape(), ValueError,
-           "[" << op << "] expected input and target of one shape, got " << input.shape()
-               << " and " << target.shape());
+           "[" << op << "] expected input and target of one shape, got " << input.shape() << " and "
+               << target.shape());
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
@@ -264,8 +262,7 @@ static Tensor pointwise_kernel_loss(const Tensor& input_any, const Tensor& targe
   Tensor losses = empty(input.shape(), input.dtype(), input.device());
   dispatch_floating(input.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernels_for(tag).first(losses.device(), losses.data<T>(), input.data<T>(), target.data<T>(),
-                           n);
+    kernels_for(tag).first(losses.device(), losses.data<T>(), input.data<T>(), target.data<T>(), n);
   });
   bool grad_target = target.requires_grad();
   record(losses, op, {input, target},
@@ -275,9 +272,8 @@ static Tensor pointwise_kernel_loss(const Tensor& input_any, const Tensor& targe
            Tensor dt = grad_target ? empty(t.shape(), t.dtype(), t.device()) : Tensor();
            dispatch_floating(x.dtype(), op, [&](auto tag) {
              using T = typename decltype(tag)::type;
-             kernels_for(tag).second(x.device(), dx.data<T>(),
-                                     grad_target ? dt.data<T>() : nullptr, dlosses.data<T>(),
-                                     x.data<T>(), t.data<T>(), n);
+             kernels_for(tag).second(x.device(), dx.data<T>(), grad_target ? dt.data<T>() : nullptr,
+                                     dlosses.data<T>(), x.data<T>(), t.data<T>(), n);
            });
            return std::vector<Tensor>{dx, dt};
          });
@@ -305,12 +301,11 @@ static Tensor weighted(const Tensor& losses, const Tensor& weight, const char* o
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
                             Reduction reduction) {
-  Tensor losses =
-      pointwise_kernel_loss(input, target, "binary_cross_entropy", [](auto tag) {
-        using T = typename decltype(tag)::type;
-        return std::pair{FG_KERNELS(binary_cross_entropy_forward<T>),
-                         FG_KERNELS(binary_cross_entropy_backward<T>)};
-      });
+  Tensor losses = pointwise_kernel_loss(input, target, "binary_cross_entropy", [](auto tag) {
+    using T = typename decltype(tag)::type;
+    return std::pair{FG_KERNELS(binary_cross_entropy_forward<T>),
+                     FG_KERNELS(binary_cross_entropy_backward<T>)};
+  });
   return reduce(weighted(losses, weight, "binary_cross_entropy"), reduction);
 }
 
@@ -369,11 +364,12 @@ static std::pair<std::vector<int64_t>, int64_t> ctc_target_offsets(
   for (int64_t n = 0; n < N; ++n) {
     FG_CHECK(input_lengths[n] >= 0 && input_lengths[n] <= max_time, ValueError,
              "[ctc_loss] expected input_lengths in [0, " << max_time << "], got "
-                                                          << input_lengths[n] << " at " << n);
+                                                         << input_lengths[n] << " at " << n);
     FG_CHECK(target_lengths[n] >= 0 && (!padded || target_lengths[n] <= targets_shape[1]),
              ValueError,
              "[ctc_loss] expected target_lengths in [0, " << (padded ? targets_shape[1] : 0)
-                 << "] for padded targets, got " << target_lengths[n] << " at " << n);
+                                                          << "] for padded targets, got "
+                                                          << target_lengths[n] << " at " << n);
     offsets[n] = padded ? n * targets_shape[1] : next;
     next += target_lengths[n];
     max_target_length = std::max(max_target_length, target_lengths[n]);
@@ -384,8 +380,9 @@ static std::pair<std::vector<int64_t>, int64_t> ctc_target_offsets(
   for (int64_t n = 0; n < N; ++n)
     for (int64_t i = offsets[n]; i < offsets[n] + target_lengths[n]; ++i)
       FG_CHECK(labels[i] >= 0 && labels[i] < classes && labels[i] != blank, ValueError,
-               "[ctc_loss] expected labels in [0, " << classes << ") other than blank ("
-                   << blank << "), got " << labels[i] << " in target " << n);
+               "[ctc_loss] expected labels in [0, " << classes << ") other than blank (" << blank
+                                                    << "), got " << labels[i] << " in target "
+                                                    << n);
   return {offsets, max_target_length};
 }
 
@@ -393,12 +390,12 @@ Tensor ctc_loss(const Tensor& log_probs_any, const Tensor& targets,
                 const std::vector<int64_t>& input_lengths,
                 const std::vector<int64_t>& target_lengths, int64_t blank, Reduction reduction,
                 bool zero_infinity) {
-  FG_CHECK(log_probs_any.dim() == 3 || log_probs_any.dim() == 2, ValueError,
-           "[ctc_loss] expected log_probs of shape (T, N, C) or (T, C), got "
-               << log_probs_any.shape());
+  FG_CHECK(
+      log_probs_any.dim() == 3 || log_probs_any.dim() == 2, ValueError,
+      "[ctc_loss] expected log_probs of shape (T, N, C) or (T, C), got " << log_probs_any.shape());
   if (log_probs_any.dim() == 2) {  // one sequence: a batch of one, and a 0-d loss
-    Tensor loss = ctc_loss(unsqueeze(log_probs_any, 1), reshape(targets, {1, -1}),
-                           input_lengths, target_lengths, blank, reduction, zero_infinity);
+    Tensor loss = ctc_loss(unsqueeze(log_probs_any, 1), reshape(targets, {1, -1}), input_lengths,
+                           target_lengths, blank, reduction, zero_infinity);
     return reduction == Reduction::None ? reshape(loss, {}) : loss;
   }
   FG_CHECK(targets.dtype() == DType::Int64 || targets.dtype() == DType::Int32, TypeError,
@@ -414,8 +411,8 @@ Tensor ctc_loss(const Tensor& log_probs_any, const Tensor& targets,
              "[ctc_loss] expected " << N << " input_lengths, one per sequence, got "
                                     << input_lengths.size());
     std::vector<int64_t> labels = host_int64(targets);
-    auto [offsets, max_target_length] = ctc_target_offsets(
-        labels, targets.shape(), input_lengths, target_lengths, T, C, blank);
+    auto [offsets, max_target_length] =
+        ctc_target_offsets(labels, targets.shape(), input_lengths, target_lengths, T, C, blank);
     // The batch's integers on the device: offsets, input lengths, target lengths.
     std::vector<int64_t> sizes = offsets;
     sizes.insert(sizes.end(), input_lengths.begin(), input_lengths.end());
@@ -423,8 +420,15 @@ Tensor ctc_loss(const Tensor& log_probs_any, const Tensor& targets,
     Tensor sizes_on_device = from_host(sizes, DType::Int64, device);
     Tensor labels_on_device = from_host(labels, DType::Int64, device);
     const int64_t* size_data = sizes_on_device.data<int64_t>();
-    CtcBatch batch{T, N, C, max_target_length, blank, labels_on_device.data<int64_t>(),
-                   size_data, size_data + N, size_data + 2 * N};
+    CtcBatch batch{T,
+                   N,
+                   C,
+                   max_target_length,
+                   blank,
+                   labels_on_device.data<int64_t>(),
+                   size_data,
+                   size_data + N,
+                   size_data + 2 * N};
     Tensor losses = empty({N}, log_probs.dtype(), device);
     Tensor log_alpha = empty({N, T, 2 * max_target_length + 1}, log_probs.dtype(), device);
     dispatch_floating(log_probs.dtype(), "ctc_loss", [&](auto tag) {
@@ -441,15 +445,15 @@ Tensor ctc_loss(const Tensor& log_probs_any, const Tensor& targets,
              dispatch_floating(log_probs.dtype(), "ctc_loss", [&](auto tag) {
                using E = typename decltype(tag)::type;
                FG_LAUNCH(ctc_loss_backward, log_probs.device(), dlog_probs.data<E>(),
-                         log_beta.data<E>(), dlosses.data<E>(), nll.data<E>(),
-                         log_probs.data<E>(), log_alpha.data<E>(), batch, zero_infinity);
+                         log_beta.data<E>(), dlosses.data<E>(), nll.data<E>(), log_probs.data<E>(),
+                         log_alpha.data<E>(), batch, zero_infinity);
              });
              return std::vector<Tensor>{dlog_probs};
            });
     if (zero_infinity)  // an impossible alignment (target longer than the input) counts 0
-      losses = where(compare(CompareOp::Eq, losses,
-                             scalar_tensor(INFINITY, losses.dtype(), device)),
-                     scalar_tensor(0.0, losses.dtype(), device), losses);
+      losses =
+          where(compare(CompareOp::Eq, losses, scalar_tensor(INFINITY, losses.dtype(), device)),
+                scalar_tensor(0.0, losses.dtype(), device), losses);
     if (reduction != Reduction::Mean) return reduce(losses, reduction);
     // PyTorch's mean: each loss divided by its target's length (at least 1), then averaged.
     std::vector<double> divisors(target_lengths.begin(), target_lengths.end());

@@ -37,9 +37,9 @@ static Shape batch_strides(const Tensor& x, const Shape& batch) {
 // strides (0: one matrix for all). Dimensions that all three step through alike are merged, so
 // the usual cases are one batched GEMM; the rest loop over the outer dimensions.
 template <class T>
-static void gemm_over_batch(Device device, T* C, const T* A, const T* B, bool trans_a,
-                            bool trans_b, Shape batch, Shape stride_c, Shape stride_a,
-                            Shape stride_b, int64_t M, int64_t N, int64_t K) {
+static void gemm_over_batch(Device device, T* C, const T* A, const T* B, bool trans_a, bool trans_b,
+                            Shape batch, Shape stride_c, Shape stride_a, Shape stride_b, int64_t M,
+                            int64_t N, int64_t K) {
   Shape shape = merge_dims(batch, {&stride_c, &stride_a, &stride_b});
   if (shape.empty()) {
     FG_LAUNCH(gemm, device, C, A, B, nullptr, false, trans_a, trans_b, false, M, N, K);
@@ -74,17 +74,16 @@ static bool rows_merge(const Tensor& x) {
 static Tensor matmul_matrices(const Tensor& a_any, const Tensor& b_any) {
   int64_t M = a_any.size(-2), K = a_any.size(-1), N = b_any.size(-1);
   FG_CHECK(b_any.size(-2) == K, ValueError,
-           "[matmul] inner dimensions differ: shapes " << a_any.shape() << " and "
-                                                       << b_any.shape() << " (" << K
-                                                       << " != " << b_any.size(-2) << ")");
+           "[matmul] inner dimensions differ: shapes " << a_any.shape() << " and " << b_any.shape()
+                                                       << " (" << K << " != " << b_any.size(-2)
+                                                       << ")");
   Shape batch;
   try {
     batch = broadcast_shapes(Shape(a_any.shape().begin(), a_any.shape().end() - 2),
                              Shape(b_any.shape().begin(), b_any.shape().end() - 2), "matmul");
   } catch (const ValueError&) {  // the message names the whole shapes, not just their batches
     FG_CHECK(false, ValueError,
-             "[matmul] the batch dimensions of shapes " << a_any.shape() << " and "
-                                                        << b_any.shape()
+             "[matmul] the batch dimensions of shapes " << a_any.shape() << " and " << b_any.shape()
                                                         << " cannot be broadcast together");
   }
   Shape out_shape = batch;
@@ -139,8 +138,8 @@ static void check_matmul_operands(const Tensor& a, const Tensor& b, const char* 
            "[" << op << "] expected both operands to have the same dtype, got "
                << dtype_name(a.dtype()) << " and " << dtype_name(b.dtype()));
   FG_CHECK(a.dim() >= 1 && b.dim() >= 1, ValueError,
-           "[" << op << "] expected operands of at least one dimension, got shapes "
-               << a.shape() << " and " << b.shape());
+           "[" << op << "] expected operands of at least one dimension, got shapes " << a.shape()
+               << " and " << b.shape());
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
@@ -149,17 +148,17 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     return to_dtype(matmul(to_dtype(a, DType::Float32), to_dtype(b, DType::Float32)), a.dtype());
   dispatch_floating(a.dtype(), "matmul", [](auto) {});
   // A vector is a row (on the left) or a column (on the right), dropped from the result.
-  Tensor product = matmul_matrices(a.dim() == 1 ? unsqueeze(a, 0) : a,
-                                   b.dim() == 1 ? unsqueeze(b, -1) : b);
+  Tensor product =
+      matmul_matrices(a.dim() == 1 ? unsqueeze(a, 0) : a, b.dim() == 1 ? unsqueeze(b, -1) : b);
   if (b.dim() == 1) product = squeeze(product, std::vector<int64_t>{-1});
   if (a.dim() == 1) product = squeeze(product, std::vector<int64_t>{b.dim() == 1 ? -1 : -2});
   return product;
 }
 
 static void check_dims(const Tensor& x, int64_t dims, const char* op, const char* name) {
-  FG_CHECK(x.dim() == dims, ValueError,
-           "[" << op << "] expected " << name << " to be " << dims << "-D, got shape "
-               << x.shape());
+  FG_CHECK(
+      x.dim() == dims, ValueError,
+      "[" << op << "] expected " << name << " to be " << dims << "-D, got shape " << x.shape());
 }
 
 Tensor mm(const Tensor& a, const Tensor& b) {
@@ -193,7 +192,7 @@ Tensor dot(const Tensor& a, const Tensor& b) {
   check_dims(b, 1, "dot", "the second operand");
   FG_CHECK(a.size(0) == b.size(0), ValueError,
            "[dot] expected vectors of the same length, got shapes " << a.shape() << " and "
-                                                                  << b.shape());
+                                                                    << b.shape());
   return matmul(a, b);
 }
 
@@ -206,9 +205,9 @@ Tensor outer(const Tensor& a, const Tensor& b) {
 // Sums over the last dimension of both: a (..., K), b (..., K) -> a's leading + b's leading.
 Tensor inner(const Tensor& a, const Tensor& b) {
   if (a.dim() == 0 || b.dim() == 0) return mul(a, b);
-  FG_CHECK(a.size(-1) == b.size(-1), ValueError,
-           "[inner] expected equal last dimensions, got shapes " << a.shape() << " and "
-                                                                 << b.shape());
+  FG_CHECK(
+      a.size(-1) == b.size(-1), ValueError,
+      "[inner] expected equal last dimensions, got shapes " << a.shape() << " and " << b.shape());
   Shape out_shape(a.shape().begin(), a.shape().end() - 1);
   out_shape.insert(out_shape.end(), b.shape().begin(), b.shape().end() - 1);
   int64_t K = a.size(-1);
@@ -240,8 +239,7 @@ Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta,
   return scaled_sum(input, mm(a, b), beta, alpha, "addmm");
 }
 
-Tensor baddbmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta,
-               double alpha) {
+Tensor baddbmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta, double alpha) {
   return scaled_sum(input, bmm(a, b), beta, alpha, "baddbmm");
 }
 
@@ -283,9 +281,9 @@ static Tensor gemm_in(const Tensor& a_any, const Tensor& b_any, const Tensor& bi
     check_same_device(a, out, "gemm");
     FG_CHECK(out.shape() == (Shape{M, N}), ValueError,
              "[gemm] expected out of shape (" << M << ", " << N << "), got " << out.shape());
-    FG_CHECK(out.is_contiguous(), ValueError,
-             "[gemm] expected a contiguous out (the GEMM adds into it), got strides "
-                 << out.strides());
+    FG_CHECK(
+        out.is_contiguous(), ValueError,
+        "[gemm] expected a contiguous out (the GEMM adds into it), got strides " << out.strides());
     // The kernel reads a and b while it writes out: they must not share memory.
     FG_CHECK(out.storage() != a.storage() && out.storage() != b.storage() &&
                  (!bias.defined() || out.storage() != bias.storage()),
@@ -298,8 +296,7 @@ static Tensor gemm_in(const Tensor& a_any, const Tensor& b_any, const Tensor& bi
     out = empty({M, N}, a.dtype(), a.device());
   }
   FG_LAUNCH(gemm, out.device(), out.data<T>(), a.data<T>(), b.data<T>(),
-            bias.defined() ? bias.data<T>() : nullptr, relu, trans_a, trans_b, accumulate, M, N,
-            K);
+            bias.defined() ? bias.data<T>() : nullptr, relu, trans_a, trans_b, accumulate, M, N, K);
   return out;
 }
 

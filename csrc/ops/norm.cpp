@@ -23,11 +23,10 @@ void check_per_channel(const Tensor& t, const Tensor& x, const Shape& shape, con
   if (!t.defined()) return;
   check_same_device(x, t, op);
   FG_CHECK(any_floating ? is_floating(t.dtype()) : t.dtype() == x.dtype(), TypeError,
-           "[" << op << "] expected " << what << " of dtype " << dtype_name(x.dtype())
-               << ", got " << dtype_name(t.dtype()));
+           "[" << op << "] expected " << what << " of dtype " << dtype_name(x.dtype()) << ", got "
+               << dtype_name(t.dtype()));
   FG_CHECK(t.shape() == shape, ValueError,
-           "[" << op << "] expected " << what << " of shape " << shape << ", got "
-               << t.shape());
+           "[" << op << "] expected " << what << " of shape " << shape << ", got " << t.shape());
 }
 
 void check_input(const Tensor& x, const char* op) {
@@ -82,8 +81,8 @@ Tensor normalize_groups(const Tensor& input, const Tensor& weight, const Tensor&
            if (x.numel() > 0)
              dispatch_floating(x.dtype(), "norm", [&](auto tag) {
                using T = typename decltype(tag)::type;
-               FG_LAUNCH(group_norm_backward, x.device(), dx.data<T>(), dy.data<T>(),
-                         x.data<T>(), mean.data<T>(), rstd.data<T>(), data_or_null<T>(w), layout);
+               FG_LAUNCH(group_norm_backward, x.device(), dx.data<T>(), dy.data<T>(), x.data<T>(),
+                         mean.data<T>(), rstd.data<T>(), data_or_null<T>(w), layout);
              });
            if (!weight.defined() && !bias.defined()) return std::vector<Tensor>{dx, {}, {}};
            std::vector<Tensor> affine =
@@ -124,8 +123,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   return normalize_last_dims(x, normalized_shape, weight, bias, eps, false, "layer_norm");
 }
 
-Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
-                double eps) {
+Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, double eps) {
   return normalize_last_dims(x, normalized_shape, weight, Tensor(), eps, true, "rms_norm");
 }
 
@@ -135,9 +133,9 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
   FG_CHECK(x.dim() >= 2, ValueError,
            "[group_norm] expected input of shape (N, C, *), got " << x.shape());
   const int64_t N = x.shape()[0], C = x.shape()[1];
-  FG_CHECK(num_groups > 0 && C % num_groups == 0, ValueError,
-           "[group_norm] expected num_groups > 0 dividing the " << C << " channels, got "
-                                                                 << num_groups);
+  FG_CHECK(
+      num_groups > 0 && C % num_groups == 0, ValueError,
+      "[group_norm] expected num_groups > 0 dividing the " << C << " channels, got " << num_groups);
   check_per_channel(weight, x, {C}, "group_norm", "weight");
   check_per_channel(bias, x, {C}, "group_norm", "bias");
   int64_t inner = shape_numel(x.shape(), "group_norm", 2);
@@ -161,7 +159,8 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
            "[batch_norm] expected running_mean and running_var when training=False, got None");
   FG_CHECK(!training || count > 1, ValueError,
            "[batch_norm] expected more than 1 value per channel when training, got input of "
-           "shape " << input.shape());
+           "shape "
+               << input.shape());
   check_per_channel(running_mean, input, {C}, op, "running_mean", true);
   check_per_channel(running_var, input, {C}, op, "running_var", true);
   check_per_channel(weight, input, {C}, op, "weight");
@@ -176,16 +175,15 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
       var = empty({C}, x.dtype(), x.device());
       dispatch_floating(x.dtype(), op, [&](auto tag) {
         using T = typename decltype(tag)::type;
-        FG_LAUNCH(channel_moments, x.device(), mean.data<T>(), var.data<T>(), x.data<T>(),
-                  layout);
+        FG_LAUNCH(channel_moments, x.device(), mean.data<T>(), var.data<T>(), x.data<T>(), layout);
       });
       if (running_mean.defined()) {
         check_writable(running_mean, op);
         check_writable(running_var, op);
         auto blend = [&](const Tensor& running, const Tensor& batch) {
-          return add(mul(to_dtype(running, x.dtype()),
-                         scalar_tensor(1 - momentum, x.dtype(), x.device())),
-                     mul(batch, scalar_tensor(momentum, x.dtype(), x.device())));
+          return add(
+              mul(to_dtype(running, x.dtype()), scalar_tensor(1 - momentum, x.dtype(), x.device())),
+              mul(batch, scalar_tensor(momentum, x.dtype(), x.device())));
         };
         Tensor unbiased =
             mul(var, scalar_tensor(double(count) / double(count - 1), x.dtype(), x.device()));
@@ -232,9 +230,9 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
            dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
              using T = typename decltype(tag)::type;
              if (training)
-               FG_LAUNCH(batch_norm_backward, x.device(), dx.data<T>(), dy.data<T>(),
-                         x.data<T>(), mean.data<T>(), rstd.data<T>(), data_or_null<T>(w),
-                         sums.first.data<T>(), sums.second.data<T>(), layout);
+               FG_LAUNCH(batch_norm_backward, x.device(), dx.data<T>(), dy.data<T>(), x.data<T>(),
+                         mean.data<T>(), rstd.data<T>(), data_or_null<T>(w), sums.first.data<T>(),
+                         sums.second.data<T>(), layout);
              else  // running statistics are constants: dx = dy rstd weight
                FG_LAUNCH(channel_affine, x.device(), dx.data<T>(), dy.data<T>(), scale.data<T>(),
                          static_cast<const T*>(nullptr), layout, false);

@@ -28,20 +28,20 @@ Tensor rand(const Shape& shape, DType dtype, Device device,
             Generator* generator = nullptr);  // uniform [0, 1), Philox
 Tensor randn(const Shape& shape, DType dtype, Device device,
              Generator* generator = nullptr);  // standard normal, Philox
-void manual_seed(uint64_t seed);  // restarts the global stream
+void manual_seed(uint64_t seed);               // restarts the global stream
 // (seed, first counter) for a draw of n numbers (four per Philox block) from generator
 std::pair<uint64_t, uint64_t> reserve_random_blocks(int64_t n, Generator* generator = nullptr);
-Tensor clone(const Tensor& x);                    // recorded: gradient passes through
-Tensor to_dtype(const Tensor& x, DType dtype);    // a copy; float32 -> float32 is a clone
+Tensor clone(const Tensor& x);                  // recorded: gradient passes through
+Tensor to_dtype(const Tensor& x, DType dtype);  // a copy; float32 -> float32 is a clone
 Tensor to_device(const Tensor& x, Device device);
-void add_(Tensor& dst, const Tensor& src);        // in place, same shape; not recorded
-void fill_(Tensor& dst, double value);            // in place; not recorded
-void copy_(Tensor& dst, const Tensor& src);       // in place, same shape, any dtypes
+void add_(Tensor& dst, const Tensor& src);   // in place, same shape; not recorded
+void fill_(Tensor& dst, double value);       // in place; not recorded
+void copy_(Tensor& dst, const Tensor& src);  // in place, same shape, any dtypes
 
 // ---- elementwise (ops/elementwise.cpp) ----
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 bool broadcastable_to(const Shape& from, const Shape& to);  // expand(from -> to) would work
-Tensor sum_to(const Tensor& x, const Shape& shape);  // undoes broadcasting (for backward)
+Tensor sum_to(const Tensor& x, const Shape& shape);         // undoes broadcasting (for backward)
 // PyTorch's result type of a binary op on a and b (a wrapped number only lifts the category)
 DType result_type(const Tensor& a, const Tensor& b);
 DType result_type(const std::vector<Tensor>& operands);  // undefined ones skipped
@@ -94,10 +94,10 @@ Tensor remainder(const Tensor& a, const Tensor& b);  // Python's %: the sign of 
 Tensor fmod(const Tensor& a, const Tensor& b);       // C's fmod: the sign of a
 Tensor maximum(const Tensor& a, const Tensor& b);    // NaN propagates
 Tensor minimum(const Tensor& a, const Tensor& b);
-Tensor fmax(const Tensor& a, const Tensor& b);       // NaN ignored where the other is a number
+Tensor fmax(const Tensor& a, const Tensor& b);  // NaN ignored where the other is a number
 Tensor fmin(const Tensor& a, const Tensor& b);
-Tensor pow(const Tensor& a, const Tensor& b);        // elementwise exponents
-Tensor atan2(const Tensor& a, const Tensor& b);      // floating results
+Tensor pow(const Tensor& a, const Tensor& b);    // elementwise exponents
+Tensor atan2(const Tensor& a, const Tensor& b);  // floating results
 Tensor hypot(const Tensor& a, const Tensor& b);
 // integers and bool (shifts: integers)
 Tensor bitwise_and(const Tensor& a, const Tensor& b);
@@ -182,7 +182,7 @@ Tensor bincount(const Tensor& x, const Tensor& weights, int64_t minlength);
 Tensor histc(const Tensor& x, int64_t bins, double min, double max);
 
 // ---- running reductions (ops/scan.cpp) ----
-Tensor cumsum(const Tensor& x, int64_t dim);   // integers and bool give int64
+Tensor cumsum(const Tensor& x, int64_t dim);  // integers and bool give int64
 Tensor cumprod(const Tensor& x, int64_t dim);
 std::pair<Tensor, Tensor> cummax(const Tensor& x, int64_t dim);  // values, indices
 std::pair<Tensor, Tensor> cummin(const Tensor& x, int64_t dim);
@@ -208,8 +208,8 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1);
 Tensor permute(const Tensor& x, const std::vector<int64_t>& dims);
 Tensor movedim(const Tensor& x, const std::vector<int64_t>& source,
                const std::vector<int64_t>& destination);
-Tensor matrix_transpose(const Tensor& x);   // mT: the last two dims swapped
-Tensor reverse_dims(const Tensor& x);       // T: every dim reversed
+Tensor matrix_transpose(const Tensor& x);            // mT: the last two dims swapped
+Tensor reverse_dims(const Tensor& x);                // T: every dim reversed
 Tensor expand(const Tensor& x, const Shape& shape);  // -1 keeps a size; stride 0 broadcasts
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length);
 Tensor select(const Tensor& x, int64_t dim, int64_t index);  // x[..., i, ...], dim removed
@@ -218,7 +218,7 @@ Tensor unsqueeze(const Tensor& x, int64_t dim);
 Tensor squeeze(const Tensor& x, std::optional<std::vector<int64_t>> dims);  // none: all 1s
 Tensor diagonal(const Tensor& x, int64_t offset, int64_t dim1, int64_t dim2);
 Tensor unfold(const Tensor& x, int64_t dim, int64_t size, int64_t step);  // sliding windows
-Tensor index_select(const Tensor& x, const Tensor& indices);     // x[idx], int64 indices
+Tensor index_select(const Tensor& x, const Tensor& indices);              // x[idx], int64 indices
 
 // ---- joining and splitting (ops/join.cpp) ----
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim);    // dtypes promoted
@@ -336,8 +336,8 @@ void adam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& gra
 // momentum_buffers only with momentum > 0 and grad_avgs only when centered.
 void rmsprop_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                   const std::vector<Tensor>& square_avgs,
-                  const std::vector<Tensor>& momentum_buffers,
-                  const std::vector<Tensor>& grad_avgs, const RmspropOptions& options);
+                  const std::vector<Tensor>& momentum_buffers, const std::vector<Tensor>& grad_avgs,
+                  const RmspropOptions& options);
 void adagrad_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                   const std::vector<Tensor>& sums, const std::vector<int64_t>& steps,
                   const AdagradOptions& options);
@@ -352,8 +352,8 @@ void adamax_step(const std::vector<Tensor>& params, const std::vector<Tensor>& g
 std::vector<double> nadam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                                const std::vector<Tensor>& exp_avgs,
                                const std::vector<Tensor>& exp_avg_sqs,
-                               const std::vector<int64_t>& steps,
-                               std::vector<double> mu_products, const NadamOptions& options);
+                               const std::vector<int64_t>& steps, std::vector<double> mu_products,
+                               const NadamOptions& options);
 void radam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                 const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
                 const std::vector<int64_t>& steps, const RadamOptions& options);
@@ -363,8 +363,7 @@ void radam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& gr
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
                   const Tensor& bias, double eps);
 // layer_norm without the mean: x / sqrt(mean(x^2) + eps) weight, the same kernels
-Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
-                double eps);
+Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, double eps);
 // x (N, C, *) over num_groups groups of C / num_groups channels; weight, bias (C)
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias,
                   double eps);
@@ -470,9 +469,9 @@ Tensor col2im(const Tensor& input, const Shape& output_size, const Shape& kernel
 // ---- pooling over the last two dimensions of (N, C, H, W) (ops/pool.cpp) ----
 // Sizes are (h, w) pairs, as the Python layer (nn/_pooling.py) gives them; op: the public
 // op's name, for errors. The max ops return (values, indices: flat positions in each (H, W)).
-std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, const Shape& kernel_size,
-                                     const Shape& stride, const Shape& padding,
-                                     const Shape& dilation, bool ceil_mode, const std::string& op);
+std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, const Shape& kernel_size, const Shape& stride,
+                                     const Shape& padding, const Shape& dilation, bool ceil_mode,
+                                     const std::string& op);
 Tensor avg_pool2d(const Tensor& x, const Shape& kernel_size, const Shape& stride,
                   const Shape& padding, bool ceil_mode, bool count_include_pad,
                   std::optional<int64_t> divisor_override, const std::string& op);

@@ -18,12 +18,11 @@ static void check_updatable(const Tensor& t, const char* op, const char* name, s
 }
 
 // Each of `tensors` (one per parameter) must be a buffer of its parameter's dtype and shape.
-static void check_like_params(const std::vector<Tensor>& params,
-                              const std::vector<Tensor>& tensors, const char* op,
-                              const char* name) {
+static void check_like_params(const std::vector<Tensor>& params, const std::vector<Tensor>& tensors,
+                              const char* op, const char* name) {
   FG_CHECK(tensors.size() == params.size(), ValueError,
-           "[" << op << "] expected " << params.size() << " " << name << " (one per parameter), got "
-               << tensors.size());
+           "[" << op << "] expected " << params.size() << " " << name
+               << " (one per parameter), got " << tensors.size());
   for (size_t i = 0; i < params.size(); ++i) {
     FG_CHECK(tensors[i].defined(), ValueError,
              "[" << op << "] " << name << "[" << i << "] is missing");
@@ -42,8 +41,7 @@ static void check_like_params(const std::vector<Tensor>& params,
 static void check_params(const std::vector<Tensor>& params, const char* op) {
   for (size_t i = 0; i < params.size(); ++i) {
     FG_CHECK(params[i].defined(), ValueError, "[" << op << "] params[" << i << "] is missing");
-    FG_CHECK(params[i].dtype() == DType::Float32 || params[i].dtype() == DType::Float64,
-             TypeError,
+    FG_CHECK(params[i].dtype() == DType::Float32 || params[i].dtype() == DType::Float64, TypeError,
              "[" << op << "] expected float32 or float64 parameters, got "
                  << dtype_name(params[i].dtype()) << " for params[" << i
                  << "] (keep a float32 master copy of float16 or bfloat16 weights)");
@@ -163,8 +161,8 @@ static bool prepare_group(const char* op, const std::vector<Tensor>& params,
 
 void rmsprop_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                   const std::vector<Tensor>& square_avgs,
-                  const std::vector<Tensor>& momentum_buffers,
-                  const std::vector<Tensor>& grad_avgs, const RmspropOptions& options) {
+                  const std::vector<Tensor>& momentum_buffers, const std::vector<Tensor>& grad_avgs,
+                  const RmspropOptions& options) {
   bool momentum = options.momentum > 0.0;
   if (!prepare_group("rmsprop_step", params, grads,
                      {{"square_avgs", &square_avgs},
@@ -226,11 +224,10 @@ void adamax_step(const std::vector<Tensor>& params, const std::vector<Tensor>& g
 std::vector<double> nadam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                                const std::vector<Tensor>& exp_avgs,
                                const std::vector<Tensor>& exp_avg_sqs,
-                               const std::vector<int64_t>& steps,
-                               std::vector<double> mu_products, const NadamOptions& options) {
+                               const std::vector<int64_t>& steps, std::vector<double> mu_products,
+                               const NadamOptions& options) {
   FG_CHECK(mu_products.size() == params.size(), ValueError,
-           "[nadam_step] expected " << params.size() << " mu_products, got "
-                                    << mu_products.size());
+           "[nadam_step] expected " << params.size() << " mu_products, got " << mu_products.size());
   for (double mu_product : mu_products)
     FG_CHECK(mu_product >= 0.0 && mu_product <= 1.0, ValueError,
              "[nadam_step] expected mu_products in [0, 1], got " << mu_product);

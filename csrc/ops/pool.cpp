@@ -40,8 +40,8 @@ static PoolAxis fixed_axis(int64_t in, int64_t kernel, int64_t stride, int64_t p
                            int64_t dilation, bool ceil_mode, const char* axis,
                            const std::string& op) {
   FG_CHECK(kernel > 0 && stride > 0 && dilation > 0, ValueError,
-           "[" << op << "] expected a positive kernel_size, stride and dilation, got "
-               << kernel << ", " << stride << " and " << dilation << " along the " << axis);
+           "[" << op << "] expected a positive kernel_size, stride and dilation, got " << kernel
+               << ", " << stride << " and " << dilation << " along the " << axis);
   FG_CHECK(padding >= 0 && padding <= kernel / 2, ValueError,
            "[" << op << "] expected padding in [0, kernel_size / 2] = [0, " << kernel / 2
                << "], got " << padding << " along the " << axis);
@@ -60,8 +60,8 @@ static void check_windows_overlap(const PoolAxis& a, const char* axis, const std
     FG_CHECK(w.begin < w.end, ValueError,
              "[" << op << "] expected every window to hold an input element, got window " << o
                  << " of the " << axis << " in the padding only (input size " << a.in
-                 << ", kernel_size " << a.kernel << ", padding " << a.padding
-                 << ", dilation " << a.dilation << ")");
+                 << ", kernel_size " << a.kernel << ", padding " << a.padding << ", dilation "
+                 << a.dilation << ")");
   }
 }
 
@@ -116,9 +116,9 @@ static Tensor avg_pool(const Tensor& x_any, const PoolPlanes& p, const char* nod
   return y;
 }
 
-std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, const Shape& kernel_size,
-                                     const Shape& stride, const Shape& padding,
-                                     const Shape& dilation, bool ceil_mode, const std::string& op) {
+std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, const Shape& kernel_size, const Shape& stride,
+                                     const Shape& padding, const Shape& dilation, bool ceil_mode,
+                                     const std::string& op) {
   check_input(x, op);
   check_pair(kernel_size, "kernel_size", op);
   check_pair(stride, "stride", op);
@@ -142,10 +142,10 @@ Tensor avg_pool2d(const Tensor& x, const Shape& kernel_size, const Shape& stride
   check_pair(padding, "padding", op);
   FG_CHECK(divisor_override.value_or(1) != 0, ValueError,
            "[" << op << "] expected a divisor_override other than 0, got 0");
-  PoolAxis h = fixed_axis(x.shape()[2], kernel_size[0], stride[0], padding[0], 1, ceil_mode,
-                          "height", op);
-  PoolAxis w = fixed_axis(x.shape()[3], kernel_size[1], stride[1], padding[1], 1, ceil_mode,
-                          "width", op);
+  PoolAxis h =
+      fixed_axis(x.shape()[2], kernel_size[0], stride[0], padding[0], 1, ceil_mode, "height", op);
+  PoolAxis w =
+      fixed_axis(x.shape()[3], kernel_size[1], stride[1], padding[1], 1, ceil_mode, "width", op);
   PoolPlanes p = planes_of(x, h, w);
   p.count_include_pad = count_include_pad;
   p.divisor_override = divisor_override.value_or(0);

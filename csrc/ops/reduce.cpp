@@ -33,8 +33,10 @@ static Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& dims,
   Shape out;
   for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
     bool reduced = std::find(dims.begin(), dims.end(), d) != dims.end();
-    if (!reduced) out.push_back(shape[d]);
-    else if (keepdim) out.push_back(1);
+    if (!reduced)
+      out.push_back(shape[d]);
+    else if (keepdim)
+      out.push_back(1);
   }
   return out;
 }
@@ -53,9 +55,8 @@ static DType sum_dtype(DType dtype) { return is_floating(dtype) ? dtype : DType:
 static std::vector<int64_t> memory_order(const Tensor& x) {
   std::vector<int64_t> order(x.dim());
   for (int64_t d = 0; d < x.dim(); ++d) order[d] = d;
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    return x.strides()[a] > x.strides()[b];
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return x.strides()[a] > x.strides()[b]; });
   return order;
 }
 
@@ -108,10 +109,10 @@ Tensor sum(const Tensor& x_any, const std::vector<int64_t>& dims, bool keepdim) 
     out = out.alias(reduced_shape(x.shape(), reduce, keepdim));
     if (!is_floating(x.dtype())) return out;
     // The gradient: dout broadcast back over the reduced dimensions.
-    record(out, "sum", {x}, [shape = x.shape(), kept = reduced_shape(x.shape(), reduce, true)](
-                                const Tensor& dout) {
-      return std::vector<Tensor>{contiguous(expand(reshape(dout, kept), shape))};
-    });
+    record(out, "sum", {x},
+           [shape = x.shape(), kept = reduced_shape(x.shape(), reduce, true)](const Tensor& dout) {
+             return std::vector<Tensor>{contiguous(expand(reshape(dout, kept), shape))};
+           });
     return out;
   });
 }
@@ -124,8 +125,8 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   for (int64_t d : normalize_dims(dims, x.dim(), "mean")) reduced_sizes.push_back(x.shape()[d]);
   int64_t count = shape_numel(reduced_sizes, "mean");
   // An empty mean is 0 / 0 = nan, as in numpy and PyTorch.
-  return div(sum(x, dims, keepdim), scalar_tensor(static_cast<double>(count), x.dtype(),
-                                                  x.device()));
+  return div(sum(x, dims, keepdim),
+             scalar_tensor(static_cast<double>(count), x.dtype(), x.device()));
 }
 
 // extreme_along on a dtype extreme_forward takes
@@ -148,16 +149,15 @@ static std::pair<Tensor, Tensor> extreme_along_kernel_type(const Tensor& x_any, 
   });
   // indices among the inputs: backward writes where they point, so a change to them in place
   // (they are the user's too) must fail backward, not write out of bounds.
-  record(values, op, {x, indices},
-         [indices = indices, shape = x.shape(), s](const Tensor& dout) {
-           Tensor dx = empty(shape, dout.dtype(), dout.device());
-           dispatch_floating(dout.dtype(), "max", [&](auto tag) {
-             using T = typename decltype(tag)::type;
-             FG_LAUNCH(extreme_backward, dx.device(), dx.data<T>(), dout.data<T>(),
-                       indices.data<int64_t>(), s.outer, s.n, s.inner);
-           });
-           return std::vector<Tensor>{dx, Tensor()};
-         });
+  record(values, op, {x, indices}, [indices = indices, shape = x.shape(), s](const Tensor& dout) {
+    Tensor dx = empty(shape, dout.dtype(), dout.device());
+    dispatch_floating(dout.dtype(), "max", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      FG_LAUNCH(extreme_backward, dx.device(), dx.data<T>(), dout.data<T>(),
+                indices.data<int64_t>(), s.outer, s.n, s.inner);
+    });
+    return std::vector<Tensor>{dx, Tensor()};
+  });
   return {values, indices};
 }
 
@@ -201,15 +201,15 @@ static Tensor extreme_over(const Tensor& x, const std::vector<int64_t>& dims, bo
     value = reshape(extreme_along(lined_up, -1, false, smallest, op).first,
                     reduced_shape(x.shape(), reduce, keepdim), op);
   }
-  record(value, op, {x}, [x = x.detach(), value = value.detach(), kept, reduce](
-                             const Tensor& dout) {
-    auto as_float = [&x](const Tensor& t) { return to_dtype(t, x.dtype()); };
-    Tensor v = reshape(value, kept);
-    Tensor mask = add(as_float(compare(CompareOp::Eq, x, v)),
-                      mul(as_float(compare(CompareOp::Ne, x, x)),
-                          as_float(compare(CompareOp::Ne, v, v))));
-    return std::vector<Tensor>{mul(mask, div(reshape(dout, kept), sum(mask, reduce, true)))};
-  });
+  record(value, op, {x},
+         [x = x.detach(), value = value.detach(), kept, reduce](const Tensor& dout) {
+           auto as_float = [&x](const Tensor& t) { return to_dtype(t, x.dtype()); };
+           Tensor v = reshape(value, kept);
+           Tensor mask = add(
+               as_float(compare(CompareOp::Eq, x, v)),
+               mul(as_float(compare(CompareOp::Ne, x, x)), as_float(compare(CompareOp::Ne, v, v))));
+           return std::vector<Tensor>{mul(mask, div(reshape(dout, kept), sum(mask, reduce, true)))};
+         });
   return value;
 }
 
@@ -222,8 +222,8 @@ Tensor amin(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   return extreme_over(x, dims, keepdim, true, "amin");
 }
 
-static Tensor arg_extreme(const Tensor& x, std::optional<int64_t> dim, bool keepdim,
-                          bool smallest, const char* op) {
+static Tensor arg_extreme(const Tensor& x, std::optional<int64_t> dim, bool keepdim, bool smallest,
+                          const char* op) {
   NoGradGuard no_grad;  // indices have no gradient
   if (!dim) {
     FG_CHECK(x.numel() > 0, ValueError,

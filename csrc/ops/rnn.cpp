@@ -77,8 +77,8 @@ std::vector<Tensor> rnn_layer(const Tensor& input, const Tensor& hx, const Tenso
   if (lengths.defined()) {
     check_same_device(input, lengths, "rnn");
     FG_CHECK(lengths.dtype() == DType::Int64 && lengths.shape() == Shape{B}, ValueError,
-             "[rnn] expected lengths of dtype int64 and shape (" << B << "), got "
-                 << dtype_name(lengths.dtype()) << " " << lengths.shape());
+             "[rnn] expected lengths of dtype int64 and shape ("
+                 << B << "), got " << dtype_name(lengths.dtype()) << " " << lengths.shape());
   }
   const Device device = input.device();
   const DType dtype = input.dtype();
@@ -122,22 +122,21 @@ std::vector<Tensor> rnn_layer(const Tensor& input, const Tensor& hx, const Tenso
       const int64_t t = reverse ? T - 1 - k : k, prev = reverse ? t + 1 : t;
       const int64_t next = reverse ? t : t + 1;
       Scalar* out = result.data<Scalar>() + t * B * R;
-      FG_LAUNCH(gemm, device, hidden_projected.data<Scalar>(), h + prev * B * R,
-                whh.data<Scalar>(), data_or_null<Scalar>(bhh), false, false, true, false, B, GH,
-                R);
+      FG_LAUNCH(gemm, device, hidden_projected.data<Scalar>(), h + prev * B * R, whh.data<Scalar>(),
+                data_or_null<Scalar>(bhh), false, false, true, false, B, GH, R);
       Scalar* u = projected ? units.data<Scalar>() + t * B * H : out;
       Scalar* unit_h = projected ? unit_state.data<Scalar>() : h + next * B * H;
       const Scalar* unit_h_prev = projected ? unit_h + B * H : h + prev * B * H;
       FG_LAUNCH(rnn_gates_forward, device, unit_h, lstm ? c + next * B * H : nullptr, u,
-                saved.data<Scalar>() + t * B * S * H,
-                projected_input.data<Scalar>() + t * B * GH, hidden_projected.data<Scalar>(),
-                unit_h_prev, lstm ? c + prev * B * H : nullptr, RnnStep{mode, B, H, t, len});
+                saved.data<Scalar>() + t * B * S * H, projected_input.data<Scalar>() + t * B * GH,
+                hidden_projected.data<Scalar>(), unit_h_prev, lstm ? c + prev * B * H : nullptr,
+                RnnStep{mode, B, H, t, len});
       if (!projected) continue;
       // h (B, R) = u (B, H) @ W_hr^T (H, R), then kept only where the row is active
-      FG_LAUNCH(gemm, device, p, u, whr.data<Scalar>(), static_cast<const Scalar*>(nullptr),
-                false, false, true, false, B, R, H);
-      FG_LAUNCH(rnn_gates_forward, device, h + next * B * R, static_cast<Scalar*>(nullptr), out,
-                p, p, p, h + prev * B * R, static_cast<const Scalar*>(nullptr),
+      FG_LAUNCH(gemm, device, p, u, whr.data<Scalar>(), static_cast<const Scalar*>(nullptr), false,
+                false, true, false, B, R, H);
+      FG_LAUNCH(rnn_gates_forward, device, h + next * B * R, static_cast<Scalar*>(nullptr), out, p,
+                p, p, h + prev * B * R, static_cast<const Scalar*>(nullptr),
                 RnnStep{RnnMode::Projection, B, R, t, len});
     }
   });
@@ -151,82 +150,78 @@ std::vector<Tensor> rnn_layer(const Tensor& input, const Tensor& hx, const Tenso
     }
   }
   const bool need_dx = input.requires_grad();
-  record(result, "rnn", {input, hx, cx, w_ih, w_hh, b_ih, b_hh, w_hr},
-         [=](const Tensor& dresult) {
-           Tensor dy = contiguous(dresult);
-           Tensor dh = empty({B, R}, dtype, device), dh_prev = empty({B, R}, dtype, device);
-           Tensor dc = lstm ? empty({B, H}, dtype, device) : Tensor();
-           Tensor dc_prev = lstm ? empty({B, H}, dtype, device) : Tensor();
-           {
-             NoGradGuard no_grad;
-             copy_(dh, reshape(narrow(dy, 0, h_n_at, B * R), {B, R}));
-             if (lstm) copy_(dc, reshape(narrow(dy, 0, c_n_at, B * H), {B, H}));
-           }
-           Tensor dprojected = empty({T, B, GH}, dtype, device);
-           Tensor dhidden_projected =
-               mode == RnnMode::Gru ? empty({T, B, GH}, dtype, device) : dprojected;
-           Tensor dx = need_dx ? empty({T, B, I}, dtype, device) : Tensor();
-           Tensor dwih = empty({GH, I}, dtype, device), dwhh = empty({GH, R}, dtype, device);
-           // with a projection: each step's dh (B, R) before it, kept for weight_hr's
-           // gradient; the units' gradient (B, H); the gate step's dout (none: its out is u)
-           // and its dh_prev (scratch: the state's gradient comes from the Projection step)
-           Tensor dprojection = projected ? empty({T, B, R}, dtype, device) : Tensor();
-           Tensor dunits = projected ? empty({B, H}, dtype, device) : Tensor();
-           Tensor no_grad_units = projected ? zeros({B, H}, dtype, device) : Tensor();
-           Tensor unit_dh_prev = projected ? empty({B, H}, dtype, device) : Tensor();
-           Tensor dwhr = projected ? empty({R, H}, dtype, device) : Tensor();
-           dispatch_floating(dtype, "rnn", [&](auto tag) {
-             using Scalar = typename decltype(tag)::type;
-             const int64_t* len = data_or_null<int64_t>(lens);
-             const Scalar *h = hidden.data<Scalar>(), *c = lstm ? cells.data<Scalar>() : nullptr;
-             const Scalar* none = nullptr;
-             for (int64_t k = T - 1; k >= 0; --k) {
-               const int64_t t = reverse ? T - 1 - k : k, prev = reverse ? t + 1 : t;
-               const Scalar* dout = dy.data<Scalar>() + t * B * R;
-               Scalar* dhp = dhidden_projected.data<Scalar>() + t * B * GH;
-               if (projected) {
-                 Scalar* dp = dprojection.data<Scalar>() + t * B * R;
-                 FG_LAUNCH(rnn_gates_backward, device, dp, dp, dh_prev.data<Scalar>(),
-                           static_cast<Scalar*>(nullptr), dh.data<Scalar>(), dout, none, dp,
-                           h + prev * B * R, none, RnnStep{RnnMode::Projection, B, R, t, len});
-                 // du (B, H) = dh (B, R) @ W_hr (R, H)
-                 FG_LAUNCH(gemm, device, dunits.data<Scalar>(), dp, whr.data<Scalar>(), none,
-                           false, false, false, false, B, H, R);
-               }
-               const Scalar* unit_dh = projected ? dunits.data<Scalar>() : dh.data<Scalar>();
-               const Scalar* unit_dout = projected ? no_grad_units.data<Scalar>() : dout;
-               const Scalar* unit_h_prev = projected ? no_grad_units.data<Scalar>()
-                                                     : h + prev * B * H;
-               FG_LAUNCH(rnn_gates_backward, device, dprojected.data<Scalar>() + t * B * GH, dhp,
-                         projected ? unit_dh_prev.data<Scalar>() : dh_prev.data<Scalar>(),
-                         lstm ? dc_prev.data<Scalar>() : nullptr, unit_dh, unit_dout,
-                         lstm ? dc.data<Scalar>() : nullptr,
-                         saved.data<Scalar>() + t * B * S * H, unit_h_prev,
-                         lstm ? c + prev * B * H : nullptr, RnnStep{mode, B, H, t, len});
-               // dh_prev += dhg (B, G H) @ W_hh (G H, R)
-               FG_LAUNCH(gemm, device, dh_prev.data<Scalar>(), dhp, whh.data<Scalar>(), none,
-                         false, false, false, true, B, R, GH);
-               std::swap(dh, dh_prev);
-               if (lstm) std::swap(dc, dc_prev);
-             }
-             if (need_dx)
-               FG_LAUNCH(gemm, device, dx.data<Scalar>(), dprojected.data<Scalar>(),
-                         wih.data<Scalar>(), none, false, false, false, false, T * B, I, GH);
-             FG_LAUNCH(gemm, device, dwih.data<Scalar>(), dprojected.data<Scalar>(),
-                       x.data<Scalar>(), none, false, true, false, false, GH, I, T * B);
-             // the states each step read: rows 0..T-1 (forward) or 1..T (reverse) of hidden
-             FG_LAUNCH(gemm, device, dwhh.data<Scalar>(), dhidden_projected.data<Scalar>(),
-                       h + (reverse ? B * R : 0), none, false, true, false, false, GH, R, T * B);
-             if (projected)  // dW_hr (R, H) = dh^T (R, T B) @ u (T B, H)
-               FG_LAUNCH(gemm, device, dwhr.data<Scalar>(), dprojection.data<Scalar>(),
-                         units.data<Scalar>(), none, false, true, false, false, R, H, T * B);
-           });
-           NoGradGuard no_grad;
-           Tensor dbih = bih.defined() ? sum(reshape(dprojected, {T * B, GH}), {0}, false) : Tensor();
-           Tensor dbhh =
-               bhh.defined() ? sum(reshape(dhidden_projected, {T * B, GH}), {0}, false) : Tensor();
-           return std::vector<Tensor>{dx, dh, dc, dwih, dwhh, dbih, dbhh, dwhr};
-         });
+  record(result, "rnn", {input, hx, cx, w_ih, w_hh, b_ih, b_hh, w_hr}, [=](const Tensor& dresult) {
+    Tensor dy = contiguous(dresult);
+    Tensor dh = empty({B, R}, dtype, device), dh_prev = empty({B, R}, dtype, device);
+    Tensor dc = lstm ? empty({B, H}, dtype, device) : Tensor();
+    Tensor dc_prev = lstm ? empty({B, H}, dtype, device) : Tensor();
+    {
+      NoGradGuard no_grad;
+      copy_(dh, reshape(narrow(dy, 0, h_n_at, B * R), {B, R}));
+      if (lstm) copy_(dc, reshape(narrow(dy, 0, c_n_at, B * H), {B, H}));
+    }
+    Tensor dprojected = empty({T, B, GH}, dtype, device);
+    Tensor dhidden_projected = mode == RnnMode::Gru ? empty({T, B, GH}, dtype, device) : dprojected;
+    Tensor dx = need_dx ? empty({T, B, I}, dtype, device) : Tensor();
+    Tensor dwih = empty({GH, I}, dtype, device), dwhh = empty({GH, R}, dtype, device);
+    // with a projection: each step's dh (B, R) before it, kept for weight_hr's
+    // gradient; the units' gradient (B, H); the gate step's dout (none: its out is u)
+    // and its dh_prev (scratch: the state's gradient comes from the Projection step)
+    Tensor dprojection = projected ? empty({T, B, R}, dtype, device) : Tensor();
+    Tensor dunits = projected ? empty({B, H}, dtype, device) : Tensor();
+    Tensor no_grad_units = projected ? zeros({B, H}, dtype, device) : Tensor();
+    Tensor unit_dh_prev = projected ? empty({B, H}, dtype, device) : Tensor();
+    Tensor dwhr = projected ? empty({R, H}, dtype, device) : Tensor();
+    dispatch_floating(dtype, "rnn", [&](auto tag) {
+      using Scalar = typename decltype(tag)::type;
+      const int64_t* len = data_or_null<int64_t>(lens);
+      const Scalar *h = hidden.data<Scalar>(), *c = lstm ? cells.data<Scalar>() : nullptr;
+      const Scalar* none = nullptr;
+      for (int64_t k = T - 1; k >= 0; --k) {
+        const int64_t t = reverse ? T - 1 - k : k, prev = reverse ? t + 1 : t;
+        const Scalar* dout = dy.data<Scalar>() + t * B * R;
+        Scalar* dhp = dhidden_projected.data<Scalar>() + t * B * GH;
+        if (projected) {
+          Scalar* dp = dprojection.data<Scalar>() + t * B * R;
+          FG_LAUNCH(rnn_gates_backward, device, dp, dp, dh_prev.data<Scalar>(),
+                    static_cast<Scalar*>(nullptr), dh.data<Scalar>(), dout, none, dp,
+                    h + prev * B * R, none, RnnStep{RnnMode::Projection, B, R, t, len});
+          // du (B, H) = dh (B, R) @ W_hr (R, H)
+          FG_LAUNCH(gemm, device, dunits.data<Scalar>(), dp, whr.data<Scalar>(), none, false, false,
+                    false, false, B, H, R);
+        }
+        const Scalar* unit_dh = projected ? dunits.data<Scalar>() : dh.data<Scalar>();
+        const Scalar* unit_dout = projected ? no_grad_units.data<Scalar>() : dout;
+        const Scalar* unit_h_prev = projected ? no_grad_units.data<Scalar>() : h + prev * B * H;
+        FG_LAUNCH(rnn_gates_backward, device, dprojected.data<Scalar>() + t * B * GH, dhp,
+                  projected ? unit_dh_prev.data<Scalar>() : dh_prev.data<Scalar>(),
+                  lstm ? dc_prev.data<Scalar>() : nullptr, unit_dh, unit_dout,
+                  lstm ? dc.data<Scalar>() : nullptr, saved.data<Scalar>() + t * B * S * H,
+                  unit_h_prev, lstm ? c + prev * B * H : nullptr, RnnStep{mode, B, H, t, len});
+        // dh_prev += dhg (B, G H) @ W_hh (G H, R)
+        FG_LAUNCH(gemm, device, dh_prev.data<Scalar>(), dhp, whh.data<Scalar>(), none, false, false,
+                  false, true, B, R, GH);
+        std::swap(dh, dh_prev);
+        if (lstm) std::swap(dc, dc_prev);
+      }
+      if (need_dx)
+        FG_LAUNCH(gemm, device, dx.data<Scalar>(), dprojected.data<Scalar>(), wih.data<Scalar>(),
+                  none, false, false, false, false, T * B, I, GH);
+      FG_LAUNCH(gemm, device, dwih.data<Scalar>(), dprojected.data<Scalar>(), x.data<Scalar>(),
+                none, false, true, false, false, GH, I, T * B);
+      // the states each step read: rows 0..T-1 (forward) or 1..T (reverse) of hidden
+      FG_LAUNCH(gemm, device, dwhh.data<Scalar>(), dhidden_projected.data<Scalar>(),
+                h + (reverse ? B * R : 0), none, false, true, false, false, GH, R, T * B);
+      if (projected)  // dW_hr (R, H) = dh^T (R, T B) @ u (T B, H)
+        FG_LAUNCH(gemm, device, dwhr.data<Scalar>(), dprojection.data<Scalar>(),
+                  units.data<Scalar>(), none, false, true, false, false, R, H, T * B);
+    });
+    NoGradGuard no_grad;
+    Tensor dbih = bih.defined() ? sum(reshape(dprojected, {T * B, GH}), {0}, false) : Tensor();
+    Tensor dbhh =
+        bhh.defined() ? sum(reshape(dhidden_projected, {T * B, GH}), {0}, false) : Tensor();
+    return std::vector<Tensor>{dx, dh, dc, dwih, dwhh, dbih, dbhh, dwhr};
+  });
   std::vector<Tensor> outputs{reshape(narrow(result, 0, 0, h_n_at), {T, B, R}),
                               reshape(narrow(result, 0, h_n_at, B * R), {B, R})};
   outputs.push_back(lstm ? reshape(narrow(result, 0, c_n_at, B * H), {B, H}) : Tensor());

@@ -164,10 +164,9 @@ Tensor multinomial(const Tensor& probs, int64_t num_samples, bool replacement,
       // Zero weights come last, in index order (PyTorch, too, draws them once the others
       // are used up).
       std::iota(order.begin(), order.end(), int64_t{0});
-      std::partial_sort(order.begin(), order.begin() + num_samples, order.end(),
-                        [&](int64_t a, int64_t b) {
-                          return keys[a] > keys[b] || (keys[a] == keys[b] && a < b);
-                        });
+      std::partial_sort(
+          order.begin(), order.begin() + num_samples, order.end(),
+          [&](int64_t a, int64_t b) { return keys[a] > keys[b] || (keys[a] == keys[b] && a < b); });
       std::copy(order.begin(), order.begin() + num_samples, row_samples);
     }
   }

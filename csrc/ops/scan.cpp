@@ -37,10 +37,10 @@ Tensor cumsum(const Tensor& x_any, int64_t dim) {
   return with_float32_compute(to_dtype(x_any, dtype), [&](const Tensor& x) {
     Tensor y = run_cumulative(x, dim, Scan::Sum, "cumsum").first;
     if (is_floating(x.dtype()))
-      record(y, "cumsum", {x}, [d = x.dim() ? wrap_dim(dim, x.dim(), "cumsum") : 0](
-                                   const Tensor& dout) {
-        return std::vector<Tensor>{dout.dim() ? reverse_cumsum(dout, d) : dout};
-      });
+      record(y, "cumsum", {x},
+             [d = x.dim() ? wrap_dim(dim, x.dim(), "cumsum") : 0](const Tensor& dout) {
+               return std::vector<Tensor>{dout.dim() ? reverse_cumsum(dout, d) : dout};
+             });
     return y;
   });
 }

@@ -18,11 +18,15 @@ Shape merge_dims(const Shape& shape, std::vector<Shape*> strides) {
     bool mergeable = !merged.empty();
     for (size_t k = 0; k < strides.size() && mergeable; ++k)
       mergeable = merged_strides[k].back() == (*strides[k])[d] * shape[d];
-    if (mergeable) merged.back() *= shape[d];
-    else merged.push_back(shape[d]);
+    if (mergeable)
+      merged.back() *= shape[d];
+    else
+      merged.push_back(shape[d]);
     for (size_t k = 0; k < strides.size(); ++k) {
-      if (mergeable) merged_strides[k].back() = (*strides[k])[d];
-      else merged_strides[k].push_back((*strides[k])[d]);
+      if (mergeable)
+        merged_strides[k].back() = (*strides[k])[d];
+      else
+        merged_strides[k].push_back((*strides[k])[d]);
     }
   }
   for (size_t k = 0; k < strides.size(); ++k) *strides[k] = std::move(merged_strides[k]);
@@ -74,20 +78,21 @@ static Shape infer_shape(const Shape& shape, int64_t numel, const Shape& in_shap
   int64_t infer_at = -1;
   for (size_t d = 0; d < shape.size(); ++d) {
     if (shape[d] != -1) continue;
-    FG_CHECK(infer_at < 0, ValueError, "[" << op << "] only one dimension can be -1, got " << shape);
+    FG_CHECK(infer_at < 0, ValueError,
+             "[" << op << "] only one dimension can be -1, got " << shape);
     infer_at = static_cast<int64_t>(d);
   }
   if (infer_at >= 0) {
     resolved[infer_at] = 1;
     int64_t known = shape_numel(resolved, op);  // checked: sizes whose count overflows int64
-    FG_CHECK(known != 0 && numel % known == 0, ValueError,
-             "[" << op << "] shape " << shape << " is invalid for a tensor of " << numel
-                                << " elements");
+    FG_CHECK(
+        known != 0 && numel % known == 0, ValueError,
+        "[" << op << "] shape " << shape << " is invalid for a tensor of " << numel << " elements");
     resolved[infer_at] = numel / known;
   }
   FG_CHECK(shape_numel(resolved, op) == numel, ValueError,
            "[" << op << "] shape " << shape << " is invalid for a tensor of shape " << in_shape
-                              << " (" << numel << " elements)");
+               << " (" << numel << " elements)");
   return resolved;
 }
 
@@ -102,8 +107,9 @@ static std::optional<Shape> view_strides(const Tensor& x, const Shape& shape) {
   int64_t chunk_base_stride = old_strides.back(), tensor_numel = 1, view_numel = 1;
   for (int64_t tensor_d = x.dim() - 1; tensor_d >= 0; --tensor_d) {
     tensor_numel *= old_shape[tensor_d];
-    bool chunk_ends = tensor_d == 0 || (old_shape[tensor_d - 1] != 1 &&
-                                        old_strides[tensor_d - 1] != tensor_numel * chunk_base_stride);
+    bool chunk_ends =
+        tensor_d == 0 || (old_shape[tensor_d - 1] != 1 &&
+                          old_strides[tensor_d - 1] != tensor_numel * chunk_base_stride);
     if (!chunk_ends) continue;
     while (view_d >= 0 && (view_numel < tensor_numel || shape[view_d] == 1)) {
       strides[view_d] = view_numel * chunk_base_stride;
@@ -169,9 +175,8 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
     shape[i] = x.shape()[d], strides[i] = x.strides()[d];
   }
   Tensor out = x.as_strided(shape, strides, x.storage_offset(), "permute");
-  record(out, "permute", {x}, [inverse](const Tensor& dout) {
-    return std::vector<Tensor>{permute(dout, inverse)};
-  });
+  record(out, "permute", {x},
+         [inverse](const Tensor& dout) { return std::vector<Tensor>{permute(dout, inverse)}; });
   return out;
 }
 
@@ -198,15 +203,16 @@ Tensor reverse_dims(const Tensor& x) {
 Tensor movedim(const Tensor& x, const std::vector<int64_t>& source,
                const std::vector<int64_t>& destination) {
   FG_CHECK(source.size() == destination.size(), ValueError,
-           "[movedim] expected as many source dims as destination dims, got " << source.size()
-               << " and " << destination.size());
+           "[movedim] expected as many source dims as destination dims, got "
+               << source.size() << " and " << destination.size());
   int64_t n = x.dim();
   std::vector<int64_t> order(n, -1);  // order[destination] = source
   std::vector<bool> moved(n, false);
   for (size_t i = 0; i < source.size(); ++i) {
     int64_t from = wrap_dim(source[i], n, "movedim"), to = wrap_dim(destination[i], n, "movedim");
     FG_CHECK(!moved[from], RuntimeError, "[movedim] repeated dim in source " << source[i]);
-    FG_CHECK(order[to] < 0, RuntimeError, "[movedim] repeated dim in destination " << destination[i]);
+    FG_CHECK(order[to] < 0, RuntimeError,
+             "[movedim] repeated dim in destination " << destination[i]);
     moved[from] = true, order[to] = from;
   }
   int64_t next = 0;  // the other dims keep their order in the free places
@@ -221,23 +227,31 @@ Tensor movedim(const Tensor& x, const std::vector<int64_t>& source,
 Tensor expand(const Tensor& x, const Shape& shape) {
   int64_t lead = static_cast<int64_t>(shape.size()) - x.dim();
   FG_CHECK(lead >= 0, RuntimeError,
-           "[expand] the number of sizes provided (" << shape.size() << ") must be greater or "
-               "equal to the number of dimensions in the tensor (" << x.dim() << ")");
+           "[expand] the number of sizes provided ("
+               << shape.size()
+               << ") must be greater or "
+                  "equal to the number of dimensions in the tensor ("
+               << x.dim() << ")");
   Shape sizes(shape.size()), strides(shape.size(), 0);
   for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
     if (d < lead) {
       FG_CHECK(shape[d] >= 0, RuntimeError,
-               "[expand] the expanded size " << shape[d] << " is not allowed in a leading, "
-               "non-existing dimension " << d);
+               "[expand] the expanded size " << shape[d]
+                                             << " is not allowed in a leading, "
+                                                "non-existing dimension "
+                                             << d);
       sizes[d] = shape[d];
       continue;
     }
     int64_t size = x.shape()[d - lead];
     sizes[d] = shape[d] == -1 ? size : shape[d];
     FG_CHECK(sizes[d] == size || size == 1, RuntimeError,
-             "[expand] the expanded size of the tensor (" << shape[d] << ") must match the "
-                 "existing size (" << size << ") at non-singleton dimension " << d
-                 << ". Target sizes: " << shape << ". Tensor sizes: " << x.shape());
+             "[expand] the expanded size of the tensor (" << shape[d]
+                                                          << ") must match the "
+                                                             "existing size ("
+                                                          << size << ") at non-singleton dimension "
+                                                          << d << ". Target sizes: " << shape
+                                                          << ". Tensor sizes: " << x.shape());
     strides[d] = sizes[d] == size ? x.strides()[d - lead] : 0;
   }
   Tensor out = x.as_strided(sizes, strides, x.storage_offset(), "expand");
@@ -267,8 +281,9 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t stop, int64_t 
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
   FG_CHECK(x.dim() > 0, IndexError, "[narrow] cannot narrow a 0-d tensor");
   int64_t n = x.shape()[wrap_dim(dim, x.dim(), "narrow")];
-  FG_CHECK(start >= -n && start <= n, IndexError,
-           "[narrow] start " << start << " is out of range for dimension " << dim << " of size " << n);
+  FG_CHECK(
+      start >= -n && start <= n, IndexError,
+      "[narrow] start " << start << " is out of range for dimension " << dim << " of size " << n);
   if (start < 0) start += n;
   FG_CHECK(length >= 0 && start + length <= n, RuntimeError,
            "[narrow] start (" << start << ") + length (" << length << ") exceeds dimension size ("
@@ -280,8 +295,9 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) {
   FG_CHECK(x.dim() > 0, IndexError, "[select] cannot index a 0-d tensor");
   int64_t d = wrap_dim(dim, x.dim(), "select");
   int64_t n = x.shape()[d];
-  FG_CHECK(index >= -n && index < n, IndexError,
-           "[select] index " << index << " is out of bounds for dimension " << d << " with size " << n);
+  FG_CHECK(
+      index >= -n && index < n, IndexError,
+      "[select] index " << index << " is out of bounds for dimension " << d << " with size " << n);
   if (index < 0) index += n;
   Shape shape = x.shape(), strides = x.strides();
   shape.erase(shape.begin() + d), strides.erase(strides.begin() + d);
@@ -294,7 +310,8 @@ Tensor unsqueeze(const Tensor& x, int64_t dim) {
   Shape shape = x.shape(), strides = x.strides();
   int64_t stride = d < x.dim() ? x.shape()[d] * x.strides()[d] : 1;
   shape.insert(shape.begin() + d, 1), strides.insert(strides.begin() + d, stride);
-  return record_reshape(x.as_strided(shape, strides, x.storage_offset(), "unsqueeze"), "unsqueeze", x);
+  return record_reshape(x.as_strided(shape, strides, x.storage_offset(), "unsqueeze"), "unsqueeze",
+                        x);
 }
 
 Tensor squeeze(const Tensor& x, std::optional<std::vector<int64_t>> dims) {
@@ -311,7 +328,8 @@ Tensor squeeze(const Tensor& x, std::optional<std::vector<int64_t>> dims) {
 
 Tensor diagonal(const Tensor& x, int64_t offset, int64_t dim1, int64_t dim2) {
   int64_t a = wrap_dim(dim1, x.dim(), "diagonal"), b = wrap_dim(dim2, x.dim(), "diagonal");
-  FG_CHECK(a != b, RuntimeError, "[diagonal] dimensions cannot be identical " << dim1 << ", " << dim2);
+  FG_CHECK(a != b, RuntimeError,
+           "[diagonal] dimensions cannot be identical " << dim1 << ", " << dim2);
   int64_t rows = x.shape()[a], cols = x.shape()[b];
   int64_t length = offset >= 0 ? std::min(rows, cols - std::min(offset, cols))
                                : std::min(rows - std::min(-offset, rows), cols);
@@ -324,9 +342,8 @@ Tensor diagonal(const Tensor& x, int64_t offset, int64_t dim1, int64_t dim2) {
   }
   shape.push_back(length), strides.push_back(x.strides()[a] + x.strides()[b]);
   Tensor out = x.as_strided(shape, strides, start, "diagonal");
-  return record_view(out, "diagonal", x, [offset, a, b](const Tensor& t) {
-    return diagonal(t, offset, a, b);
-  });
+  return record_view(out, "diagonal", x,
+                     [offset, a, b](const Tensor& t) { return diagonal(t, offset, a, b); });
 }
 
 Tensor unfold(const Tensor& x, int64_t dim, int64_t size, int64_t step) {

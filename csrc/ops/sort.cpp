@@ -63,8 +63,8 @@ std::pair<Tensor, Tensor> sort(const Tensor& x_any, int64_t dim, bool descending
 static void check_rank(const Tensor& x, int64_t d, int64_t k, int64_t low, const char* op) {
   int64_t n = x.dim() ? x.shape()[d] : 1;
   FG_CHECK(k >= low && k <= n, IndexError,
-           "[" << op << "] expected k in [" << low << ", " << n << "] (the size of dimension "
-               << d << " of shape " << x.shape() << "), got k=" << k);
+           "[" << op << "] expected k in [" << low << ", " << n << "] (the size of dimension " << d
+               << " of shape " << x.shape() << "), got k=" << k);
 }
 
 // a value to pick needs a line of at least one element along d

@@ -46,15 +46,16 @@ Tensor standard_deviation(const Tensor& x, const std::vector<int64_t>& dims, dou
     out = sqrt(var(x, dims, correction, keepdim));
   }
   double divisor = std::max(static_cast<double>(reduced_count(x, dims)) - correction, 0.0);
-  record(out, "std", {x}, [x = x.detach(), out = out.detach(), dims, divisor,
-                           kept = reduction_shape(x.shape(), dims, true, "std")](const Tensor& dout) {
-    Tensor s = reshape(out, kept);
-    Tensor scale = div(reshape(dout, kept), mul(s, number_like(divisor, s)));
-    Tensor zero = number_like(0, s);
-    Tensor dx = mul(where(compare(CompareOp::Eq, s, zero), zero, scale),
-                    sub(x, mean(x, dims, true)));
-    return std::vector<Tensor>{dx};
-  });
+  record(out, "std", {x},
+         [x = x.detach(), out = out.detach(), dims, divisor,
+          kept = reduction_shape(x.shape(), dims, true, "std")](const Tensor& dout) {
+           Tensor s = reshape(out, kept);
+           Tensor scale = div(reshape(dout, kept), mul(s, number_like(divisor, s)));
+           Tensor zero = number_like(0, s);
+           Tensor dx = mul(where(compare(CompareOp::Eq, s, zero), zero, scale),
+                           sub(x, mean(x, dims, true)));
+           return std::vector<Tensor>{dx};
+         });
   return out;
 }
 
@@ -87,12 +88,13 @@ Tensor vector_norm(const Tensor& x, double ord, const std::vector<int64_t>& dims
     NoGradGuard no_grad;
     out = sqrt(sum(mul(x, x), dims, keepdim));
   }
-  record(out, "vector_norm", {x}, [x = x.detach(), out = out.detach(),
-                                   kept = reduction_shape(x.shape(), dims, true, "vector_norm")](const Tensor& dout) {
-    Tensor n = reshape(out, kept), zero = number_like(0, n);
-    Tensor scale = where(compare(CompareOp::Eq, n, zero), zero, div(reshape(dout, kept), n));
-    return std::vector<Tensor>{mul(scale, x)};
-  });
+  record(out, "vector_norm", {x},
+         [x = x.detach(), out = out.detach(),
+          kept = reduction_shape(x.shape(), dims, true, "vector_norm")](const Tensor& dout) {
+           Tensor n = reshape(out, kept), zero = number_like(0, n);
+           Tensor scale = where(compare(CompareOp::Eq, n, zero), zero, div(reshape(dout, kept), n));
+           return std::vector<Tensor>{mul(scale, x)};
+         });
   return out;
 }
 

@@ -18,8 +18,7 @@ using UnaryRule = std::function<Tensor(const Tensor& dout, const Tensor& x, cons
 // y = f(x) by launch(y, x, n) on the elements: integers and bool become float32, float16 and
 // bfloat16 compute in float32.
 template <typename Launch>
-static Tensor real_unary(const char* name, const Tensor& x_any, Launch&& launch,
-                         UnaryRule rule) {
+static Tensor real_unary(const char* name, const Tensor& x_any, Launch&& launch, UnaryRule rule) {
   return floating_math(x_any, [&](const Tensor& x_in) {
     Tensor x = contiguous(x_in);
     Tensor y = empty(x.shape(), x.dtype(), x.device());
@@ -116,9 +115,9 @@ Tensor sign(const Tensor& x) {
 // PyTorch does, so that the same products round: x * 10^d then / 10^d, or x / 10^-d then * 10^-d
 Tensor round(const Tensor& x, int64_t decimals) {
   if (decimals == 0) return round(x);
-  FG_CHECK(is_floating(x.dtype()), TypeError,
-           "[round] expected a floating-point tensor with decimals != 0, got "
-               << dtype_name(x.dtype()));
+  FG_CHECK(
+      is_floating(x.dtype()), TypeError,
+      "[round] expected a floating-point tensor with decimals != 0, got " << dtype_name(x.dtype()));
   return with_float32_compute(x, [&](const Tensor& v) {
     Tensor scale = number(std::pow(10.0, static_cast<double>(std::abs(decimals))), v);
     return decimals > 0 ? div(round(mul(v, scale)), scale) : mul(round(div(v, scale)), scale);
@@ -130,10 +129,10 @@ Tensor polygamma(int64_t n, const Tensor& x) {
   auto launch = [n](Device device, auto* y, const auto* x_data, int64_t count) {
     FG_LAUNCH(polygamma_forward, device, y, x_data, n, count);
   };
-  return real_unary("polygamma", x, launch, [n](const Tensor& dout, const Tensor& x_saved,
-                                                const Tensor&) {
-    return mul(dout, polygamma(n + 1, x_saved));
-  });
+  return real_unary("polygamma", x, launch,
+                    [n](const Tensor& dout, const Tensor& x_saved, const Tensor&) {
+                      return mul(dout, polygamma(n + 1, x_saved));
+                    });
 }
 
 // The largest finite value of a floating dtype, nan_to_num's default for +inf
@@ -156,10 +155,10 @@ Tensor nan_to_num(const Tensor& x, double nan, std::optional<double> posinf,
   auto launch = [=](Device device, auto* y, const auto* x_data, int64_t n) {
     FG_LAUNCH(nan_to_num_forward, device, y, x_data, nan, to_posinf, to_neginf, n);
   };
-  return real_unary("nan_to_num", x, launch, [](const Tensor& dout, const Tensor& x_saved,
-                                                const Tensor&) {
-    return mul(dout, to_dtype(isfinite(x_saved), dout.dtype()));
-  });
+  return real_unary("nan_to_num", x, launch,
+                    [](const Tensor& dout, const Tensor& x_saved, const Tensor&) {
+                      return mul(dout, to_dtype(isfinite(x_saved), dout.dtype()));
+                    });
 }
 
 Tensor frac(const Tensor& x) {  // x - trunc(x): the gradient passes

@@ -142,10 +142,11 @@ DType dtype_from_dl(const DLDataType& dt) {
   }
   static const char* kinds[] = {"int", "uint", "float", "opaque", "bfloat", "complex", "bool"};
   std::string kind = dt.code < 7 ? kinds[dt.code] : "code " + std::to_string(dt.code) + " ";
-  throw TypeError("[from_dlpack] expected data of a forgegrad dtype (float, int, uint8, bool), "
-                  "got " + kind + std::to_string(dt.bits) +
-                  (dt.lanes == 1 ? "" : " x" + std::to_string(dt.lanes)) +
-                  " (forgegrad.tensor converts other dtypes, with a copy)");
+  throw TypeError(
+      "[from_dlpack] expected data of a forgegrad dtype (float, int, uint8, bool), "
+      "got " +
+      kind + std::to_string(dt.bits) + (dt.lanes == 1 ? "" : " x" + std::to_string(dt.lanes)) +
+      " (forgegrad.tensor converts other dtypes, with a copy)");
 }
 
 Device device_from_dl(const DLDevice& device) {

@@ -28,9 +28,8 @@ void bind_dtypes(py::module_& m) {
 #undef FG_DTYPE_VALUE
   dtype.def_property_readonly("itemsize", [](DType d) { return dtype_size(d); })
       .def_property_readonly("is_floating_point", [](DType d) { return is_floating(d); })
-      .def_property_readonly("is_signed", [](DType d) {
-        return d != DType::Bool && d != DType::UInt8;
-      });
+      .def_property_readonly("is_signed",
+                             [](DType d) { return d != DType::Bool && d != DType::UInt8; });
   // Replaced, not overloaded: py::enum_ already defines both.
   py::cpp_function dtype_repr([](DType d) { return std::string("forgegrad.") + dtype_name(d); },
                               py::is_method(dtype));
@@ -54,11 +53,14 @@ void bind_dtypes(py::module_& m) {
   m.def("can_cast", &can_cast, "from_"_a, "to"_a,
         "Whether PyTorch's casting rules allow a result of dtype from_ into a tensor of "
         "dtype to (not floating into integral, not numbers into bool), as torch.can_cast.");
-  m.def("result_type", [](const py::object& tensor1, const py::object& tensor2) {
-    return result_type({promotion_operand(tensor1), promotion_operand(tensor2)});
-  }, "tensor1"_a, "tensor2"_a,
-        "The dtype of an arithmetic op's result on tensor1 and tensor2 (Tensors or Python "
-        "numbers), as torch.result_type: a 0-d tensor or a number lifts only the category.");
+  m.def(
+      "result_type",
+      [](const py::object& tensor1, const py::object& tensor2) {
+        return result_type({promotion_operand(tensor1), promotion_operand(tensor2)});
+      },
+      "tensor1"_a, "tensor2"_a,
+      "The dtype of an arithmetic op's result on tensor1 and tensor2 (Tensors or Python "
+      "numbers), as torch.result_type: a 0-d tensor or a number lifts only the category.");
 }
 
 }  // namespace fg::python

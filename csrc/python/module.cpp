@@ -55,12 +55,13 @@ static std::string signatures(const std::string& name, const std::string& doc) {
   size_t start = 0;
   while (start < doc.size()) {
     size_t end = doc.find('\n', start);
-    std::string line = doc.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string line =
+        doc.substr(start, end == std::string::npos ? std::string::npos : end - start);
     start = end == std::string::npos ? doc.size() : end + 1;
     size_t at = line.find(name + "(");
     if (at == std::string::npos || line.find("*args") != std::string::npos) continue;
-    line = line.substr(at, line.find(" -> ") == std::string::npos ? std::string::npos
-                                                                  : line.find(" -> ") - at);
+    line = line.substr(
+        at, line.find(" -> ") == std::string::npos ? std::string::npos : line.find(" -> ") - at);
     for (size_t p; (p = line.find(prefix)) != std::string::npos;) line.erase(p, prefix.size());
     out += (out.empty() ? "" : " or ") + line;
   }
@@ -75,8 +76,7 @@ static std::string signatures(const std::string& name, const std::string& doc) {
 // bound (its __self__ is pybind11's record) and would drop a "$self" from Tensor.f too.
 static std::string text_signature(const std::string& name, const std::string& doc) {
   size_t open = name.size(), close = doc.find(") -> ");
-  if (doc.rfind(name + "(", 0) != 0 || close == std::string::npos ||
-      doc.find('\n') < close)
+  if (doc.rfind(name + "(", 0) != 0 || close == std::string::npos || doc.find('\n') < close)
     return "";
   py::object literal_eval = py::module_::import("ast").attr("literal_eval");
   auto is_literal = [&](const std::string& value) {
@@ -127,7 +127,7 @@ static void add_argument_type_errors(py::object scope, bool methods) {
     py::object existing = scope.attr(name.c_str());
     if (methods && PyInstanceMethod_Check(existing.ptr()))  // how pybind11 stores methods
       existing = py::reinterpret_borrow<py::object>(PyInstanceMethod_GET_FUNCTION(existing.ptr()));
-    if (!PyCFunction_Check(existing.ptr())) continue;  // properties, enums, constants
+    if (!PyCFunction_Check(existing.ptr())) continue;         // properties, enums, constants
     std::string op = name[0] == '_' ? name.substr(1) : name;  // _fill_ is Tensor.fill_
     std::string doc = py::str(existing.attr("__doc__")).cast<std::string>();
     std::string expected = signatures(name, doc);
@@ -141,11 +141,11 @@ static void add_argument_type_errors(py::object scope, bool methods) {
       throw TypeError("[" + op + "] got (" + got + "); expected " + expected +
                       " (numpy arrays and lists become Tensors with forgegrad.tensor)");
     };
-    py::cpp_function chained =
-        methods ? py::cpp_function(fallback, py::name(name.c_str()), py::is_method(scope),
-                                   py::sibling(existing))
-                : py::cpp_function(fallback, py::name(name.c_str()), py::scope(scope),
-                                   py::sibling(existing));
+    py::cpp_function chained = methods
+                                   ? py::cpp_function(fallback, py::name(name.c_str()),
+                                                      py::is_method(scope), py::sibling(existing))
+                                   : py::cpp_function(fallback, py::name(name.c_str()),
+                                                      py::scope(scope), py::sibling(existing));
     // help() and inspect.signature show the real overloads only: the doc they had before the
     // fallback, behind a text signature (CPython's "name(...)\n--\n\n" form) where there is
     // one overload, without pybind11's "name(*args, **kwargs)" heading where there are
@@ -176,17 +176,21 @@ static int cuda_device_count() {
 // raise RuntimeError.
 #ifndef FORGEGRAD_WITH_CUDA
 [[noreturn]] static void no_cuda(const char* op) {
-  throw RuntimeError(std::string("[") + op + "] this build of forgegrad has no CUDA support "
+  throw RuntimeError(std::string("[") + op +
+                     "] this build of forgegrad has no CUDA support "
                      "(nvcc was not found when it was built)");
 }
 #endif
 
 static void bind_cuda_runtime(py::module_& m) {
 #ifdef FORGEGRAD_WITH_CUDA
-  m.def("_cuda_get_device_name", [](int index) {
-    cuda::check_device(index, "get_device_name");
-    return cuda::device_name(index);
-  }, py::arg("index"));
+  m.def(
+      "_cuda_get_device_name",
+      [](int index) {
+        cuda::check_device(index, "get_device_name");
+        return cuda::device_name(index);
+      },
+      py::arg("index"));
   m.def("_cuda_synchronize", &cuda::synchronize, py::arg("index"),
         py::call_guard<py::gil_scoped_release>());
   m.def("_cuda_memory_allocated", &cuda::memory_allocated, py::arg("device"));
@@ -195,17 +199,22 @@ static void bind_cuda_runtime(py::module_& m) {
   m.def("_cuda_reset_peak_memory_stats", &cuda::reset_peak_memory_stats, py::arg("device"));
   m.def("_cuda_empty_cache", &cuda::empty_cache);
 #else
-  m.def("_cuda_get_device_name", [](int) -> std::string { no_cuda("get_device_name"); },
-        py::arg("index"));
+  m.def(
+      "_cuda_get_device_name", [](int) -> std::string { no_cuda("get_device_name"); },
+      py::arg("index"));
   m.def("_cuda_synchronize", [](int) { no_cuda("synchronize"); }, py::arg("index"));
-  m.def("_cuda_memory_allocated", [](int) -> size_t { no_cuda("memory_allocated"); },
-        py::arg("device"));
-  m.def("_cuda_max_memory_allocated", [](int) -> size_t { no_cuda("max_memory_allocated"); },
-        py::arg("device"));
-  m.def("_cuda_memory_reserved", [](int) -> size_t { no_cuda("memory_reserved"); },
-        py::arg("device"));
-  m.def("_cuda_reset_peak_memory_stats", [](int) { no_cuda("reset_peak_memory_stats"); },
-        py::arg("device"));
+  m.def(
+      "_cuda_memory_allocated", [](int) -> size_t { no_cuda("memory_allocated"); },
+      py::arg("device"));
+  m.def(
+      "_cuda_max_memory_allocated", [](int) -> size_t { no_cuda("max_memory_allocated"); },
+      py::arg("device"));
+  m.def(
+      "_cuda_memory_reserved", [](int) -> size_t { no_cuda("memory_reserved"); },
+      py::arg("device"));
+  m.def(
+      "_cuda_reset_peak_memory_stats", [](int) { no_cuda("reset_peak_memory_stats"); },
+      py::arg("device"));
   m.def("_cuda_empty_cache", [] { no_cuda("empty_cache"); });
 #endif
 }
@@ -227,12 +236,12 @@ PYBIND11_MODULE(_C, m) {
   // forgegrad's ValueError and TypeError are also RuntimeErrors, so that code written
   // against PyTorch (which raises RuntimeError for shape and dtype errors) catches them.
   static PyObject* value_error = PyErr_NewException(
-      "forgegrad.ValueError", py::make_tuple(py::handle(PyExc_ValueError),
-                                             py::handle(PyExc_RuntimeError)).release().ptr(),
+      "forgegrad.ValueError",
+      py::make_tuple(py::handle(PyExc_ValueError), py::handle(PyExc_RuntimeError)).release().ptr(),
       nullptr);
   static PyObject* type_error = PyErr_NewException(
-      "forgegrad.TypeError", py::make_tuple(py::handle(PyExc_TypeError),
-                                            py::handle(PyExc_RuntimeError)).release().ptr(),
+      "forgegrad.TypeError",
+      py::make_tuple(py::handle(PyExc_TypeError), py::handle(PyExc_RuntimeError)).release().ptr(),
       nullptr);
   m.attr("ValueError") = py::handle(value_error);
   m.attr("TypeError") = py::handle(type_error);
@@ -257,9 +266,11 @@ PYBIND11_MODULE(_C, m) {
       if (start != std::string::npos && end != std::string::npos)
         type = message.substr(start + 8, end - start - 8);
       PyErr_SetString(PyExc_TypeError,
-                      ("[argument] a Python " + type + " could not be converted to what the op "
+                      ("[argument] a Python " + type +
+                       " could not be converted to what the op "
                        "takes (a number out of range for int64 or float32, or a value of the "
-                       "wrong type)").c_str());
+                       "wrong type)")
+                          .c_str());
     }
   });
 
@@ -269,22 +280,22 @@ PYBIND11_MODULE(_C, m) {
                      "Where a tensor lives: device('cpu'), device('cuda') or device('cuda:1').")
       .def(py::init([](const std::string& spec) { return Device::parse(spec); }), py::arg("type"))
       .def_property_readonly(
-          "type", [](const Device& d) { return d.is_cpu() ? "cpu" : "cuda"; },
-          "'cpu' or 'cuda'.")
+          "type", [](const Device& d) { return d.is_cpu() ? "cpu" : "cuda"; }, "'cpu' or 'cuda'.")
       .def_property_readonly(
           "index",
           [](const Device& d) -> py::object {
             return d.is_cpu() ? py::object(py::none()) : py::object(py::int_(d.index));
           },
           "The GPU's ordinal, or None on the CPU.")
-      .def("__eq__", [](const Device& d, const py::object& other) {
-        if (py::isinstance<Device>(other)) return d == other.cast<Device>();
-        if (py::isinstance<py::str>(other)) {
-          std::string s = other.cast<std::string>();
-          return s == d.str() || (s == "cuda" && d.is_cuda() && d.index == 0);
-        }
-        return false;
-      })
+      .def("__eq__",
+           [](const Device& d, const py::object& other) {
+             if (py::isinstance<Device>(other)) return d == other.cast<Device>();
+             if (py::isinstance<py::str>(other)) {
+               std::string s = other.cast<std::string>();
+               return s == d.str() || (s == "cuda" && d.is_cuda() && d.index == 0);
+             }
+             return false;
+           })
       .def("__hash__", [](const Device& d) { return py::hash(py::str(d.str())); })
       .def("__str__", [](const Device& d) { return d.is_cpu() ? std::string("cpu") : d.str(); })
       .def("__repr__", [](const Device& d) {
@@ -311,8 +322,8 @@ PYBIND11_MODULE(_C, m) {
   m.def("get_isa", [] { return std::string(isa_name(active_isa())); });
   m.def("simd_clone", [] { return std::string(cpu::simd_clone()); });
   m.def("threading_backend", [] { return std::string(cpu::threading_backend()); });
-  m.def("set_isa", [](const std::string& name) { set_active_isa(parse_isa(name)); },
-        py::arg("isa"));
+  m.def(
+      "set_isa", [](const std::string& name) { set_active_isa(parse_isa(name)); }, py::arg("isa"));
 #ifdef FORGEGRAD_WITH_CUDA
   m.attr("cuda_compiled") = true;
 #else

@@ -13,8 +13,10 @@ using cuda::nccl::Communicator;
 
 static void* device_buffer(const Tensor& t, const Communicator& comm, const char* op) {
   FG_CHECK(t.device().is_cuda() && t.device().index == comm.device(), ValueError,
-           "[" << op << "] expected a tensor on cuda:" << comm.device() << ", the device of "
-               "this process group, got one on " << t.device().str());
+           "[" << op << "] expected a tensor on cuda:" << comm.device()
+               << ", the device of "
+                  "this process group, got one on "
+               << t.device().str());
   FG_CHECK(t.is_contiguous(), ValueError, "[" << op << "] expected a contiguous tensor");
   return exported_data(t);
 }
@@ -43,18 +45,18 @@ void bind_nccl(py::module_& m) {
       .def("all_gather",
            [](Communicator& comm, const Tensor& out, const Tensor& in, int world) {
              FG_CHECK(out.dtype() == in.dtype() && out.numel() == in.numel() * world, ValueError,
-                      "[all_gather] expected an output of " << in.numel() * world << " "
-                          << dtype_name(in.dtype()) << " elements, got " << out.numel() << " "
-                          << dtype_name(out.dtype()));
+                      "[all_gather] expected an output of "
+                          << in.numel() * world << " " << dtype_name(in.dtype())
+                          << " elements, got " << out.numel() << " " << dtype_name(out.dtype()));
              comm.all_gather(device_buffer(out, comm, "all_gather"),
                              device_buffer(in, comm, "all_gather"), in.numel(), in.dtype());
            })
       .def("reduce_scatter",
            [](Communicator& comm, const Tensor& out, const Tensor& in, int op, int world) {
              FG_CHECK(out.dtype() == in.dtype() && out.numel() * world == in.numel(), ValueError,
-                      "[reduce_scatter] expected an input of " << out.numel() * world << " "
-                          << dtype_name(out.dtype()) << " elements, got " << in.numel() << " "
-                          << dtype_name(in.dtype()));
+                      "[reduce_scatter] expected an input of "
+                          << out.numel() * world << " " << dtype_name(out.dtype())
+                          << " elements, got " << in.numel() << " " << dtype_name(in.dtype()));
              comm.reduce_scatter(device_buffer(out, comm, "reduce_scatter"),
                                  device_buffer(in, comm, "reduce_scatter"), out.numel(),
                                  out.dtype(), static_cast<cuda::nccl::ReduceOp>(op));

@@ -20,12 +20,12 @@ static std::vector<int64_t> parse_dims(const py::object& dim) {
   return dims;
 }
 
-
 // In-place writes would bypass autograd: allowed on tensors that record nothing.
 static void check_in_place(const Tensor& t, const char* op) {
   FG_CHECK(!(grad_enabled() && t.requires_grad()), RuntimeError,
-           "[" << op << "] a tensor that requires grad cannot be changed in place while "
-               "gradients are recorded; wrap the update in forgegrad.no_grad()");
+           "[" << op
+               << "] a tensor that requires grad cannot be changed in place while "
+                  "gradients are recorded; wrap the update in forgegrad.no_grad()");
 }
 
 namespace {
@@ -189,8 +189,7 @@ Tensor std_op(const Tensor& x, py::object dim, py::object unbiased, bool keepdim
 py::tuple var_mean_op(const Tensor& x, py::object dim, py::object unbiased, bool keepdim,
                       py::object correction) {
   Spread a = spread_arguments(dim, unbiased, correction, "var_mean");
-  return py::make_tuple(ops::var(x, a.dims, a.correction, keepdim),
-                        ops::mean(x, a.dims, keepdim));
+  return py::make_tuple(ops::var(x, a.dims, a.correction, keepdim), ops::mean(x, a.dims, keepdim));
 }
 py::tuple std_mean_op(const Tensor& x, py::object dim, py::object unbiased, bool keepdim,
                       py::object correction) {
@@ -305,9 +304,7 @@ Shape parse_shape(const py::args& args) {
 Tensor reshape_op(const Tensor& x, const py::args& shape) {
   return ops::reshape(x, parse_shape(shape));
 }
-Tensor view_op(const Tensor& x, const py::args& shape) {
-  return ops::view(x, parse_shape(shape));
-}
+Tensor view_op(const Tensor& x, const py::args& shape) { return ops::view(x, parse_shape(shape)); }
 // permute(2, 0, 1) and permute((2, 0, 1)) alike; expand likewise (-1 keeps a size).
 Tensor permute_op(const Tensor& x, const py::args& dims) {
   return ops::permute(x, parse_shape(dims));
@@ -367,9 +364,9 @@ Tensor mul_op(py::object a, py::object b) {
 Tensor div_op(py::object a, py::object b, py::object rounding_mode) {
   auto [x, y] = operand_pair(a, b, "div");
   if (rounding_mode.is_none()) return ops::div(x, y);
-  FG_CHECK(py::isinstance<py::str>(rounding_mode), TypeError,
-           "[div] expected rounding_mode None, 'trunc' or 'floor', got "
-               << type_name(rounding_mode));
+  FG_CHECK(
+      py::isinstance<py::str>(rounding_mode), TypeError,
+      "[div] expected rounding_mode None, 'trunc' or 'floor', got " << type_name(rounding_mode));
   return ops::div(x, y, rounding_mode.cast<std::string>());
 }
 #define FG_BINARY_ADAPTER(name)                          \
@@ -377,12 +374,23 @@ Tensor div_op(py::object a, py::object b, py::object rounding_mode) {
     auto [x, y] = operand_pair(a, b, #name);             \
     return ops::name(x, y);                              \
   }
-FG_BINARY_ADAPTER(floor_divide) FG_BINARY_ADAPTER(remainder) FG_BINARY_ADAPTER(fmod)
-FG_BINARY_ADAPTER(maximum) FG_BINARY_ADAPTER(minimum) FG_BINARY_ADAPTER(fmax)
-FG_BINARY_ADAPTER(fmin) FG_BINARY_ADAPTER(atan2) FG_BINARY_ADAPTER(hypot)
-FG_BINARY_ADAPTER(bitwise_and) FG_BINARY_ADAPTER(bitwise_or) FG_BINARY_ADAPTER(bitwise_xor)
-FG_BINARY_ADAPTER(bitwise_left_shift) FG_BINARY_ADAPTER(bitwise_right_shift)
-FG_BINARY_ADAPTER(logical_and) FG_BINARY_ADAPTER(logical_or) FG_BINARY_ADAPTER(logical_xor)
+FG_BINARY_ADAPTER(floor_divide)
+FG_BINARY_ADAPTER(remainder)
+FG_BINARY_ADAPTER(fmod)
+FG_BINARY_ADAPTER(maximum)
+FG_BINARY_ADAPTER(minimum)
+FG_BINARY_ADAPTER(fmax)
+FG_BINARY_ADAPTER(fmin)
+FG_BINARY_ADAPTER(atan2)
+FG_BINARY_ADAPTER(hypot)
+FG_BINARY_ADAPTER(bitwise_and)
+FG_BINARY_ADAPTER(bitwise_or)
+FG_BINARY_ADAPTER(bitwise_xor)
+FG_BINARY_ADAPTER(bitwise_left_shift)
+FG_BINARY_ADAPTER(bitwise_right_shift)
+FG_BINARY_ADAPTER(logical_and)
+FG_BINARY_ADAPTER(logical_or)
+FG_BINARY_ADAPTER(logical_xor)
 #undef FG_BINARY_ADAPTER
 
 template <CompareOp op>
@@ -413,8 +421,8 @@ static bool none_true(const Tensor& mask) {
   return count.data<int64_t>()[0] == 0;
 }
 bool allclose_op(const Tensor& a, py::object b, double rtol, double atol, bool equal_nan) {
-  return none_true(ops::logical_not(ops::isclose(a, operand(b, a, "allclose"), rtol, atol,
-                                                 equal_nan)));
+  return none_true(
+      ops::logical_not(ops::isclose(a, operand(b, a, "allclose"), rtol, atol, equal_nan)));
 }
 // same shape and elements
 bool equal_op(const Tensor& a, const Tensor& b) {
@@ -434,7 +442,9 @@ static std::vector<Tensor> tensor_list(const py::object& tensors, const char* op
   }
   return out;
 }
-Tensor cat_op(py::object tensors, int64_t dim) { return ops::cat(tensor_list(tensors, "cat"), dim); }
+Tensor cat_op(py::object tensors, int64_t dim) {
+  return ops::cat(tensor_list(tensors, "cat"), dim);
+}
 Tensor stack_op(py::object tensors, int64_t dim) {
   return ops::stack(tensor_list(tensors, "stack"), dim);
 }
@@ -453,7 +463,9 @@ py::tuple unbind_op(const Tensor& x, int64_t dim) { return py::cast(ops::unbind(
 // makes an integer tensor float32; a tensor bound promotes as an operand.
 Tensor clamp_op(const Tensor& x, py::object min, py::object max) {
   if (py::isinstance<Tensor>(min) || py::isinstance<Tensor>(max)) {
-    auto bound = [&](const py::object& b) { return b.is_none() ? Tensor() : operand(b, x, "clamp"); };
+    auto bound = [&](const py::object& b) {
+      return b.is_none() ? Tensor() : operand(b, x, "clamp");
+    };
     return ops::clamp(x, bound(min), bound(max));
   }
   auto bound = [](const py::object& b) {
@@ -612,8 +624,8 @@ Tensor cross_entropy_op(const Tensor& input, const Tensor& target, py::object we
 }
 Tensor nll_loss_op(const Tensor& input, const Tensor& target, py::object weight,
                    int64_t ignore_index, const std::string& reduction) {
-  return ops::nll_loss(input, target, optional_tensor(weight, "nll_loss", "weight"),
-                       ignore_index, ops::parse_reduction(reduction, "nll_loss"));
+  return ops::nll_loss(input, target, optional_tensor(weight, "nll_loss", "weight"), ignore_index,
+                       ops::parse_reduction(reduction, "nll_loss"));
 }
 Tensor mse_loss_op(const Tensor& input, const Tensor& target, const std::string& reduction) {
   return ops::mse_loss(input, target, ops::parse_reduction(reduction, "mse_loss"));
@@ -630,9 +642,9 @@ Tensor binary_cross_entropy_op(const Tensor& input, const Tensor& target, py::ob
 Tensor bce_with_logits_op(const Tensor& input, const Tensor& target, py::object weight,
                           const std::string& reduction, py::object pos_weight) {
   const char* op = "binary_cross_entropy_with_logits";
-  return ops::binary_cross_entropy_with_logits(
-      input, target, optional_tensor(weight, op, "weight"),
-      optional_tensor(pos_weight, op, "pos_weight"), ops::parse_reduction(reduction, op));
+  return ops::binary_cross_entropy_with_logits(input, target, optional_tensor(weight, op, "weight"),
+                                               optional_tensor(pos_weight, op, "pos_weight"),
+                                               ops::parse_reduction(reduction, op));
 }
 
 // CTC lengths: a tensor of integers, a sequence of ints, or one int (one sequence).
@@ -698,15 +710,14 @@ void rmsprop_step_op(const std::vector<Tensor>& params, const std::vector<Tensor
                     {lr, alpha, eps, weight_decay, momentum, centered, maximize});
 }
 void adagrad_step_op(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
-                     const std::vector<Tensor>& sums, const std::vector<int64_t>& steps,
-                     double lr, double lr_decay, double weight_decay, double eps, bool maximize) {
+                     const std::vector<Tensor>& sums, const std::vector<int64_t>& steps, double lr,
+                     double lr_decay, double weight_decay, double eps, bool maximize) {
   py::gil_scoped_release no_gil;
   ops::adagrad_step(params, grads, sums, steps, {lr, lr_decay, weight_decay, eps, maximize});
 }
 void adadelta_step_op(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
-                      const std::vector<Tensor>& square_avgs,
-                      const std::vector<Tensor>& acc_deltas, double lr, double rho, double eps,
-                      double weight_decay, bool maximize) {
+                      const std::vector<Tensor>& square_avgs, const std::vector<Tensor>& acc_deltas,
+                      double lr, double rho, double eps, double weight_decay, bool maximize) {
   py::gil_scoped_release no_gil;
   ops::adadelta_step(params, grads, square_avgs, acc_deltas,
                      {lr, rho, eps, weight_decay, maximize});
@@ -719,19 +730,16 @@ void adamax_step_op(const std::vector<Tensor>& params, const std::vector<Tensor>
   ops::adamax_step(params, grads, exp_avgs, exp_infs, steps,
                    {lr, beta1, beta2, eps, weight_decay, maximize});
 }
-std::vector<double> nadam_step_op(const std::vector<Tensor>& params,
-                                  const std::vector<Tensor>& grads,
-                                  const std::vector<Tensor>& exp_avgs,
-                                  const std::vector<Tensor>& exp_avg_sqs,
-                                  const std::vector<int64_t>& steps,
-                                  const std::vector<double>& mu_products, double lr, double beta1,
-                                  double beta2, double eps, double weight_decay,
-                                  double momentum_decay, bool maximize,
-                                  bool decoupled_weight_decay) {
+std::vector<double> nadam_step_op(
+    const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+    const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
+    const std::vector<int64_t>& steps, const std::vector<double>& mu_products, double lr,
+    double beta1, double beta2, double eps, double weight_decay, double momentum_decay,
+    bool maximize, bool decoupled_weight_decay) {
   py::gil_scoped_release no_gil;
-  return ops::nadam_step(params, grads, exp_avgs, exp_avg_sqs, steps, mu_products,
-                         {lr, beta1, beta2, eps, weight_decay, momentum_decay, maximize,
-                          decoupled_weight_decay});
+  return ops::nadam_step(
+      params, grads, exp_avgs, exp_avg_sqs, steps, mu_products,
+      {lr, beta1, beta2, eps, weight_decay, momentum_decay, maximize, decoupled_weight_decay});
 }
 void radam_step_op(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                    const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
@@ -754,10 +762,10 @@ Tensor layer_norm_op(const Tensor& x, py::object normalized_shape, py::object we
 Tensor rms_norm_op(const Tensor& x, py::object normalized_shape, py::object weight,
                    py::object eps) {
   const char* op = "rms_norm";
-  double epsilon = eps.is_none() ? (x.dtype() == DType::Float64
-                                        ? std::numeric_limits<double>::epsilon()
-                                        : std::numeric_limits<float>::epsilon())
-                                 : eps.cast<double>();
+  double epsilon = eps.is_none()
+                       ? (x.dtype() == DType::Float64 ? std::numeric_limits<double>::epsilon()
+                                                      : std::numeric_limits<float>::epsilon())
+                       : eps.cast<double>();
   return ops::rms_norm(x, int_list(normalized_shape, op), optional_tensor(weight, op, "weight"),
                        epsilon);
 }
@@ -768,8 +776,8 @@ Tensor group_norm_op(const Tensor& x, int64_t num_groups, py::object weight, py:
                          optional_tensor(bias, op, "bias"), eps);
 }
 Tensor batch_norm_op(const Tensor& x, py::object running_mean, py::object running_var,
-                     py::object weight, py::object bias, bool training, double momentum,
-                     double eps, py::object activation) {
+                     py::object weight, py::object bias, bool training, double momentum, double eps,
+                     py::object activation) {
   const char* op = "batch_norm";
   return ops::batch_norm(x, optional_tensor(running_mean, op, "running_mean"),
                          optional_tensor(running_var, op, "running_var"),
@@ -797,7 +805,8 @@ Tensor scaled_dot_product_attention_op(const Tensor& query, const Tensor& key, c
   const char* op = "scaled_dot_product_attention";
   return ops::scaled_dot_product_attention(
       query, key, value, optional_tensor(attn_mask, op, "attn_mask"), dropout_p, is_causal,
-      scale.is_none() ? std::nullopt : std::optional<double>(scale.attr("__float__")().cast<double>()),
+      scale.is_none() ? std::nullopt
+                      : std::optional<double>(scale.attr("__float__")().cast<double>()),
       enable_gqa);
 }
 
@@ -805,10 +814,11 @@ Tensor scaled_dot_product_attention_op(const Tensor& query, const Tensor& key, c
 py::tuple rnn_layer_op(const Tensor& input, const Tensor& hx, py::object cx, const Tensor& w_ih,
                        const Tensor& w_hh, py::object b_ih, py::object b_hh, py::object w_hr,
                        const std::string& mode, bool reverse, py::object lengths) {
-  std::vector<Tensor> out = ops::rnn_layer(
-      input, hx, optional_tensor(cx, "rnn", "cx"), w_ih, w_hh, optional_tensor(b_ih, "rnn", "bias_ih"),
-      optional_tensor(b_hh, "rnn", "bias_hh"), optional_tensor(w_hr, "rnn", "weight_hr"), mode,
-      reverse, optional_tensor(lengths, "rnn", "lengths"));
+  std::vector<Tensor> out = ops::rnn_layer(input, hx, optional_tensor(cx, "rnn", "cx"), w_ih, w_hh,
+                                           optional_tensor(b_ih, "rnn", "bias_ih"),
+                                           optional_tensor(b_hh, "rnn", "bias_hh"),
+                                           optional_tensor(w_hr, "rnn", "weight_hr"), mode, reverse,
+                                           optional_tensor(lengths, "rnn", "lengths"));
   py::object c_n = out[2].defined() ? py::cast(out[2]) : py::none();
   return py::make_tuple(out[0], out[1], c_n);
 }

@@ -15,8 +15,9 @@ namespace fg::python {
 // numpy's dtype for `dtype` (numpy has no bfloat16: PyTorch's TypeError, naming it).
 static py::dtype numpy_dtype(DType dtype, const char* op) {
   FG_CHECK(dtype != DType::BFloat16, TypeError,
-           "[" << op << "] numpy has no bfloat16 (got unsupported dtype bfloat16); convert "
-               "with .float() first");
+           "[" << op
+               << "] numpy has no bfloat16 (got unsupported dtype bfloat16); convert "
+                  "with .float() first");
   static const char* names[] = {"float32", "int64", "bool",  "uint8", "float64",
                                 "float16", "",      "int32", "int16", "int8"};
   return py::dtype(names[static_cast<int>(dtype)]);
@@ -155,7 +156,8 @@ static py::dict cuda_array_interface(const Tensor& t) {
   interface["data"] = py::make_tuple(reinterpret_cast<uintptr_t>(exported_data(t)), false);
   py::list strides;  // in bytes; None means C-contiguous
   for (int64_t stride : t.strides()) strides.append(stride * int64_t(dtype_size(t.dtype())));
-  interface["strides"] = t.is_contiguous() ? py::object(py::none()) : py::object(py::tuple(strides));
+  interface["strides"] =
+      t.is_contiguous() ? py::object(py::none()) : py::object(py::tuple(strides));
   interface["version"] = 3;
   interface["stream"] = 1;
   return interface;
@@ -182,9 +184,12 @@ Tensor operand(const py::object& other, const Tensor& self, const char* op) {
   if (!is_number(other)) {
     // another library's tensor (PyTorch's is also named "Tensor"): say how to bring it over
     if (py::hasattr(other, "__dlpack__"))
-      throw TypeError(std::string("[") + op + "] expected a forgegrad Tensor, a number or a numpy "
-                      "array, got " + py::str(py::type::of(other).attr("__module__")).cast<std::string>() +
-                      "." + type_name(other) + "; convert it first with forgegrad.from_dlpack(x) "
+      throw TypeError(std::string("[") + op +
+                      "] expected a forgegrad Tensor, a number or a numpy "
+                      "array, got " +
+                      py::str(py::type::of(other).attr("__module__")).cast<std::string>() + "." +
+                      type_name(other) +
+                      "; convert it first with forgegrad.from_dlpack(x) "
                       "(sharing its memory) or forgegrad.tensor(x.numpy())");
     throw TypeError(std::string("[") + op + "] expected a Tensor, a number or a numpy array, got " +
                     type_name(other));
@@ -196,8 +201,8 @@ Tensor operand(const py::object& other, const Tensor& self, const char* op) {
   else if (py::hasattr(other, "__index__"))
     number = ops::full_int64({}, other.attr("__index__")().cast<int64_t>(), self.device());
   else
-    number = ops::scalar_tensor(other.attr("__float__")().cast<double>(), DType::Float64,
-                                self.device());
+    number =
+        ops::scalar_tensor(other.attr("__float__")().cast<double>(), DType::Float64, self.device());
   number.impl()->wrapped_number = true;
   return number;
 }
@@ -235,7 +240,8 @@ static Tensor index_array(const py::object& key, const Tensor& t) {
            "[index] expected integer indices, got an array of "
                << py::str(array.dtype()).cast<std::string>());
   if (kind == 'u' && array.itemsize() == 8) {
-    auto values = py::array_t<uint64_t, py::array::c_style | py::array::forcecast>::ensure(array);
+    auto values = py::array_t < uint64_t,
+         py::array::c_style | py::array::forcecast > ::ensure(array);
     for (py::ssize_t i = 0; i < values.size(); ++i)
       if (values.data()[i] > static_cast<uint64_t>(INT64_MAX))
         index_out_of_bounds(std::to_string(values.data()[i]), t);
@@ -286,7 +292,8 @@ static Tensor as_index_tensor(const py::object& item, const Tensor& t) {
 static ParsedKey parse_key(const Tensor& t, const py::object& key) {
   std::vector<py::object> items;
   if (py::isinstance<py::tuple>(key)) {
-    for (py::handle item : key.cast<py::tuple>()) items.push_back(py::reinterpret_borrow<py::object>(item));
+    for (py::handle item : key.cast<py::tuple>())
+      items.push_back(py::reinterpret_borrow<py::object>(item));
   } else {
     items.push_back(key);
   }
@@ -306,9 +313,9 @@ static ParsedKey parse_key(const Tensor& t, const py::object& key) {
       ++named;
     }
   }
-  FG_CHECK(named <= t.dim(), IndexError,
-           "[index] too many indices for a tensor of dimension " << t.dim() << " (got " << named
-                                                                  << ")");
+  FG_CHECK(
+      named <= t.dim(), IndexError,
+      "[index] too many indices for a tensor of dimension " << t.dim() << " (got " << named << ")");
   ParsedKey parsed;
   Tensor view = t;
   std::vector<std::pair<int64_t, Tensor>> placed;  // (dim of the view, index tensor)
@@ -330,7 +337,8 @@ static ParsedKey parse_key(const Tensor& t, const py::object& key) {
       FG_CHECK(mask.shape() == covered, IndexError,
                "[index] the shape of the mask " << mask.shape() << " at index " << i
                                                 << " does not match the shape of the indexed "
-                                                   "dimensions " << covered);
+                                                   "dimensions "
+                                                << covered);
       Tensor found = ops::nonzero(mask);
       for (int64_t d = 0; d < mask.dim(); ++d) placed.push_back({dim++, ops::select(found, 1, d)});
       source_dim += mask.dim();
@@ -356,8 +364,10 @@ static ParsedKey parse_key(const Tensor& t, const py::object& key) {
       step({ViewStep::Select, dim, index});
       ++source_dim;
     } else {
-      throw TypeError("[index] expected an int, a slice, None, Ellipsis, a tensor or integer "
-                      "indices, got " + type_name(item));
+      throw TypeError(
+          "[index] expected an int, a slice, None, Ellipsis, a tensor or integer "
+          "indices, got " +
+          type_name(item));
     }
   }
   for (auto& [d, index] : placed) {
@@ -412,9 +422,11 @@ static void set_item(Tensor& t, const py::object& key, const py::object& value_o
            {  // what was overwritten gets no gradient
              NoGradGuard no_grad;
              Tensor region = parsed.view_of(dt);
-             if (parsed.advanced) ops::index_put_(region, parsed.indices,
-                                                  ops::zeros({}, dt.dtype(), dt.device()), false);
-             else ops::fill_(region, 0.0);
+             if (parsed.advanced)
+               ops::index_put_(region, parsed.indices, ops::zeros({}, dt.dtype(), dt.device()),
+                               false);
+             else
+               ops::fill_(region, 0.0);
            }
            Tensor picked = parsed.view_of(dout);
            if (parsed.advanced) picked = ops::index(picked, parsed.indices);
@@ -442,7 +454,8 @@ void bind_tensor(py::module_& m) {
 Made by forgegrad.tensor(data) and the creation functions (zeros, randn, arange, ...).
 Movement ops (view, transpose, slicing, expand) return views that share the memory; every
 other op returns a new tensor. With requires_grad=True, the ops record a graph that
-backward() walks to fill each leaf's .grad.)", py::dynamic_attr());
+backward() walks to fill each leaf's .grad.)",
+                            py::dynamic_attr());
   tensor
       .def(py::init([](const Tensor& other) { return other.detach(); }),
            "A new leaf sharing other's storage")
@@ -452,49 +465,57 @@ backward() walks to fill each leaf's .grad.)", py::dynamic_attr());
       .def_property_readonly("ndim", &Tensor::dim, "The number of dims.")
       .def("dim", &Tensor::dim, "The number of dims.")
       .def("numel", &Tensor::numel, "The number of elements.")
-      .def("size", [](const Tensor& t, py::object dim) -> py::object {
-        if (dim.is_none()) return py::tuple(py::cast(t.shape()));
-        return py::int_(t.size(dim.cast<int64_t>()));
-      }, py::arg("dim") = py::none(), "The shape, or the size of dim `dim`.")
-      .def("__len__", [](const Tensor& t) {
-        FG_CHECK(t.dim() > 0, TypeError, "[len] len() of a 0-d tensor");
-        return t.shape()[0];
-      })
+      .def(
+          "size",
+          [](const Tensor& t, py::object dim) -> py::object {
+            if (dim.is_none()) return py::tuple(py::cast(t.shape()));
+            return py::int_(t.size(dim.cast<int64_t>()));
+          },
+          py::arg("dim") = py::none(), "The shape, or the size of dim `dim`.")
+      .def("__len__",
+           [](const Tensor& t) {
+             FG_CHECK(t.dim() > 0, TypeError, "[len] len() of a 0-d tensor");
+             return t.shape()[0];
+           })
       .def_property_readonly("dtype", &Tensor::dtype, "The element type.")
       .def_property_readonly("device", &Tensor::device, "Where the values live.")
-      .def_property("requires_grad", &Tensor::requires_grad,
-                    [](Tensor& t, const py::object& flag) {
-                      FG_CHECK(py::isinstance<py::bool_>(flag), TypeError,
-                               "[requires_grad] expected True or False, got " << type_name(flag));
-                      t.set_requires_grad(flag.cast<bool>());
-                    },
-                    "Whether ops on this tensor record a graph for backward().")
-      .def("requires_grad_",
-           [](py::object self, bool flag) {
-             self.cast<Tensor&>().set_requires_grad(flag);
-             return self;  // the same Python object, as PyTorch returns
-           },
-           py::arg("requires_grad") = true)
-      .def_property("grad",
-                    [](const Tensor& t) -> py::object {
-                      return t.grad().defined() ? py::cast(t.grad()) : py::none();
-                    },
-                    [](Tensor& t, const py::object& g) {
-                      t.set_grad(optional_tensor(g, "grad", "the gradient"));
-                    },
-                    "The gradient that backward() accumulated into this leaf, or None.")
+      .def_property(
+          "requires_grad", &Tensor::requires_grad,
+          [](Tensor& t, const py::object& flag) {
+            FG_CHECK(py::isinstance<py::bool_>(flag), TypeError,
+                     "[requires_grad] expected True or False, got " << type_name(flag));
+            t.set_requires_grad(flag.cast<bool>());
+          },
+          "Whether ops on this tensor record a graph for backward().")
+      .def(
+          "requires_grad_",
+          [](py::object self, bool flag) {
+            self.cast<Tensor&>().set_requires_grad(flag);
+            return self;  // the same Python object, as PyTorch returns
+          },
+          py::arg("requires_grad") = true)
+      .def_property(
+          "grad",
+          [](const Tensor& t) -> py::object {
+            return t.grad().defined() ? py::cast(t.grad()) : py::none();
+          },
+          [](Tensor& t, const py::object& g) {
+            t.set_grad(optional_tensor(g, "grad", "the gradient"));
+          },
+          "The gradient that backward() accumulated into this leaf, or None.")
       .def_property_readonly("grad_fn", &Tensor::grad_fn,
                              "The graph node that made this tensor, or None for a leaf.")
       .def_property_readonly("is_leaf", &Tensor::is_leaf,
                              "Whether this tensor was made by the user rather than by a "
                              "recorded op (its .grad is kept).")
-      .def("backward",
-           [](const Tensor& t, const py::object& gradient, bool retain_graph) {
-             Tensor g = optional_tensor(gradient, "backward", "gradient");
-             py::gil_scoped_release no_gil;
-             ops::backward(t, g, retain_graph);
-           },
-           py::arg("gradient") = py::none(), py::arg("retain_graph") = false)
+      .def(
+          "backward",
+          [](const Tensor& t, const py::object& gradient, bool retain_graph) {
+            Tensor g = optional_tensor(gradient, "backward", "gradient");
+            py::gil_scoped_release no_gil;
+            ops::backward(t, g, retain_graph);
+          },
+          py::arg("gradient") = py::none(), py::arg("retain_graph") = false)
       // hook(leaf) (the Python layer wraps the user's hook, _tensor.py), called by a GIL-free
       // backward, so called, and finally dropped, under the GIL.
       .def("_add_post_accumulate_grad_hook",
@@ -512,26 +533,32 @@ backward() walks to fill each leaf's .grad.)", py::dynamic_attr());
       .def("_remove_post_accumulate_grad_hook", &remove_post_accumulate_grad_hook)
       // A write made outside forgegrad (MPI, NCCL) counts as an in-place write: backward then
       // refuses a rule that saved the old values, as after add_ or copy_.
-      .def("_bump_version", [](const Tensor& t) {
-        t.storage()->bump_version();
-        t.storage()->forget_index_bounds();
-      })
+      .def("_bump_version",
+           [](const Tensor& t) {
+             t.storage()->bump_version();
+             t.storage()->forget_index_bounds();
+           })
       .def("detach", &Tensor::detach)
       .def("numpy", &to_numpy)
-      .def("item", [](const Tensor& gpu_or_cpu) -> py::object {
-        FG_CHECK(gpu_or_cpu.numel() == 1, ValueError,
+      .def("item",
+           [](const Tensor& gpu_or_cpu) -> py::object {
+             FG_CHECK(
+                 gpu_or_cpu.numel() == 1, ValueError,
                  "[item] only one-element tensors can be converted to a Python scalar, got shape "
                      << gpu_or_cpu.shape());
-        // the value, on the host
-        Tensor t = ops::to_device(ops::contiguous(gpu_or_cpu.detach()), Device{});
-        return dispatch_dtype(t.dtype(), "item", [&](auto tag) -> py::object {
-          using T = typename decltype(tag)::type;
-          T value = *t.data<T>();
-          if constexpr (std::is_same_v<T, bool>) return py::bool_(value);
-          else if constexpr (std::is_integral_v<T>) return py::int_(value);
-          else return py::float_(static_cast<double>(value));
-        });
-      })
+             // the value, on the host
+             Tensor t = ops::to_device(ops::contiguous(gpu_or_cpu.detach()), Device{});
+             return dispatch_dtype(t.dtype(), "item", [&](auto tag) -> py::object {
+               using T = typename decltype(tag)::type;
+               T value = *t.data<T>();
+               if constexpr (std::is_same_v<T, bool>)
+                 return py::bool_(value);
+               else if constexpr (std::is_integral_v<T>)
+                 return py::int_(value);
+               else
+                 return py::float_(static_cast<double>(value));
+             });
+           })
       .def_property_readonly("__cuda_array_interface__", &cuda_array_interface)
       .def("storage_offset", &Tensor::storage_offset)
       // For copy.deepcopy, which copies a storage once however many views of it it meets
@@ -548,16 +575,22 @@ backward() walks to fill each leaf's .grad.)", py::dynamic_attr());
              return t.as_strided(shape, strides, offset, "as_strided");
            })
       .def("is_contiguous", &Tensor::is_contiguous)
-      .def("stride", [](const Tensor& t, py::object dim) -> py::object {
-        if (dim.is_none()) return py::tuple(py::cast(t.strides()));
-        return py::int_(t.stride(dim.cast<int64_t>()));
-      }, py::arg("dim") = py::none())
+      .def(
+          "stride",
+          [](const Tensor& t, py::object dim) -> py::object {
+            if (dim.is_none()) return py::tuple(py::cast(t.strides()));
+            return py::int_(t.stride(dim.cast<int64_t>()));
+          },
+          py::arg("dim") = py::none())
       .def("_data_ptr",
            [](const Tensor& t) { return reinterpret_cast<uintptr_t>(exported_data(t)); })
-      .def("__array__", [](const Tensor& t, py::object dtype, py::object copy) {
-        py::array a = to_numpy(t.detach());
-        return dtype.is_none() ? a : a.attr("astype")(dtype).cast<py::array>();
-      }, py::arg("dtype") = py::none(), py::arg("copy") = py::none())
+      .def(
+          "__array__",
+          [](const Tensor& t, py::object dtype, py::object copy) {
+            py::array a = to_numpy(t.detach());
+            return dtype.is_none() ? a : a.attr("astype")(dtype).cast<py::array>();
+          },
+          py::arg("dtype") = py::none(), py::arg("copy") = py::none())
       .def_property_readonly_static("__array_priority__", [](py::object) { return 1000; })
       .def("__getitem__", &get_item)
       .def("__setitem__", &set_item);
@@ -565,8 +598,10 @@ backward() walks to fill each leaf's .grad.)", py::dynamic_attr());
   // Arithmetic: a Python number on either side becomes a 0-d tensor.
   using BinaryFn = Tensor (*)(const Tensor&, const Tensor&);
   auto bind_binary = [&](const char* name, const char* rname, BinaryFn fn, const char* op) {
-    tensor.def(name, [fn, op](const Tensor& a, const py::object& b) { return fn(a, operand(b, a, op)); });
-    tensor.def(rname, [fn, op](const Tensor& a, const py::object& b) { return fn(operand(b, a, op), a); });
+    tensor.def(name,
+               [fn, op](const Tensor& a, const py::object& b) { return fn(a, operand(b, a, op)); });
+    tensor.def(rname,
+               [fn, op](const Tensor& a, const py::object& b) { return fn(operand(b, a, op), a); });
   };
   bind_binary("__add__", "__radd__", ops::add, "add");
   bind_binary("__sub__", "__rsub__", ops::sub, "sub");

@@ -1,4 +1,5 @@
 """``python -m forgegrad``: the ``forgegrad`` command."""
+
 import sys
 
 from .cli import main

@@ -1,5 +1,6 @@
 """Predicates the argument checks of the Python layer share. A bool is an int to Python, but
 never a number or a size to forgegrad; numpy scalars count as what they hold."""
+
 import numbers
 
 from . import _C, _errors
@@ -31,6 +32,8 @@ def as_device(device, op):
     if device is None or isinstance(device, _C.device):
         return device
     if not isinstance(device, str):
-        raise _errors.TypeError(f"[{op}] expected device to be a device or a string such as 'cpu' "
-                                f"or 'cuda', got {device!r}")
+        raise _errors.TypeError(
+            f"[{op}] expected device to be a device or a string such as 'cpu' "
+            f"or 'cuda', got {device!r}"
+        )
     return _C.device(device)

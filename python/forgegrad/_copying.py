@@ -10,6 +10,7 @@ device, requires_grad and the attributes set on it:
 - ``pickle`` stores the values (bfloat16 exactly, as float32) and the device; loading needs
   that device.
 """
+
 import copy
 
 import numpy as np
@@ -45,29 +46,43 @@ def reduce_ex(self, protocol):
     device, requires_grad and attributes. As in PyTorch, a result of an op pickles as a leaf;
     its graph and gradient are not stored."""
     from ._tensor import _numpy_values
+
     array = np.array(_numpy_values(self), copy=True)
-    return (rebuild, (type(self), array, _dtype_name(self.dtype), str(self.device),
-                      self.requires_grad, dict(self.__dict__)))
+    return (
+        rebuild,
+        (
+            type(self),
+            array,
+            _dtype_name(self.dtype),
+            str(self.device),
+            self.requires_grad,
+            dict(self.__dict__),
+        ),
+    )
 
 
 def _dtype_name(dtype):
-    return next(name for name in dir(_C.dtype) if getattr(_C.dtype, name) is dtype
-                or getattr(_C.dtype, name) == dtype)
+    return next(
+        name
+        for name in dir(_C.dtype)
+        if getattr(_C.dtype, name) is dtype or getattr(_C.dtype, name) == dtype
+    )
 
 
 def shallow_copy(self):
     """``copy.copy``: a new tensor of the same type sharing the storage (a leaf, as the
     one PyTorch rebuilds)."""
-    return _finish(_as_type(type(self), self.detach()), self.requires_grad,
-                   dict(self.__dict__))
+    return _finish(_as_type(type(self), self.detach()), self.requires_grad, dict(self.__dict__))
 
 
 def deep_copy(self, memo):
     """``copy.deepcopy``: each storage copied once per deepcopy call, and this tensor a view
     of the copy with its own shape, strides and offset; its grad and attributes deep-copied."""
     if not self.is_leaf:
-        raise RuntimeError("[deepcopy] only tensors created by the user (graph leaves) "
-                                   "can be deep-copied; detach() the result of an op first")
+        raise RuntimeError(
+            "[deepcopy] only tensors created by the user (graph leaves) "
+            "can be deep-copied; detach() the result of an op first"
+        )
     if id(self) in memo:
         return memo[id(self)]
     source = self.detach()

@@ -8,6 +8,7 @@ Per operand, a repeated letter takes the diagonal and a letter no other operand 
 has is summed away. Each pair then becomes (batch, rows, K) @ (batch, K, cols): batch letters
 are those both keep, K the letters they contract, rows and cols the ones each alone keeps.
 """
+
 import math
 from collections.abc import Sequence
 
@@ -55,10 +56,12 @@ def _take_diagonals(x, letters):
         first = letters.index(repeated)
         second = letters.index(repeated, first + 1)
         if x.shape[first] != x.shape[second]:
-            _fail(f"subscript {repeated!r} is repeated over dimensions of sizes "
-                  f"{x.shape[first]} and {x.shape[second]}")
+            _fail(
+                f"subscript {repeated!r} is repeated over dimensions of sizes "
+                f"{x.shape[first]} and {x.shape[second]}"
+            )
         x = _C.diagonal(x, 0, first, second)
-        letters = letters[:first] + letters[first + 1:second] + letters[second + 1:] + repeated
+        letters = letters[:first] + letters[first + 1 : second] + letters[second + 1 :] + repeated
 
 
 def _sum_away(x, letters, keep):
@@ -116,23 +119,27 @@ def einsum(equation: str, *operands: _C.Tensor | Sequence[_C.Tensor]) -> _C.Tens
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         given = tuple(operands[0])
     if not isinstance(equation, str):
-        raise _errors.TypeError("[einsum] expected the equation as a str, got "
-                                f"{type(equation).__name__}")
+        raise _errors.TypeError(
+            f"[einsum] expected the equation as a str, got {type(equation).__name__}"
+        )
     if not given:
         _fail("expected at least one operand")
     checked: list[_C.Tensor] = []
     for i, x in enumerate(given):
         if not isinstance(x, _C.Tensor):
-            raise _errors.TypeError(f"[einsum] expected Tensors as operands, got "
-                                    f"{type(x).__name__} for operand {i}")
+            raise _errors.TypeError(
+                f"[einsum] expected Tensors as operands, got {type(x).__name__} for operand {i}"
+            )
         checked.append(x)
     equation = equation.replace(" ", "")
     inputs, arrow, output = equation.partition("->")
     terms = inputs.split(",")
     if len(terms) != len(checked):
         _fail(f"the equation has {len(terms)} operand terms, got {len(checked)} operands")
-    letters = [_expand_ellipsis(term, x.dim(), f"operand {i}'s term {term!r}")
-               for i, (term, x) in enumerate(zip(terms, checked))]
+    letters = [
+        _expand_ellipsis(term, x.dim(), f"operand {i}'s term {term!r}")
+        for i, (term, x) in enumerate(zip(terms, checked))
+    ]
     widest = max(sum(1 for c in ls if ord(c) >= _ELLIPSIS_BASE) for ls in letters)
     if arrow:
         if "..." in output:
@@ -151,18 +158,20 @@ def einsum(equation: str, *operands: _C.Tensor | Sequence[_C.Tensor]) -> _C.Tens
     else:
         everything = "".join(letters)
         output = _ellipsis_chars(widest) + "".join(
-            sorted(c for c in set(everything) if ord(c) < _ELLIPSIS_BASE
-                   and everything.count(c) == 1))
+            sorted(
+                c for c in set(everything) if ord(c) < _ELLIPSIS_BASE and everything.count(c) == 1
+            )
+        )
     tensors = []
     for i, (x, ls) in enumerate(zip(checked, letters)):
         x, ls = _take_diagonals(x, ls)
-        others = output + "".join(letters[:i] + letters[i + 1:])
+        others = output + "".join(letters[:i] + letters[i + 1 :])
         x, ls = _sum_away(x, ls, others)
         tensors.append((x, ls))
     result, rletters = tensors[0]
     for i in range(1, len(tensors)):
         x, ls = tensors[i]
-        keep = output + "".join(t[1] for t in tensors[i + 1:])
+        keep = output + "".join(t[1] for t in tensors[i + 1 :])
         result, rletters = _sum_away(result, rletters, keep + ls)
         x, ls = _sum_away(x, ls, keep + rletters)
         result, rletters = _contract(result, rletters, x, ls, keep)

@@ -1,6 +1,7 @@
 """Indexed reads and writes composed of the op table's (scatter_add, scatter, index_put,
 index_select, nonzero, eq), so their gradients come from those: index_add, index_copy,
 index_fill, masked_scatter, take, one_hot, repeat_interleave."""
+
 import numpy as np
 
 from . import _C, _errors
@@ -14,7 +15,8 @@ _INT32_OR_INT64 = (_C.dtype.int64, _C.dtype.int32)
 def _check_tensor(value, what, op):
     if not isinstance(value, _C.Tensor):
         raise _errors.TypeError(
-            f"[{op}] expected {what} to be a Tensor, got {type(value).__name__}")
+            f"[{op}] expected {what} to be a Tensor, got {type(value).__name__}"
+        )
 
 
 def _bounds(index):
@@ -29,10 +31,12 @@ def _index_along(op, input, dim, index, dtypes, negative=False):
     if index.dtype not in dtypes:
         raise _errors.TypeError(
             f"[{op}] expected an index of dtype "
-            f"{' or '.join(str(d) for d in dtypes)}, got {index.dtype}")
+            f"{' or '.join(str(d) for d in dtypes)}, got {index.dtype}"
+        )
     if index.ndim > 1:
         raise _errors.ValueError(
-            f"[{op}] expected a 0-d or 1-d index, got shape {tuple(index.shape)}")
+            f"[{op}] expected a 0-d or 1-d index, got shape {tuple(index.shape)}"
+        )
     if index.device != input.device:
         raise _errors.ValueError(f"[{op}] expected the index on {input.device}, got {index.device}")
     d = _dims(dim, input.ndim, op)[0]
@@ -42,8 +46,10 @@ def _index_along(op, input, dim, index, dtypes, negative=False):
         lo, hi = _bounds(index)
         low = -size if negative else 0
         if lo < low or hi >= size:
-            raise IndexError(f"[{op}] index {lo if lo < low else hi} is out of bounds for "
-                             f"dimension {d} with size {size}")
+            raise IndexError(
+                f"[{op}] index {lo if lo < low else hi} is out of bounds for "
+                f"dimension {d} with size {size}"
+            )
         if negative and lo < 0:
             index = _C.remainder(index, size)
     return d, index
@@ -59,8 +65,8 @@ def _source_along(op, input, d, index, source):
     _check_tensor(source, "source", op)
     if source.dtype != input.dtype:
         raise _errors.TypeError(
-            f"[{op}] expected source of the input's dtype {input.dtype}, got "
-            f"{source.dtype}")
+            f"[{op}] expected source of the input's dtype {input.dtype}, got {source.dtype}"
+        )
     x, src = _at_least_1d(input), _at_least_1d(source)
     want = list(x.shape)
     want[d] = index.numel()
@@ -68,20 +74,22 @@ def _source_along(op, input, d, index, source):
         raise _errors.ValueError(
             f"[{op}] expected source of shape {tuple(want)} (the input's, with "
             f"one slice per index along dimension {d}), got "
-            f"{tuple(source.shape)}")
+            f"{tuple(source.shape)}"
+        )
     spread = [1] * x.ndim
     spread[d] = index.numel()
     return x, src, index.reshape(spread).expand(*src.shape)
 
 
-def index_add(input: _C.Tensor, dim: int, index: _C.Tensor, source: _C.Tensor, *,
-              alpha: float = 1) -> _C.Tensor:
+def index_add(
+    input: _C.Tensor, dim: int, index: _C.Tensor, source: _C.Tensor, *, alpha: float = 1
+) -> _C.Tensor:
     """input with alpha * source's slices added at index along dim (repeats add up)."""
     d, index = _index_along("index_add", input, dim, index, _INT32_OR_INT64)
     if isinstance(alpha, float) and not input.dtype.is_floating_point:
         raise _errors.TypeError(
-            f"[index_add] a float alpha ({alpha}) needs a floating input, got "
-            f"{input.dtype}")
+            f"[index_add] a float alpha ({alpha}) needs a floating input, got {input.dtype}"
+        )
     x, src, spread = _source_along("index_add", input, d, index, source)
     if alpha != 1:
         src = src * alpha
@@ -102,7 +110,8 @@ def index_fill(input: _C.Tensor, dim: int, index: _C.Tensor, value: float | _C.T
     if isinstance(value, _C.Tensor) and value.ndim != 0:
         raise _errors.ValueError(
             f"[index_fill] expected a number or a 0-d tensor as value, got shape "
-            f"{tuple(value.shape)}")
+            f"{tuple(value.shape)}"
+        )
     # each slice once, however often index names it: value's gradient counts it once
     once = _C._to_device(_C.from_numpy(np.unique(index.cpu().numpy())), input.device)
     # dim moved to the front, where index_put writes whole rows (a view of the result is
@@ -121,20 +130,23 @@ def masked_scatter(input: _C.Tensor, mask: _C.Tensor, source: _C.Tensor) -> _C.T
     if source.dtype != input.dtype:
         raise _errors.TypeError(
             f"[masked_scatter] expected source of the input's dtype {input.dtype}, "
-            f"got {source.dtype}")
+            f"got {source.dtype}"
+        )
     try:
         shape = np.broadcast_shapes(tuple(input.shape), tuple(mask.shape))
     except ValueError:
         raise _errors.ValueError(
             f"[masked_scatter] mask of shape {tuple(mask.shape)} does not "
-            f"broadcast with the input's {tuple(input.shape)}") from None
+            f"broadcast with the input's {tuple(input.shape)}"
+        ) from None
     target = _at_least_1d(input.expand(*shape))
     picked = _C.nonzero(_at_least_1d(mask.expand(*shape)), as_tuple=True)
     count = picked[0].numel()
     if source.numel() < count:
         raise _errors.ValueError(
             f"[masked_scatter] expected a source of at least {count} elements (the "
-            f"mask's True count), got {source.numel()}")
+            f"mask's True count), got {source.numel()}"
+        )
     values = _C.narrow(source.reshape(-1), 0, 0, count)
     return _C.index_put(target, picked, values).reshape(shape)
 
@@ -149,8 +161,9 @@ def take(input: _C.Tensor, index: _C.Tensor) -> _C.Tensor:
     if index.numel():
         lo, hi = _bounds(index)
         if lo < -n or hi >= n:
-            raise IndexError(f"[take] index {lo if lo < -n else hi} is out of range for a tensor "
-                             f"of {n} elements")
+            raise IndexError(
+                f"[take] index {lo if lo < -n else hi} is out of range for a tensor of {n} elements"
+            )
     return _C.index_select(input.reshape(-1), 0, index.reshape(-1)).reshape(index.shape)
 
 
@@ -160,16 +173,16 @@ def one_hot(tensor: _C.Tensor, num_classes: int = -1) -> _C.Tensor:
     _check_tensor(tensor, "tensor", "one_hot")
     if tensor.dtype != _C.dtype.int64:
         raise _errors.TypeError(
-            f"[one_hot] expected an int64 tensor of class indices, got "
-            f"{tensor.dtype}")
+            f"[one_hot] expected an int64 tensor of class indices, got {tensor.dtype}"
+        )
     if num_classes < -1:
         raise _errors.ValueError(
-            f"[one_hot] expected num_classes >= 0 (or -1: inferred), got "
-            f"{num_classes}")
+            f"[one_hot] expected num_classes >= 0 (or -1: inferred), got {num_classes}"
+        )
     if tensor.numel() == 0 and num_classes == -1:
         raise _errors.ValueError(
-            "[one_hot] cannot infer the number of classes from an empty tensor; "
-            "pass num_classes")
+            "[one_hot] cannot infer the number of classes from an empty tensor; pass num_classes"
+        )
     if tensor.numel():
         lo, hi = _bounds(tensor)
         if lo < 0:
@@ -178,8 +191,8 @@ def one_hot(tensor: _C.Tensor, num_classes: int = -1) -> _C.Tensor:
             num_classes = hi + 1
         elif hi >= num_classes:
             raise _errors.ValueError(
-                f"[one_hot] expected class values < num_classes ({num_classes}), "
-                f"got {hi}")
+                f"[one_hot] expected class values < num_classes ({num_classes}), got {hi}"
+            )
     classes = _C._arange_int64(0, num_classes, 1, device=tensor.device)
     return _C._to_dtype(_C.eq(tensor.detach().unsqueeze(-1), classes), _C.dtype.int64)
 
@@ -188,16 +201,17 @@ def _repeated_positions(repeats, output_size):
     """int64 (sum of repeats): 0 repeats[0] times, then 1 repeats[1] times, ..."""
     if repeats.dtype not in _INT32_OR_INT64:
         raise _errors.TypeError(
-            f"[repeat_interleave] expected repeats of dtype int64 or int32, got "
-            f"{repeats.dtype}")
+            f"[repeat_interleave] expected repeats of dtype int64 or int32, got {repeats.dtype}"
+        )
     if repeats.ndim != 1:
         raise _errors.ValueError(
-            f"[repeat_interleave] expected 1-d repeats, got shape "
-            f"{tuple(repeats.shape)}")
+            f"[repeat_interleave] expected 1-d repeats, got shape {tuple(repeats.shape)}"
+        )
     counts = repeats.detach().cpu().numpy()
     if (counts < 0).any():
         raise _errors.ValueError(
-            f"[repeat_interleave] expected repeats >= 0, got {int(counts.min())}")
+            f"[repeat_interleave] expected repeats >= 0, got {int(counts.min())}"
+        )
     _check_output_size(int(counts.sum()), output_size)
     positions = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
     return _C._to_device(_C.from_numpy(positions), repeats.device)
@@ -207,11 +221,17 @@ def _check_output_size(total, output_size):
     if output_size is not None and output_size != total:
         raise _errors.ValueError(
             f"[repeat_interleave] output_size {output_size} does not match the "
-            f"{total} elements the repeats give")
+            f"{total} elements the repeats give"
+        )
 
 
-def repeat_interleave(input: _C.Tensor, repeats: int | _C.Tensor | None = None,
-                      dim: int | None = None, *, output_size: int | None = None) -> _C.Tensor:
+def repeat_interleave(
+    input: _C.Tensor,
+    repeats: int | _C.Tensor | None = None,
+    dim: int | None = None,
+    *,
+    output_size: int | None = None,
+) -> _C.Tensor:
     """Each slice of input along dim (the flattened input when dim is None) repeated
     `repeats` times (an int, or a tensor: one count per slice), in place of the slice.
     repeat_interleave(repeats): 0 repeats[0] times, 1 repeats[1] times, ..."""
@@ -227,21 +247,20 @@ def repeat_interleave(input: _C.Tensor, repeats: int | _C.Tensor | None = None,
         if repeats.ndim == 1 and repeats.shape[0] != size:
             raise _errors.ValueError(
                 f"[repeat_interleave] expected one repeat per slice along dim "
-                f"({size}), got {repeats.shape[0]}")
+                f"({size}), got {repeats.shape[0]}"
+            )
         return _C.index_select(x, d, _repeated_positions(repeats, output_size))
     if not is_int(repeats) or repeats < 0:
         raise _errors.ValueError(
-            f"[repeat_interleave] expected repeats >= 0 (an int or a tensor), got "
-            f"{repeats!r}")
+            f"[repeat_interleave] expected repeats >= 0 (an int or a tensor), got {repeats!r}"
+        )
     repeats = int(repeats)
     _check_output_size(size * repeats, output_size)
     shape = list(x.shape)
-    spread = x.unsqueeze(d + 1).expand(*shape[:d + 1], repeats, *shape[d + 1:])
-    return spread.reshape(*shape[:d], size * repeats, *shape[d + 1:])
+    spread = x.unsqueeze(d + 1).expand(*shape[: d + 1], repeats, *shape[d + 1 :])
+    return spread.reshape(*shape[:d], size * repeats, *shape[d + 1 :])
 
 
-FUNCTIONS = ["index_add", "index_copy", "index_fill", "masked_scatter", "take",
-             "repeat_interleave"]
-METHODS = ["index_add", "index_copy", "index_fill", "masked_scatter", "take",
-           "repeat_interleave"]
+FUNCTIONS = ["index_add", "index_copy", "index_fill", "masked_scatter", "take", "repeat_interleave"]
+METHODS = ["index_add", "index_copy", "index_fill", "masked_scatter", "take", "repeat_interleave"]
 IN_PLACE = ["index_add", "index_copy", "index_fill", "masked_scatter"]

@@ -1,6 +1,7 @@
 """Data-movement ops composed of the op table's (index_select, narrow, cat, expand, where),
 so their gradients come from those: flip, fliplr, flipud, roll, repeat, tile, tril, triu,
 hstack, vstack, atleast_1d, atleast_2d, meshgrid, cartesian_prod."""
+
 import builtins
 from collections.abc import Sequence
 
@@ -44,8 +45,9 @@ def flipud(input: _C.Tensor) -> _C.Tensor:
     return flip(input, (0,))
 
 
-def roll(input: _C.Tensor, shifts: int | Sequence[int],
-         dims: int | Sequence[int] | None = None) -> _C.Tensor:
+def roll(
+    input: _C.Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None
+) -> _C.Tensor:
     """Elements shifted along dims (the flattened tensor without dims), wrapping around."""
     if dims is None:
         if not isinstance(shifts, int) and len(shifts) != 1:
@@ -55,8 +57,9 @@ def roll(input: _C.Tensor, shifts: int | Sequence[int],
     shift_list = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     dim_list = _dims(dims, input.ndim, "roll")
     if len(shift_list) != len(dim_list):
-        raise _errors.ValueError(f"[roll] expected as many shifts as dims, got "
-                                 f"{len(shift_list)} and {len(dim_list)}")
+        raise _errors.ValueError(
+            f"[roll] expected as many shifts as dims, got {len(shift_list)} and {len(dim_list)}"
+        )
     out = input
     for shift, d in zip(shift_list, dim_list):
         n = out.shape[d]
@@ -133,8 +136,9 @@ def vstack(tensors: Sequence[_C.Tensor]) -> _C.Tensor:
     return _C.cat([atleast_2d(t) for t in tensors], 0)
 
 
-def meshgrid(*tensors: _C.Tensor | Sequence[_C.Tensor],
-             indexing: str = "ij") -> tuple[_C.Tensor, ...]:
+def meshgrid(
+    *tensors: _C.Tensor | Sequence[_C.Tensor], indexing: str = "ij"
+) -> tuple[_C.Tensor, ...]:
     """Coordinate grids: the i-th output holds tensors[i]'s values along dimension i
     ("ij"); with indexing="xy" the first two inputs span dimensions 1 and 0 (x along columns).
     Expanded views; each input 0-d or 1-d."""
@@ -152,13 +156,15 @@ def meshgrid(*tensors: _C.Tensor | Sequence[_C.Tensor],
         checked.append(t)
         if t.ndim > 1:
             raise _errors.ValueError(
-                f"[meshgrid] expected 0-d or 1-d tensors, got shape {tuple(t.shape)}")
+                f"[meshgrid] expected 0-d or 1-d tensors, got shape {tuple(t.shape)}"
+            )
         first = checked[0]
         if t.dtype != first.dtype or t.device != first.device:
             raise _errors.TypeError(
                 f"[meshgrid] expected tensors of one dtype and device, got "
                 f"{first.dtype} on {first.device} and {t.dtype} on "
-                f"{t.device}")
+                f"{t.device}"
+            )
     swap = indexing == "xy" and len(checked) > 1
     ordered = (checked[1], checked[0]) + tuple(checked[2:]) if swap else tuple(checked)
     shape = [t.numel() for t in ordered]
@@ -182,7 +188,20 @@ def cartesian_prod(*tensors: _C.Tensor) -> _C.Tensor:
     return _C.stack([g.reshape(-1) for g in meshgrid(*tensors)], 1)
 
 
-FUNCTIONS = ["flip", "fliplr", "flipud", "roll", "tile", "tril", "triu", "atleast_1d",
-             "atleast_2d", "hstack", "vstack", "meshgrid", "cartesian_prod"]
+FUNCTIONS = [
+    "flip",
+    "fliplr",
+    "flipud",
+    "roll",
+    "tile",
+    "tril",
+    "triu",
+    "atleast_1d",
+    "atleast_2d",
+    "hstack",
+    "vstack",
+    "meshgrid",
+    "cartesian_prod",
+]
 METHODS = ["flip", "fliplr", "flipud", "roll", "repeat", "tile", "tril", "triu"]
 IN_PLACE = ["tril", "triu"]

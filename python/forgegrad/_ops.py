@@ -1,6 +1,7 @@
 """The op table (csrc/python/op_table.h, one line per op) as Python sees it: each op's
 argument names and defaults and where it goes. At import this attaches the Tensor methods;
 ``forgegrad`` and ``forgegrad.nn.functional`` take their op exports from ``exports``."""
+
 import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -11,6 +12,7 @@ from ._tensor import in_place_method
 
 class Arg(NamedTuple):
     """One argument of an op: its name, its default (``_C._REQUIRED`` when it has none)."""
+
     name: str
     default: Any
     keyword_only: bool
@@ -22,6 +24,7 @@ class Arg(NamedTuple):
 
 class OpEntry(NamedTuple):
     """One line of the op table: the op's name, arguments and where it goes."""
+
     name: str
     args: tuple[Arg, ...]
     is_method: bool
@@ -30,8 +33,9 @@ class OpEntry(NamedTuple):
     has_in_place: bool
 
 
-OPS = tuple(OpEntry(name, tuple(Arg(*a) for a in args), *where)
-            for name, args, *where in _C._op_table)
+OPS = tuple(
+    OpEntry(name, tuple(Arg(*a) for a in args), *where) for name, args, *where in _C._op_table
+)
 
 # The ops whose shape comes as the remaining positional arguments: t.reshape(2, 3).
 _VARIADIC = {"reshape", "view", "permute", "expand"}
@@ -54,9 +58,15 @@ def _method_signature(op: OpEntry) -> inspect.Signature:
     """The method's signature for help() and inspect: self, then the op's other arguments."""
     self_ = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
     kinds = {False: inspect.Parameter.POSITIONAL_OR_KEYWORD, True: inspect.Parameter.KEYWORD_ONLY}
-    rest = [inspect.Parameter(a.name, kinds[a.keyword_only],
-                              default=inspect.Parameter.empty if a.required else a.default)
-            for a in op.args if a.name != _tensor_argument(op)]
+    rest = [
+        inspect.Parameter(
+            a.name,
+            kinds[a.keyword_only],
+            default=inspect.Parameter.empty if a.required else a.default,
+        )
+        for a in op.args
+        if a.name != _tensor_argument(op)
+    ]
     if op.name in _VARIADIC:
         rest.append(inspect.Parameter("shape", inspect.Parameter.VAR_POSITIONAL))
     return inspect.Signature([self_, *rest])
@@ -66,17 +76,25 @@ def _method_form(op: OpEntry) -> Callable[..., Any]:
     """The op as a Tensor method, with the op's signature and the binding's typed form."""
     function = getattr(_C, op.name)
     if _tensor_argument(op) == "input" and op.args[0].name != "input":
+
         def method(self: Any, *args: Any, **kwargs: Any) -> Any:
             return function(*args, input=self, **kwargs)
     else:
+
         def method(self: Any, *args: Any, **kwargs: Any) -> Any:
             return function(self, *args, **kwargs)
+
     # The binding's first typed signature ("1. " numbers it where there are several).
-    typed = [line.removeprefix("1. ") for line in (function.__doc__ or "").splitlines()
-             if line.removeprefix("1. ").startswith(f"{op.name}(")]
+    typed = [
+        line.removeprefix("1. ")
+        for line in (function.__doc__ or "").splitlines()
+        if line.removeprefix("1. ").startswith(f"{op.name}(")
+    ]
     method.__name__, method.__qualname__ = op.name, f"Tensor.{op.name}"
-    method.__doc__ = (f"``t.{op.name}(...)`` is ``forgegrad._C.{op.name}`` with t as its "
-                      f"``{_tensor_argument(op)}``:\n\n    " + (typed[0] if typed else ""))
+    method.__doc__ = (
+        f"``t.{op.name}(...)`` is ``forgegrad._C.{op.name}`` with t as its "
+        f"``{_tensor_argument(op)}``:\n\n    " + (typed[0] if typed else "")
+    )
     method.__signature__ = _method_signature(op)  # type: ignore[attr-defined]
     return method
 

@@ -7,6 +7,7 @@ tensors of more than `threshold` elements show `edgeitems` at each edge of each 
 around ``...``; the suffixes (device, dtype when not the default for the values, grad_fn or
 requires_grad) follow the values, wrapped as PyTorch wraps them.
 """
+
 import contextlib
 from collections.abc import Iterator
 from typing import Any
@@ -31,33 +32,48 @@ OPTIONS = _PrintOptions()
 _PROFILES: dict[str, dict[str, float]] = {
     "default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
     "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
-    "full": dict(precision=4, threshold=math.inf, edgeitems=3, linewidth=80)}
+    "full": dict(precision=4, threshold=math.inf, edgeitems=3, linewidth=80),
+}
 
 
-def set_printoptions(precision: int | None = None, threshold: float | None = None,
-                     edgeitems: int | None = None, linewidth: int | None = None,
-                     profile: str | None = None, sci_mode: bool | None = None) -> None:
+def set_printoptions(
+    precision: int | None = None,
+    threshold: float | None = None,
+    edgeitems: int | None = None,
+    linewidth: int | None = None,
+    profile: str | None = None,
+    sci_mode: bool | None = None,
+) -> None:
     """As ``torch.set_printoptions``: options left None keep their value, except sci_mode,
     which every call sets (None: chosen from the values). profile: 'default', 'short' or
     'full' (no summarizing), applied before the other arguments."""
     if profile is not None and profile not in _PROFILES:
-        raise _errors.ValueError(f"[set_printoptions] profile must be one of "
-                                 f"{sorted(_PROFILES)}, got {profile!r}")
-    given = dict(precision=precision, threshold=threshold, edgeitems=edgeitems,
-                 linewidth=linewidth)
+        raise _errors.ValueError(
+            f"[set_printoptions] profile must be one of {sorted(_PROFILES)}, got {profile!r}"
+        )
+    given = dict(precision=precision, threshold=threshold, edgeitems=edgeitems, linewidth=linewidth)
     for name, value in given.items():
         is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        ok = value is None or (is_number and value >= 0
-                               and (name == "threshold" or float(value).is_integer()))
+        ok = value is None or (
+            is_number and value >= 0 and (name == "threshold" or float(value).is_integer())
+        )
         if not ok:
-            raise _errors.ValueError(f"[set_printoptions] {name} must be a number >= 0"
-                                     f"{'' if name == 'threshold' else ' (whole)'}, got {value!r}")
+            raise _errors.ValueError(
+                f"[set_printoptions] {name} must be a number >= 0"
+                f"{'' if name == 'threshold' else ' (whole)'}, got {value!r}"
+            )
     if sci_mode not in (None, True, False):
-        raise _errors.TypeError(f"[set_printoptions] sci_mode must be None, True or False, got "
-                                f"{sci_mode!r}")
-    updates = {**(_PROFILES[profile] if profile is not None else {}),
-               **{name: value if name == "threshold" else int(value)
-                  for name, value in given.items() if value is not None}}
+        raise _errors.TypeError(
+            f"[set_printoptions] sci_mode must be None, True or False, got {sci_mode!r}"
+        )
+    updates = {
+        **(_PROFILES[profile] if profile is not None else {}),
+        **{
+            name: value if name == "threshold" else int(value)
+            for name, value in given.items()
+            if value is not None
+        },
+    }
     for name, value in updates.items():
         setattr(OPTIONS, name, value)
     OPTIONS.sci_mode = sci_mode
@@ -94,8 +110,11 @@ class _Formatter:
         magnitudes = np.abs(shown)
         smallest, largest = magnitudes.min(), magnitudes.max()
         self.int_mode = bool(np.all(shown == np.ceil(shown)))
-        self.sci_mode = (largest / smallest > 1000.0 or largest > 1.0e8 or smallest < 1.0e-4
-                         if OPTIONS.sci_mode is None else OPTIONS.sci_mode)
+        self.sci_mode = (
+            largest / smallest > 1000.0 or largest > 1.0e8 or smallest < 1.0e-4
+            if OPTIONS.sci_mode is None
+            else OPTIONS.sci_mode
+        )
         precision = OPTIONS.precision
         if self.sci_mode:
             texts = [f"{v:.{precision}e}" for v in shown.tolist()]
@@ -145,9 +164,11 @@ def _vector(values, indent, summarize, formatter):
     if summarize and not OPTIONS.edgeitems:
         items = ["..."]
     else:
-        items = [" ..." if i is None else formatter.format(values[i].item())
-                 for i in _shown_rows(values.shape[0], summarize)]
-    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+        items = [
+            " ..." if i is None else formatter.format(values[i].item())
+            for i in _shown_rows(values.shape[0], summarize)
+        ]
+    lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
     return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
 
 
@@ -156,14 +177,17 @@ def _nested(values, indent, summarize, formatter):
         return formatter.format(values.item())
     if values.ndim == 1:
         return _vector(values, indent, summarize, formatter)
-    slices = ["..." if i is None else _nested(values[i], indent + 1, summarize, formatter)
-              for i in _shown_rows(values.shape[0], summarize)]
+    slices = [
+        "..." if i is None else _nested(values[i], indent + 1, summarize, formatter)
+        for i in _shown_rows(values.shape[0], summarize)
+    ]
     return "[" + ("," + "\n" * (values.ndim - 1) + " " * (indent + 1)).join(slices) + "]"
 
 
 def _values(tensor):
     """The values as numpy: floats as float64 (every float dtype converts exactly)."""
     from ._tensor import _numpy_values
+
     values = _numpy_values(tensor)
     return values.astype(np.float64) if tensor.dtype.is_floating_point else values
 
@@ -171,8 +195,9 @@ def _values(tensor):
 def _body(tensor, indent):
     values = _values(tensor)
     summarize = values.size > OPTIONS.threshold
-    formatter = _Formatter(_summarized(values) if summarize else values,
-                           tensor.dtype.is_floating_point)
+    formatter = _Formatter(
+        _summarized(values) if summarize else values, tensor.dtype.is_floating_point
+    )
     return _nested(values, indent, summarize, formatter)
 
 
@@ -193,6 +218,7 @@ def _with_suffixes(text, suffixes, indent):
 def tensor_repr(tensor):
     """``repr(t)`` as PyTorch writes it."""
     import forgegrad.nn  # Parameter prints as a plain tensor after its own first line
+
     plain = type(tensor) in (_C.Tensor, forgegrad.nn.Parameter)
     prefix = "tensor(" if plain else f"{type(tensor).__name__}("
     indent = len(prefix)
@@ -225,6 +251,8 @@ def tensor_format(tensor, spec):
         return format(tensor.item(), spec)
     if not spec:
         return tensor_repr(tensor)
-    raise _errors.TypeError(f"[format] format spec {spec!r} needs a 0-d tensor (one number), got "
-                            f"shape {tuple(tensor.shape)}; format t.item() for a one-element "
-                            "tensor, or each of t.tolist()")
+    raise _errors.TypeError(
+        f"[format] format spec {spec!r} needs a 0-d tensor (one number), got "
+        f"shape {tuple(tensor.shape)}; format t.item() for a one-element "
+        "tensor, or each of t.tolist()"
+    )

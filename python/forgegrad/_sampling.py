@@ -3,6 +3,7 @@ in-place fills uniform_, normal_, exponential_, bernoulli_, geometric_, random_.
 ``generator=`` (a forgegrad.Generator; None: the global stream). The fills are uniform or
 normal draws transformed by the op table's ops; multinomial, poisson and the integer draws
 run on the host (csrc/ops/sampling.cpp). Draws have no gradient, as in PyTorch."""
+
 from collections.abc import Sequence
 from typing import cast
 
@@ -15,8 +16,12 @@ from .creation import _TO_NUMPY, Device, _check_tensor, _integer_range, random_d
 from .random import Generator, stream_for
 
 # The integers a float dtype holds exactly: random_()'s default range, as PyTorch's.
-_EXACT_INTEGER_BITS = {_C.dtype.float32: 24, _C.dtype.float64: 53, _C.dtype.float16: 11,
-                       _C.dtype.bfloat16: 8}
+_EXACT_INTEGER_BITS = {
+    _C.dtype.float32: 24,
+    _C.dtype.float64: 53,
+    _C.dtype.float16: 11,
+    _C.dtype.bfloat16: 8,
+}
 
 
 def _host_values(x):
@@ -29,7 +34,8 @@ def _check_probabilities(p, op):
     if not ((values >= 0.0) & (values <= 1.0)).all():  # NaN fails too
         raise _errors.ValueError(
             f"[{op}] expected probabilities in [0, 1], got values from "
-            f"{values.min()} to {values.max()}")
+            f"{values.min()} to {values.max()}"
+        )
 
 
 def _check_std(std, op):
@@ -54,16 +60,26 @@ def _uniform(t, generator, op, dtype=None):
     return random_draws(_C.rand, tuple(t.shape), generator, dtype, t.device, op)
 
 
-def multinomial(input: _C.Tensor, num_samples: int, replacement: bool = False, *,
-                generator: Generator | None = None) -> _C.Tensor:
+def multinomial(
+    input: _C.Tensor,
+    num_samples: int,
+    replacement: bool = False,
+    *,
+    generator: Generator | None = None,
+) -> _C.Tensor:
     """num_samples category indices per row of input (1-d: one row), drawn with probabilities
     proportional to the row's nonnegative weights; without replacement each category once."""
     _check_tensor(input, "multinomial")
     if not is_int(num_samples):
         raise _errors.TypeError(
-            f"[multinomial] expected num_samples to be an int, got {num_samples!r}")
-    return _C._multinomial(input.detach(), int(num_samples), bool(replacement),
-                           stream_for(generator, input.device, "multinomial"))
+            f"[multinomial] expected num_samples to be an int, got {num_samples!r}"
+        )
+    return _C._multinomial(
+        input.detach(),
+        int(num_samples),
+        bool(replacement),
+        stream_for(generator, input.device, "multinomial"),
+    )
 
 
 def poisson(input: _C.Tensor, generator: Generator | None = None) -> _C.Tensor:
@@ -72,8 +88,9 @@ def poisson(input: _C.Tensor, generator: Generator | None = None) -> _C.Tensor:
     return _C._poisson(input.detach(), stream_for(generator, input.device, "poisson"))
 
 
-def bernoulli(input: _C.Tensor, p: float | _C.Tensor | None = None, *,
-              generator: Generator | None = None) -> _C.Tensor:
+def bernoulli(
+    input: _C.Tensor, p: float | _C.Tensor | None = None, *, generator: Generator | None = None
+) -> _C.Tensor:
     """1 with probability input (or p, when given), else 0, in input's dtype and shape."""
     _check_tensor(input, "bernoulli")
     if p is None:
@@ -86,10 +103,16 @@ def bernoulli(input: _C.Tensor, p: float | _C.Tensor | None = None, *,
         return (_uniform(input, generator, "bernoulli") < p).to(input.dtype)
 
 
-def normal(mean: float | _C.Tensor, std: float | _C.Tensor = 1.0,
-           size: int | Sequence[int] | None = None, *, generator: Generator | None = None,
-           dtype: _C.dtype | None = None, device: Device = None,
-           requires_grad: bool = False) -> _C.Tensor:
+def normal(
+    mean: float | _C.Tensor,
+    std: float | _C.Tensor = 1.0,
+    size: int | Sequence[int] | None = None,
+    *,
+    generator: Generator | None = None,
+    dtype: _C.dtype | None = None,
+    device: Device = None,
+    requires_grad: bool = False,
+) -> _C.Tensor:
     """Normal draws with the given mean and standard deviation, PyTorch's overloads:
     ``normal(mean_tensor, std_tensor)`` (broadcast), ``normal(mean_tensor, std=1.0)``,
     ``normal(mean, std_tensor)``, and ``normal(mean, std, size)`` for two numbers."""
@@ -99,11 +122,11 @@ def normal(mean: float | _C.Tensor, std: float | _C.Tensor = 1.0,
             _check_floating(value, "normal")
         else:
             _check_real(value, name, "normal")
-    if tensors and (size is not None or dtype is not None or device is not None
-                    or requires_grad):
+    if tensors and (size is not None or dtype is not None or device is not None or requires_grad):
         raise _errors.TypeError(
             "[normal] size, dtype, device and requires_grad go with a number "
-            "mean and std, not with Tensors")
+            "mean and std, not with Tensors"
+        )
     if not tensors and size is None:
         raise _errors.TypeError("[normal] with a number mean and std, expected size")
     _check_std(std, "normal")
@@ -112,14 +135,15 @@ def normal(mean: float | _C.Tensor, std: float | _C.Tensor = 1.0,
         if len(tensors) == 2 and tensors[0].device != tensors[1].device:
             raise _errors.ValueError(
                 f"[normal] expected mean and std on one device, got {tensors[0].device} "
-                f"and {tensors[1].device}")
+                f"and {tensors[1].device}"
+            )
         shapes = [tuple(t.shape) for t in tensors]
         try:
             shape = np.broadcast_shapes(*shapes)
         except ValueError:
             raise _errors.ValueError(
-                f"[normal] mean and std of shapes {shapes[0]} and {shapes[-1]} do "
-                "not broadcast") from None
+                f"[normal] mean and std of shapes {shapes[0]} and {shapes[-1]} do not broadcast"
+            ) from None
         dtype, device = _C.result_type(mean, std), tensors[0].device
     else:  # size is an int or a sequence here (None raised above)
         shape = cast(Sequence[int], (size,) if is_int(size) else size)
@@ -145,8 +169,7 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
     _check_floating(self, "normal_")
     mean, std = _check_real(mean, "mean", "normal_"), _check_real(std, "std", "normal_")
     _check_std(std, "normal_")
-    noise = random_draws(_C.randn, tuple(self.shape), generator, self.dtype, self.device,
-                         "normal_")
+    noise = random_draws(_C.randn, tuple(self.shape), generator, self.dtype, self.device, "normal_")
     return noise * std + mean
 
 
@@ -167,8 +190,8 @@ def bernoulli_(self, p=0.5, *, generator=None):
     hits = _uniform(self, generator, "bernoulli_") < p
     if hits.shape != self.shape:
         raise _errors.ValueError(
-            f"[bernoulli_] expected p to broadcast to shape {self.shape}, got "
-            f"shape {p.shape}")
+            f"[bernoulli_] expected p to broadcast to shape {self.shape}, got shape {p.shape}"
+        )
     return hits.to(self.dtype)
 
 
@@ -195,12 +218,19 @@ def random_(self, *bounds, generator=None):
     elif self.dtype.is_floating_point:
         low, high = 0, 2 ** _EXACT_INTEGER_BITS[self.dtype] + 1
     else:
-        low, high = 0, 2 if self.dtype == _C.dtype.bool else (
-            int(np.iinfo(_TO_NUMPY[self.dtype]).max) + 1)
+        low, high = (
+            0,
+            2 if self.dtype == _C.dtype.bool else (int(np.iinfo(_TO_NUMPY[self.dtype]).max) + 1),
+        )
     range_dtype = _C.dtype.int64 if self.dtype.is_floating_point else self.dtype
     low, high = _integer_range(low, high, range_dtype, "random_")
-    values = _C._randint(low, high - low, tuple(self.shape), self.device,
-                         stream_for(generator, self.device, "random_"))
+    values = _C._randint(
+        low,
+        high - low,
+        tuple(self.shape),
+        self.device,
+        stream_for(generator, self.device, "random_"),
+    )
     return values.to(self.dtype)
 
 

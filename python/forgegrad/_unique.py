@@ -1,6 +1,7 @@
 """unique and unique_consecutive, composed of sort, comparisons and nonzero. Their
 results' sizes depend on the data, so (as nonzero) they wait for the device. No gradient, as
 in PyTorch."""
+
 import math
 
 from . import _C, _errors
@@ -23,8 +24,9 @@ def _runs(rows, order, return_inverse, return_counts):
         run = _C.sub(_C.cumsum(starts, 0), 1)  # the run of each row in order
         result.append(run if order is None else _C.scatter(run, 0, order, run))
     if return_counts:
-        ends = _C.cat([_C.narrow(first, 0, 1, first.shape[0] - 1),
-                       _C.full_int64((1,), m, rows.device)], 0)
+        ends = _C.cat(
+            [_C.narrow(first, 0, 1, first.shape[0] - 1), _C.full_int64((1,), m, rows.device)], 0
+        )
         result.append(_C.sub(ends, first))
     return result
 
@@ -69,17 +71,25 @@ def _distinct(input, dim, in_order, return_inverse, return_counts, op):
     return result[0] if len(result) == 1 else tuple(result)
 
 
-def unique(input: _C.Tensor, sorted: bool = True, return_inverse: bool = False,
-           return_counts: bool = False, dim: int | None = None
-           ) -> _C.Tensor | tuple[_C.Tensor, ...]:
+def unique(
+    input: _C.Tensor,
+    sorted: bool = True,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: int | None = None,
+) -> _C.Tensor | tuple[_C.Tensor, ...]:
     """The distinct elements of input (or slices along dim), in ascending order (always sorted,
     as PyTorch's GPU result); return_inverse: where each element went; return_counts: how
     often each occurs. NaNs are all distinct."""
     return _distinct(input, dim, True, return_inverse, return_counts, "unique")
 
 
-def unique_consecutive(input: _C.Tensor, return_inverse: bool = False, return_counts: bool = False,
-                       dim: int | None = None) -> _C.Tensor | tuple[_C.Tensor, ...]:
+def unique_consecutive(
+    input: _C.Tensor,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: int | None = None,
+) -> _C.Tensor | tuple[_C.Tensor, ...]:
     """unique of each run of equal neighbours, in order: [1, 1, 2, 1] -> [1, 2, 1]."""
     return _distinct(input, dim, False, return_inverse, return_counts, "unique_consecutive")
 

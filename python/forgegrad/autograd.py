@@ -1,4 +1,5 @@
 """Grad mode: ``no_grad`` and friends, as context managers and decorators."""
+
 import functools
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar

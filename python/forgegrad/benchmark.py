@@ -8,6 +8,7 @@ Timing as in ``bench/timing.py``: each function is called for about ``min_time``
 the rounds alternate between the libraries (a shared machine disturbs both alike), and the
 best round counts.
 """
+
 import importlib.util
 import platform
 import time
@@ -30,8 +31,9 @@ def calls_for(fn, min_time, sync):
     return max(calls, 1)
 
 
-def best_seconds_interleaved(fns, repeat, min_time: float = 0.05, settle: float = 0.2,
-                             sync=lambda: None):
+def best_seconds_interleaved(
+    fns, repeat, min_time: float = 0.05, settle: float = 0.2, sync=lambda: None
+):
     """Best per-call time of each fn over `repeat` rounds; every round times each fn in
     turn, so both sides see the same disturbances of this shared machine. Before each
     timing it sleeps `settle` seconds: the thread pools of OpenMP and OpenBLAS spin a while
@@ -57,6 +59,7 @@ def optional_torch(threads):
     if importlib.util.find_spec("torch") is None:
         return None
     import torch
+
     torch.set_num_threads(threads)
     return torch
 
@@ -69,16 +72,18 @@ def _numpy_rows(timer):
         a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
         fa, fb = from_numpy(a), from_numpy(b)
         seconds = timer([lambda: fa @ fb, lambda: a @ b])
-        rows.append((f"matmul {n}x{n}x{n} float32", "GFLOP/s", *(2 * n**3 / s / 1e9
-                                                                 for s in seconds)))
+        rows.append(
+            (f"matmul {n}x{n}x{n} float32", "GFLOP/s", *(2 * n**3 / s / 1e9 for s in seconds))
+        )
     x, y = (rng.standard_normal(1 << 22, dtype=np.float32) for _ in range(2))
     fx, fy = from_numpy(x), from_numpy(y)
-    for name, ours, theirs, arrays in (("add", lambda: fx + fy, lambda: x + y, 3),
-                                       ("relu", lambda: fx.relu(), lambda: np.maximum(x, 0), 2),
-                                       ("sum", lambda: fx.sum(), lambda: x.sum(), 1)):
+    for name, ours, theirs, arrays in (
+        ("add", lambda: fx + fy, lambda: x + y, 3),
+        ("relu", lambda: fx.relu(), lambda: np.maximum(x, 0), 2),
+        ("sum", lambda: fx.sum(), lambda: x.sum(), 1),
+    ):
         seconds = timer([ours, theirs])
-        rows.append((f"{name} 4M float32", "GB/s", *(arrays * x.nbytes / s / 1e9
-                                                     for s in seconds)))
+        rows.append((f"{name} 4M float32", "GB/s", *(arrays * x.nbytes / s / 1e9 for s in seconds)))
     return rows
 
 
@@ -101,6 +106,7 @@ def _mlp_step(lib, x, y, weights):
         optimizer.zero_grad()
         loss_fn(model(xs), ys).backward()
         optimizer.step()
+
     return step
 
 
@@ -111,25 +117,29 @@ def _conv_step(lib, x, w):
 
     def step() -> None:
         lib.nn.functional.conv2d(xs, ws, padding=1).sum().backward()
+
     return step
 
 
 def _torch_rows(timer, torch):
     """(name, forgegrad ms, torch ms or None) for the model-sized workloads."""
     import forgegrad
+
     rng = np.random.default_rng(0)
     sizes = (784, 256, 256, 10)
-    weights = [(rng.uniform(-1, 1, (o, i)).astype(np.float32) / np.sqrt(i),
-                np.zeros(o, np.float32)) for i, o in zip(sizes, sizes[1:])]
+    weights = [
+        (rng.uniform(-1, 1, (o, i)).astype(np.float32) / np.sqrt(i), np.zeros(o, np.float32))
+        for i, o in zip(sizes, sizes[1:])
+    ]
     x = rng.standard_normal((64, 784), dtype=np.float32)
     y = rng.integers(0, 10, 64)
     images = rng.standard_normal((8, 32, 16, 16), dtype=np.float32)
     kernels = rng.standard_normal((32, 32, 3, 3), dtype=np.float32) / 17
     rows = []
-    for name, build in (("MLP training step, batch 64", lambda lib: _mlp_step(lib, x, y,
-                                                                              weights)),
-                        ("conv2d 3x3 fwd+bwd, 8x32x16x16", lambda lib: _conv_step(
-                            lib, images, kernels))):
+    for name, build in (
+        ("MLP training step, batch 64", lambda lib: _mlp_step(lib, x, y, weights)),
+        ("conv2d 3x3 fwd+bwd, 8x32x16x16", lambda lib: _conv_step(lib, images, kernels)),
+    ):
         fns = [build(forgegrad)] + ([build(torch)] if torch is not None else [])
         seconds = timer(fns)
         rows.append((name, seconds[0] * 1e3, seconds[1] * 1e3 if torch is not None else None))
@@ -143,12 +153,16 @@ def run(repeat=3, min_time: float = 0.05, settle: float = 0.05, out=print):
     def timer(fns):
         return best_seconds_interleaved(fns, repeat, min_time, settle)
 
-    out(f"forgegrad {_C.__version__} quick benchmark on {platform.processor() or 'this CPU'}"
+    out(
+        f"forgegrad {_C.__version__} quick benchmark on {platform.processor() or 'this CPU'}"
         f" ({_C.get_num_threads()} threads), best of {repeat} rounds; the full suite is "
-        "bench/*.py in a source checkout (forgegrad bench --scripts)")
+        "bench/*.py in a source checkout (forgegrad bench --scripts)"
+    )
     out("")
-    out(f"{'against numpy ' + np.__version__:<32} {'unit':>8} {'forgegrad':>10} {'numpy':>10} "
-        f"{'fg / numpy':>10}")
+    out(
+        f"{'against numpy ' + np.__version__:<32} {'unit':>8} {'forgegrad':>10} {'numpy':>10} "
+        f"{'fg / numpy':>10}"
+    )
     numpy_rows = _numpy_rows(timer)
     for name, unit, ours, theirs in numpy_rows:
         out(f"{name:<32} {unit:>8} {ours:10.1f} {theirs:10.1f} {ours / theirs:10.2f}")
@@ -157,16 +171,23 @@ def run(repeat=3, min_time: float = 0.05, settle: float = 0.05, out=print):
     out(f"{label:<32} {'fg ms':>8} {'torch ms':>10} {'torch / fg':>10}")
     torch_rows = _torch_rows(timer, torch)
     for name, ours, theirs in torch_rows:
-        cells = (f"{theirs:10.3f} {theirs / ours:10.2f}" if theirs is not None
-                 else f"{'-':>10} {'-':>10}")
+        cells = (
+            f"{theirs:10.3f} {theirs / ours:10.2f}"
+            if theirs is not None
+            else f"{'-':>10} {'-':>10}"
+        )
         out(f"{name:<32} {ours:8.3f} {cells}")
     if torch is None:
-        out("PyTorch is not installed: its columns are empty; pip install torch (the CPU "
-            "build) to compare")
+        out(
+            "PyTorch is not installed: its columns are empty; pip install torch (the CPU "
+            "build) to compare"
+        )
     out("Ratios above 1 mean forgegrad is faster.")
-    return {"numpy": [dict(zip(("name", "unit", "forgegrad", "numpy"), r)) for r in numpy_rows],
-            "torch": [dict(zip(("name", "forgegrad_ms", "torch_ms"), r)) for r in torch_rows],
-            "torch_version": torch.__version__ if torch is not None else None}
+    return {
+        "numpy": [dict(zip(("name", "unit", "forgegrad", "numpy"), r)) for r in numpy_rows],
+        "torch": [dict(zip(("name", "forgegrad_ms", "torch_ms"), r)) for r in torch_rows],
+        "torch_version": torch.__version__ if torch is not None else None,
+    }
 
 
 __all__ = ["run", "best_seconds_interleaved", "calls_for", "optional_torch"]

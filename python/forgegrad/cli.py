@@ -13,6 +13,7 @@ user's own table, ``bench`` the build, ``info`` about it.
 
 Ctrl-C during training stops it, saves what --save asked for, and exits with status 130.
 """
+
 import argparse
 import dataclasses
 import json
@@ -36,8 +37,11 @@ from .charlm import task as charlm_task
 from .training import EarlyStopping, evaluate, fit, predict
 from .models import ACTIVATIONS, build_cnn, build_mlp
 
-DATASETS: dict[str, Callable[..., Any]] = {"digits": datasets.digits, "spirals": datasets.spirals,
-            "synthetic": datasets.synthetic}
+DATASETS: dict[str, Callable[..., Any]] = {
+    "digits": datasets.digits,
+    "spirals": datasets.spirals,
+    "synthetic": datasets.synthetic,
+}
 SCHEDULERS = ("none", "cosine", "step", "exponential", "plateau")
 # The data sets a CNN can read: their features as (channels, height, width) images.
 IMAGE_SHAPES = {"digits": (1, 8, 8), "synthetic": (1, 28, 28)}
@@ -49,8 +53,9 @@ def as_images(split, image_shape):
     return TensorDataset(features.reshape(-1, *image_shape), labels)
 
 
-def build_optimizer(name: str, params: Any, lr: float, weight_decay: float,
-                    momentum: float) -> optim.Optimizer:
+def build_optimizer(
+    name: str, params: Any, lr: float, weight_decay: float, momentum: float
+) -> optim.Optimizer:
     """The optimizer ``--optimizer`` names: ``"sgd"`` (with momentum), ``"adam"``, or
     AdamW for any other name.
     """
@@ -88,6 +93,7 @@ class _DefaultSizes(list):
 
 def _sizes(what):
     """An argparse type: comma-separated positive ints, `what` named in the error."""
+
     def parse(text):
         try:
             sizes = [int(s) for s in text.split(",") if s.strip()]
@@ -96,6 +102,7 @@ def _sizes(what):
         if any(s <= 0 for s in sizes):
             raise argparse.ArgumentTypeError(f"{what} must be positive, got {text!r}")
         return sizes
+
     return parse
 
 
@@ -125,9 +132,14 @@ def _device(requested):
     cuda without a usable GPU says why it cannot run."""
     usable = _C.cuda_device_count() > 0
     if requested == "cuda" and not usable:
-        raise SystemExit("forgegrad train: --device cuda: " +
-                         ("no CUDA device is usable (see `forgegrad info`)" if _C.cuda_compiled
-                          else "this build of forgegrad has no CUDA support"))
+        raise SystemExit(
+            "forgegrad train: --device cuda: "
+            + (
+                "no CUDA device is usable (see `forgegrad info`)"
+                if _C.cuda_compiled
+                else "this build of forgegrad has no CUDA support"
+            )
+        )
     return "cuda" if requested == "cuda" or (requested == "auto" and usable) else "cpu"
 
 
@@ -135,45 +147,56 @@ def _check_output(option, path):
     """An output file's directory must exist before training starts, not after it."""
     directory = os.path.dirname(path) or "."
     if not os.path.isdir(directory):
-        raise SystemExit(f"forgegrad train: {option} {path}: the directory {directory!r} "
-                         "does not exist")
+        raise SystemExit(
+            f"forgegrad train: {option} {path}: the directory {directory!r} does not exist"
+        )
     if os.path.isdir(path):
         raise SystemExit(f"forgegrad train: {option} {path}: is a directory; give a file name")
 
 
 def _check_model_options(args):
     """The options of the other model, or images the data set has not, are mistakes."""
-    mine, other = (("--hidden", "--channels") if args.model == "mlp"
-                   else ("--channels", "--hidden"))
+    mine, other = ("--hidden", "--channels") if args.model == "mlp" else ("--channels", "--hidden")
     if not isinstance(getattr(args, other[2:]), _DefaultSizes):
-        raise SystemExit(f"forgegrad train: {other} is for --model "
-                         f"{'cnn' if args.model == 'mlp' else 'mlp'}; the {args.model}'s "
-                         f"sizes are {mine}")
+        raise SystemExit(
+            f"forgegrad train: {other} is for --model "
+            f"{'cnn' if args.model == 'mlp' else 'mlp'}; the {args.model}'s "
+            f"sizes are {mine}"
+        )
     if args.model == "mlp":
-        for option, path in (("--plot-filters", args.plot_filters),
-                             ("--plot-features", args.plot_features)):
+        for option, path in (
+            ("--plot-filters", args.plot_filters),
+            ("--plot-features", args.plot_features),
+        ):
             if path:
-                raise SystemExit(f"forgegrad train: {option} needs --model cnn (an MLP has no "
-                                 "conv layers)")
+                raise SystemExit(
+                    f"forgegrad train: {option} needs --model cnn (an MLP has no conv layers)"
+                )
         return
     if args.dataset not in IMAGE_SHAPES:
-        raise SystemExit(f"forgegrad train: --model cnn needs images; --dataset "
-                         f"{args.dataset} has none (use {' or '.join(sorted(IMAGE_SHAPES))})")
+        raise SystemExit(
+            f"forgegrad train: --model cnn needs images; --dataset "
+            f"{args.dataset} has none (use {' or '.join(sorted(IMAGE_SHAPES))})"
+        )
     if not args.channels:
         raise SystemExit("forgegrad train: --channels: expected at least one conv block")
     side = min(IMAGE_SHAPES[args.dataset][1:])
     if side >> len(args.channels) == 0:
-        raise SystemExit(f"forgegrad train: --channels {','.join(map(str, args.channels))}: "
-                         f"each block halves the {side}x{side} images, so at most "
-                         f"{side.bit_length() - 1} blocks fit")
+        raise SystemExit(
+            f"forgegrad train: --channels {','.join(map(str, args.channels))}: "
+            f"each block halves the {side}x{side} images, so at most "
+            f"{side.bit_length() - 1} blocks fit"
+        )
 
 
 def _build_model(args, data):
     if args.model == "mlp":
-        return build_mlp(data.num_features, args.hidden, data.num_classes, args.activation,
-                         args.dropout)
-    return build_cnn(IMAGE_SHAPES[args.dataset], args.channels, data.num_classes,
-                     args.activation, args.dropout)
+        return build_mlp(
+            data.num_features, args.hidden, data.num_classes, args.activation, args.dropout
+        )
+    return build_cnn(
+        IMAGE_SHAPES[args.dataset], args.channels, data.num_classes, args.activation, args.dropout
+    )
 
 
 def _plot_cnn(args, model, test) -> None:
@@ -185,8 +208,10 @@ def _plot_cnn(args, model, test) -> None:
         if args.plot_features:
             image, label = test.arrays[0][0], test.arrays[1][0]
             viz.feature_maps(model, image, args.plot_features)
-            print(f"saved the conv blocks' feature maps of the first test image (a {label}) "
-                  f"to {args.plot_features}")
+            print(
+                f"saved the conv blocks' feature maps of the first test image (a {label}) "
+                f"to {args.plot_features}"
+            )
     except ImportError as error:
         print(f"forgegrad train: no plot: {error}", file=sys.stderr)
 
@@ -217,9 +242,12 @@ def _say(*args, **kwargs) -> None:
 
 
 def _check_outputs(args) -> None:
-    for option, path in (("--save", args.save), ("--plot", args.plot),
-                         ("--plot-filters", args.plot_filters),
-                         ("--plot-features", args.plot_features)):
+    for option, path in (
+        ("--save", args.save),
+        ("--plot", args.plot),
+        ("--plot-filters", args.plot_filters),
+        ("--plot-features", args.plot_features),
+    ):
         if path:
             _check_output(option, path)
 
@@ -227,28 +255,44 @@ def _check_outputs(args) -> None:
 def _train_model(args, model, loss_fn, train_data, val_data):
     """fit with the command's optimizer, schedule, early stopping and progress options;
     returns the History and the seconds training took."""
-    optimizer = build_optimizer(args.optimizer, model.parameters(), args.lr, args.weight_decay,
-                                args.momentum)
+    optimizer = build_optimizer(
+        args.optimizer, model.parameters(), args.lr, args.weight_decay, args.momentum
+    )
     scheduler = build_scheduler(args.scheduler, optimizer, args.epochs)
     callbacks = [EarlyStopping(patience=args.early_stopping)] if args.early_stopping else []
     start = time.perf_counter()
-    history = fit(model, loss_fn, optimizer, train_data, val_data, epochs=args.epochs,
-                  batch_size=args.batch_size, scheduler=scheduler, callbacks=callbacks,
-                  progress=not args.no_progress, seed=args.seed,
-                  verbose=0 if args.no_progress else 1)  # --no-progress: silent
+    history = fit(
+        model,
+        loss_fn,
+        optimizer,
+        train_data,
+        val_data,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        scheduler=scheduler,
+        callbacks=callbacks,
+        progress=not args.no_progress,
+        seed=args.seed,
+        verbose=0 if args.no_progress else 1,
+    )  # --no-progress: silent
     elapsed = time.perf_counter() - start
     if history.stopped_early:
-        _say(f"early stopping after epoch {history.epochs[-1]['epoch']}; restored epoch "
-             f"{callbacks[0].best_epoch}")
+        _say(
+            f"early stopping after epoch {history.epochs[-1]['epoch']}; restored epoch "
+            f"{callbacks[0].best_epoch}"
+        )
     if history.epochs:
         last = history.epochs[-1]
-        shown = ", ".join(f"{key} {last[key]:.1%}" if "accuracy" in key else
-                          f"{key} {last[key]:.4f}"
-                          for key in ("loss", "accuracy", "val_loss", "val_accuracy")
-                          if key in last)
-        _say(f"trained {len(history)} epochs in {elapsed:.1f} s "
-             f"({sum(h['samples_per_s'] for h in history.epochs) / len(history):.0f} "
-             f"samples/s); last epoch: {shown}")
+        shown = ", ".join(
+            f"{key} {last[key]:.1%}" if "accuracy" in key else f"{key} {last[key]:.4f}"
+            for key in ("loss", "accuracy", "val_loss", "val_accuracy")
+            if key in last
+        )
+        _say(
+            f"trained {len(history)} epochs in {elapsed:.1f} s "
+            f"({sum(h['samples_per_s'] for h in history.epochs) / len(history):.0f} "
+            f"samples/s); last epoch: {shown}"
+        )
     return history
 
 
@@ -289,16 +333,21 @@ def train(args: argparse.Namespace) -> int:
         raise SystemExit(f"forgegrad train: {error}")
     if args.model == "cnn":
         shape = IMAGE_SHAPES[args.dataset]
-        data = dataclasses.replace(data, train=as_images(data.train, shape),
-                                   val=as_images(data.val, shape),
-                                   test=as_images(data.test, shape))
+        data = dataclasses.replace(
+            data,
+            train=as_images(data.train, shape),
+            val=as_images(data.val, shape),
+            test=as_images(data.test, shape),
+        )
     model = _build_model(args, data).to(device)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     ranks = _process_group.get_world_size() if _process_group.is_initialized() else 1
-    _say(f"{data.name}: {len(data.train)} train, {len(data.val)} validation, "
-         f"{len(data.test)} test samples, {data.num_features} features, "
-         f"{data.num_classes} classes; training on {device}"
-         + (f", {ranks} processes of batch {args.batch_size}" if ranks > 1 else ""))
+    _say(
+        f"{data.name}: {len(data.train)} train, {len(data.val)} validation, "
+        f"{len(data.test)} test samples, {data.num_features} features, "
+        f"{data.num_classes} classes; training on {device}"
+        + (f", {ranks} processes of batch {args.batch_size}" if ranks > 1 else "")
+    )
     _say(model)
     history = _train_model(args, model, loss_fn, data.train, data.val)
     if history.interrupted:
@@ -321,8 +370,10 @@ def train_table(args, device):
     """``forgegrad train --data FILE``: an MLP on the user's table, a classifier or a
     regressor as the target says, on standardized features."""
     if args.model != "mlp":
-        raise SystemExit("forgegrad train: --data reads a table of features; --model cnn "
-                         "needs images (--dataset digits or synthetic)")
+        raise SystemExit(
+            "forgegrad train: --data reads a table of features; --model cnn "
+            "needs images (--dataset digits or synthetic)"
+        )
     if args.dataset != "digits":
         raise SystemExit("forgegrad train: --data and --dataset are alternatives; give one")
     device = _start_run(args, device)
@@ -332,13 +383,21 @@ def train_table(args, device):
     train_set, val_set, test_set = table.split(args.seed)
     classify = table.task == "classification"
     num_features = table.features.shape[1]
-    model = build_mlp(num_features, args.hidden, table.num_classes if classify else 1,
-                      args.activation, args.dropout).to(device)
-    loss_fn = (nn.CrossEntropyLoss(label_smoothing=args.label_smoothing) if classify
-               else nn.MSELoss())
-    print(f"{args.data}: {len(train_set)} train, {len(val_set)} validation, {len(test_set)} "
-          f"test rows, {num_features} features standardized with the training rows' mean "
-          f"and std{'' if classify else ', the target too'}; training on {device}")
+    model = build_mlp(
+        num_features,
+        args.hidden,
+        table.num_classes if classify else 1,
+        args.activation,
+        args.dropout,
+    ).to(device)
+    loss_fn = (
+        nn.CrossEntropyLoss(label_smoothing=args.label_smoothing) if classify else nn.MSELoss()
+    )
+    print(
+        f"{args.data}: {len(train_set)} train, {len(val_set)} validation, {len(test_set)} "
+        f"test rows, {num_features} features standardized with the training rows' mean "
+        f"and std{'' if classify else ', the target too'}; training on {device}"
+    )
     print(model)
     history = _train_model(args, model, loss_fn, train_set, val_set)
     if history.interrupted:
@@ -353,9 +412,11 @@ def train_table(args, device):
     predicted = predict(model, test_set).numpy()[:, 0] * std + mean
     actual = test_set.arrays[1][:, 0] * std + mean
     error = predicted - actual
-    r2 = 1 - float((error ** 2).sum()) / max(float(((actual - actual.mean()) ** 2).sum()), 1e-30)
-    print(f"test {table.target_name}: MAE {np.abs(error).mean():.4g}, RMSE "
-          f"{np.sqrt((error ** 2).mean()):.4g}, R^2 {r2:.3f}")
+    r2 = 1 - float((error**2).sum()) / max(float(((actual - actual.mean()) ** 2).sum()), 1e-30)
+    print(
+        f"test {table.target_name}: MAE {np.abs(error).mean():.4g}, RMSE "
+        f"{np.sqrt((error**2).mean()):.4g}, R^2 {r2:.3f}"
+    )
     return 0
 
 
@@ -375,16 +436,19 @@ def _bench_scripts(args):
     here = [pathlib.Path.cwd() / "bench", pathlib.Path(__file__).resolve().parents[2] / "bench"]
     folder = next((d for d in here if (d / "timing.py").is_file()), None)
     if folder is None:
-        raise SystemExit("forgegrad bench --scripts: no bench/ folder here; run it from a "
-                         "checkout of forgegrad's repository (plain `forgegrad bench` runs "
-                         "anywhere)")
+        raise SystemExit(
+            "forgegrad bench --scripts: no bench/ folder here; run it from a "
+            "checkout of forgegrad's repository (plain `forgegrad bench` runs "
+            "anywhere)"
+        )
     failed = []
     for script in sorted(folder.glob("*.py")):
         if script.name in ("timing.py", "gemm_tiles.py"):  # helpers; GPU tile sweep
             continue
         print(f"== {script.name}", flush=True)
-        done = subprocess.run([sys.executable, str(script), "--repeat", str(args.repeat)],
-                              cwd=folder)
+        done = subprocess.run(
+            [sys.executable, str(script), "--repeat", str(args.repeat)], cwd=folder
+        )
         if done.returncode:
             failed.append(script.name)
     if failed:
@@ -425,84 +489,163 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def parser() -> argparse.ArgumentParser:
     """The ``forgegrad`` command line's argument parser, one subcommand per command."""
     top = argparse.ArgumentParser(
-        prog="forgegrad", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="forgegrad",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="forgegrad: train neural networks with its own C++ and CUDA kernels, "
-                    "benchmark them, and describe the build.")
+        "benchmark them, and describe the build.",
+    )
     top.add_argument("--version", action="version", version=f"forgegrad {_C.__version__}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    t = commands.add_parser("train", help="train an MLP or a CNN on a data set or your own "
-                            "table and report the test score, or a character-level GPT "
-                            "(--task charlm)", formatter_class=_HelpFormatter)
-    t.add_argument("--dataset", choices=sorted(DATASETS), default="digits",
-                   help="digits: scikit-learn's 8x8 images; spirals: 2-D; synthetic: MNIST-shaped")
-    t.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
-                   help="mlp: Linear layers on the flat features; cnn: conv-BatchNorm-"
-                        "activation-maxpool blocks on the images (digits, synthetic as 28x28)")
-    t.add_argument("--hidden", type=_sizes("hidden sizes"), default=_DefaultSizes([256, 256]),
-                   help="mlp: hidden layer sizes, comma-separated")
-    t.add_argument("--channels", type=_sizes("channel counts"), default=_DefaultSizes([32, 64]),
-                   help="cnn: the conv blocks' output channels, comma-separated; each block "
-                        "halves the image")
-    t.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu",
-                   help="after each hidden layer or conv block's BatchNorm")
-    t.add_argument("--dropout", type=_probability, default=0.2,
-                   help="probability, after each hidden activation (mlp) or before the "
-                        "classifier (cnn) (0: none)")
-    t.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), default="adam",
-                   help="torch.optim's formulas, fused C++ updates")
+    t = commands.add_parser(
+        "train",
+        help="train an MLP or a CNN on a data set or your own "
+        "table and report the test score, or a character-level GPT "
+        "(--task charlm)",
+        formatter_class=_HelpFormatter,
+    )
+    t.add_argument(
+        "--dataset",
+        choices=sorted(DATASETS),
+        default="digits",
+        help="digits: scikit-learn's 8x8 images; spirals: 2-D; synthetic: MNIST-shaped",
+    )
+    t.add_argument(
+        "--model",
+        choices=("mlp", "cnn"),
+        default="mlp",
+        help="mlp: Linear layers on the flat features; cnn: conv-BatchNorm-"
+        "activation-maxpool blocks on the images (digits, synthetic as 28x28)",
+    )
+    t.add_argument(
+        "--hidden",
+        type=_sizes("hidden sizes"),
+        default=_DefaultSizes([256, 256]),
+        help="mlp: hidden layer sizes, comma-separated",
+    )
+    t.add_argument(
+        "--channels",
+        type=_sizes("channel counts"),
+        default=_DefaultSizes([32, 64]),
+        help="cnn: the conv blocks' output channels, comma-separated; each block halves the image",
+    )
+    t.add_argument(
+        "--activation",
+        choices=sorted(ACTIVATIONS),
+        default="relu",
+        help="after each hidden layer or conv block's BatchNorm",
+    )
+    t.add_argument(
+        "--dropout",
+        type=_probability,
+        default=0.2,
+        help="probability, after each hidden activation (mlp) or before the "
+        "classifier (cnn) (0: none)",
+    )
+    t.add_argument(
+        "--optimizer",
+        choices=("sgd", "adam", "adamw"),
+        default="adam",
+        help="torch.optim's formulas, fused C++ updates",
+    )
     t.add_argument("--lr", type=float, default=2e-3, help="learning rate")
     t.add_argument("--momentum", type=float, default=0.9, help="SGD only")
-    t.add_argument("--weight-decay", type=float, default=0.0,
-                   help="L2 for sgd and adam, decoupled for adamw")
-    t.add_argument("--label-smoothing", type=float, default=0.1,
-                   help="of the cross-entropy loss")
-    t.add_argument("--batch-size", type=_positive_int, default=32,
-                   help="training batch size (per process under mpiexec)")
+    t.add_argument(
+        "--weight-decay", type=float, default=0.0, help="L2 for sgd and adam, decoupled for adamw"
+    )
+    t.add_argument("--label-smoothing", type=float, default=0.1, help="of the cross-entropy loss")
+    t.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=32,
+        help="training batch size (per process under mpiexec)",
+    )
     t.add_argument("--epochs", type=_positive_int, default=30, help="passes over the data")
-    t.add_argument("--scheduler", choices=SCHEDULERS, default="cosine",
-                   help="learning-rate schedule, stepped once per epoch")
-    t.add_argument("--early-stopping", type=_non_negative_int, default=0, metavar="PATIENCE",
-                   help="stop after PATIENCE epochs without a better val_loss and restore "
-                        "the best weights (0: off)")
-    t.add_argument("--seed", type=int, default=0,
-                   help="for the split, the initial weights, dropout and shuffles")
-    t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                   help="auto: the GPU when one is usable, else the CPU")
+    t.add_argument(
+        "--scheduler",
+        choices=SCHEDULERS,
+        default="cosine",
+        help="learning-rate schedule, stepped once per epoch",
+    )
+    t.add_argument(
+        "--early-stopping",
+        type=_non_negative_int,
+        default=0,
+        metavar="PATIENCE",
+        help="stop after PATIENCE epochs without a better val_loss and restore "
+        "the best weights (0: off)",
+    )
+    t.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="for the split, the initial weights, dropout and shuffles",
+    )
+    t.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="auto: the GPU when one is usable, else the CPU",
+    )
     t.add_argument("--save", metavar="PATH", help="save the trained model (safetensors)")
     t.add_argument("--plot", metavar="PATH", help="plot train/validation curves (PNG)")
-    t.add_argument("--plot-filters", metavar="PATH",
-                   help="cnn: draw the first conv layer's learned kernels (PNG)")
-    t.add_argument("--plot-features", metavar="PATH",
-                   help="cnn: draw each conv block's output for the first test image (PNG)")
+    t.add_argument(
+        "--plot-filters",
+        metavar="PATH",
+        help="cnn: draw the first conv layer's learned kernels (PNG)",
+    )
+    t.add_argument(
+        "--plot-features",
+        metavar="PATH",
+        help="cnn: draw each conv block's output for the first test image (PNG)",
+    )
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
     own = t.add_argument_group("your own data (instead of --dataset)")
-    own.add_argument("--data", metavar="FILE",
-                     help=".npz (arrays x and y, or name the target with --target) or .csv "
-                          "with a header row; features are standardized, text columns "
-                          "one-hot encoded")
-    own.add_argument("--target", metavar="NAME",
-                     help="the target's column (csv; default: the last) or array (npz)")
-    own.add_argument("--problem", choices=TASKS, default="auto",
-                     help="auto: classification when the target is text or at most 20 "
-                          "whole numbers, regression otherwise")
+    own.add_argument(
+        "--data",
+        metavar="FILE",
+        help=".npz (arrays x and y, or name the target with --target) or .csv "
+        "with a header row; features are standardized, text columns "
+        "one-hot encoded",
+    )
+    own.add_argument(
+        "--target",
+        metavar="NAME",
+        help="the target's column (csv; default: the last) or array (npz)",
+    )
+    own.add_argument(
+        "--problem",
+        choices=TASKS,
+        default="auto",
+        help="auto: classification when the target is text or at most 20 "
+        "whole numbers, regression otherwise",
+    )
     charlm_task.add_train_options(t)
     charlm_task.add_generate_command(commands, _device)
     t.set_defaults(run=train)
 
-    b = commands.add_parser("bench", help="quick speed ratios against numpy and PyTorch",
-                            formatter_class=_HelpFormatter,
-                            description="Time a few GEMMs, elementwise ops, an MLP training "
-                                        "step and a conv layer against numpy and PyTorch "
-                                        "(when installed), and print the ratios.")
-    b.add_argument("--repeat", type=_positive_int, default=3,
-                   help="timing rounds; the best one counts")
-    b.add_argument("--min-time", type=float, default=0.05,
-                   help="seconds each timing lasts at least")
+    b = commands.add_parser(
+        "bench",
+        help="quick speed ratios against numpy and PyTorch",
+        formatter_class=_HelpFormatter,
+        description="Time a few GEMMs, elementwise ops, an MLP training "
+        "step and a conv layer against numpy and PyTorch "
+        "(when installed), and print the ratios.",
+    )
+    b.add_argument(
+        "--repeat", type=_positive_int, default=3, help="timing rounds; the best one counts"
+    )
+    b.add_argument(
+        "--min-time", type=float, default=0.05, help="seconds each timing lasts at least"
+    )
     b.add_argument("--json", metavar="PATH", help="also write the tables as JSON")
-    b.add_argument("--scripts", action="store_true",
-                   help="run the full suite instead: the bench/*.py scripts of a source "
-                        "checkout (from its root)")
+    b.add_argument(
+        "--scripts",
+        action="store_true",
+        help="run the full suite instead: the bench/*.py scripts of a source "
+        "checkout (from its root)",
+    )
     b.set_defaults(run=bench)
 
     i = commands.add_parser("info", help="version, build, CPU features, threads, CUDA devices")

@@ -1,4 +1,5 @@
 """Creation functions: ``tensor``, ``zeros``, ``randn`` and the rest, as in PyTorch."""
+
 from __future__ import annotations
 
 import builtins
@@ -21,13 +22,25 @@ Size = builtins.int | Sequence[builtins.int]
 Device = _C.device | str | None
 
 # Python numbers (and lists of them) by numpy kind: floats the default float32, as PyTorch.
-_FROM_NUMPY_KIND = {"f": _C.dtype.float32, "i": _C.dtype.int64, "u": _C.dtype.int64,
-                    "b": _C.dtype.bool}
+_FROM_NUMPY_KIND = {
+    "f": _C.dtype.float32,
+    "i": _C.dtype.int64,
+    "u": _C.dtype.int64,
+    "b": _C.dtype.bool,
+}
 # Each dtype's numpy equivalent; bfloat16 has none, and travels as float64 (rounded once).
-_TO_NUMPY = {_C.dtype.float32: np.float32, _C.dtype.float64: np.float64,
-             _C.dtype.float16: np.float16, _C.dtype.bfloat16: np.float64,
-             _C.dtype.int64: np.int64, _C.dtype.int32: np.int32, _C.dtype.int16: np.int16,
-             _C.dtype.int8: np.int8, _C.dtype.uint8: np.uint8, _C.dtype.bool: np.bool_}
+_TO_NUMPY = {
+    _C.dtype.float32: np.float32,
+    _C.dtype.float64: np.float64,
+    _C.dtype.float16: np.float16,
+    _C.dtype.bfloat16: np.float64,
+    _C.dtype.int64: np.int64,
+    _C.dtype.int32: np.int32,
+    _C.dtype.int16: np.int16,
+    _C.dtype.int8: np.int8,
+    _C.dtype.uint8: np.uint8,
+    _C.dtype.bool: np.bool_,
+}
 _FROM_NUMPY = {np.dtype(v): k for k, v in _TO_NUMPY.items() if k != _C.dtype.bfloat16}
 
 
@@ -46,11 +59,12 @@ def _check_fits(array, dtype, op):
         if low < limits.min or high > limits.max:
             raise _errors.ValueError(
                 f"[{op}] values from {low} to {high} do not fit "
-                f"{np.dtype(dtype).name} ([{limits.min}, {limits.max}])")
+                f"{np.dtype(dtype).name} ([{limits.min}, {limits.max}])"
+            )
 
 
 def _check_int64(value, op):
-    if not -2**63 <= value < 2**63:
+    if not -(2**63) <= value < 2**63:
         raise _errors.ValueError(f"[{op}] {value} does not fit int64")
 
 
@@ -65,8 +79,7 @@ def _numpy_dtype(dtype):
     return _FROM_NUMPY.get(dtype) or _FROM_NUMPY_KIND[dtype.kind]
 
 
-_PYTHON_NUMBER_DTYPES = {builtins.bool: _C.dtype.bool, int: _C.dtype.int64,
-                         float: _C.dtype.float32}
+_PYTHON_NUMBER_DTYPES = {builtins.bool: _C.dtype.bool, int: _C.dtype.int64, float: _C.dtype.float32}
 
 
 def _sequence_dtype(data):
@@ -92,8 +105,9 @@ def _sequence_dtype(data):
     return functools.reduce(_C.promote_types, found) if found else _C.dtype.float32
 
 
-def tensor(data: Any, dtype: _C.dtype | None = None, device: Device = None,
-           requires_grad: bool = False) -> Tensor:
+def tensor(
+    data: Any, dtype: _C.dtype | None = None, device: Device = None, requires_grad: bool = False
+) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, numbers, numpy arrays, Tensors).
 
     The dtype, unless ``dtype`` says otherwise, is as in PyTorch: a Tensor's or a numpy
@@ -110,7 +124,8 @@ def tensor(data: Any, dtype: _C.dtype | None = None, device: Device = None,
         array = np.asarray(data)
     except ValueError as e:  # ragged nesting, say
         raise _errors.ValueError(
-            f"[tensor] expected a rectangular nesting of numbers: {e}") from None
+            f"[tensor] expected a rectangular nesting of numbers: {e}"
+        ) from None
     if array.dtype.kind not in "fiub":
         raise _errors.TypeError(f"[tensor] expected numbers, got data of numpy dtype {array.dtype}")
     if dtype is not None:
@@ -121,23 +136,24 @@ def tensor(data: Any, dtype: _C.dtype | None = None, device: Device = None,
         target = _sequence_dtype(data)
     else:  # a Python number
         target = _FROM_NUMPY_KIND[array.dtype.kind]
-    if (not target.is_floating_point and array.dtype.kind == "f"
-            and not np.isfinite(array).all()):
+    if not target.is_floating_point and array.dtype.kind == "f" and not np.isfinite(array).all():
         raise _errors.ValueError(f"[tensor] cannot store non-finite values as {target}")
     _check_fits(array, _TO_NUMPY[target], "tensor")
     out = _C._copy_from_numpy(np.asarray(array, dtype=_TO_NUMPY[target], order="C"))
     return _finish(_C._to_device(_C._to_dtype(out, target), device), requires_grad)
 
 
-def empty(*size: Size, dtype: _C.dtype | None = None, device: Device = None,
-          requires_grad: bool = False) -> Tensor:
+def empty(
+    *size: Size, dtype: _C.dtype | None = None, device: Device = None, requires_grad: bool = False
+) -> Tensor:
     """An uninitialized tensor of ``size`` (``empty(2, 3)`` or ``empty((2, 3))``): its
     values are whatever the memory held. dtype float32 unless ``dtype`` says."""
     return _finish(_C.empty(_size(size), dtype, device), requires_grad)
 
 
-def zeros(*size: Size, dtype: _C.dtype | None = None, device: Device = None,
-          requires_grad: bool = False) -> Tensor:
+def zeros(
+    *size: Size, dtype: _C.dtype | None = None, device: Device = None, requires_grad: bool = False
+) -> Tensor:
     """A tensor of zeros of ``size`` (``zeros(2, 3)`` or ``zeros((2, 3))``), float32 unless
     ``dtype`` says.
 
@@ -147,8 +163,9 @@ def zeros(*size: Size, dtype: _C.dtype | None = None, device: Device = None,
     return _finish(_C.full(_size(size), 0.0, dtype, device), requires_grad)
 
 
-def ones(*size: Size, dtype: _C.dtype | None = None, device: Device = None,
-         requires_grad: bool = False) -> Tensor:
+def ones(
+    *size: Size, dtype: _C.dtype | None = None, device: Device = None, requires_grad: bool = False
+) -> Tensor:
     """A tensor of ones of ``size`` (``ones(2, 3)`` or ``ones((2, 3))``), float32 unless
     ``dtype`` says.
 
@@ -158,8 +175,13 @@ def ones(*size: Size, dtype: _C.dtype | None = None, device: Device = None,
     return _finish(_C.full(_size(size), 1.0, dtype, device), requires_grad)
 
 
-def full(size: Size, fill_value: float, dtype: _C.dtype | None = None, device: Device = None,
-         requires_grad: bool = False) -> Tensor:
+def full(
+    size: Size,
+    fill_value: float,
+    dtype: _C.dtype | None = None,
+    device: Device = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """``fill_value`` in every element of a tensor of ``size``. Without ``dtype`` the
     value's type decides, as in PyTorch: bool, int64 for an integer, else float32.
 
@@ -167,18 +189,27 @@ def full(size: Size, fill_value: float, dtype: _C.dtype | None = None, device: D
     tensor([7, 7])
     """
     if dtype is None:  # like torch: the fill value's type decides
-        dtype = (_C.dtype.bool if isinstance(fill_value, builtins.bool) else
-                 _C.dtype.int64 if isinstance(fill_value, (int, np.integer)) else
-                 _C.dtype.float32)
+        dtype = (
+            _C.dtype.bool
+            if isinstance(fill_value, builtins.bool)
+            else _C.dtype.int64
+            if isinstance(fill_value, (int, np.integer))
+            else _C.dtype.float32
+        )
     if dtype == _C.dtype.int64 and isinstance(fill_value, (int, np.integer)):
         _check_int64(fill_value, "full")
         return _finish(_C.full_int64(_size((size,)), int(fill_value), device), requires_grad)
     return _finish(_C.full(_size((size,)), float(fill_value), dtype, device), requires_grad)
 
 
-def arange(start: float, end: float | None = None, step: float = 1,
-           dtype: _C.dtype | None = None, device: Device = None,
-           requires_grad: bool = False) -> Tensor:
+def arange(
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    dtype: _C.dtype | None = None,
+    device: Device = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """start, start + step, ... before end. Integer arguments give int64, exact over all of
     int64 (a float would round them past 2**53); an int64 arange of other numbers truncates
     them to integers first, as PyTorch does."""
@@ -188,7 +219,8 @@ def arange(start: float, end: float | None = None, step: float = 1,
         if isinstance(v, (builtins.bool, np.bool_)) or not hasattr(v, "__float__"):
             raise _errors.TypeError(
                 f"[arange] expected real numbers for start, end and step, got "
-                f"{v!r} ({type(v).__name__})")
+                f"{v!r} ({type(v).__name__})"
+            )
     integral = all(is_int(v) for v in (start, end, step))
     if dtype is None:
         dtype = _C.dtype.int64 if integral else _C.dtype.float32
@@ -199,27 +231,45 @@ def arange(start: float, end: float | None = None, step: float = 1,
     return _finish(_C.arange(float(start), float(end), float(step), dtype, device), requires_grad)
 
 
-def random_draws(draw: Callable[..., Tensor], shape: Sequence[int], generator: Generator | None,
-                 dtype: _C.dtype | None, device: Device, op: str) -> Tensor:
+def random_draws(
+    draw: Callable[..., Tensor],
+    shape: Sequence[int],
+    generator: Generator | None,
+    dtype: _C.dtype | None,
+    device: Device,
+    op: str,
+) -> Tensor:
     """draw (_C.rand or _C.randn) of a shape from generator's stream (None: the global one)."""
     return draw(shape, dtype, device, stream_for(generator, device, op))
 
 
-def rand(*size: Size, generator: Generator | None = None, dtype: _C.dtype | None = None,
-         device: Device = None, requires_grad: bool = False) -> Tensor:
+def rand(
+    *size: Size,
+    generator: Generator | None = None,
+    dtype: _C.dtype | None = None,
+    device: Device = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Uniform on [0, 1), from the Philox stream of ``generator`` (None: the global one,
     which ``manual_seed`` sets). Drawn in float32; a float64, float16 or bfloat16 dtype gets
     those draws cast (the same numbers per seed)."""
-    return _finish(random_draws(_C.rand, _size(size), generator, dtype, device, "rand"),
-                   requires_grad)
+    return _finish(
+        random_draws(_C.rand, _size(size), generator, dtype, device, "rand"), requires_grad
+    )
 
 
-def randn(*size: Size, generator: Generator | None = None, dtype: _C.dtype | None = None,
-          device: Device = None, requires_grad: bool = False) -> Tensor:
+def randn(
+    *size: Size,
+    generator: Generator | None = None,
+    dtype: _C.dtype | None = None,
+    device: Device = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Standard normal, from the Philox stream of ``generator``. Drawn in float32, as
     ``rand``."""
-    return _finish(random_draws(_C.randn, _size(size), generator, dtype, device, "randn"),
-                   requires_grad)
+    return _finish(
+        random_draws(_C.randn, _size(size), generator, dtype, device, "randn"), requires_grad
+    )
 
 
 def _check_tensor(t, op):
@@ -227,20 +277,24 @@ def _check_tensor(t, op):
         raise _errors.TypeError(f"[{op}] expected a Tensor, got {type(t).__name__}")
 
 
-def zeros_like(t: Tensor, dtype: _C.dtype | None = None, device: Device = None,
-               requires_grad: bool = False) -> Tensor:
+def zeros_like(
+    t: Tensor, dtype: _C.dtype | None = None, device: Device = None, requires_grad: bool = False
+) -> Tensor:
     """Zeros of ``t``'s shape, dtype and device, unless ``dtype`` or ``device`` say."""
     _check_tensor(t, "zeros_like")
-    return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device,
-                 requires_grad=requires_grad)
+    return zeros(
+        t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad
+    )
 
 
-def ones_like(t: Tensor, dtype: _C.dtype | None = None, device: Device = None,
-              requires_grad: bool = False) -> Tensor:
+def ones_like(
+    t: Tensor, dtype: _C.dtype | None = None, device: Device = None, requires_grad: bool = False
+) -> Tensor:
     """Ones of ``t``'s shape, dtype and device, unless ``dtype`` or ``device`` say."""
     _check_tensor(t, "ones_like")
-    return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device,
-                requires_grad=requires_grad)
+    return ones(
+        t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad
+    )
 
 
 # ---- evenly spaced values, the identity, the *_like family, random integers
@@ -253,7 +307,8 @@ def _real_bound(value, name, op):
         if value.numel() != 1:
             raise _errors.ValueError(
                 f"[{op}] expected {name} to be a number or a one-element tensor, "
-                f"got shape {value.shape}")
+                f"got shape {value.shape}"
+            )
         return float(value.item())
     if not is_real(value):
         raise _errors.TypeError(f"[{op}] expected {name} to be a real number, got {value!r}")
@@ -288,29 +343,50 @@ def _from_values(values, dtype, device, requires_grad):
     return tensor(values, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, *, dtype: _C.dtype | None = None,
-             device: Device = None, requires_grad: bool = False) -> Tensor:
+def linspace(
+    start: float,
+    end: float,
+    steps: int,
+    *,
+    dtype: _C.dtype | None = None,
+    device: Device = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """steps values from start to end (both included), evenly spaced."""
-    return _from_values(_evenly_spaced(start, end, steps, "linspace"), dtype, device,
-                        requires_grad)
+    return _from_values(_evenly_spaced(start, end, steps, "linspace"), dtype, device, requires_grad)
 
 
-def logspace(start: float, end: float, steps: int, base: float = 10.0, *,
-             dtype: _C.dtype | None = None, device: Device = None,
-             requires_grad: bool = False) -> Tensor:
+def logspace(
+    start: float,
+    end: float,
+    steps: int,
+    base: float = 10.0,
+    *,
+    dtype: _C.dtype | None = None,
+    device: Device = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """base ** linspace(start, end, steps)."""
     base = _real_bound(base, "base", "logspace")
-    return _from_values(np.power(base, _evenly_spaced(start, end, steps, "logspace")), dtype,
-                        device, requires_grad)
+    return _from_values(
+        np.power(base, _evenly_spaced(start, end, steps, "logspace")), dtype, device, requires_grad
+    )
 
 
-def eye(n: int, m: int | None = None, *, dtype: _C.dtype | None = None, device: Device = None,
-        requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int,
+    m: int | None = None,
+    *,
+    dtype: _C.dtype | None = None,
+    device: Device = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """An n x m (m defaults to n) matrix with ones on the diagonal."""
     n = _count(n, "n", "eye")
     m = n if m is None else _count(m, "m", "eye")
-    return tensor(np.eye(n, m), dtype=dtype or _C.dtype.float32, device=device,
-                  requires_grad=requires_grad)
+    return tensor(
+        np.eye(n, m), dtype=dtype or _C.dtype.float32, device=device, requires_grad=requires_grad
+    )
 
 
 def _like(input, dtype, device, op):
@@ -326,38 +402,61 @@ def _floating_like(input, dtype, device, op):
     return shape, dtype, device
 
 
-def empty_like(input: Tensor, *, dtype: _C.dtype | None = None, device: Device = None,
-               requires_grad: bool = False) -> Tensor:
+def empty_like(
+    input: Tensor,
+    *,
+    dtype: _C.dtype | None = None,
+    device: Device = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """An uninitialized tensor of ``input``'s shape, dtype and device, unless ``dtype`` or
     ``device`` say."""
     shape, dtype, device = _like(input, dtype, device, "empty_like")
     return empty(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def full_like(input: Tensor, fill_value: float, *, dtype: _C.dtype | None = None,
-              device: Device = None, requires_grad: bool = False) -> Tensor:
+def full_like(
+    input: Tensor,
+    fill_value: float,
+    *,
+    dtype: _C.dtype | None = None,
+    device: Device = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """``fill_value`` in a tensor of ``input``'s shape, dtype and device, unless ``dtype`` or
     ``device`` say."""
     shape, dtype, device = _like(input, dtype, device, "full_like")
     return full(shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def rand_like(input: Tensor, *, generator: Generator | None = None, dtype: _C.dtype | None = None,
-              device: Device = None, requires_grad: bool = False) -> Tensor:
+def rand_like(
+    input: Tensor,
+    *,
+    generator: Generator | None = None,
+    dtype: _C.dtype | None = None,
+    device: Device = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Uniform draws in [0, 1) of ``input``'s shape, dtype and device (a floating dtype),
     unless ``dtype`` or ``device`` say."""
     shape, dtype, device = _floating_like(input, dtype, device, "rand_like")
-    return rand(shape, generator=generator, dtype=dtype, device=device,
-                requires_grad=requires_grad)
+    return rand(shape, generator=generator, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, *, generator: Generator | None = None, dtype: _C.dtype | None = None,
-               device: Device = None, requires_grad: bool = False) -> Tensor:
+def randn_like(
+    input: Tensor,
+    *,
+    generator: Generator | None = None,
+    dtype: _C.dtype | None = None,
+    device: Device = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Standard normal draws of ``input``'s shape, dtype and device (a floating dtype),
     unless ``dtype`` or ``device`` say."""
     shape, dtype, device = _floating_like(input, dtype, device, "randn_like")
-    return randn(shape, generator=generator, dtype=dtype, device=device,
-                 requires_grad=requires_grad)
+    return randn(
+        shape, generator=generator, dtype=dtype, device=device, requires_grad=requires_grad
+    )
 
 
 def _integer_range(low, high, dtype, op):
@@ -375,7 +474,8 @@ def _integer_range(low, high, dtype, op):
         if low < lowest or high - 1 > highest:
             raise _errors.ValueError(
                 f"[{op}] expected a range within [{lowest}, {highest}] for "
-                f"{dtype}, got [{low}, {high})")
+                f"{dtype}, got [{low}, {high})"
+            )
     return int(low), int(high)
 
 
@@ -387,10 +487,16 @@ def _random_integers(low, high, size, generator, dtype, device, requires_grad, o
     return _finish(_C._to_dtype(values, dtype), requires_grad)
 
 
-def randint(*args: int | Sequence[int], low: int | None = None, high: int | None = None,
-            size: Sequence[int] | None = None, generator: Generator | None = None,
-            dtype: _C.dtype | None = None, device: Device = None,
-            requires_grad: bool = False) -> Tensor:
+def randint(
+    *args: int | Sequence[int],
+    low: int | None = None,
+    high: int | None = None,
+    size: Sequence[int] | None = None,
+    generator: Generator | None = None,
+    dtype: _C.dtype | None = None,
+    device: Device = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Integers uniform on [low, high) (low defaults to 0): ``randint(high, size)``,
     ``randint(low, high, size)``, or by keyword, as in PyTorch. int64 unless dtype says."""
     given: list[Any] = list(args)
@@ -403,24 +509,39 @@ def randint(*args: int | Sequence[int], low: int | None = None, high: int | None
     if given or size is None or high is None:
         raise _errors.TypeError(
             "[randint] expected (high, size) or (low, high, size), got "
-            f"{len(args)} positional arguments")
+            f"{len(args)} positional arguments"
+        )
     return _random_integers(low, high, size, generator, dtype, device, requires_grad, "randint")
 
 
-def randint_like(input: Tensor, low: int = 0, high: int | None = None, *,
-                 generator: Generator | None = None, dtype: _C.dtype | None = None,
-                 device: Device = None, requires_grad: bool = False) -> Tensor:
+def randint_like(
+    input: Tensor,
+    low: int = 0,
+    high: int | None = None,
+    *,
+    generator: Generator | None = None,
+    dtype: _C.dtype | None = None,
+    device: Device = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """randint with input's shape, dtype and device: ``randint_like(x, high)`` or
     ``randint_like(x, low, high)``."""
     shape, dtype, device = _like(input, dtype, device, "randint_like")
     if high is None:
         low, high = 0, low
-    return _random_integers(low, high, shape, generator, dtype, device, requires_grad,
-                            "randint_like")
+    return _random_integers(
+        low, high, shape, generator, dtype, device, requires_grad, "randint_like"
+    )
 
 
-def randperm(n: int, *, generator: Generator | None = None, dtype: _C.dtype | None = None,
-             device: Device = None, requires_grad: bool = False) -> Tensor:
+def randperm(
+    n: int,
+    *,
+    generator: Generator | None = None,
+    dtype: _C.dtype | None = None,
+    device: Device = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """A random permutation of 0 .. n - 1 (int64 unless dtype says)."""
     n = _count(n, "n", "randperm")
     values = _C._randperm(n, device, stream_for(generator, device, "randperm"))

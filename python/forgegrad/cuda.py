@@ -5,6 +5,7 @@ Memory figures are the caching allocator's: ``memory_allocated`` counts the byte
 tensors hold (rounded to the allocator's size classes), ``memory_reserved`` adds the blocks
 kept for reuse, which ``empty_cache`` hands back to the driver.
 """
+
 from . import _C, _errors
 
 # None (the first GPU), an index, 'cuda', 'cuda:N' or a forgegrad.device
@@ -31,8 +32,9 @@ def _index(device: Device) -> int:
         device = _C.device(device)
     if isinstance(device, _C.device) and device.type == "cuda":
         return device.index or 0
-    raise _errors.ValueError("[cuda] expected a CUDA device (None, an index, 'cuda' or 'cuda:N'), "
-                             f"got {device!r}")
+    raise _errors.ValueError(
+        f"[cuda] expected a CUDA device (None, an index, 'cuda' or 'cuda:N'), got {device!r}"
+    )
 
 
 def get_device_name(device: Device = None) -> str:

@@ -13,6 +13,7 @@
 Every split is stratified (each class in the same proportion in train, val and test) and
 deterministic for a given seed. Features are float32, labels int64.
 """
+
 import dataclasses
 import math
 
@@ -24,13 +25,15 @@ from ._checks import check_int, is_real
 
 __all__ = ["Splits", "digits", "spirals", "synthetic"]
 
-_SKLEARN_MISSING = ('[digits] needs scikit-learn, which is not installed: '
-                    'pip install "forgegrad[datasets]"')
+_SKLEARN_MISSING = (
+    '[digits] needs scikit-learn, which is not installed: pip install "forgegrad[datasets]"'
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class Splits:
     """A data set split three ways; each split a ``TensorDataset`` of (features, labels)."""
+
     train: TensorDataset
     val: TensorDataset
     test: TensorDataset
@@ -59,8 +62,10 @@ def _check_fractions(op, val_fraction, test_fraction):
         if not 0.0 < f < 1.0:
             raise _errors.ValueError(f"[{op}] expected 0 < {name} < 1, got {f}")
     if val_fraction + test_fraction >= 1.0:
-        raise _errors.ValueError(f"[{op}] expected val_fraction + test_fraction < 1 (something "
-                                 f"left to train on), got {val_fraction} + {test_fraction}")
+        raise _errors.ValueError(
+            f"[{op}] expected val_fraction + test_fraction < 1 (something "
+            f"left to train on), got {val_fraction} + {test_fraction}"
+        )
 
 
 def _check_seed(op, seed) -> None:
@@ -73,11 +78,12 @@ def _splits(name, x, y, parts, num_classes):
     """Splits from (x, y) and the (train, val, test) index arrays."""
     for part, index in zip(("train", "val", "test"), parts):
         if len(index) == 0:
-            raise _errors.ValueError(f"[{name}] the {part} split came out empty; ask for more "
-                                     f"samples or a larger fraction")
+            raise _errors.ValueError(
+                f"[{name}] the {part} split came out empty; ask for more "
+                f"samples or a larger fraction"
+            )
     train, val, test = (TensorDataset(x[i], y[i]) for i in parts)
-    return Splits(train, val, test, num_features=x.shape[1], num_classes=num_classes,
-                  name=name)
+    return Splits(train, val, test, num_features=x.shape[1], num_classes=num_classes, name=name)
 
 
 def _stratified(y, rng, val_fraction, test_fraction):
@@ -88,8 +94,8 @@ def _stratified(y, rng, val_fraction, test_fraction):
         n_test = round(test_fraction * len(members))
         n_val = round(val_fraction * len(members))
         parts[2].append(members[:n_test])
-        parts[1].append(members[n_test:n_test + n_val])
-        parts[0].append(members[n_test + n_val:])
+        parts[1].append(members[n_test : n_test + n_val])
+        parts[0].append(members[n_test + n_val :])
     # Shuffle within each split so that samples are not grouped by class.
     return tuple(rng.permutation(np.concatenate(p)) for p in parts)
 
@@ -113,18 +119,29 @@ def digits(seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.2)
     y = data.target.astype(np.int64)
     index = np.arange(len(y))
     try:
-        rest, test = train_test_split(index, test_size=test_fraction, stratify=y,
-                                      random_state=seed)
-        train, val = train_test_split(rest, test_size=val_fraction / (1.0 - test_fraction),
-                                      stratify=y[rest], random_state=seed)
+        rest, test = train_test_split(index, test_size=test_fraction, stratify=y, random_state=seed)
+        train, val = train_test_split(
+            rest,
+            test_size=val_fraction / (1.0 - test_fraction),
+            stratify=y[rest],
+            random_state=seed,
+        )
     except ValueError as e:  # a split too small to hold every class
-        raise _errors.ValueError(f"[digits] cannot split with val_fraction={val_fraction}, "
-                                 f"test_fraction={test_fraction}: {e}") from e
+        raise _errors.ValueError(
+            f"[digits] cannot split with val_fraction={val_fraction}, "
+            f"test_fraction={test_fraction}: {e}"
+        ) from e
     return _splits("digits", x, y, (train, val, test), num_classes=10)
 
 
-def spirals(n: int = 300, classes: int = 3, noise: float = 0.2, seed: int = 0,
-            val_fraction: float = 0.1, test_fraction: float = 0.2) -> Splits:
+def spirals(
+    n: int = 300,
+    classes: int = 3,
+    noise: float = 0.2,
+    seed: int = 0,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.2,
+) -> Splits:
     """``classes`` interleaved 2-D spiral arms, ``n`` points in all (split evenly over the
     classes). Each arm sweeps 4 radians outwards from the origin, the arms rotated evenly
     about it; ``noise`` is the standard deviation of the angle's Gaussian jitter."""
@@ -138,8 +155,11 @@ def spirals(n: int = 300, classes: int = 3, noise: float = 0.2, seed: int = 0,
     xs, ys = [], []
     for c, size in enumerate(sizes):
         radius = np.linspace(0.0, 1.0, size)
-        angle = (np.linspace(0.0, 4.0, size) + 2.0 * np.pi * c / classes
-                 + noise * rng.standard_normal(size))
+        angle = (
+            np.linspace(0.0, 4.0, size)
+            + 2.0 * np.pi * c / classes
+            + noise * rng.standard_normal(size)
+        )
         xs.append(np.stack([radius * np.sin(angle), radius * np.cos(angle)], axis=1))
         ys.append(np.full(size, c, dtype=np.int64))
     x, y = np.concatenate(xs).astype(np.float32), np.concatenate(ys)
@@ -147,8 +167,15 @@ def spirals(n: int = 300, classes: int = 3, noise: float = 0.2, seed: int = 0,
     return _splits("spirals", x, y, parts, num_classes=classes)
 
 
-def synthetic(n: int = 10000, features: int = 784, classes: int = 10, noise: float = 1.0,
-              seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.2) -> Splits:
+def synthetic(
+    n: int = 10000,
+    features: int = 784,
+    classes: int = 10,
+    noise: float = 1.0,
+    seed: int = 0,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.2,
+) -> Splits:
     """Gaussian clusters with MNIST's shape: each class a random mean, each sample that mean
     plus noise of standard deviation ``noise``. Means are drawn with norm about 3, so at
     ``noise=1`` the classes are learnable but overlap a little, at any ``features``."""

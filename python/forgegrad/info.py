@@ -1,4 +1,5 @@
 """``forgegrad.info()``: what this build is and what it runs on."""
+
 from typing import Any
 
 from . import _C

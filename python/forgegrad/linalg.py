@@ -1,4 +1,5 @@
 """``torch.linalg``'s vector norm."""
+
 from . import _C
 
 vector_norm = _C.vector_norm

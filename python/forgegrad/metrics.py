@@ -20,6 +20,7 @@ A callable ``fn(outputs, targets) -> number`` (tensors, detached) is a metric to
 under its ``__name__`` (or under the key of a dict ``metrics={"name": fn}``), as the mean
 over samples of its per-batch values, weighted by batch size.
 """
+
 import math
 import re
 from collections.abc import Callable
@@ -29,14 +30,28 @@ import numpy as np
 
 from . import _C, _errors
 
-__all__ = ["NAMES", "Metric", "is_known", "make", "higher_is_better", "is_fraction",
-           "short_name"]
+__all__ = ["NAMES", "Metric", "is_known", "make", "higher_is_better", "is_fraction", "short_name"]
 
-NAMES = ("accuracy", "binary_accuracy", "top5_accuracy", "precision", "recall", "f1", "mae",
-         "mse", "rmse", "r2")
+NAMES = (
+    "accuracy",
+    "binary_accuracy",
+    "top5_accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "mae",
+    "mse",
+    "rmse",
+    "r2",
+)
 _TOP_K = re.compile(r"top(\d+)_accuracy$")
-_SHORT = {"accuracy": "acc", "binary_accuracy": "bin_acc", "precision": "prec",
-          "recall": "rec", "samples_per_s": "samples/s"}
+_SHORT = {
+    "accuracy": "acc",
+    "binary_accuracy": "bin_acc",
+    "precision": "prec",
+    "recall": "rec",
+    "samples_per_s": "samples/s",
+}
 
 _Array = np.ndarray[Any, Any]
 # A fraction metric's count of one batch: (out, tgt, name) -> (right answers, answers).
@@ -62,12 +77,20 @@ class Metric:
 
 def _rows(outputs: Any, targets: _C.Tensor, name: str) -> tuple[_Array, _Array]:
     """outputs and targets as numpy arrays (float64 outputs), one row per sample."""
-    if not isinstance(outputs, _C.Tensor) or outputs.ndim == 0 or (
-            outputs.shape[0] != targets.shape[0]):
-        got = (f"shape {tuple(outputs.shape)}" if isinstance(outputs, _C.Tensor)
-               else type(outputs).__name__)
-        raise _errors.ValueError(f"[fit] {name} needs outputs with one row per sample (a Tensor "
-                                 f"of {targets.shape[0]} rows), got {got}")
+    if (
+        not isinstance(outputs, _C.Tensor)
+        or outputs.ndim == 0
+        or (outputs.shape[0] != targets.shape[0])
+    ):
+        got = (
+            f"shape {tuple(outputs.shape)}"
+            if isinstance(outputs, _C.Tensor)
+            else type(outputs).__name__
+        )
+        raise _errors.ValueError(
+            f"[fit] {name} needs outputs with one row per sample (a Tensor "
+            f"of {targets.shape[0]} rows), got {got}"
+        )
     return (outputs.detach().cpu().double().numpy(), targets.detach().cpu().numpy())
 
 
@@ -78,9 +101,11 @@ def _labels(out: _Array, tgt: _Array, name: str) -> tuple[_Array, _Array]:
         return out.argmax(axis=1), tgt.astype(np.int64)
     if out.shape == tgt.shape:
         return (out > 0).astype(np.int64).ravel(), (tgt > 0.5).astype(np.int64).ravel()
-    raise _errors.ValueError(f"[fit] {name} needs (N, C) scores with (N,) class indices, or "
-                             f"logits shaped as 0/1 targets; got outputs of shape {out.shape} "
-                             f"and targets of shape {tgt.shape}")
+    raise _errors.ValueError(
+        f"[fit] {name} needs (N, C) scores with (N,) class indices, or "
+        f"logits shaped as 0/1 targets; got outputs of shape {out.shape} "
+        f"and targets of shape {tgt.shape}"
+    )
 
 
 class _Fraction(Metric):
@@ -106,19 +131,24 @@ def _accuracy(out: _Array, tgt: _Array, name: str) -> tuple[int, int]:
 
 def _binary_accuracy(out: _Array, tgt: _Array, name: str) -> tuple[int, int]:
     if out.shape != tgt.shape:
-        raise _errors.ValueError(f"[fit] {name} needs logits shaped as the 0/1 targets, got "
-                                 f"outputs of shape {out.shape} and targets of {tgt.shape}")
+        raise _errors.ValueError(
+            f"[fit] {name} needs logits shaped as the 0/1 targets, got "
+            f"outputs of shape {out.shape} and targets of {tgt.shape}"
+        )
     return int(((out > 0) == (tgt > 0.5)).sum()), tgt.size
 
 
 def _top_k(k: int) -> _Count:
     def count(out: _Array, tgt: _Array, name: str) -> tuple[int, int]:
         if out.ndim != 2 or tgt.ndim != 1:
-            raise _errors.ValueError(f"[fit] {name} needs (N, C) scores and (N,) class indices, "
-                                     f"got outputs of shape {out.shape} and targets of "
-                                     f"{tgt.shape}")
+            raise _errors.ValueError(
+                f"[fit] {name} needs (N, C) scores and (N,) class indices, "
+                f"got outputs of shape {out.shape} and targets of "
+                f"{tgt.shape}"
+            )
         best = np.argsort(-out, axis=1, kind="stable")[:, :k]
         return int((best == tgt.astype(np.int64)[:, None]).any(axis=1).sum()), tgt.size
+
     return count
 
 
@@ -136,8 +166,11 @@ class _Confusion(Metric):
         predicted, true = _labels(*_rows(outputs, targets, self.name), self.name)
         for label in np.union1d(predicted, true).tolist():
             hit_p, hit_t = predicted == label, true == label
-            for counts, value in ((self.tp, hit_p & hit_t), (self.fp, hit_p & ~hit_t),
-                                  (self.fn, ~hit_p & hit_t)):
+            for counts, value in (
+                (self.tp, hit_p & hit_t),
+                (self.fp, hit_p & ~hit_t),
+                (self.fn, ~hit_p & hit_t),
+            ):
                 counts[label] = counts.get(label, 0) + int(value.sum())
 
     def result(self) -> float:
@@ -148,8 +181,13 @@ class _Confusion(Metric):
             tp, fp, fn = self.tp[label], self.fp[label], self.fn[label]
             precision = tp / (tp + fp) if tp + fp else 0.0
             recall = tp / (tp + fn) if tp + fn else 0.0
-            scores.append({"precision": precision, "recall": recall,
-                           "f1": 2 * tp / (2 * tp + fp + fn) if tp else 0.0}[self.kind])
+            scores.append(
+                {
+                    "precision": precision,
+                    "recall": recall,
+                    "f1": 2 * tp / (2 * tp + fp + fn) if tp else 0.0,
+                }[self.kind]
+            )
         return float(np.mean(scores))
 
 
@@ -164,10 +202,12 @@ class _Errors(Metric):
         out, tgt = _rows(outputs, targets, self.name)
         error = out - tgt.reshape(out.shape) if tgt.size == out.size else None
         if error is None:
-            raise _errors.ValueError(f"[fit] {self.name} needs targets with one value per output,"
-                                     f" got outputs of shape {out.shape} and targets of "
-                                     f"{tgt.shape}")
-        self.total += float(np.abs(error).sum() if self.kind == "mae" else (error ** 2).sum())
+            raise _errors.ValueError(
+                f"[fit] {self.name} needs targets with one value per output,"
+                f" got outputs of shape {out.shape} and targets of "
+                f"{tgt.shape}"
+            )
+        self.total += float(np.abs(error).sum() if self.kind == "mae" else (error**2).sum())
         self.count += error.size
 
     def result(self) -> float:
@@ -191,22 +231,25 @@ class _R2(Metric):
     def update(self, outputs: Any, targets: _C.Tensor) -> None:
         out, tgt = _rows(outputs, targets, self.name)
         if tgt.size != out.size:
-            raise _errors.ValueError(f"[fit] r2 needs targets with one value per output, got "
-                                     f"outputs of shape {out.shape} and targets of {tgt.shape}")
+            raise _errors.ValueError(
+                f"[fit] r2 needs targets with one value per output, got "
+                f"outputs of shape {out.shape} and targets of {tgt.shape}"
+            )
         out = out.reshape(out.shape[0], -1)
         tgt = tgt.reshape(out.shape).astype(np.float64)
         self.n += out.shape[0]
         self.sum = self.sum + tgt.sum(axis=0)
-        self.sum_sq = self.sum_sq + (tgt ** 2).sum(axis=0)
+        self.sum_sq = self.sum_sq + (tgt**2).sum(axis=0)
         self.sse = self.sse + ((out - tgt) ** 2).sum(axis=0)
 
     def result(self) -> float:
         if self.n < 2:
             return math.nan
-        sst = self.sum_sq - self.sum ** 2 / self.n
+        sst = self.sum_sq - self.sum**2 / self.n
         # a constant column: 1 when predicted exactly, else 0 (as scikit-learn)
-        per_column = np.where(sst > 0, 1 - self.sse / np.where(sst > 0, sst, 1),
-                              np.where(self.sse == 0, 1.0, 0.0))
+        per_column = np.where(
+            sst > 0, 1 - self.sse / np.where(sst > 0, sst, 1), np.where(self.sse == 0, 1.0, 0.0)
+        )
         return float(np.mean(per_column))
 
 
@@ -218,14 +261,14 @@ class _Callable(Metric):
         self.fn, self.total, self.count = fn, 0.0, 0
 
     def update(self, outputs: Any, targets: _C.Tensor) -> None:
-        value = self.fn(outputs.detach() if isinstance(outputs, _C.Tensor) else outputs,
-                        targets)
+        value = self.fn(outputs.detach() if isinstance(outputs, _C.Tensor) else outputs, targets)
         try:
             value = float(value)
         except (TypeError, ValueError) as error:
-            raise _errors.TypeError(f"[fit] metric {self.name!r} must return a number (or a "
-                                    f"one-element Tensor), got {type(value).__name__}"
-                                    ) from error
+            raise _errors.TypeError(
+                f"[fit] metric {self.name!r} must return a number (or a "
+                f"one-element Tensor), got {type(value).__name__}"
+            ) from error
         n = targets.shape[0] if getattr(targets, "ndim", 0) else 1
         self.total += value * n
         self.count += n

@@ -3,6 +3,7 @@ and ``nn.init`` draw from: ``manual_seed`` restarts it; ``get_rng_state`` / ``se
 save and restore its exact position, so a run resumed from a checkpoint draws the same
 dropout masks as one that never stopped. A ``Generator`` is a stream of its own, passed as
 ``generator=`` to the sampling functions, as in PyTorch."""
+
 import os
 from typing import Any, Self
 
@@ -12,8 +13,15 @@ from . import _C, _errors
 from ._C import manual_seed
 from ._checks import as_device, is_int
 
-__all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed",
-           "get_rng_state", "set_rng_state"]
+__all__ = [
+    "Generator",
+    "default_generator",
+    "manual_seed",
+    "seed",
+    "initial_seed",
+    "get_rng_state",
+    "set_rng_state",
+]
 
 _SEED_BITS = (1 << 64) - 1
 
@@ -38,7 +46,8 @@ class Generator:
         """Restart the stream from ``seed`` (any int, reduced to 64 bits as PyTorch does)."""
         if not is_int(seed):
             raise _errors.TypeError(
-                f"[manual_seed] expected an int seed, got {type(seed).__name__}")
+                f"[manual_seed] expected an int seed, got {type(seed).__name__}"
+            )
         self._stream.set_state(int(seed) & _SEED_BITS, 0)
         return self
 
@@ -66,11 +75,13 @@ class Generator:
 def _decode_state(state: object, op: str) -> list[int]:
     if not isinstance(state, _C.Tensor):
         raise _errors.TypeError(
-            f"[{op}] expected a Tensor from get_state, got {type(state).__name__}")
+            f"[{op}] expected a Tensor from get_state, got {type(state).__name__}"
+        )
     if state.dtype != _C.dtype.int64 or state.shape != (2,):
         raise _errors.ValueError(
             f"[{op}] expected an int64 Tensor of shape (2,) from get_state, got "
-            f"{state.dtype} of shape {state.shape}")
+            f"{state.dtype} of shape {state.shape}"
+        )
     return state.cpu().numpy().view(np.uint64).tolist()  # a checkpoint's may be on a GPU
 
 
@@ -84,12 +95,14 @@ def stream_for(generator: Generator | None, device: Any, op: str) -> Any:
     if not isinstance(generator, Generator):
         raise _errors.TypeError(
             f"[{op}] expected generator to be a forgegrad.Generator or None, got "
-            f"{type(generator).__name__}")
+            f"{type(generator).__name__}"
+        )
     device_type = as_device(device, op).type if device is not None else "cpu"
     if generator.device.type != device_type:
         raise _errors.ValueError(
             f"[{op}] expected a '{device_type}' generator for a {device_type} "
-            f"tensor, got a '{generator.device.type}' one")
+            f"tensor, got a '{generator.device.type}' one"
+        )
     return generator._stream
 
 

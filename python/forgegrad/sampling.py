@@ -7,6 +7,7 @@ draws from distributions are in forgegrad._sampling; this module builds on them.
 Every function takes logits of shape (..., vocabulary) on any device and works with forgegrad
 ops on that device (topk, sort, softmax, cumsum, scatter, multinomial); nothing goes through
 numpy. Filters set the logits they drop to -inf and leave the others as they were."""
+
 from __future__ import annotations
 
 import math
@@ -27,13 +28,14 @@ __all__ = ["top_k_logits", "top_p_logits", "sample_next"]
 
 def _check_logits(logits: Tensor, op: str) -> None:
     if not isinstance(logits, _C.Tensor):
-        raise _errors.TypeError(f"[{op}] expected logits as a Tensor, got "
-                                f"{type(logits).__name__}")
+        raise _errors.TypeError(f"[{op}] expected logits as a Tensor, got {type(logits).__name__}")
     if not logits.dtype.is_floating_point:
         raise _errors.TypeError(f"[{op}] expected floating-point logits, got {logits.dtype}")
     if logits.dim() == 0 or logits.shape[-1] == 0:
-        raise _errors.ValueError(f"[{op}] expected logits of shape (..., vocabulary) with a "
-                                 f"vocabulary of at least one, got {tuple(logits.shape)}")
+        raise _errors.ValueError(
+            f"[{op}] expected logits of shape (..., vocabulary) with a "
+            f"vocabulary of at least one, got {tuple(logits.shape)}"
+        )
 
 
 def top_k_logits(logits: Tensor, k: int) -> Tensor:
@@ -65,16 +67,22 @@ def top_p_logits(logits: Tensor, p: float) -> Tensor:
         return empty_like(logits).scatter(-1, indices, kept)
 
 
-def sample_next(logits: Tensor, temperature: float = 1.0, top_k: int | None = None,
-                top_p: float | None = None, generator: Generator | None = None) -> Tensor:
+def sample_next(
+    logits: Tensor,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator: Generator | None = None,
+) -> Tensor:
     """One token id per row of `logits` (..., vocabulary) -> int64 (...): the logits divided by
     `temperature`, filtered by top_k then top_p (None: no filter), and drawn by multinomial
     from their softmax with `generator` (a forgegrad.Generator; None: the global stream).
     temperature 0 takes the argmax (greedy decoding) and draws nothing."""
     _check_logits(logits, "sample_next")
     if not is_real(temperature) or not temperature >= 0.0 or math.isinf(temperature):
-        raise _errors.ValueError(f"[sample_next] expected a finite temperature >= 0, got "
-                                 f"{temperature!r}")
+        raise _errors.ValueError(
+            f"[sample_next] expected a finite temperature >= 0, got {temperature!r}"
+        )
     with no_grad():
         logits = logits.detach()
         if temperature == 0:

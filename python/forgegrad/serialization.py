@@ -13,6 +13,7 @@ A safetensors file without that key (one exported from PyTorch, say) loads as a 
 (F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL); dtypes forgegrad lacks convert as
 ``forgegrad.tensor`` converts them (U16 -> int64).
 """
+
 import contextlib
 import errno
 import fcntl
@@ -40,8 +41,8 @@ _MAX_JSON_DEPTH = 3 * _MAX_DEPTH + 2  # a dict is 3 JSON levels, plus the header
 # Limits on what load parses, so a crafted file cannot take gigabytes and minutes; save refuses
 # to write past them. A header holds ~100 bytes per tensor and the metadata ~25 values per
 # parameter with Adam's state, so they allow ~50,000 parameters; raise them for larger files.
-MAX_HEADER_BYTES = 16 * 2**20      # safetensors itself stops at 100 MB
-MAX_METADATA_VALUES = 1_000_000    # ~100 MB of Python objects at most
+MAX_HEADER_BYTES = 16 * 2**20  # safetensors itself stops at 100 MB
+MAX_METADATA_VALUES = 1_000_000  # ~100 MB of Python objects at most
 STALE_TEMP_SECONDS = 60  # a save's temporary unlocked and untouched this long is a dead one's
 # Strings are blanked in two linear passes: escapes out first, then quote to quote. (One
 # pattern for strings with escapes rescans to the end from every quote of an unclosed one:
@@ -59,9 +60,11 @@ def _show(path):
 
 
 def _unsupported(value, path):
-    return _errors.TypeError(f"[save] cannot store a {type(value).__name__} at {_show(path)}: "
-                             f"expected a Tensor, dict, list, tuple, int, float, bool, str or "
-                             f"None (convert numpy values with forgegrad.tensor or .item())")
+    return _errors.TypeError(
+        f"[save] cannot store a {type(value).__name__} at {_show(path)}: "
+        f"expected a Tensor, dict, list, tuple, int, float, bool, str or "
+        f"None (convert numpy values with forgegrad.tensor or .item())"
+    )
 
 
 def _as_array(t):
@@ -76,7 +79,7 @@ def _as_array(t):
 def _header(data):
     """(JSON header, where the tensors' bytes start) of a safetensors file's bytes."""
     size = int.from_bytes(data[:8], "little")
-    return json.loads(bytes(data[8:8 + size])), 8 + size
+    return json.loads(bytes(data[8 : 8 + size])), 8 + size
 
 
 def _mark_bfloat16(data, names):
@@ -123,8 +126,9 @@ class _Flattener:
 
     def walk(self, value, path):
         if len(path) > _MAX_DEPTH:
-            raise _errors.TypeError(f"[save] {_show(path[:3])}... nests deeper than {_MAX_DEPTH} "
-                                    "levels")
+            raise _errors.TypeError(
+                f"[save] {_show(path[:3])}... nests deeper than {_MAX_DEPTH} levels"
+            )
         if isinstance(value, (list, tuple, dict)):
             if id(value) in self.open_containers:
                 raise _errors.TypeError(f"[save] {_show(path)} contains itself")
@@ -139,12 +143,16 @@ class _Flattener:
         if isinstance(value, Tensor):
             name = ".".join(str(key) for key in path)
             if name in self.owners:
-                raise _errors.TypeError(f"[save] {_show(self.owners[name])} and {_show(path)} "
-                                        f"would both be stored as tensor {name!r}; rename one of "
-                                        "the keys")
+                raise _errors.TypeError(
+                    f"[save] {_show(self.owners[name])} and {_show(path)} "
+                    f"would both be stored as tensor {name!r}; rename one of "
+                    "the keys"
+                )
             if name == "__metadata__":
-                raise _errors.TypeError(f"[save] {_show(path)} would be stored as tensor {name!r}, "
-                                        f"a name safetensors reserves; rename the key")
+                raise _errors.TypeError(
+                    f"[save] {_show(path)} would be stored as tensor {name!r}, "
+                    f"a name safetensors reserves; rename the key"
+                )
             self.owners[name] = path
             self.tensors[name] = _as_array(value)
             return {"tensor": name}
@@ -162,8 +170,10 @@ class _Flattener:
         if isinstance(value, dict):  # OrderedDict and defaultdict load as plain dicts
             for key in value:
                 if type(key) not in (str, int):
-                    raise _errors.TypeError(f"[save] dict keys must be str or int, got {key!r} "
-                                            f"({type(key).__name__}) in {_show(path)}")
+                    raise _errors.TypeError(
+                        f"[save] dict keys must be str or int, got {key!r} "
+                        f"({type(key).__name__}) in {_show(path)}"
+                    )
             return {"dict": [[key, self.walk(item, path + (key,))] for key, item in value.items()]}
         raise _unsupported(value, path)
 
@@ -177,17 +187,23 @@ def _unflatten(node, tensors, depth=0):
     if type(node) is list:
         return [_unflatten(item, tensors, depth + 1) for item in node]
     if type(node) is dict and len(node) == 1:
-        (tag, body), = node.items()
+        ((tag, body),) = node.items()
         if tag == "tensor" and type(body) is str:
             if body not in tensors:
-                raise _errors.ValueError(f"its metadata refers to tensor {body!r}, which it does "
-                                         "not hold")
+                raise _errors.ValueError(
+                    f"its metadata refers to tensor {body!r}, which it does not hold"
+                )
             return tensors[body]
         if tag == "tuple" and type(body) is list:
             return tuple(_unflatten(item, tensors, depth + 1) for item in body)
-        if tag == "dict" and type(body) is list and all(
+        if (
+            tag == "dict"
+            and type(body) is list
+            and all(
                 type(pair) is list and len(pair) == 2 and type(pair[0]) in (str, int)
-                for pair in body):
+                for pair in body
+            )
+        ):
             return {key: _unflatten(item, tensors, depth + 1) for key, item in body}
         if tag == "float" and body in ("inf", "-inf", "nan"):
             return float(body)
@@ -204,17 +220,21 @@ def _check_metadata(text):
     structure = _JSON_STRING.sub('""', _JSON_ESCAPE.sub("", text))
     values = 1 + sum(map(structure.count, "[{,:"))
     if values > MAX_METADATA_VALUES:
-        raise _errors.ValueError(f"its metadata holds up to {values} JSON values, over the limit "
-                                 "forgegrad.serialization.MAX_METADATA_VALUES = "
-                                 f"{MAX_METADATA_VALUES}")
+        raise _errors.ValueError(
+            f"its metadata holds up to {values} JSON values, over the limit "
+            "forgegrad.serialization.MAX_METADATA_VALUES = "
+            f"{MAX_METADATA_VALUES}"
+        )
     brackets = _NOT_A_BRACKET.sub("", structure)
     if len(brackets) > 2 * values:  # more closers than openers: not JSON, and unbounded
         raise _errors.ValueError("its metadata is not JSON: unbalanced brackets")
     steps = np.isin(np.frombuffer(brackets.encode(), np.uint8), _OPENERS).astype(np.int32) * 2 - 1
     depth = np.cumsum(steps).max(initial=0)
     if depth > _MAX_JSON_DEPTH:
-        raise _errors.ValueError(f"its metadata nests {depth} JSON levels deep, over the limit of "
-                                 f"{_MAX_JSON_DEPTH} ({_MAX_DEPTH} levels of containers)")
+        raise _errors.ValueError(
+            f"its metadata nests {depth} JSON levels deep, over the limit of "
+            f"{_MAX_JSON_DEPTH} ({_MAX_DEPTH} levels of containers)"
+        )
 
 
 def _remove_stale_temporaries(directory, name):
@@ -278,17 +298,21 @@ def save(obj: object, path: str | os.PathLike[str]) -> None:
     try:
         _check_metadata(text)
     except ValueError as e:
-        raise _errors.ValueError(f"[save] cannot write {path}: {e}; store long lists of numbers as "
-                                 "Tensors") from None
+        raise _errors.ValueError(
+            f"[save] cannot write {path}: {e}; store long lists of numbers as Tensors"
+        ) from None
     bfloat16_names = [name for name, array in tensors.items() if array.dtype == np.uint16]
-    data = _mark_bfloat16(safetensors.numpy.save(tensors, metadata={_META_KEY: text}),
-                          bfloat16_names)
+    data = _mark_bfloat16(
+        safetensors.numpy.save(tensors, metadata={_META_KEY: text}), bfloat16_names
+    )
     header_bytes = int.from_bytes(data[:8], "little")
     if header_bytes > MAX_HEADER_BYTES:
-        raise _errors.ValueError(f"[save] cannot write {path}: its safetensors header would be "
-                                 f"{header_bytes} bytes, over the limit "
-                                 f"forgegrad.serialization.MAX_HEADER_BYTES = {MAX_HEADER_BYTES} "
-                                 "(too many tensors for one file)")
+        raise _errors.ValueError(
+            f"[save] cannot write {path}: its safetensors header would be "
+            f"{header_bytes} bytes, over the limit "
+            f"forgegrad.serialization.MAX_HEADER_BYTES = {MAX_HEADER_BYTES} "
+            "(too many tensors for one file)"
+        )
     directory, name = os.path.split(target)
     _remove_stale_temporaries(directory, name)
     try:
@@ -341,13 +365,16 @@ def load(path: str | os.PathLike[str]) -> Any:
         raise IsADirectoryError(f"[load] {path} is a directory, not a checkpoint file")
 
     def invalid(reason):
-        return _errors.ValueError(f"[load] {path} is not a valid forgegrad/safetensors "
-                                  f"checkpoint: {reason}")
+        return _errors.ValueError(
+            f"[load] {path} is not a valid forgegrad/safetensors checkpoint: {reason}"
+        )
 
     header_bytes = _read_header_bytes(path)  # OSError: missing file, permissions
     if header_bytes is not None and header_bytes > MAX_HEADER_BYTES:
-        raise invalid(f"its header is {header_bytes} bytes, over the limit forgegrad."
-                      f"serialization.MAX_HEADER_BYTES = {MAX_HEADER_BYTES}")
+        raise invalid(
+            f"its header is {header_bytes} bytes, over the limit forgegrad."
+            f"serialization.MAX_HEADER_BYTES = {MAX_HEADER_BYTES}"
+        )
     try:
         with safe_open(path, framework="np") as f:
             metadata = f.metadata() or {}
@@ -364,8 +391,9 @@ def load(path: str | os.PathLike[str]) -> Any:
         if type(header) is not dict or "root" not in header:
             raise _errors.ValueError("its metadata has no 'root'")
         if header.get("version") != _VERSION:
-            raise _errors.ValueError(f"format version {header.get('version')!r}, this forgegrad "
-                                     f"reads version {_VERSION}")
+            raise _errors.ValueError(
+                f"format version {header.get('version')!r}, this forgegrad reads version {_VERSION}"
+            )
         return _unflatten(header["root"], tensors)
     except (ValueError, RecursionError) as e:  # json.JSONDecodeError is a ValueError
         raise invalid(e) from e

@@ -10,6 +10,7 @@ GridSearchCV, cross_val_score, clone, pickle.
 Needs scikit-learn (``pip install "forgegrad[datasets]"``); ``import forgegrad`` alone never
 imports it.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -28,8 +29,11 @@ try:
     from sklearn.utils.multiclass import check_classification_targets, type_of_target
     from sklearn.utils.validation import check_is_fitted
 except ImportError as e:
-    raise ImportError('[forgegrad.sklearn] needs scikit-learn, which is not installed: '
-                      'pip install "forgegrad[datasets]"', name="sklearn") from e
+    raise ImportError(
+        "[forgegrad.sklearn] needs scikit-learn, which is not installed: "
+        'pip install "forgegrad[datasets]"',
+        name="sklearn",
+    ) from e
 
 from . import _C, _errors, nn, optim, random
 from .models import ACTIVATIONS, build_mlp
@@ -46,6 +50,7 @@ _ALIASES = {"logistic": "sigmoid"}
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate_data
 except ImportError:
+
     def _validate_data(estimator, X, y="no_validation", reset=True, **kwargs):
         return estimator._validate_data(X, y, reset=reset, **kwargs)
 
@@ -59,13 +64,24 @@ class _BaseMLP(BaseEstimator):
     and training through ``forgegrad.fit``. Subclasses give the loss, the targets as the
     network sees them, and the number of outputs."""
 
-    def __init__(self, hidden_layer_sizes: Sequence[int] | int = (100,), activation: str = "relu",
-                 *, alpha: float = 1e-4, batch_size: int | str = "auto",
-                 learning_rate_init: float = 1e-3, max_iter: int = 200,
-                 early_stopping: bool = False, validation_fraction: float = 0.1,
-                 n_iter_no_change: int = 10, tol: float = 1e-4,
-                 random_state: int | np.random.RandomState | None = None,
-                 verbose: bool = False, warm_start: bool = False, device: str = "cpu"):
+    def __init__(
+        self,
+        hidden_layer_sizes: Sequence[int] | int = (100,),
+        activation: str = "relu",
+        *,
+        alpha: float = 1e-4,
+        batch_size: int | str = "auto",
+        learning_rate_init: float = 1e-3,
+        max_iter: int = 200,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: bool = False,
+        warm_start: bool = False,
+        device: str = "cpu",
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.alpha = alpha
@@ -93,8 +109,10 @@ class _BaseMLP(BaseEstimator):
         except TypeError:
             sizes = None
         if sizes is None or not all(_is_positive_int(s) for s in sizes):
-            self._fail("hidden_layer_sizes must be a positive int or a sequence of them, got "
-                       f"{self.hidden_layer_sizes!r}")
+            self._fail(
+                "hidden_layer_sizes must be a positive int or a sequence of them, got "
+                f"{self.hidden_layer_sizes!r}"
+            )
         return [int(s) for s in sizes]
 
     def _check_params(self):
@@ -133,8 +151,9 @@ class _BaseMLP(BaseEstimator):
         finally:
             random.set_rng_state(state)
         self.module_ = module.to(self.device)
-        self._optimizer = optim.Adam(self.module_.parameters(), lr=self.learning_rate_init,
-                                     weight_decay=self.alpha)
+        self._optimizer = optim.Adam(
+            self.module_.parameters(), lr=self.learning_rate_init, weight_decay=self.alpha
+        )
 
     def _train(self, X, targets, n_outputs, epochs, reset, split_stratify=None):
         """Train for up to `epochs` epochs (a new network when `reset`), record the fitted
@@ -149,24 +168,46 @@ class _BaseMLP(BaseEstimator):
         early = self.early_stopping and epochs > 1  # partial_fit runs one epoch: no split
         if early:
             X, X_val, targets, t_val = train_test_split(
-                X, targets, test_size=self.validation_fraction, random_state=seed,
-                stratify=split_stratify)
+                X,
+                targets,
+                test_size=self.validation_fraction,
+                random_state=seed,
+                stratify=split_stratify,
+            )
             val_data = (X_val, t_val)
         batch_size = min(200, len(X)) if self.batch_size == "auto" else self.batch_size
-        stopper = EarlyStopping("val_loss" if early else "loss", patience=self.n_iter_no_change,
-                                min_delta=self.tol, restore_best=early)
-        history = fit(self.module_, self._loss(), self._optimizer, (X, targets), val_data,
-                      epochs, batch_size=min(batch_size, len(X)), callbacks=[stopper],
-                      metrics=[], progress=False, seed=seed, device=self.device,
-                      verbose=2 if self.verbose else 0)
+        stopper = EarlyStopping(
+            "val_loss" if early else "loss",
+            patience=self.n_iter_no_change,
+            min_delta=self.tol,
+            restore_best=early,
+        )
+        history = fit(
+            self.module_,
+            self._loss(),
+            self._optimizer,
+            (X, targets),
+            val_data,
+            epochs,
+            batch_size=min(batch_size, len(X)),
+            callbacks=[stopper],
+            metrics=[],
+            progress=False,
+            seed=seed,
+            device=self.device,
+            verbose=2 if self.verbose else 0,
+        )
         self.loss_curve_ += [logs["loss"] for logs in history.epochs]
         self.n_iter_ = (self.n_iter_ if not reset else 0) + len(history.epochs)
         if early:
             self.validation_loss_curve_ = [logs["val_loss"] for logs in history.epochs]
         if epochs > 1 and not history.stopped_early:
-            warnings.warn(f"[{type(self).__name__}] max_iter={self.max_iter} epochs reached "
-                          "before the loss stopped improving by tol; raise max_iter",
-                          ConvergenceWarning, stacklevel=4)  # at the caller of fit
+            warnings.warn(
+                f"[{type(self).__name__}] max_iter={self.max_iter} epochs reached "
+                "before the loss stopped improving by tol; raise max_iter",
+                ConvergenceWarning,
+                stacklevel=4,
+            )  # at the caller of fit
         return self
 
     def _outputs(self, X):
@@ -220,8 +261,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """Train on X (n_samples, n_features) and labels y of any type; returns self."""
         return self._fit(X, y, self.max_iter, classes=None, incremental=self.warm_start)
 
-    def partial_fit(self, X: npt.ArrayLike, y: npt.ArrayLike,
-                    classes: npt.ArrayLike | None = None) -> Self:
+    def partial_fit(
+        self, X: npt.ArrayLike, y: npt.ArrayLike, classes: npt.ArrayLike | None = None
+    ) -> Self:
         """One epoch over (X, y), from the current weights. The first call needs `classes`,
         every label that y will ever hold."""
         if not self._fitted_before() and classes is None:
@@ -237,16 +279,19 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self._fail(f"expected one label per sample, got targets of type {type_of_target(y)}")
         if continuing:
             if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-                self._fail(f"classes={np.unique(classes).tolist()} differ from those of the first "
-                           f"call, {self.classes_.tolist()}")
+                self._fail(
+                    f"classes={np.unique(classes).tolist()} differ from those of the first "
+                    f"call, {self.classes_.tolist()}"
+                )
         else:
             self.classes_ = np.unique(y if classes is None else classes)
         unknown = np.setdiff1d(y, self.classes_)
         if len(unknown):
             self._fail(f"y holds labels {unknown.tolist()} not in classes {self.classes_.tolist()}")
         targets = np.searchsorted(self.classes_, y).astype(np.int64)
-        stratify = targets if self.early_stopping and epochs > 1 and _stratifiable(targets) \
-            else None
+        stratify = (
+            targets if self.early_stopping and epochs > 1 and _stratifiable(targets) else None
+        )
         return self._train(X, targets, len(self.classes_), epochs, not continuing, stratify)
 
     def predict_proba(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -295,8 +340,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _fit(self, X, y, epochs, incremental):
         self._check_params()
         continuing = incremental and self._fitted_before()
-        X, y = _validate_data(self, X, y, reset=not continuing, dtype=np.float32,
-                              multi_output=True, y_numeric=True)
+        X, y = _validate_data(
+            self, X, y, reset=not continuing, dtype=np.float32, multi_output=True, y_numeric=True
+        )
         targets = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
         if continuing and targets.shape[1] != self._n_outputs:
             self._fail(f"y has {targets.shape[1]} targets, the fitted network {self._n_outputs}")
@@ -313,4 +359,3 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
-

@@ -3,6 +3,7 @@ train --data``: which column is the target, whether the task is classification o
 regression, text columns one-hot encoded, and the split into standardized train /
 validation / test sets. Every choice made is written to ``Table.notes`` so the command can
 say what it did."""
+
 import csv
 import dataclasses
 import math
@@ -19,17 +20,24 @@ MAX_CLASSES = 20
 # category worth a one-hot column each.
 MAX_CATEGORIES = 50
 # npz arrays named as one of these pairs are (features, target) without --target.
-NPZ_PAIRS = (("x", "y"), ("X", "y"), ("X", "Y"), ("features", "labels"),
-             ("features", "targets"), ("inputs", "targets"), ("data", "target"))
+NPZ_PAIRS = (
+    ("x", "y"),
+    ("X", "y"),
+    ("X", "Y"),
+    ("features", "labels"),
+    ("features", "targets"),
+    ("inputs", "targets"),
+    ("data", "target"),
+)
 TASKS = ("auto", "classification", "regression")
 
 
 @dataclasses.dataclass
 class Table:
-    features: np.ndarray        # float32 (N, F)
-    targets: np.ndarray         # int64 class ids (N,), or float32 values (N,)
-    task: str                   # "classification" or "regression"
-    classes: list               # the original label of each class id (classification)
+    features: np.ndarray  # float32 (N, F)
+    targets: np.ndarray  # int64 class ids (N,), or float32 values (N,)
+    task: str  # "classification" or "regression"
+    classes: list  # the original label of each class id (classification)
     feature_names: list
     target_name: str
     notes: list
@@ -46,11 +54,13 @@ class Table:
         rows' mean and std; a regression target too (``target_scale`` undoes it)."""
         n = len(self.targets)
         if n < 5:
-            raise _errors.ValueError(f"[train] {n} rows are too few to split into train, "
-                                     "validation and test sets (5 at least)")
+            raise _errors.ValueError(
+                f"[train] {n} rows are too few to split into train, "
+                "validation and test sets (5 at least)"
+            )
         order = np.random.default_rng(seed).permutation(n)
         held = max(1, round(n * fraction))
-        parts = order[2 * held:], order[:held], order[held:2 * held]
+        parts = order[2 * held :], order[:held], order[held : 2 * held]
         mean = self.features[parts[0]].mean(axis=0)
         std = self.features[parts[0]].std(axis=0)
         std[std == 0] = 1  # a constant column stays 0 rather than dividing by zero
@@ -76,8 +86,9 @@ def load_table(path, target=None, task: str = "auto"):
     else:
         raise _errors.ValueError(f"[train] --data {path}: expected a .npz or a .csv file")
     if len(y) != len(features):
-        raise _errors.ValueError(f"[train] the target has {len(y)} rows and the features "
-                                 f"{len(features)}")
+        raise _errors.ValueError(
+            f"[train] the target has {len(y)} rows and the features {len(features)}"
+        )
     # _set_task settles the targets and the task
     table = Table(features.astype(np.float32), y, task, [], feature_names, target, notes)
     _set_task(table, y, task)
@@ -91,27 +102,35 @@ def _read_npz(path, target):
     if target is None:
         pair = next(((x, y) for x, y in NPZ_PAIRS if x in arrays and y in arrays), None)
         if pair is None:
-            raise _errors.ValueError(f"[train] {path} holds arrays {keys}; name the target "
-                                     "with --target (or save them as x and y)")
+            raise _errors.ValueError(
+                f"[train] {path} holds arrays {keys}; name the target "
+                "with --target (or save them as x and y)"
+            )
         x_key, target = pair
         note = f"target: array {target!r}, features: array {x_key!r}"
     else:
         if target not in arrays:
-            raise _errors.ValueError(f"[train] --target {target}: {path} has no such array; "
-                                     f"it holds {keys}")
+            raise _errors.ValueError(
+                f"[train] --target {target}: {path} has no such array; it holds {keys}"
+            )
         others = [k for k in keys if k != target]
         if len(others) != 1:
-            raise _errors.ValueError(f"[train] expected one feature array beside the target "
-                                     f"{target!r} in {path}, got {others}")
+            raise _errors.ValueError(
+                f"[train] expected one feature array beside the target "
+                f"{target!r} in {path}, got {others}"
+            )
         x_key = others[0]
         note = f"target: array {target!r}, features: array {x_key!r}"
     features, y = arrays[x_key], arrays[target]
     if features.dtype.kind not in "biuf":
-        raise _errors.TypeError(f"[train] expected numbers in the feature array {x_key!r}, "
-                                f"got numpy dtype {features.dtype}")
+        raise _errors.TypeError(
+            f"[train] expected numbers in the feature array {x_key!r}, "
+            f"got numpy dtype {features.dtype}"
+        )
     if y.ndim != 1:
-        raise _errors.ValueError(f"[train] expected a 1-d target array {target!r}, got shape "
-                                 f"{y.shape}")
+        raise _errors.ValueError(
+            f"[train] expected a 1-d target array {target!r}, got shape {y.shape}"
+        )
     if features.ndim == 1:
         features = features[:, None]
     elif features.ndim > 2:
@@ -129,15 +148,17 @@ def _read_csv(path, target):
     header, rows = [h.strip() for h in rows[0]], rows[1:]
     for number, row in enumerate(rows, 2):
         if len(row) != len(header):
-            raise _errors.ValueError(f"[train] {path}, line {number}: {len(row)} fields, the "
-                                     f"header has {len(header)}")
+            raise _errors.ValueError(
+                f"[train] {path}, line {number}: {len(row)} fields, the header has {len(header)}"
+            )
     notes = []
     if target is None:
         target = header[-1]
         notes.append(f"target: the last column, {target!r} (choose another with --target)")
     elif target not in header:
-        raise _errors.ValueError(f"[train] --target {target}: {path} has no such column; its "
-                                 f"columns are {header}")
+        raise _errors.ValueError(
+            f"[train] --target {target}: {path} has no such column; its columns are {header}"
+        )
     else:
         notes.append(f"target: column {target!r}")
     columns = {name: [row[i].strip() for row in rows] for i, name in enumerate(header)}
@@ -175,14 +196,17 @@ def _encode_column(name, values, notes):
         empty = np.isnan(column)
         if empty.any():
             column[empty] = column[~empty].mean()
-            notes.append(f"column {name!r}: {int(empty.sum())} empty cells filled with the "
-                         "column's mean")
+            notes.append(
+                f"column {name!r}: {int(empty.sum())} empty cells filled with the column's mean"
+            )
         return column[:, None], [name]
     categories = sorted(set(values))
     if len(categories) > MAX_CATEGORIES:
-        raise _errors.ValueError(f"[train] column {name!r} holds {len(categories)} different "
-                                 f"texts (more than {MAX_CATEGORIES}): an id or free text, not "
-                                 "a category; drop it from the file")
+        raise _errors.ValueError(
+            f"[train] column {name!r} holds {len(categories)} different "
+            f"texts (more than {MAX_CATEGORIES}): an id or free text, not "
+            "a category; drop it from the file"
+        )
     notes.append(f"column {name!r}: text, one-hot encoded as {len(categories)} columns")
     one_hot = (np.array(values)[:, None] == np.array(categories)[None, :]).astype(np.float64)
     return one_hot, [f"{name}={c}" for c in categories]
@@ -193,31 +217,44 @@ def _set_task(table, y, task):
     (float targets), as `task` says or as the target's values suggest."""
     numeric = y.dtype.kind in "biuf"
     if numeric and y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise _errors.ValueError(f"[train] the target {table.target_name!r} has NaN or "
-                                 "infinite values")
+        raise _errors.ValueError(
+            f"[train] the target {table.target_name!r} has NaN or infinite values"
+        )
     labels = np.unique(y)
     whole = numeric and np.all(np.mod(y, 1) == 0)
     if task == "auto":
         if not numeric:
             task, why = "classification", "its values are text"
         elif whole and len(labels) <= MAX_CLASSES:
-            task, why = "classification", (f"its values are {len(labels)} whole numbers "
-                                           f"(at most {MAX_CLASSES} make classes)")
+            task, why = (
+                "classification",
+                (
+                    f"its values are {len(labels)} whole numbers "
+                    f"(at most {MAX_CLASSES} make classes)"
+                ),
+            )
         else:
-            task, why = "regression", ("its values are not whole numbers" if not whole else
-                                       f"it has {len(labels)} different values (more than "
-                                       f"{MAX_CLASSES} classes)")
+            task, why = (
+                "regression",
+                (
+                    "its values are not whole numbers"
+                    if not whole
+                    else f"it has {len(labels)} different values (more than {MAX_CLASSES} classes)"
+                ),
+            )
         why += "; --problem sets it"
     else:
         why = "as --problem says"
         if task == "regression" and not numeric:
-            raise _errors.ValueError(f"[train] cannot regress on the text target "
-                                     f"{table.target_name!r}")
+            raise _errors.ValueError(
+                f"[train] cannot regress on the text target {table.target_name!r}"
+            )
     table.task = task
     if task == "classification":
         if len(labels) < 2:
-            raise _errors.ValueError(f"[train] the target {table.target_name!r} has one class "
-                                     f"only ({labels[0]!r})")
+            raise _errors.ValueError(
+                f"[train] the target {table.target_name!r} has one class only ({labels[0]!r})"
+            )
         table.classes = [label.item() if hasattr(label, "item") else label for label in labels]
         table.targets = np.searchsorted(labels, y).astype(np.int64)
         shown = ", ".join(map(str, table.classes[:10])) + (", ..." if len(labels) > 10 else "")

@@ -15,6 +15,7 @@ without gradients) and draws a row per conv block: a block starts at a child tha
 stays an image larger than 1x1, so a global pooling or the classifier ends it. Each map is
 scaled to its own range.
 """
+
 import math
 import os
 from typing import Any
@@ -35,23 +36,25 @@ _TILE_PIXELS = 12  # the least size of a tile's side in the mosaic
 def _pyplot(op):
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as error:
-        raise ImportError(f'[viz.{op}] needs matplotlib: pip install "forgegrad[plot]"'
-                          ) from error
+        raise ImportError(f'[viz.{op}] needs matplotlib: pip install "forgegrad[plot]"') from error
     return plt
 
 
 def _check_path(op: str, path: str | os.PathLike[str]) -> str:
     if not isinstance(path, (str, os.PathLike)):
-        raise _errors.TypeError(f"[viz.{op}] expected path as a str or os.PathLike, got "
-                                f"{type(path).__name__}")
+        raise _errors.TypeError(
+            f"[viz.{op}] expected path as a str or os.PathLike, got {type(path).__name__}"
+        )
     path = os.fspath(path)
     directory = os.path.dirname(path) or "."
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f"[viz.{op}] the directory {directory!r} of {path!r} does "
-                                "not exist")
+        raise FileNotFoundError(
+            f"[viz.{op}] the directory {directory!r} of {path!r} does not exist"
+        )
     if os.path.isdir(path):
         raise _errors.ValueError(f"[viz.{op}] path {path!r} is a directory; give a file name")
     return path
@@ -80,7 +83,7 @@ def _mosaic(tiles, columns):
     image = np.full((rows * (h + _GAP) - _GAP, columns * (w + _GAP) - _GAP), np.nan)
     for i, tile in enumerate(tiles):
         r, c = divmod(i, columns)
-        image[r * (h + _GAP):r * (h + _GAP) + h, c * (w + _GAP):c * (w + _GAP) + w] = tile
+        image[r * (h + _GAP) : r * (h + _GAP) + h, c * (w + _GAP) : c * (w + _GAP) + w] = tile
     return image
 
 
@@ -94,8 +97,9 @@ def filters(conv_layer: Conv2d, path: str | os.PathLike[str], cmap: str = "gray"
     """Draw `conv_layer`'s kernels (an ``nn.Conv2d``) as a grid of tiles into `path` (PNG);
     returns `path`."""
     if not isinstance(conv_layer, Conv2d):
-        raise _errors.TypeError("[viz.filters] expected an nn.Conv2d layer, got "
-                                f"{type(conv_layer).__name__}")
+        raise _errors.TypeError(
+            f"[viz.filters] expected an nn.Conv2d layer, got {type(conv_layer).__name__}"
+        )
     path = _check_path("filters", path)
     plt = _pyplot("filters")
     weight = _numpy(conv_layer.weight)  # (out, in / groups, kh, kw)
@@ -107,13 +111,16 @@ def filters(conv_layer: Conv2d, path: str | os.PathLike[str], cmap: str = "gray"
     else:
         columns = in_per_group  # a row per output channel
         tiles = weight.reshape(-1, kh, kw)
-        title = (f"{out_channels} x {in_per_group} kernels of {kh}x{kw} "
-                 "(a row per output channel, a column per input channel)")
+        title = (
+            f"{out_channels} x {in_per_group} kernels of {kh}x{kw} "
+            "(a row per output channel, a column per input channel)"
+        )
     image = _mosaic(_scaled(tiles), columns)
     # up to 0.06 inch per pixel, within a page
     scale = min(0.06, 12.0 / image.shape[1], 16.0 / image.shape[0])
-    fig, ax = plt.subplots(figsize=(max(image.shape[1] * scale, 4.0),
-                                    max(image.shape[0] * scale, 2.0) + 0.6))
+    fig, ax = plt.subplots(
+        figsize=(max(image.shape[1] * scale, 4.0), max(image.shape[0] * scale, 2.0) + 0.6)
+    )
     _show(ax, image, plt.get_cmap(cmap), "tab:blue")  # gaps unlike any grey
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
@@ -140,15 +147,17 @@ def _one_input(model, x):
     if isinstance(x, np.ndarray):
         x = _C.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     if not isinstance(x, _C.Tensor):
-        raise _errors.TypeError("[viz.feature_maps] expected x as a Tensor or numpy array, got "
-                                f"{type(x).__name__}")
+        raise _errors.TypeError(
+            f"[viz.feature_maps] expected x as a Tensor or numpy array, got {type(x).__name__}"
+        )
     conv = _first_conv(model)
     batch = x.unsqueeze(0) if x.ndim == 3 else x
     if batch.ndim != 4 or batch.shape[0] != 1 or batch.shape[1] != conv.in_channels:
         raise _errors.ValueError(
             f"[viz.feature_maps] expected one input of shape ({conv.in_channels}, H, W) or "
             f"(1, {conv.in_channels}, H, W) (the first Conv2d's in_channels), got shape "
-            f"{tuple(x.shape)}")
+            f"{tuple(x.shape)}"
+        )
     return batch.to(device=conv.weight.device, dtype=conv.weight.dtype)
 
 
@@ -181,21 +190,29 @@ def _children(names):
     return f"child {names[0]}" if len(names) == 1 else f"children {names[0]}-{names[-1]}"
 
 
-def feature_maps(model: Sequential, x: _C.Tensor | np.ndarray[Any, Any],
-                 path: str | os.PathLike[str], max_maps: int = 32, cmap: str = "viridis") -> str:
+def feature_maps(
+    model: Sequential,
+    x: _C.Tensor | np.ndarray[Any, Any],
+    path: str | os.PathLike[str],
+    max_maps: int = 32,
+    cmap: str = "viridis",
+) -> str:
     """Draw what each conv block of `model` (an ``nn.Sequential``) makes of the single
     input `x` ((C, H, W) or (1, C, H, W)) into `path` (PNG): the input, then a row per
     block with its first `max_maps` channels. Returns `path`."""
     if not isinstance(model, Sequential):
         raise _errors.TypeError(
             "[viz.feature_maps] expected an nn.Sequential whose children run in order (put "
-            f"conv blocks in an nn.Sequential), got {type(model).__name__}")
+            f"conv blocks in an nn.Sequential), got {type(model).__name__}"
+        )
     if not _holds_conv(model):
-        raise _errors.ValueError("[viz.feature_maps] expected a model with an nn.Conv2d, got "
-                                 "none in it")
+        raise _errors.ValueError(
+            "[viz.feature_maps] expected a model with an nn.Conv2d, got none in it"
+        )
     if isinstance(max_maps, bool) or not isinstance(max_maps, int) or max_maps < 1:
-        raise _errors.ValueError(f"[viz.feature_maps] expected max_maps as a positive int, got "
-                                 f"{max_maps!r}")
+        raise _errors.ValueError(
+            f"[viz.feature_maps] expected max_maps as a positive int, got {max_maps!r}"
+        )
     path = _check_path("feature_maps", path)
     plt = _pyplot("feature_maps")
     x = _one_input(model, x)
@@ -206,22 +223,33 @@ def feature_maps(model: Sequential, x: _C.Tensor | np.ndarray[Any, Any],
     finally:
         model.train(was_training)
     if not blocks:
-        raise _errors.ValueError("[viz.feature_maps] no conv block of the model gives an image "
-                                 "larger than 1x1 for this input")
-    rows = [("input", _numpy(x[0]))] + [(f"block {i + 1} ({_children(names)})", maps)
-                                        for i, (names, maps) in enumerate(blocks)]
+        raise _errors.ValueError(
+            "[viz.feature_maps] no conv block of the model gives an image "
+            "larger than 1x1 for this input"
+        )
+    rows = [("input", _numpy(x[0]))] + [
+        (f"block {i + 1} ({_children(names)})", maps) for i, (names, maps) in enumerate(blocks)
+    ]
     columns = min(16, max(len(maps[:max_maps]) for _, maps in rows))
     # the input's channels a few times as large as the maps, as long as they fit a row
     input_columns = min(columns, max(len(rows[0][1]), columns // 4))
-    images = [(label, maps.shape, _mosaic(_scaled(maps[:max_maps]),
-                                          input_columns if label == "input" else columns))
-              for label, maps in rows]
+    images = [
+        (
+            label,
+            maps.shape,
+            _mosaic(_scaled(maps[:max_maps]), input_columns if label == "input" else columns),
+        )
+        for label, maps in rows
+    ]
     heights = [image.shape[0] / image.shape[1] * columns for _, _, image in images]
     width = 10.0
-    fig, axes = plt.subplots(len(images), 1, squeeze=False,
-                             figsize=(width, sum(h * width / columns for h in heights)
-                                      + 0.5 * len(images)),
-                             gridspec_kw={"height_ratios": heights})
+    fig, axes = plt.subplots(
+        len(images),
+        1,
+        squeeze=False,
+        figsize=(width, sum(h * width / columns for h in heights) + 0.5 * len(images)),
+        gridspec_kw={"height_ratios": heights},
+    )
     for ax, (label, shape, image) in zip(axes[:, 0], images):
         c, h, w = shape
         shown = f"{max_maps} of {c} maps" if c > max_maps else f"{c} map{'s' * (c > 1)}"

@@ -62,8 +62,8 @@ int64_t run(const Case& c) {
     fg::cpu::gemm_batched(C.data(), A.data(), B.data(), c.trans_a, c.trans_b, c.batch, mn,
                           c.reuse_a ? 0 : a_size, b_size, M, N, K);
   else
-    fg::cpu::gemm(C.data(), A.data(), B.data(), c.bias ? bias.data() : nullptr, c.relu,
-                  c.trans_a, c.trans_b, c.accumulate, M, N, K);
+    fg::cpu::gemm(C.data(), A.data(), B.data(), c.bias ? bias.data() : nullptr, c.relu, c.trans_a,
+                  c.trans_b, c.accumulate, M, N, K);
 
   // Rounding error of a sum of K products, plus the bias and C: a few units of double's
   // epsilon for each term, of the terms' magnitude.

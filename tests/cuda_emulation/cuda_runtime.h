@@ -189,7 +189,8 @@ inline cudaError_t cudaFree(void* ptr) {
   return cudaSuccess;
 }
 inline cudaError_t cudaMemcpy(void* dst, const void* src, size_t nbytes, cudaMemcpyKind) {
-  emulation::DeviceAccess access(emulation::bytes_at(dst, nbytes), emulation::bytes_at(src, nbytes));
+  emulation::DeviceAccess access(emulation::bytes_at(dst, nbytes),
+                                 emulation::bytes_at(src, nbytes));
   std::memcpy(dst, src, nbytes);
   return cudaSuccess;
 }
@@ -255,8 +256,8 @@ inline void switch_context(Context& save, const Context& next) {
 // A context whose first resumption calls entry() on the stack [stack, stack + size).
 inline void start_context(Context& context, char* stack, size_t size, void (*entry)()) {
   auto* top = reinterpret_cast<void**>(reinterpret_cast<uintptr_t>(stack + size) & ~uintptr_t(15));
-  *--top = nullptr;                             // entry's return address: it never returns
-  *--top = reinterpret_cast<void*>(entry);      // where the first switch's ret goes
+  *--top = nullptr;                              // entry's return address: it never returns
+  *--top = reinterpret_cast<void*>(entry);       // where the first switch's ret goes
   for (int r = 0; r < 6; ++r) *--top = nullptr;  // rbp, rbx, r12-r15
   context.stack_pointer = top;
 }
@@ -264,7 +265,9 @@ inline void start_context(Context& context, char* stack, size_t size, void (*ent
 struct Context {
   ucontext_t state;
 };
-inline void switch_context(Context& save, const Context& next) { swapcontext(&save.state, &next.state); }
+inline void switch_context(Context& save, const Context& next) {
+  swapcontext(&save.state, &next.state);
+}
 inline void start_context(Context& context, char* stack, size_t size, void (*entry)()) {
   getcontext(&context.state);
   context.state.uc_stack.ss_sp = stack;
@@ -291,13 +294,13 @@ struct Scheduler {
   std::vector<std::unique_ptr<Fiber>> fibers;
   Context scheduler_context;
   const std::function<void()>* kernel = nullptr;
-  unsigned running = 0;                     // threadIdx.x of the fiber that runs
-  unsigned live = 0;                        // the block's threads that have not ended
-  unsigned barrier_arrivals = 0;            // at the current __syncthreads
-  unsigned exchange_arrivals[32] = {};      // [warp]: at the warp's current exchange
+  unsigned running = 0;                        // threadIdx.x of the fiber that runs
+  unsigned live = 0;                           // the block's threads that have not ended
+  unsigned barrier_arrivals = 0;               // at the current __syncthreads
+  unsigned exchange_arrivals[32] = {};         // [warp]: at the warp's current exchange
   uint64_t offered[32][32], received[32][32];  // [warp][lane]: a warp exchange's values
   int offsets[32][32];
-  unsigned launches = 0;                    // seeds the order of the threads (jitter)
+  unsigned launches = 0;  // seeds the order of the threads (jitter)
 
   Fiber& current() { return *fibers[running]; }
   // Back to the scheduler, until it resumes this fiber.
@@ -359,9 +362,10 @@ struct Scheduler {
         }
       }
       if (!progress) {
-        std::fprintf(stderr, "emulated GPU: block (%u, %u, %u) never completes a barrier or warp "
-                     "exchange (a thread ended, or skipped it)\n", blockIdx.x, blockIdx.y,
-                     blockIdx.z);
+        std::fprintf(stderr,
+                     "emulated GPU: block (%u, %u, %u) never completes a barrier or warp "
+                     "exchange (a thread ended, or skipped it)\n",
+                     blockIdx.x, blockIdx.y, blockIdx.z);
         std::abort();
       }
     }

@@ -60,8 +60,8 @@ void gemm(float* C, const float* A, const float* B, const float* bias, bool relu
           bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
   plain_gemm(C, A, B, bias, relu, trans_a, trans_b, accumulate, M, N, K);
 }
-void gemm(double* C, const double* A, const double* B, const double* bias, bool relu,
-          bool trans_a, bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
+void gemm(double* C, const double* A, const double* B, const double* bias, bool relu, bool trans_a,
+          bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
   plain_gemm(C, A, B, bias, relu, trans_a, trans_b, accumulate, M, N, K);
 }
 }  // namespace fg::cpu
@@ -121,8 +121,7 @@ void check_sum_and_max(const Shape& s, bool with_nan) {
   std::vector<float> sums(lines, NAN), values(lines, NAN);
   std::vector<int64_t> indices(lines, -7);
   fg::cuda::sum_forward(sums.data(), x.data(), s.outer, s.n, s.inner);
-  fg::cuda::extreme_forward(values.data(), indices.data(), x.data(), false, s.outer, s.n,
-                            s.inner);
+  fg::cuda::extreme_forward(values.data(), indices.data(), x.data(), false, s.outer, s.n, s.inner);
   std::vector<double> want_sums(lines), want_values(lines);
   for (int64_t o = 0; o < s.outer; ++o)
     for (int64_t i = 0; i < s.inner; ++i) {
@@ -250,8 +249,8 @@ void check_adam(const std::vector<int64_t>& sizes, bool amsgrad) {
         fg::adam_update<true>(want_p[t][i], want_m[t][i], want_v[t][i], &want_v_max[t][i], g[t][i],
                               s);
       else
-        fg::adam_update<false>(want_p[t][i], want_m[t][i], want_v[t][i], static_cast<float*>(nullptr),
-                               g[t][i], s);
+        fg::adam_update<false>(want_p[t][i], want_m[t][i], want_v[t][i],
+                               static_cast<float*>(nullptr), g[t][i], s);
       bool same = p[t][i] == want_p[t][i] && m[t][i] == want_m[t][i] && v[t][i] == want_v[t][i] &&
                   v_max[t][i] == want_v_max[t][i];
       if (!same) {
@@ -436,14 +435,14 @@ void check_broadcast() {
     std::vector<int64_t> ia(c.a_size), ib(c.b_size);
     for (int64_t k = 0; k < c.a_size; ++k) ia[k] = k % 5 - 2;
     for (int64_t k = 0; k < c.b_size; ++k) ib[k] = k % 3 - 1;
-    std::string where = std::string(" ") + type_name<T>() + " over " + std::to_string(ndim) +
-                        " dims";
+    std::string where =
+        std::string(" ") + type_name<T>() + " over " + std::to_string(ndim) + " dims";
     for (fg::BinaryOp op : binary_ops_taking<T>())
       expect_parity<T>("binary " + std::to_string(int(op)) + where, size, kExact,
-                           [&](bool gpu, T* out) {
-                             FG_EITHER(gpu, binary, op, out, a.data(), b.data(), c.shape.data(),
-                                       c.a_strides.data(), c.b_strides.data(), ndim);
-                           });
+                       [&](bool gpu, T* out) {
+                         FG_EITHER(gpu, binary, op, out, a.data(), b.data(), c.shape.data(),
+                                   c.a_strides.data(), c.b_strides.data(), ndim);
+                       });
     for (fg::CompareOp op : {fg::CompareOp::Eq, fg::CompareOp::Ne, fg::CompareOp::Lt,
                              fg::CompareOp::Le, fg::CompareOp::Gt, fg::CompareOp::Ge}) {
       expect_parity<bool>("compare " + std::to_string(int(op)) + where, size, kExact,
@@ -465,8 +464,8 @@ void check_broadcast() {
 // roundings, subnormals). Outputs start as different bytes, so an element never written fails.
 template <typename... Ts>
 struct TypeList {};
-using AllTypes = TypeList<float, double, fg::Half, fg::BFloat16, int64_t, int32_t, int16_t,
-                          int8_t, uint8_t, bool>;
+using AllTypes = TypeList<float, double, fg::Half, fg::BFloat16, int64_t, int32_t, int16_t, int8_t,
+                          uint8_t, bool>;
 
 template <typename Src, typename Dst>
 void check_cast_pair(const Src* x, int64_t n) {
@@ -509,12 +508,45 @@ void check_all_casts(TypeList<Srcs...> all, const std::vector<double>& values) {
 }
 
 void check_casts_and_fills() {
-  std::vector<double> values = {0.0, -0.0, 0.5, -0.5, 1.5, 2.5, -2.5, -7.75, 127.9, -128.5,
-                                255.5, 256.0, -129.0, 300.0, 65504.0, 65519.99, 65520.0, 1e5,
-                                -1e5, 2147483648.0, -2147483649.0, 3e9, 9.3e18, 1e19, -1e19,
-                                1e300, -1e300, 3.4e38, NAN, -NAN, INFINITY, -INFINITY,
-                                6e-8, 2.98e-8, 2.9802322387695312e-08, 1e-40,
-                                1.0 + 0x1p-11 + 0x1p-40, 1.0 + 0x1p-8 + 0x1p-40, 1.0 + 0x1p-11};
+  std::vector<double> values = {0.0,
+                                -0.0,
+                                0.5,
+                                -0.5,
+                                1.5,
+                                2.5,
+                                -2.5,
+                                -7.75,
+                                127.9,
+                                -128.5,
+                                255.5,
+                                256.0,
+                                -129.0,
+                                300.0,
+                                65504.0,
+                                65519.99,
+                                65520.0,
+                                1e5,
+                                -1e5,
+                                2147483648.0,
+                                -2147483649.0,
+                                3e9,
+                                9.3e18,
+                                1e19,
+                                -1e19,
+                                1e300,
+                                -1e300,
+                                3.4e38,
+                                NAN,
+                                -NAN,
+                                INFINITY,
+                                -INFINITY,
+                                6e-8,
+                                2.98e-8,
+                                2.9802322387695312e-08,
+                                1e-40,
+                                1.0 + 0x1p-11 + 0x1p-40,
+                                1.0 + 0x1p-8 + 0x1p-40,
+                                1.0 + 0x1p-11};
   for (float v : random_values(kN, -300.0f, 300.0f)) values.push_back(v);
   check_all_casts(AllTypes{}, values);
 }
@@ -619,7 +651,8 @@ void check_sequential_lines() {
       if (op == fg::Scan::Max || op == fg::Scan::Min)
         expect_parity<int64_t>(name + " indices", size, kExact, [&](bool gpu, int64_t* indices) {
           std::vector<T> y(size);
-          FG_EITHER(gpu, cumulative_forward, y.data(), indices, in.data(), op, s.outer, s.n, s.inner);
+          FG_EITHER(gpu, cumulative_forward, y.data(), indices, in.data(), op, s.outer, s.n,
+                    s.inner);
         });
     }
     expect_parity<T>(s.name("prod_forward") + type, lines, floating ? kRounding : kExact,
@@ -629,9 +662,11 @@ void check_sequential_lines() {
     if constexpr (floating) {
       std::vector<T> with_zeros = small, y(size), dy = as<T>(random_values(size));
       for (int64_t k = 0; k < size; k += 7) with_zeros[k] = T(0);
-      fg::cpu::cumulative_forward(y.data(), nullptr, with_zeros.data(), fg::Scan::Prod, s.outer, s.n, s.inner);
+      fg::cpu::cumulative_forward(y.data(), nullptr, with_zeros.data(), fg::Scan::Prod, s.outer,
+                                  s.n, s.inner);
       expect_parity<T>(s.name("cumprod_backward") + type, size, kRounding, [&](bool gpu, T* dx) {
-        FG_EITHER(gpu, cumprod_backward, dx, dy.data(), with_zeros.data(), y.data(), s.outer, s.n, s.inner);
+        FG_EITHER(gpu, cumprod_backward, dx, dy.data(), with_zeros.data(), y.data(), s.outer, s.n,
+                  s.inner);
       });
       expect_parity<T>(s.name("prod_backward") + type, size, kRounding, [&](bool gpu, T* dx) {
         FG_EITHER(gpu, prod_backward, dx, dy.data(), with_zeros.data(), s.outer, s.n, s.inner);
@@ -656,15 +691,18 @@ void check_sequential_lines() {
     }
     for (int64_t k : {int64_t(1), s.n / 3 + 1, s.n})
       for (bool largest : {false, true}) {
-        std::string name = s.name("topk_forward k=") + std::to_string(k) + (largest ? " largest" : "") + type;
+        std::string name =
+            s.name("topk_forward k=") + std::to_string(k) + (largest ? " largest" : "") + type;
         int64_t picked = s.outer * k * s.inner;
         expect_parity<T>(name, picked, kExact, [&](bool gpu, T* values) {
           std::vector<int64_t> indices(picked);
-          FG_EITHER(gpu, topk_forward, values, indices.data(), x.data(), largest, s.outer, s.n, s.inner, k);
+          FG_EITHER(gpu, topk_forward, values, indices.data(), x.data(), largest, s.outer, s.n,
+                    s.inner, k);
         });
         expect_parity<int64_t>(name + " indices", picked, kExact, [&](bool gpu, int64_t* indices) {
           std::vector<T> values(picked);
-          FG_EITHER(gpu, topk_forward, values.data(), indices, x.data(), largest, s.outer, s.n, s.inner, k);
+          FG_EITHER(gpu, topk_forward, values.data(), indices, x.data(), largest, s.outer, s.n,
+                    s.inner, k);
         });
       }
     std::vector<T> sorted(size), spare_values(size);
@@ -676,23 +714,27 @@ void check_sequential_lines() {
       FG_EITHER(gpu, mode_forward, mode, indices.data(), sorted.data(), sorted_indices.data(),
                 s.outer, s.n, s.inner);
     });
-    expect_parity<int64_t>(s.name("mode_forward indices") + type, lines, kExact, [&](bool gpu, int64_t* indices) {
-      std::vector<T> mode(lines);
-      FG_EITHER(gpu, mode_forward, mode.data(), indices, sorted.data(), sorted_indices.data(),
-                s.outer, s.n, s.inner);
-    });
+    expect_parity<int64_t>(s.name("mode_forward indices") + type, lines, kExact,
+                           [&](bool gpu, int64_t* indices) {
+                             std::vector<T> mode(lines);
+                             FG_EITHER(gpu, mode_forward, mode.data(), indices, sorted.data(),
+                                       sorted_indices.data(), s.outer, s.n, s.inner);
+                           });
     // gather and scatter along the middle dimension with an index of k < n per line
     int64_t k = s.n / 2 + 1;
     const int64_t index_shape[] = {s.outer, k, s.inner}, strides[] = {s.n * s.inner, s.inner, 1};
     std::vector<int64_t> index(s.outer * k * s.inner);
     for (size_t i = 0; i < index.size(); ++i) index[i] = int64_t(rng() % uint32_t(s.n));
     // integers: 0 and 1, so that products stay small
-    std::vector<T> src = as<T>(random_values(int64_t(index.size()), floating ? -3.0f : 0.0f, floating ? 3.0f : 1.99f));
-    expect_parity<T>(s.name("gather_along") + type, int64_t(index.size()), kExact, [&](bool gpu, T* y) {
-      FG_EITHER(gpu, gather_along, y, x.data(), index.data(), index_shape, strides, s.n, 3, 1);
-    });
-    for (fg::ScatterReduce op : {fg::ScatterReduce::Assign, fg::ScatterReduce::Add, fg::ScatterReduce::Multiply,
-                             fg::ScatterReduce::Amax, fg::ScatterReduce::Amin})
+    std::vector<T> src = as<T>(
+        random_values(int64_t(index.size()), floating ? -3.0f : 0.0f, floating ? 3.0f : 1.99f));
+    expect_parity<T>(
+        s.name("gather_along") + type, int64_t(index.size()), kExact, [&](bool gpu, T* y) {
+          FG_EITHER(gpu, gather_along, y, x.data(), index.data(), index_shape, strides, s.n, 3, 1);
+        });
+    for (fg::ScatterReduce op :
+         {fg::ScatterReduce::Assign, fg::ScatterReduce::Add, fg::ScatterReduce::Multiply,
+          fg::ScatterReduce::Amax, fg::ScatterReduce::Amin})
       expect_parity<T>(s.name("scatter_along ") + std::to_string(int(op)) + type, size, kExact,
                        [&](bool gpu, T* y) {
                          std::copy(x.begin(), x.end(), y);
@@ -744,11 +786,12 @@ void check_lines_and_losses() {
         y, size, 1e-5);
     for (bool smallest : {false, true}) {
       std::string which = smallest ? "min" : "max";
-      expect_parity<T>(s.name((which + " values").c_str()) + type, lines, kExact, [&](bool gpu, T* values) {
-        std::vector<int64_t> indices(lines);
-        FG_EITHER(gpu, extreme_forward, values, indices.data(), x.data(), smallest, s.outer, s.n,
-                  s.inner);
-      });
+      expect_parity<T>(s.name((which + " values").c_str()) + type, lines, kExact,
+                       [&](bool gpu, T* values) {
+                         std::vector<int64_t> indices(lines);
+                         FG_EITHER(gpu, extreme_forward, values, indices.data(), x.data(), smallest,
+                                   s.outer, s.n, s.inner);
+                       });
       expect_parity<int64_t>(s.name((which + " indices").c_str()) + type, lines, kExact,
                              [&](bool gpu, int64_t* indices) {
                                std::vector<T> values(lines);
@@ -758,8 +801,7 @@ void check_lines_and_losses() {
     }
     std::vector<T> values(lines), dvalues = as<T>(random_values(lines));
     std::vector<int64_t> indices(lines);
-    fg::cpu::extreme_forward(values.data(), indices.data(), x.data(), false, s.outer, s.n,
-                             s.inner);
+    fg::cpu::extreme_forward(values.data(), indices.data(), x.data(), false, s.outer, s.n, s.inner);
     expect_parity<T>(s.name("extreme_backward") + type, size, kExact, [&](bool gpu, T* dx) {
       FG_EITHER(gpu, extreme_backward, dx, dvalues.data(), indices.data(), s.outer, s.n, s.inner);
     });
@@ -775,8 +817,8 @@ void check_lines_and_losses() {
       std::string name = shape + (class_weights ? " weighted" : "");
       expect_parity<T>("cross_entropy_forward" + name, N, kRounding, [&](bool gpu, T* l) {
         std::vector<T> row_weights(N);
-        FG_EITHER(gpu, cross_entropy_forward, l, row_weights.data(), logits.data(),
-                  targets.data(), class_weights, -1, 0.1f, N, C);
+        FG_EITHER(gpu, cross_entropy_forward, l, row_weights.data(), logits.data(), targets.data(),
+                  class_weights, -1, 0.1f, N, C);
       });
       expect_parity<T>("cross_entropy_backward" + name, N * C, kRounding, [&](bool gpu, T* d) {
         FG_EITHER(gpu, cross_entropy_backward, d, dlosses.data(), logits.data(), targets.data(),
@@ -793,8 +835,8 @@ void check_lines_and_losses() {
                   class_weights, -1, N, C);
       });
       expect_parity<T>("nll_loss_backward" + name, N * C, kExact, [&](bool gpu, T* d) {
-        FG_EITHER(gpu, nll_loss_backward, d, dlosses.data(), targets.data(), class_weights, -1,
-                  N, C);
+        FG_EITHER(gpu, nll_loss_backward, d, dlosses.data(), targets.data(), class_weights, -1, N,
+                  C);
       });
     }
   }
@@ -823,8 +865,8 @@ void check_lines_and_losses() {
   });
   expect_parity<T>("binary_cross_entropy_backward dt" + type, kN, kRounding, [&](bool gpu, T* dt) {
     std::vector<T> dx(kN);
-    FG_EITHER(gpu, binary_cross_entropy_backward, dx.data(), dt, dlosses.data(), p.data(),
-              t.data(), kN);
+    FG_EITHER(gpu, binary_cross_entropy_backward, dx.data(), dt, dlosses.data(), p.data(), t.data(),
+              kN);
   });
 }
 
@@ -837,8 +879,15 @@ void check_ctc() {
   std::vector<int64_t> targets = {1, 1, 2, 3, 2, 0, 1, 0, 0, 2, 2, 2, 3, 1, 2};
   std::vector<int64_t> offsets = {0, 3, 6, 9, 12}, input_lengths = {9, 6, 4, 3, 0};
   std::vector<int64_t> target_lengths = {3, 2, 0, 3, 0};  // sequence 3: "2 2 2" in 3 frames
-  fg::CtcBatch b{max_time, batch, classes, max_target_length, blank, targets.data(),
-                 offsets.data(), input_lengths.data(), target_lengths.data()};
+  fg::CtcBatch b{max_time,
+                 batch,
+                 classes,
+                 max_target_length,
+                 blank,
+                 targets.data(),
+                 offsets.data(),
+                 input_lengths.data(),
+                 target_lengths.data()};
   std::vector<T> log_probs = as<T>(random_values(max_time * batch * classes, -3.0f, 0.0f));
   std::vector<T> dlosses = as<T>(random_values(batch));
   const int64_t table = batch * max_time * b.extended_max();
@@ -922,8 +971,8 @@ void check_conv2d() {
     std::string shape = " " + std::string(type_name<T>()) + " kernel " +
                         std::to_string(im.kernel_h) + "x" + std::to_string(im.kernel_w) +
                         " stride " + std::to_string(im.stride_h) + "x" +
-                        std::to_string(im.stride_w) + " channels " +
-                        std::to_string(im.channels) + " groups " + std::to_string(g.groups);
+                        std::to_string(im.stride_w) + " channels " + std::to_string(im.channels) +
+                        " groups " + std::to_string(g.groups);
     constexpr double kSumOrder = 1e-5;
     expect_parity<T>("conv2d_forward" + shape, y_size, kSumOrder, [&](bool gpu, T* out) {
       FG_EITHER(gpu, conv2d_forward, out, x.data(), w.data(), b.data(), g, batch);
@@ -936,12 +985,11 @@ void check_conv2d() {
       FG_EITHER(gpu, conv2d_backward, static_cast<T*>(nullptr), out, static_cast<T*>(nullptr),
                 dy.data(), x.data(), w.data(), g, batch);
     });
-    expect_parity<T>("conv2d_backward dbias" + shape, g.out_channels, kSumOrder,
-                     [&](bool gpu, T* out) {
-                       FG_EITHER(gpu, conv2d_backward, static_cast<T*>(nullptr),
-                                 static_cast<T*>(nullptr), out, dy.data(), x.data(), w.data(), g,
-                                 batch);
-                     });
+    expect_parity<T>(
+        "conv2d_backward dbias" + shape, g.out_channels, kSumOrder, [&](bool gpu, T* out) {
+          FG_EITHER(gpu, conv2d_backward, static_cast<T*>(nullptr), static_cast<T*>(nullptr), out,
+                    dy.data(), x.data(), w.data(), g, batch);
+        });
   }
 }
 
@@ -950,15 +998,19 @@ void check_conv2d() {
 template <typename T>
 void check_norm() {
   const std::string type = std::string(" ") + type_name<T>();
-  for (fg::NormLayout layout : {fg::NormLayout{5, 33, 1, 1, false}, {3, 6, 7, 3, false},
-                                {2, 2, 3000, 1, false}, {4, 5, 9, 1, true}, {1, 3, 700, 1, true},
-                                {5, 33, 1, 1, false, true}, {2, 2, 3000, 1, false, true}}) {
+  for (fg::NormLayout layout : {fg::NormLayout{5, 33, 1, 1, false},
+                                {3, 6, 7, 3, false},
+                                {2, 2, 3000, 1, false},
+                                {4, 5, 9, 1, true},
+                                {1, 3, 700, 1, true},
+                                {5, 33, 1, 1, false, true},
+                                {2, 2, 3000, 1, false, true}}) {
     const int64_t n = layout.numel(), stats = layout.statistics(), C = layout.channels;
     std::vector<T> x = as<T>(random_values(n)), dy = as<T>(random_values(n));
     std::vector<T> weight = as<T>(random_values(C, 0.5f, 1.5f)), bias = as<T>(random_values(C));
     std::vector<T> mean(stats), rstd(stats), y(n);
-    const std::string where = " (" + std::to_string(layout.outer) + ", " +
-                              std::to_string(C) + ", " + std::to_string(layout.inner) + ")" + type +
+    const std::string where = " (" + std::to_string(layout.outer) + ", " + std::to_string(C) +
+                              ", " + std::to_string(layout.inner) + ")" + type +
                               (layout.rms ? " rms" : "");
     if (!layout.per_channel) {
       fg::cpu::group_norm_forward(y.data(), mean.data(), rstd.data(), x.data(), weight.data(),
@@ -990,8 +1042,8 @@ void check_norm() {
       for (bool relu : {false, true})
         expect_parity<T>("channel_affine" + where + (relu ? " relu" : ""), n, kRounding,
                          [&](bool gpu, T* out) {
-                           FG_EITHER(gpu, channel_affine, out, x.data(), weight.data(),
-                                     bias.data(), layout, relu);
+                           FG_EITHER(gpu, channel_affine, out, x.data(), weight.data(), bias.data(),
+                                     layout, relu);
                          });
       std::vector<T> sum_dy(C), sum_dy_xhat(C);
       fg::cpu::norm_channel_sums(sum_dy.data(), sum_dy_xhat.data(), dy.data(), x.data(),
@@ -1002,8 +1054,8 @@ void check_norm() {
       });
     }
     expect_parity<T>("norm_channel_sums" + where, 2 * C, 1e-5, [&](bool gpu, T* out) {
-      FG_EITHER(gpu, norm_channel_sums, out, out + C, dy.data(), x.data(), mean.data(),
-                rstd.data(), layout);
+      FG_EITHER(gpu, norm_channel_sums, out, out + C, dy.data(), x.data(), mean.data(), rstd.data(),
+                layout);
     });
   }
 }
@@ -1056,15 +1108,15 @@ void check_optimizers() {
   for (bool decoupled : {false, true})
     for (bool amsgrad : {false, true}) {
       fg::AdamOptions options{1e-3, 0.9, 0.999, 1e-8, 0.05, amsgrad, !amsgrad, decoupled};
-      expect_parity<float>(
-          "adam_step decoupled " + std::to_string(decoupled) + " amsgrad " +
-              std::to_string(amsgrad),
-          4 * total, kExact,
-          run({&start, &start_v, &start_v},
-              [&](bool gpu, auto& p, const std::vector<const float*>& g) {
-                FG_EITHER(gpu, adam_step, p[0].data(), p[1].data(), p[2].data(), p[3].data(),
-                          g.data(), steps.data(), options, sizes.data(), count);
-              }));
+      expect_parity<float>("adam_step decoupled " + std::to_string(decoupled) + " amsgrad " +
+                               std::to_string(amsgrad),
+                           4 * total, kExact,
+                           run({&start, &start_v, &start_v},
+                               [&](bool gpu, auto& p, const std::vector<const float*>& g) {
+                                 FG_EITHER(gpu, adam_step, p[0].data(), p[1].data(), p[2].data(),
+                                           p[3].data(), g.data(), steps.data(), options,
+                                           sizes.data(), count);
+                               }));
     }
   // Step counts 3 to 11, on both sides of RAdam's rho_t > 5 (from step 6 with beta2 0.999).
   for (int64_t t = 0; t < count; ++t) steps[t] = 3 + 2 * (t % 5);
@@ -1162,11 +1214,9 @@ void check_integers() {
   }
   // the integer division family (a zero divisor guarded to 0), extremes, pow, bitwise
   for (fg::BinaryOp op : binary_ops_taking<T>())
-    expect_parity<T>("binary " + std::to_string(int(op)) + type, 60, kExact,
-                     [&](bool gpu, T* out) {
-                       FG_EITHER(gpu, binary, op, out, a.data(), b.data(), shape.data(),
-                                 as_.data(), bs.data(), 3);
-                     });
+    expect_parity<T>("binary " + std::to_string(int(op)) + type, 60, kExact, [&](bool gpu, T* out) {
+      FG_EITHER(gpu, binary, op, out, a.data(), b.data(), shape.data(), as_.data(), bs.data(), 3);
+    });
   for (fg::CompareOp op : {fg::CompareOp::Eq, fg::CompareOp::Ne, fg::CompareOp::Lt,
                            fg::CompareOp::Le, fg::CompareOp::Gt, fg::CompareOp::Ge})
     expect_parity<bool>("compare " + std::to_string(int(op)) + type, 60, kExact,
@@ -1199,8 +1249,7 @@ void check_integers() {
     std::vector<T> values(lines), want_values(lines);
     std::vector<int64_t> indices(lines), want_indices(lines);
     fg::cpu::sum_forward(sums.data(), v.data(), s.outer, s.n, s.inner);
-    fg::cpu::extreme_forward(values.data(), indices.data(), v.data(), false, s.outer, s.n,
-                             s.inner);
+    fg::cpu::extreme_forward(values.data(), indices.data(), v.data(), false, s.outer, s.n, s.inner);
     for (int64_t o = 0; o < s.outer; ++o)
       for (int64_t i = 0; i < s.inner; ++i) {
         uint64_t total = 0;
@@ -1219,10 +1268,12 @@ void check_integers() {
     expect_same(s.name("max indices against a loop") + type, indices, want_indices, kExact);
     for (bool smallest : {false, true}) {
       std::string which = smallest ? "min" : "max";
-      expect_parity<T>(s.name((which + " values").c_str()) + type, lines, kExact, [&](bool gpu, T* y) {
-        std::vector<int64_t> at(lines);
-        FG_EITHER(gpu, extreme_forward, y, at.data(), v.data(), smallest, s.outer, s.n, s.inner);
-      });
+      expect_parity<T>(s.name((which + " values").c_str()) + type, lines, kExact,
+                       [&](bool gpu, T* y) {
+                         std::vector<int64_t> at(lines);
+                         FG_EITHER(gpu, extreme_forward, y, at.data(), v.data(), smallest, s.outer,
+                                   s.n, s.inner);
+                       });
       expect_parity<int64_t>(s.name((which + " indices").c_str()) + type, lines, kExact,
                              [&](bool gpu, int64_t* at) {
                                std::vector<T> y(lines);
@@ -1254,7 +1305,8 @@ void check_bools() {
     fg::cpu::sum_forward(got.data(), a.get(), s.outer, s.n, s.inner);
     for (int64_t o = 0; o < s.outer; ++o)
       for (int64_t k = 0; k < s.n; ++k)
-        for (int64_t i = 0; i < s.inner; ++i) want[o * s.inner + i] += a[(o * s.n + k) * s.inner + i];
+        for (int64_t i = 0; i < s.inner; ++i)
+          want[o * s.inner + i] += a[(o * s.n + k) * s.inner + i];
     expect_same(s.name("sum_forward bool against a count"), got, want, kExact);
   }
 }
@@ -1279,7 +1331,8 @@ void expect_close_long(const std::string& what, const std::vector<double>& got,
 
 void check_float64_references() {
   constexpr double kTight = 1e-14;
-  std::vector<double> x = as<double>(awkward_values(kN)), positive = as<double>(awkward_values(kN, true));
+  std::vector<double> x = as<double>(awkward_values(kN)),
+                      positive = as<double>(awkward_values(kN, true));
   std::vector<double> dy = as<double>(random_values(kN));
   auto unary = [&](const char* name, const std::vector<double>& in, auto kernel, auto reference) {
     std::vector<double> got(kN, NAN);
@@ -1289,32 +1342,39 @@ void check_float64_references() {
     expect_close_long(std::string(name) + " double", got, want, kTight);
   };
   using L = long double;
-  unary("exp_forward", x, [](double* y, const double* v) { fg::cpu::exp_forward(y, v, kN); },
-        [](L v, int64_t) { return expl(v); });
-  unary("log_forward", positive, [](double* y, const double* v) { fg::cpu::log_forward(y, v, kN); },
-        [](L v, int64_t) { return logl(v); });
-  unary("sqrt_forward", positive,
-        [](double* y, const double* v) { fg::cpu::sqrt_forward(y, v, kN); },
-        [](L v, int64_t) { return sqrtl(v); });
-  unary("tanh_forward", x, [](double* y, const double* v) { fg::cpu::tanh_forward(y, v, kN); },
-        [](L v, int64_t) { return tanhl(v); });
-  unary("sigmoid_forward", x,
-        [](double* y, const double* v) { fg::cpu::sigmoid_forward(y, v, kN); },
-        [](L v, int64_t) { return 1 / (1 + expl(-v)); });
-  unary("silu_forward", x, [](double* y, const double* v) { fg::cpu::silu_forward(y, v, kN); },
-        [](L v, int64_t) { return v / (1 + expl(-v)); });
-  unary("gelu_forward exact", x,
-        [](double* y, const double* v) { fg::cpu::gelu_forward(y, v, false, kN); },
-        [](L v, int64_t) { return v * erfcl(-v / sqrtl(2)) / 2; });
-  unary("silu_backward", x,
-        [&](double* y, const double* v) { fg::cpu::silu_backward(y, dy.data(), v, kN); },
-        [&](L v, int64_t i) {
-          L s = 1 / (1 + expl(-v));
-          return dy[i] * s * (1 + v * (1 - s));
-        });
-  unary("pow_forward 2.5", positive,
-        [](double* y, const double* v) { fg::cpu::pow_forward(y, v, 2.5, kN); },
-        [](L v, int64_t) { return powl(v, 2.5L); });
+  unary(
+      "exp_forward", x, [](double* y, const double* v) { fg::cpu::exp_forward(y, v, kN); },
+      [](L v, int64_t) { return expl(v); });
+  unary(
+      "log_forward", positive, [](double* y, const double* v) { fg::cpu::log_forward(y, v, kN); },
+      [](L v, int64_t) { return logl(v); });
+  unary(
+      "sqrt_forward", positive, [](double* y, const double* v) { fg::cpu::sqrt_forward(y, v, kN); },
+      [](L v, int64_t) { return sqrtl(v); });
+  unary(
+      "tanh_forward", x, [](double* y, const double* v) { fg::cpu::tanh_forward(y, v, kN); },
+      [](L v, int64_t) { return tanhl(v); });
+  unary(
+      "sigmoid_forward", x, [](double* y, const double* v) { fg::cpu::sigmoid_forward(y, v, kN); },
+      [](L v, int64_t) { return 1 / (1 + expl(-v)); });
+  unary(
+      "silu_forward", x, [](double* y, const double* v) { fg::cpu::silu_forward(y, v, kN); },
+      [](L v, int64_t) { return v / (1 + expl(-v)); });
+  unary(
+      "gelu_forward exact", x,
+      [](double* y, const double* v) { fg::cpu::gelu_forward(y, v, false, kN); },
+      [](L v, int64_t) { return v * erfcl(-v / sqrtl(2)) / 2; });
+  unary(
+      "silu_backward", x,
+      [&](double* y, const double* v) { fg::cpu::silu_backward(y, dy.data(), v, kN); },
+      [&](L v, int64_t i) {
+        L s = 1 / (1 + expl(-v));
+        return dy[i] * s * (1 + v * (1 - s));
+      });
+  unary(
+      "pow_forward 2.5", positive,
+      [](double* y, const double* v) { fg::cpu::pow_forward(y, v, 2.5, kN); },
+      [](L v, int64_t) { return powl(v, 2.5L); });
   // Softmax, sums and cross-entropy along lines.
   Shape s{3, 7, 5};
   int64_t size = s.outer * s.n * s.inner, lines = s.outer * s.inner;
@@ -1340,9 +1400,8 @@ void check_float64_references() {
   std::vector<double> logits = as<double>(random_values(N * C)), losses(N, NAN);
   std::vector<int64_t> targets = {0, 8, 3, 3, 5};
   std::vector<double> row_weights(N);
-  fg::cpu::cross_entropy_forward(losses.data(), row_weights.data(), logits.data(),
-                                 targets.data(), static_cast<const double*>(nullptr), -100, 0.1,
-                                 N, C);
+  fg::cpu::cross_entropy_forward(losses.data(), row_weights.data(), logits.data(), targets.data(),
+                                 static_cast<const double*>(nullptr), -100, 0.1, N, C);
   std::vector<long double> want_losses(N);
   for (int64_t r = 0; r < N; ++r) {
     long double lse = 0, mean = 0;
@@ -1367,7 +1426,8 @@ void check_dropout_double() {
   fg::cpu::dropout_forward(y.data(), x.data(), 0.3, 7, 5, kN);
   ++checks;
   for (int64_t i = 0; i < kN; ++i)
-    if ((y32[i] == 0) != (y[i] == 0) || (y[i] != 0 && std::fabs(y[i] - x[i] / (1 - double(0.3f))) > 1e-12)) {
+    if ((y32[i] == 0) != (y[i] == 0) ||
+        (y[i] != 0 && std::fabs(y[i] - x[i] / (1 - double(0.3f))) > 1e-12)) {
       std::printf("FAIL dropout_forward double: element %lld\n", (long long)i);
       ++failures;
       return;
@@ -1400,9 +1460,8 @@ void check_pool() {
                              FG_EITHER(gpu, max_pool2d_forward, y.data(), indices, x.data(), p);
                            });
     if (p.h.dilation != 1) continue;  // averages take no dilation
-    expect_parity<T>("avg_pool2d_forward" + type, out, kExact, [&](bool gpu, T* y) {
-      FG_EITHER(gpu, avg_pool2d_forward, y, x.data(), p);
-    });
+    expect_parity<T>("avg_pool2d_forward" + type, out, kExact,
+                     [&](bool gpu, T* y) { FG_EITHER(gpu, avg_pool2d_forward, y, x.data(), p); });
     expect_parity<T>("avg_pool2d_backward" + type, in, kExact, [&](bool gpu, T* dx) {
       FG_EITHER(gpu, avg_pool2d_backward, dx, dy.data(), p);
     });
@@ -1444,8 +1503,8 @@ void check_depthwise() {
       });
     expect_parity<T>("depthwise_conv2d_backward_input" + where, in, kRounding,
                      [&](bool gpu, T* dx) {
-                       FG_EITHER(gpu, depthwise_conv2d_backward_input, dx, dy.data(),
-                                 weight.data(), g, c.multiplier, c.batch);
+                       FG_EITHER(gpu, depthwise_conv2d_backward_input, dx, dy.data(), weight.data(),
+                                 g, c.multiplier, c.batch);
                      });
     expect_parity<T>("depthwise_conv2d_backward_weight" + where, out_channels * taps, 1e-4,
                      [&](bool gpu, T* dweight) {
@@ -1474,9 +1533,8 @@ void check_interpolate() {
   for (const fg::InterpolatePlanes& p : cases) {
     const int64_t in = p.planes * p.h.in * p.w.in, out = p.planes * p.h.out * p.w.out;
     const std::vector<T> x = as<T>(awkward_values(in)), dy = as<T>(random_values(out));
-    expect_parity<T>("interpolate_forward" + type, out, kExact, [&](bool gpu, T* y) {
-      FG_EITHER(gpu, interpolate_forward, y, x.data(), p);
-    });
+    expect_parity<T>("interpolate_forward" + type, out, kExact,
+                     [&](bool gpu, T* y) { FG_EITHER(gpu, interpolate_forward, y, x.data(), p); });
     expect_parity<T>("interpolate_backward" + type, in, kExact, [&](bool gpu, T* dx) {
       FG_EITHER(gpu, interpolate_backward, dx, dy.data(), p);
     });
@@ -1551,8 +1609,8 @@ void check_rnn() {
   const std::string type = std::string(" ") + type_name<T>();
   const int64_t B = 3, H = 5;
   const std::vector<int64_t> lengths = {3, 1, 2};
-  for (fg::RnnMode mode : {fg::RnnMode::Tanh, fg::RnnMode::Relu, fg::RnnMode::Lstm,
-                           fg::RnnMode::Gru})
+  for (fg::RnnMode mode :
+       {fg::RnnMode::Tanh, fg::RnnMode::Relu, fg::RnnMode::Lstm, fg::RnnMode::Gru})
     for (const int64_t* len : {static_cast<const int64_t*>(nullptr), lengths.data()}) {
       const bool lstm = mode == fg::RnnMode::Lstm, gru = mode == fg::RnnMode::Gru;
       const int64_t G = fg::gate_count(mode), S = fg::rnn::saved_gates(mode), n = B * H;
@@ -1563,26 +1621,26 @@ void check_rnn() {
       const std::vector<T> dh = as<T>(random_values(n)), dout = as<T>(random_values(n));
       const std::vector<T> dc = as<T>(random_values(n));
       const fg::RnnStep step{mode, B, H, 1, len};
-      const std::string where = " mode " + std::to_string(static_cast<int>(mode)) +
-                                (len ? " with lengths" : "") + type;
+      const std::string where =
+          " mode " + std::to_string(static_cast<int>(mode)) + (len ? " with lengths" : "") + type;
       expect_parity<T>("rnn_gates_forward" + where, (lstm ? 3 : 2) * n + B * S * H, kRounding,
                        [&](bool gpu, T* out) {
                          T* c = lstm ? out + 2 * n : nullptr;
                          FG_EITHER(gpu, rnn_gates_forward, out, c, out + n,
-                                   out + (lstm ? 3 : 2) * n, xg.data(), hg.data(),
-                                   h_prev.data(), c_prev.data(), step);
+                                   out + (lstm ? 3 : 2) * n, xg.data(), hg.data(), h_prev.data(),
+                                   c_prev.data(), step);
                        });
       std::vector<T> h(n), c(n), out(n), saved(B * S * H);
-      fg::cpu::rnn_gates_forward(h.data(), c.data(), out.data(), saved.data(), xg.data(),
-                                 hg.data(), h_prev.data(), c_prev.data(), step);
+      fg::cpu::rnn_gates_forward(h.data(), c.data(), out.data(), saved.data(), xg.data(), hg.data(),
+                                 h_prev.data(), c_prev.data(), step);
       const int64_t gates = B * G * H;
       expect_parity<T>("rnn_gates_backward" + where, (gru ? 2 : 1) * gates + (lstm ? 2 : 1) * n,
                        kRounding, [&](bool gpu, T* grads) {
                          T* dhg = gru ? grads + gates : grads;
                          T* dh_prev = grads + (gru ? 2 : 1) * gates;
                          FG_EITHER(gpu, rnn_gates_backward, grads, dhg, dh_prev,
-                                   lstm ? dh_prev + n : nullptr, dh.data(), dout.data(),
-                                   dc.data(), saved.data(), h_prev.data(), c_prev.data(), step);
+                                   lstm ? dh_prev + n : nullptr, dh.data(), dout.data(), dc.data(),
+                                   saved.data(), h_prev.data(), c_prev.data(), step);
                        });
     }
 }

@@ -1,6 +1,7 @@
 """Every collective against numpy, on each rank: run under mpiexec (2 or 3 ranks), or alone
 (one rank; --device cuda checks the NCCL path). Prints "collectives ok on rank R of W"; any
 mismatch raises, which aborts the job (a non-zero exit)."""
+
 import numpy as np
 
 import forgegrad as fg
@@ -28,13 +29,21 @@ def check(tensor, expected, what, rtol=1e-6):
     assert np.allclose(got, expected, rtol=rtol, atol=1e-6), (what, got, expected)
 
 
-everyone = lambda shape, dtype=np.float32: np.stack([values(r, shape, dtype)  # noqa: E731
-                                                     for r in range(world)])
+everyone = lambda shape, dtype=np.float32: np.stack(
+    [
+        values(r, shape, dtype)  # noqa: E731
+        for r in range(world)
+    ]
+)
 
 # all_reduce: every op, float32 / float64 / int64, a 0-d tensor, an empty one
 for dtype in (np.float32, np.float64, np.int64):
-    for op, reduce in ((dist.ReduceOp.SUM, np.sum), (dist.ReduceOp.MAX, np.max),
-                       (dist.ReduceOp.MIN, np.min), (dist.ReduceOp.PRODUCT, np.prod)):
+    for op, reduce in (
+        (dist.ReduceOp.SUM, np.sum),
+        (dist.ReduceOp.MAX, np.max),
+        (dist.ReduceOp.MIN, np.min),
+        (dist.ReduceOp.PRODUCT, np.prod),
+    ):
         t = mine((7, 33), dtype)
         dist.all_reduce(t, op)
         check(t, reduce(everyone((7, 33), dtype), axis=0), f"all_reduce {op} {dtype}")
@@ -89,15 +98,16 @@ dist.all_gather_into_tensor(concatenated, mine((3, 4)))
 check(concatenated, everyone((3, 4)).reshape(world * 3, 4), "all_gather_into_tensor (cat)")
 # the input a slice of the output, as sharded optimizers do
 inplace = fg.zeros(world * 2, device=device)
-inplace[rank * 2:(rank + 1) * 2] = fg.from_numpy(values(rank, (2,))).to(device)
-dist.all_gather_into_tensor(inplace, inplace[rank * 2:(rank + 1) * 2])
+inplace[rank * 2 : (rank + 1) * 2] = fg.from_numpy(values(rank, (2,))).to(device)
+dist.all_gather_into_tensor(inplace, inplace[rank * 2 : (rank + 1) * 2])
 check(inplace, everyone((2,)).reshape(-1), "all_gather_into_tensor in place")
 
 # reduce_scatter: rank i gets the reduction of every rank's i-th block
 blocks = everyone((world, 6))  # [rank][block] -> values
 out = fg.zeros(6, device=device)
-dist.reduce_scatter(out, [fg.from_numpy(values(rank, (world, 6))[i]).to(device)
-                          for i in range(world)])
+dist.reduce_scatter(
+    out, [fg.from_numpy(values(rank, (world, 6))[i]).to(device) for i in range(world)]
+)
 check(out, blocks[:, rank].sum(axis=0), "reduce_scatter")
 out = fg.zeros(6, device=device)
 dist.reduce_scatter_tensor(out, mine((world, 6)), dist.ReduceOp.MAX)
@@ -113,11 +123,13 @@ assert gathered == [{"rank": r} for r in range(world)]
 shared_list = [f"from {rank}", rank]
 dist.broadcast_object_list(shared_list, src=world - 1)
 assert shared_list == [f"from {world - 1}", world - 1]
-for bad, error in ((lambda: dist.all_reduce(mine((2,), np.int64), dist.ReduceOp.AVG), TypeError),
-                   (lambda: dist.broadcast(mine((2,)), world), ValueError),
-                   (lambda: dist.all_gather([mine((2,))] * (world + 1), mine((2,))), ValueError),
-                   (lambda: dist.all_gather_into_tensor(fg.zeros(1), mine((2,))), ValueError),
-                   (lambda: dist.all_reduce([1.0]), TypeError)):
+for bad, error in (
+    (lambda: dist.all_reduce(mine((2,), np.int64), dist.ReduceOp.AVG), TypeError),
+    (lambda: dist.broadcast(mine((2,)), world), ValueError),
+    (lambda: dist.all_gather([mine((2,))] * (world + 1), mine((2,))), ValueError),
+    (lambda: dist.all_gather_into_tensor(fg.zeros(1), mine((2,))), ValueError),
+    (lambda: dist.all_reduce([1.0]), TypeError),
+):
     try:
         bad()
     except error as caught:

@@ -7,6 +7,7 @@ the NCCL path). Prints "ddp ok on rank R of W"; a failed check raises, aborting 
 2. no_sync: gradients stay local inside, and the next synced backward averages the sums.
 3. find_unused_parameters, buffers broadcast from rank 0, the state_dict prefix, the error
    that names a parameter without a gradient, and a model that differs across ranks."""
+
 import numpy as np
 
 import forgegrad as fg
@@ -20,8 +21,9 @@ device, rank, world = group.start()
 
 def mlp(seed):
     fg.manual_seed(seed)
-    return nn.Sequential(nn.Linear(8, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(),
-                         nn.Linear(32, 3)).to(device)
+    return nn.Sequential(
+        nn.Linear(8, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 3)
+    ).to(device)
 
 
 def gathered(array):
@@ -43,8 +45,9 @@ reference = mlp(seed=100)  # rank 0's model, which DDP gives every rank
 ddp = DDP(mlp(seed=100 + rank), bucket_cap_mb=400 / 2**20)
 assert len(ddp._buckets) > 2, len(ddp._buckets)
 for p, q in zip(ddp.module.parameters(), reference.parameters()):
-    assert np.array_equal(p.detach().cpu().numpy(), q.detach().cpu().numpy()), \
+    assert np.array_equal(p.detach().cpu().numpy(), q.detach().cpu().numpy()), (
         "the construction did not broadcast rank 0's parameters"
+    )
 loss_fn = nn.CrossEntropyLoss()
 opt_ddp = optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
 opt_ref = optim.SGD(reference.parameters(), lr=0.1, momentum=0.9)
@@ -52,7 +55,8 @@ shard = slice(rank * B // world, (rank + 1) * B // world)
 # overlap: when backward reaches the middle layer, the last layer's bucket is already sent
 started_before_the_end = []
 ddp.module[2].weight.register_post_accumulate_grad_hook(
-    lambda t: started_before_the_end.append(ddp._next_bucket >= 1 and ddp._state == "reducing"))
+    lambda t: started_before_the_end.append(ddp._next_bucket >= 1 and ddp._state == "reducing")
+)
 for step in range(STEPS):
     opt_ddp.zero_grad()
     loss_fn(ddp(X[step][shard]), Y[step][shard]).backward()
@@ -70,14 +74,19 @@ assert list(ddp.module.state_dict())[0] == "0.weight"
 # ---- 2. no_sync: two micro-batches, the first kept local
 model = DDP(mlp(seed=2))
 local = mlp(seed=2)  # the same weights, no DDP: this rank's own gradients
-x = [fg.from_numpy(np.random.default_rng(10 * rank + i).standard_normal((4, 8))
-                   .astype(np.float32)).to(device) for i in range(2)]
+x = [
+    fg.from_numpy(
+        np.random.default_rng(10 * rank + i).standard_normal((4, 8)).astype(np.float32)
+    ).to(device)
+    for i in range(2)
+]
 with model.no_sync():
     (model(x[0]) ** 2).mean().backward()
 (local(x[0]) ** 2).mean().backward()
 for p, q in zip(model.parameters(), local.parameters()):
-    assert np.allclose(p.grad.cpu().numpy(), q.grad.cpu().numpy(), atol=1e-7), \
+    assert np.allclose(p.grad.cpu().numpy(), q.grad.cpu().numpy(), atol=1e-7), (
         "no_sync averaged the gradients"
+    )
 (model(x[1]) ** 2).mean().backward()
 (local(x[1]) ** 2).mean().backward()
 for p, q in zip(model.parameters(), local.parameters()):
@@ -127,6 +136,7 @@ norm.module[1].running_mean.fill_(float(rank + 1))
 with fg.no_grad():
     norm(fg.ones(2, 4, device=device))
 assert np.allclose(norm.module[1].running_mean.cpu().numpy(), 1.0), "buffers not broadcast"
+
 
 # ---- a model that differs across ranks is refused, naming the parameter
 class Net(nn.Module):

@@ -1,6 +1,7 @@
 """A rank that fails stops the job. argv[1]: "raise" (rank 1 raises; the excepthook
 aborts every rank at once) or "leave" (rank 1 leaves quietly; rank 0's collective times out
 after 3 s, raises, and aborts the job). Rank 0 waits in a collective all along."""
+
 import sys
 
 import forgegrad as fg

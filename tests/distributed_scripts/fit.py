@@ -2,6 +2,7 @@
 logs on rank 0 only, writes checkpoints on rank 0 only (once per epoch) that every rank can
 load, and stops early on every rank at the same epoch. Prints "fit ok on rank R of W".
 argv[1]: the folder for the checkpoints."""
+
 import os
 import sys
 
@@ -25,12 +26,22 @@ X = rng.standard_normal((96, 6)).astype(np.float32)
 y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
 fg.manual_seed(rank)  # different on each rank: DDP gives them rank 0's weights
 model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 2))
-checkpoint = fg.ModelCheckpoint(os.path.join(folder, "model-{epoch}.safetensors"),
-                                save_best_only=False)
+checkpoint = fg.ModelCheckpoint(
+    os.path.join(folder, "model-{epoch}.safetensors"), save_best_only=False
+)
 stopper = fg.EarlyStopping(patience=1, min_delta=1e9)  # stops after epoch 2
-history = fg.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01),
-                 (X[:64], y[:64]), (X[64:], y[64:]), epochs=5, batch_size=8, verbose=2,
-                 callbacks=[checkpoint, stopper], seed=0)
+history = fg.fit(
+    model,
+    nn.CrossEntropyLoss(),
+    optim.Adam(model.parameters(), lr=0.01),
+    (X[:64], y[:64]),
+    (X[64:], y[64:]),
+    epochs=5,
+    batch_size=8,
+    verbose=2,
+    callbacks=[checkpoint, stopper],
+    seed=0,
+)
 
 everyone = [None] * world
 dist.all_gather_object(everyone, (history.epochs, len(saves)))
@@ -44,7 +55,8 @@ assert set(loaded) == set(model.state_dict())  # no "module." prefix: the plain 
 assert all(abs(e["samples_per_s"] * e["time"] - 64) < 1e-6 for e in history.epochs), history.epochs
 params = [None] * world
 dist.all_gather_object(params, [p.detach().numpy() for p in model.parameters()])
-assert all(np.array_equal(a, b) for other in params for a, b in zip(other, params[0])), \
+assert all(np.array_equal(a, b) for other in params for a, b in zip(other, params[0])), (
     "the ranks' models differ after fit"
+)
 print(f"fit ok on rank {rank} of {world}", flush=True)
 dist.destroy_process_group()

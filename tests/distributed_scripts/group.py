@@ -1,4 +1,5 @@
 """What the scripts share: their command line (--device, --backend) and the process group."""
+
 import argparse
 
 import forgegrad.distributed as dist

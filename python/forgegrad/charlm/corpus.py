@@ -9,6 +9,7 @@ The split is by file, from a hash of each file's path relative to the library's 
 is the same on every run and machine, and a file's text is never in both parts. The
 vocabulary is the characters seen in the corpus, ordered by code point, plus U+FFFD (what
 undecodable bytes become) which also stands for any character outside the vocabulary."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,8 +29,9 @@ if TYPE_CHECKING:
 
 # Directories whose files are not the library's own source: test suites and installed
 # third-party packages.
-EXCLUDED_DIRECTORIES = frozenset({"test", "tests", "idle_test", "site-packages",
-                                  "dist-packages", "__pycache__"})
+EXCLUDED_DIRECTORIES = frozenset(
+    {"test", "tests", "idle_test", "site-packages", "dist-packages", "__pycache__"}
+)
 UNKNOWN = "\ufffd"
 _CACHE_FORMAT = 1  # bump when the cache file's layout or the encoding changes
 
@@ -100,13 +102,15 @@ class Vocabulary:
             return "".join(self.chars[i] for i in values)
         except IndexError:
             bad = next(i for i in values if not 0 <= i < len(self))
-            raise _errors.ValueError(f"[Vocabulary.decode] id {bad} is out of range for "
-                                     f"{len(self)} characters") from None
+            raise _errors.ValueError(
+                f"[Vocabulary.decode] id {bad} is out of range for {len(self)} characters"
+            ) from None
 
 
 @dataclasses.dataclass
 class Corpus:
     """The encoded training and validation text, the vocabulary, and which files went where."""
+
     train: npt.NDArray[np.unsignedinteger[Any]]
     val: npt.NDArray[np.unsignedinteger[Any]]
     vocabulary: Vocabulary
@@ -120,16 +124,22 @@ class Corpus:
             raise _errors.ValueError(f"[Corpus] expected the split 'train' or 'val', got {name!r}")
         return self.train if name == "train" else self.val
 
-    def batch(self, split: Literal["train", "val"], batch_size: int, context: int,
-              rng: np.random.Generator
-              ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    def batch(
+        self,
+        split: Literal["train", "val"],
+        batch_size: int,
+        context: int,
+        rng: np.random.Generator,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """`batch_size` windows of context + 1 consecutive tokens of `split`, each starting at
         a place drawn from `rng` (a numpy Generator): (inputs, targets), int64 arrays of shape
         (batch_size, context), the targets the inputs shifted one token on."""
         data = self.split(split)
         if len(data) < context + 1:
-            raise _errors.ValueError(f"[Corpus.batch] the {split} text has {len(data)} tokens, "
-                                     f"fewer than context + 1 = {context + 1}")
+            raise _errors.ValueError(
+                f"[Corpus.batch] the {split} text has {len(data)} tokens, "
+                f"fewer than context + 1 = {context + 1}"
+            )
         starts = rng.integers(0, len(data) - context, size=batch_size)
         windows = data[starts[:, None] + np.arange(context + 1)].astype(np.int64)
         return windows[:, :-1], windows[:, 1:]
@@ -167,12 +177,20 @@ def _build(root, files, val_fraction):
     train_text, val_text = _read(root, train_files), _read(root, val_files)
     for name, part in (("train", train_files), ("val", val_files)):
         if not part:
-            raise _errors.ValueError(f"[load_corpus] none of the {len(files)} files under "
-                                     f"{root} fell into the {name} split; use more files or "
-                                     "another val_fraction")
+            raise _errors.ValueError(
+                f"[load_corpus] none of the {len(files)} files under "
+                f"{root} fell into the {name} split; use more files or "
+                "another val_fraction"
+            )
     vocabulary = Vocabulary(set(train_text) | set(val_text))
-    return Corpus(vocabulary.encode(train_text), vocabulary.encode(val_text), vocabulary,
-                  train_files, val_files, root)
+    return Corpus(
+        vocabulary.encode(train_text),
+        vocabulary.encode(val_text),
+        vocabulary,
+        train_files,
+        val_files,
+        root,
+    )
 
 
 def _save_cache(path, corpus) -> None:
@@ -180,10 +198,14 @@ def _save_cache(path, corpus) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     temp = f"{path}.{os.getpid()}.tmp.npz"
     try:
-        np.savez(temp, train=corpus.train, val=corpus.val,
-                 chars=np.array(list(corpus.vocabulary.chars)),
-                 train_files=np.array(corpus.train_files, dtype=str),
-                 val_files=np.array(corpus.val_files, dtype=str))
+        np.savez(
+            temp,
+            train=corpus.train,
+            val=corpus.val,
+            chars=np.array(list(corpus.vocabulary.chars)),
+            train_files=np.array(corpus.train_files, dtype=str),
+            val_files=np.array(corpus.val_files, dtype=str),
+        )
         os.replace(temp, path)
     finally:
         if os.path.exists(temp):
@@ -192,20 +214,30 @@ def _save_cache(path, corpus) -> None:
 
 def _load_cache(path, root):
     with np.load(path, allow_pickle=False) as f:
-        return Corpus(f["train"], f["val"], Vocabulary("".join(f["chars"].tolist())),
-                      f["train_files"].tolist(), f["val_files"].tolist(), root)
+        return Corpus(
+            f["train"],
+            f["val"],
+            Vocabulary("".join(f["chars"].tolist())),
+            f["train_files"].tolist(),
+            f["val_files"].tolist(),
+            root,
+        )
 
 
-def load_corpus(root: str | os.PathLike[str] | None = None, val_fraction: float = 0.05,
-                cache_dir: str | os.PathLike[str] | Literal[False] | None = None) -> Corpus:
+def load_corpus(
+    root: str | os.PathLike[str] | None = None,
+    val_fraction: float = 0.05,
+    cache_dir: str | os.PathLike[str] | Literal[False] | None = None,
+) -> Corpus:
     """The corpus of the ``.py`` files under `root` (default: this Python's standard library),
     about val_fraction of the files for validation. The encoded text is cached in
     `cache_dir` (default: default_cache_dir(); False: no cache) under a name that changes
     when any file does; a cache that cannot be written is skipped."""
     root = stdlib_root() if root is None else os.fspath(root)
     if not 0.0 < val_fraction < 1.0:
-        raise _errors.ValueError(f"[load_corpus] expected val_fraction in (0, 1), got "
-                                 f"{val_fraction!r}")
+        raise _errors.ValueError(
+            f"[load_corpus] expected val_fraction in (0, 1), got {val_fraction!r}"
+        )
     if not os.path.isdir(root):
         raise _errors.ValueError(f"[load_corpus] {root} is not a directory")
     files = source_files(root)

@@ -13,6 +13,7 @@ token runs through the model alone (``model(new_ids, cache)``) until the context
 Parameter names follow nanoGPT's (wte, wpe, blocks.N.ln1/attn/ln2/mlp, ln_f, head) and the
 initialization GPT-2's: weights normal(0, 0.02), the residual projections' scaled by
 1/sqrt(2 * layers), biases zero."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -34,6 +35,7 @@ __all__ = ["GPTConfig", "GPT", "KVCache", "CausalSelfAttention", "MLP", "Block"]
 @dataclasses.dataclass(frozen=True)
 class GPTConfig:
     """The model's sizes; the defaults are forgegrad train --task charlm's."""
+
     vocab_size: int
     context: int = 128
     layers: int = 4
@@ -45,14 +47,18 @@ class GPTConfig:
         for name in ("vocab_size", "context", "layers", "heads", "width"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise _errors.ValueError(f"[GPTConfig] expected {name} to be an int >= 1, got "
-                                         f"{value!r}")
+                raise _errors.ValueError(
+                    f"[GPTConfig] expected {name} to be an int >= 1, got {value!r}"
+                )
         if self.width % self.heads:
-            raise _errors.ValueError(f"[GPTConfig] expected width ({self.width}) to be a "
-                                     f"multiple of heads ({self.heads})")
+            raise _errors.ValueError(
+                f"[GPTConfig] expected width ({self.width}) to be a "
+                f"multiple of heads ({self.heads})"
+            )
         if not isinstance(self.tie_weights, bool):
-            raise _errors.TypeError(f"[GPTConfig] expected tie_weights to be a bool, got "
-                                    f"{self.tie_weights!r}")
+            raise _errors.TypeError(
+                f"[GPTConfig] expected tie_weights to be a bool, got {self.tie_weights!r}"
+            )
 
 
 class KVCache:
@@ -149,6 +155,7 @@ class GPT(nn.Module):
     Raises:
         TypeError: ``config`` is not a GPTConfig.
     """
+
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         if not isinstance(config, GPTConfig):
@@ -156,8 +163,7 @@ class GPT(nn.Module):
         self.config = config
         self.wte = nn.Embedding(config.vocab_size, config.width)
         self.wpe = nn.Embedding(config.context, config.width)
-        self.blocks = nn.ModuleList(Block(config.width, config.heads)
-                                    for _ in range(config.layers))
+        self.blocks = nn.ModuleList(Block(config.width, config.heads) for _ in range(config.layers))
         self.ln_f = nn.LayerNorm(config.width)
         self.head = nn.Linear(config.width, config.vocab_size, bias=False)
         if config.tie_weights:
@@ -179,16 +185,20 @@ class GPT(nn.Module):
         positions must stay below the context."""
         if not isinstance(ids, _C.Tensor) or ids.dim() != 2:
             got = tuple(ids.shape) if isinstance(ids, _C.Tensor) else type(ids).__name__
-            raise _errors.ValueError(f"[GPT] expected token ids of shape (batch, length), got "
-                                     f"{got}")
+            raise _errors.ValueError(
+                f"[GPT] expected token ids of shape (batch, length), got {got}"
+            )
         if cache is not None and not isinstance(cache, KVCache):
-            raise _errors.TypeError(f"[GPT] expected cache as a KVCache or None, got "
-                                    f"{type(cache).__name__}")
+            raise _errors.TypeError(
+                f"[GPT] expected cache as a KVCache or None, got {type(cache).__name__}"
+            )
         start, length = (0 if cache is None else len(cache)), ids.shape[1]
         if not 1 <= length <= self.config.context - start:
-            raise _errors.ValueError(f"[GPT] expected 1 to {self.config.context} (the context) "
-                                     f"tokens per row, cached ones included, got {length} "
-                                     f"after {start} cached")
+            raise _errors.ValueError(
+                f"[GPT] expected 1 to {self.config.context} (the context) "
+                f"tokens per row, cached ones included, got {length} "
+                f"after {start} cached"
+            )
         positions = creation.arange(start, start + length, device=ids.device)
         x = self.wte(ids) + self.wpe(positions)
         for layer, block in enumerate(self.blocks):
@@ -199,9 +209,16 @@ class GPT(nn.Module):
         """An empty KVCache for incremental decoding with this model."""
         return KVCache(self.config.layers)
 
-    def generate(self, ids: Tensor, tokens: int, temperature: float = 1.0,
-                 top_k: int | None = None, top_p: float | None = None,
-                 generator: Generator | None = None, use_cache: bool = True) -> Tensor:
+    def generate(
+        self,
+        ids: Tensor,
+        tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        generator: Generator | None = None,
+        use_cache: bool = True,
+    ) -> Tensor:
         """ids (B, T) followed by `tokens` sampled ids, one at a time, each from the logits
         of the last `context` ids (sample_next's temperature, top_k, top_p, generator), in
         eval mode without gradients; the model's train/eval mode is restored afterwards.
@@ -211,12 +228,14 @@ class GPT(nn.Module):
         moves, so each step then runs the last `context` ids afresh, as use_cache=False does
         at every step; the logits agree up to rounding and the ids for a seed do."""
         if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens < 0:
-            raise _errors.ValueError(f"[GPT.generate] expected tokens to be an int >= 0, got "
-                                     f"{tokens!r}")
+            raise _errors.ValueError(
+                f"[GPT.generate] expected tokens to be an int >= 0, got {tokens!r}"
+            )
         if not isinstance(ids, _C.Tensor) or ids.dim() != 2 or ids.shape[1] == 0:
             got = tuple(ids.shape) if isinstance(ids, _C.Tensor) else type(ids).__name__
-            raise _errors.ValueError(f"[GPT.generate] expected a prompt of ids of shape "
-                                     f"(batch, length >= 1), got {got}")
+            raise _errors.ValueError(
+                f"[GPT.generate] expected a prompt of ids of shape (batch, length >= 1), got {got}"
+            )
         was_training = self.training
         self.eval()
         try:
@@ -224,9 +243,9 @@ class GPT(nn.Module):
                 cache = self.new_cache() if use_cache else None
                 for _ in range(tokens):
                     if cache is not None and ids.shape[1] <= self.config.context:
-                        logits = self(ids[:, len(cache):], cache)[:, -1]
+                        logits = self(ids[:, len(cache) :], cache)[:, -1]
                     else:
-                        logits = self(ids[:, -self.config.context:])[:, -1]
+                        logits = self(ids[:, -self.config.context :])[:, -1]
                     next_ids = sample_next(logits, temperature, top_k, top_p, generator)
                     ids = _C.cat([ids, next_ids.unsqueeze(1)], dim=1)
         finally:

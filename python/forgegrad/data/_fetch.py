@@ -1,5 +1,6 @@
 """Reading one batch from a dataset, given what the index sampler yielded: the same code in
 the main process (``num_workers=0``) and in each worker."""
+
 from .collate import default_collate
 from .dataset import IterableDataset, batch_gatherer
 

@@ -4,6 +4,7 @@ and traceback) back to the main process. The protocol is torch's: the main proce
 ``(task id, index)`` on the worker's index queue, the worker puts ``(task id, batch)`` on
 the shared result queue; ``None`` ends the worker, ``ResumeIteration`` starts a new epoch
 (persistent workers)."""
+
 import dataclasses
 import os
 import queue
@@ -27,6 +28,7 @@ STATUS_CHECK_INTERVAL = 5.0
 class WorkerInfo:
     """Inside a worker: its ``id`` (0 .. num_workers - 1), ``num_workers``, the ``seed`` its
     random streams started from, and its copy of the ``dataset``."""
+
     id: int
     num_workers: int
     seed: int
@@ -49,6 +51,7 @@ class ResumeIteration:
 @dataclasses.dataclass(frozen=True)
 class IterableEnded:
     """Worker -> main: this worker's share of the IterableDataset is spent."""
+
     worker_id: int
 
 
@@ -123,8 +126,19 @@ def _seed_worker(base_seed, worker_id):
     return seed
 
 
-def worker_loop(dataset, index_queue, result_queue, done_event, batching, collate_fn,
-                drop_last, base_seed, init_fn, worker_id, num_workers) -> None:
+def worker_loop(
+    dataset,
+    index_queue,
+    result_queue,
+    done_event,
+    batching,
+    collate_fn,
+    drop_last,
+    base_seed,
+    init_fn,
+    worker_id,
+    num_workers,
+) -> None:
     global _worker_info
     parent = os.getppid()
     # Ctrl-C reaches the whole process group: the main process handles it and ends us.

@@ -6,6 +6,7 @@ forgegrad's storage rule applies to everything that becomes a Tensor here: float
 float32 (the dtype its math runs in), integers int64 (labels), bools bool, and uint8 stays
 uint8 (image pixels). Tensors are stacked as they are (dtype and device kept).
 """
+
 import builtins
 import collections.abc
 from collections.abc import Sequence
@@ -26,8 +27,9 @@ _STORE_AS = {"f": np.float32, "i": np.int64, "u": np.int64, "b": np.bool_}
 def storage_dtype(dtype: np.dtype[Any], op: str, what: str) -> np.dtype[Any]:
     """The numpy dtype forgegrad keeps values of `dtype` as; TypeError for non-numbers."""
     if dtype.kind not in _STORE_AS:
-        raise _errors.TypeError(f"[{op}] expected {what} of numbers (float, int or bool), "
-                                f"got numpy dtype {dtype}")
+        raise _errors.TypeError(
+            f"[{op}] expected {what} of numbers (float, int or bool), got numpy dtype {dtype}"
+        )
     return np.dtype(np.uint8) if dtype == np.uint8 else np.dtype(_STORE_AS[dtype.kind])
 
 
@@ -58,16 +60,18 @@ def _stack_arrays(values: Sequence[Any]) -> _C.Tensor:
     arrays = [np.asarray(v) for v in values]
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
-        raise _errors.ValueError(f"[default_collate] cannot stack samples of different shapes, "
-                                 f"got {sorted(shapes)}")
+        raise _errors.ValueError(
+            f"[default_collate] cannot stack samples of different shapes, got {sorted(shapes)}"
+        )
     return _C.from_numpy(storable(np.stack(arrays), "default_collate", "samples"))
 
 
 def _stack_tensors(tensors: Sequence[_C.Tensor]) -> _C.Tensor:
     shapes = {tuple(t.shape) for t in tensors}
     if len(shapes) > 1:
-        raise _errors.ValueError(f"[default_collate] cannot stack samples of different shapes, "
-                                 f"got {sorted(shapes)}")
+        raise _errors.ValueError(
+            f"[default_collate] cannot stack samples of different shapes, got {sorted(shapes)}"
+        )
     return _C.stack(list(tensors), 0)
 
 
@@ -87,15 +91,17 @@ def default_collate(batch: Sequence[Any]) -> Any:
     Samples must agree: same keys, same number of fields, same shapes (ValueError otherwise).
     """
     if not isinstance(batch, collections.abc.Sequence) or isinstance(batch, (str, bytes)):
-        raise _errors.TypeError(f"[default_collate] expected a list of samples, got "
-                                f"{type(batch).__name__}")
+        raise _errors.TypeError(
+            f"[default_collate] expected a list of samples, got {type(batch).__name__}"
+        )
     if len(batch) == 0:
         raise _errors.ValueError("[default_collate] expected at least one sample, got none")
     first = batch[0]
     if isinstance(first, _C.Tensor):
         if not all(isinstance(s, _C.Tensor) for s in batch):
-            raise _errors.TypeError("[default_collate] expected every sample to be a Tensor "
-                                    "like the first")
+            raise _errors.TypeError(
+                "[default_collate] expected every sample to be a Tensor like the first"
+            )
         return _stack_tensors(batch)
     if isinstance(first, (np.ndarray, np.generic, builtins.bool, int, float)):
         return _stack_arrays(batch)
@@ -104,24 +110,32 @@ def default_collate(batch: Sequence[Any]) -> Any:
     if isinstance(first, collections.abc.Mapping):
         for sample in batch:
             if not isinstance(sample, collections.abc.Mapping) or sample.keys() != first.keys():
-                other = (_keys(sample) if isinstance(sample, collections.abc.Mapping)
-                         else f"a {type(sample).__name__}")
-                raise _errors.ValueError(f"[default_collate] samples have different keys: "
-                                         f"{_keys(first)} and {other}")
+                other = (
+                    _keys(sample)
+                    if isinstance(sample, collections.abc.Mapping)
+                    else f"a {type(sample).__name__}"
+                )
+                raise _errors.ValueError(
+                    f"[default_collate] samples have different keys: {_keys(first)} and {other}"
+                )
         collated = {key: default_collate([s[key] for s in batch]) for key in first}
         return collated if type(first) is dict else _rebuilt(first, collated)
     if isinstance(first, collections.abc.Sequence):
         sizes = {len(s) if isinstance(s, collections.abc.Sequence) else -1 for s in batch}
         if len(sizes) > 1:
-            raise _errors.ValueError("[default_collate] expected every sample to have the same "
-                                     f"number of fields, got {sorted(sizes)}")
+            raise _errors.ValueError(
+                "[default_collate] expected every sample to have the same "
+                f"number of fields, got {sorted(sizes)}"
+            )
         fields = [default_collate(list(field)) for field in zip(*batch)]
         if _is_namedtuple(first):
             return type(first)(*fields)
         return tuple(fields) if isinstance(first, tuple) else _rebuilt(first, fields)
-    raise _errors.TypeError("[default_collate] expected samples of Tensors, numpy arrays, "
-                            "numbers, strings, dicts, lists or tuples, got "
-                            f"{type(first).__name__}")
+    raise _errors.TypeError(
+        "[default_collate] expected samples of Tensors, numpy arrays, "
+        "numbers, strings, dicts, lists or tuples, got "
+        f"{type(first).__name__}"
+    )
 
 
 def _rebuilt(like: Any, values: Any) -> Any:

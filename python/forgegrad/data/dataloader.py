@@ -13,6 +13,7 @@ batches ahead each, and hands them out in the sampler's order: the batches are e
 of ``num_workers=0``. A ``TensorDataset`` is read a whole batch at a time (one
 fancy-indexing call per column, handed to ``from_numpy`` without another copy).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -30,8 +31,15 @@ from . import _worker
 from ._fetch import fetcher
 from .collate import default_collate, default_convert
 from .dataset import Dataset, IterableDataset
-from .sampler import (BatchSampler, InfiniteConstantSampler, RandomSampler, SequentialSampler,
-                      check_bool, check_generator, draw_seed)
+from .sampler import (
+    BatchSampler,
+    InfiniteConstantSampler,
+    RandomSampler,
+    SequentialSampler,
+    check_bool,
+    check_generator,
+    draw_seed,
+)
 
 if TYPE_CHECKING:
     from ..random import Generator
@@ -42,23 +50,35 @@ __all__ = ["DataLoader"]
 def _check_options(dataset, batch_size, shuffle, sampler, batch_sampler, drop_last):
     """torch's rules for which of these go together."""
     if isinstance(dataset, IterableDataset):
-        for name, value in (("shuffle", shuffle), ("sampler", sampler),
-                            ("batch_sampler", batch_sampler)):
+        for name, value in (
+            ("shuffle", shuffle),
+            ("sampler", sampler),
+            ("batch_sampler", batch_sampler),
+        ):
             if value not in (None, False):
-                raise _errors.ValueError(f"[DataLoader] an IterableDataset decides its own "
-                                         f"order: expected no {name}, got {name}={value!r}")
-    elif not (hasattr(dataset, "__getitem__") and (hasattr(dataset, "__len__")
-                                                   or sampler is not None
-                                                   or batch_sampler is not None)):
-        raise _errors.TypeError(f"[DataLoader] expected a dataset with __len__ and __getitem__ "
-                                f"(or an IterableDataset), got {type(dataset).__name__}")
+                raise _errors.ValueError(
+                    f"[DataLoader] an IterableDataset decides its own "
+                    f"order: expected no {name}, got {name}={value!r}"
+                )
+    elif not (
+        hasattr(dataset, "__getitem__")
+        and (hasattr(dataset, "__len__") or sampler is not None or batch_sampler is not None)
+    ):
+        raise _errors.TypeError(
+            f"[DataLoader] expected a dataset with __len__ and __getitem__ "
+            f"(or an IterableDataset), got {type(dataset).__name__}"
+        )
     if batch_sampler is not None:
         if batch_size != 1 or shuffle or sampler is not None or drop_last:
-            raise _errors.ValueError("[DataLoader] batch_sampler is mutually exclusive with "
-                                     "batch_size, shuffle, sampler and drop_last")
+            raise _errors.ValueError(
+                "[DataLoader] batch_sampler is mutually exclusive with "
+                "batch_size, shuffle, sampler and drop_last"
+            )
     elif batch_size is None and drop_last:
-        raise _errors.ValueError("[DataLoader] batch_size=None turns batching off and is "
-                                 "mutually exclusive with drop_last")
+        raise _errors.ValueError(
+            "[DataLoader] batch_size=None turns batching off and is "
+            "mutually exclusive with drop_last"
+        )
     if sampler is not None and shuffle:
         raise _errors.ValueError("[DataLoader] sampler is mutually exclusive with shuffle")
 
@@ -67,14 +87,17 @@ def _check_workers(num_workers, prefetch_factor, persistent_workers, timeout):
     num_workers = check_int(num_workers, "num_workers", 0, "DataLoader")
     if prefetch_factor is not None:
         if num_workers == 0:
-            raise _errors.ValueError("[DataLoader] prefetch_factor needs num_workers > 0 "
-                                     "(the main process reads one batch at a time)")
+            raise _errors.ValueError(
+                "[DataLoader] prefetch_factor needs num_workers > 0 "
+                "(the main process reads one batch at a time)"
+            )
         check_int(prefetch_factor, "prefetch_factor", 1, "DataLoader")
     if persistent_workers and num_workers == 0:
         raise _errors.ValueError("[DataLoader] persistent_workers needs num_workers > 0")
     if not isinstance(timeout, numbers.Real) or isinstance(timeout, builtins.bool):
-        raise _errors.TypeError(f"[DataLoader] expected a number of seconds as timeout, got "
-                                f"{timeout!r}")
+        raise _errors.TypeError(
+            f"[DataLoader] expected a number of seconds as timeout, got {timeout!r}"
+        )
     if timeout < 0:
         raise _errors.ValueError(f"[DataLoader] expected timeout >= 0, got {timeout}")
     return num_workers
@@ -113,26 +136,38 @@ class DataLoader:
     (``set_epoch`` repositions it, to resume a run's sequence of shuffles).
     """
 
-    def __init__(self, dataset: Dataset | Sequence[Any], batch_size: int | None = 1,
-                 shuffle: bool | None = None, sampler: Iterable[Any] | None = None,
-                 batch_sampler: Iterable[list[Any]] | None = None, num_workers: int = 0,
-                 collate_fn: Callable[[list[Any]], Any] | None = None, pin_memory: bool = False,
-                 drop_last: bool = False, timeout: float = 0,
-                 worker_init_fn: Callable[[int], object] | None = None,
-                 multiprocessing_context: str | multiprocessing.context.BaseContext | None = None,
-                 generator: Generator | None = None, *, prefetch_factor: int | None = None,
-                 persistent_workers: bool = False, pin_memory_device: str = "",
-                 seed: int | None = None, device: _C.device | str | None = None) -> None:
+    def __init__(
+        self,
+        dataset: Dataset | Sequence[Any],
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
+        sampler: Iterable[Any] | None = None,
+        batch_sampler: Iterable[list[Any]] | None = None,
+        num_workers: int = 0,
+        collate_fn: Callable[[list[Any]], Any] | None = None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], object] | None = None,
+        multiprocessing_context: str | multiprocessing.context.BaseContext | None = None,
+        generator: Generator | None = None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        seed: int | None = None,
+        device: _C.device | str | None = None,
+    ) -> None:
         if batch_size is not None:
             batch_size = check_int(batch_size, "batch_size", 1, "DataLoader")
         drop_last = check_bool(drop_last, "drop_last", "DataLoader")
         _check_options(dataset, batch_size, shuffle, sampler, batch_sampler, drop_last)
-        self.num_workers = _check_workers(num_workers, prefetch_factor, persistent_workers,
-                                          timeout)
+        self.num_workers = _check_workers(num_workers, prefetch_factor, persistent_workers, timeout)
         for name, fn in (("collate_fn", collate_fn), ("worker_init_fn", worker_init_fn)):
             if fn is not None and not callable(fn):
-                raise _errors.TypeError(f"[DataLoader] expected {name} to be callable, got "
-                                        f"{type(fn).__name__}")
+                raise _errors.TypeError(
+                    f"[DataLoader] expected {name} to be callable, got {type(fn).__name__}"
+                )
         self.dataset = dataset
         self.shuffle = builtins.bool(shuffle)
         self.generator = check_generator(generator, "DataLoader")
@@ -141,17 +176,22 @@ class DataLoader:
         self.timeout = timeout
         self.worker_init_fn = worker_init_fn
         self.multiprocessing_context = multiprocessing_context
-        self.prefetch_factor = (prefetch_factor if prefetch_factor is not None
-                                else 2 if self.num_workers else None)
+        self.prefetch_factor = (
+            prefetch_factor if prefetch_factor is not None else 2 if self.num_workers else None
+        )
         self.persistent_workers = builtins.bool(persistent_workers)
         self._iterable = isinstance(dataset, IterableDataset)
         if seed is not None:
             check_int(seed, "seed", 0, "DataLoader")
         self._owns_shuffle = sampler is None and self.shuffle
         if sampler is None:
-            sampler = (InfiniteConstantSampler() if self._iterable
-                       else RandomSampler(dataset, generator=generator, seed=seed)
-                       if self.shuffle else SequentialSampler(dataset))
+            sampler = (
+                InfiniteConstantSampler()
+                if self._iterable
+                else RandomSampler(dataset, generator=generator, seed=seed)
+                if self.shuffle
+                else SequentialSampler(dataset)
+            )
         if batch_sampler is not None:
             batch_size = None  # the batch sampler decides, as torch records it
         elif batch_size is not None:
@@ -159,8 +199,13 @@ class DataLoader:
         self.sampler, self.batch_sampler = sampler, batch_sampler
         self.batch_size = batch_size
         self.drop_last = drop_last
-        self.collate_fn = (collate_fn if collate_fn is not None
-                           else default_collate if self._batching else default_convert)
+        self.collate_fn = (
+            collate_fn
+            if collate_fn is not None
+            else default_collate
+            if self._batching
+            else default_convert
+        )
         self.epoch = 0
         self._persistent_iterator: _WorkerIter | None = None
 
@@ -206,21 +251,25 @@ class DataLoader:
             index = [None] * (self.batch_size or 1)
         else:
             if len(self.dataset) == 0:
-                raise _errors.ValueError("[DataLoader] the dataset is empty: there is no "
-                                         "first batch")
+                raise _errors.ValueError(
+                    "[DataLoader] the dataset is empty: there is no first batch"
+                )
             size = self.batch_size or getattr(self.batch_sampler, "batch_size", 1)
             index = list(range(min(len(self.dataset), size))) if self._batching else 0
         fetch = fetcher(self.dataset, self._batching, self.collate_fn, False)
         try:
             return moved(fetch.fetch(index), self.device)
         except StopIteration:
-            raise _errors.ValueError("[DataLoader] the dataset is empty: there is no first "
-                                     "batch") from None
+            raise _errors.ValueError(
+                "[DataLoader] the dataset is empty: there is no first batch"
+            ) from None
 
     def __repr__(self) -> str:
-        return (f"DataLoader(dataset={self.dataset!r}, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, drop_last={self.drop_last}, "
-                f"num_workers={self.num_workers})")
+        return (
+            f"DataLoader(dataset={self.dataset!r}, batch_size={self.batch_size}, "
+            f"shuffle={self.shuffle}, drop_last={self.drop_last}, "
+            f"num_workers={self.num_workers})"
+        )
 
 
 def moved(batch, device):
@@ -243,8 +292,7 @@ class _SingleProcessIter:
     def __init__(self, loader) -> None:
         self._loader = loader
         self._indices = iter(loader._index_sampler)
-        self._fetch = fetcher(loader.dataset, loader._batching, loader.collate_fn,
-                              loader.drop_last)
+        self._fetch = fetcher(loader.dataset, loader._batching, loader.collate_fn, loader.drop_last)
 
     def __iter__(self):
         return self
@@ -280,10 +328,22 @@ class _WorkerIter:
             index_queue = context.Queue()
             index_queue.cancel_join_thread()  # never block exit on tasks no one will read
             worker = context.Process(
-                target=_worker.worker_loop, daemon=True,
-                args=(loader.dataset, index_queue, self._results, self._done,
-                      loader._batching, loader.collate_fn, loader.drop_last, base_seed,
-                      loader.worker_init_fn, worker_id, n))
+                target=_worker.worker_loop,
+                daemon=True,
+                args=(
+                    loader.dataset,
+                    index_queue,
+                    self._results,
+                    self._done,
+                    loader._batching,
+                    loader.collate_fn,
+                    loader.drop_last,
+                    base_seed,
+                    loader.worker_init_fn,
+                    worker_id,
+                    n,
+                ),
+            )
             worker.start()
             self._index_queues.append(index_queue)
             self._workers.append(worker)
@@ -387,12 +447,15 @@ class _WorkerIter:
                 dead = [w.pid for w in self._workers if not w.is_alive()]
                 if dead:
                     self._shutdown()
-                    raise RuntimeError(f"[DataLoader] worker process(es) {dead} exited "
-                                       "unexpectedly") from None
+                    raise RuntimeError(
+                        f"[DataLoader] worker process(es) {dead} exited unexpectedly"
+                    ) from None
                 if timeout:
                     self._shutdown()
-                    raise RuntimeError(f"[DataLoader] timed out after {timeout} s waiting for "
-                                       "a batch from the workers") from None
+                    raise RuntimeError(
+                        f"[DataLoader] timed out after {timeout} s waiting for "
+                        "a batch from the workers"
+                    ) from None
 
     def _shutdown(self) -> None:
         """End the workers (asked first, then terminated if they do not go) and close the

@@ -5,6 +5,7 @@
 A ``TensorDataset`` over ``np.memmap`` arrays (or ``np.load(path, mmap_mode="r")``) reads
 only the rows a batch asks for, so data larger than memory trains as any other.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -25,8 +26,15 @@ from .sampler import draw_seed, index_list
 if TYPE_CHECKING:
     from ..random import Generator
 
-__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset",
-           "ChainDataset", "random_split"]
+__all__ = [
+    "Dataset",
+    "IterableDataset",
+    "TensorDataset",
+    "Subset",
+    "ConcatDataset",
+    "ChainDataset",
+    "random_split",
+]
 
 
 class Dataset:
@@ -81,29 +89,35 @@ class TensorDataset(Dataset):
         stored = []
         for k, a in enumerate(arrays):
             if not isinstance(a, (np.ndarray, _C.Tensor)):
-                raise _errors.TypeError(f"[TensorDataset] expected numpy arrays or Tensors, "
-                                        f"got {type(a).__name__} as argument {k}")
+                raise _errors.TypeError(
+                    f"[TensorDataset] expected numpy arrays or Tensors, "
+                    f"got {type(a).__name__} as argument {k}"
+                )
             what = f"argument {k} to hold an array"
             if isinstance(a, np.memmap):
                 storage_dtype(a.dtype, "TensorDataset", what)  # checked, converted per batch
             else:
                 a = storable(to_numpy(a), "TensorDataset", what)
             if a.ndim == 0:
-                raise _errors.ValueError(f"[TensorDataset] expected arrays with a first (sample) "
-                                         f"dimension, got a 0-d array as argument {k}")
+                raise _errors.ValueError(
+                    f"[TensorDataset] expected arrays with a first (sample) "
+                    f"dimension, got a 0-d array as argument {k}"
+                )
             stored.append(a)
         sizes = [len(a) for a in stored]
         if len(set(sizes)) > 1:
-            raise _errors.ValueError("[TensorDataset] expected arrays with the same first "
-                                     f"dimension, got sizes {sizes}")
+            raise _errors.ValueError(
+                f"[TensorDataset] expected arrays with the same first dimension, got sizes {sizes}"
+            )
         self.arrays = tuple(stored)
 
     def __getitem__(self, index: Any) -> tuple[_C.Tensor, ...]:
         n = len(self)
         if _is_int_index(index) and not -n <= index < n:
             raise IndexError(f"[TensorDataset] index {index} is out of range for {n} samples")
-        return tuple(tensor(storable(np.asarray(a[index]), "TensorDataset", "values"))
-                     for a in self.arrays)
+        return tuple(
+            tensor(storable(np.asarray(a[index]), "TensorDataset", "values")) for a in self.arrays
+        )
 
     def __len__(self) -> int:
         return len(self.arrays[0])
@@ -111,8 +125,10 @@ class TensorDataset(Dataset):
     def gather(self, indices: list[int]) -> tuple[_C.Tensor, ...]:
         """The batch of samples ``indices`` (a list of ints), one fancy-indexing read per
         column, as fresh Tensors (no copy beyond the gather itself and the dtype rule)."""
-        return tuple(_C.from_numpy(storable(np.asarray(a[indices]), "TensorDataset", "values"))
-                     for a in self.arrays)
+        return tuple(
+            _C.from_numpy(storable(np.asarray(a[indices]), "TensorDataset", "values"))
+            for a in self.arrays
+        )
 
     def __repr__(self) -> str:
         cols = ", ".join(f"{a.shape} {a.dtype}" for a in self.arrays)
@@ -165,8 +181,10 @@ class ConcatDataset(Dataset):
             raise _errors.ValueError("[ConcatDataset] expected at least one dataset, got none")
         for d in self.datasets:
             if isinstance(d, IterableDataset):
-                raise _errors.TypeError("[ConcatDataset] expected map-style datasets, got an "
-                                        f"IterableDataset ({type(d).__name__}); use ChainDataset")
+                raise _errors.TypeError(
+                    "[ConcatDataset] expected map-style datasets, got an "
+                    f"IterableDataset ({type(d).__name__}); use ChainDataset"
+                )
         self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
 
     def __len__(self) -> int:
@@ -174,8 +192,9 @@ class ConcatDataset(Dataset):
 
     def __getitem__(self, index: int) -> Any:
         if not _is_int_index(index):
-            raise _errors.TypeError(f"[ConcatDataset] expected an integer index, got "
-                                    f"{type(index).__name__}")
+            raise _errors.TypeError(
+                f"[ConcatDataset] expected an integer index, got {type(index).__name__}"
+            )
         n = len(self)
         if not -n <= index < n:
             raise IndexError(f"[ConcatDataset] index {index} is out of range for {n} samples")
@@ -193,8 +212,9 @@ class ChainDataset(IterableDataset):
         self.datasets = list(datasets)
         for d in self.datasets:
             if not isinstance(d, IterableDataset):
-                raise _errors.TypeError("[ChainDataset] expected IterableDatasets, got "
-                                        f"{type(d).__name__}")
+                raise _errors.TypeError(
+                    f"[ChainDataset] expected IterableDatasets, got {type(d).__name__}"
+                )
 
     def __iter__(self) -> Iterator[Any]:
         for d in self.datasets:
@@ -218,17 +238,22 @@ def _split_lengths(lengths, n):
             counts[i % len(counts)] += 1
         lengths = counts
     else:
-        raise _errors.ValueError("[random_split] expected lengths as ints summing to the "
-                                 f"dataset's length ({n}) or fractions summing to 1, got "
-                                 f"{lengths}")
+        raise _errors.ValueError(
+            "[random_split] expected lengths as ints summing to the "
+            f"dataset's length ({n}) or fractions summing to 1, got "
+            f"{lengths}"
+        )
     if sum(lengths) != n:
-        raise _errors.ValueError(f"[random_split] the lengths {lengths} sum to {sum(lengths)}, "
-                                 f"not the dataset's length {n}")
+        raise _errors.ValueError(
+            f"[random_split] the lengths {lengths} sum to {sum(lengths)}, "
+            f"not the dataset's length {n}"
+        )
     return lengths
 
 
-def random_split(dataset: Dataset, lengths: Sequence[int] | Sequence[float],
-                 generator: Generator | None = None) -> list[Subset]:
+def random_split(
+    dataset: Dataset, lengths: Sequence[int] | Sequence[float], generator: Generator | None = None
+) -> list[Subset]:
     """Disjoint random ``Subset``s of `dataset` of the given `lengths` (ints, or fractions of
     ``len(dataset)`` summing to 1). The permutation is drawn from `generator` (a
     ``forgegrad.Generator``; None: the global stream, so ``manual_seed`` fixes it)."""

@@ -8,6 +8,7 @@ from its ``generator`` (a ``forgegrad.Generator``; None: the global stream, so
 ``k``-th ``iter()``) draws from ``numpy.random.default_rng([*seed, k])``. So every epoch
 has a new order, a run's sequence of orders repeats, and ``set_epoch(k)`` resumes it.
 """
+
 import builtins
 from collections.abc import Iterable, Iterator, Sequence, Sized
 from typing import Any, Generic, TypeVar
@@ -21,16 +22,24 @@ from ..creation import rand
 from ..random import Generator
 from .collate import to_numpy
 
-__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-           "WeightedRandomSampler", "BatchSampler"]
+__all__ = [
+    "Sampler",
+    "SequentialSampler",
+    "RandomSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
+    "BatchSampler",
+]
 
 _T_co = TypeVar("_T_co", covariant=True)
 
 
 def check_generator(generator: Generator | None, op: str) -> Generator | None:
     if generator is not None and not isinstance(generator, Generator):
-        raise _errors.TypeError(f"[{op}] expected generator to be a forgegrad.Generator or "
-                                f"None, got {type(generator).__name__}")
+        raise _errors.TypeError(
+            f"[{op}] expected generator to be a forgegrad.Generator or "
+            f"None, got {type(generator).__name__}"
+        )
     return generator
 
 
@@ -38,8 +47,9 @@ def draw_seed(generator: Generator | None, op: str) -> tuple[int, ...]:
     """A seed of two 24-bit draws (float32 has 24 mantissa bits) from `generator`'s stream
     (None: the global one)."""
     check_generator(generator, op)
-    return tuple(int(v) for v in (rand(2, generator=generator).numpy() * (1 << 24))
-                 .astype(np.int64))
+    return tuple(
+        int(v) for v in (rand(2, generator=generator).numpy() * (1 << 24)).astype(np.int64)
+    )
 
 
 def check_bool(value: object, name: str, op: str) -> bool:
@@ -98,13 +108,22 @@ class RandomSampler(_EpochSeeded):
     ``len(data_source)`` chains permutations), or with ``replacement=True`` ``num_samples``
     independent draws. The order is drawn when ``iter()`` is called."""
 
-    def __init__(self, data_source: Sized, replacement: bool = False,
-                 num_samples: int | None = None, generator: Generator | None = None, *,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        data_source: Sized,
+        replacement: bool = False,
+        num_samples: int | None = None,
+        generator: Generator | None = None,
+        *,
+        seed: int | None = None,
+    ) -> None:
         self.data_source = data_source
         self.replacement = check_bool(replacement, "replacement", "RandomSampler")
-        self._num_samples = (None if num_samples is None
-                             else check_int(num_samples, "num_samples", 1, "RandomSampler"))
+        self._num_samples = (
+            None
+            if num_samples is None
+            else check_int(num_samples, "num_samples", 1, "RandomSampler")
+        )
         self._seed(seed, generator, "RandomSampler")
 
     @property
@@ -129,9 +148,13 @@ class RandomSampler(_EpochSeeded):
 class SubsetRandomSampler(_EpochSeeded):
     """The given ``indices`` in a new random order every epoch."""
 
-    def __init__(self, indices: Iterable[int] | np.ndarray[Any, Any] | Tensor,
-                 generator: Generator | None = None, *,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        indices: Iterable[int] | np.ndarray[Any, Any] | Tensor,
+        generator: Generator | None = None,
+        *,
+        seed: int | None = None,
+    ) -> None:
         self.indices = index_list(indices, "SubsetRandomSampler")
         self._seed(seed, generator, "SubsetRandomSampler")
 
@@ -148,30 +171,42 @@ class WeightedRandomSampler(_EpochSeeded):
     ``weights[i] / sum(weights)`` (weights need not sum to 1); without replacement each
     index comes at most once."""
 
-    def __init__(self, weights: Sequence[float] | np.ndarray[Any, Any] | Tensor, num_samples: int,
-                 replacement: bool = True, generator: Generator | None = None, *,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        weights: Sequence[float] | np.ndarray[Any, Any] | Tensor,
+        num_samples: int,
+        replacement: bool = True,
+        generator: Generator | None = None,
+        *,
+        seed: int | None = None,
+    ) -> None:
         op = "WeightedRandomSampler"
         weights = np.asarray(to_numpy(weights), dtype=np.float64)
         if weights.ndim != 1:
-            raise _errors.ValueError(f"[{op}] expected a 1-d sequence of weights, got shape "
-                                     f"{weights.shape}")
+            raise _errors.ValueError(
+                f"[{op}] expected a 1-d sequence of weights, got shape {weights.shape}"
+            )
         if not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
-            raise _errors.ValueError(f"[{op}] expected finite weights >= 0 with a positive "
-                                     "sum")
+            raise _errors.ValueError(f"[{op}] expected finite weights >= 0 with a positive sum")
         self.weights = weights
         self.num_samples = check_int(num_samples, "num_samples", 1, op)
         self.replacement = check_bool(replacement, "replacement", op)
         if not self.replacement and self.num_samples > np.count_nonzero(weights):
-            raise _errors.ValueError(f"[{op}] cannot draw {self.num_samples} samples without "
-                                     f"replacement from {np.count_nonzero(weights)} non-zero "
-                                     "weights")
+            raise _errors.ValueError(
+                f"[{op}] cannot draw {self.num_samples} samples without "
+                f"replacement from {np.count_nonzero(weights)} non-zero "
+                "weights"
+            )
         self._seed(seed, generator, op)
 
     def __iter__(self) -> Iterator[int]:
         rng = self._next_rng()
-        drawn = rng.choice(len(self.weights), size=self.num_samples, replace=self.replacement,
-                           p=self.weights / self.weights.sum())
+        drawn = rng.choice(
+            len(self.weights),
+            size=self.num_samples,
+            replace=self.replacement,
+            p=self.weights / self.weights.sum(),
+        )
         return iter(drawn.tolist())
 
     def __len__(self) -> int:
@@ -218,6 +253,7 @@ def index_list(indices: Iterable[int] | np.ndarray[Any, Any] | Tensor, op: str) 
     """A list of Python ints from a sequence, numpy array or Tensor of integers."""
     values = list(to_numpy(indices).tolist() if hasattr(indices, "shape") else indices)
     if not all(is_int(i) for i in values):
-        raise _errors.TypeError(f"[{op}] expected integer indices, got "
-                                f"{sorted({type(i).__name__ for i in values})}")
+        raise _errors.TypeError(
+            f"[{op}] expected integer indices, got {sorted({type(i).__name__ for i in values})}"
+        )
     return [int(i) for i in values]

@@ -15,17 +15,52 @@ with ``pip install "forgegrad[distributed]"``; run with ``mpiexec -n 4 python tr
 
 Importing this module does not start MPI: ``init_process_group`` does.
 """
+
 from . import faults  # noqa: F401
-from .collectives import (ReduceOp, Work, all_reduce, broadcast, all_gather,
-                          all_gather_into_tensor, reduce_scatter, reduce_scatter_tensor,
-                          all_gather_object, broadcast_object_list)
+from .collectives import (
+    ReduceOp,
+    Work,
+    all_reduce,
+    broadcast,
+    all_gather,
+    all_gather_into_tensor,
+    reduce_scatter,
+    reduce_scatter_tensor,
+    all_gather_object,
+    broadcast_object_list,
+)
 from .ddp import DistributedDataParallel
-from .process_group import (init_process_group, destroy_process_group, is_initialized,
-                            is_available, get_rank, get_world_size, get_backend, barrier)
+from .process_group import (
+    init_process_group,
+    destroy_process_group,
+    is_initialized,
+    is_available,
+    get_rank,
+    get_world_size,
+    get_backend,
+    barrier,
+)
 from .sampler import DistributedSampler
 
-__all__ = ["init_process_group", "destroy_process_group", "is_initialized", "is_available",
-           "get_rank", "get_world_size", "get_backend", "barrier", "ReduceOp", "Work",
-           "all_reduce", "broadcast", "all_gather", "all_gather_into_tensor", "reduce_scatter",
-           "reduce_scatter_tensor", "all_gather_object", "broadcast_object_list",
-           "DistributedDataParallel", "DistributedSampler"]
+__all__ = [
+    "init_process_group",
+    "destroy_process_group",
+    "is_initialized",
+    "is_available",
+    "get_rank",
+    "get_world_size",
+    "get_backend",
+    "barrier",
+    "ReduceOp",
+    "Work",
+    "all_reduce",
+    "broadcast",
+    "all_gather",
+    "all_gather_into_tensor",
+    "reduce_scatter",
+    "reduce_scatter_tensor",
+    "all_gather_object",
+    "broadcast_object_list",
+    "DistributedDataParallel",
+    "DistributedSampler",
+]

@@ -27,6 +27,7 @@ from the others), as in PyTorch.
 is its submodule ``module``): save ``ddp.module.state_dict()`` to get a checkpoint that
 loads into the plain model, as PyTorch users do.
 """
+
 from collections.abc import Iterator
 from typing import Any
 import contextlib
@@ -72,8 +73,9 @@ class _Bucket:
 
 def _model_description(module):
     """(kind, name, shape, dtype) of every parameter and buffer, in order."""
-    return ([("parameter", n, tuple(p.shape), str(p.dtype)) for n, p in module.named_parameters()]
-            + [("buffer", n, tuple(b.shape), str(b.dtype)) for n, b in module.named_buffers()])
+    return [
+        ("parameter", n, tuple(p.shape), str(p.dtype)) for n, p in module.named_parameters()
+    ] + [("buffer", n, tuple(b.shape), str(b.dtype)) for n, b in module.named_buffers()]
 
 
 def _check_same_model(module, g):
@@ -91,17 +93,23 @@ def _check_same_model(module, g):
                 continue
             kind, name = ours[0], ours[1]
             if ours[:2] != other[:2]:
-                raise _errors.ValueError(f"[{_OP}] the model differs across ranks: rank 0 has "
-                                         f"{kind} {name!r} where rank {rank} has {other[0]} "
-                                         f"{other[1]!r}")
-            raise _errors.ValueError(f"[{_OP}] {kind} {name!r} has shape {ours[2]} and "
-                                     f"{ours[3]} on rank 0 but shape {other[2]} and {other[3]} "
-                                     f"on rank {rank}; every rank must build the same model")
+                raise _errors.ValueError(
+                    f"[{_OP}] the model differs across ranks: rank 0 has "
+                    f"{kind} {name!r} where rank {rank} has {other[0]} "
+                    f"{other[1]!r}"
+                )
+            raise _errors.ValueError(
+                f"[{_OP}] {kind} {name!r} has shape {ours[2]} and "
+                f"{ours[3]} on rank 0 but shape {other[2]} and {other[3]} "
+                f"on rank {rank}; every rank must build the same model"
+            )
         longer, shorter = (reference, 0) if len(reference) > len(theirs) else (theirs, rank)
         extra = longer[min(len(reference), len(theirs))]
-        raise _errors.ValueError(f"[{_OP}] the model differs across ranks: rank "
-                                 f"{rank if shorter == 0 else 0} has {extra[0]} {extra[1]!r}, "
-                                 f"which rank {shorter} lacks")
+        raise _errors.ValueError(
+            f"[{_OP}] the model differs across ranks: rank "
+            f"{rank if shorter == 0 else 0} has {extra[0]} {extra[1]!r}, "
+            f"which rank {shorter} lacks"
+        )
 
 
 def _tensors_in(value):
@@ -128,16 +136,24 @@ class DistributedDataParallel(Module):
     buffers (BatchNorm statistics) are sent to every rank at each forward.
     find_unused_parameters: see the module docstring."""
 
-    def __init__(self, module: Module, bucket_cap_mb: float = 25,
-                 broadcast_buffers: bool = True,
-                 find_unused_parameters: bool = False) -> None:
+    def __init__(
+        self,
+        module: Module,
+        bucket_cap_mb: float = 25,
+        broadcast_buffers: bool = True,
+        find_unused_parameters: bool = False,
+    ) -> None:
         super().__init__()
         if not isinstance(module, Module):
             raise _errors.TypeError(f"[{_OP}] expected an nn.Module, got {type(module).__name__}")
-        if (isinstance(bucket_cap_mb, bool) or not isinstance(bucket_cap_mb, (int, float))
-                or not bucket_cap_mb > 0):
-            raise _errors.ValueError(f"[{_OP}] bucket_cap_mb must be a positive number, got "
-                                     f"{bucket_cap_mb!r}")
+        if (
+            isinstance(bucket_cap_mb, bool)
+            or not isinstance(bucket_cap_mb, (int, float))
+            or not bucket_cap_mb > 0
+        ):
+            raise _errors.ValueError(
+                f"[{_OP}] bucket_cap_mb must be a positive number, got {bucket_cap_mb!r}"
+            )
         g = group(_OP)
         self.module = module
         self.bucket_cap_mb = bucket_cap_mb
@@ -153,16 +169,19 @@ class DistributedDataParallel(Module):
                 self._params.append(p)
         devices = {p.device for p in self._params}
         if len(devices) > 1:
-            raise _errors.ValueError(f"[{_OP}] expected every parameter on one device, got "
-                                     f"{sorted(str(d) for d in devices)}")
+            raise _errors.ValueError(
+                f"[{_OP}] expected every parameter on one device, got "
+                f"{sorted(str(d) for d in devices)}"
+            )
         _check_same_model(module, g)
         self._broadcast(list(module.parameters()) + list(module.buffers()))
         self._buckets, self._bucket_of = self._make_buckets(bucket_cap_mb * 2**20)
         self._reset(sync=False)
         ddp_ref = weakref.ref(self)
-        handles = [p.register_post_accumulate_grad_hook(
-                       functools.partial(_call_if_alive, ddp_ref, i))
-                   for i, p in enumerate(self._params)]
+        handles = [
+            p.register_post_accumulate_grad_hook(functools.partial(_call_if_alive, ddp_ref, i))
+            for i, p in enumerate(self._params)
+        ]
         weakref.finalize(self, lambda: [h.remove() for h in handles])
 
     # ---------------------------------------------------------------- setup
@@ -174,8 +193,11 @@ class DistributedDataParallel(Module):
             p = self._params[i]
             nbytes = p.numel() * p.dtype.itemsize
             last = buckets[-1] if buckets else None
-            if (last is None or last.dtype != p.dtype
-                    or (last.slots and (last.numel * last.dtype.itemsize + nbytes > cap_bytes))):
+            if (
+                last is None
+                or last.dtype != p.dtype
+                or (last.slots and (last.numel * last.dtype.itemsize + nbytes > cap_bytes))
+            ):
                 last = _Bucket(p.device, p.dtype)
                 buckets.append(last)
             last.add(i, p)
@@ -195,8 +217,8 @@ class DistributedDataParallel(Module):
 
     # ---------------------------------------------------------------- one iteration
     def _reset(self, sync) -> None:
-        self._sync = sync      # whether this iteration's backward averages gradients
-        self._state = "idle"   # idle -> reducing (a hook ran) -> done (gradients averaged)
+        self._sync = sync  # whether this iteration's backward averages gradients
+        self._state = "idle"  # idle -> reducing (a hook ran) -> done (gradients averaged)
         self._next_bucket = 0  # buckets start in order, the same on every rank
         # find_unused_parameters: (the usage array, its MPI request)
         self._used: tuple[np.ndarray, Any] | None = None
@@ -207,12 +229,15 @@ class DistributedDataParallel(Module):
     def _check_previous_iteration(self):
         if self._state != "reducing":
             return
-        missing = [self._names[i] for b in self._buckets for i, _, _, _ in b.slots
-                   if i not in b.ready]
-        raise RuntimeError(f"[{_OP}] the last backward gave no gradient to "
-                           f"{', '.join(missing)}, so the gradients were not averaged across "
-                           "ranks. If the model does not use every parameter in every forward, "
-                           "pass find_unused_parameters=True (or give them requires_grad=False)")
+        missing = [
+            self._names[i] for b in self._buckets for i, _, _, _ in b.slots if i not in b.ready
+        ]
+        raise RuntimeError(
+            f"[{_OP}] the last backward gave no gradient to "
+            f"{', '.join(missing)}, so the gradients were not averaged across "
+            "ranks. If the model does not use every parameter in every forward, "
+            "pass find_unused_parameters=True (or give them requires_grad=False)"
+        )
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         self._check_previous_iteration()
@@ -249,21 +274,23 @@ class DistributedDataParallel(Module):
         if not self._sync:
             return
         if self._state == "done":
-            raise RuntimeError(f"[{_OP}] {self._names[index]} got a gradient after this "
-                               "iteration's gradients were averaged: a second backward needs "
-                               "a new forward (or run the earlier ones under no_sync())")
+            raise RuntimeError(
+                f"[{_OP}] {self._names[index]} got a gradient after this "
+                "iteration's gradients were averaged: a second backward needs "
+                "a new forward (or run the earlier ones under no_sync())"
+            )
         self._state = "reducing"
         self._bucket_of[index].ready.add(index)
         self._start_ready_buckets()
         if self._next_bucket == len(self._buckets):
             self._finish()
         else:  # MPI moves non-blocking collectives along only inside MPI calls
-            self._group.MPI.Request.Testall([b.request for b in self._buckets
-                                             if b.request is not None])
+            self._group.MPI.Request.Testall(
+                [b.request for b in self._buckets if b.request is not None]
+            )
 
     def _start_ready_buckets(self) -> None:
-        while (self._next_bucket < len(self._buckets)
-               and self._buckets[self._next_bucket].full()):
+        while self._next_bucket < len(self._buckets) and self._buckets[self._next_bucket].full():
             self._start(self._buckets[self._next_bucket])
             self._next_bucket += 1
 
@@ -316,7 +343,8 @@ class DistributedDataParallel(Module):
             self.require_backward_grad_sync = previous
 
     def extra_repr(self) -> str:
-        return (f"world_size={self._group.size}, buckets={len(self._buckets)}, "
-                f"bucket_cap_mb={self.bucket_cap_mb}, "
-                f"find_unused_parameters={self.find_unused_parameters}")
-
+        return (
+            f"world_size={self._group.size}, buckets={len(self._buckets)}, "
+            f"bucket_cap_mb={self.bucket_cap_mb}, "
+            f"find_unused_parameters={self.find_unused_parameters}"
+        )

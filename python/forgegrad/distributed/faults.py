@@ -11,6 +11,7 @@
   (``init_process_group(timeout=...)``, 30 minutes by default), which raises on each of them
   a RuntimeError naming the collective, and so aborts the job as above.
 """
+
 import sys
 
 _previous_hook = None
@@ -25,8 +26,12 @@ def install(MPI, rank, size) -> None:
 
     def abort_job(kind, value, traceback) -> None:
         _previous_hook(kind, value, traceback)  # the traceback, as Python prints it
-        print(f"[forgegrad.distributed] rank {rank} of {size} stopped on {kind.__name__}: "
-              f"calling MPI_Abort, which ends every rank of the job", file=sys.stderr, flush=True)
+        print(
+            f"[forgegrad.distributed] rank {rank} of {size} stopped on {kind.__name__}: "
+            f"calling MPI_Abort, which ends every rank of the job",
+            file=sys.stderr,
+            flush=True,
+        )
         MPI.COMM_WORLD.Abort(1)
 
     sys.excepthook = abort_job

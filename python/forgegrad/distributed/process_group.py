@@ -5,6 +5,7 @@ world size; MPI also carries the collectives between CPU tensors, and bootstraps
 llm.c does (rank 0 makes NCCL's unique id, MPI broadcasts it, every rank joins with it).
 mpi4py is imported on ``init_process_group`` only, so ``import forgegrad`` never starts MPI.
 """
+
 import datetime
 import importlib.util
 import os
@@ -13,8 +14,16 @@ import sys
 from .. import _C, _errors
 from . import faults
 
-__all__ = ["init_process_group", "destroy_process_group", "is_initialized", "is_available",
-           "get_rank", "get_world_size", "get_backend", "barrier"]
+__all__ = [
+    "init_process_group",
+    "destroy_process_group",
+    "is_initialized",
+    "is_available",
+    "get_rank",
+    "get_world_size",
+    "get_backend",
+    "barrier",
+]
 
 _BACKENDS = ("auto", "mpi", "nccl")
 DEFAULT_TIMEOUT = datetime.timedelta(minutes=30)  # PyTorch's default
@@ -43,8 +52,10 @@ def _import_mpi():
     try:
         from mpi4py import MPI
     except ImportError as error:
-        raise ImportError('[init_process_group] forgegrad.distributed needs mpi4py and an MPI '
-                          'runtime: pip install "forgegrad[distributed]"') from error
+        raise ImportError(
+            "[init_process_group] forgegrad.distributed needs mpi4py and an MPI "
+            'runtime: pip install "forgegrad[distributed]"'
+        ) from error
     return MPI
 
 
@@ -80,8 +91,9 @@ def _nccl_usable():
     return _C.cuda_compiled and _C.cuda_device_count() > 0
 
 
-def init_process_group(backend: str = "auto",
-                       timeout: datetime.timedelta | float | None = None) -> None:
+def init_process_group(
+    backend: str = "auto", timeout: datetime.timedelta | float | None = None
+) -> None:
     """Join this process to the group of processes ``mpiexec`` started (rank and world size
     come from MPI; a process started without ``mpiexec`` is a group of one).
 
@@ -97,16 +109,21 @@ def init_process_group(backend: str = "auto",
     leaving the others waiting in their next collective forever."""
     global _group
     if _group is not None:
-        raise RuntimeError("[init_process_group] the process group is already initialized; "
-                           "call destroy_process_group() first")
+        raise RuntimeError(
+            "[init_process_group] the process group is already initialized; "
+            "call destroy_process_group() first"
+        )
     if backend not in _BACKENDS:
-        raise _errors.ValueError(f"[init_process_group] backend must be one of {_BACKENDS}, "
-                                 f"got {backend!r}")
+        raise _errors.ValueError(
+            f"[init_process_group] backend must be one of {_BACKENDS}, got {backend!r}"
+        )
     timeout = _seconds(DEFAULT_TIMEOUT if timeout is None else timeout)
     if backend == "nccl" and not _nccl_usable():
-        raise RuntimeError("[init_process_group] backend='nccl' needs a GPU and a forgegrad "
-                           "built with CUDA; " + ("no GPU was found" if _C.cuda_compiled else
-                                                  "this build has no CUDA"))
+        raise RuntimeError(
+            "[init_process_group] backend='nccl' needs a GPU and a forgegrad "
+            "built with CUDA; "
+            + ("no GPU was found" if _C.cuda_compiled else "this build has no CUDA")
+        )
     MPI = _import_mpi()
     comm = MPI.COMM_WORLD.Dup()
     nccl = None
@@ -125,17 +142,21 @@ def _seconds(timeout):
     if isinstance(timeout, datetime.timedelta):
         timeout = timeout.total_seconds()
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise _errors.ValueError("[init_process_group] timeout must be a positive timedelta or "
-                                 f"number of seconds, got {timeout!r}")
+        raise _errors.ValueError(
+            "[init_process_group] timeout must be a positive timedelta or "
+            f"number of seconds, got {timeout!r}"
+        )
     return float(timeout)
 
 
 def group(op):
     """The process group, or RuntimeError naming `op` when there is none."""
     if _group is None:
-        raise RuntimeError(f"[{op}] the default process group has not been initialized; call "
-                           "forgegrad.distributed.init_process_group() first (and start the "
-                           "processes with mpiexec)")
+        raise RuntimeError(
+            f"[{op}] the default process group has not been initialized; call "
+            "forgegrad.distributed.init_process_group() first (and start the "
+            "processes with mpiexec)"
+        )
     return _group
 
 
@@ -166,6 +187,7 @@ def barrier() -> None:
     if g.nccl is not None:
         _C._cuda_synchronize(g.nccl.device)
     from .collectives import wait  # a timed wait, as every collective's
+
     wait([g.comm.Ibarrier()], "barrier")
 
 
@@ -206,4 +228,3 @@ def gpu_index():
 def rank_zero_only():
     """True on rank 0 and when there is no process group (fit logs and saves there)."""
     return _group is None or _group.rank == 0
-

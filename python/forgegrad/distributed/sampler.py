@@ -13,6 +13,7 @@ number of steps, or the collectives of the last ones would wait for ever): witho
 drop_last the permutation is padded by repeating its first indices, so a few samples are
 seen twice per epoch; with drop_last its tail is dropped instead. As PyTorch's.
 """
+
 from collections.abc import Iterator, Sized
 import math
 
@@ -43,19 +44,32 @@ class DistributedSampler:
         >>> list(DistributedSampler(range(10), num_replicas=3, rank=1, shuffle=False))
         [1, 4, 7, 0]
     """
-    def __init__(self, dataset: Sized, num_replicas: int | None = None, rank: int | None = None,
-                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
+
+    def __init__(
+        self,
+        dataset: Sized,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+    ) -> None:
         if not hasattr(dataset, "__len__"):
-            raise _errors.TypeError("[DistributedSampler] expected a dataset with __len__, got "
-                                    f"{type(dataset).__name__}")
+            raise _errors.TypeError(
+                "[DistributedSampler] expected a dataset with __len__, got "
+                f"{type(dataset).__name__}"
+            )
         num_replicas = get_world_size() if num_replicas is None else num_replicas
         rank = get_rank() if rank is None else rank
         if not is_int(num_replicas) or num_replicas < 1:
-            raise _errors.ValueError(f"[DistributedSampler] num_replicas must be an int >= 1, got "
-                                     f"{num_replicas!r}")
+            raise _errors.ValueError(
+                f"[DistributedSampler] num_replicas must be an int >= 1, got {num_replicas!r}"
+            )
         if not is_int(rank) or not 0 <= rank < num_replicas:
-            raise _errors.ValueError(f"[DistributedSampler] invalid rank {rank!r}, rank should be "
-                                     f"in the interval [0, {num_replicas - 1}]")
+            raise _errors.ValueError(
+                f"[DistributedSampler] invalid rank {rank!r}, rank should be "
+                f"in the interval [0, {num_replicas - 1}]"
+            )
         if not is_int(seed) or seed < 0:
             raise _errors.ValueError(f"[DistributedSampler] seed must be an int >= 0, got {seed!r}")
         self.dataset = dataset
@@ -71,12 +85,15 @@ class DistributedSampler:
 
     def __iter__(self) -> Iterator[int]:
         n = len(self.dataset)
-        order = (np.random.default_rng([self.seed, self.epoch]).permutation(n) if self.shuffle
-                 else np.arange(n))
+        order = (
+            np.random.default_rng([self.seed, self.epoch]).permutation(n)
+            if self.shuffle
+            else np.arange(n)
+        )
         if self.total_size > n:  # pad with the first indices, as many times as it takes
             order = np.resize(order, self.total_size)
-        order = order[:self.total_size]
-        return iter(order[self.rank:self.total_size:self.num_replicas].tolist())
+        order = order[: self.total_size]
+        return iter(order[self.rank : self.total_size : self.num_replicas].tolist())
 
     def __len__(self) -> int:
         return self.num_samples
@@ -85,10 +102,13 @@ class DistributedSampler:
         """The epoch whose shuffle the next iteration uses (call it before each epoch, with
         the same value on every rank)."""
         if not is_int(epoch) or epoch < 0:
-            raise _errors.ValueError(f"[DistributedSampler] epoch must be an int >= 0, got "
-                                     f"{epoch!r}")
+            raise _errors.ValueError(
+                f"[DistributedSampler] epoch must be an int >= 0, got {epoch!r}"
+            )
         self.epoch = int(epoch)
 
     def __repr__(self) -> str:
-        return (f"DistributedSampler(num_replicas={self.num_replicas}, rank={self.rank}, "
-                f"shuffle={self.shuffle}, seed={self.seed}, drop_last={self.drop_last})")
+        return (
+            f"DistributedSampler(num_replicas={self.num_replicas}, rank={self.rank}, "
+            f"shuffle={self.shuffle}, seed={self.seed}, drop_last={self.drop_last})"
+        )

@@ -12,6 +12,7 @@
 - Only rank 0 shows a progress bar and prints; only rank 0 writes checkpoints
   (ModelCheckpoint), and the others wait for the file to be written.
 """
+
 import numpy as np
 
 from ..creation import rand
@@ -60,8 +61,12 @@ def averaged(logs, samples, elapsed):
     all_gather_object(everyone, (samples, logs, elapsed))
     counts = np.array([n for n, _, _ in everyone], dtype=np.float64)
     total = counts.sum()
-    averages = {key: float(sum(n * rank_logs[key] for n, (_, rank_logs, _) in
-                               zip(counts, everyone)) / total) for key in logs}
+    averages = {
+        key: float(
+            sum(n * rank_logs[key] for n, (_, rank_logs, _) in zip(counts, everyone)) / total
+        )
+        for key in logs
+    }
     return averages, int(total), max(t for _, _, t in everyone)
 
 

@@ -2,6 +2,7 @@
 convolution one C++ op with its own backward (_C._conv2d: csrc/ops/conv.cpp, on the GEMM on
 the CPU and an implicit GEMM on CUDA). conv1d is conv2d on a height-1 view; conv3d a sum of
 conv2d over the kernel's depth taps."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -26,7 +27,8 @@ def int_tuple(op, name, value, dims):
     if isinstance(value, (tuple, list)) and len(value) == dims and all(is_int(v) for v in value):
         return tuple(int(v) for v in value)
     raise _errors.TypeError(
-        f"[{op}] expected {name} as an int or a tuple of {dims} ints, got {value!r}")
+        f"[{op}] expected {name} as an int or a tuple of {dims} ints, got {value!r}"
+    )
 
 
 def padding_sides(op, padding, kernel_size, stride, dilation):
@@ -38,12 +40,14 @@ def padding_sides(op, padding, kernel_size, stride, dilation):
         if padding not in _PADDING_STRINGS:
             raise _errors.ValueError(
                 f"[{op}] expected padding 'same', 'valid', an int or a tuple of ints, "
-                f"got {padding!r}")
+                f"got {padding!r}"
+            )
         if padding == "valid":
             return ((0, 0),) * dims
         if any(s != 1 for s in stride):
             raise _errors.ValueError(
-                f"[{op}] expected stride 1 with padding='same', got stride {stride}")
+                f"[{op}] expected stride 1 with padding='same', got stride {stride}"
+            )
         totals = [d * (k - 1) for k, d in zip(kernel_size, dilation)]
         return tuple((t // 2, t - t // 2) for t in totals)
     padding = int_tuple(op, "padding", padding, dims)
@@ -69,15 +73,17 @@ def check_operands(op, input, weight, groups, dims):
     if input.ndim not in (dims + 1, dims + 2):
         raise _errors.ValueError(
             f"[{op}] expected input of {dims + 1} or {dims + 2} dimensions (unbatched or "
-            f"batched), got {input.ndim}-d input of shape {tuple(input.shape)}")
+            f"batched), got {input.ndim}-d input of shape {tuple(input.shape)}"
+        )
     if weight.ndim != dims + 2:
         raise _errors.ValueError(
             f"[{op}] expected weight of {dims + 2} dimensions (channels, channels / groups, "
-            f"*kernel_size), got shape {tuple(weight.shape)}")
+            f"*kernel_size), got shape {tuple(weight.shape)}"
+        )
     if input.dtype != weight.dtype:
         raise _errors.TypeError(
-            f"[{op}] expected input and weight of one dtype, got {input.dtype} and "
-            f"{weight.dtype}")
+            f"[{op}] expected input and weight of one dtype, got {input.dtype} and {weight.dtype}"
+        )
     if not input.is_floating_point():
         raise _errors.TypeError(f"[{op}] expected a floating-point input, got {input.dtype}")
     if not is_int(groups) or groups <= 0:
@@ -92,7 +98,8 @@ def check_bias(op, bias, channels):
     check_tensor(op, bias)
     if tuple(bias.shape) != (channels,):
         raise _errors.ValueError(
-            f"[{op}] expected bias of shape ({channels},), got {tuple(bias.shape)}")
+            f"[{op}] expected bias of shape ({channels},), got {tuple(bias.shape)}"
+        )
 
 
 def add_bias(op, out, bias, dims):
@@ -112,12 +119,14 @@ def _convolution(op, input, weight, bias, stride, padding, dilation, groups, dim
     if out_channels % groups:
         raise _errors.ValueError(
             f"[{op}] expected out_channels (weight.shape[0]) divisible by groups {groups}, "
-            f"got {out_channels}")
+            f"got {out_channels}"
+        )
     if channels != group_channels * groups:
         raise _errors.ValueError(
             f"[{op}] expected input with {group_channels * groups} channels (weight.shape[1] "
             f"{group_channels} x groups {groups}), got {channels} in input of shape "
-            f"{tuple(input.shape)}")
+            f"{tuple(input.shape)}"
+        )
     sides = padding_sides(op, padding, kernel_size, stride, dilation)
     spatial = x.shape[2:]
     for size, (before, after), k, d in zip(spatial, sides, kernel_size, dilation):
@@ -125,13 +134,15 @@ def _convolution(op, input, weight, bias, stride, padding, dilation, groups, dim
             raise _errors.ValueError(
                 f"[{op}] expected a dilated kernel of at most the padded input's size, got "
                 f"kernel_size {tuple(kernel_size)} with dilation {dilation} on input of "
-                f"spatial size {tuple(spatial)} padded by {sides}")
+                f"spatial size {tuple(spatial)} padded by {sides}"
+            )
     if any(after != before for before, after in sides):  # 'same' with an odd total
         x = pad(x, [v for before, after in reversed(sides) for v in (0, after - before)])
         sides = tuple((before, before) for before, _ in sides)
     if dims == 3:
-        out = add_bias(op, _conv3d_by_depth_taps(x, weight, stride, sides, dilation, groups),
-                       bias, 3)
+        out = add_bias(
+            op, _conv3d_by_depth_taps(x, weight, stride, sides, dilation, groups), bias, 3
+        )
         return out if batched else out.squeeze(0)
     if is_depthwise(x, groups):  # a direct kernel, no im2col (nn/_depthwise.py)
         out = depthwise_convolution(op, x, weight, bias, stride, sides, dilation, dims)
@@ -141,8 +152,9 @@ def _convolution(op, input, weight, bias, stride, padding, dilation, groups, dim
         stride, dilation = (1,) + stride, (1,) + dilation
         sides = ((0, 0),) + sides
     check_bias(op, bias, out_channels)
-    out = _C._conv2d(x, weight, bias, list(stride), [before for before, _ in sides],
-                     list(dilation), groups)
+    out = _C._conv2d(
+        x, weight, bias, list(stride), [before for before, _ in sides], list(dilation), groups
+    )
     if dims == 1:
         out = out.squeeze(2)
     return out if batched else out.squeeze(0)
@@ -161,29 +173,57 @@ def _conv3d_by_depth_taps(x, weight, stride, sides, dilation, groups):
     out = None
     for tap in range(taps):
         first = tap * spacing
-        planes = x[:, :, first:first + (out_depth - 1) * step + 1:step]  # (N, C, D_out, H, W)
+        planes = x[:, :, first : first + (out_depth - 1) * step + 1 : step]  # (N, C, D_out, H, W)
         planes = planes.transpose(1, 2).reshape(n * out_depth, channels, *plane)
-        part = _C._conv2d(planes, weight[:, :, tap].contiguous(), None, list(stride[1:]),
-                          [before for before, _ in plane_sides], list(dilation[1:]), groups)
+        part = _C._conv2d(
+            planes,
+            weight[:, :, tap].contiguous(),
+            None,
+            list(stride[1:]),
+            [before for before, _ in plane_sides],
+            list(dilation[1:]),
+            groups,
+        )
         out = part if out is None else out + part
     return out.reshape(n, out_depth, *out.shape[1:]).transpose(1, 2)
 
 
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _Size = 1,
-           padding: _Size | str = 0, dilation: _Size = 1, groups: int = 1) -> Tensor:
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: _Size = 1,
+    padding: _Size | str = 0,
+    dilation: _Size = 1,
+    groups: int = 1,
+) -> Tensor:
     """input (N, C, L) or (C, L), weight (O, C / groups, k) -> (N, O, L_out) or (O, L_out)"""
     return _convolution("conv1d", input, weight, bias, stride, padding, dilation, groups, 1)
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _Size = 1,
-           padding: _Size | str = 0, dilation: _Size = 1, groups: int = 1) -> Tensor:
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: _Size = 1,
+    padding: _Size | str = 0,
+    dilation: _Size = 1,
+    groups: int = 1,
+) -> Tensor:
     """input (N, C, H, W) or (C, H, W), weight (O, C / groups, kh, kw) -> (N, O, H_out,
     W_out) or (O, H_out, W_out)"""
     return _convolution("conv2d", input, weight, bias, stride, padding, dilation, groups, 2)
 
 
-def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _Size = 1,
-           padding: _Size | str = 0, dilation: _Size = 1, groups: int = 1) -> Tensor:
+def conv3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: _Size = 1,
+    padding: _Size | str = 0,
+    dilation: _Size = 1,
+    groups: int = 1,
+) -> Tensor:
     """input (N, C, D, H, W) or (C, D, H, W), weight (O, C / groups, kd, kh, kw) -> (N, O,
     D_out, H_out, W_out) or (O, D_out, H_out, W_out)"""
     return _convolution("conv3d", input, weight, bias, stride, padding, dilation, groups, 3)

@@ -1,6 +1,7 @@
 """Depthwise convolution (groups == in_channels, out_channels = multiplier x in_channels) on
 its direct kernel (csrc/ops/depthwise.cpp), the branch F.conv1d and F.conv2d take for it
 (nn/_conv.py): a few multiply-adds per pixel, too few for im2col and a matmul to pay."""
+
 from .. import _C
 
 _KERNEL_DTYPES = (_C.dtype.float32, _C.dtype.float64)
@@ -18,6 +19,7 @@ def depthwise_convolution(op, x, weight, bias, stride, sides, dilation, dims):
     if dims == 1:
         x, weight = x.unsqueeze(2), weight.unsqueeze(2)
         stride, dilation, sides = (1,) + stride, (1,) + dilation, ((0, 0),) + tuple(sides)
-    out = _C._depthwise_conv2d(x, weight, bias, list(stride), [before for before, _ in sides],
-                               list(dilation), op)
+    out = _C._depthwise_conv2d(
+        x, weight, bias, list(stride), [before for before, _ in sides], list(dilation), op
+    )
     return out if dims == 2 else out.squeeze(2)

@@ -1,5 +1,6 @@
 """``ModuleDict``, ``ParameterList`` and ``ParameterDict``: containers whose entries the
 owner registers, so their parameters appear under "name.key" as in PyTorch."""
+
 import collections.abc
 import operator
 from collections.abc import Iterable, Iterator, Mapping
@@ -14,17 +15,23 @@ def _pairs(values, owner):
     if isinstance(values, collections.abc.Mapping):
         return list(values.items())
     if isinstance(values, (str, bytes)) or not isinstance(values, collections.abc.Iterable):
-        raise _errors.TypeError(f"[{owner}] update expects a mapping or an iterable of "
-                                f"(key, value) pairs, got {type(values).__name__}")
+        raise _errors.TypeError(
+            f"[{owner}] update expects a mapping or an iterable of "
+            f"(key, value) pairs, got {type(values).__name__}"
+        )
     pairs = []
     for i, pair in enumerate(values):
         if not isinstance(pair, collections.abc.Iterable) or isinstance(pair, (str, bytes)):
-            raise _errors.TypeError(f"[{owner}] update expects (key, value) pairs, got "
-                                    f"{type(pair).__name__} at position {i}")
+            raise _errors.TypeError(
+                f"[{owner}] update expects (key, value) pairs, got "
+                f"{type(pair).__name__} at position {i}"
+            )
         pair = tuple(pair)
         if len(pair) != 2:
-            raise _errors.ValueError(f"[{owner}] update expects (key, value) pairs, got one of "
-                                     f"length {len(pair)} at position {i}")
+            raise _errors.ValueError(
+                f"[{owner}] update expects (key, value) pairs, got one of "
+                f"length {len(pair)} at position {i}"
+            )
         pairs.append(pair)
     return pairs
 
@@ -39,6 +46,7 @@ def _as_parameter(value):
 class _KeyedEntries:
     """The dict methods of a container whose entries are one registry of the Module
     ("_modules" or "_parameters"), named by _REGISTRY."""
+
     _REGISTRY: Any = None
 
     def _entries(self):
@@ -84,10 +92,12 @@ class _KeyedEntries:
 
 class ModuleDict(_KeyedEntries, Module):
     """An ordered dict of Modules, registered under their keys."""
+
     _REGISTRY = "_modules"
 
-    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None
-                 ) -> None:
+    def __init__(
+        self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None
+    ) -> None:
         super().__init__()
         if modules is not None:
             self.update(modules)
@@ -102,8 +112,10 @@ class ModuleDict(_KeyedEntries, Module):
         pairs = _pairs(modules, "ModuleDict")
         for key, module in pairs:  # all checked first: a bad entry adds none
             if not isinstance(module, Module):
-                raise _errors.TypeError(f"[ModuleDict] values must be Modules, got "
-                                        f"{type(module).__name__} for key {key!r}")
+                raise _errors.TypeError(
+                    f"[ModuleDict] values must be Modules, got "
+                    f"{type(module).__name__} for key {key!r}"
+                )
         for key, module in pairs:
             self[key] = module
 
@@ -153,9 +165,12 @@ class ParameterList(Module):
     def extend(self, values: Iterable[_C.Tensor]) -> Self:
         """Append each Tensor of ``values``; returns self."""
         if isinstance(values, (str, bytes, _C.Tensor)) or not isinstance(
-                values, collections.abc.Iterable):
-            raise _errors.TypeError("[ParameterList] extend expects an iterable of Tensors, "
-                                    f"got {type(values).__name__} (append adds one)")
+            values, collections.abc.Iterable
+        ):
+            raise _errors.TypeError(
+                "[ParameterList] extend expects an iterable of Tensors, "
+                f"got {type(values).__name__} (append adds one)"
+            )
         for value in values:
             self.append(value)
         return self
@@ -164,17 +179,21 @@ class ParameterList(Module):
         raise NotImplementedError("[ParameterList] has no forward(); iterate over it instead")
 
     def extra_repr(self) -> str:
-        return "\n".join(f"({i}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
-                         for i, p in enumerate(self))
+        return "\n".join(
+            f"({i}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
+            for i, p in enumerate(self)
+        )
 
 
 class ParameterDict(_KeyedEntries, Module):
     """An ordered dict of Parameters registered under their keys; Tensors are made
     Parameters."""
+
     _REGISTRY = "_parameters"
 
-    def __init__(self, parameters: Mapping[str, _C.Tensor] | Iterable[tuple[str, _C.Tensor]]
-                 | None = None) -> None:
+    def __init__(
+        self, parameters: Mapping[str, _C.Tensor] | Iterable[tuple[str, _C.Tensor]] | None = None
+    ) -> None:
         super().__init__()
         if parameters is not None:
             self.update(parameters)
@@ -186,8 +205,7 @@ class ParameterDict(_KeyedEntries, Module):
         """The parameter under ``key``, or ``default`` when absent."""
         return self._parameters.get(key, default)
 
-    def update(self, parameters: Mapping[str, _C.Tensor] | Iterable[tuple[str, _C.Tensor]]
-               ) -> None:
+    def update(self, parameters: Mapping[str, _C.Tensor] | Iterable[tuple[str, _C.Tensor]]) -> None:
         """Add or replace the entries of a mapping or of (key, Tensor) pairs."""
         for key, value in _pairs(parameters, "ParameterDict"):
             self[key] = value

@@ -3,6 +3,7 @@ ops (abs, where, clamp, exp, log, sum, indexing, the fused BCE-with-logits kerne
 few elementwise passes and a reduction, so a kernel of its own would buy little, and autograd
 gives the backward. PyTorch's formulas, names and defaults; arguments that PyTorch places
 after its deprecated ``size_average`` / ``reduce`` are keyword-only here."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -17,9 +18,19 @@ from ..creation import arange, ones_like
 if TYPE_CHECKING:
     from .._C import Tensor
 
-__all__ = ["smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss", "cosine_similarity",
-           "pairwise_distance", "cosine_embedding_loss", "margin_ranking_loss",
-           "triplet_margin_loss", "soft_margin_loss", "multi_margin_loss"]
+__all__ = [
+    "smooth_l1_loss",
+    "huber_loss",
+    "kl_div",
+    "poisson_nll_loss",
+    "cosine_similarity",
+    "pairwise_distance",
+    "cosine_embedding_loss",
+    "margin_ranking_loss",
+    "triplet_margin_loss",
+    "soft_margin_loss",
+    "multi_margin_loss",
+]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -39,16 +50,19 @@ def _reduce(losses, reduction):
 def _check_floating(op, **tensors):
     for name, t in tensors.items():
         if not isinstance(t, _C.Tensor):
-            raise _errors.TypeError(f"[{op}] expected {name} to be a Tensor, got "
-                                    f"{type(t).__name__}")
+            raise _errors.TypeError(
+                f"[{op}] expected {name} to be a Tensor, got {type(t).__name__}"
+            )
         if not t.dtype.is_floating_point:
             raise _errors.TypeError(f"[{op}] expected a floating-point {name}, got {t.dtype}")
 
 
 def _check_same_shape(op, input, target, what: str = "input and target"):
     if input.shape != target.shape:
-        raise _errors.ValueError(f"[{op}] expected {what} of one shape, got {tuple(input.shape)} "
-                                 f"and {tuple(target.shape)}")
+        raise _errors.ValueError(
+            f"[{op}] expected {what} of one shape, got {tuple(input.shape)} "
+            f"and {tuple(target.shape)}"
+        )
 
 
 def _check_positive(op, name, value, allow_zero: bool = False):
@@ -69,12 +83,14 @@ def _quadratic_then_linear(diff, threshold):
     """0.5 d^2 / threshold where |d| < threshold, |d| - 0.5 threshold beyond: the smooth L1
     curve, whose two pieces meet with equal slope at |d| = threshold."""
     distance = diff.abs()
-    return _C.where(distance < threshold, diff * diff * (0.5 / threshold),
-                    distance - 0.5 * threshold)
+    return _C.where(
+        distance < threshold, diff * diff * (0.5 / threshold), distance - 0.5 * threshold
+    )
 
 
-def smooth_l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean",
-                   beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(
+    input: Tensor, target: Tensor, *, reduction: str = "mean", beta: float = 1.0
+) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, d = input - target; beta = 0 is
     the L1 loss."""
     _pointwise_args("smooth_l1_loss", input, target, reduction)
@@ -84,8 +100,9 @@ def smooth_l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean",
     return _reduce(losses, reduction)
 
 
-def huber_loss(input: Tensor, target: Tensor, *, reduction: str = "mean",
-               delta: float = 1.0) -> Tensor:
+def huber_loss(
+    input: Tensor, target: Tensor, *, reduction: str = "mean", delta: float = 1.0
+) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta): delta times the smooth L1
     loss with beta = delta."""
     _pointwise_args("huber_loss", input, target, reduction)
@@ -93,8 +110,9 @@ def huber_loss(input: Tensor, target: Tensor, *, reduction: str = "mean",
     return _reduce(_quadratic_then_linear(input - target, delta) * delta, reduction)
 
 
-def kl_div(input: Tensor, target: Tensor, *, reduction: str = "mean",
-           log_target: bool = False) -> Tensor:
+def kl_div(
+    input: Tensor, target: Tensor, *, reduction: str = "mean", log_target: bool = False
+) -> Tensor:
     """KL(target || exp(input)) pointwise for log-probabilities ``input``:
     target (log target - input), 0 where target is 0 (or exp(t) (t - input) when the target is
     given as log-probabilities). reduction 'batchmean' divides the sum by the batch size, the
@@ -110,8 +128,15 @@ def kl_div(input: Tensor, target: Tensor, *, reduction: str = "mean",
     return _reduce(losses, reduction)
 
 
-def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
-                     *, eps: float = 1e-8, reduction: str = "mean") -> Tensor:
+def poisson_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    log_input: bool = True,
+    full: bool = False,
+    *,
+    eps: float = 1e-8,
+    reduction: str = "mean",
+) -> Tensor:
     """The Poisson negative log-likelihood of target given the rate exp(input) (log_input) or
     input: exp(input) - target input, or input - target log(input + eps). full adds the
     Stirling term target log target - target + 0.5 log(2 pi target) where target > 1."""
@@ -163,8 +188,9 @@ def _vector_norm(x, p, dim, keepdim):
     return (x.abs() ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
 
 
-def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
-                      keepdim: bool = False) -> Tensor:
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
     """||x1 - x2 + eps||_p along the last dim; x1 and x2 broadcast. eps keeps the norm of
     equal vectors off its kink at 0."""
     _check_floating("pairwise_distance", x1=x1, x2=x2)
@@ -175,15 +201,18 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
 
 def _check_sign_target(op, target, shape):
     if not isinstance(target, _C.Tensor):
-        raise _errors.TypeError(f"[{op}] expected target to be a Tensor, got "
-                                f"{type(target).__name__}")
+        raise _errors.TypeError(
+            f"[{op}] expected target to be a Tensor, got {type(target).__name__}"
+        )
     if target.shape != shape:
-        raise _errors.ValueError(f"[{op}] expected target of shape {tuple(shape)}, got "
-                                 f"{tuple(target.shape)}")
+        raise _errors.ValueError(
+            f"[{op}] expected target of shape {tuple(shape)}, got {tuple(target.shape)}"
+        )
 
 
-def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
-                          *, reduction: str = "mean") -> Tensor:
+def cosine_embedding_loss(
+    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, *, reduction: str = "mean"
+) -> Tensor:
     """1 - cos(x1, x2) where target is 1, max(0, cos - margin) where it is -1 (0 elsewhere);
     inputs (N, D) with target (N), or (D) with a 0-d target. cos is PyTorch's here:
     x1.x2 / sqrt((|x1|^2 + 1e-12) (|x2|^2 + 1e-12))."""
@@ -191,20 +220,23 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     _check_floating(op, input1=input1, input2=input2)
     _check_same_shape(op, input1, input2, "input1 and input2")
     if input1.ndim not in (1, 2):
-        raise _errors.ValueError(f"[{op}] expected inputs of shape (N, D) or (D), got "
-                                 f"{tuple(input1.shape)}")
+        raise _errors.ValueError(
+            f"[{op}] expected inputs of shape (N, D) or (D), got {tuple(input1.shape)}"
+        )
     _check_sign_target(op, target, input1.shape[:-1])
     _check_reduction(reduction, op)
     dim = input1.ndim - 1
     squared_norms = ((input1 * input1).sum(dim) + 1e-12) * ((input2 * input2).sum(dim) + 1e-12)
     cos = (input1 * input2).sum(dim) / squared_norms.sqrt()
-    losses = (_C.where(target == 1, 1.0 - cos, 0.0)
-              + _C.where(target == -1, (cos - margin).clamp(min=0.0), 0.0))
+    losses = _C.where(target == 1, 1.0 - cos, 0.0) + _C.where(
+        target == -1, (cos - margin).clamp(min=0.0), 0.0
+    )
     return _reduce(losses, reduction)
 
 
-def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
-                        *, reduction: str = "mean") -> Tensor:
+def margin_ranking_loss(
+    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, *, reduction: str = "mean"
+) -> Tensor:
     """max(0, -target (input1 - input2) + margin): target 1 asks input1 to rank higher."""
     op = "margin_ranking_loss"
     _check_floating(op, input1=input1, input2=input2)
@@ -214,17 +246,27 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
     return _reduce((-target * (input1 - input2) + margin).clamp(min=0.0), reduction)
 
 
-def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
-                        p: float = 2.0, eps: float = 1e-6, swap: bool = False, *,
-                        reduction: str = "mean") -> Tensor:
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2.0,
+    eps: float = 1e-6,
+    swap: bool = False,
+    *,
+    reduction: str = "mean",
+) -> Tensor:
     """max(d(a, p) - d(a, n) + margin, 0), d the pairwise p-distance; swap takes
     min(d(a, n), d(p, n)) as the negative's distance."""
     op = "triplet_margin_loss"
     _check_floating(op, anchor=anchor, positive=positive, negative=negative)
     if not anchor.shape == positive.shape == negative.shape:
-        raise _errors.ValueError(f"[{op}] expected anchor, positive and negative of one shape, got "
-                                 f"{tuple(anchor.shape)}, {tuple(positive.shape)} and "
-                                 f"{tuple(negative.shape)}")
+        raise _errors.ValueError(
+            f"[{op}] expected anchor, positive and negative of one shape, got "
+            f"{tuple(anchor.shape)}, {tuple(positive.shape)} and "
+            f"{tuple(negative.shape)}"
+        )
     _check_positive(op, "margin", margin)
     _check_reduction(reduction, op)
     positive_distance = pairwise_distance(anchor, positive, p, eps)
@@ -244,8 +286,15 @@ def soft_margin_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") 
     return _reduce(losses, reduction)
 
 
-def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
-                      weight: Tensor | None = None, *, reduction: str = "mean") -> Tensor:
+def multi_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Tensor | None = None,
+    *,
+    reduction: str = "mean",
+) -> Tensor:
     """The multi-class hinge loss: per row, sum over classes j != y of
     w[y] max(0, margin - x[y] + x[j])^p / C, for scores (N, C) (or (C)) and class indices y."""
     op = "multi_margin_loss"
@@ -253,22 +302,27 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     if p not in (1, 2):
         raise _errors.ValueError(f"[{op}] expected p 1 or 2, got {p!r}")
     if input.ndim not in (1, 2):
-        raise _errors.ValueError(f"[{op}] expected input of shape (N, C) or (C), got "
-                                 f"{tuple(input.shape)}")
+        raise _errors.ValueError(
+            f"[{op}] expected input of shape (N, C) or (C), got {tuple(input.shape)}"
+        )
     _check_reduction(reduction, op)
     scores = input if input.ndim == 2 else input.unsqueeze(0)
     rows, classes = scores.shape
     if not isinstance(target, _C.Tensor) or target.dtype != _C.dtype.int64:
-        raise _errors.TypeError(f"[{op}] expected int64 class indices as target, got "
-                                f"{getattr(target, 'dtype', type(target).__name__)}")
+        raise _errors.TypeError(
+            f"[{op}] expected int64 class indices as target, got "
+            f"{getattr(target, 'dtype', type(target).__name__)}"
+        )
     if target.shape != input.shape[:-1]:
-        raise _errors.ValueError(f"[{op}] expected target of shape {tuple(input.shape[:-1])}, got "
-                                 f"{tuple(target.shape)}")
+        raise _errors.ValueError(
+            f"[{op}] expected target of shape {tuple(input.shape[:-1])}, got {tuple(target.shape)}"
+        )
     target = target.reshape(rows)
     outside = [int(t) for t in target.cpu().numpy() if not 0 <= t < classes]
     if outside:
-        raise _errors.ValueError(f"[{op}] expected class indices in [0, {classes}), got "
-                                 f"{outside[0]}")
+        raise _errors.ValueError(
+            f"[{op}] expected class indices in [0, {classes}), got {outside[0]}"
+        )
     target_scores = scores[arange(rows, device=scores.device), target].unsqueeze(1)
     hinge = (margin - target_scores + scores).clamp(min=0.0)
     if p == 2:
@@ -276,8 +330,9 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     if weight is not None:
         _check_floating(op, weight=weight)
         if weight.shape != (classes,):
-            raise _errors.ValueError(f"[{op}] expected weight of shape ({classes},), got "
-                                     f"{tuple(weight.shape)}")
+            raise _errors.ValueError(
+                f"[{op}] expected weight of shape ({classes},), got {tuple(weight.shape)}"
+            )
         hinge = hinge * weight[target].unsqueeze(1)
     is_target = arange(classes, device=scores.device) == target.unsqueeze(1)
     losses = _C.where(is_target, 0.0, hinge).sum(1) / classes

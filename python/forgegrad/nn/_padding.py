@@ -1,6 +1,7 @@
 """F.pad, composed of the op table's (narrow, cat, full, index_select), so its gradient comes
 from those: constant padding on any number of trailing dimensions (a negative pad crops),
 and reflect, replicate and circular padding as one index_select per padded dimension."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -22,8 +23,8 @@ def _crop(input, d, before, after):
     size = input.shape[d]
     if before < -size or after < -size or before + size + after < 0:
         raise _errors.ValueError(
-            f"[pad] padding ({before}, {after}) crops dimension {d} of size {size} "
-            f"past its end")
+            f"[pad] padding ({before}, {after}) crops dimension {d} of size {size} past its end"
+        )
     if before >= 0 and after >= 0:
         return input
     start = max(-before, 0)
@@ -62,31 +63,35 @@ def _copied(input, widths, mode):
         if out.shape[d] == 0:
             raise _errors.ValueError(
                 f"[pad] mode '{mode}' expected a non-empty dimension {d}, got input "
-                f"of shape {tuple(input.shape)}")
+                f"of shape {tuple(input.shape)}"
+            )
         out = _crop(out, d, before, after)
         size, before, after = out.shape[d], max(before, 0), max(after, 0)
         if size == 0:
             raise _errors.ValueError(
                 f"[pad] input of shape {tuple(input.shape)} is too small: its "
-                f"padding leaves nothing of dimension {d} to copy in mode '{mode}'")
+                f"padding leaves nothing of dimension {d} to copy in mode '{mode}'"
+            )
         if mode == "reflect" and (before >= size or after >= size):
             raise _errors.ValueError(
                 f"[pad] padding size should be less than the corresponding input "
                 f"dimension in mode 'reflect', but got: padding ({before}, {after}) "
                 f"at dimension {d} of size {size} of input of shape "
-                f"{tuple(input.shape)}")
+                f"{tuple(input.shape)}"
+            )
         if mode == "circular" and (before > size or after > size):
             raise _errors.ValueError(
                 f"[pad] padding ({before}, {after}) wraps around dimension {d} of "
-                f"size {size} more than once in mode 'circular'")
+                f"size {size} more than once in mode 'circular'"
+            )
         if before or after:
-            out = _C.index_select(out, d, _source_positions(mode, size, before, after,
-                                                            out.device))
+            out = _C.index_select(out, d, _source_positions(mode, size, before, after, out.device))
     return out
 
 
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None
-        ) -> Tensor:
+def pad(
+    input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None
+) -> Tensor:
     """input padded by pad = (last dim's before, after, the one before's before, after, ...):
     with value ("constant"; negative pads crop), the input mirrored at its edges without
     repeating them ("reflect"), its edge values ("replicate") or its other end ("circular")."""
@@ -99,15 +104,17 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     if len(pad) % 2:
         raise _errors.ValueError(
             f"[pad] expected an even number of padding sizes (before, after per "
-            f"dimension), got {len(pad)}")
+            f"dimension), got {len(pad)}"
+        )
     if len(pad) > 2 * input.ndim:
         raise _errors.ValueError(
             f"[pad] padding of length {len(pad)} is more than two sizes for each "
-            f"of the input's {input.ndim} dimensions")
+            f"of the input's {input.ndim} dimensions"
+        )
     if mode not in _MODES:
         raise _errors.ValueError(
-            f"[pad] expected mode 'constant', 'reflect', 'replicate' or "
-            f"'circular', got {mode!r}")
+            f"[pad] expected mode 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}"
+        )
     # (dimension, (before, after)), the last dimension first
     widths = [(input.ndim - 1 - i, (pad[2 * i], pad[2 * i + 1])) for i in range(len(pad) // 2)]
     if mode == "constant":
@@ -120,5 +127,6 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         raise _errors.ValueError(
             f"[pad] mode '{mode}' pads the last 1, 2 or 3 dimensions of a 2-d or "
             f"3-d, 3-d or 4-d, or 4-d or 5-d input, got {len(pad)} padding sizes "
-            f"for a {input.ndim}-d input")
+            f"for a {input.ndim}-d input"
+        )
     return _copied(input, widths, mode)

@@ -1,5 +1,6 @@
 """F.pixel_shuffle and F.pixel_unshuffle: (*, C r^2, H, W) <-> (*, C, H r, W r), each a
 reshape, a permutation and a reshape, so their gradients are those of the views."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -20,8 +21,9 @@ def _check(input, factor, name, op):
     if factor <= 0:
         raise _errors.ValueError(f"[{op}] expected a positive {name}, got {factor}")
     if input.dim() < 3:
-        raise _errors.ValueError(f"[{op}] expected at least 3 dimensions (*, C, H, W), got "
-                                 f"shape {tuple(input.shape)}")
+        raise _errors.ValueError(
+            f"[{op}] expected at least 3 dimensions (*, C, H, W), got shape {tuple(input.shape)}"
+        )
 
 
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
@@ -31,8 +33,10 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     _check(input, r, "upscale_factor", op)
     *batch, channels, h, w = input.shape
     if channels % (r * r):
-        raise _errors.ValueError(f"[{op}] expected the channel dimension to be divisible by "
-                                 f"upscale_factor^2 = {r * r}, got {channels}")
+        raise _errors.ValueError(
+            f"[{op}] expected the channel dimension to be divisible by "
+            f"upscale_factor^2 = {r * r}, got {channels}"
+        )
     b = len(batch)
     blocks = input.reshape(*batch, channels // (r * r), r, r, h, w)
     order = list(range(b)) + [b, b + 3, b + 1, b + 4, b + 2]  # (c, h, i, w, j)
@@ -45,8 +49,9 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     _check(input, r, "downscale_factor", op)
     *batch, channels, h, w = input.shape
     if h % r or w % r:
-        raise _errors.ValueError(f"[{op}] expected height and width divisible by "
-                                 f"downscale_factor = {r}, got {h} and {w}")
+        raise _errors.ValueError(
+            f"[{op}] expected height and width divisible by downscale_factor = {r}, got {h} and {w}"
+        )
     b = len(batch)
     blocks = input.reshape(*batch, channels, h // r, r, w // r, r)
     order = list(range(b)) + [b, b + 2, b + 4, b + 1, b + 3]  # (c, i, j, h, w)

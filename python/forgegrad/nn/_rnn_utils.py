@@ -1,6 +1,7 @@
 """``nn.utils.rnn``: sequences of different lengths padded into one batch, as PyTorch's
 pad_sequence; each sequence is joined to a block of padding_value with cat and the results
 stacked, so the gradient reaches every sequence through cat and stack."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -16,50 +17,68 @@ from .._checks import is_int, is_real
 if TYPE_CHECKING:
     from .._C import Tensor
 
-__all__ = ["pad_sequence", "PackedSequence", "pack_padded_sequence", "pad_packed_sequence",
-           "pack_sequence", "unpack_sequence"]
+__all__ = [
+    "pad_sequence",
+    "PackedSequence",
+    "pack_padded_sequence",
+    "pad_packed_sequence",
+    "pack_sequence",
+    "unpack_sequence",
+]
 
 
 def _check_sequences(sequences, op):
     if isinstance(sequences, _C.Tensor):
         sequences = list(sequences.unbind(0))  # PyTorch iterates a Tensor along dim 0
     if not isinstance(sequences, collections.abc.Iterable):
-        raise _errors.TypeError(f"[{op}] expected a list of Tensors, got "
-                                f"{type(sequences).__name__}")
+        raise _errors.TypeError(
+            f"[{op}] expected a list of Tensors, got {type(sequences).__name__}"
+        )
     sequences = list(sequences)
     if not sequences:
         raise _errors.ValueError(f"[{op}] received an empty list of sequences")
     first = sequences[0]
     for i, seq in enumerate(sequences):
         if not isinstance(seq, _C.Tensor):
-            raise _errors.TypeError(f"[{op}] expected Tensors, got {type(seq).__name__} at "
-                                    f"position {i}")
+            raise _errors.TypeError(
+                f"[{op}] expected Tensors, got {type(seq).__name__} at position {i}"
+            )
         if seq.dim() == 0:
-            raise _errors.ValueError(f"[{op}] expected sequences of at least 1 dimension "
-                                     f"(L, *), got a 0-d Tensor at position {i}")
+            raise _errors.ValueError(
+                f"[{op}] expected sequences of at least 1 dimension "
+                f"(L, *), got a 0-d Tensor at position {i}"
+            )
         if tuple(seq.shape[1:]) != tuple(first.shape[1:]):
-            raise _errors.ValueError(f"[{op}] expected every sequence to have trailing "
-                                     f"dimensions {tuple(first.shape[1:])}, got "
-                                     f"{tuple(seq.shape[1:])} at position {i}")
+            raise _errors.ValueError(
+                f"[{op}] expected every sequence to have trailing "
+                f"dimensions {tuple(first.shape[1:])}, got "
+                f"{tuple(seq.shape[1:])} at position {i}"
+            )
         if seq.dtype != first.dtype or seq.device != first.device:
-            raise _errors.TypeError(f"[{op}] expected every sequence of dtype {first.dtype} "
-                                    f"on {first.device}, got {seq.dtype} on {seq.device} at "
-                                    f"position {i}")
+            raise _errors.TypeError(
+                f"[{op}] expected every sequence of dtype {first.dtype} "
+                f"on {first.device}, got {seq.dtype} on {seq.device} at "
+                f"position {i}"
+            )
     return sequences
 
 
-def pad_sequence(sequences: Tensor | Iterable[Tensor], batch_first: bool = False,
-                 padding_value: float = 0.0, padding_side: str = "right") -> Tensor:
+def pad_sequence(
+    sequences: Tensor | Iterable[Tensor],
+    batch_first: bool = False,
+    padding_value: float = 0.0,
+    padding_side: str = "right",
+) -> Tensor:
     """sequences (L_i, *) -> (max L, B, *), or (B, max L, *) when batch_first; the missing
     steps are padding_value, after each sequence (padding_side "right") or before ("left")."""
     op = "pad_sequence"
     checked = _check_sequences(sequences, op)
     if padding_side not in ("right", "left"):
-        raise _errors.ValueError(f"[{op}] expected padding_side 'right' or 'left', got "
-                                 f"{padding_side!r}")
+        raise _errors.ValueError(
+            f"[{op}] expected padding_side 'right' or 'left', got {padding_side!r}"
+        )
     if not is_real(padding_value) and not isinstance(padding_value, bool):
-        raise _errors.TypeError(f"[{op}] expected padding_value as a number, got "
-                                f"{padding_value!r}")
+        raise _errors.TypeError(f"[{op}] expected padding_value as a number, got {padding_value!r}")
     longest = max(seq.shape[0] for seq in checked)
     trailing = list(checked[0].shape[1:])
     padded = []
@@ -78,14 +97,23 @@ def pad_sequence(sequences: Tensor | Iterable[Tensor], batch_first: bool = False
 # the rows of step t are the first batch_sizes[t] sorted sequences. Packing and unpacking are
 # index_select over the padded (T * B, *) rows, so gradients flow through both.
 
-class PackedSequence(collections.namedtuple(
-        "PackedSequence", ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])):
+
+class PackedSequence(
+    collections.namedtuple(
+        "PackedSequence", ["data", "batch_sizes", "sorted_indices", "unsorted_indices"]
+    )
+):
     """As torch.nn.utils.rnn.PackedSequence: data (sum of lengths, *), batch_sizes (int64 on
     the CPU), sorted_indices / unsorted_indices (int64 on data's device, or None when the
     batch came sorted). Build it with pack_padded_sequence or pack_sequence."""
 
-    def __new__(cls, data: Tensor, batch_sizes: Tensor, sorted_indices: Tensor | None = None,
-                unsorted_indices: Tensor | None = None) -> Self:
+    def __new__(
+        cls,
+        data: Tensor,
+        batch_sizes: Tensor,
+        sorted_indices: Tensor | None = None,
+        unsorted_indices: Tensor | None = None,
+    ) -> Self:
         if unsorted_indices is None and sorted_indices is not None:
             unsorted_indices = _inverse_permutation(sorted_indices)
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
@@ -102,8 +130,10 @@ class PackedSequence(collections.namedtuple(
 
         def move(t):
             return None if t is None else t.to(data.device)
-        return type(self)(data, self.batch_sizes, move(self.sorted_indices),
-                          move(self.unsorted_indices))
+
+        return type(self)(
+            data, self.batch_sizes, move(self.sorted_indices), move(self.unsorted_indices)
+        )
 
 
 def _inverse_permutation(permutation):
@@ -115,8 +145,10 @@ def _inverse_permutation(permutation):
 def _lengths_array(lengths, op):
     if isinstance(lengths, _C.Tensor):
         if lengths.dim() != 1 or lengths.dtype not in (_C.dtype.int64, _C.dtype.int32):
-            raise _errors.ValueError(f"[{op}] expected lengths as a 1-D int64 Tensor, got "
-                                     f"{lengths.dtype} of shape {tuple(lengths.shape)}")
+            raise _errors.ValueError(
+                f"[{op}] expected lengths as a 1-D int64 Tensor, got "
+                f"{lengths.dtype} of shape {tuple(lengths.shape)}"
+            )
         return lengths.cpu().numpy().astype(np.int64)
     values = list(lengths)
     if not all(is_int(v) for v in values):
@@ -129,9 +161,12 @@ def _packed_rows(batch_sizes, batch):
     return np.concatenate([t * batch + np.arange(n) for t, n in enumerate(batch_sizes)])
 
 
-def pack_padded_sequence(input: Tensor, lengths: Tensor | Iterable[int],
-                         batch_first: bool = False,
-                         enforce_sorted: bool = True) -> PackedSequence:
+def pack_padded_sequence(
+    input: Tensor,
+    lengths: Tensor | Iterable[int],
+    batch_first: bool = False,
+    enforce_sorted: bool = True,
+) -> PackedSequence:
     """input (T, B, *) (or (B, T, *) when batch_first) padded past each sequence's length ->
     PackedSequence. With enforce_sorted, lengths must decrease; otherwise the batch is sorted
     here and the permutation kept in sorted_indices."""
@@ -143,39 +178,43 @@ def pack_padded_sequence(input: Tensor, lengths: Tensor | Iterable[int],
         input = input.transpose(0, 1)
     steps, batch = input.shape[0], input.shape[1]
     if seq_lengths.shape[0] != batch:
-        raise _errors.ValueError(f"[{op}] expected {batch} lengths (the batch size), got "
-                                 f"{seq_lengths.shape[0]}")
+        raise _errors.ValueError(
+            f"[{op}] expected {batch} lengths (the batch size), got {seq_lengths.shape[0]}"
+        )
     if batch == 0 or seq_lengths.min() <= 0 or seq_lengths.max() > steps:
-        raise _errors.ValueError(f"[{op}] expected every length in [1, {steps}], got "
-                                 f"{seq_lengths.tolist()}")
+        raise _errors.ValueError(
+            f"[{op}] expected every length in [1, {steps}], got {seq_lengths.tolist()}"
+        )
     sorted_indices = None
     if enforce_sorted:
         if np.any(np.diff(seq_lengths) > 0):
             raise _errors.ValueError(
                 f"[{op}] expected lengths sorted in decreasing order when enforce_sorted is "
-                f"True, got {seq_lengths.tolist()}; pass enforce_sorted=False to sort them here")
+                f"True, got {seq_lengths.tolist()}; pass enforce_sorted=False to sort them here"
+            )
     else:
         order = np.argsort(-seq_lengths, kind="stable")
         seq_lengths = seq_lengths[order]
         sorted_indices = creation.tensor(order, device=input.device)
         input = input.index_select(1, sorted_indices)
-    batch_sizes = np.array([(seq_lengths > t).sum() for t in range(seq_lengths[0])],
-                           dtype=np.int64)
+    batch_sizes = np.array([(seq_lengths > t).sum() for t in range(seq_lengths[0])], dtype=np.int64)
     rows = creation.tensor(_packed_rows(batch_sizes, batch), device=input.device)
     data = input.reshape([steps * batch] + list(input.shape[2:])).index_select(0, rows)
     return PackedSequence(data, creation.tensor(batch_sizes), sorted_indices)
 
 
-def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
-                        padding_value: float = 0.0,
-                        total_length: int | None = None) -> tuple[Tensor, Tensor]:
+def pad_packed_sequence(
+    sequence: PackedSequence,
+    batch_first: bool = False,
+    padding_value: float = 0.0,
+    total_length: int | None = None,
+) -> tuple[Tensor, Tensor]:
     """PackedSequence -> (padded (T, B, *) or (B, T, *) when batch_first, lengths (B) int64 on
     the CPU), in the batch's original order; padding_value past each length, T the longest
     length or total_length."""
     op = "pad_packed_sequence"
     if not isinstance(sequence, PackedSequence):
-        raise _errors.TypeError(f"[{op}] expected a PackedSequence, got "
-                                f"{type(sequence).__name__}")
+        raise _errors.TypeError(f"[{op}] expected a PackedSequence, got {type(sequence).__name__}")
     padded, lengths = _padded_sorted(sequence, padding_value, total_length, op)
     if sequence.unsorted_indices is not None:
         padded = padded.index_select(1, sequence.unsorted_indices)
@@ -192,8 +231,10 @@ def _padded_sorted(sequence, padding_value, total_length, op):
     steps, batch = batch_sizes.shape[0], int(batch_sizes[0])
     if total_length is not None:
         if not is_int(total_length) or total_length < steps:
-            raise _errors.ValueError(f"[{op}] expected total_length of at least the longest "
-                                     f"sequence's {steps} steps, got {total_length!r}")
+            raise _errors.ValueError(
+                f"[{op}] expected total_length of at least the longest "
+                f"sequence's {steps} steps, got {total_length!r}"
+            )
         steps = total_length
     trailing = list(data.shape[1:])
     # each padded row takes its packed row, or the padding row appended after the data
@@ -205,8 +246,9 @@ def _padded_sorted(sequence, padding_value, total_length, op):
     return rows.reshape([steps, batch] + trailing), lengths
 
 
-def pack_sequence(sequences: Tensor | Iterable[Tensor],
-                  enforce_sorted: bool = True) -> PackedSequence:
+def pack_sequence(
+    sequences: Tensor | Iterable[Tensor], enforce_sorted: bool = True
+) -> PackedSequence:
     """sequences (L_i, *) -> PackedSequence, as pack_padded_sequence of their padding."""
     sequences = _check_sequences(sequences, "pack_sequence")
     lengths = [seq.shape[0] for seq in sequences]
@@ -216,4 +258,4 @@ def pack_sequence(sequences: Tensor | Iterable[Tensor],
 def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
     """PackedSequence -> the list of its sequences (L_i, *), in the batch's original order."""
     padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
-    return [padded[i, :int(n)] for i, n in enumerate(lengths.tolist())]
+    return [padded[i, : int(n)] for i, n in enumerate(lengths.tolist())]

@@ -1,4 +1,5 @@
 """Activation layers, each a Module over its function in ``nn.functional``."""
+
 from __future__ import annotations
 
 from typing import Any, TYPE_CHECKING
@@ -43,8 +44,9 @@ class LeakyReLU(Module):
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         if not is_real(negative_slope):
-            raise _errors.TypeError(f"[LeakyReLU] negative_slope must be a number, "
-                                    f"got {negative_slope!r}")
+            raise _errors.TypeError(
+                f"[LeakyReLU] negative_slope must be a number, got {negative_slope!r}"
+            )
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, input: Tensor) -> Tensor:
@@ -67,8 +69,9 @@ class GELU(Module):
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         if approximate not in ("none", "tanh"):
-            raise _errors.ValueError("[GELU] approximate must be 'none' or 'tanh', got "
-                                     f"{approximate!r}")
+            raise _errors.ValueError(
+                f"[GELU] approximate must be 'none' or 'tanh', got {approximate!r}"
+            )
         self.approximate = approximate
 
     def forward(self, input: Tensor) -> Tensor:
@@ -79,16 +82,14 @@ class GELU(Module):
 
 
 class Tanh(Module):
-    """tanh(x), elementwise.
-    """
+    """tanh(x), elementwise."""
 
     def forward(self, input: Tensor) -> Tensor:
         return F.tanh(input)
 
 
 class Sigmoid(Module):
-    """1 / (1 + exp(-x)), elementwise.
-    """
+    """1 / (1 + exp(-x)), elementwise."""
 
     def forward(self, input: Tensor) -> Tensor:
         return F.sigmoid(input)
@@ -137,8 +138,9 @@ class Softmax(Module):
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         if dim is not None and (not is_int(dim)):
-            raise _errors.TypeError(f"[{type(self).__name__}] dim must be an int or None, got "
-                                    f"{dim!r}")
+            raise _errors.TypeError(
+                f"[{type(self).__name__}] dim must be an int or None, got {dim!r}"
+            )
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:
@@ -149,15 +151,13 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
-    """log(softmax(x)) along ``dim``, computed stably; arguments as Softmax.
-    """
+    """log(softmax(x)) along ``dim``, computed stably; arguments as Softmax."""
 
     _function = staticmethod(F.log_softmax)
 
 
 class Softmin(Softmax):
-    """softmax(-x) along ``dim``; arguments as Softmax.
-    """
+    """softmax(-x) along ``dim``; arguments as Softmax."""
 
     _function = staticmethod(F.softmin)
 
@@ -166,6 +166,7 @@ class _WithArguments(Module):
     """A module over ``_function(input, **arguments)``, its arguments kept as attributes (and
     shown by repr) under PyTorch's names: ``_parameters`` lists them with their defaults
     (REQUIRED: none)."""
+
     _function: Any = None
     _arguments: tuple[tuple[str, Any], ...] = ()
 
@@ -175,16 +176,18 @@ class _WithArguments(Module):
         bound.apply_defaults()
         for name, value in bound.arguments.items():
             if name != "inplace" and not is_real(value) and not is_int(value):
-                raise _errors.TypeError(f"[{type(self).__name__}] {name} must be a number, got "
-                                        f"{value!r}")
+                raise _errors.TypeError(
+                    f"[{type(self).__name__}] {name} must be a number, got {value!r}"
+                )
             setattr(self, name, value)
 
     def forward(self, input: Tensor) -> Tensor:
         return type(self)._function(input, **{k: getattr(self, k) for k, _ in self._arguments})
 
     def extra_repr(self) -> str:
-        return ", ".join(f"{k}={getattr(self, k)}" for k, _ in self._arguments
-                         if k != "inplace" or self.inplace)
+        return ", ".join(
+            f"{k}={getattr(self, k)}" for k, _ in self._arguments if k != "inplace" or self.inplace
+        )
 
 
 _REQUIRED = inspect.Parameter.empty
@@ -192,13 +195,21 @@ _REQUIRED = inspect.Parameter.empty
 
 def _activation_module(name, function, **arguments):
     """The module class `name` over `function`, constructed with `arguments` (their defaults)."""
-    cls = type(name, (_WithArguments,), {"_function": function,
-                                         "_arguments": tuple(arguments.items()),
-                                         "__doc__": f"The module form of "
-                                                    f"``F.{function.__name__}``."})
+    cls = type(
+        name,
+        (_WithArguments,),
+        {
+            "_function": function,
+            "_arguments": tuple(arguments.items()),
+            "__doc__": f"The module form of ``F.{function.__name__}``.",
+        },
+    )
     cls.__signature__ = inspect.Signature(
-        [inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=v)
-         for k, v in arguments.items()])
+        [
+            inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=v)
+            for k, v in arguments.items()
+        ]
+    )
     cls.__module__ = __name__
     return cls
 
@@ -215,8 +226,9 @@ Hardswish = _activation_module("Hardswish", F.hardswish, inplace=False)
 LogSigmoid = _activation_module("LogSigmoid", F.logsigmoid)
 Softsign = _activation_module("Softsign", F.softsign)
 Tanhshrink = _activation_module("Tanhshrink", F.tanhshrink)
-Threshold = _activation_module("Threshold", F.threshold, threshold=_REQUIRED, value=_REQUIRED,
-                               inplace=False)
+Threshold = _activation_module(
+    "Threshold", F.threshold, threshold=_REQUIRED, value=_REQUIRED, inplace=False
+)
 Softshrink = _activation_module("Softshrink", F.softshrink, lambd=0.5)
 Hardshrink = _activation_module("Hardshrink", F.hardshrink, lambd=0.5)
 GLU = _activation_module("GLU", F.glu, dim=-1)
@@ -226,15 +238,22 @@ class PReLU(Module):
     """where(x > 0, x, a x) with a learned ``weight`` a: one value, or one per channel (dim 1
     of the input) with num_parameters=C; starts at ``init``."""
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25,
-                 device: str | _C.device | None = None, dtype: _C.dtype | None = None) -> None:
+    def __init__(
+        self,
+        num_parameters: int = 1,
+        init: float = 0.25,
+        device: str | _C.device | None = None,
+        dtype: _C.dtype | None = None,
+    ) -> None:
         super().__init__()
         if not is_int(num_parameters) or num_parameters < 1:
-            raise _errors.ValueError(f"[PReLU] num_parameters must be a positive int, "
-                                     f"got {num_parameters!r}")
+            raise _errors.ValueError(
+                f"[PReLU] num_parameters must be a positive int, got {num_parameters!r}"
+            )
         self.num_parameters, self.init = num_parameters, init
-        self.weight = Parameter(creation.full((num_parameters,), float(init), dtype=dtype,
-                                              device=device))
+        self.weight = Parameter(
+            creation.full((num_parameters,), float(init), dtype=dtype, device=device)
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         return F.prelu(input, self.weight)

@@ -1,4 +1,5 @@
 """Containers: ``Sequential`` (modules applied in order) and ``ModuleList``."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -16,8 +17,7 @@ if TYPE_CHECKING:
     from .._C import Tensor
 
 
-def _fused_with_next_relu(modules: Sequence[Module], i: int
-                          ) -> Callable[[Tensor], Tensor] | None:
+def _fused_with_next_relu(modules: Sequence[Module], i: int) -> Callable[[Tensor], Tensor] | None:
     """modules[i] and the ReLU right after it as one call, or None: a Linear's GEMM applies
     the ReLU in its epilogue, a BatchNorm in its normalizing map. Exact types: a subclass may
     have its own forward."""
@@ -56,8 +56,7 @@ class Sequential(Module):
         i = operator.index(idx)
         n = len(self)
         if not -n <= i < n:
-            raise IndexError(f"[{type(self).__name__}] index {idx} is out of range for "
-                             f"{n} modules")
+            raise IndexError(f"[{type(self).__name__}] index {idx} is out of range for {n} modules")
         return list(self._modules)[i % n]
 
     @overload
@@ -82,8 +81,9 @@ class Sequential(Module):
 
     def _check_module(self, module: object, what: str) -> None:
         if not isinstance(module, Module):
-            raise _errors.TypeError(f"[{type(self).__name__}] can only {what} a Module, got "
-                                    f"{type(module).__name__}")
+            raise _errors.TypeError(
+                f"[{type(self).__name__}] can only {what} a Module, got {type(module).__name__}"
+            )
 
     def append(self, module: Module) -> Self:
         """Add ``module`` at the end; returns self."""
@@ -93,16 +93,21 @@ class Sequential(Module):
 
     def extend(self, modules: Iterable[Module]) -> Self:
         """Append each of `modules`; all are checked first, so a bad one appends none."""
-        if not hasattr(modules, "__iter__") or (isinstance(modules, Module)
-                                                 and not isinstance(modules, Sequential)):
-            raise _errors.TypeError(f"[{type(self).__name__}] extend expects an iterable of "
-                                    f"Modules, got {type(modules).__name__} (append adds one "
-                                    "module)")
+        if not hasattr(modules, "__iter__") or (
+            isinstance(modules, Module) and not isinstance(modules, Sequential)
+        ):
+            raise _errors.TypeError(
+                f"[{type(self).__name__}] extend expects an iterable of "
+                f"Modules, got {type(modules).__name__} (append adds one "
+                "module)"
+            )
         modules = list(modules)
         for i, module in enumerate(modules):
             if not isinstance(module, Module):
-                raise _errors.TypeError(f"[{type(self).__name__}] extend expects Modules, got "
-                                        f"{type(module).__name__} at position {i}")
+                raise _errors.TypeError(
+                    f"[{type(self).__name__}] extend expects Modules, got "
+                    f"{type(module).__name__} at position {i}"
+                )
         for module in modules:
             self.append(module)
         return self

@@ -3,6 +3,7 @@ in_channels / groups, *kernel_size) (transposed: (in_channels, out_channels / gr
 *kernel_size)) and bias (out_channels), PyTorch's default initialization, and padding_mode
 'zeros' or the input padded by F.pad ('reflect', 'replicate', 'circular') before a
 convolution without padding."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -27,40 +28,64 @@ class _ConvNd(Module):
     dims, transposed = 2, False
     convolution: Any = None
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                 bias, padding_mode, device, dtype, output_padding) -> None:
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride,
+        padding,
+        dilation,
+        groups,
+        bias,
+        padding_mode,
+        device,
+        dtype,
+        output_padding,
+    ) -> None:
         super().__init__()
         op = type(self).__name__
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
-                            ("groups", groups)):
+        for name, value in (
+            ("in_channels", in_channels),
+            ("out_channels", out_channels),
+            ("groups", groups),
+        ):
             if not is_int(value) or value <= 0:
                 raise _errors.ValueError(f"[{op}] expected {name} as a positive int, got {value!r}")
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if value % groups:
                 raise _errors.ValueError(
-                    f"[{op}] expected {name} divisible by groups {groups}, got {value}")
+                    f"[{op}] expected {name} divisible by groups {groups}, got {value}"
+                )
         if padding_mode not in _PADDING_MODES:
             raise _errors.ValueError(
                 f"[{op}] expected padding_mode 'zeros', 'reflect', 'replicate' or 'circular', "
-                f"got {padding_mode!r}")
+                f"got {padding_mode!r}"
+            )
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         if self.transposed and padding_mode != "zeros":
             raise _errors.ValueError(f"[{op}] expected padding_mode 'zeros', got {padding_mode!r}")
         if self.transposed and isinstance(padding, str):
             raise _errors.ValueError(
-                f"[{op}] expected padding as an int or a tuple of ints, got {padding!r}")
+                f"[{op}] expected padding as an int or a tuple of ints, got {padding!r}"
+            )
         self.kernel_size = positive_ints(op, "kernel_size", kernel_size, self.dims)
         self.stride = positive_ints(op, "stride", stride, self.dims)
         self.dilation = positive_ints(op, "dilation", dilation, self.dims)
         self.output_padding = int_tuple(op, "output_padding", output_padding, self.dims)
         # (before, after) per spatial dimension, which also checks padding
-        self._padding_sides = padding_sides(op, padding, self.kernel_size, self.stride,
-                                            self.dilation)
-        self.padding = padding if isinstance(padding, str) else int_tuple(op, "padding", padding,
-                                                                       self.dims)
+        self._padding_sides = padding_sides(
+            op, padding, self.kernel_size, self.stride, self.dilation
+        )
+        self.padding = (
+            padding if isinstance(padding, str) else int_tuple(op, "padding", padding, self.dims)
+        )
         self.padding_mode = padding_mode
-        shape = ((in_channels, out_channels // groups) if self.transposed
-                 else (out_channels, in_channels // groups)) + self.kernel_size
+        shape = (
+            (in_channels, out_channels // groups)
+            if self.transposed
+            else (out_channels, in_channels // groups)
+        ) + self.kernel_size
         # init fills float32; another dtype gets those values converted
         self.weight = Parameter(_in_dtype(creation.empty(*shape, device=device), dtype))
         if bias:
@@ -84,15 +109,25 @@ class _ConvNd(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         if self.padding_mode == "zeros":
-            return type(self).convolution(input, self.weight, self.bias, self.stride,
-                                          self.padding, self.dilation, self.groups)
+            return type(self).convolution(
+                input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+            )
         widths = [v for sides in reversed(self._padding_sides) for v in sides]
-        return type(self).convolution(pad(input, widths, self.padding_mode), self.weight,
-                                      self.bias, self.stride, 0, self.dilation, self.groups)
+        return type(self).convolution(
+            pad(input, widths, self.padding_mode),
+            self.weight,
+            self.bias,
+            self.stride,
+            0,
+            self.dilation,
+            self.groups,
+        )
 
     def extra_repr(self) -> str:  # as PyTorch's
-        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}")
+        text = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
         if self.padding != (0,) * self.dims:
             text += f", padding={self.padding}"
         if self.dilation != (1,) * self.dims:
@@ -123,62 +158,127 @@ def _assign(parameter, values) -> None:
 
 
 class _PlainConvNd(_ConvNd):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias: bool = True, padding_mode: str = "zeros", device=None,
-                 dtype=None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device, dtype, 0)
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+            0,
+        )
 
 
 class Conv1d(_PlainConvNd):
     """input (N, in_channels, L) or (in_channels, L) -> (N, out_channels, L_out)"""
+
     dims, convolution = 1, staticmethod(conv1d)
 
 
 class Conv2d(_PlainConvNd):
     """input (N, in_channels, H, W) or (in_channels, H, W) -> (N, out_channels, H_out, W_out)"""
+
     dims, convolution = 2, staticmethod(conv2d)
 
 
 class Conv3d(_PlainConvNd):
     """input (N, in_channels, D, H, W) or (in_channels, D, H, W) -> (N, out_channels, D_out,
     H_out, W_out)"""
+
     dims, convolution = 3, staticmethod(conv3d)
 
 
 class _ConvTransposeNd(_ConvNd):
     transposed = True
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias: bool = True, dilation=1,
-                 padding_mode: str = "zeros", device=None, dtype=None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device, dtype, output_padding)
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups=1,
+        bias: bool = True,
+        dilation=1,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+            output_padding,
+        )
 
     def forward(self, input, output_size=None):
         """output_size, when given, picks output_padding: the trailing sizes of the output."""
         output_padding = self.output_padding
         if output_size is not None:
             op = type(self).__name__
-            spatial = tuple(input.shape[-self.dims:])
-            smallest = [(size - 1) * s - 2 * p + d * (k - 1) + 1 for size, s, p, d, k in
-                        zip(spatial, self.stride, self.padding, self.dilation, self.kernel_size)]
-            wanted = int_tuple(op, "output_size", list(output_size)[-self.dims:], self.dims)
+            spatial = tuple(input.shape[-self.dims :])
+            smallest = [
+                (size - 1) * s - 2 * p + d * (k - 1) + 1
+                for size, s, p, d, k in zip(
+                    spatial, self.stride, self.padding, self.dilation, self.kernel_size
+                )
+            ]
+            wanted = int_tuple(op, "output_size", list(output_size)[-self.dims :], self.dims)
             output_padding = tuple(w - least for w, least in zip(wanted, smallest))
             if any(not 0 <= extra < s for extra, s in zip(output_padding, self.stride)):
                 raise _errors.ValueError(
                     f"[{op}] expected output_size from {tuple(smallest)} to "
                     f"{tuple(least + s - 1 for least, s in zip(smallest, self.stride))}, got "
-                    f"{wanted}")
-        return type(self).convolution(input, self.weight, self.bias, self.stride, self.padding,
-                                      output_padding, self.groups, self.dilation)
+                    f"{wanted}"
+                )
+        return type(self).convolution(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            output_padding,
+            self.groups,
+            self.dilation,
+        )
 
 
 class ConvTranspose1d(_ConvTransposeNd):
     """input (N, in_channels, L) or (in_channels, L) -> (N, out_channels, L_out)"""
+
     dims, convolution = 1, staticmethod(conv_transpose1d)
 
 
 class ConvTranspose2d(_ConvTransposeNd):
     """input (N, in_channels, H, W) or (in_channels, H, W) -> (N, out_channels, H_out, W_out)"""
+
     dims, convolution = 2, staticmethod(conv_transpose2d)

@@ -2,6 +2,7 @@
 the rest by 1 / (1 - p)), ``Dropout1d/2d/3d`` whole channels, ``AlphaDropout`` and
 ``FeatureAlphaDropout`` keep SELU activations' mean and variance; all are the identity in
 eval mode."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -22,8 +23,9 @@ class _DropoutNd(Module):
         super().__init__()
         name = type(self).__name__
         if not is_real(p):
-            raise _errors.TypeError(f"[{name}] p must be a number (a probability in [0, 1]), "
-                                    f"got {p!r}")
+            raise _errors.TypeError(
+                f"[{name}] p must be a number (a probability in [0, 1]), got {p!r}"
+            )
         if not 0 <= p <= 1:
             raise _errors.ValueError(f"[{name}] p must be a probability in [0, 1], got {p!r}")
         self.p, self.inplace = float(p), inplace

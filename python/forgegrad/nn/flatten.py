@@ -1,4 +1,5 @@
 """Shape layers: ``Flatten``, ``Unflatten`` and ``Identity``."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -49,9 +50,11 @@ class Unflatten(Module):
         if not is_int(dim):
             raise _errors.TypeError(f"[Unflatten] dim must be an int, got {dim!r}")
         if not isinstance(unflattened_size, (tuple, list)) or not all(
-                is_int(size) for size in unflattened_size):
-            raise _errors.TypeError(f"[Unflatten] unflattened_size must be a tuple of ints, got "
-                                    f"{unflattened_size!r}")
+            is_int(size) for size in unflattened_size
+        ):
+            raise _errors.TypeError(
+                f"[Unflatten] unflattened_size must be a tuple of ints, got {unflattened_size!r}"
+            )
         self.dim, self.unflattened_size = dim, unflattened_size
 
     def forward(self, input: Tensor) -> Tensor:

@@ -1,4 +1,5 @@
 """Unfold and Fold, as torch.nn's: F.unfold and F.fold with their arguments given once."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -24,18 +25,29 @@ class Unfold(Module):
         (1, 12, 9)
     """
 
-    def __init__(self, kernel_size: int | tuple[int, ...], dilation: int | tuple[int, ...] = 1,
-                 padding: int | tuple[int, ...] = 0, stride: int | tuple[int, ...] = 1) -> None:
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, ...],
+        dilation: int | tuple[int, ...] = 1,
+        padding: int | tuple[int, ...] = 0,
+        stride: int | tuple[int, ...] = 1,
+    ) -> None:
         super().__init__()
-        self.kernel_size, self.dilation, self.padding, self.stride = (kernel_size, dilation,
-                                                                      padding, stride)
+        self.kernel_size, self.dilation, self.padding, self.stride = (
+            kernel_size,
+            dilation,
+            padding,
+            stride,
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         return unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
 
     def extra_repr(self) -> str:  # as PyTorch's
-        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
-                f"padding={self.padding}, stride={self.stride}")
+        return (
+            f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
+            f"padding={self.padding}, stride={self.stride}"
+        )
 
 
 class Fold(Module):
@@ -50,17 +62,25 @@ class Fold(Module):
         stride: the step between blocks.
     """
 
-    def __init__(self, output_size: int | tuple[int, ...], kernel_size: int | tuple[int, ...],
-                 dilation: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] = 0,
-                 stride: int | tuple[int, ...] = 1) -> None:
+    def __init__(
+        self,
+        output_size: int | tuple[int, ...],
+        kernel_size: int | tuple[int, ...],
+        dilation: int | tuple[int, ...] = 1,
+        padding: int | tuple[int, ...] = 0,
+        stride: int | tuple[int, ...] = 1,
+    ) -> None:
         super().__init__()
         self.output_size, self.kernel_size = output_size, kernel_size
         self.dilation, self.padding, self.stride = dilation, padding, stride
 
     def forward(self, input: Tensor) -> Tensor:
-        return fold(input, self.output_size, self.kernel_size, self.dilation, self.padding,
-                    self.stride)
+        return fold(
+            input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride
+        )
 
     def extra_repr(self) -> str:  # as PyTorch's
-        return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, "
-                f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}")
+        return (
+            f"output_size={self.output_size}, kernel_size={self.kernel_size}, "
+            f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}"
+        )

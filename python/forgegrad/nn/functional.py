@@ -1,6 +1,7 @@
 """Stateless ops under PyTorch's names and signatures (``torch.nn.functional``), as the op
 table (csrc/python/op_table.h) declares them, the losses composed of them (_losses.py) and
 the few written here."""
+
 from typing import TYPE_CHECKING, SupportsIndex, SupportsInt
 
 from .. import _C, _ops
@@ -26,16 +27,34 @@ if TYPE_CHECKING:  # the same names, for type checkers (tools/gen_stubs.py write
     from .._functional_exports import *  # noqa: F401,F403
 
 
-def softmin(input: _C.Tensor, dim: SupportsInt | SupportsIndex = -1, *,
-            dtype: _C.dtype | None = None) -> _C.Tensor:
+def softmin(
+    input: _C.Tensor, dim: SupportsInt | SupportsIndex = -1, *, dtype: _C.dtype | None = None
+) -> _C.Tensor:
     """softmax(-input): the smallest entries weigh most."""
     return softmax(-input, dim, dtype=dtype)  # noqa: F405 (an op-table export)
 
 
-__all__ = (list(_ops.exports("functional")) + _losses.__all__
-           + ["softmin", "pad", "one_hot", "unfold", "fold", "conv1d", "conv2d", "conv3d",
-              "conv_transpose1d", "conv_transpose2d", "instance_norm",
-              "local_response_norm"] + _pooling.__all__
-           + _interpolate.__all__ + _channel_dropout.__all__ + _pixel_shuffle.__all__
-           + ["embedding"]
-           + ["multi_head_attention_forward"])
+__all__ = (
+    list(_ops.exports("functional"))
+    + _losses.__all__
+    + [
+        "softmin",
+        "pad",
+        "one_hot",
+        "unfold",
+        "fold",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "instance_norm",
+        "local_response_norm",
+    ]
+    + _pooling.__all__
+    + _interpolate.__all__
+    + _channel_dropout.__all__
+    + _pixel_shuffle.__all__
+    + ["embedding"]
+    + ["multi_head_attention_forward"]
+)

@@ -1,5 +1,6 @@
 """Parameter initialization, as ``torch.nn.init``: each function fills a tensor in place
 (under no_grad) from forgegrad's Philox stream and returns it."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -22,8 +23,7 @@ def _check(tensor, op):
 
 
 def _check_numbers(op, **values):
-    bad = {k: v for k, v in values.items()
-           if not is_real(v)}
+    bad = {k: v for k, v in values.items() if not is_real(v)}
     if bad:
         got = ", ".join(f"{k}={v!r}" for k, v in bad.items())
         what = "must be a number" if len(values) == 1 else "must be numbers"
@@ -38,8 +38,16 @@ def _fill_from(tensor, values):
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for an activation, as torch.nn.init.calculate_gain."""
-    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-              "conv_transpose3d", "sigmoid")
+    linear = (
+        "linear",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+        "sigmoid",
+    )
     if nonlinearity in linear:
         return 1.0
     if nonlinearity == "tanh":
@@ -50,7 +58,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         slope = 0.01 if param is None else param
         if not is_real(slope):
             raise _errors.ValueError(f"[calculate_gain] negative_slope {slope!r} is not a number")
-        return math.sqrt(2.0 / (1 + slope ** 2))
+        return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
     raise _errors.ValueError(f"[calculate_gain] unsupported nonlinearity {nonlinearity!r}")
@@ -58,8 +66,10 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 def _calculate_fan_in_and_fan_out(tensor):
     if tensor.ndim < 2:
-        raise _errors.ValueError("[init] fan in and fan out need a tensor of at least 2 "
-                                 f"dimensions, got shape {tensor.shape}")
+        raise _errors.ValueError(
+            "[init] fan in and fan out need a tensor of at least 2 "
+            f"dimensions, got shape {tensor.shape}"
+        )
     receptive = 1
     for s in tensor.shape[2:]:
         receptive *= s
@@ -78,8 +88,10 @@ def _empty(tensor, op) -> bool:
     no-op with a warning (the caller returns it unchanged)."""
     if tensor.numel():
         return False
-    warnings.warn(f"[{op}] initializing a zero-element tensor (shape {tuple(tensor.shape)}) "
-                  "is a no-op", stacklevel=3)
+    warnings.warn(
+        f"[{op}] initializing a zero-element tensor (shape {tuple(tensor.shape)}) is a no-op",
+        stacklevel=3,
+    )
     return True
 
 
@@ -160,16 +172,18 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     return _xavier(tensor, gain, "xavier_normal_", uniform=False)
 
 
-def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu") -> Tensor:
+def kaiming_uniform_(
+    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+) -> Tensor:
     """He's uniform init, in place: U(-b, b), b = gain sqrt(3 / fan), with the gain of
     ``nonlinearity`` (negative slope ``a``) and the fan of ``mode`` ("fan_in" or "fan_out").
     nn.Linear and the convolutions initialize their weights with it (a = sqrt(5)), as PyTorch."""
     return _kaiming(tensor, a, mode, nonlinearity, "kaiming_uniform_", uniform=True)
 
 
-def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu") -> Tensor:
+def kaiming_normal_(
+    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+) -> Tensor:
     """He's normal init, in place: N(0, std^2), std = gain / sqrt(fan), with the gain of
     ``nonlinearity`` (negative slope ``a``) and the fan of ``mode`` ("fan_in" or "fan_out")."""
     return _kaiming(tensor, a, mode, nonlinearity, "kaiming_normal_", uniform=False)

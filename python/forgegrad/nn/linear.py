@@ -1,4 +1,5 @@
 """``Linear``: y = x W^T + b with W (out_features, in_features), as torch.nn.Linear."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -41,8 +42,13 @@ class Linear(Module):
         ((3, 4), (3,))
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 device: str | _C.device | None = None) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: str | _C.device | None = None,
+    ) -> None:
         super().__init__()
         _check_features(in_features, "in_features")
         _check_features(out_features, "out_features")
@@ -66,5 +72,7 @@ class Linear(Module):
         return _C.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )

@@ -1,5 +1,6 @@
 """Loss layers, each a Module over its function in ``nn.functional``, with
 ``reduction='mean' | 'sum' | 'none'``."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -23,8 +24,10 @@ class _Loss(Module):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         if reduction not in self._reductions:
-            raise _errors.ValueError(f"[{type(self).__name__}] reduction must be one of "
-                                     f"{self._reductions}, got {reduction!r}")
+            raise _errors.ValueError(
+                f"[{type(self).__name__}] reduction must be one of "
+                f"{self._reductions}, got {reduction!r}"
+            )
         self.reduction = reduction
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -73,35 +76,52 @@ class CrossEntropyLoss(_WeightedLoss):
     class weights; ignore_index: a class index target that adds nothing (and is not counted
     by the mean)."""
 
-    def __init__(self, weight: Tensor | None = None, *, ignore_index: int = -100,
-                 reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        *,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
         super().__init__(weight, reduction)
         if not is_real(label_smoothing):
-            raise _errors.TypeError("[CrossEntropyLoss] label_smoothing must be a number in [0, "
-                                    f"1], got {label_smoothing!r}")
+            raise _errors.TypeError(
+                "[CrossEntropyLoss] label_smoothing must be a number in [0, "
+                f"1], got {label_smoothing!r}"
+            )
         if not 0.0 <= label_smoothing <= 1.0:
-            raise _errors.ValueError(f"[CrossEntropyLoss] label_smoothing must be in [0, 1], "
-                                     f"got {label_smoothing}")
+            raise _errors.ValueError(
+                f"[CrossEntropyLoss] label_smoothing must be in [0, 1], got {label_smoothing}"
+            )
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
-                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+        return F.cross_entropy(
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
 
 
 class NLLLoss(_WeightedLoss):
     """Log-probabilities (N, C) (or (C), or (N, C, d1, ...)) and class indices -> the
     negative log-likelihood, weighted by ``weight`` (C,), skipping ``ignore_index``."""
 
-    def __init__(self, weight: Tensor | None = None, *, ignore_index: int = -100,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self, weight: Tensor | None = None, *, ignore_index: int = -100, reduction: str = "mean"
+    ) -> None:
         super().__init__(weight, reduction)
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
-                          reduction=self.reduction)
+        return F.nll_loss(
+            input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction
+        )
 
 
 class BCELoss(_WeightedLoss):
@@ -117,15 +137,20 @@ class BCEWithLogitsLoss(_WeightedLoss):
     and stable; weight: broadcast over the losses; pos_weight: the positive term's weight,
     broadcast over the classes (the last dim)."""
 
-    def __init__(self, weight: Tensor | None = None, *, reduction: str = "mean",
-                 pos_weight: Tensor | None = None) -> None:
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        *,
+        reduction: str = "mean",
+        pos_weight: Tensor | None = None,
+    ) -> None:
         super().__init__(weight, reduction)
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy_with_logits(input, target, self.weight,
-                                                  reduction=self.reduction,
-                                                  pos_weight=self.pos_weight)
+        return F.binary_cross_entropy_with_logits(
+            input, target, self.weight, reduction=self.reduction, pos_weight=self.pos_weight
+        )
 
 
 class SmoothL1Loss(_Loss):
@@ -153,6 +178,7 @@ class HuberLoss(_Loss):
 class KLDivLoss(_Loss):
     """KL(target || exp(input)) for log-probabilities ``input``; reduction 'batchmean' is the
     KL divergence of each sample averaged over the batch."""
+
     _reductions = _REDUCTIONS + ("batchmean",)
 
     def __init__(self, *, reduction: str = "mean", log_target: bool = False) -> None:
@@ -167,14 +193,21 @@ class PoissonNLLLoss(_Loss):
     """The Poisson negative log-likelihood of target for the rate exp(input) (log_input) or
     input; full adds the Stirling term."""
 
-    def __init__(self, log_input: bool = True, full: bool = False, *, eps: float = 1e-8,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        log_input: bool = True,
+        full: bool = False,
+        *,
+        eps: float = 1e-8,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__(reduction)
         self.log_input, self.full, self.eps = log_input, full, eps
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.poisson_nll_loss(input, target, self.log_input, self.full, eps=self.eps,
-                                  reduction=self.reduction)
+        return F.poisson_nll_loss(
+            input, target, self.log_input, self.full, eps=self.eps, reduction=self.reduction
+        )
 
 
 class CosineSimilarity(Module):
@@ -212,44 +245,73 @@ class _PairMarginLoss(_Loss):
 
 class CosineEmbeddingLoss(_PairMarginLoss):
     """1 - cos(x1, x2) for target 1, max(0, cos(x1, x2) - margin) for target -1."""
+
     _function = staticmethod(F.cosine_embedding_loss)
 
 
 class MarginRankingLoss(_PairMarginLoss):
     """max(0, -target (input1 - input2) + margin)."""
+
     _function = staticmethod(F.margin_ranking_loss)
 
 
 class TripletMarginLoss(_Loss):
     """max(d(anchor, positive) - d(anchor, negative) + margin, 0), d the p-distance."""
 
-    def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
-                 *, reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        margin: float = 1.0,
+        p: float = 2.0,
+        eps: float = 1e-6,
+        swap: bool = False,
+        *,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__(reduction)
         self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
 
-    def forward(self, anchor: Tensor, positive: Tensor,  # type: ignore[override]
-                negative: Tensor) -> Tensor:  # three inputs, not (input, target)
-        return F.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps,
-                                     self.swap, reduction=self.reduction)
+    def forward(
+        self,
+        anchor: Tensor,
+        positive: Tensor,  # type: ignore[override]
+        negative: Tensor,
+    ) -> Tensor:  # three inputs, not (input, target)
+        return F.triplet_margin_loss(
+            anchor,
+            positive,
+            negative,
+            self.margin,
+            self.p,
+            self.eps,
+            self.swap,
+            reduction=self.reduction,
+        )
 
 
 class SoftMarginLoss(_Loss):
     """log(1 + exp(-target input)), targets 1 or -1."""
+
     _function = staticmethod(F.soft_margin_loss)
 
 
 class MultiMarginLoss(_WeightedLoss):
     """The multi-class hinge loss of scores (N, C) and class indices (N), weight (C,)."""
 
-    def __init__(self, p: int = 1, margin: float = 1.0, weight: Tensor | None = None, *,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        p: int = 1,
+        margin: float = 1.0,
+        weight: Tensor | None = None,
+        *,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__(weight, reduction)
         self.p, self.margin = p, margin
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.multi_margin_loss(input, target, self.p, self.margin, self.weight,
-                                   reduction=self.reduction)
+        return F.multi_margin_loss(
+            input, target, self.p, self.margin, self.weight, reduction=self.reduction
+        )
 
 
 class CTCLoss(_Loss):
@@ -257,13 +319,25 @@ class CTCLoss(_Loss):
     among them) per frame, targets padded (N, S) or concatenated, and the lengths of each
     sequence's input and target -> -log p(target), summed over every alignment."""
 
-    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False
-                 ) -> None:
+    def __init__(
+        self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False
+    ) -> None:
         super().__init__(reduction)
         self.blank, self.zero_infinity = blank, zero_infinity
 
-    def forward(self, log_probs: Tensor, targets: Tensor,  # type: ignore[override]
-                input_lengths: Tensor | int | Sequence[int],
-                target_lengths: Tensor | int | Sequence[int]) -> Tensor:
-        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
-                          self.reduction, self.zero_infinity)
+    def forward(
+        self,
+        log_probs: Tensor,
+        targets: Tensor,  # type: ignore[override]
+        input_lengths: Tensor | int | Sequence[int],
+        target_lengths: Tensor | int | Sequence[int],
+    ) -> Tensor:
+        return F.ctc_loss(
+            log_probs,
+            targets,
+            input_lengths,
+            target_lengths,
+            self.blank,
+            self.reduction,
+            self.zero_infinity,
+        )

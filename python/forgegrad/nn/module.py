@@ -1,5 +1,6 @@
 """``Module`` and ``Parameter``: PyTorch's module mechanics (registration by attribute,
 parameter and buffer trees, train/eval, state dicts, a printable tree)."""
+
 from __future__ import annotations
 
 import collections
@@ -106,15 +107,18 @@ class Module:
         raise NotImplementedError(f"[{type(self).__name__}] defines no forward()")
 
     # Typed by the subclass's forward, so that model(x) checks x and has forward's result type.
-    def __call__(self: _Forward[_Args, _Result], *args: _Args.args,
-                 **kwargs: _Args.kwargs) -> _Result:
+    def __call__(
+        self: _Forward[_Args, _Result], *args: _Args.args, **kwargs: _Args.kwargs
+    ) -> _Result:
         return self.forward(*args, **kwargs)
 
     # ---- registration ----
     def _check_initialized(self):
         if "_parameters" not in self.__dict__:
-            raise RuntimeError(f"[{type(self).__name__}] call super().__init__() before "
-                               "assigning parameters or modules")
+            raise RuntimeError(
+                f"[{type(self).__name__}] call super().__init__() before "
+                "assigning parameters or modules"
+            )
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Assigning a Parameter or Module replaces an attribute of another kind by that name,
@@ -125,20 +129,26 @@ class Module:
             self._register("_modules", name, value, "add_module", replace=True)
         elif "_parameters" in self.__dict__ and name in self._parameters:
             if value is not None:
-                raise _errors.TypeError(f"[{type(self).__name__}] cannot assign a "
-                                        f"{type(value).__name__} to parameter '{name}' "
-                                        "(expected a Parameter or None)")
+                raise _errors.TypeError(
+                    f"[{type(self).__name__}] cannot assign a "
+                    f"{type(value).__name__} to parameter '{name}' "
+                    "(expected a Parameter or None)"
+                )
             self._parameters[name] = None
         elif "_buffers" in self.__dict__ and name in self._buffers:
             if value is not None and not isinstance(value, _C.Tensor):
-                raise _errors.TypeError(f"[{type(self).__name__}] cannot assign a "
-                                        f"{type(value).__name__} to buffer '{name}'")
+                raise _errors.TypeError(
+                    f"[{type(self).__name__}] cannot assign a "
+                    f"{type(value).__name__} to buffer '{name}'"
+                )
             self._buffers[name] = value
         else:
             if "_modules" in self.__dict__ and name in self._modules:
                 if value is not None:
-                    raise _errors.TypeError(f"[{type(self).__name__}] cannot assign a "
-                                            f"{type(value).__name__} to submodule '{name}'")
+                    raise _errors.TypeError(
+                        f"[{type(self).__name__}] cannot assign a "
+                        f"{type(value).__name__} to submodule '{name}'"
+                    )
                 self._modules[name] = None
                 return
             object.__setattr__(self, name, value)
@@ -169,12 +179,13 @@ class Module:
         submodule; a class attribute (a method, a property) is never replaced."""
         self._check_initialized()
         if not isinstance(name, str) or not name or "." in name:
-            raise _errors.ValueError(f"[{op}] a name must be a non-empty string without '.', got "
-                                     f"{name!r}")
-        if name not in self.__dict__[kind] and (hasattr(type(self), name)
-                                                or (not replace and hasattr(self, name))):
-            raise KeyError(f"[{op}] attribute '{name}' already exists in "
-                           f"{type(self).__name__}")
+            raise _errors.ValueError(
+                f"[{op}] a name must be a non-empty string without '.', got {name!r}"
+            )
+        if name not in self.__dict__[kind] and (
+            hasattr(type(self), name) or (not replace and hasattr(self, name))
+        ):
+            raise KeyError(f"[{op}] attribute '{name}' already exists in {type(self).__name__}")
         for registry in ("_parameters", "_buffers", "_modules"):
             if registry != kind:
                 self.__dict__[registry].pop(name, None)
@@ -190,15 +201,19 @@ class Module:
             TypeError: ``param`` is neither a Parameter nor None.
         """
         if param is not None and not isinstance(param, Parameter):
-            raise _errors.TypeError(f"[{type(self).__name__}] parameter '{name}' must be a "
-                                    f"Parameter or None, got {type(param).__name__}")
+            raise _errors.TypeError(
+                f"[{type(self).__name__}] parameter '{name}' must be a "
+                f"Parameter or None, got {type(param).__name__}"
+            )
         self._register("_parameters", name, param, "register_parameter")
 
     def register_buffer(self, name: str, tensor: _C.Tensor | None, persistent: bool = True) -> None:
         """A Tensor that is state but not a parameter; saved in state_dict when persistent."""
         if tensor is not None and not isinstance(tensor, _C.Tensor):
-            raise _errors.TypeError(f"[{type(self).__name__}] buffer '{name}' must be a Tensor or "
-                                    f"None, got {type(tensor).__name__}")
+            raise _errors.TypeError(
+                f"[{type(self).__name__}] buffer '{name}' must be a Tensor or "
+                f"None, got {type(tensor).__name__}"
+            )
         self._register("_buffers", name, tensor, "register_buffer")
         if persistent:
             self._non_persistent.discard(name)
@@ -212,15 +227,18 @@ class Module:
             TypeError: ``module`` is neither a Module nor None.
         """
         if module is not None and not isinstance(module, Module):
-            raise _errors.TypeError(f"[{type(self).__name__}] submodule '{name}' must be a Module "
-                                    f"or None, got {type(module).__name__}")
+            raise _errors.TypeError(
+                f"[{type(self).__name__}] submodule '{name}' must be a Module "
+                f"or None, got {type(module).__name__}"
+            )
         self._register("_modules", name, module, "add_module")
 
     register_module = add_module
 
     # ---- traversal ----
-    def named_modules(self, prefix: str = "", memo: set[int] | None = None,
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, prefix: str = "", memo: set[int] | None = None, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         """(dotted name, module) for self and every submodule; a module reachable by two
         paths comes once, unless remove_duplicate=False (as state_dict needs)."""
         memo = set() if memo is None else memo
@@ -231,8 +249,9 @@ class Module:
         yield prefix, self
         for name, module in self._modules.items():
             if module is not None:
-                yield from module.named_modules(f"{prefix}.{name}" if prefix else name, memo,
-                                                remove_duplicate)
+                yield from module.named_modules(
+                    f"{prefix}.{name}" if prefix else name, memo, remove_duplicate
+                )
 
     def modules(self) -> Iterator[Module]:
         """Self and every submodule, each once."""
@@ -262,8 +281,9 @@ class Module:
                 seen.add(id(value))
                 yield (f"{module_prefix}.{name}" if module_prefix else name), value
 
-    def named_parameters(self, prefix: str = "",
-                         recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) for every parameter, each once; only this module's
         own when ``recurse`` is False."""
         yield from self._named_members("_parameters", prefix, recurse)
@@ -278,8 +298,9 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "",
-                      recurse: bool = True) -> Iterator[tuple[str, _C.Tensor]]:
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, _C.Tensor]]:
         """(dotted name, buffer) for every buffer, each once."""
         yield from self._named_members("_buffers", prefix, recurse)
 
@@ -345,17 +366,21 @@ class Module:
         if device is None and dtype is None:
             raise _errors.TypeError("[to] expected a device, a dtype or both, got neither")
         if dtype is not None and not dtype.is_floating_point:
-            raise _errors.TypeError("[to] nn.Module.to only accepts floating point dtypes, got "
-                                    f"{dtype}")
+            raise _errors.TypeError(
+                f"[to] nn.Module.to only accepts floating point dtypes, got {dtype}"
+            )
         if device is not None and device.type == "cuda":
             from .. import cuda
+
             if device.index >= cuda.device_count():  # before anything moves
-                raise RuntimeError(f"[to] no device {device}: this machine has "
-                                   f"{cuda.device_count()} CUDA devices")
+                raise RuntimeError(
+                    f"[to] no device {device}: this machine has {cuda.device_count()} CUDA devices"
+                )
 
         def changes(t):
-            return ((device is not None and t.device != device)
-                    or (dtype is not None and t.dtype.is_floating_point and t.dtype != dtype))
+            return (device is not None and t.device != device) or (
+                dtype is not None and t.dtype.is_floating_point and t.dtype != dtype
+            )
 
         def target_dtype(t):
             return dtype if dtype is not None and t.dtype.is_floating_point else None
@@ -404,8 +429,7 @@ class Module:
         """Parameters and persistent buffers by dotted name, detached (sharing storage). As
         in PyTorch, a module or parameter shared by two paths is listed under both."""
         out = collections.OrderedDict()
-        for module_prefix, module in self.named_modules(prefix.rstrip("."),
-                                                        remove_duplicate=False):
+        for module_prefix, module in self.named_modules(prefix.rstrip("."), remove_duplicate=False):
             lead = f"{module_prefix}." if module_prefix else ""
             for name, p in module._parameters.items():
                 if p is not None:
@@ -415,8 +439,9 @@ class Module:
                     out[lead + name] = b.detach()
         return out
 
-    def load_state_dict(self, state_dict: Mapping[str, Any],
-                        strict: bool = True) -> IncompatibleKeys:
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True
+    ) -> IncompatibleKeys:
         """Copy values into the parameters and buffers, converted to their dtypes (a float32
         checkpoint loads into a float64 model), as PyTorch. Values may be forgegrad Tensors,
         numpy arrays, or other libraries' tensors with ``__dlpack__`` (a PyTorch state dict,
@@ -424,8 +449,9 @@ class Module:
         reported (an error when strict); shapes are checked and values converted for every key
         before anything is written, so a rejected load changes nothing."""
         if not isinstance(state_dict, collections.abc.Mapping):
-            raise _errors.TypeError(f"[load_state_dict] expected a dict of Tensors, got "
-                                    f"{type(state_dict).__name__}")
+            raise _errors.TypeError(
+                f"[load_state_dict] expected a dict of Tensors, got {type(state_dict).__name__}"
+            )
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -441,17 +467,23 @@ class Module:
             value = values[key]
             if value is None:
                 kind = type(state_dict[key])
-                problems.append(f"{key}: expected a Tensor (forgegrad's, a numpy array, or "
-                                f"another library's with __dlpack__), got "
-                                f"{kind.__module__}.{kind.__qualname__}")
+                problems.append(
+                    f"{key}: expected a Tensor (forgegrad's, a numpy array, or "
+                    f"another library's with __dlpack__), got "
+                    f"{kind.__module__}.{kind.__qualname__}"
+                )
             elif value.shape != target.shape:
                 problems.append(f"{key}: expected shape {target.shape}, got shape {value.shape}")
         if problems:
-            raise RuntimeError(f"[load_state_dict] cannot load into {type(self).__name__}: "
-                               + "; ".join(problems))
+            raise RuntimeError(
+                f"[load_state_dict] cannot load into {type(self).__name__}: " + "; ".join(problems)
+            )
         with no_grad():  # every conversion first: one that fails (NaN into int) writes nothing
-            converted = {key: values[key].to(target.device).to(target.dtype)
-                         for key, target in own.items() if key in state_dict}
+            converted = {
+                key: values[key].to(target.device).to(target.dtype)
+                for key, target in own.items()
+                if key in state_dict
+            }
             for key, value in converted.items():
                 own[key].copy_(value)
         return IncompatibleKeys(missing, unexpected)
@@ -463,8 +495,10 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = [f"({name}): " + repr(module).replace("\n", "\n  ")
-                 for name, module in self._modules.items()]
+        lines = [
+            f"({name}): " + repr(module).replace("\n", "\n  ")
+            for name, module in self._modules.items()
+        ]
         extra = self.extra_repr()
         if not lines:
             return f"{type(self).__name__}({extra})"

@@ -2,6 +2,7 @@
 names and shapes (in_proj_weight (3E, E) packed, or q/k/v_proj_weight when kdim or vdim
 differ from embed_dim; in_proj_bias; out_proj, a Linear; bias_k and bias_v), so a PyTorch
 state dict loads as is."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -29,24 +30,36 @@ class MultiheadAttention(Module):
     fused scaled_dot_product_attention kernel runs). Inputs are (L, N, E), (N, L, E) when
     batch_first, or unbatched (L, E)."""
 
-    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 add_bias_kv: bool = False, add_zero_attn: bool = False,
-                 kdim: int | None = None, vdim: int | None = None, batch_first: bool = False,
-                 device: str | _C.device | None = None,
-                 dtype: _C.dtype | None = None) -> None:
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        add_bias_kv: bool = False,
+        add_zero_attn: bool = False,
+        kdim: int | None = None,
+        vdim: int | None = None,
+        batch_first: bool = False,
+        device: str | _C.device | None = None,
+        dtype: _C.dtype | None = None,
+    ) -> None:
         super().__init__()
         op = "MultiheadAttention"
         _check_positive(embed_dim, "embed_dim", op)
         _check_positive(num_heads, "num_heads", op)
         if embed_dim % num_heads:
-            raise _errors.ValueError(f"[{op}] expected embed_dim divisible by num_heads, got "
-                                     f"embed_dim={embed_dim} and num_heads={num_heads}")
+            raise _errors.ValueError(
+                f"[{op}] expected embed_dim divisible by num_heads, got "
+                f"embed_dim={embed_dim} and num_heads={num_heads}"
+            )
         for name, value in (("kdim", kdim), ("vdim", vdim)):
             if value is not None:
                 _check_positive(value, name, op)
         if not is_real(dropout) or not 0 <= dropout <= 1:
-            raise _errors.ValueError(f"[{op}] expected dropout to be a probability in [0, 1], "
-                                     f"got {dropout!r}")
+            raise _errors.ValueError(
+                f"[{op}] expected dropout to be a probability in [0, 1], got {dropout!r}"
+            )
         self.embed_dim, self.num_heads = embed_dim, num_heads
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
@@ -97,20 +110,47 @@ class MultiheadAttention(Module):
             if extra is not None:
                 init.xavier_normal_(extra)
 
-    def forward(self, query: Tensor, key: Tensor, value: Tensor,
-                key_padding_mask: Tensor | None = None, need_weights: bool = True,
-                attn_mask: Tensor | None = None, average_attn_weights: bool = True,
-                is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        key_padding_mask: Tensor | None = None,
+        need_weights: bool = True,
+        attn_mask: Tensor | None = None,
+        average_attn_weights: bool = True,
+        is_causal: bool = False,
+    ) -> tuple[Tensor, Tensor | None]:
         """key_padding_mask (N, S) or (S,): True (or -inf) drops a key; attn_mask (L, S) or
         (N * num_heads, L, S), bool (True: not attended) or float (added to the scores);
         is_causal: a hint that attn_mask is the causal mask."""
-        weights = self.in_proj_weight if self._qkv_same_embed_dim else \
-            (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
-        return attention(query, key, value, self.num_heads, weights, self.in_proj_bias,
-                         self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
-                         self.out_proj.weight, self.out_proj.bias, self.training,
-                         key_padding_mask, need_weights, attn_mask, average_attn_weights,
-                         is_causal, batch_first=self.batch_first, op="MultiheadAttention")
+        weights = (
+            self.in_proj_weight
+            if self._qkv_same_embed_dim
+            else (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
+        )
+        return attention(
+            query,
+            key,
+            value,
+            self.num_heads,
+            weights,
+            self.in_proj_bias,
+            self.bias_k,
+            self.bias_v,
+            self.add_zero_attn,
+            self.dropout,
+            self.out_proj.weight,
+            self.out_proj.bias,
+            self.training,
+            key_padding_mask,
+            need_weights,
+            attn_mask,
+            average_attn_weights,
+            is_causal,
+            batch_first=self.batch_first,
+            op="MultiheadAttention",
+        )
 
     def extra_repr(self) -> str:
         text = f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"

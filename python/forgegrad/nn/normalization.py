@@ -1,6 +1,7 @@
 """Normalization layers, as torch.nn's: LayerNorm, RMSNorm, GroupNorm, BatchNorm1d/2d (running
 statistics in buffers, so state dicts match PyTorch's), InstanceNorm1d/2d and
 LocalResponseNorm."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -29,10 +30,10 @@ def _check_count(value, name, layer):
 
 def _affine_parameters(module, shape, affine, bias, device, dtype) -> None:
     """weight = 1 and bias = 0 of `shape` as Parameters, or None where absent."""
-    module.weight = Parameter(creation.ones(*shape, dtype=dtype, device=device)) if affine \
-        else None
-    module.bias = Parameter(creation.zeros(*shape, dtype=dtype, device=device)) \
-        if affine and bias else None
+    module.weight = Parameter(creation.ones(*shape, dtype=dtype, device=device)) if affine else None
+    module.bias = (
+        Parameter(creation.zeros(*shape, dtype=dtype, device=device)) if affine and bias else None
+    )
 
 
 def _reset_affine(module: Module) -> None:
@@ -64,13 +65,21 @@ class LayerNorm(Module):
         (2, 5, 8)
     """
 
-    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
-                 elementwise_affine: bool = True, bias: bool = True,
-                 device: str | _C.device | None = None, dtype: _C.dtype | None = None) -> None:
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device: str | _C.device | None = None,
+        dtype: _C.dtype | None = None,
+    ) -> None:
         super().__init__()
-        self.normalized_shape = ((int(normalized_shape),)
-                                 if isinstance(normalized_shape, (int, numbers.Integral))
-                                 else tuple(normalized_shape))
+        self.normalized_shape = (
+            (int(normalized_shape),)
+            if isinstance(normalized_shape, (int, numbers.Integral))
+            else tuple(normalized_shape)
+        )
         _check_eps(eps, "LayerNorm")
         self.eps, self.elementwise_affine = eps, elementwise_affine
         _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, device, dtype)
@@ -83,21 +92,29 @@ class LayerNorm(Module):
         return _C.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
 
 
 class RMSNorm(Module):
     """x / sqrt(mean(x^2) + eps) * weight over the last dimensions normalized_shape; eps None
     is the machine epsilon of the input's dtype, as torch.nn.RMSNorm (PyTorch 2.4+)."""
 
-    def __init__(self, normalized_shape: int | Sequence[int], eps: float | None = None,
-                 elementwise_affine: bool = True, device: str | _C.device | None = None,
-                 dtype: _C.dtype | None = None) -> None:
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        device: str | _C.device | None = None,
+        dtype: _C.dtype | None = None,
+    ) -> None:
         super().__init__()
-        self.normalized_shape = ((int(normalized_shape),)
-                                 if isinstance(normalized_shape, (int, numbers.Integral))
-                                 else tuple(normalized_shape))
+        self.normalized_shape = (
+            (int(normalized_shape),)
+            if isinstance(normalized_shape, (int, numbers.Integral))
+            else tuple(normalized_shape)
+        )
         if eps is not None:
             _check_eps(eps, "RMSNorm")
         self.eps, self.elementwise_affine = eps, elementwise_affine
@@ -113,8 +130,9 @@ class RMSNorm(Module):
         return _C.rms_norm(input, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
 
 
 class GroupNorm(Module):
@@ -130,17 +148,30 @@ class GroupNorm(Module):
         dtype: their floating dtype.
     """
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
-                 device: str | _C.device | None = None, dtype: _C.dtype | None = None) -> None:
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        device: str | _C.device | None = None,
+        dtype: _C.dtype | None = None,
+    ) -> None:
         super().__init__()
         _check_count(num_groups, "num_groups", "GroupNorm")
         _check_count(num_channels, "num_channels", "GroupNorm")
         if num_channels % num_groups:
-            raise _errors.ValueError(f"[GroupNorm] expected num_channels divisible by "
-                                     f"num_groups, got {num_channels} and {num_groups}")
+            raise _errors.ValueError(
+                f"[GroupNorm] expected num_channels divisible by "
+                f"num_groups, got {num_channels} and {num_groups}"
+            )
         _check_eps(eps, "GroupNorm")
-        self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
-                                                                     eps, affine)
+        self.num_groups, self.num_channels, self.eps, self.affine = (
+            num_groups,
+            num_channels,
+            eps,
+            affine,
+        )
         _affine_parameters(self, (num_channels,), affine, True, device, dtype)
 
     reset_parameters = LayerNorm.reset_parameters
@@ -155,27 +186,39 @@ class GroupNorm(Module):
 class _NormBase(Module):
     """Per-channel normalization with optional running statistics: the buffers running_mean,
     running_var and num_batches_tracked (int64), as PyTorch names them."""
+
     _layer = "BatchNorm"
 
-    def __init__(self, num_features, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, device=None,
-                 dtype=None) -> None:
+    def __init__(
+        self,
+        num_features,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         _check_count(num_features, "num_features", self._layer)
         _check_eps(eps, self._layer)
         if momentum is not None and (not is_real(momentum) or not 0 <= momentum <= 1):
-            raise _errors.ValueError(f"[{self._layer}] expected momentum in [0, 1] or None, "
-                                     f"got {momentum!r}")
+            raise _errors.ValueError(
+                f"[{self._layer}] expected momentum in [0, 1] or None, got {momentum!r}"
+            )
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         _affine_parameters(self, (num_features,), affine, True, device, dtype)
         if track_running_stats:
-            self.register_buffer("running_mean",
-                                 creation.zeros(num_features, dtype=dtype, device=device))
-            self.register_buffer("running_var",
-                                 creation.ones(num_features, dtype=dtype, device=device))
-            self.register_buffer("num_batches_tracked",
-                                 creation.zeros((), dtype=_C.dtype.int64, device=device))
+            self.register_buffer(
+                "running_mean", creation.zeros(num_features, dtype=dtype, device=device)
+            )
+            self.register_buffer(
+                "running_var", creation.ones(num_features, dtype=dtype, device=device)
+            )
+            self.register_buffer(
+                "num_batches_tracked", creation.zeros((), dtype=_C.dtype.int64, device=device)
+            )
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -209,8 +252,10 @@ class _NormBase(Module):
         return self.momentum
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
 
 
 class _BatchNorm(_NormBase):
@@ -222,17 +267,26 @@ class _BatchNorm(_NormBase):
         # eval with running statistics uses them; otherwise the batch's, updating those
         # tracked only while training
         tracked = not self.training or self.track_running_stats
-        return _C.batch_norm(input, self.running_mean if tracked else None,
-                             self.running_var if tracked else None, self.weight, self.bias,
-                             batch_statistics, factor, self.eps, activation=activation)
+        return _C.batch_norm(
+            input,
+            self.running_mean if tracked else None,
+            self.running_var if tracked else None,
+            self.weight,
+            self.bias,
+            batch_statistics,
+            factor,
+            self.eps,
+            activation=activation,
+        )
 
 
 def _expect_dims(layer, input, dims, shapes):
     if not isinstance(input, _C.Tensor):
         raise _errors.TypeError(f"[{layer}] expected a Tensor, got {type(input).__name__}")
     if input.dim() not in dims:
-        raise _errors.ValueError(f"[{layer}] expected input of shape {shapes}, got "
-                                 f"{tuple(input.shape)}")
+        raise _errors.ValueError(
+            f"[{layer}] expected input of shape {shapes}, got {tuple(input.shape)}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -276,26 +330,45 @@ class BatchNorm2d(_BatchNorm):
 class _InstanceNorm(_NormBase):
     _spatial = 1
 
-    def __init__(self, num_features, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = False, track_running_stats: bool = False, device=None,
-                 dtype=None) -> None:
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
-                         dtype)
+    def __init__(
+        self,
+        num_features,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
         batched = self._spatial + 2
-        _expect_dims(self._layer, input, (batched - 1, batched),
-                     f"(N, C, {'L' if self._spatial == 1 else 'H, W'}) or without N")
+        _expect_dims(
+            self._layer,
+            input,
+            (batched - 1, batched),
+            f"(N, C, {'L' if self._spatial == 1 else 'H, W'}) or without N",
+        )
         if input.dim() == batched - 1:
             return self.forward(input.unsqueeze(0)).squeeze(0)
         if input.shape[1] != self.num_features and self.affine:
-            raise _errors.ValueError(f"[{self._layer}] expected {self.num_features} channels, "
-                                     f"got input of shape {tuple(input.shape)}")
+            raise _errors.ValueError(
+                f"[{self._layer}] expected {self.num_features} channels, "
+                f"got input of shape {tuple(input.shape)}"
+            )
         factor = 0.0 if self.momentum is None else self.momentum
         use_input_stats = self.training or not self.track_running_stats
-        return _normalization.instance_norm(input, self.running_mean, self.running_var,
-                                            self.weight, self.bias, use_input_stats, factor,
-                                            self.eps)
+        return _normalization.instance_norm(
+            input,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            use_input_stats,
+            factor,
+            self.eps,
+        )
 
 
 class InstanceNorm1d(_InstanceNorm):
@@ -332,8 +405,7 @@ class LocalResponseNorm(Module):
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
     def forward(self, input: Tensor) -> Tensor:
-        return _normalization.local_response_norm(input, self.size, self.alpha, self.beta,
-                                                  self.k)
+        return _normalization.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

@@ -1,5 +1,6 @@
 """Padding layers, as torch.nn's: each is F.pad with its mode and the padding given once (an
 int: the same on every side of each padded dimension; a tuple: F.pad's (before, after, ...))."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -24,7 +25,8 @@ class _Pad(Module):
         if len(padding) != 2 * self.dims:
             raise _errors.ValueError(
                 f"[{type(self).__name__}] expected an int or {2 * self.dims} "
-                f"padding sizes, got {padding}")
+                f"padding sizes, got {padding}"
+            )
         self.padding, self.value = padding, value
 
     def forward(self, input: Tensor) -> Tensor:

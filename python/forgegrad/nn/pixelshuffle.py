@@ -1,4 +1,5 @@
 """``PixelShuffle`` and ``PixelUnshuffle``: F.pixel_shuffle / F.pixel_unshuffle as layers."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

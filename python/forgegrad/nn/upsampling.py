@@ -1,5 +1,6 @@
 """Upsampling layers, as torch.nn's: ``Upsample`` holds F.interpolate's arguments;
 ``UpsamplingNearest2d`` and ``UpsamplingBilinear2d`` (align_corners=True) fix the mode."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -26,10 +27,14 @@ class Upsample(Module):
         (1, 1, 4, 6)
     """
 
-    def __init__(self, size: int | tuple[int, ...] | None = None,
-                 scale_factor: float | tuple[float, ...] | None = None, mode: str = "nearest",
-                 align_corners: bool | None = None,
-                 recompute_scale_factor: bool | None = None) -> None:
+    def __init__(
+        self,
+        size: int | tuple[int, ...] | None = None,
+        scale_factor: float | tuple[float, ...] | None = None,
+        mode: str = "nearest",
+        align_corners: bool | None = None,
+        recompute_scale_factor: bool | None = None,
+    ) -> None:
         super().__init__()
         self.name = type(self).__name__
         self.size = size
@@ -42,8 +47,14 @@ class Upsample(Module):
         self.recompute_scale_factor = recompute_scale_factor
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
-                             recompute_scale_factor=self.recompute_scale_factor)
+        return F.interpolate(
+            input,
+            self.size,
+            self.scale_factor,
+            self.mode,
+            self.align_corners,
+            recompute_scale_factor=self.recompute_scale_factor,
+        )
 
     def extra_repr(self) -> str:
         if self.scale_factor is not None:
@@ -54,18 +65,22 @@ class Upsample(Module):
 
 
 class UpsamplingNearest2d(Upsample):
-    """Nearest-neighbour upsampling of (N, C, H, W); Upsample(mode='nearest').
-    """
+    """Nearest-neighbour upsampling of (N, C, H, W); Upsample(mode='nearest')."""
 
-    def __init__(self, size: int | tuple[int, ...] | None = None,
-                 scale_factor: float | tuple[float, ...] | None = None) -> None:
+    def __init__(
+        self,
+        size: int | tuple[int, ...] | None = None,
+        scale_factor: float | tuple[float, ...] | None = None,
+    ) -> None:
         super().__init__(size, scale_factor, mode="nearest")
 
 
 class UpsamplingBilinear2d(Upsample):
-    """Bilinear upsampling of (N, C, H, W) with align_corners=True.
-    """
+    """Bilinear upsampling of (N, C, H, W) with align_corners=True."""
 
-    def __init__(self, size: int | tuple[int, ...] | None = None,
-                 scale_factor: float | tuple[float, ...] | None = None) -> None:
+    def __init__(
+        self,
+        size: int | tuple[int, ...] | None = None,
+        scale_factor: float | tuple[float, ...] | None = None,
+    ) -> None:
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)

@@ -28,6 +28,7 @@ containers and your own modules whose ``forward`` combines these with ``+ - * /`
 ``output_1``, ...), ``None`` outputs dropped. Anything else raises ``[onnx.export] ...``
 naming the module or op.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -54,8 +55,10 @@ def _onnx():
     try:
         import onnx
     except ImportError as error:
-        raise ImportError("[onnx.export] needs the onnx package: pip install onnx "
-                          "(or pip install \"forgegrad[onnx]\")") from error
+        raise ImportError(
+            "[onnx.export] needs the onnx package: pip install onnx "
+            '(or pip install "forgegrad[onnx]")'
+        ) from error
     return onnx
 
 
@@ -76,6 +79,7 @@ def _patched(namespace, name):
         if isinstance(x, _Traced):
             return FUNCTIONS[name](x, *args, **kwargs)
         return original(x, *args, **kwargs)
+
     return original, route
 
 
@@ -84,16 +88,22 @@ def _axes(spec, name, rank):
     spec = spec if isinstance(spec, dict) else {axis: f"{name}_dim{axis}" for axis in spec}
     for axis in spec:
         if not isinstance(axis, int) or not -rank <= axis < rank:
-            raise _errors.ValueError(f"[onnx.export] dynamic_axes['{name}'] names axis {axis!r}, "
-                                     f"expected an int in [{-rank}, {rank})")
+            raise _errors.ValueError(
+                f"[onnx.export] dynamic_axes['{name}'] names axis {axis!r}, "
+                f"expected an int in [{-rank}, {rank})"
+            )
     return {axis % rank: str(label) for axis, label in spec.items()}
 
 
-def export(model: Module, example_input: Tensor | Sequence[Tensor],
-           path: str | os.PathLike[str], input_names: Iterable[str] | None = None,
-           output_names: Iterable[str] | None = None,
-           dynamic_axes: Mapping[str, Mapping[int, str] | Iterable[int]] | None = None,
-           opset_version: int = DEFAULT_OPSET) -> None:
+def export(
+    model: Module,
+    example_input: Tensor | Sequence[Tensor],
+    path: str | os.PathLike[str],
+    input_names: Iterable[str] | None = None,
+    output_names: Iterable[str] | None = None,
+    dynamic_axes: Mapping[str, Mapping[int, str] | Iterable[int]] | None = None,
+    opset_version: int = DEFAULT_OPSET,
+) -> None:
     """Writes `model` as an ONNX file at `path`, traced on `example_input` (a Tensor or a
     tuple of Tensors) in eval mode.
 
@@ -103,39 +113,60 @@ def export(model: Module, example_input: Tensor | Sequence[Tensor],
     """
     onnx = _onnx()
     if not isinstance(model, Module):
-        raise _errors.TypeError(f"[onnx.export] expected a forgegrad nn.Module, got "
-                                f"{type(model).__name__}")
+        raise _errors.TypeError(
+            f"[onnx.export] expected a forgegrad nn.Module, got {type(model).__name__}"
+        )
     inputs = example_input if isinstance(example_input, (tuple, list)) else (example_input,)
     if not inputs or not all(isinstance(x, _C.Tensor) for x in inputs):
-        raise _errors.TypeError("[onnx.export] expected example_input as a Tensor or a tuple of "
-                                f"Tensors, got {type(example_input).__name__}")
+        raise _errors.TypeError(
+            "[onnx.export] expected example_input as a Tensor or a tuple of "
+            f"Tensors, got {type(example_input).__name__}"
+        )
     if opset_version not in _OPSETS:
-        raise _errors.ValueError(f"[onnx.export] expected opset_version in "
-                                 f"{_OPSETS.start}..{_OPSETS.stop - 1}, got {opset_version!r}")
-    input_names = list(input_names) if input_names is not None else (
-        ["input"] if len(inputs) == 1 else [f"input_{i}" for i in range(len(inputs))])
+        raise _errors.ValueError(
+            f"[onnx.export] expected opset_version in "
+            f"{_OPSETS.start}..{_OPSETS.stop - 1}, got {opset_version!r}"
+        )
+    input_names = (
+        list(input_names)
+        if input_names is not None
+        else (["input"] if len(inputs) == 1 else [f"input_{i}" for i in range(len(inputs))])
+    )
     if len(input_names) != len(inputs):
-        raise _errors.ValueError(f"[onnx.export] {len(input_names)} input_names for "
-                                 f"{len(inputs)} inputs")
+        raise _errors.ValueError(
+            f"[onnx.export] {len(input_names)} input_names for {len(inputs)} inputs"
+        )
     if not _CONVERTERS:
         for part in (_layers, _attention, _recurrent):
             _CONVERTERS.update(part.converters())
 
-    names = {id(t): name for name, t in list(model.named_parameters()) +
-             list(model.named_buffers())}
+    names = {
+        id(t): name for name, t in list(model.named_parameters()) + list(model.named_buffers())
+    }
     tracer = _Tracer(onnx, opset_version, names, _CONVERTERS)
     traced = [_Traced(tracer, name, x) for name, x in zip(input_names, inputs)]
     modes = {m: m.training for m in model.modules()}
     original_call = Module.__call__
     import forgegrad
-    patches = [(ns, name) + _patched(ns, name) for ns in (F, forgegrad) for name in FUNCTIONS
-               if hasattr(ns, name)]
+
+    patches = [
+        (ns, name) + _patched(ns, name)
+        for ns in (F, forgegrad)
+        for name in FUNCTIONS
+        if hasattr(ns, name)
+    ]
     try:
         model.eval()
         # setattr: the checker forbids assigning to a method, which this patch must do
-        setattr(Module, "__call__", lambda module, *a, **k: (
-            tracer.call(original_call, module, a, k)
-            if _any_traced((a, k)) else original_call(module, *a, **k)))
+        setattr(
+            Module,
+            "__call__",
+            lambda module, *a, **k: (
+                tracer.call(original_call, module, a, k)
+                if _any_traced((a, k))
+                else original_call(module, *a, **k)
+            ),
+        )
         for ns, name, _, route in patches:
             setattr(ns, name, route)
         with no_grad():
@@ -153,38 +184,53 @@ def export(model: Module, example_input: Tensor | Sequence[Tensor],
 
     results = _flat(result)
     if not all(isinstance(r, _Traced) for r in results):
-        raise _errors.TypeError("[onnx.export] the model's outputs must be Tensors computed from "
-                                "its input")
-    output_names = list(output_names) if output_names is not None else (
-        ["output"] if len(results) == 1 else [f"output_{i}" for i in range(len(results))])
+        raise _errors.TypeError(
+            "[onnx.export] the model's outputs must be Tensors computed from its input"
+        )
+    output_names = (
+        list(output_names)
+        if output_names is not None
+        else (["output"] if len(results) == 1 else [f"output_{i}" for i in range(len(results))])
+    )
     if len(output_names) != len(results):
-        raise _errors.ValueError(f"[onnx.export] {len(output_names)} output_names for "
-                                 f"{len(results)} outputs")
+        raise _errors.ValueError(
+            f"[onnx.export] {len(output_names)} output_names for {len(results)} outputs"
+        )
     dynamic_axes = dict(dynamic_axes or {})
     for name in dynamic_axes:
         if name not in input_names + output_names:
-            raise _errors.ValueError(f"[onnx.export] dynamic_axes names '{name}', which is not "
-                                     f"among the inputs {input_names} or outputs {output_names}")
+            raise _errors.ValueError(
+                f"[onnx.export] dynamic_axes names '{name}', which is not "
+                f"among the inputs {input_names} or outputs {output_names}"
+            )
     for r, name in zip(results, output_names):
         tracer.nodes.append(onnx.helper.make_node("Identity", [r.name], [name]))
 
     def info(name, value, free_by_default):
         rank = value.dim()
         axes = _axes(dynamic_axes[name], name, rank) if name in dynamic_axes else {}
-        shape = [axes.get(i, None if free_by_default else size)
-                 for i, size in enumerate(value.shape)]
+        shape = [
+            axes.get(i, None if free_by_default else size) for i, size in enumerate(value.shape)
+        ]
         elem = onnx.helper.np_dtype_to_tensor_dtype(value.to("cpu").numpy().dtype)
         return onnx.helper.make_tensor_value_info(name, elem, shape)
 
     any_dynamic = any(name in dynamic_axes for name in input_names)
     graph = onnx.helper.make_graph(
-        tracer.nodes, type(model).__name__,
+        tracer.nodes,
+        type(model).__name__,
         [info(n, x, False) for n, x in zip(input_names, inputs)],
-        [info(n, r.value, any_dynamic and n not in dynamic_axes)
-         for n, r in zip(output_names, results)],
-        list(tracer.initializers.values()))
-    proto = onnx.helper.make_model(graph, producer_name="forgegrad",
-                                   opset_imports=[onnx.helper.make_opsetid("", opset_version)])
+        [
+            info(n, r.value, any_dynamic and n not in dynamic_axes)
+            for n, r in zip(output_names, results)
+        ],
+        list(tracer.initializers.values()),
+    )
+    proto = onnx.helper.make_model(
+        graph,
+        producer_name="forgegrad",
+        opset_imports=[onnx.helper.make_opsetid("", opset_version)],
+    )
     proto.ir_version = min(proto.ir_version, 10)  # what onnxruntime releases read
     onnx.checker.check_model(proto)
     onnx.save(proto, str(path))

@@ -2,6 +2,7 @@
 layers and stacks, and forgegrad.charlm's GPT. Attention is written as MatMul, Softmax and
 Where (every opset from 17 runs it); a causal mask is built from the run-time lengths, so the
 sequence length may be a dynamic axis."""
+
 import math
 
 from .. import _C
@@ -31,8 +32,7 @@ def attend(q, k, v, masks, is_causal, scale=None):
     scores = (q @ k.transpose(-2, -1)) * float(scale)
     if is_causal:  # query i sees keys 0..i: column <= row, from the run-time L and S
         rows, columns = arange(q, -2).unsqueeze(1), arange(k, -2)
-        keep = q.tracer.op("GreaterOrEqual", [rows.name, columns.name],
-                           rows.value >= columns.value)
+        keep = q.tracer.op("GreaterOrEqual", [rows.name, columns.name], rows.value >= columns.value)
         scores = _masked(scores, keep, False)
     for mask, true_masks in masks:
         scores = _masked(scores, mask, true_masks)
@@ -40,9 +40,19 @@ def attend(q, k, v, masks, is_causal, scale=None):
     return probabilities @ v, probabilities
 
 
-def _multihead_attention(t, m, result, query, key, value, key_padding_mask=None,
-                         need_weights=True, attn_mask=None, average_attn_weights=True,
-                         is_causal=False):
+def _multihead_attention(
+    t,
+    m,
+    result,
+    query,
+    key,
+    value,
+    key_padding_mask=None,
+    need_weights=True,
+    attn_mask=None,
+    average_attn_weights=True,
+    is_causal=False,
+):
     """Projections, heads (N, heads, T, head_dim), attention with both masks (True: not
     attended), the output projection; returns (output, weights or None) as the module."""
     if m.bias_k is not None or m.add_zero_attn:
@@ -72,7 +82,8 @@ def _multihead_attention(t, m, result, query, key, value, key_padding_mask=None,
         attn_mask = t.wrap(attn_mask)
         if attn_mask.dim() == 3:  # (N * heads, L, S) -> (N, heads, L, S)
             attn_mask = attn_mask.unsqueeze(1).reshape_to(
-                attn_mask.value.reshape(-1, heads, *attn_mask.shape[1:]), [-1, heads, 0, 0])
+                attn_mask.value.reshape(-1, heads, *attn_mask.shape[1:]), [-1, heads, 0, 0]
+            )
         masks.append((attn_mask, True))
     if key_padding_mask is not None:  # (N, S) -> (N, 1, 1, S)
         padding = t.wrap(key_padding_mask)
@@ -117,60 +128,132 @@ def _feed_forward(t, m):
 
 
 def _self_attention(m, attn_mask, key_padding_mask, is_causal):
-    return lambda x: m.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                                 need_weights=False, is_causal=bool(is_causal))[0]
+    return lambda x: m.self_attn(
+        x,
+        x,
+        x,
+        attn_mask=attn_mask,
+        key_padding_mask=key_padding_mask,
+        need_weights=False,
+        is_causal=bool(is_causal),
+    )[0]
 
 
-def _encoder_layer(t, m, result, src, src_mask=None, src_key_padding_mask=None,
-                   is_causal=False):
-    return _blocks(t, m, t.wrap(src), _self_attention(m, src_mask, src_key_padding_mask,
-                                                      is_causal), _feed_forward(t, m))
+def _encoder_layer(t, m, result, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+    return _blocks(
+        t,
+        m,
+        t.wrap(src),
+        _self_attention(m, src_mask, src_key_padding_mask, is_causal),
+        _feed_forward(t, m),
+    )
 
 
-def _decoder_layer(t, m, result, tgt, memory, tgt_mask=None, memory_mask=None,
-                   tgt_key_padding_mask=None, memory_key_padding_mask=None,
-                   tgt_is_causal=False, memory_is_causal=False):
+def _decoder_layer(
+    t,
+    m,
+    result,
+    tgt,
+    memory,
+    tgt_mask=None,
+    memory_mask=None,
+    tgt_key_padding_mask=None,
+    memory_key_padding_mask=None,
+    tgt_is_causal=False,
+    memory_is_causal=False,
+):
     memory = t.wrap(memory)
 
     def cross_attention(x):
-        return m.multihead_attn(x, memory, memory, attn_mask=memory_mask,
-                                key_padding_mask=memory_key_padding_mask, need_weights=False,
-                                is_causal=bool(memory_is_causal))[0]
-    return _blocks(t, m, t.wrap(tgt),
-                   _self_attention(m, tgt_mask, tgt_key_padding_mask, tgt_is_causal),
-                   cross_attention, _feed_forward(t, m))
+        return m.multihead_attn(
+            x,
+            memory,
+            memory,
+            attn_mask=memory_mask,
+            key_padding_mask=memory_key_padding_mask,
+            need_weights=False,
+            is_causal=bool(memory_is_causal),
+        )[0]
+
+    return _blocks(
+        t,
+        m,
+        t.wrap(tgt),
+        _self_attention(m, tgt_mask, tgt_key_padding_mask, tgt_is_causal),
+        cross_attention,
+        _feed_forward(t, m),
+    )
 
 
 def _encoder(t, m, result, src, mask=None, src_key_padding_mask=None, is_causal=None):
     x = t.wrap(src)
     for layer in m.layers:
-        x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
-                  is_causal=bool(is_causal))
+        x = layer(
+            x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal)
+        )
     return x if m.norm is None else m.norm(x)
 
 
-def _decoder(t, m, result, tgt, memory, tgt_mask=None, memory_mask=None,
-             tgt_key_padding_mask=None, memory_key_padding_mask=None, tgt_is_causal=None,
-             memory_is_causal=False):
+def _decoder(
+    t,
+    m,
+    result,
+    tgt,
+    memory,
+    tgt_mask=None,
+    memory_mask=None,
+    tgt_key_padding_mask=None,
+    memory_key_padding_mask=None,
+    tgt_is_causal=None,
+    memory_is_causal=False,
+):
     x = t.wrap(tgt)
     for layer in m.layers:
-        x = layer(x, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
-                  tgt_key_padding_mask=tgt_key_padding_mask,
-                  memory_key_padding_mask=memory_key_padding_mask,
-                  tgt_is_causal=bool(tgt_is_causal), memory_is_causal=memory_is_causal)
+        x = layer(
+            x,
+            memory,
+            tgt_mask=tgt_mask,
+            memory_mask=memory_mask,
+            tgt_key_padding_mask=tgt_key_padding_mask,
+            memory_key_padding_mask=memory_key_padding_mask,
+            tgt_is_causal=bool(tgt_is_causal),
+            memory_is_causal=memory_is_causal,
+        )
     return x if m.norm is None else m.norm(x)
 
 
-def _transformer(t, m, result, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None,
-                 src_key_padding_mask=None, tgt_key_padding_mask=None,
-                 memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
-                 memory_is_causal=False):
-    memory = m.encoder(t.wrap(src), mask=src_mask, src_key_padding_mask=src_key_padding_mask,
-                       is_causal=src_is_causal)
-    return m.decoder(t.wrap(tgt), memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
-                     tgt_key_padding_mask=tgt_key_padding_mask,
-                     memory_key_padding_mask=memory_key_padding_mask,
-                     tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+def _transformer(
+    t,
+    m,
+    result,
+    src,
+    tgt,
+    src_mask=None,
+    tgt_mask=None,
+    memory_mask=None,
+    src_key_padding_mask=None,
+    tgt_key_padding_mask=None,
+    memory_key_padding_mask=None,
+    src_is_causal=None,
+    tgt_is_causal=None,
+    memory_is_causal=False,
+):
+    memory = m.encoder(
+        t.wrap(src),
+        mask=src_mask,
+        src_key_padding_mask=src_key_padding_mask,
+        is_causal=src_is_causal,
+    )
+    return m.decoder(
+        t.wrap(tgt),
+        memory,
+        tgt_mask=tgt_mask,
+        memory_mask=memory_mask,
+        tgt_key_padding_mask=tgt_key_padding_mask,
+        memory_key_padding_mask=memory_key_padding_mask,
+        tgt_is_causal=tgt_is_causal,
+        memory_is_causal=memory_is_causal,
+    )
 
 
 def _gpt(t, m, result, ids, cache=None):
@@ -188,9 +271,13 @@ def _gpt(t, m, result, ids, cache=None):
 def converters():
     from .. import nn
     from ..charlm.model import GPT
-    return {nn.MultiheadAttention: _multihead_attention,
-            nn.TransformerEncoderLayer: _encoder_layer,
-            nn.TransformerDecoderLayer: _decoder_layer,
-            nn.TransformerEncoder: _encoder, nn.TransformerDecoder: _decoder,
-            nn.Transformer: _transformer, GPT: _gpt}
 
+    return {
+        nn.MultiheadAttention: _multihead_attention,
+        nn.TransformerEncoderLayer: _encoder_layer,
+        nn.TransformerDecoderLayer: _decoder_layer,
+        nn.TransformerEncoder: _encoder,
+        nn.TransformerDecoder: _decoder,
+        nn.Transformer: _transformer,
+        GPT: _gpt,
+    }

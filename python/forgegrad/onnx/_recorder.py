@@ -2,6 +2,7 @@
 real value, for shapes), and each op on them appends an ONNX node to the ``_Tracer``. Module
 calls go to the converters (one per module type, in the sibling files); the few functions a
 forward may call (``F.relu``, ``F.scaled_dot_product_attention``, ...) are routed here."""
+
 import math
 
 import numpy as np
@@ -104,8 +105,7 @@ class _Traced:
         return self.tracer.op("Softmax", [self.name], F.softmax(self.value, dim), axis=dim)
 
     def log_softmax(self, dim):
-        return self.tracer.op("LogSoftmax", [self.name], F.log_softmax(self.value, dim),
-                              axis=dim)
+        return self.tracer.op("LogSoftmax", [self.name], F.log_softmax(self.value, dim), axis=dim)
 
     def mean(self, dim):
         """The mean over one axis, dropped (ReduceMean's axes: an attribute before opset 18,
@@ -114,16 +114,19 @@ class _Traced:
         value = self.value.mean(dim)
         if self.tracer.opset < 18:
             return self.tracer.op("ReduceMean", [self.name], value, axes=axes, keepdims=0)
-        return self.tracer.op("ReduceMean", [self.name, self.tracer.ints(axes)], value,
-                              keepdims=0)
+        return self.tracer.op("ReduceMean", [self.name, self.tracer.ints(axes)], value, keepdims=0)
 
     def contiguous(self):
         return self
 
     def permute(self, *dims):
         dims = list(dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims)
-        return self.tracer.op("Transpose", [self.name], self.value.permute(*dims),
-                              perm=[_axis(d, self.dim()) for d in dims])
+        return self.tracer.op(
+            "Transpose",
+            [self.name],
+            self.value.permute(*dims),
+            perm=[_axis(d, self.dim()) for d in dims],
+        )
 
     def transpose(self, dim0, dim1):
         perm = list(range(self.dim()))
@@ -133,19 +136,24 @@ class _Traced:
 
     def unsqueeze(self, dim):
         dim = _axis(dim, self.dim() + 1)
-        return self.tracer.op("Unsqueeze", [self.name, self.tracer.ints([dim])],
-                              self.value.unsqueeze(dim))
+        return self.tracer.op(
+            "Unsqueeze", [self.name, self.tracer.ints([dim])], self.value.unsqueeze(dim)
+        )
 
     def squeeze(self, dim):
         dim = _axis(dim, self.dim())
-        return self.tracer.op("Squeeze", [self.name, self.tracer.ints([dim])],
-                              self.value.squeeze(dim))
+        return self.tracer.op(
+            "Squeeze", [self.name, self.tracer.ints([dim])], self.value.squeeze(dim)
+        )
 
     def narrow(self, dim, start, length):
         dim = _axis(dim, self.dim())
         t = self.tracer
-        return t.op("Slice", [self.name, t.ints([start]), t.ints([start + length]), t.ints([dim])],
-                    self.value.narrow(dim, start, length))
+        return t.op(
+            "Slice",
+            [self.name, t.ints([start]), t.ints([start + length]), t.ints([dim])],
+            self.value.narrow(dim, start, length),
+        )
 
     def chunk(self, chunks, dim=0):
         """Equal pieces along dim (as many as Tensor.chunk makes)."""
@@ -165,11 +173,10 @@ class _Traced:
         start, end = _axis(start_dim, rank), _axis(end_dim, rank)
         if start == 1 and end == rank - 1:  # Flatten keeps a dynamic batch size
             return self.tracer.op("Flatten", [self.name], value, axis=1)
-        return self.reshape_to(value, [0] * start + [-1] + list(value.shape[start + 1:]))
+        return self.reshape_to(value, [0] * start + [-1] + list(value.shape[start + 1 :]))
 
     def reshape(self, *shape):
-        shape = list(shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list))
-                     else shape)
+        shape = list(shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
         value = self.value.reshape(*shape)
         # leading sizes kept from the input copy them (0), so a dynamic batch size (or
         # sequence length) stays so
@@ -189,30 +196,37 @@ class _Traced:
         """The int64 scalar of this value's size along axis, read at run time (Shape)."""
         t = self.tracer
         shape = t.op("Shape", [self.name], creation.tensor(list(self.value.shape)))
-        return t.op("Gather", [shape.name, t.constant(np.array(_axis(axis, self.dim()),
-                                                               np.int64))],
-                    creation.tensor(self.value.shape[axis]))
+        return t.op(
+            "Gather",
+            [shape.name, t.constant(np.array(_axis(axis, self.dim()), np.int64))],
+            creation.tensor(self.value.shape[axis]),
+        )
 
     def __getattr__(self, name):
-        raise _errors.TypeError(f"[onnx.export] Tensor.{name} is not supported in an exported "
-                                f"forward (in {self.tracer.where()})")
+        raise _errors.TypeError(
+            f"[onnx.export] Tensor.{name} is not supported in an exported "
+            f"forward (in {self.tracer.where()})"
+        )
 
 
 def where(condition, x, y):
     """x where condition holds, else y (Where); any of them traced or not."""
     t = next(v.tracer for v in (condition, x, y) if isinstance(v, _Traced))
     condition, x, y = (t.wrap(v) for v in (condition, x, y))
-    return t.op("Where", [condition.name, x.name, y.name],
-                _C.where(condition.value, x.value, y.value))
+    return t.op(
+        "Where", [condition.name, x.name, y.name], _C.where(condition.value, x.value, y.value)
+    )
 
 
 def arange(traced, axis):
     """0, 1, ..., size - 1 (int64) for traced's size along axis, at run time (Range)."""
     t = traced.tracer
     size = traced.size_of(axis)
-    return t.op("Range", [t.constant(np.array(0, np.int64)), size.name,
-                          t.constant(np.array(1, np.int64))],
-                creation.arange(traced.value.shape[axis]))
+    return t.op(
+        "Range",
+        [t.constant(np.array(0, np.int64)), size.name, t.constant(np.array(1, np.int64))],
+        creation.arange(traced.value.shape[axis]),
+    )
 
 
 class _Tracer:
@@ -239,13 +253,13 @@ class _Tracer:
             array = value.detach().to("cpu").numpy()
         else:
             name = None
-            array = np.asarray(value, dtype=np.float32 if isinstance(value, float | int)
-                               else None)
+            array = np.asarray(value, dtype=np.float32 if isinstance(value, float | int) else None)
         name = name or self.fresh("const")
         if name not in self.initializers:
             # np.array, not np.ascontiguousarray: that makes a 0-d array 1-d
-            self.initializers[name] = self.onnx.numpy_helper.from_array(np.array(array,
-                                                                                 order="C"), name)
+            self.initializers[name] = self.onnx.numpy_helper.from_array(
+                np.array(array, order="C"), name
+            )
         return name
 
     def ints(self, values):
@@ -289,6 +303,7 @@ class _Tracer:
 
 def _sequential():
     from ..nn import Sequential
+
     return Sequential
 
 
@@ -296,24 +311,31 @@ def _method(name):
     return lambda x, *args, **kwargs: getattr(x, name)(*args, **kwargs)
 
 
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
-                                 is_causal=False, scale=None, enable_gqa=False):
+def scaled_dot_product_attention(
+    query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False
+):
     """F.scaled_dot_product_attention as MatMul, Softmax and Where: a bool attn_mask's True
     entries take part (as PyTorch's), a float one is added to the scores. dropout_p is left
     out: the exported graph is for inference."""
     from ._attention import attend  # it imports this module
+
     t = query.tracer
     if enable_gqa and key.shape[-3] != query.shape[-3]:
         t.fail("scaled_dot_product_attention with grouped query heads (enable_gqa)")
-    expected = F.scaled_dot_product_attention(*_unwrap((query, key, value)),
-                                              attn_mask=_unwrap(attn_mask), is_causal=is_causal,
-                                              scale=scale)
+    expected = F.scaled_dot_product_attention(
+        *_unwrap((query, key, value)),
+        attn_mask=_unwrap(attn_mask),
+        is_causal=is_causal,
+        scale=scale,
+    )
     out, _ = attend(query, t.wrap(key), t.wrap(value), [(attn_mask, False)], is_causal, scale)
     out.value = expected
     return out
 
 
 # The functions a forward may call on a traced value, in forgegrad and forgegrad.nn.functional.
-FUNCTIONS = {name: _method(name) for name in ("relu", "sigmoid", "tanh", "gelu", "softmax",
-                                                "log_softmax", "flatten", "reshape")}
+FUNCTIONS = {
+    name: _method(name)
+    for name in ("relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax", "flatten", "reshape")
+}
 FUNCTIONS["scaled_dot_product_attention"] = scaled_dot_product_attention

@@ -3,6 +3,7 @@ node per layer (both directions in it). ONNX orders the gates differently: LSTM 
 (PyTorch i, f, g, o) and GRU z, r, h (PyTorch r, z, n), so the weights are repacked per layer
 as W (directions, gates * H, input), R (directions, gates * H, H) and B (directions,
 2 * gates * H); GRU's linear_before_reset=1 is PyTorch's formula."""
+
 import numpy as np
 
 from .. import _C, creation
@@ -28,8 +29,9 @@ def _packed(m, layer, directions):
     r = np.stack([reorder(w_hh) for _, w_hh, _, _, _ in per_direction])
     if not m.bias:
         return w, r, None
-    b = np.stack([np.concatenate([reorder(b_ih), reorder(b_hh)])
-                  for _, _, b_ih, b_hh, _ in per_direction])
+    b = np.stack(
+        [np.concatenate([reorder(b_ih), reorder(b_hh)]) for _, _, b_ih, b_hh, _ in per_direction]
+    )
     return w, r, b
 
 
@@ -45,8 +47,9 @@ def _recurrent(t, m, result, input, hx=None):
     steps, batch = x.shape[:2]
     states = [] if hx is None else [t.wrap(s) for s in (hx if lstm else (hx,))]
     states = states if batched else [s.unsqueeze(1) for s in states]
-    attributes = dict(hidden_size=m.hidden_size,
-                      direction="bidirectional" if directions == 2 else "forward")
+    attributes = dict(
+        hidden_size=m.hidden_size, direction="bidirectional" if directions == 2 else "forward"
+    )
     if m.mode.startswith("rnn"):
         attributes["activations"] = ["Relu" if m.mode == "rnn_relu" else "Tanh"] * directions
     if m.mode == "gru":
@@ -58,18 +61,26 @@ def _recurrent(t, m, result, input, hx=None):
         inputs += [s.narrow(0, layer * directions, directions).name for s in states]
         # the outputs' values give only their shapes; the module's real ones go out below
         state = creation.zeros(directions, batch, m.hidden_size, dtype=x.dtype)
-        y, *last = t.ops(_OP[m.mode], inputs, [creation.zeros(steps, directions, batch,
-                                                              m.hidden_size, dtype=x.dtype)]
-                         + [state] * len(finals), **attributes)
-        x = y.transpose(1, 2).reshape_to(creation.zeros(steps, batch, directions * m.hidden_size,
-                                                        dtype=x.dtype), [0, 0, -1])
+        y, *last = t.ops(
+            _OP[m.mode],
+            inputs,
+            [creation.zeros(steps, directions, batch, m.hidden_size, dtype=x.dtype)]
+            + [state] * len(finals),
+            **attributes,
+        )
+        x = y.transpose(1, 2).reshape_to(
+            creation.zeros(steps, batch, directions * m.hidden_size, dtype=x.dtype), [0, 0, -1]
+        )
         for kept, s in zip(finals, last):
             kept.append(s)
     output = (x.transpose(0, 1) if m.batch_first else x) if batched else x.squeeze(1)
     finals_out = []
     for kept in finals:
-        s = kept[0] if len(kept) == 1 else t.op("Concat", [s.name for s in kept],
-                                                 _C.cat([s.value for s in kept], 0), axis=0)
+        s = (
+            kept[0]
+            if len(kept) == 1
+            else t.op("Concat", [s.name for s in kept], _C.cat([s.value for s in kept], 0), axis=0)
+        )
         finals_out.append(s if batched else s.squeeze(1))
     real = [result[0], *(result[1] if lstm else (result[1],))]
     for traced, value in zip([output, *finals_out], real):
@@ -79,4 +90,5 @@ def _recurrent(t, m, result, input, hx=None):
 
 def converters():
     from .. import nn
+
     return {nn.RNN: _recurrent, nn.LSTM: _recurrent, nn.GRU: _recurrent}

@@ -1,5 +1,6 @@
 """Adam and its variants AdamW, Adamax, NAdam and RAdam, as ``torch.optim``'s (their
 documented formulas, one fused kernel call per group)."""
+
 from .. import _C, _errors
 from .._checks import is_real
 from .optimizer import Optimizer, Params, check_hyperparameters
@@ -15,16 +16,33 @@ class Adam(Optimizer):
     _optional_buffer_keys = ("max_exp_avg_sq",)  # None when saved without amsgrad
     _decoupled_weight_decay = False
 
-    def __init__(self, params: Params, lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize))
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=betas,
+                eps=eps,
+                weight_decay=weight_decay,
+                amsgrad=amsgrad,
+                maximize=maximize,
+            ),
+        )
 
     def _check_group(self, group) -> None:
-        check_hyperparameters(self, group, ("lr", "eps", "weight_decay"), ("amsgrad", "maximize"),
-                              betas=True)
+        check_hyperparameters(
+            self, group, ("lr", "eps", "weight_decay"), ("amsgrad", "maximize"), betas=True
+        )
 
     def _update(self, group, params) -> None:
         amsgrad = group["amsgrad"]
@@ -33,13 +51,22 @@ class Adam(Optimizer):
             buffers["max_exp_avg_sq"] = 0.0
         states = self._next_states(params, buffers)
         beta1, beta2 = group["betas"]
-        _C._adam_step(params, [p.grad for p in params], [s["exp_avg"] for s in states],
-                      [s["exp_avg_sq"] for s in states],
-                      [s["max_exp_avg_sq"] for s in states] if amsgrad else [],
-                      [s["step"] for s in states], lr=group["lr"], beta1=beta1, beta2=beta2,
-                      eps=group["eps"], weight_decay=group["weight_decay"], amsgrad=amsgrad,
-                      maximize=group["maximize"],
-                      decoupled_weight_decay=self._decoupled_weight_decay)
+        _C._adam_step(
+            params,
+            [p.grad for p in params],
+            [s["exp_avg"] for s in states],
+            [s["exp_avg_sq"] for s in states],
+            [s["max_exp_avg_sq"] for s in states] if amsgrad else [],
+            [s["step"] for s in states],
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            amsgrad=amsgrad,
+            maximize=group["maximize"],
+            decoupled_weight_decay=self._decoupled_weight_decay,
+        )
         self.state.update(zip(params, states))
 
 
@@ -48,28 +75,50 @@ class AdamW(Adam):
 
     _decoupled_weight_decay = True
 
-    def __init__(self, params: Params, lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize)
-
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+        )
 
 
 def _kernel_lists(params, states, *keys):
     """The lists a fused step takes after the parameters: their gradients, each state buffer
     named in ``keys``, and the step counts."""
-    return ([p.grad for p in params], *([s[key] for s in states] for key in keys),
-            [s["step"] for s in states])
+    return (
+        [p.grad for p in params],
+        *([s[key] for s in states] for key in keys),
+        [s["step"] for s in states],
+    )
 
 
 def _adam_hyperparameters(group, *keys):
     """The hyperparameters every Adam variant's kernel takes, and those named in ``keys``."""
     beta1, beta2 = group["betas"]
-    return dict(lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                weight_decay=group["weight_decay"], maximize=group["maximize"],
-                **{key: group[key] for key in keys})
+    return dict(
+        lr=group["lr"],
+        beta1=beta1,
+        beta2=beta2,
+        eps=group["eps"],
+        weight_decay=group["weight_decay"],
+        maximize=group["maximize"],
+        **{key: group[key] for key in keys},
+    )
 
 
 class Adamax(Optimizer):
@@ -79,20 +128,30 @@ class Adamax(Optimizer):
     _state_keys = ("step", "exp_avg", "exp_inf")
     _buffer_keys = ("exp_avg", "exp_inf")
 
-    def __init__(self, params: Params, lr: float = 2e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, *, maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      maximize=maximize))
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        )
 
     def _check_group(self, group) -> None:
-        check_hyperparameters(self, group, ("lr", "eps", "weight_decay"), ("maximize",),
-                              betas=True)
+        check_hyperparameters(self, group, ("lr", "eps", "weight_decay"), ("maximize",), betas=True)
 
     def _update(self, group, params) -> None:
         states = self._next_states(params, {"exp_avg": 0.0, "exp_inf": 0.0})
-        _C._adamax_step(params, *_kernel_lists(params, states, "exp_avg", "exp_inf"),
-                        **_adam_hyperparameters(group))
+        _C._adamax_step(
+            params,
+            *_kernel_lists(params, states, "exp_avg", "exp_inf"),
+            **_adam_hyperparameters(group),
+        )
         self.state.update(zip(params, states))
 
 
@@ -108,34 +167,62 @@ class NAdam(Optimizer):
     _state_keys = ("step", "mu_product", "exp_avg", "exp_avg_sq")
     _buffer_keys = ("exp_avg", "exp_avg_sq")
 
-    def __init__(self, params: Params, lr: float = 2e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum_decay: float = 4e-3,
-                 decoupled_weight_decay: bool = False, *, maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      momentum_decay=momentum_decay,
-                                      decoupled_weight_decay=decoupled_weight_decay,
-                                      maximize=maximize))
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum_decay: float = 4e-3,
+        decoupled_weight_decay: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=betas,
+                eps=eps,
+                weight_decay=weight_decay,
+                momentum_decay=momentum_decay,
+                decoupled_weight_decay=decoupled_weight_decay,
+                maximize=maximize,
+            ),
+        )
 
     def _check_group(self, group) -> None:
-        check_hyperparameters(self, group, ("lr", "eps", "weight_decay", "momentum_decay"),
-                              ("decoupled_weight_decay", "maximize"), betas=True)
+        check_hyperparameters(
+            self,
+            group,
+            ("lr", "eps", "weight_decay", "momentum_decay"),
+            ("decoupled_weight_decay", "maximize"),
+            betas=True,
+        )
 
     def _checked_state(self, saved, p, index):
         state = super()._checked_state(saved, p, index)
         mu_product = state.get("mu_product", 1.0)
         if not is_real(mu_product) or not 0.0 <= mu_product <= 1.0:
-            raise _errors.ValueError(f"[{self._name}.load_state_dict] state of parameter {index}: "
-                                     f"expected mu_product, a number in [0, 1], got {mu_product!r}")
+            raise _errors.ValueError(
+                f"[{self._name}.load_state_dict] state of parameter {index}: "
+                f"expected mu_product, a number in [0, 1], got {mu_product!r}"
+            )
         return state
 
     def _update(self, group, params) -> None:
         states = self._next_states(params, {"exp_avg": 0.0, "exp_avg_sq": 0.0}, mu_product=1.0)
-        grads, exp_avgs, exp_avg_sqs, steps = _kernel_lists(params, states, "exp_avg",
-                                                            "exp_avg_sq")
+        grads, exp_avgs, exp_avg_sqs, steps = _kernel_lists(params, states, "exp_avg", "exp_avg_sq")
         mu_products = _C._nadam_step(
-            params, grads, exp_avgs, exp_avg_sqs, steps, [float(s["mu_product"]) for s in states],
-            **_adam_hyperparameters(group, "momentum_decay", "decoupled_weight_decay"))
+            params,
+            grads,
+            exp_avgs,
+            exp_avg_sqs,
+            steps,
+            [float(s["mu_product"]) for s in states],
+            **_adam_hyperparameters(group, "momentum_decay", "decoupled_weight_decay"),
+        )
         for state, mu_product in zip(states, mu_products):
             state["mu_product"] = mu_product
         self.state.update(zip(params, states))
@@ -152,20 +239,43 @@ class RAdam(Optimizer):
     _state_keys = ("step", "exp_avg", "exp_avg_sq")
     _buffer_keys = ("exp_avg", "exp_avg_sq")
 
-    def __init__(self, params: Params, lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *,
-                 maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      decoupled_weight_decay=decoupled_weight_decay,
-                                      maximize=maximize))
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        decoupled_weight_decay: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=betas,
+                eps=eps,
+                weight_decay=weight_decay,
+                decoupled_weight_decay=decoupled_weight_decay,
+                maximize=maximize,
+            ),
+        )
 
     def _check_group(self, group) -> None:
-        check_hyperparameters(self, group, ("lr", "eps", "weight_decay"),
-                              ("decoupled_weight_decay", "maximize"), betas=True)
+        check_hyperparameters(
+            self,
+            group,
+            ("lr", "eps", "weight_decay"),
+            ("decoupled_weight_decay", "maximize"),
+            betas=True,
+        )
 
     def _update(self, group, params) -> None:
         states = self._next_states(params, {"exp_avg": 0.0, "exp_avg_sq": 0.0})
-        _C._radam_step(params, *_kernel_lists(params, states, "exp_avg", "exp_avg_sq"),
-                       **_adam_hyperparameters(group, "decoupled_weight_decay"))
+        _C._radam_step(
+            params,
+            *_kernel_lists(params, states, "exp_avg", "exp_avg_sq"),
+            **_adam_hyperparameters(group, "decoupled_weight_decay"),
+        )
         self.state.update(zip(params, states))

@@ -31,6 +31,7 @@ scheduler's. ``load_state_dict()`` checks everything first (the keys of this sch
 state, each value's type and range, one lr per param group) and on a rejection raises
 ``TypeError`` / ``ValueError`` naming ``[<Scheduler>.load_state_dict]`` with nothing changed.
 """
+
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, SupportsFloat
 import copy
@@ -43,17 +44,32 @@ from .. import _errors
 from .._checks import is_int, is_real
 from .optimizer import Optimizer, has_param_groups
 
-__all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR",
-           "ExponentialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "LinearLR",
-           "PolynomialLR", "CyclicLR", "OneCycleLR", "SequentialLR", "ChainedScheduler",
-           "ReduceLROnPlateau"]
+__all__ = [
+    "LRScheduler",
+    "LambdaLR",
+    "MultiplicativeLR",
+    "StepLR",
+    "MultiStepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "LinearLR",
+    "PolynomialLR",
+    "CyclicLR",
+    "OneCycleLR",
+    "SequentialLR",
+    "ChainedScheduler",
+    "ReduceLROnPlateau",
+]
 
 
 # ------------------------------------------------------------------------ argument checks
 def _check_optimizer(optimizer, name):
     if not has_param_groups(optimizer):  # duck-typed: anything with param groups is scheduled
-        raise _errors.TypeError(f"[{name}] expected an Optimizer (param_groups: a list of dicts "
-                                f"with 'lr'), got {type(optimizer).__name__}")
+        raise _errors.TypeError(
+            f"[{name}] expected an Optimizer (param_groups: a list of dicts "
+            f"with 'lr'), got {type(optimizer).__name__}"
+        )
     for i, group in enumerate(optimizer.param_groups):
         for key in ("lr", "initial_lr"):
             if key in group:
@@ -81,8 +97,9 @@ def _float(name, arg, value, ok, what):
 
 def _milestone_list(name, arg, values, low):
     if not isinstance(values, (list, tuple)):
-        raise _errors.TypeError(f"[{name}] {arg} must be a list of ints, got "
-                                f"{type(values).__name__}")
+        raise _errors.TypeError(
+            f"[{name}] {arg} must be a list of ints, got {type(values).__name__}"
+        )
     return [_int(name, "each milestone", v, low) for v in values]
 
 
@@ -90,8 +107,9 @@ def _increasing_milestones(name, arg, milestones):
     """SequentialLR's milestones: positive ints, strictly increasing."""
     values = _milestone_list(name, arg, milestones, 1)
     if any(b <= a for a, b in zip(values, values[1:])):
-        raise _errors.ValueError(f"[{name}] milestones must be strictly increasing, got "
-                                 f"{list(milestones)}")
+        raise _errors.ValueError(
+            f"[{name}] milestones must be strictly increasing, got {list(milestones)}"
+        )
     return values
 
 
@@ -134,11 +152,13 @@ def _end_factor(name, arg, value):
 def _float_list(name, arg, values, length=None):
     """A list of finite floats >= 0 (lrs), of ``length`` items when given."""
     if not isinstance(values, (list, tuple)):
-        raise _errors.TypeError(f"[{name}] {arg} must be a list of floats, got "
-                                f"{type(values).__name__}")
+        raise _errors.TypeError(
+            f"[{name}] {arg} must be a list of floats, got {type(values).__name__}"
+        )
     if length is not None and len(values) != length:
-        raise _errors.ValueError(f"[{name}] {arg} must hold one value per param group ({length}), "
-                                 f"got {len(values)}")
+        raise _errors.ValueError(
+            f"[{name}] {arg} must hold one value per param group ({length}), got {len(values)}"
+        )
     return [_non_negative_float(name, f"each of {arg}", v) for v in values]
 
 
@@ -158,8 +178,9 @@ def _flag(name, arg, value):
 
 def _choice(name, arg, value, choices):
     if value not in choices:
-        raise _errors.ValueError(f"[{name}] {arg} must be one of {', '.join(map(repr, choices))}, "
-                                 f"got {value!r}")
+        raise _errors.ValueError(
+            f"[{name}] {arg} must be one of {', '.join(map(repr, choices))}, got {value!r}"
+        )
     return value
 
 
@@ -195,9 +216,11 @@ class LRScheduler:
         last_epoch = _epoch(name, "last_epoch", last_epoch)
         for i, group in enumerate(optimizer.param_groups):  # all checked before any is set
             if last_epoch != -1 and "initial_lr" not in group:
-                raise _errors.ValueError(f"[{name}] resuming at last_epoch={last_epoch} needs "
-                                         "'initial_lr' in every param group (load the optimizer's "
-                                         f"state first); param_groups[{i}] has none")
+                raise _errors.ValueError(
+                    f"[{name}] resuming at last_epoch={last_epoch} needs "
+                    "'initial_lr' in every param group (load the optimizer's "
+                    f"state first); param_groups[{i}] has none"
+                )
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", float(group["lr"]))
         self.optimizer = optimizer
@@ -248,12 +271,18 @@ class LRScheduler:
 
     def state_dict(self) -> dict[str, Any]:
         """Everything but the optimizer, as plain Python values (copies)."""
-        state = {k: copy.deepcopy(v) for k, v in self.__dict__.items()
-                 if k != "optimizer" and k not in self._functions}
+        state = {
+            k: copy.deepcopy(v)
+            for k, v in self.__dict__.items()
+            if k != "optimizer" and k not in self._functions
+        }
         for key in self._functions:
             functions = getattr(self, key)
-            state[key] = ([_function_state(f) for f in functions] if isinstance(functions, list)
-                          else _function_state(functions))
+            state[key] = (
+                [_function_state(f) for f in functions]
+                if isinstance(functions, list)
+                else _function_state(functions)
+            )
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -286,19 +315,26 @@ class LRScheduler:
     @staticmethod
     def _function_state_check(functions):
         """The check of the saved state of ``functions`` (the attribute's value)."""
+
         def check(name, arg, value):
-            expected = ("None or a dict (a callable object's __dict__, as state_dict() makes) "
-                        "per function")
-            if isinstance(functions, list) and (not isinstance(value, list)
-                                                or len(value) != len(functions)):
-                raise _errors.ValueError(f"[{name}] {arg} must be a list of {len(functions)}: "
-                                         f"{expected}, got {value!r}")
+            expected = (
+                "None or a dict (a callable object's __dict__, as state_dict() makes) per function"
+            )
+            if isinstance(functions, list) and (
+                not isinstance(value, list) or len(value) != len(functions)
+            ):
+                raise _errors.ValueError(
+                    f"[{name}] {arg} must be a list of {len(functions)}: {expected}, got {value!r}"
+                )
             for function, saved in _function_pairs(functions, value):
-                if saved is not None and (not isinstance(saved, dict)
-                                          or _function_state(function) is None):
-                    raise _errors.ValueError(f"[{name}] {arg} must hold {expected} of a callable "
-                                             f"object, got {value!r}")
+                if saved is not None and (
+                    not isinstance(saved, dict) or _function_state(function) is None
+                ):
+                    raise _errors.ValueError(
+                        f"[{name}] {arg} must hold {expected} of a callable object, got {value!r}"
+                    )
             return copy.deepcopy(value)
+
         return check
 
     def _checked_state(self, state_dict):
@@ -313,11 +349,16 @@ class LRScheduler:
         if unknown or missing:
             raise _errors.ValueError(
                 f"[{name}] the state dict is not a {type(self).__name__}'s: "
-                + "; ".join(([f"unknown keys {', '.join(unknown)}"] if unknown else [])
-                            + ([f"missing keys {missing}"] if missing else [])))
+                + "; ".join(
+                    ([f"unknown keys {', '.join(unknown)}"] if unknown else [])
+                    + ([f"missing keys {missing}"] if missing else [])
+                )
+            )
         checks = self._state_checks()
-        return {key: checks[key](name, key, value) if key in checks else copy.deepcopy(value)
-                for key, value in state_dict.items()}
+        return {
+            key: checks[key](name, key, value) if key in checks else copy.deepcopy(value)
+            for key, value in state_dict.items()
+        }
 
 
 _LRScheduler = LRScheduler  # torch's older name, which custom schedulers still subclass
@@ -326,8 +367,11 @@ _LRScheduler = LRScheduler  # torch's older name, which custom schedulers still 
 def _function_state(function):
     """What a state dict keeps of a user's function (torch's form): a copy of a callable
     object's __dict__; None for a plain function, a builtin, or no function."""
-    if (function is None or isinstance(function, types.FunctionType)
-            or not hasattr(function, "__dict__")):
+    if (
+        function is None
+        or isinstance(function, types.FunctionType)
+        or not hasattr(function, "__dict__")
+    ):
         return None
     return copy.deepcopy(vars(function))
 
@@ -355,22 +399,29 @@ class _FunctionScheduler(LRScheduler):
         _check_optimizer(optimizer, name)
         n_groups = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)) and len(lr_lambda) != n_groups:
-            raise _errors.ValueError(f"[{name}] expected {n_groups} lr_lambdas (one per param "
-                                     f"group), got {len(lr_lambda)}")
-        functions = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else (
-            [lr_lambda] * n_groups)
+            raise _errors.ValueError(
+                f"[{name}] expected {n_groups} lr_lambdas (one per param "
+                f"group), got {len(lr_lambda)}"
+            )
+        functions = (
+            list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else ([lr_lambda] * n_groups)
+        )
         for function in functions:
             if not callable(function):
-                raise _errors.TypeError(f"[{name}] lr_lambda must be a function of the epoch or a "
-                                        f"list of them, got {type(function).__name__}")
+                raise _errors.TypeError(
+                    f"[{name}] lr_lambda must be a function of the epoch or a "
+                    f"list of them, got {type(function).__name__}"
+                )
         self.lr_lambdas = functions
         super().__init__(optimizer, last_epoch)
 
     def _factors(self):
         """Each group's function at ``last_epoch``: a factor, a finite number >= 0."""
         name, epoch = type(self).__name__, self.last_epoch
-        return [_float(name, f"lr_lambda({epoch})", function(epoch), lambda x: x >= 0,
-                       "a float >= 0") for function in self.lr_lambdas]
+        return [
+            _float(name, f"lr_lambda({epoch})", function(epoch), lambda x: x >= 0, "a float >= 0")
+            for function in self.lr_lambdas
+        ]
 
 
 class LambdaLR(_FunctionScheduler):
@@ -402,8 +453,9 @@ class StepLR(LRScheduler):
     step_size: int
     gamma: float
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
         self._take_settings(step_size=step_size, gamma=gamma)
         super().__init__(optimizer, last_epoch)
 
@@ -430,8 +482,13 @@ class MultiStepLR(LRScheduler):
     milestones: Counter[int]
     gamma: float
 
-    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        milestones: Iterable[int],
+        gamma: float = 0.1,
+        last_epoch: int = -1,
+    ) -> None:
         self._take_settings(milestones=milestones, gamma=gamma)
         super().__init__(optimizer, last_epoch)
 
@@ -469,7 +526,7 @@ class ExponentialLR(LRScheduler):
         return [lr * self.gamma for lr in self._current_lrs()]
 
     def _get_closed_form_lr(self):
-        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+        return [base * self.gamma**self.last_epoch for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -490,8 +547,9 @@ class CosineAnnealingLR(LRScheduler):
     T_max: int
     eta_min: float
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
+    ) -> None:
         self._take_settings(T_max=T_max, eta_min=eta_min)
         super().__init__(optimizer, last_epoch)
 
@@ -501,8 +559,9 @@ class CosineAnnealingLR(LRScheduler):
             return self._current_lrs()
         if (t - 1 - t_max) % (2 * t_max) == 0:
             rise = (1 - math.cos(math.pi / t_max)) / 2
-            return [lr + (base - eta_min) * rise
-                    for lr, base in zip(self._current_lrs(), self.base_lrs)]
+            return [
+                lr + (base - eta_min) * rise for lr, base in zip(self._current_lrs(), self.base_lrs)
+            ]
         ratio = (1 + math.cos(math.pi * t / t_max)) / (1 + math.cos(math.pi * (t - 1) / t_max))
         return [eta_min + (lr - eta_min) * ratio for lr in self._current_lrs()]
 
@@ -526,8 +585,14 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     T_mult: int
     eta_min: float
 
-    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        T_0: int,
+        T_mult: int = 1,
+        eta_min: float = 0.0,
+        last_epoch: int = -1,
+    ) -> None:
         self._take_settings(T_0=T_0, T_mult=T_mult, eta_min=eta_min)
         self.T_i = self.T_0
         self.T_cur = last_epoch
@@ -575,16 +640,26 @@ class LinearLR(LRScheduler):
     the ratio of consecutive factors, ``1 + (end - start) / (total_iters * start +
     (t - 1) * (end - start))``, later epochs leave it."""
 
-    _settings = {"start_factor": _start_factor, "end_factor": _end_factor,
-                 "total_iters": _positive_int}
+    _settings = {
+        "start_factor": _start_factor,
+        "end_factor": _end_factor,
+        "total_iters": _positive_int,
+    }
     start_factor: float
     end_factor: float
     total_iters: int
 
-    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
-                 end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:
-        self._take_settings(start_factor=start_factor, end_factor=end_factor,
-                            total_iters=total_iters)
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
+        self._take_settings(
+            start_factor=start_factor, end_factor=end_factor, total_iters=total_iters
+        )
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -612,8 +687,9 @@ class PolynomialLR(LRScheduler):
     total_iters: int
     power: float
 
-    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1
+    ) -> None:
         self._take_settings(total_iters=total_iters, power=power)
         super().__init__(optimizer, last_epoch)
 
@@ -636,12 +712,17 @@ def _momentum_cycle(name, optimizer, base_momentum, max_momentum):
     group's base and max momentum."""
     defaults = getattr(optimizer, "defaults", {})
     if "momentum" not in defaults and "betas" not in defaults:
-        raise _errors.ValueError(f"[{name}] cycle_momentum needs an optimizer with a 'momentum' or "
-                                 f"'betas' hyperparameter, got {type(optimizer).__name__}; pass "
-                                 "cycle_momentum=False")
+        raise _errors.ValueError(
+            f"[{name}] cycle_momentum needs an optimizer with a 'momentum' or "
+            f"'betas' hyperparameter, got {type(optimizer).__name__}; pass "
+            "cycle_momentum=False"
+        )
     n_groups = len(optimizer.param_groups)
-    return ("betas" in defaults, _per_group(name, "base_momentum", base_momentum, n_groups),
-            _per_group(name, "max_momentum", max_momentum, n_groups))
+    return (
+        "betas" in defaults,
+        _per_group(name, "base_momentum", base_momentum, n_groups),
+        _per_group(name, "max_momentum", max_momentum, n_groups),
+    )
 
 
 def _set_momentum(group, momentum, use_beta1) -> None:
@@ -674,14 +755,17 @@ class CyclicLR(LRScheduler):
     Building it (with ``last_epoch=-1``) sets each group's lr to ``base_lr``, as torch's does.
     ``scale_fn`` is saved as LambdaLR's functions are."""
 
-    _settings = {"mode": lambda name, arg, value: _choice(name, arg, value, _CYCLIC_MODES),
-                 "gamma": _positive_float,
-                 "scale_mode": lambda name, arg, value: _choice(name, arg, value,
-                                                                ("cycle", "iterations")),
-                 "cycle_momentum": _flag, "use_beta1": _flag,
-                 "total_size": _positive_float,
-                 "step_ratio": lambda name, arg, value: _float(name, arg, value,
-                                                               lambda x: 0 < x < 1, "in (0, 1)")}
+    _settings = {
+        "mode": lambda name, arg, value: _choice(name, arg, value, _CYCLIC_MODES),
+        "gamma": _positive_float,
+        "scale_mode": lambda name, arg, value: _choice(name, arg, value, ("cycle", "iterations")),
+        "cycle_momentum": _flag,
+        "use_beta1": _flag,
+        "total_size": _positive_float,
+        "step_ratio": lambda name, arg, value: _float(
+            name, arg, value, lambda x: 0 < x < 1, "in (0, 1)"
+        ),
+    }
     _functions = ("_scale_fn_custom",)
     mode: str
     gamma: float
@@ -690,25 +774,38 @@ class CyclicLR(LRScheduler):
     use_beta1: bool
     total_size: float
 
-    def __init__(self, optimizer: Optimizer, base_lr: PerGroup, max_lr: PerGroup,
-                 step_size_up: int = 2000, step_size_down: int | None = None,
-                 mode: str = "triangular", gamma: float = 1.0,
-                 scale_fn: Callable[[float], float] | None = None, scale_mode: str = "cycle",
-                 cycle_momentum: bool = True, base_momentum: PerGroup = 0.8,
-                 max_momentum: PerGroup = 0.9, last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        base_lr: PerGroup,
+        max_lr: PerGroup,
+        step_size_up: int = 2000,
+        step_size_down: int | None = None,
+        mode: str = "triangular",
+        gamma: float = 1.0,
+        scale_fn: Callable[[float], float] | None = None,
+        scale_mode: str = "cycle",
+        cycle_momentum: bool = True,
+        base_momentum: PerGroup = 0.8,
+        max_momentum: PerGroup = 0.9,
+        last_epoch: int = -1,
+    ) -> None:
         name = "CyclicLR"
         _check_optimizer(optimizer, name)
         n_groups = len(optimizer.param_groups)
         base_lrs = _per_group(name, "base_lr", base_lr, n_groups)
         self.max_lrs = _per_group(name, "max_lr", max_lr, n_groups)
         up = _positive_int(name, "step_size_up", step_size_up)
-        down = up if step_size_down is None else _positive_int(name, "step_size_down",
-                                                                step_size_down)
+        down = (
+            up if step_size_down is None else _positive_int(name, "step_size_down", step_size_down)
+        )
         if scale_fn is not None and not callable(scale_fn):
-            raise _errors.TypeError(f"[{name}] scale_fn must be a function or None, got "
-                                    f"{type(scale_fn).__name__}")
-        self._take_settings(mode=mode, gamma=gamma, cycle_momentum=cycle_momentum,
-                            total_size=float(up + down))
+            raise _errors.TypeError(
+                f"[{name}] scale_fn must be a function or None, got {type(scale_fn).__name__}"
+            )
+        self._take_settings(
+            mode=mode, gamma=gamma, cycle_momentum=cycle_momentum, total_size=float(up + down)
+        )
         if scale_fn is None:  # the mode's scaling takes the cycle or the step, whatever given
             scale_mode = "iterations" if mode == "exp_range" else "cycle"
         self._take_settings(scale_mode=scale_mode)
@@ -716,13 +813,15 @@ class CyclicLR(LRScheduler):
         self._scale_fn_custom = scale_fn
         if cycle_momentum:
             self.use_beta1, self.base_momentums, self.max_momentums = _momentum_cycle(
-                name, optimizer, base_momentum, max_momentum)
+                name, optimizer, base_momentum, max_momentum
+            )
         if last_epoch == -1:
             for group, lr in zip(optimizer.param_groups, base_lrs):
                 group["lr"] = lr
             if cycle_momentum:
-                _start_momentum_cycle(optimizer, self.use_beta1, self.base_momentums,
-                                      self.max_momentums)
+                _start_momentum_cycle(
+                    optimizer, self.use_beta1, self.base_momentums, self.max_momentums
+                )
         super().__init__(optimizer, last_epoch)
         # The cycle's bounds are base_lr, not the groups' initial_lr (which another
         # scheduler may have set first): the lr of the first epoch is set again from them.
@@ -737,7 +836,7 @@ class CyclicLR(LRScheduler):
             return 1.0
         if self.mode == "triangular2":
             return 1 / (2.0 ** (x - 1))
-        return self.gamma ** x
+        return self.gamma**x
 
     def get_lr(self) -> list[float]:
         cycle = math.floor(1 + self.last_epoch / self.total_size)
@@ -745,11 +844,13 @@ class CyclicLR(LRScheduler):
         rise = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
         height = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
         if self.cycle_momentum:
-            for group, low, high in zip(self.optimizer.param_groups, self.base_momentums,
-                                        self.max_momentums):
+            for group, low, high in zip(
+                self.optimizer.param_groups, self.base_momentums, self.max_momentums
+            ):
                 _set_momentum(group, high - (high - low) * rise * height, self.use_beta1)
-        return [base + (top - base) * rise * height
-                for base, top in zip(self.base_lrs, self.max_lrs)]
+        return [
+            base + (top - base) * rise * height for base, top in zip(self.base_lrs, self.max_lrs)
+        ]
 
     def _state_checks(self):
         n_groups = len(self.optimizer.param_groups)
@@ -757,8 +858,12 @@ class CyclicLR(LRScheduler):
         def per_group(name, arg, value):
             return _float_list(name, arg, value, n_groups)
 
-        return {**super()._state_checks(), "max_lrs": per_group, "base_momentums": per_group,
-                "max_momentums": per_group}
+        return {
+            **super()._state_checks(),
+            "max_lrs": per_group,
+            "base_momentums": per_group,
+            "max_momentums": per_group,
+        }
 
 
 class OneCycleLR(LRScheduler):
@@ -772,39 +877,60 @@ class OneCycleLR(LRScheduler):
     Building it (with ``last_epoch=-1``) sets each group's ``initial_lr``, ``max_lr`` and
     ``min_lr`` (and momentum bounds), as torch's does."""
 
-    _settings = {"total_steps": _positive_int, "cycle_momentum": _flag, "use_beta1": _flag,
-                 "_anneal_func_type": lambda name, arg, value: _choice(name, arg, value,
-                                                                      ("cos", "linear"))}
+    _settings = {
+        "total_steps": _positive_int,
+        "cycle_momentum": _flag,
+        "use_beta1": _flag,
+        "_anneal_func_type": lambda name, arg, value: _choice(name, arg, value, ("cos", "linear")),
+    }
     total_steps: int
     cycle_momentum: bool
     use_beta1: bool
     _anneal_func_type: str
 
-    def __init__(self, optimizer: Optimizer, max_lr: PerGroup, total_steps: int | None = None,
-                 epochs: int | None = None, steps_per_epoch: int | None = None,
-                 pct_start: float = 0.3, anneal_strategy: str = "cos", cycle_momentum: bool = True,
-                 base_momentum: PerGroup = 0.85, max_momentum: PerGroup = 0.95,
-                 div_factor: float = 25.0, final_div_factor: float = 1e4,
-                 three_phase: bool = False, last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        max_lr: PerGroup,
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: PerGroup = 0.85,
+        max_momentum: PerGroup = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ) -> None:
         name = "OneCycleLR"
         _check_optimizer(optimizer, name)
         if total_steps is None and (epochs is None or steps_per_epoch is None):
-            raise _errors.ValueError(f"[{name}] expected total_steps, or epochs and "
-                                     "steps_per_epoch")
+            raise _errors.ValueError(
+                f"[{name}] expected total_steps, or epochs and steps_per_epoch"
+            )
         if total_steps is None:
-            total_steps = (_positive_int(name, "epochs", epochs)
-                           * _positive_int(name, "steps_per_epoch", steps_per_epoch))
-        self._take_settings(total_steps=total_steps, cycle_momentum=cycle_momentum,
-                            _anneal_func_type=anneal_strategy)
+            total_steps = _positive_int(name, "epochs", epochs) * _positive_int(
+                name, "steps_per_epoch", steps_per_epoch
+            )
+        self._take_settings(
+            total_steps=total_steps,
+            cycle_momentum=cycle_momentum,
+            _anneal_func_type=anneal_strategy,
+        )
         pct_start = _float(name, "pct_start", pct_start, lambda x: 0 <= x <= 1, "in [0, 1]")
         max_lrs = _per_group(name, "max_lr", max_lr, len(optimizer.param_groups))
         div_factor = _positive_float(name, "div_factor", div_factor)
         final_div_factor = _positive_float(name, "final_div_factor", final_div_factor)
-        self._schedule_phases = _one_cycle_phases(pct_start, self.total_steps,
-                                                  _flag(name, "three_phase", three_phase))
+        self._schedule_phases = _one_cycle_phases(
+            pct_start, self.total_steps, _flag(name, "three_phase", three_phase)
+        )
         if cycle_momentum:
             self.use_beta1, base_momentums, max_momentums = _momentum_cycle(
-                name, optimizer, base_momentum, max_momentum)
+                name, optimizer, base_momentum, max_momentum
+            )
         if last_epoch == -1:
             for group, top in zip(optimizer.param_groups, max_lrs):
                 group["initial_lr"] = top / div_factor
@@ -813,20 +939,25 @@ class OneCycleLR(LRScheduler):
             if cycle_momentum:
                 _start_momentum_cycle(optimizer, self.use_beta1, base_momentums, max_momentums)
         else:
-            needed = ["max_lr", "min_lr"] + (["max_momentum", "base_momentum"]
-                                             if cycle_momentum else [])
+            needed = ["max_lr", "min_lr"] + (
+                ["max_momentum", "base_momentum"] if cycle_momentum else []
+            )
             for i, group in enumerate(optimizer.param_groups):
                 missing = [key for key in needed if key not in group]
                 if missing:
-                    raise _errors.ValueError(f"[{name}] resuming at last_epoch={last_epoch} needs "
-                                             f"{needed} in every param group (load the optimizer's "
-                                             f"state first); param_groups[{i}] has no {missing}")
+                    raise _errors.ValueError(
+                        f"[{name}] resuming at last_epoch={last_epoch} needs "
+                        f"{needed} in every param group (load the optimizer's "
+                        f"state first); param_groups[{i}] has no {missing}"
+                    )
         super().__init__(optimizer, last_epoch)
 
     def step(self) -> None:
         if self.last_epoch >= self.total_steps:
-            raise _errors.ValueError(f"[OneCycleLR] stepped past total_steps={self.total_steps}: "
-                                     f"step {self.last_epoch + 1} asked for")
+            raise _errors.ValueError(
+                f"[OneCycleLR] stepped past total_steps={self.total_steps}: "
+                f"step {self.last_epoch + 1} asked for"
+            )
         super().step()
 
     def _anneal(self, start, end, pct):
@@ -843,12 +974,15 @@ class OneCycleLR(LRScheduler):
                 if step <= end or i == len(self._schedule_phases) - 1:
                     # A phase of no steps (torch divides by zero there) is at its end.
                     pct = (step - start) / (end - start) if end != start else 1.0
-                    lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]],
-                                            pct))
+                    lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
                     if self.cycle_momentum:
-                        _set_momentum(group, self._anneal(group[phase["start_momentum"]],
-                                                          group[phase["end_momentum"]], pct),
-                                      self.use_beta1)
+                        _set_momentum(
+                            group,
+                            self._anneal(
+                                group[phase["start_momentum"]], group[phase["end_momentum"]], pct
+                            ),
+                            self.use_beta1,
+                        )
                     break
                 start = end
         return lrs
@@ -860,30 +994,55 @@ class OneCycleLR(LRScheduler):
 def _one_cycle_phases(pct_start, total_steps, three_phase):
     """OneCycleLR's phases as torch's: the step each ends at, and the group keys of the lr
     and momentum at its start and end."""
-    def phase(end_step, lrs, momentums):
-        return {"end_step": end_step, "start_lr": lrs[0], "end_lr": lrs[1],
-                "start_momentum": momentums[0], "end_momentum": momentums[1]}
 
-    warm_up = phase(float(pct_start * total_steps) - 1, ("initial_lr", "max_lr"),
-                    ("max_momentum", "base_momentum"))
+    def phase(end_step, lrs, momentums):
+        return {
+            "end_step": end_step,
+            "start_lr": lrs[0],
+            "end_lr": lrs[1],
+            "start_momentum": momentums[0],
+            "end_momentum": momentums[1],
+        }
+
+    warm_up = phase(
+        float(pct_start * total_steps) - 1,
+        ("initial_lr", "max_lr"),
+        ("max_momentum", "base_momentum"),
+    )
     if not three_phase:
-        return [warm_up, phase(total_steps - 1, ("max_lr", "min_lr"),
-                               ("base_momentum", "max_momentum"))]
-    return [warm_up,
-            phase(float(2 * pct_start * total_steps) - 2, ("max_lr", "initial_lr"),
-                  ("base_momentum", "max_momentum")),
-            phase(total_steps - 1, ("initial_lr", "min_lr"), ("max_momentum", "max_momentum"))]
+        return [
+            warm_up,
+            phase(total_steps - 1, ("max_lr", "min_lr"), ("base_momentum", "max_momentum")),
+        ]
+    return [
+        warm_up,
+        phase(
+            float(2 * pct_start * total_steps) - 2,
+            ("max_lr", "initial_lr"),
+            ("base_momentum", "max_momentum"),
+        ),
+        phase(total_steps - 1, ("initial_lr", "min_lr"), ("max_momentum", "max_momentum")),
+    ]
 
 
 def _phases(name, arg, value):
     """OneCycleLR's saved phases: a list of dicts as _one_cycle_phases makes."""
     keys = {"end_step", "start_lr", "end_lr", "start_momentum", "end_momentum"}
     names = {"initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum"}
-    if not isinstance(value, list) or not value or not all(
-            isinstance(p, dict) and set(p) == keys and is_real(p["end_step"])
-            and all(p[k] in names for k in keys - {"end_step"}) for p in value):
-        raise _errors.ValueError(f"[{name}] {arg} must be a list of phases as OneCycleLR makes "
-                                 f"them, got {value!r}")
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(
+            isinstance(p, dict)
+            and set(p) == keys
+            and is_real(p["end_step"])
+            and all(p[k] in names for k in keys - {"end_step"})
+            for p in value
+        )
+    ):
+        raise _errors.ValueError(
+            f"[{name}] {arg} must be a list of phases as OneCycleLR makes them, got {value!r}"
+        )
     return copy.deepcopy(value)
 
 
@@ -900,25 +1059,33 @@ class _SchedulerList(LRScheduler):
         if optimizer is not None:
             _check_optimizer(optimizer, name)
         if not isinstance(schedulers, (list, tuple)) or not schedulers:
-            raise _errors.ValueError(f"[{name}] schedulers must be a non-empty list of schedulers, "
-                                     f"got {schedulers!r}")
+            raise _errors.ValueError(
+                f"[{name}] schedulers must be a non-empty list of schedulers, got {schedulers!r}"
+            )
         for i, s in enumerate(schedulers):
             if isinstance(s, ReduceLROnPlateau):
-                raise _errors.ValueError(f"[{name}] schedulers[{i}] is a ReduceLROnPlateau, whose "
-                                         f"step() needs a metric; it cannot be {name}'s")
+                raise _errors.ValueError(
+                    f"[{name}] schedulers[{i}] is a ReduceLROnPlateau, whose "
+                    f"step() needs a metric; it cannot be {name}'s"
+                )
             if not isinstance(s, LRScheduler):
-                raise _errors.TypeError(f"[{name}] schedulers[{i}] must be an LRScheduler, got "
-                                        f"{type(s).__name__}")
+                raise _errors.TypeError(
+                    f"[{name}] schedulers[{i}] must be an LRScheduler, got {type(s).__name__}"
+                )
         optimizer = schedulers[0].optimizer if optimizer is None else optimizer
         for i, s in enumerate(schedulers):
             if s.optimizer is not optimizer:
-                raise _errors.ValueError(f"[{name}] schedulers[{i}] ({type(s).__name__}) "
-                                         "schedules a different optimizer")
+                raise _errors.ValueError(
+                    f"[{name}] schedulers[{i}] ({type(s).__name__}) schedules a different optimizer"
+                )
         return list(schedulers), optimizer
 
     def state_dict(self) -> dict[str, Any]:
-        state = {k: copy.deepcopy(v) for k, v in self.__dict__.items()
-                 if k not in ("optimizer", "_schedulers")}
+        state = {
+            k: copy.deepcopy(v)
+            for k, v in self.__dict__.items()
+            if k not in ("optimizer", "_schedulers")
+        }
         state["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return state
 
@@ -934,11 +1101,14 @@ class _SchedulerList(LRScheduler):
 
         def schedulers(name, arg, value):
             if not isinstance(value, (list, tuple)):
-                raise _errors.TypeError(f"[{name}] {arg} must be a list of state dicts, got "
-                                        f"{type(value).__name__}")
+                raise _errors.TypeError(
+                    f"[{name}] {arg} must be a list of state dicts, got {type(value).__name__}"
+                )
             if len(value) != n_schedulers:
-                raise _errors.ValueError(f"[{name}] the state dict holds {len(value)} schedulers, "
-                                         f"this {type(self).__name__} has {n_schedulers}")
+                raise _errors.ValueError(
+                    f"[{name}] the state dict holds {len(value)} schedulers, "
+                    f"this {type(self).__name__} has {n_schedulers}"
+                )
             checked = []
             for i, (s, s_state) in enumerate(zip(self._schedulers, value)):
                 try:
@@ -947,8 +1117,10 @@ class _SchedulerList(LRScheduler):
                     raise type(e)(f"[{name}] {arg}[{i}]: {e}") from None
             return checked
 
-        return {"_last_lr": lambda name, arg, value: _float_list(name, arg, value, n_groups),
-                "_schedulers": schedulers}
+        return {
+            "_last_lr": lambda name, arg, value: _float_list(name, arg, value, n_groups),
+            "_schedulers": schedulers,
+        }
 
 
 class SequentialLR(_SchedulerList):
@@ -957,15 +1129,18 @@ class SequentialLR(_SchedulerList):
     ``base_lr`` times its epoch-0 factor, not the lr the previous scheduler left), then steps
     chainably. Its state dict holds every scheduler's."""
 
-    def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler],
-                 milestones: Sequence[int]) -> None:
+    def __init__(
+        self, optimizer: Optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int]
+    ) -> None:
         name = "SequentialLR"
         _check_optimizer(optimizer, name)  # given, unlike ChainedScheduler's
         self._schedulers, self.optimizer = self._checked_schedulers(name, schedulers, optimizer)
         self._milestones = _increasing_milestones(name, "milestones", milestones)
         if len(self._milestones) != len(schedulers) - 1:
-            raise _errors.ValueError(f"[{name}] expected {len(schedulers) - 1} milestones for "
-                                     f"{len(schedulers)} schedulers, got {len(self._milestones)}")
+            raise _errors.ValueError(
+                f"[{name}] expected {len(schedulers) - 1} milestones for "
+                f"{len(schedulers)} schedulers, got {len(self._milestones)}"
+            )
         self.last_epoch = 0
         # Each scheduler took its first step when it was built; undo those and restart the
         # first one from the initial lrs, as torch does (chainable schedulers would otherwise
@@ -993,12 +1168,17 @@ class SequentialLR(_SchedulerList):
         def milestones(name, arg, value):
             values = _increasing_milestones(name, arg, value)
             if len(values) != n_schedulers - 1:
-                raise _errors.ValueError(f"[{name}] expected {n_schedulers - 1} milestones for "
-                                         f"{n_schedulers} schedulers, got {len(values)}")
+                raise _errors.ValueError(
+                    f"[{name}] expected {n_schedulers - 1} milestones for "
+                    f"{n_schedulers} schedulers, got {len(values)}"
+                )
             return values
 
-        return {**super()._state_checks(), "last_epoch": _non_negative_int,
-                "_milestones": milestones}
+        return {
+            **super()._state_checks(),
+            "last_epoch": _non_negative_int,
+            "_milestones": milestones,
+        }
 
 
 class ChainedScheduler(_SchedulerList):
@@ -1006,10 +1186,12 @@ class ChainedScheduler(_SchedulerList):
     optimizer (``optimizer``, or the first scheduler's) whose factors multiply, as when
     stepped one by one. Its state dict holds every scheduler's."""
 
-    def __init__(self, schedulers: Sequence[LRScheduler],
-                 optimizer: Optimizer | None = None) -> None:
-        self._schedulers, self.optimizer = self._checked_schedulers("ChainedScheduler",
-                                                                    schedulers, optimizer)
+    def __init__(
+        self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None
+    ) -> None:
+        self._schedulers, self.optimizer = self._checked_schedulers(
+            "ChainedScheduler", schedulers, optimizer
+        )
         self._last_lr = self._current_lrs()
 
     def step(self) -> None:
@@ -1027,10 +1209,18 @@ class ReduceLROnPlateau(LRScheduler):
     than ``eps`` is skipped. Like torch's, it scales the current lrs (chainable).
     """
 
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
-                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
-                 cooldown: int = 0, min_lr: float | Sequence[float] = 0,
-                 eps: float = 1e-8) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float | Sequence[float] = 0,
+        eps: float = 1e-8,
+    ) -> None:
         name = "ReduceLROnPlateau"
         _check_optimizer(optimizer, name)
         mode = _mode(name, "mode", mode)
@@ -1043,8 +1233,9 @@ class ReduceLROnPlateau(LRScheduler):
         n_groups = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != n_groups:
-                raise _errors.ValueError(f"[{name}] expected {n_groups} min_lrs (one per param "
-                                         f"group), got {len(min_lr)}")
+                raise _errors.ValueError(
+                    f"[{name}] expected {n_groups} min_lrs (one per param group), got {len(min_lr)}"
+                )
             self.default_min_lr = None
             self.min_lrs = [_non_negative_float(name, "min_lr", m) for m in min_lr]
         else:
@@ -1063,10 +1254,14 @@ class ReduceLROnPlateau(LRScheduler):
         """Whether ``a`` improves on ``best`` by more than the threshold, in ``mode``'s
         direction."""
         if self.mode == "min":
-            return a < (best * (1 - self.threshold) if self.threshold_mode == "rel"
-                        else best - self.threshold)
-        return a > (best * (1 + self.threshold) if self.threshold_mode == "rel"
-                    else best + self.threshold)
+            return a < (
+                best * (1 - self.threshold)
+                if self.threshold_mode == "rel"
+                else best - self.threshold
+            )
+        return a > (
+            best * (1 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold
+        )
 
     @property
     def in_cooldown(self) -> bool:
@@ -1078,8 +1273,10 @@ class ReduceLROnPlateau(LRScheduler):
         try:
             current = float(metrics)
         except (TypeError, ValueError):
-            raise _errors.TypeError("[ReduceLROnPlateau] step() expects the monitored metric as a "
-                                    f"number, got {type(metrics).__name__}") from None
+            raise _errors.TypeError(
+                "[ReduceLROnPlateau] step() expects the monitored metric as a "
+                f"number, got {type(metrics).__name__}"
+            ) from None
         self.last_epoch += 1
         if self.is_better(current, self.best):  # NaN is never better: it counts as bad
             self.best = current
@@ -1100,9 +1297,11 @@ class ReduceLROnPlateau(LRScheduler):
         if len(groups) != len(self.min_lrs) and self.default_min_lr is not None:
             self.min_lrs = [self.default_min_lr] * len(groups)  # a group was added since
         elif len(groups) != len(self.min_lrs):
-            raise RuntimeError(f"[ReduceLROnPlateau] the optimizer has {len(groups)} param "
-                               f"groups but min_lrs has {len(self.min_lrs)}; a group was added "
-                               "after the scheduler was built")
+            raise RuntimeError(
+                f"[ReduceLROnPlateau] the optimizer has {len(groups)} param "
+                f"groups but min_lrs has {len(self.min_lrs)}; a group was added "
+                "after the scheduler was built"
+            )
         for group, min_lr in zip(groups, self.min_lrs):
             old = float(group["lr"])
             new = max(old * self.factor, min_lr)
@@ -1126,21 +1325,32 @@ class ReduceLROnPlateau(LRScheduler):
                 raise _errors.ValueError(f"[{name}] {arg} must not be NaN")
             return float(value)
 
-        return {"factor": _plateau_factor, "patience": _non_negative_int,
-                "cooldown": _non_negative_int, "threshold": _non_negative_float,
-                "eps": _non_negative_float, "mode": _mode, "threshold_mode": _threshold_mode,
-                "default_min_lr": default_min_lr, "min_lrs": min_lrs, "best": best,
-                "num_bad_epochs": _non_negative_int, "cooldown_counter": _non_negative_int,
-                "last_epoch": _non_negative_int,
-                "_last_lr": lambda name, arg, value: _float_list(name, arg, value, n_groups)}
+        return {
+            "factor": _plateau_factor,
+            "patience": _non_negative_int,
+            "cooldown": _non_negative_int,
+            "threshold": _non_negative_float,
+            "eps": _non_negative_float,
+            "mode": _mode,
+            "threshold_mode": _threshold_mode,
+            "default_min_lr": default_min_lr,
+            "min_lrs": min_lrs,
+            "best": best,
+            "num_bad_epochs": _non_negative_int,
+            "cooldown_counter": _non_negative_int,
+            "last_epoch": _non_negative_int,
+            "_last_lr": lambda name, arg, value: _float_list(name, arg, value, n_groups),
+        }
 
     def _checked_state(self, state_dict):
         checked = super()._checked_state(state_dict)
         name = "ReduceLROnPlateau.load_state_dict"
         n_groups = len(self.optimizer.param_groups)
         if checked["default_min_lr"] is None and len(checked["min_lrs"]) != n_groups:
-            raise _errors.ValueError(f"[{name}] min_lrs must hold one value per param group "
-                                     f"({n_groups}), got {len(checked['min_lrs'])}")
+            raise _errors.ValueError(
+                f"[{name}] min_lrs must hold one value per param group "
+                f"({n_groups}), got {len(checked['min_lrs'])}"
+            )
         return checked
 
 

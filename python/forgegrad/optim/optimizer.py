@@ -3,6 +3,7 @@
 A subclass supplies its defaults, a check of one group's hyperparameters, and ``_update``,
 the fused update of one group's parameters that have gradients; this class does the rest.
 """
+
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 import copy
@@ -39,6 +40,7 @@ class Optimizer:
         >>> [group["lr"] for group in opt.param_groups]
         [0.01, 0.1]
     """
+
     # Keys every non-empty per-parameter state holds (checked when a state dict is loaded).
     _state_keys: tuple[str, ...] = ()
     # Per-parameter state entries that are buffers shaped like the parameter: a loaded one
@@ -53,12 +55,15 @@ class Optimizer:
         self.state: dict[Any, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, _C.Tensor):
-            raise _errors.TypeError(f"[{self._name}] params must be an iterable of Tensors or of "
-                                    "dicts, got a single Tensor")
-        if (isinstance(params, (Module, str, bytes, dict))
-                or not hasattr(params, "__iter__")):
-            raise _errors.TypeError(f"[{self._name}] params must be an iterable of Tensors or of "
-                                    f"dicts (e.g. model.parameters()), got {type(params).__name__}")
+            raise _errors.TypeError(
+                f"[{self._name}] params must be an iterable of Tensors or of "
+                "dicts, got a single Tensor"
+            )
+        if isinstance(params, (Module, str, bytes, dict)) or not hasattr(params, "__iter__"):
+            raise _errors.TypeError(
+                f"[{self._name}] params must be an iterable of Tensors or of "
+                f"dicts (e.g. model.parameters()), got {type(params).__name__}"
+            )
         groups: list[Any] = list(params)  # Parameters, or dicts of them
         if not groups:
             raise _errors.ValueError(f"[{self._name}] got an empty parameter list")
@@ -109,8 +114,9 @@ class Optimizer:
                 range.
         """
         if not isinstance(param_group, dict):
-            raise _errors.TypeError(f"[{self._name}] a param group must be a dict, "
-                                    f"got {type(param_group).__name__}")
+            raise _errors.TypeError(
+                f"[{self._name}] a param group must be a dict, got {type(param_group).__name__}"
+            )
         group = dict(param_group)
         params = group.get("params")
         if params is None:
@@ -119,18 +125,25 @@ class Optimizer:
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for p in group["params"]:
             if not isinstance(p, _C.Tensor):
-                raise _errors.TypeError(f"[{self._name}] can only optimize Tensors, got "
-                                        f"{type(p).__name__}")
+                raise _errors.TypeError(
+                    f"[{self._name}] can only optimize Tensors, got {type(p).__name__}"
+                )
             if p.dtype not in (_C.dtype.float32, _C.dtype.float64):
-                raise _errors.TypeError(f"[{self._name}] can only optimize float32 and float64 "
-                                        f"Tensors, got {p.dtype} (keep a float32 master copy of "
-                                        "float16 or bfloat16 weights)")
+                raise _errors.TypeError(
+                    f"[{self._name}] can only optimize float32 and float64 "
+                    f"Tensors, got {p.dtype} (keep a float32 master copy of "
+                    "float16 or bfloat16 weights)"
+                )
             if not p.is_leaf:
-                raise _errors.ValueError(f"[{self._name}] can only optimize leaf Tensors (a "
-                                         "parameter, not the result of an op)")
+                raise _errors.ValueError(
+                    f"[{self._name}] can only optimize leaf Tensors (a "
+                    "parameter, not the result of an op)"
+                )
             if id(p) in seen:
-                raise _errors.ValueError(f"[{self._name}] a parameter appears in more than one "
-                                         "place among the param groups")
+                raise _errors.ValueError(
+                    f"[{self._name}] a parameter appears in more than one "
+                    "place among the param groups"
+                )
             seen.add(id(p))
         for key, value in self.defaults.items():
             group.setdefault(key, value)
@@ -182,36 +195,48 @@ class Optimizer:
         """Take hyperparameters and state from `state_dict`. Everything is checked first: a
         rejected state dict leaves the optimizer as it was."""
         name = self._name
-        if (not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}
-                or not isinstance(state_dict["state"], dict)
-                or not isinstance(state_dict["param_groups"], (list, tuple))
-                or not all(isinstance(g, dict) for g in state_dict["param_groups"])):
-            raise _errors.ValueError(f"[{name}.load_state_dict] expected a dict with 'state' (a "
-                                     "dict) and 'param_groups' (a list of dicts), as state_dict() "
-                                     "makes")
+        if (
+            not isinstance(state_dict, dict)
+            or set(state_dict) != {"state", "param_groups"}
+            or not isinstance(state_dict["state"], dict)
+            or not isinstance(state_dict["param_groups"], (list, tuple))
+            or not all(isinstance(g, dict) for g in state_dict["param_groups"])
+        ):
+            raise _errors.ValueError(
+                f"[{name}.load_state_dict] expected a dict with 'state' (a "
+                "dict) and 'param_groups' (a list of dicts), as state_dict() "
+                "makes"
+            )
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
-            raise _errors.ValueError(f"[{name}.load_state_dict] the state dict has "
-                                     f"{len(saved_groups)} "
-                                     f"param groups, the optimizer {len(self.param_groups)}")
+            raise _errors.ValueError(
+                f"[{name}.load_state_dict] the state dict has "
+                f"{len(saved_groups)} "
+                f"param groups, the optimizer {len(self.param_groups)}"
+            )
         params_by_index: dict[int, Any] = {}
         new_groups = []
         for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
             saved_params = saved.get("params", ())
             if not isinstance(saved_params, (list, tuple)):
-                raise _errors.ValueError(f"[{name}.load_state_dict] param group {i}'s 'params' "
-                                         "must be a list of parameter indices, got "
-                                         f"{saved_params!r}")
+                raise _errors.ValueError(
+                    f"[{name}.load_state_dict] param group {i}'s 'params' "
+                    "must be a list of parameter indices, got "
+                    f"{saved_params!r}"
+                )
             saved_params = list(saved_params)
             if len(saved_params) != len(group["params"]):
-                raise _errors.ValueError(f"[{name}.load_state_dict] param group {i} has "
-                                         f"{len(saved_params)} parameters in the state dict, "
-                                         f"{len(group['params'])} in the optimizer")
+                raise _errors.ValueError(
+                    f"[{name}.load_state_dict] param group {i} has "
+                    f"{len(saved_params)} parameters in the state dict, "
+                    f"{len(group['params'])} in the optimizer"
+                )
             params_by_index.update(zip(saved_params, group["params"]))
             missing = [k for k in self.defaults if k not in saved]
             if missing:
-                raise _errors.ValueError(f"[{name}.load_state_dict] param group {i} has no "
-                                         f"{missing}")
+                raise _errors.ValueError(
+                    f"[{name}.load_state_dict] param group {i} has no {missing}"
+                )
             new_group = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
             new_group["params"] = group["params"]
             self._check_group(new_group)
@@ -219,8 +244,10 @@ class Optimizer:
         new_state = {}
         for index, saved in state_dict["state"].items():
             if index not in params_by_index:
-                raise _errors.ValueError(f"[{name}.load_state_dict] state for parameter {index}, "
-                                         "which no param group lists")
+                raise _errors.ValueError(
+                    f"[{name}.load_state_dict] state for parameter {index}, "
+                    "which no param group lists"
+                )
             p = params_by_index[index]
             new_state[p] = self._checked_state(saved, p, index)
         self.param_groups = new_groups
@@ -238,16 +265,21 @@ class Optimizer:
         for key, value in saved.items():
             if isinstance(value, _C.Tensor):
                 if value.shape != p.shape or value.dtype != p.dtype:
-                    raise _errors.ValueError(f"{where}: expected {key} of shape {p.shape} and "
-                                             f"dtype {p.dtype}, got shape {value.shape} and dtype "
-                                             f"{value.dtype}")
+                    raise _errors.ValueError(
+                        f"{where}: expected {key} of shape {p.shape} and "
+                        f"dtype {p.dtype}, got shape {value.shape} and dtype "
+                        f"{value.dtype}"
+                    )
                 value = value.detach().to(p.device).clone()
             elif key == "step" and (not isinstance(value, numbers.Integral) or value < 0):
                 raise _errors.ValueError(f"{where}: expected a step count >= 0, got {value!r}")
-            elif key in self._buffer_keys and not (value is None
-                                                   and key in self._optional_buffer_keys):
-                raise _errors.ValueError(f"{where}: expected {key} to be a Tensor of shape "
-                                         f"{p.shape}, got {type(value).__name__}")
+            elif key in self._buffer_keys and not (
+                value is None and key in self._optional_buffer_keys
+            ):
+                raise _errors.ValueError(
+                    f"{where}: expected {key} to be a Tensor of shape "
+                    f"{p.shape}, got {type(value).__name__}"
+                )
             state[key] = value
         return state
 
@@ -263,22 +295,32 @@ def has_param_groups(optimizer):
     """Whether `optimizer` holds param groups as an Optimizer does (a non-empty list of dicts
     with 'lr'): what schedulers and fit need of one, duck-typed."""
     groups = getattr(optimizer, "param_groups", None)
-    return (isinstance(groups, list) and bool(groups)
-            and all(isinstance(g, dict) and "lr" in g for g in groups))
+    return (
+        isinstance(groups, list)
+        and bool(groups)
+        and all(isinstance(g, dict) and "lr" in g for g in groups)
+    )
 
 
 # ---- hyperparameter checks shared by the optimizers ----
-def check_number(optimizer, group, key, low: float = 0.0, high=math.inf,
-                 high_inclusive: bool = True):
+def check_number(
+    optimizer, group, key, low: float = 0.0, high=math.inf, high_inclusive: bool = True
+):
     """group[key] must be a real number in [low, high] (or [low, high))."""
     value = group[key]
     if not is_real(value):
         raise _errors.TypeError(f"[{optimizer._name}] {key} must be a number, got {value!r}")
-    if (not math.isfinite(value) or value < low or value > high
-            or (value == high and not high_inclusive)):
+    if (
+        not math.isfinite(value)
+        or value < low
+        or value > high
+        or (value == high and not high_inclusive)
+    ):
         bracket = "]" if high_inclusive else ")"
-        raise _errors.ValueError(f"[{optimizer._name}] {key} must be a finite number in "
-                                 f"[{low}, {high}{bracket}, got {value}")
+        raise _errors.ValueError(
+            f"[{optimizer._name}] {key} must be a finite number in "
+            f"[{low}, {high}{bracket}, got {value}"
+        )
 
 
 def check_hyperparameters(optimizer, group, numbers, flags, fractions=(), betas: bool = False):
@@ -295,16 +337,19 @@ def check_hyperparameters(optimizer, group, numbers, flags, fractions=(), betas:
         return
     pair = group["betas"]
     if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-        raise _errors.TypeError(f"[{optimizer._name}] betas must be a pair of numbers, got "
-                                f"{pair!r}")
+        raise _errors.TypeError(
+            f"[{optimizer._name}] betas must be a pair of numbers, got {pair!r}"
+        )
     for i, beta in enumerate(pair):
-        check_number(optimizer, {f"betas[{i}]": beta}, f"betas[{i}]", 0.0, 1.0,
-                     high_inclusive=False)
+        check_number(
+            optimizer, {f"betas[{i}]": beta}, f"betas[{i}]", 0.0, 1.0, high_inclusive=False
+        )
     group["betas"] = tuple(pair)
 
 
 def check_flag(optimizer, group, key):
     """A TypeError unless the param group's ``key`` holds True or False."""
     if not isinstance(group[key], bool):
-        raise _errors.TypeError(f"[{optimizer._name}] {key} must be True or False, got "
-                                f"{group[key]!r}")
+        raise _errors.TypeError(
+            f"[{optimizer._name}] {key} must be True or False, got {group[key]!r}"
+        )

@@ -11,9 +11,9 @@ One concept per file: loop.py (fit, evaluate, predict), history.py, callbacks.py
 metrics.py (what an epoch logs, over forgegrad.metrics), report.py (progress bar and
 summary lines), batches.py (data to batches on the device), checks.py (argument checks).
 """
+
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint
 from .history import History
 from .loop import evaluate, fit, predict
 
-__all__ = ["fit", "evaluate", "predict", "History", "Callback", "EarlyStopping",
-           "ModelCheckpoint"]
+__all__ = ["fit", "evaluate", "predict", "History", "Callback", "EarlyStopping", "ModelCheckpoint"]

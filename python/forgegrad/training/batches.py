@@ -1,5 +1,6 @@
 """How the data reaches the model: a DataLoader made from what the caller gave, its batches
 as (inputs, targets) on the model's device, and eval mode for the passes that only look."""
+
 from __future__ import annotations
 
 import contextlib
@@ -35,17 +36,23 @@ def loader_for(data, batch_size, shuffle, seed, op, distributed=False):
         data = TensorDataset(*data)
     if isinstance(data, IterableDataset):
         if distributed:
-            raise _errors.ValueError(f"[{op}] cannot shard an IterableDataset over the ranks; "
-                                     "give a DataLoader over one whose __iter__ yields this "
-                                     "rank's samples (forgegrad.distributed.get_rank())")
+            raise _errors.ValueError(
+                f"[{op}] cannot shard an IterableDataset over the ranks; "
+                "give a DataLoader over one whose __iter__ yields this "
+                "rank's samples (forgegrad.distributed.get_rank())"
+            )
         return DataLoader(data, batch_size=batch_size)
-    if not isinstance(data, Dataset) and not (hasattr(data, "__getitem__")
-                                              and hasattr(data, "__len__")):
-        raise _errors.TypeError(f"[{op}] expected a DataLoader, a Dataset or an (inputs, targets) "
-                                f"tuple, got {type(data).__name__}")
+    if not isinstance(data, Dataset) and not (
+        hasattr(data, "__getitem__") and hasattr(data, "__len__")
+    ):
+        raise _errors.TypeError(
+            f"[{op}] expected a DataLoader, a Dataset or an (inputs, targets) "
+            f"tuple, got {type(data).__name__}"
+        )
     if distributed:
-        return DataLoader(data, batch_size=batch_size,
-                          sampler=_distributed.sampler_for(data, shuffle, seed))
+        return DataLoader(
+            data, batch_size=batch_size, sampler=_distributed.sampler_for(data, shuffle, seed)
+        )
     return DataLoader(data, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
 

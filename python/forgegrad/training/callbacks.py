@@ -1,6 +1,7 @@
 """Callbacks: hooks ``fit`` calls at the start, after each epoch and at the end.
 ``EarlyStopping`` stops when a logged value stops improving (and puts the best weights
 back); ``ModelCheckpoint`` saves the model's state dict after epochs."""
+
 from __future__ import annotations
 
 import math
@@ -26,8 +27,9 @@ class Callback:
     def on_train_begin(self, model: Module, optimizer: Optimizer) -> None:
         """Called once by ``fit`` before the first epoch."""
 
-    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Module,
-                     optimizer: Optimizer) -> bool:
+    def on_epoch_end(
+        self, epoch: int, logs: dict[str, float], model: Module, optimizer: Optimizer
+    ) -> bool:
         """Called after each epoch (validation included); True stops training."""
         return False
 
@@ -41,8 +43,9 @@ class Callback:
 
 def _check_monitor(monitor: str, op: str) -> str:
     if not isinstance(monitor, str):
-        raise _errors.TypeError(f"[{op}] monitor must be the name of a logged value such as "
-                                f"'val_loss', got {monitor!r}")
+        raise _errors.TypeError(
+            f"[{op}] monitor must be the name of a logged value such as 'val_loss', got {monitor!r}"
+        )
     return monitor
 
 
@@ -57,12 +60,17 @@ class _Monitor:
 
     def improved(self, logs: dict[str, float]) -> bool:
         if self.monitor not in logs:
-            raise _errors.ValueError(f"[{self.op}] monitors {self.monitor!r}, which is not logged "
-                                     f"(logged: {sorted(logs)}); pass val_data to fit for val_ "
-                                     "values")
+            raise _errors.ValueError(
+                f"[{self.op}] monitors {self.monitor!r}, which is not logged "
+                f"(logged: {sorted(logs)}); pass val_data to fit for val_ "
+                "values"
+            )
         value = logs[self.monitor]
-        better = (value < self.best - self.min_delta if self.mode == "min"
-                  else value > self.best + self.min_delta)
+        better = (
+            value < self.best - self.min_delta
+            if self.mode == "min"
+            else value > self.best + self.min_delta
+        )
         if better:
             self.best = value
         return better
@@ -76,14 +84,22 @@ class EarlyStopping(Callback):
     """Stop when `monitor` has not improved for `patience` epochs; with restore_best, the
     model ends with the weights of its best epoch (also when training ran to the end)."""
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
-                 mode: Mode = "auto", restore_best: bool = True) -> None:
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 5,
+        min_delta: float = 0.0,
+        mode: Mode = "auto",
+        restore_best: bool = True,
+    ) -> None:
         if not is_int(patience) or patience < 0:
-            raise _errors.ValueError("[EarlyStopping] patience must be an int >= 0, got "
-                                     f"{patience!r}")
+            raise _errors.ValueError(
+                f"[EarlyStopping] patience must be an int >= 0, got {patience!r}"
+            )
         if not is_real(min_delta):
-            raise _errors.TypeError("[EarlyStopping] min_delta must be a number, got "
-                                    f"{min_delta!r}")
+            raise _errors.TypeError(
+                f"[EarlyStopping] min_delta must be a number, got {min_delta!r}"
+            )
         if not math.isfinite(min_delta):
             raise _errors.ValueError(f"[EarlyStopping] min_delta must be finite, got {min_delta!r}")
         self.monitor = _check_monitor(monitor, "EarlyStopping")
@@ -103,8 +119,9 @@ class EarlyStopping(Callback):
     def _monitored(self) -> str | None:
         return self.monitor
 
-    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Module,
-                     optimizer: Optimizer) -> bool:
+    def on_epoch_end(
+        self, epoch: int, logs: dict[str, float], model: Module, optimizer: Optimizer
+    ) -> bool:
         if self.tracker.improved(logs):
             self.best_epoch, self.wait = epoch, 0
             if self.restore_best:
@@ -124,18 +141,26 @@ class ModelCheckpoint(Callback):
     each epoch, or only when `monitor` improves with save_best_only. `path` may hold
     ``{epoch}``, formatted per save; its directory must exist when training begins."""
 
-    def __init__(self, path: str | os.PathLike[str], monitor: str = "val_loss",
-                 save_best_only: bool = True, mode: Mode = "auto") -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        monitor: str = "val_loss",
+        save_best_only: bool = True,
+        mode: Mode = "auto",
+    ) -> None:
         path = os.fspath(path) if isinstance(path, os.PathLike) else path
         if not isinstance(path, str):
-            raise _errors.TypeError(f"[ModelCheckpoint] path must be a str or os.PathLike, got "
-                                    f"{type(path).__name__}")
+            raise _errors.TypeError(
+                f"[ModelCheckpoint] path must be a str or os.PathLike, got {type(path).__name__}"
+            )
         try:
             path.format(epoch=1)
         except (KeyError, IndexError, ValueError, AttributeError, TypeError) as error:
-            raise _errors.ValueError(f"[ModelCheckpoint] path {path!r} may hold {{epoch}} and no "
-                                     f"other braces (double them: {{{{ }}}}); formatting it gave "
-                                     f"{type(error).__name__}: {error}") from None
+            raise _errors.ValueError(
+                f"[ModelCheckpoint] path {path!r} may hold {{epoch}} and no "
+                f"other braces (double them: {{{{ }}}}); formatting it gave "
+                f"{type(error).__name__}: {error}"
+            ) from None
         self.path, self.save_best_only = path, save_best_only
         self.monitor, self.mode = _check_monitor(monitor, "ModelCheckpoint"), mode
         self._reset()
@@ -154,14 +179,19 @@ class ModelCheckpoint(Callback):
         first = self.path.format(epoch=1)
         directory = os.path.dirname(first) or "."
         if not os.path.isdir(directory):
-            raise FileNotFoundError(f"[ModelCheckpoint] the directory {directory!r} of "
-                                    f"{self.path!r} does not exist; create it first")
+            raise FileNotFoundError(
+                f"[ModelCheckpoint] the directory {directory!r} of "
+                f"{self.path!r} does not exist; create it first"
+            )
         if os.path.isdir(first):
-            raise _errors.ValueError(f"[ModelCheckpoint] path {first!r} is a directory; give a "
-                                     "file name in it, such as 'model.safetensors'")
+            raise _errors.ValueError(
+                f"[ModelCheckpoint] path {first!r} is a directory; give a "
+                "file name in it, such as 'model.safetensors'"
+            )
 
-    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Module,
-                     optimizer: Optimizer) -> bool:
+    def on_epoch_end(
+        self, epoch: int, logs: dict[str, float], model: Module, optimizer: Optimizer
+    ) -> bool:
         if not self.save_best_only or self.tracker.improved(logs):
             path = self.path.format(epoch=epoch)
             if rank_zero_only():

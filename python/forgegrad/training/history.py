@@ -1,5 +1,6 @@
 """``History``: what ``fit`` logged per epoch, as records and columns, with a plot of train
 against validation and a table for Jupyter."""
+
 from __future__ import annotations
 
 import math
@@ -48,8 +49,9 @@ class History:
         pick = max if monitor_mode(monitor, mode, "History") == "max" else min
         return int(self.epochs[pick(values)[1]]["epoch"])
 
-    def plot(self, path: str | os.PathLike[str] | None = None, *,
-             title: str | None = None) -> Figure:
+    def plot(
+        self, path: str | os.PathLike[str] | None = None, *, title: str | None = None
+    ) -> Figure:
         """Train against validation loss and each metric per epoch (accuracies in percent),
         on a new matplotlib Figure; the epoch whose weights early stopping restored is
         marked. The Figure is returned (Jupyter shows it) and saved to `path` when one is
@@ -57,8 +59,9 @@ class History:
         try:
             from matplotlib.figure import Figure
         except ImportError as error:
-            raise ImportError('[History.plot] needs matplotlib: pip install "forgegrad[plot]"'
-                              ) from error
+            raise ImportError(
+                '[History.plot] needs matplotlib: pip install "forgegrad[plot]"'
+            ) from error
         if not self.epochs:
             raise _errors.ValueError("[History.plot] nothing to plot: no epoch has run")
         names = ["loss"] + self._metric_names()
@@ -70,11 +73,19 @@ class History:
             for key, label in ((name, "train"), ("val_" + name, "validation")):
                 values = self[key]
                 if any(v is not None for v in values):
-                    ax.plot(epochs, [math.nan if v is None else v * scale for v in values],
-                            marker="o", label=label)
+                    ax.plot(
+                        epochs,
+                        [math.nan if v is None else v * scale for v in values],
+                        marker="o",
+                        label=label,
+                    )
             if self.restored_epoch is not None:
-                ax.axvline(self.restored_epoch, color="gray", linestyle="--",
-                           label=f"restored (epoch {self.restored_epoch})")
+                ax.axvline(
+                    self.restored_epoch,
+                    color="gray",
+                    linestyle="--",
+                    label=f"restored (epoch {self.restored_epoch})",
+                )
             ax.set_xlabel("epoch")
             ax.set_ylabel(f"{name} (%)" if scale == 100 else name)
             ax.set_title(name)
@@ -91,8 +102,9 @@ class History:
         return [k for k in self.epochs[0] if k not in OWN_KEYS and not k.startswith("val_")]
 
     def _title(self) -> str:
-        ending = (", stopped early" if self.stopped_early else
-                  ", interrupted" if self.interrupted else "")
+        ending = (
+            ", stopped early" if self.stopped_early else ", interrupted" if self.interrupted else ""
+        )
         return f"Training history: {len(self.epochs)} epochs{ending}"
 
     def _summary_items(self) -> list[tuple[str, str]]:
@@ -115,6 +127,7 @@ class History:
     def _repr_html_(self) -> str:
         """A table of the epochs, for Jupyter; the restored epoch in bold."""
         import html
+
         if not self.epochs:
             return f"<p>{html.escape(repr(self))}</p>"
         keys = list(dict.fromkeys(k for record in self.epochs for k in record))
@@ -122,9 +135,16 @@ class History:
         rows = []
         for record in self.epochs:
             cells = "".join(
-                "<td>{}</td>".format("" if record.get(k) is None else html.escape(
-                    str(record[k]) if k == "epoch" else number(k, record[k]))) for k in keys)
+                "<td>{}</td>".format(
+                    ""
+                    if record.get(k) is None
+                    else html.escape(str(record[k]) if k == "epoch" else number(k, record[k]))
+                )
+                for k in keys
+            )
             bold = ' style="font-weight:bold"' if record["epoch"] == self.restored_epoch else ""
             rows.append(f"<tr{bold}>{cells}</tr>")
-        return (f"<p>{html.escape(self._title())}</p><table><thead><tr>{head}</tr></thead>"
-                f"<tbody>{''.join(rows)}</tbody></table>")
+        return (
+            f"<p>{html.escape(self._title())}</p><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
+        )

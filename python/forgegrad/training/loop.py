@@ -1,6 +1,7 @@
 """The training loop: ``fit`` (epochs of minibatch steps, validation, a progress bar),
 ``evaluate`` and ``predict``. Each reads top to bottom: check the arguments, make the
 loaders, try the first batches, then run."""
+
 from __future__ import annotations
 
 import math
@@ -30,12 +31,24 @@ from .report import postfix, progress_bar, summary
 LossFn = Callable[[Any, Any], _C.Tensor]
 
 
-def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, train_data: Data,
-        val_data: Data | None = None, epochs: int = 10, *, batch_size: int = 64,
-        scheduler: LRScheduler | None = None, callbacks: Iterable[Callback] = (),
-        metrics: MetricsArg = None, progress: bool = True, seed: int | None = None,
-        initial_epoch: int = 0, device: _C.device | str | None = None,
-        verbose: int = 1) -> History:
+def fit(
+    model: Module,
+    loss_fn: LossFn,
+    optimizer: Optimizer,
+    train_data: Data,
+    val_data: Data | None = None,
+    epochs: int = 10,
+    *,
+    batch_size: int = 64,
+    scheduler: LRScheduler | None = None,
+    callbacks: Iterable[Callback] = (),
+    metrics: MetricsArg = None,
+    progress: bool = True,
+    seed: int | None = None,
+    initial_epoch: int = 0,
+    device: _C.device | str | None = None,
+    verbose: int = 1,
+) -> History:
     """Train `model` on `train_data` through epoch `epochs`; returns a History.
 
     train_data / val_data: DataLoaders, Datasets or (inputs, targets) arrays (wrapped in
@@ -82,14 +95,19 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, train_data: Data,
         verbose = 0  # rank 0 reports for all
 
     train_loader = loader_for(train_data, batch_size, True, seed, "fit", distributed)
-    val_loader = None if val_data is None else loader_for(val_data, batch_size, False, None,
-                                                          "fit", distributed)
+    val_loader = (
+        None
+        if val_data is None
+        else loader_for(val_data, batch_size, False, None, "fit", distributed)
+    )
     loaders = [loader for loader in (train_loader, val_loader) if loader is not None]
     for name, loader in zip(("train_data", "val_data"), loaders):
         if batch_count(loader) == 0:
-            raise _errors.ValueError(f"[fit] {name} yields no batches ({len(loader.dataset)} "
-                                     f"samples, batch_size={loader.batch_size}, "
-                                     f"drop_last={loader.drop_last})")
+            raise _errors.ValueError(
+                f"[fit] {name} yields no batches ({len(loader.dataset)} "
+                f"samples, batch_size={loader.batch_size}, "
+                f"drop_last={loader.drop_last})"
+            )
 
     history = History()
     home = model_device(model)
@@ -113,18 +131,27 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, train_data: Data,
         callback.on_train_begin(model, optimizer)
     try:
         for epoch in range(initial_epoch + 1, epochs + 1):
-            bar = progress_bar(batch_count(train_loader), epoch, epochs,
-                               progress and verbose == 1)
+            bar = progress_bar(batch_count(train_loader), epoch, epochs, progress and verbose == 1)
             try:  # Ctrl-C anywhere in the epoch (training, validation, callbacks) ends cleanly
-                logs = _epoch(trained, loss_fn, optimizer, train_loader, val_loader, specs,
-                              reduction, epoch, bar, device, distributed)
+                logs = _epoch(
+                    trained,
+                    loss_fn,
+                    optimizer,
+                    train_loader,
+                    val_loader,
+                    specs,
+                    reduction,
+                    epoch,
+                    bar,
+                    device,
+                    distributed,
+                )
                 history.epochs.append(logs)
                 if bar is not None:
                     bar.close()
                 if verbose:
                     # stderr, with the bar: stdout stays the program's own output
-                    print(summary(logs, epochs, scheduler is not None), file=sys.stderr,
-                          flush=True)
+                    print(summary(logs, epochs, scheduler is not None), file=sys.stderr, flush=True)
                 if scheduler is not None:
                     if isinstance(scheduler, ReduceLROnPlateau):
                         scheduler.step(logs.get("val_loss", logs["loss"]))
@@ -164,14 +191,26 @@ def _try_first_batches(model, loss_fn, loaders, metrics, reduction, device):
             Totals(metrics, reduction).add(loss.item(), inputs, outputs, targets)
 
 
-def _epoch(trained, loss_fn, optimizer, train_loader, val_loader, metrics, reduction, epoch,
-           bar, device, distributed):
+def _epoch(
+    trained,
+    loss_fn,
+    optimizer,
+    train_loader,
+    val_loader,
+    metrics,
+    reduction,
+    epoch,
+    bar,
+    device,
+    distributed,
+):
     """One epoch: train on every batch, validate; its logs (training values averaged over
     the ranks when distributed)."""
     start = time.perf_counter()
     _distributed.set_epoch(train_loader, epoch)
-    totals = _train_epoch(trained, loss_fn, optimizer, train_loader, metrics, reduction, epoch,
-                          bar, device)
+    totals = _train_epoch(
+        trained, loss_fn, optimizer, train_loader, metrics, reduction, epoch, bar, device
+    )
     elapsed = time.perf_counter() - start
     train_logs, samples = totals.logs(), totals.samples
     if bar is not None:  # the bar ends on the training numbers; the summary has them all
@@ -180,10 +219,19 @@ def _epoch(trained, loss_fn, optimizer, train_loader, val_loader, metrics, reduc
         train_logs, samples, elapsed = _distributed.averaged(train_logs, samples, elapsed)
     logs = {"epoch": epoch, **train_logs}
     if val_loader is not None:
-        logs.update({f"val_{k}": v for k, v in _validation(
-            trained, loss_fn, val_loader, metrics, reduction, device, distributed).items()})
-    logs.update(lr=optimizer.param_groups[0]["lr"], time=elapsed,
-                samples_per_s=samples / elapsed if elapsed > 0 else math.inf)
+        logs.update(
+            {
+                f"val_{k}": v
+                for k, v in _validation(
+                    trained, loss_fn, val_loader, metrics, reduction, device, distributed
+                ).items()
+            }
+        )
+    logs.update(
+        lr=optimizer.param_groups[0]["lr"],
+        time=elapsed,
+        samples_per_s=samples / elapsed if elapsed > 0 else math.inf,
+    )
     return logs
 
 
@@ -197,9 +245,11 @@ def _train_epoch(model, loss_fn, optimizer, loader, metrics, reduction, epoch, b
         loss = loss_fn(outputs, targets)
         value = loss.item()
         if not math.isfinite(value):  # stop before the step spreads it into the weights
-            raise RuntimeError(f"[fit] the training loss became {value} in epoch {epoch}, "
-                               f"batch {batch}; the model holds the weights before that "
-                               "batch. Lower the learning rate or clip gradients")
+            raise RuntimeError(
+                f"[fit] the training loss became {value} in epoch {epoch}, "
+                f"batch {batch}; the model holds the weights before that "
+                "batch. Lower the learning rate or clip gradients"
+            )
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -219,8 +269,10 @@ def _check_read(totals, name, when):
     """A stream that yielded nothing (an IterableDataset whose __iter__ does not start over)
     is an error, not a division by zero."""
     if totals.samples == 0:
-        raise _errors.ValueError(f"[fit] {name} yielded no batches {when}; an IterableDataset's "
-                                 "__iter__ must start the stream afresh on every call")
+        raise _errors.ValueError(
+            f"[fit] {name} yielded no batches {when}; an IterableDataset's "
+            "__iter__ must start the stream afresh on every call"
+        )
 
 
 def _validation(trained, loss_fn, loader, metrics, reduction, device, distributed):
@@ -236,8 +288,9 @@ def _validation(trained, loss_fn, loader, metrics, reduction, device, distribute
     return _distributed.averaged(totals.logs(), totals.samples, 0.0)[0]
 
 
-def evaluate(model: Module, loss_fn: LossFn, data: Data, metrics: MetricsArg = None,
-             batch_size: int = 256) -> dict[str, float]:
+def evaluate(
+    model: Module, loss_fn: LossFn, data: Data, metrics: MetricsArg = None, batch_size: int = 256
+) -> dict[str, float]:
     """Loss per sample (and metrics) of `model` over `data`, in eval mode, without
     gradients; the model's train/eval mode is restored afterwards. Batches go to the
     model's device."""
@@ -246,8 +299,14 @@ def evaluate(model: Module, loss_fn: LossFn, data: Data, metrics: MetricsArg = N
     loader = loader_for(data, batch_size, False, None, "evaluate")
     if batch_count(loader) == 0:
         raise _errors.ValueError("[evaluate] got no data to evaluate on")
-    totals = _evaluation_totals(model, loss_fn, loader, resolve(metrics, loss_fn, "evaluate"),
-                                reduction_of(loss_fn, "evaluate"), model_device(model))
+    totals = _evaluation_totals(
+        model,
+        loss_fn,
+        loader,
+        resolve(metrics, loss_fn, "evaluate"),
+        reduction_of(loss_fn, "evaluate"),
+        model_device(model),
+    )
     if totals.samples == 0:  # a stream that yielded nothing
         raise _errors.ValueError("[evaluate] got no data to evaluate on")
     return totals.logs()
@@ -263,8 +322,9 @@ def _evaluation_totals(model, loss_fn, loader, metrics, reduction, device):
     return totals
 
 
-def predict(model: Module, data: Data | np.ndarray[Any, Any] | _C.Tensor,
-            batch_size: int = 256) -> _C.Tensor:
+def predict(
+    model: Module, data: Data | np.ndarray[Any, Any] | _C.Tensor, batch_size: int = 256
+) -> _C.Tensor:
     """`model`'s outputs for `data` (an array or Tensor of inputs, a Dataset whose first
     column is the inputs, or a DataLoader), batch by batch in eval mode (on the model's
     device), as one Tensor on the CPU."""
@@ -282,8 +342,12 @@ def predict(model: Module, data: Data | np.ndarray[Any, Any] | _C.Tensor,
                 raise _errors.ValueError(
                     "[predict] expected the model to return a Tensor with one "
                     "row per input, got "
-                    + (f"shape {tuple(output.shape)}"
-                       if isinstance(output, _C.Tensor) else type(output).__name__))
+                    + (
+                        f"shape {tuple(output.shape)}"
+                        if isinstance(output, _C.Tensor)
+                        else type(output).__name__
+                    )
+                )
             outputs.append(output.cpu().numpy())
     if not outputs:
         raise _errors.ValueError("[predict] got no inputs")

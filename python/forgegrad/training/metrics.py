@@ -1,6 +1,7 @@
 """What ``fit`` logs each epoch: the ``metrics=`` argument resolved to the accumulators of
 ``forgegrad.metrics``, and the totals an epoch's batches add up to (the loss per sample and
 each metric over the whole epoch)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
@@ -26,8 +27,11 @@ def resolve(metrics: MetricsArg, loss_fn: object, op: str) -> tuple[Spec, ...]:
     """The metrics to log, as (logged name, metric name or callable) pairs: from a name, a
     callable, a list of them, or a dict {name: metric name or callable}."""
     if metrics is None:  # accuracy for the classification losses
-        return (("accuracy", "accuracy"),) if isinstance(loss_fn, (CrossEntropyLoss, NLLLoss,
-                                                             BCEWithLogitsLoss)) else ()
+        return (
+            (("accuracy", "accuracy"),)
+            if isinstance(loss_fn, (CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss))
+            else ()
+        )
     if isinstance(metrics, str) or callable(metrics):
         metrics = (metrics,)
     if isinstance(metrics, dict):
@@ -35,21 +39,31 @@ def resolve(metrics: MetricsArg, loss_fn: object, op: str) -> tuple[Spec, ...]:
     elif hasattr(metrics, "__iter__") and not isinstance(metrics, bytes):
         items = [(getattr(m, "__name__", None) if callable(m) else m, m) for m in metrics]
     else:
-        raise _errors.TypeError(f"[{op}] metrics must be a metric name, a callable, or a list "
-                                f"or dict of them, got {metrics!r}")
+        raise _errors.TypeError(
+            f"[{op}] metrics must be a metric name, a callable, or a list "
+            f"or dict of them, got {metrics!r}"
+        )
     specs: list[Spec] = []
     for name, metric in items:
-        if not isinstance(name, str) or name == "<lambda>" or (
-                not callable(metric) and not isinstance(metric, str)):
-            raise _errors.TypeError(f"[{op}] metrics must be names or named callables (a def, "
-                                    f"or a dict {{'name': fn}} for a lambda), got {metric!r}")
+        if (
+            not isinstance(name, str)
+            or name == "<lambda>"
+            or (not callable(metric) and not isinstance(metric, str))
+        ):
+            raise _errors.TypeError(
+                f"[{op}] metrics must be names or named callables (a def, "
+                f"or a dict {{'name': fn}} for a lambda), got {metric!r}"
+            )
         if isinstance(metric, str) and not _library.is_known(metric):
-            raise _errors.ValueError(f"[{op}] unknown metric {metric!r}; known: "
-                                     f"{', '.join(_library.NAMES)} (and top<k>_accuracy), "
-                                     "or pass a callable fn(outputs, targets) -> number")
+            raise _errors.ValueError(
+                f"[{op}] unknown metric {metric!r}; known: "
+                f"{', '.join(_library.NAMES)} (and top<k>_accuracy), "
+                "or pass a callable fn(outputs, targets) -> number"
+            )
         if name in OWN_KEYS or name.startswith("val_"):
-            raise _errors.ValueError(f"[{op}] a metric cannot be named {name!r}, which fit logs "
-                                     "itself")
+            raise _errors.ValueError(
+                f"[{op}] a metric cannot be named {name!r}, which fit logs itself"
+            )
         specs.append((name, metric))
     names = [name for name, _ in specs]
     if len(set(names)) != len(names):
@@ -61,16 +75,24 @@ def reduction_of(loss_fn: object, op: str) -> str:
     """How the loss of a batch combines its samples: 'mean' or 'sum' (logged per sample)."""
     reduction = getattr(loss_fn, "reduction", "mean")
     if reduction not in ("mean", "sum"):
-        raise _errors.ValueError(f"[{op}] needs a loss that reduces a batch to one number "
-                                 f"(reduction 'mean' or 'sum'), got reduction={reduction!r}")
+        raise _errors.ValueError(
+            f"[{op}] needs a loss that reduces a batch to one number "
+            f"(reduction 'mean' or 'sum'), got reduction={reduction!r}"
+        )
     return reduction
 
 
 def logged_keys(metrics: Iterable[Spec], validating: bool) -> list[str]:
     """The keys of the logs fit records each epoch, in their order."""
     train = ["loss", *(name for name, _ in metrics)]
-    return ["epoch", *train, *(f"val_{k}" for k in train if validating), "lr", "time",
-            "samples_per_s"]
+    return [
+        "epoch",
+        *train,
+        *(f"val_{k}" for k in train if validating),
+        "lr",
+        "time",
+        "samples_per_s",
+    ]
 
 
 # Whether a monitored value improves downward or upward; 'auto': by its name (accuracy: up).

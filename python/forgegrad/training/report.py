@@ -1,5 +1,6 @@
 """What ``fit`` shows while it trains: a progress bar per epoch (tqdm; without a total when
 the data's length is unknown) and a summary line per epoch that fits 80 columns."""
+
 from .. import metrics as _library
 
 
@@ -8,8 +9,10 @@ def progress_bar(batches, epoch, epochs, enabled):
     if not enabled:
         return None
     from tqdm.auto import tqdm
-    return tqdm(total=batches, desc=f"epoch {epoch}/{epochs}", unit="batch",
-                dynamic_ncols=True, leave=True)
+
+    return tqdm(
+        total=batches, desc=f"epoch {epoch}/{epochs}", unit="batch", dynamic_ncols=True, leave=True
+    )
 
 
 def number(key, value):
@@ -25,8 +28,11 @@ def number(key, value):
 
 def postfix(logs):
     """The bar's postfix: short names, fixed precision."""
-    return {_library.short_name(key): number(key, value) for key, value in logs.items()
-            if key not in ("epoch", "time", "lr")}
+    return {
+        _library.short_name(key): number(key, value)
+        for key, value in logs.items()
+        if key not in ("epoch", "time", "lr")
+    }
 
 
 _WIDTH = 80  # the summary wraps to fit a terminal of this many columns
@@ -37,14 +43,17 @@ def summary(logs, epochs, show_lr):
     value by its short name (validation next to training), the lr if a scheduler moves it,
     and the time; wrapped, indented, where one line would not hold them."""
     items = [f"epoch {logs['epoch']}/{epochs}"]
-    items += [f"{_library.short_name(k)} {number(k, v)}" for k, v in logs.items()
-              if k not in ("epoch", "lr", "time", "samples_per_s")]
+    items += [
+        f"{_library.short_name(k)} {number(k, v)}"
+        for k, v in logs.items()
+        if k not in ("epoch", "lr", "time", "samples_per_s")
+    ]
     if show_lr:
         items.append(f"lr {logs['lr']:.3g}")
     items.append(f"{logs['time']:.1f}s")
     lines, line = [], ""
     for item in items:
-        item = item[:_WIDTH - 2]
+        item = item[: _WIDTH - 2]
         if line and len(line) + 3 + len(item) > _WIDTH:
             lines.append(line)
             line = "  " + item

@@ -1,5 +1,6 @@
 """Gradient utilities: ``clip_grad_norm_`` and ``clip_grad_value_``; ``rnn`` (padding of
 sequences)."""
+
 import math
 from collections.abc import Iterable as _Iterable
 
@@ -18,8 +19,10 @@ def _tensor_list(parameters: Tensors, op: str) -> list[_C.Tensor]:
     if isinstance(parameters, _C.Tensor):
         parameters = [parameters]
     if isinstance(parameters, (str, bytes)) or not hasattr(parameters, "__iter__"):
-        raise _errors.TypeError(f"[{op}] expected an iterable of Tensors (e.g. "
-                                f"model.parameters()), got {type(parameters).__name__}")
+        raise _errors.TypeError(
+            f"[{op}] expected an iterable of Tensors (e.g. "
+            f"model.parameters()), got {type(parameters).__name__}"
+        )
     parameters = list(parameters)
     for p in parameters:
         if not isinstance(p, _C.Tensor):
@@ -35,8 +38,9 @@ def _grad_norm(grad, norm_type):
     return (grad.abs() ** norm_type).sum().item() ** (1.0 / norm_type)
 
 
-def clip_grad_norm_(parameters: Tensors, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> _C.Tensor:
+def clip_grad_norm_(
+    parameters: Tensors, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
+) -> _C.Tensor:
     """Scale the gradients of `parameters` in place so their global norm is at most
     `max_norm`; returns the norm before clipping as a 0-d Tensor, as
     torch.nn.utils.clip_grad_norm_.
@@ -52,8 +56,9 @@ def clip_grad_norm_(parameters: Tensors, max_norm: float, norm_type: float = 2.0
     if not max_norm >= 0:
         raise _errors.ValueError(f"[clip_grad_norm_] max_norm must be >= 0, got {max_norm}")
     if not norm_type > 0:
-        raise _errors.ValueError("[clip_grad_norm_] norm_type must be > 0 (or inf), got "
-                                 f"{norm_type}")
+        raise _errors.ValueError(
+            f"[clip_grad_norm_] norm_type must be > 0 (or inf), got {norm_type}"
+        )
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return _C.full([], 0.0, None, None)
@@ -63,11 +68,13 @@ def clip_grad_norm_(parameters: Tensors, max_norm: float, norm_type: float = 2.0
             # Python's max() drops a NaN that is not first; the norm must stay NaN.
             total = math.nan if any(math.isnan(n) for n in norms) else max(norms)
         else:
-            total = sum(n ** norm_type for n in norms) ** (1.0 / norm_type)
+            total = sum(n**norm_type for n in norms) ** (1.0 / norm_type)
         if error_if_nonfinite and not math.isfinite(total):
-            raise RuntimeError(f"[clip_grad_norm_] the total norm of order {norm_type} of the "
-                               f"gradients is {total}; set error_if_nonfinite=False to clip "
-                               "anyway")
+            raise RuntimeError(
+                f"[clip_grad_norm_] the total norm of order {norm_type} of the "
+                f"gradients is {total}; set error_if_nonfinite=False to clip "
+                "anyway"
+            )
         coef = max_norm / (total + 1e-6)
         coef = coef if math.isnan(coef) else min(coef, 1.0)
         for g in grads:
@@ -75,15 +82,15 @@ def clip_grad_norm_(parameters: Tensors, max_norm: float, norm_type: float = 2.0
     return _C.full([], total, None, None)
 
 
-def clip_grad_value_(parameters: Tensors, clip_value: float,
-                     foreach: bool | None = None) -> None:
+def clip_grad_value_(parameters: Tensors, clip_value: float, foreach: bool | None = None) -> None:
     """Clamp the gradients of `parameters` in place to [-clip_value, clip_value], as
     torch.nn.utils.clip_grad_value_; parameters without a gradient are skipped. `foreach`
     is accepted for PyTorch's signature: every gradient is clamped by one kernel anyway."""
     parameters = _tensor_list(parameters, "clip_grad_value_")
     if not (is_real(clip_value) or isinstance(clip_value, _C.Tensor)):
-        raise _errors.TypeError(f"[clip_grad_value_] clip_value must be a number, got "
-                                f"{clip_value!r}")
+        raise _errors.TypeError(
+            f"[clip_grad_value_] clip_value must be a number, got {clip_value!r}"
+        )
     clip_value = float(clip_value)
     with no_grad():
         for p in parameters:

@@ -120,6 +120,7 @@ class PackedSequence(
 
     @property
     def is_cuda(self) -> bool:
+        """Whether the packed values live on a GPU."""
         return self.data.is_cuda
 
     def to(self, *args: Any, **kwargs: Any) -> Self:

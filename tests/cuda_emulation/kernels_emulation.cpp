@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "cuda_runtime.h"
+#include "cpu/gemm_packed.h"
 // The kernels' files, compiled for the host:
 #include "cuda/activation.cu"
 #include "cuda/cast.cu"
@@ -64,6 +65,47 @@ void gemm(double* C, const double* A, const double* B, const double* bias, bool 
           bool trans_b, bool accumulate, int64_t M, int64_t N, int64_t K) {
   plain_gemm(C, A, B, bias, relu, trans_a, trans_b, accumulate, M, N, K);
 }
+
+// The packed-operand entry points (csrc/cpu/gemm_packed.h), plain loops over its layout:
+// small panels, so that conv.cpp's panel path meets several panels and depth blocks.
+template <class T>
+GemmPanels gemm_panels(int64_t K) {
+  return {4, 8, 32, K};
+}
+template <class T>
+void gemm_pack_a(T* packed, const T* A, int64_t lda, const GemmPanels& panels, int64_t M) {
+  int64_t rows = (M + panels.mr - 1) / panels.mr * panels.mr;
+  for (int64_t start = 0; start < panels.K; start += panels.kc) {
+    int64_t depth = panels.depth(start);
+    T* block = packed + start * rows;
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t k = 0; k < depth; ++k)
+        block[i / panels.mr * depth * panels.mr + k * panels.mr + i % panels.mr] =
+            i < M ? A[i * lda + start + k] : T(0);
+  }
+}
+template <class T>
+void gemm_packed_block(T* C, const T* packed_a, const T* packed_b_block, bool accumulate,
+                       const GemmPanels& panels, int64_t start, int64_t ldc, int64_t M, int64_t N) {
+  int64_t depth = panels.depth(start), rows = (M + panels.mr - 1) / panels.mr * panels.mr;
+  const T* a_block = packed_a + start * rows;
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      T sum = accumulate || start > 0 ? C[i * ldc + j] : T(0);
+      for (int64_t k = 0; k < depth; ++k)
+        sum += a_block[i / panels.mr * depth * panels.mr + k * panels.mr + i % panels.mr] *
+               packed_b_block[j / panels.nr * depth * panels.nr + k * panels.nr + j % panels.nr];
+      C[i * ldc + j] = sum;
+    }
+}
+#define FG_PLAIN_GEMM_PACKED(T)                                                              \
+  template GemmPanels gemm_panels<T>(int64_t);                                               \
+  template void gemm_pack_a(T*, const T*, int64_t, const GemmPanels&, int64_t);              \
+  template void gemm_packed_block(T*, const T*, const T*, bool, const GemmPanels&, int64_t,   \
+                                  int64_t, int64_t, int64_t);
+FG_PLAIN_GEMM_PACKED(float)
+FG_PLAIN_GEMM_PACKED(double)
+#undef FG_PLAIN_GEMM_PACKED
 }  // namespace fg::cpu
 
 namespace {
@@ -1561,6 +1603,11 @@ void check_attention() {
     g.mask_batch_strides[0] = c.mask == 1 ? c.L * c.S : 0;
     g.mask_row_stride = c.S, g.mask_key_stride = 1;
     g.dropout_p = c.dropout_p, g.seed = 7, g.offset = 3;
+    // each operand contiguous: a head's rows one after another
+    g.q = fg::AttentionLayout{{c.L * c.E}, c.E};
+    g.k = fg::AttentionLayout{{c.S * c.E}, c.E};
+    g.v = fg::AttentionLayout{{c.S * c.Ev}, c.Ev};
+    g.o = fg::AttentionLayout{{c.L * c.Ev}, c.Ev};
     const int64_t kv = c.heads / c.group, rows = c.heads * c.L;
     const std::vector<T> q = as<T>(random_values(rows * c.E, -1.0f, 1.0f));
     const std::vector<T> k = as<T>(random_values(kv * c.S * c.E, -1.0f, 1.0f));

@@ -270,12 +270,12 @@ class TripletMarginLoss(_Loss):
         super().__init__(reduction)
         self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
 
-    def forward(
+    def forward(  # type: ignore[override]  # three inputs, not (input, target)
         self,
         anchor: Tensor,
-        positive: Tensor,  # type: ignore[override]
+        positive: Tensor,
         negative: Tensor,
-    ) -> Tensor:  # three inputs, not (input, target)
+    ) -> Tensor:
         return F.triplet_margin_loss(
             anchor,
             positive,
@@ -325,10 +325,10 @@ class CTCLoss(_Loss):
         super().__init__(reduction)
         self.blank, self.zero_infinity = blank, zero_infinity
 
-    def forward(
+    def forward(  # type: ignore[override]
         self,
         log_probs: Tensor,
-        targets: Tensor,  # type: ignore[override]
+        targets: Tensor,
         input_lengths: Tensor | int | Sequence[int],
         target_lengths: Tensor | int | Sequence[int],
     ) -> Tensor:

@@ -111,6 +111,17 @@ def _context(context):
     return context
 
 
+def _wait_for_feeder_thread(q) -> None:
+    """Lets the thread that writes ``q``'s items into its pipe finish, for at most a few
+    seconds (it may be stuck on a full pipe no one reads): the next loader forks its workers,
+    and a thread that is still exiting at a fork can leave the child's allocator locked. glibc's
+    malloc guards against that, AddressSanitizer's does not (the likely cause of a CI
+    run that hung in that stage)."""
+    thread = getattr(q, "_thread", None)  # multiprocessing's own; None if nothing was put
+    if thread is not None:
+        thread.join(timeout=_worker.STATUS_CHECK_INTERVAL)
+
+
 class DataLoader:
     """Iterates over ``dataset`` in batches; each ``iter()`` is one epoch.
 
@@ -474,6 +485,8 @@ class _WorkerIter:
         for q in (*self._index_queues, self._results):
             q.cancel_join_thread()
             q.close()
+        for q in self._index_queues:
+            _wait_for_feeder_thread(q)
         loader = self._loader()
         if loader is not None and loader._persistent_iterator is self:
             loader._persistent_iterator = None

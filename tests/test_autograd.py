@@ -356,6 +356,36 @@ def test_overlapping_views_accumulate(device):
     assert_close(to_numpy(x.grad), expected)
 
 
+def test_views_add_into_a_gradient_already_there(device):
+    # The second and later views of one tensor add their gradient into the one its input
+    # already has (the engine's buffer for a non-leaf, .grad for a leaf): unbind, a loop over
+    # x[:, t], a diagonal, each on top of a gradient from a dense path.
+    x64, x = leaf((3, 4, 5), device)
+    hidden = x * 3.0
+    q, k, v = hidden.unbind(0)
+    total = (q * 2.0).sum() + k.sum() + (hidden * hidden).sum()
+    for t in range(5):
+        total = total + v[:, t].sum() * t
+    total = total + hidden[1].diagonal().sum() * 10.0
+    x.grad = as_tensor(np.ones((3, 4, 5), np.float32), device)  # a leaf's .grad is added into too
+    total.backward()
+    dhidden = 2 * (3 * x64)
+    dhidden[0] += 2.0
+    dhidden[1] += 1.0
+    dhidden[2] += np.arange(5)[None, :]
+    dhidden[1][np.arange(4), np.arange(4)] += 10.0
+    assert_close(to_numpy(x.grad), 1.0 + 3.0 * dhidden)
+    w64, w = leaf((4, 3), device)
+    (w[0].sum() + w[1:3].sum() * 2.0).backward()
+    (w.diagonal().sum() * 5.0 + w[3].sum()).backward()  # into the .grad the first made
+    expected = np.zeros((4, 3))
+    expected[0] += 1.0
+    expected[1:3] += 2.0
+    expected[np.arange(3), np.arange(3)] += 5.0
+    expected[3] += 1.0
+    assert_close(to_numpy(w.grad), expected)
+
+
 def test_chained_views_gradient(device):
     check_backward(
         lambda t: t[2:9].reshape(-1, 2)[3:11][::2].flatten()[1:6],

@@ -21,7 +21,8 @@ bool needs_grad(const std::vector<Tensor>& inputs) {
   return false;
 }
 
-void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, BackwardFn backward) {
+void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, BackwardFn backward,
+            AccumulateFn accumulate) {
   if (!needs_grad(inputs)) return;
   auto node = std::make_shared<Node>();
   node->name = name;
@@ -31,6 +32,7 @@ void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, Ba
   }
   node->versions.push_back({out.storage(), out.storage()->version()});
   node->backward = std::move(backward);
+  if (inputs.size() == 1) node->accumulate = std::move(accumulate);
   out.impl()->grad_fn = std::move(node);
   out.impl()->requires_grad = true;
 }
@@ -198,6 +200,31 @@ std::vector<bool> leaves_in_graph(const std::vector<Tensor>& roots,
   return found;
 }
 
+// A view's dout added into the gradient its input already has (Node::accumulate): the
+// engine's own buffer for a non-leaf, the .grad of a leaf. False, with nothing done, when
+// there is none to add into.
+static bool accumulate_into_existing(Node& node, const Tensor& dout,
+                                     std::unordered_map<Node*, Tensor>& pending,
+                                     std::unordered_set<TensorImpl*>& reached) {
+  const Tensor& input = node.inputs[0];
+  if (!input.defined()) return false;
+  auto fits = [&](const Tensor& g) {
+    return g.defined() && g.dtype() == dout.dtype() && g.device() == dout.device();
+  };
+  if (input.is_leaf()) {
+    std::lock_guard<std::mutex> lock(grad_lock(input.impl()));
+    Tensor existing(input.impl()->grad);
+    if (!fits(existing)) return false;
+    node.accumulate(existing, dout);
+    reached.insert(input.impl());
+    return true;
+  }
+  auto slot = pending.find(input.grad_fn().get());
+  if (slot == pending.end() || !fits(slot->second) || !can_adopt(slot->second)) return false;
+  node.accumulate(slot->second, dout);
+  return true;
+}
+
 // Runs one node's rule if a gradient reached it: its inputs' gradients go into `pending`, or
 // into the .grad of the leaves among them (recorded in `reached`).
 static void run_node(Node& node, std::unordered_map<Node*, Tensor>& pending, bool retain_graph,
@@ -222,8 +249,10 @@ static void run_node(Node& node, std::unordered_map<Node*, Tensor>& pending, boo
   // Backward rules hand their gradients to kernels: contiguous, whatever view made them.
   Tensor dout = ops::contiguous(found->second);
   pending.erase(found);
-  std::vector<Tensor> dinputs = node.backward(dout);
-  for (size_t i = 0; i < node.inputs.size(); ++i) {
+  const bool accumulated =
+      node.accumulate && accumulate_into_existing(node, dout, pending, reached);
+  std::vector<Tensor> dinputs = accumulated ? std::vector<Tensor>() : node.backward(dout);
+  for (size_t i = 0; i < dinputs.size(); ++i) {
     const Tensor& input = node.inputs[i];
     if (!input.defined() || !dinputs[i].defined()) continue;
     if (input.is_leaf()) {
@@ -243,6 +272,7 @@ static void run_node(Node& node, std::unordered_map<Node*, Tensor>& pending, boo
   }
   if (!retain_graph) {
     node.backward = nullptr;  // frees what the rule captured
+    node.accumulate = nullptr;
     node.released = true;
   }
 }

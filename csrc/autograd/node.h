@@ -12,6 +12,9 @@ namespace fg {
 
 // Returns one gradient per input, in order; an undefined Tensor means "no gradient".
 using BackwardFn = std::function<std::vector<Tensor>(const Tensor& dout)>;
+// A view's second rule: adds dout, in place, into the view of `dinput`, a gradient its one
+// input already has.
+using AccumulateFn = std::function<void(Tensor& dinput, const Tensor& dout)>;
 
 // A storage an op read or wrote, and its version then: backward refuses to run a rule whose
 // tensors were changed in place since (weak: a storage nobody holds cannot be changed).
@@ -29,6 +32,11 @@ struct Node {
   std::string name;
   std::vector<Tensor> inputs;  // the op's tensor inputs, undefined where not differentiated
   BackwardFn backward;
+  // Set by views (select, slice, diagonal): when the engine already holds a gradient of the
+  // input, of its own, or the leaf's .grad, dout goes into the view of that one, instead of
+  // into zeros shaped like the input that are then added to it. Three selects of unbind, or
+  // a loop over x[:, t], would otherwise pass over all of x's gradient once per view.
+  AccumulateFn accumulate;
   std::vector<SavedVersion> versions;  // of every input and the output, at record time
   bool released = false;               // the graph was freed by a backward without retain_graph
   // Guards inputs, backward and released: backward may run in several threads at once (the
@@ -55,7 +63,8 @@ bool needs_grad(const std::vector<Tensor>& inputs);
 
 // Makes `out` the result of a node over `inputs`, if needs_grad(inputs). Inputs that do not
 // require grad are stored undefined, so their gradients are never computed or kept.
-void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, BackwardFn backward);
+void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, BackwardFn backward,
+            AccumulateFn accumulate = nullptr);
 
 // Post-accumulate-grad hooks (Tensor.register_post_accumulate_grad_hook): `hook(leaf)` runs
 // once per backward that reaches the leaf, after the last of that backward's gradients for

@@ -51,15 +51,22 @@ Tensor contiguous(const Tensor& x) {
 }
 
 // Records the backward of a view made by view_of(x): the gradient written into the same
-// view of zeros shaped like x (elements outside the view get no gradient).
+// view of zeros shaped like x (elements outside the view get no gradient), or added into
+// that view of a gradient x already has.
 template <typename ViewOf>
 static Tensor record_view(Tensor out, const char* name, const Tensor& x, ViewOf view_of) {
-  record(out, name, {x}, [in_shape = x.shape(), view_of](const Tensor& dout) {
-    Tensor dx = zeros(in_shape, dout.dtype(), dout.device());
-    Tensor target = view_of(dx);
-    copy_(target, dout);
-    return std::vector<Tensor>{dx};
-  });
+  record(
+      out, name, {x},
+      [in_shape = x.shape(), view_of](const Tensor& dout) {
+        Tensor dx = zeros(in_shape, dout.dtype(), dout.device());
+        Tensor target = view_of(dx);
+        copy_(target, dout);
+        return std::vector<Tensor>{dx};
+      },
+      [view_of](Tensor& dx, const Tensor& dout) {
+        Tensor target = view_of(dx);
+        add_(target, dout);
+      });
   return out;
 }
 

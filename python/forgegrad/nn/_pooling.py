@@ -7,6 +7,7 @@ gradient is a gather."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+import math
 from .. import _C, _errors
 from .._C import Tensor
 from .._checks import is_int, is_real
@@ -48,10 +49,14 @@ def _sizes(value, what, op, dims, allow_none: bool = False):
     )
 
 
-def _planes(input, op, dims):
-    """input as (N, C, H, W), and the function that shapes a result of it back."""
+def _check_tensor(input, op):
     if not isinstance(input, _C.Tensor):
         raise _errors.TypeError(f"[{op}] expected a Tensor input, got {type(input).__name__}")
+
+
+def _planes(input, op, dims):
+    """input as (N, C, H, W), and the function that shapes a result of it back."""
+    _check_tensor(input, op)
     layout = "(C, L)" if dims == 1 else "(C, H, W)"
     batched_layout = "(N, C, L)" if dims == 1 else "(N, C, H, W)"
     if input.dim() not in (dims + 1, dims + 2):
@@ -194,16 +199,14 @@ def avg_pool2d(
 def _lp_pool(op, dims, input, norm_type, kernel_size, stride, ceil_mode):
     # PyTorch's composition, kept for its results: the window's mean of x^p times the window's
     # size (a partial ceil_mode window is averaged over the part inside), then the p-th root.
-    if not isinstance(input, _C.Tensor):
-        raise _errors.TypeError(f"[{op}] expected a Tensor input, got {type(input).__name__}")
+    _check_tensor(input, op)  # before input.pow below
     if not is_real(norm_type) or not 0 < norm_type < float("inf"):
         raise _errors.ValueError(
             f"[{op}] expected norm_type as a positive, finite number, got {norm_type!r}"
         )
     kernel = _sizes(kernel_size, "kernel_size", op, dims)
     mean = _avg_pool(op, dims, input.pow(norm_type), kernel_size, stride, 0, ceil_mode, True, None)
-    size = kernel[0] * (kernel[1] if dims == 2 else 1)
-    return (mean.sign() * mean.abs().relu()).mul(size).pow(1.0 / norm_type)
+    return (mean.sign() * mean.abs().relu()).mul(math.prod(kernel)).pow(1.0 / norm_type)
 
 
 def lp_pool1d(

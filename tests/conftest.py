@@ -7,6 +7,8 @@
 - ``restore_isa``: puts the GEMM micro-kernel ISA back after a test that changes it.
 """
 
+import multiprocessing
+import os
 import zlib
 
 import pytest
@@ -27,6 +29,13 @@ settings.register_profile(
 settings.load_profile("forgegrad")
 
 from helpers import CUDA_SKIP_REASON, cuda_available  # noqa: E402 (after the profile)
+
+# .ci/run's sanitizer stage sets FORGEGRAD_TEST_START_METHOD=spawn, so that DataLoader workers
+# start there as on macOS and Windows: a fork while another thread is inside
+# AddressSanitizer's allocator (GCC 12's runtime has no fork handlers) leaves the child stuck,
+# and one CI run hung in a worker test of that stage. Every other stage forks, Linux's way.
+if os.environ.get("FORGEGRAD_TEST_START_METHOD"):
+    multiprocessing.set_start_method(os.environ["FORGEGRAD_TEST_START_METHOD"], force=True)
 
 
 @pytest.fixture(params=["cpu", pytest.param("cuda", marks=pytest.mark.cuda)])

@@ -70,9 +70,10 @@ template <typename T>
 FG_SIMD void tile_products(T* __restrict out, const T* __restrict a, const T* __restrict bt,
                            int64_t rows, int64_t width, int64_t a_stride) {
   int64_t r = 0;
-  for (; r + 2 <= rows; r += 2)
-    row_products<2>(out + r * kTile, a + r * a_stride, bt, width, a_stride);
-  if (r < rows) row_products<1>(out + r * kTile, a + r * a_stride, bt, width, a_stride);
+  for (; r + 3 <= rows; r += 3)
+    row_products<3>(out + r * kTile, a + r * a_stride, bt, width, a_stride);
+  if (rows - r == 2) row_products<2>(out + r * kTile, a + r * a_stride, bt, width, a_stride);
+  if (rows - r == 1) row_products<1>(out + r * kTile, a + r * a_stride, bt, width, a_stride);
 }
 
 // t (width, kTile) = x's first `count` rows (`width` long, `stride` apart) transposed; zeros
@@ -115,9 +116,10 @@ template <typename T>
 FG_SIMD void accumulate_tile(T* __restrict acc, const T* __restrict w, const T* __restrict x,
                              int64_t rows, int64_t count, int64_t width, int64_t x_stride) {
   int64_t r = 0;
-  for (; r + 2 <= rows; r += 2)
-    accumulate_rows<2>(acc + r * width, w + r * kTile, x, count, width, x_stride);
-  if (r < rows) accumulate_rows<1>(acc + r * width, w + r * kTile, x, count, width, x_stride);
+  for (; r + 3 <= rows; r += 3)
+    accumulate_rows<3>(acc + r * width, w + r * kTile, x, count, width, x_stride);
+  if (rows - r == 2) accumulate_rows<2>(acc + r * width, w + r * kTile, x, count, width, x_stride);
+  if (rows - r == 1) accumulate_rows<1>(acc + r * width, w + r * kTile, x, count, width, x_stride);
 }
 
 // scores (rows, kTile) of query rows first_row.. and keys first_key.. (or, rows_are_keys, of

@@ -19,6 +19,10 @@ backward, summed over the layers that have it: the GEMMs of the Linear layers, a
 additions, embeddings, cross-entropy, clipping and the optimizer; "rest" is the step minus
 their sum (the autograd engine's bookkeeping, Python, and what the parts do differently
 when run together).
+
+Last, a floor under any step: the step's matrix products (the Linear layers' and
+attention's, its causal half only) in GFLOP, timed at the best rate a large GEMM reaches
+here in either library, against the step time that 1.5x PyTorch's tokens/s asks for.
 """
 
 import json
@@ -228,6 +232,44 @@ def profile(config, batch, step_seconds, repeat):
     return table
 
 
+def product_floor(config, step_seconds, repeat):
+    """The step's matrix products in GFLOP: each Linear's forward, input gradient and weight
+    gradient (the head's too), and attention's seven products (QK^T and PV forward; the
+    scores again, dP, dV, dK and dQ backward) over the causal half only. Timed at the best
+    rate a large GEMM (2048^3) reaches here in either library, they are a floor under any
+    step: what the issue's goal asks of the whole step is set against it."""
+    b, t, c, h = BATCH, config.context, config.width, config.heads
+    tokens = b * t
+    linear = config.layers * (c * 3 * c + c * c + c * 4 * c + 4 * c * c) + c * config.vocab_size
+    gemm_flop = 6 * tokens * linear
+    attention_flop = config.layers * 7 * 2 * b * h * (t * (t + 1) // 2) * (c // h)
+    rng = np.random.default_rng(0)
+    a, w = (rng.standard_normal((2048, 2048), dtype=np.float32) for _ in range(2))
+    libs = [fg] + ([torch] if torch is not None else [])
+    operands = [(lib.tensor(a), lib.tensor(w)) for lib in libs]
+    seconds = best_seconds_interleaved(
+        [lambda x=x, y=y: x @ y for x, y in operands], repeat, min_time=0.3
+    )
+    rates = [2 * 2048**3 / s / 1e9 for s in seconds]
+    floor_ms = (gemm_flop + attention_flop) / max(rates) / 1e6
+    print(
+        f"\nthe step's products: {gemm_flop / 1e9:.2f} GFLOP in the Linear layers, "
+        f"{attention_flop / 1e9:.2f} in attention (causal half)"
+    )
+    print(
+        "best GEMM rate here (2048^3): "
+        + ", ".join(f"{lib.__name__} {r:.0f} GFLOP/s" for lib, r in zip(libs, rates))
+    )
+    print(f"the products alone at the best rate: {floor_ms:.1f} ms per step")
+    if len(step_seconds) > 1:
+        print(f"1.5x torch's tokens/s needs the whole step in {step_seconds[1] * 1e3 / 1.5:.1f} ms")
+    return {
+        "product_gflop": (gemm_flop + attention_flop) / 1e9,
+        "gemm_gflops": rates,
+        "product_floor_ms": floor_ms,
+    }
+
+
 def main():
     args = parse_args(__doc__, repeat=5)
     fg.manual_seed(0)
@@ -279,6 +321,7 @@ def main():
     }
     batch = [fg_batches[0]] + ([torch_batches[0]] if torch is not None else [])
     result["profile"] = profile(config, batch, seconds, args.repeat)
+    result["floor"] = product_floor(config, seconds, args.repeat)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)

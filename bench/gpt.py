@@ -128,6 +128,16 @@ def check_losses(fg_step, torch_step, steps):
 
 
 # ---------------------------------------------------------------------------- the profile
+def block_linears(width):
+    """{name: (in, out)} of the Linear layers of one transformer block."""
+    return {
+        "qkv": (width, 3 * width),
+        "attn proj": (width, width),
+        "mlp fc": (width, 4 * width),
+        "mlp proj": (4 * width, width),
+    }
+
+
 def part_timers(lib, config, x_ids, y_ids):
     """{part: (function, how many of it a step runs)}: forward and backward of each part of
     the step at the model's shapes, on random inputs of library `lib`."""
@@ -154,15 +164,7 @@ def part_timers(lib, config, x_ids, y_ids):
         return run
 
     x, wide = tensor(b, t, c), tensor(b, t, 4 * c)
-    linears = {
-        name: m.Linear(i, o)
-        for name, (i, o) in {
-            "qkv": (c, 3 * c),
-            "attn proj": (c, c),
-            "mlp fc": (c, 4 * c),
-            "mlp proj": (4 * c, c),
-        }.items()
-    }
+    linears = {name: m.Linear(i, o) for name, (i, o) in block_linears(c).items()}
     head = m.Linear(c, config.vocab_size, bias=False)
     qkv_out = tensor(b, t, 3 * c)
     norm, gelu = m.LayerNorm(c), m.GELU()
@@ -240,9 +242,10 @@ def product_floor(config, step_seconds, repeat):
     step: what the issue's goal asks of the whole step is set against it."""
     b, t, c, h = BATCH, config.context, config.width, config.heads
     tokens = b * t
-    linear = config.layers * (c * 3 * c + c * c + c * 4 * c + 4 * c * c) + c * config.vocab_size
-    gemm_flop = 6 * tokens * linear
+    weights = config.layers * sum(i * o for i, o in block_linears(c).values())
+    gemm_flop = 6 * tokens * (weights + c * config.vocab_size)
     attention_flop = config.layers * 7 * 2 * b * h * (t * (t + 1) // 2) * (c // h)
+    product_flop = gemm_flop + attention_flop
     rng = np.random.default_rng(0)
     a, w = (rng.standard_normal((2048, 2048), dtype=np.float32) for _ in range(2))
     libs = [fg] + ([torch] if torch is not None else [])
@@ -251,7 +254,7 @@ def product_floor(config, step_seconds, repeat):
         [lambda x=x, y=y: x @ y for x, y in operands], repeat, min_time=0.3
     )
     rates = [2 * 2048**3 / s / 1e9 for s in seconds]
-    floor_ms = (gemm_flop + attention_flop) / max(rates) / 1e6
+    floor_ms = product_flop / max(rates) / 1e6
     print(
         f"\nthe step's products: {gemm_flop / 1e9:.2f} GFLOP in the Linear layers, "
         f"{attention_flop / 1e9:.2f} in attention (causal half)"
@@ -264,7 +267,7 @@ def product_floor(config, step_seconds, repeat):
     if len(step_seconds) > 1:
         print(f"1.5x torch's tokens/s needs the whole step in {step_seconds[1] * 1e3 / 1.5:.1f} ms")
     return {
-        "product_gflop": (gemm_flop + attention_flop) / 1e9,
+        "product_gflop": product_flop / 1e9,
         "gemm_gflops": rates,
         "product_floor_ms": floor_ms,
     }

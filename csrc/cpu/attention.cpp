@@ -1,8 +1,10 @@
 // Fused attention on the CPU (csrc/kernel_list.h), FlashAttention-2's tiling: a forward task
-// is one head's block of kRows query rows, a backward task one key/value head, whose blocks of
-// kRows keys walk its query rows in tiles of kTile. Each product of a tile runs along a
-// contiguous row of kTile (the tile's other operand transposed to (width, kTile)), which
-// FG_SIMD vectorizes; a task's tiles stay in L1. Workers take tasks round-robin, so the
+// is one head's tile of kTile query rows, which walks its keys in blocks of kRows; a backward
+// task one key/value head, whose blocks of kRows keys walk its query rows in tiles of kTile.
+// Both hold a tile's scores keys by queries, (keys, kTile): each product runs along a
+// contiguous row of kTile (the query tile transposed to (width, kTile)), and each query's
+// softmax runs down a column, lane by lane, which FG_SIMD vectorizes with no reduction across
+// lanes; a task's tiles stay in L1. Workers take tasks round-robin, so the
 // unequal blocks of a causal head spread evenly; each task writes its own rows only, so no
 // sum depends on the thread count.
 #include <algorithm>
@@ -21,14 +23,15 @@ constexpr int64_t kParallelWork = 1 << 16;
 
 template <typename T>
 struct AttentionTiles {
-  std::vector<T> transposed, transposed_other, transposed_gradients, scores, dweights, factors, acc,
-      row_max, row_sum, column_lse, column_delta;
-  // factors: the dropout factors of a tile, all 1 without dropout
+  std::vector<T> transposed, transposed_other, scores, dweights, factors, acc, row_max, row_sum,
+      column_lse, column_delta;
+  // transposed: the query tile (E, kTile); transposed_other: the backward's dout tile (Ev,
+  // kTile); factors: the dropout factors of a tile, all 1 without dropout; acc, row_max,
+  // row_sum: the forward's running output and softmax of its query tile
   explicit AttentionTiles(const AttentionGeometry& g)
-      : transposed(std::max(g.E, g.Ev) * kTile), transposed_other(g.Ev * kTile),
-        transposed_gradients(kTile * kTile), scores(kRows * kTile), dweights(kRows * kTile),
-        factors(kRows * kTile, T(1)), acc(kRows * std::max(g.E, g.Ev)), row_max(kRows),
-        row_sum(kRows), column_lse(kTile), column_delta(kTile) {}
+      : transposed(g.E * kTile), transposed_other(g.Ev * kTile), scores(kRows * kTile),
+        dweights(kRows * kTile), factors(kRows * kTile, T(1)), acc(kTile * g.Ev), row_max(kTile),
+        row_sum(kTile), column_lse(kTile), column_delta(kTile) {}
 };
 
 // task(tiles, t) for t in [0, tasks): worker w of n takes t = w, w + n, ...
@@ -84,12 +87,13 @@ void transpose_tile(T* t, const T* x, int64_t count, int64_t width, int64_t stri
     for (int64_t e = 0; e < width; ++e) t[e * kTile + c] = c < count ? x[c * stride + e] : T(0);
 }
 
-// acc (R, width) += w (R, kTile; its first `count` columns) @ x (count, width; rows `x_stride`
-// apart)
+// acc (R, width) += w (R, count) @ x (count, width; rows `x_stride` apart), weight (i, c) at
+// w[i * w_row + c * w_column]
 template <int R, typename T>
 __attribute__((always_inline)) inline void accumulate_rows(T* __restrict acc, const T* __restrict w,
                                                            const T* __restrict x, int64_t count,
-                                                           int64_t width, int64_t x_stride) {
+                                                           int64_t width, int64_t x_stride,
+                                                           int64_t w_row, int64_t w_column) {
   constexpr int64_t n = kChunk<T>;
   int64_t first = 0;
   for (; first + n <= width; first += n) {
@@ -98,7 +102,7 @@ __attribute__((always_inline)) inline void accumulate_rows(T* __restrict acc, co
       for (int64_t e = 0; e < n; ++e) sums[i][e] = acc[i * width + first + e];
     for (int64_t c = 0; c < count; ++c)
       for (int i = 0; i < R; ++i) {
-        const T weight = w[i * kTile + c];
+        const T weight = w[i * w_row + c * w_column];
         for (int64_t e = 0; e < n; ++e) sums[i][e] += weight * x[c * x_stride + first + e];
       }
     for (int i = 0; i < R; ++i)
@@ -107,19 +111,23 @@ __attribute__((always_inline)) inline void accumulate_rows(T* __restrict acc, co
   for (int i = 0; i < R; ++i)
     for (int64_t c = 0; c < count; ++c)
       for (int64_t e = first; e < width; ++e)
-        acc[i * width + e] += w[i * kTile + c] * x[c * x_stride + e];
+        acc[i * width + e] += w[i * w_row + c * w_column] * x[c * x_stride + e];
 }
 
-// acc (rows, width) += w (rows, kTile; its first `count` columns) @ x (count, width; rows
-// `x_stride` apart)
+// acc (rows, width) += w (rows, count) @ x (count, width; rows `x_stride` apart): w a tile
+// (rows, kTile), or with w_transposed its transpose (count, kTile)
 template <typename T>
 FG_SIMD void accumulate_tile(T* __restrict acc, const T* __restrict w, const T* __restrict x,
-                             int64_t rows, int64_t count, int64_t width, int64_t x_stride) {
+                             int64_t rows, int64_t count, int64_t width, int64_t x_stride,
+                             bool w_transposed = false) {
+  const int64_t w_row = w_transposed ? 1 : kTile, w_column = w_transposed ? kTile : 1;
   int64_t r = 0;
   for (; r + 3 <= rows; r += 3)
-    accumulate_rows<3>(acc + r * width, w + r * kTile, x, count, width, x_stride);
-  if (rows - r == 2) accumulate_rows<2>(acc + r * width, w + r * kTile, x, count, width, x_stride);
-  if (rows - r == 1) accumulate_rows<1>(acc + r * width, w + r * kTile, x, count, width, x_stride);
+    accumulate_rows<3>(acc + r * width, w + r * w_row, x, count, width, x_stride, w_row, w_column);
+  if (rows - r == 2)
+    accumulate_rows<2>(acc + r * width, w + r * w_row, x, count, width, x_stride, w_row, w_column);
+  if (rows - r == 1)
+    accumulate_rows<1>(acc + r * width, w + r * w_row, x, count, width, x_stride, w_row, w_column);
 }
 
 // scores (rows, kTile) of query rows first_row.. and keys first_key.. (or, rows_are_keys, of
@@ -191,48 +199,35 @@ void dropout_tile(AttentionTiles<T>& tiles, const AttentionGeometry& g, int64_t 
       tiles.factors[r * kTile + c] = attention::dropout_factor<T>(g, bh, row(r, c), key(r, c));
 }
 
-// One row's online-softmax step over a tile of scores (kTile), which become the tile's
-// weights exp(score - new maximum); the row's output so far, acc (width), is rescaled. The
-// maximum and the sum run in kLanes interleaved partial results, so that they vectorize.
+// The online-softmax step of a tile's kTile query columns over its scores s (keys, kTile),
+// which become the weights exp(score - the column's new maximum); each query's output so far,
+// acc (kTile, width), is rescaled. Column by column in lanes, so that it vectorizes.
 template <typename T>
-FG_SIMD void softmax_step(T* __restrict s, T* __restrict acc, T& row_max, T& row_sum,
-                          int64_t width) {
-  constexpr int kLanes = 8;
-  T lanes[kLanes];
-  for (int l = 0; l < kLanes; ++l) lanes[l] = s[l];
-  for (int64_t c = kLanes; c < kTile; c += kLanes)
-    for (int l = 0; l < kLanes; ++l) lanes[l] = s[c + l] > lanes[l] ? s[c + l] : lanes[l];
-  T new_max = row_max;
-  for (int l = 0; l < kLanes; ++l) new_max = lanes[l] > new_max ? lanes[l] : new_max;
-  const T rescale = attention::rescale_factor(row_max, new_max);
-  // attention::running_weight, its test of new_max taken out of the loop so that it vectorizes
-  if (new_max == attention::minus_infinity<T>())
-    for (int64_t c = 0; c < kTile; ++c) s[c] = T(0);
-  else
-    for (int64_t c = 0; c < kTile; ++c) s[c] = exp_of(s[c] - new_max);
-  for (int l = 0; l < kLanes; ++l) lanes[l] = s[l];
-  for (int64_t c = kLanes; c < kTile; c += kLanes)
-    for (int l = 0; l < kLanes; ++l) lanes[l] += s[c + l];
-  T total = 0;
-  for (int l = 0; l < kLanes; ++l) total += lanes[l];
-  row_sum = row_sum * rescale + total;
-  row_max = new_max;
-  if (rescale != T(1))
-    for (int64_t e = 0; e < width; ++e) acc[e] *= rescale;
-}
-
-// dq (count, E) += ds^T k, ds (keys, kTile) the gradients of the scores of `keys` keys by
-// `count` query rows, k (keys, E; rows `k_stride` apart): ds transposed kTile keys at a time
-template <typename T>
-void add_query_gradients(T* dq, AttentionTiles<T>& tiles, const T* ds, const T* k, int64_t keys,
-                         int64_t count, int64_t E, int64_t k_stride) {
-  T* transposed = tiles.transposed_gradients.data();
-  for (int64_t first = 0; first < keys; first += kTile) {
-    const int64_t n = std::min(kTile, keys - first);
-    for (int64_t c = 0; c < count; ++c)
-      for (int64_t r = 0; r < n; ++r) transposed[c * kTile + r] = ds[(first + r) * kTile + c];
-    accumulate_tile(dq, transposed, k + first * k_stride, count, n, E, k_stride);
+FG_SIMD void softmax_columns(T* __restrict s, T* __restrict acc, T* __restrict row_max,
+                             T* __restrict row_sum, int64_t keys, int64_t width) {
+  T new_max[kTile], shift[kTile], rescale[kTile], total[kTile] = {};
+  for (int64_t c = 0; c < kTile; ++c) new_max[c] = row_max[c];
+  for (int64_t r = 0; r < keys; ++r)
+    for (int64_t c = 0; c < kTile; ++c)
+      new_max[c] = s[r * kTile + c] > new_max[c] ? s[r * kTile + c] : new_max[c];
+  // A column whose scores so far are all -inf shifts by 0 instead, so that its weights are
+  // exp(-inf) = 0 (attention::running_weight) without a select that keeps exp out of the
+  // vector loop; its sums are 0, so its rescale factor (0 here, not 1) changes nothing
+  for (int64_t c = 0; c < kTile; ++c) {
+    shift[c] = new_max[c] == attention::minus_infinity<T>() ? T(0) : new_max[c];
+    rescale[c] = exp_of(row_max[c] - shift[c]);
   }
+  for (int64_t r = 0; r < keys; ++r)
+    for (int64_t c = 0; c < kTile; ++c) {
+      s[r * kTile + c] = exp_of(s[r * kTile + c] - shift[c]);
+      total[c] += s[r * kTile + c];
+    }
+  for (int64_t c = 0; c < kTile; ++c) {
+    row_sum[c] = row_sum[c] * rescale[c] + total[c];
+    row_max[c] = new_max[c];
+  }
+  for (int64_t c = 0; c < kTile; ++c)
+    for (int64_t e = 0; e < width; ++e) acc[c * width + e] *= rescale[c];
 }
 
 // The keys that rows [first_row, first_row + rows) look at: all, or up to the diagonal
@@ -245,44 +240,42 @@ int64_t key_end(const AttentionGeometry& g, int64_t first_row, int64_t rows) {
 template <typename T>
 void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v, const bool* keep,
                        const T* bias, const AttentionGeometry& g) {
-  const int64_t blocks = (g.L + kRows - 1) / kRows, Ev = g.Ev, group = g.kv_group;
-  const int64_t q_stride = g.q.row_stride, k_stride = g.k.row_stride, v_stride = g.v.row_stride;
-  for_each_task<T>(g, g.batch_heads * blocks, [&](AttentionTiles<T>& tiles, int64_t task) {
-    const int64_t bh = task / blocks, first_row = task % blocks * kRows;
-    const int64_t rows = std::min(kRows, g.L - first_row);
+  const int64_t tiles_per_head = (g.L + kTile - 1) / kTile, Ev = g.Ev, group = g.kv_group;
+  const int64_t k_stride = g.k.row_stride, v_stride = g.v.row_stride;
+  for_each_task<T>(g, g.batch_heads * tiles_per_head, [&](AttentionTiles<T>& tiles, int64_t task) {
+    const int64_t bh = task / tiles_per_head, first_row = task % tiles_per_head * kTile;
+    const int64_t count = std::min(kTile, g.L - first_row);
     const int64_t mask_start = keep || bias ? g.mask_start(bh) : 0;
-    const T* q_rows = g.row_of(q, g.q, bh, first_row);
     T *acc = tiles.acc.data(), *scores = tiles.scores.data();
-    std::fill(acc, acc + rows * Ev, T(0));
-    std::fill(tiles.row_max.begin(), tiles.row_max.end(), attention::minus_infinity<T>());
-    std::fill(tiles.row_sum.begin(), tiles.row_sum.end(), T(0));
-    const int64_t end = key_end(g, first_row, rows);
-    for (int64_t first_key = 0; first_key < end; first_key += kTile) {
-      const int64_t count = std::min(kTile, end - first_key);
-      // the rows [live, rows) that see a key of the tile; the others' sums stay as they are
-      const int64_t live = live_rows(g, first_row, rows, first_key, count, false).begin;
-      const int64_t n = rows - live, first = first_row + live;
-      T* s = scores + live * kTile;
-      transpose_tile(tiles.transposed.data(), g.row_of(k, g.k, bh, first_key, group), count, g.E,
-                     k_stride);
-      tile_products(s, q_rows + live * q_stride, tiles.transposed.data(), n, g.E, q_stride);
-      scale_and_mask(s, g, keep, bias, mask_start, first, n, first_key, count, false);
-      for (int64_t r = live; r < rows; ++r)
-        softmax_step(scores + r * kTile, acc + r * Ev, tiles.row_max[r], tiles.row_sum[r], Ev);
+    T *row_max = tiles.row_max.data(), *row_sum = tiles.row_sum.data();
+    std::fill(acc, acc + kTile * Ev, T(0));
+    std::fill(row_max, row_max + kTile, attention::minus_infinity<T>());
+    std::fill(row_sum, row_sum + kTile, T(0));
+    transpose_tile(tiles.transposed.data(), g.row_of(q, g.q, bh, first_row), count, g.E,
+                   g.q.row_stride);
+    const int64_t end = key_end(g, first_row, count);
+    for (int64_t first_key = 0; first_key < end; first_key += kRows) {
+      // the keys [0, n) of the block that a query of the tile sees
+      const int64_t keys = std::min(kRows, end - first_key);
+      const int64_t n = live_rows(g, first_key, keys, first_row, count, true).end;
+      tile_products(scores, g.row_of(k, g.k, bh, first_key, group), tiles.transposed.data(), n, g.E,
+                    k_stride);
+      scale_and_mask(scores, g, keep, bias, mask_start, first_row, n, first_key, count, true);
+      softmax_columns(scores, acc, row_max, row_sum, n, Ev);
       if (g.dropout_p > 0) {
         dropout_tile(
-            tiles, g, bh, n, count, [&](int64_t r, int64_t) { return first + r; },
-            [&](int64_t, int64_t c) { return first_key + c; });
-        for (int64_t at = 0; at < n * kTile; ++at) s[at] *= tiles.factors[at];
+            tiles, g, bh, n, count, [&](int64_t, int64_t c) { return first_row + c; },
+            [&](int64_t r, int64_t) { return first_key + r; });
+        for (int64_t at = 0; at < n * kTile; ++at) scores[at] *= tiles.factors[at];
       }
-      accumulate_tile(acc + live * Ev, s, g.row_of(v, g.v, bh, first_key, group), n, count, Ev,
-                      v_stride);
+      accumulate_tile(acc, scores, g.row_of(v, g.v, bh, first_key, group), count, n, Ev, v_stride,
+                      true);
     }
-    for (int64_t r = 0; r < rows; ++r) {
-      const T inverse = attention::inverse_sum(tiles.row_sum[r]);
+    for (int64_t r = 0; r < count; ++r) {
+      const T inverse = attention::inverse_sum(row_sum[r]);
       T* out_row = g.row_of(out, g.o, bh, first_row + r);
       for (int64_t e = 0; e < Ev; ++e) out_row[e] = acc[r * Ev + e] * inverse;
-      lse[bh * g.L + first_row + r] = attention::log_sum_exp(tiles.row_max[r], tiles.row_sum[r]);
+      lse[bh * g.L + first_row + r] = attention::log_sum_exp(row_max[r], row_sum[r]);
     }
   });
 }
@@ -335,7 +328,8 @@ void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* delta, cons
                          tiles.column_delta.data(), n, scale);
           accumulate_tile(dv_rows, scores, douts, n, count, Ev, dout_stride);
           accumulate_tile(dk_rows, dweights, queries, n, count, E, q_stride);
-          add_query_gradients(dq + row * E, tiles, dweights, k_rows, n, count, E, k_stride);
+          // dq (count, E) += ds^T k, the gradients ds (n keys, kTile) read transposed
+          accumulate_tile(dq + row * E, dweights, k_rows, count, n, E, k_stride, true);
         }
       }
     }

@@ -4,10 +4,11 @@
 // Both hold a tile's scores keys by queries, (keys, kTile): each product runs along a
 // contiguous row of kTile (the query tile transposed to (width, kTile)), and each query's
 // softmax runs down a column, lane by lane, which FG_SIMD vectorizes with no reduction across
-// lanes; a task's tiles stay in L1. Workers take tasks round-robin, so the
-// unequal blocks of a causal head spread evenly; each task writes its own rows only, so no
-// sum depends on the thread count.
+// lanes; a task's tiles stay in L1. Each worker takes the next task not yet taken, the
+// forward's longest (a causal head's last query tiles) first, so that the workers end
+// together; each task writes its own rows only, so no sum depends on which worker ran it.
 #include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include "attention_math.h"
@@ -34,16 +35,16 @@ struct AttentionTiles {
         row_sum(kTile), column_lse(kTile), column_delta(kTile) {}
 };
 
-// task(tiles, t) for t in [0, tasks): worker w of n takes t = w, w + n, ...
+// task(tiles, t) for t in [0, tasks), in that order, each worker taking the next one
 template <typename T, typename Task>
 void for_each_task(const AttentionGeometry& g, int64_t tasks, const Task& task) {
   const int64_t work = g.batch_heads * g.L * g.S * (g.E + g.Ev);
   const int64_t workers =
       std::max<int64_t>(1, std::min<int64_t>({thread_count(), tasks, work / kParallelWork}));
-  parallel_for(workers, 1, [&](int64_t begin, int64_t end) {
+  std::atomic<int64_t> next{0};
+  parallel_region(static_cast<int>(workers), [&](int, int) {
     AttentionTiles<T> tiles(g);
-    for (int64_t w = begin; w < end; ++w)
-      for (int64_t t = w; t < tasks; t += workers) task(tiles, t);
+    for (int64_t t = next++; t < tasks; t = next++) task(tiles, t);
   });
 }
 
@@ -243,7 +244,9 @@ void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v, const
   const int64_t tiles_per_head = (g.L + kTile - 1) / kTile, Ev = g.Ev, group = g.kv_group;
   const int64_t k_stride = g.k.row_stride, v_stride = g.v.row_stride;
   for_each_task<T>(g, g.batch_heads * tiles_per_head, [&](AttentionTiles<T>& tiles, int64_t task) {
-    const int64_t bh = task / tiles_per_head, first_row = task % tiles_per_head * kTile;
+    // every head's last tile first: with is_causal, the later a tile the more keys it sees
+    const int64_t bh = task % g.batch_heads;
+    const int64_t first_row = (tiles_per_head - 1 - task / g.batch_heads) * kTile;
     const int64_t count = std::min(kTile, g.L - first_row);
     const int64_t mask_start = keep || bias ? g.mask_start(bh) : 0;
     T *acc = tiles.acc.data(), *scores = tiles.scores.data();

@@ -37,6 +37,8 @@ struct Node {
   // into zeros shaped like the input that are then added to it. Three selects of unbind, or
   // a loop over x[:, t], would otherwise pass over all of x's gradient once per view.
   AccumulateFn accumulate;
+  // The output, once it has gradient hooks or retain_grad() (its TensorImpl says which)
+  std::weak_ptr<TensorImpl> output;
   std::vector<SavedVersion> versions;  // of every input and the output, at record time
   bool released = false;               // the graph was freed by a backward without retain_graph
   // Guards inputs, backward and released: backward may run in several threads at once (the
@@ -72,6 +74,15 @@ void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, Ba
 // into the rest of the graph (DistributedDataParallel starts all-reducing a bucket there).
 // RuntimeError unless `leaf` is a leaf that requires grad. Returns the key that removes it.
 uint64_t add_post_accumulate_grad_hook(const Tensor& leaf, std::function<void(const Tensor&)> hook);
+// Gradient hooks (Tensor.register_hook): `hook(grad)` runs in each backward that computes
+// the tensor's gradient, with all of it, before it is used (added into a leaf's .grad,
+// passed below a non-leaf, returned by grad()); a defined result of the same shape, dtype
+// and device replaces it. RuntimeError unless `t` requires grad. Returns the key that
+// removes it.
+uint64_t add_grad_hook(const Tensor& t, std::function<Tensor(const Tensor&)> hook);
+void remove_grad_hook(const Tensor& t, uint64_t key);  // no-op if gone
+// Tensor.retain_grad(): backward keeps a non-leaf's gradient in its .grad (a leaf's anyway)
+void retain_grad(const Tensor& t);
 void remove_post_accumulate_grad_hook(const Tensor& leaf, uint64_t key);  // no-op if gone
 
 // For each of `leaves`, whether the graph below any of `roots` has it as an input, so that
@@ -80,7 +91,13 @@ void remove_post_accumulate_grad_hook(const Tensor& leaf, uint64_t key);  // no-
 std::vector<bool> leaves_in_graph(const std::vector<Tensor>& roots,
                                   const std::vector<Tensor>& leaves);
 
-// Runs the graph below `root`, accumulating into the .grad of leaves (engine.cpp).
-void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph);
+// Runs the graph below `roots`, each seeded with its gradient, accumulating into the .grad
+// of leaves (engine.cpp).
+void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& gradients,
+                  bool retain_graph);
+// The same pass, which changes no .grad: returns the gradients of `inputs` (leaves or not),
+// undefined for an input the graph below `roots` does not reach.
+std::vector<Tensor> run_grad(const std::vector<Tensor>& roots, const std::vector<Tensor>& gradients,
+                             const std::vector<Tensor>& inputs, bool retain_graph);
 
 }  // namespace fg

@@ -44,10 +44,16 @@ struct TensorImpl {
   // A Python number an op received, as a 0-d tensor: in type promotion it only lifts the
   // result's category (int64 tensor * 2.5 is float32, float16 tensor * 2.0 stays float16).
   bool wrapped_number = false;
-  std::shared_ptr<TensorImpl> grad;  // leaves only; accumulated by backward
-  std::shared_ptr<Node> grad_fn;     // set on results of recorded ops
+  // Accumulated by backward: a leaf's, and a non-leaf's that retains_grad (retain_grad())
+  std::shared_ptr<TensorImpl> grad;
+  std::shared_ptr<Node> grad_fn;  // set on results of recorded ops
+  bool retains_grad = false;
+  // Called by backward with this tensor's whole gradient of that backward, before it is
+  // used; one that returns a tensor replaces the gradient (register_hook). Guarded by
+  // grad_lock, as the next, each under the key that removes it.
+  std::vector<std::pair<uint64_t, std::function<Tensor(const Tensor&)>>> grad_hooks;
   // Leaves only: called by backward once .grad holds the whole gradient of that backward
-  // (autograd/node.h), each under the key that removes it. Guarded by grad_lock.
+  // (autograd/node.h).
   std::vector<std::pair<uint64_t, std::function<void(const Tensor&)>>> post_accumulate_grad_hooks;
 };
 

@@ -298,25 +298,50 @@ void add_(Tensor& dst, const Tensor& src) {
   });
 }
 
-void backward(const Tensor& root, const Tensor& gradient, bool retain_graph) {
-  FG_CHECK(root.requires_grad(), RuntimeError,
-           "[backward] the tensor does not require grad and has no grad_fn");
-  Tensor seed = gradient;
-  if (!seed.defined()) {
-    FG_CHECK(root.numel() == 1, RuntimeError,
-             "[backward] grad can be implicitly created only for scalar outputs; got shape "
-                 << root.shape() << ", pass gradient=");
-    seed = full(root.shape(), 1.0, root.dtype(), root.device());
-  } else {
-    FG_CHECK(seed.dtype() == root.dtype(), TypeError,
-             "[backward] expected a gradient of dtype " << dtype_name(root.dtype()) << ", got "
-                                                        << dtype_name(seed.dtype()));
-    FG_CHECK(
-        seed.shape() == root.shape(), ValueError,
-        "[backward] expected a gradient of shape " << root.shape() << ", got " << seed.shape());
-    check_same_device(seed, root, "backward");
+// Each root's gradient, checked against it, or ones for a one-element root given none
+static std::vector<Tensor> seeds(const std::vector<Tensor>& roots,
+                                 const std::vector<Tensor>& gradients, const char* op) {
+  FG_CHECK(gradients.size() == roots.size(), ValueError,
+           "[" << op << "] expected " << roots.size() << " gradients, one per tensor, got "
+               << gradients.size());
+  std::vector<Tensor> seeds;
+  for (size_t r = 0; r < roots.size(); ++r) {
+    const Tensor& root = roots[r];
+    std::string which = roots.size() > 1 ? "element " + std::to_string(r) + " of the tensors"
+                                         : std::string("the tensor");
+    FG_CHECK(root.requires_grad(), RuntimeError,
+             "[" << op << "] " << which << " does not require grad and has no grad_fn");
+    Tensor seed = gradients[r];
+    if (!seed.defined()) {
+      FG_CHECK(root.numel() == 1, RuntimeError,
+               "[" << op << "] grad can be implicitly created only for scalar outputs; " << which
+                   << " has shape " << root.shape() << ", pass its gradient");
+      seed = full(root.shape(), 1.0, root.dtype(), root.device());
+    } else {
+      FG_CHECK(seed.dtype() == root.dtype(), TypeError,
+               "[" << op << "] expected a gradient of dtype " << dtype_name(root.dtype()) << " for "
+                   << which << ", got " << dtype_name(seed.dtype()));
+      FG_CHECK(seed.shape() == root.shape(), ValueError,
+               "[" << op << "] expected a gradient of shape " << root.shape() << " for " << which
+                   << ", got " << seed.shape());
+      check_same_device(seed, root, op);
+    }
+    seeds.push_back(seed.detach());
   }
-  run_backward(root, seed, retain_graph);
+  return seeds;
+}
+
+void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& gradients,
+              bool retain_graph) {
+  run_backward(roots, seeds(roots, gradients, "backward"), retain_graph);
+}
+
+std::vector<Tensor> grad(const std::vector<Tensor>& roots, const std::vector<Tensor>& gradients,
+                         const std::vector<Tensor>& inputs, bool retain_graph, const char* op) {
+  for (size_t i = 0; i < inputs.size(); ++i)
+    FG_CHECK(inputs[i].requires_grad(), RuntimeError,
+             "[" << op << "] input " << i << " does not require grad, so it has no gradient");
+  return run_grad(roots, seeds(roots, gradients, op), inputs, retain_graph);
 }
 
 }  // namespace fg::ops

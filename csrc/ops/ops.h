@@ -376,7 +376,14 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                   double eps, bool relu = false);
 
 // ---- autograd entry ----
-void backward(const Tensor& root, const Tensor& gradient, bool retain_graph);
+// gradients: one per root, undefined for ones (a one-element root only)
+void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& gradients,
+              bool retain_graph);
+// The gradients of the roots with respect to `inputs`, no .grad changed; undefined for an
+// input the roots do not depend on (autograd.grad, and backward's inputs=, named by `op`)
+std::vector<Tensor> grad(const std::vector<Tensor>& roots, const std::vector<Tensor>& gradients,
+                         const std::vector<Tensor>& inputs, bool retain_graph,
+                         const char* op = "grad");
 
 // ---- kernels by device ----
 // FG_LAUNCH(relu_forward, x.device(), y, x, n) runs cpu::relu_forward, or on a CUDA device

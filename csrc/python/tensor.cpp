@@ -448,6 +448,28 @@ void bind_tensor(py::module_& m) {
       });
 
   m.def("_leaves_in_graph", &leaves_in_graph, py::arg("roots"), py::arg("leaves"));
+  // autograd.backward and autograd.grad (autograd.py checks and shapes their arguments)
+  m.def("_backward", [](const std::vector<Tensor>& roots,
+                        const std::vector<std::optional<Tensor>>& gradients, bool retain_graph) {
+    std::vector<Tensor> seeds;
+    for (const auto& g : gradients) seeds.push_back(g ? *g : Tensor());
+    py::gil_scoped_release no_gil;
+    ops::backward(roots, seeds, retain_graph);
+  });
+  m.def("_grad",
+        [](const std::vector<Tensor>& roots, const std::vector<std::optional<Tensor>>& gradients,
+           const std::vector<Tensor>& inputs, bool retain_graph, const std::string& op) {
+          std::vector<Tensor> seeds;
+          for (const auto& g : gradients) seeds.push_back(g ? *g : Tensor());
+          std::vector<Tensor> found;
+          {
+            py::gil_scoped_release no_gil;
+            found = ops::grad(roots, seeds, inputs, retain_graph, op.c_str());
+          }
+          py::list out;
+          for (const Tensor& g : found) out.append(g.defined() ? py::cast(g) : py::none());
+          return out;
+        });
 
   py::class_<Tensor> tensor(m, "Tensor", R"(An n-dimensional array of one dtype on one device.
 
@@ -513,9 +535,34 @@ backward() walks to fill each leaf's .grad.)",
           [](const Tensor& t, const py::object& gradient, bool retain_graph) {
             Tensor g = optional_tensor(gradient, "backward", "gradient");
             py::gil_scoped_release no_gil;
-            ops::backward(t, g, retain_graph);
+            ops::backward({t}, {g}, retain_graph);
           },
           py::arg("gradient") = py::none(), py::arg("retain_graph") = false)
+      .def("retain_grad", &retain_grad,
+           "Keep this non-leaf's gradient in .grad when backward() computes it, as a leaf's.")
+      .def_property_readonly(
+          "retains_grad",
+          [](const Tensor& t) {
+            std::lock_guard<std::mutex> lock(grad_lock(t.impl()));
+            return !t.is_leaf() && t.impl()->retains_grad;
+          },
+          "Whether backward() keeps this non-leaf's gradient in .grad (retain_grad()).")
+      // hook(grad) -> Tensor or None (_tensor.py wraps the user's hook and checks what it
+      // returns), called by a GIL-free backward, so called, and finally dropped, under the GIL
+      .def("_add_grad_hook",
+           [](const Tensor& t, py::function hook) {
+             std::shared_ptr<py::function> held(new py::function(std::move(hook)),
+                                                [](py::function* f) {
+                                                  py::gil_scoped_acquire gil;
+                                                  delete f;
+                                                });
+             return add_grad_hook(t, [held](const Tensor& grad) {
+               py::gil_scoped_acquire gil;
+               py::object result = (*held)(grad);
+               return result.is_none() ? Tensor() : result.cast<Tensor>();
+             });
+           })
+      .def("_remove_grad_hook", &remove_grad_hook)
       // hook(leaf) (the Python layer wraps the user's hook, _tensor.py), called by a GIL-free
       // backward, so called, and finally dropped, under the GIL.
       .def("_add_post_accumulate_grad_hook",

@@ -365,6 +365,32 @@ def _register_post_accumulate_grad_hook(self, hook):
 _METHODS["register_post_accumulate_grad_hook"] = _register_post_accumulate_grad_hook
 
 
+def _register_hook(self, hook):
+    """``hook(grad)`` runs in each backward that computes this tensor's gradient, with all of
+    it, before it is used: added into a leaf's ``.grad``, passed on below a non-leaf, or
+    returned by ``autograd.grad``. Returning a tensor (same shape, dtype and device)
+    replaces the gradient; None keeps it. Returns a handle whose ``remove()`` unregisters
+    it. As in PyTorch."""
+    if not callable(hook):
+        raise _errors.TypeError(
+            f"[register_hook] expected a callable hook(grad), got {type(hook).__name__}"
+        )
+
+    def call(grad):
+        result = hook(grad)
+        if result is not None and not isinstance(result, Tensor):
+            raise _errors.TypeError(
+                f"[register_hook] a hook must return a Tensor or None, got {type(result).__name__}"
+            )
+        return result
+
+    key = _C.Tensor._add_grad_hook(self, call)
+    return autograd.RemovableHandle(functools.partial(_C.Tensor._remove_grad_hook, self, key))
+
+
+_METHODS["register_hook"] = _register_hook
+
+
 def _install():
     for name, method in _METHODS.items():
         setattr(Tensor, name, method)

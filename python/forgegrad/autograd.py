@@ -1,10 +1,11 @@
-"""Grad mode: ``no_grad`` and friends, as context managers and decorators."""
+"""Grad mode (``no_grad`` and friends, as context managers and decorators), and
+``backward`` / ``grad`` over several tensors at once, as in ``torch.autograd``."""
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
 
-from . import _C
+from . import _C, _errors
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -77,3 +78,115 @@ class RemovableHandle:
     def __exit__(self, *exc: object) -> Literal[False]:
         self.remove()
         return False
+
+
+def _tensors(value: Any, op: str, name: str) -> list[_C.Tensor]:
+    """A tensor, or a sequence of tensors, as a list."""
+    items = [value] if isinstance(value, _C.Tensor) else value
+    if not isinstance(items, Sequence) or not all(isinstance(t, _C.Tensor) for t in items):
+        raise _errors.TypeError(
+            f"[{op}] expected a Tensor or a sequence of Tensors for {name}, got "
+            f"{type(value).__name__}"
+        )
+    return list(items)
+
+
+def _gradients(value: Any, count: int, op: str) -> list[_C.Tensor | None]:
+    """One gradient (or None: ones, for a one-element tensor) per tensor."""
+    if value is None:
+        return [None] * count
+    items = [value] if isinstance(value, _C.Tensor) else value
+    if not isinstance(items, Sequence) or not all(
+        g is None or isinstance(g, _C.Tensor) for g in items
+    ):
+        raise _errors.TypeError(
+            f"[{op}] expected a Tensor, None or a sequence of them for the gradients, got "
+            f"{type(value).__name__}"
+        )
+    if len(items) != count:
+        raise _errors.ValueError(
+            f"[{op}] expected {count} gradients, one per tensor, got {len(items)}"
+        )
+    return list(items)
+
+
+def backward(
+    tensors: Any,
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Any = None,
+) -> None:
+    """Accumulates into the leaves' ``.grad`` the gradient of the sum of ``tensors`` (each
+    weighted by its ``grad_tensors`` entry; None means ones, for a one-element tensor),
+    with one pass over their graph: shared parts run once.
+
+    ``inputs``: accumulate into these tensors' ``.grad`` only (a non-leaf keeps its
+    gradient there as after ``retain_grad()``), every other ``.grad`` left as it was.
+    ``create_graph`` (gradients that are graphs themselves, for higher derivatives) is not
+    supported."""
+    if create_graph:
+        raise NotImplementedError(
+            "[backward] create_graph=True (higher-order gradients) is not supported"
+        )
+    roots = _tensors(tensors, "backward", "tensors")
+    seeds = _gradients(grad_tensors, len(roots), "backward")
+    keep = bool(retain_graph)
+    if inputs is None:
+        _C._backward(roots, seeds, keep)
+        return
+    targets = _tensors(inputs, "backward", "inputs")
+    if not targets:
+        raise _errors.ValueError("[backward] inputs, when given, must not be empty")
+    for target, g in zip(targets, _C._grad(roots, seeds, targets, keep, "backward")):
+        if g is None:
+            continue
+        with no_grad():
+            target.grad = g.clone() if target.grad is None else target.grad + g
+
+
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool | None = None,
+    is_grads_batched: bool = False,
+    materialize_grads: bool = False,
+) -> tuple[_C.Tensor | None, ...]:
+    """The gradients of the sum of ``outputs`` (each weighted by its ``grad_outputs``
+    entry; None means ones, for a one-element output) with respect to each of ``inputs``,
+    leaves or not, as a tuple; no ``.grad`` changes. An input the outputs do not depend on
+    is an error, unless ``allow_unused`` (then None, or zeros with ``materialize_grads``).
+    The graph is freed unless ``retain_graph``. ``create_graph`` and ``is_grads_batched``
+    are not supported."""
+    if create_graph:
+        raise NotImplementedError(
+            "[grad] create_graph=True (higher-order gradients) is not supported"
+        )
+    if is_grads_batched:
+        raise NotImplementedError("[grad] is_grads_batched=True is not supported")
+    roots = _tensors(outputs, "grad", "outputs")
+    targets = _tensors(inputs, "grad", "inputs")
+    if not targets:
+        raise _errors.ValueError("[grad] expected at least one input")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if materialize_grads and not allow_unused:
+        raise _errors.ValueError("[grad] materialize_grads=True needs allow_unused=True or None")
+    seeds = _gradients(grad_outputs, len(roots), "grad")
+    found = _C._grad(roots, seeds, targets, bool(retain_graph), "grad")
+    result: list[_C.Tensor | None] = []
+    for i, (target, g) in enumerate(zip(targets, found)):
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"[grad] input {i} was not used in the graph of the outputs; pass "
+                "allow_unused=True to get None for it"
+            )
+        if g is None and materialize_grads:
+            from .creation import zeros_like  # creation imports this module
+
+            g = zeros_like(target)
+        result.append(g)
+    return tuple(result)

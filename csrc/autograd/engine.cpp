@@ -117,6 +117,23 @@ static void accumulate_into_leaf(const Tensor& leaf, Tensor grad) {
     leaf.impl()->grad = ops::clone(grad).impl_ptr();  // own buffer: grad may alias another's
 }
 
+// A tensor's hooks of one kind, each under the key that removes it (keys are never reused)
+template <typename Hook>
+static uint64_t add_keyed(std::vector<std::pair<uint64_t, Hook>>& hooks, Hook hook) {
+  static std::atomic<uint64_t> next_key{1};
+  uint64_t key = next_key++;
+  hooks.emplace_back(key, std::move(hook));
+  return key;
+}
+template <typename Hook>
+static void remove_keyed(std::vector<std::pair<uint64_t, Hook>>& hooks, uint64_t key) {
+  for (auto it = hooks.begin(); it != hooks.end(); ++it)
+    if (it->first == key) {
+      hooks.erase(it);
+      return;
+    }
+}
+
 uint64_t add_post_accumulate_grad_hook(const Tensor& leaf,
                                        std::function<void(const Tensor&)> hook) {
   FG_CHECK(leaf.is_leaf(), RuntimeError,
@@ -125,45 +142,29 @@ uint64_t add_post_accumulate_grad_hook(const Tensor& leaf,
   FG_CHECK(leaf.requires_grad(), RuntimeError,
            "[register_post_accumulate_grad_hook] cannot register a hook on a tensor that "
            "doesn't require gradient");
-  static std::atomic<uint64_t> next_key{1};
-  uint64_t key = next_key++;
   std::lock_guard<std::mutex> lock(grad_lock(leaf.impl()));
-  leaf.impl()->post_accumulate_grad_hooks.emplace_back(key, std::move(hook));
-  return key;
+  return add_keyed(leaf.impl()->post_accumulate_grad_hooks, std::move(hook));
 }
 
 void remove_post_accumulate_grad_hook(const Tensor& leaf, uint64_t key) {
   std::lock_guard<std::mutex> lock(grad_lock(leaf.impl()));
-  auto& hooks = leaf.impl()->post_accumulate_grad_hooks;
-  for (auto it = hooks.begin(); it != hooks.end(); ++it)
-    if (it->first == key) {
-      hooks.erase(it);
-      return;
-    }
+  remove_keyed(leaf.impl()->post_accumulate_grad_hooks, key);
 }
 
 uint64_t add_grad_hook(const Tensor& t, std::function<Tensor(const Tensor&)> hook) {
   FG_CHECK(t.requires_grad(), RuntimeError,
            "[register_hook] cannot register a hook on a tensor that doesn't require gradient");
-  static std::atomic<uint64_t> next_key{1};
-  uint64_t key = next_key++;
   if (!t.is_leaf()) {
     std::lock_guard<std::mutex> lock(t.grad_fn()->mutex);
     t.grad_fn()->output = t.impl_ptr();
   }
   std::lock_guard<std::mutex> lock(grad_lock(t.impl()));
-  t.impl()->grad_hooks.emplace_back(key, std::move(hook));
-  return key;
+  return add_keyed(t.impl()->grad_hooks, std::move(hook));
 }
 
 void remove_grad_hook(const Tensor& t, uint64_t key) {
   std::lock_guard<std::mutex> lock(grad_lock(t.impl()));
-  auto& hooks = t.impl()->grad_hooks;
-  for (auto it = hooks.begin(); it != hooks.end(); ++it)
-    if (it->first == key) {
-      hooks.erase(it);
-      return;
-    }
+  remove_keyed(t.impl()->grad_hooks, key);
 }
 
 void retain_grad(const Tensor& t) {

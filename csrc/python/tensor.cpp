@@ -434,6 +434,15 @@ static void set_item(Tensor& t, const py::object& key, const py::object& value_o
          });
 }
 
+// A Python hook the engine holds: the engine may drop it without the GIL, so it is dropped
+// under it
+static std::shared_ptr<py::function> held_under_gil(py::function hook) {
+  return std::shared_ptr<py::function>(new py::function(std::move(hook)), [](py::function* f) {
+    py::gil_scoped_acquire gil;
+    delete f;
+  });
+}
+
 void bind_tensor(py::module_& m) {
   py::class_<Node, std::shared_ptr<Node>>(m, "Node")
       .def_property_readonly("name", [](const Node& n) { return n.name; })
@@ -551,12 +560,7 @@ backward() walks to fill each leaf's .grad.)",
       // returns), called by a GIL-free backward, so called, and finally dropped, under the GIL
       .def("_add_grad_hook",
            [](const Tensor& t, py::function hook) {
-             std::shared_ptr<py::function> held(new py::function(std::move(hook)),
-                                                [](py::function* f) {
-                                                  py::gil_scoped_acquire gil;
-                                                  delete f;
-                                                });
-             return add_grad_hook(t, [held](const Tensor& grad) {
+             return add_grad_hook(t, [held = held_under_gil(std::move(hook))](const Tensor& grad) {
                py::gil_scoped_acquire gil;
                py::object result = (*held)(grad);
                return result.is_none() ? Tensor() : result.cast<Tensor>();
@@ -567,15 +571,11 @@ backward() walks to fill each leaf's .grad.)",
       // backward, so called, and finally dropped, under the GIL.
       .def("_add_post_accumulate_grad_hook",
            [](const Tensor& t, py::function hook) {
-             std::shared_ptr<py::function> held(new py::function(std::move(hook)),
-                                                [](py::function* f) {
-                                                  py::gil_scoped_acquire gil;
-                                                  delete f;
-                                                });
-             return add_post_accumulate_grad_hook(t, [held](const Tensor& leaf) {
-               py::gil_scoped_acquire gil;
-               (*held)(leaf);
-             });
+             return add_post_accumulate_grad_hook(
+                 t, [held = held_under_gil(std::move(hook))](const Tensor& leaf) {
+                   py::gil_scoped_acquire gil;
+                   (*held)(leaf);
+                 });
            })
       .def("_remove_post_accumulate_grad_hook", &remove_post_accumulate_grad_hook)
       // A write made outside forgegrad (MPI, NCCL) counts as an in-place write: backward then

@@ -233,3 +233,127 @@ def test_register_hook_refuses_bad_hooks(device):
     x.register_hook(lambda g: g[:2])
     with pytest.raises(RuntimeError, match=r"\[register_hook\] a hook returned a gradient"):
         (x * 2.0).sum().backward()
+
+
+# ----------------------------------------------------------------- autograd.Function
+class Cube(fg.autograd.Function):
+    """x^3 * scale, scale a Python number"""
+
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.save_for_backward(x)
+        ctx.scale = scale
+        return x * x * x * scale
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * 3.0 * x * x * ctx.scale, None
+
+
+class SplitScaled(fg.autograd.Function):
+    """x -> (2 x[:k], 3 x[k:], argmax of x), the last not differentiable"""
+
+    @staticmethod
+    def forward(ctx, x, k):
+        ctx.k = k
+        index = x.argmax()
+        ctx.mark_non_differentiable(index)
+        return x[:k] * 2.0, x[k:] * 3.0, index
+
+    @staticmethod
+    def backward(ctx, first, second, index_grad):
+        assert index_grad.shape == () and index_grad.item() == 0  # zeros, as in PyTorch
+        return fg.cat([first * 2.0, second * 3.0]), None
+
+
+def test_function_gradient_and_graph(device):
+    x_np, x = leaf((2, 3), device)
+    y = Cube.apply(x, 0.5)
+    assert y.requires_grad and repr(y.grad_fn) == "<CubeBackward>"
+    assert_close(to_numpy(y), 0.5 * x_np**3)
+    (y * y).sum().backward()
+    assert_close(to_numpy(x.grad), 2 * (0.5 * x_np**3) * 1.5 * x_np**2)
+    (dx,) = fg.autograd.grad(Cube.apply(x, 2.0).sum(), x)
+    assert_close(to_numpy(dx), 6.0 * x_np**2)
+    with fg.no_grad():
+        assert not Cube.apply(x, 1.0).requires_grad
+    assert not Cube.apply(x.detach(), 1.0).requires_grad
+
+
+def test_function_with_several_outputs(device):
+    x_np, x = leaf((5,), device)
+    first, second, index = SplitScaled.apply(x, 2)
+    assert not index.requires_grad and index.grad_fn is None
+    (first.sum() + (second * second).sum()).backward()
+    expected = np.concatenate([np.full(2, 2.0), 2 * 3 * x_np[2:] * 3.0])
+    assert_close(to_numpy(x.grad), expected)
+
+
+def test_function_context(device):
+    _, x = leaf((3,), device)
+    c = fg.ones(3, device=device)
+    seen = {}
+
+    class Probe(fg.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b, n):
+            seen["needs"] = ctx.needs_input_grad
+            ctx.set_materialize_grads(False)
+            return a * b, a + b
+
+        @staticmethod
+        def backward(ctx, g_product, g_sum):
+            seen.setdefault("grads", []).append((g_product is None, g_sum is None))
+            return g_product, None, None
+
+    product, _ = Probe.apply(x, c, 4)
+    product.sum().backward()
+    assert seen["needs"] == (True, False, False)
+    assert seen["grads"] == [(False, True)]
+    assert_close(to_numpy(x.grad), np.ones(3))
+
+
+def test_function_returning_its_input(device):
+    x_np, x = leaf((3,), device)
+
+    class Identity(fg.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 5.0
+
+    y = Identity.apply(x)
+    assert y is not x and y.grad_fn is not None and x.grad_fn is None
+    y.sum().backward()
+    assert_close(to_numpy(x.grad), np.full(3, 5.0))
+
+
+def test_function_errors(device):
+    _, x = leaf((3,), device)
+
+    def op(backward, forward=lambda ctx, a: a * 2.0):
+        return type(
+            "Bad",
+            (fg.autograd.Function,),
+            {"forward": staticmethod(forward), "backward": staticmethod(backward)},
+        )
+
+    with pytest.raises(RuntimeError, match=r"\[Bad\] backward returned 2 gradients, expected 1"):
+        op(lambda ctx, g: (g, g)).apply(x).sum().backward()
+    with pytest.raises(RuntimeError, match=r"\[Bad\] backward returned a gradient of shape \(2,\)"):
+        op(lambda ctx, g: g[:2]).apply(x).sum().backward()
+    with pytest.raises(TypeError, match=r"\[Bad\] backward returned a float as the gradient"):
+        op(lambda ctx, g: 1.0).apply(x).sum().backward()
+    with pytest.raises(TypeError, match=r"\[Bad\] forward must return a Tensor"):
+        op(lambda ctx, g: g, forward=lambda ctx, a: [a]).apply(x)
+    with pytest.raises(ZeroDivisionError):
+        op(lambda ctx, g: 1 / 0).apply(x).sum().backward()
+    with pytest.raises(NotImplementedError, match=r"\[Function\] subclasses define forward"):
+        fg.autograd.Function.apply(x)
+    x.grad = None
+    op(lambda ctx, g: g * 2.0).apply(x).sum().backward()  # the engine still works
+    assert_close(to_numpy(x.grad), np.full(3, 2.0))

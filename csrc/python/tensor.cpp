@@ -457,6 +457,21 @@ void bind_tensor(py::module_& m) {
       });
 
   m.def("_leaves_in_graph", &leaves_in_graph, py::arg("roots"), py::arg("leaves"));
+  // autograd.Function: output i of `outputs` becomes the result of a node over `inputs`
+  // whose rule is backward(i, dout) -> one gradient or None per input (autograd.py checks
+  // them), called by a GIL-free backward, so under the GIL
+  m.def("_record_function", [](std::vector<Tensor> outputs, const std::vector<Tensor>& inputs,
+                               py::function backward, const std::string& name) {
+    auto held = held_under_gil(std::move(backward));
+    for (size_t i = 0; i < outputs.size(); ++i)
+      record(outputs[i], name.c_str(), inputs, [held, i](const Tensor& dout) {
+        py::gil_scoped_acquire gil;
+        std::vector<Tensor> grads;
+        for (py::handle g : (*held)(i, dout))
+          grads.push_back(g.is_none() ? Tensor() : g.cast<Tensor>());
+        return grads;
+      });
+  });
   // autograd.backward and autograd.grad (autograd.py checks and shapes their arguments)
   m.def("_backward", [](const std::vector<Tensor>& roots,
                         const std::vector<std::optional<Tensor>>& gradients, bool retain_graph) {

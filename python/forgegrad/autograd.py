@@ -190,3 +190,141 @@ def grad(
             g = zeros_like(target)
         result.append(g)
     return tuple(result)
+
+
+class FunctionCtx:
+    """What ``Function.forward`` and ``backward`` share: ``save_for_backward`` and
+    ``saved_tensors``, ``needs_input_grad``, ``mark_non_differentiable``,
+    ``set_materialize_grads``, and any attribute set on it."""
+
+    needs_input_grad: tuple[bool, ...]
+
+    def __init__(self) -> None:
+        self._saved: tuple[Any, ...] = ()
+        self._non_differentiable: set[int] = set()
+        self._materialize_grads = True
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        """Keeps tensors (or None) for ``backward``, as ``saved_tensors``."""
+        for t in tensors:
+            if t is not None and not isinstance(t, _C.Tensor):
+                raise _errors.TypeError(
+                    f"[save_for_backward] expected Tensors or None, got {type(t).__name__}"
+                )
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self) -> tuple[Any, ...]:
+        """The tensors ``save_for_backward`` kept."""
+        return self._saved
+
+    def mark_non_differentiable(self, *tensors: _C.Tensor) -> None:
+        """Outputs of ``forward`` that get no gradient (indices, masks)."""
+        self._non_differentiable.update(id(t) for t in tensors)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """Whether ``backward`` gets zeros (True, the default) or None for an output whose
+        gradient is not needed."""
+        self._materialize_grads = bool(value)
+
+
+class Function:
+    """A differentiable op written in Python, as ``torch.autograd.Function``: subclass it
+    with static ``forward(ctx, *args)`` (run without recording, returns a Tensor or a tuple)
+    and ``backward(ctx, *grad_outputs)`` (one gradient, or None, per argument of
+    ``forward``), and call ``apply(*args)``.
+
+    With several outputs, ``backward`` is called once for each output whose gradient
+    arrives, the others' gradients zero (or None, after ``ctx.set_materialize_grads(False)``);
+    a gradient being linear in the outputs' gradients, the sum is the same."""
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("[Function] subclasses define forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
+        raise NotImplementedError("[Function] subclasses define backward(ctx, *grad_outputs)")
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        name = cls.__name__
+        ctx = FunctionCtx()
+        ctx.needs_input_grad = tuple(isinstance(a, _C.Tensor) and a.requires_grad for a in args)
+        with no_grad():
+            result = cls.forward(ctx, *args, **kwargs)
+        single = isinstance(result, _C.Tensor)
+        outputs = (result,) if single else result
+        if not isinstance(outputs, tuple) or not all(
+            o is None or isinstance(o, _C.Tensor) for o in outputs
+        ):
+            raise _errors.TypeError(
+                f"[{name}] forward must return a Tensor or a tuple of Tensors (or None), got "
+                f"{type(result).__name__}"
+            )
+        # an input returned as it is becomes a new tensor of its values, which the graph
+        # can make the result of this op
+        inputs = {id(a) for a in args if isinstance(a, _C.Tensor)}
+        outputs = tuple(o.detach() if o is not None and id(o) in inputs else o for o in outputs)
+        differentiable = [
+            i
+            for i, o in enumerate(outputs)
+            if o is not None and id(o) not in ctx._non_differentiable and o.is_floating_point()
+        ]
+        tensor_args = [(k, a) for k, a in enumerate(args) if isinstance(a, _C.Tensor)]
+        if _C.is_grad_enabled() and differentiable and any(a.requires_grad for _, a in tensor_args):
+            _record(cls, ctx, args, outputs, differentiable, tensor_args)
+        return outputs[0] if single else outputs
+
+
+def _record(
+    cls: type[Function],
+    ctx: FunctionCtx,
+    args: tuple[Any, ...],
+    outputs: tuple[Any, ...],
+    differentiable: list[int],
+    tensor_args: list[tuple[int, _C.Tensor]],
+) -> None:
+    """Makes outputs[i], i in differentiable, results of a node whose rule calls
+    cls.backward and checks what it returns."""
+    name = cls.__name__
+    # what zeros for the outputs take: not the outputs, whose node would then hold them
+    specs = [None if o is None else (tuple(o.shape), o.dtype, o.device) for o in outputs]
+
+    def rule(i: int, dout: _C.Tensor) -> list[_C.Tensor | None]:
+        grads: list[_C.Tensor | None] = []
+        for j, spec in enumerate(specs):
+            if j == differentiable[i]:
+                grads.append(dout)
+            elif spec is None or not ctx._materialize_grads:
+                grads.append(None)
+            else:
+                from .creation import zeros  # creation imports this module
+
+                grads.append(zeros(spec[0], dtype=spec[1], device=spec[2]))
+        result = cls.backward(ctx, *grads)
+        result = result if isinstance(result, tuple) else (result,)
+        if len(result) != len(args):
+            raise RuntimeError(
+                f"[{name}] backward returned {len(result)} gradients, expected {len(args)} "
+                "(one per argument of forward, None for those without)"
+            )
+        found: list[_C.Tensor | None] = []
+        for k, arg in tensor_args:
+            g = result[k]
+            if g is not None and not isinstance(g, _C.Tensor):
+                raise _errors.TypeError(
+                    f"[{name}] backward returned a {type(g).__name__} as the gradient of "
+                    f"argument {k}, expected a Tensor or None"
+                )
+            if g is not None and g.shape != arg.shape:
+                raise RuntimeError(
+                    f"[{name}] backward returned a gradient of shape {tuple(g.shape)} for "
+                    f"argument {k}, of shape {tuple(arg.shape)}"
+                )
+            found.append(None if g is None or not arg.requires_grad else g.to(arg.dtype))
+        return found
+
+    _C._record_function(
+        [outputs[i] for i in differentiable], [a for _, a in tensor_args], rule, name
+    )

@@ -634,7 +634,8 @@ def test_train_data_mistakes(make, options, message, tmp_path, capsys):
 
 def test_ctrl_c_saves_the_model_and_exits_130(tmp_path):
     path = tmp_path / "model.safetensors"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    # faulthandler: a run that does not end prints every thread's stack on SIGABRT below
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
     process = subprocess.Popen(
         [
             sys.executable,
@@ -664,7 +665,12 @@ def test_ctrl_c_saves_the_model_and_exits_130(tmp_path):
                 break
         time.sleep(1.5)
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        try:
+            out, err = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            out, err = process.communicate(timeout=60)
+            pytest.fail(f"still running 60 s after Ctrl-C; its threads:\n{err}")
     finally:
         process.kill()
     assert process.returncode == 130, err

@@ -218,6 +218,12 @@ def test_hooks_run_in_grad_too(device):
     assert_close(to_numpy(dh), np.full(3, 2.0))
     assert_close(to_numpy(dx), np.full(3, 40.0))
     assert x.grad is None
+    # a leaf grad() was not asked about runs no hook
+    _, w = leaf((3,), device)
+    calls = []
+    w.register_hook(lambda grad: calls.append(1))
+    fg.autograd.grad((x * w).sum(), x)
+    assert calls == []
 
 
 def test_register_hook_refuses_bad_hooks(device):

@@ -295,6 +295,7 @@ struct Pass {
       slot = ops::add(slot, grad);
   }
   void to_leaf(const Tensor& leaf, Tensor grad) {
+    if (capturing && !wanted_leaves.count(leaf.impl())) return;  // nor its hooks, as PyTorch
     if (has_grad_hooks(leaf.impl())) {
       add_to(held[leaf.impl()], std::move(grad));
       return;

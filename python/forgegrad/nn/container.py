@@ -20,9 +20,11 @@ if TYPE_CHECKING:
 def _fused_with_next_relu(modules: Sequence[Module], i: int) -> Callable[[Tensor], Tensor] | None:
     """modules[i] and the ReLU right after it as one call, or None: a Linear's GEMM applies
     the ReLU in its epilogue, a BatchNorm in its normalizing map. Exact types: a subclass may
-    have its own forward."""
+    have its own forward; no fusion where a forward hook must see either module's call."""
     module = modules[i]
     if i + 1 == len(modules) or type(modules[i + 1]) is not ReLU:
+        return None
+    if module.__dict__.get("_forward_hooks") or modules[i + 1].__dict__.get("_forward_hooks"):
         return None
     if type(module) is Linear:
         return lambda input: _C.linear(input, module.weight, module.bias, activation="relu")

@@ -4,13 +4,15 @@ parameter and buffer trees, train/eval, state dicts, a printable tree)."""
 from __future__ import annotations
 
 import collections
+import itertools
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ParamSpec, Protocol, Self, TypeVar
 
 import numpy as np
 
 from .. import _C, _errors
-from ..autograd import no_grad
+from ..autograd import RemovableHandle, no_grad
 from .._checks import as_device
 
 
@@ -73,6 +75,88 @@ class _Forward(Protocol[_Args, _Result]):
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
+class _ForwardHooks:
+    """A module's forward hooks, made by the first one registered, so that a module without
+    any calls forward with nothing else to check."""
+
+    def __init__(self) -> None:
+        self.pre: dict[int, tuple[Callable[..., Any], bool, bool]] = {}
+        self.post: dict[int, tuple[Callable[..., Any], bool, bool]] = {}
+
+    @staticmethod
+    def of(module: Module) -> _ForwardHooks:
+        hooks = module.__dict__.get("_forward_hooks")
+        if hooks is None:
+            hooks = _ForwardHooks()
+            object.__setattr__(module, "_forward_hooks", hooks)
+        return hooks
+
+    def __bool__(self) -> bool:
+        return bool(self.pre or self.post)
+
+    def add(
+        self, kind: str, hook: Callable[..., Any], prepend: bool, with_kwargs: bool, always: bool
+    ) -> RemovableHandle:
+        name = "register_forward_pre_hook" if kind == "pre" else "register_forward_hook"
+        if not callable(hook):
+            raise _errors.TypeError(f"[{name}] expected a callable hook, got {type(hook).__name__}")
+        table = self.pre if kind == "pre" else self.post
+        key = next(_hook_keys)
+        table[key] = (hook, bool(with_kwargs), bool(always))
+        if prepend:
+            table.update({k: table.pop(k) for k in list(table) if k != key})
+
+        def remove() -> None:
+            table.pop(key, None)
+
+        return RemovableHandle(remove)
+
+    def call(self, module: Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        for hook, with_kwargs, _ in list(self.pre.values()):
+            if not with_kwargs:
+                result = hook(module, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+                continue
+            result = hook(module, args, kwargs)
+            if result is None:
+                continue
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise _errors.TypeError(
+                    "[register_forward_pre_hook] a hook with kwargs must return None or "
+                    f"(args, kwargs), got {type(result).__name__}"
+                )
+            args, kwargs = result
+        try:
+            output = module.forward(*args, **kwargs)
+        except Exception:
+            for hook, with_kwargs, always in list(self.post.values()):
+                if not always:
+                    continue
+                try:
+                    if with_kwargs:
+                        hook(module, args, kwargs, None)
+                    else:
+                        hook(module, args, None)
+                except Exception as error:  # forward's error is the one raised
+                    warnings.warn(
+                        f"[register_forward_hook] an always_call hook raised {error!r} "
+                        "after forward raised; forward's error follows",
+                        stacklevel=2,
+                    )
+            raise
+        for hook, with_kwargs, _ in list(self.post.values()):
+            result = (
+                hook(module, args, kwargs, output) if with_kwargs else hook(module, args, output)
+            )
+            if result is not None:
+                output = result
+        return output
+
+
+_hook_keys = itertools.count()
+
+
 class Module:
     """Base class of every layer and model: assign Parameters, buffers and sub-Modules as
     attributes in ``__init__``, write ``forward``, call the module.
@@ -110,7 +194,36 @@ class Module:
     def __call__(
         self: _Forward[_Args, _Result], *args: _Args.args, **kwargs: _Args.kwargs
     ) -> _Result:
-        return self.forward(*args, **kwargs)
+        hooks = self.__dict__.get("_forward_hooks")  # made by the first hook registered
+        if not hooks:
+            return self.forward(*args, **kwargs)
+        return hooks.call(self, args, kwargs)
+
+    # ---- forward hooks ----
+    def register_forward_pre_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """``hook(module, args)`` runs before each ``forward``; a result other than None
+        replaces the positional arguments (a tuple, or one value). With ``with_kwargs``:
+        ``hook(module, args, kwargs)``, returning None or ``(args, kwargs)``. Hooks run in
+        the order registered (``prepend``: first). Returns a handle whose ``remove()``
+        unregisters it. As in PyTorch."""
+        return _ForwardHooks.of(self).add("pre", hook, prepend, with_kwargs, False)
+
+    def register_forward_hook(
+        self,
+        hook: Callable[..., Any],
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
+        """``hook(module, args, output)`` runs after each ``forward``; a result other than
+        None replaces the output. With ``with_kwargs``: ``hook(module, args, kwargs,
+        output)``. ``always_call``: it runs even when ``forward`` raised (its result is
+        then ignored, and the error goes on). Returns a handle whose ``remove()``
+        unregisters it. As in PyTorch (feature extraction: keep an inner layer's output)."""
+        return _ForwardHooks.of(self).add("post", hook, prepend, with_kwargs, always_call)
 
     # ---- registration ----
     def _check_initialized(self):

@@ -544,3 +544,23 @@ def test_gradients_of_several_paths_add_up():
     shifted = x.detach() + bias
     (shifted + shifted * 3.0).sum().backward()
     assert_close(to_numpy(bias.grad), np.full(4, 12.0))
+
+
+def test_inference_mode_is_no_grad_by_another_name(device):
+    _, x = leaf((3,), device)
+    with fg.inference_mode():
+        assert not fg.is_grad_enabled() and not (x * 2.0).requires_grad
+        with fg.inference_mode(False):
+            assert (x * 2.0).requires_grad
+    assert fg.is_grad_enabled()
+
+    @fg.inference_mode
+    def bare(t, scale=1.0):
+        return t * scale
+
+    @fg.inference_mode()
+    def called(t):
+        return t * 2.0
+
+    assert not bare(x, scale=3.0).requires_grad and not called(x).requires_grad
+    assert bare.__name__ == "bare" and fg.is_grad_enabled()

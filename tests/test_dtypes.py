@@ -543,3 +543,28 @@ def test_load_reads_float16_and_bfloat16_files_as_what_they_are(tmp_path):
     assert raw[8 + size :] == np.array([0x3F80, 0xC020], "<u2").tobytes()
     loaded = fg.load(path)["w"]
     assert loaded.dtype == fg.bfloat16 and loaded.tolist() == [1.0, -2.5]
+
+
+def test_as_tensor_is_tensor_numel():
+    t = fg.ones(2, 3)
+    assert fg.as_tensor(t) is t and fg.as_tensor(t, dtype=fg.float32, device="cpu") is t
+    assert fg.as_tensor(t, dtype=fg.float64).dtype == fg.float64
+    made = fg.as_tensor(np.arange(3))
+    assert made.dtype == fg.int64 and made.tolist() == [0, 1, 2]
+    assert fg.as_tensor([1.5], dtype=fg.float64).dtype == fg.float64
+    with pytest.raises(TypeError, match=r"\[as_tensor\] expected a forgegrad dtype"):
+        fg.as_tensor(t, dtype="float32")
+    assert fg.is_tensor(t) and fg.is_tensor(fg.nn.Parameter(t)) and not fg.is_tensor([1])
+    assert fg.numel(t) == 6
+    with pytest.raises(TypeError, match=r"\[numel\] expected a Tensor"):
+        fg.numel([1, 2])
+
+
+def test_type_as_view_as_reshape_as_and_sizes():
+    t = fg.arange(6).float()
+    assert t.type_as(fg.zeros(1, dtype=fg.float64)).dtype == fg.float64
+    assert t.view_as(fg.zeros(2, 3)).shape == (2, 3)
+    assert t.view(2, 3).T.reshape_as(fg.zeros(6)).tolist() == [0, 3, 1, 4, 2, 5]
+    assert t.nelement() == 6 and t.view(3, 2).ndimension() == 2
+    with pytest.raises(TypeError, match=r"\[view_as\] expected a Tensor"):
+        t.view_as((2, 3))

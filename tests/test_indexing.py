@@ -229,3 +229,14 @@ def test_index_put_accumulates(device):
     assert x.cpu().tolist() == [0.0, 4.0, 0.0, 2.0]
     y = x.index_put((fg.tensor([0], device=device),), fg.tensor([5.0], device=device))
     assert y.cpu().tolist() == [5.0, 4.0, 0.0, 2.0] and x.cpu().tolist()[0] == 0.0
+
+
+def test_masked_fill_in_place(device):
+    a = make_input((3, 4))
+    mask = make_input((4,)) > 0
+    t = as_tensor(a, device)
+    assert t.masked_fill_(as_tensor(mask, device), 7.0) is t
+    np.testing.assert_array_equal(to_numpy(t), np.where(mask, np.float32(7.0), a))
+    leaf = as_tensor(a, device, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"\[masked_fill_\] a leaf tensor that requires grad"):
+        leaf.masked_fill_(as_tensor(mask, device), 0.0)

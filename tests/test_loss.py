@@ -905,3 +905,32 @@ def test_ctc_loss_module(device):
             )
         ),
     )
+
+
+@pytest.mark.parametrize("p,dim", [(2.0, 1), (1.0, 0), (3.0, -1), (np.inf, 1)])
+def test_normalize(p, dim, device):
+    def ref(x):
+        if p == np.inf:
+            norm = np.abs(x).max(axis=dim, keepdims=True)
+        else:
+            norm = (np.abs(x) ** p).sum(axis=dim, keepdims=True) ** (1.0 / p)
+        return x / np.maximum(norm, 1e-12)
+
+    fn = lambda x: F.normalize(x, p=p, dim=dim)
+    # magnitudes 0.1 apart: the largest |x| of each row stays the largest under the finite
+    # differences (p = inf), and no |x| sits on abs's kink
+    magnitudes = np.random.default_rng(5).permutation(np.arange(63)).reshape(7, 9) * 0.1 + 0.2
+    x = (magnitudes * np.sign(make_input((7, 9)))).astype(np.float32)
+    check_forward(fn, ref, inputs=[x], device=device)
+    check_backward(fn, ref, inputs=[x], device=device)
+
+
+def test_normalize_keeps_a_zero_vector_and_checks_arguments(device):
+    x = as_tensor(np.array([[3.0, 4.0], [0.0, 0.0]], np.float32), device)
+    assert_close(to_numpy(F.normalize(x)), [[0.6, 0.8], [0.0, 0.0]])
+    with pytest.raises(IndexError, match=r"\[normalize\] dim 2 is out of range"):
+        F.normalize(x, dim=2)
+    with pytest.raises(TypeError, match=r"\[normalize\] expected a floating-point input"):
+        F.normalize(as_tensor(np.ones(3, np.int64), device))
+    with pytest.raises(ValueError, match=r"\[normalize\] expected eps >= 0"):
+        F.normalize(x, eps=-1.0)

@@ -1422,3 +1422,80 @@ def test_sequential_append_and_extend_check_every_module_first():
     assert len(seq) == 1 and list(seq._modules) == ["0"]
     seq.extend(seq)  # a Sequential is an iterable of Modules (its modules, taken first)
     assert len(seq) == 2 and seq[0] is seq[1]
+
+
+def test_init_trunc_normal():
+    t = fg.empty(N_BIG)
+    assert init.trunc_normal_(t, mean=1.0, std=2.0, a=-1.0, b=4.0) is t
+    v = to_numpy(t).astype(np.float64)
+    assert v.min() >= -1.0 and v.max() <= 4.0 and v.min() < -0.99 and v.max() > 3.99
+    # N(1, 4) cut to [-1, 4] (alpha = -1, beta = 1.5): its mean and std
+    alpha, beta = -1.0, 1.5
+    phi = lambda z: math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    cdf = lambda z: 0.5 * (1 + math.erf(z / math.sqrt(2)))
+    mass = cdf(beta) - cdf(alpha)
+    mean = 1.0 + 2.0 * (phi(alpha) - phi(beta)) / mass
+    var = 4.0 * (
+        1 + (alpha * phi(alpha) - beta * phi(beta)) / mass - ((phi(alpha) - phi(beta)) / mass) ** 2
+    )
+    assert abs(v.mean() - mean) < 0.01 and abs(v.std() / math.sqrt(var) - 1) < 0.01
+    assert np.all(to_numpy(init.trunc_normal_(fg.empty(4), mean=3.0, std=0.0)) == 2.0)  # b
+    with pytest.raises(ValueError, match=r"\[trunc_normal_\] expected a < b"):
+        init.trunc_normal_(fg.empty(3), a=1.0, b=1.0)
+    with pytest.raises(ValueError, match=r"\[trunc_normal_\] expected std >= 0"):
+        init.trunc_normal_(fg.empty(3), std=-1.0)
+
+
+@pytest.mark.parametrize("shape", [(5, 5), (3, 8), (8, 3), (6, 2, 2)])
+def test_init_orthogonal(shape):
+    t = fg.empty(*shape)
+    assert init.orthogonal_(t, gain=1.5) is t
+    m = to_numpy(t).astype(np.float64).reshape(shape[0], -1)
+    small = min(m.shape)
+    gram = m @ m.T if m.shape[0] == small else m.T @ m
+    np.testing.assert_allclose(gram, 1.5**2 * np.eye(small), atol=1e-5)
+    fg.manual_seed(3)
+    first = to_numpy(init.orthogonal_(fg.empty(*shape)))
+    fg.manual_seed(3)
+    np.testing.assert_array_equal(first, to_numpy(init.orthogonal_(fg.empty(*shape))))
+    with pytest.raises(ValueError, match=r"\[orthogonal_\] only tensors with 2 or more"):
+        init.orthogonal_(fg.empty(4))
+
+
+def test_init_eye():
+    np.testing.assert_array_equal(to_numpy(init.eye_(fg.empty(2, 3))), np.eye(2, 3))
+    with pytest.raises(ValueError, match=r"\[eye_\] only 2-dimensional tensors"):
+        init.eye_(fg.empty(2, 2, 2))
+
+
+def test_get_submodule_and_get_parameter():
+    inner = nn.Sequential(nn.ReLU(), nn.Linear(3, 1))
+    model = nn.Sequential(nn.Linear(2, 3), inner)
+    assert model.get_submodule("") is model and model.get_submodule("1") is inner
+    assert model.get_submodule("1.1") is inner[1]
+    assert model.get_parameter("1.1.bias") is inner[1].bias
+    with pytest.raises(AttributeError, match=r"\[get_submodule\] 1 has no submodule '5'"):
+        model.get_submodule("1.5")
+    with pytest.raises(AttributeError, match=r"\[get_parameter\] 1.1 has no parameter 'w'"):
+        model.get_parameter("1.1.w")
+    with pytest.raises(TypeError, match=r"\[get_submodule\] expected a dotted name"):
+        model.get_submodule(1)
+
+
+def test_parameters_to_vector_and_back():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))
+    params = list(model.parameters())
+    vec = nn.utils.parameters_to_vector(params)
+    expected = np.concatenate([to_numpy(p.detach()).ravel() for p in params])
+    np.testing.assert_array_equal(to_numpy(vec.detach()), expected)
+    (vec * vec).sum().backward()  # recorded: the graph reaches each parameter
+    np.testing.assert_allclose(to_numpy(params[0].grad), 2 * to_numpy(params[0].detach()))
+    nn.utils.vector_to_parameters(fg.arange(vec.numel()).float(), params)
+    np.testing.assert_array_equal(to_numpy(params[1].detach()), np.arange(6, 9))
+    before = [to_numpy(p.detach()).copy() for p in params]
+    with pytest.raises(ValueError, match=r"\[vector_to_parameters\] expected a 1-d vec of 13"):
+        nn.utils.vector_to_parameters(fg.zeros(12), params)
+    for p, b in zip(params, before):  # nothing half-written
+        np.testing.assert_array_equal(to_numpy(p.detach()), b)
+    with pytest.raises(ValueError, match=r"\[parameters_to_vector\] expected at least one"):
+        nn.utils.parameters_to_vector([])

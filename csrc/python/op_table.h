@@ -244,7 +244,7 @@ FG_OP(index_select, index_select_op, ("input"_a, "dim"_a, "index"_a), kMethod | 
 FG_OP(nonzero, nonzero_op, ("input"_a, py::kw_only(), "as_tuple"_a = false), kMethod | kForgegrad)
 FG_OP(argwhere, &ops::nonzero, ("input"_a), kMethod | kForgegrad)
 FG_OP(where, where_op, ("condition"_a, "input"_a = py::none(), "other"_a = py::none()), kForgegrad)
-FG_OP(masked_fill, masked_fill_op, ("input"_a, "mask"_a, "value"_a), kMethod | kForgegrad)
+FG_OP(masked_fill, masked_fill_op, ("input"_a, "mask"_a, "value"_a), kMethod | kForgegrad | kInPlace)
 FG_OP(masked_select, &ops::masked_select, ("input"_a, "mask"_a), kMethod | kForgegrad)
 FG_OP(index_put, index_put_op, ("input"_a, "indices"_a, "values"_a, "accumulate"_a = false),
       kMethod | kForgegrad)

@@ -14,8 +14,9 @@ from ._C import set_num_threads, get_num_threads
 globals().update(_ops.exports("forgegrad"))
 if TYPE_CHECKING:  # the same names, for type checkers (tools/gen_stubs.py writes the stub)
     from ._op_exports import *  # noqa: F401,F403
-from .autograd import no_grad, enable_grad, set_grad_enabled
+from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode
 from .creation import tensor, zeros, ones, empty, full, arange, rand, randn, zeros_like, ones_like
+from .creation import as_tensor, is_tensor, numel
 from .info import info
 from ._einsum import einsum
 from ._movement import (
@@ -121,6 +122,10 @@ __all__ = [
     "no_grad",
     "enable_grad",
     "set_grad_enabled",
+    "inference_mode",
+    "as_tensor",
+    "is_tensor",
+    "numel",
     "is_grad_enabled",
     "float32",
     "int64",

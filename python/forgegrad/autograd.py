@@ -59,6 +59,31 @@ class enable_grad(_GradModeContext):
     mode = True
 
 
+class inference_mode(_GradModeContext):
+    """``no_grad`` under PyTorch's other name: ``with fg.inference_mode(): ...``,
+    ``@fg.inference_mode()`` or ``@fg.inference_mode``. ``inference_mode(False)`` records.
+    (PyTorch's inference tensors, which refuse autograd later, have no counterpart: a tensor
+    made here is an ordinary one without a graph.)"""
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode):  # @fg.inference_mode, without parentheses: the decorated function
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = not bool(mode)
+
+    def __call__(self, fn: _F) -> _F:
+        recording = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(not recording):
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]  # wraps keeps fn's signature
+
+
 class RemovableHandle:
     """What ``Tensor.register_post_accumulate_grad_hook`` returns: ``remove()`` unregisters
     the hook (again: nothing happens); as a context manager, it removes it on exit."""

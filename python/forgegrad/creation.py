@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _C, _errors
-from ._checks import is_int, is_real
+from ._checks import as_device, is_int, is_real
 from .random import stream_for
 
 if TYPE_CHECKING:
@@ -141,6 +141,32 @@ def tensor(
     _check_fits(array, _TO_NUMPY[target], "tensor")
     out = _C._copy_from_numpy(np.asarray(array, dtype=_TO_NUMPY[target], order="C"))
     return _finish(_C._to_device(_C._to_dtype(out, target), device), requires_grad)
+
+
+def as_tensor(data: Any, dtype: _C.dtype | None = None, device: Device = None) -> Tensor:
+    """``data`` itself when it is a Tensor of that dtype and device already (or converted to
+    them, keeping its graph), else ``tensor(data, dtype, device)``: a copy. (PyTorch shares
+    a numpy array's memory here; forgegrad copies it: ``from_numpy`` shares.)"""
+    if not isinstance(data, _C.Tensor):
+        return tensor(data, dtype=dtype, device=device)
+    if dtype is not None and not isinstance(dtype, _C.dtype):
+        raise _errors.TypeError(f"[as_tensor] expected a forgegrad dtype, got {dtype!r}")
+    target = as_device(device, "as_tensor")
+    if target is not None and target != data.device:
+        data = data.to(target)
+    return data if dtype is None or dtype == data.dtype else data.to(dtype)
+
+
+def is_tensor(obj: object) -> bool:
+    """Whether ``obj`` is a forgegrad Tensor (a Parameter too)."""
+    return isinstance(obj, _C.Tensor)
+
+
+def numel(input: Tensor) -> int:
+    """The number of elements of ``input``."""
+    if not isinstance(input, _C.Tensor):
+        raise _errors.TypeError(f"[numel] expected a Tensor, got {type(input).__name__}")
+    return input.numel()
 
 
 def empty(

@@ -24,6 +24,7 @@ __all__ = [
     "kl_div",
     "poisson_nll_loss",
     "cosine_similarity",
+    "normalize",
     "pairwise_distance",
     "cosine_embedding_loss",
     "margin_ranking_loss",
@@ -186,6 +187,24 @@ def _vector_norm(x, p, dim, keepdim):
     if p == 2:
         return (x * x).sum(dim, keepdim=keepdim).sqrt()
     return (x.abs() ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """input / max(||input||_p, eps) along dim: unit vectors, as torch.nn.functional.normalize.
+    A zero vector stays zero."""
+    _check_floating("normalize", input=input)
+    if not is_real(p):
+        raise _errors.TypeError(f"[normalize] expected p to be a number, got {p!r}")
+    if not is_int(dim):
+        raise _errors.TypeError(f"[normalize] expected dim to be an int, got {dim!r}")
+    _check_positive("normalize", "eps", eps, allow_zero=True)
+    if not -input.ndim <= dim < max(input.ndim, 1):
+        raise IndexError(
+            f"[normalize] dim {dim} is out of range for a tensor of {input.ndim} dimensions"
+        )
+    if p == 2:
+        return input / _clamped_norm(input, dim, eps)
+    return input / _vector_norm(input, p, dim, True).clamp(min=eps)
 
 
 def pairwise_distance(

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import math
 import warnings
 
+import numpy as np
+
 from .. import _C, _errors, creation
 from ..autograd import no_grad
 from .._checks import is_real
@@ -187,3 +189,68 @@ def kaiming_normal_(
     """He's normal init, in place: N(0, std^2), std = gain / sqrt(fan), with the gain of
     ``nonlinearity`` (negative slope ``a``) and the fan of ``mode`` ("fan_in" or "fan_out")."""
     return _kaiming(tensor, a, mode, nonlinearity, "kaiming_normal_", uniform=False)
+
+
+def trunc_normal_(
+    tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0
+) -> Tensor:
+    """Fills ``tensor`` in place with draws from N(mean, std^2) truncated to [a, b] (bounds
+    in the tensor's units, as PyTorch's): uniform draws between the normal's distribution
+    function at a and at b, mapped back through its inverse. Returns it."""
+    _check(tensor, "trunc_normal_")
+    _check_numbers("trunc_normal_", mean=mean, std=std, a=a, b=b)
+    if not std >= 0:
+        raise _errors.ValueError(f"[trunc_normal_] expected std >= 0, got {std}")
+    if not a < b:
+        raise _errors.ValueError(f"[trunc_normal_] expected a < b, got a={a}, b={b}")
+    if std == 0 or not a <= mean <= b and min(abs(a - mean), abs(b - mean)) > 10 * std:
+        # no spread, or a window so far out that the distribution function cannot tell
+        # its ends apart: the nearest point of the window to the mean
+        return constant_(tensor, min(max(mean, a), b))
+
+    def cdf(x: float) -> float:  # of the standard normal
+        return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+    low, high = 2 * cdf((a - mean) / std) - 1, 2 * cdf((b - mean) / std) - 1
+    uniform = creation.rand(tensor.shape, device=tensor.device) * (high - low) + low
+    values = _C.erfinv(uniform) * (std * math.sqrt(2.0)) + mean
+    return _fill_from(tensor, values.clamp(min=a, max=b))
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """Fills ``tensor`` (2 or more dimensions, flattened past the first) in place with a
+    (semi-)orthogonal matrix times ``gain``: the Q of a QR factorization of normal draws, its
+    signs fixed by R's diagonal so that it is uniform over orthogonal matrices. Returns it.
+    The factorization runs on the host, in float64."""
+    _check(tensor, "orthogonal_")
+    _check_numbers("orthogonal_", gain=gain)
+    if tensor.ndim < 2:
+        raise _errors.ValueError(
+            f"[orthogonal_] only tensors with 2 or more dimensions are supported, got "
+            f"shape {tuple(tensor.shape)}"
+        )
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    draws = creation.randn(rows, cols).numpy().astype(np.float64)
+    if rows < cols:
+        draws = draws.T
+    q, r = np.linalg.qr(draws)
+    signs = np.sign(np.diag(r))
+    q = q * np.where(signs == 0, 1.0, signs)
+    if rows < cols:
+        q = q.T
+    values = creation.tensor((gain * q).reshape(tuple(tensor.shape)), dtype=tensor.dtype)
+    return _fill_from(tensor, values.to(tensor.device))
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """Fills the 2-dimensional ``tensor`` in place with the identity (ones on the diagonal,
+    zeros elsewhere, for any shape); returns it."""
+    _check(tensor, "eye_")
+    if tensor.ndim != 2:
+        raise _errors.ValueError(
+            f"[eye_] only 2-dimensional tensors are supported, got shape {tuple(tensor.shape)}"
+        )
+    return _fill_from(tensor, creation.eye(*tensor.shape, device=tensor.device))

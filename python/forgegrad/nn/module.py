@@ -422,6 +422,39 @@ class Module:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at dotted path ``target`` (``"encoder.layers.0"``); ``""`` is self.
+        An AttributeError names the first part of the path that is not a submodule."""
+        if not isinstance(target, str):
+            raise _errors.TypeError(
+                f"[get_submodule] expected a dotted name, got {type(target).__name__}"
+            )
+        module = self
+        path: list[str] = []
+        for name in target.split(".") if target else []:
+            child = module._modules.get(name)
+            if child is None:
+                where = ".".join(path) or type(self).__name__
+                raise AttributeError(f"[get_submodule] {where} has no submodule {name!r}")
+            module = child
+            path.append(name)
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at dotted path ``target`` (``"encoder.layers.0.weight"``)."""
+        if not isinstance(target, str):
+            raise _errors.TypeError(
+                f"[get_parameter] expected a dotted name, got {type(target).__name__}"
+            )
+        owner_path, _, name = target.rpartition(".")
+        owner = self.get_submodule(owner_path)
+        parameter = owner._parameters.get(name)
+        if parameter is None:
+            raise AttributeError(
+                f"[get_parameter] {owner_path or type(self).__name__} has no parameter {name!r}"
+            )
+        return parameter
+
     def apply(self, fn: Callable[[Module], object]) -> Self:
         """fn(module) on every submodule, children first, then on self; returns self."""
         for module in self.children():

@@ -1,5 +1,5 @@
-"""Gradient utilities: ``clip_grad_norm_`` and ``clip_grad_value_``; ``rnn`` (padding of
-sequences)."""
+"""Parameter utilities: ``clip_grad_norm_`` and ``clip_grad_value_``,
+``parameters_to_vector`` and ``vector_to_parameters``; ``rnn`` (padding of sequences)."""
 
 import math
 from collections.abc import Iterable as _Iterable
@@ -96,3 +96,40 @@ def clip_grad_value_(parameters: Tensors, clip_value: float, foreach: bool | Non
         for p in parameters:
             if p.grad is not None:
                 p.grad.clamp_(-clip_value, clip_value)
+
+
+def parameters_to_vector(parameters: Tensors) -> _C.Tensor:
+    """The parameters' values flattened and joined into one vector, recorded (a graph from
+    it reaches each parameter), as torch.nn.utils.parameters_to_vector."""
+    tensors = _tensor_list(parameters, "parameters_to_vector")
+    if not tensors:
+        raise _errors.ValueError("[parameters_to_vector] expected at least one parameter")
+    device = tensors[0].device
+    for p in tensors:
+        if p.device != device:
+            raise _errors.ValueError(
+                f"[parameters_to_vector] expected parameters on one device, got {device} "
+                f"and {p.device}"
+            )
+    return _C.cat([p.reshape(-1) for p in tensors])
+
+
+def vector_to_parameters(vec: _C.Tensor, parameters: Tensors) -> None:
+    """Copies consecutive slices of the 1-d ``vec`` into the parameters, in place and
+    unrecorded; its length must be their total number of elements."""
+    tensors = _tensor_list(parameters, "vector_to_parameters")
+    if not isinstance(vec, _C.Tensor):
+        raise _errors.TypeError(
+            f"[vector_to_parameters] expected vec to be a Tensor, got {type(vec).__name__}"
+        )
+    total = sum(p.numel() for p in tensors)
+    if vec.ndim != 1 or vec.numel() != total:
+        raise _errors.ValueError(
+            f"[vector_to_parameters] expected a 1-d vec of {total} elements (the parameters'), "
+            f"got shape {tuple(vec.shape)}"
+        )
+    start = 0
+    with no_grad():
+        for p in tensors:
+            p.copy_(vec[start : start + p.numel()].reshape(p.shape))
+            start += p.numel()

@@ -658,6 +658,10 @@ def test_ctrl_c_saves_the_model_and_exits_130(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # Ctrl-C as a terminal delivers it: a runner started in the background (`cmd &`
+        # without job control) ignores SIGINT, and so would the child it passes that on to,
+        # so Python would install no KeyboardInterrupt handler there
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         for line in process.stdout:  # the model is printed just before training starts

@@ -568,3 +568,27 @@ def test_type_as_view_as_reshape_as_and_sizes():
     assert t.nelement() == 6 and t.view(3, 2).ndimension() == 2
     with pytest.raises(TypeError, match=r"\[view_as\] expected a Tensor"):
         t.view_as((2, 3))
+
+
+def test_finfo_and_iinfo():
+    f32 = fg.finfo(fg.float32)
+    assert fg.finfo().eps == f32.eps == 2.0**-23 and f32.bits == 32 and f32.dtype == "float32"
+    assert f32.max == float(np.finfo(np.float32).max) and f32.min == -f32.max
+    assert f32.tiny == f32.smallest_normal == 2.0**-126 and f32.resolution == 1e-6
+    assert fg.finfo(fg.float64).eps == 2.0**-52 and fg.finfo(fg.float16).max == 65504.0
+    bf16 = fg.finfo(fg.bfloat16)
+    assert bf16.bits == 16 and bf16.eps == 2.0**-7 and bf16.tiny == 2.0**-126
+    # eps is the gap above 1 in each dtype: half of it rounds back to 1
+    for dtype in (fg.float32, fg.float16, fg.bfloat16):
+        one = fg.ones(1, dtype=dtype)
+        assert (one + fg.finfo(dtype).eps).item() > 1.0
+        assert (one + fg.finfo(dtype).eps / 2).item() == 1.0
+    i64, u8 = fg.iinfo(fg.int64), fg.iinfo(fg.uint8)
+    assert (i64.min, i64.max, i64.bits) == (-(2**63), 2**63 - 1, 64)
+    assert (u8.min, u8.max, u8.dtype) == (0, 255, "uint8")
+    with pytest.raises(TypeError, match=r"\[finfo\] expected a floating-point dtype"):
+        fg.finfo(fg.int32)
+    with pytest.raises(TypeError, match=r"\[iinfo\] expected an integer dtype"):
+        fg.iinfo(fg.bool)
+    with pytest.raises(TypeError, match=r"\[finfo\] expected a forgegrad dtype"):
+        fg.finfo("float32")

@@ -23,6 +23,7 @@ import forgegrad as fg
 from forgegrad.optim import SGD, Adam
 from forgegrad.optim.lr_scheduler import (
     ChainedScheduler,
+    ConstantLR,
     CosineAnnealingLR,
     CosineAnnealingWarmRestarts,
     CyclicLR,
@@ -174,6 +175,18 @@ def test_linear_lr(start, end, total):
     factors = np.interp(np.arange(n), [0, total], [start, end])  # interp holds `end` after
     got = run(LinearLR(make_opt(), start_factor=start, end_factor=end, total_iters=total), n)
     np.testing.assert_allclose(got, per_group(factors), rtol=1e-12)
+
+
+@pytest.mark.parametrize("factor, total", [(1 / 3, 5), (0.5, 1), (1.0, 3)])
+def test_constant_lr(factor, total):
+    n = total + 4
+    factors = np.where(np.arange(n) < total, factor, 1.0)
+    got = run(ConstantLR(make_opt(), factor=factor, total_iters=total), n)
+    np.testing.assert_allclose(got, per_group(factors), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"\[ConstantLR\] factor"):
+        ConstantLR(make_opt(), factor=0.0)
+    with pytest.raises(ValueError, match=r"\[ConstantLR\] total_iters"):
+        ConstantLR(make_opt(), total_iters=0)
 
 
 def test_linear_lr_defaults_warm_up_from_a_third():
@@ -666,6 +679,7 @@ SCHEDULES = {
     "ExponentialLR": lambda opt: ExponentialLR(opt, gamma=0.9),
     "CosineAnnealingLR": lambda opt: CosineAnnealingLR(opt, T_max=7, eta_min=0.001),
     "LinearLR": lambda opt: LinearLR(opt, start_factor=0.2, total_iters=10),
+    "ConstantLR": lambda opt: ConstantLR(opt, factor=0.25, total_iters=6),
     "SequentialLR": sequential,
     "LambdaLR": lambda opt: LambdaLR(opt, [Power(0.8), lambda epoch: 1 / (1 + epoch)]),
     "MultiplicativeLR": lambda opt: MultiplicativeLR(opt, lambda epoch: 0.95),

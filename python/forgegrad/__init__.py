@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the same names, for type checkers (tools/gen_stubs.py write
 from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode
 from .creation import tensor, zeros, ones, empty, full, arange, rand, randn, zeros_like, ones_like
 from .creation import as_tensor, is_tensor, numel
+from ._type_info import finfo, iinfo
 from .info import info
 from ._einsum import einsum
 from ._movement import (
@@ -126,6 +127,8 @@ __all__ = [
     "as_tensor",
     "is_tensor",
     "numel",
+    "finfo",
+    "iinfo",
     "is_grad_enabled",
     "float32",
     "int64",

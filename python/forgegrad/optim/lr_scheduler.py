@@ -54,6 +54,7 @@ __all__ = [
     "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",
     "LinearLR",
+    "ConstantLR",
     "PolynomialLR",
     "CyclicLR",
     "OneCycleLR",
@@ -674,6 +675,39 @@ class LinearLR(LRScheduler):
     def _get_closed_form_lr(self):
         done = min(self.last_epoch, self.total_iters) / self.total_iters
         factor = self.start_factor + (self.end_factor - self.start_factor) * done
+        return [base * factor for base in self.base_lrs]
+
+
+class ConstantLR(LRScheduler):
+    """Scales the lr by ``factor`` for the first ``total_iters`` epochs, then gives it back:
+    a constant warm-up. Chainable as in torch: epoch 0 multiplies the lr by ``factor``, epoch
+    ``total_iters`` divides it by ``factor``, the others leave it."""
+
+    # factor 0 could not be undone at total_iters (PyTorch divides by it there)
+    _settings = {"factor": _start_factor, "total_iters": _positive_int}
+    factor: float
+    total_iters: int
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        factor: float = 1.0 / 3,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
+        self._take_settings(factor=factor, total_iters=total_iters)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        t = self.last_epoch
+        if t == 0:
+            return [lr * self.factor for lr in self._current_lrs()]
+        if t == self.total_iters:
+            return [lr / self.factor for lr in self._current_lrs()]
+        return self._current_lrs()
+
+    def _get_closed_form_lr(self):
+        factor = self.factor if self.last_epoch < self.total_iters else 1.0
         return [base * factor for base in self.base_lrs]
 
 

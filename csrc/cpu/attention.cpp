@@ -131,46 +131,36 @@ FG_SIMD void accumulate_tile(T* __restrict acc, const T* __restrict w, const T* 
     accumulate_rows<1>(acc + r * width, w + r * w_row, x, count, width, x_stride, w_row, w_column);
 }
 
-// scores (rows, kTile) of query rows first_row.. and keys first_key.. (or, rows_are_keys, of
-// keys first_key.. by queries first_row..) -> scaled and masked; -inf past `count` columns.
-// A mask goes score by score; the causal diagonal, row by row, as runs of -inf.
+// scores (keys, kTile) of keys first_key.. by the `count` queries first_query.. -> scaled and
+// masked; -inf past `count` columns. A mask goes score by score; the causal diagonal, key by
+// key, as a run of -inf.
 template <typename T>
 FG_SIMD void scale_and_mask(T* __restrict scores, const AttentionGeometry& g, const bool* keep,
-                            const T* bias, int64_t mask_start, int64_t first_row, int64_t rows,
-                            int64_t first_key, int64_t count, bool rows_are_keys) {
+                            const T* bias, int64_t mask_start, int64_t first_query, int64_t keys,
+                            int64_t first_key, int64_t count) {
   const T scale = static_cast<T>(g.scale);
-  for (int64_t at = 0; at < rows * kTile; ++at) scores[at] *= scale;
+  for (int64_t at = 0; at < keys * kTile; ++at) scores[at] *= scale;
   if (keep || bias)
-    for (int64_t r = 0; r < rows; ++r)
+    for (int64_t r = 0; r < keys; ++r)
       for (int64_t c = 0; c < count; ++c)
         scores[r * kTile + c] +=
-            rows_are_keys
-                ? attention::score_bias(g, keep, bias, mask_start, first_row + c, first_key + r)
-                : attention::score_bias(g, keep, bias, mask_start, first_row + r, first_key + c);
+            attention::score_bias(g, keep, bias, mask_start, first_query + c, first_key + r);
   const T masked = attention::minus_infinity<T>();
-  for (int64_t r = 0; r < rows; ++r) {
-    // the columns [begin, end) past the causal diagonal (score_bias's test: key > query)
-    int64_t begin = count, end = count;
-    if (g.causal && rows_are_keys)
-      begin = 0, end = std::clamp<int64_t>(first_key + r - first_row, 0, count);
-    else if (g.causal)
-      begin = std::clamp<int64_t>(first_row + r - first_key + 1, 0, count);
-    for (int64_t c = begin; c < end; ++c) scores[r * kTile + c] = masked;
+  for (int64_t r = 0; r < keys; ++r) {
+    // the queries before the key (score_bias's causal test: key > query)
+    const int64_t before =
+        g.causal ? std::clamp<int64_t>(first_key + r - first_query, 0, count) : 0;
+    for (int64_t c = 0; c < before; ++c) scores[r * kTile + c] = masked;
     for (int64_t c = count; c < kTile; ++c) scores[r * kTile + c] = masked;
   }
 }
 
-// The rows [begin, end) of a tile (rows first_row.., columns first_col.. of `count`) that
-// the causal diagonal leaves a score in; all without is_causal. A query row sees the keys up to
-// itself; with rows_are_keys, a key row is seen by the queries from itself on.
-struct RowRange {
-  int64_t begin, end;
-};
-RowRange live_rows(const AttentionGeometry& g, int64_t first_row, int64_t rows, int64_t first_col,
-                   int64_t count, bool rows_are_keys) {
-  if (!g.causal) return {0, rows};
-  if (rows_are_keys) return {0, std::clamp<int64_t>(first_col + count - first_row, 0, rows)};
-  return {std::clamp<int64_t>(first_col - first_row, 0, rows), rows};
+// The keys [0, n) of a block of `keys` keys from first_key that one of the `count` queries
+// from first_query sees: all without is_causal; with it, a key is seen by the queries from
+// itself on.
+int64_t seen_keys(const AttentionGeometry& g, int64_t first_key, int64_t keys, int64_t first_query,
+                  int64_t count) {
+  return g.causal ? std::clamp<int64_t>(first_query + count - first_key, 0, keys) : keys;
 }
 
 // The backward's recomputation over a tile of keys by query rows: scores (rows, kTile) -> the
@@ -189,15 +179,16 @@ FG_SIMD void recompute_tile(T* __restrict scores, T* __restrict dweights,
     }
 }
 
-// The dropout factors of a tile whose score (r, c) is that of query row row(r, c) and key
-// key(r, c) of head bh; none without dropout (tiles.factors stays all 1)
-template <typename T, typename Row, typename Key>
-void dropout_tile(AttentionTiles<T>& tiles, const AttentionGeometry& g, int64_t bh, int64_t rows,
-                  int64_t count, const Row& row, const Key& key) {
+// The dropout factors (keys, kTile) of head bh's scores of keys first_key.. by the `count`
+// queries first_query..; none without dropout (tiles.factors stays all 1)
+template <typename T>
+void dropout_tile(AttentionTiles<T>& tiles, const AttentionGeometry& g, int64_t bh, int64_t keys,
+                  int64_t count, int64_t first_query, int64_t first_key) {
   if (g.dropout_p <= 0) return;
-  for (int64_t r = 0; r < rows; ++r)
+  for (int64_t r = 0; r < keys; ++r)
     for (int64_t c = 0; c < count; ++c)
-      tiles.factors[r * kTile + c] = attention::dropout_factor<T>(g, bh, row(r, c), key(r, c));
+      tiles.factors[r * kTile + c] =
+          attention::dropout_factor<T>(g, bh, first_query + c, first_key + r);
 }
 
 // The online-softmax step of a tile's kTile query columns over its scores s (keys, kTile),
@@ -260,15 +251,13 @@ void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v, const
     for (int64_t first_key = 0; first_key < end; first_key += kRows) {
       // the keys [0, n) of the block that a query of the tile sees
       const int64_t keys = std::min(kRows, end - first_key);
-      const int64_t n = live_rows(g, first_key, keys, first_row, count, true).end;
+      const int64_t n = seen_keys(g, first_key, keys, first_row, count);
       tile_products(scores, g.row_of(k, g.k, bh, first_key, group), tiles.transposed.data(), n, g.E,
                     k_stride);
-      scale_and_mask(scores, g, keep, bias, mask_start, first_row, n, first_key, count, true);
+      scale_and_mask(scores, g, keep, bias, mask_start, first_row, n, first_key, count);
       softmax_columns(scores, acc, row_max, row_sum, n, Ev);
       if (g.dropout_p > 0) {
-        dropout_tile(
-            tiles, g, bh, n, count, [&](int64_t, int64_t c) { return first_row + c; },
-            [&](int64_t r, int64_t) { return first_key + r; });
+        dropout_tile(tiles, g, bh, n, count, first_row, first_key);
         for (int64_t at = 0; at < n * kTile; ++at) scores[at] *= tiles.factors[at];
       }
       accumulate_tile(acc, scores, g.row_of(v, g.v, bh, first_key, group), count, n, Ev, v_stride,
@@ -316,17 +305,15 @@ void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* delta, cons
             tiles.column_delta[c] = c < count ? delta[row + c] : T(0);
           }
           // the keys [0, n) that a query of the tile sees
-          const int64_t n = live_rows(g, first_key, keys, first_row, count, true).end;
+          const int64_t n = seen_keys(g, first_key, keys, first_row, count);
           const T* queries = g.row_of(q, g.q, bh, first_row);
           const T* douts = g.row_of(dout, g.o, bh, first_row);
           transpose_tile(tiles.transposed.data(), queries, count, E, q_stride);
           transpose_tile(tiles.transposed_other.data(), douts, count, Ev, dout_stride);
           tile_products(scores, k_rows, tiles.transposed.data(), n, E, k_stride);
-          scale_and_mask(scores, g, keep, bias, mask_start, first_row, n, first_key, count, true);
+          scale_and_mask(scores, g, keep, bias, mask_start, first_row, n, first_key, count);
           tile_products(dweights, v_rows, tiles.transposed_other.data(), n, Ev, v_stride);
-          dropout_tile(
-              tiles, g, bh, n, count, [&](int64_t, int64_t c) { return first_row + c; },
-              [&](int64_t r, int64_t) { return first_key + r; });
+          dropout_tile(tiles, g, bh, n, count, first_row, first_key);
           recompute_tile(scores, dweights, tiles.factors.data(), tiles.column_lse.data(),
                          tiles.column_delta.data(), n, scale);
           accumulate_tile(dv_rows, scores, douts, n, count, Ev, dout_stride);

@@ -104,17 +104,18 @@ static bool can_adopt(const Tensor& grad) {
          !grad.requires_grad() && grad.is_leaf() && grad.is_contiguous();
 }
 
-// Under the leaf's grad lock: threads backpropagating into one shared leaf would otherwise
-// race on its .grad (a read-add-write, or two adoptions of which one is lost).
-static void accumulate_into_leaf(const Tensor& leaf, Tensor grad) {
-  std::lock_guard<std::mutex> lock(grad_lock(leaf.impl()));
-  Tensor existing(leaf.impl()->grad);
+// `grad` added into t's .grad (a leaf's, or a non-leaf's that retains it). Under t's grad
+// lock: threads backpropagating into one shared leaf would otherwise race on its .grad (a
+// read-add-write, or two adoptions of which one is lost).
+static void accumulate_into_grad(const Tensor& t, Tensor grad) {
+  std::lock_guard<std::mutex> lock(grad_lock(t.impl()));
+  Tensor existing(t.impl()->grad);
   if (existing.defined())
     ops::add_(existing, grad);
   else if (can_adopt(grad))
-    leaf.impl()->grad = grad.impl_ptr();
+    t.impl()->grad = grad.impl_ptr();
   else
-    leaf.impl()->grad = ops::clone(grad).impl_ptr();  // own buffer: grad may alias another's
+    t.impl()->grad = ops::clone(grad).impl_ptr();  // own buffer: grad may alias another's
 }
 
 // A tensor's hooks of one kind, each under the key that removes it (keys are never reused)
@@ -151,13 +152,18 @@ void remove_post_accumulate_grad_hook(const Tensor& leaf, uint64_t key) {
   remove_keyed(leaf.impl()->post_accumulate_grad_hooks, key);
 }
 
+// A non-leaf's node learns its output, so that backward can reach the output's hooks and
+// .grad from the node (Node::output)
+static void let_node_see_output(const Tensor& t) {
+  if (t.is_leaf()) return;
+  std::lock_guard<std::mutex> lock(t.grad_fn()->mutex);
+  t.grad_fn()->output = t.impl_ptr();
+}
+
 uint64_t add_grad_hook(const Tensor& t, std::function<Tensor(const Tensor&)> hook) {
   FG_CHECK(t.requires_grad(), RuntimeError,
            "[register_hook] cannot register a hook on a tensor that doesn't require gradient");
-  if (!t.is_leaf()) {
-    std::lock_guard<std::mutex> lock(t.grad_fn()->mutex);
-    t.grad_fn()->output = t.impl_ptr();
-  }
+  let_node_see_output(t);
   std::lock_guard<std::mutex> lock(grad_lock(t.impl()));
   return add_keyed(t.impl()->grad_hooks, std::move(hook));
 }
@@ -171,10 +177,7 @@ void retain_grad(const Tensor& t) {
   FG_CHECK(t.requires_grad(), RuntimeError,
            "[retain_grad] can't retain_grad on a tensor that has requires_grad=False");
   if (t.is_leaf()) return;  // a leaf keeps its gradient anyway
-  {
-    std::lock_guard<std::mutex> lock(t.grad_fn()->mutex);
-    t.grad_fn()->output = t.impl_ptr();
-  }
+  let_node_see_output(t);
   std::lock_guard<std::mutex> lock(grad_lock(t.impl()));
   t.impl()->retains_grad = true;
 }
@@ -316,7 +319,7 @@ struct Pass {
   }
   void deliver(const Tensor& leaf, Tensor grad) {
     if (!capturing) {
-      accumulate_into_leaf(leaf, std::move(grad));
+      accumulate_into_grad(leaf, std::move(grad));
       reached.insert(leaf.impl());
       return;
     }
@@ -350,14 +353,13 @@ static bool accumulate_into_existing(Node& node, const Tensor& dout, Pass& pass)
 }
 
 // The whole gradient of a non-leaf that retain_grad(), added into its .grad
-static void retain(TensorImpl* owner, const Tensor& dout) {
-  std::lock_guard<std::mutex> lock(grad_lock(owner));
-  if (!owner->retains_grad) return;
-  Tensor existing(owner->grad);
-  if (existing.defined())
-    ops::add_(existing, dout);
-  else
-    owner->grad = ops::clone(dout).impl_ptr();
+static void retain(const Tensor& output, const Tensor& dout) {
+  bool retains;
+  {
+    std::lock_guard<std::mutex> lock(grad_lock(output.impl()));
+    retains = output.impl()->retains_grad;
+  }
+  if (retains) accumulate_into_grad(output, dout);
 }
 
 // Runs one node's rule if a gradient reached it: its inputs' gradients go into `pending`, or
@@ -373,7 +375,7 @@ static void run_node(Node& node, Pass& pass, bool retain_graph, bool run = true)
   if (found == pass.pending.end()) return;  // no gradient reached this node
   if (std::shared_ptr<TensorImpl> output = node.output.lock()) {
     found->second = run_grad_hooks(output.get(), std::move(found->second));
-    if (!pass.capturing) retain(output.get(), found->second);
+    if (!pass.capturing) retain(Tensor(output), found->second);
   }
   if (pass.capturing) {
     auto wanted = pass.wanted_nodes.find(&node);

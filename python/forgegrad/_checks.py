@@ -26,6 +26,13 @@ def check_int(value, name, minimum, op):
     return int(value)
 
 
+def check_tensor(value, op):
+    """`value`, when it is a Tensor; else a TypeError naming `op`."""
+    if not isinstance(value, _C.Tensor):
+        raise _errors.TypeError(f"[{op}] expected a Tensor, got {type(value).__name__}")
+    return value
+
+
 def as_device(device, op):
     """None (kept), a device, or a string such as 'cuda' (a ValueError when malformed) as a
     device; anything else is a TypeError naming `op`."""

@@ -10,9 +10,9 @@ from typing import cast
 import numpy as np
 
 from . import _C, _errors
-from ._checks import is_int, is_real
+from ._checks import check_tensor, is_int, is_real
 from .autograd import no_grad
-from .creation import _TO_NUMPY, Device, _check_tensor, _integer_range, random_draws
+from .creation import _TO_NUMPY, Device, _integer_range, random_draws
 from .random import Generator, stream_for
 
 # The integers a float dtype holds exactly: random_()'s default range, as PyTorch's.
@@ -69,7 +69,7 @@ def multinomial(
 ) -> _C.Tensor:
     """num_samples category indices per row of input (1-d: one row), drawn with probabilities
     proportional to the row's nonnegative weights; without replacement each category once."""
-    _check_tensor(input, "multinomial")
+    check_tensor(input, "multinomial")
     if not is_int(num_samples):
         raise _errors.TypeError(
             f"[multinomial] expected num_samples to be an int, got {num_samples!r}"
@@ -84,7 +84,7 @@ def multinomial(
 
 def poisson(input: _C.Tensor, generator: Generator | None = None) -> _C.Tensor:
     """A Poisson count for each rate of input, in input's dtype."""
-    _check_tensor(input, "poisson")
+    check_tensor(input, "poisson")
     return _C._poisson(input.detach(), stream_for(generator, input.device, "poisson"))
 
 
@@ -92,7 +92,7 @@ def bernoulli(
     input: _C.Tensor, p: float | _C.Tensor | None = None, *, generator: Generator | None = None
 ) -> _C.Tensor:
     """1 with probability input (or p, when given), else 0, in input's dtype and shape."""
-    _check_tensor(input, "bernoulli")
+    check_tensor(input, "bernoulli")
     if p is None:
         _check_floating(input, "bernoulli")
         p = input.detach()

@@ -22,6 +22,8 @@ from . import (
     creation,
 )
 
+from ._checks import check_tensor
+
 Tensor = _C.Tensor
 
 
@@ -126,12 +128,6 @@ def _documented(doc, function):
     return function
 
 
-def _tensor_argument(other, op):
-    if not isinstance(other, _C.Tensor):
-        raise _errors.TypeError(f"[{op}] expected a Tensor, got {type(other).__name__}")
-    return other
-
-
 _METHODS = {
     "__repr__": _printing.tensor_repr,
     "__str__": _printing.tensor_repr,
@@ -172,15 +168,15 @@ _METHODS = {
     "ndimension": _documented("The number of dimensions (``dim()``).", lambda self: self.ndim),
     "type_as": _documented(
         "``self`` converted to ``other``'s dtype (``self`` itself when it has it already).",
-        lambda self, other: self.to(_tensor_argument(other, "type_as").dtype),
+        lambda self, other: self.to(check_tensor(other, "type_as").dtype),
     ),
     "view_as": _documented(
         "A view of ``self`` in ``other``'s shape (``view(other.shape)``).",
-        lambda self, other: self.view(_tensor_argument(other, "view_as").shape),
+        lambda self, other: self.view(check_tensor(other, "view_as").shape),
     ),
     "reshape_as": _documented(
         "``self`` in ``other``'s shape (``reshape(other.shape)``): a view when it can be.",
-        lambda self, other: self.reshape(_tensor_argument(other, "reshape_as").shape),
+        lambda self, other: self.reshape(check_tensor(other, "reshape_as").shape),
     ),
     "cpu": _documented(
         "``self``'s values in CPU memory (a recorded copy).",

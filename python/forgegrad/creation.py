@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _C, _errors
-from ._checks import as_device, is_int, is_real
+from ._checks import as_device, check_tensor, is_int, is_real
 from .random import stream_for
 
 if TYPE_CHECKING:
@@ -164,9 +164,7 @@ def is_tensor(obj: object) -> bool:
 
 def numel(input: Tensor) -> int:
     """The number of elements of ``input``."""
-    if not isinstance(input, _C.Tensor):
-        raise _errors.TypeError(f"[numel] expected a Tensor, got {type(input).__name__}")
-    return input.numel()
+    return check_tensor(input, "numel").numel()
 
 
 def empty(
@@ -298,16 +296,11 @@ def randn(
     )
 
 
-def _check_tensor(t, op):
-    if not isinstance(t, _C.Tensor):
-        raise _errors.TypeError(f"[{op}] expected a Tensor, got {type(t).__name__}")
-
-
 def zeros_like(
     t: Tensor, dtype: _C.dtype | None = None, device: Device = None, requires_grad: bool = False
 ) -> Tensor:
     """Zeros of ``t``'s shape, dtype and device, unless ``dtype`` or ``device`` say."""
-    _check_tensor(t, "zeros_like")
+    check_tensor(t, "zeros_like")
     return zeros(
         t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad
     )
@@ -317,7 +310,7 @@ def ones_like(
     t: Tensor, dtype: _C.dtype | None = None, device: Device = None, requires_grad: bool = False
 ) -> Tensor:
     """Ones of ``t``'s shape, dtype and device, unless ``dtype`` or ``device`` say."""
-    _check_tensor(t, "ones_like")
+    check_tensor(t, "ones_like")
     return ones(
         t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad
     )
@@ -417,7 +410,7 @@ def eye(
 
 def _like(input, dtype, device, op):
     """input's shape, and dtype and device unless given."""
-    _check_tensor(input, op)
+    check_tensor(input, op)
     return tuple(input.shape), dtype or input.dtype, device or input.device
 
 

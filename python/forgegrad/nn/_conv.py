@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 from .. import _C, _errors
-from .._checks import is_int
+from .._checks import check_tensor, is_int
 from ._depthwise import depthwise_convolution, is_depthwise
-from ._fold import check_tensor
 from ._padding import pad
 
 if TYPE_CHECKING:
@@ -68,8 +67,8 @@ def check_operands(op, input, weight, groups, dims):
     """The checks conv and conv_transpose share: input (N, C, *spatial) or (C, *spatial),
     weight of dims + 2 dimensions, one dtype, groups a positive int. Returns the input
     batched."""
-    check_tensor(op, input)
-    check_tensor(op, weight)
+    check_tensor(input, op)
+    check_tensor(weight, op)
     if input.ndim not in (dims + 1, dims + 2):
         raise _errors.ValueError(
             f"[{op}] expected input of {dims + 1} or {dims + 2} dimensions (unbatched or "
@@ -95,7 +94,7 @@ def check_bias(op, bias, channels):
     """bias None or a tensor of shape (channels,)."""
     if bias is None:
         return
-    check_tensor(op, bias)
+    check_tensor(bias, op)
     if tuple(bias.shape) != (channels,):
         raise _errors.ValueError(
             f"[{op}] expected bias of shape ({channels},), got {tuple(bias.shape)}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 from .. import _C, _errors
-from .._checks import is_int
+from .._checks import check_tensor, is_int
 
 if TYPE_CHECKING:
     from .._C import Tensor
@@ -23,17 +23,12 @@ def _pair(op, name, value):
     raise _errors.TypeError(f"[{op}] expected {name} as an int or a pair of ints, got {value!r}")
 
 
-def check_tensor(op, input):
-    if not isinstance(input, _C.Tensor):
-        raise _errors.TypeError(f"[{op}] expected a Tensor, got {type(input).__name__}")
-
-
 def unfold(
     input: Tensor, kernel_size: _Size, dilation: _Size = 1, padding: _Size = 0, stride: _Size = 1
 ) -> Tensor:
     """(N, C, H, W) or (C, H, W) -> (N, C kh kw, L) or (C kh kw, L): each column the
     kernel_size block under one of the L kernel positions, rows ordered (c, kh, kw)."""
-    check_tensor("unfold", input)
+    check_tensor(input, "unfold")
     if input.ndim not in (3, 4):
         raise _errors.ValueError(
             f"[unfold] expected input of shape (N, C, H, W) or (C, H, W), got {input.ndim}-d input"
@@ -62,7 +57,7 @@ def fold(
 ) -> Tensor:
     """unfold's adjoint: (N, C kh kw, L) or (C kh kw, L) -> (N, C, *output_size) or
     (C, *output_size), entries of overlapping blocks summed."""
-    check_tensor("fold", input)
+    check_tensor(input, "fold")
     if input.ndim not in (2, 3):
         raise _errors.ValueError(
             f"[fold] expected input of shape (N, C * kernel_h * kernel_w, L) or "

@@ -472,19 +472,25 @@ void bind_tensor(py::module_& m) {
         return grads;
       });
   });
-  // autograd.backward and autograd.grad (autograd.py checks and shapes their arguments)
-  m.def("_backward", [](const std::vector<Tensor>& roots,
-                        const std::vector<std::optional<Tensor>>& gradients, bool retain_graph) {
+  // autograd.backward and autograd.grad (autograd.py checks and shapes their arguments);
+  // a gradient None is undefined: ones for a one-element root
+  auto seeds_of = [](const std::vector<std::optional<Tensor>>& gradients) {
     std::vector<Tensor> seeds;
     for (const auto& g : gradients) seeds.push_back(g ? *g : Tensor());
-    py::gil_scoped_release no_gil;
-    ops::backward(roots, seeds, retain_graph);
-  });
+    return seeds;
+  };
+  m.def("_backward",
+        [seeds_of](const std::vector<Tensor>& roots,
+                   const std::vector<std::optional<Tensor>>& gradients, bool retain_graph) {
+          std::vector<Tensor> seeds = seeds_of(gradients);
+          py::gil_scoped_release no_gil;
+          ops::backward(roots, seeds, retain_graph);
+        });
   m.def("_grad",
-        [](const std::vector<Tensor>& roots, const std::vector<std::optional<Tensor>>& gradients,
-           const std::vector<Tensor>& inputs, bool retain_graph, const std::string& op) {
-          std::vector<Tensor> seeds;
-          for (const auto& g : gradients) seeds.push_back(g ? *g : Tensor());
+        [seeds_of](const std::vector<Tensor>& roots,
+                   const std::vector<std::optional<Tensor>>& gradients,
+                   const std::vector<Tensor>& inputs, bool retain_graph, const std::string& op) {
+          std::vector<Tensor> seeds = seeds_of(gradients);
           std::vector<Tensor> found;
           {
             py::gil_scoped_release no_gil;
